@@ -1,0 +1,1 @@
+"""Validated configuration: pydantic models, one module per section, loaded once in entry points."""

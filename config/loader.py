@@ -1,0 +1,80 @@
+"""Load a YAML file into a config model, reporting each error with the YAML line it comes from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A configuration file that is missing, unparsable or invalid; the message lists every problem."""
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of every mapping key."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    lines = {}
+    for key_node, _ in node.value:
+        lines[loader.construct_object(key_node)] = key_node.start_mark.line + 1
+    mapping["__lines__"] = lines
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _strip_lines(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip_lines(v) for k, v in obj.items() if k != "__lines__"}
+    if isinstance(obj, list):
+        return [_strip_lines(v) for v in obj]
+    return obj
+
+
+def _line_of(doc: Any, loc: tuple[int | str, ...]) -> int | None:
+    line = None
+    node = doc
+    for part in loc:
+        if isinstance(node, dict):
+            line = node.get("__lines__", {}).get(part, line)
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
+    """Validate YAML ``text`` as ``model``; raises :class:`ConfigError` naming file:line per error."""
+    try:
+        doc = yaml.load(text, Loader=_LineLoader) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{source}: not valid YAML: {e}") from e
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    try:
+        return model.model_validate(_strip_lines(doc))
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            line = _line_of(doc, loc)
+            where = f"{source}:{line}" if line else source
+            problems.append(f"{where}: {'.'.join(str(p) for p in loc) or '(top)'}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from e
+
+
+def load_config(path: str | Path, model: type[M]) -> M:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"configuration file not found: {p}")
+    return parse_config(p.read_text(), model, source=str(p))

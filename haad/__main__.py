@@ -1,0 +1,3 @@
+from haad.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""Checkpoints: unwrapped state_dict as safetensors + a JSON sidecar that rebuilds the model.
+
+``<name>.safetensors`` holds the weights; ``<name>.json`` holds ``format``, ``kind``, the model config,
+and whatever the trainer adds (window spec, data split, metrics, git revision). A loader needs
+nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+FORMAT_VERSION = 1
+_PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def git_revision() -> str:
+    """The checkout's commit (``+dirty`` when it has uncommitted changes), or ``unknown``."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=_PROJECT_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=_PROJECT_ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def sidecar_path(weights: Path) -> Path:
+    return weights.with_suffix(".json")
+
+
+def save_checkpoint(path: Path, module: torch.nn.Module, kind: str, metadata: dict[str, Any]) -> None:
+    """Write ``path`` (.safetensors) and its JSON sidecar. ``metadata`` must be JSON-serialisable."""
+    if path.suffix != ".safetensors":
+        raise ValueError(f"checkpoint path must end in .safetensors: {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    save_file(state, str(path))
+    meta = {"format": FORMAT_VERSION, "kind": kind, "git_revision": git_revision(), **metadata}
+    sidecar_path(path).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def load_metadata(path: Path, kind: str) -> dict[str, Any]:
+    side = sidecar_path(path)
+    if not path.is_file() or not side.is_file():
+        raise FileNotFoundError(f"checkpoint needs both {path} and {side}")
+    meta: dict[str, Any] = json.loads(side.read_text())
+    if meta.get("kind") != kind:
+        raise ValueError(f"{path} is a {meta.get('kind')!r} checkpoint, not {kind!r}")
+    if meta.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path}: checkpoint format {meta.get('format')} (expected {FORMAT_VERSION})")
+    return meta
+
+
+def load_state(path: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(path))

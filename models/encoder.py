@@ -1,0 +1,142 @@
+"""The action encoder: DCT over time -> residual graph-conv network -> pooled embedding.
+
+Input is a batch of normalised windows ``(B, F, J, 3)`` (see models.preprocess); the DCT is a fixed
+buffer inside the module, so exported graphs (ONNX, TensorRT) take raw windows too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.checkpoint import load_metadata, load_state, save_checkpoint
+from models.dct import dct_matrix
+from models.preprocess import WindowSpec
+
+Pooling = Literal["joints", "features"]
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Architecture of :class:`ActionEncoder` (stored with its weights).
+
+    joints / frames: window shape it accepts. dct_m: low DCT frequencies kept (paper: 10).
+    hidden: graph-conv feature width (paper: 128). blocks: residual blocks of two GC layers (4).
+    pooling: ``joints`` max-pools the hidden features over joints into a ``hidden``-d embedding;
+        ``features`` follows the reference code (project back to 3·M features per joint, add the
+        input, max-pool over features) into a J-d embedding.
+    dropout: applied inside residual blocks during training.
+    """
+
+    joints: int = 20
+    frames: int = 60
+    dct_m: int = 10
+    hidden: int = 128
+    blocks: int = 4
+    pooling: Pooling = "joints"
+    dropout: float = 0.0
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.hidden if self.pooling == "joints" else self.joints
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EncoderConfig:
+        return cls(**d)
+
+
+class GraphConv(nn.Module):
+    """``y = A x W + b`` with a learnable, dense J×J adjacency ``A`` (Eq. 1 without σ)."""
+
+    def __init__(self, in_features: int, out_features: int, joints: int, bias: bool = True) -> None:
+        super().__init__()
+        stdv = 1.0 / math.sqrt(out_features)
+        self.weight = nn.Parameter(torch.empty(in_features, out_features).uniform_(-stdv, stdv))
+        self.adjacency = nn.Parameter(torch.empty(joints, joints).uniform_(-stdv, stdv))
+        self.bias = nn.Parameter(torch.empty(out_features).uniform_(-stdv, stdv)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.adjacency @ (x @ self.weight)  # (B, J, out)
+        return y if self.bias is None else y + self.bias
+
+
+class GCBlock(nn.Module):
+    """Two (graph conv, batch norm over J·F, tanh, dropout) steps with a skip connection."""
+
+    def __init__(self, features: int, joints: int, dropout: float) -> None:
+        super().__init__()
+        self.gc1 = GraphConv(features, features, joints, bias=False)
+        self.bn1 = nn.BatchNorm1d(joints * features)
+        self.gc2 = GraphConv(features, features, joints, bias=False)
+        self.bn2 = nn.BatchNorm1d(joints * features)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, j, f = x.shape
+        y = self.drop(torch.tanh(self.bn1(self.gc1(x).reshape(b, j * f)).reshape(b, j, f)))
+        y = self.drop(torch.tanh(self.bn2(self.gc2(y).reshape(b, j * f)).reshape(b, j, f)))
+        return x + y
+
+
+class ActionEncoder(nn.Module):
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        basis = torch.tensor(dct_matrix(c.frames)[: c.dct_m], dtype=torch.float32)
+        self.register_buffer("dct_basis", basis)  # (M, F)
+        in_features = 3 * c.dct_m
+        self.gc_in = GraphConv(in_features, c.hidden, c.joints, bias=False)
+        self.bn_in = nn.BatchNorm1d(c.joints * c.hidden)
+        self.blocks = nn.Sequential(*(GCBlock(c.hidden, c.joints, c.dropout) for _ in range(c.blocks)))
+        self.gc_out = GraphConv(c.hidden, in_features, c.joints) if c.pooling == "features" else None
+
+    def dct_features(self, windows: torch.Tensor) -> torch.Tensor:
+        """``(B, F, J, 3)`` windows -> ``(B, J, 3·M)`` per-joint DCT coefficients (frequency-major)."""
+        b, f, j, _ = windows.shape
+        coeffs = torch.einsum("mf,bfjc->bjmc", self.dct_basis, windows)  # (B, J, M, 3)
+        return coeffs.reshape(b, j, -1)
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        """``(B, F, J, 3)`` normalised windows -> ``(B, embedding_dim)`` embeddings."""
+        x = self.dct_features(windows)
+        b, j, _ = x.shape
+        h = self.gc_in(x)
+        h = torch.tanh(self.bn_in(h.reshape(b, -1)).reshape(b, j, -1))
+        h = self.blocks(h)  # (B, J, hidden)
+        if self.gc_out is None:
+            return h.amax(dim=1)  # pool over joints -> (B, hidden)
+        return (self.gc_out(h) + x).amax(dim=2)  # reference: pool over features -> (B, J)
+
+
+# --- persistence ---------------------------------------------------------------------------------
+
+KIND = "haad.encoder"
+DEFAULT_ENCODER_PATH = Path(__file__).resolve().parent / "weights" / "encoder.safetensors"
+
+
+def save_encoder(
+    path: Path, encoder: ActionEncoder, spec: WindowSpec, metadata: dict[str, Any]
+) -> None:
+    """Save weights + config + the window spec the encoder was trained with."""
+    meta = {"encoder": encoder.config.to_dict(), "window": spec.to_dict(), **metadata}
+    save_checkpoint(path, encoder, KIND, meta)
+
+
+def load_encoder(path: Path | None = None) -> tuple[ActionEncoder, WindowSpec, dict[str, Any]]:
+    """Rebuild an encoder from its checkpoint alone (eval mode, CPU). Default: the bundled one."""
+    path = Path(path) if path is not None else DEFAULT_ENCODER_PATH
+    meta = load_metadata(path, KIND)
+    encoder = ActionEncoder(EncoderConfig.from_dict(meta["encoder"]))
+    encoder.load_state_dict(load_state(path))
+    encoder.eval()
+    return encoder, WindowSpec.from_dict(meta["window"]), meta

@@ -1,0 +1,223 @@
+"""Preprocessing shared by training, evaluation, enrolment and the live window worker.
+
+One implementation, numpy-only: the same functions turn a recorded clip or a live stream into the
+normalised 60-frame windows the encoder sees. Shapes: a clip is ``(T, J, 3)`` canonical joints with
+``(T,)`` timestamps in seconds; a batch of windows is ``(B, F, J, 3)``.
+
+The rule that turns a clip into windows (benchmark, enrolment and augmentation all use it):
+
+1. drop rows whose timestamp does not increase (duplicate rows keep the first);
+2. fill short gaps (NaN joints) by linear interpolation in time;
+3. resample by timestamps to ``spec.fps`` (linear interpolation);
+4. a clip shorter than ``spec.frames`` is centred in one window and padded by holding its first and
+   last pose (the person stands still before and after); a longer clip gives windows starting
+   every ``spec.clip_stride`` frames, plus one window aligned to the clip's end when the strided
+   windows miss its tail;
+5. each window is normalised independently by :func:`normalise_windows`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from models import skeleton
+
+RootMode = Literal["first_frame", "per_frame"]
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """How skeleton streams become encoder windows. Stored with every encoder checkpoint.
+
+    frames: window length in frames.
+    fps: frame rate windows are resampled to (frames / fps = window duration in seconds).
+    clip_stride: stride in frames between windows cut from a recorded clip.
+    root: ``first_frame`` subtracts the HipCenter of the window's first frame from every frame
+        (movement of the body within the window is kept); ``per_frame`` centres every frame.
+    scale: divide by the window's median torso length (HipCenter -> ShoulderCenter), so adults,
+        children and sensors with other bone proportions land on one scale.
+    facing: rotate about the vertical so the subject's left->right axis at the first frame is +x.
+    max_gap_s: NaN runs up to this long (seconds) are interpolated; longer ones break the clip.
+    """
+
+    frames: int = 60
+    fps: float = 20.0
+    clip_stride: int = 30
+    root: RootMode = "first_frame"
+    scale: bool = True
+    facing: bool = True
+    max_gap_s: float = 0.5
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.fps
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WindowSpec:
+        return cls(**d)
+
+
+class ClipError(ValueError):
+    """A clip that cannot be turned into windows (empty, wrong shape, all NaN, ...)."""
+
+
+def check_clip(joints: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a canonical clip; returns float32 joints and float64 times. Raises ClipError."""
+    joints = np.asarray(joints)
+    times = np.asarray(times, dtype=np.float64)
+    if joints.ndim != 3 or joints.shape[1:] != (skeleton.NUM_JOINTS, 3):
+        raise ClipError(f"a clip must have shape (T, {skeleton.NUM_JOINTS}, 3); got {joints.shape}")
+    if joints.shape[0] == 0:
+        raise ClipError("the clip is empty (0 frames)")
+    if times.shape != (joints.shape[0],):
+        raise ClipError(f"expected {joints.shape[0]} timestamps; got shape {times.shape}")
+    if not np.all(np.isfinite(times)):
+        raise ClipError("timestamps must be finite")
+    return joints.astype(np.float32, copy=False), times
+
+
+def drop_non_increasing(joints: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep only rows whose timestamp is larger than every earlier kept one."""
+    keep = np.ones(len(times), dtype=bool)
+    last = -np.inf
+    for i, t in enumerate(times):
+        if t <= last:
+            keep[i] = False
+        else:
+            last = t
+    return joints[keep], times[keep]
+
+
+def fill_gaps(joints: np.ndarray, times: np.ndarray, max_gap_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Interpolate NaN joint runs no longer than ``max_gap_s`` between two valid samples.
+
+    Returns ``(filled, valid)``: filled joints ``(T, J, 3)`` and ``valid`` ``(T,)``, False for frames
+    that still hold a NaN (gaps too long, or at the clip's ends).
+    """
+    out = joints.astype(np.float32, copy=True)
+    bad = ~np.isfinite(out).all(axis=-1)  # (T, J)
+    for j in np.flatnonzero(bad.any(axis=0)):
+        missing = bad[:, j]
+        good = np.flatnonzero(~missing)
+        if good.size == 0:
+            continue
+        # Each missing frame between two good ones is filled if that good-to-good span is short.
+        idx = np.flatnonzero(missing)
+        right = np.searchsorted(good, idx)
+        inner = (right > 0) & (right < good.size)
+        idx, right = idx[inner], right[inner]
+        lo, hi = good[right - 1], good[right]
+        short = (times[hi] - times[lo]) <= max_gap_s + 1e-9
+        idx, lo, hi = idx[short], lo[short], hi[short]
+        w = ((times[idx] - times[lo]) / (times[hi] - times[lo]))[:, None]
+        out[idx, j] = (1.0 - w) * out[lo, j] + w * out[hi, j]
+    valid = np.isfinite(out).all(axis=(-1, -2))
+    return out, valid
+
+
+def resample(joints: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:
+    """Linear resampling of ``(T, J, 3)`` at uniform steps of ``1/fps`` from ``times[0]``.
+
+    ``times`` must be strictly increasing. Returns ``(N, J, 3)`` with N = floor(span * fps) + 1.
+    """
+    if len(times) == 1:
+        return joints.copy()
+    n = int(np.floor((times[-1] - times[0]) * fps + 1e-6)) + 1
+    grid = times[0] + np.arange(n) / fps
+    right = np.clip(np.searchsorted(times, grid, side="right"), 1, len(times) - 1)
+    left = right - 1
+    w = ((grid - times[left]) / (times[right] - times[left])).clip(0.0, 1.0)[:, None, None]
+    return ((1.0 - w) * joints[left] + w * joints[right]).astype(np.float32)
+
+
+def cut_windows(frames: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """Resampled clip ``(N, J, 3)`` -> raw windows ``(W, spec.frames, J, 3)`` by the module's rule."""
+    n, f = len(frames), spec.frames
+    if n < f:
+        before = (f - n) // 2
+        after = f - n - before
+        padded = np.concatenate(
+            [np.repeat(frames[:1], before, axis=0), frames, np.repeat(frames[-1:], after, axis=0)]
+        )
+        return padded[None]
+    starts = list(range(0, n - f + 1, spec.clip_stride))
+    if starts[-1] + f < n:
+        starts.append(n - f)
+    return np.stack([frames[s : s + f] for s in starts])
+
+
+def clip_to_windows(joints: np.ndarray, times: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """A recorded canonical clip -> normalised windows ``(W, spec.frames, 20, 3)`` float32.
+
+    The longest stretch of valid frames is used when unfillable gaps split the clip.
+    Raises :class:`ClipError` for an empty clip, a wrong shape or a clip with no valid frame.
+    """
+    joints, times = check_clip(joints, times)
+    joints, times = drop_non_increasing(joints, times)
+    joints, valid = fill_gaps(joints, times, spec.max_gap_s)
+    if not valid.any():
+        raise ClipError("the clip has no frame with all joints finite")
+    if not valid.all():
+        start, stop = longest_run(valid)
+        joints, times = joints[start:stop], times[start:stop]
+    frames = resample(joints, times, spec.fps)
+    return normalise_windows(cut_windows(frames, spec), spec)
+
+
+def longest_run(mask: np.ndarray) -> tuple[int, int]:
+    """``[start, stop)`` of the longest run of True in a 1-D boolean mask (must contain a True)."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    starts, stops = edges[::2], edges[1::2]
+    k = int(np.argmax(stops - starts))
+    return int(starts[k]), int(stops[k])
+
+
+def normalise_windows(windows: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """Root, facing and scale normalisation of raw windows ``(B, F, J, 3)`` -> float32 copy."""
+    w = np.asarray(windows, dtype=np.float32)
+    if w.ndim != 4 or w.shape[2:] != (skeleton.NUM_JOINTS, 3):
+        raise ValueError(f"windows must have shape (B, F, {skeleton.NUM_JOINTS}, 3); got {w.shape}")
+    root = w[:, :, skeleton.ROOT : skeleton.ROOT + 1, :]
+    if spec.root == "first_frame":
+        out = w - root[:, :1]
+    else:
+        out = w - root
+    if spec.facing:
+        out = face_forward(out, w[:, 0])
+    if spec.scale:
+        torso = np.median(skeleton.torso_length(w), axis=1)  # (B,)
+        out = out / np.maximum(torso, 1e-3)[:, None, None, None]
+    return out.astype(np.float32, copy=False)
+
+
+def face_forward(windows: np.ndarray, first_pose: np.ndarray) -> np.ndarray:
+    """Rotate ``(B, F, J, 3)`` about y so the left->right axis of ``first_pose`` ``(B, J, 3)`` is +x."""
+    j = skeleton.J
+    across = (first_pose[:, j["ShoulderRight"]] - first_pose[:, j["ShoulderLeft"]]) + (
+        first_pose[:, j["HipRight"]] - first_pose[:, j["HipLeft"]]
+    )
+    angle = np.arctan2(across[:, 2], across[:, 0])  # angle of the across-body axis from +x toward +z
+    degenerate = np.hypot(across[:, 0], across[:, 2]) < 1e-6
+    angle = np.where(degenerate, 0.0, angle)
+    return rotate_y(windows, angle)
+
+
+def rotate_y(windows: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rotate ``(B, ..., 3)`` points about the vertical axis by ``angle`` ``(B,)`` radians (x toward z).
+
+    A positive angle turns +z toward +x, i.e. undoes an across-body axis pointing ``angle`` from +x
+    toward +z.
+    """
+    c = np.cos(angle).astype(np.float32)
+    s = np.sin(angle).astype(np.float32)
+    shape = (-1,) + (1,) * (windows.ndim - 2)
+    c, s = c.reshape(shape), s.reshape(shape)
+    x, y, z = windows[..., 0], windows[..., 1], windows[..., 2]
+    return np.stack([c * x + s * z, y, -s * x + c * z], axis=-1)
