@@ -152,8 +152,8 @@ def cut_windows(frames: np.ndarray, spec: WindowSpec) -> np.ndarray:
     return np.stack([frames[s : s + f] for s in starts])
 
 
-def clip_to_windows(joints: np.ndarray, times: np.ndarray, spec: WindowSpec) -> np.ndarray:
-    """A recorded canonical clip -> normalised windows ``(W, spec.frames, 20, 3)`` float32.
+def clip_frames(joints: np.ndarray, times: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """Steps 1-3 of the rule: a canonical clip -> raw frames ``(N, J, 3)`` resampled to ``spec.fps``.
 
     The longest stretch of valid frames is used when unfillable gaps split the clip.
     Raises :class:`ClipError` for an empty clip, a wrong shape or a clip with no valid frame.
@@ -166,8 +166,12 @@ def clip_to_windows(joints: np.ndarray, times: np.ndarray, spec: WindowSpec) -> 
     if not valid.all():
         start, stop = longest_run(valid)
         joints, times = joints[start:stop], times[start:stop]
-    frames = resample(joints, times, spec.fps)
-    return normalise_windows(cut_windows(frames, spec), spec)
+    return resample(joints, times, spec.fps)
+
+
+def clip_to_windows(joints: np.ndarray, times: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """A recorded canonical clip -> normalised windows ``(W, spec.frames, 20, 3)`` float32."""
+    return normalise_windows(cut_windows(clip_frames(joints, times, spec), spec), spec)
 
 
 def longest_run(mask: np.ndarray) -> tuple[int, int]:

@@ -1,0 +1,76 @@
+"""Configuration of encoder training (``haad train encoder --config ...``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from config.base import StrictModel
+
+
+class WindowSettings(StrictModel):
+    """How clips become windows; becomes the checkpoint's WindowSpec (models.preprocess)."""
+
+    frames: int = Field(60, ge=8, le=512, description="Window length in frames.")
+    fps: float = Field(20.0, gt=0, le=120, description="Frame rate windows are resampled to.")
+    clip_stride: int = Field(30, ge=1, le=512, description="Stride between windows of a recorded clip.")
+    root: Literal["first_frame", "per_frame"] = Field(
+        "first_frame", description="Subtract HipCenter of the first frame, or of every frame."
+    )
+    scale: bool = Field(True, description="Divide by the window's median torso length.")
+    facing: bool = Field(True, description="Rotate so the subject's left->right axis is +x at frame 0.")
+    max_gap_s: float = Field(0.5, ge=0, le=10, description="Longest NaN gap bridged by interpolation.")
+
+
+class EncoderSettings(StrictModel):
+    dct_m: int = Field(10, ge=1, le=60, description="Low DCT frequencies fed to the GCN.")
+    hidden: int = Field(128, ge=8, le=1024, description="Graph-conv feature width.")
+    blocks: int = Field(4, ge=1, le=16, description="Residual blocks of two graph-conv layers.")
+    pooling: Literal["joints", "features"] = Field(
+        "joints", description="Max-pool over joints (hidden-d) or over features (J-d, reference code)."
+    )
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout inside residual blocks.")
+
+
+class AugmentSettings(StrictModel):
+    """Hand-crafted augmentations applied to every training window."""
+
+    rotation_deg: float = Field(20.0, ge=0, le=180, description="Max random rotation about vertical.")
+    scale: float = Field(0.1, ge=0, lt=1, description="Random isotropic scale in [1-s, 1+s].")
+    noise_std: float = Field(0.01, ge=0, le=1, description="Gaussian joint noise (torso units).")
+    speed: float = Field(0.2, ge=0, lt=1, description="Random playback speed in [1-s, 1+s].")
+
+
+class GenerativeAugSettings(StrictModel):
+    """HumanMAC variants drawn from a cached augmentation bank (Algorithm 1)."""
+
+    model: str = Field("models/weights/humanmac.safetensors", description="HumanMAC checkpoint.")
+    n_g: int = Field(3, ge=1, le=20, description="Variants per training window (N_g).")
+    observed: int = Field(30, ge=1, le=59, description="Observed frames O; the rest is generated.")
+    steps: int = Field(20, ge=1, le=1000, description="DDIM steps used to fill the bank.")
+    bank_stride: int = Field(15, ge=1, le=120, description="Stride of the windows that get variants.")
+    cache_dir: str = Field(".cache/augbank", description="Where banks are cached between runs.")
+
+
+class EncoderTrainConfig(StrictModel):
+    seed: int = Field(0, description="Seeds data order, augmentation and initialisation.")
+    datasets: list[Literal["kinder-gator", "msr"]] = Field(
+        ["kinder-gator"], min_length=1, description="Train splits used (minus unseen categories)."
+    )
+    data_root: str | None = Field(None, description="Dataset folder (default: HAAD_DATA or ../shared/data).")
+    window: WindowSettings = WindowSettings()
+    encoder: EncoderSettings = EncoderSettings()
+    augment: AugmentSettings = AugmentSettings()
+    generative: GenerativeAugSettings | None = Field(None, description="HumanMAC augmentation; off if null.")
+    train_stride: int = Field(5, ge=1, le=120, description="Stride of training windows within clips.")
+    steps: int = Field(1500, ge=1, le=1_000_000, description="Optimiser steps.")
+    per_category: int = Field(2, ge=2, le=64, description="Windows per category in a batch (>= 2 clips).")
+    temperature: float = Field(0.1, gt=0, le=10, description="τ in Eq. (5).")
+    positives: Literal["sum", "mean"] = Field("mean", description="Sum (Eq. 5) or mean over positives.")
+    lr: float = Field(1e-3, gt=0, le=1, description="Initial learning rate (Adam).")
+    lr_final: float = Field(1e-5, gt=0, le=1, description="Learning rate reached linearly at the end.")
+    weight_decay: float = Field(0.0, ge=0, le=1, description="Adam weight decay.")
+    threads: int = Field(2, ge=1, le=64, description="torch CPU threads.")
+    eval_seeds: int = Field(10, ge=1, le=100, description="Support-set draws in the final evaluation.")
+    out: str = Field("models/weights/encoder.safetensors", description="Checkpoint path.")

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.datasets import load_dataset
+from training.datasets.clipset_file import load_clipset_file, save_clipset_file
+from training.datasets.utkinect import parse_labels
+
+
+def test_loaders_find_every_clip(data_root: Path) -> None:
+    kg = load_dataset("kinder-gator", data_root)
+    assert (len(kg), len(kg.labels), len(kg.subjects)) == (1159, 58, 20)
+    msr = load_dataset("msr", data_root)
+    assert len(msr) + sum(msr.dropped.values()) == 567 and len(msr.labels) == 20
+    for c in msr.clips:  # all-zero (untracked) frames are gone, timestamps still increase
+        assert np.abs(c.joints).sum(axis=(1, 2)).min() > 0
+        assert np.all(np.diff(c.times) > 0)
+    utk = load_dataset("utkinect", data_root)
+    assert len(utk) == 199 and utk.dropped == {"unannotated (NaN) segment": 1}
+
+
+def test_utkinect_label_parser_rejects_garbage() -> None:
+    assert parse_labels("s01_e01\nwalk: 1 5\ncarry:  NaN NaN\n")["s01_e01"][0] == ("walk", 1.0, 5.0)
+    with pytest.raises(ValueError, match="unexpected line"):
+        parse_labels("walk: 1 5\n")
+
+
+def test_clipset_file_round_trip(tmp_path: Path, data_root: Path) -> None:
+    clips = load_dataset("utkinect", data_root).clips[:5]
+    path = tmp_path / "mine.npz"
+    save_clipset_file(path, clips)
+    back = load_dataset(str(path))
+    assert [c.label for c in back.clips] == [c.label for c in clips]
+    for a, b in zip(back.clips, clips, strict=True):
+        np.testing.assert_array_equal(a.joints, b.joints)
+        np.testing.assert_array_equal(a.times, b.times)
+
+
+def test_clipset_file_with_mediapipe_layout_and_fps(tmp_path: Path) -> None:
+    path = tmp_path / "mp.npz"
+    np.savez(
+        path,
+        joints=np.random.default_rng(0).normal(size=(30, 33, 3)).astype(np.float32),
+        offsets=np.array([0, 10, 30]),
+        labels=np.array(["a", "b"]),
+        subjects=np.array(["x", "y"]),
+        layout=np.array("mediapipe33"),
+        fps=np.array(30.0),
+    )
+    cs = load_clipset_file(path)
+    assert cs.clips[1].joints.shape == (20, 20, 3)
+    np.testing.assert_allclose(cs.clips[1].times[:2], [0.0, 1 / 30])
+
+
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ({"joints": np.zeros((4, 20, 3))}, "lacks"),
+        (dict(joints=np.zeros((4, 20, 3)), offsets=np.array([0, 4]), labels=np.array(["a"]),
+              subjects=np.array(["s"]), layout=np.array("openpose"), fps=np.array(30.0)), "unknown layout"),
+        (dict(joints=np.zeros((4, 20, 3)), offsets=np.array([0, 5]), labels=np.array(["a"]),
+              subjects=np.array(["s"]), layout=np.array("kinect_v1"), fps=np.array(30.0)), "offsets"),
+        (dict(joints=np.zeros((4, 20, 3)), offsets=np.array([0, 4]), labels=np.array(["a"]),
+              subjects=np.array(["s"]), layout=np.array("kinect_v1")), "fps"),
+        (dict(joints=np.zeros((4, 17, 3)), offsets=np.array([0, 4]), labels=np.array(["a"]),
+              subjects=np.array(["s"]), layout=np.array("kinect_v1"), fps=np.array(30.0)), "shape"),
+    ],
+)  # fmt: skip
+def test_malformed_clipset_files_give_clear_errors(tmp_path: Path, content: dict, match: str) -> None:
+    path = tmp_path / "bad.npz"
+    np.savez(path, **content)
+    with pytest.raises(ValueError, match=match):
+        load_clipset_file(path)
+
+
+def test_not_an_npz_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.npz"
+    path.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="not a readable clip-set"):
+        load_clipset_file(path)

@@ -1,0 +1,115 @@
+"""``haad eval fewshot``: the benchmark on one dataset, encoder vs the ``raw-dct`` baseline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.encoder import DEFAULT_ENCODER_PATH, load_encoder
+from training.datasets import load_dataset
+from training.fewshot import ROC_GRID, MethodResult, embed_all, evaluate, raw_dct_features, eval_windows
+from training.protocol import split_for
+
+# Builds generated variants of windows: (W, F, J, 3) -> (W, N_g, F, J, 3).
+VariantFn = Callable[[np.ndarray], np.ndarray]
+
+
+def run_fewshot_eval(
+    dataset: str,
+    *,
+    encoder_path: Path | None = None,
+    shots: int = 3,
+    seeds: int = 10,
+    out_dir: Path | None = None,
+    data_root: str | None = None,
+    support_variants: VariantFn | None = None,
+) -> dict[str, Any]:
+    """Evaluate and (when ``out_dir``) write ``summary.json`` and ``roc_<dataset>.png``."""
+    encoder_path = Path(encoder_path or DEFAULT_ENCODER_PATH)
+    encoder, spec, meta = load_encoder(encoder_path)
+    clipset = load_dataset(dataset, data_root)
+    split = split_for(clipset.name, clipset.subjects, clipset.labels)
+    tw = eval_windows(clipset, split, spec)
+
+    def encode(w: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return encoder(torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))).numpy()
+
+    methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "encoder": encode,
+        "raw-dct": raw_dct_features(meta["encoder"]["dct_m"]),
+    }
+    variants = support_variants(tw.windows) if support_variants is not None else None
+    results: dict[str, MethodResult] = {}
+    for name, fn in methods.items():
+        emb = embed_all(fn, tw.windows)
+        var_emb = None
+        if variants is not None and name == "encoder":
+            n, g = variants.shape[:2]
+            var_emb = embed_all(fn, variants.reshape(n * g, *variants.shape[2:])).reshape(n, g, -1)
+        results[name] = evaluate(tw, emb, shots=shots, seeds=seeds, variant_embeddings=var_emb)
+
+    summary: dict[str, Any] = {
+        "dataset": clipset.name,
+        "shots": shots,
+        "seeds": seeds,
+        "encoder": str(encoder_path),
+        "encoder_revision": meta.get("git_revision"),
+        "support_augmentation": variants.shape[1] if variants is not None else 0,
+        "window": spec.to_dict(),
+        "test_clips": len(tw.labels),
+        "eval_windows": int(len(tw.windows)),
+        "skipped_clips": tw.skipped,
+        "unseen_categories": sorted(split.unseen_labels & set(tw.labels)),
+        "methods": {k: r.summary(split.unseen_labels) for k, r in results.items()},
+    }
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        plot_roc(results, out_dir / f"roc_{clipset.name}.png", title=f"{clipset.name}, {shots}-shot")
+    return summary
+
+
+def plot_roc(results: dict[str, MethodResult], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    for name, r in results.items():
+        auc = np.mean([np.mean(v) for v in r.per_category.values()])
+        ax.plot(ROC_GRID, r.roc_tpr, label=f"{name} (mean AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """Per-category AUC table (mean ± std over seeds) for every method, then the means."""
+    methods = list(summary["methods"])
+    cats = list(summary["methods"][methods[0]]["per_category"])
+    width = max(len(c) for c in cats) + 2
+    lines = ["category".ljust(width) + "".join(f"{m:>18}" for m in methods)]
+    for c in cats:
+        row = summary["methods"][methods[0]]["per_category"][c]
+        mark = " *" if row["unseen"] else ""
+        cells = "".join(
+            f"{summary['methods'][m]['per_category'][c]['auc']:>11.3f} ± {summary['methods'][m]['per_category'][c]['std']:.3f}"
+            for m in methods
+        )
+        lines.append((c + mark).ljust(width) + cells)
+    lines.append("-" * (width + 18 * len(methods)))
+    for key in ("all", "seen", "unseen"):
+        vals = [summary["methods"][m][key] for m in methods]
+        lines.append(key.ljust(width) + "".join(f"{v:>18.3f}" if v is not None else f"{'-':>18}" for v in vals))
+    lines.append("(* = category never seen in training)")
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""Training windows: clips resampled once, then random crops with hand-crafted augmentation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from config.training import AugmentSettings, WindowSettings
+from models.preprocess import ClipError, WindowSpec, clip_frames, normalise_windows, rotate_y
+from training.datasets import Clip
+
+
+def window_spec(settings: WindowSettings) -> WindowSpec:
+    return WindowSpec(**settings.model_dump())
+
+
+@dataclass(frozen=True)
+class TrainClips:
+    """Clips resampled to the window frame rate, with integer category ids."""
+
+    frames: tuple[np.ndarray, ...]  # each (N_i, J, 3) raw canonical
+    labels: np.ndarray  # (clips,) int
+    label_names: tuple[str, ...]
+    names: tuple[str, ...]
+
+
+def build_train_clips(clips: Sequence[Clip], spec: WindowSpec) -> TrainClips:
+    """Resample every clip once; clips that cannot be windowed are skipped."""
+    label_names = tuple(sorted({c.label for c in clips}))
+    index = {name: i for i, name in enumerate(label_names)}
+    frames, labels, names = [], [], []
+    for c in clips:
+        try:
+            frames.append(clip_frames(c.joints, c.times, spec))
+        except ClipError:
+            continue
+        labels.append(index[c.label])
+        names.append(c.name)
+    return TrainClips(tuple(frames), np.array(labels), label_names, tuple(names))
+
+
+def crop(frames: np.ndarray, start: float, speed: float, length: int) -> np.ndarray:
+    """``length`` frames read from ``frames`` at ``start`` every ``speed`` frames (linear, held at ends)."""
+    pos = np.clip(start + np.arange(length) * speed, 0.0, len(frames) - 1.0)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, len(frames) - 1)
+    w = (pos - lo)[:, None, None].astype(np.float32)
+    return (1.0 - w) * frames[lo] + w * frames[hi]
+
+
+def random_start(n: int, span: float, rng: np.random.Generator) -> float:
+    """Start of a random crop covering ``span`` source frames; short clips are centred (padded)."""
+    if n - 1 <= span:
+        return -(span - (n - 1)) / 2.0
+    return float(rng.uniform(0.0, n - 1 - span))
+
+
+def augment_windows(windows: np.ndarray, settings: AugmentSettings, rng: np.random.Generator) -> np.ndarray:
+    """Rotation about the vertical, isotropic scale and joint noise on normalised ``(B, F, J, 3)``."""
+    b = windows.shape[0]
+    angle = np.deg2rad(rng.uniform(-settings.rotation_deg, settings.rotation_deg, size=b))
+    out = rotate_y(windows, angle)
+    out = out * rng.uniform(1 - settings.scale, 1 + settings.scale, size=(b, 1, 1, 1)).astype(np.float32)
+    if settings.noise_std > 0:
+        out = out + rng.normal(0.0, settings.noise_std, size=out.shape).astype(np.float32)
+    return out.astype(np.float32)
+
+
+class WindowSampler:
+    """Batches of ``per_category`` windows (from distinct clips) for every category."""
+
+    def __init__(
+        self,
+        clips: TrainClips,
+        spec: WindowSpec,
+        augment: AugmentSettings,
+        per_category: int,
+        rng: np.random.Generator,
+    ) -> None:
+        self.clips, self.spec, self.augment, self.rng = clips, spec, augment, rng
+        self.per_category = per_category
+        self.by_label = [np.flatnonzero(clips.labels == k) for k in range(len(clips.label_names))]
+        few = [clips.label_names[k] for k, idx in enumerate(self.by_label) if len(idx) < 2]
+        if few:
+            raise ValueError(f"categories with fewer than 2 training clips: {few}")
+
+    def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """-> (augmented normalised windows (B, F, J, 3), labels (B,), clip index (B,), crop centre (B,))."""
+        f = self.spec.frames
+        raws, labels, clip_idx, centres = [], [], [], []
+        for k, idx in enumerate(self.by_label):
+            chosen = self.rng.choice(idx, size=self.per_category, replace=len(idx) < self.per_category)
+            for i in chosen:
+                frames = self.clips.frames[i]
+                speed = float(self.rng.uniform(1 - self.augment.speed, 1 + self.augment.speed))
+                start = random_start(len(frames), (f - 1) * speed, self.rng)
+                raws.append(crop(frames, start, speed, f))
+                labels.append(k)
+                clip_idx.append(i)
+                centres.append(start + (f - 1) * speed / 2)
+        windows = normalise_windows(np.stack(raws), self.spec)
+        windows = augment_windows(windows, self.augment, self.rng)
+        return windows, np.array(labels), np.array(clip_idx), np.array(centres)
