@@ -1,0 +1,69 @@
+"""BusConfig: endpoint validation, bounds, and loading from YAML."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from config.bus import BusConfig
+from config.loader import ConfigError, parse_config
+
+
+def test_defaults_are_valid() -> None:
+    config = BusConfig()
+    assert config.endpoint == "ipc:///tmp/haad-bus.sock"
+    assert config.subscriber_binds
+    assert 1 <= config.publisher_hwm <= config.subscriber_hwm
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "ipc:///run/haad/bus.sock",
+        "ipc://@haad-bus",
+        "tcp://*:5555",
+        "tcp://127.0.0.1:5555",
+        "tcp://worker-1.local:65535",
+        "tcp://[::1]:5555",
+    ],
+)
+def test_accepts_ipc_and_tcp_endpoints(endpoint: str) -> None:
+    assert BusConfig(endpoint=endpoint).endpoint == endpoint
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:5555",
+        "inproc://bus",
+        "ipc://",
+        "ipc:///" + "x" * 120,
+        "tcp://127.0.0.1",
+        "tcp://127.0.0.1:0",
+        "tcp://127.0.0.1:70000",
+        "tcp://:5555",
+        "tcp://host:5555/path",
+    ],
+)
+def test_refuses_other_endpoints(endpoint: str) -> None:
+    with pytest.raises(ValidationError):
+        BusConfig(endpoint=endpoint)
+
+
+@pytest.mark.parametrize("field", ["publisher_hwm", "subscriber_hwm"])
+def test_hwm_must_be_positive(field: str) -> None:
+    with pytest.raises(ValidationError):
+        BusConfig(**{field: 0})
+
+
+def test_yaml_error_names_the_line() -> None:
+    text = "publisher_hwm: 100\nendpoint: udp://x:1\n"
+    with pytest.raises(ConfigError, match=r"bus.yaml:2: endpoint"):
+        parse_config(text, BusConfig, source="bus.yaml")
+    with pytest.raises(ConfigError, match="endpont"):
+        parse_config("endpont: ipc:///tmp/x\n", BusConfig)
+
+
+def test_yaml_round_trip() -> None:
+    config = parse_config("endpoint: tcp://*:5555\nsubscriber_binds: false\n", BusConfig)
+    assert (config.endpoint, config.subscriber_binds) == ("tcp://*:5555", False)
