@@ -31,6 +31,7 @@ class EncoderSettings(StrictModel):
         "joints", description="Max-pool over joints (hidden-d) or over features (J-d, reference code)."
     )
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout inside residual blocks.")
+    normalize: bool = Field(True, description="Unit-length embeddings (scores of Eq. 6 in [0, 2]).")
 
 
 class AugmentSettings(StrictModel):
