@@ -44,8 +44,10 @@ def _line_of(doc: Any, loc: tuple[int | str, ...]) -> int | None:
     node = doc
     for part in loc:
         if isinstance(node, dict):
+            if part not in node:  # a discriminated union's tag (e.g. "tensorrt") is in loc, not in the YAML
+                continue
             line = node.get("__lines__", {}).get(part, line)
-            node = node.get(part)
+            node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         else:

@@ -129,7 +129,15 @@ def resample(joints: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:
     if len(times) == 1:
         return joints.copy()
     n = int(np.floor((times[-1] - times[0]) * fps + 1e-6)) + 1
-    grid = times[0] + np.arange(n) / fps
+    return interpolate_at(joints, times, times[0] + np.arange(n) / fps)
+
+
+def interpolate_at(joints: np.ndarray, times: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``(T, J, 3)`` (T >= 2, strictly increasing ``times``) at ``grid`` times.
+
+    Points outside ``[times[0], times[-1]]`` hold the end pose. Returns ``(len(grid), J, 3)`` float32.
+    The live window worker resamples stream segments with it, exactly as :func:`resample` does clips.
+    """
     right = np.clip(np.searchsorted(times, grid, side="right"), 1, len(times) - 1)
     left = right - 1
     w = ((grid - times[left]) / (times[right] - times[left])).clip(0.0, 1.0)[:, None, None]

@@ -1,0 +1,126 @@
+"""Configuration of the window worker: windows, batching, the encoder backend, alert episodes, calibration."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from config.backend import BackendConfig, OnnxRuntimeConfig
+from config.base import StrictModel
+
+
+class EpisodeConfig(StrictModel):
+    """Hysteresis that turns per-window scores into alert episodes (edge/episodes.py)."""
+
+    open_k: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="An episode opens when open_k of the last open_n windows are hot.",
+    )
+    open_n: int = Field(
+        default=5, ge=1, le=100, description="How many recent windows the open rule looks at."
+    )
+    close_after_windows: int = Field(
+        default=8,
+        ge=1,
+        le=10_000,
+        description="An open episode closes after this many consecutive cold windows.",
+    )
+    close_after_s: float = Field(
+        default=3.0,
+        gt=0,
+        le=3600,
+        description="... or when no hot window came for this long (source seconds).",
+    )
+    cooldown_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=86_400,
+        description="After an episode closes, no new one opens for the same stream and profile for this long.",
+    )
+    windows_kept: int = Field(
+        default=6,
+        ge=2,
+        le=1000,
+        description="Windows stored with an alert: the first hot one, the peak, and the most recent hot ones.",
+    )
+
+    @model_validator(mode="after")
+    def _k_within_n(self) -> EpisodeConfig:
+        if self.open_k > self.open_n:
+            raise ValueError(f"open_k ({self.open_k}) must not exceed open_n ({self.open_n})")
+        return self
+
+
+class CalibrationConfig(StrictModel):
+    """How enrolment sets a profile's threshold from its support set alone (edge/scoring.py)."""
+
+    target_far: float = Field(
+        default=0.01,
+        gt=0,
+        lt=0.5,
+        description="Fraction of normal windows allowed above the threshold (false-alarm rate).",
+    )
+    margin: float = Field(
+        default=1.1,
+        ge=1.0,
+        le=10.0,
+        description="Safety factor on the estimated quantile (few clips underestimate it).",
+    )
+
+
+class WorkerConfig(StrictModel):
+    """One worker process: every stream's windows -> batched encoder calls -> scores -> episodes."""
+
+    stride: int = Field(
+        default=5,
+        ge=1,
+        le=512,
+        description="Resampled frames between consecutive windows of a stream (5 = 0.25 s at 20 fps).",
+    )
+    max_gap_s: float = Field(
+        default=0.5,
+        ge=0,
+        le=10,
+        description="Longest hole (missing frames, no person, low visibility, missing joint) bridged by interpolation.",
+    )
+    min_visibility: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Frames whose mean joint visibility is below this count as missing.",
+    )
+    max_batch: int = Field(default=64, ge=1, le=8192, description="Most windows per encoder call.")
+    batch_timeout_s: float = Field(
+        default=0.05,
+        ge=0,
+        le=5,
+        description="Longest a ready window waits for its batch to fill before it is scored.",
+    )
+    max_pending_windows: int = Field(
+        default=4096,
+        ge=1,
+        le=1_000_000,
+        description="Ready windows queued before the oldest are dropped (counted) when the encoder falls behind.",
+    )
+    stale_after_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="A stream that sent nothing for this long (wall clock) is reset.",
+    )
+    backend: BackendConfig = Field(
+        default_factory=OnnxRuntimeConfig, description="Encoder inference backend."
+    )
+    episodes: EpisodeConfig = Field(default_factory=EpisodeConfig, description="Alert episode hysteresis.")
+    calibration: CalibrationConfig = Field(
+        default_factory=CalibrationConfig, description="Threshold calibration at enrolment."
+    )
+
+    @model_validator(mode="after")
+    def _queue_holds_a_batch(self) -> WorkerConfig:
+        if self.max_pending_windows < self.max_batch:
+            raise ValueError(
+                f"max_pending_windows ({self.max_pending_windows}) must be >= max_batch ({self.max_batch})"
+            )
+        return self

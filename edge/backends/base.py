@@ -1,0 +1,65 @@
+"""What every encoder backend provides, and the checkpoint bookkeeping they share."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from models.preprocess import WindowSpec
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend cannot run on this host (missing package, no CUDA device, ...)."""
+
+
+class EncoderBackend(Protocol):
+    """Runs the action encoder on batches of normalised windows.
+
+    name: the backend's config ``type``. spec: the WindowSpec the encoder was trained with (windows
+    must be cut and normalised by it). model_version: the checkpoint's sha256 prefix (profiles record
+    it, so embeddings of different encoders are never compared).
+    """
+
+    name: str
+    embedding_dim: int
+    spec: WindowSpec
+    model_version: str
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        """``(B, F, J, 3)`` float32 normalised windows -> ``(B, D)`` float32 embeddings."""
+        ...
+
+
+def resolve_checkpoint(checkpoint: Path | None) -> Path:
+    """The checkpoint to load: the given one, else the bundled ``models/weights/encoder.safetensors``."""
+    from models.encoder import DEFAULT_ENCODER_PATH  # imports torch: only when a backend is built
+
+    path = Path(checkpoint) if checkpoint is not None else DEFAULT_ENCODER_PATH
+    if not path.is_file():
+        raise FileNotFoundError(f"encoder checkpoint not found: {path}")
+    return path
+
+
+def checkpoint_sha256(path: Path) -> str:
+    """sha256 over the weights file and its JSON sidecar (architecture and window spec) together."""
+    h = hashlib.sha256()
+    for part in (path, path.with_suffix(".json")):
+        with part.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def model_version(sha256: str) -> str:
+    return sha256[:12]
+
+
+def check_windows(windows: np.ndarray, spec: WindowSpec, joints: int) -> np.ndarray:
+    """Validate ``(B, spec.frames, joints, 3)`` and return it as contiguous float32."""
+    w = np.ascontiguousarray(windows, dtype=np.float32)
+    if w.ndim != 4 or w.shape[1:] != (spec.frames, joints, 3):
+        raise ValueError(f"windows must have shape (B, {spec.frames}, {joints}, 3); got {w.shape}")
+    return w

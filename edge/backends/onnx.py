@@ -1,0 +1,110 @@
+"""ONNX Runtime on the CPU, the default backend.
+
+The encoder is exported once per checkpoint (``torch.onnx.export``, TorchScript exporter, opset 17,
+dynamic batch axis) into ``<cache_dir>/encoder-<sha256 prefix>.onnx``; later starts load that file.
+The export is the only step that needs torch; it is imported only when a cached file is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from config.backend import GraphOptimization, OnnxRuntimeConfig
+from edge.backends.base import check_windows, checkpoint_sha256, model_version, resolve_checkpoint
+from models.checkpoint import load_metadata
+from models.encoder import KIND, EncoderConfig
+from models.preprocess import WindowSpec
+
+OPSET = 17
+INPUT_NAME = "windows"
+OUTPUT_NAME = "embedding"
+_OPT_LEVELS = {
+    "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+
+
+def export_onnx(checkpoint: Path, out: Path) -> None:
+    """Export the encoder of ``checkpoint`` to ``out`` (written atomically, then checked by onnx)."""
+    import onnx
+    import torch
+
+    from models.encoder import load_encoder
+
+    encoder, spec, _ = load_encoder(checkpoint)
+    example = torch.zeros(2, spec.frames, encoder.config.joints, 3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            # dynamo=False is deliberate (the project's pinned exporter); its deprecation notice is noise.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(
+                encoder,
+                (example,),
+                tmp,
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            )
+        onnx.checker.check_model(tmp)
+        os.replace(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def cached_onnx(checkpoint: Path, cache_dir: Path) -> tuple[Path, str]:
+    """-> (the .onnx for ``checkpoint``, exporting it on first use; the checkpoint's sha256)."""
+    sha = checkpoint_sha256(checkpoint)
+    path = Path(cache_dir) / f"encoder-{sha[:16]}-opset{OPSET}.onnx"
+    if not path.is_file():
+        export_onnx(checkpoint, path)
+    return path, sha
+
+
+def session_options(
+    intra_op_threads: int, graph_optimization: GraphOptimization, allow_spinning: bool
+) -> ort.SessionOptions:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = intra_op_threads
+    so.inter_op_num_threads = 1  # the graph is one chain: nothing to run side by side
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = _OPT_LEVELS[graph_optimization]
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
+    return so
+
+
+class OnnxRuntimeBackend:
+    name = "onnxruntime"
+
+    def __init__(self, config: OnnxRuntimeConfig, checkpoint: Path | None = None) -> None:
+        path = resolve_checkpoint(checkpoint)
+        meta = load_metadata(path, KIND)
+        self.spec = WindowSpec.from_dict(meta["window"])
+        enc = EncoderConfig.from_dict(meta["encoder"])
+        self.joints, self.embedding_dim = enc.joints, enc.embedding_dim
+        self.onnx_path, sha = cached_onnx(path, Path(config.cache_dir))
+        self.model_version = model_version(sha)
+        self.session = ort.InferenceSession(
+            str(self.onnx_path),
+            session_options(config.intra_op_threads, config.graph_optimization, config.allow_spinning),
+            providers=["CPUExecutionProvider"],
+        )
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        w = check_windows(windows, self.spec, self.joints)
+        if len(w) == 0:
+            return np.empty((0, self.embedding_dim), np.float32)
+        (out,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: w})
+        return np.asarray(out, dtype=np.float32)

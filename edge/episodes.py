@@ -1,0 +1,277 @@
+"""Alert episodes: hysteresis over per-window scores, one state machine per (stream, profile).
+
+Rules (``config.worker.EpisodeConfig``; all times are source seconds of the windows):
+
+* a window is *hot* when its score is above the profile's threshold; NaN scores are counted in
+  ``counts["nan_scores"]`` and otherwise ignored (they are neither hot nor cold);
+* an episode **opens** when ``open_k`` of the last ``open_n`` windows are hot; it starts at the first
+  hot window among them;
+* it **closes** after ``close_after_windows`` consecutive cold windows, or once ``close_after_s`` have
+  passed since its last hot window, or when its stream's segment ends (a reset: gap, person left, ...);
+  it ends at its last hot window;
+* after a close, no episode opens for that (stream, profile) until ``cooldown_s`` after the window that
+  closed it; hot windows in that time are counted as ``suppressed`` and do not count towards the next
+  episode. The cooldown is forgotten if the stream's clock goes backwards.
+
+So one long abnormal action is one episode, and a single spike (fewer than ``open_k`` hot windows)
+none. Each event carries an :class:`Episode` snapshot with what the alert store keeps: the span, peak,
+mean, threshold, window counts and a bounded set of windows (the first hot one, the peak and the most
+recent hot ones, at most ``windows_kept``).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from config.worker import EpisodeConfig
+from edge.window import ReadyWindow
+
+EventKind = Literal["opened", "closed"]
+CloseReason = Literal["cold", "quiet", "reset", "shutdown"]
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: array field
+class KeptWindow:
+    """A window stored with an alert: raw canonical ``frames`` ``(F, 20, 3)`` and its score."""
+
+    t_start: float
+    t_end: float
+    score: float
+    frames: np.ndarray
+
+
+@dataclass(frozen=True)
+class Episode:
+    """An alert episode as it stands when an event is emitted.
+
+    start / end: t_start of its first hot window, t_end of its last hot window (source seconds).
+    n_windows: windows from the first hot one to the last hot one (cold ones in between included);
+    n_hot: the hot ones among them; mean_score is over those n_windows.
+    """
+
+    episode_id: str
+    stream_id: str
+    profile: str
+    threshold: float
+    start: float
+    end: float
+    peak_score: float
+    peak_t_start: float
+    peak_t_end: float
+    mean_score: float
+    n_windows: int
+    n_hot: int
+    windows: tuple[KeptWindow, ...]
+
+
+@dataclass(frozen=True)
+class EpisodeEvent:
+    """``opened`` or ``closed``; ``trigger_sent_at`` is the ``sent_at`` behind the deciding window
+    (latency origin; for a close by reset or shutdown, the last window the episode saw)."""
+
+    kind: EventKind
+    episode: Episode
+    close_reason: CloseReason | None
+    trigger_sent_at: float
+
+
+@dataclass
+class _Scored:
+    window: ReadyWindow
+    score: float
+    hot: bool
+
+
+@dataclass
+class _Open:
+    """The running statistics of an open episode."""
+
+    episode_id: str
+    threshold: float
+    first: _Scored
+    peak: _Scored
+    last_hot: _Scored
+    recent_hot: deque[_Scored]
+    total: float = 0.0  # score sum up to the last hot window
+    count: int = 0
+    n_hot: int = 0
+    tail_total: float = 0.0  # cold windows after the last hot one (join the sums if another hot comes)
+    tail_count: int = 0
+    last_sent_at: float = 0.0
+
+    def add(self, s: _Scored) -> None:
+        self.last_sent_at = s.window.last_sent_at
+        if not s.hot:
+            self.tail_total += s.score
+            self.tail_count += 1
+            return
+        self.total += self.tail_total + s.score
+        self.count += self.tail_count + 1
+        self.tail_total, self.tail_count = 0.0, 0
+        self.n_hot += 1
+        self.last_hot = s
+        self.recent_hot.append(s)
+        if s.score > self.peak.score:
+            self.peak = s
+
+    def snapshot(self, stream_id: str, profile: str) -> Episode:
+        kept: dict[int, _Scored] = {id(s): s for s in (self.first, self.peak, *self.recent_hot)}
+        ordered = sorted(kept.values(), key=lambda s: s.window.t_end)
+        return Episode(
+            episode_id=self.episode_id,
+            stream_id=stream_id,
+            profile=profile,
+            threshold=self.threshold,
+            start=self.first.window.t_start,
+            end=self.last_hot.window.t_end,
+            peak_score=self.peak.score,
+            peak_t_start=self.peak.window.t_start,
+            peak_t_end=self.peak.window.t_end,
+            mean_score=self.total / self.count,
+            n_windows=self.count,
+            n_hot=self.n_hot,
+            windows=tuple(
+                KeptWindow(s.window.t_start, s.window.t_end, s.score, s.window.frames) for s in ordered
+            ),
+        )
+
+
+@dataclass
+class _State:
+    segment: int
+    recent: deque[_Scored]
+    open: _Open | None = None
+    cold_streak: int = 0
+    cooldown_until: float = -math.inf
+    last_t: float = -math.inf
+
+
+class EpisodeTracker:
+    """Episode state for every (stream, profile); feed it scored windows in each stream's order.
+
+    ``counts``: ``nan_scores``, ``late_windows`` (windows of a segment already ended by
+    :meth:`end_segment`, dropped), ``suppressed`` (hot windows during a cooldown), ``opened``, ``closed``.
+    """
+
+    def __init__(self, config: EpisodeConfig) -> None:
+        self.config = config
+        self.counts: Counter[str] = Counter()
+        self._states: dict[tuple[str, str], _State] = {}
+        self._ended: dict[str, int] = {}  # stream -> last segment ended by end_segment
+
+    def update_batch(
+        self,
+        windows: Sequence[ReadyWindow],
+        profiles: Sequence[str],
+        scores: np.ndarray,
+        thresholds: np.ndarray,
+    ) -> list[EpisodeEvent]:
+        """Scores ``(B, P)`` of ``windows`` (B) for ``profiles`` (P) with ``thresholds`` (P,)."""
+        if scores.shape != (len(windows), len(profiles)) or len(thresholds) != len(profiles):
+            raise ValueError(
+                f"scores must be (windows, profiles) = ({len(windows)}, {len(profiles)}); got {scores.shape}"
+            )
+        events: list[EpisodeEvent] = []
+        hot = scores > thresholds[None, :]  # (B, P); NaN compares False and is filtered in update
+        for b, w in enumerate(windows):
+            for p, name in enumerate(profiles):
+                events += self._update(w, name, float(scores[b, p]), float(thresholds[p]), bool(hot[b, p]))
+        return events
+
+    def update(self, window: ReadyWindow, profile: str, score: float, threshold: float) -> list[EpisodeEvent]:
+        """One scored window for one profile -> the events it causes (none, opened or closed)."""
+        return self._update(window, profile, score, threshold, score > threshold)
+
+    def end_segment(self, stream_id: str, segment: int) -> list[EpisodeEvent]:
+        """A stream reset ended ``segment``: close its open episodes (reason ``reset``).
+
+        Call it after the windows already queued for scoring have been fed, or they are dropped as late.
+        """
+        self._ended[stream_id] = max(segment, self._ended.get(stream_id, 0))
+        events = []
+        for (sid, profile), st in self._states.items():
+            if sid == stream_id and st.segment <= segment:
+                events += self._close(sid, profile, st, "reset")
+        return events
+
+    def close_all(self) -> list[EpisodeEvent]:
+        """Close every open episode (reason ``shutdown``), e.g. when the worker stops."""
+        events = []
+        for (sid, profile), st in self._states.items():
+            events += self._close(sid, profile, st, "shutdown")
+        return events
+
+    def open_episodes(self) -> list[tuple[str, str]]:
+        return [key for key, st in self._states.items() if st.open is not None]
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _update(
+        self, w: ReadyWindow, profile: str, score: float, threshold: float, hot: bool
+    ) -> list[EpisodeEvent]:
+        if not math.isfinite(score):
+            self.counts["nan_scores"] += 1
+            return []
+        if w.segment <= self._ended.get(w.stream_id, 0):
+            self.counts["late_windows"] += 1
+            return []
+        key = (w.stream_id, profile)
+        c = self.config
+        st = self._states.get(key)
+        if st is None:
+            st = self._states[key] = _State(w.segment, deque(maxlen=c.open_n))
+        events: list[EpisodeEvent] = []
+        if w.segment != st.segment:
+            events += self._close(w.stream_id, profile, st, "reset")
+            st.segment = w.segment
+            st.recent.clear()
+        if w.t_end < st.last_t:  # the source clock went backwards: its cooldown means nothing now
+            st.cooldown_until = -math.inf
+        st.last_t = w.t_end
+        s = _Scored(w, score, hot)
+        if st.open is None and w.t_end < st.cooldown_until:
+            if hot:
+                self.counts["suppressed"] += 1
+            return events  # not kept either: the next episode is opened by windows after the cooldown
+        st.recent.append(s)
+        if st.open is not None:
+            st.open.add(s)
+            st.cold_streak = 0 if hot else st.cold_streak + 1
+            if st.cold_streak >= c.close_after_windows:
+                events += self._close(w.stream_id, profile, st, "cold")
+            elif w.t_end - st.open.last_hot.window.t_end >= c.close_after_s:
+                events += self._close(w.stream_id, profile, st, "quiet")
+            return events
+        if hot and sum(r.hot for r in st.recent) >= c.open_k:
+            events.append(self._open(w.stream_id, profile, st, threshold))
+        return events
+
+    def _open(self, stream_id: str, profile: str, st: _State, threshold: float) -> EpisodeEvent:
+        span = list(st.recent)
+        first_hot = next(i for i, r in enumerate(span) if r.hot)
+        first = span[first_hot]
+        ep = _Open(
+            uuid.uuid4().hex, threshold, first, first, first, deque(maxlen=self.config.windows_kept - 2)
+        )
+        for r in span[first_hot:]:
+            ep.add(r)
+        st.open, st.cold_streak = ep, 0
+        self.counts["opened"] += 1
+        return EpisodeEvent("opened", ep.snapshot(stream_id, profile), None, ep.last_sent_at)
+
+    def _close(self, stream_id: str, profile: str, st: _State, reason: CloseReason) -> list[EpisodeEvent]:
+        ep = st.open
+        if ep is None:
+            return []
+        st.open, st.cold_streak = None, 0
+        st.recent.clear()  # a new episode needs open_k fresh hot windows
+        st.cooldown_until = st.last_t + self.config.cooldown_s
+        self.counts["closed"] += 1
+        return [EpisodeEvent("closed", ep.snapshot(stream_id, profile), reason, ep.last_sent_at)]

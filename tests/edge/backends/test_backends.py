@@ -1,0 +1,138 @@
+"""Encoder backends: ONNX Runtime and TensorRT against the PyTorch reference on real windows, the
+export cache, and the factory. Without trained weights a freshly initialised encoder (with randomised
+batch-norm statistics, so every layer matters) stands in; the committed encoder is checked too when present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from config.backend import OnnxRuntimeConfig, TensorRTConfig, TorchConfig
+from config.loader import ConfigError, parse_config
+from config.worker import WorkerConfig
+from edge.backends import BackendUnavailable, make_backend
+from edge.backends.onnx import OnnxRuntimeBackend
+from edge.backends.torch_eager import TorchEagerBackend
+from models.encoder import DEFAULT_ENCODER_PATH, ActionEncoder, EncoderConfig, save_encoder
+from models.preprocess import WindowSpec, clip_to_windows
+from training.datasets import load_dataset
+
+
+def fresh_checkpoint(path: Path, seed: int) -> Path:
+    torch.manual_seed(seed)
+    enc = ActionEncoder(EncoderConfig())
+    with torch.no_grad():
+        for m in enc.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                assert m.running_mean is not None and m.running_var is not None
+                m.running_mean.normal_(0.0, 0.3)
+                m.running_var.uniform_(0.5, 2.0)
+    save_encoder(path, enc.eval(), WindowSpec(), {"note": "randomly initialised (tests)"})
+    return path
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fresh_checkpoint(tmp_path_factory.mktemp("enc") / "encoder.safetensors", seed=0)
+
+
+@pytest.fixture(scope="module")
+def real_windows(kinder_gator, data_root: Path) -> np.ndarray:
+    """Normalised windows of real Kinder-Gator and MSR Action3D clips, cut by the enrolment rule."""
+    spec = WindowSpec()
+    msr = load_dataset("msr", data_root).clips[::40]
+    return np.concatenate(
+        [clip_to_windows(c.joints, c.times, spec) for c in (*kinder_gator.clips[::60], *msr)]
+    )
+
+
+def checkpoints(checkpoint: Path) -> list[Path]:
+    return [checkpoint] + ([DEFAULT_ENCODER_PATH] if DEFAULT_ENCODER_PATH.is_file() else [])
+
+
+def test_onnxruntime_embeddings_match_pytorch_on_real_windows(
+    checkpoint: Path, real_windows: np.ndarray, tmp_path: Path
+) -> None:
+    assert len(real_windows) >= 32
+    for ckpt in checkpoints(checkpoint):
+        ref = TorchEagerBackend(TorchConfig(), ckpt).embed(real_windows)
+        ort_backend = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path)), ckpt)
+        out = ort_backend.embed(real_windows)
+        assert out.shape == ref.shape == (len(real_windows), ort_backend.embedding_dim)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, ref, atol=1e-4, rtol=0)
+        # Batch size is a dynamic axis: one window alone gives the same embedding.
+        np.testing.assert_allclose(ort_backend.embed(real_windows[3:4]), ref[3:4], atol=1e-4, rtol=0)
+
+
+def test_onnx_export_is_cached_by_checkpoint_hash(checkpoint: Path, tmp_path: Path) -> None:
+    cfg = OnnxRuntimeConfig(cache_dir=str(tmp_path / "cache"))
+    first = OnnxRuntimeBackend(cfg, checkpoint)
+    stamp = first.onnx_path.stat().st_mtime_ns
+    again = OnnxRuntimeBackend(cfg, checkpoint)
+    assert again.onnx_path == first.onnx_path and again.onnx_path.stat().st_mtime_ns == stamp
+    other = OnnxRuntimeBackend(cfg, fresh_checkpoint(tmp_path / "other.safetensors", seed=1))
+    assert other.onnx_path != first.onnx_path and other.model_version != first.model_version
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
+        [first.onnx_path.name, other.onnx_path.name]
+    )  # no temporary files left behind
+
+
+def test_factory_builds_the_configured_backend_with_spec_and_model_version(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    a = make_backend(OnnxRuntimeConfig(cache_dir=str(tmp_path)), checkpoint)
+    b = make_backend(TorchConfig(), checkpoint)
+    assert (a.name, b.name) == ("onnxruntime", "torch")
+    assert a.spec == b.spec == WindowSpec() and a.embedding_dim == b.embedding_dim == 128
+    assert a.model_version == b.model_version and len(a.model_version) == 12
+    empty = np.zeros((0, 60, 20, 3), np.float32)
+    assert a.embed(empty).shape == (0, 128)
+    with pytest.raises(ValueError, match="shape"):
+        a.embed(np.zeros((2, 30, 20, 3), np.float32))
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        make_backend(OnnxRuntimeConfig(cache_dir=str(tmp_path)), tmp_path / "nowhere.safetensors")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on hosts without CUDA")
+def test_gpu_backends_refuse_to_start_without_cuda(checkpoint: Path, tmp_path: Path) -> None:
+    with pytest.raises(BackendUnavailable, match="TensorrtExecutionProvider"):
+        make_backend(TensorRTConfig(onnx_cache_dir=str(tmp_path)), checkpoint)
+    with pytest.raises(BackendUnavailable, match="cuda"):
+        make_backend(TorchConfig(device="cuda"), checkpoint)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device with TensorRT")
+def test_tensorrt_embeddings_match_pytorch_on_real_windows(
+    checkpoint: Path, real_windows: np.ndarray, tmp_path: Path
+) -> None:
+    ref = TorchEagerBackend(TorchConfig(), checkpoint).embed(real_windows)
+    for fp16, atol in ((False, 1e-3), (True, 2e-2)):
+        cfg = TensorRTConfig(
+            fp16=fp16,
+            onnx_cache_dir=str(tmp_path),
+            engine_cache_dir=str(tmp_path / f"trt{fp16}"),
+            max_batch=64,
+            opt_batch=32,
+        )
+        out = make_backend(cfg, checkpoint).embed(real_windows)  # more than max_batch: split into calls
+        np.testing.assert_allclose(out, ref, atol=atol, rtol=0)
+
+
+def test_backend_config_is_chosen_by_type_in_yaml() -> None:
+    cfg = parse_config("backend:\n  type: torch\n  threads: 2\nstride: 3\n", WorkerConfig)
+    assert isinstance(cfg.backend, TorchConfig) and cfg.backend.threads == 2 and cfg.stride == 3
+    assert isinstance(WorkerConfig().backend, OnnxRuntimeConfig)
+    with pytest.raises(ConfigError, match=r"<config>:2: backend\.tensorrt\.fp16"):
+        parse_config("backend:\n  fp16: maybe\n  type: tensorrt\n", WorkerConfig)
+    with pytest.raises(ConfigError, match="max_pending_windows"):
+        parse_config("max_batch: 100\nmax_pending_windows: 10\n", WorkerConfig)
+    with pytest.raises(ConfigError, match="opt_batch"):
+        parse_config("backend: {type: tensorrt, opt_batch: 512, max_batch: 64}\n", WorkerConfig)

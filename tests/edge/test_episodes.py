@@ -1,0 +1,143 @@
+"""Alert episodes: hysteresis, one episode per abnormal action, cooldown, resets, NaN scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from config.worker import EpisodeConfig
+from edge.episodes import EpisodeEvent, EpisodeTracker
+from edge.window import ReadyWindow
+
+THRESHOLD = 1.0
+STEP = 0.25  # seconds between windows (stride 5 at 20 fps)
+RULES = EpisodeConfig(
+    open_k=3, open_n=5, close_after_windows=4, close_after_s=100.0, cooldown_s=5.0, windows_kept=4
+)
+
+
+def win(i: int, *, segment: int = 1, stream: str = "cam1", t0: float = 0.0) -> ReadyWindow:
+    t_end = t0 + i * STEP
+    frames = np.full((60, 20, 3), i, np.float32)  # frames tell which window they came from
+    return ReadyWindow(stream, segment, t_end - 2.95, t_end, frames, sent_at(i))
+
+
+def sent_at(i: int) -> float:
+    return 5000.0 + i
+
+
+def run(tracker: EpisodeTracker, scores: list[float], *, start: int = 0, **kw) -> list[EpisodeEvent]:
+    events: list[EpisodeEvent] = []
+    for i, s in enumerate(scores, start=start):
+        events += tracker.update(win(i, **kw), "walk", s, THRESHOLD)
+    return events
+
+
+HOT, COLD = 2.0, 0.5
+
+
+def test_single_spike_does_not_open_episode() -> None:
+    tracker = EpisodeTracker(RULES)
+    assert run(tracker, [COLD] * 10 + [9.0] + [COLD] * 10) == []
+    assert run(tracker, [HOT, COLD, HOT, COLD, COLD, COLD, HOT], start=30) == []  # 2 of any 5
+
+
+def test_k_of_n_hot_windows_open_an_episode_at_the_first_of_them() -> None:
+    tracker = EpisodeTracker(RULES)
+    events = run(tracker, [COLD, COLD, HOT, COLD, HOT, 3.0])
+    assert [e.kind for e in events] == ["opened"]
+    ep = events[0].episode
+    assert ep.start == win(2).t_start and ep.end == win(5).t_end
+    assert (ep.n_windows, ep.n_hot, ep.peak_score) == (4, 3, 3.0)
+    assert ep.mean_score == pytest.approx((HOT + COLD + HOT + 3.0) / 4)
+    assert events[0].trigger_sent_at == sent_at(5)
+    assert (ep.stream_id, ep.profile, ep.threshold) == ("cam1", "walk", THRESHOLD)
+
+
+def test_one_long_abnormal_action_gives_one_episode() -> None:
+    tracker = EpisodeTracker(RULES)
+    rng = np.random.default_rng(0)
+    # 60 windows (15 s) of an abnormal action whose scores dip below the threshold now and then.
+    action = [float(x) for x in np.where(rng.random(60) < 0.2, COLD, rng.uniform(1.2, 3.0, 60))]
+    action[0:3] = [HOT, HOT, HOT]
+    action[30] = 5.0
+    events = run(tracker, [COLD] * 20 + action + [COLD] * 20)
+    assert [e.kind for e in events] == ["opened", "closed"]
+    closed = events[1]
+    ep = closed.episode
+    assert closed.close_reason == "cold"
+    assert (
+        ep.start == win(20).t_start
+        and ep.end == win(20 + max(i for i, s in enumerate(action) if s > 1)).t_end
+    )
+    assert ep.peak_score == 5.0 and ep.peak_t_end == win(50).t_end
+    assert ep.n_hot == sum(s > THRESHOLD for s in action)
+    # Kept windows are bounded: the first, the peak, and the most recent hot ones, in time order.
+    kept = [int(w.frames[0, 0, 0]) for w in ep.windows]
+    assert len(kept) <= RULES.windows_kept and kept[0] == 20 and 50 in kept
+    assert kept == sorted(kept) and kept[-1] == 20 + max(i for i, s in enumerate(action) if s > 1)
+    assert tracker.counts["opened"] == tracker.counts["closed"] == 1
+
+
+def test_episode_closes_after_a_quiet_time_without_enough_cold_windows() -> None:
+    rules = RULES.model_copy(update={"close_after_windows": 100, "close_after_s": 2.0})
+    tracker = EpisodeTracker(rules)
+    events = run(tracker, [HOT] * 3 + [COLD] * 8)  # 8 cold windows = 2 s
+    assert [(e.kind, e.close_reason) for e in events] == [("opened", None), ("closed", "quiet")]
+    assert events[1].episode.end == win(2).t_end
+
+
+def test_cooldown_suppresses_immediate_reopen() -> None:
+    tracker = EpisodeTracker(RULES)
+    first = run(tracker, [HOT] * 3 + [COLD] * 4)  # closes at window 6 (t = 1.5 s): cooldown to 6.5 s
+    assert [e.kind for e in first] == ["opened", "closed"]
+    assert run(tracker, [HOT] * 10, start=7) == []  # windows 7..16 end before 6.5 s ... 4.0 s
+    assert tracker.counts["suppressed"] == 10
+    later = run(tracker, [HOT] * 3, start=26)  # t = 6.5 s onwards
+    assert [e.kind for e in later] == ["opened"] and later[0].episode.start == win(26).t_start
+
+
+def test_reset_closes_open_episode() -> None:
+    tracker = EpisodeTracker(RULES)
+    assert [e.kind for e in run(tracker, [HOT] * 4)] == ["opened"]
+    events = tracker.end_segment("cam1", 1)
+    assert [(e.kind, e.close_reason) for e in events] == [("closed", "reset")]
+    assert events[0].episode.end == win(3).t_end and tracker.open_episodes() == []
+    # A window of the ended segment that was still queued is dropped, not reopening anything.
+    assert run(tracker, [HOT] * 3, start=4) == [] and tracker.counts["late_windows"] == 3
+
+
+def test_window_of_a_new_segment_closes_the_open_episode_of_the_old_one() -> None:
+    rules = RULES.model_copy(update={"cooldown_s": 0.0})
+    tracker = EpisodeTracker(rules)
+    run(tracker, [HOT] * 4)
+    events = run(tracker, [HOT] * 3, start=10, segment=2)
+    assert [(e.kind, e.close_reason) for e in events] == [("closed", "reset"), ("opened", None)]
+    assert events[1].episode.start == win(10).t_start  # the old segment's hot windows do not count
+
+
+def test_nan_score_is_counted_not_stored() -> None:
+    tracker = EpisodeTracker(RULES)
+    events = run(tracker, [HOT, float("nan"), HOT, float("nan"), float("inf"), COLD])
+    assert events == [] and tracker.counts["nan_scores"] == 3
+    events = run(tracker, [HOT], start=6)  # third hot window among the last five stored ones
+    assert [e.kind for e in events] == ["opened"] and events[0].episode.n_windows == 4
+
+
+def test_streams_and_profiles_have_separate_episodes() -> None:
+    tracker = EpisodeTracker(RULES)
+    windows = [win(i, stream=s) for i in range(3) for s in ("cam1", "cam2")]
+    scores = np.array([[HOT, COLD] if w.stream_id == "cam1" else [COLD, HOT] for w in windows], np.float32)
+    events = tracker.update_batch(windows, ["walk", "sit"], scores, np.array([THRESHOLD, THRESHOLD]))
+    assert sorted((e.episode.stream_id, e.episode.profile) for e in events) == [
+        ("cam1", "walk"),
+        ("cam2", "sit"),
+    ]
+    closed = tracker.close_all()
+    assert {e.close_reason for e in closed} == {"shutdown"} and len(closed) == 2
+
+
+def test_open_k_above_open_n_is_a_config_error() -> None:
+    with pytest.raises(ValidationError, match="open_k"):
+        EpisodeConfig(open_k=6, open_n=5)

@@ -1,0 +1,224 @@
+"""The live window resampler against the offline rule (models.preprocess) on real clips, its gap
+bridging and resets, and the cross-stream batcher."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.bus.messages import SkeletonFrame
+from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
+from models.preprocess import WindowSpec, clip_frames, normalise_windows, resample
+
+SPEC = WindowSpec()  # 60 frames at 20 fps
+MAX_GAP = 0.5
+
+
+def frame(
+    t: float, joints: np.ndarray | None, *, seq: int = 0, vis: float = 1.0, sid: str = "cam1"
+) -> SkeletonFrame:
+    visibility = None if joints is None else np.full(20, vis, np.float32)
+    return SkeletonFrame(sid, seq, t, joints, visibility, sent_at=1000.0 + t)
+
+
+def feed(win: StreamWindow, frames: list[SkeletonFrame]) -> list[ReadyWindow]:
+    out: list[ReadyWindow] = []
+    for f in frames:
+        out += win.push(f)
+    return out
+
+
+def clip_frames_of(joints: np.ndarray, times: np.ndarray) -> list[SkeletonFrame]:
+    return [frame(float(t), j, seq=i) for i, (t, j) in enumerate(zip(times, joints, strict=True))]
+
+
+def window(stride: int = 1, resets: list[WindowReset] | None = None) -> StreamWindow:
+    return StreamWindow(
+        SPEC,
+        stride=stride,
+        max_gap_s=MAX_GAP,
+        min_visibility=0.5,
+        on_reset=None if resets is None else resets.append,
+    )
+
+
+@pytest.fixture(scope="module")
+def clip(kinder_gator):  # a real clip with irregular timestamps (24-46 ms apart), long enough for 2+ windows
+    c = next(c for c in kinder_gator.clips if len(c.times) > 150 and np.ptp(np.diff(c.times)) > 0.01)
+    return c.joints, c.times
+
+
+def test_windows_equal_offline_resample_of_a_real_clip(clip) -> None:
+    joints, times = clip
+    expected = resample(joints, times, SPEC.fps)  # (N, J, 3)
+    ready = feed(window(stride=1), clip_frames_of(joints, times))
+    assert len(ready) == len(expected) - SPEC.frames + 1
+    for i, w in enumerate(ready):
+        np.testing.assert_allclose(w.frames, expected[i : i + SPEC.frames], atol=1e-5)
+        assert w.t_start == pytest.approx(times[0] + i / SPEC.fps)
+        assert w.t_end == pytest.approx(times[0] + (i + SPEC.frames - 1) / SPEC.fps)
+        assert w.frames.shape == (SPEC.frames, 20, 3) and w.frames.dtype == np.float32
+
+
+def test_short_nan_joint_gaps_are_filled_like_the_offline_rule(clip) -> None:
+    joints, times = clip
+    holed = joints.copy()
+    holed[20:27, 7] = np.nan  # HandLeft missing for ~0.25 s
+    holed[24:30, 15] = np.nan  # FootLeft, overlapping
+    holed[60, :3] = np.nan
+    expected = clip_frames(holed, times, SPEC)
+    win = window(stride=1)
+    ready = feed(win, clip_frames_of(holed, times))
+    assert not win.resets
+    assert len(ready) == len(expected) - SPEC.frames + 1
+    for i, w in enumerate(ready):
+        np.testing.assert_allclose(w.frames, expected[i : i + SPEC.frames], atol=1e-5)
+
+
+def test_missing_no_person_and_low_visibility_frames_are_bridged(clip) -> None:
+    joints, times = clip
+    frames = clip_frames_of(joints, times)
+    keep = np.ones(len(times), bool)
+    keep[30:36] = False  # dropped on the way (a seq gap)
+    keep[70:75] = False
+    keep[100:104] = False
+    bridged = [f for f, k in zip(frames, keep, strict=True) if k]
+    bridged.insert(60, frame(float(times[70]), None))  # nobody in view ...
+    bridged.insert(61, frame(float(times[71]), joints[71], vis=0.1))  # ... then barely visible
+    win = window(stride=1)
+    ready = feed(win, sorted(bridged, key=lambda f: f.timestamp))
+    expected = resample(joints[keep], times[keep], SPEC.fps)
+    assert not win.resets
+    assert win.skipped == {"no_person": 1, "low_visibility": 1}
+    assert len(ready) == len(expected) - SPEC.frames + 1
+    np.testing.assert_allclose(ready[-1].frames, expected[-SPEC.frames :], atol=1e-5)
+
+
+def steady(t0: float, n: int, dt: float = 1 / 30) -> list[SkeletonFrame]:
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(20, 3)).astype(np.float32)
+    return [frame(t0 + i * dt, base + 0.01 * i) for i in range(n)]
+
+
+def _person_leaves(t: float) -> list[SkeletonFrame]:
+    return [frame(t + i / 30, None) for i in range(20)]
+
+
+def _low_visibility(t: float) -> list[SkeletonFrame]:
+    return [frame(t + i / 30, np.zeros((20, 3), np.float32), vis=0.2) for i in range(20)]
+
+
+def _nan_joint(t: float) -> list[SkeletonFrame]:
+    joints = np.zeros((20, 3), np.float32)
+    joints[3] = np.nan
+    return [frame(t + i / 30, joints) for i in range(20)]
+
+
+def _nothing_arrives(t: float) -> list[SkeletonFrame]:
+    return [frame(t + 1.0, np.zeros((20, 3), np.float32))]
+
+
+def _clock_jumps_back(t: float) -> list[SkeletonFrame]:
+    return [frame(t - 5.0, np.zeros((20, 3), np.float32))]
+
+
+@pytest.mark.parametrize(
+    "interruption,reason",
+    [
+        (_person_leaves, "person_left"),
+        (_low_visibility, "low_visibility"),
+        (_nan_joint, "nan_joints"),
+        (_nothing_arrives, "gap"),
+        (_clock_jumps_back, "time_backwards"),
+    ],
+)
+def test_long_interruption_resets_with_its_reason(interruption, reason: str) -> None:
+    resets: list[WindowReset] = []
+    win = window(stride=5, resets=resets)
+    before = feed(win, steady(0.0, 100))
+    assert before and {w.segment for w in before} == {1}
+    tail = interruption(99 / 30 + 1 / 30)
+    feed(win, tail)
+    assert win.resets == {reason: 1}
+    assert [(r.stream_id, r.segment, r.reason) for r in resets] == [("cam1", 1, reason)]
+    # The next segment starts at its first fully valid frame and must fill a whole window again.
+    usable_tail = reason in ("gap", "time_backwards")
+    t = tail[-1].timestamp + 1 / 30
+    after = feed(win, steady(t, 150))
+    assert win.resets == {reason: 1} and after and {w.segment for w in after} == {2}
+    assert after[0].t_start == pytest.approx(tail[0].timestamp if usable_tail else t)
+
+
+def test_stride_spaces_windows_and_first_needs_a_full_window() -> None:
+    win = window(stride=5)
+    ready = feed(win, steady(10.0, 300))  # 10 s at 30 fps -> 200 resampled frames
+    ends = np.array([w.t_end for w in ready])
+    assert ready[0].t_end == pytest.approx(10.0 + (SPEC.frames - 1) / SPEC.fps)
+    np.testing.assert_allclose(np.diff(ends), 5 / SPEC.fps)
+    assert len(ready) == (200 - SPEC.frames) // 5 + 1
+
+
+def test_window_records_the_sent_at_of_the_frame_that_completed_it() -> None:
+    frames = steady(0.0, 120)
+    win = window(stride=1)
+    for f in frames:
+        for w in win.push(f):
+            assert w.last_sent_at == f.sent_at
+
+
+def test_duplicate_timestamps_are_skipped_without_reset() -> None:
+    frames = steady(0.0, 100)
+    win = window(stride=1)
+    a = feed(win, frames[:50])
+    b = win.push(frames[49])
+    assert b == [] and win.skipped == {"duplicate_time": 1} and not win.resets
+    assert len(a) + len(feed(win, frames[50:])) == len(feed(window(stride=1), frames))
+
+
+def test_frames_of_another_stream_are_refused() -> None:
+    win = window()
+    win.push(steady(0.0, 1)[0])
+    with pytest.raises(ValueError, match="cam2"):
+        win.push(frame(1.0, np.zeros((20, 3), np.float32), sid="cam2"))
+
+
+# --- batcher ---------------------------------------------------------------------------------------
+
+
+def ready_windows(sid: str, n: int) -> list[ReadyWindow]:
+    rng = np.random.default_rng(len(sid) + n)
+    return [
+        ReadyWindow(sid, 1, float(i), float(i) + 3, rng.normal(size=(60, 20, 3)).astype(np.float32), 0.0)
+        for i in range(n)
+    ]
+
+
+def test_batch_is_due_when_full_or_when_its_oldest_window_waited_long_enough() -> None:
+    b = WindowBatcher(SPEC, max_batch=4, max_wait_s=0.05, max_pending=100)
+    assert not b.due(0.0) and b.take() is None and b.wait_s(0.0) is None
+    b.add(ready_windows("fast", 2), now=0.0)
+    assert not b.due(0.01) and b.wait_s(0.01) == pytest.approx(0.04)
+    assert b.due(0.05)  # the other streams are silent: the fast one is not held back
+    b.add(ready_windows("other", 3), now=0.02)
+    assert b.due(0.02) and b.wait_s(0.02) == 0.0
+    batch = b.take()
+    assert batch is not None and [w.stream_id for w in batch.items] == ["fast", "fast", "other", "other"]
+    assert len(b) == 1
+
+
+def test_batch_windows_are_normalised_like_normalise_windows() -> None:
+    b = WindowBatcher(SPEC, max_batch=8, max_wait_s=0.0, max_pending=8)
+    items = ready_windows("a", 3) + ready_windows("b", 2)
+    b.add(items, now=0.0)
+    batch = b.take()
+    assert batch is not None
+    np.testing.assert_array_equal(batch.windows, normalise_windows(np.stack([w.frames for w in items]), SPEC))
+
+
+def test_overflowing_queue_drops_oldest_windows_and_counts_them() -> None:
+    b = WindowBatcher(SPEC, max_batch=2, max_wait_s=1.0, max_pending=3)
+    items = ready_windows("a", 5)
+    b.add(items, now=0.0)
+    assert b.dropped == 2 and len(b) == 3
+    batch = b.take()
+    assert batch is not None and batch.items == tuple(items[2:4])
