@@ -38,10 +38,11 @@ from config.backend import BackendConfig, OnnxRuntimeConfig, TorchConfig
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend, make_backend
 from edge.bus.messages import SkeletonFrame
-from edge.episodes import EpisodeEvent, EpisodeTracker
+from edge.episodes import EpisodeEvent
+from edge.pipeline import SCORING_STAGES as PIPELINE_STAGES
+from edge.pipeline import Pipeline
 from edge.profiles import Profile
-from edge.scoring import Scorer, calibrate_threshold
-from edge.window import StreamWindow, WindowBatcher
+from edge.scoring import calibrate_threshold
 from models.preprocess import ClipError, WindowSpec, clip_to_windows
 from models.skeleton import NUM_JOINTS, PARENTS
 
@@ -50,7 +51,7 @@ BACKENDS = ("onnxruntime", "torch")
 PROFILE_MOTION = "Walk-in-place"
 SOURCE_FPS = 30.0
 MODES = ("flat_out", "realtime")
-SCORING_STAGES = ("normalise", "embed", "score", "episodes", "commit")
+SCORING_STAGES = (*PIPELINE_STAGES, "commit")
 
 
 @dataclass(frozen=True)
@@ -170,25 +171,20 @@ def run_config(
     """
     spec: WindowSpec = backend.spec
     sources = [frame_source(f"cam{i}", clips, seed=i) for i in range(streams)]
-    windows = [
-        StreamWindow(spec, stride=cfg.stride, max_gap_s=cfg.max_gap_s, min_visibility=cfg.min_visibility)
-        for _ in range(streams)
-    ]
-    batcher = WindowBatcher(
-        spec, max_batch=cfg.max_batch, max_wait_s=cfg.batch_timeout_s, max_pending=cfg.max_pending_windows
-    )
-    scorer = Scorer([profile])
-    tracker = EpisodeTracker(cfg.episodes)
+    pipeline = Pipeline(cfg, backend, [profile])
     # "frames": building SkeletonFrames (what decoding bus messages costs the worker); "window":
-    # StreamWindow.push + batcher; "normalise": stacking and normalising a batch; then the rest.
-    stage = dict.fromkeys(("frames", "window", *SCORING_STAGES), 0.0)
+    # StreamWindow.push + batcher; then the pipeline's scoring stages and the commit.
+    stage = {"frames": 0.0, "window": 0.0, "commit": 0.0}
     latencies: list[float] = []
     alert_latencies: list[float] = []
-    frames = scored = batches = 0
+    frames = 0
     if realtime:  # fill every window first, so that windows flow from the first round on
         for _ in range(math.ceil(spec.duration_s * SOURCE_FPS)):
-            for source, window in zip(sources, windows, strict=True):
-                window.push(next(source))
+            for source in sources:
+                pipeline.push(next(source))
+        pipeline.run_due(flush=True)
+    pipeline.stats.windows_scored = pipeline.stats.batches = 0
+    pipeline.stats.stage_s = dict.fromkeys(PIPELINE_STAGES, 0.0)
     clock = time.perf_counter
     start = clock()
     end = start + seconds
@@ -197,41 +193,29 @@ def run_config(
         if not realtime or t0 >= next_round:
             arrived = [next(source) for source in sources]
             t1 = clock()
-            for frame, window in zip(arrived, windows, strict=True):
-                batcher.add(window.push(frame), t1)
+            for frame in arrived:
+                pipeline.push(frame)
             frames += streams
             next_round += 1 / SOURCE_FPS
-            t2 = clock()
             stage["frames"] += t1 - t0
-            stage["window"] += t2 - t1
-        else:
-            t2 = t0
-        while batcher.due(t2):
-            batch = batcher.take()
-            assert batch is not None
+            stage["window"] += clock() - t1
+        for scored in pipeline.run_due():
             t3 = clock()
-            emb = backend.embed(batch.windows)
-            t4 = clock()
-            scores = scorer.score(emb)
-            t5 = clock()
-            events = tracker.update_batch(batch.items, scorer.names, scores, scorer.thresholds)
-            t6 = clock()
             if commit is not None:
-                commit(events)
+                commit(scored.events)
             done = time.time()
-            t7 = clock()
-            for name, dt in zip(SCORING_STAGES, (t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6), strict=True):
-                stage[name] += dt
-            latencies += [done - w.last_sent_at for w in batch.items]
-            alert_latencies += [done - e.trigger_sent_at for e in events if e.kind == "opened"]
-            scored += len(batch.items)
-            batches += 1
-            t2 = t7
+            stage["commit"] += clock() - t3
+            latencies += [done - w.last_sent_at for w in scored.windows]
+            alert_latencies += [done - e.trigger_sent_at for e in scored.events if e.kind == "opened"]
         if realtime:
-            wait = batcher.wait_s(t2)
-            pause = min(next_round, t2 + (wait if wait is not None else math.inf)) - clock()
+            wait = pipeline.wait_s()
+            now = clock()
+            pause = min(next_round, now + (wait if wait is not None else math.inf)) - now
             if pause > 0:
                 time.sleep(pause)
+    stage.update(pipeline.stats.stage_s)
+    scored_total = pipeline.stats.windows_scored
+    batches = pipeline.stats.batches
     wall = clock() - start
     return {
         "backend": backend.name,
@@ -241,18 +225,18 @@ def run_config(
         # Real time only: how far frame release lagged behind the cameras at the end (0 = kept up).
         "behind_s": round(max(0.0, clock() - next_round), 3) if realtime else None,
         "frames": frames,
-        "windows": scored,
+        "windows": scored_total,
         "batches": batches,
-        "mean_batch": round(scored / max(batches, 1), 1),
-        "windows_per_s": round(scored / wall, 1),
+        "mean_batch": round(scored_total / max(batches, 1), 1),
+        "windows_per_s": round(scored_total / wall, 1),
         # Windows per second of the scoring path alone (batch -> normalise ... commit).
-        "scoring_windows_per_s": round(scored / max(sum(stage[k] for k in SCORING_STAGES), 1e-9), 1),
+        "scoring_windows_per_s": round(scored_total / max(sum(stage[k] for k in SCORING_STAGES), 1e-9), 1),
         "frames_per_s": round(frames / wall, 1),
         "latency_ms": percentiles_ms(latencies),
         "alert_latency_ms": percentiles_ms(alert_latencies),
-        "episodes": {"opened": tracker.counts["opened"], "closed": tracker.counts["closed"]},
+        "episodes": {k: pipeline.tracker.counts[k] for k in ("opened", "closed")},
         "stage_s": {k: round(v, 3) for k, v in stage.items()},
-        "dropped_windows": batcher.dropped,
+        "dropped_windows": pipeline.batcher.dropped,
     }
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -312,6 +312,10 @@ class WindowBatcher:
         for _ in range(max(excess, 0)):
             self._queue.popleft()
             self.dropped += 1
+
+    def queued(self) -> Iterator[ReadyWindow]:
+        """The windows waiting, oldest first."""
+        return (w for _, w in self._queue)
 
     def due(self, now: float) -> bool:
         """True when a full batch waits or the oldest window has waited ``max_wait_s``."""

@@ -1,0 +1,59 @@
+"""Prometheus metrics of every haad process, served by the daemon from one HTTP endpoint.
+
+haad runs one process per stream plus a worker, so metrics use prometheus_client's multiprocess
+mode: the daemon points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh folder (``edge.daemon``) before it
+imports this module or starts any child, each process writes its samples there, and the daemon's
+HTTP server aggregates them. prometheus_client picks its storage when first imported, so the
+variable must be set before that.
+
+Exposed (all prefixed ``haad_``):
+
+* ``frames_received_total{stream}``: valid skeleton frames the worker received (rate = fps);
+  ``stream_fps{stream}``: the same as a gauge over the last few seconds;
+* ``frontend_frames_total{stream,result}``: frames a frontend captured (``person`` / ``no_person``
+  / ``error``); ``frontend_reconnects_total{stream}``;
+* ``windows_scored_total``, ``batches_total``; ``scoring_seconds`` (one encoder call + Eq. 6 +
+  episodes per batch); ``window_latency_seconds`` (a window's last frame published -> its scores
+  and alert decision committed);
+* ``drops_total{reason}``: bus drops (malformed, oversized, wrong_version, bad_values, wrong_topic,
+  seq_gap, out_of_order), window resets (gap, person_left, low_visibility, stale, ...) as
+  ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores;
+* ``alerts_total{stream,profile}``, ``open_episodes``; ``profiles_loaded``; ``child_restarts_total{child}``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 2.0, 5.0)
+
+FRAMES_RECEIVED = Counter("haad_frames_received_total", "Valid skeleton frames received", ["stream"])
+STREAM_FPS = Gauge("haad_stream_fps", "Frames per second per stream", ["stream"], multiprocess_mode="livesum")
+FRONTEND_FRAMES = Counter("haad_frontend_frames_total", "Frames captured by a frontend", ["stream", "result"])
+FRONTEND_RECONNECTS = Counter("haad_frontend_reconnects_total", "Source reopen attempts", ["stream"])
+WINDOWS_SCORED = Counter("haad_windows_scored_total", "Windows scored")
+BATCHES = Counter("haad_batches_total", "Encoder calls")
+SCORING_SECONDS = Histogram("haad_scoring_seconds", "Time per scored batch", buckets=LATENCY_BUCKETS)
+WINDOW_LATENCY = Histogram(
+    "haad_window_latency_seconds", "Last frame published -> alert decision committed", buckets=LATENCY_BUCKETS
+)
+DROPS = Counter("haad_drops_total", "Dropped frames, windows and scores by reason", ["reason"])
+ALERTS = Counter("haad_alerts_total", "Alert episodes opened", ["stream", "profile"])
+OPEN_EPISODES = Gauge("haad_open_episodes", "Alert episodes now open", multiprocess_mode="livesum")
+PROFILES_LOADED = Gauge("haad_profiles_loaded", "Behaviour profiles in use", multiprocess_mode="livesum")
+CHILD_RESTARTS = Counter("haad_child_restarts_total", "Child processes restarted", ["child"])
+
+
+def serve(host: str, port: int) -> None:
+    """Serve the aggregate of every process's metrics on ``http://host:port/metrics`` (a thread)."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, addr=host, registry=registry)
+
+
+def process_exited(pid: int) -> None:
+    """Drop a dead child's live gauges (its counters stay counted)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(pid)

@@ -1,0 +1,198 @@
+"""Frames in, alert events out: the worker's scoring path, free of processes and sockets.
+
+frame -> :class:`~edge.window.StreamWindow` (one per stream) -> :class:`~edge.window.WindowBatcher`
+(all streams) -> one encoder call per batch -> Eq. (6) per profile -> :class:`~edge.episodes.EpisodeTracker`.
+
+The worker process feeds it decoded bus frames; ``haad bench worker`` and ``haad eval stream`` feed
+it recorded ones, so all three measure the same code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from config.worker import WorkerConfig
+from edge.backends import EncoderBackend
+from edge.bus.messages import SkeletonFrame
+from edge.episodes import EpisodeEvent, EpisodeTracker
+from edge.profiles import Profile
+from edge.scoring import Scorer
+from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
+
+SCORING_STAGES = ("normalise", "embed", "score", "episodes")
+
+
+@dataclass(frozen=True, eq=False)
+class ScoredBatch:
+    """What one encoder call produced: windows, their ``(B, P)`` scores, and the episode events."""
+
+    windows: tuple[ReadyWindow, ...]
+    profiles: tuple[str, ...]
+    scores: np.ndarray
+    events: list[EpisodeEvent]
+
+
+@dataclass
+class PipelineStats:
+    frames: Counter[str] = field(default_factory=Counter)  # per stream
+    windows_scored: int = 0
+    batches: int = 0
+    stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SCORING_STAGES, 0.0))
+
+
+class Pipeline:
+    """Windows, batching, scoring and episodes for any number of streams and profiles.
+
+    ``stream_profiles`` maps a stream id to the profile names that apply to it; a stream not in the
+    map is scored against every loaded profile. Profiles can be swapped at any time
+    (:meth:`set_profiles`); an open episode of a profile that disappears is closed.
+    """
+
+    def __init__(
+        self,
+        cfg: WorkerConfig,
+        backend: EncoderBackend,
+        profiles: Sequence[Profile] = (),
+        *,
+        stream_profiles: Mapping[str, Sequence[str]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cfg = cfg
+        self.backend = backend
+        self.spec = backend.spec
+        self.clock = clock
+        self.stream_profiles = {k: tuple(v) for k, v in (stream_profiles or {}).items()}
+        self.batcher = WindowBatcher(
+            self.spec,
+            max_batch=cfg.max_batch,
+            max_wait_s=cfg.batch_timeout_s,
+            max_pending=cfg.max_pending_windows,
+        )
+        self.tracker = EpisodeTracker(cfg.episodes)
+        self.windows: dict[str, StreamWindow] = {}
+        self.last_frame_at: dict[str, float] = {}
+        self.stats = PipelineStats()
+        self._pending_resets: list[WindowReset] = []
+        self.scorer: Scorer | None = None
+        self.set_profiles(profiles)
+
+    # --- configuration ---------------------------------------------------------------------------
+
+    def set_profiles(self, profiles: Sequence[Profile]) -> list[EpisodeEvent]:
+        """Score against ``profiles`` from now on; returns closes of episodes of removed profiles."""
+        old = set(self.scorer.names) if self.scorer else set()
+        self.scorer = Scorer(profiles) if profiles else None
+        removed = old - set(self.scorer.names if self.scorer else ())
+        return self.tracker.close_profiles(removed) if removed else []
+
+    @property
+    def profile_names(self) -> tuple[str, ...]:
+        return self.scorer.names if self.scorer else ()
+
+    # --- input -------------------------------------------------------------------------------------
+
+    def push(self, frame: SkeletonFrame) -> None:
+        """Add one decoded frame; windows it completes are queued for the next batch."""
+        window = self.windows.get(frame.stream_id)
+        if window is None:
+            window = self.windows[frame.stream_id] = StreamWindow(
+                self.spec,
+                stride=self.cfg.stride,
+                max_gap_s=self.cfg.max_gap_s,
+                min_visibility=self.cfg.min_visibility,
+                on_reset=self._pending_resets.append,
+            )
+        now = self.clock()
+        self.last_frame_at[frame.stream_id] = now
+        self.stats.frames[frame.stream_id] += 1
+        self.batcher.add(window.push(frame), now)
+
+    def reset_stale(self) -> None:
+        """Reset streams that sent nothing for ``stale_after_s`` (a camera that went away)."""
+        now = self.clock()
+        for sid, window in self.windows.items():
+            if window.active and now - self.last_frame_at.get(sid, now) > self.cfg.stale_after_s:
+                window.reset("stale")
+
+    # --- scoring -----------------------------------------------------------------------------------
+
+    def wait_s(self) -> float | None:
+        """Seconds until a batch is due (0: now; None: nothing queued): the loop's poll timeout."""
+        return self.batcher.wait_s(self.clock())
+
+    def run_due(self, *, flush: bool = False) -> list[ScoredBatch]:
+        """Score every batch that is due (all queued windows when ``flush``), oldest first."""
+        done: list[ScoredBatch] = []
+        while self.batcher.due(self.clock()) or (flush and len(self.batcher)):
+            done.append(self._score_batch())
+        if self._pending_resets:
+            # Closes caused by stream resets come as a batch without windows.
+            done.append(
+                ScoredBatch(
+                    (),
+                    self.profile_names,
+                    np.zeros((0, len(self.profile_names)), np.float32),
+                    self._end_segments(),
+                )
+            )
+        return done
+
+    def close_all(self) -> list[EpisodeEvent]:
+        """Score what is queued, then close every open episode (shutdown)."""
+        events = [e for b in self.run_due(flush=True) for e in b.events]
+        return events + self.tracker.close_all()
+
+    def _score_batch(self) -> ScoredBatch:
+        stage = self.stats.stage_s
+        t0 = time.perf_counter()
+        batch = self.batcher.take()
+        assert batch is not None
+        t1 = time.perf_counter()
+        names = self.profile_names
+        if self.scorer is None:
+            scores = np.zeros((len(batch.items), 0), np.float32)
+            events: list[EpisodeEvent] = []
+            t2 = t3 = t1
+        else:
+            emb = self.backend.embed(batch.windows)
+            t2 = time.perf_counter()
+            scores = self.scorer.score(emb)
+            t3 = time.perf_counter()
+            events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds)
+        t4 = time.perf_counter()
+        for name, dt in zip(SCORING_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            stage[name] += dt
+        self.stats.windows_scored += len(batch.items)
+        self.stats.batches += 1
+        return ScoredBatch(batch.items, names, scores, events)
+
+    def _update_episodes(
+        self, items: Sequence[ReadyWindow], names: Sequence[str], scores: np.ndarray, thresholds: np.ndarray
+    ) -> list[EpisodeEvent]:
+        if not self.stream_profiles:
+            return self.tracker.update_batch(items, names, scores, thresholds)
+        events: list[EpisodeEvent] = []
+        for b, w in enumerate(items):
+            wanted = self.stream_profiles.get(w.stream_id)
+            for p, name in enumerate(names):
+                if wanted is None or name in wanted:
+                    events += self.tracker.update(w, name, float(scores[b, p]), float(thresholds[p]))
+        return events
+
+    def _end_segments(self) -> list[EpisodeEvent]:
+        """Close episodes of ended segments once none of their windows waits in the batcher."""
+        queued = {(w.stream_id, w.segment) for w in self.batcher.queued()}
+        events: list[EpisodeEvent] = []
+        still = []
+        for r in self._pending_resets:
+            if (r.stream_id, r.segment) in queued:
+                still.append(r)
+            else:
+                events += self.tracker.end_segment(r.stream_id, r.segment)
+        self._pending_resets = still
+        return events
