@@ -1,0 +1,285 @@
+"""Configuration of the pose frontends (pose_frontend/): one stream per camera, video or replay.
+
+A stream's ``source`` is a discriminated union on ``kind``; every kind has its own options. The
+default source is the built-in synthetic performer, which needs no camera and no files.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from config.base import StrictModel
+from config.bus import BusConfig
+
+# The bus's stream-id rule (edge/bus/messages.py) and the profile-name rule (edge/profiles.py),
+# checked here too so that a bad name is reported with its YAML line at load time.
+StreamId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+ProfileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+_URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
+
+
+class ReconnectConfig(StrictModel):
+    """How a live source (camera, URL) that fails to open or stops delivering is reopened."""
+
+    initial_backoff_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="Wait before the first reopening attempt; doubles after each failure.",
+    )
+    max_backoff_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest wait between two attempts."
+    )
+    max_attempts: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="Consecutive failed attempts before the stream gives up with an error; 0 = never give up.",
+    )
+    open_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="Longest an attempt to open a URL may take (FFmpeg backend)."
+    )
+    read_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="A URL that delivers no frame for this long counts as lost."
+    )
+
+    @model_validator(mode="after")
+    def _initial_within_max(self) -> ReconnectConfig:
+        if self.initial_backoff_s > self.max_backoff_s:
+            raise ValueError("initial_backoff_s must not exceed max_backoff_s")
+        return self
+
+
+class WebcamSourceConfig(StrictModel):
+    """A local camera by index (/dev/videoN on Linux); frames are stamped with the wall clock."""
+
+    kind: Literal["webcam"] = "webcam"
+    index: int = Field(default=0, ge=0, le=255, description="Camera index as OpenCV numbers them.")
+    width: int | None = Field(
+        default=None, ge=16, le=8192, description="Requested frame width; None = camera default."
+    )
+    height: int | None = Field(
+        default=None, ge=16, le=8192, description="Requested frame height; None = camera default."
+    )
+    fps: float | None = Field(
+        default=None, gt=0, le=1000, description="Requested frame rate; None = camera default."
+    )
+    reconnect: ReconnectConfig = Field(
+        default_factory=ReconnectConfig, description="Reopening a lost camera."
+    )
+
+
+class UrlSourceConfig(StrictModel):
+    """A network stream (RTSP, HTTP/MJPEG, RTMP, ...) read through FFmpeg; wall-clock timestamps."""
+
+    kind: Literal["url"] = "url"
+    url: str = Field(
+        description="Stream address, e.g. rtsp://user:pass@10.0.0.5:554/stream1 (no default: it names the camera).",
+        min_length=8,
+        max_length=2048,
+    )
+    reconnect: ReconnectConfig = Field(
+        default_factory=ReconnectConfig, description="Reopening a lost stream."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if not v.lower().startswith(_URL_SCHEMES):
+            raise ValueError(f"url must start with one of {', '.join(_URL_SCHEMES)}")
+        return v
+
+
+class VideoSourceConfig(StrictModel):
+    """A video file; timestamps are the container's frame positions."""
+
+    kind: Literal["video"] = "video"
+    path: str = Field(description="Video file (any container FFmpeg reads); no default: it names the file.")
+    loop: bool = Field(
+        default=False, description="Start again at the end; timestamps keep rising across loops."
+    )
+    realtime: bool = Field(
+        default=True,
+        description="Deliver frames at the video's own pace (as a camera would); false = as fast as possible.",
+    )
+
+
+class ImagesSourceConfig(StrictModel):
+    """A folder of images in file-name order (or one image file), played at ``fps``."""
+
+    kind: Literal["images"] = "images"
+    path: str = Field(description="Folder of images, or a single image file; no default: it names the files.")
+    pattern: str = Field(
+        default="*", min_length=1, max_length=256, description="Glob of the files to use inside the folder."
+    )
+    fps: float = Field(
+        default=10.0, gt=0, le=1000, description="Frame rate the images are stamped (and paced) at."
+    )
+    loop: bool = Field(default=False, description="Start again after the last image; timestamps keep rising.")
+    realtime: bool = Field(
+        default=True, description="Deliver images at ``fps``; false = as fast as possible."
+    )
+
+
+class SkeletonSourceConfig(StrictModel):
+    """Replay of recorded skeletons, bypassing pose estimation: a clip-set ``.npz`` or a ``.npy``."""
+
+    kind: Literal["skeleton"] = "skeleton"
+    path: str = Field(
+        description=(
+            "Clip-set .npz (training/datasets/clipset_file.py; its clips play one after another) or "
+            ".npy of shape (T, N, 3); no default: it names the file."
+        )
+    )
+    layout: Literal["kinect_v1", "msr_action3d", "mediapipe33", "smpl24"] = Field(
+        default="kinect_v1", description="Joint layout of a .npy file (a clip-set file names its own)."
+    )
+    fps: float = Field(
+        default=30.0, gt=0, le=1000, description="Frame rate of a .npy file (a clip-set file has its own)."
+    )
+    clips: list[str] = Field(
+        default_factory=list,
+        description="Clip names to play from a clip-set file, in this order; empty = all.",
+    )
+    loop: bool = Field(default=False, description="Start again at the end; timestamps keep rising.")
+    realtime: bool = Field(
+        default=True, description="Deliver frames at their own pace; false = as fast as possible."
+    )
+
+
+class MotionStep(StrictModel):
+    """One step of a synthetic performance."""
+
+    motion: str = Field(
+        default="idle",
+        description="A motion of pose_frontend.synthetic.MOTIONS (idle, walk_in_place, fall, ...).",
+    )
+    seconds: Seconds = Field(default=5.0, description="How long the motion lasts.")
+
+
+def _default_script() -> list[MotionStep]:
+    return [
+        MotionStep(motion="idle", seconds=5.0),
+        MotionStep(motion="walk_in_place", seconds=10.0),
+        MotionStep(motion="wave_right_hand", seconds=5.0),
+    ]
+
+
+class SyntheticSourceConfig(StrictModel):
+    """The built-in procedural performer (pose_frontend/synthetic.py): canonical skeletons, no files."""
+
+    kind: Literal["synthetic"] = "synthetic"
+    script: list[MotionStep] = Field(
+        default_factory=_default_script, min_length=1, description="Motions performed one after another."
+    )
+    fps: float = Field(default=30.0, gt=0, le=1000, description="Frame rate of the performance.")
+    seed: int = Field(
+        default=0, ge=0, le=2**32 - 1, description="Seed of the performer's variations and noise."
+    )
+    noise_m: float = Field(
+        default=0.002, ge=0, le=0.1, description="Per-joint sensor noise (standard deviation, metres)."
+    )
+    loop: bool = Field(default=False, description="Perform the script again at the end (with the next seed).")
+    realtime: bool = Field(
+        default=True, description="Deliver frames at ``fps``; false = as fast as possible."
+    )
+
+    @field_validator("script")
+    @classmethod
+    def _known_motions(cls, v: list[MotionStep]) -> list[MotionStep]:
+        from pose_frontend.synthetic import MOTIONS  # the names live with the motions (numpy only)
+
+        unknown = sorted({step.motion for step in v} - set(MOTIONS))
+        if unknown:
+            raise ValueError(f"unknown motions {unknown}; known: {', '.join(MOTIONS)}")
+        return v
+
+
+SourceConfig = Annotated[
+    WebcamSourceConfig
+    | UrlSourceConfig
+    | VideoSourceConfig
+    | ImagesSourceConfig
+    | SkeletonSourceConfig
+    | SyntheticSourceConfig,
+    Field(discriminator="kind"),
+]
+
+
+class EstimatorConfig(StrictModel):
+    """MediaPipe Pose: the legacy solution (model_complexity 1, bundled) or a Tasks ``.task`` model."""
+
+    min_detection_confidence: float = Field(
+        default=0.5, ge=0, le=1, description="Person detector score needed to start tracking a person."
+    )
+    min_tracking_confidence: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Landmark score below which the detector runs again on the next frame.",
+    )
+    min_presence_confidence: float = Field(
+        default=0.5, ge=0, le=1, description="Tasks API only: pose presence score needed to report a person."
+    )
+    smooth_landmarks: bool = Field(
+        default=True, description="Legacy API: filter landmarks across frames to cut jitter."
+    )
+    task_model_path: str | None = Field(
+        default=None,
+        description=(
+            "A MediaPipe Tasks pose_landmarker_*.task file; when set, PoseLandmarker in VIDEO mode "
+            "replaces the legacy solution."
+        ),
+    )
+    visibility_threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Joints less visible than this are published as NaN; None = publish every joint (the worker decides).",
+    )
+
+
+class StreamConfig(StrictModel):
+    """One monitored stream: where frames come from, how poses are estimated, which profiles apply."""
+
+    id: StreamId = Field(
+        default="cam0", description="Stream id on the bus and in alerts ([A-Za-z0-9_.-], max 64)."
+    )
+    source: SourceConfig = Field(
+        default_factory=SyntheticSourceConfig,
+        description="Where the frames come from (``kind`` picks the type).",
+    )
+    estimator: EstimatorConfig = Field(
+        default_factory=EstimatorConfig, description="Pose estimation options (unused by skeleton sources)."
+    )
+    profiles: list[ProfileName] = Field(
+        default_factory=list,
+        description="Behaviour profiles this stream is scored against (the daemon reads it).",
+    )
+    max_consecutive_errors: int = Field(
+        default=100,
+        ge=1,
+        le=1_000_000,
+        description="Frames in a row that fail estimation before the stream stops with an error (counted, logged).",
+    )
+
+
+class FrontendConfig(StrictModel):
+    """The streams one host runs frontends for, and the bus they publish to (``haad frontend run``)."""
+
+    bus: BusConfig = Field(default_factory=BusConfig, description="The skeleton bus.")
+    streams: list[StreamConfig] = Field(
+        default_factory=lambda: [StreamConfig()], min_length=1, description="One frontend process each."
+    )
+
+    @field_validator("streams")
+    @classmethod
+    def _unique_ids(cls, v: list[StreamConfig]) -> list[StreamConfig]:
+        ids = [s.id for s in v]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"stream ids must be unique; repeated: {duplicates}")
+        return v

@@ -1,0 +1,121 @@
+"""What every frame source shares: the interface, its counters, the stop flag and the error types.
+
+See :mod:`pose_frontend.sources` for the file sources and :mod:`pose_frontend.live` for cameras
+and URLs.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, MutableSequence
+from types import TracebackType
+from typing import ClassVar, Literal, Protocol, Self
+
+import numpy as np
+
+FrameKind = Literal["image", "skeleton"]
+
+
+class SourceError(RuntimeError):
+    """A source that cannot deliver frames: missing, unreadable or corrupt input, or a live source
+    that gave up reconnecting."""
+
+
+class SourceNotFoundError(SourceError, FileNotFoundError):
+    """The file or folder a source names does not exist (or holds no usable file)."""
+
+
+class CorruptVideoError(SourceError):
+    """A video file that cannot be opened or decoded, or that ends early (truncated)."""
+
+
+class SourceUnavailableError(SourceError):
+    """A live source that stayed unreachable for ``reconnect.max_attempts`` attempts in a row."""
+
+
+class StopFlag(Protocol):
+    """``threading.Event`` and ``multiprocessing.Event`` both fit."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def wait_or_stop(stop: StopFlag | None, seconds: float) -> bool:
+    """Sleep ``seconds`` unless ``stop`` is set first; True when stopped."""
+    if stop is None:
+        time.sleep(max(0.0, seconds))
+        return False
+    return stop.wait(max(0.0, seconds))
+
+
+COUNTERS: tuple[str, ...] = (
+    "frames",
+    "published",
+    "no_person",
+    "errors",
+    "reconnects",
+    "failed_opens",
+    "skipped",
+)
+_INDEX = {name: i for i, name in enumerate(COUNTERS)}
+
+
+class Counters:
+    """A stream's named int counters, in a list or in shared memory a parent process reads.
+
+    Sources count ``frames`` (delivered), ``reconnects`` (a live source reopened after a loss),
+    ``failed_opens`` (attempts that failed) and ``skipped`` (frames not delivered: replaced by a
+    newer live frame, or an unreadable image); the frontend loop counts the rest
+    (pose_frontend/process.py). Each counter has one writing thread.
+    """
+
+    def __init__(self, values: MutableSequence[int] | None = None) -> None:
+        self._values = values if values is not None else [0] * len(COUNTERS)
+
+    @classmethod
+    def shared(cls) -> Counters:
+        """Counters in shared memory, for a child process (pass them as a Process argument)."""
+        return cls(multiprocessing.RawArray("q", len(COUNTERS)))
+
+    def add(self, name: str, n: int = 1) -> None:
+        self._values[_INDEX[name]] += n
+
+    def __getitem__(self, name: str) -> int:
+        return int(self._values[_INDEX[name]])
+
+    def snapshot(self) -> dict[str, int]:
+        return {name: int(self._values[i]) for i, name in enumerate(COUNTERS)}
+
+
+class Source(ABC):
+    """Iterable of ``(timestamp_s, frame)``; see the module docstring. Close it when done."""
+
+    produces: ClassVar[FrameKind]
+
+    def __init__(self, stop: StopFlag | None = None, counters: Counters | None = None) -> None:
+        self.stop = stop
+        self.stats = counters if counters is not None else Counters()
+
+    @abstractmethod
+    def _frames(self) -> Iterator[tuple[float, np.ndarray]]: ...
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
+        for item in self._frames():
+            if self.stop is not None and self.stop.is_set():
+                return
+            self.stats.add("frames")
+            yield item
+
+    def close(self) -> None:  # noqa: B027 (optional: file sources hold nothing between passes)
+        """Release what the source holds."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,188 @@
+"""The frontend loop (source -> pose estimation -> SkeletonFrame -> bus) and its OS process.
+
+:func:`run_stream` is the loop, a plain function that any publisher and stop flag can drive (tests
+call it in-process). :class:`FrontendProcess` runs it in its own spawned process, one per stream,
+so a slow camera or a stuck decoder never stalls another stream. The process creates its zmq
+context, socket, source and MediaPipe graph inside ``run()`` and closes them in ``finally``.
+
+Counters (:class:`pose_frontend.base.Counters`) live in shared memory the parent reads at any time
+(``FrontendProcess.counters.snapshot()``), also while a camera is down:
+
+* ``frames``: frames taken from the source;
+* ``published``: frames sent on the bus (``seq`` runs 1, 2, ... over taken frames);
+* ``no_person``: published frames without a person (``joints=None``);
+* ``errors``: frames that failed pose estimation or validation; they are not published, so their
+  ``seq`` is missing and the worker counts them as lost frames;
+* ``reconnects``, ``failed_opens``, ``skipped``: counted by the source (live sources reconnecting,
+  frames replaced by newer ones, unreadable images).
+
+Exit codes: 0 when the source ended or the stop event was set, 1 when the stream failed (missing or
+corrupt input, a live source that gave up, too many consecutive estimation errors; the reason is
+logged as one ERROR line).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import logging
+import multiprocessing
+import signal
+import sys
+from contextlib import ExitStack
+from multiprocessing.context import SpawnProcess
+from typing import Protocol
+
+import numpy as np
+import zmq
+
+from config.bus import BusConfig
+from config.frontend import EstimatorConfig, StreamConfig
+from edge.bus.messages import SkeletonFrame
+from edge.bus.pubsub import Publisher
+from pose_frontend.base import Counters, Source, SourceError, StopFlag
+from pose_frontend.estimator import EstimatorError, PoseEstimator, open_estimator, to_canonical_pose
+from pose_frontend.sources import open_source
+
+log = logging.getLogger(__name__)
+
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+class FrameErrorLimit(RuntimeError):
+    """Too many frames in a row failed: the estimator or the input is broken for good."""
+
+
+class FramePublisher(Protocol):
+    """What the loop needs of ``edge.bus.Publisher``."""
+
+    def publish(self, frame: SkeletonFrame) -> None: ...
+
+
+def skeleton_pose(joints: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A replayed canonical skeleton -> (joints, visibility): 1 where measured, 0 where NaN; a frame
+    without any measured joint is "no person"."""
+    measured = ~np.isnan(joints).any(axis=-1)  # Inf is a bad value, not a missing joint: the bus refuses it
+    if not measured.any():
+        return None, None
+    return joints, measured.astype(np.float32)
+
+
+def estimate_pose(
+    estimator: PoseEstimator, rgb: np.ndarray, timestamp_s: float, config: EstimatorConfig
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """An RGB frame -> canonical (joints, visibility), or (None, None) when nobody is detected."""
+    result = estimator.estimate(rgb, timestamp_s)
+    if result is None:
+        return None, None
+    return to_canonical_pose(result, config.visibility_threshold)
+
+
+def run_stream(
+    config: StreamConfig,
+    publisher: FramePublisher,
+    stop: StopFlag,
+    *,
+    counters: Counters | None = None,
+    source: Source | None = None,
+) -> Counters:
+    """Publish ``config``'s stream until its source ends or ``stop`` is set; returns the counters.
+
+    ``source`` replaces the one ``config.source`` describes (its ``stats`` are then the counters).
+    Raises :class:`SourceError` when the source fails, :class:`EstimatorError` when the estimator
+    cannot start, and :class:`FrameErrorLimit` after ``config.max_consecutive_errors`` failed
+    frames in a row.
+    """
+    if source is None:
+        source = open_source(config.source, stop=stop, counters=counters)
+    counters = source.stats
+    seq = failures_in_a_row = 0
+    with ExitStack() as stack:
+        src = stack.enter_context(source)
+        estimator = None
+        if src.produces == "image":
+            estimator = stack.enter_context(open_estimator(config.estimator))
+        for timestamp, frame in src:
+            if stop.is_set():
+                break
+            seq += 1
+            try:
+                if estimator is None:
+                    joints, visibility = skeleton_pose(frame)
+                else:
+                    joints, visibility = estimate_pose(estimator, frame, timestamp, config.estimator)
+                message = SkeletonFrame(config.id, seq, timestamp, joints, visibility)
+            # A frame MediaPipe chokes on, or one the bus refuses (e.g. Inf in a replayed file), costs
+            # that frame only; a run of them means something is broken for good.
+            except Exception as e:  # noqa: BLE001 (third-party graph: any error type)
+                counters.add("errors")
+                failures_in_a_row += 1
+                log.log(
+                    logging.WARNING if counters["errors"] == 1 else logging.DEBUG,
+                    "%s: frame %d at t=%.3f failed: %s",
+                    config.id,
+                    seq,
+                    timestamp,
+                    e,
+                )
+                if failures_in_a_row >= config.max_consecutive_errors:
+                    raise FrameErrorLimit(
+                        f"{config.id}: {failures_in_a_row} frames in a row failed; last error: {e}"
+                    ) from e
+                continue
+            failures_in_a_row = 0
+            publisher.publish(message)
+            counters.add("published")
+            if joints is None:
+                counters.add("no_person")
+    return counters
+
+
+def _child_logging(level: int) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=level, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+class FrontendProcess(SpawnProcess):
+    """One stream's frontend in its own spawned process, publishing to ``bus``.
+
+    ``stop_event`` belongs to this stream alone; :meth:`stop` sets it, waits, then terminates.
+    ``counters`` are readable from the parent while the process runs and after it ends.
+    """
+
+    def __init__(self, config: StreamConfig, bus: BusConfig, *, log_level: int = logging.INFO) -> None:
+        super().__init__(name=f"haad-frontend-{config.id}", daemon=True)
+        self.config = config
+        self.bus = bus
+        self.log_level = log_level
+        self.stop_event = _SPAWN.Event()
+        self.counters = Counters.shared()
+
+    def run(self) -> None:
+        # The parent decides when to stop (a terminal's Ctrl-C reaches the whole process group).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        faulthandler.enable()
+        _child_logging(self.log_level)
+        context = zmq.Context()  # this process's one context
+        publisher = None
+        try:
+            publisher = Publisher.from_config(self.bus, context=context)
+            run_stream(self.config, publisher, self.stop_event, counters=self.counters)
+        except (SourceError, EstimatorError, FrameErrorLimit) as e:
+            log.error("stream %s stopped: %s", self.config.id, e)
+            sys.exit(1)
+        finally:
+            if publisher is not None:
+                publisher.close()
+            context.term()
+
+    def stop(self, timeout_s: float = 5.0) -> int | None:
+        """Set the stop event, wait up to ``timeout_s``, then terminate; returns the exit code."""
+        self.stop_event.set()
+        self.join(timeout_s)
+        if self.is_alive():
+            log.warning("frontend %s did not stop within %.1f s; terminating it", self.config.id, timeout_s)
+            self.terminate()
+            self.join(1.0)
+        return self.exitcode

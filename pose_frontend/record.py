@@ -1,0 +1,52 @@
+"""Record a stream's canonical skeletons in this process, without the bus (enrolment from videos)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from config.frontend import StreamConfig
+from edge.bus.messages import SkeletonFrame
+from models.skeleton import NUM_JOINTS
+from pose_frontend.base import Counters
+from pose_frontend.process import run_stream
+
+
+class _Collector:
+    """A publisher that keeps the frames and asks the loop to stop after ``max_seconds``."""
+
+    def __init__(self, stop: threading.Event, max_seconds: float | None) -> None:
+        self.frames: list[SkeletonFrame] = []
+        self._stop = stop
+        self._max_seconds = max_seconds
+
+    def publish(self, frame: SkeletonFrame) -> None:
+        self.frames.append(frame)
+        if self._max_seconds is not None and frame.timestamp - self.frames[0].timestamp >= self._max_seconds:
+            self._stop.set()
+
+
+def record_clip(
+    config: StreamConfig, *, max_seconds: float | None = None, stop: threading.Event | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counters]:
+    """Run ``config``'s source (file sources as fast as possible) through pose estimation.
+
+    Returns times ``(T,)`` float64, joints ``(T, 20, 3)`` float32 (NaN rows where nobody was
+    detected), visibility ``(T, 20)`` float32 (0 there) and the stream's counters. Ends when the
+    source ends, after ``max_seconds`` of source time, or when ``stop`` is set.
+    """
+    source = config.source
+    if hasattr(source, "realtime"):  # file-like sources: no need to wait for a camera's pace
+        config = config.model_copy(update={"source": source.model_copy(update={"realtime": False})})
+    stop = stop if stop is not None else threading.Event()
+    collector = _Collector(stop, max_seconds)
+    counters = run_stream(config, collector, stop)
+    frames = collector.frames
+    times = np.array([f.timestamp for f in frames], dtype=np.float64)
+    joints = np.full((len(frames), NUM_JOINTS, 3), np.nan, dtype=np.float32)
+    visibility = np.zeros((len(frames), NUM_JOINTS), dtype=np.float32)
+    for i, f in enumerate(frames):
+        if f.joints is not None and f.visibility is not None:
+            joints[i], visibility[i] = f.joints, f.visibility
+    return times, joints, visibility, counters

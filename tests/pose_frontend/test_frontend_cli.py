@@ -1,0 +1,118 @@
+"""``haad frontend``: record a stream to a clip-set file, run frontends onto the bus, list motions."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from config.frontend import ImagesSourceConfig, StreamConfig
+from edge.bus import Subscriber
+from haad.cli import app
+from pose_frontend.cli import frontend_app
+from pose_frontend.record import record_clip
+from pose_frontend.synthetic import MOTIONS
+from training.datasets.clipset_file import load_clipset_file
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_record_writes_a_synthetic_performance_as_a_clipset(tmp_path: Path) -> None:
+    config = _write(
+        tmp_path / "f.yaml",
+        """
+streams:
+  - id: demo
+    source:
+      kind: synthetic
+      seed: 4
+      script: [{motion: walk_in_place, seconds: 2}, {motion: wave_right_hand, seconds: 1}]
+""",
+    )
+    out = tmp_path / "demo.npz"
+    result = CliRunner().invoke(frontend_app, ["record", str(config), "--out", str(out), "--label", "walk"])
+    assert result.exit_code == 0, result.output
+    [clip] = load_clipset_file(out).clips
+    assert clip.label == "walk" and clip.name == "demo:walk" and clip.joints.shape == (90, 20, 3)
+    np.testing.assert_allclose(clip.times, np.arange(90) / 30)  # not paced: written at once
+
+
+def test_record_stops_after_max_seconds_of_source_time(tmp_path: Path) -> None:
+    config = _write(tmp_path / "f.yaml", "streams:\n  - source: {kind: synthetic, loop: true}\n")
+    out = tmp_path / "a.npz"
+    result = CliRunner().invoke(
+        frontend_app, ["record", str(config), "--out", str(out), "--max-seconds", "1.5"]
+    )
+    assert result.exit_code == 0, result.output
+    [clip] = load_clipset_file(out).clips
+    assert clip.times[-1] - clip.times[0] == pytest.approx(1.5)
+
+
+def test_record_clip_marks_frames_without_a_person_as_nan(tmp_path: Path, mp_testdata: Path) -> None:
+    shutil.copy(mp_testdata / "pose.jpg", tmp_path / "1.jpg")
+    cv2.imwrite(str(tmp_path / "2.png"), np.full((400, 300, 3), 200, dtype=np.uint8))  # an empty room
+    config = StreamConfig(source=ImagesSourceConfig(path=str(tmp_path), fps=2))
+    times, joints, visibility, counters = record_clip(config, stop=threading.Event())
+    np.testing.assert_array_equal(times, [0.0, 0.5])
+    assert np.isfinite(joints[0]).all() and np.isnan(joints[1]).all()
+    assert visibility[1].max() == 0 and counters["no_person"] == 1
+
+
+def test_record_refuses_an_unknown_stream_and_a_bad_config(tmp_path: Path) -> None:
+    good = _write(tmp_path / "g.yaml", "streams:\n  - id: a\n")
+    bad = _write(tmp_path / "b.yaml", "streams:\n  - id: a\n    source: {kind: video}\n")
+    runner = CliRunner()
+    unknown = runner.invoke(frontend_app, ["record", str(good), "--out", "x.npz", "--stream", "zz"])
+    assert unknown.exit_code == 2 and "no stream 'zz'" in unknown.output
+    invalid = runner.invoke(frontend_app, ["record", str(bad), "--out", "x.npz"])
+    assert invalid.exit_code == 2 and "b.yaml:3" in invalid.output
+
+
+def test_run_publishes_every_stream_until_the_sources_end(tmp_path: Path) -> None:
+    endpoint = f"ipc://{tmp_path}/bus.sock"
+    config = _write(
+        tmp_path / "f.yaml",
+        f"""
+bus: {{endpoint: "{endpoint}"}}
+streams:
+  - id: a
+    source: {{kind: synthetic, realtime: false, script: [{{motion: idle, seconds: 1}}]}}
+  - id: b
+    source: {{kind: synthetic, realtime: true, seed: 1, script: [{{motion: kick, seconds: 2}}]}}
+""",
+    )
+    results = []
+    cli = threading.Thread(
+        target=lambda: results.append(
+            CliRunner().invoke(frontend_app, ["run", str(config), "--stats-every-s", "1"])
+        )
+    )
+    received = []
+    # A SUB socket takes in new connections (and sends them its subscription) only while its thread
+    # calls into it, so the subscriber polls while the CLI runs.
+    with Subscriber(endpoint) as sub:
+        cli.start()
+        while cli.is_alive() or received and received[-1] is not None:
+            received.append(sub.recv(timeout_ms=200))
+    [result] = results
+    assert result.exit_code == 0, result.output
+    assert "b (exit 0)" in result.output and "'published': 60" in result.output
+    frames = [f for f in received if f is not None]
+    # The real-time stream was subscribed to before it finished; the other may have published
+    # into the void before its connection was up (PUB drops until then).
+    assert sum(f.stream_id == "b" for f in frames) >= 50
+
+
+def test_haad_frontend_motions_lists_the_synthetic_motions() -> None:
+    result = CliRunner().invoke(app, ["frontend", "motions"])  # through the root command
+    assert result.exit_code == 0
+    assert [line.split()[0] for line in result.output.splitlines()] == list(MOTIONS)
+    assert "fall  (abnormal)" in result.output

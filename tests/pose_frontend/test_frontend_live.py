@@ -1,0 +1,218 @@
+"""Live sources: a camera or stream that disappears and comes back is reopened with backoff, counted,
+and frames before and after keep flowing with wall-clock timestamps.
+
+No camera exists on this machine, so the webcam cases inject a fake capture through the factory
+parameter (the one thing faked here). The URL case is real: FFmpeg reads the squat video from an
+HTTP server on 127.0.0.1 that goes down for a while.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
+from pose_frontend.base import SourceUnavailableError
+from pose_frontend.live import LiveSource, redact
+from pose_frontend.sources import open_source
+
+FAST = ReconnectConfig(initial_backoff_s=0.05, max_backoff_s=0.4)
+
+
+class FakeCamera:
+    """A capture delivering numbered frames at ``fps``; ``plan`` says, per open attempt, whether the
+    device opens and how many frames it gives before it "disappears"."""
+
+    def __init__(self, plan: list[int | None], fps: float = 100.0) -> None:
+        self.plan = plan  # None: fails to open; n: opens and delivers n frames, then read fails
+        self.fps = fps
+        self.opens = 0
+        self.counter = 0
+        self._left = 0
+        self._opened = False
+
+    def factory(self) -> FakeCamera:
+        step = self.plan[min(self.opens, len(self.plan) - 1)]
+        self.opens += 1
+        self._opened = step is not None
+        self._left = step or 0
+        return self
+
+    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+        return self._opened
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        if self._left <= 0:
+            return False, None
+        time.sleep(1.0 / self.fps)
+        self._left -= 1
+        self.counter += 1
+        frame = np.zeros((4, 6, 3), dtype=np.uint8)
+        frame[..., 0] = self.counter % 256  # blue channel in OpenCV's BGR order
+        return True, frame
+
+    def release(self) -> None:
+        self._opened = False
+
+
+def _take(source: LiveSource, n: int, timeout_s: float = 10.0) -> list[tuple[float, np.ndarray]]:
+    out: list[tuple[float, np.ndarray]] = []
+    deadline = time.monotonic() + timeout_s
+    for item in source:
+        out.append(item)
+        if len(out) >= n or time.monotonic() > deadline:
+            break
+    return out
+
+
+def test_camera_that_disappears_is_reopened_with_backoff_and_counted() -> None:
+    camera = FakeCamera(plan=[20, None, None, None, 1000])
+    config = WebcamSourceConfig(index=0, reconnect=FAST)
+    before = time.time()
+    with open_source(config, capture_factory=camera.factory) as source:
+        frames = _take(source, 40)
+    times = np.array([t for t, _ in frames])
+    values = np.array([int(rgb[0, 0, 2]) for _, rgb in frames])  # BGR blue -> RGB index 2
+    assert len(frames) == 40
+    assert source.stats["reconnects"] == 1 and source.stats["failed_opens"] == 3 and camera.opens == 5
+    assert np.all(np.diff(times) > 0) and before <= times[0] <= time.time()
+    assert np.all(np.diff(values) > 0)  # newest-first delivery never goes back in the camera's order
+    # The outage shows as one gap in the wall-clock timestamps at least as long as the backoffs
+    # (0.05 after the loss, then 0.1, 0.2, 0.4 after the failed attempts).
+    gaps = np.diff(times)
+    assert gaps.max() >= 0.05 + 0.1 + 0.2 + 0.4 - 0.02
+    assert np.sum(gaps > 0.3) == 1
+    assert (values <= 20).sum() >= 5 and (values > 20).sum() >= 5  # frames before and after
+
+
+def test_a_stream_that_opens_but_delivers_nothing_backs_off_like_a_failed_open() -> None:
+    camera = FakeCamera(plan=[10, 0, 0, 0, 1000])  # 0: opens, then the first read fails
+    with open_source(WebcamSourceConfig(reconnect=FAST), capture_factory=camera.factory) as source:
+        times = np.array([t for t, _ in _take(source, 20)])
+    assert source.stats["failed_opens"] == 3 and source.stats["reconnects"] == 1
+    assert np.diff(times).max() >= 0.05 + 0.1 + 0.2 + 0.4 - 0.02  # the backoff grew
+
+
+def test_a_camera_that_never_comes_back_gives_up_after_max_attempts() -> None:
+    camera = FakeCamera(plan=[5, None])
+    reconnect = ReconnectConfig(initial_backoff_s=0.01, max_backoff_s=0.02, max_attempts=3)
+    source = open_source(WebcamSourceConfig(reconnect=reconnect), capture_factory=camera.factory)
+    delivered = []
+    with pytest.raises(SourceUnavailableError, match="3 attempts"):
+        for item in source:
+            delivered.append(item)
+    assert 1 <= len(delivered) <= 5 and source.stats["failed_opens"] == 3
+
+
+def test_stop_ends_a_source_waiting_in_backoff() -> None:
+    camera = FakeCamera(plan=[None])
+    stop = threading.Event()
+    slow = ReconnectConfig(initial_backoff_s=30, max_backoff_s=60)
+    source = open_source(WebcamSourceConfig(reconnect=slow), stop=stop, capture_factory=camera.factory)
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    assert list(source) == []
+    source.close()
+    assert time.monotonic() - started < 2.0
+
+
+def test_slow_consumer_gets_the_newest_frame_and_skips_are_counted() -> None:
+    camera = FakeCamera(plan=[10_000], fps=200)
+    source = open_source(WebcamSourceConfig(reconnect=FAST), capture_factory=camera.factory)
+    values = []
+    for _, rgb in source:
+        values.append(int(rgb[0, 0, 2]))
+        time.sleep(0.05)  # a slow pose estimator
+        if len(values) == 5:
+            break
+    source.close()
+    assert source.stats["skipped"] > 10
+    assert np.all(np.diff(values) > 1)  # frames in between were dropped, not queued
+
+
+def test_credentials_are_kept_out_of_logs() -> None:
+    assert redact("rtsp://admin:hunter2@10.0.0.5:554/s1") == "rtsp://***@10.0.0.5:554/s1"
+    assert redact("http://cam.local/mjpeg") == "http://cam.local/mjpeg"
+
+
+# --- a real network stream ---------------------------------------------------------------------
+
+
+class _FlakyVideoServer(ThreadingHTTPServer):
+    """Serves one file with byte ranges (FFmpeg seeks to the mp4 index); ``down_for`` open attempts
+    after the first complete stream are answered 503."""
+
+    def __init__(self, video: bytes, down_for: int) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.video = video
+        self.down_for = down_for
+        self.opens = 0  # requests from byte 0: one per open attempt
+        self.refused = 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _FlakyVideoServer
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        data = self.server.video
+        m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", "bytes=0-"))
+        start = int(m[1]) if m else 0
+        end = int(m[2]) if m and m[2] else len(data) - 1
+        if start == 0:
+            self.server.opens += 1
+            if 2 <= self.server.opens <= 1 + self.server.down_for:
+                self.server.refused += 1
+                self.send_error(HTTPStatus.SERVICE_UNAVAILABLE)
+                return
+        self.send_response(HTTPStatus.PARTIAL_CONTENT if start or end < len(data) - 1 else HTTPStatus.OK)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        try:
+            self.wfile.write(data[start : end + 1])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # FFmpeg hung up after reading what it needed
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def flaky_server(squat_video: Path) -> Iterator[_FlakyVideoServer]:
+    server = _FlakyVideoServer(squat_video.read_bytes(), down_for=2)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_url_stream_that_goes_down_is_reopened_and_keeps_flowing(flaky_server: _FlakyVideoServer) -> None:
+    url = f"http://127.0.0.1:{flaky_server.server_address[1]}/cam.mp4"
+    config = UrlSourceConfig(url=url, reconnect=ReconnectConfig(initial_backoff_s=0.1, max_backoff_s=1))
+    with open_source(config) as source:
+        # The whole 65-frame file, then the "camera" is down for two attempts, then back.
+        frames = []
+        deadline = time.monotonic() + 30
+        for item in source:
+            frames.append(item)
+            if source.stats["reconnects"] >= 1 and len(frames) >= 10 or time.monotonic() > deadline:
+                break
+        after = [t for t, _ in _take(source, 5)]
+    times = np.array([t for t, _ in frames] + after)
+    assert len(frames) > 10 and len(after) == 5  # frames before and after the outage
+    assert flaky_server.refused == 2
+    assert source.stats["reconnects"] == 1 and source.stats["failed_opens"] == 2
+    assert np.all(np.diff(times) > 0)
+    assert np.diff(times).max() >= 0.1 + 0.2 + 0.4 - 0.05  # the outage, on the wall clock
+    assert frames[0][1].shape == (1280, 720, 3)

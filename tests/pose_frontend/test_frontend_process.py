@@ -1,0 +1,198 @@
+"""The frontend loop in-process, and real frontend processes publishing to a real Subscriber."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from config.bus import BusConfig
+from config.frontend import (
+    ReconnectConfig,
+    SkeletonSourceConfig,
+    StreamConfig,
+    SyntheticSourceConfig,
+    UrlSourceConfig,
+    VideoSourceConfig,
+)
+from edge.bus import SkeletonFrame, Subscriber
+from pose_frontend.process import FrameErrorLimit, FrontendProcess, run_stream
+
+
+class Collect:
+    """Publisher stand-in for the in-process loop tests (the bus itself is tested end to end below)."""
+
+    def __init__(self) -> None:
+        self.frames: list[SkeletonFrame] = []
+
+    def publish(self, frame: SkeletonFrame) -> None:
+        self.frames.append(frame)
+
+
+def _npy(tmp_path: Path, joints: np.ndarray) -> StreamConfig:
+    np.save(tmp_path / "clip.npy", joints)
+    source = SkeletonSourceConfig(path=str(tmp_path / "clip.npy"), fps=10, realtime=False)
+    return StreamConfig(id="replay", source=source, max_consecutive_errors=3)
+
+
+def test_replayed_skeletons_are_published_with_seq_visibility_and_no_person(tmp_path: Path) -> None:
+    joints = np.random.default_rng(0).normal(size=(6, 20, 3)).astype(np.float32)
+    joints[2, 5] = np.nan  # one joint missing
+    joints[4] = np.nan  # nobody
+    out = Collect()
+    counters = run_stream(_npy(tmp_path, joints), out, threading.Event())
+    assert [f.seq for f in out.frames] == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose([f.timestamp for f in out.frames], np.arange(6) / 10)
+    assert all(f.stream_id == "replay" for f in out.frames)
+    assert out.frames[4].joints is None and out.frames[4].visibility is None
+    assert out.frames[2].visibility[5] == 0 and out.frames[2].visibility.sum() == 19
+    np.testing.assert_array_equal(out.frames[0].joints, joints[0])
+    assert counters.snapshot() == {
+        "frames": 6,
+        "published": 6,
+        "no_person": 1,
+        "errors": 0,
+        "reconnects": 0,
+        "failed_opens": 0,
+        "skipped": 0,
+    }
+
+
+def test_a_frame_the_bus_refuses_is_counted_and_its_seq_left_out(tmp_path: Path) -> None:
+    joints = np.zeros((5, 20, 3), dtype=np.float32)
+    joints[2, 0, 0] = np.inf  # the bus refuses infinite coordinates
+    out = Collect()
+    counters = run_stream(_npy(tmp_path, joints), out, threading.Event())
+    assert [f.seq for f in out.frames] == [1, 2, 4, 5]  # the subscriber sees one lost frame
+    assert counters["errors"] == 1 and counters["published"] == 4
+
+
+def test_a_run_of_failed_frames_stops_the_stream(tmp_path: Path) -> None:
+    joints = np.full((10, 20, 3), np.inf, dtype=np.float32)
+    with pytest.raises(FrameErrorLimit, match="3 frames in a row"):
+        run_stream(_npy(tmp_path, joints), Collect(), threading.Event())
+
+
+def test_stop_event_ends_the_loop(tmp_path: Path) -> None:
+    stop = threading.Event()
+    config = StreamConfig(source=SyntheticSourceConfig(loop=True, realtime=True))
+    threading.Timer(0.5, stop.set).start()
+    started = time.monotonic()
+    out = Collect()
+    run_stream(config, out, stop)
+    assert time.monotonic() - started < 1.5
+    assert 5 <= len(out.frames) <= 25  # about 0.5 s at 30 fps
+
+
+# --- real processes, real bus ------------------------------------------------------------------
+
+
+def _receive(sub: Subscriber, stream: str, n: int, timeout_s: float) -> list[SkeletonFrame]:
+    frames: list[SkeletonFrame] = []
+    deadline = time.monotonic() + timeout_s
+    while len(frames) < n and time.monotonic() < deadline:
+        frame = sub.recv(timeout_ms=200)
+        if frame is not None and frame.stream_id == stream:
+            frames.append(frame)
+    return frames
+
+
+@pytest.fixture
+def bus(tmp_path: Path) -> BusConfig:
+    return BusConfig(endpoint=f"ipc://{tmp_path}/bus.sock")
+
+
+def test_squat_video_through_a_frontend_process_arrives_complete_and_in_order(
+    bus: BusConfig, squat_video: Path
+) -> None:
+    config = StreamConfig(id="squats", source=VideoSourceConfig(path=str(squat_video), realtime=False))
+    with Subscriber.from_config(bus) as sub:
+        proc = FrontendProcess(config, bus)
+        proc.start()
+        try:
+            frames = _receive(sub, "squats", 65, timeout_s=90)
+            proc.join(10)
+        finally:
+            code = proc.stop(timeout_s=5)
+        assert sub.drops == {}
+    assert [f.seq for f in frames] == list(range(1, 66))
+    times = np.array([f.timestamp for f in frames])
+    assert np.all(np.diff(times) > 0) and times[-1] == pytest.approx(12.8)
+    assert all(f.person and f.joints.shape == (20, 3) for f in frames)
+    assert code == 0  # the source ended and the process exited cleanly on its own
+    assert proc.counters.snapshot()["published"] == 65 and proc.counters["errors"] == 0
+
+
+def test_stop_event_ends_a_frontend_process_cleanly_and_a_dead_camera_stalls_no_other_stream(
+    bus: BusConfig,
+) -> None:
+    live = StreamConfig(id="dancer", source=SyntheticSourceConfig(loop=True, realtime=True))
+    # A camera that is not there: its process keeps retrying, the other stream flows regardless.
+    dead_source = UrlSourceConfig(
+        url="http://127.0.0.1:9/nothing.mjpg",
+        reconnect=ReconnectConfig(initial_backoff_s=0.1, max_backoff_s=0.2),
+    )
+    dead = StreamConfig(id="dead", source=dead_source)
+    with Subscriber.from_config(bus) as sub:
+        procs = [FrontendProcess(live, bus), FrontendProcess(dead, bus)]
+        for p in procs:
+            p.start()
+        try:
+            deadline = time.monotonic() + 60
+            while procs[1].counters["failed_opens"] < 1 and time.monotonic() < deadline:
+                sub.recv(timeout_ms=100)  # polling also lets the subscriber take in the connections
+            first = _receive(sub, "dancer", 1, timeout_s=60)
+            started = time.monotonic()
+            frames = _receive(sub, "dancer", 30, timeout_s=5)
+            elapsed = time.monotonic() - started
+        finally:
+            stop_started = time.monotonic()
+            codes = [p.stop(timeout_s=5) for p in procs]
+            stop_s = time.monotonic() - stop_started
+    assert first and len(frames) == 30 and elapsed < 3.0  # 30 frames at 30 fps: about 1 s
+    assert [f.seq for f in frames] == list(range(first[0].seq + 1, first[0].seq + 31))
+    assert codes == [0, 0] and stop_s < 5
+    # The dead camera was being retried all along, and nothing of it reached the bus.
+    assert procs[1].counters["failed_opens"] >= 2 and procs[1].counters["published"] == 0
+
+
+def test_a_missing_video_ends_its_process_with_an_error_code(bus: BusConfig, tmp_path: Path) -> None:
+    config = StreamConfig(id="gone", source=VideoSourceConfig(path=str(tmp_path / "gone.mp4")))
+    proc = FrontendProcess(config, bus)
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 1
+
+
+def test_pose_frontend_never_imports_torch(tmp_path: Path) -> None:
+    # Every module, MediaPipe started, and a stream run from a synthetic and a clip-set source.
+    code = f"""
+import sys, threading
+import numpy as np
+import pose_frontend.cli, pose_frontend.process, pose_frontend.record
+from config.frontend import EstimatorConfig, SkeletonSourceConfig, StreamConfig, SyntheticSourceConfig
+from pose_frontend.estimator import open_estimator
+from pose_frontend.process import run_stream
+from training.datasets.base import Clip
+from training.datasets.clipset_file import save_clipset_file
+
+class Drop:
+    def publish(self, frame):
+        pass
+
+open_estimator(EstimatorConfig()).close()
+run_stream(StreamConfig(source=SyntheticSourceConfig(realtime=False)), Drop(), threading.Event())
+clip = Clip(np.zeros((3, 20, 3), np.float32), np.arange(3) / 30, "a", "s", "c")
+save_clipset_file(r"{tmp_path}/c.npz", [clip])
+replay = SkeletonSourceConfig(path=r"{tmp_path}/c.npz", realtime=False)
+run_stream(StreamConfig(source=replay), Drop(), threading.Event())
+print("torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"

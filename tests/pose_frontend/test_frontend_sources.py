@@ -1,0 +1,229 @@
+"""File sources: video, image folder, skeleton replay, synthetic; timestamps, looping, pacing, errors."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from itertools import islice
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from config.frontend import SkeletonSourceConfig, SyntheticSourceConfig, VideoSourceConfig
+from models.skeleton import from_msr_action3d
+from pose_frontend.base import CorruptVideoError, SourceError, SourceNotFoundError
+from pose_frontend.sources import (
+    ImageFolderSource,
+    SkeletonReplaySource,
+    VideoFileSource,
+    chain_passes,
+    open_source,
+)
+from training.datasets.base import Clip
+from training.datasets.clipset_file import save_clipset_file
+
+# --- video ---------------------------------------------------------------------------------------
+
+
+def test_video_timestamps_come_from_the_container(squat_video: Path) -> None:
+    frames = list(VideoFileSource(squat_video))
+    assert len(frames) == 65
+    times = np.array([t for t, _ in frames])
+    np.testing.assert_allclose(times, np.arange(65) * 0.2, atol=1e-6)  # a 5 fps file
+    rgb = frames[0][1]
+    assert rgb.shape == (1280, 720, 3) and rgb.dtype == np.uint8
+
+
+def test_video_frames_are_rgb(squat_video: Path) -> None:
+    _, rgb = next(iter(VideoFileSource(squat_video)))
+    capture = cv2.VideoCapture(str(squat_video))
+    _, bgr = capture.read()
+    capture.release()
+    np.testing.assert_array_equal(rgb, bgr[..., ::-1])
+
+
+def test_looping_video_keeps_timestamps_rising(squat_video: Path) -> None:
+    source = VideoFileSource(squat_video, loop=True)
+    times = [t for t, _ in islice(source, 140)]
+    assert len(times) == 140
+    assert np.all(np.diff(times) > 0)
+    # The second pass starts one frame interval after the first ended.
+    assert times[65] == pytest.approx(times[64] + 0.2) and times[130] == pytest.approx(times[129] + 0.2)
+
+
+def test_missing_video_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceNotFoundError, match="not found"):
+        VideoFileSource(tmp_path / "nope.mp4")
+    with pytest.raises(FileNotFoundError):  # also catchable as the builtin type
+        open_source(VideoSourceConfig(path=str(tmp_path / "nope.mp4")))
+
+
+def test_random_bytes_are_a_corrupt_video(tmp_path: Path) -> None:
+    path = tmp_path / "noise.mp4"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
+    started = time.monotonic()
+    with pytest.raises(CorruptVideoError, match="noise.mp4"):
+        VideoFileSource(path)
+    assert time.monotonic() - started < 5.0  # an error, not a hang
+
+
+def test_truncated_video_is_a_corrupt_video(tmp_path: Path, squat_video: Path) -> None:
+    data = squat_video.read_bytes()
+    path = tmp_path / "truncated.mp4"
+    path.write_bytes(data[: len(data) // 2])  # the index (moov) is at the end: now missing
+    with pytest.raises(CorruptVideoError):
+        VideoFileSource(path)
+
+
+def test_video_damaged_in_the_middle_delivers_what_it_can_then_fails(
+    tmp_path: Path, squat_video: Path
+) -> None:
+    data = bytearray(squat_video.read_bytes())
+    third = len(data) // 3
+    data[third : third + 200_000] = (
+        np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes()
+    )
+    path = tmp_path / "garbled.mp4"
+    path.write_bytes(bytes(data))
+    delivered = []
+    with pytest.raises(CorruptVideoError, match="of its 65 frames"):
+        for t, _ in VideoFileSource(path):
+            delivered.append(t)
+    assert 0 < len(delivered) < 65
+    assert np.all(np.diff(delivered) > 0)
+
+
+def test_realtime_video_is_paced_like_a_camera(squat_video: Path) -> None:
+    source = VideoFileSource(squat_video, realtime=True)
+    started = time.monotonic()
+    times = [t for t, _ in islice(source, 6)]
+    elapsed = time.monotonic() - started
+    assert times[-1] == pytest.approx(1.0)
+    assert 0.9 <= elapsed < 2.5  # 1 s of video takes about 1 s
+
+
+def test_stop_event_ends_a_paced_source_at_once(squat_video: Path) -> None:
+    stop = threading.Event()
+    source = VideoFileSource(squat_video, realtime=True, loop=True, stop=stop)
+    threading.Timer(0.5, stop.set).start()
+    started = time.monotonic()
+    frames = sum(1 for _ in source)
+    assert time.monotonic() - started < 1.5
+    assert 2 <= frames <= 5
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def test_image_folder_plays_sorted_files_at_the_configured_fps(tmp_path: Path, mp_testdata: Path) -> None:
+    for name in ("b.jpg", "a.jpg", "c.png"):
+        shutil.copy(mp_testdata / ("pose.jpg" if name != "b.jpg" else "three_people.jpg"), tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not an image")
+    source = ImageFolderSource(tmp_path, fps=4)
+    assert [p.name for p in source.files] == ["a.jpg", "b.jpg", "c.png"]
+    frames = list(source)
+    assert [t for t, _ in frames] == [0.0, 0.25, 0.5]
+    assert frames[1][1].shape == (861, 1049, 3)  # three_people.jpg
+    looped = [t for t, _ in islice(ImageFolderSource(tmp_path, fps=4, loop=True), 7)]
+    np.testing.assert_allclose(looped, np.arange(7) * 0.25)
+
+
+def test_unreadable_images_are_skipped_and_counted(tmp_path: Path, mp_testdata: Path) -> None:
+    shutil.copy(mp_testdata / "pose.jpg", tmp_path / "1.jpg")
+    (tmp_path / "2.jpg").write_bytes(b"\xff\xd8 definitely not a jpeg")
+    source = ImageFolderSource(tmp_path, fps=10)
+    assert [t for t, _ in source] == [0.0]
+    assert source.stats["skipped"] == 1
+    (tmp_path / "1.jpg").unlink()
+    with pytest.raises(SourceError, match="could be read"):
+        list(ImageFolderSource(tmp_path, fps=10))
+
+
+def test_empty_or_missing_image_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceNotFoundError, match="no image files"):
+        ImageFolderSource(tmp_path)
+    with pytest.raises(SourceNotFoundError, match="not found"):
+        ImageFolderSource(tmp_path / "missing")
+
+
+# --- skeleton replay -------------------------------------------------------------------------------
+
+
+def _clip(name: str, n: int, start: float, fps: float, value: float) -> Clip:
+    joints = np.full((n, 20, 3), value, dtype=np.float32)
+    return Clip(joints=joints, times=start + np.arange(n) / fps, label="walk", subject="s1", name=name)
+
+
+def test_clipset_replay_plays_clips_in_order_with_rising_timestamps(tmp_path: Path) -> None:
+    path = tmp_path / "clips.npz"
+    save_clipset_file(path, [_clip("a", 4, 0.0, 20, 1.0), _clip("b", 3, 0.0, 20, 2.0)])
+    frames = list(SkeletonReplaySource(path))
+    times = [t for t, _ in frames]
+    np.testing.assert_allclose(times, np.arange(7) * 0.05)  # clip b follows a one frame later
+    assert [float(j[0, 0]) for _, j in frames] == [1, 1, 1, 1, 2, 2, 2]
+    assert all(j.shape == (20, 3) for _, j in frames)
+    only_b = list(SkeletonReplaySource(path, clips=["b", "b"]))
+    assert len(only_b) == 6 and np.all(np.diff([t for t, _ in only_b]) > 0)
+    with pytest.raises(SourceError, match="no clips named"):
+        SkeletonReplaySource(path, clips=["zzz"])
+
+
+def test_skeleton_replay_loops(tmp_path: Path) -> None:
+    path = tmp_path / "one.npz"
+    save_clipset_file(path, [_clip("a", 5, 10.0, 10, 0.0)])
+    source = SkeletonReplaySource(path, loop=True)
+    times = [t for t, _ in islice(source, 12)]
+    np.testing.assert_allclose(times, 10.0 + np.arange(12) * 0.1)
+
+
+def test_npy_replay_converts_its_layout(tmp_path: Path) -> None:
+    raw = np.random.default_rng(0).normal(size=(8, 20, 3)).astype(np.float32)
+    np.save(tmp_path / "msr.npy", raw)
+    config = SkeletonSourceConfig(
+        path=str(tmp_path / "msr.npy"), layout="msr_action3d", fps=15, realtime=False
+    )
+    source = open_source(config)
+    assert source.produces == "skeleton"
+    frames = list(source)
+    np.testing.assert_allclose([t for t, _ in frames], np.arange(8) / 15)
+    np.testing.assert_array_equal(np.stack([j for _, j in frames]), from_msr_action3d(raw))
+
+
+def test_bad_skeleton_files_are_clear_errors(tmp_path: Path) -> None:
+    np.save(tmp_path / "flat.npy", np.zeros((8, 3)))
+    (tmp_path / "junk.npz").write_bytes(b"PK not a zip")
+    (tmp_path / "clip.csv").write_text("1,2,3")
+    with pytest.raises(SourceError, match="flat.npy"):
+        SkeletonReplaySource(tmp_path / "flat.npy")
+    with pytest.raises(SourceError, match="junk.npz"):
+        SkeletonReplaySource(tmp_path / "junk.npz")
+    with pytest.raises(SourceError, match=".npz or a .npy"):
+        SkeletonReplaySource(tmp_path / "clip.csv")
+    with pytest.raises(SourceNotFoundError):
+        SkeletonReplaySource(tmp_path / "missing.npz")
+
+
+# --- synthetic -------------------------------------------------------------------------------------
+
+
+def test_synthetic_source_needs_no_files_and_loops_with_new_seeds() -> None:
+    config = SyntheticSourceConfig(
+        script=[{"motion": "wave_right_hand", "seconds": 1.0}], realtime=False, loop=True
+    )
+    source = open_source(config)
+    assert source.produces == "skeleton"
+    frames = list(islice(source, 75))
+    times = np.array([t for t, _ in frames])
+    np.testing.assert_allclose(times, np.arange(75) / 30)
+    first, second = np.stack([j for _, j in frames[:30]]), np.stack([j for _, j in frames[30:60]])
+    assert np.abs(first - second).mean() > 1e-3  # the next pass is another take, not a copy
+    assert source.stats["frames"] == 75
+
+
+def test_chain_passes_shifts_each_pass_after_the_previous_one() -> None:
+    frame = np.zeros(1)
+    passes = [[(5.0, frame), (5.5, frame)], [(0.0, frame)], [(3.0, frame), (3.25, frame)]]
+    assert [t for t, _ in chain_passes(passes, step_s=0.5)] == [5.0, 5.5, 6.0, 6.5, 6.75]
