@@ -130,20 +130,15 @@ def enrol(backend: EncoderBackend, support: list[Clip], cfg: WorkerConfig) -> Pr
     return Profile("bench", 1, emb, g, np.concatenate(windows), cal.threshold, {"calibration": cal.to_dict()})
 
 
-def sqlite_committer(stack: ExitStack) -> tuple[Committer | None, str]:
-    """Commit into ``edge.store`` on a temporary SQLite file, or (None, why) when there is no store."""
-    try:
-        from edge.store import AlertStore  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return None, "episode decision (edge.store is not available: nothing committed)"
+def sqlite_committer(stack: ExitStack, model_version: str = "bench") -> tuple[Committer, str]:
+    """Commit episode events into an alert log on a temporary SQLite file, as the worker does."""
+    from config.store import StoreConfig
+    from edge.alerts_sink import AlertSink
+
     folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="haad-bench-"))
-    store = AlertStore(f"sqlite:///{folder}/alerts.db")
-
-    def commit(events: Sequence[EpisodeEvent]) -> None:
-        if events:
-            store.add_alerts(list(events))
-
-    return commit, "committed alert (edge.store on a temporary SQLite file)"
+    sink = AlertSink(StoreConfig(url=f"sqlite:///{folder}/alerts.db"), model_version=model_version)
+    stack.callback(sink.close)
+    return sink.write, "committed alert (alert log on a temporary SQLite file)"
 
 
 def percentiles_ms(values: list[float]) -> dict[str, float | int]:

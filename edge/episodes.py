@@ -201,13 +201,6 @@ class EpisodeTracker:
                 events += self._close(sid, profile, st, "reset")
         return events
 
-    def close_profiles(self, profiles: set[str]) -> list[EpisodeEvent]:
-        """Close and forget the episodes of profiles that are no longer scored (reason ``shutdown``)."""
-        events = []
-        for key in [k for k in self._states if k[1] in profiles]:
-            events += self._close(key[0], key[1], self._states.pop(key), "shutdown")
-        return events
-
     def close_all(self) -> list[EpisodeEvent]:
         """Close every open episode (reason ``shutdown``), e.g. when the worker stops."""
         events = []

@@ -49,8 +49,10 @@ class Pipeline:
     """Windows, batching, scoring and episodes for any number of streams and profiles.
 
     ``stream_profiles`` maps a stream id to the profile names that apply to it; a stream not in the
-    map is scored against every loaded profile. Profiles can be swapped at any time
-    (:meth:`set_profiles`); an open episode of a profile that disappears is closed.
+    map is scored against every loaded profile. A stream with several profiles is normal while its
+    window is normal for any one of them (each profile is one normal behaviour; Eq. 6 averages over
+    a profile's whole support set, so mixing behaviours in one profile blurs it). Profiles can be
+    swapped at any time (:meth:`set_profiles`); open episodes of profiles that disappear are closed.
     """
 
     def __init__(
@@ -84,11 +86,11 @@ class Pipeline:
     # --- configuration ---------------------------------------------------------------------------
 
     def set_profiles(self, profiles: Sequence[Profile]) -> list[EpisodeEvent]:
-        """Score against ``profiles`` from now on; returns closes of episodes of removed profiles."""
-        old = set(self.scorer.names) if self.scorer else set()
+        """Score against ``profiles`` from now on (e.g. a new version of one). When the set of names
+        changes, the profile groups of streams change too: every open episode is closed."""
+        old = set(self.profile_names)
         self.scorer = Scorer(profiles) if profiles else None
-        removed = old - set(self.scorer.names if self.scorer else ())
-        return self.tracker.close_profiles(removed) if removed else []
+        return self.tracker.close_all() if set(self.profile_names) != old else []
 
     @property
     def profile_names(self) -> tuple[str, ...]:
@@ -174,14 +176,23 @@ class Pipeline:
     def _update_episodes(
         self, items: Sequence[ReadyWindow], names: Sequence[str], scores: np.ndarray, thresholds: np.ndarray
     ) -> list[EpisodeEvent]:
-        if not self.stream_profiles:
-            return self.tracker.update_batch(items, names, scores, thresholds)
+        """Feed the tracker. A stream's profiles are alternatives: its window is abnormal only when
+        it is abnormal for every one of them. With one profile the episode carries that profile's
+        score and threshold; with several it is keyed ``a+b`` and carries the smallest
+        score-to-threshold ratio against a threshold of 1.0."""
         events: list[EpisodeEvent] = []
+        index = {n: i for i, n in enumerate(names)}
         for b, w in enumerate(items):
             wanted = self.stream_profiles.get(w.stream_id)
-            for p, name in enumerate(names):
-                if wanted is None or name in wanted:
-                    events += self.tracker.update(w, name, float(scores[b, p]), float(thresholds[p]))
+            cols = list(range(len(names))) if wanted is None else [index[n] for n in wanted if n in index]
+            if not cols:
+                continue
+            if len(cols) == 1:
+                c = cols[0]
+                events += self.tracker.update(w, names[c], float(scores[b, c]), float(thresholds[c]))
+            else:
+                ratio = float(np.min(scores[b, cols] / thresholds[cols]))  # NaN if any score is NaN
+                events += self.tracker.update(w, "+".join(names[c] for c in cols), ratio, 1.0)
         return events
 
     def _end_segments(self) -> list[EpisodeEvent]:

@@ -57,23 +57,38 @@ class Calibration:
         return asdict(self)
 
 
-def leave_one_clip_out_scores(embeddings: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Score of each embedding ``(N, D)`` against the embeddings of every other group -> ``(N,)``.
+def leave_one_clip_out_scores(
+    embeddings: np.ndarray, groups: np.ndarray, queries: np.ndarray | None = None
+) -> np.ndarray:
+    """Score of each query embedding against the embeddings of every other group -> ``(Q,)``.
 
+    ``queries``: boolean mask of the embeddings scored (default: all). Enrolment passes the real
+    windows only: generated variants enlarge the support set but live queries are always real.
     Needs at least two distinct groups.
     """
     groups = np.asarray(groups)
-    scores = np.empty(len(embeddings), np.float32)
+    queries = np.ones(len(embeddings), bool) if queries is None else np.asarray(queries, bool)
+    scores = np.full(len(embeddings), np.nan, np.float32)
     for g in np.unique(groups):
         own = groups == g
-        scores[own] = mean_distance(embeddings[own], embeddings[~own])
-    return scores
+        rows = own & queries
+        if rows.any():
+            scores[rows] = mean_distance(embeddings[rows], embeddings[~own])
+    return scores[queries]
 
 
 def calibrate_threshold(
-    embeddings: np.ndarray, groups: np.ndarray, *, target_far: float = 0.01, margin: float = 1.1
+    embeddings: np.ndarray,
+    groups: np.ndarray,
+    *,
+    target_far: float = 0.01,
+    margin: float = 1.1,
+    queries: np.ndarray | None = None,
 ) -> Calibration:
     """Threshold for a profile from its support embeddings ``(N, D)`` and clip ids ``(N,)`` (module rule).
+
+    ``queries`` marks the embeddings whose leave-out scores set the threshold (default: all; pass
+    the real windows when the support set holds generated variants).
 
     Raises ValueError for fewer than two embeddings, mismatched shapes, non-finite embeddings or a
     ``target_far`` outside (0, 1).
@@ -97,7 +112,7 @@ def calibrate_threshold(
         )
         method = "split_halves"
         groups = (np.arange(len(emb)) >= len(emb) // 2).astype(np.int64)
-    scores = leave_one_clip_out_scores(emb, groups).astype(np.float64)
+    scores = leave_one_clip_out_scores(emb, groups, queries).astype(np.float64)
     empirical = float(np.quantile(scores, 1.0 - target_far))
     normal = float(scores.mean() + NormalDist().inv_cdf(1.0 - target_far) * scores.std())
     return Calibration(

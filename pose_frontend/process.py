@@ -39,6 +39,7 @@ from config.bus import BusConfig
 from config.frontend import EstimatorConfig, StreamConfig
 from edge.bus.messages import SkeletonFrame
 from edge.bus.pubsub import Publisher
+from edge.logs import setup_logging
 from pose_frontend.base import Counters, Source, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError, PoseEstimator, open_estimator, to_canonical_pose
 from pose_frontend.sources import open_source
@@ -137,13 +138,6 @@ def run_stream(
     return counters
 
 
-def _child_logging(level: int) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=level, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s"
-        )
-
-
 class FrontendProcess(SpawnProcess):
     """One stream's frontend in its own spawned process, publishing to ``bus``.
 
@@ -151,11 +145,14 @@ class FrontendProcess(SpawnProcess):
     ``counters`` are readable from the parent while the process runs and after it ends.
     """
 
-    def __init__(self, config: StreamConfig, bus: BusConfig, *, log_level: int = logging.INFO) -> None:
+    def __init__(
+        self, config: StreamConfig, bus: BusConfig, *, log_level: int | str = logging.INFO, log_format: str = "text"
+    ) -> None:
         super().__init__(name=f"haad-frontend-{config.id}", daemon=True)
         self.config = config
         self.bus = bus
         self.log_level = log_level
+        self.log_format = log_format
         self.stop_event = _SPAWN.Event()
         self.counters = Counters.shared()
 
@@ -163,7 +160,7 @@ class FrontendProcess(SpawnProcess):
         # The parent decides when to stop (a terminal's Ctrl-C reaches the whole process group).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         faulthandler.enable()
-        _child_logging(self.log_level)
+        setup_logging(self.log_level, self.log_format)
         context = zmq.Context()  # this process's one context
         publisher = None
         try:

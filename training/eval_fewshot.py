@@ -12,7 +12,7 @@ import torch
 
 from models.encoder import DEFAULT_ENCODER_PATH, load_encoder
 from training.datasets import load_dataset
-from training.fewshot import ROC_GRID, MethodResult, embed_all, evaluate, raw_dct_features, eval_windows
+from training.fewshot import ROC_GRID, MethodResult, embed_all, eval_windows, evaluate, raw_dct_features
 from training.protocol import split_for
 
 # Builds generated variants of windows: (W, F, J, 3) -> (W, N_g, F, J, 3).

@@ -21,7 +21,7 @@ from models.encoder import ActionEncoder, EncoderConfig, save_encoder
 from models.preprocess import WindowSpec
 from training.contrastive import multi_positive_loss
 from training.datasets import Clip, load_dataset
-from training.fewshot import evaluate, eval_windows
+from training.fewshot import eval_windows, evaluate
 from training.protocol import SPLITS
 from training.windows import TrainClips, WindowSampler, build_train_clips, window_spec
 
@@ -86,6 +86,8 @@ def train_encoder(
     clips, split_info = training_clips(cfg)
     train = build_train_clips(clips, spec)
     sampler = WindowSampler(train, spec, cfg.augment, cfg.per_category, rng)
+    if variants is None and cfg.generative is not None:
+        variants = generative_source(cfg, train, spec, progress)
 
     encoder = ActionEncoder(
         EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump())
@@ -135,5 +137,13 @@ def train_encoder(
     return TrainResult(path, metrics, seconds)
 
 
-def describe_training_set(train: TrainClips) -> str:
-    return f"{len(train.frames)} clips, {len(train.label_names)} categories"
+def generative_source(cfg: EncoderTrainConfig, train: TrainClips, spec: WindowSpec, progress: bool) -> VariantSource:
+    """The configured HumanMAC bank as a variant source (the bank is built once, then cached)."""
+    from models.humanmac import load_humanmac
+    from training.generative import bank_variant_source
+
+    assert cfg.generative is not None
+    generator = load_humanmac(Path(cfg.generative.model))
+    if generator.spec != spec:
+        raise ValueError(f"HumanMAC was trained on windows {generator.spec}, the encoder uses {spec}")
+    return bank_variant_source(train, spec, cfg.generative, cfg.augment, generator, seed=cfg.seed, progress=progress)

@@ -1,0 +1,76 @@
+"""The edge daemon's configuration (``haad run --config edge.yaml``): every section in one file."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from config.base import StrictModel
+from config.bus import BusConfig
+from config.frontend import StreamConfig
+from config.store import StoreConfig
+from config.worker import WorkerConfig
+
+
+class MetricsConfig(StrictModel):
+    """Prometheus metrics of every haad process, aggregated on one HTTP endpoint."""
+
+    enabled: bool = Field(True, description="Serve /metrics.")
+    host: str = Field("127.0.0.1", min_length=1, description="Address to listen on (0.0.0.0: all).")
+    port: int = Field(9108, ge=1, le=65535, description="TCP port of the metrics endpoint.")
+
+
+class SupervisorConfig(StrictModel):
+    """How the daemon restarts crashed children and stops them."""
+
+    initial_backoff_s: float = Field(1.0, gt=0, le=600, description="Wait before restarting a crashed child.")
+    max_backoff_s: float = Field(60.0, gt=0, le=3600, description="Longest wait; the wait doubles per crash.")
+    stable_after_s: float = Field(
+        60.0, gt=0, le=86_400, description="A child that ran this long is healthy again: its backoff resets."
+    )
+    stop_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="How long a child may take to stop before it is terminated."
+    )
+
+    @model_validator(mode="after")
+    def _initial_within_max(self) -> SupervisorConfig:
+        if self.initial_backoff_s > self.max_backoff_s:
+            raise ValueError("initial_backoff_s must not exceed max_backoff_s")
+        return self
+
+
+class LoggingConfig(StrictModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    format: Literal["json", "text"] = Field("json", description="One JSON object per line, or plain text.")
+
+
+class EdgeConfig(StrictModel):
+    """One camera host: frontends for its streams, one worker, the alert log and metrics."""
+
+    streams: list[StreamConfig] = Field(
+        default_factory=lambda: [StreamConfig()], description="Monitored streams (one frontend process each)."
+    )
+    run_frontends: bool = Field(
+        True, description="Start the streams' frontends here; false when they run on other hosts (haad frontend run)."
+    )
+    bus: BusConfig = Field(default_factory=BusConfig, description="The skeleton bus.")
+    worker: WorkerConfig = Field(default_factory=WorkerConfig, description="Windows, encoder backend, alerts.")
+    store: StoreConfig = Field(default_factory=StoreConfig, description="The alert log.")
+    encoder: str | None = Field(None, description="Encoder checkpoint (.safetensors); None = the bundled one.")
+    profiles_dir: str = Field("profiles", min_length=1, description="Where enrolled behaviour profiles live.")
+    reload_every_s: float = Field(
+        2.0, gt=0, le=3600, description="How often new or changed profiles are picked up (no restart needed)."
+    )
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus endpoint.")
+    supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig, description="Child restarts.")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Structured logs.")
+
+    @field_validator("streams")
+    @classmethod
+    def _unique_ids(cls, v: list[StreamConfig]) -> list[StreamConfig]:
+        ids = [s.id for s in v]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"stream ids must be unique; repeated: {repeated}")
+        return v

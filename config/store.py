@@ -1,0 +1,74 @@
+"""Configuration of the alert log (edge/store): which database, how much of each episode it keeps."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from config.base import StrictModel
+
+# The drivers installed with haad; a bare postgresql:// would otherwise pick psycopg2, which is not.
+_DRIVERS = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+
+
+def normalise_db_url(url: str) -> str:
+    """``url`` with the driver haad uses (``postgresql://`` -> ``postgresql+psycopg://``); raises
+    ``ValueError`` for anything but a SQLite file or a PostgreSQL server."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as e:
+        raise ValueError(f"not a database URL: {url!r}") from e
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise ValueError(
+            f"unsupported database {parsed.drivername!r}: use sqlite:///<file> or "
+            "postgresql+psycopg://<user>@<host>:<port>/<database>"
+        )
+    if driver == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ValueError(
+            "SQLite needs a file (sqlite:///path/to/alerts.db); in-memory databases are not shared"
+        )
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+class StoreConfig(StrictModel):
+    """The alert log: one row per abnormal-action episode, with the skeleton windows to replay it."""
+
+    url: str = Field(
+        default="sqlite:///haad-alerts.db",
+        description=(
+            "SQLAlchemy URL: sqlite:///<file> (WAL mode; one host) or "
+            "postgresql+psycopg://<user>:<password>@<host>:<port>/<database>."
+        ),
+    )
+    keep_windows: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="Most skeleton windows stored per alert: the first, the peak and the most recent ones.",
+    )
+    busy_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="How long a SQLite writer waits for another one's lock (and PostgreSQL for a connection).",
+    )
+    pool_size: int = Field(default=5, ge=1, le=100, description="Connections kept open per process.")
+    max_overflow: int = Field(
+        default=5, ge=0, le=100, description="Extra connections opened under load beyond pool_size."
+    )
+    pool_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="How long a caller waits for a free pooled connection."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        return normalise_db_url(v)

@@ -1,0 +1,229 @@
+"""``haad run``: the edge daemon. One orchestrator, a frontend process per stream, one worker.
+
+Lifecycle (``Daemon.run``): set up metrics -> start the worker -> start the frontends -> supervise
+until SIGINT/SIGTERM or until every finite source (a video file, a replay) has ended -> stop the
+frontends -> let the worker drain the bus, close open episodes and flush them to the alert log ->
+stop the worker. A child that dies with an error is restarted after a back-off that doubles per
+crash and resets once the child has run ``stable_after_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.context import SpawnProcess
+from pathlib import Path
+from types import FrameType
+
+from config.edge import EdgeConfig
+from edge.logs import setup_logging
+
+log = logging.getLogger("haad.daemon")
+_SPAWN = multiprocessing.get_context("spawn")
+POLL_S = 0.2
+# After the last frontend ended, frames may still be in flight on the bus: wait this long before the
+# worker is asked to finish.
+DRAIN_S = 1.0
+WORKER_START_TIMEOUT_S = 120.0
+
+
+class WorkerProcess(SpawnProcess):
+    """The worker in its own process; ``stop_event`` asks it to flush and exit."""
+
+    def __init__(self, cfg: EdgeConfig) -> None:
+        super().__init__(name="haad-worker", daemon=False)
+        self.cfg = cfg
+        self.stop_event = _SPAWN.Event()
+        self.ready_event = _SPAWN.Event()  # set once it listens on the bus
+
+    def run(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+        signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
+        setup_logging(self.cfg.logging.level, self.cfg.logging.format)
+        from edge.worker import run_worker  # imports torch/onnxruntime in the child only
+
+        run_worker(self.cfg, self.stop_event, ready=self.ready_event)
+
+    def stop(self, timeout_s: float) -> int | None:
+        self.stop_event.set()
+        self.join(timeout_s)
+        if self.is_alive():
+            log.error("worker did not stop within %.0f s; terminating it", timeout_s)
+            self.terminate()
+            self.join(2.0)
+        return self.exitcode
+
+
+@dataclass
+class Child:
+    """A supervised child: how to make it, the running process, and its restart bookkeeping."""
+
+    name: str
+    make: Callable[[], SpawnProcess]
+    process: SpawnProcess | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    backoff_s: float = 0.0
+    restart_at: float | None = None
+    finished: bool = False  # ended on its own with exit code 0 (a finite source ran out)
+    seen_counters: dict[str, int] = field(default_factory=dict)
+
+
+class Daemon:
+    def __init__(self, cfg: EdgeConfig) -> None:
+        self.cfg = cfg
+        self.stopping = False
+        self.worker = Child("worker", lambda: WorkerProcess(cfg))
+        self.frontends: list[Child] = []
+        if cfg.run_frontends:
+            from pose_frontend.process import FrontendProcess
+
+            log_cfg = cfg.logging
+            self.frontends = [
+                Child(
+                    f"frontend-{s.id}",
+                    lambda s=s: FrontendProcess(s, cfg.bus, log_level=log_cfg.level, log_format=log_cfg.format),
+                )
+                for s in cfg.streams
+            ]
+        self._metrics_dir: Path | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until a signal or until every finite source ended; returns the exit code."""
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._start_metrics()
+            self._start(self.worker)
+            self._wait_for_worker()
+            for child in self.frontends:
+                self._start(child)
+            log.info("haad running: %d stream(s), store %s", len(self.cfg.streams), _redact(self.cfg.store.url))
+            while not self.stopping:
+                self._supervise()
+                if self.frontends and all(c.finished for c in self.frontends):
+                    log.info("every source ended; finishing")
+                    time.sleep(DRAIN_S)
+                    break
+                time.sleep(POLL_S)
+            return 0
+        finally:
+            self.stop()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def stop(self) -> None:
+        """Frontends first (no new frames), then the worker (it drains and flushes alerts)."""
+        t = self.cfg.supervisor.stop_timeout_s
+        for child in self.frontends:
+            if child.process is not None and child.process.is_alive():
+                child.process.stop(t)  # type: ignore[attr-defined]
+            self._export_frontend_counters(child)
+        if self.worker.process is not None and self.worker.process.is_alive():
+            code = self.worker.process.stop(max(t, 30.0))  # type: ignore[attr-defined]
+            if code not in (0, None):
+                log.error("worker exited with code %s while stopping", code)
+        if self._metrics_dir is not None:
+            shutil.rmtree(self._metrics_dir, ignore_errors=True)
+
+    def _wait_for_worker(self) -> None:
+        """Frames published before the worker listens are lost: give it time to load the model."""
+        worker = self.worker.process
+        assert isinstance(worker, WorkerProcess)
+        deadline = time.monotonic() + WORKER_START_TIMEOUT_S
+        while not worker.ready_event.wait(POLL_S):
+            if not worker.is_alive() or self.stopping or time.monotonic() > deadline:
+                log.error("worker not ready (alive: %s); starting the frontends anyway", worker.is_alive())
+                return
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        self.stopping = True
+
+    # --- supervision -------------------------------------------------------------------------------
+
+    def _start(self, child: Child) -> None:
+        child.process = child.make()
+        child.process.start()
+        child.started_at = time.monotonic()
+        child.restart_at = None
+        log.info("started %s (pid %s)", child.name, child.process.pid)
+
+    def _supervise(self) -> None:
+        now = time.monotonic()
+        for child in [self.worker, *self.frontends]:
+            p = child.process
+            self._export_frontend_counters(child)
+            if child.finished or p is None:
+                continue
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    self._start(child)
+                continue
+            if p.is_alive():
+                if now - child.started_at >= self.cfg.supervisor.stable_after_s:
+                    child.backoff_s = 0.0
+                continue
+            self._exited(child, now)
+
+    def _exited(self, child: Child, now: float) -> None:
+        from edge import metrics
+
+        p = child.process
+        assert p is not None
+        if p.pid is not None:
+            metrics.process_exited(p.pid)
+        if child is not self.worker and p.exitcode == 0:
+            child.finished = True
+            log.info("%s finished (its source ended)", child.name)
+            return
+        s = self.cfg.supervisor
+        child.backoff_s = min(s.max_backoff_s, child.backoff_s * 2 if child.backoff_s else s.initial_backoff_s)
+        child.restart_at = now + child.backoff_s
+        child.restarts += 1
+        metrics.CHILD_RESTARTS.labels(child.name).inc()
+        log.error("%s exited with code %s; restarting in %.1f s", child.name, p.exitcode, child.backoff_s)
+
+    def _export_frontend_counters(self, child: Child) -> None:
+        """Frontend counters live in shared memory; publish their increase as metrics."""
+        counters = getattr(child.process, "counters", None)
+        if counters is None:
+            return
+        from edge import metrics
+
+        stream = child.name.removeprefix("frontend-")
+        snapshot = counters.snapshot()
+        for key, result in (("published", "published"), ("no_person", "no_person"), ("errors", "error")):
+            delta = snapshot.get(key, 0) - child.seen_counters.get(key, 0)
+            if delta > 0:
+                metrics.FRONTEND_FRAMES.labels(stream, result).inc(delta)
+        delta = snapshot.get("reconnects", 0) - child.seen_counters.get("reconnects", 0)
+        if delta > 0:
+            metrics.FRONTEND_RECONNECTS.labels(stream).inc(delta)
+        child.seen_counters = dict(snapshot)
+
+    # --- metrics -----------------------------------------------------------------------------------
+
+    def _start_metrics(self) -> None:
+        # prometheus_client chooses its storage on first import: the folder must be set before.
+        self._metrics_dir = Path(tempfile.mkdtemp(prefix="haad-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_dir)
+        from edge import metrics
+
+        if self.cfg.metrics.enabled:
+            metrics.serve(self.cfg.metrics.host, self.cfg.metrics.port)
+            log.info("metrics on http://%s:%d/metrics", self.cfg.metrics.host, self.cfg.metrics.port)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

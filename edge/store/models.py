@@ -1,0 +1,92 @@
+"""The alert log's tables. Schema changes go through a new migration in ``migrations/versions``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal, get_args
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Double,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names, so a migration can drop or alter them on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+ReviewStatus = Literal["new", "confirmed", "dismissed"]
+STATUSES: tuple[ReviewStatus, ...] = get_args(ReviewStatus)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime in, a UTC datetime out. SQLite has no time zones, so it stores naive
+    UTC (which also keeps its text timestamps in sortable order); naive input is refused, not guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: give it a time zone (e.g. UTC)")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Alert(Base):
+    """One abnormal-action episode of one stream against one profile."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream_id: Mapped[str] = mapped_column(String(128))
+    profile: Mapped[str] = mapped_column(String(128))
+    profile_version: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # NULL while the episode is open
+    peak_score: Mapped[float] = mapped_column(Double)
+    mean_score: Mapped[float] = mapped_column(Double)
+    threshold: Mapped[float] = mapped_column(Double)
+    n_windows: Mapped[int] = mapped_column(Integer)
+    model_version: Mapped[str] = mapped_column(String(128))
+    n_kept: Mapped[int] = mapped_column(Integer)  # windows in windows_npz (<= n_windows)
+    # npz of windows (K, F, J, 3) float32, window_times (K, 2) float64 and window_scores (K,) float64;
+    # deferred so listing alerts never reads the blobs.
+    windows_npz: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), server_default="new")
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
+        CheckConstraint("n_windows >= 1 AND n_kept >= 1", name="window_counts"),
+        Index("ix_alerts_started_at", "started_at"),
+        Index("ix_alerts_stream_id_started_at", "stream_id", "started_at"),
+        Index("ix_alerts_profile_started_at", "profile", "started_at"),
+        Index("ix_alerts_status", "status"),
+    )

@@ -1,0 +1,143 @@
+"""What goes into the alert log and what comes out: validated records and the window blob codec."""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from edge.store.models import STATUSES, ReviewStatus
+
+MAX_NAME = 128  # String(128) columns: stream_id, profile, model_version
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: array fields
+class NewAlert:
+    """An episode to log. ``ended_at`` is None while it is still open (complete it with
+    :meth:`AlertStore.update_alert`).
+
+    windows: ``(K, F, J, 3)`` raw canonical windows of the episode, K >= 1 (stored as float32);
+    window_times: ``(K, 2)`` start/end of each window in source seconds;
+    window_scores: ``(K,)`` their anomaly scores, when known.
+    """
+
+    stream_id: str
+    profile: str
+    profile_version: int
+    started_at: datetime
+    ended_at: datetime | None
+    peak_score: float
+    mean_score: float
+    threshold: float
+    n_windows: int
+    model_version: str
+    windows: np.ndarray
+    window_times: np.ndarray
+    window_scores: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        where = f"alert {self.stream_id!r}/{self.profile!r}"
+        for name in ("stream_id", "profile", "model_version"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not 0 < len(value) <= MAX_NAME:
+                raise ValueError(
+                    f"{where}: {name} must be a string of 1..{MAX_NAME} characters; got {value!r}"
+                )
+        for name in ("peak_score", "mean_score", "threshold"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{where}: {name} is {getattr(self, name)}; NaN/Inf scores are never stored")
+        for name in ("started_at", "ended_at"):
+            t = getattr(self, name)
+            if t is not None and (t.tzinfo is None or t.utcoffset() is None):
+                raise ValueError(f"{where}: {name} must be timezone-aware (UTC); got naive {t.isoformat()}")
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            raise ValueError(f"{where}: ended_at {self.ended_at} is before started_at {self.started_at}")
+        if self.n_windows < 1 or self.profile_version < 0:
+            raise ValueError(f"{where}: n_windows must be >= 1 and profile_version >= 0")
+        w, t, s = self.windows, self.window_times, self.window_scores
+        if w.ndim != 4 or w.shape[0] < 1 or w.shape[-1] != 3 or not np.issubdtype(w.dtype, np.floating):
+            raise ValueError(
+                f"{where}: windows must be a float array (K>=1, F, J, 3); got {w.dtype} {w.shape}"
+            )
+        if t.shape != (len(w), 2) or not np.isfinite(t).all():
+            raise ValueError(f"{where}: window_times must be finite ({len(w)}, 2); got {t.shape}")
+        if s is not None and (s.shape != (len(w),) or not np.isfinite(s).all()):
+            raise ValueError(f"{where}: window_scores must be finite ({len(w)},); got {s.shape}")
+
+
+@dataclass(frozen=True, eq=False)
+class AlertRecord:
+    """A logged alert. The window arrays are None in lists and filled by :meth:`AlertStore.get_alert`."""
+
+    id: int
+    stream_id: str
+    profile: str
+    profile_version: int
+    started_at: datetime
+    ended_at: datetime | None
+    peak_score: float
+    mean_score: float
+    threshold: float
+    n_windows: int
+    model_version: str
+    n_kept: int
+    created_at: datetime
+    status: ReviewStatus
+    note: str
+    reviewed_at: datetime | None
+    windows: np.ndarray | None = None
+    window_times: np.ndarray | None = None
+    window_scores: np.ndarray | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scalar fields, datetimes as ISO-8601 strings (for JSON/CSV)."""
+        d = asdict(self)
+        for k in ("windows", "window_times", "window_scores"):
+            d.pop(k)
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in d.items()}
+
+
+RECORD_FIELDS = tuple(f.name for f in fields(AlertRecord) if not f.name.startswith("window"))
+
+
+def check_status(status: str) -> ReviewStatus:
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
+    return status
+
+
+def kept_indices(alert: NewAlert, keep: int) -> np.ndarray:
+    """Which of the alert's K windows to store when K > ``keep``: the first, the peak (when scores are
+    known) and the most recent ones, in time order."""
+    k = len(alert.windows)
+    if k <= keep:
+        return np.arange(k)
+    chosen = {0}
+    if alert.window_scores is not None and len(chosen) < keep:
+        chosen.add(int(np.argmax(alert.window_scores)))
+    for i in range(k - 1, -1, -1):
+        if len(chosen) >= keep:
+            break
+        chosen.add(i)
+    return np.array(sorted(chosen))
+
+
+def encode_windows(windows: np.ndarray, times: np.ndarray, scores: np.ndarray | None) -> bytes:
+    """An npz (compressed) of ``windows`` float32, ``window_times`` float64 and, when given,
+    ``window_scores`` float64; :func:`decode_windows` and ``np.load`` read it back."""
+    arrays = {"windows": windows.astype("<f4"), "window_times": times.astype("<f8")}
+    if scores is not None:
+        arrays["window_scores"] = scores.astype("<f8")
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def decode_windows(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        scores = z["window_scores"] if "window_scores" in z.files else None
+        return z["windows"], z["window_times"], scores

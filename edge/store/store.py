@@ -1,0 +1,188 @@
+"""The alert log: add, update, query and review alerts. Every method is its own transaction, so one
+store may be shared by threads, and several processes may share one database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.orm import sessionmaker, undefer
+
+from config.store import StoreConfig, normalise_db_url
+from edge.store.engine import WRITE, make_engine, upgrade_to_head
+from edge.store.models import Alert
+from edge.store.records import (
+    RECORD_FIELDS,
+    AlertRecord,
+    NewAlert,
+    check_status,
+    decode_windows,
+    encode_windows,
+    kept_indices,
+)
+
+
+class AlertStore:
+    """An alert database, its schema brought to the newest version on opening.
+
+    ``url`` is a SQLAlchemy URL (``sqlite:///alerts.db``, ``postgresql+psycopg://user@host/db``) or a
+    :class:`~config.store.StoreConfig` carrying it with the pool settings and ``keep_windows``.
+    """
+
+    def __init__(self, url: str | StoreConfig, *, echo: bool = False) -> None:
+        self.config = url if isinstance(url, StoreConfig) else StoreConfig(url=normalise_db_url(url))
+        self._engine = make_engine(self.config, echo=echo)
+        try:
+            upgrade_to_head(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
+        self._read = sessionmaker(self._engine, expire_on_commit=False)
+        self._write = sessionmaker(self._engine.execution_options(**WRITE), expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden (for logs)."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def add_alerts(self, alerts: Sequence[NewAlert]) -> list[int]:
+        """Insert ``alerts`` in one transaction, committed when this returns; their ids, in order.
+        At most ``config.keep_windows`` windows of each are kept (see :func:`kept_indices`)."""
+        now = datetime.now(UTC)
+        rows = [Alert(**self._columns(a), created_at=now, status="new", note="") for a in alerts]
+        with self._write.begin() as s:
+            s.add_all(rows)
+            s.flush()
+            return [r.id for r in rows]
+
+    def update_alert(self, alert_id: int, alert: NewAlert) -> None:
+        """Replace what the episode says about itself (end, scores, windows) as it grows or closes;
+        the review status and note stay. KeyError if there is no such alert."""
+        with self._write.begin() as s:
+            query = update(Alert).where(Alert.id == alert_id).values(**self._columns(alert))
+            if s.scalar(query.returning(Alert.id)) is None:
+                raise KeyError(f"no alert with id {alert_id}")
+
+    def list_alerts(
+        self,
+        *,
+        stream: str | None = None,
+        profile: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        status: str | None = None,
+        limit: int | None = 100,
+    ) -> list[AlertRecord]:
+        """Alerts that started in ``[since, until)`` and match the other filters, newest first, without
+        their windows; ``limit=None`` for all of them."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be >= 1 (or None for no limit); got {limit}")
+        query = (
+            select(Alert)
+            .where(*_filters(stream=stream, profile=profile, since=since, until=until, status=status))
+            .order_by(Alert.started_at.desc(), Alert.id.desc())
+            .limit(limit)
+        )
+        with self._read.begin() as s:
+            return [_record(row) for row in s.scalars(query)]
+
+    def count(
+        self,
+        *,
+        stream: str | None = None,
+        profile: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        status: str | None = None,
+    ) -> int:
+        conditions = _filters(stream=stream, profile=profile, since=since, until=until, status=status)
+        with self._read.begin() as s:
+            return s.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
+
+    def get_alert(self, alert_id: int) -> AlertRecord:
+        """One alert with its windows decoded; KeyError if there is none with that id."""
+        with self._read.begin() as s:
+            row = s.get(Alert, alert_id, options=[undefer(Alert.windows_npz)])
+            if row is None:
+                raise KeyError(f"no alert with id {alert_id}")
+            windows, times, scores = decode_windows(row.windows_npz)
+            return _record(row, windows=windows, window_times=times, window_scores=scores)
+
+    def set_status(self, alert_id: int, status: str, note: str = "") -> None:
+        """Triage an alert: ``new``, ``confirmed`` or ``dismissed``, with a note (replaces the old one)."""
+        check_status(status)
+        with self._write.begin() as s:
+            query = (
+                update(Alert)
+                .where(Alert.id == alert_id)
+                .values(status=status, note=note, reviewed_at=datetime.now(UTC))
+                .returning(Alert.id)
+            )
+            if s.scalar(query) is None:
+                raise KeyError(f"no alert with id {alert_id}")
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> AlertStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _columns(self, a: NewAlert) -> dict[str, Any]:
+        keep = kept_indices(a, self.config.keep_windows)
+        scores = None if a.window_scores is None else a.window_scores[keep]
+        return {
+            "stream_id": a.stream_id,
+            "profile": a.profile,
+            "profile_version": int(a.profile_version),
+            "started_at": a.started_at,
+            "ended_at": a.ended_at,
+            "peak_score": float(a.peak_score),
+            "mean_score": float(a.mean_score),
+            "threshold": float(a.threshold),
+            "n_windows": int(a.n_windows),
+            "model_version": a.model_version,
+            "n_kept": len(keep),
+            "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores),
+        }
+
+
+def open_store(url: str | StoreConfig, *, echo: bool = False) -> AlertStore:
+    """Open (creating or upgrading the schema of) the alert database at ``url``."""
+    return AlertStore(url, echo=echo)
+
+
+def _filters(
+    *,
+    stream: str | None,
+    profile: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    status: str | None,
+) -> list[ColumnElement[bool]]:
+    for name, t in (("since", since), ("until", until)):
+        if t is not None and (t.tzinfo is None or t.utcoffset() is None):
+            raise ValueError(f"{name} must be timezone-aware; got naive {t.isoformat()}")
+    conditions: list[ColumnElement[bool]] = []
+    if stream is not None:
+        conditions.append(Alert.stream_id == stream)
+    if profile is not None:
+        conditions.append(Alert.profile == profile)
+    if since is not None:
+        conditions.append(Alert.started_at >= since)
+    if until is not None:
+        conditions.append(Alert.started_at < until)
+    if status is not None:
+        conditions.append(Alert.status == check_status(status))
+    return conditions
+
+
+def _record(row: Alert, **arrays: Any) -> AlertRecord:
+    return AlertRecord(**{name: getattr(row, name) for name in RECORD_FIELDS}, **arrays)

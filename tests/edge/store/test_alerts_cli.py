@@ -1,0 +1,224 @@
+"""``haad alerts`` through Typer's CliRunner on a real database: output, files written, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner, Result
+
+from edge.alerts_cli import alerts_app, parse_time
+from edge.store import AlertStore, NewAlert
+
+MakeAlert = Callable[..., NewAlert]  # the make_alert fixture
+runner = CliRunner()
+
+
+def run(*args: str, db: str | None = None) -> Result:
+    """``haad alerts ARGS`` with HAAD_DB=db (unset when None)."""
+    return runner.invoke(alerts_app, list(args), env={"HAAD_DB": db})
+
+
+def said(result: Result) -> str:
+    """Everything printed, with rich's panel borders and line wrapping undone (for matching messages)."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
+
+
+@pytest.fixture
+def seeded(store_url: str, make_alert: MakeAlert) -> tuple[str, list[int]]:
+    """Three alerts: cam1/assembly 3 h ago (closed), cam2/assembly 90 min ago, cam1/packing 30 min ago (open)."""
+    now = datetime.now(UTC)
+    with AlertStore(store_url) as store:
+        ids = store.add_alerts(
+            [
+                make_alert(stream_id="cam1", profile="assembly", started_at=now - timedelta(hours=3)),
+                make_alert(stream_id="cam2", profile="assembly", started_at=now - timedelta(minutes=90), k=2),
+                make_alert(
+                    stream_id="cam1", profile="packing", started_at=now - timedelta(minutes=30), ended_at=None
+                ),
+            ]
+        )
+    return store_url, ids
+
+
+def test_list_prints_a_table_newest_first(seeded: tuple[str, list[int]]) -> None:
+    db, ids = seeded
+    result = run("list", db=db)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].split()[:3] == ["ID", "STARTED", "(UTC)"]
+    assert [int(line.split()[0]) for line in lines[1:]] == ids[::-1]
+    assert lines[1].split()[3:7] == ["open", "cam1", "packing", "v2"]
+    assert "4.0s" in lines[2] and "cam2" in lines[2]
+
+
+def test_list_filters_by_relative_time_stream_and_status_as_json(seeded: tuple[str, list[int]]) -> None:
+    db, ids = seeded
+
+    def listed(*args: str) -> list[int]:
+        result = run("list", "--json", *args, db=db)
+        assert result.exit_code == 0, result.output
+        return [a["id"] for a in json.loads(result.output)]
+
+    assert listed("--since", "2h") == [ids[2], ids[1]]
+    assert listed("--since", "2h", "--until", "45m") == [ids[1]]
+    assert listed("--stream", "cam1") == [ids[2], ids[0]]
+    assert listed("--profile", "assembly", "--limit", "1") == [ids[1]]
+    assert listed("--status", "confirmed") == []
+    first = json.loads(run("list", "--json", "--stream", "cam2", db=db).output)[0]
+    assert (first["profile_version"], first["model_version"], first["n_kept"]) == (2, "enc-3f9a2c", 2)
+    assert datetime.fromisoformat(first["started_at"]).tzinfo is not None
+
+
+def test_list_says_when_more_alerts_match_than_shown(seeded: tuple[str, list[int]]) -> None:
+    db, _ = seeded
+    result = run("list", "--limit", "2", db=db)
+    assert result.exit_code == 0
+    assert "showing 2 of 3" in result.output
+
+
+@pytest.mark.parametrize("since", ["yesterday", "2 hours", "-5m", "2024-13-01"])
+def test_unparsable_since_exits_2_with_a_clear_message(seeded: tuple[str, list[int]], since: str) -> None:
+    db, _ = seeded
+    result = run("list", "--since", since, db=db)
+    assert result.exit_code == 2
+    assert "Invalid value for '--since'" in said(result)
+    assert "neither an ISO-8601 time" in said(result)
+
+
+def test_parse_time_reads_relative_and_iso_times() -> None:
+    now = datetime.now(UTC)
+    for text, delta in (
+        ("30m", timedelta(minutes=30)),
+        ("2h", timedelta(hours=2)),
+        ("1.5d", timedelta(days=1.5)),
+    ):
+        assert abs(parse_time(text) - (now - delta)) < timedelta(seconds=5)
+    assert parse_time("2024-05-01T13:00:00") == datetime(2024, 5, 1, 13, tzinfo=UTC)  # naive = UTC
+    assert parse_time("2024-05-01T15:00:00+02:00") == datetime(2024, 5, 1, 13, tzinfo=UTC)
+    assert parse_time("2024-05-01T13:00:00Z") == datetime(2024, 5, 1, 13, tzinfo=UTC)
+
+
+def test_show_prints_details_and_a_summary_of_each_window(seeded: tuple[str, list[int]]) -> None:
+    db, ids = seeded
+    with AlertStore(db) as store:
+        stored = store.get_alert(ids[1])
+    result = run("show", str(ids[1]), db=db)
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"^\s+id: {ids[1]}$", result.output, re.M)
+    assert re.search(r"^\s+stream_id: cam2$", result.output, re.M)
+    assert "stored windows (2 of 4)" in result.output
+    as_json = json.loads(run("show", str(ids[1]), "--json", db=db).output)
+    assert as_json["id"] == ids[1] and len(as_json["windows"]) == 2
+    assert stored.windows is not None and stored.window_scores is not None
+    for w, frames, score in zip(as_json["windows"], stored.windows, stored.window_scores, strict=True):
+        assert w["frames"] == 60 and w["score"] == pytest.approx(score)
+        step = np.linalg.norm(np.diff(frames, axis=0), axis=-1)
+        assert w["motion"] == pytest.approx(float(step.mean()), rel=1e-5)
+
+
+def test_show_of_an_unknown_id_exits_1_with_a_clear_message(seeded: tuple[str, list[int]]) -> None:
+    db, ids = seeded
+    missing = max(ids) + 100
+    result = run("show", str(missing), db=db)
+    assert result.exit_code == 1
+    assert f"error: no alert with id {missing}" in result.output
+
+
+def test_export_writes_json_lines_csv_and_replayable_windows(
+    seeded: tuple[str, list[int]], tmp_path: Path
+) -> None:
+    db, ids = seeded
+    out = tmp_path / "out" / "alerts.jsonl"
+    result = run("export", "--out", str(out), "--stream", "cam1", "--windows", str(tmp_path / "win"), db=db)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [ids[2], ids[0]]
+    assert rows[0]["ended_at"] is None and rows[1]["status"] == "new"
+    with AlertStore(db) as store:
+        for alert_id in (ids[2], ids[0]):
+            stored = store.get_alert(alert_id)
+            assert stored.windows is not None and stored.window_times is not None
+            assert stored.window_scores is not None
+            with np.load(tmp_path / "win" / f"{alert_id}.npz") as z:
+                assert np.array_equal(z["windows"], stored.windows) and z["windows"].dtype == np.float32
+                assert np.array_equal(z["window_times"], stored.window_times)
+                assert np.array_equal(z["window_scores"], stored.window_scores)
+    assert sorted(p.name for p in (tmp_path / "win").iterdir()) == sorted(
+        f"{i}.npz" for i in (ids[0], ids[2])
+    )
+
+    result = run("export", "--out", str(tmp_path / "all.csv"), db=db)
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "all.csv").open(newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [int(r["id"]) for r in table] == ids[::-1]
+    assert table[1]["stream_id"] == "cam2" and float(table[1]["peak_score"]) == 1.8
+
+
+def test_export_to_an_unknown_extension_exits_2(seeded: tuple[str, list[int]], tmp_path: Path) -> None:
+    db, _ = seeded
+    result = run("export", "--out", str(tmp_path / "alerts.xlsx"), db=db)
+    assert result.exit_code == 2
+    assert "the extension must be .jsonl or .csv" in said(result)
+    assert not (tmp_path / "alerts.xlsx").exists()
+
+
+def test_review_sets_status_and_note(seeded: tuple[str, list[int]]) -> None:
+    db, ids = seeded
+    result = run("review", str(ids[0]), "--status", "confirmed", "--note", "ladder left in aisle 3", db=db)
+    assert result.exit_code == 0, result.output
+    assert run("review", str(ids[1]), "--status", "dismissed", db=db).exit_code == 0
+    confirmed = json.loads(run("list", "--json", "--status", "confirmed", db=db).output)
+    assert [(a["id"], a["note"]) for a in confirmed] == [(ids[0], "ladder left in aisle 3")]
+    with AlertStore(db) as store:
+        assert store.get_alert(ids[1]).status == "dismissed"
+        assert store.count(status="new") == 1
+
+
+def test_review_rejects_an_unknown_id_or_status(seeded: tuple[str, list[int]]) -> None:
+    db, ids = seeded
+    missing = max(ids) + 1
+    result = run("review", str(missing), "--status", "dismissed", db=db)
+    assert result.exit_code == 1
+    assert f"no alert with id {missing}" in result.output
+    result = run("review", str(ids[0]), "--status", "maybe", db=db)
+    assert result.exit_code == 2
+    assert "Invalid value for '--status'" in said(result)
+
+
+def test_db_option_overrides_the_environment(seeded: tuple[str, list[int]], tmp_path: Path) -> None:
+    db, ids = seeded
+    result = runner.invoke(
+        alerts_app, ["list", "--json", "--db", db], env={"HAAD_DB": "sqlite:///nowhere.db"}
+    )
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.output)) == len(ids)
+
+
+def test_a_missing_sqlite_file_exits_1_and_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    result = run("list", db=f"sqlite:///{path}")
+    assert result.exit_code == 1
+    assert f"no alert database at {path}" in result.output
+    assert not path.exists()
+
+
+def test_an_unsupported_database_url_exits_2(tmp_path: Path) -> None:
+    result = run("list", "--db", "mysql://root@localhost/alerts")
+    assert result.exit_code == 2
+    assert "unsupported database 'mysql'" in said(result)
+
+
+def test_alerts_is_a_subcommand_of_haad() -> None:
+    from haad.cli import app
+
+    result = runner.invoke(app, ["alerts", "--help"])
+    assert result.exit_code == 0
+    assert all(cmd in result.output for cmd in ("list", "show", "export", "review"))

@@ -1,0 +1,344 @@
+"""AlertStore on a real SQLite file and on PostgreSQL: schema, round trips, filters, review,
+validation and concurrent writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from config.store import StoreConfig
+from edge.store import AlertStore, NewAlert, open_store
+from edge.store.engine import alembic_config, make_engine
+from edge.store.models import Base
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+MakeAlert = Callable[..., NewAlert]  # the make_alert fixture
+REPO = Path(__file__).resolve().parents[3]
+# argv: url, ready folder, this process's name, how many processes; opens the store once all are ready.
+OPEN_WHEN_ALL_READY = """
+import pathlib, sys, time
+from edge.store import AlertStore
+url, ready, me, n = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+(ready / me).touch()
+deadline = time.monotonic() + 30
+while len(list(ready.iterdir())) < n and time.monotonic() < deadline:
+    time.sleep(0.002)
+AlertStore(url).close()
+"""
+
+
+def _revision(url: str) -> str | None:
+    engine = create_engine(StoreConfig(url=url).url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def test_opening_creates_the_schema_at_head_and_reopening_changes_nothing(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert _revision(store_url) is None  # empty database
+    with open_store(store_url) as store:
+        assert store.url == StoreConfig(url=store_url).url
+        [alert_id] = store.add_alerts([make_alert()])
+    assert _revision(store_url) == head
+    with open_store(store_url) as store, open_store(store_url) as again:
+        assert store.count() == again.count() == 1
+        assert again.get_alert(alert_id).stream_id == "cam1"
+    assert _revision(store_url) == head
+
+
+def test_migrations_match_the_models(store_url: str) -> None:
+    """A model change without a migration shows up here (what `alembic check` would report)."""
+    AlertStore(store_url).close()
+    engine = create_engine(StoreConfig(url=store_url).url)
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            )
+    finally:
+        engine.dispose()
+    assert tables == {"alerts", "alembic_version"}
+    assert diff == []
+
+
+def test_sqlite_file_is_in_wal_mode_with_sync_normal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "alerts.db"  # the folder is created too
+    cfg = StoreConfig(url=f"sqlite:///{path}", busy_timeout_s=7.5)
+    AlertStore(cfg).close()
+    with sqlite3.connect(path) as raw:  # WAL is a property of the file, seen by any client
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    engine = make_engine(cfg)
+    try:
+        with engine.connect() as conn:
+            pragma = {
+                p: conn.exec_driver_sql(f"PRAGMA {p}").scalar()
+                for p in ("synchronous", "foreign_keys", "busy_timeout")
+            }
+    finally:
+        engine.dispose()
+    assert pragma == {"synchronous": 1, "foreign_keys": 1, "busy_timeout": 7500}  # 1 = NORMAL
+
+
+def test_alert_round_trips_with_bit_exact_windows(store_url: str, make_alert: MakeAlert) -> None:
+    windows = np.random.default_rng(1).normal(size=(4, 60, 20, 3)).astype(np.float32)
+    windows[0, 0, 0] = [np.float32(1e-38), np.float32(3.4e38), -0.0]  # denormal-ish, huge, signed zero
+    windows[1, 5, 7, 2] = np.nan  # a raw window may still hold a missing joint
+    cest = timezone(timedelta(hours=2))
+    alert = make_alert(
+        k=4,
+        windows=windows,
+        started_at=datetime(2024, 5, 1, 14, 0, 0, 123456, tzinfo=cest),
+        ended_at=datetime(2024, 5, 1, 14, 0, 9, tzinfo=cest),
+        peak_score=2.718281828459045,
+    )
+    with AlertStore(store_url) as store:
+        [alert_id] = store.add_alerts([alert])
+        got = store.get_alert(alert_id)
+    assert got.id == alert_id
+    assert got.windows is not None and got.window_times is not None and got.window_scores is not None
+    assert got.windows.dtype == np.float32 and got.windows.shape == (4, 60, 20, 3)
+    assert np.array_equal(got.windows.view(np.uint32), windows.view(np.uint32))  # bit for bit, NaN too
+    assert np.array_equal(got.window_times, alert.window_times)
+    assert alert.window_scores is not None and np.array_equal(got.window_scores, alert.window_scores)
+    assert got.started_at == datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    assert got.started_at.tzinfo == UTC and got.ended_at == alert.ended_at
+    assert (got.peak_score, got.mean_score, got.threshold) == (2.718281828459045, 1.4, 1.2)
+    assert (got.stream_id, got.profile, got.profile_version, got.model_version) == (
+        "cam1", "assembly", 2, "enc-3f9a2c"
+    )  # fmt: skip
+    assert (got.n_windows, got.n_kept, got.status, got.note, got.reviewed_at) == (6, 4, "new", "", None)
+    assert abs(got.created_at - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_list_filters_and_orders_newest_first_without_windows(store_url: str, make_alert: MakeAlert) -> None:
+    specs = [  # (stream, profile, minutes after T0)
+        ("cam1", "assembly", 0),
+        ("cam2", "assembly", 10),
+        ("cam1", "packing", 20),
+        ("cam1", "assembly", 30),
+        ("cam2", "packing", 40),
+    ]
+    with AlertStore(store_url) as store:
+        ids = store.add_alerts(
+            [make_alert(stream_id=s, profile=p, started_at=T0 + timedelta(minutes=m)) for s, p, m in specs]
+        )
+        store.set_status(ids[3], "dismissed")
+
+        def listed(**filters: object) -> list[int]:
+            return [a.id for a in store.list_alerts(**filters)]  # type: ignore[arg-type]
+
+        assert listed() == ids[::-1]
+        assert listed(stream="cam1") == [ids[3], ids[2], ids[0]]
+        assert listed(stream="cam1", profile="assembly") == [ids[3], ids[0]]
+        assert listed(since=T0 + timedelta(minutes=10), until=T0 + timedelta(minutes=30)) == [ids[2], ids[1]]
+        assert listed(status="dismissed") == [ids[3]]
+        assert listed(status="new", stream="cam1") == [ids[2], ids[0]]
+        assert listed(limit=2) == [ids[4], ids[3]]
+        assert listed(stream="nope") == []
+        assert store.count() == 5
+        assert store.count(profile="packing") == 2
+        assert store.count(since=T0 + timedelta(minutes=15), status="new") == 2
+        assert all(a.windows is None and a.window_times is None for a in store.list_alerts())
+        with pytest.raises(ValueError, match="timezone-aware"):
+            store.list_alerts(since=datetime(2024, 5, 1))
+        with pytest.raises(ValueError, match="status must be one of"):
+            store.count(status="closed")
+
+
+def test_add_alerts_returns_ids_in_order_and_accepts_an_empty_batch(
+    sqlite_url: str, make_alert: MakeAlert
+) -> None:
+    with AlertStore(sqlite_url) as store:
+        assert store.add_alerts([]) == []
+        ids = store.add_alerts([make_alert(stream_id=f"cam{i}") for i in range(3)])
+        assert [store.get_alert(i).stream_id for i in ids] == ["cam0", "cam1", "cam2"]
+
+
+@pytest.mark.parametrize("field", ["peak_score", "mean_score", "threshold"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_nan_or_inf_score_is_rejected_with_a_clear_error(
+    make_alert: MakeAlert, field: str, bad: float
+) -> None:
+    with pytest.raises(ValueError, match=f"{field} is .*NaN/Inf scores are never stored"):
+        make_alert(**{field: bad})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"window_scores": np.array([1.0, np.nan, 1.0])}, "window_scores must be finite"),
+        ({"windows": np.zeros((3, 60, 20), np.float32)}, "windows must be a float array"),
+        ({"windows": np.zeros((0, 60, 20, 3), np.float32), "window_times": np.zeros((0, 2))}, "K>=1"),
+        ({"window_times": np.zeros((2, 2))}, r"window_times must be finite \(3, 2\)"),
+        ({"started_at": datetime(2024, 5, 1)}, "started_at must be timezone-aware"),
+        ({"ended_at": datetime(2024, 4, 1, tzinfo=UTC)}, "ended_at .* is before started_at"),
+        ({"stream_id": ""}, "stream_id must be a string of 1..128"),
+        ({"n_windows": 0}, "n_windows must be >= 1"),
+    ],
+)
+def test_malformed_alert_is_rejected(make_alert: MakeAlert, overrides: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_alert(**overrides)
+
+
+def test_only_keep_windows_are_stored_first_peak_and_latest(sqlite_url: str, make_alert: MakeAlert) -> None:
+    scores = np.array([1.3, 1.4, 1.5, 2.9, 1.6, 1.4, 1.3, 1.5, 1.4, 1.6])  # peak at 3
+    alert = make_alert(k=10, window_scores=scores)
+    with AlertStore(StoreConfig(url=sqlite_url, keep_windows=4)) as store:
+        got = store.get_alert(store.add_alerts([alert])[0])
+    assert (got.n_windows, got.n_kept) == (12, 4)
+    assert got.window_scores is not None and got.windows is not None
+    assert np.array_equal(got.window_scores, scores[[0, 3, 8, 9]])
+    assert np.array_equal(got.windows, alert.windows[[0, 3, 8, 9]])
+
+
+def test_review_status_and_note_are_stored_and_unknown_ids_raise_key_error(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    with AlertStore(store_url) as store:
+        [alert_id] = store.add_alerts([make_alert()])
+        store.set_status(alert_id, "confirmed", "forklift in the walkway")
+        got = store.get_alert(alert_id)
+        assert (got.status, got.note) == ("confirmed", "forklift in the walkway")
+        assert got.reviewed_at is not None and got.reviewed_at.tzinfo == UTC
+        with pytest.raises(ValueError, match="status must be one of new, confirmed, dismissed"):
+            store.set_status(alert_id, "maybe")
+        for call in (
+            lambda: store.get_alert(alert_id + 1),
+            lambda: store.set_status(alert_id + 1, "dismissed"),
+            lambda: store.update_alert(alert_id + 1, make_alert()),
+        ):
+            with pytest.raises(KeyError, match=f"no alert with id {alert_id + 1}"):
+                call()
+        assert store.get_alert(alert_id).status == "confirmed"
+
+
+def test_open_episode_is_completed_by_update_and_keeps_its_review(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    with AlertStore(store_url) as store:
+        [alert_id] = store.add_alerts([make_alert(k=1, ended_at=None, n_windows=3)])
+        assert store.get_alert(alert_id).ended_at is None
+        store.set_status(alert_id, "confirmed", "seen live")
+        final = make_alert(k=3, ended_at=T0 + timedelta(seconds=12), peak_score=3.5, n_windows=40)
+        store.update_alert(alert_id, final)
+        got = store.get_alert(alert_id)
+    assert got.ended_at == T0 + timedelta(seconds=12)
+    assert (got.peak_score, got.n_windows, got.n_kept, got.status, got.note) == (
+        3.5,
+        40,
+        3,
+        "confirmed",
+        "seen live",
+    )
+    assert got.windows is not None and np.array_equal(got.windows, final.windows)
+
+
+def test_two_stores_on_one_sqlite_file_writing_from_threads_lose_nothing(
+    sqlite_url: str, make_alert: MakeAlert
+) -> None:
+    alerts = [make_alert(k=1) for _ in range(2)]  # built up front: the factory's RNG is not thread-safe
+    stores = [AlertStore(sqlite_url), AlertStore(sqlite_url)]
+    n_threads, n_batches = 4, 15
+    ids: list[list[int]] = [[] for _ in range(n_threads)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(n_threads)
+
+    def writer(t: int) -> None:
+        try:
+            start.wait()
+            store = stores[t % 2]
+            for b in range(n_batches):
+                batch = [NewAlert(**{**a.__dict__, "stream_id": f"w{t}", "n_windows": b + 1}) for a in alerts]
+                ids[t] += store.add_alerts(batch)
+                if b % 5 == 0:
+                    store.set_status(ids[t][-1], "confirmed", f"thread {t}")  # a read-then-write transaction
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(n_threads)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    try:
+        assert errors == []
+        all_ids = [i for per in ids for i in per]
+        assert len(all_ids) == len(set(all_ids)) == n_threads * n_batches * 2
+        for t in range(n_threads):
+            assert stores[0].count(stream=f"w{t}") == n_batches * 2
+            assert stores[1].count(stream=f"w{t}", status="confirmed") == 3
+    finally:
+        for s in stores:
+            s.close()
+
+
+def _alembic_rows(url: str) -> int:
+    engine = create_engine(StoreConfig(url=url).url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(store_url: str, tmp_path: Path) -> None:
+    n = 3
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_WHEN_ALL_READY, store_url, str(ready), f"p{i}", str(n)],
+            cwd=REPO,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(n)
+    ]
+    failures = []
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        if p.returncode != 0:
+            failures.append(f"exit {p.returncode}: {err[-600:]}")
+    assert failures == []
+    assert _revision(store_url) == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert _alembic_rows(store_url) == 1
+
+
+def test_threads_opening_a_new_database_at_once_all_succeed(store_url: str) -> None:
+    n = 4
+    start = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            start.wait()
+            AlertStore(store_url).close()
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_it) for _ in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    assert errors == []
+    assert _alembic_rows(store_url) == 1

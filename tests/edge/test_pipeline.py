@@ -1,0 +1,121 @@
+"""The worker's scoring path on real recordings: windows -> encoder -> Eq. 6 -> episodes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from config.backend import OnnxRuntimeConfig
+from config.worker import WorkerConfig
+from edge.backends import make_backend
+from edge.bus.messages import SkeletonFrame
+from edge.enroll import EnrolClip, build_profile
+from edge.eval_stream import kinder_gator_streams, replay, run_stream_eval
+from edge.pipeline import Pipeline
+from training.datasets import Clip
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory):
+    return make_backend(OnnxRuntimeConfig(cache_dir=str(tmp_path_factory.mktemp("onnx"))))
+
+
+@pytest.fixture(scope="module")
+def streams(data_root: Path):
+    return kinder_gator_streams(str(data_root))
+
+
+def _profile(backend, clips: tuple[Clip, ...], name: str = "normal"):
+    return build_profile(
+        name,
+        [EnrolClip(c.name, c.joints, c.times) for c in clips],
+        backend,
+        calibration=WorkerConfig().calibration,
+    )
+
+
+def _frames(joints: np.ndarray, times: np.ndarray, stream: str):
+    vis = np.ones(20, np.float32)
+    return [
+        SkeletonFrame(stream, i, float(t), j, vis, time.time()) for i, (j, t) in enumerate(zip(joints, times, strict=True))
+    ]
+
+
+def test_unseen_abnormal_motion_gives_exactly_one_alert_covering_it(backend, streams) -> None:
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
+    run = replay(stream, _profile(backend, stream.support), backend, WorkerConfig())
+    ((a0, a1),) = stream.abnormal
+    assert len(run.closed) == 1
+    episode = run.closed[0].episode
+    assert episode.start < a1 and episode.end > a0  # it covers the abnormal part
+    normal_windows = [s for t0, t1, s in run.windows if t1 < a0 - 0.5 or t0 > a1 + 0.5]
+    assert np.median(normal_windows) < 1.0  # normal parts stay below the threshold (scores / threshold)
+
+
+def test_normal_only_stream_raises_no_alert(backend, streams) -> None:
+    stream = next(s for s in streams if s.normal_label == "Walk-in-place")
+    n0, n1 = stream.normal[0]
+    keep = (stream.times >= n0) & (stream.times <= n1)
+    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    events = []
+    for f in _frames(stream.joints[keep], stream.times[keep], "cam1"):
+        pipeline.push(f)
+        events += [e for b in pipeline.run_due(flush=True) for e in b.events]
+    events += pipeline.close_all()
+    assert pipeline.stats.windows_scored >= 5 and events == []
+
+
+def test_stream_is_scored_only_against_its_profiles(backend, streams) -> None:
+    a, b = streams[0], streams[1]
+    profiles = [_profile(backend, a.support, "pa"), _profile(backend, b.support, "pb")]
+    pipeline = Pipeline(WorkerConfig(), backend, profiles, stream_profiles={"cam1": ["pb"]})
+    for f in _frames(a.joints, a.times, "cam1"):
+        pipeline.push(f)
+        for batch in pipeline.run_due(flush=True):
+            for e in batch.events:
+                assert e.episode.profile == "pb"
+    closed = pipeline.close_all()
+    assert all(e.episode.profile == "pb" for e in closed)
+
+
+def test_a_gap_closes_the_open_episode(backend, streams) -> None:
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
+    ((a0, a1),) = stream.abnormal
+    cut = stream.times <= (a0 + a1) / 2  # the stream stops in the middle of the abnormal part
+    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    events = []
+    frames = _frames(stream.joints[cut], stream.times[cut], "cam1")
+    later = _frames(stream.joints[~cut][:40], stream.times[~cut][:40] + 5.0, "cam1")  # back after 5 s
+    for f in frames + [
+        SkeletonFrame("cam1", len(frames) + i, f.timestamp, f.joints, f.visibility)
+        for i, f in enumerate(later)
+    ]:
+        pipeline.push(f)
+        events += [e for b in pipeline.run_due(flush=True) for e in b.events]
+    kinds = [(e.kind, e.close_reason) for e in events]
+    assert ("opened", None) in kinds and ("closed", "reset") in kinds
+
+
+def test_removing_a_profile_closes_its_episodes(backend, streams) -> None:
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
+    ((a0, a1),) = stream.abnormal
+    profile = _profile(backend, stream.support)
+    pipeline = Pipeline(WorkerConfig(), backend, [profile])
+    keep = stream.times <= a1
+    for f in _frames(stream.joints[keep], stream.times[keep], "cam1"):
+        pipeline.push(f)
+        pipeline.run_due(flush=True)
+    assert pipeline.tracker.open_episodes() == [("cam1", "normal")]
+    closed = pipeline.set_profiles([])
+    assert [e.kind for e in closed] == ["closed"] and pipeline.tracker.open_episodes() == []
+
+
+def test_stream_eval_reports_frame_and_alert_figures(backend, data_root: Path, tmp_path: Path) -> None:
+    summary = run_stream_eval("kinder-gator", backend, WorkerConfig(), data_root=str(data_root), out=tmp_path)
+    assert summary["streams"] == 30
+    assert summary["frame_auc_mean"] > 0.9
+    assert summary["alert_recall"] > 0.7 and summary["alert_precision"] > 0.7
+    assert (tmp_path / "stream_kinder-gator.json").is_file()

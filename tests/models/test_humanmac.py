@@ -1,0 +1,149 @@
+"""HumanMAC network, codec, DCT-completion sampler and checkpoint round trip (untrained weights)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.checkpoint import save_checkpoint
+from models.humanmac import HumanMAC, load_humanmac, save_humanmac
+from models.humanmac.codec import MotionCodec
+from models.humanmac.network import DenoiserConfig, MotionDenoiser
+from models.humanmac.sampler import complete, hold_last_observed
+from models.humanmac.scheduler import CosineDDIMScheduler
+
+
+def smooth_windows(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.cumsum(rng.normal(0.0, 0.03, size=(n, 60, 20, 3)), axis=1).astype(np.float32)
+
+
+def test_denoiser_maps_tokens_to_noise_of_the_same_shape() -> None:
+    net = MotionDenoiser(DenoiserConfig(width=16, depth=2, heads=2))
+    x = torch.randn(5, 20, 60)
+    out = net(x, torch.tensor([0, 10, 500, 998, 999]))
+    assert out.shape == (5, 20, 60)
+    assert torch.count_nonzero(out) == 0  # zero-initialised head: starts by predicting no noise
+    with pytest.raises(ValueError, match=r"\(B, 20, 60\)"):
+        net(torch.randn(5, 10, 60), torch.zeros(5))
+
+
+def test_denoiser_output_depends_on_the_timestep(tiny_humanmac: HumanMAC) -> None:
+    x = torch.randn(2, 20, 60)
+    with torch.no_grad():
+        early, late = tiny_humanmac.network(x, torch.tensor([10, 10])), tiny_humanmac.network(x, torch.tensor([900, 900]))
+    assert not torch.allclose(early, late)
+
+
+def test_codec_is_standardised_on_its_fit_data_and_decodes_the_low_pass() -> None:
+    w = smooth_windows(16)
+    codec = MotionCodec(60, 20, 20).fit(w)
+    x = codec.encode(torch.from_numpy(w))
+    assert x.shape == (16, 20, 60)
+    assert torch.allclose(x.mean(dim=0), torch.zeros(20, 60), atol=1e-5)
+    assert x.std().item() == pytest.approx(1.0, rel=1e-3)
+    full = MotionCodec(60, 20, 60).fit(w)  # all frequencies: decode(encode(w)) is the identity
+    assert torch.allclose(full.decode(full.encode(torch.from_numpy(w))), torch.from_numpy(w), atol=1e-4)
+
+
+def test_hold_last_observed_repeats_the_last_observed_pose() -> None:
+    w = torch.from_numpy(smooth_windows(2))
+    padded = hold_last_observed(w, 30)
+    assert torch.equal(padded[:, :30], w[:, :30])
+    assert torch.equal(padded[:, 30:], w[:, 29:30].expand(-1, 30, -1, -1))
+
+
+def test_completion_keeps_the_observed_frames_exactly(tiny_humanmac: HumanMAC) -> None:
+    w = smooth_windows(3)
+    out = tiny_humanmac.generate(w, 4, observed=30, steps=5, rng=torch.Generator().manual_seed(0))
+    assert out.shape == (3, 4, 60, 20, 3) and out.dtype == np.float32
+    assert np.array_equal(out[:, :, :30], np.broadcast_to(w[:, None, :30], (3, 4, 30, 20, 3)))
+    assert not np.allclose(out[:, 0, 30:], out[:, 1, 30:])  # the samples of one window differ
+
+
+@pytest.mark.parametrize("observed", [1, 10, 50, 59])
+def test_completion_respects_any_observed_length(tiny_humanmac: HumanMAC, observed: int) -> None:
+    w = smooth_windows(1)
+    out = tiny_humanmac.generate(w, 2, observed=observed, steps=3, rng=torch.Generator().manual_seed(0))
+    assert np.array_equal(out[0, :, :observed], np.repeat(w[:, :observed], 2, axis=0))
+
+
+def test_completion_is_reproducible_under_a_seed(tiny_humanmac: HumanMAC) -> None:
+    w = smooth_windows(2)
+
+    def run(seed: int, eta: float) -> np.ndarray:
+        return tiny_humanmac.generate(w, 3, steps=6, eta=eta, rng=torch.Generator().manual_seed(seed))
+
+    assert np.array_equal(run(0, 0.0), run(0, 0.0))
+    assert np.array_equal(run(0, 0.5), run(0, 0.5))
+    assert not np.allclose(run(0, 0.0), run(1, 0.0))
+
+
+def test_completion_with_an_exact_noise_network_recovers_a_held_pose() -> None:
+    """Eq. (4) end to end: a network that knows x0 must return a motionless window unchanged (a
+    static pose is exactly representable by the DCT's first frequency)."""
+    pose = smooth_windows(1)[:, :1]
+    window = torch.from_numpy(np.repeat(pose, 60, axis=1))  # (1, 60, 20, 3)
+    codec = MotionCodec(60, 20, 20).fit(smooth_windows(8))
+    scheduler = CosineDDIMScheduler()
+    x0 = codec.encode(window)
+
+    class ExactNoise(torch.nn.Module):
+        def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            a = scheduler.alpha_cumprod(t).reshape(-1, 1, 1)
+            return (x - a.sqrt() * x0) / (1 - a).sqrt()
+
+    out = complete(ExactNoise(), scheduler, codec, window, samples=3, observed=30, steps=20,
+                   generator=torch.Generator().manual_seed(0))  # fmt: skip
+    assert torch.allclose(out, window[:, None].expand(-1, 3, -1, -1, -1), atol=1e-4)
+
+
+def test_generate_rejects_bad_windows(tiny_humanmac: HumanMAC) -> None:
+    with pytest.raises(ValueError, match="shape"):
+        tiny_humanmac.generate(np.zeros((2, 30, 20, 3), np.float32), 2, steps=2)
+    bad = smooth_windows(1)
+    bad[0, 3, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        tiny_humanmac.generate(bad, 2, steps=2)
+    with pytest.raises(ValueError, match="observed"):
+        tiny_humanmac.generate(smooth_windows(1), 2, observed=60, steps=2)
+
+
+def test_checkpoint_round_trip_rebuilds_the_generator_from_the_checkpoint_alone(
+    tiny_humanmac: HumanMAC, tmp_path: Path
+) -> None:
+    path = tmp_path / "hm.safetensors"
+    save_humanmac(path, tiny_humanmac, {"metrics": {"final_loss": 0.5}})
+    loaded = load_humanmac(path)
+    assert loaded.fingerprint == tiny_humanmac.fingerprint
+    assert loaded.network.config == tiny_humanmac.network.config
+    assert loaded.spec == tiny_humanmac.spec
+    assert torch.equal(loaded.codec.mean, tiny_humanmac.codec.mean)
+    assert loaded.meta["metrics"]["final_loss"] == 0.5 and loaded.meta["git_revision"]
+    w = smooth_windows(2)
+    a = tiny_humanmac.generate(w, 2, steps=4, rng=torch.Generator().manual_seed(3))
+    b = loaded.generate(w, 2, steps=4, rng=torch.Generator().manual_seed(3))
+    assert np.array_equal(a, b)
+
+
+def test_fingerprint_changes_with_the_weights(tiny_humanmac: HumanMAC) -> None:
+    net = MotionDenoiser(tiny_humanmac.network.config)
+    net.load_state_dict(tiny_humanmac.network.state_dict())
+    twin = HumanMAC(net, tiny_humanmac.codec, CosineDDIMScheduler(), tiny_humanmac.spec)
+    assert twin.fingerprint == tiny_humanmac.fingerprint
+    with torch.no_grad():
+        net.head.bias.add_(1e-3)
+    changed = HumanMAC(net, tiny_humanmac.codec, CosineDDIMScheduler(), tiny_humanmac.spec)
+    assert changed.fingerprint != tiny_humanmac.fingerprint
+
+
+def test_loading_another_kind_of_checkpoint_fails(tmp_path: Path) -> None:
+    path = tmp_path / "other.safetensors"
+    save_checkpoint(path, torch.nn.Linear(2, 2), "haad.encoder", {})
+    with pytest.raises(ValueError, match="not 'haad.humanmac'"):
+        load_humanmac(path)
+    with pytest.raises(FileNotFoundError):
+        load_humanmac(tmp_path / "missing.safetensors")
