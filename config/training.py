@@ -47,7 +47,10 @@ class GenerativeAugSettings(StrictModel):
     """HumanMAC variants drawn from a cached augmentation bank (Algorithm 1)."""
 
     model: str = Field("models/weights/humanmac.safetensors", description="HumanMAC checkpoint.")
-    n_g: int = Field(3, ge=1, le=20, description="Variants per training window (N_g).")
+    n_g: int = Field(3, ge=1, le=20, description="Variants per training window in a batch (N_g).")
+    bank_size: int = Field(
+        10, ge=1, le=50, description="Variants generated per bank window; each batch draws N_g of them."
+    )
     observed: int = Field(30, ge=1, le=59, description="Observed frames O; the rest is generated.")
     steps: int = Field(20, ge=1, le=1000, description="DDIM steps used to fill the bank.")
     bank_stride: int = Field(15, ge=1, le=120, description="Stride of the windows that get variants.")

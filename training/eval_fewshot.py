@@ -35,13 +35,8 @@ def run_fewshot_eval(
     clipset = load_dataset(dataset, data_root)
     split = split_for(clipset.name, clipset.subjects, clipset.labels)
     tw = eval_windows(clipset, split, spec)
-
-    def encode(w: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return encoder(torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))).numpy()
-
     methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "encoder": encode,
+        "encoder": encoder_embed_fn(encoder),
         "raw-dct": raw_dct_features(meta["encoder"]["dct_m"]),
     }
     variants = support_variants(tw.windows) if support_variants is not None else None
@@ -73,6 +68,16 @@ def run_fewshot_eval(
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         plot_roc(results, out_dir / f"roc_{clipset.name}.png", title=f"{clipset.name}, {shots}-shot")
     return summary
+
+
+def encoder_embed_fn(encoder: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """Windows ``(B, F, J, 3)`` -> embeddings with a PyTorch encoder (inference mode)."""
+
+    def encode(w: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return encoder(torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))).numpy()
+
+    return encode
 
 
 def plot_roc(results: dict[str, MethodResult], path: Path, title: str) -> None:

@@ -1,9 +1,10 @@
 """Training-time generative augmentation (Algorithm 1): HumanMAC variants as extra positives.
 
-Each training clip is cut into windows every ``bank_stride`` frames; their N_g HumanMAC completions
-are generated once into an :class:`~training.augbank.AugmentationBank`. When the sampler draws a
-window (a random crop) from a clip, the variants of that clip's bank window nearest to the crop join
-the batch with the crop's label, so they are positives of every window of the category (Eq. 5).
+Each training clip is cut into windows every ``bank_stride`` frames; ``bank_size`` HumanMAC
+completions of each are generated once into an :class:`~training.augbank.AugmentationBank` (so runs
+with different N_g share one bank). When the sampler draws a window (a random crop) from a clip, N_g
+of the variants of that clip's bank window nearest to the crop, drawn at random, join the batch
+with the crop's label: positives of every window of the category (Eq. 5).
 """
 
 from __future__ import annotations
@@ -50,11 +51,13 @@ def bank_variant_source(
     progress: bool = True,
 ) -> VariantSource:
     """A variant source for :func:`training.train_encoder.train_encoder` backed by a cached bank."""
+    if settings.n_g > settings.bank_size:
+        raise ValueError(f"N_g ({settings.n_g}) exceeds the bank's {settings.bank_size} variants per window")
     windows, clip_of, centres = bank_windows(train, spec, settings.bank_stride)
     bank = AugmentationBank(settings.cache_dir).load_or_build(
         windows,
         generator,
-        BankSettings(n_g=settings.n_g, observed=settings.observed, steps=settings.steps, seed=seed),
+        BankSettings(n_g=settings.bank_size, observed=settings.observed, steps=settings.steps, seed=seed),
         progress=progress,
     )
     rows_of_clip = [np.flatnonzero(clip_of == i) for i in range(len(train.frames))]
@@ -64,7 +67,8 @@ def bank_variant_source(
         for i, c in zip(clip_idx, crop_centres, strict=True):
             rows = rows_of_clip[i]
             picked.append(rows[np.argmin(np.abs(centres[rows] - c))])
-        gen = bank[np.array(picked)].astype(np.float32)  # (B, N_g, F, J, 3)
+        draws = np.argsort(rng.random((len(picked), settings.bank_size)), axis=1)[:, : settings.n_g]
+        gen = bank[np.array(picked)[:, None], draws].astype(np.float32)  # (B, N_g, F, J, 3)
         b, g = gen.shape[:2]
         return augment_windows(gen.reshape(b * g, *gen.shape[2:]), augment, rng).reshape(gen.shape)
 

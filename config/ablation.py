@@ -1,0 +1,29 @@
+"""Configuration of ``haad train ablation`` (training/ablation.py)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from config.base import StrictModel
+
+
+class AblationConfig(StrictModel):
+    encoder_config: str = Field(
+        "training/configs/encoder.yaml", description="Encoder training config every cell starts from."
+    )
+    steps: int | None = Field(
+        1500, ge=1, le=1_000_000, description="Training steps of every cell (None = the encoder config's)."
+    )
+    humanmac: str = Field("models/weights/humanmac.safetensors", description="HumanMAC checkpoint.")
+    train_n_g: list[int] = Field([1, 3, 5, 10], min_length=1, description="N_g values at training (Fig. 7).")
+    table3_n_g: int = Field(3, ge=1, le=50, description="N_g of the training-aug encoder in Tables 3 and 4.")
+    train_observed: int = Field(30, ge=1, le=59, description="Observed frames O of training-time variants.")
+    bank_steps: int = Field(20, ge=1, le=1000, description="DDIM steps of the training-time bank.")
+    support_n_g: int = Field(10, ge=1, le=50, description="Completions per support window at inference.")
+    support_steps: int = Field(50, ge=1, le=1000, description="DDIM steps of inference-time completions.")
+    observed: list[int] = Field([50, 30, 10], min_length=1, description="O values of Table 4.")
+    dataset: str = Field("kinder-gator", description="Benchmark dataset evaluated.")
+    shots: int = Field(3, ge=1, le=20, description="Support clips per category (N_s).")
+    seeds: int = Field(10, ge=1, le=100, description="Support-set draws per category.")
+    cache_dir: str = Field(".cache/augbank", description="Augmentation banks (shared by every cell).")
+    reuse_encoders: bool = Field(True, description="Skip training a cell whose checkpoint already exists.")
