@@ -127,7 +127,9 @@ def utkinect_streams(data_root: str | None = None) -> list[LabelledStream]:
             for other, seg in segments:
                 if other.subject != rec.subject and seg.label == label and len(support) < SHOTS:
                     inside = (other.times >= seg.start_s) & (other.times <= seg.end_s)
-                    support.append(Clip(other.joints[inside], other.times[inside], label, other.subject, other.name))
+                    support.append(
+                        Clip(other.joints[inside], other.times[inside], label, other.subject, f"{other.name}:{label}")
+                    )
             streams.append(
                 LabelledStream(
                     f"utk:{rec.name}:{label}", rec.joints, rec.times - t0, label,
@@ -210,13 +212,13 @@ def evaluate_streams(
     *,
     augmentation: Augmentation | None = None,
 ) -> dict[str, Any]:
-    profiles: dict[tuple[str, ...], Profile] = {}
+    profiles: dict[tuple[str, ...], Profile] = {}  # streams with the same support share a profile
     per_stream, pooled_scores, pooled_labels = [], [], []
     tp = fp = covered = exactly_one = n_abnormal = 0
     delays: list[float] = []
     normal_alerts = 0
     for stream in streams:
-        key = tuple(c.name for c in stream.support)
+        key = (stream.normal_label, *(c.name for c in stream.support))
         if key not in profiles:
             clips = [EnrolClip(c.name, c.joints, c.times) for c in stream.support]
             profiles[key] = build_profile(

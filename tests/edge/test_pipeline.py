@@ -119,3 +119,12 @@ def test_stream_eval_reports_frame_and_alert_figures(backend, data_root: Path, t
     assert summary["frame_auc_mean"] > 0.9
     assert summary["alert_recall"] > 0.7 and summary["alert_precision"] > 0.7
     assert (tmp_path / "stream_kinder-gator.json").is_file()
+
+
+def test_each_normal_behaviour_gets_its_own_profile_on_utkinect(backend, data_root: Path) -> None:
+    from edge.eval_stream import evaluate_streams, utkinect_streams
+
+    streams = utkinect_streams(str(data_root))[:20]  # two recordings, every action as "normal" in turn
+    summary = evaluate_streams(streams, backend, WorkerConfig())
+    assert len({s.normal_label for s in streams}) == 10
+    assert summary["frame_auc_mean"] > 0.75
