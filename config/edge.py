@@ -52,12 +52,17 @@ class EdgeConfig(StrictModel):
         default_factory=lambda: [StreamConfig()], description="Monitored streams (one frontend process each)."
     )
     run_frontends: bool = Field(
-        True, description="Start the streams' frontends here; false when they run on other hosts (haad frontend run)."
+        True,
+        description="Start the streams' frontends here; false when they run on other hosts (haad frontend run).",
     )
     bus: BusConfig = Field(default_factory=BusConfig, description="The skeleton bus.")
-    worker: WorkerConfig = Field(default_factory=WorkerConfig, description="Windows, encoder backend, alerts.")
+    worker: WorkerConfig = Field(
+        default_factory=WorkerConfig, description="Windows, encoder backend, alerts."
+    )
     store: StoreConfig = Field(default_factory=StoreConfig, description="The alert log.")
-    encoder: str | None = Field(None, description="Encoder checkpoint (.safetensors); None = the bundled one.")
+    encoder: str | None = Field(
+        None, description="Encoder checkpoint (.safetensors); None = the bundled one."
+    )
     profiles_dir: str = Field("profiles", min_length=1, description="Where enrolled behaviour profiles live.")
     reload_every_s: float = Field(
         2.0, gt=0, le=3600, description="How often new or changed profiles are picked up (no restart needed)."

@@ -37,7 +37,9 @@ def run_cmd(
 
 
 def demo_cmd(
-    workdir: Path | None = typer.Option(None, help="Where the demo's bus socket and alerts.db go (default: a temp dir)."),
+    workdir: Path | None = typer.Option(
+        None, help="Where the demo's bus socket and alerts.db go (default: a temp dir)."
+    ),
     rebuild_profile: bool = typer.Option(
         False, "--rebuild-profile", help="Re-enrol the bundled demo profiles instead of running the demo."
     ),
@@ -57,7 +59,9 @@ def demo_cmd(
     folder.mkdir(parents=True, exist_ok=True)
     cfg = demo_config(folder)
     setup_logging(cfg.logging.level, cfg.logging.format)
-    typer.echo(f"haad demo: a synthetic camera walks in place, flails in a jump, walks again (29 s); files in {folder}")
+    typer.echo(
+        f"haad demo: a synthetic camera walks in place, flails in a jump, walks again (29 s); files in {folder}"
+    )
     code = Daemon(cfg).run()
     with AlertStore(cfg.store) as store:
         alerts = store.list_alerts(limit=100)
@@ -76,11 +80,17 @@ def demo_cmd(
 def enroll_cmd(
     profile: str = typer.Option(..., "--profile", help="Profile name (letters, digits, . _ -)."),
     clips: list[Path] = typer.Argument(..., help="Video files, clip-set .npz files or .npy skeleton arrays."),
-    config: Path | None = typer.Option(None, "--config", help="edge.yaml: profiles_dir, encoder, backend, calibration."),
+    config: Path | None = typer.Option(
+        None, "--config", help="edge.yaml: profiles_dir, encoder, backend, calibration."
+    ),
     label: str | None = typer.Option(None, help="Only clips with this label from clip-set files."),
-    layout: str = typer.Option("kinect_v1", help="Joint layout of .npy files (kinect_v1, msr_action3d, mediapipe33, smpl24)."),
+    layout: str = typer.Option(
+        "kinect_v1", help="Joint layout of .npy files (kinect_v1, msr_action3d, mediapipe33, smpl24)."
+    ),
     fps: float = typer.Option(30.0, min=1.0, help="Frame rate of .npy files."),
-    augment: bool = typer.Option(True, help="Add HumanMAC completions of every support window (if the model exists)."),
+    augment: bool = typer.Option(
+        True, help="Add HumanMAC completions of every support window (if the model exists)."
+    ),
     samples: int = typer.Option(10, min=1, help="HumanMAC completions per support window (N_g)."),
     steps: int = typer.Option(100, min=1, help="DDIM steps of the completions."),
 ) -> None:
@@ -125,7 +135,9 @@ def validate_cmd(path: Path = typer.Argument(..., help="edge.yaml to check.")) -
 
 
 def eval_stream_cmd(
-    dataset: str = typer.Option("kinder-gator", help="kinder-gator (stitched test clips) or utkinect (recordings)."),
+    dataset: str = typer.Option(
+        "kinder-gator", help="kinder-gator (stitched test clips) or utkinect (recordings)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="edge.yaml: worker and calibration settings."),
     augment: bool = typer.Option(False, help="Enrol with HumanMAC support augmentation."),
     out: Path = typer.Option(Path("runs/stream"), help="Folder for stream_<dataset>.json."),
@@ -140,7 +152,9 @@ def eval_stream_cmd(
     backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
     aug = default_augmentation() if augment else None
     try:
-        summary = run_stream_eval(dataset, backend, cfg.worker, data_root=data_root, augmentation=aug, out=out)
+        summary = run_stream_eval(
+            dataset, backend, cfg.worker, data_root=data_root, augmentation=aug, out=out
+        )
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

@@ -49,14 +49,18 @@ def load_enrol_clips(
             joints = to_canonical(np.load(path, allow_pickle=False), layout)
             clips.append(EnrolClip(path.stem, joints, np.arange(len(joints)) / fps))
         else:
-            raise ValueError(f"{path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}), clip-set .npz or .npy")
+            raise ValueError(
+                f"{path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}), clip-set .npz or .npy"
+            )
     return clips
 
 
 def _video_clip(path: Path, estimator: EstimatorConfig) -> EnrolClip:
     from pose_frontend.record import record_clip
 
-    stream = StreamConfig(id="enrol", source=VideoSourceConfig(path=str(path), realtime=False), estimator=estimator)
+    stream = StreamConfig(
+        id="enrol", source=VideoSourceConfig(path=str(path), realtime=False), estimator=estimator
+    )
     times, joints, _visibility, _counters = record_clip(stream)
     if not np.isfinite(joints).all(axis=(1, 2)).any():
         raise ValueError(f"{path}: no person was detected in any frame")

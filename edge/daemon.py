@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from config.edge import EdgeConfig
+from config.frontend import StreamConfig
 from edge.logs import setup_logging
 
 log = logging.getLogger("haad.daemon")
@@ -85,14 +86,12 @@ class Daemon:
         if cfg.run_frontends:
             from pose_frontend.process import FrontendProcess
 
-            log_cfg = cfg.logging
-            self.frontends = [
-                Child(
-                    f"frontend-{s.id}",
-                    lambda s=s: FrontendProcess(s, cfg.bus, log_level=log_cfg.level, log_format=log_cfg.format),
+            def make(stream: StreamConfig) -> Callable[[], SpawnProcess]:
+                return lambda: FrontendProcess(
+                    stream, cfg.bus, log_level=cfg.logging.level, log_format=cfg.logging.format
                 )
-                for s in cfg.streams
-            ]
+
+            self.frontends = [Child(f"frontend-{s.id}", make(s)) for s in cfg.streams]
         self._metrics_dir: Path | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -106,7 +105,9 @@ class Daemon:
             self._wait_for_worker()
             for child in self.frontends:
                 self._start(child)
-            log.info("haad running: %d stream(s), store %s", len(self.cfg.streams), _redact(self.cfg.store.url))
+            log.info(
+                "haad running: %d stream(s), store %s", len(self.cfg.streams), _redact(self.cfg.store.url)
+            )
             while not self.stopping:
                 self._supervise()
                 if self.frontends and all(c.finished for c in self.frontends):
@@ -186,7 +187,9 @@ class Daemon:
             log.info("%s finished (its source ended)", child.name)
             return
         s = self.cfg.supervisor
-        child.backoff_s = min(s.max_backoff_s, child.backoff_s * 2 if child.backoff_s else s.initial_backoff_s)
+        child.backoff_s = min(
+            s.max_backoff_s, child.backoff_s * 2 if child.backoff_s else s.initial_backoff_s
+        )
         child.restart_at = now + child.backoff_s
         child.restarts += 1
         metrics.CHILD_RESTARTS.labels(child.name).inc()

@@ -59,7 +59,9 @@ def build_profile(
 ) -> Profile:
     """A new (unsaved, version 0) profile from ``clips``. Raises ValueError when nothing is usable."""
     check_name(name)
-    windows, groups, used = [], [], []
+    windows: list[np.ndarray] = []
+    groups: list[np.ndarray] = []
+    used: list[str] = []
     for c in clips:
         try:
             w = clip_to_windows(c.joints, c.times, backend.spec)

@@ -123,12 +123,18 @@ def utkinect_streams(data_root: str | None = None) -> list[LabelledStream]:
     for rec in recordings:
         t0 = rec.times[0]
         for label in sorted({s.label for s in rec.segments}):
-            support = []
+            support: list[Clip] = []
             for other, seg in segments:
                 if other.subject != rec.subject and seg.label == label and len(support) < SHOTS:
                     inside = (other.times >= seg.start_s) & (other.times <= seg.end_s)
                     support.append(
-                        Clip(other.joints[inside], other.times[inside], label, other.subject, f"{other.name}:{label}")
+                        Clip(
+                            other.joints[inside],
+                            other.times[inside],
+                            label,
+                            other.subject,
+                            f"{other.name}:{label}",
+                        )
                     )
             streams.append(
                 LabelledStream(
@@ -213,7 +219,9 @@ def evaluate_streams(
     augmentation: Augmentation | None = None,
 ) -> dict[str, Any]:
     profiles: dict[tuple[str, ...], Profile] = {}  # streams with the same support share a profile
-    per_stream, pooled_scores, pooled_labels = [], [], []
+    per_stream: list[dict[str, Any]] = []
+    pooled_scores: list[np.ndarray] = []
+    pooled_labels: list[np.ndarray] = []
     tp = fp = covered = exactly_one = n_abnormal = 0
     delays: list[float] = []
     normal_alerts = 0
@@ -246,19 +254,23 @@ def evaluate_streams(
             if opens:
                 delays.append(max(0.0, opens[0] - x))
         per_stream.append({"stream": stream.name, "frame_auc": auc, "alerts": len(episodes)})
-    aucs = [p["frame_auc"] for p in per_stream if p["frame_auc"] is not None]
+    aucs = [float(p["frame_auc"]) for p in per_stream if p["frame_auc"] is not None]
     all_scores, all_labels = np.concatenate(pooled_scores), np.concatenate(pooled_labels)
     return {
         "streams": len(streams),
         "frame_auc_mean": float(np.mean(aucs)) if aucs else None,
-        "frame_auc_pooled": roc_auc(all_scores, all_labels) if all_labels.any() and not all_labels.all() else None,
+        "frame_auc_pooled": roc_auc(all_scores, all_labels)
+        if all_labels.any() and not all_labels.all()
+        else None,
         "alerts": tp + fp,
         "alert_precision": tp / (tp + fp) if tp + fp else None,
         "alert_recall": covered / n_abnormal if n_abnormal else None,
         "abnormal_parts": n_abnormal,
         "abnormal_parts_with_exactly_one_alert": exactly_one,
         "false_alerts_in_normal_parts": normal_alerts,
-        "delay_s": {"median": float(np.median(delays)), "p90": float(np.percentile(delays, 90))} if delays else None,
+        "delay_s": {"median": float(np.median(delays)), "p90": float(np.percentile(delays, 90))}
+        if delays
+        else None,
         "per_stream": per_stream,
     }
 
@@ -278,7 +290,9 @@ def run_stream_eval(
     summary = {
         "dataset": dataset,
         "model_version": backend.model_version,
-        "augmentation": None if augmentation is None else {"n_g": augmentation.n_g, "steps": augmentation.steps},
+        "augmentation": None
+        if augmentation is None
+        else {"n_g": augmentation.n_g, "steps": augmentation.steps},
         **evaluate_streams(streams[dataset](data_root), backend, cfg, augmentation=augmentation),
     }
     if out is not None:

@@ -71,7 +71,9 @@ class ProfileStore:
         if not folder.is_dir():
             return []
         found = (_VERSION.match(p.name) for p in folder.iterdir())
-        return sorted(int(m.group(1)) for m in found if m and (folder / f"v{int(m.group(1)):04d}.json").exists())
+        return sorted(
+            int(m.group(1)) for m in found if m and (folder / f"v{int(m.group(1)):04d}.json").exists()
+        )
 
     def latest_version(self, name: str) -> int | None:
         v = self.versions(name)

@@ -37,7 +37,10 @@ def for_backend(profile: Profile, backend: EncoderBackend, cfg: EdgeConfig) -> P
         return profile
     emb = backend.embed(profile.windows.astype(np.float32))
     cal = calibrate_threshold(
-        emb, profile.groups, target_far=cfg.worker.calibration.target_far, margin=cfg.worker.calibration.margin
+        emb,
+        profile.groups,
+        target_far=cfg.worker.calibration.target_far,
+        margin=cfg.worker.calibration.margin,
     )
     log.warning(
         "profile %s v%d was enrolled with encoder %s; re-embedded for %s (threshold %.3f)",
@@ -86,10 +89,14 @@ class StreamRates:
             q.popleft()
 
     def fps(self, now: float) -> dict[str, float]:
-        return {s: sum(1 for t in q if now - t <= FPS_WINDOW_S) / FPS_WINDOW_S for s, q in self.arrivals.items()}
+        return {
+            s: sum(1 for t in q if now - t <= FPS_WINDOW_S) / FPS_WINDOW_S for s, q in self.arrivals.items()
+        }
 
 
-def run_worker(cfg: EdgeConfig, stop: Event, *, ready: Event | None = None, encoder: Path | None = None) -> None:
+def run_worker(
+    cfg: EdgeConfig, stop: Event, *, ready: Event | None = None, encoder: Path | None = None
+) -> None:
     """The worker process's body: runs until ``stop`` is set, then flushes every alert.
 
     ``ready`` is set once the model is loaded and the bus is listening."""
@@ -141,7 +148,9 @@ def run_worker(cfg: EdgeConfig, stop: Event, *, ready: Event | None = None, enco
             sink.write(pipeline.close_all())
             _count_drops(sub, pipeline, seen_drops, metrics)
             sink.close()
-            log.info("worker stopped: %d windows scored, %d alerts", pipeline.stats.windows_scored, sink.opened)
+            log.info(
+                "worker stopped: %d windows scored, %d alerts", pipeline.stats.windows_scored, sink.opened
+            )
 
 
 def _commit(batches: Sequence[ScoredBatch], sink: AlertSink, metrics) -> None:  # type: ignore[no-untyped-def]

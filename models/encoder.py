@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -130,9 +129,7 @@ KIND = "haad.encoder"
 DEFAULT_ENCODER_PATH = Path(__file__).resolve().parent / "weights" / "encoder.safetensors"
 
 
-def save_encoder(
-    path: Path, encoder: ActionEncoder, spec: WindowSpec, metadata: dict[str, Any]
-) -> None:
+def save_encoder(path: Path, encoder: ActionEncoder, spec: WindowSpec, metadata: dict[str, Any]) -> None:
     """Save weights + config + the window spec the encoder was trained with."""
     meta = {"encoder": encoder.config.to_dict(), "window": spec.to_dict(), **metadata}
     save_checkpoint(path, encoder, KIND, meta)

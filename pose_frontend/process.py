@@ -146,7 +146,12 @@ class FrontendProcess(SpawnProcess):
     """
 
     def __init__(
-        self, config: StreamConfig, bus: BusConfig, *, log_level: int | str = logging.INFO, log_format: str = "text"
+        self,
+        config: StreamConfig,
+        bus: BusConfig,
+        *,
+        log_level: int | str = logging.INFO,
+        log_format: str = "text",
     ) -> None:
         super().__init__(name=f"haad-frontend-{config.id}", daemon=True)
         self.config = config

@@ -139,6 +139,8 @@ class AugmentationBank:
             log.warning("augmentation bank %s is unreadable (%s); rebuilding", npy, e)
             return None
         if variants.shape != expected:
-            log.warning("augmentation bank %s has shape %s, expected %s; rebuilding", npy, variants.shape, expected)
+            log.warning(
+                "augmentation bank %s has shape %s, expected %s; rebuilding", npy, variants.shape, expected
+            )
             return None
         return variants

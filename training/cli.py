@@ -31,7 +31,9 @@ def train_encoder_cmd(
 @train_app.command("ablation")
 def train_ablation_cmd(
     config: Path | None = typer.Option(None, "--config", help="Ablation config YAML (default: built-in)."),
-    out: Path = typer.Option(Path("runs/ablation"), help="Folder for encoders, ablation.json and ablation.md."),
+    out: Path = typer.Option(
+        Path("runs/ablation"), help="Folder for encoders, ablation.json and ablation.md."
+    ),
 ) -> None:
     """HumanMAC augmentation ablation: Table 3, Fig. 7 and Table 4 of the paper on our benchmark."""
     from training.ablation import load_ablation_config, run_ablation
@@ -62,7 +64,9 @@ def eval_fewshot_cmd(
 
 @train_app.command("humanmac")
 def train_humanmac_cmd(
-    config: Path = typer.Option(..., "--config", help="Training config YAML (training/configs/humanmac*.yaml)."),
+    config: Path = typer.Option(
+        ..., "--config", help="Training config YAML (training/configs/humanmac*.yaml)."
+    ),
     out: Path | None = typer.Option(None, help="Checkpoint path (default: the config's `out`)."),
 ) -> None:
     """Train the HumanMAC denoiser (Eq. 3) on the train split; writes .safetensors + .json metadata."""

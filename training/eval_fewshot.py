@@ -115,6 +115,8 @@ def format_table(summary: dict[str, Any]) -> str:
     lines.append("-" * (width + 18 * len(methods)))
     for key in ("all", "seen", "unseen"):
         vals = [summary["methods"][m][key] for m in methods]
-        lines.append(key.ljust(width) + "".join(f"{v:>18.3f}" if v is not None else f"{'-':>18}" for v in vals))
+        lines.append(
+            key.ljust(width) + "".join(f"{v:>18.3f}" if v is not None else f"{'-':>18}" for v in vals)
+        )
     lines.append("(* = category never seen in training)")
     return "\n".join(lines)

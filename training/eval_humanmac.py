@@ -64,13 +64,17 @@ def naive_predictions(windows: np.ndarray, observed: int) -> dict[str, np.ndarra
     last, before = windows[:, observed - 1], windows[:, observed - 2]
     steps = np.arange(1, future + 1, dtype=np.float32)[None, :, None, None]
     repeat = np.concatenate([windows[:, :observed], np.repeat(last[:, None], future, axis=1)], axis=1)
-    velocity = np.concatenate([windows[:, :observed], last[:, None] + steps * (last - before)[:, None]], axis=1)
+    velocity = np.concatenate(
+        [windows[:, :observed], last[:, None] + steps * (last - before)[:, None]], axis=1
+    )
     return {"repeat-last": repeat[:, None], "constant-velocity": velocity[:, None]}
 
 
 def displacement_errors(pred: np.ndarray, truth: np.ndarray, observed: int) -> tuple[np.ndarray, np.ndarray]:
     """ADE and FDE of each sample: ``(N, S, F, J, 3)`` vs ``(N, F, J, 3)`` -> two ``(N, S)``."""
-    dist = np.linalg.norm(pred[:, :, observed:] - truth[:, None, observed:], axis=-1).mean(axis=-1)  # (N, S, P)
+    dist = np.linalg.norm(pred[:, :, observed:] - truth[:, None, observed:], axis=-1).mean(
+        axis=-1
+    )  # (N, S, P)
     return dist.mean(axis=-1), dist[..., -1]
 
 
@@ -185,7 +189,9 @@ def format_table(summary: dict[str, Any]) -> str:
     return "\n".join([head, *rows, notes])
 
 
-def plot_examples(data: HeldOutWindows, generated: np.ndarray, observed: int, path: Path, examples: int = 3) -> None:
+def plot_examples(
+    data: HeldOutWindows, generated: np.ndarray, observed: int, path: Path, examples: int = 3
+) -> None:
     """Skeleton strips (front view) of the windows with the most true motion after ``observed``:
     the real window, then two generated ones; observed frames grey, predicted frames coloured."""
     import matplotlib
@@ -207,7 +213,9 @@ def plot_examples(data: HeldOutWindows, generated: np.ndarray, observed: int, pa
                 ax.plot(pose[[p, c], 0] + 1.6 * k, pose[[p, c], 1], color=colour, lw=1.2)
         ax.set_aspect("equal")
         ax.axis("off")
-        ax.set_title(f"{data.labels[i]}: {'real' if s is None else f'generated #{s + 1}'}", fontsize=8, loc="left")
+        ax.set_title(
+            f"{data.labels[i]}: {'real' if s is None else f'generated #{s + 1}'}", fontsize=8, loc="left"
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

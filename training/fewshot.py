@@ -69,7 +69,11 @@ class EvalWindows:
 
 
 def eval_windows(clipset: ClipSet, split: Split, spec: WindowSpec) -> EvalWindows:
-    windows, clip_of, labels, names, skipped = [], [], [], [], 0
+    windows: list[np.ndarray] = []
+    clip_of: list[np.ndarray] = []
+    labels: list[str] = []
+    names: list[str] = []
+    skipped = 0
     for c in clipset.clips:
         if c.subject not in split.test_subjects:
             continue

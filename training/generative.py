@@ -21,7 +21,9 @@ from training.train_encoder import VariantSource
 from training.windows import TrainClips, augment_windows
 
 
-def bank_windows(train: TrainClips, spec: WindowSpec, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bank_windows(
+    train: TrainClips, spec: WindowSpec, stride: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalised windows of every clip every ``stride`` frames -> (windows, clip index, centre frame)."""
     strided = replace(spec, clip_stride=stride)
     windows, clip_of, centres = [], [], []

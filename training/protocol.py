@@ -25,14 +25,22 @@ class Split:
 KINDER_GATOR = Split(
     dataset="kinder-gator",
     train_subjects=frozenset(
-        str(p)
-        for p in (565, 577, 604, 734, 876, 888, 921, 103, 106, 169, 290, 337, 342, 474)
+        str(p) for p in (565, 577, 604, 734, 876, 888, 921, 103, 106, 169, 290, 337, 342, 474)
     ),
     test_subjects=frozenset(str(p) for p in (934, 970, 976, 595, 644, 723)),
     unseen_labels=frozenset(
         {
-            "Jump", "Punch", "Swim", "Bow", "Draw-a-circle", "Kick-a-ball", "Throw-a-ball-",
-            "Make-the-letter-T", "Walk-in-place", "Touch-your-toes", "Fly-like-a-bird",
+            "Jump",
+            "Punch",
+            "Swim",
+            "Bow",
+            "Draw-a-circle",
+            "Kick-a-ball",
+            "Throw-a-ball-",
+            "Make-the-letter-T",
+            "Walk-in-place",
+            "Touch-your-toes",
+            "Fly-like-a-bird",
             "Do-a-forward-lunge",
         }
     ),  # fmt: skip

@@ -59,7 +59,11 @@ def benchmark_support_aug(
     The clips are the first ``clips`` test-participant clips of the first category (sorted) that has
     that many, as an enrolment would provide. One untimed warm-up call, then ``repeats`` timed ones.
     """
-    test = [c for c in load_dataset(KINDER_GATOR.dataset, data_root).clips if c.subject in KINDER_GATOR.test_subjects]
+    test = [
+        c
+        for c in load_dataset(KINDER_GATOR.dataset, data_root).clips
+        if c.subject in KINDER_GATOR.test_subjects
+    ]
     label = next(lb for lb in sorted({c.label for c in test}) if sum(c.label == lb for c in test) >= clips)
     chosen = [c for c in test if c.label == label][:clips]
     windows = np.concatenate([clip_to_windows(c.joints, c.times, generator.spec) for c in chosen])

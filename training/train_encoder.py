@@ -44,7 +44,9 @@ def training_clips(cfg: EncoderTrainConfig) -> tuple[list[Clip], dict[str, Any]]
     for name in cfg.datasets:
         split = SPLITS[name]
         data = load_dataset(name, cfg.data_root)
-        kept = [c for c in data.clips if c.subject in split.train_subjects and c.label not in split.unseen_labels]
+        kept = [
+            c for c in data.clips if c.subject in split.train_subjects and c.label not in split.unseen_labels
+        ]
         prefix = "" if len(cfg.datasets) == 1 else f"{name}:"
         clips += [Clip(c.joints, c.times, prefix + c.label, c.subject, c.name) for c in kept]
         split_info[name] = {
@@ -89,9 +91,7 @@ def train_encoder(
     if variants is None and cfg.generative is not None:
         variants = generative_source(cfg, train, spec, progress)
 
-    encoder = ActionEncoder(
-        EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump())
-    )
+    encoder = ActionEncoder(EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump()))
     optimiser = torch.optim.Adam(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     final = cfg.lr_final / cfg.lr
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -137,7 +137,9 @@ def train_encoder(
     return TrainResult(path, metrics, seconds)
 
 
-def generative_source(cfg: EncoderTrainConfig, train: TrainClips, spec: WindowSpec, progress: bool) -> VariantSource:
+def generative_source(
+    cfg: EncoderTrainConfig, train: TrainClips, spec: WindowSpec, progress: bool
+) -> VariantSource:
     """The configured HumanMAC bank as a variant source (the bank is built once, then cached)."""
     from models.humanmac import load_humanmac
     from training.generative import bank_variant_source
@@ -146,4 +148,6 @@ def generative_source(cfg: EncoderTrainConfig, train: TrainClips, spec: WindowSp
     generator = load_humanmac(Path(cfg.generative.model))
     if generator.spec != spec:
         raise ValueError(f"HumanMAC was trained on windows {generator.spec}, the encoder uses {spec}")
-    return bank_variant_source(train, spec, cfg.generative, cfg.augment, generator, seed=cfg.seed, progress=progress)
+    return bank_variant_source(
+        train, spec, cfg.generative, cfg.augment, generator, seed=cfg.seed, progress=progress
+    )

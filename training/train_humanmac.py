@@ -84,7 +84,9 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
         e.lerp_(p, 1.0 - decay)
 
 
-def train_humanmac(cfg: HumanMACTrainConfig, *, out: Path | None = None, progress: bool = True) -> TrainResult:
+def train_humanmac(
+    cfg: HumanMACTrainConfig, *, out: Path | None = None, progress: bool = True
+) -> TrainResult:
     started = time.monotonic()
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)  # initialisation

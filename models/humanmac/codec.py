@@ -28,7 +28,9 @@ class MotionCodec(nn.Module):
         if not 1 <= tokens <= frames:
             raise ValueError(f"DCT tokens must be in 1..{frames}; got {tokens}")
         self.frames, self.joints, self.tokens = frames, joints, tokens
-        self.register_buffer("basis", torch.tensor(dct_matrix(frames)[:tokens], dtype=torch.float32))  # (K, F)
+        self.register_buffer(
+            "basis", torch.tensor(dct_matrix(frames)[:tokens], dtype=torch.float32)
+        )  # (K, F)
         self.register_buffer("mean", torch.zeros(tokens, joints * 3))
         self.register_buffer("scale", torch.ones(()))
 
@@ -44,7 +46,9 @@ class MotionCodec(nn.Module):
         """Un-normalised low-frequency DCT ``T_K X``: ``(B, F, J, 3)`` -> ``(B, K, J·3)``."""
         b, f, j, c = windows.shape
         if (f, j) != (self.frames, self.joints):
-            raise ValueError(f"expected windows (B, {self.frames}, {self.joints}, 3); got {tuple(windows.shape)}")
+            raise ValueError(
+                f"expected windows (B, {self.frames}, {self.joints}, 3); got {tuple(windows.shape)}"
+            )
         return self.basis @ windows.reshape(b, f, j * c)
 
     def encode(self, windows: torch.Tensor) -> torch.Tensor:

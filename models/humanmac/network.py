@@ -92,7 +92,9 @@ class MotionDenoiser(nn.Module):
         self.position = nn.Parameter(torch.zeros(1, c.tokens, c.width))
         nn.init.normal_(self.position, std=0.02)
         self.time_mlp = nn.Sequential(nn.Linear(c.width, c.width), nn.SiLU(), nn.Linear(c.width, c.width))
-        self.blocks = nn.ModuleList(AdaLNBlock(c.width, c.heads, c.mlp_ratio, c.dropout) for _ in range(c.depth))
+        self.blocks = nn.ModuleList(
+            AdaLNBlock(c.width, c.heads, c.mlp_ratio, c.dropout) for _ in range(c.depth)
+        )
         self.norm_out = nn.LayerNorm(c.width, elementwise_affine=False, eps=1e-6)
         ada_out = nn.Linear(c.width, 2 * c.width)
         self.head = nn.Linear(c.width, c.features)
@@ -105,7 +107,9 @@ class MotionDenoiser(nn.Module):
         """``x`` ``(B, K, D)`` noisy coefficients at timesteps ``t`` ``(B,)`` -> ε̂ ``(B, K, D)``."""
         b, k, d = x.shape
         if (k, d) != (self.config.tokens, self.config.features):
-            raise ValueError(f"expected (B, {self.config.tokens}, {self.config.features}); got {tuple(x.shape)}")
+            raise ValueError(
+                f"expected (B, {self.config.tokens}, {self.config.features}); got {tuple(x.shape)}"
+            )
         emb = self.time_mlp(timestep_embedding(t, self.config.width))  # (B, W)
         h = self.embed(x) + self.position  # (B, K, W)
         for block in self.blocks:

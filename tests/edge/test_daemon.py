@@ -102,7 +102,13 @@ def test_squat_video_goes_through_bus_and_worker_into_sqlite(tmp_path: Path, dat
     video = data_root / "mediapipe_pose_testdata" / "pose_squats.mp4"
     proc, cfg = _start(
         tmp_path,
-        [{"id": "squats", "source": {"kind": "video", "path": str(video), "realtime": False}, "profiles": ["demo-walk"]}],
+        [
+            {
+                "id": "squats",
+                "source": {"kind": "video", "path": str(video), "realtime": False},
+                "profiles": ["demo-walk"],
+            }
+        ],
         profiles,
     )
     try:
@@ -133,7 +139,11 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
     proc, cfg = _start(
         tmp_path,
         [
-            {"id": "cam", "source": {"kind": "synthetic", "script": walk_jump_walk, "seed": 7}, "profiles": ["demo-walk"]},
+            {
+                "id": "cam",
+                "source": {"kind": "synthetic", "script": walk_jump_walk, "seed": 7},
+                "profiles": ["demo-walk"],
+            },
             {"id": "broken", "source": {"kind": "video", "path": str(corrupt)}},
         ],
         profiles,
@@ -166,17 +176,32 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
         def counted() -> bool:
             nonlocal text
             text = _metrics(port)
-            return all(_metric(text, "haad_drops_total", reason=r) > 0 for r in ("malformed", "oversized", "wrong_version"))
+            return all(
+                _metric(text, "haad_drops_total", reason=r) > 0
+                for r in ("malformed", "oversized", "wrong_version")
+            )
 
         _wait(counted, 20, "drops by reason")
         # The corrupt video's frontend fails and is restarted with back-off, the others keep going.
-        _wait(lambda: _metric(_metrics(port), "haad_child_restarts_total", child="frontend-broken") >= 2, 30, "restarts")
+        _wait(
+            lambda: _metric(_metrics(port), "haad_child_restarts_total", child="frontend-broken") >= 2,
+            30,
+            "restarts",
+        )
         # A crashed frontend (killed) comes back and its stream flows again.
         pids = re.findall(r"started frontend-cam \(pid (\d+)\)", (tmp_path / "daemon.log").read_text())
         before = _metric(_metrics(port), "haad_frames_received_total", stream="cam")
         os.kill(int(pids[-1]), signal.SIGKILL)
-        _wait(lambda: _metric(_metrics(port), "haad_child_restarts_total", child="frontend-cam") >= 1, 30, "cam restart")
-        _wait(lambda: _metric(_metrics(port), "haad_frames_received_total", stream="cam") > before + 30, 30, "cam back")
+        _wait(
+            lambda: _metric(_metrics(port), "haad_child_restarts_total", child="frontend-cam") >= 1,
+            30,
+            "cam restart",
+        )
+        _wait(
+            lambda: _metric(_metrics(port), "haad_frames_received_total", stream="cam") > before + 30,
+            30,
+            "cam back",
+        )
         _wait(lambda: _metric(_metrics(port), "haad_alerts_total", stream="cam") >= 1, 40, "an alert")
         assert proc.poll() is None  # still running through all of it
     finally:

@@ -40,7 +40,8 @@ def _profile(backend, clips: tuple[Clip, ...], name: str = "normal"):
 def _frames(joints: np.ndarray, times: np.ndarray, stream: str):
     vis = np.ones(20, np.float32)
     return [
-        SkeletonFrame(stream, i, float(t), j, vis, time.time()) for i, (j, t) in enumerate(zip(joints, times, strict=True))
+        SkeletonFrame(stream, i, float(t), j, vis, time.time())
+        for i, (j, t) in enumerate(zip(joints, times, strict=True))
     ]
 
 

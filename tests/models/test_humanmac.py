@@ -34,7 +34,10 @@ def test_denoiser_maps_tokens_to_noise_of_the_same_shape() -> None:
 def test_denoiser_output_depends_on_the_timestep(tiny_humanmac: HumanMAC) -> None:
     x = torch.randn(2, 20, 60)
     with torch.no_grad():
-        early, late = tiny_humanmac.network(x, torch.tensor([10, 10])), tiny_humanmac.network(x, torch.tensor([900, 900]))
+        early, late = (
+            tiny_humanmac.network(x, torch.tensor([10, 10])),
+            tiny_humanmac.network(x, torch.tensor([900, 900])),
+        )
     assert not torch.allclose(early, late)
 
 

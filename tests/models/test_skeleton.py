@@ -12,7 +12,6 @@ from models import skeleton
 from models.skeleton import J
 from training.datasets import load_dataset
 
-
 _LIMBS = [
     i
     for i, (_, child) in enumerate(skeleton.BONES)
@@ -72,7 +71,9 @@ def test_msr_high_arm_wave_raises_right_wrist(data_root: Path) -> None:
     assert np.median(right) > 0.2
     assert np.median(left) < 0.0
     heights = np.concatenate([c.joints[:, :, 1] for c in clips]).mean(axis=0)
-    assert heights[J["Head"]] > heights[J["ShoulderCenter"]] > heights[J["HipCenter"]] > heights[J["KneeLeft"]]
+    assert (
+        heights[J["Head"]] > heights[J["ShoulderCenter"]] > heights[J["HipCenter"]] > heights[J["KneeLeft"]]
+    )
     assert heights[J["KneeRight"]] > heights[J["AnkleRight"]]
 
 
@@ -106,8 +107,22 @@ def test_mediapipe_squats_hips_go_down_and_up(data_root: Path) -> None:
     # Hips go down and come back up more than once: count crossings of the mid level.
     crossings = np.count_nonzero(np.diff(np.sign(hip_height - (low + high) / 2)))
     assert crossings >= 4
-    limbs = skeleton.bone_lengths(canon)[:, [i for i, (p, c) in enumerate(skeleton.BONES) if c in (
-        J["ElbowLeft"], J["ElbowRight"], J["KneeLeft"], J["KneeRight"], J["AnkleLeft"], J["AnkleRight"])]]
+    limbs = skeleton.bone_lengths(canon)[
+        :,
+        [
+            i
+            for i, (p, c) in enumerate(skeleton.BONES)
+            if c
+            in (
+                J["ElbowLeft"],
+                J["ElbowRight"],
+                J["KneeLeft"],
+                J["KneeRight"],
+                J["AnkleLeft"],
+                J["AnkleRight"],
+            )
+        ],
+    ]
     assert np.all(np.std(limbs, axis=0) / np.mean(limbs, axis=0) < 0.15)
 
 
@@ -136,7 +151,9 @@ def test_smpl_mapping_follows_the_smpl_tree() -> None:
     assert canon[J["FootLeft"], 2] < 0  # forward is -z in canonical
 
 
-@pytest.mark.parametrize("layout,n", [("kinect_v1", 19), ("mediapipe33", 20), ("smpl24", 20), ("msr_action3d", 33)])
+@pytest.mark.parametrize(
+    "layout,n", [("kinect_v1", 19), ("mediapipe33", 20), ("smpl24", 20), ("msr_action3d", 33)]
+)
 def test_wrong_joint_count_is_a_clear_error(layout: str, n: int) -> None:
     with pytest.raises(ValueError, match="shape"):
         skeleton.to_canonical(np.zeros((5, n, 3)), layout)  # type: ignore[arg-type]

@@ -38,7 +38,9 @@ def windows() -> np.ndarray:
     return np.cumsum(rng.normal(0.0, 0.03, size=(6, 60, 20, 3)), axis=1).astype(np.float32)
 
 
-def test_variants_are_index_aligned_with_their_windows(counting: CountingHumanMAC, windows, tmp_path: Path) -> None:
+def test_variants_are_index_aligned_with_their_windows(
+    counting: CountingHumanMAC, windows, tmp_path: Path
+) -> None:
     variants = AugmentationBank(tmp_path).load_or_build(windows, counting, SETTINGS, progress=False)
     assert variants.shape == (6, 2, 60, 20, 3)
     for i in range(6):
@@ -46,7 +48,9 @@ def test_variants_are_index_aligned_with_their_windows(counting: CountingHumanMA
     assert counting.calls == 2  # 6 windows in chunks of 4
 
 
-def test_cache_hit_does_not_call_the_generator_again(counting: CountingHumanMAC, windows, tmp_path: Path) -> None:
+def test_cache_hit_does_not_call_the_generator_again(
+    counting: CountingHumanMAC, windows, tmp_path: Path
+) -> None:
     first = AugmentationBank(tmp_path).load_or_build(windows, counting, SETTINGS, progress=False)
     calls = counting.calls
     again = AugmentationBank(tmp_path).load_or_build(windows, counting, SETTINGS, progress=False)
@@ -86,7 +90,9 @@ def test_changed_windows_or_weights_miss(counting: CountingHumanMAC, windows, tm
     assert other.calls > 0
 
 
-def test_float16_storage_and_an_unreadable_cache_is_rebuilt(counting: CountingHumanMAC, windows, tmp_path: Path) -> None:
+def test_float16_storage_and_an_unreadable_cache_is_rebuilt(
+    counting: CountingHumanMAC, windows, tmp_path: Path
+) -> None:
     settings = replace(SETTINGS, dtype="float16")
     bank = AugmentationBank(tmp_path)
     first = bank.load_or_build(windows, counting, settings, progress=False)

@@ -15,7 +15,7 @@ from haad.cli import app
 from models.encoder import ActionEncoder, EncoderConfig, save_encoder
 from models.preprocess import WindowSpec
 from training.datasets import DataNotFoundError, load_dataset
-from training.fewshot import evaluate, raw_dct_features, roc_auc, eval_windows
+from training.fewshot import eval_windows, evaluate, raw_dct_features, roc_auc
 from training.protocol import MSR
 
 
@@ -24,8 +24,7 @@ def test_auc_matches_pair_counting() -> None:
     scores = np.round(rng.normal(size=40), 1)  # rounding creates ties
     positive = rng.random(40) < 0.4
     pairs = [
-        1.0 if p > n else 0.5 if p == n else 0.0
-        for p, n in product(scores[positive], scores[~positive])
+        1.0 if p > n else 0.5 if p == n else 0.0 for p, n in product(scores[positive], scores[~positive])
     ]
     assert roc_auc(scores, positive) == pytest.approx(np.mean(pairs))
 

@@ -41,7 +41,9 @@ def test_same_seed_same_support_and_zero_variants_is_the_originals(tiny_humanmac
         augment_support(s, tiny_humanmac, -1)
 
 
-def test_bench_command_times_a_three_clip_support_set(tiny_humanmac: HumanMAC, tmp_path: Path, data_root: Path) -> None:
+def test_bench_command_times_a_three_clip_support_set(
+    tiny_humanmac: HumanMAC, tmp_path: Path, data_root: Path
+) -> None:
     model = tmp_path / "hm.safetensors"
     save_humanmac(model, tiny_humanmac, {})
     result = CliRunner().invoke(

@@ -39,7 +39,9 @@ def test_bad_config_is_refused_with_its_line() -> None:
         parse_config("denoiser: {tokens: 40}\nwindow: {frames: 30}\n", HumanMACTrainConfig)
 
 
-def test_tiny_training_via_the_cli_writes_a_checkpoint_that_rebuilds_alone(tmp_path: Path, data_root: Path) -> None:
+def test_tiny_training_via_the_cli_writes_a_checkpoint_that_rebuilds_alone(
+    tmp_path: Path, data_root: Path
+) -> None:
     cfg_path = tmp_path / "tiny.yaml"
     cfg_path.write_text(TINY.read_text() + f"data_root: {data_root}\n")
     out = tmp_path / "hm.safetensors"
@@ -80,7 +82,9 @@ def test_naive_predictors_and_metrics_on_a_known_motion() -> None:
     assert average_pairwise_distance(two, 30).item() == pytest.approx(0.1 * np.sqrt(30 * 20 * 3), rel=1e-4)
 
 
-def test_eval_command_writes_json_and_figure(tiny_humanmac: HumanMAC, tmp_path: Path, data_root: Path) -> None:
+def test_eval_command_writes_json_and_figure(
+    tiny_humanmac: HumanMAC, tmp_path: Path, data_root: Path
+) -> None:
     model = tmp_path / "hm.safetensors"
     save_humanmac(model, tiny_humanmac, {})
     out = tmp_path / "eval"

@@ -55,9 +55,7 @@ class ClipSet:
         subj = None if subjects is None else set(subjects)
         lab = None if labels is None else set(labels)
         kept = tuple(
-            c
-            for c in self.clips
-            if (subj is None or c.subject in subj) and (lab is None or c.label in lab)
+            c for c in self.clips if (subj is None or c.subject in subj) and (lab is None or c.label in lab)
         )
         return ClipSet(self.name, kept, dict(self.dropped))
 
@@ -82,9 +80,7 @@ def resolve_data_root(explicit: str | os.PathLike[str] | None = None) -> Path:
         if c.is_dir():
             return c.resolve()
     tried = ", ".join(str(c) for c in candidates)
-    raise DataNotFoundError(
-        f"dataset folder not found (tried {tried}); pass --data-root or set HAAD_DATA"
-    )
+    raise DataNotFoundError(f"dataset folder not found (tried {tried}); pass --data-root or set HAAD_DATA")
 
 
 def require_file(path: Path, what: str) -> Path:
