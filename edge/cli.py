@@ -40,11 +40,20 @@ def demo_cmd(
     workdir: Path | None = typer.Option(
         None, help="Where the demo's bus socket and alerts.db go (default: a temp dir)."
     ),
+    video: Path | None = typer.Option(
+        None, help="Run the demo on this video file instead of the synthetic camera."
+    ),
+    webcam: int | None = typer.Option(
+        None, min=0, help="Run the demo on this camera index (Ctrl-C to stop)."
+    ),
     rebuild_profile: bool = typer.Option(
         False, "--rebuild-profile", help="Re-enrol the bundled demo profiles instead of running the demo."
     ),
 ) -> None:
-    """The whole pipeline on built-in data: a synthetic camera, the bundled model and profile, SQLite."""
+    """The whole pipeline on built-in data: a synthetic camera, the bundled model and profile, SQLite.
+
+    With --video or --webcam the same pipeline watches real footage through MediaPipe Pose, with
+    walking in place as the normal behaviour."""
     from edge.demo import build_demo_profiles, demo_config
 
     if rebuild_profile:
@@ -57,11 +66,17 @@ def demo_cmd(
 
     folder = workdir or Path(tempfile.mkdtemp(prefix="haad-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
-    cfg = demo_config(folder)
+    from config.frontend import VideoSourceConfig, WebcamSourceConfig
+
+    source: VideoSourceConfig | WebcamSourceConfig | None = None
+    what = "a synthetic camera walks in place, flails in a jump, walks again (29 s)"
+    if video is not None:
+        source, what = VideoSourceConfig(path=str(video)), f"video {video}"
+    elif webcam is not None:
+        source, what = WebcamSourceConfig(index=webcam), f"camera {webcam} (Ctrl-C to stop)"
+    cfg = demo_config(folder, source=source)
     setup_logging(cfg.logging.level, cfg.logging.format)
-    typer.echo(
-        f"haad demo: a synthetic camera walks in place, flails in a jump, walks again (29 s); files in {folder}"
-    )
+    typer.echo(f"haad demo: {what}; normal = walking in place; files in {folder}")
     code = Daemon(cfg).run()
     with AlertStore(cfg.store) as store:
         alerts = store.list_alerts(limit=100)

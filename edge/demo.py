@@ -15,7 +15,7 @@ from pathlib import Path
 from config.backend import OnnxRuntimeConfig
 from config.bus import BusConfig
 from config.edge import EdgeConfig, LoggingConfig, MetricsConfig
-from config.frontend import MotionStep, StreamConfig, SyntheticSourceConfig
+from config.frontend import MotionStep, SourceConfig, StreamConfig, SyntheticSourceConfig
 from config.store import StoreConfig
 from config.worker import WorkerConfig
 
@@ -57,18 +57,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def demo_config(workdir: Path, *, metrics: bool = True) -> EdgeConfig:
-    """One synthetic stream scored against the bundled profile; bus, alert log and metrics local."""
+def demo_config(workdir: Path, *, source: SourceConfig | None = None, metrics: bool = True) -> EdgeConfig:
+    """One stream (default: the synthetic performer) scored against the bundled profile; bus, alert
+    log and metrics local to ``workdir``."""
+    if source is None:
+        source = SyntheticSourceConfig(
+            script=[MotionStep(motion=m, seconds=s) for m, s in STREAM_SCRIPT], seed=STREAM_SEED
+        )
     return EdgeConfig(
-        streams=[
-            StreamConfig(
-                id="demo-cam",
-                source=SyntheticSourceConfig(
-                    script=[MotionStep(motion=m, seconds=s) for m, s in STREAM_SCRIPT], seed=STREAM_SEED
-                ),
-                profiles=list(PROFILES),
-            )
-        ],
+        streams=[StreamConfig(id="demo-cam", source=source, profiles=list(PROFILES))],
         bus=BusConfig(endpoint=f"ipc://{workdir / 'bus.sock'}"),
         store=StoreConfig(url=f"sqlite:///{workdir / 'alerts.db'}"),
         profiles_dir=str(PROFILES_DIR),
