@@ -1,0 +1,25 @@
+"""The README's first command: the whole pipeline on built-in data raises exactly one alert."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from config.store import StoreConfig
+from edge.store import AlertStore
+
+
+def test_demo_raises_one_alert_for_the_one_abnormal_action(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "haad", "demo", "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 alert(s)" in result.stdout, result.stdout + result.stderr
+    with AlertStore(StoreConfig(url=f"sqlite:///{tmp_path / 'alerts.db'}")) as store:
+        (alert,) = store.list_alerts()
+    # The performer flails in a jump from 12 s to 17 s of a 29 s performance.
+    assert alert.profile == "demo-walk" and alert.ended_at is not None
+    duration = (alert.ended_at - alert.started_at).total_seconds()
+    assert 3.0 < duration < 15.0
