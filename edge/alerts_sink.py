@@ -50,26 +50,30 @@ class AlertSink:
         self.opened = 0
 
     def write(self, events: Sequence[EpisodeEvent]) -> None:
-        """Log ``events`` in order (with any still pending from a failed earlier write)."""
+        """Log ``events`` (with any still pending from a failed earlier write) in one transaction:
+        each episode's row takes the state of its latest event. On a database error every event
+        stays pending for the next write."""
         self.pending.extend(events)
-        while self.pending:
-            event = self.pending[0]
-            try:
-                self._write(event)
-            except SQLAlchemyError as e:
-                log.error("alert log unavailable (%s); %d event(s) kept for retry", e, len(self.pending))
-                return
-            self.pending.pop(0)
-
-    def _write(self, event: EpisodeEvent) -> None:
-        ep = event.episode
-        if ep.episode_id not in self.offsets:
+        latest: dict[str, EpisodeEvent] = {}
+        for event in self.pending:
+            ep = event.episode
             # At its opening, the deciding window is the episode's last hot one: it ends at ``ep.end``.
-            self.offsets[ep.episode_id] = event.trigger_sent_at - ep.end
-        alert = self._alert(ep, closed=event.kind == "closed")
-        alert_id = self.ids.get(ep.episode_id)
-        if alert_id is None:
-            self.ids[ep.episode_id] = self.store.add_alerts([alert])[0]
+            self.offsets.setdefault(ep.episode_id, event.trigger_sent_at - ep.end)
+            latest[ep.episode_id] = event
+        if not latest:
+            return
+        rows = [
+            (self.ids.get(eid), self._alert(e.episode, closed=e.kind == "closed"))
+            for eid, e in latest.items()
+        ]
+        try:
+            ids = self.store.write_alerts(rows)
+        except SQLAlchemyError as e:
+            log.error("alert log unavailable (%s); %d event(s) kept for retry", e, len(self.pending))
+            return
+        self.ids.update(zip(latest, ids, strict=True))
+        for event in self.pending:
+            ep = event.episode
             if event.kind == "opened":
                 self.opened += 1
                 log.warning(
@@ -77,11 +81,11 @@ class AlertSink:
                     ep.stream_id, ep.profile, ep.peak_score, ep.threshold,
                     extra={"stream": ep.stream_id, "profile": ep.profile, "alert_id": self.ids[ep.episode_id]},
                 )  # fmt: skip
-        else:
-            self.store.update_alert(alert_id, alert)
-        if event.kind == "closed":
-            self.ids.pop(ep.episode_id, None)
-            self.offsets.pop(ep.episode_id, None)
+        for eid, event in latest.items():
+            if event.kind == "closed":
+                self.ids.pop(eid, None)
+                self.offsets.pop(eid, None)
+        self.pending.clear()
 
     def _alert(self, ep: Episode, *, closed: bool) -> NewAlert:
         offset = self.offsets[ep.episode_id]

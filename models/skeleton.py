@@ -97,6 +97,18 @@ def bone_lengths(joints: np.ndarray) -> np.ndarray:
     return np.linalg.norm(joints[..., children, :] - joints[..., parents, :], axis=-1)
 
 
+def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Poses ``(..., 20, 3)`` rebuilt from the root outwards with each bone's direction kept and its
+    length set to ``lengths`` ``(..., 19)`` (broadcast against the poses' leading axes)."""
+    out = np.array(joints, copy=True)
+    lengths = np.asarray(lengths)
+    for b, (p, c) in enumerate(BONES):  # BONES lists every parent before its children
+        d = joints[..., c, :] - joints[..., p, :]
+        norm = np.linalg.norm(d, axis=-1, keepdims=True)
+        out[..., c, :] = out[..., p, :] + d / np.maximum(norm, 1e-9) * lengths[..., b, None]
+    return out
+
+
 def torso_length(joints: np.ndarray) -> np.ndarray:
     """HipCenter -> ShoulderCenter distance: ``(..., 20, 3)`` -> ``(...)``."""
     return np.linalg.norm(joints[..., TORSO[1], :] - joints[..., TORSO[0], :], axis=-1)

@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from models.humanmac import HumanMAC
+from models.humanmac.generator import DEFAULT_START, DEFAULT_TEMPERATURE
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,16 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class BankSettings:
     """n_g: variants per window (N_g). observed: frames kept (O); the rest is generated.
-    steps / eta: DDIM sampling. seed: noise seed. chunk: windows per sampling call (the noise stream
+    steps / eta / start / temperature / refine: sampling (``HumanMAC.generate``). seed: noise seed. chunk: windows per sampling call (the noise stream
     depends on it, so it is part of the key). dtype: storage precision of the variants."""
 
     n_g: int = 3
     observed: int = 30
     steps: int = 20
     eta: float = 0.0
+    start: float = DEFAULT_START
+    temperature: float = DEFAULT_TEMPERATURE
+    refine: bool = True
     seed: int = 0
     chunk: int = 64
     dtype: Literal["float16", "float32"] = "float16"
@@ -52,6 +56,9 @@ def generate_in_chunks(
     steps: int,
     eta: float,
     seed: int,
+    start: float = DEFAULT_START,
+    temperature: float = DEFAULT_TEMPERATURE,
+    refine: bool = True,
     chunk: int = 64,
     dtype: str = "float32",
     progress: bool = True,
@@ -61,8 +68,9 @@ def generate_in_chunks(
     out = np.empty((len(windows), n_g, *windows.shape[1:]), dtype=dtype)
     for i in tqdm(range(0, len(windows), chunk), desc="generate", disable=not progress, mininterval=2.0):
         out[i : i + chunk] = generator.generate(
-            windows[i : i + chunk], n_g, observed=observed, steps=steps, eta=eta, rng=rng
-        )
+            windows[i : i + chunk], n_g, observed=observed, steps=steps, eta=eta, start=start,
+            temperature=temperature, refine=refine, rng=rng,
+        )  # fmt: skip
     return out
 
 
@@ -112,7 +120,8 @@ class AugmentationBank:
         started = time.monotonic()
         variants = generate_in_chunks(
             generator, windows, settings.n_g, observed=settings.observed, steps=settings.steps,
-            eta=settings.eta, seed=settings.seed, chunk=settings.chunk, dtype=settings.dtype, progress=progress,
+            eta=settings.eta, seed=settings.seed, start=settings.start, temperature=settings.temperature,
+            refine=settings.refine, chunk=settings.chunk, dtype=settings.dtype, progress=progress,
         )  # fmt: skip
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         npy, side = self.paths(key)

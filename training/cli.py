@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -86,13 +87,21 @@ def eval_humanmac_cmd(
     steps: int = typer.Option(100, min=1, help="DDIM steps."),
     eta: float = typer.Option(0.0, min=0.0, help="DDIM eta (0: deterministic given the start noise)."),
     observed: int = typer.Option(30, min=2, help="Observed frames O; the rest of the window is predicted."),
+    start: float | None = typer.Option(
+        None, min=0.001, max=1.0, help="Start the reverse process at start·T (default 0.925; 1: the paper's)."
+    ),
+    temperature: float | None = typer.Option(
+        None, min=0.01, help="Scale of the initial noise (default 0.8; 1: the paper's)."
+    ),
+    refine: bool = typer.Option(True, help="Re-anchor on the last observed pose and keep bone lengths."),
     seed: int = typer.Option(0, help="Noise seed."),
+    dataset: str = typer.Option("kinder-gator", help="Test participants of kinder-gator or msr."),
     max_windows: int | None = typer.Option(None, min=1, help="Evaluate this many windows, spread evenly."),
     threads: int | None = typer.Option(None, min=1, help="torch CPU threads (default: torch's)."),
     out: Path = typer.Option(Path("runs/humanmac"), help="Folder for humanmac_eval.json and the figure."),
     data_root: str | None = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data)."),
 ) -> None:
-    """Best-of-N ADE/FDE, APD and bone drift on Kinder-Gator test participants, vs naive predictors."""
+    """Best-of-N ADE/FDE, APD and bone drift on held-out test participants, vs naive predictors."""
     import torch
 
     from models.humanmac import load_humanmac
@@ -100,15 +109,18 @@ def eval_humanmac_cmd(
 
     if threads is not None:
         torch.set_num_threads(threads)
+    sampling: dict[str, Any] = {"start": start, "temperature": temperature}
     summary = evaluate_humanmac(
-        load_humanmac(model), samples=samples, observed=observed, steps=steps, eta=eta, seed=seed,
-        max_windows=max_windows, data_root=data_root, out_dir=out,
+        load_humanmac(model), samples=samples, observed=observed, steps=steps, eta=eta, refine=refine,
+        **{k: v for k, v in sampling.items() if v is not None}, seed=seed, dataset=dataset, max_windows=max_windows, data_root=data_root, out_dir=out,
     )  # fmt: skip
     typer.echo(format_table(summary))
     typer.echo(f"wrote {out / 'humanmac_eval.json'} and {out / 'humanmac_examples.png'}")
 
 
-bench_app = typer.Typer(no_args_is_help=True, help="Measure speed (support-set augmentation).")
+bench_app = typer.Typer(
+    no_args_is_help=True, help="Measure speed (worker scoring path, support-set augmentation)."
+)
 
 
 @bench_app.command("support-aug")

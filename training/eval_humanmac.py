@@ -26,10 +26,11 @@ import numpy as np
 
 from models import skeleton
 from models.humanmac import HumanMAC
+from models.humanmac.generator import DEFAULT_START, DEFAULT_TEMPERATURE
 from models.preprocess import ClipError, WindowSpec, clip_frames, cut_windows, normalise_windows
 from training.augbank import generate_in_chunks
 from training.datasets import load_dataset
-from training.protocol import KINDER_GATOR, Split
+from training.protocol import KINDER_GATOR, MSR, Split
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,11 @@ def evaluate_humanmac(
     observed: int = 30,
     steps: int = 100,
     eta: float = 0.0,
+    start: float = DEFAULT_START,
+    temperature: float = DEFAULT_TEMPERATURE,
+    refine: bool = True,
     seed: int = 0,
+    dataset: str = KINDER_GATOR.dataset,
     max_windows: int | None = None,
     data_root: str | None = None,
     out_dir: Path | None = None,
@@ -130,15 +135,19 @@ def evaluate_humanmac(
 ) -> dict[str, Any]:
     """Metrics of HumanMAC, the naive predictors and the true continuation; writes
     ``humanmac_eval.json`` and ``humanmac_examples.png`` to ``out_dir`` when given."""
-    split = KINDER_GATOR
+    splits = {s.dataset: s for s in (KINDER_GATOR, MSR)}
+    if dataset not in splits:
+        raise ValueError(f"HumanMAC is evaluated on {' or '.join(splits)}; got {dataset!r}")
+    split = splits[dataset]
     data = held_out_windows(split, model.spec, data_root)
     if max_windows is not None and max_windows < len(data.windows):
         keep = np.linspace(0, len(data.windows) - 1, max_windows).round().astype(int)  # evenly, all clips
         data = HeldOutWindows(data.windows[keep], data.torso_m[keep], data.labels[keep])
 
     generated = generate_in_chunks(
-        model, data.windows, samples, observed=observed, steps=steps, eta=eta, seed=seed, progress=progress
-    )
+        model, data.windows, samples, observed=observed, steps=steps, eta=eta, seed=seed, start=start,
+        temperature=temperature, refine=refine, progress=progress,
+    )  # fmt: skip
     methods = {"humanmac": method_metrics(generated, data, observed)}
     for name, pred in naive_predictions(data.windows, observed).items():
         methods[name] = method_metrics(pred, data, observed)
@@ -152,6 +161,9 @@ def evaluate_humanmac(
         "predicted": int(data.windows.shape[1] - observed),
         "steps": steps,
         "eta": eta,
+        "start": start,
+        "temperature": temperature,
+        "refine": refine,
         "seed": seed,
         "model_revision": model.meta.get("git_revision"),
         "model_fingerprint": model.fingerprint,
@@ -170,7 +182,8 @@ def format_table(summary: dict[str, Any]) -> str:
     head = (
         f"HumanMAC on {summary['dataset']} test participants: {summary['windows']} windows, "
         f"{summary['observed']} observed -> {summary['predicted']} predicted frames, "
-        f"best of {summary['samples']}, {summary['steps']} DDIM steps, eta {summary['eta']}"
+        f"best of {summary['samples']}, {summary['steps']} DDIM steps, eta {summary['eta']}, "
+        f"start {summary['start']}, temperature {summary['temperature']}, refine {summary['refine']}"
     )
     rows = [f"{'method':<18} {'ADE':>7} {'FDE':>7} {'ADE m':>7} {'FDE m':>7} {'APD':>7} {'bones':>7}"]
     for name, m in summary["methods"].items():

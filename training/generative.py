@@ -59,7 +59,15 @@ def bank_variant_source(
     bank = AugmentationBank(settings.cache_dir).load_or_build(
         windows,
         generator,
-        BankSettings(n_g=settings.bank_size, observed=settings.observed, steps=settings.steps, seed=seed),
+        BankSettings(
+            n_g=settings.bank_size,
+            observed=settings.observed,
+            steps=settings.steps,
+            start=settings.start,
+            temperature=settings.temperature,
+            refine=settings.refine,
+            seed=seed,
+        ),  # fmt: skip
         progress=progress,
     )
     rows_of_clip = [np.flatnonzero(clip_of == i) for i in range(len(train.frames))]

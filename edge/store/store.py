@@ -58,13 +58,25 @@ class AlertStore:
             s.flush()
             return [r.id for r in rows]
 
-    def update_alert(self, alert_id: int, alert: NewAlert) -> None:
-        """Replace what the episode says about itself (end, scores, windows) as it grows or closes;
-        the review status and note stay. KeyError if there is no such alert."""
+    def write_alerts(self, alerts: Sequence[tuple[int | None, NewAlert]]) -> list[int]:
+        """Insert (id None) or replace (an existing id) each alert, all in one transaction committed
+        when this returns; the row ids, in order. Replacing keeps the review status and note; a row
+        that no longer exists is inserted again, so an episode's state is never dropped."""
+        now = datetime.now(UTC)
+        ids: list[int] = []
         with self._write.begin() as s:
-            query = update(Alert).where(Alert.id == alert_id).values(**self._columns(alert))
-            if s.scalar(query.returning(Alert.id)) is None:
-                raise KeyError(f"no alert with id {alert_id}")
+            for alert_id, a in alerts:
+                columns = self._columns(a)
+                if alert_id is not None:
+                    query = update(Alert).where(Alert.id == alert_id).values(**columns)
+                    if s.scalar(query.returning(Alert.id)) is not None:
+                        ids.append(alert_id)
+                        continue
+                row = Alert(**columns, created_at=now, status="new", note="")
+                s.add(row)
+                s.flush()
+                ids.append(row.id)
+        return ids
 
     def list_alerts(
         self,

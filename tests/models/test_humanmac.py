@@ -150,3 +150,47 @@ def test_loading_another_kind_of_checkpoint_fails(tmp_path: Path) -> None:
         load_humanmac(path)
     with pytest.raises(FileNotFoundError):
         load_humanmac(tmp_path / "missing.safetensors")
+
+
+def test_reanchor_shifts_the_generated_frames_onto_the_last_observed_pose(tiny_humanmac: HumanMAC) -> None:
+    w = torch.from_numpy(smooth_windows(2))
+    parts = (tiny_humanmac.network, tiny_humanmac.scheduler, tiny_humanmac.codec, w)
+
+    def run(reanchor: bool) -> torch.Tensor:
+        with torch.inference_mode():
+            return complete(*parts, samples=2, observed=30, steps=4, reanchor=reanchor,
+                            generator=torch.Generator().manual_seed(1))  # fmt: skip
+
+    raw, anchored = run(False), run(True)
+    shift = anchored[:, :, 30:] - raw[:, :, 30:]
+    assert torch.allclose(shift, shift[:, :, :1].expand_as(shift), atol=1e-5)  # one offset per sample
+    assert shift.abs().max() > 1e-4  # 20 frequencies do not reproduce the observation: a real offset
+    assert torch.equal(anchored[:, :, :30], w[:, None, :30].expand(-1, 2, -1, -1, -1))
+
+
+def test_sampling_from_a_late_start_at_low_temperature_stays_near_the_observation(
+    tiny_humanmac: HumanMAC,
+) -> None:
+    w = smooth_windows(2)
+    held = hold_last_observed(torch.from_numpy(w), 30).numpy()
+
+    def spread(start: float, temperature: float) -> float:
+        out = tiny_humanmac.generate(w, 3, steps=20, start=start, temperature=temperature, refine=False,
+                                     rng=torch.Generator().manual_seed(0))  # fmt: skip
+        return float(np.abs(out[:, :, 30:] - held[:, None, 30:]).mean())
+
+    assert spread(0.05, 0.1) < 0.5 * spread(1.0, 1.0)
+    with pytest.raises(ValueError, match="start"):
+        tiny_humanmac.generate(w, 2, steps=2, start=0.0)
+    with pytest.raises(ValueError, match="temperature"):
+        tiny_humanmac.generate(w, 2, steps=2, temperature=0.0)
+
+
+def test_refined_completions_keep_the_observed_bone_lengths(tiny_humanmac: HumanMAC) -> None:
+    from models.skeleton import bone_lengths
+
+    w = smooth_windows(2)
+    out = tiny_humanmac.generate(w, 2, steps=4, rng=torch.Generator().manual_seed(0))
+    want = bone_lengths(w[:, :30]).mean(axis=1)[:, None, None]
+    np.testing.assert_allclose(bone_lengths(out[:, :, 30:]), np.broadcast_to(want, (2, 2, 30, 19)), atol=1e-4)
+    np.testing.assert_array_equal(out[:, :, :30], np.broadcast_to(w[:, None, :30], out[:, :, :30].shape))

@@ -170,3 +170,16 @@ def test_mirror_swaps_sides_and_is_an_involution() -> None:
     m = skeleton.mirror(pose)
     assert m[0, J["HandLeft"], 0] == -pose[0, J["HandRight"], 0]
     np.testing.assert_array_equal(skeleton.mirror(m), pose)
+
+
+def test_with_bone_lengths_sets_lengths_and_keeps_directions() -> None:
+    rng = np.random.default_rng(0)
+    poses = rng.normal(size=(4, 20, 3)).astype(np.float32)
+    lengths = rng.uniform(0.1, 0.5, size=19)
+    out = skeleton.with_bone_lengths(poses, lengths)
+    np.testing.assert_allclose(skeleton.bone_lengths(out), np.broadcast_to(lengths, (4, 19)), rtol=1e-5)
+    np.testing.assert_array_equal(out[:, skeleton.ROOT], poses[:, skeleton.ROOT])
+    for p, c in skeleton.BONES:
+        before, after = poses[:, c] - poses[:, p], out[:, c] - out[:, p]
+        cos = (before * after).sum(-1) / np.linalg.norm(before, axis=-1) / np.linalg.norm(after, axis=-1)
+        np.testing.assert_allclose(cos, 1.0, atol=1e-5)

@@ -224,7 +224,6 @@ def test_review_status_and_note_are_stored_and_unknown_ids_raise_key_error(
         for call in (
             lambda: store.get_alert(alert_id + 1),
             lambda: store.set_status(alert_id + 1, "dismissed"),
-            lambda: store.update_alert(alert_id + 1, make_alert()),
         ):
             with pytest.raises(KeyError, match=f"no alert with id {alert_id + 1}"):
                 call()
@@ -239,7 +238,7 @@ def test_open_episode_is_completed_by_update_and_keeps_its_review(
         assert store.get_alert(alert_id).ended_at is None
         store.set_status(alert_id, "confirmed", "seen live")
         final = make_alert(k=3, ended_at=T0 + timedelta(seconds=12), peak_score=3.5, n_windows=40)
-        store.update_alert(alert_id, final)
+        assert store.write_alerts([(alert_id, final)]) == [alert_id]
         got = store.get_alert(alert_id)
     assert got.ended_at == T0 + timedelta(seconds=12)
     assert (got.peak_score, got.n_windows, got.n_kept, got.status, got.note) == (
@@ -250,6 +249,20 @@ def test_open_episode_is_completed_by_update_and_keeps_its_review(
         "seen live",
     )
     assert got.windows is not None and np.array_equal(got.windows, final.windows)
+
+
+def test_write_alerts_inserts_and_replaces_in_one_transaction_and_reinserts_a_vanished_row(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    with AlertStore(store_url) as store:
+        [kept] = store.add_alerts([make_alert(k=1, ended_at=None)])
+        vanished = kept + 1000
+        ids = store.write_alerts(
+            [(None, make_alert(k=1)), (kept, make_alert(k=2, n_windows=9)), (vanished, make_alert(k=1))]
+        )
+        assert ids[1] == kept and len(set(ids)) == 3 and vanished not in ids
+        assert store.get_alert(kept).n_windows == 9
+        assert store.count() == 3  # the vanished row came back as a new one
 
 
 def test_two_stores_on_one_sqlite_file_writing_from_threads_lose_nothing(
