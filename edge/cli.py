@@ -104,7 +104,9 @@ def enroll_cmd(
     ),
     fps: float = typer.Option(30.0, min=1.0, help="Frame rate of .npy files."),
     augment: bool = typer.Option(
-        True, help="Add HumanMAC completions of every support window (if the model exists)."
+        False,
+        help="Add HumanMAC completions of every support window. Off by default: on the benchmark they "
+        "lowered AUC and raised its spread (docs/benchmark.md).",
     ),
     samples: int = typer.Option(10, min=1, help="HumanMAC completions per support window (N_g)."),
     steps: int = typer.Option(100, min=1, help="DDIM steps of the completions."),

@@ -29,23 +29,21 @@ STREAM_SCRIPT = (("walk_in_place", 12.0), ("jump_flail", 5.0), ("walk_in_place",
 
 
 def build_demo_profiles(profiles_dir: Path = PROFILES_DIR) -> list[Path]:
-    """Enrol each demo behaviour from three synthetic performances of it (HumanMAC-augmented)."""
+    """Enrol each demo behaviour from three synthetic performances of it, as `haad enroll` does by
+    default (no HumanMAC variants: docs/benchmark.md, "HumanMAC augmentation")."""
     from edge.backends import make_backend
-    from edge.enroll import EnrolClip, build_profile, default_augmentation
+    from edge.enroll import EnrolClip, build_profile
     from edge.profiles import ProfileStore
     from pose_frontend.synthetic import SyntheticPerformer
 
     backend = make_backend(OnnxRuntimeConfig())
-    augmentation = default_augmentation()
     written = []
     for name, script in PROFILES.items():
         clips = []
         for seed in ENROL_SEEDS:
             times, joints = SyntheticPerformer(script, seed=seed).render()
             clips.append(EnrolClip(f"synthetic-{name}-{seed}", joints, times))
-        profile = build_profile(
-            name, clips, backend, calibration=WorkerConfig().calibration, augmentation=augmentation
-        )
+        profile = build_profile(name, clips, backend, calibration=WorkerConfig().calibration)
         saved = ProfileStore(profiles_dir).save(profile)
         written.append(profiles_dir / name / f"v{saved.version:04d}.npz")
     return written

@@ -79,6 +79,12 @@ def displacement_errors(pred: np.ndarray, truth: np.ndarray, observed: int) -> t
     return dist.mean(axis=-1), dist[..., -1]
 
 
+def frame_errors(pred: np.ndarray, truth: np.ndarray, observed: int, sample: np.ndarray) -> np.ndarray:
+    """Mean per-joint error at each predicted frame of sample ``sample[i]`` of window ``i`` -> ``(P,)``."""
+    chosen = pred[np.arange(len(pred)), sample, observed:]  # (N, P, J, 3)
+    return np.linalg.norm(chosen - truth[:, observed:], axis=-1).mean(axis=(0, 2))
+
+
 def average_pairwise_distance(pred: np.ndarray, observed: int) -> np.ndarray:
     """APD per window: ``(N, S, F, J, 3)`` -> ``(N,)`` (needs S >= 2)."""
     n, s = pred.shape[:2]
@@ -108,6 +114,10 @@ def method_metrics(pred: np.ndarray, data: HeldOutWindows, observed: int) -> dic
         "ade_m": float((best_ade * data.torso_m).mean()),
         "fde_m": float((best_fde * data.torso_m).mean()),
         "bone_drift": float(bone_drift(pred, observed).mean()),
+        # Error at each predicted frame of the sample with the best ADE: where a predictor goes astray.
+        "frame_error": [
+            round(float(e), 4) for e in frame_errors(pred, data.windows, observed, ade.argmin(axis=1))
+        ],
     }
     if pred.shape[1] > 1:
         out["ade_sample_mean"] = float(ade.mean())
@@ -193,6 +203,12 @@ def format_table(summary: dict[str, Any]) -> str:
             f"{m['bone_drift']:7.3f}"
         )
     hm = summary["methods"]["humanmac"]
+    marks = [k for k in (1, 3, 6, 11, 21, 30) if k <= summary["predicted"]]
+    rows.append(f"error at predicted frame {', '.join(map(str, marks))} (best sample):")
+    rows += [
+        f"  {name:<18}" + " ".join(f"{m['frame_error'][k - 1]:6.3f}" for k in marks)
+        for name, m in summary["methods"].items()
+    ]
     notes = (
         f"ADE/FDE in torso units (m: x each window's torso length, mean {summary['mean_torso_m']:.3f} m); "
         f"HumanMAC mean over samples: ADE {hm.get('ade_sample_mean', hm['ade']):.3f}, "
