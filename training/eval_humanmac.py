@@ -233,6 +233,7 @@ def plot_examples(
     rows = [(i, s) for i in picks for s in (None, 0, 1) if s is None or s < generated.shape[1]]
     frames = np.arange(0, data.windows.shape[1], 6)
     fig, axes = plt.subplots(len(rows), 1, figsize=(len(frames) * 0.9, 1.5 * len(rows)), squeeze=False)
+    lows, highs = [], []
     for ax, (i, s) in zip(axes[:, 0], rows, strict=True):
         seq = data.windows[i] if s is None else generated[i, s]
         for k, f in enumerate(frames):
@@ -240,11 +241,19 @@ def plot_examples(
             colour = "0.6" if f < observed else ("tab:blue" if s is None else "tab:red")
             for p, c in skeleton.BONES:
                 ax.plot(pose[[p, c], 0] + 1.6 * k, pose[[p, c], 1], color=colour, lw=1.2)
+        low, high = ax.get_xlim()
+        lows.append(low)
+        highs.append(high)
         ax.set_aspect("equal")
         ax.axis("off")
         ax.set_title(
             f"{data.labels[i]}: {'real' if s is None else f'generated #{s + 1}'}", fontsize=8, loc="left"
         )
+    # One scale for every strip, so real and generated skeletons compare at a glance.
+    ys = [ax.get_ylim() for ax in axes[:, 0]]
+    for ax in axes[:, 0]:
+        ax.set_xlim(min(lows), max(highs))
+        ax.set_ylim(min(y[0] for y in ys), max(y[1] for y in ys))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
