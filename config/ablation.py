@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from config.base import StrictModel
+from config.sampling import SamplerSettings
 
 
 class AblationConfig(StrictModel):
@@ -19,14 +20,8 @@ class AblationConfig(StrictModel):
     table3_n_g: int = Field(3, ge=1, le=50, description="N_g of the training-aug encoder in Tables 3 and 4.")
     train_observed: int = Field(30, ge=1, le=59, description="Observed frames O of training-time variants.")
     bank_steps: int = Field(20, ge=1, le=1000, description="DDIM steps of the training-time bank.")
-    start: float = Field(
-        0.925, gt=0, le=1, description="HumanMAC sampling starts at start·T (1: the paper's)."
-    )
-    temperature: float = Field(
-        0.8, gt=0, le=2, description="Scale of HumanMAC's initial noise (1: the paper's)."
-    )
-    refine: bool = Field(
-        True, description="Re-anchor completions on the last observed pose, keep bone lengths."
+    sampler: SamplerSettings = Field(
+        default_factory=SamplerSettings, description="How HumanMAC is sampled, at training and inference."
     )
     support_n_g: int = Field(10, ge=1, le=50, description="Completions per support window at inference.")
     support_steps: int = Field(50, ge=1, le=1000, description="DDIM steps of inference-time completions.")

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from config.base import StrictModel
+from config.sampling import SamplerSettings
 
 
 class WindowSettings(StrictModel):
@@ -53,13 +54,7 @@ class GenerativeAugSettings(StrictModel):
     )
     observed: int = Field(30, ge=1, le=59, description="Observed frames O; the rest is generated.")
     steps: int = Field(20, ge=1, le=1000, description="DDIM steps used to fill the bank.")
-    start: float = Field(
-        0.925, gt=0, le=1, description="Sampling starts at start·T (1: the paper's, pure noise)."
-    )
-    temperature: float = Field(0.8, gt=0, le=2, description="Scale of the initial noise (1: the paper's).")
-    refine: bool = Field(
-        True, description="Re-anchor completions on the last observed pose, keep bone lengths."
-    )
+    sampler: SamplerSettings = Field(default_factory=SamplerSettings, description="How the bank is sampled.")
     bank_stride: int = Field(15, ge=1, le=120, description="Stride of the windows that get variants.")
     cache_dir: str = Field(".cache/augbank", description="Where banks are cached between runs.")
 

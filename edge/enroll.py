@@ -78,7 +78,7 @@ def build_profile(
     source = np.arange(n_real)  # the real window each support window is (or completes)
     aug_meta = None
     if augmentation is not None:
-        from models.humanmac.generator import DEFAULT_START, DEFAULT_TEMPERATURE
+        from config.sampling import SamplerSettings
         from training.support_aug import augment_support
 
         support, source = augment_support(
@@ -95,7 +95,7 @@ def build_profile(
             "n_g": augmentation.n_g,
             "observed": augmentation.observed,
             "steps": augmentation.steps,
-            "sampler": {"start": DEFAULT_START, "temperature": DEFAULT_TEMPERATURE, "refine": True},
+            "sampler": SamplerSettings().model_dump(),
         }
     embeddings = backend.embed(support)
     real = np.arange(len(support)) < n_real  # augment_support puts the originals first

@@ -42,8 +42,7 @@ def cell_config(base: EncoderTrainConfig, cfg: AblationConfig, n_g: int) -> Enco
     if n_g > 0:
         generative = GenerativeAugSettings(
             model=cfg.humanmac, n_g=n_g, bank_size=max(cfg.train_n_g), observed=cfg.train_observed,
-            steps=cfg.bank_steps, start=cfg.start, temperature=cfg.temperature, refine=cfg.refine,
-            cache_dir=cfg.cache_dir,
+            steps=cfg.bank_steps, sampler=cfg.sampler, cache_dir=cfg.cache_dir,
         )  # fmt: skip
     return base.model_copy(update={"steps": cfg.steps or base.steps, "generative": generative})
 
@@ -68,10 +67,7 @@ def run_ablation(cfg: AblationConfig, out: Path, *, progress: bool = True) -> di
     support_variants = {
         o: bank.load_or_build(
             tw.windows, generator,
-            BankSettings(
-                n_g=cfg.support_n_g, observed=o, steps=cfg.support_steps, start=cfg.start,
-                temperature=cfg.temperature, refine=cfg.refine, seed=0,
-            ),
+            BankSettings(n_g=cfg.support_n_g, observed=o, steps=cfg.support_steps, seed=0, **cfg.sampler.model_dump()),
             progress=progress,
         ).astype(np.float32)
         for o in sorted({*cfg.observed, cfg.train_observed})

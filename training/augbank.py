@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class BankSettings:
     """n_g: variants per window (N_g). observed: frames kept (O); the rest is generated.
-    steps / eta / start / temperature / refine: sampling (``HumanMAC.generate``). seed: noise seed. chunk: windows per sampling call (the noise stream
-    depends on it, so it is part of the key). dtype: storage precision of the variants."""
+    steps / eta / start / temperature / refine: sampling (``HumanMAC.generate``). seed: noise seed.
+    chunk: windows per sampling call (the noise stream depends on it, so it is part of the key).
+    dtype: storage precision of the variants."""
 
     n_g: int = 3
     observed: int = 30

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
+
+from config.sampling import SamplerSettings
 
 train_app = typer.Typer(no_args_is_help=True, help="Train models (encoder, HumanMAC).")
 eval_app = typer.Typer(no_args_is_help=True, help="Measure accuracy (few-shot, HumanMAC, streams).")
@@ -80,6 +81,9 @@ def train_humanmac_cmd(
     typer.echo(f"saved {result.path} after {result.seconds:.0f} s (final loss {result.final_loss:.4f})")
 
 
+SAMPLER = SamplerSettings()  # the defaults of config/sampling.py
+
+
 @eval_app.command("humanmac")
 def eval_humanmac_cmd(
     model: Path | None = typer.Option(None, help="HumanMAC checkpoint (default: the bundled one)."),
@@ -87,13 +91,15 @@ def eval_humanmac_cmd(
     steps: int = typer.Option(100, min=1, help="DDIM steps."),
     eta: float = typer.Option(0.0, min=0.0, help="DDIM eta (0: deterministic given the start noise)."),
     observed: int = typer.Option(30, min=2, help="Observed frames O; the rest of the window is predicted."),
-    start: float | None = typer.Option(
-        None, min=0.001, max=1.0, help="Start the reverse process at start·T (default 0.925; 1: the paper's)."
+    start: float = typer.Option(
+        SAMPLER.start, min=0.001, max=1.0, help="Start the reverse process at start·T (1: the paper's)."
     ),
-    temperature: float | None = typer.Option(
-        None, min=0.01, help="Scale of the initial noise (default 0.8; 1: the paper's)."
+    temperature: float = typer.Option(
+        SAMPLER.temperature, min=0.01, help="Scale of the initial noise (1: the paper's)."
     ),
-    refine: bool = typer.Option(True, help="Re-anchor on the last observed pose and keep bone lengths."),
+    refine: bool = typer.Option(
+        SAMPLER.refine, help="Re-anchor on the last observed pose and keep bone lengths."
+    ),
     seed: int = typer.Option(0, help="Noise seed."),
     dataset: str = typer.Option("kinder-gator", help="Test participants of kinder-gator or msr."),
     max_windows: int | None = typer.Option(None, min=1, help="Evaluate this many windows, spread evenly."),
@@ -109,10 +115,10 @@ def eval_humanmac_cmd(
 
     if threads is not None:
         torch.set_num_threads(threads)
-    sampling: dict[str, Any] = {"start": start, "temperature": temperature}
     summary = evaluate_humanmac(
-        load_humanmac(model), samples=samples, observed=observed, steps=steps, eta=eta, refine=refine,
-        **{k: v for k, v in sampling.items() if v is not None}, seed=seed, dataset=dataset, max_windows=max_windows, data_root=data_root, out_dir=out,
+        load_humanmac(model), samples=samples, observed=observed, steps=steps, eta=eta, start=start,
+        temperature=temperature, refine=refine, seed=seed, dataset=dataset, max_windows=max_windows,
+        data_root=data_root, out_dir=out,
     )  # fmt: skip
     typer.echo(format_table(summary))
     typer.echo(f"wrote {out / 'humanmac_eval.json'} and {out / 'humanmac_examples.png'}")

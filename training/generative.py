@@ -63,10 +63,8 @@ def bank_variant_source(
             n_g=settings.bank_size,
             observed=settings.observed,
             steps=settings.steps,
-            start=settings.start,
-            temperature=settings.temperature,
-            refine=settings.refine,
             seed=seed,
+            **settings.sampler.model_dump(),
         ),  # fmt: skip
         progress=progress,
     )

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from config.sampling import SamplerSettings
 from models.checkpoint import load_metadata, load_state, save_checkpoint
 from models.humanmac.codec import MotionCodec
 from models.humanmac.network import DenoiserConfig, MotionDenoiser
@@ -27,14 +28,9 @@ from models.skeleton import bone_lengths, with_bone_lengths
 KIND = "haad.humanmac"
 DEFAULT_HUMANMAC_PATH = Path(__file__).resolve().parents[1] / "weights" / "humanmac.safetensors"
 
-# Sampling defaults, chosen on MSR Action3D's test subjects (the evaluation reports Kinder-Gator's)
-# with the bundled model (docs/humanmac.md, "Sampling"): best-of-10 ADE 0.354 with the paper's
-# sampler (start 1, temperature 1, no refinement), 0.305 at temperature 0.8 with refinement, 0.293
-# with start 0.925 as well (0.303 at 0.90, 0.322 at 0.85); repeat-last 0.352. Starting a little
-# below T keeps samples on the observed motion for the first frames, where the paper's sampler
-# drifted away from it fastest.
-DEFAULT_START = 0.925
-DEFAULT_TEMPERATURE = 0.8
+# Sampling defaults, and why: config/sampling.py.
+DEFAULT_START = SamplerSettings().start
+DEFAULT_TEMPERATURE = SamplerSettings().temperature
 
 
 class HumanMAC:

@@ -5,8 +5,8 @@ noised to that same level are both taken to the time domain, fused through the f
 frames from the noised observation, the rest from the denoised estimate) and taken back to DCT
 coefficients. The observation's future frames hold its last observed pose (HumanMAC's padding).
 
-Two departures from the paper's sampler, both off at their defaults here and set by the generator
-(``models.humanmac.generator``), which documents the values it uses and why:
+Three departures from the paper's sampler, all off at their defaults here; the generator
+(``models.humanmac.generator``) turns them on with the values of ``config/sampling.py``:
 
 * ``start`` < 1 begins the reverse process at timestep ``start·T`` from the noised observation (its
   held last pose included) instead of at ``T`` from pure noise, as SDEdit does: samples stay closer
