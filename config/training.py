@@ -39,9 +39,15 @@ class AugmentSettings(StrictModel):
     """Hand-crafted augmentations applied to every training window."""
 
     rotation_deg: float = Field(20.0, ge=0, le=180, description="Max random rotation about vertical.")
+    tilt_deg: float = Field(
+        0.0, ge=0, le=45, description="Max random pitch and roll (camera tilt) after the vertical rotation."
+    )
     scale: float = Field(0.1, ge=0, lt=1, description="Random isotropic scale in [1-s, 1+s].")
     noise_std: float = Field(0.01, ge=0, le=1, description="Gaussian joint noise (torso units).")
     speed: float = Field(0.2, ge=0, lt=1, description="Random playback speed in [1-s, 1+s].")
+    bone_scale: float = Field(
+        0.0, ge=0, lt=0.5, description="Random body proportions: each bone (left/right alike) x [1-s, 1+s]."
+    )
 
 
 class GenerativeAugSettings(StrictModel):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from config.training import AugmentSettings, WindowSettings
+from models import skeleton
 from models.preprocess import ClipError, WindowSpec, clip_frames, normalise_windows, rotate_y
 from training.datasets import Clip
 
@@ -57,11 +58,49 @@ def random_start(n: int, span: float, rng: np.random.Generator) -> float:
     return float(rng.uniform(0.0, n - 1 - span))
 
 
+def _mirror_bone_index() -> np.ndarray:
+    """For each bone, the index of the bone whose factor it shares: a right bone its left twin."""
+    child_to_bone = {c: i for i, (_, c) in enumerate(skeleton.BONES)}
+    rep = np.arange(len(skeleton.BONES))
+    for left, right in skeleton.LEFT_RIGHT_PAIRS:
+        rep[child_to_bone[right]] = child_to_bone[left]
+    return rep
+
+
+_SHARED_BONE = _mirror_bone_index()
+
+
+def reproportion(windows: np.ndarray, spread: float, rng: np.random.Generator) -> np.ndarray:
+    """Each window's body re-proportioned: every bone length times one factor in [1-s, 1+s] for the
+    whole window, the same for left and right twins (people differ in build, not in symmetry)."""
+    factors = rng.uniform(1 - spread, 1 + spread, size=(windows.shape[0], len(skeleton.BONES)))
+    factors = factors[:, _SHARED_BONE][:, None, :]  # (B, 1, bones), broadcast over frames
+    # The root is never a child, so it (and the window's origin) stays where it was.
+    return skeleton.with_bone_lengths(windows, skeleton.bone_lengths(windows) * factors).astype(np.float32)
+
+
+def tilt(windows: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Rotate ``(B, ..., 3)`` points by a pitch (about x, ``angles[0]``) then a roll (about z,
+    ``angles[1]``), radians: what a camera mounted higher or askew does to "up"."""
+    shape = (-1,) + (1,) * (windows.ndim - 2)
+    cp, sp = (f(angles[0]).astype(np.float32).reshape(shape) for f in (np.cos, np.sin))
+    cr, sr = (f(angles[1]).astype(np.float32).reshape(shape) for f in (np.cos, np.sin))
+    x, y, z = windows[..., 0], windows[..., 1], windows[..., 2]
+    y, z = cp * y - sp * z, sp * y + cp * z
+    x, y = cr * x - sr * y, sr * x + cr * y
+    return np.stack([x, y, z], axis=-1)
+
+
 def augment_windows(windows: np.ndarray, settings: AugmentSettings, rng: np.random.Generator) -> np.ndarray:
-    """Rotation about the vertical, isotropic scale and joint noise on normalised ``(B, F, J, 3)``."""
+    """Body proportions, rotation about the vertical, camera tilt, isotropic scale and joint noise on
+    normalised ``(B, F, J, 3)`` windows."""
     b = windows.shape[0]
+    if settings.bone_scale > 0:
+        windows = reproportion(windows, settings.bone_scale, rng)
     angle = np.deg2rad(rng.uniform(-settings.rotation_deg, settings.rotation_deg, size=b))
     out = rotate_y(windows, angle)
+    if settings.tilt_deg > 0:
+        out = tilt(out, np.deg2rad(rng.uniform(-settings.tilt_deg, settings.tilt_deg, size=(2, b))))
     out = out * rng.uniform(1 - settings.scale, 1 + settings.scale, size=(b, 1, 1, 1)).astype(np.float32)
     if settings.noise_std > 0:
         out = out + rng.normal(0.0, settings.noise_std, size=out.shape).astype(np.float32)

@@ -133,28 +133,31 @@ def test_calibrated_threshold_separates_one_motion_from_the_others_on_real_data(
     kinder_gator, embedder: str
 ) -> None:
     """3 support clips of a motion -> threshold; held-out clips of that motion mostly below it,
-    clips of other motions mostly above. raw-dct (the benchmark's baseline features) checks the rule
-    itself without trained weights; the encoder check needs the committed encoder."""
+    clips of other motions mostly above. Three disjoint support sets per motion, because one 3-clip
+    draw decides a threshold alone and varies a lot from draw to draw. raw-dct (the benchmark's
+    baseline features) checks the rule itself without trained weights; the encoder check needs the
+    committed encoder."""
     embed = raw_dct_features(10) if embedder == "raw-dct" else _encoder_embed()
     rng = np.random.default_rng(0)
     below, above = [], []
     for motion in MOTIONS:
         clips = [c for c in kinder_gator.clips if c.label == motion]
-        support = [clip_to_windows(c.joints, c.times, SPEC) for c in clips[:3]]
-        emb = np.concatenate([embed(w) for w in support])
-        groups = np.concatenate([np.full(len(w), i) for i, w in enumerate(support)])
-        cal = calibrate_threshold(emb, groups, target_far=0.01)
-        held = np.concatenate([embed(clip_to_windows(c.joints, c.times, SPEC)) for c in clips[3:]])
+        embedded = [embed(clip_to_windows(c.joints, c.times, SPEC)) for c in clips]
         others = [c for c in kinder_gator.clips if c.label != motion]
         pick = rng.choice(len(others), 60, replace=False)
         other = np.concatenate(
             [embed(clip_to_windows(others[i].joints, others[i].times, SPEC)) for i in pick]
         )
-        normal_below = float((mean_distance(held, emb) <= cal.threshold).mean())
-        other_above = float((mean_distance(other, emb) > cal.threshold).mean())
-        assert other_above > 1 - normal_below, (
-            motion
-        )  # other motions cross it more often than the motion itself
-        below.append(normal_below)
-        above.append(other_above)
+        for draw in range(3):
+            chosen = range(3 * draw, 3 * draw + 3)
+            emb = np.concatenate([embedded[i] for i in chosen])
+            groups = np.concatenate([np.full(len(embedded[i]), i) for i in chosen])
+            cal = calibrate_threshold(emb, groups, target_far=0.01)
+            held = np.concatenate([e for i, e in enumerate(embedded) if i not in chosen])
+            normal_below = float((mean_distance(held, emb) <= cal.threshold).mean())
+            other_above = float((mean_distance(other, emb) > cal.threshold).mean())
+            # other motions cross it more often than the motion itself
+            assert other_above > 1 - normal_below, (motion, draw)
+            below.append(normal_below)
+            above.append(other_above)
     assert np.mean(below) >= 0.75 and np.mean(above) >= 0.5, (below, above)

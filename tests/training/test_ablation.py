@@ -3,8 +3,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from config.ablation import AblationConfig
+from config.loader import load_config
 from training.ablation import run_ablation
+
+CONFIGS = sorted(Path("training/configs").glob("ablation*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_committed_configs_validate(path: Path) -> None:
+    load_config(path, AblationConfig)
 
 
 def test_ablation_trains_every_cell_and_writes_the_tables(tmp_path: Path, data_root: Path) -> None:
