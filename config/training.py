@@ -45,8 +45,12 @@ class AugmentSettings(StrictModel):
     scale: float = Field(0.1, ge=0, lt=1, description="Random isotropic scale in [1-s, 1+s].")
     noise_std: float = Field(0.01, ge=0, le=1, description="Gaussian joint noise (torso units).")
     speed: float = Field(0.2, ge=0, lt=1, description="Random playback speed in [1-s, 1+s].")
-    bone_scale: float = Field(
-        0.0, ge=0, lt=0.5, description="Random body proportions: each bone (left/right alike) x [1-s, 1+s]."
+    segment_scale: float = Field(
+        0.0,
+        ge=0,
+        lt=0.5,
+        description="Random build: each body segment (torso, head, shoulders, hips, "
+        "arms, legs; left/right alike) x [1-s, 1+s].",
     )
 
 

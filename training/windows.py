@@ -58,23 +58,37 @@ def random_start(n: int, span: float, rng: np.random.Generator) -> float:
     return float(rng.uniform(0.0, n - 1 - span))
 
 
-def _mirror_bone_index() -> np.ndarray:
-    """For each bone, the index of the bone whose factor it shares: a right bone its left twin."""
-    child_to_bone = {c: i for i, (_, c) in enumerate(skeleton.BONES)}
-    rep = np.arange(len(skeleton.BONES))
-    for left, right in skeleton.LEFT_RIGHT_PAIRS:
-        rep[child_to_bone[right]] = child_to_bone[left]
-    return rep
+def _segment_of_bones() -> np.ndarray:
+    """Each bone's body segment: 0 torso, 1 head, 2 shoulder width, 3 hip width, 4 arms, 5 legs."""
+
+    def segment(child: str) -> int:
+        if child in ("Spine", "ShoulderCenter"):
+            return 0
+        if child == "Head":
+            return 1
+        if child.startswith("Shoulder"):
+            return 2
+        if child.startswith("Hip"):
+            return 3
+        if child.startswith(("Elbow", "Wrist", "Hand")):
+            return 4
+        return 5
+
+    return np.array([segment(skeleton.JOINT_NAMES[c]) for _, c in skeleton.BONES])
 
 
-_SHARED_BONE = _mirror_bone_index()
+_SEGMENT_OF_BONE = _segment_of_bones()
+_SEGMENTS = int(_SEGMENT_OF_BONE.max()) + 1
 
 
 def reproportion(windows: np.ndarray, spread: float, rng: np.random.Generator) -> np.ndarray:
-    """Each window's body re-proportioned: every bone length times one factor in [1-s, 1+s] for the
-    whole window, the same for left and right twins (people differ in build, not in symmetry)."""
-    factors = rng.uniform(1 - spread, 1 + spread, size=(windows.shape[0], len(skeleton.BONES)))
-    factors = factors[:, _SHARED_BONE][:, None, :]  # (B, 1, bones), broadcast over frames
+    """Each window's body re-proportioned: every body segment (torso, head, shoulder width, hip
+    width, arms, legs) scaled by one factor in [1-s, 1+s] for the whole window. A whole limb shares
+    its factor, left and right alike: people differ in build, while the ratio of upper arm to forearm
+    is what tells a bent arm from a straight one (scaling bones one by one measured worse across
+    datasets, docs/benchmark.md)."""
+    factors = rng.uniform(1 - spread, 1 + spread, size=(windows.shape[0], _SEGMENTS))
+    factors = factors[:, _SEGMENT_OF_BONE][:, None, :]  # (B, 1, bones), broadcast over frames
     # The root is never a child, so it (and the window's origin) stays where it was.
     return skeleton.with_bone_lengths(windows, skeleton.bone_lengths(windows) * factors).astype(np.float32)
 
@@ -95,8 +109,8 @@ def augment_windows(windows: np.ndarray, settings: AugmentSettings, rng: np.rand
     """Body proportions, rotation about the vertical, camera tilt, isotropic scale and joint noise on
     normalised ``(B, F, J, 3)`` windows."""
     b = windows.shape[0]
-    if settings.bone_scale > 0:
-        windows = reproportion(windows, settings.bone_scale, rng)
+    if settings.segment_scale > 0:
+        windows = reproportion(windows, settings.segment_scale, rng)
     angle = np.deg2rad(rng.uniform(-settings.rotation_deg, settings.rotation_deg, size=b))
     out = rotate_y(windows, angle)
     if settings.tilt_deg > 0:

@@ -7,16 +7,23 @@ from models.preprocess import WindowSpec, clip_to_windows
 from training.windows import reproportion, tilt
 
 
-def test_reproportion_scales_left_and_right_bones_alike_and_keeps_the_root(kinder_gator) -> None:
+def test_reproportion_scales_whole_segments_alike_and_keeps_the_root(kinder_gator) -> None:
     clip = kinder_gator.clips[0]
     windows = clip_to_windows(clip.joints, clip.times, WindowSpec())
     out = reproportion(windows, 0.2, np.random.default_rng(0))
     ratio = skeleton.bone_lengths(out) / skeleton.bone_lengths(windows)
     assert np.allclose(ratio, ratio[:, :1], atol=1e-3)  # one factor per bone for the whole window
     assert ratio.min() >= 0.8 - 1e-3 and ratio.max() <= 1.2 + 1e-3 and ratio.std() > 0.05
-    child = {c: i for i, (_, c) in enumerate(skeleton.BONES)}
-    for left, right in skeleton.LEFT_RIGHT_PAIRS:
-        assert np.allclose(ratio[..., child[left]], ratio[..., child[right]], atol=1e-3)
+    bone = {skeleton.JOINT_NAMES[c]: i for i, (_, c) in enumerate(skeleton.BONES)}
+    limbs = (
+        ["ElbowLeft", "WristLeft", "HandLeft", "ElbowRight", "WristRight", "HandRight"],
+        ["KneeLeft", "AnkleLeft", "FootLeft", "KneeRight", "AnkleRight", "FootRight"],
+        ["ShoulderLeft", "ShoulderRight"],
+    )
+    for limb in limbs:  # a limb (both sides) shares one factor
+        r = ratio[..., [bone[name] for name in limb]]
+        assert np.allclose(r, r[..., :1], atol=1e-3), limb
+    assert not np.allclose(ratio[..., bone["ElbowLeft"]], ratio[..., bone["KneeLeft"]], atol=1e-3)
     np.testing.assert_array_equal(out[:, :, skeleton.ROOT], windows[:, :, skeleton.ROOT])
 
 
