@@ -9,13 +9,14 @@ Files: ``<cache_dir>/<key>.npy`` + ``<key>.json``, each written to a temporary n
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,8 +24,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from config.sampling import SamplerSettings
 from models.humanmac import HumanMAC
-from models.humanmac.generator import DEFAULT_START, DEFAULT_TEMPERATURE
+from models.humanmac.generator import DEFAULT_SAMPLER
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class BankSettings:
     """n_g: variants per window (N_g). observed: frames kept (O); the rest is generated.
-    steps / eta / start / temperature / refine: sampling (``HumanMAC.generate``). seed: noise seed.
+    steps / eta / sampler: sampling (``HumanMAC.generate``). seed: noise seed.
     chunk: windows per sampling call (the noise stream depends on it, so it is part of the key).
     dtype: storage precision of the variants."""
 
@@ -40,12 +42,15 @@ class BankSettings:
     observed: int = 30
     steps: int = 20
     eta: float = 0.0
-    start: float = DEFAULT_START
-    temperature: float = DEFAULT_TEMPERATURE
-    refine: bool = True
+    sampler: SamplerSettings = DEFAULT_SAMPLER
     seed: int = 0
     chunk: int = 64
     dtype: Literal["float16", "float32"] = "float16"
+
+    def describe(self) -> dict[str, Any]:
+        """Every setting as a flat JSON-ready dict (the sampler's fields at the top level)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sampler"}
+        return {**fields, **self.sampler.model_dump()}
 
 
 def generate_in_chunks(
@@ -57,9 +62,7 @@ def generate_in_chunks(
     steps: int,
     eta: float,
     seed: int,
-    start: float = DEFAULT_START,
-    temperature: float = DEFAULT_TEMPERATURE,
-    refine: bool = True,
+    sampler: SamplerSettings = DEFAULT_SAMPLER,
     chunk: int = 64,
     dtype: str = "float32",
     progress: bool = True,
@@ -69,9 +72,8 @@ def generate_in_chunks(
     out = np.empty((len(windows), n_g, *windows.shape[1:]), dtype=dtype)
     for i in tqdm(range(0, len(windows), chunk), desc="generate", disable=not progress, mininterval=2.0):
         out[i : i + chunk] = generator.generate(
-            windows[i : i + chunk], n_g, observed=observed, steps=steps, eta=eta, start=start,
-            temperature=temperature, refine=refine, rng=rng,
-        )  # fmt: skip
+            windows[i : i + chunk], n_g, observed=observed, steps=steps, eta=eta, sampler=sampler, rng=rng
+        )
     return out
 
 
@@ -81,7 +83,11 @@ def windows_digest(windows: np.ndarray) -> str:
 
 
 def bank_key(windows: np.ndarray, generator: HumanMAC, settings: BankSettings) -> str:
-    ident = {"model": generator.fingerprint, "windows": windows_digest(windows), "settings": asdict(settings)}
+    ident = {
+        "model": generator.fingerprint,
+        "windows": windows_digest(windows),
+        "settings": settings.describe(),
+    }
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -121,8 +127,7 @@ class AugmentationBank:
         started = time.monotonic()
         variants = generate_in_chunks(
             generator, windows, settings.n_g, observed=settings.observed, steps=settings.steps,
-            eta=settings.eta, seed=settings.seed, start=settings.start, temperature=settings.temperature,
-            refine=settings.refine, chunk=settings.chunk, dtype=settings.dtype, progress=progress,
+            eta=settings.eta, seed=settings.seed, sampler=settings.sampler, chunk=settings.chunk, dtype=settings.dtype, progress=progress,
         )  # fmt: skip
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         npy, side = self.paths(key)
@@ -130,7 +135,7 @@ class AugmentationBank:
         meta = {
             "key": key,
             "shape": list(variants.shape),
-            "settings": asdict(settings),
+            "settings": settings.describe(),
             "model_fingerprint": generator.fingerprint,
             "model_revision": generator.meta.get("git_revision"),
             "windows_sha256": windows_digest(windows),

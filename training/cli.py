@@ -116,9 +116,9 @@ def eval_humanmac_cmd(
     if threads is not None:
         torch.set_num_threads(threads)
     summary = evaluate_humanmac(
-        load_humanmac(model), samples=samples, observed=observed, steps=steps, eta=eta, start=start,
-        temperature=temperature, refine=refine, seed=seed, dataset=dataset, max_windows=max_windows,
-        data_root=data_root, out_dir=out,
+        load_humanmac(model), samples=samples, observed=observed, steps=steps, eta=eta,
+        sampler=SamplerSettings(start=start, temperature=temperature, refine=refine), seed=seed,
+        dataset=dataset, max_windows=max_windows, data_root=data_root, out_dir=out,
     )  # fmt: skip
     typer.echo(format_table(summary))
     typer.echo(f"wrote {out / 'humanmac_eval.json'} and {out / 'humanmac_examples.png'}")

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from config.sampling import SamplerSettings
 from models import skeleton
 from models.humanmac import HumanMAC
-from models.humanmac.generator import DEFAULT_START, DEFAULT_TEMPERATURE
+from models.humanmac.generator import DEFAULT_SAMPLER
 from models.preprocess import ClipError, WindowSpec, clip_frames, cut_windows, normalise_windows
 from training.augbank import generate_in_chunks
 from training.datasets import load_dataset
@@ -133,9 +134,7 @@ def evaluate_humanmac(
     observed: int = 30,
     steps: int = 100,
     eta: float = 0.0,
-    start: float = DEFAULT_START,
-    temperature: float = DEFAULT_TEMPERATURE,
-    refine: bool = True,
+    sampler: SamplerSettings = DEFAULT_SAMPLER,
     seed: int = 0,
     dataset: str = KINDER_GATOR.dataset,
     max_windows: int | None = None,
@@ -155,8 +154,8 @@ def evaluate_humanmac(
         data = HeldOutWindows(data.windows[keep], data.torso_m[keep], data.labels[keep])
 
     generated = generate_in_chunks(
-        model, data.windows, samples, observed=observed, steps=steps, eta=eta, seed=seed, start=start,
-        temperature=temperature, refine=refine, progress=progress,
+        model, data.windows, samples, observed=observed, steps=steps, eta=eta, seed=seed, sampler=sampler,
+        progress=progress,
     )  # fmt: skip
     methods = {"humanmac": method_metrics(generated, data, observed)}
     for name, pred in naive_predictions(data.windows, observed).items():
@@ -171,9 +170,7 @@ def evaluate_humanmac(
         "predicted": int(data.windows.shape[1] - observed),
         "steps": steps,
         "eta": eta,
-        "start": start,
-        "temperature": temperature,
-        "refine": refine,
+        **sampler.model_dump(),  # start, temperature, refine
         "seed": seed,
         "model_revision": model.meta.get("git_revision"),
         "model_fingerprint": model.fingerprint,

@@ -64,7 +64,7 @@ def bank_variant_source(
             observed=settings.observed,
             steps=settings.steps,
             seed=seed,
-            **settings.sampler.model_dump(),
+            sampler=settings.sampler,
         ),  # fmt: skip
         progress=progress,
     )

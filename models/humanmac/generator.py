@@ -29,8 +29,7 @@ KIND = "haad.humanmac"
 DEFAULT_HUMANMAC_PATH = Path(__file__).resolve().parents[1] / "weights" / "humanmac.safetensors"
 
 # Sampling defaults, and why: config/sampling.py.
-DEFAULT_START = SamplerSettings().start
-DEFAULT_TEMPERATURE = SamplerSettings().temperature
+DEFAULT_SAMPLER = SamplerSettings()
 
 
 class HumanMAC:
@@ -87,19 +86,17 @@ class HumanMAC:
         observed: int = 30,
         steps: int = 100,
         eta: float = 0.0,
-        start: float = DEFAULT_START,
-        temperature: float = DEFAULT_TEMPERATURE,
-        refine: bool = True,
+        sampler: SamplerSettings = DEFAULT_SAMPLER,
         rng: torch.Generator | None = None,
     ) -> np.ndarray:
         """``n_g`` completions of each normalised window ``(B, F, J, 3)`` -> ``(B, n_g, F, J, 3)`` float32.
 
         The first ``observed`` frames of every completion are exactly the input's. ``rng`` seeds the
         noise (same rng state, same result). Pass all windows at once rather than one per call:
-        every DDIM step is one network call over all ``B·n_g`` trajectories. ``start`` and
-        ``temperature``: see :mod:`models.humanmac.sampler` (1 and 1 are the paper's sampler).
-        ``refine``: re-anchor the generated frames on the last observed pose (see the sampler) and
-        keep bone lengths (:func:`rigid_bones`); off: the raw 20-frequency completions.
+        every DDIM step is one network call over all ``B·n_g`` trajectories. ``sampler.start`` and
+        ``sampler.temperature``: see :mod:`models.humanmac.sampler` (1 and 1 are the paper's sampler).
+        ``sampler.refine``: re-anchor the generated frames on the last observed pose (see the sampler)
+        and keep bone lengths (:func:`rigid_bones`); off: the raw 20-frequency completions.
         """
         w = np.asarray(windows, dtype=np.float32)
         if w.ndim != 4 or w.shape[1:] != (self.codec.frames, self.codec.joints, 3):
@@ -111,10 +108,10 @@ class HumanMAC:
         with torch.inference_mode():
             out = complete(
                 self.network, self.scheduler, self.codec, torch.from_numpy(np.ascontiguousarray(w)),
-                samples=n_g, observed=observed, steps=steps, eta=eta, start=start,
-                temperature=temperature, reanchor=refine, generator=rng,
+                samples=n_g, observed=observed, steps=steps, eta=eta, start=sampler.start,
+                temperature=sampler.temperature, reanchor=sampler.refine, generator=rng,
             ).numpy()  # fmt: skip
-        return rigid_bones(out, w, observed) if refine else out
+        return rigid_bones(out, w, observed) if sampler.refine else out
 
 
 def rigid_bones(completions: np.ndarray, windows: np.ndarray, observed: int) -> np.ndarray:

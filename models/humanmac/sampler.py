@@ -67,11 +67,10 @@ def complete(
 
     scheduler.set_timesteps(steps)
     timesteps = scheduler.timesteps.tolist()
+    x = temperature * torch.randn(known.shape, generator=generator, device=known.device)
     if start < 1.0:
         limit = start * scheduler.config.train_timesteps
         timesteps = [t for t in timesteps if t <= limit] or timesteps[-1:]
-    x = temperature * torch.randn(known.shape, generator=generator, device=known.device)
-    if start < 1.0:
         x = scheduler.add_noise(known, x, timesteps[0])
     for t in timesteps:
         noise_pred = network(x, torch.full((x.shape[0],), t, device=x.device))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from config.sampling import SamplerSettings
 from models.checkpoint import save_checkpoint
 from models.humanmac import HumanMAC, load_humanmac, save_humanmac
 from models.humanmac.codec import MotionCodec
@@ -175,15 +176,15 @@ def test_sampling_from_a_late_start_at_low_temperature_stays_near_the_observatio
     held = hold_last_observed(torch.from_numpy(w), 30).numpy()
 
     def spread(start: float, temperature: float) -> float:
-        out = tiny_humanmac.generate(w, 3, steps=20, start=start, temperature=temperature, refine=False,
-                                     rng=torch.Generator().manual_seed(0))  # fmt: skip
+        sampler = SamplerSettings(start=start, temperature=temperature, refine=False)
+        out = tiny_humanmac.generate(w, 3, steps=20, sampler=sampler, rng=torch.Generator().manual_seed(0))
         return float(np.abs(out[:, :, 30:] - held[:, None, 30:]).mean())
 
     assert spread(0.05, 0.1) < 0.5 * spread(1.0, 1.0)
     with pytest.raises(ValueError, match="start"):
-        tiny_humanmac.generate(w, 2, steps=2, start=0.0)
+        tiny_humanmac.generate(w, 2, steps=2, sampler=SamplerSettings(start=0.0))
     with pytest.raises(ValueError, match="temperature"):
-        tiny_humanmac.generate(w, 2, steps=2, temperature=0.0)
+        tiny_humanmac.generate(w, 2, steps=2, sampler=SamplerSettings(temperature=0.0))
 
 
 def test_refined_completions_keep_the_observed_bone_lengths(tiny_humanmac: HumanMAC) -> None:

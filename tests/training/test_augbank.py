@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from config.sampling import SamplerSettings
 from models.humanmac import HumanMAC
 from models.humanmac.network import MotionDenoiser
 from training.augbank import AugmentationBank, BankSettings
@@ -60,8 +61,12 @@ def test_cache_hit_does_not_call_the_generator_again(
 
 
 @pytest.mark.parametrize(
-    "change", [{"n_g": 3}, {"steps": 4}, {"seed": 1}, {"eta": 0.5}, {"observed": 20}, {"chunk": 2}]
-)
+    "change",
+    [
+        {"n_g": 3}, {"steps": 4}, {"seed": 1}, {"eta": 0.5}, {"observed": 20}, {"chunk": 2},
+        {"sampler": SamplerSettings(start=1.0)},
+    ],
+)  # fmt: skip
 def test_a_changed_setting_misses(counting: CountingHumanMAC, windows, tmp_path: Path, change: dict) -> None:
     bank = AugmentationBank(tmp_path)
     bank.load_or_build(windows, counting, SETTINGS, progress=False)
