@@ -58,7 +58,13 @@ class GenerativeAugSettings(StrictModel):
     """HumanMAC variants drawn from a cached augmentation bank (Algorithm 1)."""
 
     model: str = Field("models/weights/humanmac.safetensors", description="HumanMAC checkpoint.")
-    n_g: int = Field(3, ge=1, le=20, description="Variants per training window in a batch (N_g).")
+    n_g: int = Field(
+        1,
+        ge=1,
+        le=20,
+        description="Variants per training window in a batch (N_g); 1 beat 3 and more wherever "
+        "both were measured (docs/benchmark.md).",
+    )
     bank_size: int = Field(
         10, ge=1, le=50, description="Variants generated per bank window; each batch draws N_g of them."
     )
@@ -75,6 +81,12 @@ class EncoderTrainConfig(StrictModel):
         ["kinder-gator"], min_length=1, description="Train splits used (minus unseen categories)."
     )
     data_root: str | None = Field(None, description="Dataset folder (default: HAAD_DATA or ../shared/data).")
+    train_subjects: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Train on only these of the datasets' training subjects (a data-budget study); "
+        "null = all of them.",
+    )
     window: WindowSettings = WindowSettings()
     encoder: EncoderSettings = EncoderSettings()
     augment: AugmentSettings = AugmentSettings()

@@ -9,6 +9,7 @@ a SQLite file. The profile was made by ``haad demo --rebuild-profile`` (:func:`b
 
 from __future__ import annotations
 
+import shutil
 import socket
 from pathlib import Path
 
@@ -30,7 +31,11 @@ STREAM_SCRIPT = (("walk_in_place", 12.0), ("jump_flail", 5.0), ("walk_in_place",
 
 def build_demo_profiles(profiles_dir: Path = PROFILES_DIR) -> list[Path]:
     """Enrol each demo behaviour from three synthetic performances of it, as `haad enroll` does by
-    default (no HumanMAC variants: docs/benchmark.md, "HumanMAC augmentation")."""
+    default (no HumanMAC variants: docs/benchmark.md, "HumanMAC augmentation").
+
+    Earlier versions are removed first: the bundled demo ships one version per profile, made with
+    the bundled encoder.
+    """
     from edge.backends import make_backend
     from edge.enroll import EnrolClip, build_profile
     from edge.profiles import ProfileStore
@@ -44,6 +49,7 @@ def build_demo_profiles(profiles_dir: Path = PROFILES_DIR) -> list[Path]:
             times, joints = SyntheticPerformer(script, seed=seed).render()
             clips.append(EnrolClip(f"synthetic-{name}-{seed}", joints, times))
         profile = build_profile(name, clips, backend, calibration=WorkerConfig().calibration)
+        shutil.rmtree(profiles_dir / name, ignore_errors=True)
         saved = ProfileStore(profiles_dir).save(profile)
         written.append(profiles_dir / name / f"v{saved.version:04d}.npz")
     return written

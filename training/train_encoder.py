@@ -38,19 +38,32 @@ class TrainResult:
 
 
 def training_clips(cfg: EncoderTrainConfig) -> tuple[list[Clip], dict[str, Any]]:
-    """Train-split clips of every configured dataset, minus unseen categories (labels prefixed)."""
+    """Train-split clips of every configured dataset, minus unseen categories (labels prefixed).
+
+    ``cfg.train_subjects`` narrows the training subjects; naming one outside every dataset's
+    training split (a test subject, a typo) is an error, so a budget study can never train on test
+    people.
+    """
+    wanted = set(cfg.train_subjects or ())
+    allowed: set[str] = set().union(*(SPLITS[name].train_subjects for name in cfg.datasets))
+    if wanted - allowed:
+        raise ValueError(
+            f"train_subjects {sorted(wanted - allowed)} are not training subjects of {cfg.datasets}; "
+            f"choose from {sorted(allowed)}"
+        )
     clips: list[Clip] = []
     split_info: dict[str, Any] = {}
     for name in cfg.datasets:
         split = SPLITS[name]
+        subjects = split.train_subjects & wanted if wanted else split.train_subjects
+        if not subjects:
+            raise ValueError(f"train_subjects leave no training subject of {name}; drop it from datasets")
         data = load_dataset(name, cfg.data_root)
-        kept = [
-            c for c in data.clips if c.subject in split.train_subjects and c.label not in split.unseen_labels
-        ]
+        kept = [c for c in data.clips if c.subject in subjects and c.label not in split.unseen_labels]
         prefix = "" if len(cfg.datasets) == 1 else f"{name}:"
         clips += [Clip(c.joints, c.times, prefix + c.label, c.subject, c.name) for c in kept]
         split_info[name] = {
-            "train_subjects": sorted(split.train_subjects),
+            "train_subjects": sorted(subjects),
             "unseen_labels_excluded": sorted(split.unseen_labels),
             "clips": len(kept),
         }

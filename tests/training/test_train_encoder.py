@@ -9,7 +9,7 @@ import torch
 from config.loader import ConfigError, load_config, parse_config
 from config.training import EncoderTrainConfig
 from models.encoder import load_encoder
-from training.train_encoder import train_encoder
+from training.train_encoder import train_encoder, training_clips
 
 CONFIGS = sorted(Path("training/configs").glob("encoder*.yaml"))
 
@@ -51,3 +51,25 @@ def test_training_is_reproducible_under_a_seed(tmp_path: Path, data_root: Path) 
     b = train_encoder(cfg, out=tmp_path / "b.safetensors", evaluate_after=False, progress=False)
     wa, wb = load_encoder(a.path)[0].state_dict(), load_encoder(b.path)[0].state_dict()
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_train_subjects_narrow_the_split_and_refuse_test_people(data_root: Path) -> None:
+    def config(subjects: str) -> EncoderTrainConfig:
+        return parse_config(
+            f"datasets: [msr]\ndata_root: {data_root}\ntrain_subjects: {subjects}\n", EncoderTrainConfig
+        )
+
+    clips, info = training_clips(config("['1', '4']"))
+    assert {c.subject for c in clips} == {"1", "4"}
+    assert info["msr"]["train_subjects"] == ["1", "4"]
+    all_clips, _ = training_clips(config("null"))
+    assert len(all_clips) > len(clips)
+    with pytest.raises(ValueError, match=r"\['7'\] are not training subjects"):
+        training_clips(config("['1', '7']"))  # subject 7 is a test subject of MSR
+    with pytest.raises(ValueError, match="no training subject of msr"):
+        training_clips(
+            parse_config(
+                f"datasets: [kinder-gator, msr]\ndata_root: {data_root}\ntrain_subjects: ['565']\n",
+                EncoderTrainConfig,
+            )
+        )
