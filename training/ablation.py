@@ -67,7 +67,9 @@ def run_ablation(cfg: AblationConfig, out: Path, *, progress: bool = True) -> di
     support_variants = {
         o: bank.load_or_build(
             tw.windows, generator,
-            BankSettings(n_g=cfg.support_n_g, observed=o, steps=cfg.support_steps, seed=0, sampler=cfg.sampler),
+            BankSettings(
+                n_g=cfg.support_n_g, observed=o, steps=cfg.support_steps, seed=0, sampler=cfg.sampler
+            ),
             progress=progress,
         ).astype(np.float32)
         for o in sorted({*cfg.observed, cfg.train_observed})

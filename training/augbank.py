@@ -127,7 +127,8 @@ class AugmentationBank:
         started = time.monotonic()
         variants = generate_in_chunks(
             generator, windows, settings.n_g, observed=settings.observed, steps=settings.steps,
-            eta=settings.eta, seed=settings.seed, sampler=settings.sampler, chunk=settings.chunk, dtype=settings.dtype, progress=progress,
+            eta=settings.eta, seed=settings.seed, sampler=settings.sampler, chunk=settings.chunk,
+            dtype=settings.dtype, progress=progress,
         )  # fmt: skip
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         npy, side = self.paths(key)
