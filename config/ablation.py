@@ -20,6 +20,9 @@ class AblationConfig(StrictModel):
     table3_n_g: int = Field(3, ge=1, le=50, description="N_g of the training-aug encoder in Tables 3 and 4.")
     train_observed: int = Field(30, ge=1, le=59, description="Observed frames O of training-time variants.")
     bank_steps: int = Field(20, ge=1, le=1000, description="DDIM steps of the training-time bank.")
+    filter_encoder: str | None = Field(
+        None, description="Consistency filter of training-time variants (see GenerativeAugSettings)."
+    )
     sampler: SamplerSettings = Field(
         default_factory=SamplerSettings, description="How HumanMAC is sampled, at training and inference."
     )

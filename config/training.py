@@ -72,6 +72,12 @@ class GenerativeAugSettings(StrictModel):
     steps: int = Field(20, ge=1, le=1000, description="DDIM steps used to fill the bank.")
     sampler: SamplerSettings = Field(default_factory=SamplerSettings, description="How the bank is sampled.")
     bank_stride: int = Field(15, ge=1, le=120, description="Stride of the windows that get variants.")
+    filter_encoder: str | None = Field(
+        None,
+        description="Keep only the variants this encoder checkpoint places nearest to their own "
+        "category's centroid of real training windows (others fall back to the real window); "
+        "null keeps every variant.",
+    )
     cache_dir: str = Field(".cache/augbank", description="Where banks are cached between runs.")
 
 

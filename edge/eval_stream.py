@@ -18,7 +18,9 @@ Metrics: frame-level AUC (a frame's score is the mean score of the windows cover
 the profile's threshold so streams can be pooled), per-stream mean AUC; alert level: an alert
 (episode) is a true positive when it overlaps an abnormal part; recall is the share of abnormal parts
 overlapped by an alert; delay is from the start of an abnormal part to the end of the window that
-opened its first alert; and how many abnormal parts got exactly one alert.
+opened its first alert; and how many abnormal parts got exactly one alert. Window level: the
+windows' normalised scores binned by the share of the window that lies in an abnormal part, i.e. how
+much abnormal motion a window must hold before it crosses the threshold.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from training.protocol import KINDER_GATOR
 Interval = tuple[float, float]
 BLEND_S = 0.5
 SHOTS = 3
+SHARE_QUARTERS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
 # Normal behaviours a site might enrol, and the unseen motions played as the abnormal part.
 KG_NORMAL = ("Walk-in-place", "Wave-your-hand", "Run-in-place", "Climb-and-imaginary-ladder", "Draw-a-square")
 KG_ABNORMAL = ("Punch", "Kick-a-ball", "Jump", "Throw-a-ball-", "Bow", "Do-a-forward-lunge")
@@ -211,6 +214,44 @@ def frame_scores(run: StreamRun, fps: float) -> tuple[np.ndarray, np.ndarray]:
     return grid[keep], total[keep] / count[keep]
 
 
+def _overlap(t0: float, t1: float, intervals: Sequence[Interval]) -> float:
+    return sum(max(0.0, min(t1, b) - max(t0, a)) for a, b in intervals)
+
+
+def abnormal_shares(run: StreamRun, stream: LabelledStream, min_labelled: float = 0.75) -> np.ndarray:
+    """``(n, 2)``: each window's abnormal share of its labelled time and its normalised score, for
+    windows with at least ``min_labelled`` of their span labelled (blends and unannotated gaps are
+    neither normal nor abnormal)."""
+    rows = []
+    for t0, t1, s in run.windows:
+        abnormal, normal = _overlap(t0, t1, stream.abnormal), _overlap(t0, t1, stream.normal)
+        if abnormal + normal >= min_labelled * (t1 - t0) and abnormal + normal > 0:
+            rows.append((abnormal / (abnormal + normal), s))
+    return np.array(rows, dtype=np.float64).reshape(-1, 2)
+
+
+def share_table(shares: np.ndarray, eps: float = 1e-6) -> list[dict[str, Any]]:
+    """Per bin of abnormal share (wholly normal, four quarters, wholly abnormal): window count, median
+    normalised score, share of windows over the threshold (score / threshold > 1)."""
+    a = np.clip(shares[:, 0], 0.0, 1.0)
+    a = np.where(a < eps, 0.0, np.where(a > 1 - eps, 1.0, a))
+    bins = [("0", a == 0.0)]
+    bins += [(f"{lo:g}-{hi:g}", (a > lo) & (a <= hi) & (a < 1.0)) for lo, hi in SHARE_QUARTERS]
+    bins += [("1", a == 1.0)]
+    out = []
+    for name, sel in bins:
+        s = shares[sel, 1]
+        out.append(
+            {
+                "abnormal_share": name,
+                "windows": int(sel.sum()),
+                "median_score": float(np.median(s)) if len(s) else None,
+                "over_threshold": float(np.mean(s > 1.0)) if len(s) else None,
+            }
+        )
+    return out
+
+
 def evaluate_streams(
     streams: Sequence[LabelledStream],
     backend: EncoderBackend,
@@ -225,6 +266,7 @@ def evaluate_streams(
     tp = fp = covered = exactly_one = n_abnormal = 0
     delays: list[float] = []
     normal_alerts = 0
+    shares: list[np.ndarray] = []
     for stream in streams:
         key = (stream.normal_label, *(c.name for c in stream.support))
         if key not in profiles:
@@ -233,6 +275,7 @@ def evaluate_streams(
                 "eval", clips, backend, calibration=cfg.calibration, augmentation=augmentation
             )
         run = replay(stream, profiles[key], backend, cfg)
+        shares.append(abnormal_shares(run, stream))
         t, s = frame_scores(run, backend.spec.fps)
         abnormal, normal = _inside(t, stream.abnormal), _inside(t, stream.normal)
         labelled = abnormal | normal
@@ -271,6 +314,7 @@ def evaluate_streams(
         "delay_s": {"median": float(np.median(delays)), "p90": float(np.percentile(delays, 90))}
         if delays
         else None,
+        "windows_by_abnormal_share": share_table(np.concatenate(shares)),
         "per_stream": per_stream,
     }
 

@@ -42,7 +42,8 @@ def cell_config(base: EncoderTrainConfig, cfg: AblationConfig, n_g: int) -> Enco
     if n_g > 0:
         generative = GenerativeAugSettings(
             model=cfg.humanmac, n_g=n_g, bank_size=max(cfg.train_n_g), observed=cfg.train_observed,
-            steps=cfg.bank_steps, sampler=cfg.sampler, cache_dir=cfg.cache_dir,
+            steps=cfg.bank_steps, sampler=cfg.sampler, filter_encoder=cfg.filter_encoder,
+            cache_dir=cfg.cache_dir,
         )  # fmt: skip
     return base.model_copy(update={"steps": cfg.steps or base.steps, "generative": generative})
 

@@ -29,7 +29,8 @@ def run_fewshot_eval(
     data_root: str | None = None,
     support_variants: VariantFn | None = None,
 ) -> dict[str, Any]:
-    """Evaluate and (when ``out_dir``) write ``summary.json`` and ``roc_<dataset>.png``."""
+    """Evaluate and (when ``out_dir``) write ``summary.json``, ``pairs.json`` (mean AUC of every
+    (normal, anomaly) category pair, per method) and ``roc_<dataset>.png``."""
     encoder_path = Path(encoder_path or DEFAULT_ENCODER_PATH)
     encoder, spec, meta = load_encoder(encoder_path)
     clipset = load_dataset(dataset, data_root)
@@ -66,6 +67,8 @@ def run_fewshot_eval(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        pairs = {name: r.pair_means() for name, r in results.items()}
+        (out_dir / "pairs.json").write_text(json.dumps(pairs, indent=1) + "\n")
         plot_roc(results, out_dir / f"roc_{clipset.name}.png", title=f"{clipset.name}, {shots}-shot")
     return summary
 
@@ -119,4 +122,7 @@ def format_table(summary: dict[str, Any]) -> str:
             key.ljust(width) + "".join(f"{v:>18.3f}" if v is not None else f"{'-':>18}" for v in vals)
         )
     lines.append("(* = category never seen in training)")
+    hardest = summary["methods"][methods[0]]["hardest_pairs"]
+    lines.append(f"hardest (normal, anomaly) pairs for {methods[0]}, pair AUC:")
+    lines += [f"  {p['normal']} vs {p['anomaly']}: {p['auc']:.3f}" for p in hardest]
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """The few-shot benchmark (docs/benchmark.md): support draws, clip scores, AUC per category.
 
 For every category c and seed s: ``shots`` clips of c drawn from the test subjects form the support
-set; every other test clip is scored; AUC with label 1 = category != c. A clip's windows are cut by
+set; every other test clip is scored; AUC with label 1 = category != c (and, per pair, with only the
+clips of c and of one other category d: how well c's support set tells c from d). A clip's windows are cut by
 ``models.preprocess.clip_to_windows`` (the rule enrolment uses too); a window's score is Eq. (6)
 against all support windows' embeddings and a clip's score is the mean of its windows' scores.
 """
@@ -19,6 +20,7 @@ from models.scoring import mean_distance
 from training.datasets import ClipSet
 from training.protocol import Split
 
+HARDEST_PAIRS = 10
 EmbedFn = Callable[[np.ndarray], np.ndarray]  # (B, F, J, 3) normalised windows -> (B, D)
 VariantFn = Callable[[np.ndarray], np.ndarray]  # (W, F, J, 3) -> (W, N_g, F, J, 3)
 
@@ -99,6 +101,15 @@ def embed_all(embed: EmbedFn, windows: np.ndarray, chunk: int = 1024) -> np.ndar
 class MethodResult:
     per_category: dict[str, list[float]]  # label -> AUC per seed
     roc_tpr: np.ndarray  # mean TPR over categories and seeds on ROC_GRID
+    per_pair: dict[str, dict[str, list[float]]]  # normal label -> anomaly label -> AUC per seed
+
+    def pair_means(self) -> dict[str, dict[str, float]]:
+        return {c: {d: float(np.mean(v)) for d, v in sorted(row.items())} for c, row in self.per_pair.items()}
+
+    def hardest_pairs(self, n: int = HARDEST_PAIRS) -> list[dict[str, object]]:
+        """The ``n`` (normal, anomaly) category pairs with the lowest mean pair AUC."""
+        flat = [(auc, c, d) for c, row in self.pair_means().items() for d, auc in row.items()]
+        return [{"normal": c, "anomaly": d, "auc": auc} for auc, c, d in sorted(flat)[:n]]
 
     def summary(self, unseen: frozenset[str]) -> dict[str, object]:
         cat_mean = {k: float(np.mean(v)) for k, v in self.per_category.items()}
@@ -116,6 +127,7 @@ class MethodResult:
             "unseen": mean_of(unseen_keys),
             "std_over_seeds": float(by_seed.mean(axis=0).std()) if seeds > 1 else 0.0,
             "mean_category_std": float(by_seed.std(axis=1).mean()),
+            "hardest_pairs": self.hardest_pairs(),
             "per_category": {
                 k: {"auc": cat_mean[k], "std": float(np.std(v)), "unseen": k in unseen}
                 for k, v in sorted(self.per_category.items())
@@ -144,6 +156,7 @@ def evaluate(
     window_rows = [np.flatnonzero(tw.clip_of == i) for i in range(n_clips)]
     categories = sorted(set(tw.labels))
     per_category: dict[str, list[float]] = {}
+    per_pair: dict[str, dict[str, list[float]]] = {}
     tprs = []
     for ci, cat in enumerate(categories):
         members = np.flatnonzero(labels == cat)
@@ -163,7 +176,11 @@ def evaluate(
             positive = labels[query] != cat
             aucs.append(roc_auc(clip_scores, positive))
             tprs.append(roc_curve(clip_scores, positive, ROC_GRID))
+            pairs = per_pair.setdefault(cat, {})
+            for other in np.unique(labels[query][positive]):
+                both = (labels[query] == cat) | (labels[query] == other)
+                pairs.setdefault(str(other), []).append(roc_auc(clip_scores[both], positive[both]))
         per_category[cat] = aucs
     if not per_category:
         raise ValueError(f"no category has more than {shots} test clips")
-    return MethodResult(per_category, np.mean(tprs, axis=0))
+    return MethodResult(per_category, np.mean(tprs, axis=0), per_pair)

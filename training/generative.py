@@ -5,20 +5,34 @@ completions of each are generated once into an :class:`~training.augbank.Augment
 with different N_g share one bank). When the sampler draws a window (a random crop) from a clip, N_g
 of the variants of that clip's bank window nearest to the crop, drawn at random, join the batch
 with the crop's label: positives of every window of the category (Eq. 5).
+
+A completion is a plausible motion, not necessarily one of its source's category: under the bundled
+encoder only about half of the bank's variants lie nearest to their own category's centroid (real
+windows: four in five). ``filter_encoder`` keeps only those; a window left without a consistent
+variant contributes its real bank window instead (another augmented view of real motion).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from config.training import AugmentSettings, GenerativeAugSettings
+from models.encoder import load_encoder
 from models.humanmac import HumanMAC
 from models.preprocess import WindowSpec, cut_windows, normalise_windows
+from models.scoring import pairwise_distances
 from training.augbank import AugmentationBank, BankSettings
+from training.eval_fewshot import encoder_embed_fn
+from training.fewshot import EmbedFn, embed_all
 from training.train_encoder import VariantSource
 from training.windows import TrainClips, augment_windows
+
+log = logging.getLogger(__name__)
 
 
 def bank_windows(
@@ -42,6 +56,38 @@ def bank_windows(
     return np.concatenate(windows), np.array(clip_of), np.array(centres, dtype=np.float64)
 
 
+def consistent_variants(
+    windows: np.ndarray, variants: np.ndarray, labels: np.ndarray, embed: EmbedFn
+) -> np.ndarray:
+    """``(W, N)`` mask over ``variants`` ``(W, N, F, J, 3)`` of ``windows`` ``(W, F, J, 3)`` (category
+    indices ``labels`` ``(W,)``): True where, under ``embed``, the variant's nearest category centroid of
+    the real windows is its source window's category."""
+    real = embed_all(embed, windows)
+    flat = variants.reshape(-1, *windows.shape[1:])
+    generated = embed_all(embed, flat)
+    categories = np.unique(labels)
+    centroids = np.stack([real[labels == k].mean(axis=0) for k in categories])
+    nearest = categories[pairwise_distances(generated, centroids).argmin(axis=1)]
+    return nearest.reshape(variants.shape[:2]) == labels[:, None]
+
+
+def draw_variants(
+    bank: np.ndarray,
+    keep: np.ndarray,
+    windows: np.ndarray,
+    rows: np.ndarray,
+    n_g: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``n_g`` variants ``(B, n_g, F, J, 3)`` float32 of each bank window in ``rows``, drawn at random
+    from those ``keep`` ``(W, N)`` marks; where fewer are marked, the real window stands in."""
+    draws = np.argsort(rng.random((len(rows), bank.shape[1])) - keep[rows], axis=1)[:, :n_g]  # kept first
+    gen = bank[rows[:, None], draws].astype(np.float32)
+    fallback = ~keep[rows[:, None], draws]
+    gen[fallback] = np.broadcast_to(windows[rows][:, None], gen.shape)[fallback]
+    return gen
+
+
 def bank_variant_source(
     train: TrainClips,
     spec: WindowSpec,
@@ -51,8 +97,10 @@ def bank_variant_source(
     *,
     seed: int = 0,
     progress: bool = True,
-) -> VariantSource:
-    """A variant source for :func:`training.train_encoder.train_encoder` backed by a cached bank."""
+) -> tuple[VariantSource, dict[str, Any]]:
+    """A variant source for :func:`training.train_encoder.train_encoder` backed by a cached bank, and
+    facts about the bank for the checkpoint's metadata (its size; with ``filter_encoder``, the share
+    of variants kept and, for comparison, the share of real windows nearest their own centroid)."""
     if settings.n_g > settings.bank_size:
         raise ValueError(f"N_g ({settings.n_g}) exceeds the bank's {settings.bank_size} variants per window")
     windows, clip_of, centres = bank_windows(train, spec, settings.bank_stride)
@@ -68,6 +116,20 @@ def bank_variant_source(
         ),  # fmt: skip
         progress=progress,
     )
+    keep = np.ones(bank.shape[:2], dtype=bool)
+    info: dict[str, Any] = {"bank_windows": int(bank.shape[0]), "bank_variants": int(keep.size)}
+    if settings.filter_encoder is not None:
+        encoder, encoder_spec, _ = load_encoder(Path(settings.filter_encoder))
+        if encoder_spec != spec:
+            raise ValueError(f"filter encoder uses windows {encoder_spec}, this training {spec}")
+        labels = train.labels[clip_of]
+        embed = encoder_embed_fn(encoder)
+        keep = consistent_variants(windows, bank, labels, embed)
+        info["consistent_variants"] = float(keep.mean())
+        info["consistent_real_windows"] = float(
+            consistent_variants(windows, windows[:, None], labels, embed).mean()
+        )
+        log.info("consistent variants: %.1f%% of %d", 100 * keep.mean(), keep.size)
     rows_of_clip = [np.flatnonzero(clip_of == i) for i in range(len(train.frames))]
 
     def variants(clip_idx: np.ndarray, crop_centres: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -75,9 +137,8 @@ def bank_variant_source(
         for i, c in zip(clip_idx, crop_centres, strict=True):
             rows = rows_of_clip[i]
             picked.append(rows[np.argmin(np.abs(centres[rows] - c))])
-        draws = np.argsort(rng.random((len(picked), settings.bank_size)), axis=1)[:, : settings.n_g]
-        gen = bank[np.array(picked)[:, None], draws].astype(np.float32)  # (B, N_g, F, J, 3)
+        gen = draw_variants(bank, keep, windows, np.array(picked), settings.n_g, rng)
         b, g = gen.shape[:2]
         return augment_windows(gen.reshape(b * g, *gen.shape[2:]), augment, rng).reshape(gen.shape)
 
-    return variants
+    return variants, info

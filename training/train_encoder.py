@@ -101,8 +101,9 @@ def train_encoder(
     clips, split_info = training_clips(cfg)
     train = build_train_clips(clips, spec)
     sampler = WindowSampler(train, spec, cfg.augment, cfg.per_category, rng)
+    bank_info: dict[str, Any] | None = None
     if variants is None and cfg.generative is not None:
-        variants = generative_source(cfg, train, spec, progress)
+        variants, bank_info = generative_source(cfg, train, spec, progress)
 
     encoder = ActionEncoder(EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump()))
     optimiser = torch.optim.Adam(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -131,6 +132,8 @@ def train_encoder(
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
 
     metrics: dict[str, Any] = {"final_loss": float(np.mean(losses[-50:]))}
+    if bank_info is not None:
+        metrics["augmentation_bank"] = bank_info
     if evaluate_after:
         metrics["fewshot"] = fewshot_metrics(encoder, spec, cfg)
     seconds = time.monotonic() - started
@@ -152,8 +155,9 @@ def train_encoder(
 
 def generative_source(
     cfg: EncoderTrainConfig, train: TrainClips, spec: WindowSpec, progress: bool
-) -> VariantSource:
-    """The configured HumanMAC bank as a variant source (the bank is built once, then cached)."""
+) -> tuple[VariantSource, dict[str, Any]]:
+    """The configured HumanMAC bank as a variant source (the bank is built once, then cached), and
+    facts about it for the checkpoint's metadata."""
     from models.humanmac import load_humanmac
     from training.generative import bank_variant_source
 

@@ -120,6 +120,35 @@ def test_stream_eval_reports_frame_and_alert_figures(backend, data_root: Path, t
     assert summary["frame_auc_mean"] > 0.9
     assert summary["alert_recall"] > 0.7 and summary["alert_precision"] > 0.7
     assert (tmp_path / "stream_kinder-gator.json").is_file()
+    bins = {b["abnormal_share"]: b for b in summary["windows_by_abnormal_share"]}
+    # windows wholly inside normal parts score lower than windows wholly inside abnormal ones
+    assert bins["0"]["median_score"] < 1.0 < bins["1"]["median_score"]
+    assert bins["0"]["over_threshold"] < 0.1 < bins["1"]["over_threshold"]
+    assert all(bins[q]["windows"] > 0 for q in ("0-0.25", "0.25-0.5", "0.5-0.75", "0.75-1"))
+
+
+def test_windows_are_binned_by_their_abnormal_share_of_labelled_time() -> None:
+    from edge.eval_stream import LabelledStream, StreamRun, abnormal_shares, share_table
+
+    # normal 0-10 s, a 0.5 s unlabelled blend, abnormal 10.5-20 s
+    stream = LabelledStream("s", np.zeros((1, 20, 3)), np.zeros(1), "n", ((10.5, 20.0),), ((0.0, 10.0),), ())
+    windows = [
+        (0.0, 3.0, 0.5),
+        (9.0, 12.0, 0.9),  # 1 s normal, 1.5 s abnormal: share 0.6
+        (8.0, 11.0, 3.0),  # 2 s normal, 0.5 s abnormal: share 0.2
+        (7.5, 10.5, 0.7),  # 2.5 s normal, the blend: share 0
+        (10.1, 10.4, 9.0),  # inside the blend: left out
+        (10.0, 11.0, 1.0),  # 0.5 s blend, 0.5 s abnormal: under 75 % labelled, left out
+        (15.0, 18.0, 1.5),
+    ]
+    shares = abnormal_shares(StreamRun(windows, [], []), stream)
+    np.testing.assert_allclose(shares, [[0.0, 0.5], [0.6, 0.9], [0.2, 3.0], [0.0, 0.7], [1.0, 1.5]])
+    table = {b["abnormal_share"]: b for b in share_table(shares)}
+    assert table["0"]["windows"] == 2 and table["0"]["over_threshold"] == 0.0
+    assert table["0-0.25"]["over_threshold"] == 1.0
+    assert table["0.5-0.75"]["windows"] == 1 and table["0.5-0.75"]["median_score"] == 0.9
+    assert table["1"]["windows"] == 1 and table["1"]["median_score"] == 1.5
+    assert table["0.75-1"]["windows"] == 0 and table["0.75-1"]["median_score"] is None
 
 
 def test_each_normal_behaviour_gets_its_own_profile_on_utkinect(backend, data_root: Path) -> None:

@@ -7,7 +7,8 @@ import pytest
 
 from config.ablation import AblationConfig
 from config.loader import load_config
-from training.ablation import run_ablation
+from config.training import EncoderTrainConfig
+from training.ablation import cell_config, run_ablation
 
 CONFIGS = sorted(Path("training/configs").glob("ablation*.yaml"))
 
@@ -17,18 +18,30 @@ def test_committed_configs_validate(path: Path) -> None:
     load_config(path, AblationConfig)
 
 
+def test_cells_carry_the_consistency_filter_only_when_augmented() -> None:
+    cfg = AblationConfig(filter_encoder="models/weights/encoder.safetensors", train_n_g=[1])
+    augmented = cell_config(EncoderTrainConfig(), cfg, 1).generative
+    assert augmented is not None and augmented.filter_encoder == cfg.filter_encoder
+    assert cell_config(EncoderTrainConfig(), cfg, 0).generative is None
+
+
 def test_ablation_trains_every_cell_and_writes_the_tables(tmp_path: Path, data_root: Path) -> None:
     enc_cfg = tmp_path / "encoder.yaml"
     enc_cfg.write_text(f"datasets: [msr]\ndata_root: {data_root}\nencoder: {{hidden: 16, blocks: 1}}\n")
     cfg = AblationConfig(
         encoder_config=str(enc_cfg), steps=4, train_n_g=[1, 2], table3_n_g=1, bank_steps=2,
         support_n_g=2, support_steps=2, observed=[50, 30], dataset="msr", seeds=2,
-        cache_dir=str(tmp_path / "banks"),
+        cache_dir=str(tmp_path / "banks"), filter_encoder="models/weights/encoder.safetensors",
     )  # fmt: skip
     report = run_ablation(cfg, tmp_path / "out", progress=False)
     assert sorted(p.name for p in (tmp_path / "out" / "encoders").glob("*.safetensors")) == [
         "ng0.safetensors", "ng1.safetensors", "ng2.safetensors",
     ]  # fmt: skip
+    bank = json.loads((tmp_path / "out" / "encoders" / "ng2.json").read_text())["metrics"][
+        "augmentation_bank"
+    ]
+    assert bank["bank_variants"] == 2 * bank["bank_windows"] > 0  # bank_size = max(train_n_g)
+    assert 0.0 <= bank["consistent_variants"] <= 1.0 and 0.0 < bank["consistent_real_windows"] <= 1.0
     assert [(c["train_aug"], c["inference_aug"]) for c in report["table3"]] == [
         (False, False), (False, True), (True, False), (True, True),
     ]  # fmt: skip

@@ -51,6 +51,25 @@ def test_protocol_is_deterministic_under_a_seed(msr_windows) -> None:
     assert 0.5 < summary["all"] < 1.0  # the raw-DCT baseline is better than chance on MSR
 
 
+def test_pair_aucs_split_each_category_auc_by_anomaly_category(msr_windows) -> None:
+    # AUC counts correctly ordered (anomaly, normal) clip pairs, and the anomalies partition by category:
+    # a category's AUC is its pair AUCs averaged with each anomaly category's clip count as weight
+    emb = raw_dct_features(10)(msr_windows.windows)
+    result = evaluate(msr_windows, emb, shots=3, seeds=2)
+    labels, counts = np.unique(msr_windows.labels, return_counts=True)
+    clips = dict(zip(labels.tolist(), counts.tolist(), strict=True))
+    for cat, aucs in result.per_category.items():
+        pairs = result.per_pair[cat]
+        assert set(pairs) == set(clips) - {cat}
+        for seed, auc in enumerate(aucs):
+            weighted = np.average([pairs[d][seed] for d in pairs], weights=[clips[d] for d in pairs])
+            assert weighted == pytest.approx(auc, abs=1e-9)
+    hardest = result.hardest_pairs(3)
+    means = result.pair_means()
+    assert [h["auc"] for h in hardest] == sorted(h["auc"] for h in hardest)
+    assert hardest[0]["auc"] == min(v for row in means.values() for v in row.values())
+
+
 def test_support_variants_enter_the_support_set(msr_windows) -> None:
     emb = raw_dct_features(10)(msr_windows.windows)
     far = np.full((len(emb), 2, emb.shape[1]), 1e3, dtype=np.float32)
@@ -78,6 +97,11 @@ def test_cli_writes_summary_and_plot(tmp_path: Path, data_root: Path) -> None:
         assert m["unseen"] is not None and len(m["per_category"]) == 20
     assert (out / "roc_msr.png").stat().st_size > 1000
     assert "a03 hammer *" in result.output
+    pairs = json.loads((out / "pairs.json").read_text())
+    assert len(pairs["encoder"]) == 20 and all(len(row) == 19 for row in pairs["raw-dct"].values())
+    worst = summary["methods"]["encoder"]["hardest_pairs"][0]
+    assert pairs["encoder"][worst["normal"]][worst["anomaly"]] == worst["auc"]
+    assert f"{worst['normal']} vs {worst['anomaly']}" in result.output
 
 
 def test_unknown_dataset_name_is_a_clear_error() -> None:

@@ -18,6 +18,7 @@ from training.eval_humanmac import (
     average_pairwise_distance,
     bone_drift,
     displacement_errors,
+    motion,
     naive_predictions,
 )
 from training.protocol import KINDER_GATOR
@@ -78,6 +79,9 @@ def test_naive_predictors_and_metrics_on_a_known_motion() -> None:
     assert ade.item() == pytest.approx(0.01 * np.mean(np.arange(1, 31)), rel=1e-4)
     assert fde.item() == pytest.approx(0.30, rel=1e-4)
     assert bone_drift(preds["repeat-last"], 30).item() == 0.0  # no bones (all joints coincide) -> 0
+    # 0.01 per frame: 0.05 over the 5-frame lag; holding the last pose does not move at all
+    assert motion(preds["constant-velocity"], 30).item() == pytest.approx(0.05, rel=1e-4)
+    assert motion(preds["repeat-last"], 30).item() == 0.0
     two = np.stack([w[0], w[0] + 0.1])[None]  # two samples 0.1 apart in every coordinate
     assert average_pairwise_distance(two, 30).item() == pytest.approx(0.1 * np.sqrt(30 * 20 * 3), rel=1e-4)
 
@@ -98,5 +102,6 @@ def test_eval_command_writes_json_and_figure(
     assert summary["windows"] == 6 and summary["test_subjects"] == sorted(KINDER_GATOR.test_subjects)
     assert set(summary["methods"]) == {"humanmac", "repeat-last", "constant-velocity"}
     assert summary["methods"]["humanmac"]["apd"] > 0
+    assert summary["methods"]["repeat-last"]["motion"] == 0.0 < summary["true_continuation_motion"]
     assert (out / "humanmac_examples.png").stat().st_size > 10_000
     assert "repeat-last" in result.output
