@@ -2,9 +2,9 @@
 
 For every category c and seed s: ``shots`` clips of c drawn from the test subjects form the support
 set; every other test clip is scored; AUC with label 1 = category != c (and, per pair, with only the
-clips of c and of one other category d: how well c's support set tells c from d). A clip's windows are cut by
-``models.preprocess.clip_to_windows`` (the rule enrolment uses too); a window's score is Eq. (6)
-against all support windows' embeddings and a clip's score is the mean of its windows' scores.
+clips of c and of one other category d: how well c's support set tells c from d). A clip's windows
+are cut by ``models.preprocess.clip_to_windows`` (the rule enrolment uses too); a window's score is
+Eq. (6) against all support windows' embeddings and a clip's score is the mean of its windows' scores.
 """
 
 from __future__ import annotations
@@ -177,8 +177,9 @@ def evaluate(
             aucs.append(roc_auc(clip_scores, positive))
             tprs.append(roc_curve(clip_scores, positive, ROC_GRID))
             pairs = per_pair.setdefault(cat, {})
-            for other in np.unique(labels[query][positive]):
-                both = (labels[query] == cat) | (labels[query] == other)
+            query_labels = labels[query]
+            for other in np.unique(query_labels[positive]):
+                both = ~positive | (query_labels == other)
                 pairs.setdefault(str(other), []).append(roc_auc(clip_scores[both], positive[both]))
         per_category[cat] = aucs
     if not per_category:
