@@ -58,17 +58,21 @@ def bank_windows(
 
 def consistent_variants(
     windows: np.ndarray, variants: np.ndarray, labels: np.ndarray, embed: EmbedFn
-) -> np.ndarray:
+) -> tuple[np.ndarray, float]:
     """``(W, N)`` mask over ``variants`` ``(W, N, F, J, 3)`` of ``windows`` ``(W, F, J, 3)`` (category
     indices ``labels`` ``(W,)``): True where, under ``embed``, the variant's nearest category centroid of
-    the real windows is its source window's category."""
+    the real windows is its source window's category; and the share of real windows passing the same
+    test (what a consistent variant is compared with)."""
     real = embed_all(embed, windows)
-    flat = variants.reshape(-1, *windows.shape[1:])
-    generated = embed_all(embed, flat)
     categories = np.unique(labels)
     centroids = np.stack([real[labels == k].mean(axis=0) for k in categories])
-    nearest = categories[pairwise_distances(generated, centroids).argmin(axis=1)]
-    return nearest.reshape(variants.shape[:2]) == labels[:, None]
+
+    def own_category(embeddings: np.ndarray, source: np.ndarray) -> np.ndarray:
+        return categories[pairwise_distances(embeddings, centroids).argmin(axis=1)] == source
+
+    generated = embed_all(embed, variants.reshape(-1, *windows.shape[1:]))
+    keep = own_category(generated, np.repeat(labels, variants.shape[1])).reshape(variants.shape[:2])
+    return keep, float(own_category(real, labels).mean())
 
 
 def draw_variants(
@@ -122,13 +126,11 @@ def bank_variant_source(
         encoder, encoder_spec, _ = load_encoder(Path(settings.filter_encoder))
         if encoder_spec != spec:
             raise ValueError(f"filter encoder uses windows {encoder_spec}, this training {spec}")
-        labels = train.labels[clip_of]
-        embed = encoder_embed_fn(encoder)
-        keep = consistent_variants(windows, bank, labels, embed)
-        info["consistent_variants"] = float(keep.mean())
-        info["consistent_real_windows"] = float(
-            consistent_variants(windows, windows[:, None], labels, embed).mean()
+        keep, real_share = consistent_variants(
+            windows, bank, train.labels[clip_of], encoder_embed_fn(encoder)
         )
+        info["consistent_variants"] = float(keep.mean())
+        info["consistent_real_windows"] = real_share
         log.info("consistent variants: %.1f%% of %d", 100 * keep.mean(), keep.size)
     rows_of_clip = [np.flatnonzero(clip_of == i) for i in range(len(train.frames))]
 

@@ -15,8 +15,9 @@ def test_a_variant_is_kept_only_when_nearest_to_its_own_category() -> None:
     labels = np.array([0, 0, 1, 1])
     windows = np.zeros((4, 60, 20, 3), np.float32) + labels[:, None, None, None].astype(np.float32)
     variants = np.stack([windows + 0.1, 1.0 - windows], axis=1)  # near its own category / the other's
-    keep = consistent_variants(windows, variants.astype(np.float16), labels, _mean_embed)
+    keep, real_share = consistent_variants(windows, variants.astype(np.float16), labels, _mean_embed)
     assert keep.tolist() == [[True, False]] * 4
+    assert real_share == 1.0
 
 
 def test_only_kept_variants_are_drawn_and_the_real_window_stands_in_for_missing_ones() -> None:
