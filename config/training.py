@@ -33,6 +33,13 @@ class EncoderSettings(StrictModel):
     )
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout inside residual blocks.")
     normalize: bool = Field(True, description="Unit-length embeddings (scores of Eq. 6 in [0, 2]).")
+    members: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Encoders trained with seeds seed, seed+1, ...; their embeddings are concatenated "
+        "(a seed ensemble, models.encoder.EncoderEnsemble).",
+    )
 
 
 class AugmentSettings(StrictModel):
@@ -105,6 +112,9 @@ class EncoderTrainConfig(StrictModel):
     lr: float = Field(1e-3, gt=0, le=1, description="Initial learning rate (Adam).")
     lr_final: float = Field(1e-5, gt=0, le=1, description="Learning rate reached linearly at the end.")
     weight_decay: float = Field(0.0, ge=0, le=1, description="Adam weight decay.")
-    threads: int = Field(2, ge=1, le=64, description="torch CPU threads.")
+    threads: int = Field(2, ge=1, le=64, description="torch CPU threads (of each member's process).")
+    member_processes: int = Field(
+        2, ge=1, le=64, description="Ensemble members trained side by side, one process each."
+    )
     eval_seeds: int = Field(10, ge=1, le=100, description="Support-set draws in the final evaluation.")
     out: str = Field("models/weights/encoder.safetensors", description="Checkpoint path.")

@@ -7,7 +7,7 @@ buffer inside the module, so exported graphs (ONNX, TensorRT) take raw windows t
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +31,8 @@ class EncoderConfig:
         ``features`` follows the reference code (project back to 3·M features per joint, add the
         input, max-pool over features) into a J-d embedding.
     dropout: applied inside residual blocks during training.
+    members: independently trained encoders of this architecture (:class:`EncoderEnsemble`) whose
+        embeddings are concatenated; 1 is a single encoder.
     normalize: scale embeddings to unit length. Training compares embeddings by cosine similarity
         (Eq. 5), so their length carries no trained meaning; on the unit sphere the Euclidean scores
         of Eq. (6) lie in [0, 2] for every profile and measured slightly better on MSR / UTKinect.
@@ -44,10 +46,11 @@ class EncoderConfig:
     pooling: Pooling = "joints"
     dropout: float = 0.0
     normalize: bool = True
+    members: int = 1
 
     @property
     def embedding_dim(self) -> int:
-        return self.hidden if self.pooling == "joints" else self.joints
+        return self.members * (self.hidden if self.pooling == "joints" else self.joints)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,8 +94,12 @@ class GCBlock(nn.Module):
 
 
 class ActionEncoder(nn.Module):
+    """One encoder (``config.members`` must be 1; :func:`build_encoder` picks the class)."""
+
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
+        if config.members != 1:
+            raise ValueError(f"ActionEncoder is one member; got members={config.members}")
         self.config = config
         c = config
         basis = torch.tensor(dct_matrix(c.frames)[: c.dct_m], dtype=torch.float32)
@@ -123,23 +130,58 @@ class ActionEncoder(nn.Module):
         return nn.functional.normalize(z, dim=1) if self.config.normalize else z
 
 
+class EncoderEnsemble(nn.Module):
+    """``members`` encoders of one architecture, trained with different seeds; a window's embedding
+    is theirs concatenated and divided by √members.
+
+    Unit-length member embeddings stay unit-length together, and the squared distance of Eq. (6)
+    becomes the members' mean squared distance: their seed-to-seed errors average out
+    (docs/benchmark.md, "Seed ensembles").
+    """
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        if config.members < 2:
+            raise ValueError(f"an ensemble needs at least 2 members; got {config.members}")
+        self.config = config
+        self.members = nn.ModuleList(ActionEncoder(member_config(config)) for _ in range(config.members))
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        """``(B, F, J, 3)`` normalised windows -> ``(B, embedding_dim)`` embeddings."""
+        z = torch.cat([m(windows) for m in self.members], dim=1)
+        return z / math.sqrt(len(self.members))
+
+
+Encoder = ActionEncoder | EncoderEnsemble
+
+
+def member_config(config: EncoderConfig) -> EncoderConfig:
+    """The architecture of one member of ``config``."""
+    return replace(config, members=1)
+
+
+def build_encoder(config: EncoderConfig) -> Encoder:
+    """An untrained encoder for ``config``: one :class:`ActionEncoder`, or an ensemble of them."""
+    return ActionEncoder(config) if config.members == 1 else EncoderEnsemble(config)
+
+
 # --- persistence ---------------------------------------------------------------------------------
 
 KIND = "haad.encoder"
 DEFAULT_ENCODER_PATH = Path(__file__).resolve().parent / "weights" / "encoder.safetensors"
 
 
-def save_encoder(path: Path, encoder: ActionEncoder, spec: WindowSpec, metadata: dict[str, Any]) -> None:
+def save_encoder(path: Path, encoder: Encoder, spec: WindowSpec, metadata: dict[str, Any]) -> None:
     """Save weights + config + the window spec the encoder was trained with."""
     meta = {"encoder": encoder.config.to_dict(), "window": spec.to_dict(), **metadata}
     save_checkpoint(path, encoder, KIND, meta)
 
 
-def load_encoder(path: Path | None = None) -> tuple[ActionEncoder, WindowSpec, dict[str, Any]]:
+def load_encoder(path: Path | None = None) -> tuple[Encoder, WindowSpec, dict[str, Any]]:
     """Rebuild an encoder from its checkpoint alone (eval mode, CPU). Default: the bundled one."""
     path = Path(path) if path is not None else DEFAULT_ENCODER_PATH
     meta = load_metadata(path, KIND)
-    encoder = ActionEncoder(EncoderConfig.from_dict(meta["encoder"]))
+    encoder = build_encoder(EncoderConfig.from_dict(meta["encoder"]))
     encoder.load_state_dict(load_state(path))
     encoder.eval()
     return encoder, WindowSpec.from_dict(meta["window"]), meta

@@ -1,13 +1,15 @@
 """``haad train encoder``: contrastive training of the action encoder (Algorithm 1).
 
-Reads top to bottom: config -> seeded generators -> data -> model -> optimiser -> loop -> evaluate
--> save.
+Reads top to bottom: config -> data -> each member (seeded generators -> model -> optimiser ->
+loop) -> evaluate -> save.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,15 @@ import torch
 from tqdm import tqdm
 
 from config.training import EncoderTrainConfig
-from models.encoder import ActionEncoder, EncoderConfig, save_encoder
+from models.encoder import (
+    ActionEncoder,
+    Encoder,
+    EncoderConfig,
+    EncoderEnsemble,
+    build_encoder,
+    member_config,
+    save_encoder,
+)
 from models.preprocess import WindowSpec
 from training.contrastive import multi_positive_loss
 from training.datasets import Clip, load_dataset
@@ -70,7 +80,7 @@ def training_clips(cfg: EncoderTrainConfig) -> tuple[list[Clip], dict[str, Any]]
     return clips, split_info
 
 
-def fewshot_metrics(encoder: ActionEncoder, spec: WindowSpec, cfg: EncoderTrainConfig) -> dict[str, Any]:
+def fewshot_metrics(encoder: Encoder, spec: WindowSpec, cfg: EncoderTrainConfig) -> dict[str, Any]:
     """Benchmark AUCs (3 shots) on each trained dataset's test split, for the checkpoint metadata."""
     out: dict[str, Any] = {}
     encoder.eval()
@@ -92,48 +102,43 @@ def train_encoder(
     evaluate_after: bool = True,
     progress: bool = True,
 ) -> TrainResult:
+    """Train ``cfg.encoder.members`` encoders (member k with seed ``cfg.seed + k``, each exactly as a
+    one-member config with that seed would train), evaluate and save them as one checkpoint.
+
+    Members train side by side in ``cfg.member_processes`` processes unless ``variants`` is given (a
+    callable cannot cross a process boundary; the members then train one after another).
+    """
     started = time.monotonic()
     torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     spec = window_spec(cfg.window)
-
     clips, split_info = training_clips(cfg)
     train = build_train_clips(clips, spec)
-    sampler = WindowSampler(train, spec, cfg.augment, cfg.per_category, rng)
-    bank_info: dict[str, Any] | None = None
-    if variants is None and cfg.generative is not None:
-        variants, bank_info = generative_source(cfg, train, spec, progress)
+    seeds = [cfg.seed + k for k in range(cfg.encoder.members)]
+    workers = min(cfg.member_processes, len(seeds))
+    if workers > 1 and variants is None:
+        context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            jobs = [
+                pool.submit(_train_member_job, cfg, seed, train, progress, k) for k, seed in enumerate(seeds)
+            ]
+            results = [job.result() for job in jobs]
+        trained = [(_member_from_state(cfg, spec, state), info) for state, info in results]
+    else:
+        trained = [train_member(cfg, seed, train, variants=variants, progress=progress) for seed in seeds]
 
-    encoder = ActionEncoder(EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump()))
-    optimiser = torch.optim.Adam(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    final = cfg.lr_final / cfg.lr
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: 1.0 + (final - 1.0) * min(step / max(cfg.steps - 1, 1), 1.0)
-    )
-
-    encoder.train()
-    losses: list[float] = []
-    bar = tqdm(range(cfg.steps), desc="train encoder", disable=not progress, mininterval=2.0)
-    for _ in bar:
-        windows, labels, clip_idx, centres = sampler.sample()
-        if variants is not None:
-            gen = variants(clip_idx, centres, rng)  # (B, N_g, F, J, 3)
-            windows = np.concatenate([windows, gen.reshape(-1, *windows.shape[1:])])
-            labels = np.concatenate([labels, np.repeat(labels, gen.shape[1])])
-        z = encoder(torch.from_numpy(windows))
-        loss = multi_positive_loss(z, torch.from_numpy(labels), cfg.temperature, cfg.positives)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        losses.append(loss.item())
-        if len(losses) % 50 == 0:
-            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-
-    metrics: dict[str, Any] = {"final_loss": float(np.mean(losses[-50:]))}
-    if bank_info is not None:
-        metrics["augmentation_bank"] = bank_info
+    config = EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump())
+    encoder = build_encoder(config)
+    if isinstance(encoder, EncoderEnsemble):
+        for member, (trained_member, _) in zip(encoder.members, trained, strict=True):
+            member.load_state_dict(trained_member.state_dict())
+    else:
+        encoder = trained[0][0]
+    infos = [info for _, info in trained]
+    metrics: dict[str, Any] = {"final_loss": float(np.mean([i["final_loss"] for i in infos]))}
+    if len(infos) > 1:
+        metrics["members"] = infos
+    elif "augmentation_bank" in infos[0]:
+        metrics["augmentation_bank"] = infos[0]["augmentation_bank"]
     if evaluate_after:
         metrics["fewshot"] = fewshot_metrics(encoder, spec, cfg)
     seconds = time.monotonic() - started
@@ -151,6 +156,78 @@ def train_encoder(
         },
     )
     return TrainResult(path, metrics, seconds)
+
+
+def train_member(
+    cfg: EncoderTrainConfig,
+    seed: int,
+    train: TrainClips,
+    *,
+    variants: VariantSource | None = None,
+    progress: bool = True,
+    position: int = 0,
+) -> tuple[ActionEncoder, dict[str, Any]]:
+    """One encoder trained on ``train`` with ``seed`` -> (encoder in eval mode, facts for the metadata)."""
+    started = time.monotonic()
+    cfg = cfg.model_copy(update={"seed": seed})
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    spec = window_spec(cfg.window)
+    sampler = WindowSampler(train, spec, cfg.augment, cfg.per_category, rng)
+    info: dict[str, Any] = {"seed": seed}
+    if variants is None and cfg.generative is not None:
+        variants, info["augmentation_bank"] = generative_source(cfg, train, spec, progress)
+
+    encoder = ActionEncoder(
+        member_config(EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump()))
+    )
+    optimiser = torch.optim.Adam(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    final = cfg.lr_final / cfg.lr
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 1.0 + (final - 1.0) * min(step / max(cfg.steps - 1, 1), 1.0)
+    )
+
+    encoder.train()
+    losses: list[float] = []
+    desc = "train encoder" if cfg.encoder.members == 1 else f"train member {position} (seed {seed})"
+    bar = tqdm(range(cfg.steps), desc=desc, disable=not progress, mininterval=2.0, position=position)
+    for _ in bar:
+        windows, labels, clip_idx, centres = sampler.sample()
+        if variants is not None:
+            gen = variants(clip_idx, centres, rng)  # (B, N_g, F, J, 3)
+            windows = np.concatenate([windows, gen.reshape(-1, *windows.shape[1:])])
+            labels = np.concatenate([labels, np.repeat(labels, gen.shape[1])])
+        z = encoder(torch.from_numpy(windows))
+        loss = multi_positive_loss(z, torch.from_numpy(labels), cfg.temperature, cfg.positives)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        losses.append(loss.item())
+        if len(losses) % 50 == 0:
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+    encoder.eval()
+    info["final_loss"] = float(np.mean(losses[-50:]))
+    info["seconds"] = round(time.monotonic() - started, 1)
+    return encoder, info
+
+
+def _train_member_job(
+    cfg: EncoderTrainConfig, seed: int, train: TrainClips, progress: bool, position: int
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """:func:`train_member` in a worker process; weights travel back as numpy arrays."""
+    encoder, info = train_member(cfg, seed, train, progress=progress, position=position)
+    return {k: v.numpy() for k, v in encoder.state_dict().items()}, info
+
+
+def _member_from_state(
+    cfg: EncoderTrainConfig, spec: WindowSpec, state: dict[str, np.ndarray]
+) -> ActionEncoder:
+    config = member_config(EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump()))
+    encoder = ActionEncoder(config)
+    encoder.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    return encoder.eval()
 
 
 def generative_source(

@@ -16,14 +16,14 @@ from config.worker import WorkerConfig
 from edge.backends import BackendUnavailable, make_backend
 from edge.backends.onnx import OnnxRuntimeBackend
 from edge.backends.torch_eager import TorchEagerBackend
-from models.encoder import DEFAULT_ENCODER_PATH, ActionEncoder, EncoderConfig, save_encoder
+from models.encoder import DEFAULT_ENCODER_PATH, EncoderConfig, build_encoder, save_encoder
 from models.preprocess import WindowSpec, clip_to_windows
 from training.datasets import load_dataset
 
 
-def fresh_checkpoint(path: Path, seed: int) -> Path:
+def fresh_checkpoint(path: Path, seed: int, members: int = 1) -> Path:
     torch.manual_seed(seed)
-    enc = ActionEncoder(EncoderConfig())
+    enc = build_encoder(EncoderConfig(members=members))
     with torch.no_grad():
         for m in enc.modules():
             if isinstance(m, torch.nn.BatchNorm1d):
@@ -49,15 +49,20 @@ def real_windows(kinder_gator, data_root: Path) -> np.ndarray:
     )
 
 
-def checkpoints(checkpoint: Path) -> list[Path]:
-    return [checkpoint] + ([DEFAULT_ENCODER_PATH] if DEFAULT_ENCODER_PATH.is_file() else [])
+@pytest.fixture(scope="module")
+def ensemble_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fresh_checkpoint(tmp_path_factory.mktemp("ens") / "encoder.safetensors", seed=2, members=2)
+
+
+def checkpoints(*made: Path) -> list[Path]:
+    return [*made] + ([DEFAULT_ENCODER_PATH] if DEFAULT_ENCODER_PATH.is_file() else [])
 
 
 def test_onnxruntime_embeddings_match_pytorch_on_real_windows(
-    checkpoint: Path, real_windows: np.ndarray, tmp_path: Path
+    checkpoint: Path, ensemble_checkpoint: Path, real_windows: np.ndarray, tmp_path: Path
 ) -> None:
     assert len(real_windows) >= 32
-    for ckpt in checkpoints(checkpoint):
+    for ckpt in checkpoints(checkpoint, ensemble_checkpoint):
         ref = TorchEagerBackend(TorchConfig(), ckpt).embed(real_windows)
         ort_backend = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path)), ckpt)
         out = ort_backend.embed(real_windows)
