@@ -42,10 +42,12 @@ def save_checkpoint(path: Path, module: torch.nn.Module, kind: str, metadata: di
     """Write ``path`` (.safetensors) and its JSON sidecar. ``metadata`` must be JSON-serialisable."""
     if path.suffix != ".safetensors":
         raise ValueError(f"checkpoint path must end in .safetensors: {path}")
+    # The revision is read before writing: retraining a committed checkpoint would otherwise mark
+    # its own checkout dirty.
+    meta = {"format": FORMAT_VERSION, "kind": kind, "git_revision": git_revision(), **metadata}
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     save_file(state, str(path))
-    meta = {"format": FORMAT_VERSION, "kind": kind, "git_revision": git_revision(), **metadata}
     sidecar_path(path).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 

@@ -12,6 +12,8 @@ from config.edge import EdgeConfig
 from config.loader import parse_config
 from edge.profiles import ProfileStore
 from haad.cli import app
+from models.checkpoint import load_metadata
+from models.encoder import DEFAULT_ENCODER_PATH, KIND, EncoderConfig
 from training.datasets import load_dataset
 from training.datasets.clipset_file import save_clipset_file
 
@@ -67,7 +69,8 @@ def test_enroll_from_a_clip_set_file_writes_a_calibrated_profile(tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert "profile walking v1: 3 clip(s)" in result.output
     profile = ProfileStore(tmp_path / "profiles").load("walking")
-    assert profile.embeddings.shape[1] == 128 and np.isfinite(profile.threshold)
+    bundled = EncoderConfig.from_dict(load_metadata(DEFAULT_ENCODER_PATH, KIND)["encoder"])
+    assert profile.embeddings.shape[1] == bundled.embedding_dim and np.isfinite(profile.threshold)
     assert profile.meta["calibration"]["n_clips"] == 3
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "v2" in again.output
