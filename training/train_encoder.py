@@ -6,7 +6,9 @@ loop) -> evaluate -> save.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +36,8 @@ from training.datasets import Clip, load_dataset
 from training.fewshot import eval_windows, evaluate
 from training.protocol import SPLITS
 from training.windows import TrainClips, WindowSampler, build_train_clips, window_spec
+
+log = logging.getLogger(__name__)
 
 # Variant source for training-time generative augmentation: given the sampled windows' clip indices
 # and crop centres, return (B, N_g, F, J, 3) normalised generated windows.
@@ -192,7 +196,13 @@ def train_member(
     losses: list[float] = []
     desc = "train encoder" if cfg.encoder.members == 1 else f"train member {position} (seed {seed})"
     bar = tqdm(range(cfg.steps), desc=desc, disable=not progress, mininterval=2.0, position=position)
-    for _ in bar:
+    parent = multiprocessing.parent_process()  # set in a worker process of an ensemble's training
+    for step in bar:
+        if parent is not None and step % 50 == 0 and not parent.is_alive():
+            # An exception would go back to the pool's worker loop, which then waits forever for
+            # work from a parent that is gone: leave the process instead.
+            log.error("member %d (seed %d): the training process is gone; stopping", position, seed)
+            os._exit(1)
         windows, labels, clip_idx, centres = sampler.sample()
         if variants is not None:
             gen = variants(clip_idx, centres, rng)  # (B, N_g, F, J, 3)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +114,58 @@ def test_ensemble_members_are_the_single_seed_runs(tmp_path: Path, data_root: Pa
     assert z.shape == (4, 32)
     torch.testing.assert_close(z, torch.cat(parts, dim=1) / 2**0.5)
     torch.testing.assert_close(z.norm(dim=1), torch.ones(4))
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads processes from /proc (Linux)")
+def test_ensemble_workers_stop_when_the_training_process_dies(tmp_path: Path, data_root: Path) -> None:
+    """A killed ``haad train encoder`` must not leave its member processes training on."""
+    cfg = tmp_path / "ens.yaml"
+    cfg.write_text(
+        f"datasets: [msr]\nsteps: 1000000\ndata_root: {data_root}\nthreads: 1\nmember_processes: 2\n"
+        "encoder: {hidden: 16, blocks: 1, members: 2}\n"
+    )
+    command = [sys.executable, "-m", "haad", "train", "encoder", "--config", str(cfg), "--no-eval"]
+    parent = subprocess.Popen(
+        [*command, "--out", str(tmp_path / "e.safetensors")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        workers: list[int] = []
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            workers = [
+                p for p in _children(parent.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()
+            ]
+        assert len(workers) == 2, "the member processes never started"
+        time.sleep(3)  # let them reach the training loop
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 60
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(_alive(p) for p in workers)
 
 
 def test_train_subjects_narrow_the_split_and_refuse_test_people(data_root: Path) -> None:
