@@ -84,6 +84,11 @@ def training_clips(cfg: EncoderTrainConfig) -> tuple[list[Clip], dict[str, Any]]
     return clips, split_info
 
 
+def encoder_config(cfg: EncoderTrainConfig, spec: WindowSpec) -> EncoderConfig:
+    """The architecture ``cfg`` trains, for windows of ``spec`` (canonical 20-joint skeleton)."""
+    return EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump())
+
+
 def fewshot_metrics(encoder: Encoder, spec: WindowSpec, cfg: EncoderTrainConfig) -> dict[str, Any]:
     """Benchmark AUCs (3 shots) on each trained dataset's test split, for the checkpoint metadata."""
     out: dict[str, Any] = {}
@@ -130,8 +135,7 @@ def train_encoder(
     else:
         trained = [train_member(cfg, seed, train, variants=variants, progress=progress) for seed in seeds]
 
-    config = EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump())
-    encoder = build_encoder(config)
+    encoder = build_encoder(encoder_config(cfg, spec))
     if isinstance(encoder, EncoderEnsemble):
         for member, (trained_member, _) in zip(encoder.members, trained, strict=True):
             member.load_state_dict(trained_member.state_dict())
@@ -183,9 +187,7 @@ def train_member(
     if variants is None and cfg.generative is not None:
         variants, info["augmentation_bank"] = generative_source(cfg, train, spec, progress)
 
-    encoder = ActionEncoder(
-        member_config(EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump()))
-    )
+    encoder = ActionEncoder(member_config(encoder_config(cfg, spec)))
     optimiser = torch.optim.Adam(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     final = cfg.lr_final / cfg.lr
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -234,8 +236,7 @@ def _train_member_job(
 def _member_from_state(
     cfg: EncoderTrainConfig, spec: WindowSpec, state: dict[str, np.ndarray]
 ) -> ActionEncoder:
-    config = member_config(EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump()))
-    encoder = ActionEncoder(config)
+    encoder = ActionEncoder(member_config(encoder_config(cfg, spec)))
     encoder.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
     return encoder.eval()
 
