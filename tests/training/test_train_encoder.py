@@ -116,6 +116,25 @@ def test_ensemble_members_are_the_single_seed_runs(tmp_path: Path, data_root: Pa
     torch.testing.assert_close(z.norm(dim=1), torch.ones(4))
 
 
+def test_ensemble_members_draw_humanmac_variants_from_their_own_banks(
+    tmp_path: Path, data_root: Path
+) -> None:
+    """Training-time augmentation in worker processes: each member builds (or reuses) the bank of
+    its own seed, and the checkpoint records both."""
+    cfg = parse_config(
+        f"datasets: [msr]\nsteps: 3\ndata_root: {data_root}\nthreads: 1\nmember_processes: 2\n"
+        "encoder: {hidden: 16, blocks: 1, members: 2}\n"
+        f"generative: {{n_g: 1, bank_size: 1, steps: 2, bank_stride: 60, cache_dir: {tmp_path / 'banks'}}}\n",
+        EncoderTrainConfig,
+    )
+    result = train_encoder(cfg, out=tmp_path / "ens.safetensors", evaluate_after=False, progress=False)
+    members = result.metrics["members"]
+    assert [m["seed"] for m in members] == [0, 1]
+    banks = [m["augmentation_bank"] for m in members]
+    assert all(b["bank_variants"] == b["bank_windows"] > 0 for b in banks)
+    assert len(list((tmp_path / "banks").glob("*.npy"))) == 2  # one bank per member seed
+
+
 def _children(pid: int) -> list[int]:
     """Live (not zombie) processes whose parent is ``pid``, from /proc."""
     out = []
