@@ -130,17 +130,18 @@ def train_encoder(
             jobs = [
                 pool.submit(_train_member_job, cfg, seed, train, progress, k) for k, seed in enumerate(seeds)
             ]
-            results = [job.result() for job in jobs]
-        trained = [(_member_from_state(cfg, spec, state), info) for state, info in results]
+            trained = [job.result() for job in jobs]
     else:
-        trained = [train_member(cfg, seed, train, variants=variants, progress=progress) for seed in seeds]
+        trained = []
+        for seed in seeds:
+            alone, info = train_member(cfg, seed, train, variants=variants, progress=progress)
+            trained.append((alone.state_dict(), info))
 
     encoder = build_encoder(encoder_config(cfg, spec))
-    if isinstance(encoder, EncoderEnsemble):
-        for member, (trained_member, _) in zip(encoder.members, trained, strict=True):
-            member.load_state_dict(trained_member.state_dict())
-    else:
-        encoder = trained[0][0]
+    members = list(encoder.members) if isinstance(encoder, EncoderEnsemble) else [encoder]
+    for member, (state, _) in zip(members, trained, strict=True):
+        member.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+    encoder.eval()
     infos = [info for _, info in trained]
     metrics: dict[str, Any] = {"final_loss": float(np.mean([i["final_loss"] for i in infos]))}
     if len(infos) > 1:
@@ -228,17 +229,10 @@ def train_member(
 def _train_member_job(
     cfg: EncoderTrainConfig, seed: int, train: TrainClips, progress: bool, position: int
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """:func:`train_member` in a worker process; weights travel back as numpy arrays."""
+    """:func:`train_member` in a worker process; weights travel back as numpy arrays (plain pickles,
+    not torch's shared-memory handles)."""
     encoder, info = train_member(cfg, seed, train, progress=progress, position=position)
     return {k: v.numpy() for k, v in encoder.state_dict().items()}, info
-
-
-def _member_from_state(
-    cfg: EncoderTrainConfig, spec: WindowSpec, state: dict[str, np.ndarray]
-) -> ActionEncoder:
-    encoder = ActionEncoder(member_config(encoder_config(cfg, spec)))
-    encoder.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
-    return encoder.eval()
 
 
 def generative_source(
