@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from config.base import StrictModel
-from config.sampling import SamplerSettings
+from config.sampling import Gap, SamplerSettings
 
 
 class AblationConfig(StrictModel):
@@ -19,6 +19,9 @@ class AblationConfig(StrictModel):
     train_n_g: list[int] = Field([1, 3, 5, 10], min_length=1, description="N_g values at training (Fig. 7).")
     table3_n_g: int = Field(3, ge=1, le=50, description="N_g of the training-aug encoder in Tables 3 and 4.")
     train_observed: int = Field(30, ge=1, le=59, description="Observed frames O of training-time variants.")
+    gap: Gap = Field(
+        "end", description="Where training- and inference-time completions are generated: end or middle."
+    )
     bank_steps: int = Field(20, ge=1, le=1000, description="DDIM steps of the training-time bank.")
     filter_encoder: str | None = Field(
         None, description="Consistency filter of training-time variants (see GenerativeAugSettings)."

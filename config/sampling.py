@@ -11,9 +11,21 @@ it fastest. The price, seen later: completions move less than half as much as re
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from config.base import StrictModel
+
+# Where a completion's generated frames are: "end" predicts the window's last frames from its first
+# ones (the paper's Eq. 4); "middle" keeps frames at both ends and generates the motion between them.
+Gap = Literal["end", "middle"]
+
+# Support-set (enrolment) completions keep 20 frames at each end of a window and re-generate the 20
+# between: on Kinder-Gator they cost a third of what predicted ends cost and nothing on the live path
+# (docs/benchmark.md, "In-betweening instead of prediction").
+SUPPORT_OBSERVED = 40
+SUPPORT_GAP: Gap = "middle"
 
 
 class SamplerSettings(StrictModel):

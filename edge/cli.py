@@ -10,6 +10,7 @@ import typer
 
 from config.edge import EdgeConfig
 from config.loader import ConfigError, load_config
+from config.sampling import SUPPORT_GAP, SUPPORT_OBSERVED, Gap
 
 config_app = typer.Typer(no_args_is_help=True, help="Check configuration files.")
 
@@ -110,6 +111,13 @@ def enroll_cmd(
     ),
     samples: int = typer.Option(10, min=1, help="HumanMAC completions per support window (N_g)."),
     steps: int = typer.Option(100, min=1, help="DDIM steps of the completions."),
+    observed: int = typer.Option(
+        SUPPORT_OBSERVED, min=1, max=59, help="Frames of each support window the completions keep."
+    ),
+    gap: Gap = typer.Option(
+        SUPPORT_GAP,
+        help="Completions re-generate the window's middle (middle) or predict its last frames (end).",
+    ),
 ) -> None:
     """Enrol normal behaviour from a few clips; a running daemon picks the profile up by itself."""
     from edge.backends import make_backend
@@ -121,7 +129,7 @@ def enroll_cmd(
     try:
         loaded = load_enrol_clips(clips, label=label, layout=layout, fps=fps)  # type: ignore[arg-type]
         backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
-        aug = default_augmentation(n_g=samples, steps=steps) if augment else None
+        aug = default_augmentation(n_g=samples, steps=steps, observed=observed, gap=gap) if augment else None
         built = build_profile(profile, loaded, backend, calibration=cfg.worker.calibration, augmentation=aug)
     except (OSError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
@@ -157,6 +165,12 @@ def eval_stream_cmd(
     ),
     config: Path | None = typer.Option(None, "--config", help="edge.yaml: worker and calibration settings."),
     augment: bool = typer.Option(False, help="Enrol with HumanMAC support augmentation."),
+    observed: int = typer.Option(
+        SUPPORT_OBSERVED, min=1, max=59, help="Frames of each support window the completions keep."
+    ),
+    gap: Gap = typer.Option(
+        SUPPORT_GAP, help="Where the augmentation's completions are generated: middle or end."
+    ),
     out: Path = typer.Option(Path("runs/stream"), help="Folder for stream_<dataset>.json."),
     data_root: str | None = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data)."),
 ) -> None:
@@ -167,7 +181,7 @@ def eval_stream_cmd(
 
     cfg = _load(config)
     backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
-    aug = default_augmentation() if augment else None
+    aug = default_augmentation(observed=observed, gap=gap) if augment else None
     try:
         summary = run_stream_eval(
             dataset, backend, cfg.worker, data_root=data_root, augmentation=aug, out=out

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from config.sampling import SUPPORT_GAP, SUPPORT_OBSERVED, Gap
 from config.worker import CalibrationConfig
 from edge.backends import EncoderBackend
 from edge.profiles import Profile, check_name
@@ -40,11 +41,13 @@ class EnrolClip:
 
 @dataclass(frozen=True)
 class Augmentation:
-    """HumanMAC completions added to every support window (N_g, observed frames O, DDIM steps)."""
+    """HumanMAC completions added to every support window (N_g, observed frames O, where the
+    generated frames are, DDIM steps)."""
 
     generator: HumanMAC
     n_g: int = 10
-    observed: int = 30
+    observed: int = SUPPORT_OBSERVED
+    gap: Gap = SUPPORT_GAP
     steps: int = 100
     seed: int = 0
 
@@ -86,6 +89,7 @@ def build_profile(
             augmentation.generator,
             augmentation.n_g,
             observed=augmentation.observed,
+            gap=augmentation.gap,
             steps=augmentation.steps,
             seed=augmentation.seed,
         )
@@ -94,6 +98,7 @@ def build_profile(
             "model": augmentation.generator.fingerprint,
             "n_g": augmentation.n_g,
             "observed": augmentation.observed,
+            "gap": augmentation.gap,
             "steps": augmentation.steps,
             "sampler": SamplerSettings().model_dump(),
         }
@@ -120,8 +125,9 @@ def build_profile(
     return Profile(name, 0, embeddings, clip_of, support, cal.threshold, meta)
 
 
-def default_augmentation(path: Path | None = None, **settings: int) -> Augmentation | None:
-    """HumanMAC augmentation with the bundled (or given) model; None, with a warning, if absent."""
+def default_augmentation(path: Path | None = None, **settings: Any) -> Augmentation | None:
+    """HumanMAC augmentation with the bundled (or given) model and ``settings`` (the fields of
+    :class:`Augmentation`); None, with a warning, if the model is absent."""
     from models.humanmac import load_humanmac
 
     try:

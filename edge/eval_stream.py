@@ -336,7 +336,7 @@ def run_stream_eval(
         "model_version": backend.model_version,
         "augmentation": None
         if augmentation is None
-        else {"n_g": augmentation.n_g, "steps": augmentation.steps},
+        else {k: getattr(augmentation, k) for k in ("n_g", "observed", "gap", "steps", "seed")},
         **evaluate_streams(streams[dataset](data_root), backend, cfg, augmentation=augmentation),
     }
     if out is not None:

@@ -42,7 +42,7 @@ def cell_config(base: EncoderTrainConfig, cfg: AblationConfig, n_g: int) -> Enco
     if n_g > 0:
         generative = GenerativeAugSettings(
             model=cfg.humanmac, n_g=n_g, bank_size=max(cfg.train_n_g), observed=cfg.train_observed,
-            steps=cfg.bank_steps, sampler=cfg.sampler, filter_encoder=cfg.filter_encoder,
+            gap=cfg.gap, steps=cfg.bank_steps, sampler=cfg.sampler, filter_encoder=cfg.filter_encoder,
             cache_dir=cfg.cache_dir,
         )  # fmt: skip
     return base.model_copy(update={"steps": cfg.steps or base.steps, "generative": generative})
@@ -69,7 +69,8 @@ def run_ablation(cfg: AblationConfig, out: Path, *, progress: bool = True) -> di
         o: bank.load_or_build(
             tw.windows, generator,
             BankSettings(
-                n_g=cfg.support_n_g, observed=o, steps=cfg.support_steps, seed=0, sampler=cfg.sampler
+                n_g=cfg.support_n_g, observed=o, gap=cfg.gap, steps=cfg.support_steps, seed=0,
+                sampler=cfg.sampler,
             ),
             progress=progress,
         ).astype(np.float32)
@@ -135,7 +136,12 @@ def format_markdown(report: dict[str, Any]) -> str:
     def stats(c: dict[str, Any]) -> list[str]:
         return [f(c["all"]), f(c["std_over_seeds"]), f(c["mean_category_std"]), f(c["seen"]), f(c["unseen"])]
 
-    lines = [f"Dataset: {report['dataset']}; every cell trained with the same config and seeds.", ""]
+    where = "at the end of" if report["config"]["gap"] == "end" else "in the middle of"
+    lines = [
+        f"Dataset: {report['dataset']}; every cell trained with the same config and seeds; completions "
+        f"generate the frames {where} the window.",
+        "",
+    ]
     lines += ["Training-time × inference-time augmentation (Table 3):", ""]
     lines += [row(["train aug", "inference aug", *head]), row(["---"] * 7)]
     lines += [

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from config.sampling import SamplerSettings
+from config.sampling import Gap, SamplerSettings
 from models.humanmac import HumanMAC
 from models.humanmac.generator import DEFAULT_SAMPLER
 
@@ -33,13 +33,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BankSettings:
-    """n_g: variants per window (N_g). observed: frames kept (O); the rest is generated.
+    """n_g: variants per window (N_g). observed: frames kept (O); the rest is generated, at the end
+    or in the middle of the window (``gap``, :mod:`models.humanmac.sampler`).
     steps / eta / sampler: sampling (``HumanMAC.generate``). seed: noise seed.
     chunk: windows per sampling call (the noise stream depends on it, so it is part of the key).
     dtype: storage precision of the variants."""
 
     n_g: int = 3
     observed: int = 30
+    gap: Gap = "end"
     steps: int = 20
     eta: float = 0.0
     sampler: SamplerSettings = DEFAULT_SAMPLER
@@ -62,6 +64,7 @@ def generate_in_chunks(
     steps: int,
     eta: float,
     seed: int,
+    gap: Gap = "end",
     sampler: SamplerSettings = DEFAULT_SAMPLER,
     chunk: int = 64,
     dtype: str = "float32",
@@ -72,8 +75,9 @@ def generate_in_chunks(
     out = np.empty((len(windows), n_g, *windows.shape[1:]), dtype=dtype)
     for i in tqdm(range(0, len(windows), chunk), desc="generate", disable=not progress, mininterval=2.0):
         out[i : i + chunk] = generator.generate(
-            windows[i : i + chunk], n_g, observed=observed, steps=steps, eta=eta, sampler=sampler, rng=rng
-        )
+            windows[i : i + chunk], n_g, observed=observed, gap=gap, steps=steps, eta=eta, sampler=sampler,
+            rng=rng,
+        )  # fmt: skip
     return out
 
 
@@ -126,7 +130,7 @@ class AugmentationBank:
 
         started = time.monotonic()
         variants = generate_in_chunks(
-            generator, windows, settings.n_g, observed=settings.observed, steps=settings.steps,
+            generator, windows, settings.n_g, observed=settings.observed, gap=settings.gap, steps=settings.steps,
             eta=settings.eta, seed=settings.seed, sampler=settings.sampler, chunk=settings.chunk,
             dtype=settings.dtype, progress=progress,
         )  # fmt: skip

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from config.sampling import SamplerSettings
+from config.sampling import SUPPORT_GAP, SUPPORT_OBSERVED, Gap, SamplerSettings
 
 train_app = typer.Typer(no_args_is_help=True, help="Train models (encoder, HumanMAC).")
 eval_app = typer.Typer(no_args_is_help=True, help="Measure accuracy (few-shot, HumanMAC, streams).")
@@ -53,13 +53,32 @@ def eval_fewshot_cmd(
     seeds: int = typer.Option(10, min=1, help="Support-set draws per category."),
     out: Path = typer.Option(Path("runs/fewshot"), help="Folder for summary.json and the ROC plot."),
     data_root: str | None = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data)."),
+    augment: int = typer.Option(
+        0, min=0, max=50, help="HumanMAC completions per support window (N_g; 0: no support augmentation)."
+    ),
+    observed: int = typer.Option(
+        SUPPORT_OBSERVED, min=1, max=59, help="Observed frames O of the completions."
+    ),
+    gap: Gap = typer.Option(SUPPORT_GAP, help="Where the completions are generated: middle or end."),
+    aug_steps: int = typer.Option(50, min=1, help="DDIM steps of the completions."),
+    humanmac: Path | None = typer.Option(None, help="HumanMAC checkpoint (default: the bundled one)."),
+    cache_dir: Path = typer.Option(Path(".cache/augbank"), help="Where completions are cached between runs."),
 ) -> None:
     """Few-shot anomaly detection benchmark: per-category AUC, encoder vs raw-dct."""
+    from training.augbank import BankSettings
     from training.eval_fewshot import format_table, run_fewshot_eval
 
-    summary = run_fewshot_eval(
-        dataset, encoder_path=encoder, shots=shots, seeds=seeds, out_dir=out, data_root=data_root
+    augmentation = (
+        BankSettings(n_g=augment, observed=observed, gap=gap, steps=aug_steps) if augment > 0 else None
     )
+    try:
+        summary = run_fewshot_eval(
+            dataset, encoder_path=encoder, shots=shots, seeds=seeds, out_dir=out, data_root=data_root,
+            augmentation=augmentation, humanmac=humanmac, cache_dir=str(cache_dir),
+        )  # fmt: skip
+    except ValueError as e:  # e.g. O impossible for the gap
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(format_table(summary))
     typer.echo(f"wrote {out / 'summary.json'}")
 
@@ -91,6 +110,9 @@ def eval_humanmac_cmd(
     steps: int = typer.Option(100, min=1, help="DDIM steps."),
     eta: float = typer.Option(0.0, min=0.0, help="DDIM eta (0: deterministic given the start noise)."),
     observed: int = typer.Option(30, min=2, help="Observed frames O; the rest of the window is predicted."),
+    gap: Gap = typer.Option(
+        "end", help="end: predict the last frames; middle: keep O/2 frames at each end, generate between."
+    ),
     start: float = typer.Option(
         SAMPLER.start, min=0.001, max=1.0, help="Start the reverse process at start·T (1: the paper's)."
     ),
@@ -116,7 +138,7 @@ def eval_humanmac_cmd(
     if threads is not None:
         torch.set_num_threads(threads)
     summary = evaluate_humanmac(
-        load_humanmac(model), samples=samples, observed=observed, steps=steps, eta=eta,
+        load_humanmac(model), samples=samples, observed=observed, gap=gap, steps=steps, eta=eta,
         sampler=SamplerSettings(start=start, temperature=temperature, refine=refine), seed=seed,
         dataset=dataset, max_windows=max_windows, data_root=data_root, out_dir=out,
     )  # fmt: skip

@@ -1,4 +1,9 @@
-"""``haad eval fewshot``: the benchmark on one dataset, encoder vs the ``raw-dct`` baseline."""
+"""``haad eval fewshot``: the benchmark on one dataset, encoder vs the ``raw-dct`` baseline.
+
+With ``augmentation``, every support window of the encoder also brings N_g HumanMAC completions
+(Algorithm 2, as ``haad enroll --augment`` does), generated once per evaluation window into the
+augmentation bank cache, so every support-set draw and every later run reuses them.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,10 @@ import numpy as np
 import torch
 
 from models.encoder import DEFAULT_ENCODER_PATH, load_encoder
+from training.augbank import AugmentationBank, BankSettings
 from training.datasets import load_dataset
 from training.fewshot import ROC_GRID, MethodResult, embed_all, eval_windows, evaluate, raw_dct_features
 from training.protocol import split_for
-
-# Builds generated variants of windows: (W, F, J, 3) -> (W, N_g, F, J, 3).
-VariantFn = Callable[[np.ndarray], np.ndarray]
 
 
 def run_fewshot_eval(
@@ -27,10 +30,13 @@ def run_fewshot_eval(
     seeds: int = 10,
     out_dir: Path | None = None,
     data_root: str | None = None,
-    support_variants: VariantFn | None = None,
+    augmentation: BankSettings | None = None,
+    humanmac: Path | None = None,
+    cache_dir: str = ".cache/augbank",
 ) -> dict[str, Any]:
     """Evaluate and (when ``out_dir``) write ``summary.json``, ``pairs.json`` (mean AUC of every
-    (normal, anomaly) category pair, per method) and ``roc_<dataset>.png``."""
+    (normal, anomaly) category pair, per method) and ``roc_<dataset>.png``. ``augmentation``: HumanMAC
+    support-set augmentation of the encoder with these settings and model (default: the bundled one)."""
     encoder_path = Path(encoder_path or DEFAULT_ENCODER_PATH)
     encoder, spec, meta = load_encoder(encoder_path)
     clipset = load_dataset(dataset, data_root)
@@ -40,14 +46,21 @@ def run_fewshot_eval(
         "encoder": encoder_embed_fn(encoder),
         "raw-dct": raw_dct_features(meta["encoder"]["dct_m"]),
     }
-    variants = support_variants(tw.windows) if support_variants is not None else None
+    variants = None
+    if augmentation is not None:
+        from models.humanmac import load_humanmac
+
+        variants = AugmentationBank(cache_dir).load_or_build(
+            tw.windows, load_humanmac(humanmac), augmentation
+        )
     results: dict[str, MethodResult] = {}
     for name, fn in methods.items():
         emb = embed_all(fn, tw.windows)
         var_emb = None
         if variants is not None and name == "encoder":
             n, g = variants.shape[:2]
-            var_emb = embed_all(fn, variants.reshape(n * g, *variants.shape[2:])).reshape(n, g, -1)
+            flat = variants.reshape(n * g, *variants.shape[2:]).astype(np.float32)
+            var_emb = embed_all(fn, flat).reshape(n, g, -1)
         results[name] = evaluate(tw, emb, shots=shots, seeds=seeds, variant_embeddings=var_emb)
 
     summary: dict[str, Any] = {
@@ -56,7 +69,7 @@ def run_fewshot_eval(
         "seeds": seeds,
         "encoder": str(encoder_path),
         "encoder_revision": meta.get("git_revision"),
-        "support_augmentation": variants.shape[1] if variants is not None else 0,
+        "support_augmentation": augmentation.describe() if augmentation is not None else None,
         "window": spec.to_dict(),
         "test_clips": len(tw.labels),
         "eval_windows": int(len(tw.windows)),
@@ -121,7 +134,15 @@ def format_table(summary: dict[str, Any]) -> str:
         lines.append(
             key.ljust(width) + "".join(f"{v:>18.3f}" if v is not None else f"{'-':>18}" for v in vals)
         )
+    for key, name in (("std_over_seeds", "std over seeds"), ("mean_category_std", "per-category std")):
+        lines.append(name.ljust(width) + "".join(f"{summary['methods'][m][key]:>18.3f}" for m in methods))
     lines.append("(* = category never seen in training)")
+    aug = summary.get("support_augmentation")
+    if aug:
+        lines.append(
+            f"encoder support sets + {aug['n_g']} HumanMAC completions per window "
+            f"({aug['observed']} frames observed, gap at the {aug['gap']}, {aug['steps']} DDIM steps)"
+        )
     hardest = summary["methods"][methods[0]]["hardest_pairs"]
     lines.append(f"hardest (normal, anomaly) pairs for {methods[0]}, pair AUC:")
     lines += [f"  {p['normal']} vs {p['anomaly']}: {p['auc']:.3f}" for p in hardest]

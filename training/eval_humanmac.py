@@ -2,7 +2,8 @@
 
 Data: every window (the spec's clip stride) of every Kinder-Gator clip of the **test** participants,
 all categories, unseen ones included. Each window's first ``observed`` frames are given and the rest
-is predicted. Metrics, all over the predicted frames only:
+is predicted (``gap="middle"``: half of them at each end are given and the motion between them is
+generated, against linear interpolation). Metrics, all over the generated frames only:
 
 * ADE / FDE: mean per-joint Euclidean distance to the true continuation over all predicted frames /
   at the last frame; for HumanMAC the best of its N_g samples (each metric minimised separately, as in
@@ -29,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from config.sampling import SamplerSettings
+from config.sampling import Gap, SamplerSettings
 from models import skeleton
 from models.humanmac import HumanMAC
 from models.humanmac.generator import DEFAULT_SAMPLER
+from models.humanmac.sampler import fill_weights, known_frames
 from models.preprocess import ClipError, WindowSpec, clip_frames, cut_windows, normalise_windows
 from training.augbank import generate_in_chunks
 from training.datasets import load_dataset
@@ -65,81 +67,86 @@ def held_out_windows(split: Split, spec: WindowSpec, data_root: str | None = Non
     return HeldOutWindows(np.concatenate(windows), np.concatenate(torso).astype(np.float32), np.array(labels))
 
 
-def naive_predictions(windows: np.ndarray, observed: int) -> dict[str, np.ndarray]:
-    """``(N, F, J, 3)`` -> ``{name: (N, 1, F, J, 3)}``, observed frames kept, the rest predicted."""
-    future = windows.shape[1] - observed
+def naive_predictions(windows: np.ndarray, known: np.ndarray) -> dict[str, np.ndarray]:
+    """``(N, F, J, 3)`` -> ``{name: (N, 1, F, J, 3)}``, ``known`` ``(F,)`` frames kept, the rest
+    filled: with the gap at the end by repeating the last observed pose or continuing its velocity,
+    with a gap in the middle by linear interpolation between the poses around it."""
+    filled = np.einsum("fk,nkjc->nfjc", fill_weights(known), windows[:, known]).astype(windows.dtype)
+    if known[-1]:
+        return {"linear-interpolation": filled[:, None]}
+    observed = int(known.sum())
     last, before = windows[:, observed - 1], windows[:, observed - 2]
-    steps = np.arange(1, future + 1, dtype=np.float32)[None, :, None, None]
-    repeat = np.concatenate([windows[:, :observed], np.repeat(last[:, None], future, axis=1)], axis=1)
+    steps = np.arange(1, len(known) - observed + 1, dtype=np.float32)[None, :, None, None]
     velocity = np.concatenate(
         [windows[:, :observed], last[:, None] + steps * (last - before)[:, None]], axis=1
     )
-    return {"repeat-last": repeat[:, None], "constant-velocity": velocity[:, None]}
+    return {"repeat-last": filled[:, None], "constant-velocity": velocity[:, None]}
 
 
-def displacement_errors(pred: np.ndarray, truth: np.ndarray, observed: int) -> tuple[np.ndarray, np.ndarray]:
-    """ADE and FDE of each sample: ``(N, S, F, J, 3)`` vs ``(N, F, J, 3)`` -> two ``(N, S)``."""
-    dist = np.linalg.norm(pred[:, :, observed:] - truth[:, None, observed:], axis=-1).mean(
-        axis=-1
-    )  # (N, S, P)
+def displacement_errors(
+    pred: np.ndarray, truth: np.ndarray, known: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """ADE and FDE (at the last generated frame) of each sample: ``(N, S, F, J, 3)`` vs
+    ``(N, F, J, 3)`` -> two ``(N, S)``."""
+    dist = np.linalg.norm(pred[:, :, ~known] - truth[:, None, ~known], axis=-1).mean(axis=-1)  # (N, S, P)
     return dist.mean(axis=-1), dist[..., -1]
 
 
-def frame_errors(pred: np.ndarray, truth: np.ndarray, observed: int, sample: np.ndarray) -> np.ndarray:
-    """Mean per-joint error at each predicted frame of sample ``sample[i]`` of window ``i`` -> ``(P,)``."""
-    chosen = pred[np.arange(len(pred)), sample, observed:]  # (N, P, J, 3)
-    return np.linalg.norm(chosen - truth[:, observed:], axis=-1).mean(axis=(0, 2))
+def frame_errors(pred: np.ndarray, truth: np.ndarray, known: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """Mean per-joint error at each generated frame of sample ``sample[i]`` of window ``i`` -> ``(P,)``."""
+    chosen = pred[np.arange(len(pred)), sample][:, ~known]  # (N, P, J, 3)
+    return np.linalg.norm(chosen - truth[:, ~known], axis=-1).mean(axis=(0, 2))
 
 
-def average_pairwise_distance(pred: np.ndarray, observed: int) -> np.ndarray:
+def average_pairwise_distance(pred: np.ndarray, known: np.ndarray) -> np.ndarray:
     """APD per window: ``(N, S, F, J, 3)`` -> ``(N,)`` (needs S >= 2)."""
     n, s = pred.shape[:2]
-    flat = pred[:, :, observed:].reshape(n, s, -1)
+    flat = pred[:, :, ~known].reshape(n, s, -1)
     d = np.linalg.norm(flat[:, :, None] - flat[:, None], axis=-1)  # (N, S, S)
     return d.sum(axis=(1, 2)) / (s * (s - 1))
 
 
-def bone_drift(pred: np.ndarray, observed: int) -> np.ndarray:
-    """Mean relative bone-length deviation of predicted frames from the observed frames' mean.
+def bone_drift(pred: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Mean relative bone-length deviation of generated frames from the observed frames' mean.
 
     ``(N, S, F, J, 3)`` -> ``(N,)``; bones shorter than 1e-3 in the observation are ignored.
     """
     bones = skeleton.bone_lengths(pred)  # (N, S, F, B)
-    ref = bones[:, :, :observed].mean(axis=2, keepdims=True)
+    ref = bones[:, :, known].mean(axis=2, keepdims=True)
     valid = ref > 1e-3
-    rel = np.abs(bones[:, :, observed:] - ref) / np.where(valid, ref, 1.0)
+    rel = np.abs(bones[:, :, ~known] - ref) / np.where(valid, ref, 1.0)
     return (rel * valid).sum(axis=(1, 2, 3)) / np.maximum(valid.sum(axis=(1, 2, 3)) * rel.shape[2], 1)
 
 
 MOTION_LAG = 5
 
 
-def motion(pred: np.ndarray, observed: int, lag: int = MOTION_LAG) -> np.ndarray:
-    """Mean per-joint displacement over ``lag`` frames within the predicted frames, averaged over
-    samples: ``(N, S, F, J, 3)`` -> ``(N,)``."""
-    future = pred[:, :, observed:]
+def motion(pred: np.ndarray, known: np.ndarray, lag: int = MOTION_LAG) -> np.ndarray:
+    """Mean per-joint displacement over ``lag`` frames within the generated frames (one run of
+    frames, at the end or in the middle), averaged over samples: ``(N, S, F, J, 3)`` -> ``(N,)``."""
+    future = pred[:, :, ~known]
     return np.linalg.norm(future[:, :, lag:] - future[:, :, :-lag], axis=-1).mean(axis=(1, 2, 3))
 
 
-def method_metrics(pred: np.ndarray, data: HeldOutWindows, observed: int) -> dict[str, Any]:
-    ade, fde = displacement_errors(pred, data.windows, observed)
+def method_metrics(pred: np.ndarray, data: HeldOutWindows, known: np.ndarray) -> dict[str, Any]:
+    ade, fde = displacement_errors(pred, data.windows, known)
     best_ade, best_fde = ade.min(axis=1), fde.min(axis=1)
     out: dict[str, Any] = {
         "ade": float(best_ade.mean()),
         "fde": float(best_fde.mean()),
         "ade_m": float((best_ade * data.torso_m).mean()),
         "fde_m": float((best_fde * data.torso_m).mean()),
-        "bone_drift": float(bone_drift(pred, observed).mean()),
-        "motion": float(motion(pred, observed).mean()),
-        # Error at each predicted frame of the sample with the best ADE: where a predictor goes astray.
+        "bone_drift": float(bone_drift(pred, known).mean()),
+        "motion": float(motion(pred, known).mean()),
+        # Error at each generated frame of the sample with the best ADE: where a predictor goes astray.
         "frame_error": [
-            round(float(e), 4) for e in frame_errors(pred, data.windows, observed, ade.argmin(axis=1))
+            round(float(e), 4) for e in frame_errors(pred, data.windows, known, ade.argmin(axis=1))
         ],
     }
     if pred.shape[1] > 1:
         out["ade_sample_mean"] = float(ade.mean())
         out["fde_sample_mean"] = float(fde.mean())
-        out["apd"] = float(average_pairwise_distance(pred, observed).mean())
+        out["apd"] = float(average_pairwise_distance(pred, known).mean())
     return out
 
 
@@ -148,6 +155,7 @@ def evaluate_humanmac(
     *,
     samples: int = 10,
     observed: int = 30,
+    gap: Gap = "end",
     steps: int = 100,
     eta: float = 0.0,
     sampler: SamplerSettings = DEFAULT_SAMPLER,
@@ -169,13 +177,14 @@ def evaluate_humanmac(
         keep = np.linspace(0, len(data.windows) - 1, max_windows).round().astype(int)  # evenly, all clips
         data = HeldOutWindows(data.windows[keep], data.torso_m[keep], data.labels[keep])
 
+    known = known_frames(data.windows.shape[1], observed, gap)
     generated = generate_in_chunks(
-        model, data.windows, samples, observed=observed, steps=steps, eta=eta, seed=seed, sampler=sampler,
-        progress=progress,
+        model, data.windows, samples, observed=observed, gap=gap, steps=steps, eta=eta, seed=seed,
+        sampler=sampler, progress=progress,
     )  # fmt: skip
-    methods = {"humanmac": method_metrics(generated, data, observed)}
-    for name, pred in naive_predictions(data.windows, observed).items():
-        methods[name] = method_metrics(pred, data, observed)
+    methods = {"humanmac": method_metrics(generated, data, known)}
+    for name, pred in naive_predictions(data.windows, known).items():
+        methods[name] = method_metrics(pred, data, known)
     summary: dict[str, Any] = {
         "dataset": split.dataset,
         "test_subjects": sorted(split.test_subjects),
@@ -183,6 +192,7 @@ def evaluate_humanmac(
         "categories": int(len(set(data.labels.tolist()))),
         "samples": samples,
         "observed": observed,
+        "gap": gap,
         "predicted": int(data.windows.shape[1] - observed),
         "steps": steps,
         "eta": eta,
@@ -191,21 +201,22 @@ def evaluate_humanmac(
         "model_revision": model.meta.get("git_revision"),
         "model_fingerprint": model.fingerprint,
         "mean_torso_m": float(data.torso_m.mean()),
-        "true_continuation_bone_drift": float(bone_drift(data.windows[:, None], observed).mean()),
-        "true_continuation_motion": float(motion(data.windows[:, None], observed).mean()),
+        "true_continuation_bone_drift": float(bone_drift(data.windows[:, None], known).mean()),
+        "true_continuation_motion": float(motion(data.windows[:, None], known).mean()),
         "methods": methods,
     }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "humanmac_eval.json").write_text(json.dumps(summary, indent=2) + "\n")
-        plot_examples(data, generated, observed, out_dir / "humanmac_examples.png")
+        plot_examples(data, generated, known, out_dir / "humanmac_examples.png")
     return summary
 
 
 def format_table(summary: dict[str, Any]) -> str:
     head = (
         f"HumanMAC on {summary['dataset']} test participants: {summary['windows']} windows, "
-        f"{summary['observed']} observed -> {summary['predicted']} predicted frames, "
+        f"{summary['observed']} observed -> {summary['predicted']} generated frames "
+        f"({'at the end' if summary['gap'] == 'end' else 'in the middle'}), "
         f"best of {summary['samples']}, {summary['steps']} DDIM steps, eta {summary['eta']}, "
         f"start {summary['start']}, temperature {summary['temperature']}, refine {summary['refine']}"
     )
@@ -221,7 +232,7 @@ def format_table(summary: dict[str, Any]) -> str:
         )
     hm = summary["methods"]["humanmac"]
     marks = [k for k in (1, 3, 6, 11, 21, 30) if k <= summary["predicted"]]
-    rows.append(f"error at predicted frame {', '.join(map(str, marks))} (best sample):")
+    rows.append(f"error at generated frame {', '.join(map(str, marks))} (best sample):")
     rows += [
         f"  {name:<18}" + " ".join(f"{m['frame_error'][k - 1]:6.3f}" for k in marks)
         for name, m in summary["methods"].items()
@@ -237,17 +248,23 @@ def format_table(summary: dict[str, Any]) -> str:
 
 
 def plot_examples(
-    data: HeldOutWindows, generated: np.ndarray, observed: int, path: Path, examples: int = 3
+    data: HeldOutWindows, generated: np.ndarray, known: np.ndarray, path: Path, examples: int = 3
 ) -> None:
-    """Skeleton strips (front view) of the windows with the most true motion after ``observed``:
-    the real window, then two generated ones; observed frames grey, predicted frames coloured."""
+    """Skeleton strips (front view) of the windows with the most true motion over the generated
+    frames, among those whose bones stay steadier than the median: the real window, then two
+    generated ones; observed frames grey, generated ones coloured."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    motion = np.linalg.norm(data.windows[:, -1] - data.windows[:, observed - 1], axis=-1).mean(axis=-1)
-    picks = np.argsort(motion)[::-1][:examples]
+    gap = np.flatnonzero(~known)
+    before = max(gap[0] - 1, 0)
+    moved = np.linalg.norm(data.windows[:, gap[-1]] - data.windows[:, before], axis=-1).mean(axis=-1)
+    # Sensor glitches (a skeleton that jumps or stretches) move most of all: show steady skeletons.
+    drift = bone_drift(data.windows[:, None], known)
+    moved[drift > np.median(drift)] = -np.inf
+    picks = np.argsort(moved)[::-1][:examples]
     rows = [(i, s) for i in picks for s in (None, 0, 1) if s is None or s < generated.shape[1]]
     frames = np.arange(0, data.windows.shape[1], 6)
     fig, axes = plt.subplots(len(rows), 1, figsize=(len(frames) * 0.9, 1.5 * len(rows)), squeeze=False)
@@ -256,7 +273,7 @@ def plot_examples(
         seq = data.windows[i] if s is None else generated[i, s]
         for k, f in enumerate(frames):
             pose = seq[f]
-            colour = "0.6" if f < observed else ("tab:blue" if s is None else "tab:red")
+            colour = "0.6" if known[f] else ("tab:blue" if s is None else "tab:red")
             for p, c in skeleton.BONES:
                 ax.plot(pose[[p, c], 0] + 1.6 * k, pose[[p, c], 1], color=colour, lw=1.2)
         low, high = ax.get_xlim()

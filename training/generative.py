@@ -114,6 +114,7 @@ def bank_variant_source(
         BankSettings(
             n_g=settings.bank_size,
             observed=settings.observed,
+            gap=settings.gap,
             steps=settings.steps,
             seed=seed,
             sampler=settings.sampler,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from config.sampling import SUPPORT_GAP, SUPPORT_OBSERVED, Gap
 from models.humanmac import HumanMAC
 from models.preprocess import clip_to_windows
 from training.datasets import load_dataset
@@ -19,7 +20,8 @@ def augment_support(
     generator: HumanMAC,
     n_g: int,
     *,
-    observed: int = 30,
+    observed: int = SUPPORT_OBSERVED,
+    gap: Gap = SUPPORT_GAP,
     steps: int = 100,
     seed: int = 0,
     eta: float = 0.0,
@@ -29,7 +31,8 @@ def augment_support(
     windows: ``(S, F, J, 3)`` normalised support windows. Returns ``(S·(1+n_g), F, J, 3)`` float32
     windows (the S originals first, then the variants of window 0, of window 1, ...) and
     ``(S·(1+n_g),)`` group ids: the index of the support window each one comes from. ``n_g = 0``
-    returns the originals. All ``S·n_g`` samples are generated in one batched sampling call.
+    returns the originals. All ``S·n_g`` samples are generated in one batched sampling call. ``gap``:
+    where in the window the completions differ from it (:mod:`models.humanmac.sampler`).
     """
     w = np.asarray(windows, dtype=np.float32)
     s = len(w)
@@ -39,7 +42,7 @@ def augment_support(
     if n_g == 0 or s == 0:
         return w.copy(), groups
     variants = generator.generate(
-        w, n_g, observed=observed, steps=steps, eta=eta, rng=torch.Generator().manual_seed(seed)
+        w, n_g, observed=observed, gap=gap, steps=steps, eta=eta, rng=torch.Generator().manual_seed(seed)
     )  # (S, n_g, F, J, 3)
     out = np.concatenate([w, variants.reshape(s * n_g, *w.shape[1:])])
     return out, np.concatenate([groups, np.repeat(groups, n_g)])

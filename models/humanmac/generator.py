@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from config.sampling import SamplerSettings
+from config.sampling import Gap, SamplerSettings
 from models.checkpoint import load_metadata, load_state, save_checkpoint
 from models.humanmac.codec import MotionCodec
 from models.humanmac.network import DenoiserConfig, MotionDenoiser
-from models.humanmac.sampler import complete
+from models.humanmac.sampler import complete, known_frames
 from models.humanmac.scheduler import CosineDDIMScheduler, SchedulerConfig
 from models.preprocess import WindowSpec
 from models.skeleton import bone_lengths, with_bone_lengths
@@ -84,6 +84,7 @@ class HumanMAC:
         n_g: int,
         *,
         observed: int = 30,
+        gap: Gap = "end",
         steps: int = 100,
         eta: float = 0.0,
         sampler: SamplerSettings = DEFAULT_SAMPLER,
@@ -91,7 +92,8 @@ class HumanMAC:
     ) -> np.ndarray:
         """``n_g`` completions of each normalised window ``(B, F, J, 3)`` -> ``(B, n_g, F, J, 3)`` float32.
 
-        The first ``observed`` frames of every completion are exactly the input's. ``rng`` seeds the
+        ``observed`` frames of every completion are exactly the input's: the first ones, or with
+        ``gap="middle"`` half at each end (:mod:`models.humanmac.sampler`). ``rng`` seeds the
         noise (same rng state, same result). Pass all windows at once rather than one per call:
         every DDIM step is one network call over all ``B·n_g`` trajectories. ``sampler.start`` and
         ``sampler.temperature``: see :mod:`models.humanmac.sampler` (1 and 1 are the paper's sampler).
@@ -108,19 +110,19 @@ class HumanMAC:
         with torch.inference_mode():
             out = complete(
                 self.network, self.scheduler, self.codec, torch.from_numpy(np.ascontiguousarray(w)),
-                samples=n_g, observed=observed, steps=steps, eta=eta, start=sampler.start,
+                samples=n_g, observed=observed, gap=gap, steps=steps, eta=eta, start=sampler.start,
                 temperature=sampler.temperature, reanchor=sampler.refine, generator=rng,
             ).numpy()  # fmt: skip
-        return rigid_bones(out, w, observed) if sampler.refine else out
+        return rigid_bones(out, w, known_frames(w.shape[1], observed, gap)) if sampler.refine else out
 
 
-def rigid_bones(completions: np.ndarray, windows: np.ndarray, observed: int) -> np.ndarray:
-    """Completions ``(B, N, F, J, 3)`` with their generated frames rebuilt with the observed frames'
-    mean bone lengths (``windows`` ``(B, F, J, 3)``): the bundled model lets bones stretch by ~15 %
-    over 30 frames, real Kinect skeletons by ~8 %."""
+def rigid_bones(completions: np.ndarray, windows: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Completions ``(B, N, F, J, 3)`` with their generated frames (not ``known`` ``(F,)``) rebuilt with
+    the observed frames' mean bone lengths (``windows`` ``(B, F, J, 3)``): the bundled model lets
+    bones stretch by ~15 % over 30 frames, real Kinect skeletons by ~8 %."""
     out = completions.copy()
-    lengths = bone_lengths(windows[:, :observed]).mean(axis=1)  # (B, 19)
-    out[:, :, observed:] = with_bone_lengths(out[:, :, observed:], lengths[:, None, None])
+    lengths = bone_lengths(windows[:, known]).mean(axis=1)  # (B, 19)
+    out[:, :, ~known] = with_bone_lengths(out[:, :, ~known], lengths[:, None, None])
     return out.astype(np.float32, copy=False)
 
 

@@ -158,3 +158,25 @@ def test_each_normal_behaviour_gets_its_own_profile_on_utkinect(backend, data_ro
     summary = evaluate_streams(streams, backend, WorkerConfig())
     assert len({s.normal_label for s in streams}) == 10
     assert summary["frame_auc_mean"] > 0.75
+
+
+@pytest.mark.parametrize("gap", ["end", "middle"])
+def test_enrolment_with_augmentation_adds_completions_to_their_source_clips(
+    backend, streams, tiny_humanmac, gap: str
+) -> None:
+    from edge.enroll import Augmentation
+
+    stream = streams[0]
+    clips = [EnrolClip(c.name, c.joints, c.times) for c in stream.support]
+    plain = build_profile("normal", clips, backend, calibration=WorkerConfig().calibration)
+    augmented = build_profile(
+        "normal", clips, backend, calibration=WorkerConfig().calibration,
+        augmentation=Augmentation(tiny_humanmac, n_g=2, observed=40, gap=gap, steps=2),  # type: ignore[arg-type]
+    )  # fmt: skip
+    real = len(plain.embeddings)
+    assert len(augmented.embeddings) == 3 * real  # N_s windows -> N_s·(1 + N_g)
+    np.testing.assert_allclose(augmented.embeddings[:real], plain.embeddings, atol=1e-5)
+    assert augmented.meta["augmentation"]["gap"] == gap and augmented.meta["augmentation"]["observed"] == 40
+    # every completion belongs to its source window's clip, so leave-one-clip-out holds it out too
+    assert sorted(set(augmented.groups[real:].tolist())) == sorted(set(plain.groups.tolist()))
+    assert np.isfinite(augmented.threshold) and augmented.threshold != plain.threshold

@@ -13,7 +13,7 @@ from models.checkpoint import save_checkpoint
 from models.humanmac import HumanMAC, load_humanmac, save_humanmac
 from models.humanmac.codec import MotionCodec
 from models.humanmac.network import DenoiserConfig, MotionDenoiser
-from models.humanmac.sampler import complete, hold_last_observed
+from models.humanmac.sampler import complete, known_frames, pad_unknown
 from models.humanmac.scheduler import CosineDDIMScheduler
 
 
@@ -53,11 +53,31 @@ def test_codec_is_standardised_on_its_fit_data_and_decodes_the_low_pass() -> Non
     assert torch.allclose(full.decode(full.encode(torch.from_numpy(w))), torch.from_numpy(w), atol=1e-4)
 
 
-def test_hold_last_observed_repeats_the_last_observed_pose() -> None:
+def test_padding_with_the_gap_at_the_end_repeats_the_last_observed_pose() -> None:
     w = torch.from_numpy(smooth_windows(2))
-    padded = hold_last_observed(w, 30)
+    padded = pad_unknown(w, known_frames(60, 30))
     assert torch.equal(padded[:, :30], w[:, :30])
     assert torch.equal(padded[:, 30:], w[:, 29:30].expand(-1, 30, -1, -1))
+
+
+def test_padding_a_middle_gap_interpolates_between_its_bounding_poses() -> None:
+    w = torch.from_numpy(smooth_windows(2))
+    known = known_frames(60, 40, "middle")
+    assert known[:20].all() and not known[20:40].any() and known[40:].all()
+    padded = pad_unknown(w, known)
+    assert torch.equal(padded[:, known], w[:, known])
+    t = (torch.arange(20, 40, dtype=torch.float32) - 19) / 21  # frames 19 and 40 bound the gap
+    want = w[:, 19:20] + t[None, :, None, None] * (w[:, 40:41] - w[:, 19:20])
+    assert torch.allclose(padded[:, 20:40], want, atol=1e-6)
+
+
+def test_known_frames_split_an_odd_observation_and_reject_impossible_ones() -> None:
+    assert known_frames(60, 41, "middle").sum() == 41
+    assert known_frames(60, 41, "middle")[:21].all() and not known_frames(60, 41, "middle")[21]
+    with pytest.raises(ValueError, match="observed"):
+        known_frames(60, 1, "middle")  # nothing left for one of the ends
+    with pytest.raises(ValueError, match="observed"):
+        known_frames(60, 60)
 
 
 def test_completion_keeps_the_observed_frames_exactly(tiny_humanmac: HumanMAC) -> None:
@@ -73,6 +93,26 @@ def test_completion_respects_any_observed_length(tiny_humanmac: HumanMAC, observ
     w = smooth_windows(1)
     out = tiny_humanmac.generate(w, 2, observed=observed, steps=3, rng=torch.Generator().manual_seed(0))
     assert np.array_equal(out[0, :, :observed], np.repeat(w[:, :observed], 2, axis=0))
+
+
+@pytest.mark.parametrize("refine", [False, True])
+def test_middle_gap_completion_keeps_both_ends_and_generates_between(
+    tiny_humanmac: HumanMAC, refine: bool
+) -> None:
+    w = smooth_windows(2)
+    sampler = SamplerSettings(refine=refine)
+    out = tiny_humanmac.generate(w, 3, observed=40, gap="middle", steps=4, sampler=sampler,
+                                 rng=torch.Generator().manual_seed(0))  # fmt: skip
+    known = known_frames(60, 40, "middle")
+    np.testing.assert_array_equal(
+        out[:, :, known], np.broadcast_to(w[:, None, known], out[:, :, known].shape)
+    )
+    assert not np.allclose(out[:, 0, 20:40], out[:, 1, 20:40])  # the samples differ in the gap
+    if refine:  # re-anchored at both ends: the gap rejoins the observation without a jump
+        step_in = np.abs(out[:, :, 20] - out[:, :, 19]).mean()
+        step_out = np.abs(out[:, :, 40] - out[:, :, 39]).mean()
+        typical = np.abs(np.diff(w, axis=1)).mean()
+        assert max(step_in, step_out) < 5 * typical
 
 
 def test_completion_is_reproducible_under_a_seed(tiny_humanmac: HumanMAC) -> None:
@@ -169,11 +209,27 @@ def test_reanchor_shifts_the_generated_frames_onto_the_last_observed_pose(tiny_h
     assert torch.equal(anchored[:, :, :30], w[:, None, :30].expand(-1, 2, -1, -1, -1))
 
 
+def test_reanchoring_a_middle_gap_blends_the_offsets_of_its_two_ends(tiny_humanmac: HumanMAC) -> None:
+    w = torch.from_numpy(smooth_windows(2))
+    parts = (tiny_humanmac.network, tiny_humanmac.scheduler, tiny_humanmac.codec, w)
+
+    def run(reanchor: bool) -> torch.Tensor:
+        with torch.inference_mode():
+            return complete(*parts, samples=2, observed=40, gap="middle", steps=4, reanchor=reanchor,
+                            generator=torch.Generator().manual_seed(1))  # fmt: skip
+
+    raw, anchored = run(False), run(True)
+    shift = anchored[:, :, 20:40] - raw[:, :, 20:40]
+    bend = shift[:, :, 2:] - 2 * shift[:, :, 1:-1] + shift[:, :, :-2]
+    assert bend.abs().max() < 1e-5  # linear across the gap ...
+    assert (shift[:, :, -1] - shift[:, :, 0]).abs().max() > 1e-4  # ... from one end's offset to the other's
+
+
 def test_sampling_from_a_late_start_at_low_temperature_stays_near_the_observation(
     tiny_humanmac: HumanMAC,
 ) -> None:
     w = smooth_windows(2)
-    held = hold_last_observed(torch.from_numpy(w), 30).numpy()
+    held = pad_unknown(torch.from_numpy(w), known_frames(60, 30)).numpy()
 
     def spread(start: float, temperature: float) -> float:
         sampler = SamplerSettings(start=start, temperature=temperature, refine=False)

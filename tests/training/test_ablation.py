@@ -25,6 +25,12 @@ def test_cells_carry_the_consistency_filter_only_when_augmented() -> None:
     assert cell_config(EncoderTrainConfig(), cfg, 0).generative is None
 
 
+def test_cells_complete_where_the_ablation_says() -> None:
+    cfg = AblationConfig(gap="middle", train_observed=40, train_n_g=[1])
+    augmented = cell_config(EncoderTrainConfig(), cfg, 1).generative
+    assert augmented is not None and (augmented.gap, augmented.observed) == ("middle", 40)
+
+
 def test_ablation_trains_every_cell_and_writes_the_tables(tmp_path: Path, data_root: Path) -> None:
     enc_cfg = tmp_path / "encoder.yaml"
     enc_cfg.write_text(f"datasets: [msr]\ndata_root: {data_root}\nencoder: {{hidden: 16, blocks: 1}}\n")

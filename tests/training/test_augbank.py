@@ -49,6 +49,16 @@ def test_variants_are_index_aligned_with_their_windows(
     assert counting.calls == 2  # 6 windows in chunks of 4
 
 
+def test_a_middle_gap_bank_keeps_both_ends_of_every_window(
+    counting: CountingHumanMAC, windows, tmp_path: Path
+) -> None:
+    settings = replace(SETTINGS, observed=40, gap="middle")
+    variants = AugmentationBank(tmp_path).load_or_build(windows, counting, settings, progress=False)
+    ends = np.r_[0:20, 40:60]
+    assert np.array_equal(variants[:, :, ends], np.repeat(windows[:, None, ends], 2, axis=1))
+    assert not np.allclose(variants[:, :, 20:40], windows[:, None, 20:40], atol=1e-3)
+
+
 def test_cache_hit_does_not_call_the_generator_again(
     counting: CountingHumanMAC, windows, tmp_path: Path
 ) -> None:
@@ -64,7 +74,7 @@ def test_cache_hit_does_not_call_the_generator_again(
     "change",
     [
         {"n_g": 3}, {"steps": 4}, {"seed": 1}, {"eta": 0.5}, {"observed": 20}, {"chunk": 2},
-        {"sampler": SamplerSettings(start=1.0)},
+        {"sampler": SamplerSettings(start=1.0)}, {"gap": "middle"},
     ],
 )  # fmt: skip
 def test_a_changed_setting_misses(counting: CountingHumanMAC, windows, tmp_path: Path, change: dict) -> None:

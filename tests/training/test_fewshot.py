@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from haad.cli import app
 from models.encoder import ActionEncoder, EncoderConfig, save_encoder
+from models.humanmac import HumanMAC, save_humanmac
 from models.preprocess import WindowSpec
 from training.datasets import DataNotFoundError, load_dataset
 from training.fewshot import eval_windows, evaluate, raw_dct_features, roc_auc
@@ -102,6 +103,37 @@ def test_cli_writes_summary_and_plot(tmp_path: Path, data_root: Path) -> None:
     worst = summary["methods"]["encoder"]["hardest_pairs"][0]
     assert pairs["encoder"][worst["normal"]][worst["anomaly"]] == worst["auc"]
     assert f"{worst['normal']} vs {worst['anomaly']}" in result.output
+
+
+def test_cli_augments_the_encoders_support_sets_with_humanmac_completions(
+    tiny_humanmac: HumanMAC, tmp_path: Path, data_root: Path
+) -> None:
+    torch.manual_seed(0)
+    ckpt, model = tmp_path / "enc.safetensors", tmp_path / "hm.safetensors"
+    save_encoder(ckpt, ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(), WindowSpec(), {})
+    save_humanmac(model, tiny_humanmac, {})
+    common = ["eval", "fewshot", "--dataset", "msr", "--encoder", str(ckpt), "--seeds", "2",
+              "--data-root", str(data_root)]  # fmt: skip
+    plain = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "plain")])
+    augmented = CliRunner().invoke(
+        app,
+        [*common, "--out", str(tmp_path / "aug"), "--augment", "2", "--aug-steps", "2", "--observed", "40",
+         "--gap", "middle", "--humanmac", str(model), "--cache-dir", str(tmp_path / "banks")],
+    )  # fmt: skip
+    assert plain.exit_code == 0 and augmented.exit_code == 0, augmented.output
+    a = json.loads((tmp_path / "plain" / "summary.json").read_text())
+    b = json.loads((tmp_path / "aug" / "summary.json").read_text())
+    assert a["support_augmentation"] is None
+    assert {k: b["support_augmentation"][k] for k in ("n_g", "observed", "gap", "steps")} == {
+        "n_g": 2, "observed": 40, "gap": "middle", "steps": 2,
+    }  # fmt: skip
+    assert b["methods"]["encoder"]["all"] != a["methods"]["encoder"]["all"]  # completions joined the support
+    assert b["methods"]["raw-dct"] == a["methods"]["raw-dct"]  # the baseline is never augmented
+    assert len(list((tmp_path / "banks").glob("*.npy"))) == 1
+    assert "2 HumanMAC completions per window" in augmented.output
+    impossible = CliRunner().invoke(app, [*common, "--augment", "2", "--observed", "1", "--gap", "middle",
+                                          "--humanmac", str(model), "--cache-dir", str(tmp_path / "banks")])  # fmt: skip
+    assert impossible.exit_code == 2 and "observed" in impossible.output
 
 
 def test_unknown_dataset_name_is_a_clear_error() -> None:

@@ -20,13 +20,22 @@ def support(n: int) -> np.ndarray:
 
 def test_originals_come_first_and_groups_name_the_source_window(tiny_humanmac: HumanMAC) -> None:
     s = support(3)
-    out, groups = augment_support(s, tiny_humanmac, 4, steps=3)
+    out, groups = augment_support(s, tiny_humanmac, 4, observed=30, gap="end", steps=3)  # the paper's form
     assert out.shape == (15, 60, 20, 3) and groups.shape == (15,)
     assert np.array_equal(out[:3], s)
     assert groups.tolist() == [0, 1, 2] + [0] * 4 + [1] * 4 + [2] * 4
     for k in range(3, 15):  # each variant continues the first 30 frames of its own source window
         assert np.array_equal(out[k, :30], s[groups[k], :30])
     assert not np.allclose(out[3:7, 30:], np.repeat(s[:1, 30:], 4, axis=0))
+
+
+def test_middle_gap_variants_keep_both_ends_of_their_source(tiny_humanmac: HumanMAC) -> None:
+    s = support(2)
+    out, groups = augment_support(s, tiny_humanmac, 3, observed=40, gap="middle", steps=3)
+    ends = np.r_[0:20, 40:60]
+    for k in range(2, 8):
+        assert np.array_equal(out[k, ends], s[groups[k], ends])
+    assert not np.allclose(out[2:5, 20:40], np.repeat(s[:1, 20:40], 3, axis=0))
 
 
 def test_same_seed_same_support_and_zero_variants_is_the_originals(tiny_humanmac: HumanMAC) -> None:

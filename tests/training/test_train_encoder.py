@@ -28,6 +28,7 @@ def test_committed_configs_validate(path: Path) -> None:
 # Nested settings are compared one by one (``encoder.members``).
 DERIVED = {
     "encoder-aug.yaml": {"generative", "out", "encoder.members"},
+    "encoder-aug-middle.yaml": {"generative", "out"},
     "encoder-lowdata.yaml": {"datasets", "train_subjects", "out", "encoder.members"},
 }
 

@@ -14,6 +14,7 @@ from config.humanmac import HumanMACTrainConfig
 from config.loader import ConfigError, load_config, parse_config
 from haad.cli import app
 from models.humanmac import HumanMAC, load_humanmac, save_humanmac
+from models.humanmac.sampler import known_frames
 from training.eval_humanmac import (
     average_pairwise_distance,
     bone_drift,
@@ -72,18 +73,40 @@ def test_naive_predictors_and_metrics_on_a_known_motion() -> None:
     # one joint set moving at constant velocity along x: constant velocity is exact, repeat-last is not
     t = np.arange(60, dtype=np.float32)[None, :, None, None]
     w = np.zeros((1, 60, 20, 3), np.float32) + np.array([0.01, 0.0, 0.0], np.float32) * t
-    preds = naive_predictions(w, 30)
-    ade, fde = displacement_errors(preds["constant-velocity"], w, 30)
+    end = known_frames(60, 30)
+    preds = naive_predictions(w, end)
+    ade, fde = displacement_errors(preds["constant-velocity"], w, end)
     assert ade.item() == pytest.approx(0.0, abs=1e-5) and fde.item() == pytest.approx(0.0, abs=1e-5)
-    ade, fde = displacement_errors(preds["repeat-last"], w, 30)
+    ade, fde = displacement_errors(preds["repeat-last"], w, end)
     assert ade.item() == pytest.approx(0.01 * np.mean(np.arange(1, 31)), rel=1e-4)
     assert fde.item() == pytest.approx(0.30, rel=1e-4)
-    assert bone_drift(preds["repeat-last"], 30).item() == 0.0  # no bones (all joints coincide) -> 0
+    assert bone_drift(preds["repeat-last"], end).item() == 0.0  # no bones (all joints coincide) -> 0
     # 0.01 per frame: 0.05 over the 5-frame lag; holding the last pose does not move at all
-    assert motion(preds["constant-velocity"], 30).item() == pytest.approx(0.05, rel=1e-4)
-    assert motion(preds["repeat-last"], 30).item() == 0.0
+    assert motion(preds["constant-velocity"], end).item() == pytest.approx(0.05, rel=1e-4)
+    assert motion(preds["repeat-last"], end).item() == 0.0
     two = np.stack([w[0], w[0] + 0.1])[None]  # two samples 0.1 apart in every coordinate
-    assert average_pairwise_distance(two, 30).item() == pytest.approx(0.1 * np.sqrt(30 * 20 * 3), rel=1e-4)
+    assert average_pairwise_distance(two, end).item() == pytest.approx(0.1 * np.sqrt(30 * 20 * 3), rel=1e-4)
+
+
+def test_in_betweening_is_scored_on_the_gap_against_linear_interpolation() -> None:
+    # constant velocity is exactly linear: interpolation across the middle gap is exact ...
+    t = np.arange(60, dtype=np.float32)[None, :, None, None]
+    w = np.zeros((1, 60, 20, 3), np.float32) + np.array([0.01, 0.0, 0.0], np.float32) * t
+    middle = known_frames(60, 40, "middle")
+    preds = naive_predictions(w, middle)
+    assert set(preds) == {"linear-interpolation"}
+    ade, _ = displacement_errors(preds["linear-interpolation"], w, middle)
+    assert ade.item() == pytest.approx(0.0, abs=1e-6)
+    assert motion(preds["linear-interpolation"], middle).item() == pytest.approx(0.05, rel=1e-4)
+    # ... and a motion that turns back inside the gap is missed by it, scored on the 20 gap frames only
+    bounce = w.copy()
+    bounce[:, 20:40] += (
+        np.minimum(t[:, 20:40] - 19, 40 - t[:, 20:40]) * np.float32(0.02) * np.array([0, 1, 0], np.float32)
+    )
+    ade, fde = displacement_errors(naive_predictions(bounce, middle)["linear-interpolation"], bounce, middle)
+    gap_offsets = 0.02 * np.minimum(np.arange(1, 21), np.arange(20, 0, -1))
+    assert ade.item() == pytest.approx(gap_offsets.mean(), rel=1e-4)
+    assert fde.item() == pytest.approx(gap_offsets[-1], rel=1e-4)
 
 
 def test_eval_command_writes_json_and_figure(
@@ -105,3 +128,16 @@ def test_eval_command_writes_json_and_figure(
     assert summary["methods"]["repeat-last"]["motion"] == 0.0 < summary["true_continuation_motion"]
     assert (out / "humanmac_examples.png").stat().st_size > 10_000
     assert "repeat-last" in result.output
+
+    result = CliRunner().invoke(
+        app,
+        ["eval", "humanmac", "--model", str(model), "--samples", "2", "--steps", "2", "--max-windows", "4",
+         "--observed", "40", "--gap", "middle", "--out", str(out), "--data-root", str(data_root)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "humanmac_eval.json").read_text())
+    assert summary["gap"] == "middle" and summary["predicted"] == 20
+    assert set(summary["methods"]) == {"humanmac", "linear-interpolation"}
+    assert len(summary["methods"]["humanmac"]["frame_error"]) == 20
+    bad = CliRunner().invoke(app, ["eval", "humanmac", "--gap", "start", "--out", str(out)])
+    assert bad.exit_code != 0 and "--gap" in bad.output
