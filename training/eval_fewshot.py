@@ -141,7 +141,8 @@ def format_table(summary: dict[str, Any]) -> str:
     if aug:
         lines.append(
             f"encoder support sets + {aug['n_g']} HumanMAC completions per window "
-            f"({aug['observed']} frames observed, gap at the {aug['gap']}, {aug['steps']} DDIM steps)"
+            f"({aug['observed']} frames observed, generated {'at the end' if aug['gap'] == 'end' else 'in the middle'}, "
+            f"{aug['steps']} DDIM steps)"
         )
     hardest = summary["methods"][methods[0]]["hardest_pairs"]
     lines.append(f"hardest (normal, anomaly) pairs for {methods[0]}, pair AUC:")
