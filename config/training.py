@@ -69,8 +69,8 @@ class GenerativeAugSettings(StrictModel):
         1,
         ge=1,
         le=20,
-        description="Variants per training window in a batch (N_g); 1 beat 3 and more wherever "
-        "both were measured (docs/benchmark.md).",
+        description="Variants per training window in a batch (N_g); with predicted ends 1 beat 3 and "
+        "more wherever both were measured, with in-betweens 1 and 3 tie (docs/benchmark.md).",
     )
     bank_size: int = Field(
         10, ge=1, le=50, description="Variants generated per bank window; each batch draws N_g of them."
