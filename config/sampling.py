@@ -22,8 +22,8 @@ from config.base import StrictModel
 Gap = Literal["end", "middle"]
 
 # Support-set (enrolment) completions keep 20 frames at each end of a window and re-generate the 20
-# between: on Kinder-Gator they cost a third of what predicted ends cost and nothing on the live path
-# (docs/benchmark.md, "In-betweening instead of prediction").
+# between: on Kinder-Gator clips they cost a third of what predicted ends cost, and on the live path
+# far less alert recall (docs/benchmark.md, "In-betweening instead of prediction").
 SUPPORT_OBSERVED = 40
 SUPPORT_GAP: Gap = "middle"
 
