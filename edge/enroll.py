@@ -51,6 +51,10 @@ class Augmentation:
     steps: int = 100
     seed: int = 0
 
+    def settings(self) -> dict[str, Any]:
+        """Every setting but the model, JSON-ready (profile metadata, evaluation reports)."""
+        return {k: getattr(self, k) for k in ("n_g", "observed", "gap", "steps", "seed")}
+
 
 def build_profile(
     name: str,
@@ -96,10 +100,7 @@ def build_profile(
         clip_of = clip_of[source]  # variants belong to their source window's clip
         aug_meta = {
             "model": augmentation.generator.fingerprint,
-            "n_g": augmentation.n_g,
-            "observed": augmentation.observed,
-            "gap": augmentation.gap,
-            "steps": augmentation.steps,
+            **augmentation.settings(),
             "sampler": SamplerSettings().model_dump(),
         }
     embeddings = backend.embed(support)

@@ -334,9 +334,7 @@ def run_stream_eval(
     summary = {
         "dataset": dataset,
         "model_version": backend.model_version,
-        "augmentation": None
-        if augmentation is None
-        else {k: getattr(augmentation, k) for k in ("n_g", "observed", "gap", "steps", "seed")},
+        "augmentation": augmentation.settings() if augmentation is not None else None,
         **evaluate_streams(streams[dataset](data_root), backend, cfg, augmentation=augmentation),
     }
     if out is not None:

@@ -31,7 +31,7 @@ from models.humanmac import load_humanmac
 from training.augbank import AugmentationBank, BankSettings
 from training.datasets import load_dataset
 from training.eval_fewshot import encoder_embed_fn
-from training.fewshot import EvalWindows, embed_all, eval_windows, evaluate
+from training.fewshot import EvalWindows, embed_all, embed_variants, eval_windows, evaluate
 from training.protocol import split_for
 from training.train_encoder import train_encoder
 
@@ -73,7 +73,7 @@ def run_ablation(cfg: AblationConfig, out: Path, *, progress: bool = True) -> di
                 sampler=cfg.sampler,
             ),
             progress=progress,
-        ).astype(np.float32)
+        )  # float16 on disk; the encoder takes float32 chunk by chunk
         for o in sorted({*cfg.observed, cfg.train_observed})
     }  # fmt: skip
 
@@ -116,10 +116,7 @@ def _evaluate_cell(
     encoder = load_encoder(encoder_path)[0]
     embed = encoder_embed_fn(encoder)
     emb = embed_all(embed, tw.windows)
-    var_emb = None
-    if variants is not None:
-        n, g = variants.shape[:2]
-        var_emb = embed_all(embed, variants.reshape(n * g, *variants.shape[2:])).reshape(n, g, -1)
+    var_emb = embed_variants(embed, variants) if variants is not None else None
     s = evaluate(tw, emb, shots=cfg.shots, seeds=cfg.seeds, variant_embeddings=var_emb).summary(unseen)
     return {k: s[k] for k in ("all", "seen", "unseen", "std_over_seeds", "mean_category_std")}
 

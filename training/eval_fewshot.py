@@ -18,7 +18,15 @@ import torch
 from models.encoder import DEFAULT_ENCODER_PATH, load_encoder
 from training.augbank import AugmentationBank, BankSettings
 from training.datasets import load_dataset
-from training.fewshot import ROC_GRID, MethodResult, embed_all, eval_windows, evaluate, raw_dct_features
+from training.fewshot import (
+    ROC_GRID,
+    MethodResult,
+    embed_all,
+    embed_variants,
+    eval_windows,
+    evaluate,
+    raw_dct_features,
+)
 from training.protocol import split_for
 
 
@@ -56,11 +64,7 @@ def run_fewshot_eval(
     results: dict[str, MethodResult] = {}
     for name, fn in methods.items():
         emb = embed_all(fn, tw.windows)
-        var_emb = None
-        if variants is not None and name == "encoder":
-            n, g = variants.shape[:2]
-            flat = variants.reshape(n * g, *variants.shape[2:]).astype(np.float32)
-            var_emb = embed_all(fn, flat).reshape(n, g, -1)
+        var_emb = embed_variants(fn, variants) if variants is not None and name == "encoder" else None
         results[name] = evaluate(tw, emb, shots=shots, seeds=seeds, variant_embeddings=var_emb)
 
     summary: dict[str, Any] = {

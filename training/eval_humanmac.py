@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from config.sampling import Gap, SamplerSettings
 from models import skeleton
 from models.humanmac import HumanMAC
 from models.humanmac.generator import DEFAULT_SAMPLER
-from models.humanmac.sampler import fill_weights, known_frames
+from models.humanmac.sampler import known_frames, pad_unknown
 from models.preprocess import ClipError, WindowSpec, clip_frames, cut_windows, normalise_windows
 from training.augbank import generate_in_chunks
 from training.datasets import load_dataset
@@ -71,7 +72,7 @@ def naive_predictions(windows: np.ndarray, known: np.ndarray) -> dict[str, np.nd
     """``(N, F, J, 3)`` -> ``{name: (N, 1, F, J, 3)}``, ``known`` ``(F,)`` frames kept, the rest
     filled: with the gap at the end by repeating the last observed pose or continuing its velocity,
     with a gap in the middle by linear interpolation between the poses around it."""
-    filled = np.einsum("fk,nkjc->nfjc", fill_weights(known), windows[:, known]).astype(windows.dtype)
+    filled = pad_unknown(torch.from_numpy(np.ascontiguousarray(windows)), known).numpy()
     if known[-1]:
         return {"linear-interpolation": filled[:, None]}
     observed = int(known.sum())

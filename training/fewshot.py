@@ -97,6 +97,12 @@ def embed_all(embed: EmbedFn, windows: np.ndarray, chunk: int = 1024) -> np.ndar
     return np.concatenate([embed(windows[i : i + chunk]) for i in range(0, len(windows), chunk)])
 
 
+def embed_variants(embed: EmbedFn, variants: np.ndarray) -> np.ndarray:
+    """Generated variants ``(N, G, F, J, 3)`` -> their embeddings ``(N, G, D)``."""
+    n, g = variants.shape[:2]
+    return embed_all(embed, variants.reshape(n * g, *variants.shape[2:])).reshape(n, g, -1)
+
+
 @dataclass
 class MethodResult:
     per_category: dict[str, list[float]]  # label -> AUC per seed
