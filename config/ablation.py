@@ -1,11 +1,11 @@
-"""Configuration of ``haad train ablation`` (training/ablation.py)."""
+"""Configuration of ``haad train ablation`` (evaluation/ablation.py)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
 from config.base import StrictModel
-from config.sampling import Gap, SamplerSettings
+from config.completions import CompletionSettings
 
 
 class AblationConfig(StrictModel):
@@ -18,19 +18,17 @@ class AblationConfig(StrictModel):
     humanmac: str = Field("models/weights/humanmac.safetensors", description="HumanMAC checkpoint.")
     train_n_g: list[int] = Field([1, 3, 5, 10], min_length=1, description="N_g values at training (Fig. 7).")
     table3_n_g: int = Field(3, ge=1, le=50, description="N_g of the training-aug encoder in Tables 3 and 4.")
-    train_observed: int = Field(30, ge=1, le=59, description="Observed frames O of training-time variants.")
-    gap: Gap = Field(
-        "end", description="Where training- and inference-time completions are generated: end or middle."
+    bank: CompletionSettings = Field(
+        default_factory=CompletionSettings,
+        description="Training-time completions (the bank holds max(train_n_g) of them per window).",
     )
-    bank_steps: int = Field(20, ge=1, le=1000, description="DDIM steps of the training-time bank.")
     filter_encoder: str | None = Field(
         None, description="Consistency filter of training-time variants (see GenerativeAugSettings)."
     )
-    sampler: SamplerSettings = Field(
-        default_factory=SamplerSettings, description="How HumanMAC is sampled, at training and inference."
+    support: CompletionSettings = Field(
+        default_factory=CompletionSettings,
+        description="Inference-time completions of every support window (Table 3; Table 4 varies O).",
     )
-    support_n_g: int = Field(10, ge=1, le=50, description="Completions per support window at inference.")
-    support_steps: int = Field(50, ge=1, le=1000, description="DDIM steps of inference-time completions.")
     observed: list[int] = Field([50, 30, 10], min_length=1, description="O values of Table 4.")
     dataset: str = Field("kinder-gator", description="Benchmark dataset evaluated.")
     shots: int = Field(3, ge=1, le=20, description="Support clips per category (N_s).")

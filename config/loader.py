@@ -71,7 +71,9 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
             loc = tuple(err["loc"])
             line = _line_of(doc, loc)
             where = f"{source}:{line}" if line else source
-            problems.append(f"{where}: {'.'.join(str(p) for p in loc) or '(top)'}: {err['msg']}")
+            got = err.get("input")
+            shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) and err["type"] != "missing" else ""
+            problems.append(f"{where}: {'.'.join(str(p) for p in loc) or '(top)'}: {err['msg']}{shown}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from e
 
 

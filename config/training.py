@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from config.base import StrictModel
-from config.sampling import Gap, SamplerSettings
+from config.completions import CompletionSettings
 
 
 class WindowSettings(StrictModel):
@@ -28,9 +28,6 @@ class EncoderSettings(StrictModel):
     dct_m: int = Field(10, ge=1, le=60, description="Low DCT frequencies fed to the GCN.")
     hidden: int = Field(128, ge=8, le=1024, description="Graph-conv feature width.")
     blocks: int = Field(4, ge=1, le=16, description="Residual blocks of two graph-conv layers.")
-    pooling: Literal["joints", "features"] = Field(
-        "joints", description="Max-pool over joints (hidden-d) or over features (J-d, reference code)."
-    )
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout inside residual blocks.")
     normalize: bool = Field(True, description="Unit-length embeddings (scores of Eq. 6 in [0, 2]).")
     members: int = Field(
@@ -69,21 +66,13 @@ class GenerativeAugSettings(StrictModel):
         1,
         ge=1,
         le=20,
-        description="Variants per training window in a batch (N_g); with predicted ends 1 beat 3 and "
-        "more wherever both were measured, with in-betweens 1 and 3 tie (docs/benchmark.md).",
+        description="Variants per training window in a batch (N_g), drawn from the bank's; with predicted "
+        "ends 1 beat 3 and more wherever both were measured, with in-betweens 1 and 3 tie.",
     )
-    bank_size: int = Field(
-        10, ge=1, le=50, description="Variants generated per bank window; each batch draws N_g of them."
+    bank: CompletionSettings = Field(
+        default_factory=CompletionSettings,
+        description="What the bank holds: bank.n_g completions of every bank window (N_g draws from them).",
     )
-    observed: int = Field(40, ge=1, le=59, description="Observed frames O; the rest is generated.")
-    gap: Gap = Field(
-        "middle",
-        description="Where the generated frames are: 'middle' keeps O/2 frames at each end and "
-        "generates the motion between them; 'end' predicts the last 60 - O frames (Eq. 4). "
-        "In-betweens gained more than predicted ends in every comparison (docs/benchmark.md).",
-    )
-    steps: int = Field(20, ge=1, le=1000, description="DDIM steps used to fill the bank.")
-    sampler: SamplerSettings = Field(default_factory=SamplerSettings, description="How the bank is sampled.")
     bank_stride: int = Field(15, ge=1, le=120, description="Stride of the windows that get variants.")
     filter_encoder: str | None = Field(
         None,
@@ -92,6 +81,12 @@ class GenerativeAugSettings(StrictModel):
         "null keeps every variant.",
     )
     cache_dir: str = Field(".cache/augbank", description="Where banks are cached between runs.")
+
+    @model_validator(mode="after")
+    def _draws_within_bank(self) -> GenerativeAugSettings:
+        if self.n_g > self.bank.n_g:
+            raise ValueError(f"n_g ({self.n_g}) exceeds the bank's {self.bank.n_g} variants per window")
+        return self
 
 
 class EncoderTrainConfig(StrictModel):

@@ -22,9 +22,9 @@ from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from types import FrameType
 
+from bus.logs import redact_url, setup_logging
 from config.edge import EdgeConfig
 from config.frontend import StreamConfig
-from edge.logs import setup_logging
 
 log = logging.getLogger("haad.daemon")
 _SPAWN = multiprocessing.get_context("spawn")
@@ -106,7 +106,7 @@ class Daemon:
             for child in self.frontends:
                 self._start(child)
             log.info(
-                "haad running: %d stream(s), store %s", len(self.cfg.streams), _redact(self.cfg.store.url)
+                "haad running: %d stream(s), store %s", len(self.cfg.streams), redact_url(self.cfg.store.url)
             )
             while not self.stopping:
                 self._supervise()
@@ -224,9 +224,3 @@ class Daemon:
         if self.cfg.metrics.enabled:
             metrics.serve(self.cfg.metrics.host, self.cfg.metrics.port)
             log.info("metrics on http://%s:%d/metrics", self.cfg.metrics.host, self.cfg.metrics.port)
-
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

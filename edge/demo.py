@@ -36,8 +36,9 @@ def build_demo_profiles(profiles_dir: Path = PROFILES_DIR) -> list[Path]:
     Earlier versions are removed first: the bundled demo ships one version per profile, made with
     the bundled encoder.
     """
+    from clips import Clip
     from edge.backends import make_backend
-    from edge.enroll import EnrolClip, build_profile
+    from edge.enroll import build_profile
     from edge.profiles import ProfileStore
     from pose_frontend.synthetic import SyntheticPerformer
 
@@ -47,7 +48,7 @@ def build_demo_profiles(profiles_dir: Path = PROFILES_DIR) -> list[Path]:
         clips = []
         for seed in ENROL_SEEDS:
             times, joints = SyntheticPerformer(script, seed=seed).render()
-            clips.append(EnrolClip(f"synthetic-{name}-{seed}", joints, times))
+            clips.append(Clip(joints, times, name=f"synthetic-{name}-{seed}"))
         profile = build_profile(name, clips, backend, calibration=WorkerConfig().calibration)
         shutil.rmtree(profiles_dir / name, ignore_errors=True)
         saved = ProfileStore(profiles_dir).save(profile)

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from config.sampling import SUPPORT_GAP, SUPPORT_OBSERVED, Gap
+from clips import Clip
+from config.completions import CompletionSettings
 from config.worker import CalibrationConfig
 from edge.backends import EncoderBackend
 from edge.profiles import Profile, check_name
@@ -31,34 +32,44 @@ log = logging.getLogger("haad.enroll")
 
 
 @dataclass(frozen=True)
-class EnrolClip:
-    """A recorded clip in the canonical skeleton: joints ``(T, 20, 3)``, times ``(T,)`` seconds."""
-
-    name: str
-    joints: np.ndarray
-    times: np.ndarray
-
-
-@dataclass(frozen=True)
 class Augmentation:
-    """HumanMAC completions added to every support window (N_g, observed frames O, where the
-    generated frames are, DDIM steps)."""
+    """HumanMAC completions added to every support window (Algorithm 2): the generator, what it
+    generates, and the noise seed."""
 
     generator: HumanMAC
-    n_g: int = 10
-    observed: int = SUPPORT_OBSERVED
-    gap: Gap = SUPPORT_GAP
-    steps: int = 100
+    completions: CompletionSettings = CompletionSettings()
     seed: int = 0
 
     def settings(self) -> dict[str, Any]:
         """Every setting but the model, JSON-ready (profile metadata, evaluation reports)."""
-        return {k: getattr(self, k) for k in ("n_g", "observed", "gap", "steps", "seed")}
+        return {**self.completions.model_dump(), "seed": self.seed}
+
+
+def augment_support(windows: np.ndarray, augmentation: Augmentation) -> tuple[np.ndarray, np.ndarray]:
+    """The support windows plus ``n_g`` HumanMAC completions of each.
+
+    windows: ``(S, F, J, 3)`` normalised support windows. Returns ``(S·(1+n_g), F, J, 3)`` float32
+    windows (the S originals first, then the variants of window 0, of window 1, ...) and
+    ``(S·(1+n_g),)`` source ids: the index of the support window each one is or completes. All
+    ``S·n_g`` samples are generated in one batched sampling call.
+    """
+    import torch
+
+    w = np.asarray(windows, dtype=np.float32)
+    s, n_g = len(w), augmentation.completions.n_g
+    sources = np.arange(s)
+    if s == 0:
+        return w.copy(), sources
+    variants = augmentation.generator.generate(
+        w, augmentation.completions, rng=torch.Generator().manual_seed(augmentation.seed)
+    )  # (S, n_g, F, J, 3)
+    out = np.concatenate([w, variants.reshape(s * n_g, *w.shape[1:])])
+    return out, np.concatenate([sources, np.repeat(sources, n_g)])
 
 
 def build_profile(
     name: str,
-    clips: Sequence[EnrolClip],
+    clips: Sequence[Clip],
     backend: EncoderBackend,
     *,
     calibration: CalibrationConfig,
@@ -85,24 +96,9 @@ def build_profile(
     source = np.arange(n_real)  # the real window each support window is (or completes)
     aug_meta = None
     if augmentation is not None:
-        from config.sampling import SamplerSettings
-        from training.support_aug import augment_support
-
-        support, source = augment_support(
-            support,
-            augmentation.generator,
-            augmentation.n_g,
-            observed=augmentation.observed,
-            gap=augmentation.gap,
-            steps=augmentation.steps,
-            seed=augmentation.seed,
-        )
+        support, source = augment_support(support, augmentation)
         clip_of = clip_of[source]  # variants belong to their source window's clip
-        aug_meta = {
-            "model": augmentation.generator.fingerprint,
-            **augmentation.settings(),
-            "sampler": SamplerSettings().model_dump(),
-        }
+        aug_meta = {"model": augmentation.generator.fingerprint, **augmentation.settings()}
     embeddings = backend.embed(support)
     real = np.arange(len(support)) < n_real  # augment_support puts the originals first
     # With one clip there is no other clip to leave out: leave out one window (and its variants).
@@ -126,13 +122,13 @@ def build_profile(
     return Profile(name, 0, embeddings, clip_of, support, cal.threshold, meta)
 
 
-def default_augmentation(path: Path | None = None, **settings: Any) -> Augmentation | None:
-    """HumanMAC augmentation with the bundled (or given) model and ``settings`` (the fields of
-    :class:`Augmentation`); None, with a warning, if the model is absent."""
+def default_augmentation(completions: CompletionSettings, path: Path | None = None) -> Augmentation | None:
+    """HumanMAC augmentation with the bundled (or given) model; None, with a warning, if the model is
+    absent."""
     from models.humanmac import load_humanmac
 
     try:
-        return Augmentation(load_humanmac(path), **settings)
+        return Augmentation(load_humanmac(path), completions)
     except FileNotFoundError as e:
         log.warning("enrolling without HumanMAC augmentation: %s", e)
         return None

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import uuid
 from collections import Counter, deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -165,25 +164,6 @@ class EpisodeTracker:
         self.counts: Counter[str] = Counter()
         self._states: dict[tuple[str, str], _State] = {}
         self._ended: dict[str, int] = {}  # stream -> last segment ended by end_segment
-
-    def update_batch(
-        self,
-        windows: Sequence[ReadyWindow],
-        profiles: Sequence[str],
-        scores: np.ndarray,
-        thresholds: np.ndarray,
-    ) -> list[EpisodeEvent]:
-        """Scores ``(B, P)`` of ``windows`` (B) for ``profiles`` (P) with ``thresholds`` (P,)."""
-        if scores.shape != (len(windows), len(profiles)) or len(thresholds) != len(profiles):
-            raise ValueError(
-                f"scores must be (windows, profiles) = ({len(windows)}, {len(profiles)}); got {scores.shape}"
-            )
-        events: list[EpisodeEvent] = []
-        hot = scores > thresholds[None, :]  # (B, P); NaN compares False and is filtered in update
-        for b, w in enumerate(windows):
-            for p, name in enumerate(profiles):
-                events += self._update(w, name, float(scores[b, p]), float(thresholds[p]), bool(hot[b, p]))
-        return events
 
     def update(self, window: ReadyWindow, profile: str, score: float, threshold: float) -> list[EpisodeEvent]:
         """One scored window for one profile -> the events it causes (none, opened or closed)."""

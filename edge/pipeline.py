@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bus.messages import SkeletonFrame
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
-from edge.bus.messages import SkeletonFrame
 from edge.episodes import EpisodeEvent, EpisodeTracker
 from edge.profiles import Profile
 from edge.scoring import Scorer

@@ -8,14 +8,14 @@ encoder can re-embed them instead of scoring against embeddings from another mod
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from models.files import atomic_write
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VERSION = re.compile(r"^v(\d{4,})\.npz$")
@@ -111,26 +111,15 @@ class ProfileStore:
             profile.threshold, {**profile.meta, "threshold": profile.threshold, "version": version},
         )  # fmt: skip
         base = folder / f"v{version:04d}"
-        _atomic_write(base.with_suffix(".npz"), lambda f: np.savez_compressed(
+        atomic_write(base.with_suffix(".npz"), lambda f: np.savez_compressed(
             f,
             embeddings=saved.embeddings.astype(np.float32),
             groups=saved.groups.astype(np.int64),
             windows=saved.windows.astype(np.float16),
         ))  # fmt: skip
         # The JSON goes last: a version counts only once both files exist.
-        _atomic_write(base.with_suffix(".json"), lambda f: f.write(json.dumps(saved.meta, indent=2).encode()))
+        atomic_write(base.with_suffix(".json"), lambda f: f.write(json.dumps(saved.meta, indent=2).encode()))
         return saved
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ProfileWatcher:

@@ -1,6 +1,6 @@
 """Per-stream sliding windows: bus frames in, fixed-length encoder windows out, and their batching.
 
-A :class:`StreamWindow` turns one stream's :class:`~edge.bus.messages.SkeletonFrame` s into raw
+A :class:`StreamWindow` turns one stream's :class:`~bus.messages.SkeletonFrame` s into raw
 windows ``(spec.frames, 20, 3)`` resampled to ``spec.fps``, online, with the semantics the offline
 rule in :mod:`models.preprocess` gives a recorded clip:
 
@@ -41,7 +41,7 @@ from typing import Literal
 
 import numpy as np
 
-from edge.bus.messages import SkeletonFrame
+from bus.messages import SkeletonFrame
 from models.preprocess import WindowSpec, fill_gaps, interpolate_at, normalise_windows
 from models.skeleton import NUM_JOINTS
 

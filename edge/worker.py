@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bus import Subscriber
 from config.edge import EdgeConfig
 from edge.alerts_sink import AlertSink
 from edge.backends import EncoderBackend, make_backend
-from edge.bus import Subscriber
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile, ProfileStore, ProfileWatcher
 from edge.scoring import calibrate_threshold

@@ -2,7 +2,8 @@
 
 ``<name>.safetensors`` holds the weights; ``<name>.json`` holds ``format``, ``kind``, the model config,
 and whatever the trainer adds (window spec, data split, metrics, git revision). A loader needs
-nothing else.
+nothing else. Reading the sidecar needs no torch (an ONNX Runtime host never imports it); torch is
+imported by the functions that touch weights.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors.torch import load_file, save_file
+from models.files import atomic_write
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT_VERSION = 1
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +43,8 @@ def sidecar_path(weights: Path) -> Path:
 
 def save_checkpoint(path: Path, module: torch.nn.Module, kind: str, metadata: dict[str, Any]) -> None:
     """Write ``path`` (.safetensors) and its JSON sidecar. ``metadata`` must be JSON-serialisable."""
+    from safetensors.torch import save
+
     if path.suffix != ".safetensors":
         raise ValueError(f"checkpoint path must end in .safetensors: {path}")
     # The revision is read before writing: retraining a committed checkpoint would otherwise mark
@@ -47,8 +52,10 @@ def save_checkpoint(path: Path, module: torch.nn.Module, kind: str, metadata: di
     meta = {"format": FORMAT_VERSION, "kind": kind, "git_revision": git_revision(), **metadata}
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    save_file(state, str(path))
-    sidecar_path(path).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    weights = save(state)
+    atomic_write(path, lambda f: f.write(weights))
+    text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+    atomic_write(sidecar_path(path), lambda f: f.write(text.encode()))
 
 
 def load_metadata(path: Path, kind: str) -> dict[str, Any]:
@@ -64,4 +71,6 @@ def load_metadata(path: Path, kind: str) -> dict[str, Any]:
 
 
 def load_state(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
     return load_file(str(path))

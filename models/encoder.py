@@ -7,57 +7,33 @@ buffer inside the module, so exported graphs (ONNX, TensorRT) take raw windows t
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from models.checkpoint import load_metadata, load_state, save_checkpoint
+from models.checkpoint import load_state, save_checkpoint
 from models.dct import dct_matrix
+from models.embedding import EmbedFn
+from models.encoder_config import DEFAULT_ENCODER_PATH, KIND, EncoderConfig, read_encoder_metadata
 from models.preprocess import WindowSpec
 
-Pooling = Literal["joints", "features"]
-
-
-@dataclass(frozen=True)
-class EncoderConfig:
-    """Architecture of :class:`ActionEncoder` (stored with its weights).
-
-    joints / frames: window shape it accepts. dct_m: low DCT frequencies kept (paper: 10).
-    hidden: graph-conv feature width (paper: 128). blocks: residual blocks of two GC layers (4).
-    pooling: ``joints`` max-pools the hidden features over joints into a ``hidden``-d embedding;
-        ``features`` follows the reference code (project back to 3·M features per joint, add the
-        input, max-pool over features) into a J-d embedding.
-    dropout: applied inside residual blocks during training.
-    members: independently trained encoders of this architecture (:class:`EncoderEnsemble`) whose
-        embeddings are concatenated; 1 is a single encoder.
-    normalize: scale embeddings to unit length. Training compares embeddings by cosine similarity
-        (Eq. 5), so their length carries no trained meaning; on the unit sphere the Euclidean scores
-        of Eq. (6) lie in [0, 2] for every profile and measured slightly better on MSR / UTKinect.
-    """
-
-    joints: int = 20
-    frames: int = 60
-    dct_m: int = 10
-    hidden: int = 128
-    blocks: int = 4
-    pooling: Pooling = "joints"
-    dropout: float = 0.0
-    normalize: bool = True
-    members: int = 1
-
-    @property
-    def embedding_dim(self) -> int:
-        return self.members * (self.hidden if self.pooling == "joints" else self.joints)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> EncoderConfig:
-        return cls(**d)
+__all__ = [
+    "DEFAULT_ENCODER_PATH",
+    "KIND",
+    "ActionEncoder",
+    "Encoder",
+    "EncoderConfig",
+    "EncoderEnsemble",
+    "build_encoder",
+    "encoder_embed_fn",
+    "load_encoder",
+    "member_config",
+    "save_encoder",
+]
 
 
 class GraphConv(nn.Module):
@@ -108,7 +84,6 @@ class ActionEncoder(nn.Module):
         self.gc_in = GraphConv(in_features, c.hidden, c.joints, bias=False)
         self.bn_in = nn.BatchNorm1d(c.joints * c.hidden)
         self.blocks = nn.Sequential(*(GCBlock(c.hidden, c.joints, c.dropout) for _ in range(c.blocks)))
-        self.gc_out = GraphConv(c.hidden, in_features, c.joints) if c.pooling == "features" else None
 
     def dct_features(self, windows: torch.Tensor) -> torch.Tensor:
         """``(B, F, J, 3)`` windows -> ``(B, J, 3·M)`` per-joint DCT coefficients (frequency-major)."""
@@ -123,10 +98,7 @@ class ActionEncoder(nn.Module):
         h = self.gc_in(x)
         h = torch.tanh(self.bn_in(h.reshape(b, -1)).reshape(b, j, -1))
         h = self.blocks(h)  # (B, J, hidden)
-        if self.gc_out is None:
-            z = h.amax(dim=1)  # pool over joints -> (B, hidden)
-        else:
-            z = (self.gc_out(h) + x).amax(dim=2)  # reference: pool over features -> (B, J)
+        z = h.amax(dim=1)  # pool over joints -> (B, hidden)
         return nn.functional.normalize(z, dim=1) if self.config.normalize else z
 
 
@@ -165,10 +137,7 @@ def build_encoder(config: EncoderConfig) -> Encoder:
     return ActionEncoder(config) if config.members == 1 else EncoderEnsemble(config)
 
 
-# --- persistence ---------------------------------------------------------------------------------
-
-KIND = "haad.encoder"
-DEFAULT_ENCODER_PATH = Path(__file__).resolve().parent / "weights" / "encoder.safetensors"
+# --- persistence and use -------------------------------------------------------------------------
 
 
 def save_encoder(path: Path, encoder: Encoder, spec: WindowSpec, metadata: dict[str, Any]) -> None:
@@ -180,8 +149,18 @@ def save_encoder(path: Path, encoder: Encoder, spec: WindowSpec, metadata: dict[
 def load_encoder(path: Path | None = None) -> tuple[Encoder, WindowSpec, dict[str, Any]]:
     """Rebuild an encoder from its checkpoint alone (eval mode, CPU). Default: the bundled one."""
     path = Path(path) if path is not None else DEFAULT_ENCODER_PATH
-    meta = load_metadata(path, KIND)
-    encoder = build_encoder(EncoderConfig.from_dict(meta["encoder"]))
+    config, spec, meta = read_encoder_metadata(path)
+    encoder = build_encoder(config)
     encoder.load_state_dict(load_state(path))
     encoder.eval()
-    return encoder, WindowSpec.from_dict(meta["window"]), meta
+    return encoder, spec, meta
+
+
+def encoder_embed_fn(encoder: nn.Module) -> EmbedFn:
+    """Windows ``(B, F, J, 3)`` -> embeddings ``(B, D)`` with a PyTorch encoder (inference mode)."""
+
+    def encode(w: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return encoder(torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))).numpy()
+
+    return encode

@@ -18,7 +18,6 @@ monotonic clock, so they rise strictly even if the system clock is stepped.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from bus.logs import redact_url
 from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
 from pose_frontend.base import Counters, Source, SourceUnavailableError, StopFlag
 
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 # How often a waiting consumer looks at the stop flag.
 _POLL_S = 0.1
 _JOIN_TIMEOUT_S = 2.0
-_CREDENTIALS = re.compile(r"//[^/@]*@")
 
 
 class Capture(Protocol):
@@ -49,11 +48,6 @@ class Capture(Protocol):
 
 
 CaptureFactory = Callable[[], Capture]
-
-
-def redact(url: str) -> str:
-    """``rtsp://user:pass@host/...`` -> ``rtsp://***@host/...`` for logs and errors."""
-    return _CREDENTIALS.sub("//***@", url)
 
 
 def webcam_capture_factory(config: WebcamSourceConfig) -> CaptureFactory:
@@ -100,7 +94,7 @@ class LiveSource(Source):
         counters: Counters | None = None,
     ) -> None:
         super().__init__(stop, counters)
-        self.name = redact(name)
+        self.name = redact_url(name)
         self._open_capture = open_capture
         self._reconnect = reconnect
         self._closed = threading.Event()

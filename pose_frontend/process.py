@@ -35,11 +35,11 @@ from typing import Protocol
 import numpy as np
 import zmq
 
+from bus.logs import setup_logging
+from bus.messages import SkeletonFrame
+from bus.pubsub import Publisher
 from config.bus import BusConfig
 from config.frontend import EstimatorConfig, StreamConfig
-from edge.bus.messages import SkeletonFrame
-from edge.bus.pubsub import Publisher
-from edge.logs import setup_logging
 from pose_frontend.base import Counters, Source, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError, PoseEstimator, open_estimator, to_canonical_pose
 from pose_frontend.sources import open_source
@@ -54,7 +54,7 @@ class FrameErrorLimit(RuntimeError):
 
 
 class FramePublisher(Protocol):
-    """What the loop needs of ``edge.bus.Publisher``."""
+    """What the loop needs of ``bus.Publisher``."""
 
     def publish(self, frame: SkeletonFrame) -> None: ...
 

@@ -6,8 +6,8 @@ import threading
 
 import numpy as np
 
+from bus.messages import SkeletonFrame
 from config.frontend import StreamConfig
-from edge.bus.messages import SkeletonFrame
 from models.skeleton import NUM_JOINTS
 from pose_frontend.base import Counters
 from pose_frontend.process import run_stream

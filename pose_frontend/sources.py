@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from clips import CLIP_FILE_SUFFIXES, load_clips
 from config.frontend import (
     ImagesSourceConfig,
     SkeletonSourceConfig,
@@ -38,7 +39,6 @@ from config.frontend import (
     VideoSourceConfig,
     WebcamSourceConfig,
 )
-from models.skeleton import to_canonical
 from pose_frontend.base import (
     CorruptVideoError,
     Counters,
@@ -273,12 +273,9 @@ class SkeletonReplaySource(_PassSource):
     ) -> None:
         super().__init__(loop=loop, realtime=realtime, stop=stop, counters=counters)
         file = _require_file(Path(path), "skeleton file")
-        if file.suffix == ".npz":
-            self.clips = _load_clipset(file, list(clips))
-        elif file.suffix == ".npy":
-            self.clips = [_load_npy(file, layout, fps)]
-        else:
+        if file.suffix not in CLIP_FILE_SUFFIXES:
             raise SourceError(f"{file}: a skeleton file must be a clip-set .npz or a .npy")
+        self.clips = _load_replay(file, list(clips), layout, fps)
         self.clips = [(times, joints) for times, joints in self.clips if len(times)]
         if not self.clips:
             raise SourceError(f"{file}: no clip has a frame")
@@ -295,31 +292,21 @@ class SkeletonReplaySource(_PassSource):
             yield zip(times.tolist(), joints, strict=True)
 
 
-def _load_clipset(file: Path, names: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-    # Lazy: the dataset package is only needed for clip-set files (it does not import torch).
-    from training.datasets.clipset_file import load_clipset_file
-
+def _load_replay(
+    file: Path, names: list[str], layout: str, fps: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(times, joints) of the clips to replay: the named ones of a clip-set file, in that order, or
+    all of them; a .npy array is one clip."""
     try:
-        clipset = load_clipset_file(file)
+        loaded = load_clips(file, layout=layout, fps=fps)  # type: ignore[arg-type]
     except (OSError, ValueError) as e:
         raise SourceError(f"cannot replay {file}: {e}") from e
-    by_name = {c.name: c for c in clipset.clips}
+    by_name = {c.name: c for c in loaded}
     missing = [n for n in names if n not in by_name]
     if missing:
         raise SourceError(f"{file} has no clips named {missing}; it has {sorted(by_name)}")
-    chosen = [by_name[n] for n in names] if names else list(clipset.clips)
+    chosen = [by_name[n] for n in names] if names else loaded
     return [(c.times.astype(np.float64), c.joints.astype(np.float32)) for c in chosen]
-
-
-def _load_npy(file: Path, layout: str, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        raw = np.load(file, allow_pickle=False)
-        joints = to_canonical(raw, layout)  # type: ignore[arg-type]
-    except (OSError, ValueError) as e:
-        raise SourceError(f"cannot replay {file}: {e}") from e
-    if joints.ndim != 3 or len(joints) == 0:
-        raise SourceError(f"{file}: expected a (T, N, 3) array with T >= 1; got shape {raw.shape}")
-    return np.arange(len(joints)) / fps, joints
 
 
 class SyntheticSource(_PassSource):

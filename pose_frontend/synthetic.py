@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 
+from config.frontend import Motion
 from models.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, J
 
 FLOOR_Y = -0.95
@@ -234,17 +236,10 @@ _MOTION_FUNCS: dict[str, Callable[[np.ndarray, _Style], _Pose]] = {
     "jump_flail": _jump_flail,
     "kick": _kick,
 }
-MOTIONS: tuple[str, ...] = tuple(_MOTION_FUNCS)
+MOTIONS: tuple[str, ...] = get_args(Motion)
+assert set(MOTIONS) == set(_MOTION_FUNCS), "every motion the config accepts needs an implementation"
 # Motions an everyday "normal" profile would not contain; the demo's abnormal episodes use them.
 ABNORMAL_MOTIONS: frozenset[str] = frozenset({"fall", "jump_flail", "kick"})
-# The product demo: a profile enrolled on "normal" and a stream with one abnormal episode in the middle.
-DEMO_NORMAL_SCRIPT: tuple[tuple[str, float], ...] = (("walk_in_place", 20.0), ("wave_right_hand", 10.0))
-DEMO_STREAM_SCRIPT: tuple[tuple[str, float], ...] = (
-    ("walk_in_place", 15.0),
-    ("wave_right_hand", 8.0),
-    ("jump_flail", 5.0),
-    ("walk_in_place", 12.0),
-)
 
 
 # --- kinematics ----------------------------------------------------------------------------------

@@ -51,3 +51,18 @@ def tiny_humanmac():  # -> models.humanmac.HumanMAC
     motion = np.cumsum(rng.normal(0.0, 0.02, size=(32, 60, 20, 3)), axis=1).astype(np.float32)
     codec = MotionCodec(60, 20, 20).fit(motion)
     return HumanMAC(network, codec, CosineDDIMScheduler(), WindowSpec())
+
+
+@pytest.fixture(scope="session")
+def generate():  # -> Callable[..., np.ndarray]
+    """``generate(model, windows, n_g, observed=30, gap="end", steps=50, sampler=None, eta=0.0, rng=None)``:
+    HumanMAC completions with the settings spelled as keywords (predicted ends of 30 observed frames
+    unless told otherwise, the paper's form)."""
+    from config.completions import CompletionSettings, SamplerSettings
+
+    def run(model, windows, n_g, *, observed=30, gap="end", steps=50, sampler=None, eta=0.0, rng=None):
+        sampler = (sampler or SamplerSettings()).model_copy(update={"eta": eta})
+        settings = CompletionSettings(n_g=n_g, observed=observed, gap=gap, steps=steps, sampler=sampler)
+        return model.generate(windows, settings, rng=rng)
+
+    return run

@@ -9,12 +9,10 @@ Files: ``<cache_dir>/<key>.npy`` + ``<key>.json``, each written to a temporary n
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,60 +22,46 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from config.sampling import Gap, SamplerSettings
+from config.completions import CompletionSettings
+from models.files import atomic_write
 from models.humanmac import HumanMAC
-from models.humanmac.generator import DEFAULT_SAMPLER
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class BankSettings:
-    """n_g: variants per window (N_g). observed: frames kept (O); the rest is generated, at the end
-    or in the middle of the window (``gap``, :mod:`models.humanmac.sampler`).
-    steps / eta / sampler: sampling (``HumanMAC.generate``). seed: noise seed.
+    """completions: what is generated (N_g, O, gap, steps, sampler). seed: noise seed.
     chunk: windows per sampling call (the noise stream depends on it, so it is part of the key).
     dtype: storage precision of the variants."""
 
-    n_g: int = 3
-    observed: int = 30
-    gap: Gap = "end"
-    steps: int = 20
-    eta: float = 0.0
-    sampler: SamplerSettings = DEFAULT_SAMPLER
+    completions: CompletionSettings = CompletionSettings()
     seed: int = 0
     chunk: int = 64
     dtype: Literal["float16", "float32"] = "float16"
 
     def describe(self) -> dict[str, Any]:
-        """Every setting as a flat JSON-ready dict (the sampler's fields at the top level)."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sampler"}
-        return {**fields, **self.sampler.model_dump()}
+        """Every setting as a flat JSON-ready dict (the completions' and the sampler's fields at the
+        top level; the cache key hashes it)."""
+        c = self.completions.model_dump()
+        return {**c.pop("sampler"), **c, "seed": self.seed, "chunk": self.chunk, "dtype": self.dtype}
 
 
 def generate_in_chunks(
     generator: HumanMAC,
     windows: np.ndarray,
-    n_g: int,
+    settings: CompletionSettings,
     *,
-    observed: int,
-    steps: int,
-    eta: float,
     seed: int,
-    gap: Gap = "end",
-    sampler: SamplerSettings = DEFAULT_SAMPLER,
     chunk: int = 64,
     dtype: str = "float32",
     progress: bool = True,
 ) -> np.ndarray:
     """``(N, F, J, 3)`` -> ``(N, n_g, F, J, 3)``: ``chunk`` windows per call, one seeded noise stream."""
     rng = torch.Generator().manual_seed(seed)
-    out = np.empty((len(windows), n_g, *windows.shape[1:]), dtype=dtype)
+    out = np.empty((len(windows), settings.n_g, *windows.shape[1:]), dtype=dtype)
     for i in tqdm(range(0, len(windows), chunk), desc="generate", disable=not progress, mininterval=2.0):
-        out[i : i + chunk] = generator.generate(
-            windows[i : i + chunk], n_g, observed=observed, gap=gap, steps=steps, eta=eta, sampler=sampler,
-            rng=rng,
-        )  # fmt: skip
+        out[i : i + chunk] = generator.generate(windows[i : i + chunk], settings, rng=rng)
     return out
 
 
@@ -93,17 +77,6 @@ def bank_key(windows: np.ndarray, generator: HumanMAC, settings: BankSettings) -
         "settings": settings.describe(),
     }
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class AugmentationBank:
@@ -123,20 +96,24 @@ class AugmentationBank:
         if windows.ndim != 4 or len(windows) == 0:
             raise ValueError(f"windows must be a non-empty (N, F, J, 3) array; got {windows.shape}")
         key = bank_key(windows, generator, settings)
-        expected = (len(windows), settings.n_g, *windows.shape[1:])
+        expected = (len(windows), settings.completions.n_g, *windows.shape[1:])
         cached = self._load(key, expected)
         if cached is not None:
             return cached
 
         started = time.monotonic()
         variants = generate_in_chunks(
-            generator, windows, settings.n_g, observed=settings.observed, gap=settings.gap, steps=settings.steps,
-            eta=settings.eta, seed=settings.seed, sampler=settings.sampler, chunk=settings.chunk,
-            dtype=settings.dtype, progress=progress,
-        )  # fmt: skip
+            generator,
+            windows,
+            settings.completions,
+            seed=settings.seed,
+            chunk=settings.chunk,
+            dtype=settings.dtype,
+            progress=progress,
+        )
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         npy, side = self.paths(key)
-        _atomic_write(npy, lambda f: np.save(f, variants))
+        atomic_write(npy, lambda f: np.save(f, variants))
         meta = {
             "key": key,
             "shape": list(variants.shape),
@@ -146,7 +123,7 @@ class AugmentationBank:
             "windows_sha256": windows_digest(windows),
             "seconds": round(time.monotonic() - started, 1),
         }
-        _atomic_write(side, lambda f: f.write((json.dumps(meta, indent=2) + "\n").encode()))
+        atomic_write(side, lambda f: f.write((json.dumps(meta, indent=2) + "\n").encode()))
         return variants
 
     def _load(self, key: str, expected: tuple[int, ...]) -> np.ndarray | None:

@@ -15,6 +15,7 @@ variant contributes its real bank window instead (another augmented view of real
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,17 +23,19 @@ from typing import Any
 import numpy as np
 
 from config.training import AugmentSettings, GenerativeAugSettings
-from models.encoder import load_encoder
+from models.embedding import EmbedFn, embed_all
+from models.encoder import encoder_embed_fn, load_encoder
 from models.humanmac import HumanMAC
 from models.preprocess import WindowSpec, cut_windows, normalise_windows
 from models.scoring import pairwise_distances
 from training.augbank import AugmentationBank, BankSettings
-from training.eval_fewshot import encoder_embed_fn
-from training.fewshot import EmbedFn, embed_all
-from training.train_encoder import VariantSource
 from training.windows import TrainClips, augment_windows
 
 log = logging.getLogger(__name__)
+
+# Given the sampled windows' clip indices and crop centres, N_g normalised generated windows of each:
+# (B,) clip indices, (B,) crop centres, rng -> (B, N_g, F, J, 3).
+VariantSource = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
 
 def bank_windows(
@@ -105,20 +108,11 @@ def bank_variant_source(
     """A variant source for :func:`training.train_encoder.train_encoder` backed by a cached bank, and
     facts about the bank for the checkpoint's metadata (its size; with ``filter_encoder``, the share
     of variants kept and, for comparison, the share of real windows nearest their own centroid)."""
-    if settings.n_g > settings.bank_size:
-        raise ValueError(f"N_g ({settings.n_g}) exceeds the bank's {settings.bank_size} variants per window")
     windows, clip_of, centres = bank_windows(train, spec, settings.bank_stride)
     bank = AugmentationBank(settings.cache_dir).load_or_build(
         windows,
         generator,
-        BankSettings(
-            n_g=settings.bank_size,
-            observed=settings.observed,
-            gap=settings.gap,
-            steps=settings.steps,
-            seed=seed,
-            sampler=settings.sampler,
-        ),  # fmt: skip
+        BankSettings(completions=settings.bank, seed=seed),
         progress=progress,
     )
     keep = np.ones(bank.shape[:2], dtype=bool)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from clips import Clip
 from config.training import EncoderTrainConfig
 from models.encoder import (
     ActionEncoder,
@@ -32,16 +33,12 @@ from models.encoder import (
 )
 from models.preprocess import WindowSpec
 from training.contrastive import multi_positive_loss
-from training.datasets import Clip, load_dataset
-from training.fewshot import eval_windows, evaluate
+from training.datasets import load_dataset
+from training.generative import VariantSource
 from training.protocol import SPLITS
 from training.windows import TrainClips, WindowSampler, build_train_clips, window_spec
 
 log = logging.getLogger(__name__)
-
-# Variant source for training-time generative augmentation: given the sampled windows' clip indices
-# and crop centres, return (B, N_g, F, J, 3) normalised generated windows.
-VariantSource = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -89,18 +86,9 @@ def encoder_config(cfg: EncoderTrainConfig, spec: WindowSpec) -> EncoderConfig:
     return EncoderConfig(joints=20, frames=spec.frames, **cfg.encoder.model_dump())
 
 
-def fewshot_metrics(encoder: Encoder, spec: WindowSpec, cfg: EncoderTrainConfig) -> dict[str, Any]:
-    """Benchmark AUCs (3 shots) on each trained dataset's test split, for the checkpoint metadata."""
-    out: dict[str, Any] = {}
-    encoder.eval()
-    for name in cfg.datasets:
-        split = SPLITS[name]
-        tw = eval_windows(load_dataset(name, cfg.data_root), split, spec)
-        with torch.inference_mode():
-            emb = encoder(torch.from_numpy(tw.windows)).numpy()
-        s = evaluate(tw, emb, shots=3, seeds=cfg.eval_seeds).summary(split.unseen_labels)
-        out[name] = {k: s[k] for k in ("all", "seen", "unseen", "std_over_seeds")}
-    return out
+# Benchmark figures of a freshly trained encoder for the checkpoint's metadata (``haad train encoder``
+# passes the few-shot benchmark; training itself knows no evaluation protocol).
+Evaluator = Callable[[Encoder, WindowSpec], dict[str, Any]]
 
 
 def train_encoder(
@@ -108,7 +96,7 @@ def train_encoder(
     *,
     out: Path | None = None,
     variants: VariantSource | None = None,
-    evaluate_after: bool = True,
+    evaluate: Evaluator | None = None,
     progress: bool = True,
 ) -> TrainResult:
     """Train ``cfg.encoder.members`` encoders (member k with seed ``cfg.seed + k``, each exactly as a
@@ -148,8 +136,8 @@ def train_encoder(
         metrics["members"] = infos
     elif "augmentation_bank" in infos[0]:
         metrics["augmentation_bank"] = infos[0]["augmentation_bank"]
-    if evaluate_after:
-        metrics["fewshot"] = fewshot_metrics(encoder, spec, cfg)
+    if evaluate is not None:
+        metrics["fewshot"] = evaluate(encoder, spec)
     seconds = time.monotonic() - started
     path = Path(out or cfg.out)
     save_encoder(

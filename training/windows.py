@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clips import Clip
 from config.training import AugmentSettings, WindowSettings
 from models import skeleton
 from models.preprocess import ClipError, WindowSpec, clip_frames, normalise_windows, rotate_y
-from training.datasets import Clip
 
 
 def window_spec(settings: WindowSettings) -> WindowSpec:

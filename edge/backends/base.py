@@ -8,6 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
+from models.encoder_config import DEFAULT_ENCODER_PATH
 from models.preprocess import WindowSpec
 
 
@@ -35,8 +36,6 @@ class EncoderBackend(Protocol):
 
 def resolve_checkpoint(checkpoint: Path | None) -> Path:
     """The checkpoint to load: the given one, else the bundled ``models/weights/encoder.safetensors``."""
-    from models.encoder import DEFAULT_ENCODER_PATH  # imports torch: only when a backend is built
-
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_ENCODER_PATH
     if not path.is_file():
         raise FileNotFoundError(f"encoder checkpoint not found: {path}")

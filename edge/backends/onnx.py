@@ -2,12 +2,12 @@
 
 The encoder is exported once per checkpoint (``torch.onnx.export``, TorchScript exporter, opset 17,
 dynamic batch axis) into ``<cache_dir>/encoder-<sha256 prefix>.onnx``; later starts load that file.
-The export is the only step that needs torch; it is imported only when a cached file is missing.
+The export is the only step that needs torch; it is imported only when a cached file is missing,
+so a camera host with the cache never loads torch (tests/edge/backends check ``sys.modules``).
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -17,9 +17,8 @@ import onnxruntime as ort
 
 from config.backend import GraphOptimization, OnnxRuntimeConfig
 from edge.backends.base import check_windows, checkpoint_sha256, model_version, resolve_checkpoint
-from models.checkpoint import load_metadata
-from models.encoder import KIND, EncoderConfig
-from models.preprocess import WindowSpec
+from models.encoder_config import read_encoder_metadata
+from models.files import atomic_write
 
 OPSET = 17
 INPUT_NAME = "windows"
@@ -33,7 +32,7 @@ _OPT_LEVELS = {
 
 
 def export_onnx(checkpoint: Path, out: Path) -> None:
-    """Export the encoder of ``checkpoint`` to ``out`` (written atomically, then checked by onnx)."""
+    """Export the encoder of ``checkpoint`` to ``out`` (checked by onnx, then written atomically)."""
     import onnx
     import torch
 
@@ -41,27 +40,23 @@ def export_onnx(checkpoint: Path, out: Path) -> None:
 
     encoder, spec, _ = load_encoder(checkpoint)
     example = torch.zeros(2, spec.frames, encoder.config.joints, 3)
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        # dynamo=False is deliberate (the project's pinned exporter); its deprecation notice is noise.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            encoder,
+            (example,),
+            f"{tmp}/encoder.onnx",
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        )
+        onnx.checker.check_model(f"{tmp}/encoder.onnx")
+        graph = Path(f"{tmp}/encoder.onnx").read_bytes()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            # dynamo=False is deliberate (the project's pinned exporter); its deprecation notice is noise.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(
-                encoder,
-                (example,),
-                tmp,
-                dynamo=False,
-                opset_version=OPSET,
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            )
-        onnx.checker.check_model(tmp)
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(out, lambda f: f.write(graph))
 
 
 def cached_onnx(checkpoint: Path, cache_dir: Path) -> tuple[Path, str]:
@@ -90,9 +85,7 @@ class OnnxRuntimeBackend:
 
     def __init__(self, config: OnnxRuntimeConfig, checkpoint: Path | None = None) -> None:
         path = resolve_checkpoint(checkpoint)
-        meta = load_metadata(path, KIND)
-        self.spec = WindowSpec.from_dict(meta["window"])
-        enc = EncoderConfig.from_dict(meta["encoder"])
+        enc, self.spec, _ = read_encoder_metadata(path)
         self.joints, self.embedding_dim = enc.joints, enc.embedding_dim
         self.onnx_path, sha = cached_onnx(path, Path(config.cache_dir))
         self.model_version = model_version(sha)

@@ -23,9 +23,7 @@ import numpy as np
 from config.backend import TensorRTConfig
 from edge.backends.base import BackendUnavailable, check_windows, model_version, resolve_checkpoint
 from edge.backends.onnx import INPUT_NAME, OUTPUT_NAME, cached_onnx, session_options
-from models.checkpoint import load_metadata
-from models.encoder import KIND, EncoderConfig
-from models.preprocess import WindowSpec
+from models.encoder_config import read_encoder_metadata
 
 PROVIDER = "TensorrtExecutionProvider"
 
@@ -42,9 +40,7 @@ class TensorRTBackend:
                 "on a CUDA host install the gpu extra (pip install 'haad[gpu]'), or use backend type onnxruntime"
             )
         path = resolve_checkpoint(checkpoint)
-        meta = load_metadata(path, KIND)
-        self.spec = WindowSpec.from_dict(meta["window"])
-        enc = EncoderConfig.from_dict(meta["encoder"])
+        enc, self.spec, _ = read_encoder_metadata(path)
         self.joints, self.embedding_dim = enc.joints, enc.embedding_dim
         self.max_batch = config.max_batch
         onnx_path, sha = cached_onnx(path, Path(config.onnx_cache_dir))

@@ -48,16 +48,6 @@ class AlertStore:
         """The database URL, password hidden (for logs)."""
         return self._engine.url.render_as_string(hide_password=True)
 
-    def add_alerts(self, alerts: Sequence[NewAlert]) -> list[int]:
-        """Insert ``alerts`` in one transaction, committed when this returns; their ids, in order.
-        At most ``config.keep_windows`` windows of each are kept (see :func:`kept_indices`)."""
-        now = datetime.now(UTC)
-        rows = [Alert(**self._columns(a), created_at=now, status="new", note="") for a in alerts]
-        with self._write.begin() as s:
-            s.add_all(rows)
-            s.flush()
-            return [r.id for r in rows]
-
     def write_alerts(self, alerts: Sequence[tuple[int | None, NewAlert]]) -> list[int]:
         """Insert (id None) or replace (an existing id) each alert, all in one transaction committed
         when this returns; the row ids, in order. Replacing keeps the review status and note; a row

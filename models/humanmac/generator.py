@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from config.sampling import Gap, SamplerSettings
+from config.completions import CompletionSettings
 from models.checkpoint import load_metadata, load_state, save_checkpoint
 from models.humanmac.codec import MotionCodec
 from models.humanmac.network import DenoiserConfig, MotionDenoiser
@@ -27,9 +27,6 @@ from models.skeleton import bone_lengths, with_bone_lengths
 
 KIND = "haad.humanmac"
 DEFAULT_HUMANMAC_PATH = Path(__file__).resolve().parents[1] / "weights" / "humanmac.safetensors"
-
-# Sampling defaults, and why: config/sampling.py.
-DEFAULT_SAMPLER = SamplerSettings()
 
 
 class HumanMAC:
@@ -79,21 +76,13 @@ class HumanMAC:
         }
 
     def generate(
-        self,
-        windows: np.ndarray,
-        n_g: int,
-        *,
-        observed: int = 30,
-        gap: Gap = "end",
-        steps: int = 100,
-        eta: float = 0.0,
-        sampler: SamplerSettings = DEFAULT_SAMPLER,
-        rng: torch.Generator | None = None,
+        self, windows: np.ndarray, settings: CompletionSettings, *, rng: torch.Generator | None = None
     ) -> np.ndarray:
-        """``n_g`` completions of each normalised window ``(B, F, J, 3)`` -> ``(B, n_g, F, J, 3)`` float32.
+        """``settings.n_g`` completions of each normalised window ``(B, F, J, 3)`` -> ``(B, n_g, F, J, 3)``
+        float32.
 
-        ``observed`` frames of every completion are exactly the input's: the first ones, or with
-        ``gap="middle"`` half at each end (:mod:`models.humanmac.sampler`). ``rng`` seeds the
+        ``settings.observed`` frames of every completion are exactly the input's: the first ones, or
+        with ``gap="middle"`` half at each end (:mod:`models.humanmac.sampler`). ``rng`` seeds the
         noise (same rng state, same result). Pass all windows at once rather than one per call:
         every DDIM step is one network call over all ``B·n_g`` trajectories. ``sampler.start`` and
         ``sampler.temperature``: see :mod:`models.humanmac.sampler` (1 and 1 are the paper's sampler).
@@ -107,13 +96,14 @@ class HumanMAC:
             )
         if not np.isfinite(w).all():
             raise ValueError("windows contain NaN or infinite values")
+        s, sampler = settings, settings.sampler
         with torch.inference_mode():
             out = complete(
                 self.network, self.scheduler, self.codec, torch.from_numpy(np.ascontiguousarray(w)),
-                samples=n_g, observed=observed, gap=gap, steps=steps, eta=eta, start=sampler.start,
-                temperature=sampler.temperature, reanchor=sampler.refine, generator=rng,
+                samples=s.n_g, observed=s.observed, gap=s.gap, steps=s.steps, eta=sampler.eta,
+                start=sampler.start, temperature=sampler.temperature, reanchor=sampler.refine, generator=rng,
             ).numpy()  # fmt: skip
-        return rigid_bones(out, w, known_frames(w.shape[1], observed, gap)) if sampler.refine else out
+        return rigid_bones(out, w, known_frames(w.shape[1], s.observed, s.gap)) if sampler.refine else out
 
 
 def rigid_bones(completions: np.ndarray, windows: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ coefficients. Where the gap is (``gap``):
   motion of the source's kind more often than a predicted future does (docs/humanmac.md).
 
 Three departures from the paper's sampler, all off at their defaults here; the generator
-(``models.humanmac.generator``) turns them on with the values of ``config/sampling.py``:
+(``models.humanmac.generator``) turns them on with the values of ``config/completions.py``:
 
 * ``start`` < 1 begins the reverse process at timestep ``start·T`` from the noised observation (its
   held last pose included) instead of at ``T`` from pure noise, as SDEdit does: samples stay closer
@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from config.sampling import Gap
+from config.completions import Gap
 from models.humanmac.codec import MotionCodec
 from models.humanmac.scheduler import CosineDDIMScheduler
 

@@ -14,14 +14,17 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 import zmq
 
+from bus.messages import SkeletonFrame, encode
 from config.store import StoreConfig
-from edge.bus.messages import SkeletonFrame, encode
 from edge.demo import PROFILES_DIR
 from edge.profiles import ProfileStore
 from edge.store import AlertStore
+
+pytestmark = pytest.mark.slow  # runs the daemon's processes end to end
 
 TIMEOUT_S = 120
 

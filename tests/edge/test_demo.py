@@ -6,8 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from config.store import StoreConfig
 from edge.store import AlertStore
+
+pytestmark = pytest.mark.slow  # runs the whole demo: daemon, frontend and worker processes for ~30 s
 
 
 def test_demo_raises_one_alert_for_the_one_abnormal_action(tmp_path: Path) -> None:

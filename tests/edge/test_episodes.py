@@ -129,7 +129,12 @@ def test_streams_and_profiles_have_separate_episodes() -> None:
     tracker = EpisodeTracker(RULES)
     windows = [win(i, stream=s) for i in range(3) for s in ("cam1", "cam2")]
     scores = np.array([[HOT, COLD] if w.stream_id == "cam1" else [COLD, HOT] for w in windows], np.float32)
-    events = tracker.update_batch(windows, ["walk", "sit"], scores, np.array([THRESHOLD, THRESHOLD]))
+    events = [
+        e
+        for b, w in enumerate(windows)
+        for p, profile in enumerate(["walk", "sit"])
+        for e in tracker.update(w, profile, float(scores[b, p]), THRESHOLD)
+    ]
     assert sorted((e.episode.stream_id, e.episode.profile) for e in events) == [
         ("cam1", "walk"),
         ("cam2", "sit"),

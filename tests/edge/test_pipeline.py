@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bus.messages import SkeletonFrame
+from clips import Clip
 from config.backend import OnnxRuntimeConfig
 from config.worker import WorkerConfig
 from edge.backends import make_backend
-from edge.bus.messages import SkeletonFrame
-from edge.enroll import EnrolClip, build_profile
-from edge.eval_stream import kinder_gator_streams, replay, run_stream_eval
+from edge.enroll import build_profile
 from edge.pipeline import Pipeline
-from training.datasets import Clip
+from evaluation.stream import kinder_gator_streams, replay, run_stream_eval
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def streams(data_root: Path):
 def _profile(backend, clips: tuple[Clip, ...], name: str = "normal"):
     return build_profile(
         name,
-        [EnrolClip(c.name, c.joints, c.times) for c in clips],
+        clips,
         backend,
         calibration=WorkerConfig().calibration,
     )
@@ -59,10 +59,10 @@ def test_unseen_abnormal_motion_gives_exactly_one_alert_covering_it(backend, str
 def test_normal_only_stream_raises_no_alert(backend, streams) -> None:
     stream = next(s for s in streams if s.normal_label == "Walk-in-place")
     n0, n1 = stream.normal[0]
-    keep = (stream.times >= n0) & (stream.times <= n1)
+    keep = (stream.recording.times >= n0) & (stream.recording.times <= n1)
     pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
     events = []
-    for f in _frames(stream.joints[keep], stream.times[keep], "cam1"):
+    for f in _frames(stream.recording.joints[keep], stream.recording.times[keep], "cam1"):
         pipeline.push(f)
         events += [e for b in pipeline.run_due(flush=True) for e in b.events]
     events += pipeline.close_all()
@@ -73,7 +73,7 @@ def test_stream_is_scored_only_against_its_profiles(backend, streams) -> None:
     a, b = streams[0], streams[1]
     profiles = [_profile(backend, a.support, "pa"), _profile(backend, b.support, "pb")]
     pipeline = Pipeline(WorkerConfig(), backend, profiles, stream_profiles={"cam1": ["pb"]})
-    for f in _frames(a.joints, a.times, "cam1"):
+    for f in _frames(a.recording.joints, a.recording.times, "cam1"):
         pipeline.push(f)
         for batch in pipeline.run_due(flush=True):
             for e in batch.events:
@@ -85,11 +85,13 @@ def test_stream_is_scored_only_against_its_profiles(backend, streams) -> None:
 def test_a_gap_closes_the_open_episode(backend, streams) -> None:
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
     ((a0, a1),) = stream.abnormal
-    cut = stream.times <= (a0 + a1) / 2  # the stream stops in the middle of the abnormal part
+    cut = stream.recording.times <= (a0 + a1) / 2  # the stream stops in the middle of the abnormal part
     pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
     events = []
-    frames = _frames(stream.joints[cut], stream.times[cut], "cam1")
-    later = _frames(stream.joints[~cut][:40], stream.times[~cut][:40] + 5.0, "cam1")  # back after 5 s
+    frames = _frames(stream.recording.joints[cut], stream.recording.times[cut], "cam1")
+    later = _frames(
+        stream.recording.joints[~cut][:40], stream.recording.times[~cut][:40] + 5.0, "cam1"
+    )  # back after 5 s
     for f in frames + [
         SkeletonFrame("cam1", len(frames) + i, f.timestamp, f.joints, f.visibility)
         for i, f in enumerate(later)
@@ -105,8 +107,8 @@ def test_removing_a_profile_closes_its_episodes(backend, streams) -> None:
     ((a0, a1),) = stream.abnormal
     profile = _profile(backend, stream.support)
     pipeline = Pipeline(WorkerConfig(), backend, [profile])
-    keep = stream.times <= a1
-    for f in _frames(stream.joints[keep], stream.times[keep], "cam1"):
+    keep = stream.recording.times <= a1
+    for f in _frames(stream.recording.joints[keep], stream.recording.times[keep], "cam1"):
         pipeline.push(f)
         pipeline.run_due(flush=True)
     assert pipeline.tracker.open_episodes() == [("cam1", "normal")]
@@ -128,10 +130,12 @@ def test_stream_eval_reports_frame_and_alert_figures(backend, data_root: Path, t
 
 
 def test_windows_are_binned_by_their_abnormal_share_of_labelled_time() -> None:
-    from edge.eval_stream import LabelledStream, StreamRun, abnormal_shares, share_table
+    from evaluation.stream import LabelledStream, StreamRun, abnormal_shares, share_table
 
     # normal 0-10 s, a 0.5 s unlabelled blend, abnormal 10.5-20 s
-    stream = LabelledStream("s", np.zeros((1, 20, 3)), np.zeros(1), "n", ((10.5, 20.0),), ((0.0, 10.0),), ())
+    stream = LabelledStream(
+        "s", Clip(np.zeros((1, 20, 3)), np.zeros(1)), "n", ((10.5, 20.0),), ((0.0, 10.0),), ()
+    )
     windows = [
         (0.0, 3.0, 0.5),
         (9.0, 12.0, 0.9),  # 1 s normal, 1.5 s abnormal: share 0.6
@@ -152,7 +156,7 @@ def test_windows_are_binned_by_their_abnormal_share_of_labelled_time() -> None:
 
 
 def test_each_normal_behaviour_gets_its_own_profile_on_utkinect(backend, data_root: Path) -> None:
-    from edge.eval_stream import evaluate_streams, utkinect_streams
+    from evaluation.stream import evaluate_streams, utkinect_streams
 
     streams = utkinect_streams(str(data_root))[:20]  # two recordings, every action as "normal" in turn
     summary = evaluate_streams(streams, backend, WorkerConfig())
@@ -164,14 +168,15 @@ def test_each_normal_behaviour_gets_its_own_profile_on_utkinect(backend, data_ro
 def test_enrolment_with_augmentation_adds_completions_to_their_source_clips(
     backend, streams, tiny_humanmac, gap: str
 ) -> None:
+    from config.completions import CompletionSettings
     from edge.enroll import Augmentation
 
     stream = streams[0]
-    clips = [EnrolClip(c.name, c.joints, c.times) for c in stream.support]
+    clips = stream.support
     plain = build_profile("normal", clips, backend, calibration=WorkerConfig().calibration)
     augmented = build_profile(
         "normal", clips, backend, calibration=WorkerConfig().calibration,
-        augmentation=Augmentation(tiny_humanmac, n_g=2, observed=40, gap=gap, steps=2),  # type: ignore[arg-type]
+        augmentation=Augmentation(tiny_humanmac, CompletionSettings(n_g=2, observed=40, gap=gap, steps=2)),  # type: ignore[arg-type]
     )  # fmt: skip
     real = len(plain.embeddings)
     assert len(augmented.embeddings) == 3 * real  # N_s windows -> N_s·(1 + N_g)

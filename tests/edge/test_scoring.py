@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from edge.scoring import Scorer, calibrate_threshold, leave_one_clip_out_scores
+from evaluation.fewshot import raw_dct_features
 from models.encoder import DEFAULT_ENCODER_PATH
 from models.preprocess import WindowSpec, clip_to_windows
 from models.scoring import mean_distance
-from training.fewshot import raw_dct_features
 
 SPEC = WindowSpec()
 

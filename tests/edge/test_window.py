@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.bus.messages import SkeletonFrame
+from bus.messages import SkeletonFrame
 from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
 from models.preprocess import WindowSpec, clip_frames, normalise_windows, resample
 

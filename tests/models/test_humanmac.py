@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from config.sampling import SamplerSettings
+from config.completions import SamplerSettings
 from models.checkpoint import save_checkpoint
 from models.humanmac import HumanMAC, load_humanmac, save_humanmac
 from models.humanmac.codec import MotionCodec
@@ -80,28 +80,28 @@ def test_known_frames_split_an_odd_observation_and_reject_impossible_ones() -> N
         known_frames(60, 60)
 
 
-def test_completion_keeps_the_observed_frames_exactly(tiny_humanmac: HumanMAC) -> None:
+def test_completion_keeps_the_observed_frames_exactly(tiny_humanmac: HumanMAC, generate) -> None:
     w = smooth_windows(3)
-    out = tiny_humanmac.generate(w, 4, observed=30, steps=5, rng=torch.Generator().manual_seed(0))
+    out = generate(tiny_humanmac, w, 4, observed=30, steps=5, rng=torch.Generator().manual_seed(0))
     assert out.shape == (3, 4, 60, 20, 3) and out.dtype == np.float32
     assert np.array_equal(out[:, :, :30], np.broadcast_to(w[:, None, :30], (3, 4, 30, 20, 3)))
     assert not np.allclose(out[:, 0, 30:], out[:, 1, 30:])  # the samples of one window differ
 
 
 @pytest.mark.parametrize("observed", [1, 10, 50, 59])
-def test_completion_respects_any_observed_length(tiny_humanmac: HumanMAC, observed: int) -> None:
+def test_completion_respects_any_observed_length(tiny_humanmac: HumanMAC, observed: int, generate) -> None:
     w = smooth_windows(1)
-    out = tiny_humanmac.generate(w, 2, observed=observed, steps=3, rng=torch.Generator().manual_seed(0))
+    out = generate(tiny_humanmac, w, 2, observed=observed, steps=3, rng=torch.Generator().manual_seed(0))
     assert np.array_equal(out[0, :, :observed], np.repeat(w[:, :observed], 2, axis=0))
 
 
 @pytest.mark.parametrize("refine", [False, True])
 def test_middle_gap_completion_keeps_both_ends_and_generates_between(
-    tiny_humanmac: HumanMAC, refine: bool
+    tiny_humanmac: HumanMAC, refine: bool, generate
 ) -> None:
     w = smooth_windows(2)
     sampler = SamplerSettings(refine=refine)
-    out = tiny_humanmac.generate(w, 3, observed=40, gap="middle", steps=4, sampler=sampler,
+    out = generate(tiny_humanmac, w, 3, observed=40, gap="middle", steps=4, sampler=sampler,
                                  rng=torch.Generator().manual_seed(0))  # fmt: skip
     known = known_frames(60, 40, "middle")
     np.testing.assert_array_equal(
@@ -115,11 +115,11 @@ def test_middle_gap_completion_keeps_both_ends_and_generates_between(
         assert max(step_in, step_out) < 5 * typical
 
 
-def test_completion_is_reproducible_under_a_seed(tiny_humanmac: HumanMAC) -> None:
+def test_completion_is_reproducible_under_a_seed(tiny_humanmac: HumanMAC, generate) -> None:
     w = smooth_windows(2)
 
     def run(seed: int, eta: float) -> np.ndarray:
-        return tiny_humanmac.generate(w, 3, steps=6, eta=eta, rng=torch.Generator().manual_seed(seed))
+        return generate(tiny_humanmac, w, 3, steps=6, eta=eta, rng=torch.Generator().manual_seed(seed))
 
     assert np.array_equal(run(0, 0.0), run(0, 0.0))
     assert np.array_equal(run(0, 0.5), run(0, 0.5))
@@ -145,19 +145,19 @@ def test_completion_with_an_exact_noise_network_recovers_a_held_pose() -> None:
     assert torch.allclose(out, window[:, None].expand(-1, 3, -1, -1, -1), atol=1e-4)
 
 
-def test_generate_rejects_bad_windows(tiny_humanmac: HumanMAC) -> None:
+def test_generate_rejects_bad_windows(tiny_humanmac: HumanMAC, generate) -> None:
     with pytest.raises(ValueError, match="shape"):
-        tiny_humanmac.generate(np.zeros((2, 30, 20, 3), np.float32), 2, steps=2)
+        generate(tiny_humanmac, np.zeros((2, 30, 20, 3), np.float32), 2, steps=2)
     bad = smooth_windows(1)
     bad[0, 3, 4] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        tiny_humanmac.generate(bad, 2, steps=2)
+        generate(tiny_humanmac, bad, 2, steps=2)
     with pytest.raises(ValueError, match="observed"):
-        tiny_humanmac.generate(smooth_windows(1), 2, observed=60, steps=2)
+        generate(tiny_humanmac, smooth_windows(1), 2, observed=60, steps=2)
 
 
 def test_checkpoint_round_trip_rebuilds_the_generator_from_the_checkpoint_alone(
-    tiny_humanmac: HumanMAC, tmp_path: Path
+    tiny_humanmac: HumanMAC, tmp_path: Path, generate
 ) -> None:
     path = tmp_path / "hm.safetensors"
     save_humanmac(path, tiny_humanmac, {"metrics": {"final_loss": 0.5}})
@@ -168,8 +168,8 @@ def test_checkpoint_round_trip_rebuilds_the_generator_from_the_checkpoint_alone(
     assert torch.equal(loaded.codec.mean, tiny_humanmac.codec.mean)
     assert loaded.meta["metrics"]["final_loss"] == 0.5 and loaded.meta["git_revision"]
     w = smooth_windows(2)
-    a = tiny_humanmac.generate(w, 2, steps=4, rng=torch.Generator().manual_seed(3))
-    b = loaded.generate(w, 2, steps=4, rng=torch.Generator().manual_seed(3))
+    a = generate(tiny_humanmac, w, 2, steps=4, rng=torch.Generator().manual_seed(3))
+    b = generate(loaded, w, 2, steps=4, rng=torch.Generator().manual_seed(3))
     assert np.array_equal(a, b)
 
 
@@ -226,28 +226,28 @@ def test_reanchoring_a_middle_gap_blends_the_offsets_of_its_two_ends(tiny_humanm
 
 
 def test_sampling_from_a_late_start_at_low_temperature_stays_near_the_observation(
-    tiny_humanmac: HumanMAC,
+    tiny_humanmac: HumanMAC, generate
 ) -> None:
     w = smooth_windows(2)
     held = pad_unknown(torch.from_numpy(w), known_frames(60, 30)).numpy()
 
     def spread(start: float, temperature: float) -> float:
         sampler = SamplerSettings(start=start, temperature=temperature, refine=False)
-        out = tiny_humanmac.generate(w, 3, steps=20, sampler=sampler, rng=torch.Generator().manual_seed(0))
+        out = generate(tiny_humanmac, w, 3, steps=20, sampler=sampler, rng=torch.Generator().manual_seed(0))
         return float(np.abs(out[:, :, 30:] - held[:, None, 30:]).mean())
 
     assert spread(0.05, 0.1) < 0.5 * spread(1.0, 1.0)
     with pytest.raises(ValueError, match="start"):
-        tiny_humanmac.generate(w, 2, steps=2, sampler=SamplerSettings(start=0.0))
+        generate(tiny_humanmac, w, 2, steps=2, sampler=SamplerSettings(start=0.0))
     with pytest.raises(ValueError, match="temperature"):
-        tiny_humanmac.generate(w, 2, steps=2, sampler=SamplerSettings(temperature=0.0))
+        generate(tiny_humanmac, w, 2, steps=2, sampler=SamplerSettings(temperature=0.0))
 
 
-def test_refined_completions_keep_the_observed_bone_lengths(tiny_humanmac: HumanMAC) -> None:
+def test_refined_completions_keep_the_observed_bone_lengths(tiny_humanmac: HumanMAC, generate) -> None:
     from models.skeleton import bone_lengths
 
     w = smooth_windows(2)
-    out = tiny_humanmac.generate(w, 2, steps=4, rng=torch.Generator().manual_seed(0))
+    out = generate(tiny_humanmac, w, 2, steps=4, rng=torch.Generator().manual_seed(0))
     want = bone_lengths(w[:, :30]).mean(axis=1)[:, None, None]
     np.testing.assert_allclose(bone_lengths(out[:, :, 30:]), np.broadcast_to(want, (2, 2, 30, 19)), atol=1e-4)
     np.testing.assert_array_equal(out[:, :, :30], np.broadcast_to(w[:, None, :30], out[:, :, :30].shape))

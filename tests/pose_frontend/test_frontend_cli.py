@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from bus import Subscriber
+from clips.files import load_clipset_file
 from config.frontend import ImagesSourceConfig, StreamConfig
-from edge.bus import Subscriber
 from haad.cli import app
-from pose_frontend.cli import frontend_app
+from haad.cli.frontend import app as frontend_app
 from pose_frontend.record import record_clip
 from pose_frontend.synthetic import MOTIONS
-from training.datasets.clipset_file import load_clipset_file
 
 
 def _write(path: Path, text: str) -> Path:

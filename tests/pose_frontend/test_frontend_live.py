@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bus.logs import redact_url
 from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
 from pose_frontend.base import SourceUnavailableError
-from pose_frontend.live import LiveSource, redact
+from pose_frontend.live import LiveSource
 from pose_frontend.sources import open_source
 
 FAST = ReconnectConfig(initial_backoff_s=0.05, max_backoff_s=0.4)
@@ -139,8 +140,10 @@ def test_slow_consumer_gets_the_newest_frame_and_skips_are_counted() -> None:
 
 
 def test_credentials_are_kept_out_of_logs() -> None:
-    assert redact("rtsp://admin:hunter2@10.0.0.5:554/s1") == "rtsp://***@10.0.0.5:554/s1"
-    assert redact("http://cam.local/mjpeg") == "http://cam.local/mjpeg"
+    assert redact_url("rtsp://admin:hunter2@10.0.0.5:554/s1") == "rtsp://***@10.0.0.5:554/s1"
+    assert redact_url("http://cam.local/mjpeg") == "http://cam.local/mjpeg"
+    assert redact_url("http://cam.local/live?token=s3cr3t&fps=5") == "http://cam.local/live?token=***&fps=5"
+    assert redact_url("rtsp://10.0.0.5/s?user=a&password=b") == "rtsp://10.0.0.5/s?user=a&password=***"
 
 
 # --- a real network stream ---------------------------------------------------------------------

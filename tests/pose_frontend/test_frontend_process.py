@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bus import SkeletonFrame, Subscriber
 from config.bus import BusConfig
 from config.frontend import (
     ReconnectConfig,
@@ -20,7 +21,6 @@ from config.frontend import (
     UrlSourceConfig,
     VideoSourceConfig,
 )
-from edge.bus import SkeletonFrame, Subscriber
 from pose_frontend.process import FrameErrorLimit, FrontendProcess, run_stream
 
 
@@ -174,12 +174,12 @@ def test_pose_frontend_never_imports_torch(tmp_path: Path) -> None:
     code = f"""
 import sys, threading
 import numpy as np
-import pose_frontend.cli, pose_frontend.process, pose_frontend.record
+import haad.cli.frontend, pose_frontend.process, pose_frontend.record
 from config.frontend import EstimatorConfig, SkeletonSourceConfig, StreamConfig, SyntheticSourceConfig
 from pose_frontend.estimator import open_estimator
 from pose_frontend.process import run_stream
-from training.datasets.base import Clip
-from training.datasets.clipset_file import save_clipset_file
+from clips import Clip
+from clips.files import save_clipset_file
 
 class Drop:
     def publish(self, frame):

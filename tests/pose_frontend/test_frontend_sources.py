@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
+from clips import Clip
+from clips.files import save_clipset_file
 from config.frontend import SkeletonSourceConfig, SyntheticSourceConfig, VideoSourceConfig
 from models.skeleton import from_msr_action3d
 from pose_frontend.base import CorruptVideoError, SourceError, SourceNotFoundError
@@ -22,8 +24,6 @@ from pose_frontend.sources import (
     chain_passes,
     open_source,
 )
-from training.datasets.base import Clip
-from training.datasets.clipset_file import save_clipset_file
 
 # --- video ---------------------------------------------------------------------------------------
 

@@ -8,8 +8,6 @@ import pytest
 from models.skeleton import J, bone_lengths, torso_length
 from pose_frontend.synthetic import (
     ABNORMAL_MOTIONS,
-    DEMO_NORMAL_SCRIPT,
-    DEMO_STREAM_SCRIPT,
     FLOOR_Y,
     MOTIONS,
     SyntheticPerformer,
@@ -28,11 +26,13 @@ def test_lists_everyday_and_clearly_abnormal_motions() -> None:
 
 
 def test_demo_scripts_normal_profile_and_one_abnormal_episode_in_the_middle() -> None:
-    assert not {m for m, _ in DEMO_NORMAL_SCRIPT} & ABNORMAL_MOTIONS
-    abnormal = [i for i, (m, _) in enumerate(DEMO_STREAM_SCRIPT) if m in ABNORMAL_MOTIONS]
-    assert len(abnormal) == 1 and 0 < abnormal[0] < len(DEMO_STREAM_SCRIPT) - 1
-    normal = {m for m, _ in DEMO_NORMAL_SCRIPT}
-    assert {m for m, _ in DEMO_STREAM_SCRIPT} - ABNORMAL_MOTIONS <= normal
+    from edge.demo import PROFILES, STREAM_SCRIPT
+
+    enrolled = {m for script in PROFILES.values() for m, _ in script}
+    assert not enrolled & ABNORMAL_MOTIONS
+    abnormal = [i for i, (m, _) in enumerate(STREAM_SCRIPT) if m in ABNORMAL_MOTIONS]
+    assert len(abnormal) == 1 and 0 < abnormal[0] < len(STREAM_SCRIPT) - 1
+    assert {m for m, _ in STREAM_SCRIPT} - ABNORMAL_MOTIONS <= enrolled
 
 
 def test_timestamps_are_30_fps_from_zero_and_the_iterator_matches_render() -> None:

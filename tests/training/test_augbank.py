@@ -9,12 +9,23 @@ import numpy as np
 import pytest
 import torch
 
-from config.sampling import SamplerSettings
+from config.completions import CompletionSettings, SamplerSettings
 from models.humanmac import HumanMAC
 from models.humanmac.network import MotionDenoiser
 from training.augbank import AugmentationBank, BankSettings
 
-SETTINGS = BankSettings(n_g=2, steps=3, chunk=4, dtype="float32")
+SETTINGS = BankSettings(CompletionSettings(n_g=2, observed=30, gap="end", steps=3), chunk=4, dtype="float32")
+_BANK_FIELDS = {"seed", "chunk", "dtype"}
+
+
+def changed(settings: BankSettings, **change: object) -> BankSettings:
+    """``settings`` with some fields changed, whether they belong to the bank, the completions or
+    the sampler (eta)."""
+    completion = {k: v for k, v in change.items() if k not in _BANK_FIELDS}
+    if "eta" in completion:
+        completion["sampler"] = settings.completions.sampler.model_copy(update={"eta": completion.pop("eta")})
+    bank = {k: v for k, v in change.items() if k in _BANK_FIELDS}
+    return replace(settings, completions=settings.completions.model_copy(update=completion), **bank)  # type: ignore[arg-type]
 
 
 class CountingHumanMAC(HumanMAC):
@@ -52,7 +63,7 @@ def test_variants_are_index_aligned_with_their_windows(
 def test_a_middle_gap_bank_keeps_both_ends_of_every_window(
     counting: CountingHumanMAC, windows, tmp_path: Path
 ) -> None:
-    settings = replace(SETTINGS, observed=40, gap="middle")
+    settings = changed(SETTINGS, observed=40, gap="middle")
     variants = AugmentationBank(tmp_path).load_or_build(windows, counting, settings, progress=False)
     ends = np.r_[0:20, 40:60]
     assert np.array_equal(variants[:, :, ends], np.repeat(windows[:, None, ends], 2, axis=1))
@@ -81,9 +92,9 @@ def test_a_changed_setting_misses(counting: CountingHumanMAC, windows, tmp_path:
     bank = AugmentationBank(tmp_path)
     bank.load_or_build(windows, counting, SETTINGS, progress=False)
     calls = counting.calls
-    out = bank.load_or_build(windows, counting, replace(SETTINGS, **change), progress=False)
+    out = bank.load_or_build(windows, counting, changed(SETTINGS, **change), progress=False)
     assert counting.calls > calls
-    assert out.shape[1] == change.get("n_g", SETTINGS.n_g)
+    assert out.shape[1] == change.get("n_g", SETTINGS.completions.n_g)
     assert len(list(tmp_path.glob("*.npy"))) == 2
 
 
@@ -108,7 +119,7 @@ def test_changed_windows_or_weights_miss(counting: CountingHumanMAC, windows, tm
 def test_float16_storage_and_an_unreadable_cache_is_rebuilt(
     counting: CountingHumanMAC, windows, tmp_path: Path
 ) -> None:
-    settings = replace(SETTINGS, dtype="float16")
+    settings = changed(SETTINGS, dtype="float16")
     bank = AugmentationBank(tmp_path)
     first = bank.load_or_build(windows, counting, settings, progress=False)
     assert first.dtype == np.float16
@@ -122,3 +133,14 @@ def test_float16_storage_and_an_unreadable_cache_is_rebuilt(
 def test_bad_windows_are_refused(counting: CountingHumanMAC, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="non-empty"):
         AugmentationBank(tmp_path).load_or_build(np.zeros((0, 60, 20, 3), np.float32), counting, SETTINGS)
+
+
+def test_cache_keys_name_the_same_settings_as_before_completion_settings_were_one_object() -> None:
+    """Banks built before the settings were grouped keep their cache keys: the flat description
+    has the same fields and values as the old flat BankSettings (n_g 3, O 30, end, 20 steps)."""
+    old_flat = {
+        "n_g": 3, "observed": 30, "gap": "end", "steps": 20, "eta": 0.0, "seed": 0, "chunk": 64,
+        "dtype": "float16", "start": 0.925, "temperature": 0.8, "refine": True,
+    }  # fmt: skip
+    grouped = BankSettings(CompletionSettings(n_g=3, observed=30, gap="end", steps=20))
+    assert grouped.describe() == old_flat

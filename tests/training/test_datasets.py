@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clips.files import load_clipset_file, save_clipset_file
 from training.datasets import load_dataset
-from training.datasets.clipset_file import load_clipset_file, save_clipset_file
 from training.datasets.utkinect import parse_labels
 
 

@@ -12,8 +12,11 @@ import torch
 
 from config.loader import ConfigError, load_config, parse_config
 from config.training import EncoderTrainConfig
+from evaluation.fewshot import training_evaluator
 from models.encoder import EncoderEnsemble, load_encoder
 from training.train_encoder import train_encoder, training_clips
+
+pytestmark = pytest.mark.slow  # trains encoders for real
 
 CONFIGS = sorted(Path("training/configs").glob("encoder*.yaml"))
 
@@ -66,7 +69,8 @@ def test_tiny_training_run_writes_a_loadable_checkpoint(tmp_path: Path, data_roo
         "encoder: {hidden: 32, blocks: 1}\n",
         EncoderTrainConfig,
     )
-    result = train_encoder(cfg, out=tmp_path / "enc.safetensors", progress=False)
+    evaluate = training_evaluator(cfg.datasets, cfg.data_root, cfg.eval_seeds)
+    result = train_encoder(cfg, out=tmp_path / "enc.safetensors", evaluate=evaluate, progress=False)
     encoder, spec, meta = load_encoder(result.path)
     assert spec.frames == 60 and meta["encoder"]["hidden"] == 32
     assert meta["data_split"]["msr"]["train_subjects"] == ["1", "2", "3", "4", "5", "6"]
@@ -81,8 +85,8 @@ def test_tiny_training_run_writes_a_loadable_checkpoint(tmp_path: Path, data_roo
 def test_training_is_reproducible_under_a_seed(tmp_path: Path, data_root: Path) -> None:
     text = f"datasets: [msr]\nsteps: 5\ndata_root: {data_root}\nencoder: {{hidden: 16, blocks: 1}}\n"
     cfg = parse_config(text, EncoderTrainConfig)
-    a = train_encoder(cfg, out=tmp_path / "a.safetensors", evaluate_after=False, progress=False)
-    b = train_encoder(cfg, out=tmp_path / "b.safetensors", evaluate_after=False, progress=False)
+    a = train_encoder(cfg, out=tmp_path / "a.safetensors", progress=False)
+    b = train_encoder(cfg, out=tmp_path / "b.safetensors", progress=False)
     wa, wb = load_encoder(a.path)[0].state_dict(), load_encoder(b.path)[0].state_dict()
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
@@ -96,11 +100,11 @@ def test_ensemble_members_are_the_single_seed_runs(tmp_path: Path, data_root: Pa
     for seed in (3, 4):
         cfg = single.model_copy(update={"seed": seed})
         out = tmp_path / f"s{seed}.safetensors"
-        paths.append(train_encoder(cfg, out=out, evaluate_after=False, progress=False).path)
+        paths.append(train_encoder(cfg, out=out, progress=False).path)
     ens_cfg = parse_config(
         text + "member_processes: 2\nencoder: {hidden: 16, blocks: 1, members: 2}\n", EncoderTrainConfig
     )
-    ens = train_encoder(ens_cfg, out=tmp_path / "ens.safetensors", evaluate_after=False, progress=False)
+    ens = train_encoder(ens_cfg, out=tmp_path / "ens.safetensors", progress=False)
     ensemble, _, meta = load_encoder(ens.path)
     assert isinstance(ensemble, EncoderEnsemble) and meta["encoder"]["members"] == 2
     assert [m["seed"] for m in meta["metrics"]["members"]] == [3, 4]
@@ -125,10 +129,10 @@ def test_ensemble_members_draw_humanmac_variants_from_their_own_banks(
     cfg = parse_config(
         f"datasets: [msr]\nsteps: 3\ndata_root: {data_root}\nthreads: 1\nmember_processes: 2\n"
         "encoder: {hidden: 16, blocks: 1, members: 2}\n"
-        f"generative: {{n_g: 1, bank_size: 1, steps: 2, bank_stride: 60, cache_dir: {tmp_path / 'banks'}}}\n",
+        f"generative: {{n_g: 1, bank: {{n_g: 1, steps: 2}}, bank_stride: 60, cache_dir: {tmp_path / 'banks'}}}\n",
         EncoderTrainConfig,
     )
-    result = train_encoder(cfg, out=tmp_path / "ens.safetensors", evaluate_after=False, progress=False)
+    result = train_encoder(cfg, out=tmp_path / "ens.safetensors", progress=False)
     members = result.metrics["members"]
     assert [m["seed"] for m in members] == [0, 1]
     banks = [m["augmentation_bank"] for m in members]

@@ -12,16 +12,16 @@ from typer.testing import CliRunner
 
 from config.humanmac import HumanMACTrainConfig
 from config.loader import ConfigError, load_config, parse_config
-from haad.cli import app
-from models.humanmac import HumanMAC, load_humanmac, save_humanmac
-from models.humanmac.sampler import known_frames
-from training.eval_humanmac import (
+from evaluation.humanmac import (
     average_pairwise_distance,
     bone_drift,
     displacement_errors,
     motion,
     naive_predictions,
 )
+from haad.cli import app
+from models.humanmac import HumanMAC, load_humanmac, save_humanmac
+from models.humanmac.sampler import known_frames
 from training.protocol import KINDER_GATOR
 from training.train_humanmac import train_humanmac
 
@@ -41,8 +41,9 @@ def test_bad_config_is_refused_with_its_line() -> None:
         parse_config("denoiser: {tokens: 40}\nwindow: {frames: 30}\n", HumanMACTrainConfig)
 
 
+@pytest.mark.slow  # trains HumanMAC for real
 def test_tiny_training_via_the_cli_writes_a_checkpoint_that_rebuilds_alone(
-    tmp_path: Path, data_root: Path
+    tmp_path: Path, data_root: Path, generate
 ) -> None:
     cfg_path = tmp_path / "tiny.yaml"
     cfg_path.write_text(TINY.read_text() + f"data_root: {data_root}\n")
@@ -58,9 +59,10 @@ def test_tiny_training_via_the_cli_writes_a_checkpoint_that_rebuilds_alone(
     assert 0.0 < meta["metrics"]["final_loss"] < 1.5 and meta["git_revision"]
     assert meta["window"]["frames"] == 60 and meta["denoiser"]["width"] == 32
     w = np.zeros((1, 60, 20, 3), np.float32)
-    assert model.generate(w, 2, steps=2, rng=torch.Generator().manual_seed(0)).shape == (1, 2, 60, 20, 3)
+    assert generate(model, w, 2, steps=2, rng=torch.Generator().manual_seed(0)).shape == (1, 2, 60, 20, 3)
 
 
+@pytest.mark.slow  # trains HumanMAC twice
 def test_training_is_reproducible_under_a_seed(tmp_path: Path, data_root: Path) -> None:
     text = TINY.read_text() + f"data_root: {data_root}\n"
     cfg = parse_config(text.replace("steps: 60", "steps: 5"), HumanMACTrainConfig)
@@ -109,6 +111,7 @@ def test_in_betweening_is_scored_on_the_gap_against_linear_interpolation() -> No
     assert fde.item() == pytest.approx(gap_offsets[-1], rel=1e-4)
 
 
+@pytest.mark.slow  # a HumanMAC evaluation over real test windows
 def test_eval_command_writes_json_and_figure(
     tiny_humanmac: HumanMAC, tmp_path: Path, data_root: Path
 ) -> None:
@@ -118,7 +121,7 @@ def test_eval_command_writes_json_and_figure(
     result = CliRunner().invoke(
         app,
         ["eval", "humanmac", "--model", str(model), "--samples", "2", "--steps", "2", "--max-windows", "6",
-         "--out", str(out), "--data-root", str(data_root)],
+         "--observed", "30", "--gap", "end", "--out", str(out), "--data-root", str(data_root)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "humanmac_eval.json").read_text())

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from clips import Clip, ClipSet
 from models.skeleton import from_kinect_v1
-from training.datasets.base import Clip, ClipSet, require_file
+from training.datasets.base import require_file
 
 FILE = "kinder_gator/kinder_gator_skeletons.npz"
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from clips import Clip, ClipSet
 from models.skeleton import from_msr_action3d
-from training.datasets.base import Clip, ClipSet, DataNotFoundError
+from training.datasets.base import DataNotFoundError
 
 FOLDER = "msr_action3d/skeleton3d_real_world"
 # The frame rate is not stated in the files; 15 fps is the figure the literature quotes.

@@ -6,8 +6,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from training.datasets.base import ClipSet, resolve_data_root
-from training.datasets.clipset_file import load_clipset_file
+from clips import ClipSet, load_clipset_file
+from training.datasets.base import resolve_data_root
 from training.datasets.kinder_gator import load_kinder_gator
 from training.datasets.msr_action3d import load_msr_action3d
 from training.datasets.utkinect import load_utkinect

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from clips import Clip, ClipSet
 from models.skeleton import from_kinect_v1
-from training.datasets.base import Clip, ClipSet, DataNotFoundError, require_file
+from training.datasets.base import DataNotFoundError, require_file
 
 FOLDER = "utkinect_action3d/joints"
 LABELS = "actionLabel_modified.txt"

@@ -13,8 +13,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
-from edge.alerts_cli import alerts_app, parse_time
 from edge.store import AlertStore, NewAlert
+from haad.cli.alerts import app as alerts_app
+from haad.cli.alerts import parse_time
+
+
+def insert(store: AlertStore, alerts: list[NewAlert]) -> list[int]:
+    """New rows for ``alerts``, through the write path the worker uses."""
+    return store.write_alerts([(None, a) for a in alerts])
+
 
 MakeAlert = Callable[..., NewAlert]  # the make_alert fixture
 runner = CliRunner()
@@ -35,14 +42,15 @@ def seeded(store_url: str, make_alert: MakeAlert) -> tuple[str, list[int]]:
     """Three alerts: cam1/assembly 3 h ago (closed), cam2/assembly 90 min ago, cam1/packing 30 min ago (open)."""
     now = datetime.now(UTC)
     with AlertStore(store_url) as store:
-        ids = store.add_alerts(
+        ids = insert(
+            store,
             [
                 make_alert(stream_id="cam1", profile="assembly", started_at=now - timedelta(hours=3)),
                 make_alert(stream_id="cam2", profile="assembly", started_at=now - timedelta(minutes=90), k=2),
                 make_alert(
                     stream_id="cam1", profile="packing", started_at=now - timedelta(minutes=30), ended_at=None
                 ),
-            ]
+            ],
         )
     return store_url, ids
 

@@ -1,0 +1,135 @@
+"""Files of clips: the clip-set ``.npz`` (users' own recordings, haad's exchange format) and bare
+``.npy`` skeleton arrays; :func:`load_clips` reads either.
+
+Clip-set keys (no pickled objects; strings are numpy unicode arrays):
+
+============== ================================ ===============================================
+key            shape / type                     meaning
+============== ================================ ===============================================
+``joints``     (total_frames, N, 3) float       all clips' frames, concatenated
+``offsets``    (clips + 1,) int                 frames of clip i are ``[offsets[i], offsets[i+1])``
+``labels``     (clips,) str                     behaviour / action label of each clip
+``subjects``   (clips,) str                     who performed it (for cross-subject splits)
+``layout``     () str                           ``kinect_v1`` (canonical), ``msr_action3d``,
+                                                ``mediapipe33`` or ``smpl24``
+``fps``        () float                         frame rate, when ``timestamps`` is absent
+``timestamps`` (total_frames,) float, optional  seconds; preferred over ``fps`` when present
+``names``      (clips,) str, optional           clip identifiers
+============== ================================ ===============================================
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from clips.clip import Clip, ClipSet
+from models.skeleton import LAYOUT_JOINTS, Layout, to_canonical
+
+REQUIRED = ("joints", "offsets", "labels", "subjects", "layout")
+CLIP_FILE_SUFFIXES = frozenset({".npz", ".npy"})
+# What a damaged or foreign file raises inside numpy's readers (a truncated zip, an empty file, ...).
+_UNREADABLE = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
+
+
+class ClipFileError(ValueError):
+    """A clip file that exists but cannot be used; the message names the file and the reason."""
+
+
+def load_clips(
+    path: Path, *, layout: Layout = "kinect_v1", fps: float = 30.0, label: str | None = None
+) -> list[Clip]:
+    """The clips in ``path``: every clip of a clip-set ``.npz`` (only those labelled ``label`` when
+    given), or one clip from a ``.npy`` array ``(T, N, 3)`` in ``layout`` sampled at ``fps``.
+
+    Raises FileNotFoundError for a missing file and :class:`ClipFileError` for anything unusable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"clip file not found: {path}")
+    if path.suffix == ".npz":
+        chosen = [c for c in load_clipset_file(path).clips if label is None or c.label == label]
+        if not chosen:
+            raise ClipFileError(f"{path}: no clip labelled {label!r}")
+        return chosen
+    if path.suffix == ".npy":
+        try:
+            raw = np.load(path, allow_pickle=False)
+            joints = to_canonical(raw, layout)
+        except _UNREADABLE as e:
+            raise ClipFileError(f"{path} is not a readable (T, N, 3) skeleton .npy: {e}") from e
+        if joints.ndim != 3 or len(joints) == 0:
+            raise ClipFileError(f"{path}: expected a (T, N, 3) array with T >= 1; got shape {raw.shape}")
+        return [Clip(joints, np.arange(len(joints)) / fps, label or "", "", path.stem)]
+    raise ClipFileError(f"{path}: a clip file is a clip-set .npz or a .npy skeleton array")
+
+
+def load_clipset_file(path: Path) -> ClipSet:
+    """Every clip of a clip-set file, converted to the canonical skeleton."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"clip-set file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            arrays = {k: d[k] for k in d.files}
+    except _UNREADABLE as e:
+        raise ClipFileError(f"{path} is not a readable clip-set .npz: {e}") from e
+    missing = [k for k in REQUIRED if k not in arrays]
+    if missing:
+        raise ClipFileError(f"{path}: clip-set file lacks {missing} (see clips/files.py)")
+    layout = str(arrays["layout"])
+    if layout not in LAYOUT_JOINTS:
+        raise ClipFileError(f"{path}: unknown layout {layout!r}; known: {sorted(LAYOUT_JOINTS)}")
+    offsets = arrays["offsets"].astype(np.int64)
+    labels, subjects = arrays["labels"], arrays["subjects"]
+    n = len(offsets) - 1
+    if n < 1 or len(labels) != n or len(subjects) != n:
+        raise ClipFileError(f"{path}: offsets, labels and subjects disagree on the number of clips")
+    total = arrays["joints"].shape[0]
+    if offsets[0] != 0 or offsets[-1] != total or np.any(np.diff(offsets) < 0):
+        raise ClipFileError(f"{path}: offsets must rise from 0 to the number of frames ({total})")
+    try:
+        joints = to_canonical(arrays["joints"], layout)  # type: ignore[arg-type]
+    except ValueError as e:
+        raise ClipFileError(f"{path}: {e}") from e
+    if "timestamps" in arrays:
+        times = arrays["timestamps"].astype(np.float64)
+        if times.shape != (total,):
+            raise ClipFileError(f"{path}: timestamps must have one entry per frame")
+    elif "fps" in arrays and float(arrays["fps"]) > 0:
+        fps = float(arrays["fps"])
+        times = np.concatenate([np.arange(offsets[i + 1] - offsets[i]) / fps for i in range(n)])
+    else:
+        raise ClipFileError(f"{path}: give either per-frame 'timestamps' or a positive 'fps'")
+    names = arrays["names"] if "names" in arrays else [f"{path.stem}:{i}" for i in range(n)]
+    clips = tuple(
+        Clip(
+            joints=joints[offsets[i] : offsets[i + 1]],
+            times=times[offsets[i] : offsets[i + 1]],
+            label=str(labels[i]),
+            subject=str(subjects[i]),
+            name=str(names[i]),
+        )
+        for i in range(n)
+    )
+    return ClipSet(path.stem, clips)
+
+
+def save_clipset_file(path: Path, clips: Sequence[Clip]) -> None:
+    """Write canonical clips as a clip-set file (layout ``kinect_v1``, per-frame timestamps)."""
+    if not clips:
+        raise ValueError("no clips to save")
+    offsets = np.concatenate([[0], np.cumsum([len(c.joints) for c in clips])])
+    np.savez_compressed(
+        path,
+        joints=np.concatenate([c.joints for c in clips]).astype(np.float32),
+        offsets=offsets.astype(np.int64),
+        labels=np.array([c.label for c in clips]),
+        subjects=np.array([c.subject for c in clips]),
+        names=np.array([c.name for c in clips]),
+        timestamps=np.concatenate([c.times for c in clips]).astype(np.float64),
+        layout=np.array("kinect_v1"),
+    )

@@ -1,0 +1,208 @@
+"""The few-shot benchmark (docs/benchmark.md): support draws, clip scores, AUC per category.
+
+For every category c and seed s: ``shots`` clips of c drawn from the test subjects form the support
+set; every other test clip is scored; AUC with label 1 = category != c (and, per pair, with only the
+clips of c and of one other category d: how well c's support set tells c from d). A clip's windows
+are cut by ``models.preprocess.clip_to_windows`` (the rule enrolment uses too); a window's score is
+Eq. (6) against all support windows' embeddings and a clip's score is the mean of its windows' scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from clips import ClipSet
+from models.dct import dct
+from models.embedding import EmbedFn, embed_all
+from models.preprocess import ClipError, WindowSpec, clip_to_windows
+from models.scoring import mean_distance
+from training.datasets import load_dataset
+from training.protocol import SPLITS, Split
+
+if TYPE_CHECKING:
+    from models.encoder import Encoder
+    from training.train_encoder import Evaluator
+
+HARDEST_PAIRS = 10
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney, ties count half); positive = anomalous."""
+    pos, neg = scores[positive], scores[~positive]
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError("AUC needs both positive and negative samples")
+    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
+    ranks = np.empty(order.size)
+    allv = np.concatenate([pos, neg])[order]
+    # average ranks over ties
+    _, first, counts = np.unique(allv, return_index=True, return_counts=True)
+    avg = first + (counts - 1) / 2.0 + 1.0
+    ranks[order] = np.repeat(avg, counts)
+    return float((ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
+
+
+def roc_curve(scores: np.ndarray, positive: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """True-positive rate at each false-positive rate in ``grid`` (step interpolation)."""
+    thresholds = np.sort(np.unique(scores))[::-1]
+    tpr = np.array([(scores[positive] >= t).mean() for t in thresholds])
+    fpr = np.array([(scores[~positive] >= t).mean() for t in thresholds])
+    fpr, tpr = np.concatenate([[0.0], fpr, [1.0]]), np.concatenate([[0.0], tpr, [1.0]])
+    return np.interp(grid, fpr, tpr)
+
+
+def raw_dct_features(dct_m: int) -> EmbedFn:
+    """The ``raw-dct`` baseline: the same normalised windows' low DCT coefficients, flattened."""
+
+    def embed(windows: np.ndarray) -> np.ndarray:
+        b, f, j, c = windows.shape
+        return dct(windows.reshape(b, f, j * c), dct_m).reshape(b, -1)
+
+    return embed
+
+
+@dataclass(frozen=True)
+class EvalWindows:
+    """Windows of every scorable test clip; ``clip_of[w]`` is the clip of window w."""
+
+    windows: np.ndarray  # (W, F, J, 3)
+    clip_of: np.ndarray  # (W,)
+    labels: tuple[str, ...]  # per clip
+    names: tuple[str, ...]
+    skipped: int
+
+
+def eval_windows(clipset: ClipSet, split: Split, spec: WindowSpec) -> EvalWindows:
+    windows: list[np.ndarray] = []
+    clip_of: list[np.ndarray] = []
+    labels: list[str] = []
+    names: list[str] = []
+    skipped = 0
+    for c in clipset.clips:
+        if c.subject not in split.test_subjects:
+            continue
+        try:
+            w = clip_to_windows(c.joints, c.times, spec)
+        except ClipError:
+            skipped += 1
+            continue
+        clip_of.append(np.full(len(w), len(labels)))
+        windows.append(w)
+        labels.append(c.label)
+        names.append(c.name)
+    if not windows:
+        raise ValueError(f"no test clips for {split.dataset}: test subjects {sorted(split.test_subjects)}")
+    return EvalWindows(np.concatenate(windows), np.concatenate(clip_of), tuple(labels), tuple(names), skipped)
+
+
+@dataclass
+class MethodResult:
+    per_category: dict[str, list[float]]  # label -> AUC per seed
+    roc_tpr: np.ndarray  # mean TPR over categories and seeds on ROC_GRID
+    per_pair: dict[str, dict[str, list[float]]]  # normal label -> anomaly label -> AUC per seed
+
+    def pair_means(self) -> dict[str, dict[str, float]]:
+        return {c: {d: float(np.mean(v)) for d, v in sorted(row.items())} for c, row in self.per_pair.items()}
+
+    def hardest_pairs(self, n: int = HARDEST_PAIRS) -> list[dict[str, object]]:
+        """The ``n`` (normal, anomaly) category pairs with the lowest mean pair AUC."""
+        flat = [(auc, c, d) for c, row in self.pair_means().items() for d, auc in row.items()]
+        return [{"normal": c, "anomaly": d, "auc": auc} for auc, c, d in sorted(flat)[:n]]
+
+    def summary(self, unseen: frozenset[str]) -> dict[str, object]:
+        cat_mean = {k: float(np.mean(v)) for k, v in self.per_category.items()}
+        seeds = len(next(iter(self.per_category.values())))
+        by_seed = np.array(list(self.per_category.values()))  # (categories, seeds)
+        seen_keys = [k for k in cat_mean if k not in unseen]
+        unseen_keys = [k for k in cat_mean if k in unseen]
+
+        def mean_of(keys: list[str]) -> float | None:
+            return float(np.mean([cat_mean[k] for k in keys])) if keys else None
+
+        return {
+            "all": mean_of(list(cat_mean)),
+            "seen": mean_of(seen_keys),
+            "unseen": mean_of(unseen_keys),
+            "std_over_seeds": float(by_seed.mean(axis=0).std()) if seeds > 1 else 0.0,
+            "mean_category_std": float(by_seed.std(axis=1).mean()),
+            "hardest_pairs": self.hardest_pairs(),
+            "per_category": {
+                k: {"auc": cat_mean[k], "std": float(np.std(v)), "unseen": k in unseen}
+                for k, v in sorted(self.per_category.items())
+            },
+        }
+
+
+ROC_GRID = np.linspace(0.0, 1.0, 101)
+
+
+def evaluate(
+    tw: EvalWindows,
+    embeddings: np.ndarray,
+    *,
+    shots: int,
+    seeds: int,
+    variant_embeddings: np.ndarray | None = None,
+) -> MethodResult:
+    """Run the protocol on precomputed window embeddings ``(W, D)``.
+
+    ``variant_embeddings`` ``(W, N_g, D)``: embeddings of generated variants of every window; when
+    given, each support window brings its variants (inference-time augmentation, Algorithm 2).
+    """
+    labels = np.array(tw.labels)
+    n_clips = len(labels)
+    window_rows = [np.flatnonzero(tw.clip_of == i) for i in range(n_clips)]
+    categories = sorted(set(tw.labels))
+    per_category: dict[str, list[float]] = {}
+    per_pair: dict[str, dict[str, list[float]]] = {}
+    tprs = []
+    for ci, cat in enumerate(categories):
+        members = np.flatnonzero(labels == cat)
+        if len(members) <= shots:
+            continue  # not enough clips to hold out a support set and still score one normal clip
+        aucs = []
+        for seed in range(seeds):
+            rng = np.random.default_rng([seed, ci])
+            support = rng.choice(members, size=shots, replace=False)
+            rows = np.concatenate([window_rows[i] for i in support])
+            sup = embeddings[rows]
+            if variant_embeddings is not None:
+                sup = np.concatenate([sup, variant_embeddings[rows].reshape(-1, sup.shape[1])])
+            query = np.setdiff1d(np.arange(n_clips), support)
+            window_scores = mean_distance(embeddings, sup)
+            clip_scores = np.array([window_scores[window_rows[i]].mean() for i in query])
+            positive = labels[query] != cat
+            aucs.append(roc_auc(clip_scores, positive))
+            tprs.append(roc_curve(clip_scores, positive, ROC_GRID))
+            pairs = per_pair.setdefault(cat, {})
+            query_labels = labels[query]
+            for other in np.unique(query_labels[positive]):
+                both = ~positive | (query_labels == other)
+                pairs.setdefault(str(other), []).append(roc_auc(clip_scores[both], positive[both]))
+        per_category[cat] = aucs
+    if not per_category:
+        raise ValueError(f"no category has more than {shots} test clips")
+    return MethodResult(per_category, np.mean(tprs, axis=0), per_pair)
+
+
+def training_evaluator(datasets: Sequence[str], data_root: str | None, seeds: int) -> Evaluator:
+    """The benchmark figures (3 shots) a freshly trained encoder gets on each of its training
+    datasets' test splits, for the checkpoint's metadata (``haad train encoder``)."""
+
+    def evaluate_encoder(encoder: Encoder, spec: WindowSpec) -> dict[str, Any]:
+        from models.encoder import encoder_embed_fn
+
+        out: dict[str, Any] = {}
+        encoder.eval()
+        for name in datasets:
+            split = SPLITS[name]
+            tw = eval_windows(load_dataset(name, data_root), split, spec)
+            emb = embed_all(encoder_embed_fn(encoder), tw.windows)
+            s = evaluate(tw, emb, shots=3, seeds=seeds).summary(split.unseen_labels)
+            out[name] = {k: s[k] for k in ("all", "seen", "unseen", "std_over_seeds")}
+        return out
+
+    return evaluate_encoder

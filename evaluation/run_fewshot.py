@@ -1,0 +1,136 @@
+"""``haad eval fewshot``: the benchmark on one dataset, encoder vs the ``raw-dct`` baseline.
+
+With ``augmentation``, every support window of the encoder also brings N_g HumanMAC completions
+(Algorithm 2, as ``haad enroll --augment`` does), generated once per evaluation window into the
+augmentation bank cache, so every support-set draw and every later run reuses them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluation.fewshot import ROC_GRID, MethodResult, eval_windows, evaluate, raw_dct_features
+from models.embedding import embed_all, embed_variants
+from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
+from training.augbank import AugmentationBank, BankSettings
+from training.datasets import load_dataset
+from training.protocol import split_for
+
+
+def run_fewshot_eval(
+    dataset: str,
+    *,
+    encoder_path: Path | None = None,
+    shots: int = 3,
+    seeds: int = 10,
+    out_dir: Path | None = None,
+    data_root: str | None = None,
+    augmentation: BankSettings | None = None,
+    humanmac: Path | None = None,
+    cache_dir: str = ".cache/augbank",
+) -> dict[str, Any]:
+    """Evaluate and (when ``out_dir``) write ``summary.json``, ``pairs.json`` (mean AUC of every
+    (normal, anomaly) category pair, per method) and ``roc_<dataset>.png``. ``augmentation``: HumanMAC
+    support-set augmentation of the encoder with these settings and model (default: the bundled one)."""
+    encoder_path = Path(encoder_path or DEFAULT_ENCODER_PATH)
+    encoder, spec, meta = load_encoder(encoder_path)
+    clipset = load_dataset(dataset, data_root)
+    split = split_for(clipset.name, clipset.subjects, clipset.labels)
+    tw = eval_windows(clipset, split, spec)
+    methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "encoder": encoder_embed_fn(encoder),
+        "raw-dct": raw_dct_features(meta["encoder"]["dct_m"]),
+    }
+    variants = None
+    if augmentation is not None:
+        from models.humanmac import load_humanmac
+
+        variants = AugmentationBank(cache_dir).load_or_build(
+            tw.windows, load_humanmac(humanmac), augmentation
+        )
+    results: dict[str, MethodResult] = {}
+    for name, fn in methods.items():
+        emb = embed_all(fn, tw.windows)
+        var_emb = embed_variants(fn, variants) if variants is not None and name == "encoder" else None
+        results[name] = evaluate(tw, emb, shots=shots, seeds=seeds, variant_embeddings=var_emb)
+
+    summary: dict[str, Any] = {
+        "dataset": clipset.name,
+        "shots": shots,
+        "seeds": seeds,
+        "encoder": str(encoder_path),
+        "encoder_revision": meta.get("git_revision"),
+        "support_augmentation": augmentation.describe() if augmentation is not None else None,
+        "window": spec.to_dict(),
+        "test_clips": len(tw.labels),
+        "eval_windows": int(len(tw.windows)),
+        "skipped_clips": tw.skipped,
+        "unseen_categories": sorted(split.unseen_labels & set(tw.labels)),
+        "methods": {k: r.summary(split.unseen_labels) for k, r in results.items()},
+    }
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        pairs = {name: r.pair_means() for name, r in results.items()}
+        (out_dir / "pairs.json").write_text(json.dumps(pairs, indent=1) + "\n")
+        plot_roc(results, out_dir / f"roc_{clipset.name}.png", title=f"{clipset.name}, {shots}-shot")
+    return summary
+
+
+def plot_roc(results: dict[str, MethodResult], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    for name, r in results.items():
+        auc = np.mean([np.mean(v) for v in r.per_category.values()])
+        ax.plot(ROC_GRID, r.roc_tpr, label=f"{name} (mean AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """Per-category AUC table (mean ± std over seeds) for every method, then the means."""
+    methods = list(summary["methods"])
+    cats = list(summary["methods"][methods[0]]["per_category"])
+    width = max(len(c) for c in cats) + 2
+    lines = ["category".ljust(width) + "".join(f"{m:>18}" for m in methods)]
+    for c in cats:
+        row = summary["methods"][methods[0]]["per_category"][c]
+        mark = " *" if row["unseen"] else ""
+        cells = "".join(
+            f"{summary['methods'][m]['per_category'][c]['auc']:>11.3f} ± {summary['methods'][m]['per_category'][c]['std']:.3f}"
+            for m in methods
+        )
+        lines.append((c + mark).ljust(width) + cells)
+    lines.append("-" * (width + 18 * len(methods)))
+    for key in ("all", "seen", "unseen"):
+        vals = [summary["methods"][m][key] for m in methods]
+        lines.append(
+            key.ljust(width) + "".join(f"{v:>18.3f}" if v is not None else f"{'-':>18}" for v in vals)
+        )
+    for key, name in (("std_over_seeds", "std over seeds"), ("mean_category_std", "per-category std")):
+        lines.append(name.ljust(width) + "".join(f"{summary['methods'][m][key]:>18.3f}" for m in methods))
+    lines.append("(* = category never seen in training)")
+    aug = summary.get("support_augmentation")
+    if aug:
+        lines.append(
+            f"encoder support sets + {aug['n_g']} HumanMAC completions per window "
+            f"({aug['observed']} frames observed, generated {'at the end' if aug['gap'] == 'end' else 'in the middle'}, "
+            f"{aug['steps']} DDIM steps)"
+        )
+    hardest = summary["methods"][methods[0]]["hardest_pairs"]
+    lines.append(f"hardest (normal, anomaly) pairs for {methods[0]}, pair AUC:")
+    lines += [f"  {p['normal']} vs {p['anomaly']}: {p['auc']:.3f}" for p in hardest]
+    return "\n".join(lines)

@@ -1,0 +1,49 @@
+"""The haad command."""
+
+from __future__ import annotations
+
+import typer
+
+from haad import __version__
+from haad.cli import alerts, bench, config_check, evaluate, frontend, train
+from haad.cli.demo import demo_cmd
+from haad.cli.enroll import enroll_cmd
+from haad.cli.run import run_cmd
+
+HELP = """haad flags unusual human actions on live cameras after being shown a few clips of normal
+behaviour.
+
+Start with `haad demo`; run a deployment with `haad run --config edge.yaml`; enrol normal behaviour
+with `haad enroll`; review what it found with `haad alerts`."""
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=HELP, rich_markup_mode=None)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"haad {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    pass
+
+
+app.command("run")(run_cmd)
+app.command("demo")(demo_cmd)
+app.command("enroll")(enroll_cmd)
+app.add_typer(alerts.app, name="alerts")
+app.add_typer(config_check.app, name="config")
+app.add_typer(frontend.app, name="frontend")
+app.add_typer(train.app, name="train")
+app.add_typer(evaluate.app, name="eval")
+app.add_typer(bench.app, name="bench")
+
+
+def main() -> None:
+    app()

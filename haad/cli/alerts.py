@@ -1,0 +1,271 @@
+"""Review the alert log: list, show, export and triage alerts.
+
+The database is --db or the HAAD_DB environment variable (default sqlite:///haad-alerts.db).
+--since/--until take ISO-8601 times (UTC when no zone is given) or times relative to now (30m, 2h, 1d)
+and match an alert's start. Exit codes: 0 done, 1 no such alert or database, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import numpy as np
+import typer
+from alembic.util import CommandError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from config.store import normalise_db_url
+from edge.store import AlertRecord, AlertStore, ReviewStatus
+from edge.store.records import RECORD_FIELDS, encode_windows
+
+DEFAULT_DB = "sqlite:///haad-alerts.db"
+_RELATIVE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_time(text: str) -> datetime:
+    """``2h`` / ``30m`` / ``1d`` / ``45s`` / ``2w`` ago, or an ISO-8601 time (naive = UTC)."""
+    m = _RELATIVE.fullmatch(text.strip())
+    if m:
+        return datetime.now(UTC) - timedelta(**{_UNITS[m[2]]: float(m[1])})
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is neither an ISO-8601 time (2024-05-01T13:00:00Z) nor relative (30m, 2h, 1d)"
+        ) from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t
+
+
+Db = Annotated[
+    str,
+    typer.Option(
+        "--db", envvar="HAAD_DB", help="Alert database URL (sqlite:///file or postgresql+psycopg://...)."
+    ),
+]
+Stream = Annotated[str | None, typer.Option(help="Only this stream id.")]
+Profile = Annotated[str | None, typer.Option(help="Only this profile.")]
+Since = Annotated[
+    datetime | None, typer.Option(parser=parse_time, help="Started at or after (ISO-8601 or 2h, 30m, 1d).")
+]
+Until = Annotated[
+    datetime | None, typer.Option(parser=parse_time, help="Started before (ISO-8601 or 2h, 30m, 1d).")
+]
+Status = Annotated[ReviewStatus | None, typer.Option(help="Only this review status.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+@app.command("list")
+def list_cmd(
+    db: Db = DEFAULT_DB,
+    stream: Stream = None,
+    profile: Profile = None,
+    since: Since = None,
+    until: Until = None,
+    status: Status = None,
+    limit: Annotated[int, typer.Option(min=1, help="Most alerts shown (newest first).")] = 50,
+    as_json: AsJson = False,
+) -> None:
+    """The newest alerts matching the filters."""
+    with _open(db) as store:
+        alerts = store.list_alerts(
+            stream=stream, profile=profile, since=since, until=until, status=status, limit=limit
+        )
+        if len(alerts) == limit:
+            total = store.count(stream=stream, profile=profile, since=since, until=until, status=status)
+        else:
+            total = len(alerts)
+    if as_json:
+        typer.echo(json.dumps([a.to_dict() for a in alerts], indent=2))
+        return
+    if not alerts:
+        typer.echo("no alerts")
+        return
+    rows = [
+        [
+            str(a.id),
+            _when(a.started_at),
+            _duration(a),
+            a.stream_id,
+            f"{a.profile} v{a.profile_version}",
+            f"{a.peak_score:.3f}",
+            f"{a.threshold:.3f}",
+            str(a.n_windows),
+            a.status,
+        ]
+        for a in alerts
+    ]
+    typer.echo(
+        _table(
+            ["ID", "STARTED (UTC)", "DURATION", "STREAM", "PROFILE", "PEAK", "THRESH", "WINDOWS", "STATUS"],
+            rows,
+        )
+    )
+    if total > len(alerts):
+        typer.echo(f"showing {len(alerts)} of {total} (raise --limit or narrow the filters)")
+
+
+@app.command("show")
+def show_cmd(
+    alert_id: Annotated[int, typer.Argument(metavar="ID", help="Alert id (see `haad alerts list`).")],
+    db: Db = DEFAULT_DB,
+    as_json: AsJson = False,
+) -> None:
+    """One alert in full, with a summary of each stored skeleton window."""
+    with _open(db) as store:
+        alert = _get(store, alert_id)
+    windows = _window_summary(alert)
+    if as_json:
+        typer.echo(json.dumps({**alert.to_dict(), "windows": windows}, indent=2))
+        return
+    for key, value in alert.to_dict().items():
+        typer.echo(f"{key:>16}: {value}")
+    typer.echo(f"{'duration':>16}: {_duration(alert)}")
+    typer.echo(f"\nstored windows ({alert.n_kept} of {alert.n_windows}):")
+    header = ["#", "T_START (s)", "T_END (s)", "FRAMES", "SCORE", "MOTION (m/frame)"]
+    typer.echo(
+        _table(
+            header,
+            [
+                [
+                    str(i),
+                    f"{w['t_start']:.2f}",
+                    f"{w['t_end']:.2f}",
+                    str(w["frames"]),
+                    "-" if w["score"] is None else f"{w['score']:.3f}",
+                    "-" if w["motion"] is None else f"{w['motion']:.4f}",
+                ]
+                for i, w in enumerate(windows)
+            ],
+        )
+    )
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option(help="Output file: .jsonl (JSON Lines) or .csv.")],
+    db: Db = DEFAULT_DB,
+    stream: Stream = None,
+    profile: Profile = None,
+    since: Since = None,
+    until: Until = None,
+    status: Status = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Most alerts exported (default: all).")] = None,
+    windows: Annotated[
+        Path | None, typer.Option(help="Also write each alert's skeleton windows to DIR/<id>.npz.")
+    ] = None,
+) -> None:
+    """Write the matching alerts to a file (newest first); optionally their windows too."""
+    kind = out.suffix.lower()
+    if kind not in (".jsonl", ".ndjson", ".csv"):
+        raise typer.BadParameter(f"{out}: the extension must be .jsonl or .csv", param_hint="--out")
+    with _open(db) as store:
+        alerts = store.list_alerts(
+            stream=stream, profile=profile, since=since, until=until, status=status, limit=limit
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", newline="") as f:
+            if kind == ".csv":
+                writer = csv.DictWriter(f, fieldnames=RECORD_FIELDS)
+                writer.writeheader()
+                writer.writerows(a.to_dict() for a in alerts)
+            else:
+                f.writelines(json.dumps(a.to_dict()) + "\n" for a in alerts)
+        if windows is not None:
+            windows.mkdir(parents=True, exist_ok=True)
+            for a in alerts:
+                full = _get(store, a.id)
+                assert full.windows is not None and full.window_times is not None  # get_alert fills them
+                data = encode_windows(full.windows, full.window_times, full.window_scores)
+                (windows / f"{a.id}.npz").write_bytes(data)
+    typer.echo(f"exported {len(alerts)} alerts to {out}" + (f", windows to {windows}/" if windows else ""))
+
+
+@app.command("review")
+def review_cmd(
+    alert_id: Annotated[int, typer.Argument(metavar="ID", help="Alert id.")],
+    status: Annotated[ReviewStatus, typer.Option(help="confirmed or dismissed (new reopens it).")],
+    note: Annotated[str, typer.Option(help="Why (replaces an earlier note).")] = "",
+    db: Db = DEFAULT_DB,
+) -> None:
+    """Mark an alert confirmed or dismissed."""
+    with _open(db) as store:
+        try:
+            store.set_status(alert_id, status, note)
+        except KeyError as e:
+            _fail(e.args[0])
+    typer.echo(f"alert {alert_id}: {status}" + (f" ({note})" if note else ""))
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _open(db: str) -> Iterator[AlertStore]:
+    """The store at ``db``; a SQLite file must exist already (a typo must not create an empty log)."""
+    try:
+        url = make_url(normalise_db_url(db))
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--db") from None
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").expanduser().is_file():
+        _fail(f"no alert database at {url.database} (give --db or set HAAD_DB)")
+    try:
+        store = AlertStore(db)
+    except (SQLAlchemyError, CommandError) as e:
+        _fail(f"cannot open {url.render_as_string(hide_password=True)}: {e.__class__.__name__}: {e.args[0]}")
+    with store:
+        yield store
+
+
+def _get(store: AlertStore, alert_id: int) -> AlertRecord:
+    try:
+        return store.get_alert(alert_id)
+    except KeyError as e:
+        _fail(e.args[0])
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _window_summary(alert: AlertRecord) -> list[dict[str, Any]]:
+    """Per stored window: its span, frame count, score and mean joint displacement per frame."""
+    assert alert.windows is not None and alert.window_times is not None
+    out = []
+    for i, w in enumerate(alert.windows):  # w: (F, J, 3)
+        step = np.linalg.norm(np.diff(w, axis=0), axis=-1)  # (F-1, J)
+        score = None if alert.window_scores is None else float(alert.window_scores[i])
+        t0, t1 = alert.window_times[i]
+        motion = float(np.nanmean(step)) if np.isfinite(step).any() else None  # None: JSON has no NaN
+        out.append(
+            {"t_start": float(t0), "t_end": float(t1), "frames": len(w), "score": score, "motion": motion}
+        )
+    return out
+
+
+def _when(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(a: AlertRecord) -> str:
+    if a.ended_at is None:
+        return "open"
+    return f"{(a.ended_at - a.started_at).total_seconds():.1f}s"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=True)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
+    )

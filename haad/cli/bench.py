@@ -1,0 +1,98 @@
+"""``haad bench``: measure speed (the worker's scoring path, support-set augmentation)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from config.completions import CompletionSettings
+
+app = typer.Typer(no_args_is_help=True, help="Measure speed (worker scoring path, support-set augmentation).")
+_COMPLETIONS = CompletionSettings()
+
+
+@app.command("worker")
+def bench_worker_cmd(
+    encoder: Annotated[
+        Path | None, typer.Option(help="Encoder checkpoint (default: the committed one, else random init).")
+    ] = None,
+    streams: Annotated[str, typer.Option(help="Comma-separated stream counts.")] = "1,8,32",
+    seconds: Annotated[float, typer.Option(min=0.5, help="Wall time per backend x stream count.")] = 10.0,
+    backends: Annotated[str, typer.Option(help="Comma-separated: onnxruntime, torch.")] = "onnxruntime,torch",
+    modes: Annotated[
+        str, typer.Option(help="Comma-separated: flat_out (capacity), realtime (30 fps cameras: latency).")
+    ] = "flat_out,realtime",
+    threads: Annotated[int, typer.Option(min=1, help="Encoder threads, both backends.")] = 1,
+    stride: Annotated[
+        int | None, typer.Option(min=1, help="Window stride (default: the worker config's).")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the full report here.")] = None,
+    data_root: Annotated[
+        str | None, typer.Option(help="Dataset folder (default: HAAD_DATA or ../shared/data).")
+    ] = None,
+) -> None:
+    """Windows/s and latency of windows -> batch -> backend -> scoring -> episodes -> commit."""
+    from config.worker import WorkerConfig
+    from evaluation.bench_worker import BACKENDS, MODES, format_table, run_bench
+
+    names = [b.strip() for b in backends.split(",") if b.strip()]
+    unknown = sorted(set(names) - set(BACKENDS))
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown backend(s) {unknown}; use {', '.join(BACKENDS)}", param_hint="--backends"
+        )
+    mode_names = [m.strip() for m in modes.split(",") if m.strip()]
+    if not mode_names or set(mode_names) - set(MODES):
+        raise typer.BadParameter(f"use one or both of {', '.join(MODES)}", param_hint="--modes")
+    try:
+        counts = [int(s) for s in streams.split(",") if s.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"not a list of integers: {streams!r}", param_hint="--streams") from None
+    cfg = WorkerConfig() if stride is None else WorkerConfig(stride=stride)
+    report = run_bench(
+        encoder=encoder,
+        streams=counts,
+        seconds=seconds,
+        backends=names,
+        modes=mode_names,
+        threads=threads,
+        cfg=cfg,
+        data_root=data_root,
+    )
+    typer.echo(format_table(report))
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2) + "\n")
+        typer.echo(f"wrote {json_path}")
+
+
+@app.command("support-aug")
+def bench_support_aug_cmd(
+    model: Path | None = typer.Option(None, help="HumanMAC checkpoint (default: the bundled one)."),
+    clips: int = typer.Option(3, min=1, help="Support clips (all their windows are augmented)."),
+    samples: int = typer.Option(_COMPLETIONS.n_g, min=1, help="Completions per support window (N_g)."),
+    steps: int = typer.Option(_COMPLETIONS.steps, min=1, help="DDIM steps."),
+    repeats: int = typer.Option(3, min=1, help="Timed runs after one warm-up."),
+    threads: int | None = typer.Option(None, min=1, help="torch CPU threads (default: torch's)."),
+    data_root: str | None = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data)."),
+) -> None:
+    """Time HumanMAC augmentation of a few-clip support set (the enrolment path)."""
+    import torch
+
+    from evaluation.bench_support import benchmark_support_aug
+    from models.humanmac import load_humanmac
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    completions = CompletionSettings(n_g=samples, steps=steps)
+    r = benchmark_support_aug(
+        load_humanmac(model), completions, clips=clips, repeats=repeats, data_root=data_root
+    )
+    typer.echo(
+        f"{len(r['clips'])} clips of {r['category']} -> {r['support_windows']} windows, {r['generated']} "
+        f"generated at {r['steps']} steps on {r['threads']} thread(s): median {r['median_s']:.2f} s "
+        f"(runs: {', '.join(f'{s:.2f}' for s in r['seconds'])})"
+    )

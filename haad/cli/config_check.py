@@ -1,0 +1,27 @@
+"""``haad config``: check and print edge.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from config.edge import EdgeConfig
+from haad.cli.common import load_edge_config
+
+app = typer.Typer(no_args_is_help=True, help="Check configuration files.")
+
+
+@app.command("defaults")
+def defaults_cmd() -> None:
+    """Print every setting of edge.yaml with its default value (a starting point to edit)."""
+    import yaml
+
+    typer.echo(yaml.safe_dump(EdgeConfig().model_dump(mode="json"), sort_keys=False))
+
+
+@app.command("validate")
+def validate_cmd(path: Path = typer.Argument(..., help="edge.yaml to check.")) -> None:
+    """Check an edge.yaml; every problem is reported with its line."""
+    cfg = load_edge_config(path)
+    typer.echo(f"{path}: valid ({len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]})")

@@ -1,0 +1,109 @@
+"""``haad frontend``: run pose frontends onto the bus, record a stream to a clip-set file."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from config.frontend import FrontendConfig, StreamConfig
+from config.loader import ConfigError, load_config
+from pose_frontend.process import FrontendProcess
+from pose_frontend.synthetic import ABNORMAL_MOTIONS, MOTIONS
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Pose frontends: camera / video / replay -> MediaPipe Pose -> canonical skeletons.",
+)
+
+ConfigArg = Annotated[Path, typer.Argument(help="Frontend YAML: the bus and the streams, as in edge.yaml.")]
+
+
+def _load(path: Path) -> FrontendConfig:
+    try:
+        return load_config(path, FrontendConfig)
+    except ConfigError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("run")
+def run_cmd(
+    config: ConfigArg,
+    stats_every_s: Annotated[float, typer.Option(min=0.5, help="Seconds between counter lines.")] = 10.0,
+    log_level: Annotated[str, typer.Option(help="Log level of the frontend processes.")] = "INFO",
+) -> None:
+    """Start one frontend process per stream and publish to the bus until Ctrl-C or all sources end."""
+
+    cfg = _load(config)
+    level = logging.getLevelNamesMapping().get(log_level.upper())
+    if level is None:
+        typer.echo(f"unknown log level {log_level!r}", err=True)
+        raise typer.Exit(2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    procs = [FrontendProcess(s, cfg.bus, log_level=level) for s in cfg.streams]
+    try:
+        for p in procs:
+            p.start()
+        typer.echo(f"{len(procs)} frontend(s) publishing to {cfg.bus.endpoint}; Ctrl-C stops them")
+        while any(p.is_alive() for p in procs):
+            for p in procs:
+                p.join(stats_every_s / len(procs))
+            for p in procs:
+                state = "running" if p.is_alive() else f"exit {p.exitcode}"
+                typer.echo(f"{p.config.id} ({state}): {p.counters.snapshot()}")
+    except KeyboardInterrupt:
+        typer.echo("stopping")
+    finally:
+        codes = [p.stop() if p.pid is not None else None for p in procs]
+    if any(code not in (0, None) for code in codes):
+        raise typer.Exit(1)
+
+
+@app.command("record")
+def record_cmd(
+    config: ConfigArg,
+    out: Annotated[Path, typer.Option(help="Clip-set .npz to write (one clip).")],
+    stream: Annotated[str | None, typer.Option(help="Stream id in the config; default: the first.")] = None,
+    label: Annotated[str, typer.Option(help="Behaviour label of the clip.")] = "normal",
+    subject: Annotated[str, typer.Option(help="Who performs in it.")] = "subject0",
+    max_seconds: Annotated[
+        float | None, typer.Option(min=0.1, help="Stop after this much source time (live cameras).")
+    ] = None,
+) -> None:
+    """Run one stream's source through pose estimation here and save the skeletons as a clip-set file."""
+    from clips import Clip
+    from clips.files import save_clipset_file
+    from pose_frontend.record import record_clip
+
+    cfg = _load(config)
+    chosen: list[StreamConfig] = [s for s in cfg.streams if stream is None or s.id == stream]
+    if not chosen:
+        typer.echo(f"no stream {stream!r} in {config}; streams: {[s.id for s in cfg.streams]}", err=True)
+        raise typer.Exit(2)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C ends the recording, keeping it
+    started = time.monotonic()
+    times, joints, _, counters = record_clip(chosen[0], max_seconds=max_seconds, stop=stop)
+    if len(times) == 0:
+        typer.echo("no frame was recorded", err=True)
+        raise typer.Exit(1)
+    name = f"{chosen[0].id}:{label}"
+    save_clipset_file(out, [Clip(joints=joints, times=times, label=label, subject=subject, name=name)])
+    typer.echo(
+        f"wrote {out}: {len(times)} frames, {times[-1] - times[0]:.1f} s of source time in "
+        f"{time.monotonic() - started:.1f} s; {counters.snapshot()}"
+    )
+
+
+@app.command("motions")
+def motions_cmd() -> None:
+    """List the motions of the synthetic performer (for the script of a kind: synthetic source)."""
+    for name in MOTIONS:
+        typer.echo(f"{name}{'  (abnormal)' if name in ABNORMAL_MOTIONS else ''}")

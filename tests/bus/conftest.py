@@ -1,0 +1,105 @@
+"""Fixtures of the skeleton-bus tests: a wire-format packer written from docs/bus.md (independent of
+bus.messages, so the tests pin the documented layout) and one invalid message per drop reason."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bus.messages import MAX_MESSAGE_BYTES
+
+Pack = Callable[..., list[bytes]]
+
+
+def _pack(
+    stream_id: str = "cam1",
+    seq: int = 0,
+    timestamp: float = 1.0,
+    sent_at: float = 2.0,
+    joints: np.ndarray | None = None,
+    visibility: np.ndarray | None = None,
+    *,
+    person: bool = True,
+    version: int = 1,
+    n_joints: int | None = None,
+    topic: bytes | None = None,
+) -> list[bytes]:
+    """[topic, payload] as docs/bus.md specifies schema 1; a person with zero joints by default."""
+    sid = stream_id.encode()
+    body = b""
+    if person:
+        joints = np.zeros((20, 3)) if joints is None else joints
+        visibility = np.ones(len(joints)) if visibility is None else visibility
+        body = np.asarray(joints, "<f4").tobytes() + np.asarray(visibility, "<f4").tobytes()
+        n_joints = len(joints) if n_joints is None else n_joints
+    header = struct.pack(
+        "<4sHHQddBB", b"HSKL", version, int(person), seq, timestamp, sent_at, n_joints or 0, len(sid)
+    )
+    return [topic if topic is not None else b"skel/" + sid, header + sid + body]
+
+
+@pytest.fixture
+def pack() -> Pack:
+    return _pack
+
+
+def _with_joint(index: tuple[int, int], value: float) -> np.ndarray:
+    joints = np.zeros((20, 3))
+    joints[index] = value
+    return joints
+
+
+def _bad_visibility(value: float) -> np.ndarray:
+    visibility = np.ones(20)
+    visibility[7] = value
+    return visibility
+
+
+# name -> (message parts, expected drop reason); every one is addressed to stream cam1.
+BAD_MESSAGES: dict[str, tuple[list[bytes], str]] = {
+    "garbage_payload": ([b"skel/cam1", b"\x00\xffnot a skeleton at all"], "malformed"),
+    "single_part": ([b"skel/cam1 and garbage in one part"], "malformed"),
+    "extra_part": ([*_pack(), b"extra"], "malformed"),
+    "truncated_payload": ([_pack()[0], _pack()[1][:-5]], "malformed"),
+    "truncated_header": ([_pack()[0], _pack()[1][:20]], "malformed"),
+    "oversized": ([_pack()[0], _pack()[1] + bytes(MAX_MESSAGE_BYTES)], "oversized"),
+    "wrong_version": (_pack(version=2), "wrong_version"),
+    "inf_joint": (_pack(joints=_with_joint((3, 1), np.inf)), "bad_values"),
+    "wrong_joint_count": (_pack(joints=np.zeros((19, 3))), "bad_values"),
+    "visibility_above_one": (_pack(visibility=_bad_visibility(1.5)), "bad_values"),
+    "visibility_nan": (_pack(visibility=_bad_visibility(np.nan)), "bad_values"),
+    "nan_timestamp": (_pack(timestamp=float("nan")), "bad_values"),
+    "bad_stream_id": (_pack(stream_id="cam1 x"), "bad_values"),
+    "topic_stream_mismatch": (_pack(stream_id="cam2", topic=b"skel/cam1"), "wrong_topic"),
+}
+
+
+@pytest.fixture(params=sorted(BAD_MESSAGES))
+def bad_message(request: pytest.FixtureRequest) -> tuple[list[bytes], str]:
+    return BAD_MESSAGES[request.param]
+
+
+def free_tcp_endpoint() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.fixture
+def ipc_endpoint(tmp_path: Path) -> str:
+    return f"ipc://{tmp_path}/bus.sock"
+
+
+@pytest.fixture
+def tcp_endpoint() -> str:
+    return free_tcp_endpoint()
+
+
+@pytest.fixture(params=["ipc", "tcp"])
+def endpoint(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return f"ipc://{tmp_path}/bus.sock" if request.param == "ipc" else free_tcp_endpoint()

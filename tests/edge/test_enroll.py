@@ -1,0 +1,48 @@
+"""Enrolment's support-set augmentation: HumanMAC completions join the support windows (Algorithm 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from config.completions import CompletionSettings
+from edge.enroll import Augmentation, augment_support
+from models.humanmac import HumanMAC
+
+
+def aug(model: HumanMAC, n_g: int, *, seed: int = 0, **completion: object) -> Augmentation:
+    return Augmentation(model, CompletionSettings(n_g=n_g, **completion), seed=seed)  # type: ignore[arg-type]
+
+
+def support(n: int) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    return np.cumsum(rng.normal(0.0, 0.03, size=(n, 60, 20, 3)), axis=1).astype(np.float32)
+
+
+def test_originals_come_first_and_groups_name_the_source_window(tiny_humanmac: HumanMAC) -> None:
+    s = support(3)
+    out, groups = augment_support(
+        s, aug(tiny_humanmac, 4, observed=30, gap="end", steps=3)
+    )  # the paper's form
+    assert out.shape == (15, 60, 20, 3) and groups.shape == (15,)
+    assert np.array_equal(out[:3], s)
+    assert groups.tolist() == [0, 1, 2] + [0] * 4 + [1] * 4 + [2] * 4
+    for k in range(3, 15):  # each variant continues the first 30 frames of its own source window
+        assert np.array_equal(out[k, :30], s[groups[k], :30])
+    assert not np.allclose(out[3:7, 30:], np.repeat(s[:1, 30:], 4, axis=0))
+
+
+def test_middle_gap_variants_keep_both_ends_of_their_source(tiny_humanmac: HumanMAC) -> None:
+    s = support(2)
+    out, groups = augment_support(s, aug(tiny_humanmac, 3, observed=40, gap="middle", steps=3))
+    ends = np.r_[0:20, 40:60]
+    for k in range(2, 8):
+        assert np.array_equal(out[k, ends], s[groups[k], ends])
+    assert not np.allclose(out[2:5, 20:40], np.repeat(s[:1, 20:40], 3, axis=0))
+
+
+def test_same_seed_same_support(tiny_humanmac: HumanMAC) -> None:
+    s = support(2)
+    a, _ = augment_support(s, aug(tiny_humanmac, 2, steps=3, seed=5))
+    b, _ = augment_support(s, aug(tiny_humanmac, 2, steps=3, seed=5))
+    c, _ = augment_support(s, aug(tiny_humanmac, 2, steps=3, seed=6))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)

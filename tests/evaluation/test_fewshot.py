@@ -1,0 +1,150 @@
+"""The benchmark protocol: AUC, determinism under a seed, clear errors for bad arguments."""
+
+from __future__ import annotations
+
+import json
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from evaluation.fewshot import eval_windows, evaluate, raw_dct_features, roc_auc
+from haad.cli import app
+from models.encoder import ActionEncoder, EncoderConfig, save_encoder
+from models.humanmac import HumanMAC, save_humanmac
+from models.preprocess import WindowSpec
+from training.datasets import DataNotFoundError, load_dataset
+from training.protocol import MSR
+
+
+def test_auc_matches_pair_counting() -> None:
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.normal(size=40), 1)  # rounding creates ties
+    positive = rng.random(40) < 0.4
+    pairs = [
+        1.0 if p > n else 0.5 if p == n else 0.0 for p, n in product(scores[positive], scores[~positive])
+    ]
+    assert roc_auc(scores, positive) == pytest.approx(np.mean(pairs))
+
+
+def test_auc_needs_both_classes() -> None:
+    with pytest.raises(ValueError):
+        roc_auc(np.ones(3), np.ones(3, dtype=bool))
+
+
+@pytest.fixture(scope="module")
+def msr_windows(data_root: Path):
+    return eval_windows(load_dataset("msr", data_root), MSR, WindowSpec())
+
+
+def test_protocol_is_deterministic_under_a_seed(msr_windows) -> None:
+    emb = raw_dct_features(10)(msr_windows.windows)
+    a = evaluate(msr_windows, emb, shots=3, seeds=3)
+    b = evaluate(msr_windows, emb, shots=3, seeds=3)
+    assert a.per_category == b.per_category
+    c = evaluate(msr_windows, emb, shots=3, seeds=4)
+    assert [v[:3] for v in c.per_category.values()] == list(a.per_category.values())
+    summary = a.summary(MSR.unseen_labels)
+    assert set(summary["per_category"]) == set(msr_windows.labels)
+    assert 0.5 < summary["all"] < 1.0  # the raw-DCT baseline is better than chance on MSR
+
+
+def test_pair_aucs_split_each_category_auc_by_anomaly_category(msr_windows) -> None:
+    # AUC counts correctly ordered (anomaly, normal) clip pairs, and the anomalies partition by category:
+    # a category's AUC is its pair AUCs averaged with each anomaly category's clip count as weight
+    emb = raw_dct_features(10)(msr_windows.windows)
+    result = evaluate(msr_windows, emb, shots=3, seeds=2)
+    labels, counts = np.unique(msr_windows.labels, return_counts=True)
+    clips = dict(zip(labels.tolist(), counts.tolist(), strict=True))
+    for cat, aucs in result.per_category.items():
+        pairs = result.per_pair[cat]
+        assert set(pairs) == set(clips) - {cat}
+        for seed, auc in enumerate(aucs):
+            weighted = np.average([pairs[d][seed] for d in pairs], weights=[clips[d] for d in pairs])
+            assert weighted == pytest.approx(auc, abs=1e-9)
+    hardest = result.hardest_pairs(3)
+    means = result.pair_means()
+    assert [h["auc"] for h in hardest] == sorted(h["auc"] for h in hardest)
+    assert hardest[0]["auc"] == min(v for row in means.values() for v in row.values())
+
+
+def test_support_variants_enter_the_support_set(msr_windows) -> None:
+    emb = raw_dct_features(10)(msr_windows.windows)
+    far = np.full((len(emb), 2, emb.shape[1]), 1e3, dtype=np.float32)
+    plain = evaluate(msr_windows, emb, shots=3, seeds=1).summary(frozenset())["all"]
+    noisy = evaluate(msr_windows, emb, shots=3, seeds=1, variant_embeddings=far).summary(frozenset())["all"]
+    assert noisy != plain
+
+
+def test_cli_writes_summary_and_plot(tmp_path: Path, data_root: Path) -> None:
+    torch.manual_seed(0)
+    ckpt = tmp_path / "enc.safetensors"
+    save_encoder(ckpt, ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(), WindowSpec(), {})
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        app,
+        ["eval", "fewshot", "--dataset", "msr", "--encoder", str(ckpt), "--seeds", "2", "--out", str(out),
+         "--data-root", str(data_root)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dataset"] == "msr" and summary["shots"] == 3 and summary["seeds"] == 2
+    for method in ("encoder", "raw-dct"):
+        m = summary["methods"][method]
+        assert set(m) >= {"all", "seen", "unseen", "per_category"}
+        assert m["unseen"] is not None and len(m["per_category"]) == 20
+    assert (out / "roc_msr.png").stat().st_size > 1000
+    assert "a03 hammer *" in result.output
+    pairs = json.loads((out / "pairs.json").read_text())
+    assert len(pairs["encoder"]) == 20 and all(len(row) == 19 for row in pairs["raw-dct"].values())
+    worst = summary["methods"]["encoder"]["hardest_pairs"][0]
+    assert pairs["encoder"][worst["normal"]][worst["anomaly"]] == worst["auc"]
+    assert f"{worst['normal']} vs {worst['anomaly']}" in result.output
+
+
+def test_cli_augments_the_encoders_support_sets_with_humanmac_completions(
+    tiny_humanmac: HumanMAC, tmp_path: Path, data_root: Path
+) -> None:
+    torch.manual_seed(0)
+    ckpt, model = tmp_path / "enc.safetensors", tmp_path / "hm.safetensors"
+    save_encoder(ckpt, ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(), WindowSpec(), {})
+    save_humanmac(model, tiny_humanmac, {})
+    common = ["eval", "fewshot", "--dataset", "msr", "--encoder", str(ckpt), "--seeds", "2",
+              "--data-root", str(data_root)]  # fmt: skip
+    plain = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "plain")])
+    augmented = CliRunner().invoke(
+        app,
+        [*common, "--out", str(tmp_path / "aug"), "--augment", "2", "--aug-steps", "2", "--observed", "40",
+         "--gap", "middle", "--humanmac", str(model), "--cache-dir", str(tmp_path / "banks")],
+    )  # fmt: skip
+    assert plain.exit_code == 0 and augmented.exit_code == 0, augmented.output
+    a = json.loads((tmp_path / "plain" / "summary.json").read_text())
+    b = json.loads((tmp_path / "aug" / "summary.json").read_text())
+    assert a["support_augmentation"] is None
+    assert {k: b["support_augmentation"][k] for k in ("n_g", "observed", "gap", "steps")} == {
+        "n_g": 2, "observed": 40, "gap": "middle", "steps": 2,
+    }  # fmt: skip
+    assert b["methods"]["encoder"]["all"] != a["methods"]["encoder"]["all"]  # completions joined the support
+    assert b["methods"]["raw-dct"] == a["methods"]["raw-dct"]  # the baseline is never augmented
+    assert len(list((tmp_path / "banks").glob("*.npy"))) == 1
+    assert "2 HumanMAC completions per window" in augmented.output
+    impossible = CliRunner().invoke(app, [*common, "--augment", "2", "--observed", "1", "--gap", "middle",
+                                          "--humanmac", str(model), "--cache-dir", str(tmp_path / "banks")])  # fmt: skip
+    assert impossible.exit_code == 2 and "observed" in impossible.output
+
+
+def test_unknown_dataset_name_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown dataset 'humanact12'"):
+        load_dataset("humanact12")
+    result = CliRunner().invoke(app, ["eval", "fewshot", "--dataset", "humanact12"])
+    assert result.exit_code != 0
+
+
+def test_missing_data_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DataNotFoundError, match="dataset folder not found"):
+        load_dataset("msr", tmp_path / "nowhere")
+    with pytest.raises(DataNotFoundError, match="MSR Action3D"):
+        load_dataset("msr", tmp_path)
