@@ -29,13 +29,20 @@ SCHEMA_VERSION: int = 1
 # not ours. The limit is on topic + payload.
 MAX_MESSAGE_BYTES: int = 16 * 1024
 DROP_REASONS: tuple[str, ...] = (
+    # decode (this module)
     "malformed",
     "oversized",
     "wrong_version",
     "bad_values",
     "wrong_topic",
+    # the receiving end (bus.pubsub, bus.guard)
+    "unknown_stream",
+    "bad_sent_at",
     "seq_gap",
+    "seq_jump",
     "out_of_order",
+    "time_backwards",
+    "time_jump",
 )
 TOPIC_PREFIX: bytes = b"skel/"
 MAGIC: bytes = b"HSKL"

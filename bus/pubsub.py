@@ -1,13 +1,18 @@
-"""ZeroMQ PUB/SUB ends of the skeleton bus: frontends publish, the window worker subscribes.
+"""The two ends of the skeleton bus: frontends send, the window worker receives.
 
-Default topology: the worker's :class:`Subscriber` binds and every frontend's :class:`Publisher`
-connects (many -> one), over ``ipc://`` on one host or ``tcp://`` across hosts. Both ends take the
-process's one ``zmq.Context`` (``zmq.Context.instance()`` unless given), close with linger 0 so a
-shutdown never hangs on unsent frames, and must be used from the thread that created them.
+ZeroMQ PUSH/PULL, many frontends -> one worker: the worker's :class:`Subscriber` binds and every
+frontend's :class:`Publisher` connects, over ``ipc://`` on one host or ``tcp://`` across hosts
+(``tcp://`` only with CURVE keys, :mod:`bus.curve`). Both ends take the process's one
+``zmq.Context`` (``zmq.Context.instance()`` unless given), close with linger 0 so a shutdown never
+hangs on unsent frames, and must be used from the thread that created them.
 
-Drop policy (docs/bus.md): nothing here ever blocks a camera. A publisher whose queue to a slow
-subscriber is full (``hwm``) drops new frames, as PUB sockets do; the subscriber counts every
-rejected message in ``drops`` by reason and counts frames lost upstream from sequence gaps.
+Why PUSH/PULL and not PUB/SUB: a connecting PUSH queues frames (up to ``publisher_hwm``) while no
+worker is there, so a worker restart loses only what was inside the dying worker; a full queue is
+reported to the sender instead of being dropped silently. Drop policy (docs/bus.md): a live
+camera never waits (:meth:`Publisher.publish` returns False and the frontend counts the drop), a
+file source waits for room (``wait=``), so a replay at full speed is scored frame by frame. The
+receiving end refuses and counts invalid messages, frames of streams it does not serve, and frames
+that do not follow their stream (:mod:`bus.guard`).
 """
 
 from __future__ import annotations
@@ -16,32 +21,44 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 import zmq
 
-from bus.messages import TOPIC_PREFIX, MessageError, SkeletonFrame, decode, encode, topic_for
-from config.bus import BusConfig
+from bus.curve import AUTHENTICATORS, secure_client, secure_server
+from bus.guard import StreamGuard
+from bus.messages import MessageError, SkeletonFrame, decode, encode
+from config.bus import BusConfig, StreamGuardConfig
 
 log = logging.getLogger(__name__)
 
 # Above this size libzmq disconnects the sending peer instead of delivering the message: a guard
-# against a stray or hostile tcp peer filling memory. Between MAX_MESSAGE_BYTES and this a message
-# is delivered and counted as "oversized".
+# against a stray peer filling memory. Between MAX_MESSAGE_BYTES and this a message is delivered and
+# counted as "oversized".
 HARD_MESSAGE_LIMIT_BYTES = 1024 * 1024
+# A receiving end with no stream list follows at most this many streams (later ones are refused).
+MAX_STREAMS = 1024
+_WAIT_SLICE_MS = 200
 
 
-def _open(
-    context: zmq.Context | None, kind: int, endpoint: str, bind: bool, options: dict[int, int]
-) -> zmq.Socket:
-    """A socket with linger 0 and ``options`` set before it binds or connects (HWMs apply only then)."""
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def _open(context: zmq.Context | None, kind: int, options: dict[int, int]) -> zmq.Socket:
+    """A socket with linger 0 and ``options`` set (before it binds or connects: HWMs and CURVE
+    apply only then); bind or connect with :func:`_attach`."""
     socket = (context if context is not None else zmq.Context.instance()).socket(kind)
+    socket.setsockopt(zmq.LINGER, 0)
+    for option, value in options.items():
+        socket.setsockopt(option, value)
+    return socket
+
+
+def _attach(socket: zmq.Socket, endpoint: str, bind: bool) -> None:
     try:
-        socket.setsockopt(zmq.LINGER, 0)
-        for option, value in options.items():
-            socket.setsockopt(option, value)
         if bind:
             socket.bind(endpoint)
         else:
@@ -49,29 +66,53 @@ def _open(
     except zmq.ZMQError as e:
         socket.close(linger=0)
         raise zmq.ZMQError(e.errno, f"cannot {'bind' if bind else 'connect'} {endpoint}: {e}") from e
-    return socket
 
 
 class Publisher:
-    """One stream's (or one frontend process's) sending end."""
+    """A frontend's sending end (all of its streams)."""
 
     def __init__(
-        self, endpoint: str, *, hwm: int = 1000, bind: bool = False, context: zmq.Context | None = None
+        self,
+        endpoint: str,
+        *,
+        hwm: int = 1000,
+        bind: bool = False,
+        config: BusConfig | None = None,
+        context: zmq.Context | None = None,
     ) -> None:
-        self._socket = _open(context, zmq.PUB, endpoint, bind, {zmq.SNDHWM: hwm})
+        self._socket = _open(context, zmq.PUSH, {zmq.SNDHWM: hwm})
+        if config is not None and config.curve is not None:
+            secure_client(self._socket, config.curve)
+        _attach(self._socket, endpoint, bind)
 
     @classmethod
     def from_config(cls, config: BusConfig, *, context: zmq.Context | None = None) -> Publisher:
-        """The publisher side of ``config``'s topology (connects when the subscriber binds)."""
+        """The sending side of ``config``'s topology (connects when the worker binds)."""
         return cls(
-            config.endpoint, hwm=config.publisher_hwm, bind=not config.subscriber_binds, context=context
+            config.endpoint,
+            hwm=config.publisher_hwm,
+            bind=not config.subscriber_binds,
+            config=config,
+            context=context,
         )
 
-    def publish(self, frame: SkeletonFrame) -> None:
-        """Queue ``frame``; never blocks (a PUB socket at its HWM drops the frame instead)."""
-        self._socket.send_multipart(encode(frame), flags=zmq.NOBLOCK)
+    def publish(self, frame: SkeletonFrame, *, wait: StopFlag | None = None) -> bool:
+        """Queue ``frame``. Without ``wait`` it never blocks: False when the queue is full and the
+        frame was dropped (the caller counts it). With ``wait`` it blocks until there is room (a file
+        source) and returns False only if ``wait`` is set before that."""
+        parts = encode(frame)
+        while True:
+            try:
+                self._socket.send_multipart(parts, flags=zmq.NOBLOCK)
+                return True
+            except zmq.Again:
+                if wait is None or wait.is_set():
+                    return False
+                self._socket.poll(_WAIT_SLICE_MS, zmq.POLLOUT)
 
     def close(self) -> None:
+        """Close at once. Frames still queued are lost (libzmq drops what a closing sender has in
+        flight even with a linger), so keep the socket open until the worker has read them."""
         self._socket.close(linger=0)
 
     def __enter__(self) -> Self:
@@ -84,51 +125,56 @@ class Publisher:
 
 
 class Subscriber:
-    """The window worker's receiving end: one socket for all streams (or the listed ``streams``).
+    """The window worker's receiving end: one socket for every stream it serves.
 
-    ``drops`` counts rejected messages by reason (messages.DROP_REASONS); ``seq_gap`` adds the
-    number of frames missing between two received ones. ``received`` counts valid frames per stream.
-    Per stream, a ``seq`` not above the last accepted one is dropped as ``out_of_order`` and becomes
-    the new reference, so a restarted frontend (counting from 0 again) is followed after one frame.
+    ``streams``: the stream ids it accepts (frames of others are refused as ``unknown_stream``);
+    None accepts any, up to :data:`MAX_STREAMS`. ``drops`` counts refused messages by reason
+    (messages.DROP_REASONS; ``seq_gap`` adds the frames missing between two received ones);
+    ``received`` counts valid frames per stream. Per-stream state is kept only for accepted streams.
     """
 
     def __init__(
         self,
         endpoint: str,
         *,
-        streams: Sequence[str] | None = None,
+        streams: Iterable[str] | None = None,
         hwm: int = 10000,
         bind: bool = True,
+        config: BusConfig | None = None,
         context: zmq.Context | None = None,
     ) -> None:
-        if streams is not None and not streams:
-            raise ValueError("streams must list at least one stream id, or be None for all streams")
-        topics = [TOPIC_PREFIX] if streams is None else [topic_for(s) for s in streams]
-        # Topic filtering is by prefix: skel/cam1 also matches skel/cam10, which recv skips.
         self._streams = None if streams is None else frozenset(streams)
+        if self._streams is not None and not self._streams:
+            raise ValueError("streams must list at least one stream id, or be None for all streams")
         self.drops: Counter[str] = Counter()
         self.received: Counter[str] = Counter()
-        self._last_seq: dict[str, int] = {}
-        self._socket = _open(
-            context, zmq.SUB, endpoint, bind, {zmq.RCVHWM: hwm, zmq.MAXMSGSIZE: HARD_MESSAGE_LIMIT_BYTES}
-        )
-        for topic in topics:
-            self._socket.setsockopt(zmq.SUBSCRIBE, topic)
+        self._guard = StreamGuard(config.guard if config is not None else StreamGuardConfig(), self.drops)
+        self._warned: set[str] = set()
+        self._socket = _open(context, zmq.PULL, {zmq.RCVHWM: hwm, zmq.MAXMSGSIZE: HARD_MESSAGE_LIMIT_BYTES})
+        self._auth = None
+        if config is not None and config.curve is not None:
+            self._auth = secure_server(self._socket, config.curve)
+        try:
+            _attach(self._socket, endpoint, bind)
+        except zmq.ZMQError:
+            self._stop_auth()
+            raise
 
     @classmethod
     def from_config(
         cls,
         config: BusConfig,
         *,
-        streams: Sequence[str] | None = None,
+        streams: Iterable[str] | None = None,
         context: zmq.Context | None = None,
     ) -> Subscriber:
-        """The subscriber side of ``config``'s topology."""
+        """The receiving side of ``config``'s topology."""
         return cls(
             config.endpoint,
             streams=streams,
             hwm=config.subscriber_hwm,
             bind=config.subscriber_binds,
+            config=config,
             context=context,
         )
 
@@ -174,30 +220,38 @@ class Subscriber:
         try:
             frame = decode(parts)
         except MessageError as e:
-            self._drop(e.reason, 1, str(e))
+            self._drop(e.reason, str(e))
             return None
         sid = frame.stream_id
-        if self._streams is not None and sid not in self._streams:
+        known = sid in self._streams if self._streams is not None else sid in self.received
+        if not known and (self._streams is not None or len(self.received) >= MAX_STREAMS):
+            self._drop("unknown_stream", f"a frame of stream {sid!r}, which this worker does not serve")
             return None
-        last = self._last_seq.get(sid)
-        self._last_seq[sid] = frame.seq
-        if last is not None:
-            if frame.seq <= last:
-                self._drop("out_of_order", 1, f"{sid}: seq {frame.seq} after {last}")
-                return None
-            if frame.seq > last + 1:
-                self._drop("seq_gap", frame.seq - last - 1, f"{sid}: seq {last} -> {frame.seq}")
+        refused = self._guard.accept(frame, time.time())
+        if refused is not None:
+            self._warn_once(refused, f"{sid}: seq {frame.seq}, t {frame.timestamp:.3f} refused")
+            return None
         self.received[sid] += 1
         return frame
 
-    def _drop(self, reason: str, count: int, detail: str) -> None:
-        first = reason not in self.drops
-        self.drops[reason] += count
+    def _drop(self, reason: str, detail: str) -> None:
+        self.drops[reason] += 1
+        self._warn_once(reason, detail)
+
+    def _warn_once(self, reason: str, detail: str) -> None:
         # The first drop of each kind is worth a warning; the rest only add to the counters.
-        log.log(logging.WARNING if first else logging.DEBUG, "skeleton bus drop (%s)", detail)
+        first = reason not in self._warned
+        self._warned.add(reason)
+        log.log(logging.WARNING if first else logging.DEBUG, "skeleton bus drop (%s): %s", reason, detail)
+
+    def _stop_auth(self) -> None:
+        if self._auth is not None:
+            AUTHENTICATORS.release(self._auth)
+            self._auth = None
 
     def close(self) -> None:
         self._socket.close(linger=0)
+        self._stop_auth()
 
     def __enter__(self) -> Self:
         return self

@@ -32,6 +32,12 @@ class SupervisorConfig(StrictModel):
     stop_timeout_s: float = Field(
         10.0, gt=0, le=600, description="How long a child may take to stop before it is terminated."
     )
+    give_up_after: int = Field(
+        5, ge=1, le=1000, description="A child failing this many times within give_up_window_s is given up."
+    )
+    give_up_window_s: float = Field(
+        60.0, gt=0, le=86_400, description="The window of give_up_after (a source that can never work)."
+    )
 
     @model_validator(mode="after")
     def _initial_within_max(self) -> SupervisorConfig:
@@ -64,6 +70,11 @@ class EdgeConfig(StrictModel):
         None, description="Encoder checkpoint (.safetensors); None = the bundled one."
     )
     profiles_dir: str = Field("profiles", min_length=1, description="Where enrolled behaviour profiles live.")
+    state_dir: str | None = Field(
+        None,
+        min_length=1,
+        description="Where haad keeps local state (the alert outbox); default: the config file's folder.",
+    )
     reload_every_s: float = Field(
         2.0, gt=0, le=3600, description="How often new or changed profiles are picked up (no restart needed)."
     )
@@ -79,3 +90,8 @@ class EdgeConfig(StrictModel):
         if repeated:
             raise ValueError(f"stream ids must be unique; repeated: {repeated}")
         return v
+
+    @model_validator(mode="after")
+    def _bus_keys_for_both_roles(self) -> EdgeConfig:
+        self.bus.require_keys(worker=True, frontend=self.run_frontends)
+        return self

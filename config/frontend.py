@@ -274,3 +274,8 @@ class FrontendConfig(StrictModel):
         if duplicates:
             raise ValueError(f"stream ids must be unique; repeated: {duplicates}")
         return v
+
+    @model_validator(mode="after")
+    def _bus_keys_for_frontends(self) -> FrontendConfig:
+        self.bus.require_keys(worker=False, frontend=True)
+        return self

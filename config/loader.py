@@ -59,12 +59,15 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
     """Validate YAML ``text`` as ``model``; raises :class:`ConfigError` naming file:line per error."""
     try:
         doc = yaml.load(text, Loader=_LineLoader) or {}
+        plain = _strip_lines(doc)
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: not valid YAML: {e}") from e
+    except RecursionError:
+        raise ConfigError(f"{source}: a YAML alias refers to itself (an endless structure)") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
     try:
-        return model.model_validate(_strip_lines(doc))
+        return model.model_validate(plain)
     except ValidationError as e:
         problems = []
         for err in e.errors():
@@ -72,7 +75,11 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
             line = _line_of(doc, loc)
             where = f"{source}:{line}" if line else source
             got = err.get("input")
-            shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) and err["type"] != "missing" else ""
+            shown = (
+                f" (got {got!r})"
+                if isinstance(got, str | int | float | bool) and err["type"] != "missing"
+                else ""
+            )
             problems.append(f"{where}: {'.'.join(str(p) for p in loc) or '(top)'}: {err['msg']}{shown}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from e
 

@@ -38,6 +38,20 @@ class EpisodeConfig(StrictModel):
         le=86_400,
         description="After an episode closes, no new one opens for the same stream and profile for this long.",
     )
+    update_every_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=3600,
+        description="An open episode's alert row is brought up to date this often (source seconds), "
+        "so a worker that dies loses at most this much of it.",
+    )
+    resume_within_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        description="An episode left open by a worker that died is continued if its stream's next window "
+        "starts within this many seconds of its last one (else it is closed with what was stored).",
+    )
     windows_kept: int = Field(
         default=6,
         ge=2,

@@ -1,10 +1,13 @@
 """``haad run``: the edge daemon. One orchestrator, a frontend process per stream, one worker.
 
-Lifecycle (``Daemon.run``): set up metrics -> start the worker -> start the frontends -> supervise
-until SIGINT/SIGTERM or until every finite source (a video file, a replay) has ended -> stop the
-frontends -> let the worker drain the bus, close open episodes and flush them to the alert log ->
-stop the worker. A child that dies with an error is restarted after a back-off that doubles per
-crash and resets once the child has run ``stable_after_s``.
+Lifecycle (``Daemon.run``): check the deployment (edge.checks; refuse to start on a missing
+profile or file) -> set up metrics -> start the worker -> start the frontends -> supervise until
+SIGINT/SIGTERM or until every finite source (a video file, a replay) has ended or been given up ->
+stop the frontends (each delivers what it queued) -> let the worker drain the bus, close open
+episodes and hand them to the alert writer -> stop the worker. A child that dies with an error is
+restarted after a back-off that doubles per crash and resets once the child has run
+``stable_after_s``; one that fails ``give_up_after`` times within ``give_up_window_s`` is given up,
+and the daemon then exits with code 1 (the worker given up stops everything).
 """
 
 from __future__ import annotations
@@ -29,9 +32,6 @@ from config.frontend import StreamConfig
 log = logging.getLogger("haad.daemon")
 _SPAWN = multiprocessing.get_context("spawn")
 POLL_S = 0.2
-# After the last frontend ended, frames may still be in flight on the bus: wait this long before the
-# worker is asked to finish.
-DRAIN_S = 1.0
 WORKER_START_TIMEOUT_S = 120.0
 
 
@@ -74,7 +74,13 @@ class Child:
     backoff_s: float = 0.0
     restart_at: float | None = None
     finished: bool = False  # ended on its own with exit code 0 (a finite source ran out)
+    given_up: bool = False  # failed too often too fast: it will not work without a fix
+    failures: list[float] = field(default_factory=list)  # monotonic times of its recent failures
     seen_counters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.finished or self.given_up
 
 
 class Daemon:
@@ -97,7 +103,15 @@ class Daemon:
     # --- lifecycle ---------------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Run until a signal or until every finite source ended; returns the exit code."""
+        """Run until a signal or until every source ended or was given up; returns the exit code: 0,
+        1 when a child was given up, 2 when the deployment cannot start (edge.checks)."""
+        from edge.checks import deployment_problems
+
+        problems = deployment_problems(self.cfg)
+        for problem in problems:
+            log.error("cannot start: %s", problem)
+        if problems:
+            return 2
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._start_metrics()
@@ -108,30 +122,43 @@ class Daemon:
             log.info(
                 "haad running: %d stream(s), store %s", len(self.cfg.streams), redact_url(self.cfg.store.url)
             )
-            while not self.stopping:
+            while not self.stopping and not self.worker.given_up:
                 self._supervise()
-                if self.frontends and all(c.finished for c in self.frontends):
-                    log.info("every source ended; finishing")
-                    time.sleep(DRAIN_S)
+                if self.frontends and all(c.done for c in self.frontends):
+                    log.info("every source ended or was given up; finishing")
                     break
                 time.sleep(POLL_S)
-            return 0
+            given_up = [c.name for c in (self.worker, *self.frontends) if c.given_up]
+            if given_up:
+                log.error("given up: %s", ", ".join(given_up))
+            return 1 if given_up else 0
         finally:
             self.stop()
             for s, handler in previous.items():
                 signal.signal(s, handler)
 
     def stop(self) -> None:
-        """Frontends first (no new frames), then the worker (it drains and flushes alerts)."""
+        """Frontends stop taking frames; the worker reads what they queued (they hold their sockets
+        open meanwhile), closes every episode and hands it to the alert writer; then the frontends
+        close and exit."""
         t = self.cfg.supervisor.stop_timeout_s
-        for child in self.frontends:
-            if child.process is not None and child.process.is_alive():
-                child.process.stop(t)  # type: ignore[attr-defined]
-            self._export_frontend_counters(child)
+        running = [c.process for c in self.frontends if c.process is not None and c.process.is_alive()]
+        for p in running:
+            p.stop_event.set()  # type: ignore[attr-defined]
+        deadline = time.monotonic() + t
+        for p in running:
+            while not p.finished_event.wait(POLL_S) and p.is_alive() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+                pass
         if self.worker.process is not None and self.worker.process.is_alive():
             code = self.worker.process.stop(max(t, 30.0))  # type: ignore[attr-defined]
             if code not in (0, None):
                 log.error("worker exited with code %s while stopping", code)
+        for child in self.frontends:
+            if child.process is not None and child.process.is_alive():
+                child.process.stop(t)  # type: ignore[attr-defined]
+            self._export_frontend_counters(child)
+            if child.seen_counters:
+                log.info("%s: %s", child.name, child.seen_counters, extra={"counters": child.seen_counters})
         if self._metrics_dir is not None:
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
@@ -163,7 +190,11 @@ class Daemon:
         for child in [self.worker, *self.frontends]:
             p = child.process
             self._export_frontend_counters(child)
-            if child.finished or p is None:
+            if child.done or p is None:
+                continue
+            if getattr(p, "finished_event", None) is not None and p.finished_event.is_set():  # type: ignore[attr-defined]
+                child.finished = True  # its source ended; it holds its queue open until the worker drained it
+                log.info("%s finished (its source ended)", child.name)
                 continue
             if child.restart_at is not None:
                 if now >= child.restart_at:
@@ -187,6 +218,12 @@ class Daemon:
             log.info("%s finished (its source ended)", child.name)
             return
         s = self.cfg.supervisor
+        child.failures = [t for t in child.failures if now - t < s.give_up_window_s] + [now]
+        if len(child.failures) >= s.give_up_after:
+            child.given_up = True
+            log.error("%s failed %d times within %.0f s (last exit code %s); giving it up",
+                      child.name, len(child.failures), s.give_up_window_s, p.exitcode)  # fmt: skip
+            return
         child.backoff_s = min(
             s.max_backoff_s, child.backoff_s * 2 if child.backoff_s else s.initial_backoff_s
         )
@@ -204,7 +241,9 @@ class Daemon:
 
         stream = child.name.removeprefix("frontend-")
         snapshot = counters.snapshot()
-        for key, result in (("published", "published"), ("no_person", "no_person"), ("errors", "error")):
+        for key, result in (
+            ("published", "published"), ("no_person", "no_person"), ("errors", "error"), ("dropped", "dropped")
+        ):  # fmt: skip
             delta = snapshot.get(key, 0) - child.seen_counters.get(key, 0)
             if delta > 0:
                 metrics.FRONTEND_FRAMES.labels(stream, result).inc(delta)

@@ -74,6 +74,7 @@ def demo_config(workdir: Path, *, source: SourceConfig | None = None, metrics: b
         bus=BusConfig(endpoint=f"ipc://{workdir / 'bus.sock'}"),
         store=StoreConfig(url=f"sqlite:///{workdir / 'alerts.db'}"),
         profiles_dir=str(PROFILES_DIR),
+        state_dir=str(workdir),
         metrics=MetricsConfig(enabled=metrics, port=_free_port()),
         logging=LoggingConfig(format="text"),
     )

@@ -9,6 +9,8 @@ Rules (``config.worker.EpisodeConfig``; all times are source seconds of the wind
 * it **closes** after ``close_after_windows`` consecutive cold windows, or once ``close_after_s`` have
   passed since its last hot window, or when its stream's segment ends (a reset: gap, person left, ...);
   it ends at its last hot window;
+* while it is open, a hot window at least ``update_every_s`` after its last event brings its row up
+  to date (event ``updated``), so a worker that dies loses at most that much of it;
 * after a close, no episode opens for that (stream, profile) until ``cooldown_s`` after the window that
   closed it; hot windows in that time are counted as ``suppressed`` and do not count towards the next
   episode. The cooldown is forgotten if the stream's clock goes backwards.
@@ -32,8 +34,8 @@ import numpy as np
 from config.worker import EpisodeConfig
 from edge.window import ReadyWindow
 
-EventKind = Literal["opened", "closed"]
-CloseReason = Literal["cold", "quiet", "reset", "shutdown"]
+EventKind = Literal["opened", "updated", "closed"]
+CloseReason = Literal["cold", "quiet", "reset", "shutdown", "restart"]
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: array field
@@ -104,6 +106,27 @@ class _Open:
     tail_total: float = 0.0  # cold windows after the last hot one (join the sums if another hot comes)
     tail_count: int = 0
     last_sent_at: float = 0.0
+    quiet_from: float = -math.inf  # a resumed episode's quiet time counts from its first new window
+    reported_t: float = -math.inf  # source time of its last event (opened or updated)
+
+    @classmethod
+    def resumed(cls, ep: Episode, keep: int, quiet_from: float) -> _Open:
+        """The running statistics of an episode a previous worker left open, from its snapshot."""
+        scored = [
+            _Scored(
+                ReadyWindow(ep.stream_id, 0, k.t_start, k.t_end, k.frames, 0.0),
+                k.score,
+                k.score > ep.threshold,
+            )
+            for k in ep.windows
+        ]
+        hot = [s for s in scored[1:] if s.hot]
+        recent: deque[_Scored] = deque(hot, maxlen=keep - 2)
+        peak = max(scored, key=lambda s: s.score)
+        last_hot = hot[-1] if hot else scored[0]
+        total = ep.mean_score * ep.n_windows
+        return cls(ep.episode_id, ep.threshold, scored[0], peak, last_hot, recent, total, ep.n_windows,
+                   ep.n_hot, quiet_from=quiet_from)  # fmt: skip
 
     def add(self, s: _Scored) -> None:
         self.last_sent_at = s.window.last_sent_at
@@ -164,10 +187,30 @@ class EpisodeTracker:
         self.counts: Counter[str] = Counter()
         self._states: dict[tuple[str, str], _State] = {}
         self._ended: dict[str, int] = {}  # stream -> last segment ended by end_segment
+        # (stream, profile) -> an episode a previous worker left open, its resume window (source
+        # seconds) and the monotonic time after which it is closed if its stream never came back
+        self._resumable: dict[tuple[str, str], tuple[Episode, float, float]] = {}
 
     def update(self, window: ReadyWindow, profile: str, score: float, threshold: float) -> list[EpisodeEvent]:
         """One scored window for one profile -> the events it causes (none, opened or closed)."""
         return self._update(window, profile, score, threshold, score > threshold)
+
+    def resume(self, episode: Episode, *, within_s: float, deadline: float) -> list[EpisodeEvent]:
+        """Continue ``episode``, left open by a previous worker, with the next window of its stream and
+        profile if that window starts within ``within_s`` (source seconds) after the episode's last one;
+        otherwise close it (reason ``restart``) with what it holds. :meth:`expire` closes it at
+        ``deadline`` (monotonic seconds) if its stream sends nothing before."""
+        key = (episode.stream_id, episode.profile)
+        st = self._states.get(key)
+        if (st is not None and st.open is not None) or key in self._resumable:
+            return [self._closed_resumed(episode)]  # this worker already has an episode there
+        self._resumable[key] = (episode, within_s, deadline)
+        return []
+
+    def expire(self, now: float) -> list[EpisodeEvent]:
+        """Close resumable episodes whose stream did not come back by their deadline."""
+        late = [k for k, (_, _, deadline) in self._resumable.items() if now >= deadline]
+        return [self._closed_resumed(self._resumable.pop(k)[0]) for k in late]
 
     def end_segment(self, stream_id: str, segment: int) -> list[EpisodeEvent]:
         """A stream reset ended ``segment``: close its open episodes (reason ``reset``).
@@ -183,7 +226,8 @@ class EpisodeTracker:
 
     def close_all(self) -> list[EpisodeEvent]:
         """Close every open episode (reason ``shutdown``), e.g. when the worker stops."""
-        events = []
+        events = [EpisodeEvent("closed", ep, "shutdown", 0.0) for ep, _, _ in self._resumable.values()]
+        self._resumable.clear()
         for (sid, profile), st in self._states.items():
             events += self._close(sid, profile, st, "shutdown")
         return events
@@ -208,6 +252,8 @@ class EpisodeTracker:
         if st is None:
             st = self._states[key] = _State(w.segment, deque(maxlen=c.open_n))
         events: list[EpisodeEvent] = []
+        if key in self._resumable:
+            events += self._adopt(key, st, w)
         if w.segment != st.segment:
             events += self._close(w.stream_id, profile, st, "reset")
             st.segment = w.segment
@@ -224,14 +270,36 @@ class EpisodeTracker:
         if st.open is not None:
             st.open.add(s)
             st.cold_streak = 0 if hot else st.cold_streak + 1
+            if hot and w.t_end - st.open.reported_t >= c.update_every_s:
+                st.open.reported_t = w.t_end
+                events.append(
+                    EpisodeEvent(
+                        "updated", st.open.snapshot(w.stream_id, profile), None, s.window.last_sent_at
+                    )
+                )
             if st.cold_streak >= c.close_after_windows:
                 events += self._close(w.stream_id, profile, st, "cold")
-            elif w.t_end - st.open.last_hot.window.t_end >= c.close_after_s:
+            elif w.t_end - max(st.open.last_hot.window.t_end, st.open.quiet_from) >= c.close_after_s:
                 events += self._close(w.stream_id, profile, st, "quiet")
             return events
         if hot and sum(r.hot for r in st.recent) >= c.open_k:
             events.append(self._open(w.stream_id, profile, st, threshold))
         return events
+
+    def _adopt(self, key: tuple[str, str], st: _State, w: ReadyWindow) -> list[EpisodeEvent]:
+        """The first window of a stream with a resumable episode: continue it or close it."""
+        ep, within_s, _ = self._resumable.pop(key)
+        if st.open is not None or not (ep.end < w.t_end and w.t_start - ep.end <= within_s):
+            return [self._closed_resumed(ep)]
+        st.segment, st.cold_streak = w.segment, 0
+        st.recent.clear()
+        st.open = _Open.resumed(ep, self.config.windows_kept, quiet_from=w.t_start)
+        st.open.reported_t = ep.end
+        return []
+
+    def _closed_resumed(self, ep: Episode) -> EpisodeEvent:
+        self.counts["closed"] += 1
+        return EpisodeEvent("closed", ep, "restart", 0.0)
 
     def _open(self, stream_id: str, profile: str, st: _State, threshold: float) -> EpisodeEvent:
         span = list(st.recent)
@@ -243,6 +311,7 @@ class EpisodeTracker:
         for r in span[first_hot:]:
             ep.add(r)
         st.open, st.cold_streak = ep, 0
+        ep.reported_t = ep.last_hot.window.t_end
         self.counts["opened"] += 1
         return EpisodeEvent("opened", ep.snapshot(stream_id, profile), None, ep.last_sent_at)
 

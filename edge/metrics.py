@@ -18,7 +18,12 @@ Exposed (all prefixed ``haad_``):
 * ``drops_total{reason}``: bus drops (malformed, oversized, wrong_version, bad_values, wrong_topic,
   seq_gap, out_of_order), window resets (gap, person_left, low_visibility, stale, ...) as
   ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores;
-* ``alerts_total{stream,profile}``, ``open_episodes``; ``profiles_loaded``; ``child_restarts_total{child}``.
+* ``alerts_total{stream,profile}``, ``open_episodes``; ``profiles_loaded``; ``child_restarts_total{child}``;
+* ``profile_errors_total{profile}`` (new versions refused), ``profile_missing{profile}`` (1 while a
+  profile in use has vanished from disk; its last version keeps serving).
+
+Label sets are bounded: stream labels come from the configured streams only (the bus refuses
+others), drop reasons from a fixed list, profile labels from the profile folder.
 """
 
 from __future__ import annotations
@@ -43,6 +48,15 @@ DROPS = Counter("haad_drops_total", "Dropped frames, windows and scores by reaso
 ALERTS = Counter("haad_alerts_total", "Alert episodes opened", ["stream", "profile"])
 OPEN_EPISODES = Gauge("haad_open_episodes", "Alert episodes now open", multiprocess_mode="livesum")
 PROFILES_LOADED = Gauge("haad_profiles_loaded", "Behaviour profiles in use", multiprocess_mode="livesum")
+PROFILE_ERRORS = Counter(
+    "haad_profile_errors_total", "Profile versions refused (unreadable, invalid)", ["profile"]
+)
+PROFILE_MISSING = Gauge(
+    "haad_profile_missing",
+    "1 while a profile in use has vanished from disk",
+    ["profile"],
+    multiprocess_mode="livemax",
+)
 CHILD_RESTARTS = Counter("haad_child_restarts_total", "Child processes restarted", ["child"])
 
 

@@ -35,6 +35,7 @@ class ScoredBatch:
     profiles: tuple[str, ...]
     scores: np.ndarray
     events: list[EpisodeEvent]
+    seconds: float = 0.0  # normalise + encoder + Eq. 6 + episodes
 
 
 @dataclass
@@ -171,7 +172,7 @@ class Pipeline:
             stage[name] += dt
         self.stats.windows_scored += len(batch.items)
         self.stats.batches += 1
-        return ScoredBatch(batch.items, names, scores, events)
+        return ScoredBatch(batch.items, names, scores, events, t4 - t0)
 
     def _update_episodes(
         self, items: Sequence[ReadyWindow], names: Sequence[str], scores: np.ndarray, thresholds: np.ndarray

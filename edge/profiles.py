@@ -8,7 +8,9 @@ encoder can re-embed them instead of scoring against embeddings from another mod
 from __future__ import annotations
 
 import json
+import math
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from models.files import atomic_write
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VERSION = re.compile(r"^v(\d{4,})\.npz$")
+# What a truncated, foreign or hand-edited profile file raises inside json and numpy.
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
 
 
 class ProfileError(ValueError):
@@ -47,6 +51,13 @@ class Profile:
     @property
     def model_version(self) -> str:
         return str(self.meta.get("model_version", ""))
+
+
+def check_threshold(threshold: float, what: str) -> float:
+    """A usable threshold: finite and positive (a NaN one would never alert, a negative one always)."""
+    if not (math.isfinite(threshold) and threshold > 0):
+        raise ProfileError(f"{what}: threshold must be a finite positive number; got {threshold}")
+    return threshold
 
 
 def check_name(name: str) -> str:
@@ -80,29 +91,45 @@ class ProfileStore:
         return v[-1] if v else None
 
     def load(self, name: str, version: int | None = None) -> Profile:
+        """A profile version (default: the newest); ProfileError for anything unusable in it."""
         check_name(name)
         version = version if version is not None else self.latest_version(name)
         if version is None:
-            raise ProfileError(f"no profile named {name!r} in {self.root}")
+            raise ProfileError(f"no profile named {name!r} in {self.root.resolve()}")
         base = self.root / name / f"v{version:04d}"
         try:
             meta = json.loads(base.with_suffix(".json").read_text())
             with np.load(base.with_suffix(".npz"), allow_pickle=False) as d:
                 emb, groups, windows = d["embeddings"], d["groups"], d["windows"]
-        except (OSError, ValueError, KeyError) as e:
-            raise ProfileError(f"profile {name} v{version} is unreadable: {e}") from e
+            threshold = float(meta["threshold"])
+        except _UNREADABLE as e:
+            raise ProfileError(f"profile {name} v{version} is unreadable: {type(e).__name__}: {e}") from e
         if emb.ndim != 2 or len(emb) == 0 or len(groups) != len(emb) or not np.isfinite(emb).all():
             raise ProfileError(f"profile {name} v{version} has inconsistent or non-finite embeddings")
+        if windows.ndim != 4 or len(windows) != len(emb):
+            raise ProfileError(f"profile {name} v{version}: windows do not match its embeddings")
+        check_threshold(threshold, f"profile {name} v{version}")
         return Profile(
             name, version, emb.astype(np.float32), groups.astype(np.int64), windows.astype(np.float32),
-            float(meta["threshold"]), meta,
+            threshold, meta,
         )  # fmt: skip
+
+    def stamp(self, name: str) -> tuple[int, int] | None:
+        """(newest version, when its files last changed): what tells a watcher to load it again."""
+        version = self.latest_version(name)
+        if version is None:
+            return None
+        base = self.root / name / f"v{version:04d}"
+        try:
+            changed = max(base.with_suffix(s).stat().st_mtime_ns for s in (".json", ".npz"))
+        except OSError:
+            return None
+        return version, changed
 
     def save(self, profile: Profile) -> Profile:
         """Write ``profile`` as the next version of its name; returns it with that version."""
         check_name(profile.name)
-        if not np.isfinite(profile.threshold):
-            raise ProfileError("a profile threshold must be finite")
+        check_threshold(profile.threshold, f"profile {profile.name}")
         folder = self.root / profile.name
         folder.mkdir(parents=True, exist_ok=True)
         version = (self.latest_version(profile.name) or 0) + 1
@@ -123,25 +150,30 @@ class ProfileStore:
 
 
 class ProfileWatcher:
-    """Notices new or changed profiles so a running daemon picks them up without a restart."""
+    """Notices new, changed and vanished profiles so a running daemon follows them without a restart.
+
+    A version that fails to load is reported once and tried again only when its files change; the
+    caller keeps serving the previous version meanwhile.
+    """
 
     def __init__(self, store: ProfileStore, names: set[str] | None = None) -> None:
         self.store = store
         self.names = names  # None = every profile in the store
-        self.seen: dict[str, int] = {}
+        self.seen: dict[str, tuple[int, int]] = {}
 
-    def poll(self) -> tuple[list[Profile], list[str]]:
-        """-> (profiles that are new or have a newer version, names whose load failed)."""
-        changed, failed = [], []
-        for name in self.store.names():
-            if self.names is not None and name not in self.names:
+    def poll(self) -> tuple[list[Profile], dict[str, str], list[str]]:
+        """-> (profiles new or changed, {name: why its newest version was refused}, names gone)."""
+        names = set(self.store.names()) if self.names is None else self.names
+        changed: list[Profile] = []
+        failed: dict[str, str] = {}
+        for name in sorted(names):
+            stamp = self.store.stamp(name)
+            if stamp is None or self.seen.get(name) == stamp:
                 continue
-            latest = self.store.latest_version(name)
-            if latest is None or self.seen.get(name) == latest:
-                continue
+            self.seen[name] = stamp
             try:
-                changed.append(self.store.load(name, latest))
-            except ProfileError:
-                failed.append(name)
-            self.seen[name] = latest
-        return changed, failed
+                changed.append(self.store.load(name, stamp[0]))
+            except ProfileError as e:
+                failed[name] = str(e)
+        gone = sorted(n for n in self.seen if self.store.stamp(n) is None)
+        return changed, failed, gone

@@ -1,10 +1,11 @@
-"""The worker process: bus -> :class:`~edge.pipeline.Pipeline` -> alert log, with live profile reloads.
+"""The worker process: bus -> :class:`~edge.pipeline.Pipeline` -> alert writer, with live profile reloads.
 
 One worker serves every stream, so ready windows of all cameras share one encoder call. Its loop
-polls the bus with a timeout (so the stop event is seen), scores what is due, writes alert events
-as soon as they happen (an alert row at an episode's start, completed at its end) and, every
-``reload_every_s``, picks up new or changed behaviour profiles without a restart. On stop it scores
-what is queued, closes open episodes and flushes them to the store before it exits.
+polls the bus with a timeout (so the stop event is seen), scores what is due and hands alert events
+to the alert writer (edge.alerts_sink) the moment they happen, never waiting for the alert log.
+Every ``reload_every_s`` it picks up new or changed behaviour profiles, resets streams that went
+silent and resumes episodes a previous worker left open. On stop it reads what the frontends still
+sent, scores it, closes open episodes and waits for the writer to deliver them.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from bus import Subscriber
 from config.edge import EdgeConfig
-from edge.alerts_sink import AlertSink
+from edge.alerts_sink import AlertSink, Unfinished
 from edge.backends import EncoderBackend, make_backend
+from edge.episodes import EpisodeEvent
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile, ProfileStore, ProfileWatcher
 from edge.scoring import calibrate_threshold
@@ -51,26 +54,39 @@ def for_backend(profile: Profile, backend: EncoderBackend, cfg: EdgeConfig) -> P
 
 
 class ProfileSet:
-    """The profiles the worker scores against, refreshed from the profile store."""
+    """The profiles the worker scores against, following the profile store. A profile whose new
+    version cannot be loaded, or whose files vanished, keeps serving its last good version."""
 
-    def __init__(self, cfg: EdgeConfig, backend: EncoderBackend) -> None:
-        self.cfg, self.backend = cfg, backend
-        wanted = {p for s in cfg.streams for p in s.profiles}
-        self.watcher = ProfileWatcher(ProfileStore(Path(cfg.profiles_dir)), wanted or None)
+    def __init__(self, cfg: EdgeConfig, backend: EncoderBackend, metrics: ModuleType) -> None:
+        self.cfg, self.backend, self.metrics = cfg, backend, metrics
+        self.watcher = ProfileWatcher(ProfileStore(Path(cfg.profiles_dir)), named_profiles(cfg) or None)
         self.current: dict[str, Profile] = {}
+        self.missing: set[str] = set()
 
     def refresh(self) -> bool:
-        """Load new or changed profiles; True when the set changed."""
-        changed, failed = self.watcher.poll()
-        for name in failed:
-            log.error("profile %s could not be loaded; keeping the previous version if any", name)
+        """Load new or changed profiles; True when the set in use changed."""
+        changed, failed, gone = self.watcher.poll()
+        for name, why in failed.items():
+            keeping = f"v{self.current[name].version} keeps serving" if name in self.current else "not in use"
+            log.error("profile %s refused (%s); %s", name, why, keeping)
+            self.metrics.PROFILE_ERRORS.labels(name).inc()
+        for name in sorted(set(gone) - self.missing):
+            log.error(
+                "profile %s vanished from %s; its last version keeps serving", name, self.cfg.profiles_dir
+            )
+        self.missing = set(gone)
+        for name in self.watcher.seen:
+            self.metrics.PROFILE_MISSING.labels(name).set(int(name in self.missing))
+        updated = False
         for p in changed:
             try:
                 self.current[p.name] = for_backend(p, self.backend, self.cfg)
+                updated = True
                 log.info("profile %s v%d loaded (threshold %.3f)", p.name, p.version, p.threshold)
             except ValueError as e:
                 log.error("profile %s v%d rejected: %s", p.name, p.version, e)
-        return bool(changed)
+                self.metrics.PROFILE_ERRORS.labels(p.name).inc()
+        return updated
 
     def profiles(self) -> list[Profile]:
         return [self.current[k] for k in sorted(self.current)]
@@ -97,14 +113,15 @@ class StreamRates:
 def run_worker(
     cfg: EdgeConfig, stop: Event, *, ready: Event | None = None, encoder: Path | None = None
 ) -> None:
-    """The worker process's body: runs until ``stop`` is set, then flushes every alert.
-
-    ``ready`` is set once the model is loaded and the bus is listening."""
+    """The worker process's body: runs until ``stop`` is set, then drains the bus, closes every
+    episode and hands it to the alert writer. ``ready`` is set once the model is loaded and the bus
+    is listening."""
     from edge import metrics  # after the daemon set up multiprocess metrics
 
     backend = make_backend(cfg.worker.backend, encoder or (Path(cfg.encoder) if cfg.encoder else None))
-    profiles = ProfileSet(cfg, backend)
+    profiles = ProfileSet(cfg, backend, metrics)
     profiles.refresh()
+    streams = [s.id for s in cfg.streams]
     pipeline = Pipeline(
         cfg.worker,
         backend,
@@ -114,73 +131,136 @@ def run_worker(
     metrics.PROFILES_LOADED.set(len(pipeline.profile_names))
     sink = AlertSink(
         cfg.store,
+        outbox_path(cfg),
         model_version=backend.model_version,
         profile_versions=lambda name: profiles.current[name].version if name in profiles.current else 0,
     )
-    rates = StreamRates()
-    seen_drops: Counter[str] = Counter()
-    next_housekeeping = time.monotonic()
+    sink.start(streams)
+    loop = _Loop(cfg, pipeline, sink, metrics)
     log.info("worker up: backend %s, model %s, profiles %s", backend.name, backend.model_version,
              list(pipeline.profile_names))  # fmt: skip
-    with Subscriber.from_config(cfg.bus) as sub:
+    with Subscriber.from_config(cfg.bus, streams=streams) as sub:
         if ready is not None:
             ready.set()
         try:
+            next_housekeeping = time.monotonic()
             while not stop.is_set():
-                wait = pipeline.wait_s()
-                timeout_ms = 200 if wait is None else int(min(wait, 0.2) * 1000)
-                now = time.monotonic()
-                for frame in sub.recv_batch(max_frames=4096, timeout_ms=timeout_ms):
-                    pipeline.push(frame)
-                    rates.add(frame.stream_id, now)
-                    metrics.FRAMES_RECEIVED.labels(frame.stream_id).inc()
-                _commit(pipeline.run_due(), sink, metrics)
+                loop.receive(sub)
                 if time.monotonic() >= next_housekeeping:
                     next_housekeeping = time.monotonic() + cfg.reload_every_s
-                    pipeline.reset_stale()
-                    if profiles.refresh():
-                        sink.write(pipeline.set_profiles(profiles.profiles()))
-                        metrics.PROFILES_LOADED.set(len(pipeline.profile_names))
-                    for stream, fps in rates.fps(time.monotonic()).items():
-                        metrics.STREAM_FPS.labels(stream).set(fps)
-                    _count_drops(sub, pipeline, seen_drops, metrics)
+                    loop.housekeeping(sub, profiles)
+            loop.drain(sub)
         finally:
-            sink.write(pipeline.close_all())
-            _count_drops(sub, pipeline, seen_drops, metrics)
+            loop.commit([], pipeline.close_all())
+            loop.count_drops(sub)
             sink.close()
             log.info(
-                "worker stopped: %d windows scored, %d alerts", pipeline.stats.windows_scored, sink.opened
+                "worker stopped: %d windows scored, %d alerts", pipeline.stats.windows_scored, sink.opened,
+                extra={"windows_scored": pipeline.stats.windows_scored, "frames_received": dict(sub.received),
+                       "drops": dict(sub.drops), "alerts": sink.opened},
+            )  # fmt: skip
+
+
+def outbox_path(cfg: EdgeConfig) -> Path:
+    """The alert outbox file of this deployment (edge.alert_outbox)."""
+    return Path(cfg.state_dir or ".") / "alert-outbox.db"
+
+
+def named_profiles(cfg: EdgeConfig) -> set[str]:
+    return {p for s in cfg.streams for p in s.profiles}
+
+
+class _Loop:
+    """The worker loop's steps, sharing the pipeline, the sink and the metrics."""
+
+    MAX_FRAMES = 4096
+
+    def __init__(self, cfg: EdgeConfig, pipeline: Pipeline, sink: AlertSink, metrics: ModuleType) -> None:
+        self.cfg, self.pipeline, self.sink, self.metrics = cfg, pipeline, sink, metrics
+        self.rates = StreamRates()
+        self.seen_drops: Counter[str] = Counter()
+        self.drained = True  # the last read emptied the bus queue
+        self.started = time.monotonic()
+
+    def receive(self, sub: Subscriber, *, max_wait_s: float = 0.2) -> int:
+        """Read what the bus has (waiting up to the next batch deadline), score what is due."""
+        wait = self.pipeline.wait_s()
+        timeout_ms = int((max_wait_s if wait is None else min(wait, max_wait_s)) * 1000)
+        now = time.monotonic()
+        frames = sub.recv_batch(max_frames=self.MAX_FRAMES, timeout_ms=timeout_ms)
+        self.drained = len(frames) < self.MAX_FRAMES
+        for frame in frames:
+            self.pipeline.push(frame)
+            self.rates.add(frame.stream_id, now)
+            self.metrics.FRAMES_RECEIVED.labels(frame.stream_id).inc()
+        self.commit(self.pipeline.run_due(), [])
+        return len(frames)
+
+    def drain(self, sub: Subscriber, quiet_s: float = 0.5, most_s: float = 30.0) -> None:
+        """Read the bus until it has been quiet ``quiet_s`` (frames the frontends sent before they
+        stopped), at most ``most_s``; then score everything queued."""
+        deadline = time.monotonic() + most_s
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < quiet_s:
+            if self.receive(sub, max_wait_s=0.1):
+                quiet_since = time.monotonic()
+        self.commit(self.pipeline.run_due(flush=True), [])
+
+    def housekeeping(self, sub: Subscriber, profiles: ProfileSet) -> None:
+        p, m = self.pipeline, self.metrics
+        # After a stall of this loop the bus holds a backlog: streams are judged once it is read.
+        if self.drained:
+            p.reset_stale()
+        unfinished = self.sink.unfinished()
+        if unfinished:
+            self.resume(unfinished)
+        self.commit([], p.tracker.expire(time.monotonic()))
+        if profiles.refresh():
+            self.commit([], p.set_profiles(profiles.profiles()))
+            m.PROFILES_LOADED.set(len(p.profile_names))
+        for stream, fps in self.rates.fps(time.monotonic()).items():
+            m.STREAM_FPS.labels(stream).set(fps)
+        self.count_drops(sub)
+
+    def resume(self, unfinished: Sequence[Unfinished]) -> None:
+        """Episodes a previous worker left open: continued by their stream's next windows, or closed."""
+        deadline = time.monotonic() + self.cfg.worker.episodes.resume_within_s
+        events = []
+        for u in unfinished:
+            self.metrics.OPEN_EPISODES.inc()
+            events += self.pipeline.tracker.resume(
+                u.episode, within_s=self.cfg.worker.episodes.resume_within_s, deadline=deadline
             )
+        self.commit([], events)
 
-
-def _commit(batches: Sequence[ScoredBatch], sink: AlertSink, metrics) -> None:  # type: ignore[no-untyped-def]
-    for b in batches:
-        started = time.perf_counter()
-        sink.write(b.events)
-        done = time.time()
-        if b.windows:
-            metrics.WINDOWS_SCORED.inc(len(b.windows))
-            metrics.BATCHES.inc()
-            metrics.SCORING_SECONDS.observe(time.perf_counter() - started)
-            for w in b.windows:
-                metrics.WINDOW_LATENCY.observe(max(0.0, done - w.last_sent_at))
-        for e in b.events:
+    def commit(self, batches: Sequence[ScoredBatch], events: Sequence[EpisodeEvent]) -> None:
+        m = self.metrics
+        for b in batches:
+            self.sink.write(b.events)
+            done = time.time()
+            if b.windows:
+                m.WINDOWS_SCORED.inc(len(b.windows))
+                m.BATCHES.inc()
+                m.SCORING_SECONDS.observe(b.seconds)
+                for w in b.windows:
+                    m.WINDOW_LATENCY.observe(max(0.0, done - w.last_sent_at))
+        self.sink.write(events)
+        for e in [*events, *(e for b in batches for e in b.events)]:
             if e.kind == "opened":
-                metrics.ALERTS.labels(e.episode.stream_id, e.episode.profile).inc()
-                metrics.OPEN_EPISODES.inc()
-            else:
-                metrics.OPEN_EPISODES.dec()
+                m.ALERTS.labels(e.episode.stream_id, e.episode.profile).inc()
+                m.OPEN_EPISODES.inc()
+            elif e.kind == "closed":
+                m.OPEN_EPISODES.dec()
 
-
-def _count_drops(sub: Subscriber, pipeline: Pipeline, seen: Counter[str], metrics) -> None:  # type: ignore[no-untyped-def]
-    """Publish drop counters as deltas (the sources keep running totals)."""
-    totals: Counter[str] = Counter(sub.drops)
-    for window in pipeline.windows.values():
-        totals.update({f"reset_{k}": v for k, v in window.resets.items()})
-    totals["batcher_overflow"] = pipeline.batcher.dropped
-    totals["nan_scores"] = pipeline.tracker.counts["nan_scores"]
-    totals["late_windows"] = pipeline.tracker.counts["late_windows"]
-    for reason, total in totals.items():
-        if total > seen[reason]:
-            metrics.DROPS.labels(reason).inc(total - seen[reason])
-            seen[reason] = total
+    def count_drops(self, sub: Subscriber) -> None:
+        """Publish drop counters as deltas (the sources keep running totals)."""
+        totals: Counter[str] = Counter(sub.drops)
+        for window in self.pipeline.windows.values():
+            totals.update({f"reset_{k}": v for k, v in window.resets.items()})
+        totals["batcher_overflow"] = self.pipeline.batcher.dropped
+        totals["nan_scores"] = self.pipeline.tracker.counts["nan_scores"]
+        totals["late_windows"] = self.pipeline.tracker.counts["late_windows"]
+        for reason, total in totals.items():
+            if total > self.seen_drops[reason]:
+                self.metrics.DROPS.labels(reason).inc(total - self.seen_drops[reason])
+                self.seen_drops[reason] = total

@@ -110,14 +110,23 @@ def frame_source(stream_id: str, clips: list[Clip], seed: int) -> Iterator[Skele
 
 
 def sqlite_committer(stack: ExitStack, model_version: str = "bench") -> tuple[Committer, str]:
-    """Commit episode events into an alert log on a temporary SQLite file, as the worker does."""
+    """Hand episode events to the alert writer, as the worker does; it delivers them to an alert log
+    on a temporary SQLite file in the background."""
     from config.store import StoreConfig
     from edge.alerts_sink import AlertSink
 
     folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="haad-bench-"))
-    sink = AlertSink(StoreConfig(url=f"sqlite:///{folder}/alerts.db"), model_version=model_version)
+    sink = AlertSink(
+        StoreConfig(url=f"sqlite:///{folder}/alerts.db"),
+        Path(folder) / "outbox.db",
+        model_version=model_version,
+    )
+    sink.start([])
     stack.callback(sink.close)
-    return sink.write, "committed alert (alert log on a temporary SQLite file)"
+    return (
+        sink.write,
+        "alert handed to the alert writer (delivered to a temporary SQLite log in the background)",
+    )
 
 
 def percentiles_ms(values: list[float]) -> dict[str, float | int]:

@@ -54,6 +54,7 @@ def wait_or_stop(stop: StopFlag | None, seconds: float) -> bool:
 COUNTERS: tuple[str, ...] = (
     "frames",
     "published",
+    "dropped",
     "no_person",
     "errors",
     "reconnects",
@@ -94,6 +95,9 @@ class Source(ABC):
     """Iterable of ``(timestamp_s, frame)``; see the module docstring. Close it when done."""
 
     produces: ClassVar[FrameKind]
+    # A file can wait for room on the bus, so none of its frames is lost; a live camera cannot (a
+    # frame not sent now is stale), so its frames are dropped, and counted, when the bus is full.
+    lossless: ClassVar[bool] = True
 
     def __init__(self, stop: StopFlag | None = None, counters: Counters | None = None) -> None:
         self.stop = stop

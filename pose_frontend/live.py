@@ -83,6 +83,7 @@ class LiveSource(Source):
     """A camera or stream opened by ``open_capture``; yields ``(wall_clock_s, rgb)``."""
 
     produces = "image"
+    lossless = False
 
     def __init__(
         self,

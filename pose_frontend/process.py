@@ -10,6 +10,7 @@ Counters (:class:`pose_frontend.base.Counters`) live in shared memory the parent
 
 * ``frames``: frames taken from the source;
 * ``published``: frames sent on the bus (``seq`` runs 1, 2, ... over taken frames);
+* ``dropped``: frames of a live source the bus had no room for (a file source waits instead);
 * ``no_person``: published frames without a person (``joints=None``);
 * ``errors``: frames that failed pose estimation or validation; they are not published, so their
   ``seq`` is missing and the worker counts them as lost frames;
@@ -56,7 +57,7 @@ class FrameErrorLimit(RuntimeError):
 class FramePublisher(Protocol):
     """What the loop needs of ``bus.Publisher``."""
 
-    def publish(self, frame: SkeletonFrame) -> None: ...
+    def publish(self, frame: SkeletonFrame, *, wait: StopFlag | None = None) -> bool: ...
 
 
 def skeleton_pose(joints: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -131,7 +132,9 @@ def run_stream(
                     ) from e
                 continue
             failures_in_a_row = 0
-            publisher.publish(message)
+            if not publisher.publish(message, wait=stop if src.lossless else None):
+                counters.add("dropped")  # a live frame the bus had no room for (or a stop)
+                continue
             counters.add("published")
             if joints is None:
                 counters.add("no_person")
@@ -141,7 +144,11 @@ def run_stream(
 class FrontendProcess(SpawnProcess):
     """One stream's frontend in its own spawned process, publishing to ``bus``.
 
-    ``stop_event`` belongs to this stream alone; :meth:`stop` sets it, waits, then terminates.
+    Its events belong to this stream alone. ``stop_event``: stop taking frames. ``finished_event``:
+    set by the process when its source ended or it was stopped, after its last frame was queued.
+    It then holds its socket open until ``release_event`` is set (at most ``hold_s``): frames still
+    queued are delivered only while the socket is open, so the daemon lets the worker drain the
+    bus first (libzmq drops what a closing sender still has in flight, linger or not).
     ``counters`` are readable from the parent while the process runs and after it ends.
     """
 
@@ -152,13 +159,17 @@ class FrontendProcess(SpawnProcess):
         *,
         log_level: int | str = logging.INFO,
         log_format: str = "text",
+        hold_s: float = 60.0,
     ) -> None:
         super().__init__(name=f"haad-frontend-{config.id}", daemon=True)
         self.config = config
         self.bus = bus
         self.log_level = log_level
         self.log_format = log_format
+        self.hold_s = hold_s
         self.stop_event = _SPAWN.Event()
+        self.finished_event = _SPAWN.Event()
+        self.release_event = _SPAWN.Event()
         self.counters = Counters.shared()
 
     def run(self) -> None:
@@ -171,6 +182,10 @@ class FrontendProcess(SpawnProcess):
         try:
             publisher = Publisher.from_config(self.bus, context=context)
             run_stream(self.config, publisher, self.stop_event, counters=self.counters)
+            self.finished_event.set()
+            if not self.release_event.wait(self.hold_s):
+                log.warning("stream %s: nobody released its queue within %.0f s; closing", self.config.id,
+                            self.hold_s)  # fmt: skip
         except (SourceError, EstimatorError, FrameErrorLimit) as e:
             log.error("stream %s stopped: %s", self.config.id, e)
             sys.exit(1)
@@ -180,8 +195,10 @@ class FrontendProcess(SpawnProcess):
             context.term()
 
     def stop(self, timeout_s: float = 5.0) -> int | None:
-        """Set the stop event, wait up to ``timeout_s``, then terminate; returns the exit code."""
+        """Stop taking frames, release the queue, wait up to ``timeout_s``, then terminate; returns
+        the exit code."""
         self.stop_event.set()
+        self.release_event.set()
         self.join(timeout_s)
         if self.is_alive():
             log.warning("frontend %s did not stop within %.1f s; terminating it", self.config.id, timeout_s)

@@ -21,10 +21,11 @@ class _Collector:
         self._stop = stop
         self._max_seconds = max_seconds
 
-    def publish(self, frame: SkeletonFrame) -> None:
+    def publish(self, frame: SkeletonFrame, *, wait: object = None) -> bool:
         self.frames.append(frame)
         if self._max_seconds is not None and frame.timestamp - self.frames[0].timestamp >= self._max_seconds:
             self._stop.set()
+        return True
 
 
 def record_clip(

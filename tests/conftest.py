@@ -3,9 +3,13 @@ missing dataset is a failure."""
 
 from __future__ import annotations
 
+import getpass
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from training.datasets import DataNotFoundError, resolve_data_root
@@ -19,6 +23,43 @@ def data_root() -> Path:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but the shared datasets are missing: {e}")
         pytest.skip(f"shared datasets not available: {e}")
+
+
+# The local server by default; CI may point elsewhere (e.g. a service container).
+PG_HOST = os.environ.get("HAAD_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("HAAD_TEST_PG_PORT", "5432"))
+PG_DB = "test"
+
+
+@pytest.fixture(scope="session")
+def pg_user() -> str:
+    """A user the PostgreSQL server trusts (``postgres``, else the OS user)."""
+    problems = []
+    for user in dict.fromkeys(("postgres", getpass.getuser())):
+        try:
+            psycopg.connect(host=PG_HOST, port=PG_PORT, dbname=PG_DB, user=user, connect_timeout=3).close()
+            return user
+        except psycopg.OperationalError as e:
+            problems.append(f"{user}: {' '.join(str(e).split())}")
+    why = f"PostgreSQL at {PG_HOST}:{PG_PORT}/{PG_DB} is unreachable ({'; '.join(problems)})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture
+def pg_url(pg_user: str) -> Iterator[str]:
+    """A URL of the local PostgreSQL server whose connections live in a fresh schema (libpq
+    ``options=-csearch_path``), dropped afterwards, so parallel runs never meet."""
+    schema = f"haad_test_{uuid.uuid4().hex[:12]}"
+    conninfo = f"host={PG_HOST} port={PG_PORT} dbname={PG_DB} user={pg_user}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"postgresql+psycopg://{pg_user}@{PG_HOST}:{PG_PORT}/{PG_DB}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="session")

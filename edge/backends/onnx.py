@@ -8,6 +8,8 @@ so a camera host with the cache never loads torch (tests/edge/backends check ``s
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import tempfile
 import warnings
 from pathlib import Path
@@ -20,6 +22,7 @@ from edge.backends.base import check_windows, checkpoint_sha256, model_version, 
 from models.encoder_config import read_encoder_metadata
 from models.files import atomic_write
 
+log = logging.getLogger(__name__)
 OPSET = 17
 INPUT_NAME = "windows"
 OUTPUT_NAME = "embedding"
@@ -57,15 +60,30 @@ def export_onnx(checkpoint: Path, out: Path) -> None:
         graph = Path(f"{tmp}/encoder.onnx").read_bytes()
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, lambda f: f.write(graph))
+    atomic_write(_digest_path(out), lambda f: f.write(hashlib.sha256(graph).hexdigest().encode()))
 
 
 def cached_onnx(checkpoint: Path, cache_dir: Path) -> tuple[Path, str]:
-    """-> (the .onnx for ``checkpoint``, exporting it on first use; the checkpoint's sha256)."""
+    """-> (the .onnx for ``checkpoint``, exported on first use or again when the cached file no longer
+    matches the digest written with it; the checkpoint's sha256)."""
     sha = checkpoint_sha256(checkpoint)
     path = Path(cache_dir) / f"encoder-{sha[:16]}-opset{OPSET}.onnx"
-    if not path.is_file():
+    if not _intact(path):
+        if path.exists():
+            log.warning("cached encoder graph %s is damaged or unverified; exporting it again", path)
         export_onnx(checkpoint, path)
     return path, sha
+
+
+def _digest_path(graph: Path) -> Path:
+    return graph.with_name(graph.name + ".sha256")
+
+
+def _intact(graph: Path) -> bool:
+    try:
+        return hashlib.sha256(graph.read_bytes()).hexdigest() == _digest_path(graph).read_text().strip()
+    except OSError:
+        return False
 
 
 def session_options(

@@ -63,6 +63,8 @@ class Alert(Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stable for the episode's whole life (rewrites and a resuming worker find the row by it).
+    episode_key: Mapped[str] = mapped_column(String(64), unique=True)
     stream_id: Mapped[str] = mapped_column(String(128))
     profile: Mapped[str] = mapped_column(String(128))
     profile_version: Mapped[int] = mapped_column(Integer)
@@ -89,4 +91,5 @@ class Alert(Base):
         Index("ix_alerts_stream_id_started_at", "stream_id", "started_at"),
         Index("ix_alerts_profile_started_at", "profile", "started_at"),
         Index("ix_alerts_status", "status"),
+        Index("ix_alerts_ended_at", "ended_at"),
     )

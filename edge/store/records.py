@@ -13,18 +13,20 @@ import numpy as np
 from edge.store.models import STATUSES, ReviewStatus
 
 MAX_NAME = 128  # String(128) columns: stream_id, profile, model_version
+MAX_KEY = 64  # String(64): episode_key
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: array fields
 class NewAlert:
-    """An episode to log. ``ended_at`` is None while it is still open (complete it with
-    :meth:`AlertStore.update_alert`).
+    """An episode's row as it stands. ``ended_at`` is None while it is still open; writing the same
+    ``episode_key`` again replaces the row (:meth:`AlertStore.write_alerts`).
 
     windows: ``(K, F, J, 3)`` raw canonical windows of the episode, K >= 1 (stored as float32);
     window_times: ``(K, 2)`` start/end of each window in source seconds;
     window_scores: ``(K,)`` their anomaly scores, when known.
     """
 
+    episode_key: str
     stream_id: str
     profile: str
     profile_version: int
@@ -41,6 +43,8 @@ class NewAlert:
 
     def __post_init__(self) -> None:
         where = f"alert {self.stream_id!r}/{self.profile!r}"
+        if not isinstance(self.episode_key, str) or not 0 < len(self.episode_key) <= MAX_KEY:
+            raise ValueError(f"{where}: episode_key must be a string of 1..{MAX_KEY} characters")
         for name in ("stream_id", "profile", "model_version"):
             value = getattr(self, name)
             if not isinstance(value, str) or not 0 < len(value) <= MAX_NAME:
@@ -74,6 +78,7 @@ class AlertRecord:
     """A logged alert. The window arrays are None in lists and filled by :meth:`AlertStore.get_alert`."""
 
     id: int
+    episode_key: str
     stream_id: str
     profile: str
     profile_version: int

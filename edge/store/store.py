@@ -48,25 +48,38 @@ class AlertStore:
         """The database URL, password hidden (for logs)."""
         return self._engine.url.render_as_string(hide_password=True)
 
-    def write_alerts(self, alerts: Sequence[tuple[int | None, NewAlert]]) -> list[int]:
-        """Insert (id None) or replace (an existing id) each alert, all in one transaction committed
-        when this returns; the row ids, in order. Replacing keeps the review status and note; a row
-        that no longer exists is inserted again, so an episode's state is never dropped."""
+    def write_alerts(self, alerts: Sequence[NewAlert]) -> list[int]:
+        """Insert or replace each alert by its ``episode_key``, all in one transaction committed when
+        this returns; the row ids, in order. Replacing keeps the review status and note, so writing
+        an episode's state again (a replayed outbox, a resumed episode) never adds a row."""
         now = datetime.now(UTC)
         ids: list[int] = []
         with self._write.begin() as s:
-            for alert_id, a in alerts:
+            for a in alerts:
                 columns = self._columns(a)
-                if alert_id is not None:
-                    query = update(Alert).where(Alert.id == alert_id).values(**columns)
-                    if s.scalar(query.returning(Alert.id)) is not None:
-                        ids.append(alert_id)
-                        continue
-                row = Alert(**columns, created_at=now, status="new", note="")
-                s.add(row)
-                s.flush()
-                ids.append(row.id)
+                query = update(Alert).where(Alert.episode_key == a.episode_key).values(**columns)
+                alert_id = s.scalar(query.returning(Alert.id))
+                if alert_id is None:
+                    row = Alert(**columns, created_at=now, status="new", note="")
+                    s.add(row)
+                    s.flush()
+                    alert_id = row.id
+                ids.append(alert_id)
         return ids
+
+    def open_alerts(self, streams: Sequence[str]) -> list[AlertRecord]:
+        """The alerts of ``streams`` still open (no end), oldest first, with their windows: what a
+        worker that stopped without closing them left behind."""
+        if not streams:
+            return []
+        query = (
+            select(Alert)
+            .options(undefer(Alert.windows_npz))
+            .where(Alert.ended_at.is_(None), Alert.stream_id.in_(list(streams)))
+            .order_by(Alert.started_at, Alert.id)
+        )
+        with self._read.begin() as s:
+            return [_record_with_windows(row) for row in s.scalars(query)]
 
     def list_alerts(
         self,
@@ -110,8 +123,7 @@ class AlertStore:
             row = s.get(Alert, alert_id, options=[undefer(Alert.windows_npz)])
             if row is None:
                 raise KeyError(f"no alert with id {alert_id}")
-            windows, times, scores = decode_windows(row.windows_npz)
-            return _record(row, windows=windows, window_times=times, window_scores=scores)
+            return _record_with_windows(row)
 
     def set_status(self, alert_id: int, status: str, note: str = "") -> None:
         """Triage an alert: ``new``, ``confirmed`` or ``dismissed``, with a note (replaces the old one)."""
@@ -141,6 +153,7 @@ class AlertStore:
         keep = kept_indices(a, self.config.keep_windows)
         scores = None if a.window_scores is None else a.window_scores[keep]
         return {
+            "episode_key": a.episode_key,
             "stream_id": a.stream_id,
             "profile": a.profile,
             "profile_version": int(a.profile_version),
@@ -188,3 +201,8 @@ def _filters(
 
 def _record(row: Alert, **arrays: Any) -> AlertRecord:
     return AlertRecord(**{name: getattr(row, name) for name in RECORD_FIELDS}, **arrays)
+
+
+def _record_with_windows(row: Alert) -> AlertRecord:
+    windows, times, scores = decode_windows(row.windows_npz)
+    return _record(row, windows=windows, window_times=times, window_scores=scores)

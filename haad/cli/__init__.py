@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from haad import __version__
-from haad.cli import alerts, bench, config_check, evaluate, frontend, train
+from haad.cli import alerts, bench, config_check, evaluate, frontend, keys, train
 from haad.cli.demo import demo_cmd
 from haad.cli.enroll import enroll_cmd
 from haad.cli.run import run_cmd
@@ -40,6 +40,7 @@ app.command("enroll")(enroll_cmd)
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(config_check.app, name="config")
 app.add_typer(frontend.app, name="frontend")
+app.add_typer(keys.app, name="keys")
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(bench.app, name="bench")

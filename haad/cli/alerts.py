@@ -178,7 +178,7 @@ def export_cmd(
             if kind == ".csv":
                 writer = csv.DictWriter(f, fieldnames=RECORD_FIELDS)
                 writer.writeheader()
-                writer.writerows(a.to_dict() for a in alerts)
+                writer.writerows({k: _spreadsheet_safe(v) for k, v in a.to_dict().items()} for a in alerts)
             else:
                 f.writelines(json.dumps(a.to_dict()) + "\n" for a in alerts)
         if windows is not None:
@@ -207,6 +207,34 @@ def review_cmd(
     typer.echo(f"alert {alert_id}: {status}" + (f" ({note})" if note else ""))
 
 
+@app.command("deliver")
+def deliver_cmd(
+    config: Annotated[
+        Path, typer.Option("--config", help="The daemon's edge.yaml (its store and state_dir).")
+    ],
+) -> None:
+    """Deliver the alerts waiting in the daemon's local outbox to the alert log now (a running daemon
+    does it by itself; this is for one that stopped while the log was unreachable)."""
+    from edge.alert_outbox import AlertOutbox
+    from edge.worker import outbox_path
+    from haad.cli.common import load_edge_config
+
+    cfg = load_edge_config(config)
+    path = outbox_path(cfg)
+    if not path.is_file():
+        typer.echo(f"no outbox at {path}: nothing to deliver")
+        return
+    outbox = AlertOutbox(path)
+    try:
+        with AlertStore(cfg.store) as store:
+            delivered = outbox.deliver(store)
+    except (SQLAlchemyError, CommandError) as e:
+        _fail(f"alert log unreachable ({e.__class__.__name__}); {len(outbox)} alert(s) still wait in {path}")
+    finally:
+        outbox.close()
+    typer.echo(f"delivered {delivered} alert(s) from {path}")
+
+
 # --- helpers -------------------------------------------------------------------------------------
 
 
@@ -232,6 +260,14 @@ def _get(store: AlertStore, alert_id: int) -> AlertRecord:
         return store.get_alert(alert_id)
     except KeyError as e:
         _fail(e.args[0])
+
+
+def _spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading
+    quote, as OWASP advises against CSV injection; numbers stay numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _fail(message: str) -> NoReturn:

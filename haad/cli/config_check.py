@@ -22,6 +22,14 @@ def defaults_cmd() -> None:
 
 @app.command("validate")
 def validate_cmd(path: Path = typer.Argument(..., help="edge.yaml to check.")) -> None:
-    """Check an edge.yaml; every problem is reported with its line."""
+    """Check an edge.yaml: every setting (each problem with its line), and what the deployment needs
+    on this host: the profiles its streams name, its source files, its bus keys."""
+    from edge.checks import deployment_problems
+
     cfg = load_edge_config(path)
+    problems = deployment_problems(cfg)
+    for problem in problems:
+        typer.echo(f"{path}: {problem}", err=True)
+    if problems:
+        raise typer.Exit(2)
     typer.echo(f"{path}: valid ({len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]})")

@@ -22,6 +22,8 @@ app = typer.Typer(
     help="Pose frontends: camera / video / replay -> MediaPipe Pose -> canonical skeletons.",
 )
 
+# How long a finished stream's frames get to reach a worker on another host before the socket closes.
+REMOTE_FLUSH_S = 2.0
 ConfigArg = Annotated[Path, typer.Argument(help="Frontend YAML: the bus and the streams, as in edge.yaml.")]
 
 
@@ -48,6 +50,7 @@ def run_cmd(
         raise typer.Exit(2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     procs = [FrontendProcess(s, cfg.bus, log_level=level) for s in cfg.streams]
+    finished_at: dict[str, float] = {}
     try:
         for p in procs:
             p.start()
@@ -55,6 +58,12 @@ def run_cmd(
         while any(p.is_alive() for p in procs):
             for p in procs:
                 p.join(stats_every_s / len(procs))
+                if p.finished_event.is_set():
+                    # A remote worker cannot say when it has read a finished stream's queue: give it
+                    # a moment before the socket closes.
+                    finished_at.setdefault(p.config.id, time.monotonic())
+                    if time.monotonic() - finished_at[p.config.id] >= REMOTE_FLUSH_S:
+                        p.release_event.set()
             for p in procs:
                 state = "running" if p.is_alive() else f"exit {p.exitcode}"
                 typer.echo(f"{p.config.id} ({state}): {p.counters.snapshot()}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def _pack(
     stream_id: str = "cam1",
     seq: int = 0,
     timestamp: float = 1.0,
-    sent_at: float = 2.0,
+    sent_at: float | None = None,
     joints: np.ndarray | None = None,
     visibility: np.ndarray | None = None,
     *,
@@ -37,8 +38,9 @@ def _pack(
         visibility = np.ones(len(joints)) if visibility is None else visibility
         body = np.asarray(joints, "<f4").tobytes() + np.asarray(visibility, "<f4").tobytes()
         n_joints = len(joints) if n_joints is None else n_joints
+    sent = time.time() if sent_at is None else sent_at
     header = struct.pack(
-        "<4sHHQddBB", b"HSKL", version, int(person), seq, timestamp, sent_at, n_joints or 0, len(sid)
+        "<4sHHQddBB", b"HSKL", version, int(person), seq, timestamp, sent, n_joints or 0, len(sid)
     )
     return [topic if topic is not None else b"skel/" + sid, header + sid + body]
 
@@ -103,3 +105,38 @@ def tcp_endpoint() -> str:
 @pytest.fixture(params=["ipc", "tcp"])
 def endpoint(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"ipc://{tmp_path}/bus.sock" if request.param == "ipc" else free_tcp_endpoint()
+
+
+@pytest.fixture(scope="session")
+def curve_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real CURVE keys made as `haad keys` makes them: the worker's pair and two frontends', one of
+    them authorized."""
+    from bus.curve import make_client_keys, make_server_keys
+
+    folder = tmp_path_factory.mktemp("keys")
+    server_public, server_secret = make_server_keys(folder)
+    _, good = make_client_keys(folder, "good")
+    stranger = tmp_path_factory.mktemp("stranger")
+    _, bad = make_client_keys(stranger, "stranger")  # its public key is not in folder/authorized
+    return {"server_public": server_public, "server_secret": server_secret, "authorized": folder / "authorized",
+            "client": good, "stranger": bad}  # fmt: skip
+
+
+@pytest.fixture
+def bus_config(curve_keys: dict[str, Path]):  # -> Callable[..., BusConfig]
+    """``bus_config(endpoint, **fields)``: a BusConfig for ``endpoint``, with the CURVE keys above
+    when it is tcp:// (``client=`` picks the frontend's key: "client" or "stranger")."""
+    from config.bus import BusConfig, CurveConfig
+
+    def make(endpoint: str, *, client: str = "client", **fields: object) -> BusConfig:
+        curve = None
+        if endpoint.startswith("tcp://"):
+            curve = CurveConfig(
+                server_secret_key=str(curve_keys["server_secret"]),
+                authorized_clients=str(curve_keys["authorized"]),
+                server_public_key=str(curve_keys["server_public"]),
+                client_secret_key=str(curve_keys[client]),
+            )
+        return BusConfig(endpoint=endpoint, curve=curve, **fields)  # type: ignore[arg-type]
+
+    return make

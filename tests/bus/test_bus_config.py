@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from config.bus import BusConfig
+from config.bus import BusConfig, CurveConfig
 from config.loader import ConfigError, parse_config
 
 
@@ -28,7 +28,8 @@ def test_defaults_are_valid() -> None:
     ],
 )
 def test_accepts_ipc_and_tcp_endpoints(endpoint: str) -> None:
-    assert BusConfig(endpoint=endpoint).endpoint == endpoint
+    curve = CurveConfig() if endpoint.startswith("tcp") else None  # which keys a role needs: checked per role
+    assert BusConfig(endpoint=endpoint, curve=curve).endpoint == endpoint
 
 
 @pytest.mark.parametrize(
@@ -65,5 +66,23 @@ def test_yaml_error_names_the_line() -> None:
 
 
 def test_yaml_round_trip() -> None:
-    config = parse_config("endpoint: tcp://*:5555\nsubscriber_binds: false\n", BusConfig)
+    text = (
+        "endpoint: tcp://*:5555\nsubscriber_binds: false\ncurve: {server_secret_key: k/server.key_secret}\n"
+    )
+    config = parse_config(text, BusConfig)
     assert (config.endpoint, config.subscriber_binds) == ("tcp://*:5555", False)
+    assert config.curve is not None and config.curve.server_secret_key == "k/server.key_secret"
+
+
+def test_each_role_on_a_tcp_bus_needs_its_keys() -> None:
+    from config.edge import EdgeConfig
+    from config.frontend import FrontendConfig
+
+    worker_only = {"server_secret_key": "s", "authorized_clients": "c"}
+    with pytest.raises(ValidationError, match="server_public_key, client_secret_key"):
+        EdgeConfig(bus={"endpoint": "tcp://*:5555", "curve": worker_only})  # its frontends run here too
+    EdgeConfig(bus={"endpoint": "tcp://*:5555", "curve": worker_only}, run_frontends=False)
+    with pytest.raises(ValidationError, match="server_public_key, client_secret_key"):
+        FrontendConfig(bus={"endpoint": "tcp://w:5555", "curve": worker_only})
+    with pytest.raises(ValidationError, match="CURVE"):
+        EdgeConfig(bus={"endpoint": "tcp://*:5555"}, run_frontends=False)

@@ -1,7 +1,7 @@
-"""The bus over real ZeroMQ sockets (ipc:// in tmp_path, tcp://127.0.0.1 on a free port).
+"""The bus over real ZeroMQ sockets (ipc:// in tmp_path, tcp://127.0.0.1 with CURVE keys).
 
-PUB/SUB drops everything published before the subscription reaches the publisher (slow joiner), so
-every test first publishes probe frames until one arrives (``_sync``) instead of sleeping.
+PUSH/PULL: a frontend's frames queue until the worker is there, so tests need no probing; every
+tcp:// test runs with real CURVE keys, as a tcp bus must.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -19,38 +19,18 @@ from bus.messages import SkeletonFrame, encode
 from bus.pubsub import HARD_MESSAGE_LIMIT_BYTES, Publisher, Subscriber
 from config.bus import BusConfig
 
-Send = Callable[[SkeletonFrame], None]
-
 
 def _empty(stream_id: str, seq: int) -> SkeletonFrame:
     return SkeletonFrame(stream_id, seq, seq / 20, None, None)
 
 
-def _person(stream_id: str, seq: int) -> SkeletonFrame:
+def _person(stream_id: str, seq: int, t: float | None = None) -> SkeletonFrame:
     joints = np.full((20, 3), seq / 100)
     joints[5] = np.nan
-    return SkeletonFrame(stream_id, seq, seq / 20, joints, np.linspace(0, 1, 20))
+    return SkeletonFrame(stream_id, seq, seq / 20 if t is None else t, joints, np.linspace(0, 1, 20))
 
 
-def _sync(send: Send, sub: Subscriber, stream_id: str = "cam1", first_seq: int = 0) -> int:
-    """Publish probes of ``stream_id`` until one arrives, drain the rest; returns the next free seq.
-
-    Probes lost before the subscription took effect precede the first one received, so they are
-    not counted as a gap.
-    """
-    seq = first_seq
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        send(_empty(stream_id, seq))
-        seq += 1
-        if sub.recv(20) is not None:
-            while sub.recv(20) is not None:
-                pass
-            return seq
-    raise AssertionError(f"subscription for {stream_id} not established within 5 s")
-
-
-def _drain(sub: Subscriber, quiet_ms: int = 200) -> list[SkeletonFrame]:
+def _drain(sub: Subscriber, quiet_ms: int = 300) -> list[SkeletonFrame]:
     frames = []
     while (frame := sub.recv(quiet_ms)) is not None:
         frames.append(frame)
@@ -58,22 +38,22 @@ def _drain(sub: Subscriber, quiet_ms: int = 200) -> list[SkeletonFrame]:
 
 
 @pytest.fixture
-def raw_pub(ipc_endpoint: str) -> Iterator[zmq.Socket]:
-    """A bare PUB socket for sending messages no Publisher would produce."""
-    sock = zmq.Context.instance().socket(zmq.PUB)
+def raw_push(ipc_endpoint: str) -> Iterator[zmq.Socket]:
+    """A bare PUSH socket for sending messages no Publisher would produce."""
+    sock = zmq.Context.instance().socket(zmq.PUSH)
     sock.linger = 0
     sock.connect(ipc_endpoint)
     yield sock
     sock.close(linger=0)
 
 
-def test_frames_with_and_without_person_round_trip(endpoint: str) -> None:
-    with Subscriber(endpoint) as sub, Publisher(endpoint) as pub:
-        seq = _sync(pub.publish, sub)
-        sent = [_person("cam1", seq), _empty("cam1", seq + 1)]
+def test_frames_with_and_without_person_round_trip(endpoint: str, bus_config) -> None:
+    config: BusConfig = bus_config(endpoint)
+    with Subscriber.from_config(config) as sub, Publisher.from_config(config) as pub:
+        sent = [_person("cam1", 1), _empty("cam1", 2)]
         for frame in sent:
-            pub.publish(frame)
-        got = [sub.recv(2000), sub.recv(2000)]
+            assert pub.publish(frame)
+        got = [sub.recv(3000), sub.recv(3000)]
     assert all(g is not None for g in got)
     person, empty = got
     assert person.person and not empty.person
@@ -83,87 +63,119 @@ def test_frames_with_and_without_person_round_trip(endpoint: str) -> None:
     np.testing.assert_array_equal(person.joints, sent[0].joints)  # the NaN joint survives
     assert np.isnan(person.joints[5]).all()
     np.testing.assert_array_equal(person.visibility, sent[0].visibility)
-    assert sub.drops == Counter()
-    assert sub.received["cam1"] >= 3  # at least one probe and both frames
+    assert sub.drops == Counter() and sub.received["cam1"] == 2
 
 
 def test_invalid_message_is_counted_and_next_frame_still_arrives(
-    ipc_endpoint: str, raw_pub: zmq.Socket, bad_message: tuple[list[bytes], str]
+    ipc_endpoint: str, raw_push: zmq.Socket, bad_message: tuple[list[bytes], str]
 ) -> None:
     parts, reason = bad_message
     with Subscriber(ipc_endpoint) as sub:
-        seq = _sync(lambda f: raw_pub.send_multipart(encode(f)), sub)
-        raw_pub.send_multipart(parts)
-        raw_pub.send_multipart(encode(_person("cam1", seq)))
-        frame = sub.recv(2000)
-        assert frame is not None and (frame.stream_id, frame.seq) == ("cam1", seq)
+        raw_push.send_multipart(parts)
+        raw_push.send_multipart(encode(_person("cam1", 1)))
+        frame = sub.recv(3000)
+        assert frame is not None and (frame.stream_id, frame.seq) == ("cam1", 1)
         assert sub.drops == Counter({reason: 1})
 
 
-def test_message_over_hard_limit_disconnects_sender_but_subscriber_carries_on(
-    ipc_endpoint: str, raw_pub: zmq.Socket
+def test_message_over_hard_limit_disconnects_sender_but_the_worker_carries_on(
+    ipc_endpoint: str, raw_push: zmq.Socket
 ) -> None:
-    with Subscriber(ipc_endpoint) as sub:
-        _sync(lambda f: raw_pub.send_multipart(encode(f)), sub)
-        raw_pub.send_multipart([b"skel/cam1", bytes(HARD_MESSAGE_LIMIT_BYTES + 1)])
-        # The PUB reconnects by itself; a fresh stream avoids counting probes lost meanwhile as a gap.
-        _sync(lambda f: raw_pub.send_multipart(encode(f)), sub, stream_id="after")
-        assert sub.received["after"] >= 1
+    with Subscriber(ipc_endpoint) as sub, Publisher(ipc_endpoint) as pub:
+        raw_push.send_multipart([b"skel/cam1", bytes(HARD_MESSAGE_LIMIT_BYTES + 1)])
+        pub.publish(_person("after", 1))
+        assert _drain(sub)[-1].stream_id == "after"
         assert sub.drops == Counter()
 
 
-def test_seq_gaps_count_the_missing_frames(ipc_endpoint: str) -> None:
+def test_seq_gaps_count_the_missing_frames_and_a_huge_jump_counts_once(ipc_endpoint: str) -> None:
     with Subscriber(ipc_endpoint) as sub, Publisher(ipc_endpoint) as pub:
-        seq = _sync(pub.publish, sub)
-        for s in (seq, seq + 3, seq + 4, seq + 10):  # 2 and then 5 frames lost upstream
+        for s in (1, 4, 5, 11, 10**18):  # 2, then 5 frames lost upstream; then a jump no sender makes
+            pub.publish(_person("cam1", s, t=s / 20 if s < 100 else 1.0))
+        got = _drain(sub)
+    assert [f.seq for f in got] == [1, 4, 5, 11, 10**18]
+    assert sub.drops == Counter({"seq_gap": 7, "seq_jump": 1})
+
+
+def test_a_restarted_frontend_is_followed_once_its_stream_was_silent(ipc_endpoint: str, bus_config) -> None:
+    config = bus_config(ipc_endpoint).model_copy(
+        update={"guard": BusConfig().guard.model_copy(update={"reanchor_after_s": 0.3})}
+    )
+    with Subscriber.from_config(config) as sub, Publisher.from_config(config) as pub:
+        for s in (5, 6, 7):
             pub.publish(_person("cam1", s))
-        got = [sub.recv(2000) for _ in range(4)]
-    assert [f.seq for f in got if f is not None] == [seq, seq + 3, seq + 4, seq + 10]
-    assert sub.drops == Counter({"seq_gap": 7})
-
-
-def test_backwards_seq_is_dropped_and_stream_follows_restarted_publisher(ipc_endpoint: str) -> None:
-    with Subscriber(ipc_endpoint) as sub, Publisher(ipc_endpoint) as pub:
-        seq = _sync(pub.publish, sub)
-        assert seq > 1
-        for s in (0, 1, 2):  # the frontend restarted and counts from 0 again
+        assert [f.seq for f in _drain(sub)] == [5, 6, 7]
+        time.sleep(0.4)  # the frontend died and came back: seq and its clock start again
+        for s in (1, 2):
             pub.publish(_person("cam1", s))
-        got = [sub.recv(2000), sub.recv(2000)]
-        assert sub.recv(100) is None
-    assert [f.seq for f in got if f is not None] == [1, 2]
-    assert sub.drops == Counter({"out_of_order": 1})
-
-
-def test_subscriber_receives_only_its_streams(endpoint: str) -> None:
-    with Subscriber(endpoint, streams=["cam1"]) as sub, Publisher(endpoint) as pub:
-        seq = _sync(pub.publish, sub, "cam1")
-        pub.publish(_person("cam2", 0))
-        pub.publish(_person("cam10", 0))  # topic skel/cam10 starts with skel/cam1
-        pub.publish(_person("cam1", seq))
-        frame = sub.recv(2000)
-        assert frame is not None and (frame.stream_id, frame.seq) == ("cam1", seq)
-        assert sub.recv(100) is None
-    assert set(sub.received) == {"cam1"}
+        assert [f.seq for f in _drain(sub)] == [1, 2]
     assert sub.drops == Counter()
 
 
-def test_several_publishers_feed_one_subscriber(tcp_endpoint: str) -> None:
+def test_frames_that_do_not_follow_a_healthy_stream_are_refused_and_counted(ipc_endpoint: str) -> None:
+    """A stray sender interleaving with a live camera cannot move its stream's clock."""
+    with Subscriber(ipc_endpoint, streams=["cam1"]) as sub, Publisher(ipc_endpoint) as pub:
+        t = 100.0
+        for s in range(1, 31):
+            pub.publish(_person("cam1", s, t=t + s / 30))  # the camera, 1 s of frames
+            if s % 5 == 0:  # and the intruder, between its frames
+                pub.publish(_person("cam1", 10**6 + s, t=t + 1e6))  # far ahead
+                pub.publish(_person("cam1", s, t=t + s / 30))  # a repeated seq
+                pub.publish(SkeletonFrame("cam1", s + 1, t - 50, None, None))  # back in time
+                pub.publish(SkeletonFrame("cam1", s + 1, t + 1, None, None, sent_at=-1e308))
+        got = _drain(sub)
+    assert [f.seq for f in got] == list(range(1, 31))
+    assert sub.drops == Counter({"time_jump": 6, "out_of_order": 6, "time_backwards": 6, "bad_sent_at": 6})
+
+
+def test_frames_of_streams_the_worker_does_not_serve_are_refused_without_state(ipc_endpoint: str) -> None:
+    with Subscriber(ipc_endpoint, streams=["cam1"]) as sub, Publisher(ipc_endpoint) as pub:
+        for i in range(500):
+            pub.publish(_person(f"fake{i}", 1))
+        pub.publish(_person("cam1", 1))
+        got = _drain(sub)
+    assert [f.stream_id for f in got] == ["cam1"]
+    assert sub.drops == Counter({"unknown_stream": 500}) and set(sub.received) == {"cam1"}
+
+
+def test_several_frontends_feed_one_worker_over_curve(tcp_endpoint: str, bus_config) -> None:
+    config = bus_config(tcp_endpoint)
     streams = ["cam1", "cam2", "cam3"]
-    with Subscriber(tcp_endpoint) as sub:
-        pubs = [Publisher(tcp_endpoint) for _ in streams]
+    with Subscriber.from_config(config) as sub:
+        pubs = [Publisher.from_config(config) for _ in streams]
         try:
-            first = {s: _sync(p.publish, sub, s) for s, p in zip(streams, pubs, strict=True)}
-            for i in range(20):
+            for i in range(1, 21):
                 for s, p in zip(streams, pubs, strict=True):
-                    p.publish(_person(s, first[s] + i))
+                    p.publish(_person(s, i))
             got = _drain(sub)
         finally:
             for p in pubs:
                 p.close()
     for s in streams:
-        assert [f.seq for f in got if f.stream_id == s] == [first[s] + i for i in range(20)]
-    assert len(got) == 60
+        assert [f.seq for f in got if f.stream_id == s] == list(range(1, 21))
     assert sub.drops == Counter()
+
+
+def test_a_tcp_worker_admits_only_authorized_frontends(tcp_endpoint: str, bus_config) -> None:
+    with Subscriber.from_config(bus_config(tcp_endpoint)) as sub:
+        with Publisher.from_config(bus_config(tcp_endpoint, client="stranger")) as stranger:
+            stranger.publish(_person("cam1", 1))
+            assert sub.recv(1000) is None  # its key is not authorized: the handshake fails
+        plain = zmq.Context.instance().socket(zmq.PUSH)  # no CURVE at all
+        plain.linger = 0
+        plain.connect(tcp_endpoint)
+        plain.send_multipart(encode(_person("cam1", 2)), zmq.NOBLOCK)
+        assert sub.recv(1000) is None
+        plain.close()
+        with Publisher.from_config(bus_config(tcp_endpoint)) as good:
+            good.publish(_person("cam1", 3))
+            frame = sub.recv(3000)
+    assert frame is not None and frame.seq == 3
+
+
+def test_a_tcp_bus_without_keys_is_refused() -> None:
+    with pytest.raises(ValueError, match="CURVE"):
+        BusConfig(endpoint="tcp://127.0.0.1:5555")
 
 
 def test_recv_returns_none_after_timeout(ipc_endpoint: str) -> None:
@@ -176,54 +188,73 @@ def test_recv_returns_none_after_timeout(ipc_endpoint: str) -> None:
 
 def test_recv_batch_returns_queued_frames_up_to_max(ipc_endpoint: str) -> None:
     with Subscriber(ipc_endpoint) as sub, Publisher(ipc_endpoint) as pub:
-        seq = _sync(pub.publish, sub)
-        for s in range(seq, seq + 10):
+        for s in range(1, 11):
             pub.publish(_person("cam1", s))
-        time.sleep(0.2)  # let the burst reach the subscriber's queue (the connection is already up)
+        time.sleep(0.3)  # let the burst reach the worker's queue
         batches = [sub.recv_batch(4, 1000) for _ in range(3)]
         assert sub.recv_batch(4, 50) == []
     assert [len(b) for b in batches] == [4, 4, 2]
-    assert [f.seq for b in batches for f in b] == list(range(seq, seq + 10))
+    assert [f.seq for b in batches for f in b] == list(range(1, 11))
     with pytest.raises(ValueError):
         sub.recv_batch(0, 10)
 
 
-def test_slow_subscriber_loses_frames_without_blocking_publisher(ipc_endpoint: str) -> None:
-    n = 10000
+def test_a_live_source_never_waits_and_counts_what_the_bus_had_no_room_for(ipc_endpoint: str) -> None:
+    n = 5000
     with Subscriber(ipc_endpoint, hwm=10) as sub, Publisher(ipc_endpoint, hwm=10) as pub:
-        seq = _sync(pub.publish, sub)
-        frames = [_person("cam1", s) for s in range(seq, seq + n)]
         start = time.monotonic()
-        for frame in frames:  # nobody reads meanwhile
-            pub.publish(frame)
+        sent = sum(pub.publish(_person("cam1", s)) for s in range(1, n + 1))  # nobody reads meanwhile
         publish_s = time.monotonic() - start
-        burst = _drain(sub)
-        pub.publish(_person("cam1", seq + n))
-        last = sub.recv(2000)
-    assert publish_s < 5.0
-    assert 0 < len(burst) < n
-    # A full queue drops the frame being published, so the survivors keep their order with holes,
-    # and every lost frame (the tail's too, once the next frame arrives) is counted as a gap.
-    seqs = [f.seq for f in burst]
-    assert seqs == sorted(set(seqs)) and seqs[0] >= seq and seqs[-1] < seq + n
-    assert last is not None and last.seq == seq + n
-    assert sub.drops == Counter({"seq_gap": n - len(burst)})
+        got = _drain(sub)
+    assert publish_s < 5.0 and 0 < sent < n
+    assert len(got) == sent  # every frame not sent was reported to the sender, none vanished
+    seqs = [f.seq for f in got]
+    assert seqs == sorted(set(seqs))
+
+
+def test_a_file_source_waits_for_room_and_loses_nothing(ipc_endpoint: str) -> None:
+    n = 3000
+    stop = threading.Event()
+    with Subscriber(ipc_endpoint, hwm=10) as sub:
+        received: list[int] = []
+
+        def slow_worker() -> None:
+            while len(received) < n and (f := sub.recv(3000)) is not None:
+                received.append(f.seq)
+
+        reader = threading.Thread(target=slow_worker)
+        reader.start()
+        with Publisher(ipc_endpoint, hwm=10) as pub:
+            assert all(pub.publish(_person("cam1", s), wait=stop) for s in range(1, n + 1))
+            reader.join(30)  # the sender stays open until the worker has read its queue
+    assert received == list(range(1, n + 1))
+
+
+def test_frames_sent_while_the_worker_restarts_reach_the_new_worker(ipc_endpoint: str) -> None:
+    with Publisher(ipc_endpoint, hwm=100) as pub:
+        with Subscriber(ipc_endpoint) as first:
+            pub.publish(_person("cam1", 1))
+            assert first.recv(3000) is not None
+        time.sleep(0.2)  # the worker is gone; the frontend keeps sending
+        sent = [s for s in range(2, 40) if pub.publish(_person("cam1", s))]
+        with Subscriber(ipc_endpoint) as second:
+            got = [f.seq for f in _drain(second, 1000)]
+    assert sent and got[-len(sent) :] == sent[-len(got) :] and len(got) >= len(sent) - 5
 
 
 def test_reversed_topology_from_config(ipc_endpoint: str) -> None:
     config = BusConfig(endpoint=ipc_endpoint, subscriber_binds=False, publisher_hwm=50, subscriber_hwm=50)
     with Publisher.from_config(config) as pub, Subscriber.from_config(config, streams=["cam1"]) as sub:
-        seq = _sync(pub.publish, sub)
-        pub.publish(_person("cam1", seq))
-        frame = sub.recv(2000)
-    assert frame is not None and frame.seq == seq
+        pub.publish(_person("cam1", 1))
+        frame = sub.recv(3000)
+    assert frame is not None and frame.seq == 1
 
 
 def test_closing_sockets_lets_own_context_terminate(ipc_endpoint: str) -> None:
     ctx = zmq.Context()
     sub = Subscriber(ipc_endpoint, context=ctx)
     pub = Publisher(f"{ipc_endpoint}.nobody-here", context=ctx)
-    for s in range(100):  # queued for a peer that never comes; linger 0 discards them on close
+    for s in range(100):  # queued for a worker that never comes; closing without flush discards them
         pub.publish(_person("cam1", s))
     pub.close()
     sub.close()

@@ -1,13 +1,15 @@
-"""AlertSink on a real SQLite file: one row per episode, updated as it closes, and nothing lost while
-the database is locked by another writer (retried, then spooled to a file at shutdown)."""
+"""AlertSink on real SQLite files: one row per episode, written off the scoring loop, kept in the local
+outbox while the alert log is locked or gone, and delivered (once) when it is back or at the next
+start; episodes left open by a previous worker are handed back to resume."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from config.store import StoreConfig
 from edge.alerts_sink import AlertSink
@@ -15,49 +17,105 @@ from edge.episodes import Episode, EpisodeEvent, KeptWindow
 from edge.store import AlertStore
 
 
-def event(kind: str, episode_id: str, n_windows: int, end: float) -> EpisodeEvent:
-    frames = np.zeros((60, 20, 3), np.float32)
+def event(kind: str, episode_id: str, n_windows: int, end: float, stream: str = "cam0") -> EpisodeEvent:
+    frames = np.full((60, 20, 3), end, np.float32)
     ep = Episode(
-        episode_id=episode_id, stream_id="cam0", profile="walk", threshold=1.0, start=0.0, end=end,
+        episode_id=episode_id, stream_id=stream, profile="walk", threshold=1.0, start=0.0, end=end,
         peak_score=2.0, peak_t_start=0.0, peak_t_end=3.0, mean_score=1.5, n_windows=n_windows,
-        n_hot=n_windows, windows=(KeptWindow(end - 3.0, end, 2.0, frames),),
+        n_hot=n_windows, windows=(KeptWindow(0.0, 3.0, 1.5, frames), KeptWindow(end - 3.0, end, 2.0, frames)),
     )  # fmt: skip
-    return EpisodeEvent(kind, ep, "cooled" if kind == "closed" else None, trigger_sent_at=1_000.0)  # type: ignore[arg-type]
+    return EpisodeEvent(kind, ep, "cold" if kind == "closed" else None, trigger_sent_at=1_000.0)  # type: ignore[arg-type]
+
+
+def rows(url: str) -> list[tuple[str, int, bool]]:
+    with AlertStore(url) as store:
+        return sorted((r.episode_key, r.n_windows, r.ended_at is not None) for r in store.list_alerts())
+
+
+def waiting(outbox: Path) -> int:
+    """Alerts in an outbox file, read without taking a write lock from the writer under test."""
+    if not outbox.exists():
+        return 0
+    with sqlite3.connect(f"file:{outbox}?mode=ro", uri=True, timeout=5) as db:
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        except sqlite3.OperationalError:  # not created yet
+            return 0
+
+
+def wait_for(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def test_an_episode_is_one_row_written_at_opening_and_completed_at_closing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/alerts.db"
-    sink = AlertSink(StoreConfig(url=url), model_version="m1")
+    sink = AlertSink(StoreConfig(url=url), tmp_path / "outbox.db", model_version="m1")
+    sink.start(["cam0"])
     sink.write([event("opened", "a", 3, 3.0)])
-    with AlertStore(url) as store:
-        [row] = store.list_alerts()
-        assert row.ended_at is None and row.n_windows == 3
+    wait_for(lambda: (tmp_path / "alerts.db").exists() and rows(url) == [("a", 3, False)])
     sink.write([event("closed", "a", 7, 5.0), event("opened", "b", 2, 9.0), event("closed", "b", 4, 10.0)])
     sink.close()
-    with AlertStore(url) as store:
-        rows = sorted(store.list_alerts(), key=lambda r: r.id)
-    assert [(r.n_windows, r.ended_at is not None) for r in rows] == [(7, True), (4, True)]
-    assert sink.opened == 2
+    assert rows(url) == [("a", 7, True), ("b", 4, True)]
+    assert sink.opened == 2 and waiting(tmp_path / "outbox.db") == 0
 
 
-def test_events_survive_a_locked_database_and_are_spooled_at_shutdown(tmp_path: Path) -> None:
+def test_a_locked_log_never_blocks_the_caller_and_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "alerts.db"
-    sink = AlertSink(StoreConfig(url=f"sqlite:///{db}", busy_timeout_s=0.05), model_version="m1")
+    url = f"sqlite:///{db}"
+    AlertStore(url).close()  # the schema exists; another process then holds the lock
+    sink = AlertSink(StoreConfig(url=url, busy_timeout_s=0.2), tmp_path / "outbox.db", model_version="m1")
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
+    sink.start(["cam0"])
+    started = time.monotonic()
     sink.write([event("opened", "a", 3, 3.0)])
-    assert len(sink.pending) == 1  # kept for retry, not lost
-    blocker.execute("COMMIT")
-    sink.write([])  # the next write delivers it
-    assert sink.pending == [] and sink.opened == 1
-    blocker.execute("BEGIN EXCLUSIVE")
     sink.write([event("closed", "a", 6, 8.0)])
-    sink.close()  # still locked: the event goes to the spool file
+    assert time.monotonic() - started < 0.1  # the scoring loop only queued them
+    wait_for(lambda: waiting(tmp_path / "outbox.db") == 1)  # durable while the log is locked
     blocker.execute("COMMIT")
-    spooled = [
-        json.loads(line) for line in (tmp_path / "haad-undelivered-alerts.jsonl").read_text().splitlines()
-    ]
-    assert [(e["kind"], e["episode_id"], e["n_windows"]) for e in spooled] == [("closed", "a", 6)]
-    with AlertStore(f"sqlite:///{db}") as store:
-        [row] = store.list_alerts()
-    assert row.ended_at is None and row.n_windows == 3  # what was delivered is intact
+    wait_for(lambda: rows(url) == [("a", 6, True)], timeout_s=15)
+    sink.close()
+
+
+def test_alerts_left_in_the_outbox_at_shutdown_are_delivered_at_the_next_start(tmp_path: Path) -> None:
+    db = tmp_path / "alerts.db"
+    url = f"sqlite:///{db}"
+    AlertStore(url).close()
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    first = AlertSink(StoreConfig(url=url, busy_timeout_s=0.1), tmp_path / "outbox.db", model_version="m1")
+    first.start(["cam0"])
+    first.write([event("opened", "a", 3, 3.0), event("closed", "a", 5, 6.0), event("opened", "b", 2, 9.0)])
+    first.close(timeout_s=1.0)  # the log is still locked: both wait in the outbox
+    assert waiting(tmp_path / "outbox.db") == 2
+    blocker.execute("COMMIT")
+    second = AlertSink(StoreConfig(url=url), tmp_path / "outbox.db", model_version="m1")
+    second.start(["cam0"])
+    unfinished = None
+    deadline = time.monotonic() + 10
+    while unfinished is None and time.monotonic() < deadline:
+        unfinished = second.unfinished(0.1)
+    second.close()
+    assert rows(url) == [("a", 5, True), ("b", 2, False)]
+    assert unfinished is not None and [u.episode.episode_id for u in unfinished] == ["b"]
+    ep = unfinished[0].episode  # as the tracker resumes it: source times from its windows
+    assert (ep.start, ep.end, ep.n_windows, len(ep.windows)) == (0.0, 9.0, 2, 2)
+    assert unfinished[0].offset_s == pytest.approx(1_000.0 - 9.0)
+
+
+def test_an_unreachable_server_at_start_is_waited_for_with_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # nothing listens on port 1
+    sink = AlertSink(StoreConfig(url=url, busy_timeout_s=1), tmp_path / "outbox.db", model_version="m1")
+    sink.start(["cam0"])
+    for i in range(5):
+        sink.write([event("opened", f"e{i}", 3, 3.0)])
+    wait_for(lambda: waiting(tmp_path / "outbox.db") == 5)
+    sink.close(timeout_s=1.0)
+    unavailable = [r for r in caplog.records if "unavailable" in r.getMessage()]
+    assert len(unavailable) == 1 and "nobody@" not in unavailable[0].getMessage()
+    assert waiting(tmp_path / "outbox.db") == 5

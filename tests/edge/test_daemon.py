@@ -6,16 +6,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 import zmq
 
 from bus.messages import SkeletonFrame, encode
@@ -23,87 +18,18 @@ from config.store import StoreConfig
 from edge.demo import PROFILES_DIR
 from edge.profiles import ProfileStore
 from edge.store import AlertStore
+from tests.daemon_harness import demo_profiles, start_daemon, wait
 
 pytestmark = pytest.mark.slow  # runs the daemon's processes end to end
 
 TIMEOUT_S = 120
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(tmp_path: Path, streams: list[dict], profiles_dir: Path) -> tuple[subprocess.Popen[str], dict]:
-    port = _free_port()
-    cfg = {
-        "streams": streams,
-        "bus": {"endpoint": f"ipc://{tmp_path / 'bus.sock'}"},
-        "store": {"url": f"sqlite:///{tmp_path / 'alerts.db'}"},
-        "profiles_dir": str(profiles_dir),
-        "reload_every_s": 0.5,
-        "metrics": {"port": port},
-        "logging": {"format": "json", "level": "INFO"},
-        "supervisor": {"initial_backoff_s": 0.5, "max_backoff_s": 2.0},
-    }
-    path = tmp_path / "edge.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    log = (tmp_path / "daemon.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "haad", "run", "--config", str(path)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # our SIGTERM, not the terminal's
-    )
-    return proc, cfg
-
-
-def _metrics(port: int) -> str:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-            return r.read().decode()
-    except OSError:
-        return ""
-
-
-def _metric(text: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name):
-            continue
-        if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-def _wait(predicate, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _stop(proc: subprocess.Popen[str], tmp_path: Path) -> str:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        raise
-    return (tmp_path / "daemon.log").read_text()
-
-
 def test_squat_video_goes_through_bus_and_worker_into_sqlite(tmp_path: Path, data_root: Path) -> None:
     """Real MediaPipe on the real squat video; normal = walking in place, so squats are abnormal."""
-    profiles = tmp_path / "profiles"
-    ProfileStore(profiles).save(ProfileStore(PROFILES_DIR).load("demo-walk"))
+    profiles = demo_profiles(tmp_path / "profiles")
     video = data_root / "mediapipe_pose_testdata" / "pose_squats.mp4"
-    proc, cfg = _start(
+    daemon = start_daemon(
         tmp_path,
         [
             {
@@ -115,12 +41,13 @@ def test_squat_video_goes_through_bus_and_worker_into_sqlite(tmp_path: Path, dat
         profiles,
     )
     try:
-        code = proc.wait(timeout=TIMEOUT_S)  # the video ends, the daemon drains and exits
+        code = daemon.proc.wait(timeout=TIMEOUT_S)  # the video ends, the daemon drains and exits
     finally:
-        log = _stop(proc, tmp_path)
+        daemon.stop()
+    log = daemon.log()
     assert code == 0, log
     assert "frontend-squats finished" in log
-    with AlertStore(StoreConfig(url=cfg["store"]["url"])) as store:
+    with AlertStore(StoreConfig(url=daemon.config["store"]["url"])) as store:
         alerts = store.list_alerts()
         assert len(alerts) == 1, log
         alert = store.get_alert(alerts[0].id)
@@ -139,28 +66,26 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
         {"motion": "jump_flail", "seconds": 5.0},
         {"motion": "walk_in_place", "seconds": 60.0},
     ]
-    proc, cfg = _start(
+    daemon = start_daemon(
         tmp_path,
         [
-            {
-                "id": "cam",
-                "source": {"kind": "synthetic", "script": walk_jump_walk, "seed": 7},
-                "profiles": ["demo-walk"],
-            },
+            # No profile named: the stream is scored against every profile enrolled, none yet.
+            {"id": "cam", "source": {"kind": "synthetic", "script": walk_jump_walk, "seed": 7}},
             {"id": "broken", "source": {"kind": "video", "path": str(corrupt)}},
         ],
         profiles,
     )
-    port = cfg["metrics"]["port"]
+    cfg = daemon.config
     try:
-        _wait(lambda: _metric(_metrics(port), "haad_frames_received_total", stream="cam") > 30, 60, "frames")
+        wait(lambda: daemon.metric("haad_frames_received_total", stream="cam") > 30, 60, "frames")
         # The profile is enrolled while the daemon runs: it is picked up without a restart.
         ProfileStore(profiles).save(ProfileStore(PROFILES_DIR).load("demo-walk"))
-        _wait(lambda: _metric(_metrics(port), "haad_profiles_loaded") == 1, 20, "the new profile")
+        wait(lambda: daemon.metric("haad_profiles_loaded") == 1, 20, "the new profile")
 
-        # Garbage from a stray publisher, NaN joints and a wrong schema version are counted, not fatal.
+        # Garbage from a stray sender, frames of a stream nobody configured and a wrong schema version
+        # are counted, not fatal.
         ctx = zmq.Context()
-        pub = ctx.socket(zmq.PUB)
+        pub = ctx.socket(zmq.PUSH)
         pub.connect(cfg["bus"]["endpoint"])
         nan_joints = np.full((20, 3), np.nan, np.float32)
         try:
@@ -174,42 +99,43 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
         finally:
             pub.close(linger=0)
             ctx.term()
-        text = ""
 
         def counted() -> bool:
-            nonlocal text
-            text = _metrics(port)
             return all(
-                _metric(text, "haad_drops_total", reason=r) > 0
-                for r in ("malformed", "oversized", "wrong_version")
+                daemon.metric("haad_drops_total", reason=r) > 0
+                for r in ("malformed", "oversized", "wrong_version", "unknown_stream")
             )
 
-        _wait(counted, 20, "drops by reason")
-        # The corrupt video's frontend fails and is restarted with back-off, the others keep going.
-        _wait(
-            lambda: _metric(_metrics(port), "haad_child_restarts_total", child="frontend-broken") >= 2,
+        wait(counted, 20, "drops by reason")
+        # The corrupt video's frontend fails and is restarted with back-off, then given up; the others
+        # keep going.
+        wait(
+            lambda: daemon.metric("haad_child_restarts_total", child="frontend-broken") >= 2,
             30,
             "restarts",
         )
+        wait(lambda: "giving it up" in daemon.log(), 30, "the broken source given up")
         # A crashed frontend (killed) comes back and its stream flows again.
-        pids = re.findall(r"started frontend-cam \(pid (\d+)\)", (tmp_path / "daemon.log").read_text())
-        before = _metric(_metrics(port), "haad_frames_received_total", stream="cam")
+        pids = daemon.pids("frontend-cam")
+        before = daemon.metric("haad_frames_received_total", stream="cam")
         os.kill(int(pids[-1]), signal.SIGKILL)
-        _wait(
-            lambda: _metric(_metrics(port), "haad_child_restarts_total", child="frontend-cam") >= 1,
+        wait(
+            lambda: daemon.metric("haad_child_restarts_total", child="frontend-cam") >= 1,
             30,
             "cam restart",
         )
-        _wait(
-            lambda: _metric(_metrics(port), "haad_frames_received_total", stream="cam") > before + 30,
+        wait(
+            lambda: daemon.metric("haad_frames_received_total", stream="cam") > before + 30,
             30,
             "cam back",
         )
-        _wait(lambda: _metric(_metrics(port), "haad_alerts_total", stream="cam") >= 1, 40, "an alert")
-        assert proc.poll() is None  # still running through all of it
+        wait(lambda: daemon.metric("haad_alerts_total", stream="cam") >= 1, 40, "an alert")
+        assert daemon.proc.poll() is None  # still running through all of it
     finally:
-        log = _stop(proc, tmp_path)
-    assert proc.returncode == 0, log
+        daemon.stop()
+    log = daemon.log()
+    assert daemon.proc.returncode == 1, log  # a source was given up
+    assert "given up: frontend-broken" in log
     with AlertStore(StoreConfig(url=cfg["store"]["url"])) as store:
         alerts = store.list_alerts()
     assert alerts and all(a.ended_at is not None for a in alerts)  # open episodes were closed and flushed

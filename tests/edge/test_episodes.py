@@ -63,8 +63,15 @@ def test_one_long_abnormal_action_gives_one_episode() -> None:
     action[0:3] = [HOT, HOT, HOT]
     action[30] = 5.0
     events = run(tracker, [COLD] * 20 + action + [COLD] * 20)
-    assert [e.kind for e in events] == ["opened", "closed"]
-    closed = events[1]
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "opened" and kinds[-1] == "closed" and set(kinds[1:-1]) == {"updated"}
+    # its row is brought up to date about once per second of source time (every 4 windows or more)
+    updates = [e.episode.end for e in events if e.kind == "updated"]
+    assert len(updates) >= 10 and all(
+        b - a >= RULES.update_every_s for a, b in zip(updates, updates[1:], strict=False)
+    )
+    assert {e.episode.episode_id for e in events} == {events[0].episode.episode_id}
+    closed = events[-1]
     ep = closed.episode
     assert closed.close_reason == "cold"
     assert (
@@ -146,3 +153,54 @@ def test_streams_and_profiles_have_separate_episodes() -> None:
 def test_open_k_above_open_n_is_a_config_error() -> None:
     with pytest.raises(ValidationError, match="open_k"):
         EpisodeConfig(open_k=6, open_n=5)
+
+
+def test_a_restarted_worker_continues_the_episode_its_predecessor_left_open() -> None:
+    old = EpisodeTracker(RULES)
+    events = run(old, [HOT] * 6)  # opened at the third window; the worker dies after the sixth
+    snapshot = old._states[("cam1", "walk")].open.snapshot("cam1", "walk")  # type: ignore[union-attr]
+    assert [e.kind for e in events] == ["opened"]
+    new = EpisodeTracker(RULES)
+    assert new.resume(snapshot, within_s=30.0, deadline=1e9) == []
+    # The stream comes back 10 s of source time later (the restart), still abnormal, then calms down.
+    events = run(new, [HOT] * 5 + [COLD] * 4, start=46)
+    assert "opened" not in [e.kind for e in events]  # the same episode continues
+    ep = events[-1].episode
+    assert events[-1].kind == "closed"
+    assert ep.episode_id == snapshot.episode_id and ep.start == snapshot.start
+    assert ep.n_windows == snapshot.n_windows + 5 and ep.end == win(50).t_end
+    assert ep.windows[0].t_start == snapshot.windows[0].t_start  # the first window it ever had
+
+
+def test_an_episode_whose_stream_came_back_too_late_is_closed_with_what_it_held() -> None:
+    old = EpisodeTracker(RULES)
+    run(old, [HOT] * 4)
+    snapshot = old._states[("cam1", "walk")].open.snapshot("cam1", "walk")  # type: ignore[union-attr]
+    new = EpisodeTracker(RULES)
+    new.resume(snapshot, within_s=5.0, deadline=1e9)
+    events = run(new, [HOT] * 3, start=200)  # 50 s later: a new action, a new episode
+    assert [(e.kind, e.close_reason) for e in events] == [("closed", "restart"), ("opened", None)]
+    assert events[0].episode == snapshot and events[1].episode.episode_id != snapshot.episode_id
+
+
+def test_an_episode_whose_stream_never_came_back_is_closed_at_its_deadline() -> None:
+    old = EpisodeTracker(RULES)
+    run(old, [HOT] * 4)
+    snapshot = old._states[("cam1", "walk")].open.snapshot("cam1", "walk")  # type: ignore[union-attr]
+    new = EpisodeTracker(RULES)
+    new.resume(snapshot, within_s=5.0, deadline=100.0)
+    assert new.expire(99.0) == []
+    assert [(e.kind, e.close_reason) for e in new.expire(100.0)] == [("closed", "restart")]
+    assert new.expire(200.0) == [] and new.close_all() == []
+
+
+def test_resuming_where_this_worker_already_has_an_episode_closes_the_old_one() -> None:
+    old = EpisodeTracker(RULES)
+    run(old, [HOT] * 4)
+    snapshot = old._states[("cam1", "walk")].open.snapshot("cam1", "walk")  # type: ignore[union-attr]
+    new = EpisodeTracker(RULES)
+    run(new, [HOT] * 3, start=10)
+    assert [(e.kind, e.close_reason) for e in new.resume(snapshot, within_s=5.0, deadline=1e9)] == [
+        ("closed", "restart")
+    ]
+    assert [e.close_reason for e in new.close_all()] == ["shutdown"]

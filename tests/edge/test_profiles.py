@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,28 +46,74 @@ def test_bad_names_and_corrupt_files_give_clear_errors(tmp_path: Path) -> None:
     (tmp_path / "walk" / "v0001.npz").write_bytes(b"garbage")
     with pytest.raises(ProfileError, match="unreadable"):
         store.load("walk")
-    with pytest.raises(ProfileError, match="finite"):
+    with pytest.raises(ProfileError, match="finite positive"):
         store.save(_profile(threshold=float("nan")))
 
 
 def test_watcher_reports_new_and_changed_profiles_once(tmp_path: Path) -> None:
     store = ProfileStore(tmp_path)
     watcher = ProfileWatcher(store)
-    assert watcher.poll() == ([], [])
+    assert watcher.poll() == ([], {}, [])
     store.save(_profile())
-    changed, _ = watcher.poll()
+    changed, _, _ = watcher.poll()
     assert [(p.name, p.version) for p in changed] == [("walk", 1)]
-    assert watcher.poll() == ([], [])
+    assert watcher.poll() == ([], {}, [])
     store.save(_profile(threshold=1.2))
-    changed, _ = watcher.poll()
+    changed, _, _ = watcher.poll()
     assert [(p.name, p.version) for p in changed] == [("walk", 2)]
 
 
-def test_watcher_reports_unreadable_profiles_as_failed(tmp_path: Path) -> None:
+def test_watcher_reports_an_unreadable_version_once_and_retries_it_when_its_files_change(
+    tmp_path: Path,
+) -> None:
     store = ProfileStore(tmp_path)
     store.save(_profile())
-    meta = json.loads((tmp_path / "walk" / "v0001.json").read_text())
-    (tmp_path / "walk" / "v0001.npz").write_bytes(b"garbage")
-    assert meta["threshold"] == pytest.approx(0.8)
-    changed, failed = ProfileWatcher(store).poll()
-    assert changed == [] and failed == ["walk"]
+    watcher = ProfileWatcher(store)
+    watcher.poll()
+    store.save(_profile(threshold=1.1))
+    good = (tmp_path / "walk" / "v0002.npz").read_bytes()
+    (tmp_path / "walk" / "v0002.npz").write_bytes(good[: len(good) // 2])  # a truncated new version
+    changed, failed, _ = watcher.poll()
+    assert changed == [] and list(failed) == ["walk"] and "v2" in failed["walk"]
+    assert watcher.poll() == ([], {}, [])  # reported once, not every poll
+    time.sleep(0.01)
+    (tmp_path / "walk" / "v0002.npz").write_bytes(good)  # repaired
+    changed, failed, _ = watcher.poll()
+    assert [(p.name, p.version) for p in changed] == [("walk", 2)] and failed == {}
+
+
+def test_watcher_notices_a_profile_that_vanished(tmp_path: Path) -> None:
+    import shutil
+
+    store = ProfileStore(tmp_path)
+    store.save(_profile())
+    watcher = ProfileWatcher(store)
+    watcher.poll()
+    shutil.rmtree(tmp_path / "walk")
+    assert watcher.poll() == ([], {}, ["walk"])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: p.with_suffix(".npz").write_bytes(b""),  # 0 bytes: EOFError inside numpy
+        lambda p: p.with_suffix(".npz").write_bytes(p.with_suffix(".npz").read_bytes()[:300]),  # BadZipFile
+        lambda p: p.with_suffix(".json").write_text("{}"),  # no threshold: KeyError
+        lambda p: p.with_suffix(".json").write_text('{"threshold": [1]}'),  # TypeError
+        lambda p: p.with_suffix(".json").write_text('{"threshold": NaN}'),
+        lambda p: p.with_suffix(".json").write_text('{"threshold": -0.5}'),
+        lambda p: p.with_suffix(".json").write_text("not json"),
+    ],
+)
+def test_every_kind_of_damage_is_a_profile_error(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
+    store = ProfileStore(tmp_path)
+    store.save(_profile())
+    damage(tmp_path / "walk" / "v0001")
+    with pytest.raises(ProfileError, match="walk v1"):
+        store.load("walk")
+
+
+def test_a_threshold_that_could_never_or_always_alert_is_refused(tmp_path: Path) -> None:
+    for bad in (float("nan"), float("inf"), 0.0, -1.0):
+        with pytest.raises(ProfileError, match="finite positive"):
+            ProfileStore(tmp_path).save(_profile(threshold=bad))

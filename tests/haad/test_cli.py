@@ -20,9 +20,31 @@ from training.datasets import load_dataset
 runner = CliRunner()
 
 
-def test_shipped_example_config_validates() -> None:
+def test_shipped_example_config_is_valid_and_validate_names_what_this_host_lacks() -> None:
+    from config.loader import load_config
+
+    cfg = load_config("deploy/edge.example.yaml", EdgeConfig)
     result = runner.invoke(app, ["config", "validate", "deploy/edge.example.yaml"])
+    assert result.exit_code == 2  # its profiles are not enrolled on a development machine
+    for stream in cfg.streams:
+        for name in stream.profiles:
+            assert f"profile {name!r} not found in {Path(cfg.profiles_dir).resolve()}" in result.output
+
+
+def test_validate_passes_once_the_named_profiles_exist(tmp_path: Path) -> None:
+    from edge.demo import PROFILES_DIR
+
+    path = tmp_path / "edge.yaml"
+    path.write_text(f"streams: [{{id: cam, profiles: [demo-walk]}}]\nprofiles_dir: {PROFILES_DIR}\n")
+    result = runner.invoke(app, ["config", "validate", str(path)])
     assert result.exit_code == 0, result.output
+    path.write_text(f"streams: [{{id: cam, profiles: [demo-wlak]}}]\nprofiles_dir: {PROFILES_DIR}\n")
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert (
+        result.exit_code == 2
+        and "profile 'demo-wlak' not found" in result.output
+        and "demo-walk" in result.output
+    )
 
 
 def test_bad_config_is_reported_with_its_line(tmp_path: Path) -> None:

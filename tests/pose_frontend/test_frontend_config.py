@@ -27,7 +27,9 @@ def test_defaults_need_no_camera_and_no_files() -> None:
 
 def test_yaml_picks_the_source_type_by_kind() -> None:
     text = """
-bus: {endpoint: "tcp://worker:5555"}
+bus:
+  endpoint: "tcp://worker:5555"
+  curve: {client_secret_key: keys/door.key_secret, server_public_key: keys/server.key}
 streams:
   - id: door
     source: {kind: url, url: "rtsp://admin:secret@10.0.0.5:554/stream1"}

@@ -30,8 +30,9 @@ class Collect:
     def __init__(self) -> None:
         self.frames: list[SkeletonFrame] = []
 
-    def publish(self, frame: SkeletonFrame) -> None:
+    def publish(self, frame: SkeletonFrame, *, wait: object = None) -> bool:
         self.frames.append(frame)
+        return True
 
 
 def _npy(tmp_path: Path, joints: np.ndarray) -> StreamConfig:
@@ -55,6 +56,7 @@ def test_replayed_skeletons_are_published_with_seq_visibility_and_no_person(tmp_
     assert counters.snapshot() == {
         "frames": 6,
         "published": 6,
+        "dropped": 0,
         "no_person": 1,
         "errors": 0,
         "reconnects": 0,
@@ -182,8 +184,8 @@ from clips import Clip
 from clips.files import save_clipset_file
 
 class Drop:
-    def publish(self, frame):
-        pass
+    def publish(self, frame, wait=None):
+        return True
 
 open_estimator(EstimatorConfig()).close()
 run_stream(StreamConfig(source=SyntheticSourceConfig(realtime=False)), Drop(), threading.Event())

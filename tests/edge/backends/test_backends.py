@@ -82,8 +82,24 @@ def test_onnx_export_is_cached_by_checkpoint_hash(checkpoint: Path, tmp_path: Pa
     other = OnnxRuntimeBackend(cfg, fresh_checkpoint(tmp_path / "other.safetensors", seed=1))
     assert other.onnx_path != first.onnx_path and other.model_version != first.model_version
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
-        [first.onnx_path.name, other.onnx_path.name]
+        [
+            first.onnx_path.name,
+            other.onnx_path.name,
+            first.onnx_path.name + ".sha256",
+            other.onnx_path.name + ".sha256",
+        ]
     )  # no temporary files left behind
+
+
+def test_a_damaged_cached_graph_is_exported_again(checkpoint: Path, tmp_path: Path) -> None:
+    cfg = OnnxRuntimeConfig(cache_dir=str(tmp_path / "cache"))
+    first = OnnxRuntimeBackend(cfg, checkpoint)
+    good = first.onnx_path.read_bytes()
+    windows = np.random.default_rng(0).normal(size=(3, 60, 20, 3)).astype(np.float32)
+    first.onnx_path.write_bytes(good[: len(good) // 3])  # a crash or a full disk truncated it
+    again = OnnxRuntimeBackend(cfg, checkpoint)
+    assert again.onnx_path.read_bytes() == good
+    np.testing.assert_array_equal(again.embed(windows), first.embed(windows))
 
 
 def test_factory_builds_the_configured_backend_with_spec_and_model_version(

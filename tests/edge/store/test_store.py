@@ -39,11 +39,6 @@ AlertStore(url).close()
 """
 
 
-def insert(store: AlertStore, alerts: list[NewAlert]) -> list[int]:
-    """New rows for ``alerts``, through the write path the worker uses."""
-    return store.write_alerts([(None, a) for a in alerts])
-
-
 def _revision(url: str) -> str | None:
     engine = create_engine(StoreConfig(url=url).url)
     try:
@@ -61,7 +56,7 @@ def test_opening_creates_the_schema_at_head_and_reopening_changes_nothing(
     assert _revision(store_url) is None  # empty database
     with open_store(store_url) as store:
         assert store.url == StoreConfig(url=store_url).url
-        [alert_id] = insert(store, [make_alert()])
+        [alert_id] = store.write_alerts([make_alert()])
     assert _revision(store_url) == head
     with open_store(store_url) as store, open_store(store_url) as again:
         assert store.count() == again.count() == 1
@@ -116,7 +111,7 @@ def test_alert_round_trips_with_bit_exact_windows(store_url: str, make_alert: Ma
         peak_score=2.718281828459045,
     )
     with AlertStore(store_url) as store:
-        [alert_id] = insert(store, [alert])
+        [alert_id] = store.write_alerts([alert])
         got = store.get_alert(alert_id)
     assert got.id == alert_id
     assert got.windows is not None and got.window_times is not None and got.window_scores is not None
@@ -143,8 +138,7 @@ def test_list_filters_and_orders_newest_first_without_windows(store_url: str, ma
         ("cam2", "packing", 40),
     ]
     with AlertStore(store_url) as store:
-        ids = insert(
-            store,
+        ids = store.write_alerts(
             [make_alert(stream_id=s, profile=p, started_at=T0 + timedelta(minutes=m)) for s, p, m in specs],
         )
         store.set_status(ids[3], "dismissed")
@@ -174,8 +168,8 @@ def test_write_alerts_returns_ids_in_order_and_accepts_an_empty_batch(
     sqlite_url: str, make_alert: MakeAlert
 ) -> None:
     with AlertStore(sqlite_url) as store:
-        assert insert(store, []) == []
-        ids = insert(store, [make_alert(stream_id=f"cam{i}") for i in range(3)])
+        assert store.write_alerts([]) == []
+        ids = store.write_alerts([make_alert(stream_id=f"cam{i}") for i in range(3)])
         assert [store.get_alert(i).stream_id for i in ids] == ["cam0", "cam1", "cam2"]
 
 
@@ -210,7 +204,7 @@ def test_only_keep_windows_are_stored_first_peak_and_latest(sqlite_url: str, mak
     scores = np.array([1.3, 1.4, 1.5, 2.9, 1.6, 1.4, 1.3, 1.5, 1.4, 1.6])  # peak at 3
     alert = make_alert(k=10, window_scores=scores)
     with AlertStore(StoreConfig(url=sqlite_url, keep_windows=4)) as store:
-        got = store.get_alert(insert(store, [alert])[0])
+        got = store.get_alert(store.write_alerts([alert])[0])
     assert (got.n_windows, got.n_kept) == (12, 4)
     assert got.window_scores is not None and got.windows is not None
     assert np.array_equal(got.window_scores, scores[[0, 3, 8, 9]])
@@ -221,7 +215,7 @@ def test_review_status_and_note_are_stored_and_unknown_ids_raise_key_error(
     store_url: str, make_alert: MakeAlert
 ) -> None:
     with AlertStore(store_url) as store:
-        [alert_id] = insert(store, [make_alert()])
+        [alert_id] = store.write_alerts([make_alert()])
         store.set_status(alert_id, "confirmed", "forklift in the walkway")
         got = store.get_alert(alert_id)
         assert (got.status, got.note) == ("confirmed", "forklift in the walkway")
@@ -241,11 +235,18 @@ def test_open_episode_is_completed_by_update_and_keeps_its_review(
     store_url: str, make_alert: MakeAlert
 ) -> None:
     with AlertStore(store_url) as store:
-        [alert_id] = insert(store, [make_alert(k=1, ended_at=None, n_windows=3)])
+        opened = make_alert(k=1, ended_at=None, n_windows=3)
+        [alert_id] = store.write_alerts([opened])
         assert store.get_alert(alert_id).ended_at is None
         store.set_status(alert_id, "confirmed", "seen live")
-        final = make_alert(k=3, ended_at=T0 + timedelta(seconds=12), peak_score=3.5, n_windows=40)
-        assert store.write_alerts([(alert_id, final)]) == [alert_id]
+        final = make_alert(
+            k=3,
+            ended_at=T0 + timedelta(seconds=12),
+            peak_score=3.5,
+            n_windows=40,
+            episode_key=opened.episode_key,
+        )
+        assert store.write_alerts([final]) == [alert_id]
         got = store.get_alert(alert_id)
     assert got.ended_at == T0 + timedelta(seconds=12)
     assert (got.peak_score, got.n_windows, got.n_kept, got.status, got.note) == (
@@ -258,18 +259,35 @@ def test_open_episode_is_completed_by_update_and_keeps_its_review(
     assert got.windows is not None and np.array_equal(got.windows, final.windows)
 
 
-def test_write_alerts_inserts_and_replaces_in_one_transaction_and_reinserts_a_vanished_row(
+def test_write_alerts_inserts_new_keys_and_replaces_known_ones_in_one_transaction(
     store_url: str, make_alert: MakeAlert
 ) -> None:
     with AlertStore(store_url) as store:
-        [kept] = insert(store, [make_alert(k=1, ended_at=None)])
-        vanished = kept + 1000
-        ids = store.write_alerts(
-            [(None, make_alert(k=1)), (kept, make_alert(k=2, n_windows=9)), (vanished, make_alert(k=1))]
+        first = make_alert(k=1, ended_at=None)
+        [kept] = store.write_alerts([first])
+        again = make_alert(k=2, n_windows=9, episode_key=first.episode_key)
+        ids = store.write_alerts([make_alert(k=1), again, make_alert(k=1)])
+        assert ids[1] == kept and len(set(ids)) == 3
+        assert store.get_alert(kept).n_windows == 9 and store.get_alert(kept).episode_key == first.episode_key
+        assert store.count() == 3  # the rewritten episode kept its one row
+
+
+def test_open_alerts_are_those_of_the_given_streams_without_an_end(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    with AlertStore(store_url) as store:
+        store.write_alerts(
+            [
+                make_alert(stream_id="cam1", ended_at=None, started_at=T0 + timedelta(minutes=1)),
+                make_alert(stream_id="cam1", ended_at=None, started_at=T0),
+                make_alert(stream_id="cam1"),
+                make_alert(stream_id="cam2", ended_at=None),
+            ]
         )
-        assert ids[1] == kept and len(set(ids)) == 3 and vanished not in ids
-        assert store.get_alert(kept).n_windows == 9
-        assert store.count() == 3  # the vanished row came back as a new one
+        found = store.open_alerts(["cam1", "cam9"])
+        assert [a.started_at for a in found] == [T0, T0 + timedelta(minutes=1)]  # oldest first
+        assert all(a.windows is not None and a.window_times is not None for a in found)
+        assert store.open_alerts([]) == []
 
 
 def test_two_stores_on_one_sqlite_file_writing_from_threads_lose_nothing(
@@ -287,8 +305,18 @@ def test_two_stores_on_one_sqlite_file_writing_from_threads_lose_nothing(
             start.wait()
             store = stores[t % 2]
             for b in range(n_batches):
-                batch = [NewAlert(**{**a.__dict__, "stream_id": f"w{t}", "n_windows": b + 1}) for a in alerts]
-                ids[t] += insert(store, batch)
+                batch = [
+                    NewAlert(
+                        **{
+                            **a.__dict__,
+                            "episode_key": f"w{t}-{b}-{i}",
+                            "stream_id": f"w{t}",
+                            "n_windows": b + 1,
+                        }
+                    )
+                    for i, a in enumerate(alerts)
+                ]
+                ids[t] += store.write_alerts(batch)
                 if b % 5 == 0:
                     store.set_status(ids[t][-1], "confirmed", f"thread {t}")  # a read-then-write transaction
         except BaseException as e:  # noqa: BLE001 - reported by the main thread

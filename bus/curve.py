@@ -1,0 +1,138 @@
+"""CURVE keys of the bus: the worker is the server, frontends are clients.
+
+Keys are ZeroMQ certificate files: ``NAME.key`` holds a public key, ``NAME.key_secret`` the pair.
+The worker loads its pair and accepts only clients whose public key is in ``authorized_clients``
+(a ZAP handler in the worker's context checks every connection); a frontend loads its own pair and
+the worker's public key. Traffic is then encrypted and no unknown sender can reach the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import zmq
+import zmq.auth
+from zmq.auth.thread import ThreadAuthenticator
+
+from config.bus import CurveConfig
+
+
+class CurveKeyError(ValueError):
+    """A key file that is missing or not a ZeroMQ certificate of the right kind."""
+
+
+def make_server_keys(folder: Path) -> tuple[Path, Path]:
+    """A new worker key pair in ``folder``: (``server.key`` public, ``server.key_secret`` pair)."""
+    return _make(folder, "server")
+
+
+def make_client_keys(folder: Path, name: str) -> tuple[Path, Path]:
+    """A new frontend key pair: ``folder/NAME.key_secret`` for the frontend host, and its public key
+    in ``folder/authorized/NAME.key``, the folder the worker's ``authorized_clients`` names."""
+    public, secret = _make(folder, name)
+    authorized = folder / "authorized"
+    authorized.mkdir(parents=True, exist_ok=True)
+    target = authorized / public.name
+    shutil.move(public, target)
+    return target, secret
+
+
+def _make(folder: Path, name: str) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    for suffix in (".key", ".key_secret"):
+        if (folder / f"{name}{suffix}").exists():
+            raise FileExistsError(f"{folder / name}{suffix} exists; keys are never overwritten")
+    public, secret = zmq.auth.create_certificates(str(folder), name)
+    os.chmod(secret, 0o600)
+    return Path(public), Path(secret)
+
+
+def _load(path: str, *, secret: bool) -> tuple[bytes, bytes | None]:
+    p = Path(path)
+    if not p.is_file():
+        raise CurveKeyError(f"CURVE key file not found: {p}")
+    try:
+        public, secret_key = zmq.auth.load_certificate(str(p))
+    except (OSError, ValueError) as e:
+        raise CurveKeyError(f"{p} is not a ZeroMQ certificate: {e}") from e
+    if secret and secret_key is None:
+        raise CurveKeyError(f"{p} holds no secret key (use the .key_secret file)")
+    return public, secret_key
+
+
+class _Authenticators:
+    """One ZAP handler per ZeroMQ context (it binds a fixed inproc address), shared by the servers
+    of that context and stopped when the last of them closes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[int, tuple[ThreadAuthenticator, int]] = {}
+
+    def acquire(self, context: zmq.Context, clients: Path) -> ThreadAuthenticator:
+        with self._lock:
+            auth, users = self._running.get(id(context), (None, 0))
+            if auth is None:
+                auth = _start_authenticator(context)
+            auth.configure_curve(domain="*", location=str(clients))
+            self._running[id(context)] = (auth, users + 1)
+            return auth
+
+    def release(self, auth: ThreadAuthenticator) -> None:
+        with self._lock:
+            key = id(auth.context)
+            held, users = self._running[key]
+            if users > 1:
+                self._running[key] = (held, users - 1)
+                return
+            del self._running[key]
+            auth.stop()
+
+
+AUTHENTICATORS = _Authenticators()
+
+
+def _start_authenticator(context: zmq.Context, wait_s: float = 5.0) -> ThreadAuthenticator:
+    """A running ZAP handler; its fixed inproc address may still be held for a moment by one that
+    was just stopped, so binding is retried briefly."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        auth = ThreadAuthenticator(context)
+        try:
+            auth.start()
+            return auth
+        except zmq.ZMQError as e:
+            if e.errno != zmq.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def secure_server(socket: zmq.Socket, curve: CurveConfig) -> ThreadAuthenticator:
+    """Make ``socket`` (not yet bound or connected) a CURVE server that admits only authorized
+    clients; returns the ZAP authenticator in use (``AUTHENTICATORS.release`` it after closing the
+    socket)."""
+    if curve.server_secret_key is None or curve.authorized_clients is None:
+        raise CurveKeyError("the worker needs bus.curve.server_secret_key and bus.curve.authorized_clients")
+    public, secret = _load(curve.server_secret_key, secret=True)
+    clients = Path(curve.authorized_clients)
+    if not clients.is_dir() or not any(clients.glob("*.key")):
+        raise CurveKeyError(f"no authorized client keys (*.key) in {clients}")
+    auth = AUTHENTICATORS.acquire(socket.context, clients)
+    socket.curve_secretkey = secret
+    socket.curve_publickey = public
+    socket.curve_server = True
+    return auth
+
+
+def secure_client(socket: zmq.Socket, curve: CurveConfig) -> None:
+    """Make ``socket`` (not yet bound or connected) a CURVE client of the worker."""
+    if curve.client_secret_key is None or curve.server_public_key is None:
+        raise CurveKeyError("a frontend needs bus.curve.client_secret_key and bus.curve.server_public_key")
+    public, secret = _load(curve.client_secret_key, secret=True)
+    server_public, _ = _load(curve.server_public_key, secret=False)
+    socket.curve_secretkey = secret
+    socket.curve_publickey = public
+    socket.curve_serverkey = server_public

@@ -1,0 +1,64 @@
+"""What must hold before a deployment can run: checked by ``haad config validate`` and at the
+start of ``haad run`` (which refuses to start otherwise), beyond what the config schema checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.edge import EdgeConfig
+from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, VideoSourceConfig
+from edge.profiles import ProfileError, ProfileStore
+
+
+def deployment_problems(cfg: EdgeConfig) -> list[str]:
+    """Every problem found, each naming the stream, file or setting and what to do; [] when none."""
+    return [*_profile_problems(cfg), *_source_problems(cfg), *_key_problems(cfg)]
+
+
+def _profile_problems(cfg: EdgeConfig) -> list[str]:
+    store = ProfileStore(Path(cfg.profiles_dir))
+    folder = Path(cfg.profiles_dir).resolve()
+    enrolled = store.names()
+    problems = []
+    for stream in cfg.streams:
+        for name in stream.profiles:
+            if name not in enrolled:
+                have = ", ".join(enrolled) if enrolled else "none"
+                problems.append(
+                    f"stream {stream.id}: profile {name!r} not found in {folder} (enrolled there: {have}); "
+                    f"enrol it with `haad enroll --profile {name} ...` or fix profiles_dir"
+                )
+                continue
+            try:
+                store.load(name)
+            except ProfileError as e:
+                problems.append(f"stream {stream.id}: {e}; enrol it again or remove the bad version")
+    return problems
+
+
+def _source_problems(cfg: EdgeConfig) -> list[str]:
+    problems = []
+    for stream in cfg.streams if cfg.run_frontends else []:
+        source = stream.source
+        if isinstance(source, VideoSourceConfig | SkeletonSourceConfig) and not Path(source.path).is_file():
+            problems.append(f"stream {stream.id}: {source.kind} file not found: {source.path}")
+        if isinstance(source, ImagesSourceConfig) and not Path(source.path).exists():
+            problems.append(f"stream {stream.id}: image folder or file not found: {source.path}")
+    return problems
+
+
+def _key_problems(cfg: EdgeConfig) -> list[str]:
+    curve = cfg.bus.curve
+    if curve is None:
+        return []
+    files = [curve.server_secret_key] + (
+        [curve.server_public_key, curve.client_secret_key] if cfg.run_frontends else []
+    )
+    problems = [
+        f"bus.curve: key file not found: {f}" for f in files if f is not None and not Path(f).is_file()
+    ]
+    if curve.authorized_clients is not None and not any(Path(curve.authorized_clients).glob("*.key")):
+        problems.append(
+            f"bus.curve.authorized_clients: no client public keys (*.key) in {curve.authorized_clients}"
+        )
+    return problems

@@ -1,0 +1,133 @@
+"""Running ``haad run`` as users do, in its own process, and reading what it reports: its log, its
+/metrics endpoint and its alert log. Shared by the daemon tests and the reliability drills."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edge.demo import PROFILES_DIR
+from edge.profiles import ProfileStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def demo_profiles(folder: Path) -> Path:
+    """A profile folder holding the bundled demo-walk profile (normal = walking in place)."""
+    ProfileStore(folder).save(ProfileStore(PROFILES_DIR).load("demo-walk"))
+    return folder
+
+
+def walk_with(abnormal: str, seconds: float, *, before: float = 8.0, after: float = 12.0) -> list[dict]:
+    return [
+        {"motion": "walk_in_place", "seconds": before},
+        {"motion": abnormal, "seconds": seconds},
+        {"motion": "walk_in_place", "seconds": after},
+    ]
+
+
+@dataclass
+class Daemon:
+    proc: subprocess.Popen[str]
+    config: dict[str, Any]
+    folder: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.config["metrics"]["port"])
+
+    @property
+    def config_path(self) -> Path:
+        return self.folder / "edge.yaml"
+
+    def log(self) -> str:
+        return (self.folder / "daemon.log").read_text()
+
+    def log_records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.log().splitlines() if line.startswith("{")]
+
+    def record(self, prefix: str) -> dict[str, Any]:
+        """The last log record whose message starts with ``prefix`` (e.g. "worker stopped")."""
+        found = [r for r in self.log_records() if str(r.get("msg", "")).startswith(prefix)]
+        assert found, f"no log line starting {prefix!r}"
+        return found[-1]
+
+    def metrics(self) -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
+                return r.read().decode()
+        except OSError:
+            return ""
+
+    def metric(self, name: str, **labels: str) -> float:
+        total = 0.0
+        for line in self.metrics().splitlines():
+            if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def pids(self, child: str) -> list[int]:
+        return [int(p) for p in re.findall(rf"started {child} \(pid (\d+)\)", self.log())]
+
+    def stop(self, timeout_s: float = 90) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            raise
+
+
+def start_daemon(folder: Path, streams: list[dict], profiles_dir: Path, **overrides: Any) -> Daemon:
+    """``haad run`` on a config with ``streams``, a bus, a SQLite log and metrics in ``folder``."""
+    cfg: dict[str, Any] = {
+        "streams": streams,
+        "bus": {"endpoint": f"ipc://{folder / 'bus.sock'}"},
+        "store": {"url": f"sqlite:///{folder / 'alerts.db'}"},
+        "profiles_dir": str(profiles_dir),
+        "reload_every_s": 0.5,
+        "metrics": {"port": free_port()},
+        "logging": {"format": "json", "level": "INFO"},
+        "supervisor": {"initial_backoff_s": 0.5, "max_backoff_s": 2.0},
+    }
+    cfg.update(overrides)
+    (folder / "edge.yaml").write_text(yaml.safe_dump(cfg))
+    log = (folder / "daemon.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "haad", "run", "--config", str(folder / "edge.yaml")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,  # our signals, not the terminal's
+    )
+    return Daemon(proc, cfg, folder)
+
+
+def wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
