@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,11 +96,17 @@ class StreamRates:
 
 
 def run_worker(
-    cfg: EdgeConfig, stop: Event, *, ready: Event | None = None, encoder: Path | None = None
+    cfg: EdgeConfig,
+    stop: Event,
+    *,
+    ready: Event | None = None,
+    encoder: Path | None = None,
+    report: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
     """The worker process's body: runs until ``stop`` is set, then flushes every alert.
 
-    ``ready`` is set once the model is loaded and the bus is listening."""
+    ``ready`` is set once the model is loaded and the bus is listening; ``report`` gets
+    :meth:`Pipeline.report` (what was scored, per stream) after the last alert is flushed."""
     from edge import metrics  # after the daemon set up multiprocess metrics
 
     backend = make_backend(cfg.worker.backend, encoder or (Path(cfg.encoder) if cfg.encoder else None))
@@ -151,6 +158,8 @@ def run_worker(
             log.info(
                 "worker stopped: %d windows scored, %d alerts", pipeline.stats.windows_scored, sink.opened
             )
+            if report is not None:
+                report({**pipeline.report(), "alerts": sink.opened})
 
 
 def _commit(batches: Sequence[ScoredBatch], sink: AlertSink, metrics) -> None:  # type: ignore[no-untyped-def]
@@ -177,6 +186,7 @@ def _count_drops(sub: Subscriber, pipeline: Pipeline, seen: Counter[str], metric
     totals: Counter[str] = Counter(sub.drops)
     for window in pipeline.windows.values():
         totals.update({f"reset_{k}": v for k, v in window.resets.items()})
+        totals["too_short_segment"] += window.segments["too_short"]
     totals["batcher_overflow"] = pipeline.batcher.dropped
     totals["nan_scores"] = pipeline.tracker.counts["nan_scores"]
     totals["late_windows"] = pipeline.tracker.counts["late_windows"]
