@@ -17,15 +17,13 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bus import Subscriber
 from config.edge import EdgeConfig
 from edge.alerts_sink import AlertSink
 from edge.backends import EncoderBackend, make_backend
+from edge.enroll import reembed
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile, ProfileStore, ProfileWatcher
-from edge.scoring import calibrate_threshold
 
 log = logging.getLogger("haad.worker")
 FPS_WINDOW_S = 5.0
@@ -36,19 +34,12 @@ def for_backend(profile: Profile, backend: EncoderBackend, cfg: EdgeConfig) -> P
     with another encoder, so embeddings of different models are never compared."""
     if profile.model_version == backend.model_version:
         return profile
-    emb = backend.embed(profile.windows.astype(np.float32))
-    cal = calibrate_threshold(
-        emb,
-        profile.groups,
-        target_far=cfg.worker.calibration.target_far,
-        margin=cfg.worker.calibration.margin,
-    )
+    out = reembed(profile, backend, cfg.worker.calibration)
     log.warning(
         "profile %s v%d was enrolled with encoder %s; re-embedded for %s (threshold %.3f)",
-        profile.name, profile.version, profile.model_version, backend.model_version, cal.threshold,
+        profile.name, profile.version, profile.model_version, backend.model_version, out.threshold,
     )  # fmt: skip
-    meta = {**profile.meta, "model_version": backend.model_version, "calibration": cal.to_dict()}
-    return Profile(profile.name, profile.version, emb, profile.groups, profile.windows, cal.threshold, meta)
+    return out
 
 
 class ProfileSet:
