@@ -15,7 +15,8 @@ from config.worker import WorkerConfig
 from edge.backends import make_backend
 from edge.enroll import build_profile
 from edge.pipeline import Pipeline
-from evaluation.stream import kinder_gator_streams, replay, run_stream_eval
+from evaluation.stream import replay, run_stream_eval
+from evaluation.stream_sets import kinder_gator_streams
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +173,8 @@ def test_stream_eval_reports_frame_and_alert_figures(backend, data_root: Path, t
 
 
 def test_windows_are_binned_by_their_abnormal_share_of_labelled_time() -> None:
-    from evaluation.stream import LabelledStream, StreamRun, abnormal_shares, share_table
+    from evaluation.stream import StreamRun, abnormal_shares, share_table
+    from evaluation.stream_sets import LabelledStream
 
     # normal 0-10 s, a 0.5 s unlabelled blend, abnormal 10.5-20 s
     stream = LabelledStream(
@@ -198,7 +200,8 @@ def test_windows_are_binned_by_their_abnormal_share_of_labelled_time() -> None:
 
 
 def test_each_normal_behaviour_gets_its_own_profile_on_utkinect(backend, data_root: Path) -> None:
-    from evaluation.stream import evaluate_streams, utkinect_streams
+    from evaluation.stream import evaluate_streams
+    from evaluation.stream_sets import utkinect_streams
 
     streams = utkinect_streams(str(data_root))[:20]  # two recordings, every action as "normal" in turn
     summary = evaluate_streams(streams, backend, WorkerConfig())
