@@ -9,6 +9,9 @@ Rules (``config.worker.EpisodeConfig``; all times are source seconds of the wind
 * it **closes** after ``close_after_windows`` consecutive cold windows, or once ``close_after_s`` have
   passed since its last hot window, or when its stream's segment ends (a reset: gap, person left, ...);
   it ends at its last hot window;
+* a segment that ends having given fewer than ``open_k`` windows (a person in view for a second or
+  two: edge/segments.py), every one of them hot, opens an episode that closes with the segment: the
+  k-of-n rule could never hold for it, so it must be unanimous instead;
 * after a close, no episode opens for that (stream, profile) until ``cooldown_s`` after the window that
   closed it; hot windows in that time are counted as ``suppressed`` and do not count towards the next
   episode. The cooldown is forgotten if the stream's clock goes backwards.
@@ -150,6 +153,8 @@ class _State:
     cold_streak: int = 0
     cooldown_until: float = -math.inf
     last_t: float = -math.inf
+    segment_windows: int = 0  # windows of the current segment fed so far
+    threshold: float = math.nan  # of the latest window
 
 
 class EpisodeTracker:
@@ -169,8 +174,10 @@ class EpisodeTracker:
         """One scored window for one profile -> the events it causes (none, opened or closed)."""
         return self._update(window, profile, score, threshold, score > threshold)
 
-    def end_segment(self, stream_id: str, segment: int) -> list[EpisodeEvent]:
-        """A stream reset ended ``segment``: close its open episodes (reason ``reset``).
+    def end_segment(self, stream_id: str, segment: int, reason: CloseReason = "reset") -> list[EpisodeEvent]:
+        """``segment`` ended (a stream reset, or ``shutdown``: the stream is done): a segment too
+        short for the k-of-n rule whose windows were all hot opens an episode (module docstring);
+        its open episodes close with ``reason``.
 
         Call it after the windows already queued for scoring have been fed, or they are dropped as late.
         """
@@ -178,7 +185,9 @@ class EpisodeTracker:
         events = []
         for (sid, profile), st in self._states.items():
             if sid == stream_id and st.segment <= segment:
-                events += self._close(sid, profile, st, "reset")
+                if st.segment == segment and self._too_short_for_k_of_n_and_all_hot(st):
+                    events.append(self._open(sid, profile, st, st.threshold))
+                events += self._close(sid, profile, st, reason)
         return events
 
     def close_all(self) -> list[EpisodeEvent]:
@@ -212,6 +221,9 @@ class EpisodeTracker:
             events += self._close(w.stream_id, profile, st, "reset")
             st.segment = w.segment
             st.recent.clear()
+            st.segment_windows = 0
+        st.segment_windows += 1
+        st.threshold = threshold
         if w.t_end < st.last_t:  # the source clock went backwards: its cooldown means nothing now
             st.cooldown_until = -math.inf
         st.last_t = w.t_end
@@ -232,6 +244,15 @@ class EpisodeTracker:
         if hot and sum(r.hot for r in st.recent) >= c.open_k:
             events.append(self._open(w.stream_id, profile, st, threshold))
         return events
+
+    def _too_short_for_k_of_n_and_all_hot(self, st: _State) -> bool:
+        n = st.segment_windows
+        return (
+            st.open is None
+            and 0 < n < self.config.open_k
+            and len(st.recent) == n
+            and all(r.hot for r in st.recent)
+        )
 
     def _open(self, stream_id: str, profile: str, st: _State, threshold: float) -> EpisodeEvent:
         span = list(st.recent)

@@ -20,13 +20,14 @@ import numpy as np
 from bus.messages import SkeletonFrame
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
-from edge.episodes import EpisodeEvent, EpisodeTracker
+from edge.episodes import CloseReason, EpisodeEvent, EpisodeTracker
 from edge.profiles import Profile
 from edge.scoring import Scorer
 from edge.segments import min_segment_frames
 from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
 
 SCORING_STAGES = ("normalise", "embed", "score", "episodes")
+FINISHED = "finished"  # a segment ended because its stream is done (not a reset)
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,10 +128,13 @@ class Pipeline:
                 self.batcher.add(window.reset("stale"), now)
 
     def finish_streams(self) -> None:
-        """End every stream's segment (the streams are done): their last short windows are queued."""
+        """End every stream's segment (the streams are done): windows of segments that ended short
+        are queued, and their episodes close (reason ``shutdown``) once those are scored."""
         now = self.clock()
-        for window in self.windows.values():
-            self.batcher.add(window.finish(), now)
+        for sid, window in self.windows.items():
+            if window.active:
+                self.batcher.add(window.finish(), now)
+                self._pending_resets.append(WindowReset(sid, window.segment, FINISHED, window.last_t))
 
     def report(self) -> dict[str, Any]:
         """What was scored, per stream (JSON-ready): frames, windows, segments by outcome
@@ -238,6 +242,7 @@ class Pipeline:
             if (r.stream_id, r.segment) in queued:
                 still.append(r)
             else:
-                events += self.tracker.end_segment(r.stream_id, r.segment)
+                reason: CloseReason = "shutdown" if r.reason == FINISHED else "reset"
+                events += self.tracker.end_segment(r.stream_id, r.segment, reason)
         self._pending_resets = still
         return events

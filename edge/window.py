@@ -242,6 +242,11 @@ class StreamWindow:
         return self._end(self._last_sent_at)
 
     @property
+    def last_t(self) -> float:
+        """Timestamp of the newest frame of the current (or last) segment."""
+        return self._last_t
+
+    @property
     def segment_s(self) -> float:
         """Seconds of skeleton the active segment holds so far (0 when none is active)."""
         return skeleton_seconds(self._known_k, self.spec) if self._active else 0.0
