@@ -130,8 +130,9 @@ def calibrate_threshold(
     if n_distances < FEW_DISTANCES:
         warnings.append(
             f"the threshold rests on {n_distances} distance(s) between windows of different "
-            f"{'halves' if method == 'split_halves' else 'clips'}; more clips, or longer ones (a clip "
-            "longer than a window gives several windows), would show how far normal windows stray"
+            f"{'halves' if method == 'split_halves' else 'clips'}; more clips, or longer ones (a clip, "
+            "or with one clip each half, longer than a window gives several windows), would show how "
+            "far normal windows stray"
         )
     scores = leave_one_clip_out_scores(emb, groups, queries).astype(np.float64)
     empirical = float(np.quantile(scores, 1.0 - target_far))
