@@ -28,7 +28,14 @@ from edge.backends import EncoderBackend
 from edge.profiles import Profile, check_name
 from edge.scoring import calibrate_threshold
 from edge.segments import min_segment_frames, skeleton_seconds, too_short
-from models.preprocess import ClipError, WindowSpec, clip_frames, cut_windows, normalise_windows
+from models.preprocess import (
+    ClipError,
+    WindowSpec,
+    clip_frames,
+    clip_to_windows,
+    cut_windows,
+    normalise_windows,
+)
 
 if TYPE_CHECKING:
     from models.humanmac import HumanMAC
@@ -121,16 +128,18 @@ def build_profile(
     check_name(name)
     spec = backend.spec
     frames: list[np.ndarray] = []
+    windows: list[np.ndarray] = []
     used: list[str] = []
     skipped: dict[str, str] = {}
     for c in clips:
         try:
             f = clip_frames(c.joints, c.times, spec)
+            if why := short_reason(len(f), spec, min_segment_s):
+                skipped[c.name] = why
+                continue
+            windows.append(clip_to_windows(c.joints, c.times, spec))  # the benchmark's own windows
         except ClipError as e:
             skipped[c.name] = str(e)
-            continue
-        if why := short_reason(len(f), spec, min_segment_s):
-            skipped[c.name] = why
             continue
         frames.append(f)
         used.append(c.name)
@@ -142,7 +151,6 @@ def build_profile(
         )
     if problems := clip_problems(list(zip(used, map(len, frames), strict=True)), spec, min_segment_s):
         raise ValueError("; ".join(problems))
-    windows = [normalise_windows(cut_windows(f, spec), spec) for f in frames]
     support = np.concatenate(windows)
     clip_of = np.concatenate([np.full(len(w), i) for i, w in enumerate(windows)])
     n_real = len(support)
