@@ -16,6 +16,8 @@ class Clip:
     times: ``(T,)`` float64 seconds (need not start at 0 or be uniform).
     label: the behaviour or action it shows ("" when unknown). subject: who performs it.
     name: an identifier unique within its set.
+    frame_labels: ``(T,)`` str, what each frame shows, for a continuous recording whose actions
+        change ("" = not annotated); None when the clip carries one label.
     """
 
     joints: np.ndarray
@@ -23,6 +25,7 @@ class Clip:
     label: str = ""
     subject: str = ""
     name: str = ""
+    frame_labels: np.ndarray | None = None
 
     @property
     def duration_s(self) -> float:

@@ -8,13 +8,16 @@ key            shape / type                     meaning
 ============== ================================ ===============================================
 ``joints``     (total_frames, N, 3) float       all clips' frames, concatenated
 ``offsets``    (clips + 1,) int                 frames of clip i are ``[offsets[i], offsets[i+1])``
-``labels``     (clips,) str                     behaviour / action label of each clip
+``labels``     (clips,) str, optional           behaviour / action label of each clip ("" if absent)
 ``subjects``   (clips,) str                     who performed it (for cross-subject splits)
 ``layout``     () str                           ``kinect_v1`` (canonical), ``msr_action3d``,
                                                 ``mediapipe33`` or ``smpl24``
 ``fps``        () float                         frame rate, when ``timestamps`` is absent
 ``timestamps`` (total_frames,) float, optional  seconds; preferred over ``fps`` when present
 ``names``      (clips,) str, optional           clip identifiers
+``frame_labels`` (total_frames,) str, optional  what each frame shows ("" = not annotated): a
+                                                *recording-set* file, whose clips are continuous
+                                                recordings (``haad eval stream --recordings``)
 ============== ================================ ===============================================
 """
 
@@ -29,7 +32,7 @@ import numpy as np
 from clips.clip import Clip, ClipSet
 from models.skeleton import LAYOUT_JOINTS, Layout, to_canonical
 
-REQUIRED = ("joints", "offsets", "labels", "subjects", "layout")
+REQUIRED = ("joints", "offsets", "subjects", "layout")
 CLIP_FILE_SUFFIXES = frozenset({".npz", ".npy"})
 # What a damaged or foreign file raises inside numpy's readers (a truncated zip, an empty file, ...).
 _UNREADABLE = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
@@ -84,13 +87,17 @@ def load_clipset_file(path: Path) -> ClipSet:
     if layout not in LAYOUT_JOINTS:
         raise ClipFileError(f"{path}: unknown layout {layout!r}; known: {sorted(LAYOUT_JOINTS)}")
     offsets = arrays["offsets"].astype(np.int64)
-    labels, subjects = arrays["labels"], arrays["subjects"]
+    subjects = arrays["subjects"]
     n = len(offsets) - 1
+    labels = arrays["labels"] if "labels" in arrays else np.full(max(n, 0), "")
     if n < 1 or len(labels) != n or len(subjects) != n:
         raise ClipFileError(f"{path}: offsets, labels and subjects disagree on the number of clips")
     total = arrays["joints"].shape[0]
     if offsets[0] != 0 or offsets[-1] != total or np.any(np.diff(offsets) < 0):
         raise ClipFileError(f"{path}: offsets must rise from 0 to the number of frames ({total})")
+    frame_labels = arrays.get("frame_labels")
+    if frame_labels is not None and (frame_labels.shape != (total,) or frame_labels.dtype.kind not in "US"):
+        raise ClipFileError(f"{path}: frame_labels must be one string per frame ({total})")
     try:
         joints = to_canonical(arrays["joints"], layout)  # type: ignore[arg-type]
     except ValueError as e:
@@ -112,6 +119,9 @@ def load_clipset_file(path: Path) -> ClipSet:
             label=str(labels[i]),
             subject=str(subjects[i]),
             name=str(names[i]),
+            frame_labels=None
+            if frame_labels is None
+            else frame_labels[offsets[i] : offsets[i + 1]].astype(str),
         )
         for i in range(n)
     )
@@ -119,12 +129,22 @@ def load_clipset_file(path: Path) -> ClipSet:
 
 
 def save_clipset_file(path: Path, clips: Sequence[Clip]) -> None:
-    """Write canonical clips as a clip-set file (layout ``kinect_v1``, per-frame timestamps)."""
+    """Write canonical clips as a clip-set file (layout ``kinect_v1``, per-frame timestamps), with
+    ``frame_labels`` when any clip has them (the others' frames get "")."""
     if not clips:
         raise ValueError("no clips to save")
     offsets = np.concatenate([[0], np.cumsum([len(c.joints) for c in clips])])
+    extra = {}
+    if any(c.frame_labels is not None for c in clips):
+        extra["frame_labels"] = np.concatenate(
+            [
+                np.full(len(c.joints), "") if c.frame_labels is None else np.asarray(c.frame_labels, str)
+                for c in clips
+            ]
+        )
     np.savez_compressed(
         path,
+        **extra,
         joints=np.concatenate([c.joints for c in clips]).astype(np.float32),
         offsets=offsets.astype(np.int64),
         labels=np.array([c.label for c in clips]),

@@ -92,6 +92,15 @@ class WorkerConfig(StrictModel):
         le=512,
         description="Resampled frames between consecutive windows of a stream (5 = 0.25 s at 20 fps).",
     )
+    min_segment_s: float = Field(
+        default=1.0,
+        ge=0.25,
+        le=60,
+        description="Shortest stretch of skeleton (seconds, at the window's frame rate) that is scored, "
+        "live and at enrolment: a segment shorter than a window is scored from this length on, made "
+        "into a window by the rule enrolment cuts clips with; shorter segments and enrolment clips "
+        "are counted as too short. At or above the window length (3 s) only full windows are scored.",
+    )
     max_gap_s: float = Field(
         default=0.5,
         ge=0,

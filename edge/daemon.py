@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from bus.logs import redact_url, setup_logging
 from config.edge import EdgeConfig
@@ -43,6 +44,8 @@ class WorkerProcess(SpawnProcess):
         self.cfg = cfg
         self.stop_event = _SPAWN.Event()
         self.ready_event = _SPAWN.Event()  # set once it listens on the bus
+        self.reports = _SPAWN.SimpleQueue()  # the worker's report of what it scored, at its end
+        self.report: dict[str, Any] | None = None  # read from ``reports`` while stopping
 
     def run(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
@@ -50,16 +53,26 @@ class WorkerProcess(SpawnProcess):
         setup_logging(self.cfg.logging.level, self.cfg.logging.format)
         from edge.worker import run_worker  # imports torch/onnxruntime in the child only
 
-        run_worker(self.cfg, self.stop_event, ready=self.ready_event)
+        run_worker(self.cfg, self.stop_event, ready=self.ready_event, report=self.reports.put)
 
     def stop(self, timeout_s: float) -> int | None:
+        """Ask the worker to flush and exit; keeps its report (read while waiting, so a large
+        report never blocks the worker on a full pipe)."""
         self.stop_event.set()
-        self.join(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while self.is_alive() and time.monotonic() < deadline:
+            self._take_report()
+            self.join(POLL_S)
+        self._take_report()
         if self.is_alive():
             log.error("worker did not stop within %.0f s; terminating it", timeout_s)
             self.terminate()
             self.join(2.0)
         return self.exitcode
+
+    def _take_report(self) -> None:
+        while not self.reports.empty():
+            self.report = self.reports.get()
 
 
 @dataclass
@@ -136,6 +149,12 @@ class Daemon:
             self.stop()
             for s, handler in previous.items():
                 signal.signal(s, handler)
+
+    @property
+    def worker_report(self) -> dict[str, Any] | None:
+        """What the worker scored, per stream (``edge.pipeline.Pipeline.report``), once it stopped."""
+        process = self.worker.process
+        return process.report if isinstance(process, WorkerProcess) else None
 
     def stop(self) -> None:
         """Frontends stop taking frames; the worker reads what they queued (they hold their sockets

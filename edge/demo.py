@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import socket
 from pathlib import Path
+from typing import Any
 
 from config.backend import OnnxRuntimeConfig
 from config.bus import BusConfig
@@ -49,7 +50,10 @@ def build_demo_profiles(profiles_dir: Path = PROFILES_DIR) -> list[Path]:
         for seed in ENROL_SEEDS:
             times, joints = SyntheticPerformer(script, seed=seed).render()
             clips.append(Clip(joints, times, name=f"synthetic-{name}-{seed}"))
-        profile = build_profile(name, clips, backend, calibration=WorkerConfig().calibration)
+        worker = WorkerConfig()
+        profile = build_profile(
+            name, clips, backend, calibration=worker.calibration, min_segment_s=worker.min_segment_s
+        )
         shutil.rmtree(profiles_dir / name, ignore_errors=True)
         saved = ProfileStore(profiles_dir).save(profile)
         written.append(profiles_dir / name / f"v{saved.version:04d}.npz")
@@ -78,3 +82,36 @@ def demo_config(workdir: Path, *, source: SourceConfig | None = None, metrics: b
         metrics=MetricsConfig(enabled=metrics, port=_free_port()),
         logging=LoggingConfig(format="text"),
     )
+
+
+def scoring_summary(report: dict[str, Any] | None, source: str = "the source") -> list[str]:
+    """What the worker scored (``edge.pipeline.Pipeline.report``), in words; when nothing was
+    scored, why: no skeleton reached the worker, nobody was detected, or the skeleton was shorter
+    than a window needs (``worker.min_segment_s``)."""
+    if report is None:
+        return ["the worker sent no report of what it scored (it did not stop cleanly)"]
+    n, short = report["windows_scored"], report.get("short_windows", 0)
+    lines = [
+        f"{n} window(s) scored" + (f", {short} of them from stretches shorter than a window" if short else "")
+    ]
+    if n > 0:
+        return lines
+    streams = report["streams"].values()
+    frames = sum(s["frames"] for s in streams)
+    stretches = sum(sum(s["segments"].values()) for s in streams)
+    longest = max((s["longest_segment_s"] for s in streams), default=0.0)
+    if frames == 0:
+        lines.append(f"no window was scored: no skeleton frame of {source} reached the worker")
+    elif stretches == 0:
+        lines.append(f"no window was scored: nobody was detected in the {frames} frame(s) of {source}")
+    else:
+        gave = (
+            f"{longest:.1f} s of skeleton"
+            if stretches == 1
+            else f"{stretches} stretches of skeleton, the longest {longest:.1f} s"
+        )
+        lines.append(
+            f"no window was scored: {source} gave {gave}; windows need at least "
+            f"{report['min_segment_s']:g} s (worker.min_segment_s)"
+        )
+    return lines

@@ -1,49 +1,124 @@
-"""Enrolment clips from files: videos (through pose estimation) or recorded skeletons."""
+"""Enrolment clips from files: videos (through pose estimation) or recorded skeletons.
+
+Every file is checked before any pose estimation runs: that it exists and is a video or clip file,
+that a video opens and lasts long enough (frame count and rate from its container), that every clip
+of a clip file is usable and long enough (edge/enroll.py ``clip_problems``: at least
+``worker.min_segment_s`` of skeleton, a lone clip twice that). Videos then go through MediaPipe one
+at a time, and a video whose skeleton turns out too short stops the enrolment before the next one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from clips import CLIP_FILE_SUFFIXES, Clip, load_clips
+from clips.files import ClipFileError
 from config.frontend import EstimatorConfig, StreamConfig, VideoSourceConfig
+from edge.enroll import clip_problems
+from edge.segments import frames_in_span
+from models.preprocess import ClipError, WindowSpec, clip_frames
 from models.skeleton import Layout
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
 
 
+class EnrolmentError(ValueError):
+    """Files that cannot be enrolled; the message names each file and the reason."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A checked file: its clips (a clip file), or a video and the resampled frames its skeleton can
+    hold at most (None when its container does not say)."""
+
+    path: Path
+    clips: tuple[Clip, ...] = ()
+    video: bool = False
+    video_frames: int | None = None
+
+
 def load_enrol_clips(
     paths: Sequence[Path],
     *,
+    spec: WindowSpec,
+    min_segment_s: float,
     label: str | None = None,
     layout: Layout = "kinect_v1",
     fps: float = 30.0,
     estimator: EstimatorConfig | None = None,
 ) -> list[Clip]:
-    """Every clip in ``paths``.
+    """Every clip in ``paths``, checked first (module docstring).
 
     * a video file: MediaPipe Pose over every frame (frames without a person become gaps);
     * a clip-set ``.npz`` (clips/files.py): its clips, only those labelled ``label`` when given;
     * a ``.npy`` array ``(T, N, 3)`` in ``layout`` at ``fps``.
 
-    Raises FileNotFoundError / ValueError naming the file that cannot be used.
+    Raises FileNotFoundError for a missing file and :class:`EnrolmentError` naming every file that
+    cannot be used, before pose estimation when the files alone tell.
     """
+    sources = [_check(p, label=label, layout=layout, fps=fps, spec=spec) for p in paths]
+    total = sum(1 if s.video else len(s.clips) for s in sources)
+    lengths: list[tuple[str, int]] = []
+    problems: list[str] = []
+    for s in sources:
+        if not s.video:
+            measured, unusable = _measure(s.clips, spec)
+            lengths += measured
+            problems += unusable
+        elif s.video_frames is not None:
+            lengths.append((s.path.name, s.video_frames))
+    if problems := problems + clip_problems(lengths, spec, min_segment_s, total=total):
+        raise EnrolmentError("cannot enrol: " + "; ".join(problems))
     clips: list[Clip] = []
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(f"enrolment clip not found: {path}")
-        suffix = path.suffix.lower()
-        if suffix in VIDEO_SUFFIXES:
-            clips.append(_video_clip(path, estimator or EstimatorConfig()))
-        elif suffix in CLIP_FILE_SUFFIXES:
-            clips += load_clips(path, layout=layout, fps=fps, label=label)
-        else:
-            raise ValueError(
-                f"{path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}), clip-set .npz or .npy"
-            )
+    for s in sources:
+        if not s.video:
+            clips += s.clips
+            continue
+        clip = _video_clip(s.path, estimator or EstimatorConfig())
+        measured, unusable = _measure([clip], spec)
+        if problems := unusable + clip_problems(measured, spec, min_segment_s, total=total):
+            raise EnrolmentError(f"cannot enrol: {problems[0]} (after pose estimation)")
+        clips.append(clip)
     return clips
+
+
+def _check(path: Path, *, label: str | None, layout: Layout, fps: float, spec: WindowSpec) -> _Source:
+    if not path.is_file():
+        raise FileNotFoundError(f"enrolment clip not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        from pose_frontend.base import SourceError
+        from pose_frontend.sources import VideoFileSource
+
+        try:
+            video = VideoFileSource(path)
+        except SourceError as e:
+            raise EnrolmentError(f"cannot enrol: {e}") from None
+        if video.frame_count <= 0:  # the container does not say: pose estimation will tell
+            return _Source(path, video=True)
+        frames = frames_in_span((video.frame_count - 1) / video.fps, spec)
+        return _Source(path, video=True, video_frames=frames)
+    if suffix in CLIP_FILE_SUFFIXES:
+        try:
+            return _Source(path, tuple(load_clips(path, layout=layout, fps=fps, label=label)))
+        except ClipFileError as e:
+            raise EnrolmentError(f"cannot enrol: {e}") from None
+    raise EnrolmentError(f"{path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}), clip-set .npz or .npy")
+
+
+def _measure(clips: Sequence[Clip], spec: WindowSpec) -> tuple[list[tuple[str, int]], list[str]]:
+    """(name, resampled frames of usable skeleton) of each usable clip, and why the others are not."""
+    lengths, unusable = [], []
+    for c in clips:
+        try:
+            lengths.append((c.name, len(clip_frames(c.joints, c.times, spec))))
+        except ClipError as e:
+            unusable.append(f"{c.name}: {e}")
+    return lengths, unusable
 
 
 def _video_clip(path: Path, estimator: EstimatorConfig) -> Clip:
@@ -54,5 +129,5 @@ def _video_clip(path: Path, estimator: EstimatorConfig) -> Clip:
     )
     times, joints, _visibility, _counters = record_clip(stream)
     if not np.isfinite(joints).all(axis=(1, 2)).any():
-        raise ValueError(f"{path}: no person was detected in any frame")
+        raise EnrolmentError(f"cannot enrol: {path}: no person was detected in any frame")
     return Clip(joints, times, name=path.name)

@@ -11,6 +11,9 @@ Rules (``config.worker.EpisodeConfig``; all times are source seconds of the wind
   it ends at its last hot window;
 * while it is open, a hot window at least ``update_every_s`` after its last event brings its row up
   to date (event ``updated``), so a worker that dies loses at most that much of it;
+* a segment that ends having given fewer than ``open_k`` windows (a person in view for a second or
+  two: edge/segments.py), every one of them hot, opens an episode that closes with the segment: the
+  k-of-n rule could never hold for it, so it must be unanimous instead;
 * after a close, no episode opens for that (stream, profile) until ``cooldown_s`` after the window that
   closed it; hot windows in that time are counted as ``suppressed`` and do not count towards the next
   episode. The cooldown is forgotten if the stream's clock goes backwards.
@@ -173,6 +176,8 @@ class _State:
     cold_streak: int = 0
     cooldown_until: float = -math.inf
     last_t: float = -math.inf
+    segment_windows: int = 0  # windows of the current segment fed so far
+    threshold: float = math.nan  # of the latest window
 
 
 class EpisodeTracker:
@@ -212,8 +217,10 @@ class EpisodeTracker:
         late = [k for k, (_, _, deadline) in self._resumable.items() if now >= deadline]
         return [self._closed_resumed(self._resumable.pop(k)[0]) for k in late]
 
-    def end_segment(self, stream_id: str, segment: int) -> list[EpisodeEvent]:
-        """A stream reset ended ``segment``: close its open episodes (reason ``reset``).
+    def end_segment(self, stream_id: str, segment: int, reason: CloseReason = "reset") -> list[EpisodeEvent]:
+        """``segment`` ended (a stream reset, or ``shutdown``: the stream is done): a segment too
+        short for the k-of-n rule whose windows were all hot opens an episode (module docstring);
+        its open episodes close with ``reason``.
 
         Call it after the windows already queued for scoring have been fed, or they are dropped as late.
         """
@@ -221,7 +228,9 @@ class EpisodeTracker:
         events = []
         for (sid, profile), st in self._states.items():
             if sid == stream_id and st.segment <= segment:
-                events += self._close(sid, profile, st, "reset")
+                if st.segment == segment and self._too_short_for_k_of_n_and_all_hot(st):
+                    events.append(self._open(sid, profile, st, st.threshold))
+                events += self._close(sid, profile, st, reason)
         return events
 
     def close_all(self) -> list[EpisodeEvent]:
@@ -258,6 +267,9 @@ class EpisodeTracker:
             events += self._close(w.stream_id, profile, st, "reset")
             st.segment = w.segment
             st.recent.clear()
+            st.segment_windows = 0
+        st.segment_windows += 1
+        st.threshold = threshold
         if w.t_end < st.last_t:  # the source clock went backwards: its cooldown means nothing now
             st.cooldown_until = -math.inf
         st.last_t = w.t_end
@@ -300,6 +312,15 @@ class EpisodeTracker:
     def _closed_resumed(self, ep: Episode) -> EpisodeEvent:
         self.counts["closed"] += 1
         return EpisodeEvent("closed", ep, "restart", 0.0)
+
+    def _too_short_for_k_of_n_and_all_hot(self, st: _State) -> bool:
+        n = st.segment_windows
+        return (
+            st.open is None
+            and 0 < n < self.config.open_k
+            and len(st.recent) == n
+            and all(r.hot for r in st.recent)
+        )
 
     def _open(self, stream_id: str, profile: str, st: _State, threshold: float) -> EpisodeEvent:
         span = list(st.recent)

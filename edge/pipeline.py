@@ -13,18 +13,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bus.messages import SkeletonFrame
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
-from edge.episodes import EpisodeEvent, EpisodeTracker
+from edge.episodes import CloseReason, EpisodeEvent, EpisodeTracker
 from edge.profiles import Profile
 from edge.scoring import Scorer
+from edge.segments import min_segment_frames
 from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
 
 SCORING_STAGES = ("normalise", "embed", "score", "episodes")
+FINISHED = "finished"  # a segment ended because its stream is done (not a reset)
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,7 +44,9 @@ class ScoredBatch:
 @dataclass
 class PipelineStats:
     frames: Counter[str] = field(default_factory=Counter)  # per stream
+    windows: Counter[str] = field(default_factory=Counter)  # scored, per stream
     windows_scored: int = 0
+    short_windows: int = 0  # scored windows made from segments shorter than a window
     batches: int = 0
     stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SCORING_STAGES, 0.0))
 
@@ -108,6 +113,7 @@ class Pipeline:
                 stride=self.cfg.stride,
                 max_gap_s=self.cfg.max_gap_s,
                 min_visibility=self.cfg.min_visibility,
+                min_frames=min_segment_frames(self.spec, self.cfg.min_segment_s),
                 on_reset=self._pending_resets.append,
             )
         now = self.clock()
@@ -120,7 +126,36 @@ class Pipeline:
         now = self.clock()
         for sid, window in self.windows.items():
             if window.active and now - self.last_frame_at.get(sid, now) > self.cfg.stale_after_s:
-                window.reset("stale")
+                self.batcher.add(window.reset("stale"), now)
+
+    def finish_streams(self) -> None:
+        """End every stream's segment (the streams are done): windows of segments that ended short
+        are queued, and their episodes close (reason ``shutdown``) once those are scored."""
+        now = self.clock()
+        for sid, window in self.windows.items():
+            if window.active:
+                self.batcher.add(window.finish(), now)
+                self._pending_resets.append(WindowReset(sid, window.segment, FINISHED, window.last_t))
+
+    def report(self) -> dict[str, Any]:
+        """What was scored, per stream (JSON-ready): frames, windows, segments by outcome
+        (``too_short`` / ``short`` / ``full``; an active segment is not counted yet), the longest
+        ended segment's seconds of skeleton, and the rule's minimum."""
+        return {
+            "windows_scored": self.stats.windows_scored,
+            "short_windows": self.stats.short_windows,
+            "min_segment_s": self.cfg.min_segment_s,
+            "streams": {
+                sid: {
+                    "frames": self.stats.frames[sid],
+                    "windows": self.stats.windows[sid],
+                    "segments": dict(w.segments),
+                    "longest_segment_s": w.longest_s,
+                    "skeleton_s": w.skeleton_s,
+                }
+                for sid, w in sorted(self.windows.items())
+            },
+        }
 
     # --- scoring -----------------------------------------------------------------------------------
 
@@ -146,7 +181,8 @@ class Pipeline:
         return done
 
     def close_all(self) -> list[EpisodeEvent]:
-        """Score what is queued, then close every open episode (shutdown)."""
+        """End every stream's segment, score what is queued, then close every open episode (shutdown)."""
+        self.finish_streams()
         events = [e for b in self.run_due(flush=True) for e in b.events]
         return events + self.tracker.close_all()
 
@@ -171,6 +207,8 @@ class Pipeline:
         for name, dt in zip(SCORING_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             stage[name] += dt
         self.stats.windows_scored += len(batch.items)
+        self.stats.windows.update(w.stream_id for w in batch.items)
+        self.stats.short_windows += sum(w.segment_frames is not None for w in batch.items)
         self.stats.batches += 1
         return ScoredBatch(batch.items, names, scores, events, t4 - t0)
 
@@ -205,6 +243,7 @@ class Pipeline:
             if (r.stream_id, r.segment) in queued:
                 still.append(r)
             else:
-                events += self.tracker.end_segment(r.stream_id, r.segment)
+                reason: CloseReason = "shutdown" if r.reason == FINISHED else "reset"
+                events += self.tracker.end_segment(r.stream_id, r.segment, reason)
         self._pending_resets = still
         return events

@@ -38,6 +38,9 @@ class Profile:
     windows: ``(A, F, J, 3)`` normalised windows behind the embeddings (float16 on disk).
     threshold: score above which a window is abnormal for this profile.
     meta: model_version, window spec, calibration details, sources, augmentation settings, ...
+    calibration_windows / calibration_groups: ``(C, F, J, 3)`` normalised windows and ``(C,)`` group
+        ids the threshold was calibrated on when those are not the support windows (one clip: the
+        windows of its two halves), so a re-embedding calibrates the same way; None otherwise.
     """
 
     name: str
@@ -47,6 +50,8 @@ class Profile:
     windows: np.ndarray
     threshold: float
     meta: dict[str, Any] = field(default_factory=dict)
+    calibration_windows: np.ndarray | None = None
+    calibration_groups: np.ndarray | None = None
 
     @property
     def model_version(self) -> str:
@@ -101,6 +106,8 @@ class ProfileStore:
             meta = json.loads(base.with_suffix(".json").read_text())
             with np.load(base.with_suffix(".npz"), allow_pickle=False) as d:
                 emb, groups, windows = d["embeddings"], d["groups"], d["windows"]
+                cal_w = d["calibration_windows"].astype(np.float32) if "calibration_windows" in d else None
+                cal_g = d["calibration_groups"].astype(np.int64) if "calibration_groups" in d else None
             threshold = float(meta["threshold"])
         except _UNREADABLE as e:
             raise ProfileError(f"profile {name} v{version} is unreadable: {type(e).__name__}: {e}") from e
@@ -111,7 +118,7 @@ class ProfileStore:
         check_threshold(threshold, f"profile {name} v{version}")
         return Profile(
             name, version, emb.astype(np.float32), groups.astype(np.int64), windows.astype(np.float32),
-            threshold, meta,
+            threshold, meta, cal_w, cal_g,
         )  # fmt: skip
 
     def stamp(self, name: str) -> tuple[int, int] | None:
@@ -136,13 +143,21 @@ class ProfileStore:
         saved = Profile(
             profile.name, version, profile.embeddings, profile.groups, profile.windows,
             profile.threshold, {**profile.meta, "threshold": profile.threshold, "version": version},
+            profile.calibration_windows, profile.calibration_groups,
         )  # fmt: skip
+        calibration: dict[str, np.ndarray] = {}
+        if saved.calibration_windows is not None and saved.calibration_groups is not None:
+            calibration = {
+                "calibration_windows": saved.calibration_windows.astype(np.float16),
+                "calibration_groups": saved.calibration_groups.astype(np.int64),
+            }
         base = folder / f"v{version:04d}"
         atomic_write(base.with_suffix(".npz"), lambda f: np.savez_compressed(
             f,
             embeddings=saved.embeddings.astype(np.float32),
             groups=saved.groups.astype(np.int64),
             windows=saved.windows.astype(np.float16),
+            **calibration,
         ))  # fmt: skip
         # The JSON goes last: a version counts only once both files exist.
         atomic_write(base.with_suffix(".json"), lambda f: f.write(json.dumps(saved.meta, indent=2).encode()))

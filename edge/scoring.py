@@ -16,13 +16,17 @@ Threshold calibration (at enrolment, from the support set alone; docs/worker.md)
 
 Leave-one-clip-out scores are pessimistic for "normal" (each is measured against fewer clips than the
 live score uses), so the rule errs towards fewer false alarms. With a single clip there is nothing to
-leave out: its embeddings are split into two halves in the order given (pass them in time order, a
-window's variants next to it) and each half is scored against the other; a warning says so.
+leave out: enrolment (edge/enroll.py) cuts the clip's first and second half into windows of its own
+and passes them as two groups (``method="split_halves"``); given one group, this module splits the
+embeddings in the order given (pass them in time order, a window's variants next to it).
+
+The :class:`Calibration` carries ``warnings`` for the user: calibrated from one clip, or from fewer
+than ``FEW_DISTANCES`` distances between real windows of different groups (two one-window clips
+give one: the threshold is then that distance times ``margin``).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
@@ -32,9 +36,9 @@ import numpy as np
 
 from models.scoring import mean_distance
 
-log = logging.getLogger(__name__)
-
 CalibrationMethod = Literal["leave_one_clip_out", "split_halves"]
+# Fewer distances than this between real windows of different groups: the threshold is warned about.
+FEW_DISTANCES = 10
 
 
 @dataclass(frozen=True)
@@ -47,14 +51,16 @@ class Calibration:
     method: CalibrationMethod
     n_clips: int
     n_scores: int
+    n_distances: int  # distinct distances between real windows of different groups behind the scores
     score_mean: float
     score_std: float
     score_max: float
     empirical_quantile: float
     normal_quantile: float
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "warnings": list(self.warnings)}
 
 
 def leave_one_clip_out_scores(
@@ -84,11 +90,14 @@ def calibrate_threshold(
     target_far: float = 0.01,
     margin: float = 1.1,
     queries: np.ndarray | None = None,
+    method: CalibrationMethod = "leave_one_clip_out",
 ) -> Calibration:
     """Threshold for a profile from its support embeddings ``(N, D)`` and clip ids ``(N,)`` (module rule).
 
     ``queries`` marks the embeddings whose leave-out scores set the threshold (default: all; pass
-    the real windows when the support set holds generated variants).
+    the real windows when the support set holds generated variants). ``method`` names what the
+    groups are (``split_halves``: the two halves of one clip); with one group the embeddings are
+    split in order and the method is ``split_halves``.
 
     Raises ValueError for fewer than two embeddings, mismatched shapes, non-finite embeddings or a
     ``target_far`` outside (0, 1).
@@ -103,15 +112,28 @@ def calibrate_threshold(
         raise ValueError("support embeddings must be finite")
     if not 0.0 < target_far < 1.0:
         raise ValueError(f"target_far must lie in (0, 1); got {target_far}")
-    n_clips = len(np.unique(groups))
-    method: CalibrationMethod = "leave_one_clip_out"
-    if n_clips == 1:
-        log.warning(
-            "calibrating a threshold from one clip: scoring half its windows against the other half; "
-            "enrol at least two clips for a reliable threshold"
-        )
+    n_clips = 1 if method == "split_halves" else len(np.unique(groups))
+    if len(np.unique(groups)) == 1:
         method = "split_halves"
         groups = (np.arange(len(emb)) >= len(emb) // 2).astype(np.int64)
+    real = np.ones(len(emb), bool) if queries is None else np.asarray(queries, bool)
+    per_group = np.unique(groups[real], return_counts=True)[1]
+    n_distances = int((per_group.sum() ** 2 - (per_group**2).sum()) // 2)
+    warnings = []
+    if method == "split_halves":
+        warnings.append(
+            "the threshold comes from one clip: windows of its first half scored against windows of "
+            "its second half. A second clip, of another time or person, would let calibration score "
+            "each clip against the others and so measure how much normal varies between recordings; "
+            "enrol at least two"
+        )
+    if n_distances < FEW_DISTANCES:
+        warnings.append(
+            f"the threshold rests on {n_distances} distance(s) between windows of different "
+            f"{'halves' if method == 'split_halves' else 'clips'}; more clips, or longer ones (a clip, "
+            "or with one clip each half, longer than a window gives several windows), would show how "
+            "far normal windows stray"
+        )
     scores = leave_one_clip_out_scores(emb, groups, queries).astype(np.float64)
     empirical = float(np.quantile(scores, 1.0 - target_far))
     normal = float(scores.mean() + NormalDist().inv_cdf(1.0 - target_far) * scores.std())
@@ -122,11 +144,13 @@ def calibrate_threshold(
         method=method,
         n_clips=n_clips,
         n_scores=len(scores),
+        n_distances=n_distances,
         score_mean=float(scores.mean()),
         score_std=float(scores.std()),
         score_max=float(scores.max()),
         empirical_quantile=empirical,
         normal_quantile=normal,
+        warnings=tuple(warnings),
     )
 
 

@@ -21,9 +21,23 @@ source time between two usable frames):
   too low visibility), ``nan_joints`` (a joint stayed missing), ``time_backwards`` (a timestamp
   smaller than the last one; equal timestamps are skipped as duplicates).
 
-After a reset, the stream starts a new *segment* at its next fully valid frame and windows are emitted
-again once ``spec.frames`` resampled frames have accumulated. Windows carry their segment number so
-downstream state (alert episodes) can tell them apart; a reset is also reported to ``on_reset``.
+After a reset, the stream starts a new *segment* at its next fully valid frame. Windows carry their
+segment number so downstream state (alert episodes) can tell them apart; a reset is also reported to
+``on_reset``.
+
+Emission (the short-segment rule of :mod:`edge.segments`, shared with enrolment):
+
+* from ``spec.frames`` resampled frames on, the sliding window, every ``stride`` frames;
+* a segment that ends (a reset, or :meth:`StreamWindow.finish`) shorter than a window but with at
+  least ``min_frames`` frames gives, when it ends, the windows it held at ``min_frames`` frames
+  and every ``stride`` frames after, plus one of all its frames if they were not all held yet:
+  each made from all the segment's frames up to that point by
+  :func:`models.preprocess.cut_windows`, the function enrolment cuts clips with, so the last one is
+  the window enrolment would cut from the segment as a clip. They wait for the segment's end
+  because a segment that goes on to fill a window is a normal stream start, where such windows
+  (mostly padding around a second or two of motion) look like no enrolled clip and would alert
+  at every person's arrival (measured in docs/worker.md); that segment gets its sliding windows;
+* a segment that ends under ``min_frames`` gives no window and is counted (``segments["too_short"]``).
 
 :class:`WindowBatcher` collects ready windows from all streams, first come first served, and hands
 out one normalised ``(B, F, 20, 3)`` batch per encoder call: a batch is due when it is full or its
@@ -36,13 +50,14 @@ import bisect
 import math
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
 from bus.messages import SkeletonFrame
-from models.preprocess import WindowSpec, fill_gaps, interpolate_at, normalise_windows
+from edge.segments import skeleton_seconds
+from models.preprocess import WindowSpec, cut_windows, fill_gaps, interpolate_at, normalise_windows
 from models.skeleton import NUM_JOINTS
 
 ResetReason = Literal["gap", "person_left", "low_visibility", "nan_joints", "time_backwards"]
@@ -61,9 +76,12 @@ class ReadyWindow:
     """One window ready for the encoder.
 
     frames: ``(F, 20, 3)`` float32 raw canonical joints (not normalised).
-    t_start / t_end: source times (seconds) of its first and last resampled frame.
+    t_start / t_end: source times (seconds) of its first and last resampled frame (for a window of a
+        short segment: of the segment's first and last frame it holds).
     segment: the stream's segment number (it changes at every reset).
     last_sent_at: ``sent_at`` of the frame whose arrival completed the window (latency origin).
+    segment_frames: for a window made from a segment shorter than a window, how many resampled
+        frames of the segment it holds (the rest is ``cut_windows``' doing); None for a full window.
     """
 
     stream_id: str
@@ -72,6 +90,7 @@ class ReadyWindow:
     t_end: float
     frames: np.ndarray
     last_sent_at: float
+    segment_frames: int | None = None
 
 
 @dataclass(frozen=True)
@@ -87,9 +106,15 @@ class WindowReset:
 class StreamWindow:
     """The sliding window of one stream (see the module docstring for the rules).
 
-    ``push`` is the only input; it returns the windows the frame completed, oldest first. A window is
-    emitted once ``spec.frames`` resampled frames are buffered and then every ``stride`` frames.
-    ``resets`` counts resets by reason and ``skipped`` counts frames that carried nothing usable.
+    ``push`` is the only input; it returns the windows the frame completed, oldest first. ``reset``
+    and ``finish`` end the segment and return its short windows if it ended shorter than a window. ``min_frames``:
+    resampled frames a segment needs before it is scored (``edge.segments.min_segment_frames``;
+    None or ``spec.frames`` and above: full windows only).
+
+    Counters: ``resets`` by reason, ``skipped`` frames that carried nothing usable, by kind, and
+    ``segments`` ended segments by outcome: ``too_short`` (under ``min_frames``: no window),
+    ``short`` (scored, shorter than a window), ``full``. ``longest_s`` / ``skeleton_s``: the longest
+    and the total seconds of skeleton of the ended segments.
     """
 
     def __init__(
@@ -99,14 +124,18 @@ class StreamWindow:
         stride: int,
         max_gap_s: float,
         min_visibility: float,
+        min_frames: int | None = None,
         on_reset: Callable[[WindowReset], None] | None = None,
     ) -> None:
         if stride < 1:
             raise ValueError(f"stride must be >= 1; got {stride}")
         if max_gap_s < 0:
             raise ValueError(f"max_gap_s must be >= 0; got {max_gap_s}")
+        if min_frames is not None and min_frames < 1:
+            raise ValueError(f"min_frames must be >= 1; got {min_frames}")
         self.spec = spec
         self.stride = stride
+        self.min_frames = spec.frames if min_frames is None else min(min_frames, spec.frames)
         self.max_gap_s = max_gap_s
         self.min_visibility = min_visibility
         self.on_reset = on_reset
@@ -114,7 +143,11 @@ class StreamWindow:
         self.segment = 0  # number of segments started; the current one while active
         self.resets: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
+        self.segments: Counter[str] = Counter()
+        self.longest_s = 0.0
+        self.skeleton_s = 0.0
         self._active = False
+        self._last_sent_at = 0.0
         self._last_t = -math.inf  # newest timestamp seen in this segment (any frame)
         self._t0 = 0.0  # grid origin: the segment's first frame
         # Resolved frames (every joint known, NaNs filled), from the left neighbour of the first grid
@@ -127,23 +160,27 @@ class StreamWindow:
         self._known_k = 0  # grid points up to the anchor, i.e. ready to be resampled
         self._ring = np.zeros((spec.frames, NUM_JOINTS, 3), np.float32)
         self._count = 0  # grid points resampled into the ring in this segment
+        self._short_done = 0  # frames held by the segment's last short window
+        self._held: list[ReadyWindow] = []  # short windows, out when the segment ends short
 
     @property
     def active(self) -> bool:
         return self._active
 
     def push(self, frame: SkeletonFrame) -> list[ReadyWindow]:
-        """Add one frame of this stream; returns the windows it completed (usually none or one)."""
+        """Add one frame of this stream; returns the windows it completed (usually none or one),
+        the last window of a segment its arrival ended included."""
         if self.stream_id is None:
             self.stream_id = frame.stream_id
         elif frame.stream_id != self.stream_id:
             raise ValueError(
                 f"frame of stream {frame.stream_id!r} pushed to the window of {self.stream_id!r}"
             )
-        t = frame.timestamp
+        t, sent_at = frame.timestamp, frame.sent_at
+        ended: list[ReadyWindow] = []  # the last window of a segment this frame ended
         if self._active:
             if t < self._last_t:
-                self.reset("time_backwards")
+                ended = self.reset("time_backwards", sent_at=sent_at)
             elif t == self._last_t:
                 self.skipped["duplicate_time"] += 1
                 return []
@@ -153,17 +190,18 @@ class StreamWindow:
             if self._active:
                 self._last_t = t
                 if t - self._last_usable_t() > self.max_gap_s:
-                    self.reset(_RESET_FOR_MISSING[missing])
-            return []
+                    ended = self.reset(_RESET_FOR_MISSING[missing], sent_at=sent_at)
+            return ended
         assert frame.joints is not None  # a frame that is not missing has joints
         if self._active and t - self._last_usable_t() > self.max_gap_s:
-            self.reset("gap")
+            ended = self.reset("gap", sent_at=sent_at)
+        self._last_sent_at = sent_at
         if not self._active:
             if not complete:
                 self.skipped["nan_joints"] += 1  # a segment starts at a fully valid frame
-                return []
+                return ended
             self._start(t, frame.joints)
-            return self._emit_due(frame.sent_at)
+            return ended + self._emit_due(sent_at)
         self._last_t = t
         if complete and not self._pending_t:
             self._add_resolved(t, frame.joints)
@@ -171,31 +209,47 @@ class StreamWindow:
             self._pending_t.append(t)
             self._pending_x.append(frame.joints)
             self._resolve()
-        ready = self._emit_due(frame.sent_at)
+        ready = self._emit_due(sent_at)
         if self._pending_t and self._pending_t[-1] - self._raw_t[-1] > self.max_gap_s:
             # The oldest waiting frame misses a joint whose gap can no longer be bridged.
-            self.reset("nan_joints")
+            ready += self.reset("nan_joints", sent_at=sent_at)
             if complete:
                 self._start(t, frame.joints)
-                ready += self._emit_due(frame.sent_at)
-        return ready
+                ready += self._emit_due(sent_at)
+        return ended + ready
 
-    def reset(self, reason: str) -> None:
+    def reset(self, reason: str, *, sent_at: float | None = None) -> list[ReadyWindow]:
         """End the current segment (no-op when none is active); ``reason`` is counted and reported.
 
-        The worker calls it itself for a stream that went silent (e.g. ``reason="stale"``).
+        Returns the segment's windows if it ended shorter than a window (module docstring), with
+        ``sent_at`` (default: that of the segment's last frame) as their latency origin. The worker calls it
+        itself for a stream that went silent (e.g. ``reason="stale"``).
         """
         if not self._active:
-            return
-        self._active = False
-        self._raw_t.clear()
-        self._raw_x.clear()
-        self._pending_t.clear()
-        self._pending_x.clear()
+            return []
+        ready = self._end(self._last_sent_at if sent_at is None else sent_at)
         self.resets[reason] += 1
         if self.on_reset is not None:
             assert self.stream_id is not None
             self.on_reset(WindowReset(self.stream_id, self.segment, reason, self._last_t))
+        return ready
+
+    def finish(self) -> list[ReadyWindow]:
+        """End the current segment because the stream is done (shutdown, end of a replay): like
+        :meth:`reset` but neither counted as a reset nor reported to ``on_reset``."""
+        if not self._active:
+            return []
+        return self._end(self._last_sent_at)
+
+    @property
+    def last_t(self) -> float:
+        """Timestamp of the newest frame of the current (or last) segment."""
+        return self._last_t
+
+    @property
+    def segment_s(self) -> float:
+        """Seconds of skeleton the active segment holds so far (0 when none is active)."""
+        return skeleton_seconds(self._known_k, self.spec) if self._active else 0.0
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -226,6 +280,32 @@ class StreamWindow:
         self._raw_t[:], self._raw_x[:] = [t], [joints]
         self._known_k = 1
         self._count = 0
+        self._short_done = 0
+        self._held.clear()
+
+    def _end(self, sent_at: float) -> list[ReadyWindow]:
+        """Close the active segment: its short windows if it ended short, and the segment counters."""
+        ready = self._resample_known(sent_at)
+        n, f = self._count, self.spec.frames
+        if n < self.min_frames:
+            self.segments["too_short"] += 1
+        elif n < f:
+            self.segments["short"] += 1
+            if n > self._short_done:
+                self._short_windows(self._t0 + (n - 1) / self.spec.fps, sent_at)
+            ready += [replace(w, last_sent_at=sent_at) for w in self._held]  # completed by the end
+            self._held.clear()
+        else:
+            self.segments["full"] += 1
+        seconds = skeleton_seconds(n, self.spec)
+        self.longest_s = max(self.longest_s, seconds)
+        self.skeleton_s += seconds
+        self._active = False
+        self._raw_t.clear()
+        self._raw_x.clear()
+        self._pending_t.clear()
+        self._pending_x.clear()
+        return ready
 
     def _add_resolved(self, t: float, joints: np.ndarray) -> None:
         self._raw_t.append(t)
@@ -241,11 +321,25 @@ class StreamWindow:
             self._add_resolved(float(times[i]), joints[i])
         del self._pending_t[: n_ok - 1], self._pending_x[: n_ok - 1]
 
+    def _next_due(self) -> int:
+        """The resampled-frame count at which the next window is due."""
+        c, f, m, s = self._count, self.spec.frames, self.min_frames, self.stride
+        if c < m:
+            return m
+        if c < f:
+            return min(m + ((c - m) // s + 1) * s, f)
+        return f + ((c - f) // s + 1) * s
+
     def _emit_due(self, sent_at: float) -> list[ReadyWindow]:
         """Resample the known grid points once a window is due among them, and emit the windows."""
-        f, c = self.spec.frames, self._count
-        next_due = f if c < f else f + ((c - f) // self.stride + 1) * self.stride
-        if next_due > self._known_k:
+        if self._next_due() > self._known_k:
+            return []
+        return self._resample_known(sent_at)
+
+    def _resample_known(self, sent_at: float) -> list[ReadyWindow]:
+        """Resample every known grid point not resampled yet; emit the windows they complete."""
+        c = self._count
+        if c >= self._known_k:
             return []
         grid = self._t0 + np.arange(c, self._known_k) / self.spec.fps
         if len(self._raw_t) == 1:  # every grid point sits on the one frame (windows of one frame)
@@ -259,12 +353,16 @@ class StreamWindow:
 
     def _append(self, points: np.ndarray, grid: np.ndarray, sent_at: float) -> list[ReadyWindow]:
         """Add resampled frames ``(m, J, 3)`` at grid times ``(m,)``; emit the windows they complete."""
-        f, ready = self.spec.frames, []
+        f, m, ready = self.spec.frames, self.min_frames, []
         for p, g in zip(points, grid, strict=True):
             self._ring[self._count % f] = p
             self._count += 1
-            if self._count >= f and (self._count - f) % self.stride == 0:
-                head = self._count % f  # oldest frame's slot
+            n = self._count
+            if m <= n < f and (n - m) % self.stride == 0:
+                self._short_windows(float(g), sent_at)
+            elif n >= f and (n - f) % self.stride == 0:
+                self._held.clear()  # the segment filled a window: its sliding windows take over
+                head = n % f  # oldest frame's slot
                 frames = np.concatenate([self._ring[head:], self._ring[:head]])
                 assert self.stream_id is not None
                 t_end = float(g)
@@ -274,6 +372,18 @@ class StreamWindow:
                     )
                 )
         return ready
+
+    def _short_windows(self, t_end: float, sent_at: float) -> None:
+        """Hold the windows of all the segment's frames so far (fewer than a window), cut by
+        enrolment's rule, until the segment ends."""
+        n = self._count
+        assert self.stream_id is not None and n < self.spec.frames
+        self._short_done = n
+        cut = np.array(cut_windows(self._ring[:n], self.spec), dtype=np.float32)  # a copy: the ring moves on
+        self._held += [
+            ReadyWindow(self.stream_id, self.segment, self._t0, t_end, w, sent_at, segment_frames=n)
+            for w in cut
+        ]
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,21 +13,20 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from types import ModuleType
-
-import numpy as np
+from typing import Any
 
 from bus import Subscriber
 from config.edge import EdgeConfig
 from edge.alerts_sink import AlertSink, Unfinished
 from edge.backends import EncoderBackend, make_backend
+from edge.enroll import reembed
 from edge.episodes import EpisodeEvent
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile, ProfileStore, ProfileWatcher
-from edge.scoring import calibrate_threshold
 
 log = logging.getLogger("haad.worker")
 FPS_WINDOW_S = 5.0
@@ -38,19 +37,12 @@ def for_backend(profile: Profile, backend: EncoderBackend, cfg: EdgeConfig) -> P
     with another encoder, so embeddings of different models are never compared."""
     if profile.model_version == backend.model_version:
         return profile
-    emb = backend.embed(profile.windows.astype(np.float32))
-    cal = calibrate_threshold(
-        emb,
-        profile.groups,
-        target_far=cfg.worker.calibration.target_far,
-        margin=cfg.worker.calibration.margin,
-    )
+    out = reembed(profile, backend, cfg.worker.calibration)
     log.warning(
         "profile %s v%d was enrolled with encoder %s; re-embedded for %s (threshold %.3f)",
-        profile.name, profile.version, profile.model_version, backend.model_version, cal.threshold,
+        profile.name, profile.version, profile.model_version, backend.model_version, out.threshold,
     )  # fmt: skip
-    meta = {**profile.meta, "model_version": backend.model_version, "calibration": cal.to_dict()}
-    return Profile(profile.name, profile.version, emb, profile.groups, profile.windows, cal.threshold, meta)
+    return out
 
 
 class ProfileSet:
@@ -111,11 +103,16 @@ class StreamRates:
 
 
 def run_worker(
-    cfg: EdgeConfig, stop: Event, *, ready: Event | None = None, encoder: Path | None = None
+    cfg: EdgeConfig,
+    stop: Event,
+    *,
+    ready: Event | None = None,
+    encoder: Path | None = None,
+    report: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
     """The worker process's body: runs until ``stop`` is set, then drains the bus, closes every
     episode and hands it to the alert writer. ``ready`` is set once the model is loaded and the bus
-    is listening."""
+    is listening; ``report`` gets :meth:`Pipeline.report` (what was scored, per stream) at the end."""
     from edge import metrics  # after the daemon set up multiprocess metrics
 
     backend = make_backend(cfg.worker.backend, encoder or (Path(cfg.encoder) if cfg.encoder else None))
@@ -159,6 +156,8 @@ def run_worker(
                 extra={"windows_scored": pipeline.stats.windows_scored, "frames_received": dict(sub.received),
                        "drops": dict(sub.drops), "alerts": sink.opened},
             )  # fmt: skip
+            if report is not None:
+                report({**pipeline.report(), "alerts": sink.opened})
 
 
 def outbox_path(cfg: EdgeConfig) -> Path:
@@ -257,6 +256,7 @@ class _Loop:
         totals: Counter[str] = Counter(sub.drops)
         for window in self.pipeline.windows.values():
             totals.update({f"reset_{k}": v for k, v in window.resets.items()})
+            totals["too_short_segment"] += window.segments["too_short"]
         totals["batcher_overflow"] = self.pipeline.batcher.dropped
         totals["nan_scores"] = self.pipeline.tracker.counts["nan_scores"]
         totals["late_windows"] = self.pipeline.tracker.counts["late_windows"]

@@ -282,7 +282,9 @@ def run_bench(
         results = []
         for name in backends:
             backend = make_backend(backend_cfgs[name], encoder)
-            profile = build_profile("bench", support, backend, calibration=cfg.calibration)
+            profile = build_profile(
+                "bench", support, backend, calibration=cfg.calibration, min_segment_s=cfg.min_segment_s
+            )
             backend.embed(np.zeros((cfg.max_batch, *profile.windows.shape[1:]), np.float32))  # warm-up
             for n in streams:
                 for mode in modes:

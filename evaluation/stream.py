@@ -1,153 +1,51 @@
 """``haad eval stream``: the live path on labelled recordings, frame by frame and alert by alert.
 
-Each labelled stream is replayed through the worker's own :class:`~edge.pipeline.Pipeline` (windows,
-batching, encoder, Eq. 6, alert episodes) against a profile enrolled from *other* people's clips of
-the stream's normal behaviour, exactly as ``haad enroll`` would build it.
+Each labelled stream (:mod:`evaluation.stream_sets`, :mod:`evaluation.recordings`) is replayed
+through the worker's own :class:`~edge.pipeline.Pipeline` (windows, batching, encoder, Eq. 6, alert
+episodes) against a profile enrolled from *other* people's clips of the stream's normal behaviour,
+exactly as ``haad enroll`` would build it, or against a given profile. The same replay runs a
+second time with the raw-DCT scorer (:mod:`evaluation.raw_dct`): the very same windows, their 10
+lowest DCT coefficients scored by Eq. 6 against the same support windows, calibrated the same way,
+through the same episodes; every figure is reported for both.
 
-Streams (docs/stream_eval.md):
-
-* ``kinder-gator``: for each Kinder-Gator test participant and each (normal, abnormal) pair below,
-  that participant's clip of the normal motion, then their clip of an unseen abnormal motion, then the
-  normal clip again, joined by 0.5 s blends (the body is moved so it does not jump); the profile is
-  enrolled from 3 clips of the normal motion by other test participants;
-* ``utkinect``: every continuous UTKinect recording with every action as "normal"; the profile is
-  enrolled from 3 segments of that action by other subjects; all other annotated segments are the
-  abnormal parts, unannotated stretches between actions are left out of the frame metrics.
-
-Metrics: frame-level AUC (a frame's score is the mean score of the windows covering it, divided by
-the profile's threshold so streams can be pooled), per-stream mean AUC; alert level: an alert
-(episode) is a true positive when it overlaps an abnormal part; recall is the share of abnormal parts
-overlapped by an alert; delay is from the start of an abnormal part to the end of the window that
-opened its first alert; and how many abnormal parts got exactly one alert. Window level: the
-windows' normalised scores binned by the share of the window that lies in an abnormal part, i.e. how
-much abnormal motion a window must hold before it crosses the threshold.
+Metrics, per scorer (docs/stream_eval.md): frame-level AUC (a frame's score is the mean score of the
+windows covering it, divided by the profile's threshold so streams can be pooled), per-stream mean
+AUC; alert level: an alert (episode) is a true positive when it overlaps an abnormal part; recall is
+the share of abnormal parts overlapped by an alert, also by the part's duration (<1 s, 1-2 s, 2-3 s,
+>3 s); delay is from the start of an abnormal part to the end of the window that opened its first
+alert; and how many abnormal parts got exactly one alert. Window level: the windows' normalised
+scores binned by the share of the window that lies in an abnormal part, i.e. how much abnormal
+motion a window must hold before it crosses the threshold.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bus.messages import SkeletonFrame
-from clips import Clip
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
-from edge.enroll import Augmentation, build_profile
+from edge.enroll import Augmentation, build_profile, reembed
 from edge.episodes import EpisodeEvent
-from edge.pipeline import Pipeline
+from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile
 from evaluation.fewshot import roc_auc
-from models.skeleton import NUM_JOINTS, ROOT
-from training.datasets import load_dataset, resolve_data_root
-from training.datasets.utkinect import load_utkinect_recordings
-from training.protocol import KINDER_GATOR
+from evaluation.raw_dct import RawDctBackend
+from evaluation.recordings import recording_streams
+from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream
+from models.skeleton import NUM_JOINTS
 
-Interval = tuple[float, float]
-BLEND_S = 0.5
-SHOTS = 3
 SHARE_QUARTERS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
-# Normal behaviours a site might enrol, and the unseen motions played as the abnormal part.
-KG_NORMAL = ("Walk-in-place", "Wave-your-hand", "Run-in-place", "Climb-and-imaginary-ladder", "Draw-a-square")
-KG_ABNORMAL = ("Punch", "Kick-a-ball", "Jump", "Throw-a-ball-", "Bow", "Do-a-forward-lunge")
-
-
-@dataclass(frozen=True)
-class LabelledStream:
-    """A recording with ground truth: ``abnormal`` / ``normal`` intervals (source seconds)."""
-
-    name: str
-    recording: Clip
-    normal_label: str
-    abnormal: tuple[Interval, ...]
-    normal: tuple[Interval, ...]
-    support: tuple[Clip, ...]
-
-
-def _blend(a: Clip, b: Clip, fps: float = 30.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A linear blend from ``a``'s last pose into ``b``, and ``b`` moved so its root continues
-    ``a``'s (x, z): (blend joints, blend times, moved joints, moved times)."""
-    shift = a.joints[-1, ROOT] - b.joints[0, ROOT]
-    shift[1] = 0.0  # keep the floor height
-    moved = b.joints + shift
-    n = int(BLEND_S * fps)
-    w = (np.arange(1, n + 1) / (n + 1))[:, None, None]
-    blend = (1 - w) * a.joints[-1] + w * moved[0]
-    t_blend = a.times[-1] + np.arange(1, n + 1) / fps
-    t_b = t_blend[-1] + 1 / fps + (b.times - b.times[0])
-    return blend.astype(np.float32), t_blend, moved.astype(np.float32), t_b
-
-
-def stitch(parts: Sequence[Clip]) -> tuple[np.ndarray, np.ndarray, list[Interval]]:
-    """Concatenate clips with blends; returns joints, times and each part's time span."""
-    joints, times = [parts[0].joints], [parts[0].times - parts[0].times[0]]
-    spans = [(float(times[0][0]), float(times[0][-1]))]
-    prev = Clip(parts[0].joints, times[0])
-    for nxt in parts[1:]:
-        blend, t_blend, moved, t_moved = _blend(prev, nxt)
-        joints += [blend, moved]
-        times += [t_blend, t_moved]
-        spans.append((float(t_moved[0]), float(t_moved[-1])))
-        prev = Clip(moved, t_moved)
-    return np.concatenate(joints), np.concatenate(times), spans
-
-
-def kinder_gator_streams(data_root: str | None = None) -> list[LabelledStream]:
-    kg = load_dataset("kinder-gator", data_root)
-    test = [c for c in kg.clips if c.subject in KINDER_GATOR.test_subjects]
-    by = {(c.subject, c.label): c for c in test}
-    streams = []
-    for i, subject in enumerate(sorted(KINDER_GATOR.test_subjects)):
-        for j, normal in enumerate(KG_NORMAL):
-            abnormal = KG_ABNORMAL[(i + j) % len(KG_ABNORMAL)]
-            if (subject, normal) not in by or (subject, abnormal) not in by:
-                continue
-            n, a = by[(subject, normal)], by[(subject, abnormal)]
-            joints, times, spans = stitch([n, a, n])
-            support = tuple(c for c in test if c.label == normal and c.subject != subject)[:SHOTS]
-            streams.append(
-                LabelledStream(
-                    f"kg:{subject}:{normal}->{abnormal}", Clip(joints, times), normal,
-                    (spans[1],), (spans[0], spans[2]), support,
-                )
-            )  # fmt: skip
-    return streams
-
-
-def utkinect_streams(data_root: str | None = None) -> list[LabelledStream]:
-    recordings = load_utkinect_recordings(resolve_data_root(data_root))
-    segments = [(r, s) for r in recordings for s in r.segments]
-    streams = []
-    for rec in recordings:
-        t0 = rec.times[0]
-        for label in sorted({s.label for s in rec.segments}):
-            support: list[Clip] = []
-            for other, seg in segments:
-                if other.subject != rec.subject and seg.label == label and len(support) < SHOTS:
-                    inside = (other.times >= seg.start_s) & (other.times <= seg.end_s)
-                    support.append(
-                        Clip(
-                            other.joints[inside],
-                            other.times[inside],
-                            label,
-                            other.subject,
-                            f"{other.name}:{label}",
-                        )
-                    )
-            streams.append(
-                LabelledStream(
-                    f"utk:{rec.name}:{label}", Clip(rec.joints, rec.times - t0), label,
-                    tuple((s.start_s - t0, s.end_s - t0) for s in rec.segments if s.label != label),
-                    tuple((s.start_s - t0, s.end_s - t0) for s in rec.segments if s.label == label),
-                    tuple(support),
-                )
-            )  # fmt: skip
-    return streams
+DURATION_BINS = (("<1 s", 0.0, 1.0), ("1-2 s", 1.0, 2.0), ("2-3 s", 2.0, 3.0), (">3 s", 3.0, math.inf))
+ENCODER, RAW_DCT = "encoder", "raw-dct"
 
 
 def frames_of(stream: LabelledStream, stream_id: str = "eval") -> Iterator[SkeletonFrame]:
@@ -162,14 +60,17 @@ class StreamRun:
     windows: list[tuple[float, float, float]]  # (t_start, t_end, score / threshold)
     opened: list[EpisodeEvent]
     closed: list[EpisodeEvent]
+    short_windows: int = 0  # windows of segments shorter than a window (edge/segments.py)
+    segments: dict[str, int] = field(default_factory=dict)  # ended segments by outcome
 
 
 def replay(stream: LabelledStream, profile: Profile, backend: EncoderBackend, cfg: WorkerConfig) -> StreamRun:
-    """Push the stream's frames through a pipeline with one profile, in time order."""
+    """Push the stream's frames through a pipeline with one profile, in time order; the stream ends
+    with the recording (its last segment's windows are scored)."""
     pipeline = Pipeline(cfg, backend, [profile], clock=_FrozenClock())
     run = StreamRun([], [], [])
 
-    def take(batches: Sequence[Any]) -> None:
+    def take(batches: Sequence[ScoredBatch]) -> None:
         for b in batches:
             for w, s in zip(b.windows, b.scores[:, 0], strict=True):
                 run.windows.append((w.t_start, w.t_end, float(s) / profile.threshold))
@@ -180,9 +81,11 @@ def replay(stream: LabelledStream, profile: Profile, backend: EncoderBackend, cf
         pipeline.push(frame)
         if i % 64 == 63:
             take(pipeline.run_due(flush=True))
+    pipeline.finish_streams()
     take(pipeline.run_due(flush=True))
-    tail = pipeline.close_all()
-    run.closed += [e for e in tail if e.kind == "closed"]
+    run.closed += [e for e in pipeline.close_all() if e.kind == "closed"]
+    run.short_windows = pipeline.stats.short_windows
+    run.segments = {k: v for w in pipeline.windows.values() for k, v in w.segments.items()}
     return run
 
 
@@ -253,30 +156,22 @@ def share_table(shares: np.ndarray, eps: float = 1e-6) -> list[dict[str, Any]]:
     return out
 
 
-def evaluate_streams(
-    streams: Sequence[LabelledStream],
-    backend: EncoderBackend,
-    cfg: WorkerConfig,
-    *,
-    augmentation: Augmentation | None = None,
-) -> dict[str, Any]:
-    profiles: dict[tuple[str, ...], Profile] = {}  # streams with the same support share a profile
+def duration_bin(seconds: float) -> str:
+    return next(name for name, lo, hi in DURATION_BINS if lo <= seconds < hi)
+
+
+def summarise(streams: Sequence[LabelledStream], runs: Sequence[StreamRun], fps: float) -> dict[str, Any]:
+    """Every figure of one scorer over all streams (module docstring); ``per_stream`` too."""
     per_stream: list[dict[str, Any]] = []
     pooled_scores: list[np.ndarray] = []
     pooled_labels: list[np.ndarray] = []
-    tp = fp = covered = exactly_one = n_abnormal = 0
+    tp = fp = covered = exactly_one = n_abnormal = normal_alerts = 0
+    by_duration = {name: [0, 0] for name, _, _ in DURATION_BINS}  # parts, covered
     delays: list[float] = []
-    normal_alerts = 0
     shares: list[np.ndarray] = []
-    for stream in streams:
-        key = (stream.normal_label, *(c.name for c in stream.support))
-        if key not in profiles:
-            profiles[key] = build_profile(
-                "eval", stream.support, backend, calibration=cfg.calibration, augmentation=augmentation
-            )
-        run = replay(stream, profiles[key], backend, cfg)
+    for stream, run in zip(streams, runs, strict=True):
         shares.append(abnormal_shares(run, stream))
-        t, s = frame_scores(run, backend.spec.fps)
+        t, s = frame_scores(run, fps)
         abnormal, normal = _inside(t, stream.abnormal), _inside(t, stream.normal)
         labelled = abnormal | normal
         auc = roc_auc(s[labelled], abnormal[labelled]) if abnormal.any() and normal.any() else None
@@ -293,14 +188,17 @@ def evaluate_streams(
             overlapping = [(a, b) for a, b in episodes if a <= y and b >= x]
             covered += bool(overlapping)
             exactly_one += len(overlapping) == 1
+            tally = by_duration[duration_bin(y - x)]
+            tally[0] += 1
+            tally[1] += bool(overlapping)
             opens = sorted(e.episode.end for e in run.opened if e.episode.end >= x and e.episode.start <= y)
             if opens:
                 delays.append(max(0.0, opens[0] - x))
         per_stream.append({"stream": stream.name, "frame_auc": auc, "alerts": len(episodes)})
     aucs = [float(p["frame_auc"]) for p in per_stream if p["frame_auc"] is not None]
-    all_scores, all_labels = np.concatenate(pooled_scores), np.concatenate(pooled_labels)
+    all_scores = np.concatenate(pooled_scores) if pooled_scores else np.zeros(0)
+    all_labels = np.concatenate(pooled_labels) if pooled_labels else np.zeros(0, bool)
     return {
-        "streams": len(streams),
         "frame_auc_mean": float(np.mean(aucs)) if aucs else None,
         "frame_auc_pooled": roc_auc(all_scores, all_labels)
         if all_labels.any() and not all_labels.all()
@@ -308,15 +206,63 @@ def evaluate_streams(
         "alerts": tp + fp,
         "alert_precision": tp / (tp + fp) if tp + fp else None,
         "alert_recall": covered / n_abnormal if n_abnormal else None,
+        "alert_recall_by_duration": {
+            name: {"parts": n, "recall": c / n if n else None} for name, (n, c) in by_duration.items()
+        },
         "abnormal_parts": n_abnormal,
         "abnormal_parts_with_exactly_one_alert": exactly_one,
         "false_alerts_in_normal_parts": normal_alerts,
         "delay_s": {"median": float(np.median(delays)), "p90": float(np.percentile(delays, 90))}
         if delays
         else None,
-        "windows_by_abnormal_share": share_table(np.concatenate(shares)),
+        "windows": sum(len(r.windows) for r in runs),
+        "short_windows": sum(r.short_windows for r in runs),
+        "windows_by_abnormal_share": share_table(np.concatenate(shares) if shares else np.zeros((0, 2))),
         "per_stream": per_stream,
     }
+
+
+def evaluate_streams(
+    streams: Sequence[LabelledStream],
+    backend: EncoderBackend,
+    cfg: WorkerConfig,
+    *,
+    augmentation: Augmentation | None = None,
+    profile: Profile | None = None,
+) -> dict[str, Any]:
+    """Replay every stream with the encoder and with the raw-DCT scorer. Each stream's profile is
+    enrolled from its support clips (streams with the same support share it), or ``profile`` (a
+    enrolled one, re-embedded for each scorer) is used for all. Returns the encoder's figures at the
+    top level (with ``per_stream``), the raw-DCT scorer's under ``raw_dct``."""
+    scorers: dict[str, EncoderBackend] = {ENCODER: backend, RAW_DCT: RawDctBackend(backend.spec)}
+    fixed = {m: reembed(profile, b, cfg.calibration) for m, b in scorers.items()} if profile else {}
+    results: dict[str, dict[str, Any]] = {}
+    for method, scorer in scorers.items():
+        profiles: dict[tuple[str, ...], Profile] = {}  # streams with the same support share a profile
+        runs = []
+        for stream in streams:
+            key = (stream.normal_label, *(c.name for c in stream.support))
+            if method in fixed:
+                profiles[key] = fixed[method]
+            elif key not in profiles:
+                profiles[key] = build_profile(
+                    "eval", stream.support, scorer, calibration=cfg.calibration,
+                    augmentation=augmentation, min_segment_s=cfg.min_segment_s,
+                )  # fmt: skip
+            runs.append(replay(stream, profiles[key], scorer, cfg))
+        results[method] = summarise(streams, runs, backend.spec.fps)
+    encoder, raw = results[ENCODER], results[RAW_DCT]
+    for mine, theirs in zip(encoder["per_stream"], raw.pop("per_stream"), strict=True):
+        mine["frame_auc_raw_dct"], mine["alerts_raw_dct"] = theirs["frame_auc"], theirs["alerts"]
+    per_stream = encoder.pop("per_stream")
+    return {"streams": len(streams), **encoder, "raw_dct": raw, "per_stream": per_stream}
+
+
+def _write(summary: dict[str, Any], out: Path | None, name: str) -> dict[str, Any]:
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"stream_{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
 
 
 def run_stream_eval(
@@ -328,16 +274,69 @@ def run_stream_eval(
     augmentation: Augmentation | None = None,
     out: Path | None = None,
 ) -> dict[str, Any]:
-    streams = {"kinder-gator": kinder_gator_streams, "utkinect": utkinect_streams}
-    if dataset not in streams:
-        raise ValueError(f"unknown stream dataset {dataset!r}: use kinder-gator or utkinect")
+    """A built-in stream set (``evaluation.stream_sets.STREAM_SETS``); writes ``stream_<dataset>.json``."""
+    if dataset not in STREAM_SETS:
+        raise ValueError(f"unknown stream dataset {dataset!r}: use {', '.join(STREAM_SETS)}")
     summary = {
         "dataset": dataset,
         "model_version": backend.model_version,
         "augmentation": augmentation.settings() if augmentation is not None else None,
-        **evaluate_streams(streams[dataset](data_root), backend, cfg, augmentation=augmentation),
+        "min_segment_s": cfg.min_segment_s,
+        **evaluate_streams(STREAM_SETS[dataset](data_root), backend, cfg, augmentation=augmentation),
     }
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"stream_{dataset}.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    return _write(summary, out, dataset)
+
+
+def run_recordings_eval(
+    path: Path,
+    normal: str,
+    backend: EncoderBackend,
+    cfg: WorkerConfig,
+    *,
+    shots: int = 3,
+    profile: Profile | None = None,
+    augmentation: Augmentation | None = None,
+    out: Path | None = None,
+) -> dict[str, Any]:
+    """A recording-set file (evaluation/recordings.py), enrolling from other subjects' normal runs
+    (``shots`` of them) or scoring against ``profile``; writes ``stream_<file stem>.json``."""
+    streams = recording_streams(
+        path, normal, shots=shots, spec=backend.spec, min_segment_s=cfg.min_segment_s, enrol=profile is None
+    )
+    summary = {
+        "dataset": f"recordings:{path}",
+        "normal": normal,
+        "enrolment": f"profile {profile.name} v{profile.version}"
+        if profile is not None
+        else f"longest normal run of {shots} other subjects' recordings",
+        "model_version": backend.model_version,
+        "augmentation": augmentation.settings() if augmentation is not None else None,
+        "min_segment_s": cfg.min_segment_s,
+        **evaluate_streams(streams, backend, cfg, augmentation=augmentation, profile=profile),
+    }
+    return _write(summary, out, path.stem)
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """Both scorers' headline figures, one row each (markdown)."""
+
+    def f(x: float | None, digits: int = 3) -> str:
+        return "–" if x is None else f"{x:.{digits}f}"
+
+    bins = [name for name, _, _ in DURATION_BINS]
+    head = "| scorer | frame AUC mean / pooled | alert precision | alert recall | median delay | "
+    head += " | ".join(f"recall {b}" for b in bins) + " |"
+    lines = [head, "|" + " --- |" * (5 + len(bins))]
+    for name, s in ((ENCODER, summary), (RAW_DCT, summary["raw_dct"])):
+        by = s["alert_recall_by_duration"]
+        delay = s["delay_s"]["median"] if s["delay_s"] else None
+        cells = [
+            name,
+            f"{f(s['frame_auc_mean'])} / {f(s['frame_auc_pooled'])}",
+            f(s["alert_precision"], 2),
+            f(s["alert_recall"], 2),
+            "–" if delay is None else f"{delay:.1f} s",
+        ]
+        cells += [f"{f(by[b]['recall'], 2)} ({by[b]['parts']})" for b in bins]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -30,7 +30,7 @@ def demo_cmd(
     from bus.logs import setup_logging
     from config.frontend import VideoSourceConfig, WebcamSourceConfig
     from edge.daemon import Daemon
-    from edge.demo import build_demo_profiles, demo_config
+    from edge.demo import build_demo_profiles, demo_config, scoring_summary
     from edge.store import AlertStore
 
     if rebuild_profile:
@@ -48,10 +48,17 @@ def demo_cmd(
     cfg = demo_config(folder, source=source)
     setup_logging(cfg.logging.level, cfg.logging.format)
     typer.echo(f"haad demo: {what}; normal = walking in place; files in {folder}")
-    code = Daemon(cfg).run()
+    daemon = Daemon(cfg)
+    code = daemon.run()
     with AlertStore(cfg.store) as store:
         alerts = store.list_alerts(limit=100)
-    typer.echo(f"\n{len(alerts)} alert(s) in {cfg.store.url}:")
+    source_name = (
+        f"the video {video.name}" if video else "the camera" if webcam is not None else "the synthetic camera"
+    )
+    typer.echo("")
+    for line in scoring_summary(daemon.worker_report, source_name):
+        typer.echo(line)
+    typer.echo(f"{len(alerts)} alert(s) in {cfg.store.url}:")
     for a in reversed(alerts):
         typer.echo(
             f"  #{a.id} stream={a.stream_id} profile={a.profile} {a.started_at:%H:%M:%S}-"

@@ -36,26 +36,41 @@ def enroll_cmd(
         help="Completions re-generate the window's middle (middle) or predict its last frames (end).",
     ),
 ) -> None:
-    """Enrol normal behaviour from a few clips; a running daemon picks the profile up by itself."""
+    """Enrol normal behaviour from a few clips; a running daemon picks the profile up by itself.
+
+    Every file is checked (readable, long enough) before pose estimation runs on any video. Each
+    clip needs at least worker.min_segment_s of skeleton (1 s by default); one clip alone needs twice
+    that, as its threshold then comes from its first half against its second half."""
     from edge.backends import make_backend
     from edge.enrol_files import load_enrol_clips
     from edge.enroll import build_profile, default_augmentation
     from edge.profiles import ProfileStore
 
     cfg = load_edge_config(config)
+    w = cfg.worker
     completions = CompletionSettings(n_g=samples, steps=steps, observed=observed, gap=gap)
     try:
-        loaded = load_enrol_clips(clips, label=label, layout=layout, fps=fps)  # type: ignore[arg-type]
-        backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
+        backend = make_backend(w.backend, Path(cfg.encoder) if cfg.encoder else None)
+        loaded = load_enrol_clips(
+            clips, spec=backend.spec, min_segment_s=w.min_segment_s, label=label, layout=layout, fps=fps,  # type: ignore[arg-type]
+        )  # fmt: skip
         aug = default_augmentation(completions) if augment else None
-        built = build_profile(profile, loaded, backend, calibration=cfg.worker.calibration, augmentation=aug)
+        built = build_profile(
+            profile, loaded, backend, calibration=w.calibration, augmentation=aug,
+            min_segment_s=w.min_segment_s, split_stride=w.stride,
+        )  # fmt: skip
     except (OSError, ValueError) as e:
         raise fail(str(e)) from None
     saved = ProfileStore(Path(cfg.profiles_dir)).save(built)
     cal = saved.meta["calibration"]
+    how = "first half vs second half" if cal["method"] == "split_halves" else "leave-one-clip-out"
     typer.echo(
         f"profile {saved.name} v{saved.version}: {len(saved.meta['sources'])} clip(s), "
         f"{saved.meta['support_windows']} support windows, threshold {saved.threshold:.3f} "
-        f"(leave-one-clip-out scores mean {cal['score_mean']:.3f}, max {cal['score_max']:.3f}; "
+        f"({how}: {cal['n_scores']} scores, mean {cal['score_mean']:.3f}, max {cal['score_max']:.3f}; "
         f"target false-alarm rate {cal['target_far']:.1%}) -> {cfg.profiles_dir}/{saved.name}"
     )
+    for clip_name, why in saved.meta["skipped"].items():
+        typer.echo(f"warning: clip {clip_name} left out: {why}", err=True)
+    for warning in cal["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)

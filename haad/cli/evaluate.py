@@ -57,7 +57,27 @@ def eval_fewshot_cmd(
 @app.command("stream")
 def eval_stream_cmd(
     dataset: str = typer.Option(
-        "kinder-gator", help="kinder-gator (stitched test clips) or utkinect (recordings)."
+        "kinder-gator",
+        help="kinder-gator (stitched test clips), kinder-gator-short (abnormal parts cut to 1-3 s), "
+        "kinder-gator-short-gaps (the same, nobody in view for 1 s before and after them) or "
+        "utkinect (recordings).",
+    ),
+    recordings: Path | None = typer.Option(
+        None,
+        help="Your own labelled recordings instead: a recording-set file (a clip-set .npz of "
+        "continuous recordings with a frame_labels entry, one label per frame; see docs/stream_eval.md).",
+    ),
+    normal: str | None = typer.Option(
+        None, help="With --recordings: the frame label of normal behaviour; other labels are abnormal."
+    ),
+    shots: int = typer.Option(
+        3,
+        min=1,
+        help="With --recordings: enrol each recording's profile from the longest normal run of this "
+        "many recordings of other subjects.",
+    ),
+    profile: str | None = typer.Option(
+        None, help="With --recordings: score against this enrolled profile (from the config's profiles_dir)."
     ),
     config: Path | None = ConfigOption,
     augment: bool = typer.Option(False, help="Enrol with HumanMAC support augmentation."),
@@ -65,26 +85,42 @@ def eval_stream_cmd(
         _COMPLETIONS.observed, min=1, max=59, help="Frames of each support window the completions keep."
     ),
     gap: Gap = typer.Option(_COMPLETIONS.gap, help="Where the completions are generated: middle or end."),
-    out: Path = typer.Option(Path("runs/stream"), help="Folder for stream_<dataset>.json."),
+    out: Path = typer.Option(Path("runs/stream"), help="Folder for stream_<dataset or file name>.json."),
     data_root: str | None = DataRoot,
 ) -> None:
-    """Frame-level AUC and alert-level precision, recall and delay on labelled recordings, through
-    the worker's own pipeline."""
+    """Frame-level AUC, alert precision, recall (also by abnormal-part duration) and delay on
+    labelled recordings, through the worker's own pipeline, for the encoder and for a raw-DCT scorer
+    on the very same windows."""
     from edge.backends import make_backend
     from edge.enroll import default_augmentation
-    from evaluation.stream import run_stream_eval
+    from edge.profiles import ProfileStore
+    from evaluation.stream import format_table, run_recordings_eval, run_stream_eval
 
+    if recordings is None and (normal is not None or profile is not None):
+        raise fail("--normal and --profile go with --recordings", code=2)
+    if recordings is not None and normal is None:
+        raise fail("--recordings needs --normal LABEL (the frame label of normal behaviour)", code=2)
     cfg = load_edge_config(config)
     backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
     aug = default_augmentation(CompletionSettings(observed=observed, gap=gap)) if augment else None
     try:
-        summary = run_stream_eval(
-            dataset, backend, cfg.worker, data_root=data_root, augmentation=aug, out=out
-        )
-    except ValueError as e:
+        if recordings is not None:
+            assert normal is not None
+            given = ProfileStore(Path(cfg.profiles_dir)).load(profile) if profile else None
+            summary = run_recordings_eval(
+                recordings, normal, backend, cfg.worker, shots=shots, profile=given, augmentation=aug, out=out
+            )
+            name = recordings.stem
+        else:
+            summary = run_stream_eval(
+                dataset, backend, cfg.worker, data_root=data_root, augmentation=aug, out=out
+            )
+            name = dataset
+    except (OSError, ValueError) as e:
         raise fail(str(e), code=2) from None
     typer.echo(json.dumps({k: v for k, v in summary.items() if k != "per_stream"}, indent=2))
-    typer.echo(f"wrote {out / f'stream_{dataset}.json'}")
+    typer.echo(format_table(summary))
+    typer.echo(f"wrote {out / f'stream_{name}.json'}")
 
 
 @app.command("humanmac")

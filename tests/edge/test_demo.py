@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,10 @@ import pytest
 from config.store import StoreConfig
 from edge.store import AlertStore
 
-pytestmark = pytest.mark.slow  # runs the whole demo: daemon, frontend and worker processes for ~30 s
+slow = pytest.mark.slow  # runs the whole demo: daemon, frontend and worker processes for ~30 s
 
 
+@slow
 def test_demo_raises_one_alert_for_the_one_abnormal_action(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "haad", "demo", "--workdir", str(tmp_path)],
@@ -21,6 +23,7 @@ def test_demo_raises_one_alert_for_the_one_abnormal_action(tmp_path: Path) -> No
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 alert(s)" in result.stdout, result.stdout + result.stderr
+    assert re.search(r"^\d+ window\(s\) scored$", result.stdout, re.M), result.stdout
     with AlertStore(StoreConfig(url=f"sqlite:///{tmp_path / 'alerts.db'}")) as store:
         (alert,) = store.list_alerts()
     # The performer flails in a jump from 12 s to 17 s of a 29 s performance.
@@ -29,6 +32,62 @@ def test_demo_raises_one_alert_for_the_one_abnormal_action(tmp_path: Path) -> No
     assert 3.0 < duration < 15.0
 
 
+@slow
+def test_demo_on_a_video_shorter_than_a_scorable_segment_says_why_nothing_was_scored(
+    tmp_path: Path, data_root: Path
+) -> None:
+    import cv2
+
+    source = cv2.VideoCapture(str(data_root / "mediapipe_pose_testdata" / "pose_1.mp4"))
+    clip = tmp_path / "blip.mp4"
+    writer = None
+    for _ in range(24):  # 0.8 s at 30 fps
+        ok, frame = source.read()
+        assert ok
+        if writer is None:
+            writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, frame.shape[1::-1])
+        writer.write(frame)
+    assert writer is not None
+    writer.release()
+    source.release()
+    result = subprocess.run(
+        [sys.executable, "-m", "haad", "demo", "--workdir", str(tmp_path / "run"), "--video", str(clip)],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 window(s) scored" in result.stdout, result.stdout + result.stderr
+    assert re.search(
+        r"no window was scored: the video blip.mp4 gave 0\.\d s of skeleton; windows need at least 1 s",
+        result.stdout,
+    ), result.stdout
+
+
+def test_scoring_summary_says_why_nothing_was_scored() -> None:
+    from edge.demo import scoring_summary
+
+    def report(frames: int, segments: dict[str, int], longest: float, windows: int = 0) -> dict:
+        stream = {"frames": frames, "windows": windows, "segments": segments, "longest_segment_s": longest}
+        return {
+            "windows_scored": windows,
+            "short_windows": 0,
+            "min_segment_s": 1.0,
+            "streams": {"cam": stream},
+        }
+
+    assert scoring_summary(report(300, {"full": 1}, 10.0, windows=29)) == ["29 window(s) scored"]
+    assert scoring_summary(report(24, {"too_short": 1}, 0.8), "the video v.mp4")[1] == (
+        "no window was scored: the video v.mp4 gave 0.8 s of skeleton; windows need at least 1 s "
+        "(worker.min_segment_s)"
+    )
+    assert (
+        "2 stretches of skeleton, the longest 0.6 s" in scoring_summary(report(40, {"too_short": 2}, 0.6))[1]
+    )
+    assert "nobody was detected in the 24 frame(s)" in scoring_summary(report(24, {}, 0.0))[1]
+    assert "no skeleton frame" in scoring_summary(report(0, {}, 0.0))[1]
+    assert "no report" in scoring_summary(None)[0]
+
+
+@slow
 def test_rebuilt_demo_profile_is_the_only_version_and_matches_the_bundled_encoder(tmp_path: Path) -> None:
     from edge.demo import PROFILES_DIR, build_demo_profiles
     from edge.profiles import ProfileStore

@@ -204,3 +204,38 @@ def test_resuming_where_this_worker_already_has_an_episode_closes_the_old_one() 
         ("closed", "restart")
     ]
     assert [e.close_reason for e in new.close_all()] == ["shutdown"]
+
+
+@pytest.mark.parametrize(
+    "scores,opens",
+    [
+        ([HOT], True),  # a 1.0-1.2 s segment gives one window at stride 5
+        ([HOT, 3.0], True),
+        ([HOT, COLD], False),
+        ([HOT, HOT, COLD], False),  # open_k windows: the k-of-n rule applies, and it does not hold
+    ],
+)
+def test_a_segment_too_short_for_k_of_n_opens_an_episode_only_when_every_window_is_hot(
+    scores: list[float], opens: bool
+) -> None:
+    tracker = EpisodeTracker(RULES)
+    assert run(tracker, scores) == []
+    events = tracker.end_segment("cam1", 1, "shutdown")
+    if not opens:
+        assert events == []
+        return
+    assert [(e.kind, e.close_reason) for e in events] == [("opened", None), ("closed", "shutdown")]
+    ep = events[1].episode
+    assert (ep.start, ep.end, ep.n_windows, ep.threshold) == (
+        win(0).t_start,
+        win(len(scores) - 1).t_end,
+        len(scores),
+        THRESHOLD,
+    )
+
+
+def test_a_long_segment_ending_on_a_few_hot_windows_after_its_episode_opens_nothing_more() -> None:
+    tracker = EpisodeTracker(RULES)
+    events = run(tracker, [HOT] * 4 + [COLD] * 4 + [HOT, HOT])  # opened, closed cold, 2 hot in cooldown
+    assert [e.kind for e in events] == ["opened", "closed"]
+    assert tracker.end_segment("cam1", 1) == []

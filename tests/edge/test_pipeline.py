@@ -15,7 +15,8 @@ from config.worker import WorkerConfig
 from edge.backends import make_backend
 from edge.enroll import build_profile
 from edge.pipeline import Pipeline
-from evaluation.stream import kinder_gator_streams, replay, run_stream_eval
+from evaluation.stream import replay, run_stream_eval
+from evaluation.stream_sets import kinder_gator_streams
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,48 @@ def test_a_gap_closes_the_open_episode(backend, streams) -> None:
     assert ("opened", None) in kinds and ("closed", "reset") in kinds
 
 
+def _cut(stream, a: float, b: float, shift: float = 0.0) -> list[tuple[float, np.ndarray]]:
+    rec = stream.recording
+    keep = (rec.times >= a) & (rec.times <= b)
+    return [(float(t) + shift, j) for t, j in zip(rec.times[keep], rec.joints[keep], strict=True)]
+
+
+@pytest.mark.parametrize("part", ["abnormal", "normal"])
+def test_a_short_segment_between_gaps_is_scored_and_alerts_only_when_abnormal(
+    backend, streams, part: str
+) -> None:
+    """A person walks, leaves, comes back for 1.5 s (throwing a ball, or walking), leaves, walks."""
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
+    ((a0, a1),), (first, second) = stream.abnormal, stream.normal
+    middle = (a0 + a1) / 2 if part == "abnormal" else (first[0] + first[1]) / 2
+    short = _cut(stream, middle - 0.75, middle + 0.75, shift=second[0] - middle - 2.0)
+    parts = _cut(stream, *first) + short + _cut(stream, *second)
+    vis = np.ones(20, np.float32)
+    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    scored, events = [], []
+    for i, (t, j) in enumerate(parts):
+        pipeline.push(SkeletonFrame("cam1", i, t, j, vis, time.time()))
+        for b in pipeline.run_due(flush=True):
+            scored += [(w, float(x)) for w, x in zip(b.windows, b.scores[:, 0], strict=True)]
+            events += b.events
+    events += pipeline.close_all()
+    short_windows = [(w, x) for w, x in scored if w.segment_frames is not None]
+    assert [w.segment_frames for w, _ in short_windows] == [20, 25, 30]
+    assert {w.segment for w, _ in short_windows} == {2}  # the middle one of three segments
+    assert pipeline.windows["cam1"].segments == {"full": 2, "short": 1}
+    assert pipeline.stats.short_windows == 3
+    alerts = [e.episode for e in events if e.kind == "opened"]
+    if part == "abnormal":
+        assert [(a.start, a.end) for a in alerts] == [(short[0][0], pytest.approx(short[0][0] + 29 / 20))]
+    else:
+        assert alerts == [] and all(x < _threshold(pipeline) for _, x in short_windows)
+
+
+def _threshold(pipeline: Pipeline) -> float:
+    assert pipeline.scorer is not None
+    return float(pipeline.scorer.thresholds[0])
+
+
 def test_removing_a_profile_closes_its_episodes(backend, streams) -> None:
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
     ((a0, a1),) = stream.abnormal
@@ -130,7 +173,8 @@ def test_stream_eval_reports_frame_and_alert_figures(backend, data_root: Path, t
 
 
 def test_windows_are_binned_by_their_abnormal_share_of_labelled_time() -> None:
-    from evaluation.stream import LabelledStream, StreamRun, abnormal_shares, share_table
+    from evaluation.stream import StreamRun, abnormal_shares, share_table
+    from evaluation.stream_sets import LabelledStream
 
     # normal 0-10 s, a 0.5 s unlabelled blend, abnormal 10.5-20 s
     stream = LabelledStream(
@@ -156,7 +200,8 @@ def test_windows_are_binned_by_their_abnormal_share_of_labelled_time() -> None:
 
 
 def test_each_normal_behaviour_gets_its_own_profile_on_utkinect(backend, data_root: Path) -> None:
-    from evaluation.stream import evaluate_streams, utkinect_streams
+    from evaluation.stream import evaluate_streams
+    from evaluation.stream_sets import utkinect_streams
 
     streams = utkinect_streams(str(data_root))[:20]  # two recordings, every action as "normal" in turn
     summary = evaluate_streams(streams, backend, WorkerConfig())

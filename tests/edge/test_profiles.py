@@ -117,3 +117,43 @@ def test_a_threshold_that_could_never_or_always_alert_is_refused(tmp_path: Path)
     for bad in (float("nan"), float("inf"), 0.0, -1.0):
         with pytest.raises(ProfileError, match="finite positive"):
             ProfileStore(tmp_path).save(_profile(threshold=bad))
+
+
+class _Projection:
+    """A stand-in encoder: a fixed random projection of the flattened window."""
+
+    def __init__(self, version: str, seed: int) -> None:
+        from models.preprocess import WindowSpec
+
+        self.name, self.spec, self.embedding_dim, self.model_version = "fake", WindowSpec(), 8, version
+        self._w = np.random.default_rng(seed).normal(size=(60 * 20 * 3, 8)).astype(np.float32)
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        return windows.reshape(len(windows), -1) @ self._w
+
+
+def test_one_clip_profile_keeps_its_calibration_windows_and_recalibrates_on_them(tmp_path: Path) -> None:
+    """A re-embedding (another encoder) calibrates a one-clip profile on the halves it was enrolled
+    with, not on its few support windows."""
+    from clips import Clip
+    from config.worker import CalibrationConfig
+    from edge.enroll import build_profile, reembed
+
+    rng = np.random.default_rng(5)
+    t = np.arange(240) / 30.0  # 8 s
+    joints = np.cumsum(rng.normal(0, 0.01, size=(240, 20, 3)), axis=0).astype(np.float32) + rng.normal(
+        size=(1, 20, 3)
+    ).astype(np.float32)
+    built = build_profile(
+        "one", [Clip(joints, t, name="c")], _Projection("a", 0), calibration=CalibrationConfig()
+    )
+    assert built.calibration_windows is not None and built.meta["calibration"]["method"] == "split_halves"
+    saved = ProfileStore(tmp_path).save(built)
+    loaded = ProfileStore(tmp_path).load("one")
+    np.testing.assert_allclose(loaded.calibration_windows, saved.calibration_windows, atol=1e-2)  # float16
+    np.testing.assert_array_equal(loaded.calibration_groups, saved.calibration_groups)
+    again = reembed(loaded, _Projection("b", 1), CalibrationConfig())
+    cal = again.meta["calibration"]
+    assert again.model_version == "b" and cal["method"] == "split_halves"
+    assert cal["n_scores"] == len(loaded.calibration_windows) and again.threshold != loaded.threshold
+    assert reembed(loaded, _Projection("a", 0), CalibrationConfig()) is loaded  # same model: unchanged

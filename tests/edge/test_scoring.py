@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,13 +60,29 @@ def test_variants_of_a_clip_are_left_out_with_it() -> None:
     assert by_clip.threshold > 1.2 * by_embedding.threshold
 
 
-def test_two_clips_are_enough_and_one_clip_warns_and_splits_it(caplog: pytest.LogCaptureFixture) -> None:
-    emb, groups = gaussian_support(2, 3)
-    assert calibrate_threshold(emb, groups).method == "leave_one_clip_out"
-    with caplog.at_level(logging.WARNING, logger="edge.scoring"):
-        one = calibrate_threshold(emb, np.zeros(len(emb), int))
+def test_two_clips_are_enough_and_one_clip_warns_and_splits_it() -> None:
+    emb, groups = gaussian_support(2, 6)
+    two = calibrate_threshold(emb, groups)
+    assert two.method == "leave_one_clip_out" and two.n_distances == 36 and two.warnings == ()
+    one = calibrate_threshold(emb, np.zeros(len(emb), int))
     assert one.method == "split_halves" and one.n_clips == 1 and np.isfinite(one.threshold)
-    assert "one clip" in caplog.text
+    assert len(one.warnings) == 1 and "one clip" in one.warnings[0] and "second clip" in one.warnings[0]
+
+
+def test_two_one_window_clips_warn_that_the_threshold_rests_on_one_distance() -> None:
+    emb, groups = gaussian_support(2, 1)
+    cal = calibrate_threshold(emb, groups)
+    assert cal.n_distances == 1 and cal.n_scores == 2
+    (warning,) = cal.warnings
+    assert "rests on 1 distance(s)" in warning
+    assert cal.to_dict()["warnings"] == [warning]
+
+
+def test_halves_of_one_clip_given_as_groups_are_recorded_as_split_halves() -> None:
+    emb, groups = gaussian_support(2, 8)
+    cal = calibrate_threshold(emb, groups, method="split_halves")
+    assert cal.method == "split_halves" and cal.n_clips == 1 and cal.n_distances == 64
+    assert len(cal.warnings) == 1 and "one clip" in cal.warnings[0]
 
 
 @pytest.mark.parametrize(

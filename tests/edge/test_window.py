@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from bus.messages import SkeletonFrame
+from edge.segments import min_segment_frames
 from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
-from models.preprocess import WindowSpec, clip_frames, normalise_windows, resample
+from models.preprocess import WindowSpec, clip_frames, cut_windows, normalise_windows, resample
 
 SPEC = WindowSpec()  # 60 frames at 20 fps
 MAX_GAP = 0.5
@@ -32,12 +33,15 @@ def clip_frames_of(joints: np.ndarray, times: np.ndarray) -> list[SkeletonFrame]
     return [frame(float(t), j, seq=i) for i, (t, j) in enumerate(zip(times, joints, strict=True))]
 
 
-def window(stride: int = 1, resets: list[WindowReset] | None = None) -> StreamWindow:
+def window(
+    stride: int = 1, resets: list[WindowReset] | None = None, min_segment_s: float | None = None
+) -> StreamWindow:
     return StreamWindow(
         SPEC,
         stride=stride,
         max_gap_s=MAX_GAP,
         min_visibility=0.5,
+        min_frames=None if min_segment_s is None else min_segment_frames(SPEC, min_segment_s),
         on_reset=None if resets is None else resets.append,
     )
 
@@ -180,6 +184,68 @@ def test_frames_of_another_stream_are_refused() -> None:
     win.push(steady(0.0, 1)[0])
     with pytest.raises(ValueError, match="cam2"):
         win.push(frame(1.0, np.zeros((20, 3), np.float32), sid="cam2"))
+
+
+# --- segments shorter than a window ------------------------------------------------------------
+
+
+def test_short_segment_windows_equal_cut_windows_of_the_same_frames(clip) -> None:
+    """A 1.7 s segment gives, when it ends, windows of its first 20, 25, 30 and all its resampled
+    frames, each enrolment's window of those frames; the last one is enrolment's window of the whole
+    segment as a clip."""
+    joints, times = clip
+    keep = times - times[0] <= 1.7
+    win = window(stride=5, min_segment_s=1.0)
+    assert feed(win, clip_frames_of(joints[keep], times[keep])) == []
+    ready = win.finish()
+    frames = resample(joints[keep], times[keep], SPEC.fps)  # (n, J, 3), n = 35
+    n = len(frames)
+    assert [w.segment_frames for w in ready] == [20, 25, 30, n]
+    for w in ready:
+        k = w.segment_frames
+        assert k is not None
+        np.testing.assert_allclose(w.frames, cut_windows(frames[:k], SPEC)[0], atol=1e-5)
+        assert w.t_start == pytest.approx(times[0])
+        assert w.t_end == pytest.approx(times[0] + (k - 1) / SPEC.fps)
+    whole = cut_windows(clip_frames(joints[keep], times[keep], SPEC), SPEC)
+    np.testing.assert_allclose(ready[-1].frames, whole[0], atol=1e-5)
+    assert win.segments == {"short": 1} and win.longest_s == pytest.approx(n / SPEC.fps)
+
+
+def test_a_segment_that_fills_a_window_gives_only_sliding_windows() -> None:
+    win = window(stride=5, min_segment_s=1.0)
+    ready = feed(win, steady(0.0, 120))  # 4 s at 30 fps -> 80 resampled frames
+    assert all(w.segment_frames is None for w in ready)
+    assert [round(w.t_end * SPEC.fps) + 1 for w in ready] == [60, 65, 70, 75, 80]
+    assert win.finish() == []
+    assert win.segments == {"full": 1}
+
+
+def test_segment_under_the_minimum_is_counted_as_too_short_not_lost() -> None:
+    resets: list[WindowReset] = []
+    win = window(stride=5, resets=resets, min_segment_s=1.0)
+    ready = feed(win, steady(0.0, 24))  # 0.77 s of skeleton: 16 resampled frames
+    ready += feed(win, [frame(2.0, np.zeros((20, 3), np.float32))])  # back after a gap
+    assert ready == [] and win.segments == {"too_short": 1}
+    assert [r.reason for r in resets] == ["gap"]
+    assert win.longest_s == pytest.approx(16 / SPEC.fps)
+
+
+def test_the_frame_that_ends_a_short_segment_brings_its_windows() -> None:
+    win = window(stride=5, min_segment_s=1.0)
+    assert feed(win, steady(0.0, 40)) == []  # 1.3 s: 27 resampled frames
+    after_gap = win.push(frame(3.0, np.zeros((20, 3), np.float32), seq=99))
+    assert [(w.segment, w.segment_frames, w.last_sent_at) for w in after_gap] == [
+        (1, 20, 1003.0),
+        (1, 25, 1003.0),
+        (1, 27, 1003.0),
+    ]
+
+
+def test_without_a_minimum_only_full_windows_are_emitted() -> None:
+    win = window(stride=5)
+    assert feed(win, steady(0.0, 80)) == [] and win.finish() == []
+    assert win.segments == {"too_short": 1}  # too short for a full window, the only kind here
 
 
 # --- batcher ---------------------------------------------------------------------------------------

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from typer.testing import CliRunner
 
+from clips import Clip
 from clips.files import save_clipset_file
 from config.edge import EdgeConfig
 from config.loader import parse_config
@@ -105,7 +107,7 @@ def test_enroll_refuses_unusable_clips_clearly(tmp_path: Path) -> None:
     nan_clip = tmp_path / "nan.npy"
     np.save(nan_clip, np.full((50, 20, 3), np.nan, np.float32))
     empty = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, "--no-augment", str(nan_clip)])
-    assert empty.exit_code == 1 and "no usable clip" in empty.output
+    assert empty.exit_code == 1 and "nan: the clip has no frame with all joints finite" in empty.output
     txt = tmp_path / "notes.txt"
     txt.write_text("hello")
     wrong = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, "--no-augment", str(txt)])
@@ -140,3 +142,108 @@ def test_every_help_text_is_written_for_users() -> None:
         assert result.exit_code == 0, (path, result.output)
         seen += 1
     assert seen > 20  # every group and command was visited
+
+
+# --- how many clips, how long: one clip, short clips, clips under the minimum ---------------------
+
+
+@pytest.fixture(scope="module")
+def walks(data_root: Path) -> list[Clip]:
+    """Kinder-Gator clips of walking in place, 8 s and longer, of four participants."""
+    clips = [c for c in load_dataset("kinder-gator", data_root).clips if c.label == "Walk-in-place"]
+    return [c for c in clips if c.duration_s >= 8.0][:4]
+
+
+def _first(clip: Clip, seconds: float, name: str) -> Clip:
+    keep = clip.times - clip.times[0] <= seconds + 1e-9
+    return Clip(clip.joints[keep], clip.times[keep], clip.label, clip.subject, name)
+
+
+def _enrol(tmp_path: Path, *clips: Clip, extra: tuple[str, ...] = ()):  # -> click.testing.Result
+    path = tmp_path / "clips.npz"
+    save_clipset_file(path, list(clips))
+    return runner.invoke(
+        app, ["enroll", "--profile", "p", "--config", str(_config(tmp_path)), str(path), *extra]
+    )
+
+
+def test_one_long_clip_is_enrolled_with_its_halves_and_a_warning_on_what_a_second_clip_adds(
+    tmp_path: Path, walks: list[Clip]
+) -> None:
+    result = _enrol(tmp_path, walks[0])
+    assert result.exit_code == 0, result.output
+    assert "first half vs second half" in result.output
+    assert "warning: the threshold comes from one clip" in result.output and "second clip" in result.output
+    assert "rests on" not in result.output  # many windows at the live stride: no few-distances warning
+    profile = ProfileStore(tmp_path / "profiles").load("p")
+    cal = profile.meta["calibration"]
+    assert cal["method"] == "split_halves" and cal["split_stride"] == 5 and cal["n_scores"] >= 10
+    assert profile.calibration_windows is not None and len(profile.calibration_windows) == cal["n_scores"]
+
+
+def test_one_short_clip_is_enrolled_and_warned_that_the_threshold_rests_on_one_distance(
+    tmp_path: Path, walks: list[Clip]
+) -> None:
+    result = _enrol(tmp_path, _first(walks[0], 2.5, "short"))
+    assert result.exit_code == 0, result.output
+    assert "warning: the threshold comes from one clip" in result.output
+    assert "rests on 1 distance(s) between windows of different halves" in result.output
+    assert ProfileStore(tmp_path / "profiles").load("p").meta["calibration"]["n_scores"] == 2
+
+
+def test_one_clip_too_short_to_split_is_refused_with_the_reason(tmp_path: Path, walks: list[Clip]) -> None:
+    result = _enrol(tmp_path, _first(walks[0], 1.5, "brief"))
+    assert result.exit_code == 1
+    assert (
+        "brief: one clip of 1.50 s cannot set a threshold" in result.output
+        and "a second clip" in result.output
+    )
+    assert not (tmp_path / "profiles").exists()
+
+
+def test_a_clip_under_the_minimum_is_refused_naming_it(tmp_path: Path, walks: list[Clip]) -> None:
+    result = _enrol(tmp_path, walks[0], _first(walks[1], 0.8, "blip"))
+    assert result.exit_code == 1
+    assert "blip: 0.80 s of skeleton; windows need at least 1 s (worker.min_segment_s)" in result.output
+
+
+def test_two_one_window_clips_warn_that_the_threshold_rests_on_one_distance(
+    tmp_path: Path, walks: list[Clip]
+) -> None:
+    result = _enrol(tmp_path, _first(walks[0], 2.5, "a"), _first(walks[1], 2.5, "b"))
+    assert result.exit_code == 0, result.output
+    assert "leave-one-clip-out: 2 scores" in result.output
+    assert "warning: the threshold rests on 1 distance(s) between windows of different clips" in result.output
+    cal = ProfileStore(tmp_path / "profiles").load("p").meta["calibration"]
+    assert cal["n_distances"] == 1 and cal["warnings"]
+
+
+def _video(path: Path, frames: int, fps: float = 30.0) -> Path:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (64, 64))
+    for i in range(frames):
+        writer.write(np.full((64, 64, 3), i, np.uint8))
+    writer.release()
+    return path
+
+
+def test_short_or_unusable_files_are_refused_before_pose_estimation_runs_on_any_video(
+    tmp_path: Path, walks: list[Clip], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import edge.enrol_files
+
+    def no_pose_estimation(*_args: object) -> None:
+        raise AssertionError("pose estimation ran before every file was checked")
+
+    monkeypatch.setattr(edge.enrol_files, "_video_clip", no_pose_estimation)
+    cfg = str(_config(tmp_path))
+    long_video, short_video = _video(tmp_path / "long.mp4", 90), _video(tmp_path / "short.mp4", 15)
+    save_clipset_file(tmp_path / "blip.npz", [_first(walks[0], 0.8, "blip")])
+    for files, reason in [
+        ([long_video, short_video], "short.mp4: 0.50 s of skeleton; windows need at least 1 s"),
+        ([long_video, tmp_path / "blip.npz"], "blip: 0.80 s of skeleton"),
+        ([_video(tmp_path / "lone.mp4", 45)], "lone.mp4: one clip of 1.50 s cannot set a threshold"),
+    ]:
+        result = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, *map(str, files)])
+        assert result.exit_code == 1 and reason in result.output, result.output

@@ -1,0 +1,34 @@
+"""The raw-DCT scorer as an encoder backend, so the live path can run it on the very same windows.
+
+A window's "embedding" is its ``RAW_DCT_M`` lowest DCT coefficients over time, flattened (the
+``raw-dct`` baseline of ``haad eval fewshot``); Eq. 6, threshold calibration and alert episodes are
+the encoder's own. A profile for it is enrolled from the same support windows (``build_profile`` or
+``edge.enroll.reembed``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge.backends.base import check_windows
+from evaluation.fewshot import raw_dct_features
+from models.preprocess import WindowSpec
+from models.skeleton import NUM_JOINTS
+
+RAW_DCT_M = 10  # the paper's M: the encoder sees the same 10 frequencies
+
+
+class RawDctBackend:
+    """``embed``: ``(B, F, 20, 3)`` normalised windows -> ``(B, RAW_DCT_M * 60)`` float32."""
+
+    name = "raw-dct"
+
+    def __init__(self, spec: WindowSpec, dct_m: int = RAW_DCT_M) -> None:
+        self.spec = spec
+        self.embedding_dim = dct_m * NUM_JOINTS * 3
+        self.model_version = f"raw-dct-m{dct_m}"
+        self._features = raw_dct_features(dct_m)
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        w = check_windows(windows, self.spec, NUM_JOINTS)
+        return np.asarray(self._features(w), dtype=np.float32)

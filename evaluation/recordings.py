@@ -1,0 +1,117 @@
+"""Users' own labelled continuous recordings as streams for ``haad eval stream --recordings``.
+
+A *recording-set* file is a clip-set file (clips/files.py) whose clips are continuous recordings,
+with ``frame_labels``: frames labelled with the normal behaviour (``--normal``) are normal, frames
+with any other non-empty label abnormal, frames labelled "" are left out of the metrics. Each run of
+one label is a part; an abnormal part is what an alert must overlap.
+
+Unless a profile is given, each recording is scored against a profile enrolled as ``haad enroll``
+would from the longest normal run of each of ``shots`` recordings of *other* subjects (one run per
+subject while there are subjects enough, longest runs first; a recording whose subject is "" counts
+as its own subject). Runs shorter than ``min_segment_s`` are never enrolled (edge/segments.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from clips import Clip, load_clipset_file
+from edge.segments import frames_in_span, min_segment_frames
+from evaluation.stream_sets import Interval, LabelledStream
+from models.preprocess import WindowSpec
+
+
+def label_runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
+    """``(label, start, stop)`` for every run of equal labels, ``[start, stop)`` frame indices."""
+    if len(labels) == 0:
+        return []
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    bounds = np.concatenate([[0], change, [len(labels)]])
+    return [(str(labels[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def parts(recording: Clip, normal: str) -> tuple[tuple[Interval, ...], tuple[Interval, ...]]:
+    """(abnormal, normal) parts of a recording as source-time intervals (first to last frame)."""
+    assert recording.frame_labels is not None
+    t = recording.times
+    abnormal: list[Interval] = []
+    normal_parts: list[Interval] = []
+    for label, a, b in label_runs(recording.frame_labels):
+        if label == "":
+            continue
+        (normal_parts if label == normal else abnormal).append((float(t[a]), float(t[b - 1])))
+    return tuple(abnormal), tuple(normal_parts)
+
+
+def longest_normal_run(recording: Clip, normal: str) -> Clip | None:
+    assert recording.frame_labels is not None
+    runs = [(b - a, a, b) for label, a, b in label_runs(recording.frame_labels) if label == normal]
+    if not runs:
+        return None
+    _, a, b = max(runs, key=lambda r: (r[0], -r[1]))
+    return Clip(
+        recording.joints[a:b], recording.times[a:b], normal, recording.subject, f"{recording.name}:{normal}"
+    )
+
+
+def _subject(clip: Clip) -> str:
+    return clip.subject or f"recording {clip.name}"
+
+
+def choose_support(
+    recording: Clip, others: list[Clip], normal: str, shots: int, spec: WindowSpec, min_segment_s: float
+) -> tuple[Clip, ...]:
+    """The enrolment clips for ``recording``: longest normal runs of other subjects' recordings."""
+    need = min_segment_frames(spec, min_segment_s)
+    runs = []
+    for other in others:
+        if other is recording or _subject(other) == _subject(recording):
+            continue
+        run = longest_normal_run(other, normal)
+        if run is not None and frames_in_span(run.duration_s, spec) >= need:
+            runs.append(run)
+    runs.sort(key=lambda r: (-r.duration_s, r.name))
+    first_per_subject: list[Clip] = []
+    rest: list[Clip] = []
+    seen: set[str] = set()
+    for r in runs:
+        (rest if _subject(r) in seen else first_per_subject).append(r)
+        seen.add(_subject(r))
+    return tuple((first_per_subject + rest)[:shots])
+
+
+def recording_streams(
+    path: Path,
+    normal: str,
+    *,
+    shots: int,
+    spec: WindowSpec,
+    min_segment_s: float,
+    enrol: bool = True,
+) -> list[LabelledStream]:
+    """Every recording of a recording-set file as a labelled stream; with ``enrol`` each gets its
+    support clips (:func:`choose_support`). Raises ValueError for a file without frame labels, a
+    normal label no frame carries, or a recording without enough other subjects' normal runs."""
+    recordings = list(load_clipset_file(path).clips)
+    if any(r.frame_labels is None for r in recordings):
+        raise ValueError(f"{path}: a recording-set file needs frame_labels (one label per frame)")
+    if not any(np.any(r.frame_labels == normal) for r in recordings):
+        found = sorted({str(x) for r in recordings for x in np.unique(r.frame_labels) if x})  # type: ignore[arg-type]
+        raise ValueError(f"{path}: no frame is labelled {normal!r}; labels found: {found}")
+    streams, lacking = [], []
+    for rec in recordings:
+        support: tuple[Clip, ...] = ()
+        if enrol:
+            support = choose_support(rec, recordings, normal, shots, spec, min_segment_s)
+            if not support:
+                lacking.append(rec.name)
+        abnormal, normal_parts = parts(rec, normal)
+        streams.append(LabelledStream(f"rec:{rec.name}", rec, normal, abnormal, normal_parts, support))
+    if lacking:
+        raise ValueError(
+            f"no other subject's recording has a normal run of at least {min_segment_s:g} s to enrol "
+            f"for {', '.join(lacking)}; give --profile NAME to score against an enrolled profile"
+        )
+    return streams

@@ -1,0 +1,185 @@
+"""Labelled streams for ``haad eval stream``: built-in sets made from the shared datasets.
+
+* ``kinder-gator``: for each Kinder-Gator test participant and each (normal, abnormal) pair below,
+  that participant's clip of the normal motion, then their clip of an unseen abnormal motion, then the
+  normal clip again, joined by 0.5 s blends (the body is moved so it does not jump); the profile is
+  enrolled from 3 clips of the normal motion by other test participants;
+* ``kinder-gator-short``: the same participants and normal motions with *every* abnormal motion, the
+  abnormal clip cut to its most active 1.25, 1.75, 2.25 or 2.75 s (in rotation): short abnormal
+  actions inside a long normal stream;
+* ``kinder-gator-short-gaps``: the same streams as ``kinder-gator-short`` with 1 s without anybody
+  in view before and after the abnormal action (the person steps in, does it, steps out): each part
+  is a segment of its own, and the short action is scored by the short-segment rule alone;
+* ``utkinect``: every continuous UTKinect recording with every action as "normal"; the profile is
+  enrolled from 3 segments of that action by other subjects; all other annotated segments are the
+  abnormal parts, unannotated stretches between actions are left out of the frame metrics.
+
+Users' own recordings (a recording-set file) become streams in :mod:`evaluation.recordings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from clips import Clip
+from models.skeleton import ROOT
+from training.datasets import load_dataset, resolve_data_root
+from training.datasets.utkinect import load_utkinect_recordings
+from training.protocol import KINDER_GATOR
+
+Interval = tuple[float, float]
+BLEND_S = 0.5
+SHOTS = 3
+# Normal behaviours a site might enrol, and the unseen motions played as the abnormal part.
+KG_NORMAL = ("Walk-in-place", "Wave-your-hand", "Run-in-place", "Climb-and-imaginary-ladder", "Draw-a-square")
+KG_ABNORMAL = ("Punch", "Kick-a-ball", "Jump", "Throw-a-ball-", "Bow", "Do-a-forward-lunge")
+# Lengths the abnormal clips of kinder-gator-short are cut to (seconds), in rotation.
+SHORT_ABNORMAL_S = (1.25, 1.75, 2.25, 2.75)
+GAP_S = 1.0  # nobody in view around the abnormal part of kinder-gator-short-gaps
+
+
+@dataclass(frozen=True)
+class LabelledStream:
+    """A recording with ground truth: ``abnormal`` / ``normal`` intervals (source seconds) and the
+    clips its profile is enrolled from (empty when a given profile is used)."""
+
+    name: str
+    recording: Clip
+    normal_label: str
+    abnormal: tuple[Interval, ...]
+    normal: tuple[Interval, ...]
+    support: tuple[Clip, ...]
+
+
+def _blend(a: Clip, b: Clip, fps: float = 30.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A linear blend from ``a``'s last pose into ``b``, and ``b`` moved so its root continues
+    ``a``'s (x, z): (blend joints, blend times, moved joints, moved times)."""
+    shift = a.joints[-1, ROOT] - b.joints[0, ROOT]
+    shift[1] = 0.0  # keep the floor height
+    moved = b.joints + shift
+    n = int(BLEND_S * fps)
+    w = (np.arange(1, n + 1) / (n + 1))[:, None, None]
+    blend = (1 - w) * a.joints[-1] + w * moved[0]
+    t_blend = a.times[-1] + np.arange(1, n + 1) / fps
+    t_b = t_blend[-1] + 1 / fps + (b.times - b.times[0])
+    return blend.astype(np.float32), t_blend, moved.astype(np.float32), t_b
+
+
+def stitch(parts: Sequence[Clip]) -> tuple[np.ndarray, np.ndarray, list[Interval]]:
+    """Concatenate clips with blends; returns joints, times and each part's time span."""
+    joints, times = [parts[0].joints], [parts[0].times - parts[0].times[0]]
+    spans = [(float(times[0][0]), float(times[0][-1]))]
+    prev = Clip(parts[0].joints, times[0])
+    for nxt in parts[1:]:
+        blend, t_blend, moved, t_moved = _blend(prev, nxt)
+        joints += [blend, moved]
+        times += [t_blend, t_moved]
+        spans.append((float(t_moved[0]), float(t_moved[-1])))
+        prev = Clip(moved, t_moved)
+    return np.concatenate(joints), np.concatenate(times), spans
+
+
+def join_with_gaps(parts: Sequence[Clip], gap_s: float) -> tuple[np.ndarray, np.ndarray, list[Interval]]:
+    """Concatenate clips with ``gap_s`` seconds without frames between them (nobody in view);
+    returns joints, times and each part's time span."""
+    joints, times, spans, end = [], [], [], -gap_s
+    for p in parts:
+        t = p.times - p.times[0] + end + gap_s
+        joints.append(p.joints)
+        times.append(t)
+        spans.append((float(t[0]), float(t[-1])))
+        end = float(t[-1])
+    return np.concatenate(joints), np.concatenate(times), spans
+
+
+def most_active(clip: Clip, seconds: float) -> Clip:
+    """The ``seconds``-long stretch of ``clip`` whose joints move the most (the whole clip if shorter)."""
+    t = clip.times
+    if t[-1] - t[0] <= seconds:
+        return clip
+    speed = np.nan_to_num(np.linalg.norm(np.diff(clip.joints, axis=0), axis=-1).sum(axis=-1))  # (T-1,)
+    motion = np.concatenate([[0.0], np.cumsum(speed)])  # motion up to frame i
+    ends = np.searchsorted(t, t + seconds, side="right") - 1  # last frame within `seconds` of each
+    starts = np.flatnonzero(t + seconds <= t[-1])
+    best = int(starts[np.argmax(motion[ends[starts]] - motion[starts])])
+    keep = slice(best, int(ends[best]) + 1)
+    return Clip(clip.joints[keep], t[keep], clip.label, clip.subject, f"{clip.name}[{seconds:g}s]")
+
+
+def _kinder_gator(data_root: str | None, short: bool, gaps: bool = False) -> list[LabelledStream]:
+    kg = load_dataset("kinder-gator", data_root)
+    test = [c for c in kg.clips if c.subject in KINDER_GATOR.test_subjects]
+    by = {(c.subject, c.label): c for c in test}
+    streams = []
+    for i, subject in enumerate(sorted(KINDER_GATOR.test_subjects)):
+        for j, normal in enumerate(KG_NORMAL):
+            abnormals = KG_ABNORMAL if short else (KG_ABNORMAL[(i + j) % len(KG_ABNORMAL)],)
+            for k, abnormal in enumerate(abnormals):
+                if (subject, normal) not in by or (subject, abnormal) not in by:
+                    continue
+                n, a = by[(subject, normal)], by[(subject, abnormal)]
+                if short:
+                    a = most_active(a, SHORT_ABNORMAL_S[(i + j + k) % len(SHORT_ABNORMAL_S)])
+                joints, times, spans = join_with_gaps([n, a, n], GAP_S) if gaps else stitch([n, a, n])
+                support = tuple(c for c in test if c.label == normal and c.subject != subject)[:SHOTS]
+                streams.append(
+                    LabelledStream(
+                        f"kg:{subject}:{normal}->{a.name if short else abnormal}", Clip(joints, times),
+                        normal, (spans[1],), (spans[0], spans[2]), support,
+                    )
+                )  # fmt: skip
+    return streams
+
+
+def kinder_gator_streams(data_root: str | None = None) -> list[LabelledStream]:
+    return _kinder_gator(data_root, short=False)
+
+
+def kinder_gator_short_streams(data_root: str | None = None) -> list[LabelledStream]:
+    return _kinder_gator(data_root, short=True)
+
+
+def kinder_gator_short_gaps_streams(data_root: str | None = None) -> list[LabelledStream]:
+    return _kinder_gator(data_root, short=True, gaps=True)
+
+
+def utkinect_streams(data_root: str | None = None) -> list[LabelledStream]:
+    recordings = load_utkinect_recordings(resolve_data_root(data_root))
+    segments = [(r, s) for r in recordings for s in r.segments]
+    streams = []
+    for rec in recordings:
+        t0 = rec.times[0]
+        for label in sorted({s.label for s in rec.segments}):
+            support: list[Clip] = []
+            for other, seg in segments:
+                if other.subject != rec.subject and seg.label == label and len(support) < SHOTS:
+                    inside = (other.times >= seg.start_s) & (other.times <= seg.end_s)
+                    support.append(
+                        Clip(
+                            other.joints[inside],
+                            other.times[inside],
+                            label,
+                            other.subject,
+                            f"{other.name}:{label}",
+                        )
+                    )
+            streams.append(
+                LabelledStream(
+                    f"utk:{rec.name}:{label}", Clip(rec.joints, rec.times - t0), label,
+                    tuple((s.start_s - t0, s.end_s - t0) for s in rec.segments if s.label != label),
+                    tuple((s.start_s - t0, s.end_s - t0) for s in rec.segments if s.label == label),
+                    tuple(support),
+                )
+            )  # fmt: skip
+    return streams
+
+
+STREAM_SETS: dict[str, Callable[[str | None], list[LabelledStream]]] = {
+    "kinder-gator": kinder_gator_streams,
+    "kinder-gator-short": kinder_gator_short_streams,
+    "kinder-gator-short-gaps": kinder_gator_short_gaps_streams,
+    "utkinect": utkinect_streams,
+}

@@ -1,0 +1,138 @@
+"""``haad eval stream --recordings``: users' own labelled continuous recordings, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from clips import Clip, save_clipset_file
+from evaluation.recordings import choose_support, label_runs, parts
+from evaluation.stream_sets import most_active, stitch
+from haad.cli import app
+from models.preprocess import WindowSpec
+from training.datasets import load_dataset
+from training.protocol import KINDER_GATOR
+
+runner = CliRunner()
+NORMAL = "Walk-in-place"
+
+
+def _recording(walk: Clip, abnormal: Clip, short: Clip) -> Clip:
+    """walk -> a 1.5 s stretch of ``short`` -> walk -> all of ``abnormal`` -> walk, blended; frames
+    labelled by part, the 0.5 s blends left unlabelled."""
+    joints, times, spans = stitch([walk, short, walk, abnormal, walk])
+    labels = np.full(len(times), "", dtype=object)
+    for (a, b), label in zip(spans, [NORMAL, short.label, NORMAL, abnormal.label, NORMAL], strict=True):
+        labels[(times >= a) & (times <= b)] = label
+    return Clip(joints, times, "", walk.subject, f"rec-{walk.subject}", labels.astype(str))
+
+
+@pytest.fixture(scope="module")
+def recording_set(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    kg = load_dataset("kinder-gator", data_root)
+    by = {(c.subject, c.label): c for c in kg.clips if c.subject in KINDER_GATOR.test_subjects}
+    subjects = sorted(KINDER_GATOR.test_subjects)[:4]
+    recordings = [
+        _recording(by[(s, NORMAL)], by[(s, "Punch")], most_active(by[(s, "Jump")], 1.5)) for s in subjects
+    ]
+    path = tmp_path_factory.mktemp("recordings") / "walks.npz"
+    save_clipset_file(path, recordings)
+    return path
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "edge.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "profiles_dir": str(tmp_path / "profiles"),
+                "worker": {"backend": {"type": "onnxruntime", "cache_dir": str(tmp_path / "onnx")}},
+            }
+        )
+    )
+    return path
+
+
+def test_runs_of_frame_labels_become_normal_and_abnormal_parts() -> None:
+    labels = np.array(["n", "n", "", "x", "x", "n", "y"])
+    assert label_runs(labels) == [("n", 0, 2), ("", 2, 3), ("x", 3, 5), ("n", 5, 6), ("y", 6, 7)]
+    rec = Clip(np.zeros((7, 20, 3), np.float32), np.arange(7.0), frame_labels=labels)
+    abnormal, normal = parts(rec, "n")
+    assert abnormal == ((3.0, 4.0), (6.0, 6.0)) and normal == ((0.0, 1.0), (5.0, 5.0))
+
+
+def test_support_is_the_longest_normal_run_of_other_subjects_one_each_first() -> None:
+    def rec(name: str, subject: str, normal_frames: int) -> Clip:
+        labels = np.array(["n"] * normal_frames + ["x"] * 10)
+        return Clip(
+            np.zeros((len(labels), 20, 3), np.float32), np.arange(len(labels)) / 30, "", subject, name, labels
+        )
+
+    me, a1, a2, b, short = (
+        rec("me", "s0", 90),
+        rec("a1", "a", 60),
+        rec("a2", "a", 90),
+        rec("b", "b", 45),
+        rec("c", "c", 20),
+    )
+    chosen = choose_support(me, [me, a1, a2, b, short], "n", 3, WindowSpec(), 1.0)
+    assert [c.name for c in chosen] == ["a2:n", "b:n", "a1:n"]  # c's 0.63 s run is under the 1 s minimum
+    assert all(len(c.joints) in (45, 60, 90) for c in chosen)
+
+
+def test_eval_stream_on_a_recording_set_reports_both_scorers_and_recall_by_duration(
+    recording_set: Path, tmp_path: Path
+) -> None:
+    args = ["eval", "stream", "--recordings", str(recording_set), "--normal", NORMAL, "--shots", "2"]
+    result = runner.invoke(app, [*args, "--config", str(_config(tmp_path)), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "| encoder |" in result.output and "| raw-dct |" in result.output
+    summary = json.loads((tmp_path / "stream_walks.json").read_text())
+    assert summary["streams"] == 4 and summary["normal"] == NORMAL
+    for figures in (summary, summary["raw_dct"]):
+        by = figures["alert_recall_by_duration"]
+        assert by["1-2 s"]["parts"] == 4 and by[">3 s"]["parts"] == 4  # the 1.5 s jump and the punch
+        assert by["<1 s"]["parts"] == 0 and by["2-3 s"]["parts"] == 0
+        assert figures["frame_auc_mean"] is not None and figures["alert_recall"] is not None
+    assert summary["frame_auc_mean"] > 0.8
+    assert {p["stream"] for p in summary["per_stream"]} == {
+        f"rec:rec-{s}" for s in sorted(KINDER_GATOR.test_subjects)[:4]
+    }
+
+
+def test_eval_stream_scores_recordings_against_an_enrolled_profile(
+    recording_set: Path, tmp_path: Path
+) -> None:
+    cfg = _config(tmp_path)
+    walks = [
+        c
+        for c in load_dataset("kinder-gator").clips
+        if c.label == NORMAL and c.subject not in KINDER_GATOR.test_subjects
+    ][:3]
+    save_clipset_file(tmp_path / "enrol.npz", walks)
+    enrolled = runner.invoke(
+        app, ["enroll", "--profile", "walking", "--config", str(cfg), str(tmp_path / "enrol.npz")]
+    )
+    assert enrolled.exit_code == 0, enrolled.output
+    args = ["eval", "stream", "--recordings", str(recording_set), "--normal", NORMAL, "--profile", "walking"]
+    result = runner.invoke(app, [*args, "--config", str(cfg), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "stream_walks.json").read_text())
+    assert summary["enrolment"] == "profile walking v1" and summary["raw_dct"]["alerts"] >= 0
+
+
+def test_recordings_need_frame_labels_and_a_normal_label_they_carry(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.npz"
+    save_clipset_file(plain, [Clip(np.zeros((40, 20, 3), np.float32), np.arange(40) / 30, "x", "s", "a")])
+    cfg = str(_config(tmp_path))
+    no_labels = runner.invoke(
+        app, ["eval", "stream", "--recordings", str(plain), "--normal", "n", "--config", cfg]
+    )
+    assert no_labels.exit_code == 2 and "frame_labels" in no_labels.output
+    no_normal = runner.invoke(app, ["eval", "stream", "--recordings", str(plain), "--config", cfg])
+    assert no_normal.exit_code == 2 and "--normal" in no_normal.output
