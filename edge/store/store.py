@@ -3,15 +3,18 @@ store may be shared by threads, and several processes may share one database."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
-from sqlalchemy.orm import sessionmaker, undefer
+from sqlalchemy.orm import Session, sessionmaker, undefer
 
+from config.events import EventKind
 from config.store import StoreConfig, normalise_db_url
+from edge.events.outbox import record_alert_events
 from edge.store.engine import WRITE, make_engine, upgrade_to_head
 from edge.store.models import Alert
 from edge.store.records import (
@@ -56,6 +59,7 @@ class AlertStore:
         with self._write.begin() as s:
             s.add_all(rows)
             s.flush()
+            record_alert_events(s, [c for r in rows for c in _inserted(r.id, closed=r.ended_at is not None)])
             return [r.id for r in rows]
 
     def write_alerts(self, alerts: Sequence[tuple[int | None, NewAlert]]) -> list[int]:
@@ -64,18 +68,23 @@ class AlertStore:
         that no longer exists is inserted again, so an episode's state is never dropped."""
         now = datetime.now(UTC)
         ids: list[int] = []
+        changes: list[tuple[int, EventKind]] = []  # for the events outbox, same transaction
         with self._write.begin() as s:
             for alert_id, a in alerts:
                 columns = self._columns(a)
                 if alert_id is not None:
+                    was_open = s.scalar(select(Alert.ended_at.is_(None)).where(Alert.id == alert_id))
                     query = update(Alert).where(Alert.id == alert_id).values(**columns)
                     if s.scalar(query.returning(Alert.id)) is not None:
                         ids.append(alert_id)
+                        changes.append((alert_id, "close" if was_open and a.ended_at is not None else "update"))
                         continue
                 row = Alert(**columns, created_at=now, status="new", note="")
                 s.add(row)
                 s.flush()
                 ids.append(row.id)
+                changes += _inserted(row.id, closed=a.ended_at is not None)
+            record_alert_events(s, changes)
         return ids
 
     def list_alerts(
@@ -120,21 +129,37 @@ class AlertStore:
             row = s.get(Alert, alert_id, options=[undefer(Alert.windows_npz)])
             if row is None:
                 raise KeyError(f"no alert with id {alert_id}")
+            if row.windows_npz is None:  # dropped by retention
+                return _record(row)
             windows, times, scores = decode_windows(row.windows_npz)
             return _record(row, windows=windows, window_times=times, window_scores=scores)
 
-    def set_status(self, alert_id: int, status: str, note: str = "") -> None:
-        """Triage an alert: ``new``, ``confirmed`` or ``dismissed``, with a note (replaces the old one)."""
+    def set_status(self, alert_id: int, status: str, note: str = "", *, reviewer: str = "") -> None:
+        """Triage an alert: ``new``, ``confirmed`` or ``dismissed``, with a note (replaces the old one)
+        and who did it."""
         check_status(status)
         with self._write.begin() as s:
             query = (
                 update(Alert)
                 .where(Alert.id == alert_id)
-                .values(status=status, note=note, reviewed_at=datetime.now(UTC))
+                .values(status=status, note=note, reviewed_at=datetime.now(UTC), reviewed_by=reviewer)
                 .returning(Alert.id)
             )
             if s.scalar(query) is None:
                 raise KeyError(f"no alert with id {alert_id}")
+            record_alert_events(s, [(alert_id, "update")])
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session in a read transaction (for modules that own other tables of the alert log)."""
+        with self._read.begin() as s:
+            yield s
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session in a write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit."""
+        with self._write.begin() as s:
+            yield s
 
     def close(self) -> None:
         self._engine.dispose()
@@ -164,6 +189,10 @@ class AlertStore:
             "n_kept": len(keep),
             "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores),
         }
+
+
+def _inserted(alert_id: int, *, closed: bool) -> list[tuple[int, EventKind]]:
+    return [(alert_id, "open"), (alert_id, "close")] if closed else [(alert_id, "open")]
 
 
 def open_store(url: str | StoreConfig, *, echo: bool = False) -> AlertStore:
