@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from config.events import EventKind
 from config.store import StoreConfig, normalise_db_url
-from edge.events.outbox import record_alert_events
+from edge.store.outbox import record_alert_events
 from edge.store.engine import WRITE, make_engine, upgrade_to_head
 from edge.store.models import Alert
 from edge.store.records import (
