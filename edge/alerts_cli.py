@@ -120,10 +120,24 @@ def show_cmd(
     alert_id: Annotated[int, typer.Argument(metavar="ID", help="Alert id (see `haad alerts list`).")],
     db: Db = DEFAULT_DB,
     as_json: AsJson = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw its score timeline to this .png or .svg file.")
+    ] = None,
 ) -> None:
     """One alert in full, with a summary of each stored skeleton window."""
     with _open(db) as store:
         alert = _get(store, alert_id)
+    if plot is not None:
+        from edge.plots import alert_timeline
+
+        if plot.suffix.lower() not in (".png", ".svg"):
+            raise typer.BadParameter(f"{plot}: the extension must be .png or .svg", param_hint="--plot")
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        alert_timeline(alert, plot, "svg" if plot.suffix.lower() == ".svg" else "png")
+        typer.echo(f"score timeline written to {plot}", err=True)
+    if alert.windows is None:  # retention dropped them
+        typer.echo(json.dumps(alert.to_dict(), indent=2) if as_json else "windows: dropped by retention")
+        return
     windows = _window_summary(alert)
     if as_json:
         typer.echo(json.dumps({**alert.to_dict(), "windows": windows}, indent=2))
@@ -194,14 +208,41 @@ def export_cmd(
 @alerts_app.command("review")
 def review_cmd(
     alert_id: Annotated[int, typer.Argument(metavar="ID", help="Alert id.")],
-    status: Annotated[ReviewStatus, typer.Option(help="confirmed or dismissed (new reopens it).")],
+    status: Annotated[
+        ReviewStatus | None, typer.Option(help="confirmed or dismissed (new reopens it).")
+    ] = None,
     note: Annotated[str, typer.Option(help="Why (replaces an earlier note).")] = "",
     db: Db = DEFAULT_DB,
+    normal: Annotated[
+        bool, typer.Option("--normal", help="Normal behaviour: add its windows to its profile (a new version).")
+    ] = False,
+    undo_normal: Annotated[
+        bool, typer.Option("--undo-normal", help="Take its windows out of the profile again (a new version).")
+    ] = False,
+    profile: Annotated[
+        str | None, typer.Option(help="With --normal, for an alert against several profiles: which one.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="With --normal: edge.yaml (profiles_dir, encoder).")
+    ] = None,
+    reviewer: Annotated[str | None, typer.Option(help="Who reviews (default: the OS user).")] = None,
 ) -> None:
-    """Mark an alert confirmed or dismissed."""
+    """Mark an alert confirmed or dismissed, or normal (teaches its profile)."""
+    if sum([status is not None, normal, undo_normal]) != 1:
+        raise typer.BadParameter("give exactly one of --status, --normal, --undo-normal")
+    if normal or undo_normal:
+        from edge.review.cli import review_normal
+
+        with _open(db):  # the same checks as every command: the database must exist
+            pass
+        message = review_normal(
+            alert_id, db=db, config=config, note=note, undo=undo_normal, profile=profile, reviewer=reviewer
+        )
+        typer.echo(message)
+        return
     with _open(db) as store:
         try:
-            store.set_status(alert_id, status, note)
+            store.set_status(alert_id, status or "new", note, reviewer=reviewer or "")
         except KeyError as e:
             _fail(e.args[0])
     typer.echo(f"alert {alert_id}: {status}" + (f" ({note})" if note else ""))

@@ -92,6 +92,9 @@ class Daemon:
                 )
 
             self.frontends = [Child(f"frontend-{s.id}", make(s)) for s in cfg.streams]
+        from edge.services import service_children  # review server, events notifier, retention
+
+        self.services = [Child(name, make_service) for name, make_service in service_children(cfg)]
         self._metrics_dir: Path | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -103,7 +106,7 @@ class Daemon:
             self._start_metrics()
             self._start(self.worker)
             self._wait_for_worker()
-            for child in self.frontends:
+            for child in [*self.services, *self.frontends]:
                 self._start(child)
             log.info(
                 "haad running: %d stream(s), store %s", len(self.cfg.streams), _redact(self.cfg.store.url)
@@ -132,6 +135,9 @@ class Daemon:
             code = self.worker.process.stop(max(t, 30.0))  # type: ignore[attr-defined]
             if code not in (0, None):
                 log.error("worker exited with code %s while stopping", code)
+        for child in self.services:  # after the worker: its last alert events still go out
+            if child.process is not None and child.process.is_alive():
+                child.process.stop(t)  # type: ignore[attr-defined]
         if self._metrics_dir is not None:
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
@@ -160,7 +166,7 @@ class Daemon:
 
     def _supervise(self) -> None:
         now = time.monotonic()
-        for child in [self.worker, *self.frontends]:
+        for child in [self.worker, *self.services, *self.frontends]:
             p = child.process
             self._export_frontend_counters(child)
             if child.finished or p is None:
@@ -182,7 +188,7 @@ class Daemon:
         assert p is not None
         if p.pid is not None:
             metrics.process_exited(p.pid)
-        if child is not self.worker and p.exitcode == 0:
+        if child in self.frontends and p.exitcode == 0:
             child.finished = True
             log.info("%s finished (its source ended)", child.name)
             return

@@ -22,6 +22,7 @@ from config.edge import EdgeConfig
 from edge.alerts_sink import AlertSink
 from edge.backends import EncoderBackend, make_backend
 from edge.bus import Subscriber
+from edge.live_status import StatusRecorder
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile, ProfileStore, ProfileWatcher
 from edge.scoring import calibrate_threshold
@@ -118,6 +119,7 @@ def run_worker(
         profile_versions=lambda name: profiles.current[name].version if name in profiles.current else 0,
     )
     rates = StreamRates()
+    status = StatusRecorder(sink.store, cfg.status_every_s)  # live view of the review server
     seen_drops: Counter[str] = Counter()
     next_housekeeping = time.monotonic()
     log.info("worker up: backend %s, model %s, profiles %s", backend.name, backend.model_version,
@@ -134,7 +136,9 @@ def run_worker(
                     pipeline.push(frame)
                     rates.add(frame.stream_id, now)
                     metrics.FRAMES_RECEIVED.labels(frame.stream_id).inc()
-                _commit(pipeline.run_due(), sink, metrics)
+                batches = pipeline.run_due()
+                _commit(batches, sink, metrics)
+                status.observe(batches, pipeline)
                 if time.monotonic() >= next_housekeeping:
                     next_housekeeping = time.monotonic() + cfg.reload_every_s
                     pipeline.reset_stale()
@@ -143,6 +147,7 @@ def run_worker(
                         metrics.PROFILES_LOADED.set(len(pipeline.profile_names))
                     for stream, fps in rates.fps(time.monotonic()).items():
                         metrics.STREAM_FPS.labels(stream).set(fps)
+                    status.maybe_flush(rates.fps(time.monotonic()), {n: p.version for n, p in profiles.current.items()})
                     _count_drops(sub, pipeline, seen_drops, metrics)
         finally:
             sink.write(pipeline.close_all())

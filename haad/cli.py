@@ -7,6 +7,7 @@ import typer
 from edge.alerts_cli import alerts_app
 from edge.bench import bench_worker_cmd
 from edge.cli import config_app, demo_cmd, enroll_cmd, eval_stream_cmd, run_cmd
+from edge.review.cli import events_app, prune_cmd, serve_app
 from pose_frontend.cli import frontend_app
 from training.cli import bench_app, eval_app, train_app
 
@@ -22,6 +23,9 @@ app.command("run")(run_cmd)
 app.command("demo")(demo_cmd)
 app.command("enroll")(enroll_cmd)
 eval_app.command("stream")(eval_stream_cmd)
+app.add_typer(serve_app, name="serve")
+app.add_typer(events_app, name="events")
+alerts_app.command("prune")(prune_cmd)
 
 
 def main() -> None:
