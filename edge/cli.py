@@ -173,6 +173,14 @@ def eval_stream_cmd(
     ),
     out: Path = typer.Option(Path("runs/stream"), help="Folder for stream_<dataset>.json."),
     data_root: str | None = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data)."),
+    feedback: int = typer.Option(
+        0, min=0, help="Simulated reviewer: mark the first K false alerts of each stream normal, replay, "
+        "report before/after (feedback_<dataset>.json).",
+    ),
+    feedback_windows: int | None = typer.Option(
+        None, min=1, help="Windows each marked alert adds (default: an enrolled clip's worth)."
+    ),
+    plots: Path | None = typer.Option(None, help="Write a score timeline PNG per recording to this folder."),
 ) -> None:
     """Frame-level AUC and alert-level precision / recall / delay on labelled recordings."""
     from edge.backends import make_backend
@@ -181,10 +189,29 @@ def eval_stream_cmd(
 
     cfg = _load(config)
     backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
+    if feedback:
+        from edge.eval_feedback import run_feedback_eval
+
+        try:
+            result = run_feedback_eval(dataset, backend, cfg.worker, k=feedback, per_alert=feedback_windows,
+                                       data_root=data_root, out=out, plots=plots)  # fmt: skip
+        except ValueError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(json.dumps(result, indent=2))
+        typer.echo(f"wrote {out / f'feedback_{dataset}.json'}")
+        return
     aug = default_augmentation(observed=observed, gap=gap) if augment else None
+    on_run = None
+    if plots is not None:
+        from edge.eval_feedback import plot_run
+
+        def on_run(stream, run):  # type: ignore[no-untyped-def]
+            plot_run(plots, stream, run)
+
     try:
         summary = run_stream_eval(
-            dataset, backend, cfg.worker, data_root=data_root, augmentation=aug, out=out
+            dataset, backend, cfg.worker, data_root=data_root, augmentation=aug, out=out, on_run=on_run
         )
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)

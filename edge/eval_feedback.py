@@ -49,6 +49,7 @@ def evaluate_feedback(
     *,
     k: int = 1,
     calibrate_on: CalibrateOn = "enrolled",
+    per_alert: int | None = None,
     on_stream: Callable[[LabelledStream, StreamRun, StreamRun, Profile, Profile], None] | None = None,
 ) -> dict[str, Any]:
     profiles: dict[tuple[str, ...], Profile] = {}
@@ -73,9 +74,12 @@ def evaluate_feedback(
         hours += duration / 3600
         n_abnormal += len(stream.abnormal)
         if false_events:
-            additions = [(i, np.stack([w.frames for w in e.episode.windows])) for i, e in enumerate(false_events)]
+            additions = [
+                (i, np.stack([w.frames for w in e.episode.windows]), np.array([w.score for w in e.episode.windows]))
+                for i, e in enumerate(false_events)
+            ]
             updated = add_windows(profile, additions, backend, cfg.calibration, reviewer="simulated",
-                                  calibrate_on=calibrate_on)  # fmt: skip
+                                  calibrate_on=calibrate_on, per_alert=per_alert)  # fmt: skip
             after = replay(stream, updated, backend, cfg)
             changed_streams += 1
             seen_until = max(e.episode.end for e in false_events)
@@ -107,6 +111,7 @@ def evaluate_feedback(
     return {
         "k": k,
         "calibrate_on": calibrate_on,
+        "per_alert": per_alert,
         "streams": len(streams),
         "streams_with_feedback": changed_streams,
         "alerts_marked_normal": totals["marked"],
@@ -124,3 +129,49 @@ def write_feedback_report(summary: dict[str, Any], out: Path, dataset: str) -> P
     path = out / f"feedback_{dataset}.json"
     path.write_text(json.dumps(summary, indent=2) + "\n")
     return path
+
+
+def plot_name(stream: LabelledStream) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stream.name)
+
+
+def plot_run(folder: Path, stream: LabelledStream, run: StreamRun, after: StreamRun | None = None) -> None:
+    """One PNG per recording: window scores / threshold over time, abnormal parts shaded."""
+    from edge.plots import stream_timeline
+
+    alerts = [(e.episode.start, e.episode.end) for e in run.closed]
+    stream_timeline(
+        run.windows, stream.abnormal, folder / f"{plot_name(stream)}.png", title=stream.name, alerts=alerts,
+        after=None if after is None else after.windows,
+    )  # fmt: skip
+
+
+def run_feedback_eval(
+    dataset: str,
+    backend: EncoderBackend,
+    cfg: WorkerConfig,
+    *,
+    k: int,
+    per_alert: int | None = None,
+    data_root: str | None = None,
+    out: Path | None = None,
+    plots: Path | None = None,
+) -> dict[str, Any]:
+    from edge.eval_stream import STREAM_SETS
+
+    if dataset not in STREAM_SETS:
+        raise ValueError(f"unknown stream dataset {dataset!r}: use {' or '.join(STREAM_SETS)}")
+
+    def on_stream(stream: LabelledStream, before: StreamRun, after: StreamRun, *_: Profile) -> None:
+        if plots is not None:
+            plot_run(plots, stream, before, after if after is not before else None)
+
+    summary = {
+        "dataset": dataset,
+        "model_version": backend.model_version,
+        **evaluate_feedback(STREAM_SETS[dataset](data_root), backend, cfg, k=k, per_alert=per_alert,
+                            on_stream=on_stream),  # fmt: skip
+    }
+    if out is not None:
+        write_feedback_report(summary, out, dataset)
+    return summary

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,6 +185,12 @@ def replay(stream: LabelledStream, profile: Profile, backend: EncoderBackend, cf
     return run
 
 
+STREAM_SETS: dict[str, Callable[[str | None], list[LabelledStream]]] = {
+    "kinder-gator": kinder_gator_streams,
+    "utkinect": utkinect_streams,
+}
+
+
 class _FrozenClock:
     """Replays run faster than real time: batching is forced with ``flush``, so time can stand still."""
 
@@ -258,7 +264,9 @@ def evaluate_streams(
     cfg: WorkerConfig,
     *,
     augmentation: Augmentation | None = None,
+    on_run: Callable[[LabelledStream, StreamRun], None] | None = None,
 ) -> dict[str, Any]:
+    """``on_run(stream, run)``: called after each replay (e.g. to plot it)."""
     profiles: dict[tuple[str, ...], Profile] = {}  # streams with the same support share a profile
     per_stream: list[dict[str, Any]] = []
     pooled_scores: list[np.ndarray] = []
@@ -275,6 +283,8 @@ def evaluate_streams(
                 "eval", clips, backend, calibration=cfg.calibration, augmentation=augmentation
             )
         run = replay(stream, profiles[key], backend, cfg)
+        if on_run is not None:
+            on_run(stream, run)
         shares.append(abnormal_shares(run, stream))
         t, s = frame_scores(run, backend.spec.fps)
         abnormal, normal = _inside(t, stream.abnormal), _inside(t, stream.normal)
@@ -327,15 +337,16 @@ def run_stream_eval(
     data_root: str | None = None,
     augmentation: Augmentation | None = None,
     out: Path | None = None,
+    on_run: Callable[[LabelledStream, StreamRun], None] | None = None,
 ) -> dict[str, Any]:
-    streams = {"kinder-gator": kinder_gator_streams, "utkinect": utkinect_streams}
+    streams = STREAM_SETS
     if dataset not in streams:
         raise ValueError(f"unknown stream dataset {dataset!r}: use kinder-gator or utkinect")
     summary = {
         "dataset": dataset,
         "model_version": backend.model_version,
         "augmentation": augmentation.settings() if augmentation is not None else None,
-        **evaluate_streams(streams[dataset](data_root), backend, cfg, augmentation=augmentation),
+        **evaluate_streams(streams[dataset](data_root), backend, cfg, augmentation=augmentation, on_run=on_run),
     }
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -102,19 +102,32 @@ def _recalibrated(
     return Profile(profile.name, profile.version, embeddings, groups, windows, cal.threshold, meta)
 
 
+def windows_per_clip(profile: Profile) -> int:
+    """Real windows per enrolled clip (rounded, >= 1): how many windows one marked alert adds."""
+    n_real = enrolled_real_windows(profile)
+    clips = len(np.unique(profile.groups[:n_real])) if n_real else 1
+    return max(1, round(n_real / max(clips, 1)))
+
+
 def add_windows(
     profile: Profile,
-    additions: Sequence[tuple[int, np.ndarray]],
+    additions: Sequence[tuple[int, np.ndarray, np.ndarray | None]],
     backend: EncoderBackend,
     calibration: CalibrationConfig,
     *,
     reviewer: str,
     note: str = "",
     calibrate_on: CalibrateOn = "enrolled",
+    per_alert: int | None = None,
     now: datetime | None = None,
 ) -> Profile:
-    """``profile`` with each (alert id, raw windows ``(K, F, 20, 3)``) added as a new support clip;
-    unsaved (save it with :meth:`ProfileStore.save`)."""
+    """``profile`` with each (alert id, raw windows ``(K, F, 20, 3)``, their scores or None) added
+    as a new support clip; unsaved (save it with :meth:`ProfileStore.save`).
+
+    Each alert adds at most ``per_alert`` windows (default :func:`windows_per_clip`: an alert
+    weighs as much as an enrolled clip), its highest-scoring ones: Eq. 6 averages over the whole
+    support set, so an alert's six stored windows against a support of a few windows would pull
+    every score, abnormal ones included, towards that one motion."""
     if not additions:
         raise FeedbackError("nothing to add")
     spec = _spec(profile, backend)
@@ -127,11 +140,15 @@ def add_windows(
     feedback_groups = {str(k): v for k, v in meta.get("feedback_groups", {}).items()}
     next_group = int(profile.groups.max()) + 1 if len(profile.groups) else 0
     new_w, new_g, added = [], [], []
-    for alert_id, raw in additions:
+    cap = per_alert if per_alert is not None else windows_per_clip(profile)
+    for alert_id, raw, scores in additions:
         if str(alert_id) in feedback_groups:
             raise FeedbackError(f"alert {alert_id} is already in profile {profile.name}")
         w = normalise_windows(np.asarray(raw, np.float32), spec)
-        w = w[np.isfinite(w).all(axis=(1, 2, 3))]
+        usable = np.isfinite(w).all(axis=(1, 2, 3))
+        order = np.argsort(-np.asarray(scores)) if scores is not None else np.arange(len(w))[::-1]
+        chosen = sorted(int(i) for i in [i for i in order if usable[i]][:cap])
+        w = w[chosen]
         if w.shape[1] != spec.frames or not len(w):
             raise FeedbackError(
                 f"alert {alert_id}: no usable window of {spec.frames} frames (got {np.asarray(raw).shape})"
@@ -244,7 +261,7 @@ def mark_normal(
         base = profiles.load(name)
         new = add_windows(
             base,
-            [(a.id, a.windows) for a in alerts if a.windows is not None],
+            [(a.id, a.windows, a.window_scores) for a in alerts if a.windows is not None],
             backend,
             calibration,
             reviewer=reviewer,
