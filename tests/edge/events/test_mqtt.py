@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BROKER, Subscriber, closed, new_alert
+from mqtt_helpers import BROKER, Subscriber, closed, new_alert
 
 from config.events import EventsConfig, MqttConfig
 from edge.events.mqtt import MqttSink, node_id
@@ -38,7 +38,9 @@ def _broker_up(host: str, port: int) -> bool:
 @pytest.fixture
 def broker() -> tuple[str, int]:
     if not _broker_up(*BROKER):
-        pytest.fail(f"no MQTT broker on {BROKER[0]}:{BROKER[1]} (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf)")
+        pytest.fail(
+            f"no MQTT broker on {BROKER[0]}:{BROKER[1]} (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf)"
+        )
     return BROKER
 
 
@@ -77,7 +79,9 @@ def test_open_and_close_events_retained_state_and_home_assistant_discovery(
         _, disc, _ = sub.wait_for(f"{p}-ha/binary_sensor/haad_cam1/abnormal/config")
         config = json.loads(disc)
         assert (config["state_topic"], config["device_class"]) == (f"{p}/cam1/abnormal", "problem")
-        assert config["availability_topic"] == f"{p}/available" and config["unique_id"] == "haad_cam1_abnormal"
+        assert (
+            config["availability_topic"] == f"{p}/available" and config["unique_id"] == "haad_cam1_abnormal"
+        )
         sub.wait_for(f"{p}-ha/binary_sensor/{node_id('cam.2')}/abnormal/config")  # configured, no alert yet
         _, opened, _ = sub.wait_for(f"{p}/events", type="open")
         assert json.loads(opened)["alert"]["id"] == alert_id
@@ -95,7 +99,9 @@ def test_open_and_close_events_retained_state_and_home_assistant_discovery(
         assert json.loads(update)["alert"]["reviewed_by"] == "bob"
 
         # A client subscribing later gets the retained state and the discovery config at once.
-        late = Subscriber(host, port, [f"{p}/cam1/abnormal", f"{p}-ha/binary_sensor/haad_cam1/abnormal/config"])
+        late = Subscriber(
+            host, port, [f"{p}/cam1/abnormal", f"{p}-ha/binary_sensor/haad_cam1/abnormal/config"]
+        )
         try:
             assert late.wait_for(f"{p}/cam1/abnormal", timeout_s=5) == (f"{p}/cam1/abnormal", "OFF", True)
             assert late.wait_for(f"{p}-ha/binary_sensor/haad_cam1/abnormal/config", timeout_s=5)[2] is True

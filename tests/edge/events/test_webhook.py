@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import closed, new_alert
+from mqtt_helpers import closed, new_alert
 
 from config.events import EventsConfig, WebhookConfig
 from edge.events.notifier import Notifier

@@ -1,80 +1,19 @@
-"""Fixtures of the review-server tests: an alert log seeded with alerts whose windows are real
-skeleton motion (the synthetic performer), a copy of the bundled demo profile, and the app."""
+"""Fixtures of the review-server tests: the seeded log, the app under TestClient and under a real
+Uvicorn server, and Debian's Chromium through Playwright."""
 
 from __future__ import annotations
 
-import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from review_helpers import CHROMIUM, CHROMIUM_ARGS, Seeded, free_port, make_context, seed
 
-from config.serve import ServeConfig, TokenConfig
-from edge.demo import PROFILES_DIR
-from edge.profiles import ProfileStore
 from edge.review.app import create_app
-from edge.review.auth import Auth, token_sha256
-from edge.review.context import ReviewContext
-from edge.store import AlertStore, NewAlert
-from pose_frontend.synthetic import SyntheticPerformer
-
-TOKEN = "test-token-alice-0123456789"
-SPEC_FPS, FRAMES, STRIDE = 20.0, 60, 5
-
-
-def performance_windows(motion: str, seconds: float, seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``k`` consecutive windows (60 frames at 20 fps, 0.25 s apart) of a synthetic performance:
-    raw canonical ``(k, 60, 20, 3)`` in metres, and their ``(k, 2)`` source times."""
-    times, joints = SyntheticPerformer([(motion, seconds)], fps=SPEC_FPS, seed=seed).render()
-    starts = [i * STRIDE for i in range(k) if i * STRIDE + FRAMES <= len(joints)]
-    windows = np.stack([joints[s : s + FRAMES] for s in starts]).astype(np.float32)
-    spans = np.array([[times[s], times[s + FRAMES - 1]] for s in starts], dtype=np.float64)
-    return windows, spans
-
-
-def demo_alert(stream: str, profile: str, started_at: datetime, *, seed: int, closed: bool = True,
-               motion: str = "jump_flail", threshold: float = 0.9) -> NewAlert:  # fmt: skip
-    windows, spans = performance_windows(motion, 6.0, seed, 6)
-    scores = np.linspace(threshold * 1.05, threshold * 1.6, len(windows))
-    duration = float(spans[-1, 1] - spans[0, 0])
-    return NewAlert(
-        stream_id=stream, profile=profile, profile_version=1, started_at=started_at,
-        ended_at=started_at + timedelta(seconds=duration) if closed else None,
-        peak_score=float(scores.max()), mean_score=float(scores.mean()), threshold=threshold,
-        n_windows=len(windows) + 3, model_version="f4695475fc8b", windows=windows, window_times=spans,
-        window_scores=scores,
-    )  # fmt: skip
-
-
-@dataclass
-class Seeded:
-    url: str
-    profiles: Path
-    ids: list[int]  # newest last: door/demo-walk x3, dock/demo-walk x2 (one open), yard/other x1
-
-
-def seed(url: str, profiles: Path) -> Seeded:
-    shutil.copytree(PROFILES_DIR / "demo-walk", profiles / "demo-walk")
-    now = datetime.now(UTC).replace(microsecond=0)
-    alerts = [
-        demo_alert("door", "demo-walk", now - timedelta(hours=5), seed=1),
-        demo_alert("door", "demo-walk", now - timedelta(hours=4), seed=2),
-        demo_alert("door", "demo-walk", now - timedelta(hours=3), seed=3),
-        demo_alert("dock", "demo-walk", now - timedelta(hours=2), seed=4),
-        demo_alert("dock", "demo-walk", now - timedelta(minutes=30), seed=5, closed=False),
-        demo_alert("yard", "other", now - timedelta(minutes=10), seed=6),
-    ]
-    with AlertStore(url) as store:
-        ids = store.add_alerts(alerts)
-    return Seeded(url, profiles, ids)
 
 
 @pytest.fixture
@@ -84,21 +23,6 @@ def seeded(tmp_path: Path) -> Seeded:
     return seed(f"sqlite:///{tmp_path / 'alerts.db'}", profiles)
 
 
-def make_context(url: str, profiles: Path, **serve: object) -> ReviewContext:
-    from config.backend import OnnxRuntimeConfig
-    from edge.backends import make_backend
-
-    cfg = ServeConfig(tokens=[TokenConfig(name="alice", sha256=token_sha256(TOKEN))], **serve)  # type: ignore[arg-type]
-    return ReviewContext(
-        cfg=cfg,
-        store=AlertStore(url),
-        profiles=ProfileStore(profiles),
-        auth=Auth(cfg),
-        make_backend=lambda: make_backend(OnnxRuntimeConfig()),
-        streams={"door": ["demo-walk"], "dock": ["demo-walk"], "yard": ["other"]},
-    )
-
-
 @pytest.fixture
 def client(seeded: Seeded) -> Iterator[TestClient]:
     """The app with bearer-token auth, on the seeded SQLite log."""
@@ -106,15 +30,6 @@ def client(seeded: Seeded) -> Iterator[TestClient]:
     with TestClient(create_app(ctx)) as c:
         yield c
     ctx.store.close()
-
-
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -135,3 +50,32 @@ def live_server(seeded: Seeded) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         ctx.store.close()
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium driven by Playwright (Playwright cannot download its own browsers here)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        why = f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run does it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"

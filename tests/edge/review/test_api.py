@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from conftest import AUTH, TOKEN, Seeded, make_context
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from review_helpers import AUTH, TOKEN, Seeded, make_context
 from sqlalchemy import select
 
 from config.serve import ServeConfig
@@ -30,7 +30,9 @@ def _path(route: APIRoute) -> str:
     return route.path.replace("{alert_id}", "1").replace("{name}", "demo-walk").replace("{kind}", "png")
 
 
-def test_every_api_route_refuses_without_a_token_and_every_page_redirects_to_login(client: TestClient) -> None:
+def test_every_api_route_refuses_without_a_token_and_every_page_redirects_to_login(
+    client: TestClient,
+) -> None:
     checked = 0
     for route in _routes(client):
         if route.path in ("/login", "/logout"):
@@ -70,7 +72,9 @@ def test_alert_list_filters_pages_and_counts_unreviewed(client: TestClient, seed
     assert client.get("/api/v1/alerts", params={"status": "bogus"}, headers=AUTH).status_code == 422
 
 
-def test_alert_detail_windows_as_json_and_npz_and_the_skeleton_layout(client: TestClient, seeded: Seeded) -> None:
+def test_alert_detail_windows_as_json_and_npz_and_the_skeleton_layout(
+    client: TestClient, seeded: Seeded
+) -> None:
     alert_id = seeded.ids[0]
     detail = client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()
     assert detail["stream_id"] == "door" and detail["windows_available"] is True
@@ -93,7 +97,9 @@ def test_alert_detail_windows_as_json_and_npz_and_the_skeleton_layout(client: Te
     assert client.get("/api/v1/alerts/99999", headers=AUTH).status_code == 404
 
 
-def test_review_by_session_cookie_needs_the_csrf_header_and_records_who(client: TestClient, seeded: Seeded) -> None:
+def test_review_by_session_cookie_needs_the_csrf_header_and_records_who(
+    client: TestClient, seeded: Seeded
+) -> None:
     r = client.post("/login", data={"token": "wrong", "next": "/"}, follow_redirects=False)
     assert r.status_code == 401
     r = client.post("/login", data={"token": TOKEN, "next": "/alerts/1"}, follow_redirects=False)
@@ -105,9 +111,15 @@ def test_review_by_session_cookie_needs_the_csrf_header_and_records_who(client: 
     assert client.post(f"/api/v1/alerts/{alert_id}/review", json=body).status_code == 403
     me = client.get("/api/v1/me").json()
     assert me["name"] == "alice"
-    r = client.post(f"/api/v1/alerts/{alert_id}/review", json=body, headers={"X-CSRF-Token": me["csrf_token"]})
+    r = client.post(
+        f"/api/v1/alerts/{alert_id}/review", json=body, headers={"X-CSRF-Token": me["csrf_token"]}
+    )
     assert r.status_code == 200, r.text
-    assert (r.json()["status"], r.json()["reviewed_by"], r.json()["note"]) == ("dismissed", "alice", "cleaner")
+    assert (r.json()["status"], r.json()["reviewed_by"], r.json()["note"]) == (
+        "dismissed",
+        "alice",
+        "cleaner",
+    )
     with AlertStore(seeded.url) as store, store.reading() as s:
         kinds = [(e.alert_id, e.kind) for e in s.scalars(select(Event).order_by(Event.id))]
     assert kinds[-1] == (alert_id, "update")  # the review went to the events outbox
@@ -118,7 +130,9 @@ def test_review_by_session_cookie_needs_the_csrf_header_and_records_who(client: 
 
 
 def test_login_form_posted_from_another_site_is_refused(client: TestClient) -> None:
-    r = client.post("/login", data={"token": TOKEN}, headers={"Origin": "http://evil.example"}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"token": TOKEN}, headers={"Origin": "http://evil.example"}, follow_redirects=False
+    )
     assert r.status_code == 403
     r = client.get("/login", params={"next": "//evil.example/x"})
     assert 'value="/"' in r.text  # no open redirect
@@ -155,7 +169,9 @@ def test_mark_as_normal_saves_a_new_profile_version_with_provenance_and_undo_res
     assert [h["version"] for h in history] == [3, 2, 1]
 
 
-def test_mark_as_normal_of_an_alert_whose_profile_is_missing_is_a_conflict(client: TestClient, seeded: Seeded) -> None:
+def test_mark_as_normal_of_an_alert_whose_profile_is_missing_is_a_conflict(
+    client: TestClient, seeded: Seeded
+) -> None:
     r = client.post(f"/api/v1/alerts/{seeded.ids[5]}/normal", json={}, headers=AUTH)
     assert r.status_code == 409 and "other" in r.json()["detail"]
 
@@ -166,7 +182,10 @@ def test_profiles_list_versions_streams_and_rollback(client: TestClient, seeded:
     assert p["latest"]["clips"] == 3 and p["latest"]["support_windows"] > 0
     r = client.post("/api/v1/profiles/demo-walk/rollback", json={"version": 1}, headers=AUTH)
     assert r.status_code == 200 and r.json()["versions"] == [1, 2]
-    assert client.post("/api/v1/profiles/demo-walk/rollback", json={"version": 7}, headers=AUTH).status_code == 409
+    assert (
+        client.post("/api/v1/profiles/demo-walk/rollback", json={"version": 7}, headers=AUTH).status_code
+        == 409
+    )
 
 
 def test_health_reports_counts_and_sinks(client: TestClient) -> None:
@@ -191,12 +210,16 @@ def test_server_without_auth_is_loopback_only_and_still_needs_csrf_for_changes(s
     ctx.store.close()
 
 
-def test_alert_whose_windows_retention_dropped_still_lists_and_says_so(client: TestClient, seeded: Seeded) -> None:
+def test_alert_whose_windows_retention_dropped_still_lists_and_says_so(
+    client: TestClient, seeded: Seeded
+) -> None:
     from config.store import RetentionConfig
     from edge.store.retention import prune
 
     with AlertStore(seeded.url) as store:
-        report = prune(store, RetentionConfig(windows_days=0.1, max_age_days=0, max_rows=0), profiles_dir=None)
+        report = prune(
+            store, RetentionConfig(windows_days=0.1, max_age_days=0, max_rows=0), profiles_dir=None
+        )
     assert report.windows_dropped == 3  # the three door alerts are older than 2.4 h
     detail = client.get(f"/api/v1/alerts/{seeded.ids[0]}", headers=AUTH).json()
     assert detail["windows_available"] is False and detail["windows"] == []
