@@ -6,7 +6,7 @@ import io
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -43,6 +43,7 @@ def identity(request: Request) -> Identity:
 
 
 Ctx = Annotated[ReviewContext, Depends(context)]
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Alert id.")]
 Who = Annotated[Identity, Depends(identity)]
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
@@ -106,7 +107,7 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=schemas.AlertDetail, responses=NOT_FOUND)
-def get_alert(alert_id: int, who: Who, ctx: Ctx) -> dict[str, Any]:
+def get_alert(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
     a = _get(ctx, alert_id)
     return {
         **queries.alert_out(a, a.windows is not None),
@@ -122,7 +123,7 @@ def get_alert(alert_id: int, who: Who, ctx: Ctx) -> dict[str, Any]:
     responses={**NOT_FOUND, 200: {"content": {"application/octet-stream": {}}}},
 )
 def get_windows(
-    alert_id: int, who: Who, ctx: Ctx, format: Literal["json", "npz"] = "json"
+    alert_id: AlertId, who: Who, ctx: Ctx, format: Literal["json", "npz"] = "json"
 ) -> Any:
     """The stored skeleton windows as JSON (for playback) or as the npz ``haad alerts export`` writes."""
     a = _get(ctx, alert_id)
@@ -142,7 +143,7 @@ def get_windows(
     responses={**NOT_FOUND, 200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
     response_class=Response,
 )
-async def get_timeline(alert_id: int, kind: Literal["png", "svg"], who: Who, ctx: Ctx) -> Response:
+async def get_timeline(alert_id: AlertId, kind: Literal["png", "svg"], who: Who, ctx: Ctx) -> Response:
     """The episode's window scores against the threshold, as a picture (matplotlib)."""
     from edge.plots import alert_timeline
 
@@ -153,7 +154,7 @@ async def get_timeline(alert_id: int, kind: Literal["png", "svg"], who: Who, ctx
 
 
 @router.post("/alerts/{alert_id}/review", response_model=schemas.AlertOut, responses=NOT_FOUND)
-def review_alert(alert_id: int, body: schemas.ReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
+def review_alert(alert_id: AlertId, body: schemas.ReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Set the review status (new / confirmed / dismissed) with a note."""
     try:
         ctx.store.set_status(alert_id, body.status, body.note, reviewer=who.name)
@@ -168,7 +169,7 @@ def review_alert(alert_id: int, body: schemas.ReviewIn, who: Who, ctx: Ctx) -> d
     response_model=schemas.FeedbackOut,
     responses={**NOT_FOUND, 409: {"model": schemas.Problem}, 503: {"model": schemas.Problem}},
 )
-async def mark_alert_normal(alert_id: int, body: schemas.NormalIn, who: Who, ctx: Ctx) -> dict[str, Any]:
+async def mark_alert_normal(alert_id: AlertId, body: schemas.NormalIn, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Add the alert's windows to its profile as a new version (re-embedded, threshold recalibrated);
     a running daemon picks it up. The alert is dismissed with a note saying so."""
     _get(ctx, alert_id, windows=False)
@@ -191,7 +192,7 @@ async def mark_alert_normal(alert_id: int, body: schemas.NormalIn, who: Who, ctx
     response_model=schemas.FeedbackOut,
     responses={**NOT_FOUND, 409: {"model": schemas.Problem}, 503: {"model": schemas.Problem}},
 )
-async def undo_alert_normal(alert_id: int, who: Who, ctx: Ctx) -> dict[str, Any]:
+async def undo_alert_normal(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Take the alert's windows out of its profile again (a new version); the alert is reopened."""
     _get(ctx, alert_id, windows=False)
     try:
