@@ -79,7 +79,10 @@ class EdgeConfig(StrictModel):
         default_factory=EventsConfig, description="Alert events out: MQTT, Home Assistant, webhooks."
     )
     status_every_s: float = Field(
-        5.0, ge=0.5, le=3600, description="How often the worker writes each stream's live status to the store."
+        5.0,
+        ge=0.5,
+        le=3600,
+        description="How often the worker writes each stream's live status to the store.",
     )
 
     @field_validator("streams")

@@ -27,7 +27,9 @@ class MqttConfig(StrictModel):
         "haad", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_./-]+$", description="First topic level."
     )
     client_id: str = Field("haad-notifier", min_length=1, max_length=64, description="MQTT client id.")
-    qos: Literal[0, 1, 2] = Field(1, description="QoS of every publish; 1 or 2 confirm delivery to the broker.")
+    qos: Literal[0, 1, 2] = Field(
+        1, description="QoS of every publish; 1 or 2 confirm delivery to the broker."
+    )
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive interval.")
     publish_timeout_s: float = Field(
         10.0, gt=0, le=300, description="How long a publish may wait for the broker's acknowledgement."
@@ -50,7 +52,10 @@ class WebhookConfig(StrictModel):
     """An HTTP endpoint that gets every event as a signed JSON POST."""
 
     name: str = Field(
-        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="Names the sink in logs and the API."
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Names the sink in logs and the API.",
     )
     url: str = Field(description="http:// or https:// URL the events are POSTed to.")
     secret: str = Field(
@@ -76,7 +81,9 @@ class EventsConfig(StrictModel):
     """Where alert events go, and how failed deliveries are retried."""
 
     mqtt: MqttConfig | None = Field(None, description="MQTT broker; none: no MQTT.")
-    webhooks: list[WebhookConfig] = Field(default_factory=list, max_length=50, description="Webhook endpoints.")
+    webhooks: list[WebhookConfig] = Field(
+        default_factory=list, max_length=50, description="Webhook endpoints."
+    )
     poll_s: float = Field(1.0, gt=0, le=60, description="How often the notifier looks for new events.")
     batch: int = Field(100, ge=1, le=10_000, description="Most events a sink is handed per round.")
     initial_backoff_s: float = Field(1.0, gt=0, le=600, description="Wait before retrying a failed delivery.")

@@ -44,10 +44,16 @@ class RetentionConfig(StrictModel):
     still exists are never removed."""
 
     max_age_days: float = Field(
-        default=90.0, ge=0, le=36_500, description="Alerts that started longer ago are deleted; 0: no age limit."
+        default=90.0,
+        ge=0,
+        le=36_500,
+        description="Alerts that started longer ago are deleted; 0: no age limit.",
     )
     max_rows: int = Field(
-        default=100_000, ge=0, le=100_000_000, description="Beyond this many alerts the oldest go; 0: no limit."
+        default=100_000,
+        ge=0,
+        le=100_000_000,
+        description="Beyond this many alerts the oldest go; 0: no limit.",
     )
     windows_days: float = Field(
         default=30.0,

@@ -214,7 +214,8 @@ def review_cmd(
     note: Annotated[str, typer.Option(help="Why (replaces an earlier note).")] = "",
     db: Db = DEFAULT_DB,
     normal: Annotated[
-        bool, typer.Option("--normal", help="Normal behaviour: add its windows to its profile (a new version).")
+        bool,
+        typer.Option("--normal", help="Normal behaviour: add its windows to its profile (a new version)."),
     ] = False,
     undo_normal: Annotated[
         bool, typer.Option("--undo-normal", help="Take its windows out of the profile again (a new version).")

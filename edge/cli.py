@@ -174,7 +174,9 @@ def eval_stream_cmd(
     out: Path = typer.Option(Path("runs/stream"), help="Folder for stream_<dataset>.json."),
     data_root: str | None = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data)."),
     feedback: int = typer.Option(
-        0, min=0, help="Simulated reviewer: mark the first K false alerts of each stream normal, replay, "
+        0,
+        min=0,
+        help="Simulated reviewer: mark the first K false alerts of each stream normal, replay, "
         "report before/after (feedback_<dataset>.json).",
     ),
     feedback_windows: int | None = typer.Option(

@@ -36,7 +36,7 @@ def _hits(a: float, b: float, intervals: Sequence[Interval]) -> bool:
 
 
 def alert_outcomes(run: StreamRun, stream: LabelledStream) -> dict[str, Any]:
-    episodes = sorted(((e.episode.start, e.episode.end) for e in run.closed))
+    episodes = sorted((e.episode.start, e.episode.end) for e in run.closed)
     false = [(a, b) for a, b in episodes if not _hits(a, b, stream.abnormal)]
     covered = sum(any(a <= y and b >= x for a, b in episodes) for x, y in stream.abnormal)
     return {"alerts": len(episodes), "false": false, "covered": covered}
@@ -75,7 +75,11 @@ def evaluate_feedback(
         n_abnormal += len(stream.abnormal)
         if false_events:
             additions = [
-                (i, np.stack([w.frames for w in e.episode.windows]), np.array([w.score for w in e.episode.windows]))
+                (
+                    i,
+                    np.stack([w.frames for w in e.episode.windows]),
+                    np.array([w.score for w in e.episode.windows]),
+                )
                 for i, e in enumerate(false_events)
             ]
             updated = add_windows(profile, additions, backend, cfg.calibration, reviewer="simulated",
@@ -105,7 +109,9 @@ def evaluate_feedback(
             "alert_precision": (alerts - false) / alerts if alerts else None,
             "alert_recall": totals[f"covered_{tag}"] / n_abnormal if n_abnormal else None,
             "heldout_false_alerts": totals[f"heldout_false_{tag}"],
-            "heldout_false_alerts_per_hour": totals[f"heldout_false_{tag}"] / heldout_hours if heldout_hours else None,
+            "heldout_false_alerts_per_hour": totals[f"heldout_false_{tag}"] / heldout_hours
+            if heldout_hours
+            else None,
         }
 
     return {
@@ -169,8 +175,9 @@ def run_feedback_eval(
     summary = {
         "dataset": dataset,
         "model_version": backend.model_version,
-        **evaluate_feedback(STREAM_SETS[dataset](data_root), backend, cfg, k=k, per_alert=per_alert,
-                            on_stream=on_stream),  # fmt: skip
+        **evaluate_feedback(
+            STREAM_SETS[dataset](data_root), backend, cfg, k=k, per_alert=per_alert, on_stream=on_stream
+        ),  # fmt: skip
     }
     if out is not None:
         write_feedback_report(summary, out, dataset)

@@ -346,7 +346,9 @@ def run_stream_eval(
         "dataset": dataset,
         "model_version": backend.model_version,
         "augmentation": augmentation.settings() if augmentation is not None else None,
-        **evaluate_streams(streams[dataset](data_root), backend, cfg, augmentation=augmentation, on_run=on_run),
+        **evaluate_streams(
+            streams[dataset](data_root), backend, cfg, augmentation=augmentation, on_run=on_run
+        ),
     }
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-""""Mark as normal": a reviewed alert's windows join its profile's support set as a new version.
+""" "Mark as normal": a reviewed alert's windows join its profile's support set as a new version.
 
 A few-shot profile learns from every dismissed alert: the alert's stored raw windows ``(K, F, J, 3)``
 are normalised with the profile's window spec, embedded with the running encoder, appended to the
@@ -26,7 +26,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -169,7 +168,10 @@ def add_windows(
     }  # fmt: skip
     meta["feedback_groups"] = feedback_groups
     new = _recalibrated(profile, embeddings, groups, windows_all, backend, calibration, calibrate_on, meta)
-    meta = {**new.meta, "feedback": [*profile.meta.get("feedback", []), {**entry, "threshold_after": new.threshold}]}
+    meta = {
+        **new.meta,
+        "feedback": [*profile.meta.get("feedback", []), {**entry, "threshold_after": new.threshold}],
+    }
     return Profile(new.name, new.version, new.embeddings, new.groups, new.windows, new.threshold, meta)
 
 
@@ -200,9 +202,19 @@ def remove_windows(
     }  # fmt: skip
     meta = {**profile.meta, "feedback_groups": feedback_groups}
     new = _recalibrated(
-        profile, emb[~drop], profile.groups[~drop], profile.windows[~drop], backend, calibration, calibrate_on, meta
+        profile,
+        emb[~drop],
+        profile.groups[~drop],
+        profile.windows[~drop],
+        backend,
+        calibration,
+        calibrate_on,
+        meta,
     )
-    meta = {**new.meta, "feedback": [*profile.meta.get("feedback", []), {**entry, "threshold_after": new.threshold}]}
+    meta = {
+        **new.meta,
+        "feedback": [*profile.meta.get("feedback", []), {**entry, "threshold_after": new.threshold}],
+    }
     return Profile(new.name, new.version, new.embeddings, new.groups, new.windows, new.threshold, meta)
 
 
@@ -280,7 +292,9 @@ def mark_normal(
     log.info("alerts %s added to profile %s v%d by %s (threshold %.3f -> %.3f)", list(alert_ids), name,
              saved.version, reviewer, base.threshold, saved.threshold)  # fmt: skip
     added = len(saved.windows) - len(base.windows)
-    return FeedbackResult(name, base.version, saved.version, tuple(alert_ids), added, base.threshold, saved.threshold)
+    return FeedbackResult(
+        name, base.version, saved.version, tuple(alert_ids), added, base.threshold, saved.threshold
+    )
 
 
 def undo_normal(

@@ -28,7 +28,9 @@ RECENT_S = 60.0
 
 
 class StatusRecorder:
-    def __init__(self, store: AlertStore, every_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, store: AlertStore, every_s: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.store, self.every_s, self.clock = store, every_s, clock
         self.host = socket.gethostname()[:128]
         self.next_at = clock()
@@ -40,7 +42,9 @@ class StatusRecorder:
     def observe(self, batches: Sequence[ScoredBatch], pipeline: Pipeline) -> None:
         """Remember the scores of the windows just scored (per stream and profile that applies)."""
         if pipeline.scorer is not None:
-            self.thresholds.update(zip(pipeline.scorer.names, pipeline.scorer.thresholds.tolist(), strict=True))
+            self.thresholds.update(
+                zip(pipeline.scorer.names, pipeline.scorer.thresholds.tolist(), strict=True)
+            )
         for b in batches:
             for i, w in enumerate(b.windows):
                 wanted = pipeline.stream_profiles.get(w.stream_id, b.profiles)

@@ -26,7 +26,9 @@ def _figure(width: float = 7.0, height: float = 2.6):  # type: ignore[no-untyped
     return fig, fig.add_subplot()
 
 
-def alert_timeline(alert: AlertRecord, out: str | Path | IO[bytes], kind: Literal["png", "svg"] = "png") -> None:
+def alert_timeline(
+    alert: AlertRecord, out: str | Path | IO[bytes], kind: Literal["png", "svg"] = "png"
+) -> None:
     """Each kept window's score (at the window's end, seconds from the first window's start) vs the
     threshold; hot windows red."""
     fig, ax = _figure()
@@ -41,7 +43,9 @@ def alert_timeline(alert: AlertRecord, out: str | Path | IO[bytes], kind: Litera
         ax.text(0.5, 0.5, "no window scores stored", ha="center", va="center", transform=ax.transAxes)
     ax.axhline(alert.threshold, color=THRESHOLD, ls="--", lw=1, label=f"threshold {alert.threshold:.3f}")
     ax.set_ylabel("score")
-    ax.set_title(f"alert {alert.id}: {alert.stream_id} / {alert.profile} v{alert.profile_version}", fontsize=10)
+    ax.set_title(
+        f"alert {alert.id}: {alert.stream_id} / {alert.profile} v{alert.profile_version}", fontsize=10
+    )
     ax.legend(loc="upper right", fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(out, format=kind)
@@ -67,7 +71,9 @@ def stream_timeline(
         w2 = np.array(after).reshape(-1, 3)
         ax.plot(w2[:, 1], w2[:, 2], color="#2ca02c", lw=1, ls="--", label="after feedback")
     for a, b in alerts:
-        ax.plot([a, b], [0.05, 0.05], color=HOT, lw=4, solid_capstyle="butt", transform=ax.get_xaxis_transform())
+        ax.plot(
+            [a, b], [0.05, 0.05], color=HOT, lw=4, solid_capstyle="butt", transform=ax.get_xaxis_transform()
+        )
     ax.axhline(1.0, color=THRESHOLD, ls="--", lw=1)
     ax.set_xlabel("seconds (orange: labelled abnormal; red bars: alerts)")
     ax.set_title(title, fontsize=9)

@@ -21,7 +21,9 @@ _SPAWN = multiprocessing.get_context("spawn")
 class ServiceProcess(SpawnProcess):
     """A child whose body runs until its stop event; ``stop(timeout)`` as the worker's."""
 
-    def __init__(self, name: str, cfg: EdgeConfig, body: Callable[[EdgeConfig, threading.Event], None]) -> None:
+    def __init__(
+        self, name: str, cfg: EdgeConfig, body: Callable[[EdgeConfig, threading.Event], None]
+    ) -> None:
         super().__init__(name=name, daemon=False)
         self.cfg, self.body = cfg, body
         self.stop_event = _SPAWN.Event()
@@ -33,7 +35,12 @@ class ServiceProcess(SpawnProcess):
         signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
         setup_logging(self.cfg.logging.level, self.cfg.logging.format)
         stop = threading.Event()
-        threading.Thread(target=lambda: (self.stop_event.wait(), stop.set()), daemon=True).start()
+
+        def relay() -> None:
+            self.stop_event.wait()
+            stop.set()
+
+        threading.Thread(target=relay, daemon=True).start()
         self.body(self.cfg, stop)
 
     def stop(self, timeout_s: float) -> int | None:

@@ -147,7 +147,9 @@ def run_worker(
                         metrics.PROFILES_LOADED.set(len(pipeline.profile_names))
                     for stream, fps in rates.fps(time.monotonic()).items():
                         metrics.STREAM_FPS.labels(stream).set(fps)
-                    status.maybe_flush(rates.fps(time.monotonic()), {n: p.version for n, p in profiles.current.items()})
+                    status.maybe_flush(
+                        rates.fps(time.monotonic()), {n: p.version for n, p in profiles.current.items()}
+                    )
                     _count_drops(sub, pipeline, seen_drops, metrics)
         finally:
             sink.write(pipeline.close_all())

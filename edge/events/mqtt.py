@@ -32,8 +32,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from config.events import MqttConfig
-from edge.store.outbox import OutboxEvent
 from edge.events.sinks import DeliveryError
+from edge.store.outbox import OutboxEvent
 
 log = logging.getLogger("haad.events.mqtt")
 _NODE = re.compile(r"[^A-Za-z0-9_-]")
@@ -83,7 +83,12 @@ def discovery_payload(topics: Topics, stream: str) -> dict[str, Any]:
         "availability_topic": topics.available,
         "payload_available": "online",
         "payload_not_available": "offline",
-        "device": {"identifiers": [node], "name": f"haad {stream}", "manufacturer": "haad", "model": "camera stream"},
+        "device": {
+            "identifiers": [node],
+            "name": f"haad {stream}",
+            "manufacturer": "haad",
+            "model": "camera stream",
+        },
     }
 
 
@@ -122,7 +127,9 @@ class MqttSink:
         self.needs_announce = True
         self._connected.set()
 
-    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
         if self._connected.is_set():
             log.warning("MQTT disconnected (%s); reconnecting", reason)
         self._connected.clear()
@@ -141,7 +148,9 @@ class MqttSink:
         messages: list[tuple[str, str, bool]] = []
         for stream in [*self.streams, event.stream_id]:
             if self.cfg.discovery and stream not in self.announced:
-                messages.append((self.topics.discovery(stream), json.dumps(discovery_payload(self.topics, stream)), True))
+                messages.append(
+                    (self.topics.discovery(stream), json.dumps(discovery_payload(self.topics, stream)), True)
+                )
         alert = event.payload["alert"]
         is_open = alert["ended_at"] is None
         messages += [
@@ -152,7 +161,11 @@ class MqttSink:
                 True,
             ),
             (self.topics.alert(event.stream_id), json.dumps(alert), True),
-            (self.topics.abnormal(event.stream_id), "ON" if event.payload["stream_open_alerts"] > 0 else "OFF", True),
+            (
+                self.topics.abnormal(event.stream_id),
+                "ON" if event.payload["stream_open_alerts"] > 0 else "OFF",
+                True,
+            ),
         ]
         self._publish_all(messages)
         self.announced.update([*self.streams, event.stream_id])
@@ -165,8 +178,12 @@ class MqttSink:
         messages = [(self.topics.available, "online", True)]
         for stream in self.streams:
             if self.cfg.discovery:
-                messages.append((self.topics.discovery(stream), json.dumps(discovery_payload(self.topics, stream)), True))
-            messages.append((self.topics.abnormal(stream), "ON" if open_alerts.get(stream, 0) else "OFF", True))
+                messages.append(
+                    (self.topics.discovery(stream), json.dumps(discovery_payload(self.topics, stream)), True)
+                )
+            messages.append(
+                (self.topics.abnormal(stream), "ON" if open_alerts.get(stream, 0) else "OFF", True)
+            )
         self._publish_all(messages)
         self.announced.update(self.streams)
         self.needs_announce = False
@@ -179,7 +196,9 @@ class MqttSink:
             except (RuntimeError, ValueError) as e:
                 raise DeliveryError(f"MQTT publish to {topic} failed: {e}") from None
             if not info.is_published():
-                raise DeliveryError(f"MQTT publish to {topic} not acknowledged within {self.cfg.publish_timeout_s}s")
+                raise DeliveryError(
+                    f"MQTT publish to {topic} not acknowledged within {self.cfg.publish_timeout_s}s"
+                )
 
     def close(self) -> None:
         was_connected = self._connected.is_set()

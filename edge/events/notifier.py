@@ -26,10 +26,10 @@ from typing import IO, Any
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from config.events import EventsConfig
-from edge.store.outbox import CursorState, cursor_states, ensure_cursor, pending_events
 from edge.events.sinks import DeliveryError, Sink
 from edge.store import AlertStore
 from edge.store.models import Alert, EventCursor
+from edge.store.outbox import CursorState, cursor_states, ensure_cursor, pending_events
 
 log = logging.getLogger("haad.events")
 _PG_NOTIFIER_LOCK = 0x6861_6166
@@ -132,7 +132,9 @@ class Notifier:
     def _open_alerts(self) -> dict[str, int]:
         with self.store.reading() as s:
             rows = s.execute(
-                select(Alert.stream_id, func.count()).where(Alert.ended_at.is_(None)).group_by(Alert.stream_id)
+                select(Alert.stream_id, func.count())
+                .where(Alert.ended_at.is_(None))
+                .group_by(Alert.stream_id)
             )
             return {stream: int(n) for stream, n in rows}
 

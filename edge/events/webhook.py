@@ -16,8 +16,8 @@ import urllib.error
 import urllib.request
 
 from config.events import WebhookConfig
-from edge.store.outbox import OutboxEvent
 from edge.events.sinks import DeliveryError
+from edge.store.outbox import OutboxEvent
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

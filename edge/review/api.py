@@ -24,7 +24,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": schemas.Problem, "description": "No or wrong token / session."},
     403: {"model": schemas.Problem, "description": "Missing or wrong X-CSRF-Token (session cookie)."},
 }
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": schemas.Problem, "description": "No such thing."}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": schemas.Problem, "description": "No such thing."}
+}
 
 
 def context(request: Request) -> ReviewContext:
@@ -88,14 +90,16 @@ def list_alerts(
     stream: str | None = None,
     profile: str | None = None,
     status: ReviewStatus | None = None,
-    since: datetime | None = Query(None, description="Started at or after (ISO-8601)."),
-    until: datetime | None = Query(None, description="Started before (ISO-8601)."),
-    offset: int = Query(0, ge=0, le=10_000_000),
-    limit: int = Query(50, ge=1, le=500),
+    since: Annotated[datetime | None, Query(description="Started at or after (ISO-8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Started before (ISO-8601).")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Alerts matching the filters, newest first, a page at a time, with the counts."""
     since, until = _aware(since, "since"), _aware(until, "until")
-    conditions = queries.alert_filters(stream=stream, profile=profile, status=status, since=since, until=until)
+    conditions = queries.alert_filters(
+        stream=stream, profile=profile, status=status, since=since, until=until
+    )
     items, total, unreviewed, has = queries.page_alerts(ctx.store, conditions, offset=offset, limit=limit)
     return {
         "total": total,
@@ -122,9 +126,7 @@ def get_alert(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
     response_model=schemas.AlertWindows,
     responses={**NOT_FOUND, 200: {"content": {"application/octet-stream": {}}}},
 )
-def get_windows(
-    alert_id: AlertId, who: Who, ctx: Ctx, format: Literal["json", "npz"] = "json"
-) -> Any:
+def get_windows(alert_id: AlertId, who: Who, ctx: Ctx, format: Literal["json", "npz"] = "json") -> Any:
     """The stored skeleton windows as JSON (for playback) or as the npz ``haad alerts export`` writes."""
     a = _get(ctx, alert_id)
     if a.windows is None or a.window_times is None:
@@ -244,12 +246,14 @@ def rollback_profile(name: str, body: schemas.RollbackIn, who: Who, ctx: Ctx) ->
         entry = {"action": "rollback", "to_version": body.version, "reviewer": who.name, "note": body.note,
                  "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
         meta = {**old.meta, "feedback": [*old.meta.get("feedback", []), entry]}
-        ctx.profiles.save(Profile(old.name, old.version, old.embeddings, old.groups, old.windows, old.threshold, meta))
+        ctx.profiles.save(
+            Profile(old.name, old.version, old.embeddings, old.groups, old.windows, old.threshold, meta)
+        )
     return _profile_out(ctx, name)
 
 
 @router.get("/streams", response_model=list[schemas.StreamOut])
-def list_streams(who: Who, ctx: Ctx, last: int = Query(5, ge=0, le=50)) -> list[dict[str, Any]]:
+def list_streams(who: Who, ctx: Ctx, last: Annotated[int, Query(ge=0, le=50)] = 5) -> list[dict[str, Any]]:
     """Every stream: configured, with a live status row, or with alerts; live score vs threshold, fps,
     open alerts and its last alerts."""
     statuses = queries.stream_statuses(ctx.store)

@@ -22,7 +22,9 @@ ConfigOpt = Annotated[
 DbOpt = Annotated[
     str | None, typer.Option("--db", envvar="HAAD_DB", help="Alert database URL (overrides store.url).")
 ]
-ProfilesOpt = Annotated[Path | None, typer.Option("--profiles", help="Profiles folder (overrides profiles_dir).")]
+ProfilesOpt = Annotated[
+    Path | None, typer.Option("--profiles", help="Profiles folder (overrides profiles_dir).")
+]
 
 serve_app = typer.Typer(
     invoke_without_command=True,
@@ -41,7 +43,9 @@ def load_edge(config: Path | None, db: str | None = None, profiles: Path | None 
     updates: dict[str, object] = {}
     if db is not None:
         try:
-            updates["store"] = StoreConfig.model_validate({**cfg.store.model_dump(), "url": normalise_db_url(db)})
+            updates["store"] = StoreConfig.model_validate(
+                {**cfg.store.model_dump(), "url": normalise_db_url(db)}
+            )
         except ValueError as e:
             raise typer.BadParameter(str(e), param_hint="--db") from None
     if profiles is not None:
@@ -56,7 +60,9 @@ def serve_cmd(
     db: DbOpt = None,
     profiles: ProfilesOpt = None,
     host: Annotated[str | None, typer.Option(help="Listen address (serve.host; default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(min=1, max=65535, help="TCP port (serve.port; default 8910).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="TCP port (serve.port; default 8910).")
+    ] = None,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="No token needed: only allowed on a loopback host.")
     ] = False,
@@ -70,7 +76,9 @@ def serve_cmd(
 
     cfg = load_edge(config, db, profiles)
     try:
-        serve = with_overrides(cfg.serve or ServeConfig(), host=host, port=port, auth=False if no_auth else None)
+        serve = with_overrides(
+            cfg.serve or ServeConfig(), host=host, port=port, auth=False if no_auth else None
+        )
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
@@ -139,7 +147,9 @@ def prune_cmd(
     cfg = load_edge(config, db, profiles)
     profiles_dir = Path(cfg.profiles_dir)
     with AlertStore(cfg.store) as store:
-        report = prune(store, cfg.store.retention, profiles_dir=profiles_dir if profiles_dir.is_dir() else None)
+        report = prune(
+            store, cfg.store.retention, profiles_dir=profiles_dir if profiles_dir.is_dir() else None
+        )
     r = report
     typer.echo(
         f"windows dropped: {r.windows_dropped}; alerts deleted: {r.deleted_by_age} by age, {r.deleted_by_rows} "
@@ -171,7 +181,9 @@ def review_normal(
         profiles = ProfileStore(Path(cfg.profiles_dir))
         try:
             if undo:
-                r = undo_normal(store, profiles, backend, cfg.worker.calibration, alert_id, reviewer=who, note=note)
+                r = undo_normal(
+                    store, profiles, backend, cfg.worker.calibration, alert_id, reviewer=who, note=note
+                )
                 return f"alert {alert_id}: removed from profile {r.profile} -> v{r.version} (threshold {r.threshold_after:.3f})"
             r = mark_normal(store, profiles, backend, cfg.worker.calibration, [alert_id], reviewer=who, note=note,
                             profile=profile)  # fmt: skip

@@ -70,7 +70,9 @@ class AlertWindows(BaseModel):
     """The stored windows: raw canonical skeletons in metres, y up (models/skeleton.py joint order)."""
 
     fps: float
-    frames: list[list[list[list[float | None]]]] = Field(description="(K, F, 20, 3); null for a missing joint.")
+    frames: list[list[list[list[float | None]]]] = Field(
+        description="(K, F, 20, 3); null for a missing joint."
+    )
     window_times: list[list[float]] = Field(description="(K, 2) start/end of each window, source seconds.")
     window_scores: list[float] | None
     threshold: float
@@ -83,7 +85,9 @@ class ReviewIn(BaseModel):
 
 class NormalIn(BaseModel):
     note: str = Field("", max_length=2000)
-    profile: str | None = Field(None, description="For an alert against several profiles: which one it is normal for.")
+    profile: str | None = Field(
+        None, description="For an alert against several profiles: which one it is normal for."
+    )
 
 
 class FeedbackOut(BaseModel):
@@ -175,5 +179,7 @@ class Skeleton(BaseModel):
 
 class Me(BaseModel):
     name: str
-    csrf_token: str = Field(description="Send it as X-CSRF-Token on POST/DELETE when using the session cookie.")
+    csrf_token: str = Field(
+        description="Send it as X-CSRF-Token on POST/DELETE when using the session cookie."
+    )
     auth: bool

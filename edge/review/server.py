@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-
 from pathlib import Path
 
 from config.edge import EdgeConfig
@@ -58,9 +57,15 @@ def run_server(cfg: EdgeConfig, serve: ServeConfig, stop: threading.Event | None
         config = uvicorn.Config(app, host=serve.host, port=serve.port, log_config=None, access_log=False)
         server = uvicorn.Server(config)
         if stop is not None:
-            watcher = threading.Thread(target=lambda: (stop.wait(), setattr(server, "should_exit", True)), daemon=True)
-            watcher.start()
-        log.info("review server on http://%s:%d/ (auth %s)", serve.host, serve.port, "on" if serve.auth else "off")
+
+            def stop_when_asked() -> None:
+                stop.wait()
+                server.should_exit = True
+
+            threading.Thread(target=stop_when_asked, daemon=True).start()
+        log.info(
+            "review server on http://%s:%d/ (auth %s)", serve.host, serve.port, "on" if serve.auth else "off"
+        )
         server.run()
 
 
@@ -69,5 +74,3 @@ def with_overrides(serve: ServeConfig, **values: object) -> ServeConfig:
     data = serve.model_dump()
     data.update({k: v for k, v in values.items() if v is not None})
     return ServeConfig.model_validate(data)
-
-

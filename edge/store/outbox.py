@@ -52,7 +52,9 @@ def record_alert_events(s: Session, changes: Sequence[tuple[int, EventKind]]) ->
             select(Alert).where(Alert.id == alert_id).execution_options(populate_existing=True)
         ).scalar_one()
         open_in_stream = s.scalar(
-            select(func.count()).select_from(Alert).where(Alert.stream_id == row.stream_id, Alert.ended_at.is_(None))
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.stream_id == row.stream_id, Alert.ended_at.is_(None))
         )
         payload = {
             "schema_version": SCHEMA_VERSION,
@@ -96,9 +98,7 @@ class CursorState:
     last_error: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.__dict__.items()
-        }
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.__dict__.items()}
 
 
 def ensure_cursor(s: Session, sink: str, *, start: str = "now") -> EventCursor:

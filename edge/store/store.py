@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from config.events import EventKind
 from config.store import StoreConfig, normalise_db_url
-from edge.store.outbox import record_alert_events
 from edge.store.engine import WRITE, make_engine, upgrade_to_head
 from edge.store.models import Alert
+from edge.store.outbox import record_alert_events
 from edge.store.records import (
     RECORD_FIELDS,
     AlertRecord,
@@ -77,7 +77,9 @@ class AlertStore:
                     query = update(Alert).where(Alert.id == alert_id).values(**columns)
                     if s.scalar(query.returning(Alert.id)) is not None:
                         ids.append(alert_id)
-                        changes.append((alert_id, "close" if was_open and a.ended_at is not None else "update"))
+                        changes.append(
+                            (alert_id, "close" if was_open and a.ended_at is not None else "update")
+                        )
                         continue
                 row = Alert(**columns, created_at=now, status="new", note="")
                 s.add(row)

@@ -38,9 +38,19 @@ def test_status_rows_carry_each_streams_latest_score_threshold_and_fps(tmp_path:
         clock[0] = 1.0
         recorder.maybe_flush({"cam": 0.0}, {})  # within every_s: not written again
         [row] = stream_statuses(store)
-    assert (row["stream_id"], row["profile"], row["profile_version"], row["fps"]) == ("cam", "demo-walk", 1, 29.5)
-    assert row["threshold"] == pytest.approx(profile.threshold, rel=1e-6) and row["windows_scored"] == pipeline.stats.windows_scored > 5
+    assert (row["stream_id"], row["profile"], row["profile_version"], row["fps"]) == (
+        "cam",
+        "demo-walk",
+        1,
+        29.5,
+    )
+    assert (
+        row["threshold"] == pytest.approx(profile.threshold, rel=1e-6)
+        and row["windows_scored"] == pipeline.stats.windows_scored > 5
+    )
     recent = np.array(row["recent"])
-    assert recent.shape == (row["windows_scored"], 2) and row["score"] == pytest.approx(recent[-1, 1], abs=1e-4)
+    assert recent.shape == (row["windows_scored"], 2) and row["score"] == pytest.approx(
+        recent[-1, 1], abs=1e-4
+    )
     assert np.all(recent[:, 1] < profile.threshold * 1.5)  # walking against the walking profile
     assert json.dumps(row["recent"])

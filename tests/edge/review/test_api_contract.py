@@ -42,7 +42,9 @@ def operations(api_app: FastAPI) -> dict[str, object]:
     return {op.label: op for op in ops}
 
 
-def test_the_schema_lists_every_operation_with_its_401(api_app: FastAPI, operations: dict[str, object]) -> None:
+def test_the_schema_lists_every_operation_with_its_401(
+    api_app: FastAPI, operations: dict[str, object]
+) -> None:
     assert sorted(operations) == sorted(OPERATIONS)
     spec = TestClient(api_app).get("/api/v1/openapi.json").json()
     assert all("401" in op["responses"] for path in spec["paths"].values() for op in path.values())

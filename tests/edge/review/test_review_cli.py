@@ -24,7 +24,9 @@ def _said(output: str) -> str:
 
 def _config(tmp_path: Path, seeded: Seeded, **extra: object) -> Path:
     path = tmp_path / "edge.yaml"
-    path.write_text(yaml.safe_dump({"store": {"url": seeded.url}, "profiles_dir": str(seeded.profiles), **extra}))
+    path.write_text(
+        yaml.safe_dump({"store": {"url": seeded.url}, "profiles_dir": str(seeded.profiles), **extra})
+    )
     return path
 
 
@@ -55,14 +57,20 @@ def test_review_normal_and_undo_from_the_terminal(tmp_path: Path, seeded: Seeded
     assert r.exit_code == 0, r.output
     assert "v1 -> v2" in r.output
     v2 = ProfileStore(seeded.profiles).load("demo-walk")
-    assert v2.meta["feedback"][-1]["reviewer"] == "carol" and v2.meta["feedback"][-1]["alert_ids"] == [alert_id]
+    assert v2.meta["feedback"][-1]["reviewer"] == "carol" and v2.meta["feedback"][-1]["alert_ids"] == [
+        alert_id
+    ]
     with AlertStore(seeded.url) as store:
         a = store.get_alert(alert_id)
     assert a.status == "dismissed" and a.reviewed_by == "carol" and "forklift" in a.note
-    r = runner.invoke(app, ["alerts", "review", str(alert_id), "--undo-normal", "--db", seeded.url, "--config", str(cfg)])
+    r = runner.invoke(
+        app, ["alerts", "review", str(alert_id), "--undo-normal", "--db", seeded.url, "--config", str(cfg)]
+    )
     assert r.exit_code == 0, r.output
     assert ProfileStore(seeded.profiles).latest_version("demo-walk") == 3
-    r = runner.invoke(app, ["alerts", "review", str(alert_id), "--normal", "--status", "confirmed", "--db", seeded.url])
+    r = runner.invoke(
+        app, ["alerts", "review", str(alert_id), "--normal", "--status", "confirmed", "--db", seeded.url]
+    )
     assert r.exit_code == 2
     r = runner.invoke(app, ["alerts", "review", "999", "--normal", "--db", seeded.url, "--config", str(cfg)])
     assert r.exit_code == 1 and "no alert with id 999" in _said(r.output)
@@ -70,7 +78,9 @@ def test_review_normal_and_undo_from_the_terminal(tmp_path: Path, seeded: Seeded
 
 def test_show_plot_writes_png_and_svg(tmp_path: Path, seeded: Seeded) -> None:
     for name in ("t.png", "t.svg"):
-        r = runner.invoke(app, ["alerts", "show", str(seeded.ids[0]), "--plot", str(tmp_path / name), "--db", seeded.url])
+        r = runner.invoke(
+            app, ["alerts", "show", str(seeded.ids[0]), "--plot", str(tmp_path / name), "--db", seeded.url]
+        )
         assert r.exit_code == 0, r.output
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     svg = (tmp_path / "t.svg").read_text()
@@ -78,7 +88,9 @@ def test_show_plot_writes_png_and_svg(tmp_path: Path, seeded: Seeded) -> None:
 
 
 def test_prune_applies_the_configured_retention(tmp_path: Path, seeded: Seeded) -> None:
-    cfg = _config(tmp_path, seeded, store={"url": seeded.url, "retention": {"max_age_days": 0.1, "max_rows": 0}})
+    cfg = _config(
+        tmp_path, seeded, store={"url": seeded.url, "retention": {"max_age_days": 0.1, "max_rows": 0}}
+    )
     r = runner.invoke(app, ["alerts", "prune", "--config", str(cfg)])
     assert r.exit_code == 0, r.output
     assert "3 by age" in r.output  # the three door alerts (3-5 h old); the others are newer or open

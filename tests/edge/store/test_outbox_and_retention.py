@@ -25,7 +25,9 @@ def _events(store: AlertStore) -> list[tuple[int, str, int]]:
                 for e in s.scalars(select(Event).order_by(Event.id))]  # fmt: skip
 
 
-def test_every_alert_change_is_an_event_with_the_streams_open_count(store_url: str, make_alert: MakeAlert) -> None:
+def test_every_alert_change_is_an_event_with_the_streams_open_count(
+    store_url: str, make_alert: MakeAlert
+) -> None:
     with AlertStore(store_url) as store:
         [a] = store.write_alerts([(None, make_alert(ended_at=None))])
         [b] = store.add_alerts([make_alert(ended_at=None, stream_id="cam1")])
@@ -92,6 +94,8 @@ def test_events_are_pruned_only_once_every_sink_is_past_them(store_url: str, mak
             ensure_cursor(s, "fast")
             s.get(__import__("edge.store.models", fromlist=["EventCursor"]).EventCursor, "slow").last_id = 2
         later = datetime.now(UTC) + timedelta(days=30)
-        report = prune(store, RetentionConfig(max_age_days=0, max_rows=0, windows_days=0, events_days=7), now=later)
+        report = prune(
+            store, RetentionConfig(max_age_days=0, max_rows=0, windows_days=0, events_days=7), now=later
+        )
         assert report.events_deleted == 2 and len(_events(store)) == 2
         assert np.all([k in ("open", "close") for _, k, _ in _events(store)])

@@ -21,7 +21,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("alerts") as batch_op:
-        batch_op.add_column(sa.Column("reviewed_by", sa.String(length=128), server_default="", nullable=False))
+        batch_op.add_column(
+            sa.Column("reviewed_by", sa.String(length=128), server_default="", nullable=False)
+        )
         batch_op.alter_column("windows_npz", existing_type=sa.LargeBinary(), nullable=True)
     op.create_table(
         "events",
