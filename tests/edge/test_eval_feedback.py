@@ -12,7 +12,9 @@ from edge.backends import make_backend
 from edge.eval_feedback import run_feedback_eval
 
 
-def test_feedback_on_kinder_gator_lowers_false_alerts_and_keeps_recall(data_root: Path, tmp_path: Path) -> None:
+def test_feedback_on_kinder_gator_lowers_false_alerts_and_keeps_recall(
+    data_root: Path, tmp_path: Path
+) -> None:
     backend = make_backend(OnnxRuntimeConfig())
     r = run_feedback_eval("kinder-gator", backend, WorkerConfig(), k=1, data_root=str(data_root), out=tmp_path,
                           plots=tmp_path / "plots")  # fmt: skip

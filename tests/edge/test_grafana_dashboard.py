@@ -15,7 +15,9 @@ SUFFIXES = {Counter: ("_total",), Gauge: ("",), Histogram: ("_bucket", "_sum", "
 def test_dashboard_series_are_the_exported_metrics() -> None:
     from edge import metrics
 
-    families = {m._name: type(m) for m in vars(metrics).values() if isinstance(m, Counter | Gauge | Histogram)}
+    families = {
+        m._name: type(m) for m in vars(metrics).values() if isinstance(m, Counter | Gauge | Histogram)
+    }
     exported = {name + s for name, kind in families.items() for s in SUFFIXES[kind]}
     dashboard = json.loads(DASHBOARD.read_text())
     queried = set(re.findall(r"haad_[a-z_]+", json.dumps(dashboard)))
