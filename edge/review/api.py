@@ -1,4 +1,4 @@
-"""The HTTP API, /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs). The pages use it."""
+"""The HTTP API, /api/v1 (its OpenAPI schema at /api/v1/openapi.json). The pages use it."""
 
 from __future__ import annotations
 
@@ -48,6 +48,13 @@ Ctx = Annotated[ReviewContext, Depends(context)]
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Alert id.")]
 Who = Annotated[Identity, Depends(identity)]
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi_schema(request: Request, who: Who) -> dict[str, Any]:
+    """This API's OpenAPI schema."""
+    schema: dict[str, Any] = request.app.openapi()
+    return schema
 
 
 @router.get("/me", response_model=schemas.Me)

@@ -22,8 +22,10 @@ def create_app(ctx: ReviewContext) -> FastAPI:
             "Alerts of abnormal human actions, their skeleton windows, review and 'mark as normal' "
             "feedback, behaviour profiles, live streams. Authenticate with `Authorization: Bearer <token>`."
         ),
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # The schema is served by api.py behind the token like every route; no docs page, whose
+        # Swagger UI would load from a CDN (the server works offline).
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.ctx = ctx

@@ -37,7 +37,7 @@ def api_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
 
 @pytest.fixture(scope="module")
 def operations(api_app: FastAPI) -> dict[str, object]:
-    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", api_app)
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", api_app, headers=AUTH)
     ops = [result.ok() for result in schema.get_all_operations()]
     return {op.label: op for op in ops}
 
@@ -46,7 +46,7 @@ def test_the_schema_lists_every_operation_with_its_401(
     api_app: FastAPI, operations: dict[str, object]
 ) -> None:
     assert sorted(operations) == sorted(OPERATIONS)
-    spec = TestClient(api_app).get("/api/v1/openapi.json").json()
+    spec = TestClient(api_app).get("/api/v1/openapi.json", headers=AUTH).json()
     assert all("401" in op["responses"] for path in spec["paths"].values() for op in path.values())
 
 
