@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import logging
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -109,10 +108,10 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     from edge.store import AlertStore
 
     cfg = load_edge(config, db)
-    setup_logging(cfg.logging.level, "text")
     if not cfg.events.enabled:
         typer.echo("error: no events sink configured (events.mqtt or events.webhooks)", err=True)
         raise typer.Exit(2)
+    setup_logging(cfg.logging.level, "text")
     stop = threading.Event()
     with AlertStore(cfg.store) as store:
         notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]))
@@ -173,7 +172,6 @@ def review_normal(
     from edge.profiles import ProfileError, ProfileStore
     from edge.store import AlertStore
 
-    logging.getLogger("haad").setLevel(logging.WARNING)
     cfg = load_edge(config, db)
     who = reviewer or getpass.getuser()
     with AlertStore(cfg.store) as store:
