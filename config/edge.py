@@ -8,7 +8,9 @@ from pydantic import Field, field_validator, model_validator
 
 from config.base import StrictModel
 from config.bus import BusConfig
+from config.events import EventsConfig
 from config.frontend import StreamConfig
+from config.serve import ServeConfig
 from config.store import StoreConfig
 from config.worker import WorkerConfig
 
@@ -81,6 +83,18 @@ class EdgeConfig(StrictModel):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus endpoint.")
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig, description="Child restarts.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Structured logs.")
+    serve: ServeConfig | None = Field(
+        None, description="Also run the review web UI and HTTP API (haad serve) in the daemon; none: off."
+    )
+    events: EventsConfig = Field(
+        default_factory=EventsConfig, description="Alert events out: MQTT, Home Assistant, webhooks."
+    )
+    status_every_s: float = Field(
+        5.0,
+        ge=0.5,
+        le=3600,
+        description="How often the worker writes each stream's live status to the store.",
+    )
 
     @field_validator("streams")
     @classmethod

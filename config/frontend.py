@@ -13,7 +13,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from config.base import StrictModel
 from config.bus import BusConfig
 
-# The bus's stream-id rule (edge/bus/messages.py) and the profile-name rule (edge/profiles.py),
+# The bus's stream-id rule (bus/messages.py) and the profile-name rule (edge/profiles.py),
 # checked here too so that a bad name is reported with its YAML line at load time.
 StreamId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 ProfileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
@@ -134,7 +134,7 @@ class SkeletonSourceConfig(StrictModel):
     kind: Literal["skeleton"] = "skeleton"
     path: str = Field(
         description=(
-            "Clip-set .npz (training/datasets/clipset_file.py; its clips play one after another) or "
+            "Clip-set .npz (clips/files.py; its clips play one after another) or "
             ".npy of shape (T, N, 3); no default: it names the file."
         )
     )

@@ -38,6 +38,40 @@ def normalise_db_url(url: str) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
+class RetentionConfig(StrictModel):
+    """How long the alert log keeps what (edge/store/retention.py; the daemon applies it every
+    ``every_s``, ``haad alerts prune`` on demand). Alerts marked normal into a profile version that
+    still exists are never removed."""
+
+    max_age_days: float = Field(
+        default=90.0,
+        ge=0,
+        le=36_500,
+        description="Alerts that started longer ago are deleted; 0: no age limit.",
+    )
+    max_rows: int = Field(
+        default=100_000,
+        ge=0,
+        le=100_000_000,
+        description="Beyond this many alerts the oldest go; 0: no limit.",
+    )
+    windows_days: float = Field(
+        default=30.0,
+        ge=0,
+        le=36_500,
+        description="Skeleton windows are dropped (the alert row stays) after this many days; 0: kept with the alert.",
+    )
+    events_days: float = Field(
+        default=7.0,
+        gt=0,
+        le=3650,
+        description="Outbox events every sink has delivered are deleted after this many days.",
+    )
+    every_s: float = Field(
+        default=3600.0, ge=10, le=7 * 86_400, description="How often the running daemon applies retention."
+    )
+
+
 class StoreConfig(StrictModel):
     """The alert log: one row per abnormal-action episode, with the skeleton windows to replay it."""
 
@@ -66,6 +100,10 @@ class StoreConfig(StrictModel):
     )
     pool_timeout_s: float = Field(
         default=30.0, gt=0, le=600, description="How long a caller waits for a free pooled connection."
+    )
+
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="What is deleted when (age, rows, windows, events)."
     )
 
     @field_validator("url")

@@ -32,9 +32,15 @@ from config.store import StoreConfig
 from edge.alert_outbox import AlertOutbox
 from edge.episodes import Episode, EpisodeEvent, KeptWindow
 from edge.store import AlertRecord, AlertStore, NewAlert
+from edge.store.models import StreamStatus
 
 log = logging.getLogger("haad.alerts")
 RETRY_S = (1.0, 30.0)  # first and longest wait between two delivery attempts during an outage
+
+
+@dataclass(frozen=True)
+class _Status:
+    rows: list[StreamStatus]
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,8 @@ class AlertSink:
         self.offsets: dict[str, float] = {}  # episode key -> wall clock minus source clock
         self.opened = 0
         self.delivered = 0
-        self._queue: queue.Queue[list[NewAlert] | None] = queue.Queue(max_queue)  # None: stop
+        # alert rows, the streams' live status (kept only if the log takes it), or None: stop
+        self._queue: queue.Queue[list[NewAlert] | _Status | None] = queue.Queue(max_queue)
         self._store_factory = store_factory
         self._unfinished: list[Unfinished] | None = None
         self._unfinished_ready = threading.Event()
@@ -122,6 +129,13 @@ class AlertSink:
             finally:
                 spill.close()
 
+    def write_status(self, rows: list[StreamStatus]) -> None:
+        """Queue the streams' live state (edge.live_status); dropped when the queue or the log is busy."""
+        try:
+            self._queue.put_nowait(_Status(rows))
+        except queue.Full:
+            pass
+
     def close(self, timeout_s: float = 30.0) -> None:
         """Deliver what is queued (waiting at most ``timeout_s`` for the alert log), then stop."""
         if not self._thread.is_alive():
@@ -143,7 +157,8 @@ class AlertSink:
             while True:
                 items = self._take(delivery.wait_s() if len(outbox) else 1.0)
                 stopping = stopping or None in items
-                taken += [a for item in items if item is not None for a in item]
+                taken += [a for item in items if isinstance(item, list) for a in item]
+                statuses = [item for item in items if isinstance(item, _Status)]
                 if taken:
                     try:
                         outbox.put(taken)
@@ -152,6 +167,8 @@ class AlertSink:
                         log.error("cannot write the alert outbox %s (%s); retrying", self.outbox_path, e)
                 if len(outbox):
                     self.delivered += delivery.attempt(final=stopping)
+                if statuses and delivery.store is not None and not len(outbox):
+                    delivery.status(statuses[-1].rows)  # only the newest matters
                 if self._unfinished is None:
                     self._find_unfinished(delivery, outbox)
                 if stopping:
@@ -165,7 +182,7 @@ class AlertSink:
             outbox.close()
             self._unfinished_ready.set()
 
-    def _take(self, wait_s: float) -> list[list[NewAlert] | None]:
+    def _take(self, wait_s: float) -> list[list[NewAlert] | _Status | None]:
         try:
             items = [self._queue.get(timeout=max(wait_s, 0.0))]
         except queue.Empty:
@@ -274,6 +291,13 @@ class _Delivery:
         first, most = RETRY_S
         self.backoff_s = min(most, self.backoff_s * 2 if self.backoff_s else first)
         self.next_at = time.monotonic() + self.backoff_s
+
+    def status(self, rows: list[StreamStatus]) -> None:
+        assert self.store is not None
+        try:
+            self.store.write_stream_status(rows)
+        except Exception as e:  # noqa: BLE001 - a live view can wait for the next rows
+            self.failed(e)
 
     def cfg_url(self) -> str:
         from bus.logs import redact_url

@@ -111,6 +111,9 @@ class Daemon:
                 )
 
             self.frontends = [Child(f"frontend-{s.id}", make(s)) for s in cfg.streams]
+        from edge.services import service_children  # review server, events notifier, retention
+
+        self.services = [Child(name, make_service) for name, make_service in service_children(cfg)]
         self._metrics_dir: Path | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -130,7 +133,7 @@ class Daemon:
             self._start_metrics()
             self._start(self.worker)
             self._wait_for_worker()
-            for child in self.frontends:
+            for child in [*self.services, *self.frontends]:
                 self._start(child)
             log.info(
                 "haad running: %d stream(s), store %s", len(self.cfg.streams), redact_url(self.cfg.store.url)
@@ -141,7 +144,7 @@ class Daemon:
                     log.info("every source ended or was given up; finishing")
                     break
                 time.sleep(POLL_S)
-            given_up = [c.name for c in (self.worker, *self.frontends) if c.given_up]
+            given_up = [c.name for c in (self.worker, *self.services, *self.frontends) if c.given_up]
             if given_up:
                 log.error("given up: %s", ", ".join(given_up))
             return 1 if given_up else 0
@@ -178,6 +181,9 @@ class Daemon:
             self._export_frontend_counters(child)
             if child.seen_counters:
                 log.info("%s: %s", child.name, child.seen_counters, extra={"counters": child.seen_counters})
+        for child in self.services:  # after the worker: its last alert events still go out
+            if child.process is not None and child.process.is_alive():
+                child.process.stop(t)  # type: ignore[attr-defined]
         if self._metrics_dir is not None:
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
@@ -206,7 +212,7 @@ class Daemon:
 
     def _supervise(self) -> None:
         now = time.monotonic()
-        for child in [self.worker, *self.frontends]:
+        for child in [self.worker, *self.services, *self.frontends]:
             p = child.process
             self._export_frontend_counters(child)
             if child.done or p is None:
@@ -232,7 +238,7 @@ class Daemon:
         assert p is not None
         if p.pid is not None:
             metrics.process_exited(p.pid)
-        if child is not self.worker and p.exitcode == 0:
+        if child in self.frontends and p.exitcode == 0:
             child.finished = True
             log.info("%s finished (its source ended)", child.name)
             return

@@ -25,6 +25,7 @@ from edge.alerts_sink import AlertSink, Unfinished
 from edge.backends import EncoderBackend, make_backend
 from edge.enroll import reembed
 from edge.episodes import EpisodeEvent
+from edge.live_status import StatusRecorder
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile, ProfileStore, ProfileWatcher
 
@@ -179,7 +180,8 @@ class _Loop:
         self.rates = StreamRates()
         self.seen_drops: Counter[str] = Counter()
         self.drained = True  # the last read emptied the bus queue
-        self.started = time.monotonic()
+        # The live view of the review server: scores per stream, written by the alert writer.
+        self.status = StatusRecorder(sink.write_status, cfg.status_every_s)
 
     def receive(self, sub: Subscriber, *, max_wait_s: float = 0.2) -> int:
         """Read what the bus has (waiting up to the next batch deadline), score what is due."""
@@ -192,7 +194,9 @@ class _Loop:
             self.pipeline.push(frame)
             self.rates.add(frame.stream_id, now)
             self.metrics.FRAMES_RECEIVED.labels(frame.stream_id).inc()
-        self.commit(self.pipeline.run_due(), [])
+        batches = self.pipeline.run_due()
+        self.commit(batches, [])
+        self.status.observe(batches, self.pipeline)
         return len(frames)
 
     def drain(self, sub: Subscriber, quiet_s: float = 0.5, most_s: float = 30.0) -> None:
@@ -217,8 +221,10 @@ class _Loop:
         if profiles.refresh():
             self.commit([], p.set_profiles(profiles.profiles()))
             m.PROFILES_LOADED.set(len(p.profile_names))
-        for stream, fps in self.rates.fps(time.monotonic()).items():
-            m.STREAM_FPS.labels(stream).set(fps)
+        fps = self.rates.fps(time.monotonic())
+        for stream, rate in fps.items():
+            m.STREAM_FPS.labels(stream).set(rate)
+        self.status.maybe_flush(fps, {n: p.version for n, p in profiles.current.items()})
         self.count_drops(sub)
 
     def resume(self, unfinished: Sequence[Unfinished]) -> None:

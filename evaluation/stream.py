@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,8 +229,10 @@ def evaluate_streams(
     *,
     augmentation: Augmentation | None = None,
     profile: Profile | None = None,
+    on_run: Callable[[LabelledStream, StreamRun], None] | None = None,
 ) -> dict[str, Any]:
-    """Replay every stream with the encoder and with the raw-DCT scorer. Each stream's profile is
+    """Replay every stream with the encoder and with the raw-DCT scorer (``on_run(stream, run)`` is
+    called after each of the encoder's replays, e.g. to plot it). Each stream's profile is
     enrolled from its support clips (streams with the same support share it), or ``profile`` (a
     enrolled one, re-embedded for each scorer) is used for all. Returns the encoder's figures at the
     top level (with ``per_stream``), the raw-DCT scorer's under ``raw_dct``."""
@@ -250,6 +252,8 @@ def evaluate_streams(
                     augmentation=augmentation, min_segment_s=cfg.min_segment_s,
                 )  # fmt: skip
             runs.append(replay(stream, profiles[key], scorer, cfg))
+            if on_run is not None and method == ENCODER:
+                on_run(stream, runs[-1])
         results[method] = summarise(streams, runs, backend.spec.fps)
     encoder, raw = results[ENCODER], results[RAW_DCT]
     for mine, theirs in zip(encoder["per_stream"], raw.pop("per_stream"), strict=True):
@@ -273,6 +277,7 @@ def run_stream_eval(
     data_root: str | None = None,
     augmentation: Augmentation | None = None,
     out: Path | None = None,
+    on_run: Callable[[LabelledStream, StreamRun], None] | None = None,
 ) -> dict[str, Any]:
     """A built-in stream set (``evaluation.stream_sets.STREAM_SETS``); writes ``stream_<dataset>.json``."""
     if dataset not in STREAM_SETS:
@@ -282,7 +287,9 @@ def run_stream_eval(
         "model_version": backend.model_version,
         "augmentation": augmentation.settings() if augmentation is not None else None,
         "min_segment_s": cfg.min_segment_s,
-        **evaluate_streams(STREAM_SETS[dataset](data_root), backend, cfg, augmentation=augmentation),
+        **evaluate_streams(
+            STREAM_SETS[dataset](data_root), backend, cfg, augmentation=augmentation, on_run=on_run
+        ),
     }
     return _write(summary, out, dataset)
 

@@ -78,11 +78,13 @@ class Alert(Base):
     n_kept: Mapped[int] = mapped_column(Integer)  # windows in windows_npz (<= n_windows)
     # npz of windows (K, F, J, 3) float32, window_times (K, 2) float64 and window_scores (K,) float64;
     # deferred so listing alerts never reads the blobs.
-    windows_npz: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # NULL once retention dropped the windows (store.retention.windows_days).
+    windows_npz: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), server_default="new")
     note: Mapped[str] = mapped_column(Text, server_default="")
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[str] = mapped_column(String(128), server_default="")
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
@@ -93,3 +95,83 @@ class Alert(Base):
         Index("ix_alerts_status", "status"),
         Index("ix_alerts_ended_at", "ended_at"),
     )
+
+
+# --- review, events out and live status (migration 0002) -------------------------------------------
+
+
+class Event(Base):
+    """The transactional outbox: one row per alert change (``open``, ``update``, ``close``), written
+    in the transaction that changes the alert and delivered to every sink by the notifier
+    (edge/events). ``payload`` is the JSON every sink is sent."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(Integer)
+    stream_id: Mapped[str] = mapped_column(String(128))
+    profile: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('open', 'update', 'close')", name="kind"),
+        Index("ix_events_created_at", "created_at"),
+    )
+
+
+class EventCursor(Base):
+    """How far one sink (``mqtt``, ``webhook:<name>``) got through the events, and its retry state."""
+
+    __tablename__ = "event_cursors"
+
+    sink: Mapped[str] = mapped_column(String(160), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer)  # every event with id <= last_id is done
+    delivered: Mapped[int] = mapped_column(Integer, server_default="0")
+    skipped: Mapped[int] = mapped_column(Integer, server_default="0")
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")  # in a row, on the next event
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, server_default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProfileFeedback(Base):
+    """An alert a reviewer marked normal: its windows were added to ``profile`` in ``version``
+    (``action='normal'``), or that addition was rolled back by ``version`` (``action='undo'``)."""
+
+    __tablename__ = "profile_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(Integer)
+    profile: Mapped[str] = mapped_column(String(128))
+    base_version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))
+    reviewer: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("action IN ('normal', 'undo')", name="action"),
+        Index("ix_profile_feedback_alert_id", "alert_id"),
+        Index("ix_profile_feedback_profile_version", "profile", "version"),
+    )
+
+
+class StreamStatus(Base):
+    """A stream's live state against one profile, written by the worker every few seconds."""
+
+    __tablename__ = "stream_status"
+
+    stream_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    profile: Mapped[str] = mapped_column(String(128), primary_key=True)
+    profile_version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    host: Mapped[str] = mapped_column(String(128))
+    fps: Mapped[float] = mapped_column(Double)
+    score: Mapped[float | None] = mapped_column(Double)  # the latest window's; NULL before the first
+    threshold: Mapped[float] = mapped_column(Double)
+    windows_scored: Mapped[int] = mapped_column(Integer)
+    recent: Mapped[str] = mapped_column(Text)  # JSON [[t_end, score], ...] of the last minute

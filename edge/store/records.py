@@ -75,7 +75,8 @@ class NewAlert:
 
 @dataclass(frozen=True, eq=False)
 class AlertRecord:
-    """A logged alert. The window arrays are None in lists and filled by :meth:`AlertStore.get_alert`."""
+    """A logged alert. The window arrays are None in lists and filled by :meth:`AlertStore.get_alert`
+    (still None when retention dropped them)."""
 
     id: int
     episode_key: str
@@ -94,6 +95,7 @@ class AlertRecord:
     status: ReviewStatus
     note: str
     reviewed_at: datetime | None
+    reviewed_by: str = ""
     windows: np.ndarray | None = None
     window_times: np.ndarray | None = None
     window_scores: np.ndarray | None = None

@@ -3,17 +3,20 @@ store may be shared by threads, and several processes may share one database."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
-from sqlalchemy.orm import sessionmaker, undefer
+from sqlalchemy.orm import Session, sessionmaker, undefer
 
+from config.events import EventKind
 from config.store import StoreConfig, normalise_db_url
 from edge.store.engine import WRITE, make_engine, upgrade_to_head
-from edge.store.models import Alert
+from edge.store.models import Alert, StreamStatus
+from edge.store.outbox import record_alert_events
 from edge.store.records import (
     RECORD_FIELDS,
     AlertRecord,
@@ -54,17 +57,25 @@ class AlertStore:
         an episode's state again (a replayed outbox, a resumed episode) never adds a row."""
         now = datetime.now(UTC)
         ids: list[int] = []
+        changes: list[tuple[int, EventKind]] = []  # for the events outbox, same transaction
         with self._write.begin() as s:
             for a in alerts:
                 columns = self._columns(a)
-                query = update(Alert).where(Alert.episode_key == a.episode_key).values(**columns)
-                alert_id = s.scalar(query.returning(Alert.id))
-                if alert_id is None:
+                was_open = s.scalar(
+                    select(Alert.ended_at.is_(None)).where(Alert.episode_key == a.episode_key)
+                )
+                if was_open is None:
                     row = Alert(**columns, created_at=now, status="new", note="")
                     s.add(row)
                     s.flush()
                     alert_id = row.id
+                    changes += _inserted(alert_id, closed=a.ended_at is not None)
+                else:
+                    query = update(Alert).where(Alert.episode_key == a.episode_key).values(**columns)
+                    alert_id = int(s.execute(query.returning(Alert.id)).scalar_one())
+                    changes.append((alert_id, "close" if was_open and a.ended_at is not None else "update"))
                 ids.append(alert_id)
+            record_alert_events(s, changes)
         return ids
 
     def open_alerts(self, streams: Sequence[str]) -> list[AlertRecord]:
@@ -125,18 +136,38 @@ class AlertStore:
                 raise KeyError(f"no alert with id {alert_id}")
             return _record_with_windows(row)
 
-    def set_status(self, alert_id: int, status: str, note: str = "") -> None:
-        """Triage an alert: ``new``, ``confirmed`` or ``dismissed``, with a note (replaces the old one)."""
+    def set_status(self, alert_id: int, status: str, note: str = "", *, reviewer: str = "") -> None:
+        """Triage an alert: ``new``, ``confirmed`` or ``dismissed``, with a note (replaces the old one)
+        and who did it."""
         check_status(status)
         with self._write.begin() as s:
             query = (
                 update(Alert)
                 .where(Alert.id == alert_id)
-                .values(status=status, note=note, reviewed_at=datetime.now(UTC))
+                .values(status=status, note=note, reviewed_at=datetime.now(UTC), reviewed_by=reviewer)
                 .returning(Alert.id)
             )
             if s.scalar(query) is None:
                 raise KeyError(f"no alert with id {alert_id}")
+            record_alert_events(s, [(alert_id, "update")])
+
+    def write_stream_status(self, rows: Sequence[StreamStatus]) -> None:
+        """Upsert the live state of streams (edge.live_status) in one transaction."""
+        with self._write.begin() as s:
+            for row in rows:
+                s.merge(row)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session in a read transaction (for modules that own other tables of the alert log)."""
+        with self._read.begin() as s:
+            yield s
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session in a write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit."""
+        with self._write.begin() as s:
+            yield s
 
     def close(self) -> None:
         self._engine.dispose()
@@ -167,6 +198,10 @@ class AlertStore:
             "n_kept": len(keep),
             "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores),
         }
+
+
+def _inserted(alert_id: int, *, closed: bool) -> list[tuple[int, EventKind]]:
+    return [(alert_id, "open"), (alert_id, "close")] if closed else [(alert_id, "open")]
 
 
 def open_store(url: str | StoreConfig, *, echo: bool = False) -> AlertStore:
@@ -204,5 +239,7 @@ def _record(row: Alert, **arrays: Any) -> AlertRecord:
 
 
 def _record_with_windows(row: Alert) -> AlertRecord:
+    if row.windows_npz is None:  # dropped by retention
+        return _record(row)
     windows, times, scores = decode_windows(row.windows_npz)
     return _record(row, windows=windows, window_times=times, window_scores=scores)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from haad import __version__
-from haad.cli import alerts, bench, config_check, evaluate, frontend, keys, train
+from haad.cli import alerts, bench, config_check, evaluate, events, frontend, keys, serve, train
 from haad.cli.demo import demo_cmd
 from haad.cli.enroll import enroll_cmd
 from haad.cli.run import run_cmd
@@ -14,7 +14,7 @@ HELP = """haad flags unusual human actions on live cameras after being shown a f
 behaviour.
 
 Start with `haad demo`; run a deployment with `haad run --config edge.yaml`; enrol normal behaviour
-with `haad enroll`; review what it found with `haad alerts`."""
+with `haad enroll`; review what it found with `haad serve` (web pages) or `haad alerts`."""
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=HELP, rich_markup_mode=None)
 
@@ -37,7 +37,9 @@ def _root(
 app.command("run")(run_cmd)
 app.command("demo")(demo_cmd)
 app.command("enroll")(enroll_cmd)
+app.add_typer(serve.app, name="serve")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(events.app, name="events")
 app.add_typer(config_check.app, name="config")
 app.add_typer(frontend.app, name="frontend")
 app.add_typer(keys.app, name="keys")

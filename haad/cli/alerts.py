@@ -8,6 +8,7 @@ and match an alert's start. Exit codes: 0 done, 1 no such alert or database, 2 b
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import re
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from config.store import normalise_db_url
 from edge.store import AlertRecord, AlertStore, ReviewStatus
 from edge.store.records import RECORD_FIELDS, encode_windows
+from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, load_edge_config
 
 DEFAULT_DB = "sqlite:///haad-alerts.db"
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -120,10 +122,24 @@ def show_cmd(
     alert_id: Annotated[int, typer.Argument(metavar="ID", help="Alert id (see `haad alerts list`).")],
     db: Db = DEFAULT_DB,
     as_json: AsJson = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw its score timeline to this .png or .svg file.")
+    ] = None,
 ) -> None:
     """One alert in full, with a summary of each stored skeleton window."""
     with _open(db) as store:
         alert = _get(store, alert_id)
+    if plot is not None:
+        from edge.plots import alert_timeline
+
+        if plot.suffix.lower() not in (".png", ".svg"):
+            raise typer.BadParameter(f"{plot}: the extension must be .png or .svg", param_hint="--plot")
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        alert_timeline(alert, plot, "svg" if plot.suffix.lower() == ".svg" else "png")
+        typer.echo(f"score timeline written to {plot}", err=True)
+    if alert.windows is None:  # retention dropped them
+        typer.echo(json.dumps(alert.to_dict(), indent=2) if as_json else "windows: dropped by retention")
+        return
     windows = _window_summary(alert)
     if as_json:
         typer.echo(json.dumps({**alert.to_dict(), "windows": windows}, indent=2))
@@ -194,14 +210,40 @@ def export_cmd(
 @app.command("review")
 def review_cmd(
     alert_id: Annotated[int, typer.Argument(metavar="ID", help="Alert id.")],
-    status: Annotated[ReviewStatus, typer.Option(help="confirmed or dismissed (new reopens it).")],
+    status: Annotated[
+        ReviewStatus | None, typer.Option(help="confirmed or dismissed (new reopens it).")
+    ] = None,
     note: Annotated[str, typer.Option(help="Why (replaces an earlier note).")] = "",
     db: Db = DEFAULT_DB,
+    normal: Annotated[
+        bool,
+        typer.Option("--normal", help="Normal behaviour: add its windows to its profile (a new version)."),
+    ] = False,
+    undo_normal: Annotated[
+        bool, typer.Option("--undo-normal", help="Take its windows out of the profile again (a new version).")
+    ] = False,
+    profile: Annotated[
+        str | None, typer.Option(help="With --normal, for an alert against several profiles: which one.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="With --normal: edge.yaml (profiles_dir, encoder).")
+    ] = None,
+    reviewer: Annotated[str | None, typer.Option(help="Who reviews (default: the OS user).")] = None,
 ) -> None:
-    """Mark an alert confirmed or dismissed."""
+    """Mark an alert confirmed or dismissed, or normal (teaches its profile)."""
+    if sum([status is not None, normal, undo_normal]) != 1:
+        raise typer.BadParameter("give exactly one of --status, --normal, --undo-normal")
+    if normal or undo_normal:
+        with _open(db):  # the same checks as every command: the database must exist
+            pass
+        message = _review_normal(
+            alert_id, db=db, config=config, note=note, undo=undo_normal, profile=profile, reviewer=reviewer
+        )
+        typer.echo(message)
+        return
     with _open(db) as store:
         try:
-            store.set_status(alert_id, status, note)
+            store.set_status(alert_id, status or "new", note, reviewer=reviewer or "")
         except KeyError as e:
             _fail(e.args[0])
     typer.echo(f"alert {alert_id}: {status}" + (f" ({note})" if note else ""))
@@ -217,7 +259,6 @@ def deliver_cmd(
     does it by itself; this is for one that stopped while the log was unreachable)."""
     from edge.alert_outbox import AlertOutbox
     from edge.worker import outbox_path
-    from haad.cli.common import load_edge_config
 
     cfg = load_edge_config(config)
     path = outbox_path(cfg)
@@ -235,7 +276,70 @@ def deliver_cmd(
     typer.echo(f"delivered {delivered} alert(s) from {path}")
 
 
+@app.command("prune")
+def prune_cmd(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Apply store.retention now: drop old windows, delete old alerts and delivered events."""
+    from edge.store import AlertStore
+    from edge.store.retention import prune
+
+    cfg = load_edge_config(config, db=db, profiles=profiles)
+    profiles_dir = Path(cfg.profiles_dir)
+    with AlertStore(cfg.store) as store:
+        report = prune(
+            store, cfg.store.retention, profiles_dir=profiles_dir if profiles_dir.is_dir() else None
+        )
+    r = report
+    typer.echo(
+        f"windows dropped: {r.windows_dropped}; alerts deleted: {r.deleted_by_age} by age, {r.deleted_by_rows} "
+        f"over max_rows; events deleted: {r.events_deleted}; kept because a profile uses them: {r.protected}"
+    )
+
+
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _review_normal(
+    alert_id: int,
+    *,
+    db: str,
+    config: Path | None,
+    note: str,
+    undo: bool,
+    profile: str | None,
+    reviewer: str | None,
+) -> str:
+    """``haad alerts review ID --normal`` / ``--undo-normal``: what the page's buttons do."""
+    from edge.backends import make_backend
+    from edge.feedback import FeedbackError, mark_normal, undo_normal
+    from edge.profiles import ProfileError, ProfileStore
+    from edge.store import AlertStore
+
+    cfg = load_edge_config(config, db=db)
+    who = reviewer or getpass.getuser()
+    with AlertStore(cfg.store) as store:
+        backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
+        profiles = ProfileStore(Path(cfg.profiles_dir))
+        try:
+            if undo:
+                r = undo_normal(
+                    store, profiles, backend, cfg.worker.calibration, alert_id, reviewer=who, note=note
+                )
+                return f"alert {alert_id}: removed from profile {r.profile} -> v{r.version} (threshold {r.threshold_after:.3f})"
+            r = mark_normal(store, profiles, backend, cfg.worker.calibration, [alert_id], reviewer=who, note=note,
+                            profile=profile)  # fmt: skip
+        except KeyError as e:
+            _fail(e.args[0])
+        except (FeedbackError, ProfileError) as e:
+            _fail(str(e))
+    return (
+        f"alert {alert_id}: normal; {r.windows} window(s) added to profile {r.profile} v{r.base_version} -> "
+        f"v{r.version}, threshold {r.threshold_before:.3f} -> {r.threshold_after:.3f} "
+        f"({cfg.profiles_dir}/{r.profile}; a running daemon picks it up)"
+    )
 
 
 @contextmanager

@@ -87,6 +87,16 @@ def eval_stream_cmd(
     gap: Gap = typer.Option(_COMPLETIONS.gap, help="Where the completions are generated: middle or end."),
     out: Path = typer.Option(Path("runs/stream"), help="Folder for stream_<dataset or file name>.json."),
     data_root: str | None = DataRoot,
+    feedback: int = typer.Option(
+        0,
+        min=0,
+        help="Simulated reviewer: mark the first K false alerts of each stream normal, replay, and "
+        "report false alerts and recall before and after (feedback_<dataset>.json).",
+    ),
+    feedback_windows: int | None = typer.Option(
+        None, min=1, help="Windows each marked alert adds (default: an enrolled clip's worth)."
+    ),
+    plots: Path | None = typer.Option(None, help="Write a score timeline PNG per recording to this folder."),
 ) -> None:
     """Frame-level AUC, alert precision, recall (also by abnormal-part duration) and delay on
     labelled recordings, through the worker's own pipeline, for the encoder and for a raw-DCT scorer
@@ -102,6 +112,24 @@ def eval_stream_cmd(
         raise fail("--recordings needs --normal LABEL (the frame label of normal behaviour)", code=2)
     cfg = load_edge_config(config)
     backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
+    if feedback:
+        from evaluation.feedback import run_feedback_eval
+
+        try:
+            result = run_feedback_eval(dataset, backend, cfg.worker, k=feedback, per_alert=feedback_windows,
+                                       data_root=data_root, out=out, plots=plots)  # fmt: skip
+        except ValueError as e:
+            raise fail(str(e), code=2) from None
+        typer.echo(json.dumps(result, indent=2))
+        typer.echo(f"wrote {out / f'feedback_{dataset}.json'}")
+        return
+    on_run = None
+    if plots is not None:
+        from evaluation.feedback import plot_run
+
+        def on_run(stream, run):  # type: ignore[no-untyped-def]
+            plot_run(plots, stream, run)
+
     aug = default_augmentation(CompletionSettings(observed=observed, gap=gap)) if augment else None
     try:
         if recordings is not None:
@@ -113,7 +141,7 @@ def eval_stream_cmd(
             name = recordings.stem
         else:
             summary = run_stream_eval(
-                dataset, backend, cfg.worker, data_root=data_root, augmentation=aug, out=out
+                dataset, backend, cfg.worker, data_root=data_root, augmentation=aug, out=out, on_run=on_run
             )
             name = dataset
     except (OSError, ValueError) as e:

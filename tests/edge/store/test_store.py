@@ -76,7 +76,14 @@ def test_migrations_match_the_models(store_url: str) -> None:
             )
     finally:
         engine.dispose()
-    assert tables == {"alerts", "alembic_version"}
+    assert tables == {
+        "alerts",
+        "events",
+        "event_cursors",
+        "profile_feedback",
+        "stream_status",
+        "alembic_version",
+    }
     assert diff == []
 
 

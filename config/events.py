@@ -1,0 +1,109 @@
+"""Configuration of events out (edge/events): MQTT with Home Assistant discovery, and webhooks.
+
+Every alert change is written to an outbox in the alert database, in the transaction that changes
+the alert; a notifier delivers it to each sink in order and remembers how far each sink got."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from config.base import StrictModel
+
+EventKind = Literal["open", "update", "close"]
+EVENT_KINDS: tuple[EventKind, ...] = ("open", "update", "close")
+
+
+class MqttConfig(StrictModel):
+    """An MQTT broker: events, retained per-stream state and Home Assistant discovery."""
+
+    url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        description="mqtt://[user:password@]host[:port] (mqtts:// for TLS, default ports 1883 / 8883).",
+    )
+    topic_prefix: str = Field(
+        "haad", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_./-]+$", description="First topic level."
+    )
+    client_id: str = Field("haad-notifier", min_length=1, max_length=64, description="MQTT client id.")
+    qos: Literal[0, 1, 2] = Field(
+        1, description="QoS of every publish; 1 or 2 confirm delivery to the broker."
+    )
+    keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive interval.")
+    publish_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="How long a publish may wait for the broker's acknowledgement."
+    )
+    discovery: bool = Field(True, description="Announce one Home Assistant binary_sensor per stream.")
+    discovery_prefix: str = Field(
+        "homeassistant", min_length=1, max_length=64, description="Home Assistant's discovery topic prefix."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(f"not an MQTT URL (mqtt://host:port or mqtts://...): {v!r}")
+        return v
+
+
+class WebhookConfig(StrictModel):
+    """An HTTP endpoint that gets every event as a signed JSON POST."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Names the sink in logs and the API.",
+    )
+    url: str = Field(description="http:// or https:// URL the events are POSTed to.")
+    secret: str = Field(
+        "",
+        max_length=512,
+        description="HMAC-SHA256 key: X-Haad-Signature is sha256=hex(HMAC(secret, timestamp + '.' + body)); empty: unsigned.",
+    )
+    events: list[EventKind] = Field(
+        default_factory=lambda: list(EVENT_KINDS), min_length=1, description="Which event kinds to send."
+    )
+    timeout_s: float = Field(10.0, gt=0, le=300, description="Timeout of one POST.")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {v!r}")
+        return v
+
+
+class EventsConfig(StrictModel):
+    """Where alert events go, and how failed deliveries are retried."""
+
+    mqtt: MqttConfig | None = Field(None, description="MQTT broker; none: no MQTT.")
+    webhooks: list[WebhookConfig] = Field(
+        default_factory=list, max_length=50, description="Webhook endpoints."
+    )
+    poll_s: float = Field(1.0, gt=0, le=60, description="How often the notifier looks for new events.")
+    batch: int = Field(100, ge=1, le=10_000, description="Most events a sink is handed per round.")
+    initial_backoff_s: float = Field(1.0, gt=0, le=600, description="Wait before retrying a failed delivery.")
+    max_backoff_s: float = Field(300.0, gt=0, le=86_400, description="Longest wait; it doubles per failure.")
+    give_up_after_s: float = Field(
+        86_400.0,
+        ge=0,
+        le=90 * 86_400,
+        description="An event a sink refused for this long is skipped (counted, logged); 0: retry forever.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> EventsConfig:
+        if self.initial_backoff_s > self.max_backoff_s:
+            raise ValueError("initial_backoff_s must not exceed max_backoff_s")
+        names = [w.name for w in self.webhooks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"webhook names must be unique; got {names}")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.mqtt is not None or bool(self.webhooks)

@@ -1,0 +1,218 @@
+"""MQTT: alert events, retained per-stream state and Home Assistant discovery (paho-mqtt).
+
+Topics (``<p>`` = ``mqtt.topic_prefix``, default ``haad``):
+
+* ``<p>/events``: every event as JSON ``{"type": "open"|"update"|"close", "alert": {...},
+  "stream_open_alerts": n, ...}`` (not retained: a log of changes, like Frigate's ``frigate/events``);
+* ``<p>/<stream>/<profile>/state``: retained JSON of the stream's latest alert for that profile,
+  ``"state": "ON"`` while its episode is open, ``"OFF"`` once it closed;
+* ``<p>/<stream>/abnormal``: retained ``ON`` while any episode of the stream is open, else ``OFF``
+  (the Home Assistant binary sensor's state); ``<p>/<stream>/alert``: retained JSON of its latest
+  alert (the sensor's attributes);
+* ``<p>/available``: retained ``online``; ``offline`` as the last will when the notifier goes away;
+* ``<discovery_prefix>/binary_sensor/haad_<stream>/abnormal/config``: retained discovery of one
+  binary sensor per stream (device class ``problem``), announced on every (re)connect for the
+  configured streams and for any stream an event names.
+
+An event counts as delivered only when the broker acknowledged every publish of it (QoS 1 or 2),
+within ``publish_timeout_s``; while disconnected nothing is attempted and the notifier retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from config.events import MqttConfig
+from edge.events.sinks import DeliveryError
+from edge.store.outbox import OutboxEvent
+
+log = logging.getLogger("haad.events.mqtt")
+_NODE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def node_id(stream: str) -> str:
+    """A stream id as a Home Assistant node/object id (``[A-Za-z0-9_-]``)."""
+    return "haad_" + _NODE.sub("_", stream)
+
+
+class Topics:
+    def __init__(self, cfg: MqttConfig) -> None:
+        self.prefix, self.discovery_prefix = cfg.topic_prefix, cfg.discovery_prefix
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}/events"
+
+    @property
+    def available(self) -> str:
+        return f"{self.prefix}/available"
+
+    def state(self, stream: str, profile: str) -> str:
+        return f"{self.prefix}/{stream}/{profile}/state"
+
+    def abnormal(self, stream: str) -> str:
+        return f"{self.prefix}/{stream}/abnormal"
+
+    def alert(self, stream: str) -> str:
+        return f"{self.prefix}/{stream}/alert"
+
+    def discovery(self, stream: str) -> str:
+        return f"{self.discovery_prefix}/binary_sensor/{node_id(stream)}/abnormal/config"
+
+
+def discovery_payload(topics: Topics, stream: str) -> dict[str, Any]:
+    node = node_id(stream)
+    return {
+        "name": "Abnormal action",
+        "unique_id": f"{node}_abnormal",
+        "object_id": f"{node}_abnormal",
+        "state_topic": topics.abnormal(stream),
+        "payload_on": "ON",
+        "payload_off": "OFF",
+        "device_class": "problem",
+        "json_attributes_topic": topics.alert(stream),
+        "availability_topic": topics.available,
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "device": {
+            "identifiers": [node],
+            "name": f"haad {stream}",
+            "manufacturer": "haad",
+            "model": "camera stream",
+        },
+    }
+
+
+class MqttSink:
+    name = "mqtt"
+
+    def __init__(self, cfg: MqttConfig, streams: Sequence[str] = ()) -> None:
+        self.cfg = cfg
+        self.topics = Topics(cfg)
+        self.streams = list(dict.fromkeys(streams))
+        self.announced: set[str] = set()  # streams whose discovery went out since the last connect
+        self.needs_announce = True  # availability, discovery and states are due (set on connect)
+        self._connected = threading.Event()
+        url = urlsplit(cfg.url)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id)
+        if url.username:
+            self.client.username_pw_set(unquote(url.username), unquote(url.password or "") or None)
+        if url.scheme == "mqtts":
+            self.client.tls_set()
+        self.client.will_set(self.topics.available, "offline", qos=cfg.qos, retain=True)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        port = url.port or (8883 if url.scheme == "mqtts" else 1883)
+        self.client.connect_async(url.hostname or "127.0.0.1", port, keepalive=cfg.keepalive_s)
+        self.client.loop_start()  # a network thread that reconnects by itself
+
+    # paho callbacks (network thread) -------------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.error("MQTT broker refused the connection: %s", reason)
+            return
+        log.info("MQTT connected to %s", _redact(self.cfg.url))
+        self.announced.clear()  # a broker that lost its retained messages gets them again
+        self.needs_announce = True
+        self._connected.set()
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if self._connected.is_set():
+            log.warning("MQTT disconnected (%s); reconnecting", reason)
+        self._connected.clear()
+
+    # delivery (notifier thread) ------------------------------------------------------------------
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        return self._connected.wait(timeout_s)
+
+    def wants(self, event: OutboxEvent) -> bool:
+        return True
+
+    def deliver(self, event: OutboxEvent) -> None:
+        if not self.client.is_connected():
+            raise DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected")
+        messages: list[tuple[str, str, bool]] = []
+        for stream in [*self.streams, event.stream_id]:
+            if self.cfg.discovery and stream not in self.announced:
+                messages.append(
+                    (self.topics.discovery(stream), json.dumps(discovery_payload(self.topics, stream)), True)
+                )
+        alert = event.payload["alert"]
+        is_open = alert["ended_at"] is None
+        messages += [
+            (self.topics.events, json.dumps({"event_id": event.id, **event.payload}), False),
+            (
+                self.topics.state(event.stream_id, event.profile),
+                json.dumps({"state": "ON" if is_open else "OFF", **alert}),
+                True,
+            ),
+            (self.topics.alert(event.stream_id), json.dumps(alert), True),
+            (
+                self.topics.abnormal(event.stream_id),
+                "ON" if event.payload["stream_open_alerts"] > 0 else "OFF",
+                True,
+            ),
+        ]
+        self._publish_all(messages)
+        self.announced.update([*self.streams, event.stream_id])
+
+    def announce(self, open_alerts: dict[str, int]) -> None:
+        """Availability, discovery and the current state of the configured streams (``open_alerts``:
+        open episodes per stream, from the store), without an event: at start and on reconnect."""
+        if not self.client.is_connected():
+            raise DeliveryError("MQTT broker not connected")
+        messages = [(self.topics.available, "online", True)]
+        for stream in self.streams:
+            if self.cfg.discovery:
+                messages.append(
+                    (self.topics.discovery(stream), json.dumps(discovery_payload(self.topics, stream)), True)
+                )
+            messages.append(
+                (self.topics.abnormal(stream), "ON" if open_alerts.get(stream, 0) else "OFF", True)
+            )
+        self._publish_all(messages)
+        self.announced.update(self.streams)
+        self.needs_announce = False
+
+    def _publish_all(self, messages: Sequence[tuple[str, str, bool]]) -> None:
+        infos = [self.client.publish(t, payload, qos=self.cfg.qos, retain=r) for t, payload, r in messages]
+        for (topic, _, _), info in zip(messages, infos, strict=True):
+            try:
+                info.wait_for_publish(self.cfg.publish_timeout_s)
+            except (RuntimeError, ValueError) as e:
+                raise DeliveryError(f"MQTT publish to {topic} failed: {e}") from None
+            if not info.is_published():
+                raise DeliveryError(
+                    f"MQTT publish to {topic} not acknowledged within {self.cfg.publish_timeout_s}s"
+                )
+
+    def close(self) -> None:
+        was_connected = self._connected.is_set()
+        self._connected.clear()  # a disconnect from here on is ours, not worth a warning
+        if was_connected and self.client.is_connected():
+            info = self.client.publish(self.topics.available, "offline", qos=self.cfg.qos, retain=True)
+            try:
+                info.wait_for_publish(2.0)
+            except (RuntimeError, ValueError):
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"

@@ -1,0 +1,222 @@
+"""The notifier: delivers the outbox to every sink, in event order, at least once.
+
+Each round, per sink: read the events after its cursor, hand each one the sink wants to
+``deliver``, and move the cursor past it; an event it does not want is passed over. A failed delivery
+stops that sink for the round and schedules a retry with exponential back-off
+(``initial_backoff_s`` doubling up to ``max_backoff_s``); other sinks go on. An event a sink has
+refused for ``give_up_after_s`` is skipped, counted and logged, so one poisoned event cannot block a
+sink forever (0 = never give up). A crash between a delivery and its cursor update sends that event
+again on restart: receivers see ``event_id`` / ``X-Haad-Delivery`` to drop duplicates.
+
+One notifier delivers per database: it holds a lock (``flock`` on a file next to a SQLite database,
+a PostgreSQL advisory lock on its own connection); a second one waits until the first is gone.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import create_engine, func, make_url, select, text
+
+from config.events import EventsConfig
+from edge.events.sinks import DeliveryError, Sink
+from edge.store import AlertStore
+from edge.store.models import Alert, EventCursor
+from edge.store.outbox import CursorState, cursor_states, ensure_cursor, pending_events
+
+log = logging.getLogger("haad.events")
+_PG_NOTIFIER_LOCK = 0x6861_6166
+
+
+def build_sinks(cfg: EventsConfig, streams: Sequence[str] = ()) -> list[Sink]:
+    from edge.events.mqtt import MqttSink
+    from edge.events.webhook import WebhookSink
+
+    sinks: list[Sink] = []
+    if cfg.mqtt is not None:
+        sinks.append(MqttSink(cfg.mqtt, streams))
+    sinks += [WebhookSink(w) for w in cfg.webhooks]
+    return sinks
+
+
+class Notifier:
+    def __init__(
+        self,
+        cfg: EventsConfig,
+        store: AlertStore,
+        sinks: Sequence[Sink],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.cfg, self.store, self.sinks, self.clock = cfg, store, list(sinks), clock
+        with store.writing() as s:
+            for sink in self.sinks:
+                ensure_cursor(s, sink.name)  # a new sink starts with the events after now
+
+    def step(self) -> int:
+        """One round over every sink; the number of events delivered."""
+        return sum(self._step_sink(sink) for sink in self.sinks)
+
+    def states(self) -> list[CursorState]:
+        with self.store.reading() as s:
+            return cursor_states(s)
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until ``stop`` is set (polls every ``poll_s``), holding the one-notifier lock."""
+        lock = DeliveryLock(self.store.config.url)
+        try:
+            while not stop.is_set():
+                if lock.acquire():
+                    break
+                log.warning("another notifier delivers for %s; standing by", self.store.url)
+                stop.wait(10.0)
+            while not stop.is_set():
+                try:
+                    if self.step() == 0:
+                        stop.wait(self.cfg.poll_s)
+                except Exception:  # the database went away, a sink misbehaved: log, wait, go on
+                    log.exception("notifier round failed; retrying")
+                    stop.wait(max(self.cfg.poll_s, 1.0))
+        finally:
+            lock.release()
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+
+    # --- one sink ----------------------------------------------------------------------------------
+
+    def _step_sink(self, sink: Sink) -> int:
+        now = self.clock()
+        with self.store.reading() as s:
+            cur = s.get(EventCursor, sink.name)
+            assert cur is not None
+            if cur.next_attempt_at is not None and cur.next_attempt_at > now:
+                return 0
+            last_id = cur.last_id
+            events = pending_events(s, last_id, self.cfg.batch)
+        announce = getattr(sink, "announce", None)
+        if announce is not None and getattr(sink, "needs_announce", False):
+            try:
+                announce(self._open_alerts())
+            except DeliveryError as e:
+                self._failed(sink, last_id, str(e), now)
+                return 0
+        delivered = 0
+        for event in events:
+            if sink.wants(event):
+                try:
+                    sink.deliver(event)
+                except DeliveryError as e:
+                    if self._give_up(sink, now):
+                        log.error("%s: giving up on event %d after %.0f s: %s", sink.name, event.id,
+                                  self.cfg.give_up_after_s, e)  # fmt: skip
+                        self._advance(sink, event.id, delivered=delivered, skipped=1)
+                        return delivered
+                    self._advance(sink, last_id, delivered=delivered)
+                    self._failed(sink, last_id, str(e), now)
+                    return delivered
+                delivered += 1
+            last_id = event.id
+        if events:
+            self._advance(sink, last_id, delivered=delivered)
+        return delivered
+
+    def _open_alerts(self) -> dict[str, int]:
+        with self.store.reading() as s:
+            rows = s.execute(
+                select(Alert.stream_id, func.count())
+                .where(Alert.ended_at.is_(None))
+                .group_by(Alert.stream_id)
+            )
+            return {stream: int(n) for stream, n in rows}
+
+    def _give_up(self, sink: Sink, now: datetime) -> bool:
+        if self.cfg.give_up_after_s == 0:
+            return False
+        with self.store.reading() as s:
+            cur = s.get(EventCursor, sink.name)
+            first = cur.first_failure_at if cur is not None else None
+        return first is not None and (now - first).total_seconds() >= self.cfg.give_up_after_s
+
+    def _advance(self, sink: Sink, last_id: int, *, delivered: int, skipped: int = 0) -> None:
+        with self.store.writing() as s:
+            cur = s.get(EventCursor, sink.name)
+            assert cur is not None
+            if last_id > cur.last_id or skipped:
+                cur.last_id = max(cur.last_id, last_id)
+                cur.delivered += delivered
+                cur.skipped += skipped
+                cur.failures = 0
+                cur.next_attempt_at = None
+                cur.first_failure_at = None
+                cur.last_error = ""
+                cur.updated_at = self.clock()
+
+    def _failed(self, sink: Sink, last_id: int, error: str, now: datetime) -> None:
+        with self.store.writing() as s:
+            cur = s.get(EventCursor, sink.name)
+            assert cur is not None
+            cur.failures += 1
+            wait = min(self.cfg.max_backoff_s, self.cfg.initial_backoff_s * 2 ** (cur.failures - 1))
+            cur.next_attempt_at = now + timedelta(seconds=wait)
+            cur.first_failure_at = cur.first_failure_at or now
+            cur.last_error = error[:2000]
+            cur.updated_at = now
+            failures = cur.failures
+        log.warning("%s: delivery after event %d failed (%s); retry %d in %.1f s", sink.name, last_id, error,
+                    failures, wait)  # fmt: skip
+
+
+class DeliveryLock:
+    """At most one delivering notifier per database (see the module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self._file: IO[bytes] | None = None
+        self._conn: Any = None
+        self._engine: Any = None
+
+    def acquire(self) -> bool:
+        if self.url.get_backend_name() == "sqlite":
+            path = Path(str(self.url.database)).expanduser()
+            f = open(path.with_name(path.name + ".notifier.lock"), "ab")  # noqa: SIM115 (held until release)
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                return False
+            f.truncate(0)
+            f.write(str(os.getpid()).encode())
+            f.flush()
+            self._file = f
+            return True
+        self._engine = create_engine(self.url, pool_size=1, max_overflow=0)
+        conn = self._engine.connect()
+        if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_NOTIFIER_LOCK}).scalar():
+            conn.commit()
+            self._conn = conn
+            return True
+        conn.close()
+        self._engine.dispose()
+        self._engine = None
+        return False
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+        if self._conn is not None:
+            self._conn.close()  # the advisory lock goes with the session
+            self._conn = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None

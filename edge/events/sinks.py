@@ -1,0 +1,22 @@
+"""What a sink is to the notifier: a name (its cursor), which events it wants, and a delivery that
+either returns (done) or raises :class:`DeliveryError` (retried later with back-off)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from edge.store.outbox import OutboxEvent
+
+
+class DeliveryError(RuntimeError):
+    """The sink did not take the event (broker down, HTTP error, timeout): try again later."""
+
+
+class Sink(Protocol):
+    name: str
+
+    def wants(self, event: OutboxEvent) -> bool: ...
+
+    def deliver(self, event: OutboxEvent) -> None: ...
+
+    def close(self) -> None: ...

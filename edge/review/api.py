@@ -1,0 +1,339 @@
+"""The HTTP API, /api/v1 (its OpenAPI schema at /api/v1/openapi.json). The pages use it."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from edge.feedback import FeedbackError, current_feedback, feedback_history, mark_normal, undo_normal
+from edge.profiles import Profile, ProfileError
+from edge.review import queries, schemas
+from edge.review.auth import Identity
+from edge.review.context import ReviewContext
+from edge.store.models import ReviewStatus
+from edge.store.outbox import cursor_states
+from edge.store.records import encode_windows
+from models import skeleton
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"model": schemas.Problem, "description": "No or wrong token / session."},
+    403: {"model": schemas.Problem, "description": "Missing or wrong X-CSRF-Token (session cookie)."},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": schemas.Problem, "description": "No such thing."}
+}
+
+
+def context(request: Request) -> ReviewContext:
+    ctx: ReviewContext = request.app.state.ctx
+    return ctx
+
+
+def identity(request: Request) -> Identity:
+    """Every API route depends on this: 401 without credentials, 403 without CSRF on a cookie POST."""
+    ctx = context(request)
+    who = ctx.auth.identify(request)
+    if who is None:
+        raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+    ctx.auth.check_csrf(request, who)
+    return who
+
+
+Ctx = Annotated[ReviewContext, Depends(context)]
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Alert id.")]
+Who = Annotated[Identity, Depends(identity)]
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi_schema(request: Request, who: Who) -> dict[str, Any]:
+    """This API's OpenAPI schema."""
+    schema: dict[str, Any] = request.app.openapi()
+    return schema
+
+
+@router.get("/me", response_model=schemas.Me)
+def me(who: Who, ctx: Ctx) -> dict[str, Any]:
+    return {"name": who.name, "csrf_token": who.csrf, "auth": ctx.auth.enabled}
+
+
+@router.get("/health", response_model=schemas.Health)
+def health(who: Who, ctx: Ctx) -> dict[str, Any]:
+    with ctx.store.reading() as s:
+        sinks = [c.to_dict() for c in cursor_states(s)]
+    _, total, unreviewed, _ = queries.page_alerts(ctx.store, [], offset=0, limit=1)
+    live = sum(r["age_s"] < 3 * ctx.status_every_s for r in queries.stream_statuses(ctx.store))
+    failing = any(c["failures"] > 0 for c in sinks)
+    return {
+        "status": "degraded" if failing else "ok",
+        "database": ctx.store.url,
+        "alerts": total,
+        "unreviewed": unreviewed,
+        "streams_live": live,
+        "sinks": sinks,
+    }
+
+
+@router.get("/skeleton", response_model=schemas.Skeleton)
+def skeleton_layout(who: Who) -> dict[str, Any]:
+    """The canonical 20-joint skeleton (models/skeleton.py) the windows are in."""
+    return {
+        "joints": list(skeleton.JOINT_NAMES),
+        "parents": list(skeleton.PARENTS),
+        "bones": [list(b) for b in skeleton.BONES],
+        "root": skeleton.ROOT,
+    }
+
+
+@router.get("/alerts", response_model=schemas.AlertPage)
+def list_alerts(
+    who: Who,
+    ctx: Ctx,
+    stream: str | None = None,
+    profile: str | None = None,
+    status: ReviewStatus | None = None,
+    since: Annotated[datetime | None, Query(description="Started at or after (ISO-8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Started before (ISO-8601).")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Alerts matching the filters, newest first, a page at a time, with the counts."""
+    since, until = _aware(since, "since"), _aware(until, "until")
+    conditions = queries.alert_filters(
+        stream=stream, profile=profile, status=status, since=since, until=until
+    )
+    items, total, unreviewed, has = queries.page_alerts(ctx.store, conditions, offset=offset, limit=limit)
+    return {
+        "total": total,
+        "unreviewed": unreviewed,
+        "offset": offset,
+        "limit": limit,
+        "items": [queries.alert_out(a, has[a.id]) for a in items],
+    }
+
+
+@router.get("/alerts/{alert_id}", response_model=schemas.AlertDetail, responses=NOT_FOUND)
+def get_alert(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
+    a = _get(ctx, alert_id)
+    return {
+        **queries.alert_out(a, a.windows is not None),
+        "windows": queries.window_summaries(a),
+        "feedback": feedback_history(ctx.store, alert_id),
+        "in_profile": current_feedback(ctx.store, alert_id),
+    }
+
+
+@router.get(
+    "/alerts/{alert_id}/windows",
+    response_model=schemas.AlertWindows,
+    responses={**NOT_FOUND, 200: {"content": {"application/octet-stream": {}}}},
+)
+def get_windows(alert_id: AlertId, who: Who, ctx: Ctx, format: Literal["json", "npz"] = "json") -> Any:
+    """The stored skeleton windows as JSON (for playback) or as the npz ``haad alerts export`` writes."""
+    a = _get(ctx, alert_id)
+    if a.windows is None or a.window_times is None:
+        raise HTTPException(404, f"alert {alert_id}: its windows were dropped by retention")
+    if format == "npz":
+        return Response(
+            encode_windows(a.windows, a.window_times, a.window_scores),
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="alert-{alert_id}.npz"'},
+        )
+    return queries.windows_json(a)
+
+
+@router.get(
+    "/alerts/{alert_id}/timeline.{kind}",
+    responses={**NOT_FOUND, 200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
+    response_class=Response,
+)
+async def get_timeline(alert_id: AlertId, kind: Literal["png", "svg"], who: Who, ctx: Ctx) -> Response:
+    """The episode's window scores against the threshold, as a picture (matplotlib)."""
+    from edge.plots import alert_timeline
+
+    a = _get(ctx, alert_id)
+    buf = io.BytesIO()
+    await run_in_threadpool(alert_timeline, a, buf, kind)
+    return Response(buf.getvalue(), media_type="image/png" if kind == "png" else "image/svg+xml")
+
+
+@router.post("/alerts/{alert_id}/review", response_model=schemas.AlertOut, responses=NOT_FOUND)
+def review_alert(alert_id: AlertId, body: schemas.ReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
+    """Set the review status (new / confirmed / dismissed) with a note."""
+    try:
+        ctx.store.set_status(alert_id, body.status, body.note, reviewer=who.name)
+    except KeyError:
+        raise HTTPException(404, f"no alert with id {alert_id}") from None
+    a = _get(ctx, alert_id)
+    return queries.alert_out(a, a.windows is not None)
+
+
+@router.post(
+    "/alerts/{alert_id}/normal",
+    response_model=schemas.FeedbackOut,
+    responses={**NOT_FOUND, 409: {"model": schemas.Problem}, 503: {"model": schemas.Problem}},
+)
+async def mark_alert_normal(alert_id: AlertId, body: schemas.NormalIn, who: Who, ctx: Ctx) -> dict[str, Any]:
+    """Add the alert's windows to its profile as a new version (re-embedded, threshold recalibrated);
+    a running daemon picks it up. The alert is dismissed with a note saying so."""
+    _get(ctx, alert_id, windows=False)
+    try:
+        backend = await run_in_threadpool(ctx.backend)
+    except (RuntimeError, OSError) as e:
+        raise HTTPException(503, f"cannot re-embed: {e}") from None
+    try:
+        result = await run_in_threadpool(
+            mark_normal, ctx.store, ctx.profiles, backend, ctx.calibration, [alert_id],
+            reviewer=who.name, note=body.note, profile=body.profile,
+        )  # fmt: skip
+    except (FeedbackError, ProfileError) as e:
+        raise HTTPException(409, str(e)) from None
+    return result.to_dict()
+
+
+@router.delete(
+    "/alerts/{alert_id}/normal",
+    response_model=schemas.FeedbackOut,
+    responses={**NOT_FOUND, 409: {"model": schemas.Problem}, 503: {"model": schemas.Problem}},
+)
+async def undo_alert_normal(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
+    """Take the alert's windows out of its profile again (a new version); the alert is reopened."""
+    _get(ctx, alert_id, windows=False)
+    try:
+        backend = await run_in_threadpool(ctx.backend)
+    except (RuntimeError, OSError) as e:
+        raise HTTPException(503, f"cannot re-embed: {e}") from None
+    try:
+        result = await run_in_threadpool(
+            undo_normal, ctx.store, ctx.profiles, backend, ctx.calibration, alert_id, reviewer=who.name
+        )
+    except (FeedbackError, ProfileError) as e:
+        raise HTTPException(409, str(e)) from None
+    return result.to_dict()
+
+
+@router.get("/profiles", response_model=list[schemas.ProfileOut])
+def list_profiles(who: Who, ctx: Ctx) -> list[dict[str, Any]]:
+    return [_profile_out(ctx, name) for name in ctx.profiles.names()]
+
+
+@router.get("/profiles/{name}", response_model=schemas.ProfileDetail, responses=NOT_FOUND)
+def get_profile(name: str, who: Who, ctx: Ctx) -> dict[str, Any]:
+    if name not in ctx.profiles.names():
+        raise HTTPException(404, f"no profile named {name!r}")
+    history = []
+    for v in reversed(ctx.profiles.versions(name)):
+        try:
+            history.append(_version_out(ctx.profiles.load(name, v)))
+        except ProfileError:
+            continue
+    return {**_profile_out(ctx, name), "history": history}
+
+
+@router.post(
+    "/profiles/{name}/rollback",
+    response_model=schemas.ProfileOut,
+    responses={**NOT_FOUND, 409: {"model": schemas.Problem}},
+)
+def rollback_profile(name: str, body: schemas.RollbackIn, who: Who, ctx: Ctx) -> dict[str, Any]:
+    """Make an earlier version current again, as a new version equal to it (nothing is deleted)."""
+    from edge.feedback import profile_lock
+
+    if name not in ctx.profiles.names():
+        raise HTTPException(404, f"no profile named {name!r}")
+    if body.version not in ctx.profiles.versions(name):
+        raise HTTPException(409, f"profile {name} has no version {body.version}")
+    with profile_lock(ctx.profiles, name):
+        old = ctx.profiles.load(name, body.version)
+        entry = {"action": "rollback", "to_version": body.version, "reviewer": who.name, "note": body.note,
+                 "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+        meta = {**old.meta, "feedback": [*old.meta.get("feedback", []), entry]}
+        ctx.profiles.save(
+            Profile(old.name, old.version, old.embeddings, old.groups, old.windows, old.threshold, meta)
+        )
+    return _profile_out(ctx, name)
+
+
+@router.get("/streams", response_model=list[schemas.StreamOut])
+def list_streams(who: Who, ctx: Ctx, last: Annotated[int, Query(ge=0, le=50)] = 5) -> list[dict[str, Any]]:
+    """Every stream: configured, with a live status row, or with alerts; live score vs threshold, fps,
+    open alerts and its last alerts."""
+    statuses = queries.stream_statuses(ctx.store)
+    open_counts = queries.open_alert_counts(ctx.store)
+    ids = sorted({*ctx.streams, *(r["stream_id"] for r in statuses), *queries.stream_ids(ctx.store)})
+    stale_s = 3 * ctx.status_every_s
+    out = []
+    for sid in ids:
+        rows = [r for r in statuses if r["stream_id"] == sid]
+        live = [r for r in rows if r["age_s"] < stale_s]
+        last_alerts = []
+        if last:
+            items, _, _, has = queries.page_alerts(
+                ctx.store, queries.alert_filters(stream=sid), offset=0, limit=last
+            )
+            last_alerts = [queries.alert_out(a, has[a.id]) for a in items]
+        out.append(
+            {
+                "stream_id": sid,
+                "configured_profiles": list(ctx.streams.get(sid, [])),
+                "fps": max((r["fps"] for r in live), default=None),
+                "host": rows[0]["host"] if rows else None,
+                "live": bool(live),
+                "profiles": [{**r, "live": r["age_s"] < stale_s} for r in rows],
+                "open_alerts": open_counts.get(sid, 0),
+                "last_alerts": last_alerts,
+            }
+        )
+    return out
+
+
+@router.get("/events/sinks", response_model=list[schemas.SinkOut])
+def event_sinks(who: Who, ctx: Ctx) -> list[dict[str, Any]]:
+    """How far each events sink (MQTT, webhooks) got through the outbox, and its retry state."""
+    with ctx.store.reading() as s:
+        return [c.to_dict() for c in cursor_states(s)]
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _get(ctx: ReviewContext, alert_id: int, *, windows: bool = True) -> Any:
+    try:
+        return ctx.store.get_alert(alert_id)
+    except KeyError:
+        raise HTTPException(404, f"no alert with id {alert_id}") from None
+
+
+def _aware(t: datetime | None, name: str) -> datetime | None:
+    if t is not None and (t.tzinfo is None or t.utcoffset() is None):
+        return t.replace(tzinfo=UTC)  # as the CLI: no zone means UTC
+    return t
+
+
+def _version_out(p: Profile) -> dict[str, Any]:
+    return {
+        "version": p.version,
+        "threshold": p.threshold,
+        "support_windows": int(len(p.windows)),
+        "clips": int(len(set(p.groups.tolist()))),
+        "model_version": p.model_version,
+        "created_at": p.meta.get("created_at"),
+        "feedback": list(p.meta.get("feedback", [])),
+    }
+
+
+def _profile_out(ctx: ReviewContext, name: str) -> dict[str, Any]:
+    versions = ctx.profiles.versions(name)
+    try:
+        latest = _version_out(ctx.profiles.load(name)) if versions else None
+    except ProfileError:
+        latest = None
+    streams = sorted(s for s, names in ctx.streams.items() if name in names)
+    if not ctx.streams:
+        streams = sorted({r["stream_id"] for r in queries.stream_statuses(ctx.store) if r["profile"] == name})
+    return {"name": name, "versions": versions, "latest": latest, "streams": streams}

@@ -1,0 +1,35 @@
+"""The review server's FastAPI app: /api/v1 (:mod:`edge.review.api`), the pages
+(:mod:`edge.review.pages`) and their static files, built from explicit parts (no globals)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from edge.review import api, pages
+from edge.review.context import ReviewContext
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(ctx: ReviewContext) -> FastAPI:
+    app = FastAPI(
+        title="haad review API",
+        version="1",
+        description=(
+            "Alerts of abnormal human actions, their skeleton windows, review and 'mark as normal' "
+            "feedback, behaviour profiles, live streams. Authenticate with `Authorization: Bearer <token>`."
+        ),
+        # The schema is served by api.py behind the token like every route; no docs page, whose
+        # Swagger UI would load from a CDN (the server works offline).
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

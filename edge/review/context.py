@@ -1,0 +1,38 @@
+"""What the review server's routes share: the alert log, the profiles, auth, and the encoder that
+"mark as normal" needs (loaded on first use, once)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from config.serve import ServeConfig
+from config.worker import CalibrationConfig
+from edge.backends import EncoderBackend
+from edge.profiles import ProfileStore
+from edge.review.auth import Auth
+from edge.store import AlertStore
+
+
+@dataclass
+class ReviewContext:
+    cfg: ServeConfig
+    store: AlertStore
+    profiles: ProfileStore
+    auth: Auth
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    make_backend: Callable[[], EncoderBackend] | None = None
+    streams: Mapping[str, Sequence[str]] = field(default_factory=dict)  # configured stream -> profiles
+    status_every_s: float = 5.0
+    _backend: EncoderBackend | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def backend(self) -> EncoderBackend:
+        """The encoder, loaded on first call; RuntimeError when this server runs without one."""
+        with self._lock:
+            if self._backend is None:
+                if self.make_backend is None:
+                    raise RuntimeError("this server runs without an encoder (serve.encoder: false)")
+                self._backend = self.make_backend()
+            return self._backend

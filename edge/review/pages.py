@@ -1,0 +1,120 @@
+"""The pages: server-rendered shells (Jinja2) whose data comes from /api/v1 via static/app.js.
+Every page but /login needs a logged-in session (or auth off); the static files carry no data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from edge.review.auth import COOKIE, Identity
+from edge.review.context import ReviewContext
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+
+
+def _ctx(request: Request) -> ReviewContext:
+    ctx: ReviewContext = request.app.state.ctx
+    return ctx
+
+
+def _page(request: Request, template: str, who: Identity, **values: Any) -> HTMLResponse:
+    ctx = _ctx(request)
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"who": who, "auth": ctx.auth.enabled, "page_size": ctx.cfg.page_size, **values},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+def _who(request: Request) -> Identity | None:
+    return _ctx(request).auth.identify(request)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/", error: str = "") -> Response:
+    if not _ctx(request).auth.enabled:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return TEMPLATES.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": error})
+
+
+@router.post("/login")
+def login(request: Request, token: str = Form(...), next: str = Form("/")) -> Response:
+    ctx = _ctx(request)
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.url.netloc:  # a login form posted from elsewhere
+        return Response("cross-site login refused", status_code=403)
+    done = ctx.auth.login(token.strip())
+    if done is None:
+        return TEMPLATES.TemplateResponse(
+            request, "login.html", {"next": _safe_next(next), "error": "Unknown token."}, status_code=401
+        )
+    sid, _ = done
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE, sid, max_age=int(ctx.cfg.session_hours * 3600), httponly=True, samesite="strict",
+        secure=ctx.cfg.secure_cookies, path="/",
+    )  # fmt: skip
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    ctx = _ctx(request)
+    who = ctx.auth.identify(request)
+    if who is not None and who.via == "session":
+        ctx.auth.check_csrf(request, who)  # raises 403: a cross-site page cannot log a user out
+        ctx.auth.logout(request.cookies.get(COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def alerts_page(request: Request) -> Response:
+    who = _who(request)
+    return _login_redirect(request) if who is None else _page(request, "alerts.html", who, nav="alerts")
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_page(request: Request, alert_id: int) -> Response:
+    who = _who(request)
+    if who is None:
+        return _login_redirect(request)
+    return _page(request, "alert.html", who, nav="alerts", alert_id=alert_id)
+
+
+@router.get("/live", response_class=HTMLResponse)
+def live_page(request: Request) -> Response:
+    who = _who(request)
+    return _login_redirect(request) if who is None else _page(request, "live.html", who, nav="live")
+
+
+@router.get("/profiles", response_class=HTMLResponse)
+def profiles_page(request: Request) -> Response:
+    who = _who(request)
+    return _login_redirect(request) if who is None else _page(request, "profiles.html", who, nav="profiles")
+
+
+@router.get("/profiles/{name}", response_class=HTMLResponse)
+def profile_page(request: Request, name: str) -> Response:
+    who = _who(request)
+    if who is None:
+        return _login_redirect(request)
+    return _page(request, "profile.html", who, nav="profiles", name=name)
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this server (no open redirect to another site)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"

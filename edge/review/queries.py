@@ -1,0 +1,132 @@
+"""Reads for the review server that the store's own API does not offer (paging, counts, live status)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, func, select
+
+from edge.store import AlertRecord, AlertStore
+from edge.store.models import Alert, StreamStatus
+from edge.store.records import RECORD_FIELDS
+
+
+def alert_filters(
+    *,
+    stream: str | None = None,
+    profile: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    c: list[ColumnElement[bool]] = []
+    if stream:
+        c.append(Alert.stream_id == stream)
+    if profile:
+        c.append(Alert.profile == profile)
+    if status:
+        c.append(Alert.status == status)
+    if since is not None:
+        c.append(Alert.started_at >= since)
+    if until is not None:
+        c.append(Alert.started_at < until)
+    return c
+
+
+def page_alerts(
+    store: AlertStore, conditions: Sequence[ColumnElement[bool]], *, offset: int, limit: int
+) -> tuple[list[AlertRecord], int, int, dict[int, bool]]:
+    """(alerts newest first, total matching, unreviewed matching, id -> windows still stored)."""
+    with store.reading() as s:
+        query = (
+            select(Alert, Alert.windows_npz.is_not(None))
+            .where(*conditions)
+            .order_by(Alert.started_at.desc(), Alert.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = s.execute(query).all()
+        total = s.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
+        unreviewed = (
+            s.scalar(select(func.count()).select_from(Alert).where(*conditions, Alert.status == "new")) or 0
+        )
+        records = [AlertRecord(**{n: getattr(r, n) for n in RECORD_FIELDS}) for r, _ in rows]
+        return records, int(total), int(unreviewed), {r.id: bool(has) for r, has in rows}
+
+
+def alert_out(a: AlertRecord, windows_available: bool | None = None) -> dict[str, Any]:
+    d = a.to_dict()
+    d["started_at"], d["ended_at"], d["reviewed_at"] = a.started_at, a.ended_at, a.reviewed_at
+    d["duration_s"] = (a.ended_at - a.started_at).total_seconds() if a.ended_at else None
+    d["windows_available"] = windows_available
+    return d
+
+
+def window_summaries(a: AlertRecord) -> list[dict[str, Any]]:
+    if a.windows is None or a.window_times is None:
+        return []
+    return [
+        {
+            "t_start": float(t[0]),
+            "t_end": float(t[1]),
+            "frames": int(w.shape[0]),
+            "score": None if a.window_scores is None else float(a.window_scores[i]),
+        }
+        for i, (w, t) in enumerate(zip(a.windows, a.window_times, strict=True))
+    ]
+
+
+def windows_json(a: AlertRecord) -> dict[str, Any]:
+    """The windows as nested lists (mm precision, NaN -> null) for the playback page."""
+    assert a.windows is not None and a.window_times is not None
+    w = np.round(a.windows.astype(np.float64), 4)
+    frames = np.where(np.isfinite(w), w, np.nan).tolist()
+    frames = [[[[None if v != v else v for v in j] for j in f] for f in k] for k in frames]
+    durations = a.window_times[:, 1] - a.window_times[:, 0]
+    frame_counts = np.array([len(x) for x in a.windows])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = np.where(durations > 0, (frame_counts - 1) / durations, 20.0)
+    return {
+        "fps": float(np.median(rates)) if len(rates) else 20.0,
+        "frames": frames,
+        "window_times": a.window_times.astype(float).tolist(),
+        "window_scores": None if a.window_scores is None else a.window_scores.astype(float).tolist(),
+        "threshold": a.threshold,
+    }
+
+
+def stream_statuses(store: AlertStore) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    with store.reading() as s:
+        rows = s.scalars(select(StreamStatus).order_by(StreamStatus.stream_id, StreamStatus.profile)).all()
+        return [
+            {
+                "stream_id": r.stream_id, "profile": r.profile, "profile_version": r.profile_version,
+                "score": r.score, "threshold": r.threshold, "fps": r.fps, "host": r.host,
+                "updated_at": r.updated_at, "age_s": (now - r.updated_at).total_seconds(),
+                "recent": json.loads(r.recent), "windows_scored": r.windows_scored,
+            }
+            for r in rows
+        ]  # fmt: skip
+
+
+def open_alert_counts(store: AlertStore) -> dict[str, int]:
+    with store.reading() as s:
+        rows = s.execute(
+            select(Alert.stream_id, func.count()).where(Alert.ended_at.is_(None)).group_by(Alert.stream_id)
+        )
+        return {sid: int(n) for sid, n in rows}
+
+
+def stream_ids(store: AlertStore) -> list[str]:
+    with store.reading() as s:
+        return sorted(s.scalars(select(Alert.stream_id).distinct()))
+
+
+def profile_names_in_alerts(store: AlertStore) -> list[str]:
+    with store.reading() as s:
+        return sorted(s.scalars(select(Alert.profile).distinct()))

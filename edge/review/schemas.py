@@ -1,0 +1,185 @@
+"""The shapes the HTTP API returns and takes (they make its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from edge.store.models import ReviewStatus
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class AlertOut(BaseModel):
+    id: int
+    stream_id: str
+    profile: str
+    profile_version: int
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: float | None
+    peak_score: float
+    mean_score: float
+    threshold: float
+    n_windows: int
+    model_version: str
+    n_kept: int
+    status: ReviewStatus
+    note: str
+    reviewed_at: datetime | None
+    reviewed_by: str
+    windows_available: bool | None = Field(None, description="False once retention dropped the windows.")
+
+
+class AlertPage(BaseModel):
+    total: int = Field(description="Alerts matching the filters.")
+    unreviewed: int = Field(description="Of those, status new.")
+    offset: int
+    limit: int
+    items: list[AlertOut]
+
+
+class WindowSummary(BaseModel):
+    t_start: float
+    t_end: float
+    frames: int
+    score: float | None
+
+
+class FeedbackEntry(BaseModel):
+    profile: str
+    base_version: int
+    version: int
+    action: Literal["normal", "undo"]
+    reviewer: str
+    note: str
+    at: datetime
+
+
+class AlertDetail(AlertOut):
+    windows: list[WindowSummary]
+    feedback: list[FeedbackEntry]
+    in_profile: str | None = Field(description="The profile this alert's windows are in now, if any.")
+
+
+class AlertWindows(BaseModel):
+    """The stored windows: raw canonical skeletons in metres, y up (models/skeleton.py joint order)."""
+
+    fps: float
+    frames: list[list[list[list[float | None]]]] = Field(
+        description="(K, F, 20, 3); null for a missing joint."
+    )
+    window_times: list[list[float]] = Field(description="(K, 2) start/end of each window, source seconds.")
+    window_scores: list[float] | None
+    threshold: float
+
+
+class ReviewIn(BaseModel):
+    status: ReviewStatus
+    note: str = Field("", max_length=2000)
+
+
+class NormalIn(BaseModel):
+    note: str = Field("", max_length=2000)
+    profile: str | None = Field(
+        None, description="For an alert against several profiles: which one it is normal for."
+    )
+
+
+class FeedbackOut(BaseModel):
+    profile: str
+    base_version: int
+    version: int
+    alert_ids: list[int]
+    windows: int
+    threshold_before: float
+    threshold_after: float
+
+
+class ProfileVersion(BaseModel):
+    version: int
+    threshold: float
+    support_windows: int
+    clips: int
+    model_version: str
+    created_at: str | None
+    feedback: list[dict[str, object]]
+
+
+class ProfileOut(BaseModel):
+    name: str
+    versions: list[int]
+    latest: ProfileVersion | None
+    streams: list[str]
+
+
+class ProfileDetail(ProfileOut):
+    history: list[ProfileVersion]
+
+
+class RollbackIn(BaseModel):
+    version: int = Field(ge=1)
+    note: str = Field("", max_length=2000)
+
+
+class StreamProfileStatus(BaseModel):
+    profile: str
+    profile_version: int
+    score: float | None
+    threshold: float
+    updated_at: datetime
+    age_s: float
+    live: bool
+    recent: list[list[float]]
+    windows_scored: int
+
+
+class StreamOut(BaseModel):
+    stream_id: str
+    configured_profiles: list[str]
+    fps: float | None
+    host: str | None
+    live: bool
+    profiles: list[StreamProfileStatus]
+    open_alerts: int
+    last_alerts: list[AlertOut]
+
+
+class SinkOut(BaseModel):
+    sink: str
+    last_id: int
+    pending: int
+    delivered: int
+    skipped: int
+    failures: int
+    next_attempt_at: datetime | None
+    first_failure_at: datetime | None
+    last_error: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: str
+    alerts: int
+    unreviewed: int
+    streams_live: int
+    sinks: list[SinkOut]
+
+
+class Skeleton(BaseModel):
+    joints: list[str]
+    parents: list[int]
+    bones: list[list[int]]
+    root: int
+
+
+class Me(BaseModel):
+    name: str
+    csrf_token: str = Field(
+        description="Send it as X-CSRF-Token on POST/DELETE when using the session cookie."
+    )
+    auth: bool

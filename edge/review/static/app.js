@@ -1,0 +1,303 @@
+// haad review pages: every piece of data comes from /api/v1 (the same API other clients use).
+"use strict";
+const CSRF = document.querySelector('meta[name="csrf-token"]')?.content || "";
+
+async function api(path, options = {}) {
+  const opts = { credentials: "same-origin", ...options, headers: { ...(options.headers || {}) } };
+  if (opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = CSRF;
+  if (opts.json !== undefined) { opts.body = JSON.stringify(opts.json); opts.headers["Content-Type"] = "application/json"; }
+  const r = await fetch("/api/v1" + path, opts);
+  if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("401"); }
+  const body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) throw new Error(body.detail ? (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)) : r.statusText);
+  return body;
+}
+const el = (tag, attrs = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) k === "class" ? (e.className = v) : e.setAttribute(k, v);
+  for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(k ?? ""));
+  return e;
+};
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
+const dur = (a) => (a.duration_s == null ? "open" : a.duration_s.toFixed(1) + " s");
+const badge = (s) => el("span", { class: "status " + s }, s);
+const SVG = "http://www.w3.org/2000/svg";
+const svgEl = (tag, attrs) => { const e = document.createElementNS(SVG, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
+
+async function unreviewedBadge() {
+  try {
+    const page = await api("/alerts?status=new&limit=1");
+    const b = document.getElementById("unreviewed");
+    if (b && page.total) { b.textContent = page.total; b.hidden = false; }
+  } catch (e) { /* the page shows its own errors */ }
+}
+
+function wireLogout() {
+  const f = document.getElementById("logout");
+  if (!f) return;
+  f.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    await fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": CSRF } });
+    location.href = "/login";
+  });
+}
+
+// --- alert list -------------------------------------------------------------------------------
+async function alertsPage() {
+  const size = Number(document.body.dataset.pageSize) || 50;
+  const form = document.getElementById("filters");
+  const params = new URLSearchParams(location.search);
+  let offset = Number(params.get("offset") || 0);
+  const [streams, profiles] = await Promise.all([api("/streams?last=0"), api("/profiles")]);
+  const fill = (sel, values) => { for (const v of values) sel.append(el("option", { value: v }, v)); };
+  fill(form.stream, streams.map((s) => s.stream_id));
+  fill(form.profile, profiles.map((p) => p.name));
+  for (const k of ["stream", "profile", "status"]) if (params.get(k)) form[k].value = params.get(k);
+  for (const k of ["since", "until"]) if (params.get(k)) form[k].value = params.get(k).slice(0, 16);
+
+  async function load() {
+    const q = new URLSearchParams();
+    for (const k of ["stream", "profile", "status"]) if (form[k].value) q.set(k, form[k].value);
+    for (const k of ["since", "until"]) if (form[k].value) q.set(k, new Date(form[k].value).toISOString());
+    const shown = new URLSearchParams(q);
+    if (offset) shown.set("offset", offset);
+    history.replaceState(null, "", "/?" + shown.toString());
+    q.set("offset", offset); q.set("limit", size);
+    const page = await api("/alerts?" + q.toString());
+    const rows = document.getElementById("rows");
+    rows.replaceChildren(...page.items.map((a) => {
+      const tr = el("tr", { class: a.status, "data-id": a.id },
+        el("td", {}, el("a", { href: "/alerts/" + a.id }, String(a.id))), el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
+        el("td", {}, a.stream_id), el("td", {}, `${a.profile} v${a.profile_version}`),
+        el("td", {}, `${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)}`), el("td", {}, badge(a.status)));
+      tr.addEventListener("click", (ev) => { if (ev.target.tagName !== "A") location.href = "/alerts/" + a.id; });
+      return tr;
+    }));
+    document.getElementById("summary").textContent =
+      `${page.total} alert(s) match, ${page.unreviewed} unreviewed` + (page.total ? ` · showing ${offset + 1}–${offset + page.items.length}` : "");
+    document.getElementById("prev").disabled = offset === 0;
+    document.getElementById("next").disabled = offset + page.items.length >= page.total;
+    document.getElementById("page").textContent = page.total ? `page ${Math.floor(offset / size) + 1} of ${Math.ceil(page.total / size)}` : "";
+  }
+  form.addEventListener("change", () => { offset = 0; load(); });
+  form.addEventListener("reset", () => setTimeout(() => { offset = 0; load(); }, 0));
+  document.getElementById("prev").onclick = () => { offset = Math.max(0, offset - size); load(); };
+  document.getElementById("next").onclick = () => { offset += size; load(); };
+  await load();
+}
+
+// --- alert detail: playback, timeline, review ---------------------------------------------------
+async function alertPage() {
+  const id = document.getElementById("alert").dataset.alertId;
+  const [alert, skel] = await Promise.all([api("/alerts/" + id), api("/skeleton")]);
+  renderAlert(alert);
+  document.getElementById("plot-link").href = `/api/v1/alerts/${id}/timeline.png`;
+  document.getElementById("npz-link").href = `/api/v1/alerts/${id}/windows?format=npz`;
+  wireReview(id, alert);
+  if (!alert.windows_available) { document.getElementById("no-windows").hidden = false; drawTimeline(alert, null, null); return; }
+  const win = await api(`/alerts/${id}/windows`);
+  const player = new Player(document.getElementById("playback"), skel, win, (t) => drawTimeline(alert, win, t));
+  player.start();
+}
+
+function renderAlert(a) {
+  document.getElementById("status-badge").replaceChildren(badge(a.status));
+  const rows = [["stream", a.stream_id], ["profile", `${a.profile} v${a.profile_version}`], ["model", a.model_version],
+    ["started", when(a.started_at)], ["ended", a.ended_at ? when(a.ended_at) : "open"], ["duration", dur(a)],
+    ["peak / mean", `${a.peak_score.toFixed(3)} / ${a.mean_score.toFixed(3)}`], ["threshold", a.threshold.toFixed(3)],
+    ["windows", `${a.n_windows} scored, ${a.n_kept} stored`],
+    ["reviewed", a.reviewed_at ? `${when(a.reviewed_at)} by ${a.reviewed_by || "?"}` : "not yet"], ["note", a.note || "–"]];
+  document.getElementById("meta").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  document.getElementById("undo").hidden = !a.in_profile;
+  document.getElementById("normal").hidden = !!a.in_profile || !a.windows_available;
+  const parts = a.profile.split("+");
+  const sel = document.getElementById("normal-profile");
+  if (parts.length > 1 && !a.in_profile) { sel.replaceChildren(...parts.map((p) => el("option", { value: p }, p))); sel.hidden = false; }
+  document.getElementById("history").replaceChildren(...a.feedback.map((f) =>
+    el("li", {}, `${when(f.at)}: ${f.action === "normal" ? "added to" : "removed from"} ${f.profile} (v${f.base_version} → v${f.version}) by ${f.reviewer}${f.note ? " — " + f.note : ""}`)));
+}
+
+function wireReview(id, alert) {
+  const msg = document.getElementById("review-msg");
+  const note = () => document.getElementById("note").value;
+  const act = async (fn) => { msg.textContent = "…"; try { msg.textContent = await fn(); renderAlert(await api("/alerts/" + id)); unreviewedBadge(); } catch (e) { msg.textContent = "Failed: " + e.message; } };
+  const review = (status) => act(async () => { await api(`/alerts/${id}/review`, { method: "POST", json: { status, note: note() } }); return `Marked ${status}.`; });
+  document.getElementById("confirm").onclick = () => review("confirmed");
+  document.getElementById("dismiss").onclick = () => review("dismissed");
+  document.getElementById("reopen").onclick = () => review("new");
+  document.getElementById("normal").onclick = () => act(async () => {
+    const sel = document.getElementById("normal-profile");
+    const r = await api(`/alerts/${id}/normal`, { method: "POST", json: { note: note(), profile: sel.hidden ? null : sel.value } });
+    return `Added to profile ${r.profile} as v${r.version} (${r.windows} windows; threshold ${r.threshold_before.toFixed(3)} → ${r.threshold_after.toFixed(3)}). Running workers pick it up within seconds.`;
+  });
+  document.getElementById("undo").onclick = () => act(async () => {
+    const r = await api(`/alerts/${id}/normal`, { method: "DELETE" });
+    return `Removed from profile ${r.profile}: v${r.version} (threshold ${r.threshold_after.toFixed(3)}).`;
+  });
+}
+
+function drawTimeline(alert, win, tNow) {
+  const svg = document.getElementById("timeline");
+  const W = 480, H = 170, L = 42, R = 10, T = 10, B = 26;
+  const pts = win && win.window_scores ? win.window_times.map((t, i) => [t[1], win.window_scores[i]]) : [];
+  svg.replaceChildren();
+  if (!pts.length) { svg.append(Object.assign(svgEl("text", { x: 20, y: 80 }), { textContent: "no window scores stored" })); return; }
+  const t0 = win.window_times[0][0];
+  const xs = pts.map((p) => p[0] - t0), ys = pts.map((p) => p[1]).concat([alert.threshold]);
+  const x0 = Math.min(0, ...xs), x1 = Math.max(...xs, x0 + 1), y0 = Math.min(...ys) * 0.9, y1 = Math.max(...ys) * 1.08;
+  const X = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R), Y = (y) => H - B - ((y - y0) / (y1 - y0)) * (H - T - B);
+  svg.append(svgEl("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999" }), svgEl("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#999" }));
+  for (const y of [y0, (y0 + y1) / 2, y1]) svg.append(Object.assign(svgEl("text", { x: 2, y: Y(y) + 4, "font-size": 10, fill: "#667" }), { textContent: y.toFixed(2) }));
+  svg.append(Object.assign(svgEl("text", { x: W - R, y: H - 6, "font-size": 10, fill: "#667", "text-anchor": "end" }), { textContent: `${(x1 - x0).toFixed(1)} s` }));
+  svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(alert.threshold), y2: Y(alert.threshold), stroke: "#555", "stroke-dasharray": "5 4", class: "threshold" }));
+  svg.append(svgEl("polyline", { points: xs.map((x, i) => `${X(x)},${Y(pts[i][1])}`).join(" "), fill: "none", stroke: "#1f77b4" }));
+  xs.forEach((x, i) => svg.append(svgEl("circle", { cx: X(x), cy: Y(pts[i][1]), r: 4, fill: pts[i][1] > alert.threshold ? "#d62728" : "#1f77b4", class: "score" })));
+  if (tNow != null) svg.append(svgEl("line", { x1: X(tNow - t0), x2: X(tNow - t0), y1: T, y2: H - B, stroke: "#2a7a3b", class: "cursor" }));
+}
+
+class Player {
+  constructor(canvas, skel, win, onTime) {
+    this.c = canvas; this.ctx = canvas.getContext("2d"); this.skel = skel; this.onTime = onTime;
+    this.fps = win.fps || 20; this.speed = 1; this.playing = true; this.i = 0; this.acc = 0; this.view = "front";
+    const frames = [];
+    win.frames.forEach((w, k) => {
+      const [a, b] = win.window_times[k];
+      w.forEach((pose, f) => frames.push({ t: a + (w.length > 1 ? (f * (b - a)) / (w.length - 1) : 0), pose, k }));
+    });
+    frames.sort((p, q) => p.t - q.t);
+    this.frames = [];
+    for (const f of frames) if (!this.frames.length || f.t > this.frames[this.frames.length - 1].t + 0.5 / this.fps) this.frames.push(f);
+    this.scores = win.window_scores; this.threshold = win.threshold;
+    this.side = skel.joints.map((n) => (n.includes("Left") ? "#1f77b4" : n.includes("Right") ? "#ff7f0e" : "#333"));
+    this.scrub = document.getElementById("scrub"); this.scrub.max = String(this.frames.length - 1);
+    this.scrub.oninput = () => { this.i = Number(this.scrub.value); this.draw(); };
+    const play = document.getElementById("play");
+    play.onclick = () => { this.playing = !this.playing; play.textContent = this.playing ? "Pause" : "Play"; };
+    document.getElementById("speed").onchange = (e) => { this.speed = Number(e.target.value); };
+    document.getElementById("view").onchange = (e) => { this.view = e.target.value; this.fit(); this.draw(); };
+    this.fit();
+  }
+  uv(p) { return this.view === "front" ? [p[0], p[1]] : [p[2], p[1]]; }
+  fit() {
+    let u0 = Infinity, u1 = -Infinity, v0 = Infinity, v1 = -Infinity;
+    for (const f of this.frames) for (const p of f.pose) {
+      if (p[0] == null) continue;
+      const [u, v] = this.uv(p); u0 = Math.min(u0, u); u1 = Math.max(u1, u); v0 = Math.min(v0, v); v1 = Math.max(v1, v);
+    }
+    const pad = 24, s = Math.min((this.c.width - 2 * pad) / Math.max(u1 - u0, 0.5), (this.c.height - 2 * pad) / Math.max(v1 - v0, 0.5));
+    this.map = ([u, v]) => [this.c.width / 2 + (u - (u0 + u1) / 2) * s, this.c.height / 2 - (v - (v0 + v1) / 2) * s];
+  }
+  draw() {
+    const g = this.ctx, f = this.frames[this.i];
+    g.clearRect(0, 0, this.c.width, this.c.height);
+    if (!f) return;
+    const score = this.scores ? this.scores[f.k] : null;
+    g.lineWidth = 4; g.lineCap = "round";
+    for (const [a, b] of this.skel.bones) {
+      const p = f.pose[a], q = f.pose[b];
+      if (p[0] == null || q[0] == null) continue;
+      const [x1, y1] = this.map(this.uv(p)), [x2, y2] = this.map(this.uv(q));
+      g.strokeStyle = this.side[b]; g.beginPath(); g.moveTo(x1, y1); g.lineTo(x2, y2); g.stroke();
+    }
+    for (let j = 0; j < f.pose.length; j++) {
+      const p = f.pose[j]; if (p[0] == null) continue;
+      const [x, y] = this.map(this.uv(p)); g.fillStyle = this.side[j]; g.beginPath(); g.arc(x, y, 4, 0, 2 * Math.PI); g.fill();
+    }
+    g.fillStyle = score != null && score > this.threshold ? "#d62728" : "#333"; g.font = "13px system-ui";
+    g.fillText(`window ${f.k + 1}/${this.scores ? this.scores.length : "?"}` + (score != null ? `  score ${score.toFixed(3)}` : ""), 10, 18);
+    this.scrub.value = String(this.i);
+    document.getElementById("clock").textContent = `t = ${f.t.toFixed(2)} s (source clock) · frame ${this.i + 1}/${this.frames.length}`;
+    this.onTime(f.t);
+  }
+  start() {
+    let last = performance.now();
+    const tick = (now) => {
+      const dt = (now - last) / 1000; last = now;
+      if (this.playing && this.frames.length) {
+        this.acc += dt * this.fps * this.speed;
+        const steps = Math.floor(this.acc);
+        if (steps > 0) { this.acc -= steps; this.i = (this.i + steps) % this.frames.length; this.draw(); }
+      }
+      requestAnimationFrame(tick);
+    };
+    this.draw();
+    requestAnimationFrame(tick);
+  }
+}
+
+// --- live view ----------------------------------------------------------------------------------
+async function livePage() {
+  const box = document.getElementById("streams");
+  async function refresh() {
+    let streams;
+    try { streams = await api("/streams?last=3"); } catch (e) { return; }
+    box.replaceChildren(...streams.map((s) => {
+      const card = el("section", { class: "card stream", "data-stream": s.stream_id },
+        el("h2", {}, `${s.stream_id} `, el("span", { class: "status " + (s.open_alerts ? "new" : s.live ? "dismissed" : "") }, s.open_alerts ? "ABNORMAL" : s.live ? "live" : "no data")),
+        el("p", { class: "muted" }, s.live ? `${(s.fps ?? 0).toFixed(1)} fps on ${s.host}` : "no recent status from a worker"));
+      for (const p of s.profiles) {
+        const ratio = p.score == null ? 0 : p.score / p.threshold;
+        const meter = el("div", { class: "meter" + (ratio > 1 ? " hot" : "") }, el("span", { style: `width:${Math.min(100, ratio * 50)}%` }));
+        card.append(el("p", {}, `${p.profile} v${p.profile_version}: score ${p.score == null ? "–" : p.score.toFixed(3)} / threshold ${p.threshold.toFixed(3)}`), meter, sparkline(p));
+      }
+      const list = el("ul", {}, ...s.last_alerts.map((a) => el("li", {}, el("a", { href: "/alerts/" + a.id }, `#${a.id}`), ` ${when(a.started_at)} · ${dur(a)} · `, badge(a.status))));
+      card.append(el("p", { class: "muted" }, "last alerts:"), list);
+      return card;
+    }));
+    if (!streams.length) box.replaceChildren(el("p", { class: "muted" }, "No stream has reported yet."));
+  }
+  await refresh();
+  setInterval(refresh, 2000);
+}
+
+function sparkline(p) {
+  const W = 300, H = 40, svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", height: H });
+  if (p.recent.length < 2) return svg;
+  const t0 = p.recent[0][0], t1 = p.recent[p.recent.length - 1][0];
+  const ymax = Math.max(p.threshold * 1.5, ...p.recent.map((r) => r[1]));
+  const X = (t) => ((t - t0) / Math.max(t1 - t0, 1e-6)) * W, Y = (v) => H - (v / ymax) * H;
+  svg.append(svgEl("line", { x1: 0, x2: W, y1: Y(p.threshold), y2: Y(p.threshold), stroke: "#555", "stroke-dasharray": "4 3" }));
+  svg.append(svgEl("polyline", { points: p.recent.map((r) => `${X(r[0])},${Y(r[1])}`).join(" "), fill: "none", stroke: "#1f77b4" }));
+  return svg;
+}
+
+// --- profiles -----------------------------------------------------------------------------------
+async function profilesPage() {
+  const profiles = await api("/profiles");
+  document.getElementById("profile-rows").replaceChildren(...profiles.map((p) => {
+    const l = p.latest || {};
+    const marked = (l.feedback || []).filter((f) => f.action === "normal").reduce((n, f) => n + f.alert_ids.length, 0);
+    return el("tr", {}, el("td", {}, el("a", { href: "/profiles/" + encodeURIComponent(p.name) }, p.name)), el("td", {}, `v${l.version ?? "?"}`),
+      el("td", {}, String(p.versions.length)), el("td", {}, String(l.support_windows ?? "–")), el("td", {}, String(l.clips ?? "–")),
+      el("td", {}, l.threshold != null ? l.threshold.toFixed(3) : "–"), el("td", {}, p.streams.join(", ") || "–"), el("td", {}, String(marked)));
+  }));
+}
+
+async function profilePage() {
+  const name = document.getElementById("profile").dataset.name;
+  const p = await api("/profiles/" + encodeURIComponent(name));
+  document.getElementById("profile-streams").textContent = "Used by: " + (p.streams.join(", ") || "no configured stream");
+  const change = (v) => {
+    const f = v.feedback[v.feedback.length - 1];
+    if (!f || (f.base_version ?? f.to_version) === undefined) return "enrolled";
+    if (f.action === "rollback") return `rollback to v${f.to_version} by ${f.reviewer}`;
+    return `${f.action === "normal" ? "+" : "−"} alert(s) ${f.alert_ids.join(", ")} by ${f.reviewer}`;
+  };
+  document.getElementById("version-rows").replaceChildren(...p.history.map((v) => {
+    const btn = el("button", { type: "button" }, "make current");
+    btn.onclick = async () => {
+      const msg = document.getElementById("profile-msg");
+      try { const r = await api(`/profiles/${encodeURIComponent(name)}/rollback`, { method: "POST", json: { version: v.version } }); msg.textContent = `v${v.version} is current again as v${r.latest.version}.`; setTimeout(() => location.reload(), 800); }
+      catch (e) { msg.textContent = "Failed: " + e.message; }
+    };
+    return el("tr", {}, el("td", {}, `v${v.version}`), el("td", {}, v.threshold.toFixed(3)), el("td", {}, String(v.support_windows)),
+      el("td", {}, String(v.clips)), el("td", {}, v.model_version), el("td", {}, change(v)), el("td", {}, v.version === p.versions[p.versions.length - 1] ? "current" : btn));
+  }));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  wireLogout();
+  unreviewedBadge();
+  const page = { alerts: alertsPage, alert: alertPage, live: livePage, profiles: profilesPage, profile: profilePage }[document.body.dataset.page];
+  if (page) page().catch((e) => { if (e.message !== "401") document.querySelector("main").prepend(el("p", { class: "error" }, "Error: " + e.message)); });
+});

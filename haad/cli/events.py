@@ -1,0 +1,45 @@
+"""``haad events``: deliver alert events to MQTT and webhooks, and see how far each sink is."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import typer
+
+from haad.cli.common import ConfigOpt, DbOpt, fail, load_edge_config
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Alert events out: MQTT, webhooks.")
+
+
+@app.command("run")
+def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Deliver alert events to the configured sinks until Ctrl-C (haad run does this by itself)."""
+    from bus.logs import setup_logging
+    from edge.events.notifier import Notifier, build_sinks
+    from edge.store import AlertStore
+
+    cfg = load_edge_config(config, db=db)
+    if not cfg.events.enabled:
+        raise fail("no events sink configured (events.mqtt or events.webhooks)", code=2)
+    setup_logging(cfg.logging.level, "text")
+    stop = threading.Event()
+    with AlertStore(cfg.store) as store:
+        notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]))
+        try:
+            notifier.run(stop)
+        except KeyboardInterrupt:
+            stop.set()
+        finally:
+            notifier.close()
+
+
+@app.command("status")
+def events_status_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Each sink's progress through the outbox (pending events, failures, last error), as JSON."""
+    from edge.store import AlertStore
+    from edge.store.outbox import cursor_states
+
+    cfg = load_edge_config(config, db=db)
+    with AlertStore(cfg.store) as store, store.reading() as s:
+        typer.echo(json.dumps([c.to_dict() for c in cursor_states(s)], indent=2))

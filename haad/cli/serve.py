@@ -1,0 +1,62 @@
+"""``haad serve``: the review web UI and HTTP API; ``haad serve token`` makes access tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, fail, load_edge_config
+
+app = typer.Typer(
+    invoke_without_command=True,
+    add_completion=False,
+    help="The review web UI and HTTP API (/api/v1): alerts with skeleton playback, review, 'mark as normal'.",
+)
+
+
+@app.callback()
+def serve_cmd(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    profiles: ProfilesOpt = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (serve.host; default 127.0.0.1).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="TCP port (serve.port; default 8910).")
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="No token needed: only allowed on a loopback host.")
+    ] = False,
+) -> None:
+    """Serve the review pages and /api/v1 until Ctrl-C. Without serve.tokens a one-off token is logged."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bus.logs import setup_logging
+    from config.serve import ServeConfig
+    from edge.review.server import run_server, with_overrides
+
+    cfg = load_edge_config(config, db=db, profiles=profiles)
+    try:
+        serve = with_overrides(
+            cfg.serve or ServeConfig(), host=host, port=port, auth=False if no_auth else None
+        )
+    except ValueError as e:
+        raise fail(str(e), code=2) from None
+    setup_logging(cfg.logging.level, "text")
+    run_server(cfg, serve)
+
+
+@app.command("token")
+def token_cmd(
+    name: Annotated[str, typer.Option(help="Who holds the token (recorded with their reviews).")],
+) -> None:
+    """Make an access token: prints it once, and the serve.tokens entry (its hash) for edge.yaml."""
+    from config.serve import TokenConfig
+    from edge.review.auth import new_token, token_sha256
+
+    token = new_token()
+    entry = TokenConfig(name=name, sha256=token_sha256(token))
+    typer.echo(f"token for {name}: {token}")
+    typer.echo("add to edge.yaml under serve.tokens:")
+    typer.echo(f"  - {{name: {entry.name}, sha256: {entry.sha256}}}")

@@ -1,0 +1,82 @@
+"""Helpers of the events tests (also used by the review end-to-end test): alerts to raise, and a
+real MQTT subscriber."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.store import NewAlert
+
+BROKER = ("127.0.0.1", 1883)
+
+
+def new_alert(stream: str = "cam1", *, closed: bool = False, profile: str = "walk") -> NewAlert:
+    start = datetime.now(UTC).replace(microsecond=0)
+    rng = np.random.default_rng(0)
+    return NewAlert(
+        episode_key=uuid.uuid4().hex, stream_id=stream, profile=profile, profile_version=1, started_at=start,
+        ended_at=start + timedelta(seconds=4) if closed else None, peak_score=1.8, mean_score=1.4,
+        threshold=1.2, n_windows=5, model_version="m", windows=rng.normal(size=(2, 60, 20, 3)).astype(np.float32),
+        window_times=np.array([[0.0, 3.0], [0.25, 3.25]]), window_scores=np.array([1.3, 1.8]),
+    )  # fmt: skip
+
+
+def closed(a: NewAlert) -> NewAlert:
+    return NewAlert(**{**a.__dict__, "ended_at": a.started_at + timedelta(seconds=4)})
+
+
+class Subscriber:
+    """A real MQTT client keeping every (topic, payload, retained) it receives, in order."""
+
+    def __init__(self, host: str, port: int, topics: list[str], *, client_id: str | None = None,
+                 clean_start: bool = True) -> None:  # fmt: skip
+        self.received: list[tuple[str, str, bool]] = []
+        self.taken: set[int] = set()
+        self.cond = threading.Condition()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"t-{uuid.uuid4().hex[:8]}",
+            clean_session=clean_start,
+        )
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, *_: [c.subscribe(t, qos=1) for t in topics]
+        self.client.reconnect_delay_set(1, 2)
+        self.client.connect(host, port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: object, _u: object, m: mqtt.MQTTMessage) -> None:
+        with self.cond:
+            self.received.append((m.topic, m.payload.decode(), bool(m.retain)))
+            self.cond.notify_all()
+
+    def wait_for(
+        self, topic: str, timeout_s: float = 20.0, payload: str | None = None, **match: object
+    ) -> tuple[str, str, bool]:
+        """The first message on ``topic`` (equal to ``payload``, or whose JSON has ``match``) not
+        returned before."""
+        deadline = time.monotonic() + timeout_s
+        with self.cond:
+            while True:
+                for i, (t, body, retained) in enumerate(self.received):
+                    if i in self.taken or t != topic or (payload is not None and body != payload):
+                        continue
+                    if match and any(json.loads(body).get(k) != v for k, v in match.items()):
+                        continue
+                    self.taken.add(i)
+                    return t, body, retained
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"nothing on {topic} {match or ''} within {timeout_s} s")
+                self.cond.wait(left)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

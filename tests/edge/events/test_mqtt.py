@@ -1,0 +1,210 @@
+"""Events to MQTT against real Mosquitto brokers: the machine's on 127.0.0.1:1883, and a private one
+on a free port for the outage test (stopped and restarted by the test, so the shared broker other
+tests and sessions use is never taken down)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mqtt_helpers import BROKER, Subscriber, closed, new_alert
+
+from config.events import EventsConfig, MqttConfig
+from edge.events.mqtt import MqttSink, node_id
+from edge.events.notifier import Notifier
+from edge.store import AlertStore
+
+
+def _prefix() -> str:
+    return f"haadtest{uuid.uuid4().hex[:8]}"  # topics of one test only
+
+
+def _broker_up(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def broker() -> tuple[str, int]:
+    if not _broker_up(*BROKER):
+        pytest.fail(
+            f"no MQTT broker on {BROKER[0]}:{BROKER[1]} (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf)"
+        )
+    return BROKER
+
+
+def _cfg(port: int, prefix: str, **kw: object) -> EventsConfig:
+    mqtt = MqttConfig(url=f"mqtt://127.0.0.1:{port}", topic_prefix=prefix, discovery_prefix=f"{prefix}-ha",
+                      client_id=f"{prefix}-notifier", publish_timeout_s=5)  # fmt: skip
+    return EventsConfig(mqtt=mqtt, poll_s=0.2, initial_backoff_s=0.2, max_backoff_s=1.0, **kw)  # type: ignore[arg-type]
+
+
+def _clear_retained(host: str, port: int, topics: list[str]) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    c = mqtt.Client(CallbackAPIVersion.VERSION2)
+    c.connect(host, port)
+    c.loop_start()
+    for t in topics:
+        c.publish(t, b"", qos=1, retain=True).wait_for_publish(5)
+    c.disconnect()
+    c.loop_stop()
+
+
+def test_open_and_close_events_retained_state_and_home_assistant_discovery(
+    store: AlertStore, broker: tuple[str, int]
+) -> None:
+    host, port = broker
+    p = _prefix()
+    cfg = _cfg(port, p)
+    sub = Subscriber(host, port, [f"{p}/#", f"{p}-ha/#"])
+    sink = MqttSink(cfg.mqtt, streams=["cam1", "cam.2"])  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
+    try:
+        assert sink.wait_connected(10)
+        first_state = new_alert("cam1")
+        [alert_id] = store.write_alerts([first_state])
+        assert notifier.step() == 1
+        _, disc, _ = sub.wait_for(f"{p}-ha/binary_sensor/haad_cam1/abnormal/config")
+        config = json.loads(disc)
+        assert (config["state_topic"], config["device_class"]) == (f"{p}/cam1/abnormal", "problem")
+        assert (
+            config["availability_topic"] == f"{p}/available" and config["unique_id"] == "haad_cam1_abnormal"
+        )
+        sub.wait_for(f"{p}-ha/binary_sensor/{node_id('cam.2')}/abnormal/config")  # configured, no alert yet
+        _, opened, _ = sub.wait_for(f"{p}/events", type="open")
+        assert json.loads(opened)["alert"]["id"] == alert_id
+        assert sub.wait_for(f"{p}/cam1/abnormal")[1] == "ON"  # announced from the store at connect
+        assert sub.wait_for(f"{p}/cam1/abnormal")[1] == "ON"  # the open event
+        assert json.loads(sub.wait_for(f"{p}/cam1/walk/state")[1])["state"] == "ON"
+
+        store.write_alerts([closed(first_state)])
+        assert notifier.step() == 1
+        sub.wait_for(f"{p}/events", type="close")
+        assert sub.wait_for(f"{p}/cam1/abnormal")[1] == "OFF"
+        store.set_status(alert_id, "confirmed", "real", reviewer="bob")
+        assert notifier.step() == 1
+        _, update, _ = sub.wait_for(f"{p}/events", type="update")
+        assert json.loads(update)["alert"]["reviewed_by"] == "bob"
+
+        # A client subscribing later gets the retained state and the discovery config at once.
+        late = Subscriber(
+            host, port, [f"{p}/cam1/abnormal", f"{p}-ha/binary_sensor/haad_cam1/abnormal/config"]
+        )
+        try:
+            assert late.wait_for(f"{p}/cam1/abnormal", timeout_s=5) == (f"{p}/cam1/abnormal", "OFF", True)
+            assert late.wait_for(f"{p}-ha/binary_sensor/haad_cam1/abnormal/config", timeout_s=5)[2] is True
+        finally:
+            late.close()
+        [cursor] = notifier.states()
+        assert (cursor.pending, cursor.delivered, cursor.failures) == (0, 3, 0)
+    finally:
+        notifier.close()
+        sub.close()
+        _clear_retained(host, port, [f"{p}/available", f"{p}/cam1/abnormal", f"{p}/cam1/alert", f"{p}/cam1/walk/state",
+                                     f"{p}/cam.2/abnormal", f"{p}-ha/binary_sensor/haad_cam1/abnormal/config",
+                                     f"{p}-ha/binary_sensor/{node_id('cam.2')}/abnormal/config"])  # fmt: skip
+
+
+def _wait_delivered(notifier: Notifier, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while notifier.states()[0].pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+class PrivateBroker:
+    """A Mosquitto of our own (persistence on, so queued QoS 1 messages survive its restart)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(self.exe).exists():
+            pytest.fail("mosquitto is not installed")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.conf = folder / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            f"persistence_location {folder}/\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not _broker_up("127.0.0.1", self.port):
+            assert time.monotonic() < deadline, "private mosquitto did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM: Mosquitto saves its persistence file (queued messages, sessions) and exits."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
+    broker = PrivateBroker(tmp_path)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()  # only the broker this fixture started
+
+
+def test_broker_outage_loses_no_event(store: AlertStore, private_broker: PrivateBroker) -> None:
+    """Stop the broker, raise and close an alert, start the broker: every event arrives, in order."""
+    port = private_broker.port
+    p = _prefix()
+    cfg = _cfg(port, p)
+    # A persistent subscriber session: the broker queues QoS 1 messages for it while it is away.
+    sub = Subscriber("127.0.0.1", port, [f"{p}/events"], client_id=f"{p}-sub", clean_start=False)
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
+    stop = threading.Event()
+    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert sink.wait_connected(10)
+        first_closed = new_alert("cam1", closed=True)
+        [first] = store.write_alerts([first_closed])  # open + close, delivered
+        assert [json.loads(sub.wait_for(f"{p}/events")[1])["type"] for _ in range(2)] == ["open", "close"]
+        _wait_delivered(notifier)  # the broker's acknowledgement may lag its delivery to the subscriber
+
+        private_broker.stop()
+        assert not _broker_up("127.0.0.1", port)
+        during_state = new_alert("cam2")
+        [during] = store.write_alerts([during_state])
+        store.write_alerts([closed(during_state)])
+        deadline = time.monotonic() + 10
+        while not notifier.states()[0].failures and time.monotonic() < deadline:
+            time.sleep(0.1)  # the notifier tries, fails and backs off
+        [state] = notifier.states()
+        assert state.pending == 2 and state.failures >= 1 and state.last_error
+
+        private_broker.start()
+        got = [json.loads(sub.wait_for(f"{p}/events", timeout_s=30)[1]) for _ in range(2)]
+        assert [(e["type"], e["alert"]["id"]) for e in got] == [("open", during), ("close", during)]
+        _wait_delivered(notifier)
+        [state] = notifier.states()
+        assert (state.pending, state.delivered, state.skipped) == (0, 4, 0)
+        assert first < during
+    finally:
+        stop.set()
+        thread.join(10)
+        notifier.close()
+        sub.close()

@@ -1,0 +1,152 @@
+"""Webhooks against a real HTTP server on loopback: signed JSON, retried with back-off until it
+answers 2xx, in order; an endpoint that refuses for too long is skipped, not blocking forever."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from mqtt_helpers import closed, new_alert
+
+from config.events import EventsConfig, WebhookConfig
+from edge.events.notifier import Notifier
+from edge.events.webhook import WebhookSink, verify
+from edge.store import AlertStore
+
+SECRET = "s3cret"
+
+
+class Receiver:
+    """Answers each POST with the next status in ``statuses`` (then 200), recording what came."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = list(statuses)
+        self.requests: list[tuple[int, dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                receiver.requests.append((status, dict(self.headers), body))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(request: pytest.FixtureRequest) -> Iterator[Receiver]:
+    r = Receiver(getattr(request, "param", []))
+    yield r
+    r.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.mark.parametrize("receiver", [[500, 503]], indirect=True)
+def test_signed_events_are_retried_with_backoff_until_accepted_in_order(
+    store: AlertStore, receiver: Receiver
+) -> None:
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url, secret=SECRET)],
+                       initial_backoff_s=2, max_backoff_s=3)  # fmt: skip
+    clock = Clock()
+    notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)
+    first_state = new_alert()
+    [alert_id] = store.write_alerts([first_state])
+    store.write_alerts([closed(first_state)])
+    assert notifier.step() == 0  # 500
+    [state] = notifier.states()
+    assert (state.failures, state.pending) == (1, 2) and "HTTP 500" in state.last_error
+    assert state.next_attempt_at == clock.now + timedelta(seconds=2)
+    assert notifier.step() == 0 and len(receiver.requests) == 1  # backing off: not tried again yet
+    clock.now += timedelta(seconds=2)
+    assert notifier.step() == 0  # 503
+    assert notifier.states()[0].next_attempt_at == clock.now + timedelta(seconds=3)  # doubled, capped at 3
+    clock.now += timedelta(seconds=3)
+    assert notifier.step() == 2
+    assert [r[0] for r in receiver.requests] == [500, 503, 200, 200]
+    bodies = [json.loads(r[2]) for r in receiver.requests]
+    assert [(b["type"], b["alert"]["id"]) for b in bodies[2:]] == [("open", alert_id), ("close", alert_id)]
+    assert bodies[0]["event_id"] == bodies[2]["event_id"]  # a retry is the same delivery
+    for _, headers, body in receiver.requests:
+        assert headers["X-Haad-Event"] in ("open", "close")
+        assert verify(SECRET, headers["X-Haad-Timestamp"], body, headers["X-Haad-Signature"])
+        assert not verify("wrong", headers["X-Haad-Timestamp"], body, headers["X-Haad-Signature"])
+        assert not verify(SECRET, headers["X-Haad-Timestamp"], body + b" ", headers["X-Haad-Signature"])
+    [state] = notifier.states()
+    assert (state.pending, state.delivered, state.failures, state.last_error) == (0, 2, 0, "")
+
+
+@pytest.mark.parametrize("receiver", [[400, 400, 400]], indirect=True)
+def test_an_event_refused_past_give_up_after_s_is_skipped_and_the_next_goes_out(
+    store: AlertStore, receiver: Receiver
+) -> None:
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url, events=["open"])],
+                       initial_backoff_s=1, max_backoff_s=1, give_up_after_s=60)  # fmt: skip
+    clock = Clock()
+    notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)
+    first, second = store.write_alerts([new_alert("a", closed=True), new_alert("b")])
+    assert notifier.step() == 0
+    clock.now += timedelta(seconds=61)
+    assert notifier.step() == 0  # refused again, past the limit: skipped
+    assert notifier.states()[0].skipped == 1
+    clock.now += timedelta(seconds=1)
+    assert notifier.step() == 0  # the third 400 for b's open event starts its own clock
+    receiver.statuses.clear()
+    clock.now += timedelta(seconds=1)
+    assert notifier.step() == 1
+    sent = [json.loads(r[2]) for r in receiver.requests if r[0] == 200]
+    assert [(b["type"], b["alert"]["id"]) for b in sent] == [("open", second)]  # close events not wanted
+    [state] = notifier.states()
+    assert (state.pending, state.skipped, state.delivered) == (0, 1, 1) and first < second
+
+
+def test_unreachable_endpoint_is_a_retry_not_a_crash(store: AlertStore) -> None:
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="gone", url="http://127.0.0.1:9/x", timeout_s=2)])
+    notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])])
+    store.write_alerts([new_alert()])
+    started = time.monotonic()
+    assert notifier.step() == 0
+    assert time.monotonic() - started < 30
+    [state] = notifier.states()
+    assert state.failures == 1 and state.pending == 1 and "gone" in state.last_error
+
+
+def test_a_new_sink_starts_after_the_events_already_there(store: AlertStore, receiver: Receiver) -> None:
+    store.write_alerts([new_alert()])
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="late", url=receiver.url)])
+    notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])])
+    assert notifier.step() == 0 and receiver.requests == []
+    store.write_alerts([new_alert("cam9")])
+    assert notifier.step() == 1
+
+
+def test_only_one_notifier_delivers_per_database(tmp_path: object, store: AlertStore) -> None:
+    from edge.events.notifier import DeliveryLock
+
+    a, b = DeliveryLock(store.config.url), DeliveryLock(store.config.url)
+    assert a.acquire() and not b.acquire()
+    a.release()
+    assert b.acquire()
+    b.release()

@@ -1,0 +1,81 @@
+"""Fixtures of the review-server tests: the seeded log, the app under TestClient and under a real
+Uvicorn server, and Debian's Chromium through Playwright."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from review_helpers import CHROMIUM, CHROMIUM_ARGS, Seeded, free_port, make_context, seed
+
+from edge.review.app import create_app
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Seeded:
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    return seed(f"sqlite:///{tmp_path / 'alerts.db'}", profiles)
+
+
+@pytest.fixture
+def client(seeded: Seeded) -> Iterator[TestClient]:
+    """The app with bearer-token auth, on the seeded SQLite log."""
+    ctx = make_context(seeded.url, seeded.profiles)
+    with TestClient(create_app(ctx)) as c:
+        yield c
+    ctx.store.close()
+
+
+@pytest.fixture
+def live_server(seeded: Seeded) -> Iterator[str]:
+    """The app under a real Uvicorn server on a free loopback port; yields its base URL."""
+    port = free_port()
+    ctx = make_context(seeded.url, seeded.profiles, port=port)
+    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        ctx.store.close()
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium driven by Playwright (Playwright cannot download its own browsers here)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        why = f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run does it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"

@@ -1,0 +1,101 @@
+"""Helpers of the review-server tests: an alert log seeded with alerts whose windows are real
+skeleton motion (the synthetic performer), a copy of the bundled demo profile, the app's context."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from config.serve import ServeConfig, TokenConfig
+from edge.demo import PROFILES_DIR
+from edge.profiles import ProfileStore
+from edge.review.auth import Auth, token_sha256
+from edge.review.context import ReviewContext
+from edge.store import AlertStore, NewAlert
+from pose_frontend.synthetic import SyntheticPerformer
+
+TOKEN = "test-token-alice-0123456789"
+SPEC_FPS, FRAMES, STRIDE = 20.0, 60, 5
+
+
+def performance_windows(motion: str, seconds: float, seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` consecutive windows (60 frames at 20 fps, 0.25 s apart) of a synthetic performance:
+    raw canonical ``(k, 60, 20, 3)`` in metres, and their ``(k, 2)`` source times."""
+    times, joints = SyntheticPerformer([(motion, seconds)], fps=SPEC_FPS, seed=seed).render()
+    starts = [i * STRIDE for i in range(k) if i * STRIDE + FRAMES <= len(joints)]
+    windows = np.stack([joints[s : s + FRAMES] for s in starts]).astype(np.float32)
+    spans = np.array([[times[s], times[s + FRAMES - 1]] for s in starts], dtype=np.float64)
+    return windows, spans
+
+
+def demo_alert(stream: str, profile: str, started_at: datetime, *, seed: int, closed: bool = True,
+               motion: str = "jump_flail", threshold: float = 0.9) -> NewAlert:  # fmt: skip
+    windows, spans = performance_windows(motion, 6.0, seed, 6)
+    scores = np.linspace(threshold * 1.05, threshold * 1.6, len(windows))
+    duration = float(spans[-1, 1] - spans[0, 0])
+    return NewAlert(
+        episode_key=f"{stream}-{profile}-{seed}-{started_at.isoformat()}", stream_id=stream, profile=profile, profile_version=1, started_at=started_at,
+        ended_at=started_at + timedelta(seconds=duration) if closed else None,
+        peak_score=float(scores.max()), mean_score=float(scores.mean()), threshold=threshold,
+        n_windows=len(windows) + 3, model_version="f4695475fc8b", windows=windows, window_times=spans,
+        window_scores=scores,
+    )  # fmt: skip
+
+
+@dataclass
+class Seeded:
+    url: str
+    profiles: Path
+    ids: list[int]  # newest last: door/demo-walk x3, dock/demo-walk x2 (one open), yard/other x1
+
+
+def seed(url: str, profiles: Path) -> Seeded:
+    shutil.copytree(PROFILES_DIR / "demo-walk", profiles / "demo-walk")
+    now = datetime.now(UTC).replace(microsecond=0)
+    alerts = [
+        demo_alert("door", "demo-walk", now - timedelta(hours=5), seed=1),
+        demo_alert("door", "demo-walk", now - timedelta(hours=4), seed=2),
+        demo_alert("door", "demo-walk", now - timedelta(hours=3), seed=3),
+        demo_alert("dock", "demo-walk", now - timedelta(hours=2), seed=4),
+        demo_alert("dock", "demo-walk", now - timedelta(minutes=30), seed=5, closed=False),
+        demo_alert("yard", "other", now - timedelta(minutes=10), seed=6),
+    ]
+    with AlertStore(url) as store:
+        ids = store.write_alerts(alerts)
+    return Seeded(url, profiles, ids)
+
+
+def make_context(url: str, profiles: Path, **serve: object) -> ReviewContext:
+    from config.backend import OnnxRuntimeConfig
+    from edge.backends import make_backend
+
+    cfg = ServeConfig(tokens=[TokenConfig(name="alice", sha256=token_sha256(TOKEN))], **serve)  # type: ignore[arg-type]
+    return ReviewContext(
+        cfg=cfg,
+        store=AlertStore(url),
+        profiles=ProfileStore(profiles),
+        auth=Auth(cfg),
+        make_backend=lambda: make_backend(OnnxRuntimeConfig()),
+        streams={"door": ["demo-walk"], "dock": ["demo-walk"], "yard": ["other"]},
+    )
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip

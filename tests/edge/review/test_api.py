@@ -1,0 +1,230 @@
+"""The HTTP API through FastAPI's TestClient on a real SQLite alert log and real profiles on disk."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from review_helpers import AUTH, TOKEN, Seeded, make_context
+from sqlalchemy import select
+
+from config.serve import ServeConfig
+from edge.profiles import ProfileStore
+from edge.review.app import create_app
+from edge.store import AlertStore
+from edge.store.models import Event
+from models import skeleton
+
+
+def _routes(client: TestClient) -> list[APIRoute]:
+    from edge.review import api, pages
+
+    return [r for r in [*api.router.routes, *pages.router.routes] if isinstance(r, APIRoute)]
+
+
+def _path(route: APIRoute) -> str:
+    return route.path.replace("{alert_id}", "1").replace("{name}", "demo-walk").replace("{kind}", "png")
+
+
+def test_every_api_route_refuses_without_a_token_and_every_page_redirects_to_login(
+    client: TestClient,
+) -> None:
+    checked = 0
+    for route in _routes(client):
+        if route.path in ("/login", "/logout"):
+            continue
+        for method in route.methods:
+            r = client.request(method, _path(route), follow_redirects=False)
+            if route.path.startswith("/api/"):
+                assert r.status_code == 401, (method, route.path, r.status_code)
+                assert r.headers["www-authenticate"] == "Bearer"
+            else:
+                assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), route.path
+            checked += 1
+    assert checked >= 18
+    wrong = client.get("/api/v1/alerts", headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 401
+    assert client.get("/api/v1/openapi.json").status_code == 401
+    assert client.get("/api/v1/openapi.json", headers=AUTH).json()["info"]["title"] == "haad review API"
+
+
+def test_alert_list_filters_pages_and_counts_unreviewed(client: TestClient, seeded: Seeded) -> None:
+    def ids(**params: object) -> list[int]:
+        r = client.get("/api/v1/alerts", params=params, headers=AUTH)
+        assert r.status_code == 200, r.text
+        return [a["id"] for a in r.json()["items"]]
+
+    door = seeded.ids[:3]
+    assert ids() == seeded.ids[::-1]  # newest first
+    assert ids(stream="door") == door[::-1]
+    assert ids(profile="other") == [seeded.ids[5]]
+    since = (datetime.now(UTC) - timedelta(hours=2, minutes=30)).isoformat()
+    assert ids(since=since) == seeded.ids[3:][::-1]
+    assert ids(until=since, stream="door", limit=2) == door[::-1][:2]
+    assert ids(stream="door", limit=2, offset=2) == [door[0]]
+    client.post(f"/api/v1/alerts/{door[0]}/review", json={"status": "confirmed"}, headers=AUTH)
+    page = client.get("/api/v1/alerts", params={"stream": "door"}, headers=AUTH).json()
+    assert (page["total"], page["unreviewed"]) == (3, 2)
+    assert ids(status="confirmed") == [door[0]]
+    assert client.get("/api/v1/alerts", params={"status": "bogus"}, headers=AUTH).status_code == 422
+
+
+def test_alert_detail_windows_as_json_and_npz_and_the_skeleton_layout(
+    client: TestClient, seeded: Seeded
+) -> None:
+    alert_id = seeded.ids[0]
+    detail = client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()
+    assert detail["stream_id"] == "door" and detail["windows_available"] is True
+    assert len(detail["windows"]) == 6 and detail["in_profile"] is None
+    w = client.get(f"/api/v1/alerts/{alert_id}/windows", headers=AUTH).json()
+    frames = np.array(w["frames"], dtype=np.float64)
+    assert frames.shape == (6, 60, 20, 3)
+    assert w["fps"] == pytest.approx(20.0, rel=0.02)
+    with AlertStore(seeded.url) as store:
+        stored = store.get_alert(alert_id)
+    assert np.allclose(frames, stored.windows, atol=1e-4)  # metres, y up, as stored
+    npz = client.get(f"/api/v1/alerts/{alert_id}/windows", params={"format": "npz"}, headers=AUTH)
+    with np.load(io.BytesIO(npz.content)) as z:
+        assert np.array_equal(z["windows"], stored.windows)
+    layout = client.get("/api/v1/skeleton", headers=AUTH).json()
+    assert layout["bones"] == [list(b) for b in skeleton.BONES]
+    assert layout["parents"] == list(skeleton.PARENTS) and len(layout["joints"]) == 20
+    png = client.get(f"/api/v1/alerts/{alert_id}/timeline.png", headers=AUTH)
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/api/v1/alerts/99999", headers=AUTH).status_code == 404
+
+
+def test_review_by_session_cookie_needs_the_csrf_header_and_records_who(
+    client: TestClient, seeded: Seeded
+) -> None:
+    r = client.post("/login", data={"token": "wrong", "next": "/"}, follow_redirects=False)
+    assert r.status_code == 401
+    r = client.post("/login", data={"token": TOKEN, "next": "/alerts/1"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/alerts/1"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    alert_id = seeded.ids[1]
+    body = {"status": "dismissed", "note": "cleaner"}
+    assert client.post(f"/api/v1/alerts/{alert_id}/review", json=body).status_code == 403
+    me = client.get("/api/v1/me").json()
+    assert me["name"] == "alice"
+    r = client.post(
+        f"/api/v1/alerts/{alert_id}/review", json=body, headers={"X-CSRF-Token": me["csrf_token"]}
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["reviewed_by"], r.json()["note"]) == (
+        "dismissed",
+        "alice",
+        "cleaner",
+    )
+    with AlertStore(seeded.url) as store, store.reading() as s:
+        kinds = [(e.alert_id, e.kind) for e in s.scalars(select(Event).order_by(Event.id))]
+    assert kinds[-1] == (alert_id, "update")  # the review went to the events outbox
+    assert client.get("/", follow_redirects=False).status_code == 200  # pages with the cookie
+    r = client.post("/logout", headers={"X-CSRF-Token": me["csrf_token"]}, follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_login_form_posted_from_another_site_is_refused(client: TestClient) -> None:
+    r = client.post(
+        "/login", data={"token": TOKEN}, headers={"Origin": "http://evil.example"}, follow_redirects=False
+    )
+    assert r.status_code == 403
+    r = client.get("/login", params={"next": "//evil.example/x"})
+    assert 'value="/"' in r.text  # no open redirect
+
+
+def test_mark_as_normal_saves_a_new_profile_version_with_provenance_and_undo_restores_it(
+    client: TestClient, seeded: Seeded
+) -> None:
+    profiles = ProfileStore(seeded.profiles)
+    v1 = profiles.load("demo-walk")
+    alert_id = seeded.ids[2]
+    r = client.post(f"/api/v1/alerts/{alert_id}/normal", json={"note": "stretching"}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["profile"], out["base_version"], out["version"], out["windows"]) == ("demo-walk", 1, 2, 6)
+    v2 = profiles.load("demo-walk")
+    assert v2.version == 2 and len(v2.embeddings) == len(v1.embeddings) + 6
+    assert len(np.unique(v2.groups)) == len(np.unique(v1.groups)) + 1  # the alert is one new clip
+    [entry] = v2.meta["feedback"]
+    assert (entry["alert_ids"], entry["reviewer"], entry["note"]) == ([alert_id], "alice", "stretching")
+    assert v2.threshold == pytest.approx(out["threshold_after"]) and np.isfinite(v2.threshold)
+    detail = client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()
+    assert detail["status"] == "dismissed" and detail["in_profile"] == "demo-walk"
+    again = client.post(f"/api/v1/alerts/{alert_id}/normal", json={}, headers=AUTH)
+    assert again.status_code == 409 and "already" in again.json()["detail"]
+    undo = client.delete(f"/api/v1/alerts/{alert_id}/normal", headers=AUTH)
+    assert undo.status_code == 200, undo.text
+    v3 = profiles.load("demo-walk")
+    assert v3.version == 3
+    assert np.allclose(v3.embeddings, v1.embeddings, atol=1e-5) and np.array_equal(v3.groups, v1.groups)
+    assert v3.threshold == pytest.approx(v1.threshold, rel=1e-5)
+    assert client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()["in_profile"] is None
+    history = client.get("/api/v1/profiles/demo-walk", headers=AUTH).json()["history"]
+    assert [h["version"] for h in history] == [3, 2, 1]
+
+
+def test_mark_as_normal_of_an_alert_whose_profile_is_missing_is_a_conflict(
+    client: TestClient, seeded: Seeded
+) -> None:
+    r = client.post(f"/api/v1/alerts/{seeded.ids[5]}/normal", json={}, headers=AUTH)
+    assert r.status_code == 409 and "other" in r.json()["detail"]
+
+
+def test_profiles_list_versions_streams_and_rollback(client: TestClient, seeded: Seeded) -> None:
+    [p] = client.get("/api/v1/profiles", headers=AUTH).json()
+    assert p["name"] == "demo-walk" and p["versions"] == [1] and p["streams"] == ["dock", "door"]
+    assert p["latest"]["clips"] == 3 and p["latest"]["support_windows"] > 0
+    r = client.post("/api/v1/profiles/demo-walk/rollback", json={"version": 1}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["versions"] == [1, 2]
+    assert (
+        client.post("/api/v1/profiles/demo-walk/rollback", json={"version": 7}, headers=AUTH).status_code
+        == 409
+    )
+
+
+def test_health_reports_counts_and_sinks(client: TestClient) -> None:
+    h = client.get("/api/v1/health", headers=AUTH).json()
+    assert h["status"] == "ok" and h["alerts"] == 6 and h["unreviewed"] == 6 and h["sinks"] == []
+
+
+def test_server_without_auth_is_loopback_only_and_still_needs_csrf_for_changes(seeded: Seeded) -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        ServeConfig(host="0.0.0.0", auth=False)
+    with pytest.raises(ValueError, match="loopback"):
+        ServeConfig(host="192.168.1.4", auth=False)
+    ctx = make_context(seeded.url, seeded.profiles, auth=False)
+    with TestClient(create_app(ctx)) as c:
+        assert c.get("/api/v1/alerts").status_code == 200
+        assert c.get("/", follow_redirects=False).status_code == 200
+        body = {"status": "confirmed"}
+        assert c.post(f"/api/v1/alerts/{seeded.ids[0]}/review", json=body).status_code == 403
+        csrf = c.get("/api/v1/me").json()["csrf_token"]
+        r = c.post(f"/api/v1/alerts/{seeded.ids[0]}/review", json=body, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200 and r.json()["reviewed_by"] == "local"
+    ctx.store.close()
+
+
+def test_alert_whose_windows_retention_dropped_still_lists_and_says_so(
+    client: TestClient, seeded: Seeded
+) -> None:
+    from config.store import RetentionConfig
+    from edge.store.retention import prune
+
+    with AlertStore(seeded.url) as store:
+        report = prune(
+            store, RetentionConfig(windows_days=0.1, max_age_days=0, max_rows=0), profiles_dir=None
+        )
+    assert report.windows_dropped == 3  # the three door alerts are older than 2.4 h
+    detail = client.get(f"/api/v1/alerts/{seeded.ids[0]}", headers=AUTH).json()
+    assert detail["windows_available"] is False and detail["windows"] == []
+    assert client.get(f"/api/v1/alerts/{seeded.ids[0]}/windows", headers=AUTH).status_code == 404
+    assert client.post(f"/api/v1/alerts/{seeded.ids[0]}/normal", json={}, headers=AUTH).status_code == 409
+    svg = client.get(f"/api/v1/alerts/{seeded.ids[0]}/timeline.svg", headers=AUTH)
+    assert svg.status_code == 200 and "no window scores stored" in svg.text

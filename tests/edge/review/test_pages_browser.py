@@ -1,0 +1,98 @@
+"""The review pages in a real browser (Playwright driving Debian's Chromium) against a real Uvicorn
+server on a seeded SQLite log: log in, filter, open an alert, watch it play, mark it normal."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from review_helpers import TOKEN, Seeded
+
+from edge.profiles import ProfileStore
+
+# The README's screenshot comes from this test: HAAD_UPDATE_SCREENSHOT=1 rewrites it (a plain run leaves
+# the committed image alone and shoots into its temporary folder).
+README_SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "img" / "alert-detail.jpg"
+
+
+def _login(page, base: str, target: str = "/") -> None:  # type: ignore[no-untyped-def]
+    page.goto(base + target)
+    assert "/login" in page.url
+    page.fill("#token", "not the token")
+    page.click("#login")
+    assert page.locator(".error").inner_text() == "Unknown token."
+    page.fill("#token", TOKEN)
+    page.click("#login")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def _canvas_pixels(page) -> np.ndarray:  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+
+    png = page.locator("#playback").screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=np.int16)
+
+
+def test_log_in_filter_open_an_alert_play_it_and_mark_it_normal(
+    page, live_server: str, seeded: Seeded, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    _login(page, live_server)
+    page.wait_for_selector("#rows tr")
+    assert page.locator("#rows tr").count() == 6
+    assert page.locator("#unreviewed").inner_text() == "6"
+    page.select_option("#f-stream", "door")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 3")
+    assert "stream=door" in page.url
+    page.select_option("#f-status", "confirmed")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 0")
+    page.select_option("#f-status", "")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 3")
+    newest_door = seeded.ids[2]
+    page.click(f"#rows tr[data-id='{newest_door}'] td:nth-child(2)")
+    page.wait_for_url(f"**/alerts/{newest_door}")
+
+    # Playback: the canvas draws the skeleton, and frames change while it plays.
+    page.wait_for_function("document.getElementById('clock').textContent.includes('frame')")
+    first = _canvas_pixels(page)
+    assert (first < 200).sum() > 200  # bones and joints were drawn
+    page.wait_for_timeout(400)
+    second = _canvas_pixels(page)
+    assert np.abs(first - second).sum() > 0, "the playback canvas did not change"
+    assert page.locator("#timeline circle.score").count() == 6
+    assert page.locator("#timeline line.threshold").count() == 1
+    assert page.locator("#meta").inner_text().count("demo-walk v1") == 1
+
+    # Pause and scrub to the peak window for a steady picture, then keep it for the README.
+    page.click("#play")
+    page.locator("#scrub").fill("150")
+    page.fill("#note", "stretching after a delivery")
+    shot = README_SCREENSHOT if os.environ.get("HAAD_UPDATE_SCREENSHOT") else tmp_path / "alert-detail.jpg"
+    page.screenshot(path=str(shot), type="jpeg", quality=70, full_page=True)
+    assert 10_000 < shot.stat().st_size < 200_000
+
+    page.click("#normal")
+    page.wait_for_function("document.getElementById('review-msg').textContent.startsWith('Added')")
+    assert "demo-walk as v2" in page.locator("#review-msg").inner_text()
+    assert page.locator("#status-badge").inner_text() == "dismissed"
+    assert page.locator("#undo").is_visible() and not page.locator("#normal").is_visible()
+    v2 = ProfileStore(seeded.profiles).load("demo-walk")
+    assert v2.version == 2 and v2.meta["feedback"][0]["alert_ids"] == [newest_door]
+    assert v2.meta["feedback"][0]["reviewer"] == "alice"
+
+    page.goto(live_server + "/profiles/demo-walk")
+    page.wait_for_selector("#version-rows tr")
+    assert page.locator("#version-rows tr").count() == 2
+    assert "alert(s) " + str(newest_door) in page.locator("#version-rows").inner_text()
+
+
+def test_live_and_profile_pages_render(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    _login(page, live_server, "/live")
+    page.wait_for_selector(".stream")
+    assert page.locator(".stream").count() == 3  # door, dock, yard: configured streams
+    assert "ABNORMAL" in page.locator(".stream[data-stream='dock']").inner_text()  # its episode is open
+    page.goto(live_server + "/profiles")
+    page.wait_for_selector("#profile-rows tr")
+    assert "dock, door" in page.locator("#profile-rows").inner_text()

@@ -1,0 +1,105 @@
+"""``haad serve``, ``haad alerts review --normal``, ``show --plot``, ``prune`` and ``haad events``
+through Typer's CliRunner on a real SQLite log and real profiles."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+from review_helpers import Seeded
+from typer.testing import CliRunner
+
+from edge.profiles import ProfileStore
+from edge.store import AlertStore
+from haad.cli import app
+
+runner = CliRunner()
+
+
+def _said(output: str) -> str:
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", output).split())
+
+
+def _config(tmp_path: Path, seeded: Seeded, **extra: object) -> Path:
+    path = tmp_path / "edge.yaml"
+    path.write_text(
+        yaml.safe_dump({"store": {"url": seeded.url}, "profiles_dir": str(seeded.profiles), **extra})
+    )
+    return path
+
+
+def test_serve_help_and_refusing_an_open_host_without_auth(seeded: Seeded) -> None:
+    r = runner.invoke(app, ["serve", "--help"])
+    assert r.exit_code == 0 and "--no-auth" in r.output and "token" in r.output
+    r = runner.invoke(app, ["serve", "--db", seeded.url, "--host", "0.0.0.0", "--no-auth"])
+    assert r.exit_code == 2 and "loopback" in _said(r.output)
+
+
+def test_serve_token_prints_a_token_whose_hash_the_config_accepts() -> None:
+    from config.serve import ServeConfig
+    from edge.review.auth import Auth
+
+    r = runner.invoke(app, ["serve", "token", "--name", "bob"])
+    assert r.exit_code == 0, r.output
+    token = re.search(r"token for bob: (\S+)", r.output)[1]  # type: ignore[index]
+    entry = yaml.safe_load(r.output.split("serve.tokens:\n", 1)[1])
+    auth = Auth(ServeConfig(tokens=entry))
+    assert auth.check_token(token) == "bob" and auth.check_token(token + "x") is None
+
+
+def test_review_normal_and_undo_from_the_terminal(tmp_path: Path, seeded: Seeded) -> None:
+    cfg = _config(tmp_path, seeded)
+    alert_id = seeded.ids[0]
+    r = runner.invoke(app, ["alerts", "review", str(alert_id), "--normal", "--note", "forklift",
+                            "--reviewer", "carol", "--db", seeded.url, "--config", str(cfg)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "v1 -> v2" in r.output
+    v2 = ProfileStore(seeded.profiles).load("demo-walk")
+    assert v2.meta["feedback"][-1]["reviewer"] == "carol" and v2.meta["feedback"][-1]["alert_ids"] == [
+        alert_id
+    ]
+    with AlertStore(seeded.url) as store:
+        a = store.get_alert(alert_id)
+    assert a.status == "dismissed" and a.reviewed_by == "carol" and "forklift" in a.note
+    r = runner.invoke(
+        app, ["alerts", "review", str(alert_id), "--undo-normal", "--db", seeded.url, "--config", str(cfg)]
+    )
+    assert r.exit_code == 0, r.output
+    assert ProfileStore(seeded.profiles).latest_version("demo-walk") == 3
+    r = runner.invoke(
+        app, ["alerts", "review", str(alert_id), "--normal", "--status", "confirmed", "--db", seeded.url]
+    )
+    assert r.exit_code == 2
+    r = runner.invoke(app, ["alerts", "review", "999", "--normal", "--db", seeded.url, "--config", str(cfg)])
+    assert r.exit_code == 1 and "no alert with id 999" in _said(r.output)
+
+
+def test_show_plot_writes_png_and_svg(tmp_path: Path, seeded: Seeded) -> None:
+    for name in ("t.png", "t.svg"):
+        r = runner.invoke(
+            app, ["alerts", "show", str(seeded.ids[0]), "--plot", str(tmp_path / name), "--db", seeded.url]
+        )
+        assert r.exit_code == 0, r.output
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    svg = (tmp_path / "t.svg").read_text()
+    assert "<svg" in svg and "threshold 0.900" in svg
+
+
+def test_prune_applies_the_configured_retention(tmp_path: Path, seeded: Seeded) -> None:
+    cfg = _config(
+        tmp_path, seeded, store={"url": seeded.url, "retention": {"max_age_days": 0.1, "max_rows": 0}}
+    )
+    r = runner.invoke(app, ["alerts", "prune", "--config", str(cfg)])
+    assert r.exit_code == 0, r.output
+    assert "3 by age" in r.output  # the three door alerts (3-5 h old); the others are newer or open
+    with AlertStore(seeded.url) as store:
+        assert store.count() == 3
+
+
+def test_events_status_lists_sinks_as_json(tmp_path: Path, seeded: Seeded) -> None:
+    r = runner.invoke(app, ["events", "status", "--db", seeded.url])
+    assert r.exit_code == 0 and json.loads(r.output) == []
+    r = runner.invoke(app, ["events", "run", "--db", seeded.url])
+    assert r.exit_code == 2 and "no events sink" in _said(r.output)
