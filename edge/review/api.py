@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from edge.backends import EncoderBackend
 from edge.feedback import FeedbackError, current_feedback, feedback_history, mark_normal, undo_normal
 from edge.profiles import Profile, ProfileError
 from edge.review import queries, schemas
 from edge.review.auth import Identity
 from edge.review.context import ReviewContext
 from edge.store.models import ReviewStatus
-from edge.store.outbox import cursor_states
+from edge.store.outbox import CursorState, cursor_states
 from edge.store.records import encode_windows
 from models import skeleton
 
@@ -182,10 +183,7 @@ async def mark_alert_normal(alert_id: AlertId, body: schemas.NormalIn, who: Who,
     """Add the alert's windows to its profile as a new version (re-embedded, threshold recalibrated);
     a running daemon picks it up. The alert is dismissed with a note saying so."""
     _get(ctx, alert_id, windows=False)
-    try:
-        backend = await run_in_threadpool(ctx.backend)
-    except (RuntimeError, OSError) as e:
-        raise HTTPException(503, f"cannot re-embed: {e}") from None
+    backend = await _backend(ctx)
     try:
         result = await run_in_threadpool(
             mark_normal, ctx.store, ctx.profiles, backend, ctx.calibration, [alert_id],
@@ -204,10 +202,7 @@ async def mark_alert_normal(alert_id: AlertId, body: schemas.NormalIn, who: Who,
 async def undo_alert_normal(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Take the alert's windows out of its profile again (a new version); the alert is reopened."""
     _get(ctx, alert_id, windows=False)
-    try:
-        backend = await run_in_threadpool(ctx.backend)
-    except (RuntimeError, OSError) as e:
-        raise HTTPException(503, f"cannot re-embed: {e}") from None
+    backend = await _backend(ctx)
     try:
         result = await run_in_threadpool(
             undo_normal, ctx.store, ctx.profiles, backend, ctx.calibration, alert_id, reviewer=who.name
@@ -292,7 +287,7 @@ def list_streams(who: Who, ctx: Ctx, last: Annotated[int, Query(ge=0, le=50)] = 
     return out
 
 
-@router.get("/events/sinks", response_model=list[schemas.SinkOut])
+@router.get("/events/sinks", response_model=list[CursorState])
 def event_sinks(who: Who, ctx: Ctx) -> list[dict[str, Any]]:
     """How far each events sink (MQTT, webhooks) got through the outbox, and its retry state."""
     with ctx.store.reading() as s:
@@ -337,3 +332,11 @@ def _profile_out(ctx: ReviewContext, name: str) -> dict[str, Any]:
     if not ctx.streams:
         streams = sorted({r["stream_id"] for r in queries.stream_statuses(ctx.store) if r["profile"] == name})
     return {"name": name, "versions": versions, "latest": latest, "streams": streams}
+
+
+async def _backend(ctx: ReviewContext) -> EncoderBackend:
+    """The encoder that re-embeds a profile's windows (loaded on first use); 503 if it cannot load."""
+    try:
+        return await run_in_threadpool(ctx.backend)
+    except (RuntimeError, OSError) as e:
+        raise HTTPException(503, f"cannot re-embed: {e}") from None

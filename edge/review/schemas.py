@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from edge.store.models import ReviewStatus
+from edge.store.outbox import CursorState
 
 
 class Problem(BaseModel):
@@ -149,25 +150,13 @@ class StreamOut(BaseModel):
     last_alerts: list[AlertOut]
 
 
-class SinkOut(BaseModel):
-    sink: str
-    last_id: int
-    pending: int
-    delivered: int
-    skipped: int
-    failures: int
-    next_attempt_at: datetime | None
-    first_failure_at: datetime | None
-    last_error: str
-
-
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: str
     alerts: int
     unreviewed: int
     streams_live: int
-    sinks: list[SinkOut]
+    sinks: list[CursorState]  # a dataclass: FastAPI serialises it as it is
 
 
 class Skeleton(BaseModel):
