@@ -75,7 +75,8 @@ class EdgeConfig(StrictModel):
     state_dir: str | None = Field(
         None,
         min_length=1,
-        description="Where haad keeps local state (the alert outbox); default: the config file's folder.",
+        description="Where haad keeps local state (the alert outbox); default: the config file's folder "
+        "(the working directory without one).",
     )
     reload_every_s: float = Field(
         2.0, gt=0, le=3600, description="How often new or changed profiles are picked up (no restart needed)."

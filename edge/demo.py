@@ -32,7 +32,7 @@ STREAM_SCRIPT = (("walk_in_place", 12.0), ("jump_flail", 5.0), ("walk_in_place",
 
 def build_demo_profiles(profiles_dir: Path = PROFILES_DIR) -> list[Path]:
     """Enrol each demo behaviour from three synthetic performances of it, as `haad enroll` does by
-    default (no HumanMAC variants: docs/benchmark.md, "HumanMAC augmentation").
+    default (no HumanMAC variants: docs/experiments/2026-11-29-humanmac-augmentation-ablation.md).
 
     Earlier versions are removed first: the bundled demo ships one version per profile, made with
     the bundled encoder.

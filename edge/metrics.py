@@ -10,8 +10,8 @@ Exposed (all prefixed ``haad_``):
 
 * ``frames_received_total{stream}``: valid skeleton frames the worker received (rate = fps);
   ``stream_fps{stream}``: the same as a gauge over the last few seconds;
-* ``frontend_frames_total{stream,result}``: frames a frontend captured (``person`` / ``no_person``
-  / ``error``); ``frontend_reconnects_total{stream}``;
+* ``frontend_frames_total{stream,result}``: frames a frontend handled (``published``, ``no_person``,
+  ``error``, ``dropped``: a live frame the bus had no room for); ``frontend_reconnects_total{stream}``;
 * ``windows_scored_total``, ``batches_total``; ``scoring_seconds`` (one encoder call + Eq. 6 +
   episodes per batch); ``window_latency_seconds`` (a window's last frame published -> its scores
   and alert decision committed);

@@ -18,7 +18,7 @@ generated, against linear interpolation). Metrics, all over the generated frames
   samples, beside the true continuation's. ADE rewards predictions that slow down (a motion's mean
   future is stiller than any real one), so a sampler tuned on ADE alone can produce completions with a
   fraction of real movement; as contrastive positives those teach the encoder to ignore how much a
-  body moves (docs/benchmark.md, "HumanMAC augmentation").
+  body moves (docs/experiments/2026-11-29-humanmac-augmentation-ablation.md).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ second time with the raw-DCT scorer (:mod:`evaluation.raw_dct`): the very same w
 lowest DCT coefficients scored by Eq. 6 against the same support windows, calibrated the same way,
 through the same episodes; every figure is reported for both.
 
-Metrics, per scorer (docs/stream_eval.md): frame-level AUC (a frame's score is the mean score of the
+Metrics, per scorer (docs/benchmark.md): frame-level AUC (a frame's score is the mean score of the
 windows covering it, divided by the profile's threshold so streams can be pooled), per-stream mean
 AUC; alert level: an alert (episode) is a true positive when it overlaps an abnormal part; recall is
 the share of abnormal parts overlapped by an alert, also by the part's duration (<1 s, 1-2 s, 2-3 s,

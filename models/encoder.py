@@ -108,7 +108,7 @@ class EncoderEnsemble(nn.Module):
 
     Unit-length member embeddings stay unit-length together, and the squared distance of Eq. (6)
     becomes the members' mean squared distance: their seed-to-seed errors average out
-    (docs/benchmark.md, "Seed ensembles").
+    (docs/experiments/2026-11-29-seed-ensembles.md).
     """
 
     def __init__(self, config: EncoderConfig) -> None:

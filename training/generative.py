@@ -1,6 +1,6 @@
 """Training-time generative augmentation (Algorithm 1): HumanMAC variants as extra positives.
 
-Each training clip is cut into windows every ``bank_stride`` frames; ``bank_size`` HumanMAC
+Each training clip is cut into windows every ``bank_stride`` frames; ``bank.n_g`` HumanMAC
 completions of each are generated once into an :class:`~training.augbank.AugmentationBank` (so runs
 with different N_g share one bank). When the sampler draws a window (a random crop) from a clip, N_g
 of the variants of that clip's bank window nearest to the crop, drawn at random, join the batch

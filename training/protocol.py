@@ -1,4 +1,4 @@
-"""The project's benchmark splits (docs/benchmark.md): who trains, who is tested, what is unseen."""
+"""The project's benchmark splits (docs/training.md): who trains, who is tested, what is unseen."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def reproportion(windows: np.ndarray, spread: float, rng: np.random.Generator) -
     width, arms, legs) scaled by one factor in [1-s, 1+s] for the whole window. A whole limb shares
     its factor, left and right alike: people differ in build, while the ratio of upper arm to forearm
     is what tells a bent arm from a straight one (scaling bones one by one measured worse across
-    datasets, docs/benchmark.md)."""
+    datasets, docs/experiments/2026-11-29-body-and-camera-augmentations.md)."""
     factors = rng.uniform(1 - spread, 1 + spread, size=(windows.shape[0], _SEGMENTS))
     factors = factors[:, _SEGMENT_OF_BONE][:, None, :]  # (B, 1, bones), broadcast over frames
     # The root is never a child, so it (and the window's origin) stays where it was.

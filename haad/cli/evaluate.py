@@ -65,7 +65,7 @@ def eval_stream_cmd(
     recordings: Path | None = typer.Option(
         None,
         help="Your own labelled recordings instead: a recording-set file (a clip-set .npz of "
-        "continuous recordings with a frame_labels entry, one label per frame; see docs/stream_eval.md).",
+        "continuous recordings with a frame_labels entry, one label per frame; see docs/benchmark.md).",
     ),
     normal: str | None = typer.Option(
         None, help="With --recordings: the frame label of normal behaviour; other labels are abnormal."
