@@ -18,6 +18,8 @@ class Clip:
     name: an identifier unique within its set.
     frame_labels: ``(T,)`` str, what each frame shows, for a continuous recording whose actions
         change ("" = not annotated); None when the clip carries one label.
+    view: which camera recorded it, when one action was filmed from several ("" = one camera);
+        the few-shot benchmark then enrols from one view and scores another.
     """
 
     joints: np.ndarray
@@ -26,6 +28,7 @@ class Clip:
     subject: str = ""
     name: str = ""
     frame_labels: np.ndarray | None = None
+    view: str = ""
 
     @property
     def duration_s(self) -> float:
@@ -47,6 +50,11 @@ class ClipSet:
     @property
     def subjects(self) -> list[str]:
         return sorted({c.subject for c in self.clips})
+
+    @property
+    def views(self) -> list[str]:
+        """The cameras the clips were recorded from (empty for a one-camera set)."""
+        return sorted({c.view for c in self.clips} - {""})
 
     def select(
         self, *, subjects: Iterable[str] | None = None, labels: Iterable[str] | None = None

@@ -15,6 +15,8 @@ key            shape / type                     meaning
 ``fps``        () float                         frame rate, when ``timestamps`` is absent
 ``timestamps`` (total_frames,) float, optional  seconds; preferred over ``fps`` when present
 ``names``      (clips,) str, optional           clip identifiers
+``views``      (clips,) str, optional           the camera of each clip, when one action was
+                                                filmed from several (cross-view benchmark)
 ``frame_labels`` (total_frames,) str, optional  what each frame shows ("" = not annotated): a
                                                 *recording-set* file, whose clips are continuous
                                                 recordings (``haad eval stream --recordings``)
@@ -112,6 +114,9 @@ def load_clipset_file(path: Path) -> ClipSet:
     else:
         raise ClipFileError(f"{path}: give either per-frame 'timestamps' or a positive 'fps'")
     names = arrays["names"] if "names" in arrays else [f"{path.stem}:{i}" for i in range(n)]
+    views = arrays["views"] if "views" in arrays else np.full(n, "")
+    if len(views) != n:
+        raise ClipFileError(f"{path}: views must name one camera per clip ({n})")
     clips = tuple(
         Clip(
             joints=joints[offsets[i] : offsets[i + 1]],
@@ -122,6 +127,7 @@ def load_clipset_file(path: Path) -> ClipSet:
             frame_labels=None
             if frame_labels is None
             else frame_labels[offsets[i] : offsets[i + 1]].astype(str),
+            view=str(views[i]),
         )
         for i in range(n)
     )
@@ -135,6 +141,8 @@ def save_clipset_file(path: Path, clips: Sequence[Clip]) -> None:
         raise ValueError("no clips to save")
     offsets = np.concatenate([[0], np.cumsum([len(c.joints) for c in clips])])
     extra = {}
+    if any(c.view for c in clips):
+        extra["views"] = np.array([c.view for c in clips])
     if any(c.frame_labels is not None for c in clips):
         extra["frame_labels"] = np.concatenate(
             [

@@ -22,6 +22,11 @@ class WindowSettings(StrictModel):
     scale: bool = Field(True, description="Divide by the window's median torso length.")
     facing: bool = Field(True, description="Rotate so the subject's left->right axis is +x at frame 0.")
     max_gap_s: float = Field(0.5, ge=0, le=10, description="Longest NaN gap bridged by interpolation.")
+    short: Literal["retime", "pad"] = Field(
+        "pad",
+        description="A clip (or live segment) shorter than a window fills it re-timed (stretched) or "
+        "padded (first and last pose held).",
+    )
 
 
 class EncoderSettings(StrictModel):
@@ -58,6 +63,13 @@ class AugmentSettings(StrictModel):
     )
 
 
+class SensorAugSettings(StrictModel):
+    """Training windows seen as another sensor would deliver them (models/sensor.py)."""
+
+    name: Literal["mediapipe"] = Field("mediapipe", description="Sensor model in models/sensors/.")
+    p: float = Field(0.5, ge=0, le=1, description="Fraction of training windows passed through it.")
+
+
 class GenerativeAugSettings(StrictModel):
     """HumanMAC variants drawn from a cached augmentation bank (Algorithm 1)."""
 
@@ -91,7 +103,7 @@ class GenerativeAugSettings(StrictModel):
 
 class EncoderTrainConfig(StrictModel):
     seed: int = Field(0, description="Seeds data order, augmentation and initialisation.")
-    datasets: list[Literal["kinder-gator", "msr"]] = Field(
+    datasets: list[Literal["kinder-gator", "msr", "nw-ucla"]] = Field(
         ["kinder-gator"], min_length=1, description="Train splits used (minus unseen categories)."
     )
     data_root: str | None = Field(None, description="Dataset folder (default: HAAD_DATA or ../shared/data).")
@@ -104,6 +116,7 @@ class EncoderTrainConfig(StrictModel):
     window: WindowSettings = WindowSettings()
     encoder: EncoderSettings = EncoderSettings()
     augment: AugmentSettings = AugmentSettings()
+    sensor: SensorAugSettings | None = Field(None, description="Sensor simulation of windows; off if null.")
     generative: GenerativeAugSettings | None = Field(None, description="HumanMAC augmentation; off if null.")
     train_stride: int = Field(5, ge=1, le=120, description="Stride of training windows within clips.")
     steps: int = Field(1500, ge=1, le=1_000_000, description="Optimiser steps.")

@@ -2,14 +2,17 @@
 
 For every category c and seed s: ``shots`` clips of c drawn from the test subjects form the support
 set; every other test clip is scored; AUC with label 1 = category != c (and, per pair, with only the
-clips of c and of one other category d: how well c's support set tells c from d). A clip's windows
+clips of c and of one other category d: how well c's support set tells c from d). On a clip set
+filmed by several cameras (NW-UCLA) the protocol is cross-view: for every ordered pair of cameras
+(a, b), support clips come from a and scored clips from b, and the figures are averaged over the
+pairs (:func:`evaluate_cross_view`). A clip's windows
 are cut by ``models.preprocess.clip_to_windows`` (the rule enrolment uses too); a window's score is
 Eq. (6) against all support windows' embeddings and a clip's score is the mean of its windows' scores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +21,7 @@ import numpy as np
 from clips import ClipSet
 from models.dct import dct
 from models.embedding import EmbedFn, embed_all
-from models.preprocess import ClipError, WindowSpec, clip_to_windows
+from models.preprocess import ClipError, WindowSpec, clip_frames, cut_windows, normalise_windows
 from models.scoring import mean_distance
 from training.datasets import load_dataset
 from training.protocol import SPLITS, Split
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from training.train_encoder import Evaluator
 
 HARDEST_PAIRS = 10
+# One clip's resampled frames (N, J, 3) -> the same frames as another sensor would deliver them.
+Sensor = Callable[[np.ndarray], np.ndarray]
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
@@ -72,30 +77,42 @@ class EvalWindows:
     clip_of: np.ndarray  # (W,)
     labels: tuple[str, ...]  # per clip
     names: tuple[str, ...]
+    views: tuple[str, ...]  # per clip ("" for a one-camera set)
     skipped: int
 
 
-def eval_windows(clipset: ClipSet, split: Split, spec: WindowSpec) -> EvalWindows:
+def eval_windows(
+    clipset: ClipSet, split: Split, spec: WindowSpec, sensor: Sensor | None = None
+) -> EvalWindows:
+    """Windows of the test subjects' clips; with ``sensor``, as that sensor would have delivered
+    them (its errors drawn on each clip's resampled frames, before the clip is cut into windows)."""
     windows: list[np.ndarray] = []
     clip_of: list[np.ndarray] = []
     labels: list[str] = []
     names: list[str] = []
+    views: list[str] = []
     skipped = 0
     for c in clipset.clips:
         if c.subject not in split.test_subjects:
             continue
         try:
-            w = clip_to_windows(c.joints, c.times, spec)
+            frames = clip_frames(c.joints, c.times, spec)
         except ClipError:
             skipped += 1
             continue
+        if sensor is not None:
+            frames = sensor(frames)
+        w = normalise_windows(cut_windows(frames, spec), spec)
         clip_of.append(np.full(len(w), len(labels)))
         windows.append(w)
         labels.append(c.label)
         names.append(c.name)
+        views.append(c.view)
     if not windows:
         raise ValueError(f"no test clips for {split.dataset}: test subjects {sorted(split.test_subjects)}")
-    return EvalWindows(np.concatenate(windows), np.concatenate(clip_of), tuple(labels), tuple(names), skipped)
+    return EvalWindows(
+        np.concatenate(windows), np.concatenate(clip_of), tuple(labels), tuple(names), tuple(views), skipped
+    )
 
 
 @dataclass
@@ -146,23 +163,30 @@ def evaluate(
     shots: int,
     seeds: int,
     variant_embeddings: np.ndarray | None = None,
+    support_view: str | None = None,
+    query_view: str | None = None,
 ) -> MethodResult:
     """Run the protocol on precomputed window embeddings ``(W, D)``.
 
     ``variant_embeddings`` ``(W, N_g, D)``: embeddings of generated variants of every window; when
     given, each support window brings its variants (inference-time augmentation, Algorithm 2).
+    ``support_view`` / ``query_view``: draw support clips only from that camera / score only that
+    camera's clips (None: any).
     """
     labels = np.array(tw.labels)
+    views = np.array(tw.views)
     n_clips = len(labels)
     window_rows = [np.flatnonzero(tw.clip_of == i) for i in range(n_clips)]
+    supportable = np.ones(n_clips, bool) if support_view is None else views == support_view
+    scored = np.ones(n_clips, bool) if query_view is None else views == query_view
     categories = sorted(set(tw.labels))
     per_category: dict[str, list[float]] = {}
     per_pair: dict[str, dict[str, list[float]]] = {}
     tprs = []
     for ci, cat in enumerate(categories):
-        members = np.flatnonzero(labels == cat)
-        if len(members) <= shots:
-            continue  # not enough clips to hold out a support set and still score one normal clip
+        members = np.flatnonzero((labels == cat) & supportable)
+        if len(members) < shots or ((labels == cat) & scored).sum() <= (shots if query_view is None else 0):
+            continue  # not enough clips to draw a support set and still score one normal clip
         aucs = []
         for seed in range(seeds):
             rng = np.random.default_rng([seed, ci])
@@ -171,7 +195,7 @@ def evaluate(
             sup = embeddings[rows]
             if variant_embeddings is not None:
                 sup = np.concatenate([sup, variant_embeddings[rows].reshape(-1, sup.shape[1])])
-            query = np.setdiff1d(np.arange(n_clips), support)
+            query = np.setdiff1d(np.flatnonzero(scored), support)
             window_scores = mean_distance(embeddings, sup)
             clip_scores = np.array([window_scores[window_rows[i]].mean() for i in query])
             positive = labels[query] != cat
@@ -188,6 +212,57 @@ def evaluate(
     return MethodResult(per_category, np.mean(tprs, axis=0), per_pair)
 
 
+def view_pairs(tw: EvalWindows) -> list[tuple[str, str]]:
+    """Every ordered pair of distinct cameras of ``tw`` (none for a one-camera set)."""
+    cams = sorted(set(tw.views) - {""})
+    return [(a, b) for a in cams for b in cams if a != b] if len(cams) > 1 else []
+
+
+def evaluate_cross_view(
+    tw: EvalWindows,
+    embeddings: np.ndarray,
+    *,
+    shots: int,
+    seeds: int,
+    variant_embeddings: np.ndarray | None = None,
+) -> tuple[MethodResult, dict[str, float]]:
+    """The protocol once per ordered camera pair (support from the first, queries from the second),
+    merged so that every figure is the mean over pairs; also each pair's all-category mean AUC."""
+    merged = MethodResult({}, np.zeros_like(ROC_GRID), {})
+    by_pair: dict[str, float] = {}
+    pairs = view_pairs(tw)
+    for a, b in pairs:
+        r = evaluate(
+            tw, embeddings, shots=shots, seeds=seeds, variant_embeddings=variant_embeddings,
+            support_view=a, query_view=b,
+        )  # fmt: skip
+        by_pair[f"{a}->{b}"] = float(np.mean([np.mean(v) for v in r.per_category.values()]))
+        for cat, aucs in r.per_category.items():
+            merged.per_category.setdefault(cat, []).extend(aucs)
+        for cat, row in r.per_pair.items():
+            for other, aucs in row.items():
+                merged.per_pair.setdefault(cat, {}).setdefault(other, []).extend(aucs)
+        merged.roc_tpr = merged.roc_tpr + r.roc_tpr / len(pairs)
+    return merged, by_pair
+
+
+def evaluate_dataset(
+    tw: EvalWindows,
+    embeddings: np.ndarray,
+    *,
+    shots: int,
+    seeds: int,
+    variant_embeddings: np.ndarray | None = None,
+) -> tuple[MethodResult, dict[str, float] | None]:
+    """The protocol a clip set calls for: cross-view when it was filmed by several cameras (with each
+    camera pair's mean AUC), else the one-camera protocol (None)."""
+    if view_pairs(tw):
+        return evaluate_cross_view(
+            tw, embeddings, shots=shots, seeds=seeds, variant_embeddings=variant_embeddings
+        )
+    return evaluate(tw, embeddings, shots=shots, seeds=seeds, variant_embeddings=variant_embeddings), None
+
+
 def training_evaluator(datasets: Sequence[str], data_root: str | None, seeds: int) -> Evaluator:
     """The benchmark figures (3 shots) a freshly trained encoder gets on each of its training
     datasets' test splits, for the checkpoint's metadata (``haad train encoder``)."""
@@ -201,7 +276,7 @@ def training_evaluator(datasets: Sequence[str], data_root: str | None, seeds: in
             split = SPLITS[name]
             tw = eval_windows(load_dataset(name, data_root), split, spec)
             emb = embed_all(encoder_embed_fn(encoder), tw.windows)
-            s = evaluate(tw, emb, shots=3, seeds=seeds).summary(split.unseen_labels)
+            s = evaluate_dataset(tw, emb, shots=3, seeds=seeds)[0].summary(split.unseen_labels)
             out[name] = {k: s[k] for k in ("all", "seen", "unseen", "std_over_seeds")}
         return out
 

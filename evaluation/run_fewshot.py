@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.fewshot import ROC_GRID, MethodResult, eval_windows, evaluate, raw_dct_features
+from evaluation.fewshot import ROC_GRID, MethodResult, eval_windows, evaluate_dataset, raw_dct_features
 from models.embedding import embed_all, embed_variants
 from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
 from training.augbank import AugmentationBank, BankSettings
@@ -33,15 +33,19 @@ def run_fewshot_eval(
     augmentation: BankSettings | None = None,
     humanmac: Path | None = None,
     cache_dir: str = ".cache/augbank",
+    sensor: str | None = None,
+    sensor_seed: int = 0,
 ) -> dict[str, Any]:
     """Evaluate and (when ``out_dir``) write ``summary.json``, ``pairs.json`` (mean AUC of every
     (normal, anomaly) category pair, per method) and ``roc_<dataset>.png``. ``augmentation``: HumanMAC
-    support-set augmentation of the encoder with these settings and model (default: the bundled one)."""
+    support-set augmentation of the encoder with these settings and model (default: the bundled one).
+    ``sensor``: score every clip, support and query alike, as that sensor model (models/sensors/)
+    would deliver it, drawing its errors with ``sensor_seed``."""
     encoder_path = Path(encoder_path or DEFAULT_ENCODER_PATH)
     encoder, spec, meta = load_encoder(encoder_path)
     clipset = load_dataset(dataset, data_root)
     split = split_for(clipset.name, clipset.subjects, clipset.labels)
-    tw = eval_windows(clipset, split, spec)
+    tw = eval_windows(clipset, split, spec, sensor_windows(sensor, spec.fps, sensor_seed) if sensor else None)
     methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "encoder": encoder_embed_fn(encoder),
         "raw-dct": raw_dct_features(meta["encoder"]["dct_m"]),
@@ -54,10 +58,15 @@ def run_fewshot_eval(
             tw.windows, load_humanmac(humanmac), augmentation
         )
     results: dict[str, MethodResult] = {}
+    by_view_pair: dict[str, dict[str, float]] = {}
     for name, fn in methods.items():
         emb = embed_all(fn, tw.windows)
         var_emb = embed_variants(fn, variants) if variants is not None and name == "encoder" else None
-        results[name] = evaluate(tw, emb, shots=shots, seeds=seeds, variant_embeddings=var_emb)
+        results[name], per_view_pair = evaluate_dataset(
+            tw, emb, shots=shots, seeds=seeds, variant_embeddings=var_emb
+        )
+        if per_view_pair is not None:
+            by_view_pair[name] = per_view_pair
 
     summary: dict[str, Any] = {
         "dataset": clipset.name,
@@ -66,6 +75,8 @@ def run_fewshot_eval(
         "encoder": str(encoder_path),
         "encoder_revision": meta.get("git_revision"),
         "support_augmentation": augmentation.describe() if augmentation is not None else None,
+        "sensor": {"name": sensor, "seed": sensor_seed} if sensor else None,
+        "cross_view": by_view_pair or None,
         "window": spec.to_dict(),
         "test_clips": len(tw.labels),
         "eval_windows": int(len(tw.windows)),
@@ -78,8 +89,21 @@ def run_fewshot_eval(
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         pairs = {name: r.pair_means() for name, r in results.items()}
         (out_dir / "pairs.json").write_text(json.dumps(pairs, indent=1) + "\n")
-        plot_roc(results, out_dir / f"roc_{clipset.name}.png", title=f"{clipset.name}, {shots}-shot")
+        title = f"{clipset.name}, {shots}-shot" + (", cross-view" if by_view_pair else "")
+        plot_roc(
+            results, out_dir / f"roc_{clipset.name}.png", title=title + (f", {sensor}" if sensor else "")
+        )
     return summary
+
+
+def sensor_windows(name: str, fps: float, seed: int) -> Callable[[np.ndarray], np.ndarray]:
+    """One clip's resampled frames -> as the named sensor model would deliver them; one random
+    stream for the whole evaluation, so a seed fixes every clip's errors."""
+    from models.sensor import load_sensor, simulate
+
+    model = load_sensor(name)
+    rng = np.random.default_rng(seed)
+    return lambda frames: simulate(frames, fps, model, rng)
 
 
 def plot_roc(results: dict[str, MethodResult], path: Path, title: str) -> None:
@@ -123,6 +147,14 @@ def format_table(summary: dict[str, Any]) -> str:
     for key, name in (("std_over_seeds", "std over seeds"), ("mean_category_std", "per-category std")):
         lines.append(name.ljust(width) + "".join(f"{summary['methods'][m][key]:>18.3f}" for m in methods))
     lines.append("(* = category never seen in training)")
+    if summary.get("cross_view"):
+        lines.append("cross-view: support from one camera, queries from another; mean AUC per pair:")
+        for m, pairs in summary["cross_view"].items():
+            lines.append(f"  {m}: " + ", ".join(f"{p} {auc:.3f}" for p, auc in pairs.items()))
+    if summary.get("sensor"):
+        lines.append(
+            f"every clip as the {summary['sensor']['name']} sensor model delivers it (seed {summary['sensor']['seed']})"
+        )
     aug = summary.get("support_augmentation")
     if aug:
         lines.append(

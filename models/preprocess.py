@@ -9,8 +9,9 @@ The rule that turns a clip into windows (benchmark, enrolment and augmentation a
 1. drop rows whose timestamp does not increase (duplicate rows keep the first);
 2. fill short gaps (NaN joints) by linear interpolation in time;
 3. resample by timestamps to ``spec.fps`` (linear interpolation);
-4. a clip shorter than ``spec.frames`` is centred in one window and padded by holding its first and
-   last pose (the person stands still before and after); a longer clip gives windows starting
+4. a clip shorter than ``spec.frames`` becomes one window: re-timed to fill it (``short="retime"``:
+   a short action is seen whole, at a slower pace) or centred and padded by holding its first and
+   last pose (``short="pad"``: the person stands still before and after); a longer clip gives windows starting
    every ``spec.clip_stride`` frames, plus one window aligned to the clip's end when the strided
    windows miss its tail;
 5. each window is normalised independently by :func:`normalise_windows`.
@@ -26,6 +27,7 @@ import numpy as np
 from models import skeleton
 
 RootMode = Literal["first_frame", "per_frame"]
+ShortRule = Literal["retime", "pad"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class WindowSpec:
         children and sensors with other bone proportions land on one scale.
     facing: rotate about the vertical so the subject's left->right axis at the first frame is +x.
     max_gap_s: NaN runs up to this long (seconds) are interpolated; longer ones break the clip.
+    short: how a clip shorter than a window fills it: ``retime`` stretches it in time, ``pad`` holds
+        its first and last pose (checkpoints from before this setting existed pad).
     """
 
     frames: int = 60
@@ -50,6 +54,7 @@ class WindowSpec:
     scale: bool = True
     facing: bool = True
     max_gap_s: float = 0.5
+    short: ShortRule = "pad"
 
     @property
     def duration_s(self) -> float:
@@ -147,6 +152,11 @@ def interpolate_at(joints: np.ndarray, times: np.ndarray, grid: np.ndarray) -> n
 def cut_windows(frames: np.ndarray, spec: WindowSpec) -> np.ndarray:
     """Resampled clip ``(N, J, 3)`` -> raw windows ``(W, spec.frames, J, 3)`` by the module's rule."""
     n, f = len(frames), spec.frames
+    if n < f and spec.short == "retime" and n > 1:
+        pos = np.linspace(0.0, n - 1.0, f)
+        lo = np.minimum(np.floor(pos).astype(int), n - 2)
+        w = (pos - lo)[:, None, None].astype(np.float32)
+        return ((1.0 - w) * frames[lo] + w * frames[lo + 1])[None]
     if n < f:
         before = (f - n) // 2
         after = f - n - before

@@ -63,7 +63,16 @@ UTKINECT = Split(
     ),
 )
 
-SPLITS = {s.dataset: s for s in (KINDER_GATOR, MSR, UTKINECT)}
+# Cross-view (docs/benchmark.md): test people are never trained on; support clips come from one
+# camera and queries from another. Three actions are never trained on, one of each look-alike pair.
+NW_UCLA = Split(
+    dataset="nw-ucla",
+    train_subjects=frozenset(f"s{s:02d}" for s in range(1, 7)),
+    test_subjects=frozenset(f"s{s:02d}" for s in range(7, 11)),
+    unseen_labels=frozenset({"drop_trash", "doffing", "pick_up_with_two_hands"}),
+)
+
+SPLITS = {s.dataset: s for s in (KINDER_GATOR, MSR, UTKINECT, NW_UCLA)}
 
 
 def split_for(dataset: str, subjects: list[str], labels: list[str]) -> Split:

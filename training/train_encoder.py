@@ -171,7 +171,7 @@ def train_member(
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     spec = window_spec(cfg.window)
-    sampler = WindowSampler(train, spec, cfg.augment, cfg.per_category, rng)
+    sampler = WindowSampler(train, spec, cfg.augment, cfg.per_category, rng, cfg.sensor)
     info: dict[str, Any] = {"seed": seed}
     if variants is None and cfg.generative is not None:
         variants, info["augmentation_bank"] = generative_source(cfg, train, spec, progress)

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from clips import Clip
-from config.training import AugmentSettings, WindowSettings
+from config.training import AugmentSettings, SensorAugSettings, WindowSettings
 from models import skeleton
 from models.preprocess import ClipError, WindowSpec, clip_frames, normalise_windows, rotate_y
+from models.sensor import load_sensor, simulate
 
 
 def window_spec(settings: WindowSettings) -> WindowSpec:
@@ -122,7 +123,8 @@ def augment_windows(windows: np.ndarray, settings: AugmentSettings, rng: np.rand
 
 
 class WindowSampler:
-    """Batches of ``per_category`` windows (from distinct clips) for every category."""
+    """Batches of ``per_category`` windows (from distinct clips) for every category; with ``sensor``,
+    a fraction of them as that sensor would deliver them (before normalisation, as live)."""
 
     def __init__(
         self,
@@ -131,9 +133,11 @@ class WindowSampler:
         augment: AugmentSettings,
         per_category: int,
         rng: np.random.Generator,
+        sensor: SensorAugSettings | None = None,
     ) -> None:
         self.clips, self.spec, self.augment, self.rng = clips, spec, augment, rng
         self.per_category = per_category
+        self.sensor = (load_sensor(sensor.name), sensor.p) if sensor is not None and sensor.p > 0 else None
         self.by_label = [np.flatnonzero(clips.labels == k) for k in range(len(clips.label_names))]
         few = [clips.label_names[k] for k, idx in enumerate(self.by_label) if len(idx) < 2]
         if few:
@@ -148,11 +152,18 @@ class WindowSampler:
             for i in chosen:
                 frames = self.clips.frames[i]
                 speed = float(self.rng.uniform(1 - self.augment.speed, 1 + self.augment.speed))
+                if self.spec.short == "retime" and 1 < len(frames) <= (f - 1) * speed:
+                    speed = (len(frames) - 1) / (f - 1)  # a short clip fills the window, as live
                 start = random_start(len(frames), (f - 1) * speed, self.rng)
                 raws.append(crop(frames, start, speed, f))
                 labels.append(k)
                 clip_idx.append(i)
                 centres.append(start + (f - 1) * speed / 2)
-        windows = normalise_windows(np.stack(raws), self.spec)
+        raw = np.stack(raws)
+        if self.sensor is not None:
+            model, p = self.sensor
+            seen = self.rng.random(len(raw)) < p
+            raw[seen] = simulate(raw[seen], self.spec.fps, model, self.rng)
+        windows = normalise_windows(raw, self.spec)
         windows = augment_windows(windows, self.augment, self.rng)
         return windows, np.array(labels), np.array(clip_idx), np.array(centres)

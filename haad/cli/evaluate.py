@@ -18,7 +18,11 @@ DataRoot = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../sha
 
 @app.command("fewshot")
 def eval_fewshot_cmd(
-    dataset: str = typer.Option(..., help="kinder-gator, msr, utkinect, or a clip-set .npz path."),
+    dataset: str = typer.Option(
+        ...,
+        help="kinder-gator, msr, utkinect, nw-ucla (cross-view: support from one camera, queries from "
+        "another), or a clip-set .npz path (cross-view too when it names views).",
+    ),
     encoder: Path | None = typer.Option(None, help="Encoder checkpoint (default: the bundled one)."),
     shots: int = typer.Option(3, min=1, help="Support clips per category (N_s)."),
     seeds: int = typer.Option(10, min=1, help="Support-set draws per category."),
@@ -34,6 +38,12 @@ def eval_fewshot_cmd(
     aug_steps: int = typer.Option(_COMPLETIONS.steps, min=1, help="DDIM steps of the completions."),
     humanmac: Path | None = typer.Option(None, help="HumanMAC checkpoint (default: the bundled one)."),
     cache_dir: Path = typer.Option(Path(".cache/augbank"), help="Where completions are cached between runs."),
+    sensor: str | None = typer.Option(
+        None,
+        help="Score every clip as this sensor would deliver it: mediapipe (the live frontend's joints, "
+        "hip-centring, depth and jitter, measured on real video; models/sensors/).",
+    ),
+    sensor_seed: int = typer.Option(0, help="Seed of the sensor model's errors."),
 ) -> None:
     """Few-shot anomaly detection benchmark: per-category AUC, encoder vs raw-dct."""
     from evaluation.run_fewshot import format_table, run_fewshot_eval
@@ -46,7 +56,8 @@ def eval_fewshot_cmd(
     try:
         summary = run_fewshot_eval(
             dataset, encoder_path=encoder, shots=shots, seeds=seeds, out_dir=out, data_root=data_root,
-            augmentation=augmentation, humanmac=humanmac, cache_dir=str(cache_dir),
+            augmentation=augmentation, humanmac=humanmac, cache_dir=str(cache_dir), sensor=sensor,
+            sensor_seed=sensor_seed,
         )  # fmt: skip
     except ValueError as e:  # e.g. O impossible for the gap
         raise fail(str(e), code=2) from None

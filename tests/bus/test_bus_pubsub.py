@@ -245,7 +245,9 @@ def test_frames_sent_while_the_worker_restarts_reach_the_new_worker(ipc_endpoint
 def test_reversed_topology_from_config(ipc_endpoint: str) -> None:
     config = BusConfig(endpoint=ipc_endpoint, subscriber_binds=False, publisher_hwm=50, subscriber_hwm=50)
     with Publisher.from_config(config) as pub, Subscriber.from_config(config, streams=["cam1"]) as sub:
-        pub.publish(_person("cam1", 1))
+        # The worker connects asynchronously; a live frame sent before that would be dropped (and
+        # counted), so send as a file source does: waiting for the worker.
+        assert pub.publish(_person("cam1", 1), wait=threading.Event())
         frame = sub.recv(3000)
     assert frame is not None and frame.seq == 1
 

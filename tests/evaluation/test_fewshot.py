@@ -11,13 +11,13 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from evaluation.fewshot import eval_windows, evaluate, raw_dct_features, roc_auc
+from evaluation.fewshot import eval_windows, evaluate, evaluate_cross_view, raw_dct_features, roc_auc
 from haad.cli import app
 from models.encoder import ActionEncoder, EncoderConfig, save_encoder
 from models.humanmac import HumanMAC, save_humanmac
 from models.preprocess import WindowSpec
 from training.datasets import DataNotFoundError, load_dataset
-from training.protocol import MSR
+from training.protocol import MSR, NW_UCLA
 
 
 def test_auc_matches_pair_counting() -> None:
@@ -79,6 +79,21 @@ def test_support_variants_enter_the_support_set(msr_windows) -> None:
     assert noisy != plain
 
 
+def test_cross_view_draws_support_from_one_camera_and_scores_another(data_root: Path) -> None:
+    tw = eval_windows(load_dataset("nw-ucla", data_root), NW_UCLA, WindowSpec())
+    assert set(tw.views) == {"v1", "v2", "v3"}
+    emb = raw_dct_features(10)(tw.windows)
+    merged, by_pair = evaluate_cross_view(tw, emb, shots=3, seeds=2)
+    assert sorted(by_pair) == ["v1->v2", "v1->v3", "v2->v1", "v2->v3", "v3->v1", "v3->v2"]
+    one = evaluate(tw, emb, shots=3, seeds=2, support_view="v1", query_view="v3")
+    assert by_pair["v1->v3"] == pytest.approx(np.mean([np.mean(v) for v in one.per_category.values()]))
+    # the merged figure is the mean over the six pairs
+    assert merged.summary(frozenset())["all"] == pytest.approx(np.mean(list(by_pair.values())), abs=1e-9)
+    # a camera's own clips score like any other query when the support comes from it: a different protocol
+    same = evaluate(tw, emb, shots=3, seeds=2, support_view="v1", query_view="v1")
+    assert same.per_category != one.per_category
+
+
 def test_cli_writes_summary_and_plot(tmp_path: Path, data_root: Path) -> None:
     torch.manual_seed(0)
     ckpt = tmp_path / "enc.safetensors"
@@ -103,6 +118,28 @@ def test_cli_writes_summary_and_plot(tmp_path: Path, data_root: Path) -> None:
     worst = summary["methods"]["encoder"]["hardest_pairs"][0]
     assert pairs["encoder"][worst["normal"]][worst["anomaly"]] == worst["auc"]
     assert f"{worst['normal']} vs {worst['anomaly']}" in result.output
+
+
+def test_cli_scores_nw_ucla_across_views_and_as_mediapipe_delivers_it(
+    tmp_path: Path, data_root: Path
+) -> None:
+    torch.manual_seed(0)
+    ckpt = tmp_path / "enc.safetensors"
+    save_encoder(ckpt, ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(), WindowSpec(), {})
+    common = ["eval", "fewshot", "--dataset", "nw-ucla", "--encoder", str(ckpt), "--seeds", "1",
+              "--data-root", str(data_root)]  # fmt: skip
+    kinect = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "kinect")])
+    mp = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "mp"), "--sensor", "mediapipe"])
+    assert kinect.exit_code == 0 and mp.exit_code == 0, mp.output
+    a = json.loads((tmp_path / "kinect" / "summary.json").read_text())
+    b = json.loads((tmp_path / "mp" / "summary.json").read_text())
+    assert a["sensor"] is None and b["sensor"] == {"name": "mediapipe", "seed": 0}
+    for s in (a, b):
+        assert set(s["cross_view"]) == {"encoder", "raw-dct"} and len(s["cross_view"]["raw-dct"]) == 6
+    assert b["methods"]["raw-dct"]["all"] != a["methods"]["raw-dct"]["all"]  # the sensor changed the windows
+    assert "v1->v2" in mp.output and "mediapipe sensor model" in mp.output
+    unknown = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "x"), "--sensor", "oak-d"])
+    assert unknown.exit_code == 2 and "mediapipe" in unknown.output
 
 
 def test_cli_augments_the_encoders_support_sets_with_humanmac_completions(

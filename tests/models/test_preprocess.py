@@ -69,6 +69,15 @@ def test_short_clip_is_centred_and_held(data_root: Path) -> None:
     np.testing.assert_array_equal(w[0, 40:], np.repeat(frames[-1:], 20, axis=0))
 
 
+def test_short_clip_is_retimed_to_fill_the_window() -> None:
+    frames = np.linspace(0.0, 19.0, 20, dtype=np.float32)[:, None, None] * np.ones((1, 20, 3), np.float32)
+    w = cut_windows(frames, WindowSpec(short="retime"))
+    assert w.shape == (1, 60, 20, 3)
+    np.testing.assert_allclose(w[0, :, 0, 0], np.linspace(0.0, 19.0, 60), atol=1e-5)  # whole, slower
+    one = cut_windows(frames[:1], WindowSpec(short="retime"))
+    np.testing.assert_array_equal(one[0], np.repeat(frames[:1], 60, axis=0))  # one pose: held
+
+
 def test_long_clip_windows_cover_the_tail() -> None:
     frames = np.arange(130, dtype=np.float32)[:, None, None] * np.ones((1, 20, 3), np.float32)
     w = cut_windows(frames, SPEC)

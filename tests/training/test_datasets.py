@@ -20,6 +20,18 @@ def test_loaders_find_every_clip(data_root: Path) -> None:
         assert np.all(np.diff(c.times) > 0)
     utk = load_dataset("utkinect", data_root)
     assert len(utk) == 199 and utk.dropped == {"unannotated (NaN) segment": 1}
+    nw = load_dataset("nw-ucla", data_root)
+    assert (len(nw), len(nw.labels), len(nw.subjects), nw.views) == (1484, 10, 10, ["v1", "v2", "v3"])
+
+
+def test_nw_ucla_lost_joints_are_missing_and_time_runs_at_15_fps(data_root: Path) -> None:
+    nw = load_dataset("nw-ucla", data_root)
+    lost = [c for c in nw.clips if np.isnan(c.joints).any()]
+    assert lost and all(np.nanmin(c.joints[..., 2]) > 0 for c in lost)  # z = 0 became NaN, nothing else
+    walks = [c for c in nw.clips if c.label == "walk_around" and not np.isnan(c.joints).any()]
+    speed = np.median([np.linalg.norm(np.diff(c.joints[:, 0, [0, 2]], axis=0), axis=1).sum() / c.duration_s
+                       for c in walks])  # fmt: skip
+    assert 0.6 < speed < 1.5  # an unhurried walk in m/s; at the file's nominal 30 fps it would be a run
 
 
 def test_utkinect_label_parser_rejects_garbage() -> None:
@@ -37,6 +49,10 @@ def test_clipset_file_round_trip(tmp_path: Path, data_root: Path) -> None:
     for a, b in zip(back.clips, clips, strict=True):
         np.testing.assert_array_equal(a.joints, b.joints)
         np.testing.assert_array_equal(a.times, b.times)
+    assert load_dataset(str(path)).views == []  # one camera: no views key written
+    views = load_dataset("nw-ucla", data_root).clips[:4]
+    save_clipset_file(tmp_path / "views.npz", views)
+    assert [c.view for c in load_dataset(str(tmp_path / "views.npz")).clips] == [c.view for c in views]
 
 
 def test_clipset_file_with_mediapipe_layout_and_fps(tmp_path: Path) -> None:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from config.training import AugmentSettings, SensorAugSettings
 from models import skeleton
 from models.preprocess import WindowSpec, clip_to_windows
-from training.windows import reproportion, tilt
+from training.windows import WindowSampler, build_train_clips, reproportion, tilt
 
 
 def test_reproportion_scales_whole_segments_alike_and_keeps_the_root(kinder_gator) -> None:
@@ -36,3 +37,47 @@ def test_tilt_is_a_rotation_that_leans_the_body_by_the_given_angles() -> None:
     np.testing.assert_allclose(np.rad2deg(np.arccos(up[:, 1])), [10.0, 10.0, 0.0], atol=1e-4)
     assert abs(up[0, 2]) > 0.17 and up[0, 0] == 0  # pitch leans toward z
     assert abs(up[1, 0]) > 0.17 and up[1, 2] == 0  # roll leans toward x
+
+
+def _sampler(kinder_gator, spec: WindowSpec, sensor: SensorAugSettings | None) -> WindowSampler:
+    clips = [c for c in kinder_gator.clips if c.label in ("Jump", "Punch")][:12]
+    return WindowSampler(
+        build_train_clips(clips, spec), spec, AugmentSettings(rotation_deg=0, scale=0, noise_std=0, speed=0),
+        per_category=8, rng=np.random.default_rng(0), sensor=sensor,
+    )  # fmt: skip
+
+
+def test_sensor_augmentation_turns_about_the_given_fraction_of_windows_into_mediapipe_output(
+    kinder_gator,
+) -> None:
+    spec = WindowSpec(root="per_frame")  # MediaPipe output: every frame centred near HipCenter
+    plain, _, _, _ = _sampler(kinder_gator, spec, None).sample()
+    seen, _, _, _ = _sampler(kinder_gator, spec, SensorAugSettings(p=0.5)).sample()
+    assert seen.shape == plain.shape and np.isfinite(seen).all()
+    # the sensor widens the hips (MediaPipe's hip landmarks sit on the joints, Kinect's near the pelvis)
+    width = np.linalg.norm(seen[:, :, skeleton.J["HipLeft"]] - seen[:, :, skeleton.J["HipRight"]], axis=-1)
+    base = np.linalg.norm(plain[:, :, skeleton.J["HipLeft"]] - plain[:, :, skeleton.J["HipRight"]], axis=-1)
+    changed = np.median(width, axis=1) > 1.1 * np.median(base, axis=1)
+    assert 0.2 < changed.mean() < 0.8  # about half, not none and not all
+    everything, _, _, _ = _sampler(kinder_gator, spec, SensorAugSettings(p=1.0)).sample()
+    wide = np.median(
+        np.linalg.norm(
+            everything[:, :, skeleton.J["HipLeft"]] - everything[:, :, skeleton.J["HipRight"]], axis=-1
+        ),
+        axis=1,
+    )
+    assert (wide > 1.1 * np.median(base, axis=1)).mean() > 0.9
+
+
+def test_short_clips_fill_training_windows_when_the_spec_retimes_them(kinder_gator) -> None:
+    clip = next(c for c in kinder_gator.clips if 1.2 < c.duration_s < 2.5)
+    spec = WindowSpec(short="retime")
+    train = build_train_clips([clip, clip], spec)
+    sampler = WindowSampler(train, spec, AugmentSettings(speed=0.2, noise_std=0), 2, np.random.default_rng(0))
+    windows, _, _, _ = sampler.sample()
+    # no frame is held: consecutive frames differ all through the window (padding repeats the ends)
+    moved = np.abs(np.diff(windows, axis=1)).max(axis=(2, 3))
+    assert (moved[:, :3] > 0).all() and (moved[:, -3:] > 0).all()
+    padded, _, _, _ = WindowSampler(train, WindowSpec(), AugmentSettings(speed=0.2, noise_std=0), 2,
+                                    np.random.default_rng(0)).sample()  # fmt: skip
+    assert (np.abs(np.diff(padded, axis=1)).max(axis=(2, 3))[:, :3] == 0).all()

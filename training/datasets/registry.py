@@ -10,12 +10,14 @@ from clips import ClipSet, load_clipset_file
 from training.datasets.base import resolve_data_root
 from training.datasets.kinder_gator import load_kinder_gator
 from training.datasets.msr_action3d import load_msr_action3d
+from training.datasets.nw_ucla import load_nw_ucla
 from training.datasets.utkinect import load_utkinect
 
 _LOADERS: dict[str, Callable[[Path], ClipSet]] = {
     "kinder-gator": load_kinder_gator,
     "msr": load_msr_action3d,
     "utkinect": load_utkinect,
+    "nw-ucla": load_nw_ucla,
 }
 DATASET_NAMES = tuple(_LOADERS)
 
