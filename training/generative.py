@@ -119,7 +119,8 @@ def bank_variant_source(
     info: dict[str, Any] = {"bank_windows": int(bank.shape[0]), "bank_variants": int(keep.size)}
     if settings.filter_encoder is not None:
         encoder, encoder_spec, _ = load_encoder(Path(settings.filter_encoder))
-        if encoder_spec != spec:
+        # It embeds windows the bank has already cut: how it would cut short clips does not matter.
+        if replace(encoder_spec, short=spec.short) != spec:
             raise ValueError(f"filter encoder uses windows {encoder_spec}, this training {spec}")
         keep, real_share = consistent_variants(
             windows, bank, train.labels[clip_of], encoder_embed_fn(encoder)
