@@ -120,7 +120,8 @@ function renderAlert(a) {
 function wireReview(id, alert) {
   const msg = document.getElementById("review-msg");
   const note = () => document.getElementById("note").value;
-  const act = async (fn) => { msg.textContent = "…"; try { msg.textContent = await fn(); renderAlert(await api("/alerts/" + id)); unreviewedBadge(); } catch (e) { msg.textContent = "Failed: " + e.message; } };
+  // The message comes last, once the page shows the alert's new state.
+  const act = async (fn) => { msg.textContent = "…"; try { const done = await fn(); renderAlert(await api("/alerts/" + id)); msg.textContent = done; unreviewedBadge(); } catch (e) { msg.textContent = "Failed: " + e.message; } };
   const review = (status) => act(async () => { await api(`/alerts/${id}/review`, { method: "POST", json: { status, note: note() } }); return `Marked ${status}.`; });
   document.getElementById("confirm").onclick = () => review("confirmed");
   document.getElementById("dismiss").onclick = () => review("dismissed");
