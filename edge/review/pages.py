@@ -81,38 +81,35 @@ def logout(request: Request) -> Response:
     return response
 
 
+def _signed_in_page(request: Request, template: str, nav: str, **context: Any) -> Response:
+    """The page for a signed-in user, else the way to sign in."""
+    who = _who(request)
+    return _login_redirect(request) if who is None else _page(request, template, who, nav=nav, **context)
+
+
 @router.get("/", response_class=HTMLResponse)
 def alerts_page(request: Request) -> Response:
-    who = _who(request)
-    return _login_redirect(request) if who is None else _page(request, "alerts.html", who, nav="alerts")
+    return _signed_in_page(request, "alerts.html", "alerts")
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
 def alert_page(request: Request, alert_id: int) -> Response:
-    who = _who(request)
-    if who is None:
-        return _login_redirect(request)
-    return _page(request, "alert.html", who, nav="alerts", alert_id=alert_id)
+    return _signed_in_page(request, "alert.html", "alerts", alert_id=alert_id)
 
 
 @router.get("/live", response_class=HTMLResponse)
 def live_page(request: Request) -> Response:
-    who = _who(request)
-    return _login_redirect(request) if who is None else _page(request, "live.html", who, nav="live")
+    return _signed_in_page(request, "live.html", "live")
 
 
 @router.get("/profiles", response_class=HTMLResponse)
 def profiles_page(request: Request) -> Response:
-    who = _who(request)
-    return _login_redirect(request) if who is None else _page(request, "profiles.html", who, nav="profiles")
+    return _signed_in_page(request, "profiles.html", "profiles")
 
 
 @router.get("/profiles/{name}", response_class=HTMLResponse)
 def profile_page(request: Request, name: str) -> Response:
-    who = _who(request)
-    if who is None:
-        return _login_redirect(request)
-    return _page(request, "profile.html", who, nav="profiles", name=name)
+    return _signed_in_page(request, "profile.html", "profiles", name=name)
 
 
 def _safe_next(target: str) -> str:
