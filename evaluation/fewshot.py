@@ -184,8 +184,11 @@ def evaluate(
     per_pair: dict[str, dict[str, list[float]]] = {}
     tprs = []
     for ci, cat in enumerate(categories):
-        members = np.flatnonzero((labels == cat) & supportable)
-        if len(members) < shots or ((labels == cat) & scored).sum() <= (shots if query_view is None else 0):
+        normal = labels == cat
+        members = np.flatnonzero(normal & supportable)
+        # Support clips are never scored: where they may be queries too, they leave the normal ones.
+        normal_queries = (normal & scored).sum() - (shots if (normal & scored & supportable).any() else 0)
+        if len(members) < shots or normal_queries < 1:
             continue  # not enough clips to draw a support set and still score one normal clip
         aucs = []
         for seed in range(seeds):

@@ -40,34 +40,6 @@ _SOURCE_JOINTS: tuple[int, ...] = tuple(
 )
 _HL, _HR, _SL, _SR = J["HipLeft"], J["HipRight"], J["ShoulderLeft"], J["ShoulderRight"]
 
-# Canonical joint standing for each of MediaPipe's 33 landmarks (landmarks from_mediapipe33 ignores
-# get HipCenter, any finite value does). Both ears carry Head and both knuckles carry Hand, so the
-# synthesised midpoints reproduce them exactly; frontend_joints is from_mediapipe33 of this array.
-_LANDMARK_SOURCE = np.full(33, J["HipCenter"], dtype=np.intp)
-for _lm, _name in {
-    7: "Head",
-    8: "Head",
-    11: "ShoulderLeft",
-    12: "ShoulderRight",
-    13: "ElbowLeft",
-    14: "ElbowRight",
-    15: "WristLeft",
-    16: "WristRight",
-    17: "HandLeft",
-    18: "HandRight",
-    19: "HandLeft",
-    20: "HandRight",
-    23: "HipLeft",
-    24: "HipRight",
-    25: "KneeLeft",
-    26: "KneeRight",
-    27: "AnkleLeft",
-    28: "AnkleRight",
-    31: "FootLeft",
-    32: "FootRight",
-}.items():
-    _LANDMARK_SOURCE[_lm] = J[_name]
-
 
 @dataclass(frozen=True)
 class SensorModel:
@@ -171,22 +143,6 @@ def _hip_centre(p: np.ndarray) -> None:
         pa -= 0.5 * (pa[..., _HL : _HL + 1] + pa[..., _HR : _HR + 1])
 
 
-def frontend_joints(p: np.ndarray) -> np.ndarray:
-    """Rebuild HipCenter, Spine and ShoulderCenter of ``(..., 20, 3)`` in place as
-    :func:`models.skeleton.from_mediapipe33` synthesises them, and return ``p``.
-
-    Equal to ``from_mediapipe33`` of the landmarks the other joints stand for (``_LANDMARK_SOURCE``;
-    a test holds the two together) at a fraction of its cost on large batches.
-    """
-    mid_hip = 0.5 * (p[..., _HL, :] + p[..., _HR, :])
-    mid_shoulder = 0.5 * (p[..., _SL, :] + p[..., _SR, :])
-    hip_center = mid_hip + skeleton._HIP_CENTER_LIFT * (mid_shoulder - mid_hip)
-    p[..., J["HipCenter"], :] = hip_center
-    p[..., J["Spine"], :] = hip_center + skeleton._SPINE_FRACTION * (mid_shoulder - hip_center)
-    p[..., J["ShoulderCenter"], :] = mid_shoulder
-    return p
-
-
 def _ar1(rng: np.random.Generator, shape: tuple[int, ...], rho: np.ndarray) -> np.ndarray:
     """Unit-variance stationary AR(1) noise ``shape`` ``(N, T, ...)`` correlated along T; ``rho``
     broadcasts against ``shape[2:]``. Returned as a view of a time-major array (contiguous steps)."""
@@ -276,7 +232,7 @@ def simulate(frames: np.ndarray, fps: float, model: SensorModel, rng: np.random.
     # end gives scale about the mid-hip and MediaPipe's origin on its own noisy mid-hip.
     p = mediapipe_geometry(x, model)
     hips_to_shoulders = 0.5 * (p[..., _SL, :] + p[..., _SR, :] - p[..., _HL, :] - p[..., _HR, :])
-    torso = (1.0 - skeleton._HIP_CENTER_LIFT) * np.median(np.linalg.norm(hips_to_shoulders, axis=-1), axis=1)
+    torso = (1.0 - skeleton.HIP_CENTER_LIFT) * np.median(np.linalg.norm(hips_to_shoulders, axis=-1), axis=1)
     torso = np.maximum(torso, 1e-3).astype(np.float32)  # (N,)
     gain = np.ones((n, 3), dtype=np.float32)
     if model.torso_length_m > 0:
@@ -301,7 +257,7 @@ def simulate(frames: np.ndarray, fps: float, model: SensorModel, rng: np.random.
     )
     _hip_centre(p)
 
-    out = frontend_joints(p)
+    out = skeleton.rebuild_trunk(p)
 
     src = np.asarray(_SOURCE_JOINTS)
     rate = np.append(np.asarray(model.drop_rate)[src], model.frame_drop_rate)

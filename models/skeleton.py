@@ -159,8 +159,8 @@ _MP = {
 # Fractions measured on Kinder-Gator (median over 194k frames): HipCenter sits 0.15 of the way from
 # the hip midpoint to the shoulder midpoint; Spine sits 0.19 of the way from HipCenter to
 # ShoulderCenter.
-_HIP_CENTER_LIFT = 0.15
-_SPINE_FRACTION = 0.19
+HIP_CENTER_LIFT = 0.15
+SPINE_FRACTION = 0.19
 
 
 def _check_shape(joints: np.ndarray, layout: str) -> np.ndarray:
@@ -209,12 +209,6 @@ def from_mediapipe33(landmarks: np.ndarray) -> np.ndarray:
     def lm(name: str) -> np.ndarray:
         return mp[..., _MP[name], :]
 
-    mid_hip = 0.5 * (lm("l_hip") + lm("r_hip"))
-    mid_shoulder = 0.5 * (lm("l_shoulder") + lm("r_shoulder"))
-    hip_center = mid_hip + _HIP_CENTER_LIFT * (mid_shoulder - mid_hip)
-    p[..., J["HipCenter"], :] = hip_center
-    p[..., J["Spine"], :] = hip_center + _SPINE_FRACTION * (mid_shoulder - hip_center)
-    p[..., J["ShoulderCenter"], :] = mid_shoulder
     p[..., J["Head"], :] = 0.5 * (lm("l_ear") + lm("r_ear"))
     for side, s in (("Left", "l"), ("Right", "r")):
         p[..., J[f"Shoulder{side}"], :] = lm(f"{s}_shoulder")
@@ -225,8 +219,21 @@ def from_mediapipe33(landmarks: np.ndarray) -> np.ndarray:
         p[..., J[f"Knee{side}"], :] = lm(f"{s}_knee")
         p[..., J[f"Ankle{side}"], :] = lm(f"{s}_ankle")
         p[..., J[f"Foot{side}"], :] = lm(f"{s}_foot")
+    rebuild_trunk(p)
     p[..., 0] *= -1.0
     p[..., 1] *= -1.0
+    return p
+
+
+def rebuild_trunk(p: np.ndarray) -> np.ndarray:
+    """Set HipCenter, Spine and ShoulderCenter of ``(..., 20, 3)`` in place from the hips and
+    shoulders, as a skeleton from MediaPipe (which has no such points) gets them; returns ``p``."""
+    mid_hip = 0.5 * (p[..., J["HipLeft"], :] + p[..., J["HipRight"], :])
+    mid_shoulder = 0.5 * (p[..., J["ShoulderLeft"], :] + p[..., J["ShoulderRight"], :])
+    hip_center = mid_hip + HIP_CENTER_LIFT * (mid_shoulder - mid_hip)
+    p[..., J["HipCenter"], :] = hip_center
+    p[..., J["Spine"], :] = hip_center + SPINE_FRACTION * (mid_shoulder - hip_center)
+    p[..., J["ShoulderCenter"], :] = mid_shoulder
     return p
 
 

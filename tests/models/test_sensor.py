@@ -10,7 +10,7 @@ import pytest
 from clips import Clip
 from models import skeleton
 from models.preprocess import WindowSpec, clip_frames
-from models.sensor import _LANDMARK_SOURCE, SENSOR_NAMES, SensorModel, frontend_joints, load_sensor, simulate
+from models.sensor import SENSOR_NAMES, SensorModel, load_sensor, simulate
 from models.skeleton import J
 
 FPS = 20.0
@@ -105,7 +105,7 @@ def test_every_frame_is_centred_on_its_mid_hip_and_the_root_trajectory_is_lost(m
     np.testing.assert_allclose(mid_hip, 0.0, atol=1e-5)
     # from_mediapipe33's HipCenter: lifted from the mid-hip toward the mid-shoulder.
     mid_shoulder = 0.5 * (out[:, J["ShoulderLeft"]] + out[:, J["ShoulderRight"]])
-    np.testing.assert_allclose(out[:, J["HipCenter"]], skeleton._HIP_CENTER_LIFT * mid_shoulder, atol=1e-5)
+    np.testing.assert_allclose(out[:, J["HipCenter"]], skeleton.HIP_CENTER_LIFT * mid_shoulder, atol=1e-5)
     assert np.ptp(out[:, J["HipCenter"], 0]) < 0.2  # the input's root moved 1 m
 
 
@@ -159,10 +159,25 @@ def test_landmark_wander_has_the_measured_std_and_correlation_time(model: Sensor
             assert lag1 == pytest.approx(np.exp(-1.0 / (FPS * model.noise_tau_s[a])), abs=0.05)
 
 
-def test_frontend_joints_equal_from_mediapipe33_of_the_landmarks() -> None:
+# Canonical joint standing for each of MediaPipe's 33 landmarks (landmarks from_mediapipe33 ignores
+# get HipCenter; any finite value does). Both ears carry Head and both knuckles carry Hand, so the
+# synthesised midpoints reproduce them exactly.
+LANDMARK_SOURCE = np.full(33, J["HipCenter"], dtype=np.intp)
+for _lm, _name in {
+    7: "Head", 8: "Head", 11: "ShoulderLeft", 12: "ShoulderRight", 13: "ElbowLeft", 14: "ElbowRight",
+    15: "WristLeft", 16: "WristRight", 17: "HandLeft", 18: "HandRight", 19: "HandLeft", 20: "HandRight",
+    23: "HipLeft", 24: "HipRight", 25: "KneeLeft", 26: "KneeRight", 27: "AnkleLeft", 28: "AnkleRight",
+    31: "FootLeft", 32: "FootRight",
+}.items():  # fmt: skip
+    LANDMARK_SOURCE[_lm] = J[_name]
+
+
+def test_the_simulated_trunk_is_the_one_from_mediapipe33_builds() -> None:
     p = moving_clip() + np.random.default_rng(0).normal(0.0, 0.05, (60, 20, 3)).astype(np.float32)
-    landmarks = p[:, _LANDMARK_SOURCE] * np.array([-1.0, -1.0, 1.0], dtype=np.float32)  # MediaPipe axes
-    np.testing.assert_allclose(frontend_joints(p.copy()), skeleton.from_mediapipe33(landmarks), atol=1e-6)
+    landmarks = p[:, LANDMARK_SOURCE] * np.array([-1.0, -1.0, 1.0], dtype=np.float32)  # MediaPipe axes
+    np.testing.assert_allclose(
+        skeleton.rebuild_trunk(p.copy()), skeleton.from_mediapipe33(landmarks), atol=1e-6
+    )
 
 
 def test_unknown_sensor_name_lists_the_known_ones() -> None:

@@ -52,7 +52,7 @@ MATCHED_MOTIONS = {
 }
 VIS_THRESHOLD = 0.5  # the worker's min_visibility default, used as the per-joint threshold too
 MAX_GAP_S = 0.5
-LIFT = skeleton._HIP_CENTER_LIFT
+LIFT = skeleton.HIP_CENTER_LIFT
 SOURCE_JOINTS = [
     i for i, n in enumerate(skeleton.JOINT_NAMES) if n not in ("HipCenter", "Spine", "ShoulderCenter")
 ]
