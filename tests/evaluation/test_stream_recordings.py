@@ -62,8 +62,9 @@ def test_runs_of_frame_labels_become_normal_and_abnormal_parts() -> None:
     labels = np.array(["n", "n", "", "x", "x", "n", "y"])
     assert label_runs(labels) == [("n", 0, 2), ("", 2, 3), ("x", 3, 5), ("n", 5, 6), ("y", 6, 7)]
     rec = Clip(np.zeros((7, 20, 3), np.float32), np.arange(7.0), frame_labels=labels)
-    abnormal, normal = parts(rec, "n")
+    abnormal, normal, actions = parts(rec, "n")
     assert abnormal == ((3.0, 4.0), (6.0, 6.0)) and normal == ((0.0, 1.0), (5.0, 5.0))
+    assert actions == ("x", "y")
 
 
 def test_support_is_the_longest_normal_run_of_other_subjects_one_each_first() -> None:
