@@ -117,16 +117,16 @@ def still_abnormal(
     overlay: Profile | None = None,
     reach: float = 1.0,
 ) -> np.ndarray:
-    """Of raw windows ``(W, F, J, 3)``, those ``profile`` (with a camera's ``overlay``; marked windows'
-    ``reach`` as the worker's ``feedback_reach``) scores above its
-    threshold: what marking them normal has to teach it. The rest (mostly the stream's own normal
-    motion before and after the action) it knows already; added, they would only pull other actions'
-    first and last moments towards normal. All of them if none is (nothing to choose by)."""
+    """Of raw windows ``(W, F, J, 3)``, those ``profile`` (with a camera's ``overlay``, marked windows
+    reaching ``reach`` as the worker's ``feedback_reach``) scores above its threshold: what marking
+    them normal has to teach it. The rest (mostly the stream's own normal motion before and after the
+    action) it knows already; added, they would only pull other actions' first and last moments
+    towards normal. All of them if none is (nothing to choose by)."""
     emb = backend.embed(normalise_windows(np.asarray(windows, np.float32), spec))
     extra = (
         {("s", profile.name): overlay.embeddings} if overlay is not None and len(overlay.embeddings) else None
     )
-    scores = Scorer([profile], extra).score(emb, ["s"] * len(emb))[:, 0]
+    scores = Scorer([profile], extra, feedback_reach=reach).score(emb, ["s"] * len(emb))[:, 0]
     hot = scores > profile.threshold
     return windows[hot] if hot.any() else windows
 

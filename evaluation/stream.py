@@ -1,11 +1,11 @@
 """``haad eval stream``: the live path on labelled recordings, frame by frame and alert by alert.
 
 Each labelled stream (:mod:`evaluation.stream_sets`, :mod:`evaluation.recordings`) is replayed
-through the worker's own :class:`~edge.pipeline.Pipeline` (windows, batching, encoder, Eq. 6, alert
+through the worker's own :class:`~edge.pipeline.Pipeline` (windows, batching, encoder, scores, alert
 episodes) against a profile enrolled from *other* people's clips of the stream's normal behaviour,
 exactly as ``haad enroll`` would build it, or against a given profile. The same replay runs a
 second time with the raw-DCT scorer (:mod:`evaluation.raw_dct`): the very same windows, their 10
-lowest DCT coefficients scored by Eq. 6 against the same support windows, calibrated the same way,
+lowest DCT coefficients scored by the same rule against the same support windows, calibrated the same way,
 through the same episodes; every figure is reported for both.
 
 Metrics, per scorer (docs/benchmark.md): the realised false-alarm rate (the share of windows wholly

@@ -104,3 +104,25 @@ def test_scopes_name_the_cameras_they_change() -> None:
         "walk",
         None,
     )
+
+
+def test_the_worker_follows_a_cameras_overlay_and_scores_only_that_camera_with_it(tmp_path: Path) -> None:
+    from config.edge import EdgeConfig
+    from config.frontend import StreamConfig
+    from edge import metrics
+    from edge.worker import ProfileSet
+
+    backend = _Projection()
+    profiles = ProfileStore(tmp_path)
+    base = profiles.save(_profile())
+    cfg = EdgeConfig(streams=[StreamConfig(id="door", profiles=["walk"]), StreamConfig(id="dock", profiles=["walk"])],
+                     profiles_dir=str(tmp_path))  # fmt: skip
+    loaded = ProfileSet(cfg, backend, metrics)  # type: ignore[arg-type]
+    assert loaded.refresh() and loaded.extra() == {} and not loaded.refresh()
+    marked = _windows_at(_stream(6), [0])[0]
+    overlay_store(profiles, "walk").save(
+        add_windows(empty_overlay(base, "door"), [(5, marked)], backend, spec=SPEC, reviewer="ann")
+    )
+    assert loaded.refresh() and list(loaded.extra()) == [("door", "walk")]
+    (tmp_path / "walk" / "cameras" / "door" / "v0001.npz").unlink()
+    assert loaded.refresh() and loaded.extra() == {}

@@ -1,4 +1,4 @@
-"""The worker's scoring path on real recordings: windows -> encoder -> Eq. 6 -> episodes."""
+"""The worker's scoring path on real recordings: windows -> encoder -> scores -> episodes."""
 
 from __future__ import annotations
 

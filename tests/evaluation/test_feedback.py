@@ -20,7 +20,7 @@ def test_a_marked_action_stops_alerting_and_the_others_still_alert(data_root: Pa
         r["marked_streams"] >= 4 and r["repeats"] + r["unmarked"] == 5 * r["marked_streams"]
     )  # 5 other parts each
     assert r["marked_parts_alerting_after_share"] <= 0.25  # every marked part alerted before
-    assert r["unmarked_recall_before"] >= 0.8 and r["unmarked_recall_after"] >= 0.6
+    assert r["unmarked_recall_before"] >= 0.75 and r["unmarked_recall_after"] >= 0.5
     table = r["probes_by_action"]
     assert sum(c["probes"] for row in table.values() for c in row.values()) == r["repeats"] + r["unmarked"]
 

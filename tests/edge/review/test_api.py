@@ -139,6 +139,12 @@ def test_login_form_posted_from_another_site_is_refused(client: TestClient) -> N
     assert 'value="/"' in r.text  # no open redirect
 
 
+def _mark(client: TestClient, alert_id: int, **body: object) -> dict:  # type: ignore[type-arg]
+    r = client.post(f"/api/v1/alerts/{alert_id}/normal", json=body, headers=AUTH)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
 def test_mark_as_normal_for_every_camera_saves_a_new_profile_version_and_undo_restores_it(
     client: TestClient, seeded: Seeded
 ) -> None:
@@ -151,11 +157,7 @@ def test_mark_as_normal_for_every_camera_saves_a_new_profile_version_and_undo_re
         "stream": "door",
         "scopes": {"camera": ["door"], "all": ["dock", "door"]},
     }
-    r = client.post(
-        f"/api/v1/alerts/{alert_id}/normal", json={"note": "stretching", "scope": "all"}, headers=AUTH
-    )
-    assert r.status_code == 200, r.text
-    out = r.json()
+    out = _mark(client, alert_id, note="stretching", scope="all")
     assert (out["profile"], out["scope"], out["stream"], out["cameras"]) == (
         "demo-walk",
         "all",
@@ -194,11 +196,7 @@ def test_mark_as_normal_for_one_camera_leaves_the_shared_profile_alone(
 
     profiles = ProfileStore(seeded.profiles)
     alert_id = seeded.ids[2]  # door
-    r = client.post(
-        f"/api/v1/alerts/{alert_id}/normal", json={"scope": "camera", "behaviour": "stretching"}, headers=AUTH
-    )
-    assert r.status_code == 200, r.text
-    out = r.json()
+    out = _mark(client, alert_id, scope="camera", behaviour="stretching")
     assert (out["scope"], out["stream"], out["cameras"], out["behaviour"]) == (
         "camera",
         "door",
