@@ -106,6 +106,32 @@ def test_eval_stream_on_a_recording_set_reports_both_scorers_and_recall_by_durat
     }
 
 
+def test_eval_stream_feedback_on_a_recording_set_probes_with_the_sets_own_actions(
+    recording_set: Path, tmp_path: Path
+) -> None:
+    args = [
+        "eval",
+        "stream",
+        "--recordings",
+        str(recording_set),
+        "--normal",
+        NORMAL,
+        "--shots",
+        "2",
+        "--feedback",
+        "1",
+    ]
+    result = runner.invoke(app, [*args, "--config", str(_config(tmp_path)), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "feedback_walks.json").read_text())
+    assert summary["streams"] == 4 and summary["marked_streams"] >= 1
+    # probes: the other recordings' punches and jumps, by the labels the frames carry
+    assert set(summary["probes_by_action"]) <= {"Punch", "Jump"}
+    assert summary["repeats"] + summary["unmarked"] == sum(
+        c["probes"] for row in summary["probes_by_action"].values() for c in row.values()
+    )
+
+
 def test_eval_stream_scores_recordings_against_an_enrolled_profile(
     recording_set: Path, tmp_path: Path
 ) -> None:
