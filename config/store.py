@@ -94,6 +94,13 @@ class StoreConfig(StrictModel):
         le=600,
         description="How long a SQLite writer waits for another one's lock (and PostgreSQL for a connection).",
     )
+    timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Longest a database call of the alert writer may take (a hung server, a frozen "
+        "network path): it is cut and retried later, while the alerts wait in the outbox.",
+    )
     pool_size: int = Field(default=5, ge=1, le=100, description="Connections kept open per process.")
     max_overflow: int = Field(
         default=5, ge=0, le=100, description="Extra connections opened under load beyond pool_size."

@@ -19,6 +19,9 @@ Exposed (all prefixed ``haad_``):
   seq_gap, out_of_order), window resets (gap, person_left, low_visibility, stale, ...) as
   ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores;
 * ``alerts_total{stream,profile}``, ``open_episodes``; ``profiles_loaded``; ``child_restarts_total{child}``;
+* ``alerts_unsaved`` (alert states only in memory: the outbox cannot take them), ``outbox_waiting``
+  (states in the outbox not yet in the alert log), ``outbox_failing`` and ``alert_log_down`` (1
+  while that lasts);
 * ``profile_errors_total{profile}`` (new versions refused), ``profile_missing{profile}`` (1 while a
   profile in use has vanished from disk; its last version keeps serving).
 
@@ -56,6 +59,20 @@ PROFILE_MISSING = Gauge(
     "1 while a profile in use has vanished from disk",
     ["profile"],
     multiprocess_mode="livemax",
+)
+ALERTS_UNSAVED = Gauge(
+    "haad_alerts_unsaved",
+    "Alert states only in memory: the outbox cannot take them (full disk, I/O error)",
+    multiprocess_mode="livesum",
+)
+OUTBOX_WAITING = Gauge(
+    "haad_outbox_waiting", "Alert states in the outbox not yet in the alert log", multiprocess_mode="livesum"
+)
+OUTBOX_FAILING = Gauge(
+    "haad_outbox_failing", "1 while the alert outbox cannot be written", multiprocess_mode="livemax"
+)
+ALERT_LOG_DOWN = Gauge(
+    "haad_alert_log_down", "1 while the alert log is unreachable, locked or hung", multiprocess_mode="livemax"
 )
 CHILD_RESTARTS = Counter("haad_child_restarts_total", "Child processes restarted", ["child"])
 

@@ -31,6 +31,7 @@ from edge.profiles import Profile, ProfileStore, ProfileWatcher
 
 log = logging.getLogger("haad.worker")
 FPS_WINDOW_S = 5.0
+RESUME_WAIT_S = 5.0  # how long a starting worker waits for the alert log's open episodes
 
 
 def for_backend(profile: Profile, backend: EncoderBackend, cfg: EdgeConfig) -> Profile:
@@ -135,6 +136,8 @@ def run_worker(
     )
     sink.start(streams)
     loop = _Loop(cfg, pipeline, sink, metrics)
+    # Before the first window: an episode the previous worker left open is continued, not split.
+    loop.resume(sink.unfinished(wait_s=RESUME_WAIT_S))
     log.info("worker up: backend %s, model %s, profiles %s", backend.name, backend.model_version,
              list(pipeline.profile_names))  # fmt: skip
     with Subscriber.from_config(cfg.bus, streams=streams) as sub:
@@ -214,9 +217,12 @@ class _Loop:
         # After a stall of this loop the bus holds a backlog: streams are judged once it is read.
         if self.drained:
             p.reset_stale()
-        unfinished = self.sink.unfinished()
-        if unfinished:
-            self.resume(unfinished)
+        self.resume(self.sink.unfinished())  # found only in the alert log, which answered late
+        health = self.sink.health()
+        m.ALERTS_UNSAVED.set(health.unsaved)
+        m.OUTBOX_WAITING.set(health.waiting)
+        m.OUTBOX_FAILING.set(int(health.outbox_error is not None))
+        m.ALERT_LOG_DOWN.set(int(health.log_error is not None))
         self.commit([], p.tracker.expire(time.monotonic()))
         if profiles.refresh():
             self.commit([], p.set_profiles(profiles.profiles()))
@@ -229,6 +235,8 @@ class _Loop:
 
     def resume(self, unfinished: Sequence[Unfinished]) -> None:
         """Episodes a previous worker left open: continued by their stream's next windows, or closed."""
+        if not unfinished:
+            return
         deadline = time.monotonic() + self.cfg.worker.episodes.resume_within_s
         events = []
         for u in unfinished:

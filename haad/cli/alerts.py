@@ -270,7 +270,9 @@ def deliver_cmd(
         with AlertStore(cfg.store) as store:
             delivered = outbox.deliver(store)
     except (SQLAlchemyError, CommandError) as e:
-        _fail(f"alert log unreachable ({e.__class__.__name__}); {len(outbox)} alert(s) still wait in {path}")
+        _fail(
+            f"alert log unreachable ({e.__class__.__name__}); {outbox.waiting()} alert(s) still wait in {path}"
+        )
     finally:
         outbox.close()
     typer.echo(f"delivered {delivered} alert(s) from {path}")
