@@ -7,6 +7,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from config.base import StrictModel
+from config.secrets import SecretRef
 
 # The drivers installed with haad; a bare postgresql:// would otherwise pick psycopg2, which is not.
 _DRIVERS = {
@@ -79,8 +80,11 @@ class StoreConfig(StrictModel):
         default="sqlite:///haad-alerts.db",
         description=(
             "SQLAlchemy URL: sqlite:///<file> (WAL mode; one host) or "
-            "postgresql+psycopg://<user>:<password>@<host>:<port>/<database>."
+            "postgresql+psycopg://<user>@<host>:<port>/<database> (the password in `password`)."
         ),
+    )
+    password: SecretRef | None = Field(
+        default=None, description="The database password: {env: NAME} or {file: PATH}, never inline."
     )
     keep_windows: int = Field(
         default=8,

@@ -41,6 +41,8 @@ _UPGRADE_IN_PROCESS = threading.Lock()
 
 def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
     url = make_url(cfg.url)
+    if cfg.password is not None:
+        url = url.set(password=cfg.password.value())
     if url.get_backend_name() != "sqlite":
         engine = create_engine(
             url,
