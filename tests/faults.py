@@ -40,6 +40,7 @@ class TcpProxy:
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.mode: Mode = "forward"
+        self._generation = 0  # changes with every set(): sockets seen before may be gone
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._waiting: list[socket.socket] = []  # accepted while frozen: answered by nobody
@@ -57,6 +58,7 @@ class TcpProxy:
 
     def set(self, mode: Mode) -> None:
         with self._lock:
+            self._generation += 1
             if mode == "refuse" and self.mode != "refuse":
                 self._listener.close()
                 for a, b in self._pairs:
@@ -100,19 +102,25 @@ class TcpProxy:
     def _run(self) -> None:
         while not self._stop.is_set():
             with self._lock:
-                mode = self.mode
+                mode, generation = self.mode, self._generation
                 listener = None if mode == "refuse" else self._listener
                 sockets = [listener] if listener is not None else []
                 if mode == "forward":
                     sockets += [s for pair in self._pairs for s in pair]
-            try:
-                readable, _, _ = select.select(sockets, [], [], 0.05) if sockets else ([], [], [])
-            except (OSError, ValueError):  # a socket closed by set(): look again
-                continue
             if not sockets:
                 self._stop.wait(0.05)
+                continue
+            poller = select.poll()  # not select(): a long test session may hold fds above 1023
+            by_fd = {}
+            for sock in sockets:
+                try:
+                    poller.register(sock, select.POLLIN)
+                    by_fd[sock.fileno()] = sock
+                except (OSError, ValueError):  # closed by set() meanwhile
+                    pass
+            readable = [by_fd[fd] for fd, _ in poller.poll(50) if fd in by_fd]
             with self._lock:
-                if self.mode != mode:
+                if self._generation != generation:
                     continue
                 for s in readable:
                     if s is listener:
@@ -125,7 +133,9 @@ class TcpProxy:
                         self._forward(s)
 
     def _forward(self, s: socket.socket) -> None:
-        pair = next(p for p in self._pairs if s in p)
+        pair = next((p for p in self._pairs if s in p), None)
+        if pair is None:
+            return
         other = pair[1] if s is pair[0] else pair[0]
         try:
             data = s.recv(65536)

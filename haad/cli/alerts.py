@@ -258,13 +258,18 @@ def deliver_cmd(
     """Deliver the alerts waiting in the daemon's local outbox to the alert log now (a running daemon
     does it by itself; this is for one that stopped while the log was unreachable)."""
     from edge.alert_outbox import AlertOutbox
-    from edge.worker import outbox_path
+    from edge.state_lock import StateLocked
+    from edge.worker import outbox_lock, outbox_path
 
     cfg = load_edge_config(config)
     path = outbox_path(cfg)
     if not path.is_file():
         typer.echo(f"no outbox at {path}: nothing to deliver")
         return
+    try:
+        lock = outbox_lock(cfg)
+    except StateLocked as e:
+        _fail(f"{e}: a running worker delivers its outbox itself")
     outbox = AlertOutbox(path)
     try:
         with AlertStore(cfg.store) as store:
@@ -275,6 +280,7 @@ def deliver_cmd(
         )
     finally:
         outbox.close()
+        lock.close()
     typer.echo(f"delivered {delivered} alert(s) from {path}")
 
 
