@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -64,13 +65,25 @@ def test_an_episode_is_one_row_written_at_opening_and_completed_at_closing(tmp_p
     assert sink.opened == 2 and waiting(tmp_path / "outbox.db") == 0
 
 
-def test_a_locked_log_never_blocks_the_caller_and_loses_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "alerts.db"
-    url = f"sqlite:///{db}"
-    AlertStore(url).close()  # the schema exists; another process then holds the lock
+@pytest.fixture
+def locked_log(tmp_path: Path) -> Iterator[tuple[str, sqlite3.Connection]]:
+    """(url, holder): a SQLite alert log with its schema, which another connection holds locked
+    (``BEGIN EXCLUSIVE``) until the test commits it."""
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    AlertStore(url).close()
+    holder = sqlite3.connect(tmp_path / "alerts.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    yield url, holder
+    if holder.in_transaction:
+        holder.execute("COMMIT")
+    holder.close()
+
+
+def test_a_locked_log_never_blocks_the_caller_and_loses_nothing(
+    tmp_path: Path, locked_log: tuple[str, sqlite3.Connection]
+) -> None:
+    url, blocker = locked_log
     sink = AlertSink(StoreConfig(url=url, busy_timeout_s=0.2), tmp_path / "outbox.db", model_version="m1")
-    blocker = sqlite3.connect(db, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
     sink.start(["cam0"])
     started = time.monotonic()
     sink.write([event("opened", "a", 3, 3.0)])
@@ -82,12 +95,10 @@ def test_a_locked_log_never_blocks_the_caller_and_loses_nothing(tmp_path: Path) 
     sink.close()
 
 
-def test_alerts_left_in_the_outbox_at_shutdown_are_delivered_at_the_next_start(tmp_path: Path) -> None:
-    db = tmp_path / "alerts.db"
-    url = f"sqlite:///{db}"
-    AlertStore(url).close()
-    blocker = sqlite3.connect(db, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
+def test_alerts_left_in_the_outbox_at_shutdown_are_delivered_at_the_next_start(
+    tmp_path: Path, locked_log: tuple[str, sqlite3.Connection]
+) -> None:
+    url, blocker = locked_log
     first = AlertSink(StoreConfig(url=url, busy_timeout_s=0.1), tmp_path / "outbox.db", model_version="m1")
     first.start(["cam0"])
     first.write([event("opened", "a", 3, 3.0), event("closed", "a", 5, 6.0), event("opened", "b", 2, 9.0)])
@@ -96,13 +107,10 @@ def test_alerts_left_in_the_outbox_at_shutdown_are_delivered_at_the_next_start(t
     blocker.execute("COMMIT")
     second = AlertSink(StoreConfig(url=url), tmp_path / "outbox.db", model_version="m1")
     second.start(["cam0"])
-    unfinished = None
-    deadline = time.monotonic() + 10
-    while unfinished is None and time.monotonic() < deadline:
-        unfinished = second.unfinished(0.1)
+    unfinished = second.unfinished(wait_s=10)
     second.close()
     assert rows(url) == [("a", 5, True), ("b", 2, False)]
-    assert unfinished is not None and [u.episode.episode_id for u in unfinished] == ["b"]
+    assert [u.episode.episode_id for u in unfinished] == ["b"]
     ep = unfinished[0].episode  # as the tracker resumes it: source times from its windows
     assert (ep.start, ep.end, ep.n_windows, len(ep.windows)) == (0.0, 9.0, 2, 2)
     assert unfinished[0].offset_s == pytest.approx(1_000.0 - 9.0)
@@ -132,15 +140,13 @@ def outbox_rows(outbox: Path) -> list[tuple[str, bool]]:
         return sorted((k, bool(o)) for k, o in db.execute("SELECT episode_key, open FROM outbox"))
 
 
-def test_a_locked_log_never_keeps_an_alert_state_out_of_the_outbox(tmp_path: Path) -> None:
+def test_a_locked_log_never_keeps_an_alert_state_out_of_the_outbox(
+    tmp_path: Path, locked_log: tuple[str, sqlite3.Connection]
+) -> None:
     # Another process holds the SQLite alert log for longer than the writer's busy timeout: every
     # state of the episode (open, update, close) is on local disk within a second of being written,
     # so a worker killed meanwhile loses none of them.
-    db = tmp_path / "alerts.db"
-    url = f"sqlite:///{db}"
-    AlertStore(url).close()
-    blocker = sqlite3.connect(db, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
+    url, blocker = locked_log
     sink = AlertSink(StoreConfig(url=url, busy_timeout_s=20), tmp_path / "outbox.db", model_version="m1")
     sink.start(["cam0"])
     try:
@@ -225,11 +231,8 @@ def test_a_starting_writer_hands_back_only_what_a_previous_worker_left(tmp_path:
     sink = AlertSink(StoreConfig(url=url), tmp_path / "outbox.db", model_version="m1")
     sink.start(["cam0"])
     sink.write([event("opened", "mine", 2, 9.0)])  # this worker's own, at once
-    found = None
-    deadline = time.monotonic() + 10
-    while found is None and time.monotonic() < deadline:
-        found = sink.unfinished(0.1)
+    found = sink.unfinished(wait_s=10)
     time.sleep(1.0)
-    found = (found or []) + (sink.unfinished() or [])
+    found += sink.unfinished()
     sink.close()
     assert [u.episode.episode_id for u in found] == ["old"]
