@@ -143,6 +143,9 @@ class Daemon:
         except StateLocked as e:
             log.error("cannot start: %s; stop it first, or give this one its own state_dir", e)
             return 2
+        except OSError as e:
+            log.error("cannot start: cannot lock the state folder %s: %s", state_dir(self.cfg), e)
+            return 2
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._start_metrics()
