@@ -1,0 +1,240 @@
+"""Several people in one camera: every person gets an id, a canonical skeleton and a box per frame.
+
+Per frame (:meth:`MultiPoseEstimator.estimate`):
+
+1. each tracked person's landmarks are read in their region (MediaPipe's own tracking: the region
+   follows the last landmarks; a person not seen coasts at their last velocity for
+   ``lost_timeout_s`` and is looked for there);
+2. two tracks that read one person keep one pose (:meth:`PersonTracker.losers_of_duplicates`);
+3. BlazePose's detector looks for new people on a few tiles of the frame (``tiles_per_frame``):
+   tiles 4x the smallest person's height, half-overlapping, then twice, four times as large, up to
+   the whole frame, swept in turn over successive frames; people small in the frame are large in a
+   tile, where the 224 x 224 detector sees them;
+4. a detection outside every tracked person starts a landmark pass in its region: it resumes the
+   nearest lost track, or starts a new id.
+
+Each person has their own landmark graph (:class:`RoiLandmarker`), so landmark smoothing never
+mixes two people. Cost grows with the number of people (one landmark pass each, ~10 ms on a 2-core
+host) plus ``tiles_per_frame`` detector passes; ``haad bench frontend`` measures it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+import numpy as np
+
+from config.frontend import PeopleConfig
+from pose_frontend.estimator import PoseResult, check_frame, to_canonical_pose
+from pose_frontend.graphs import Detection, PersonDetector, Roi, RoiLandmarker
+from pose_frontend.tracking import BODY_LANDMARKS, Box, PersonTracker, landmark_box, pose_distance
+
+# BlazePose's detector finds people down to about a quarter of its input's side (measured on
+# vtest.avi: docs/experiments/2026-12-04-multi-person-frontend.md).
+DETECTOR_REACH = 4
+Tile = tuple[int, int, int, int]  # x, y, width, height in frame pixels
+
+
+@dataclass(frozen=True)
+class PersonPose:
+    """One tracked person in one frame.
+
+    track_id: stable while the person is tracked (ids start at 1 and are never reused).
+    joints: ``(20, 3)`` canonical skeleton (models/skeleton.py), metres, hip-centred.
+    visibility: ``(20,)`` in [0, 1].
+    box: ``(x0, y0, x1, y1)`` around the landmarks, frame pixels.
+    score: mean visibility of the body landmarks (shoulders to ankles), in [0, 1].
+    landmarks: MediaPipe's 33 landmarks, image and world.
+    """
+
+    track_id: int
+    joints: np.ndarray
+    visibility: np.ndarray
+    box: Box
+    score: float
+    landmarks: PoseResult
+
+
+def _starts(length: int, side: int) -> list[int]:
+    if side >= length:
+        return [0]
+    starts = list(range(0, length - side + 1, side // 2))
+    if starts[-1] != length - side:
+        starts.append(length - side)
+    return starts
+
+
+def sweep_tiles(width: int, height: int, min_person_px: int) -> list[Tile]:
+    """The detector's tiles for a ``width`` x ``height`` frame: half-overlapping squares of side
+    ``DETECTOR_REACH * min_person_px``, then doubled until a tile spans the frame, then the frame."""
+    tiles: list[Tile] = []
+    side = DETECTOR_REACH * min_person_px
+    while side < max(width, height):
+        tiles += [
+            (x, y, min(side, width), min(side, height))
+            for y in _starts(height, side)
+            for x in _starts(width, side)
+        ]
+        side *= 2
+    tiles.append((0, 0, width, height))
+    return tiles
+
+
+def _suppress_repeats(detections: list[Detection]) -> list[Detection]:
+    """One detection per person: tiles overlap, so a person may be found in several."""
+    kept: list[Detection] = []
+    for d in sorted(detections, key=lambda d: -d.score):
+        if all(
+            np.hypot(d.roi.cx - k.roi.cx, d.roi.cy - k.roi.cy) > 0.1 * max(d.roi.size, k.roi.size)
+            for k in kept
+        ):
+            kept.append(d)
+    return kept
+
+
+class MultiPoseEstimator:
+    """``estimate(rgb, timestamp_s)`` -> a :class:`PersonPose` per person seen, ordered by id.
+
+    Feed frames of one camera in time order. Create it in the process that uses it (MediaPipe
+    graphs are neither fork- nor pickle-safe) and close it when done.
+    """
+
+    def __init__(self, config: PeopleConfig) -> None:
+        self.config = config
+        self.tracker = PersonTracker(config.max_people, config.lost_timeout_s)
+        self.detector_passes = 0
+        self.landmark_passes = 0
+        self._detector = PersonDetector(config.min_detection_confidence)
+        self._landmarkers: dict[int, RoiLandmarker] = {}
+        self._rois: dict[int, Roi] = {}  # where to read each person next (as of when last seen)
+        self._tiles: list[Tile] = []
+        self._next_tile = 0
+
+    def _landmarker(self) -> RoiLandmarker:
+        return RoiLandmarker(self.config.min_presence_confidence, smooth=self.config.smooth_landmarks)
+
+    def _read(
+        self, landmarker: RoiLandmarker, rgb: np.ndarray, t: float, roi: Roi
+    ) -> tuple[PoseResult, Roi] | None:
+        self.landmark_passes += 1
+        return landmarker.landmarks(rgb, t, roi)
+
+    def estimate(self, rgb: np.ndarray, timestamp_s: float) -> list[PersonPose]:
+        frame = check_frame(rgb)
+        height, width = frame.shape[:2]
+        if not self._tiles or self._tiles[-1][2:] != (width, height):
+            self._tiles = sweep_tiles(width, height, self.config.min_person_height_px)
+            self._next_tile = 0
+        t = timestamp_s
+        tracker = self.tracker
+
+        read: dict[int, tuple[PoseResult, Roi]] = {}
+        for tid, track in tracker.tracks.items():
+            if track.active:
+                roi = self._rois[tid]
+            elif tracker.covered(track.predicted_center(t)):
+                continue  # hidden behind someone tracked: their region would read that person
+            else:
+                roi = self._rois[tid].shifted(*track.predicted_shift(t))
+            got = self._read(self._landmarkers[tid], frame, t, roi)
+            if got is not None:
+                read[tid] = got
+        for tid in tracker.losers_of_duplicates({k: v[0].image for k, v in read.items()}, t):
+            del read[tid]
+            self._replace_landmarker(tid)  # its smoothing filter followed someone else
+        for tid in tracker.tracks:
+            if tid in read:
+                pose, next_roi = read[tid]
+                tracker.seen(tid, landmark_box(pose.image, width, height), t)
+                self._rois[tid] = next_roi
+            else:
+                tracker.missed(tid)
+
+        unseen = self._seen_hidden(frame, [pose for pose, _ in read.values()])
+        for detection, resumes in self._new_people(unseen, t):
+            if resumes is None and not tracker.has_room():
+                tracker.counters.refused += 1
+                continue
+            # A lost track's graph has seen nobody since (its smoothing starts afresh): reuse it.
+            landmarker = self._landmarkers[resumes] if resumes is not None else self._landmarker()
+            got = self._read(landmarker, unseen, t, detection.roi)
+            # The pose may be someone already tracked whose box missed the detection's hip point.
+            if got is None or any(
+                pose_distance(got[0].image, p.image) < tracker.duplicate_distance for p, _ in read.values()
+            ):
+                if resumes is None:
+                    landmarker.close()
+                continue
+            pose, next_roi = got
+            box = landmark_box(pose.image, width, height)
+            person = resumes if resumes is not None else tracker.start(box, t)
+            if person is None:
+                landmarker.close()
+                continue
+            self._landmarkers[person] = landmarker
+            tracker.seen(person, box, t)
+            self._rois[person] = next_roi
+            read[person] = got
+
+        for tid in tracker.retire_stale(t):
+            self._landmarkers.pop(tid).close()
+            del self._rois[tid]
+        return [self._person(tid, read[tid][0], width, height) for tid in sorted(read)]
+
+    def _new_people(self, frame: np.ndarray, t: float) -> list[tuple[Detection, int | None]]:
+        """This frame's share of the detector sweep: detections of people nobody tracks yet, each
+        with the lost track it resumes (None: a new person)."""
+        found: list[Detection] = []
+        for _ in range(min(self.config.tiles_per_frame, len(self._tiles))):
+            x, y, w, h = self._tiles[self._next_tile]
+            self._next_tile = (self._next_tile + 1) % len(self._tiles)
+            found += self._detector.detect(frame[y : y + h, x : x + w], (x, y))
+            self.detector_passes += 1
+        fresh = [d for d in _suppress_repeats(found) if not self.tracker.covered((d.roi.cx, d.roi.cy))]
+        return list(
+            zip(fresh, self.tracker.match_lost([(d.roi.cx, d.roi.cy) for d in fresh], t), strict=True)
+        )
+
+    @staticmethod
+    def _seen_hidden(frame: np.ndarray, poses: list[PoseResult]) -> np.ndarray:
+        """``frame`` with the people already seen greyed out, for finding the others: next to a
+        tracked person, the detector and the landmark model would see the tracked one first."""
+        if not poses:
+            return frame
+        height, width = frame.shape[:2]
+        hidden = frame.copy()
+        for pose in poses:
+            x0, y0, x1, y1 = landmark_box(pose.image, width, height)
+            hidden[int(y0) : int(y1) + 1, int(x0) : int(x1) + 1] = 128
+        return hidden
+
+    def _replace_landmarker(self, tid: int) -> None:
+        self._landmarkers[tid].close()
+        self._landmarkers[tid] = self._landmarker()
+
+    def _person(self, tid: int, pose: PoseResult, width: int, height: int) -> PersonPose:
+        joints, visibility = to_canonical_pose(pose)
+        return PersonPose(
+            track_id=tid,
+            joints=joints,
+            visibility=visibility,
+            box=landmark_box(pose.image, width, height),
+            score=float(pose.visibility[BODY_LANDMARKS].mean()),
+            landmarks=pose,
+        )
+
+    def close(self) -> None:
+        for landmarker in self._landmarkers.values():
+            landmarker.close()
+        self._landmarkers.clear()
+        self._detector.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

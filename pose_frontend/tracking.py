@@ -1,0 +1,208 @@
+"""Who is who across frames: person ids that survive short occlusions and crossings.
+
+Pure bookkeeping on image-space boxes and landmarks (no MediaPipe): :mod:`pose_frontend.multi`
+asks it which track keeps a pose two tracks both read, which tracks a fresh detection may resume,
+and when a track is retired. A track is *active* while its person is seen, *lost* while not (it
+keeps its id and its predicted position, coasting at its last velocity) and *retired* once lost for
+``lost_timeout_s``; a retired id is never used again.
+
+Counters (``PersonTracker.counters``): ``started`` (new ids), ``resumed`` (a lost track seen again),
+``lost`` (an active track not seen), ``retired``, ``duplicates`` (two tracks reading one person:
+the one that moved less consistently lost the pose), ``refused`` (a new person beyond
+``max_people``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+
+# MediaPipe landmarks that say where a body is (shoulders, elbows, wrists, hips, knees, ankles);
+# the face and hand points are too close together to tell two people apart.
+BODY_LANDMARKS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+# Velocity smoothing: weight of the newest frame-to-frame motion.
+_VELOCITY_GAIN = 0.5
+
+
+def box_center(box: Box) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+
+
+def box_height(box: Box) -> float:
+    return max(box[3] - box[1], box[2] - box[0], 1.0)
+
+
+def landmark_box(image_landmarks: np.ndarray, width: int, height: int) -> Box:
+    """The box around a pose's image landmarks ``(33, >=2)`` pixels, clipped to the frame."""
+    x, y = image_landmarks[:, 0], image_landmarks[:, 1]
+    return (
+        float(np.clip(x.min(), 0, width)),
+        float(np.clip(y.min(), 0, height)),
+        float(np.clip(x.max(), 0, width)),
+        float(np.clip(y.max(), 0, height)),
+    )
+
+
+def pose_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean distance between two poses' body landmarks ``(33, >=2)`` over the larger body's height:
+    about 0 for two readings of one person, 0.3 and up for two people side by side."""
+    pa, pb = a[BODY_LANDMARKS, :2], b[BODY_LANDMARKS, :2]
+    span = max(np.ptp(a[:, 1]), np.ptp(b[:, 1]), 1.0)
+    return float(np.linalg.norm(pa - pb, axis=1).mean() / span)
+
+
+@dataclass
+class Track:
+    """One person's id and where they were last seen."""
+
+    id: int
+    box: Box
+    first_seen_s: float
+    last_seen_s: float
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # px/s of the box centre
+    active: bool = True
+
+    def predicted_center(self, t: float) -> np.ndarray:
+        return box_center(self.box) + self.velocity * max(0.0, t - self.last_seen_s)
+
+    def predicted_shift(self, t: float) -> np.ndarray:
+        return self.velocity * max(0.0, t - self.last_seen_s)
+
+
+@dataclass
+class TrackerCounters:
+    started: int = 0
+    resumed: int = 0
+    lost: int = 0
+    retired: int = 0
+    duplicates: int = 0
+    refused: int = 0
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+class PersonTracker:
+    """Ids for up to ``max_people`` people; see the module docstring.
+
+    ``duplicate_distance``: two poses closer than this (:func:`pose_distance`) are one person.
+    ``resume_distance``: a detection may resume a lost track whose predicted centre is within this
+    many track heights of it.
+    """
+
+    def __init__(
+        self,
+        max_people: int,
+        lost_timeout_s: float,
+        duplicate_distance: float = 0.2,
+        resume_distance: float = 1.0,
+    ) -> None:
+        self.max_people = max_people
+        self.lost_timeout_s = lost_timeout_s
+        self.duplicate_distance = duplicate_distance
+        self.resume_distance = resume_distance
+        self.tracks: dict[int, Track] = {}
+        self.counters = TrackerCounters()
+        self._next_id = 1
+
+    def losers_of_duplicates(self, poses: Mapping[int, np.ndarray], t: float) -> set[int]:
+        """Tracks that must give up this frame's pose: of two tracks whose poses (image landmarks
+        ``(33, >=2)``) are one person, the one with the weaker claim (:meth:`_claim_weakness`)."""
+        losers: set[int] = set()
+        ids = sorted(poses)
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                if a in losers or b in losers:
+                    continue
+                if pose_distance(poses[a], poses[b]) >= self.duplicate_distance:
+                    continue
+                losers.add(max((a, b), key=lambda k: self._claim_weakness(k, poses[k], t)))
+                self.counters.duplicates += 1
+        return losers
+
+    def _claim_weakness(self, track_id: int, pose: np.ndarray, t: float) -> tuple[bool, float, float]:
+        """Larger = weaker claim on ``pose``: a lost track before an active one, then how far the
+        pose lies from where the track was heading (in track heights), then the younger track."""
+        track = self.tracks[track_id]
+        center = np.array(
+            [(pose[:, 0].min() + pose[:, 0].max()) / 2, (pose[:, 1].min() + pose[:, 1].max()) / 2]
+        )
+        miss = float(np.linalg.norm(center - track.predicted_center(t)) / box_height(track.box))
+        return (not track.active, miss, track.first_seen_s)
+
+    def covered(self, point: tuple[float, float] | np.ndarray) -> bool:
+        """Whether ``point`` (a hip centre) is where an active track's person is: within a quarter of
+        their height of their box's centre (people side by side are further apart than that)."""
+        return any(
+            tr.active and np.linalg.norm(np.asarray(point) - box_center(tr.box)) < 0.25 * box_height(tr.box)
+            for tr in self.tracks.values()
+        )
+
+    def match_lost(self, points: list[tuple[float, float]], t: float) -> list[int | None]:
+        """For each detection (its hip centre), the lost track it resumes, or None for a new person:
+        one-to-one, nearest predicted positions first (Hungarian), within ``resume_distance``."""
+        lost = [tr for tr in self.tracks.values() if not tr.active]
+        matches: list[int | None] = [None] * len(points)
+        if not lost or not points:
+            return matches
+        cost = np.array(
+            [
+                [np.linalg.norm(np.asarray(p) - tr.predicted_center(t)) / box_height(tr.box) for tr in lost]
+                for p in points
+            ]
+        )
+        # Pairs beyond the gate all cost the same, so that they never sway which pairs within it win.
+        rows, cols = linear_sum_assignment(np.minimum(cost, self.resume_distance + 1.0))
+        for r, c in zip(rows, cols, strict=True):
+            if cost[r, c] <= self.resume_distance:
+                matches[r] = lost[c].id
+        return matches
+
+    def has_room(self) -> bool:
+        return len(self.tracks) < self.max_people
+
+    def start(self, box: Box, t: float) -> int | None:
+        """A new person's id, or None (counted as ``refused``) when ``max_people`` are tracked."""
+        if not self.has_room():
+            self.counters.refused += 1
+            return None
+        track = Track(self._next_id, box, first_seen_s=t, last_seen_s=t)
+        self._next_id += 1
+        self.tracks[track.id] = track
+        self.counters.started += 1
+        return track.id
+
+    def seen(self, track_id: int, box: Box, t: float) -> None:
+        """The person of ``track_id`` is at ``box`` at time ``t``."""
+        track = self.tracks[track_id]
+        dt = t - track.last_seen_s
+        if dt > 0:
+            step = (box_center(box) - box_center(track.box)) / dt
+            track.velocity = (
+                step if not track.active else (_VELOCITY_GAIN * step + (1 - _VELOCITY_GAIN) * track.velocity)
+            )
+        if not track.active:
+            self.counters.resumed += 1
+        track.box, track.last_seen_s, track.active = box, t, True
+
+    def missed(self, track_id: int) -> None:
+        """The person of ``track_id`` was not seen in this frame."""
+        track = self.tracks[track_id]
+        if track.active:
+            track.active = False
+            self.counters.lost += 1
+
+    def retire_stale(self, t: float) -> list[int]:
+        """Retire the tracks lost for longer than ``lost_timeout_s``; returns their ids."""
+        stale = [
+            i for i, tr in self.tracks.items() if not tr.active and t - tr.last_seen_s > self.lost_timeout_s
+        ]
+        for i in stale:
+            del self.tracks[i]
+        self.counters.retired += len(stale)
+        return stale
