@@ -29,11 +29,15 @@ import numpy as np
 from config.frontend import PeopleConfig
 from pose_frontend.estimator import PoseResult, check_frame, to_canonical_pose
 from pose_frontend.graphs import Detection, PersonDetector, Roi, RoiLandmarker
-from pose_frontend.tracking import BODY_LANDMARKS, Box, PersonTracker, landmark_box, pose_distance
+from pose_frontend.tracking import BODY_LANDMARKS, Box, PersonTracker, box_height, landmark_box, pose_distance
 
 # BlazePose's detector finds people down to about a quarter of its input's side (measured on
 # vtest.avi: docs/experiments/2026-12-04-multi-person-frontend.md).
 DETECTOR_REACH = 4
+# A person's box does not shrink to less than this in one frame, nor is a new person's box this
+# much smaller than a tracked person's it lies within: such a pose is a fragment (a head, an arm of
+# the person in front) read as a whole body.
+FRAGMENT_SCALE = 0.6
 Tile = tuple[int, int, int, int]  # x, y, width, height in frame pixels
 
 
@@ -94,6 +98,21 @@ def _suppress_repeats(detections: list[Detection]) -> list[Detection]:
     return kept
 
 
+def _shrunk(box: Box, before: Box) -> bool:
+    """Whether a person's box shrank too much to be them (see :data:`FRAGMENT_SCALE`)."""
+    return box_height(box) < FRAGMENT_SCALE * box_height(before)
+
+
+def _fragment_of(box: Box, other: Box) -> bool:
+    """Whether ``box`` lies mostly within ``other`` (grown by a fifth of its height: the landmarks
+    stop short of the hair and the hands' ends) and is much smaller: a part of that person."""
+    m = 0.2 * box_height(other)
+    ix = max(0.0, min(box[2], other[2] + m) - max(box[0], other[0] - m))
+    iy = max(0.0, min(box[3], other[3] + m) - max(box[1], other[1] - m))
+    area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
+    return ix * iy > 0.6 * area and _shrunk(box, other)
+
+
 class MultiPoseEstimator:
     """``estimate(rgb, timestamp_s)`` -> a :class:`PersonPose` per person seen, ordered by id.
 
@@ -106,6 +125,7 @@ class MultiPoseEstimator:
         self.tracker = PersonTracker(config.max_people, config.lost_timeout_s)
         self.detector_passes = 0
         self.landmark_passes = 0
+        self.fragments = 0
         self._detector = PersonDetector(config.min_detection_confidence)
         self._landmarkers: dict[int, RoiLandmarker] = {}
         self._rois: dict[int, Roi] = {}  # where to read each person next (as of when last seen)
@@ -139,42 +159,62 @@ class MultiPoseEstimator:
             else:
                 roi = self._rois[tid].shifted(*track.predicted_shift(t))
             got = self._read(self._landmarkers[tid], frame, t, roi)
-            if got is not None:
-                read[tid] = got
-        for tid in tracker.losers_of_duplicates({k: v[0].image for k, v in read.items()}, t):
+            if got is None:
+                continue
+            if _shrunk(landmark_box(got[0].image, width, height), track.box):
+                self.fragments += 1
+                continue
+            read[tid] = got
+        boxes = {k: landmark_box(v[0].image, width, height) for k, v in read.items()}
+        fragments = {a for a in read for b in read if a != b and _fragment_of(boxes[a], boxes[b])}
+        self.fragments += len(fragments)
+        duplicates = tracker.losers_of_duplicates(
+            {k: v[0].image for k, v in read.items() if k not in fragments}, t
+        )
+        for tid in fragments | duplicates:
             del read[tid]
             self._replace_landmarker(tid)  # its smoothing filter followed someone else
         for tid in tracker.tracks:
             if tid in read:
                 pose, next_roi = read[tid]
-                tracker.seen(tid, landmark_box(pose.image, width, height), t)
+                tracker.seen(tid, pose.image, landmark_box(pose.image, width, height), t)
                 self._rois[tid] = next_roi
             else:
                 tracker.missed(tid)
 
         unseen = self._seen_hidden(frame, [pose for pose, _ in read.values()])
-        for detection, resumes in self._new_people(unseen, t):
+        for detection, resumes in self._new_people(unseen, t, read):
             if resumes is None and not tracker.has_room():
                 tracker.counters.refused += 1
                 continue
             # A lost track's graph has seen nobody since (its smoothing starts afresh): reuse it.
             landmarker = self._landmarkers[resumes] if resumes is not None else self._landmarker()
             got = self._read(landmarker, unseen, t, detection.roi)
-            # The pose may be someone already tracked whose box missed the detection's hip point.
-            if got is None or any(
-                pose_distance(got[0].image, p.image) < tracker.duplicate_distance for p, _ in read.values()
+            # The pose may be someone already tracked whose box missed the detection's hip point,
+            # or a part of them.
+            box = None if got is None else landmark_box(got[0].image, width, height)
+            if (
+                got is None
+                or box is None
+                or any(
+                    pose_distance(got[0].image, p.image) < tracker.duplicate_distance
+                    for p, _ in read.values()
+                )
+                or any(_fragment_of(box, landmark_box(p.image, width, height)) for p, _ in read.values())
+                or (resumes is not None and _shrunk(box, tracker.tracks[resumes].box))
             ):
+                if got is not None:
+                    self.fragments += 1
                 if resumes is None:
                     landmarker.close()
                 continue
             pose, next_roi = got
-            box = landmark_box(pose.image, width, height)
-            person = resumes if resumes is not None else tracker.start(box, t)
+            person = resumes if resumes is not None else tracker.start(pose.image, box, t)
             if person is None:
                 landmarker.close()
                 continue
             self._landmarkers[person] = landmarker
-            tracker.seen(person, box, t)
+            tracker.seen(person, pose.image, box, t)
             self._rois[person] = next_roi
             read[person] = got
 
@@ -183,9 +223,12 @@ class MultiPoseEstimator:
             del self._rois[tid]
         return [self._person(tid, read[tid][0], width, height) for tid in sorted(read)]
 
-    def _new_people(self, frame: np.ndarray, t: float) -> list[tuple[Detection, int | None]]:
+    def _new_people(
+        self, frame: np.ndarray, t: float, read: dict[int, tuple[PoseResult, Roi]]
+    ) -> list[tuple[Detection, int | None]]:
         """This frame's share of the detector sweep: detections of people nobody tracks yet, each
-        with the lost track it resumes (None: a new person)."""
+        with the lost track it resumes (None: a new person). A detection that reveals a takeover
+        (:meth:`PersonTracker.taken_over`) first gives the two tracks back their own people."""
         found: list[Detection] = []
         for _ in range(min(self.config.tiles_per_frame, len(self._tiles))):
             x, y, w, h = self._tiles[self._next_tile]
@@ -193,9 +236,30 @@ class MultiPoseEstimator:
             found += self._detector.detect(frame[y : y + h, x : x + w], (x, y))
             self.detector_passes += 1
         fresh = [d for d in _suppress_repeats(found) if not self.tracker.covered((d.roi.cx, d.roi.cy))]
-        return list(
-            zip(fresh, self.tracker.match_lost([(d.roi.cx, d.roi.cy) for d in fresh], t), strict=True)
+        taken: list[tuple[Detection, int | None]] = []
+        rest = []
+        for d in fresh:
+            if takeover := self.tracker.taken_over((d.roi.cx, d.roi.cy), t):
+                active, lost = takeover
+                self._swap(active, lost, read)
+                taken.append((d, active))
+            else:
+                rest.append(d)
+        return taken + list(
+            zip(rest, self.tracker.match_lost([(d.roi.cx, d.roi.cy) for d in rest], t), strict=True)
         )
+
+    def _swap(self, active: int, lost: int, read: dict[int, tuple[PoseResult, Roi]]) -> None:
+        """The passer-by's track (``lost``) takes the pose ``active`` followed; ``active`` is lost
+        until it resumes at its own person."""
+        self.tracker.swap(active, lost)
+        self._landmarkers[active], self._landmarkers[lost] = (
+            self._landmarkers[lost],
+            self._landmarkers[active],
+        )
+        self._rois[active], self._rois[lost] = self._rois[lost], self._rois[active]
+        if active in read:
+            read[lost] = read.pop(active)
 
     @staticmethod
     def _seen_hidden(frame: np.ndarray, poses: list[PoseResult]) -> np.ndarray:

@@ -9,11 +9,13 @@ keeps its id and its predicted position, coasting at its last velocity) and *ret
 Counters (``PersonTracker.counters``): ``started`` (new ids), ``resumed`` (a lost track seen again),
 ``lost`` (an active track not seen), ``retired``, ``duplicates`` (two tracks reading one person:
 the one that moved less consistently lost the pose), ``refused`` (a new person beyond
-``max_people``).
+``max_people``), ``swaps`` (a track that had followed a passer-by given back its own person:
+:meth:`PersonTracker.taken_over`).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -62,16 +64,25 @@ class Track:
 
     id: int
     box: Box
+    landmarks: np.ndarray  # (33, >=2) image landmarks when last seen, pixels
     first_seen_s: float
     last_seen_s: float
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # px/s of the box centre
     active: bool = True
+    # (time, box centre) of the frames it was seen in, over the last lost_timeout_s
+    path: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
 
     def predicted_center(self, t: float) -> np.ndarray:
         return box_center(self.box) + self.velocity * max(0.0, t - self.last_seen_s)
 
     def predicted_shift(self, t: float) -> np.ndarray:
         return self.velocity * max(0.0, t - self.last_seen_s)
+
+    def center_at(self, t: float) -> np.ndarray | None:
+        """Where it was at time ``t`` (the nearest frame it was seen in), if that is remembered."""
+        if not self.path or t < self.path[0][0]:
+            return None
+        return min(self.path, key=lambda p: abs(p[0] - t))[1]
 
 
 @dataclass
@@ -82,6 +93,7 @@ class TrackerCounters:
     retired: int = 0
     duplicates: int = 0
     refused: int = 0
+    swaps: int = 0
 
     def snapshot(self) -> dict[str, int]:
         return dict(vars(self))
@@ -126,14 +138,12 @@ class PersonTracker:
         return losers
 
     def _claim_weakness(self, track_id: int, pose: np.ndarray, t: float) -> tuple[bool, float, float]:
-        """Larger = weaker claim on ``pose``: a lost track before an active one, then how far the
-        pose lies from where the track was heading (in track heights), then the younger track."""
+        """Larger = weaker claim on ``pose``: a lost track before an active one, then how unlike the
+        track's last pose (moved on at its velocity) it is, then the younger track. Two people that
+        overlap differ in posture even where their boxes coincide."""
         track = self.tracks[track_id]
-        center = np.array(
-            [(pose[:, 0].min() + pose[:, 0].max()) / 2, (pose[:, 1].min() + pose[:, 1].max()) / 2]
-        )
-        miss = float(np.linalg.norm(center - track.predicted_center(t)) / box_height(track.box))
-        return (not track.active, miss, track.first_seen_s)
+        last = track.landmarks[:, :2] + track.predicted_shift(t)
+        return (not track.active, pose_distance(pose, last), track.first_seen_s)
 
     def covered(self, point: tuple[float, float] | np.ndarray) -> bool:
         """Whether ``point`` (a hip centre) is where an active track's person is: within a quarter of
@@ -163,22 +173,60 @@ class PersonTracker:
                 matches[r] = lost[c].id
         return matches
 
+    def taken_over(self, point: tuple[float, float] | np.ndarray, t: float) -> tuple[int, int] | None:
+        """Whether a person appearing at ``point`` (matching no lost track) reveals a takeover: an
+        active track that, while someone passed in front of its person, followed the passer-by
+        instead. Then ``point`` is where that track was when a lost track (the passer-by's own) was
+        lost, and that lost track is predicted where the active one is now. Returns (active id,
+        lost id): the active track's person is at ``point``, its pose is the lost track's."""
+        p = np.asarray(point)
+        for lost in self.tracks.values():
+            if lost.active or lost.last_seen_s - lost.first_seen_s < self.lost_timeout_s:
+                continue  # only a person tracked for a while, not a passing misreading
+            for active in self.tracks.values():
+                then = active.center_at(lost.last_seen_s) if active.active else None
+                if then is None:
+                    continue
+                h = box_height(active.box)
+                if (
+                    # the two met: the lost track was lost where the active one then was
+                    np.linalg.norm(box_center(lost.box) - then) < 0.5 * h
+                    # the active one went on where the lost one was heading
+                    and np.linalg.norm(lost.predicted_center(t) - box_center(active.box)) < 0.5 * h
+                    # and someone is back where they met: neither of the two nor the lost one's person
+                    and np.linalg.norm(p - then) < 0.5 * h
+                    and np.linalg.norm(p - box_center(active.box)) > 0.5 * h
+                    and np.linalg.norm(p - lost.predicted_center(t)) > 0.5 * h
+                ):
+                    return active.id, lost.id
+        return None
+
+    def swap(self, a: int, b: int) -> None:
+        """Exchange where tracks ``a`` and ``b`` are (box, landmarks, velocity, path, state); each
+        keeps its id and age."""
+        ta, tb = self.tracks[a], self.tracks[b]
+        for name in ("box", "landmarks", "last_seen_s", "velocity", "active", "path"):
+            va, vb = getattr(ta, name), getattr(tb, name)
+            setattr(ta, name, vb)
+            setattr(tb, name, va)
+        self.counters.swaps += 1
+
     def has_room(self) -> bool:
         return len(self.tracks) < self.max_people
 
-    def start(self, box: Box, t: float) -> int | None:
+    def start(self, landmarks: np.ndarray, box: Box, t: float) -> int | None:
         """A new person's id, or None (counted as ``refused``) when ``max_people`` are tracked."""
         if not self.has_room():
             self.counters.refused += 1
             return None
-        track = Track(self._next_id, box, first_seen_s=t, last_seen_s=t)
+        track = Track(self._next_id, box, landmarks, first_seen_s=t, last_seen_s=t)
         self._next_id += 1
         self.tracks[track.id] = track
         self.counters.started += 1
         return track.id
 
-    def seen(self, track_id: int, box: Box, t: float) -> None:
-        """The person of ``track_id`` is at ``box`` at time ``t``."""
+    def seen(self, track_id: int, landmarks: np.ndarray, box: Box, t: float) -> None:
+        """The person of ``track_id`` has ``landmarks`` ``(33, >=2)`` within ``box`` at time ``t``."""
         track = self.tracks[track_id]
         dt = t - track.last_seen_s
         if dt > 0:
@@ -188,7 +236,10 @@ class PersonTracker:
             )
         if not track.active:
             self.counters.resumed += 1
-        track.box, track.last_seen_s, track.active = box, t, True
+        track.box, track.landmarks, track.last_seen_s, track.active = box, landmarks, t, True
+        track.path.append((t, box_center(box)))
+        while track.path and track.path[0][0] < t - self.lost_timeout_s:
+            track.path.popleft()
 
     def missed(self, track_id: int) -> None:
         """The person of ``track_id`` was not seen in this frame."""
