@@ -42,16 +42,17 @@ class Recording:
 
 @dataclass(frozen=True)
 class SequenceSpec:
-    """``people``: two recording names; ``mirror``/``offset_s``: per person; ``height_px``: each
-    person's panel height on the canvas. ``crossing``: the second person walks across the first
-    (left to right, or right to left when mirrored)."""
+    """``people``: recording names; ``mirror``/``offset_s``/``height_px`` (each person's panel
+    height on the canvas): one per person. ``side_by_side``: the panels in a row, evenly spaced;
+    ``crossing`` (two people): the second walks across the first, in front of them (left to right,
+    or right to left when mirrored)."""
 
     name: str
     layout: Literal["side_by_side", "crossing"]
-    people: tuple[str, str]
-    mirror: tuple[bool, bool] = (False, False)
-    offset_s: tuple[float, float] = (0.0, 0.0)
-    height_px: tuple[int, int] = (480, 480)
+    people: tuple[str, ...]
+    mirror: tuple[bool, ...] = (False, False)
+    offset_s: tuple[float, ...] = (0.0, 0.0)
+    height_px: tuple[int, ...] = (480, 480)
     seconds: float = 12.0
 
 
@@ -75,12 +76,12 @@ SEQUENCES: tuple[SequenceSpec, ...] = (
 @dataclass(frozen=True)
 class CompositeFrame:
     """One frame: ``rgb`` ``(H, W, 3)``, each person's box, and whether each is wholly in view
-    (inside the canvas and not overlapping the other)."""
+    (inside the canvas and overlapping nobody)."""
 
     t: float
     rgb: np.ndarray
-    boxes: tuple[Box, Box]
-    fully_visible: tuple[bool, bool]
+    boxes: tuple[Box, ...]
+    fully_visible: tuple[bool, ...]
 
 
 def _read_video(path: Path) -> np.ndarray:
@@ -184,11 +185,8 @@ def composite_frames(
             ph, pw = panel.shape[:2]
             y = (height - ph) // 2
             if spec.layout == "side_by_side" or k == 0:
-                x = (
-                    (width // 4 if k == 0 else 3 * width // 4) - pw // 2
-                    if spec.layout == "side_by_side"
-                    else (width - pw) // 2
-                )
+                slot = (2 * k + 1) * width // (2 * len(recordings))
+                x = slot - pw // 2 if spec.layout == "side_by_side" else (width - pw) // 2
                 canvas[y : y + ph, x : x + pw] = panel
             else:  # the second person walks across the first, in front of them
                 progress = t / spec.seconds
@@ -199,7 +197,8 @@ def composite_frames(
                 area = canvas[y : y + ph, x : x + pw].astype(np.float32)
                 canvas[y : y + ph, x : x + pw] = (alpha * panel + (1 - alpha) * area).astype(np.uint8)
             boxes.append(_place(rec.boxes[j], rgb.shape[1], scale, spec.mirror[k], (x, y)))
-        apart = not _overlap(boxes[0], boxes[1])
-        yield CompositeFrame(
-            t, canvas, (boxes[0], boxes[1]), (apart and _inside(boxes[0]), apart and _inside(boxes[1]))
+        visible = tuple(
+            _inside(b) and not any(_overlap(b, o) for j, o in enumerate(boxes) if j != k)
+            for k, b in enumerate(boxes)
         )
+        yield CompositeFrame(t, canvas, tuple(boxes), visible)

@@ -113,7 +113,9 @@ class PersonScore:
     frames_in_view: int  # frames where both people are wholly in view
     found_in_view: int
     recall: float
-    id_switches: int  # between frames where both are in view (so a switch during a crossing counts once it lasts)
+    id_switches: (
+        int  # between frames where both are in view (so a switch during a crossing counts once it lasts)
+    )
     switches_per_minute: float
 
 
@@ -142,23 +144,24 @@ def evaluate_sequence(
 ) -> SequenceReport:
     frames = list(composite_frames(spec, testdata, max_frames))
     run = run_estimator(((f.t, f.rgb) for f in frames), config)
-    ids: list[list[int | None]] = [[], []]
-    in_view = [0, 0]
-    found = [0, 0]
+    n = len(spec.people)
+    ids: list[list[int | None]] = [[] for _ in range(n)]
+    in_view = [0] * n
+    found = [0] * n
     extra = 0
     for frame, seen in zip(frames, run.seen, strict=True):
         centers, heights = zip(*(_box_center_height(b) for b in frame.boxes), strict=True)
         matched = match_people(np.array(centers), np.array(heights), seen)
         extra += len(seen) - sum(m is not None for m in matched)
         if not all(frame.fully_visible):
-            continue  # while one is in front of the other, which skeleton is whose is ambiguous
-        for k in range(2):
+            continue  # while one is in front of another, which skeleton is whose is ambiguous
+        for k in range(n):
             ids[k].append(matched[k])
             in_view[k] += 1
             found[k] += matched[k] is not None
     seconds = len(frames) / FPS
     people = []
-    for k in range(2):
+    for k in range(n):
         switches = id_switches(ids[k])
         people.append(
             PersonScore(

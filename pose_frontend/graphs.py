@@ -22,10 +22,6 @@ import numpy as np
 
 from pose_frontend.estimator import EstimatorError, PoseResult, landmark_arrays
 
-# SolutionBase sends a packet at its previous timestamp plus this step; :meth:`_Graph.run` sets the
-# previous timestamp so that the packet carries the frame's real time instead.
-_SOLUTION_STEP_US = 33333
-
 _DETECTOR_GRAPH = """
 input_stream: "image"
 output_stream: "detections"
@@ -101,10 +97,12 @@ class Roi:
 
 @dataclass(frozen=True)
 class Detection:
-    """A person the BlazePose detector found: its score and the region the landmark model reads."""
+    """A person the BlazePose detector found: its score, the region the landmark model reads, and
+    the side of the image (tile) it was found in, pixels."""
 
     score: float
     roi: Roi
+    image_px: int
 
 
 def _normalize_radians(angle: float) -> float:
@@ -129,7 +127,12 @@ def _solution_base() -> Any:
 
 
 class _Graph:
-    """One MediaPipe graph built from text, fed packets stamped with the frame's real time."""
+    """One MediaPipe graph built from text.
+
+    Its clock is MediaPipe's solution clock (30 fps steps, as the legacy graph's), not the frames'
+    times: MediaPipe's landmark smoothing is tuned to it, and on the 5 fps reference video real
+    times double the p99 landmark error (docs/experiments/2026-12-04-multi-person-frontend.md).
+    """
 
     def __init__(
         self,
@@ -152,16 +155,8 @@ class _Graph:
             )
         except (RuntimeError, ValueError) as e:
             raise EstimatorError(f"cannot build MediaPipe pose graph: {e}") from e
-        self._last_us: int | None = None
 
-    def run(self, inputs: dict[str, Any], timestamp_s: float) -> NamedTuple:
-        """Run one packet set at ``timestamp_s`` (nudged 1 µs past the previous one when it is not
-        later: a graph needs strictly rising timestamps)."""
-        us = round(timestamp_s * 1e6)
-        if self._last_us is not None and us <= self._last_us:
-            us = self._last_us + 1
-        self._last_us = us
-        self._solution._simulated_timestamp = us - _SOLUTION_STEP_US
+    def run(self, inputs: dict[str, Any]) -> NamedTuple:
         result: NamedTuple = self._solution.process(inputs)
         return result
 
@@ -181,20 +176,18 @@ class PersonDetector:
             outputs=["detections"],
             calculator_params={"posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh": min_score},
         )
-        self._t = 0.0
 
     def detect(self, rgb: np.ndarray, origin: tuple[int, int] = (0, 0)) -> list[Detection]:
         """People in ``rgb`` (a tile whose top-left corner sits at ``origin`` of the frame), with
         regions in frame pixels."""
         height, width = rgb.shape[:2]
-        self._t += 1e-3  # the detector keeps no state between images: any rising clock will do
-        result: Any = self._graph.run({"image": np.ascontiguousarray(rgb)}, self._t)
+        result: Any = self._graph.run({"image": np.ascontiguousarray(rgb)})
         found = []
         for d in result.detections or ():
             k = d.location_data.relative_keypoints
             hip = (origin[0] + k[0].x * width, origin[1] + k[0].y * height)
             scale = (origin[0] + k[1].x * width, origin[1] + k[1].y * height)
-            found.append(Detection(float(d.score[0]), detection_roi(hip, scale)))
+            found.append(Detection(float(d.score[0]), detection_roi(hip, scale), max(width, height)))
         return found
 
     def close(self) -> None:
@@ -227,7 +220,7 @@ class RoiLandmarker:
             },
         )
 
-    def landmarks(self, rgb: np.ndarray, timestamp_s: float, roi: Roi) -> tuple[PoseResult, Roi] | None:
+    def landmarks(self, rgb: np.ndarray, roi: Roi) -> tuple[PoseResult, Roi] | None:
         from mediapipe.framework.formats import rect_pb2
 
         height, width = rgb.shape[:2]
@@ -238,7 +231,7 @@ class RoiLandmarker:
             height=roi.size / height,
             rotation=roi.rotation,
         )
-        result: Any = self._graph.run({"image": rgb, "roi": rect}, timestamp_s)
+        result: Any = self._graph.run({"image": rgb, "roi": rect})
         if result.landmarks is None or result.world_landmarks is None or result.next_roi is None:
             return None
         world, image, visibility = landmark_arrays(

@@ -8,8 +8,9 @@ Per frame (:meth:`MultiPoseEstimator.estimate`):
 2. two tracks that read one person keep one pose (:meth:`PersonTracker.losers_of_duplicates`);
 3. BlazePose's detector looks for new people on a few tiles of the frame (``tiles_per_frame``):
    tiles 4x the smallest person's height, half-overlapping, then twice, four times as large, up to
-   the whole frame, swept in turn over successive frames; people small in the frame are large in a
-   tile, where the 224 x 224 detector sees them;
+   the whole frame, swept in turn over successive frames (the first frame whole); people small in
+   the frame are large in a tile, where the 224 x 224 detector sees them. People already tracked
+   are greyed out of the frame it looks at, so that someone beside them is not outshone;
 4. a detection outside every tracked person starts a landmark pass in its region: it resumes the
    nearest lost track, or starts a new id.
 
@@ -38,6 +39,7 @@ DETECTOR_REACH = 4
 # much smaller than a tracked person's it lies within: such a pose is a fragment (a head, an arm of
 # the person in front) read as a whole body.
 FRAGMENT_SCALE = 0.6
+OVERSIZE = 1.25
 Tile = tuple[int, int, int, int]  # x, y, width, height in frame pixels
 
 
@@ -71,19 +73,19 @@ def _starts(length: int, side: int) -> list[int]:
 
 
 def sweep_tiles(width: int, height: int, min_person_px: int) -> list[Tile]:
-    """The detector's tiles for a ``width`` x ``height`` frame: half-overlapping squares of side
-    ``DETECTOR_REACH * min_person_px``, then doubled until a tile spans the frame, then the frame."""
+    """The detector's tiles for a ``width`` x ``height`` frame, coarse first: the frame, then
+    half-overlapping squares of side ``DETECTOR_REACH * min_person_px`` doubled until one would
+    span the frame, larger squares first."""
     tiles: list[Tile] = []
     side = DETECTOR_REACH * min_person_px
     while side < max(width, height):
-        tiles += [
+        tiles = [
             (x, y, min(side, width), min(side, height))
             for y in _starts(height, side)
             for x in _starts(width, side)
-        ]
+        ] + tiles
         side *= 2
-    tiles.append((0, 0, width, height))
-    return tiles
+    return [(0, 0, width, height), *tiles]
 
 
 def _suppress_repeats(detections: list[Detection]) -> list[Detection]:
@@ -131,20 +133,19 @@ class MultiPoseEstimator:
         self._rois: dict[int, Roi] = {}  # where to read each person next (as of when last seen)
         self._tiles: list[Tile] = []
         self._next_tile = 0
+        self._first_frame = True
 
     def _landmarker(self) -> RoiLandmarker:
         return RoiLandmarker(self.config.min_presence_confidence, smooth=self.config.smooth_landmarks)
 
-    def _read(
-        self, landmarker: RoiLandmarker, rgb: np.ndarray, t: float, roi: Roi
-    ) -> tuple[PoseResult, Roi] | None:
+    def _read(self, landmarker: RoiLandmarker, rgb: np.ndarray, roi: Roi) -> tuple[PoseResult, Roi] | None:
         self.landmark_passes += 1
-        return landmarker.landmarks(rgb, t, roi)
+        return landmarker.landmarks(rgb, roi)
 
     def estimate(self, rgb: np.ndarray, timestamp_s: float) -> list[PersonPose]:
         frame = check_frame(rgb)
         height, width = frame.shape[:2]
-        if not self._tiles or self._tiles[-1][2:] != (width, height):
+        if not self._tiles or self._tiles[0][2:] != (width, height):
             self._tiles = sweep_tiles(width, height, self.config.min_person_height_px)
             self._next_tile = 0
         t = timestamp_s
@@ -158,7 +159,7 @@ class MultiPoseEstimator:
                 continue  # hidden behind someone tracked: their region would read that person
             else:
                 roi = self._rois[tid].shifted(*track.predicted_shift(t))
-            got = self._read(self._landmarkers[tid], frame, t, roi)
+            got = self._read(self._landmarkers[tid], frame, roi)
             if got is None:
                 continue
             if _shrunk(landmark_box(got[0].image, width, height), track.box):
@@ -182,57 +183,42 @@ class MultiPoseEstimator:
             else:
                 tracker.missed(tid)
 
-        unseen = self._seen_hidden(frame, [pose for pose, _ in read.values()])
-        for detection, resumes in self._new_people(unseen, t, read):
-            if resumes is None and not tracker.has_room():
-                tracker.counters.refused += 1
-                continue
-            # A lost track's graph has seen nobody since (its smoothing starts afresh): reuse it.
-            landmarker = self._landmarkers[resumes] if resumes is not None else self._landmarker()
-            got = self._read(landmarker, unseen, t, detection.roi)
-            # The pose may be someone already tracked whose box missed the detection's hip point,
-            # or a part of them.
-            box = None if got is None else landmark_box(got[0].image, width, height)
-            if (
-                got is None
-                or box is None
-                or any(
-                    pose_distance(got[0].image, p.image) < tracker.duplicate_distance
-                    for p, _ in read.values()
-                )
-                or any(_fragment_of(box, landmark_box(p.image, width, height)) for p, _ in read.values())
-                or (resumes is not None and _shrunk(box, tracker.tracks[resumes].box))
-            ):
-                if got is not None:
-                    self.fragments += 1
-                if resumes is None:
-                    landmarker.close()
-                continue
-            pose, next_roi = got
-            person = resumes if resumes is not None else tracker.start(pose.image, box, t)
-            if person is None:
-                landmarker.close()
-                continue
-            self._landmarkers[person] = landmarker
-            tracker.seen(person, pose.image, box, t)
-            self._rois[person] = next_roi
-            read[person] = got
+        # Coarse tiles first. Tiles smaller than half the frame look at it with everyone found so far
+        # greyed out (beside a tracked person, a small one is outshone); on larger tiles grey boxes
+        # over big people leave shapes the detector takes for people.
+        for level in self._sweep_share():
+            small = 2 * max(level[0][2:]) <= max(width, height)
+            unseen = self._seen_hidden(frame, [pose for pose, _ in read.values()]) if small else frame
+            for detection, resumes in self._new_people(unseen, level, t, read):
+                self._add_person(detection, resumes, unseen, t, read)
 
         for tid in tracker.retire_stale(t):
             self._landmarkers.pop(tid).close()
             del self._rois[tid]
         return [self._person(tid, read[tid][0], width, height) for tid in sorted(read)]
 
+    def _sweep_share(self) -> list[list[Tile]]:
+        """This frame's tiles (``tiles_per_frame`` of the sweep; the first frame all of them),
+        grouped by scale, coarse first."""
+        share = len(self._tiles) if self._first_frame else min(self.config.tiles_per_frame, len(self._tiles))
+        self._first_frame = False
+        tiles = []
+        for _ in range(share):
+            tiles.append(self._tiles[self._next_tile])
+            self._next_tile = (self._next_tile + 1) % len(self._tiles)
+        levels: dict[int, list[Tile]] = {}
+        for tile in tiles:
+            levels.setdefault(max(tile[2:]), []).append(tile)
+        return [levels[side] for side in sorted(levels, reverse=True)]
+
     def _new_people(
-        self, frame: np.ndarray, t: float, read: dict[int, tuple[PoseResult, Roi]]
+        self, frame: np.ndarray, tiles: list[Tile], t: float, read: dict[int, tuple[PoseResult, Roi]]
     ) -> list[tuple[Detection, int | None]]:
-        """This frame's share of the detector sweep: detections of people nobody tracks yet, each
-        with the lost track it resumes (None: a new person). A detection that reveals a takeover
+        """Detections on ``tiles`` of people nobody tracks yet, each with the lost track it resumes
+        (None: a new person). A detection that reveals a takeover
         (:meth:`PersonTracker.taken_over`) first gives the two tracks back their own people."""
         found: list[Detection] = []
-        for _ in range(min(self.config.tiles_per_frame, len(self._tiles))):
-            x, y, w, h = self._tiles[self._next_tile]
-            self._next_tile = (self._next_tile + 1) % len(self._tiles)
+        for x, y, w, h in tiles:
             found += self._detector.detect(frame[y : y + h, x : x + w], (x, y))
             self.detector_passes += 1
         fresh = [d for d in _suppress_repeats(found) if not self.tracker.covered((d.roi.cx, d.roi.cy))]
@@ -249,6 +235,52 @@ class MultiPoseEstimator:
             zip(rest, self.tracker.match_lost([(d.roi.cx, d.roi.cy) for d in rest], t), strict=True)
         )
 
+    def _add_person(
+        self,
+        detection: Detection,
+        resumes: int | None,
+        frame: np.ndarray,
+        t: float,
+        read: dict[int, tuple[PoseResult, Roi]],
+    ) -> None:
+        """Read the pose at ``detection`` and give it to the track it resumes or to a new one,
+        unless it is someone already seen this frame, or a part of them."""
+        tracker = self.tracker
+        if resumes is None and not tracker.has_room():
+            tracker.counters.refused += 1
+            return
+        height, width = frame.shape[:2]
+        # A lost track's graph has seen nobody since (its smoothing starts afresh): reuse it.
+        landmarker = self._landmarkers[resumes] if resumes is not None else self._landmarker()
+        got = self._read(landmarker, frame, detection.roi)
+        box = None if got is None else landmark_box(got[0].image, width, height)
+        if (
+            got is None
+            or box is None
+            or any(
+                pose_distance(got[0].image, p.image) < tracker.duplicate_distance for p, _ in read.values()
+            )
+            or any(_fragment_of(box, landmark_box(p.image, width, height)) for p, _ in read.values())
+            or (resumes is not None and _shrunk(box, tracker.tracks[resumes].box))
+            # A tile sees people smaller than itself; a body larger than the tile is a part of
+            # someone big (a head, an arm) read as a whole body.
+            or box_height(box) > OVERSIZE * detection.image_px
+        ):
+            if got is not None:
+                self.fragments += 1
+            if resumes is None:
+                landmarker.close()
+            return
+        pose, next_roi = got
+        person = resumes if resumes is not None else tracker.start(pose.image, box, t)
+        if person is None:
+            landmarker.close()
+            return
+        self._landmarkers[person] = landmarker
+        tracker.seen(person, pose.image, box, t)
+        self._rois[person] = next_roi
+        read[person] = got
+
     def _swap(self, active: int, lost: int, read: dict[int, tuple[PoseResult, Roi]]) -> None:
         """The passer-by's track (``lost``) takes the pose ``active`` followed; ``active`` is lost
         until it resumes at its own person."""
@@ -263,8 +295,7 @@ class MultiPoseEstimator:
 
     @staticmethod
     def _seen_hidden(frame: np.ndarray, poses: list[PoseResult]) -> np.ndarray:
-        """``frame`` with the people already seen greyed out, for finding the others: next to a
-        tracked person, the detector and the landmark model would see the tracked one first."""
+        """``frame`` with the people in ``poses`` greyed out."""
         if not poses:
             return frame
         height, width = frame.shape[:2]

@@ -27,6 +27,9 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
 # MediaPipe landmarks that say where a body is (shoulders, elbows, wrists, hips, knees, ankles);
 # the face and hand points are too close together to tell two people apart.
 BODY_LANDMARKS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+# Two poses this much in the same place are one person read twice, however they differ (a garbled
+# reading of someone already tracked); two people that far overlap leave one of them hidden anyway.
+DUPLICATE_IOU = 0.6
 # Velocity smoothing: weight of the newest frame-to-frame motion.
 _VELOCITY_GAIN = 0.5
 
@@ -47,6 +50,23 @@ def landmark_box(image_landmarks: np.ndarray, width: int, height: int) -> Box:
         float(np.clip(y.min(), 0, height)),
         float(np.clip(x.max(), 0, width)),
         float(np.clip(y.max(), 0, height)),
+    )
+
+
+def box_iou(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _landmark_extent(landmarks: np.ndarray) -> Box:
+    return (
+        float(landmarks[:, 0].min()),
+        float(landmarks[:, 1].min()),
+        float(landmarks[:, 0].max()),
+        float(landmarks[:, 1].max()),
     )
 
 
@@ -124,14 +144,18 @@ class PersonTracker:
 
     def losers_of_duplicates(self, poses: Mapping[int, np.ndarray], t: float) -> set[int]:
         """Tracks that must give up this frame's pose: of two tracks whose poses (image landmarks
-        ``(33, >=2)``) are one person, the one with the weaker claim (:meth:`_claim_weakness`)."""
+        ``(33, >=2)``) are one person (close postures, or boxes overlapping by ``DUPLICATE_IOU``), the
+        one with the weaker claim (:meth:`_claim_weakness`)."""
         losers: set[int] = set()
         ids = sorted(poses)
         for i, a in enumerate(ids):
             for b in ids[i + 1 :]:
                 if a in losers or b in losers:
                     continue
-                if pose_distance(poses[a], poses[b]) >= self.duplicate_distance:
+                if (
+                    pose_distance(poses[a], poses[b]) >= self.duplicate_distance
+                    and box_iou(_landmark_extent(poses[a]), _landmark_extent(poses[b])) < DUPLICATE_IOU
+                ):
                     continue
                 losers.add(max((a, b), key=lambda k: self._claim_weakness(k, poses[k], t)))
                 self.counters.duplicates += 1
@@ -201,14 +225,25 @@ class PersonTracker:
                     return active.id, lost.id
         return None
 
-    def swap(self, a: int, b: int) -> None:
-        """Exchange where tracks ``a`` and ``b`` are (box, landmarks, velocity, path, state); each
-        keeps its id and age."""
-        ta, tb = self.tracks[a], self.tracks[b]
-        for name in ("box", "landmarks", "last_seen_s", "velocity", "active", "path"):
-            va, vb = getattr(ta, name), getattr(tb, name)
-            setattr(ta, name, vb)
-            setattr(tb, name, va)
+    def swap(self, active: int, lost: int) -> None:
+        """Undo a takeover (:meth:`taken_over`): ``lost`` gets where ``active`` is now (the person
+        it followed is its own), and ``active`` is lost where it was when the two met, standing."""
+        a, b = self.tracks[active], self.tracks[lost]
+        met = b.last_seen_s
+        then = a.center_at(met)
+        shift = (then - box_center(a.box)) if then is not None else np.zeros(2)
+        b.box, b.landmarks, b.last_seen_s, b.velocity, b.active = (
+            a.box,
+            a.landmarks,
+            a.last_seen_s,
+            a.velocity,
+            True,
+        )
+        b.path = deque(a.path)
+        a.box = (a.box[0] + shift[0], a.box[1] + shift[1], a.box[2] + shift[0], a.box[3] + shift[1])
+        a.landmarks = a.landmarks + np.append(shift, np.zeros(a.landmarks.shape[1] - 2))
+        a.last_seen_s, a.velocity, a.active = met, np.zeros(2), False
+        a.path = deque(p for p in a.path if p[0] <= met)
         self.counters.swaps += 1
 
     def has_room(self) -> bool:
