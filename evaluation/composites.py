@@ -23,6 +23,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from pose_frontend.sources import VideoFileSource
+
 FPS = 10.0
 CANVAS = (960, 540)  # width, height
 BACKGROUND = 114
@@ -85,17 +87,8 @@ class CompositeFrame:
 
 
 def _read_video(path: Path) -> np.ndarray:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, bgr = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    capture.release()
-    if not frames:
-        raise FileNotFoundError(f"cannot read video {path}")
-    return np.stack(frames)
+    with VideoFileSource(path) as source:
+        return np.stack([rgb for _, rgb in source])
 
 
 def _keypoint_boxes(points: np.ndarray) -> np.ndarray:

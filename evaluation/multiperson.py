@@ -6,7 +6,7 @@ Two kinds of footage:
   (:mod:`evaluation.composites`), where every frame knows each person's box: detection recall per
   person over the frames where both are wholly in view, id switches per minute per person;
 * ``opencv_vtest/vtest.avi``, a real surveillance view with 3-8 small people, against a hand count
-  (``evaluation/data/vtest_people.json``: every 40th frame, each person's centre and height) and
+  (``evaluation/data/vtest_people.json``: every 40th frame and frames 10-30, each person's centre and height) and
   hand-checked crossings (each person's position before and after two people met: the same id must
   be at both).
 
@@ -23,15 +23,16 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 
-import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from config.frontend import PeopleConfig
 from evaluation.composites import FPS, SEQUENCES, SequenceSpec, composite_frames
 from pose_frontend.multi import MultiPoseEstimator
+from pose_frontend.sources import VideoFileSource
 
 VTEST_TRUTH = Path(__file__).parent / "data" / "vtest_people.json"
 # A hand-marked person counts if wholly in view and at least this tall (the estimator's default
@@ -211,20 +212,9 @@ class VtestReport:
 
 
 def video_frames(path: Path, max_frames: int | None = None) -> Iterator[tuple[float, np.ndarray]]:
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise FileNotFoundError(f"cannot open video {path}")
-    fps = capture.get(cv2.CAP_PROP_FPS) or 10.0
-    i = 0
-    try:
-        while max_frames is None or i < max_frames:
-            ok, bgr = capture.read()
-            if not ok:
-                break
-            yield i / fps, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            i += 1
-    finally:
-        capture.release()
+    """``(timestamp_s, rgb)`` of a video file, the first ``max_frames`` of them (all when None)."""
+    with VideoFileSource(path) as source:
+        yield from islice(source, max_frames)
 
 
 def score_vtest(run: Run, truth: dict[str, object]) -> VtestReport:

@@ -69,11 +69,8 @@ def check_frame(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-class PoseEstimator(ABC):
-    """``estimate(rgb, timestamp_s)`` -> :class:`PoseResult` or None when nobody is detected."""
-
-    @abstractmethod
-    def estimate(self, rgb: np.ndarray, timestamp_s: float) -> PoseResult | None: ...
+class Closing(ABC):
+    """Holds MediaPipe graphs: close it when done, or use it in a ``with`` block."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -85,6 +82,13 @@ class PoseEstimator(ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class PoseEstimator(Closing):
+    """``estimate(rgb, timestamp_s)`` -> :class:`PoseResult` or None when nobody is detected."""
+
+    @abstractmethod
+    def estimate(self, rgb: np.ndarray, timestamp_s: float) -> PoseResult | None: ...
 
 
 class LegacyPoseEstimator(PoseEstimator):

@@ -22,15 +22,21 @@ host) plus ``tiles_per_frame`` detector passes; ``haad bench frontend`` measures
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
 import numpy as np
 
 from config.frontend import PeopleConfig
-from pose_frontend.estimator import PoseResult, check_frame, to_canonical_pose
+from pose_frontend.estimator import Closing, PoseResult, check_frame, to_canonical_pose
 from pose_frontend.graphs import Detection, PersonDetector, Roi, RoiLandmarker
-from pose_frontend.tracking import BODY_LANDMARKS, Box, PersonTracker, box_height, landmark_box, pose_distance
+from pose_frontend.tracking import (
+    BODY_LANDMARKS,
+    Box,
+    PersonTracker,
+    box_height,
+    box_iou,
+    landmark_box,
+    pose_distance,
+)
 
 # BlazePose's detector finds people down to about a quarter of its input's side (measured on
 # vtest.avi: docs/experiments/2026-12-04-multi-person-frontend.md).
@@ -115,8 +121,10 @@ def _fragment_of(box: Box, other: Box) -> bool:
     return ix * iy > 0.6 * area and _shrunk(box, other)
 
 
-class MultiPoseEstimator:
-    """``estimate(rgb, timestamp_s)`` -> a :class:`PersonPose` per person seen, ordered by id.
+class MultiPoseEstimator(Closing):
+    """``estimate(rgb, timestamp_s)`` -> a :class:`PersonPose` per person seen, ordered by id;
+    ``retired`` then lists the ids that frame retired (not seen for ``lost_timeout_s``: gone), and
+    ``tracker.counters`` counts what the tracker did.
 
     Feed frames of one camera in time order. Create it in the process that uses it (MediaPipe
     graphs are neither fork- nor pickle-safe) and close it when done.
@@ -127,6 +135,7 @@ class MultiPoseEstimator:
         self.tracker = PersonTracker(config.max_people, config.lost_timeout_s)
         self.detector_passes = 0
         self.landmark_passes = 0
+        self.retired: list[int] = []  # ids retired by the last frame: those people are gone for good
         self.fragments = 0
         self._detector = PersonDetector(config.min_detection_confidence)
         self._landmarkers: dict[int, RoiLandmarker] = {}
@@ -159,7 +168,7 @@ class MultiPoseEstimator:
                 continue  # hidden behind someone tracked: their region would read that person
             else:
                 roi = self._rois[tid].shifted(*track.predicted_shift(t))
-            got = self._read(self._landmarkers[tid], frame, roi)
+            got = self._read(self._landmarkers[tid], self._others_hidden(frame, tid, roi), roi)
             if got is None:
                 continue
             if _shrunk(landmark_box(got[0].image, width, height), track.box):
@@ -192,7 +201,8 @@ class MultiPoseEstimator:
             for detection, resumes in self._new_people(unseen, level, t, read):
                 self._add_person(detection, resumes, unseen, t, read)
 
-        for tid in tracker.retire_stale(t):
+        self.retired = tracker.retire_stale(t)
+        for tid in self.retired:
             self._landmarkers.pop(tid).close()
             del self._rois[tid]
         return [self._person(tid, read[tid][0], width, height) for tid in sorted(read)]
@@ -305,6 +315,24 @@ class MultiPoseEstimator:
             hidden[int(y0) : int(y1) + 1, int(x0) : int(x1) + 1] = 128
         return hidden
 
+    def _others_hidden(self, frame: np.ndarray, tid: int, roi: Roi) -> np.ndarray:
+        """``frame`` with the other people in ``roi`` greyed out where they were last seen: in a
+        region holding two people side by side the landmark model may jump to the more salient one.
+        People overlapping this one by much (a crossing) stay: hiding them would hide this one."""
+        mine = self.tracker.tracks[tid].box
+        x0, y0, x1, y1 = roi.box()
+        hidden = frame
+        for other in self.tracker.tracks.values():
+            b = other.box
+            if other.id == tid or not other.active or b[2] < x0 or b[0] > x1 or b[3] < y0 or b[1] > y1:
+                continue
+            if box_iou(b, mine) > 0.3:
+                continue
+            if hidden is frame:
+                hidden = frame.copy()
+            hidden[int(b[1]) : int(b[3]) + 1, int(b[0]) : int(b[2]) + 1] = 128
+        return hidden
+
     def _replace_landmarker(self, tid: int) -> None:
         self._landmarkers[tid].close()
         self._landmarkers[tid] = self._landmarker()
@@ -325,11 +353,3 @@ class MultiPoseEstimator:
             landmarker.close()
         self._landmarkers.clear()
         self._detector.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
