@@ -326,7 +326,7 @@ class MultiPoseEstimator(Closing):
             b = other.box
             if other.id == tid or not other.active or b[2] < x0 or b[0] > x1 or b[3] < y0 or b[1] > y1:
                 continue
-            if box_iou(b, mine) > 0.3:
+            if box_iou(b, mine) > 0.1:
                 continue
             if hidden is frame:
                 hidden = frame.copy()

@@ -30,8 +30,8 @@ BODY_LANDMARKS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 # Two poses this much in the same place are one person read twice, however they differ (a garbled
 # reading of someone already tracked); two people that far overlap leave one of them hidden anyway.
 DUPLICATE_IOU = 0.6
-# Velocity smoothing: weight of the newest frame-to-frame motion.
-_VELOCITY_GAIN = 0.5
+# A track's velocity is its feet's over this last stretch.
+_VELOCITY_SPAN_S = 1.0
 
 
 def box_center(box: Box) -> np.ndarray:
@@ -89,8 +89,9 @@ class Track:
     last_seen_s: float
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # px/s of the box centre
     active: bool = True
-    # (time, box centre) of the frames it was seen in, over the last lost_timeout_s
-    path: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
+    # (time, box centre, feet: the bottom centre) of the frames it was seen in, over the last
+    # lost_timeout_s; the feet stay put while a person stands, squats or waves
+    path: deque[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=deque)
 
     def predicted_center(self, t: float) -> np.ndarray:
         return box_center(self.box) + self.velocity * max(0.0, t - self.last_seen_s)
@@ -98,11 +99,21 @@ class Track:
     def predicted_shift(self, t: float) -> np.ndarray:
         return self.velocity * max(0.0, t - self.last_seen_s)
 
+    def walked(self, t: float, span_s: float = 1.0) -> float | None:
+        """How far its feet moved over the ``span_s`` before ``t`` (px), if remembered."""
+        seen = [feet for ts, _, feet in self.path if t - span_s <= ts <= t]
+        return float(np.linalg.norm(seen[-1] - seen[0])) if len(seen) >= 2 else None
+
     def center_at(self, t: float) -> np.ndarray | None:
         """Where it was at time ``t`` (the nearest frame it was seen in), if that is remembered."""
         if not self.path or t < self.path[0][0]:
             return None
         return min(self.path, key=lambda p: abs(p[0] - t))[1]
+
+
+def _walker_and_stander(walker: float | None, stander: float | None) -> bool:
+    """Whether feet that moved ``walker`` px are clearly walking past feet that moved ``stander``."""
+    return walker is not None and stander is not None and walker > 2 * stander
 
 
 @dataclass
@@ -198,29 +209,28 @@ class PersonTracker:
         return matches
 
     def taken_over(self, point: tuple[float, float] | np.ndarray, t: float) -> tuple[int, int] | None:
-        """Whether a person appearing at ``point`` (matching no lost track) reveals a takeover: an
-        active track that, while someone passed in front of its person, followed the passer-by
-        instead. Then ``point`` is where that track was when a lost track (the passer-by's own) was
-        lost, and that lost track is predicted where the active one is now. Returns (active id,
-        lost id): the active track's person is at ``point``, its pose is the lost track's."""
+        """Whether a person appearing at ``point`` reveals a takeover: while a walker passed in front
+        of a standing person, the stander's track went on with the walker and the walker's own
+        track was lost. Evidence: the lost track was lost where the active one then was (they met),
+        its feet were walking then while the active one's stood, the active one's feet walk now,
+        and someone is back where they met. Returns (active id, lost id): the active track's person
+        is at ``point``, its pose is the lost track's."""
         p = np.asarray(point)
         for lost in self.tracks.values():
             if lost.active or lost.last_seen_s - lost.first_seen_s < self.lost_timeout_s:
                 continue  # only a person tracked for a while, not a passing misreading
+            met = lost.last_seen_s
             for active in self.tracks.values():
-                then = active.center_at(lost.last_seen_s) if active.active else None
+                then = active.center_at(met) if active.active else None
                 if then is None:
                     continue
                 h = box_height(active.box)
+                stood, walks = active.walked(met), active.walked(t)
                 if (
-                    # the two met: the lost track was lost where the active one then was
                     np.linalg.norm(box_center(lost.box) - then) < 0.5 * h
-                    # the active one went on where the lost one was heading
-                    and np.linalg.norm(lost.predicted_center(t) - box_center(active.box)) < 0.5 * h
-                    # and someone is back where they met: neither of the two nor the lost one's person
                     and np.linalg.norm(p - then) < 0.5 * h
-                    and np.linalg.norm(p - box_center(active.box)) > 0.5 * h
-                    and np.linalg.norm(p - lost.predicted_center(t)) > 0.5 * h
+                    and _walker_and_stander(lost.walked(met), stood)
+                    and _walker_and_stander(walks, stood)
                 ):
                     return active.id, lost.id
         return None
@@ -263,18 +273,19 @@ class PersonTracker:
     def seen(self, track_id: int, landmarks: np.ndarray, box: Box, t: float) -> None:
         """The person of ``track_id`` has ``landmarks`` ``(33, >=2)`` within ``box`` at time ``t``."""
         track = self.tracks[track_id]
-        dt = t - track.last_seen_s
-        if dt > 0:
-            step = (box_center(box) - box_center(track.box)) / dt
-            track.velocity = (
-                step if not track.active else (_VELOCITY_GAIN * step + (1 - _VELOCITY_GAIN) * track.velocity)
-            )
         if not track.active:
             self.counters.resumed += 1
         track.box, track.landmarks, track.last_seen_s, track.active = box, landmarks, t, True
-        track.path.append((t, box_center(box)))
-        while track.path and track.path[0][0] < t - self.lost_timeout_s:
+        track.path.append((t, box_center(box), np.array([(box[0] + box[2]) / 2, box[3]])))
+        # Kept a second longer than a track can stay lost: taken_over looks at the second before
+        # two people met.
+        while track.path and track.path[0][0] < t - self.lost_timeout_s - _VELOCITY_SPAN_S:
             track.path.popleft()
+        # The feet's motion over the last second: a box's centre jumps with every squat, wave or
+        # partial reading, the feet only when the person walks.
+        recent = [(ts, feet) for ts, _, feet in track.path if ts >= t - _VELOCITY_SPAN_S]
+        span = recent[-1][0] - recent[0][0]
+        track.velocity = (recent[-1][1] - recent[0][1]) / span if span >= 0.3 else np.zeros(2)
 
     def missed(self, track_id: int) -> None:
         """The person of ``track_id`` was not seen in this frame."""
