@@ -1,6 +1,7 @@
 """``haad eval multiperson``: are several people in one camera each found, and do they keep their id?
 
-Two kinds of footage:
+First, one person: each estimator (legacy, tasks, multi) on MediaPipe's squat video against its
+reference landmarks. Then two kinds of footage:
 
 * two-person sequences composited from real single-person recordings
   (:mod:`evaluation.composites`), where every frame knows each person's box: detection recall per
@@ -283,12 +284,59 @@ def evaluate_vtest(
     return score_vtest(run, json.loads(VTEST_TRUTH.read_text()))
 
 
+# --- one person: each estimator against MediaPipe's reference landmarks ------------------------
+
+
+@dataclass
+class ReferenceAccuracy:
+    """An estimator on pose_squats.mp4 (65 frames, one person) against MediaPipe's reference."""
+
+    estimator: str
+    frames_found: int
+    image_p99_px: float
+    world_p99_m: float
+
+
+def reference_accuracy(testdata: Path, config: PeopleConfig, task_cache: Path) -> list[ReferenceAccuracy]:
+    """legacy, tasks and multi on the squat video: p99 of |landmark - reference| over found frames."""
+    from config.frontend import EstimatorConfig
+    from pose_frontend.estimator import LegacyPoseEstimator, PoseResult, TasksPoseEstimator
+
+    expected_image = np.array(json.loads((testdata / "pose_squats.full.json").read_text()))[..., :2]
+    expected_world = np.array(json.loads((testdata / "pose_squats_3d.full.json").read_text()))
+    frames = list(video_frames(testdata / "pose_squats.mp4"))
+    runs: dict[str, list[PoseResult | None]] = {}
+    with LegacyPoseEstimator(EstimatorConfig()) as legacy:
+        runs["legacy"] = [legacy.estimate(rgb, t) for t, rgb in frames]
+    with TasksPoseEstimator(EstimatorConfig(kind="tasks", task_cache_dir=str(task_cache))) as tasks:
+        runs["tasks"] = [tasks.estimate(rgb, t) for t, rgb in frames]
+    with MultiPoseEstimator(config) as multi:
+        runs["multi"] = [
+            people[0].landmarks if (people := multi.estimate(rgb, t)) else None for t, rgb in frames
+        ]
+    rows = []
+    for name, results in runs.items():
+        found = [i for i, r in enumerate(results) if r is not None]
+        image = np.stack([results[i].image[:, :2] for i in found])  # type: ignore[union-attr]
+        world = np.stack([results[i].world for i in found])  # type: ignore[union-attr]
+        rows.append(
+            ReferenceAccuracy(
+                name,
+                len(found),
+                float(np.percentile(np.abs(image - expected_image[found]), 99)),
+                float(np.percentile(np.abs(world - expected_world[found]), 99)),
+            )
+        )
+    return rows
+
+
 # --- the command ------------------------------------------------------------------------------
 
 
 @dataclass
 class MultipersonReport:
     config: dict[str, object]
+    reference: list[ReferenceAccuracy]
     sequences: list[SequenceReport]
     vtest: VtestReport | None
 
@@ -303,22 +351,31 @@ def run_multiperson_eval(
     vtest: bool = True,
     max_frames: int | None = None,
     tracks_out: Path | None = None,
+    with_reference: bool = True,
+    task_cache: Path = Path(".cache/mediapipe"),
 ) -> MultipersonReport:
-    """Every composited sequence (or those named), then vtest.avi."""
+    """One person against MediaPipe's reference, every composited sequence (or those named), then
+    vtest.avi."""
     specs = [s for s in SEQUENCES if sequences is None or s.name in sequences]
     unknown = set(sequences or ()) - {s.name for s in SEQUENCES}
     if unknown:
         raise ValueError(f"unknown sequences {sorted(unknown)}; known: {[s.name for s in SEQUENCES]}")
     testdata = data_root / "mediapipe_pose_testdata"
+    reference = reference_accuracy(testdata, config, task_cache) if with_reference else []
     reports = [evaluate_sequence(spec, testdata, config, max_frames) for spec in specs]
     vt = None
     if vtest:
         vt = evaluate_vtest(data_root / "opencv_vtest" / "vtest.avi", config, max_frames, tracks_out)
-    return MultipersonReport(config.model_dump(), reports, vt)
+    return MultipersonReport(config.model_dump(), reference, reports, vt)
 
 
 def format_report(report: MultipersonReport) -> str:
     lines = [
+        f"pose_squats.mp4 vs MediaPipe's reference: {r.estimator} {r.frames_found}/65 frames, image p99 "
+        f"{r.image_p99_px:.1f} px, world p99 {r.world_p99_m:.3f} m"
+        for r in report.reference
+    ]
+    lines += [
         f"{'sequence':<22} {'person':<10} {'in view':>7} {'recall':>7} {'id sw':>5} {'sw/min':>6} {'extra/fr':>8} {'ms med':>7} {'ms p90':>7}"
     ]
     for s in report.sequences:

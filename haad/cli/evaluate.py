@@ -230,6 +230,9 @@ def eval_multiperson_cmd(
     tracks_out: Path | None = typer.Option(
         None, help="Write vtest's tracks (id and box per frame) to this JSON."
     ),
+    reference: bool = typer.Option(
+        True, help="Also score each estimator on one person against MediaPipe's reference landmarks."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Several people in one camera: detection recall per person and id switches per minute on
@@ -248,6 +251,7 @@ def eval_multiperson_cmd(
             vtest=vtest,
             max_frames=max_frames,
             tracks_out=tracks_out,
+            with_reference=reference,
         )
     except (ValueError, DataNotFoundError, FileNotFoundError) as e:
         raise fail(str(e), code=2) from None
