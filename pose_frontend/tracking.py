@@ -99,17 +99,10 @@ class Track:
     def predicted_shift(self, t: float) -> np.ndarray:
         return self.velocity * max(0.0, t - self.last_seen_s)
 
-    def stride(self, t: float, span_s: float = 1.0) -> np.ndarray | None:
-        """Its feet's velocity over the ``span_s`` before ``t`` (px/s), if remembered."""
-        seen = [(ts, feet) for ts, _, feet in self.path if t - span_s <= ts <= t]
-        if len(seen) < 2 or seen[-1][0] - seen[0][0] <= 0:
-            return None
-        return (seen[-1][1] - seen[0][1]) / (seen[-1][0] - seen[0][0])
-
     def walked(self, t: float, span_s: float = 1.0) -> float | None:
-        """How fast its feet moved over the ``span_s`` before ``t`` (px/s), if remembered."""
-        v = self.stride(t, span_s)
-        return None if v is None else float(np.linalg.norm(v))
+        """How far its feet moved over the ``span_s`` before ``t`` (px), if remembered."""
+        seen = [feet for ts, _, feet in self.path if t - span_s <= ts <= t]
+        return float(np.linalg.norm(seen[-1] - seen[0])) if len(seen) >= 2 else None
 
     def center_at(self, t: float) -> np.ndarray | None:
         """Where it was at time ``t`` (the nearest frame it was seen in), if that is remembered."""
@@ -119,7 +112,7 @@ class Track:
 
 
 def _walker_and_stander(walker: float | None, stander: float | None) -> bool:
-    """Whether feet moving at ``walker`` px/s clearly walk while feet at ``stander`` px/s stand."""
+    """Whether feet that moved ``walker`` px are clearly walking past feet that moved ``stander``."""
     return walker is not None and stander is not None and walker > 2 * stander
 
 
@@ -216,14 +209,12 @@ class PersonTracker:
         return matches
 
     def taken_over(self, point: tuple[float, float] | np.ndarray, t: float) -> tuple[int, int] | None:
-        """Whether a person appearing at ``point`` reveals a takeover. When a walker passes a
-        standing person, one track may go on with the other's person while the other track is
-        lost: the stander's track walks on with the walker, or the walker's track stays with the
-        stander. Evidence: the lost track was lost where the active one then was (they met); of
-        the two, one walked and one stood then; the active one now does what the lost one did; and
-        someone appears where the active one's own person is expected (back where they met, or
-        where the walker was heading). Returns (active id, lost id): the active track's person is
-        at ``point``, its pose is the lost track's."""
+        """Whether a person appearing at ``point`` reveals a takeover: while a walker passed in front
+        of a standing person, the stander's track went on with the walker and the walker's own
+        track was lost. Evidence: the lost track was lost where the active one then was (they met),
+        its feet were walking then while the active one's stood, the active one's feet walk now,
+        and someone is back where they met. Returns (active id, lost id): the active track's person
+        is at ``point``, its pose is the lost track's."""
         p = np.asarray(point)
         for lost in self.tracks.values():
             if lost.active or lost.last_seen_s - lost.first_seen_s < self.lost_timeout_s:
@@ -231,25 +222,16 @@ class PersonTracker:
             met = lost.last_seen_s
             for active in self.tracks.values():
                 then = active.center_at(met) if active.active else None
-                before = active.stride(met)
-                if then is None or before is None:
+                if then is None:
                     continue
                 h = box_height(active.box)
-                if np.linalg.norm(box_center(lost.box) - then) >= 0.5 * h:
-                    continue  # they did not meet
-                own_then, own_now, theirs = active.walked(met), active.walked(t), lost.walked(met)
-                stander_went_on = (
-                    _walker_and_stander(theirs, own_then)
-                    and _walker_and_stander(own_now, own_then)
+                stood, walks = active.walked(met), active.walked(t)
+                if (
+                    np.linalg.norm(box_center(lost.box) - then) < 0.5 * h
                     and np.linalg.norm(p - then) < 0.5 * h
-                )
-                heading = then + before * (t - met)
-                walker_stayed = (
-                    _walker_and_stander(own_then, theirs)
-                    and _walker_and_stander(own_then, own_now)
-                    and np.linalg.norm(p - heading) < self.resume_distance * h  # as for a lost person
-                )
-                if stander_went_on or walker_stayed:
+                    and _walker_and_stander(lost.walked(met), stood)
+                    and _walker_and_stander(walks, stood)
+                ):
                     return active.id, lost.id
         return None
 

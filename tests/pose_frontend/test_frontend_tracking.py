@@ -171,22 +171,3 @@ def test_a_lost_person_reappearing_where_they_were_is_resumed_not_swapped() -> N
     # The stander reappears where they stood: that is where their lost track is predicted.
     assert tracker.taken_over((300.0, 200.0), t + 0.5) is None
     assert tracker.match_lost([(300.0, 200.0)], t + 0.5) == [stander]
-
-
-def test_a_walker_s_track_that_stayed_with_a_stander_is_recognised_when_the_walker_reappears() -> None:
-    """The other way round: the walker's track stays on the stander while the stander's track is
-    lost; the walker reappears further along their way."""
-    tracker = PersonTracker(max_people=4, lost_timeout_s=1.0)
-    stander = start(tracker, person(300, 200), 0.0)
-    walker = start(tracker, person(100, 200), 0.0)
-    t = 0.0
-    for i in range(1, 21):  # the walker comes from the left at 100 px/s
-        t = i / 10
-        see(tracker, stander, person(300, 200), t)
-        see(tracker, walker, person(100 + 10 * i, 200), t)
-    tracker.missed(stander)  # they meet at x = 300; the walker's track keeps the stander's pose
-    for i in range(1, 8):
-        see(tracker, walker, person(300, 200), t + i / 10)
-    now = t + 0.7
-    assert tracker.taken_over((370.0, 200.0), now) == (walker, stander)  # where the walker was heading
-    assert tracker.taken_over((150.0, 200.0), now) is None  # nowhere they were going
