@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import zipfile
 from pathlib import Path
 
 from models.files import is_verified, write_verified
@@ -51,11 +52,11 @@ def build_bundle(detector: bytes, landmarker: bytes) -> bytes:
         "pose_landmarks_detector.tflite": _with_metadata(landmarker, "pose_landmarks_detector", 0.0, 255.0),
     }
     buffer = io.BytesIO()
-    # The bundle writer takes a path; it needs an uncompressed, aligned zip, which it writes to any
-    # seekable file.
+    # MediaPipe's bundle writer (an uncompressed zip, aligned so that the models can be mapped),
+    # here into memory and with fixed dates: the same models give the same bytes.
     with model_asset_bundle_utils.AlignZipFile(buffer, mode="w", alignment=4) as zf:
         for name, content in models.items():
-            zf.writestr(name, content)
+            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), content)
     return buffer.getvalue()
 
 
