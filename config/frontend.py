@@ -12,6 +12,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from config.base import StrictModel
 from config.bus import BusConfig
+from config.secrets import SecretRef, no_inline_password
 
 # The bus's stream-id rule (bus/messages.py) and the profile-name rule (edge/profiles.py),
 # checked here too so that a bad name is reported with its YAML line at load time.
@@ -81,9 +82,12 @@ class UrlSourceConfig(StrictModel):
 
     kind: Literal["url"] = "url"
     url: str = Field(
-        description="Stream address, e.g. rtsp://user:pass@10.0.0.5:554/stream1 (no default: it names the camera).",
+        description="Stream address, e.g. rtsp://user@10.0.0.5:554/stream1 (no default: it names the camera).",
         min_length=8,
         max_length=2048,
+    )
+    password: SecretRef | None = Field(
+        default=None, description="The camera password of the URL's user: {env: NAME} or {file: PATH}."
     )
     reconnect: ReconnectConfig = Field(
         default_factory=ReconnectConfig, description="Reopening a lost stream."
@@ -94,7 +98,7 @@ class UrlSourceConfig(StrictModel):
     def _known_scheme(cls, v: str) -> str:
         if not v.lower().startswith(_URL_SCHEMES):
             raise ValueError(f"url must start with one of {', '.join(_URL_SCHEMES)}")
-        return v
+        return no_inline_password(v, "password")
 
 
 class VideoSourceConfig(StrictModel):
@@ -187,6 +191,19 @@ class SyntheticSourceConfig(StrictModel):
     realtime: bool = Field(
         default=True, description="Deliver frames at ``fps``; false = as fast as possible."
     )
+    starts_at: float | None = Field(
+        default=None,
+        ge=0,
+        description="Wall-clock time (Unix seconds) the performance began, as for a live camera: frames "
+        "carry wall-clock timestamps and a frontend (re)started later picks the performance up where it "
+        "is by then; none: timestamps from 0, from the start.",
+    )
+
+    @model_validator(mode="after")
+    def _live_needs_realtime(self) -> SyntheticSourceConfig:
+        if self.starts_at is not None and not self.realtime:
+            raise ValueError("starts_at needs realtime: true (a live performance runs at its own pace)")
+        return self
 
 
 SourceConfig = Annotated[
