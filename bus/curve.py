@@ -4,6 +4,10 @@ Keys are ZeroMQ certificate files: ``NAME.key`` holds a public key, ``NAME.key_s
 The worker loads its pair and accepts only clients whose public key is in ``authorized_clients``
 (a ZAP handler in the worker's context checks every connection); a frontend loads its own pair and
 the worker's public key. Traffic is then encrypted and no unknown sender can reach the worker.
+
+Each authorized key is bound to the streams it may send (``senders``; one key alone sends them all):
+the worker reads every message's sender key (ZAP's User-Id) and refuses a frame of a stream from
+any other key, so a valid key for one camera cannot forge or suppress another camera's frames.
 """
 
 from __future__ import annotations
@@ -136,3 +140,18 @@ def secure_client(socket: zmq.Socket, curve: CurveConfig) -> None:
     socket.curve_secretkey = secret
     socket.curve_publickey = public
     socket.curve_serverkey = server_public
+
+
+def sender_streams(curve: CurveConfig) -> dict[str, tuple[str, frozenset[str] | None]]:
+    """Every authorized key, by its User-Id (the z85 public key ZAP reports with each message): its
+    name and the streams it may send (None: any; only when it is the one authorized key and
+    ``senders`` is not set). A key ``senders`` does not name may send nothing."""
+    if curve.authorized_clients is None:
+        raise CurveKeyError("the worker needs bus.curve.authorized_clients")
+    keys = {p.stem: p for p in sorted(Path(curve.authorized_clients).glob("*.key"))}
+    out: dict[str, tuple[str, frozenset[str] | None]] = {}
+    for name, path in keys.items():
+        public, _ = _load(str(path), secret=False)
+        streams = None if curve.senders is None and len(keys) == 1 else (curve.senders or {}).get(name, [])
+        out[public.decode("ascii")] = (name, None if streams is None else frozenset(streams))  # z85 already
+    return out

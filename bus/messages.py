@@ -37,6 +37,7 @@ DROP_REASONS: tuple[str, ...] = (
     "wrong_topic",
     # the receiving end (bus.pubsub, bus.guard)
     "unknown_stream",
+    "wrong_sender",
     "bad_sent_at",
     "seq_gap",
     "seq_jump",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from typing import Protocol, Self
 
 import zmq
 
-from bus.curve import AUTHENTICATORS, secure_client, secure_server
+from bus.curve import AUTHENTICATORS, secure_client, secure_server, sender_streams
 from bus.guard import StreamGuard
 from bus.messages import MessageError, SkeletonFrame, decode, encode
 from config.bus import BusConfig, StreamGuardConfig
@@ -41,6 +42,7 @@ HARD_MESSAGE_LIMIT_BYTES = 1024 * 1024
 # A receiving end with no stream list follows at most this many streams (later ones are refused).
 MAX_STREAMS = 1024
 _WAIT_SLICE_MS = 200
+IPC_MODES = {"owner": 0o600, "group": 0o660}  # file modes of an ipc:// socket (BusConfig.ipc_access)
 
 
 class StopFlag(Protocol):
@@ -57,9 +59,18 @@ def _open(context: zmq.Context | None, kind: int, options: dict[int, int]) -> zm
     return socket
 
 
-def _attach(socket: zmq.Socket, endpoint: str, bind: bool) -> None:
+def _attach(socket: zmq.Socket, endpoint: str, bind: bool, ipc_mode: int = IPC_MODES["owner"]) -> None:
+    """Bind or connect; an ipc socket bound here gets ``ipc_mode`` whatever the umask (connecting to
+    a unix socket needs write permission on its file), from the moment it exists."""
     try:
-        if bind:
+        if bind and endpoint.startswith("ipc://"):
+            umask = os.umask(0o777 & ~ipc_mode)
+            try:
+                socket.bind(endpoint)
+            finally:
+                os.umask(umask)
+            os.chmod(endpoint.removeprefix("ipc://"), ipc_mode)
+        elif bind:
             socket.bind(endpoint)
         else:
             socket.connect(endpoint)
@@ -83,7 +94,7 @@ class Publisher:
         self._socket = _open(context, zmq.PUSH, {zmq.SNDHWM: hwm})
         if config is not None and config.curve is not None:
             secure_client(self._socket, config.curve)
-        _attach(self._socket, endpoint, bind)
+        _attach(self._socket, endpoint, bind, IPC_MODES[config.ipc_access if config is not None else "owner"])
 
     @classmethod
     def from_config(cls, config: BusConfig, *, context: zmq.Context | None = None) -> Publisher:
@@ -152,11 +163,17 @@ class Subscriber:
         self._warned: set[str] = set()
         self._socket = _open(context, zmq.PULL, {zmq.RCVHWM: hwm, zmq.MAXMSGSIZE: HARD_MESSAGE_LIMIT_BYTES})
         self._auth = None
-        if config is not None and config.curve is not None:
-            self._auth = secure_server(self._socket, config.curve)
+        # sender key (ZAP User-Id) -> (its name, the streams it may send; None: any)
+        self._senders: dict[str, tuple[str, frozenset[str] | None]] | None = None
         try:
-            _attach(self._socket, endpoint, bind)
-        except zmq.ZMQError:
+            if config is not None and config.curve is not None:
+                self._auth = secure_server(self._socket, config.curve)
+                self._senders = sender_streams(config.curve)
+            _attach(
+                self._socket, endpoint, bind, IPC_MODES[config.ipc_access if config is not None else "owner"]
+            )
+        except (zmq.ZMQError, ValueError):
+            self._socket.close(linger=0)
             self._stop_auth()
             raise
 
@@ -188,7 +205,7 @@ class Subscriber:
             remaining_s = deadline - time.monotonic()
             if not self._socket.poll(max(0, math.ceil(remaining_s * 1000))):
                 return None
-            frame = self._accept(self._socket.recv_multipart(zmq.NOBLOCK))
+            frame = self._accept(*self._read())
             if frame is not None:
                 return frame
             if remaining_s <= 0:
@@ -208,15 +225,23 @@ class Subscriber:
         batch = [first]
         for _ in range(max_frames - 1):
             try:
-                parts = self._socket.recv_multipart(zmq.NOBLOCK)
+                message = self._read()
             except zmq.Again:
                 break
-            frame = self._accept(parts)
+            frame = self._accept(*message)
             if frame is not None:
                 batch.append(frame)
         return batch
 
-    def _accept(self, parts: list[bytes]) -> SkeletonFrame | None:
+    def _read(self) -> tuple[list[bytes], str | None]:
+        """The next message's parts and, on a CURVE bus, its sender's key (raises zmq.Again)."""
+        if self._senders is None:
+            return self._socket.recv_multipart(zmq.NOBLOCK), None
+        frames = self._socket.recv_multipart(zmq.NOBLOCK, copy=False)
+        sender = frames[0].get("User-Id")
+        return [f.bytes for f in frames], sender if isinstance(sender, str) else None
+
+    def _accept(self, parts: list[bytes], sender: str | None) -> SkeletonFrame | None:
         try:
             frame = decode(parts)
         except MessageError as e:
@@ -227,6 +252,13 @@ class Subscriber:
         if not known and (self._streams is not None or len(self.received) >= MAX_STREAMS):
             self._drop("unknown_stream", f"a frame of stream {sid!r}, which this worker does not serve")
             return None
+        if self._senders is not None:
+            name, allowed = self._senders.get(sender or "", ("an unknown key", frozenset()))
+            if allowed is not None and sid not in allowed:
+                self._drop(
+                    "wrong_sender", f"a frame of stream {sid!r} from key {name!r}, which may not send it"
+                )
+                return None
         refused = self._guard.accept(frame, time.time())
         if refused is not None:
             self._warn_once(refused, f"{sid}: seq {frame.seq}, t {frame.timestamp:.3f} refused")

@@ -4,6 +4,7 @@ and which frames a stream will not accept."""
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -17,8 +18,9 @@ _TCP = re.compile(r"tcp://(?P<host>\*|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<po
 class CurveConfig(StrictModel):
     """ZeroMQ CURVE keys (`haad keys` makes them): the worker is the server, frontends are clients.
 
-    The worker needs ``server_secret_key`` and ``authorized_clients``; a frontend needs
-    ``client_secret_key`` and ``server_public_key``. A host that runs both needs all four.
+    The worker needs ``server_secret_key`` and ``authorized_clients`` (and ``senders`` with more than
+    one client key); a frontend needs ``client_secret_key`` and ``server_public_key``. A host that
+    runs both needs all four.
     """
 
     server_secret_key: str | None = Field(
@@ -33,6 +35,25 @@ class CurveConfig(StrictModel):
     client_secret_key: str | None = Field(
         None, description="This frontend host's key pair (a .key_secret file from `haad keys client`)."
     )
+    senders: dict[str, list[str]] | None = Field(
+        None,
+        description="The streams each frontend key may send, by key name (its NAME.key in "
+        "authorized_clients); frames of a stream from any other key are refused (wrong_sender). "
+        "Needed once authorized_clients holds more than one key; with one key, it sends every stream.",
+    )
+
+    @field_validator("senders")
+    @classmethod
+    def _one_key_per_stream(cls, v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if v is None:
+            return v
+        owner: dict[str, str] = {}
+        for key, streams in v.items():
+            for stream in streams:
+                if stream in owner and owner[stream] != key:
+                    raise ValueError(f"stream {stream!r} is bound to two keys: {owner[stream]!r} and {key!r}")
+                owner[stream] = key
+        return v
 
 
 class StreamGuardConfig(StrictModel):
@@ -91,6 +112,11 @@ class BusConfig(StrictModel):
             "The worker binds and frontends connect (many -> one); false reverses it "
             "(then only one frontend can bind the endpoint)."
         ),
+    )
+    ipc_access: Literal["owner", "group"] = Field(
+        "owner",
+        description="Who may connect to an ipc:// socket: the worker's user only (file mode 0600), or "
+        "also its group (0660, for frontends run by another user of that group).",
     )
     curve: CurveConfig | None = Field(
         None, description="CURVE authentication and encryption; required on a tcp:// bus."

@@ -10,6 +10,7 @@ from config.base import StrictModel
 from config.bus import BusConfig
 from config.events import EventsConfig
 from config.frontend import StreamConfig
+from config.secrets import no_inline_password
 from config.serve import ServeConfig
 from config.store import StoreConfig
 from config.worker import WorkerConfig
@@ -104,6 +105,12 @@ class EdgeConfig(StrictModel):
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
             raise ValueError(f"stream ids must be unique; repeated: {repeated}")
+        return v
+
+    @field_validator("store")
+    @classmethod
+    def _no_password_in_the_file(cls, v: StoreConfig) -> StoreConfig:
+        no_inline_password(v.url, "store.password")  # --db and HAAD_DB may carry one: they are not files
         return v
 
     @model_validator(mode="after")

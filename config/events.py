@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from config.base import StrictModel
+from config.secrets import SecretRef, no_inline_password
 
 EventKind = Literal["open", "update", "close"]
 EVENT_KINDS: tuple[EventKind, ...] = ("open", "update", "close")
@@ -21,7 +22,10 @@ class MqttConfig(StrictModel):
 
     url: str = Field(
         "mqtt://127.0.0.1:1883",
-        description="mqtt://[user:password@]host[:port] (mqtts:// for TLS, default ports 1883 / 8883).",
+        description="mqtt://[user@]host[:port] (mqtts:// for TLS, default ports 1883 / 8883).",
+    )
+    password: SecretRef | None = Field(
+        None, description="The broker password of the URL's user: {env: NAME} or {file: PATH}."
     )
     topic_prefix: str = Field(
         "haad", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_./-]+$", description="First topic level."
@@ -45,7 +49,7 @@ class MqttConfig(StrictModel):
         parts = urlsplit(v)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError(f"not an MQTT URL (mqtt://host:port or mqtts://...): {v!r}")
-        return v
+        return no_inline_password(v, "events.mqtt.password")
 
 
 class WebhookConfig(StrictModel):
@@ -58,10 +62,10 @@ class WebhookConfig(StrictModel):
         description="Names the sink in logs and the API.",
     )
     url: str = Field(description="http:// or https:// URL the events are POSTed to.")
-    secret: str = Field(
-        "",
-        max_length=512,
-        description="HMAC-SHA256 key: X-Haad-Signature is sha256=hex(HMAC(secret, timestamp + '.' + body)); empty: unsigned.",
+    secret: SecretRef | None = Field(
+        None,
+        description="The HMAC-SHA256 key, {env: NAME} or {file: PATH}: X-Haad-Signature is "
+        "sha256=hex(HMAC(key, timestamp + '.' + body)); none: unsigned.",
     )
     events: list[EventKind] = Field(
         default_factory=lambda: list(EVENT_KINDS), min_length=1, description="Which event kinds to send."
@@ -74,6 +78,15 @@ class WebhookConfig(StrictModel):
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {v!r}")
+        return v
+
+    @field_validator("secret", mode="before")
+    @classmethod
+    def _by_reference(cls, v: object) -> object:
+        if isinstance(v, str):
+            raise ValueError(
+                "no literal key: keep it out of the config, in secret: {env: NAME} or {file: PATH}"
+            )
         return v
 
 

@@ -12,6 +12,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from config.base import StrictModel
 from config.bus import BusConfig
+from config.secrets import SecretRef, no_inline_password
 
 # The bus's stream-id rule (bus/messages.py) and the profile-name rule (edge/profiles.py),
 # checked here too so that a bad name is reported with its YAML line at load time.
@@ -81,9 +82,12 @@ class UrlSourceConfig(StrictModel):
 
     kind: Literal["url"] = "url"
     url: str = Field(
-        description="Stream address, e.g. rtsp://user:pass@10.0.0.5:554/stream1 (no default: it names the camera).",
+        description="Stream address, e.g. rtsp://user@10.0.0.5:554/stream1 (no default: it names the camera).",
         min_length=8,
         max_length=2048,
+    )
+    password: SecretRef | None = Field(
+        default=None, description="The camera password of the URL's user: {env: NAME} or {file: PATH}."
     )
     reconnect: ReconnectConfig = Field(
         default_factory=ReconnectConfig, description="Reopening a lost stream."
@@ -94,7 +98,7 @@ class UrlSourceConfig(StrictModel):
     def _known_scheme(cls, v: str) -> str:
         if not v.lower().startswith(_URL_SCHEMES):
             raise ValueError(f"url must start with one of {', '.join(_URL_SCHEMES)}")
-        return v
+        return no_inline_password(v, "password")
 
 
 class VideoSourceConfig(StrictModel):
@@ -187,6 +191,19 @@ class SyntheticSourceConfig(StrictModel):
     realtime: bool = Field(
         default=True, description="Deliver frames at ``fps``; false = as fast as possible."
     )
+    starts_at: float | None = Field(
+        default=None,
+        ge=0,
+        description="Wall-clock time (Unix seconds) the performance began, as for a live camera: frames "
+        "carry wall-clock timestamps and a frontend (re)started later picks the performance up where it "
+        "is by then; none: timestamps from 0, from the start.",
+    )
+
+    @model_validator(mode="after")
+    def _live_needs_realtime(self) -> SyntheticSourceConfig:
+        if self.starts_at is not None and not self.realtime:
+            raise ValueError("starts_at needs realtime: true (a live performance runs at its own pace)")
+        return self
 
 
 SourceConfig = Annotated[
@@ -198,6 +215,49 @@ SourceConfig = Annotated[
     | SyntheticSourceConfig,
     Field(discriminator="kind"),
 ]
+
+
+class PeopleConfig(StrictModel):
+    """Several people per camera (pose_frontend/multi.py): BlazePose's detector swept over tiles of
+    the frame, one landmark pass per tracked person, person ids kept by pose_frontend/tracking.py."""
+
+    max_people: int = Field(
+        default=16, ge=1, le=64, description="Most people tracked at once; more are counted as refused."
+    )
+    min_person_height_px: int = Field(
+        default=60,
+        ge=16,
+        le=4096,
+        description=(
+            "Height of the smallest person to find, in frame pixels; sets the smallest detector tile "
+            "(4x this), so smaller values cost more tiles per sweep."
+        ),
+    )
+    tiles_per_frame: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description=(
+            "Detector passes per frame (~10 ms each on a 2-core host); one sweep over all tiles "
+            "spreads over several frames, so a new person is found within (tiles / this) frames."
+        ),
+    )
+    min_detection_confidence: float = Field(
+        default=0.5, ge=0, le=1, description="Detector score needed to start (or resume) a person."
+    )
+    min_presence_confidence: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Landmark model's pose score below which a tracked person counts as not seen in that frame.",
+    )
+    lost_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=600,
+        description="A person not seen for this long is retired; within it, they get their id back.",
+    )
+    smooth_landmarks: bool = Field(default=True, description="Filter each person's landmarks across frames.")
 
 
 class EstimatorConfig(StrictModel):
@@ -218,12 +278,23 @@ class EstimatorConfig(StrictModel):
     smooth_landmarks: bool = Field(
         default=True, description="Legacy API: filter landmarks across frames to cut jitter."
     )
+    kind: Literal["legacy", "tasks"] = Field(
+        default="legacy",
+        description=(
+            "legacy: mp.solutions.pose (measured closest to MediaPipe's reference landmarks); tasks: "
+            "the Tasks PoseLandmarker in VIDEO mode."
+        ),
+    )
     task_model_path: str | None = Field(
         default=None,
         description=(
-            "A MediaPipe Tasks pose_landmarker_*.task file; when set, PoseLandmarker in VIDEO mode "
-            "replaces the legacy solution."
+            "kind tasks: a pose_landmarker_*.task file; None = the bundle built from the models the "
+            "mediapipe wheel ships (cached in task_cache_dir)."
         ),
+    )
+    task_cache_dir: str = Field(
+        default=".cache/mediapipe",
+        description="Where the .task bundle built from the shipped models is kept (one per MediaPipe version).",
     )
     visibility_threshold: float | None = Field(
         default=None,
@@ -231,6 +302,12 @@ class EstimatorConfig(StrictModel):
         le=1,
         description="Joints less visible than this are published as NaN; None = publish every joint (the worker decides).",
     )
+
+    @model_validator(mode="after")
+    def _task_model_for_tasks(self) -> EstimatorConfig:
+        if self.task_model_path is not None and self.kind != "tasks":
+            raise ValueError("task_model_path is read by kind: tasks only")
+        return self
 
 
 class StreamConfig(StrictModel):

@@ -8,7 +8,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from config.secrets import has_password
+
 M = TypeVar("M", bound=BaseModel)
+_SECRET_FIELDS = {"secret", "password", "token", "sha256"}
 
 
 class ConfigError(ValueError):
@@ -55,6 +58,11 @@ def _line_of(doc: Any, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+def _secret(loc: tuple[int | str, ...], value: object) -> bool:
+    """Whether an input must not be echoed in an error: it sits where secrets go, or holds a password."""
+    return bool(_SECRET_FIELDS & {str(p) for p in loc}) or (isinstance(value, str) and has_password(value))
+
+
 def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
     """Validate YAML ``text`` as ``model``; raises :class:`ConfigError` naming file:line per error."""
     try:
@@ -77,7 +85,9 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
             got = err.get("input")
             shown = (
                 f" (got {got!r})"
-                if isinstance(got, str | int | float | bool) and err["type"] != "missing"
+                if isinstance(got, str | int | float | bool)
+                and err["type"] != "missing"
+                and not _secret(loc, got)
                 else ""
             )
             problems.append(f"{where}: {'.'.join(str(p) for p in loc) or '(top)'}: {err['msg']}{shown}")

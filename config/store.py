@@ -7,6 +7,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from config.base import StrictModel
+from config.secrets import SecretRef
 
 # The drivers installed with haad; a bare postgresql:// would otherwise pick psycopg2, which is not.
 _DRIVERS = {
@@ -79,8 +80,11 @@ class StoreConfig(StrictModel):
         default="sqlite:///haad-alerts.db",
         description=(
             "SQLAlchemy URL: sqlite:///<file> (WAL mode; one host) or "
-            "postgresql+psycopg://<user>:<password>@<host>:<port>/<database>."
+            "postgresql+psycopg://<user>@<host>:<port>/<database> (the password in `password`)."
         ),
+    )
+    password: SecretRef | None = Field(
+        default=None, description="The database password: {env: NAME} or {file: PATH}, never inline."
     )
     keep_windows: int = Field(
         default=12,
@@ -94,6 +98,13 @@ class StoreConfig(StrictModel):
         gt=0,
         le=600,
         description="How long a SQLite writer waits for another one's lock (and PostgreSQL for a connection).",
+    )
+    timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Longest a database call of the alert writer may take (a hung server, a frozen "
+        "network path): it is cut and retried later, while the alerts wait in the outbox.",
     )
     pool_size: int = Field(default=5, ge=1, le=100, description="Connections kept open per process.")
     max_overflow: int = Field(

@@ -1,11 +1,15 @@
-"""The alert outbox: alert states not yet in the alert log, in a SQLite file on local disk.
+"""The alert outbox: the worker's alert states on local disk, in a SQLite file (WAL, synchronous=FULL).
 
-Every alert state the worker produces is put here first, then delivered to the alert log (which may
-be a PostgreSQL server on another host, or a SQLite file another process holds locked) and removed.
-So an alert survives the log being unreachable, a crash of the worker and a shutdown during an
-outage; the next delivery, in this process or the next one, writes it with its windows and its
-episode key, which makes a delivery that is repeated harmless. One row per episode: a newer state of
-an episode replaces the older one and keeps its place in the queue.
+Every state of an episode the worker produces (opened, updated, closed) is put here before any
+attempt to write the alert log (a PostgreSQL server on another host, or a SQLite file another
+process may hold locked). So an alert survives the log being slow, hung or down, a crash of the
+worker and a shutdown during an outage: the next delivery, in this process or the next one, writes
+it with its windows and its episode key, which makes a repeated delivery harmless.
+
+One row per episode, holding its newest state and that state's revision (``rev``, increasing over
+the outbox's life, so an older state never replaces a newer one). A delivered state is removed once
+its episode is closed; the newest state of an episode still open stays, marked delivered, because
+it is what a worker that starts after a crash resumes (edge.alerts_sink).
 """
 
 from __future__ import annotations
@@ -30,44 +34,59 @@ CREATE TABLE IF NOT EXISTS outbox (
     stream_id TEXT NOT NULL,
     open INTEGER NOT NULL,
     fields TEXT NOT NULL,
-    arrays BLOB NOT NULL
+    arrays BLOB NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0
 )
 """
 _TIMES = ("started_at", "ended_at")
-Receipt = tuple[int, int]  # (row id, revision of its state)
 _ARRAYS = ("windows", "window_times", "window_scores")
+Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
 
 
 class AlertOutbox:
-    """The outbox file at ``path`` (created on first use). Use it from one thread."""
+    """The outbox file at ``path`` (created on first use). One object per thread; several objects
+    (threads, processes) may share the file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, timeout_s: float = 30.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")  # an alert in the outbox is on disk
-        self._db.execute(_SCHEMA)
+        self._db = sqlite3.connect(
+            self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")  # a state in the outbox is on disk
+            self._db.execute(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+            if "delivered" not in columns:  # an outbox written before states were kept after delivery
+                self._db.execute("ALTER TABLE outbox ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0")
+        except BaseException:
+            self._db.close()
+            raise
 
-    def put(self, alerts: Sequence[NewAlert]) -> None:
-        """Store the newest state of each alert's episode, in one transaction."""
-        rows = [_row(a) for a in alerts]
+    def put(self, states: Sequence[tuple[int, NewAlert]]) -> None:
+        """Store each (revision, state) unless its episode already holds a newer one; one transaction,
+        on disk when this returns."""
+        rows = [(a.episode_key, rev, a.stream_id, int(a.ended_at is None), _fields(a), _arrays(a))
+                for rev, a in states]  # fmt: skip
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
-                "INSERT INTO outbox (episode_key, stream_id, open, fields, arrays) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (episode_key) DO UPDATE SET rev = rev + 1, open = excluded.open, "
-                "fields = excluded.fields, arrays = excluded.arrays",
+                "INSERT INTO outbox (episode_key, rev, stream_id, open, fields, arrays) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (episode_key) DO UPDATE SET rev = excluded.rev, open = excluded.open, "
+                "fields = excluded.fields, arrays = excluded.arrays, delivered = 0 WHERE excluded.rev > rev",
                 rows,
             )
 
-    def pending(self, limit: int = 64) -> list[tuple[Receipt, NewAlert]]:
-        """The oldest ``limit`` waiting alerts, each with the receipt that removes it once delivered."""
-        cur = self._db.execute("SELECT id, rev, fields, arrays FROM outbox ORDER BY id LIMIT ?", (limit,))
-        return [((row_id, rev), _alert(fields, arrays)) for row_id, rev, fields, arrays in cur]
+    def undelivered(self, limit: int = 64) -> list[tuple[int, NewAlert]]:
+        """The oldest ``limit`` states not yet delivered, with their revisions."""
+        cur = self._db.execute(
+            "SELECT rev, fields, arrays FROM outbox WHERE delivered = 0 ORDER BY id LIMIT ?", (limit,)
+        )
+        return [(rev, _alert(fields, arrays)) for rev, fields, arrays in cur]
 
     def open_alerts(self, streams: Sequence[str]) -> list[NewAlert]:
-        """Waiting alerts of ``streams`` whose episode had not ended."""
+        """The newest states of ``streams``' episodes that had not ended, delivered or not."""
         marks = ",".join("?" * len(streams))
         cur = self._db.execute(
             f"SELECT fields, arrays FROM outbox WHERE open = 1 AND stream_id IN ({marks}) ORDER BY id",
@@ -75,24 +94,37 @@ class AlertOutbox:
         )
         return [_alert(fields, arrays) for fields, arrays in cur]
 
-    def remove(self, receipts: Sequence[Receipt]) -> None:
-        """Forget delivered alerts, unless a newer state of their episode arrived since."""
+    def delivered(self, receipts: Sequence[Receipt]) -> None:
+        """These states are in the alert log: forget closed episodes, keep open ones (marked), unless
+        a newer state of the episode arrived since."""
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("DELETE FROM outbox WHERE id = ? AND rev = ?", receipts)
+            self._db.executemany(
+                "DELETE FROM outbox WHERE episode_key = ? AND rev <= ? AND open = 0", receipts
+            )
+            self._db.executemany(
+                "UPDATE outbox SET delivered = 1 WHERE episode_key = ? AND rev <= ?", receipts
+            )
 
     def deliver(self, store: AlertStore, batch: int = 64) -> int:
-        """Write every waiting alert to ``store``, oldest first, removing each batch once it is
+        """Write every waiting state to ``store``, oldest first, marking each batch once it is
         committed; how many were delivered. A store error propagates (what is left keeps waiting)."""
-        delivered = 0
-        while waiting := self.pending(batch):
+        done = 0
+        while waiting := self.undelivered(batch):
             store.write_alerts([a for _, a in waiting])
-            self.remove([receipt for receipt, _ in waiting])
-            delivered += len(waiting)
-        return delivered
+            self.delivered([(a.episode_key, rev) for rev, a in waiting])
+            done += len(waiting)
+        return done
 
-    def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+    def episode_keys(self) -> set[str]:
+        return {k for (k,) in self._db.execute("SELECT episode_key FROM outbox")}
+
+    def last_rev(self) -> int:
+        return int(self._db.execute("SELECT COALESCE(MAX(rev), 0) FROM outbox").fetchone()[0])
+
+    def waiting(self) -> int:
+        """States not yet in the alert log."""
+        return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE delivered = 0").fetchone()[0])
 
     def close(self) -> None:
         self._db.close()
@@ -105,11 +137,10 @@ def _fields(a: NewAlert) -> str:
     return json.dumps(d, sort_keys=True)
 
 
-def _row(a: NewAlert) -> tuple[str, str, int, str, bytes]:
+def _arrays(a: NewAlert) -> bytes:
     buf = io.BytesIO()
-    arrays = {k: getattr(a, k) for k in _ARRAYS if getattr(a, k) is not None}
-    np.savez(buf, **arrays)
-    return a.episode_key, a.stream_id, int(a.ended_at is None), _fields(a), buf.getvalue()
+    np.savez(buf, **{k: getattr(a, k) for k in _ARRAYS if getattr(a, k) is not None})
+    return buf.getvalue()
 
 
 def _alert(fields: str, arrays: bytes) -> NewAlert:

@@ -1,13 +1,26 @@
 """Alert episodes -> rows of the alert log, off the scoring loop and without ever losing one.
 
 The scoring loop hands every episode event to :meth:`AlertSink.write`, which turns it into the
-episode's row as it now stands (:class:`~edge.store.NewAlert`, found again by its episode key) and
-puts it on a bounded queue; it never waits for a database. A writer thread puts each row into the
-local outbox (:mod:`edge.alert_outbox`, durable at once) and delivers the outbox to the alert log,
-oldest first; while the log is unreachable or locked, rows wait in the outbox and delivery is
-retried with back-off, one log line when the outage starts and one when it ends. At start the
-outbox left by a previous worker is delivered first. At shutdown the queue is drained into the
-outbox and delivered once more; whatever is still undelivered waits there for the next start.
+episode's row as it now stands (:class:`~edge.store.NewAlert`, found again by its episode key),
+numbers it (a revision, so an older state never replaces a newer one) and leaves it in memory; it
+never waits for a disk or a database. Two threads take it from there:
+
+* the **outbox writer** puts every state into the local outbox (:mod:`edge.alert_outbox`, on disk
+  when the write returns). It touches nothing but that file, so no lock, hang or outage of the alert
+  log can hold it up. When the file cannot be written (a full disk, an I/O error) it says so once
+  (log, :meth:`AlertSink.health`), keeps the states in memory and tries again with back-off;
+* the **delivery** loop writes the outbox's undelivered states to the alert log, oldest first, and
+  those the outbox could not take straight from memory. Every database call runs under a deadline
+  (``store.timeout_s``) that cuts its connection when a server stops answering; while the log is
+  unreachable or locked, delivery is retried with back-off, one log line when the outage starts and
+  one when it ends.
+
+Resuming: :meth:`AlertSink.start` reads the episodes a previous worker left open in the outbox
+before this worker writes anything, and the delivery loop, before it delivers anything, those left
+open only in the log; keys this worker wrote are never handed back (:meth:`AlertSink.unfinished`).
+
+Shutdown (:meth:`AlertSink.close`) saves and delivers within a bound, then says exactly what is
+where: delivered, waiting in the outbox for the next start, or (disk and log both failing) lost.
 
 Times: episodes are measured on the source clock (a camera's wall clock, a video's position); a
 row's ``started_at`` / ``ended_at`` are wall-clock UTC, shifted by the delay between a window's
@@ -17,7 +30,6 @@ source time and its publication, so a replayed video's alerts carry the time it 
 from __future__ import annotations
 
 import logging
-import queue
 import sqlite3
 import threading
 import time
@@ -28,19 +40,18 @@ from pathlib import Path
 
 import numpy as np
 
+from bus.logs import redact_url
 from config.store import StoreConfig
 from edge.alert_outbox import AlertOutbox
 from edge.episodes import Episode, EpisodeEvent, KeptWindow
 from edge.store import AlertRecord, AlertStore, NewAlert
+from edge.store.engine import DEADLINES
 from edge.store.models import StreamStatus
 
 log = logging.getLogger("haad.alerts")
-RETRY_S = (1.0, 30.0)  # first and longest wait between two delivery attempts during an outage
-
-
-@dataclass(frozen=True)
-class _Status:
-    rows: list[StreamStatus]
+RETRY_S = (1.0, 30.0)  # first and longest wait between two attempts during an outage
+BATCH = 64  # states per delivery transaction
+State = tuple[int, NewAlert]  # (revision, the episode's row as it stands)
 
 
 @dataclass(frozen=True)
@@ -52,8 +63,19 @@ class Unfinished:
     offset_s: float
 
 
+@dataclass(frozen=True)
+class SinkHealth:
+    """unsaved: alert states only in memory (the outbox cannot take them); waiting: states in the
+    outbox not yet in the alert log; outbox_error / log_error: why, while that lasts."""
+
+    unsaved: int
+    waiting: int
+    outbox_error: str | None
+    log_error: str | None
+
+
 class AlertSink:
-    """``write`` from the scoring loop; ``close`` once at the end (drains, delivers, stops)."""
+    """``start`` once, ``write`` from the scoring loop, ``close`` once at the end."""
 
     def __init__(
         self,
@@ -62,8 +84,6 @@ class AlertSink:
         *,
         model_version: str,
         profile_versions: Mapping[str, int] | Callable[[str], int] = lambda _: 0,
-        max_queue: int = 10_000,
-        store_factory: Callable[[StoreConfig], AlertStore] = AlertStore,
     ) -> None:
         self.cfg = cfg
         self.outbox_path = Path(outbox)
@@ -74,33 +94,57 @@ class AlertSink:
         self.offsets: dict[str, float] = {}  # episode key -> wall clock minus source clock
         self.opened = 0
         self.delivered = 0
-        # alert rows, the streams' live status (kept only if the log takes it), or None: stop
-        self._queue: queue.Queue[list[NewAlert] | _Status | None] = queue.Queue(max_queue)
-        self._store_factory = store_factory
-        self._unfinished: list[Unfinished] | None = None
-        self._unfinished_ready = threading.Event()
-        self._streams: Sequence[str] = ()
-        self._thread = threading.Thread(target=self._run, name="haad-alert-writer", daemon=True)
+        self._lock = threading.Condition()  # guards everything below; never held during I/O
+        self._rev = 0
+        self._unsaved: dict[str, State] = {}  # the newest state of each episode not yet in the outbox
+        self._known: set[str] = set()  # episode keys this worker wrote, resumed or found in the outbox
+        self._status: list[StreamStatus] | None = None  # the streams' live state, newest only
+        self._stopping = False
+        self._deadline = float("inf")  # monotonic time by which a stopping sink gives up
+        self._outbox_error: str | None = None
+        self._log_error: str | None = None
+        self._waiting = 0
+        self._unfinished: list[Unfinished] = []
+        self._log_read = threading.Event()  # the log's open episodes were read (or could not be)
+        self._streams: tuple[str, ...] = ()
+        self._writer = threading.Thread(target=self._write_loop, name="haad-outbox-writer", daemon=True)
+        self._delivery = threading.Thread(target=self._deliver_loop, name="haad-alert-delivery", daemon=True)
 
     # --- the scoring loop's side -------------------------------------------------------------------
 
     def start(self, streams: Sequence[str]) -> None:
-        """Start the writer; it looks for episodes of ``streams`` a previous worker left open."""
+        """Read the episodes of ``streams`` a previous worker left open in the outbox, then start
+        writing and delivering."""
         self._streams = tuple(streams)
-        self._thread.start()
+        try:
+            outbox = AlertOutbox(self.outbox_path)
+            try:
+                self._rev = outbox.last_rev()
+                left = outbox.open_alerts(self._streams) if self._streams else []
+                in_outbox = outbox.episode_keys()
+            finally:
+                outbox.close()
+        except (sqlite3.Error, OSError) as e:
+            log.error("cannot read the alert outbox %s (%s); no episode left open there is resumed",
+                      self.outbox_path, e)  # fmt: skip
+            left, in_outbox = [], set()
+        self._hand_over(left)
+        self._known |= in_outbox  # their newest states are there, not in the log
+        self._writer.start()
+        self._delivery.start()
 
-    def unfinished(self, timeout_s: float = 0.0) -> list[Unfinished] | None:
-        """Episodes a previous worker left open, once the writer has read them (None until then).
-        Each is returned once."""
-        if not self._unfinished_ready.wait(timeout_s) or self._unfinished is None:
-            return None
-        found, self._unfinished = self._unfinished, []
+    def unfinished(self, wait_s: float = 0.0) -> list[Unfinished]:
+        """Episodes a previous worker left open, not returned before: those of the outbox at once,
+        those found only in the alert log once it answered (waiting up to ``wait_s`` for that)."""
+        self._log_read.wait(wait_s)
+        with self._lock:
+            found, self._unfinished = self._unfinished, []
         for u in found:
             self.offsets[u.episode.episode_id] = u.offset_s
         return found
 
     def write(self, events: Sequence[EpisodeEvent]) -> None:
-        """Queue the rows ``events`` leave their episodes in; never blocks."""
+        """Take the rows ``events`` leave their episodes in; never blocks on a disk or a database."""
         rows: dict[str, NewAlert] = {}
         for event in events:
             ep = event.episode
@@ -114,109 +158,208 @@ class AlertSink:
                     ep.stream_id, ep.profile, ep.peak_score, ep.threshold,
                     extra={"stream": ep.stream_id, "profile": ep.profile, "episode": ep.episode_id},
                 )  # fmt: skip
-            else:
+            elif event.kind == "closed":
                 self.offsets.pop(ep.episode_id, None)
         if not rows:
             return
-        try:
-            self._queue.put_nowait(list(rows.values()))
-        except queue.Full:
-            # Only if the local disk itself stalls: keep the alerts, at the cost of this one wait.
-            log.error("alert queue full; writing %d alert(s) to the outbox from the scoring loop", len(rows))
-            spill = AlertOutbox(self.outbox_path)
-            try:
-                spill.put(list(rows.values()))
-            finally:
-                spill.close()
+        with self._lock:
+            for key, row in rows.items():
+                self._rev += 1
+                self._unsaved[key] = (self._rev, row)
+                self._known.add(key)
+            self._lock.notify_all()
 
     def write_status(self, rows: list[StreamStatus]) -> None:
-        """Queue the streams' live state (edge.live_status); dropped when the queue or the log is busy."""
-        try:
-            self._queue.put_nowait(_Status(rows))
-        except queue.Full:
-            pass
+        """The streams' live state (edge.live_status), written when the log is free; only the newest counts."""
+        with self._lock:
+            self._status = rows
+            self._lock.notify_all()
+
+    def health(self) -> SinkHealth:
+        with self._lock:
+            return SinkHealth(len(self._unsaved), self._waiting, self._outbox_error, self._log_error)
 
     def close(self, timeout_s: float = 30.0) -> None:
-        """Deliver what is queued (waiting at most ``timeout_s`` for the alert log), then stop."""
-        if not self._thread.is_alive():
+        """Save and deliver what is left, waiting at most ``timeout_s``; then log what is where."""
+        if not self._writer.is_alive() and not self._delivery.is_alive():
             return
-        self._queue.put(None)
-        self._thread.join(timeout_s + 5.0)
-        if self._thread.is_alive():
-            log.error("the alert writer did not finish within %.0f s; undelivered alerts stay in %s",
-                      timeout_s, self.outbox_path)  # fmt: skip
+        with self._lock:
+            self._stopping = True
+            self._deadline = time.monotonic() + timeout_s
+            self._lock.notify_all()
+        self._writer.join(timeout_s + 1.0)
+        self._delivery.join(max(0.0, self._deadline - time.monotonic()) + 1.0)
+        if self._delivery.is_alive() and self._delivery.ident is not None:  # inside a call that hangs
+            DEADLINES.cut_now(self._delivery.ident)
+            self._delivery.join(5.0)
+        self._report()
 
-    # --- the writer thread -------------------------------------------------------------------------
+    # --- the outbox writer ---------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        outbox = AlertOutbox(self.outbox_path)
-        delivery = _Delivery(self.cfg, self._store_factory, outbox)
-        taken: list[NewAlert] = []  # off the queue, not yet in the outbox (only if the disk fails)
-        stopping = False
+    def _write_loop(self) -> None:
+        outbox: AlertOutbox | None = None
+        backoff = _Backoff()
         try:
             while True:
-                items = self._take(delivery.wait_s() if len(outbox) else 1.0)
-                stopping = stopping or None in items
-                taken += [a for item in items if isinstance(item, list) for a in item]
-                statuses = [item for item in items if isinstance(item, _Status)]
-                if taken:
-                    try:
-                        outbox.put(taken)
-                        taken = []
-                    except (sqlite3.Error, OSError) as e:
-                        log.error("cannot write the alert outbox %s (%s); retrying", self.outbox_path, e)
-                if len(outbox):
-                    self.delivered += delivery.attempt(final=stopping)
-                if statuses and delivery.store is not None and not len(outbox):
-                    delivery.status(statuses[-1].rows)  # only the newest matters
-                if self._unfinished is None:
-                    self._find_unfinished(delivery, outbox)
-                if stopping:
-                    break
+                with self._lock:
+                    while not (self._unsaved and backoff.due()):
+                        if self._stopping and (not self._unsaved or time.monotonic() >= self._deadline):
+                            return
+                        wait = backoff.wait_s() if self._unsaved else None
+                        if self._stopping:
+                            wait = min(wait if wait is not None else 1.0, self._deadline - time.monotonic())
+                        self._lock.wait(wait)
+                    batch = dict(self._unsaved)
+                try:
+                    if outbox is None:
+                        outbox = AlertOutbox(self.outbox_path)
+                    outbox.put(list(batch.values()))
+                except (sqlite3.Error, OSError) as e:
+                    if outbox is not None:
+                        outbox.close()
+                        outbox = None
+                    self._outbox_failed(e, len(batch))
+                    backoff.failed()
+                    continue
+                backoff.reset()
+                with self._lock:
+                    for key, (rev, _) in batch.items():
+                        if self._unsaved.get(key, (None,))[0] == rev:
+                            del self._unsaved[key]
+                    if self._outbox_error is not None:
+                        log.warning("the alert outbox %s takes alerts again", self.outbox_path)
+                        self._outbox_error = None
+                    self._lock.notify_all()  # the delivery loop has new states in the outbox
         finally:
-            waiting = len(outbox) + len(taken)
-            if waiting:
-                log.error("%d alert(s) not yet in the alert log; they wait in %s and are delivered at "
-                          "the next start", waiting, self.outbox_path)  # fmt: skip
+            if outbox is not None:
+                outbox.close()
+
+    def _outbox_failed(self, e: Exception, states: int) -> None:
+        with self._lock:
+            first = self._outbox_error is None
+            self._outbox_error = f"{type(e).__name__}: {e}"
+            self._lock.notify_all()  # the delivery loop takes them from memory now
+        if first:
+            log.error(
+                "cannot write the alert outbox %s (%s); %d alert state(s) are kept in memory and delivered "
+                "straight to the alert log, lost if this worker dies before; retrying",
+                self.outbox_path, self._outbox_error, states,
+            )  # fmt: skip
+
+    # --- delivery --------------------------------------------------------------------------------------
+
+    def _deliver_loop(self) -> None:
+        delivery = _Delivery(self.cfg, self.outbox_path)
+        read_log = bool(self._streams)  # the log's open episodes are still to be read
+        idle, stop_seen = False, False
+        try:
+            while True:
+                with self._lock:
+                    if idle:
+                        wait = delivery.wait_s()
+                        self._lock.wait(
+                            min(wait, self._deadline - time.monotonic()) if self._stopping else wait
+                        )
+                    stopping, status = self._stopping, self._status
+                if stopping and not stop_seen:  # one attempt at once, then the back-off again
+                    stop_seen = True
+                    delivery.backoff.reset()
+                if stopping and time.monotonic() >= self._deadline:
+                    return
+                idle = True
+                if not delivery.backoff.due():
+                    continue
+                if not delivery.connect(self.cfg.busy_timeout_s + self.cfg.timeout_s):
+                    self._note(delivery)
+                    self._log_read.set()  # nobody waits for a log that is down
+                    continue
+                if read_log:
+                    read_log = not self._read_log_unfinished(delivery)
+                done = self._deliver_round(delivery)
+                self._note(delivery)
+                if done is None:  # the log failed
+                    continue
+                wrote, more = done
+                if more:
+                    idle = False
+                elif status is not None and delivery.write_status(status, self.cfg.timeout_s):
+                    with self._lock:
+                        if self._status is status:
+                            self._status = None
+                if stopping and not wrote and not more and not self._writer.is_alive():
+                    return
+        finally:
             delivery.close()
-            outbox.close()
-            self._unfinished_ready.set()
+            self._log_read.set()
 
-    def _take(self, wait_s: float) -> list[list[NewAlert] | _Status | None]:
-        try:
-            items = [self._queue.get(timeout=max(wait_s, 0.0))]
-        except queue.Empty:
-            return []
-        while True:
-            try:
-                items.append(self._queue.get_nowait())
-            except queue.Empty:
-                return items
+    def _deliver_round(self, delivery: _Delivery) -> tuple[int, bool] | None:
+        """Deliver one batch: (states written, whether more wait now); None when the log failed."""
+        from_outbox = delivery.undelivered()
+        with self._lock:
+            # States the outbox could not take go straight from memory.
+            from_memory = list(self._unsaved.values()) if self._outbox_error is not None else []
+        newest: dict[str, State] = {}
+        for rev, a in [*from_outbox, *from_memory]:
+            if rev > newest.get(a.episode_key, (-1,))[0]:
+                newest[a.episode_key] = (rev, a)
+        todo = [(rev, a) for rev, a in newest.values() if not delivery.has(a.episode_key, rev)]
+        if todo[:BATCH] and not delivery.write(todo[:BATCH], self.cfg.timeout_s):
+            return None
+        self.delivered += len(todo[:BATCH])
+        delivery.mark([(a.episode_key, rev) for rev, a in from_outbox if delivery.has(a.episode_key, rev)])
+        with self._lock:
+            for rev, a in from_memory:
+                if delivery.has(a.episode_key, rev) and self._unsaved.get(a.episode_key, (None,))[0] == rev:
+                    del self._unsaved[a.episode_key]
+            self._waiting = delivery.waiting()
+        return len(todo[:BATCH]), len(todo) > BATCH or len(from_outbox) == BATCH
 
-    def _find_unfinished(self, delivery: _Delivery, outbox: AlertOutbox) -> None:
-        """Open episodes of our streams in the alert log (once it is reachable) and in the outbox
-        (at once; its states are newer)."""
-        if self._unfinished is not None or not self._streams:
-            self._unfinished = self._unfinished if self._unfinished is not None else []
-            self._unfinished_ready.set()
-            return
-        if len(outbox):
-            self.delivered += delivery.attempt(final=False)
-        if not delivery.connect():
-            return  # the log is down: try again once it is back
-        assert delivery.store is not None
-        try:
-            stored = delivery.store.open_alerts(self._streams)
-        except Exception as e:  # noqa: BLE001 - the log went down again: look once it is back
-            delivery.failed(e)
-            return
-        found = {r.episode_key: _unfinished(r) for r in stored}
-        found.update({a.episode_key: _unfinished(a) for a in outbox.open_alerts(self._streams)})
-        self._unfinished = list(found.values())
-        self._unfinished_ready.set()
-        if found:
+    def _read_log_unfinished(self, delivery: _Delivery) -> bool:
+        """Hand over the episodes of our streams open in the log that neither this worker nor the
+        outbox knows; whether the log answered."""
+        stored = delivery.open_alerts(self._streams, self.cfg.timeout_s)
+        if stored is None:
+            return False  # the log failed: look again once it is back
+        with self._lock:
+            known = set(self._known)
+        self._hand_over([r for r in stored if r.episode_key not in known])
+        self._log_read.set()
+        return True
+
+    def _hand_over(self, rows: Sequence[AlertRecord | NewAlert]) -> None:
+        with self._lock:
+            fresh = [r for r in rows if r.episode_key not in self._known]
+            self._known.update(r.episode_key for r in fresh)
+            self._unfinished += [_unfinished(r) for r in fresh]
+        if fresh:
             log.warning("%d alert episode(s) were left open by a previous worker; resuming or closing them",
-                        len(found))  # fmt: skip
+                        len(fresh))  # fmt: skip
+
+    def _note(self, delivery: _Delivery) -> None:
+        with self._lock:
+            self._log_error = delivery.error
+
+    def _report(self) -> None:
+        """Say exactly where every alert state is now."""
+        with self._lock:
+            unsaved = len(self._unsaved)
+            why = self._outbox_error
+        try:
+            outbox = AlertOutbox(self.outbox_path, timeout_s=2.0)
+            try:
+                waiting: int | None = outbox.waiting()
+            finally:
+                outbox.close()
+        except (sqlite3.Error, OSError):
+            waiting = None
+        if waiting:
+            log.error("%d alert state(s) are not in the alert log yet; they wait in %s and are delivered at "
+                      "the next start (or by `haad alerts deliver`)", waiting, self.outbox_path)  # fmt: skip
+        if unsaved:
+            log.critical("%d alert state(s) could be neither saved in %s (%s) nor delivered to the alert log "
+                         "in time; they are lost", unsaved, self.outbox_path, why)  # fmt: skip
+        if not waiting and not unsaved:
+            log.info("alert writer stopped: every alert is in the alert log (%d delivered)", self.delivered)
 
     def _alert(self, ep: Episode, *, closed: bool) -> NewAlert:
         offset = self.offsets[ep.episode_id]
@@ -239,74 +382,141 @@ class AlertSink:
         )
 
 
-class _Delivery:
-    """Outbox -> alert log, with back-off and one log line per outage."""
+class _Backoff:
+    """Waits between attempts during an outage: RETRY_S[0] doubling to RETRY_S[1]."""
 
-    def __init__(self, cfg: StoreConfig, factory: Callable[[StoreConfig], AlertStore], outbox: AlertOutbox):
-        self.cfg, self.factory, self.outbox = cfg, factory, outbox
-        self.store: AlertStore | None = None
-        self.down_since: float | None = None
-        self.backoff_s = 0.0
+    def __init__(self) -> None:
+        self.wait = 0.0
         self.next_at = 0.0
+
+    def due(self) -> bool:
+        return time.monotonic() >= self.next_at
 
     def wait_s(self) -> float:
         return max(0.0, self.next_at - time.monotonic())
 
-    def connect(self, *, final: bool = False) -> bool:
-        """Whether the alert log is open (opening it unless a back-off is running)."""
-        if self.store is None and (final or time.monotonic() >= self.next_at):
+    def failed(self) -> None:
+        first, most = RETRY_S
+        self.wait = min(most, self.wait * 2 if self.wait else first)
+        self.next_at = time.monotonic() + self.wait
+
+    def reset(self) -> None:
+        self.wait, self.next_at = 0.0, 0.0
+
+
+class _Delivery:
+    """The delivery loop's alert log and outbox reader. Every database call runs under a deadline;
+    a failure closes the log, starts a back-off and is logged once per outage."""
+
+    def __init__(self, cfg: StoreConfig, outbox: Path) -> None:
+        self.cfg, self.outbox_path = cfg, outbox
+        self.store: AlertStore | None = None
+        self.outbox: AlertOutbox | None = None
+        self.backoff = _Backoff()
+        self.down_since: float | None = None
+        self.error: str | None = None
+        self.done: dict[str, int] = {}  # episode key -> newest revision delivered by this worker
+
+    def wait_s(self) -> float:
+        return min(1.0, self.backoff.wait_s()) if self.down_since is not None else 1.0
+
+    def has(self, key: str, rev: int) -> bool:
+        return self.done.get(key, -1) >= rev
+
+    def connect(self, timeout_s: float) -> bool:
+        """Whether the alert log is open (opening it, schema upgrade included, within ``timeout_s``)."""
+        if self.store is None:
             try:
-                self.store = self.factory(self.cfg)
+                with DEADLINES.within(timeout_s):
+                    self.store = AlertStore(self.cfg)
             except Exception as e:  # noqa: BLE001 - an unreachable server, a locked file, a failed upgrade
                 self.failed(e)
         return self.store is not None
 
-    def attempt(self, *, final: bool) -> int:
-        """Deliver the outbox; how many alerts were delivered. ``final``: ignore the back-off."""
-        if not final and time.monotonic() < self.next_at:
-            return 0
-        if not self.connect(final=final):
-            return 0
+    def write(self, states: Sequence[State], timeout_s: float) -> bool:
         assert self.store is not None
         try:
-            delivered = self.outbox.deliver(self.store)
-        except Exception as e:  # noqa: BLE001 - any driver or migration error means: not delivered yet
+            with DEADLINES.within(timeout_s):
+                self.store.write_alerts([a for _, a in states])
+        except Exception as e:  # noqa: BLE001 - any driver error means: not delivered yet
             self.failed(e)
-            return 0
+            return False
+        for rev, a in states:
+            self.done[a.episode_key] = max(rev, self.done.get(a.episode_key, -1))
         if self.down_since is not None:
             log.warning("alert log %s reachable again after %.0f s; the waiting alerts are delivered",
-                        self.cfg_url(), time.monotonic() - self.down_since)  # fmt: skip
-        self.down_since, self.backoff_s, self.next_at = None, 0.0, 0.0
-        return delivered
+                        redact_url(self.cfg.url), time.monotonic() - self.down_since)  # fmt: skip
+        self.down_since, self.error = None, None
+        self.backoff.reset()
+        return True
+
+    def open_alerts(self, streams: Sequence[str], timeout_s: float) -> list[AlertRecord] | None:
+        assert self.store is not None
+        try:
+            with DEADLINES.within(timeout_s):
+                return self.store.open_alerts(streams)
+        except Exception as e:  # noqa: BLE001 - the log went down again
+            self.failed(e)
+            return None
+
+    def write_status(self, rows: list[StreamStatus], timeout_s: float) -> bool:
+        assert self.store is not None
+        try:
+            with DEADLINES.within(timeout_s):
+                self.store.write_stream_status(rows)
+            return True
+        except Exception as e:  # noqa: BLE001 - a live view can wait for the next rows
+            self.failed(e)
+            return False
+
+    def undelivered(self) -> list[State]:
+        """The outbox's oldest undelivered states; none while it cannot be read."""
+        try:
+            if self.outbox is None:
+                self.outbox = AlertOutbox(self.outbox_path)
+            return self.outbox.undelivered(BATCH)
+        except (sqlite3.Error, OSError):
+            self._drop_outbox()
+            return []
+
+    def mark(self, receipts: Sequence[tuple[str, int]]) -> None:
+        """Mark delivered states in the outbox; on a full disk they stay unmarked and are sent again
+        (harmless: the log replaces a row by its key, and this worker skips what it delivered)."""
+        if not receipts or self.outbox is None:
+            return
+        try:
+            self.outbox.delivered(receipts)
+        except (sqlite3.Error, OSError):
+            self._drop_outbox()
+
+    def waiting(self) -> int:
+        try:
+            return self.outbox.waiting() if self.outbox is not None else 0
+        except (sqlite3.Error, OSError):
+            self._drop_outbox()
+            return 0
 
     def failed(self, e: Exception) -> None:
         if self.down_since is None:
             self.down_since = time.monotonic()
             log.error("alert log %s unavailable (%s: %s); alerts wait in %s until it is back",
-                      self.cfg_url(), type(e).__name__, str(e).splitlines()[0] if str(e) else "",
-                      self.outbox.path)  # fmt: skip
+                      redact_url(self.cfg.url), type(e).__name__, str(e).splitlines()[0] if str(e) else "",
+                      self.outbox_path)  # fmt: skip
+        self.error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         if self.store is not None:
             self.store.close()
             self.store = None
-        first, most = RETRY_S
-        self.backoff_s = min(most, self.backoff_s * 2 if self.backoff_s else first)
-        self.next_at = time.monotonic() + self.backoff_s
+        self.backoff.failed()
 
-    def status(self, rows: list[StreamStatus]) -> None:
-        assert self.store is not None
-        try:
-            self.store.write_stream_status(rows)
-        except Exception as e:  # noqa: BLE001 - a live view can wait for the next rows
-            self.failed(e)
-
-    def cfg_url(self) -> str:
-        from bus.logs import redact_url
-
-        return redact_url(self.cfg.url)
+    def _drop_outbox(self) -> None:
+        if self.outbox is not None:
+            self.outbox.close()
+            self.outbox = None
 
     def close(self) -> None:
         if self.store is not None:
             self.store.close()
+        self._drop_outbox()
 
 
 def _utc(t: float) -> datetime:

@@ -1,5 +1,6 @@
 """What must hold before a deployment can run: checked by ``haad config validate`` and at the
-start of ``haad run`` (which refuses to start otherwise), beyond what the config schema checks."""
+start of ``haad run`` (which refuses to start otherwise, exit code 2), beyond what the config schema
+checks: profiles the encoder can score, source files, bus keys and which key sends which stream."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 from config.edge import EdgeConfig
 from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, VideoSourceConfig
-from edge.profiles import ProfileError, ProfileStore
+from edge.backends.base import EncoderFacts
+from edge.profiles import ProfileError, ProfileStore, check_model
 
 
 def deployment_problems(cfg: EdgeConfig) -> list[str]:
@@ -19,6 +21,10 @@ def _profile_problems(cfg: EdgeConfig) -> list[str]:
     store = ProfileStore(Path(cfg.profiles_dir))
     folder = Path(cfg.profiles_dir).resolve()
     enrolled = store.names()
+    try:
+        model = EncoderFacts.of(Path(cfg.encoder) if cfg.encoder else None)
+    except (OSError, ValueError, KeyError) as e:
+        return [f"encoder: cannot read {cfg.encoder or 'the bundled encoder'}: {e}"]
     problems = []
     for stream in cfg.streams:
         for name in stream.profiles:
@@ -30,7 +36,7 @@ def _profile_problems(cfg: EdgeConfig) -> list[str]:
                 )
                 continue
             try:
-                store.load(name)
+                check_model(store.load(name), model)
             except ProfileError as e:
                 problems.append(f"stream {stream.id}: {e}; enrol it again or remove the bad version")
     return problems
@@ -57,8 +63,23 @@ def _key_problems(cfg: EdgeConfig) -> list[str]:
     problems = [
         f"bus.curve: key file not found: {f}" for f in files if f is not None and not Path(f).is_file()
     ]
-    if curve.authorized_clients is not None and not any(Path(curve.authorized_clients).glob("*.key")):
+    if curve.authorized_clients is None:
+        return problems
+    keys = sorted(p.stem for p in Path(curve.authorized_clients).glob("*.key"))
+    if not keys:
         problems.append(
             f"bus.curve.authorized_clients: no client public keys (*.key) in {curve.authorized_clients}"
         )
+    elif curve.senders is None and len(keys) > 1:
+        problems.append(
+            f"bus.curve.senders: {len(keys)} client keys are authorized ({', '.join(keys)}); bind each to "
+            f"the streams it may send, e.g. senders: {{{keys[0]}: [{', '.join(s.id for s in cfg.streams)}]}}"
+        )
+    if curve.senders is not None:
+        streams = {s.id for s in cfg.streams}
+        bound = {s for sent in curve.senders.values() for s in sent}
+        problems += [f"bus.curve.senders: no key {k}.key in {curve.authorized_clients}"
+                     for k in sorted(set(curve.senders) - set(keys))]  # fmt: skip
+        problems += [f"stream {s}: no key in bus.curve.senders may send it" for s in sorted(streams - bound)]
+        problems += [f"bus.curve.senders: {s} is not a configured stream" for s in sorted(bound - streams)]
     return problems

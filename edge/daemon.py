@@ -7,7 +7,14 @@ stop the frontends (each delivers what it queued) -> let the worker drain the bu
 episodes and hand them to the alert writer -> stop the worker. A child that dies with an error is
 restarted after a back-off that doubles per crash and resets once the child has run
 ``stable_after_s``; one that fails ``give_up_after`` times within ``give_up_window_s`` is given up,
-and the daemon then exits with code 1 (the worker given up stops everything).
+and the daemon then exits with code 1 (the worker given up stops everything); the services (review
+server, housekeeping) are never given up: they come back when what they wait for (the database, a
+port) does.
+
+Only one daemon runs on a ``state_dir`` (an exclusive lock; a second one refuses to start), and its
+children die with it: a daemon killed with SIGKILL takes its worker and frontends along (SIGKILL:
+open episodes stay open in the outbox for the next worker to continue) and stops its services
+(SIGTERM), so a restarted daemon never runs beside orphans (bus.lifetime).
 """
 
 from __future__ import annotations
@@ -26,9 +33,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from bus.lifetime import die_with_parent
 from bus.logs import redact_url, setup_logging
 from config.edge import EdgeConfig
 from config.frontend import StreamConfig
+from edge.state_lock import StateLocked, hold_lock, state_dir
 
 log = logging.getLogger("haad.daemon")
 _SPAWN = multiprocessing.get_context("spawn")
@@ -48,6 +57,7 @@ class WorkerProcess(SpawnProcess):
         self.report: dict[str, Any] | None = None  # read from ``reports`` while stopping
 
     def run(self) -> None:
+        die_with_parent(signal.SIGKILL)  # its open episodes stay open for the next worker
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
         signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
         setup_logging(self.cfg.logging.level, self.cfg.logging.format)
@@ -128,6 +138,14 @@ class Daemon:
             log.error("cannot start: %s", problem)
         if problems:
             return 2
+        try:
+            lock = hold_lock(state_dir(self.cfg) / "haad.lock", what="another haad daemon")
+        except StateLocked as e:
+            log.error("cannot start: %s; stop it first, or give this one its own state_dir", e)
+            return 2
+        except OSError as e:
+            log.error("cannot start: cannot lock the state folder %s: %s", state_dir(self.cfg), e)
+            return 2
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._start_metrics()
@@ -144,7 +162,7 @@ class Daemon:
                     log.info("every source ended or was given up; finishing")
                     break
                 time.sleep(POLL_S)
-            given_up = [c.name for c in (self.worker, *self.services, *self.frontends) if c.given_up]
+            given_up = self._given_up()
             if given_up:
                 log.error("given up: %s", ", ".join(given_up))
             return 1 if given_up else 0
@@ -152,6 +170,10 @@ class Daemon:
             self.stop()
             for s, handler in previous.items():
                 signal.signal(s, handler)
+            lock.close()
+
+    def _given_up(self) -> list[str]:
+        return [c.name for c in (self.worker, *self.services, *self.frontends) if c.given_up]
 
     @property
     def worker_report(self) -> dict[str, Any] | None:
@@ -244,7 +266,7 @@ class Daemon:
             return
         s = self.cfg.supervisor
         child.failures = [t for t in child.failures if now - t < s.give_up_window_s] + [now]
-        if len(child.failures) >= s.give_up_after:
+        if len(child.failures) >= s.give_up_after and child not in self.services:
             child.given_up = True
             log.error("%s failed %d times within %.0f s (last exit code %s); giving it up",
                       child.name, len(child.failures), s.give_up_window_s, p.exitcode)  # fmt: skip
@@ -286,5 +308,5 @@ class Daemon:
         from edge import metrics
 
         if self.cfg.metrics.enabled:
-            metrics.serve(self.cfg.metrics.host, self.cfg.metrics.port)
+            metrics.serve(self.cfg.metrics.host, self.cfg.metrics.port, given_up=self._given_up)
             log.info("metrics on http://%s:%d/metrics", self.cfg.metrics.host, self.cfg.metrics.port)

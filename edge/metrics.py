@@ -19,8 +19,16 @@ Exposed (all prefixed ``haad_``):
   seq_gap, out_of_order), window resets (gap, person_left, low_visibility, stale, ...) as
   ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores;
 * ``alerts_total{stream,profile}``, ``open_episodes``; ``profiles_loaded``; ``child_restarts_total{child}``;
+* ``alerts_unsaved`` (alert states only in memory: the outbox cannot take them), ``outbox_waiting``
+  (states in the outbox not yet in the alert log), ``outbox_failing`` and ``alert_log_down`` (1
+  while that lasts);
 * ``profile_errors_total{profile}`` (new versions refused), ``profile_missing{profile}`` (1 while a
   profile in use has vanished from disk; its last version keeps serving).
+
+The same endpoint answers ``/health``: JSON that says whether every alert is safe (``ok``; the
+outbox takes alerts and the alert log answers), waits in the outbox for the log (``degraded``) or is
+at risk (``failing``, HTTP 503: the outbox cannot be written and alerts are held only in memory, or
+the worker was given up).
 
 Label sets are bounded: stream labels come from the configured streams only (the bus refuses
 others), drop reasons from a fixed list, profile labels from the profile folder.
@@ -28,9 +36,15 @@ others), drop reasons from a fixed list, profile labels from the profile folder.
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app, multiprocess
+from prometheus_client.exposition import ThreadingWSGIServer
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 2.0, 5.0)
 
@@ -57,14 +71,64 @@ PROFILE_MISSING = Gauge(
     ["profile"],
     multiprocess_mode="livemax",
 )
+ALERTS_UNSAVED = Gauge(
+    "haad_alerts_unsaved",
+    "Alert states only in memory: the outbox cannot take them (full disk, I/O error)",
+    multiprocess_mode="livesum",
+)
+OUTBOX_WAITING = Gauge(
+    "haad_outbox_waiting", "Alert states in the outbox not yet in the alert log", multiprocess_mode="livesum"
+)
+OUTBOX_FAILING = Gauge(
+    "haad_outbox_failing", "1 while the alert outbox cannot be written", multiprocess_mode="livemax"
+)
+ALERT_LOG_DOWN = Gauge(
+    "haad_alert_log_down", "1 while the alert log is unreachable, locked or hung", multiprocess_mode="livemax"
+)
 CHILD_RESTARTS = Counter("haad_child_restarts_total", "Child processes restarted", ["child"])
 
 
-def serve(host: str, port: int) -> None:
-    """Serve the aggregate of every process's metrics on ``http://host:port/metrics`` (a thread)."""
+def serve(host: str, port: int, given_up: Callable[[], list[str]] = list) -> None:
+    """Serve the aggregate of every process's metrics on ``http://host:port/metrics`` and the health
+    on ``/health`` (a thread); ``given_up`` names the children the daemon gave up."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    start_http_server(port, addr=host, registry=registry)
+    metrics_app = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/health":
+            return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+        body = health(registry, given_up())
+        code = "503 Service Unavailable" if body["status"] == "failing" else "200 OK"
+        start_response(code, [("Content-Type", "application/json")])
+        return [json.dumps(body).encode()]
+
+    server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, name="haad-metrics", daemon=True).start()
+
+
+def health(registry: CollectorRegistry, given_up: list[str]) -> dict[str, Any]:
+    """``status`` (ok, degraded, failing) and the figures behind it."""
+    values = {s.name: s.value for family in registry.collect() for s in family.samples}
+    out: dict[str, Any] = {
+        "alerts_unsaved": int(values.get("haad_alerts_unsaved", 0)),
+        "outbox_waiting": int(values.get("haad_outbox_waiting", 0)),
+        "outbox_failing": bool(values.get("haad_outbox_failing", 0)),
+        "alert_log_down": bool(values.get("haad_alert_log_down", 0)),
+        "given_up": given_up,
+    }
+    if out["outbox_failing"] or out["alerts_unsaved"] or "worker" in given_up:
+        out["status"] = "failing"
+    elif out["alert_log_down"] or out["outbox_waiting"] or given_up:
+        out["status"] = "degraded"
+    else:
+        out["status"] = "ok"
+    return out
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
 
 
 def process_exited(pid: int) -> None:

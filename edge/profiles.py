@@ -24,11 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from models.files import atomic_write
+from models.preprocess import WindowSpec
+from models.skeleton import NUM_JOINTS
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VERSION = re.compile(r"^v(\d{4,})\.npz$")
@@ -36,6 +38,8 @@ _VERSION = re.compile(r"^v(\d{4,})\.npz$")
 FILE_MODE = 0o644
 ENROLLED, FEEDBACK = "enrolled", "feedback"
 DEFAULT_BEHAVIOUR = "normal"  # the one behaviour of a profile enrolled without naming it
+# The window spec fields that decide what a support window holds (a profile records them at enrolment).
+_WINDOW_CONTENT = ("frames", "fps", "root", "scale", "facing")
 # What a truncated, foreign or hand-edited profile file raises inside json and numpy.
 _UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
 
@@ -135,6 +139,42 @@ class Profile:
         elif aug := self.meta.get("augmentation"):
             out[len(out) // (1 + int(aug["n_g"])) :] = True
         return out
+
+
+class ModelFacts(Protocol):
+    """What a profile must agree with: any encoder backend, or edge.backends.base.EncoderFacts."""
+
+    @property
+    def model_version(self) -> str: ...
+    @property
+    def embedding_dim(self) -> int: ...
+    @property
+    def spec(self) -> WindowSpec: ...
+
+
+def check_model(profile: Profile, model: ModelFacts) -> Profile:
+    """``profile`` when ``model`` can score it; ProfileError otherwise: support windows of another
+    size or cut by another window spec than the model's (re-embedding them would compare unlike
+    things), or embeddings of another size than that very model gives."""
+    what = f"profile {profile.name} v{profile.version}"
+    spec = model.spec
+    if profile.windows.shape[1:] != (spec.frames, NUM_JOINTS, 3):
+        raise ProfileError(
+            f"{what}: its windows are {profile.windows.shape[1:]}, the model {model.model_version} takes "
+            f"({spec.frames}, {NUM_JOINTS}, 3); enrol it again"
+        )
+    recorded, expected = profile.meta.get("window") or {}, spec.to_dict()
+    differ = [k for k in _WINDOW_CONTENT if k in recorded and k in expected and recorded[k] != expected[k]]
+    if differ:
+        raise ProfileError(
+            f"{what}: cut by another window spec than the model's ({', '.join(f'{k} {recorded[k]} vs {expected[k]}' for k in differ)}); enrol it again"
+        )
+    if profile.model_version == model.model_version and profile.embeddings.shape[1] != model.embedding_dim:
+        raise ProfileError(
+            f"{what}: {profile.embeddings.shape[1]}-dimensional embeddings, but model {model.model_version} "
+            f"gives {model.embedding_dim}; enrol it again"
+        )
+    return profile
 
 
 def check_threshold(threshold: float, what: str) -> float:

@@ -1,6 +1,7 @@
 """The daemon's optional children besides frontends and the worker: the review server
 (``serve:`` in edge.yaml) and the events notifier with retention (``events:``, ``store.retention``).
-``haad run`` supervises them like the others (restart with back-off)."""
+``haad run`` restarts them with back-off and never gives them up; a service started while the alert
+log is down waits for it (back-off, one log line) instead of failing (:func:`store_when_reachable`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ import logging
 import multiprocessing
 import signal
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
+from bus.lifetime import die_with_parent
+from bus.logs import redact_url
 from config.edge import EdgeConfig
+from edge.store import AlertStore
+from edge.store.engine import DEADLINES
 
 log = logging.getLogger("haad.services")
 _SPAWN = multiprocessing.get_context("spawn")
@@ -31,6 +37,7 @@ class ServiceProcess(SpawnProcess):
     def run(self) -> None:
         from bus.logs import setup_logging
 
+        die_with_parent(signal.SIGTERM)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
         setup_logging(self.cfg.logging.level, self.cfg.logging.format)
@@ -52,20 +59,46 @@ class ServiceProcess(SpawnProcess):
         return self.exitcode
 
 
+def store_when_reachable(cfg: EdgeConfig, stop: threading.Event, who: str) -> AlertStore | None:
+    """The alert log once it answers, trying again with back-off (1 s doubling to 30 s); None when
+    ``stop`` is set first."""
+    wait, down_since = 1.0, None
+    while not stop.is_set():
+        try:
+            with DEADLINES.within(cfg.store.busy_timeout_s + cfg.store.timeout_s):
+                store = AlertStore(cfg.store)
+        except Exception as e:  # noqa: BLE001 - an unreachable or hung server, a locked file
+            if down_since is None:
+                down_since = time.monotonic()
+                log.error("%s waits for the alert log %s (%s: %s)", who, redact_url(cfg.store.url),
+                          type(e).__name__, str(e).splitlines()[0] if str(e) else "")  # fmt: skip
+            stop.wait(wait)
+            wait = min(30.0, wait * 2)
+            continue
+        if down_since is not None:
+            log.warning("%s: the alert log is back after %.0f s", who, time.monotonic() - down_since)
+        return store
+    return None
+
+
 def run_serve(cfg: EdgeConfig, stop: threading.Event) -> None:
     from edge.review.server import run_server
 
     assert cfg.serve is not None
-    run_server(cfg, cfg.serve, stop)
+    store = store_when_reachable(cfg, stop, "the review server")
+    if store is not None:
+        run_server(cfg, cfg.serve, stop, store=store)  # closes it
 
 
 def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
     """The notifier (when sinks are configured) and retention every ``store.retention.every_s``."""
     from edge.events.notifier import Notifier, build_sinks
-    from edge.store import AlertStore
     from edge.store.retention import prune
 
-    with AlertStore(cfg.store) as store:
+    store = store_when_reachable(cfg, stop, "housekeeping")
+    if store is None:
+        return
+    with store:
         notifier, thread = None, None
         if cfg.events.enabled:
             notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]))

@@ -18,7 +18,7 @@ from dataclasses import replace
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -31,10 +31,13 @@ from edge.episodes import EpisodeEvent
 from edge.live_status import StatusRecorder
 from edge.overlays import overlay_store
 from edge.pipeline import Pipeline, ScoredBatch
-from edge.profiles import Profile, ProfileError, ProfileStore, ProfileWatcher
+from edge.profiles import Profile, ProfileError, ProfileStore, ProfileWatcher, check_model
+from edge.state_lock import hold_lock, state_dir
 
 log = logging.getLogger("haad.worker")
 FPS_WINDOW_S = 5.0
+RESUME_WAIT_S = 5.0  # how long a starting worker waits for the alert log's open episodes
+OUTBOX_LOCK_WAIT_S = 30.0
 
 
 def for_backend(profile: Profile, backend: EncoderBackend, cfg: EdgeConfig) -> Profile:
@@ -88,7 +91,7 @@ class ProfileSet:
                 updated |= self.overlays.pop((stream, name), None) is not None
                 continue
             try:
-                overlay = store.load(stream, stamp[0])
+                overlay = check_model(store.load(stream, stamp[0]), self.backend)
             except ProfileError as e:
                 log.error("overlay of profile %s for stream %s refused (%s)", name, stream, e)
                 self.metrics.PROFILE_ERRORS.labels(name).inc()
@@ -107,11 +110,11 @@ class ProfileSet:
         return updated
 
     def _refresh_profiles(self) -> bool:
+        """Load new or changed profiles; True when the set in use changed. A version the running
+        model cannot score (edge.profiles.check_model) is refused like an unreadable one."""
         changed, failed, gone = self.watcher.poll()
         for name, why in failed.items():
-            keeping = f"v{self.current[name].version} keeps serving" if name in self.current else "not in use"
-            log.error("profile %s refused (%s); %s", name, why, keeping)
-            self.metrics.PROFILE_ERRORS.labels(name).inc()
+            self._refused(name, why)
         for name in sorted(set(gone) - self.missing):
             log.error(
                 "profile %s vanished from %s; its last version keeps serving", name, self.cfg.profiles_dir
@@ -122,13 +125,17 @@ class ProfileSet:
         updated = False
         for p in changed:
             try:
-                self.current[p.name] = for_backend(p, self.backend, self.cfg)
+                self.current[p.name] = for_backend(check_model(p, self.backend), self.backend, self.cfg)
                 updated = True
                 log.info("profile %s v%d loaded (threshold %.3f)", p.name, p.version, p.threshold)
             except ValueError as e:
-                log.error("profile %s v%d rejected: %s", p.name, p.version, e)
-                self.metrics.PROFILE_ERRORS.labels(p.name).inc()
+                self._refused(p.name, str(e))
         return updated
+
+    def _refused(self, name: str, why: str) -> None:
+        keeping = f"v{self.current[name].version} keeps serving" if name in self.current else "not in use"
+        log.error("profile %s refused (%s); %s", name, why, keeping)
+        self.metrics.PROFILE_ERRORS.labels(name).inc()
 
     def profiles(self) -> list[Profile]:
         return [self.current[k] for k in sorted(self.current)]
@@ -165,6 +172,8 @@ def run_worker(
     is listening; ``report`` gets :meth:`Pipeline.report` (what was scored, per stream) at the end."""
     from edge import metrics  # after the daemon set up multiprocess metrics
 
+    # One worker per outbox: a new one waits for the one it replaces to be gone for good.
+    lock = outbox_lock(cfg, wait_s=OUTBOX_LOCK_WAIT_S)
     backend = make_backend(cfg.worker.backend, encoder or (Path(cfg.encoder) if cfg.encoder else None))
     profiles = ProfileSet(cfg, backend, metrics)
     profiles.refresh()
@@ -185,6 +194,8 @@ def run_worker(
     )
     sink.start(streams)
     loop = _Loop(cfg, pipeline, sink, metrics)
+    # Before the first window: an episode the previous worker left open is continued, not split.
+    loop.resume(sink.unfinished(wait_s=RESUME_WAIT_S))
     log.info("worker up: backend %s, model %s, profiles %s", backend.name, backend.model_version,
              list(pipeline.profile_names))  # fmt: skip
     with Subscriber.from_config(cfg.bus, streams=streams) as sub:
@@ -201,7 +212,7 @@ def run_worker(
         finally:
             loop.commit([], pipeline.close_all())
             loop.count_drops(sub)
-            sink.close()
+            sink.close(timeout_s=cfg.supervisor.stop_timeout_s)  # then it says what waits where
             log.info(
                 "worker stopped: %d windows scored, %d alerts", pipeline.stats.windows_scored, sink.opened,
                 extra={"windows_scored": pipeline.stats.windows_scored, "frames_received": dict(sub.received),
@@ -209,11 +220,17 @@ def run_worker(
             )  # fmt: skip
             if report is not None:
                 report({**pipeline.report(), "alerts": sink.opened})
+            lock.close()
 
 
 def outbox_path(cfg: EdgeConfig) -> Path:
     """The alert outbox file of this deployment (edge.alert_outbox)."""
-    return Path(cfg.state_dir or ".") / "alert-outbox.db"
+    return state_dir(cfg) / "alert-outbox.db"
+
+
+def outbox_lock(cfg: EdgeConfig, *, wait_s: float = 0.0) -> IO[bytes]:
+    """The lock of whoever delivers this deployment's outbox (a worker; `haad alerts deliver`)."""
+    return hold_lock(state_dir(cfg) / "alert-outbox.lock", what="a worker", wait_s=wait_s)
 
 
 def named_profiles(cfg: EdgeConfig) -> set[str]:
@@ -264,9 +281,12 @@ class _Loop:
         # After a stall of this loop the bus holds a backlog: streams are judged once it is read.
         if self.drained:
             p.reset_stale()
-        unfinished = self.sink.unfinished()
-        if unfinished:
-            self.resume(unfinished)
+        self.resume(self.sink.unfinished())  # found only in the alert log, which answered late
+        health = self.sink.health()
+        m.ALERTS_UNSAVED.set(health.unsaved)
+        m.OUTBOX_WAITING.set(health.waiting)
+        m.OUTBOX_FAILING.set(int(health.outbox_error is not None))
+        m.ALERT_LOG_DOWN.set(int(health.log_error is not None))
         self.commit([], p.tracker.expire(time.monotonic()))
         if profiles.refresh():
             self.commit([], p.set_profiles(profiles.profiles(), profiles.extra()))
@@ -279,6 +299,8 @@ class _Loop:
 
     def resume(self, unfinished: Sequence[Unfinished]) -> None:
         """Episodes a previous worker left open: continued by their stream's next windows, or closed."""
+        if not unfinished:
+            return
         deadline = time.monotonic() + self.cfg.worker.episodes.resume_within_s
         events = []
         for u in unfinished:

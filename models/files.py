@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -23,3 +24,22 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], object], *, mode: int 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def write_verified(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, then its SHA-256 beside it (``<name>.sha256``)."""
+    atomic_write(path, lambda f: f.write(data))
+    atomic_write(_digest_path(path), lambda f: f.write(hashlib.sha256(data).hexdigest().encode()))
+
+
+def is_verified(path: Path) -> bool:
+    """Whether ``path`` exists and matches the digest :func:`write_verified` put beside it (a file
+    damaged since, or written by something else, does not)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == _digest_path(path).read_text().strip()
+    except OSError:
+        return False

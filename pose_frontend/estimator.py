@@ -4,8 +4,11 @@ Two back ends behind one interface, :class:`PoseEstimator`:
 
 * :class:`LegacyPoseEstimator`: ``mp.solutions.pose.Pose`` (model_complexity 1, the model bundled
   with the wheel, so it works offline), in tracking (video) mode;
-* :class:`TasksPoseEstimator`: the Tasks API ``PoseLandmarker`` in VIDEO mode, for a user-supplied
-  ``.task`` model (``EstimatorConfig.task_model_path``).
+* :class:`TasksPoseEstimator`: the Tasks API ``PoseLandmarker`` in VIDEO mode, on a user-supplied
+  ``.task`` model (``EstimatorConfig.task_model_path``) or the one built from the models the wheel
+  ships (:mod:`pose_frontend.task_model`).
+
+Several people per camera: :mod:`pose_frontend.multi`.
 
 Create the estimator in the process that uses it (MediaPipe graphs are not fork- or pickle-safe)
 and close it when done. MediaPipe is imported lazily, so importing this module is cheap.
@@ -46,7 +49,7 @@ class PoseResult:
     visibility: np.ndarray
 
 
-def _landmarks(
+def landmark_arrays(
     world_lms: Sequence[Any], image_lms: Sequence[Any], width: int, height: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MediaPipe world and normalised landmark lists -> world (33, 3), image (33, 3), visibility (33,)."""
@@ -59,18 +62,15 @@ def _landmarks(
     return world, image, visibility
 
 
-def _check_frame(rgb: np.ndarray) -> np.ndarray:
+def check_frame(rgb: np.ndarray) -> np.ndarray:
     if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         shape = getattr(rgb, "shape", None)
         raise EstimatorError(f"expected an RGB uint8 image (H, W, 3); got {type(rgb).__name__} {shape}")
     return np.ascontiguousarray(rgb)
 
 
-class PoseEstimator(ABC):
-    """``estimate(rgb, timestamp_s)`` -> :class:`PoseResult` or None when nobody is detected."""
-
-    @abstractmethod
-    def estimate(self, rgb: np.ndarray, timestamp_s: float) -> PoseResult | None: ...
+class Closing(ABC):
+    """Holds MediaPipe graphs: close it when done, or use it in a ``with`` block."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -82,6 +82,13 @@ class PoseEstimator(ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class PoseEstimator(Closing):
+    """``estimate(rgb, timestamp_s)`` -> :class:`PoseResult` or None when nobody is detected."""
+
+    @abstractmethod
+    def estimate(self, rgb: np.ndarray, timestamp_s: float) -> PoseResult | None: ...
 
 
 class LegacyPoseEstimator(PoseEstimator):
@@ -101,12 +108,12 @@ class LegacyPoseEstimator(PoseEstimator):
 
     def estimate(self, rgb: np.ndarray, timestamp_s: float) -> PoseResult | None:
         # The legacy graph keeps its own frame clock; timestamp_s is part of the interface only.
-        frame = _check_frame(rgb)
+        frame = check_frame(rgb)
         result = self._pose.process(frame)
         if result.pose_world_landmarks is None or result.pose_landmarks is None:
             return None
         height, width = frame.shape[:2]
-        world, image, visibility = _landmarks(
+        world, image, visibility = landmark_arrays(
             result.pose_world_landmarks.landmark, result.pose_landmarks.landmark, width, height
         )
         return PoseResult(world, image, visibility)
@@ -116,16 +123,21 @@ class LegacyPoseEstimator(PoseEstimator):
 
 
 class TasksPoseEstimator(PoseEstimator):
-    """The Tasks API ``PoseLandmarker`` in VIDEO mode on a ``.task`` model file (first person only).
+    """The Tasks API ``PoseLandmarker`` in VIDEO mode on a ``.task`` model file.
 
-    VIDEO mode needs strictly rising integer millisecond timestamps; frames closer than 1 ms (or a
-    clock that goes back) are nudged forward by 1 ms.
+    ``estimate`` gives the first person; ``estimate_all`` up to ``num_poses`` (no ids: the same
+    person may come first one frame and second the next). VIDEO mode needs strictly rising integer
+    millisecond timestamps; frames closer than 1 ms (or a clock that goes back) are nudged forward
+    by 1 ms.
     """
 
-    def __init__(self, config: EstimatorConfig) -> None:
+    def __init__(self, config: EstimatorConfig, num_poses: int = 1) -> None:
         if config.task_model_path is None:
-            raise EstimatorError("TasksPoseEstimator needs estimator.task_model_path (a .task file)")
-        path = Path(config.task_model_path)
+            from pose_frontend.task_model import pose_task_model
+
+            path = pose_task_model(Path(config.task_cache_dir))
+        else:
+            path = Path(config.task_model_path)
         if not path.is_file():
             raise EstimatorError(f"MediaPipe task model not found: {path}")
         import mediapipe as mp
@@ -135,7 +147,7 @@ class TasksPoseEstimator(PoseEstimator):
         options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(path)),
             running_mode=vision.RunningMode.VIDEO,
-            num_poses=1,
+            num_poses=num_poses,
             min_pose_detection_confidence=config.min_detection_confidence,
             min_pose_presence_confidence=config.min_presence_confidence,
             min_tracking_confidence=config.min_tracking_confidence,
@@ -148,28 +160,30 @@ class TasksPoseEstimator(PoseEstimator):
         self._last_ms: int | None = None
 
     def estimate(self, rgb: np.ndarray, timestamp_s: float) -> PoseResult | None:
-        frame = _check_frame(rgb)
+        people = self.estimate_all(rgb, timestamp_s)
+        return people[0] if people else None
+
+    def estimate_all(self, rgb: np.ndarray, timestamp_s: float) -> list[PoseResult]:
+        frame = check_frame(rgb)
         ms = round(timestamp_s * 1000)
         if self._last_ms is not None and ms <= self._last_ms:
             ms = self._last_ms + 1
         self._last_ms = ms
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=frame)
         result = self._landmarker.detect_for_video(image, ms)
-        if not result.pose_world_landmarks or not result.pose_landmarks:
-            return None
         height, width = frame.shape[:2]
-        world, img, visibility = _landmarks(
-            result.pose_world_landmarks[0], result.pose_landmarks[0], width, height
-        )
-        return PoseResult(world, img, visibility)
+        return [
+            PoseResult(*landmark_arrays(world, img, width, height))
+            for world, img in zip(result.pose_world_landmarks, result.pose_landmarks, strict=True)
+        ]
 
     def close(self) -> None:
         self._landmarker.close()
 
 
 def open_estimator(config: EstimatorConfig) -> PoseEstimator:
-    """The Tasks estimator when a ``.task`` model is configured, else the legacy solution."""
-    if config.task_model_path is not None:
+    """The estimator ``config.kind`` names."""
+    if config.kind == "tasks":
         return TasksPoseEstimator(config)
     return LegacyPoseEstimator(config)
 

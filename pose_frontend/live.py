@@ -28,6 +28,7 @@ import numpy as np
 
 from bus.logs import redact_url
 from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
+from config.secrets import with_password
 from pose_frontend.base import Counters, Source, SourceUnavailableError, StopFlag
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def url_capture_factory(config: UrlSourceConfig) -> CaptureFactory:
     ]
 
     def open_url() -> Capture:
-        return cv2.VideoCapture(config.url, cv2.CAP_FFMPEG, params)
+        return cv2.VideoCapture(with_password(config.url, config.password), cv2.CAP_FFMPEG, params)
 
     return open_url
 

@@ -36,6 +36,7 @@ from typing import Protocol
 import numpy as np
 import zmq
 
+from bus.lifetime import die_with_parent
 from bus.logs import setup_logging
 from bus.messages import SkeletonFrame
 from bus.pubsub import Publisher
@@ -173,6 +174,7 @@ class FrontendProcess(SpawnProcess):
         self.counters = Counters.shared()
 
     def run(self) -> None:
+        die_with_parent(signal.SIGKILL)  # never outlives the daemon (bus.lifetime)
         # The parent decides when to stop (a terminal's Ctrl-C reaches the whole process group).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         faulthandler.enable()

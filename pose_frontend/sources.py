@@ -311,7 +311,9 @@ def _load_replay(
 
 class SyntheticSource(_PassSource):
     """The procedural performer (:mod:`pose_frontend.synthetic`); a loop performs the script again
-    with the next seed, so no two passes are identical."""
+    with the next seed, so no two passes are identical. With ``starts_at`` (wall-clock seconds) it
+    behaves as a live camera: timestamps are wall clock, and a source opened after that time joins
+    the performance where it is by now."""
 
     produces = "skeleton"
 
@@ -324,19 +326,25 @@ class SyntheticSource(_PassSource):
         noise_m: float = 0.002,
         loop: bool = False,
         realtime: bool = False,
+        starts_at: float | None = None,
         stop: StopFlag | None = None,
         counters: Counters | None = None,
     ) -> None:
         super().__init__(loop=loop, realtime=realtime, stop=stop, counters=counters)
         self.performer = SyntheticPerformer(script, fps=fps, seed=seed, noise_m=noise_m)  # checks the script
         self.fps = fps
+        self.starts_at = starts_at
 
     def _step_s(self) -> float:
         return 1.0 / self.fps
 
     def _passes(self) -> Iterator[Iterable[tuple[float, np.ndarray]]]:
         p = self.performer
-        yield p
+        if self.starts_at is None:
+            yield p
+        else:
+            start, missed = self.starts_at, time.time() - self.starts_at
+            yield ((start + t, joints) for t, joints in p if t >= missed)
         for seed in itertools.count(p.seed + 1) if self.loop else ():
             yield SyntheticPerformer(p.script, fps=p.fps, seed=seed, noise_m=p.noise_m)
 
@@ -387,6 +395,7 @@ def open_source(
                 noise_m=config.noise_m,
                 loop=config.loop,
                 realtime=config.realtime,
+                starts_at=config.starts_at,
                 stop=stop,
                 counters=counters,
             )

@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.faults import TcpProxy
 from training.datasets import DataNotFoundError, resolve_data_root
 
 
@@ -107,3 +108,29 @@ def generate():  # -> Callable[..., np.ndarray]
         return model.generate(windows, settings, rng=rng)
 
     return run
+
+
+@pytest.fixture
+def pg_proxy(pg_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    """A :class:`~tests.faults.TcpProxy` in front of the PostgreSQL server, and ``pg_url`` through it."""
+    with TcpProxy((PG_HOST, PG_PORT)) as proxy:
+        yield proxy, proxy.url(pg_url)
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a small file system of its own (a 1 MiB tmpfs) that ``tests.faults.fill`` fills
+    to the last byte, so writes there fail with ENOSPC as on a full disk. Needs the right to mount
+    (root, as here and in CI); skips with the reason elsewhere."""
+    import subprocess
+
+    folder = tmp_path / "full"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs to fill ({mounted.stderr.strip()})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -50,6 +50,7 @@ class Daemon:
     proc: subprocess.Popen[str]
     config: dict[str, Any]
     folder: Path
+    log_name: str = "daemon.log"
 
     @property
     def port(self) -> int:
@@ -60,7 +61,7 @@ class Daemon:
         return self.folder / "edge.yaml"
 
     def log(self) -> str:
-        return (self.folder / "daemon.log").read_text()
+        return (self.folder / self.log_name).read_text()
 
     def log_records(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.log().splitlines() if line.startswith("{")]
@@ -88,6 +89,10 @@ class Daemon:
     def pids(self, child: str) -> list[int]:
         return [int(p) for p in re.findall(rf"started {child} \(pid (\d+)\)", self.log())]
 
+    def again(self, log_name: str) -> Daemon:
+        """Another ``haad run`` on the same config and state (its log in ``log_name``)."""
+        return Daemon(_launch(self.config_path, self.folder / log_name), self.config, self.folder, log_name)
+
     def stop(self, timeout_s: float = 90) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -112,16 +117,32 @@ def start_daemon(folder: Path, streams: list[dict], profiles_dir: Path, **overri
     }
     cfg.update(overrides)
     (folder / "edge.yaml").write_text(yaml.safe_dump(cfg))
-    log = (folder / "daemon.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "haad", "run", "--config", str(folder / "edge.yaml")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-        start_new_session=True,  # our signals, not the terminal's
-    )
-    return Daemon(proc, cfg, folder)
+    return Daemon(_launch(folder / "edge.yaml", folder / "daemon.log"), cfg, folder)
+
+
+def _launch(config: Path, log_file: Path) -> subprocess.Popen[str]:
+    with log_file.open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "haad", "run", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            start_new_session=True,  # our signals, not the terminal's
+        )
+
+
+def haad(*args: str) -> subprocess.CompletedProcess[str]:
+    """A ``haad`` command, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "haad", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie waiting to be reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:

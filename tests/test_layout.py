@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "pose_frontend": {"config", "models", "clips", "bus"},
     "edge": {"config", "models", "clips", "bus", "pose_frontend"},
     "training": {"config", "models", "clips"},
-    "evaluation": {"config", "models", "clips", "bus", "edge", "training"},
+    "evaluation": {"config", "models", "clips", "bus", "pose_frontend", "edge", "training"},
     "haad": {"config", "models", "clips", "bus", "pose_frontend", "edge", "training", "evaluation"},
 }
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from models.calibration_prior import CalibrationPrior
-from models.encoder_config import DEFAULT_ENCODER_PATH
+from models.encoder_config import DEFAULT_ENCODER_PATH, read_encoder_metadata
 from models.preprocess import WindowSpec
 
 
@@ -35,6 +36,22 @@ class EncoderBackend(Protocol):
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """``(B, F, J, 3)`` float32 normalised windows -> ``(B, D)`` float32 embeddings."""
         ...
+
+
+@dataclass(frozen=True)
+class EncoderFacts:
+    """What a profile must agree with, read from a checkpoint without loading any runtime (for
+    ``haad config validate``); every backend has the same three attributes."""
+
+    model_version: str
+    embedding_dim: int
+    spec: WindowSpec
+
+    @classmethod
+    def of(cls, checkpoint: Path | None) -> EncoderFacts:
+        path = resolve_checkpoint(checkpoint)
+        encoder, spec, _ = read_encoder_metadata(path)
+        return cls(model_version(checkpoint_sha256(path)), encoder.embedding_dim, spec)
 
 
 def resolve_checkpoint(checkpoint: Path | None) -> Path:

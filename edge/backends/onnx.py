@@ -8,7 +8,6 @@ so a camera host with the cache never loads torch (tests/edge/backends check ``s
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 import warnings
@@ -21,7 +20,7 @@ from config.backend import GraphOptimization, OnnxRuntimeConfig
 from edge.backends.base import check_windows, checkpoint_sha256, model_version, resolve_checkpoint
 from models.calibration_prior import load_prior
 from models.encoder_config import read_encoder_metadata
-from models.files import atomic_write
+from models.files import is_verified, write_verified
 
 log = logging.getLogger(__name__)
 OPSET = 17
@@ -60,8 +59,7 @@ def export_onnx(checkpoint: Path, out: Path) -> None:
         onnx.checker.check_model(f"{tmp}/encoder.onnx")
         graph = Path(f"{tmp}/encoder.onnx").read_bytes()
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, lambda f: f.write(graph))
-    atomic_write(_digest_path(out), lambda f: f.write(hashlib.sha256(graph).hexdigest().encode()))
+    write_verified(out, graph)
 
 
 def cached_onnx(checkpoint: Path, cache_dir: Path) -> tuple[Path, str]:
@@ -69,22 +67,11 @@ def cached_onnx(checkpoint: Path, cache_dir: Path) -> tuple[Path, str]:
     matches the digest written with it; the checkpoint's sha256)."""
     sha = checkpoint_sha256(checkpoint)
     path = Path(cache_dir) / f"encoder-{sha[:16]}-opset{OPSET}.onnx"
-    if not _intact(path):
+    if not is_verified(path):
         if path.exists():
             log.warning("cached encoder graph %s is damaged or unverified; exporting it again", path)
         export_onnx(checkpoint, path)
     return path, sha
-
-
-def _digest_path(graph: Path) -> Path:
-    return graph.with_name(graph.name + ".sha256")
-
-
-def _intact(graph: Path) -> bool:
-    try:
-        return hashlib.sha256(graph.read_bytes()).hexdigest() == _digest_path(graph).read_text().strip()
-    except OSError:
-        return False
 
 
 def session_options(

@@ -105,7 +105,7 @@ class MqttSink:
         url = urlsplit(cfg.url)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id)
         if url.username:
-            self.client.username_pw_set(unquote(url.username), unquote(url.password or "") or None)
+            self.client.username_pw_set(unquote(url.username), cfg.password.value() if cfg.password else None)
         if url.scheme == "mqtts":
             self.client.tls_set()
         self.client.will_set(self.topics.available, "offline", qos=cfg.qos, retain=True)

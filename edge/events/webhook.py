@@ -52,8 +52,8 @@ class WebhookSink:
             "X-Haad-Delivery": str(event.id),
             "X-Haad-Timestamp": ts,
         }
-        if self.cfg.secret:
-            headers["X-Haad-Signature"] = sign(self.cfg.secret, ts, body)
+        if self.cfg.secret is not None:
+            headers["X-Haad-Signature"] = sign(self.cfg.secret.value(), ts, body)
         request = urllib.request.Request(self.cfg.url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as response:  # noqa: S310 (http/https only, config-checked)

@@ -1,15 +1,20 @@
 """The review server's FastAPI app: /api/v1 (:mod:`edge.review.api`), the pages
-(:mod:`edge.review.pages`) and their static files, built from explicit parts (no globals)."""
+(:mod:`edge.review.pages`) and their static files, built from explicit parts (no globals), behind
+:class:`~edge.review.guards.RequestGuard` (Host, body size, framing). A request that fails validation
+gets 422 with where and why, never its own input back."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from edge.review import api, pages
 from edge.review.context import ReviewContext
+from edge.review.guards import RequestGuard
 
 STATIC = Path(__file__).parent / "static"
 
@@ -32,4 +37,11 @@ def create_app(ctx: ReviewContext) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_middleware(RequestGuard, cfg=ctx.cfg)
     return app
+
+
+async def _invalid(_request: Request, e: RequestValidationError) -> JSONResponse:
+    errors = [{k: v for k, v in err.items() if k in ("type", "loc", "msg")} for err in e.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)

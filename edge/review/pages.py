@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
+from edge.review.guards import over_https
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -55,7 +56,7 @@ def login(request: Request, token: str = Form(...), next: str = Form("/")) -> Re
     origin = request.headers.get("origin")
     if origin and urlsplit(origin).netloc != request.url.netloc:  # a login form posted from elsewhere
         return Response("cross-site login refused", status_code=403)
-    done = ctx.auth.login(token.strip())
+    done = ctx.auth.login(token.strip(), request)
     if done is None:
         return TEMPLATES.TemplateResponse(
             request, "login.html", {"next": _safe_next(next), "error": "Unknown token."}, status_code=401
@@ -64,7 +65,7 @@ def login(request: Request, token: str = Form(...), next: str = Form("/")) -> Re
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE, sid, max_age=int(ctx.cfg.session_hours * 3600), httponly=True, samesite="strict",
-        secure=ctx.cfg.secure_cookies, path="/",
+        secure=ctx.cfg.secure_cookies == "always" or over_https(ctx.cfg, request), path="/",
     )  # fmt: skip
     return response
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from config.edge import EdgeConfig
 from config.serve import ServeConfig
 from edge.profiles import ProfileStore
 from edge.review.auth import Auth, new_token
 from edge.review.context import ReviewContext
+from edge.state_lock import state_dir
 from edge.store import AlertStore
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("haad.serve")
 
@@ -21,10 +27,12 @@ def build_context(cfg: EdgeConfig, serve: ServeConfig, store: AlertStore) -> Rev
     if serve.auth and not serve.tokens:
         token = new_token()
         extra["admin"] = token
+        path = state_dir(cfg) / "serve-token"
+        write_private(path, token + "\n")
         log.warning(
-            "serve.tokens is empty: this run's token (name 'admin') is %s; make lasting ones with "
-            "`haad serve token --name NAME`",
-            token,
+            "serve.tokens is empty: this run's token (name 'admin') is in %s, readable by this user "
+            "only; make lasting ones with `haad serve token --name NAME`",
+            path.resolve(),
         )
     make_backend = None
     if serve.encoder:
@@ -47,17 +55,23 @@ def build_context(cfg: EdgeConfig, serve: ServeConfig, store: AlertStore) -> Rev
     )
 
 
-def run_server(cfg: EdgeConfig, serve: ServeConfig, stop: threading.Event | None = None) -> None:
-    """Serve until interrupted (or ``stop`` is set); refuses an open host without auth (config)."""
+def run_server(
+    cfg: EdgeConfig,
+    serve: ServeConfig,
+    stop: threading.Event | None = None,
+    *,
+    store: AlertStore | None = None,
+) -> None:
+    """Serve until interrupted (or ``stop`` is set); refuses an open host without auth (config).
+    ``store``: the alert log, already open (else it is opened here)."""
     import uvicorn
 
     from edge.review.app import create_app
 
-    with AlertStore(cfg.store) as store:
+    with store if store is not None else AlertStore(cfg.store) as store:
         ctx = build_context(cfg, serve, store)
         app = create_app(ctx)
-        config = uvicorn.Config(app, host=serve.host, port=serve.port, log_config=None, access_log=False)
-        server = uvicorn.Server(config)
+        server = uvicorn.Server(uvicorn_config(app, serve))
         if stop is not None:
 
             def stop_when_asked() -> None:
@@ -65,10 +79,29 @@ def run_server(cfg: EdgeConfig, serve: ServeConfig, stop: threading.Event | None
                 server.should_exit = True
 
             threading.Thread(target=stop_when_asked, daemon=True).start()
-        log.info(
-            "review server on http://%s:%d/ (auth %s)", serve.host, serve.port, "on" if serve.auth else "off"
-        )
+        log.info("review server on %s://%s:%d/ (auth %s)", "https" if serve.tls_cert else "http", serve.host,
+                 serve.port, "on" if serve.auth else "off")  # fmt: skip
         server.run()
+
+
+def uvicorn_config(app: Any, serve: ServeConfig) -> uvicorn.Config:
+    """Uvicorn for ``app`` as ``serve`` says. Forwarded headers are left to edge.review.guards, which
+    believes them from serve.trusted_proxies only (Uvicorn would believe any local peer)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=serve.host, port=serve.port, log_config=None, access_log=False, proxy_headers=False,
+        ssl_certfile=serve.tls_cert, ssl_keyfile=serve.tls_key,
+    )  # fmt: skip
+
+
+def write_private(path: Path, text: str) -> None:
+    """``text`` into ``path``, readable and writable by this user only from the moment it exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(fd, 0o600)  # an older file may have had other bits
+        f.write(text)
 
 
 def with_overrides(serve: ServeConfig, **values: object) -> ServeConfig:

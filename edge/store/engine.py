@@ -1,15 +1,26 @@
-"""Engines for the alert log and the schema upgrade that runs whenever one is opened.
+"""Engines for the alert log, the schema upgrade that runs whenever one is opened, and the deadline
+that cuts a database call that hangs.
 
 SQLite: WAL (readers never block the writer), ``synchronous=NORMAL`` (durable at checkpoints, never
 corrupt), a busy timeout and foreign keys, set on every new connection. sqlite3's own transaction
 handling is switched off so that SQLAlchemy emits BEGIN itself: plain BEGIN for reads and BEGIN
 IMMEDIATE for writes (:data:`WRITE`). A deferred write transaction that read first cannot wait for
 the lock in WAL mode (SQLITE_BUSY at once); an immediate one queues for it behind the busy timeout.
+
+PostgreSQL: a connect timeout, TCP keepalives and a server-side ``statement_timeout``. None of them
+ends a call to a server that accepted the connection and then stopped answering behind a frozen
+proxy or NAT box (its kernel still acknowledges every packet): :class:`CallDeadlines` does, by
+shutting down the sockets of the connections the late thread holds.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +41,35 @@ _UPGRADE_IN_PROCESS = threading.Lock()
 
 def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
     url = make_url(cfg.url)
+    if cfg.password is not None:
+        url = url.set(password=cfg.password.value())
     if url.get_backend_name() != "sqlite":
-        return create_engine(
+        engine = create_engine(
             url,
             echo=echo,
             pool_size=cfg.pool_size,
             max_overflow=cfg.max_overflow,
             pool_timeout=cfg.pool_timeout_s,
             pool_pre_ping=True,  # a server restart must not fail the next alert write
-            connect_args={"connect_timeout": max(1, round(cfg.busy_timeout_s))},
+            connect_args={
+                "connect_timeout": max(1, round(cfg.busy_timeout_s)),
+                "keepalives": 1,  # a server host that vanished is noticed within a minute
+                "keepalives_idle": 30,
+                "keepalives_interval": 10,
+                "keepalives_count": 3,
+            },
         )
+        statement_ms = round(cfg.timeout_s * 1000)
+
+        @event.listens_for(engine, "connect")
+        def _on_pg_connect(dbapi_connection: Any, _record: Any) -> None:
+            _hold(dbapi_connection)
+            with dbapi_connection.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {statement_ms}")
+            dbapi_connection.commit()
+
+        _track(engine)
+        return engine
     assert url.database is not None  # config.store refuses in-memory SQLite
     Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
@@ -54,6 +84,7 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        _hold(dbapi_connection)
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below)
         cur = dbapi_connection.cursor()
         try:
@@ -68,6 +99,7 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("haad_write") else "BEGIN")
 
+    _track(engine)
     return engine
 
 
@@ -88,3 +120,93 @@ def alembic_config(connection: Connection | None = None) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
     return cfg
+
+
+# --- cutting calls that hang -------------------------------------------------------------------------
+
+_HELD: dict[int, set[Any]] = {}  # thread id -> DBAPI connections it opened or checked out
+_HELD_LOCK = threading.Lock()
+
+
+def _hold(dbapi_connection: Any) -> None:
+    with _HELD_LOCK:
+        _HELD.setdefault(threading.get_ident(), set()).add(dbapi_connection)
+
+
+def _track(engine: Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        _hold(dbapi_connection)
+
+    @event.listens_for(engine, "close")
+    def _on_close(dbapi_connection: Any, _record: Any) -> None:
+        with _HELD_LOCK:
+            for held in _HELD.values():
+                held.discard(dbapi_connection)
+
+
+def cut_connections(thread_id: int) -> int:
+    """Make every database call of thread ``thread_id`` fail now: the sockets of its PostgreSQL
+    connections are shut down, its SQLite connections interrupted. How many were cut."""
+    with _HELD_LOCK:
+        held = list(_HELD.get(thread_id, ()))
+    for conn in held:
+        try:
+            if hasattr(conn, "fileno"):  # psycopg: the call waiting on the socket sees it closed
+                with socket.socket(fileno=os.dup(conn.fileno())) as s:
+                    s.shutdown(socket.SHUT_RDWR)
+            else:
+                conn.interrupt()
+        except Exception:  # noqa: BLE001 - closed meanwhile: nothing left to cut
+            pass
+    return len(held)
+
+
+class CallDeadlines:
+    """``with DEADLINES.within(seconds): ...`` cuts the calling thread's database connections
+    (:func:`cut_connections`) once the block has run ``seconds``, so a call to a server that stopped
+    answering fails instead of hanging. One watcher thread per process, idle while no block runs."""
+
+    def __init__(self) -> None:
+        self._due: dict[int, float] = {}
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def within(self, seconds: float) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._changed:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="haad-db-deadlines", daemon=True)
+                self._thread.start()
+            self._due[me] = time.monotonic() + seconds
+            self._changed.notify()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._due.pop(me, None)
+
+    def cut_now(self, thread_id: int) -> None:
+        """Cut ``thread_id``'s connections at once if it is inside a block (a shutdown that cannot wait)."""
+        with self._changed:
+            if thread_id in self._due:
+                self._due[thread_id] = 0.0
+                self._changed.notify()
+
+    def _watch(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                late = [t for t, due in self._due.items() if now >= due]
+                for t in late:
+                    self._due[t] = float("inf")  # once per block
+                if not late:
+                    soonest = min(self._due.values(), default=float("inf"))
+                    self._changed.wait(None if soonest == float("inf") else soonest - now)
+                    continue
+            for t in late:
+                cut_connections(t)
+
+
+DEADLINES = CallDeadlines()

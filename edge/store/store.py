@@ -54,7 +54,8 @@ class AlertStore:
     def write_alerts(self, alerts: Sequence[NewAlert]) -> list[int]:
         """Insert or replace each alert by its ``episode_key``, all in one transaction committed when
         this returns; the row ids, in order. Replacing keeps the review status and note, so writing
-        an episode's state again (a replayed outbox, a resumed episode) never adds a row."""
+        an episode's state again (a replayed outbox, a resumed episode) never adds a row; an open
+        state never replaces a closed one."""
         now = datetime.now(UTC)
         ids: list[int] = []
         changes: list[tuple[int, EventKind]] = []  # for the events outbox, same transaction
@@ -70,6 +71,12 @@ class AlertStore:
                     s.flush()
                     alert_id = row.id
                     changes += _inserted(alert_id, closed=a.ended_at is not None)
+                elif not was_open and a.ended_at is None:
+                    # A closed episode stays closed: an older, open state of it (an outbox a full
+                    # disk kept from being updated, replayed later) is stale.
+                    alert_id = s.execute(
+                        select(Alert.id).where(Alert.episode_key == a.episode_key)
+                    ).scalar_one()
                 else:
                     query = update(Alert).where(Alert.episode_key == a.episode_key).values(**columns)
                     alert_id = int(s.execute(query.returning(Alert.id)).scalar_one())

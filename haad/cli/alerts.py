@@ -277,21 +277,29 @@ def deliver_cmd(
     """Deliver the alerts waiting in the daemon's local outbox to the alert log now (a running daemon
     does it by itself; this is for one that stopped while the log was unreachable)."""
     from edge.alert_outbox import AlertOutbox
-    from edge.worker import outbox_path
+    from edge.state_lock import StateLocked
+    from edge.worker import outbox_lock, outbox_path
 
     cfg = load_edge_config(config)
     path = outbox_path(cfg)
     if not path.is_file():
         typer.echo(f"no outbox at {path}: nothing to deliver")
         return
+    try:
+        lock = outbox_lock(cfg)
+    except StateLocked as e:
+        _fail(f"{e}: a running worker delivers its outbox itself")
     outbox = AlertOutbox(path)
     try:
         with AlertStore(cfg.store) as store:
             delivered = outbox.deliver(store)
     except (SQLAlchemyError, CommandError) as e:
-        _fail(f"alert log unreachable ({e.__class__.__name__}); {len(outbox)} alert(s) still wait in {path}")
+        _fail(
+            f"alert log unreachable ({e.__class__.__name__}); {outbox.waiting()} alert(s) still wait in {path}"
+        )
     finally:
         outbox.close()
+        lock.close()
     typer.echo(f"delivered {delivered} alert(s) from {path}")
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from config.completions import CompletionSettings
+from haad.cli.common import fail
 
 app = typer.Typer(no_args_is_help=True, help="Measure speed (worker scoring path, support-set augmentation).")
 _COMPLETIONS = CompletionSettings()
@@ -96,3 +97,27 @@ def bench_support_aug_cmd(
         f"generated at {r['steps']} steps on {r['threads']} thread(s): median {r['median_s']:.2f} s "
         f"(runs: {', '.join(f'{s:.2f}' for s in r['seconds'])})"
     )
+
+
+@app.command("frontend")
+def bench_frontend_cmd(
+    estimator: list[str] | None = typer.Option(None, help="legacy, tasks or multi (repeat; default: all)."),
+    frames: int = typer.Option(40, min=1, help="Timed frames per scene and estimator."),
+    warmup: int = typer.Option(5, min=0, help="Untimed frames first."),
+    data_root: str | None = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
+) -> None:
+    """Milliseconds per frame of each pose estimator with 1, 2 and 4 people, and on vtest.avi."""
+
+    from evaluation.bench_frontend import ESTIMATORS, format_rows, rows_as_dicts, run_bench
+    from training.datasets import DataNotFoundError, resolve_data_root
+
+    chosen = tuple(estimator or ESTIMATORS)
+    unknown = set(chosen) - set(ESTIMATORS)
+    if unknown:
+        raise fail(f"unknown estimators {sorted(unknown)}; known: {', '.join(ESTIMATORS)}", code=2)
+    try:
+        rows = run_bench(resolve_data_root(data_root), estimators=chosen, frames=frames, warmup=warmup)  # type: ignore[arg-type]
+    except (DataNotFoundError, FileNotFoundError) as e:
+        raise fail(str(e), code=2) from None
+    typer.echo(json.dumps(rows_as_dicts(rows), indent=2) if as_json else format_rows(rows))

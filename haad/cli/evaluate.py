@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from config.completions import CompletionSettings, Gap, SamplerSettings
+from config.frontend import PeopleConfig
 from haad.cli.common import ConfigOption, fail, load_edge_config
 
 app = typer.Typer(no_args_is_help=True, help="Measure accuracy (few-shot, streams, HumanMAC).")
@@ -226,3 +227,49 @@ def eval_humanmac_cmd(
     )  # fmt: skip
     typer.echo(format_table(summary))
     typer.echo(f"wrote {out / 'humanmac_eval.json'} and {out / 'humanmac_examples.png'}")
+
+
+@app.command("multiperson")
+def eval_multiperson_cmd(
+    data_root: str | None = DataRoot,
+    sequence: list[str] | None = typer.Option(
+        None, help="Only these composited sequences (repeat the option; default: all)."
+    ),
+    vtest: bool = typer.Option(True, help="Also run opencv_vtest/vtest.avi against its hand count."),
+    max_frames: int | None = typer.Option(None, min=1, help="Stop each video after this many frames."),
+    max_people: int = typer.Option(PeopleConfig().max_people, min=1, help="Most people tracked at once."),
+    min_person_height: int = typer.Option(
+        PeopleConfig().min_person_height_px, min=16, help="Smallest person to look for, in pixels."
+    ),
+    tiles_per_frame: int = typer.Option(
+        PeopleConfig().tiles_per_frame, min=1, help="Detector passes per frame."
+    ),
+    tracks_out: Path | None = typer.Option(
+        None, help="Write vtest's tracks (id and box per frame) to this JSON."
+    ),
+    reference: bool = typer.Option(
+        True, help="Also score each estimator on one person against MediaPipe's reference landmarks."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Several people in one camera: detection recall per person and id switches per minute on
+    two-person sequences built from real recordings, and on vtest.avi against a hand count."""
+    from evaluation.multiperson import format_report, run_multiperson_eval
+    from training.datasets import DataNotFoundError, resolve_data_root
+
+    config = PeopleConfig(
+        max_people=max_people, min_person_height_px=min_person_height, tiles_per_frame=tiles_per_frame
+    )
+    try:
+        report = run_multiperson_eval(
+            resolve_data_root(data_root),
+            config,
+            sequence,
+            vtest=vtest,
+            max_frames=max_frames,
+            tracks_out=tracks_out,
+            with_reference=reference,
+        )
+    except (ValueError, DataNotFoundError, FileNotFoundError) as e:
+        raise fail(str(e), code=2) from None
+    typer.echo(report.to_json() if as_json else format_report(report))

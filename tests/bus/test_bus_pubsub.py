@@ -6,18 +6,25 @@ tcp:// test runs with real CURVE keys, as a tcp bus must.
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 import zmq
 
+from bus.curve import make_client_keys, make_server_keys
 from bus.messages import SkeletonFrame, encode
 from bus.pubsub import HARD_MESSAGE_LIMIT_BYTES, Publisher, Subscriber
-from config.bus import BusConfig
+from config.bus import BusConfig, CurveConfig
 
 
 def _empty(stream_id: str, seq: int) -> SkeletonFrame:
@@ -88,12 +95,12 @@ def test_message_over_hard_limit_disconnects_sender_but_the_worker_carries_on(
         assert sub.drops == Counter()
 
 
-def test_seq_gaps_count_the_missing_frames_and_a_huge_jump_counts_once(ipc_endpoint: str) -> None:
+def test_seq_gaps_count_the_missing_frames_and_a_huge_jump_is_refused(ipc_endpoint: str) -> None:
     with Subscriber(ipc_endpoint) as sub, Publisher(ipc_endpoint) as pub:
-        for s in (1, 4, 5, 11, 10**18):  # 2, then 5 frames lost upstream; then a jump no sender makes
+        for s in (1, 4, 5, 11, 10**18, 12):  # 2, then 5 frames lost upstream; a jump no sender makes
             pub.publish(_person("cam1", s, t=s / 20 if s < 100 else 1.0))
         got = _drain(sub)
-    assert [f.seq for f in got] == [1, 4, 5, 11, 10**18]
+    assert [f.seq for f in got] == [1, 4, 5, 11, 12]
     assert sub.drops == Counter({"seq_gap": 7, "seq_jump": 1})
 
 
@@ -171,6 +178,56 @@ def test_a_tcp_worker_admits_only_authorized_frontends(tcp_endpoint: str, bus_co
             good.publish(_person("cam1", 3))
             frame = sub.recv(3000)
     assert frame is not None and frame.seq == 3
+
+
+def test_a_valid_key_for_one_camera_cannot_send_as_another(tcp_endpoint: str, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    server_public, server_secret = make_server_keys(keys)
+    _, door = make_client_keys(keys, "door")
+    _, yard = make_client_keys(keys, "yard")
+
+    def config(client: Path) -> BusConfig:
+        curve = CurveConfig(
+            server_secret_key=str(server_secret), authorized_clients=str(keys / "authorized"),
+            server_public_key=str(server_public), client_secret_key=str(client),
+            senders={"door": ["door"], "yard": ["yard"]},
+        )  # fmt: skip
+        return BusConfig(endpoint=tcp_endpoint, curve=curve)
+
+    with (
+        Subscriber.from_config(config(door), streams=["door", "yard"]) as sub,
+        Publisher.from_config(config(door)) as door_host,
+        Publisher.from_config(config(yard)) as yard_host,
+    ):
+        for s in range(1, 21):
+            yard_host.publish(_person("door", 10**6 + s))  # the yard's valid key posing as the door
+            door_host.publish(_person("door", s))
+            yard_host.publish(_person("yard", s))
+        got = _drain(sub)
+    assert [f.seq for f in got if f.stream_id == "door"] == list(range(1, 21))
+    assert [f.seq for f in got if f.stream_id == "yard"] == list(range(1, 21))
+    assert sub.drops == Counter({"wrong_sender": 20})
+
+
+def test_an_ipc_socket_admits_only_its_owner_whatever_the_umask() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="haad-ipc-"))  # a folder everyone may enter, as /tmp
+    folder.chmod(0o755)
+    path = folder / "bus.sock"
+    umask = os.umask(0)  # a permissive umask (0002 is common) must not open the socket to others
+    try:
+        sub = Subscriber(f"ipc://{path}")
+    finally:
+        os.umask(umask)
+    try:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        if os.geteuid() == 0 and shutil.which("setpriv") and Path("/usr/bin/python3").is_file():
+            connect = f"import socket; socket.socket(socket.AF_UNIX).connect({str(path)!r})"
+            other = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                    "/usr/bin/python3", "-c", connect], capture_output=True, text=True)  # fmt: skip
+            assert other.returncode != 0 and "Permission denied" in other.stderr, other.stderr
+    finally:
+        sub.close()
+        shutil.rmtree(folder)
 
 
 def test_a_tcp_bus_without_keys_is_refused() -> None:

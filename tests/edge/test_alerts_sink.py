@@ -4,8 +4,10 @@ start; episodes left open by a previous worker are handed back to resume."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from config.store import StoreConfig
 from edge.alerts_sink import AlertSink
 from edge.episodes import Episode, EpisodeEvent, KeptWindow
 from edge.store import AlertStore
+from tests.faults import TcpProxy, fill
 
 
 def event(kind: str, episode_id: str, n_windows: int, end: float, stream: str = "cam0") -> EpisodeEvent:
@@ -62,13 +65,25 @@ def test_an_episode_is_one_row_written_at_opening_and_completed_at_closing(tmp_p
     assert sink.opened == 2 and waiting(tmp_path / "outbox.db") == 0
 
 
-def test_a_locked_log_never_blocks_the_caller_and_loses_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "alerts.db"
-    url = f"sqlite:///{db}"
-    AlertStore(url).close()  # the schema exists; another process then holds the lock
+@pytest.fixture
+def locked_log(tmp_path: Path) -> Iterator[tuple[str, sqlite3.Connection]]:
+    """(url, holder): a SQLite alert log with its schema, which another connection holds locked
+    (``BEGIN EXCLUSIVE``) until the test commits it."""
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    AlertStore(url).close()
+    holder = sqlite3.connect(tmp_path / "alerts.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    yield url, holder
+    if holder.in_transaction:
+        holder.execute("COMMIT")
+    holder.close()
+
+
+def test_a_locked_log_never_blocks_the_caller_and_loses_nothing(
+    tmp_path: Path, locked_log: tuple[str, sqlite3.Connection]
+) -> None:
+    url, blocker = locked_log
     sink = AlertSink(StoreConfig(url=url, busy_timeout_s=0.2), tmp_path / "outbox.db", model_version="m1")
-    blocker = sqlite3.connect(db, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
     sink.start(["cam0"])
     started = time.monotonic()
     sink.write([event("opened", "a", 3, 3.0)])
@@ -80,12 +95,10 @@ def test_a_locked_log_never_blocks_the_caller_and_loses_nothing(tmp_path: Path) 
     sink.close()
 
 
-def test_alerts_left_in_the_outbox_at_shutdown_are_delivered_at_the_next_start(tmp_path: Path) -> None:
-    db = tmp_path / "alerts.db"
-    url = f"sqlite:///{db}"
-    AlertStore(url).close()
-    blocker = sqlite3.connect(db, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
+def test_alerts_left_in_the_outbox_at_shutdown_are_delivered_at_the_next_start(
+    tmp_path: Path, locked_log: tuple[str, sqlite3.Connection]
+) -> None:
+    url, blocker = locked_log
     first = AlertSink(StoreConfig(url=url, busy_timeout_s=0.1), tmp_path / "outbox.db", model_version="m1")
     first.start(["cam0"])
     first.write([event("opened", "a", 3, 3.0), event("closed", "a", 5, 6.0), event("opened", "b", 2, 9.0)])
@@ -94,13 +107,10 @@ def test_alerts_left_in_the_outbox_at_shutdown_are_delivered_at_the_next_start(t
     blocker.execute("COMMIT")
     second = AlertSink(StoreConfig(url=url), tmp_path / "outbox.db", model_version="m1")
     second.start(["cam0"])
-    unfinished = None
-    deadline = time.monotonic() + 10
-    while unfinished is None and time.monotonic() < deadline:
-        unfinished = second.unfinished(0.1)
+    unfinished = second.unfinished(wait_s=10)
     second.close()
     assert rows(url) == [("a", 5, True), ("b", 2, False)]
-    assert unfinished is not None and [u.episode.episode_id for u in unfinished] == ["b"]
+    assert [u.episode.episode_id for u in unfinished] == ["b"]
     ep = unfinished[0].episode  # as the tracker resumes it: source times from its windows
     assert (ep.start, ep.end, ep.n_windows, len(ep.windows)) == (0.0, 9.0, 2, 2)
     assert unfinished[0].offset_s == pytest.approx(1_000.0 - 9.0)
@@ -119,3 +129,110 @@ def test_an_unreachable_server_at_start_is_waited_for_with_one_log_line(
     unavailable = [r for r in caplog.records if "unavailable" in r.getMessage()]
     assert len(unavailable) == 1 and "nobody@" not in unavailable[0].getMessage()
     assert waiting(tmp_path / "outbox.db") == 5
+
+
+# --- faults: every state durable in the outbox at once, whatever the alert log does (issue 20) -----
+
+
+def outbox_rows(outbox: Path) -> list[tuple[str, bool]]:
+    """(episode key, still open) of every state in an outbox file, read-only."""
+    with sqlite3.connect(f"file:{outbox}?mode=ro", uri=True, timeout=5) as db:
+        return sorted((k, bool(o)) for k, o in db.execute("SELECT episode_key, open FROM outbox"))
+
+
+def test_a_locked_log_never_keeps_an_alert_state_out_of_the_outbox(
+    tmp_path: Path, locked_log: tuple[str, sqlite3.Connection]
+) -> None:
+    # Another process holds the SQLite alert log for longer than the writer's busy timeout: every
+    # state of the episode (open, update, close) is on local disk within a second of being written,
+    # so a worker killed meanwhile loses none of them.
+    url, blocker = locked_log
+    sink = AlertSink(StoreConfig(url=url, busy_timeout_s=20), tmp_path / "outbox.db", model_version="m1")
+    sink.start(["cam0"])
+    try:
+        for i, (kind, n) in enumerate([("opened", 3), ("updated", 5), ("closed", 7)]):
+            sink.write([event(kind, "a", n, 3.0 + i)])
+            time.sleep(0.2)  # the writer is inside its delivery attempt by now
+        sink.write([event("opened", "b", 2, 9.0)])
+        wait_for(lambda: outbox_rows(tmp_path / "outbox.db") == [("a", False), ("b", True)], timeout_s=2)
+    finally:
+        blocker.execute("COMMIT")
+        sink.close()
+    assert rows(url) == [("a", 7, True), ("b", 2, False)]
+
+
+def test_a_hung_postgresql_keeps_every_alert_in_the_outbox_and_shutdown_says_so(
+    tmp_path: Path, pg_proxy: tuple[TcpProxy, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy, url = pg_proxy
+    AlertStore(url).close()  # the schema exists
+    outbox = tmp_path / "outbox.db"
+    sink = AlertSink(StoreConfig(url=url, busy_timeout_s=2), outbox, model_version="m1")
+    sink.start(["cam0"])
+    sink.write([event("opened", "a", 3, 3.0)])
+    wait_for(lambda: rows(url) == [("a", 3, False)])
+    proxy.set("freeze")  # connections stay open, nothing comes back
+    sink.write([event("closed", "a", 9, 6.0)])
+    time.sleep(0.5)
+    sink.write([event("opened", "b", 2, 9.0)])
+    started = time.monotonic()
+    sink.close(timeout_s=3.0)
+    assert time.monotonic() - started < 15
+    assert outbox_rows(outbox) == [("a", False), ("b", True)]
+    said = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+    assert "2 alert" in said and str(outbox) in said  # exactly what waits where
+    proxy.set("forward")
+    later = AlertSink(StoreConfig(url=url), outbox, model_version="m1")  # the next start delivers them
+    later.start(["cam0"])
+    later.close()
+    assert rows(url) == [("a", 9, True), ("b", 2, False)]
+
+
+def test_a_full_disk_under_the_outbox_loses_no_alert_and_is_never_called_safe(
+    tmp_path: Path, full_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"  # the alert log lives on another disk
+    outbox = full_disk / "outbox.db"
+    fill(full_disk)
+    sink = AlertSink(StoreConfig(url=url), outbox, model_version="m1")
+    sink.start(["cam0"])
+    sink.write([event("opened", "a", 3, 3.0)])
+    sink.write([event("closed", "a", 5, 6.0)])
+    sink.write([event("opened", "b", 2, 9.0)])
+    sink.close()
+    assert rows(url) == [("a", 5, True), ("b", 2, False)]
+    said = [r.getMessage() for r in caplog.records]
+    assert any("outbox" in m and "No space left" in m or "full" in m for m in said), said
+    assert not any("wait in" in m for m in said), said
+
+
+def test_an_outbox_that_cannot_be_opened_loses_no_alert(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The same fault without a file system to fill: the outbox path is taken by a folder.
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    outbox = tmp_path / "outbox.db"
+    outbox.mkdir()
+    sink = AlertSink(StoreConfig(url=url), outbox, model_version="m1")
+    sink.start(["cam0"])
+    sink.write([event("opened", "a", 3, 3.0)])
+    sink.write([event("closed", "a", 5, 6.0)])
+    sink.close()
+    assert rows(url) == [("a", 5, True)]
+    assert not any("wait in" in r.getMessage() for r in caplog.records)
+
+
+def test_a_starting_writer_hands_back_only_what_a_previous_worker_left(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    previous = AlertSink(StoreConfig(url=url), tmp_path / "outbox.db", model_version="m1")
+    previous.start(["cam0"])
+    previous.write([event("opened", "old", 3, 3.0)])
+    previous.close()  # it stopped with its episode open
+    sink = AlertSink(StoreConfig(url=url), tmp_path / "outbox.db", model_version="m1")
+    sink.start(["cam0"])
+    sink.write([event("opened", "mine", 2, 9.0)])  # this worker's own, at once
+    found = sink.unfinished(wait_s=10)
+    time.sleep(1.0)
+    found += sink.unfinished()
+    sink.close()
+    assert [u.episode.episode_id for u in found] == ["old"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from clips import Clip
 from clips.files import save_clipset_file
 from config.edge import EdgeConfig
 from config.loader import parse_config
-from edge.profiles import ProfileStore
+from edge.profiles import Profile, ProfileStore
 from haad.cli import app
 from models.checkpoint import load_metadata
 from models.encoder import DEFAULT_ENCODER_PATH, KIND, EncoderConfig
@@ -46,6 +48,32 @@ def test_validate_passes_once_the_named_profiles_exist(tmp_path: Path) -> None:
         result.exit_code == 2
         and "profile 'demo-wlak' not found" in result.output
         and "demo-walk" in result.output
+    )
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda p: replace(p, embeddings=p.embeddings[:, :128]),  # another size than the model gives
+        lambda p: replace(p, windows=p.windows[:, :30]),  # windows of 30 frames, the model takes 60
+        lambda p: replace(p, meta={**p.meta, "window": {**p.meta["window"], "fps": 30.0}}),  # another spec
+    ],
+    ids=["embedding_size", "window_frames", "window_spec"],
+)
+def test_validate_refuses_a_profile_the_encoder_cannot_score(
+    tmp_path: Path, spoil: Callable[[Profile], Profile]
+) -> None:
+    from edge.demo import PROFILES_DIR
+
+    store = ProfileStore(tmp_path / "profiles")
+    store.save(spoil(ProfileStore(PROFILES_DIR).load("demo-walk")))
+    path = tmp_path / "edge.yaml"
+    path.write_text(f"streams: [{{id: cam, profiles: [demo-walk]}}]\nprofiles_dir: {tmp_path / 'profiles'}\n")
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert (
+        result.exit_code == 2
+        and "profile demo-walk v1" in result.output
+        and "enrol it again" in result.output
     )
 
 
@@ -269,3 +297,68 @@ def test_short_or_unusable_files_are_refused_before_pose_estimation_runs_on_any_
     ]:
         result = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, *map(str, files)])
         assert result.exit_code == 1 and reason in result.output, result.output
+
+
+def test_validate_wants_every_bus_key_bound_to_the_streams_it_may_send(tmp_path: Path) -> None:
+    from bus.curve import make_client_keys, make_server_keys
+    from edge.demo import PROFILES_DIR
+
+    keys = tmp_path / "keys"
+    public, secret = make_server_keys(keys)
+    _, door = make_client_keys(keys, "door")
+    make_client_keys(keys, "yard")
+    curve = {"server_secret_key": str(secret), "authorized_clients": str(keys / "authorized"),
+             "server_public_key": str(public), "client_secret_key": str(door)}  # fmt: skip
+    cfg = {"streams": [{"id": "door", "profiles": ["demo-walk"]}, {"id": "yard", "profiles": ["demo-walk"]}],
+           "profiles_dir": str(PROFILES_DIR), "bus": {"endpoint": "tcp://127.0.0.1:5555", "curve": curve}}  # fmt: skip
+    path = tmp_path / "edge.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 2 and "bind each to the streams it may send" in result.output
+    curve["senders"] = {"door": ["door"], "gate": ["yard"]}  # type: ignore[assignment]
+    path.write_text(yaml.safe_dump(cfg))
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 2 and "no key gate.key" in result.output
+    curve["senders"] = {"door": ["door"], "yard": ["yard"]}  # type: ignore[assignment]
+    path.write_text(yaml.safe_dump(cfg))
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("inline", "reference"),
+    [
+        ({"store": {"url": "postgresql://haad:hunter2@db:5432/haad"}},
+         {"store": {"url": "postgresql://haad@db:5432/haad", "password": {"env": "HAAD_DB_PASSWORD"}}}),
+        ({"events": {"webhooks": [{"name": "ops", "url": "https://hooks.example/x", "secret": "hunter2"}]}},
+         {"events": {"webhooks": [{"name": "ops", "url": "https://hooks.example/x", "secret": {"file": "/run/k"}}]}}),
+        ({"events": {"mqtt": {"url": "mqtt://haad:hunter2@broker:1883"}}},
+         {"events": {"mqtt": {"url": "mqtt://haad@broker:1883", "password": {"env": "MQTT_PASSWORD"}}}}),
+        ({"streams": [{"id": "door", "source": {"kind": "url", "url": "rtsp://admin:hunter2@10.0.0.5/s"}}]},
+         {"streams": [{"id": "door", "source": {"kind": "url", "url": "rtsp://admin@10.0.0.5/s",
+                                                 "password": {"env": "DOOR_PASSWORD"}}}]}),
+    ],
+    ids=["store", "webhook", "mqtt", "camera"],
+)  # fmt: skip
+def test_edge_yaml_holds_secrets_by_reference_only(tmp_path: Path, inline: dict, reference: dict) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text(yaml.safe_dump({"profiles_dir": str(tmp_path), **inline}))
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 2 and "hunter2" not in result.output, result.output
+    assert "{env: NAME} or {file: PATH}" in result.output or "SecretRef" in result.output, result.output
+    assert parse_config(yaml.safe_dump(reference), EdgeConfig)  # the same setting by reference is valid
+
+
+def test_a_referenced_secret_is_read_where_it_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config.secrets import SecretError, SecretRef, with_password
+
+    (tmp_path / "pw").write_text("s3cr:t/\n")
+    monkeypatch.setenv("HAAD_TEST_PW", "from-env")
+    assert with_password("rtsp://admin@cam:554/s", SecretRef(file=str(tmp_path / "pw"))) == (
+        "rtsp://admin:s3cr%3At%2F@cam:554/s"
+    )
+    assert SecretRef(env="HAAD_TEST_PW").value() == "from-env"
+    with pytest.raises(SecretError, match="HAAD_TEST_NOPE is not set"):
+        SecretRef(env="HAAD_TEST_NOPE").value()

@@ -60,3 +60,9 @@ def squat_run(mp_testdata: Path) -> SquatRun:
         expected_world=np.array(world, dtype=np.float64),
         expected_image=np.array(image, dtype=np.float64)[..., :2],
     )
+
+
+@pytest.fixture(scope="session")
+def task_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder for the .task bundle built from the wheel's models (once per session)."""
+    return tmp_path_factory.mktemp("mediapipe-cache")

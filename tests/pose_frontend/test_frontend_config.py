@@ -32,7 +32,7 @@ bus:
   curve: {client_secret_key: keys/door.key_secret, server_public_key: keys/server.key}
 streams:
   - id: door
-    source: {kind: url, url: "rtsp://admin:secret@10.0.0.5:554/stream1"}
+    source: {kind: url, url: "rtsp://admin@10.0.0.5:554/stream1", password: {env: DOOR_PASSWORD}}
     profiles: [corridor, night-shift]
   - id: desk
     source: {kind: webcam, index: 2, width: 640, height: 480}

@@ -14,6 +14,7 @@ import pytest
 from mqtt_helpers import closed, new_alert
 
 from config.events import EventsConfig, WebhookConfig
+from config.secrets import SecretRef
 from edge.events.notifier import Notifier
 from edge.events.webhook import WebhookSink, verify
 from edge.store import AlertStore
@@ -66,9 +67,10 @@ class Clock:
 
 @pytest.mark.parametrize("receiver", [[500, 503]], indirect=True)
 def test_signed_events_are_retried_with_backoff_until_accepted_in_order(
-    store: AlertStore, receiver: Receiver
+    store: AlertStore, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url, secret=SECRET)],
+    monkeypatch.setenv("HAAD_TEST_WEBHOOK_KEY", SECRET)  # the key by reference, never in the config
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url, secret=SecretRef(env="HAAD_TEST_WEBHOOK_KEY"))],
                        initial_backoff_s=2, max_backoff_s=3)  # fmt: skip
     clock = Clock()
     notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from review_helpers import CHROMIUM, CHROMIUM_ARGS, Seeded, free_port, make_context, seed
+from review_helpers import BASE_URL, CHROMIUM, CHROMIUM_ARGS, Seeded, free_port, make_context, seed
 
 from edge.review.app import create_app
 
@@ -27,7 +27,7 @@ def seeded(tmp_path: Path) -> Seeded:
 def client(seeded: Seeded) -> Iterator[TestClient]:
     """The app with bearer-token auth, on the seeded SQLite log."""
     ctx = make_context(seeded.url, seeded.profiles)
-    with TestClient(create_app(ctx)) as c:
+    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
         yield c
     ctx.store.close()
 

@@ -86,6 +86,7 @@ def make_context(url: str, profiles: Path, **serve: object) -> ReviewContext:
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+BASE_URL = "http://127.0.0.1:8910"  # TestClient's requests name the host the server answers to
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from review_helpers import AUTH, TOKEN, Seeded, make_context
+from review_helpers import AUTH, BASE_URL, TOKEN, Seeded, make_context
 from sqlalchemy import select
 
 from config.serve import ServeConfig
@@ -258,7 +258,7 @@ def test_server_without_auth_is_loopback_only_and_still_needs_csrf_for_changes(s
     with pytest.raises(ValueError, match="loopback"):
         ServeConfig(host="192.168.1.4", auth=False)
     ctx = make_context(seeded.url, seeded.profiles, auth=False)
-    with TestClient(create_app(ctx)) as c:
+    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
         assert c.get("/api/v1/alerts").status_code == 200
         assert c.get("/", follow_redirects=False).status_code == 200
         body = {"status": "confirmed"}

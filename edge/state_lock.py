@@ -1,0 +1,48 @@
+"""Exclusive locks on a deployment's local state (``state_dir``): one daemon per state folder, one
+worker per alert outbox. A lock is an ``flock`` on a file, so the kernel releases it when its holder
+dies, however it dies; the file names the holder's pid for the message that refuses a second one."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+from typing import IO
+
+from config.edge import EdgeConfig
+
+
+def state_dir(cfg: EdgeConfig) -> Path:
+    """Where a deployment keeps its local state: the alert outbox and the locks."""
+    return Path(cfg.state_dir or ".")
+
+
+class StateLocked(RuntimeError):
+    """Another process holds the lock."""
+
+
+def hold_lock(path: Path, *, what: str, wait_s: float = 0.0) -> IO[bytes]:
+    """Take the exclusive lock ``path`` (created), waiting up to ``wait_s`` for its holder to go; it is
+    held while the returned file stays open. Raises :class:`StateLocked` naming ``what`` holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = path.open("a+b", buffering=0)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                f.seek(0)
+                holder = f.read().decode(errors="replace").strip() or "unknown"
+                f.close()
+                raise StateLocked(f"{what} (pid {holder}) already uses {path.parent}") from None
+            time.sleep(0.1)
+    try:
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n".encode())
+    except OSError:
+        pass  # a full disk: the lock holds all the same, only its message lacks the pid
+    return f

@@ -1,0 +1,305 @@
+"""Who is who across frames: person ids that survive short occlusions and crossings.
+
+Pure bookkeeping on image-space boxes and landmarks (no MediaPipe): :mod:`pose_frontend.multi`
+asks it which track keeps a pose two tracks both read, which tracks a fresh detection may resume,
+and when a track is retired. A track is *active* while its person is seen, *lost* while not (it
+keeps its id and its predicted position, coasting at its last velocity) and *retired* once lost for
+``lost_timeout_s``; a retired id is never used again.
+
+Counters (``PersonTracker.counters``): ``started`` (new ids), ``resumed`` (a lost track seen again),
+``lost`` (an active track not seen), ``retired``, ``duplicates`` (two tracks reading one person:
+the one that moved less consistently lost the pose), ``refused`` (a new person beyond
+``max_people``), ``swaps`` (a track that had followed a passer-by given back its own person:
+:meth:`PersonTracker.taken_over`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+
+# MediaPipe landmarks that say where a body is (shoulders, elbows, wrists, hips, knees, ankles);
+# the face and hand points are too close together to tell two people apart.
+BODY_LANDMARKS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+# Two poses this much in the same place are one person read twice, however they differ (a garbled
+# reading of someone already tracked); two people that far overlap leave one of them hidden anyway.
+DUPLICATE_IOU = 0.6
+# A track's velocity is its feet's over this last stretch.
+_VELOCITY_SPAN_S = 1.0
+
+
+def box_center(box: Box) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+
+
+def box_height(box: Box) -> float:
+    return max(box[3] - box[1], box[2] - box[0], 1.0)
+
+
+def landmark_box(image_landmarks: np.ndarray, width: int, height: int) -> Box:
+    """The box around a pose's image landmarks ``(33, >=2)`` pixels, clipped to the frame."""
+    x, y = image_landmarks[:, 0], image_landmarks[:, 1]
+    return (
+        float(np.clip(x.min(), 0, width)),
+        float(np.clip(y.min(), 0, height)),
+        float(np.clip(x.max(), 0, width)),
+        float(np.clip(y.max(), 0, height)),
+    )
+
+
+def box_iou(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _landmark_extent(landmarks: np.ndarray) -> Box:
+    return (
+        float(landmarks[:, 0].min()),
+        float(landmarks[:, 1].min()),
+        float(landmarks[:, 0].max()),
+        float(landmarks[:, 1].max()),
+    )
+
+
+def pose_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean distance between two poses' body landmarks ``(33, >=2)`` over the larger body's height:
+    about 0 for two readings of one person, 0.3 and up for two people side by side."""
+    pa, pb = a[BODY_LANDMARKS, :2], b[BODY_LANDMARKS, :2]
+    span = max(np.ptp(a[:, 1]), np.ptp(b[:, 1]), 1.0)
+    return float(np.linalg.norm(pa - pb, axis=1).mean() / span)
+
+
+@dataclass
+class Track:
+    """One person's id and where they were last seen."""
+
+    id: int
+    box: Box
+    landmarks: np.ndarray  # (33, >=2) image landmarks when last seen, pixels
+    first_seen_s: float
+    last_seen_s: float
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # px/s of the box centre
+    active: bool = True
+    # (time, box centre, feet: the bottom centre) of the frames it was seen in, over the last
+    # lost_timeout_s; the feet stay put while a person stands, squats or waves
+    path: deque[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=deque)
+
+    def predicted_center(self, t: float) -> np.ndarray:
+        return box_center(self.box) + self.velocity * max(0.0, t - self.last_seen_s)
+
+    def predicted_shift(self, t: float) -> np.ndarray:
+        return self.velocity * max(0.0, t - self.last_seen_s)
+
+    def walked(self, t: float, span_s: float = 1.0) -> float | None:
+        """How far its feet moved over the ``span_s`` before ``t`` (px), if remembered."""
+        seen = [feet for ts, _, feet in self.path if t - span_s <= ts <= t]
+        return float(np.linalg.norm(seen[-1] - seen[0])) if len(seen) >= 2 else None
+
+    def center_at(self, t: float) -> np.ndarray | None:
+        """Where it was at time ``t`` (the nearest frame it was seen in), if that is remembered."""
+        if not self.path or t < self.path[0][0]:
+            return None
+        return min(self.path, key=lambda p: abs(p[0] - t))[1]
+
+
+def _walker_and_stander(walker: float | None, stander: float | None) -> bool:
+    """Whether feet that moved ``walker`` px are clearly walking past feet that moved ``stander``."""
+    return walker is not None and stander is not None and walker > 2 * stander
+
+
+@dataclass
+class TrackerCounters:
+    started: int = 0
+    resumed: int = 0
+    lost: int = 0
+    retired: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    swaps: int = 0
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+class PersonTracker:
+    """Ids for up to ``max_people`` people; see the module docstring.
+
+    ``duplicate_distance``: two poses closer than this (:func:`pose_distance`) are one person.
+    ``resume_distance``: a detection may resume a lost track whose predicted centre is within this
+    many track heights of it.
+    """
+
+    def __init__(
+        self,
+        max_people: int,
+        lost_timeout_s: float,
+        duplicate_distance: float = 0.2,
+        resume_distance: float = 1.0,
+    ) -> None:
+        self.max_people = max_people
+        self.lost_timeout_s = lost_timeout_s
+        self.duplicate_distance = duplicate_distance
+        self.resume_distance = resume_distance
+        self.tracks: dict[int, Track] = {}
+        self.counters = TrackerCounters()
+        self._next_id = 1
+
+    def losers_of_duplicates(self, poses: Mapping[int, np.ndarray], t: float) -> set[int]:
+        """Tracks that must give up this frame's pose: of two tracks whose poses (image landmarks
+        ``(33, >=2)``) are one person (close postures, or boxes overlapping by ``DUPLICATE_IOU``), the
+        one with the weaker claim (:meth:`_claim_weakness`)."""
+        losers: set[int] = set()
+        ids = sorted(poses)
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                if a in losers or b in losers:
+                    continue
+                if (
+                    pose_distance(poses[a], poses[b]) >= self.duplicate_distance
+                    and box_iou(_landmark_extent(poses[a]), _landmark_extent(poses[b])) < DUPLICATE_IOU
+                ):
+                    continue
+                losers.add(max((a, b), key=lambda k: self._claim_weakness(k, poses[k], t)))
+                self.counters.duplicates += 1
+        return losers
+
+    def _claim_weakness(self, track_id: int, pose: np.ndarray, t: float) -> tuple[bool, float, float]:
+        """Larger = weaker claim on ``pose``: a lost track before an active one, then how unlike the
+        track's last pose (moved on at its velocity) it is, then the younger track. Two people that
+        overlap differ in posture even where their boxes coincide."""
+        track = self.tracks[track_id]
+        last = track.landmarks[:, :2] + track.predicted_shift(t)
+        return (not track.active, pose_distance(pose, last), track.first_seen_s)
+
+    def covered(self, point: tuple[float, float] | np.ndarray) -> bool:
+        """Whether ``point`` (a hip centre) is where an active track's person is: within a quarter of
+        their height of their box's centre (people side by side are further apart than that)."""
+        return any(
+            tr.active and np.linalg.norm(np.asarray(point) - box_center(tr.box)) < 0.25 * box_height(tr.box)
+            for tr in self.tracks.values()
+        )
+
+    def match_lost(self, points: list[tuple[float, float]], t: float) -> list[int | None]:
+        """For each detection (its hip centre), the lost track it resumes, or None for a new person:
+        one-to-one, nearest predicted positions first (Hungarian), within ``resume_distance``."""
+        lost = [tr for tr in self.tracks.values() if not tr.active]
+        matches: list[int | None] = [None] * len(points)
+        if not lost or not points:
+            return matches
+        cost = np.array(
+            [
+                [np.linalg.norm(np.asarray(p) - tr.predicted_center(t)) / box_height(tr.box) for tr in lost]
+                for p in points
+            ]
+        )
+        # Pairs beyond the gate all cost the same, so that they never sway which pairs within it win.
+        rows, cols = linear_sum_assignment(np.minimum(cost, self.resume_distance + 1.0))
+        for r, c in zip(rows, cols, strict=True):
+            if cost[r, c] <= self.resume_distance:
+                matches[r] = lost[c].id
+        return matches
+
+    def taken_over(self, point: tuple[float, float] | np.ndarray, t: float) -> tuple[int, int] | None:
+        """Whether a person appearing at ``point`` reveals a takeover: while a walker passed in front
+        of a standing person, the stander's track went on with the walker and the walker's own
+        track was lost. Evidence: the lost track was lost where the active one then was (they met),
+        its feet were walking then while the active one's stood, the active one's feet walk now,
+        and someone is back where they met. Returns (active id, lost id): the active track's person
+        is at ``point``, its pose is the lost track's."""
+        p = np.asarray(point)
+        for lost in self.tracks.values():
+            if lost.active or lost.last_seen_s - lost.first_seen_s < self.lost_timeout_s:
+                continue  # only a person tracked for a while, not a passing misreading
+            met = lost.last_seen_s
+            for active in self.tracks.values():
+                then = active.center_at(met) if active.active else None
+                if then is None:
+                    continue
+                h = box_height(active.box)
+                stood, walks = active.walked(met), active.walked(t)
+                if (
+                    np.linalg.norm(box_center(lost.box) - then) < 0.5 * h
+                    and np.linalg.norm(p - then) < 0.5 * h
+                    and _walker_and_stander(lost.walked(met), stood)
+                    and _walker_and_stander(walks, stood)
+                ):
+                    return active.id, lost.id
+        return None
+
+    def swap(self, active: int, lost: int) -> None:
+        """Undo a takeover (:meth:`taken_over`): ``lost`` gets where ``active`` is now (the person
+        it followed is its own), and ``active`` is lost where it was when the two met, standing."""
+        a, b = self.tracks[active], self.tracks[lost]
+        met = b.last_seen_s
+        then = a.center_at(met)
+        shift = (then - box_center(a.box)) if then is not None else np.zeros(2)
+        b.box, b.landmarks, b.last_seen_s, b.velocity, b.active = (
+            a.box,
+            a.landmarks,
+            a.last_seen_s,
+            a.velocity,
+            True,
+        )
+        b.path = deque(a.path)
+        a.box = (a.box[0] + shift[0], a.box[1] + shift[1], a.box[2] + shift[0], a.box[3] + shift[1])
+        a.landmarks = a.landmarks + np.append(shift, np.zeros(a.landmarks.shape[1] - 2))
+        a.last_seen_s, a.velocity, a.active = met, np.zeros(2), False
+        a.path = deque(p for p in a.path if p[0] <= met)
+        self.counters.swaps += 1
+
+    def has_room(self) -> bool:
+        return len(self.tracks) < self.max_people
+
+    def start(self, landmarks: np.ndarray, box: Box, t: float) -> int | None:
+        """A new person's id, or None (counted as ``refused``) when ``max_people`` are tracked."""
+        if not self.has_room():
+            self.counters.refused += 1
+            return None
+        track = Track(self._next_id, box, landmarks, first_seen_s=t, last_seen_s=t)
+        self._next_id += 1
+        self.tracks[track.id] = track
+        self.counters.started += 1
+        return track.id
+
+    def seen(self, track_id: int, landmarks: np.ndarray, box: Box, t: float) -> None:
+        """The person of ``track_id`` has ``landmarks`` ``(33, >=2)`` within ``box`` at time ``t``."""
+        track = self.tracks[track_id]
+        if not track.active:
+            self.counters.resumed += 1
+        track.box, track.landmarks, track.last_seen_s, track.active = box, landmarks, t, True
+        track.path.append((t, box_center(box), np.array([(box[0] + box[2]) / 2, box[3]])))
+        # Kept a second longer than a track can stay lost: taken_over looks at the second before
+        # two people met.
+        while track.path and track.path[0][0] < t - self.lost_timeout_s - _VELOCITY_SPAN_S:
+            track.path.popleft()
+        # The feet's motion over the last second: a box's centre jumps with every squat, wave or
+        # partial reading, the feet only when the person walks.
+        recent = [(ts, feet) for ts, _, feet in track.path if ts >= t - _VELOCITY_SPAN_S]
+        span = recent[-1][0] - recent[0][0]
+        track.velocity = (recent[-1][1] - recent[0][1]) / span if span >= 0.3 else np.zeros(2)
+
+    def missed(self, track_id: int) -> None:
+        """The person of ``track_id`` was not seen in this frame."""
+        track = self.tracks[track_id]
+        if track.active:
+            track.active = False
+            self.counters.lost += 1
+
+    def retire_stale(self, t: float) -> list[int]:
+        """Retire the tracks lost for longer than ``lost_timeout_s``; returns their ids."""
+        stale = [
+            i for i, tr in self.tracks.items() if not tr.active and t - tr.last_seen_s > self.lost_timeout_s
+        ]
+        for i in stale:
+            del self.tracks[i]
+        self.counters.retired += len(stale)
+        return stale

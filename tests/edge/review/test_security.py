@@ -1,0 +1,142 @@
+"""The review server as another website, a guesser or a careless proxy would meet it: foreign Host
+names (DNS rebinding), framing (clickjacking), huge bodies, wrong tokens, cookies over HTTPS, and the
+one-off token kept out of the log. Real Uvicorn servers on loopback ports, and TestClient."""
+
+from __future__ import annotations
+
+import logging
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from review_helpers import AUTH, BASE_URL, TOKEN, Seeded, make_context
+
+from config.edge import EdgeConfig
+from config.serve import ServeConfig
+from edge.review.app import create_app
+from edge.review.server import build_context, uvicorn_config
+from edge.store import AlertStore
+
+FIVE_MB = b"x" * (5 << 20)
+
+
+@pytest.fixture
+def no_auth(seeded: Seeded) -> Iterator[TestClient]:
+    """`haad serve --no-auth`: loopback, no token."""
+    ctx = make_context(seeded.url, seeded.profiles, auth=False)
+    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+        yield c
+    ctx.store.close()
+
+
+def test_a_foreign_host_name_is_refused_so_dns_rebinding_reaches_nothing(no_auth: TestClient) -> None:
+    assert no_auth.get("/api/v1/me").status_code == 200
+    for host in ("rebind.attacker.example", "rebind.attacker.example:8910", "127.0.0.1.nip.io"):
+        response = no_auth.get("/api/v1/me", headers={"Host": host})
+        assert response.status_code == 421 and "csrf" not in response.text, host
+    post = no_auth.post(
+        "/api/v1/alerts/1/review", json={"status": "dismissed"}, headers={"Host": "evil.example"}
+    )
+    assert post.status_code == 421
+    for host in ("localhost:8910", "[::1]:8910", "127.0.0.1"):
+        assert no_auth.get("/api/v1/me", headers={"Host": host}).status_code == 200, host
+
+
+def test_every_response_forbids_framing(no_auth: TestClient, client: TestClient) -> None:
+    responses = [no_auth.get("/"), no_auth.get("/alerts/1"), no_auth.get("/static/app.js"),
+                 no_auth.get("/api/v1/me"), no_auth.get("/nowhere"), client.get("/login"),
+                 client.get("/api/v1/me"), no_auth.get("/", headers={"Host": "evil.example"})]  # fmt: skip
+    for r in responses:
+        assert r.headers["x-frame-options"] == "DENY", r.url
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], r.url
+
+
+def test_a_large_body_gets_413_before_auth_and_no_body_is_echoed(
+    no_auth: TestClient, client: TestClient
+) -> None:
+    note = no_auth.post("/api/v1/alerts/1/review", json={"status": "dismissed", "note": "n" * (5 << 20)})
+    assert note.status_code == 413 and len(note.content) < 200
+    anonymous = client.post(
+        "/api/v1/alerts/1/review", content=FIVE_MB, headers={"Content-Type": "application/json"}
+    )
+    assert anonymous.status_code == 413  # decided from Content-Length, before the token is asked for
+    chunks = no_auth.post(
+        "/api/v1/alerts/1/review", content=iter([FIVE_MB[: 1 << 20]] * 5)
+    )  # no Content-Length
+    assert chunks.status_code == 413
+    # under the limit but invalid: the 422 says where and why, without the input
+    long_note = "secret-looking-note-" * 5000
+    invalid = client.post(
+        "/api/v1/alerts/1/review", json={"status": "dismissed", "note": long_note}, headers=AUTH
+    )
+    assert (
+        invalid.status_code == 422
+        and "secret-looking-note" not in invalid.text
+        and len(invalid.content) < 2000
+    )
+
+
+def test_wrong_tokens_back_off_and_a_right_one_afterwards_gets_in(client: TestClient) -> None:
+    wrong = {"Authorization": "Bearer not-the-token"}
+    codes = [client.get("/api/v1/me", headers=wrong).status_code for _ in range(8)]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+    blocked = client.get("/api/v1/me", headers=AUTH)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+    login = client.post("/login", data={"token": TOKEN}, follow_redirects=False)
+    assert login.status_code == 429  # the login form counts the same
+    time.sleep(float(blocked.headers["retry-after"]) + 0.1)
+    assert client.get("/api/v1/me", headers=AUTH).status_code == 200
+    assert client.get("/api/v1/me", headers=wrong).status_code == 401  # the right token reset the count
+
+
+def _login_cookie(base: str, headers: dict[str, str]) -> str:
+    response = httpx.post(f"{base}/login", data={"token": TOKEN}, headers=headers, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return response.headers["set-cookie"].lower()
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_the_session_cookie_is_secure_whenever_the_browser_used_https(seeded: Seeded, trusted: bool) -> None:
+    import threading
+
+    import uvicorn
+    from review_helpers import free_port
+
+    port = free_port()
+    ctx = make_context(
+        seeded.url, seeded.profiles, port=port, trusted_proxies=["127.0.0.1"] if trusted else []
+    )
+    server = uvicorn.Server(uvicorn_config(create_app(ctx), ctx.cfg))  # as `haad serve` runs it
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        assert "secure" not in _login_cookie(base, {})  # plain HTTP, no proxy: a Secure cookie would be lost
+        behind_tls = _login_cookie(base, {"X-Forwarded-Proto": "https"})
+        # a proxy we trust says the browser used HTTPS: Secure; anyone else saying so is ignored
+        assert ("; secure" in behind_tls) is trusted
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        ctx.store.close()
+
+
+def test_the_one_off_token_is_never_logged_and_kept_private(
+    tmp_path: Path, seeded: Seeded, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = EdgeConfig(state_dir=str(tmp_path), profiles_dir=str(seeded.profiles))
+    with AlertStore(seeded.url) as store, caplog.at_level(logging.INFO):
+        ctx = build_context(cfg, ServeConfig(encoder=False), store)
+    (token,) = [t for t in ctx.auth.hashes.values() if t == "admin"] and [
+        (tmp_path / "serve-token").read_text().strip()
+    ]
+    assert ctx.auth.check_token(token) == "admin"
+    assert stat.S_IMODE((tmp_path / "serve-token").stat().st_mode) == 0o600
+    assert token not in caplog.text and str(tmp_path / "serve-token") in caplog.text
