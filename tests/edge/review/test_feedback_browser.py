@@ -7,15 +7,13 @@ the profile and a different abnormal action on the marked camera still alert."""
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
-import uvicorn
-from review_helpers import TOKEN, free_port
+from review_helpers import TOKEN, free_port, running
 
 from bus.messages import SkeletonFrame
 from config.backend import OnnxRuntimeConfig
@@ -82,6 +80,25 @@ def _store_alert(url: str, ep: Episode, model_version: str) -> int:
         return store.write_alerts([alert])[0]
 
 
+def _mark_for_the_camera(page) -> None:  # type: ignore[no-untyped-def]
+    """Sign in on the alert's page, check what each scope would change, mark it normal for its camera."""
+    page.fill("#token", TOKEN)
+    page.click("#login")
+    page.wait_for_function("document.getElementById('scope-all-text').textContent.includes('dock')")
+    # Before anything is applied, the page says which cameras each scope changes.
+    assert page.locator("#scope-camera-text").inner_text() == "only camera door"
+    assert page.locator("#scope-all-text").inner_text() == "every camera using demo-walk: dock, door"
+    assert page.locator("#scope-camera").is_checked()
+    page.fill("#normal-behaviour", "jumping")
+    page.click("#normal")
+    page.wait_for_function("document.getElementById('review-msg').textContent.startsWith('Normal for')")
+    message = page.locator("#review-msg").inner_text()
+    assert message.startswith(
+        "Normal for door: behaviour jumping added to profile demo-walk for camera door only"
+    )
+    assert page.locator("#status-badge").inner_text() == "dismissed" and page.locator("#undo").is_visible()
+
+
 @pytest.mark.slow
 def test_an_action_marked_normal_for_one_camera_stops_alerting_there_and_only_there(
     page, tmp_path: Path
@@ -101,40 +118,15 @@ def test_an_action_marked_normal_for_one_camera_stops_alerting_there_and_only_th
     ctx = ReviewContext(cfg=serve, store=AlertStore(url), profiles=ProfileStore(tmp_path / "profiles"),
                         auth=Auth(serve), calibration=cfg.worker.calibration, stride=cfg.worker.stride,
                         make_backend=lambda: backend, streams=STREAMS)  # fmt: skip
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        page.goto(f"http://127.0.0.1:{port}/alerts/{alert_id}")
-        page.fill("#token", TOKEN)
-        page.click("#login")
-        page.wait_for_function("document.getElementById('scope-all-text').textContent.includes('dock')")
-        # Before anything is applied, the page says which cameras each scope changes.
-        assert page.locator("#scope-camera-text").inner_text() == "only camera door"
-        assert page.locator("#scope-all-text").inner_text() == "every camera using demo-walk: dock, door"
-        assert page.locator("#scope-camera").is_checked()
-        page.fill("#normal-behaviour", "jumping")
-        page.click("#normal")
-        page.wait_for_function("document.getElementById('review-msg').textContent.startsWith('Normal for')")
-        message = page.locator("#review-msg").inner_text()
-        assert message.startswith(
-            "Normal for door: behaviour jumping added to profile demo-walk for camera door only"
-        )
-        assert (
-            page.locator("#status-badge").inner_text() == "dismissed" and page.locator("#undo").is_visible()
-        )
+        with running(create_app(ctx), port) as base:
+            page.goto(f"{base}/alerts/{alert_id}")
+            _mark_for_the_camera(page)
     finally:
-        server.should_exit = True
-        thread.join(10)
         ctx.store.close()
     assert ProfileStore(tmp_path / "profiles").versions("demo-walk") == [1]  # the shared profile is untouched
 
     after = _worker_pipeline(cfg, backend)
-    assert (
-        _alerts(after, "door", JUMP, seed=8) == []
-    )  # the same action, performed again, on the marked camera
+    assert _alerts(after, "door", JUMP, seed=8) == []  # the same action, performed again, on that camera
     assert len(_alerts(after, "dock", JUMP, seed=8)) == 1  # another camera of the profile: still abnormal
     assert len(_alerts(after, "door", KICK, seed=8)) == 1  # another abnormal action on the marked camera
