@@ -87,10 +87,11 @@ class StoreConfig(StrictModel):
         default=None, description="The database password: {env: NAME} or {file: PATH}, never inline."
     )
     keep_windows: int = Field(
-        default=8,
+        default=12,
         ge=1,
         le=1000,
-        description="Most skeleton windows stored per alert: the first, the peak and the most recent ones.",
+        description="Most skeleton windows stored per alert: the first, the peak, the last and others "
+        "spread evenly between (marking the alert normal learns the stretches they cover).",
     )
     busy_timeout_s: float = Field(
         default=30.0,

@@ -53,10 +53,11 @@ class EpisodeConfig(StrictModel):
         "starts within this many seconds of its last one (else it is closed with what was stored).",
     )
     windows_kept: int = Field(
-        default=6,
+        default=12,
         ge=2,
         le=1000,
-        description="Windows stored with an alert: the first hot one, the peak, and the most recent hot ones.",
+        description="Windows stored with an alert: the first hot one, the peak, the last hot one and hot "
+        "windows spread evenly over the episode (marking it normal learns the stretches they cover).",
     )
 
     @model_validator(mode="after")
@@ -70,16 +71,25 @@ class CalibrationConfig(StrictModel):
     """How enrolment sets a profile's threshold from its support set alone (edge/scoring.py)."""
 
     target_far: float = Field(
-        default=0.01,
+        default=0.05,
         gt=0,
         lt=0.5,
-        description="Fraction of normal windows allowed above the threshold (false-alarm rate).",
+        description="Fraction of normal windows allowed above the threshold (false-alarm rate), also of "
+        "people nobody enrolled when the encoder has a calibration prior. Alerts need several hot "
+        "windows in a row (episodes), so far fewer alerts are false.",
     )
     margin: float = Field(
-        default=1.1,
+        default=1.0,
         ge=1.0,
         le=10.0,
-        description="Safety factor on the estimated quantile (few clips underestimate it).",
+        description="Safety factor on the estimated quantile (1: none; the prior already says how far "
+        "other people's normal strays).",
+    )
+    prior: bool = Field(
+        default=True,
+        description="Also estimate the quantile from the encoder's calibration prior (how far normal "
+        "windows of people nobody enrolled stray, measured on its training data) and keep the larger "
+        "estimate; off: from the enrolment clips alone. An encoder without a prior uses the clips alone.",
     )
 
 
@@ -91,6 +101,14 @@ class WorkerConfig(StrictModel):
         ge=1,
         le=512,
         description="Resampled frames between consecutive windows of a stream (5 = 0.25 s at 20 fps).",
+    )
+    feedback_reach: float = Field(
+        default=1.0,
+        ge=0.25,
+        le=4.0,
+        description="How far around a window of an alert marked normal the action counts as normal, as a "
+        "share of the threshold: above 1 other performances of it stop alerting too, and so do more "
+        "other actions that start or end like it (edge/scoring.py).",
     )
     min_segment_s: float = Field(
         default=1.0,

@@ -22,8 +22,7 @@ from config.store import StoreConfig
 from config.worker import WorkerConfig
 
 PROFILES_DIR = Path(__file__).resolve().parent / "demo" / "profiles"
-# One profile per normal behaviour: Eq. (6) averages over a profile's whole support set.
-PROFILES = {"demo-walk": (("walk_in_place", 15.0),)}
+PROFILES = {"demo-walk": (("walk_in_place", 15.0),)}  # one behaviour each, named after the motion
 ENROL_SEEDS = (101, 102, 103)
 STREAM_SEED = 7
 # Normal behaviour, then one abnormal action in the middle, then normal again (29 s).
@@ -52,8 +51,9 @@ def build_demo_profiles(profiles_dir: Path = PROFILES_DIR) -> list[Path]:
             clips.append(Clip(joints, times, name=f"synthetic-{name}-{seed}"))
         worker = WorkerConfig()
         profile = build_profile(
-            name, clips, backend, calibration=worker.calibration, min_segment_s=worker.min_segment_s
-        )
+            name, clips, backend, calibration=worker.calibration, min_segment_s=worker.min_segment_s,
+            behaviour=script[0][0],
+        )  # fmt: skip
         shutil.rmtree(profiles_dir / name, ignore_errors=True)
         saved = ProfileStore(profiles_dir).save(profile)
         written.append(profiles_dir / name / f"v{saved.version:04d}.npz")

@@ -50,8 +50,10 @@ def load_enrol_clips(
     layout: Layout = "kinect_v1",
     fps: float = 30.0,
     estimator: EstimatorConfig | None = None,
+    enrolled_before: int = 0,
 ) -> list[Clip]:
-    """Every clip in ``paths``, checked first (module docstring).
+    """Every clip in ``paths``, checked first (module docstring). ``enrolled_before``: clips the
+    behaviour they join already has (a clip is alone only when that is 0 and it is the only one).
 
     * a video file: MediaPipe Pose over every frame (frames without a person become gaps);
     * a clip-set ``.npz`` (clips/files.py): its clips, only those labelled ``label`` when given;
@@ -61,7 +63,7 @@ def load_enrol_clips(
     cannot be used, before pose estimation when the files alone tell.
     """
     sources = [_check(p, label=label, layout=layout, fps=fps, spec=spec) for p in paths]
-    total = sum(1 if s.video else len(s.clips) for s in sources)
+    total = enrolled_before + sum(1 if s.video else len(s.clips) for s in sources)
     lengths: list[tuple[str, int]] = []
     problems: list[str] = []
     for s in sources:

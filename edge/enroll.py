@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from clips import Clip
 from config.completions import CompletionSettings
 from config.worker import CalibrationConfig
 from edge.backends import EncoderBackend
-from edge.profiles import Profile, check_name
+from edge.profiles import DEFAULT_BEHAVIOUR, ENROLLED, Profile, check_name
 from edge.scoring import calibrate_threshold
 from edge.segments import min_segment_frames, skeleton_seconds, too_short
 from models.preprocess import (
@@ -107,6 +107,45 @@ def clip_problems(
     return problems
 
 
+def behaviour_name(clip: Clip, behaviour: str | None) -> str:
+    """The behaviour an enrolment clip shows: the one named, else the clip's label, else ``normal``."""
+    return behaviour or clip.label or DEFAULT_BEHAVIOUR
+
+
+@dataclass
+class _Enrolled:
+    """The usable clips of one behaviour: their windows (the benchmark's), resampled frames and names."""
+
+    windows: list[np.ndarray] = field(default_factory=list)
+    frames: list[np.ndarray] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+
+def _cut(
+    clips: Sequence[Clip], spec: WindowSpec, min_segment_s: float, behaviour: str | None
+) -> tuple[dict[str, _Enrolled], dict[str, str]]:
+    """Usable clips by behaviour name (in order of appearance), and why the others were skipped."""
+    by_behaviour: dict[str, _Enrolled] = {}
+    skipped: dict[str, str] = {}
+    for c in clips:
+        try:
+            f = clip_frames(c.joints, c.times, spec)
+            if why := short_reason(len(f), spec, min_segment_s):
+                skipped[c.name] = why
+                continue
+            w = clip_to_windows(c.joints, c.times, spec)  # the benchmark's own windows
+        except ClipError as e:
+            skipped[c.name] = str(e)
+            continue
+        b = by_behaviour.setdefault(behaviour_name(c, behaviour), _Enrolled())
+        b.windows.append(w)
+        b.frames.append(f)
+        b.sources.append(c.name)
+    for clip_name, why in skipped.items():
+        log.warning("clip %s skipped: %s", clip_name, why)
+    return by_behaviour, skipped
+
+
 def build_profile(
     name: str,
     clips: Sequence[Clip],
@@ -116,75 +155,154 @@ def build_profile(
     augmentation: Augmentation | None = None,
     min_segment_s: float = 1.0,
     split_stride: int = 5,
+    behaviour: str | None = None,
+    base: Profile | None = None,
 ) -> Profile:
-    """A new (unsaved, version 0) profile from ``clips``.
+    """A new (unsaved, version 0) profile from ``clips``; with ``base``, that profile with the clips
+    added (save it as its next version).
 
-    Clips that cannot be used (empty, all-NaN, malformed, under ``min_segment_s`` of skeleton) are
-    skipped with a warning and listed in the metadata. With one usable clip, the threshold comes from
-    windows of its first half against windows of its second half, each cut every ``split_stride``
-    frames (the live stride, so several windows even from a short clip). Raises ValueError when no
-    clip is usable, or one clip is too short to split (:func:`clip_problems`).
+    Each clip shows the behaviour ``behaviour`` names, else its own label, else ``normal``: a
+    clip-set file of several labels enrols a profile of several behaviours. Clips of a behaviour
+    ``base`` already has join it (an enrolled one: a behaviour added by feedback is not enrolled
+    into). Clips that cannot be used (empty, all-NaN, malformed, under ``min_segment_s`` of skeleton)
+    are skipped with a warning and listed in the metadata. A behaviour of one clip is calibrated from
+    windows of that clip's first half against windows of its second half, each cut every
+    ``split_stride`` frames (the live stride, so several windows even from a short clip). Raises
+    ValueError when no clip is usable, or a lone clip of a behaviour is too short to split
+    (:func:`clip_problems`).
     """
     check_name(name)
     spec = backend.spec
-    frames: list[np.ndarray] = []
-    windows: list[np.ndarray] = []
-    used: list[str] = []
-    skipped: dict[str, str] = {}
-    for c in clips:
-        try:
-            f = clip_frames(c.joints, c.times, spec)
-            if why := short_reason(len(f), spec, min_segment_s):
-                skipped[c.name] = why
-                continue
-            windows.append(clip_to_windows(c.joints, c.times, spec))  # the benchmark's own windows
-        except ClipError as e:
-            skipped[c.name] = str(e)
-            continue
-        frames.append(f)
-        used.append(c.name)
-    for clip_name, why in skipped.items():
-        log.warning("clip %s skipped: %s", clip_name, why)
-    if not frames:
+    by_behaviour, skipped = _cut(clips, spec, min_segment_s, behaviour)
+    if not by_behaviour:
         raise ValueError(
             "no usable clip to enrol (" + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + ")"
         )
-    if problems := clip_problems(list(zip(used, map(len, frames), strict=True)), spec, min_segment_s):
-        raise ValueError("; ".join(problems))
-    support = np.concatenate(windows)
-    clip_of = np.concatenate([np.full(len(w), i) for i, w in enumerate(windows)])
-    n_real = len(support)
-    source = np.arange(n_real)  # the real window each support window is (or completes)
+    prior = reembed(base, backend, calibration) if base is not None else None
+    table = {b["name"]: b for b in (prior.behaviour_table if prior is not None else [])}
+    for b_name, b in by_behaviour.items():
+        old = table.get(b_name)
+        if old is not None and old.get("kind", ENROLLED) != ENROLLED:
+            raise ValueError(
+                f"behaviour {b_name!r} of profile {name} was added by feedback; enrol it under another name"
+            )
+        before = len(old.get("sources", [])) if old else 0
+        lengths = list(zip(b.sources, map(len, b.frames), strict=True))
+        if problems := clip_problems(lengths, spec, min_segment_s, total=before + len(lengths)):
+            raise ValueError("; ".join(problems))
+
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    next_id = max((int(b["id"]) for b in table.values()), default=-1) + 1
+    next_group = int(prior.groups.max()) + 1 if prior is not None else 0
+    if prior is not None and prior.calibration_groups is not None:
+        next_group = max(next_group, int(prior.calibration_groups.max()) + 1)
+    rows: list[
+        tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    ] = []  # windows, groups, behaviours, generated
+    halves: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # behaviour id -> its one clip's halves, groups
+    for b_name, b in by_behaviour.items():
+        entry = table.get(b_name) or {
+            "id": next_id,
+            "name": b_name,
+            "kind": ENROLLED,
+            "sources": [],
+            "added_at": now,
+        }
+        next_id += entry["id"] == next_id
+        bid = int(entry["id"])
+        table[b_name] = {**entry, "sources": [*entry.get("sources", []), *b.sources]}
+        support = np.concatenate(b.windows)
+        clip_of = np.concatenate([np.full(len(w), next_group + i) for i, w in enumerate(b.windows)])
+        next_group += len(b.windows)
+        n_real = len(support)
+        if augmentation is not None:
+            support, source = augment_support(support, augmentation)
+            clip_of = clip_of[source]  # variants belong to their source window's clip
+        # augment_support puts the originals first
+        rows.append((support, clip_of, np.full(len(support), bid), np.arange(len(support)) >= n_real))
+        if len(table[b_name]["sources"]) == 1:
+            w, half = split_halves(b.frames[0], spec, split_stride)
+            halves[bid] = (w, next_group + half)
+            next_group += 2
+    windows, groups, behaviours, generated = (np.concatenate(column) for column in zip(*rows, strict=True))
+    emb = backend.embed(windows)
+    cal_w, cal_g, cal_b = [], [], []
+    if prior is not None:
+        windows = np.concatenate([prior.windows, windows])
+        emb = np.concatenate([prior.embeddings, emb])
+        groups = np.concatenate([prior.groups, groups])
+        behaviours = np.concatenate([prior.behaviour_ids, behaviours])
+        generated = np.concatenate([prior.generated_rows, generated])
+        if prior.calibration_windows is not None and prior.calibration_groups is not None:
+            # A behaviour that had one clip and now has more is calibrated leave-one-clip-out.
+            keep = ~np.isin(prior.calibration_behaviour_ids, [table[n]["id"] for n in by_behaviour])
+            cal_w.append(prior.calibration_windows[keep])
+            cal_g.append(prior.calibration_groups[keep])
+            cal_b.append(prior.calibration_behaviour_ids[keep])
+    for bid, (w, g) in halves.items():
+        cal_w.append(w)
+        cal_g.append(g)
+        cal_b.append(np.full(len(w), bid))
+    has_halves = bool(cal_w) and sum(len(w) for w in cal_w) > 0
     aug_meta = None
     if augmentation is not None:
-        support, source = augment_support(support, augmentation)
-        clip_of = clip_of[source]  # variants belong to their source window's clip
         aug_meta = {"model": augmentation.generator.fingerprint, **augmentation.settings()}
-    embeddings = backend.embed(support)
-    cal_windows = cal_groups = None
-    if len(frames) > 1:
-        real = np.arange(len(support)) < n_real  # augment_support puts the originals first
-        cal = calibrate_threshold(
-            embeddings, clip_of, target_far=calibration.target_far, margin=calibration.margin, queries=real
-        )
-    else:
-        cal_windows, cal_groups = split_halves(frames[0], spec, split_stride)
-        cal = calibrate_threshold(
-            backend.embed(cal_windows), cal_groups, target_far=calibration.target_far,
-            margin=calibration.margin, method="split_halves",
-        )  # fmt: skip
+    prior_meta = prior.meta if prior is not None else {}
     meta = {
+        **prior_meta,
         "model_version": backend.model_version,
         "window": spec.to_dict(),
         "min_segment_s": min_segment_s,
-        "calibration": {**cal.to_dict(), "split_stride": split_stride if cal_windows is not None else None},
-        "sources": used,
-        "skipped": skipped,
-        "support_windows": int(len(support)),
-        "augmentation": aug_meta,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sources": [*prior_meta.get("sources", []), *(s for b in by_behaviour.values() for s in b.sources)],
+        "skipped": {**prior_meta.get("skipped", {}), **skipped},
+        "augmentation": aug_meta if aug_meta is not None else prior_meta.get("augmentation"),
+        "behaviours": sorted(table.values(), key=lambda b: int(b["id"])),
     }
-    return Profile(name, 0, embeddings, clip_of, support, cal.threshold, meta, cal_windows, cal_groups)
+    profile = Profile(
+        name, prior.version if prior is not None else 0, emb, groups, windows, 1.0, meta,
+        np.concatenate(cal_w) if has_halves else None, np.concatenate(cal_g) if has_halves else None,
+        behaviours, generated, np.concatenate(cal_b) if has_halves else None,
+    )  # fmt: skip
+    return calibrated(profile, backend, calibration, split_stride=split_stride if has_halves else None)
+
+
+def calibrated(
+    profile: Profile,
+    backend: EncoderBackend,
+    calibration: CalibrationConfig,
+    *,
+    split_stride: int | None = None,
+) -> Profile:
+    """``profile`` with its threshold calibrated (edge/scoring.py) on its enrolled behaviours: the
+    support windows of those of several clips, the stored halves (``calibration_windows``, embedded
+    with ``backend``) of those of one. ``split_stride``: recorded with the calibration (the stride the
+    halves were cut at; default: as recorded before)."""
+    halves = profile.calibration_behaviour_ids
+    in_halves = set(np.unique(halves).tolist())
+    support = profile.enrolled_rows & ~np.isin(profile.behaviour_ids, list(in_halves))
+    emb, groups, behaviours = (
+        profile.embeddings[support],
+        profile.groups[support],
+        profile.behaviour_ids[support],
+    )
+    queries = ~profile.generated_rows[support]
+    if profile.calibration_windows is not None and profile.calibration_groups is not None and len(halves):
+        emb = np.concatenate([emb, backend.embed(profile.calibration_windows.astype(np.float32))])
+        groups = np.concatenate([groups, profile.calibration_groups])
+        behaviours = np.concatenate([behaviours, halves])
+        queries = np.concatenate([queries, np.ones(len(halves), bool)])
+    names = {int(b["id"]): str(b["name"]) for b in profile.behaviour_table}
+    # Backends written before the prior existed have no such attribute: they calibrate from the clips.
+    prior = getattr(backend, "calibration_prior", None) if calibration.prior else None
+    cal = calibrate_threshold(
+        emb, groups, behaviours=behaviours, target_far=calibration.target_far, margin=calibration.margin,
+        queries=queries, split=in_halves, names=names if len(names) > 1 else None,
+        kappa=prior.kappa(calibration.target_far) if prior is not None else None,
+    )  # fmt: skip
+    recorded = profile.meta.get("calibration", {}).get("split_stride")
+    stride = split_stride if split_stride is not None else recorded
+    meta = {**profile.meta, "calibration": {**cal.to_dict(), "split_stride": stride if len(halves) else None}}
+    return replace(profile, threshold=cal.threshold, meta=meta)
 
 
 def split_halves(frames: np.ndarray, spec: WindowSpec, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -203,17 +321,8 @@ def reembed(profile: Profile, backend: EncoderBackend, calibration: CalibrationC
     if profile.model_version == backend.model_version:
         return profile
     emb = backend.embed(profile.windows.astype(np.float32))
-    far, margin = calibration.target_far, calibration.margin
-    if profile.calibration_windows is not None and profile.calibration_groups is not None:
-        cal_emb = backend.embed(profile.calibration_windows.astype(np.float32))
-        cal = calibrate_threshold(
-            cal_emb, profile.calibration_groups, target_far=far, margin=margin, method="split_halves"
-        )
-    else:
-        cal = calibrate_threshold(emb, profile.groups, target_far=far, margin=margin)
-    calibration_meta = {**profile.meta.get("calibration", {}), **cal.to_dict()}
-    meta = {**profile.meta, "model_version": backend.model_version, "calibration": calibration_meta}
-    return replace(profile, embeddings=emb, threshold=cal.threshold, meta=meta)
+    moved = replace(profile, embeddings=emb, meta={**profile.meta, "model_version": backend.model_version})
+    return calibrated(moved, backend, calibration)
 
 
 def default_augmentation(completions: CompletionSettings, path: Path | None = None) -> Augmentation | None:

@@ -20,8 +20,10 @@ Rules (``config.worker.EpisodeConfig``; all times are source seconds of the wind
 
 So one long abnormal action is one episode, and a single spike (fewer than ``open_k`` hot windows)
 none. Each event carries an :class:`Episode` snapshot with what the alert store keeps: the span, peak,
-mean, threshold, window counts and a bounded set of windows (the first hot one, the peak and the most
-recent hot ones, at most ``windows_kept``).
+mean, threshold, window counts and a bounded set of windows (the first hot one, the peak, the last
+hot one and hot windows spread evenly over the episode, at most ``windows_kept``: marking the alert
+normal re-cuts the stretches they cover, edge/feedback.py, so they should cover the action, not its
+end).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -94,6 +96,24 @@ class _Scored:
 
 
 @dataclass
+class _Spread:
+    """At most ``size`` of an episode's hot windows, spread evenly over it: every ``step``-th one is
+    kept, and when that makes more than ``size``, every other kept one goes and the step doubles."""
+
+    size: int
+    kept: list[_Scored] = field(default_factory=list)
+    step: int = 1
+    seen: int = 0
+
+    def add(self, s: _Scored) -> None:
+        if self.size > 0 and self.seen % self.step == 0:
+            self.kept.append(s)
+            if len(self.kept) > self.size:
+                self.kept, self.step = self.kept[::2], 2 * self.step
+        self.seen += 1
+
+
+@dataclass
 class _Open:
     """The running statistics of an open episode."""
 
@@ -102,7 +122,7 @@ class _Open:
     first: _Scored
     peak: _Scored
     last_hot: _Scored
-    recent_hot: deque[_Scored]
+    spread: _Spread
     total: float = 0.0  # score sum up to the last hot window
     count: int = 0
     n_hot: int = 0
@@ -124,11 +144,13 @@ class _Open:
             for k in ep.windows
         ]
         hot = [s for s in scored[1:] if s.hot]
-        recent: deque[_Scored] = deque(hot, maxlen=keep - 2)
+        spread = _Spread(keep - 3)
+        for s in hot[:-1]:
+            spread.add(s)
         peak = max(scored, key=lambda s: s.score)
         last_hot = hot[-1] if hot else scored[0]
         total = ep.mean_score * ep.n_windows
-        return cls(ep.episode_id, ep.threshold, scored[0], peak, last_hot, recent, total, ep.n_windows,
+        return cls(ep.episode_id, ep.threshold, scored[0], peak, last_hot, spread, total, ep.n_windows,
                    ep.n_hot, quiet_from=quiet_from)  # fmt: skip
 
     def add(self, s: _Scored) -> None:
@@ -142,12 +164,15 @@ class _Open:
         self.tail_total, self.tail_count = 0.0, 0
         self.n_hot += 1
         self.last_hot = s
-        self.recent_hot.append(s)
+        self.spread.add(s)
         if s.score > self.peak.score:
             self.peak = s
 
     def snapshot(self, stream_id: str, profile: str) -> Episode:
-        kept: dict[int, _Scored] = {id(s): s for s in (self.first, self.peak, *self.recent_hot)}
+        last = (
+            (self.last_hot,) if self.spread.size >= 0 else ()
+        )  # windows_kept 2: the first and the peak only
+        kept: dict[int, _Scored] = {id(s): s for s in (self.first, self.peak, *self.spread.kept, *last)}
         ordered = sorted(kept.values(), key=lambda s: s.window.t_end)
         return Episode(
             episode_id=self.episode_id,
@@ -326,9 +351,7 @@ class EpisodeTracker:
         span = list(st.recent)
         first_hot = next(i for i, r in enumerate(span) if r.hot)
         first = span[first_hot]
-        ep = _Open(
-            uuid.uuid4().hex, threshold, first, first, first, deque(maxlen=self.config.windows_kept - 2)
-        )
+        ep = _Open(uuid.uuid4().hex, threshold, first, first, first, _Spread(self.config.windows_kept - 3))
         for r in span[first_hot:]:
             ep.add(r)
         st.open, st.cold_streak = ep, 0

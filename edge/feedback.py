@@ -1,46 +1,51 @@
-""" "Mark as normal": a reviewed alert's windows join its profile's support set as a new version.
+""" "Mark as normal": a reviewed alert's action becomes a behaviour of its profile, so it stops alerting.
 
-A few-shot profile learns from every dismissed alert: the alert's stored raw windows ``(K, F, J, 3)``
-are normalised with the profile's window spec, embedded with the running encoder, appended to the
-support set as one new clip (group) per alert, and the threshold is recalibrated
-(:func:`edge.scoring.calibrate_threshold`). The new version's metadata records what was added, by
-whom and when (``meta["feedback"]``, and ``meta["feedback_groups"]``: alert id -> support group),
-and a row per alert goes to ``profile_feedback`` in the alert log. A running worker picks the
-version up like any other (its ``ProfileWatcher``).
+An alert stores a few raw windows ``(K, F, J, 3)`` of its episode (the first hot one, the peak, the
+latest ones) with their times. Where stored windows overlap or touch, they are one stretch of the
+stream's skeleton: :func:`action_windows` re-cuts every such stretch at the live stride, so that the
+action is seen at every moment the stored windows cover, not at six. Those windows, normalised with
+the profile's window spec and embedded with the running encoder, join the support set as a
+*feedback behaviour*: a behaviour of its own (named ``alert-<id>`` unless the reviewer names it), or
+more windows of a feedback behaviour the reviewer names. Each of its windows is a prototype by itself
+(models/scoring.py: a mean of an action's moments would lie between them, near other actions), so the
+same action, when it comes again, is near one of them and scores low, while every other action is as
+far from the profile as before. Feedback behaviours
+are support only: the threshold stays the one the enrolled behaviours calibrated
+(edge/scoring.py), so marking one action normal never raises the bar for the others.
 
-Calibration: the leave-one-clip-out scores are taken over the *enrolled* real windows only
-(``calibrate_on="enrolled"``, the default): a marked alert is by construction far from the rest of
-the support set, so scoring it as a query would drag the threshold up to its own score and blind the
-profile to real anomalies; as support it lowers the scores of windows like it, which is the point.
-``haad eval stream --feedback K`` measures both choices.
+Scope (edge/overlays.py): ``camera`` adds the behaviour to the overlay of the alert's camera only;
+``all`` adds it to the profile itself, for every camera using it. Both write a new version (of the
+overlay or of the profile) whose metadata records what was added, by whom and when
+(``meta["feedback"]``, and ``meta["feedback_groups"]``: alert id -> support group); a row per alert
+goes to ``profile_feedback`` in the alert log, naming the profile or ``profile@stream``. A running
+worker picks the version up like any other.
 
-Undo removes an alert's windows again and recalibrates: with nothing else changed in between, the
-result equals the version before the addition (same windows, embeddings and threshold).
+Undo removes an alert's windows again (and a feedback behaviour left without windows): with nothing
+else changed in between, the result equals the version before the addition.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 
 from config.worker import CalibrationConfig
 from edge.backends import EncoderBackend
-from edge.profiles import Profile, ProfileStore
-from edge.scoring import calibrate_threshold
+from edge.enroll import reembed
+from edge.overlays import Scope, affected_cameras, overlay_store, parse_target, target_name
+from edge.profiles import FEEDBACK, Profile, ProfileError, ProfileStore, check_name, profile_lock
+from edge.scoring import Scorer
 from edge.store import AlertStore
 from edge.store.models import ProfileFeedback
-from models.preprocess import WindowSpec, normalise_windows
+from models.preprocess import WindowSpec, cut_windows, normalise_windows
 
 log = logging.getLogger("haad.feedback")
-CalibrateOn = Literal["enrolled", "all"]
 
 
 class FeedbackError(ValueError):
@@ -50,25 +55,18 @@ class FeedbackError(ValueError):
 @dataclass(frozen=True)
 class FeedbackResult:
     profile: str
-    base_version: int
+    scope: Scope
+    stream: str | None  # the camera of an overlay (scope camera)
+    cameras: tuple[str, ...]  # the cameras whose scoring changed
+    behaviour: str
+    base_version: int  # of what changed: the overlay (0: none yet) or the profile
     version: int
     alert_ids: tuple[int, ...]
     windows: int  # support windows added (negative: removed)
-    threshold_before: float
-    threshold_after: float
+    threshold: float  # the profile's, unchanged by feedback
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def enrolled_real_windows(profile: Profile) -> int:
-    """How many of the first support windows are real enrolled ones (augmentation puts its
-    variants after them; feedback windows come after both)."""
-    if "enrolled_real_windows" in profile.meta:
-        return int(profile.meta["enrolled_real_windows"])
-    n = int(profile.meta.get("support_windows", len(profile.windows)))
-    aug = profile.meta.get("augmentation")
-    return n // (1 + int(aug["n_g"])) if aug else n
+        return {**asdict(self), "cameras": list(self.cameras), "alert_ids": list(self.alert_ids)}
 
 
 def _spec(profile: Profile, backend: EncoderBackend) -> WindowSpec:
@@ -76,159 +74,181 @@ def _spec(profile: Profile, backend: EncoderBackend) -> WindowSpec:
     return WindowSpec(**window) if window else backend.spec
 
 
-def _recalibrated(
-    profile: Profile,
-    embeddings: np.ndarray,
-    groups: np.ndarray,
+def _embedded(target: Profile, backend: EncoderBackend) -> np.ndarray:
+    """The target's support embeddings as ``backend`` sees them."""
+    if target.model_version == backend.model_version or not len(target.windows):
+        return target.embeddings
+    return backend.embed(target.windows.astype(np.float32))
+
+
+def action_windows(raw: np.ndarray, times: np.ndarray, spec: WindowSpec, stride: int) -> np.ndarray:
+    """An alert's stored raw windows ``(K, F, J, 3)`` with their ``(K, 2)`` source times -> raw windows
+    ``(W, F, J, 3)``: the stored ones and, along every stretch that overlapping or touching stored
+    windows cover, windows every ``stride`` frames. A window made from a segment shorter than a window
+    (its span is not ``F`` frames) is kept as it is."""
+    raw = np.asarray(raw, np.float32)
+    times = np.asarray(times, np.float64).reshape(len(raw), 2)
+    span = (spec.frames - 1) / spec.fps
+    full = np.abs((times[:, 1] - times[:, 0]) - span) < 0.5 / spec.fps
+    frames: dict[int, np.ndarray] = {}
+    for w, t0 in zip(raw[full], times[full, 0], strict=True):
+        first = round(t0 * spec.fps)
+        for i, f in enumerate(w):
+            frames.setdefault(first + i, f)
+    out = [raw]
+    dense = replace(spec, clip_stride=stride)
+    run: list[np.ndarray] = []
+    indices = sorted(frames)
+    for i, index in enumerate(indices):
+        run.append(frames[index])
+        if i + 1 == len(indices) or indices[i + 1] != index + 1:
+            if len(run) > spec.frames:
+                out.append(cut_windows(np.stack(run), dense))
+            run = []
+    return np.concatenate(out)
+
+
+def still_abnormal(
     windows: np.ndarray,
+    profile: Profile,
     backend: EncoderBackend,
-    calibration: CalibrationConfig,
-    calibrate_on: CalibrateOn,
-    meta: dict[str, Any],
-) -> Profile:
-    n_enrolled = int(meta.get("support_windows", len(windows)))
-    real = np.zeros(len(windows), bool)
-    real[: enrolled_real_windows(profile)] = True
-    if calibrate_on == "all":
-        real[n_enrolled:] = True  # feedback windows are real too
-    n_clips = len(np.unique(groups[real]))
-    # One enrolled clip: leave-one-window-out over it, as enrolment does (scoring.py).
-    groups_for_cal = groups if n_clips > 1 or calibrate_on == "all" else np.arange(len(groups))
-    cal = calibrate_threshold(
-        embeddings, groups_for_cal, target_far=calibration.target_far, margin=calibration.margin, queries=real
+    *,
+    spec: WindowSpec,
+    overlay: Profile | None = None,
+    reach: float = 1.0,
+) -> np.ndarray:
+    """Of raw windows ``(W, F, J, 3)``, those ``profile`` (with a camera's ``overlay``, marked windows
+    reaching ``reach`` as the worker's ``feedback_reach``) scores above its threshold: what marking
+    them normal has to teach it. The rest (mostly the stream's own normal motion before and after the
+    action) it knows already; added, they would only pull other actions' first and last moments
+    towards normal. All of them if none is (nothing to choose by)."""
+    emb = backend.embed(normalise_windows(np.asarray(windows, np.float32), spec))
+    extra = (
+        {("s", profile.name): overlay.embeddings} if overlay is not None and len(overlay.embeddings) else None
     )
-    meta = {**meta, "model_version": backend.model_version, "calibration": cal.to_dict()}
-    return Profile(profile.name, profile.version, embeddings, groups, windows, cal.threshold, meta)
-
-
-def windows_per_clip(profile: Profile) -> int:
-    """Real windows per enrolled clip (rounded, >= 1): how many windows one marked alert adds."""
-    n_real = enrolled_real_windows(profile)
-    clips = len(np.unique(profile.groups[:n_real])) if n_real else 1
-    return max(1, round(n_real / max(clips, 1)))
+    scores = Scorer([profile], extra, feedback_reach=reach).score(emb, ["s"] * len(emb))[:, 0]
+    hot = scores > profile.threshold
+    return windows[hot] if hot.any() else windows
 
 
 def add_windows(
-    profile: Profile,
-    additions: Sequence[tuple[int, np.ndarray, np.ndarray | None]],
+    target: Profile,
+    additions: Sequence[tuple[int, np.ndarray]],
     backend: EncoderBackend,
-    calibration: CalibrationConfig,
     *,
+    spec: WindowSpec,
     reviewer: str,
     note: str = "",
-    calibrate_on: CalibrateOn = "enrolled",
-    per_alert: int | None = None,
+    behaviour: str | None = None,
     now: datetime | None = None,
 ) -> Profile:
-    """``profile`` with each (alert id, raw windows ``(K, F, 20, 3)``, their scores or None) added
-    as a new support clip; unsaved (save it with :meth:`ProfileStore.save`).
-
-    Each alert adds at most ``per_alert`` windows (default :func:`windows_per_clip`: an alert
-    weighs as much as an enrolled clip), its highest-scoring ones: Eq. 6 averages over the whole
-    support set, so an alert's six stored windows against a support of a few windows would pull
-    every score, abnormal ones included, towards that one motion."""
+    """``target`` (a profile, or a camera overlay) with each (alert id, raw windows ``(K, F, 20, 3)``)
+    added as a feedback behaviour (module docstring); unsaved (save it with :meth:`ProfileStore.save`).
+    ``behaviour``: the behaviour the alerts show (an existing feedback behaviour of ``target`` they
+    join, or the name of a new one); default: one new behaviour per alert, ``alert-<id>``."""
     if not additions:
         raise FeedbackError("nothing to add")
-    spec = _spec(profile, backend)
-    emb, windows = profile.embeddings, profile.windows
-    if profile.model_version != backend.model_version:  # enrolled with another encoder: re-embed all
-        emb = backend.embed(windows.astype(np.float32))
-    meta = dict(profile.meta)
-    meta.setdefault("support_windows", int(len(windows)))
-    meta.setdefault("enrolled_real_windows", enrolled_real_windows(profile))
+    emb, windows = _embedded(target, backend), target.windows
+    meta = dict(target.meta)
     feedback_groups = {str(k): v for k, v in meta.get("feedback_groups", {}).items()}
-    next_group = int(profile.groups.max()) + 1 if len(profile.groups) else 0
-    new_w, new_g, added = [], [], []
-    cap = per_alert if per_alert is not None else windows_per_clip(profile)
-    for alert_id, raw, scores in additions:
+    table = target.behaviour_table
+    by_name = {b["name"]: b for b in table}
+    if behaviour is not None and behaviour in by_name and by_name[behaviour].get("kind") != FEEDBACK:
+        raise FeedbackError(
+            f"behaviour {behaviour!r} is enrolled: mark the alert as a behaviour of its own, or enrol its "
+            "clips (haad enroll --behaviour)"
+        )
+    next_group = int(target.groups.max()) + 1 if len(target.groups) else 0
+    next_id = max((int(b["id"]) for b in table), default=-1) + 1
+    when = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    new_w, new_g, new_b, added = [], [], [], []
+    for alert_id, raw in additions:
         if str(alert_id) in feedback_groups:
-            raise FeedbackError(f"alert {alert_id} is already in profile {profile.name}")
+            raise FeedbackError(f"alert {alert_id} is already in {target.name}")
         w = normalise_windows(np.asarray(raw, np.float32), spec)
-        usable = np.isfinite(w).all(axis=(1, 2, 3))
-        order = np.argsort(-np.asarray(scores)) if scores is not None else np.arange(len(w))[::-1]
-        chosen = sorted(int(i) for i in [i for i in order if usable[i]][:cap])
-        w = w[chosen]
-        if w.shape[1] != spec.frames or not len(w):
+        w = w[np.isfinite(w).all(axis=(1, 2, 3))]
+        if w.shape[1:2] != (spec.frames,) or not len(w):
             raise FeedbackError(
                 f"alert {alert_id}: no usable window of {spec.frames} frames (got {np.asarray(raw).shape})"
             )
+        name = behaviour or f"alert-{alert_id}"
+        check_name(name)  # shown in pages and typed on the command line: the profile-name rule
+        entry = by_name.get(name)
+        if entry is None:
+            entry = by_name[name] = {"id": next_id, "name": name, "kind": FEEDBACK, "alert_ids": [], "added_at": when,
+                                     "reviewer": reviewer}  # fmt: skip
+            next_id += 1
+        entry["alert_ids"] = [*entry.get("alert_ids", []), alert_id]
         new_w.append(w)
         new_g.append(np.full(len(w), next_group))
+        new_b.append(np.full(len(w), int(entry["id"])))
         feedback_groups[str(alert_id)] = next_group
         added.append(alert_id)
         next_group += 1
     w_all = np.concatenate(new_w)
-    embeddings = np.concatenate([emb, backend.embed(w_all)])
-    groups = np.concatenate([profile.groups, *new_g])
-    windows_all = np.concatenate([windows.astype(np.float32), w_all])
-    when = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     entry = {
-        "action": "normal", "alert_ids": added, "windows": int(len(w_all)), "reviewer": reviewer,
-        "note": note, "at": when, "base_version": profile.version, "threshold_before": profile.threshold,
+        "action": "normal", "alert_ids": added, "windows": int(len(w_all)), "behaviour": behaviour,
+        "reviewer": reviewer, "note": note, "at": when, "base_version": target.version,
     }  # fmt: skip
-    meta["feedback_groups"] = feedback_groups
-    new = _recalibrated(profile, embeddings, groups, windows_all, backend, calibration, calibrate_on, meta)
-    meta = {
-        **new.meta,
-        "feedback": [*profile.meta.get("feedback", []), {**entry, "threshold_after": new.threshold}],
-    }
-    return Profile(new.name, new.version, new.embeddings, new.groups, new.windows, new.threshold, meta)
+    meta.update(
+        feedback_groups=feedback_groups,
+        model_version=backend.model_version,
+        behaviours=sorted(by_name.values(), key=lambda b: int(b["id"])),
+        feedback=[*meta.get("feedback", []), entry],
+    )
+    new_emb = backend.embed(w_all)
+    return replace(
+        target,
+        embeddings=np.concatenate([emb, new_emb]) if len(emb) else new_emb,
+        groups=np.concatenate([target.groups, *new_g]).astype(np.int64),
+        windows=np.concatenate([windows.astype(np.float32), w_all]),
+        behaviours=np.concatenate([target.behaviour_ids, *new_b]),
+        generated=np.concatenate([target.generated_rows, np.zeros(len(w_all), bool)]),
+        meta=meta,
+    )  # fmt: skip
 
 
 def remove_windows(
-    profile: Profile,
+    target: Profile,
     alert_ids: Sequence[int],
     backend: EncoderBackend,
-    calibration: CalibrationConfig,
     *,
     reviewer: str,
     note: str = "",
-    calibrate_on: CalibrateOn = "enrolled",
     now: datetime | None = None,
 ) -> Profile:
-    """``profile`` without the support clips that ``alert_ids`` added (undo); unsaved."""
-    feedback_groups = {str(k): int(v) for k, v in profile.meta.get("feedback_groups", {}).items()}
+    """``target`` without the support windows ``alert_ids`` added (undo), and without a feedback
+    behaviour left with none; unsaved."""
+    feedback_groups = {str(k): int(v) for k, v in target.meta.get("feedback_groups", {}).items()}
     missing = [i for i in alert_ids if str(i) not in feedback_groups]
     if missing:
-        raise FeedbackError(f"alert(s) {missing} are not in profile {profile.name} v{profile.version}")
-    drop = np.isin(profile.groups, [feedback_groups.pop(str(i)) for i in alert_ids])
-    emb = profile.embeddings
-    if profile.model_version != backend.model_version:
-        emb = backend.embed(profile.windows.astype(np.float32))
+        raise FeedbackError(f"alert(s) {missing} are not in {target.name} v{target.version}")
+    drop = np.isin(target.groups, [feedback_groups.pop(str(i)) for i in alert_ids])
+    behaviours = target.behaviour_ids[~drop]
+    table = []
+    for b in target.behaviour_table:
+        if b.get("kind") == FEEDBACK:
+            b = {**b, "alert_ids": [a for a in b.get("alert_ids", []) if a not in alert_ids]}
+            if not (behaviours == b["id"]).any():
+                continue
+        table.append(b)
     entry = {
         "action": "undo", "alert_ids": list(alert_ids), "windows": -int(drop.sum()), "reviewer": reviewer,
         "note": note, "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-        "base_version": profile.version, "threshold_before": profile.threshold,
+        "base_version": target.version,
     }  # fmt: skip
-    meta = {**profile.meta, "feedback_groups": feedback_groups}
-    new = _recalibrated(
-        profile,
-        emb[~drop],
-        profile.groups[~drop],
-        profile.windows[~drop],
-        backend,
-        calibration,
-        calibrate_on,
-        meta,
-    )
+    emb = _embedded(target, backend)
     meta = {
-        **new.meta,
-        "feedback": [*profile.meta.get("feedback", []), {**entry, "threshold_after": new.threshold}],
+        **target.meta,
+        "feedback_groups": feedback_groups,
+        "model_version": backend.model_version,
+        "behaviours": table,
+        "feedback": [*target.meta.get("feedback", []), entry],
     }
-    return Profile(new.name, new.version, new.embeddings, new.groups, new.windows, new.threshold, meta)
-
-
-@contextmanager
-def profile_lock(profiles: ProfileStore, name: str) -> Iterator[None]:
-    """Serialises read-modify-save of one profile across processes (server, CLI)."""
-    folder = profiles.root / name
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".feedback.lock", "ab") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    return replace(
+        target, embeddings=emb[~drop], groups=target.groups[~drop], windows=target.windows[~drop],
+        behaviours=behaviours, generated=target.generated_rows[~drop], meta=meta,
+    )  # fmt: skip
 
 
 def profile_of(alert_profile: str, profile: str | None) -> str:
@@ -246,6 +266,59 @@ def profile_of(alert_profile: str, profile: str | None) -> str:
     return profile
 
 
+def empty_overlay(base: Profile, stream: str) -> Profile:
+    """A camera's overlay of ``base`` before any feedback: no rows, the profile's window spec."""
+    d = base.embeddings.shape[1]
+    return Profile(
+        stream, 0, np.zeros((0, d), np.float32), np.zeros(0, np.int64),
+        np.zeros((0, *base.windows.shape[1:]), np.float32), base.threshold,
+        {"profile": base.name, "stream": stream, "window": base.meta.get("window"), "behaviours": [],
+         "model_version": base.model_version},
+        behaviours=np.zeros(0, np.int64), generated=np.zeros(0, bool),
+    )  # fmt: skip
+
+
+def load_target(
+    profiles: ProfileStore, name: str, stream: str | None
+) -> tuple[ProfileStore, Profile, Profile]:
+    """(the store, the current target, its profile): the profile itself, or its overlay for ``stream``
+    (an empty one, version 0, if it has none yet)."""
+    base = profiles.load(name)
+    if stream is None:
+        return profiles, base, base
+    store = overlay_store(profiles, name)
+    check_name(stream)  # a folder name
+    try:
+        return store, store.load(stream), base
+    except ProfileError:
+        if store.latest_version(stream) is not None:
+            raise
+        return store, empty_overlay(base, stream), base
+
+
+def _with_threshold_of(new: Profile, base: Profile, stream: str | None) -> Profile:
+    """Feedback never moves the threshold: a new profile version keeps the one its enrolled behaviours
+    calibrated (recalibrated only when the running encoder re-embedded them); an overlay records it."""
+    if stream is not None:
+        return replace(new, threshold=base.threshold)
+    return replace(
+        new, threshold=base.threshold, meta={**new.meta, "calibration": base.meta.get("calibration")}
+    )
+
+
+def preview_normal(store: AlertStore, alert_id: int, streams: Mapping[str, Sequence[str]],
+                   profile: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """What marking alert ``alert_id`` normal would change under each scope: the profile and the
+    cameras (the UI and the CLI show it before applying)."""
+    a = store.get_alert(alert_id)
+    name = profile_of(a.profile, profile)
+    return {
+        "profile": name,
+        "stream": a.stream_id,
+        "scopes": {s: affected_cameras(name, a.stream_id, s, streams) for s in ("camera", "all")},
+    }
+
+
 def mark_normal(
     store: AlertStore,
     profiles: ProfileStore,
@@ -254,11 +327,19 @@ def mark_normal(
     alert_ids: Sequence[int],
     *,
     reviewer: str,
+    scope: Scope,
+    streams: Mapping[str, Sequence[str]] | None = None,
     note: str = "",
     profile: str | None = None,
-    calibrate_on: CalibrateOn = "enrolled",
+    behaviour: str | None = None,
+    stride: int = 5,
+    reach: float = 1.0,
 ) -> FeedbackResult:
-    """Add the alerts' windows to their profile as a new version, log it and dismiss the alerts."""
+    """Make the alerts' action normal for ``scope`` (the alerts' camera, or every camera using their
+    profile): a new version of the overlay or the profile; the change is logged and the alerts
+    dismissed. ``streams``: the configured stream -> profiles map (which cameras ``all`` reaches);
+    ``stride``: the live stride (frames between windows) the alerts' stretches are re-cut at;
+    ``reach``: the worker's ``feedback_reach`` (which of their windows it finds normal already)."""
     if not alert_ids:
         raise FeedbackError("no alert given")
     alerts = [store.get_alert(i) for i in alert_ids]  # KeyError for a missing one
@@ -266,35 +347,53 @@ def mark_normal(
     if len(names) != 1:
         raise FeedbackError(f"the alerts belong to different profiles: {sorted(names)}")
     name = names.pop()
-    for a in alerts:
-        if a.windows is None:
-            raise FeedbackError(f"alert {a.id} has no stored windows (dropped by retention)")
-    with profile_lock(profiles, name):
-        base = profiles.load(name)
-        new = add_windows(
-            base,
-            [(a.id, a.windows, a.window_scores) for a in alerts if a.windows is not None],
-            backend,
-            calibration,
-            reviewer=reviewer,
-            note=note,
-            calibrate_on=calibrate_on,
+    cameras = {a.stream_id for a in alerts}
+    if scope == "camera" and len(cameras) != 1:
+        raise FeedbackError(
+            f"the alerts come from several cameras ({sorted(cameras)}): mark them one camera at a time"
         )
-        saved = profiles.save(new)
+    stream = alerts[0].stream_id if scope == "camera" else None
+    stored = []
+    for a in alerts:
+        if a.windows is None or a.window_times is None:
+            raise FeedbackError(f"alert {a.id} has no stored windows (dropped by retention)")
+        stored.append((a.id, a.windows, a.window_times))
+    with profile_lock(profiles, name):
+        target_store, target, base = load_target(profiles, name, stream)
+        base = reembed(base, backend, calibration)
+        spec = _spec(base, backend)
+        overlay = target if stream is not None else None
+        additions = [
+            (
+                i,
+                still_abnormal(
+                    action_windows(w, t, spec, stride), base, backend, spec=spec, overlay=overlay, reach=reach
+                ),
+            )
+            for i, w, t in stored
+        ]
+        new = add_windows(
+            target, additions, backend, spec=spec, reviewer=reviewer, note=note, behaviour=behaviour
+        )
+        saved = target_store.save(_with_threshold_of(new, base, stream))
     now = datetime.now(UTC)
+    what = target_name(name, stream)
     with store.writing() as s:
         for a in alerts:
-            s.add(ProfileFeedback(alert_id=a.id, profile=name, base_version=base.version, version=saved.version,
+            s.add(ProfileFeedback(alert_id=a.id, profile=what, base_version=target.version, version=saved.version,
                                   action="normal", reviewer=reviewer, note=note, created_at=now))  # fmt: skip
+    added_to = "the overlay of camera " + stream if stream else "every camera's profile"
     for a in alerts:
-        text = f"normal: added to {name} v{saved.version}" + (f"; {note}" if note else "")
+        text = f"normal: added to {name} ({added_to}), v{saved.version}" + (f"; {note}" if note else "")
         store.set_status(a.id, "dismissed", text, reviewer=reviewer)
-    log.info("alerts %s added to profile %s v%d by %s (threshold %.3f -> %.3f)", list(alert_ids), name,
-             saved.version, reviewer, base.threshold, saved.threshold)  # fmt: skip
-    added = len(saved.windows) - len(base.windows)
+    reached = affected_cameras(name, alerts[0].stream_id, scope, streams or {})
+    log.info("alerts %s made normal for %s (%s) v%d by %s", list(alert_ids), what, ", ".join(reached), saved.version,
+             reviewer)  # fmt: skip
+    behaviour_names = {b["name"] for b in saved.behaviour_table} - {b["name"] for b in target.behaviour_table}
     return FeedbackResult(
-        name, base.version, saved.version, tuple(alert_ids), added, base.threshold, saved.threshold
-    )
+        name, scope, stream, tuple(reached), behaviour or ", ".join(sorted(behaviour_names)) or "",
+        target.version, saved.version, tuple(alert_ids), len(saved.windows) - len(target.windows), base.threshold,
+    )  # fmt: skip
 
 
 def undo_normal(
@@ -305,24 +404,32 @@ def undo_normal(
     alert_id: int,
     *,
     reviewer: str,
+    streams: Mapping[str, Sequence[str]] | None = None,
     note: str = "",
-    calibrate_on: CalibrateOn = "enrolled",
 ) -> FeedbackResult:
-    """Take an alert's windows out of its profile again (a new version), log it and reopen the alert."""
-    name = current_feedback(store, alert_id)
-    if name is None:
+    """Take an alert's windows out of the profile or overlay they went to (a new version of it), log it
+    and reopen the alert."""
+    where = current_feedback(store, alert_id)
+    if where is None:
         raise FeedbackError(f"alert {alert_id} is not in any profile")
+    name, stream = parse_target(where)
     with profile_lock(profiles, name):
-        base = profiles.load(name)
-        new = remove_windows(base, [alert_id], backend, calibration, reviewer=reviewer, note=note,
-                             calibrate_on=calibrate_on)  # fmt: skip
-        saved = profiles.save(new)
+        target_store, target, base = load_target(profiles, name, stream)
+        base = reembed(base, backend, calibration)
+        new = remove_windows(target, [alert_id], backend, reviewer=reviewer, note=note)
+        saved = target_store.save(_with_threshold_of(new, base, stream))
     with store.writing() as s:
-        s.add(ProfileFeedback(alert_id=alert_id, profile=name, base_version=base.version, version=saved.version,
+        s.add(ProfileFeedback(alert_id=alert_id, profile=where, base_version=target.version, version=saved.version,
                               action="undo", reviewer=reviewer, note=note, created_at=datetime.now(UTC)))  # fmt: skip
-    store.set_status(alert_id, "new", f"undone: removed from {name} v{saved.version}", reviewer=reviewer)
-    return FeedbackResult(name, base.version, saved.version, (alert_id,), len(saved.windows) - len(base.windows),
-                          base.threshold, saved.threshold)  # fmt: skip
+    store.set_status(alert_id, "new", f"undone: removed from {where} v{saved.version}", reviewer=reviewer)
+    alert = store.get_alert(alert_id)
+    scope: Scope = "camera" if stream else "all"
+    gone = {b["name"] for b in target.behaviour_table} - {b["name"] for b in saved.behaviour_table}
+    return FeedbackResult(
+        name, scope, stream, tuple(affected_cameras(name, alert.stream_id, scope, streams or {})),
+        ", ".join(sorted(gone)), target.version, saved.version, (alert_id,), len(saved.windows) - len(target.windows),
+        base.threshold,
+    )  # fmt: skip
 
 
 def feedback_history(store: AlertStore, alert_id: int) -> list[dict[str, Any]]:
@@ -340,6 +447,7 @@ def feedback_history(store: AlertStore, alert_id: int) -> list[dict[str, Any]]:
 
 
 def current_feedback(store: AlertStore, alert_id: int) -> str | None:
-    """The profile an alert's windows are in now (its last action was 'normal'), else None."""
+    """Where an alert's windows are now (``profile`` or ``profile@stream``; its last action was
+    'normal'), else None."""
     history = feedback_history(store, alert_id)
     return history[-1]["profile"] if history and history[-1]["action"] == "normal" else None

@@ -12,7 +12,7 @@ Exposed (all prefixed ``haad_``):
   ``stream_fps{stream}``: the same as a gauge over the last few seconds;
 * ``frontend_frames_total{stream,result}``: frames a frontend handled (``published``, ``no_person``,
   ``error``, ``dropped``: a live frame the bus had no room for); ``frontend_reconnects_total{stream}``;
-* ``windows_scored_total``, ``batches_total``; ``scoring_seconds`` (one encoder call + Eq. 6 +
+* ``windows_scored_total``, ``batches_total``; ``scoring_seconds`` (one encoder call + scores +
   episodes per batch); ``window_latency_seconds`` (a window's last frame published -> its scores
   and alert decision committed);
 * ``drops_total{reason}``: bus drops (malformed, oversized, wrong_version, bad_values, wrong_topic,

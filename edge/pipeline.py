@@ -1,7 +1,8 @@
 """Frames in, alert events out: the worker's scoring path, free of processes and sockets.
 
 frame -> :class:`~edge.window.StreamWindow` (one per stream) -> :class:`~edge.window.WindowBatcher`
-(all streams) -> one encoder call per batch -> Eq. (6) per profile -> :class:`~edge.episodes.EpisodeTracker`.
+(all streams) -> one encoder call per batch -> distance to each profile's nearest behaviour
+(:class:`~edge.scoring.Scorer`) -> :class:`~edge.episodes.EpisodeTracker`.
 
 The worker process feeds it decoded bus frames; ``haad bench worker`` and ``haad eval stream`` feed
 it recorded ones, so all three measure the same code.
@@ -38,7 +39,7 @@ class ScoredBatch:
     profiles: tuple[str, ...]
     scores: np.ndarray
     events: list[EpisodeEvent]
-    seconds: float = 0.0  # normalise + encoder + Eq. 6 + episodes
+    seconds: float = 0.0  # normalise + encoder + scores + episodes
 
 
 @dataclass
@@ -56,9 +57,9 @@ class Pipeline:
 
     ``stream_profiles`` maps a stream id to the profile names that apply to it; a stream not in the
     map is scored against every loaded profile. A stream with several profiles is normal while its
-    window is normal for any one of them (each profile is one normal behaviour; Eq. 6 averages over
-    a profile's whole support set, so mixing behaviours in one profile blurs it). Profiles can be
-    swapped at any time (:meth:`set_profiles`); open episodes of profiles that disappear are closed.
+    window is normal for any one of them. ``extra``: behaviours one stream adds to a profile (a
+    camera's overlay, edge/overlays.py). Profiles can be swapped at any time (:meth:`set_profiles`);
+    open episodes of profiles that disappear are closed.
     """
 
     def __init__(
@@ -68,6 +69,7 @@ class Pipeline:
         profiles: Sequence[Profile] = (),
         *,
         stream_profiles: Mapping[str, Sequence[str]] | None = None,
+        extra: Mapping[tuple[str, str], np.ndarray] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cfg = cfg
@@ -87,15 +89,20 @@ class Pipeline:
         self.stats = PipelineStats()
         self._pending_resets: list[WindowReset] = []
         self.scorer: Scorer | None = None
-        self.set_profiles(profiles)
+        self.set_profiles(profiles, extra)
 
     # --- configuration ---------------------------------------------------------------------------
 
-    def set_profiles(self, profiles: Sequence[Profile]) -> list[EpisodeEvent]:
-        """Score against ``profiles`` from now on (e.g. a new version of one). When the set of names
-        changes, the profile groups of streams change too: every open episode is closed."""
+    def set_profiles(
+        self,
+        profiles: Sequence[Profile],
+        extra: Mapping[tuple[str, str], np.ndarray] | None = None,
+    ) -> list[EpisodeEvent]:
+        """Score against ``profiles`` (and per-stream ``extra`` behaviours, as :class:`Scorer` takes
+        them) from now on (e.g. a new version of one). When the set of names changes, the profile
+        groups of streams change too: every open episode is closed."""
         old = set(self.profile_names)
-        self.scorer = Scorer(profiles) if profiles else None
+        self.scorer = Scorer(profiles, extra, feedback_reach=self.cfg.feedback_reach) if profiles else None
         return self.tracker.close_all() if set(self.profile_names) != old else []
 
     @property
@@ -200,7 +207,7 @@ class Pipeline:
         else:
             emb = self.backend.embed(batch.windows)
             t2 = time.perf_counter()
-            scores = self.scorer.score(emb)
+            scores = self.scorer.score(emb, [w.stream_id for w in batch.items])
             t3 = time.perf_counter()
             events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds)
         t4 = time.perf_counter()

@@ -3,15 +3,26 @@
 Layout: ``<profiles_dir>/<name>/v0001.npz`` + ``v0001.json``; the highest version is current. A
 profile keeps the normalised support windows it was built from, so a daemon running a different
 encoder can re-embed them instead of scoring against embeddings from another model.
+
+Normal is several things: a profile holds one or more *behaviours* (walking, sitting down, ...), and
+each support row carries the id of the behaviour it shows (``behaviours`` in the npz; a profile
+without it is one behaviour). ``meta["behaviours"]`` describes each id: its name, whether it was
+enrolled from clips (``kind: enrolled``: it sets the threshold) or added by a reviewer marking an
+alert normal (``kind: feedback``: support only), its sources and when it was added. A window's score
+is its distance to the nearest behaviour's prototype (models/scoring.py).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import re
 import zipfile
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +34,10 @@ from models.skeleton import NUM_JOINTS
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VERSION = re.compile(r"^v(\d{4,})\.npz$")
+# Profile files are readable by every user of the host, as a checked-out profile is (not secrets).
+FILE_MODE = 0o644
+ENROLLED, FEEDBACK = "enrolled", "feedback"
+DEFAULT_BEHAVIOUR = "normal"  # the one behaviour of a profile enrolled without naming it
 # The window spec fields that decide what a support window holds (a profile records them at enrolment).
 _WINDOW_CONTENT = ("frames", "fps", "root", "scale", "facing")
 # What a truncated, foreign or hand-edited profile file raises inside json and numpy.
@@ -42,9 +57,14 @@ class Profile:
     windows: ``(A, F, J, 3)`` normalised windows behind the embeddings (float16 on disk).
     threshold: score above which a window is abnormal for this profile.
     meta: model_version, window spec, calibration details, sources, augmentation settings, ...
-    calibration_windows / calibration_groups: ``(C, F, J, 3)`` normalised windows and ``(C,)`` group
-        ids the threshold was calibrated on when those are not the support windows (one clip: the
-        windows of its two halves), so a re-embedding calibrates the same way; None otherwise.
+    calibration_windows / calibration_groups / calibration_behaviours: ``(C, F, J, 3)`` normalised
+        windows, ``(C,)`` group ids and behaviour ids the threshold was calibrated on where those are
+        not the support windows (an enrolled behaviour of one clip: the windows of its two halves), so
+        a re-embedding calibrates the same way; None otherwise.
+    behaviours: ``(A,)`` int, the behaviour each support row shows (ids of ``meta["behaviours"]``);
+        None: one behaviour.
+    generated: ``(A,)`` bool, rows that are generated variants (HumanMAC) rather than real windows;
+        None: as the metadata of profiles from before the array says (:attr:`generated_rows`).
     """
 
     name: str
@@ -56,10 +76,69 @@ class Profile:
     meta: dict[str, Any] = field(default_factory=dict)
     calibration_windows: np.ndarray | None = None
     calibration_groups: np.ndarray | None = None
+    behaviours: np.ndarray | None = None
+    generated: np.ndarray | None = None
+    calibration_behaviours: np.ndarray | None = None
 
     @property
     def model_version(self) -> str:
         return str(self.meta.get("model_version", ""))
+
+    @property
+    def behaviour_ids(self) -> np.ndarray:
+        """``(A,)`` int64 behaviour id of every support row."""
+        if self.behaviours is None:
+            return np.zeros(len(self.embeddings), np.int64)
+        return np.asarray(self.behaviours, np.int64)
+
+    @property
+    def calibration_behaviour_ids(self) -> np.ndarray:
+        """``(C,)`` int64 behaviour id of every calibration row (none when there are none)."""
+        if self.calibration_groups is None:
+            return np.zeros(0, np.int64)
+        if self.calibration_behaviours is None:
+            return np.zeros(len(self.calibration_groups), np.int64)
+        return np.asarray(self.calibration_behaviours, np.int64)
+
+    @property
+    def behaviour_table(self) -> list[dict[str, Any]]:
+        """One entry per behaviour: ``id``, ``name``, ``kind`` (enrolled / feedback), ``sources``, ..."""
+        if "behaviours" in self.meta:
+            return [dict(b) for b in self.meta["behaviours"]]
+        return [
+            {
+                "id": 0,
+                "name": DEFAULT_BEHAVIOUR,
+                "kind": ENROLLED,
+                "sources": list(self.meta.get("sources", [])),
+            }
+        ]
+
+    @property
+    def single_rows(self) -> np.ndarray:
+        """``(A,)`` bool: rows of feedback behaviours, each a prototype by itself (models/scoring.py)."""
+        feedback = [b["id"] for b in self.behaviour_table if b.get("kind", ENROLLED) == FEEDBACK]
+        return np.isin(self.behaviour_ids, feedback)
+
+    @property
+    def enrolled_rows(self) -> np.ndarray:
+        """``(A,)`` bool: rows of enrolled behaviours (those calibrate the threshold)."""
+        enrolled = [b["id"] for b in self.behaviour_table if b.get("kind", ENROLLED) == ENROLLED]
+        return np.isin(self.behaviour_ids, enrolled)
+
+    @property
+    def generated_rows(self) -> np.ndarray:
+        """``(A,)`` bool: generated variants. Profiles from before the array put an enrolment's
+        variants after its real windows and recorded how many of those there were."""
+        if self.generated is not None:
+            return np.asarray(self.generated, bool)
+        out = np.zeros(len(self.embeddings), bool)
+        if "enrolled_real_windows" in self.meta:
+            n_enrolled = int(self.meta.get("support_windows", len(out)))
+            out[int(self.meta["enrolled_real_windows"]) : n_enrolled] = True
+        elif aug := self.meta.get("augmentation"):
+            out[len(out) // (1 + int(aug["n_g"])) :] = True
+        return out
 
 
 class ModelFacts(Protocol):
@@ -105,6 +184,28 @@ def check_threshold(threshold: float, what: str) -> float:
     return threshold
 
 
+def check_behaviours(profile: Profile, what: str, *, enrolled: bool = True) -> None:
+    """ProfileError unless every support row's behaviour is in the behaviour table, once each, and
+    (``enrolled``) at least one behaviour is an enrolled one."""
+    ids = [b.get("id") for b in profile.behaviour_table]
+    if len(set(ids)) != len(ids) or not all(isinstance(i, int) for i in ids):
+        raise ProfileError(f"{what}: behaviour ids must be distinct integers; got {ids}")
+    rows = profile.behaviour_ids
+    generated = profile.generated_rows
+    if rows.shape != (len(profile.embeddings),) or generated.shape != rows.shape:
+        raise ProfileError(f"{what}: behaviours or generated do not match its {len(profile.embeddings)} rows")
+    if missing := sorted(set(rows.tolist()) - set(ids)):
+        raise ProfileError(f"{what}: support rows of behaviour(s) {missing} that its table does not name")
+    names = [b.get("name") for b in profile.behaviour_table]
+    if len(set(names)) != len(names):
+        raise ProfileError(f"{what}: behaviour names must be distinct; got {names}")
+    cal_g, cal_b = profile.calibration_groups, profile.calibration_behaviours
+    if cal_g is not None and cal_b is not None and np.shape(cal_b) != np.shape(cal_g):
+        raise ProfileError(f"{what}: calibration_behaviours do not match its calibration windows")
+    if enrolled and not profile.enrolled_rows.any():
+        raise ProfileError(f"{what}: no enrolled behaviour (feedback alone cannot set a threshold)")
+
+
 def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise ProfileError(f"invalid profile name {name!r}: use letters, digits, '.', '_' or '-' (max 64)")
@@ -112,10 +213,15 @@ def check_name(name: str) -> str:
 
 
 class ProfileStore:
-    """Profiles in a directory; safe against readers seeing half-written files (atomic renames)."""
+    """Profiles in a directory; safe against readers seeing half-written files (atomic renames).
 
-    def __init__(self, root: Path) -> None:
+    ``overlay``: a store of camera overlays (edge/overlays.py) rather than profiles: their "profiles"
+    are named after streams and hold feedback behaviours only, possibly none.
+    """
+
+    def __init__(self, root: Path, *, overlay: bool = False) -> None:
         self.root = Path(root)
+        self.overlay = overlay
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
@@ -148,18 +254,33 @@ class ProfileStore:
                 emb, groups, windows = d["embeddings"], d["groups"], d["windows"]
                 cal_w = d["calibration_windows"].astype(np.float32) if "calibration_windows" in d else None
                 cal_g = d["calibration_groups"].astype(np.int64) if "calibration_groups" in d else None
+                optional = {k: d[k] for k in ("behaviours", "generated", "calibration_behaviours") if k in d}
             threshold = float(meta["threshold"])
         except _UNREADABLE as e:
             raise ProfileError(f"profile {name} v{version} is unreadable: {type(e).__name__}: {e}") from e
-        if emb.ndim != 2 or len(emb) == 0 or len(groups) != len(emb) or not np.isfinite(emb).all():
+        if (
+            emb.ndim != 2
+            or (len(emb) == 0 and not self.overlay)
+            or len(groups) != len(emb)
+            or not np.isfinite(emb).all()
+        ):
             raise ProfileError(f"profile {name} v{version} has inconsistent or non-finite embeddings")
         if windows.ndim != 4 or len(windows) != len(emb):
             raise ProfileError(f"profile {name} v{version}: windows do not match its embeddings")
         check_threshold(threshold, f"profile {name} v{version}")
-        return Profile(
+        behaviours = optional["behaviours"].astype(np.int64) if "behaviours" in optional else None
+        generated = optional["generated"].astype(bool) if "generated" in optional else None
+        cal_b = (
+            optional["calibration_behaviours"].astype(np.int64)
+            if "calibration_behaviours" in optional
+            else None
+        )
+        profile = Profile(
             name, version, emb.astype(np.float32), groups.astype(np.int64), windows.astype(np.float32),
-            threshold, meta, cal_w, cal_g,
+            threshold, meta, cal_w, cal_g, behaviours, generated, cal_b,
         )  # fmt: skip
+        check_behaviours(profile, f"profile {name} v{version}", enrolled=not self.overlay)
+        return profile
 
     def stamp(self, name: str) -> tuple[int, int] | None:
         """(newest version, when its files last changed): what tells a watcher to load it again."""
@@ -174,34 +295,60 @@ class ProfileStore:
         return version, changed
 
     def save(self, profile: Profile) -> Profile:
-        """Write ``profile`` as the next version of its name; returns it with that version."""
+        """Write ``profile`` as the next version of its name; returns it with that version, its
+        creation time and window count in the metadata (and its behaviour table written out)."""
         check_name(profile.name)
         check_threshold(profile.threshold, f"profile {profile.name}")
+        check_behaviours(profile, f"profile {profile.name}", enrolled=not self.overlay)
         folder = self.root / profile.name
         folder.mkdir(parents=True, exist_ok=True)
         version = (self.latest_version(profile.name) or 0) + 1
-        saved = Profile(
-            profile.name, version, profile.embeddings, profile.groups, profile.windows,
-            profile.threshold, {**profile.meta, "threshold": profile.threshold, "version": version},
-            profile.calibration_windows, profile.calibration_groups,
-        )  # fmt: skip
-        calibration: dict[str, np.ndarray] = {}
+        meta = {
+            **profile.meta,
+            "threshold": profile.threshold,
+            "version": version,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "support_windows": int(len(profile.windows)),
+            "behaviours": profile.behaviour_table,
+        }
+        meta.pop("enrolled_real_windows", None)  # the generated array says it now
+        saved = replace(profile, version=version, meta=meta, behaviours=profile.behaviour_ids,
+                        generated=profile.generated_rows)  # fmt: skip
+        arrays: dict[str, np.ndarray] = {
+            "embeddings": saved.embeddings.astype(np.float32),
+            "groups": saved.groups.astype(np.int64),
+            "windows": saved.windows.astype(np.float16),
+            "behaviours": saved.behaviour_ids,
+            "generated": saved.generated_rows,
+        }
         if saved.calibration_windows is not None and saved.calibration_groups is not None:
-            calibration = {
-                "calibration_windows": saved.calibration_windows.astype(np.float16),
-                "calibration_groups": saved.calibration_groups.astype(np.int64),
-            }
+            arrays["calibration_windows"] = saved.calibration_windows.astype(np.float16)
+            arrays["calibration_groups"] = saved.calibration_groups.astype(np.int64)
+            arrays["calibration_behaviours"] = (
+                np.zeros(len(saved.calibration_groups), np.int64)
+                if saved.calibration_behaviours is None
+                else saved.calibration_behaviours.astype(np.int64)
+            )
         base = folder / f"v{version:04d}"
-        atomic_write(base.with_suffix(".npz"), lambda f: np.savez_compressed(
-            f,
-            embeddings=saved.embeddings.astype(np.float32),
-            groups=saved.groups.astype(np.int64),
-            windows=saved.windows.astype(np.float16),
-            **calibration,
-        ))  # fmt: skip
+        atomic_write(base.with_suffix(".npz"), lambda f: np.savez_compressed(f, **arrays), mode=FILE_MODE)
         # The JSON goes last: a version counts only once both files exist.
-        atomic_write(base.with_suffix(".json"), lambda f: f.write(json.dumps(saved.meta, indent=2).encode()))
+        text = json.dumps(saved.meta, indent=2).encode()
+        atomic_write(base.with_suffix(".json"), lambda f: f.write(text), mode=FILE_MODE)
         return saved
+
+
+@contextmanager
+def profile_lock(profiles: ProfileStore, name: str) -> Iterator[None]:
+    """Serialises read-modify-save of one profile and its overlays across processes (enrolment, review
+    server, CLI)."""
+    folder = profiles.root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".feedback.lock", "ab") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 class ProfileWatcher:

@@ -1,40 +1,47 @@
 """Anomaly scores against behaviour profiles, and the threshold each profile is calibrated with.
 
-The score of a window for a profile is Eq. (6), :func:`models.scoring.mean_distance`: the mean
-Euclidean distance of its embedding to the profile's support embeddings. A window is *hot* for the
-profile when its score exceeds the profile's threshold.
+The score of a window for a profile is its distance to the nearest behaviour prototype of the
+profile (:func:`models.scoring.behaviour_score`: a behaviour's prototype is the mean of its support
+embeddings). A window is *hot* for the profile when its score exceeds the profile's threshold.
 
-Threshold calibration (at enrolment, from the support set alone; docs/worker.md):
+Threshold calibration (at enrolment, from the enrolled behaviours' support set alone; docs/worker.md):
 
-1. leave-one-clip-out: every support embedding is scored against the support embeddings of the
-   *other* clips (embeddings with another group id). Augmented variants carry their source clip's
-   group, so a clip and its variants are left out together and never vouch for each other;
-2. the ``1 - target_far`` quantile of those scores is estimated twice, empirically (numpy's linear
-   interpolation) and from a normal fit (mean + z·std), and the larger is kept: with a handful of clips
-   the empirical quantile cannot see past the largest score, the normal tail can;
+1. leave-one-clip-out: every real support window is scored against the profile without its clip
+   (without the embeddings of its group: its behaviour's prototype comes from that behaviour's other
+   clips, every other behaviour's from all of its clips). Augmented variants carry their source
+   clip's group, so a clip and its variants are left out together and never vouch for each other;
+2. the ``1 - target_far`` quantile of those scores is estimated empirically (numpy's linear
+   interpolation), from a normal fit (mean + z·std) and, when the encoder has a calibration prior
+   (models/calibration_prior.py), as ``kappa(target_far)`` × their mean: the ratio by which normal
+   windows of people nobody enrolled exceed a profile's leave-one-clip-out scores, measured on the
+   encoder's training data. The largest is kept: a few clips of a few people cannot show how far
+   other people's normal strays (the two estimates from the clips alone fall well short of the
+   promised rate on people not enrolled; docs/experiments/2026-12-04-several-behaviours.md);
 3. threshold = ``margin`` × that quantile.
 
 Leave-one-clip-out scores are pessimistic for "normal" (each is measured against fewer clips than the
-live score uses), so the rule errs towards fewer false alarms. With a single clip there is nothing to
-leave out: enrolment (edge/enroll.py) cuts the clip's first and second half into windows of its own
-and passes them as two groups (``method="split_halves"``); given one group, this module splits the
-embeddings in the order given (pass them in time order, a window's variants next to it).
+live score uses), so the rule errs towards fewer false alarms. A behaviour of a single clip has no
+other clip to leave it out against: enrolment (edge/enroll.py) cuts that clip's first and second
+half into windows of their own and passes them as two groups (``split``); given a behaviour of one
+group, this module splits its embeddings in the order given (pass them in time order, a window's
+variants next to it). Behaviours added by feedback (edge/feedback.py) are support only: they never
+move the threshold.
 
-The :class:`Calibration` carries ``warnings`` for the user: calibrated from one clip, or from fewer
-than ``FEW_DISTANCES`` distances between real windows of different groups (two one-window clips
-give one: the threshold is then that distance times ``margin``).
+The :class:`Calibration` carries ``warnings`` for the user: a behaviour calibrated from one clip, or
+fewer than ``FEW_DISTANCES`` distances between real windows of different groups of one behaviour
+(two one-window clips give one: the threshold is then that distance times ``margin``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from models.scoring import mean_distance
+from models.scoring import behaviour_prototypes, behaviour_score, pairwise_distances
 
 CalibrationMethod = Literal["leave_one_clip_out", "split_halves"]
 # Fewer distances than this between real windows of different groups: the threshold is warned about.
@@ -58,28 +65,35 @@ class Calibration:
     empirical_quantile: float
     normal_quantile: float
     warnings: tuple[str, ...] = ()
+    prior_kappa: float | None = None  # the encoder's ratio for target_far (None: no prior used)
+    prior_quantile: float | None = None  # prior_kappa × score_mean
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "warnings": list(self.warnings)}
 
 
 def leave_one_clip_out_scores(
-    embeddings: np.ndarray, groups: np.ndarray, queries: np.ndarray | None = None
+    embeddings: np.ndarray,
+    groups: np.ndarray,
+    queries: np.ndarray | None = None,
+    behaviours: np.ndarray | None = None,
 ) -> np.ndarray:
     """Score of each query embedding against the embeddings of every other group -> ``(Q,)``.
 
     ``queries``: boolean mask of the embeddings scored (default: all). Enrolment passes the real
     windows only: generated variants enlarge the support set but live queries are always real.
-    Needs at least two distinct groups.
+    ``behaviours``: ``(N,)`` behaviour ids (default: one behaviour). Every behaviour needs at least
+    two distinct groups.
     """
     groups = np.asarray(groups)
+    behaviours = np.zeros(len(groups), np.int64) if behaviours is None else np.asarray(behaviours)
     queries = np.ones(len(embeddings), bool) if queries is None else np.asarray(queries, bool)
     scores = np.full(len(embeddings), np.nan, np.float32)
     for g in np.unique(groups):
         own = groups == g
         rows = own & queries
         if rows.any():
-            scores[rows] = mean_distance(embeddings[rows], embeddings[~own])
+            scores[rows] = behaviour_score(embeddings[rows], embeddings[~own], behaviours[~own])
     return scores[queries]
 
 
@@ -87,61 +101,82 @@ def calibrate_threshold(
     embeddings: np.ndarray,
     groups: np.ndarray,
     *,
+    behaviours: np.ndarray | None = None,
     target_far: float = 0.01,
     margin: float = 1.1,
     queries: np.ndarray | None = None,
     method: CalibrationMethod = "leave_one_clip_out",
+    split: Collection[int] = (),
+    names: Mapping[int, str] | None = None,
+    kappa: float | None = None,
 ) -> Calibration:
-    """Threshold for a profile from its support embeddings ``(N, D)`` and clip ids ``(N,)`` (module rule).
+    """Threshold for a profile from its enrolled support embeddings ``(N, D)``, clip ids ``(N,)`` and
+    behaviour ids ``(N,)`` (default: one behaviour) by the module's rule.
 
     ``queries`` marks the embeddings whose leave-out scores set the threshold (default: all; pass
-    the real windows when the support set holds generated variants). ``method`` names what the
-    groups are (``split_halves``: the two halves of one clip); with one group the embeddings are
-    split in order and the method is ``split_halves``.
+    the real windows when the support set holds generated variants). ``split``: behaviours whose two
+    groups are the halves of one clip (``method="split_halves"`` says it of a one-behaviour profile);
+    a behaviour given as one group is split in order. ``names``: behaviour names for the warnings.
+    ``kappa``: the encoder's calibration prior for ``target_far`` (None: the clips alone).
 
     Raises ValueError for fewer than two embeddings, mismatched shapes, non-finite embeddings or a
     ``target_far`` outside (0, 1).
     """
     emb = np.asarray(embeddings, dtype=np.float32)
-    groups = np.asarray(groups)
-    if emb.ndim != 2 or groups.shape != (len(emb),):
-        raise ValueError(f"need embeddings (N, D) and groups (N,); got {emb.shape} and {groups.shape}")
+    groups = np.asarray(groups).astype(np.int64)
+    behaviours = np.zeros(len(groups), np.int64) if behaviours is None else np.asarray(behaviours, np.int64)
+    if emb.ndim != 2 or groups.shape != (len(emb),) or behaviours.shape != (len(emb),):
+        raise ValueError(
+            f"need embeddings (N, D), groups (N,) and behaviours (N,); got {emb.shape}, {groups.shape} "
+            f"and {behaviours.shape}"
+        )
     if len(emb) < 2:
         raise ValueError("calibration needs at least two support embeddings")
     if not np.isfinite(emb).all():
         raise ValueError("support embeddings must be finite")
     if not 0.0 < target_far < 1.0:
         raise ValueError(f"target_far must lie in (0, 1); got {target_far}")
-    n_clips = 1 if method == "split_halves" else len(np.unique(groups))
-    if len(np.unique(groups)) == 1:
-        method = "split_halves"
-        groups = (np.arange(len(emb)) >= len(emb) // 2).astype(np.int64)
     real = np.ones(len(emb), bool) if queries is None else np.asarray(queries, bool)
-    per_group = np.unique(groups[real], return_counts=True)[1]
-    n_distances = int((per_group.sum() ** 2 - (per_group**2).sum()) // 2)
+    split = set(split) | (set(np.unique(behaviours).tolist()) if method == "split_halves" else set())
+    groups = groups.copy()
+    n_clips = 0
+    n_distances = 0
     warnings = []
-    if method == "split_halves":
-        warnings.append(
-            "the threshold comes from one clip: windows of its first half scored against windows of "
-            "its second half. A second clip, of another time or person, would let calibration score "
-            "each clip against the others and so measure how much normal varies between recordings; "
-            "enrol at least two"
-        )
-    if n_distances < FEW_DISTANCES:
-        warnings.append(
-            f"the threshold rests on {n_distances} distance(s) between windows of different "
-            f"{'halves' if method == 'split_halves' else 'clips'}; more clips, or longer ones (a clip, "
-            "or with one clip each half, longer than a window gives several windows), would show how "
-            "far normal windows stray"
-        )
-    scores = leave_one_clip_out_scores(emb, groups, queries).astype(np.float64)
+    for b in np.unique(behaviours):
+        mine = behaviours == b
+        called = "the threshold" if names is None else f"behaviour {names.get(int(b), b)!r}: the threshold"
+        if len(np.unique(groups[mine])) == 1:
+            rows = np.flatnonzero(mine)
+            groups[rows] = groups.max() + 1 + (np.arange(len(rows)) >= len(rows) // 2)
+            split.add(int(b))
+        n_clips += 1 if int(b) in split else len(np.unique(groups[mine]))
+        per_group = np.unique(groups[mine & real], return_counts=True)[1]
+        distances = int((per_group.sum() ** 2 - (per_group**2).sum()) // 2)
+        n_distances += distances
+        if int(b) in split:
+            warnings.append(
+                f"{called} comes from one clip: windows of its first half scored against windows of "
+                "its second half. A second clip, of another time or person, would let calibration score "
+                "each clip against the others and so measure how much normal varies between recordings; "
+                "enrol at least two"
+            )
+        if distances < FEW_DISTANCES:
+            warnings.append(
+                f"{called} rests on {distances} distance(s) between windows of different "
+                f"{'halves' if int(b) in split else 'clips'}; more clips, or longer ones (a clip, "
+                "or with one clip each half, longer than a window gives several windows), would show how "
+                "far normal windows stray"
+            )
+    all_split = split >= set(np.unique(behaviours).tolist())
+    scores = leave_one_clip_out_scores(emb, groups, real, behaviours).astype(np.float64)
     empirical = float(np.quantile(scores, 1.0 - target_far))
     normal = float(scores.mean() + NormalDist().inv_cdf(1.0 - target_far) * scores.std())
+    prior = None if kappa is None else float(kappa * scores.mean())
     return Calibration(
-        threshold=margin * max(empirical, normal),
+        threshold=margin * max(empirical, normal, prior if prior is not None else 0.0),
         target_far=target_far,
         margin=margin,
-        method=method,
+        method="split_halves" if all_split else "leave_one_clip_out",
         n_clips=n_clips,
         n_scores=len(scores),
         n_distances=n_distances,
@@ -151,6 +186,8 @@ def calibrate_threshold(
         empirical_quantile=empirical,
         normal_quantile=normal,
         warnings=tuple(warnings),
+        prior_kappa=kappa,
+        prior_quantile=prior,
     )
 
 
@@ -162,13 +199,30 @@ class SupportProfile(Protocol):
     @property
     def embeddings(self) -> np.ndarray: ...
     @property
+    def behaviour_ids(self) -> np.ndarray: ...
+    @property
+    def single_rows(self) -> np.ndarray: ...
+    @property
     def threshold(self) -> float: ...
 
 
 class Scorer:
-    """Scores batches of embeddings against a fixed set of profiles (build a new one on reload)."""
+    """Scores batches of embeddings against a fixed set of profiles (build a new one on reload).
 
-    def __init__(self, profiles: Sequence[SupportProfile]) -> None:
+    ``extra``: behaviours that apply to one stream only, ``{(stream id, profile name): (E, D) support
+    embeddings}`` (a camera's overlay, edge/overlays.py: windows of marked alerts, each a prototype by
+    itself): that stream's windows are scored against the profile's prototypes and these together.
+    ``feedback_reach``: distances to marked windows are divided by it (> 1: a marked action also covers
+    other performances of it, and more of every other action's first and last moments).
+    """
+
+    def __init__(
+        self,
+        profiles: Sequence[SupportProfile],
+        extra: Mapping[tuple[str, str], np.ndarray] | None = None,
+        *,
+        feedback_reach: float = 1.0,
+    ) -> None:
         names = [p.name for p in profiles]
         if len(set(names)) != len(names):
             raise ValueError(f"profile names must be unique; got {names}")
@@ -177,11 +231,46 @@ class Scorer:
             raise ValueError("every profile needs a non-empty (A, D) support set of one embedding size")
         self.names: tuple[str, ...] = tuple(names)
         self.thresholds = np.array([p.threshold for p in profiles], dtype=np.float32)  # (P,)
-        self._support = [np.ascontiguousarray(p.embeddings, dtype=np.float32) for p in profiles]
+        built = [behaviour_prototypes(p.embeddings, p.behaviour_ids, p.single_rows) for p in profiles]
+        protos = [b[0] for b in built]
+        self._reach = float(feedback_reach)
+        # Marked windows come after each profile's behaviour means (behaviour_prototypes' order).
+        singles = [
+            np.arange(len(b[0])) >= len(np.unique(p.behaviour_ids[~p.single_rows]))
+            for b, p in zip(built, profiles, strict=True)
+        ]
+        self._scale = (
+            np.where(np.concatenate(singles), 1.0 / self._reach, 1.0).astype(np.float32)
+            if built
+            else np.ones(0, np.float32)
+        )
+        # Every profile's prototypes in one matrix: one product per batch, then a min per profile.
+        self._prototypes = (
+            np.ascontiguousarray(np.concatenate(protos)) if protos else np.zeros((0, 0), np.float32)
+        )
+        self._starts = np.cumsum([0, *(len(p) for p in protos[:-1])]).astype(np.int64)
+        index = {n: i for i, n in enumerate(names)}
+        self._extra: dict[str, list[tuple[int, np.ndarray]]] = {}
+        for (stream, name), emb in (extra or {}).items():
+            if name in index and len(emb):
+                if emb.shape[1:] != self._prototypes.shape[1:]:
+                    raise ValueError(f"extra behaviours of {name} for {stream} have another embedding size")
+                self._extra.setdefault(stream, []).append(
+                    (index[name], np.ascontiguousarray(emb, np.float32))
+                )
 
-    def score(self, embeddings: np.ndarray) -> np.ndarray:
-        """``(B, D)`` embeddings -> ``(B, P)`` scores (Eq. 6 per profile); NaN embeddings give NaN."""
-        out = np.empty((len(embeddings), len(self._support)), np.float32)
-        for i, support in enumerate(self._support):
-            out[:, i] = mean_distance(embeddings, support)
-        return out
+    def score(self, embeddings: np.ndarray, streams: Sequence[str] | None = None) -> np.ndarray:
+        """``(B, D)`` embeddings (of the windows of ``streams``) -> ``(B, P)`` scores, the distance to
+        each profile's nearest behaviour prototype; NaN embeddings give NaN."""
+        if not len(self.names) or not len(embeddings):
+            return np.zeros((len(embeddings), len(self.names)), np.float32)
+        distances = pairwise_distances(embeddings, self._prototypes) * self._scale  # (B, total prototypes)
+        out = np.minimum.reduceat(distances, self._starts, axis=1)
+        if streams is not None and self._extra:
+            stream_of = np.asarray(streams)
+            for stream, columns in self._extra.items():
+                rows = np.flatnonzero(stream_of == stream)
+                for column, protos in columns if len(rows) else ():
+                    near = pairwise_distances(embeddings[rows], protos).min(axis=1) / self._reach
+                    out[rows, column] = np.minimum(out[rows, column], near)
+        return out.astype(np.float32, copy=False)

@@ -14,10 +14,13 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
+
+import numpy as np
 
 from bus import Subscriber
 from config.edge import EdgeConfig
@@ -26,8 +29,9 @@ from edge.backends import EncoderBackend, make_backend
 from edge.enroll import reembed
 from edge.episodes import EpisodeEvent
 from edge.live_status import StatusRecorder
+from edge.overlays import overlay_store
 from edge.pipeline import Pipeline, ScoredBatch
-from edge.profiles import Profile, ProfileStore, ProfileWatcher, check_model
+from edge.profiles import Profile, ProfileError, ProfileStore, ProfileWatcher, check_model
 from edge.state_lock import hold_lock, state_dir
 
 log = logging.getLogger("haad.worker")
@@ -50,16 +54,62 @@ def for_backend(profile: Profile, backend: EncoderBackend, cfg: EdgeConfig) -> P
 
 
 class ProfileSet:
-    """The profiles the worker scores against, following the profile store. A profile whose new
-    version cannot be loaded, or whose files vanished, keeps serving its last good version."""
+    """The profiles the worker scores against, and the camera overlays of them (edge/overlays.py),
+    following the profile store. A profile or overlay whose new version cannot be loaded, or a profile
+    whose files vanished, keeps serving its last good version."""
 
     def __init__(self, cfg: EdgeConfig, backend: EncoderBackend, metrics: ModuleType) -> None:
         self.cfg, self.backend, self.metrics = cfg, backend, metrics
-        self.watcher = ProfileWatcher(ProfileStore(Path(cfg.profiles_dir)), named_profiles(cfg) or None)
+        self.store = ProfileStore(Path(cfg.profiles_dir))
+        self.watcher = ProfileWatcher(self.store, named_profiles(cfg) or None)
         self.current: dict[str, Profile] = {}
         self.missing: set[str] = set()
+        self.overlays: dict[tuple[str, str], Profile] = {}  # (stream, profile) -> overlay, as backend sees it
+        self._overlay_stamps: dict[tuple[str, str], tuple[int, int] | None] = {}
 
     def refresh(self) -> bool:
+        """Load new or changed profiles and overlays; True when what is in use changed."""
+        return self._refresh_profiles() | self._refresh_overlays()
+
+    def extra(self) -> dict[tuple[str, str], np.ndarray]:
+        """The overlays' windows, as :class:`~edge.scoring.Scorer` takes them."""
+        return {k: o.embeddings for k, o in self.overlays.items() if len(o.embeddings)}
+
+    def _refresh_overlays(self) -> bool:
+        pairs = {(s.id, name) for s in self.cfg.streams for name in (s.profiles or self.current)}
+        updated = False
+        for key in sorted(set(self.overlays) - pairs):
+            del self.overlays[key]
+            updated = True
+        for stream, name in sorted(pairs):
+            store = overlay_store(self.store, name)
+            stamp = store.stamp(stream)
+            if self._overlay_stamps.get((stream, name), ()) == stamp:
+                continue
+            self._overlay_stamps[(stream, name)] = stamp
+            if stamp is None:
+                updated |= self.overlays.pop((stream, name), None) is not None
+                continue
+            try:
+                overlay = check_model(store.load(stream, stamp[0]), self.backend)
+            except ProfileError as e:
+                log.error("overlay of profile %s for stream %s refused (%s)", name, stream, e)
+                self.metrics.PROFILE_ERRORS.labels(name).inc()
+                continue
+            if overlay.model_version != self.backend.model_version and len(overlay.windows):
+                emb = self.backend.embed(overlay.windows.astype(np.float32))
+                overlay = replace(
+                    overlay,
+                    embeddings=emb,
+                    meta={**overlay.meta, "model_version": self.backend.model_version},
+                )
+            self.overlays[(stream, name)] = overlay
+            updated = True
+            log.info("overlay of profile %s for stream %s v%d loaded (%d behaviour(s))", name, stream,
+                     overlay.version, len(overlay.behaviour_table))  # fmt: skip
+        return updated
+
+    def _refresh_profiles(self) -> bool:
         """Load new or changed profiles; True when the set in use changed. A version the running
         model cannot score (edge.profiles.check_model) is refused like an unreadable one."""
         changed, failed, gone = self.watcher.poll()
@@ -133,6 +183,7 @@ def run_worker(
         backend,
         profiles.profiles(),
         stream_profiles={s.id: s.profiles for s in cfg.streams if s.profiles},
+        extra=profiles.extra(),
     )
     metrics.PROFILES_LOADED.set(len(pipeline.profile_names))
     sink = AlertSink(
@@ -238,7 +289,7 @@ class _Loop:
         m.ALERT_LOG_DOWN.set(int(health.log_error is not None))
         self.commit([], p.tracker.expire(time.monotonic()))
         if profiles.refresh():
-            self.commit([], p.set_profiles(profiles.profiles()))
+            self.commit([], p.set_profiles(profiles.profiles(), profiles.extra()))
             m.PROFILES_LOADED.set(len(p.profile_names))
         fps = self.rates.fps(time.monotonic())
         for stream, rate in fps.items():

@@ -8,7 +8,7 @@ stream mostly plays the enrolled motion and now and then another one, so episode
 
 Measured per configuration: windows scored per second of wall time (``windows_per_s``, everything
 included: building the frames as bus decoding would, windowing, scoring), the same per second spent
-on the scoring path alone (``scoring_windows_per_s``: normalise, encoder, Eq. 6, episodes, commit),
+on the scoring path alone (``scoring_windows_per_s``: normalise, encoder, scores, episodes, commit),
 frames per second, the time spent in each stage, and latency percentiles from a window's completing frame
 (stamped ``sent_at`` when it is built, as a publisher would) to the end of the commit of the batch
 that scored it: ``latency_ms`` over every window, ``alert_latency_ms`` over the windows that opened

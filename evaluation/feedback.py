@@ -1,46 +1,94 @@
 """``haad eval stream --feedback K``: what "mark as normal" buys, measured with a simulated reviewer.
 
-For every labelled stream of ``haad eval stream`` (evaluation/stream_sets.py): replay it against its
-enrolled profile (before), let a reviewer mark the first ``K`` false alerts of the stream as normal
-(an alert overlapping no abnormal part), add their stored windows to the profile exactly as the
-review page does (:func:`edge.feedback.add_windows`: the episode's kept windows, normalised,
-embedded, one new support clip per alert, threshold recalibrated), and replay the stream again
-(after). Each stream gets its own updated profile, as each site would.
+For every labelled stream of ``haad eval stream`` (evaluation/stream_sets.py, or a recording-set
+file): replay it against its enrolled profile (before); a reviewer, deciding that the action an alert
+caught is normal at this camera, marks the first ``K`` alerts that overlap an abnormal part as normal;
+their stored windows are added exactly as the review page does (:func:`edge.feedback.action_windows`
+and :func:`edge.feedback.add_windows`: the episode's kept windows re-cut at the live stride along the
+stretches they cover, normalised, embedded, one feedback behaviour per alert), and the stream's
+profile is replayed again (after). Each stream gets its own updated profile, as each camera would.
 
-Reported before and after: false alerts and false alerts per hour of stream, alert recall (share of
-abnormal parts with an alert), precision; and the same false-alert counts on the held-out part of
-each stream only, i.e. alerts that start after the last marked alert ended, which the reviewer has
-not seen (the replay is otherwise the same recording the marked windows came from).
+The probes: the marked stream again (its marked parts are repeats by the same person), and the
+marked stream with its first marked part replaced by every other abnormal part of the set (another
+person's action, stitched in with the set's blends): those of a marked action's label are *repeats*,
+the others *unmarked* actions. Reported: the share of repeats that still alert after feedback (and
+before, for reference), the recall of unmarked actions before and after, and false alerts (alerts on
+no abnormal part) on the marked streams before and after.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from clips import Clip
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
 from edge.enroll import build_profile
-from edge.feedback import CalibrateOn, add_windows
+from edge.feedback import action_windows, add_windows, still_abnormal
 from edge.profiles import Profile
 from evaluation.stream import StreamRun, replay
-from evaluation.stream_sets import STREAM_SETS, LabelledStream
+from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream, stitch
 
-Interval = tuple[float, float]
+Part = tuple[LabelledStream, int]  # a stream and the index of one of its abnormal parts
 
 
 def _hits(a: float, b: float, intervals: Sequence[Interval]) -> bool:
     return any(a <= y and b >= x for x, y in intervals)
 
 
-def alert_outcomes(run: StreamRun, stream: LabelledStream) -> dict[str, Any]:
-    episodes = sorted((e.episode.start, e.episode.end) for e in run.closed)
-    false = [(a, b) for a, b in episodes if not _hits(a, b, stream.abnormal)]
-    covered = sum(any(a <= y and b >= x for a, b in episodes) for x, y in stream.abnormal)
-    return {"alerts": len(episodes), "false": false, "covered": covered}
+def _covered(run: StreamRun, interval: Interval) -> bool:
+    return any(_hits(e.episode.start, e.episode.end, [interval]) for e in run.closed)
+
+
+def _false(run: StreamRun, stream: LabelledStream) -> int:
+    return sum(not _hits(e.episode.start, e.episode.end, stream.abnormal) for e in run.closed)
+
+
+def _segment(clip: Clip, interval: Interval) -> Clip:
+    inside = (clip.times >= interval[0]) & (clip.times <= interval[1])
+    return Clip(clip.joints[inside], clip.times[inside])
+
+
+def spliced(stream: LabelledStream, part: int, donor: Part) -> LabelledStream:
+    """``stream`` with its abnormal part ``part`` replaced by the donor's abnormal part (stitched in
+    with the stream sets' blends); the probe's only abnormal part is the donor's, its normal parts
+    the stream's before and after."""
+    x, y = stream.abnormal[part]
+    rec = stream.recording
+    before, after = (
+        Clip(rec.joints[rec.times < x], rec.times[rec.times < x]),
+        Clip(rec.joints[rec.times > y], rec.times[rec.times > y]),
+    )
+    other, j = donor
+    pieces = [p for p in (before, _segment(other.recording, other.abnormal[j]), after) if len(p.times)]
+    joints, times, spans = stitch(pieces)
+    middle = 1 if len(before.times) else 0
+    normal = tuple(s for i, s in enumerate(spans) if i != middle)
+    return replace(
+        stream,
+        name=f"{stream.name} with {other.label_of(j) or other.name}",
+        recording=Clip(joints, times),
+        abnormal=(spans[middle],),
+        normal=normal,
+        abnormal_labels=(other.label_of(j),),
+    )
+
+
+def _marked_events(run: StreamRun, stream: LabelledStream, k: int) -> list[tuple[Any, int]]:
+    """The first ``k`` closed alerts overlapping an abnormal part, with the index of the first part
+    each overlaps."""
+    out = []
+    for e in sorted(run.closed, key=lambda e: e.episode.start):
+        hit = [i for i, iv in enumerate(stream.abnormal) if _hits(e.episode.start, e.episode.end, [iv])]
+        if hit:
+            out.append((e, hit[0]))
+    return out[:k]
 
 
 def evaluate_feedback(
@@ -49,16 +97,20 @@ def evaluate_feedback(
     cfg: WorkerConfig,
     *,
     k: int = 1,
-    calibrate_on: CalibrateOn = "enrolled",
-    per_alert: int | None = None,
+    probes: int | None = None,
     on_stream: Callable[[LabelledStream, StreamRun, StreamRun, Profile, Profile], None] | None = None,
 ) -> dict[str, Any]:
+    """The module's measurement; ``probes``: at most this many spliced probes per marked stream,
+    spread evenly over the set's other abnormal parts (default: all of them)."""
     profiles: dict[tuple[str, ...], Profile] = {}
-    totals = {k_: 0 for k_ in ("alerts_before", "alerts_after", "false_before", "false_after", "covered_before",
-                               "covered_after", "heldout_false_before", "heldout_false_after", "marked")}  # fmt: skip
-    hours = heldout_hours = 0.0
-    n_abnormal = 0
-    changed_streams = 0
+    donors: list[Part] = [(s, i) for s in streams for i in range(len(s.abnormal)) if s.label_of(i)]
+    tally = {key: 0 for key in ("marked_streams", "marked_alerts", "marked_parts", "marked_parts_alerting_after",
+                                "repeats", "repeats_alerting_before", "repeats_alerting_after", "unmarked",
+                                "unmarked_alerting_before", "unmarked_alerting_after", "false_before",
+                                "false_after")}  # fmt: skip
+    by_label: dict[
+        str, dict[str, list[int]]
+    ] = {}  # marked action -> probe action -> [probes, alerting before, after]
     for stream in streams:
         key = (stream.normal_label, *(c.name for c in stream.support))
         if key not in profiles:
@@ -67,72 +119,66 @@ def evaluate_feedback(
             )
         profile = profiles[key]
         before = replay(stream, profile, backend, cfg)
-        out_before = alert_outcomes(before, stream)
-        false_events = sorted(
-            (e for e in before.closed if not _hits(e.episode.start, e.episode.end, stream.abnormal)),
-            key=lambda e: e.episode.start,
-        )[:k]
-        duration = float(stream.recording.times[-1] - stream.recording.times[0])
-        hours += duration / 3600
-        n_abnormal += len(stream.abnormal)
-        if false_events:
-            additions = [
-                (
-                    i,
-                    np.stack([w.frames for w in e.episode.windows]),
-                    np.array([w.score for w in e.episode.windows]),
-                )
-                for i, e in enumerate(false_events)
-            ]
-            updated = add_windows(profile, additions, backend, cfg.calibration, reviewer="simulated",
-                                  calibrate_on=calibrate_on, per_alert=per_alert)  # fmt: skip
-            after = replay(stream, updated, backend, cfg)
-            changed_streams += 1
-            seen_until = max(e.episode.end for e in false_events)
-        else:
-            updated, after, seen_until = profile, before, float(stream.recording.times[0])
-        out_after = alert_outcomes(after, stream)
-        heldout_hours += max(0.0, float(stream.recording.times[-1]) - seen_until) / 3600
-        totals["marked"] += len(false_events)
-        for tag, out in (("before", out_before), ("after", out_after)):
-            totals[f"alerts_{tag}"] += out["alerts"]
-            totals[f"false_{tag}"] += len(out["false"])
-            totals[f"covered_{tag}"] += out["covered"]
-            totals[f"heldout_false_{tag}"] += sum(a > seen_until for a, _ in out["false"])
+        marked = _marked_events(before, stream, k)
+        if not marked:
+            continue
+        additions = [
+            (i, still_abnormal(action_windows(np.stack([w.frames for w in e.episode.windows]),
+                                              np.array([(w.t_start, w.t_end) for w in e.episode.windows]),
+                                              backend.spec, cfg.stride), profile, backend, spec=backend.spec,
+                                reach=cfg.feedback_reach))
+            for i, (e, _) in enumerate(marked)
+        ]  # fmt: skip
+        updated = add_windows(profile, additions, backend, spec=backend.spec, reviewer="simulated")
+        after = replay(stream, updated, backend, cfg)
         if on_stream is not None:
             on_stream(stream, before, after, profile, updated)
+        labels = {stream.label_of(p) for _, p in marked} - {""}
+        parts = sorted({p for _, p in marked})
+        tally["marked_streams"] += 1
+        tally["marked_alerts"] += len(marked)
+        tally["marked_parts"] += len(parts)
+        tally["marked_parts_alerting_after"] += sum(_covered(after, stream.abnormal[p]) for p in parts)
+        tally["false_before"] += _false(before, stream)
+        tally["false_after"] += _false(after, stream)
+        marked_label = stream.label_of(parts[0])
+        others = [d for d in donors if d[0] is not stream and d[0].recording is not stream.recording]
+        if probes is not None and len(others) > probes:
+            others = [others[i] for i in np.linspace(0, len(others) - 1, probes).round().astype(int)]
+        for donor in others:
+            probe = spliced(stream, parts[0], donor)
+            kind = "repeats" if probe.label_of(0) in labels else "unmarked"
+            tally[kind] += 1
+            cell = by_label.setdefault(marked_label, {}).setdefault(probe.label_of(0), [0, 0, 0])
+            cell[0] += 1
+            for j, (tag, p) in enumerate((("before", profile), ("after", updated)), start=1):
+                alerted = _covered(replay(probe, p, backend, cfg), probe.abnormal[0])
+                tally[f"{kind}_alerting_{tag}"] += alerted
+                cell[j] += alerted
 
-    def side(tag: str) -> dict[str, Any]:
-        alerts, false = totals[f"alerts_{tag}"], totals[f"false_{tag}"]
-        return {
-            "alerts": alerts,
-            "false_alerts": false,
-            "false_alerts_per_hour": false / hours if hours else None,
-            "alert_precision": (alerts - false) / alerts if alerts else None,
-            "alert_recall": totals[f"covered_{tag}"] / n_abnormal if n_abnormal else None,
-            "heldout_false_alerts": totals[f"heldout_false_{tag}"],
-            "heldout_false_alerts_per_hour": totals[f"heldout_false_{tag}"] / heldout_hours
-            if heldout_hours
-            else None,
-        }
+    def share(n: str, d: str) -> float | None:
+        return tally[n] / tally[d] if tally[d] else None
 
     return {
         "k": k,
-        "calibrate_on": calibrate_on,
-        "per_alert": per_alert,
         "streams": len(streams),
-        "streams_with_feedback": changed_streams,
-        "alerts_marked_normal": totals["marked"],
-        "hours": hours,
-        "heldout_hours": heldout_hours,
-        "before": side("before"),
-        "after": side("after"),
+        **tally,
+        "marked_parts_alerting_after_share": share("marked_parts_alerting_after", "marked_parts"),
+        "repeats_alerting_before_share": share("repeats_alerting_before", "repeats"),
+        "repeats_alerting_after_share": share("repeats_alerting_after", "repeats"),
+        "unmarked_recall_before": share("unmarked_alerting_before", "unmarked"),
+        "unmarked_recall_after": share("unmarked_alerting_after", "unmarked"),
+        "probes_by_action": {
+            m: {
+                a: {"probes": n, "alerting_before": b, "alerting_after": c}
+                for a, (n, b, c) in sorted(row.items())
+            }
+            for m, row in sorted(by_label.items())
+        },
     }
 
 
 def write_feedback_report(summary: dict[str, Any], out: Path, dataset: str) -> Path:
-    import json
-
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"feedback_{dataset}.json"
     path.write_text(json.dumps(summary, indent=2) + "\n")
@@ -160,25 +206,26 @@ def run_feedback_eval(
     cfg: WorkerConfig,
     *,
     k: int,
-    per_alert: int | None = None,
     data_root: str | None = None,
+    streams: Sequence[LabelledStream] | None = None,
     out: Path | None = None,
     plots: Path | None = None,
 ) -> dict[str, Any]:
-    if dataset not in STREAM_SETS:
+    """The feedback evaluation on a built-in stream set, or on ``streams`` (a recording-set file's,
+    named ``dataset``)."""
+    if streams is None and dataset not in STREAM_SETS:
         raise ValueError(f"unknown stream dataset {dataset!r}: use {' or '.join(STREAM_SETS)}")
 
     def on_stream(stream: LabelledStream, before: StreamRun, after: StreamRun, *_: Profile) -> None:
         if plots is not None:
-            plot_run(plots, stream, before, after if after is not before else None)
+            plot_run(plots, stream, before, after)
 
+    chosen = streams if streams is not None else STREAM_SETS[dataset](data_root)
     summary = {
         "dataset": dataset,
         "model_version": backend.model_version,
-        **evaluate_feedback(
-            STREAM_SETS[dataset](data_root), backend, cfg, k=k, per_alert=per_alert, on_stream=on_stream
-        ),  # fmt: skip
+        **evaluate_feedback(chosen, backend, cfg, k=k, on_stream=on_stream),
     }
     if out is not None:
-        write_feedback_report(summary, out, dataset)
+        write_feedback_report(summary, out, Path(dataset).stem)
     return summary

@@ -2,12 +2,17 @@
 
 For every category c and seed s: ``shots`` clips of c drawn from the test subjects form the support
 set; every other test clip is scored; AUC with label 1 = category != c (and, per pair, with only the
-clips of c and of one other category d: how well c's support set tells c from d). On a clip set
+clips of c and of one other category d: how well c's support set tells c from d). With ``behaviours``
+K > 1, normal is several things: c and K - 1 other categories drawn with the same seed each bring
+``shots`` support clips as a behaviour of the profile, the clips of all K are normal and every other
+category is abnormal; c's figures are the means over its draws (K = 1 is the protocol above, draw
+for draw). On a clip set
 filmed by several cameras (NW-UCLA) the protocol is cross-view: for every ordered pair of cameras
 (a, b), support clips come from a and scored clips from b, and the figures are averaged over the
 pairs (:func:`evaluate_cross_view`). A clip's windows
 are cut by ``models.preprocess.clip_to_windows`` (the rule enrolment uses too); a window's score is
-Eq. (6) against all support windows' embeddings and a clip's score is the mean of its windows' scores.
+the runtime's rule (:func:`models.scoring.behaviour_score`, or a candidate from
+:mod:`evaluation.scoring_rules`) and a clip's score is the mean of its windows' scores.
 """
 
 from __future__ import annotations
@@ -19,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from clips import ClipSet
+from evaluation.scoring_rules import RULES, Rule
 from models.dct import dct
 from models.embedding import EmbedFn, embed_all
 from models.preprocess import ClipError, WindowSpec, clip_frames, cut_windows, normalise_windows
-from models.scoring import mean_distance
 from training.datasets import load_dataset
 from training.protocol import SPLITS, Split
 
@@ -165,8 +170,13 @@ def evaluate(
     variant_embeddings: np.ndarray | None = None,
     support_view: str | None = None,
     query_view: str | None = None,
+    behaviours: int = 1,
+    rule: Rule = RULES["prototype"],
 ) -> MethodResult:
     """Run the protocol on precomputed window embeddings ``(W, D)``.
+
+    ``behaviours``: how many categories are normal at once (module docstring); ``rule``: the scoring
+    rule (:mod:`evaluation.scoring_rules`).
 
     ``variant_embeddings`` ``(W, N_g, D)``: embeddings of generated variants of every window; when
     given, each support window brings its variants (inference-time augmentation, Algorithm 2).
@@ -180,6 +190,11 @@ def evaluate(
     supportable = np.ones(n_clips, bool) if support_view is None else views == support_view
     scored = np.ones(n_clips, bool) if query_view is None else views == query_view
     categories = sorted(set(tw.labels))
+    drawable = [c for c in categories if ((labels == c) & supportable).sum() >= shots]
+    if behaviours > len(drawable):
+        raise ValueError(
+            f"--behaviours {behaviours}: only {len(drawable)} categories have {shots} clips to draw"
+        )
     per_category: dict[str, list[float]] = {}
     per_pair: dict[str, dict[str, list[float]]] = {}
     tprs = []
@@ -190,18 +205,34 @@ def evaluate(
         normal_queries = (normal & scored).sum() - (shots if (normal & scored & supportable).any() else 0)
         if len(members) < shots or normal_queries < 1:
             continue  # not enough clips to draw a support set and still score one normal clip
+        companions = [c for c in drawable if c != cat]
         aucs = []
         for seed in range(seeds):
             rng = np.random.default_rng([seed, ci])
-            support = rng.choice(members, size=shots, replace=False)
-            rows = np.concatenate([window_rows[i] for i in support])
+            drawn = [rng.choice(members, size=shots, replace=False)]
+            normal_labels = [cat]
+            for j in rng.choice(len(companions), size=behaviours - 1, replace=False):
+                normal_labels.append(companions[j])
+                drawn.append(
+                    rng.choice(np.flatnonzero((labels == companions[j]) & supportable), shots, replace=False)
+                )
+            support = np.concatenate(drawn)
+            clip_rows = [window_rows[i] for i in support]
+            rows = np.concatenate(clip_rows)
+            groups = np.concatenate([np.full(len(r), i) for i, r in zip(support, clip_rows, strict=True)])
+            behaviour_of = np.repeat(
+                np.arange(behaviours), [sum(len(window_rows[i]) for i in d) for d in drawn]
+            )
             sup = embeddings[rows]
             if variant_embeddings is not None:
+                n_g = variant_embeddings.shape[1]
                 sup = np.concatenate([sup, variant_embeddings[rows].reshape(-1, sup.shape[1])])
+                groups = np.concatenate([groups, np.repeat(groups, n_g)])
+                behaviour_of = np.concatenate([behaviour_of, np.repeat(behaviour_of, n_g)])
             query = np.setdiff1d(np.flatnonzero(scored), support)
-            window_scores = mean_distance(embeddings, sup)
+            window_scores = rule(embeddings, sup, behaviour_of, groups)
             clip_scores = np.array([window_scores[window_rows[i]].mean() for i in query])
-            positive = labels[query] != cat
+            positive = ~np.isin(labels[query], normal_labels)
             aucs.append(roc_auc(clip_scores, positive))
             tprs.append(roc_curve(clip_scores, positive, ROC_GRID))
             pairs = per_pair.setdefault(cat, {})
@@ -228,6 +259,8 @@ def evaluate_cross_view(
     shots: int,
     seeds: int,
     variant_embeddings: np.ndarray | None = None,
+    behaviours: int = 1,
+    rule: Rule = RULES["prototype"],
 ) -> tuple[MethodResult, dict[str, float]]:
     """The protocol once per ordered camera pair (support from the first, queries from the second),
     merged so that every figure is the mean over pairs; also each pair's all-category mean AUC."""
@@ -237,7 +270,7 @@ def evaluate_cross_view(
     for a, b in pairs:
         r = evaluate(
             tw, embeddings, shots=shots, seeds=seeds, variant_embeddings=variant_embeddings,
-            support_view=a, query_view=b,
+            support_view=a, query_view=b, behaviours=behaviours, rule=rule,
         )  # fmt: skip
         by_pair[f"{a}->{b}"] = float(np.mean([np.mean(v) for v in r.per_category.values()]))
         for cat, aucs in r.per_category.items():
@@ -256,14 +289,21 @@ def evaluate_dataset(
     shots: int,
     seeds: int,
     variant_embeddings: np.ndarray | None = None,
+    behaviours: int = 1,
+    rule: Rule = RULES["prototype"],
 ) -> tuple[MethodResult, dict[str, float] | None]:
     """The protocol a clip set calls for: cross-view when it was filmed by several cameras (with each
     camera pair's mean AUC), else the one-camera protocol (None)."""
     if view_pairs(tw):
         return evaluate_cross_view(
-            tw, embeddings, shots=shots, seeds=seeds, variant_embeddings=variant_embeddings
-        )
-    return evaluate(tw, embeddings, shots=shots, seeds=seeds, variant_embeddings=variant_embeddings), None
+            tw, embeddings, shots=shots, seeds=seeds, variant_embeddings=variant_embeddings,
+            behaviours=behaviours, rule=rule,
+        )  # fmt: skip
+    one_camera = evaluate(
+        tw, embeddings, shots=shots, seeds=seeds, variant_embeddings=variant_embeddings,
+        behaviours=behaviours, rule=rule,
+    )  # fmt: skip
+    return one_camera, None
 
 
 def training_evaluator(datasets: Sequence[str], data_root: str | None, seeds: int) -> Evaluator:

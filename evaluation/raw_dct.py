@@ -1,8 +1,8 @@
 """The raw-DCT scorer as an encoder backend, so the live path can run it on the very same windows.
 
 A window's "embedding" is its ``RAW_DCT_M`` lowest DCT coefficients over time, flattened (the
-``raw-dct`` baseline of ``haad eval fewshot``); Eq. 6, threshold calibration and alert episodes are
-the encoder's own. A profile for it is enrolled from the same support windows (``build_profile`` or
+``raw-dct`` baseline of ``haad eval fewshot``); scoring, threshold calibration (without a prior) and
+alert episodes are the encoder's own. A profile for it is enrolled from the same support windows (``build_profile`` or
 ``edge.enroll.reembed``).
 """
 
@@ -12,6 +12,7 @@ import numpy as np
 
 from edge.backends.base import check_windows
 from evaluation.fewshot import raw_dct_features
+from models.calibration_prior import CalibrationPrior
 from models.preprocess import WindowSpec
 from models.skeleton import NUM_JOINTS
 
@@ -27,6 +28,7 @@ class RawDctBackend:
         self.spec = spec
         self.embedding_dim = dct_m * NUM_JOINTS * 3
         self.model_version = f"raw-dct-m{dct_m}"
+        self.calibration_prior: CalibrationPrior | None = None  # measured for encoders only
         self._features = raw_dct_features(dct_m)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:

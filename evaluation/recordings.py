@@ -32,17 +32,21 @@ def label_runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
     return [(str(labels[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def parts(recording: Clip, normal: str) -> tuple[tuple[Interval, ...], tuple[Interval, ...]]:
-    """(abnormal, normal) parts of a recording as source-time intervals (first to last frame)."""
+def parts(recording: Clip, normal: str) -> tuple[tuple[Interval, ...], tuple[Interval, ...], tuple[str, ...]]:
+    """(abnormal, normal) parts of a recording as source-time intervals (first to last frame), and
+    the label of each abnormal part."""
     assert recording.frame_labels is not None
     t = recording.times
     abnormal: list[Interval] = []
     normal_parts: list[Interval] = []
+    labels: list[str] = []
     for label, a, b in label_runs(recording.frame_labels):
         if label == "":
             continue
         (normal_parts if label == normal else abnormal).append((float(t[a]), float(t[b - 1])))
-    return tuple(abnormal), tuple(normal_parts)
+        if label != normal:
+            labels.append(label)
+    return tuple(abnormal), tuple(normal_parts), tuple(labels)
 
 
 def longest_normal_run(recording: Clip, normal: str) -> Clip | None:
@@ -107,8 +111,10 @@ def recording_streams(
             support = choose_support(rec, recordings, normal, shots, spec, min_segment_s)
             if not support:
                 lacking.append(rec.name)
-        abnormal, normal_parts = parts(rec, normal)
-        streams.append(LabelledStream(f"rec:{rec.name}", rec, normal, abnormal, normal_parts, support))
+        abnormal, normal_parts, labels = parts(rec, normal)
+        streams.append(
+            LabelledStream(f"rec:{rec.name}", rec, normal, abnormal, normal_parts, support, labels)
+        )
     if lacking:
         raise ValueError(
             f"no other subject's recording has a normal run of at least {min_segment_s:g} s to enrol "

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from evaluation.fewshot import ROC_GRID, MethodResult, eval_windows, evaluate_dataset, raw_dct_features
+from evaluation.scoring_rules import DEFAULT_RULE, RULES
 from models.embedding import embed_all, embed_variants
 from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
 from training.augbank import AugmentationBank, BankSettings
@@ -35,12 +36,17 @@ def run_fewshot_eval(
     cache_dir: str = ".cache/augbank",
     sensor: str | None = None,
     sensor_seed: int = 0,
+    behaviours: int = 1,
+    rule: str = DEFAULT_RULE,
 ) -> dict[str, Any]:
     """Evaluate and (when ``out_dir``) write ``summary.json``, ``pairs.json`` (mean AUC of every
     (normal, anomaly) category pair, per method) and ``roc_<dataset>.png``. ``augmentation``: HumanMAC
     support-set augmentation of the encoder with these settings and model (default: the bundled one).
     ``sensor``: score every clip, support and query alike, as that sensor model (models/sensors/)
-    would deliver it, drawing its errors with ``sensor_seed``."""
+    would deliver it, drawing its errors with ``sensor_seed``. ``behaviours``: categories normal at once
+    (evaluation/fewshot.py); ``rule``: the scoring rule, by name (evaluation/scoring_rules.py)."""
+    if rule not in RULES:
+        raise ValueError(f"unknown scoring rule {rule!r}: use one of {', '.join(RULES)}")
     encoder_path = Path(encoder_path or DEFAULT_ENCODER_PATH)
     encoder, spec, meta = load_encoder(encoder_path)
     clipset = load_dataset(dataset, data_root)
@@ -63,7 +69,13 @@ def run_fewshot_eval(
         emb = embed_all(fn, tw.windows)
         var_emb = embed_variants(fn, variants) if variants is not None and name == "encoder" else None
         results[name], per_view_pair = evaluate_dataset(
-            tw, emb, shots=shots, seeds=seeds, variant_embeddings=var_emb
+            tw,
+            emb,
+            shots=shots,
+            seeds=seeds,
+            variant_embeddings=var_emb,
+            behaviours=behaviours,
+            rule=RULES[rule],
         )
         if per_view_pair is not None:
             by_view_pair[name] = per_view_pair
@@ -72,6 +84,8 @@ def run_fewshot_eval(
         "dataset": clipset.name,
         "shots": shots,
         "seeds": seeds,
+        "behaviours": behaviours,
+        "rule": rule,
         "encoder": str(encoder_path),
         "encoder_revision": meta.get("git_revision"),
         "support_augmentation": augmentation.describe() if augmentation is not None else None,
@@ -89,7 +103,8 @@ def run_fewshot_eval(
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         pairs = {name: r.pair_means() for name, r in results.items()}
         (out_dir / "pairs.json").write_text(json.dumps(pairs, indent=1) + "\n")
-        title = f"{clipset.name}, {shots}-shot" + (", cross-view" if by_view_pair else "")
+        title = f"{clipset.name}, {shots}-shot" + (f", {behaviours} behaviours" if behaviours > 1 else "")
+        title += ", cross-view" if by_view_pair else ""
         plot_roc(
             results, out_dir / f"roc_{clipset.name}.png", title=title + (f", {sensor}" if sensor else "")
         )
@@ -147,6 +162,12 @@ def format_table(summary: dict[str, Any]) -> str:
     for key, name in (("std_over_seeds", "std over seeds"), ("mean_category_std", "per-category std")):
         lines.append(name.ljust(width) + "".join(f"{summary['methods'][m][key]:>18.3f}" for m in methods))
     lines.append("(* = category never seen in training)")
+    if summary.get("behaviours", 1) > 1:
+        lines.append(
+            f"normal = each category with {summary['behaviours'] - 1} others drawn per seed (a profile of "
+            f"{summary['behaviours']} behaviours); every other category is abnormal"
+        )
+    lines.append(f"scoring rule: {summary.get('rule', DEFAULT_RULE)}")
     if summary.get("cross_view"):
         lines.append("cross-view: support from one camera, queries from another; mean AUC per pair:")
         for m, pairs in summary["cross_view"].items():

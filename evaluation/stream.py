@@ -1,14 +1,17 @@
 """``haad eval stream``: the live path on labelled recordings, frame by frame and alert by alert.
 
 Each labelled stream (:mod:`evaluation.stream_sets`, :mod:`evaluation.recordings`) is replayed
-through the worker's own :class:`~edge.pipeline.Pipeline` (windows, batching, encoder, Eq. 6, alert
+through the worker's own :class:`~edge.pipeline.Pipeline` (windows, batching, encoder, scores, alert
 episodes) against a profile enrolled from *other* people's clips of the stream's normal behaviour,
 exactly as ``haad enroll`` would build it, or against a given profile. The same replay runs a
 second time with the raw-DCT scorer (:mod:`evaluation.raw_dct`): the very same windows, their 10
-lowest DCT coefficients scored by Eq. 6 against the same support windows, calibrated the same way,
+lowest DCT coefficients scored by the same rule against the same support windows, calibrated the same way,
 through the same episodes; every figure is reported for both.
 
-Metrics, per scorer (docs/benchmark.md): frame-level AUC (a frame's score is the mean score of the
+Metrics, per scorer (docs/benchmark.md): the realised false-alarm rate (the share of windows wholly
+inside one normal part that score above the threshold, beside the target the profiles were
+calibrated for) and
+false alerts per hour of normal time; per recording, whether any alert fired; frame-level AUC (a frame's score is the mean score of the
 windows covering it, divided by the profile's threshold so streams can be pooled), per-stream mean
 AUC; alert level: an alert (episode) is a true positive when it overlaps an abnormal part; recall is
 the share of abnormal parts overlapped by an alert, also by the part's duration (<1 s, 1-2 s, 2-3 s,
@@ -160,7 +163,9 @@ def duration_bin(seconds: float) -> str:
     return next(name for name, lo, hi in DURATION_BINS if lo <= seconds < hi)
 
 
-def summarise(streams: Sequence[LabelledStream], runs: Sequence[StreamRun], fps: float) -> dict[str, Any]:
+def summarise(
+    streams: Sequence[LabelledStream], runs: Sequence[StreamRun], fps: float, target_far: float | None = None
+) -> dict[str, Any]:
     """Every figure of one scorer over all streams (module docstring); ``per_stream`` too."""
     per_stream: list[dict[str, Any]] = []
     pooled_scores: list[np.ndarray] = []
@@ -169,8 +174,15 @@ def summarise(streams: Sequence[LabelledStream], runs: Sequence[StreamRun], fps:
     by_duration = {name: [0, 0] for name, _, _ in DURATION_BINS}  # parts, covered
     delays: list[float] = []
     shares: list[np.ndarray] = []
+    normal_s = 0.0
+    normal_windows: list[np.ndarray] = []  # normalised scores of windows wholly inside a normal part
     for stream, run in zip(streams, runs, strict=True):
         shares.append(abnormal_shares(run, stream))
+        normal_s += sum(b - a for a, b in stream.normal)
+        quiet = np.array(
+            [r for t0, t1, r in run.windows if any(a <= t0 and t1 <= b for a, b in stream.normal)]
+        )
+        normal_windows.append(quiet)
         t, s = frame_scores(run, fps)
         abnormal, normal = _inside(t, stream.abnormal), _inside(t, stream.normal)
         labelled = abnormal | normal
@@ -194,11 +206,29 @@ def summarise(streams: Sequence[LabelledStream], runs: Sequence[StreamRun], fps:
             opens = sorted(e.episode.end for e in run.opened if e.episode.end >= x and e.episode.start <= y)
             if opens:
                 delays.append(max(0.0, opens[0] - x))
-        per_stream.append({"stream": stream.name, "frame_auc": auc, "alerts": len(episodes)})
+        per_stream.append(
+            {
+                "stream": stream.name, "frame_auc": auc, "alerts": len(episodes), "any_alert": bool(episodes),
+                "abnormal_parts": len(stream.abnormal),
+                "normal_window_far": float(np.mean(quiet > 1.0)) if len(quiet) else None,
+            }
+        )  # fmt: skip
     aucs = [float(p["frame_auc"]) for p in per_stream if p["frame_auc"] is not None]
+    table = share_table(np.concatenate(shares) if shares else np.zeros((0, 2)))
+    quiet_all = np.concatenate(normal_windows) if normal_windows else np.zeros(0)
     all_scores = np.concatenate(pooled_scores) if pooled_scores else np.zeros(0)
     all_labels = np.concatenate(pooled_labels) if pooled_labels else np.zeros(0, bool)
     return {
+        "false_alarm_rate": {
+            "target": target_far,
+            "normal_windows": int(len(quiet_all)),
+            "realised": float(np.mean(quiet_all > 1.0)) if len(quiet_all) else None,
+            "false_alerts_per_normal_hour": normal_alerts / (normal_s / 3600) if normal_s else None,
+        },
+        "streams_without_alert": sum(not p["any_alert"] for p in per_stream),
+        "streams_with_abnormal_parts_without_alert": sum(
+            not p["any_alert"] and p["abnormal_parts"] > 0 for p in per_stream
+        ),
         "frame_auc_mean": float(np.mean(aucs)) if aucs else None,
         "frame_auc_pooled": roc_auc(all_scores, all_labels)
         if all_labels.any() and not all_labels.all()
@@ -217,7 +247,7 @@ def summarise(streams: Sequence[LabelledStream], runs: Sequence[StreamRun], fps:
         else None,
         "windows": sum(len(r.windows) for r in runs),
         "short_windows": sum(r.short_windows for r in runs),
-        "windows_by_abnormal_share": share_table(np.concatenate(shares) if shares else np.zeros((0, 2))),
+        "windows_by_abnormal_share": table,
         "per_stream": per_stream,
     }
 
@@ -254,10 +284,11 @@ def evaluate_streams(
             runs.append(replay(stream, profiles[key], scorer, cfg))
             if on_run is not None and method == ENCODER:
                 on_run(stream, runs[-1])
-        results[method] = summarise(streams, runs, backend.spec.fps)
+        results[method] = summarise(streams, runs, backend.spec.fps, cfg.calibration.target_far)
     encoder, raw = results[ENCODER], results[RAW_DCT]
     for mine, theirs in zip(encoder["per_stream"], raw.pop("per_stream"), strict=True):
         mine["frame_auc_raw_dct"], mine["alerts_raw_dct"] = theirs["frame_auc"], theirs["alerts"]
+        mine["any_alert_raw_dct"] = theirs["any_alert"]
     per_stream = encoder.pop("per_stream")
     return {"streams": len(streams), **encoder, "raw_dct": raw, "per_stream": per_stream}
 
@@ -332,8 +363,11 @@ def format_table(summary: dict[str, Any]) -> str:
 
     bins = [name for name, _, _ in DURATION_BINS]
     head = "| scorer | frame AUC mean / pooled | alert precision | alert recall | median delay | "
-    head += " | ".join(f"recall {b}" for b in bins) + " |"
-    lines = [head, "|" + " --- |" * (5 + len(bins))]
+    head += (
+        " | ".join(f"recall {b}" for b in bins)
+        + " | normal windows over threshold (target) | silent recordings |"
+    )
+    lines = [head, "|" + " --- |" * (7 + len(bins))]
     for name, s in ((ENCODER, summary), (RAW_DCT, summary["raw_dct"])):
         by = s["alert_recall_by_duration"]
         delay = s["delay_s"]["median"] if s["delay_s"] else None
@@ -345,5 +379,8 @@ def format_table(summary: dict[str, Any]) -> str:
             "–" if delay is None else f"{delay:.1f} s",
         ]
         cells += [f"{f(by[b]['recall'], 2)} ({by[b]['parts']})" for b in bins]
+        far = s["false_alarm_rate"]
+        cells.append(f"{f(far['realised'])} ({f(far['target'])})")
+        cells.append(f"{s['streams_with_abnormal_parts_without_alert']} of {summary['streams']}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

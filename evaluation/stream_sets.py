@@ -44,7 +44,8 @@ GAP_S = 1.0  # nobody in view around the abnormal part of kinder-gator-short-gap
 @dataclass(frozen=True)
 class LabelledStream:
     """A recording with ground truth: ``abnormal`` / ``normal`` intervals (source seconds) and the
-    clips its profile is enrolled from (empty when a given profile is used)."""
+    clips its profile is enrolled from (empty when a given profile is used); ``abnormal_labels``:
+    the action of each abnormal interval ("" where unknown)."""
 
     name: str
     recording: Clip
@@ -52,6 +53,10 @@ class LabelledStream:
     abnormal: tuple[Interval, ...]
     normal: tuple[Interval, ...]
     support: tuple[Clip, ...]
+    abnormal_labels: tuple[str, ...] = ()
+
+    def label_of(self, part: int) -> str:
+        return self.abnormal_labels[part] if part < len(self.abnormal_labels) else ""
 
 
 def _blend(a: Clip, b: Clip, fps: float = 30.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -128,7 +133,7 @@ def _kinder_gator(data_root: str | None, short: bool, gaps: bool = False) -> lis
                 streams.append(
                     LabelledStream(
                         f"kg:{subject}:{normal}->{a.name if short else abnormal}", Clip(joints, times),
-                        normal, (spans[1],), (spans[0], spans[2]), support,
+                        normal, (spans[1],), (spans[0], spans[2]), support, (abnormal,),
                     )
                 )  # fmt: skip
     return streams
@@ -171,7 +176,7 @@ def utkinect_streams(data_root: str | None = None) -> list[LabelledStream]:
                     f"utk:{rec.name}:{label}", Clip(rec.joints, rec.times - t0), label,
                     tuple((s.start_s - t0, s.end_s - t0) for s in rec.segments if s.label != label),
                     tuple((s.start_s - t0, s.end_s - t0) for s in rec.segments if s.label == label),
-                    tuple(support),
+                    tuple(support), tuple(s.label for s in rec.segments if s.label != label),
                 )
             )  # fmt: skip
     return streams

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import IO
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object], *, mode: int | None = None) -> None:
     """Call ``write`` on a temporary file next to ``path``, then rename it to ``path``: a reader sees the
-    old file or the complete new one, never half of it (and a crash leaves no partial file)."""
+    old file or the complete new one, never half of it (and a crash leaves no partial file).
+    ``mode``: the file's permission bits (default: the temporary file's, owner-only)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             write(f)
         os.replace(tmp, path)

@@ -9,6 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
+from models.calibration_prior import CalibrationPrior
 from models.encoder_config import DEFAULT_ENCODER_PATH, read_encoder_metadata
 from models.preprocess import WindowSpec
 
@@ -22,13 +23,15 @@ class EncoderBackend(Protocol):
 
     name: the backend's config ``type``. spec: the WindowSpec the encoder was trained with (windows
     must be cut and normalised by it). model_version: the checkpoint's sha256 prefix (profiles record
-    it, so embeddings of different encoders are never compared).
+    it, so embeddings of different encoders are never compared). calibration_prior: the encoder's
+    prior for thresholds (models/calibration_prior.py), None when it has none.
     """
 
     name: str
     embedding_dim: int
     spec: WindowSpec
     model_version: str
+    calibration_prior: CalibrationPrior | None
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """``(B, F, J, 3)`` float32 normalised windows -> ``(B, D)`` float32 embeddings."""

@@ -18,6 +18,7 @@ import onnxruntime as ort
 
 from config.backend import GraphOptimization, OnnxRuntimeConfig
 from edge.backends.base import check_windows, checkpoint_sha256, model_version, resolve_checkpoint
+from models.calibration_prior import load_prior
 from models.encoder_config import read_encoder_metadata
 from models.files import is_verified, write_verified
 
@@ -94,6 +95,7 @@ class OnnxRuntimeBackend:
         self.joints, self.embedding_dim = enc.joints, enc.embedding_dim
         self.onnx_path, sha = cached_onnx(path, Path(config.cache_dir))
         self.model_version = model_version(sha)
+        self.calibration_prior = load_prior(path, self.model_version)
         self.session = ort.InferenceSession(
             str(self.onnx_path),
             session_options(config.intra_op_threads, config.graph_optimization, config.allow_spinning),

@@ -23,6 +23,7 @@ import numpy as np
 from config.backend import TensorRTConfig
 from edge.backends.base import BackendUnavailable, check_windows, model_version, resolve_checkpoint
 from edge.backends.onnx import INPUT_NAME, OUTPUT_NAME, cached_onnx, session_options
+from models.calibration_prior import load_prior
 from models.encoder_config import read_encoder_metadata
 
 PROVIDER = "TensorrtExecutionProvider"
@@ -45,6 +46,7 @@ class TensorRTBackend:
         self.max_batch = config.max_batch
         onnx_path, sha = cached_onnx(path, Path(config.onnx_cache_dir))
         self.model_version = model_version(sha)
+        self.calibration_prior = load_prior(path, self.model_version)
         engine_dir = Path(config.engine_cache_dir)
         engine_dir.mkdir(parents=True, exist_ok=True)
 

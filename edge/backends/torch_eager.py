@@ -15,6 +15,7 @@ from edge.backends.base import (
     model_version,
     resolve_checkpoint,
 )
+from models.calibration_prior import load_prior
 from models.encoder import load_encoder
 
 
@@ -34,6 +35,7 @@ class TorchEagerBackend:
         self.encoder = encoder.to(self.device)
         self.embedding_dim = encoder.config.embedding_dim
         self.model_version = model_version(checkpoint_sha256(path))
+        self.calibration_prior = load_prior(path, self.model_version)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         w = check_windows(windows, self.spec, self.encoder.config.joints)

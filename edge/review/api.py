@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -11,7 +12,15 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from edge.backends import EncoderBackend
-from edge.feedback import FeedbackError, current_feedback, feedback_history, mark_normal, undo_normal
+from edge.feedback import (
+    FeedbackError,
+    current_feedback,
+    feedback_history,
+    mark_normal,
+    preview_normal,
+    undo_normal,
+)
+from edge.overlays import cameras_using, overlay_store
 from edge.profiles import Profile, ProfileError
 from edge.review import queries, schemas
 from edge.review.auth import Identity
@@ -174,20 +183,36 @@ def review_alert(alert_id: AlertId, body: schemas.ReviewIn, who: Who, ctx: Ctx) 
     return queries.alert_out(a, a.windows is not None)
 
 
+@router.get(
+    "/alerts/{alert_id}/normal",
+    response_model=schemas.NormalPreview,
+    responses={**NOT_FOUND, 409: {"model": schemas.Problem}},
+)
+def preview_alert_normal(alert_id: AlertId, who: Who, ctx: Ctx, profile: str | None = None) -> dict[str, Any]:
+    """What marking the alert normal would change: its profile, and the cameras each scope reaches."""
+    _get(ctx, alert_id, windows=False)
+    try:
+        return preview_normal(ctx.store, alert_id, _streams(ctx), profile)
+    except FeedbackError as e:
+        raise HTTPException(409, str(e)) from None
+
+
 @router.post(
     "/alerts/{alert_id}/normal",
     response_model=schemas.FeedbackOut,
     responses={**NOT_FOUND, 409: {"model": schemas.Problem}, 503: {"model": schemas.Problem}},
 )
 async def mark_alert_normal(alert_id: AlertId, body: schemas.NormalIn, who: Who, ctx: Ctx) -> dict[str, Any]:
-    """Add the alert's windows to its profile as a new version (re-embedded, threshold recalibrated);
-    a running daemon picks it up. The alert is dismissed with a note saying so."""
+    """Make the alert's action normal: a behaviour of the profile for the alert's camera only
+    (``scope: camera``) or for every camera using the profile (``all``), as a new version a running
+    daemon picks up. The alert is dismissed with a note saying so."""
     _get(ctx, alert_id, windows=False)
     backend = await _backend(ctx)
     try:
         result = await run_in_threadpool(
             mark_normal, ctx.store, ctx.profiles, backend, ctx.calibration, [alert_id],
-            reviewer=who.name, note=body.note, profile=body.profile,
+            reviewer=who.name, scope=body.scope, streams=_streams(ctx), note=body.note, profile=body.profile,
+            behaviour=body.behaviour, stride=ctx.stride, reach=ctx.feedback_reach,
         )  # fmt: skip
     except (FeedbackError, ProfileError) as e:
         raise HTTPException(409, str(e)) from None
@@ -200,13 +225,15 @@ async def mark_alert_normal(alert_id: AlertId, body: schemas.NormalIn, who: Who,
     responses={**NOT_FOUND, 409: {"model": schemas.Problem}, 503: {"model": schemas.Problem}},
 )
 async def undo_alert_normal(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
-    """Take the alert's windows out of its profile again (a new version); the alert is reopened."""
+    """Take the alert's windows out of the profile or overlay they went to (a new version of it); the
+    alert is reopened."""
     _get(ctx, alert_id, windows=False)
     backend = await _backend(ctx)
     try:
         result = await run_in_threadpool(
-            undo_normal, ctx.store, ctx.profiles, backend, ctx.calibration, alert_id, reviewer=who.name
-        )
+            undo_normal, ctx.store, ctx.profiles, backend, ctx.calibration, alert_id, reviewer=who.name,
+            streams=_streams(ctx),
+        )  # fmt: skip
     except (FeedbackError, ProfileError) as e:
         raise HTTPException(409, str(e)) from None
     return result.to_dict()
@@ -237,7 +264,7 @@ def get_profile(name: str, who: Who, ctx: Ctx) -> dict[str, Any]:
 )
 def rollback_profile(name: str, body: schemas.RollbackIn, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Make an earlier version current again, as a new version equal to it (nothing is deleted)."""
-    from edge.feedback import profile_lock
+    from edge.profiles import profile_lock
 
     if name not in ctx.profiles.names():
         raise HTTPException(404, f"no profile named {name!r}")
@@ -247,10 +274,7 @@ def rollback_profile(name: str, body: schemas.RollbackIn, who: Who, ctx: Ctx) ->
         old = ctx.profiles.load(name, body.version)
         entry = {"action": "rollback", "to_version": body.version, "reviewer": who.name, "note": body.note,
                  "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
-        meta = {**old.meta, "feedback": [*old.meta.get("feedback", []), entry]}
-        ctx.profiles.save(
-            Profile(old.name, old.version, old.embeddings, old.groups, old.windows, old.threshold, meta)
-        )
+        ctx.profiles.save(replace(old, meta={**old.meta, "feedback": [*old.meta.get("feedback", []), entry]}))
     return _profile_out(ctx, name)
 
 
@@ -310,6 +334,17 @@ def _aware(t: datetime | None, name: str) -> datetime | None:
     return t
 
 
+def _behaviours_out(p: Profile) -> list[dict[str, Any]]:
+    ids = p.behaviour_ids
+    return [
+        {
+            "name": b["name"], "kind": b.get("kind", "enrolled"), "windows": int((ids == b["id"]).sum()),
+            "sources": list(b.get("sources", [])), "alert_ids": list(b.get("alert_ids", [])),
+        }
+        for b in p.behaviour_table
+    ]  # fmt: skip
+
+
 def _version_out(p: Profile) -> dict[str, Any]:
     return {
         "version": p.version,
@@ -318,8 +353,20 @@ def _version_out(p: Profile) -> dict[str, Any]:
         "clips": int(len(set(p.groups.tolist()))),
         "model_version": p.model_version,
         "created_at": p.meta.get("created_at"),
+        "behaviours": _behaviours_out(p),
         "feedback": list(p.meta.get("feedback", [])),
     }
+
+
+def _streams(ctx: ReviewContext) -> dict[str, list[str]]:
+    """Stream -> the profiles it is scored against: the configured streams, or without a stream
+    configuration the live streams' status rows."""
+    if ctx.streams:
+        return {s: list(names) for s, names in ctx.streams.items()}
+    out: dict[str, list[str]] = {}
+    for r in queries.stream_statuses(ctx.store):
+        out.setdefault(r["stream_id"], []).append(r["profile"])
+    return out
 
 
 def _profile_out(ctx: ReviewContext, name: str) -> dict[str, Any]:
@@ -328,10 +375,19 @@ def _profile_out(ctx: ReviewContext, name: str) -> dict[str, Any]:
         latest = _version_out(ctx.profiles.load(name)) if versions else None
     except ProfileError:
         latest = None
-    streams = sorted(s for s, names in ctx.streams.items() if name in names)
-    if not ctx.streams:
-        streams = sorted({r["stream_id"] for r in queries.stream_statuses(ctx.store) if r["profile"] == name})
-    return {"name": name, "versions": versions, "latest": latest, "streams": streams}
+    overlays = []
+    store = overlay_store(ctx.profiles, name)
+    for stream in store.names():
+        try:
+            o = store.load(stream)
+        except ProfileError:
+            continue
+        if len(o.windows):
+            overlays.append({"stream": stream, "version": o.version, "behaviours": _behaviours_out(o)})
+    return {
+        "name": name, "versions": versions, "latest": latest, "streams": cameras_using(name, _streams(ctx)),
+        "overlays": overlays,
+    }  # fmt: skip
 
 
 async def _backend(ctx: ReviewContext) -> EncoderBackend:

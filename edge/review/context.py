@@ -22,6 +22,8 @@ class ReviewContext:
     profiles: ProfileStore
     auth: Auth
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    stride: int = 5  # the live stride: marked alerts' stretches are re-cut at it (edge/feedback.py)
+    feedback_reach: float = 1.0  # the worker's: which windows of a marked alert it finds normal already
     make_backend: Callable[[], EncoderBackend] | None = None
     streams: Mapping[str, Sequence[str]] = field(default_factory=dict)  # configured stream -> profiles
     status_every_s: float = 5.0

@@ -89,16 +89,43 @@ class NormalIn(BaseModel):
     profile: str | None = Field(
         None, description="For an alert against several profiles: which one it is normal for."
     )
+    scope: Literal["camera", "all"] = Field(
+        description="camera: normal for the alert's camera only (its overlay of the profile); all: for "
+        "every camera using the profile (a new version of the profile)."
+    )
+    behaviour: str | None = Field(
+        None,
+        max_length=64,
+        description="The behaviour the action is: a feedback behaviour it joins, or a new one's name "
+        "(default: a new behaviour alert-<id>).",
+    )
+
+
+class NormalPreview(BaseModel):
+    profile: str
+    stream: str
+    scopes: dict[Literal["camera", "all"], list[str]] = Field(description="The cameras each scope changes.")
 
 
 class FeedbackOut(BaseModel):
     profile: str
+    scope: Literal["camera", "all"]
+    stream: str | None = Field(description="The camera whose overlay changed (scope camera).")
+    cameras: list[str] = Field(description="The cameras whose scoring changed.")
+    behaviour: str
     base_version: int
     version: int
     alert_ids: list[int]
     windows: int
-    threshold_before: float
-    threshold_after: float
+    threshold: float = Field(description="The profile's threshold (feedback does not move it).")
+
+
+class BehaviourOut(BaseModel):
+    name: str
+    kind: Literal["enrolled", "feedback"]
+    windows: int
+    sources: list[str] = []
+    alert_ids: list[int] = []
 
 
 class ProfileVersion(BaseModel):
@@ -108,7 +135,14 @@ class ProfileVersion(BaseModel):
     clips: int
     model_version: str
     created_at: str | None
+    behaviours: list[BehaviourOut]
     feedback: list[dict[str, object]]
+
+
+class OverlayOut(BaseModel):
+    stream: str
+    version: int
+    behaviours: list[BehaviourOut]
 
 
 class ProfileOut(BaseModel):
@@ -116,6 +150,7 @@ class ProfileOut(BaseModel):
     versions: list[int]
     latest: ProfileVersion | None
     streams: list[str]
+    overlays: list[OverlayOut] = Field(description="Behaviours made normal for one camera only.")
 
 
 class ProfileDetail(ProfileOut):

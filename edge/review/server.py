@@ -47,6 +47,8 @@ def build_context(cfg: EdgeConfig, serve: ServeConfig, store: AlertStore) -> Rev
         profiles=ProfileStore(Path(cfg.profiles_dir)),
         auth=Auth(serve, extra),
         calibration=cfg.worker.calibration,
+        stride=cfg.worker.stride,
+        feedback_reach=cfg.worker.feedback_reach,
         make_backend=make_backend,
         streams={s.id: list(s.profiles) for s in cfg.streams} if cfg.streams else {},
         status_every_s=cfg.status_every_s,

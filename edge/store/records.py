@@ -119,17 +119,18 @@ def check_status(status: str) -> ReviewStatus:
 
 def kept_indices(alert: NewAlert, keep: int) -> np.ndarray:
     """Which of the alert's K windows to store when K > ``keep``: the first, the peak (when scores are
-    known) and the most recent ones, in time order."""
+    known), the last and others spread evenly between, in time order (marking the alert normal
+    learns the stretches they cover, edge/feedback.py)."""
     k = len(alert.windows)
     if k <= keep:
         return np.arange(k)
-    chosen = {0}
-    if alert.window_scores is not None and len(chosen) < keep:
-        chosen.add(int(np.argmax(alert.window_scores)))
-    for i in range(k - 1, -1, -1):
-        if len(chosen) >= keep:
+    peak = [int(np.argmax(alert.window_scores))] if alert.window_scores is not None else []
+    chosen: list[int] = []
+    for i in [0, *peak, k - 1, *np.linspace(0, k - 1, keep).round().astype(int).tolist(), *range(k)]:
+        if len(chosen) == keep:
             break
-        chosen.add(i)
+        if i not in chosen:
+            chosen.append(i)
     return np.array(sorted(chosen))
 
 

@@ -50,10 +50,12 @@ def protected_alerts(store: AlertStore, profiles_dir: Path | None) -> set[int]:
         ).all()
     if profiles_dir is None:
         return {r.alert_id for r in rows}
+    from edge.overlays import target_versions
     from edge.profiles import ProfileStore
 
     profiles = ProfileStore(profiles_dir)
-    versions = {name: set(profiles.versions(name)) for name in {r.profile for r in rows}}
+    # A row names a profile, or a camera's overlay of one (profile@stream).
+    versions = {name: set(target_versions(profiles, name)) for name in {r.profile for r in rows}}
     # The version that added an alert holds it, and so does every later one until an undo; keeping
     # it while any version from the one that added it on exists errs on the side of keeping.
     return {r.alert_id for r in rows if any(v >= r.version for v in versions.get(r.profile, ()))}

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import numpy as np
 import typer
@@ -24,9 +24,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.store import normalise_db_url
+from edge.overlays import Scope
 from edge.store import AlertRecord, AlertStore, ReviewStatus
 from edge.store.records import RECORD_FIELDS, encode_windows
 from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, load_edge_config
+
+if TYPE_CHECKING:
+    from edge.feedback import FeedbackResult
 
 DEFAULT_DB = "sqlite:///haad-alerts.db"
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -225,6 +229,18 @@ def review_cmd(
     profile: Annotated[
         str | None, typer.Option(help="With --normal, for an alert against several profiles: which one.")
     ] = None,
+    scope: Annotated[
+        Scope | None,
+        typer.Option(
+            help="With --normal: camera (normal for the alert's camera only) or all (every camera using "
+            "the profile). The cameras it changes are shown before anything is written."
+        ),
+    ] = None,
+    behaviour: Annotated[
+        str | None,
+        typer.Option(help="With --normal: the behaviour the action is (default: a new one, alert-<id>)."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --normal: apply without asking.")] = False,
     config: Annotated[
         Path | None, typer.Option("--config", help="With --normal: edge.yaml (profiles_dir, encoder).")
     ] = None,
@@ -236,9 +252,12 @@ def review_cmd(
     if normal or undo_normal:
         with _open(db):  # the same checks as every command: the database must exist
             pass
+        if normal and scope is None:
+            raise typer.BadParameter("--normal needs --scope camera or --scope all", param_hint="--scope")
         message = _review_normal(
-            alert_id, db=db, config=config, note=note, undo=undo_normal, profile=profile, reviewer=reviewer
-        )
+            alert_id, db=db, config=config, note=note, undo=undo_normal, profile=profile, reviewer=reviewer,
+            scope=scope or "camera", behaviour=behaviour, yes=yes,
+        )  # fmt: skip
         typer.echo(message)
         return
     with _open(db) as store:
@@ -319,35 +338,53 @@ def _review_normal(
     undo: bool,
     profile: str | None,
     reviewer: str | None,
+    scope: Scope = "camera",
+    behaviour: str | None = None,
+    yes: bool = False,
 ) -> str:
-    """``haad alerts review ID --normal`` / ``--undo-normal``: what the page's buttons do."""
+    """``haad alerts review ID --normal`` / ``--undo-normal``: what the page's buttons do. Marking
+    normal first shows the cameras the scope changes and asks (unless ``yes``)."""
     from edge.backends import make_backend
-    from edge.feedback import FeedbackError, mark_normal, undo_normal
+    from edge.feedback import FeedbackError, mark_normal, preview_normal, undo_normal
     from edge.profiles import ProfileError, ProfileStore
     from edge.store import AlertStore
 
     cfg = load_edge_config(config, db=db)
     who = reviewer or getpass.getuser()
+    streams = {s.id: list(s.profiles) for s in cfg.streams}
     with AlertStore(cfg.store) as store:
-        backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
         profiles = ProfileStore(Path(cfg.profiles_dir))
         try:
-            if undo:
-                r = undo_normal(
-                    store, profiles, backend, cfg.worker.calibration, alert_id, reviewer=who, note=note
+            if not undo:
+                plan = preview_normal(store, alert_id, streams, profile)
+                reached = plan["scopes"][scope]
+                where = f"camera {plan['stream']} only" if scope == "camera" else "every camera using it"
+                typer.echo(
+                    f"alert {alert_id} -> normal for profile {plan['profile']}, {where}: changes {', '.join(reached)}"
                 )
-                return f"alert {alert_id}: removed from profile {r.profile} -> v{r.version} (threshold {r.threshold_after:.3f})"
+                if not yes and not typer.confirm("apply?", default=False):
+                    _fail("nothing changed")
+            backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
+            if undo:
+                r = undo_normal(store, profiles, backend, cfg.worker.calibration, alert_id, reviewer=who, note=note,
+                                streams=streams)  # fmt: skip
+                return f"alert {alert_id}: removed from {_target(r)} -> v{r.version}; it alerts again on {', '.join(r.cameras)}"
             r = mark_normal(store, profiles, backend, cfg.worker.calibration, [alert_id], reviewer=who, note=note,
-                            profile=profile)  # fmt: skip
+                            profile=profile, scope=scope, streams=streams, behaviour=behaviour,
+                            stride=cfg.worker.stride, reach=cfg.worker.feedback_reach)  # fmt: skip
         except KeyError as e:
             _fail(e.args[0])
         except (FeedbackError, ProfileError) as e:
             _fail(str(e))
     return (
-        f"alert {alert_id}: normal; {r.windows} window(s) added to profile {r.profile} v{r.base_version} -> "
-        f"v{r.version}, threshold {r.threshold_before:.3f} -> {r.threshold_after:.3f} "
+        f"alert {alert_id}: normal for {', '.join(r.cameras)}; behaviour {r.behaviour} ({r.windows} window(s)) "
+        f"added to {_target(r)} v{r.base_version} -> v{r.version}, threshold {r.threshold:.3f} unchanged "
         f"({cfg.profiles_dir}/{r.profile}; a running daemon picks it up)"
     )
+
+
+def _target(r: FeedbackResult) -> str:
+    return f"profile {r.profile}" + (f" for camera {r.stream}" if r.stream else "")
 
 
 @contextmanager

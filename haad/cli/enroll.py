@@ -17,6 +17,12 @@ def enroll_cmd(
     clips: list[Path] = typer.Argument(..., help="Video files, clip-set .npz files or .npy skeleton arrays."),
     config: Path | None = ConfigOption,
     label: str | None = typer.Option(None, help="Only clips with this label from clip-set files."),
+    behaviour: str | None = typer.Option(
+        None,
+        help="The behaviour the clips show (walking, sitting-down, ...): added to the profile if it exists "
+        "(a new version; clips of a behaviour it has join it), else the profile is made of it. Without "
+        "it, a new profile is made and each clip-set label becomes a behaviour (unlabelled clips: normal).",
+    ),
     layout: str = typer.Option(
         "kinect_v1", help="Joint layout of .npy files (kinect_v1, msr_action3d, mediapipe33, smpl24)."
     ),
@@ -38,38 +44,62 @@ def enroll_cmd(
 ) -> None:
     """Enrol normal behaviour from a few clips; a running daemon picks the profile up by itself.
 
-    Every file is checked (readable, long enough) before pose estimation runs on any video. Each
-    clip needs at least worker.min_segment_s of skeleton (1 s by default); one clip alone needs twice
-    that, as its threshold then comes from its first half against its second half."""
+    A profile holds one or more behaviours; a window is normal when it is near any of them. Every file
+    is checked (readable, long enough) before pose estimation runs on any video. Each clip needs at
+    least worker.min_segment_s of skeleton (1 s by default); a behaviour's only clip needs twice that,
+    as its threshold then comes from its first half against its second half."""
     from edge.backends import make_backend
     from edge.enrol_files import load_enrol_clips
     from edge.enroll import build_profile, default_augmentation
-    from edge.profiles import ProfileStore
+    from edge.profiles import ProfileError, ProfileStore, profile_lock
 
     cfg = load_edge_config(config)
     w = cfg.worker
+    store = ProfileStore(Path(cfg.profiles_dir))
     completions = CompletionSettings(n_g=samples, steps=steps, observed=observed, gap=gap)
     try:
+        base = store.load(profile) if behaviour is not None and store.latest_version(profile) else None
+        before = (
+            next((len(b.get("sources", [])) for b in base.behaviour_table if b["name"] == behaviour), 0)
+            if base
+            else 0
+        )
         backend = make_backend(w.backend, Path(cfg.encoder) if cfg.encoder else None)
         loaded = load_enrol_clips(
             clips, spec=backend.spec, min_segment_s=w.min_segment_s, label=label, layout=layout, fps=fps,  # type: ignore[arg-type]
+            enrolled_before=before,
         )  # fmt: skip
         aug = default_augmentation(completions) if augment else None
-        built = build_profile(
-            profile, loaded, backend, calibration=w.calibration, augmentation=aug,
-            min_segment_s=w.min_segment_s, split_stride=w.stride,
-        )  # fmt: skip
-    except (OSError, ValueError) as e:
+        with profile_lock(store, profile):
+            if base is not None:  # what another enrolment or a reviewer saved meanwhile counts too
+                base = store.load(profile)
+            built = build_profile(
+                profile, loaded, backend, calibration=w.calibration, augmentation=aug,
+                min_segment_s=w.min_segment_s, split_stride=w.stride, behaviour=behaviour, base=base,
+            )  # fmt: skip
+            saved = store.save(built)
+    except (OSError, ValueError, ProfileError) as e:
         raise fail(str(e)) from None
-    saved = ProfileStore(Path(cfg.profiles_dir)).save(built)
     cal = saved.meta["calibration"]
     how = "first half vs second half" if cal["method"] == "split_halves" else "leave-one-clip-out"
+    prior = (
+        f"; other people's normal from the encoder's prior: x{cal['prior_kappa']:.2f}"
+        if cal.get("prior_kappa")
+        else ""
+    )
+    ids = saved.behaviour_ids
+    kinds = ", ".join(
+        f"{b['name']} ({len(b.get('sources', [])) if b.get('kind') != 'feedback' else 'marked normal'}"
+        f"{' clip(s)' if b.get('kind') != 'feedback' else ''}, {int((ids == b['id']).sum())} windows)"
+        for b in saved.behaviour_table
+    )
     typer.echo(
         f"profile {saved.name} v{saved.version}: {len(saved.meta['sources'])} clip(s), "
         f"{saved.meta['support_windows']} support windows, threshold {saved.threshold:.3f} "
-        f"({how}: {cal['n_scores']} scores, mean {cal['score_mean']:.3f}, max {cal['score_max']:.3f}; "
+        f"({how}: {cal['n_scores']} scores, mean {cal['score_mean']:.3f}, max {cal['score_max']:.3f}{prior}; "
         f"target false-alarm rate {cal['target_far']:.1%}) -> {cfg.profiles_dir}/{saved.name}"
     )
+    typer.echo(f"behaviours: {kinds}")
     for clip_name, why in saved.meta["skipped"].items():
         typer.echo(f"warning: clip {clip_name} left out: {why}", err=True)
     for warning in cal["warnings"]:

@@ -45,6 +45,17 @@ def eval_fewshot_cmd(
         "hip-centring, depth and jitter, measured on real video; models/sensors/).",
     ),
     sensor_seed: int = typer.Option(0, help="Seed of the sensor model's errors."),
+    behaviours: int = typer.Option(
+        1,
+        min=1,
+        help="Categories normal at once: each category with this many minus one others drawn per seed, "
+        "--shots clips of each as a behaviour of the profile; every other category is abnormal.",
+    ),
+    rule: str = typer.Option(
+        "prototype",
+        help="Scoring rule: prototype (the runtime's), or a candidate it was chosen against: eq6, knn3, "
+        "knn-clip, behaviour-eq6, behaviour-eq6-scaled, one-prototype (evaluation/scoring_rules.py).",
+    ),
 ) -> None:
     """Few-shot anomaly detection benchmark: per-category AUC, encoder vs raw-dct."""
     from evaluation.run_fewshot import format_table, run_fewshot_eval
@@ -58,7 +69,7 @@ def eval_fewshot_cmd(
         summary = run_fewshot_eval(
             dataset, encoder_path=encoder, shots=shots, seeds=seeds, out_dir=out, data_root=data_root,
             augmentation=augmentation, humanmac=humanmac, cache_dir=str(cache_dir), sensor=sensor,
-            sensor_seed=sensor_seed,
+            sensor_seed=sensor_seed, behaviours=behaviours, rule=rule,
         )  # fmt: skip
     except ValueError as e:  # e.g. O impossible for the gap
         raise fail(str(e), code=2) from None
@@ -102,11 +113,10 @@ def eval_stream_cmd(
     feedback: int = typer.Option(
         0,
         min=0,
-        help="Simulated reviewer: mark the first K false alerts of each stream normal, replay, and "
-        "report false alerts and recall before and after (feedback_<dataset>.json).",
-    ),
-    feedback_windows: int | None = typer.Option(
-        None, min=1, help="Windows each marked alert adds (default: an enrolled clip's worth)."
+        help="Simulated reviewer: mark the first K alerts of each stream that catch an abnormal action "
+        "normal, then replay that action and every other one of the set in the stream: report how many "
+        "repeats of marked actions still alert and the recall of unmarked ones, before and after "
+        "(feedback_<dataset>.json).",
     ),
     plots: Path | None = typer.Option(None, help="Write a score timeline PNG per recording to this folder."),
 ) -> None:
@@ -126,14 +136,21 @@ def eval_stream_cmd(
     backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
     if feedback:
         from evaluation.feedback import run_feedback_eval
+        from evaluation.recordings import recording_streams
 
+        name = dataset if recordings is None else recordings.stem
         try:
-            result = run_feedback_eval(dataset, backend, cfg.worker, k=feedback, per_alert=feedback_windows,
-                                       data_root=data_root, out=out, plots=plots)  # fmt: skip
-        except ValueError as e:
+            labelled = None
+            if recordings is not None:
+                assert normal is not None
+                labelled = recording_streams(recordings, normal, shots=shots, spec=backend.spec,
+                                          min_segment_s=cfg.worker.min_segment_s)  # fmt: skip
+            result = run_feedback_eval(name, backend, cfg.worker, k=feedback, data_root=data_root, streams=labelled,
+                                       out=out, plots=plots)  # fmt: skip
+        except (OSError, ValueError) as e:
             raise fail(str(e), code=2) from None
         typer.echo(json.dumps(result, indent=2))
-        typer.echo(f"wrote {out / f'feedback_{dataset}.json'}")
+        typer.echo(f"wrote {out / f'feedback_{name}.json'}")
         return
     on_run = None
     if plots is not None:

@@ -46,6 +46,22 @@ def train_humanmac_cmd(
     typer.echo(f"saved {result.path} after {result.seconds:.0f} s (final loss {result.final_loss:.4f})")
 
 
+@app.command("calibration-prior")
+def train_calibration_prior_cmd(
+    encoder: Path | None = typer.Option(None, help="Encoder checkpoint (default: the bundled one)."),
+    shots: int = typer.Option(3, min=2, help="Clips (of different people) per simulated profile."),
+    seeds: int = typer.Option(10, min=1, help="Simulated profiles per category."),
+    data_root: str | None = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data)."),
+) -> None:
+    """Measure the encoder's calibration prior on its training data (how far normal windows of people
+    nobody enrolled stray from a few-clip profile); writes <encoder>.calibration.json beside it."""
+    from evaluation.calibration_prior import write_prior
+
+    prior, path = write_prior(encoder, shots=shots, seeds=seeds, data_root=data_root)
+    rows = ", ".join(f"far {f:g}: {k:.3f}" for f, k in zip(prior.fars, prior.kappas, strict=True))
+    typer.echo(f"wrote {path} (model {prior.model_version}): {rows}")
+
+
 @app.command("ablation")
 def train_ablation_cmd(
     config: Path | None = typer.Option(None, "--config", help="Ablation config YAML (default: built-in)."),

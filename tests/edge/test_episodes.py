@@ -80,11 +80,24 @@ def test_one_long_abnormal_action_gives_one_episode() -> None:
     )
     assert ep.peak_score == 5.0 and ep.peak_t_end == win(50).t_end
     assert ep.n_hot == sum(s > THRESHOLD for s in action)
-    # Kept windows are bounded: the first, the peak, and the most recent hot ones, in time order.
+    # Kept windows are bounded: the first, the peak, the last hot one and hot ones spread over the
+    # episode between them, in time order.
     kept = [int(w.frames[0, 0, 0]) for w in ep.windows]
     assert len(kept) <= RULES.windows_kept and kept[0] == 20 and 50 in kept
     assert kept == sorted(kept) and kept[-1] == 20 + max(i for i, s in enumerate(action) if s > 1)
     assert tracker.counts["opened"] == tracker.counts["closed"] == 1
+
+
+def test_kept_windows_are_spread_over_a_long_episode_not_bunched_at_its_end() -> None:
+    """Marking an alert normal learns the stretches its windows cover (edge/feedback.py): over a 15 s
+    action, kept windows at most 3 s apart (they are 3 s long) cover all of it."""
+    rules = RULES.model_copy(update={"windows_kept": 12})
+    tracker = EpisodeTracker(rules)
+    events = run(tracker, [COLD] * 5 + [HOT] * 60 + [COLD] * 6)  # 60 hot windows, 0.25 s apart
+    ep = events[-1].episode
+    kept = [int(w.frames[0, 0, 0]) for w in ep.windows]
+    assert len(kept) <= 12 and kept[0] == 5 and kept[-1] == 64
+    assert max(b - a for a, b in zip(kept, kept[1:], strict=False)) * STEP <= 3.0, kept
 
 
 def test_episode_closes_after_a_quiet_time_without_enough_cold_windows() -> None:

@@ -1,4 +1,4 @@
-"""The worker's scoring path on real recordings: windows -> encoder -> Eq. 6 -> episodes."""
+"""The worker's scoring path on real recordings: windows -> encoder -> scores -> episodes."""
 
 from __future__ import annotations
 
@@ -168,8 +168,14 @@ def test_stream_eval_reports_frame_and_alert_figures(backend, data_root: Path, t
     bins = {b["abnormal_share"]: b for b in summary["windows_by_abnormal_share"]}
     # windows wholly inside normal parts score lower than windows wholly inside abnormal ones
     assert bins["0"]["median_score"] < 1.0 < bins["1"]["median_score"]
-    assert bins["0"]["over_threshold"] < 0.1 < bins["1"]["over_threshold"]
+    assert bins["0"]["over_threshold"] < 0.2 < 0.5 < bins["1"]["over_threshold"]
     assert all(bins[q]["windows"] > 0 for q in ("0-0.25", "0.25-0.5", "0.5-0.75", "0.75-1"))
+    # the realised false-alarm rate (windows wholly inside normal parts) beside the calibrated target
+    far = summary["false_alarm_rate"]
+    assert far["target"] == WorkerConfig().calibration.target_far and 0.0 <= far["realised"] < 0.2
+    assert far["normal_windows"] > 500 and far["false_alerts_per_normal_hour"] is not None
+    silent = [p["stream"] for p in summary["per_stream"] if not p["any_alert"] and p["abnormal_parts"]]
+    assert len(silent) == summary["streams_with_abnormal_parts_without_alert"] <= 6
 
 
 def test_windows_are_binned_by_their_abnormal_share_of_labelled_time() -> None:

@@ -52,6 +52,22 @@ def test_protocol_is_deterministic_under_a_seed(msr_windows) -> None:
     assert 0.5 < summary["all"] < 1.0  # the raw-DCT baseline is better than chance on MSR
 
 
+def test_several_behaviours_make_every_other_category_the_anomaly(msr_windows) -> None:
+    from evaluation.scoring_rules import RULES
+
+    emb = raw_dct_features(10)(msr_windows.windows)
+    one = evaluate(msr_windows, emb, shots=3, seeds=2)
+    assert evaluate(msr_windows, emb, shots=3, seeds=2, behaviours=1).per_category == one.per_category
+    three = evaluate(msr_windows, emb, shots=3, seeds=2, behaviours=3)
+    # each row's pairs: every category but the three normal ones, over the draws, so at most 19
+    assert set(three.per_category) == set(one.per_category)
+    assert all(len(row) <= 19 for row in three.per_pair.values())
+    eq6 = evaluate(msr_windows, emb, shots=3, seeds=2, behaviours=3, rule=RULES["eq6"])
+    assert three.per_category != eq6.per_category  # the rule is the one given
+    with pytest.raises(ValueError, match="behaviours 21"):
+        evaluate(msr_windows, emb, shots=3, seeds=1, behaviours=21)
+
+
 def test_pair_aucs_split_each_category_auc_by_anomaly_category(msr_windows) -> None:
     # AUC counts correctly ordered (anomaly, normal) clip pairs, and the anomalies partition by category:
     # a category's AUC is its pair AUCs averaged with each anomaly category's clip count as weight
@@ -107,6 +123,7 @@ def test_cli_writes_summary_and_plot(tmp_path: Path, data_root: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dataset"] == "msr" and summary["shots"] == 3 and summary["seeds"] == 2
+    assert (summary["behaviours"], summary["rule"]) == (1, "prototype")
     for method in ("encoder", "raw-dct"):
         m = summary["methods"][method]
         assert set(m) >= {"all", "seen", "unseen", "per_category"}

@@ -62,8 +62,9 @@ def test_runs_of_frame_labels_become_normal_and_abnormal_parts() -> None:
     labels = np.array(["n", "n", "", "x", "x", "n", "y"])
     assert label_runs(labels) == [("n", 0, 2), ("", 2, 3), ("x", 3, 5), ("n", 5, 6), ("y", 6, 7)]
     rec = Clip(np.zeros((7, 20, 3), np.float32), np.arange(7.0), frame_labels=labels)
-    abnormal, normal = parts(rec, "n")
+    abnormal, normal, actions = parts(rec, "n")
     assert abnormal == ((3.0, 4.0), (6.0, 6.0)) and normal == ((0.0, 1.0), (5.0, 5.0))
+    assert actions == ("x", "y")
 
 
 def test_support_is_the_longest_normal_run_of_other_subjects_one_each_first() -> None:
@@ -103,6 +104,32 @@ def test_eval_stream_on_a_recording_set_reports_both_scorers_and_recall_by_durat
     assert {p["stream"] for p in summary["per_stream"]} == {
         f"rec:rec-{s}" for s in sorted(KINDER_GATOR.test_subjects)[:4]
     }
+
+
+def test_eval_stream_feedback_on_a_recording_set_probes_with_the_sets_own_actions(
+    recording_set: Path, tmp_path: Path
+) -> None:
+    args = [
+        "eval",
+        "stream",
+        "--recordings",
+        str(recording_set),
+        "--normal",
+        NORMAL,
+        "--shots",
+        "2",
+        "--feedback",
+        "1",
+    ]
+    result = runner.invoke(app, [*args, "--config", str(_config(tmp_path)), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "feedback_walks.json").read_text())
+    assert summary["streams"] == 4 and summary["marked_streams"] >= 1
+    # probes: the other recordings' punches and jumps, by the labels the frames carry
+    assert set(summary["probes_by_action"]) <= {"Punch", "Jump"}
+    assert summary["repeats"] + summary["unmarked"] == sum(
+        c["probes"] for row in summary["probes_by_action"].values() for c in row.values()
+    )
 
 
 def test_eval_stream_scores_recordings_against_an_enrolled_profile(

@@ -128,6 +128,28 @@ def test_enroll_from_a_clip_set_file_writes_a_calibrated_profile(tmp_path: Path,
     assert again.exit_code == 0 and "v2" in again.output
 
 
+def test_enroll_makes_a_behaviour_per_label_and_adds_a_named_behaviour_as_a_new_version(
+    tmp_path: Path, data_root: Path
+) -> None:
+    kg = load_dataset("kinder-gator", data_root).clips
+    by = {m: [c for c in kg if c.label == m][:2] for m in ("Walk-in-place", "Bow", "Jump")}
+    mixed, jumps = tmp_path / "mixed.npz", tmp_path / "jump.npz"
+    save_clipset_file(mixed, by["Walk-in-place"] + by["Bow"])
+    save_clipset_file(jumps, by["Jump"])
+    cfg = str(_config(tmp_path))
+    first = runner.invoke(app, ["enroll", "--profile", "ward", "--config", cfg, str(mixed)])
+    assert first.exit_code == 0, first.output
+    assert "behaviours: Walk-in-place (2 clip(s)" in first.output and ", Bow (2 clip(s)" in first.output
+    second = runner.invoke(
+        app, ["enroll", "--profile", "ward", "--behaviour", "jumping", "--config", cfg, str(jumps)]
+    )
+    assert second.exit_code == 0, second.output
+    assert "profile ward v2" in second.output and "jumping (2 clip(s)" in second.output
+    v2 = ProfileStore(tmp_path / "profiles").load("ward")
+    assert [b["name"] for b in v2.behaviour_table] == ["Walk-in-place", "Bow", "jumping"]
+    assert len(np.unique(v2.behaviour_ids)) == 3 and v2.meta["calibration"]["n_clips"] == 6
+
+
 def test_enroll_refuses_unusable_clips_clearly(tmp_path: Path) -> None:
     cfg = str(_config(tmp_path))
     missing = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, "--no-augment", "nope.mp4"])

@@ -109,12 +109,24 @@ function renderAlert(a) {
     ["reviewed", a.reviewed_at ? `${when(a.reviewed_at)} by ${a.reviewed_by || "?"}` : "not yet"], ["note", a.note || "–"]];
   document.getElementById("meta").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   document.getElementById("undo").hidden = !a.in_profile;
-  document.getElementById("normal").hidden = !!a.in_profile || !a.windows_available;
+  document.getElementById("normal-box").hidden = !!a.in_profile || !a.windows_available;
   const parts = a.profile.split("+");
   const sel = document.getElementById("normal-profile");
   if (parts.length > 1 && !a.in_profile) { sel.replaceChildren(...parts.map((p) => el("option", { value: p }, p))); sel.hidden = false; }
   document.getElementById("history").replaceChildren(...a.feedback.map((f) =>
-    el("li", {}, `${when(f.at)}: ${f.action === "normal" ? "added to" : "removed from"} ${f.profile} (v${f.base_version} → v${f.version}) by ${f.reviewer}${f.note ? " — " + f.note : ""}`)));
+    el("li", {}, `${when(f.at)}: ${f.action === "normal" ? "added to" : "removed from"} ${target(f.profile)} (v${f.base_version} → v${f.version}) by ${f.reviewer}${f.note ? " — " + f.note : ""}`)));
+}
+
+// Feedback names a profile, or a camera's overlay of it as profile@camera.
+const target = (t) => (t.includes("@") ? `${t.split("@")[0]} (camera ${t.split("@")[1]} only)` : `${t} (every camera)`);
+
+// Before anything is applied, the page says which cameras each scope changes.
+async function showScopes(id) {
+  const sel = document.getElementById("normal-profile");
+  const q = sel.hidden ? "" : "?profile=" + encodeURIComponent(sel.value);
+  const p = await api(`/alerts/${id}/normal${q}`);
+  document.getElementById("scope-camera-text").textContent = `only camera ${p.scopes.camera.join(", ")}`;
+  document.getElementById("scope-all-text").textContent = `every camera using ${p.profile}: ${p.scopes.all.join(", ")}`;
 }
 
 function wireReview(id, alert) {
@@ -126,14 +138,19 @@ function wireReview(id, alert) {
   document.getElementById("confirm").onclick = () => review("confirmed");
   document.getElementById("dismiss").onclick = () => review("dismissed");
   document.getElementById("reopen").onclick = () => review("new");
+  if (!document.getElementById("normal-box").hidden) showScopes(id).catch((e) => { msg.textContent = "Failed: " + e.message; });
+  document.getElementById("normal-profile").onchange = () => showScopes(id);
   document.getElementById("normal").onclick = () => act(async () => {
     const sel = document.getElementById("normal-profile");
-    const r = await api(`/alerts/${id}/normal`, { method: "POST", json: { note: note(), profile: sel.hidden ? null : sel.value } });
-    return `Added to profile ${r.profile} as v${r.version} (${r.windows} windows; threshold ${r.threshold_before.toFixed(3)} → ${r.threshold_after.toFixed(3)}). Running workers pick it up within seconds.`;
+    const scope = document.getElementById("scope-all").checked ? "all" : "camera";
+    const behaviour = document.getElementById("normal-behaviour").value.trim() || null;
+    const r = await api(`/alerts/${id}/normal`, { method: "POST", json: { note: note(), profile: sel.hidden ? null : sel.value, scope, behaviour } });
+    const where = r.scope === "camera" ? `profile ${r.profile} for camera ${r.stream} only` : `profile ${r.profile}`;
+    return `Normal for ${r.cameras.join(", ")}: behaviour ${r.behaviour} added to ${where}, v${r.version} (${r.windows} windows; threshold ${r.threshold.toFixed(3)} unchanged). Running workers pick it up within seconds.`;
   });
   document.getElementById("undo").onclick = () => act(async () => {
     const r = await api(`/alerts/${id}/normal`, { method: "DELETE" });
-    return `Removed from profile ${r.profile}: v${r.version} (threshold ${r.threshold_after.toFixed(3)}).`;
+    return `Removed from ${r.scope === "camera" ? `profile ${r.profile} for camera ${r.stream}` : `profile ${r.profile}`}: v${r.version}; it alerts again on ${r.cameras.join(", ")}.`;
   });
 }
 
@@ -278,6 +295,10 @@ async function profilePage() {
   const name = document.getElementById("profile").dataset.name;
   const p = await api("/profiles/" + encodeURIComponent(name));
   document.getElementById("profile-streams").textContent = "Used by: " + (p.streams.join(", ") || "no configured stream");
+  const describe = (b) => `${b.name} (${b.kind === "feedback" ? `marked normal: alert(s) ${b.alert_ids.join(", ")}` : `${b.sources.length} clip(s)`}, ${b.windows} windows)`;
+  document.getElementById("behaviour-rows").replaceChildren(...(p.latest ? p.latest.behaviours : []).map((b) => el("li", {}, describe(b))));
+  document.getElementById("overlay-rows").replaceChildren(...p.overlays.map((o) => el("li", {}, `camera ${o.stream} (v${o.version}): ${o.behaviours.map(describe).join("; ")}`)));
+  document.getElementById("overlays").hidden = !p.overlays.length;
   const change = (v) => {
     const f = v.feedback[v.feedback.length - 1];
     if (!f || (f.base_version ?? f.to_version) === undefined) return "enrolled";

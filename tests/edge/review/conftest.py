@@ -3,15 +3,12 @@ Uvicorn server, and Debian's Chromium through Playwright."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
-from review_helpers import BASE_URL, CHROMIUM, CHROMIUM_ARGS, Seeded, free_port, make_context, seed
+from review_helpers import BASE_URL, CHROMIUM, CHROMIUM_ARGS, Seeded, free_port, make_context, running, seed
 
 from edge.review.app import create_app
 
@@ -37,18 +34,10 @@ def live_server(seeded: Seeded) -> Iterator[str]:
     """The app under a real Uvicorn server on a free loopback port; yields its base URL."""
     port = free_port()
     ctx = make_context(seeded.url, seeded.profiles, port=port)
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
     try:
-        yield f"http://127.0.0.1:{port}"
+        with running(create_app(ctx), port) as base:
+            yield base
     finally:
-        server.should_exit = True
-        thread.join(10)
         ctx.store.close()
 
 

@@ -139,30 +139,49 @@ def test_login_form_posted_from_another_site_is_refused(client: TestClient) -> N
     assert 'value="/"' in r.text  # no open redirect
 
 
-def test_mark_as_normal_saves_a_new_profile_version_with_provenance_and_undo_restores_it(
+def _mark(client: TestClient, alert_id: int, **body: object) -> dict:  # type: ignore[type-arg]
+    r = client.post(f"/api/v1/alerts/{alert_id}/normal", json=body, headers=AUTH)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_mark_as_normal_for_every_camera_saves_a_new_profile_version_and_undo_restores_it(
     client: TestClient, seeded: Seeded
 ) -> None:
     profiles = ProfileStore(seeded.profiles)
     v1 = profiles.load("demo-walk")
     alert_id = seeded.ids[2]
-    r = client.post(f"/api/v1/alerts/{alert_id}/normal", json={"note": "stretching"}, headers=AUTH)
-    assert r.status_code == 200, r.text
-    out = r.json()
-    assert (out["profile"], out["base_version"], out["version"], out["windows"]) == ("demo-walk", 1, 2, 6)
+    preview = client.get(f"/api/v1/alerts/{alert_id}/normal", headers=AUTH).json()
+    assert preview == {
+        "profile": "demo-walk",
+        "stream": "door",
+        "scopes": {"camera": ["door"], "all": ["dock", "door"]},
+    }
+    out = _mark(client, alert_id, note="stretching", scope="all")
+    assert (out["profile"], out["scope"], out["stream"], out["cameras"]) == (
+        "demo-walk",
+        "all",
+        None,
+        ["dock", "door"],
+    )
+    assert (out["base_version"], out["version"], out["behaviour"]) == (1, 2, f"alert-{alert_id}")
+    assert out["windows"] > 6  # the six stored windows overlap: re-cut along the stretch they cover
     v2 = profiles.load("demo-walk")
-    assert v2.version == 2 and len(v2.embeddings) == len(v1.embeddings) + 6
-    assert len(np.unique(v2.groups)) == len(np.unique(v1.groups)) + 1  # the alert is one new clip
+    assert v2.version == 2 and len(v2.embeddings) == len(v1.embeddings) + out["windows"]
+    assert [b["name"] for b in v2.behaviour_table] == ["walk_in_place", f"alert-{alert_id}"]
     [entry] = v2.meta["feedback"]
     assert (entry["alert_ids"], entry["reviewer"], entry["note"]) == ([alert_id], "alice", "stretching")
-    assert v2.threshold == pytest.approx(out["threshold_after"]) and np.isfinite(v2.threshold)
+    assert (
+        v2.threshold == pytest.approx(v1.threshold) == pytest.approx(out["threshold"])
+    )  # feedback never moves it
     detail = client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()
     assert detail["status"] == "dismissed" and detail["in_profile"] == "demo-walk"
-    again = client.post(f"/api/v1/alerts/{alert_id}/normal", json={}, headers=AUTH)
+    again = client.post(f"/api/v1/alerts/{alert_id}/normal", json={"scope": "all"}, headers=AUTH)
     assert again.status_code == 409 and "already" in again.json()["detail"]
     undo = client.delete(f"/api/v1/alerts/{alert_id}/normal", headers=AUTH)
     assert undo.status_code == 200, undo.text
     v3 = profiles.load("demo-walk")
-    assert v3.version == 3
+    assert v3.version == 3 and [b["name"] for b in v3.behaviour_table] == ["walk_in_place"]
     assert np.allclose(v3.embeddings, v1.embeddings, atol=1e-5) and np.array_equal(v3.groups, v1.groups)
     assert v3.threshold == pytest.approx(v1.threshold, rel=1e-5)
     assert client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()["in_profile"] is None
@@ -170,10 +189,49 @@ def test_mark_as_normal_saves_a_new_profile_version_with_provenance_and_undo_res
     assert [h["version"] for h in history] == [3, 2, 1]
 
 
+def test_mark_as_normal_for_one_camera_leaves_the_shared_profile_alone(
+    client: TestClient, seeded: Seeded
+) -> None:
+    from edge.overlays import overlay_store
+
+    profiles = ProfileStore(seeded.profiles)
+    alert_id = seeded.ids[2]  # door
+    out = _mark(client, alert_id, scope="camera", behaviour="stretching")
+    assert (out["scope"], out["stream"], out["cameras"], out["behaviour"]) == (
+        "camera",
+        "door",
+        ["door"],
+        "stretching",
+    )
+    assert (out["base_version"], out["version"]) == (0, 1)
+    assert profiles.versions("demo-walk") == [1]  # every other camera keeps the profile as it was
+    overlay = overlay_store(profiles, "demo-walk").load("door")
+    assert [b["name"] for b in overlay.behaviour_table] == ["stretching"] and len(overlay.embeddings) == out[
+        "windows"
+    ]
+    detail = client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()
+    assert detail["in_profile"] == "demo-walk@door"
+    p = client.get("/api/v1/profiles/demo-walk", headers=AUTH).json()
+    assert [(o["stream"], [b["name"] for b in o["behaviours"]]) for o in p["overlays"]] == [
+        ("door", ["stretching"])
+    ]
+    # a second alert of another camera cannot join that camera's overlay by accident
+    dock = client.post(
+        f"/api/v1/alerts/{seeded.ids[3]}/normal", json={"scope": "camera"}, headers=AUTH
+    ).json()
+    assert dock["stream"] == "dock" and overlay_store(profiles, "demo-walk").names() == ["dock", "door"]
+    undo = client.delete(f"/api/v1/alerts/{alert_id}/normal", headers=AUTH)
+    assert undo.status_code == 200 and undo.json()["version"] == 2
+    assert len(overlay_store(profiles, "demo-walk").load("door").embeddings) == 0
+    assert (
+        client.post(f"/api/v1/alerts/{alert_id}/normal", json={}, headers=AUTH).status_code == 422
+    )  # scope is required
+
+
 def test_mark_as_normal_of_an_alert_whose_profile_is_missing_is_a_conflict(
     client: TestClient, seeded: Seeded
 ) -> None:
-    r = client.post(f"/api/v1/alerts/{seeded.ids[5]}/normal", json={}, headers=AUTH)
+    r = client.post(f"/api/v1/alerts/{seeded.ids[5]}/normal", json={"scope": "all"}, headers=AUTH)
     assert r.status_code == 409 and "other" in r.json()["detail"]
 
 
@@ -225,6 +283,11 @@ def test_alert_whose_windows_retention_dropped_still_lists_and_says_so(
     detail = client.get(f"/api/v1/alerts/{seeded.ids[0]}", headers=AUTH).json()
     assert detail["windows_available"] is False and detail["windows"] == []
     assert client.get(f"/api/v1/alerts/{seeded.ids[0]}/windows", headers=AUTH).status_code == 404
-    assert client.post(f"/api/v1/alerts/{seeded.ids[0]}/normal", json={}, headers=AUTH).status_code == 409
+    assert (
+        client.post(
+            f"/api/v1/alerts/{seeded.ids[0]}/normal", json={"scope": "camera"}, headers=AUTH
+        ).status_code
+        == 409
+    )
     svg = client.get(f"/api/v1/alerts/{seeded.ids[0]}/timeline.svg", headers=AUTH)
     assert svg.status_code == 200 and "no window scores stored" in svg.text

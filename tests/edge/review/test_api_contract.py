@@ -20,7 +20,7 @@ OPERATIONS = [
     "GET /api/v1/me", "GET /api/v1/health", "GET /api/v1/skeleton", "GET /api/v1/alerts",
     "GET /api/v1/alerts/{alert_id}", "GET /api/v1/alerts/{alert_id}/windows",
     "GET /api/v1/alerts/{alert_id}/timeline.{kind}", "POST /api/v1/alerts/{alert_id}/review",
-    "POST /api/v1/alerts/{alert_id}/normal", "DELETE /api/v1/alerts/{alert_id}/normal", "GET /api/v1/profiles",
+    "GET /api/v1/alerts/{alert_id}/normal", "POST /api/v1/alerts/{alert_id}/normal", "DELETE /api/v1/alerts/{alert_id}/normal", "GET /api/v1/profiles",
     "GET /api/v1/profiles/{name}", "POST /api/v1/profiles/{name}/rollback", "GET /api/v1/streams",
     "GET /api/v1/events/sinks",
 ]  # fmt: skip

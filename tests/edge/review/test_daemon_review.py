@@ -104,9 +104,11 @@ def test_daemon_serves_review_publishes_events_and_reloads_a_profile_marked_from
         _wait(lambda: store.get_alert(alert.id).ended_at is not None, 60, "the episode to close")
         page.goto(f"{base}/alerts/{alert.id}")
         page.wait_for_function("document.getElementById('clock').textContent.includes('frame')")
+        page.wait_for_function("document.getElementById('scope-all-text').textContent.includes('cam')")
+        page.check("#scope-all")
         page.click("#normal")
         page.wait_for_function(
-            "document.getElementById('review-msg').textContent.startsWith('Added')", timeout=60_000
+            "document.getElementById('review-msg').textContent.startsWith('Normal for')", timeout=60_000
         )
         assert (profiles / "demo-walk" / "v0002.json").exists()
         _wait(lambda: "profile demo-walk v2 loaded" in log_path.read_text(), 30, "the worker to load v2")

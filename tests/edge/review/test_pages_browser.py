@@ -73,9 +73,12 @@ def test_log_in_filter_open_an_alert_play_it_and_mark_it_normal(
     page.screenshot(path=str(shot), type="jpeg", quality=70, full_page=True)
     assert 10_000 < shot.stat().st_size < 200_000
 
+    page.wait_for_function("document.getElementById('scope-all-text').textContent.includes('dock')")
+    page.check("#scope-all")
     page.click("#normal")
-    page.wait_for_function("document.getElementById('review-msg').textContent.startsWith('Added')")
-    assert "demo-walk as v2" in page.locator("#review-msg").inner_text()
+    page.wait_for_function("document.getElementById('review-msg').textContent.startsWith('Normal for')")
+    assert "Normal for dock, door: behaviour alert-" in page.locator("#review-msg").inner_text()
+    assert "to profile demo-walk, v2" in page.locator("#review-msg").inner_text()
     assert page.locator("#status-badge").inner_text() == "dismissed"
     assert page.locator("#undo").is_visible() and not page.locator("#normal").is_visible()
     v2 = ProfileStore(seeded.profiles).load("demo-walk")
@@ -86,6 +89,10 @@ def test_log_in_filter_open_an_alert_play_it_and_mark_it_normal(
     page.wait_for_selector("#version-rows tr")
     assert page.locator("#version-rows tr").count() == 2
     assert "alert(s) " + str(newest_door) in page.locator("#version-rows").inner_text()
+    assert (
+        f"alert-{newest_door} (marked normal: alert(s) {newest_door}"
+        in page.locator("#behaviour-rows").inner_text()
+    )
 
 
 def test_live_and_profile_pages_render(page, live_server: str) -> None:  # type: ignore[no-untyped-def]

@@ -49,13 +49,26 @@ def test_serve_token_prints_a_token_whose_hash_the_config_accepts() -> None:
     assert auth.check_token(token) == "bob" and auth.check_token(token + "x") is None
 
 
-def test_review_normal_and_undo_from_the_terminal(tmp_path: Path, seeded: Seeded) -> None:
-    cfg = _config(tmp_path, seeded)
-    alert_id = seeded.ids[0]
-    r = runner.invoke(app, ["alerts", "review", str(alert_id), "--normal", "--note", "forklift",
-                            "--reviewer", "carol", "--db", seeded.url, "--config", str(cfg)])  # fmt: skip
+def test_review_normal_names_the_cameras_it_changes_asks_and_undo_reverts(
+    tmp_path: Path, seeded: Seeded
+) -> None:
+    streams = [{"id": "door", "profiles": ["demo-walk"]}, {"id": "dock", "profiles": ["demo-walk"]}]
+    cfg = _config(tmp_path, seeded, streams=streams)
+    alert_id = seeded.ids[0]  # door
+    base = ["alerts", "review", str(alert_id), "--normal", "--db", seeded.url, "--config", str(cfg)]
+    r = runner.invoke(app, base)
+    assert r.exit_code == 2 and "--scope" in _said(r.output)
+    r = runner.invoke(app, [*base, "--scope", "all"], input="n\n")  # shown, then declined: nothing written
+    assert (
+        r.exit_code == 1
+        and "normal for profile demo-walk, every camera using it: changes dock, door" in r.output
+    )
+    assert ProfileStore(seeded.profiles).latest_version("demo-walk") == 1
+    r = runner.invoke(
+        app, [*base, "--scope", "all", "--note", "forklift", "--reviewer", "carol"], input="y\n"
+    )
     assert r.exit_code == 0, r.output
-    assert "v1 -> v2" in r.output
+    assert "normal for dock, door" in r.output and "v1 -> v2" in r.output and "unchanged" in r.output
     v2 = ProfileStore(seeded.profiles).load("demo-walk")
     assert v2.meta["feedback"][-1]["reviewer"] == "carol" and v2.meta["feedback"][-1]["alert_ids"] == [
         alert_id
@@ -68,11 +81,26 @@ def test_review_normal_and_undo_from_the_terminal(tmp_path: Path, seeded: Seeded
     )
     assert r.exit_code == 0, r.output
     assert ProfileStore(seeded.profiles).latest_version("demo-walk") == 3
+    other = [
+        "alerts",
+        "review",
+        str(seeded.ids[1]),
+        "--normal",
+        "--scope",
+        "camera",
+        "--yes",
+        "--db",
+        seeded.url,
+    ]
+    r = runner.invoke(app, [*other, "--config", str(cfg)])
+    assert r.exit_code == 0 and "normal for door;" in r.output and "for camera door" in r.output
+    assert ProfileStore(seeded.profiles).latest_version("demo-walk") == 3  # the camera's overlay took it
     r = runner.invoke(
         app, ["alerts", "review", str(alert_id), "--normal", "--status", "confirmed", "--db", seeded.url]
     )
     assert r.exit_code == 2
-    r = runner.invoke(app, ["alerts", "review", "999", "--normal", "--db", seeded.url, "--config", str(cfg)])
+    r = runner.invoke(app, ["alerts", "review", "999", "--normal", "--scope", "camera", "--db", seeded.url,
+                            "--config", str(cfg)])  # fmt: skip
     assert r.exit_code == 1 and "no alert with id 999" in _said(r.output)
 
 

@@ -1,0 +1,105 @@
+"""``haad train calibration-prior``: measure an encoder's calibration prior on its training data.
+
+For every dataset the encoder was trained on (its checkpoint's ``data_split``: training subjects,
+categories never held out), every category and ``seeds`` draws: a profile of ``shots`` clips of
+``shots`` different training people, its leave-one-clip-out scores by the runtime's rule
+(:func:`edge.scoring.leave_one_clip_out_scores`), and the scores of every window of that category by
+the other training people, each divided by the mean leave-one-clip-out score. The prior's ratio for a
+false-alarm rate is the ``1 - far`` quantile of those ratios, each dataset weighing the same
+(models/calibration_prior.py). Nothing of the test people is used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.backends.base import checkpoint_sha256, model_version
+from edge.scoring import leave_one_clip_out_scores
+from models.calibration_prior import CalibrationPrior, save_prior
+from models.embedding import embed_all
+from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
+from models.preprocess import ClipError, clip_to_windows
+from models.scoring import behaviour_score
+from training.datasets import load_dataset
+
+FARS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
+
+
+def dataset_ratios(
+    embeddings: list[np.ndarray], labels: list[str], subjects: list[str], *, shots: int, seeds: int
+) -> np.ndarray:
+    """Ratios of other people's normal window scores to a profile's mean leave-one-clip-out score,
+    over every category and draw; ``embeddings[i]``: the windows of clip i."""
+    label_of, subject_of = np.array(labels), np.array(subjects)
+    out: list[np.ndarray] = []
+    for ci, cat in enumerate(sorted(set(labels))):
+        members = np.flatnonzero(label_of == cat)
+        for seed in range(seeds):
+            rng = np.random.default_rng([seed, ci])
+            order = rng.permutation(members)
+            chosen: list[int] = []
+            for i in order:  # the first clip of each of `shots` different people
+                if subject_of[i] not in {subject_of[j] for j in chosen}:
+                    chosen.append(int(i))
+                if len(chosen) == shots:
+                    break
+            others = [i for i in members if subject_of[i] not in {subject_of[j] for j in chosen}]
+            if len(chosen) < shots or not others:
+                continue
+            support = np.concatenate([embeddings[i] for i in chosen])
+            groups = np.concatenate([np.full(len(embeddings[i]), k) for k, i in enumerate(chosen)])
+            loo_mean = float(leave_one_clip_out_scores(support, groups).mean())
+            fresh = np.concatenate([embeddings[i] for i in others])
+            out.append(behaviour_score(fresh, support, np.zeros(len(support), np.int64)) / loo_mean)
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def weighted_quantile(values: list[np.ndarray], q: float) -> float:
+    """The ``q`` quantile of the pooled values, each array weighing the same in total."""
+    x = np.concatenate(values)
+    w = np.concatenate([np.full(len(v), 1.0 / len(v)) for v in values])
+    order = np.argsort(x)
+    cumulative = np.cumsum(w[order]) / w.sum()
+    return float(x[order][min(np.searchsorted(cumulative, q), len(x) - 1)])
+
+
+def measure_prior(
+    encoder_path: Path | None = None, *, shots: int = 3, seeds: int = 10, data_root: str | None = None
+) -> CalibrationPrior:
+    path = Path(encoder_path or DEFAULT_ENCODER_PATH)
+    encoder, spec, meta = load_encoder(path)
+    embed = encoder_embed_fn(encoder)
+    per_dataset: dict[str, np.ndarray] = {}
+    measured: dict[str, Any] = {"shots": shots, "seeds": seeds, "datasets": {}}
+    for name, split in meta.get("data_split", {}).items():
+        train = set(split["train_subjects"])
+        held_out = set(split.get("unseen_labels_excluded", []))
+        embeddings, labels, subjects = [], [], []
+        for c in load_dataset(name, data_root).clips:
+            if c.subject not in train or c.label in held_out:
+                continue
+            try:
+                embeddings.append(embed_all(embed, clip_to_windows(c.joints, c.times, spec)))
+            except ClipError:
+                continue
+            labels.append(c.label)
+            subjects.append(c.subject)
+        ratios = dataset_ratios(embeddings, labels, subjects, shots=shots, seeds=seeds)
+        if len(ratios):
+            per_dataset[name] = ratios
+            measured["datasets"][name] = {"clips": len(labels), "ratios": int(len(ratios))}
+    if not per_dataset:
+        raise ValueError(f"{path}: no training data to measure a prior on (its data_split names none)")
+    kappas = tuple(weighted_quantile(list(per_dataset.values()), 1.0 - far) for far in FARS)
+    return CalibrationPrior(model_version(checkpoint_sha256(path)), FARS, kappas, measured)
+
+
+def write_prior(
+    encoder_path: Path | None = None, *, shots: int = 3, seeds: int = 10, data_root: str | None = None
+) -> tuple[CalibrationPrior, Path]:
+    path = Path(encoder_path or DEFAULT_ENCODER_PATH)
+    prior = measure_prior(path, shots=shots, seeds=seeds, data_root=data_root)
+    return prior, save_prior(prior, path)
