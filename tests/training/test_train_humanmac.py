@@ -62,13 +62,19 @@ def test_tiny_training_via_the_cli_writes_a_checkpoint_that_rebuilds_alone(
     assert generate(model, w, 2, steps=2, rng=torch.Generator().manual_seed(0)).shape == (1, 2, 60, 20, 3)
 
 
-@pytest.mark.slow  # trains HumanMAC twice
+@pytest.mark.slow  # trains HumanMAC three times
 def test_training_is_reproducible_under_a_seed(tmp_path: Path, data_root: Path) -> None:
     text = TINY.read_text() + f"data_root: {data_root}\n"
     cfg = parse_config(text.replace("steps: 60", "steps: 5"), HumanMACTrainConfig)
     a = load_humanmac(train_humanmac(cfg, out=tmp_path / "a.safetensors", progress=False).path)
     b = load_humanmac(train_humanmac(cfg, out=tmp_path / "b.safetensors", progress=False).path)
-    assert a.fingerprint == b.fingerprint
+    other = parse_config(text.replace("steps: 60", "steps: 5").replace("seed: 0", "seed: 1"), HumanMACTrainConfig)
+    c = load_humanmac(train_humanmac(other, out=tmp_path / "c.safetensors", progress=False).path)
+    wa, wb, wc = (m.modules().state_dict() for m in (a, b, c))
+    # Equal up to float rounding, not to the bit: CI's CPU BLAS picked kernels by memory alignment
+    # and gave two same-seed runs in one process last-bit different weights.
+    assert all(torch.allclose(wa[k], wb[k], rtol=1e-4, atol=1e-6) for k in wa)
+    assert not all(torch.allclose(wa[k], wc[k], rtol=1e-4, atol=1e-6) for k in wa)
 
 
 def test_naive_predictors_and_metrics_on_a_known_motion() -> None:
