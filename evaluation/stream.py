@@ -16,7 +16,9 @@ windows covering it, divided by the profile's threshold so streams can be pooled
 AUC; alert level: an alert (episode) is a true positive when it overlaps an abnormal part; recall is
 the share of abnormal parts overlapped by an alert, also by the part's duration (<1 s, 1-2 s, 2-3 s,
 >3 s); delay is from the start of an abnormal part to the end of the window that opened its first
-alert; and how many abnormal parts got exactly one alert. Window level: the windows' normalised
+alert; and how many abnormal parts got exactly one alert; boundary errors: for each alert overlapping
+abnormal parts, |alert start - start of the first| and |alert end - end of the last| (median, p90;
+the signed medians too: negative is early). Window level: the windows' normalised
 scores binned by the share of the window that lies in an abnormal part, i.e. how much abnormal
 motion a window must hold before it crosses the threshold.
 """
@@ -159,6 +161,21 @@ def share_table(shares: np.ndarray, eps: float = 1e-6) -> list[dict[str, Any]]:
     return out
 
 
+def boundary_errors(episodes: Sequence[Interval], abnormal: Sequence[Interval]) -> list[tuple[float, float]]:
+    """For each alert overlapping abnormal parts: (alert start - start of the first part it overlaps,
+    alert end - end of the last one), seconds; a burst of parts under one alert is one action."""
+    out = []
+    for a, b in episodes:
+        hit = sorted((x, y) for x, y in abnormal if a <= y and b >= x)
+        if hit:
+            out.append((a - hit[0][0], b - max(y for _, y in hit)))
+    return out
+
+
+def _spread(values: Sequence[float]) -> dict[str, float] | None:
+    return {"median": float(np.median(values)), "p90": float(np.percentile(values, 90))} if values else None
+
+
 def duration_bin(seconds: float) -> str:
     return next(name for name, lo, hi in DURATION_BINS if lo <= seconds < hi)
 
@@ -173,6 +190,7 @@ def summarise(
     tp = fp = covered = exactly_one = n_abnormal = normal_alerts = 0
     by_duration = {name: [0, 0] for name, _, _ in DURATION_BINS}  # parts, covered
     delays: list[float] = []
+    boundaries: list[tuple[float, float]] = []
     shares: list[np.ndarray] = []
     normal_s = 0.0
     normal_windows: list[np.ndarray] = []  # normalised scores of windows wholly inside a normal part
@@ -190,6 +208,7 @@ def summarise(
         pooled_scores.append(s[labelled])
         pooled_labels.append(abnormal[labelled])
         episodes = [(e.episode.start, e.episode.end) for e in run.closed]
+        boundaries += boundary_errors(episodes, stream.abnormal)
         for a, b in episodes:
             hit = any(a <= y and b >= x for x, y in stream.abnormal)
             tp += hit
@@ -242,9 +261,13 @@ def summarise(
         "abnormal_parts": n_abnormal,
         "abnormal_parts_with_exactly_one_alert": exactly_one,
         "false_alerts_in_normal_parts": normal_alerts,
-        "delay_s": {"median": float(np.median(delays)), "p90": float(np.percentile(delays, 90))}
-        if delays
-        else None,
+        "delay_s": _spread(delays),
+        "boundary_error_s": {
+            "start": _spread([abs(a) for a, _ in boundaries]),
+            "end": _spread([abs(b) for _, b in boundaries]),
+            "start_signed_median": float(np.median([a for a, _ in boundaries])) if boundaries else None,
+            "end_signed_median": float(np.median([b for _, b in boundaries])) if boundaries else None,
+        },
         "windows": sum(len(r.windows) for r in runs),
         "short_windows": sum(r.short_windows for r in runs),
         "windows_by_abnormal_share": table,
@@ -363,20 +386,23 @@ def format_table(summary: dict[str, Any]) -> str:
 
     bins = [name for name, _, _ in DURATION_BINS]
     head = "| scorer | frame AUC mean / pooled | alert precision | alert recall | median delay | "
+    head += "median \\|start err\\| / \\|end err\\| | "
     head += (
         " | ".join(f"recall {b}" for b in bins)
         + " | normal windows over threshold (target) | silent recordings |"
     )
-    lines = [head, "|" + " --- |" * (7 + len(bins))]
+    lines = [head, "|" + " --- |" * (8 + len(bins))]
     for name, s in ((ENCODER, summary), (RAW_DCT, summary["raw_dct"])):
         by = s["alert_recall_by_duration"]
         delay = s["delay_s"]["median"] if s["delay_s"] else None
+        edge = s["boundary_error_s"]
         cells = [
             name,
             f"{f(s['frame_auc_mean'])} / {f(s['frame_auc_pooled'])}",
             f(s["alert_precision"], 2),
             f(s["alert_recall"], 2),
             "–" if delay is None else f"{delay:.1f} s",
+            " / ".join("–" if b is None else f"{b['median']:.1f} s" for b in (edge["start"], edge["end"])),
         ]
         cells += [f"{f(by[b]['recall'], 2)} ({by[b]['parts']})" for b in bins]
         far = s["false_alarm_rate"]

@@ -10,6 +10,9 @@
 * ``kinder-gator-short-gaps``: the same streams as ``kinder-gator-short`` with 1 s without anybody
   in view before and after the abnormal action (the person steps in, does it, steps out): each part
   is a segment of its own, and the short action is scored by the short-segment rule alone;
+* ``kinder-gator-dense``, ``msr-dense``, ``nw-ucla-dense``: per test person and normal behaviour
+  (and camera view), abnormal parts of 0.5-2 s alternating with normal parts of 0.5-2 s, after and
+  before 3 s of normal (:func:`_dense`); the profile is enrolled from other test people's normal clips;
 * ``utkinect``: every continuous UTKinect recording with every action as "normal"; the profile is
   enrolled from 3 segments of that action by other subjects; all other annotated segments are the
   abnormal parts, unannotated stretches between actions are left out of the frame metrics.
@@ -28,7 +31,7 @@ from clips import Clip
 from models.skeleton import ROOT
 from training.datasets import load_dataset, resolve_data_root
 from training.datasets.utkinect import load_utkinect_recordings
-from training.protocol import KINDER_GATOR
+from training.protocol import KINDER_GATOR, SPLITS
 
 Interval = tuple[float, float]
 BLEND_S = 0.5
@@ -39,6 +42,35 @@ KG_ABNORMAL = ("Punch", "Kick-a-ball", "Jump", "Throw-a-ball-", "Bow", "Do-a-for
 # Lengths the abnormal clips of kinder-gator-short are cut to (seconds), in rotation.
 SHORT_ABNORMAL_S = (1.25, 1.75, 2.25, 2.75)
 GAP_S = 1.0  # nobody in view around the abnormal part of kinder-gator-short-gaps
+# Dense sets: abnormal and normal parts of 0.5-2 s alternating (about the length of a punch or a shove).
+DENSE_PART_S = np.arange(0.5, 2.01, 0.25)
+DENSE_PARTS = 6  # abnormal parts per stream
+DENSE_LEAD_S = 3.0  # normal before the first and after the last abnormal part
+DENSE_BLEND_S = 0.2
+MSR_NORMAL = (
+    "a16 jogging",
+    "a01 high arm wave",
+    "a11 two hand wave",
+    "a10 hand clap",
+    "a02 horizontal arm wave",
+)
+MSR_ABNORMAL = (
+    "a05 forward punch",
+    "a14 forward kick",
+    "a15 side kick",
+    "a12 side-boxing",
+    "a06 high throw",
+    "a13 bend",
+)
+NW_UCLA_NORMAL = ("walk_around", "carry")
+NW_UCLA_ABNORMAL = (
+    "throw",
+    "drop_trash",
+    "pick_up_with_one_hand",
+    "pick_up_with_two_hands",
+    "sit_down",
+    "stand_up",
+)
 
 
 @dataclass(frozen=True)
@@ -59,13 +91,15 @@ class LabelledStream:
         return self.abnormal_labels[part] if part < len(self.abnormal_labels) else ""
 
 
-def _blend(a: Clip, b: Clip, fps: float = 30.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _blend(
+    a: Clip, b: Clip, fps: float = 30.0, blend_s: float = BLEND_S
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A linear blend from ``a``'s last pose into ``b``, and ``b`` moved so its root continues
     ``a``'s (x, z): (blend joints, blend times, moved joints, moved times)."""
     shift = a.joints[-1, ROOT] - b.joints[0, ROOT]
     shift[1] = 0.0  # keep the floor height
     moved = b.joints + shift
-    n = int(BLEND_S * fps)
+    n = max(1, int(blend_s * fps))
     w = (np.arange(1, n + 1) / (n + 1))[:, None, None]
     blend = (1 - w) * a.joints[-1] + w * moved[0]
     t_blend = a.times[-1] + np.arange(1, n + 1) / fps
@@ -73,13 +107,13 @@ def _blend(a: Clip, b: Clip, fps: float = 30.0) -> tuple[np.ndarray, np.ndarray,
     return blend.astype(np.float32), t_blend, moved.astype(np.float32), t_b
 
 
-def stitch(parts: Sequence[Clip]) -> tuple[np.ndarray, np.ndarray, list[Interval]]:
+def stitch(parts: Sequence[Clip], blend_s: float = BLEND_S) -> tuple[np.ndarray, np.ndarray, list[Interval]]:
     """Concatenate clips with blends; returns joints, times and each part's time span."""
     joints, times = [parts[0].joints], [parts[0].times - parts[0].times[0]]
     spans = [(float(times[0][0]), float(times[0][-1]))]
     prev = Clip(parts[0].joints, times[0])
     for nxt in parts[1:]:
-        blend, t_blend, moved, t_moved = _blend(prev, nxt)
+        blend, t_blend, moved, t_moved = _blend(prev, nxt, blend_s=blend_s)
         joints += [blend, moved]
         times += [t_blend, t_moved]
         spans.append((float(t_moved[0]), float(t_moved[-1])))
@@ -182,9 +216,88 @@ def utkinect_streams(data_root: str | None = None) -> list[LabelledStream]:
     return streams
 
 
+def _piece(clips: Sequence[Clip], k: int, seconds: float, rng: np.random.Generator) -> Clip:
+    """``seconds`` of clip ``k`` (cycling through ``clips``) from a random start; the whole clip if shorter."""
+    clip = clips[k % len(clips)]
+    t = clip.times
+    if t[-1] - t[0] <= seconds:
+        return clip
+    start = t[0] + rng.uniform(0.0, t[-1] - t[0] - seconds)
+    keep = (t >= start) & (t <= start + seconds)
+    return Clip(clip.joints[keep], t[keep], clip.label, clip.subject, f"{clip.name}[{seconds:g}s]")
+
+
+def _dense(
+    dataset: str,
+    data_root: str | None,
+    normals: Sequence[str],
+    abnormals: Sequence[str],
+    views: Sequence[str] = ("",),
+) -> list[LabelledStream]:
+    """For each test person, normal behaviour and view (a clip-name suffix): a normal lead-in, then
+    ``DENSE_PARTS`` times an abnormal part (the most active stretch of that person's clip of the next
+    abnormal action) and a normal part (a stretch of their normal clips), each ``DENSE_PART_S`` long,
+    joined by ``DENSE_BLEND_S`` blends; enrolled from other test people's normal clips of the view."""
+    split = SPLITS[dataset]
+    clips = sorted(
+        (c for c in load_dataset(dataset, data_root).clips if c.subject in split.test_subjects),
+        key=lambda c: c.name,
+    )
+    streams = []
+    for v, view in enumerate(views):
+        by: dict[tuple[str, str], list[Clip]] = {}
+        for c in clips:
+            if c.name.endswith(view):
+                by.setdefault((c.subject, c.label), []).append(c)
+        for i, subject in enumerate(sorted(split.test_subjects)):
+            for j, normal in enumerate(normals):
+                own = [a for a in abnormals if (subject, a) in by]
+                if (subject, normal) not in by or not own:
+                    continue
+                rng = np.random.default_rng([v, i, j])
+                pieces = [_piece(by[(subject, normal)], 0, DENSE_LEAD_S, rng)]
+                labels = []
+                for k in range(DENSE_PARTS):
+                    label = own[(i + j + k) % len(own)]
+                    labels.append(label)
+                    pieces.append(most_active(by[(subject, label)][0], float(rng.choice(DENSE_PART_S))))
+                    rest = DENSE_LEAD_S if k == DENSE_PARTS - 1 else float(rng.choice(DENSE_PART_S))
+                    pieces.append(_piece(by[(subject, normal)], k + 1, rest, rng))
+                joints, times, spans = stitch(pieces, DENSE_BLEND_S)
+                others: dict[str, Clip] = {}  # one clip per other person, then more of theirs
+                extra = [
+                    c for (s, lab), cs in sorted(by.items()) if s != subject and lab == normal for c in cs
+                ]
+                for c in extra:
+                    others.setdefault(c.subject, c)
+                support = (list(others.values()) + [c for c in extra if c not in others.values()])[:SHOTS]
+                streams.append(
+                    LabelledStream(
+                        f"{dataset}-dense:{subject}:{normal}{':' + view if view else ''}", Clip(joints, times),
+                        normal, tuple(spans[1::2]), tuple(spans[0::2]), tuple(support), tuple(labels),
+                    )
+                )  # fmt: skip
+    return streams
+
+
+def kinder_gator_dense_streams(data_root: str | None = None) -> list[LabelledStream]:
+    return _dense("kinder-gator", data_root, KG_NORMAL, KG_ABNORMAL)
+
+
+def msr_dense_streams(data_root: str | None = None) -> list[LabelledStream]:
+    return _dense("msr", data_root, MSR_NORMAL, MSR_ABNORMAL)
+
+
+def nw_ucla_dense_streams(data_root: str | None = None) -> list[LabelledStream]:
+    return _dense("nw-ucla", data_root, NW_UCLA_NORMAL, NW_UCLA_ABNORMAL, views=("v01", "v02", "v03"))
+
+
 STREAM_SETS: dict[str, Callable[[str | None], list[LabelledStream]]] = {
     "kinder-gator": kinder_gator_streams,
     "kinder-gator-short": kinder_gator_short_streams,
     "kinder-gator-short-gaps": kinder_gator_short_gaps_streams,
     "utkinect": utkinect_streams,
+    "kinder-gator-dense": kinder_gator_dense_streams,
+    "msr-dense": msr_dense_streams,
+    "nw-ucla-dense": nw_ucla_dense_streams,
 }

@@ -100,6 +100,8 @@ def test_eval_stream_on_a_recording_set_reports_both_scorers_and_recall_by_durat
         assert by["1-2 s"]["parts"] == 4 and by[">3 s"]["parts"] == 4  # the 1.5 s jump and the punch
         assert by["<1 s"]["parts"] == 0 and by["2-3 s"]["parts"] == 0
         assert figures["frame_auc_mean"] is not None and figures["alert_recall"] is not None
+        edges = figures["boundary_error_s"]
+        assert 0 <= edges["start"]["median"] <= edges["start"]["p90"] and edges["end"]["median"] >= 0
     assert summary["frame_auc_mean"] > 0.8
     assert {p["stream"] for p in summary["per_stream"]} == {
         f"rec:rec-{s}" for s in sorted(KINDER_GATOR.test_subjects)[:4]

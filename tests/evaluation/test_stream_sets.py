@@ -1,0 +1,53 @@
+"""Built-in stream sets of ``haad eval stream`` and the boundary errors of its alerts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluation.stream import boundary_errors
+from evaluation.stream_sets import DENSE_BLEND_S, DENSE_LEAD_S, DENSE_PARTS, STREAM_SETS
+from training.protocol import SPLITS
+
+DENSE = {"kinder-gator-dense": "kinder-gator", "msr-dense": "msr", "nw-ucla-dense": "nw-ucla"}
+
+
+@pytest.mark.parametrize("name", sorted(DENSE))
+def test_dense_sets_alternate_short_abnormal_and_normal_parts_of_test_people(
+    name: str, data_root: Path
+) -> None:
+    streams = STREAM_SETS[name](str(data_root))
+    assert len(streams) >= 20
+    test = SPLITS[DENSE[name]].test_subjects
+    lengths = []
+    for s in streams:
+        subject = s.name.split(":")[1]
+        assert subject in test
+        assert len(s.abnormal) == DENSE_PARTS == len(s.abnormal_labels) and len(s.normal) == DENSE_PARTS + 1
+        assert s.normal_label not in s.abnormal_labels
+        # normal, abnormal, normal, ... in time order, a blend between each
+        spans = sorted(s.normal + s.abnormal)
+        assert spans[0] == s.normal[0] and spans[1::2] == sorted(s.abnormal)
+        gaps = np.array([b[0] - a[1] for a, b in zip(spans[:-1], spans[1:], strict=True)])
+        assert np.all((gaps > 0) & (gaps < DENSE_BLEND_S + 0.15))
+        lengths += [b - a for a, b in s.abnormal + s.normal[1:-1]]
+        assert s.normal[0][1] - s.normal[0][0] <= DENSE_LEAD_S
+        # enrolled from other test people's clips of the normal behaviour
+        assert len(s.support) == 3
+        assert all(
+            c.subject in test and c.subject != subject and c.label == s.normal_label for c in s.support
+        )
+    assert max(lengths) <= 2.0 + 1e-6 and np.median(lengths) > 0.9
+    # 0.5 s at 15 fps spans 0.4 s first to last frame; shorter only where a whole clip is shorter
+    assert np.mean(np.array(lengths) >= 0.39) > 0.95
+    again = STREAM_SETS[name](str(data_root))[0]
+    assert np.array_equal(again.recording.joints, streams[0].recording.joints)  # the same set every run
+
+
+def test_boundary_errors_compare_an_alert_with_the_parts_it_overlaps() -> None:
+    abnormal = [(10.0, 11.0), (12.0, 13.0), (30.0, 31.0)]
+    alerts = [(9.5, 14.0), (29.0, 30.5), (20.0, 22.0)]  # a burst of two, one part, a false alert
+    assert boundary_errors(alerts, abnormal) == [(-0.5, 1.0), (-1.0, -0.5)]
+    assert boundary_errors([], abnormal) == []
