@@ -82,8 +82,9 @@ def eval_stream_cmd(
     dataset: str = typer.Option(
         "kinder-gator",
         help="kinder-gator (stitched test clips), kinder-gator-short (abnormal parts cut to 1-3 s), "
-        "kinder-gator-short-gaps (the same, nobody in view for 1 s before and after them) or "
-        "utkinect (recordings).",
+        "kinder-gator-short-gaps (the same, nobody in view for 1 s before and after them), "
+        "utkinect (recordings), or kinder-gator-dense, msr-dense, nw-ucla-dense (abnormal and normal "
+        "parts of 0.5-2 s alternating).",
     ),
     recordings: Path | None = typer.Option(
         None,
