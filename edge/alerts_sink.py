@@ -363,14 +363,15 @@ class AlertSink:
 
     def _alert(self, ep: Episode, *, closed: bool) -> NewAlert:
         offset = self.offsets[ep.episode_id]
+        start, end = ep.action_span
         kept = ep.windows  # the store keeps the first, the peak and the latest of them
         return NewAlert(
             episode_key=ep.episode_id,
             stream_id=ep.stream_id,
             profile=ep.profile,
             profile_version=self.profile_version(ep.profile),
-            started_at=_utc(ep.start + offset),
-            ended_at=_utc(ep.end + offset) if closed else None,
+            started_at=_utc(start + offset),
+            ended_at=_utc(end + offset) if closed else None,
             peak_score=ep.peak_score,
             mean_score=ep.mean_score,
             threshold=ep.threshold,
@@ -548,4 +549,4 @@ def _unfinished(row: AlertRecord | NewAlert) -> Unfinished:
         n_hot=int(np.sum(scores > row.threshold)),
         windows=kept,
     )
-    return Unfinished(episode, row.started_at.timestamp() - float(times[0, 0]))
+    return Unfinished(episode, row.started_at.timestamp() - episode.action_span[0])

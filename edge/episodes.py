@@ -57,7 +57,8 @@ class KeptWindow:
 class Episode:
     """An alert episode as it stands when an event is emitted.
 
-    start / end: t_start of its first hot window, t_end of its last hot window (source seconds).
+    start / end: t_start of its first hot window, t_end of its last hot window (source seconds);
+    :attr:`action_span` is where the action is placed inside them (what an alert reports).
     n_windows: windows from the first hot one to the last hot one (cold ones in between included);
     n_hot: the hot ones among them; mean_score is over those n_windows.
     """
@@ -75,6 +76,22 @@ class Episode:
     n_windows: int
     n_hot: int
     windows: tuple[KeptWindow, ...]
+
+    @property
+    def action_span(self) -> tuple[float, float]:
+        """Where the action is placed: from the middle of the first hot window to the middle of the
+        last. A window turns hot with about half of it in the action (measured: 1-1.5 s of a 3 s
+        window) and stays hot until about half of it is past, so a window's whole span overstates
+        the action by up to a window on each side. An episode of one window, or of a short segment's
+        windows (they all start with the segment, edge/window.py), spans them whole."""
+        if not self.windows or self.windows[0].t_start != self.start:
+            return self.start, self.end
+        first, last = self.windows[0], self.windows[-1]
+        # the last hot window is kept unless windows_kept is 2; then it is as long as the first
+        last_start = last.t_start if last.t_end == self.end else self.end - (first.t_end - first.t_start)
+        if last_start <= self.start:
+            return self.start, self.end
+        return (first.t_start + first.t_end) / 2, (last_start + self.end) / 2
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,14 @@ inside one normal part that score above the threshold, beside the target the pro
 calibrated for) and
 false alerts per hour of normal time; per recording, whether any alert fired; frame-level AUC (a frame's score is the mean score of the
 windows covering it, divided by the profile's threshold so streams can be pooled), per-stream mean
-AUC; alert level: an alert (episode) is a true positive when it overlaps an abnormal part; recall is
+AUC; alert level: an alert (episode) is a true positive when its windows overlap an abnormal part;
+recall is
 the share of abnormal parts overlapped by an alert, also by the part's duration (<1 s, 1-2 s, 2-3 s,
 >3 s); delay is from the start of an abnormal part to the end of the window that opened its first
-alert; and how many abnormal parts got exactly one alert; boundary errors: for each alert overlapping
-abnormal parts, |alert start - start of the first| and |alert end - end of the last| (median, p90;
-the signed medians too: negative is early). Window level: the windows' normalised
+alert; and how many abnormal parts got exactly one alert; boundary errors: for each true positive,
+the span it reports (``Episode.action_span``, what the alert store gets) against the parts it
+overlaps, |alert start - start of the first| and |alert end - end of the last| (median, p90; the
+signed medians too: negative is early). Window level: the windows' normalised
 scores binned by the share of the window that lies in an abnormal part, i.e. how much abnormal
 motion a window must hold before it crosses the threshold.
 """
@@ -39,7 +41,7 @@ from bus.messages import SkeletonFrame
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
 from edge.enroll import Augmentation, build_profile, reembed
-from edge.episodes import EpisodeEvent
+from edge.episodes import Episode, EpisodeEvent
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile
 from evaluation.fewshot import roc_auc
@@ -161,14 +163,15 @@ def share_table(shares: np.ndarray, eps: float = 1e-6) -> list[dict[str, Any]]:
     return out
 
 
-def boundary_errors(episodes: Sequence[Interval], abnormal: Sequence[Interval]) -> list[tuple[float, float]]:
-    """For each alert overlapping abnormal parts: (alert start - start of the first part it overlaps,
-    alert end - end of the last one), seconds; a burst of parts under one alert is one action."""
+def boundary_errors(episodes: Sequence[Episode], abnormal: Sequence[Interval]) -> list[tuple[float, float]]:
+    """For each alert whose windows overlap abnormal parts: (the start it reports - start of the first
+    part, the end it reports - end of the last), seconds; a burst of parts under one alert is one action."""
     out = []
-    for a, b in episodes:
-        hit = sorted((x, y) for x, y in abnormal if a <= y and b >= x)
+    for ep in episodes:
+        hit = sorted((x, y) for x, y in abnormal if ep.start <= y and ep.end >= x)
         if hit:
-            out.append((a - hit[0][0], b - max(y for _, y in hit)))
+            start, end = ep.action_span
+            out.append((start - hit[0][0], end - max(y for _, y in hit)))
     return out
 
 
@@ -207,8 +210,8 @@ def summarise(
         auc = roc_auc(s[labelled], abnormal[labelled]) if abnormal.any() and normal.any() else None
         pooled_scores.append(s[labelled])
         pooled_labels.append(abnormal[labelled])
-        episodes = [(e.episode.start, e.episode.end) for e in run.closed]
-        boundaries += boundary_errors(episodes, stream.abnormal)
+        episodes = [(e.episode.start, e.episode.end) for e in run.closed]  # the windows it is made of
+        boundaries += boundary_errors([e.episode for e in run.closed], stream.abnormal)
         for a, b in episodes:
             hit = any(a <= y and b >= x for x, y in stream.abnormal)
             tp += hit

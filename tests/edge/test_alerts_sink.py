@@ -62,6 +62,9 @@ def test_an_episode_is_one_row_written_at_opening_and_completed_at_closing(tmp_p
     sink.write([event("closed", "a", 7, 5.0), event("opened", "b", 2, 9.0), event("closed", "b", 4, 10.0)])
     sink.close()
     assert rows(url) == [("a", 7, True), ("b", 4, True)]
+    with AlertStore(url) as store:  # a's windows (0, 3) and (2, 5): the middles; its clock from opening
+        a = next(r for r in store.list_alerts() if r.episode_key == "a")
+    assert (a.started_at.timestamp(), a.ended_at.timestamp()) == pytest.approx((997.0 + 1.5, 997.0 + 3.5))
     assert sink.opened == 2 and waiting(tmp_path / "outbox.db") == 0
 
 

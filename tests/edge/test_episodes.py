@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from config.worker import EpisodeConfig
-from edge.episodes import EpisodeEvent, EpisodeTracker
+from edge.episodes import Episode, EpisodeEvent, EpisodeTracker, KeptWindow
 from edge.window import ReadyWindow
 
 THRESHOLD = 1.0
@@ -53,6 +53,21 @@ def test_k_of_n_hot_windows_open_an_episode_at_the_first_of_them() -> None:
     assert ep.mean_score == pytest.approx((HOT + COLD + HOT + 3.0) / 4)
     assert events[0].trigger_sent_at == sent_at(5)
     assert (ep.stream_id, ep.profile, ep.threshold) == ("cam1", "walk", THRESHOLD)
+
+
+def test_an_episode_places_the_action_between_the_middles_of_its_first_and_last_hot_windows() -> None:
+    tracker = EpisodeTracker(RULES)
+    events = run(tracker, [COLD, COLD, HOT, COLD, HOT, 3.0, HOT] + [COLD] * 4)
+    closed = events[-1].episode
+    assert closed.action_span == pytest.approx((win(2).t_start + 2.95 / 2, win(6).t_end - 2.95 / 2))
+    f = win(0).frames
+    one = Episode(
+        "e", "cam1", "walk", THRESHOLD, 1.0, 2.5, 2.0, 1.0, 2.5, 2.0, 1, 1, (KeptWindow(1.0, 2.5, 2.0, f),)
+    )
+    assert one.action_span == (1.0, 2.5)  # one window: all of it
+    growing = (KeptWindow(1.0, 2.0, 2.0, f), KeptWindow(1.0, 2.75, 2.0, f))  # a short segment's windows
+    short = Episode("e", "cam1", "walk", THRESHOLD, 1.0, 2.75, 2.0, 1.0, 2.0, 2.0, 4, 4, growing)
+    assert short.action_span == (1.0, 2.75)
 
 
 def test_one_long_abnormal_action_gives_one_episode() -> None:

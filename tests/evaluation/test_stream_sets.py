@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge.episodes import Episode, KeptWindow
 from evaluation.stream import boundary_errors
 from evaluation.stream_sets import DENSE_BLEND_S, DENSE_LEAD_S, DENSE_PARTS, STREAM_SETS
 from training.protocol import SPLITS
@@ -46,8 +47,16 @@ def test_dense_sets_alternate_short_abnormal_and_normal_parts_of_test_people(
     assert np.array_equal(again.recording.joints, streams[0].recording.joints)  # the same set every run
 
 
-def test_boundary_errors_compare_an_alert_with_the_parts_it_overlaps() -> None:
-    abnormal = [(10.0, 11.0), (12.0, 13.0), (30.0, 31.0)]
-    alerts = [(9.5, 14.0), (29.0, 30.5), (20.0, 22.0)]  # a burst of two, one part, a false alert
-    assert boundary_errors(alerts, abnormal) == [(-0.5, 1.0), (-1.0, -0.5)]
+def _alert(start: float, end: float) -> Episode:
+    """An episode of full 3 s windows from ``start`` to ``end``: it reports 1.5 s in from each side."""
+    frames = np.zeros((60, 20, 3), np.float32)
+    kept = (KeptWindow(start, start + 3, 2.0, frames), KeptWindow(end - 3, end, 2.0, frames))
+    return Episode("e", "s", "p", 1.0, start, end, 2.0, start, start + 3, 2.0, 5, 5, kept)
+
+
+def test_boundary_errors_compare_the_span_an_alert_reports_with_the_parts_its_windows_overlap() -> None:
+    abnormal = [(10.0, 11.0), (12.0, 13.0), (30.0, 31.0), (40.0, 41.0)]
+    # a burst of two parts, one part, a false alert, windows reaching into a part from before it
+    alerts = [_alert(8.0, 15.5), _alert(27.5, 32.0), _alert(20.0, 24.0), _alert(35.0, 40.5)]
+    assert boundary_errors(alerts, abnormal) == [(-0.5, 1.0), (-1.0, -0.5), (-3.5, -2.0)]
     assert boundary_errors([], abnormal) == []
