@@ -8,28 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from models.humanmac.scheduler import CosineDDIMScheduler
 from models.macdiff import MacDiff, load_macdiff, save_macdiff
-from models.macdiff.model import Standardiser
 from models.macdiff.network import MacDiffConfig, MacDiffNetwork, fill_condition
 from models.macdiff.patches import kept_tokens, patchify, random_keep, unpatchify
-from models.preprocess import WindowSpec
 
-SMALL = MacDiffConfig(patch=10, width=16, encoder_depth=1, decoder_depth=1, heads=2)
+SMALL = MacDiffConfig(patch=10, width=16, encoder_depth=1, decoder_depth=1, heads=2)  # tiny_macdiff's
 
 
 def smooth_windows(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return np.cumsum(rng.normal(0.0, 0.03, size=(n, 60, 20, 3)), axis=1).astype(np.float32)
-
-
-def tiny_macdiff(seed: int = 0) -> MacDiff:
-    torch.manual_seed(seed)
-    network = MacDiffNetwork(SMALL)
-    with torch.no_grad():
-        for p in network.parameters():  # zero-initialised heads and gates would make every output 0
-            p.normal_(0.0, 0.05)
-    return MacDiff(network, Standardiser(20).fit(smooth_windows(8)), CosineDDIMScheduler(), WindowSpec())
 
 
 def test_patches_hold_one_joint_over_l_frames_and_unpatchify_inverts() -> None:
@@ -65,9 +53,8 @@ def test_condition_is_local_at_kept_tokens_and_global_elsewhere() -> None:
     assert torch.allclose(z[0, 1], z_local[0].mean(dim=0)) and torch.allclose(z[1, 9], z_local[1].mean(dim=0))
 
 
-def test_decoder_predicts_noise_of_the_window_shape_and_reads_the_condition() -> None:
-    model = tiny_macdiff()
-    net = model.network
+def test_decoder_predicts_noise_of_the_window_shape_and_reads_the_condition(tiny_macdiff: MacDiff) -> None:
+    net = tiny_macdiff.network
     x = torch.randn(3, 60, 20, 3)
     keep = random_keep(3, SMALL.tokens, SMALL.mask_ratio, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -91,8 +78,8 @@ def test_condition_dropout_replaces_whole_windows_by_the_null_condition_at_its_r
     assert torch.equal(net.drop_condition(z, 0.0), z)
 
 
-def test_augmentation_gives_variants_near_the_window_that_differ(tmp_path: Path) -> None:
-    model, w = tiny_macdiff(), smooth_windows(3)
+def test_augmentation_gives_variants_near_the_window_that_differ(tiny_macdiff: MacDiff) -> None:
+    model, w = tiny_macdiff, smooth_windows(3)
     out = model.augment(w, samples=2, t_s=300, generator=torch.Generator().manual_seed(0))
     assert out.shape == (3, 2, 60, 20, 3) and out.dtype == np.float32 and np.isfinite(out).all()
     assert not np.allclose(out[:, 0], out[:, 1])
@@ -102,8 +89,8 @@ def test_augmentation_gives_variants_near_the_window_that_differ(tmp_path: Path)
         model.augment(np.full_like(w, np.nan), samples=1, t_s=10)
 
 
-def test_reconstruction_keeps_known_joints_exactly() -> None:
-    model, w = tiny_macdiff(), smooth_windows(2)
+def test_reconstruction_keeps_known_joints_exactly(tiny_macdiff: MacDiff) -> None:
+    model, w = tiny_macdiff, smooth_windows(2)
     known = np.ones(w.shape[:3], dtype=bool)
     known[:, 20:35, [4, 7]] = False
     out = model.reconstruct(w, known, steps=3, generator=torch.Generator().manual_seed(0))
@@ -117,8 +104,8 @@ def test_reconstruction_keeps_known_joints_exactly() -> None:
         model.reconstruct(w, known, steps=3, start=0.3)
 
 
-def test_same_seed_same_variants_up_to_float_rounding_another_seed_differs() -> None:
-    model, w = tiny_macdiff(), smooth_windows(2)
+def test_same_seed_same_variants_up_to_float_rounding_another_seed_differs(tiny_macdiff: MacDiff) -> None:
+    model, w = tiny_macdiff, smooth_windows(2)
     a, b, c = (
         model.augment(w, samples=2, t_s=300, generator=torch.Generator().manual_seed(s)) for s in (0, 0, 1)
     )
@@ -126,8 +113,8 @@ def test_same_seed_same_variants_up_to_float_rounding_another_seed_differs() -> 
     assert not np.allclose(a, c)
 
 
-def test_checkpoint_rebuilds_the_model_alone(tmp_path: Path) -> None:
-    model, w = tiny_macdiff(), smooth_windows(2)
+def test_checkpoint_rebuilds_the_model_alone(tiny_macdiff: MacDiff, tmp_path: Path) -> None:
+    model, w = tiny_macdiff, smooth_windows(2)
     path = tmp_path / "md.safetensors"
     save_macdiff(path, model, {"note": "test"})
     loaded = load_macdiff(path)
