@@ -45,6 +45,9 @@ def eval_fewshot_cmd(
         "hip-centring, depth and jitter, measured on real video; models/sensors/).",
     ),
     sensor_seed: int = typer.Option(0, help="Seed of the sensor model's errors."),
+    macdiff: Path | None = typer.Option(
+        None, help="Also score with this MacDiff checkpoint's pretrained encoder alone (method macdiff)."
+    ),
     behaviours: int = typer.Option(
         1,
         min=1,
@@ -69,7 +72,7 @@ def eval_fewshot_cmd(
         summary = run_fewshot_eval(
             dataset, encoder_path=encoder, shots=shots, seeds=seeds, out_dir=out, data_root=data_root,
             augmentation=augmentation, humanmac=humanmac, cache_dir=str(cache_dir), sensor=sensor,
-            sensor_seed=sensor_seed, behaviours=behaviours, rule=rule,
+            sensor_seed=sensor_seed, behaviours=behaviours, rule=rule, macdiff=macdiff,
         )  # fmt: skip
     except ValueError as e:  # e.g. O impossible for the gap
         raise fail(str(e), code=2) from None

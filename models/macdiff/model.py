@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,15 @@ class MacDiff:
         x = self.scaler.encode(as_windows(windows, self.config))
         keep = torch.arange(self.config.tokens).expand(len(x), -1)
         return self.network.representation(x, keep).numpy()
+
+    def embed_fn(self) -> Callable[[np.ndarray], np.ndarray]:
+        """:meth:`represent` at unit length, as the few-shot scorer reads the encoder's embeddings."""
+
+        def embed(windows: np.ndarray) -> np.ndarray:
+            z = self.represent(windows)
+            return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+        return embed
 
     @torch.inference_mode()
     def augment(

@@ -123,6 +123,7 @@ def test_checkpoint_rebuilds_the_model_alone(tiny_macdiff: MacDiff, tmp_path: Pa
     )
     np.testing.assert_array_equal(loaded.represent(w), model.represent(w))
     assert model.represent(w).shape == (2, SMALL.width)
+    np.testing.assert_allclose(np.linalg.norm(model.embed_fn()(w), axis=1), 1.0, rtol=1e-5)  # as scored
     with pytest.raises(ValueError, match="macdiff"):
         from models.humanmac import load_humanmac
 
