@@ -101,6 +101,15 @@ class GenerativeAugSettings(StrictModel):
         return self
 
 
+class MacDiffAugSettings(StrictModel):
+    """MacDiff's label-preserving augmentation (Sec. 3.4) as Algorithm 1's extended positives: each
+    step, ``ratio`` times the batch's windows are one-step variants of its windows, with their labels."""
+
+    model: str = Field("models/weights/macdiff.safetensors", description="MacDiff checkpoint.")
+    t_s: int = Field(300, ge=1, le=999, description="Timestep the variants are denoised from (paper: 500).")
+    ratio: float = Field(0.5, gt=0, le=4, description="Augment-to-real ratio λ (paper: 0.25-2).")
+
+
 class EncoderTrainConfig(StrictModel):
     seed: int = Field(0, description="Seeds data order, augmentation and initialisation.")
     datasets: list[Literal["kinder-gator", "msr", "nw-ucla"]] = Field(
@@ -118,6 +127,9 @@ class EncoderTrainConfig(StrictModel):
     augment: AugmentSettings = AugmentSettings()
     sensor: SensorAugSettings | None = Field(None, description="Sensor simulation of windows; off if null.")
     generative: GenerativeAugSettings | None = Field(None, description="HumanMAC augmentation; off if null.")
+    macdiff_augment: MacDiffAugSettings | None = Field(
+        None, description="MacDiff one-step-denoising augmentation; off if null."
+    )
     train_stride: int = Field(5, ge=1, le=120, description="Stride of training windows within clips.")
     steps: int = Field(1500, ge=1, le=1_000_000, description="Optimiser steps.")
     per_category: int = Field(2, ge=2, le=64, description="Windows per category in a batch (>= 2 clips).")

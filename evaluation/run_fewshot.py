@@ -38,13 +38,16 @@ def run_fewshot_eval(
     sensor_seed: int = 0,
     behaviours: int = 1,
     rule: str = DEFAULT_RULE,
+    macdiff: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate and (when ``out_dir``) write ``summary.json``, ``pairs.json`` (mean AUC of every
     (normal, anomaly) category pair, per method) and ``roc_<dataset>.png``. ``augmentation``: HumanMAC
     support-set augmentation of the encoder with these settings and model (default: the bundled one).
     ``sensor``: score every clip, support and query alike, as that sensor model (models/sensors/)
     would deliver it, drawing its errors with ``sensor_seed``. ``behaviours``: categories normal at once
-    (evaluation/fewshot.py); ``rule``: the scoring rule, by name (evaluation/scoring_rules.py)."""
+    (evaluation/fewshot.py); ``rule``: the scoring rule, by name (evaluation/scoring_rules.py).
+    ``macdiff``: also score with that MacDiff checkpoint's pretrained encoder alone (its pooled
+    representation of the same windows, unit length), as method ``macdiff``."""
     if rule not in RULES:
         raise ValueError(f"unknown scoring rule {rule!r}: use one of {', '.join(RULES)}")
     encoder_path = Path(encoder_path or DEFAULT_ENCODER_PATH)
@@ -56,6 +59,10 @@ def run_fewshot_eval(
         "encoder": encoder_embed_fn(encoder),
         "raw-dct": raw_dct_features(meta["encoder"]["dct_m"]),
     }
+    if macdiff is not None:
+        from models.macdiff import load_macdiff
+
+        methods["macdiff"] = load_macdiff(macdiff).embed_fn()
     variants = None
     if augmentation is not None:
         from models.humanmac import load_humanmac
@@ -88,6 +95,7 @@ def run_fewshot_eval(
         "rule": rule,
         "encoder": str(encoder_path),
         "encoder_revision": meta.get("git_revision"),
+        "macdiff": str(macdiff) if macdiff is not None else None,
         "support_augmentation": augmentation.describe() if augmentation is not None else None,
         "sensor": {"name": sensor, "seed": sensor_seed} if sensor else None,
         "cross_view": by_view_pair or None,

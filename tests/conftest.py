@@ -96,6 +96,30 @@ def tiny_humanmac():  # -> models.humanmac.HumanMAC
 
 
 @pytest.fixture(scope="session")
+def tiny_macdiff():  # -> models.macdiff.MacDiff
+    """A small MacDiff (10-frame patches, width 16, one block each) with random (seeded, non-zero)
+    weights and a scaler fitted to smooth random motion: untrained, built in memory at once."""
+    import numpy as np
+    import torch
+
+    from models.humanmac.scheduler import CosineDDIMScheduler
+    from models.macdiff import MacDiff
+    from models.macdiff.model import Standardiser
+    from models.macdiff.network import MacDiffConfig, MacDiffNetwork
+    from models.preprocess import WindowSpec
+
+    torch.manual_seed(0)
+    network = MacDiffNetwork(MacDiffConfig(patch=10, width=16, encoder_depth=1, decoder_depth=1, heads=2))
+    with torch.no_grad():
+        for p in network.parameters():  # zero-initialised heads and gates would make every output 0
+            p.normal_(0.0, 0.05)
+    motion = np.cumsum(np.random.default_rng(0).normal(0.0, 0.03, size=(8, 60, 20, 3)), axis=1)
+    return MacDiff(
+        network, Standardiser(20).fit(motion.astype(np.float32)), CosineDDIMScheduler(), WindowSpec()
+    )
+
+
+@pytest.fixture(scope="session")
 def generate():  # -> Callable[..., np.ndarray]
     """``generate(model, windows, n_g, observed=30, gap="end", steps=50, sampler=None, eta=0.0, rng=None)``:
     HumanMAC completions with the settings spelled as keywords (predicted ends of 30 observed frames

@@ -175,6 +175,11 @@ def train_member(
     info: dict[str, Any] = {"seed": seed}
     if variants is None and cfg.generative is not None:
         variants, info["augmentation_bank"] = generative_source(cfg, train, spec, progress)
+    macdiff = None
+    if cfg.macdiff_augment is not None:
+        from training.macdiff_aug import macdiff_augmenter
+
+        macdiff = macdiff_augmenter(cfg.macdiff_augment, spec, seed)
 
     encoder = ActionEncoder(member_config(encoder_config(cfg, spec)))
     optimiser = torch.optim.Adam(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -199,6 +204,8 @@ def train_member(
             gen = variants(clip_idx, centres, rng)  # (B, N_g, F, J, 3)
             windows = np.concatenate([windows, gen.reshape(-1, *windows.shape[1:])])
             labels = np.concatenate([labels, np.repeat(labels, gen.shape[1])])
+        if macdiff is not None:
+            windows, labels = macdiff(windows, labels, rng)
         z = encoder(torch.from_numpy(windows))
         loss = multi_positive_loss(z, torch.from_numpy(labels), cfg.temperature, cfg.positives)
         optimiser.zero_grad(set_to_none=True)

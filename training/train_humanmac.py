@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -70,7 +70,20 @@ def training_windows(
     return np.concatenate(windows), split_info
 
 
-def learning_rate(step: int, cfg: HumanMACTrainConfig) -> float:
+class LRSchedule(Protocol):
+    """The settings :func:`learning_rate` reads (every generative trainer has them)."""
+
+    @property
+    def lr(self) -> float: ...
+    @property
+    def lr_final(self) -> float: ...
+    @property
+    def warmup_steps(self) -> int: ...
+    @property
+    def steps(self) -> int: ...
+
+
+def learning_rate(step: int, cfg: LRSchedule) -> float:
     """Linear warm-up to ``lr``, then cosine decay to ``lr_final`` at the last step."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps

@@ -1,4 +1,4 @@
-"""``haad eval``: measure accuracy (few-shot benchmark, the live path on recordings, HumanMAC)."""
+"""``haad eval``: measure accuracy (few-shot benchmark, the live path on recordings, HumanMAC, MacDiff)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ def eval_fewshot_cmd(
         "hip-centring, depth and jitter, measured on real video; models/sensors/).",
     ),
     sensor_seed: int = typer.Option(0, help="Seed of the sensor model's errors."),
+    macdiff: Path | None = typer.Option(
+        None, help="Also score with this MacDiff checkpoint's pretrained encoder alone (method macdiff)."
+    ),
     behaviours: int = typer.Option(
         1,
         min=1,
@@ -69,7 +72,7 @@ def eval_fewshot_cmd(
         summary = run_fewshot_eval(
             dataset, encoder_path=encoder, shots=shots, seeds=seeds, out_dir=out, data_root=data_root,
             augmentation=augmentation, humanmac=humanmac, cache_dir=str(cache_dir), sensor=sensor,
-            sensor_seed=sensor_seed, behaviours=behaviours, rule=rule,
+            sensor_seed=sensor_seed, behaviours=behaviours, rule=rule, macdiff=macdiff,
         )  # fmt: skip
     except ValueError as e:  # e.g. O impossible for the gap
         raise fail(str(e), code=2) from None
@@ -228,6 +231,44 @@ def eval_humanmac_cmd(
     )  # fmt: skip
     typer.echo(format_table(summary))
     typer.echo(f"wrote {out / 'humanmac_eval.json'} and {out / 'humanmac_examples.png'}")
+
+
+@app.command("macdiff")
+def eval_macdiff_cmd(
+    model: Path | None = typer.Option(None, help="MacDiff checkpoint (default: the bundled one)."),
+    humanmac: Path | None = typer.Option(
+        None, help="HumanMAC checkpoint compared (default: the bundled one)."
+    ),
+    no_humanmac: bool = typer.Option(False, "--no-humanmac", help="Skip the HumanMAC in-betweens."),
+    encoder: Path | None = typer.Option(None, help="Encoder judging categories (default: the bundled one)."),
+    t_s: list[int] = typer.Option(
+        [300], "--t-s", min=0, max=999, help="Start timestep(s) of the one-step variants."
+    ),
+    samples: int = typer.Option(4, min=1, max=50, help="Variants per window (both generators)."),
+    dropouts: int = typer.Option(3, min=1, max=19, help="Joints missing per window (reconstruction)."),
+    steps: int = typer.Option(20, min=1, max=1000, help="DDIM steps of the reconstruction."),
+    seed: int = typer.Option(0, help="Seed of the dropouts, masks and noise."),
+    dataset: str = typer.Option("kinder-gator", help="Test participants of kinder-gator or msr."),
+    max_windows: int | None = typer.Option(256, min=1, help="Evaluate this many windows, spread evenly."),
+    out: Path = typer.Option(Path("runs/macdiff"), help="Folder for macdiff_eval.json and the figure."),
+    data_root: str | None = DataRoot,
+) -> None:
+    """Masked-joint reconstruction vs linear gap filling, and how often MacDiff's one-step variants
+    and HumanMAC's in-betweens of the same held-out windows keep their category."""
+    from evaluation.macdiff import evaluate_macdiff, format_table
+    from models.humanmac import load_humanmac
+    from models.macdiff import load_macdiff
+
+    try:
+        summary = evaluate_macdiff(
+            load_macdiff(model), None if no_humanmac else load_humanmac(humanmac), dataset=dataset,
+            max_windows=max_windows, dropouts=dropouts, steps=steps, t_s=t_s, samples=samples, seed=seed,
+            encoder=encoder, data_root=data_root, out_dir=out,
+        )  # fmt: skip
+    except (OSError, ValueError) as e:
+        raise fail(str(e), code=2) from None
+    typer.echo(format_table(summary))
+    typer.echo(f"wrote {out / 'macdiff_eval.json'} and {out / 'macdiff_examples.png'}")
 
 
 @app.command("multiperson")

@@ -1,4 +1,4 @@
-"""``haad train``: train the models haad ships (encoder, HumanMAC) and the HumanMAC ablation."""
+"""``haad train``: train the models haad ships (encoder, HumanMAC, MacDiff) and the HumanMAC ablation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Train models (encoder, HumanMAC).")
+app = typer.Typer(no_args_is_help=True, help="Train models (encoder, HumanMAC, MacDiff).")
 
 
 @app.command("encoder")
@@ -43,6 +43,24 @@ def train_humanmac_cmd(
 
     cfg = load_config(config, HumanMACTrainConfig)
     result = train_humanmac(cfg, out=out)
+    typer.echo(f"saved {result.path} after {result.seconds:.0f} s (final loss {result.final_loss:.4f})")
+
+
+@app.command("macdiff")
+def train_macdiff_cmd(
+    config: Path = typer.Option(
+        ..., "--config", help="Training config YAML (training/configs/macdiff*.yaml)."
+    ),
+    out: Path | None = typer.Option(None, help="Checkpoint path (default: the config's out)."),
+) -> None:
+    """Pretrain MacDiff (masked encoder + conditional diffusion decoder) on the train split, without
+    labels; writes .safetensors + .json metadata."""
+    from config.loader import load_config
+    from config.macdiff import MacDiffTrainConfig
+    from training.train_macdiff import train_macdiff
+
+    cfg = load_config(config, MacDiffTrainConfig)
+    result = train_macdiff(cfg, out=out)
     typer.echo(f"saved {result.path} after {result.seconds:.0f} s (final loss {result.final_loss:.4f})")
 
 
