@@ -18,7 +18,7 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +26,7 @@ from typing import IO, Any
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from config.events import EventsConfig
+from edge.events.links import with_links
 from edge.events.sinks import DeliveryError, Sink
 from edge.store import AlertStore
 from edge.store.models import Alert, EventCursor
@@ -54,8 +55,11 @@ class Notifier:
         sinks: Sequence[Sink],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        snapshot_streams: Collection[str] = (),
     ) -> None:
+        """``snapshot_streams``: the cameras whose alerts have a thumbnail to link to."""
         self.cfg, self.store, self.sinks, self.clock = cfg, store, list(sinks), clock
+        self.snapshot_streams = frozenset(snapshot_streams)
         with store.writing() as s:
             for sink in self.sinks:
                 ensure_cursor(s, sink.name)  # a new sink starts with the events after now
@@ -113,7 +117,7 @@ class Notifier:
         for event in events:
             if sink.wants(event):
                 try:
-                    sink.deliver(event)
+                    sink.deliver(with_links(event, self.cfg.public_url, self.snapshot_streams))
                 except DeliveryError as e:
                     if self._give_up(sink, now):
                         log.error("%s: giving up on event %d after %.0f s: %s", sink.name, event.id,

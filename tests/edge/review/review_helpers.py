@@ -113,6 +113,18 @@ def running(app: object, port: int) -> Iterator[str]:
         thread.join(10)
 
 
+def mqtt_subscriber(*args: object, **kw: object):  # type: ignore[no-untyped-def]
+    """The events tests' MQTT subscriber (tests/edge/events/mqtt_helpers.py)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "events" / "mqtt_helpers.py"
+    spec = importlib.util.spec_from_file_location("mqtt_helpers", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Subscriber(*args, **kw)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
