@@ -26,6 +26,7 @@ from typing import IO, Any
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from config.events import EventsConfig
+from edge import metrics
 from edge.events.links import with_links
 from edge.events.sinks import DeliveryError, Sink
 from edge.store import AlertStore
@@ -63,10 +64,17 @@ class Notifier:
         with store.writing() as s:
             for sink in self.sinks:
                 ensure_cursor(s, sink.name)  # a new sink starts with the events after now
+        for sink in self.sinks:
+            metrics.DELIVERY_FAILURES.labels(sink.name)  # a series at 0 from the start
 
     def step(self) -> int:
         """One round over every sink; the number of events delivered."""
-        return sum(self._step_sink(sink) for sink in self.sinks)
+        delivered = sum(self._step_sink(sink) for sink in self.sinks)
+        mine = {sink.name for sink in self.sinks}
+        for state in self.states():
+            if state.sink in mine:
+                metrics.EVENTS_PENDING.labels(state.sink).set(state.pending)
+        return delivered
 
     def states(self) -> list[CursorState]:
         with self.store.reading() as s:
@@ -175,6 +183,7 @@ class Notifier:
             cur.last_error = error[:2000]
             cur.updated_at = now
             failures = cur.failures
+        metrics.DELIVERY_FAILURES.labels(sink.name).inc()
         log.warning("%s: delivery after event %d failed (%s); retry %d in %.1f s", sink.name, last_id, error,
                     failures, wait)  # fmt: skip
 
