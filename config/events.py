@@ -97,6 +97,12 @@ class EventsConfig(StrictModel):
     webhooks: list[WebhookConfig] = Field(
         default_factory=list, max_length=50, description="Webhook endpoints."
     )
+    public_url: str | None = Field(
+        None,
+        description="The review server as users open it (https://haad.example.lan:8910, behind a proxy "
+        "its address there): every event's alert carries url (and thumbnail_url where the camera keeps "
+        "snapshots) under it; none: no links.",
+    )
     poll_s: float = Field(1.0, gt=0, le=60, description="How often the notifier looks for new events.")
     batch: int = Field(100, ge=1, le=10_000, description="Most events a sink is handed per round.")
     initial_backoff_s: float = Field(1.0, gt=0, le=600, description="Wait before retrying a failed delivery.")
@@ -107,6 +113,18 @@ class EventsConfig(StrictModel):
         le=90 * 86_400,
         description="An event a sink refused for this long is skipped (counted, logged); 0: retry forever.",
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"not an http(s) base URL without query or fragment: {v!r}")
+        if parts.username or parts.password:
+            raise ValueError("public_url must carry no user or password: events are read by others")
+        return v.rstrip("/")
 
     @model_validator(mode="after")
     def _check(self) -> EventsConfig:

@@ -57,10 +57,11 @@ State = tuple[int, NewAlert]  # (revision, the episode's row as it stands)
 @dataclass(frozen=True)
 class Unfinished:
     """An episode a previous worker left open: as the tracker resumes it, and the offset between its
-    rows' wall clock and its source clock."""
+    rows' wall clock and its source clock, and the profile version it was opened under."""
 
     episode: Episode
     offset_s: float
+    profile_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ class AlertSink:
             profile_versions if callable(profile_versions) else (lambda name: profile_versions.get(name, 0))
         )
         self.offsets: dict[str, float] = {}  # episode key -> wall clock minus source clock
+        # episode key -> the profile version it opened under: like its threshold, it stays through a
+        # reload, so an alert names the version whose threshold it was judged by.
+        self.versions: dict[str, int] = {}
         self.opened = 0
         self.delivered = 0
         self._lock = threading.Condition()  # guards everything below; never held during I/O
@@ -141,6 +145,7 @@ class AlertSink:
             found, self._unfinished = self._unfinished, []
         for u in found:
             self.offsets[u.episode.episode_id] = u.offset_s
+            self.versions[u.episode.episode_id] = u.profile_version
         return found
 
     def write(self, events: Sequence[EpisodeEvent]) -> None:
@@ -150,6 +155,7 @@ class AlertSink:
             ep = event.episode
             # At its opening, the deciding window is the episode's last hot one: it ends at ``ep.end``.
             self.offsets.setdefault(ep.episode_id, event.trigger_sent_at - ep.end)
+            self.versions.setdefault(ep.episode_id, self.profile_version(ep.profile))
             rows[ep.episode_id] = self._alert(ep, closed=event.kind == "closed")
             if event.kind == "opened":
                 self.opened += 1
@@ -160,6 +166,7 @@ class AlertSink:
                 )  # fmt: skip
             elif event.kind == "closed":
                 self.offsets.pop(ep.episode_id, None)
+                self.versions.pop(ep.episode_id, None)
         if not rows:
             return
         with self._lock:
@@ -369,7 +376,7 @@ class AlertSink:
             episode_key=ep.episode_id,
             stream_id=ep.stream_id,
             profile=ep.profile,
-            profile_version=self.profile_version(ep.profile),
+            profile_version=self.versions[ep.episode_id],
             started_at=_utc(start + offset),
             ended_at=_utc(end + offset) if closed else None,
             peak_score=ep.peak_score,
@@ -549,4 +556,4 @@ def _unfinished(row: AlertRecord | NewAlert) -> Unfinished:
         n_hot=int(np.sum(scores > row.threshold)),
         windows=kept,
     )
-    return Unfinished(episode, row.started_at.timestamp() - episode.action_span[0])
+    return Unfinished(episode, row.started_at.timestamp() - episode.action_span[0], row.profile_version)

@@ -288,9 +288,7 @@ class Daemon:
 
         stream = child.name.removeprefix("frontend-")
         snapshot = counters.snapshot()
-        for key, result in (
-            ("published", "published"), ("no_person", "no_person"), ("errors", "error"), ("dropped", "dropped")
-        ):  # fmt: skip
+        for key, result in metrics.FRONTEND_RESULTS.items():
             delta = snapshot.get(key, 0) - child.seen_counters.get(key, 0)
             if delta > 0:
                 metrics.FRONTEND_FRAMES.labels(stream, result).inc(delta)
@@ -307,6 +305,13 @@ class Daemon:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_dir)
         from edge import metrics
 
+        for child in [self.worker, *self.frontends, *self.services]:
+            metrics.CHILD_RESTARTS.labels(child.name)  # each series at 0 from the start
+        for child in self.frontends:
+            stream = child.name.removeprefix("frontend-")
+            metrics.FRONTEND_RECONNECTS.labels(stream)
+            for result in metrics.FRONTEND_RESULTS.values():
+                metrics.FRONTEND_FRAMES.labels(stream, result)
         if self.cfg.metrics.enabled:
             metrics.serve(self.cfg.metrics.host, self.cfg.metrics.port, given_up=self._given_up)
             log.info("metrics on http://%s:%d/metrics", self.cfg.metrics.host, self.cfg.metrics.port)

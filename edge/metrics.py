@@ -23,7 +23,12 @@ Exposed (all prefixed ``haad_``):
   (states in the outbox not yet in the alert log), ``outbox_failing`` and ``alert_log_down`` (1
   while that lasts);
 * ``profile_errors_total{profile}`` (new versions refused), ``profile_missing{profile}`` (1 while a
-  profile in use has vanished from disk; its last version keeps serving).
+  profile in use has vanished from disk; its last version keeps serving);
+* ``event_delivery_failures_total{sink}`` (an MQTT or webhook delivery that failed and is retried),
+  ``events_pending{sink}`` (alert events not yet delivered to that sink: the events outbox backlog).
+
+Labelled series are created at 0 when their label is known (configured streams and children, loaded
+profiles, configured sinks), so a dashboard shows 0 instead of "no data" before the first event.
 
 The same endpoint answers ``/health``: JSON that says whether every alert is safe (``ok``; the
 outbox takes alerts and the alert log answers), waits in the outbox for the log (``degraded``) or is
@@ -86,6 +91,19 @@ ALERT_LOG_DOWN = Gauge(
     "haad_alert_log_down", "1 while the alert log is unreachable, locked or hung", multiprocess_mode="livemax"
 )
 CHILD_RESTARTS = Counter("haad_child_restarts_total", "Child processes restarted", ["child"])
+DELIVERY_FAILURES = Counter(
+    "haad_event_delivery_failures_total", "Event deliveries that failed (retried later)", ["sink"]
+)
+EVENTS_PENDING = Gauge(
+    "haad_events_pending", "Alert events not yet delivered to the sink", ["sink"], multiprocess_mode="livemax"
+)
+# A frontend's shared counter -> its haad_frontend_frames_total result label.
+FRONTEND_RESULTS = {
+    "published": "published",
+    "no_person": "no_person",
+    "errors": "error",
+    "dropped": "dropped",
+}
 
 
 def serve(host: str, port: int, given_up: Callable[[], list[str]] = list) -> None:

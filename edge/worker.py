@@ -122,6 +122,7 @@ class ProfileSet:
         self.missing = set(gone)
         for name in self.watcher.seen:
             self.metrics.PROFILE_MISSING.labels(name).set(int(name in self.missing))
+            self.metrics.PROFILE_ERRORS.labels(name)  # a series at 0 from the start
         updated = False
         for p in changed:
             try:
@@ -291,6 +292,9 @@ class _Loop:
         if profiles.refresh():
             self.commit([], p.set_profiles(profiles.profiles(), profiles.extra()))
             m.PROFILES_LOADED.set(len(p.profile_names))
+            for s in self.cfg.streams:
+                for name in s.profiles or p.profile_names:
+                    m.ALERTS.labels(s.id, name)  # a series at 0 from the start
         fps = self.rates.fps(time.monotonic())
         for stream, rate in fps.items():
             m.STREAM_FPS.labels(stream).set(rate)
@@ -339,6 +343,9 @@ class _Loop:
         totals["nan_scores"] = self.pipeline.tracker.counts["nan_scores"]
         totals["late_windows"] = self.pipeline.tracker.counts["late_windows"]
         for reason, total in totals.items():
+            counter = self.metrics.DROPS.labels(
+                reason
+            )  # the worker's own reasons: a series at 0 from the start
             if total > self.seen_drops[reason]:
-                self.metrics.DROPS.labels(reason).inc(total - self.seen_drops[reason])
+                counter.inc(total - self.seen_drops[reason])
                 self.seen_drops[reason] = total

@@ -3,7 +3,7 @@
 Topics (``<p>`` = ``mqtt.topic_prefix``, default ``haad``):
 
 * ``<p>/events``: every event as JSON ``{"type": "open"|"update"|"close", "alert": {...},
-  "stream_open_alerts": n, ...}`` (not retained: a log of changes, like Frigate's ``frigate/events``);
+  "stream_open_alerts": n, ...}``, the alert with ``url`` and ``thumbnail_url`` (:mod:`edge.events.links`) (not retained: a log of changes, like Frigate's ``frigate/events``);
 * ``<p>/<stream>/<profile>/state``: retained JSON of the stream's latest alert for that profile,
   ``"state": "ON"`` while its episode is open, ``"OFF"`` once it closed;
 * ``<p>/<stream>/abnormal``: retained ``ON`` while any episode of the stream is open, else ``OFF``
@@ -20,6 +20,7 @@ within ``publish_timeout_s``; while disconnected nothing is attempted and the no
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -36,12 +37,17 @@ from edge.events.sinks import DeliveryError
 from edge.store.outbox import OutboxEvent
 
 log = logging.getLogger("haad.events.mqtt")
-_NODE = re.compile(r"[^A-Za-z0-9_-]")
+_NODE = re.compile(r"[^a-z0-9_]")
 
 
 def node_id(stream: str) -> str:
-    """A stream id as a Home Assistant node/object id (``[A-Za-z0-9_-]``)."""
-    return "haad_" + _NODE.sub("_", stream)
+    """A stream id as a Home Assistant node and object id (``[a-z0-9_]``, what entity ids allow),
+    distinct for distinct streams: one that needed changing (``a.b``, ``Cam``) gets a hash of the
+    original, so ``a.b`` and ``a_b`` never share an entity."""
+    slug = _NODE.sub("_", stream.lower())
+    if slug != stream:
+        slug += "_" + hashlib.sha1(stream.encode()).hexdigest()[:8]
+    return "haad_" + slug
 
 
 class Topics:
@@ -74,7 +80,8 @@ def discovery_payload(topics: Topics, stream: str) -> dict[str, Any]:
     return {
         "name": "Abnormal action",
         "unique_id": f"{node}_abnormal",
-        "object_id": f"{node}_abnormal",
+        # object_id stops working in Home Assistant 2026.4; default_entity_id names the domain too.
+        "default_entity_id": f"binary_sensor.{node}_abnormal",
         "state_topic": topics.abnormal(stream),
         "payload_on": "ON",
         "payload_off": "OFF",

@@ -18,7 +18,7 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +26,8 @@ from typing import IO, Any
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from config.events import EventsConfig
+from edge import metrics
+from edge.events.links import with_links
 from edge.events.sinks import DeliveryError, Sink
 from edge.store import AlertStore
 from edge.store.models import Alert, EventCursor
@@ -54,15 +56,25 @@ class Notifier:
         sinks: Sequence[Sink],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        snapshot_streams: Collection[str] = (),
     ) -> None:
+        """``snapshot_streams``: the cameras whose alerts have a thumbnail to link to."""
         self.cfg, self.store, self.sinks, self.clock = cfg, store, list(sinks), clock
+        self.snapshot_streams = frozenset(snapshot_streams)
         with store.writing() as s:
             for sink in self.sinks:
                 ensure_cursor(s, sink.name)  # a new sink starts with the events after now
+        for sink in self.sinks:
+            metrics.DELIVERY_FAILURES.labels(sink.name)  # a series at 0 from the start
 
     def step(self) -> int:
         """One round over every sink; the number of events delivered."""
-        return sum(self._step_sink(sink) for sink in self.sinks)
+        delivered = sum(self._step_sink(sink) for sink in self.sinks)
+        mine = {sink.name for sink in self.sinks}
+        for state in self.states():
+            if state.sink in mine:
+                metrics.EVENTS_PENDING.labels(state.sink).set(state.pending)
+        return delivered
 
     def states(self) -> list[CursorState]:
         with self.store.reading() as s:
@@ -113,7 +125,7 @@ class Notifier:
         for event in events:
             if sink.wants(event):
                 try:
-                    sink.deliver(event)
+                    sink.deliver(with_links(event, self.cfg.public_url, self.snapshot_streams))
                 except DeliveryError as e:
                     if self._give_up(sink, now):
                         log.error("%s: giving up on event %d after %.0f s: %s", sink.name, event.id,
@@ -171,6 +183,7 @@ class Notifier:
             cur.last_error = error[:2000]
             cur.updated_at = now
             failures = cur.failures
+        metrics.DELIVERY_FAILURES.labels(sink.name).inc()
         log.warning("%s: delivery after event %d failed (%s); retry %d in %.1f s", sink.name, last_id, error,
                     failures, wait)  # fmt: skip
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
+from fastapi.responses import Response, StreamingResponse
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from edge.backends import EncoderBackend
@@ -23,10 +28,10 @@ from edge.feedback import (
 from edge.overlays import cameras_using, overlay_store
 from edge.profiles import Profile, ProfileError
 from edge.review import queries, schemas
-from edge.review.auth import Identity
+from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
-from edge.store.models import ReviewStatus
-from edge.store.outbox import CursorState, cursor_states
+from edge.store.models import Alert, Event, ReviewStatus
+from edge.store.outbox import CursorState, OutboxEvent, cursor_states, pending_events
 from edge.store.records import encode_windows
 from models import skeleton
 
@@ -34,6 +39,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": schemas.Problem, "description": "No or wrong token / session."},
     403: {"model": schemas.Problem, "description": "Missing or wrong X-CSRF-Token (session cookie)."},
 }
+LIVE_POLL_S = 0.5  # how often the live stream looks for new events
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.Problem, "description": "No such thing."}
 }
@@ -44,7 +50,21 @@ def context(request: Request) -> ReviewContext:
     return ctx
 
 
-def identity(request: Request) -> Identity:
+# Declared in the OpenAPI schema (components.securitySchemes, and on every operation); the checks
+# themselves are Auth.identify's.
+BEARER = HTTPBearer(auto_error=False, description="A token from `haad serve token --name NAME`.")
+SESSION = APIKeyCookie(
+    name=COOKIE,
+    auto_error=False,
+    description="The login page's session cookie; POST and DELETE also need the X-CSRF-Token header.",
+)
+
+
+def identity(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    _session: Annotated[str | None, Security(SESSION)],
+) -> Identity:
     """Every API route depends on this: 401 without credentials, 403 without CSRF on a cookie POST."""
     ctx = context(request)
     who = ctx.auth.identify(request)
@@ -125,6 +145,63 @@ def list_alerts(
         "limit": limit,
         "items": [queries.alert_out(a, has[a.id]) for a in items],
     }
+
+
+@router.post("/alerts/review", response_model=schemas.BulkReviewOut)
+def review_alerts(body: schemas.BulkReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
+    """Set the review status of several alerts at once (the list's multi-select); without ``note``
+    each keeps its own. Ids that do not exist come back in ``missing``."""
+    with ctx.store.reading() as s:
+        notes: dict[int, str] = {i: n for i, n in s.execute(select(Alert.id, Alert.note).where(Alert.id.in_(body.ids)))}
+    updated = []
+    for alert_id in dict.fromkeys(body.ids):
+        if alert_id in notes:
+            note = notes[alert_id] if body.note is None else body.note
+            try:
+                ctx.store.set_status(alert_id, body.status, note, reviewer=who.name)
+                updated.append(alert_id)
+            except KeyError:  # deleted meanwhile (retention)
+                notes.pop(alert_id)
+    return {"updated": updated, "missing": [i for i in dict.fromkeys(body.ids) if i not in notes]}
+
+
+@router.get("/events/live", include_in_schema=False)
+async def live_events(
+    request: Request, who: Who, ctx: Ctx, after: Annotated[int | None, Query(ge=0)] = None
+) -> StreamingResponse:
+    """Server-sent events: every alert change from the events outbox (``id:`` the event id), so a
+    browser that reconnects with ``Last-Event-ID`` misses none; without one, changes from now on."""
+    header = request.headers.get("last-event-id", "")
+    start = int(header) if header.isdigit() else after
+    if start is None:
+        with ctx.store.reading() as s:
+            start = int(s.scalar(select(func.max(Event.id))) or 0)
+    return StreamingResponse(
+        _event_stream(request, ctx, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _event_stream(request: Request, ctx: ReviewContext, last: int) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    quiet = 0.0
+    while not await request.is_disconnected():
+        events = await run_in_threadpool(_events_after, ctx, last)
+        for e in events:
+            data = {"event_id": e.id, "type": e.kind, "alert": e.payload["alert"]}
+            yield f"id: {e.id}\nevent: alert\ndata: {json.dumps(data)}\n\n"
+            last = e.id
+        quiet = 0.0 if events else quiet + LIVE_POLL_S
+        if quiet >= 15.0:  # a comment now and then keeps proxies from closing an idle stream
+            yield ": keep-alive\n\n"
+            quiet = 0.0
+        await asyncio.sleep(LIVE_POLL_S)
+
+
+def _events_after(ctx: ReviewContext, last: int) -> list[OutboxEvent]:
+    with ctx.store.reading() as s:
+        return pending_events(s, last, 100)
 
 
 @router.get("/alerts/{alert_id}", response_model=schemas.AlertDetail, responses=NOT_FOUND)

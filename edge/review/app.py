@@ -1,16 +1,20 @@
 """The review server's FastAPI app: /api/v1 (:mod:`edge.review.api`), the pages
 (:mod:`edge.review.pages`) and their static files, built from explicit parts (no globals), behind
 :class:`~edge.review.guards.RequestGuard` (Host, body size, framing). A request that fails validation
-gets 422 with where and why, never its own input back."""
+gets 422 with where and why, never its own input back; outside /api/ an error is an HTML page."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from edge.review import api, pages
 from edge.review.context import ReviewContext
@@ -38,10 +42,33 @@ def create_app(ctx: ReviewContext) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(RequestGuard, cfg=ctx.cfg)
     return app
 
 
-async def _invalid(_request: Request, e: RequestValidationError) -> JSONResponse:
+async def _invalid(request: Request, e: RequestValidationError) -> Response:
+    if not request.url.path.startswith("/api/"):  # /alerts/abc: no such page
+        return _error_page(request, 404, "There is no such page.")
     errors = [{k: v for k, v in err.items() if k in ("type", "loc", "msg")} for err in e.errors()]
     return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def _http_error(request: Request, e: HTTPException) -> Response:
+    if request.url.path.startswith("/api/"):
+        return await http_exception_handler(request, e)
+    message = "There is no such page." if e.status_code == 404 else str(e.detail)
+    return _error_page(request, e.status_code, message, e.headers)
+
+
+def _error_page(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    return pages.TEMPLATES.TemplateResponse(
+        request, "error.html", {"status": status, "title": title, "message": message}, status_code=status,
+        headers=headers,
+    )  # fmt: skip

@@ -8,8 +8,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
@@ -86,6 +88,18 @@ def _signed_in_page(request: Request, template: str, nav: str, **context: Any) -
     """The page for a signed-in user, else the way to sign in."""
     who = _who(request)
     return _login_redirect(request) if who is None else _page(request, template, who, nav=nav, **context)
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> Response:
+    """Liveness without a token (load balancers, container health checks): 200 while the server runs
+    and its alert log answers, else 503; it says nothing about the alerts."""
+    try:
+        with _ctx(request).store.reading() as s:
+            s.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return JSONResponse({"status": "database unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -82,6 +82,17 @@ class AlertWindows(BaseModel):
 class ReviewIn(BaseModel):
     status: ReviewStatus
     note: str = Field("", max_length=2000)
+
+
+class BulkReviewIn(BaseModel):
+    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=500)
+    status: ReviewStatus
+    note: str | None = Field(None, max_length=2000, description="None: each alert keeps its note.")
+
+
+class BulkReviewOut(BaseModel):
+    updated: list[int]
+    missing: list[int]
 
 
 class NormalIn(BaseModel):

@@ -92,6 +92,7 @@ def uvicorn_config(app: Any, serve: ServeConfig) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=serve.host, port=serve.port, log_config=None, access_log=False, proxy_headers=False,
         ssl_certfile=serve.tls_cert, ssl_keyfile=serve.tls_key,
+        timeout_graceful_shutdown=3,  # open live-event streams end at shutdown; browsers reconnect
     )  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """Review the alert log: list, show, export and triage alerts.
 
-The database is --db or the HAAD_DB environment variable (default sqlite:///haad-alerts.db).
+The database is --db, else the HAAD_DB environment variable, else the store of --config edge.yaml,
+else sqlite:///haad-alerts.db.
 --since/--until take ISO-8601 times (UTC when no zone is given) or times relative to now (30m, 2h, 1d)
 and match an alert's start. Exit codes: 0 done, 1 no such alert or database, 2 bad usage.
 """
@@ -23,7 +24,6 @@ from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from config.store import normalise_db_url
 from edge.overlays import Scope
 from edge.store import AlertRecord, AlertStore, ReviewStatus
 from edge.store.records import RECORD_FIELDS, encode_windows
@@ -32,7 +32,6 @@ from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, load_edge_config
 if TYPE_CHECKING:
     from edge.feedback import FeedbackResult
 
-DEFAULT_DB = "sqlite:///haad-alerts.db"
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -52,10 +51,16 @@ def parse_time(text: str) -> datetime:
 
 
 Db = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--db", envvar="HAAD_DB", help="Alert database URL (sqlite:///file or postgresql+psycopg://...)."
+        "--db",
+        envvar="HAAD_DB",
+        help="Alert database URL (sqlite:///file or postgresql+psycopg://...); replaces the config's store.",
     ),
+]
+Config = Annotated[
+    Path | None,
+    typer.Option("--config", help="edge.yaml: its store (and profiles_dir, encoder for --normal)."),
 ]
 Stream = Annotated[str | None, typer.Option(help="Only this stream id.")]
 Profile = Annotated[str | None, typer.Option(help="Only this profile.")]
@@ -73,7 +78,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
 @app.command("list")
 def list_cmd(
-    db: Db = DEFAULT_DB,
+    db: Db = None,
+    config: Config = None,
     stream: Stream = None,
     profile: Profile = None,
     since: Since = None,
@@ -83,7 +89,7 @@ def list_cmd(
     as_json: AsJson = False,
 ) -> None:
     """The newest alerts matching the filters."""
-    with _open(db) as store:
+    with _open(config, db) as store:
         alerts = store.list_alerts(
             stream=stream, profile=profile, since=since, until=until, status=status, limit=limit
         )
@@ -124,14 +130,15 @@ def list_cmd(
 @app.command("show")
 def show_cmd(
     alert_id: Annotated[int, typer.Argument(metavar="ID", help="Alert id (see `haad alerts list`).")],
-    db: Db = DEFAULT_DB,
+    db: Db = None,
+    config: Config = None,
     as_json: AsJson = False,
     plot: Annotated[
         Path | None, typer.Option(help="Also draw its score timeline to this .png or .svg file.")
     ] = None,
 ) -> None:
     """One alert in full, with a summary of each stored skeleton window."""
-    with _open(db) as store:
+    with _open(config, db) as store:
         alert = _get(store, alert_id)
     if plot is not None:
         from edge.plots import alert_timeline
@@ -174,7 +181,8 @@ def show_cmd(
 @app.command("export")
 def export_cmd(
     out: Annotated[Path, typer.Option(help="Output file: .jsonl (JSON Lines) or .csv.")],
-    db: Db = DEFAULT_DB,
+    db: Db = None,
+    config: Config = None,
     stream: Stream = None,
     profile: Profile = None,
     since: Since = None,
@@ -189,7 +197,7 @@ def export_cmd(
     kind = out.suffix.lower()
     if kind not in (".jsonl", ".ndjson", ".csv"):
         raise typer.BadParameter(f"{out}: the extension must be .jsonl or .csv", param_hint="--out")
-    with _open(db) as store:
+    with _open(config, db) as store:
         alerts = store.list_alerts(
             stream=stream, profile=profile, since=since, until=until, status=status, limit=limit
         )
@@ -218,7 +226,8 @@ def review_cmd(
         ReviewStatus | None, typer.Option(help="confirmed or dismissed (new reopens it).")
     ] = None,
     note: Annotated[str, typer.Option(help="Why (replaces an earlier note).")] = "",
-    db: Db = DEFAULT_DB,
+    db: Db = None,
+    config: Config = None,
     normal: Annotated[
         bool,
         typer.Option("--normal", help="Normal behaviour: add its windows to its profile (a new version)."),
@@ -241,16 +250,13 @@ def review_cmd(
         typer.Option(help="With --normal: the behaviour the action is (default: a new one, alert-<id>)."),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --normal: apply without asking.")] = False,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="With --normal: edge.yaml (profiles_dir, encoder).")
-    ] = None,
     reviewer: Annotated[str | None, typer.Option(help="Who reviews (default: the OS user).")] = None,
 ) -> None:
     """Mark an alert confirmed or dismissed, or normal (teaches its profile)."""
     if sum([status is not None, normal, undo_normal]) != 1:
         raise typer.BadParameter("give exactly one of --status, --normal, --undo-normal")
     if normal or undo_normal:
-        with _open(db):  # the same checks as every command: the database must exist
+        with _open(config, db):  # the same checks as every command: the database must exist
             pass
         if normal and scope is None:
             raise typer.BadParameter("--normal needs --scope camera or --scope all", param_hint="--scope")
@@ -260,7 +266,7 @@ def review_cmd(
         )  # fmt: skip
         typer.echo(message)
         return
-    with _open(db) as store:
+    with _open(config, db) as store:
         try:
             store.set_status(alert_id, status or "new", note, reviewer=reviewer or "")
         except KeyError as e:
@@ -332,7 +338,7 @@ def prune_cmd(
 def _review_normal(
     alert_id: int,
     *,
-    db: str,
+    db: str | None,
     config: Path | None,
     note: str,
     undo: bool,
@@ -388,16 +394,15 @@ def _target(r: FeedbackResult) -> str:
 
 
 @contextmanager
-def _open(db: str) -> Iterator[AlertStore]:
-    """The store at ``db``; a SQLite file must exist already (a typo must not create an empty log)."""
-    try:
-        url = make_url(normalise_db_url(db))
-    except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--db") from None
+def _open(config: Path | None, db: str | None) -> Iterator[AlertStore]:
+    """The store at ``db``, else the one ``config`` names; a SQLite file must exist already (a typo
+    must not create an empty log)."""
+    store_cfg = load_edge_config(config, db=db).store
+    url = make_url(store_cfg.url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").expanduser().is_file():
-        _fail(f"no alert database at {url.database} (give --db or set HAAD_DB)")
+        _fail(f"no alert database at {url.database} (give --config edge.yaml, --db or set HAAD_DB)")
     try:
-        store = AlertStore(db)
+        store = AlertStore(store_cfg)
     except (SQLAlchemyError, CommandError) as e:
         _fail(f"cannot open {url.render_as_string(hide_password=True)}: {e.__class__.__name__}: {e.args[0]}")
     with store:

@@ -239,3 +239,32 @@ def test_a_starting_writer_hands_back_only_what_a_previous_worker_left(tmp_path:
     found += sink.unfinished()
     sink.close()
     assert [u.episode.episode_id for u in found] == ["old"]
+
+
+def test_an_alert_keeps_the_profile_version_and_threshold_it_opened_under_through_a_reload(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/alerts.db"
+    current = {"walk": 1}
+    sink = AlertSink(
+        StoreConfig(url=url), tmp_path / "outbox.db", model_version="m1", profile_versions=current
+    )
+    sink.start(["cam0"])
+    sink.write([event("opened", "a", 3, 3.0)])
+    current["walk"] = 2  # a reload while the episode is open
+    sink.write([event("closed", "a", 7, 5.0), event("opened", "b", 2, 9.0)])
+    sink.close()
+    with AlertStore(url) as store:
+        got = {r.episode_key: (r.profile_version, r.threshold) for r in store.list_alerts()}
+    assert got == {"a": (1, 1.0), "b": (2, 1.0)}
+    resumed = AlertSink(
+        StoreConfig(url=url), tmp_path / "outbox.db", model_version="m1", profile_versions=current
+    )
+    resumed.start(["cam0"])
+    [left] = resumed.unfinished(wait_s=10)  # b, left open: resumed under the version it opened with
+    current["walk"] = 3
+    resumed.write([event("closed", "b", 4, 10.0)])
+    resumed.close()
+    assert left.profile_version == 2
+    with AlertStore(url) as store:
+        assert {r.episode_key: r.profile_version for r in store.list_alerts()}["b"] == 2

@@ -18,11 +18,19 @@ from config.store import StoreConfig
 from edge.demo import PROFILES_DIR
 from edge.profiles import ProfileStore
 from edge.store import AlertStore
-from tests.daemon_harness import demo_profiles, start_daemon, wait
+from tests.daemon_harness import demo_profiles, free_port, start_daemon, wait
+from tests.edge.test_grafana_dashboard import dashboard_series
 
 pytestmark = pytest.mark.slow  # runs the daemon's processes end to end
 
 TIMEOUT_S = 120
+
+
+def exported(text: str) -> set[str]:
+    """The series names in a /metrics answer."""
+    return {
+        line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")
+    }
 
 
 def test_squat_video_goes_through_bus_and_worker_into_sqlite(tmp_path: Path, data_root: Path) -> None:
@@ -74,6 +82,9 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
             {"id": "broken", "source": {"kind": "video", "path": str(corrupt)}},
         ],
         profiles,
+        events={
+            "webhooks": [{"name": "down", "url": f"http://127.0.0.1:{free_port()}/hook"}]
+        },  # nobody there
     )
     cfg = daemon.config
     try:
@@ -81,6 +92,8 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
         # The profile is enrolled while the daemon runs: it is picked up without a restart.
         ProfileStore(profiles).save(ProfileStore(PROFILES_DIR).load("demo-walk"))
         wait(lambda: daemon.metric("haad_profiles_loaded") == 1, 20, "the new profile")
+        # Every series the Grafana dashboard queries exists before anything went wrong (at 0).
+        wait(lambda: dashboard_series() <= exported(daemon.metrics()), 20, "the dashboard's series")
 
         # Garbage from a stray sender, frames of a stream nobody configured and a wrong schema version
         # are counted, not fatal.
@@ -130,6 +143,9 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
             "cam back",
         )
         wait(lambda: daemon.metric("haad_alerts_total", stream="cam") >= 1, 40, "an alert")
+        wait(lambda: daemon.metric("haad_event_delivery_failures_total", sink="webhook:down") >= 1, 20,
+             "the webhook's failure counted")  # fmt: skip
+        assert daemon.metric("haad_events_pending", sink="webhook:down") >= 1
         assert daemon.proc.poll() is None  # still running through all of it
     finally:
         daemon.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -362,3 +363,35 @@ def test_a_referenced_secret_is_read_where_it_is_used(
     assert SecretRef(env="HAAD_TEST_PW").value() == "from-env"
     with pytest.raises(SecretError, match="HAAD_TEST_NOPE is not set"):
         SecretRef(env="HAAD_TEST_NOPE").value()
+
+
+def test_the_container_binds_metrics_to_every_address_and_exposes_what_it_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deploy/Dockerfile's CMD, run through the real CLI (the daemon replaced by a recorder): metrics on
+    0.0.0.0, and EXPOSE names the metrics and review ports."""
+    import edge.daemon
+    from config.serve import ServeConfig
+
+    dockerfile = (Path(__file__).parents[2] / "deploy" / "Dockerfile").read_text()
+    cmd = json.loads(next(line for line in dockerfile.splitlines() if line.startswith("CMD "))[4:])
+    exposed = {
+        int(p) for line in dockerfile.splitlines() if line.startswith("EXPOSE ") for p in line.split()[1:]
+    }
+    got: list[EdgeConfig] = []
+
+    class Recorder:
+        def __init__(self, cfg: EdgeConfig) -> None:
+            got.append(cfg)
+
+        def run(self) -> int:
+            return 0
+
+    monkeypatch.setattr(edge.daemon, "Daemon", Recorder)
+    config = tmp_path / "edge.yaml"
+    config.write_text("metrics: {port: 9108}\n")
+    args = [str(config) if a == "/etc/haad/edge.yaml" else a for a in cmd]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert got[0].metrics.host == "0.0.0.0"
+    assert {got[0].metrics.port, ServeConfig().port} <= exposed

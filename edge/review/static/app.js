@@ -28,7 +28,7 @@ async function unreviewedBadge() {
   try {
     const page = await api("/alerts?status=new&limit=1");
     const b = document.getElementById("unreviewed");
-    if (b && page.total) { b.textContent = page.total; b.hidden = false; }
+    if (b) { b.textContent = page.total; b.hidden = !page.total; }
   } catch (e) { /* the page shows its own errors */ }
 }
 
@@ -42,18 +42,32 @@ function wireLogout() {
   });
 }
 
-// --- alert list -------------------------------------------------------------------------------
+// --- alert list: filters in the URL, multi-select and bulk review, keyboard, live updates -----------
 async function alertsPage() {
   const size = Number(document.body.dataset.pageSize) || 50;
   const form = document.getElementById("filters");
   const params = new URLSearchParams(location.search);
   let offset = Number(params.get("offset") || 0);
+  let items = [], focus = -1;
+  const selected = new Set();
   const [streams, profiles] = await Promise.all([api("/streams?last=0"), api("/profiles")]);
   const fill = (sel, values) => { for (const v of values) sel.append(el("option", { value: v }, v)); };
   fill(form.stream, streams.map((s) => s.stream_id));
   fill(form.profile, profiles.map((p) => p.name));
   for (const k of ["stream", "profile", "status"]) if (params.get(k)) form[k].value = params.get(k);
   for (const k of ["since", "until"]) if (params.get(k)) form[k].value = params.get(k).slice(0, 16);
+  const rowsEl = document.getElementById("rows");
+
+  function showSelection() {
+    for (const tr of rowsEl.children) {
+      const id = Number(tr.dataset.id);
+      tr.querySelector("input.pick").checked = selected.has(id);
+      tr.classList.toggle("focus", items[focus]?.id === id);
+    }
+    document.getElementById("selected-count").textContent = `${selected.size} selected`;
+    for (const b of ["bulk-confirm", "bulk-dismiss"]) document.getElementById(b).disabled = !selected.size;
+    document.getElementById("select-all").checked = items.length > 0 && items.every((a) => selected.has(a.id));
+  }
 
   async function load() {
     const q = new URLSearchParams();
@@ -64,13 +78,21 @@ async function alertsPage() {
     history.replaceState(null, "", "/?" + shown.toString());
     q.set("offset", offset); q.set("limit", size);
     const page = await api("/alerts?" + q.toString());
-    const rows = document.getElementById("rows");
-    rows.replaceChildren(...page.items.map((a) => {
+    const focusedId = items[focus]?.id;
+    items = page.items;
+    focus = Math.min(Math.max(items.findIndex((a) => a.id === focusedId), focus), items.length - 1);
+    const ids = new Set(items.map((a) => a.id));
+    for (const id of [...selected]) if (!ids.has(id)) selected.delete(id);
+    rowsEl.replaceChildren(...items.map((a) => {
+      const pick = el("input", { type: "checkbox", class: "pick", "aria-label": `select alert ${a.id}` });
+      pick.addEventListener("change", () => { pick.checked ? selected.add(a.id) : selected.delete(a.id); showSelection(); });
+      const thumb = a.snapshots ? el("img", { class: "thumb", src: `/api/v1/alerts/${a.id}/thumbnail.jpg`, alt: `alert ${a.id}`, loading: "lazy" }) : "";
       const tr = el("tr", { class: a.status, "data-id": a.id },
-        el("td", {}, el("a", { href: "/alerts/" + a.id }, String(a.id))), el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
+        el("td", { class: "pick" }, pick), el("td", {}, el("a", { href: "/alerts/" + a.id }, String(a.id))), el("td", { class: "thumb" }, thumb),
+        el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
         el("td", {}, a.stream_id), el("td", {}, `${a.profile} v${a.profile_version}`),
         el("td", {}, `${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)}`), el("td", {}, badge(a.status)));
-      tr.addEventListener("click", (ev) => { if (ev.target.tagName !== "A") location.href = "/alerts/" + a.id; });
+      tr.addEventListener("click", (ev) => { if (!["A", "INPUT"].includes(ev.target.tagName) && !ev.target.closest("td.pick")) location.href = "/alerts/" + a.id; });
       return tr;
     }));
     document.getElementById("summary").textContent =
@@ -78,12 +100,66 @@ async function alertsPage() {
     document.getElementById("prev").disabled = offset === 0;
     document.getElementById("next").disabled = offset + page.items.length >= page.total;
     document.getElementById("page").textContent = page.total ? `page ${Math.floor(offset / size) + 1} of ${Math.ceil(page.total / size)}` : "";
+    showSelection();
   }
+
+  const msg = document.getElementById("live-state");
+  async function review(ids, status) {
+    if (!ids.length) return;
+    try {
+      const r = await api("/alerts/review", { method: "POST", json: { ids, status } });
+      for (const id of r.updated) selected.delete(id);
+      msg.textContent = `${r.updated.length} alert(s) ${status}`;
+    } catch (e) { msg.textContent = "Failed: " + e.message; }
+    await load();
+    unreviewedBadge();
+  }
+  const targets = () => (selected.size ? [...selected] : items[focus] ? [items[focus].id] : []);
+  document.getElementById("bulk-confirm").onclick = () => review(targets(), "confirmed");
+  document.getElementById("bulk-dismiss").onclick = () => review(targets(), "dismissed");
+  document.getElementById("bulk-reviewed").onclick = () => review(items.filter((a) => a.status === "new").map((a) => a.id), "dismissed");
+  const selectAll = () => {
+    const all = items.every((a) => selected.has(a.id));
+    for (const a of items) all ? selected.delete(a.id) : selected.add(a.id);
+    showSelection();
+  };
+  document.getElementById("select-all").onchange = selectAll;
+
+  const help = document.getElementById("help");
+  document.getElementById("help-open").onclick = () => { help.hidden = false; };
+  document.getElementById("help-close").onclick = () => { help.hidden = true; };
+  const move = (d) => { focus = Math.max(0, Math.min(items.length - 1, focus + d)); showSelection(); rowsEl.children[focus]?.scrollIntoView({ block: "nearest" }); };
+  document.addEventListener("keydown", (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest("input:not(.pick), select, textarea")) return;
+    if (ev.key === "Escape") { help.hidden = true; return; }
+    const act = {
+      j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1),
+      Enter: () => { if (items[focus]) location.href = "/alerts/" + items[focus].id; },
+      x: () => toggle(), " ": () => toggle(), a: selectAll,
+      c: () => review(targets(), "confirmed"), r: () => review(targets(), "dismissed"), d: () => review(targets(), "dismissed"),
+      n: () => document.getElementById("next").click(), p: () => document.getElementById("prev").click(),
+      "?": () => { help.hidden = !help.hidden; },
+    }[ev.key];
+    if (act) { ev.preventDefault(); act(); }
+  });
+  const toggle = () => { const a = items[focus]; if (a) { selected.has(a.id) ? selected.delete(a.id) : selected.add(a.id); showSelection(); } };
+
   form.addEventListener("change", () => { offset = 0; load(); });
   form.addEventListener("reset", () => setTimeout(() => { offset = 0; load(); }, 0));
   document.getElementById("prev").onclick = () => { offset = Math.max(0, offset - size); load(); };
   document.getElementById("next").onclick = () => { offset += size; load(); };
   await load();
+
+  // Every alert change, from the events outbox: the browser resumes after a drop (Last-Event-ID).
+  let pending = null;
+  const live = new EventSource("/api/v1/events/live");
+  live.addEventListener("alert", () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => { load(); unreviewedBadge(); }, 200);
+  });
+  live.onopen = () => { msg.textContent = "live"; };
+  live.onerror = () => { msg.textContent = "reconnecting…"; };
+  window.addEventListener("pagehide", () => live.close());
 }
 
 // --- alert detail: playback, timeline, review ---------------------------------------------------

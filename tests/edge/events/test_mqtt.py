@@ -70,7 +70,7 @@ def test_open_and_close_events_retained_state_and_home_assistant_discovery(
     p = _prefix()
     cfg = _cfg(port, p)
     sub = Subscriber(host, port, [f"{p}/#", f"{p}-ha/#"])
-    sink = MqttSink(cfg.mqtt, streams=["cam1", "cam.2"])  # type: ignore[arg-type]
+    sink = MqttSink(cfg.mqtt, streams=["cam1", "cam.2", "cam_2"])  # type: ignore[arg-type]
     notifier = Notifier(cfg, store, [sink])
     try:
         assert sink.wait_connected(10)
@@ -83,7 +83,19 @@ def test_open_and_close_events_retained_state_and_home_assistant_discovery(
         assert (
             config["availability_topic"] == f"{p}/available" and config["unique_id"] == "haad_cam1_abnormal"
         )
-        sub.wait_for(f"{p}-ha/binary_sensor/{node_id('cam.2')}/abnormal/config")  # configured, no alert yet
+        # object_id stops working in Home Assistant 2026.4: default_entity_id names the domain too.
+        assert config["default_entity_id"] == "binary_sensor.haad_cam1_abnormal" and "object_id" not in config
+        dotted, underscored = (  # configured, no alert yet; distinct entities
+            json.loads(sub.wait_for(f"{p}-ha/binary_sensor/{node_id(s)}/abnormal/config")[1])
+            for s in ("cam.2", "cam_2")
+        )
+        assert (
+            dotted["state_topic"] == f"{p}/cam.2/abnormal"
+            and underscored["unique_id"] == "haad_cam_2_abnormal"
+        )
+        assert dotted["unique_id"] != underscored["unique_id"]
+        assert dotted["default_entity_id"] != underscored["default_entity_id"]
+        assert dotted["device"]["identifiers"] != underscored["device"]["identifiers"]
         _, opened, _ = sub.wait_for(f"{p}/events", type="open")
         assert json.loads(opened)["alert"]["id"] == alert_id
         assert sub.wait_for(f"{p}/cam1/abnormal")[1] == "ON"  # announced from the store at connect
@@ -114,8 +126,9 @@ def test_open_and_close_events_retained_state_and_home_assistant_discovery(
         notifier.close()
         sub.close()
         _clear_retained(host, port, [f"{p}/available", f"{p}/cam1/abnormal", f"{p}/cam1/alert", f"{p}/cam1/walk/state",
-                                     f"{p}/cam.2/abnormal", f"{p}-ha/binary_sensor/haad_cam1/abnormal/config",
-                                     f"{p}-ha/binary_sensor/{node_id('cam.2')}/abnormal/config"])  # fmt: skip
+                                     f"{p}/cam.2/abnormal", f"{p}/cam_2/abnormal", f"{p}-ha/binary_sensor/haad_cam1/abnormal/config",
+                                     f"{p}-ha/binary_sensor/{node_id('cam.2')}/abnormal/config",
+                                     f"{p}-ha/binary_sensor/{node_id('cam_2')}/abnormal/config"])  # fmt: skip
 
 
 def _wait_delivered(notifier: Notifier, timeout_s: float = 15.0) -> None:

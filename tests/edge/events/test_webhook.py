@@ -71,7 +71,7 @@ def test_signed_events_are_retried_with_backoff_until_accepted_in_order(
 ) -> None:
     monkeypatch.setenv("HAAD_TEST_WEBHOOK_KEY", SECRET)  # the key by reference, never in the config
     cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url, secret=SecretRef(env="HAAD_TEST_WEBHOOK_KEY"))],
-                       initial_backoff_s=2, max_backoff_s=3)  # fmt: skip
+                       initial_backoff_s=2, max_backoff_s=3, public_url="https://haad.example:8910/")  # fmt: skip
     clock = Clock()
     notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)
     first_state = new_alert()
@@ -91,6 +91,8 @@ def test_signed_events_are_retried_with_backoff_until_accepted_in_order(
     bodies = [json.loads(r[2]) for r in receiver.requests]
     assert [(b["type"], b["alert"]["id"]) for b in bodies[2:]] == [("open", alert_id), ("close", alert_id)]
     assert bodies[0]["event_id"] == bodies[2]["event_id"]  # a retry is the same delivery
+    assert bodies[2]["alert"]["url"] == f"https://haad.example:8910/alerts/{alert_id}"
+    assert bodies[2]["alert"]["thumbnail_url"] is None  # its camera keeps no snapshots
     for _, headers, body in receiver.requests:
         assert headers["X-Haad-Event"] in ("open", "close")
         assert verify(SECRET, headers["X-Haad-Timestamp"], body, headers["X-Haad-Signature"])

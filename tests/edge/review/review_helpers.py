@@ -99,7 +99,9 @@ def running(app: object, port: int) -> Iterator[str]:
 
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+    )  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -111,6 +113,30 @@ def running(app: object, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def log_in(page, base: str, target: str = "/") -> None:  # type: ignore[no-untyped-def]
+    """Log in through the login page (a wrong token first), landing on ``target``."""
+    page.goto(base + target)
+    assert "/login" in page.url
+    page.fill("#token", "not the token")
+    page.click("#login")
+    assert page.locator(".error").inner_text() == "Unknown token."
+    page.fill("#token", TOKEN)
+    page.click("#login")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def mqtt_subscriber(*args: object, **kw: object):  # type: ignore[no-untyped-def]
+    """The events tests' MQTT subscriber (tests/edge/events/mqtt_helpers.py)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "events" / "mqtt_helpers.py"
+    spec = importlib.util.spec_from_file_location("mqtt_helpers", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Subscriber(*args, **kw)
 
 
 def free_port() -> int:

@@ -35,7 +35,7 @@ def test_every_api_route_refuses_without_a_token_and_every_page_redirects_to_log
 ) -> None:
     checked = 0
     for route in _routes(client):
-        if route.path in ("/login", "/logout"):
+        if route.path in ("/login", "/logout", "/healthz"):
             continue
         for method in route.methods:
             r = client.request(method, _path(route), follow_redirects=False)
@@ -291,3 +291,61 @@ def test_alert_whose_windows_retention_dropped_still_lists_and_says_so(
     )
     svg = client.get(f"/api/v1/alerts/{seeded.ids[0]}/timeline.svg", headers=AUTH)
     assert svg.status_code == 200 and "no window scores stored" in svg.text
+
+
+def test_healthz_needs_no_token_errors_outside_the_api_are_pages_and_the_schema_declares_its_auth(
+    client: TestClient,
+) -> None:
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    for path in ("/alerts/abc", "/no-such-page"):
+        page = client.get(path, headers=AUTH)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html"), path
+        assert "There is no such page." in page.text and 'href="/"' in page.text
+    assert client.get("/api/v1/alerts/999999", headers=AUTH).json() == {"detail": "no alert with id 999999"}
+    assert client.get("/api/v1/alerts/abc", headers=AUTH).status_code == 422
+    spec = client.get("/api/v1/openapi.json", headers=AUTH).json()
+    schemes = spec["components"]["securitySchemes"]
+    assert {s["type"] for s in schemes.values()} == {"http", "apiKey"}
+    bearer = next(s for s in schemes.values() if s["type"] == "http")
+    assert bearer["scheme"].lower() == "bearer"
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            assert {k for req in op["security"] for k in req} == set(schemes), (method, path)
+
+
+def test_bulk_review_sets_many_keeps_notes_and_names_the_missing(client: TestClient, seeded: Seeded) -> None:
+    first, second = seeded.ids[:2]
+    client.post(
+        f"/api/v1/alerts/{first}/review", json={"status": "confirmed", "note": "keep me"}, headers=AUTH
+    )
+    r = client.post("/api/v1/alerts/review", json={"ids": [first, second, 999999], "status": "dismissed"},
+                    headers=AUTH)  # fmt: skip
+    assert r.status_code == 200 and r.json() == {"updated": [first, second], "missing": [999999]}
+    with AlertStore(seeded.url) as store:
+        a, b = store.get_alert(first), store.get_alert(second)
+    assert (a.status, a.note, a.reviewed_by) == ("dismissed", "keep me", "alice") and b.status == "dismissed"
+    assert (
+        client.post(
+            "/api/v1/alerts/review", json={"ids": [], "status": "dismissed"}, headers=AUTH
+        ).status_code
+        == 422
+    )
+
+
+def test_live_events_resume_after_the_last_event_id(live_server: str, seeded: Seeded) -> None:
+    import httpx
+
+    with AlertStore(seeded.url) as store, store.reading() as s:
+        events = s.scalars(select(Event.id).order_by(Event.id)).all()
+    assert len(events) >= 6  # one per seeded alert
+    headers = {**AUTH, "Last-Event-ID": str(events[-3])}
+    got: list[str] = []
+    with httpx.stream("GET", f"{live_server}/api/v1/events/live", headers=headers, timeout=10) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith("id: "):
+                got.append(line[4:])
+            if len(got) == 2:
+                break
+    assert got == [str(e) for e in events[-2:]]  # the two after it, none missed, none repeated

@@ -18,23 +18,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from review_helpers import TOKEN, free_port
+from review_helpers import TOKEN, free_port, mqtt_subscriber
 
 from edge.demo import PROFILES_DIR
 from edge.review.auth import token_sha256
 from edge.store import AlertStore
-
-
-def _subscriber(*args: object, **kw: object):  # type: ignore[no-untyped-def]
-    """The events tests' MQTT subscriber (tests/edge/events/mqtt_helpers.py)."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "events" / "mqtt_helpers.py"
-    spec = importlib.util.spec_from_file_location("mqtt_helpers", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Subscriber(*args, **kw)
 
 
 def _wait(predicate, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -73,7 +61,7 @@ def test_daemon_serves_review_publishes_events_and_reloads_a_profile_marked_from
                    "poll_s": 0.2},
     }  # fmt: skip
     (tmp_path / "edge.yaml").write_text(yaml.safe_dump(cfg))
-    sub = _subscriber("127.0.0.1", 1883, [f"{prefix}/#"])
+    sub = mqtt_subscriber("127.0.0.1", 1883, [f"{prefix}/#"])
     log_path = tmp_path / "daemon.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "haad", "run", "--config", str(tmp_path / "edge.yaml")],

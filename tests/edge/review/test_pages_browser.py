@@ -7,24 +7,13 @@ import os
 from pathlib import Path
 
 import numpy as np
-from review_helpers import TOKEN, Seeded
+from review_helpers import Seeded, log_in
 
 from edge.profiles import ProfileStore
 
 # The README's screenshot comes from this test: HAAD_UPDATE_SCREENSHOT=1 rewrites it (a plain run leaves
 # the committed image alone and shoots into its temporary folder).
 README_SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "img" / "alert-detail.jpg"
-
-
-def _login(page, base: str, target: str = "/") -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + target)
-    assert "/login" in page.url
-    page.fill("#token", "not the token")
-    page.click("#login")
-    assert page.locator(".error").inner_text() == "Unknown token."
-    page.fill("#token", TOKEN)
-    page.click("#login")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def _canvas_pixels(page) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -39,7 +28,7 @@ def _canvas_pixels(page) -> np.ndarray:  # type: ignore[no-untyped-def]
 def test_log_in_filter_open_an_alert_play_it_and_mark_it_normal(
     page, live_server: str, seeded: Seeded, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    _login(page, live_server)
+    log_in(page, live_server)
     page.wait_for_selector("#rows tr")
     assert page.locator("#rows tr").count() == 6
     assert page.locator("#unreviewed").inner_text() == "6"
@@ -96,7 +85,7 @@ def test_log_in_filter_open_an_alert_play_it_and_mark_it_normal(
 
 
 def test_live_and_profile_pages_render(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
-    _login(page, live_server, "/live")
+    log_in(page, live_server, "/live")
     page.wait_for_selector(".stream")
     assert page.locator(".stream").count() == 3  # door, dock, yard: configured streams
     assert "ABNORMAL" in page.locator(".stream[data-stream='dock']").inner_text()  # its episode is open

@@ -7,8 +7,9 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
-from review_helpers import Seeded
+from review_helpers import Seeded, seed
 from typer.testing import CliRunner
 
 from edge.profiles import ProfileStore
@@ -131,3 +132,32 @@ def test_events_status_lists_sinks_as_json(tmp_path: Path, seeded: Seeded) -> No
     assert r.exit_code == 0 and json.loads(r.output) == []
     r = runner.invoke(app, ["events", "run", "--db", seeded.url])
     assert r.exit_code == 2 and "no events sink" in _said(r.output)
+
+
+def test_readme_alerts_commands_read_the_configs_postgresql_store(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every ``haad alerts ...`` line of the README, run as written (its alert id replaced by a real
+    one) from the folder of an edge.yaml whose store is PostgreSQL: none falls back to a SQLite file."""
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    lines = [line.split("#")[0].split() for line in readme.splitlines() if line.startswith("haad alerts ")]
+    assert len(lines) >= 2 and all("--config" in words for words in lines), lines
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    seeded = seed(pg_url, profiles)
+    streams = [{"id": "door", "profiles": ["demo-walk"]}, {"id": "dock", "profiles": ["demo-walk"]}]
+    (tmp_path / "edge.yaml").write_text(
+        yaml.safe_dump({"store": {"url": pg_url}, "profiles_dir": "profiles", "streams": streams})
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HAAD_DB", raising=False)
+    for words in lines:
+        args = [str(seeded.ids[0]) if w.isdigit() else w for w in words[1:]]
+        r = runner.invoke(app, args, input="y\n")
+        assert r.exit_code == 0, (words, r.output)
+        if args[:2] == ["alerts", "list"]:
+            assert "dock" in r.output and "yard" in r.output  # the seeded alerts of the last 2 h
+    assert not list(tmp_path.glob("*.db"))
+    with AlertStore(pg_url) as store:
+        assert store.get_alert(seeded.ids[0]).status == "dismissed"  # marked normal
+    assert ProfileStore(profiles).latest_version("demo-walk") == 1  # --scope camera: an overlay

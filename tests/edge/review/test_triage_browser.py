@@ -1,0 +1,80 @@
+"""Fast triage in a real browser (Playwright driving Debian's Chromium) against a real Uvicorn server:
+bulk dismiss, keyboard shortcuts, a list that updates live, and a phone-width layout."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from review_helpers import Seeded, demo_alert, log_in
+
+from edge.store import AlertStore
+
+
+def _statuses(url: str) -> dict[int, str]:
+    with AlertStore(url) as store:
+        return {a.id: a.status for a in store.list_alerts()}
+
+
+def test_bulk_dismiss_a_keyboard_confirm_and_a_new_alert_appearing_without_reload(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    log_in(page, live_server, "/?stream=door")
+    page.wait_for_selector("#rows tr")
+    assert page.locator("#rows tr").count() == 3 and page.locator("#f-stream").input_value() == "door"
+    page.select_option("#f-stream", "")  # the filter goes back to the URL
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 6")
+    assert "stream=" not in page.url
+    page.wait_for_function("document.getElementById('live-state').textContent === 'live'")
+
+    # Bulk: select three, dismiss them in one go.
+    three = seeded.ids[:3]
+    for i in three:
+        page.check(f"#rows tr[data-id='{i}'] input.pick")
+    assert page.locator("#selected-count").inner_text() == "3 selected"
+    page.click("#bulk-dismiss")
+    page.wait_for_function("document.getElementById('live-state').textContent.startsWith('3 alert(s)')")
+    assert [s for i, s in _statuses(seeded.url).items() if i in three] == ["dismissed"] * 3
+    assert page.locator("#rows tr.dismissed").count() == 3 and page.locator("#unreviewed").inner_text() == "3"
+
+    # Keyboard: the second row (newest first) confirmed with j, j, c; ? opens the help, Esc closes it.
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    second = int(page.locator("#rows tr.focus").get_attribute("data-id") or 0)
+    assert second == seeded.ids[-2]
+    page.keyboard.press("c")
+    page.wait_for_function(
+        f"document.querySelector(\"#rows tr[data-id='{second}']\").classList.contains('confirmed')"
+    )
+    assert _statuses(seeded.url)[second] == "confirmed"
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible()
+    page.keyboard.press("Escape")
+    assert not page.locator("#help").is_visible()
+
+    # Live: an alert written to the log appears in the open list, without a reload.
+    page.evaluate("window.notReloaded = true")
+    with AlertStore(seeded.url) as store:
+        [new_id] = store.write_alerts(
+            [demo_alert("yard", "other", datetime.now(UTC).replace(microsecond=0), seed=11)]
+        )
+    page.wait_for_selector(f"#rows tr[data-id='{new_id}']", timeout=10_000)
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator("#rows tr").first.get_attribute("data-id") == str(new_id)
+    page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_no_page_scrolls_sideways_on_a_390_px_phone(browser, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        log_in(page, live_server)
+        for path, ready in [
+            ("/", "#rows tr"), (f"/alerts/{seeded.ids[0]}", "#meta dt"), ("/live", ".stream"),
+            ("/profiles", "#profile-rows tr"), ("/profiles/demo-walk", "#version-rows tr"), ("/alerts/abc", "#error-page"),
+        ]:  # fmt: skip
+            page.goto(live_server + path)
+            page.wait_for_selector(ready)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} is {width} px wide"
+    finally:
+        context.close()
