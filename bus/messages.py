@@ -1,13 +1,14 @@
 """The skeleton bus message: one typed, versioned frame per camera frame, and its wire format.
 
-Wire format (schema 1; docs/bus.md is the reference): a two-part ZeroMQ message
+Wire format (schema 2; docs/bus.md is the reference): a two-part ZeroMQ message
 
 * part 0, the topic: ``b"skel/" + stream_id`` (ASCII), so SUB sockets can filter by stream;
-* part 1, the payload: a little-endian fixed header, the stream id, then, when a person is in view,
-  ``n_joints * 3`` float32 joint coordinates (row-major ``(n_joints, 3)``) followed by ``n_joints``
-  float32 visibilities.
+* part 1, the payload: a little-endian fixed header, the stream id, then one block per person in
+  view: the person's track id (uint32), box (4 float32, NaN when unknown), ``n_joints * 3`` float32
+  joint coordinates (row-major ``(n_joints, 3)``) and ``n_joints`` float32 visibilities.
 
-The header starts with the magic and the schema version so that any future layout can still be
+Schema 1 frames (one person at most, no id, no box) are still read, as person 0 without a box. The
+header starts with the magic and the schema version so that any future layout can still be
 recognised (and refused as ``wrong_version``) by this one. Numpy and struct only: no pickle, no torch.
 """
 
@@ -19,15 +20,19 @@ import re
 import struct
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from models.skeleton import NUM_JOINTS
 
-SCHEMA_VERSION: int = 1
-# A schema-1 frame is at most 34 + 64 + 20 * 16 = 418 bytes of payload; anything far beyond that is
-# not ours. The limit is on topic + payload.
+SCHEMA_VERSION: int = 2
+READABLE_VERSIONS: tuple[int, ...] = (1, 2)
+# A frame with MAX_PEOPLE people is at most 35 + 64 + 32 * (20 + 20 * 16) = 10979 bytes of payload;
+# anything far beyond that is not ours. The limit is on topic + payload.
 MAX_MESSAGE_BYTES: int = 16 * 1024
+MAX_PEOPLE: int = 32
+MAX_PERSON_ID: int = 2**32 - 1
 DROP_REASONS: tuple[str, ...] = (
     # decode (this module)
     "malformed",
@@ -53,7 +58,10 @@ _STREAM_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # magic, schema_version: the part every schema keeps, read before anything else.
 _PREFIX = struct.Struct("<4sH")
 # magic, schema_version, flags, seq, timestamp, sent_at, n_joints, stream_id length.
-_HEADER = struct.Struct("<4sHHQddBB")
+_HEADER_V1 = struct.Struct("<4sHHQddBB")
+# magic, schema_version, flags (none yet), seq, timestamp, sent_at, n_joints, n_people, id length.
+_HEADER = struct.Struct("<4sHHQddBBB")
+_PERSON = struct.Struct("<I4f")  # track id, box x0, y0, x1, y1
 _BYTES_PER_JOINT = 4 * 4  # x, y, z, visibility as float32
 _F32_LE = np.dtype("<f4")
 
@@ -99,6 +107,74 @@ def _check_stream_id(stream_id: object) -> str:
     return stream_id
 
 
+Box = tuple[float, float, float, float]
+"""A person's image-space box ``(x0, y0, x1, y1)`` as fractions of the frame's width and height."""
+
+
+class Watched(NamedTuple):
+    """Who is watched: a camera stream and a person tracked in it. ``person`` 0 is the one person of
+    a single-person frontend (and of every schema-1 frame); tracked people count from 1."""
+
+    stream_id: str
+    person: int = 0
+
+    def __str__(self) -> str:
+        return self.stream_id if self.person == 0 else f"{self.stream_id}#{self.person}"
+
+
+def check_box(box: object, name: str = "box") -> Box | None:
+    """None, or 4 finite floats with ``x0 <= x1`` and ``y0 <= y1`` (raises :class:`MessageError`)."""
+    if box is None:
+        return None
+    try:
+        values = tuple(float(v) for v in box)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise _bad(f"{name} must be 4 numbers; got {box!r}") from None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise _bad(f"{name} must be 4 finite numbers; got {box!r}")
+    x0, y0, x1, y1 = values
+    if x0 > x1 or y0 > y1:
+        raise _bad(f"{name} must have x0 <= x1 and y0 <= y1; got {values}")
+    return x0, y0, x1, y1
+
+
+def _check_person_id(person_id: object) -> int:
+    try:
+        pid = operator.index(person_id)  # type: ignore[arg-type]
+    except TypeError:
+        raise _bad(f"person id must be an integer; got {person_id!r}") from None
+    if isinstance(person_id, bool) or not 0 <= pid <= MAX_PERSON_ID:
+        raise _bad(f"person id must be an integer in [0, 2**32); got {person_id!r}")
+    return int(pid)
+
+
+def _checked_pose(joints: object, visibility: object) -> tuple[np.ndarray, np.ndarray]:
+    arr = _frozen_f32(joints, (NUM_JOINTS, 3), "joints")
+    if np.isinf(arr).any():
+        raise _bad("joints must not be infinite (NaN marks a missing joint)")
+    vis = _frozen_f32(visibility, (NUM_JOINTS,), "visibility")
+    if not ((vis >= 0) & (vis <= 1)).all():
+        raise _bad("visibility must lie in [0, 1]")
+    return arr, vis
+
+
+@dataclass(frozen=True, eq=False)
+class PersonSkeleton:
+    """One person of a frame: track id, ``(20, 3)`` joints, ``(20,)`` visibility, box (or None)."""
+
+    person_id: int
+    joints: np.ndarray
+    visibility: np.ndarray
+    box: Box | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "person_id", _check_person_id(self.person_id))
+        joints, visibility = _checked_pose(self.joints, self.visibility)
+        object.__setattr__(self, "joints", joints)
+        object.__setattr__(self, "visibility", visibility)
+        object.__setattr__(self, "box", check_box(self.box))
+
+
 @dataclass(frozen=True, eq=False)  # eq=False: array fields have no single truth value
 class SkeletonFrame:
     """One camera frame's skeleton, validated on construction (raises :class:`MessageError`).
@@ -106,6 +182,9 @@ class SkeletonFrame:
     ``joints`` is ``(20, 3)`` float32 in the canonical layout (models.skeleton), metres; NaN marks
     a joint that was not measured, Inf is refused. ``visibility`` is ``(20,)`` float32 in [0, 1].
     Both are None when no person is in view. Arrays are copied to float32 and made read-only.
+    ``person_id`` and ``box`` belong to that person (0 and None from a single-person frontend);
+    ``others`` are the further people a multi-person frontend saw in the same frame (ids distinct).
+    :attr:`people` lists them all and :meth:`of` gives one person's view of the frame.
     """
 
     stream_id: str
@@ -114,6 +193,9 @@ class SkeletonFrame:
     joints: np.ndarray | None
     visibility: np.ndarray | None
     sent_at: float = field(default_factory=time.time)
+    person_id: int = 0
+    box: Box | None = None
+    others: tuple[PersonSkeleton, ...] = ()
 
     def __post_init__(self) -> None:
         _check_stream_id(self.stream_id)
@@ -128,20 +210,61 @@ class SkeletonFrame:
         object.__setattr__(self, "sent_at", _finite_float(self.sent_at, "sent_at"))
         if (self.joints is None) != (self.visibility is None):
             raise _bad("joints and visibility must both be set (person) or both be None (no person)")
+        object.__setattr__(self, "person_id", _check_person_id(self.person_id))
+        object.__setattr__(self, "box", check_box(self.box))
+        if not isinstance(self.others, tuple) or not all(isinstance(p, PersonSkeleton) for p in self.others):
+            raise _bad("others must be a tuple of PersonSkeleton")
         if self.joints is None:
+            if self.others or self.box is not None:
+                raise _bad("a frame without a person has no box and no others")
             return
-        joints = _frozen_f32(self.joints, (NUM_JOINTS, 3), "joints")
-        if np.isinf(joints).any():
-            raise _bad("joints must not be infinite (NaN marks a missing joint)")
-        visibility = _frozen_f32(self.visibility, (NUM_JOINTS,), "visibility")
-        if not ((visibility >= 0) & (visibility <= 1)).all():
-            raise _bad("visibility must lie in [0, 1]")
+        if len(self.others) >= MAX_PEOPLE:
+            raise _bad(f"{1 + len(self.others)} people in one frame; at most {MAX_PEOPLE}")
+        ids = [self.person_id, *(p.person_id for p in self.others)]
+        if len(set(ids)) != len(ids):
+            raise _bad(f"person ids must be distinct within a frame; got {ids}")
+        joints, visibility = _checked_pose(self.joints, self.visibility)
         object.__setattr__(self, "joints", joints)
         object.__setattr__(self, "visibility", visibility)
 
     @property
     def person(self) -> bool:
+        """Whether anybody is in view."""
         return self.joints is not None
+
+    @property
+    def people(self) -> tuple[PersonSkeleton, ...]:
+        """Every person in view, the first one's fields included (empty when nobody is)."""
+        if self.joints is None or self.visibility is None:
+            return ()
+        first = PersonSkeleton(self.person_id, self.joints, self.visibility, self.box)
+        return (first, *self.others)
+
+    @classmethod
+    def of_people(
+        cls,
+        stream_id: str,
+        seq: int,
+        timestamp: float,
+        people: tuple[PersonSkeleton, ...],
+        sent_at: float | None = None,
+    ) -> SkeletonFrame:
+        """A frame of ``people`` (possibly none); ``sent_at`` defaults to now."""
+        sent = time.time() if sent_at is None else sent_at
+        if not people:
+            return cls(stream_id, seq, timestamp, None, None, sent)
+        p, *rest = people
+        return cls(stream_id, seq, timestamp, p.joints, p.visibility, sent, p.person_id, p.box, tuple(rest))
+
+    def of(self, person_id: int) -> SkeletonFrame:
+        """This frame as ``person_id``'s window sees it: their skeleton, or no person when absent."""
+        if self.person_id == person_id and not self.others:
+            return self
+        for p in self.people:
+            if p.person_id == person_id:
+                return SkeletonFrame.of_people(self.stream_id, self.seq, self.timestamp, (p,),
+                                               sent_at=self.sent_at)  # fmt: skip
+        return SkeletonFrame(self.stream_id, self.seq, self.timestamp, None, None, self.sent_at)
 
 
 def topic_for(stream_id: str) -> bytes:
@@ -152,14 +275,18 @@ def topic_for(stream_id: str) -> bytes:
 def encode(frame: SkeletonFrame) -> list[bytes]:
     """``frame`` -> ``[topic, payload]`` (the frame was validated when it was built)."""
     sid = frame.stream_id.encode("ascii")
-    flags = FLAG_PERSON if frame.person else 0
-    n_joints = NUM_JOINTS if frame.person else 0
+    people = frame.people
+    n_joints = NUM_JOINTS if people else 0
     header = _HEADER.pack(
-        MAGIC, SCHEMA_VERSION, flags, frame.seq, frame.timestamp, frame.sent_at, n_joints, len(sid)
+        MAGIC, SCHEMA_VERSION, 0, frame.seq, frame.timestamp, frame.sent_at, n_joints, len(people), len(sid)
     )
     payload = [header, sid]
-    if frame.joints is not None and frame.visibility is not None:
-        payload += [frame.joints.astype(_F32_LE).tobytes(), frame.visibility.astype(_F32_LE).tobytes()]
+    for p in people:
+        payload += [
+            _PERSON.pack(p.person_id, *(p.box if p.box is not None else (math.nan,) * 4)),
+            p.joints.astype(_F32_LE).tobytes(),
+            p.visibility.astype(_F32_LE).tobytes(),
+        ]
     return [topic_for(frame.stream_id), b"".join(payload)]
 
 
@@ -176,28 +303,70 @@ def decode(parts: list[bytes]) -> SkeletonFrame:
     if len(payload) < _PREFIX.size or payload[:4] != MAGIC:
         raise MessageError("malformed", "payload does not start with the skeleton-bus magic")
     _, version = _PREFIX.unpack_from(payload)
-    if version != SCHEMA_VERSION:
-        raise MessageError("wrong_version", f"schema version {version}; this build reads {SCHEMA_VERSION}")
+    if version not in READABLE_VERSIONS:
+        raise MessageError("wrong_version", f"schema version {version}; this build reads {READABLE_VERSIONS}")
+    if version == 1:
+        return _decode_v1(topic, payload)
     if len(payload) < _HEADER.size:
         raise MessageError("malformed", f"payload of {len(payload)} bytes is shorter than the header")
-    _, _, flags, seq, timestamp, sent_at, n_joints, sid_len = _HEADER.unpack_from(payload)
+    _, _, flags, seq, timestamp, sent_at, n_joints, n_people, sid_len = _HEADER.unpack_from(payload)
+    if flags:
+        raise MessageError("malformed", f"unknown flag bits {flags:#x}")
+    if n_people > MAX_PEOPLE:
+        raise _bad(f"{n_people} people in one frame; at most {MAX_PEOPLE}")
+    block = _PERSON.size + n_joints * _BYTES_PER_JOINT
+    expected = _HEADER.size + sid_len + n_people * block
+    if len(payload) != expected:
+        raise MessageError("malformed", f"payload is {len(payload)} bytes; its header implies {expected}")
+    stream_id = _stream_id(payload, _HEADER.size, sid_len)
+    if n_people and n_joints != NUM_JOINTS:
+        raise _bad(f"{n_joints} joints; the canonical skeleton has {NUM_JOINTS}")
+    if not n_people and n_joints:
+        raise _bad(f"a frame without a person carries n_joints={n_joints}")
+    people = []
+    offset = _HEADER.size + sid_len
+    for _ in range(n_people):
+        person_id, *box = _PERSON.unpack_from(payload, offset)
+        joints, visibility = _arrays(payload, offset + _PERSON.size, n_joints)
+        has_box = not all(math.isnan(v) for v in box)
+        people.append(PersonSkeleton(person_id, joints, visibility, tuple(box) if has_box else None))  # type: ignore[arg-type]
+        offset += block
+    frame = SkeletonFrame.of_people(stream_id, seq, timestamp, tuple(people), sent_at=sent_at)
+    if topic != topic_for(stream_id):
+        raise MessageError("wrong_topic", f"topic {topic!r} does not match stream id {stream_id!r}")
+    return frame
+
+
+def _stream_id(payload: bytes, offset: int, length: int) -> str:
+    try:
+        return payload[offset : offset + length].decode("ascii")
+    except UnicodeDecodeError:
+        raise MessageError("malformed", "stream id is not ASCII") from None
+
+
+def _arrays(payload: bytes, offset: int, n_joints: int) -> tuple[np.ndarray, np.ndarray]:
+    joints = np.frombuffer(payload, _F32_LE, n_joints * 3, offset).reshape(n_joints, 3)
+    visibility = np.frombuffer(payload, _F32_LE, n_joints, offset + n_joints * 3 * 4)
+    return joints, visibility
+
+
+def _decode_v1(topic: bytes, payload: bytes) -> SkeletonFrame:
+    """A schema-1 frame (at most one person, no id, no box): person 0."""
+    if len(payload) < _HEADER_V1.size:
+        raise MessageError("malformed", f"payload of {len(payload)} bytes is shorter than the header")
+    _, _, flags, seq, timestamp, sent_at, n_joints, sid_len = _HEADER_V1.unpack_from(payload)
     if flags & ~FLAG_PERSON:
         raise MessageError("malformed", f"unknown flag bits {flags:#x}")
     person = bool(flags & FLAG_PERSON)
-    expected = _HEADER.size + sid_len + (n_joints * _BYTES_PER_JOINT if person else 0)
+    expected = _HEADER_V1.size + sid_len + (n_joints * _BYTES_PER_JOINT if person else 0)
     if len(payload) != expected:
         raise MessageError("malformed", f"payload is {len(payload)} bytes; its header implies {expected}")
-    try:
-        stream_id = payload[_HEADER.size : _HEADER.size + sid_len].decode("ascii")
-    except UnicodeDecodeError:
-        raise MessageError("malformed", "stream id is not ASCII") from None
+    stream_id = _stream_id(payload, _HEADER_V1.size, sid_len)
     joints = visibility = None
     if person:
         if n_joints != NUM_JOINTS:
             raise _bad(f"{n_joints} joints; the canonical skeleton has {NUM_JOINTS}")
-        offset = _HEADER.size + sid_len
-        joints = np.frombuffer(payload, _F32_LE, n_joints * 3, offset).reshape(n_joints, 3)
-        visibility = np.frombuffer(payload, _F32_LE, n_joints, offset + n_joints * 3 * 4)
+        joints, visibility = _arrays(payload, _HEADER_V1.size + sid_len, n_joints)
     elif n_joints:
         raise _bad(f"a frame without a person carries n_joints={n_joints}")
     frame = SkeletonFrame(stream_id, seq, timestamp, joints, visibility, sent_at)

@@ -139,7 +139,8 @@ class SkeletonSourceConfig(StrictModel):
     path: str = Field(
         description=(
             "Clip-set .npz (clips/files.py; its clips play one after another) or "
-            ".npy of shape (T, N, 3); no default: it names the file."
+            ".npy of shape (T, N, 3), or (T, P, N, 3) for P people (person ids 1..P; a person all "
+            "NaN in a frame is out of view); no default: it names the file."
         )
     )
     layout: Literal["kinect_v1", "msr_action3d", "mediapipe33", "smpl24"] = Field(
@@ -301,6 +302,13 @@ class EstimatorConfig(StrictModel):
         ge=0,
         le=1,
         description="Joints less visible than this are published as NaN; None = publish every joint (the worker decides).",
+    )
+    people: PeopleConfig | None = Field(
+        default=None,
+        description=(
+            "Several people per camera: every tracked person is published with their id and box "
+            "(pose_frontend/multi.py); None = one person, by the estimator ``kind`` names."
+        ),
     )
 
     @model_validator(mode="after")

@@ -160,9 +160,10 @@ class AlertSink:
             if event.kind == "opened":
                 self.opened += 1
                 log.warning(
-                    "ALERT stream=%s profile=%s score=%.3f threshold=%.3f",
-                    ep.stream_id, ep.profile, ep.peak_score, ep.threshold,
-                    extra={"stream": ep.stream_id, "profile": ep.profile, "episode": ep.episode_id},
+                    "ALERT stream=%s person=%d profile=%s score=%.3f threshold=%.3f",
+                    ep.stream_id, ep.person, ep.profile, ep.peak_score, ep.threshold,
+                    extra={"stream": ep.stream_id, "person": ep.person, "profile": ep.profile,
+                           "episode": ep.episode_id},
                 )  # fmt: skip
             elif event.kind == "closed":
                 self.offsets.pop(ep.episode_id, None)
@@ -387,6 +388,8 @@ class AlertSink:
             windows=np.stack([w.frames for w in kept]).astype(np.float32),
             window_times=np.array([[w.t_start, w.t_end] for w in kept], dtype=np.float64),
             window_scores=np.array([w.score for w in kept], dtype=np.float64),
+            person=ep.person,
+            box=ep.box,
         )
 
 
@@ -555,5 +558,7 @@ def _unfinished(row: AlertRecord | NewAlert) -> Unfinished:
         n_windows=row.n_windows,
         n_hot=int(np.sum(scores > row.threshold)),
         windows=kept,
+        person=row.person,
+        box=row.box,
     )
     return Unfinished(episode, row.started_at.timestamp() - episode.action_span[0], row.profile_version)

@@ -1,4 +1,8 @@
-"""Alert episodes: hysteresis over per-window scores, one state machine per (stream, profile).
+"""Alert episodes: hysteresis over per-window scores, one state machine per (watched person, profile).
+
+A watched person is a camera stream and a person track in it (:class:`bus.messages.Watched`); a
+person who leaves ends their window's segment (edge/window.py: ``person_left``), which closes their
+episodes like any reset; "stream" below means that person's windows.
 
 Rules (``config.worker.EpisodeConfig``; all times are source seconds of the windows):
 
@@ -36,8 +40,9 @@ from typing import Literal
 
 import numpy as np
 
+from bus.messages import Box, Watched
 from config.worker import EpisodeConfig
-from edge.window import ReadyWindow
+from edge.window import ReadyWindow, union_box
 
 EventKind = Literal["opened", "updated", "closed"]
 CloseReason = Literal["cold", "quiet", "reset", "shutdown", "restart"]
@@ -61,6 +66,8 @@ class Episode:
     :attr:`action_span` is where the action is placed inside them (what an alert reports).
     n_windows: windows from the first hot one to the last hot one (cold ones in between included);
     n_hot: the hot ones among them; mean_score is over those n_windows.
+    person: the person track within the stream; box: the union of that person's image-space boxes
+    over the episode's windows (None when the frontend sent none).
     """
 
     episode_id: str
@@ -76,6 +83,12 @@ class Episode:
     n_windows: int
     n_hot: int
     windows: tuple[KeptWindow, ...]
+    person: int = 0
+    box: Box | None = None
+
+    @property
+    def who(self) -> Watched:
+        return Watched(self.stream_id, self.person)
 
     @property
     def action_span(self) -> tuple[float, float]:
@@ -148,13 +161,14 @@ class _Open:
     last_sent_at: float = 0.0
     quiet_from: float = -math.inf  # a resumed episode's quiet time counts from its first new window
     reported_t: float = -math.inf  # source time of its last event (opened or updated)
+    box: Box | None = None  # the person's boxes over every window added
 
     @classmethod
     def resumed(cls, ep: Episode, keep: int, quiet_from: float) -> _Open:
         """The running statistics of an episode a previous worker left open, from its snapshot."""
         scored = [
             _Scored(
-                ReadyWindow(ep.stream_id, 0, k.t_start, k.t_end, k.frames, 0.0),
+                ReadyWindow(ep.stream_id, 0, k.t_start, k.t_end, k.frames, 0.0, person=ep.person),
                 k.score,
                 k.score > ep.threshold,
             )
@@ -168,10 +182,11 @@ class _Open:
         last_hot = hot[-1] if hot else scored[0]
         total = ep.mean_score * ep.n_windows
         return cls(ep.episode_id, ep.threshold, scored[0], peak, last_hot, spread, total, ep.n_windows,
-                   ep.n_hot, quiet_from=quiet_from)  # fmt: skip
+                   ep.n_hot, quiet_from=quiet_from, box=ep.box)  # fmt: skip
 
     def add(self, s: _Scored) -> None:
         self.last_sent_at = s.window.last_sent_at
+        self.box = union_box((self.box, s.window.box))
         if not s.hot:
             self.tail_total += s.score
             self.tail_count += 1
@@ -185,7 +200,7 @@ class _Open:
         if s.score > self.peak.score:
             self.peak = s
 
-    def snapshot(self, stream_id: str, profile: str) -> Episode:
+    def snapshot(self, who: Watched, profile: str) -> Episode:
         last = (
             (self.last_hot,) if self.spread.size >= 0 else ()
         )  # windows_kept 2: the first and the peak only
@@ -193,7 +208,7 @@ class _Open:
         ordered = sorted(kept.values(), key=lambda s: s.window.t_end)
         return Episode(
             episode_id=self.episode_id,
-            stream_id=stream_id,
+            stream_id=who.stream_id,
             profile=profile,
             threshold=self.threshold,
             start=self.first.window.t_start,
@@ -207,6 +222,8 @@ class _Open:
             windows=tuple(
                 KeptWindow(s.window.t_start, s.window.t_end, s.score, s.window.frames) for s in ordered
             ),
+            person=who.person,
+            box=self.box,
         )
 
 
@@ -223,7 +240,7 @@ class _State:
 
 
 class EpisodeTracker:
-    """Episode state for every (stream, profile); feed it scored windows in each stream's order.
+    """Episode state for every (watched person, profile); feed it scored windows in each person's order.
 
     ``counts``: ``nan_scores``, ``late_windows`` (windows of a segment already ended by
     :meth:`end_segment`, dropped), ``suppressed`` (hot windows during a cooldown), ``opened``, ``closed``.
@@ -232,11 +249,11 @@ class EpisodeTracker:
     def __init__(self, config: EpisodeConfig) -> None:
         self.config = config
         self.counts: Counter[str] = Counter()
-        self._states: dict[tuple[str, str], _State] = {}
-        self._ended: dict[str, int] = {}  # stream -> last segment ended by end_segment
-        # (stream, profile) -> an episode a previous worker left open, its resume window (source
-        # seconds) and the monotonic time after which it is closed if its stream never came back
-        self._resumable: dict[tuple[str, str], tuple[Episode, float, float]] = {}
+        self._states: dict[tuple[Watched, str], _State] = {}
+        self._ended: dict[Watched, int] = {}  # person -> last segment ended by end_segment
+        # (person, profile) -> an episode a previous worker left open, its resume window (source
+        # seconds) and the monotonic time after which it is closed if its person never came back
+        self._resumable: dict[tuple[Watched, str], tuple[Episode, float, float]] = {}
 
     def update(self, window: ReadyWindow, profile: str, score: float, threshold: float) -> list[EpisodeEvent]:
         """One scored window for one profile -> the events it causes (none, opened or closed)."""
@@ -247,7 +264,7 @@ class EpisodeTracker:
         profile if that window starts within ``within_s`` (source seconds) after the episode's last one;
         otherwise close it (reason ``restart``) with what it holds. :meth:`expire` closes it at
         ``deadline`` (monotonic seconds) if its stream sends nothing before."""
-        key = (episode.stream_id, episode.profile)
+        key = (episode.who, episode.profile)
         st = self._states.get(key)
         if (st is not None and st.open is not None) or key in self._resumable:
             return [self._closed_resumed(episode)]  # this worker already has an episode there
@@ -259,31 +276,37 @@ class EpisodeTracker:
         late = [k for k, (_, _, deadline) in self._resumable.items() if now >= deadline]
         return [self._closed_resumed(self._resumable.pop(k)[0]) for k in late]
 
-    def end_segment(self, stream_id: str, segment: int, reason: CloseReason = "reset") -> list[EpisodeEvent]:
+    def end_segment(self, who: Watched, segment: int, reason: CloseReason = "reset") -> list[EpisodeEvent]:
         """``segment`` ended (a stream reset, or ``shutdown``: the stream is done): a segment too
         short for the k-of-n rule whose windows were all hot opens an episode (module docstring);
         its open episodes close with ``reason``.
 
         Call it after the windows already queued for scoring have been fed, or they are dropped as late.
         """
-        self._ended[stream_id] = max(segment, self._ended.get(stream_id, 0))
+        self._ended[who] = max(segment, self._ended.get(who, 0))
         events = []
-        for (sid, profile), st in self._states.items():
-            if sid == stream_id and st.segment <= segment:
+        for (w, profile), st in self._states.items():
+            if w == who and st.segment <= segment:
                 if st.segment == segment and self._too_short_for_k_of_n_and_all_hot(st):
-                    events.append(self._open(sid, profile, st, st.threshold))
-                events += self._close(sid, profile, st, reason)
+                    events.append(self._open(w, profile, st, st.threshold))
+                events += self._close(w, profile, st, reason)
         return events
+
+    def forget(self, who: Watched) -> None:
+        """Drop the state of a person who left (their episodes are closed): a long-running worker
+        sees many people, each with windows held for the k-of-n rule."""
+        for key in [k for k, st in self._states.items() if k[0] == who and st.open is None]:
+            del self._states[key]
 
     def close_all(self) -> list[EpisodeEvent]:
         """Close every open episode (reason ``shutdown``), e.g. when the worker stops."""
         events = [EpisodeEvent("closed", ep, "shutdown", 0.0) for ep, _, _ in self._resumable.values()]
         self._resumable.clear()
-        for (sid, profile), st in self._states.items():
-            events += self._close(sid, profile, st, "shutdown")
+        for (who, profile), st in self._states.items():
+            events += self._close(who, profile, st, "shutdown")
         return events
 
-    def open_episodes(self) -> list[tuple[str, str]]:
+    def open_episodes(self) -> list[tuple[Watched, str]]:
         return [key for key, st in self._states.items() if st.open is not None]
 
     # --- internals -----------------------------------------------------------------------------
@@ -294,10 +317,11 @@ class EpisodeTracker:
         if not math.isfinite(score):
             self.counts["nan_scores"] += 1
             return []
-        if w.segment <= self._ended.get(w.stream_id, 0):
+        who = w.who
+        if w.segment <= self._ended.get(who, 0):
             self.counts["late_windows"] += 1
             return []
-        key = (w.stream_id, profile)
+        key = (who, profile)
         c = self.config
         st = self._states.get(key)
         if st is None:
@@ -306,7 +330,7 @@ class EpisodeTracker:
         if key in self._resumable:
             events += self._adopt(key, st, w)
         if w.segment != st.segment:
-            events += self._close(w.stream_id, profile, st, "reset")
+            events += self._close(who, profile, st, "reset")
             st.segment = w.segment
             st.recent.clear()
             st.segment_windows = 0
@@ -327,20 +351,18 @@ class EpisodeTracker:
             if hot and w.t_end - st.open.reported_t >= c.update_every_s:
                 st.open.reported_t = w.t_end
                 events.append(
-                    EpisodeEvent(
-                        "updated", st.open.snapshot(w.stream_id, profile), None, s.window.last_sent_at
-                    )
+                    EpisodeEvent("updated", st.open.snapshot(who, profile), None, s.window.last_sent_at)
                 )
             if st.cold_streak >= c.close_after_windows:
-                events += self._close(w.stream_id, profile, st, "cold")
+                events += self._close(who, profile, st, "cold")
             elif w.t_end - max(st.open.last_hot.window.t_end, st.open.quiet_from) >= c.close_after_s:
-                events += self._close(w.stream_id, profile, st, "quiet")
+                events += self._close(who, profile, st, "quiet")
             return events
         if hot and sum(r.hot for r in st.recent) >= c.open_k:
-            events.append(self._open(w.stream_id, profile, st, threshold))
+            events.append(self._open(who, profile, st, threshold))
         return events
 
-    def _adopt(self, key: tuple[str, str], st: _State, w: ReadyWindow) -> list[EpisodeEvent]:
+    def _adopt(self, key: tuple[Watched, str], st: _State, w: ReadyWindow) -> list[EpisodeEvent]:
         """The first window of a stream with a resumable episode: continue it or close it."""
         ep, within_s, _ = self._resumable.pop(key)
         if st.open is not None or not (ep.end < w.t_end and w.t_start - ep.end <= within_s):
@@ -364,7 +386,7 @@ class EpisodeTracker:
             and all(r.hot for r in st.recent)
         )
 
-    def _open(self, stream_id: str, profile: str, st: _State, threshold: float) -> EpisodeEvent:
+    def _open(self, who: Watched, profile: str, st: _State, threshold: float) -> EpisodeEvent:
         span = list(st.recent)
         first_hot = next(i for i, r in enumerate(span) if r.hot)
         first = span[first_hot]
@@ -374,9 +396,9 @@ class EpisodeTracker:
         st.open, st.cold_streak = ep, 0
         ep.reported_t = ep.last_hot.window.t_end
         self.counts["opened"] += 1
-        return EpisodeEvent("opened", ep.snapshot(stream_id, profile), None, ep.last_sent_at)
+        return EpisodeEvent("opened", ep.snapshot(who, profile), None, ep.last_sent_at)
 
-    def _close(self, stream_id: str, profile: str, st: _State, reason: CloseReason) -> list[EpisodeEvent]:
+    def _close(self, who: Watched, profile: str, st: _State, reason: CloseReason) -> list[EpisodeEvent]:
         ep = st.open
         if ep is None:
             return []
@@ -384,4 +406,4 @@ class EpisodeTracker:
         st.recent.clear()  # a new episode needs open_k fresh hot windows
         st.cooldown_until = st.last_t + self.config.cooldown_s
         self.counts["closed"] += 1
-        return [EpisodeEvent("closed", ep.snapshot(stream_id, profile), reason, ep.last_sent_at)]
+        return [EpisodeEvent("closed", ep.snapshot(who, profile), reason, ep.last_sent_at)]

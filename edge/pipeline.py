@@ -1,7 +1,7 @@
 """Frames in, alert events out: the worker's scoring path, free of processes and sockets.
 
-frame -> :class:`~edge.window.StreamWindow` (one per stream) -> :class:`~edge.window.WindowBatcher`
-(all streams) -> one encoder call per batch -> distance to each profile's nearest behaviour
+frame -> :class:`~edge.window.StreamWindow` (one per watched person: camera stream and person track)
+-> :class:`~edge.window.WindowBatcher` (all of them) -> one encoder call per batch -> distance to each profile's nearest behaviour
 (:class:`~edge.scoring.Scorer`) -> :class:`~edge.episodes.EpisodeTracker`.
 
 The worker process feeds it decoded bus frames; ``haad bench worker`` and ``haad eval stream`` feed
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from bus.messages import SkeletonFrame
+from bus.messages import SkeletonFrame, Watched
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
 from edge.episodes import CloseReason, EpisodeEvent, EpisodeTracker
@@ -45,7 +45,7 @@ class ScoredBatch:
 @dataclass
 class PipelineStats:
     frames: Counter[str] = field(default_factory=Counter)  # per stream
-    windows: Counter[str] = field(default_factory=Counter)  # scored, per stream
+    windows: Counter[Watched] = field(default_factory=Counter)  # scored, per person
     windows_scored: int = 0
     short_windows: int = 0  # scored windows made from segments shorter than a window
     batches: int = 0
@@ -84,8 +84,11 @@ class Pipeline:
             max_pending=cfg.max_pending_windows,
         )
         self.tracker = EpisodeTracker(cfg.episodes)
-        self.windows: dict[str, StreamWindow] = {}
-        self.last_frame_at: dict[str, float] = {}
+        self.windows: dict[Watched, StreamWindow] = {}
+        self.people: dict[str, set[int]] = {}  # stream -> the people it has windows for
+        self.retired: dict[Watched, int] = {}  # a person who left -> their window's last segment
+        self.retired_resets: Counter[str] = Counter()  # the resets of retired windows, by reason
+        self.last_frame_at: dict[str, float] = {}  # per stream
         self.stats = PipelineStats()
         self._pending_resets: list[WindowReset] = []
         self.scorer: Scorer | None = None
@@ -112,40 +115,65 @@ class Pipeline:
     # --- input -------------------------------------------------------------------------------------
 
     def push(self, frame: SkeletonFrame) -> None:
-        """Add one decoded frame; windows it completes are queued for the next batch."""
-        window = self.windows.get(frame.stream_id)
-        if window is None:
-            window = self.windows[frame.stream_id] = StreamWindow(
-                self.spec,
-                stride=self.cfg.stride,
-                max_gap_s=self.cfg.max_gap_s,
-                min_visibility=self.cfg.min_visibility,
-                min_frames=min_segment_frames(self.spec, self.cfg.min_segment_s),
-                on_reset=self._pending_resets.append,
-            )
+        """Add one decoded frame; windows it completes are queued for the next batch.
+
+        Each person in the frame feeds their own window; a person with a window who is not in the
+        frame feeds it "no person", so their segment ends (``person_left``) after ``max_gap_s``
+        and their episodes close. A tracked person whose window has ended while they are away is
+        retired (a long-running camera sees many people); person 0, the single-person frontend's,
+        never is."""
         now = self.clock()
-        self.last_frame_at[frame.stream_id] = now
-        self.stats.frames[frame.stream_id] += 1
-        self.batcher.add(window.push(frame), now)
+        sid = frame.stream_id
+        self.last_frame_at[sid] = now
+        self.stats.frames[sid] += 1
+        known = self.people.setdefault(sid, set())
+        present = {p.person_id for p in frame.people}
+        for person in sorted(known | present) or [0]:
+            who = Watched(sid, person)
+            window = self.windows.get(who) or self._new_window(who)
+            self.batcher.add(window.push(frame.of(person)), now)
+            if person not in present and person != 0 and not window.active:
+                self.retired[who] = window.segment
+                self.retired_resets.update(window.resets)
+                del self.windows[who]
+                known.discard(person)
+
+    def _new_window(self, who: Watched) -> StreamWindow:
+        window = self.windows[who] = StreamWindow(
+            self.spec,
+            stride=self.cfg.stride,
+            max_gap_s=self.cfg.max_gap_s,
+            min_visibility=self.cfg.min_visibility,
+            min_frames=min_segment_frames(self.spec, self.cfg.min_segment_s),
+            on_reset=self._pending_resets.append,
+        )
+        # Segment numbers go on where a person's earlier window stopped (a restarted frontend's ids
+        # start again), so the episode tracker never takes the new windows for late ones.
+        window.segment = self.retired.pop(who, 0)
+        self.people.setdefault(who.stream_id, set()).add(who.person)
+        return window
 
     def reset_stale(self) -> None:
         """Reset streams that sent nothing for ``stale_after_s`` (a camera that went away)."""
         now = self.clock()
-        for sid, window in self.windows.items():
-            if window.active and now - self.last_frame_at.get(sid, now) > self.cfg.stale_after_s:
+        for who, window in self.windows.items():
+            if window.active and now - self.last_frame_at.get(who.stream_id, now) > self.cfg.stale_after_s:
                 self.batcher.add(window.reset("stale"), now)
 
     def finish_streams(self) -> None:
         """End every stream's segment (the streams are done): windows of segments that ended short
         are queued, and their episodes close (reason ``shutdown``) once those are scored."""
         now = self.clock()
-        for sid, window in self.windows.items():
+        for who, window in self.windows.items():
             if window.active:
                 self.batcher.add(window.finish(), now)
-                self._pending_resets.append(WindowReset(sid, window.segment, FINISHED, window.last_t))
+                self._pending_resets.append(
+                    WindowReset(who.stream_id, window.segment, FINISHED, window.last_t, who.person)
+                )
 
     def report(self) -> dict[str, Any]:
-        """What was scored, per stream (JSON-ready): frames, windows, segments by outcome
+        """What was scored, per watched person (JSON-ready; ``cam`` for person 0, ``cam#3`` for
+        person 3; retired people are not listed): frames of the stream, windows, segments by outcome
         (``too_short`` / ``short`` / ``full``; an active segment is not counted yet), the longest
         ended segment's seconds of skeleton, and the rule's minimum."""
         return {
@@ -153,14 +181,14 @@ class Pipeline:
             "short_windows": self.stats.short_windows,
             "min_segment_s": self.cfg.min_segment_s,
             "streams": {
-                sid: {
-                    "frames": self.stats.frames[sid],
-                    "windows": self.stats.windows[sid],
+                str(who): {
+                    "frames": self.stats.frames[who.stream_id],
+                    "windows": self.stats.windows[who],
                     "segments": dict(w.segments),
                     "longest_segment_s": w.longest_s,
                     "skeleton_s": w.skeleton_s,
                 }
-                for sid, w in sorted(self.windows.items())
+                for who, w in sorted(self.windows.items())
             },
         }
 
@@ -214,7 +242,7 @@ class Pipeline:
         for name, dt in zip(SCORING_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             stage[name] += dt
         self.stats.windows_scored += len(batch.items)
-        self.stats.windows.update(w.stream_id for w in batch.items)
+        self.stats.windows.update(w.who for w in batch.items)
         self.stats.short_windows += sum(w.segment_frames is not None for w in batch.items)
         self.stats.batches += 1
         return ScoredBatch(batch.items, names, scores, events, t4 - t0)
@@ -243,14 +271,16 @@ class Pipeline:
 
     def _end_segments(self) -> list[EpisodeEvent]:
         """Close episodes of ended segments once none of their windows waits in the batcher."""
-        queued = {(w.stream_id, w.segment) for w in self.batcher.queued()}
+        queued = {(w.who, w.segment) for w in self.batcher.queued()}
         events: list[EpisodeEvent] = []
         still = []
         for r in self._pending_resets:
-            if (r.stream_id, r.segment) in queued:
+            if (r.who, r.segment) in queued:
                 still.append(r)
             else:
                 reason: CloseReason = "shutdown" if r.reason == FINISHED else "reset"
-                events += self.tracker.end_segment(r.stream_id, r.segment, reason)
+                events += self.tracker.end_segment(r.who, r.segment, reason)
+                if r.who in self.retired:  # the person left: their episodes are closed now
+                    self.tracker.forget(r.who)
         self._pending_resets = still
         return events

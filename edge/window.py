@@ -1,6 +1,6 @@
-"""Per-stream sliding windows: bus frames in, fixed-length encoder windows out, and their batching.
+"""Per-person sliding windows: bus frames in, fixed-length encoder windows out, and their batching.
 
-A :class:`StreamWindow` turns one stream's :class:`~bus.messages.SkeletonFrame` s into raw
+A :class:`StreamWindow` turns one watched person's (camera stream and person track, :class:`Watched`) :class:`~bus.messages.SkeletonFrame` s into raw
 windows ``(spec.frames, 20, 3)`` resampled to ``spec.fps``, online, with the semantics the offline
 rule in :mod:`models.preprocess` gives a recorded clip:
 
@@ -55,7 +55,7 @@ from typing import Literal
 
 import numpy as np
 
-from bus.messages import SkeletonFrame
+from bus.messages import Box, SkeletonFrame, Watched
 from edge.segments import skeleton_seconds
 from models.preprocess import WindowSpec, cut_windows, fill_gaps, interpolate_at, normalise_windows
 from models.skeleton import NUM_JOINTS
@@ -82,6 +82,8 @@ class ReadyWindow:
     last_sent_at: ``sent_at`` of the frame whose arrival completed the window (latency origin).
     segment_frames: for a window made from a segment shorter than a window, how many resampled
         frames of the segment it holds (the rest is ``cut_windows``' doing); None for a full window.
+    person: the person track within the stream (``Watched``); box: the union of the person's
+        image-space boxes over the window's frames, None when the frontend sent none.
     """
 
     stream_id: str
@@ -91,6 +93,21 @@ class ReadyWindow:
     frames: np.ndarray
     last_sent_at: float
     segment_frames: int | None = None
+    person: int = 0
+    box: Box | None = None
+
+    @property
+    def who(self) -> Watched:
+        return Watched(self.stream_id, self.person)
+
+
+def union_box(boxes: Iterable[Box | None]) -> Box | None:
+    """The smallest box holding every given box (None among them ignored; None if all are)."""
+    known = [b for b in boxes if b is not None]
+    if not known:
+        return None
+    x0, y0, x1, y1 = zip(*known, strict=True)
+    return min(x0), min(y0), max(x1), max(y1)
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,11 @@ class WindowReset:
     segment: int
     reason: str
     t_last: float
+    person: int = 0
+
+    @property
+    def who(self) -> Watched:
+        return Watched(self.stream_id, self.person)
 
 
 class StreamWindow:
@@ -140,6 +162,7 @@ class StreamWindow:
         self.min_visibility = min_visibility
         self.on_reset = on_reset
         self.stream_id: str | None = None
+        self.person = 0
         self.segment = 0  # number of segments started; the current one while active
         self.resets: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
@@ -162,6 +185,7 @@ class StreamWindow:
         self._count = 0  # grid points resampled into the ring in this segment
         self._short_done = 0  # frames held by the segment's last short window
         self._held: list[ReadyWindow] = []  # short windows, out when the segment ends short
+        self._boxes: deque[tuple[float, Box]] = deque()  # (time, box) of the recent usable frames
 
     @property
     def active(self) -> bool:
@@ -171,10 +195,11 @@ class StreamWindow:
         """Add one frame of this stream; returns the windows it completed (usually none or one),
         the last window of a segment its arrival ended included."""
         if self.stream_id is None:
-            self.stream_id = frame.stream_id
-        elif frame.stream_id != self.stream_id:
+            self.stream_id, self.person = frame.stream_id, frame.person_id
+        elif frame.stream_id != self.stream_id or (frame.person and frame.person_id != self.person):
             raise ValueError(
-                f"frame of stream {frame.stream_id!r} pushed to the window of {self.stream_id!r}"
+                f"frame of {Watched(frame.stream_id, frame.person_id)} pushed to the window of "
+                f"{Watched(self.stream_id, self.person)}"
             )
         t, sent_at = frame.timestamp, frame.sent_at
         ended: list[ReadyWindow] = []  # the last window of a segment this frame ended
@@ -195,6 +220,8 @@ class StreamWindow:
         assert frame.joints is not None  # a frame that is not missing has joints
         if self._active and t - self._last_usable_t() > self.max_gap_s:
             ended = self.reset("gap", sent_at=sent_at)
+        if frame.box is not None:
+            self._boxes.append((t, frame.box))
         self._last_sent_at = sent_at
         if not self._active:
             if not complete:
@@ -231,7 +258,7 @@ class StreamWindow:
         self.resets[reason] += 1
         if self.on_reset is not None:
             assert self.stream_id is not None
-            self.on_reset(WindowReset(self.stream_id, self.segment, reason, self._last_t))
+            self.on_reset(WindowReset(self.stream_id, self.segment, reason, self._last_t, self.person))
         return ready
 
     def finish(self) -> list[ReadyWindow]:
@@ -269,6 +296,13 @@ class StreamWindow:
             return "low_visibility", complete
         return None, complete
 
+    def _box(self, t_start: float, t_end: float) -> Box | None:
+        """The union of the boxes of the frames from ``t_start`` to ``t_end``; older ones are dropped."""
+        eps = 1.0 / self.spec.fps  # the frames either side of the window's grid points
+        while self._boxes and self._boxes[0][0] < t_start - eps:
+            self._boxes.popleft()
+        return union_box(b for t, b in self._boxes if t <= t_end + eps)
+
     def _last_usable_t(self) -> float:
         return self._pending_t[-1] if self._pending_t else self._raw_t[-1]
 
@@ -305,6 +339,7 @@ class StreamWindow:
         self._raw_x.clear()
         self._pending_t.clear()
         self._pending_x.clear()
+        self._boxes.clear()
         return ready
 
     def _add_resolved(self, t: float, joints: np.ndarray) -> None:
@@ -366,10 +401,18 @@ class StreamWindow:
                 frames = np.concatenate([self._ring[head:], self._ring[:head]])
                 assert self.stream_id is not None
                 t_end = float(g)
+                t_start = t_end - (f - 1) / self.spec.fps
                 ready.append(
                     ReadyWindow(
-                        self.stream_id, self.segment, t_end - (f - 1) / self.spec.fps, t_end, frames, sent_at
-                    )
+                        self.stream_id,
+                        self.segment,
+                        t_start,
+                        t_end,
+                        frames,
+                        sent_at,
+                        person=self.person,
+                        box=self._box(t_start, t_end),
+                    )  # fmt: skip
                 )
         return ready
 
@@ -380,8 +423,19 @@ class StreamWindow:
         assert self.stream_id is not None and n < self.spec.frames
         self._short_done = n
         cut = np.array(cut_windows(self._ring[:n], self.spec), dtype=np.float32)  # a copy: the ring moves on
+        box = self._box(self._t0, t_end)
         self._held += [
-            ReadyWindow(self.stream_id, self.segment, self._t0, t_end, w, sent_at, segment_frames=n)
+            ReadyWindow(
+                self.stream_id,
+                self.segment,
+                self._t0,
+                t_end,
+                w,
+                sent_at,
+                segment_frames=n,
+                person=self.person,
+                box=box,
+            )  # fmt: skip
             for w in cut
         ]
 

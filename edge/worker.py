@@ -336,6 +336,7 @@ class _Loop:
     def count_drops(self, sub: Subscriber) -> None:
         """Publish drop counters as deltas (the sources keep running totals)."""
         totals: Counter[str] = Counter(sub.drops)
+        totals.update({f"reset_{k}": v for k, v in self.pipeline.retired_resets.items()})
         for window in self.pipeline.windows.values():
             totals.update({f"reset_{k}": v for k, v in window.resets.items()})
             totals["too_short_segment"] += window.segments["too_short"]

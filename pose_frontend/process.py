@@ -11,7 +11,7 @@ Counters (:class:`pose_frontend.base.Counters`) live in shared memory the parent
 * ``frames``: frames taken from the source;
 * ``published``: frames sent on the bus (``seq`` runs 1, 2, ... over taken frames);
 * ``dropped``: frames of a live source the bus had no room for (a file source waits instead);
-* ``no_person``: published frames without a person (``joints=None``);
+* ``no_person``: published frames without anybody in view;
 * ``errors``: frames that failed pose estimation or validation; they are not published, so their
   ``seq`` is missing and the worker counts them as lost frames;
 * ``reconnects``, ``failed_opens``, ``skipped``: counted by the source (live sources reconnecting,
@@ -38,12 +38,13 @@ import zmq
 
 from bus.lifetime import die_with_parent
 from bus.logs import setup_logging
-from bus.messages import SkeletonFrame
+from bus.messages import PersonSkeleton, SkeletonFrame
 from bus.pubsub import Publisher
 from config.bus import BusConfig
 from config.frontend import EstimatorConfig, StreamConfig
 from pose_frontend.base import Counters, Source, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError, PoseEstimator, open_estimator, to_canonical_pose
+from pose_frontend.multi import MultiPoseEstimator
 from pose_frontend.sources import open_source
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,17 @@ def skeleton_pose(joints: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | N
     return joints, measured.astype(np.float32)
 
 
+def skeleton_people(people: np.ndarray) -> tuple[PersonSkeleton, ...]:
+    """A replayed frame of several people ``(P, 20, 3)`` -> person ``p + 1`` for each with a measured
+    joint (a person all NaN is out of view); no box: a replay holds no image."""
+    out = []
+    for p, joints in enumerate(people):
+        joints, visibility = skeleton_pose(joints)
+        if joints is not None and visibility is not None:
+            out.append(PersonSkeleton(p + 1, joints, visibility))
+    return tuple(out)
+
+
 def estimate_pose(
     estimator: PoseEstimator, rgb: np.ndarray, timestamp_s: float, config: EstimatorConfig
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -78,6 +90,22 @@ def estimate_pose(
     if result is None:
         return None, None
     return to_canonical_pose(result, config.visibility_threshold)
+
+
+def estimate_people(
+    estimator: MultiPoseEstimator, rgb: np.ndarray, timestamp_s: float, config: EstimatorConfig
+) -> tuple[PersonSkeleton, ...]:
+    """An RGB frame -> every tracked person: id, canonical pose and box (fractions of the frame)."""
+    height, width = rgb.shape[:2]
+    people = []
+    for p in estimator.estimate(rgb, timestamp_s):
+        joints = p.joints.copy()
+        if config.visibility_threshold is not None:
+            joints[p.visibility < config.visibility_threshold] = np.nan
+        x0, y0, x1, y1 = p.box
+        box = (x0 / width, y0 / height, max(x0, x1) / width, max(y0, y1) / height)
+        people.append(PersonSkeleton(p.track_id, joints, p.visibility, box))
+    return tuple(people)
 
 
 def run_stream(
@@ -101,19 +129,30 @@ def run_stream(
     seq = failures_in_a_row = 0
     with ExitStack() as stack:
         src = stack.enter_context(source)
-        estimator = None
-        if src.produces == "image":
+        estimator: PoseEstimator | None = None
+        multi: MultiPoseEstimator | None = None
+        if src.produces == "image" and config.estimator.people is not None:
+            multi = stack.enter_context(MultiPoseEstimator(config.estimator.people))
+        elif src.produces == "image":
             estimator = stack.enter_context(open_estimator(config.estimator))
         for timestamp, frame in src:
             if stop.is_set():
                 break
             seq += 1
             try:
-                if estimator is None:
-                    joints, visibility = skeleton_pose(frame)
+                if multi is not None or (estimator is None and frame.ndim == 3):  # several people
+                    people = (
+                        skeleton_people(frame)
+                        if multi is None
+                        else estimate_people(multi, frame, timestamp, config.estimator)
+                    )
+                    message = SkeletonFrame.of_people(config.id, seq, timestamp, people)
                 else:
-                    joints, visibility = estimate_pose(estimator, frame, timestamp, config.estimator)
-                message = SkeletonFrame(config.id, seq, timestamp, joints, visibility)
+                    if estimator is None:
+                        joints, visibility = skeleton_pose(frame)
+                    else:
+                        joints, visibility = estimate_pose(estimator, frame, timestamp, config.estimator)
+                    message = SkeletonFrame(config.id, seq, timestamp, joints, visibility)
             # A frame MediaPipe chokes on, or one the bus refuses (e.g. Inf in a replayed file), costs
             # that frame only; a run of them means something is broken for good.
             except Exception as e:  # noqa: BLE001 (third-party graph: any error type)
@@ -137,7 +176,7 @@ def run_stream(
                 counters.add("dropped")  # a live frame the bus had no room for (or a stop)
                 continue
             counters.add("published")
-            if joints is None:
+            if not message.person:
                 counters.add("no_person")
     return counters
 

@@ -5,7 +5,7 @@ A source is iterable and yields ``(timestamp_s, frame)``:
 
 * ``produces == "image"``: ``frame`` is an RGB ``uint8`` image ``(H, W, 3)``;
 * ``produces == "skeleton"``: ``frame`` is canonical joints ``(20, 3)`` float32 (NaN = missing),
-  and pose estimation is skipped.
+  or ``(P, 20, 3)`` for a replay of several people, and pose estimation is skipped.
 
 Timestamps come from the source: the container's frame position for videos, ``i / fps`` for image
 folders, the recorded times for skeleton files, and the wall clock for live sources. They rise
@@ -39,6 +39,7 @@ from config.frontend import (
     VideoSourceConfig,
     WebcamSourceConfig,
 )
+from models.skeleton import to_canonical
 from pose_frontend.base import (
     CorruptVideoError,
     Counters,
@@ -296,7 +297,15 @@ def _load_replay(
     file: Path, names: list[str], layout: str, fps: float
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(times, joints) of the clips to replay: the named ones of a clip-set file, in that order, or
-    all of them; a .npy array is one clip."""
+    all of them; a .npy array is one clip, ``(T, P, N, 3)`` one of P people (frames ``(P, 20, 3)``)."""
+    if file.suffix == ".npy" and not names:
+        try:
+            raw = np.load(file, allow_pickle=False)
+            if raw.ndim == 4 and len(raw):
+                joints = to_canonical(raw, layout)  # type: ignore[arg-type]
+                return [(np.arange(len(joints)) / fps, joints.astype(np.float32))]
+        except (OSError, ValueError) as e:
+            raise SourceError(f"cannot replay {file}: {e}") from e
     try:
         loaded = load_clips(file, layout=layout, fps=fps)  # type: ignore[arg-type]
     except (OSError, ValueError) as e:

@@ -18,6 +18,13 @@ class Problem(BaseModel):
 class AlertOut(BaseModel):
     id: int
     stream_id: str
+    person: int = Field(0, description="The person track within the stream (0: a single-person frontend's).")
+    box: list[float] | None = Field(
+        None,
+        min_length=4,
+        max_length=4,
+        description="The person's image-space box over the episode, x0 y0 x1 y1 as fractions of the frame.",
+    )
     profile: str
     profile_version: int
     started_at: datetime

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -58,7 +59,7 @@ class Base(DeclarativeBase):
 
 
 class Alert(Base):
-    """One abnormal-action episode of one stream against one profile."""
+    """One abnormal-action episode of one person in one stream against one profile."""
 
     __tablename__ = "alerts"
 
@@ -85,6 +86,9 @@ class Alert(Base):
     note: Mapped[str] = mapped_column(Text, server_default="")
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by: Mapped[str] = mapped_column(String(128), server_default="")
+    # The person track within the stream (0: a single-person frontend's one person); migration 0004.
+    person: Mapped[int] = mapped_column(Integer, server_default="0")
+    box: Mapped[list[float] | None] = mapped_column(JSON)  # [x0, y0, x1, y1] image fractions, or NULL
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),

@@ -30,7 +30,7 @@ def alert_json(row: Alert) -> dict[str, Any]:
     """An alert's scalar fields, JSON-ready (datetimes ISO-8601 UTC); never its windows."""
     out: dict[str, Any] = {}
     for name in (
-        "id", "stream_id", "profile", "profile_version", "started_at", "ended_at", "peak_score",
+        "id", "stream_id", "person", "box", "profile", "profile_version", "started_at", "ended_at", "peak_score",
         "mean_score", "threshold", "n_windows", "model_version", "n_kept", "status", "note",
         "reviewed_at", "reviewed_by",
     ):  # fmt: skip

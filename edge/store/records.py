@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from bus.messages import Box, Watched, check_box
 from edge.store.models import STATUSES, ReviewStatus
 
 MAX_NAME = 128  # String(128) columns: stream_id, profile, model_version
@@ -23,7 +24,9 @@ class NewAlert:
 
     windows: ``(K, F, J, 3)`` raw canonical windows of the episode, K >= 1 (stored as float32);
     window_times: ``(K, 2)`` start/end of each window in source seconds;
-    window_scores: ``(K,)`` their anomaly scores, when known.
+    window_scores: ``(K,)`` their anomaly scores, when known;
+    person: the person track within the stream (0: a single-person frontend's one person);
+    box: the person's image-space box over the episode (``bus.messages.Box``), when known.
     """
 
     episode_key: str
@@ -40,9 +43,12 @@ class NewAlert:
     windows: np.ndarray
     window_times: np.ndarray
     window_scores: np.ndarray | None = None
+    person: int = 0
+    box: Box | None = None
 
     def __post_init__(self) -> None:
         where = f"alert {self.stream_id!r}/{self.profile!r}"
+        _check_person(self, where)
         if not isinstance(self.episode_key, str) or not 0 < len(self.episode_key) <= MAX_KEY:
             raise ValueError(f"{where}: episode_key must be a string of 1..{MAX_KEY} characters")
         for name in ("stream_id", "profile", "model_version"):
@@ -96,9 +102,18 @@ class AlertRecord:
     note: str
     reviewed_at: datetime | None
     reviewed_by: str = ""
+    person: int = 0
+    box: Box | None = None
     windows: np.ndarray | None = None
     window_times: np.ndarray | None = None
     window_scores: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        _check_person(self, f"alert {self.id}")
+
+    @property
+    def who(self) -> Watched:
+        return Watched(self.stream_id, self.person)
 
     def to_dict(self) -> dict[str, Any]:
         """The scalar fields, datetimes as ISO-8601 strings (for JSON/CSV)."""
@@ -106,6 +121,13 @@ class AlertRecord:
         for k in ("windows", "window_times", "window_scores"):
             d.pop(k)
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in d.items()}
+
+
+def _check_person(alert: NewAlert | AlertRecord, where: str) -> None:
+    """``person`` an int >= 0 and ``box`` a valid box; a box read back from JSON becomes a tuple."""
+    if isinstance(alert.person, bool) or not isinstance(alert.person, int) or alert.person < 0:
+        raise ValueError(f"{where}: person must be an integer >= 0; got {alert.person!r}")
+    object.__setattr__(alert, "box", check_box(alert.box, f"{where}: box"))
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(AlertRecord) if not f.name.startswith("window"))

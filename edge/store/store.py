@@ -204,6 +204,8 @@ class AlertStore:
             "model_version": a.model_version,
             "n_kept": len(keep),
             "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores),
+            "person": int(a.person),
+            "box": None if a.box is None else list(a.box),
         }
 
 

@@ -109,6 +109,7 @@ def list_cmd(
             _when(a.started_at),
             _duration(a),
             a.stream_id,
+            str(a.person) if a.person else "-",
             f"{a.profile} v{a.profile_version}",
             f"{a.peak_score:.3f}",
             f"{a.threshold:.3f}",
@@ -119,7 +120,18 @@ def list_cmd(
     ]
     typer.echo(
         _table(
-            ["ID", "STARTED (UTC)", "DURATION", "STREAM", "PROFILE", "PEAK", "THRESH", "WINDOWS", "STATUS"],
+            [
+                "ID",
+                "STARTED (UTC)",
+                "DURATION",
+                "STREAM",
+                "PERSON",
+                "PROFILE",
+                "PEAK",
+                "THRESH",
+                "WINDOWS",
+                "STATUS",
+            ],  # fmt: skip
             rows,
         )
     )

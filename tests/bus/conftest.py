@@ -45,9 +45,35 @@ def _pack(
     return [topic if topic is not None else b"skel/" + sid, header + sid + body]
 
 
+def _pack_v2(
+    stream_id: str = "cam1",
+    seq: int = 0,
+    timestamp: float = 1.0,
+    sent_at: float = 0.0,
+    people: tuple[tuple[int, tuple[float, ...] | None, np.ndarray, np.ndarray], ...] = (),
+) -> list[bytes]:
+    """[topic, payload] as docs/bus.md specifies schema 2: ``people`` as (id, box, joints, visibility)."""
+    sid = stream_id.encode()
+    header = struct.pack(
+        "<4sHHQddBBB", b"HSKL", 2, 0, seq, timestamp, sent_at, 20 if people else 0, len(people), len(sid)
+    )
+    body = b"".join(
+        struct.pack("<I4f", pid, *(box if box is not None else (np.nan,) * 4))
+        + np.asarray(joints, "<f4").tobytes()
+        + np.asarray(vis, "<f4").tobytes()
+        for pid, box, joints, vis in people
+    )
+    return [b"skel/" + sid, header + sid + body]
+
+
 @pytest.fixture
 def pack() -> Pack:
     return _pack
+
+
+@pytest.fixture
+def pack_v2() -> Callable[..., list[bytes]]:
+    return _pack_v2
 
 
 def _with_joint(index: tuple[int, int], value: float) -> np.ndarray:
@@ -70,7 +96,7 @@ BAD_MESSAGES: dict[str, tuple[list[bytes], str]] = {
     "truncated_payload": ([_pack()[0], _pack()[1][:-5]], "malformed"),
     "truncated_header": ([_pack()[0], _pack()[1][:20]], "malformed"),
     "oversized": ([_pack()[0], _pack()[1] + bytes(MAX_MESSAGE_BYTES)], "oversized"),
-    "wrong_version": (_pack(version=2), "wrong_version"),
+    "wrong_version": (_pack(version=3), "wrong_version"),
     "inf_joint": (_pack(joints=_with_joint((3, 1), np.inf)), "bad_values"),
     "wrong_joint_count": (_pack(joints=np.zeros((19, 3))), "bad_values"),
     "visibility_above_one": (_pack(visibility=_bad_visibility(1.5)), "bad_values"),

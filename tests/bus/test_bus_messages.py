@@ -12,7 +12,9 @@ from bus.messages import (
     DROP_REASONS,
     SCHEMA_VERSION,
     MessageError,
+    PersonSkeleton,
     SkeletonFrame,
+    Watched,
     decode,
     encode,
     topic_for,
@@ -46,11 +48,67 @@ def test_frame_without_person_round_trips() -> None:
     assert (out.stream_id, out.seq, out.timestamp, out.sent_at) == ("door.cam-2", 0, 0.0, 5.0)
 
 
-def test_encode_matches_documented_wire_layout(pack) -> None:
+def test_encode_matches_documented_wire_layout(pack_v2) -> None:
     frame = _person(seq=2**40)
-    expected = pack("cam1", 2**40, 12.25, 1700000000.5, frame.joints, frame.visibility)
+    expected = pack_v2("cam1", 2**40, 12.25, 1700000000.5, ((0, None, frame.joints, frame.visibility),))
     assert encode(frame) == expected
-    assert encode(SkeletonFrame("cam1", 1, 3.0, None, None, 4.0)) == pack("cam1", 1, 3.0, 4.0, person=False)
+    assert encode(SkeletonFrame("cam1", 1, 3.0, None, None, 4.0)) == pack_v2("cam1", 1, 3.0, 4.0)
+
+
+def test_schema_1_frame_reads_as_person_0_without_box(pack) -> None:
+    joints = np.arange(60, dtype=np.float32).reshape(20, 3)
+    out = decode(pack("cam1", 3, 2.0, 5.0, joints, np.ones(20)))
+    assert out.person and out.person_id == 0 and out.box is None and out.others == ()
+    np.testing.assert_array_equal(out.joints, joints)
+    empty = decode(pack("cam1", 4, 2.5, 5.0, person=False))
+    assert not empty.person and empty.people == ()
+
+
+def test_several_people_round_trip_with_ids_and_boxes(pack_v2) -> None:
+    a, b = _person().people[0], _person(seq=1).people[0]
+    people = (
+        PersonSkeleton(3, a.joints, a.visibility, (0.1, 0.2, 0.3, 0.9)),
+        PersonSkeleton(7, b.joints * 2, b.visibility, None),
+    )
+    frame = SkeletonFrame.of_people("cam1", 9, 4.5, people, sent_at=6.0)
+    parts = encode(frame)
+    assert parts == pack_v2(
+        "cam1", 9, 4.5, 6.0, tuple((p.person_id, p.box, p.joints, p.visibility) for p in people)
+    )
+    out = decode(parts)
+    assert [p.person_id for p in out.people] == [3, 7]
+    assert out.people[0].box == pytest.approx((0.1, 0.2, 0.3, 0.9)) and out.people[1].box is None
+    np.testing.assert_array_equal(out.people[1].joints, people[1].joints)
+    assert out.of(7).person_id == 7 and out.of(7).others == ()
+    assert not out.of(5).person  # someone not in this frame: no person, for their window
+    assert (
+        Watched("cam1", 7) == ("cam1", 7)
+        and str(Watched("cam1", 7)) == "cam1#7"
+        and str(Watched("cam1")) == "cam1"
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"person_id": -1},
+        {"person_id": 2**32},
+        {"box": (0.5, 0.0, 0.4, 1.0)},
+        {"box": (0.0, 0.0, float("nan"), 1.0)},
+        {"box": (0.0, 0.0, 1.0)},
+    ],
+    ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()),
+)
+def test_invalid_person_cannot_be_built(kwargs: dict) -> None:
+    with pytest.raises(MessageError) as e:
+        SkeletonFrame("cam1", 0, 0.0, np.zeros((20, 3)), np.ones(20), 0.0, **kwargs)
+    assert e.value.reason == "bad_values"
+
+
+def test_duplicate_person_ids_in_one_frame_are_refused() -> None:
+    p = PersonSkeleton(1, np.zeros((20, 3)), np.ones(20))
+    with pytest.raises(MessageError):
+        SkeletonFrame.of_people("cam1", 0, 0.0, (p, p))
 
 
 def test_topic_is_prefix_and_stream_id() -> None:
@@ -129,7 +187,7 @@ def test_drop_reasons_cover_the_documented_set() -> None:
         "out_of_order",
     }
     assert expected <= set(DROP_REASONS)
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == 2
     with pytest.raises(ValueError):
         MessageError("no_such_reason", "x")
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from bus.messages import Watched
 from config.worker import EpisodeConfig
 from edge.episodes import Episode, EpisodeEvent, EpisodeTracker, KeptWindow
 from edge.window import ReadyWindow
@@ -136,7 +137,7 @@ def test_cooldown_suppresses_immediate_reopen() -> None:
 def test_reset_closes_open_episode() -> None:
     tracker = EpisodeTracker(RULES)
     assert [e.kind for e in run(tracker, [HOT] * 4)] == ["opened"]
-    events = tracker.end_segment("cam1", 1)
+    events = tracker.end_segment(Watched("cam1"), 1)
     assert [(e.kind, e.close_reason) for e in events] == [("closed", "reset")]
     assert events[0].episode.end == win(3).t_end and tracker.open_episodes() == []
     # A window of the ended segment that was still queued is dropped, not reopening anything.
@@ -186,7 +187,7 @@ def test_open_k_above_open_n_is_a_config_error() -> None:
 def test_a_restarted_worker_continues_the_episode_its_predecessor_left_open() -> None:
     old = EpisodeTracker(RULES)
     events = run(old, [HOT] * 6)  # opened at the third window; the worker dies after the sixth
-    snapshot = old._states[("cam1", "walk")].open.snapshot("cam1", "walk")  # type: ignore[union-attr]
+    snapshot = old._states[(Watched("cam1"), "walk")].open.snapshot(Watched("cam1"), "walk")  # type: ignore[union-attr]
     assert [e.kind for e in events] == ["opened"]
     new = EpisodeTracker(RULES)
     assert new.resume(snapshot, within_s=30.0, deadline=1e9) == []
@@ -203,7 +204,7 @@ def test_a_restarted_worker_continues_the_episode_its_predecessor_left_open() ->
 def test_an_episode_whose_stream_came_back_too_late_is_closed_with_what_it_held() -> None:
     old = EpisodeTracker(RULES)
     run(old, [HOT] * 4)
-    snapshot = old._states[("cam1", "walk")].open.snapshot("cam1", "walk")  # type: ignore[union-attr]
+    snapshot = old._states[(Watched("cam1"), "walk")].open.snapshot(Watched("cam1"), "walk")  # type: ignore[union-attr]
     new = EpisodeTracker(RULES)
     new.resume(snapshot, within_s=5.0, deadline=1e9)
     events = run(new, [HOT] * 3, start=200)  # 50 s later: a new action, a new episode
@@ -214,7 +215,7 @@ def test_an_episode_whose_stream_came_back_too_late_is_closed_with_what_it_held(
 def test_an_episode_whose_stream_never_came_back_is_closed_at_its_deadline() -> None:
     old = EpisodeTracker(RULES)
     run(old, [HOT] * 4)
-    snapshot = old._states[("cam1", "walk")].open.snapshot("cam1", "walk")  # type: ignore[union-attr]
+    snapshot = old._states[(Watched("cam1"), "walk")].open.snapshot(Watched("cam1"), "walk")  # type: ignore[union-attr]
     new = EpisodeTracker(RULES)
     new.resume(snapshot, within_s=5.0, deadline=100.0)
     assert new.expire(99.0) == []
@@ -225,7 +226,7 @@ def test_an_episode_whose_stream_never_came_back_is_closed_at_its_deadline() -> 
 def test_resuming_where_this_worker_already_has_an_episode_closes_the_old_one() -> None:
     old = EpisodeTracker(RULES)
     run(old, [HOT] * 4)
-    snapshot = old._states[("cam1", "walk")].open.snapshot("cam1", "walk")  # type: ignore[union-attr]
+    snapshot = old._states[(Watched("cam1"), "walk")].open.snapshot(Watched("cam1"), "walk")  # type: ignore[union-attr]
     new = EpisodeTracker(RULES)
     run(new, [HOT] * 3, start=10)
     assert [(e.kind, e.close_reason) for e in new.resume(snapshot, within_s=5.0, deadline=1e9)] == [
@@ -248,7 +249,7 @@ def test_a_segment_too_short_for_k_of_n_opens_an_episode_only_when_every_window_
 ) -> None:
     tracker = EpisodeTracker(RULES)
     assert run(tracker, scores) == []
-    events = tracker.end_segment("cam1", 1, "shutdown")
+    events = tracker.end_segment(Watched("cam1"), 1, "shutdown")
     if not opens:
         assert events == []
         return
@@ -266,4 +267,4 @@ def test_a_long_segment_ending_on_a_few_hot_windows_after_its_episode_opens_noth
     tracker = EpisodeTracker(RULES)
     events = run(tracker, [HOT] * 4 + [COLD] * 4 + [HOT, HOT])  # opened, closed cold, 2 hot in cooldown
     assert [e.kind for e in events] == ["opened", "closed"]
-    assert tracker.end_segment("cam1", 1) == []
+    assert tracker.end_segment(Watched("cam1"), 1) == []

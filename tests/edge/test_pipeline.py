@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bus.messages import SkeletonFrame
+from bus.messages import SkeletonFrame, Watched
 from clips import Clip
 from config.backend import OnnxRuntimeConfig
 from config.worker import WorkerConfig
 from edge.backends import make_backend
 from edge.enroll import build_profile
 from edge.pipeline import Pipeline
+from evaluation.person_mix import Replayed, mix_people, side_by_side_box
 from evaluation.stream import replay, run_stream_eval
 from evaluation.stream_sets import kinder_gator_streams
 
@@ -131,7 +132,7 @@ def test_a_short_segment_between_gaps_is_scored_and_alerts_only_when_abnormal(
     short_windows = [(w, x) for w, x in scored if w.segment_frames is not None]
     assert [w.segment_frames for w, _ in short_windows] == [20, 25, 30]
     assert {w.segment for w, _ in short_windows} == {2}  # the middle one of three segments
-    assert pipeline.windows["cam1"].segments == {"full": 2, "short": 1}
+    assert pipeline.windows[Watched("cam1")].segments == {"full": 2, "short": 1}
     assert pipeline.stats.short_windows == 3
     alerts = [e.episode for e in events if e.kind == "opened"]
     if part == "abnormal":
@@ -154,7 +155,7 @@ def test_removing_a_profile_closes_its_episodes(backend, streams) -> None:
     for f in _frames(stream.recording.joints[keep], stream.recording.times[keep], "cam1"):
         pipeline.push(f)
         pipeline.run_due(flush=True)
-    assert pipeline.tracker.open_episodes() == [("cam1", "normal")]
+    assert pipeline.tracker.open_episodes() == [(Watched("cam1"), "normal")]
     closed = pipeline.set_profiles([])
     assert [e.kind for e in closed] == ["closed"] and pipeline.tracker.open_episodes() == []
 
@@ -236,3 +237,34 @@ def test_enrolment_with_augmentation_adds_completions_to_their_source_clips(
     # every completion belongs to its source window's clip, so leave-one-clip-out holds it out too
     assert sorted(set(augmented.groups[real:].tolist())) == sorted(set(plain.groups.tolist()))
     assert np.isfinite(augmented.threshold) and augmented.threshold != plain.threshold
+
+
+def test_two_people_in_one_stream_are_scored_apart_and_the_one_who_leaves_ends_cleanly(
+    backend, streams
+) -> None:
+    # Person 1 walks in place, then throws a ball; person 2 walks in place beside them and leaves
+    # half way through. Both are scored in the same batches; only person 1 is alerted.
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
+    rec = stream.recording
+    n0, n1 = stream.normal[0]
+    walk = (rec.times >= n0) & (rec.times <= n1)
+    half = (rec.times[-1] - rec.times[0]) / 2
+    walker_times = rec.times[walk] - rec.times[walk][0]
+    keep = walker_times <= half
+    people = [
+        Replayed(1, rec.joints, rec.times - rec.times[0]),
+        Replayed(2, rec.joints[walk][keep], walker_times[keep]),
+    ]
+    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    batches = []
+    for f in mix_people(people, "cam1"):
+        pipeline.push(f)
+        batches += pipeline.run_due(flush=True)
+    assert Watched("cam1", 2) not in pipeline.windows  # left, their window retired
+    events = [e for b in batches for e in b.events] + pipeline.close_all()
+    assert any({w.person for w in b.windows} == {1, 2} for b in batches)
+    alerted = {e.episode.who for e in events if e.kind == "opened"}
+    assert alerted == {Watched("cam1", 1)}
+    closed = [e.episode for e in events if e.kind == "closed"]
+    assert closed and all(ep.box == side_by_side_box(0, 2) for ep in closed)
+    assert pipeline.windows[Watched("cam1", 1)].segments["full"] >= 1

@@ -5,15 +5,18 @@ the hand count (evaluation/data/vtest_people.json)."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from config.frontend import PeopleConfig
+from bus.messages import decode, encode
+from config.frontend import EstimatorConfig, ImagesSourceConfig, PeopleConfig, StreamConfig
 from evaluation.multiperson import VTEST_TRUTH, run_estimator, score_vtest, video_frames
 from pose_frontend.estimator import EstimatorError
 from pose_frontend.multi import MultiPoseEstimator, sweep_tiles
+from pose_frontend.process import run_stream
 from pose_frontend.sources import ImageFolderSource, VideoFileSource
 
 VTEST_FRAMES = 41  # hand-counted frames 0, 10, 20, 30, 40; about 10 s of MediaPipe on a 2-core host
@@ -102,3 +105,25 @@ def test_a_frame_with_nobody_gives_nobody_and_a_bad_frame_is_an_estimator_error(
         assert estimator.estimate(np.full((360, 480, 3), 128, np.uint8), 0.0) == []
         with pytest.raises(EstimatorError, match="RGB uint8"):
             estimator.estimate(np.zeros((360, 480), np.float32), 0.1)
+
+
+def test_frontend_publishes_every_tracked_person_with_id_and_box(mp_testdata: Path) -> None:
+    class Collect:
+        def __init__(self) -> None:
+            self.frames: list = []
+
+        def publish(self, frame, *, wait=None) -> bool:
+            self.frames.append(frame)
+            return True
+
+    source = ImagesSourceConfig(path=str(mp_testdata / "three_people.jpg"), realtime=False)
+    config = StreamConfig(id="ward", source=source, estimator=EstimatorConfig(people=PeopleConfig()))
+    out = Collect()
+    counters = run_stream(config, out, threading.Event())
+    [frame] = out.frames
+    assert counters["published"] == 1 and counters["no_person"] == 0
+    assert sorted(p.person_id for p in frame.people) == [1, 2, 3]
+    boxes = sorted(p.box for p in frame.people)
+    assert all(0 <= b[0] < b[2] <= 1.05 and 0 <= b[1] < b[3] <= 1.05 for b in boxes)
+    assert boxes[0][2] <= boxes[2][0]  # the leftmost and rightmost people's boxes do not overlap
+    assert decode(encode(frame)).people[2].box == pytest.approx(frame.people[2].box)

@@ -41,6 +41,17 @@ def _npy(tmp_path: Path, joints: np.ndarray) -> StreamConfig:
     return StreamConfig(id="replay", source=source, max_consecutive_errors=3)
 
 
+def test_a_replay_of_two_people_publishes_each_with_their_id(tmp_path: Path) -> None:
+    joints = np.random.default_rng(1).normal(size=(4, 2, 20, 3)).astype(np.float32)
+    joints[2:, 1] = np.nan  # person 2 left
+    joints[3, 0] = np.nan  # and then person 1 too
+    out = Collect()
+    counters = run_stream(_npy(tmp_path, joints), out, threading.Event())
+    assert [[p.person_id for p in f.people] for f in out.frames] == [[1, 2], [1, 2], [1], []]
+    np.testing.assert_array_equal(out.frames[1].people[1].joints, joints[1, 1])
+    assert counters["no_person"] == 1
+
+
 def test_replayed_skeletons_are_published_with_seq_visibility_and_no_person(tmp_path: Path) -> None:
     joints = np.random.default_rng(0).normal(size=(6, 20, 3)).astype(np.float32)
     joints[2, 5] = np.nan  # one joint missing

@@ -21,6 +21,12 @@ const el = (tag, attrs = {}, ...kids) => {
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
 const dur = (a) => (a.duration_s == null ? "open" : a.duration_s.toFixed(1) + " s");
 const badge = (s) => el("span", { class: "status " + s }, s);
+// Who was watched: the camera, and the person track in it when the camera tracks several people.
+const who = (a) => (a.person ? `${a.stream_id} · person ${a.person}` : a.stream_id);
+// The person's box over the episode, drawn in an outline of the camera's frame.
+const pct = (v) => `${(100 * v).toFixed(1)}%`;
+const personBox = (b) => el("div", { class: "frame", title: "the person's box in the camera frame" },
+  el("div", { class: "person-box", style: `left:${pct(b[0])};top:${pct(b[1])};width:${pct(b[2] - b[0])};height:${pct(b[3] - b[1])}` }));
 const SVG = "http://www.w3.org/2000/svg";
 const svgEl = (tag, attrs) => { const e = document.createElementNS(SVG, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
 
@@ -90,7 +96,7 @@ async function alertsPage() {
       const tr = el("tr", { class: a.status, "data-id": a.id },
         el("td", { class: "pick" }, pick), el("td", {}, el("a", { href: "/alerts/" + a.id }, String(a.id))), el("td", { class: "thumb" }, thumb),
         el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
-        el("td", {}, a.stream_id), el("td", {}, `${a.profile} v${a.profile_version}`),
+        el("td", {}, who(a)), el("td", {}, `${a.profile} v${a.profile_version}`),
         el("td", {}, `${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)}`), el("td", {}, badge(a.status)));
       tr.addEventListener("click", (ev) => { if (!["A", "INPUT"].includes(ev.target.tagName) && !ev.target.closest("td.pick")) location.href = "/alerts/" + a.id; });
       return tr;
@@ -178,7 +184,8 @@ async function alertPage() {
 
 function renderAlert(a) {
   document.getElementById("status-badge").replaceChildren(badge(a.status));
-  const rows = [["stream", a.stream_id], ["profile", `${a.profile} v${a.profile_version}`], ["model", a.model_version],
+  const rows = [["stream", a.stream_id], ["person", a.person ? String(a.person) : "– (one person per camera)"],
+    ...(a.box ? [["where", personBox(a.box)]] : []), ["profile", `${a.profile} v${a.profile_version}`], ["model", a.model_version],
     ["started", when(a.started_at)], ["ended", a.ended_at ? when(a.ended_at) : "open"], ["duration", dur(a)],
     ["peak / mean", `${a.peak_score.toFixed(3)} / ${a.mean_score.toFixed(3)}`], ["threshold", a.threshold.toFixed(3)],
     ["windows", `${a.n_windows} scored, ${a.n_kept} stored`],

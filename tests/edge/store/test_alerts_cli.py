@@ -55,7 +55,7 @@ def test_list_prints_a_table_newest_first(seeded: tuple[str, list[int]]) -> None
     lines = result.output.strip().splitlines()
     assert lines[0].split()[:3] == ["ID", "STARTED", "(UTC)"]
     assert [int(line.split()[0]) for line in lines[1:]] == ids[::-1]
-    assert lines[1].split()[3:7] == ["open", "cam1", "packing", "v2"]
+    assert lines[1].split()[3:8] == ["open", "cam1", "-", "packing", "v2"]  # person -: one per camera
     assert "4.0s" in lines[2] and "cam2" in lines[2]
 
 
@@ -122,6 +122,21 @@ def test_show_prints_details_and_a_summary_of_each_window(seeded: tuple[str, lis
         assert w["frames"] == 60 and w["score"] == pytest.approx(score)
         step = np.linalg.norm(np.diff(frames, axis=0), axis=-1)
         assert w["motion"] == pytest.approx(float(step.mean()), rel=1e-5)
+
+
+def test_list_and_show_name_the_person_of_a_multi_person_camera(
+    sqlite_url: str, make_alert: MakeAlert
+) -> None:
+    with AlertStore(sqlite_url) as store:
+        [alert_id] = store.write_alerts([make_alert(stream_id="ward", person=4, box=(0.5, 0.1, 0.75, 0.9))])
+    lines = run("list", db=sqlite_url).output.strip().splitlines()
+    assert lines[0].split()[5] == "PERSON" and lines[1].split()[4:6] == ["ward", "4"]
+    shown = run("show", str(alert_id), db=sqlite_url).output
+    assert re.search(r"^\s+person: 4$", shown, re.M) and re.search(
+        r"^\s+box: \(0.5, 0.1, 0.75, 0.9\)$", shown, re.M
+    )
+    as_json = json.loads(run("show", str(alert_id), "--json", db=sqlite_url).output)
+    assert (as_json["person"], as_json["box"]) == (4, [0.5, 0.1, 0.75, 0.9])
 
 
 def test_show_of_an_unknown_id_exits_1_with_a_clear_message(seeded: tuple[str, list[int]]) -> None:

@@ -399,3 +399,40 @@ def test_threads_opening_a_new_database_at_once_all_succeed(store_url: str) -> N
         th.join(timeout=30)
     assert errors == []
     assert _alembic_rows(store_url) == 1
+
+
+def test_alert_keeps_its_person_and_box_and_lists_by_them(store_url: str, make_alert: MakeAlert) -> None:
+    with AlertStore(store_url) as store:
+        a, b = store.write_alerts(
+            [make_alert(person=3, box=(0.1, 0.2, 0.4, 0.9)), make_alert(started_at=T0 + timedelta(seconds=9))]
+        )
+        got, single = store.get_alert(a), store.get_alert(b)
+        listed = {r.id: r for r in store.list_alerts()}
+    assert (got.person, got.box) == (3, (0.1, 0.2, 0.4, 0.9))
+    assert str(got.who) == "cam1#3" and listed[a].person == 3 and listed[a].box == got.box
+    assert (single.person, single.box) == (0, None) and listed[b].to_dict()["person"] == 0
+
+
+def test_alerts_written_before_people_read_as_person_0(sqlite_url: str, make_alert: MakeAlert) -> None:
+    """An alert log at the last revision without people upgrades in place; its alerts are person 0."""
+    from alembic import command
+
+    engine = make_engine(StoreConfig(url=sqlite_url))
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0003")
+            conn.execute(
+                text(
+                    "INSERT INTO alerts (episode_key, stream_id, profile, profile_version, started_at, peak_score,"
+                    " mean_score, threshold, n_windows, model_version, n_kept, windows_npz, created_at)"
+                    " VALUES ('old', 'cam1', 'p', 1, '2024-05-01 12:00:00', 2, 1.5, 1, 3, 'm', 1, NULL,"
+                    " '2024-05-01 12:00:00')"
+                )
+            )
+    finally:
+        engine.dispose()
+    with AlertStore(sqlite_url) as store:
+        (old,) = store.list_alerts()
+        [new_id] = store.write_alerts([make_alert(person=2)])
+        assert (old.person, old.box) == (0, None) and store.get_alert(new_id).person == 2
+    assert _revision(sqlite_url) == ScriptDirectory.from_config(alembic_config()).get_current_head()
