@@ -84,8 +84,10 @@ class AlertSink:
         *,
         model_version: str,
         profile_versions: Mapping[str, int] | Callable[[str], int] = lambda _: 0,
+        host: str = "",
     ) -> None:
         self.cfg = cfg
+        self.host = host
         self.outbox_path = Path(outbox)
         self.model_version = model_version
         self.profile_version = (
@@ -379,6 +381,7 @@ class AlertSink:
             windows=np.stack([w.frames for w in kept]).astype(np.float32),
             window_times=np.array([[w.t_start, w.t_end] for w in kept], dtype=np.float64),
             window_scores=np.array([w.score for w in kept], dtype=np.float64),
+            host=self.host,
         )
 
 

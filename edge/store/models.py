@@ -85,6 +85,8 @@ class Alert(Base):
     note: Mapped[str] = mapped_column(Text, server_default="")
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by: Mapped[str] = mapped_column(String(128), server_default="")
+    # The daemon that raised it (config ``host``); "" for alerts logged before migration 0004.
+    host: Mapped[str] = mapped_column(String(128), server_default="")
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
@@ -94,6 +96,7 @@ class Alert(Base):
         Index("ix_alerts_profile_started_at", "profile", "started_at"),
         Index("ix_alerts_status", "status"),
         Index("ix_alerts_ended_at", "ended_at"),
+        Index("ix_alerts_host_started_at", "host", "started_at"),
     )
 
 

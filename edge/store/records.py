@@ -40,6 +40,7 @@ class NewAlert:
     windows: np.ndarray
     window_times: np.ndarray
     window_scores: np.ndarray | None = None
+    host: str = ""  # the daemon's config host; "" where none is known
 
     def __post_init__(self) -> None:
         where = f"alert {self.stream_id!r}/{self.profile!r}"
@@ -51,6 +52,8 @@ class NewAlert:
                 raise ValueError(
                     f"{where}: {name} must be a string of 1..{MAX_NAME} characters; got {value!r}"
                 )
+        if not isinstance(self.host, str) or len(self.host) > MAX_NAME:
+            raise ValueError(f"{where}: host must be a string of at most {MAX_NAME} characters")
         for name in ("peak_score", "mean_score", "threshold"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{where}: {name} is {getattr(self, name)}; NaN/Inf scores are never stored")
@@ -96,6 +99,7 @@ class AlertRecord:
     note: str
     reviewed_at: datetime | None
     reviewed_by: str = ""
+    host: str = ""
     windows: np.ndarray | None = None
     window_times: np.ndarray | None = None
     window_scores: np.ndarray | None = None

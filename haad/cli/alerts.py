@@ -59,6 +59,7 @@ Db = Annotated[
 ]
 Stream = Annotated[str | None, typer.Option(help="Only this stream id.")]
 Profile = Annotated[str | None, typer.Option(help="Only this profile.")]
+Host = Annotated[str | None, typer.Option(help="Only alerts raised by this host (config `host`).")]
 Since = Annotated[
     datetime | None, typer.Option(parser=parse_time, help="Started at or after (ISO-8601 or 2h, 30m, 1d).")
 ]
@@ -76,6 +77,7 @@ def list_cmd(
     db: Db = DEFAULT_DB,
     stream: Stream = None,
     profile: Profile = None,
+    host: Host = None,
     since: Since = None,
     until: Until = None,
     status: Status = None,
@@ -85,10 +87,12 @@ def list_cmd(
     """The newest alerts matching the filters."""
     with _open(db) as store:
         alerts = store.list_alerts(
-            stream=stream, profile=profile, since=since, until=until, status=status, limit=limit
+            stream=stream, profile=profile, host=host, since=since, until=until, status=status, limit=limit
         )
         if len(alerts) == limit:
-            total = store.count(stream=stream, profile=profile, since=since, until=until, status=status)
+            total = store.count(
+                stream=stream, profile=profile, host=host, since=since, until=until, status=status
+            )
         else:
             total = len(alerts)
     if as_json:
@@ -102,6 +106,7 @@ def list_cmd(
             str(a.id),
             _when(a.started_at),
             _duration(a),
+            a.host or "-",
             a.stream_id,
             f"{a.profile} v{a.profile_version}",
             f"{a.peak_score:.3f}",
@@ -113,7 +118,18 @@ def list_cmd(
     ]
     typer.echo(
         _table(
-            ["ID", "STARTED (UTC)", "DURATION", "STREAM", "PROFILE", "PEAK", "THRESH", "WINDOWS", "STATUS"],
+            [
+                "ID",
+                "STARTED (UTC)",
+                "DURATION",
+                "HOST",
+                "STREAM",
+                "PROFILE",
+                "PEAK",
+                "THRESH",
+                "WINDOWS",
+                "STATUS",
+            ],
             rows,
         )
     )
@@ -177,6 +193,7 @@ def export_cmd(
     db: Db = DEFAULT_DB,
     stream: Stream = None,
     profile: Profile = None,
+    host: Host = None,
     since: Since = None,
     until: Until = None,
     status: Status = None,
@@ -191,7 +208,7 @@ def export_cmd(
         raise typer.BadParameter(f"{out}: the extension must be .jsonl or .csv", param_hint="--out")
     with _open(db) as store:
         alerts = store.list_alerts(
-            stream=stream, profile=profile, since=since, until=until, status=status, limit=limit
+            stream=stream, profile=profile, host=host, since=since, until=until, status=status, limit=limit
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="") as f:

@@ -48,16 +48,17 @@ async function alertsPage() {
   const form = document.getElementById("filters");
   const params = new URLSearchParams(location.search);
   let offset = Number(params.get("offset") || 0);
-  const [streams, profiles] = await Promise.all([api("/streams?last=0"), api("/profiles")]);
+  const [streams, profiles, hosts] = await Promise.all([api("/streams?last=0"), api("/profiles"), api("/hosts")]);
   const fill = (sel, values) => { for (const v of values) sel.append(el("option", { value: v }, v)); };
   fill(form.stream, streams.map((s) => s.stream_id));
   fill(form.profile, profiles.map((p) => p.name));
-  for (const k of ["stream", "profile", "status"]) if (params.get(k)) form[k].value = params.get(k);
+  fill(form.host, hosts);
+  for (const k of ["stream", "profile", "host", "status"]) if (params.get(k)) form[k].value = params.get(k);
   for (const k of ["since", "until"]) if (params.get(k)) form[k].value = params.get(k).slice(0, 16);
 
   async function load() {
     const q = new URLSearchParams();
-    for (const k of ["stream", "profile", "status"]) if (form[k].value) q.set(k, form[k].value);
+    for (const k of ["stream", "profile", "host", "status"]) if (form[k].value) q.set(k, form[k].value);
     for (const k of ["since", "until"]) if (form[k].value) q.set(k, new Date(form[k].value).toISOString());
     const shown = new URLSearchParams(q);
     if (offset) shown.set("offset", offset);
@@ -68,7 +69,7 @@ async function alertsPage() {
     rows.replaceChildren(...page.items.map((a) => {
       const tr = el("tr", { class: a.status, "data-id": a.id },
         el("td", {}, el("a", { href: "/alerts/" + a.id }, String(a.id))), el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
-        el("td", {}, a.stream_id), el("td", {}, `${a.profile} v${a.profile_version}`),
+        el("td", {}, a.host || "–"), el("td", {}, a.stream_id), el("td", {}, `${a.profile} v${a.profile_version}`),
         el("td", {}, `${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)}`), el("td", {}, badge(a.status)));
       tr.addEventListener("click", (ev) => { if (ev.target.tagName !== "A") location.href = "/alerts/" + a.id; });
       return tr;
@@ -102,7 +103,7 @@ async function alertPage() {
 
 function renderAlert(a) {
   document.getElementById("status-badge").replaceChildren(badge(a.status));
-  const rows = [["stream", a.stream_id], ["profile", `${a.profile} v${a.profile_version}`], ["model", a.model_version],
+  const rows = [["host", a.host || "–"], ["stream", a.stream_id], ["profile", `${a.profile} v${a.profile_version}`], ["model", a.model_version],
     ["started", when(a.started_at)], ["ended", a.ended_at ? when(a.ended_at) : "open"], ["duration", dur(a)],
     ["peak / mean", `${a.peak_score.toFixed(3)} / ${a.mean_score.toFixed(3)}`], ["threshold", a.threshold.toFixed(3)],
     ["windows", `${a.n_windows} scored, ${a.n_kept} stored`],
