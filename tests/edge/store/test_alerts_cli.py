@@ -40,7 +40,10 @@ def seeded(store_url: str, make_alert: MakeAlert) -> tuple[str, list[int]]:
             [
                 make_alert(stream_id="cam1", profile="assembly", started_at=now - timedelta(hours=3)),
                 make_alert(
-                    stream_id="cam2", profile="assembly", started_at=now - timedelta(minutes=90), k=2,
+                    stream_id="cam2",
+                    profile="assembly",
+                    started_at=now - timedelta(minutes=90),
+                    k=2,
                     host="hall-b",
                 ),
                 make_alert(
