@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -60,6 +61,13 @@ class EdgeConfig(StrictModel):
     streams: list[StreamConfig] = Field(
         default_factory=lambda: [StreamConfig()], description="Monitored streams (one frontend process each)."
     )
+    host: str = Field(
+        "",
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="This host's name on its alerts and live status, so several hosts can share one "
+        "alert log (the review page and haad alerts filter by it); empty: the machine's hostname.",
+    )
     run_frontends: bool = Field(
         True,
         description="Start the streams' frontends here; false when they run on other hosts (haad frontend run).",
@@ -97,6 +105,10 @@ class EdgeConfig(StrictModel):
         le=3600,
         description="How often the worker writes each stream's live status to the store.",
     )
+
+    def host_name(self) -> str:
+        """``host``, else the machine's hostname (cut to the column's 128 characters)."""
+        return self.host or socket.gethostname()[:128]
 
     @field_validator("streams")
     @classmethod

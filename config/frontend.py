@@ -335,6 +335,14 @@ class StreamConfig(StrictModel):
         default_factory=list,
         description="Behaviour profiles this stream is scored against (the daemon reads it).",
     )
+    pose_fps: float | None = Field(
+        default=20.0,
+        gt=0,
+        le=240,
+        description="Pose estimates per second of a camera or video at most (20: the rate the worker "
+        "resamples windows to); frames between are left undecoded where the source allows, timestamps "
+        "stay exact. None: every frame.",
+    )
     max_consecutive_errors: int = Field(
         default=100,
         ge=1,

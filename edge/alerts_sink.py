@@ -85,8 +85,10 @@ class AlertSink:
         *,
         model_version: str,
         profile_versions: Mapping[str, int] | Callable[[str], int] = lambda _: 0,
+        host: str = "",
     ) -> None:
         self.cfg = cfg
+        self.host = host
         self.outbox_path = Path(outbox)
         self.model_version = model_version
         self.profile_version = (
@@ -390,6 +392,7 @@ class AlertSink:
             window_scores=np.array([w.score for w in kept], dtype=np.float64),
             person=ep.person,
             box=ep.box,
+            host=self.host,
         )
 
 

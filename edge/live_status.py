@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -32,10 +31,11 @@ class StatusRecorder:
         deliver: Callable[[list[StreamStatus]], None],
         every_s: float,
         *,
+        host: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.deliver, self.every_s, self.clock = deliver, every_s, clock
-        self.host = socket.gethostname()[:128]
+        self.host = host
         self.next_at = clock()
         self.scored: dict[tuple[str, str], int] = {}
         self.recent: dict[tuple[str, str], deque[tuple[float, float]]] = {}

@@ -192,6 +192,7 @@ def run_worker(
         outbox_path(cfg),
         model_version=backend.model_version,
         profile_versions=lambda name: profiles.current[name].version if name in profiles.current else 0,
+        host=cfg.host_name(),
     )
     sink.start(streams)
     loop = _Loop(cfg, pipeline, sink, metrics)
@@ -249,7 +250,7 @@ class _Loop:
         self.seen_drops: Counter[str] = Counter()
         self.drained = True  # the last read emptied the bus queue
         # The live view of the review server: scores per stream, written by the alert writer.
-        self.status = StatusRecorder(sink.write_status, cfg.status_every_s)
+        self.status = StatusRecorder(sink.write_status, cfg.status_every_s, host=cfg.host_name())
 
     def receive(self, sub: Subscriber, *, max_wait_s: float = 0.2) -> int:
         """Read what the bus has (waiting up to the next batch deadline), score what is due."""

@@ -31,7 +31,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from evaluation.raw_dct import RawDctBackend
 from evaluation.recordings import recording_streams
 from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream
 from models.skeleton import NUM_JOINTS
+from pose_frontend.rate import RateGate
 
 SHARE_QUARTERS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
 DURATION_BINS = (("<1 s", 0.0, 1.0), ("1-2 s", 1.0, 2.0), ("2-3 s", 2.0, 3.0), (">3 s", 3.0, math.inf))
@@ -326,27 +327,42 @@ def _write(summary: dict[str, Any], out: Path | None, name: str) -> dict[str, An
     return summary
 
 
+def at_pose_rate(stream: LabelledStream, pose_fps: float) -> LabelledStream:
+    """``stream`` with the frames a frontend at ``pose_fps`` would estimate (pose_frontend/rate.py)."""
+    gate = RateGate(pose_fps)
+    rec = stream.recording
+    keep = np.array([gate.take(float(t)) for t in rec.times])
+    labels = None if rec.frame_labels is None else rec.frame_labels[keep]
+    return replace(
+        stream, recording=replace(rec, joints=rec.joints[keep], times=rec.times[keep], frame_labels=labels)
+    )
+
+
 def run_stream_eval(
     dataset: str,
     backend: EncoderBackend,
     cfg: WorkerConfig,
     *,
+    pose_fps: float | None = None,
     data_root: str | None = None,
     augmentation: Augmentation | None = None,
     out: Path | None = None,
     on_run: Callable[[LabelledStream, StreamRun], None] | None = None,
 ) -> dict[str, Any]:
-    """A built-in stream set (``evaluation.stream_sets.STREAM_SETS``); writes ``stream_<dataset>.json``."""
+    """A built-in stream set (``evaluation.stream_sets.STREAM_SETS``), its frames thinned to ``pose_fps``
+    as a frontend would (None: all); writes ``stream_<dataset>.json``."""
     if dataset not in STREAM_SETS:
         raise ValueError(f"unknown stream dataset {dataset!r}: use {', '.join(STREAM_SETS)}")
+    streams = STREAM_SETS[dataset](data_root)
+    if pose_fps is not None:
+        streams = [at_pose_rate(s, pose_fps) for s in streams]
     summary = {
         "dataset": dataset,
         "model_version": backend.model_version,
         "augmentation": augmentation.settings() if augmentation is not None else None,
         "min_segment_s": cfg.min_segment_s,
-        **evaluate_streams(
-            STREAM_SETS[dataset](data_root), backend, cfg, augmentation=augmentation, on_run=on_run
-        ),
+        "pose_fps": pose_fps,
+        **evaluate_streams(streams, backend, cfg, augmentation=augmentation, on_run=on_run),
     }
     return _write(summary, out, dataset)
 

@@ -15,6 +15,8 @@ from typing import ClassVar, Literal, Protocol, Self
 
 import numpy as np
 
+from pose_frontend.rate import RateGate
+
 FrameKind = Literal["image", "skeleton"]
 
 
@@ -60,6 +62,7 @@ COUNTERS: tuple[str, ...] = (
     "reconnects",
     "failed_opens",
     "skipped",
+    "below_rate",
 )
 _INDEX = {name: i for i, name in enumerate(COUNTERS)}
 
@@ -68,7 +71,8 @@ class Counters:
     """A stream's named int counters, in a list or in shared memory a parent process reads.
 
     Sources count ``frames`` (delivered), ``reconnects`` (a live source reopened after a loss),
-    ``failed_opens`` (attempts that failed) and ``skipped`` (frames not delivered: replaced by a
+    ``failed_opens`` (attempts that failed), ``below_rate`` (frames between two pose estimates at the
+    stream's ``pose_fps``, left undecoded where the source can) and ``skipped`` (frames not delivered: replaced by a
     newer live frame, or an unreadable image); the frontend loop counts the rest
     (pose_frontend/process.py). Each counter has one writing thread.
     """
@@ -98,10 +102,13 @@ class Source(ABC):
     # A file can wait for room on the bus, so none of its frames is lost; a live camera cannot (a
     # frame not sent now is stale), so its frames are dropped, and counted, when the bus is full.
     lossless: ClassVar[bool] = True
+    # Whether ``_frames`` applies ``rate`` itself, before decoding (video files: grab without retrieve).
+    thins_before_decoding: ClassVar[bool] = False
 
     def __init__(self, stop: StopFlag | None = None, counters: Counters | None = None) -> None:
         self.stop = stop
         self.stats = counters if counters is not None else Counters()
+        self.rate = RateGate(None)  # every frame; open_source sets the stream's pose_fps
 
     @abstractmethod
     def _frames(self) -> Iterator[tuple[float, np.ndarray]]: ...
@@ -110,6 +117,9 @@ class Source(ABC):
         for item in self._frames():
             if self.stop is not None and self.stop.is_set():
                 return
+            if not self.thins_before_decoding and not self.rate.take(item[0]):
+                self.stats.add("below_rate")
+                continue
             self.stats.add("frames")
             yield item
 

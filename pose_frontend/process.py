@@ -124,7 +124,7 @@ def run_stream(
     frames in a row.
     """
     if source is None:
-        source = open_source(config.source, stop=stop, counters=counters)
+        source = open_source(config.source, stop=stop, counters=counters, pose_fps=config.pose_fps)
     counters = source.stats
     seq = failures_in_a_row = 0
     with ExitStack() as stack:

@@ -50,6 +50,7 @@ from pose_frontend.base import (
     wait_or_stop,
 )
 from pose_frontend.live import CaptureFactory, LiveSource, url_capture_factory, webcam_capture_factory
+from pose_frontend.rate import RateGate
 from pose_frontend.synthetic import SyntheticPerformer
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class VideoFileSource(_PassSource):
     """
 
     produces = "image"
+    thins_before_decoding = True
 
     def __init__(
         self,
@@ -175,19 +177,23 @@ class VideoFileSource(_PassSource):
 
     def _one_pass(self) -> Iterator[tuple[float, np.ndarray]]:
         capture = self._open()
+        gate = RateGate(self.rate.fps)  # each pass starts at its own time 0
         n, last_t = 0, -np.inf
         try:
-            while True:
-                ok, bgr = capture.read()
-                if not ok or bgr is None:
-                    break
-                # POS_MSEC is the position of the frame just decoded; fall back to the nominal frame
+            while capture.grab():
+                # POS_MSEC is the position of the frame just grabbed; fall back to the nominal frame
                 # interval where a container gives no usable position.
                 t = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 if n > 0 and not t > last_t:
                     t = last_t + 1.0 / self.fps
                 last_t = t
                 n += 1
+                if not gate.take(t):  # between two pose estimates: never converted to an image
+                    self.stats.add("below_rate")
+                    continue
+                ok, bgr = capture.retrieve()
+                if not ok or bgr is None:
+                    break
                 yield t, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         finally:
             capture.release()
@@ -364,12 +370,27 @@ def open_source(
     stop: StopFlag | None = None,
     counters: Counters | None = None,
     capture_factory: CaptureFactory | None = None,
+    pose_fps: float | None = None,
 ) -> Source:
-    """The source ``config`` describes, counting into ``counters`` (new ones when None).
+    """The source ``config`` describes, counting into ``counters`` (new ones when None); an image
+    source delivers at most ``pose_fps`` frames per second of source time (None: all).
 
     ``capture_factory`` replaces the OpenCV capture of a webcam or URL source (for tests: no camera
     exists on CI machines).
     """
+    source = _make_source(config, stop=stop, counters=counters, capture_factory=capture_factory)
+    if source.produces == "image":
+        source.rate = RateGate(pose_fps)
+    return source
+
+
+def _make_source(
+    config: SourceConfig,
+    *,
+    stop: StopFlag | None,
+    counters: Counters | None,
+    capture_factory: CaptureFactory | None,
+) -> Source:
     match config:
         case VideoSourceConfig():
             return VideoFileSource(

@@ -1,13 +1,17 @@
 """ONNX Runtime on the CPU, the default backend.
 
-The encoder is exported once per checkpoint (``torch.onnx.export``, TorchScript exporter, opset 17,
-dynamic batch axis) into ``<cache_dir>/encoder-<sha256 prefix>.onnx``; later starts load that file.
-The export is the only step that needs torch; it is imported only when a cached file is missing,
-so a camera host with the cache never loads torch (tests/edge/backends check ``sys.modules``).
+The encoder runs from an ONNX graph (``torch.onnx.export``, TorchScript exporter, opset 17, dynamic
+batch axis). The bundled weights ship with theirs (``models/weights/encoder.onnx``) and a record of
+the weights it was exported from (``encoder.onnx.json``): a graph whose record names other weights
+(stale) or whose bytes do not match it is refused. Any other checkpoint is exported once into
+``<cache_dir>/encoder-<sha256 prefix>.onnx``. Only exporting needs torch, so a camera host with the
+bundled or a cached graph never imports it (the lean install has no torch at all; tests/test_layout.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import tempfile
 import warnings
@@ -17,10 +21,16 @@ import numpy as np
 import onnxruntime as ort
 
 from config.backend import GraphOptimization, OnnxRuntimeConfig
-from edge.backends.base import check_windows, checkpoint_sha256, model_version, resolve_checkpoint
+from edge.backends.base import (
+    BackendUnavailable,
+    check_windows,
+    checkpoint_sha256,
+    model_version,
+    resolve_checkpoint,
+)
 from models.calibration_prior import load_prior
 from models.encoder_config import read_encoder_metadata
-from models.files import is_verified, write_verified
+from models.files import atomic_write, is_verified, write_verified
 
 log = logging.getLogger(__name__)
 OPSET = 17
@@ -34,10 +44,18 @@ _OPT_LEVELS = {
 }
 
 
-def export_onnx(checkpoint: Path, out: Path) -> None:
-    """Export the encoder of ``checkpoint`` to ``out`` (checked by onnx, then written atomically)."""
-    import onnx
-    import torch
+def export_graph(checkpoint: Path) -> bytes:
+    """The encoder of ``checkpoint`` as an ONNX graph (checked by onnx). Needs torch and onnx (the
+    ``train`` extra); raises :class:`BackendUnavailable` without them."""
+    try:
+        import onnx
+        import torch
+    except ImportError as e:
+        raise BackendUnavailable(
+            f"no ONNX graph of {checkpoint} is bundled or cached, and exporting one needs torch and onnx "
+            f"({e}): install the train extra (pip install 'haad[train]') or export it on a host that has "
+            "it (haad train export-onnx) and ship the .onnx and its .onnx.json beside the weights"
+        ) from e
 
     from models.encoder import load_encoder
 
@@ -57,20 +75,66 @@ def export_onnx(checkpoint: Path, out: Path) -> None:
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
         )
         onnx.checker.check_model(f"{tmp}/encoder.onnx")
-        graph = Path(f"{tmp}/encoder.onnx").read_bytes()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_verified(out, graph)
+        return Path(f"{tmp}/encoder.onnx").read_bytes()
+
+
+def bundled_graph(checkpoint: Path) -> tuple[Path, Path]:
+    """(graph, record) shipped beside ``checkpoint``: ``encoder.onnx`` and ``encoder.onnx.json``."""
+    graph = checkpoint.with_suffix(".onnx")
+    return graph, graph.with_name(graph.name + ".json")
+
+
+def export_beside(checkpoint: Path) -> Path:
+    """Export ``checkpoint``'s encoder beside it, with the record that ties the graph to these weights."""
+    graph_bytes = export_graph(checkpoint)
+    graph, record = bundled_graph(checkpoint)
+    facts = {
+        "weights_sha256": checkpoint_sha256(checkpoint),
+        "onnx_sha256": hashlib.sha256(graph_bytes).hexdigest(),
+        "opset": OPSET,
+        "exporter": "torch.onnx.export(dynamo=False)",
+    }
+    atomic_write(graph, lambda f: f.write(graph_bytes), mode=0o644)
+    atomic_write(record, lambda f: f.write((json.dumps(facts, indent=2) + "\n").encode()), mode=0o644)
+    return graph
+
+
+def verified_bundled_graph(checkpoint: Path, sha: str) -> Path | None:
+    """The graph beside ``checkpoint`` when its record names these weights (``sha``) and this opset
+    and its bytes match the record; None (with a warning) for a stale or damaged one."""
+    graph, record = bundled_graph(checkpoint)
+    if not graph.is_file():
+        return None
+    try:
+        facts = json.loads(record.read_text())
+    except (OSError, ValueError):
+        facts = {}
+    if not isinstance(facts, dict) or facts.get("weights_sha256") != sha or facts.get("opset") != OPSET:
+        log.warning(
+            "%s was not exported from %s as it is now (stale or unrecorded); not using it", graph, checkpoint
+        )
+        return None
+    if hashlib.sha256(graph.read_bytes()).hexdigest() != facts.get("onnx_sha256"):
+        log.warning("%s does not match the digest in %s (damaged); not using it", graph, record.name)
+        return None
+    return graph
 
 
 def cached_onnx(checkpoint: Path, cache_dir: Path) -> tuple[Path, str]:
-    """-> (the .onnx for ``checkpoint``, exported on first use or again when the cached file no longer
-    matches the digest written with it; the checkpoint's sha256)."""
+    """-> (the .onnx for ``checkpoint``: the verified one beside it, else the cached export, made on
+    first use or again when the cached file no longer matches the digest written with it; the
+    checkpoint's sha256)."""
     sha = checkpoint_sha256(checkpoint)
+    bundled = verified_bundled_graph(checkpoint, sha)
+    if bundled is not None:
+        return bundled, sha
     path = Path(cache_dir) / f"encoder-{sha[:16]}-opset{OPSET}.onnx"
     if not is_verified(path):
         if path.exists():
             log.warning("cached encoder graph %s is damaged or unverified; exporting it again", path)
-        export_onnx(checkpoint, path)
+        graph = export_graph(checkpoint)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_verified(path, graph)
     return path, sha
 
 

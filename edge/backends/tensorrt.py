@@ -2,10 +2,11 @@
 
 UNTESTED HERE: the project's machines have no CUDA device and no ``onnxruntime-gpu``/TensorRT
 install, so this module has never run. It is written against the documented provider options of
-onnxruntime-gpu 1.31 (install the ``gpu`` extra) and its test (tests/edge/backends, marked ``gpu``)
-skips without CUDA. What is exercised on CPU hosts is only the refusal below.
+onnxruntime-gpu 1.31 (the ``gpu`` extra, then ``pip install --force-reinstall --no-deps
+onnxruntime-gpu==1.31.1``, as it shares the ``onnxruntime`` module with the CPU package; TensorRT's
+libraries: the ``tensorrt`` extra, from NVIDIA's index), and its test (marked ``gpu``) skips without CUDA. What is exercised on CPU hosts is only the refusal below.
 
-The encoder is exported to ONNX exactly as for the CPU backend (shared cache); TensorRT builds an
+The ONNX graph is the CPU backend's (bundled beside the weights, or exported to the cache); TensorRT builds an
 engine for batch sizes 1..``max_batch`` tuned for ``opt_batch`` and caches it in ``engine_cache_dir``
 (the first start takes minutes, later starts load the engine). Larger batches are split. With
 ``fp16`` the embeddings differ from the fp32 reference by about 1e-3, which is far below the

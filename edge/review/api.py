@@ -126,6 +126,7 @@ def list_alerts(
     ctx: Ctx,
     stream: str | None = None,
     profile: str | None = None,
+    host: Annotated[str | None, Query(description="Raised by this host (config `host`).")] = None,
     status: ReviewStatus | None = None,
     since: Annotated[datetime | None, Query(description="Started at or after (ISO-8601).")] = None,
     until: Annotated[datetime | None, Query(description="Started before (ISO-8601).")] = None,
@@ -135,7 +136,7 @@ def list_alerts(
     """Alerts matching the filters, newest first, a page at a time, with the counts."""
     since, until = _aware(since, "since"), _aware(until, "until")
     conditions = queries.alert_filters(
-        stream=stream, profile=profile, status=status, since=since, until=until
+        stream=stream, profile=profile, host=host, status=status, since=since, until=until
     )
     items, total, unreviewed, has = queries.page_alerts(ctx.store, conditions, offset=offset, limit=limit)
     return {
@@ -355,6 +356,12 @@ def rollback_profile(name: str, body: schemas.RollbackIn, who: Who, ctx: Ctx) ->
                  "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
         ctx.profiles.save(replace(old, meta={**old.meta, "feedback": [*old.meta.get("feedback", []), entry]}))
     return _profile_out(ctx, name)
+
+
+@router.get("/hosts", response_model=list[str])
+def list_hosts(who: Who, ctx: Ctx) -> list[str]:
+    """The hosts (config `host`) that raised alerts or report live status into this alert log."""
+    return queries.hosts(ctx.store)
 
 
 @router.get("/streams", response_model=list[schemas.StreamOut])

@@ -19,6 +19,7 @@ def alert_filters(
     *,
     stream: str | None = None,
     profile: str | None = None,
+    host: str | None = None,
     status: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -28,6 +29,8 @@ def alert_filters(
         c.append(Alert.stream_id == stream)
     if profile:
         c.append(Alert.profile == profile)
+    if host:
+        c.append(Alert.host == host)
     if status:
         c.append(Alert.status == status)
     if since is not None:
@@ -35,6 +38,13 @@ def alert_filters(
     if until is not None:
         c.append(Alert.started_at < until)
     return c
+
+
+def hosts(store: AlertStore) -> list[str]:
+    """Every host named on an alert or a live status row (a fleet sharing this alert log)."""
+    with store.reading() as s:
+        names = {*s.scalars(select(Alert.host).distinct()), *s.scalars(select(StreamStatus.host).distinct())}
+    return sorted(n for n in names if n)
 
 
 def page_alerts(

@@ -40,6 +40,7 @@ class AlertOut(BaseModel):
     note: str
     reviewed_at: datetime | None
     reviewed_by: str
+    host: str = Field(description="The daemon that raised it (config `host`); empty for older alerts.")
     windows_available: bool | None = Field(None, description="False once retention dropped the windows.")
 
 

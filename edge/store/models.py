@@ -89,6 +89,8 @@ class Alert(Base):
     # The person track within the stream (0: a single-person frontend's one person); migration 0004.
     person: Mapped[int] = mapped_column(Integer, server_default="0")
     box: Mapped[list[float] | None] = mapped_column(JSON)  # [x0, y0, x1, y1] image fractions, or NULL
+    # The daemon that raised it (config ``host``); "" for alerts logged before migration 0005.
+    host: Mapped[str] = mapped_column(String(128), server_default="")
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
@@ -98,6 +100,7 @@ class Alert(Base):
         Index("ix_alerts_profile_started_at", "profile", "started_at"),
         Index("ix_alerts_status", "status"),
         Index("ix_alerts_ended_at", "ended_at"),
+        Index("ix_alerts_host_started_at", "host", "started_at"),
     )
 
 

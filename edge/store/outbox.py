@@ -32,7 +32,7 @@ def alert_json(row: Alert) -> dict[str, Any]:
     for name in (
         "id", "stream_id", "person", "box", "profile", "profile_version", "started_at", "ended_at", "peak_score",
         "mean_score", "threshold", "n_windows", "model_version", "n_kept", "status", "note",
-        "reviewed_at", "reviewed_by",
+        "reviewed_at", "reviewed_by", "host",
     ):  # fmt: skip
         v = getattr(row, name)
         out[name] = v.isoformat() if isinstance(v, datetime) else v

@@ -45,6 +45,7 @@ class NewAlert:
     window_scores: np.ndarray | None = None
     person: int = 0
     box: Box | None = None
+    host: str = ""  # the daemon's config host; "" where none is known
 
     def __post_init__(self) -> None:
         where = f"alert {self.stream_id!r}/{self.profile!r}"
@@ -57,6 +58,8 @@ class NewAlert:
                 raise ValueError(
                     f"{where}: {name} must be a string of 1..{MAX_NAME} characters; got {value!r}"
                 )
+        if not isinstance(self.host, str) or len(self.host) > MAX_NAME:
+            raise ValueError(f"{where}: host must be a string of at most {MAX_NAME} characters")
         for name in ("peak_score", "mean_score", "threshold"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{where}: {name} is {getattr(self, name)}; NaN/Inf scores are never stored")
@@ -104,6 +107,7 @@ class AlertRecord:
     reviewed_by: str = ""
     person: int = 0
     box: Box | None = None
+    host: str = ""
     windows: np.ndarray | None = None
     window_times: np.ndarray | None = None
     window_scores: np.ndarray | None = None

@@ -104,6 +104,7 @@ class AlertStore:
         *,
         stream: str | None = None,
         profile: str | None = None,
+        host: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         status: str | None = None,
@@ -115,7 +116,9 @@ class AlertStore:
             raise ValueError(f"limit must be >= 1 (or None for no limit); got {limit}")
         query = (
             select(Alert)
-            .where(*_filters(stream=stream, profile=profile, since=since, until=until, status=status))
+            .where(
+                *_filters(stream=stream, profile=profile, host=host, since=since, until=until, status=status)
+            )
             .order_by(Alert.started_at.desc(), Alert.id.desc())
             .limit(limit)
         )
@@ -127,11 +130,14 @@ class AlertStore:
         *,
         stream: str | None = None,
         profile: str | None = None,
+        host: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         status: str | None = None,
     ) -> int:
-        conditions = _filters(stream=stream, profile=profile, since=since, until=until, status=status)
+        conditions = _filters(
+            stream=stream, profile=profile, host=host, since=since, until=until, status=status
+        )
         with self._read.begin() as s:
             return s.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
 
@@ -202,6 +208,7 @@ class AlertStore:
             "threshold": float(a.threshold),
             "n_windows": int(a.n_windows),
             "model_version": a.model_version,
+            "host": a.host,
             "n_kept": len(keep),
             "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores),
             "person": int(a.person),
@@ -222,6 +229,7 @@ def _filters(
     *,
     stream: str | None,
     profile: str | None,
+    host: str | None,
     since: datetime | None,
     until: datetime | None,
     status: str | None,
@@ -234,6 +242,8 @@ def _filters(
         conditions.append(Alert.stream_id == stream)
     if profile is not None:
         conditions.append(Alert.profile == profile)
+    if host is not None:
+        conditions.append(Alert.host == host)
     if since is not None:
         conditions.append(Alert.started_at >= since)
     if until is not None:

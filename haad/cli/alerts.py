@@ -64,6 +64,7 @@ Config = Annotated[
 ]
 Stream = Annotated[str | None, typer.Option(help="Only this stream id.")]
 Profile = Annotated[str | None, typer.Option(help="Only this profile.")]
+Host = Annotated[str | None, typer.Option(help="Only alerts raised by this host (config `host`).")]
 Since = Annotated[
     datetime | None, typer.Option(parser=parse_time, help="Started at or after (ISO-8601 or 2h, 30m, 1d).")
 ]
@@ -82,6 +83,7 @@ def list_cmd(
     config: Config = None,
     stream: Stream = None,
     profile: Profile = None,
+    host: Host = None,
     since: Since = None,
     until: Until = None,
     status: Status = None,
@@ -91,10 +93,12 @@ def list_cmd(
     """The newest alerts matching the filters."""
     with _open(config, db) as store:
         alerts = store.list_alerts(
-            stream=stream, profile=profile, since=since, until=until, status=status, limit=limit
+            stream=stream, profile=profile, host=host, since=since, until=until, status=status, limit=limit
         )
         if len(alerts) == limit:
-            total = store.count(stream=stream, profile=profile, since=since, until=until, status=status)
+            total = store.count(
+                stream=stream, profile=profile, host=host, since=since, until=until, status=status
+            )
         else:
             total = len(alerts)
     if as_json:
@@ -108,6 +112,7 @@ def list_cmd(
             str(a.id),
             _when(a.started_at),
             _duration(a),
+            a.host or "-",
             a.stream_id,
             str(a.person) if a.person else "-",
             f"{a.profile} v{a.profile_version}",
@@ -124,6 +129,7 @@ def list_cmd(
                 "ID",
                 "STARTED (UTC)",
                 "DURATION",
+                "HOST",
                 "STREAM",
                 "PERSON",
                 "PROFILE",
@@ -197,6 +203,7 @@ def export_cmd(
     config: Config = None,
     stream: Stream = None,
     profile: Profile = None,
+    host: Host = None,
     since: Since = None,
     until: Until = None,
     status: Status = None,
@@ -211,7 +218,7 @@ def export_cmd(
         raise typer.BadParameter(f"{out}: the extension must be .jsonl or .csv", param_hint="--out")
     with _open(config, db) as store:
         alerts = store.list_alerts(
-            stream=stream, profile=profile, since=since, until=until, status=status, limit=limit
+            stream=stream, profile=profile, host=host, since=since, until=until, status=status, limit=limit
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="") as f:

@@ -106,11 +106,36 @@ def bench_frontend_cmd(
     warmup: int = typer.Option(5, min=0, help="Untimed frames first."),
     data_root: str | None = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data)."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
+    cameras: str | None = typer.Option(
+        None,
+        help="Instead: haad run with this many cameras (comma-separated counts, e.g. 1,2,3) of a looped "
+        "real video at the default pose rate, the worker beside them; prints JSON per count.",
+    ),
+    seconds: float = typer.Option(20.0, min=1, help="With --cameras: the measured stretch."),
+    video: Path | None = typer.Option(
+        None, help="With --cameras: the video (default: mediapipe_pose_testdata/pose_1.mp4, 576x576, 30 fps)."
+    ),
 ) -> None:
-    """Milliseconds per frame of each pose estimator with 1, 2 and 4 people, and on vtest.avi."""
+    """Milliseconds per frame of each pose estimator with 1, 2 and 4 people, and on vtest.avi; or, with
+    --cameras, pose fps per camera and in total, CPU s per frame, decode share, RSS per camera, drops
+    and the cameras this host sustains."""
 
     from evaluation.bench_frontend import ESTIMATORS, format_rows, rows_as_dicts, run_bench
     from training.datasets import DataNotFoundError, resolve_data_root
+
+    if cameras is not None:
+        from config.frontend import StreamConfig
+        from evaluation.bench_cameras import bench_cameras, decode_share
+
+        try:
+            counts = [int(c) for c in cameras.split(",")]
+            clip = video or resolve_data_root(data_root) / "mediapipe_pose_testdata" / "pose_1.mp4"
+        except (ValueError, DataNotFoundError) as e:
+            raise fail(str(e), code=2) from None
+        share = decode_share(clip, StreamConfig().pose_fps or 30.0)
+        runs = [{**bench_cameras(clip, n, seconds=seconds), "decode_share": round(share, 3)} for n in counts]
+        typer.echo(json.dumps(runs, indent=2))
+        return
 
     chosen = tuple(estimator or ESTIMATORS)
     unknown = set(chosen) - set(ESTIMATORS)

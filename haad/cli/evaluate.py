@@ -123,6 +123,9 @@ def eval_stream_cmd(
         "(feedback_<dataset>.json).",
     ),
     plots: Path | None = typer.Option(None, help="Write a score timeline PNG per recording to this folder."),
+    pose_fps: float | None = typer.Option(
+        None, min=0.1, help="Score only the frames a frontend at this pose rate estimates (stream.pose_fps)."
+    ),
 ) -> None:
     """Frame-level AUC, alert precision, recall (also by abnormal-part duration) and delay on
     labelled recordings, through the worker's own pipeline, for the encoder and for a raw-DCT scorer
@@ -174,8 +177,9 @@ def eval_stream_cmd(
             name = recordings.stem
         else:
             summary = run_stream_eval(
-                dataset, backend, cfg.worker, data_root=data_root, augmentation=aug, out=out, on_run=on_run
-            )
+                dataset, backend, cfg.worker, pose_fps=pose_fps, data_root=data_root, augmentation=aug,
+                out=out, on_run=on_run,
+            )  # fmt: skip
             name = dataset
     except (OSError, ValueError) as e:
         raise fail(str(e), code=2) from None

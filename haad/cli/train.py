@@ -80,6 +80,18 @@ def train_calibration_prior_cmd(
     typer.echo(f"wrote {path} (model {prior.model_version}): {rows}")
 
 
+@app.command("export-onnx")
+def export_onnx_cmd(
+    encoder: Path | None = typer.Option(None, help="Encoder checkpoint (default: the bundled one)."),
+) -> None:
+    """Export an encoder to ONNX beside its weights (<encoder>.onnx and the .onnx.json record tying it
+    to them), so hosts without torch run it; a graph whose record names other weights is refused."""
+    from edge.backends.base import resolve_checkpoint
+    from edge.backends.onnx import export_beside
+
+    typer.echo(f"wrote {export_beside(resolve_checkpoint(encoder))}")
+
+
 @app.command("ablation")
 def train_ablation_cmd(
     config: Path | None = typer.Option(None, "--config", help="Ablation config YAML (default: built-in)."),

@@ -30,7 +30,9 @@ def test_status_rows_carry_each_streams_latest_score_threshold_and_fps(tmp_path:
                         clock=lambda: clock[0])  # fmt: skip
     times, joints = SyntheticPerformer([("walk_in_place", 6.0)], seed=3).render()
     with AlertStore(f"sqlite:///{tmp_path / 'alerts.db'}") as store:
-        recorder = StatusRecorder(store.write_stream_status, every_s=5.0, clock=lambda: clock[0])
+        recorder = StatusRecorder(
+            store.write_stream_status, every_s=5.0, host="cam-host-1", clock=lambda: clock[0]
+        )
         for i, (t, j) in enumerate(zip(times, joints, strict=True)):
             pipeline.push(SkeletonFrame("cam", i, float(t), j, np.ones(20, np.float32)))
             recorder.observe(pipeline.run_due(flush=True), pipeline)

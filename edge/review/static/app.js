@@ -56,11 +56,12 @@ async function alertsPage() {
   let offset = Number(params.get("offset") || 0);
   let items = [], focus = -1;
   const selected = new Set();
-  const [streams, profiles] = await Promise.all([api("/streams?last=0"), api("/profiles")]);
+  const [streams, profiles, hosts] = await Promise.all([api("/streams?last=0"), api("/profiles"), api("/hosts")]);
   const fill = (sel, values) => { for (const v of values) sel.append(el("option", { value: v }, v)); };
   fill(form.stream, streams.map((s) => s.stream_id));
   fill(form.profile, profiles.map((p) => p.name));
-  for (const k of ["stream", "profile", "status"]) if (params.get(k)) form[k].value = params.get(k);
+  fill(form.host, hosts);
+  for (const k of ["stream", "profile", "host", "status"]) if (params.get(k)) form[k].value = params.get(k);
   for (const k of ["since", "until"]) if (params.get(k)) form[k].value = params.get(k).slice(0, 16);
   const rowsEl = document.getElementById("rows");
 
@@ -77,7 +78,7 @@ async function alertsPage() {
 
   async function load() {
     const q = new URLSearchParams();
-    for (const k of ["stream", "profile", "status"]) if (form[k].value) q.set(k, form[k].value);
+    for (const k of ["stream", "profile", "host", "status"]) if (form[k].value) q.set(k, form[k].value);
     for (const k of ["since", "until"]) if (form[k].value) q.set(k, new Date(form[k].value).toISOString());
     const shown = new URLSearchParams(q);
     if (offset) shown.set("offset", offset);
@@ -96,7 +97,7 @@ async function alertsPage() {
       const tr = el("tr", { class: a.status, "data-id": a.id },
         el("td", { class: "pick" }, pick), el("td", {}, el("a", { href: "/alerts/" + a.id }, String(a.id))), el("td", { class: "thumb" }, thumb),
         el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
-        el("td", {}, who(a)), el("td", {}, `${a.profile} v${a.profile_version}`),
+        el("td", {}, a.host || "–"), el("td", {}, who(a)), el("td", {}, `${a.profile} v${a.profile_version}`),
         el("td", {}, `${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)}`), el("td", {}, badge(a.status)));
       tr.addEventListener("click", (ev) => { if (!["A", "INPUT"].includes(ev.target.tagName) && !ev.target.closest("td.pick")) location.href = "/alerts/" + a.id; });
       return tr;
@@ -184,7 +185,7 @@ async function alertPage() {
 
 function renderAlert(a) {
   document.getElementById("status-badge").replaceChildren(badge(a.status));
-  const rows = [["stream", a.stream_id], ["person", a.person ? String(a.person) : "– (one person per camera)"],
+  const rows = [["host", a.host || "–"], ["stream", a.stream_id], ["person", a.person ? String(a.person) : "– (one person per camera)"],
     ...(a.box ? [["where", personBox(a.box)]] : []), ["profile", `${a.profile} v${a.profile_version}`], ["model", a.model_version],
     ["started", when(a.started_at)], ["ended", a.ended_at ? when(a.ended_at) : "open"], ["duration", dur(a)],
     ["peak / mean", `${a.peak_score.toFixed(3)} / ${a.mean_score.toFixed(3)}`], ["threshold", a.threshold.toFixed(3)],

@@ -4,6 +4,7 @@ batch-norm statistics, so every layer matters) stands in; the committed encoder 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,8 @@ from config.backend import OnnxRuntimeConfig, TensorRTConfig, TorchConfig
 from config.loader import ConfigError, parse_config
 from config.worker import WorkerConfig
 from edge.backends import BackendUnavailable, make_backend
-from edge.backends.onnx import OnnxRuntimeBackend
+from edge.backends.base import checkpoint_sha256
+from edge.backends.onnx import OnnxRuntimeBackend, export_beside, verified_bundled_graph
 from edge.backends.torch_eager import TorchEagerBackend
 from models.encoder import DEFAULT_ENCODER_PATH, EncoderConfig, build_encoder, save_encoder
 from models.preprocess import WindowSpec, clip_to_windows
@@ -100,6 +102,40 @@ def test_a_damaged_cached_graph_is_exported_again(checkpoint: Path, tmp_path: Pa
     again = OnnxRuntimeBackend(cfg, checkpoint)
     assert again.onnx_path.read_bytes() == good
     np.testing.assert_array_equal(again.embed(windows), first.embed(windows))
+
+
+def test_the_bundled_graph_belongs_to_the_bundled_weights() -> None:
+    """A retrained encoder committed without a fresh ``haad train export-onnx`` fails here, not on a
+    camera host without torch."""
+    graph = verified_bundled_graph(DEFAULT_ENCODER_PATH, checkpoint_sha256(DEFAULT_ENCODER_PATH))
+    assert graph == DEFAULT_ENCODER_PATH.with_suffix(".onnx")
+
+
+def _copy_checkpoint(src: Path, folder: Path) -> Path:
+    folder.mkdir()
+    for part in (src, src.with_suffix(".json")):
+        shutil.copy(part, folder / part.name)
+    return folder / src.name
+
+
+def test_a_graph_beside_other_weights_or_damaged_is_refused(
+    checkpoint: Path, real_windows: np.ndarray, tmp_path: Path
+) -> None:
+    cfg = OnnxRuntimeConfig(cache_dir=str(tmp_path / "cache"))
+    first = _copy_checkpoint(checkpoint, tmp_path / "first")
+    graph = export_beside(first)
+    assert OnnxRuntimeBackend(cfg, first).onnx_path == graph and not (tmp_path / "cache").exists()
+    # Retrained weights with the old graph and record left beside them: the stale graph is not used.
+    retrained = fresh_checkpoint(tmp_path / "retrained" / "encoder.safetensors", seed=1)
+    for part in (graph, graph.with_name("encoder.onnx.json")):
+        shutil.copy(part, retrained.parent / part.name)
+    backend = OnnxRuntimeBackend(cfg, retrained)
+    assert backend.onnx_path.parent == tmp_path / "cache"
+    ref = TorchEagerBackend(TorchConfig(), retrained).embed(real_windows[:8])
+    np.testing.assert_allclose(backend.embed(real_windows[:8]), ref, atol=1e-4, rtol=0)
+    # A damaged graph beside the right weights is not used either.
+    graph.write_bytes(graph.read_bytes()[:1000])
+    assert OnnxRuntimeBackend(cfg, first).onnx_path.parent == tmp_path / "cache"
 
 
 def test_factory_builds_the_configured_backend_with_spec_and_model_version(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from review_helpers import AUTH, BASE_URL, TOKEN, Seeded, make_context
+from review_helpers import AUTH, BASE_URL, TOKEN, Seeded, demo_alert, make_context
 from sqlalchemy import select
 
 from config.serve import ServeConfig
@@ -71,6 +72,17 @@ def test_alert_list_filters_pages_and_counts_unreviewed(client: TestClient, seed
     assert (page["total"], page["unreviewed"]) == (3, 2)
     assert ids(status="confirmed") == [door[0]]
     assert client.get("/api/v1/alerts", params={"status": "bogus"}, headers=AUTH).status_code == 422
+
+
+def test_alerts_filter_by_the_host_that_raised_them(client: TestClient, seeded: Seeded) -> None:
+    with AlertStore(seeded.url) as store:
+        (hall_b,) = store.write_alerts(
+            [replace(demo_alert("gate", "demo-walk", datetime.now(UTC), seed=7), host="hall-b")]
+        )
+    assert client.get("/api/v1/hosts", headers=AUTH).json() == ["hall-b"]
+    page = client.get("/api/v1/alerts", params={"host": "hall-b"}, headers=AUTH).json()
+    assert [(a["id"], a["host"]) for a in page["items"]] == [(hall_b, "hall-b")]
+    assert client.get(f"/api/v1/alerts/{seeded.ids[0]}", headers=AUTH).json()["host"] == ""
 
 
 def test_alert_detail_windows_as_json_and_npz_and_the_skeleton_layout(

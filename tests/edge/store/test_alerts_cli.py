@@ -39,7 +39,13 @@ def seeded(store_url: str, make_alert: MakeAlert) -> tuple[str, list[int]]:
         ids = store.write_alerts(
             [
                 make_alert(stream_id="cam1", profile="assembly", started_at=now - timedelta(hours=3)),
-                make_alert(stream_id="cam2", profile="assembly", started_at=now - timedelta(minutes=90), k=2),
+                make_alert(
+                    stream_id="cam2",
+                    profile="assembly",
+                    started_at=now - timedelta(minutes=90),
+                    k=2,
+                    host="hall-b",
+                ),
                 make_alert(
                     stream_id="cam1", profile="packing", started_at=now - timedelta(minutes=30), ended_at=None
                 ),
@@ -55,8 +61,15 @@ def test_list_prints_a_table_newest_first(seeded: tuple[str, list[int]]) -> None
     lines = result.output.strip().splitlines()
     assert lines[0].split()[:3] == ["ID", "STARTED", "(UTC)"]
     assert [int(line.split()[0]) for line in lines[1:]] == ids[::-1]
-    assert lines[1].split()[3:8] == ["open", "cam1", "-", "packing", "v2"]  # person -: one per camera
-    assert "4.0s" in lines[2] and "cam2" in lines[2]
+    assert lines[1].split()[3:9] == ["open", "-", "cam1", "-", "packing", "v2"]  # host -, person -
+    assert "4.0s" in lines[2] and "hall-b" in lines[2] and "cam2" in lines[2]
+
+
+def test_list_filters_by_the_host_that_raised_the_alert(seeded: tuple[str, list[int]]) -> None:
+    db, ids = seeded
+    result = run("list", "--host", "hall-b", "--json", db=db)
+    assert result.exit_code == 0, result.output
+    assert [(a["id"], a["host"]) for a in json.loads(result.output)] == [(ids[1], "hall-b")]
 
 
 def test_list_filters_by_relative_time_stream_and_status_as_json(seeded: tuple[str, list[int]]) -> None:

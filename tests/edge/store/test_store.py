@@ -171,6 +171,24 @@ def test_list_filters_and_orders_newest_first_without_windows(store_url: str, ma
             store.count(status="closed")
 
 
+def test_each_alert_keeps_the_host_that_raised_it_and_lists_filter_by_it(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    with AlertStore(store_url) as store:
+        ids = store.write_alerts(
+            [
+                make_alert(host="hall-a", started_at=T0),
+                make_alert(host="hall-b", started_at=T0 + timedelta(minutes=1)),
+                make_alert(started_at=T0 + timedelta(minutes=2)),  # a daemon that names no host
+            ]
+        )
+        assert [a.host for a in store.list_alerts()] == ["", "hall-b", "hall-a"]
+        assert [a.id for a in store.list_alerts(host="hall-a")] == [ids[0]]
+        assert store.count(host="hall-b") == 1 and store.get_alert(ids[1]).host == "hall-b"
+    with pytest.raises(ValueError, match="host"):
+        make_alert(host="h" * 129)
+
+
 def test_write_alerts_returns_ids_in_order_and_accepts_an_empty_batch(
     sqlite_url: str, make_alert: MakeAlert
 ) -> None:
