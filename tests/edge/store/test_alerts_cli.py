@@ -143,7 +143,7 @@ def test_list_and_show_name_the_person_of_a_multi_person_camera(
     with AlertStore(sqlite_url) as store:
         [alert_id] = store.write_alerts([make_alert(stream_id="ward", person=4, box=(0.5, 0.1, 0.75, 0.9))])
     lines = run("list", db=sqlite_url).output.strip().splitlines()
-    assert lines[0].split()[5] == "PERSON" and lines[1].split()[4:6] == ["ward", "4"]
+    assert lines[0].split()[6] == "PERSON" and lines[1].split()[5:7] == ["ward", "4"]
     shown = run("show", str(alert_id), db=sqlite_url).output
     assert re.search(r"^\s+person: 4$", shown, re.M) and re.search(
         r"^\s+box: \(0.5, 0.1, 0.75, 0.9\)$", shown, re.M
