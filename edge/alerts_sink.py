@@ -380,6 +380,7 @@ class AlertSink:
             windows=np.stack([w.frames for w in kept]).astype(np.float32),
             window_times=np.array([[w.t_start, w.t_end] for w in kept], dtype=np.float64),
             window_scores=np.array([w.score for w in kept], dtype=np.float64),
+            timeline=np.array(ep.timeline, dtype=np.float64).reshape(-1, 2),
         )
 
 
@@ -548,5 +549,6 @@ def _unfinished(row: AlertRecord | NewAlert) -> Unfinished:
         n_windows=row.n_windows,
         n_hot=int(np.sum(scores > row.threshold)),
         windows=kept,
+        timeline=() if row.timeline is None else tuple((float(t), float(s)) for t, s in row.timeline),
     )
     return Unfinished(episode, row.started_at.timestamp() - episode.action_span[0])

@@ -203,7 +203,7 @@ class AlertStore:
             "n_windows": int(a.n_windows),
             "model_version": a.model_version,
             "n_kept": len(keep),
-            "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores),
+            "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores, a.timeline),
         }
 
 
@@ -248,5 +248,4 @@ def _record(row: Alert, **arrays: Any) -> AlertRecord:
 def _record_with_windows(row: Alert) -> AlertRecord:
     if row.windows_npz is None:  # dropped by retention
         return _record(row)
-    windows, times, scores = decode_windows(row.windows_npz)
-    return _record(row, windows=windows, window_times=times, window_scores=scores)
+    return _record(row, **decode_windows(row.windows_npz))
