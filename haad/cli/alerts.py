@@ -172,8 +172,12 @@ def show_cmd(
     )
     if timeline:
         typer.echo(f"\nscore timeline (each window's score at its middle; {len(timeline)} moments):")
-        typer.echo(_table(["T (s)", "SCORE", ""], [[f"{t:.2f}", f"{s:.3f}", _bar(s, alert.threshold)]
-                                                 for t, s in _pooled(timeline, TIMELINE_ROWS)]))  # fmt: skip
+        top = max(alert.threshold * 1.5, max(s for _, s in timeline))
+        rows = [
+            [f"{t:.2f}", f"{s:.3f}", _bar(s, top, alert.threshold)]
+            for t, s in _pooled(timeline, TIMELINE_ROWS)
+        ]
+        typer.echo(_table(["T (s)", "SCORE", "(| threshold)"], rows))
 
 
 @app.command("export")
@@ -438,10 +442,10 @@ def _pooled(points: list[list[float]], rows: int) -> list[list[float]]:
     return [max((points[i] for i in g), key=lambda p: p[1]) for g in groups]
 
 
-def _bar(score: float, threshold: float, width: int = 30) -> str:
-    """A bar of ``score`` on a scale where the threshold is at two thirds, ``|`` marking it."""
-    n = max(0, min(width, round(score / threshold * width * 2 / 3))) if threshold > 0 else 0
-    mark = round(width * 2 / 3)
+def _bar(score: float, top: float, threshold: float, width: int = 30) -> str:
+    """``score`` as a bar on a scale up to ``top``, ``|`` marking the threshold."""
+    n = max(0, min(width, round(score / top * width)))
+    mark = min(width - 1, round(threshold / top * width))
     return "".join("#" if i < n else ("|" if i == mark else " ") for i in range(width)).rstrip()
 
 
