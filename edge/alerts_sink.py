@@ -393,6 +393,7 @@ class AlertSink:
             person=ep.person,
             box=ep.box,
             host=self.host,
+            timeline=np.array(ep.timeline, dtype=np.float64).reshape(-1, 2),
         )
 
 
@@ -563,5 +564,6 @@ def _unfinished(row: AlertRecord | NewAlert) -> Unfinished:
         windows=kept,
         person=row.person,
         box=row.box,
+        timeline=() if row.timeline is None else tuple((float(t), float(s)) for t, s in row.timeline),
     )
     return Unfinished(episode, row.started_at.timestamp() - episode.action_span[0], row.profile_version)

@@ -68,6 +68,8 @@ class Episode:
     n_hot: the hot ones among them; mean_score is over those n_windows.
     person: the person track within the stream; box: the union of that person's image-space boxes
     over the episode's windows (None when the frontend sent none).
+    timeline: every window's score at its middle from the first hot window on (the cold ones after
+    the last hot one too), at most ``TIMELINE_POINTS``: the score as it went, moment by moment.
     """
 
     episode_id: str
@@ -85,6 +87,7 @@ class Episode:
     windows: tuple[KeptWindow, ...]
     person: int = 0
     box: Box | None = None
+    timeline: tuple[tuple[float, float], ...] = ()  # (middle of a window, its score), see _Timeline
 
     @property
     def who(self) -> Watched:
@@ -143,6 +146,38 @@ class _Spread:
         self.seen += 1
 
 
+TIMELINE_POINTS = 480  # 2 minutes of windows 0.25 s apart, then pairs are merged
+
+
+@dataclass
+class _Timeline:
+    """Every window's (middle, score) from the first hot one on; past ``size`` points, neighbours are
+    merged in pairs keeping the higher score (a peak is never lost) and later windows in groups of
+    as many: a long episode's timeline stays bounded and spans all of it."""
+
+    size: int = TIMELINE_POINTS
+    points: list[tuple[float, float]] = field(default_factory=list)
+    group: int = 1
+    pending: tuple[float, float] | None = None
+    in_group: int = 0
+
+    def add(self, t: float, score: float) -> None:
+        if self.pending is None or score > self.pending[1]:
+            self.pending = (t, score)
+        self.in_group += 1
+        if self.in_group == self.group:
+            self.points.append(self.pending)
+            self.pending, self.in_group = None, 0
+        if len(self.points) > self.size:
+            pairs = zip(self.points[0::2], self.points[1::2], strict=False)
+            merged = [max(a, b, key=lambda p: p[1]) for a, b in pairs]
+            self.points = merged + self.points[len(merged) * 2 :]
+            self.group *= 2
+
+    def snapshot(self) -> tuple[tuple[float, float], ...]:
+        return (*self.points, *((self.pending,) if self.pending is not None else ()))
+
+
 @dataclass
 class _Open:
     """The running statistics of an open episode."""
@@ -162,6 +197,7 @@ class _Open:
     quiet_from: float = -math.inf  # a resumed episode's quiet time counts from its first new window
     reported_t: float = -math.inf  # source time of its last event (opened or updated)
     box: Box | None = None  # the person's boxes over every window added
+    timeline: _Timeline = field(default_factory=_Timeline)
 
     @classmethod
     def resumed(cls, ep: Episode, keep: int, quiet_from: float) -> _Open:
@@ -182,11 +218,12 @@ class _Open:
         last_hot = hot[-1] if hot else scored[0]
         total = ep.mean_score * ep.n_windows
         return cls(ep.episode_id, ep.threshold, scored[0], peak, last_hot, spread, total, ep.n_windows,
-                   ep.n_hot, quiet_from=quiet_from, box=ep.box)  # fmt: skip
+                   ep.n_hot, quiet_from=quiet_from, box=ep.box, timeline=_Timeline(points=list(ep.timeline)))  # fmt: skip
 
     def add(self, s: _Scored) -> None:
         self.last_sent_at = s.window.last_sent_at
         self.box = union_box((self.box, s.window.box))
+        self.timeline.add((s.window.t_start + s.window.t_end) / 2, s.score)
         if not s.hot:
             self.tail_total += s.score
             self.tail_count += 1
@@ -224,6 +261,7 @@ class _Open:
             ),
             person=who.person,
             box=self.box,
+            timeline=self.timeline.snapshot(),
         )
 
 

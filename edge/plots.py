@@ -29,10 +29,16 @@ def _figure(width: float = 7.0, height: float = 2.6):  # type: ignore[no-untyped
 def alert_timeline(
     alert: AlertRecord, out: str | Path | IO[bytes], kind: Literal["png", "svg"] = "png"
 ) -> None:
-    """Each kept window's score (at the window's end, seconds from the first window's start) vs the
-    threshold; hot windows red."""
+    """The alert's score moment by moment (its timeline: each window's score at its middle, seconds
+    from the alert's start) vs the threshold, hot moments red; without a timeline, each kept
+    window's score at the window's end, seconds from the first window's start."""
     fig, ax = _figure()
-    if alert.window_times is not None and alert.window_scores is not None and len(alert.window_times):
+    if alert.timeline is not None and len(alert.timeline):
+        t, s = alert.timeline[:, 0] - alert.timeline[0, 0], alert.timeline[:, 1]
+        ax.plot(t, s, color=COLD, lw=1, zorder=1)
+        ax.scatter(t, s, c=[HOT if v > alert.threshold else COLD for v in s], s=8, zorder=2)
+        ax.set_xlabel("seconds since the alert started")
+    elif alert.window_times is not None and alert.window_scores is not None and len(alert.window_times):
         t0 = float(alert.window_times[0, 0])
         t = alert.window_times[:, 1] - t0
         s = alert.window_scores

@@ -230,7 +230,7 @@ def get_windows(alert_id: AlertId, who: Who, ctx: Ctx, format: Literal["json", "
         raise HTTPException(404, f"alert {alert_id}: its windows were dropped by retention")
     if format == "npz":
         return Response(
-            encode_windows(a.windows, a.window_times, a.window_scores),
+            encode_windows(a.windows, a.window_times, a.window_scores, a.timeline),
             media_type="application/octet-stream",
             headers={"Content-Disposition": f'attachment; filename="alert-{alert_id}.npz"'},
         )

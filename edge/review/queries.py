@@ -105,6 +105,7 @@ def windows_json(a: AlertRecord) -> dict[str, Any]:
         "frames": frames,
         "window_times": a.window_times.astype(float).tolist(),
         "window_scores": None if a.window_scores is None else a.window_scores.astype(float).tolist(),
+        "timeline": None if a.timeline is None else a.timeline.astype(float).tolist(),
         "threshold": a.threshold,
     }
 

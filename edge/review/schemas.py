@@ -84,6 +84,9 @@ class AlertWindows(BaseModel):
     )
     window_times: list[list[float]] = Field(description="(K, 2) start/end of each window, source seconds.")
     window_scores: list[float] | None
+    timeline: list[list[float]] | None = Field(
+        None, description="(N, 2) the score moment by moment over the episode: (source seconds, score)."
+    )
     threshold: float
 
 

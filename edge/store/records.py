@@ -27,6 +27,8 @@ class NewAlert:
     window_scores: ``(K,)`` their anomaly scores, when known;
     person: the person track within the stream (0: a single-person frontend's one person);
     box: the person's image-space box over the episode (``bus.messages.Box``), when known.
+    timeline: ``(N, 2)`` (source seconds, score): the score moment by moment over the episode
+    (edge/episodes.py), when known; stored with the windows.
     """
 
     episode_key: str
@@ -46,6 +48,7 @@ class NewAlert:
     person: int = 0
     box: Box | None = None
     host: str = ""  # the daemon's config host; "" where none is known
+    timeline: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         where = f"alert {self.stream_id!r}/{self.profile!r}"
@@ -80,6 +83,9 @@ class NewAlert:
             raise ValueError(f"{where}: window_times must be finite ({len(w)}, 2); got {t.shape}")
         if s is not None and (s.shape != (len(w),) or not np.isfinite(s).all()):
             raise ValueError(f"{where}: window_scores must be finite ({len(w)},); got {s.shape}")
+        line = self.timeline
+        if line is not None and (line.ndim != 2 or line.shape[1] != 2 or not np.isfinite(line).all()):
+            raise ValueError(f"{where}: timeline must be finite (N, 2); got {line.shape}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,6 +117,7 @@ class AlertRecord:
     windows: np.ndarray | None = None
     window_times: np.ndarray | None = None
     window_scores: np.ndarray | None = None
+    timeline: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _check_person(self, f"alert {self.id}")
@@ -122,7 +129,7 @@ class AlertRecord:
     def to_dict(self) -> dict[str, Any]:
         """The scalar fields, datetimes as ISO-8601 strings (for JSON/CSV)."""
         d = asdict(self)
-        for k in ("windows", "window_times", "window_scores"):
+        for k in ("windows", "window_times", "window_scores", "timeline"):
             d.pop(k)
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in d.items()}
 
@@ -134,7 +141,9 @@ def _check_person(alert: NewAlert | AlertRecord, where: str) -> None:
     object.__setattr__(alert, "box", check_box(alert.box, f"{where}: box"))
 
 
-RECORD_FIELDS = tuple(f.name for f in fields(AlertRecord) if not f.name.startswith("window"))
+RECORD_FIELDS = tuple(
+    f.name for f in fields(AlertRecord) if not f.name.startswith("window") and f.name != "timeline"
+)
 
 
 def check_status(status: str) -> ReviewStatus:
@@ -160,18 +169,22 @@ def kept_indices(alert: NewAlert, keep: int) -> np.ndarray:
     return np.array(sorted(chosen))
 
 
-def encode_windows(windows: np.ndarray, times: np.ndarray, scores: np.ndarray | None) -> bytes:
+def encode_windows(
+    windows: np.ndarray, times: np.ndarray, scores: np.ndarray | None, timeline: np.ndarray | None = None
+) -> bytes:
     """An npz (compressed) of ``windows`` float32, ``window_times`` float64 and, when given,
-    ``window_scores`` float64; :func:`decode_windows` and ``np.load`` read it back."""
+    ``window_scores`` and ``timeline`` float64; :func:`decode_windows` and ``np.load`` read it back."""
     arrays = {"windows": windows.astype("<f4"), "window_times": times.astype("<f8")}
     if scores is not None:
         arrays["window_scores"] = scores.astype("<f8")
+    if timeline is not None:
+        arrays["timeline"] = timeline.astype("<f8")
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return buf.getvalue()
 
 
-def decode_windows(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def decode_windows(blob: bytes) -> dict[str, np.ndarray]:
+    """The arrays :func:`encode_windows` stored, by name (``window_scores``, ``timeline`` when given)."""
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-        scores = z["window_scores"] if "window_scores" in z.files else None
-        return z["windows"], z["window_times"], scores
+        return {k: z[k] for k in ("windows", "window_times", "window_scores", "timeline") if k in z.files}

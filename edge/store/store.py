@@ -210,7 +210,7 @@ class AlertStore:
             "model_version": a.model_version,
             "host": a.host,
             "n_kept": len(keep),
-            "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores),
+            "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores, a.timeline),
             "person": int(a.person),
             "box": None if a.box is None else list(a.box),
         }
@@ -260,5 +260,4 @@ def _record(row: Alert, **arrays: Any) -> AlertRecord:
 def _record_with_windows(row: Alert) -> AlertRecord:
     if row.windows_npz is None:  # dropped by retention
         return _record(row)
-    windows, times, scores = decode_windows(row.windows_npz)
-    return _record(row, windows=windows, window_times=times, window_scores=scores)
+    return _record(row, **decode_windows(row.windows_npz))

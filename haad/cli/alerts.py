@@ -170,8 +170,9 @@ def show_cmd(
         typer.echo(json.dumps(alert.to_dict(), indent=2) if as_json else "windows: dropped by retention")
         return
     windows = _window_summary(alert)
+    timeline = None if alert.timeline is None else alert.timeline.astype(float).tolist()
     if as_json:
-        typer.echo(json.dumps({**alert.to_dict(), "windows": windows}, indent=2))
+        typer.echo(json.dumps({**alert.to_dict(), "windows": windows, "timeline": timeline}, indent=2))
         return
     for key, value in alert.to_dict().items():
         typer.echo(f"{key:>16}: {value}")
@@ -194,6 +195,14 @@ def show_cmd(
             ],
         )
     )
+    if timeline:
+        typer.echo(f"\nscore timeline (each window's score at its middle; {len(timeline)} moments):")
+        top = max(alert.threshold * 1.5, max(s for _, s in timeline))
+        rows = [
+            [f"{t:.2f}", f"{s:.3f}", _bar(s, top, alert.threshold)]
+            for t, s in _pooled(timeline, TIMELINE_ROWS)
+        ]
+        typer.echo(_table(["T (s)", "SCORE", "(| threshold)"], rows))
 
 
 @app.command("export")
@@ -233,7 +242,7 @@ def export_cmd(
             for a in alerts:
                 full = _get(store, a.id)
                 assert full.windows is not None and full.window_times is not None  # get_alert fills them
-                data = encode_windows(full.windows, full.window_times, full.window_scores)
+                data = encode_windows(full.windows, full.window_times, full.window_scores, full.timeline)
                 (windows / f"{a.id}.npz").write_bytes(data)
     typer.echo(f"exported {len(alerts)} alerts to {out}" + (f", windows to {windows}/" if windows else ""))
 
@@ -446,6 +455,22 @@ def _spreadsheet_safe(value: object) -> object:
 def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+TIMELINE_ROWS = 40  # `haad alerts show` prints a longer timeline pooled to this many rows (--json: all)
+
+
+def _pooled(points: list[list[float]], rows: int) -> list[list[float]]:
+    """At most ``rows`` points: consecutive ones pooled, each group shown by its highest score."""
+    groups = np.array_split(np.arange(len(points)), min(rows, len(points)))
+    return [max((points[i] for i in g), key=lambda p: p[1]) for g in groups]
+
+
+def _bar(score: float, top: float, threshold: float, width: int = 30) -> str:
+    """``score`` as a bar on a scale up to ``top``, ``|`` marking the threshold."""
+    n = max(0, min(width, round(score / top * width)))
+    mark = min(width - 1, round(threshold / top * width))
+    return "".join("#" if i < n else ("|" if i == mark else " ") for i in range(width)).rstrip()
 
 
 def _window_summary(alert: AlertRecord) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ def event(kind: str, episode_id: str, n_windows: int, end: float, stream: str = 
         episode_id=episode_id, stream_id=stream, profile="walk", threshold=1.0, start=0.0, end=end,
         peak_score=2.0, peak_t_start=0.0, peak_t_end=3.0, mean_score=1.5, n_windows=n_windows,
         n_hot=n_windows, windows=(KeptWindow(0.0, 3.0, 1.5, frames), KeptWindow(end - 3.0, end, 2.0, frames)),
+        timeline=tuple((t, 1.5) for t in np.arange(1.5, end - 1.4, 0.25)),
     )  # fmt: skip
     return EpisodeEvent(kind, ep, "cold" if kind == "closed" else None, trigger_sent_at=1_000.0)  # type: ignore[arg-type]
 
@@ -65,6 +66,13 @@ def test_an_episode_is_one_row_written_at_opening_and_completed_at_closing(tmp_p
     with AlertStore(url) as store:  # a's windows (0, 3) and (2, 5): the middles; its clock from opening
         a = next(r for r in store.list_alerts() if r.episode_key == "a")
     assert (a.started_at.timestamp(), a.ended_at.timestamp()) == pytest.approx((997.0 + 1.5, 997.0 + 3.5))
+    with AlertStore(url) as store:  # through the outbox and the log, the score moment by moment
+        line = store.get_alert(a.id).timeline
+    assert (
+        line is not None
+        and np.array_equal(line[:, 0], np.arange(1.5, 3.6, 0.25))
+        and np.all(line[:, 1] == 1.5)
+    )
     assert sink.opened == 2 and waiting(tmp_path / "outbox.db") == 0
 
 
@@ -117,6 +125,7 @@ def test_alerts_left_in_the_outbox_at_shutdown_are_delivered_at_the_next_start(
     ep = unfinished[0].episode  # as the tracker resumes it: source times from its windows
     assert (ep.start, ep.end, ep.n_windows, len(ep.windows)) == (0.0, 9.0, 2, 2)
     assert unfinished[0].offset_s == pytest.approx(1_000.0 - 9.0)
+    assert ep.timeline == event("opened", "b", 2, 9.0).episode.timeline  # its timeline goes on from there
 
 
 def test_an_unreachable_server_at_start_is_waited_for_with_one_log_line(

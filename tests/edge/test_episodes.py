@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from bus.messages import Watched
 from config.worker import EpisodeConfig
-from edge.episodes import Episode, EpisodeEvent, EpisodeTracker, KeptWindow
+from edge.episodes import TIMELINE_POINTS, Episode, EpisodeEvent, EpisodeTracker, KeptWindow
 from edge.window import ReadyWindow
 
 THRESHOLD = 1.0
@@ -69,6 +69,20 @@ def test_an_episode_places_the_action_between_the_middles_of_its_first_and_last_
     growing = (KeptWindow(1.0, 2.0, 2.0, f), KeptWindow(1.0, 2.75, 2.0, f))  # a short segment's windows
     short = Episode("e", "cam1", "walk", THRESHOLD, 1.0, 2.75, 2.0, 1.0, 2.0, 2.0, 4, 4, growing)
     assert short.action_span == (1.0, 2.75)
+
+
+def test_an_episode_keeps_every_windows_score_at_its_middle_and_a_long_one_stays_bounded() -> None:
+    scores = [COLD, COLD, HOT, COLD, HOT, 3.0, HOT] + [COLD] * 4
+    closed = run(EpisodeTracker(RULES), scores)[-1].episode
+    mids = [(win(i).t_start + win(i).t_end) / 2 for i in range(2, len(scores))]
+    expected = list(zip(mids, scores[2:], strict=True))  # from the first hot window on, the cold tail too
+    assert np.allclose(closed.timeline, expected)
+    long = [HOT + (i % 7) / 10 for i in range(600)] + [9.0] + [HOT] * 599 + [COLD] * 4
+    line = np.array(run(EpisodeTracker(RULES), long)[-1].episode.timeline)
+    assert len(line) <= TIMELINE_POINTS + 1 and 9.0 in line[:, 1]  # pairs merged, the higher kept
+    assert np.all(np.diff(line[:, 0]) > 0)
+    first, last = (win(0).t_start + win(0).t_end) / 2, (win(1199).t_start + win(1199).t_end) / 2
+    assert first <= line[0, 0] < first + 1.0 and line[-1, 0] >= last  # it spans the whole episode
 
 
 def test_one_long_abnormal_action_gives_one_episode() -> None:

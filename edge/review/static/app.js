@@ -241,7 +241,9 @@ function wireReview(id, alert) {
 function drawTimeline(alert, win, tNow) {
   const svg = document.getElementById("timeline");
   const W = 480, H = 170, L = 42, R = 10, T = 10, B = 26;
-  const pts = win && win.window_scores ? win.window_times.map((t, i) => [t[1], win.window_scores[i]]) : [];
+  // the score moment by moment (each window's at its middle) when stored, else the kept windows' at their ends
+  const pts = win && win.timeline && win.timeline.length ? win.timeline
+    : win && win.window_scores ? win.window_times.map((t, i) => [t[1], win.window_scores[i]]) : [];
   svg.replaceChildren();
   if (!pts.length) { svg.append(Object.assign(svgEl("text", { x: 20, y: 80 }), { textContent: "no window scores stored" })); return; }
   const t0 = win.window_times[0][0];
@@ -253,7 +255,7 @@ function drawTimeline(alert, win, tNow) {
   svg.append(Object.assign(svgEl("text", { x: W - R, y: H - 6, "font-size": 10, fill: "#667", "text-anchor": "end" }), { textContent: `${(x1 - x0).toFixed(1)} s` }));
   svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(alert.threshold), y2: Y(alert.threshold), stroke: "#555", "stroke-dasharray": "5 4", class: "threshold" }));
   svg.append(svgEl("polyline", { points: xs.map((x, i) => `${X(x)},${Y(pts[i][1])}`).join(" "), fill: "none", stroke: "#1f77b4" }));
-  xs.forEach((x, i) => svg.append(svgEl("circle", { cx: X(x), cy: Y(pts[i][1]), r: 4, fill: pts[i][1] > alert.threshold ? "#d62728" : "#1f77b4", class: "score" })));
+  xs.forEach((x, i) => svg.append(svgEl("circle", { cx: X(x), cy: Y(pts[i][1]), r: pts.length > 40 ? 2 : 4, fill: pts[i][1] > alert.threshold ? "#d62728" : "#1f77b4", class: "score" })));
   if (tNow != null) svg.append(svgEl("line", { x1: X(tNow - t0), x2: X(tNow - t0), y1: T, y2: H - B, stroke: "#2a7a3b", class: "cursor" }));
 }
 

@@ -45,8 +45,17 @@ def demo_alert(stream: str, profile: str, started_at: datetime, *, seed: int, cl
         ended_at=started_at + timedelta(seconds=duration) if closed else None,
         peak_score=float(scores.max()), mean_score=float(scores.mean()), threshold=threshold,
         n_windows=len(windows) + 3, model_version="f4695475fc8b", windows=windows, window_times=spans,
-        window_scores=scores,
+        window_scores=scores, timeline=timeline(spans, scores),
     )  # fmt: skip
+
+
+def timeline(spans: np.ndarray, scores: np.ndarray, tail_s: float = 2.0) -> np.ndarray:
+    """An episode's timeline: a score every 0.25 s from the first window's middle, the windows'
+    scores, then ``tail_s`` of cold ones (at 0.6 of the first score) until it closed."""
+    middles = spans.mean(axis=1)
+    t = np.arange(middles[0], middles[-1] + tail_s + 1e-9, 0.25)
+    score = np.where(t <= middles[-1] + 1e-9, np.interp(t, middles, scores), 0.6 * scores[0])
+    return np.stack([t, score], axis=1)
 
 
 @dataclass

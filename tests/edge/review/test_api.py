@@ -99,6 +99,7 @@ def test_alert_detail_windows_as_json_and_npz_and_the_skeleton_layout(
     with AlertStore(seeded.url) as store:
         stored = store.get_alert(alert_id)
     assert np.allclose(frames, stored.windows, atol=1e-4)  # metres, y up, as stored
+    assert stored.timeline is not None and np.allclose(w["timeline"], stored.timeline)
     npz = client.get(f"/api/v1/alerts/{alert_id}/windows", params={"format": "npz"}, headers=AUTH)
     with np.load(io.BytesIO(npz.content)) as z:
         assert np.array_equal(z["windows"], stored.windows)

@@ -119,6 +119,21 @@ def test_parse_time_reads_relative_and_iso_times() -> None:
     assert parse_time("2024-05-01T13:00:00Z") == datetime(2024, 5, 1, 13, tzinfo=UTC)
 
 
+def test_show_prints_the_score_moment_by_moment_pooled_and_all_of_it_as_json(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    line = np.stack([np.arange(100) * 0.25, np.where(np.arange(100) == 57, 3.0, 1.0)], axis=1)
+    with AlertStore(store_url) as store:
+        [alert_id] = store.write_alerts([make_alert(timeline=line)])
+    result = run("show", str(alert_id), db=store_url)
+    assert result.exit_code == 0, result.output
+    assert "score timeline (each window's score at its middle; 100 moments)" in result.output
+    rows = re.findall(r"^\s*(\d+\.\d\d)\s+(\d\.\d{3})", result.output.split("score timeline")[1], re.M)
+    assert len(rows) == 40 and ("14.25", "3.000") in rows  # pooled to 40 rows, the peak kept
+    as_json = json.loads(run("show", str(alert_id), "--json", db=store_url).output)
+    assert np.array_equal(np.array(as_json["timeline"]), line)
+
+
 def test_show_prints_details_and_a_summary_of_each_window(seeded: tuple[str, list[int]]) -> None:
     db, ids = seeded
     with AlertStore(db) as store:
