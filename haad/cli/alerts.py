@@ -197,7 +197,7 @@ def show_cmd(
     )
     if timeline:
         typer.echo(f"\nscore timeline (each window's score at its middle; {len(timeline)} moments):")
-        top = max(alert.threshold * 1.5, max(s for _, s in timeline))
+        top = max(alert.threshold * 1.5, max(s for _, s in timeline), 1e-9)
         rows = [
             [f"{t:.2f}", f"{s:.3f}", _bar(s, top, alert.threshold)]
             for t, s in _pooled(timeline, TIMELINE_ROWS)
