@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 )
 """
 _TIMES = ("started_at", "ended_at")
-_ARRAYS = ("windows", "window_times", "window_scores")
+_ARRAYS = ("windows", "window_times", "window_scores", "score_trace")
 Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
 
 

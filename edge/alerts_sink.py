@@ -386,6 +386,7 @@ class AlertSink:
             windows=np.stack([w.frames for w in kept]).astype(np.float32),
             window_times=np.array([[w.t_start, w.t_end] for w in kept], dtype=np.float64),
             window_scores=np.array([w.score for w in kept], dtype=np.float64),
+            score_trace=np.array(ep.trace, dtype=np.float64) if ep.trace else None,
         )
 
 
@@ -554,5 +555,8 @@ def _unfinished(row: AlertRecord | NewAlert) -> Unfinished:
         n_windows=row.n_windows,
         n_hot=int(np.sum(scores > row.threshold)),
         windows=kept,
+        trace=()
+        if row.score_trace is None
+        else tuple((float(a), float(b), float(c)) for a, b, c in row.score_trace),
     )
     return Unfinished(episode, row.started_at.timestamp() - float(times[0, 0]), row.profile_version)

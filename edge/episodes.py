@@ -75,6 +75,8 @@ class Episode:
     n_windows: int
     n_hot: int
     windows: tuple[KeptWindow, ...]
+    # (t_start, t_end, score) of every window the episode saw (a long one thinned to MAX_TRACE)
+    trace: tuple[tuple[float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,25 @@ class _Spread:
         self.seen += 1
 
 
+MAX_TRACE = 2048  # scores kept per episode; a longer one keeps every other, then every fourth...
+
+
+@dataclass
+class _Trace:
+    """Every window's (t_start, t_end, score), thinned evenly once there are more than MAX_TRACE."""
+
+    points: list[tuple[float, float, float]] = field(default_factory=list)
+    step: int = 1
+    seen: int = 0
+
+    def add(self, t_start: float, t_end: float, score: float) -> None:
+        if self.seen % self.step == 0:
+            self.points.append((t_start, t_end, score))
+            if len(self.points) > MAX_TRACE:
+                self.points, self.step = self.points[::2], 2 * self.step
+        self.seen += 1
+
+
 @dataclass
 class _Open:
     """The running statistics of an open episode."""
@@ -131,6 +152,7 @@ class _Open:
     last_sent_at: float = 0.0
     quiet_from: float = -math.inf  # a resumed episode's quiet time counts from its first new window
     reported_t: float = -math.inf  # source time of its last event (opened or updated)
+    trace: _Trace = field(default_factory=_Trace)
 
     @classmethod
     def resumed(cls, ep: Episode, keep: int, quiet_from: float) -> _Open:
@@ -150,11 +172,13 @@ class _Open:
         peak = max(scored, key=lambda s: s.score)
         last_hot = hot[-1] if hot else scored[0]
         total = ep.mean_score * ep.n_windows
+        trace = _Trace(list(ep.trace), seen=len(ep.trace))
         return cls(ep.episode_id, ep.threshold, scored[0], peak, last_hot, spread, total, ep.n_windows,
-                   ep.n_hot, quiet_from=quiet_from)  # fmt: skip
+                   ep.n_hot, quiet_from=quiet_from, trace=trace)  # fmt: skip
 
     def add(self, s: _Scored) -> None:
         self.last_sent_at = s.window.last_sent_at
+        self.trace.add(s.window.t_start, s.window.t_end, s.score)
         if not s.hot:
             self.tail_total += s.score
             self.tail_count += 1
@@ -190,6 +214,7 @@ class _Open:
             windows=tuple(
                 KeptWindow(s.window.t_start, s.window.t_end, s.score, s.window.frames) for s in ordered
             ),
+            trace=tuple(self.trace.points),
         )
 
 

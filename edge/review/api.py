@@ -152,7 +152,9 @@ def review_alerts(body: schemas.BulkReviewIn, who: Who, ctx: Ctx) -> dict[str, A
     """Set the review status of several alerts at once (the list's multi-select); without ``note``
     each keeps its own. Ids that do not exist come back in ``missing``."""
     with ctx.store.reading() as s:
-        notes: dict[int, str] = {i: n for i, n in s.execute(select(Alert.id, Alert.note).where(Alert.id.in_(body.ids)))}
+        notes: dict[int, str] = {
+            i: n for i, n in s.execute(select(Alert.id, Alert.note).where(Alert.id.in_(body.ids)))
+        }
     updated = []
     for alert_id in dict.fromkeys(body.ids):
         if alert_id in notes:

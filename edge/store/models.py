@@ -80,6 +80,9 @@ class Alert(Base):
     # deferred so listing alerts never reads the blobs.
     # NULL once retention dropped the windows (store.retention.windows_days).
     windows_npz: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # (t_start, t_end, score) float64 of every window the episode scored (edge.store.records.encode_trace);
+    # NULL for alerts written before it was kept.
+    score_trace: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), server_default="new")
     note: Mapped[str] = mapped_column(Text, server_default="")

@@ -23,7 +23,8 @@ class NewAlert:
 
     windows: ``(K, F, J, 3)`` raw canonical windows of the episode, K >= 1 (stored as float32);
     window_times: ``(K, 2)`` start/end of each window in source seconds;
-    window_scores: ``(K,)`` their anomaly scores, when known.
+    window_scores: ``(K,)`` their anomaly scores, when known;
+    score_trace: ``(N, 3)`` (t_start, t_end, score) of every window the episode scored, when known.
     """
 
     episode_key: str
@@ -40,6 +41,7 @@ class NewAlert:
     windows: np.ndarray
     window_times: np.ndarray
     window_scores: np.ndarray | None = None
+    score_trace: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         where = f"alert {self.stream_id!r}/{self.profile!r}"
@@ -71,6 +73,9 @@ class NewAlert:
             raise ValueError(f"{where}: window_times must be finite ({len(w)}, 2); got {t.shape}")
         if s is not None and (s.shape != (len(w),) or not np.isfinite(s).all()):
             raise ValueError(f"{where}: window_scores must be finite ({len(w)},); got {s.shape}")
+        tr = self.score_trace
+        if tr is not None and (tr.ndim != 2 or tr.shape[1] != 3 or not np.isfinite(tr).all()):
+            raise ValueError(f"{where}: score_trace must be finite (N, 3); got {tr.shape}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,16 +104,18 @@ class AlertRecord:
     windows: np.ndarray | None = None
     window_times: np.ndarray | None = None
     window_scores: np.ndarray | None = None
+    score_trace: np.ndarray | None = None  # filled by get_alert and the timeline query
 
     def to_dict(self) -> dict[str, Any]:
         """The scalar fields, datetimes as ISO-8601 strings (for JSON/CSV)."""
         d = asdict(self)
-        for k in ("windows", "window_times", "window_scores"):
+        for k in _ARRAY_FIELDS:
             d.pop(k)
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in d.items()}
 
 
-RECORD_FIELDS = tuple(f.name for f in fields(AlertRecord) if not f.name.startswith("window"))
+_ARRAY_FIELDS = ("windows", "window_times", "window_scores", "score_trace")
+RECORD_FIELDS = tuple(f.name for f in fields(AlertRecord) if f.name not in _ARRAY_FIELDS)
 
 
 def check_status(status: str) -> ReviewStatus:
@@ -149,3 +156,12 @@ def decode_windows(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray | No
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         scores = z["window_scores"] if "window_scores" in z.files else None
         return z["windows"], z["window_times"], scores
+
+
+def encode_trace(trace: np.ndarray | None) -> bytes | None:
+    """An episode's score trace ``(N, 3)`` as little-endian float64 bytes (None stays None)."""
+    return None if trace is None else np.ascontiguousarray(trace, dtype="<f8").tobytes()
+
+
+def decode_trace(blob: bytes | None) -> np.ndarray | None:
+    return None if blob is None else np.frombuffer(blob, dtype="<f8").reshape(-1, 3)

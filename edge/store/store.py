@@ -22,7 +22,9 @@ from edge.store.records import (
     AlertRecord,
     NewAlert,
     check_status,
+    decode_trace,
     decode_windows,
+    encode_trace,
     encode_windows,
     kept_indices,
 )
@@ -138,7 +140,7 @@ class AlertStore:
     def get_alert(self, alert_id: int) -> AlertRecord:
         """One alert with its windows decoded; KeyError if there is none with that id."""
         with self._read.begin() as s:
-            row = s.get(Alert, alert_id, options=[undefer(Alert.windows_npz)])
+            row = s.get(Alert, alert_id, options=[undefer(Alert.windows_npz), undefer(Alert.score_trace)])
             if row is None:
                 raise KeyError(f"no alert with id {alert_id}")
             return _record_with_windows(row)
@@ -204,6 +206,7 @@ class AlertStore:
             "model_version": a.model_version,
             "n_kept": len(keep),
             "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores),
+            "score_trace": encode_trace(a.score_trace),
         }
 
 
@@ -246,7 +249,8 @@ def _record(row: Alert, **arrays: Any) -> AlertRecord:
 
 
 def _record_with_windows(row: Alert) -> AlertRecord:
+    trace = decode_trace(row.score_trace)
     if row.windows_npz is None:  # dropped by retention
-        return _record(row)
+        return _record(row, score_trace=trace)
     windows, times, scores = decode_windows(row.windows_npz)
-    return _record(row, windows=windows, window_times=times, window_scores=scores)
+    return _record(row, windows=windows, window_times=times, window_scores=scores, score_trace=trace)

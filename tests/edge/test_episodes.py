@@ -252,3 +252,28 @@ def test_a_long_segment_ending_on_a_few_hot_windows_after_its_episode_opens_noth
     events = run(tracker, [HOT] * 4 + [COLD] * 4 + [HOT, HOT])  # opened, closed cold, 2 hot in cooldown
     assert [e.kind for e in events] == ["opened", "closed"]
     assert tracker.end_segment("cam1", 1) == []
+
+
+def test_an_episode_keeps_the_score_of_every_window_it_saw_not_only_the_kept_ones() -> None:
+    tracker = EpisodeTracker(RULES)
+    scores = [COLD, COLD] + [HOT, COLD, HOT, 3.0] + [HOT, COLD] * 10 + [COLD] * 4
+    events = run(tracker, scores)
+    closed = events[-1]
+    assert closed.kind == "closed"
+    ep = closed.episode
+    assert len(ep.windows) <= RULES.windows_kept < len(ep.trace)  # skeletons kept: few; scores: all
+    seen = range(2, len(scores) - 1)  # from the first hot window to the 4th cold in a row, which closes it
+    assert [p[2] for p in ep.trace] == [scores[i] for i in seen]
+    assert [p[1] for p in ep.trace] == [win(i).t_end for i in seen]
+
+
+def test_a_very_long_episode_thins_its_score_trace_evenly() -> None:
+    from edge.episodes import MAX_TRACE
+
+    tracker = EpisodeTracker(RULES.model_copy(update={"close_after_s": 1e9}))
+    events = run(tracker, [HOT] * (MAX_TRACE * 3))
+    trace = events[-1].episode.trace
+    assert MAX_TRACE // 2 <= len(trace) <= MAX_TRACE
+    steps = np.diff([p[1] for p in trace])
+    assert np.allclose(steps, steps[0])  # evenly spread over the whole episode
+    assert trace[0][1] == win(0).t_end

@@ -399,3 +399,15 @@ def test_threads_opening_a_new_database_at_once_all_succeed(store_url: str) -> N
         th.join(timeout=30)
     assert errors == []
     assert _alembic_rows(store_url) == 1
+
+
+def test_an_alerts_whole_score_trace_is_kept_beside_its_few_windows(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    trace = np.column_stack([np.arange(27) * 0.25, np.arange(27) * 0.25 + 3.0, np.linspace(0.8, 2.1, 27)])
+    with AlertStore(store_url) as store:
+        [alert_id] = store.write_alerts([make_alert(k=6, score_trace=trace)])
+        got = store.get_alert(alert_id)
+        listed = store.list_alerts()[0]
+    assert got.n_kept == 6 and got.score_trace is not None and np.array_equal(got.score_trace, trace)
+    assert listed.score_trace is None  # lists never read it
