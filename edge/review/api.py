@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
@@ -147,6 +147,24 @@ def list_alerts(
     }
 
 
+@router.get("/timeline", response_model=schemas.Timeline)
+def timeline(
+    who: Who,
+    ctx: Ctx,
+    since: Annotated[datetime | None, Query(description="Start (ISO-8601); default: until - 24 h.")] = None,
+    until: Annotated[datetime | None, Query(description="End (ISO-8601); default: now.")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
+) -> dict[str, Any]:
+    """Every camera's alerts over a period, each with the score of every window it scored."""
+    until = _aware(until, "until") or datetime.now(UTC)
+    since = _aware(since, "since") or until - timedelta(hours=24)
+    alerts = queries.timeline_alerts(ctx.store, since, until, limit + 1) if since < until else []
+    configured = list(_streams(ctx))
+    streams = configured + sorted({a["stream_id"] for a in alerts} - set(configured))
+    return {"since": since, "until": until, "streams": streams, "alerts": alerts[:limit],
+            "truncated": len(alerts) > limit}  # fmt: skip
+
+
 @router.post("/alerts/review", response_model=schemas.BulkReviewOut)
 def review_alerts(body: schemas.BulkReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Set the review status of several alerts at once (the list's multi-select); without ``note``
@@ -212,6 +230,7 @@ def get_alert(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
     return {
         **queries.alert_out(a, a.windows is not None),
         "windows": queries.window_summaries(a),
+        "score_trace": [] if a.score_trace is None else a.score_trace.tolist(),
         "feedback": feedback_history(ctx.store, alert_id),
         "in_profile": current_feedback(ctx.store, alert_id),
     }

@@ -112,6 +112,11 @@ def alert_page(request: Request, alert_id: int) -> Response:
     return _signed_in_page(request, "alert.html", "alerts", alert_id=alert_id)
 
 
+@router.get("/timeline", response_class=HTMLResponse)
+def timeline_page(request: Request) -> Response:
+    return _signed_in_page(request, "timeline.html", "timeline")
+
+
 @router.get("/live", response_class=HTMLResponse)
 def live_page(request: Request) -> Response:
     return _signed_in_page(request, "live.html", "live")

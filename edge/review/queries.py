@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from edge.store import AlertRecord, AlertStore
 from edge.store.models import Alert, StreamStatus
-from edge.store.records import RECORD_FIELDS
+from edge.store.records import RECORD_FIELDS, decode_trace
 
 
 def alert_filters(
@@ -35,6 +35,31 @@ def alert_filters(
     if until is not None:
         c.append(Alert.started_at < until)
     return c
+
+
+def timeline_alerts(store: AlertStore, since: datetime, until: datetime, limit: int) -> list[dict[str, Any]]:
+    """Alerts that overlap [since, until) (open ones reach now), oldest first, each with its score
+    trace as [seconds after its start, score] at each scored window's end."""
+    from sqlalchemy.orm import undefer
+
+    with store.reading() as s:
+        rows = s.scalars(
+            select(Alert)
+            .options(undefer(Alert.score_trace))
+            .where(Alert.started_at < until, (Alert.ended_at >= since) | Alert.ended_at.is_(None))
+            .order_by(Alert.started_at)
+            .limit(limit)
+        ).all()
+        out = []
+        for r in rows:
+            trace = decode_trace(r.score_trace)
+            points = [] if trace is None else [[float(t1 - trace[0, 0]), float(sc)] for _, t1, sc in trace]
+            out.append({
+                "id": r.id, "stream_id": r.stream_id, "profile": r.profile, "started_at": r.started_at,
+                "ended_at": r.ended_at, "status": r.status, "peak_score": r.peak_score, "threshold": r.threshold,
+                "trace": points,
+            })  # fmt: skip
+        return out
 
 
 def page_alerts(

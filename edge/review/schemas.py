@@ -63,8 +63,32 @@ class FeedbackEntry(BaseModel):
 
 class AlertDetail(AlertOut):
     windows: list[WindowSummary]
+    score_trace: list[list[float]] = Field(
+        description="(N, 3) t_start, t_end (source seconds, as window_times) and score of every window "
+        "the episode scored; empty for alerts stored before it was kept."
+    )
     feedback: list[FeedbackEntry]
     in_profile: str | None = Field(description="The profile this alert's windows are in now, if any.")
+
+
+class TimelineAlert(BaseModel):
+    id: int
+    stream_id: str
+    profile: str
+    started_at: datetime
+    ended_at: datetime | None
+    status: ReviewStatus
+    peak_score: float
+    threshold: float
+    trace: list[list[float]] = Field(description="[seconds after started_at, score] of every scored window.")
+
+
+class Timeline(BaseModel):
+    since: datetime
+    until: datetime
+    streams: list[str] = Field(description="Configured streams, then any other with an alert shown.")
+    alerts: list[TimelineAlert] = Field(description="Alerts overlapping the period, oldest first.")
+    truncated: bool = Field(description="More alerts overlap the period than were returned (zoom in).")
 
 
 class AlertWindows(BaseModel):

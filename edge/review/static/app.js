@@ -230,23 +230,97 @@ function wireReview(id, alert) {
   });
 }
 
+// The score of every window the episode scored (a line), the stored windows (dots), the threshold.
 function drawTimeline(alert, win, tNow) {
   const svg = document.getElementById("timeline");
   const W = 480, H = 170, L = 42, R = 10, T = 10, B = 26;
-  const pts = win && win.window_scores ? win.window_times.map((t, i) => [t[1], win.window_scores[i]]) : [];
+  const kept = win && win.window_scores ? win.window_times.map((t, i) => [t[1], win.window_scores[i]]) : [];
+  const trace = (alert.score_trace || []).map((p) => [p[1], p[2]]);
+  const line = trace.length ? trace : kept;
   svg.replaceChildren();
-  if (!pts.length) { svg.append(Object.assign(svgEl("text", { x: 20, y: 80 }), { textContent: "no window scores stored" })); return; }
-  const t0 = win.window_times[0][0];
-  const xs = pts.map((p) => p[0] - t0), ys = pts.map((p) => p[1]).concat([alert.threshold]);
-  const x0 = Math.min(0, ...xs), x1 = Math.max(...xs, x0 + 1), y0 = Math.min(...ys) * 0.9, y1 = Math.max(...ys) * 1.08;
+  if (!line.length) { svg.append(Object.assign(svgEl("text", { x: 20, y: 80 }), { textContent: "no window scores stored" })); return; }
+  const t0 = alert.score_trace?.length ? alert.score_trace[0][0] : win.window_times[0][0];
+  const all = [...line, ...kept];
+  const x0 = Math.min(0, ...all.map((p) => p[0] - t0)), x1 = Math.max(...all.map((p) => p[0] - t0), x0 + 1);
+  const ys = all.map((p) => p[1]).concat([alert.threshold]);
+  const y0 = Math.min(...ys) * 0.9, y1 = Math.max(...ys) * 1.08;
   const X = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R), Y = (y) => H - B - ((y - y0) / (y1 - y0)) * (H - T - B);
   svg.append(svgEl("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999" }), svgEl("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#999" }));
   for (const y of [y0, (y0 + y1) / 2, y1]) svg.append(Object.assign(svgEl("text", { x: 2, y: Y(y) + 4, "font-size": 10, fill: "#667" }), { textContent: y.toFixed(2) }));
   svg.append(Object.assign(svgEl("text", { x: W - R, y: H - 6, "font-size": 10, fill: "#667", "text-anchor": "end" }), { textContent: `${(x1 - x0).toFixed(1)} s` }));
   svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(alert.threshold), y2: Y(alert.threshold), stroke: "#555", "stroke-dasharray": "5 4", class: "threshold" }));
-  svg.append(svgEl("polyline", { points: xs.map((x, i) => `${X(x)},${Y(pts[i][1])}`).join(" "), fill: "none", stroke: "#1f77b4" }));
-  xs.forEach((x, i) => svg.append(svgEl("circle", { cx: X(x), cy: Y(pts[i][1]), r: 4, fill: pts[i][1] > alert.threshold ? "#d62728" : "#1f77b4", class: "score" })));
+  svg.append(svgEl("polyline", { points: line.map((p) => `${X(p[0] - t0)},${Y(p[1])}`).join(" "), fill: "none", stroke: "#1f77b4", class: "trace", "data-n": line.length }));
+  kept.forEach((p) => svg.append(svgEl("circle", { cx: X(p[0] - t0), cy: Y(p[1]), r: 4, fill: p[1] > alert.threshold ? "#d62728" : "#1f77b4", class: "score" })));
   if (tNow != null) svg.append(svgEl("line", { x1: X(tNow - t0), x2: X(tNow - t0), y1: T, y2: H - B, stroke: "#2a7a3b", class: "cursor" }));
+}
+
+// --- timeline: every camera over a period, alerts as bars with their score traces, drag to zoom ---
+async function timelinePage() {
+  const params = new URLSearchParams(location.search);
+  const svg = document.getElementById("tl");
+  let until = params.get("until") ? new Date(params.get("until")) : new Date();
+  let since = params.get("since") ? new Date(params.get("since")) : new Date(until.getTime() - 24 * 3600e3);
+  const L = 90, R = 10, ROW = 56, T = 22;
+  let W = 800;
+  const X = (t) => L + ((t - since.getTime()) / (until.getTime() - since.getTime())) * (W - L - R);
+  const timeAt = (x) => since.getTime() + ((x - L) / (W - L - R)) * (until.getTime() - since.getTime());
+  const short = (t) => { const d = new Date(t), span = until - since; return span > 2 * 86400e3 ? d.toLocaleDateString() + " " + d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : d.toLocaleTimeString(); };
+
+  async function load() {
+    const q = new URLSearchParams({ since: since.toISOString(), until: until.toISOString() });
+    history.replaceState(null, "", "/timeline?" + q.toString());
+    draw(await api("/timeline?" + q.toString()));
+  }
+  function draw(tl) {
+    W = Math.max(svg.getBoundingClientRect().width || 800, 300);
+    const H = T + ROW * Math.max(tl.streams.length, 1) + 4;
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("height", H);
+    svg.replaceChildren();
+    for (let i = 0; i <= 4; i++) {
+      const t = since.getTime() + (i / 4) * (until - since), x = X(t);
+      svg.append(svgEl("line", { x1: x, x2: x, y1: T - 4, y2: H, stroke: "#e3e7ec" }));
+      svg.append(Object.assign(svgEl("text", { x, y: 12, "font-size": 10, fill: "#667", "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }), { textContent: short(t) }));
+    }
+    const rowY = (stream) => T + tl.streams.indexOf(stream) * ROW;
+    // A row's scores are drawn as score / threshold: the dashed line is each alert's threshold.
+    const Y = (stream, ratio) => rowY(stream) + 4 + (1 - Math.min(ratio, 2) / 2) * (ROW - 18);
+    for (const s of tl.streams) {
+      const y = rowY(s);
+      svg.append(Object.assign(svgEl("text", { x: 4, y: y + ROW / 2, "font-size": 12, class: "row-label" }), { textContent: s }));
+      svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(s, 1), y2: Y(s, 1), stroke: "#bbb", "stroke-dasharray": "4 3" }));
+      svg.append(svgEl("line", { x1: 0, x2: W, y1: y + ROW, y2: y + ROW, stroke: "#d8dde3" }));
+    }
+    const colour = { new: "#d62728", confirmed: "#9b1c1c", dismissed: "#2a7a3b" };
+    for (const a of tl.alerts) {
+      const s = Date.parse(a.started_at), e = a.ended_at ? Date.parse(a.ended_at) : Date.now();
+      const x = Math.max(X(s), L), w = Math.max(3, Math.min(X(e), W - R) - x), y = rowY(a.stream_id);
+      const bar = svgEl("rect", { x, y: y + ROW - 12, width: w, height: 8, rx: 2, fill: colour[a.status] || "#888", class: "bar", "data-id": a.id });
+      bar.append(Object.assign(svgEl("title", {}), { textContent: `#${a.id} ${a.stream_id} · ${a.profile} · ${when(a.started_at)} · peak ${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)} · ${a.status}` }));
+      svg.append(bar);
+      if (a.trace.length) {
+        const pts = a.trace.map(([dt, sc]) => `${X(s + dt * 1000).toFixed(1)},${Y(a.stream_id, sc / a.threshold).toFixed(1)}`);
+        svg.append(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke: "#1f77b4", "stroke-width": 1.2, class: "trace", "data-id": a.id, "data-n": a.trace.length }));
+      }
+    }
+    document.getElementById("t-summary").textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(tl.since)} – ${when(tl.until)}` + (tl.truncated ? " (more: zoom in)" : "");
+  }
+
+  // Drag across the chart to zoom into that stretch; a click on a bar opens its alert.
+  let from = null, band = null;
+  const svgX = (ev) => { const r = svg.getBoundingClientRect(); return ((ev.clientX - r.left) / r.width) * W; };
+  svg.addEventListener("pointerdown", (ev) => { from = svgX(ev); band = svgEl("rect", { x: from, y: 0, width: 0, height: "100%", fill: "rgba(31,119,180,.15)", class: "band" }); svg.append(band); });
+  svg.addEventListener("pointermove", (ev) => { if (from == null) return; const x = svgX(ev); band.setAttribute("x", Math.min(x, from)); band.setAttribute("width", Math.abs(x - from)); });
+  svg.addEventListener("pointerup", (ev) => {
+    const x = svgX(ev), start = from;
+    from = null; band?.remove();
+    if (start != null && Math.abs(x - start) > 6) {
+      const a = timeAt(Math.max(L, Math.min(x, start))), b = timeAt(Math.min(W - R, Math.max(x, start)));
+      since = new Date(a); until = new Date(b); load();
+    } else if (ev.target.classList.contains("bar")) location.href = "/alerts/" + ev.target.dataset.id;
+  });
+  document.getElementById("t-out").onclick = () => { const mid = (since.getTime() + until.getTime()) / 2, half = until - since; since = new Date(mid - half); until = new Date(mid + half); load(); };
+  document.getElementById("t-last").onchange = (ev) => { until = new Date(); since = new Date(until.getTime() - Number(ev.target.value) * 3600e3); load(); };
+  await load();
 }
 
 class Player {
@@ -396,6 +470,6 @@ async function profilePage() {
 document.addEventListener("DOMContentLoaded", () => {
   wireLogout();
   unreviewedBadge();
-  const page = { alerts: alertsPage, alert: alertPage, live: livePage, profiles: profilesPage, profile: profilePage }[document.body.dataset.page];
+  const page = { alerts: alertsPage, alert: alertPage, timeline: timelinePage, live: livePage, profiles: profilesPage, profile: profilePage }[document.body.dataset.page];
   if (page) page().catch((e) => { if (e.message !== "401") document.querySelector("main").prepend(el("p", { class: "error" }, "Error: " + e.message)); });
 });

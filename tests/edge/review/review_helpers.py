@@ -39,13 +39,16 @@ def demo_alert(stream: str, profile: str, started_at: datetime, *, seed: int, cl
                motion: str = "jump_flail", threshold: float = 0.9) -> NewAlert:  # fmt: skip
     windows, spans = performance_windows(motion, 6.0, seed, 6)
     scores = np.linspace(threshold * 1.05, threshold * 1.6, len(windows))
+    # every scored window (27, 0.25 s apart), of which the 6 above were kept
+    ends = spans[0, 1] + 0.25 * np.arange(27)
+    trace = np.column_stack([ends - 2.95, ends, threshold * (1.05 + 0.6 * np.sin(np.linspace(0, 3, 27)))])
     duration = float(spans[-1, 1] - spans[0, 0])
     return NewAlert(
         episode_key=f"{stream}-{profile}-{seed}-{started_at.isoformat()}", stream_id=stream, profile=profile, profile_version=1, started_at=started_at,
         ended_at=started_at + timedelta(seconds=duration) if closed else None,
         peak_score=float(scores.max()), mean_score=float(scores.mean()), threshold=threshold,
         n_windows=len(windows) + 3, model_version="f4695475fc8b", windows=windows, window_times=spans,
-        window_scores=scores,
+        window_scores=scores, score_trace=trace,
     )  # fmt: skip
 
 
