@@ -34,6 +34,9 @@ class AlertOut(BaseModel):
     reviewed_at: datetime | None
     reviewed_by: str
     windows_available: bool | None = Field(None, description="False once retention dropped the windows.")
+    snapshots: int = Field(
+        0, description="Pictures of the scene it kept (0: none; its thumbnail.jpg if any)."
+    )
 
 
 class AlertPage(BaseModel):
@@ -61,8 +64,15 @@ class FeedbackEntry(BaseModel):
     at: datetime
 
 
+class SnapshotOut(BaseModel):
+    name: str = Field(description="GET /api/v1/alerts/{id}/snapshots/{name}: the JPEG.")
+    t: float = Field(description="Source seconds (the clock of window_times).")
+
+
 class AlertDetail(AlertOut):
     windows: list[WindowSummary]
+    snapshot_mode: Literal["keyframes", "clip"] | None = Field(description="What it kept of the scene.")
+    snapshot_frames: list[SnapshotOut]
     score_trace: list[list[float]] = Field(
         description="(N, 3) t_start, t_end (source seconds, as window_times) and score of every window "
         "the episode scored; empty for alerts stored before it was kept."

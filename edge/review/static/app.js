@@ -170,10 +170,34 @@ async function alertPage() {
   document.getElementById("plot-link").href = `/api/v1/alerts/${id}/timeline.png`;
   document.getElementById("npz-link").href = `/api/v1/alerts/${id}/windows?format=npz`;
   wireReview(id, alert);
+  showScene(id, alert);
   if (!alert.windows_available) { document.getElementById("no-windows").hidden = false; drawTimeline(alert, null, null); return; }
   const win = await api(`/alerts/${id}/windows`);
   const player = new Player(document.getElementById("playback"), skel, win, (t) => drawTimeline(alert, win, t));
   player.start();
+}
+
+// The pictures the alert kept: keyframes to pick from, or a low-resolution clip that plays.
+function showScene(id, a) {
+  if (!a.snapshot_frames.length) return;
+  document.getElementById("scene").hidden = false;
+  const img = document.getElementById("scene-img"), caption = document.getElementById("scene-caption");
+  const t0 = a.snapshot_frames[0].t;
+  const thumbs = a.snapshot_frames.map((f, i) => {
+    const t = el("img", { src: `/api/v1/alerts/${id}/snapshots/${f.name}`, alt: `picture ${i + 1}`, class: "snap" });
+    t.onclick = () => { stop(); show(i); };
+    return t;
+  });
+  const show = (i) => {
+    img.src = thumbs[i].src;
+    thumbs.forEach((t, k) => t.classList.toggle("on", k === i));
+    caption.textContent = `${a.snapshot_mode === "clip" ? "clip" : "keyframe"} ${i + 1}/${thumbs.length} · t = +${(a.snapshot_frames[i].t - t0).toFixed(2)} s`;
+  };
+  let timer = null, i = 0;
+  const stop = () => { clearInterval(timer); timer = null; };
+  document.getElementById("scene-strip").replaceChildren(...(a.snapshot_mode === "clip" ? [] : thumbs));
+  show(0);
+  if (a.snapshot_mode === "clip") timer = setInterval(() => { i = (i + 1) % thumbs.length; show(i); }, 250);
 }
 
 function renderAlert(a) {

@@ -1,0 +1,76 @@
+"""The frontend's ring of recent frames, for the pictures an alert keeps (``snapshots`` per stream).
+
+Every frame, at most ``FPS`` a second, is downscaled to ``WIDTH`` px with the person's box drawn and
+written as a JPEG named by its source time in milliseconds into the stream's ring folder
+(``state_dir/snapshots/ring/<stream>/``); frames older than ``SECONDS`` (source time) go. The
+worker copies the frames around each alert out of it (:mod:`edge.snapshots`). Frames stay on this
+host: only the review server reads them. A frame that cannot be written is counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections import deque
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+WIDTH = 320  # px of a kept frame
+FPS = 4.0  # frames kept per second of source time, at most
+SECONDS = 120.0  # how far back the ring reaches (source seconds): the longest wait for the worker
+QUALITY = 70  # JPEG quality
+
+
+def frame_name(t: float) -> str:
+    return f"{max(0, round(t * 1000)):012d}.jpg"
+
+
+def frame_time(name: str) -> float:
+    return int(name.removesuffix(".jpg")) / 1000.0
+
+
+class FrameRing:
+    def __init__(self, folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)  # a previous run's clock is not this one's
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.files: deque[tuple[float, Path]] = deque()
+        self.failures = 0
+
+    def add(self, t: float, rgb: np.ndarray, landmarks_px: np.ndarray | None) -> None:
+        """Keep frame ``rgb`` (H, W, 3 uint8) taken at source time ``t``; ``landmarks_px``: the
+        person's (N, 2+) image landmarks in pixels, drawn as a box."""
+        if self.files and t - self.files[-1][0] < 1.0 / FPS:
+            return
+        try:
+            self._write(t, rgb, landmarks_px)
+        except (OSError, cv2.error) as e:
+            self.failures += 1
+            if self.failures == 1:
+                log.warning("snapshot ring %s: a frame could not be written (%s); counting", self.folder, e)
+        while self.files and self.files[0][0] < t - SECONDS:
+            self.files.popleft()[1].unlink(missing_ok=True)
+
+    def _write(self, t: float, rgb: np.ndarray, landmarks_px: np.ndarray | None) -> None:
+        scale = WIDTH / rgb.shape[1]
+        small = cv2.resize(rgb, (WIDTH, max(1, round(rgb.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+        bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
+        if landmarks_px is not None:
+            xy = landmarks_px[:, :2] * scale
+            (x0, y0), (x1, y1) = np.nanmin(xy, axis=0), np.nanmax(xy, axis=0)
+            pad = 0.08 * max(x1 - x0, y1 - y0)
+            cv2.rectangle(
+                bgr, (int(x0 - pad), int(y0 - pad)), (int(x1 + pad), int(y1 + pad)), (40, 40, 220), 2
+            )
+        ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, QUALITY])
+        if not ok:
+            raise OSError("JPEG encoding failed")
+        path = self.folder / frame_name(t)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(jpeg.tobytes())
+        tmp.replace(path)  # the worker never reads half a frame
+        self.files.append((t, path))
