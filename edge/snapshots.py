@@ -37,9 +37,16 @@ def alerts_root(cfg: EdgeConfig) -> Path:
     return state_dir(cfg) / "snapshots" / "alerts"
 
 
+CAMERA_SOURCES = ("webcam", "url", "video", "images")  # sources of pictures (not skeletons)
+
+
 def snapshot_modes(cfg: EdgeConfig) -> dict[str, str]:
-    """Stream -> its snapshots mode, for the streams whose frames a ring on this host holds."""
-    return {s.id: s.snapshots for s in cfg.streams if s.snapshots != "off" and cfg.run_frontends}
+    """Stream -> its snapshots mode, for the camera streams whose frames a ring on this host holds."""
+    return {
+        s.id: s.snapshots
+        for s in cfg.streams
+        if s.snapshots != "off" and cfg.run_frontends and s.source.kind in CAMERA_SOURCES
+    }
 
 
 def read_index(root: Path, episode_key: str) -> dict[str, Any] | None:

@@ -96,3 +96,21 @@ def test_retention_removes_picture_folders_older_than_windows_days(tmp_path: Pat
     assert (gone, sorted(p.name for p in tmp_path.iterdir())) == (
         (1, ["new"]) if days else (0, ["new", "old"])
     )
+
+
+def test_only_camera_streams_with_snapshots_on_and_a_local_frontend_keep_pictures() -> None:
+    from config.edge import EdgeConfig
+    from edge.snapshots import snapshot_modes
+
+    streams = [
+        {"id": "door", "source": {"kind": "webcam", "index": 0}},
+        {"id": "yard", "source": {"kind": "video", "path": "x.mp4"}, "snapshots": "clip"},
+        {"id": "ward", "source": {"kind": "webcam", "index": 1}, "snapshots": "off"},
+        {"id": "sim", "source": {"kind": "synthetic"}},
+    ]
+    assert snapshot_modes(EdgeConfig.model_validate({"streams": streams})) == {
+        "door": "keyframes",
+        "yard": "clip",
+    }
+    remote = EdgeConfig.model_validate({"streams": streams, "run_frontends": False})
+    assert snapshot_modes(remote) == {}
