@@ -59,9 +59,9 @@ class FrameRing:
         scale = WIDTH / rgb.shape[1]
         small = cv2.resize(rgb, (WIDTH, max(1, round(rgb.shape[0] * scale))), interpolation=cv2.INTER_AREA)
         bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
-        if landmarks_px is not None:
-            xy = landmarks_px[:, :2] * scale
-            (x0, y0), (x1, y1) = np.nanmin(xy, axis=0), np.nanmax(xy, axis=0)
+        if landmarks_px is not None and np.isfinite(landmarks_px[:, :2]).all(axis=1).any():
+            xy = landmarks_px[:, :2][np.isfinite(landmarks_px[:, :2]).all(axis=1)] * scale
+            (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
             pad = 0.08 * max(x1 - x0, y1 - y0)
             cv2.rectangle(
                 bgr, (int(x0 - pad), int(y0 - pad)), (int(x1 + pad), int(y1 + pad)), (40, 40, 220), 2

@@ -78,7 +78,11 @@ def test_a_clip_is_every_ring_frame_of_the_episode_thinned_to_its_limit_and_off_
 
 
 def test_pictures_that_cannot_be_written_are_counted_never_raised(tmp_path: Path) -> None:
-    _ring(tmp_path, 5.0)
+    ring = _ring(tmp_path, 5.0)
+    ring.add(
+        6.0, np.zeros((480, 640, 3), np.uint8), np.full((33, 3), np.nan)
+    )  # no box to draw: still a frame
+    assert (ring.folder / "000000006000.jpg").exists()
     (tmp_path / "alerts").write_text("a file where the folder should be")
     keeper = SnapshotKeeper(tmp_path / "ring", tmp_path / "alerts", {"cam": "keyframes"})
     keeper.keep([_event("closed", 1.0, 2.0, 4.0)])
