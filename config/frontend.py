@@ -349,6 +349,13 @@ class StreamConfig(StrictModel):
         le=1_000_000,
         description="Frames in a row that fail estimation before the stream stops with an error (counted, logged).",
     )
+    snapshots: Literal["off", "keyframes", "clip"] = Field(
+        default="keyframes",
+        description="What an alert keeps of the scene (camera sources, frontend on the daemon's host): "
+        "keyframes (a few downscaled frames with the person's box: first, peak, last), clip (frames "
+        "at up to 4 fps over the episode, played as a low-resolution clip) or off (skeletons only: "
+        "no picture is ever written; the privacy mode).",
+    )
 
 
 class FrontendConfig(StrictModel):

@@ -37,6 +37,7 @@ from bus.lifetime import die_with_parent
 from bus.logs import redact_url, setup_logging
 from config.edge import EdgeConfig
 from config.frontend import StreamConfig
+from edge.snapshots import ring_root
 from edge.state_lock import StateLocked, hold_lock, state_dir
 
 log = logging.getLogger("haad.daemon")
@@ -117,8 +118,9 @@ class Daemon:
 
             def make(stream: StreamConfig) -> Callable[[], SpawnProcess]:
                 return lambda: FrontendProcess(
-                    stream, cfg.bus, log_level=cfg.logging.level, log_format=cfg.logging.format
-                )
+                    stream, cfg.bus, log_level=cfg.logging.level, log_format=cfg.logging.format,
+                    snapshot_dir=ring_root(cfg),
+                )  # fmt: skip
 
             self.frontends = [Child(f"frontend-{s.id}", make(s)) for s in cfg.streams]
         from edge.services import service_children  # review server, events notifier, retention

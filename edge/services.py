@@ -93,6 +93,7 @@ def run_serve(cfg: EdgeConfig, stop: threading.Event) -> None:
 def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
     """The notifier (when sinks are configured) and retention every ``store.retention.every_s``."""
     from edge.events.notifier import Notifier, build_sinks
+    from edge.snapshots import alerts_root, prune_snapshots, snapshot_modes
     from edge.store.retention import prune
 
     store = store_when_reachable(cfg, stop, "housekeeping")
@@ -101,14 +102,16 @@ def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
     with store:
         notifier, thread = None, None
         if cfg.events.enabled:
-            notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]))
+            notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]),
+                                snapshot_streams=snapshot_modes(cfg))  # fmt: skip
             thread = threading.Thread(target=notifier.run, args=(stop,), name="notifier", daemon=True)
             thread.start()
         try:
             while not stop.is_set():
                 try:
                     report = prune(store, cfg.store.retention, profiles_dir=Path(cfg.profiles_dir))
-                    log.info("retention: %s", report.to_dict())
+                    pictures = prune_snapshots(alerts_root(cfg), cfg.store.retention.windows_days)
+                    log.info("retention: %s; alert picture folders deleted: %d", report.to_dict(), pictures)
                 except Exception:
                     log.exception("retention failed; trying again later")
                 stop.wait(cfg.store.retention.every_s)

@@ -32,6 +32,7 @@ from edge.live_status import StatusRecorder
 from edge.overlays import overlay_store
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile, ProfileError, ProfileStore, ProfileWatcher, check_model
+from edge.snapshots import SnapshotKeeper, alerts_root, ring_root, snapshot_modes
 from edge.state_lock import hold_lock, state_dir
 
 log = logging.getLogger("haad.worker")
@@ -246,6 +247,7 @@ class _Loop:
 
     def __init__(self, cfg: EdgeConfig, pipeline: Pipeline, sink: AlertSink, metrics: ModuleType) -> None:
         self.cfg, self.pipeline, self.sink, self.metrics = cfg, pipeline, sink, metrics
+        self.snapshots = SnapshotKeeper(ring_root(cfg), alerts_root(cfg), snapshot_modes(cfg))
         self.rates = StreamRates()
         self.seen_drops: Counter[str] = Counter()
         self.drained = True  # the last read emptied the bus queue
@@ -327,6 +329,7 @@ class _Loop:
                 for w in b.windows:
                     m.WINDOW_LATENCY.observe(max(0.0, done - w.last_sent_at))
         self.sink.write(events)
+        self.snapshots.keep([*events, *(e for b in batches for e in b.events)])
         for e in [*events, *(e for b in batches for e in b.events)]:
             if e.kind == "opened":
                 m.ALERTS.labels(e.episode.stream_id, e.episode.profile).inc()

@@ -31,6 +31,7 @@ import signal
 import sys
 from contextlib import ExitStack
 from multiprocessing.context import SpawnProcess
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -45,6 +46,7 @@ from config.frontend import EstimatorConfig, StreamConfig
 from pose_frontend.base import Counters, Source, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError, PoseEstimator, open_estimator, to_canonical_pose
 from pose_frontend.multi import MultiPoseEstimator
+from pose_frontend.snapshots import FrameRing, landmark_box
 from pose_frontend.sources import open_source
 
 log = logging.getLogger(__name__)
@@ -84,12 +86,13 @@ def skeleton_people(people: np.ndarray) -> tuple[PersonSkeleton, ...]:
 
 def estimate_pose(
     estimator: PoseEstimator, rgb: np.ndarray, timestamp_s: float, config: EstimatorConfig
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """An RGB frame -> canonical (joints, visibility), or (None, None) when nobody is detected."""
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """An RGB frame -> canonical (joints, visibility) and the image landmarks in pixels, or
+    (None, None, None) when nobody is detected."""
     result = estimator.estimate(rgb, timestamp_s)
     if result is None:
-        return None, None
-    return to_canonical_pose(result, config.visibility_threshold)
+        return None, None, None
+    return (*to_canonical_pose(result, config.visibility_threshold), result.image)
 
 
 def estimate_people(
@@ -115,10 +118,12 @@ def run_stream(
     *,
     counters: Counters | None = None,
     source: Source | None = None,
+    snapshot_dir: Path | None = None,
 ) -> Counters:
     """Publish ``config``'s stream until its source ends or ``stop`` is set; returns the counters.
 
     ``source`` replaces the one ``config.source`` describes (its ``stats`` are then the counters).
+    With ``snapshot_dir`` and ``config.snapshots`` on, camera frames go to a :class:`FrameRing` there.
     Raises :class:`SourceError` when the source fails, :class:`EstimatorError` when the estimator
     cannot start, and :class:`FrameErrorLimit` after ``config.max_consecutive_errors`` failed
     frames in a row.
@@ -131,10 +136,13 @@ def run_stream(
         src = stack.enter_context(source)
         estimator: PoseEstimator | None = None
         multi: MultiPoseEstimator | None = None
+        ring: FrameRing | None = None
         if src.produces == "image" and config.estimator.people is not None:
             multi = stack.enter_context(MultiPoseEstimator(config.estimator.people))
         elif src.produces == "image":
             estimator = stack.enter_context(open_estimator(config.estimator))
+        if src.produces == "image" and snapshot_dir is not None and config.snapshots != "off":
+            ring = FrameRing(snapshot_dir / config.id)
         for timestamp, frame in src:
             if stop.is_set():
                 break
@@ -146,12 +154,19 @@ def run_stream(
                         if multi is None
                         else estimate_people(multi, frame, timestamp, config.estimator)
                     )
+                    if ring is not None and multi is not None:
+                        ring.add(timestamp, frame, [p.box for p in people])
                     message = SkeletonFrame.of_people(config.id, seq, timestamp, people)
                 else:
                     if estimator is None:
                         joints, visibility = skeleton_pose(frame)
                     else:
-                        joints, visibility = estimate_pose(estimator, frame, timestamp, config.estimator)
+                        joints, visibility, landmarks = estimate_pose(
+                            estimator, frame, timestamp, config.estimator
+                        )
+                        if ring is not None:
+                            box = landmark_box(landmarks, frame.shape[1], frame.shape[0])
+                            ring.add(timestamp, frame, [box])
                     message = SkeletonFrame(config.id, seq, timestamp, joints, visibility)
             # A frame MediaPipe chokes on, or one the bus refuses (e.g. Inf in a replayed file), costs
             # that frame only; a run of them means something is broken for good.
@@ -200,6 +215,7 @@ class FrontendProcess(SpawnProcess):
         log_level: int | str = logging.INFO,
         log_format: str = "text",
         hold_s: float = 60.0,
+        snapshot_dir: Path | None = None,
     ) -> None:
         super().__init__(name=f"haad-frontend-{config.id}", daemon=True)
         self.config = config
@@ -207,6 +223,7 @@ class FrontendProcess(SpawnProcess):
         self.log_level = log_level
         self.log_format = log_format
         self.hold_s = hold_s
+        self.snapshot_dir = snapshot_dir  # the ring folders (pose_frontend.snapshots); None: no pictures
         self.stop_event = _SPAWN.Event()
         self.finished_event = _SPAWN.Event()
         self.release_event = _SPAWN.Event()
@@ -222,7 +239,8 @@ class FrontendProcess(SpawnProcess):
         publisher = None
         try:
             publisher = Publisher.from_config(self.bus, context=context)
-            run_stream(self.config, publisher, self.stop_event, counters=self.counters)
+            run_stream(self.config, publisher, self.stop_event, counters=self.counters,
+                       snapshot_dir=self.snapshot_dir)  # fmt: skip
             self.finished_event.set()
             if not self.release_event.wait(self.hold_s):
                 log.warning("stream %s: nobody released its queue within %.0f s; closing", self.config.id,

@@ -1,5 +1,5 @@
 """Links back to the review server in every event: ``alert.url`` opens the alert's page and
-``alert.thumbnail_url`` its first snapshot (on cameras that keep snapshots), both under
+``alert.thumbnail_url`` its picture nearest the peak (cameras that keep snapshots), both under
 ``events.public_url``; without one both are null. Added at delivery, not stored in the outbox, so a
 changed address applies to events still waiting."""
 

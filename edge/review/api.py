@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
@@ -30,9 +30,10 @@ from edge.profiles import Profile, ProfileError
 from edge.review import queries, schemas
 from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
+from edge.snapshots import read_index
 from edge.store.models import Alert, Event, ReviewStatus
 from edge.store.outbox import CursorState, OutboxEvent, cursor_states, pending_events
-from edge.store.records import encode_windows
+from edge.store.records import AlertRecord, encode_windows
 from models import skeleton
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -144,8 +145,26 @@ def list_alerts(
         "unreviewed": unreviewed,
         "offset": offset,
         "limit": limit,
-        "items": [queries.alert_out(a, has[a.id]) for a in items],
+        "items": [{**queries.alert_out(a, has[a.id]), "snapshots": _snapshot_count(ctx, a)} for a in items],
     }
+
+
+@router.get("/timeline", response_model=schemas.Timeline)
+def timeline(
+    who: Who,
+    ctx: Ctx,
+    since: Annotated[datetime | None, Query(description="Start (ISO-8601); default: until - 24 h.")] = None,
+    until: Annotated[datetime | None, Query(description="End (ISO-8601); default: now.")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
+) -> dict[str, Any]:
+    """Every camera's alerts over a period, each with the score of every window it scored."""
+    until = _aware(until, "until") or datetime.now(UTC)
+    since = _aware(since, "since") or until - timedelta(hours=24)
+    alerts = queries.timeline_alerts(ctx.store, since, until, limit + 1) if since < until else []
+    configured = list(_streams(ctx))
+    streams = configured + sorted({a["stream_id"] for a in alerts} - set(configured))
+    return {"since": since, "until": until, "streams": streams, "alerts": alerts[:limit],
+            "truncated": len(alerts) > limit}  # fmt: skip
 
 
 @router.post("/alerts/review", response_model=schemas.BulkReviewOut)
@@ -210,12 +229,60 @@ def _events_after(ctx: ReviewContext, last: int) -> list[OutboxEvent]:
 @router.get("/alerts/{alert_id}", response_model=schemas.AlertDetail, responses=NOT_FOUND)
 def get_alert(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
     a = _get(ctx, alert_id)
+    index = _snapshot_index(ctx, a.episode_key)
     return {
         **queries.alert_out(a, a.windows is not None),
+        "snapshots": len(index["frames"]) if index else 0,
+        "snapshot_mode": index["mode"] if index else None,
+        "snapshot_frames": index["frames"] if index else [],
         "windows": queries.window_summaries(a),
+        "timeline": [] if a.timeline is None else a.timeline.astype(float).tolist(),
         "feedback": feedback_history(ctx.store, alert_id),
         "in_profile": current_feedback(ctx.store, alert_id),
     }
+
+
+JPEG: dict[int | str, dict[str, Any]] = {**NOT_FOUND, 200: {"content": {"image/jpeg": {}}}}
+
+
+@router.get("/alerts/{alert_id}/snapshots/{name}", responses=JPEG, response_class=Response)
+def get_snapshot(
+    alert_id: AlertId, name: Annotated[str, Path(pattern=r"^[0-9]{2}\.jpg$")], who: Who, ctx: Ctx
+) -> Response:
+    """One picture of the scene the alert kept (downscaled, the person's box drawn)."""
+    return _jpeg(ctx, alert_id, name)
+
+
+@router.get("/alerts/{alert_id}/thumbnail.jpg", responses=JPEG, response_class=Response)
+def get_thumbnail(alert_id: AlertId, who: Who, ctx: Ctx) -> Response:
+    """The alert's picture nearest its peak score."""
+    return _jpeg(ctx, alert_id, None)
+
+
+def _jpeg(ctx: ReviewContext, alert_id: int, name: str | None) -> Response:
+    with ctx.store.reading() as s:
+        key = s.scalar(select(Alert.episode_key).where(Alert.id == alert_id))
+    if key is None:
+        raise HTTPException(404, f"no alert with id {alert_id}")
+    index = _snapshot_index(ctx, key)
+    names = {f["name"] for f in index["frames"]} if index else set()
+    name = name or (index["thumbnail"] if index else None)
+    if ctx.snapshots_dir is None or name is None or name not in names:
+        raise HTTPException(404, f"alert {alert_id} kept no such picture")
+    try:
+        data = (ctx.snapshots_dir / key / name).read_bytes()
+    except OSError:
+        raise HTTPException(404, f"alert {alert_id}: the picture is gone (retention)") from None
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _snapshot_index(ctx: ReviewContext, episode_key: str) -> dict[str, Any] | None:
+    return None if ctx.snapshots_dir is None else read_index(ctx.snapshots_dir, episode_key)
+
+
+def _snapshot_count(ctx: ReviewContext, a: AlertRecord) -> int:
+    index = _snapshot_index(ctx, a.episode_key)
+    return len(index["frames"]) if index else 0
 
 
 @router.get(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from config.serve import ServeConfig
 from config.worker import CalibrationConfig
@@ -27,6 +28,7 @@ class ReviewContext:
     make_backend: Callable[[], EncoderBackend] | None = None
     streams: Mapping[str, Sequence[str]] = field(default_factory=dict)  # configured stream -> profiles
     status_every_s: float = 5.0
+    snapshots_dir: Path | None = None  # the alerts' pictures (edge.snapshots.alerts_root); None: none
     _backend: EncoderBackend | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

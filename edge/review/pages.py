@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
 from edge.review.guards import over_https
+from edge.store.models import Alert
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -109,7 +110,16 @@ def alerts_page(request: Request) -> Response:
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
 def alert_page(request: Request, alert_id: int) -> Response:
+    if _who(request) is not None:
+        with _ctx(request).store.reading() as s:
+            if s.scalar(select(Alert.id).where(Alert.id == alert_id)) is None:
+                raise HTTPException(404, f"no alert with id {alert_id}")  # an HTML page (edge.review.app)
     return _signed_in_page(request, "alert.html", "alerts", alert_id=alert_id)
+
+
+@router.get("/timeline", response_class=HTMLResponse)
+def timeline_page(request: Request) -> Response:
+    return _signed_in_page(request, "timeline.html", "timeline")
 
 
 @router.get("/live", response_class=HTMLResponse)

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from edge.store import AlertRecord, AlertStore
 from edge.store.models import Alert, StreamStatus
-from edge.store.records import RECORD_FIELDS
+from edge.store.records import RECORD_FIELDS, decode_timeline
 
 
 def alert_filters(
@@ -45,6 +45,31 @@ def hosts(store: AlertStore) -> list[str]:
     with store.reading() as s:
         names = {*s.scalars(select(Alert.host).distinct()), *s.scalars(select(StreamStatus.host).distinct())}
     return sorted(n for n in names if n)
+
+
+def timeline_alerts(store: AlertStore, since: datetime, until: datetime, limit: int) -> list[dict[str, Any]]:
+    """Alerts that overlap [since, until) (open ones reach now), oldest first, each with its timeline
+    as [seconds after its first moment (started_at), score]."""
+    from sqlalchemy.orm import undefer
+
+    with store.reading() as s:
+        rows = s.scalars(
+            select(Alert)
+            .options(undefer(Alert.timeline))
+            .where(Alert.started_at < until, (Alert.ended_at >= since) | Alert.ended_at.is_(None))
+            .order_by(Alert.started_at)
+            .limit(limit)
+        ).all()
+        out = []
+        for r in rows:
+            line = decode_timeline(r.timeline)
+            points = [] if line is None else [[float(t - line[0, 0]), float(sc)] for t, sc in line]
+            out.append({
+                "id": r.id, "stream_id": r.stream_id, "profile": r.profile, "started_at": r.started_at,
+                "ended_at": r.ended_at, "host": r.host, "person": r.person, "status": r.status, "peak_score": r.peak_score, "threshold": r.threshold,
+                "trace": points,
+            })  # fmt: skip
+        return out
 
 
 def page_alerts(

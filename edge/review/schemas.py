@@ -42,6 +42,9 @@ class AlertOut(BaseModel):
     reviewed_by: str
     host: str = Field(description="The daemon that raised it (config `host`); empty for older alerts.")
     windows_available: bool | None = Field(None, description="False once retention dropped the windows.")
+    snapshots: int = Field(
+        0, description="Pictures of the scene it kept (0: none; its thumbnail.jpg if any)."
+    )
 
 
 class AlertPage(BaseModel):
@@ -69,10 +72,43 @@ class FeedbackEntry(BaseModel):
     at: datetime
 
 
+class SnapshotOut(BaseModel):
+    name: str = Field(description="GET /api/v1/alerts/{id}/snapshots/{name}: the JPEG.")
+    t: float = Field(description="Source seconds (the clock of window_times).")
+
+
 class AlertDetail(AlertOut):
     windows: list[WindowSummary]
+    snapshot_mode: Literal["keyframes", "clip"] | None = Field(description="What it kept of the scene.")
+    snapshot_frames: list[SnapshotOut]
+    timeline: list[list[float]] = Field(
+        description="(N, 2) the score moment by moment over the episode: (source seconds, score); kept "
+        "when retention drops the windows; empty for alerts stored without one."
+    )
     feedback: list[FeedbackEntry]
     in_profile: str | None = Field(description="The profile this alert's windows are in now, if any.")
+
+
+class TimelineAlert(BaseModel):
+    id: int
+    stream_id: str
+    profile: str
+    started_at: datetime
+    ended_at: datetime | None
+    host: str
+    person: int
+    status: ReviewStatus
+    peak_score: float
+    threshold: float
+    trace: list[list[float]] = Field(description="Its timeline: [seconds after started_at, score].")
+
+
+class Timeline(BaseModel):
+    since: datetime
+    until: datetime
+    streams: list[str] = Field(description="Configured streams, then any other with an alert shown.")
+    alerts: list[TimelineAlert] = Field(description="Alerts overlapping the period, oldest first.")
+    truncated: bool = Field(description="More alerts overlap the period than were returned (zoom in).")
 
 
 class AlertWindows(BaseModel):

@@ -13,6 +13,7 @@ from config.serve import ServeConfig
 from edge.profiles import ProfileStore
 from edge.review.auth import Auth, new_token
 from edge.review.context import ReviewContext
+from edge.snapshots import alerts_root
 from edge.state_lock import state_dir
 from edge.store import AlertStore
 
@@ -47,6 +48,7 @@ def build_context(cfg: EdgeConfig, serve: ServeConfig, store: AlertStore) -> Rev
         profiles=ProfileStore(Path(cfg.profiles_dir)),
         auth=Auth(serve, extra),
         calibration=cfg.worker.calibration,
+        snapshots_dir=alerts_root(cfg),
         stride=cfg.worker.stride,
         feedback_reach=cfg.worker.feedback_reach,
         make_backend=make_backend,

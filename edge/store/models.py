@@ -81,6 +81,9 @@ class Alert(Base):
     # deferred so listing alerts never reads the blobs.
     # NULL once retention dropped the windows (store.retention.windows_days).
     windows_npz: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # (middle of a window, score) float64 pairs: the alert's timeline (edge.store.records.encode_timeline);
+    # NULL for alerts written before it had this column (then it is in windows_npz, if anywhere).
+    timeline: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), server_default="new")
     note: Mapped[str] = mapped_column(Text, server_default="")

@@ -28,7 +28,7 @@ class NewAlert:
     person: the person track within the stream (0: a single-person frontend's one person);
     box: the person's image-space box over the episode (``bus.messages.Box``), when known.
     timeline: ``(N, 2)`` (source seconds, score): the score moment by moment over the episode
-    (edge/episodes.py), when known; stored with the windows.
+    (edge/episodes.py), when known; kept in its own column (outlives the windows).
     """
 
     episode_key: str
@@ -117,7 +117,7 @@ class AlertRecord:
     windows: np.ndarray | None = None
     window_times: np.ndarray | None = None
     window_scores: np.ndarray | None = None
-    timeline: np.ndarray | None = None
+    timeline: np.ndarray | None = None  # filled by get_alert and the timeline query
 
     def __post_init__(self) -> None:
         _check_person(self, f"alert {self.id}")
@@ -129,7 +129,7 @@ class AlertRecord:
     def to_dict(self) -> dict[str, Any]:
         """The scalar fields, datetimes as ISO-8601 strings (for JSON/CSV)."""
         d = asdict(self)
-        for k in ("windows", "window_times", "window_scores", "timeline"):
+        for k in _ARRAY_FIELDS:
             d.pop(k)
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in d.items()}
 
@@ -141,9 +141,8 @@ def _check_person(alert: NewAlert | AlertRecord, where: str) -> None:
     object.__setattr__(alert, "box", check_box(alert.box, f"{where}: box"))
 
 
-RECORD_FIELDS = tuple(
-    f.name for f in fields(AlertRecord) if not f.name.startswith("window") and f.name != "timeline"
-)
+_ARRAY_FIELDS = ("windows", "window_times", "window_scores", "timeline")
+RECORD_FIELDS = tuple(f.name for f in fields(AlertRecord) if f.name not in _ARRAY_FIELDS)
 
 
 def check_status(status: str) -> ReviewStatus:
@@ -173,7 +172,8 @@ def encode_windows(
     windows: np.ndarray, times: np.ndarray, scores: np.ndarray | None, timeline: np.ndarray | None = None
 ) -> bytes:
     """An npz (compressed) of ``windows`` float32, ``window_times`` float64 and, when given,
-    ``window_scores`` and ``timeline`` float64; :func:`decode_windows` and ``np.load`` read it back."""
+    ``window_scores`` and ``timeline`` float64 (a download or export; the store keeps the timeline in
+    its own column); :func:`decode_windows` and ``np.load`` read it back."""
     arrays = {"windows": windows.astype("<f4"), "window_times": times.astype("<f8")}
     if scores is not None:
         arrays["window_scores"] = scores.astype("<f8")
@@ -188,3 +188,12 @@ def decode_windows(blob: bytes) -> dict[str, np.ndarray]:
     """The arrays :func:`encode_windows` stored, by name (``window_scores``, ``timeline`` when given)."""
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         return {k: z[k] for k in ("windows", "window_times", "window_scores", "timeline") if k in z.files}
+
+
+def encode_timeline(timeline: np.ndarray | None) -> bytes | None:
+    """An alert's timeline ``(N, 2)`` as little-endian float64 bytes (None stays None)."""
+    return None if timeline is None else np.ascontiguousarray(timeline, dtype="<f8").tobytes()
+
+
+def decode_timeline(blob: bytes | None) -> np.ndarray | None:
+    return None if blob is None else np.frombuffer(blob, dtype="<f8").reshape(-1, 2)

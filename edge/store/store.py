@@ -22,7 +22,9 @@ from edge.store.records import (
     AlertRecord,
     NewAlert,
     check_status,
+    decode_timeline,
     decode_windows,
+    encode_timeline,
     encode_windows,
     kept_indices,
 )
@@ -144,7 +146,7 @@ class AlertStore:
     def get_alert(self, alert_id: int) -> AlertRecord:
         """One alert with its windows decoded; KeyError if there is none with that id."""
         with self._read.begin() as s:
-            row = s.get(Alert, alert_id, options=[undefer(Alert.windows_npz)])
+            row = s.get(Alert, alert_id, options=[undefer(Alert.windows_npz), undefer(Alert.timeline)])
             if row is None:
                 raise KeyError(f"no alert with id {alert_id}")
             return _record_with_windows(row)
@@ -210,7 +212,8 @@ class AlertStore:
             "model_version": a.model_version,
             "host": a.host,
             "n_kept": len(keep),
-            "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores, a.timeline),
+            "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores),
+            "timeline": encode_timeline(a.timeline),
             "person": int(a.person),
             "box": None if a.box is None else list(a.box),
         }
@@ -258,6 +261,8 @@ def _record(row: Alert, **arrays: Any) -> AlertRecord:
 
 
 def _record_with_windows(row: Alert) -> AlertRecord:
+    timeline = decode_timeline(row.timeline)
     if row.windows_npz is None:  # dropped by retention
-        return _record(row)
-    return _record(row, **decode_windows(row.windows_npz))
+        return _record(row, timeline=timeline)
+    # alerts written before the timeline had its column (issue 24) keep it in the blob
+    return _record(row, **{"timeline": timeline, **decode_windows(row.windows_npz)})

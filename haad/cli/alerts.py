@@ -344,6 +344,7 @@ def prune_cmd(
     profiles: ProfilesOpt = None,
 ) -> None:
     """Apply store.retention now: drop old windows, delete old alerts and delivered events."""
+    from edge.snapshots import alerts_root, prune_snapshots
     from edge.store import AlertStore
     from edge.store.retention import prune
 
@@ -353,10 +354,12 @@ def prune_cmd(
         report = prune(
             store, cfg.store.retention, profiles_dir=profiles_dir if profiles_dir.is_dir() else None
         )
+    pictures = prune_snapshots(alerts_root(cfg), cfg.store.retention.windows_days)
     r = report
     typer.echo(
         f"windows dropped: {r.windows_dropped}; alerts deleted: {r.deleted_by_age} by age, {r.deleted_by_rows} "
-        f"over max_rows; events deleted: {r.events_deleted}; kept because a profile uses them: {r.protected}"
+        f"over max_rows; events deleted: {r.events_deleted}; kept because a profile uses them: {r.protected}; "
+        f"alert picture folders deleted: {pictures}"
     )
 
 

@@ -17,6 +17,7 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Deliver alert events to the configured sinks until Ctrl-C (haad run does this by itself)."""
     from bus.logs import setup_logging
     from edge.events.notifier import Notifier, build_sinks
+    from edge.snapshots import snapshot_modes
     from edge.store import AlertStore
 
     cfg = load_edge_config(config, db=db)
@@ -25,7 +26,8 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     setup_logging(cfg.logging.level, "text")
     stop = threading.Event()
     with AlertStore(cfg.store) as store:
-        notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]))
+        notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]),
+                            snapshot_streams=snapshot_modes(cfg))  # fmt: skip
         try:
             notifier.run(stop)
         except KeyboardInterrupt:

@@ -282,3 +282,28 @@ def test_a_long_segment_ending_on_a_few_hot_windows_after_its_episode_opens_noth
     events = run(tracker, [HOT] * 4 + [COLD] * 4 + [HOT, HOT])  # opened, closed cold, 2 hot in cooldown
     assert [e.kind for e in events] == ["opened", "closed"]
     assert tracker.end_segment(Watched("cam1"), 1) == []
+
+
+def test_an_episode_keeps_the_score_of_every_window_it_saw_not_only_the_kept_ones() -> None:
+    tracker = EpisodeTracker(RULES)
+    scores = [COLD, COLD] + [HOT, COLD, HOT, 3.0] + [HOT, COLD] * 10 + [COLD] * 4
+    events = run(tracker, scores)
+    closed = events[-1]
+    assert closed.kind == "closed"
+    ep = closed.episode
+    assert len(ep.windows) <= RULES.windows_kept < len(ep.timeline)  # skeletons kept: few; scores: all
+    seen = range(2, len(scores) - 1)  # from the first hot window to the 4th cold in a row, which closes it
+    assert [p[1] for p in ep.timeline] == [scores[i] for i in seen]
+    assert [p[0] for p in ep.timeline] == [(win(i).t_start + win(i).t_end) / 2 for i in seen]
+
+
+def test_a_very_long_episode_thins_its_timeline_evenly() -> None:
+    tracker = EpisodeTracker(RULES.model_copy(update={"close_after_s": 1e9}))
+    events = run(tracker, [HOT] * (TIMELINE_POINTS * 3))
+    line = events[-1].episode.timeline
+    assert TIMELINE_POINTS // 2 <= len(line) <= TIMELINE_POINTS + 1
+    steps = np.diff([p[0] for p in line])
+    assert steps.max() <= 2 * steps.min() + 1e-9  # spread over the whole episode: no gap over twice another
+    last = TIMELINE_POINTS * 3 - 1
+    assert line[0][0] == (win(0).t_start + win(0).t_end) / 2
+    assert line[-1][0] >= (win(last).t_start + win(last).t_end) / 2 - steps.max()

@@ -177,10 +177,34 @@ async function alertPage() {
   document.getElementById("plot-link").href = `/api/v1/alerts/${id}/timeline.png`;
   document.getElementById("npz-link").href = `/api/v1/alerts/${id}/windows?format=npz`;
   wireReview(id, alert);
+  showScene(id, alert);
   if (!alert.windows_available) { document.getElementById("no-windows").hidden = false; drawTimeline(alert, null, null); return; }
   const win = await api(`/alerts/${id}/windows`);
   const player = new Player(document.getElementById("playback"), skel, win, (t) => drawTimeline(alert, win, t));
   player.start();
+}
+
+// The pictures the alert kept: keyframes to pick from, or a low-resolution clip that plays.
+function showScene(id, a) {
+  if (!a.snapshot_frames.length) return;
+  document.getElementById("scene").hidden = false;
+  const img = document.getElementById("scene-img"), caption = document.getElementById("scene-caption");
+  const t0 = a.snapshot_frames[0].t;
+  const thumbs = a.snapshot_frames.map((f, i) => {
+    const t = el("img", { src: `/api/v1/alerts/${id}/snapshots/${f.name}`, alt: `picture ${i + 1}`, class: "snap" });
+    t.onclick = () => { stop(); show(i); };
+    return t;
+  });
+  const show = (i) => {
+    img.src = thumbs[i].src;
+    thumbs.forEach((t, k) => t.classList.toggle("on", k === i));
+    caption.textContent = `${a.snapshot_mode === "clip" ? "clip" : "keyframe"} ${i + 1}/${thumbs.length} · t = +${(a.snapshot_frames[i].t - t0).toFixed(2)} s`;
+  };
+  let timer = null, i = 0;
+  const stop = () => { clearInterval(timer); timer = null; };
+  document.getElementById("scene-strip").replaceChildren(...(a.snapshot_mode === "clip" ? [] : thumbs));
+  show(0);
+  if (a.snapshot_mode === "clip") timer = setInterval(() => { i = (i + 1) % thumbs.length; show(i); }, 250);
 }
 
 function renderAlert(a) {
@@ -238,15 +262,17 @@ function wireReview(id, alert) {
   });
 }
 
+// The alert's score moment by moment (a line, a dot per moment, hot ones red), the threshold.
 function drawTimeline(alert, win, tNow) {
   const svg = document.getElementById("timeline");
   const W = 480, H = 170, L = 42, R = 10, T = 10, B = 26;
-  // the score moment by moment (each window's at its middle) when stored, else the kept windows' at their ends
-  const pts = win && win.timeline && win.timeline.length ? win.timeline
+  // the score moment by moment (each window's at its middle; kept after retention drops the windows),
+  // else the kept windows' at their ends
+  const pts = alert.timeline && alert.timeline.length ? alert.timeline
     : win && win.window_scores ? win.window_times.map((t, i) => [t[1], win.window_scores[i]]) : [];
   svg.replaceChildren();
   if (!pts.length) { svg.append(Object.assign(svgEl("text", { x: 20, y: 80 }), { textContent: "no window scores stored" })); return; }
-  const t0 = win.window_times[0][0];
+  const t0 = win ? win.window_times[0][0] : pts[0][0];
   const xs = pts.map((p) => p[0] - t0), ys = pts.map((p) => p[1]).concat([alert.threshold]);
   const x0 = Math.min(0, ...xs), x1 = Math.max(...xs, x0 + 1), y0 = Math.min(...ys) * 0.9, y1 = Math.max(...ys) * 1.08;
   const X = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R), Y = (y) => H - B - ((y - y0) / (y1 - y0)) * (H - T - B);
@@ -254,9 +280,78 @@ function drawTimeline(alert, win, tNow) {
   for (const y of [y0, (y0 + y1) / 2, y1]) svg.append(Object.assign(svgEl("text", { x: 2, y: Y(y) + 4, "font-size": 10, fill: "#667" }), { textContent: y.toFixed(2) }));
   svg.append(Object.assign(svgEl("text", { x: W - R, y: H - 6, "font-size": 10, fill: "#667", "text-anchor": "end" }), { textContent: `${(x1 - x0).toFixed(1)} s` }));
   svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(alert.threshold), y2: Y(alert.threshold), stroke: "#555", "stroke-dasharray": "5 4", class: "threshold" }));
-  svg.append(svgEl("polyline", { points: xs.map((x, i) => `${X(x)},${Y(pts[i][1])}`).join(" "), fill: "none", stroke: "#1f77b4" }));
+  svg.append(svgEl("polyline", { points: xs.map((x, i) => `${X(x)},${Y(pts[i][1])}`).join(" "), fill: "none", stroke: "#1f77b4", class: "trace", "data-n": pts.length }));
   xs.forEach((x, i) => svg.append(svgEl("circle", { cx: X(x), cy: Y(pts[i][1]), r: pts.length > 40 ? 2 : 4, fill: pts[i][1] > alert.threshold ? "#d62728" : "#1f77b4", class: "score" })));
   if (tNow != null) svg.append(svgEl("line", { x1: X(tNow - t0), x2: X(tNow - t0), y1: T, y2: H - B, stroke: "#2a7a3b", class: "cursor" }));
+}
+
+// --- timeline: every camera over a period, alerts as bars with their score traces, drag to zoom ---
+async function timelinePage() {
+  const params = new URLSearchParams(location.search);
+  const svg = document.getElementById("tl");
+  let until = params.get("until") ? new Date(params.get("until")) : new Date();
+  let since = params.get("since") ? new Date(params.get("since")) : new Date(until.getTime() - 24 * 3600e3);
+  const L = 90, R = 10, ROW = 56, T = 22;
+  let W = 800;
+  const X = (t) => L + ((t - since.getTime()) / (until.getTime() - since.getTime())) * (W - L - R);
+  const timeAt = (x) => since.getTime() + ((x - L) / (W - L - R)) * (until.getTime() - since.getTime());
+  const short = (t) => { const d = new Date(t), span = until - since; return span > 2 * 86400e3 ? d.toLocaleDateString() + " " + d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : d.toLocaleTimeString(); };
+
+  async function load() {
+    const q = new URLSearchParams({ since: since.toISOString(), until: until.toISOString() });
+    history.replaceState(null, "", "/timeline?" + q.toString());
+    draw(await api("/timeline?" + q.toString()));
+  }
+  function draw(tl) {
+    W = Math.max(svg.getBoundingClientRect().width || 800, 300);
+    const H = T + ROW * Math.max(tl.streams.length, 1) + 4;
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("height", H);
+    svg.replaceChildren();
+    for (let i = 0; i <= 4; i++) {
+      const t = since.getTime() + (i / 4) * (until - since), x = X(t);
+      svg.append(svgEl("line", { x1: x, x2: x, y1: T - 4, y2: H, stroke: "#e3e7ec" }));
+      svg.append(Object.assign(svgEl("text", { x, y: 12, "font-size": 10, fill: "#667", "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }), { textContent: short(t) }));
+    }
+    const rowY = (stream) => T + tl.streams.indexOf(stream) * ROW;
+    // A row's scores are drawn as score / threshold: the dashed line is each alert's threshold.
+    const Y = (stream, ratio) => rowY(stream) + 4 + (1 - Math.min(ratio, 2) / 2) * (ROW - 18);
+    for (const s of tl.streams) {
+      const y = rowY(s);
+      svg.append(Object.assign(svgEl("text", { x: 4, y: y + ROW / 2, "font-size": 12, class: "row-label" }), { textContent: s }));
+      svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(s, 1), y2: Y(s, 1), stroke: "#bbb", "stroke-dasharray": "4 3" }));
+      svg.append(svgEl("line", { x1: 0, x2: W, y1: y + ROW, y2: y + ROW, stroke: "#d8dde3" }));
+    }
+    const colour = { new: "#d62728", confirmed: "#9b1c1c", dismissed: "#2a7a3b" };
+    for (const a of tl.alerts) {
+      const s = Date.parse(a.started_at), e = a.ended_at ? Date.parse(a.ended_at) : Date.now();
+      const x = Math.max(X(s), L), w = Math.max(3, Math.min(X(e), W - R) - x), y = rowY(a.stream_id);
+      const bar = svgEl("rect", { x, y: y + ROW - 12, width: w, height: 8, rx: 2, fill: colour[a.status] || "#888", class: "bar", "data-id": a.id });
+      bar.append(Object.assign(svgEl("title", {}), { textContent: `#${a.id} ${a.host ? a.host + " · " : ""}${who(a)} · ${a.profile} · ${when(a.started_at)} · peak ${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)} · ${a.status}` }));
+      svg.append(bar);
+      if (a.trace.length) {
+        const pts = a.trace.map(([dt, sc]) => `${X(s + dt * 1000).toFixed(1)},${Y(a.stream_id, sc / a.threshold).toFixed(1)}`);
+        svg.append(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke: "#1f77b4", "stroke-width": 1.2, class: "trace", "data-id": a.id, "data-n": a.trace.length }));
+      }
+    }
+    document.getElementById("t-summary").textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(tl.since)} – ${when(tl.until)}` + (tl.truncated ? " (more: zoom in)" : "");
+  }
+
+  // Drag across the chart to zoom into that stretch; a click on a bar opens its alert.
+  let from = null, band = null;
+  const svgX = (ev) => { const r = svg.getBoundingClientRect(); return ((ev.clientX - r.left) / r.width) * W; };
+  svg.addEventListener("pointerdown", (ev) => { from = svgX(ev); band = svgEl("rect", { x: from, y: 0, width: 0, height: "100%", fill: "rgba(31,119,180,.15)", class: "band" }); svg.append(band); });
+  svg.addEventListener("pointermove", (ev) => { if (from == null) return; const x = svgX(ev); band.setAttribute("x", Math.min(x, from)); band.setAttribute("width", Math.abs(x - from)); });
+  svg.addEventListener("pointerup", (ev) => {
+    const x = svgX(ev), start = from;
+    from = null; band?.remove();
+    if (start != null && Math.abs(x - start) > 6) {
+      const a = timeAt(Math.max(L, Math.min(x, start))), b = timeAt(Math.min(W - R, Math.max(x, start)));
+      since = new Date(a); until = new Date(b); load();
+    } else if (ev.target.classList.contains("bar")) location.href = "/alerts/" + ev.target.dataset.id;
+  });
+  document.getElementById("t-out").onclick = () => { const mid = (since.getTime() + until.getTime()) / 2, half = until - since; since = new Date(mid - half); until = new Date(mid + half); load(); };
+  document.getElementById("t-last").onchange = (ev) => { until = new Date(); since = new Date(until.getTime() - Number(ev.target.value) * 3600e3); load(); };
+  await load();
 }
 
 class Player {
@@ -406,6 +501,6 @@ async function profilePage() {
 document.addEventListener("DOMContentLoaded", () => {
   wireLogout();
   unreviewedBadge();
-  const page = { alerts: alertsPage, alert: alertPage, live: livePage, profiles: profilesPage, profile: profilePage }[document.body.dataset.page];
+  const page = { alerts: alertsPage, alert: alertPage, timeline: timelinePage, live: livePage, profiles: profilesPage, profile: profilePage }[document.body.dataset.page];
   if (page) page().catch((e) => { if (e.message !== "401") document.querySelector("main").prepend(el("p", { class: "error" }, "Error: " + e.message)); });
 });

@@ -81,7 +81,9 @@ def seed(url: str, profiles: Path) -> Seeded:
     return Seeded(url, profiles, ids)
 
 
-def make_context(url: str, profiles: Path, **serve: object) -> ReviewContext:
+def make_context(
+    url: str, profiles: Path, snapshots_dir: Path | None = None, **serve: object
+) -> ReviewContext:
     from config.backend import OnnxRuntimeConfig
     from edge.backends import make_backend
 
@@ -93,6 +95,7 @@ def make_context(url: str, profiles: Path, **serve: object) -> ReviewContext:
         auth=Auth(cfg),
         make_backend=lambda: make_backend(OnnxRuntimeConfig()),
         streams={"door": ["demo-walk"], "dock": ["demo-walk"], "yard": ["other"]},
+        snapshots_dir=snapshots_dir,
     )
 
 

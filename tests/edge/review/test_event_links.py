@@ -23,7 +23,7 @@ def test_the_mqtt_events_url_opens_that_alert_on_the_review_server(live_server: 
     sub = mqtt_subscriber("127.0.0.1", 1883, [f"{p}/events"])
     with AlertStore(seeded.url) as store:
         sink = MqttSink(mqtt)
-        notifier = Notifier(cfg, store, [sink])
+        notifier = Notifier(cfg, store, [sink], snapshot_streams=["door"])
         try:
             assert sink.wait_connected(10)
             [alert_id] = store.write_alerts(
@@ -36,6 +36,7 @@ def test_the_mqtt_events_url_opens_that_alert_on_the_review_server(live_server: 
             sub.close()
     url = event["alert"]["url"]
     assert url == f"{live_server}/alerts/{alert_id}"
+    assert event["alert"]["thumbnail_url"] == f"{live_server}/api/v1/alerts/{alert_id}/thumbnail.jpg"
     page = httpx.get(url, headers=AUTH)
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert f'data-alert-id="{alert_id}"' in page.text

@@ -3,7 +3,8 @@ bulk dismiss, keyboard shortcuts, a list that updates live, and a phone-width la
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote, urlencode
 
 from review_helpers import Seeded, demo_alert, log_in
 
@@ -71,6 +72,7 @@ def test_no_page_scrolls_sideways_on_a_390_px_phone(browser, live_server: str, s
         for path, ready in [
             ("/", "#rows tr"), (f"/alerts/{seeded.ids[0]}", "#meta dt"), ("/live", ".stream"),
             ("/profiles", "#profile-rows tr"), ("/profiles/demo-walk", "#version-rows tr"), ("/alerts/abc", "#error-page"),
+            ("/timeline", "#tl rect.bar"),
         ]:  # fmt: skip
             page.goto(live_server + path)
             page.wait_for_selector(ready)
@@ -78,3 +80,37 @@ def test_no_page_scrolls_sideways_on_a_390_px_phone(browser, live_server: str, s
             assert width <= 390, f"{path} is {width} px wide"
     finally:
         context.close()
+
+
+def test_the_timeline_shows_every_camera_zooms_and_each_alert_has_its_whole_score_trace(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    since, until = (now - timedelta(hours=6)).isoformat(), now.isoformat()
+    log_in(page, live_server, "/timeline?" + urlencode({"since": since, "until": until}))
+    page.wait_for_function("document.querySelectorAll('#tl rect.bar').length === 6")
+    assert page.locator("#tl text.row-label").all_text_contents() == ["door", "dock", "yard"]
+    with AlertStore(seeded.url) as store:  # every alert's score moment by moment, not its 6 stored windows
+        lengths = {str(len(store.get_alert(i).timeline)) for i in seeded.ids}  # type: ignore[arg-type]
+    traces = page.locator("#tl polyline.trace")
+    assert traces.count() == 6 and {traces.nth(i).get_attribute("data-n") for i in range(6)} == lengths
+    assert all(int(n) > 6 for n in lengths)
+
+    # Drag across the last 40 % of the period (2.4 h): dock's two alerts and yard's stay, door's go.
+    box = page.locator("#tl").bounding_box()
+    plot_left, plot_right = box["x"] + 90, box["x"] + box["width"] - 10
+    y = box["y"] + 40
+    page.mouse.move(plot_left + 0.6 * (plot_right - plot_left), y)
+    page.mouse.down()
+    page.mouse.move(plot_left + 0.8 * (plot_right - plot_left), y, steps=4)
+    page.mouse.move(plot_right - 1, y, steps=4)
+    page.mouse.up()
+    page.wait_for_function("document.querySelectorAll('#tl rect.bar').length === 3")
+    assert "since=" in page.url and since[:13] not in unquote(page.url)  # the zoomed period is in the URL
+
+    newest = seeded.ids[-1]
+    page.locator(f"#tl rect.bar[data-id='{newest}']").click()
+    page.wait_for_url(f"**/alerts/{newest}")
+    page.wait_for_selector("#timeline polyline.trace")
+    n = page.locator("#timeline polyline.trace").get_attribute("data-n")
+    assert n is not None and int(n) > 6 and page.locator("#timeline circle.score").count() == int(n)

@@ -18,10 +18,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from config.store import StoreConfig
+from config.store import RetentionConfig, StoreConfig
 from edge.store import AlertStore, NewAlert, open_store
 from edge.store.engine import alembic_config, make_engine
 from edge.store.models import Base
+from edge.store.retention import prune
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MakeAlert = Callable[..., NewAlert]  # the make_alert fixture
@@ -454,3 +455,19 @@ def test_alerts_written_before_people_read_as_person_0(sqlite_url: str, make_ale
         [new_id] = store.write_alerts([make_alert(person=2)])
         assert (old.person, old.box) == (0, None) and store.get_alert(new_id).person == 2
     assert _revision(sqlite_url) == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_an_alerts_whole_timeline_is_kept_beside_its_few_windows_and_outlives_them(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    line = np.column_stack([np.arange(27) * 0.25 + 1.5, np.linspace(0.8, 2.1, 27)])
+    with AlertStore(store_url) as store:
+        [alert_id] = store.write_alerts([make_alert(k=6, timeline=line)])
+        got = store.get_alert(alert_id)
+        listed = store.list_alerts()[0]
+        cfg = RetentionConfig(max_age_days=90, max_rows=100, windows_days=10, events_days=7)
+        assert prune(store, cfg, now=got.started_at + timedelta(days=30)).windows_dropped == 1
+        pruned = store.get_alert(alert_id)
+    assert got.n_kept == 6 and got.timeline is not None and np.array_equal(got.timeline, line)
+    assert listed.timeline is None  # lists never read it
+    assert pruned.windows is None and pruned.timeline is not None and np.array_equal(pruned.timeline, line)
