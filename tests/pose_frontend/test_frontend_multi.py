@@ -107,7 +107,7 @@ def test_a_frame_with_nobody_gives_nobody_and_a_bad_frame_is_an_estimator_error(
             estimator.estimate(np.zeros((360, 480), np.float32), 0.1)
 
 
-def test_frontend_publishes_every_tracked_person_with_id_and_box(mp_testdata: Path) -> None:
+def test_frontend_publishes_every_tracked_person_with_id_and_box(mp_testdata: Path, tmp_path: Path) -> None:
     class Collect:
         def __init__(self) -> None:
             self.frames: list = []
@@ -119,8 +119,9 @@ def test_frontend_publishes_every_tracked_person_with_id_and_box(mp_testdata: Pa
     source = ImagesSourceConfig(path=str(mp_testdata / "three_people.jpg"), realtime=False)
     config = StreamConfig(id="ward", source=source, estimator=EstimatorConfig(people=PeopleConfig()))
     out = Collect()
-    counters = run_stream(config, out, threading.Event())
+    counters = run_stream(config, out, threading.Event(), snapshot_dir=tmp_path)
     [frame] = out.frames
+    assert [p.name for p in (tmp_path / "ward").iterdir()] == ["000000000000.jpg"]  # its picture, ringed
     assert counters["published"] == 1 and counters["no_person"] == 0
     assert sorted(p.person_id for p in frame.people) == [1, 2, 3]
     boxes = sorted(p.box for p in frame.people)
