@@ -94,7 +94,7 @@ class AlertStore:
             return []
         query = (
             select(Alert)
-            .options(undefer(Alert.windows_npz))
+            .options(undefer(Alert.windows_npz), undefer(Alert.timeline))
             .where(Alert.ended_at.is_(None), Alert.stream_id.in_(list(streams)))
             .order_by(Alert.started_at, Alert.id)
         )

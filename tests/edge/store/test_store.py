@@ -471,3 +471,24 @@ def test_an_alerts_whole_timeline_is_kept_beside_its_few_windows_and_outlives_th
     assert got.n_kept == 6 and got.timeline is not None and np.array_equal(got.timeline, line)
     assert listed.timeline is None  # lists never read it
     assert pruned.windows is None and pruned.timeline is not None and np.array_equal(pruned.timeline, line)
+
+
+def test_an_alert_whose_timeline_is_in_its_windows_blob_reads_it_from_there(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    """Alerts written before revision 0006 kept their timeline inside windows_npz."""
+    from sqlalchemy import update
+
+    from edge.store.models import Alert
+    from edge.store.records import encode_windows
+
+    line = np.array([[1.5, 0.9], [1.75, 1.4]])
+    with AlertStore(store_url) as store:
+        [alert_id] = store.write_alerts([make_alert(k=2)])
+        a = store.get_alert(alert_id)
+        assert a.windows is not None and a.window_times is not None and a.timeline is None
+        blob = encode_windows(a.windows, a.window_times, a.window_scores, line)
+        with store.writing() as s:
+            s.execute(update(Alert).where(Alert.id == alert_id).values(windows_npz=blob, timeline=None))
+        got = store.get_alert(alert_id)
+    assert got.timeline is not None and np.array_equal(got.timeline, line)
