@@ -35,7 +35,11 @@ def test_bulk_dismiss_a_keyboard_confirm_and_a_new_alert_appearing_without_reloa
     page.click("#bulk-dismiss")
     page.wait_for_function("document.getElementById('live-state').textContent.startsWith('3 alert(s)')")
     assert [s for i, s in _statuses(seeded.url).items() if i in three] == ["dismissed"] * 3
-    assert page.locator("#rows tr.dismissed").count() == 3 and page.locator("#unreviewed").inner_text() == "3"
+    # the message comes before the list reloads (and the live event reloads it again): wait for both
+    page.wait_for_function(
+        "document.querySelectorAll('#rows tr.dismissed').length === 3"
+        " && document.getElementById('unreviewed').textContent === '3'"
+    )
 
     # Keyboard: the second row (newest first) confirmed with j, j, c; ? opens the help, Esc closes it.
     page.keyboard.press("j")
