@@ -157,7 +157,7 @@ def timeline(
     until: Annotated[datetime | None, Query(description="End (ISO-8601); default: now.")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
 ) -> dict[str, Any]:
-    """Every camera's alerts over a period, each with the score of every window it scored."""
+    """Every camera's alerts over a period, each with its score moment by moment (its timeline)."""
     until = _aware(until, "until") or datetime.now(UTC)
     since = _aware(since, "since") or until - timedelta(hours=24)
     alerts = queries.timeline_alerts(ctx.store, since, until, limit + 1) if since < until else []
