@@ -38,7 +38,7 @@ from config.worker import WorkerConfig
 from edge.backends import EncoderBackend, make_backend
 from evaluation.composites import FPS, SEQUENCES, SequenceSpec, composite_frames
 from evaluation.person_alerts import run_person_alerts
-from evaluation.vtest_walk import ENROL_S, WalkReport, walking_profile_run
+from evaluation.vtest_walk import ENROL_S, WalkReport, save_frames, walking_profile_run
 from pose_frontend.multi import MultiPoseEstimator
 from pose_frontend.process import person_skeleton
 from pose_frontend.sources import VideoFileSource
@@ -294,6 +294,7 @@ def evaluate_vtest(
     max_frames: int | None = None,
     tracks_out: Path | None = None,
     backend: EncoderBackend | None = None,
+    skeletons_out: Path | None = None,
 ) -> VtestReport:
     """The estimator on vtest.avi against the hand count; with ``backend``, also the walking
     profile's alerts (:mod:`evaluation.vtest_walk`)."""
@@ -301,6 +302,8 @@ def evaluate_vtest(
     if tracks_out is not None:
         rows = [[[s.track_id, *[round(v, 1) for v in s.box]] for s in seen] for seen in run.seen]
         tracks_out.write_text(json.dumps({"video": str(video), "frames": rows}))
+    if skeletons_out is not None:
+        save_frames(skeletons_out, run.frames)
     report = score_vtest(run, json.loads(VTEST_TRUTH.read_text()))
     if backend is not None and run.frames and run.frames[-1].timestamp - run.frames[0].timestamp > ENROL_S:
         report.walking = walking_profile_run(run.frames, backend, WorkerConfig())
@@ -378,6 +381,7 @@ def run_multiperson_eval(
     with_reference: bool = True,
     task_cache: Path = Path(".cache/mediapipe"),
     with_alerts: bool = False,
+    skeletons_out: Path | None = None,
 ) -> MultipersonReport:
     """One person against MediaPipe's reference, every composited sequence (or those named), then
     vtest.avi; ``with_alerts``: per-person alerts on two-person skeleton replays
@@ -392,7 +396,8 @@ def run_multiperson_eval(
     backend = make_backend(OnnxRuntimeConfig()) if with_alerts else None
     vt = None
     if vtest:
-        vt = evaluate_vtest(data_root / "opencv_vtest" / "vtest.avi", config, max_frames, tracks_out, backend)
+        video = data_root / "opencv_vtest" / "vtest.avi"
+        vt = evaluate_vtest(video, config, max_frames, tracks_out, backend, skeletons_out)
     alerts = run_person_alerts(str(data_root), backend, WorkerConfig()) if backend is not None else None
     return MultipersonReport(config.model_dump(), reference, reports, vt, alerts)
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from bus.messages import SkeletonFrame
+from bus.messages import PersonSkeleton, SkeletonFrame
 from clips import Clip
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
@@ -80,3 +81,36 @@ def walking_profile_run(
         alerts=len(opened),
         alerted_people=sorted({e.episode.person for e in opened}),
     )
+
+
+def save_frames(path: Path, frames: Sequence[SkeletonFrame]) -> None:
+    """The frontend's frames of a video as an npz (``haad eval multiperson --skeletons-out``), so the
+    walking profile can be scored again without running MediaPipe (:func:`load_frames`)."""
+    people = [p for f in frames for p in f.people]
+    nan_box = (np.nan,) * 4
+    np.savez_compressed(
+        path,
+        times=np.array([f.timestamp for f in frames], np.float64),
+        counts=np.array([len(f.people) for f in frames], np.int32),
+        person_ids=np.array([p.person_id for p in people], np.uint32),
+        joints=np.array([p.joints for p in people], np.float32).reshape(-1, 20, 3),
+        visibility=np.array([p.visibility for p in people], np.float32).reshape(-1, 20),
+        boxes=np.array([p.box if p.box is not None else nan_box for p in people], np.float64).reshape(-1, 4),
+    )
+
+
+def load_frames(path: Path, stream_id: str = "video") -> list[SkeletonFrame]:
+    with np.load(path, allow_pickle=False) as z:
+        times, counts, ids = z["times"], z["counts"], z["person_ids"]
+        joints, visibility, boxes = z["joints"], z["visibility"], z["boxes"]
+    frames, k = [], 0
+    for seq, (t, n) in enumerate(zip(times, counts, strict=True)):
+        people = tuple(
+            PersonSkeleton(
+                int(ids[i]), joints[i], visibility[i], None if np.isnan(boxes[i]).any() else tuple(boxes[i])
+            )  # type: ignore[arg-type]
+            for i in range(k, k + int(n))
+        )
+        frames.append(SkeletonFrame.of_people(stream_id, seq, float(t), people, sent_at=0.0))
+        k += int(n)
+    return frames

@@ -247,6 +247,9 @@ def eval_multiperson_cmd(
     tracks_out: Path | None = typer.Option(
         None, help="Write vtest's tracks (id and box per frame) to this JSON."
     ),
+    skeletons_out: Path | None = typer.Option(
+        None, help="Write vtest's skeletons as the frontend publishes them to this .npz."
+    ),
     reference: bool = typer.Option(
         True, help="Also score each estimator on one person against MediaPipe's reference landmarks."
     ),
@@ -276,6 +279,7 @@ def eval_multiperson_cmd(
             tracks_out=tracks_out,
             with_reference=reference,
             with_alerts=alerts,
+            skeletons_out=skeletons_out,
         )
     except (ValueError, DataNotFoundError, FileNotFoundError) as e:
         raise fail(str(e), code=2) from None
