@@ -44,3 +44,27 @@ def test_track_clips_split_each_person_where_they_were_away() -> None:
     assert sorted((c.subject, len(c.times)) for c in clips) == [
         ("track1", 2), ("track1", 9), ("track2", 4), ("track3", 4)
     ]  # fmt: skip
+
+
+def test_walking_profile_from_the_first_seconds_alerts_only_on_who_does_something_else() -> None:
+    from config.backend import OnnxRuntimeConfig
+    from config.worker import WorkerConfig
+    from edge.backends import make_backend
+    from evaluation.person_mix import Replayed, mix_people
+    from evaluation.vtest_walk import walking_profile_run
+    from pose_frontend.synthetic import SyntheticPerformer
+
+    def person(pid: int, script: list[tuple[str, float]], seed: int) -> Replayed:
+        times, joints = SyntheticPerformer(script, fps=20.0, seed=seed).render()
+        return Replayed(pid, joints, times - times[0])
+
+    people = [
+        person(1, [("walk_in_place", 30.0)], 1),
+        person(2, [("walk_in_place", 30.0)], 2),
+        person(3, [("walk_in_place", 20.0), ("jump_flail", 5.0), ("walk_in_place", 5.0)], 3),
+    ]
+    report = walking_profile_run(
+        mix_people(people), make_backend(OnnxRuntimeConfig()), WorkerConfig(), enrol_s=15.0
+    )
+    assert (report.enrol_people, report.scored_people) == (3, 3)
+    assert report.alerted_people == [3]
