@@ -382,6 +382,7 @@ class AlertSink:
             window_scores=np.array([w.score for w in kept], dtype=np.float64),
             person=ep.person,
             box=ep.box,
+            others=ep.others,
         )
 
 
@@ -552,5 +553,6 @@ def _unfinished(row: AlertRecord | NewAlert) -> Unfinished:
         windows=kept,
         person=row.person,
         box=row.box,
+        others=row.others,
     )
     return Unfinished(episode, row.started_at.timestamp() - float(times[0, 0]))

@@ -66,7 +66,8 @@ class Episode:
     n_windows: windows from the first hot one to the last hot one (cold ones in between included);
     n_hot: the hot ones among them; mean_score is over those n_windows.
     person: the person track within the stream; box: the union of that person's image-space boxes
-    over the episode's windows (None when the frontend sent none).
+    over the episode's windows (None when the frontend sent none); others: the other people in
+    view, ``(person, box)``, when its peak window was completed.
     """
 
     episode_id: str
@@ -84,6 +85,7 @@ class Episode:
     windows: tuple[KeptWindow, ...]
     person: int = 0
     box: Box | None = None
+    others: tuple[tuple[int, Box], ...] = ()
 
     @property
     def who(self) -> Watched:
@@ -151,7 +153,9 @@ class _Open:
         """The running statistics of an episode a previous worker left open, from its snapshot."""
         scored = [
             _Scored(
-                ReadyWindow(ep.stream_id, 0, k.t_start, k.t_end, k.frames, 0.0, person=ep.person),
+                ReadyWindow(
+                    ep.stream_id, 0, k.t_start, k.t_end, k.frames, 0.0, person=ep.person, others=ep.others
+                ),
                 k.score,
                 k.score > ep.threshold,
             )
@@ -207,6 +211,7 @@ class _Open:
             ),
             person=who.person,
             box=self.box,
+            others=self.peak.window.others,
         )
 
 

@@ -89,6 +89,8 @@ class Alert(Base):
     # The person track within the stream (0: a single-person frontend's one person); migration 0004.
     person: Mapped[int] = mapped_column(Integer, server_default="0")
     box: Mapped[list[float] | None] = mapped_column(JSON)  # [x0, y0, x1, y1] image fractions, or NULL
+    # The other people in view at the peak, [[person, x0, y0, x1, y1], ...], or NULL.
+    others: Mapped[list[list[float]] | None] = mapped_column(JSON)
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),

@@ -25,6 +25,7 @@ from edge.store.records import (
     decode_windows,
     encode_windows,
     kept_indices,
+    others_rows,
 )
 
 
@@ -206,6 +207,7 @@ class AlertStore:
             "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores),
             "person": int(a.person),
             "box": None if a.box is None else list(a.box),
+            "others": others_rows(a.others) or None,
         }
 
 

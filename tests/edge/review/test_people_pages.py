@@ -13,7 +13,8 @@ from edge.store import AlertStore
 
 def _person_alert(seeded: Seeded) -> int:
     base = demo_alert("ward", "demo-walk", datetime.now(UTC) - timedelta(minutes=1), seed=9)
-    alert = type(base)(**{**base.__dict__, "person": 3, "box": (0.5, 0.1, 0.75, 0.9)})
+    others = ((4, (0.1, 0.2, 0.3, 0.8)),)
+    alert = type(base)(**{**base.__dict__, "person": 3, "box": (0.5, 0.1, 0.75, 0.9), "others": others})
     with AlertStore(seeded.url) as store:
         return store.write_alerts([alert])[0]
 
@@ -22,6 +23,7 @@ def test_api_returns_the_person_and_their_box(seeded: Seeded, client: TestClient
     alert_id = _person_alert(seeded)
     got = client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()
     assert (got["stream_id"], got["person"], got["box"]) == ("ward", 3, [0.5, 0.1, 0.75, 0.9])
+    assert got["others"] == [[4, 0.1, 0.2, 0.3, 0.8]]
     listed = client.get("/api/v1/alerts", headers=AUTH).json()["items"]
     assert {a["person"] for a in listed} == {0, 3}  # the seeded one-person cameras are person 0
 
@@ -39,3 +41,5 @@ def test_pages_name_the_person_and_draw_their_box(seeded: Seeded, live_server: s
     assert box is not None
     style = box.get_attribute("style") or ""
     assert "left:50.0%" in style and "width:25.0%" in style and "height:80.0%" in style
+    other = page.locator(".frame .other-box")
+    assert other.count() == 1 and other.get_attribute("title") == "person 4"
