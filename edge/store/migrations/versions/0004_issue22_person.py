@@ -1,6 +1,5 @@
 """issue 22: alerts.person (the person track within the stream; 0 for single-person frontends and
-every alert written before), alerts.box (the person's image-space box over the episode) and
-alerts.others (the other people in view at its peak)
+every alert written before) and alerts.box (the person's image-space box over the episode)
 
 Revision ID: 0004
 Revises: 0003
@@ -24,11 +23,9 @@ def upgrade() -> None:
     with op.batch_alter_table("alerts") as batch_op:
         batch_op.add_column(sa.Column("person", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("box", sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column("others", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("alerts") as batch_op:
-        batch_op.drop_column("others")
         batch_op.drop_column("box")
         batch_op.drop_column("person")
