@@ -25,6 +25,7 @@ from edge.store.records import (
     decode_windows,
     encode_windows,
     kept_indices,
+    others_rows,
 )
 
 
@@ -213,6 +214,7 @@ class AlertStore:
             "windows_npz": encode_windows(a.windows[keep], a.window_times[keep], scores, a.timeline),
             "person": int(a.person),
             "box": None if a.box is None else list(a.box),
+            "others": others_rows(a.others) or None,
         }
 
 

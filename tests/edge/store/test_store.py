@@ -422,11 +422,15 @@ def test_threads_opening_a_new_database_at_once_all_succeed(store_url: str) -> N
 def test_alert_keeps_its_person_and_box_and_lists_by_them(store_url: str, make_alert: MakeAlert) -> None:
     with AlertStore(store_url) as store:
         a, b = store.write_alerts(
-            [make_alert(person=3, box=(0.1, 0.2, 0.4, 0.9)), make_alert(started_at=T0 + timedelta(seconds=9))]
+            [
+                make_alert(person=3, box=(0.1, 0.2, 0.4, 0.9), others=((5, (0.5, 0.1, 0.7, 0.8)),)),
+                make_alert(started_at=T0 + timedelta(seconds=9)),
+            ]
         )
         got, single = store.get_alert(a), store.get_alert(b)
         listed = {r.id: r for r in store.list_alerts()}
-    assert (got.person, got.box) == (3, (0.1, 0.2, 0.4, 0.9))
+    assert (got.person, got.box, got.others) == (3, (0.1, 0.2, 0.4, 0.9), ((5, (0.5, 0.1, 0.7, 0.8)),))
+    assert got.to_dict()["others"] == [[5, 0.5, 0.1, 0.7, 0.8]] and single.others == ()
     assert str(got.who) == "cam1#3" and listed[a].person == 3 and listed[a].box == got.box
     assert (single.person, single.box) == (0, None) and listed[b].to_dict()["person"] == 0
 
