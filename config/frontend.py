@@ -223,7 +223,10 @@ class PeopleConfig(StrictModel):
     the frame, one landmark pass per tracked person, person ids kept by pose_frontend/tracking.py."""
 
     max_people: int = Field(
-        default=16, ge=1, le=64, description="Most people tracked at once; more are counted as refused."
+        default=16,
+        ge=1,
+        le=32,  # bus.messages.MAX_PEOPLE: what one bus frame carries
+        description="Most people tracked at once; more are counted as refused.",
     )
     min_person_height_px: int = Field(
         default=60,

@@ -394,6 +394,7 @@ class AlertSink:
             box=ep.box,
             host=self.host,
             timeline=np.array(ep.timeline, dtype=np.float64).reshape(-1, 2),
+            others=ep.others,
         )
 
 
@@ -565,5 +566,6 @@ def _unfinished(row: AlertRecord | NewAlert) -> Unfinished:
         person=row.person,
         box=row.box,
         timeline=() if row.timeline is None else tuple((float(t), float(s)) for t, s in row.timeline),
+        others=row.others,
     )
     return Unfinished(episode, row.started_at.timestamp() - episode.action_span[0], row.profile_version)

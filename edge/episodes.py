@@ -67,7 +67,8 @@ class Episode:
     n_windows: windows from the first hot one to the last hot one (cold ones in between included);
     n_hot: the hot ones among them; mean_score is over those n_windows.
     person: the person track within the stream; box: the union of that person's image-space boxes
-    over the episode's windows (None when the frontend sent none).
+    over the episode's windows (None when the frontend sent none); others: the other people in
+    view, ``(person, box)``, when its peak window was completed.
     timeline: every window's score at its middle from the first hot window on (the cold ones after
     the last hot one too), at most ``TIMELINE_POINTS``: the score as it went, moment by moment.
     """
@@ -88,6 +89,7 @@ class Episode:
     person: int = 0
     box: Box | None = None
     timeline: tuple[tuple[float, float], ...] = ()  # (middle of a window, its score), see _Timeline
+    others: tuple[tuple[int, Box], ...] = ()
 
     @property
     def who(self) -> Watched:
@@ -204,7 +206,9 @@ class _Open:
         """The running statistics of an episode a previous worker left open, from its snapshot."""
         scored = [
             _Scored(
-                ReadyWindow(ep.stream_id, 0, k.t_start, k.t_end, k.frames, 0.0, person=ep.person),
+                ReadyWindow(
+                    ep.stream_id, 0, k.t_start, k.t_end, k.frames, 0.0, person=ep.person, others=ep.others
+                ),
                 k.score,
                 k.score > ep.threshold,
             )
@@ -262,6 +266,7 @@ class _Open:
             person=who.person,
             box=self.box,
             timeline=self.timeline.snapshot(),
+            others=self.peak.window.others,
         )
 
 

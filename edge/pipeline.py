@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -131,7 +131,11 @@ class Pipeline:
         for person in sorted(known | present) or [0]:
             who = Watched(sid, person)
             window = self.windows.get(who) or self._new_window(who)
-            self.batcher.add(window.push(frame.of(person)), now)
+            ready = window.push(frame.of(person))
+            if ready and frame.others:  # who else was in view: the review page draws them
+                others = tuple((p.person_id, p.box) for p in frame.people if p.person_id != person and p.box)
+                ready = [replace(w, others=others) for w in ready]
+            self.batcher.add(ready, now)
             if person not in present and person != 0 and not window.active:
                 self.retired[who] = window.segment
                 self.retired_resets.update(window.resets)

@@ -84,6 +84,7 @@ class ReadyWindow:
         frames of the segment it holds (the rest is ``cut_windows``' doing); None for a full window.
     person: the person track within the stream (``Watched``); box: the union of the person's
         image-space boxes over the window's frames, None when the frontend sent none.
+    others: the other people in view, ``(person, box)``, in the frame that completed the window.
     """
 
     stream_id: str
@@ -95,6 +96,7 @@ class ReadyWindow:
     segment_frames: int | None = None
     person: int = 0
     box: Box | None = None
+    others: tuple[tuple[int, Box], ...] = ()
 
     @property
     def who(self) -> Watched:

@@ -26,13 +26,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from bus.messages import SkeletonFrame
+from config.backend import OnnxRuntimeConfig
 from config.frontend import PeopleConfig
+from config.worker import WorkerConfig
+from edge.backends import EncoderBackend, make_backend
 from evaluation.composites import FPS, SEQUENCES, SequenceSpec, composite_frames
+from evaluation.person_alerts import run_person_alerts
+from evaluation.vtest_walk import ENROL_S, WalkReport, save_frames, walking_profile_run
 from pose_frontend.multi import MultiPoseEstimator
+from pose_frontend.process import person_skeleton
 from pose_frontend.sources import VideoFileSource
 
 VTEST_TRUTH = Path(__file__).parent / "data" / "vtest_people.json"
@@ -59,6 +67,7 @@ class Run:
     seen: list[list[Seen]] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
+    frames: list[SkeletonFrame] = field(default_factory=list)  # as the frontend publishes them
 
     def timing(self) -> dict[str, float]:
         ms = np.array(self.ms) if self.ms else np.zeros(1)
@@ -74,6 +83,9 @@ def run_estimator(frames: Iterable[tuple[float, np.ndarray]], config: PeopleConf
             people = estimator.estimate(rgb, t)
             run.ms.append(1000 * (time.perf_counter() - start))
             run.seen.append([Seen(p.track_id, p.box) for p in people])
+            h, w = rgb.shape[:2]
+            skeletons = tuple(person_skeleton(p, w, h) for p in people)
+            run.frames.append(SkeletonFrame.of_people("video", len(run.frames), t, skeletons, sent_at=0.0))
         run.counters = {
             **estimator.tracker.counters.snapshot(),
             "detector_passes": estimator.detector_passes,
@@ -210,6 +222,7 @@ class VtestReport:
     ms_median: float
     ms_p90: float
     counters: dict[str, int]
+    walking: WalkReport | None = None  # a walking profile from the first 30 s, the rest scored
 
 
 def video_frames(path: Path, max_frames: int | None = None) -> Iterator[tuple[float, np.ndarray]]:
@@ -270,18 +283,31 @@ def score_vtest(run: Run, truth: dict[str, object]) -> VtestReport:
         # Each crossing person is followed over the whole run: switches per person per minute of video.
         crossing_switches_per_minute_per_person=switches / n_people / minutes if minutes else float("nan"),
         counters=run.counters,
-        **run.timing(),
+        ms_median=run.timing()["ms_median"],
+        ms_p90=run.timing()["ms_p90"],
     )
 
 
 def evaluate_vtest(
-    video: Path, config: PeopleConfig, max_frames: int | None = None, tracks_out: Path | None = None
+    video: Path,
+    config: PeopleConfig,
+    max_frames: int | None = None,
+    tracks_out: Path | None = None,
+    backend: EncoderBackend | None = None,
+    skeletons_out: Path | None = None,
 ) -> VtestReport:
+    """The estimator on vtest.avi against the hand count; with ``backend``, also the walking
+    profile's alerts (:mod:`evaluation.vtest_walk`)."""
     run = run_estimator(video_frames(video, max_frames), config)
     if tracks_out is not None:
         rows = [[[s.track_id, *[round(v, 1) for v in s.box]] for s in seen] for seen in run.seen]
         tracks_out.write_text(json.dumps({"video": str(video), "frames": rows}))
-    return score_vtest(run, json.loads(VTEST_TRUTH.read_text()))
+    if skeletons_out is not None:
+        save_frames(skeletons_out, run.frames)
+    report = score_vtest(run, json.loads(VTEST_TRUTH.read_text()))
+    if backend is not None and run.frames and run.frames[-1].timestamp - run.frames[0].timestamp > ENROL_S:
+        report.walking = walking_profile_run(run.frames, backend, WorkerConfig())
+    return report
 
 
 # --- one person: each estimator against MediaPipe's reference landmarks ------------------------
@@ -339,6 +365,7 @@ class MultipersonReport:
     reference: list[ReferenceAccuracy]
     sequences: list[SequenceReport]
     vtest: VtestReport | None
+    person_alerts: dict[str, Any] | None = None  # evaluation.person_alerts
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -353,9 +380,12 @@ def run_multiperson_eval(
     tracks_out: Path | None = None,
     with_reference: bool = True,
     task_cache: Path = Path(".cache/mediapipe"),
+    with_alerts: bool = False,
+    skeletons_out: Path | None = None,
 ) -> MultipersonReport:
     """One person against MediaPipe's reference, every composited sequence (or those named), then
-    vtest.avi."""
+    vtest.avi; ``with_alerts``: per-person alerts on two-person skeleton replays
+    (:mod:`evaluation.person_alerts`) and vtest's walking profile."""
     specs = [s for s in SEQUENCES if sequences is None or s.name in sequences]
     unknown = set(sequences or ()) - {s.name for s in SEQUENCES}
     if unknown:
@@ -363,10 +393,13 @@ def run_multiperson_eval(
     testdata = data_root / "mediapipe_pose_testdata"
     reference = reference_accuracy(testdata, config, task_cache) if with_reference else []
     reports = [evaluate_sequence(spec, testdata, config, max_frames) for spec in specs]
+    backend = make_backend(OnnxRuntimeConfig()) if with_alerts else None
     vt = None
     if vtest:
-        vt = evaluate_vtest(data_root / "opencv_vtest" / "vtest.avi", config, max_frames, tracks_out)
-    return MultipersonReport(config.model_dump(), reference, reports, vt)
+        video = data_root / "opencv_vtest" / "vtest.avi"
+        vt = evaluate_vtest(video, config, max_frames, tracks_out, backend, skeletons_out)
+    alerts = run_person_alerts(str(data_root), backend, WorkerConfig()) if backend is not None else None
+    return MultipersonReport(config.model_dump(), reference, reports, vt, alerts)
 
 
 def format_report(report: MultipersonReport) -> str:
@@ -403,5 +436,23 @@ def format_report(report: MultipersonReport) -> str:
             f"({v.crossing_switches_per_minute_per_person:.2f} switches per person per minute)",
             f"  ms per frame: median {v.ms_median:.1f}, p90 {v.ms_p90:.1f}",
             f"  tracker: {v.counters}",
+        ]
+        if v.walking is not None:
+            w = v.walking
+            lines.append(
+                f"  walking profile from the first {w.enrol_s:.0f} s ({w.enrol_clips} stretches of "
+                f"{w.enrol_people} people): {w.alerts} alerts on the rest ({w.windows_scored} windows of "
+                f"{w.scored_people} people)"
+            )
+    a = report.person_alerts
+    if a is not None:
+        lines += [
+            "",
+            f"per-person alerts, one abnormal and one normal person (kinder-gator replays): {a['sequences']} sequences",
+            f"  abnormal person alerted, normal person silent: {a['passed']}/{a['sequences']} ({a['pass_rate']:.3f})",
+            f"  abnormal person recall {a['abnormal_person_recall']:.3f}, alert precision {a['alert_precision']:.3f}",
+            f"  normal person's alerts {a['normal_person_alerts']} (alone: {a['normal_person_alone_alerts']}); "
+            f"abnormal person's false alerts {a['abnormal_person_false_alerts']}",
+            f"  abnormal person's episodes as when alone: {a['same_as_alone']}/{a['sequences']}",
         ]
     return "\n".join(lines)

@@ -1,8 +1,9 @@
 """Several people in one stream from single-person recordings: skeleton replays with known identities.
 
 Each person is a recording (canonical joints and their times) that starts at a given offset on the
-stream's clock; the stream's frames follow the first person's frame times, and every person in view
-at a frame time contributes their nearest frame. The people stand side by side, so each gets a fixed
+stream's clock; the stream's frames come at the first person's median frame step (or on a given
+grid), and every person in view at a frame time contributes their pose interpolated at it, as a
+camera would see them all at its own frame times. The people stand side by side, so each gets a fixed
 image-space box of their own (the replays hold no image). What a multi-person frontend would publish,
 with the identities known, for ``haad eval multiperson`` and the worker's tests.
 """
@@ -16,7 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from bus.messages import Box, PersonSkeleton, SkeletonFrame
+from models.preprocess import interpolate_at
 from models.skeleton import NUM_JOINTS
+
+_EPS = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,28 +44,34 @@ def side_by_side_box(slot: int, n_slots: int) -> Box:
     return slot * width + 0.1 * width, 0.1, (slot + 1) * width - 0.1 * width, 0.95
 
 
-def mix_people(people: Sequence[Replayed], stream_id: str = "mix") -> list[SkeletonFrame]:
-    """The frames of one stream holding ``people`` (see the module docstring); a frame time where
-    nobody is in view gives a frame without a person."""
+def frame_grid(people: Sequence[Replayed]) -> np.ndarray:
+    """Frame times covering every person, at the first person's median frame step."""
+    step = float(np.median(np.diff(people[0].times)))
+    return np.arange(min(p.start for p in people), max(p.end for p in people) + step / 2, step)
+
+
+def mix_people(
+    people: Sequence[Replayed], stream_id: str = "mix", grid: np.ndarray | None = None
+) -> list[SkeletonFrame]:
+    """The frames of one stream holding ``people`` at ``grid`` times (default :func:`frame_grid`);
+    a frame time where nobody is in view gives a frame without a person."""
     if not people:
         raise ValueError("need at least one person")
-    first = people[0]
-    step = float(np.median(np.diff(first.times)))
-    grid = np.arange(min(p.start for p in people), max(p.end for p in people) + step / 2, step)
+    grid = frame_grid(people) if grid is None else grid
     visibility = np.ones(NUM_JOINTS, np.float32)
+    poses, shown = [], []
+    for p in people:
+        inside = (grid >= p.start - _EPS) & (grid <= p.end + _EPS)  # frame times carry float rounding
+        posed = np.full((len(grid), NUM_JOINTS, 3), np.nan, np.float32)
+        posed[inside] = interpolate_at(p.joints, p.times, p.times[0] + grid[inside] - p.start)
+        poses.append(posed)
+        shown.append(inside)
     frames = []
     for seq, t in enumerate(grid):
-        skeletons = []
-        for slot, p in enumerate(people):
-            if not p.start <= t <= p.end:
-                continue
-            rel = p.times[0] + (t - p.start)
-            i = min(int(np.searchsorted(p.times, rel)), len(p.times) - 1)
-            if i > 0 and rel - p.times[i - 1] < p.times[i] - rel:
-                i -= 1
-            box = side_by_side_box(slot, len(people))
-            skeletons.append(PersonSkeleton(p.person_id, p.joints[i], visibility, box))
-        frames.append(
-            SkeletonFrame.of_people(stream_id, seq, float(t), tuple(skeletons), sent_at=time.time())
+        skeletons = tuple(
+            PersonSkeleton(p.person_id, poses[slot][seq], visibility, side_by_side_box(slot, len(people)))
+            for slot, p in enumerate(people)
+            if shown[slot][seq]
         )
+        frames.append(SkeletonFrame.of_people(stream_id, seq, float(t), skeletons, sent_at=time.time()))
     return frames

@@ -45,7 +45,7 @@ from config.bus import BusConfig
 from config.frontend import EstimatorConfig, StreamConfig
 from pose_frontend.base import Counters, Source, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError, PoseEstimator, open_estimator, to_canonical_pose
-from pose_frontend.multi import MultiPoseEstimator
+from pose_frontend.multi import MultiPoseEstimator, PersonPose
 from pose_frontend.snapshots import FrameRing, landmark_box
 from pose_frontend.sources import open_source
 
@@ -95,20 +95,26 @@ def estimate_pose(
     return (*to_canonical_pose(result, config.visibility_threshold), result.image)
 
 
+def person_skeleton(
+    p: PersonPose, width: int, height: int, visibility_threshold: float | None = None
+) -> PersonSkeleton:
+    """A tracked person as the bus carries them: id, canonical pose, box as fractions of the frame."""
+    joints = p.joints.copy()
+    if visibility_threshold is not None:
+        joints[p.visibility < visibility_threshold] = np.nan
+    x0, y0, x1, y1 = p.box
+    return PersonSkeleton(
+        p.track_id, joints, p.visibility, (x0 / width, y0 / height, x1 / width, y1 / height)
+    )
+
+
 def estimate_people(
     estimator: MultiPoseEstimator, rgb: np.ndarray, timestamp_s: float, config: EstimatorConfig
 ) -> tuple[PersonSkeleton, ...]:
-    """An RGB frame -> every tracked person: id, canonical pose and box (fractions of the frame)."""
+    """An RGB frame -> every tracked person (:func:`person_skeleton`)."""
     height, width = rgb.shape[:2]
-    people = []
-    for p in estimator.estimate(rgb, timestamp_s):
-        joints = p.joints.copy()
-        if config.visibility_threshold is not None:
-            joints[p.visibility < config.visibility_threshold] = np.nan
-        x0, y0, x1, y1 = p.box
-        box = (x0 / width, y0 / height, max(x0, x1) / width, max(y0, y1) / height)
-        people.append(PersonSkeleton(p.track_id, joints, p.visibility, box))
-    return tuple(people)
+    people = estimator.estimate(rgb, timestamp_s)
+    return tuple(person_skeleton(p, width, height, config.visibility_threshold) for p in people)
 
 
 def run_stream(

@@ -94,6 +94,8 @@ class Alert(Base):
     box: Mapped[list[float] | None] = mapped_column(JSON)  # [x0, y0, x1, y1] image fractions, or NULL
     # The daemon that raised it (config ``host``); "" for alerts logged before migration 0005.
     host: Mapped[str] = mapped_column(String(128), server_default="")
+    # The other people in view at the peak, [[person, x0, y0, x1, y1], ...], or NULL.
+    others: Mapped[list[list[float]] | None] = mapped_column(JSON)
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),

@@ -36,6 +36,7 @@ def alert_json(row: Alert) -> dict[str, Any]:
     ):  # fmt: skip
         v = getattr(row, name)
         out[name] = v.isoformat() if isinstance(v, datetime) else v
+    out["others"] = row.others or []
     return out
 
 

@@ -26,7 +26,8 @@ class NewAlert:
     window_times: ``(K, 2)`` start/end of each window in source seconds;
     window_scores: ``(K,)`` their anomaly scores, when known;
     person: the person track within the stream (0: a single-person frontend's one person);
-    box: the person's image-space box over the episode (``bus.messages.Box``), when known.
+    box: the person's image-space box over the episode (``bus.messages.Box``), when known;
+    others: the other people in view at its peak, ``(person, box)``.
     timeline: ``(N, 2)`` (source seconds, score): the score moment by moment over the episode
     (edge/episodes.py), when known; kept in its own column (outlives the windows).
     """
@@ -49,6 +50,7 @@ class NewAlert:
     box: Box | None = None
     host: str = ""  # the daemon's config host; "" where none is known
     timeline: np.ndarray | None = None
+    others: tuple[tuple[int, Box], ...] = ()
 
     def __post_init__(self) -> None:
         where = f"alert {self.stream_id!r}/{self.profile!r}"
@@ -114,6 +116,7 @@ class AlertRecord:
     person: int = 0
     box: Box | None = None
     host: str = ""
+    others: tuple[tuple[int, Box], ...] = ()
     windows: np.ndarray | None = None
     window_times: np.ndarray | None = None
     window_scores: np.ndarray | None = None
@@ -131,14 +134,29 @@ class AlertRecord:
         d = asdict(self)
         for k in _ARRAY_FIELDS:
             d.pop(k)
+        d["others"] = others_rows(self.others)
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in d.items()}
 
 
 def _check_person(alert: NewAlert | AlertRecord, where: str) -> None:
-    """``person`` an int >= 0 and ``box`` a valid box; a box read back from JSON becomes a tuple."""
+    """``person`` an int >= 0, ``box`` a valid box and ``others`` (person, box) pairs; what comes
+    back from JSON (lists; ``others`` as :func:`others_rows`) becomes tuples."""
     if isinstance(alert.person, bool) or not isinstance(alert.person, int) or alert.person < 0:
         raise ValueError(f"{where}: person must be an integer >= 0; got {alert.person!r}")
     object.__setattr__(alert, "box", check_box(alert.box, f"{where}: box"))
+    others = []
+    for entry in alert.others or ():
+        pid, box = (entry[0], entry[1:]) if len(entry) == 5 else entry
+        checked = check_box(box, f"{where}: others")
+        if isinstance(pid, bool) or not isinstance(pid, int | float) or pid != int(pid) or checked is None:
+            raise ValueError(f"{where}: others must be (person, box) pairs; got {entry!r}")
+        others.append((int(pid), checked))
+    object.__setattr__(alert, "others", tuple(others))
+
+
+def others_rows(others: tuple[tuple[int, Box], ...]) -> list[list[float]]:
+    """``others`` as JSON keeps them: ``[[person, x0, y0, x1, y1], ...]``."""
+    return [[pid, *box] for pid, box in others]
 
 
 _ARRAY_FIELDS = ("windows", "window_times", "window_scores", "timeline")

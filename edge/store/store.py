@@ -27,6 +27,7 @@ from edge.store.records import (
     encode_timeline,
     encode_windows,
     kept_indices,
+    others_rows,
 )
 
 
@@ -216,6 +217,7 @@ class AlertStore:
             "timeline": encode_timeline(a.timeline),
             "person": int(a.person),
             "box": None if a.box is None else list(a.box),
+            "others": others_rows(a.others) or None,
         }
 
 

@@ -293,13 +293,22 @@ def eval_multiperson_cmd(
     tracks_out: Path | None = typer.Option(
         None, help="Write vtest's tracks (id and box per frame) to this JSON."
     ),
+    skeletons_out: Path | None = typer.Option(
+        None, help="Write vtest's skeletons as the frontend publishes them to this .npz."
+    ),
     reference: bool = typer.Option(
         True, help="Also score each estimator on one person against MediaPipe's reference landmarks."
+    ),
+    alerts: bool = typer.Option(
+        True,
+        help="Also per-person alerts: two-person kinder-gator replays (one abnormal, one normal person) "
+        "and a walking profile on vtest.avi (enrolled from its first 30 s).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Several people in one camera: detection recall per person and id switches per minute on
-    two-person sequences built from real recordings, and on vtest.avi against a hand count."""
+    two-person sequences built from real recordings, and on vtest.avi against a hand count;
+    per-person alert precision and recall on two-person skeleton replays."""
     from evaluation.multiperson import format_report, run_multiperson_eval
     from training.datasets import DataNotFoundError, resolve_data_root
 
@@ -315,6 +324,8 @@ def eval_multiperson_cmd(
             max_frames=max_frames,
             tracks_out=tracks_out,
             with_reference=reference,
+            with_alerts=alerts,
+            skeletons_out=skeletons_out,
         )
     except (ValueError, DataNotFoundError, FileNotFoundError) as e:
         raise fail(str(e), code=2) from None

@@ -197,3 +197,18 @@ def test_importing_the_bus_does_not_import_torch() -> None:
     code = "import sys, bus; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_most_people_a_frontend_tracks_fit_in_one_frame() -> None:
+    from bus.messages import MAX_MESSAGE_BYTES, MAX_PEOPLE
+    from config.frontend import PeopleConfig
+
+    most = PeopleConfig.model_fields["max_people"].metadata
+    assert max(m.le for m in most if hasattr(m, "le")) == MAX_PEOPLE
+    person = PersonSkeleton(1, np.zeros((20, 3)), np.ones(20), (0.0, 0.0, 1.0, 1.0))
+    people = tuple(
+        PersonSkeleton(i + 1, person.joints, person.visibility, person.box) for i in range(MAX_PEOPLE)
+    )
+    topic, payload = encode(SkeletonFrame.of_people("x" * 64, 1, 0.0, people))
+    assert len(topic) + len(payload) <= MAX_MESSAGE_BYTES
+    assert len(decode([topic, payload]).people) == MAX_PEOPLE

@@ -267,4 +267,10 @@ def test_two_people_in_one_stream_are_scored_apart_and_the_one_who_leaves_ends_c
     assert alerted == {Watched("cam1", 1)}
     closed = [e.episode for e in events if e.kind == "closed"]
     assert closed and all(ep.box == side_by_side_box(0, 2) for ep in closed)
+    # Who else was in view when a window of person 1 was completed: person 2 until they left.
+    left = people[1].end
+    assert all(ep.others == () for ep in closed if ep.peak_t_end > left + 0.5)
+    first = [w for b in batches for w in b.windows if w.person == 1]
+    assert all(w.others == ((2, side_by_side_box(1, 2)),) for w in first if w.t_end < left - 0.1)
+    assert all(w.others == () for w in first if w.t_end > left + 0.1)
     assert pipeline.windows[Watched("cam1", 1)].segments["full"] >= 1

@@ -46,11 +46,11 @@ def test_eval_command_writes_json_and_figure(
     result = CliRunner().invoke(
         app,
         ["eval", "macdiff", "--model", str(model), "--humanmac", str(hm), "--samples", "2", "--steps", "2",
-         "--max-windows", "40", "--t-s", "100", "--t-s", "500", "--out", str(out), "--data-root", str(data_root)],
+         "--max-windows", "24", "--t-s", "100", "--t-s", "500", "--out", str(out), "--data-root", str(data_root)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "macdiff_eval.json").read_text())
-    assert summary["windows"] == 40 and summary["test_subjects"] == sorted(KINDER_GATOR.test_subjects)
+    assert summary["windows"] == 24 and summary["test_subjects"] == sorted(KINDER_GATOR.test_subjects)
     r = summary["reconstruction"]
     assert {"linear", "macdiff", "macdiff-from-linear"} <= set(r) and 0 < r["missing_share"] < 0.1
     shares = summary["consistency"]["shares"]

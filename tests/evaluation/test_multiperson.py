@@ -37,7 +37,7 @@ def test_composited_people_are_where_their_boxes_say(data_root: Path) -> None:
 def test_eval_multiperson_side_by_side_finds_both_people_and_keeps_their_ids(data_root: Path) -> None:
     result = CliRunner().invoke(
         app,
-        ["eval", "multiperson", "--sequence", "side_by_side", "--no-vtest", "--no-reference", "--max-frames", "12", "--json",
+        ["eval", "multiperson", "--sequence", "side_by_side", "--no-vtest", "--no-reference", "--no-alerts", "--max-frames", "12", "--json",
          "--data-root", str(data_root)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -51,7 +51,7 @@ def test_eval_multiperson_side_by_side_finds_both_people_and_keeps_their_ids(dat
 def test_eval_multiperson_crossing_keeps_both_ids_through_the_occlusion(data_root: Path) -> None:
     result = CliRunner().invoke(
         app,
-        ["eval", "multiperson", "--sequence", "crossing", "--no-vtest", "--no-reference", "--json",
+        ["eval", "multiperson", "--sequence", "crossing", "--no-vtest", "--no-reference", "--no-alerts", "--json",
          "--data-root", str(data_root)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -23,10 +23,14 @@ const dur = (a) => (a.duration_s == null ? "open" : a.duration_s.toFixed(1) + " 
 const badge = (s) => el("span", { class: "status " + s }, s);
 // Who was watched: the camera, and the person track in it when the camera tracks several people.
 const who = (a) => (a.person ? `${a.stream_id} · person ${a.person}` : a.stream_id);
-// The person's box over the episode, drawn in an outline of the camera's frame.
+// The person's box over the episode, highlighted in an outline of the camera's frame among the
+// other people in view at its peak.
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
-const personBox = (b) => el("div", { class: "frame", title: "the person's box in the camera frame" },
-  el("div", { class: "person-box", style: `left:${pct(b[0])};top:${pct(b[1])};width:${pct(b[2] - b[0])};height:${pct(b[3] - b[1])}` }));
+const boxDiv = (cls, b, label) => el("div", { class: cls, title: label,
+  style: `left:${pct(b[0])};top:${pct(b[1])};width:${pct(b[2] - b[0])};height:${pct(b[3] - b[1])}` });
+const personBox = (a) => el("div", { class: "frame", title: "where the people were in the camera frame" },
+  ...(a.others || []).map((o) => boxDiv("other-box", o.slice(1), `person ${o[0]}`)),
+  boxDiv("person-box", a.box, `person ${a.person}`));
 const SVG = "http://www.w3.org/2000/svg";
 const svgEl = (tag, attrs) => { const e = document.createElementNS(SVG, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
 
@@ -210,7 +214,7 @@ function showScene(id, a) {
 function renderAlert(a) {
   document.getElementById("status-badge").replaceChildren(badge(a.status));
   const rows = [["host", a.host || "–"], ["stream", a.stream_id], ["person", a.person ? String(a.person) : "– (one person per camera)"],
-    ...(a.box ? [["where", personBox(a.box)]] : []), ["profile", `${a.profile} v${a.profile_version}`], ["model", a.model_version],
+    ...(a.box ? [["where", personBox(a)]] : []), ["profile", `${a.profile} v${a.profile_version}`], ["model", a.model_version],
     ["started", when(a.started_at)], ["ended", a.ended_at ? when(a.ended_at) : "open"], ["duration", dur(a)],
     ["peak / mean", `${a.peak_score.toFixed(3)} / ${a.mean_score.toFixed(3)}`], ["threshold", a.threshold.toFixed(3)],
     ["windows", `${a.n_windows} scored, ${a.n_kept} stored`],

@@ -45,12 +45,16 @@ def test_every_alert_change_is_an_event_with_the_streams_open_count(
 
 def test_event_payload_names_the_person_and_their_box(sqlite_url: str, make_alert: MakeAlert) -> None:
     with AlertStore(sqlite_url) as store:
-        store.write_alerts([make_alert(person=5, box=(0.2, 0.1, 0.4, 0.8)), make_alert()])
+        store.write_alerts(
+            [make_alert(person=5, box=(0.2, 0.1, 0.4, 0.8), others=((1, (0, 0, 0.1, 0.5)),)), make_alert()]
+        )
         with store.reading() as s:
             alerts = [
                 json.loads(e.payload)["alert"] for e in s.scalars(select(Event).where(Event.kind == "open"))
             ]
-    assert [(a["person"], a["box"]) for a in alerts] == [(5, [0.2, 0.1, 0.4, 0.8]), (0, None)]
+    assert [(a["person"], a["box"], a["others"]) for a in alerts] == [
+        (5, [0.2, 0.1, 0.4, 0.8], [[1, 0.0, 0.0, 0.1, 0.5]]), (0, None, [])
+    ]  # fmt: skip
 
 
 def test_a_failed_alert_write_leaves_no_event(store_url: str, make_alert: MakeAlert) -> None:

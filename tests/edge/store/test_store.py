@@ -423,11 +423,15 @@ def test_threads_opening_a_new_database_at_once_all_succeed(store_url: str) -> N
 def test_alert_keeps_its_person_and_box_and_lists_by_them(store_url: str, make_alert: MakeAlert) -> None:
     with AlertStore(store_url) as store:
         a, b = store.write_alerts(
-            [make_alert(person=3, box=(0.1, 0.2, 0.4, 0.9)), make_alert(started_at=T0 + timedelta(seconds=9))]
+            [
+                make_alert(person=3, box=(0.1, 0.2, 0.4, 0.9), others=((5, (0.5, 0.1, 0.7, 0.8)),)),
+                make_alert(started_at=T0 + timedelta(seconds=9)),
+            ]
         )
         got, single = store.get_alert(a), store.get_alert(b)
         listed = {r.id: r for r in store.list_alerts()}
-    assert (got.person, got.box) == (3, (0.1, 0.2, 0.4, 0.9))
+    assert (got.person, got.box, got.others) == (3, (0.1, 0.2, 0.4, 0.9), ((5, (0.5, 0.1, 0.7, 0.8)),))
+    assert got.to_dict()["others"] == [[5, 0.5, 0.1, 0.7, 0.8]] and single.others == ()
     assert str(got.who) == "cam1#3" and listed[a].person == 3 and listed[a].box == got.box
     assert (single.person, single.box) == (0, None) and listed[b].to_dict()["person"] == 0
 
@@ -476,7 +480,7 @@ def test_an_alerts_whole_timeline_is_kept_beside_its_few_windows_and_outlives_th
 def test_an_alert_whose_timeline_is_in_its_windows_blob_reads_it_from_there(
     store_url: str, make_alert: MakeAlert
 ) -> None:
-    """Alerts written before revision 0006 kept their timeline inside windows_npz."""
+    """Alerts written before revision 0007 kept their timeline inside windows_npz."""
     from sqlalchemy import update
 
     from edge.store.models import Alert

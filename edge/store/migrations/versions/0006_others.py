@@ -1,5 +1,4 @@
-"""alerts.timeline: an alert's score moment by moment (edge/episodes.py), in its own column so that
-the timeline page reads many alerts' without their windows and it outlives them (retention)
+"""issue 22: alerts.others (the other people in view at an alert's peak: [[person, x0, y0, x1, y1]])
 
 Revision ID: 0006
 Revises: 0005
@@ -21,9 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("alerts") as batch_op:
-        batch_op.add_column(sa.Column("timeline", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column("others", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("alerts") as batch_op:
-        batch_op.drop_column("timeline")
+        batch_op.drop_column("others")
