@@ -42,6 +42,14 @@ def test_every_alert_change_is_an_event_with_the_streams_open_count(
         ]  # fmt: skip
 
 
+def test_events_name_the_host_that_raised_the_alert(store_url: str, make_alert: MakeAlert) -> None:
+    with AlertStore(store_url) as store:
+        store.write_alerts([make_alert(host="hall-b")])  # opened and closed at once
+        with store.reading() as s:
+            hosts = [__import__("json").loads(e.payload)["alert"]["host"] for e in s.scalars(select(Event))]
+    assert hosts == ["hall-b", "hall-b"]
+
+
 def test_a_failed_alert_write_leaves_no_event(store_url: str, make_alert: MakeAlert) -> None:
     with AlertStore(store_url) as store:
         bad = make_alert()
