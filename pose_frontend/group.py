@@ -11,7 +11,9 @@ process with the supervisor's back-off and given up after ``give_up_after`` fail
 
 It offers the daemon what :class:`~pose_frontend.process.FrontendProcess` does: ``stop_event``,
 ``finished_event`` (every camera ended), ``release_event``, ``stop()``, and ``counters``, here one
-:class:`~pose_frontend.base.Counters` per stream id. Exit code 0 once every camera ended or was given up.
+:class:`~pose_frontend.base.Counters` per stream id. Exit code 0 once every camera ended or was given up:
+a camera given up inside a group is an ERROR line and stops publishing, but does not make ``haad run``
+exit with 1 as a given-up single-camera process does.
 """
 
 from __future__ import annotations
