@@ -22,7 +22,9 @@ def bench_worker_cmd(
     ] = None,
     streams: Annotated[str, typer.Option(help="Comma-separated stream counts.")] = "1,8,32",
     seconds: Annotated[float, typer.Option(min=0.5, help="Wall time per backend x stream count.")] = 10.0,
-    backends: Annotated[str, typer.Option(help="Comma-separated: onnxruntime, torch.")] = "onnxruntime,torch",
+    backends: Annotated[
+        str, typer.Option(help="Comma-separated: onnxruntime, onnxruntime-int8, torch.")
+    ] = "onnxruntime,torch",
     modes: Annotated[
         str, typer.Option(help="Comma-separated: flat_out (capacity), realtime (30 fps cameras: latency).")
     ] = "flat_out,realtime",

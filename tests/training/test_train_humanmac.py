@@ -68,7 +68,9 @@ def test_training_is_reproducible_under_a_seed(tmp_path: Path, data_root: Path) 
     cfg = parse_config(text.replace("steps: 60", "steps: 5"), HumanMACTrainConfig)
     a = load_humanmac(train_humanmac(cfg, out=tmp_path / "a.safetensors", progress=False).path)
     b = load_humanmac(train_humanmac(cfg, out=tmp_path / "b.safetensors", progress=False).path)
-    other = parse_config(text.replace("steps: 60", "steps: 5").replace("seed: 0", "seed: 1"), HumanMACTrainConfig)
+    other = parse_config(
+        text.replace("steps: 60", "steps: 5").replace("seed: 0", "seed: 1"), HumanMACTrainConfig
+    )
     c = load_humanmac(train_humanmac(other, out=tmp_path / "c.safetensors", progress=False).path)
     wa, wb, wc = (m.modules().state_dict() for m in (a, b, c))
     # Equal up to float rounding, not to the bit: CI's CPU BLAS picked kernels by memory alignment

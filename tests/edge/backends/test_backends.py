@@ -107,8 +107,21 @@ def test_a_damaged_cached_graph_is_exported_again(checkpoint: Path, tmp_path: Pa
 def test_the_bundled_graph_belongs_to_the_bundled_weights() -> None:
     """A retrained encoder committed without a fresh ``haad train export-onnx`` fails here, not on a
     camera host without torch."""
-    graph = verified_bundled_graph(DEFAULT_ENCODER_PATH, checkpoint_sha256(DEFAULT_ENCODER_PATH))
-    assert graph == DEFAULT_ENCODER_PATH.with_suffix(".onnx")
+    sha = checkpoint_sha256(DEFAULT_ENCODER_PATH)
+    assert verified_bundled_graph(DEFAULT_ENCODER_PATH, sha) == DEFAULT_ENCODER_PATH.with_suffix(".onnx")
+    int8 = verified_bundled_graph(DEFAULT_ENCODER_PATH, sha, "int8")
+    assert int8 == DEFAULT_ENCODER_PATH.with_suffix(".int8.onnx")
+
+
+def test_the_int8_graph_embeds_close_to_fp32(real_windows: np.ndarray, tmp_path: Path) -> None:
+    """Dynamically quantised weights: the same model version, embeddings a little off (a guard rail;
+    haad eval fewshot --onnx int8 measures what that costs, docs/worker.md)."""
+    fp32 = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path)))
+    int8 = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path), precision="int8"))
+    assert int8.onnx_path.name == "encoder.int8.onnx" and int8.model_version == fp32.model_version
+    a, b = fp32.embed(real_windows), int8.embed(real_windows)
+    cosine = (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert 0 < np.abs(a - b).max() < 0.08 and cosine.min() > 0.98  # measured: 0.041, 0.987
 
 
 def _copy_checkpoint(src: Path, folder: Path) -> Path:
