@@ -41,7 +41,8 @@ class OnnxRuntimeConfig(StrictModel):
     precision: Precision = Field(
         default="fp32",
         description="int8: the graph with dynamically quantised weights (about twice as fast on one "
-        "thread; haad eval fewshot --onnx int8 within 0.001 AUC of fp32 on every dataset).",
+        "thread; haad eval fewshot --onnx int8 within 0.001 AUC of fp32 on every dataset), but a "
+        "window's embedding then depends on the others in its batch (activation ranges per batch).",
     )
 
 

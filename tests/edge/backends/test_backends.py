@@ -66,7 +66,7 @@ def test_onnxruntime_embeddings_match_pytorch_on_real_windows(
     assert len(real_windows) >= 32
     for ckpt in checkpoints(checkpoint, ensemble_checkpoint):
         ref = TorchEagerBackend(TorchConfig(), ckpt).embed(real_windows)
-        ort_backend = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path)), ckpt)
+        ort_backend = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path), precision="fp32"), ckpt)
         out = ort_backend.embed(real_windows)
         assert out.shape == ref.shape == (len(real_windows), ort_backend.embedding_dim)
         assert out.dtype == np.float32
@@ -116,7 +116,7 @@ def test_the_bundled_graph_belongs_to_the_bundled_weights() -> None:
 def test_the_int8_graph_embeds_close_to_fp32(real_windows: np.ndarray, tmp_path: Path) -> None:
     """Dynamically quantised weights: the same model version, embeddings a little off (a guard rail;
     haad eval fewshot --onnx int8 measures what that costs, docs/worker.md)."""
-    fp32 = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path)))
+    fp32 = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path), precision="fp32"))
     int8 = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path), precision="int8"))
     assert int8.onnx_path.name == "encoder.int8.onnx" and int8.model_version == fp32.model_version
     a, b = fp32.embed(real_windows), int8.embed(real_windows)
@@ -134,7 +134,7 @@ def _copy_checkpoint(src: Path, folder: Path) -> Path:
 def test_a_graph_beside_other_weights_or_damaged_is_refused(
     checkpoint: Path, real_windows: np.ndarray, tmp_path: Path
 ) -> None:
-    cfg = OnnxRuntimeConfig(cache_dir=str(tmp_path / "cache"))
+    cfg = OnnxRuntimeConfig(cache_dir=str(tmp_path / "cache"), precision="fp32")
     first = _copy_checkpoint(checkpoint, tmp_path / "first")
     graph = export_beside(first)
     assert OnnxRuntimeBackend(cfg, first).onnx_path == graph and not (tmp_path / "cache").exists()
