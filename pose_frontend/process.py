@@ -29,7 +29,7 @@ import logging
 import multiprocessing
 import signal
 import sys
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from multiprocessing.context import SpawnProcess
 from typing import Protocol
 
@@ -121,10 +121,12 @@ def run_stream(
     *,
     counters: Counters | None = None,
     source: Source | None = None,
+    pose_slots: AbstractContextManager[object] | None = None,
 ) -> Counters:
     """Publish ``config``'s stream until its source ends or ``stop`` is set; returns the counters.
 
     ``source`` replaces the one ``config.source`` describes (its ``stats`` are then the counters).
+    ``pose_slots``: held around each pose estimate (several cameras of one process share the cores).
     Raises :class:`SourceError` when the source fails, :class:`EstimatorError` when the estimator
     cannot start, and :class:`FrameErrorLimit` after ``config.max_consecutive_errors`` failed
     frames in a row.
@@ -147,17 +149,19 @@ def run_stream(
             seq += 1
             try:
                 if multi is not None or (estimator is None and frame.ndim == 3):  # several people
-                    people = (
-                        skeleton_people(frame)
-                        if multi is None
-                        else estimate_people(multi, frame, timestamp, config.estimator)
-                    )
+                    with pose_slots or nullcontext():
+                        people = (
+                            skeleton_people(frame)
+                            if multi is None
+                            else estimate_people(multi, frame, timestamp, config.estimator)
+                        )
                     message = SkeletonFrame.of_people(config.id, seq, timestamp, people)
                 else:
                     if estimator is None:
                         joints, visibility = skeleton_pose(frame)
                     else:
-                        joints, visibility = estimate_pose(estimator, frame, timestamp, config.estimator)
+                        with pose_slots or nullcontext():
+                            joints, visibility = estimate_pose(estimator, frame, timestamp, config.estimator)
                     message = SkeletonFrame(config.id, seq, timestamp, joints, visibility)
             # A frame MediaPipe chokes on, or one the bus refuses (e.g. Inf in a replayed file), costs
             # that frame only; a run of them means something is broken for good.
