@@ -72,6 +72,16 @@ class EdgeConfig(StrictModel):
         True,
         description="Start the streams' frontends here; false when they run on other hosts (haad frontend run).",
     )
+    cameras_per_frontend: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Streams packed into one frontend process (threads sharing one bus socket; about "
+        "150 MB saved per camera packed); 1: a process each, so a crash stops one camera only.",
+    )
+    pose_threads: int = Field(
+        2, ge=1, le=64, description="Pose estimates running at once in a frontend process of several streams."
+    )
     bus: BusConfig = Field(default_factory=BusConfig, description="The skeleton bus.")
     worker: WorkerConfig = Field(
         default_factory=WorkerConfig, description="Windows, encoder backend, alerts."

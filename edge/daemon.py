@@ -113,7 +113,19 @@ class Daemon:
         self.stopping = False
         self.worker = Child("worker", lambda: WorkerProcess(cfg))
         self.frontends: list[Child] = []
-        if cfg.run_frontends:
+        if cfg.run_frontends and cfg.cameras_per_frontend > 1:
+            from pose_frontend.group import FrontendGroupProcess
+
+            def make_group(streams: list[StreamConfig]) -> Callable[[], SpawnProcess]:
+                return lambda: FrontendGroupProcess(
+                    streams, cfg.bus, cfg.supervisor, pose_threads=cfg.pose_threads,
+                    log_level=cfg.logging.level, log_format=cfg.logging.format, snapshot_dir=ring_root(cfg),
+                )  # fmt: skip
+
+            n = cfg.cameras_per_frontend
+            groups = [cfg.streams[i : i + n] for i in range(0, len(cfg.streams), n)]
+            self.frontends = [Child("frontend-" + "+".join(s.id for s in g), make_group(g)) for g in groups]
+        elif cfg.run_frontends:
             from pose_frontend.process import FrontendProcess
 
             def make(stream: StreamConfig) -> Callable[[], SpawnProcess]:
@@ -288,16 +300,20 @@ class Daemon:
             return
         from edge import metrics
 
-        stream = child.name.removeprefix("frontend-")
-        snapshot = counters.snapshot()
-        for key, result in metrics.FRONTEND_RESULTS.items():
-            delta = snapshot.get(key, 0) - child.seen_counters.get(key, 0)
+        # A process of several streams has counters per stream id; keys then read "<stream>.<counter>".
+        grouped = isinstance(counters, dict)
+        by_stream = counters if grouped else {child.name.removeprefix("frontend-"): counters}
+        for stream, stream_counters in by_stream.items():
+            prefix = f"{stream}." if grouped else ""
+            snapshot = stream_counters.snapshot()
+            for key, result in metrics.FRONTEND_RESULTS.items():
+                delta = snapshot.get(key, 0) - child.seen_counters.get(prefix + key, 0)
+                if delta > 0:
+                    metrics.FRONTEND_FRAMES.labels(stream, result).inc(delta)
+            delta = snapshot.get("reconnects", 0) - child.seen_counters.get(prefix + "reconnects", 0)
             if delta > 0:
-                metrics.FRONTEND_FRAMES.labels(stream, result).inc(delta)
-        delta = snapshot.get("reconnects", 0) - child.seen_counters.get("reconnects", 0)
-        if delta > 0:
-            metrics.FRONTEND_RECONNECTS.labels(stream).inc(delta)
-        child.seen_counters = dict(snapshot)
+                metrics.FRONTEND_RECONNECTS.labels(stream).inc(delta)
+            child.seen_counters.update({prefix + k: v for k, v in snapshot.items()})
 
     # --- metrics -----------------------------------------------------------------------------------
 

@@ -12,11 +12,12 @@ Threshold calibration (at enrolment, from the enrolled behaviours' support set a
    clip's group, so a clip and its variants are left out together and never vouch for each other;
 2. the ``1 - target_far`` quantile of those scores is estimated empirically (numpy's linear
    interpolation), from a normal fit (mean + z·std) and, when the encoder has a calibration prior
-   (models/calibration_prior.py), as ``kappa(target_far)`` × their mean: the ratio by which normal
-   windows of people nobody enrolled exceed a profile's leave-one-clip-out scores, measured on the
-   encoder's training data. The largest is kept: a few clips of a few people cannot show how far
-   other people's normal strays (the two estimates from the clips alone fall well short of the
-   promised rate on people not enrolled; docs/experiments/2026-12-04-several-behaviours.md);
+   (models/calibration_prior.py), as ``kappa(target_far)``: the quantile of the scores of normal
+   windows of people nobody enrolled, in behaviours the encoder never learned, measured on its
+   training people. The largest is kept: a few clips of a few people cannot show how far other
+   people's normal strays (the two estimates from the clips alone fall well short of the promised
+   rate on people not enrolled, and the prior alone keeps it on every stream set;
+   docs/experiments/2026-12-04-several-behaviours.md);
 3. threshold = ``margin`` × that quantile.
 
 Leave-one-clip-out scores are pessimistic for "normal" (each is measured against fewer clips than the
@@ -66,7 +67,7 @@ class Calibration:
     normal_quantile: float
     warnings: tuple[str, ...] = ()
     prior_kappa: float | None = None  # the encoder's ratio for target_far (None: no prior used)
-    prior_quantile: float | None = None  # prior_kappa × score_mean
+    prior_quantile: float | None = None  # prior_kappa (a distance; kept for older readers of the field)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "warnings": list(self.warnings)}
@@ -117,7 +118,7 @@ def calibrate_threshold(
     the real windows when the support set holds generated variants). ``split``: behaviours whose two
     groups are the halves of one clip (``method="split_halves"`` says it of a one-behaviour profile);
     a behaviour given as one group is split in order. ``names``: behaviour names for the warnings.
-    ``kappa``: the encoder's calibration prior for ``target_far`` (None: the clips alone).
+    ``kappa``: the encoder's calibration prior for ``target_far``, a score (None: the clips alone).
 
     Raises ValueError for fewer than two embeddings, mismatched shapes, non-finite embeddings or a
     ``target_far`` outside (0, 1).
@@ -171,7 +172,7 @@ def calibrate_threshold(
     scores = leave_one_clip_out_scores(emb, groups, real, behaviours).astype(np.float64)
     empirical = float(np.quantile(scores, 1.0 - target_far))
     normal = float(scores.mean() + NormalDist().inv_cdf(1.0 - target_far) * scores.std())
-    prior = None if kappa is None else float(kappa * scores.mean())
+    prior = None if kappa is None else float(kappa)
     return Calibration(
         threshold=margin * max(empirical, normal, prior if prior is not None else 0.0),
         target_far=target_far,

@@ -2,9 +2,9 @@
 
 ``haad run`` (its own process, as deployed) with N streams, each a real video looped at its own pace
 (``realtime``), the worker scoring them against the bundled demo profile. After every camera has
-published, one measured stretch of ``seconds``: per camera the pose frames published per second, the
-frontend process's CPU seconds per published frame, its resident memory and the frames it dropped;
-the worker's CPU share and memory. A camera is *sustained* when it publishes at least 95 % of
+published, one measured stretch of ``seconds``: per camera the pose frames published per second and
+the frames dropped; the frontend processes' CPU seconds per published frame and resident memory per
+camera (``--per-process``: cameras packed into one process); the worker's CPU share and memory. A camera is *sustained* when it publishes at least 95 % of
 ``min(pose_fps, video fps)`` and drops nothing. ``decode_share``: of one frame's decode + pose, the
 decode (grab + retrieve + RGB), timed in this process on the same video at the same pose rate.
 """
@@ -81,9 +81,10 @@ def decode_share(video: Path, pose_fps: float, frames: int = 30) -> float:
 
 
 def bench_cameras(
-    video: Path, cameras: int, *, seconds: float = 20.0, startup_s: float = 120.0
+    video: Path, cameras: int, *, per_process: int = 1, seconds: float = 20.0, startup_s: float = 120.0
 ) -> dict[str, Any]:
-    """One ``haad run`` with ``cameras`` streams of ``video`` (see the module docstring)."""
+    """One ``haad run`` with ``cameras`` streams of ``video``, ``per_process`` of them in each frontend
+    process (``cameras_per_frontend``; see the module docstring)."""
     stream_cfg = StreamConfig()
     pose_fps = stream_cfg.pose_fps
     with open_source(VideoSourceConfig(path=str(video))) as probe:
@@ -103,6 +104,7 @@ def bench_cameras(
             "store": {"url": f"sqlite:///{folder / 'alerts.db'}"},
             "profiles_dir": str(PROFILES_DIR),
             "state_dir": str(folder),
+            "cameras_per_frontend": per_process,
             "metrics": {"port": port},
             "logging": {"format": "text"},
         }  # fmt: skip
@@ -130,7 +132,7 @@ def bench_cameras(
                     raise RuntimeError(f"not every camera published within {startup_s:.0f} s")
                 time.sleep(0.5)
             pids = {n: int(p) for n, p in re.findall(r"started (\S+) \(pid (\d+)\)", log_path.read_text())}
-            watched = {n: pids[n] for n in [*(f"frontend-{i}" for i in ids), "worker"]}
+            watched = {n: p for n, p in pids.items() if n.startswith("frontend-") or n == "worker"}
             time.sleep(2.0)  # the counters reach /metrics once a second
             m0, c0, t0 = _metrics(port), {n: _cpu_s(p) for n, p in watched.items()}, time.monotonic()
             time.sleep(seconds)
@@ -150,18 +152,16 @@ def bench_cameras(
 
     per_camera: list[dict[str, Any]] = []
     for i in ids:
-        published = delta("haad_frontend_frames_total", i, "published")
-        cpu = c1[f"frontend-{i}"] - c0[f"frontend-{i}"]
+        fps = delta("haad_frontend_frames_total", i, "published") / span
         dropped = delta("haad_frontend_frames_total", i, "dropped")
-        fps = published / span
         per_camera.append({
-            "stream": i, "pose_fps": round(fps, 2),
-            "cpu_s_per_frame": round(cpu / published, 4) if published else None,
-            "rss_mb": round(rss[f"frontend-{i}"], 1), "dropped": int(dropped),
+            "stream": i, "pose_fps": round(fps, 2), "dropped": int(dropped),
             "sustained": fps >= SUSTAINED * expected and dropped == 0,
         })  # fmt: skip
     total_fps = sum(float(c["pose_fps"]) for c in per_camera)
-    frontend_cpu = sum(c1[f"frontend-{i}"] - c0[f"frontend-{i}"] for i in ids)
+    frontends = [n for n in watched if n != "worker"]
+    frontend_cpu = sum(c1[n] - c0[n] for n in frontends)
+    frontend_rss = sum(rss[n] for n in frontends)
     return {
         "video": video.name,
         "video_fps": video_fps,
@@ -170,6 +170,10 @@ def bench_cameras(
         "seconds": round(span, 1),
         "pose_fps_total": round(total_fps, 2),
         "pose_frames_per_cpu_s": round(total_fps * span / frontend_cpu, 1) if frontend_cpu else None,
+        "cpu_s_per_frame": round(frontend_cpu / (total_fps * span), 4) if total_fps else None,
+        "frontend_processes": len(frontends),
+        "frontend_rss_mb": round(frontend_rss, 1),
+        "rss_mb_per_camera": round(frontend_rss / cameras, 1),
         "worker_cpu_share": round((c1["worker"] - c0["worker"]) / span, 3),
         "worker_rss_mb": round(rss["worker"], 1),
         "cameras_sustained": sum(bool(c["sustained"]) for c in per_camera),

@@ -45,7 +45,7 @@ from models.preprocess import WindowSpec
 from models.skeleton import NUM_JOINTS, PARENTS
 
 Committer = Callable[[Sequence[EpisodeEvent]], None]
-BACKENDS = ("onnxruntime", "torch")
+BACKENDS = ("onnxruntime", "onnxruntime-int8", "torch")
 PROFILE_MOTION = "Walk-in-place"
 SOURCE_FPS = 30.0
 MODES = ("flat_out", "realtime")
@@ -277,6 +277,9 @@ def run_bench(
             latency_to = commit_label
         backend_cfgs: dict[str, BackendConfig] = {
             "onnxruntime": OnnxRuntimeConfig(intra_op_threads=threads, cache_dir=onnx_cache),
+            "onnxruntime-int8": OnnxRuntimeConfig(
+                intra_op_threads=threads, cache_dir=onnx_cache, precision="int8"
+            ),
             "torch": TorchConfig(threads=threads),
         }
         results = []
@@ -288,18 +291,11 @@ def run_bench(
             backend.embed(np.zeros((cfg.max_batch, *profile.windows.shape[1:]), np.float32))  # warm-up
             for n in streams:
                 for mode in modes:
-                    results.append(
-                        run_config(
-                            backend,
-                            profile,
-                            replay,
-                            streams=n,
-                            seconds=seconds,
-                            cfg=cfg,
-                            commit=commit,
-                            realtime=mode == "realtime",
-                        )  # fmt: skip
-                    )
+                    run = run_config(
+                        backend, profile, replay, streams=n, seconds=seconds, cfg=cfg, commit=commit,
+                        realtime=mode == "realtime",
+                    )  # fmt: skip
+                    results.append({**run, "backend": name})  # onnxruntime-int8 named as asked
     import onnxruntime
     import torch
 

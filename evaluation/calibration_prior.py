@@ -1,12 +1,13 @@
-"""``haad train calibration-prior``: measure an encoder's calibration prior on its training data.
+"""``haad train calibration-prior``: measure an encoder's calibration prior on its training people.
 
-For every dataset the encoder was trained on (its checkpoint's ``data_split``: training subjects,
-categories never held out), every category and ``seeds`` draws: a profile of ``shots`` clips of
-``shots`` different training people, its leave-one-clip-out scores by the runtime's rule
-(:func:`edge.scoring.leave_one_clip_out_scores`), and the scores of every window of that category by
-the other training people, each divided by the mean leave-one-clip-out score. The prior's ratio for a
-false-alarm rate is the ``1 - far`` quantile of those ratios, each dataset weighing the same
-(models/calibration_prior.py). Nothing of the test people is used.
+For every dataset the encoder was trained on (its checkpoint's ``data_split``): the clips of its
+training subjects in the categories held out of training (``unseen_labels_excluded``: behaviours the
+encoder never learned, as a deployment's are), every such category and ``seeds`` draws: a profile of
+``shots`` clips of ``shots`` different people, and the scores of every window of that category by the
+other people against it, by the runtime's rule. The prior for a false-alarm rate is the ``1 - far``
+quantile of those scores, each dataset weighing the same (models/calibration_prior.py). Categories
+the encoder was trained on are not used: it pulls their windows together, their distances are a
+third shorter than new people's in new categories. Nothing of the test people is used.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from edge.backends.base import checkpoint_sha256, model_version
-from edge.scoring import leave_one_clip_out_scores
 from models.calibration_prior import CalibrationPrior, save_prior
 from models.embedding import embed_all
 from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
@@ -28,11 +28,11 @@ from training.datasets import load_dataset
 FARS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 
 
-def dataset_ratios(
+def dataset_scores(
     embeddings: list[np.ndarray], labels: list[str], subjects: list[str], *, shots: int, seeds: int
 ) -> np.ndarray:
-    """Ratios of other people's normal window scores to a profile's mean leave-one-clip-out score,
-    over every category and draw; ``embeddings[i]``: the windows of clip i."""
+    """Scores of other people's windows of a profile's category against the profile, over every
+    category and draw; ``embeddings[i]``: the windows of clip i."""
     label_of, subject_of = np.array(labels), np.array(subjects)
     out: list[np.ndarray] = []
     for ci, cat in enumerate(sorted(set(labels))):
@@ -50,10 +50,8 @@ def dataset_ratios(
             if len(chosen) < shots or not others:
                 continue
             support = np.concatenate([embeddings[i] for i in chosen])
-            groups = np.concatenate([np.full(len(embeddings[i]), k) for k, i in enumerate(chosen)])
-            loo_mean = float(leave_one_clip_out_scores(support, groups).mean())
             fresh = np.concatenate([embeddings[i] for i in others])
-            out.append(behaviour_score(fresh, support, np.zeros(len(support), np.int64)) / loo_mean)
+            out.append(behaviour_score(fresh, support, np.zeros(len(support), np.int64)))
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -76,10 +74,10 @@ def measure_prior(
     measured: dict[str, Any] = {"shots": shots, "seeds": seeds, "datasets": {}}
     for name, split in meta.get("data_split", {}).items():
         train = set(split["train_subjects"])
-        held_out = set(split.get("unseen_labels_excluded", []))
+        held_out = set(split.get("unseen_labels_excluded", []))  # the categories measured
         embeddings, labels, subjects = [], [], []
         for c in load_dataset(name, data_root).clips:
-            if c.subject not in train or c.label in held_out:
+            if c.subject not in train or c.label not in held_out:
                 continue
             try:
                 embeddings.append(embed_all(embed, clip_to_windows(c.joints, c.times, spec)))
@@ -87,12 +85,15 @@ def measure_prior(
                 continue
             labels.append(c.label)
             subjects.append(c.subject)
-        ratios = dataset_ratios(embeddings, labels, subjects, shots=shots, seeds=seeds)
-        if len(ratios):
-            per_dataset[name] = ratios
-            measured["datasets"][name] = {"clips": len(labels), "ratios": int(len(ratios))}
+        scores = dataset_scores(embeddings, labels, subjects, shots=shots, seeds=seeds)
+        if len(scores):
+            per_dataset[name] = scores
+            measured["datasets"][name] = {"clips": len(labels), "scores": int(len(scores))}
     if not per_dataset:
-        raise ValueError(f"{path}: no training data to measure a prior on (its data_split names none)")
+        raise ValueError(
+            f"{path}: no data to measure a prior on (its data_split names no training people's clips of "
+            "categories held out of training)"
+        )
     kappas = tuple(weighted_quantile(list(per_dataset.values()), 1.0 - far) for far in FARS)
     return CalibrationPrior(model_version(checkpoint_sha256(path)), FARS, kappas, measured)
 

@@ -23,6 +23,15 @@ from training.datasets import load_dataset
 from training.protocol import split_for
 
 
+def _onnx_embed_fn(encoder_path: Path, precision: str) -> Callable[[np.ndarray], np.ndarray]:
+    from config.backend import OnnxRuntimeConfig
+    from edge.backends.onnx import OnnxRuntimeBackend
+
+    if precision not in ("fp32", "int8"):
+        raise ValueError(f"unknown ONNX precision {precision!r}: use fp32 or int8")
+    return OnnxRuntimeBackend(OnnxRuntimeConfig(precision=precision), encoder_path).embed  # type: ignore[arg-type]
+
+
 def run_fewshot_eval(
     dataset: str,
     *,
@@ -39,13 +48,15 @@ def run_fewshot_eval(
     behaviours: int = 1,
     rule: str = DEFAULT_RULE,
     macdiff: Path | None = None,
+    onnx: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate and (when ``out_dir``) write ``summary.json``, ``pairs.json`` (mean AUC of every
     (normal, anomaly) category pair, per method) and ``roc_<dataset>.png``. ``augmentation``: HumanMAC
     support-set augmentation of the encoder with these settings and model (default: the bundled one).
     ``sensor``: score every clip, support and query alike, as that sensor model (models/sensors/)
     would deliver it, drawing its errors with ``sensor_seed``. ``behaviours``: categories normal at once
-    (evaluation/fewshot.py); ``rule``: the scoring rule, by name (evaluation/scoring_rules.py).
+    (evaluation/fewshot.py); ``rule``: the scoring rule, by name (evaluation/scoring_rules.py); ``onnx``: embed
+    through the ONNX Runtime backend at this precision (fp32, int8) instead of PyTorch.
     ``macdiff``: also score with that MacDiff checkpoint's pretrained encoder alone (its pooled
     representation of the same windows, unit length), as method ``macdiff``."""
     if rule not in RULES:
@@ -56,7 +67,7 @@ def run_fewshot_eval(
     split = split_for(clipset.name, clipset.subjects, clipset.labels)
     tw = eval_windows(clipset, split, spec, sensor_windows(sensor, spec.fps, sensor_seed) if sensor else None)
     methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "encoder": encoder_embed_fn(encoder),
+        "encoder": encoder_embed_fn(encoder) if onnx is None else _onnx_embed_fn(encoder_path, onnx),
         "raw-dct": raw_dct_features(meta["encoder"]["dct_m"]),
     }
     if macdiff is not None:

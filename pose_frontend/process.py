@@ -29,7 +29,7 @@ import logging
 import multiprocessing
 import signal
 import sys
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Protocol
@@ -125,11 +125,13 @@ def run_stream(
     counters: Counters | None = None,
     source: Source | None = None,
     snapshot_dir: Path | None = None,
+    pose_slots: AbstractContextManager[object] | None = None,
 ) -> Counters:
     """Publish ``config``'s stream until its source ends or ``stop`` is set; returns the counters.
 
     ``source`` replaces the one ``config.source`` describes (its ``stats`` are then the counters).
     With ``snapshot_dir`` and ``config.snapshots`` on, camera frames go to a :class:`FrameRing` there.
+    ``pose_slots``: held around each pose estimate (several cameras of one process share the cores).
     Raises :class:`SourceError` when the source fails, :class:`EstimatorError` when the estimator
     cannot start, and :class:`FrameErrorLimit` after ``config.max_consecutive_errors`` failed
     frames in a row.
@@ -155,11 +157,12 @@ def run_stream(
             seq += 1
             try:
                 if multi is not None or (estimator is None and frame.ndim == 3):  # several people
-                    people = (
-                        skeleton_people(frame)
-                        if multi is None
-                        else estimate_people(multi, frame, timestamp, config.estimator)
-                    )
+                    with pose_slots or nullcontext():
+                        people = (
+                            skeleton_people(frame)
+                            if multi is None
+                            else estimate_people(multi, frame, timestamp, config.estimator)
+                        )
                     if ring is not None and multi is not None:
                         ring.add(timestamp, frame, [p.box for p in people])
                     message = SkeletonFrame.of_people(config.id, seq, timestamp, people)
@@ -167,9 +170,10 @@ def run_stream(
                     if estimator is None:
                         joints, visibility = skeleton_pose(frame)
                     else:
-                        joints, visibility, landmarks = estimate_pose(
-                            estimator, frame, timestamp, config.estimator
-                        )
+                        with pose_slots or nullcontext():
+                            joints, visibility, landmarks = estimate_pose(
+                                estimator, frame, timestamp, config.estimator
+                            )
                         if ring is not None:
                             box = landmark_box(landmarks, frame.shape[1], frame.shape[0])
                             ring.add(timestamp, frame, [box])

@@ -46,6 +46,8 @@ except ModuleNotFoundError:
     pass
 enrolled = build_demo_profiles(Path(sys.argv[1]))  # enrolment from synthetic clips, as haad demo's
 backend = make_backend(OnnxRuntimeConfig(cache_dir=sys.argv[2]))
+int8 = make_backend(OnnxRuntimeConfig(cache_dir=sys.argv[2], precision="int8"))  # bundled too
+assert int8.embed(np.zeros((2, 60, 20, 3), np.float32)).shape == (2, backend.embedding_dim)
 pipeline = Pipeline(WorkerConfig(), backend, [ProfileStore(PROFILES_DIR).load("demo-walk")])
 times, joints = SyntheticPerformer(STREAM_SCRIPT, seed=STREAM_SEED).render()
 events = []

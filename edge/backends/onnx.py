@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from config.backend import GraphOptimization, OnnxRuntimeConfig
+from config.backend import GraphOptimization, OnnxRuntimeConfig, Precision
 from edge.backends.base import (
     BackendUnavailable,
     check_windows,
@@ -78,31 +78,56 @@ def export_graph(checkpoint: Path) -> bytes:
         return Path(f"{tmp}/encoder.onnx").read_bytes()
 
 
-def bundled_graph(checkpoint: Path) -> tuple[Path, Path]:
-    """(graph, record) shipped beside ``checkpoint``: ``encoder.onnx`` and ``encoder.onnx.json``."""
-    graph = checkpoint.with_suffix(".onnx")
+def quantise_graph(graph: bytes) -> bytes:
+    """``graph`` with its weights dynamically quantised to int8 (ONNX Runtime's ``quantize_dynamic``;
+    needs the onnx package, the ``train`` extra)."""
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as e:
+        raise BackendUnavailable(
+            f"quantising the encoder graph needs onnx ({e}): pip install 'haad[train]'"
+        ) from e
+
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(f"{tmp}/fp32.onnx").write_bytes(graph)
+        quantize_dynamic(f"{tmp}/fp32.onnx", f"{tmp}/int8.onnx", weight_type=QuantType.QInt8)
+        return Path(f"{tmp}/int8.onnx").read_bytes()
+
+
+def bundled_graph(checkpoint: Path, precision: Precision = "fp32") -> tuple[Path, Path]:
+    """(graph, record) shipped beside ``checkpoint``: ``encoder.onnx`` and ``encoder.onnx.json`` (int8:
+    ``encoder.int8.onnx`` and its ``.json``)."""
+    graph = checkpoint.with_suffix(".onnx" if precision == "fp32" else f".{precision}.onnx")
     return graph, graph.with_name(graph.name + ".json")
 
 
 def export_beside(checkpoint: Path) -> Path:
-    """Export ``checkpoint``'s encoder beside it, with the record that ties the graph to these weights."""
-    graph_bytes = export_graph(checkpoint)
-    graph, record = bundled_graph(checkpoint)
-    facts = {
-        "weights_sha256": checkpoint_sha256(checkpoint),
-        "onnx_sha256": hashlib.sha256(graph_bytes).hexdigest(),
-        "opset": OPSET,
-        "exporter": "torch.onnx.export(dynamo=False)",
-    }
-    atomic_write(graph, lambda f: f.write(graph_bytes), mode=0o644)
-    atomic_write(record, lambda f: f.write((json.dumps(facts, indent=2) + "\n").encode()), mode=0o644)
-    return graph
+    """Export ``checkpoint``'s encoder beside it in every precision, each with the record that ties
+    the graph to these weights; returns the fp32 graph."""
+    fp32 = export_graph(checkpoint)
+    sha = checkpoint_sha256(checkpoint)
+    for precision, data in (("fp32", fp32), ("int8", quantise_graph(fp32))):
+        graph, record = bundled_graph(checkpoint, precision)  # type: ignore[arg-type]
+        facts = {
+            "weights_sha256": sha,
+            "onnx_sha256": hashlib.sha256(data).hexdigest(),
+            "opset": OPSET,
+            "exporter": "torch.onnx.export(dynamo=False)"
+            + (", quantize_dynamic(QInt8)" if precision == "int8" else ""),
+        }
+        _write(graph, data)
+        _write(record, (json.dumps(facts, indent=2) + "\n").encode())
+    return bundled_graph(checkpoint)[0]
 
 
-def verified_bundled_graph(checkpoint: Path, sha: str) -> Path | None:
+def _write(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda f: f.write(data), mode=0o644)
+
+
+def verified_bundled_graph(checkpoint: Path, sha: str, precision: Precision = "fp32") -> Path | None:
     """The graph beside ``checkpoint`` when its record names these weights (``sha``) and this opset
     and its bytes match the record; None (with a warning) for a stale or damaged one."""
-    graph, record = bundled_graph(checkpoint)
+    graph, record = bundled_graph(checkpoint, precision)
     if not graph.is_file():
         return None
     try:
@@ -120,19 +145,22 @@ def verified_bundled_graph(checkpoint: Path, sha: str) -> Path | None:
     return graph
 
 
-def cached_onnx(checkpoint: Path, cache_dir: Path) -> tuple[Path, str]:
+def cached_onnx(checkpoint: Path, cache_dir: Path, precision: Precision = "fp32") -> tuple[Path, str]:
     """-> (the .onnx for ``checkpoint``: the verified one beside it, else the cached export, made on
     first use or again when the cached file no longer matches the digest written with it; the
     checkpoint's sha256)."""
     sha = checkpoint_sha256(checkpoint)
-    bundled = verified_bundled_graph(checkpoint, sha)
+    bundled = verified_bundled_graph(checkpoint, sha, precision)
     if bundled is not None:
         return bundled, sha
-    path = Path(cache_dir) / f"encoder-{sha[:16]}-opset{OPSET}.onnx"
+    suffix = "" if precision == "fp32" else f"-{precision}"
+    path = Path(cache_dir) / f"encoder-{sha[:16]}-opset{OPSET}{suffix}.onnx"
     if not is_verified(path):
         if path.exists():
             log.warning("cached encoder graph %s is damaged or unverified; exporting it again", path)
         graph = export_graph(checkpoint)
+        if precision == "int8":
+            graph = quantise_graph(graph)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_verified(path, graph)
     return path, sha
@@ -157,7 +185,7 @@ class OnnxRuntimeBackend:
         path = resolve_checkpoint(checkpoint)
         enc, self.spec, _ = read_encoder_metadata(path)
         self.joints, self.embedding_dim = enc.joints, enc.embedding_dim
-        self.onnx_path, sha = cached_onnx(path, Path(config.cache_dir))
+        self.onnx_path, sha = cached_onnx(path, Path(config.cache_dir), config.precision)
         self.model_version = model_version(sha)
         self.calibration_prior = load_prior(path, self.model_version)
         self.session = ort.InferenceSession(

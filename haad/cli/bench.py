@@ -22,7 +22,9 @@ def bench_worker_cmd(
     ] = None,
     streams: Annotated[str, typer.Option(help="Comma-separated stream counts.")] = "1,8,32",
     seconds: Annotated[float, typer.Option(min=0.5, help="Wall time per backend x stream count.")] = 10.0,
-    backends: Annotated[str, typer.Option(help="Comma-separated: onnxruntime, torch.")] = "onnxruntime,torch",
+    backends: Annotated[
+        str, typer.Option(help="Comma-separated: onnxruntime, onnxruntime-int8, torch.")
+    ] = "onnxruntime,torch",
     modes: Annotated[
         str, typer.Option(help="Comma-separated: flat_out (capacity), realtime (30 fps cameras: latency).")
     ] = "flat_out,realtime",
@@ -112,6 +114,7 @@ def bench_frontend_cmd(
         "real video at the default pose rate, the worker beside them; prints JSON per count.",
     ),
     seconds: float = typer.Option(20.0, min=1, help="With --cameras: the measured stretch."),
+    per_process: int = typer.Option(1, min=1, help="With --cameras: cameras per frontend process."),
     video: Path | None = typer.Option(
         None, help="With --cameras: the video (default: mediapipe_pose_testdata/pose_1.mp4, 576x576, 30 fps)."
     ),
@@ -133,7 +136,13 @@ def bench_frontend_cmd(
         except (ValueError, DataNotFoundError) as e:
             raise fail(str(e), code=2) from None
         share = decode_share(clip, StreamConfig().pose_fps or 30.0)
-        runs = [{**bench_cameras(clip, n, seconds=seconds), "decode_share": round(share, 3)} for n in counts]
+        runs = [
+            {
+                **bench_cameras(clip, n, per_process=per_process, seconds=seconds),
+                "decode_share": round(share, 3),
+            }
+            for n in counts
+        ]
         typer.echo(json.dumps(runs, indent=2))
         return
 

@@ -83,7 +83,7 @@ def enroll_cmd(
     cal = saved.meta["calibration"]
     how = "first half vs second half" if cal["method"] == "split_halves" else "leave-one-clip-out"
     prior = (
-        f"; other people's normal from the encoder's prior: x{cal['prior_kappa']:.2f}"
+        f"; other people's normal from the encoder's prior: {cal['prior_kappa']:.3f}"
         if cal.get("prior_kappa")
         else ""
     )

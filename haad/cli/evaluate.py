@@ -59,6 +59,9 @@ def eval_fewshot_cmd(
         help="Scoring rule: prototype (the runtime's), or a candidate it was chosen against: eq6, knn3, "
         "knn-clip, behaviour-eq6, behaviour-eq6-scaled, one-prototype (evaluation/scoring_rules.py).",
     ),
+    onnx: str | None = typer.Option(
+        None, help="Embed through ONNX Runtime at this precision (fp32 or int8) instead of PyTorch."
+    ),
 ) -> None:
     """Few-shot anomaly detection benchmark: per-category AUC, encoder vs raw-dct."""
     from evaluation.run_fewshot import format_table, run_fewshot_eval
@@ -72,7 +75,7 @@ def eval_fewshot_cmd(
         summary = run_fewshot_eval(
             dataset, encoder_path=encoder, shots=shots, seeds=seeds, out_dir=out, data_root=data_root,
             augmentation=augmentation, humanmac=humanmac, cache_dir=str(cache_dir), sensor=sensor,
-            sensor_seed=sensor_seed, behaviours=behaviours, rule=rule, macdiff=macdiff,
+            sensor_seed=sensor_seed, behaviours=behaviours, rule=rule, macdiff=macdiff, onnx=onnx,
         )  # fmt: skip
     except ValueError as e:  # e.g. O impossible for the gap
         raise fail(str(e), code=2) from None

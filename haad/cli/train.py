@@ -71,8 +71,9 @@ def train_calibration_prior_cmd(
     seeds: int = typer.Option(10, min=1, help="Simulated profiles per category."),
     data_root: str | None = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data)."),
 ) -> None:
-    """Measure the encoder's calibration prior on its training data (how far normal windows of people
-    nobody enrolled stray from a few-clip profile); writes <encoder>.calibration.json beside it."""
+    """Measure the encoder's calibration prior on its training people (how far normal windows of people
+    nobody enrolled stray from a few-clip profile, in categories held out of training); writes
+    <encoder>.calibration.json beside it."""
     from evaluation.calibration_prior import write_prior
 
     prior, path = write_prior(encoder, shots=shots, seeds=seeds, data_root=data_root)

@@ -225,9 +225,11 @@ def test_enrolment_with_augmentation_adds_completions_to_their_source_clips(
 
     stream = streams[0]
     clips = stream.support
-    plain = build_profile("normal", clips, backend, calibration=WorkerConfig().calibration)
+    # The clips' own estimate (the encoder's prior, a fixed distance, would hide what completions change).
+    clips_alone = WorkerConfig().calibration.model_copy(update={"prior": False})
+    plain = build_profile("normal", clips, backend, calibration=clips_alone)
     augmented = build_profile(
-        "normal", clips, backend, calibration=WorkerConfig().calibration,
+        "normal", clips, backend, calibration=clips_alone,
         augmentation=Augmentation(tiny_humanmac, CompletionSettings(n_g=2, observed=40, gap=gap, steps=2)),  # type: ignore[arg-type]
     )  # fmt: skip
     real = len(plain.embeddings)

@@ -131,10 +131,10 @@ def test_the_encoder_prior_raises_a_threshold_the_few_clips_set_too_low() -> Non
     emb, groups = gaussian_support(3, 4, seed=7)
     plain = calibrate_threshold(emb, groups, margin=1.0)
     assert plain.prior_kappa is None and plain.prior_quantile is None
-    high = calibrate_threshold(emb, groups, margin=1.0, kappa=3.0)
-    assert high.threshold == pytest.approx(3.0 * high.score_mean) and high.threshold > plain.threshold
-    assert high.to_dict()["prior_quantile"] == pytest.approx(3.0 * high.score_mean)
-    low = calibrate_threshold(emb, groups, margin=1.0, kappa=0.5)  # the clips' own estimate is larger
+    high = calibrate_threshold(emb, groups, margin=1.0, kappa=3.0 * plain.threshold)  # a score
+    assert high.threshold == pytest.approx(3.0 * plain.threshold)
+    assert high.to_dict()["prior_quantile"] == pytest.approx(3.0 * plain.threshold)
+    low = calibrate_threshold(emb, groups, margin=1.0, kappa=0.5 * plain.threshold)  # the clips' is larger
     assert low.threshold == pytest.approx(plain.threshold)
 
 

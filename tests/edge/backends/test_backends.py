@@ -66,7 +66,7 @@ def test_onnxruntime_embeddings_match_pytorch_on_real_windows(
     assert len(real_windows) >= 32
     for ckpt in checkpoints(checkpoint, ensemble_checkpoint):
         ref = TorchEagerBackend(TorchConfig(), ckpt).embed(real_windows)
-        ort_backend = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path)), ckpt)
+        ort_backend = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path), precision="fp32"), ckpt)
         out = ort_backend.embed(real_windows)
         assert out.shape == ref.shape == (len(real_windows), ort_backend.embedding_dim)
         assert out.dtype == np.float32
@@ -107,8 +107,21 @@ def test_a_damaged_cached_graph_is_exported_again(checkpoint: Path, tmp_path: Pa
 def test_the_bundled_graph_belongs_to_the_bundled_weights() -> None:
     """A retrained encoder committed without a fresh ``haad train export-onnx`` fails here, not on a
     camera host without torch."""
-    graph = verified_bundled_graph(DEFAULT_ENCODER_PATH, checkpoint_sha256(DEFAULT_ENCODER_PATH))
-    assert graph == DEFAULT_ENCODER_PATH.with_suffix(".onnx")
+    sha = checkpoint_sha256(DEFAULT_ENCODER_PATH)
+    assert verified_bundled_graph(DEFAULT_ENCODER_PATH, sha) == DEFAULT_ENCODER_PATH.with_suffix(".onnx")
+    int8 = verified_bundled_graph(DEFAULT_ENCODER_PATH, sha, "int8")
+    assert int8 == DEFAULT_ENCODER_PATH.with_suffix(".int8.onnx")
+
+
+def test_the_int8_graph_embeds_close_to_fp32(real_windows: np.ndarray, tmp_path: Path) -> None:
+    """Dynamically quantised weights: the same model version, embeddings a little off (a guard rail;
+    haad eval fewshot --onnx int8 measures what that costs, docs/worker.md)."""
+    fp32 = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path), precision="fp32"))
+    int8 = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path), precision="int8"))
+    assert int8.onnx_path.name == "encoder.int8.onnx" and int8.model_version == fp32.model_version
+    a, b = fp32.embed(real_windows), int8.embed(real_windows)
+    cosine = (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert 0 < np.abs(a - b).max() < 0.08 and cosine.min() > 0.98  # measured: 0.041, 0.987
 
 
 def _copy_checkpoint(src: Path, folder: Path) -> Path:
@@ -121,7 +134,7 @@ def _copy_checkpoint(src: Path, folder: Path) -> Path:
 def test_a_graph_beside_other_weights_or_damaged_is_refused(
     checkpoint: Path, real_windows: np.ndarray, tmp_path: Path
 ) -> None:
-    cfg = OnnxRuntimeConfig(cache_dir=str(tmp_path / "cache"))
+    cfg = OnnxRuntimeConfig(cache_dir=str(tmp_path / "cache"), precision="fp32")
     first = _copy_checkpoint(checkpoint, tmp_path / "first")
     graph = export_beside(first)
     assert OnnxRuntimeBackend(cfg, first).onnx_path == graph and not (tmp_path / "cache").exists()

@@ -57,6 +57,14 @@ def test_event_payload_names_the_person_and_their_box(sqlite_url: str, make_aler
     ]  # fmt: skip
 
 
+def test_events_name_the_host_that_raised_the_alert(store_url: str, make_alert: MakeAlert) -> None:
+    with AlertStore(store_url) as store:
+        store.write_alerts([make_alert(host="hall-b")])  # opened and closed at once
+        with store.reading() as s:
+            hosts = [json.loads(e.payload)["alert"]["host"] for e in s.scalars(select(Event))]
+    assert hosts == ["hall-b", "hall-b"]
+
+
 def test_a_failed_alert_write_leaves_no_event(store_url: str, make_alert: MakeAlert) -> None:
     with AlertStore(store_url) as store:
         bad = make_alert()

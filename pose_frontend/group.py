@@ -1,0 +1,180 @@
+"""Several cameras in one frontend process (``cameras_per_frontend`` > 1 in edge.yaml).
+
+One process per camera costs about 150 MB each (Python, OpenCV, MediaPipe loaded again). A
+:class:`FrontendGroupProcess` runs its cameras as threads instead: each camera keeps its own source
+and MediaPipe graph (the graph tracks that camera's person between frames), at most ``pose_threads``
+pose estimates run at once (MediaPipe has no batching; its maintainers suggest graphs side by side,
+google-ai-edge/mediapipe #1667), and one thread owns the process's one bus socket, fed through a
+bounded queue (a zmq socket belongs to one thread). A camera that fails is restarted inside the
+process with the supervisor's back-off and given up after ``give_up_after`` failures within
+``give_up_window_s``; the other cameras never stop for it.
+
+It offers the daemon what :class:`~pose_frontend.process.FrontendProcess` does: ``stop_event``,
+``finished_event`` (every camera ended), ``release_event``, ``stop()``, and ``counters``, here one
+:class:`~pose_frontend.base.Counters` per stream id. Exit code 0 once every camera ended or was given up:
+a camera given up inside a group is an ERROR line and stops publishing, but does not make ``haad run``
+exit with 1 as a given-up single-camera process does.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import logging
+import multiprocessing
+import queue
+import signal
+import threading
+import time
+from multiprocessing.context import SpawnProcess
+from pathlib import Path
+
+import zmq
+
+from bus.lifetime import die_with_parent
+from bus.logs import setup_logging
+from bus.messages import SkeletonFrame
+from bus.pubsub import Publisher
+from config.bus import BusConfig
+from config.edge import SupervisorConfig
+from config.frontend import StreamConfig
+from pose_frontend.base import Counters, SourceError, StopFlag
+from pose_frontend.estimator import EstimatorError
+from pose_frontend.process import FrameErrorLimit, run_stream
+
+log = logging.getLogger(__name__)
+_QUEUE_FRAMES = 256  # frames between the cameras and the socket's thread
+_POLL_S = 0.2
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+class QueuePublisher:
+    """The cameras' side of the shared socket: frames go into a bounded queue. Without ``wait`` a full
+    queue drops the frame (False: a live camera's frame is stale by then); with it, the camera waits."""
+
+    def __init__(self, frames: queue.Queue[SkeletonFrame]) -> None:
+        self.frames = frames
+
+    def publish(self, frame: SkeletonFrame, *, wait: StopFlag | None = None) -> bool:
+        while True:
+            try:
+                self.frames.put(frame, timeout=_POLL_S if wait is not None else None, block=wait is not None)
+                return True
+            except queue.Full:
+                if wait is None or wait.is_set():
+                    return False
+
+
+def run_camera(
+    config: StreamConfig,
+    publisher: QueuePublisher,
+    stop: StopFlag,
+    counters: Counters,
+    pose_slots: threading.Semaphore,
+    supervisor: SupervisorConfig,
+    snapshot_dir: Path | None = None,
+) -> bool:
+    """One camera until its source ends (True) or ``stop``; restarted after a failure with back-off,
+    given up (False) after too many failures too fast. ``snapshot_dir``: as :func:`run_stream`'s."""
+    failures: list[float] = []
+    backoff = 0.0
+    while not stop.is_set():
+        try:
+            run_stream(
+                config, publisher, stop, counters=counters, pose_slots=pose_slots, snapshot_dir=snapshot_dir
+            )
+            return True
+        except (SourceError, EstimatorError, FrameErrorLimit) as e:
+            log.error("stream %s stopped: %s", config.id, e)
+        except Exception:  # noqa: BLE001 - one camera's bug must not end the others
+            log.exception("stream %s failed", config.id)
+        now = time.monotonic()
+        failures = [t for t in failures if now - t < supervisor.give_up_window_s] + [now]
+        if len(failures) >= supervisor.give_up_after:
+            log.error("stream %s failed %d times within %.0f s; giving it up (the process's other cameras "
+                      "go on)", config.id, len(failures), supervisor.give_up_window_s)  # fmt: skip
+            return False
+        backoff = min(supervisor.max_backoff_s, backoff * 2 if backoff else supervisor.initial_backoff_s)
+        log.error("stream %s restarts in %.1f s", config.id, backoff)
+        if stop.wait(backoff):
+            break
+    return True
+
+
+class FrontendGroupProcess(SpawnProcess):
+    """Several streams' frontends in one spawned process (see the module docstring)."""
+
+    def __init__(
+        self,
+        streams: list[StreamConfig],
+        bus: BusConfig,
+        supervisor: SupervisorConfig,
+        *,
+        pose_threads: int = 2,
+        log_level: int | str = logging.INFO,
+        log_format: str = "text",
+        hold_s: float = 60.0,
+        snapshot_dir: Path | None = None,
+    ) -> None:
+        super().__init__(name=f"haad-frontend-{streams[0].id}+{len(streams) - 1}", daemon=True)
+        self.streams, self.bus, self.supervisor = streams, bus, supervisor
+        self.pose_threads = pose_threads
+        self.log_level, self.log_format, self.hold_s = log_level, log_format, hold_s
+        self.snapshot_dir = snapshot_dir  # the ring folders (pose_frontend.snapshots); None: no pictures
+        self.stop_event = _SPAWN.Event()
+        self.finished_event = _SPAWN.Event()
+        self.release_event = _SPAWN.Event()
+        self.counters = {s.id: Counters.shared() for s in streams}
+
+    def run(self) -> None:
+        die_with_parent(signal.SIGKILL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        faulthandler.enable()
+        setup_logging(self.log_level, self.log_format)
+        frames: queue.Queue[SkeletonFrame] = queue.Queue(maxsize=_QUEUE_FRAMES)
+        slots = threading.Semaphore(self.pose_threads)
+        publisher = QueuePublisher(frames)
+        cameras = [
+            threading.Thread(
+                target=run_camera,
+                args=(
+                    s,
+                    publisher,
+                    self.stop_event,
+                    self.counters[s.id],
+                    slots,
+                    self.supervisor,
+                    self.snapshot_dir,
+                ),
+                name=f"camera-{s.id}",
+                daemon=True,
+            )
+            for s in self.streams
+        ]
+        context = zmq.Context()  # this process's one context, its one socket below
+        socket = Publisher.from_config(self.bus, context=context)
+        try:
+            for c in cameras:
+                c.start()
+            while any(c.is_alive() for c in cameras) or not frames.empty():
+                try:
+                    frame = frames.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                socket.publish(frame, wait=self.stop_event)
+            self.finished_event.set()
+            if not self.release_event.wait(self.hold_s):
+                log.warning("frontend group: nobody released its queue within %.0f s; closing", self.hold_s)
+        finally:
+            socket.close()
+            context.term()
+
+    def stop(self, timeout_s: float = 5.0) -> int | None:
+        """Stop every camera, release the queue, wait up to ``timeout_s``, then terminate."""
+        self.stop_event.set()
+        self.release_event.set()
+        self.join(timeout_s)
+        if self.is_alive():
+            log.warning("frontend group %s did not stop within %.1f s; terminating it", self.name, timeout_s)
+            self.terminate()
+            self.join(1.0)
+        return self.exitcode

@@ -1,0 +1,77 @@
+"""Several cameras in one frontend process: one bus socket, cameras as threads, and a camera that
+fails (restarted, then given up) never stops the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bus.pubsub import Subscriber
+from config.bus import BusConfig
+from config.edge import EdgeConfig, SupervisorConfig
+from config.frontend import ImagesSourceConfig, StreamConfig, SyntheticSourceConfig, VideoSourceConfig
+from edge.daemon import Daemon
+from pose_frontend.base import Counters
+from pose_frontend.group import FrontendGroupProcess, QueuePublisher, run_camera
+
+
+def _synthetic(stream_id: str, seconds: float) -> StreamConfig:
+    script = [{"motion": "walk_in_place", "seconds": seconds}]
+    return StreamConfig(id=stream_id, source=SyntheticSourceConfig(script=script, realtime=False))  # type: ignore[arg-type]
+
+
+def test_a_failing_camera_is_given_up_while_the_others_in_its_process_publish_every_frame(
+    tmp_path: Path,
+) -> None:
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(np.random.default_rng(0).bytes(20_000))
+    streams = [
+        _synthetic("a", 3.0),
+        StreamConfig(id="broken", source=VideoSourceConfig(path=str(corrupt))),
+        _synthetic("c", 2.0),
+    ]
+    bus = BusConfig(endpoint=f"ipc://{tmp_path}/bus.sock")
+    supervisor = SupervisorConfig(initial_backoff_s=0.1, max_backoff_s=0.2, give_up_after=3)
+    group = FrontendGroupProcess(streams, bus, supervisor, pose_threads=1, hold_s=10.0)
+    received: dict[str, list[int]] = {"a": [], "c": []}
+    with Subscriber(bus.endpoint) as sub:
+        group.start()
+        try:
+            while not (group.finished_event.is_set() and sub.recv(timeout_ms=300) is None):
+                frame = sub.recv(timeout_ms=200)
+                if frame is not None:
+                    received[frame.stream_id].append(frame.seq)
+        finally:
+            assert group.stop(10.0) == 0
+    counters = {k: c.snapshot() for k, c in group.counters.items()}
+    for stream_id, seconds in (("a", 3.0), ("c", 2.0)):
+        assert received[stream_id] == list(range(1, int(seconds * 30) + 1))  # every frame, in order
+        assert counters[stream_id]["published"] == seconds * 30 and counters[stream_id]["errors"] == 0
+    assert counters["broken"]["published"] == 0
+
+
+def test_the_daemon_packs_streams_into_processes_by_the_setting() -> None:
+    streams = [_synthetic(i, 1.0) for i in ("a", "b", "c")]
+    packed = Daemon(EdgeConfig(streams=streams, cameras_per_frontend=2))
+    assert [c.name for c in packed.frontends] == ["frontend-a+b", "frontend-c"]
+    assert [c.name for c in Daemon(EdgeConfig(streams=streams)).frontends] == [
+        "frontend-a",
+        "frontend-b",
+        "frontend-c",
+    ]
+
+
+def test_a_camera_of_a_group_rings_its_frames_for_the_alert_pictures(
+    mp_testdata: Path, tmp_path: Path
+) -> None:
+    import queue
+    import threading
+
+    source = ImagesSourceConfig(path=str(mp_testdata / "three_people.jpg"), realtime=False)
+    config = StreamConfig(id="cam", source=source)
+    frames: queue.Queue = queue.Queue()
+    done = run_camera(config, QueuePublisher(frames), threading.Event(), Counters(), threading.Semaphore(1),
+                      SupervisorConfig(), tmp_path)  # fmt: skip
+    assert done and frames.qsize() == 1
+    assert [p.name for p in (tmp_path / "cam").iterdir()] == ["000000000000.jpg"]
