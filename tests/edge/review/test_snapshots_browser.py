@@ -41,8 +41,9 @@ def test_a_real_video_alert_shows_its_thumbnail_and_keyframes(page, data_root: P
             page.wait_for_url(f"**/alerts/{alert.id}")
             page.wait_for_function("document.getElementById('scene-img').naturalWidth === 320")
             assert page.locator("#scene").is_visible()
-            assert page.locator("#scene-strip img").count() == 3  # first, peak, last
-            assert "keyframe 1/3" in page.locator("#scene-caption").inner_text()
+            # first, peak, last (one picture where the peak is the first or last hot window's end)
+            n = page.locator("#scene-strip img").count()
+            assert n in (2, 3) and f"keyframe 1/{n}" in page.locator("#scene-caption").inner_text()
             page.goto("about:blank")
     finally:
         ctx.store.close()
