@@ -5,7 +5,7 @@ scored exactly as ``haad eval stream`` scores them (the worker's pipeline, a pro
 stream's support clips; score / threshold). Beside them, short windows (``--short-s``, hop 0.25 s)
 are cut from the same recording, normalised like any window and reduced to their ``--dct-m`` lowest
 DCT coefficients; their score is the distance to the nearest short crop of the support clips (every
-crop, hop 2 frames), divided by the ``1 - target_far`` quantile of the support's own
+crop, hop 2 frames), divided by the ``1 - target_far`` (``--short-far``) quantile of the support's own
 leave-one-clip-out distances (each crop against the other clips' crops): the same "score /
 threshold" scale as the encoder's. A frame's score for one scale is the mean of the windows covering
 it (``haad eval stream``'s rule), the window centred nearest to it, or the max of the covering ones;
@@ -165,7 +165,7 @@ def stream_aucs(
 
 
 def run(dataset: str, backend: EncoderBackend, cfg: WorkerConfig, *, short_s: float, dct_m: int,
-        max_streams: int | None) -> dict[str, object]:  # fmt: skip
+        max_streams: int | None, short_far: float | None = None) -> dict[str, object]:  # fmt: skip
     streams = STREAM_SETS[dataset](None)
     if max_streams is not None and len(streams) > max_streams:  # every k-th: all people and actions stay
         streams = streams[:: -(-len(streams) // max_streams)]
@@ -178,7 +178,10 @@ def run(dataset: str, backend: EncoderBackend, cfg: WorkerConfig, *, short_s: fl
         if key not in profiles:
             profile = build_profile("eval", stream.support, backend, calibration=cfg.calibration,
                                     min_segment_s=cfg.min_segment_s)  # fmt: skip
-            profiles[key] = (profile, ShortSupport(stream, spec, n, dct_m, cfg.calibration.target_far))
+            profiles[key] = (
+                profile,
+                ShortSupport(stream, spec, n, dct_m, short_far or cfg.calibration.target_far),
+            )
         profile, support = profiles[key]
         base = replay(stream, profile, backend, cfg)
         runs["encoder"].append(base)
@@ -194,7 +197,7 @@ def run(dataset: str, backend: EncoderBackend, cfg: WorkerConfig, *, short_s: fl
     keys = sorted({k for p in per for k in p})
     target = cfg.calibration.target_far
     return {
-        "dataset": dataset, "streams": len(per), "short_s": short_s, "dct_m": dct_m,
+        "dataset": dataset, "streams": len(per), "short_s": short_s, "dct_m": dct_m, "short_far": short_far,
         "frame_auc_mean": {k: float(np.mean([p[k] for p in per if k in p])) for k in keys},
         "alerts": {k: alert_figures(summarise(streams, r, spec.fps, target)) for k, r in runs.items()},
     }  # fmt: skip
@@ -208,14 +211,28 @@ def main() -> None:
     ap.add_argument("dataset", choices=sorted(STREAM_SETS))
     ap.add_argument("--short-s", type=float, default=1.0)
     ap.add_argument("--dct-m", type=int, default=10)
+    ap.add_argument(
+        "--short-far", type=float, default=None, help="the short score's quantile (default: target_far)"
+    )
     ap.add_argument("--max-streams", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("runs/short_scale"))
     a = ap.parse_args()
     cfg = load_edge_config(None)
     backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
-    result = run(a.dataset, backend, cfg.worker, short_s=a.short_s, dct_m=a.dct_m, max_streams=a.max_streams)
+    result = run(
+        a.dataset,
+        backend,
+        cfg.worker,
+        short_s=a.short_s,
+        dct_m=a.dct_m,
+        max_streams=a.max_streams,
+        short_far=a.short_far,
+    )
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / f"{a.dataset}_{a.short_s:g}s_m{a.dct_m}.json").write_text(json.dumps(result, indent=2) + "\n")
+    far = "" if a.short_far is None else f"_far{a.short_far:g}"
+    (a.out / f"{a.dataset}_{a.short_s:g}s_m{a.dct_m}{far}.json").write_text(
+        json.dumps(result, indent=2) + "\n"
+    )
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
 
 
