@@ -61,6 +61,8 @@ class ShortSupport:
             feats.append(f)
             groups.append(np.full(len(f), g))
         self.feats, self.groups = np.concatenate(feats), np.concatenate(groups)
+        if len(np.unique(self.groups)) < 2:
+            raise ValueError(f"{stream.name}: fewer than two support clips hold {n} frames")
         d = pairwise_distances(self.feats, self.feats)
         d[self.groups[:, None] == self.groups[None, :]] = np.inf
         loco = d.min(axis=1)

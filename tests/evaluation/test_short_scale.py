@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from clips.clip import Clip
 from evaluation.short_scale import ShortSupport, frame_rule, short_windows
@@ -57,3 +58,11 @@ def test_a_frame_takes_the_window_centred_on_it_or_the_mean_or_max_of_those_cove
     assert centre[:3].tolist() == [1.0, 5.0, 5.0] and np.isnan(centre[3])
     assert frame_rule("mean")(grid, windows)[:3].tolist() == [3.0, 3.0, 5.0]
     assert frame_rule("max")(grid, windows)[:3].tolist() == [5.0, 5.0, 5.0]
+
+
+def test_support_too_short_for_the_short_window_is_a_clear_error() -> None:
+    t = np.arange(0, 0.8, 1 / 30)
+    support = tuple(Clip(_body(t, 0.5, 0.05), t, "calm", name=f"c{i}") for i in range(3))
+    stream = LabelledStream("s", support[0], "calm", (), ((0.0, 0.8),), support)
+    with pytest.raises(ValueError, match="fewer than two support clips hold 20 frames"):
+        ShortSupport(stream, SPEC, n=20, m=10, target_far=0.05)
