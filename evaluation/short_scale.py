@@ -30,6 +30,7 @@ from edge.enroll import build_profile
 from edge.episodes import EpisodeEvent
 from edge.pipeline import Pipeline
 from edge.profiles import Profile
+from edge.scoring import leave_one_clip_out_scores
 from evaluation.fewshot import roc_auc
 from evaluation.stream import StreamRun, _inside, replay, summarise
 from evaluation.stream_sets import STREAM_SETS, LabelledStream
@@ -92,20 +93,60 @@ class FusedPipeline(Pipeline):
     the episodes and the replay's windows see the fused score."""
 
     def __init__(self, *args: object, short: ShortSupport, n: int, m: int, crop: str, fuse: str,
-                 **kwargs: object) -> None:  # fmt: skip
+                 scale: float = 1.0, **kwargs: object) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.short, self.n, self.m, self.crop, self.fuse = short, n, m, crop, fuse
+        self.short, self.n, self.m, self.crop, self.fuse, self.scale = short, n, m, crop, fuse, scale
 
     def _update_episodes(self, items, names, scores, thresholds) -> list[EpisodeEvent]:  # type: ignore[no-untyped-def]
         frames = np.stack([w.frames for w in items])
-        f = frames.shape[1]
-        lo = f - self.n if self.crop == "last" else (f - self.n) // 2
-        w = normalise_windows(frames[:, lo : lo + self.n], self.backend.spec)
+        w = normalise_windows(crop_of(frames, self.n, self.crop), self.backend.spec)
         short = self.short.score(dct(w.reshape(len(w), self.n, -1), self.m).reshape(len(w), -1))
         enc = scores[:, 0] / thresholds[0]
-        fused = np.fmax(enc, short) if self.fuse == "max" else (enc + short) / 2
-        scores[:, 0] = fused * thresholds[0]
+        scores[:, 0] = fused_ratio(enc, short, self.fuse) / self.scale * thresholds[0]
         return super()._update_episodes(items, names, scores, thresholds)
+
+
+def crop_of(windows: np.ndarray, n: int, crop: str) -> np.ndarray:
+    f = windows.shape[1]
+    lo = f - n if crop == "last" else (f - n) // 2
+    return windows[:, lo : lo + n]
+
+
+def fused_ratio(enc: np.ndarray, short: np.ndarray, fuse: str) -> np.ndarray:
+    return np.fmax(enc, short) if fuse == "max" else (enc + short) / 2
+
+
+def fused_scale(profile: Profile, backend: EncoderBackend, short: ShortSupport, n: int, m: int, crop: str,
+                fuse: str, target_far: float) -> float:  # fmt: skip
+    """The ``1 - target_far`` quantile of the fused score of the profile's calibration windows, each
+    scored leave-one-clip-out at both scales (its crop against the crops of other clips' windows),
+    over the encoder's own: what the fused ratio is divided by. A crop of a normalised window, normalised again, is the crop
+    normalised from raw joints (the normalisation composes)."""
+    if profile.calibration_windows is not None and profile.calibration_groups is not None:
+        w, g, b = profile.calibration_windows, profile.calibration_groups, profile.calibration_behaviour_ids
+    else:  # calibrated on the support windows themselves (no generated variants: not augmented)
+        w, g, b = profile.windows, profile.groups, profile.behaviour_ids
+    enc = leave_one_clip_out_scores(backend.embed(w), g, behaviours=b)
+    spec = backend.spec
+    q = normalise_windows(crop_of(w, n, crop), spec)
+    q = dct(q.reshape(len(q), n, -1), m).reshape(len(q), -1)
+    pool = short_features_of_windows(w, spec, n, m)
+    d = pairwise_distances(q, pool[0])
+    d[np.asarray(g)[:, None] == np.asarray(g)[pool[1]][None, :]] = np.inf
+    enc = enc / profile.threshold
+    fused = fused_ratio(enc, d.min(axis=1) / short.threshold, fuse)
+    # relative to the encoder's own leave-out quantile: its threshold sits above that by the
+    # calibration prior (people nobody enrolled stray further), and so does the fused one
+    return float(np.quantile(fused[np.isfinite(fused)], 1 - target_far) / np.quantile(enc, 1 - target_far))
+
+
+def short_features_of_windows(
+    w: np.ndarray, spec: WindowSpec, n: int, m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every crop (hop ``HOP_S``) of each window: features and the window each came from."""
+    hop = round(HOP_S * spec.fps)
+    feats = [short_features(x, spec, n, hop, m) for x in w]
+    return np.concatenate(feats), np.concatenate([np.full(len(f), i) for i, f in enumerate(feats)])
 
 
 def alert_figures(s: dict[str, object]) -> dict[str, object]:
@@ -167,7 +208,7 @@ def stream_aucs(
 
 
 def run(dataset: str, backend: EncoderBackend, cfg: WorkerConfig, *, short_s: float, dct_m: int,
-        max_streams: int | None, short_far: float | None = None) -> dict[str, object]:  # fmt: skip
+        max_streams: int | None, short_far: float | None = None, calibrate: bool = False) -> dict[str, object]:  # fmt: skip
     streams = STREAM_SETS[dataset](None)
     if max_streams is not None and len(streams) > max_streams:  # every k-th: all people and actions stay
         streams = streams[:: -(-len(streams) // max_streams)]
@@ -190,8 +231,13 @@ def run(dataset: str, backend: EncoderBackend, cfg: WorkerConfig, *, short_s: fl
         for crop, fuse in VARIANTS:
 
             def make(*a: object, **k: object) -> Pipeline:
-                return FusedPipeline(*a, short=support, n=n, m=dct_m, crop=crop, fuse=fuse, **k)  # noqa: B023
+                return FusedPipeline(*a, short=support, n=n, m=dct_m, crop=crop, fuse=fuse, scale=scale, **k)  # noqa: B023
 
+            scale = (
+                fused_scale(profile, backend, support, n, dct_m, crop, fuse, cfg.calibration.target_far)
+                if calibrate
+                else 1.0
+            )
             runs[f"{fuse}/{crop}"].append(replay(stream, profile, backend, cfg, make))
         long_w = np.array(base.windows)
         if len(long_w):
@@ -199,7 +245,7 @@ def run(dataset: str, backend: EncoderBackend, cfg: WorkerConfig, *, short_s: fl
     keys = sorted({k for p in per for k in p})
     target = cfg.calibration.target_far
     return {
-        "dataset": dataset, "streams": len(per), "short_s": short_s, "dct_m": dct_m, "short_far": short_far,
+        "dataset": dataset, "streams": len(per), "short_s": short_s, "dct_m": dct_m, "short_far": short_far, "calibrated": calibrate,
         "frame_auc_mean": {k: float(np.mean([p[k] for p in per if k in p])) for k in keys},
         "alerts": {k: alert_figures(summarise(streams, r, spec.fps, target)) for k, r in runs.items()},
     }  # fmt: skip
@@ -216,6 +262,7 @@ def main() -> None:
     ap.add_argument(
         "--short-far", type=float, default=None, help="the short score's quantile (default: target_far)"
     )
+    ap.add_argument("--calibrate", action="store_true", help="a threshold of the fused score's own")
     ap.add_argument("--max-streams", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("runs/short_scale"))
     a = ap.parse_args()
@@ -229,9 +276,10 @@ def main() -> None:
         dct_m=a.dct_m,
         max_streams=a.max_streams,
         short_far=a.short_far,
+        calibrate=a.calibrate,
     )
     a.out.mkdir(parents=True, exist_ok=True)
-    far = "" if a.short_far is None else f"_far{a.short_far:g}"
+    far = ("" if a.short_far is None else f"_far{a.short_far:g}") + ("_cal" if a.calibrate else "")
     (a.out / f"{a.dataset}_{a.short_s:g}s_m{a.dct_m}{far}.json").write_text(
         json.dumps(result, indent=2) + "\n"
     )
