@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from clips.clip import Clip
-from evaluation.short_scale import ShortSupport, frame_rule, short_windows
+from config.worker import CalibrationConfig
+from edge.enroll import build_profile
+from evaluation.raw_dct import RawDctBackend
+from evaluation.short_scale import ShortSupport, frame_rule, fused_scale, short_windows
 from evaluation.stream_sets import LabelledStream
 from models.preprocess import WindowSpec
 from models.skeleton import NUM_JOINTS, J
@@ -66,3 +69,16 @@ def test_support_too_short_for_the_short_window_is_a_clear_error() -> None:
     stream = LabelledStream("s", support[0], "calm", (), ((0.0, 0.8),), support)
     with pytest.raises(ValueError, match="fewer than two support clips hold 20 frames"):
         ShortSupport(stream, SPEC, n=20, m=10, target_far=0.05)
+
+
+def test_the_fused_threshold_of_max_is_never_below_the_encoders_own() -> None:
+    t = np.arange(0, 4, 1 / 30)
+    support = tuple(
+        Clip(_body(t, 0.5, 0.05, p), t, "calm", name=f"c{i}") for i, p in enumerate((0.0, 2.0, 4.0))
+    )
+    stream = LabelledStream("s", support[0], "calm", (), ((0.0, 4.0),), support)
+    backend = RawDctBackend(SPEC)
+    profile = build_profile("p", support, backend, calibration=CalibrationConfig())
+    short = ShortSupport(stream, SPEC, n=20, m=10, target_far=0.05)
+    assert fused_scale(profile, backend, short, 20, 10, "mid", "max", 0.05) >= 1.0
+    assert np.isfinite(fused_scale(profile, backend, short, 20, 10, "mid", "mean", 0.05))
