@@ -252,8 +252,8 @@ def run(dataset: str, backend: EncoderBackend, cfg: WorkerConfig, *, short_s: fl
 
 
 def main() -> None:
+    from config.edge import EdgeConfig
     from edge.backends import make_backend
-    from haad.cli.common import load_edge_config
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dataset", choices=sorted(STREAM_SETS))
@@ -266,7 +266,7 @@ def main() -> None:
     ap.add_argument("--max-streams", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("runs/short_scale"))
     a = ap.parse_args()
-    cfg = load_edge_config(None)
+    cfg = EdgeConfig()  # the defaults, as `haad eval stream` without --config
     backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
     result = run(
         a.dataset,
