@@ -72,10 +72,17 @@ class StreamRun:
     segments: dict[str, int] = field(default_factory=dict)  # ended segments by outcome
 
 
-def replay(stream: LabelledStream, profile: Profile, backend: EncoderBackend, cfg: WorkerConfig) -> StreamRun:
+def replay(
+    stream: LabelledStream,
+    profile: Profile,
+    backend: EncoderBackend,
+    cfg: WorkerConfig,
+    make_pipeline: Callable[..., Pipeline] = Pipeline,
+) -> StreamRun:
     """Push the stream's frames through a pipeline with one profile, in time order; the stream ends
-    with the recording (its last segment's windows are scored)."""
-    pipeline = Pipeline(cfg, backend, [profile], clock=_FrozenClock())
+    with the recording (its last segment's windows are scored). ``make_pipeline``: an experiment's
+    pipeline in place of the worker's (evaluation/short_scale.py)."""
+    pipeline = make_pipeline(cfg, backend, [profile], clock=_FrozenClock())
     run = StreamRun([], [], [])
 
     def take(batches: Sequence[ScoredBatch]) -> None:
