@@ -83,12 +83,41 @@ class LRSchedule(Protocol):
     def steps(self) -> int: ...
 
 
+class OptimiserSettings(LRSchedule, Protocol):
+    """What :func:`optimiser_step` reads besides the schedule."""
+
+    @property
+    def grad_clip(self) -> float: ...
+    @property
+    def ema_decay(self) -> float: ...
+
+
 def learning_rate(step: int, cfg: LRSchedule) -> float:
     """Linear warm-up to ``lr``, then cosine decay to ``lr_final`` at the last step."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     progress = (step - cfg.warmup_steps) / max(cfg.steps - cfg.warmup_steps, 1)
     return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def optimiser_step(
+    loss: torch.Tensor,
+    network: torch.nn.Module,
+    ema: torch.nn.Module,
+    optimiser: torch.optim.Optimizer,
+    step: int,
+    cfg: OptimiserSettings,
+) -> float:
+    """One step of a generative trainer: scheduled learning rate, clipped gradients, then the EMA
+    (its decay warms up, so early weights do not linger); returns the loss."""
+    for group in optimiser.param_groups:
+        group["lr"] = learning_rate(step, cfg)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(network.parameters(), cfg.grad_clip)
+    optimiser.step()
+    ema_update(ema, network, min(cfg.ema_decay, (1 + step) / (10 + step)))
+    return loss.item()
 
 
 @torch.no_grad()
@@ -133,14 +162,7 @@ def train_humanmac(
         noise = torch.randn(x0.shape, generator=rng)
         loss = F.mse_loss(network(scheduler.add_noise(x0, noise, t), t), noise)  # Eq. (3)
 
-        for group in optimiser.param_groups:
-            group["lr"] = learning_rate(step, cfg)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(network.parameters(), cfg.grad_clip)
-        optimiser.step()
-        ema_update(ema, network, min(cfg.ema_decay, (1 + step) / (10 + step)))
-        losses.append(loss.item())
+        losses.append(optimiser_step(loss, network, ema, optimiser, step, cfg))
         if len(losses) % 100 == 0:
             bar.set_postfix(loss=f"{np.mean(losses[-100:]):.4f}")
 

@@ -25,7 +25,7 @@ from models.macdiff import MacDiff, save_macdiff
 from models.macdiff.model import Standardiser
 from models.macdiff.network import MacDiffConfig, MacDiffNetwork
 from models.macdiff.patches import random_keep
-from training.train_humanmac import ema_update, learning_rate, training_windows
+from training.train_humanmac import optimiser_step, training_windows
 from training.windows import window_spec
 
 
@@ -87,14 +87,7 @@ def train_macdiff(cfg: MacDiffTrainConfig, *, out: Path | None = None, progress:
         cursor += cfg.batch_size
         loss = diffusion_loss(network, scheduler, x0, encoder_noise=noise, generator=rng)
 
-        for group in optimiser.param_groups:
-            group["lr"] = learning_rate(step, cfg)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(network.parameters(), cfg.grad_clip)
-        optimiser.step()
-        ema_update(ema, network, min(cfg.ema_decay, (1 + step) / (10 + step)))
-        losses.append(loss.item())
+        losses.append(optimiser_step(loss, network, ema, optimiser, step, cfg))
         if len(losses) % 50 == 0:
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
 
