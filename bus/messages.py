@@ -14,13 +14,14 @@ recognised (and refused as ``wrong_version``) by this one. Numpy and struct only
 
 from __future__ import annotations
 
+import copy
 import math
 import operator
 import re
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -256,15 +257,32 @@ class SkeletonFrame:
         p, *rest = people
         return cls(stream_id, seq, timestamp, p.joints, p.visibility, sent, p.person_id, p.box, tuple(rest))
 
+    @property
+    def person_ids(self) -> tuple[int, ...]:
+        """The ids of everybody in view, without building their skeletons (read per frame)."""
+        if self.joints is None:
+            return ()
+        return (self.person_id, *(p.person_id for p in self.others))
+
     def of(self, person_id: int) -> SkeletonFrame:
         """This frame as ``person_id``'s window sees it: their skeleton, or no person when absent."""
         if self.person_id == person_id and not self.others:
             return self
-        for p in self.people:
+        if self.joints is not None and self.person_id == person_id:
+            return self._part(others=())
+        for p in self.others:
             if p.person_id == person_id:
-                return SkeletonFrame.of_people(self.stream_id, self.seq, self.timestamp, (p,),
-                                               sent_at=self.sent_at)  # fmt: skip
-        return SkeletonFrame(self.stream_id, self.seq, self.timestamp, None, None, self.sent_at)
+                return self._part(joints=p.joints, visibility=p.visibility, person_id=p.person_id, box=p.box,
+                                  others=())  # fmt: skip
+        return self._part(joints=None, visibility=None, person_id=0, box=None, others=())
+
+    def _part(self, **changes: Any) -> SkeletonFrame:
+        """This frame with ``changes`` drawn from its own validated parts: checking every person's
+        arrays again, for every person of every frame, would double the per-frame cost."""
+        frame = copy.copy(self)
+        for name, value in changes.items():
+            object.__setattr__(frame, name, value)
+        return frame
 
 
 def topic_for(stream_id: str) -> bytes:

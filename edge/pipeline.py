@@ -127,7 +127,7 @@ class Pipeline:
         self.last_frame_at[sid] = now
         self.stats.frames[sid] += 1
         known = self.people.setdefault(sid, set())
-        present = {p.person_id for p in frame.people}
+        present = set(frame.person_ids)
         for person in sorted(known | present) or [0]:
             who = Watched(sid, person)
             window = self.windows.get(who) or self._new_window(who)
