@@ -139,7 +139,8 @@ def _arrays(a: NewAlert) -> bytes:
 
 
 def _alert(fields: str, arrays: bytes) -> NewAlert:
-    d = json.loads(fields)
+    d: dict[str, Any] = json.loads(fields)
     for k in _TIMES:
         d[k] = None if d[k] is None else datetime.fromisoformat(d[k])
-    return NewAlert(**d, **decode_windows(arrays))
+    d.update(decode_windows(arrays))
+    return NewAlert(**d)
