@@ -7,9 +7,10 @@ landmark model's TFLite interpreters and their tensor arenas
 camera is small: the previous frame's region of interest and the landmark smoothing filters. Here
 the same MediaPipe subgraphs, wired as ``pose_landmark_cpu`` wires them, run in two kinds of graph:
 
-* a :class:`PoseModels` slot (``PoseDetectionCpu`` -> ``PoseDetectionToRoi``, and
-  ``PoseLandmarkByRoiCpu``): the models, no state; a :class:`PoseModelPool` holds a bounded number
-  of them and lends one to a camera for one frame;
+* the models, without state: :class:`PersonRegions` (``PoseDetectionCpu`` -> first detection ->
+  ``PoseDetectionToRoi``) and :class:`RawLandmarks` (``PoseLandmarkByRoiCpu``); a process's
+  :class:`PoseModelPool` builds up to ``pose_threads`` landmark graphs and one detector, and lends
+  each to one camera's frame at a time;
 * a :class:`SharedModelPoseEstimator` per camera: its region of interest, and its own small
   graph of ``PoseLandmarkFiltering`` -> ``PoseLandmarksToRoi`` (no model) on the graph clock a legacy
   graph of its own would have.
