@@ -7,7 +7,9 @@ the frames dropped; the frontend processes' CPU seconds per published frame and 
 camera (``--per-process``: cameras packed into one process); the worker's CPU share and memory. A camera is *sustained* when it publishes at least 95 % of
 ``min(pose_fps, video fps)`` and drops nothing. ``decode_share``: of one frame's decode + pose, the
 decode (grab + retrieve + RGB), timed in this process on the same video at the same pose rate.
-``size``: the video is first re-encoded at that size (scaled to fit, padded, aspect kept;
+With several counts (``--cameras 1,3``), each run after the first also reports
+``rss_mb_per_added_camera`` (:func:`with_rss_per_added_camera`). ``size``: the video is first
+re-encoded at that size (scaled to fit, padded, aspect kept;
 :func:`sized_video`), for figures at a camera's resolution from a recording of another.
 """
 
@@ -66,6 +68,18 @@ def _metrics(port: int) -> dict[tuple[str, str, str], float]:
         labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
         out[(m.group(1), labels.get("stream", ""), labels.get("result", ""))] = float(m.group(3))
     return out
+
+
+def with_rss_per_added_camera(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each run after the first gains ``rss_mb_per_added_camera``: its frontends' RSS minus the first
+    run's, per camera more than the first run had (the issue-25 bar, read off one command)."""
+    first = runs[0]
+    return [first] + [
+        {**r, "rss_mb_per_added_camera": round(
+            (r["frontend_rss_mb"] - first["frontend_rss_mb"]) / (r["cameras"] - first["cameras"]), 1
+        )} if r["cameras"] > first["cameras"] else r
+        for r in runs[1:]
+    ]  # fmt: skip
 
 
 def sized_video(video: Path, size: tuple[int, int], folder: Path) -> Path:

@@ -134,7 +134,12 @@ def bench_frontend_cmd(
         import tempfile
 
         from config.frontend import StreamConfig
-        from evaluation.bench_cameras import bench_cameras, decode_share, sized_video
+        from evaluation.bench_cameras import (
+            bench_cameras,
+            decode_share,
+            sized_video,
+            with_rss_per_added_camera,
+        )
 
         try:
             counts = [int(c) for c in cameras.split(",")]
@@ -148,13 +153,10 @@ def bench_frontend_cmd(
             if frame_size is not None:
                 clip = sized_video(clip, frame_size, Path(tmp))  # type: ignore[arg-type]
             share = decode_share(clip, StreamConfig().pose_fps or 30.0)
-            runs = [
-                {
-                    **bench_cameras(clip, n, per_process=per_process, seconds=seconds),
-                    "decode_share": round(share, 3),
-                }
+            runs = with_rss_per_added_camera([
+                {**bench_cameras(clip, n, per_process=per_process, seconds=seconds), "decode_share": round(share, 3)}
                 for n in counts
-            ]
+            ])  # fmt: skip
         typer.echo(json.dumps(runs, indent=2))
         return
 

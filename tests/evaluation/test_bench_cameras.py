@@ -51,3 +51,13 @@ def test_sized_video_keeps_every_frame_and_the_rate_scaled_to_fit_on_black(
     assert props == [640, 480, 30] and len(frames) == 120
     side = np.stack(frames)[:, :, :70].astype(int)  # 480 x 480 picture centred: 80 px of padding each side
     assert side.max() < 30 and np.stack(frames)[:, :, 80:560].mean() > 30
+
+
+def test_runs_after_the_first_report_rss_per_camera_added_since_the_first() -> None:
+    from evaluation.bench_cameras import with_rss_per_added_camera
+
+    runs = [{"cameras": 1, "frontend_rss_mb": 320.0}, {"cameras": 3, "frontend_rss_mb": 410.0},
+            {"cameras": 1, "frontend_rss_mb": 330.0}]  # fmt: skip
+    out = with_rss_per_added_camera(runs)
+    assert "rss_mb_per_added_camera" not in out[0] and "rss_mb_per_added_camera" not in out[2]
+    assert out[1]["rss_mb_per_added_camera"] == 45.0
