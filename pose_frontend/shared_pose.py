@@ -31,7 +31,7 @@ import numpy as np
 
 from config.frontend import EstimatorConfig
 from pose_frontend.estimator import PoseEstimator, PoseResult, check_frame, landmark_arrays
-from pose_frontend.graphs import _Graph
+from pose_frontend.graphs import TextGraph
 
 _Model = TypeVar("_Model")
 
@@ -126,7 +126,7 @@ class PersonRegions:
     of interest (a ``NormalizedRect``), or None. Thread-unsafe: one frame at a time."""
 
     def __init__(self, min_detection_confidence: float) -> None:
-        self._graph = _Graph(
+        self._graph = TextGraph(
             _DETECT_GRAPH,
             outputs=["roi"],
             calculator_params={
@@ -147,7 +147,7 @@ class RawLandmarks:
     the model sees nobody there). Thread-unsafe: one frame at a time."""
 
     def __init__(self, min_tracking_confidence: float) -> None:
-        self._graph = _Graph(
+        self._graph = TextGraph(
             _LANDMARK_GRAPH,
             outputs=["landmarks", "auxiliary_landmarks", "world_landmarks"],
             side_inputs={"model_complexity": 1, "enable_segmentation": False},
@@ -221,7 +221,7 @@ class SharedModelPoseEstimator(PoseEstimator):
     def __init__(self, config: EstimatorConfig, pool: PoseModelPool) -> None:
         self._config, self._pool = config, pool
         self._roi: Any = None  # the region the previous frame's landmarks gave; None: detect
-        self._filter = _Graph(
+        self._filter = TextGraph(
             _FILTER_GRAPH,
             outputs=["filtered_landmarks", "filtered_world_landmarks", "next_roi"],
             side_inputs={"smooth_landmarks": config.smooth_landmarks},
