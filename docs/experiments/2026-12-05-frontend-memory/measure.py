@@ -47,6 +47,7 @@ def main() -> None:
         "--pool", type=int, default=0, help="instead: shared models (pose_frontend/shared_pose.py)"
     )
     p.add_argument("--frames", type=int, default=60)
+    p.add_argument("--subgraphs", action="store_true", help="instead: build each model graph twice, idle")
     p.add_argument("--video", default=str(DATA / "mediapipe_pose_testdata" / "pose_1.mp4"))
     a = p.parse_args()
     m = show("python")
@@ -63,6 +64,20 @@ def main() -> None:
     from pose_frontend.sources import open_source
 
     m = show("+ import mediapipe, haad frontend", m)
+    if a.subgraphs:
+        import time
+
+        from pose_frontend.shared_pose import PersonRegions, RawLandmarks, SharedModelPoseEstimator
+
+        kept: list[object] = []
+        for name, make in [
+            ("detector", lambda: PersonRegions(0.5)),
+            ("landmark model", lambda: RawLandmarks(0.5)),
+        ] * 2 + [("filter", lambda: SharedModelPoseEstimator(EstimatorConfig(), PoseModelPool(1)))]:
+            kept.append(make())  # held while measured
+            time.sleep(1.0)  # the graph opens its calculators on its own threads
+            m = show(f"{name} graph built", m)
+        return
     graphs = [LegacyPoseEstimator(EstimatorConfig()) for _ in range(a.graphs)]
     pool = PoseModelPool(a.pool)
     lock = threading.Lock() if not a.pool else contextlib.nullcontext()
