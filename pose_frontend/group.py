@@ -5,7 +5,7 @@ again). A :class:`FrontendGroupProcess` runs its cameras as threads instead: eac
 own source and tracking state, at most ``pose_threads`` pose estimates run at once (MediaPipe has no
 batching; its maintainers suggest graphs side by side, google-ai-edge/mediapipe #1667), the legacy
 estimator's models are shared (:class:`~pose_frontend.shared_pose.PoseModelPool`: ``pose_threads``
-landmark graphs and one person detector for all the cameras; Tasks and several-people estimators
+landmark graphs and a person detector for every two of them, for all the cameras; Tasks and several-people estimators
 keep a graph per camera), and one thread owns the process's one bus socket, fed through a
 bounded queue (a zmq socket belongs to one thread). A camera that fails is restarted inside the
 process with the supervisor's back-off and given up after ``give_up_after`` failures within

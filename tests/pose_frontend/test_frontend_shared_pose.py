@@ -81,3 +81,8 @@ def test_a_lender_builds_at_most_its_size_per_threshold_and_makes_the_next_frame
         assert not waited.is_set()  # both 0.5 models are lent
     t.join(2.0)
     assert waited.is_set() and built == [0.5, 0.5, 0.7]  # the third frame took a returned one
+
+
+def test_a_pool_has_a_detector_for_every_two_landmark_models() -> None:
+    sizes = {n: (PoseModelPool(n).regions.size, PoseModelPool(n).landmarks.size) for n in (1, 2, 3, 4)}
+    assert sizes == {1: (1, 1), 2: (1, 2), 3: (2, 3), 4: (2, 4)}
