@@ -216,6 +216,13 @@ def calibrate_threshold(
     own = None
     if draws is not None:
         own = enrolment_kappa(emb, groups, behaviours, real, draws=draws, target_far=target_far)
+    if own is not None and prior is not None and own > prior:
+        warnings.append(
+            f"these clips' people differ more from each other than the encoder's training people "
+            f"({own:.3f} against {prior:.3f}, measured the same way; noisy skeletons, e.g. small people "
+            "far from the camera): the threshold follows them, so an action must stand out by as much "
+            "to alert"
+        )
     return Calibration(
         threshold=margin * max(empirical, normal, *(k for k in (prior, own) if k is not None)),
         target_far=target_far,

@@ -152,6 +152,8 @@ def test_an_enrolment_of_many_clips_noisier_than_the_prior_keeps_its_own_measure
     cal = calibrate_threshold(emb, groups, margin=1.0, kappa=0.5, draws=(3, 10))
     assert quiet.enrolment_kappa is None and cal.enrolment_kappa is not None
     assert cal.threshold == pytest.approx(cal.enrolment_kappa) and cal.threshold > quiet.threshold
+    assert any(w.startswith("these clips' people differ more") for w in cal.warnings)
+    assert not any(w.startswith("these clips' people") for w in quiet.warnings)
     # Other people of the same population against the whole profile: the promise holds for them.
     fresh, _ = people_support(200, 5, spread=1.0, seed=1)
     assert np.mean(one_behaviour(fresh, emb) > cal.threshold) <= 0.05
@@ -168,6 +170,7 @@ def test_an_enrolment_as_noisy_as_the_prior_keeps_the_prior() -> None:
     prior = float(np.quantile(one_behaviour(people_support(200, 5, 0.3, seed=1)[0], emb[:15]), 0.95))
     cal = calibrate_threshold(emb, groups, margin=1.0, kappa=prior, draws=(3, 10))
     assert cal.enrolment_kappa == pytest.approx(prior, rel=0.15)
+    assert cal.threshold >= prior
 
 
 @dataclass(frozen=True)
