@@ -151,10 +151,13 @@ def _check_person_id(person_id: object) -> int:
 
 def _checked_pose(joints: object, visibility: object) -> tuple[np.ndarray, np.ndarray]:
     arr = _frozen_f32(joints, (NUM_JOINTS, 3), "joints")
-    if np.isinf(arr).any():
+    # Every frame of every person passes here: one dot product (finite unless a value is NaN, Inf or
+    # huge) answers for the common complete frame.
+    if not math.isfinite(np.vdot(arr, arr)) and np.isinf(arr).any():
         raise _bad("joints must not be infinite (NaN marks a missing joint)")
     vis = _frozen_f32(visibility, (NUM_JOINTS,), "visibility")
-    if not ((vis >= 0) & (vis <= 1)).all():
+    v = vis.tolist()  # 20 values: Python's min/max beat numpy's per-call cost; a NaN makes the sum NaN
+    if not (min(v) >= 0.0 and max(v) <= 1.0 and math.isfinite(sum(v))):
         raise _bad("visibility must lie in [0, 1]")
     return arr, vis
 
@@ -213,7 +216,9 @@ class SkeletonFrame:
             raise _bad("joints and visibility must both be set (person) or both be None (no person)")
         object.__setattr__(self, "person_id", _check_person_id(self.person_id))
         object.__setattr__(self, "box", check_box(self.box))
-        if not isinstance(self.others, tuple) or not all(isinstance(p, PersonSkeleton) for p in self.others):
+        if not isinstance(self.others, tuple) or (
+            self.others and not all(isinstance(p, PersonSkeleton) for p in self.others)
+        ):
             raise _bad("others must be a tuple of PersonSkeleton")
         if self.joints is None:
             if self.others or self.box is not None:

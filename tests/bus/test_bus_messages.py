@@ -142,6 +142,10 @@ def test_decode_refuses_unknown_flag_bits(pack) -> None:
     "kwargs",
     [
         {"joints": np.full((20, 3), np.inf)},
+        {"joints": np.where(np.arange(60).reshape(20, 3) == 7, -np.inf, np.nan)},  # one Inf among NaNs
+        {"visibility": np.where(np.arange(20) == 4, np.nan, 1.0)},
+        {"visibility": np.where(np.arange(20) == 19, 1.01, 0.0)},
+        {"others": []},
         {"joints": np.zeros((19, 3))},
         {"joints": np.zeros((20, 2))},
         {"visibility": np.full(20, -0.1)},
@@ -164,6 +168,14 @@ def test_invalid_frame_cannot_be_built(kwargs: dict) -> None:
     with pytest.raises(MessageError) as e:
         SkeletonFrame(**args)
     assert e.value.reason == "bad_values"
+
+
+def test_frame_accepts_missing_joints_and_huge_finite_ones() -> None:
+    """The check's fast path (one dot product) must not refuse what is valid."""
+    joints = np.full((20, 3), 3e38, np.float32)  # finite, but its dot product overflows to Inf
+    joints[2] = np.nan
+    frame = SkeletonFrame("cam1", 0, 0.0, joints, np.zeros(20), 0.0)
+    assert frame.joints is not None and np.isnan(frame.joints[2]).all()
 
 
 def test_frame_copies_and_freezes_its_arrays() -> None:
