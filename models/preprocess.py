@@ -143,10 +143,12 @@ def interpolate_at(joints: np.ndarray, times: np.ndarray, grid: np.ndarray) -> n
     Points outside ``[times[0], times[-1]]`` hold the end pose. Returns ``(len(grid), J, 3)`` float32.
     The live window worker resamples stream segments with it, exactly as :func:`resample` does clips.
     """
-    right = np.clip(np.searchsorted(times, grid, side="right"), 1, len(times) - 1)
+    # np.minimum/np.maximum, not np.clip: its wrapper costs ~20 us a call, and the worker calls this per window.
+    right = np.minimum(np.maximum(np.searchsorted(times, grid, side="right"), 1), len(times) - 1)
     left = right - 1
-    w = ((grid - times[left]) / (times[right] - times[left])).clip(0.0, 1.0)[:, None, None]
-    return ((1.0 - w) * joints[left] + w * joints[right]).astype(np.float32)
+    w = np.minimum(np.maximum((grid - times[left]) / (times[right] - times[left]), 0.0), 1.0)[:, None]
+    flat = joints.reshape(len(joints), -1)  # (T, J*3): a long inner axis, far faster to broadcast over than 3
+    return ((1.0 - w) * flat[left] + w * flat[right]).astype(np.float32).reshape(len(grid), *joints.shape[1:])
 
 
 def cut_windows(frames: np.ndarray, spec: WindowSpec) -> np.ndarray:
