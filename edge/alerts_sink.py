@@ -262,6 +262,7 @@ class AlertSink:
         delivery = _Delivery(self.cfg, self.outbox_path)
         read_log = bool(self._streams)  # the log's open episodes are still to be read
         idle, stop_seen = False, False
+        next_round = 0.0  # monotonic time before which no round starts (deliver_every_s), unless stopping
         try:
             while True:
                 with self._lock:
@@ -270,6 +271,8 @@ class AlertSink:
                         self._lock.wait(
                             min(wait, self._deadline - time.monotonic()) if self._stopping else wait
                         )
+                    while not self._stopping and (rest := next_round - time.monotonic()) > 0:
+                        self._lock.wait(rest)
                     stopping, status = self._stopping, self._status
                 if stopping and not stop_seen:  # one attempt at once, then the back-off again
                     stop_seen = True
@@ -290,6 +293,8 @@ class AlertSink:
                 if done is None:  # the log failed
                     continue
                 wrote, more = done
+                if wrote and not more:
+                    next_round = time.monotonic() + self.cfg.deliver_every_s
                 if more:
                     idle = False
                 elif status is not None and delivery.write_status(status, self.cfg.timeout_s):
