@@ -82,6 +82,9 @@ class AlertStore:
                     ).scalar_one()
                 else:
                     query = update(Alert).where(Alert.episode_key == a.episode_key).values(**columns)
+                    # No session object to bring up to date (the events read the row again): skip
+                    # the ORM's search of the session for it, a large part of writing a row.
+                    query = query.execution_options(synchronize_session=False)
                     alert_id = int(s.execute(query.returning(Alert.id)).scalar_one())
                     changes.append((alert_id, "close" if was_open and a.ended_at is not None else "update"))
                 ids.append(alert_id)
