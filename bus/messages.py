@@ -149,17 +149,27 @@ def _check_person_id(person_id: object) -> int:
     return int(pid)
 
 
-def _checked_pose(joints: object, visibility: object) -> tuple[np.ndarray, np.ndarray]:
+PoseQuality = tuple[bool, float | None]
+"""(every joint finite, mean visibility of the joints present; None when no joint is present)."""
+_NO_POSE: PoseQuality = (False, None)
+
+
+def _checked_pose(joints: object, visibility: object) -> tuple[np.ndarray, np.ndarray, PoseQuality]:
     arr = _frozen_f32(joints, (NUM_JOINTS, 3), "joints")
     # Every frame of every person passes here: one dot product (finite unless a value is NaN, Inf or
     # huge) answers for the common complete frame.
-    if not math.isfinite(np.vdot(arr, arr)) and np.isinf(arr).any():
+    finite = math.isfinite(np.vdot(arr, arr))
+    if not finite and np.isinf(arr).any():
         raise _bad("joints must not be infinite (NaN marks a missing joint)")
     vis = _frozen_f32(visibility, (NUM_JOINTS,), "visibility")
     v = vis.tolist()  # 20 values: Python's min/max beat numpy's per-call cost; a NaN makes the sum NaN
-    if not (min(v) >= 0.0 and max(v) <= 1.0 and math.isfinite(sum(v))):
+    total = sum(v)
+    if not (min(v) >= 0.0 and max(v) <= 1.0 and math.isfinite(total)):
         raise _bad("visibility must lie in [0, 1]")
-    return arr, vis
+    if finite:
+        return arr, vis, (True, total / NUM_JOINTS)
+    present = np.isfinite(arr).all(axis=1)
+    return arr, vis, (bool(present.all()), float(vis[present].mean()) if present.any() else None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,10 +183,17 @@ class PersonSkeleton:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "person_id", _check_person_id(self.person_id))
-        joints, visibility = _checked_pose(self.joints, self.visibility)
+        joints, visibility, quality = _checked_pose(self.joints, self.visibility)
         object.__setattr__(self, "joints", joints)
         object.__setattr__(self, "visibility", visibility)
         object.__setattr__(self, "box", check_box(self.box))
+        object.__setattr__(self, "_quality", quality)
+
+    @property
+    def pose_quality(self) -> PoseQuality:
+        """Whether every joint is finite, and the mean visibility of those present (worked out once,
+        by the check)."""
+        return self._quality  # type: ignore[no-any-return,attr-defined]
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: array fields have no single truth value
@@ -223,15 +240,23 @@ class SkeletonFrame:
         if self.joints is None:
             if self.others or self.box is not None:
                 raise _bad("a frame without a person has no box and no others")
+            object.__setattr__(self, "_quality", _NO_POSE)
             return
         if len(self.others) >= MAX_PEOPLE:
             raise _bad(f"{1 + len(self.others)} people in one frame; at most {MAX_PEOPLE}")
         ids = [self.person_id, *(p.person_id for p in self.others)]
         if len(set(ids)) != len(ids):
             raise _bad(f"person ids must be distinct within a frame; got {ids}")
-        joints, visibility = _checked_pose(self.joints, self.visibility)
+        joints, visibility, quality = _checked_pose(self.joints, self.visibility)
         object.__setattr__(self, "joints", joints)
         object.__setattr__(self, "visibility", visibility)
+        object.__setattr__(self, "_quality", quality)
+
+    @property
+    def pose_quality(self) -> PoseQuality:
+        """The person's :data:`PoseQuality`, worked out once by the check (every window reads it for
+        every frame); ``(False, None)`` when nobody is in view."""
+        return self._quality  # type: ignore[no-any-return,attr-defined]
 
     @property
     def person(self) -> bool:
@@ -278,8 +303,8 @@ class SkeletonFrame:
         for p in self.others:
             if p.person_id == person_id:
                 return self._part(joints=p.joints, visibility=p.visibility, person_id=p.person_id, box=p.box,
-                                  others=())  # fmt: skip
-        return self._part(joints=None, visibility=None, person_id=0, box=None, others=())
+                                  others=(), _quality=p.pose_quality)  # fmt: skip
+        return self._part(joints=None, visibility=None, person_id=0, box=None, others=(), _quality=_NO_POSE)
 
     def _part(self, **changes: Any) -> SkeletonFrame:
         """This frame with ``changes`` drawn from its own validated parts: checking every person's

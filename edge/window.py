@@ -288,18 +288,11 @@ class StreamWindow:
 
     def _classify(self, frame: SkeletonFrame) -> tuple[_MissingKind | None, bool]:
         """-> (why the frame counts as missing, or None; whether every joint is finite)."""
-        joints, visibility = frame.joints, frame.visibility
-        if joints is None or visibility is None:
+        if frame.joints is None or frame.visibility is None:
             return "no_person", False
-        # One dot product (finite unless a value is NaN or huge) answers for the common, complete frame;
-        # the 20 visibilities are summed as Python floats (numpy's per-call cost is the larger part).
-        if math.isfinite(np.vdot(joints, joints)):
-            complete, mean_visibility = True, math.fsum(visibility.tolist()) / len(visibility)
-        else:
-            present = np.isfinite(joints).all(axis=1)
-            if not present.any():
-                return "nan_joints", False
-            complete, mean_visibility = bool(present.all()), float(visibility[present].mean())
+        complete, mean_visibility = frame.pose_quality  # the frame's check worked it out
+        if mean_visibility is None:
+            return "nan_joints", False
         if mean_visibility < self.min_visibility:
             return "low_visibility", complete
         return None, complete

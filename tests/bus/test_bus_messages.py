@@ -224,3 +224,20 @@ def test_the_most_people_a_frontend_tracks_fit_in_one_frame() -> None:
     topic, payload = encode(SkeletonFrame.of_people("x" * 64, 1, 0.0, people))
     assert len(topic) + len(payload) <= MAX_MESSAGE_BYTES
     assert len(decode([topic, payload]).people) == MAX_PEOPLE
+
+
+def test_each_persons_view_of_a_frame_carries_that_persons_pose_quality() -> None:
+    """The window reads the quality the check worked out; a person's view must carry theirs."""
+    gappy = np.zeros((20, 3))
+    gappy[4] = np.nan
+    vis = np.linspace(0.0, 1.0, 20)
+    frame = SkeletonFrame.of_people(
+        "cam1", 0, 0.0,
+        (PersonSkeleton(1, np.zeros((20, 3)), np.full(20, 0.25)), PersonSkeleton(2, gappy, vis),
+         PersonSkeleton(3, np.full((20, 3), np.nan), np.ones(20))),
+    )  # fmt: skip
+    assert frame.pose_quality == (True, pytest.approx(0.25))
+    assert frame.of(2).pose_quality == (False, pytest.approx(np.delete(vis, 4).mean()))
+    assert frame.of(3).pose_quality == (False, None)
+    assert frame.of(9).pose_quality == (False, None)
+    assert SkeletonFrame("cam1", 0, 0.0, None, None).pose_quality == (False, None)
