@@ -102,9 +102,18 @@ def _finite_float(value: object, name: str) -> float:
     return f
 
 
+# Stream ids found valid: a bus carries a few streams, and every frame names one (checked per frame).
+_VALID_IDS: set[str] = set()
+_MAX_VALID_IDS = 4096
+
+
 def _check_stream_id(stream_id: object) -> str:
+    if type(stream_id) is str and stream_id in _VALID_IDS:
+        return stream_id
     if not isinstance(stream_id, str) or not _STREAM_ID.fullmatch(stream_id):
         raise _bad(f"stream id must match [A-Za-z0-9_.-]{{1,64}}; got {stream_id!r}")
+    if type(stream_id) is str and len(_VALID_IDS) < _MAX_VALID_IDS:
+        _VALID_IDS.add(stream_id)
     return stream_id
 
 
@@ -244,9 +253,10 @@ class SkeletonFrame:
             return
         if len(self.others) >= MAX_PEOPLE:
             raise _bad(f"{1 + len(self.others)} people in one frame; at most {MAX_PEOPLE}")
-        ids = [self.person_id, *(p.person_id for p in self.others)]
-        if len(set(ids)) != len(ids):
-            raise _bad(f"person ids must be distinct within a frame; got {ids}")
+        if self.others:
+            ids = [self.person_id, *(p.person_id for p in self.others)]
+            if len(set(ids)) != len(ids):
+                raise _bad(f"person ids must be distinct within a frame; got {ids}")
         joints, visibility, quality = _checked_pose(self.joints, self.visibility)
         object.__setattr__(self, "joints", joints)
         object.__setattr__(self, "visibility", visibility)
