@@ -152,13 +152,13 @@ class AlertSink:
 
     def write(self, events: Sequence[EpisodeEvent]) -> None:
         """Take the rows ``events`` leave their episodes in; never blocks on a disk or a database."""
-        rows: dict[str, NewAlert] = {}
+        last: dict[str, EpisodeEvent] = {}  # an episode's row is what its last event leaves
         for event in events:
             ep = event.episode
             # At its opening, the deciding window is the episode's last hot one: it ends at ``ep.end``.
             self.offsets.setdefault(ep.episode_id, event.trigger_sent_at - ep.end)
             self.versions.setdefault(ep.episode_id, self.profile_version(ep.profile))
-            rows[ep.episode_id] = self._alert(ep, closed=event.kind == "closed")
+            last[ep.episode_id] = event
             if event.kind == "opened":
                 self.opened += 1
                 log.warning(
@@ -167,9 +167,12 @@ class AlertSink:
                     extra={"stream": ep.stream_id, "person": ep.person, "profile": ep.profile,
                            "episode": ep.episode_id},
                 )  # fmt: skip
-            elif event.kind == "closed":
-                self.offsets.pop(ep.episode_id, None)
-                self.versions.pop(ep.episode_id, None)
+        # One row per episode, however many of its windows the batch held (a row copies its windows).
+        rows = {key: self._alert(e.episode, closed=e.kind == "closed") for key, e in last.items()}
+        for key, e in last.items():
+            if e.kind == "closed":
+                self.offsets.pop(key, None)
+                self.versions.pop(key, None)
         if not rows:
             return
         with self._lock:
@@ -392,7 +395,7 @@ class AlertSink:
             threshold=ep.threshold,
             n_windows=ep.n_windows,
             model_version=self.model_version,
-            windows=np.stack([w.frames for w in kept]).astype(np.float32),
+            windows=np.stack([w.frames for w in kept]).astype(np.float32, copy=False),
             window_times=np.array([[w.t_start, w.t_end] for w in kept], dtype=np.float64),
             window_scores=np.array([w.score for w in kept], dtype=np.float64),
             person=ep.person,
