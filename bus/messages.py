@@ -14,7 +14,6 @@ recognised (and refused as ``wrong_version``) by this one. Numpy and struct only
 
 from __future__ import annotations
 
-import copy
 import math
 import operator
 import re
@@ -205,6 +204,19 @@ class PersonSkeleton:
         return self._quality  # type: ignore[no-any-return,attr-defined]
 
 
+def _check_others(person_id: int, others: object) -> None:
+    """``others`` is a tuple of :class:`PersonSkeleton`, with ``person_id`` at most ``MAX_PEOPLE``
+    people, ids distinct."""
+    if not isinstance(others, tuple) or (others and not all(isinstance(p, PersonSkeleton) for p in others)):
+        raise _bad("others must be a tuple of PersonSkeleton")
+    if len(others) >= MAX_PEOPLE:
+        raise _bad(f"{1 + len(others)} people in one frame; at most {MAX_PEOPLE}")
+    if others:
+        ids = [person_id, *(p.person_id for p in others)]
+        if len(set(ids)) != len(ids):
+            raise _bad(f"person ids must be distinct within a frame; got {ids}")
+
+
 @dataclass(frozen=True, eq=False)  # eq=False: array fields have no single truth value
 class SkeletonFrame:
     """One camera frame's skeleton, validated on construction (raises :class:`MessageError`).
@@ -242,21 +254,12 @@ class SkeletonFrame:
             raise _bad("joints and visibility must both be set (person) or both be None (no person)")
         object.__setattr__(self, "person_id", _check_person_id(self.person_id))
         object.__setattr__(self, "box", check_box(self.box))
-        if not isinstance(self.others, tuple) or (
-            self.others and not all(isinstance(p, PersonSkeleton) for p in self.others)
-        ):
-            raise _bad("others must be a tuple of PersonSkeleton")
+        _check_others(self.person_id, self.others)
         if self.joints is None:
             if self.others or self.box is not None:
                 raise _bad("a frame without a person has no box and no others")
             object.__setattr__(self, "_quality", _NO_POSE)
             return
-        if len(self.others) >= MAX_PEOPLE:
-            raise _bad(f"{1 + len(self.others)} people in one frame; at most {MAX_PEOPLE}")
-        if self.others:
-            ids = [self.person_id, *(p.person_id for p in self.others)]
-            if len(set(ids)) != len(ids):
-                raise _bad(f"person ids must be distinct within a frame; got {ids}")
         joints, visibility, quality = _checked_pose(self.joints, self.visibility)
         object.__setattr__(self, "joints", joints)
         object.__setattr__(self, "visibility", visibility)
@@ -292,10 +295,20 @@ class SkeletonFrame:
     ) -> SkeletonFrame:
         """A frame of ``people`` (possibly none); ``sent_at`` defaults to now."""
         sent = time.time() if sent_at is None else sent_at
+        frame = cls(stream_id, seq, timestamp, None, None, sent)  # checks the frame's own fields
         if not people:
-            return cls(stream_id, seq, timestamp, None, None, sent)
+            return frame
         p, *rest = people
-        return cls(stream_id, seq, timestamp, p.joints, p.visibility, sent, p.person_id, p.box, tuple(rest))
+        others = tuple(rest)
+        if not isinstance(p, PersonSkeleton):
+            raise _bad("people must be PersonSkeleton")
+        _check_others(p.person_id, others)
+        # The people were checked when they were built (bus decoding builds them first): checking
+        # the first one's arrays again would add half the cost of decoding a frame.
+        return frame._part(
+            joints=p.joints, visibility=p.visibility, person_id=p.person_id, box=p.box, others=others,
+            _quality=p.pose_quality,
+        )  # fmt: skip
 
     @property
     def person_ids(self) -> tuple[int, ...]:
@@ -319,7 +332,8 @@ class SkeletonFrame:
     def _part(self, **changes: Any) -> SkeletonFrame:
         """This frame with ``changes`` drawn from its own validated parts: checking every person's
         arrays again, for every person of every frame, would double the per-frame cost."""
-        frame = copy.copy(self)
+        frame = object.__new__(SkeletonFrame)  # a shallow copy, 4x faster than copy.copy
+        frame.__dict__.update(self.__dict__)
         for name, value in changes.items():
             object.__setattr__(frame, name, value)
         return frame

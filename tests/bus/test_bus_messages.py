@@ -241,3 +241,15 @@ def test_each_persons_view_of_a_frame_carries_that_persons_pose_quality() -> Non
     assert frame.of(3).pose_quality == (False, None)
     assert frame.of(9).pose_quality == (False, None)
     assert SkeletonFrame("cam1", 0, 0.0, None, None).pose_quality == (False, None)
+
+
+def test_a_frame_of_people_checks_the_set_but_takes_each_person_as_checked() -> None:
+    a = PersonSkeleton(1, np.zeros((20, 3)), np.ones(20))
+    frame = SkeletonFrame.of_people("cam1", 0, 0.0, (a, PersonSkeleton(2, np.ones((20, 3)), np.ones(20))))
+    assert frame.joints is a.joints and frame.person_ids == (1, 2)  # no second copy of a's arrays
+    with pytest.raises(MessageError, match="distinct"):
+        SkeletonFrame.of_people("cam1", 0, 0.0, (a, a))
+    with pytest.raises(MessageError, match="PersonSkeleton"):
+        SkeletonFrame.of_people("cam1", 0, 0.0, (object(), a))  # type: ignore[arg-type]
+    with pytest.raises(MessageError, match="stream id"):
+        SkeletonFrame.of_people("cam/1", 0, 0.0, (a,))
