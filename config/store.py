@@ -106,6 +106,14 @@ class StoreConfig(StrictModel):
         description="Longest a database call of the alert writer may take (a hung server, a frozen "
         "network path): it is cut and retried later, while the alerts wait in the outbox.",
     )
+    deliver_every_s: float = Field(
+        default=0.5,
+        ge=0,
+        le=10,
+        description="Shortest time between two deliveries to the alert log while alerts keep coming: "
+        "an episode's states of one interval go as one row (its newest), and the worker's hot path "
+        "shares the interpreter with fewer database round trips (docs/worker.md). 0: deliver at once.",
+    )
     pool_size: int = Field(default=5, ge=1, le=100, description="Connections kept open per process.")
     max_overflow: int = Field(
         default=5, ge=0, le=100, description="Extra connections opened under load beyond pool_size."

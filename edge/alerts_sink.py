@@ -152,13 +152,13 @@ class AlertSink:
 
     def write(self, events: Sequence[EpisodeEvent]) -> None:
         """Take the rows ``events`` leave their episodes in; never blocks on a disk or a database."""
-        rows: dict[str, NewAlert] = {}
+        last: dict[str, EpisodeEvent] = {}  # an episode's row is what its last event leaves
         for event in events:
             ep = event.episode
             # At its opening, the deciding window is the episode's last hot one: it ends at ``ep.end``.
             self.offsets.setdefault(ep.episode_id, event.trigger_sent_at - ep.end)
             self.versions.setdefault(ep.episode_id, self.profile_version(ep.profile))
-            rows[ep.episode_id] = self._alert(ep, closed=event.kind == "closed")
+            last[ep.episode_id] = event
             if event.kind == "opened":
                 self.opened += 1
                 log.warning(
@@ -167,9 +167,12 @@ class AlertSink:
                     extra={"stream": ep.stream_id, "person": ep.person, "profile": ep.profile,
                            "episode": ep.episode_id},
                 )  # fmt: skip
-            elif event.kind == "closed":
-                self.offsets.pop(ep.episode_id, None)
-                self.versions.pop(ep.episode_id, None)
+        # One row per episode, however many of its windows the batch held (a row copies its windows).
+        rows = {key: self._alert(e.episode, closed=e.kind == "closed") for key, e in last.items()}
+        for key, e in last.items():
+            if e.kind == "closed":
+                self.offsets.pop(key, None)
+                self.versions.pop(key, None)
         if not rows:
             return
         with self._lock:
@@ -262,6 +265,7 @@ class AlertSink:
         delivery = _Delivery(self.cfg, self.outbox_path)
         read_log = bool(self._streams)  # the log's open episodes are still to be read
         idle, stop_seen = False, False
+        next_round = 0.0  # monotonic time before which no round starts (deliver_every_s), unless stopping
         try:
             while True:
                 with self._lock:
@@ -270,6 +274,8 @@ class AlertSink:
                         self._lock.wait(
                             min(wait, self._deadline - time.monotonic()) if self._stopping else wait
                         )
+                    while not self._stopping and (rest := next_round - time.monotonic()) > 0:
+                        self._lock.wait(rest)
                     stopping, status = self._stopping, self._status
                 if stopping and not stop_seen:  # one attempt at once, then the back-off again
                     stop_seen = True
@@ -290,6 +296,8 @@ class AlertSink:
                 if done is None:  # the log failed
                     continue
                 wrote, more = done
+                if wrote and not more:
+                    next_round = time.monotonic() + self.cfg.deliver_every_s
                 if more:
                     idle = False
                 elif status is not None and delivery.write_status(status, self.cfg.timeout_s):
@@ -387,7 +395,7 @@ class AlertSink:
             threshold=ep.threshold,
             n_windows=ep.n_windows,
             model_version=self.model_version,
-            windows=np.stack([w.frames for w in kept]).astype(np.float32),
+            windows=np.stack([w.frames for w in kept]).astype(np.float32, copy=False),
             window_times=np.array([[w.t_start, w.t_end] for w in kept], dtype=np.float64),
             window_scores=np.array([w.score for w in kept], dtype=np.float64),
             person=ep.person,

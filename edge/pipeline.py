@@ -28,6 +28,7 @@ from edge.segments import min_segment_frames
 from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
 
 SCORING_STAGES = ("normalise", "embed", "score", "episodes")
+_ONLY_PERSON_0 = frozenset({0})
 FINISHED = "finished"  # a segment ended because its stream is done (not a reset)
 
 
@@ -127,6 +128,12 @@ class Pipeline:
         self.last_frame_at[sid] = now
         self.stats.frames[sid] += 1
         known = self.people.setdefault(sid, set())
+        if frame.person_id == 0 and not frame.others and known <= _ONLY_PERSON_0:
+            # A single-person frontend's frame (every frame of most cameras): the loop below, short.
+            window = self.windows.get(who := Watched(sid, 0)) or self._new_window(who)
+            if ready := window.push(frame):
+                self.batcher.add(ready, now)
+            return
         present = set(frame.person_ids)
         for person in sorted(known | present) or [0]:
             who = Watched(sid, person)

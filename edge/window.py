@@ -183,8 +183,12 @@ class StreamWindow:
         self._pending_t: list[float] = []  # frames after the anchor still waiting for a NaN to be filled
         self._pending_x: list[np.ndarray] = []
         self._known_k = 0  # grid points up to the anchor, i.e. ready to be resampled
-        self._ring = np.zeros((spec.frames, NUM_JOINTS, 3), np.float32)
-        self._count = 0  # grid points resampled into the ring in this segment
+        # The segment's resampled frames, in order: frame ``i`` of the segment at ``_frames[i - _base]``.
+        # A window is one slice of it; the oldest frames are dropped only when it is full and no
+        # later window needs them (it holds 4 windows, so that happens once in 3 windows' frames).
+        self._frames = np.zeros((4 * spec.frames, NUM_JOINTS, 3), np.float32)
+        self._base = 0
+        self._count = 0  # grid points resampled in this segment
         self._short_done = 0  # frames held by the segment's last short window
         self._held: list[ReadyWindow] = []  # short windows, out when the segment ends short
         self._boxes: deque[tuple[float, Box]] = deque()  # (time, box) of the recent usable frames
@@ -284,16 +288,11 @@ class StreamWindow:
 
     def _classify(self, frame: SkeletonFrame) -> tuple[_MissingKind | None, bool]:
         """-> (why the frame counts as missing, or None; whether every joint is finite)."""
-        joints, visibility = frame.joints, frame.visibility
-        if joints is None or visibility is None:
+        if frame.joints is None or frame.visibility is None:
             return "no_person", False
-        if math.isfinite(float(joints.sum())):  # one reduction: the common, complete frame
-            complete, mean_visibility = True, float(visibility.sum()) / len(visibility)
-        else:
-            present = np.isfinite(joints).all(axis=1)
-            if not present.any():
-                return "nan_joints", False
-            complete, mean_visibility = False, float(visibility[present].mean())
+        complete, mean_visibility = frame.pose_quality  # the frame's check worked it out
+        if mean_visibility is None:
+            return "nan_joints", False
         if mean_visibility < self.min_visibility:
             return "low_visibility", complete
         return None, complete
@@ -316,6 +315,7 @@ class StreamWindow:
         self._raw_t[:], self._raw_x[:] = [t], [joints]
         self._known_k = 1
         self._count = 0
+        self._base = 0
         self._short_done = 0
         self._held.clear()
 
@@ -382,7 +382,8 @@ class StreamWindow:
         if len(self._raw_t) == 1:  # every grid point sits on the one frame (windows of one frame)
             points = np.repeat(self._raw_x[0][None], len(grid), axis=0)
         else:
-            points = interpolate_at(np.stack(self._raw_x), np.array(self._raw_t), grid)
+            # np.array, not np.stack: the same (T, J, 3) array at half the cost for a few frames.
+            points = interpolate_at(np.array(self._raw_x), np.array(self._raw_t), grid)
         ready = self._append(points, grid, sent_at)
         keep = bisect.bisect_right(self._raw_t, grid[-1]) - 1  # left neighbour of the next grid point
         del self._raw_t[:keep], self._raw_x[:keep]
@@ -390,33 +391,47 @@ class StreamWindow:
 
     def _append(self, points: np.ndarray, grid: np.ndarray, sent_at: float) -> list[ReadyWindow]:
         """Add resampled frames ``(m, J, 3)`` at grid times ``(m,)``; emit the windows they complete."""
-        f, m, ready = self.spec.frames, self.min_frames, []
-        for p, g in zip(points, grid, strict=True):
-            self._ring[self._count % f] = p
-            self._count += 1
-            n = self._count
-            if m <= n < f and (n - m) % self.stride == 0:
-                self._short_windows(float(g), sent_at)
-            elif n >= f and (n - f) % self.stride == 0:
-                self._held.clear()  # the segment filled a window: its sliding windows take over
-                head = n % f  # oldest frame's slot
-                frames = np.concatenate([self._ring[head:], self._ring[:head]])
-                assert self.stream_id is not None
-                t_end = float(g)
-                t_start = t_end - (f - 1) / self.spec.fps
-                ready.append(
-                    ReadyWindow(
-                        self.stream_id,
-                        self.segment,
-                        t_start,
-                        t_end,
-                        frames,
-                        sent_at,
-                        person=self.person,
-                        box=self._box(t_start, t_end),
-                    )  # fmt: skip
-                )
+        f, first, end = self.spec.frames, self._count, self._count + len(points)
+        self._store(points)
+        ready = []
+        while (n := self._next_due()) <= end:  # the frame counts at which a window is due
+            self._count = n
+            t_end = float(grid[n - first - 1])
+            if n < f:
+                self._short_windows(t_end, sent_at)
+                continue
+            self._held.clear()  # the segment filled a window: its sliding windows take over
+            assert self.stream_id is not None
+            t_start = t_end - (f - 1) / self.spec.fps
+            ready.append(
+                ReadyWindow(
+                    self.stream_id,
+                    self.segment,
+                    t_start,
+                    t_end,
+                    self._frames[n - f - self._base : n - self._base].copy(),  # a copy: the buffer moves on
+                    sent_at,
+                    person=self.person,
+                    box=self._box(t_start, t_end),
+                )  # fmt: skip
+            )
+        self._count = end
         return ready
+
+    def _store(self, points: np.ndarray) -> None:
+        """Append resampled frames to ``_frames``; when it is full, keep only its last ``frames - 1``
+        (all any later window needs) or, while the segment is shorter than a window, all of them."""
+        held, k = self._count - self._base, len(points)
+        if held + k > len(self._frames):
+            keep = min(held, self.spec.frames - 1)
+            if keep + k > len(self._frames):  # a burst of more frames than it holds: a bigger one
+                grown = np.zeros((keep + k + self.spec.frames, NUM_JOINTS, 3), np.float32)
+                grown[:keep] = self._frames[held - keep : held]
+                self._frames = grown
+            else:
+                self._frames[:keep] = self._frames[held - keep : held]
+            self._base, held = self._count - keep, keep
+        self._frames[held : held + k] = points
 
     def _short_windows(self, t_end: float, sent_at: float) -> None:
         """Hold the windows of all the segment's frames so far (fewer than a window), cut by
@@ -424,7 +439,9 @@ class StreamWindow:
         n = self._count
         assert self.stream_id is not None and n < self.spec.frames
         self._short_done = n
-        cut = np.array(cut_windows(self._ring[:n], self.spec), dtype=np.float32)  # a copy: the ring moves on
+        assert self._base == 0  # a segment shorter than a window still holds all its frames
+        # a copy: the buffer moves on
+        cut = np.array(cut_windows(self._frames[:n], self.spec), dtype=np.float32)
         box = self._box(self._t0, t_end)
         self._held += [
             ReadyWindow(

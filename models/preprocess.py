@@ -143,10 +143,12 @@ def interpolate_at(joints: np.ndarray, times: np.ndarray, grid: np.ndarray) -> n
     Points outside ``[times[0], times[-1]]`` hold the end pose. Returns ``(len(grid), J, 3)`` float32.
     The live window worker resamples stream segments with it, exactly as :func:`resample` does clips.
     """
-    right = np.clip(np.searchsorted(times, grid, side="right"), 1, len(times) - 1)
+    # np.minimum/np.maximum, not np.clip: its wrapper costs ~20 us a call, and the worker calls this per window.
+    right = np.minimum(np.maximum(np.searchsorted(times, grid, side="right"), 1), len(times) - 1)
     left = right - 1
-    w = ((grid - times[left]) / (times[right] - times[left])).clip(0.0, 1.0)[:, None, None]
-    return ((1.0 - w) * joints[left] + w * joints[right]).astype(np.float32)
+    w = np.minimum(np.maximum((grid - times[left]) / (times[right] - times[left]), 0.0), 1.0)[:, None]
+    flat = joints.reshape(len(joints), -1)  # (T, J*3): a long inner axis, far faster to broadcast over than 3
+    return ((1.0 - w) * flat[left] + w * flat[right]).astype(np.float32).reshape(len(grid), *joints.shape[1:])
 
 
 def cut_windows(frames: np.ndarray, spec: WindowSpec) -> np.ndarray:
@@ -202,33 +204,50 @@ def longest_run(mask: np.ndarray) -> tuple[int, int]:
 
 
 def normalise_windows(windows: np.ndarray, spec: WindowSpec) -> np.ndarray:
-    """Root, facing and scale normalisation of raw windows ``(B, F, J, 3)`` -> float32 copy."""
+    """Root, facing and scale normalisation of raw windows ``(B, F, J, 3)`` -> float32 copy.
+
+    Facing and scale make one linear map per window (:func:`window_maps`), applied with the root
+    offset in one matmul and one subtraction, each running along frames x joints: three passes over
+    the batch instead of a dozen (the worker normalises every batch; docs/worker.md).
+    """
     w = np.asarray(windows, dtype=np.float32)
     if w.ndim != 4 or w.shape[2:] != (skeleton.NUM_JOINTS, 3):
         raise ValueError(f"windows must have shape (B, F, {skeleton.NUM_JOINTS}, 3); got {w.shape}")
-    root = w[:, :, skeleton.ROOT : skeleton.ROOT + 1, :]
-    if spec.root == "first_frame":
-        out = w - root[:, :1]
-    else:
-        out = w - root
+    b, f, j, _ = w.shape
+    maps = window_maps(w, spec)  # (B, 3, 3): a row-vector point p -> p @ map
+    root = w[:, : 1 if spec.root == "first_frame" else f, skeleton.ROOT]  # (B, 1 or F, 3)
+    # map^T @ points^T keeps frames x joints as the long inner axis; (B, 3, F, J) is then written
+    # straight into the (B, F, J, 3) result through a transposed view.
+    moved = np.matmul(maps.transpose(0, 2, 1), w.reshape(b, f * j, 3).transpose(0, 2, 1)).reshape(b, 3, f, j)
+    offset = np.matmul(root, maps).transpose(0, 2, 1)[..., None]  # (B, 3, 1 or F, 1)
+    out = np.empty_like(w)
+    np.subtract(moved, offset, out=out.transpose(0, 3, 1, 2))
+    return out
+
+
+def window_maps(windows: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """The facing rotation and scale of each raw window ``(B, F, J, 3)`` as ``(B, 3, 3)`` float32
+    matrices acting on row vectors: the rotation about y that makes the left->right axis of the first
+    frame +x (:func:`rotate_y`'s), divided by the median torso length."""
+    b = len(windows)
+    maps = np.zeros((b, 3, 3), np.float32)
+    maps[:, 1, 1] = 1.0
     if spec.facing:
-        out = face_forward(out, w[:, 0])
+        j, first = skeleton.J, windows[:, 0]
+        across = (first[:, j["ShoulderRight"]] - first[:, j["ShoulderLeft"]]) + (
+            first[:, j["HipRight"]] - first[:, j["HipLeft"]]
+        )
+        angle = np.arctan2(across[:, 2], across[:, 0])  # angle of the across-body axis from +x toward +z
+        degenerate = np.hypot(across[:, 0], across[:, 2]) < 1e-6
+        angle = np.where(degenerate, 0.0, angle)
+        c, s = np.cos(angle), np.sin(angle)
+        maps[:, 0, 0], maps[:, 2, 0], maps[:, 0, 2], maps[:, 2, 2] = c, s, -s, c
+    else:
+        maps[:, 0, 0] = maps[:, 2, 2] = 1.0
     if spec.scale:
-        torso = np.median(skeleton.torso_length(w), axis=1)  # (B,)
-        out = out / np.maximum(torso, 1e-3)[:, None, None, None]
-    return out.astype(np.float32, copy=False)
-
-
-def face_forward(windows: np.ndarray, first_pose: np.ndarray) -> np.ndarray:
-    """Rotate ``(B, F, J, 3)`` about y so the left->right axis of ``first_pose`` ``(B, J, 3)`` is +x."""
-    j = skeleton.J
-    across = (first_pose[:, j["ShoulderRight"]] - first_pose[:, j["ShoulderLeft"]]) + (
-        first_pose[:, j["HipRight"]] - first_pose[:, j["HipLeft"]]
-    )
-    angle = np.arctan2(across[:, 2], across[:, 0])  # angle of the across-body axis from +x toward +z
-    degenerate = np.hypot(across[:, 0], across[:, 2]) < 1e-6
-    angle = np.where(degenerate, 0.0, angle)
-    return rotate_y(windows, angle)
+        torso = np.median(skeleton.torso_length(windows), axis=1)  # (B,)
+        maps /= np.maximum(torso, 1e-3)[:, None, None]
+    return maps
 
 
 def rotate_y(windows: np.ndarray, angle: np.ndarray) -> np.ndarray:

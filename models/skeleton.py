@@ -111,7 +111,8 @@ def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 def torso_length(joints: np.ndarray) -> np.ndarray:
     """HipCenter -> ShoulderCenter distance: ``(..., 20, 3)`` -> ``(...)``."""
-    return np.linalg.norm(joints[..., TORSO[1], :] - joints[..., TORSO[0], :], axis=-1)
+    d = joints[..., TORSO[1], :] - joints[..., TORSO[0], :]
+    return np.sqrt(np.einsum("...i,...i->...", d, d))  # norm over xyz; np.linalg.norm is 2x slower here
 
 
 def mirror(joints: np.ndarray) -> np.ndarray:

@@ -48,21 +48,29 @@ def record_alert_events(s: Session, changes: Sequence[tuple[int, EventKind]]) ->
     if s.get_bind().dialect.name == "postgresql":
         s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENTS_LOCK})
     now = datetime.now(UTC)
+    # The changed rows in one query, and each stream's open alerts once: only events are added below.
+    ids = sorted({alert_id for alert_id, _ in changes})
+    query = select(Alert).where(Alert.id.in_(ids)).execution_options(populate_existing=True)
+    rows = {row.id: row for row in s.scalars(query)}
+    open_in: dict[str, int] = {}
     for alert_id, kind in changes:
-        row = s.execute(
-            select(Alert).where(Alert.id == alert_id).execution_options(populate_existing=True)
-        ).scalar_one()
-        open_in_stream = s.scalar(
-            select(func.count())
-            .select_from(Alert)
-            .where(Alert.stream_id == row.stream_id, Alert.ended_at.is_(None))
-        )
+        row = rows[alert_id]
+        if row.stream_id not in open_in:
+            open_in[row.stream_id] = int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(Alert)
+                    .where(Alert.stream_id == row.stream_id, Alert.ended_at.is_(None))
+                )
+                or 0
+            )
+        open_in_stream = open_in[row.stream_id]
         payload = {
             "schema_version": SCHEMA_VERSION,
             "type": kind,
             "alert": alert_json(row),
             # The stream is abnormal while any of its episodes is open (a binary sensor's state).
-            "stream_open_alerts": int(open_in_stream or 0),
+            "stream_open_alerts": open_in_stream,
             "at": now.isoformat(),
         }
         s.add(

@@ -63,11 +63,15 @@ class AlertStore:
         ids: list[int] = []
         changes: list[tuple[int, EventKind]] = []  # for the events outbox, same transaction
         with self._write.begin() as s:
+            # Whether each episode's row is open, closed or absent (None): one query for the batch.
+            keys = sorted({a.episode_key for a in alerts})
+            known = select(Alert.episode_key, Alert.ended_at.is_(None)).where(Alert.episode_key.in_(keys))
+            open_now: dict[str, bool] = {k: bool(o) for k, o in s.execute(known)} if keys else {}
             for a in alerts:
                 columns = self._columns(a)
-                was_open = s.scalar(
-                    select(Alert.ended_at.is_(None)).where(Alert.episode_key == a.episode_key)
-                )
+                was_open = open_now.get(a.episode_key)
+                if was_open is None or was_open or a.ended_at is not None:
+                    open_now[a.episode_key] = a.ended_at is None  # what this state leaves
                 if was_open is None:
                     row = Alert(**columns, created_at=now, status="new", note="")
                     s.add(row)
@@ -82,6 +86,9 @@ class AlertStore:
                     ).scalar_one()
                 else:
                     query = update(Alert).where(Alert.episode_key == a.episode_key).values(**columns)
+                    # No session object to bring up to date (the events read the row again): skip
+                    # the ORM's search of the session for it, a large part of writing a row.
+                    query = query.execution_options(synchronize_session=False)
                     alert_id = int(s.execute(query.returning(Alert.id)).scalar_one())
                     changes.append((alert_id, "close" if was_open and a.ended_at is not None else "update"))
                 ids.append(alert_id)

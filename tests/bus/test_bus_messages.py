@@ -142,6 +142,10 @@ def test_decode_refuses_unknown_flag_bits(pack) -> None:
     "kwargs",
     [
         {"joints": np.full((20, 3), np.inf)},
+        {"joints": np.where(np.arange(60).reshape(20, 3) == 7, -np.inf, np.nan)},  # one Inf among NaNs
+        {"visibility": np.where(np.arange(20) == 4, np.nan, 1.0)},
+        {"visibility": np.where(np.arange(20) == 19, 1.01, 0.0)},
+        {"others": []},
         {"joints": np.zeros((19, 3))},
         {"joints": np.zeros((20, 2))},
         {"visibility": np.full(20, -0.1)},
@@ -164,6 +168,14 @@ def test_invalid_frame_cannot_be_built(kwargs: dict) -> None:
     with pytest.raises(MessageError) as e:
         SkeletonFrame(**args)
     assert e.value.reason == "bad_values"
+
+
+def test_frame_accepts_missing_joints_and_huge_finite_ones() -> None:
+    """The check's fast path (one dot product) must not refuse what is valid."""
+    joints = np.full((20, 3), 3e38, np.float32)  # finite, but its dot product overflows to Inf
+    joints[2] = np.nan
+    frame = SkeletonFrame("cam1", 0, 0.0, joints, np.zeros(20), 0.0)
+    assert frame.joints is not None and np.isnan(frame.joints[2]).all()
 
 
 def test_frame_copies_and_freezes_its_arrays() -> None:
@@ -212,3 +224,32 @@ def test_the_most_people_a_frontend_tracks_fit_in_one_frame() -> None:
     topic, payload = encode(SkeletonFrame.of_people("x" * 64, 1, 0.0, people))
     assert len(topic) + len(payload) <= MAX_MESSAGE_BYTES
     assert len(decode([topic, payload]).people) == MAX_PEOPLE
+
+
+def test_each_persons_view_of_a_frame_carries_that_persons_pose_quality() -> None:
+    """The window reads the quality the check worked out; a person's view must carry theirs."""
+    gappy = np.zeros((20, 3))
+    gappy[4] = np.nan
+    vis = np.linspace(0.0, 1.0, 20)
+    frame = SkeletonFrame.of_people(
+        "cam1", 0, 0.0,
+        (PersonSkeleton(1, np.zeros((20, 3)), np.full(20, 0.25)), PersonSkeleton(2, gappy, vis),
+         PersonSkeleton(3, np.full((20, 3), np.nan), np.ones(20))),
+    )  # fmt: skip
+    assert frame.pose_quality == (True, pytest.approx(0.25))
+    assert frame.of(2).pose_quality == (False, pytest.approx(np.delete(vis, 4).mean()))
+    assert frame.of(3).pose_quality == (False, None)
+    assert frame.of(9).pose_quality == (False, None)
+    assert SkeletonFrame("cam1", 0, 0.0, None, None).pose_quality == (False, None)
+
+
+def test_a_frame_of_people_checks_the_set_but_takes_each_person_as_checked() -> None:
+    a = PersonSkeleton(1, np.zeros((20, 3)), np.ones(20))
+    frame = SkeletonFrame.of_people("cam1", 0, 0.0, (a, PersonSkeleton(2, np.ones((20, 3)), np.ones(20))))
+    assert frame.joints is a.joints and frame.person_ids == (1, 2)  # no second copy of a's arrays
+    with pytest.raises(MessageError, match="distinct"):
+        SkeletonFrame.of_people("cam1", 0, 0.0, (a, a))
+    with pytest.raises(MessageError, match="PersonSkeleton"):
+        SkeletonFrame.of_people("cam1", 0, 0.0, (object(), a))  # type: ignore[arg-type]
+    with pytest.raises(MessageError, match="stream id"):
+        SkeletonFrame.of_people("cam/1", 0, 0.0, (a,))

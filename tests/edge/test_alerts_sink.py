@@ -76,6 +76,30 @@ def test_an_episode_is_one_row_written_at_opening_and_completed_at_closing(tmp_p
     assert sink.opened == 2 and waiting(tmp_path / "outbox.db") == 0
 
 
+@pytest.mark.parametrize("every_s,rounds", [(0.0, 5), (3.0, 2)])
+def test_states_of_one_delivery_interval_go_to_the_log_as_one_row(
+    tmp_path: Path, every_s: float, rounds: int
+) -> None:
+    # The first state goes at once; within deliver_every_s the later ones wait and only the newest
+    # is written. Delivering every state as it comes costs the worker's hot path (docs/worker.md).
+    url = f"sqlite:///{tmp_path}/alerts.db"
+    sink = AlertSink(
+        StoreConfig(url=url, deliver_every_s=every_s), tmp_path / "outbox.db", model_version="m1"
+    )
+    sink.start(["cam0"])
+    try:
+        for i, kind in enumerate(["opened", "updated", "updated", "updated", "closed"]):
+            sink.write([event(kind, "a", 3 + i, 3.0 + i)])
+            if every_s:
+                time.sleep(0.1)  # the five within 0.5 s, well inside one interval
+            else:
+                wait_for(lambda: sink.delivered > i)  # noqa: B023 - waited for at once
+        wait_for(lambda: rows(url) == [("a", 7, True)])
+    finally:
+        sink.close()
+    assert sink.delivered == rounds
+
+
 @pytest.fixture
 def locked_log(tmp_path: Path) -> Iterator[tuple[str, sqlite3.Connection]]:
     """(url, holder): a SQLite alert log with its schema, which another connection holds locked

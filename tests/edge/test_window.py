@@ -64,6 +64,26 @@ def test_windows_equal_offline_resample_of_a_real_clip(clip) -> None:
         assert w.frames.shape == (SPEC.frames, 20, 3) and w.frames.dtype == np.float32
 
 
+@pytest.mark.parametrize("hole_s", [None, 14.0], ids=["steady", "long_bridged_hole"])
+def test_long_segment_windows_equal_offline_resample(hole_s: float | None) -> None:
+    """Minutes of one segment (the window's frame buffer drops old frames many times over), and a
+    hole bridged at once into more resampled frames than the buffer holds (it grows)."""
+    rng = np.random.default_rng(3)
+    times = np.cumsum(rng.uniform(0.02, 0.045, 3000))
+    if hole_s is not None:
+        times[1500:] += hole_s
+    joints = rng.normal(size=(len(times), 20, 3)).astype(np.float32)
+    win = StreamWindow(
+        SPEC, stride=7, max_gap_s=MAX_GAP if hole_s is None else hole_s + 1, min_visibility=0.5
+    )
+    ready = feed(win, clip_frames_of(joints, times))
+    expected = resample(joints, times, SPEC.fps)
+    starts = range(0, len(expected) - SPEC.frames + 1, 7)
+    assert len(ready) == len(starts)
+    for w, i in zip(ready, starts, strict=True):
+        np.testing.assert_array_equal(w.frames, expected[i : i + SPEC.frames])
+
+
 def test_short_nan_joint_gaps_are_filled_like_the_offline_rule(clip) -> None:
     joints, times = clip
     holed = joints.copy()

@@ -43,6 +43,18 @@ def test_every_alert_change_is_an_event_with_the_streams_open_count(
         ]  # fmt: skip
 
 
+def test_events_of_one_batch_carry_each_streams_open_count_after_the_batch(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    with AlertStore(store_url) as store:
+        ids = store.write_alerts(
+            [make_alert(ended_at=None), make_alert(stream_id="cam2"), make_alert(ended_at=None)]
+        )
+        assert _events(store) == [
+            (ids[0], "open", 2), (ids[1], "open", 0), (ids[1], "close", 0), (ids[2], "open", 2),
+        ]  # fmt: skip
+
+
 def test_event_payload_names_the_person_and_their_box(sqlite_url: str, make_alert: MakeAlert) -> None:
     with AlertStore(sqlite_url) as store:
         store.write_alerts(

@@ -300,6 +300,18 @@ def test_write_alerts_inserts_new_keys_and_replaces_known_ones_in_one_transactio
         assert store.count() == 3  # the rewritten episode kept its one row
 
 
+def test_states_of_one_episode_in_one_batch_apply_in_order(store_url: str, make_alert: MakeAlert) -> None:
+    # The batch reads every episode's row once: its later states must see what its earlier ones did.
+    with AlertStore(store_url) as store:
+        opened = make_alert(k=1, ended_at=None, n_windows=3)
+        closed = make_alert(k=2, n_windows=7, episode_key=opened.episode_key)
+        stale = make_alert(k=3, ended_at=None, n_windows=5, episode_key=opened.episode_key)
+        ids = store.write_alerts([opened, closed, stale])
+        got = store.get_alert(ids[0])
+        assert len(set(ids)) == 1 and store.count() == 1
+        assert got.ended_at is not None and got.n_windows == 7  # closed stays closed
+
+
 def test_open_alerts_are_those_of_the_given_streams_without_an_end(
     store_url: str, make_alert: MakeAlert
 ) -> None:
