@@ -119,6 +119,14 @@ class WorkerConfig(StrictModel):
         "into a window by the rule enrolment cuts clips with; shorter segments and enrolment clips "
         "are counted as too short. At or above the window length (3 s) only full windows are scored.",
     )
+    short_window_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=3.0,
+        description="Also score the last this many seconds of every window, re-timed to a window, against "
+        "the profile's support cropped alike and a threshold of its own; a window is hot when either "
+        "scale is over its threshold (edge/short_scale.py). 0: whole windows only.",
+    )
     max_gap_s: float = Field(
         default=0.5,
         ge=0,

@@ -90,6 +90,7 @@ class Episode:
     box: Box | None = None
     timeline: tuple[tuple[float, float], ...] = ()  # (middle of a window, its score), see _Timeline
     others: tuple[tuple[int, Box], ...] = ()
+    placed: tuple[float, float] | None = None  # its first and last hot window's moments, see action_span
 
     @property
     def who(self) -> Watched:
@@ -101,7 +102,11 @@ class Episode:
         last. A window turns hot with about half of it in the action (measured: 1-1.5 s of a 3 s
         window) and stays hot until about half of it is past, so a window's whole span overstates
         the action by up to a window on each side. An episode of one window, or of a short segment's
-        windows (they all start with the segment, edge/window.py), spans them whole."""
+        windows (they all start with the segment, edge/window.py), spans them whole. Where the worker
+        said when in its windows the score is (``placed``: the short scale, edge/short_scale.py), from
+        its first hot window's moment to its last's."""
+        if self.placed is not None and self.placed[1] > self.placed[0]:
+            return self.placed
         if not self.windows or self.windows[0].t_start != self.start:
             return self.start, self.end
         first, last = self.windows[0], self.windows[-1]
@@ -128,6 +133,7 @@ class _Scored:
     window: ReadyWindow
     score: float
     hot: bool
+    at: float | None = None  # the moment the window's score is about (None: not said)
 
 
 @dataclass
@@ -267,6 +273,9 @@ class _Open:
             box=self.box,
             timeline=self.timeline.snapshot(),
             others=self.peak.window.others,
+            placed=None
+            if self.first.at is None or self.last_hot.at is None
+            else (self.first.at, self.last_hot.at),
         )
 
 
@@ -298,9 +307,12 @@ class EpisodeTracker:
         # seconds) and the monotonic time after which it is closed if its person never came back
         self._resumable: dict[tuple[Watched, str], tuple[Episode, float, float]] = {}
 
-    def update(self, window: ReadyWindow, profile: str, score: float, threshold: float) -> list[EpisodeEvent]:
-        """One scored window for one profile -> the events it causes (none, opened or closed)."""
-        return self._update(window, profile, score, threshold, score > threshold)
+    def update(
+        self, window: ReadyWindow, profile: str, score: float, threshold: float, at: float | None = None
+    ) -> list[EpisodeEvent]:
+        """One scored window for one profile -> the events it causes (none, opened or closed). ``at``:
+        the moment within the window its score is about (``Episode.placed``)."""
+        return self._update(window, profile, score, threshold, score > threshold, at)
 
     def resume(self, episode: Episode, *, within_s: float, deadline: float) -> list[EpisodeEvent]:
         """Continue ``episode``, left open by a previous worker, with the next window of its stream and
@@ -355,7 +367,7 @@ class EpisodeTracker:
     # --- internals -----------------------------------------------------------------------------
 
     def _update(
-        self, w: ReadyWindow, profile: str, score: float, threshold: float, hot: bool
+        self, w: ReadyWindow, profile: str, score: float, threshold: float, hot: bool, at: float | None = None
     ) -> list[EpisodeEvent]:
         if not math.isfinite(score):
             self.counts["nan_scores"] += 1
@@ -382,7 +394,7 @@ class EpisodeTracker:
         if w.t_end < st.last_t:  # the source clock went backwards: its cooldown means nothing now
             st.cooldown_until = -math.inf
         st.last_t = w.t_end
-        s = _Scored(w, score, hot)
+        s = _Scored(w, score, hot, at)
         if st.open is None and w.t_end < st.cooldown_until:
             if hot:
                 self.counts["suppressed"] += 1

@@ -25,6 +25,7 @@ from edge.episodes import CloseReason, EpisodeEvent, EpisodeTracker
 from edge.profiles import Profile
 from edge.scoring import Scorer
 from edge.segments import min_segment_frames
+from edge.short_scale import fuse, live_crops, short_profile
 from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
 
 SCORING_STAGES = ("normalise", "embed", "score", "episodes")
@@ -40,6 +41,7 @@ class ScoredBatch:
     scores: np.ndarray
     events: list[EpisodeEvent]
     seconds: float = 0.0  # normalise + encoder + scores + episodes
+    crops: np.ndarray | None = None  # (B, P) the short scale's score / its threshold (None: off)
 
 
 @dataclass
@@ -92,6 +94,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self._pending_resets: list[WindowReset] = []
         self.scorer: Scorer | None = None
+        self.short_scorer: Scorer | None = None  # the short scale's (edge/short_scale.py), when on
         self.set_profiles(profiles, extra)
 
     # --- configuration ---------------------------------------------------------------------------
@@ -106,6 +109,15 @@ class Pipeline:
         groups of streams change too: every open episode is closed."""
         old = set(self.profile_names)
         self.scorer = Scorer(profiles, extra, feedback_reach=self.cfg.feedback_reach) if profiles else None
+        seconds = self.cfg.short_window_s
+        self.short_scorer = (
+            Scorer(
+                [short_profile(p, self.backend, self.cfg.calibration, seconds) for p in profiles],
+                feedback_reach=self.cfg.feedback_reach,
+            )
+            if profiles and seconds > 0
+            else None
+        )
         return self.tracker.close_all() if set(self.profile_names) != old else []
 
     @property
@@ -235,13 +247,18 @@ class Pipeline:
         if self.scorer is None:
             scores = np.zeros((len(batch.items), 0), np.float32)
             events: list[EpisodeEvent] = []
+            crops = None
             t2 = t3 = t1
         else:
             emb = self.backend.embed(batch.windows)
             t2 = time.perf_counter()
             scores = self.scorer.score(emb, [w.stream_id for w in batch.items])
+            crops = short_hot = None
+            if self.short_scorer is not None:
+                scores, crops = self._with_short_scale(batch.windows, batch.items, scores)
+                short_hot = crops > 1.0
             t3 = time.perf_counter()
-            events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds)
+            events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds, short_hot)
         t4 = time.perf_counter()
         for name, dt in zip(SCORING_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             stage[name] += dt
@@ -249,28 +266,51 @@ class Pipeline:
         self.stats.windows.update(w.who for w in batch.items)
         self.stats.short_windows += sum(w.segment_frames is not None for w in batch.items)
         self.stats.batches += 1
-        return ScoredBatch(batch.items, names, scores, events, t4 - t0)
+        return ScoredBatch(batch.items, names, scores, events, t4 - t0, crops)
+
+    def _with_short_scale(
+        self, windows: np.ndarray, items: Sequence[ReadyWindow], scores: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Windows' scores fused with those of their last ``short_window_s`` (edge/short_scale.py), and
+        ``(B, P)`` those crops' scores divided by their threshold."""
+        assert self.scorer is not None and self.short_scorer is not None
+        crops = live_crops(windows, [w.segment_frames for w in items], self.cfg.short_window_s, self.spec)
+        short = self.short_scorer.score(self.backend.embed(crops))
+        fused = fuse(scores, short, self.scorer.thresholds, self.short_scorer.thresholds)
+        return fused, short / self.short_scorer.thresholds
 
     def _update_episodes(
-        self, items: Sequence[ReadyWindow], names: Sequence[str], scores: np.ndarray, thresholds: np.ndarray
+        self,
+        items: Sequence[ReadyWindow],
+        names: Sequence[str],
+        scores: np.ndarray,
+        thresholds: np.ndarray,
+        short_hot: np.ndarray | None = None,
     ) -> list[EpisodeEvent]:
         """Feed the tracker. A stream's profiles are alternatives: its window is abnormal only when
         it is abnormal for every one of them. With one profile the episode carries that profile's
         score and threshold; with several it is keyed ``a+b`` and carries the smallest
-        score-to-threshold ratio against a threshold of 1.0."""
+        score-to-threshold ratio against a threshold of 1.0. With the short scale on (``short_hot``:
+        where a window's last ``short_window_s`` is over its threshold), each window says the moment
+        its score is about: the middle of that crop where it is hot (for every profile), else the
+        middle of the window."""
         events: list[EpisodeEvent] = []
         index = {n: i for i, n in enumerate(names)}
+        crop_s = self.cfg.short_window_s
         for b, w in enumerate(items):
             wanted = self.stream_profiles.get(w.stream_id)
             cols = list(range(len(names))) if wanted is None else [index[n] for n in wanted if n in index]
             if not cols:
                 continue
+            at = None
+            if short_hot is not None and w.segment_frames is None:  # a short segment's: spanned whole
+                at = w.t_end - crop_s / 2 if short_hot[b, cols].all() else (w.t_start + w.t_end) / 2
             if len(cols) == 1:
                 c = cols[0]
-                events += self.tracker.update(w, names[c], float(scores[b, c]), float(thresholds[c]))
+                events += self.tracker.update(w, names[c], float(scores[b, c]), float(thresholds[c]), at)
             else:
                 ratio = float(np.min(scores[b, cols] / thresholds[cols]))  # NaN if any score is NaN
-                events += self.tracker.update(w, "+".join(names[c] for c in cols), ratio, 1.0)
+                events += self.tracker.update(w, "+".join(names[c] for c in cols), ratio, 1.0, at)
         return events
 
     def _end_segments(self) -> list[EpisodeEvent]:
@@ -286,5 +326,5 @@ class Pipeline:
                 events += self.tracker.end_segment(r.who, r.segment, reason)
                 if r.who in self.retired:  # the person left: their episodes are closed now
                     self.tracker.forget(r.who)
-        self._pending_resets = still
+        self._pending_resets[:] = still  # in place: every window reports its resets to this list
         return events

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,6 +70,7 @@ class StreamRun:
     opened: list[EpisodeEvent]
     closed: list[EpisodeEvent]
     short_windows: int = 0  # windows of segments shorter than a window (edge/segments.py)
+    crops: list[tuple[float, float, float]] = field(default_factory=list)  # the short scale's, as windows
     segments: dict[str, int] = field(default_factory=dict)  # ended segments by outcome
 
 
@@ -89,6 +91,10 @@ def replay(
         for b in batches:
             for w, s in zip(b.windows, b.scores[:, 0], strict=True):
                 run.windows.append((w.t_start, w.t_end, float(s) / profile.threshold))
+            if b.crops is not None:
+                crop_s = cfg.short_window_s
+                for w, r in zip(b.windows, b.crops[:, 0], strict=True):
+                    run.crops.append((max(w.t_start, w.t_end - crop_s), w.t_end, float(r)))
             run.opened += [e for e in b.events if e.kind == "opened"]
             run.closed += [e for e in b.events if e.kind == "closed"]
 
@@ -119,18 +125,30 @@ def _inside(t: np.ndarray, intervals: Sequence[Interval]) -> np.ndarray:
 
 
 def frame_scores(run: StreamRun, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Frame times on a ``fps`` grid and the mean normalised score of the windows covering each."""
+    """Frame times on a ``fps`` grid and the mean normalised score of the windows covering each; with
+    the short scale on, the mean of that and of the covering crops' (each scale weighing the same)."""
     if not run.windows:
         return np.zeros(0), np.zeros(0)
     w = np.array(run.windows)
     grid = np.arange(w[:, 0].min(), w[:, 1].max(), 1 / fps)
+    means = [_covering_mean(grid, w)]
+    if run.crops:
+        means.append(_covering_mean(grid, np.array(run.crops)))
+    with warnings.catch_warnings():  # frames no crop covers (a stream's first seconds): windows only
+        warnings.simplefilter("ignore", RuntimeWarning)
+        score = np.nanmean(means, axis=0)
+    keep = np.isfinite(score)
+    return grid[keep], score[keep]
+
+
+def _covering_mean(grid: np.ndarray, spans: np.ndarray) -> np.ndarray:
     total, count = np.zeros(len(grid)), np.zeros(len(grid))
-    for t0, t1, s in w:
+    for t0, t1, s in spans:
         sel = (grid >= t0) & (grid <= t1)
         total[sel] += s
         count[sel] += 1
-    keep = count > 0
-    return grid[keep], total[keep] / count[keep]
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _overlap(t0: float, t1: float, intervals: Sequence[Interval]) -> float:

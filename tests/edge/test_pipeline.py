@@ -141,6 +141,29 @@ def test_a_short_segment_between_gaps_is_scored_and_alerts_only_when_abnormal(
         assert alerts == [] and all(x < _threshold(pipeline) for _, x in short_windows)
 
 
+def test_a_segment_too_short_for_k_of_n_alerts_after_earlier_resets_as_after_none(backend, streams) -> None:
+    """Every segment's end reaches the episodes, however many resets came before and however often
+    the worker scores (here after every frame): a 1.25 s abnormal segment gives two windows, too few for
+    3-of-5, so only its end can open its alert (a lost reset left it silent)."""
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
+    ((a0, a1),), (first, second) = stream.abnormal, stream.normal
+    middle = (a0 + a1) / 2
+    short = _cut(stream, middle - 0.6, middle + 0.6, shift=second[0] - middle - 2.0)
+    walk = _cut(stream, first[0], first[0] + 1.4, shift=short[0][0] - first[0] - 3.0)  # its own segment
+    parts = _cut(stream, first[0], walk[0][0] - 1.5) + walk + short + _cut(stream, *second)
+    vis = np.ones(20, np.float32)
+    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    events = []
+    for i, (t, j) in enumerate(parts):
+        pipeline.push(SkeletonFrame("cam1", i, t, j, vis, time.time()))
+        events += [e for b in pipeline.run_due(flush=True) for e in b.events]
+    events += pipeline.close_all()
+    assert pipeline.windows[Watched("cam1")].segments == {"full": 2, "short": 2}
+    assert [(e.episode.start, e.close_reason) for e in events if e.kind == "closed"] == [
+        (short[0][0], "reset")
+    ]
+
+
 def _threshold(pipeline: Pipeline) -> float:
     assert pipeline.scorer is not None
     return float(pipeline.scorer.thresholds[0])
