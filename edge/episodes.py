@@ -90,7 +90,7 @@ class Episode:
     box: Box | None = None
     timeline: tuple[tuple[float, float], ...] = ()  # (middle of a window, its score), see _Timeline
     others: tuple[tuple[int, Box], ...] = ()
-    placed: tuple[float, float] | None = None  # its first and last hot window's moments, see action_span
+    placed: tuple[float, float] | None = None  # the first and last moment hot windows said, see action_span
 
     @property
     def who(self) -> Watched:
@@ -103,8 +103,8 @@ class Episode:
         window) and stays hot until about half of it is past, so a window's whole span overstates
         the action by up to a window on each side. An episode of one window, or of a short segment's
         windows (they all start with the segment, edge/window.py), spans them whole. Where the worker
-        said when in its windows the score is (``placed``: the short scale, edge/short_scale.py), from
-        its first hot window's moment to its last's."""
+        said when in its windows it saw the action (``placed``: the short scale, edge/short_scale.py),
+        from the first such moment to the last."""
         if self.placed is not None and self.placed[1] > self.placed[0]:
             return self.placed
         if not self.windows or self.windows[0].t_start != self.start:
@@ -133,7 +133,7 @@ class _Scored:
     window: ReadyWindow
     score: float
     hot: bool
-    at: float | None = None  # the moment the window's score is about (None: not said)
+    at: float | None = None  # the moment a hot window saw the action at (None: not said)
 
 
 @dataclass
@@ -206,6 +206,7 @@ class _Open:
     reported_t: float = -math.inf  # source time of its last event (opened or updated)
     box: Box | None = None  # the person's boxes over every window added
     timeline: _Timeline = field(default_factory=_Timeline)
+    moments: tuple[float, float] | None = None  # the first and the last moment hot windows said
 
     @classmethod
     def resumed(cls, ep: Episode, keep: int, quiet_from: float) -> _Open:
@@ -243,6 +244,8 @@ class _Open:
         self.tail_total, self.tail_count = 0.0, 0
         self.n_hot += 1
         self.last_hot = s
+        if s.at is not None:
+            self.moments = (self.moments[0] if self.moments else s.at, s.at)
         self.spread.add(s)
         if s.score > self.peak.score:
             self.peak = s
@@ -273,9 +276,7 @@ class _Open:
             box=self.box,
             timeline=self.timeline.snapshot(),
             others=self.peak.window.others,
-            placed=None
-            if self.first.at is None or self.last_hot.at is None
-            else (self.first.at, self.last_hot.at),
+            placed=self.moments,
         )
 
 
@@ -311,7 +312,7 @@ class EpisodeTracker:
         self, window: ReadyWindow, profile: str, score: float, threshold: float, at: float | None = None
     ) -> list[EpisodeEvent]:
         """One scored window for one profile -> the events it causes (none, opened or closed). ``at``:
-        the moment within the window its score is about (``Episode.placed``)."""
+        the moment at which a hot window saw the action (``Episode.placed``)."""
         return self._update(window, profile, score, threshold, score > threshold, at)
 
     def resume(self, episode: Episode, *, within_s: float, deadline: float) -> list[EpisodeEvent]:

@@ -291,9 +291,8 @@ class Pipeline:
         it is abnormal for every one of them. With one profile the episode carries that profile's
         score and threshold; with several it is keyed ``a+b`` and carries the smallest
         score-to-threshold ratio against a threshold of 1.0. With the short scale on (``short_hot``:
-        where a window's last ``short_window_s`` is over its threshold), each window says the moment
-        its score is about: the middle of that crop where it is hot (for every profile), else the
-        middle of the window."""
+        where a window's last ``short_window_s`` is over its threshold), a window whose crop is hot
+        (for every profile) says it saw the action at the middle of that crop."""
         events: list[EpisodeEvent] = []
         index = {n: i for i, n in enumerate(names)}
         crop_s = self.cfg.short_window_s
@@ -302,9 +301,9 @@ class Pipeline:
             cols = list(range(len(names))) if wanted is None else [index[n] for n in wanted if n in index]
             if not cols:
                 continue
-            at = None
-            if short_hot is not None and w.segment_frames is None:  # a short segment's: spanned whole
-                at = w.t_end - crop_s / 2 if short_hot[b, cols].all() else (w.t_start + w.t_end) / 2
+            at = None  # a short segment's windows are spanned whole (Episode.action_span)
+            if short_hot is not None and w.segment_frames is None and short_hot[b, cols].all():
+                at = w.t_end - crop_s / 2
             if len(cols) == 1:
                 c = cols[0]
                 events += self.tracker.update(w, names[c], float(scores[b, c]), float(thresholds[c]), at)

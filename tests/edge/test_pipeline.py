@@ -58,6 +58,23 @@ def test_unseen_abnormal_motion_gives_exactly_one_alert_covering_it(backend, str
     assert np.median(normal_windows) < 1.0  # normal parts stay below the threshold (scores / threshold)
 
 
+def test_with_the_short_scale_an_alert_opens_sooner_and_spans_the_action_within_half_a_second(
+    backend, streams
+) -> None:
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
+    ((a0, a1),) = stream.abnormal
+    runs = {}
+    for seconds in (0.0, 1.0):
+        cfg = WorkerConfig(short_window_s=seconds)
+        runs[seconds] = replay(stream, _profile(backend, stream.support), backend, cfg)
+    (whole,), (short,) = runs[0.0].closed, runs[1.0].closed
+    assert runs[1.0].opened[0].episode.end < runs[0.0].opened[0].episode.end
+    start, end = short.episode.action_span
+    assert abs(start - a0) < 0.5 and abs(end - a1) < 0.5
+    assert abs(whole.episode.action_span[1] - a1) > 1.0  # 3-second windows alone end it far off
+    assert len(runs[1.0].crops) == len(runs[1.0].windows) and not runs[0.0].crops
+
+
 def test_normal_only_stream_raises_no_alert(backend, streams) -> None:
     stream = next(s for s in streams if s.normal_label == "Walk-in-place")
     n0, n1 = stream.normal[0]
