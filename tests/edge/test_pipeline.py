@@ -11,7 +11,7 @@ import pytest
 from bus.messages import SkeletonFrame, Watched
 from clips import Clip
 from config.backend import OnnxRuntimeConfig
-from config.worker import WorkerConfig
+from config.worker import EpisodeConfig, WorkerConfig
 from edge.backends import make_backend
 from edge.enroll import build_profile
 from edge.pipeline import Pipeline
@@ -151,7 +151,7 @@ def test_a_short_segment_between_gaps_is_scored_and_alerts_only_when_abnormal(
     assert {w.segment for w, _ in short_windows} == {2}  # the middle one of three segments
     assert pipeline.windows[Watched("cam1")].segments == {"full": 2, "short": 1}
     assert pipeline.stats.short_windows == 3
-    alerts = [e.episode for e in events if e.kind == "opened"]
+    alerts = [e.episode for e in events if e.kind == "closed"]
     if part == "abnormal":
         assert [(a.start, a.end) for a in alerts] == [(short[0][0], pytest.approx(short[0][0] + 29 / 20))]
     else:
@@ -162,6 +162,7 @@ def test_a_segment_too_short_for_k_of_n_alerts_after_earlier_resets_as_after_non
     """Every segment's end reaches the episodes, however many resets came before and however often
     the worker scores (here after every frame): a 1.25 s abnormal segment gives two windows, too few for
     3-of-5, so only its end can open its alert (a lost reset left it silent)."""
+    cfg = WorkerConfig(episodes=EpisodeConfig(open_k=3, open_n=5), short_window_s=0.0)
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
     ((a0, a1),), (first, second) = stream.abnormal, stream.normal
     middle = (a0 + a1) / 2
@@ -169,7 +170,7 @@ def test_a_segment_too_short_for_k_of_n_alerts_after_earlier_resets_as_after_non
     walk = _cut(stream, first[0], first[0] + 1.4, shift=short[0][0] - first[0] - 3.0)  # its own segment
     parts = _cut(stream, first[0], walk[0][0] - 1.5) + walk + short + _cut(stream, *second)
     vis = np.ones(20, np.float32)
-    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    pipeline = Pipeline(cfg, backend, [_profile(backend, stream.support)])
     events = []
     for i, (t, j) in enumerate(parts):
         pipeline.push(SkeletonFrame("cam1", i, t, j, vis, time.time()))
