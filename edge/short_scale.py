@@ -104,3 +104,12 @@ def fuse(
     threshold (NaN where either is NaN)."""
     ratio = np.maximum(full / full_thresholds, short / short_thresholds)
     return (ratio * full_thresholds).astype(np.float32)
+
+
+def moment_scores(windows: np.ndarray, crops: np.ndarray) -> np.ndarray:
+    """The score of each moment from the two scales' score-to-threshold ratios around it (e.g. the
+    mean over the windows and over the crops covering it): their geometric mean, so a moment scores
+    high only where the 3 s context and the last second both depart from normal; where no crop
+    covers it (NaN), the windows' alone. Measured against the mean and against each scale alone in
+    docs/experiments/2026-12-05-say-when.md."""
+    return np.where(np.isnan(crops), windows, np.sqrt(np.maximum(windows, 0.0) * np.maximum(crops, 0.0)))

@@ -12,8 +12,9 @@ Metrics, per scorer (docs/benchmark.md): the realised false-alarm rate (the shar
 inside one normal part that score above the threshold, beside the target the profiles were
 calibrated for) and
 false alerts per hour of normal time; per recording, whether any alert fired; frame-level AUC (a frame's score is the mean score of the
-windows covering it, divided by the profile's threshold so streams can be pooled), per-stream mean
-AUC; alert level: an alert (episode) is a true positive when its windows overlap an abnormal part;
+windows covering it, divided by the profile's threshold so streams can be pooled; with the short
+scale on, fused with the mean of the covering crops' by ``edge.short_scale.moment_scores``),
+per-stream mean AUC; alert level: an alert (episode) is a true positive when its windows overlap an abnormal part;
 recall is
 the share of abnormal parts overlapped by an alert, also by the part's duration (<1 s, 1-2 s, 2-3 s,
 >3 s); delay is from the start of an abnormal part to the end of the window that opened its first
@@ -30,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,6 +45,7 @@ from edge.enroll import Augmentation, build_profile, reembed
 from edge.episodes import Episode, EpisodeEvent
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile
+from edge.short_scale import moment_scores
 from evaluation.fewshot import roc_auc
 from evaluation.raw_dct import RawDctBackend
 from evaluation.recordings import recording_streams
@@ -126,17 +127,16 @@ def _inside(t: np.ndarray, intervals: Sequence[Interval]) -> np.ndarray:
 
 def frame_scores(run: StreamRun, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Frame times on a ``fps`` grid and the mean normalised score of the windows covering each; with
-    the short scale on, the mean of that and of the covering crops' (each scale weighing the same)."""
+    the short scale on, that fused with the mean of the covering crops' by the product's rule
+    (:func:`edge.short_scale.moment_scores`; frames no crop covers, a stream's first seconds: windows
+    only)."""
     if not run.windows:
         return np.zeros(0), np.zeros(0)
     w = np.array(run.windows)
     grid = np.arange(w[:, 0].min(), w[:, 1].max(), 1 / fps)
-    means = [_covering_mean(grid, w)]
+    score = _covering_mean(grid, w)
     if run.crops:
-        means.append(_covering_mean(grid, np.array(run.crops)))
-    with warnings.catch_warnings():  # frames no crop covers (a stream's first seconds): windows only
-        warnings.simplefilter("ignore", RuntimeWarning)
-        score = np.nanmean(means, axis=0)
+        score = moment_scores(score, _covering_mean(grid, np.array(run.crops)))
     keep = np.isfinite(score)
     return grid[keep], score[keep]
 

@@ -11,7 +11,7 @@ from config.backend import OnnxRuntimeConfig
 from config.worker import WorkerConfig
 from edge.backends import make_backend
 from edge.enroll import build_profile
-from edge.short_scale import fuse, short_profile
+from edge.short_scale import fuse, moment_scores, short_profile
 from evaluation.stream_sets import kinder_gator_streams
 
 
@@ -39,3 +39,9 @@ def test_a_window_is_as_hot_as_its_hotter_scale_in_units_of_the_full_threshold()
     full, short = np.array([[0.5], [2.0]], np.float32), np.array([[3.0], [1.0]], np.float32)
     fused = fuse(full, short, np.array([1.0], np.float32), np.array([2.0], np.float32))
     np.testing.assert_allclose(fused, [[1.5], [2.0]])
+
+
+def test_a_moment_scores_high_only_where_both_scales_do_and_on_windows_alone_before_any_crop() -> None:
+    windows = np.array([4.0, 4.0, 0.25, 2.0])
+    crops = np.array([1.0, 0.25, 4.0, np.nan])
+    np.testing.assert_allclose(moment_scores(windows, crops), [2.0, 1.0, 1.0, 2.0])
