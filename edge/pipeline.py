@@ -242,20 +242,24 @@ class Pipeline:
         t0 = time.perf_counter()
         batch = self.batcher.take()
         assert batch is not None
+        windows, n = batch.windows, len(batch.items)
+        if self.short_scorer is not None:  # the short scale's crops ride in the same encoder call
+            crop_s = self.cfg.short_window_s
+            cropped = live_crops(windows, [w.segment_frames for w in batch.items], crop_s, self.spec)
+            windows = np.concatenate([windows, cropped])
         t1 = time.perf_counter()
         names = self.profile_names
+        crops = short_hot = None
         if self.scorer is None:
-            scores = np.zeros((len(batch.items), 0), np.float32)
+            scores = np.zeros((n, 0), np.float32)
             events: list[EpisodeEvent] = []
-            crops = None
             t2 = t3 = t1
         else:
-            emb = self.backend.embed(batch.windows)
+            emb = self.backend.embed(windows)
             t2 = time.perf_counter()
-            scores = self.scorer.score(emb, [w.stream_id for w in batch.items])
-            crops = short_hot = None
+            scores = self.scorer.score(emb[:n], [w.stream_id for w in batch.items])
             if self.short_scorer is not None:
-                scores, crops = self._with_short_scale(batch.windows, batch.items, scores)
+                scores, crops = self._with_short_scale(scores, emb[n:])
                 short_hot = crops > 1.0
             t3 = time.perf_counter()
             events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds, short_hot)
@@ -269,13 +273,12 @@ class Pipeline:
         return ScoredBatch(batch.items, names, scores, events, t4 - t0, crops)
 
     def _with_short_scale(
-        self, windows: np.ndarray, items: Sequence[ReadyWindow], scores: np.ndarray
+        self, scores: np.ndarray, crop_embeddings: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Windows' scores fused with those of their last ``short_window_s`` (edge/short_scale.py), and
         ``(B, P)`` those crops' scores divided by their threshold."""
         assert self.scorer is not None and self.short_scorer is not None
-        crops = live_crops(windows, [w.segment_frames for w in items], self.cfg.short_window_s, self.spec)
-        short = self.short_scorer.score(self.backend.embed(crops))
+        short = self.short_scorer.score(crop_embeddings)
         fused = fuse(scores, short, self.scorer.thresholds, self.short_scorer.thresholds)
         return fused, short / self.short_scorer.thresholds
 
