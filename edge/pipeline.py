@@ -25,7 +25,7 @@ from edge.episodes import CloseReason, EpisodeEvent, EpisodeTracker
 from edge.profiles import Profile
 from edge.scoring import Scorer
 from edge.segments import min_segment_frames
-from edge.short_scale import fuse, live_crops, short_profile
+from edge.short_scale import fuse, live_crops, short_embeddings, short_profile
 from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
 
 SCORING_STAGES = ("normalise", "embed", "score", "episodes")
@@ -71,7 +71,7 @@ class Pipeline:
         profiles: Sequence[Profile] = (),
         *,
         stream_profiles: Mapping[str, Sequence[str]] | None = None,
-        extra: Mapping[tuple[str, str], np.ndarray] | None = None,
+        extra: Mapping[tuple[str, str], Profile] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cfg = cfg
@@ -102,22 +102,26 @@ class Pipeline:
     def set_profiles(
         self,
         profiles: Sequence[Profile],
-        extra: Mapping[tuple[str, str], np.ndarray] | None = None,
+        extra: Mapping[tuple[str, str], Profile] | None = None,
     ) -> list[EpisodeEvent]:
-        """Score against ``profiles`` (and per-stream ``extra`` behaviours, as :class:`Scorer` takes
-        them) from now on (e.g. a new version of one). When the set of names changes, the profile
-        groups of streams change too: every open episode is closed."""
+        """Score against ``profiles`` (and per-stream ``extra`` behaviours: ``{(stream, profile name):
+        overlay}``, whose windows :class:`Scorer` takes one by one) from now on (e.g. a new version of
+        one). When the set of names changes, the profile groups of streams change too: every open
+        episode is closed."""
         old = set(self.profile_names)
-        self.scorer = Scorer(profiles, extra, feedback_reach=self.cfg.feedback_reach) if profiles else None
-        seconds = self.cfg.short_window_s
-        self.short_scorer = (
-            Scorer(
-                [short_profile(p, self.backend, self.cfg.calibration, seconds) for p in profiles],
-                feedback_reach=self.cfg.feedback_reach,
-            )
-            if profiles and seconds > 0
+        extra = extra or {}
+        reach = self.cfg.feedback_reach
+        self.scorer = (
+            Scorer(profiles, {k: o.embeddings for k, o in extra.items()}, feedback_reach=reach)
+            if profiles
             else None
         )
+        seconds = self.cfg.short_window_s
+        self.short_scorer = None
+        if profiles and seconds > 0:  # the overlays' windows are cropped like the profiles' support
+            short = [short_profile(p, self.backend, self.cfg.calibration, seconds) for p in profiles]
+            crops = {k: short_embeddings(o.windows, self.backend, seconds) for k, o in extra.items()}
+            self.short_scorer = Scorer(short, crops, feedback_reach=reach)
         return self.tracker.close_all() if set(self.profile_names) != old else []
 
     @property
@@ -259,7 +263,7 @@ class Pipeline:
             t2 = time.perf_counter()
             scores = self.scorer.score(emb[:n], [w.stream_id for w in batch.items])
             if self.short_scorer is not None:
-                scores, crops = self._with_short_scale(scores, emb[n:])
+                scores, crops = self._with_short_scale(scores, emb[n:], [w.stream_id for w in batch.items])
                 short_hot = crops > 1.0
             t3 = time.perf_counter()
             events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds, short_hot)
@@ -273,12 +277,12 @@ class Pipeline:
         return ScoredBatch(batch.items, names, scores, events, t4 - t0, crops)
 
     def _with_short_scale(
-        self, scores: np.ndarray, crop_embeddings: np.ndarray
+        self, scores: np.ndarray, crop_embeddings: np.ndarray, streams: Sequence[str]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Windows' scores fused with those of their last ``short_window_s`` (edge/short_scale.py), and
         ``(B, P)`` those crops' scores divided by their threshold."""
         assert self.scorer is not None and self.short_scorer is not None
-        short = self.short_scorer.score(crop_embeddings)
+        short = self.short_scorer.score(crop_embeddings, streams)
         fused = fuse(scores, short, self.scorer.thresholds, self.short_scorer.thresholds)
         return fused, short / self.short_scorer.thresholds
 

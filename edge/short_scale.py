@@ -81,6 +81,17 @@ def short_profile(
     return calibrated(at_scale, _AtScale(backend, prior), calibration)  # type: ignore[arg-type]
 
 
+def short_embeddings(windows: np.ndarray, backend: EncoderBackend, seconds: float) -> np.ndarray:
+    """Every crop (every ``CROP_STRIDE`` frames) of ``windows`` ``(A, F, J, 3)``, embedded: a camera
+    overlay's marked windows at the short scale, each crop a behaviour of its own."""
+    if not len(windows):
+        return np.zeros((0, backend.embedding_dim), np.float32)
+    crops = crop_windows(
+        windows.astype(np.float32), crop_frames(seconds, backend.spec), backend.spec, CROP_STRIDE
+    )
+    return backend.embed(crops)
+
+
 def live_crops(
     windows: np.ndarray, segment_frames: Sequence[int | None], seconds: float, spec: WindowSpec
 ) -> np.ndarray:

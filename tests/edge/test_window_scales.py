@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +13,11 @@ from config.backend import OnnxRuntimeConfig
 from config.worker import WorkerConfig
 from edge.backends import make_backend
 from edge.enroll import build_profile
+from edge.pipeline import Pipeline
 from edge.short_scale import fuse, moment_scores, short_profile
+from evaluation.stream import replay
 from evaluation.stream_sets import kinder_gator_streams
+from models.preprocess import clip_frames, cut_windows, normalise_windows
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +50,28 @@ def test_a_moment_scores_high_only_where_both_scales_do_and_on_windows_alone_bef
     windows = np.array([4.0, 4.0, 0.25, 2.0])
     crops = np.array([1.0, 0.25, 4.0, np.nan])
     np.testing.assert_allclose(moment_scores(windows, crops), [2.0, 1.0, 1.0, 2.0])
+
+
+def test_a_cameras_overlay_of_marked_windows_silences_the_action_at_both_scales(
+    backend, data_root: Path
+) -> None:
+    """Windows marked normal for one camera (its overlay, edge/overlays.py) are cropped like the
+    profile's support: marked at 3 s but not at 1 s, the action would still alert."""
+    stream = next(
+        s for s in kinder_gator_streams(str(data_root)) if s.name == "kg:934:Walk-in-place->Throw-a-ball-"
+    )
+    cfg = WorkerConfig()
+    profile = build_profile("normal", stream.support, backend, calibration=cfg.calibration)
+    ((a0, a1),), rec = stream.abnormal, stream.recording
+    keep = (rec.times >= a0 - 2) & (rec.times <= a1 + 2)
+    frames = clip_frames(rec.joints[keep], rec.times[keep], backend.spec)
+    marked = normalise_windows(cut_windows(frames, replace(backend.spec, clip_stride=5)), backend.spec)
+    overlay = replace(
+        profile, windows=marked, embeddings=backend.embed(marked), behaviours=None, generated=None
+    )
+    before = replay(stream, profile, backend, cfg)
+    after = replay(
+        stream, profile, backend, cfg, make_pipeline=partial(Pipeline, extra={("eval", "normal"): overlay})
+    )
+    assert len(before.opened) == 1 and after.opened == []
+    assert max(r for *_, r in after.crops) < 1.0
