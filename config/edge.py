@@ -76,11 +76,17 @@ class EdgeConfig(StrictModel):
         1,
         ge=1,
         le=64,
-        description="Streams packed into one frontend process (threads sharing one bus socket; about "
-        "150 MB saved per camera packed); 1: a process each, so a crash stops one camera only.",
+        description="Streams packed into one frontend process (threads sharing one bus socket and, for "
+        "the legacy estimator, its pose models: about 40 MB per camera packed against about 320 MB for a "
+        "process of its own); 1: a process each, so a crash stops one camera only.",
     )
     pose_threads: int = Field(
-        2, ge=1, le=64, description="Pose estimates running at once in a frontend process of several streams."
+        2,
+        ge=1,
+        le=64,
+        description="Pose estimates running at once in a frontend process of several streams: the cores "
+        "it may use for pose; each is one shared landmark model (about 60 MB) once that many cameras "
+        "estimate at the same time.",
     )
     bus: BusConfig = Field(default_factory=BusConfig, description="The skeleton bus.")
     worker: WorkerConfig = Field(

@@ -14,7 +14,6 @@ it is what a worker that starts after a crash resumes (edge.alerts_sink).
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -22,9 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from edge.store import AlertStore, NewAlert
+from edge.store.records import ARRAY_FIELDS, decode_windows, encode_windows
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -39,7 +37,6 @@ CREATE TABLE IF NOT EXISTS outbox (
 )
 """
 _TIMES = ("started_at", "ended_at")
-_ARRAYS = ("windows", "window_times", "window_scores", "timeline")
 Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
 
 
@@ -131,22 +128,19 @@ class AlertOutbox:
 
 
 def _fields(a: NewAlert) -> str:
-    d: dict[str, Any] = {k: v for k, v in a.__dict__.items() if k not in _ARRAYS}
+    d: dict[str, Any] = {k: v for k, v in a.__dict__.items() if k not in ARRAY_FIELDS}
     for k in _TIMES:
         d[k] = None if d[k] is None else d[k].isoformat()
     return json.dumps(d, sort_keys=True)
 
 
 def _arrays(a: NewAlert) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **{k: getattr(a, k) for k in _ARRAYS if getattr(a, k) is not None})
-    return buf.getvalue()
+    return encode_windows(a.windows, a.window_times, a.window_scores, a.timeline, compress=False)
 
 
 def _alert(fields: str, arrays: bytes) -> NewAlert:
-    d = json.loads(fields)
+    d: dict[str, Any] = json.loads(fields)
     for k in _TIMES:
         d[k] = None if d[k] is None else datetime.fromisoformat(d[k])
-    with np.load(io.BytesIO(arrays), allow_pickle=False) as z:
-        d.update({k: z[k] for k in _ARRAYS if k in z.files})
+    d.update(decode_windows(arrays))
     return NewAlert(**d)

@@ -298,6 +298,7 @@ def calibrated(
         emb, groups, behaviours=behaviours, target_far=calibration.target_far, margin=calibration.margin,
         queries=queries, split=in_halves, names=names if len(names) > 1 else None,
         kappa=prior.kappa(calibration.target_far) if prior is not None else None,
+        draws=prior.draws if prior is not None else None,
     )  # fmt: skip
     recorded = profile.meta.get("calibration", {}).get("split_stride")
     stride = split_stride if split_stride is not None else recorded

@@ -17,7 +17,11 @@ Threshold calibration (at enrolment, from the enrolled behaviours' support set a
    training people. The largest is kept: a few clips of a few people cannot show how far other
    people's normal strays (the two estimates from the clips alone fall well short of the promised
    rate on people not enrolled, and the prior alone keeps it on every stream set;
-   docs/experiments/2026-12-04-several-behaviours.md);
+   docs/experiments/2026-12-04-several-behaviours.md). An enrolment of many clips is also measured
+   the way the prior was (:func:`enrolment_kappa`): profiles of a few of its own clips, scored by
+   its other clips. The prior is measured on Kinect skeletons; where the enrolment's skeletons are
+   noisier (small people far from a camera, docs/experiments/2026-12-05-noisy-enrolment.md) this
+   estimate is the larger and is kept;
 3. threshold = ``margin`` × that quantile.
 
 Leave-one-clip-out scores are pessimistic for "normal" (each is measured against fewer clips than the
@@ -35,6 +39,7 @@ fewer than ``FEW_DISTANCES`` distances between real windows of different groups 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
@@ -42,6 +47,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from models.calibration_prior import draw_scores
 from models.scoring import behaviour_prototypes, behaviour_score, pairwise_distances
 
 CalibrationMethod = Literal["leave_one_clip_out", "split_halves"]
@@ -68,6 +74,7 @@ class Calibration:
     warnings: tuple[str, ...] = ()
     prior_kappa: float | None = None  # the encoder's ratio for target_far (None: no prior used)
     prior_quantile: float | None = None  # prior_kappa (a distance; kept for older readers of the field)
+    enrolment_kappa: float | None = None  # the prior's measurement on the enrolment's clips (None: too few)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "warnings": list(self.warnings)}
@@ -98,6 +105,36 @@ def leave_one_clip_out_scores(
     return scores[queries]
 
 
+def enrolment_kappa(
+    embeddings: np.ndarray,
+    groups: np.ndarray,
+    behaviours: np.ndarray,
+    queries: np.ndarray,
+    *,
+    draws: tuple[int, int],
+    target_far: float,
+) -> float | None:
+    """The calibration prior's measurement (:func:`models.calibration_prior.draw_scores`) repeated on
+    an enrolment: for each behaviour of at least ``2 · shots`` clips (as many other clips as the
+    profile holds, so the scores rest on several people), ``seeds`` profiles of ``shots`` of its
+    clips, each scoring the real windows of its other clips; the ``1 - target_far`` quantile of those
+    scores, or None when no behaviour has that many clips. ``draws``: the prior's ``(shots, seeds)``.
+    Each behaviour is measured alone (without the others' prototypes, which could only lower a score).
+    """
+    shots, seeds = draws
+    keys = sorted({(int(b), int(g)) for b, g in zip(behaviours, groups, strict=True)})
+    counts = Counter(b for b, _ in keys)
+    keys = [(b, g) for b, g in keys if counts[b] >= 2 * shots]
+    if not keys:
+        return None
+    rows = [(behaviours == b) & (groups == g) for b, g in keys]
+    scores = draw_scores(
+        [embeddings[r] for r in rows], [b for b, _ in keys], [g for _, g in keys],
+        shots=shots, seeds=seeds, queries=[embeddings[r & queries] for r in rows],
+    )  # fmt: skip
+    return float(np.quantile(scores, 1.0 - target_far)) if len(scores) else None
+
+
 def calibrate_threshold(
     embeddings: np.ndarray,
     groups: np.ndarray,
@@ -110,6 +147,7 @@ def calibrate_threshold(
     split: Collection[int] = (),
     names: Mapping[int, str] | None = None,
     kappa: float | None = None,
+    draws: tuple[int, int] | None = None,
 ) -> Calibration:
     """Threshold for a profile from its enrolled support embeddings ``(N, D)``, clip ids ``(N,)`` and
     behaviour ids ``(N,)`` (default: one behaviour) by the module's rule.
@@ -119,6 +157,8 @@ def calibrate_threshold(
     groups are the halves of one clip (``method="split_halves"`` says it of a one-behaviour profile);
     a behaviour given as one group is split in order. ``names``: behaviour names for the warnings.
     ``kappa``: the encoder's calibration prior for ``target_far``, a score (None: the clips alone).
+    ``draws``: the prior's ``(shots, seeds)``, to repeat its measurement on the enrolment
+    (:func:`enrolment_kappa`; None: not repeated).
 
     Raises ValueError for fewer than two embeddings, mismatched shapes, non-finite embeddings or a
     ``target_far`` outside (0, 1).
@@ -173,8 +213,18 @@ def calibrate_threshold(
     empirical = float(np.quantile(scores, 1.0 - target_far))
     normal = float(scores.mean() + NormalDist().inv_cdf(1.0 - target_far) * scores.std())
     prior = None if kappa is None else float(kappa)
+    own = None
+    if draws is not None:
+        own = enrolment_kappa(emb, groups, behaviours, real, draws=draws, target_far=target_far)
+    if own is not None and prior is not None and own > prior:
+        warnings.append(
+            f"these clips' people differ more from each other than the encoder's training people "
+            f"({own:.3f} against {prior:.3f}, measured the same way; noisy skeletons, e.g. small people "
+            "far from the camera): the threshold follows them, so an action must stand out by as much "
+            "to alert"
+        )
     return Calibration(
-        threshold=margin * max(empirical, normal, prior if prior is not None else 0.0),
+        threshold=margin * max(empirical, normal, *(k for k in (prior, own) if k is not None)),
         target_far=target_far,
         margin=margin,
         method="split_halves" if all_split else "leave_one_clip_out",
@@ -189,6 +239,7 @@ def calibrate_threshold(
         warnings=tuple(warnings),
         prior_kappa=kappa,
         prior_quantile=prior,
+        enrolment_kappa=own,
     )
 
 

@@ -7,6 +7,10 @@ the frames dropped; the frontend processes' CPU seconds per published frame and 
 camera (``--per-process``: cameras packed into one process); the worker's CPU share and memory. A camera is *sustained* when it publishes at least 95 % of
 ``min(pose_fps, video fps)`` and drops nothing. ``decode_share``: of one frame's decode + pose, the
 decode (grab + retrieve + RGB), timed in this process on the same video at the same pose rate.
+With several counts (``--cameras 1,3``), each run after the first also reports
+``rss_mb_per_added_camera`` (:func:`with_rss_per_added_camera`). ``size``: the video is first
+re-encoded at that size (scaled to fit, padded, aspect kept;
+:func:`sized_video`), for figures at a camera's resolution from a recording of another.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import yaml
 
 from config.frontend import EstimatorConfig, StreamConfig, VideoSourceConfig
@@ -64,6 +70,44 @@ def _metrics(port: int) -> dict[tuple[str, str, str], float]:
     return out
 
 
+def with_rss_per_added_camera(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each run after the first gains ``rss_mb_per_added_camera``: its frontends' RSS minus the first
+    run's, per camera more than the first run had (the issue-25 bar, read off one command)."""
+    first = runs[0]
+    return [first] + [
+        {**r, "rss_mb_per_added_camera": round(
+            (r["frontend_rss_mb"] - first["frontend_rss_mb"]) / (r["cameras"] - first["cameras"]), 1
+        )} if r["cameras"] > first["cameras"] else r
+        for r in runs[1:]
+    ]  # fmt: skip
+
+
+def sized_video(video: Path, size: tuple[int, int], folder: Path) -> Path:
+    """``video`` re-encoded (MPEG-4 part 2) at ``size`` = (width, height) in ``folder``: each frame
+    scaled to fit and centred on black, at the video's own frame rate."""
+    width, height = size
+    capture = cv2.VideoCapture(str(video))
+    if not capture.isOpened():
+        raise RuntimeError(f"cannot open {video}")
+    out = folder / f"{video.stem}-{width}x{height}.mp4"
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), capture.get(cv2.CAP_PROP_FPS), size)
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            scale = min(width / frame.shape[1], height / frame.shape[0])
+            w, h = round(frame.shape[1] * scale), round(frame.shape[0] * scale)
+            canvas = np.zeros((height, width, 3), np.uint8)
+            x, y = (width - w) // 2, (height - h) // 2
+            canvas[y : y + h, x : x + w] = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+            writer.write(canvas)
+    finally:
+        capture.release()
+        writer.release()
+    return out
+
+
 def decode_share(video: Path, pose_fps: float, frames: int = 30) -> float:
     """Decode seconds / (decode + pose seconds) per delivered frame of ``video`` at ``pose_fps``."""
     source = open_source(VideoSourceConfig(path=str(video), realtime=False, loop=True), pose_fps=pose_fps)
@@ -90,6 +134,9 @@ def bench_cameras(
     with open_source(VideoSourceConfig(path=str(video))) as probe:
         video_fps = float(getattr(probe, "fps", 30.0))
     expected = min(pose_fps or video_fps, video_fps)
+    capture = cv2.VideoCapture(str(video))
+    frame_size = f"{int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))}x{int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))}"
+    capture.release()
     with tempfile.TemporaryDirectory(prefix="haad-bench-cameras-") as tmp:
         folder = Path(tmp)
         port = _free_port()
@@ -164,6 +211,7 @@ def bench_cameras(
     frontend_rss = sum(rss[n] for n in frontends)
     return {
         "video": video.name,
+        "frame_size": frame_size,
         "video_fps": video_fps,
         "pose_fps_setting": pose_fps,
         "cameras": cameras,

@@ -20,42 +20,14 @@ import numpy as np
 
 from edge.backends.base import checkpoint_sha256, model_version
 from edge.short_scale import CROP_STRIDE, crop_frames
-from models.calibration_prior import CalibrationPrior, save_prior, scale_key
+from models.calibration_prior import CalibrationPrior, draw_scores, save_prior, scale_key
 from models.embedding import embed_all
 from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
 from models.preprocess import ClipError, clip_to_windows, crop_windows
-from models.scoring import behaviour_score
 from training.datasets import load_dataset
 
 FARS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 SCALES = (1.0,)  # short scales measured (seconds): the worker's short_window_s choices
-
-
-def dataset_scores(
-    embeddings: list[np.ndarray], labels: list[str], subjects: list[str], *, shots: int, seeds: int
-) -> np.ndarray:
-    """Scores of other people's windows of a profile's category against the profile, over every
-    category and draw; ``embeddings[i]``: the windows of clip i."""
-    label_of, subject_of = np.array(labels), np.array(subjects)
-    out: list[np.ndarray] = []
-    for ci, cat in enumerate(sorted(set(labels))):
-        members = np.flatnonzero(label_of == cat)
-        for seed in range(seeds):
-            rng = np.random.default_rng([seed, ci])
-            order = rng.permutation(members)
-            chosen: list[int] = []
-            for i in order:  # the first clip of each of `shots` different people
-                if subject_of[i] not in {subject_of[j] for j in chosen}:
-                    chosen.append(int(i))
-                if len(chosen) == shots:
-                    break
-            others = [i for i in members if subject_of[i] not in {subject_of[j] for j in chosen}]
-            if len(chosen) < shots or not others:
-                continue
-            support = np.concatenate([embeddings[i] for i in chosen])
-            fresh = np.concatenate([embeddings[i] for i in others])
-            out.append(behaviour_score(fresh, support, np.zeros(len(support), np.int64)))
-    return np.concatenate(out) if out else np.zeros(0)
 
 
 def weighted_quantile(values: list[np.ndarray], q: float) -> float:
@@ -103,7 +75,7 @@ def measure_prior(
             labels.append(c.label)
             subjects.append(c.subject)
         for k in keys:
-            scores = dataset_scores(embeddings[k], labels, subjects, shots=shots, seeds=seeds)
+            scores = draw_scores(embeddings[k], labels, subjects, shots=shots, seeds=seeds)
             if len(scores):
                 per_dataset[k][name] = scores
         if len(per_dataset[None].get(name, ())):

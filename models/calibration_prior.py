@@ -12,6 +12,10 @@ sees. The scores themselves (``BASIS``), not their ratio to the profile's own sp
 distances are comparable across profiles, and one distance ranks windows of different profiles far
 better than any per-profile normalisation (docs/experiments/2026-12-04-several-behaviours.md).
 
+The same measurement, :func:`draw_scores`, is repeated at enrolment on the enrolment's own clips when
+they are many (edge/scoring.py): skeletons noisier than the training people's (small people far from a
+camera) then show it, and the threshold follows.
+
 It is stored beside the checkpoint (``encoder.calibration.json``) with the model version and the basis
 it was measured for; a prior of another model or another basis is never used.
 """
@@ -20,11 +24,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from models.files import atomic_write
+from models.scoring import behaviour_score
 
 SUFFIX = ".calibration.json"
 # What a prior's quantiles are of: distances to the profile (earlier files: ratios to its mean score).
@@ -72,6 +80,12 @@ class CalibrationPrior:
                 return self.kappas[i] + t * (self.kappas[i + 1] - self.kappas[i])
         return self.kappas[-1]
 
+    @property
+    def draws(self) -> tuple[int, int] | None:
+        """``(shots, seeds)`` of the measurement (:func:`draw_scores`); None when not recorded."""
+        shots, seeds = self.measured_on.get("shots"), self.measured_on.get("seeds")
+        return (int(shots), int(seeds)) if shots and seeds else None
+
     def to_dict(self) -> dict[str, Any]:
         scales = {k: list(v) for k, v in self.scales.items()}
         return {**asdict(self), "fars": list(self.fars), "kappas": list(self.kappas), "scales": scales}
@@ -79,6 +93,42 @@ class CalibrationPrior:
 
 def scale_key(seconds: float) -> str:
     return f"{seconds:.2f}"
+
+
+def draw_scores(
+    embeddings: Sequence[np.ndarray],
+    labels: Sequence[object],
+    subjects: Sequence[object],
+    *,
+    shots: int,
+    seeds: int,
+    queries: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
+    """The prior's measurement: for every category and ``seeds`` draws, a profile of ``shots`` clips
+    of ``shots`` different people, and the scores of the windows of the *other* people's clips of
+    that category against it. ``embeddings[i]``: the ``(W, D)`` windows of clip i (its support
+    windows); ``queries[i]``: the windows of clip i that are scored (default: the same)."""
+    label_of, subject_of = np.array(labels), np.array(subjects)
+    queries = embeddings if queries is None else queries
+    out: list[np.ndarray] = []
+    for ci, cat in enumerate(sorted(set(label_of.tolist()))):
+        members = np.flatnonzero(label_of == cat)
+        for seed in range(seeds):
+            rng = np.random.default_rng([seed, ci])
+            order = rng.permutation(members)
+            chosen: list[int] = []
+            for i in order:  # the first clip of each of `shots` different people
+                if subject_of[i] not in {subject_of[j] for j in chosen}:
+                    chosen.append(int(i))
+                if len(chosen) == shots:
+                    break
+            others = [i for i in members if subject_of[i] not in {subject_of[j] for j in chosen}]
+            if len(chosen) < shots or not others:
+                continue
+            support = np.concatenate([embeddings[i] for i in chosen])
+            fresh = np.concatenate([queries[i] for i in others])
+            out.append(behaviour_score(fresh, support, np.zeros(len(support), np.int64)))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def prior_path(checkpoint: Path) -> Path:

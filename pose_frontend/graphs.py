@@ -125,7 +125,7 @@ def _solution_base() -> Any:
     return SolutionBase
 
 
-class _Graph:
+class TextGraph:
     """One MediaPipe graph built from text.
 
     Its clock is MediaPipe's solution clock (30 fps steps, as the legacy graph's), not the frames'
@@ -170,7 +170,7 @@ class PersonDetector:
     """
 
     def __init__(self, min_score: float) -> None:
-        self._graph = _Graph(
+        self._graph = TextGraph(
             _DETECTOR_GRAPH,
             outputs=["detections"],
             calculator_params={"posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh": min_score},
@@ -202,7 +202,7 @@ class RoiLandmarker:
     """
 
     def __init__(self, min_presence: float, smooth: bool = True) -> None:
-        self._graph = _Graph(
+        self._graph = TextGraph(
             _LANDMARK_GRAPH,
             outputs=["landmarks", "world_landmarks", "next_roi"],
             side_inputs={"model_complexity": 1, "enable_segmentation": False, "smooth_landmarks": smooth},

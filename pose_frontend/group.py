@@ -1,10 +1,12 @@
 """Several cameras in one frontend process (``cameras_per_frontend`` > 1 in edge.yaml).
 
-One process per camera costs about 150 MB each (Python, OpenCV, MediaPipe loaded again). A
-:class:`FrontendGroupProcess` runs its cameras as threads instead: each camera keeps its own source
-and MediaPipe graph (the graph tracks that camera's person between frames), at most ``pose_threads``
-pose estimates run at once (MediaPipe has no batching; its maintainers suggest graphs side by side,
-google-ai-edge/mediapipe #1667), and one thread owns the process's one bus socket, fed through a
+One process per camera costs about 300 MB each (Python, OpenCV, MediaPipe and its models loaded
+again). A :class:`FrontendGroupProcess` runs its cameras as threads instead: each camera keeps its
+own source and tracking state, at most ``pose_threads`` pose estimates run at once (MediaPipe has no
+batching; its maintainers suggest graphs side by side, google-ai-edge/mediapipe #1667), the legacy
+estimator's models are shared (:class:`~pose_frontend.shared_pose.PoseModelPool`: ``pose_threads``
+landmark graphs and a person detector for every two of them, for all the cameras; Tasks and several-people estimators
+keep a graph per camera), and one thread owns the process's one bus socket, fed through a
 bounded queue (a zmq socket belongs to one thread). A camera that fails is restarted inside the
 process with the supervisor's back-off and given up after ``give_up_after`` failures within
 ``give_up_window_s``; the other cameras never stop for it.
@@ -40,6 +42,7 @@ from config.frontend import StreamConfig
 from pose_frontend.base import Counters, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError
 from pose_frontend.process import FrameErrorLimit, run_stream
+from pose_frontend.shared_pose import PoseModelPool
 
 log = logging.getLogger(__name__)
 _QUEUE_FRAMES = 256  # frames between the cameras and the socket's thread
@@ -72,6 +75,7 @@ def run_camera(
     pose_slots: threading.Semaphore,
     supervisor: SupervisorConfig,
     snapshot_dir: Path | None = None,
+    pose_models: PoseModelPool | None = None,
 ) -> bool:
     """One camera until its source ends (True) or ``stop``; restarted after a failure with back-off,
     given up (False) after too many failures too fast. ``snapshot_dir``: as :func:`run_stream`'s."""
@@ -79,9 +83,8 @@ def run_camera(
     backoff = 0.0
     while not stop.is_set():
         try:
-            run_stream(
-                config, publisher, stop, counters=counters, pose_slots=pose_slots, snapshot_dir=snapshot_dir
-            )
+            run_stream(config, publisher, stop, counters=counters, pose_slots=pose_slots,
+                       snapshot_dir=snapshot_dir, pose_models=pose_models)  # fmt: skip
             return True
         except (SourceError, EstimatorError, FrameErrorLimit) as e:
             log.error("stream %s stopped: %s", config.id, e)
@@ -132,6 +135,7 @@ class FrontendGroupProcess(SpawnProcess):
         setup_logging(self.log_level, self.log_format)
         frames: queue.Queue[SkeletonFrame] = queue.Queue(maxsize=_QUEUE_FRAMES)
         slots = threading.Semaphore(self.pose_threads)
+        models = PoseModelPool(self.pose_threads)
         publisher = QueuePublisher(frames)
         cameras = [
             threading.Thread(
@@ -144,6 +148,7 @@ class FrontendGroupProcess(SpawnProcess):
                     slots,
                     self.supervisor,
                     self.snapshot_dir,
+                    models,
                 ),
                 name=f"camera-{s.id}",
                 daemon=True,
@@ -165,6 +170,8 @@ class FrontendGroupProcess(SpawnProcess):
             if not self.release_event.wait(self.hold_s):
                 log.warning("frontend group: nobody released its queue within %.0f s; closing", self.hold_s)
         finally:
+            if not any(c.is_alive() for c in cameras):  # a camera still running may hold a model
+                models.close()
             socket.close()
             context.term()
 

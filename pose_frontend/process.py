@@ -46,6 +46,7 @@ from config.frontend import EstimatorConfig, StreamConfig
 from pose_frontend.base import Counters, Source, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError, PoseEstimator, open_estimator, to_canonical_pose
 from pose_frontend.multi import MultiPoseEstimator, PersonPose
+from pose_frontend.shared_pose import PoseModelPool, SharedModelPoseEstimator
 from pose_frontend.snapshots import FrameRing, landmark_box
 from pose_frontend.sources import open_source
 
@@ -126,12 +127,15 @@ def run_stream(
     source: Source | None = None,
     snapshot_dir: Path | None = None,
     pose_slots: AbstractContextManager[object] | None = None,
+    pose_models: PoseModelPool | None = None,
 ) -> Counters:
     """Publish ``config``'s stream until its source ends or ``stop`` is set; returns the counters.
 
     ``source`` replaces the one ``config.source`` describes (its ``stats`` are then the counters).
     With ``snapshot_dir`` and ``config.snapshots`` on, camera frames go to a :class:`FrameRing` there.
     ``pose_slots``: held around each pose estimate (several cameras of one process share the cores).
+    ``pose_models``: the process's shared models, used by the legacy estimator (same landmarks, a
+    fraction of the memory: :mod:`pose_frontend.shared_pose`).
     Raises :class:`SourceError` when the source fails, :class:`EstimatorError` when the estimator
     cannot start, and :class:`FrameErrorLimit` after ``config.max_consecutive_errors`` failed
     frames in a row.
@@ -147,6 +151,8 @@ def run_stream(
         ring: FrameRing | None = None
         if src.produces == "image" and config.estimator.people is not None:
             multi = stack.enter_context(MultiPoseEstimator(config.estimator.people))
+        elif src.produces == "image" and pose_models is not None and config.estimator.kind == "legacy":
+            estimator = stack.enter_context(SharedModelPoseEstimator(config.estimator, pose_models))
         elif src.produces == "image":
             estimator = stack.enter_context(open_estimator(config.estimator))
         if src.produces == "image" and snapshot_dir is not None and config.snapshots != "off":

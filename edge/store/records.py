@@ -132,7 +132,7 @@ class AlertRecord:
     def to_dict(self) -> dict[str, Any]:
         """The scalar fields, datetimes as ISO-8601 strings (for JSON/CSV)."""
         d = asdict(self)
-        for k in _ARRAY_FIELDS:
+        for k in ARRAY_FIELDS:
             d.pop(k)
         d["others"] = others_rows(self.others)
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in d.items()}
@@ -159,8 +159,8 @@ def others_rows(others: tuple[tuple[int, Box], ...]) -> list[list[float]]:
     return [[pid, *box] for pid, box in others]
 
 
-_ARRAY_FIELDS = ("windows", "window_times", "window_scores", "timeline")
-RECORD_FIELDS = tuple(f.name for f in fields(AlertRecord) if f.name not in _ARRAY_FIELDS)
+ARRAY_FIELDS = ("windows", "window_times", "window_scores", "timeline")  # what encode_windows holds
+RECORD_FIELDS = tuple(f.name for f in fields(AlertRecord) if f.name not in ARRAY_FIELDS)
 
 
 def check_status(status: str) -> ReviewStatus:
@@ -187,25 +187,31 @@ def kept_indices(alert: NewAlert, keep: int) -> np.ndarray:
 
 
 def encode_windows(
-    windows: np.ndarray, times: np.ndarray, scores: np.ndarray | None, timeline: np.ndarray | None = None
+    windows: np.ndarray,
+    times: np.ndarray,
+    scores: np.ndarray | None,
+    timeline: np.ndarray | None = None,
+    *,
+    compress: bool = True,
 ) -> bytes:
-    """An npz (compressed) of ``windows`` float32, ``window_times`` float64 and, when given,
-    ``window_scores`` and ``timeline`` float64 (a download or export; the store keeps the timeline in
-    its own column); :func:`decode_windows` and ``np.load`` read it back."""
+    """An npz of ``windows`` float32, ``window_times`` float64 and, when given, ``window_scores``
+    and ``timeline`` float64: the one codec of an alert's arrays (the store, downloads and exports
+    compress; the outbox does not, since it writes every state of an open episode and drops it once
+    delivered); :func:`decode_windows` and ``np.load`` read it back."""
     arrays = {"windows": windows.astype("<f4"), "window_times": times.astype("<f8")}
     if scores is not None:
         arrays["window_scores"] = scores.astype("<f8")
     if timeline is not None:
         arrays["timeline"] = timeline.astype("<f8")
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    (np.savez_compressed if compress else np.savez)(buf, **arrays)
     return buf.getvalue()
 
 
 def decode_windows(blob: bytes) -> dict[str, np.ndarray]:
     """The arrays :func:`encode_windows` stored, by name (``window_scores``, ``timeline`` when given)."""
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-        return {k: z[k] for k in ("windows", "window_times", "window_scores", "timeline") if k in z.files}
+        return {k: z[k] for k in ARRAY_FIELDS if k in z.files}
 
 
 def encode_timeline(timeline: np.ndarray | None) -> bytes | None:

@@ -118,6 +118,10 @@ def bench_frontend_cmd(
     video: Path | None = typer.Option(
         None, help="With --cameras: the video (default: mediapipe_pose_testdata/pose_1.mp4, 576x576, 30 fps)."
     ),
+    size: str | None = typer.Option(
+        None,
+        help="With --cameras: re-encode the video at WIDTHxHEIGHT first (scaled to fit, padded), e.g. 640x480.",
+    ),
 ) -> None:
     """Milliseconds per frame of each pose estimator with 1, 2 and 4 people, and on vtest.avi; or, with
     --cameras, pose fps per camera and in total, CPU s per frame, decode share, RSS per camera, drops
@@ -127,22 +131,32 @@ def bench_frontend_cmd(
     from training.datasets import DataNotFoundError, resolve_data_root
 
     if cameras is not None:
+        import tempfile
+
         from config.frontend import StreamConfig
-        from evaluation.bench_cameras import bench_cameras, decode_share
+        from evaluation.bench_cameras import (
+            bench_cameras,
+            decode_share,
+            sized_video,
+            with_rss_per_added_camera,
+        )
 
         try:
             counts = [int(c) for c in cameras.split(",")]
+            frame_size = tuple(int(v) for v in size.lower().split("x")) if size else None
+            if frame_size is not None and (len(frame_size) != 2 or min(frame_size) < 16):
+                raise ValueError(f"--size must be WIDTHxHEIGHT, each at least 16; got {size}")
             clip = video or resolve_data_root(data_root) / "mediapipe_pose_testdata" / "pose_1.mp4"
         except (ValueError, DataNotFoundError) as e:
             raise fail(str(e), code=2) from None
-        share = decode_share(clip, StreamConfig().pose_fps or 30.0)
-        runs = [
-            {
-                **bench_cameras(clip, n, per_process=per_process, seconds=seconds),
-                "decode_share": round(share, 3),
-            }
-            for n in counts
-        ]
+        with tempfile.TemporaryDirectory(prefix="haad-bench-video-") as tmp:
+            if frame_size is not None:
+                clip = sized_video(clip, frame_size, Path(tmp))  # type: ignore[arg-type]
+            share = decode_share(clip, StreamConfig().pose_fps or 30.0)
+            runs = with_rss_per_added_camera([
+                {**bench_cameras(clip, n, per_process=per_process, seconds=seconds), "decode_share": round(share, 3)}
+                for n in counts
+            ])  # fmt: skip
         typer.echo(json.dumps(runs, indent=2))
         return
 

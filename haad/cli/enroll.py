@@ -87,6 +87,8 @@ def enroll_cmd(
         if cal.get("prior_kappa")
         else ""
     )
+    if cal.get("enrolment_kappa"):
+        prior += f"; your clips' people measured the same way: {cal['enrolment_kappa']:.3f}"
     ids = saved.behaviour_ids
     kinds = ", ".join(
         f"{b['name']} ({len(b.get('sources', [])) if b.get('kind') != 'feedback' else 'marked normal'}"

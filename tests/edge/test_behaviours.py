@@ -14,6 +14,7 @@ from clips import Clip
 from config.worker import CalibrationConfig
 from edge.enroll import build_profile
 from edge.profiles import Profile, ProfileError, ProfileStore
+from models.calibration_prior import CalibrationPrior
 from models.preprocess import WindowSpec
 
 
@@ -22,7 +23,7 @@ class _Projection:
 
     def __init__(self, version: str = "a", seed: int = 0) -> None:
         self.name, self.spec, self.embedding_dim, self.model_version = "fake", WindowSpec(), 8, version
-        self.calibration_prior = None
+        self.calibration_prior: CalibrationPrior | None = None
         self._w = np.random.default_rng(seed).normal(size=(60 * 20 * 3, 8)).astype(np.float32)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
@@ -132,3 +133,15 @@ def test_support_rows_of_a_behaviour_the_table_does_not_name_are_refused(tmp_pat
         ProfileStore(tmp_path).save(
             Profile("p", 0, built.embeddings, built.groups, built.windows, 1.0, feedback_only)
         )
+
+
+def test_a_behaviour_of_many_clips_is_measured_the_prior_s_way_at_enrolment() -> None:
+    backend = _Projection()
+    backend.calibration_prior = CalibrationPrior("a", (0.05,), (1e-3,), {"shots": 3, "seeds": 10})
+    clips = [_clip(s, 5, "walk") for s in range(6)] + [_clip(s, 5, "sit") for s in range(10, 13)]
+    built = build_profile("shop", clips, backend, calibration=CalibrationConfig())  # type: ignore[arg-type]
+    cal = built.meta["calibration"]
+    # walk (6 clips) is measured, sit (3 clips) is not; the larger estimate sets the threshold
+    assert cal["enrolment_kappa"] is not None and built.threshold >= cal["enrolment_kappa"] > 1e-3
+    few = build_profile("shop", clips[3:], backend, calibration=CalibrationConfig())  # type: ignore[arg-type]
+    assert few.meta["calibration"]["enrolment_kappa"] is None

@@ -138,6 +138,41 @@ def test_the_encoder_prior_raises_a_threshold_the_few_clips_set_too_low() -> Non
     assert low.threshold == pytest.approx(plain.threshold)
 
 
+def people_support(people: int, per_clip: int, spread: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of ``people`` clips, each around its own person's offset (``spread`` apart)."""
+    rng = np.random.default_rng(seed)
+    offsets = rng.normal(scale=spread, size=(people, 1, 16))
+    emb = (offsets + rng.normal(scale=0.1, size=(people, per_clip, 16))).reshape(-1, 16)
+    return emb.astype(np.float32), np.repeat(np.arange(people), per_clip)
+
+
+def test_an_enrolment_of_many_clips_noisier_than_the_prior_keeps_its_own_measurement() -> None:
+    emb, groups = people_support(12, 5, spread=1.0)
+    quiet = calibrate_threshold(emb, groups, margin=1.0, kappa=0.5)  # a prior measured on quieter people
+    cal = calibrate_threshold(emb, groups, margin=1.0, kappa=0.5, draws=(3, 10))
+    assert quiet.enrolment_kappa is None and cal.enrolment_kappa is not None
+    assert cal.threshold == pytest.approx(cal.enrolment_kappa) and cal.threshold > quiet.threshold
+    assert any(w.startswith("these clips' people differ more") for w in cal.warnings)
+    assert not any(w.startswith("these clips' people") for w in quiet.warnings)
+    # Other people of the same population against the whole profile: the promise holds for them.
+    fresh, _ = people_support(200, 5, spread=1.0, seed=1)
+    assert np.mean(one_behaviour(fresh, emb) > cal.threshold) <= 0.05
+
+
+def test_an_enrolment_too_small_to_measure_like_the_prior_keeps_the_prior() -> None:
+    emb, groups = people_support(5, 5, spread=1.0)  # under 2 x 3 clips: no profile of 3 has 3 others
+    cal = calibrate_threshold(emb, groups, margin=1.0, kappa=20.0, draws=(3, 10))
+    assert cal.enrolment_kappa is None and cal.threshold == pytest.approx(20.0)
+
+
+def test_an_enrolment_as_noisy_as_the_prior_keeps_the_prior() -> None:
+    emb, groups = people_support(12, 5, spread=0.3)
+    prior = float(np.quantile(one_behaviour(people_support(200, 5, 0.3, seed=1)[0], emb[:15]), 0.95))
+    cal = calibrate_threshold(emb, groups, margin=1.0, kappa=prior, draws=(3, 10))
+    assert cal.enrolment_kappa == pytest.approx(prior, rel=0.15)
+    assert cal.threshold >= prior
+
+
 @dataclass(frozen=True)
 class _Profile:
     name: str

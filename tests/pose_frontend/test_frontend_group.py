@@ -75,3 +75,22 @@ def test_a_camera_of_a_group_rings_its_frames_for_the_alert_pictures(
                       SupervisorConfig(), tmp_path)  # fmt: skip
     assert done and frames.qsize() == 1
     assert [p.name for p in (tmp_path / "cam").iterdir()] == ["000000000000.jpg"]
+
+
+def test_the_cameras_of_a_group_share_its_pose_models(mp_testdata: Path) -> None:
+    import queue
+    import threading
+
+    from pose_frontend.shared_pose import PoseModelPool
+
+    source = ImagesSourceConfig(path=str(mp_testdata / "pose.jpg"), realtime=False)
+    frames: queue.Queue = queue.Queue()
+    models = PoseModelPool(1)
+    try:
+        for cam in ("a", "b", "c"):
+            assert run_camera(StreamConfig(id=cam, source=source), QueuePublisher(frames), threading.Event(),
+                              Counters(), threading.Semaphore(1), SupervisorConfig(), None, models)  # fmt: skip
+        assert [len(lender._built) for lender in (models.regions, models.landmarks)] == [1, 1]
+    finally:
+        models.close()
+    assert [frames.get_nowait().person for _ in range(3)] == [True] * 3
