@@ -12,13 +12,13 @@ class EpisodeConfig(StrictModel):
     """Hysteresis that turns per-window scores into alert episodes (edge/episodes.py)."""
 
     open_k: int = Field(
-        default=3,
+        default=2,
         ge=1,
         le=100,
         description="An episode opens when open_k of the last open_n windows are hot.",
     )
     open_n: int = Field(
-        default=5, ge=1, le=100, description="How many recent windows the open rule looks at."
+        default=4, ge=1, le=100, description="How many recent windows the open rule looks at."
     )
     close_after_windows: int = Field(
         default=8,
@@ -118,6 +118,14 @@ class WorkerConfig(StrictModel):
         "live and at enrolment: a segment shorter than a window is scored from this length on, made "
         "into a window by the rule enrolment cuts clips with; shorter segments and enrolment clips "
         "are counted as too short. At or above the window length (3 s) only full windows are scored.",
+    )
+    short_window_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=3.0,
+        description="Also score the last this many seconds of every window, re-timed to a window, against "
+        "the profile's support cropped alike and a threshold of its own; a window is hot when either "
+        "scale is over its threshold (edge/short_scale.py). 0: whole windows only.",
     )
     max_gap_s: float = Field(
         default=0.5,

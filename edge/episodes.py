@@ -90,6 +90,7 @@ class Episode:
     box: Box | None = None
     timeline: tuple[tuple[float, float], ...] = ()  # (middle of a window, its score), see _Timeline
     others: tuple[tuple[int, Box], ...] = ()
+    placed: tuple[float, float] | None = None  # the first and last moment hot windows said, see action_span
 
     @property
     def who(self) -> Watched:
@@ -101,7 +102,11 @@ class Episode:
         last. A window turns hot with about half of it in the action (measured: 1-1.5 s of a 3 s
         window) and stays hot until about half of it is past, so a window's whole span overstates
         the action by up to a window on each side. An episode of one window, or of a short segment's
-        windows (they all start with the segment, edge/window.py), spans them whole."""
+        windows (they all start with the segment, edge/window.py), spans them whole. Where the worker
+        said when in its windows it saw the action (``placed``: the short scale, edge/short_scale.py),
+        from the first such moment to the last."""
+        if self.placed is not None and self.placed[1] > self.placed[0]:
+            return self.placed
         if not self.windows or self.windows[0].t_start != self.start:
             return self.start, self.end
         first, last = self.windows[0], self.windows[-1]
@@ -128,6 +133,7 @@ class _Scored:
     window: ReadyWindow
     score: float
     hot: bool
+    at: float | None = None  # the moment a hot window saw the action at (None: not said)
 
 
 @dataclass
@@ -200,6 +206,7 @@ class _Open:
     reported_t: float = -math.inf  # source time of its last event (opened or updated)
     box: Box | None = None  # the person's boxes over every window added
     timeline: _Timeline = field(default_factory=_Timeline)
+    moments: tuple[float, float] | None = None  # the first and the last moment hot windows said
 
     @classmethod
     def resumed(cls, ep: Episode, keep: int, quiet_from: float) -> _Open:
@@ -237,6 +244,8 @@ class _Open:
         self.tail_total, self.tail_count = 0.0, 0
         self.n_hot += 1
         self.last_hot = s
+        if s.at is not None:
+            self.moments = (self.moments[0] if self.moments else s.at, s.at)
         self.spread.add(s)
         if s.score > self.peak.score:
             self.peak = s
@@ -267,6 +276,7 @@ class _Open:
             box=self.box,
             timeline=self.timeline.snapshot(),
             others=self.peak.window.others,
+            placed=self.moments,
         )
 
 
@@ -298,9 +308,12 @@ class EpisodeTracker:
         # seconds) and the monotonic time after which it is closed if its person never came back
         self._resumable: dict[tuple[Watched, str], tuple[Episode, float, float]] = {}
 
-    def update(self, window: ReadyWindow, profile: str, score: float, threshold: float) -> list[EpisodeEvent]:
-        """One scored window for one profile -> the events it causes (none, opened or closed)."""
-        return self._update(window, profile, score, threshold, score > threshold)
+    def update(
+        self, window: ReadyWindow, profile: str, score: float, threshold: float, at: float | None = None
+    ) -> list[EpisodeEvent]:
+        """One scored window for one profile -> the events it causes (none, opened or closed). ``at``:
+        the moment at which a hot window saw the action (``Episode.placed``)."""
+        return self._update(window, profile, score, threshold, score > threshold, at)
 
     def resume(self, episode: Episode, *, within_s: float, deadline: float) -> list[EpisodeEvent]:
         """Continue ``episode``, left open by a previous worker, with the next window of its stream and
@@ -355,7 +368,7 @@ class EpisodeTracker:
     # --- internals -----------------------------------------------------------------------------
 
     def _update(
-        self, w: ReadyWindow, profile: str, score: float, threshold: float, hot: bool
+        self, w: ReadyWindow, profile: str, score: float, threshold: float, hot: bool, at: float | None = None
     ) -> list[EpisodeEvent]:
         if not math.isfinite(score):
             self.counts["nan_scores"] += 1
@@ -382,7 +395,7 @@ class EpisodeTracker:
         if w.t_end < st.last_t:  # the source clock went backwards: its cooldown means nothing now
             st.cooldown_until = -math.inf
         st.last_t = w.t_end
-        s = _Scored(w, score, hot)
+        s = _Scored(w, score, hot, at)
         if st.open is None and w.t_end < st.cooldown_until:
             if hot:
                 self.counts["suppressed"] += 1

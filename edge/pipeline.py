@@ -25,6 +25,7 @@ from edge.episodes import CloseReason, EpisodeEvent, EpisodeTracker
 from edge.profiles import Profile
 from edge.scoring import Scorer
 from edge.segments import min_segment_frames
+from edge.short_scale import fuse, live_crops, short_embeddings, short_profile
 from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
 
 SCORING_STAGES = ("normalise", "embed", "score", "episodes")
@@ -41,6 +42,7 @@ class ScoredBatch:
     scores: np.ndarray
     events: list[EpisodeEvent]
     seconds: float = 0.0  # normalise + encoder + scores + episodes
+    crops: np.ndarray | None = None  # (B, P) the short scale's score / its threshold (None: off)
 
 
 @dataclass
@@ -70,7 +72,7 @@ class Pipeline:
         profiles: Sequence[Profile] = (),
         *,
         stream_profiles: Mapping[str, Sequence[str]] | None = None,
-        extra: Mapping[tuple[str, str], np.ndarray] | None = None,
+        extra: Mapping[tuple[str, str], Profile] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cfg = cfg
@@ -93,6 +95,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self._pending_resets: list[WindowReset] = []
         self.scorer: Scorer | None = None
+        self.short_scorer: Scorer | None = None  # the short scale's (edge/short_scale.py), when on
         self.set_profiles(profiles, extra)
 
     # --- configuration ---------------------------------------------------------------------------
@@ -100,13 +103,26 @@ class Pipeline:
     def set_profiles(
         self,
         profiles: Sequence[Profile],
-        extra: Mapping[tuple[str, str], np.ndarray] | None = None,
+        extra: Mapping[tuple[str, str], Profile] | None = None,
     ) -> list[EpisodeEvent]:
-        """Score against ``profiles`` (and per-stream ``extra`` behaviours, as :class:`Scorer` takes
-        them) from now on (e.g. a new version of one). When the set of names changes, the profile
-        groups of streams change too: every open episode is closed."""
+        """Score against ``profiles`` (and per-stream ``extra`` behaviours: ``{(stream, profile name):
+        overlay}``, whose windows :class:`Scorer` takes one by one) from now on (e.g. a new version of
+        one). When the set of names changes, the profile groups of streams change too: every open
+        episode is closed."""
         old = set(self.profile_names)
-        self.scorer = Scorer(profiles, extra, feedback_reach=self.cfg.feedback_reach) if profiles else None
+        extra = extra or {}
+        reach = self.cfg.feedback_reach
+        self.scorer = (
+            Scorer(profiles, {k: o.embeddings for k, o in extra.items()}, feedback_reach=reach)
+            if profiles
+            else None
+        )
+        seconds = self.cfg.short_window_s
+        self.short_scorer = None
+        if profiles and seconds > 0:  # the overlays' windows are cropped like the profiles' support
+            short = [short_profile(p, self.backend, self.cfg.calibration, seconds) for p in profiles]
+            crops = {k: short_embeddings(o.windows, self.backend, seconds) for k, o in extra.items()}
+            self.short_scorer = Scorer(short, crops, feedback_reach=reach)
         return self.tracker.close_all() if set(self.profile_names) != old else []
 
     @property
@@ -237,18 +253,27 @@ class Pipeline:
         t0 = time.perf_counter()
         batch = self.batcher.take()
         assert batch is not None
+        windows, n = batch.windows, len(batch.items)
+        if self.short_scorer is not None:  # the short scale's crops ride in the same encoder call
+            crop_s = self.cfg.short_window_s
+            cropped = live_crops(windows, [w.segment_frames for w in batch.items], crop_s, self.spec)
+            windows = np.concatenate([windows, cropped])
         t1 = time.perf_counter()
         names = self.profile_names
+        crops = short_hot = None
         if self.scorer is None:
-            scores = np.zeros((len(batch.items), 0), np.float32)
+            scores = np.zeros((n, 0), np.float32)
             events: list[EpisodeEvent] = []
             t2 = t3 = t1
         else:
-            emb = self.backend.embed(batch.windows)
+            emb = self.backend.embed(windows)
             t2 = time.perf_counter()
-            scores = self.scorer.score(emb, [w.stream_id for w in batch.items])
+            scores = self.scorer.score(emb[:n], [w.stream_id for w in batch.items])
+            if self.short_scorer is not None:
+                scores, crops = self._with_short_scale(scores, emb[n:], [w.stream_id for w in batch.items])
+                short_hot = crops > 1.0
             t3 = time.perf_counter()
-            events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds)
+            events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds, short_hot)
         t4 = time.perf_counter()
         for name, dt in zip(SCORING_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             stage[name] += dt
@@ -256,28 +281,49 @@ class Pipeline:
         self.stats.windows.update(w.who for w in batch.items)
         self.stats.short_windows += sum(w.segment_frames is not None for w in batch.items)
         self.stats.batches += 1
-        return ScoredBatch(batch.items, names, scores, events, t4 - t0)
+        return ScoredBatch(batch.items, names, scores, events, t4 - t0, crops)
+
+    def _with_short_scale(
+        self, scores: np.ndarray, crop_embeddings: np.ndarray, streams: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Windows' scores fused with those of their last ``short_window_s`` (edge/short_scale.py), and
+        ``(B, P)`` those crops' scores divided by their threshold."""
+        assert self.scorer is not None and self.short_scorer is not None
+        short = self.short_scorer.score(crop_embeddings, streams)
+        fused = fuse(scores, short, self.scorer.thresholds, self.short_scorer.thresholds)
+        return fused, short / self.short_scorer.thresholds
 
     def _update_episodes(
-        self, items: Sequence[ReadyWindow], names: Sequence[str], scores: np.ndarray, thresholds: np.ndarray
+        self,
+        items: Sequence[ReadyWindow],
+        names: Sequence[str],
+        scores: np.ndarray,
+        thresholds: np.ndarray,
+        short_hot: np.ndarray | None = None,
     ) -> list[EpisodeEvent]:
         """Feed the tracker. A stream's profiles are alternatives: its window is abnormal only when
         it is abnormal for every one of them. With one profile the episode carries that profile's
         score and threshold; with several it is keyed ``a+b`` and carries the smallest
-        score-to-threshold ratio against a threshold of 1.0."""
+        score-to-threshold ratio against a threshold of 1.0. With the short scale on (``short_hot``:
+        where a window's last ``short_window_s`` is over its threshold), a window whose crop is hot
+        (for every profile) says it saw the action at the middle of that crop."""
         events: list[EpisodeEvent] = []
         index = {n: i for i, n in enumerate(names)}
+        crop_s = self.cfg.short_window_s
         for b, w in enumerate(items):
             wanted = self.stream_profiles.get(w.stream_id)
             cols = list(range(len(names))) if wanted is None else [index[n] for n in wanted if n in index]
             if not cols:
                 continue
+            at = None  # a short segment's windows are spanned whole (Episode.action_span)
+            if short_hot is not None and w.segment_frames is None and short_hot[b, cols].all():
+                at = w.t_end - crop_s / 2
             if len(cols) == 1:
                 c = cols[0]
-                events += self.tracker.update(w, names[c], float(scores[b, c]), float(thresholds[c]))
+                events += self.tracker.update(w, names[c], float(scores[b, c]), float(thresholds[c]), at)
             else:
                 ratio = float(np.min(scores[b, cols] / thresholds[cols]))  # NaN if any score is NaN
-                events += self.tracker.update(w, "+".join(names[c] for c in cols), ratio, 1.0)
+                events += self.tracker.update(w, "+".join(names[c] for c in cols), ratio, 1.0, at)
         return events
 
     def _end_segments(self) -> list[EpisodeEvent]:
@@ -293,5 +339,5 @@ class Pipeline:
                 events += self.tracker.end_segment(r.who, r.segment, reason)
                 if r.who in self.retired:  # the person left: their episodes are closed now
                     self.tracker.forget(r.who)
-        self._pending_resets = still
+        self._pending_resets[:] = still  # in place: every window reports its resets to this list
         return events

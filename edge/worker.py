@@ -72,9 +72,9 @@ class ProfileSet:
         """Load new or changed profiles and overlays; True when what is in use changed."""
         return self._refresh_profiles() | self._refresh_overlays()
 
-    def extra(self) -> dict[tuple[str, str], np.ndarray]:
-        """The overlays' windows, as :class:`~edge.scoring.Scorer` takes them."""
-        return {k: o.embeddings for k, o in self.overlays.items() if len(o.embeddings)}
+    def extra(self) -> dict[tuple[str, str], Profile]:
+        """The overlays with windows, as :class:`~edge.pipeline.Pipeline` takes them."""
+        return {k: o for k, o in self.overlays.items() if len(o.embeddings)}
 
     def _refresh_overlays(self) -> bool:
         pairs = {(s.id, name) for s in self.cfg.streams for name in (s.profiles or self.current)}

@@ -12,8 +12,9 @@ Metrics, per scorer (docs/benchmark.md): the realised false-alarm rate (the shar
 inside one normal part that score above the threshold, beside the target the profiles were
 calibrated for) and
 false alerts per hour of normal time; per recording, whether any alert fired; frame-level AUC (a frame's score is the mean score of the
-windows covering it, divided by the profile's threshold so streams can be pooled), per-stream mean
-AUC; alert level: an alert (episode) is a true positive when its windows overlap an abnormal part;
+windows covering it, divided by the profile's threshold so streams can be pooled; with the short
+scale on, fused with the mean of the covering crops' by ``edge.short_scale.moment_scores``),
+per-stream mean AUC; alert level: an alert (episode) is a true positive when its windows overlap an abnormal part;
 recall is
 the share of abnormal parts overlapped by an alert, also by the part's duration (<1 s, 1-2 s, 2-3 s,
 >3 s); delay is from the start of an abnormal part to the end of the window that opened its first
@@ -44,6 +45,7 @@ from edge.enroll import Augmentation, build_profile, reembed
 from edge.episodes import Episode, EpisodeEvent
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile
+from edge.short_scale import moment_scores
 from evaluation.fewshot import roc_auc
 from evaluation.raw_dct import RawDctBackend
 from evaluation.recordings import recording_streams
@@ -69,6 +71,7 @@ class StreamRun:
     opened: list[EpisodeEvent]
     closed: list[EpisodeEvent]
     short_windows: int = 0  # windows of segments shorter than a window (edge/segments.py)
+    crops: list[tuple[float, float, float]] = field(default_factory=list)  # the short scale's, as windows
     segments: dict[str, int] = field(default_factory=dict)  # ended segments by outcome
 
 
@@ -89,6 +92,10 @@ def replay(
         for b in batches:
             for w, s in zip(b.windows, b.scores[:, 0], strict=True):
                 run.windows.append((w.t_start, w.t_end, float(s) / profile.threshold))
+            if b.crops is not None:
+                crop_s = cfg.short_window_s
+                for w, r in zip(b.windows, b.crops[:, 0], strict=True):
+                    run.crops.append((max(w.t_start, w.t_end - crop_s), w.t_end, float(r)))
             run.opened += [e for e in b.events if e.kind == "opened"]
             run.closed += [e for e in b.events if e.kind == "closed"]
 
@@ -119,18 +126,29 @@ def _inside(t: np.ndarray, intervals: Sequence[Interval]) -> np.ndarray:
 
 
 def frame_scores(run: StreamRun, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Frame times on a ``fps`` grid and the mean normalised score of the windows covering each."""
+    """Frame times on a ``fps`` grid and the mean normalised score of the windows covering each; with
+    the short scale on, that fused with the mean of the covering crops' by the product's rule
+    (:func:`edge.short_scale.moment_scores`; frames no crop covers, a stream's first seconds: windows
+    only)."""
     if not run.windows:
         return np.zeros(0), np.zeros(0)
     w = np.array(run.windows)
     grid = np.arange(w[:, 0].min(), w[:, 1].max(), 1 / fps)
+    score = _covering_mean(grid, w)
+    if run.crops:
+        score = moment_scores(score, _covering_mean(grid, np.array(run.crops)))
+    keep = np.isfinite(score)
+    return grid[keep], score[keep]
+
+
+def _covering_mean(grid: np.ndarray, spans: np.ndarray) -> np.ndarray:
     total, count = np.zeros(len(grid)), np.zeros(len(grid))
-    for t0, t1, s in w:
+    for t0, t1, s in spans:
         sel = (grid >= t0) & (grid <= t1)
         total[sel] += s
         count[sel] += 1
-    keep = count > 0
-    return grid[keep], total[keep] / count[keep]
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _overlap(t0: float, t1: float, intervals: Sequence[Interval]) -> float:

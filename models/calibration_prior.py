@@ -41,18 +41,34 @@ BASIS = "distance"
 
 @dataclass(frozen=True)
 class CalibrationPrior:
-    """``kappas[i]``: the score quantile for false-alarm rate ``fars[i]`` (``fars`` ascending)."""
+    """``kappas[i]``: the score quantile for false-alarm rate ``fars[i]`` (``fars`` ascending).
+
+    ``scales``: the same quantiles for windows of a shorter stretch re-timed to the encoder's length
+    (the worker's short scale, edge/short_scale.py), keyed by that stretch in seconds (``"1.0"``):
+    such windows lie further from a profile's, so they need a prior of their own.
+    """
 
     model_version: str
     fars: tuple[float, ...]
     kappas: tuple[float, ...]
     measured_on: dict[str, Any] = field(default_factory=dict)
     basis: str = BASIS
+    scales: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ok = len(self.fars) == len(self.kappas) >= 1 and all(0 < f < 1 for f in self.fars)
+        ok = ok and all(len(k) == len(self.fars) and all(x > 0 for x in k) for k in self.scales.values())
         if not ok or list(self.fars) != sorted(self.fars) or not all(k > 0 for k in self.kappas):
             raise ValueError("a calibration prior needs ascending rates in (0, 1) and positive quantiles")
+
+    def at_scale(self, seconds: float) -> CalibrationPrior | None:
+        """The prior of windows of ``seconds`` re-timed to the encoder's length (None: not measured)."""
+        kappas = self.scales.get(scale_key(seconds))
+        return (
+            None
+            if kappas is None
+            else CalibrationPrior(self.model_version, self.fars, kappas, basis=self.basis)
+        )
 
     def kappa(self, far: float) -> float:
         """The quantile for ``far``, interpolated in log(far) (held at the ends of the measured range)."""
@@ -71,7 +87,12 @@ class CalibrationPrior:
         return (int(shots), int(seeds)) if shots and seeds else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "fars": list(self.fars), "kappas": list(self.kappas)}
+        scales = {k: list(v) for k, v in self.scales.items()}
+        return {**asdict(self), "fars": list(self.fars), "kappas": list(self.kappas), "scales": scales}
+
+
+def scale_key(seconds: float) -> str:
+    return f"{seconds:.2f}"
 
 
 def draw_scores(
@@ -129,6 +150,7 @@ def load_prior(checkpoint: Path, model_version: str) -> CalibrationPrior | None:
         prior = CalibrationPrior(
             str(d["model_version"]), tuple(d["fars"]), tuple(d["kappas"]), dict(d.get("measured_on", {})),
             str(d.get("basis", "loo_mean")),  # files before the basis was recorded divided by the mean
+            {str(k): tuple(v) for k, v in d.get("scales", {}).items()},
         )  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError):
         return None

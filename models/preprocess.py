@@ -155,10 +155,7 @@ def cut_windows(frames: np.ndarray, spec: WindowSpec) -> np.ndarray:
     """Resampled clip ``(N, J, 3)`` -> raw windows ``(W, spec.frames, J, 3)`` by the module's rule."""
     n, f = len(frames), spec.frames
     if n < f and spec.short == "retime" and n > 1:
-        pos = np.linspace(0.0, n - 1.0, f)
-        lo = np.minimum(np.floor(pos).astype(int), n - 2)
-        w = (pos - lo)[:, None, None].astype(np.float32)
-        return ((1.0 - w) * frames[lo] + w * frames[lo + 1])[None]
+        return retime(frames[None], f)
     if n < f:
         before = (f - n) // 2
         after = f - n - before
@@ -170,6 +167,28 @@ def cut_windows(frames: np.ndarray, spec: WindowSpec) -> np.ndarray:
     if starts[-1] + f < n:
         starts.append(n - f)
     return np.stack([frames[s : s + f] for s in starts])
+
+
+def retime(frames: np.ndarray, f: int) -> np.ndarray:
+    """Stretch ``(B, n, J, 3)`` frames (n >= 2) in time to ``(B, f, J, 3)`` by linear interpolation:
+    the ``retime`` rule that fits a short clip, or a short crop of a window, to the encoder's length."""
+    n = frames.shape[1]
+    pos = np.linspace(0.0, n - 1.0, f)
+    lo = np.minimum(np.floor(pos).astype(int), n - 2)
+    w = (pos - lo)[None, :, None, None].astype(np.float32)
+    return ((1.0 - w) * frames[:, lo] + w * frames[:, lo + 1]).astype(np.float32, copy=False)
+
+
+def crop_windows(windows: np.ndarray, n: int, spec: WindowSpec, stride: int | None = None) -> np.ndarray:
+    """Windows ``(B, F, J, 3)`` (raw or normalised: normalisation is a shift, a turn and a scale, so a
+    crop of a normalised window normalises like the same crop of the raw one) -> their crops of ``n``
+    frames re-timed to ``spec.frames`` and normalised, ``(B * K, spec.frames, J, 3)``, window by window:
+    the last ``n`` frames only (``stride`` None: K = 1), or crops every ``stride`` frames plus the last."""
+    f = windows.shape[1]
+    starts = [f - n] if stride is None else sorted({*range(0, f - n + 1, stride), f - n})
+    crops = np.stack([windows[:, s : s + n] for s in starts], axis=1)  # (B, K, n, J, 3)
+    flat = crops.reshape(-1, *crops.shape[2:])
+    return normalise_windows(retime(flat, spec.frames), spec)
 
 
 def clip_frames(joints: np.ndarray, times: np.ndarray, spec: WindowSpec) -> np.ndarray:

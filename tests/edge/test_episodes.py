@@ -71,6 +71,19 @@ def test_an_episode_places_the_action_between_the_middles_of_its_first_and_last_
     assert short.action_span == (1.0, 2.75)
 
 
+def test_an_episode_whose_windows_say_when_spans_its_first_and_last_hot_moments() -> None:
+    """With the short scale, a hot window says which moment its score is about (the middle of its
+    hot last second): the alert spans those, not the windows' middles."""
+    tracker = EpisodeTracker(RULES)
+    events: list[EpisodeEvent] = []
+    scores = [COLD, COLD, HOT, COLD, HOT, 3.0, HOT] + [COLD] * 4
+    for i, s in enumerate(scores):
+        events += tracker.update(win(i), "walk", s, THRESHOLD, at=win(i).t_end - 0.5)
+    closed = events[-1].episode
+    assert closed.action_span == pytest.approx((win(2).t_end - 0.5, win(6).t_end - 0.5))
+    assert (closed.start, closed.end) == (win(2).t_start, win(6).t_end)  # its windows' span is kept
+
+
 def test_an_episode_keeps_every_windows_score_at_its_middle_and_a_long_one_stays_bounded() -> None:
     scores = [COLD, COLD, HOT, COLD, HOT, 3.0, HOT] + [COLD] * 4
     closed = run(EpisodeTracker(RULES), scores)[-1].episode

@@ -11,7 +11,7 @@ import pytest
 from bus.messages import SkeletonFrame, Watched
 from clips import Clip
 from config.backend import OnnxRuntimeConfig
-from config.worker import WorkerConfig
+from config.worker import EpisodeConfig, WorkerConfig
 from edge.backends import make_backend
 from edge.enroll import build_profile
 from edge.pipeline import Pipeline
@@ -56,6 +56,23 @@ def test_unseen_abnormal_motion_gives_exactly_one_alert_covering_it(backend, str
     assert episode.start < a1 and episode.end > a0  # it covers the abnormal part
     normal_windows = [s for t0, t1, s in run.windows if t1 < a0 - 0.5 or t0 > a1 + 0.5]
     assert np.median(normal_windows) < 1.0  # normal parts stay below the threshold (scores / threshold)
+
+
+def test_with_the_short_scale_an_alert_opens_sooner_and_spans_the_action_within_half_a_second(
+    backend, streams
+) -> None:
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
+    ((a0, a1),) = stream.abnormal
+    runs = {}
+    for seconds in (0.0, 1.0):
+        cfg = WorkerConfig(short_window_s=seconds)
+        runs[seconds] = replay(stream, _profile(backend, stream.support), backend, cfg)
+    (whole,), (short,) = runs[0.0].closed, runs[1.0].closed
+    assert runs[1.0].opened[0].episode.end < runs[0.0].opened[0].episode.end
+    start, end = short.episode.action_span
+    assert abs(start - a0) < 0.5 and abs(end - a1) < 0.5
+    assert abs(whole.episode.action_span[1] - a1) > 1.0  # 3-second windows alone end it far off
+    assert len(runs[1.0].crops) == len(runs[1.0].windows) and not runs[0.0].crops
 
 
 def test_normal_only_stream_raises_no_alert(backend, streams) -> None:
@@ -134,11 +151,35 @@ def test_a_short_segment_between_gaps_is_scored_and_alerts_only_when_abnormal(
     assert {w.segment for w, _ in short_windows} == {2}  # the middle one of three segments
     assert pipeline.windows[Watched("cam1")].segments == {"full": 2, "short": 1}
     assert pipeline.stats.short_windows == 3
-    alerts = [e.episode for e in events if e.kind == "opened"]
+    alerts = [e.episode for e in events if e.kind == "closed"]
     if part == "abnormal":
         assert [(a.start, a.end) for a in alerts] == [(short[0][0], pytest.approx(short[0][0] + 29 / 20))]
     else:
         assert alerts == [] and all(x < _threshold(pipeline) for _, x in short_windows)
+
+
+def test_a_segment_too_short_for_k_of_n_alerts_after_earlier_resets_as_after_none(backend, streams) -> None:
+    """Every segment's end reaches the episodes, however many resets came before and however often
+    the worker scores (here after every frame): a 1.25 s abnormal segment gives two windows, too few for
+    3-of-5, so only its end can open its alert (a lost reset left it silent)."""
+    cfg = WorkerConfig(episodes=EpisodeConfig(open_k=3, open_n=5), short_window_s=0.0)
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
+    ((a0, a1),), (first, second) = stream.abnormal, stream.normal
+    middle = (a0 + a1) / 2
+    short = _cut(stream, middle - 0.6, middle + 0.6, shift=second[0] - middle - 2.0)
+    walk = _cut(stream, first[0], first[0] + 1.4, shift=short[0][0] - first[0] - 3.0)  # its own segment
+    parts = _cut(stream, first[0], walk[0][0] - 1.5) + walk + short + _cut(stream, *second)
+    vis = np.ones(20, np.float32)
+    pipeline = Pipeline(cfg, backend, [_profile(backend, stream.support)])
+    events = []
+    for i, (t, j) in enumerate(parts):
+        pipeline.push(SkeletonFrame("cam1", i, t, j, vis, time.time()))
+        events += [e for b in pipeline.run_due(flush=True) for e in b.events]
+    events += pipeline.close_all()
+    assert pipeline.windows[Watched("cam1")].segments == {"full": 2, "short": 2}
+    assert [(e.episode.start, e.close_reason) for e in events if e.kind == "closed"] == [
+        (short[0][0], "reset")
+    ]
 
 
 def _threshold(pipeline: Pipeline) -> float:

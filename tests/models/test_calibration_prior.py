@@ -30,6 +30,16 @@ def test_a_prior_measured_on_another_basis_is_not_used(tmp_path: Path) -> None:
     assert load_prior(checkpoint, "abc") is None
 
 
+def test_each_short_scale_has_its_own_prior_and_an_unmeasured_one_has_none(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "encoder.safetensors"
+    save_prior(CalibrationPrior("abc", (0.01, 0.1), (1.7, 1.1), scales={"1.00": (1.9, 1.3)}), checkpoint)
+    prior = load_prior(checkpoint, "abc")
+    assert prior is not None
+    short = prior.at_scale(1.0)
+    assert short is not None and short.kappa(0.01) == 1.9 and prior.kappa(0.01) == 1.7
+    assert prior.at_scale(0.5) is None
+
+
 def test_draws_score_only_people_left_out_of_each_profile() -> None:
     # Person 0 has two clips; a profile never holds one while the other is scored against it.
     subjects = [0, 1, 2, 3, 0]

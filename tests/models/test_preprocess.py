@@ -15,6 +15,7 @@ from models.preprocess import (
     WindowSpec,
     clip_frames,
     clip_to_windows,
+    crop_windows,
     cut_windows,
     fill_gaps,
     normalise_windows,
@@ -133,3 +134,18 @@ def test_nan_joints_in_a_clip_are_bridged_not_propagated(data_root: Path) -> Non
     joints[10:13, J["WristRight"]] = np.nan
     w = clip_to_windows(joints, clip.times, SPEC)
     assert np.isfinite(w).all()
+
+
+def test_a_crop_of_a_normalised_window_is_the_normalised_crop_of_the_raw_one(data_root: Path) -> None:
+    """The short scale crops stored support windows, which are normalised: that must be the same as
+    cropping the raw frames, as the live worker does."""
+    spec = WindowSpec(short="retime")
+    clip = load_dataset("kinder-gator", str(data_root)).clips[0]
+    raw = cut_windows(clip_frames(clip.joints, clip.times, spec), spec)
+    from_normalised = crop_windows(normalise_windows(raw, spec), 20, spec, stride=5)
+    from_raw = crop_windows(raw, 20, spec, stride=5)
+    assert from_raw.shape == (len(raw) * 9, 60, 20, 3)
+    np.testing.assert_allclose(from_normalised, from_raw, atol=1e-4)
+    # the crop is the last 20 frames stretched over the window
+    last = crop_windows(raw, 20, spec)
+    np.testing.assert_allclose(last[0], normalise_windows(cut_windows(raw[0, 40:], spec), spec)[0], atol=1e-5)

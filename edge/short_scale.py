@@ -1,0 +1,126 @@
+"""The worker's short scale: each window's last second or so, scored by the same encoder.
+
+A 3-second window is hot once anything abnormal is inside it and stays hot until it has all left,
+so a window's score says *whether* but not *when* (issue 24). Beside it, the worker scores the
+window's last ``short_window_s`` (``WorkerConfig``): those frames re-timed to the encoder's length
+(:func:`models.preprocess.crop_windows`, the ``retime`` rule of short clips). The profile's support
+at that scale is every crop of its support windows (every ``CROP_STRIDE`` frames), and its threshold
+is calibrated from them by the profile's own rule (:func:`edge.enroll.calibrated`) with the
+encoder's prior for that scale (models/calibration_prior.py): crops lie further from one another
+than whole windows, so each scale needs its own threshold.
+
+A window's score is then ``max(score / threshold)`` over the two scales, in units of the full
+window's threshold (:func:`fuse`): the episode rules, the stored scores and the threshold keep
+their meaning, and a window is hot as soon as either scale says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from config.worker import CalibrationConfig
+from edge.backends import EncoderBackend
+from edge.enroll import calibrated
+from edge.profiles import Profile
+from models.calibration_prior import CalibrationPrior
+from models.preprocess import WindowSpec, crop_windows
+
+CROP_STRIDE = 5  # frames between the crops of a support window (the live hop at 20 fps)
+
+
+def crop_frames(seconds: float, spec: WindowSpec) -> int:
+    """Frames of a short-scale crop (at least 2, at most a window)."""
+    return int(min(max(round(seconds * spec.fps), 2), spec.frames))
+
+
+@dataclass(frozen=True)
+class _AtScale:
+    """A backend whose prior is that of the short scale (what :func:`calibrated` reads)."""
+
+    inner: EncoderBackend
+    calibration_prior: CalibrationPrior | None
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        return self.inner.embed(windows)
+
+
+def short_profile(
+    profile: Profile, backend: EncoderBackend, calibration: CalibrationConfig, seconds: float
+) -> Profile:
+    """``profile`` at the short scale: every crop of its support (and calibration) windows, embedded,
+    and its threshold calibrated from them (module docstring). Crops keep their window's clip, behaviour
+    and generated flag, so leave-one-clip-out leaves a clip's crops out together."""
+    spec = backend.spec
+    n = crop_frames(seconds, spec)
+    k = len(crop_windows(profile.windows[:1].astype(np.float32), n, spec, CROP_STRIDE))  # crops per window
+
+    def crops(windows: np.ndarray) -> np.ndarray:
+        return crop_windows(windows.astype(np.float32), n, spec, CROP_STRIDE)
+
+    windows = crops(profile.windows)
+    cal = profile.calibration_windows
+    at_scale = replace(
+        profile,
+        embeddings=backend.embed(windows),
+        groups=np.repeat(profile.groups, k),
+        windows=windows,
+        behaviours=None if profile.behaviours is None else np.repeat(profile.behaviours, k),
+        generated=np.repeat(profile.generated_rows, k),
+        calibration_windows=None if cal is None else crops(cal),
+        calibration_groups=None
+        if profile.calibration_groups is None
+        else np.repeat(profile.calibration_groups, k),
+        calibration_behaviours=None
+        if profile.calibration_behaviours is None
+        else np.repeat(profile.calibration_behaviours, k),
+    )
+    prior = backend.calibration_prior.at_scale(seconds) if backend.calibration_prior is not None else None
+    return calibrated(at_scale, _AtScale(backend, prior), calibration)  # type: ignore[arg-type]
+
+
+def short_embeddings(windows: np.ndarray, backend: EncoderBackend, seconds: float) -> np.ndarray:
+    """Every crop (every ``CROP_STRIDE`` frames) of ``windows`` ``(A, F, J, 3)``, embedded: a camera
+    overlay's marked windows at the short scale, each crop a behaviour of its own."""
+    if not len(windows):
+        return np.zeros((0, backend.embedding_dim), np.float32)
+    crops = crop_windows(
+        windows.astype(np.float32), crop_frames(seconds, backend.spec), backend.spec, CROP_STRIDE
+    )
+    return backend.embed(crops)
+
+
+def live_crops(
+    windows: np.ndarray, segment_frames: Sequence[int | None], seconds: float, spec: WindowSpec
+) -> np.ndarray:
+    """Windows ``(B, F, J, 3)`` -> normalised windows of their last ``seconds``, ``(B, F, J, 3)``. A
+    window of a short segment (``segment_frames``: the frames of it it holds, re-timed to ``F``) is
+    cropped to its share of its last ``seconds``; one no longer than that is its own crop."""
+    n = crop_frames(seconds, spec)
+    f = spec.frames
+    sizes = np.array([n if m is None else min(f, max(2, round(f * n / m))) for m in segment_frames])
+    out = np.empty((len(windows), f, *windows.shape[2:]), np.float32)
+    for size in np.unique(sizes):
+        rows = np.flatnonzero(sizes == size)
+        out[rows] = crop_windows(windows[rows], int(size), spec)
+    return out
+
+
+def fuse(
+    full: np.ndarray, short: np.ndarray, full_thresholds: np.ndarray, short_thresholds: np.ndarray
+) -> np.ndarray:
+    """``(B, P)`` scores at both scales -> the larger score-to-threshold ratio, times the full window's
+    threshold (NaN where either is NaN)."""
+    ratio = np.maximum(full / full_thresholds, short / short_thresholds)
+    return (ratio * full_thresholds).astype(np.float32)
+
+
+def moment_scores(windows: np.ndarray, crops: np.ndarray) -> np.ndarray:
+    """The score of each moment from the two scales' score-to-threshold ratios around it (e.g. the
+    mean over the windows and over the crops covering it): their geometric mean, so a moment scores
+    high only where the 3 s context and the last second both depart from normal; where no crop
+    covers it (NaN), the windows' alone. Measured against the mean and against each scale alone in
+    docs/experiments/2026-12-05-say-when.md."""
+    return np.where(np.isnan(crops), windows, np.sqrt(np.maximum(windows, 0.0) * np.maximum(crops, 0.0)))

@@ -1,0 +1,77 @@
+"""The worker's short scale: support cropped from the profile's windows, a threshold of its own."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from config.backend import OnnxRuntimeConfig
+from config.worker import WorkerConfig
+from edge.backends import make_backend
+from edge.enroll import build_profile
+from edge.pipeline import Pipeline
+from edge.short_scale import fuse, moment_scores, short_profile
+from evaluation.stream import replay
+from evaluation.stream_sets import kinder_gator_streams
+from models.preprocess import clip_frames, cut_windows, normalise_windows
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory):
+    return make_backend(OnnxRuntimeConfig(cache_dir=str(tmp_path_factory.mktemp("onnx"))))
+
+
+def test_the_short_scale_has_every_crop_of_the_support_and_its_own_calibrated_threshold(
+    backend, data_root: Path
+) -> None:
+    stream = kinder_gator_streams(str(data_root))[0]
+    calibration = WorkerConfig().calibration
+    profile = build_profile("normal", stream.support, backend, calibration=calibration)
+    short = short_profile(profile, backend, calibration, 1.0)
+    crops = len(short.embeddings) // len(profile.embeddings)
+    assert crops == 9 and len(short.embeddings) == crops * len(profile.embeddings)  # 20 of 60 frames, every 5
+    np.testing.assert_array_equal(short.groups, np.repeat(profile.groups, crops))  # left out with their clip
+    kappa = backend.calibration_prior.at_scale(1.0).kappa(calibration.target_far)
+    assert short.meta["calibration"]["prior_kappa"] == pytest.approx(kappa)
+    assert short.threshold >= kappa != pytest.approx(profile.meta["calibration"]["prior_kappa"])
+
+
+def test_a_window_is_as_hot_as_its_hotter_scale_in_units_of_the_full_threshold() -> None:
+    full, short = np.array([[0.5], [2.0]], np.float32), np.array([[3.0], [1.0]], np.float32)
+    fused = fuse(full, short, np.array([1.0], np.float32), np.array([2.0], np.float32))
+    np.testing.assert_allclose(fused, [[1.5], [2.0]])
+
+
+def test_a_moment_scores_high_only_where_both_scales_do_and_on_windows_alone_before_any_crop() -> None:
+    windows = np.array([4.0, 4.0, 0.25, 2.0])
+    crops = np.array([1.0, 0.25, 4.0, np.nan])
+    np.testing.assert_allclose(moment_scores(windows, crops), [2.0, 1.0, 1.0, 2.0])
+
+
+def test_a_cameras_overlay_of_marked_windows_silences_the_action_at_both_scales(
+    backend, data_root: Path
+) -> None:
+    """Windows marked normal for one camera (its overlay, edge/overlays.py) are cropped like the
+    profile's support: marked at 3 s but not at 1 s, the action would still alert."""
+    stream = next(
+        s for s in kinder_gator_streams(str(data_root)) if s.name == "kg:934:Walk-in-place->Throw-a-ball-"
+    )
+    cfg = WorkerConfig()
+    profile = build_profile("normal", stream.support, backend, calibration=cfg.calibration)
+    ((a0, a1),), rec = stream.abnormal, stream.recording
+    keep = (rec.times >= a0 - 2) & (rec.times <= a1 + 2)
+    frames = clip_frames(rec.joints[keep], rec.times[keep], backend.spec)
+    marked = normalise_windows(cut_windows(frames, replace(backend.spec, clip_stride=5)), backend.spec)
+    overlay = replace(
+        profile, windows=marked, embeddings=backend.embed(marked), behaviours=None, generated=None
+    )
+    before = replay(stream, profile, backend, cfg)
+    after = replay(
+        stream, profile, backend, cfg, make_pipeline=partial(Pipeline, extra={("eval", "normal"): overlay})
+    )
+    assert len(before.opened) == 1 and after.opened == []
+    assert max(r for *_, r in after.crops) < 1.0
