@@ -51,6 +51,7 @@ class PipelineStats:
     windows: Counter[Watched] = field(default_factory=Counter)  # scored, per person
     windows_scored: int = 0
     short_windows: int = 0  # scored windows made from segments shorter than a window
+    crops_scored: int = 0  # the short scale's windows (each window's last short_window_s), scored
     batches: int = 0
     stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SCORING_STAGES, 0.0))
 
@@ -278,6 +279,7 @@ class Pipeline:
         for name, dt in zip(SCORING_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             stage[name] += dt
         self.stats.windows_scored += len(batch.items)
+        self.stats.crops_scored += len(windows) - n
         self.stats.windows.update(w.who for w in batch.items)
         self.stats.short_windows += sum(w.segment_frames is not None for w in batch.items)
         self.stats.batches += 1

@@ -6,9 +6,11 @@ takes them: frame -> :class:`~edge.window.StreamWindow` -> :class:`~edge.window.
 backend -> :class:`~edge.scoring.Scorer` -> :class:`~edge.episodes.EpisodeTracker` -> commit. Each
 stream mostly plays the enrolled motion and now and then another one, so episodes open and close.
 
-Measured per configuration: windows scored per second of wall time (``windows_per_s``, everything
-included: building the frames as bus decoding would, windowing, scoring), the same per second spent
-on the scoring path alone (``scoring_windows_per_s``: normalise, encoder, scores, episodes, commit),
+Measured per configuration: windows of every scale scored per second of wall time (``windows_per_s``,
+everything included: building the frames as bus decoding would, windowing, scoring; a window and its
+short-scale crop count as two, each an encoder row, as issue 24 counts them; ``full_windows_per_s``
+counts the 3 s windows alone), the same per second spent on the scoring path alone
+(``scoring_windows_per_s``: normalise, encoder, scores, episodes, commit),
 frames per second, the time spent in each stage, and latency percentiles from a window's completing frame
 (stamped ``sent_at`` when it is built, as a publisher would) to the end of the commit of the batch
 that scored it: ``latency_ms`` over every window, ``alert_latency_ms`` over the windows that opened
@@ -166,7 +168,7 @@ def run_config(
             for source in sources:
                 pipeline.push(next(source))
         pipeline.run_due(flush=True)
-    pipeline.stats.windows_scored = pipeline.stats.batches = 0
+    pipeline.stats.windows_scored = pipeline.stats.crops_scored = pipeline.stats.batches = 0
     pipeline.stats.stage_s = dict.fromkeys(PIPELINE_STAGES, 0.0)
     clock = time.perf_counter
     start = clock()
@@ -197,7 +199,7 @@ def run_config(
             if pause > 0:
                 time.sleep(pause)
     stage.update(pipeline.stats.stage_s)
-    scored_total = pipeline.stats.windows_scored
+    scored_total = pipeline.stats.windows_scored + pipeline.stats.crops_scored
     batches = pipeline.stats.batches
     wall = clock() - start
     return {
@@ -208,10 +210,12 @@ def run_config(
         # Real time only: how far frame release lagged behind the cameras at the end (0 = kept up).
         "behind_s": round(max(0.0, clock() - next_round), 3) if realtime else None,
         "frames": frames,
-        "windows": scored_total,
+        "windows": pipeline.stats.windows_scored,
+        "crops": pipeline.stats.crops_scored,
         "batches": batches,
-        "mean_batch": round(scored_total / max(batches, 1), 1),
+        "mean_batch": round(pipeline.stats.windows_scored / max(batches, 1), 1),
         "windows_per_s": round(scored_total / wall, 1),
+        "full_windows_per_s": round(pipeline.stats.windows_scored / wall, 1),
         # Windows per second of the scoring path alone (batch -> normalise ... commit).
         "scoring_windows_per_s": round(scored_total / max(sum(stage[k] for k in SCORING_STAGES), 1e-9), 1),
         "frames_per_s": round(frames / wall, 1),

@@ -67,7 +67,8 @@ class CalibrationPrior:
         return (
             None
             if kappas is None
-            else CalibrationPrior(self.model_version, self.fars, kappas, basis=self.basis)
+            # measured_on too: an enrolment repeats the prior's draws at this scale (edge/scoring.py)
+            else CalibrationPrior(self.model_version, self.fars, kappas, self.measured_on, basis=self.basis)
         )
 
     def kappa(self, far: float) -> float:

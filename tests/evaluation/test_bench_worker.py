@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from config.backend import OnnxRuntimeConfig
@@ -29,6 +30,12 @@ def test_pipeline_commits_episode_events_and_reports_throughput(tmp_path: Path) 
 
     r = run_config(backend, profile, replay, streams=4, seconds=1.0, cfg=cfg, commit=commit)
     assert r["windows"] > 0 and r["windows_per_s"] > 0 and r["mean_batch"] <= 16
+    # Each window's 1 s crop is an encoder row too: both scales count in the throughput.
+    assert r["crops"] == r["windows"]
+    assert r["windows_per_s"] == pytest.approx(2 * r["full_windows_per_s"], rel=0.01)
+    no_crops = cfg.model_copy(update={"short_window_s": 0})
+    off = run_config(backend, profile, replay, streams=4, seconds=0.5, cfg=no_crops, commit=None)
+    assert off["crops"] == 0 and off["windows"] > 0
     assert r["latency_ms"]["n"] == r["windows"] and 0 < r["latency_ms"]["p50"] <= r["latency_ms"]["p99"]
     opened = [e for e in committed if e.kind == "opened"]
     assert (
