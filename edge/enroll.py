@@ -272,11 +272,13 @@ def calibrated(
     calibration: CalibrationConfig,
     *,
     split_stride: int | None = None,
+    scale_s: float | None = None,
 ) -> Profile:
     """``profile`` with its threshold calibrated (edge/scoring.py) on its enrolled behaviours: the
     support windows of those of several clips, the stored halves (``calibration_windows``, embedded
     with ``backend``) of those of one. ``split_stride``: recorded with the calibration (the stride the
-    halves were cut at; default: as recorded before)."""
+    halves were cut at; default: as recorded before). ``scale_s``: the profile's windows are crops of
+    that many seconds re-timed (edge/short_scale.py), calibrated with the encoder's prior for them."""
     halves = profile.calibration_behaviour_ids
     in_halves = set(np.unique(halves).tolist())
     support = profile.enrolled_rows & ~np.isin(profile.behaviour_ids, list(in_halves))
@@ -294,6 +296,8 @@ def calibrated(
     names = {int(b["id"]): str(b["name"]) for b in profile.behaviour_table}
     # Backends written before the prior existed have no such attribute: they calibrate from the clips.
     prior = getattr(backend, "calibration_prior", None) if calibration.prior else None
+    if prior is not None and scale_s is not None:
+        prior = prior.at_scale(scale_s)
     cal = calibrate_threshold(
         emb, groups, behaviours=behaviours, target_far=calibration.target_far, margin=calibration.margin,
         queries=queries, split=in_halves, names=names if len(names) > 1 else None,

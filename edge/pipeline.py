@@ -269,9 +269,10 @@ class Pipeline:
         else:
             emb = self.backend.embed(windows)
             t2 = time.perf_counter()
-            scores = self.scorer.score(emb[:n], [w.stream_id for w in batch.items])
+            streams = [w.stream_id for w in batch.items]
+            scores = self.scorer.score(emb[:n], streams)
             if self.short_scorer is not None:
-                scores, crops = self._with_short_scale(scores, emb[n:], [w.stream_id for w in batch.items])
+                scores, crops = self._with_short_scale(scores, emb[n:], streams)
                 short_hot = crops > 1.0
             t3 = time.perf_counter()
             events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds, short_hot)

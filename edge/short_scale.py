@@ -17,7 +17,7 @@ their meaning, and a window is hot as soon as either scale says so.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -25,8 +25,7 @@ from config.worker import CalibrationConfig
 from edge.backends import EncoderBackend
 from edge.enroll import calibrated
 from edge.profiles import Profile
-from models.calibration_prior import CalibrationPrior
-from models.preprocess import WindowSpec, crop_windows
+from models.preprocess import WindowSpec, crop_starts, crop_windows
 
 CROP_STRIDE = 5  # frames between the crops of a support window (the live hop at 20 fps)
 
@@ -34,17 +33,6 @@ CROP_STRIDE = 5  # frames between the crops of a support window (the live hop at
 def crop_frames(seconds: float, spec: WindowSpec) -> int:
     """Frames of a short-scale crop (at least 2, at most a window)."""
     return int(min(max(round(seconds * spec.fps), 2), spec.frames))
-
-
-@dataclass(frozen=True)
-class _AtScale:
-    """A backend whose prior is that of the short scale (what :func:`calibrated` reads)."""
-
-    inner: EncoderBackend
-    calibration_prior: CalibrationPrior | None
-
-    def embed(self, windows: np.ndarray) -> np.ndarray:
-        return self.inner.embed(windows)
 
 
 def short_profile(
@@ -55,7 +43,7 @@ def short_profile(
     and generated flag, so leave-one-clip-out leaves a clip's crops out together."""
     spec = backend.spec
     n = crop_frames(seconds, spec)
-    k = len(crop_windows(profile.windows[:1].astype(np.float32), n, spec, CROP_STRIDE))  # crops per window
+    k = len(crop_starts(profile.windows.shape[1], n, CROP_STRIDE))  # crops per window
 
     def crops(windows: np.ndarray) -> np.ndarray:
         return crop_windows(windows.astype(np.float32), n, spec, CROP_STRIDE)
@@ -77,8 +65,7 @@ def short_profile(
         if profile.calibration_behaviours is None
         else np.repeat(profile.calibration_behaviours, k),
     )
-    prior = backend.calibration_prior.at_scale(seconds) if backend.calibration_prior is not None else None
-    return calibrated(at_scale, _AtScale(backend, prior), calibration)  # type: ignore[arg-type]
+    return calibrated(at_scale, backend, calibration, scale_s=seconds)
 
 
 def short_embeddings(windows: np.ndarray, backend: EncoderBackend, seconds: float) -> np.ndarray:

@@ -179,14 +179,18 @@ def retime(frames: np.ndarray, f: int) -> np.ndarray:
     return ((1.0 - w) * frames[:, lo] + w * frames[:, lo + 1]).astype(np.float32, copy=False)
 
 
+def crop_starts(f: int, n: int, stride: int | None = None) -> list[int]:
+    """First frames of the ``n``-frame crops of an ``f``-frame window: the last ``n`` frames only
+    (``stride`` None), or every ``stride`` frames plus the last."""
+    return [f - n] if stride is None else sorted({*range(0, f - n + 1, stride), f - n})
+
+
 def crop_windows(windows: np.ndarray, n: int, spec: WindowSpec, stride: int | None = None) -> np.ndarray:
     """Windows ``(B, F, J, 3)`` (raw or normalised: normalisation is a shift, a turn and a scale, so a
     crop of a normalised window normalises like the same crop of the raw one) -> their crops of ``n``
     frames re-timed to ``spec.frames`` and normalised, ``(B * K, spec.frames, J, 3)``, window by window:
     the last ``n`` frames only (``stride`` None: K = 1), or crops every ``stride`` frames plus the last."""
-    f = windows.shape[1]
-    starts = [f - n] if stride is None else sorted({*range(0, f - n + 1, stride), f - n})
-    crops = np.stack([windows[:, s : s + n] for s in starts], axis=1)  # (B, K, n, J, 3)
+    crops = np.stack([windows[:, s : s + n] for s in crop_starts(windows.shape[1], n, stride)], axis=1)
     flat = crops.reshape(-1, *crops.shape[2:])
     return normalise_windows(retime(flat, spec.frames), spec)
 
