@@ -82,6 +82,23 @@ class AlertOutbox:
         )
         return [(rev, _alert(fields, arrays)) for rev, fields, arrays in cur]
 
+    def undelivered_revs(self, limit: int = 64) -> list[Receipt]:
+        """Which states :meth:`undelivered` would return, without reading them: (episode key, revision)."""
+        cur = self._db.execute(
+            "SELECT episode_key, rev FROM outbox WHERE delivered = 0 ORDER BY id LIMIT ?", (limit,)
+        )
+        return cur.fetchall()
+
+    def states(self, keys: Sequence[str]) -> dict[str, tuple[int, NewAlert]]:
+        """The newest state of each of these episodes the outbox holds, with its revision."""
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        cur = self._db.execute(
+            f"SELECT rev, fields, arrays FROM outbox WHERE episode_key IN ({marks})", tuple(keys)
+        )
+        return {(a := _alert(fields, arrays)).episode_key: (rev, a) for rev, fields, arrays in cur}
+
     def open_alerts(self, streams: Sequence[str]) -> list[NewAlert]:
         """The newest states of ``streams``' episodes that had not ended, delivered or not."""
         marks = ",".join("?" * len(streams))

@@ -51,6 +51,9 @@ from edge.store.models import StreamStatus
 log = logging.getLogger("haad.alerts")
 RETRY_S = (1.0, 30.0)  # first and longest wait between two attempts during an outage
 BATCH = 64  # states per delivery transaction
+SAVED_KEPT = (
+    4 * BATCH
+)  # states kept in memory for delivery after the outbox took them (the rest are read back)
 State = tuple[int, NewAlert]  # (revision, the episode's row as it stands)
 
 
@@ -103,6 +106,10 @@ class AlertSink:
         self._lock = threading.Condition()  # guards everything below; never held during I/O
         self._rev = 0
         self._unsaved: dict[str, State] = {}  # the newest state of each episode not yet in the outbox
+        # The newest state of each episode this worker put into the outbox, until it is delivered, so
+        # that delivery need not read back and decode what it already holds; oldest first, at most
+        # SAVED_KEPT (delivery reads the others from the outbox, which stays the record).
+        self._saved: dict[str, State] = {}
         self._known: set[str] = set()  # episode keys this worker wrote, resumed or found in the outbox
         self._status: list[StreamStatus] | None = None  # the streams' live state, newest only
         self._stopping = False
@@ -236,9 +243,14 @@ class AlertSink:
                     continue
                 backoff.reset()
                 with self._lock:
-                    for key, (rev, _) in batch.items():
+                    for key, (rev, row) in batch.items():
                         if self._unsaved.get(key, (None,))[0] == rev:
                             del self._unsaved[key]
+                        if self._saved.get(key, (-1,))[0] < rev:
+                            self._saved.pop(key, None)  # to the end: the newest are kept longest
+                            self._saved[key] = (rev, row)
+                    while len(self._saved) > SAVED_KEPT:
+                        del self._saved[next(iter(self._saved))]
                     if self._outbox_error is not None:
                         log.warning("the alert outbox %s takes alerts again", self.outbox_path)
                         self._outbox_error = None
@@ -312,10 +324,11 @@ class AlertSink:
 
     def _deliver_round(self, delivery: _Delivery) -> tuple[int, bool] | None:
         """Deliver one batch: (states written, whether more wait now); None when the log failed."""
-        from_outbox = delivery.undelivered()
         with self._lock:
+            saved = dict(self._saved)
             # States the outbox could not take go straight from memory.
             from_memory = list(self._unsaved.values()) if self._outbox_error is not None else []
+        from_outbox = delivery.undelivered(saved)
         newest: dict[str, State] = {}
         for rev, a in [*from_outbox, *from_memory]:
             if rev > newest.get(a.episode_key, (-1,))[0]:
@@ -329,6 +342,9 @@ class AlertSink:
             for rev, a in from_memory:
                 if delivery.has(a.episode_key, rev) and self._unsaved.get(a.episode_key, (None,))[0] == rev:
                     del self._unsaved[a.episode_key]
+            for _, a in from_outbox:
+                if (key := a.episode_key) in self._saved and delivery.has(key, self._saved[key][0]):
+                    del self._saved[key]
             self._waiting = delivery.waiting()
         return len(todo[:BATCH]), len(todo) > BATCH or len(from_outbox) == BATCH
 
@@ -493,15 +509,20 @@ class _Delivery:
             self.failed(e)
             return False
 
-    def undelivered(self) -> list[State]:
-        """The outbox's oldest undelivered states; none while it cannot be read."""
+    def undelivered(self, saved: Mapping[str, State]) -> list[State]:
+        """The outbox's oldest undelivered states, each taken from ``saved`` (states this worker put
+        there) when that holds its revision or a newer one, else read back; none while the outbox
+        cannot be read."""
         try:
             if self.outbox is None:
                 self.outbox = AlertOutbox(self.outbox_path)
-            return self.outbox.undelivered(BATCH)
+            waiting = self.outbox.undelivered_revs(BATCH)
+            stored = self.outbox.states([key for key, rev in waiting if saved.get(key, (-1,))[0] < rev])
         except (sqlite3.Error, OSError):
             self._drop_outbox()
             return []
+        # An episode gone from the outbox meanwhile was delivered by another process.
+        return [state for key, _ in waiting if (state := stored.get(key) or saved.get(key)) is not None]
 
     def mark(self, receipts: Sequence[tuple[str, int]]) -> None:
         """Mark delivered states in the outbox; on a full disk they stay unmarked and are sent again

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Row, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from config.events import EventKind
@@ -26,14 +26,18 @@ SCHEMA_VERSION = 1
 _PG_EVENTS_LOCK = 0x6861_6165  # serialises event writers on PostgreSQL (an arbitrary constant)
 
 
-def alert_json(row: Alert) -> dict[str, Any]:
-    """An alert's scalar fields, JSON-ready (datetimes ISO-8601 UTC); never its windows."""
+_JSON_FIELDS = (
+    "id", "stream_id", "person", "box", "profile", "profile_version", "started_at", "ended_at", "peak_score",
+    "mean_score", "threshold", "n_windows", "model_version", "n_kept", "status", "note",
+    "reviewed_at", "reviewed_by", "host",
+)  # fmt: skip
+
+
+def alert_json(row: Alert | Row[Any]) -> dict[str, Any]:
+    """An alert's scalar fields, JSON-ready (datetimes ISO-8601 UTC); never its windows. ``row`` is an
+    alert or a row of its columns named in ``_JSON_FIELDS`` and ``others``."""
     out: dict[str, Any] = {}
-    for name in (
-        "id", "stream_id", "person", "box", "profile", "profile_version", "started_at", "ended_at", "peak_score",
-        "mean_score", "threshold", "n_windows", "model_version", "n_kept", "status", "note",
-        "reviewed_at", "reviewed_by", "host",
-    ):  # fmt: skip
+    for name in _JSON_FIELDS:
         v = getattr(row, name)
         out[name] = v.isoformat() if isinstance(v, datetime) else v
     out["others"] = row.others or []
@@ -48,38 +52,35 @@ def record_alert_events(s: Session, changes: Sequence[tuple[int, EventKind]]) ->
     if s.get_bind().dialect.name == "postgresql":
         s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENTS_LOCK})
     now = datetime.now(UTC)
-    # The changed rows in one query, and each stream's open alerts once: only events are added below.
+    # The changed rows' columns in one query and the open alerts of their streams in another, then
+    # the events in one statement: no ORM objects (the alert writer's thread holds the interpreter
+    # lock while it builds them).
     ids = sorted({alert_id for alert_id, _ in changes})
-    query = select(Alert).where(Alert.id.in_(ids)).execution_options(populate_existing=True)
-    rows = {row.id: row for row in s.scalars(query)}
-    open_in: dict[str, int] = {}
+    columns = [getattr(Alert, name) for name in (*_JSON_FIELDS, "others")]
+    rows = {row.id: row for row in s.execute(select(*columns).where(Alert.id.in_(ids)))}
+    streams = sorted({row.stream_id for row in rows.values()})
+    open_query = (
+        select(Alert.stream_id, func.count())
+        .where(Alert.stream_id.in_(streams), Alert.ended_at.is_(None))
+        .group_by(Alert.stream_id)
+    )
+    open_in: dict[str, int] = {stream: int(n) for stream, n in s.execute(open_query)}
+    events = []
     for alert_id, kind in changes:
         row = rows[alert_id]
-        if row.stream_id not in open_in:
-            open_in[row.stream_id] = int(
-                s.scalar(
-                    select(func.count())
-                    .select_from(Alert)
-                    .where(Alert.stream_id == row.stream_id, Alert.ended_at.is_(None))
-                )
-                or 0
-            )
-        open_in_stream = open_in[row.stream_id]
         payload = {
             "schema_version": SCHEMA_VERSION,
             "type": kind,
             "alert": alert_json(row),
             # The stream is abnormal while any of its episodes is open (a binary sensor's state).
-            "stream_open_alerts": open_in_stream,
+            "stream_open_alerts": open_in.get(row.stream_id, 0),
             "at": now.isoformat(),
         }
-        s.add(
-            Event(
-                alert_id=alert_id, stream_id=row.stream_id, profile=row.profile, kind=kind,
-                created_at=now, payload=json.dumps(payload),
-            )
+        events.append(
+            {"alert_id": alert_id, "stream_id": row.stream_id, "profile": row.profile, "kind": kind,
+             "created_at": now, "payload": json.dumps(payload)}
         )  # fmt: skip
-    s.flush()
+    s.execute(insert(Event), events)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from config.events import EventKind
@@ -62,36 +62,30 @@ class AlertStore:
         now = datetime.now(UTC)
         ids: list[int] = []
         changes: list[tuple[int, EventKind]] = []  # for the events outbox, same transaction
+        updates: list[dict[str, Any]] = []  # rows replaced, in order: one executemany after the loop
         with self._write.begin() as s:
-            # Whether each episode's row is open, closed or absent (None): one query for the batch.
+            # Each episode's row id and whether it is open (absent: not written yet), one query for
+            # the batch.
             keys = sorted({a.episode_key for a in alerts})
-            known = select(Alert.episode_key, Alert.ended_at.is_(None)).where(Alert.episode_key.in_(keys))
-            open_now: dict[str, bool] = {k: bool(o) for k, o in s.execute(known)} if keys else {}
+            known = select(Alert.episode_key, Alert.id, Alert.ended_at.is_(None)).where(
+                Alert.episode_key.in_(keys)
+            )
+            found = {k: (int(i), bool(o)) for k, i, o in s.execute(known)} if keys else {}
             for a in alerts:
-                columns = self._columns(a)
-                was_open = open_now.get(a.episode_key)
-                if was_open is None or was_open or a.ended_at is not None:
-                    open_now[a.episode_key] = a.ended_at is None  # what this state leaves
-                if was_open is None:
-                    row = Alert(**columns, created_at=now, status="new", note="")
-                    s.add(row)
-                    s.flush()
-                    alert_id = row.id
-                    changes += _inserted(alert_id, closed=a.ended_at is not None)
-                elif not was_open and a.ended_at is None:
-                    # A closed episode stays closed: an older, open state of it (an outbox a full
-                    # disk kept from being updated, replayed later) is stale.
-                    alert_id = s.execute(
-                        select(Alert.id).where(Alert.episode_key == a.episode_key)
-                    ).scalar_one()
-                else:
-                    query = update(Alert).where(Alert.episode_key == a.episode_key).values(**columns)
-                    # No session object to bring up to date (the events read the row again): skip
-                    # the ORM's search of the session for it, a large part of writing a row.
-                    query = query.execution_options(synchronize_session=False)
+                alert_id, was_open = found.get(a.episode_key, (None, None))
+                if alert_id is None:
+                    columns = self._columns(a)
+                    query = insert(Alert).values(**columns, created_at=now, status="new", note="")
                     alert_id = int(s.execute(query.returning(Alert.id)).scalar_one())
+                    changes += _inserted(alert_id, closed=a.ended_at is not None)
+                elif was_open or a.ended_at is not None:  # else stale: a closed episode stays closed
+                    # (an older, open state of it: an outbox a full disk kept from being updated, replayed)
+                    updates.append({"id": alert_id, **self._columns(a)})
                     changes.append((alert_id, "close" if was_open and a.ended_at is not None else "update"))
+                found[a.episode_key] = (alert_id, was_open is not False and a.ended_at is None)
                 ids.append(alert_id)
+            if updates:  # by primary key: one executemany
+                s.execute(update(Alert), updates)
             record_alert_events(s, changes)
         return ids
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from config.store import StoreConfig
+from edge import alerts_sink
 from edge.alerts_sink import AlertSink
 from edge.episodes import Episode, EpisodeEvent, KeptWindow
 from edge.store import AlertStore
@@ -98,6 +99,25 @@ def test_states_of_one_delivery_interval_go_to_the_log_as_one_row(
     finally:
         sink.close()
     assert sink.delivered == rounds
+
+
+def test_states_no_longer_held_in_memory_are_read_back_from_the_outbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Delivery takes the states the writer put into the outbox from memory, the newest SAVED_KEPT of
+    # them; the others it must read back, windows included.
+    monkeypatch.setattr(alerts_sink, "SAVED_KEPT", 1)
+    url = f"sqlite:///{tmp_path}/alerts.db"
+    sink = AlertSink(StoreConfig(url=url, deliver_every_s=0.0), tmp_path / "outbox.db", model_version="m1")
+    sink.start(["cam0"])
+    sink.write([event("opened", key, 3, end) for key, end in (("a", 3.0), ("b", 4.0), ("c", 5.0))])
+    sink.write([event("closed", key, 4, end + 1) for key, end in (("a", 3.0), ("b", 4.0), ("c", 5.0))])
+    sink.close()
+    assert rows(url) == [("a", 4, True), ("b", 4, True), ("c", 4, True)]
+    with AlertStore(url) as store:  # each with its closing state's windows (frames filled with its end)
+        ends = {r.episode_key: store.get_alert(r.id).windows for r in store.list_alerts()}
+    assert all(w is not None and np.all(w == {"a": 4.0, "b": 5.0, "c": 6.0}[k]) for k, w in ends.items())
+    assert waiting(tmp_path / "outbox.db") == 0
 
 
 @pytest.fixture
