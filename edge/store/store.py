@@ -60,34 +60,44 @@ class AlertStore:
         an episode's state again (a replayed outbox, a resumed episode) never adds a row; an open
         state never replaces a closed one."""
         now = datetime.now(UTC)
-        ids: list[int] = []
-        changes: list[tuple[int, EventKind]] = []  # for the events outbox, same transaction
-        updates: list[dict[str, Any]] = []  # rows replaced, in order: one executemany after the loop
+        # Decided in order, then written as three statements: the new rows (one insert), the
+        # replaced rows (one executemany), their events. A row inserted here has no id until then,
+        # so the changes name episodes by key.
+        inserts: list[dict[str, Any]] = []
+        updates: list[tuple[str, dict[str, Any]]] = []  # (episode key, its new columns), in order
+        changes: list[tuple[str, EventKind]] = []  # for the events outbox, same transaction
         with self._write.begin() as s:
-            # Each episode's row id and whether it is open (absent: not written yet), one query for
-            # the batch.
+            # Each episode's row id and whether it is open (absent: not written yet), one query.
             keys = sorted({a.episode_key for a in alerts})
             known = select(Alert.episode_key, Alert.id, Alert.ended_at.is_(None)).where(
                 Alert.episode_key.in_(keys)
             )
-            found = {k: (int(i), bool(o)) for k, i, o in s.execute(known)} if keys else {}
+            id_of: dict[str, int] = {}
+            open_now: dict[str, bool] = {}
+            for key, alert_id, is_open in s.execute(known) if keys else ():
+                id_of[key], open_now[key] = int(alert_id), bool(is_open)
             for a in alerts:
-                alert_id, was_open = found.get(a.episode_key, (None, None))
-                if alert_id is None:
-                    columns = self._columns(a)
-                    query = insert(Alert).values(**columns, created_at=now, status="new", note="")
-                    alert_id = int(s.execute(query.returning(Alert.id)).scalar_one())
-                    changes += _inserted(alert_id, closed=a.ended_at is not None)
+                key, was_open = a.episode_key, open_now.get(a.episode_key)
+                if was_open is None:
+                    inserts.append({**self._columns(a), "created_at": now, "status": "new", "note": ""})
+                    changes.append((key, "open"))
+                    if a.ended_at is not None:
+                        changes.append((key, "close"))
                 elif was_open or a.ended_at is not None:  # else stale: a closed episode stays closed
                     # (an older, open state of it: an outbox a full disk kept from being updated, replayed)
-                    updates.append({"id": alert_id, **self._columns(a)})
-                    changes.append((alert_id, "close" if was_open and a.ended_at is not None else "update"))
-                found[a.episode_key] = (alert_id, was_open is not False and a.ended_at is None)
-                ids.append(alert_id)
+                    updates.append((key, self._columns(a)))
+                    changes.append((key, "close" if was_open and a.ended_at is not None else "update"))
+                open_now[key] = was_open is not False and a.ended_at is None
+            if inserts:
+                query = insert(Alert).returning(Alert.id, sort_by_parameter_order=True)
+                id_of |= {
+                    row["episode_key"]: int(i)
+                    for row, i in zip(inserts, s.scalars(query, inserts), strict=True)
+                }
             if updates:  # by primary key: one executemany
-                s.execute(update(Alert), updates)
-            record_alert_events(s, changes)
-        return ids
+                s.execute(update(Alert), [{"id": id_of[key], **columns} for key, columns in updates])
+            record_alert_events(s, [(id_of[key], kind) for key, kind in changes])
+        return [id_of[a.episode_key] for a in alerts]
 
     def open_alerts(self, streams: Sequence[str]) -> list[AlertRecord]:
         """The alerts of ``streams`` still open (no end), oldest first, with their windows: what a
@@ -220,10 +230,6 @@ class AlertStore:
             "box": None if a.box is None else list(a.box),
             "others": others_rows(a.others) or None,
         }
-
-
-def _inserted(alert_id: int, *, closed: bool) -> list[tuple[int, EventKind]]:
-    return [(alert_id, "open"), (alert_id, "close")] if closed else [(alert_id, "open")]
 
 
 def open_store(url: str | StoreConfig, *, echo: bool = False) -> AlertStore:
