@@ -9,8 +9,9 @@ never waits for a disk or a database. Two threads take it from there:
   when the write returns). It touches nothing but that file, so no lock, hang or outage of the alert
   log can hold it up. When the file cannot be written (a full disk, an I/O error) it says so once
   (log, :meth:`AlertSink.health`), keeps the states in memory and tries again with back-off;
-* the **delivery** loop writes the outbox's undelivered states to the alert log, oldest first, and
-  those the outbox could not take straight from memory. Every database call runs under a deadline
+* the **delivery** loop writes the outbox's undelivered states to the alert log, oldest first (those
+  this worker put there from memory, not read back), and those the outbox could not take straight
+  from memory. Every database call runs under a deadline
   (``store.timeout_s``) that cuts its connection when a server stops answering; while the log is
   unreachable or locked, delivery is retried with back-off, one log line when the outage starts and
   one when it ends.

@@ -55,6 +55,23 @@ def test_events_of_one_batch_carry_each_streams_open_count_after_the_batch(
         ]  # fmt: skip
 
 
+def test_a_batch_of_new_and_known_episodes_records_its_events_in_the_batchs_order(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    # A batch's new rows are inserted together once it is decided; their events keep its order.
+    with AlertStore(store_url) as store:
+        known = make_alert(ended_at=None)
+        [k] = store.write_alerts([known])
+        new = make_alert(ended_at=None, stream_id="cam2")
+        closing = [
+            make_alert(episode_key=known.episode_key),
+            make_alert(episode_key=new.episode_key, stream_id="cam2"),
+        ]
+        ids = store.write_alerts([new, *closing])
+        assert ids[0] == ids[2] != k and ids[1] == k and store.count() == 2
+        assert _events(store)[1:] == [(ids[0], "open", 0), (k, "close", 0), (ids[0], "close", 0)]
+
+
 def test_event_payload_names_the_person_and_their_box(sqlite_url: str, make_alert: MakeAlert) -> None:
     with AlertStore(sqlite_url) as store:
         store.write_alerts(
