@@ -52,9 +52,8 @@ from edge.store.models import StreamStatus
 log = logging.getLogger("haad.alerts")
 RETRY_S = (1.0, 30.0)  # first and longest wait between two attempts during an outage
 BATCH = 64  # states per delivery transaction
-SAVED_KEPT = (
-    4 * BATCH
-)  # states kept in memory for delivery after the outbox took them (the rest are read back)
+# States kept in memory for delivery after the outbox took them (the others are read back).
+SAVED_KEPT = 4 * BATCH
 State = tuple[int, NewAlert]  # (revision, the episode's row as it stands)
 
 
@@ -518,12 +517,13 @@ class _Delivery:
             if self.outbox is None:
                 self.outbox = AlertOutbox(self.outbox_path)
             waiting = self.outbox.undelivered_revs(BATCH)
-            stored = self.outbox.states([key for key, rev in waiting if saved.get(key, (-1,))[0] < rev])
+            held = {key: saved[key] for key, rev in waiting if saved.get(key, (-1,))[0] >= rev}
+            stored = self.outbox.states([key for key, _ in waiting if key not in held])
         except (sqlite3.Error, OSError):
             self._drop_outbox()
             return []
         # An episode gone from the outbox meanwhile was delivered by another process.
-        return [state for key, _ in waiting if (state := stored.get(key) or saved.get(key)) is not None]
+        return [state for key, _ in waiting if (state := held.get(key) or stored.get(key)) is not None]
 
     def mark(self, receipts: Sequence[tuple[str, int]]) -> None:
         """Mark delivered states in the outbox; on a full disk they stay unmarked and are sent again
