@@ -1,6 +1,7 @@
 """The simulated reviewer of ``haad eval stream --feedback`` on real Kinder-Gator streams with the
 bundled encoder: an action marked normal stops alerting where it was marked, and the other actions,
-spliced into the same stream, mostly still alert."""
+spliced into the same stream, still alert (the default ``feedback_reach`` keeps their recall; at 1.0
+it fell from 1.0 to 0.68 on these streams)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def test_a_marked_action_stops_alerting_and_the_others_still_alert(data_root: Pa
         r["marked_streams"] >= 4 and r["repeats"] + r["unmarked"] == 5 * r["marked_streams"]
     )  # 5 other parts each
     assert r["marked_parts_alerting_after_share"] <= 0.25  # every marked part alerted before
-    assert r["unmarked_recall_before"] >= 0.75 and r["unmarked_recall_after"] >= 0.5
+    assert r["unmarked_recall_before"] >= 0.75
+    assert r["unmarked_recall_after"] >= r["unmarked_recall_before"] - 0.1
     table = r["probes_by_action"]
     assert sum(c["probes"] for row in table.values() for c in row.values()) == r["repeats"] + r["unmarked"]
 
