@@ -1,7 +1,8 @@
 """``haad eval stream --feedback 1``'s protocol (evaluation/feedback.py) on a subset of its probes, for
 several ``feedback_reach`` values in one run: per marked recording every repeat (another person's
-performance of the marked label) and ``--unmarked`` other abnormal parts spread over the set. For
-stream sets whose full protocol does not fit an evening (UTKinect: 199 recordings, 1,782 parts).
+performance of a label the marked alert held) and ``--unmarked`` other abnormal parts spread over
+the set. For stream sets whose full protocol does not fit an evening (UTKinect: 199 recordings,
+1,782 parts).
 
     .venv/bin/python docs/experiments/2026-12-05-feedback-reach/probe_subset.py --dataset msr-dense
 """
@@ -20,7 +21,7 @@ from config.worker import WorkerConfig
 from edge.backends import EncoderBackend, make_backend
 from edge.enroll import build_profile
 from edge.feedback import action_windows, add_windows, still_abnormal
-from evaluation.feedback import _covered, _marked_events, spliced
+from evaluation.feedback import _covered, _held_labels, _marked_events, spliced
 from evaluation.stream import replay
 from evaluation.stream_sets import STREAM_SETS
 
@@ -75,10 +76,10 @@ def main() -> None:
         event, part = marked[0]
         raw = action_windows(np.stack([w.frames for w in event.episode.windows]),
                              np.array([(w.t_start, w.t_end) for w in event.episode.windows]), backend.spec, base.stride)  # fmt: skip
-        label = stream.label_of(part)
+        labels = _held_labels(stream, [event])
         others = [d for d in donors if d[0] is not stream and d[0].recording is not stream.recording]
-        repeats = [d for d in others if d[0].label_of(d[1]) == label]
-        unmarked = [d for d in others if d[0].label_of(d[1]) != label]
+        repeats = [d for d in others if d[0].label_of(d[1]) in labels]
+        unmarked = [d for d in others if d[0].label_of(d[1]) not in labels]
         pick = np.linspace(0, len(unmarked) - 1, min(args.unmarked, len(unmarked))).round().astype(int)
         probes = [("repeats", spliced(stream, part, d)) for d in repeats]
         probes += [("unmarked", spliced(stream, part, unmarked[i])) for i in (pick if unmarked else [])]
