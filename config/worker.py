@@ -109,8 +109,8 @@ class WorkerConfig(StrictModel):
         description="How far around a window of an alert marked normal the action counts as normal, as a "
         "share of the threshold (edge/scoring.py). The marked performance stops alerting at any setting; "
         "other people's performances of it are hardly nearer its windows than other actions are, so a "
-        "larger reach silences both: 0.85 keeps the recall of other actions within 0.05 "
-        "(docs/experiments/2026-12-05-feedback-reach.md).",
+        "larger reach silences both: 0.85 keeps the recall of other actions within 0.05 on "
+        "Kinder-Gator (docs/experiments/2026-12-05-feedback-reach.md).",
     )
     min_segment_s: float = Field(
         default=1.0,

@@ -100,6 +100,7 @@ def main() -> None:
         "dataset": args.dataset,
         "unmarked_per_recording": args.unmarked,
         "repeats_alerting_before": f"{before['repeats']} of {first['repeats']}",
+        "unmarked_alerting_before": f"{before['unmarked']} of {first['unmarked']}",
         "unmarked_recall_before": round(before["unmarked"] / max(first["unmarked"], 1), 3),
         "by_reach": {
             str(r): {
