@@ -256,10 +256,10 @@ class Pipeline:
         batch = self.batcher.take()
         assert batch is not None
         windows, n = batch.windows, len(batch.items)
-        if self.short_scorer is not None:  # the short scale's crops ride in the same encoder call
+        cropped = None
+        if self.short_scorer is not None:  # the short scale's crops: as many encoder rows again
             crop_s = self.cfg.short_window_s
             cropped = live_crops(windows, [w.segment_frames for w in batch.items], crop_s, self.spec)
-            windows = np.concatenate([windows, cropped])
         t1 = time.perf_counter()
         names = self.profile_names
         crops = short_hot = full = None
@@ -268,13 +268,15 @@ class Pipeline:
             events: list[EpisodeEvent] = []
             t2 = t3 = t1
         else:
+            # Two calls, not one of both concatenated: the backend runs a batch in runs of its own size.
             emb = self.backend.embed(windows)
+            crop_emb = None if cropped is None else self.backend.embed(cropped)
             t2 = time.perf_counter()
             streams = [w.stream_id for w in batch.items]
-            scores = self.scorer.score(emb[:n], streams)
-            if self.short_scorer is not None:
+            scores = self.scorer.score(emb, streams)
+            if crop_emb is not None:
                 full = scores / self.scorer.thresholds
-                scores, crops = self._with_short_scale(scores, emb[n:], streams)
+                scores, crops = self._with_short_scale(scores, crop_emb, streams)
                 short_hot = crops > 1.0
             t3 = time.perf_counter()
             events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds, short_hot)
@@ -282,7 +284,7 @@ class Pipeline:
         for name, dt in zip(SCORING_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             stage[name] += dt
         self.stats.windows_scored += len(batch.items)
-        self.stats.crops_scored += len(windows) - n
+        self.stats.crops_scored += 0 if cropped is None else len(cropped)
         self.stats.windows.update(w.who for w in batch.items)
         self.stats.short_windows += sum(w.segment_frames is not None for w in batch.items)
         self.stats.batches += 1

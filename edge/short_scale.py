@@ -88,6 +88,8 @@ def live_crops(
     n = crop_frames(seconds, spec)
     f = spec.frames
     sizes = np.array([n if m is None else min(f, max(2, round(f * n / m))) for m in segment_frames])
+    if (sizes == n).all():  # no window of a short segment: every crop alike, no gather
+        return crop_windows(windows, n, spec)
     out = np.empty((len(windows), f, *windows.shape[2:]), np.float32)
     for size in np.unique(sizes):
         rows = np.flatnonzero(sizes == size)

@@ -20,6 +20,7 @@ The rule that turns a clip into windows (benchmark, enrolment and augmentation a
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -172,11 +173,26 @@ def cut_windows(frames: np.ndarray, spec: WindowSpec) -> np.ndarray:
 def retime(frames: np.ndarray, f: int) -> np.ndarray:
     """Stretch ``(B, n, J, 3)`` frames (n >= 2) in time to ``(B, f, J, 3)`` by linear interpolation:
     the ``retime`` rule that fits a short clip, or a short crop of a window, to the encoder's length."""
-    n = frames.shape[1]
+    b, n = frames.shape[:2]
+    flat = np.asarray(frames, dtype=np.float32).reshape(b, n, -1)
+    return np.matmul(retime_matrix(n, f), flat).reshape(b, f, *frames.shape[2:])
+
+
+@lru_cache(maxsize=32)
+def retime_matrix(n: int, f: int) -> np.ndarray:
+    """``(f, n)`` float32: :func:`retime` as one matrix over time (row t holds the two interpolation
+    weights of output frame t; rows sum to 1). Read-only, cached: the worker retimes every batch's crops."""
+    if n < 2:
+        raise ValueError(f"retiming needs at least 2 frames; got {n}")
     pos = np.linspace(0.0, n - 1.0, f)
     lo = np.minimum(np.floor(pos).astype(int), n - 2)
-    w = (pos - lo)[None, :, None, None].astype(np.float32)
-    return ((1.0 - w) * frames[:, lo] + w * frames[:, lo + 1]).astype(np.float32, copy=False)
+    w = pos - lo
+    m = np.zeros((f, n), np.float64)
+    m[np.arange(f), lo] = 1.0 - w
+    m[np.arange(f), lo + 1] += w
+    out = m.astype(np.float32)
+    out.setflags(write=False)
+    return out
 
 
 def crop_starts(f: int, n: int, stride: int | None = None) -> list[int]:
@@ -189,10 +205,22 @@ def crop_windows(windows: np.ndarray, n: int, spec: WindowSpec, stride: int | No
     """Windows ``(B, F, J, 3)`` (raw or normalised: normalisation is a shift, a turn and a scale, so a
     crop of a normalised window normalises like the same crop of the raw one) -> their crops of ``n``
     frames re-timed to ``spec.frames`` and normalised, ``(B * K, spec.frames, J, 3)``, window by window:
-    the last ``n`` frames only (``stride`` None: K = 1), or crops every ``stride`` frames plus the last."""
-    crops = np.stack([windows[:, s : s + n] for s in crop_starts(windows.shape[1], n, stride)], axis=1)
-    flat = crops.reshape(-1, *crops.shape[2:])
-    return normalise_windows(retime(flat, spec.frames), spec)
+    the last ``n`` frames only (``stride`` None: K = 1), or crops every ``stride`` frames plus the last.
+
+    Equal (to float rounding) to ``normalise_windows(retime(crops, spec.frames), spec)``, computed in
+    the other order: re-timing mixes neighbouring frames with weights summing to 1, so it commutes
+    with the shift and the linear map. The map needs only the crop's first frame (kept as is by
+    re-timing) and its torso lengths (re-timed alone); the ``n`` frames are normalised, then re-timed.
+    """
+    starts = crop_starts(windows.shape[1], n, stride)
+    crops = np.stack([windows[:, s : s + n] for s in starts], axis=1)
+    flat = np.asarray(crops, dtype=np.float32).reshape(-1, *crops.shape[2:])  # (B*K, n, J, 3)
+    lengths = None
+    if spec.scale:  # the torso vectors (B*K, n, 3), re-timed, then measured
+        torso = flat[:, :, skeleton.TORSO[1]] - flat[:, :, skeleton.TORSO[0]]
+        torso = np.matmul(retime_matrix(n, spec.frames), torso)
+        lengths = np.sqrt(np.einsum("bti,bti->bt", torso, torso))
+    return retime(apply_maps(flat, maps_of(flat[:, 0], lengths, spec), spec), spec.frames)
 
 
 def clip_frames(joints: np.ndarray, times: np.ndarray, spec: WindowSpec) -> np.ndarray:
@@ -236,8 +264,13 @@ def normalise_windows(windows: np.ndarray, spec: WindowSpec) -> np.ndarray:
     w = np.asarray(windows, dtype=np.float32)
     if w.ndim != 4 or w.shape[2:] != (skeleton.NUM_JOINTS, 3):
         raise ValueError(f"windows must have shape (B, F, {skeleton.NUM_JOINTS}, 3); got {w.shape}")
+    return apply_maps(w, window_maps(w, spec), spec)
+
+
+def apply_maps(w: np.ndarray, maps: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """``(B, F, J, 3)`` float32 points -> their root offset taken away and mapped by ``maps``
+    ``(B, 3, 3)`` (row vectors), as a new array."""
     b, f, j, _ = w.shape
-    maps = window_maps(w, spec)  # (B, 3, 3): a row-vector point p -> p @ map
     root = w[:, : 1 if spec.root == "first_frame" else f, skeleton.ROOT]  # (B, 1 or F, 3)
     # map^T @ points^T keeps frames x joints as the long inner axis; (B, 3, F, J) is then written
     # straight into the (B, F, J, 3) result through a transposed view.
@@ -252,11 +285,17 @@ def window_maps(windows: np.ndarray, spec: WindowSpec) -> np.ndarray:
     """The facing rotation and scale of each raw window ``(B, F, J, 3)`` as ``(B, 3, 3)`` float32
     matrices acting on row vectors: the rotation about y that makes the left->right axis of the first
     frame +x (:func:`rotate_y`'s), divided by the median torso length."""
-    b = len(windows)
+    return maps_of(windows[:, 0], skeleton.torso_length(windows) if spec.scale else None, spec)
+
+
+def maps_of(first: np.ndarray, torso: np.ndarray | None, spec: WindowSpec) -> np.ndarray:
+    """:func:`window_maps` from what it needs: each window's first frame ``(B, J, 3)`` and its torso
+    length per frame ``(B, F)`` (None when ``spec.scale`` is off)."""
+    b = len(first)
     maps = np.zeros((b, 3, 3), np.float32)
     maps[:, 1, 1] = 1.0
     if spec.facing:
-        j, first = skeleton.J, windows[:, 0]
+        j = skeleton.J
         across = (first[:, j["ShoulderRight"]] - first[:, j["ShoulderLeft"]]) + (
             first[:, j["HipRight"]] - first[:, j["HipLeft"]]
         )
@@ -268,8 +307,8 @@ def window_maps(windows: np.ndarray, spec: WindowSpec) -> np.ndarray:
     else:
         maps[:, 0, 0] = maps[:, 2, 2] = 1.0
     if spec.scale:
-        torso = np.median(skeleton.torso_length(windows), axis=1)  # (B,)
-        maps /= np.maximum(torso, 1e-3)[:, None, None]
+        assert torso is not None
+        maps /= np.maximum(np.median(torso, axis=1), 1e-3)[:, None, None]
     return maps
 
 

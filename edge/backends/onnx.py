@@ -188,6 +188,7 @@ class OnnxRuntimeBackend:
         self.onnx_path, sha = cached_onnx(path, Path(config.cache_dir), config.precision)
         self.model_version = model_version(sha)
         self.calibration_prior = load_prior(path, self.model_version)
+        self.rows_per_run = config.rows_per_run
         self.session = ort.InferenceSession(
             str(self.onnx_path),
             session_options(config.intra_op_threads, config.graph_optimization, config.allow_spinning),
@@ -198,5 +199,8 @@ class OnnxRuntimeBackend:
         w = check_windows(windows, self.spec, self.joints)
         if len(w) == 0:
             return np.empty((0, self.embedding_dim), np.float32)
-        (out,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: w})
-        return np.asarray(out, dtype=np.float32)
+        step = self.rows_per_run
+        runs = [
+            self.session.run([OUTPUT_NAME], {INPUT_NAME: w[i : i + step]})[0] for i in range(0, len(w), step)
+        ]
+        return np.asarray(runs[0] if len(runs) == 1 else np.concatenate(runs), dtype=np.float32)

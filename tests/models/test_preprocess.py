@@ -20,6 +20,7 @@ from models.preprocess import (
     fill_gaps,
     normalise_windows,
     resample,
+    retime,
 )
 from models.skeleton import J
 from training.datasets import load_dataset
@@ -149,3 +150,23 @@ def test_a_crop_of_a_normalised_window_is_the_normalised_crop_of_the_raw_one(dat
     # the crop is the last 20 frames stretched over the window
     last = crop_windows(raw, 20, spec)
     np.testing.assert_allclose(last[0], normalise_windows(cut_windows(raw[0, 40:], spec), spec)[0], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        WindowSpec(short="retime"),
+        WindowSpec(short="retime", root="per_frame"),
+        WindowSpec(short="retime", scale=False, facing=False),
+    ],
+)
+def test_a_crop_normalised_before_it_is_retimed_equals_one_normalised_after(spec: WindowSpec) -> None:
+    """crop_windows normalises a crop's n frames and then re-times them (the cheap order, the worker
+    does it every batch); the rule is to re-time, then normalise."""
+    rng = np.random.default_rng(3)
+    raw = (rng.normal(size=(4, 60, 20, 3)) * 0.3 + [0.0, 1.0, 2.5]).astype(np.float32)
+    for n, stride in ((20, None), (20, 5), (7, 9), (60, None)):
+        starts = sorted({*range(0, 60 - n + 1, stride), 60 - n}) if stride else [60 - n]
+        crops = np.stack([raw[:, s : s + n] for s in starts], axis=1).reshape(-1, n, 20, 3)
+        rule = normalise_windows(retime(crops, spec.frames), spec)
+        np.testing.assert_allclose(crop_windows(raw, n, spec, stride), rule, atol=1e-5)

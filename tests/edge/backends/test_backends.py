@@ -206,3 +206,12 @@ def test_backend_config_is_chosen_by_type_in_yaml() -> None:
         parse_config("max_batch: 100\nmax_pending_windows: 10\n", WorkerConfig)
     with pytest.raises(ConfigError, match="opt_batch"):
         parse_config("backend: {type: tensorrt, opt_batch: 512, max_batch: 64}\n", WorkerConfig)
+
+
+def test_a_batch_split_into_runs_embeds_as_one_run(real_windows: np.ndarray, tmp_path: Path) -> None:
+    """The worker's batches (windows and their crops) run in pieces of rows_per_run; a window's fp32
+    embedding must not depend on the pieces."""
+    whole = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path), rows_per_run=len(real_windows)))
+    pieces = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path), rows_per_run=3))
+    assert len(real_windows) % 3 != 0  # a short last run too
+    np.testing.assert_allclose(pieces.embed(real_windows), whole.embed(real_windows), atol=1e-6, rtol=0)
