@@ -61,6 +61,15 @@ class AugmentSettings(StrictModel):
         description="Random build: each body segment (torso, head, shoulders, hips, "
         "arms, legs; left/right alike) x [1-s, 1+s].",
     )
+    short_crop_p: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Fraction of training windows that are a short_crop_s stretch re-timed to the "
+        "window, as the worker's short scale crops them (edge/short_scale.py): the same category's "
+        "positives at both scales.",
+    )
+    short_crop_s: float = Field(1.0, gt=0, le=10, description="Seconds of those short crops.")
 
 
 class SensorAugSettings(StrictModel):

@@ -103,12 +103,14 @@ class WorkerConfig(StrictModel):
         description="Resampled frames between consecutive windows of a stream (5 = 0.25 s at 20 fps).",
     )
     feedback_reach: float = Field(
-        default=1.0,
+        default=0.85,
         ge=0.25,
         le=4.0,
         description="How far around a window of an alert marked normal the action counts as normal, as a "
-        "share of the threshold: above 1 other performances of it stop alerting too, and so do more "
-        "other actions that start or end like it (edge/scoring.py).",
+        "share of the threshold (edge/scoring.py). The marked performance stops alerting at any setting; "
+        "other people's performances of it are hardly nearer its windows than other actions are, so a "
+        "larger reach silences both: 0.85 keeps the recall of other actions within 0.05 on "
+        "Kinder-Gator (docs/experiments/2026-12-05-feedback-reach.md).",
     )
     min_segment_s: float = Field(
         default=1.0,

@@ -43,6 +43,7 @@ class ScoredBatch:
     events: list[EpisodeEvent]
     seconds: float = 0.0  # normalise + encoder + scores + episodes
     crops: np.ndarray | None = None  # (B, P) the short scale's score / its threshold (None: off)
+    full: np.ndarray | None = None  # (B, P) with crops: the windows' own score / threshold, unfused
 
 
 @dataclass
@@ -261,7 +262,7 @@ class Pipeline:
             cropped = live_crops(windows, [w.segment_frames for w in batch.items], crop_s, self.spec)
         t1 = time.perf_counter()
         names = self.profile_names
-        crops = short_hot = None
+        crops = short_hot = full = None
         if self.scorer is None:
             scores = np.zeros((n, 0), np.float32)
             events: list[EpisodeEvent] = []
@@ -274,6 +275,7 @@ class Pipeline:
             streams = [w.stream_id for w in batch.items]
             scores = self.scorer.score(emb, streams)
             if crop_emb is not None:
+                full = scores / self.scorer.thresholds
                 scores, crops = self._with_short_scale(scores, crop_emb, streams)
                 short_hot = crops > 1.0
             t3 = time.perf_counter()
@@ -286,7 +288,7 @@ class Pipeline:
         self.stats.windows.update(w.who for w in batch.items)
         self.stats.short_windows += sum(w.segment_frames is not None for w in batch.items)
         self.stats.batches += 1
-        return ScoredBatch(batch.items, names, scores, events, t4 - t0, crops)
+        return ScoredBatch(batch.items, names, scores, events, t4 - t0, crops, full)
 
     def _with_short_scale(
         self, scores: np.ndarray, crop_embeddings: np.ndarray, streams: Sequence[str]

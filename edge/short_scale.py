@@ -107,9 +107,10 @@ def fuse(
 
 
 def moment_scores(windows: np.ndarray, crops: np.ndarray) -> np.ndarray:
-    """The score of each moment from the two scales' score-to-threshold ratios around it (e.g. the
-    mean over the windows and over the crops covering it): their geometric mean, so a moment scores
-    high only where the 3 s context and the last second both depart from normal; where no crop
-    covers it (NaN), the windows' alone. Measured against the mean and against each scale alone in
-    docs/experiments/2026-12-05-say-when.md."""
+    """The score of each moment from the two scales' score-to-threshold ratios around it (the mean
+    over the windows covering it, each window's own ratio before :func:`fuse`, and over the crops
+    covering it): their geometric mean, so a moment scores high only where the 3 s context and the
+    last second both depart from normal; where no crop covers it (NaN), the windows' alone. Measured
+    against the mean, each scale alone, fused windows and a kinematic score in
+    docs/experiments/2026-12-05-say-when.md and 2026-12-05-say-when-3.md."""
     return np.where(np.isnan(crops), windows, np.sqrt(np.maximum(windows, 0.0) * np.maximum(crops, 0.0)))

@@ -2,18 +2,19 @@
 
 For every labelled stream of ``haad eval stream`` (evaluation/stream_sets.py, or a recording-set
 file): replay it against its enrolled profile (before); a reviewer, deciding that the action an alert
-caught is normal at this camera, marks the first ``K`` alerts that overlap an abnormal part as normal;
-their stored windows are added exactly as the review page does (:func:`edge.feedback.action_windows`
-and :func:`edge.feedback.add_windows`: the episode's kept windows re-cut at the live stride along the
-stretches they cover, normalised, embedded, one feedback behaviour per alert), and the stream's
-profile is replayed again (after). Each stream gets its own updated profile, as each camera would.
+caught is normal at this camera, marks the first ``K`` alerts that overlap an abnormal part as normal
+(and with them every action they overlap); their stored windows are added exactly as the review page
+does (:func:`edge.feedback.action_windows` and :func:`edge.feedback.add_windows`: the episode's kept
+windows re-cut at the live stride along the stretches they cover, normalised, embedded, one feedback
+behaviour per alert), and the stream's profile is replayed again (after). Each stream gets its own
+updated profile, as each camera would.
 
 The probes: the marked stream again (its marked parts are repeats by the same person), and the
 marked stream with its first marked part replaced by every other abnormal part of the set (another
-person's action, stitched in with the set's blends): those of a marked action's label are *repeats*,
-the others *unmarked* actions. Reported: the share of repeats that still alert after feedback (and
-before, for reference), the recall of unmarked actions before and after, and false alerts (alerts on
-no abnormal part) on the marked streams before and after.
+person's action, stitched in with the set's blends): those of a label the marked alerts held are
+*repeats*, the others *unmarked* actions. Reported: the share of repeats that still alert after
+feedback (and before, for reference), the recall of unmarked actions before and after, and false
+alerts (alerts on no abnormal part) on the marked streams before and after.
 """
 
 from __future__ import annotations
@@ -91,6 +92,17 @@ def _marked_events(run: StreamRun, stream: LabelledStream, k: int) -> list[tuple
     return out[:k]
 
 
+def _held_labels(stream: LabelledStream, events: Sequence[Any]) -> set[str]:
+    """The labels of every abnormal part the marked alerts overlap: an alert over several actions
+    (actions close together, as in the dense sets) makes all of them normal."""
+    return {
+        stream.label_of(i)
+        for e in events
+        for i, iv in enumerate(stream.abnormal)
+        if _hits(e.episode.start, e.episode.end, [iv])
+    } - {""}
+
+
 def evaluate_feedback(
     streams: Sequence[LabelledStream],
     backend: EncoderBackend,
@@ -133,7 +145,7 @@ def evaluate_feedback(
         after = replay(stream, updated, backend, cfg)
         if on_stream is not None:
             on_stream(stream, before, after, profile, updated)
-        labels = {stream.label_of(p) for _, p in marked} - {""}
+        labels = _held_labels(stream, [e for e, _ in marked])
         parts = sorted({p for _, p in marked})
         tally["marked_streams"] += 1
         tally["marked_alerts"] += len(marked)

@@ -72,6 +72,7 @@ class StreamRun:
     closed: list[EpisodeEvent]
     short_windows: int = 0  # windows of segments shorter than a window (edge/segments.py)
     crops: list[tuple[float, float, float]] = field(default_factory=list)  # the short scale's, as windows
+    full: list[tuple[float, float, float]] = field(default_factory=list)  # with crops: windows unfused
     segments: dict[str, int] = field(default_factory=dict)  # ended segments by outcome
 
 
@@ -92,10 +93,11 @@ def replay(
         for b in batches:
             for w, s in zip(b.windows, b.scores[:, 0], strict=True):
                 run.windows.append((w.t_start, w.t_end, float(s) / profile.threshold))
-            if b.crops is not None:
+            if b.crops is not None and b.full is not None:
                 crop_s = cfg.short_window_s
-                for w, r in zip(b.windows, b.crops[:, 0], strict=True):
+                for w, r, f in zip(b.windows, b.crops[:, 0], b.full[:, 0], strict=True):
                     run.crops.append((max(w.t_start, w.t_end - crop_s), w.t_end, float(r)))
+                    run.full.append((w.t_start, w.t_end, float(f)))
             run.opened += [e for e in b.events if e.kind == "opened"]
             run.closed += [e for e in b.events if e.kind == "closed"]
 
@@ -127,16 +129,18 @@ def _inside(t: np.ndarray, intervals: Sequence[Interval]) -> np.ndarray:
 
 def frame_scores(run: StreamRun, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Frame times on a ``fps`` grid and the mean normalised score of the windows covering each; with
-    the short scale on, that fused with the mean of the covering crops' by the product's rule
-    (:func:`edge.short_scale.moment_scores`; frames no crop covers, a stream's first seconds: windows
-    only)."""
+    the short scale on, the mean of the covering windows' own (unfused) score combined with the mean
+    of the covering crops' by the product's rule (:func:`edge.short_scale.moment_scores`; frames no
+    crop covers, a stream's first seconds: windows only)."""
     if not run.windows:
         return np.zeros(0), np.zeros(0)
     w = np.array(run.windows)
     grid = np.arange(w[:, 0].min(), w[:, 1].max(), 1 / fps)
-    score = _covering_mean(grid, w)
     if run.crops:
-        score = moment_scores(score, _covering_mean(grid, np.array(run.crops)))
+        full, crops = _covering_mean(grid, np.array(run.full)), _covering_mean(grid, np.array(run.crops))
+        score = moment_scores(full, crops)
+    else:
+        score = _covering_mean(grid, w)
     keep = np.isfinite(score)
     return grid[keep], score[keep]
 

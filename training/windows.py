@@ -152,6 +152,10 @@ class WindowSampler:
             for i in chosen:
                 frames = self.clips.frames[i]
                 speed = float(self.rng.uniform(1 - self.augment.speed, 1 + self.augment.speed))
+                # a short_crop_s stretch re-timed to the window; no draw when off (data order holds)
+                short_p = self.augment.short_crop_p
+                if short_p and self.rng.random() < short_p:
+                    speed *= (self.augment.short_crop_s * self.spec.fps - 1) / (f - 1)
                 if self.spec.short == "retime" and 1 < len(frames) <= (f - 1) * speed:
                     speed = (len(frames) - 1) / (f - 1)  # a short clip fills the window, as live
                 start = random_start(len(frames), (f - 1) * speed, self.rng)

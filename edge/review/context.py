@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.serve import ServeConfig
-from config.worker import CalibrationConfig
+from config.worker import CalibrationConfig, WorkerConfig
 from edge.backends import EncoderBackend
 from edge.profiles import ProfileStore
 from edge.review.auth import Auth
@@ -24,7 +24,8 @@ class ReviewContext:
     auth: Auth
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     stride: int = 5  # the live stride: marked alerts' stretches are re-cut at it (edge/feedback.py)
-    feedback_reach: float = 1.0  # the worker's: which windows of a marked alert it finds normal already
+    # the worker's: which windows of a marked alert it finds normal already
+    feedback_reach: float = WorkerConfig.model_fields["feedback_reach"].default
     make_backend: Callable[[], EncoderBackend] | None = None
     streams: Mapping[str, Sequence[str]] = field(default_factory=dict)  # configured stream -> profiles
     status_every_s: float = 5.0

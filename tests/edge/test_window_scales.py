@@ -15,7 +15,7 @@ from edge.backends import make_backend
 from edge.enroll import build_profile
 from edge.pipeline import Pipeline
 from edge.short_scale import fuse, moment_scores, short_profile
-from evaluation.stream import replay
+from evaluation.stream import StreamRun, frame_scores, replay
 from evaluation.stream_sets import kinder_gator_streams
 from models.preprocess import clip_frames, cut_windows, normalise_windows
 
@@ -50,6 +50,17 @@ def test_a_moment_scores_high_only_where_both_scales_do_and_on_windows_alone_bef
     windows = np.array([4.0, 4.0, 0.25, 2.0])
     crops = np.array([1.0, 0.25, 4.0, np.nan])
     np.testing.assert_allclose(moment_scores(windows, crops), [2.0, 1.0, 1.0, 2.0])
+
+
+def test_a_moments_score_takes_the_windows_own_score_not_the_one_fused_with_their_crop() -> None:
+    """A quiet 3 s window whose last second is hot is stored hot (fused), but the moments it covers
+    count its own, quiet score: the crop covering them already counts the hot second."""
+    run = StreamRun(
+        windows=[(0.0, 3.0, 4.0)], opened=[], closed=[], crops=[(2.0, 3.0, 4.0)], full=[(0.0, 3.0, 0.25)]
+    )
+    t, s = frame_scores(run, 2.0)
+    np.testing.assert_allclose(t, [0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    np.testing.assert_allclose(s, [0.25, 0.25, 0.25, 0.25, 1.0, 1.0])
 
 
 def test_a_cameras_overlay_of_marked_windows_silences_the_action_at_both_scales(

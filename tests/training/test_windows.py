@@ -39,12 +39,29 @@ def test_tilt_is_a_rotation_that_leans_the_body_by_the_given_angles() -> None:
     assert abs(up[1, 0]) > 0.17 and up[1, 2] == 0  # roll leans toward x
 
 
-def _sampler(kinder_gator, spec: WindowSpec, sensor: SensorAugSettings | None) -> WindowSampler:
+def _sampler(
+    kinder_gator, spec: WindowSpec, sensor: SensorAugSettings | None, short_crop_p: float = 0.0
+) -> WindowSampler:
     clips = [c for c in kinder_gator.clips if c.label in ("Jump", "Punch")][:12]
+    augment = AugmentSettings(rotation_deg=0, scale=0, noise_std=0, speed=0, short_crop_p=short_crop_p)
     return WindowSampler(
-        build_train_clips(clips, spec), spec, AugmentSettings(rotation_deg=0, scale=0, noise_std=0, speed=0),
-        per_category=8, rng=np.random.default_rng(0), sensor=sensor,
-    )  # fmt: skip
+        build_train_clips(clips, spec),
+        spec,
+        augment,
+        per_category=8,
+        rng=np.random.default_rng(0),
+        sensor=sensor,
+    )
+
+
+def test_short_crops_are_one_second_stretched_over_the_window(kinder_gator) -> None:
+    spec = WindowSpec()
+    whole, labels, _, _ = _sampler(kinder_gator, spec, None).sample()
+    short, short_labels, _, _ = _sampler(kinder_gator, spec, None, short_crop_p=1.0).sample()
+    np.testing.assert_array_equal(labels, short_labels)  # positives of their category at both scales
+    step = np.abs(np.diff(whole, axis=1)).mean()
+    # 1 s (20 frames, 19 steps) over the window's 59 steps: each step about a third as long
+    assert 0.2 < np.abs(np.diff(short, axis=1)).mean() / step < 0.5
 
 
 def test_sensor_augmentation_turns_about_the_given_fraction_of_windows_into_mediapipe_output(
