@@ -1,6 +1,7 @@
 """ONNX Runtime on the CPU, the default backend.
 
-The encoder runs from an ONNX graph (``torch.onnx.export``, TorchScript exporter, opset 17, dynamic
+The encoder runs from an ONNX graph (``torch.onnx.export`` of :class:`models.encoder_graph.EncoderGraph`,
+the TorchScript exporter, opset 17, dynamic
 batch axis). The bundled weights ship with theirs (``models/weights/encoder.onnx``) and a record of
 the weights it was exported from (``encoder.onnx.json``): a graph whose record names other weights
 (stale) or whose bytes do not match it is refused. Any other checkpoint is exported once into
@@ -58,6 +59,7 @@ def export_graph(checkpoint: Path) -> bytes:
         ) from e
 
     from models.encoder import load_encoder
+    from models.encoder_graph import EncoderGraph
 
     encoder, spec, _ = load_encoder(checkpoint)
     example = torch.zeros(2, spec.frames, encoder.config.joints, 3)
@@ -65,7 +67,7 @@ def export_graph(checkpoint: Path) -> bytes:
         # dynamo=False is deliberate (the project's pinned exporter); its deprecation notice is noise.
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            encoder,
+            EncoderGraph(encoder),
             (example,),
             f"{tmp}/encoder.onnx",
             dynamo=False,

@@ -16,7 +16,7 @@ from config.loader import ConfigError, parse_config
 from config.worker import WorkerConfig
 from edge.backends import BackendUnavailable, make_backend
 from edge.backends.base import checkpoint_sha256
-from edge.backends.onnx import OnnxRuntimeBackend, export_beside, verified_bundled_graph
+from edge.backends.onnx import OnnxRuntimeBackend, export_beside, export_graph, verified_bundled_graph
 from edge.backends.torch_eager import TorchEagerBackend
 from models.encoder import DEFAULT_ENCODER_PATH, EncoderConfig, build_encoder, save_encoder
 from models.preprocess import WindowSpec, clip_to_windows
@@ -215,3 +215,12 @@ def test_a_batch_split_into_runs_embeds_as_one_run(real_windows: np.ndarray, tmp
     pieces = OnnxRuntimeBackend(OnnxRuntimeConfig(cache_dir=str(tmp_path), rows_per_run=3))
     assert len(real_windows) % 3 != 0  # a short last run too
     np.testing.assert_allclose(pieces.embed(real_windows), whole.embed(real_windows), atol=1e-6, rtol=0)
+
+
+def test_the_exported_graph_is_the_folded_encoder_not_the_training_module(checkpoint: Path) -> None:
+    """Batch norm folded and the DCT one MatMul: no BatchNormalization or Einsum node is left for ONNX
+    Runtime to repeat per call (models/encoder_graph.py)."""
+    import onnx
+
+    ops = {n.op_type for n in onnx.load_from_string(export_graph(checkpoint)).graph.node}
+    assert "MatMul" in ops and not ops & {"BatchNormalization", "Einsum"}
