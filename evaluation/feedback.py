@@ -20,6 +20,7 @@ alerts (alerts on no abnormal part) on the marked streams before and after.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -27,16 +28,38 @@ from typing import Any
 
 import numpy as np
 
+from bus.messages import SkeletonFrame
 from clips import Clip
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
 from edge.enroll import build_profile
+from edge.episodes import Episode
 from edge.feedback import action_windows, add_windows, still_abnormal
+from edge.pipeline import Pipeline
 from edge.profiles import Profile
 from evaluation.stream import StreamRun, replay
 from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream, stitch
 
 Part = tuple[LabelledStream, int]  # a stream and the index of one of its abnormal parts
+
+
+def performance_alerts(
+    pipeline: Pipeline, stream: str, script: list[tuple[str, float]], seed: int
+) -> list[Episode]:
+    """Closed alert episodes of one synthetic performance (:class:`SyntheticPerformer` ``script``) on
+    ``stream``, through the worker's path: a camera replaying an action after it was marked."""
+    from pose_frontend.synthetic import SyntheticPerformer
+
+    times, joints = SyntheticPerformer(script, seed=seed).render()
+    visible = np.ones(joints.shape[1], np.float32)
+    closed = []
+    for i, (t, j) in enumerate(zip(times, joints, strict=True)):
+        pipeline.push(SkeletonFrame(stream, i, float(t), j, visible, time.time()))
+        if i % 32 == 31:
+            closed += [
+                e.episode for b in pipeline.run_due(flush=True) for e in b.events if e.kind == "closed"
+            ]
+    return closed + [e.episode for e in pipeline.close_all() if e.kind == "closed"]
 
 
 def _hits(a: float, b: float, intervals: Sequence[Interval]) -> bool:

@@ -11,38 +11,23 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import numpy as np
 import torch
 
-from bus.messages import SkeletonFrame
 from config.worker import WorkerConfig
 from edge.backends import make_backend
 from edge.demo import PROFILES_DIR
 from edge.feedback import action_windows, add_windows, empty_overlay, still_abnormal
 from edge.pipeline import Pipeline
 from edge.profiles import ProfileStore
-from pose_frontend.synthetic import SyntheticPerformer
+from evaluation.feedback import performance_alerts
 
 JUMP = [("walk_in_place", 8.0), ("jump_flail", 5.0), ("walk_in_place", 8.0)]
 KICK = [("walk_in_place", 8.0), ("kick", 4.0), ("walk_in_place", 8.0)]
 STREAMS = {"door": ["demo-walk"], "dock": ["demo-walk"]}
 REACHES = (1.0, 0.9, 0.85, 0.75)
 SEEDS = range(8, 18)
-
-
-def alerts(pipeline: Pipeline, stream: str, script: list[tuple[str, float]], seed: int) -> list:
-    times, joints = SyntheticPerformer(script, seed=seed).render()
-    visible = np.ones(20, np.float32)
-    closed = []
-    for i, (t, j) in enumerate(zip(times, joints, strict=True)):
-        pipeline.push(SkeletonFrame(stream, i, float(t), j, visible, time.time()))
-        if i % 32 == 31:
-            closed += [
-                e.episode for b in pipeline.run_due(flush=True) for e in b.events if e.kind == "closed"
-            ]
-    return closed + [e.episode for e in pipeline.close_all() if e.kind == "closed"]
 
 
 def main() -> None:
@@ -53,7 +38,9 @@ def main() -> None:
     for reach in REACHES:
         cfg = WorkerConfig(feedback_reach=reach)
         clock = lambda: 0.0  # noqa: E731  replays run faster than real time
-        [jump] = alerts(Pipeline(cfg, backend, [base], stream_profiles=STREAMS, clock=clock), "door", JUMP, 7)
+        [jump] = performance_alerts(
+            Pipeline(cfg, backend, [base], stream_profiles=STREAMS, clock=clock), "door", JUMP, 7
+        )
         raw = np.stack([w.frames for w in jump.windows])
         times = np.array([(w.t_start, w.t_end) for w in jump.windows])
         kept = still_abnormal(action_windows(raw, times, backend.spec, cfg.stride), base, backend,
@@ -67,7 +54,7 @@ def main() -> None:
                                         ("kick_door", "door", KICK)):  # fmt: skip
                 p = Pipeline(cfg, backend, [base], stream_profiles=STREAMS, extra={("door", "demo-walk"): overlay},
                              clock=clock)  # fmt: skip
-                row[key] += bool(alerts(p, stream, script, seed))
+                row[key] += bool(performance_alerts(p, stream, script, seed))
         out[str(reach)] = {k: f"{v} of {len(SEEDS)} alerting" for k, v in row.items()}
     sys.stdout.write(json.dumps(out, indent=2) + "\n")
 

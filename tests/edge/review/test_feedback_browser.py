@@ -7,7 +7,6 @@ the profile and a different abnormal action on the marked camera still alert."""
 from __future__ import annotations
 
 import shutil
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import numpy as np
 import pytest
 from review_helpers import TOKEN, free_port, running
 
-from bus.messages import SkeletonFrame
 from config.backend import OnnxRuntimeConfig
 from config.edge import EdgeConfig
 from config.frontend import StreamConfig
@@ -30,7 +28,7 @@ from edge.review.auth import Auth, token_sha256
 from edge.review.context import ReviewContext
 from edge.store import AlertStore, NewAlert
 from edge.worker import ProfileSet
-from pose_frontend.synthetic import SyntheticPerformer
+from evaluation.feedback import performance_alerts
 
 STREAMS = {"door": ["demo-walk"], "dock": ["demo-walk"]}
 JUMP = [("walk_in_place", 8.0), ("jump_flail", 5.0), ("walk_in_place", 8.0)]
@@ -40,20 +38,6 @@ KICK = [("walk_in_place", 8.0), ("kick", 4.0), ("walk_in_place", 8.0)]
 class _Frozen:
     def __call__(self) -> float:
         return 0.0
-
-
-def _alerts(pipeline: Pipeline, stream: str, script: list[tuple[str, float]], seed: int) -> list[Episode]:
-    """Closed alert episodes of one synthetic performance on ``stream``, through the worker's path."""
-    times, joints = SyntheticPerformer(script, seed=seed).render()
-    visible = np.ones(20, np.float32)
-    closed = []
-    for i, (t, j) in enumerate(zip(times, joints, strict=True)):
-        pipeline.push(SkeletonFrame(stream, i, float(t), j, visible, time.time()))
-        if i % 32 == 31:
-            closed += [
-                e.episode for b in pipeline.run_due(flush=True) for e in b.events if e.kind == "closed"
-            ]
-    return closed + [e.episode for e in pipeline.close_all() if e.kind == "closed"]
 
 
 def _worker_pipeline(cfg: EdgeConfig, backend: EncoderBackend) -> Pipeline:
@@ -109,7 +93,7 @@ def test_an_action_marked_normal_for_one_camera_stops_alerting_there_and_only_th
         profiles_dir=str(tmp_path / "profiles"),
     )
     backend = make_backend(OnnxRuntimeConfig())
-    [jump] = _alerts(_worker_pipeline(cfg, backend), "door", JUMP, seed=7)
+    [jump] = performance_alerts(_worker_pipeline(cfg, backend), "door", JUMP, seed=7)
     url = f"sqlite:///{tmp_path / 'alerts.db'}"
     alert_id = _store_alert(url, jump, backend.model_version)
 
@@ -127,6 +111,12 @@ def test_an_action_marked_normal_for_one_camera_stops_alerting_there_and_only_th
     assert ProfileStore(tmp_path / "profiles").versions("demo-walk") == [1]  # the shared profile is untouched
 
     after = _worker_pipeline(cfg, backend)
-    assert _alerts(after, "door", JUMP, seed=8) == []  # the same action, performed again, on that camera
-    assert len(_alerts(after, "dock", JUMP, seed=8)) == 1  # another camera of the profile: still abnormal
-    assert len(_alerts(after, "door", KICK, seed=8)) == 1  # another abnormal action on the marked camera
+    assert (
+        performance_alerts(after, "door", JUMP, seed=8) == []
+    )  # the same action, performed again, on that camera
+    assert (
+        len(performance_alerts(after, "dock", JUMP, seed=8)) == 1
+    )  # another camera of the profile: still abnormal
+    assert (
+        len(performance_alerts(after, "door", KICK, seed=8)) == 1
+    )  # another abnormal action on the marked camera
