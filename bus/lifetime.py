@@ -16,6 +16,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from types import FrameType
 
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
@@ -46,3 +48,31 @@ def _watch_parent(expected: int, sig: int, every_s: float = 1.0) -> None:
         time.sleep(every_s)
     log.error("the parent process %d is gone; stopping", expected)
     os.kill(os.getpid(), sig)
+
+
+def stop_on_signals(stop: Callable[[], object], *signals: int) -> None:
+    """Call ``stop`` from a thread of its own once one of ``signals`` arrives.
+
+    A Python signal handler runs in the main thread between any two bytecodes: inside a lock the main
+    thread holds, and inside itself when signals come in a burst. A child's parent-death signal comes
+    once per exiting thread of a multi-threaded parent (the kernel re-parents the child to the next
+    one), and a handler that set a ``multiprocessing.Event`` there deadlocked on the event's lock,
+    nested in itself: a housekeeping child of a killed daemon never stopped. This handler only writes
+    a byte to a pipe, which takes no lock; a thread reads it and calls ``stop``.
+    """
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        try:
+            os.write(write_fd, b"\0")
+        except BlockingIOError:  # the pipe is full: a stop is already on its way
+            pass
+
+    def relay() -> None:
+        os.read(read_fd, 1)
+        stop()
+
+    threading.Thread(target=relay, name="haad-stop-signal", daemon=True).start()
+    for sig in signals:
+        signal.signal(sig, handler)

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bus.lifetime import die_with_parent
+from bus.lifetime import die_with_parent, stop_on_signals
 from bus.logs import redact_url, setup_logging
 from config.edge import EdgeConfig
 from config.frontend import StreamConfig
@@ -60,7 +60,7 @@ class WorkerProcess(SpawnProcess):
     def run(self) -> None:
         die_with_parent(signal.SIGKILL)  # its open episodes stay open for the next worker
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-        signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
+        stop_on_signals(self.stop_event.set, signal.SIGTERM)
         setup_logging(self.cfg.logging.level, self.cfg.logging.format)
         from edge.worker import run_worker  # imports torch/onnxruntime in the child only
 

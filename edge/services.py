@@ -14,7 +14,7 @@ from collections.abc import Callable
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
-from bus.lifetime import die_with_parent
+from bus.lifetime import die_with_parent, stop_on_signals
 from bus.logs import redact_url
 from config.edge import EdgeConfig
 from edge.store import AlertStore
@@ -39,7 +39,7 @@ class ServiceProcess(SpawnProcess):
 
         die_with_parent(signal.SIGTERM)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
+        stop_on_signals(self.stop_event.set, signal.SIGTERM)
         setup_logging(self.cfg.logging.level, self.cfg.logging.format)
         stop = threading.Event()
 

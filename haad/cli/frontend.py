@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from bus.lifetime import stop_on_signals
 from config.frontend import FrontendConfig, StreamConfig
 from config.loader import ConfigError, load_config
 from pose_frontend.process import FrontendProcess
@@ -97,7 +98,7 @@ def record_cmd(
         typer.echo(f"no stream {stream!r} in {config}; streams: {[s.id for s in cfg.streams]}", err=True)
         raise typer.Exit(2)
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C ends the recording, keeping it
+    stop_on_signals(stop.set, signal.SIGINT)  # Ctrl-C ends the recording, keeping it
     started = time.monotonic()
     times, joints, _, counters = record_clip(chosen[0], max_seconds=max_seconds, stop=stop)
     if len(times) == 0:

@@ -158,8 +158,8 @@ def test_kill_9_of_the_daemon_takes_its_children_along_and_the_next_daemon_conti
         children = [p for c in ("worker", "frontend-cam", "housekeeping") for p in first.pids(c)]
         first.proc.kill()
         first.proc.wait(timeout=10)
-        # They get SIGTERM (die_with_parent) and stop as on any SIGTERM, flushing first: 10 s ran out
-        # once on a loaded 2-core host. A child left running would still fail this.
+        # Services get SIGTERM (die_with_parent), once per exiting thread of the daemon, and stop as on
+        # any SIGTERM; a burst once hung one for good (tests/edge/test_service_signals.py).
         wait(lambda: not any(alive(p) for p in children), 30, "the daemon's children to die with it")
         second = first.again("daemon2.log")
         wait(lambda: "haad running" in second.log(), 60, "the next daemon to start")
