@@ -88,10 +88,11 @@ def live_crops(
     n = crop_frames(seconds, spec)
     f = spec.frames
     sizes = np.array([n if m is None else min(f, max(2, round(f * n / m))) for m in segment_frames])
-    if (sizes == n).all():  # no window of a short segment: every crop alike, no gather
-        return crop_windows(windows, n, spec)
+    kinds = np.unique(sizes)
+    if len(kinds) == 1:  # every crop alike (the usual batch, no short segment): no gather
+        return crop_windows(windows, int(kinds[0]), spec)
     out = np.empty((len(windows), f, *windows.shape[2:]), np.float32)
-    for size in np.unique(sizes):
+    for size in kinds:
         rows = np.flatnonzero(sizes == size)
         out[rows] = crop_windows(windows[rows], int(size), spec)
     return out
