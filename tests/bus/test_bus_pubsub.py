@@ -171,7 +171,10 @@ def test_a_tcp_worker_admits_only_authorized_frontends(tcp_endpoint: str, bus_co
         plain = zmq.Context.instance().socket(zmq.PUSH)  # no CURVE at all
         plain.linger = 0
         plain.connect(tcp_endpoint)
-        plain.send_multipart(encode(_person("cam1", 2)), zmq.NOBLOCK)
+        try:
+            plain.send_multipart(encode(_person("cam1", 2)), zmq.NOBLOCK)
+        except zmq.Again:  # the worker already refused the handshake and dropped the only pipe
+            pass
         assert sub.recv(1000) is None
         plain.close()
         with Publisher.from_config(bus_config(tcp_endpoint)) as good:
