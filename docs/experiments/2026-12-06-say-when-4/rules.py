@@ -110,6 +110,11 @@ def base_rules() -> dict[str, Rule]:
         r[f"raw geo W,C {kind}"] = lambda c, row, k=kind: geo(c[f"Wr:{k}"], c[f"Cr:{k}"])
         r[f"geo W,C,H {kind}"] = lambda c, row, k=kind: geo(c[f"We:{k}"], c[f"Ce:{k}"], c[f"He:{k}"])
         r[f"raw geo W,C,H {kind}"] = lambda c, row, k=kind: geo(c[f"Wr:{k}"], c[f"Cr:{k}"], c[f"Hr:{k}"])
+    for kind in ("box", "tri"):  # each scorer's crops alone (the windows' before the first crop)
+        for m in ("e", "r"):
+            r[f"C{m} alone {kind}"] = lambda c, row, k=kind, m=m: np.where(
+                np.isfinite(c[f"C{m}:{k}"]), c[f"C{m}:{k}"], c[f"W{m}:{k}"]
+            )
     r["geo W box,C tri"] = lambda c, row: geo(c["We:box"], c["Ce:tri"])
     r["geo W tri,C box"] = lambda c, row: geo(c["We:tri"], c["Ce:box"])
     r["geo W,H box"] = lambda c, row: geo(c["We:box"], c["He:box"])

@@ -93,7 +93,44 @@ def chosen() -> dict[str, Rule]:
     return r
 
 
+def _rolling(x: np.ndarray, n: int, how: str, causal: bool) -> np.ndarray:
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        seg = x[max(0, i - n) : (i + 1 if causal else min(len(x), i + n + 1))]
+        out[i] = seg.min() if how == "min" else np.median(seg)
+    return out
+
+
+def more() -> dict[str, Rule]:
+    """Temporal contrast (a moment's crops against the same stream's recent or surrounding ones)
+    and other gates on the kinematic term."""
+    r: dict[str, Rule] = {"tri geo W,C": lambda c, row: geo(c["We:tri"], c["Ce:tri"])}
+    for t in (2, 4, 6):
+        for how in ("min", "med"):
+            for causal in (True, False):
+
+                def contrast(c, row, t=t, how=how, causal=causal):  # type: ignore[no-untyped-def]
+                    crops = np.where(np.isfinite(c["Ce:tri"]), c["Ce:tri"], c["We:tri"])
+                    base = _rolling(crops, int(t * 20), how, causal)
+                    return geo(c["We:tri"], c["Ce:tri"], crops / np.maximum(base, 1e-3))
+
+                r[f"tri geo W,C,C/{how} {'past' if causal else 'around'} {t} s"] = contrast
+    for thr in (0.0, 0.5):
+        r[f"tri geo W,max(Ce,Cr) if a>{thr}"] = lambda c, row, thr=thr: geo(
+            c["We:tri"], np.fmax(c["Ce:tri"], c["Cr:tri"]) if agreement(row) > thr else c["Ce:tri"]
+        )
+        r[f"tri geo W,Ce,Cr if a>{thr}"] = lambda c, row, thr=thr: (
+            geo(c["We:tri"], c["Ce:tri"], c["Cr:tri"])
+            if agreement(row) > thr
+            else geo(c["We:tri"], c["Ce:tri"])
+        )
+    r["tri geo W,max(Ce,Cr^a)"] = lambda c, row: geo(
+        c["We:tri"], np.fmax(c["Ce:tri"], c["Cr:tri"] ** agreement(row))
+    )
+    return r
+
+
 if __name__ == "__main__":
-    table = chosen() if "--chosen" in sys.argv else rules()
+    table = chosen() if "--chosen" in sys.argv else more() if "--more" in sys.argv else rules()
     for name in [a for a in sys.argv[1:] if not a.startswith("--")] or SETS:
         sys.stdout.write(json.dumps({"set": name, **evaluate(name, table)}) + "\n")
