@@ -129,6 +129,13 @@ class WorkerConfig(StrictModel):
         "the profile's support cropped alike and a threshold of its own; a window is hot when either "
         "scale is over its threshold (edge/short_scale.py). 0: whole windows only.",
     )
+    kinematic_fusion: bool = Field(
+        default=True,
+        description="With the short scale on, also score every crop by its raw-DCT distance to the support "
+        "cropped alike (a kinematic score, its own threshold) and count it in each moment's score, weighted "
+        "by how well it ranks the support's own crops as the encoder does (edge/short_scale.py; 0 where "
+        "they disagree). Alerts and stored scores do not use it.",
+    )
     max_gap_s: float = Field(
         default=0.5,
         ge=0,

@@ -21,11 +21,12 @@ import numpy as np
 from bus.messages import SkeletonFrame, Watched
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
+from edge.backends.raw_dct import RawDctBackend
 from edge.episodes import CloseReason, EpisodeEvent, EpisodeTracker
 from edge.profiles import Profile
 from edge.scoring import Scorer
 from edge.segments import min_segment_frames
-from edge.short_scale import fuse, live_crops, short_embeddings, short_profile
+from edge.short_scale import fuse, kinematic_weight, live_crops, short_embeddings, short_profile
 from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
 
 SCORING_STAGES = ("normalise", "embed", "score", "episodes")
@@ -44,6 +45,7 @@ class ScoredBatch:
     seconds: float = 0.0  # normalise + encoder + scores + episodes
     crops: np.ndarray | None = None  # (B, P) the short scale's score / its threshold (None: off)
     full: np.ndarray | None = None  # (B, P) with crops: the windows' own score / threshold, unfused
+    kinematic: np.ndarray | None = None  # (B, P) the crops' raw-DCT score / its threshold (None: off)
 
 
 @dataclass
@@ -98,6 +100,9 @@ class Pipeline:
         self._pending_resets: list[WindowReset] = []
         self.scorer: Scorer | None = None
         self.short_scorer: Scorer | None = None  # the short scale's (edge/short_scale.py), when on
+        self.kinematic_scorer: Scorer | None = None  # the crops' raw-DCT score, when on
+        self.kinematic_weights = np.zeros(0)  # (P,) its weight in a moment's score (kinematic_weight)
+        self._kinematic = RawDctBackend(backend.spec)
         self.set_profiles(profiles, extra)
 
     # --- configuration ---------------------------------------------------------------------------
@@ -120,12 +125,29 @@ class Pipeline:
             else None
         )
         seconds = self.cfg.short_window_s
-        self.short_scorer = None
+        self.short_scorer = self.kinematic_scorer = None
+        self.kinematic_weights = np.zeros(len(profiles))
         if profiles and seconds > 0:  # the overlays' windows are cropped like the profiles' support
             short = [short_profile(p, self.backend, self.cfg.calibration, seconds) for p in profiles]
             crops = {k: short_embeddings(o.windows, self.backend, seconds) for k, o in extra.items()}
             self.short_scorer = Scorer(short, crops, feedback_reach=reach)
+            self._set_kinematic(profiles, short, extra)
         return self.tracker.close_all() if set(self.profile_names) != old else []
+
+    def _set_kinematic(
+        self, profiles: Sequence[Profile], short: Sequence[Profile], extra: Mapping[tuple[str, str], Profile]
+    ) -> None:
+        """The crops' kinematic scorer (the raw-DCT scorer on the support cropped alike, its own
+        threshold) and its weight per profile, unless off or the encoder is that scorer already."""
+        if not self.cfg.kinematic_fusion or isinstance(self.backend, RawDctBackend):
+            return
+        seconds, kin = self.cfg.short_window_s, self._kinematic
+        at_scale = [short_profile(p, kin, self.cfg.calibration, seconds) for p in profiles]
+        crops = {k: short_embeddings(o.windows, kin, seconds) for k, o in extra.items()}
+        self.kinematic_scorer = Scorer(at_scale, crops, feedback_reach=self.cfg.feedback_reach)
+        self.kinematic_weights = np.array(
+            [kinematic_weight(e, k) for e, k in zip(short, at_scale, strict=True)]
+        )
 
     @property
     def profile_names(self) -> tuple[str, ...]:
@@ -262,7 +284,7 @@ class Pipeline:
             cropped = live_crops(windows, [w.segment_frames for w in batch.items], crop_s, self.spec)
         t1 = time.perf_counter()
         names = self.profile_names
-        crops = short_hot = full = None
+        crops = short_hot = full = kinematic = None
         if self.scorer is None:
             scores = np.zeros((n, 0), np.float32)
             events: list[EpisodeEvent] = []
@@ -278,6 +300,9 @@ class Pipeline:
                 full = scores / self.scorer.thresholds
                 scores, crops = self._with_short_scale(scores, crop_emb, streams)
                 short_hot = crops > 1.0
+            if self.kinematic_scorer is not None and cropped is not None:
+                kin = self.kinematic_scorer.score(self._kinematic.embed(cropped), streams)
+                kinematic = kin / self.kinematic_scorer.thresholds
             t3 = time.perf_counter()
             events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds, short_hot)
         t4 = time.perf_counter()
@@ -288,7 +313,7 @@ class Pipeline:
         self.stats.windows.update(w.who for w in batch.items)
         self.stats.short_windows += sum(w.segment_frames is not None for w in batch.items)
         self.stats.batches += 1
-        return ScoredBatch(batch.items, names, scores, events, t4 - t0, crops, full)
+        return ScoredBatch(batch.items, names, scores, events, t4 - t0, crops, full, kinematic)
 
     def _with_short_scale(
         self, scores: np.ndarray, crop_embeddings: np.ndarray, streams: Sequence[str]

@@ -12,6 +12,13 @@ than whole windows, so each scale needs its own threshold.
 A window's score is then ``max(score / threshold)`` over the two scales, in units of the full
 window's threshold (:func:`fuse`): the episode rules, the stored scores and the threshold keep
 their meaning, and a window is hot as soon as either scale says so.
+
+A moment's score (:func:`moment_scores`) also counts a kinematic score of the crops around it (their
+raw-DCT distance to the support cropped alike, over its own threshold), weighted by how well that
+score agrees with the encoder on the support alone (:func:`kinematic_weight`): on some behaviours
+the kinematic score sees a second-long action sooner than the encoder, on others (walking as the
+normal) it ranks by speed what the encoder does not count, and enrolment can tell which
+(docs/experiments/2026-12-06-say-when-4.md).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from config.worker import CalibrationConfig
 from edge.backends import EncoderBackend
 from edge.enroll import calibrated
 from edge.profiles import Profile
+from edge.scoring import leave_one_clip_out_scores
 from models.preprocess import WindowSpec, crop_starts, crop_windows
 
 CROP_STRIDE = 5  # frames between the crops of a support window (the live hop at 20 fps)
@@ -107,11 +115,55 @@ def fuse(
     return (ratio * full_thresholds).astype(np.float32)
 
 
-def moment_scores(windows: np.ndarray, crops: np.ndarray) -> np.ndarray:
-    """The score of each moment from the two scales' score-to-threshold ratios around it (the mean
-    over the windows covering it, each window's own ratio before :func:`fuse`, and over the crops
-    covering it): their geometric mean, so a moment scores high only where the 3 s context and the
-    last second both depart from normal; where no crop covers it (NaN), the windows' alone. Measured
-    against the mean, each scale alone, fused windows and a kinematic score in
-    docs/experiments/2026-12-05-say-when.md and 2026-12-05-say-when-3.md."""
-    return np.where(np.isnan(crops), windows, np.sqrt(np.maximum(windows, 0.0) * np.maximum(crops, 0.0)))
+def rank_agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two equally long score vectors (ties share their mean rank; 0
+    where either is constant)."""
+
+    def ranks(x: np.ndarray) -> np.ndarray:
+        _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+        return (np.cumsum(counts) - (counts + 1) / 2)[inverse]
+
+    ra, rb = ranks(np.asarray(a)), ranks(np.asarray(b))
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    norm = float(np.sqrt((ra * ra).sum() * (rb * rb).sum()))
+    return float((ra * rb).sum() / norm) if norm > 0 else 0.0
+
+
+def kinematic_weight(encoder_profile: Profile, kinematic_profile: Profile) -> float:
+    """How much a moment's score counts the kinematic score, from the enrolment alone: the rank
+    agreement of the two scorers' leave-one-clip-out scores on the same support crops (both profiles
+    from :func:`short_profile` of one profile), floored at 0. A kinematic score that ranks normal
+    variation as the encoder does measures the same departures; one that disagrees measures
+    something the encoder does not count as abnormal, and would add only noise."""
+    rows = ~encoder_profile.generated_rows
+
+    def loo(p: Profile) -> np.ndarray:
+        return leave_one_clip_out_scores(p.embeddings, p.groups, rows, p.behaviour_ids)
+
+    if len(np.unique(encoder_profile.groups[rows])) < 2:  # one clip: nothing left out to rank
+        return 0.0
+    return max(rank_agreement(loo(encoder_profile), loo(kinematic_profile)), 0.0)
+
+
+def moment_scores(
+    windows: np.ndarray, crops: np.ndarray, kinematic: np.ndarray | None = None, weight: float = 0.0
+) -> np.ndarray:
+    """The score of each moment from the scales' score-to-threshold ratios around it (each a centre-
+    weighted mean over the spans covering the moment: the windows' own ratio before :func:`fuse`,
+    the crops', and the crops' kinematic ratio): their weighted geometric mean, the windows and
+    crops weighing 1 each and the kinematic term ``weight`` (:func:`kinematic_weight`), so a moment
+    scores high only where the 3 s context and the last second both depart from normal; where no
+    crop covers it (NaN), the windows' alone. Measured against the mean, each scale alone, fused
+    windows and an unweighted kinematic term in docs/experiments/2026-12-05-say-when.md,
+    2026-12-05-say-when-3.md and 2026-12-06-say-when-4.md."""
+    has_crop = ~np.isnan(crops)  # before a segment's first crop: the windows' alone
+    terms = [(windows, 1.0, ~np.isnan(windows)), (crops, 1.0, has_crop)]
+    if kinematic is not None and weight > 0:
+        terms.append((kinematic, weight, has_crop & ~np.isnan(kinematic)))
+    logs, weights = np.zeros(np.shape(windows)), np.zeros(np.shape(windows))
+    for x, w, ok in terms:
+        with np.errstate(divide="ignore"):  # a score of 0 makes the moment's 0
+            logs += np.where(ok, w * np.log(np.maximum(np.where(ok, x, 1.0), 0.0)), 0.0)
+        weights += np.where(ok, w, 0.0)
+    with np.errstate(invalid="ignore"):
+        return np.where(weights > 0, np.exp(logs / np.maximum(weights, 1e-12)), np.nan)

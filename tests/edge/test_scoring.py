@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from edge.backends.raw_dct import raw_dct_features
 from edge.scoring import Scorer, calibrate_threshold, leave_one_clip_out_scores
-from evaluation.fewshot import raw_dct_features
 from evaluation.scoring_rules import eq6
 from models.encoder import DEFAULT_ENCODER_PATH
 from models.preprocess import WindowSpec, clip_to_windows

@@ -12,9 +12,12 @@ import pytest
 from config.backend import OnnxRuntimeConfig
 from config.worker import WorkerConfig
 from edge.backends import make_backend
+from edge.backends.raw_dct import RawDctBackend
 from edge.enroll import build_profile
 from edge.pipeline import Pipeline
-from edge.short_scale import fuse, moment_scores, short_profile
+from edge.profiles import Profile
+from edge.scoring import leave_one_clip_out_scores
+from edge.short_scale import fuse, kinematic_weight, moment_scores, rank_agreement, short_profile
 from evaluation.stream import StreamRun, frame_scores, replay
 from evaluation.stream_sets import kinder_gator_streams
 from models.preprocess import clip_frames, cut_windows, normalise_windows
@@ -50,6 +53,64 @@ def test_a_moment_scores_high_only_where_both_scales_do_and_on_windows_alone_bef
     windows = np.array([4.0, 4.0, 0.25, 2.0])
     crops = np.array([1.0, 0.25, 4.0, np.nan])
     np.testing.assert_allclose(moment_scores(windows, crops), [2.0, 1.0, 1.0, 2.0])
+
+
+def test_a_moment_counts_the_kinematic_score_by_its_weight_and_only_where_a_crop_covers_it() -> None:
+    windows, crops, kinematic = (
+        np.array([1.0, 1.0, 4.0]),
+        np.array([1.0, 1.0, np.nan]),
+        np.array([8.0, 1.0, 16.0]),
+    )
+    np.testing.assert_allclose(moment_scores(windows, crops, kinematic, 0.0), moment_scores(windows, crops))
+    np.testing.assert_allclose(moment_scores(windows, crops, kinematic, 1.0), [2.0, 1.0, 4.0])
+    np.testing.assert_allclose(moment_scores(windows, crops, kinematic, 0.5), [8.0 ** (0.5 / 2.5), 1.0, 4.0])
+
+
+def _line_profile(x: list[float]) -> Profile:
+    """One support row per clip on a line: a row's leave-one-clip-out score grows with its distance
+    from the others' mean."""
+    emb = np.column_stack([np.asarray(x, np.float32), np.zeros(len(x), np.float32)])
+    return Profile("p", 0, emb, np.arange(len(x)), np.zeros((len(x), 60, 20, 3), np.float32), 1.0, {})
+
+
+def test_the_kinematic_weight_is_the_scorers_agreement_on_the_support_and_zero_where_they_disagree() -> None:
+    encoder = _line_profile([-9, -4, -1, 2, 5, 7])  # far from the rest: clip 0, then 5, 4, 1, 3, 2
+    same = _line_profile([-18, -8, -2, 4, 10, 14])
+    reversed_ = _line_profile([1, -5, 9, -7, 4, -2])  # clip 2 the farthest, clip 0 the nearest
+    loo = [leave_one_clip_out_scores(p.embeddings, p.groups) for p in (encoder, reversed_)]
+    assert rank_agreement(*loo) == pytest.approx(-1.0)
+    assert kinematic_weight(encoder, same) == pytest.approx(1.0)
+    assert kinematic_weight(encoder, reversed_) == 0.0
+    assert rank_agreement(np.ones(4), np.arange(4.0)) == 0.0
+
+
+def test_the_worker_scores_every_crop_kinematically_beside_the_encoder_without_changing_alerts(
+    backend, data_root: Path
+) -> None:
+    stream = kinder_gator_streams(str(data_root))[0]
+    cfg = WorkerConfig()
+    profile = build_profile("normal", stream.support, backend, calibration=cfg.calibration)
+    on = replay(stream, profile, backend, cfg)
+    off = replay(stream, profile, backend, cfg.model_copy(update={"kinematic_fusion": False}))
+    assert len(on.kinematic) == len(on.crops) > 0 and 0.0 < on.kinematic_weight <= 1.0
+    assert [k[:2] for k in on.kinematic] == [c[:2] for c in on.crops]  # the very same crops
+    assert off.kinematic == [] and off.kinematic_weight == 0.0
+    assert [e.episode.action_span for e in on.opened + on.closed] == [
+        e.episode.action_span for e in off.opened + off.closed
+    ]
+    np.testing.assert_allclose([s for *_, s in on.windows], [s for *_, s in off.windows])
+    raw = RawDctBackend(backend.spec)  # the raw-DCT scorer is its own kinematic score: no second one
+    raw_run = replay(
+        stream, build_profile("normal", stream.support, raw, calibration=cfg.calibration), raw, cfg
+    )
+    assert raw_run.kinematic == [] and raw_run.crops
+
+
+def test_a_frames_score_leans_to_the_span_centred_on_it() -> None:
+    run = StreamRun(windows=[(0.0, 2.0, 1.0), (1.0, 3.0, 3.0)], opened=[], closed=[])
+    t, s = frame_scores(run, 2.0)
+    np.testing.assert_allclose(t, [0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    np.testing.assert_allclose(s, [1.0, 1.0, 1.15 / 1.05, 2.0, 3.05 / 1.05, 3.0])
 
 
 def test_a_moments_score_takes_the_windows_own_score_not_the_one_fused_with_their_crop() -> None:

@@ -11,7 +11,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from evaluation.fewshot import eval_windows, evaluate, evaluate_cross_view, raw_dct_features, roc_auc
+from edge.backends.raw_dct import raw_dct_features
+from evaluation.fewshot import eval_windows, evaluate, evaluate_cross_view, roc_auc
 from haad.cli import app
 from models.encoder import ActionEncoder, EncoderConfig, save_encoder
 from models.humanmac import HumanMAC, save_humanmac

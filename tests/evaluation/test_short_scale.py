@@ -7,8 +7,8 @@ import pytest
 
 from clips.clip import Clip
 from config.worker import CalibrationConfig
+from edge.backends.raw_dct import RawDctBackend
 from edge.enroll import build_profile
-from evaluation.raw_dct import RawDctBackend
 from evaluation.short_scale import ShortSupport, frame_rule, fused_scale, short_windows
 from evaluation.stream_sets import LabelledStream
 from models.preprocess import WindowSpec

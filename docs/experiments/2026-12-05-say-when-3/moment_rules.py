@@ -20,10 +20,10 @@ import numpy as np
 
 from config.edge import EdgeConfig
 from edge.backends import make_backend
+from edge.backends.raw_dct import RawDctBackend
 from edge.enroll import build_profile
 from edge.pipeline import Pipeline
 from evaluation.fewshot import roc_auc
-from evaluation.raw_dct import RawDctBackend
 from evaluation.stream import _covering_mean, _inside, replay
 from evaluation.stream_sets import STREAM_SETS
 

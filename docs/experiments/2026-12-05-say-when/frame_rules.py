@@ -13,9 +13,9 @@ import numpy as np
 from config.backend import OnnxRuntimeConfig
 from config.worker import WorkerConfig
 from edge.backends import make_backend
+from edge.backends.raw_dct import RawDctBackend
 from edge.enroll import build_profile
 from evaluation import stream as S
-from evaluation.raw_dct import RawDctBackend
 from evaluation.stream_sets import STREAM_SETS
 
 

@@ -3,7 +3,8 @@
 A window's "embedding" is its ``RAW_DCT_M`` lowest DCT coefficients over time, flattened (the
 ``raw-dct`` baseline of ``haad eval fewshot``); scoring, threshold calibration (without a prior) and
 alert episodes are the encoder's own. A profile for it is enrolled from the same support windows (``build_profile`` or
-``edge.enroll.reembed``).
+``edge.enroll.reembed``). ``haad eval stream`` runs it as the baseline; the worker scores every
+short-scale crop with it too, the kinematic term of a moment's score (edge/short_scale.py).
 """
 
 from __future__ import annotations
@@ -11,12 +12,23 @@ from __future__ import annotations
 import numpy as np
 
 from edge.backends.base import check_windows
-from evaluation.fewshot import raw_dct_features
 from models.calibration_prior import CalibrationPrior
+from models.dct import dct
+from models.embedding import EmbedFn
 from models.preprocess import WindowSpec
 from models.skeleton import NUM_JOINTS
 
 RAW_DCT_M = 10  # the paper's M: the encoder sees the same 10 frequencies
+
+
+def raw_dct_features(dct_m: int) -> EmbedFn:
+    """The ``raw-dct`` baseline: the same normalised windows' low DCT coefficients, flattened."""
+
+    def embed(windows: np.ndarray) -> np.ndarray:
+        b, f, j, c = windows.shape
+        return dct(windows.reshape(b, f, j * c), dct_m).reshape(b, -1)
+
+    return embed
 
 
 class RawDctBackend:
