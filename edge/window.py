@@ -378,25 +378,25 @@ class StreamWindow:
         c = self._count
         if c >= self._known_k:
             return []
-        grid = self._t0 + np.arange(c, self._known_k) / self.spec.fps
+        # Python floats, not numpy: a few points per window (t0 + i / fps, the values resample's grid has)
+        grid = [self._t0 + i / self.spec.fps for i in range(c, self._known_k)]
         if len(self._raw_t) == 1:  # every grid point sits on the one frame (windows of one frame)
             points = np.repeat(self._raw_x[0][None], len(grid), axis=0)
         else:
-            # np.array, not np.stack: the same (T, J, 3) array at half the cost for a few frames.
-            points = interpolate_at(np.array(self._raw_x), np.array(self._raw_t), grid)
+            points = interpolate_at(self._raw_x, self._raw_t, grid)
         ready = self._append(points, grid, sent_at)
         keep = bisect.bisect_right(self._raw_t, grid[-1]) - 1  # left neighbour of the next grid point
         del self._raw_t[:keep], self._raw_x[:keep]
         return ready
 
-    def _append(self, points: np.ndarray, grid: np.ndarray, sent_at: float) -> list[ReadyWindow]:
+    def _append(self, points: np.ndarray, grid: list[float], sent_at: float) -> list[ReadyWindow]:
         """Add resampled frames ``(m, J, 3)`` at grid times ``(m,)``; emit the windows they complete."""
         f, first, end = self.spec.frames, self._count, self._count + len(points)
         self._store(points)
         ready = []
         while (n := self._next_due()) <= end:  # the frame counts at which a window is due
             self._count = n
-            t_end = float(grid[n - first - 1])
+            t_end = grid[n - first - 1]
             if n < f:
                 self._short_windows(t_end, sent_at)
                 continue
