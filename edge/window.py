@@ -202,7 +202,7 @@ class StreamWindow:
         the last window of a segment its arrival ended included."""
         if self.stream_id is None:
             self.stream_id, self.person = frame.stream_id, frame.person_id
-        elif frame.stream_id != self.stream_id or (frame.person and frame.person_id != self.person):
+        elif frame.stream_id != self.stream_id or (frame.person_id != self.person and frame.person):
             raise ValueError(
                 f"frame of {Watched(frame.stream_id, frame.person_id)} pushed to the window of "
                 f"{Watched(self.stream_id, self.person)}"
@@ -299,6 +299,8 @@ class StreamWindow:
 
     def _box(self, t_start: float, t_end: float) -> Box | None:
         """The union of the boxes of the frames from ``t_start`` to ``t_end``; older ones are dropped."""
+        if not self._boxes:  # a frontend without boxes: every window's case
+            return None
         eps = 1.0 / self.spec.fps  # the frames either side of the window's grid points
         while self._boxes and self._boxes[0][0] < t_start - eps:
             self._boxes.popleft()
