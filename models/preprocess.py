@@ -156,21 +156,19 @@ def interpolate_at(
     # calls (docs/experiments/2026-12-06-worker-speed-3.md); a clip pays about 1 us a point.
     t = times.tolist() if isinstance(times, np.ndarray) else times
     last = len(t) - 1
-    rows: list[int] = []
-    weights: list[tuple[float, float]] = []
+    rows: list[int] = []  # left and right neighbour of each grid point, in turn
+    weights: list[float] = []  # their weights, 1 - w and w
     for x in grid.tolist() if isinstance(grid, np.ndarray) else grid:
         right = min(max(bisect.bisect_right(t, x), 1), last)
         w = min(max((x - t[right - 1]) / (t[right] - t[right - 1]), 0.0), 1.0)
         rows += (right - 1, right)
-        weights.append((1.0 - w, w))
-    shape = np.shape(joints[0])
-    if not weights:
-        return np.zeros((0, *shape), np.float32)
+        weights += (1.0 - w, w)
+    if not rows:
+        return np.zeros((0, *joints[0].shape), np.float32)
     pairs = joints[rows] if isinstance(joints, np.ndarray) else np.array([joints[i] for i in rows])
-    m = len(weights)
     # (1 - w) * left + w * right in float64 (the weights' type), then float32: one product, one sum.
-    both = np.array(weights).reshape(m, 2, 1) * pairs.reshape(m, 2, -1)
-    return np.add(both[:, 0], both[:, 1]).astype(np.float32).reshape(m, *shape)
+    both = np.array(weights)[:, None, None] * pairs
+    return np.add(both[0::2], both[1::2]).astype(np.float32)
 
 
 def cut_windows(frames: np.ndarray, spec: WindowSpec) -> np.ndarray:
