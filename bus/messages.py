@@ -180,22 +180,25 @@ def _checked_pose(joints: object, visibility: object) -> tuple[np.ndarray, np.nd
     return arr, vis, (bool(present.all()), float(vis[present].mean()) if present.any() else None)
 
 
-@dataclass(frozen=True, eq=False)
+# init=False: the __init__ below checks, then writes every field at once, as SkeletonFrame's does
+# (decoding builds one per person of every frame).
+@dataclass(frozen=True, eq=False, init=False)
 class PersonSkeleton:
     """One person of a frame: track id, ``(20, 3)`` joints, ``(20,)`` visibility, box (or None)."""
 
     person_id: int
     joints: np.ndarray
     visibility: np.ndarray
-    box: Box | None = None
+    box: Box | None
 
-    def __post_init__(self) -> None:
-        joints, visibility, quality = _checked_pose(self.joints, self.visibility)
-        # One write past the frozen __setattr__ (one object.__setattr__ per field costs as much again).
+    def __init__(
+        self, person_id: int, joints: np.ndarray, visibility: np.ndarray, box: Box | None = None
+    ) -> None:
+        person_id = _check_person_id(person_id)
+        joints, visibility, quality = _checked_pose(joints, visibility)
         self.__dict__.update(
-            person_id=_check_person_id(self.person_id), joints=joints, visibility=visibility,
-            box=check_box(self.box), _quality=quality,
-        )  # fmt: skip
+            person_id=person_id, joints=joints, visibility=visibility, box=check_box(box), _quality=quality
+        )
 
     @property
     def pose_quality(self) -> PoseQuality:
