@@ -19,7 +19,7 @@ import operator
 import re
 import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -180,22 +180,25 @@ def _checked_pose(joints: object, visibility: object) -> tuple[np.ndarray, np.nd
     return arr, vis, (bool(present.all()), float(vis[present].mean()) if present.any() else None)
 
 
-@dataclass(frozen=True, eq=False)
+# init=False: the __init__ below checks, then writes every field at once, as SkeletonFrame's does
+# (decoding builds one per person of every frame).
+@dataclass(frozen=True, eq=False, init=False)
 class PersonSkeleton:
     """One person of a frame: track id, ``(20, 3)`` joints, ``(20,)`` visibility, box (or None)."""
 
     person_id: int
     joints: np.ndarray
     visibility: np.ndarray
-    box: Box | None = None
+    box: Box | None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "person_id", _check_person_id(self.person_id))
-        joints, visibility, quality = _checked_pose(self.joints, self.visibility)
-        object.__setattr__(self, "joints", joints)
-        object.__setattr__(self, "visibility", visibility)
-        object.__setattr__(self, "box", check_box(self.box))
-        object.__setattr__(self, "_quality", quality)
+    def __init__(
+        self, person_id: int, joints: np.ndarray, visibility: np.ndarray, box: Box | None = None
+    ) -> None:
+        person_id = _check_person_id(person_id)
+        joints, visibility, quality = _checked_pose(joints, visibility)
+        self.__dict__.update(
+            person_id=person_id, joints=joints, visibility=visibility, box=check_box(box), _quality=quality
+        )
 
     @property
     def pose_quality(self) -> PoseQuality:
@@ -217,16 +220,20 @@ def _check_others(person_id: int, others: object) -> None:
             raise _bad(f"person ids must be distinct within a frame; got {ids}")
 
 
-@dataclass(frozen=True, eq=False)  # eq=False: array fields have no single truth value
+# eq=False: array fields have no single truth value. init=False: the __init__ below checks every
+# field, then writes them all at once: a frozen dataclass's own __init__ and one object.__setattr__
+# per checked field cost a third of building a frame, and every camera frame is built here.
+@dataclass(frozen=True, eq=False, init=False)
 class SkeletonFrame:
     """One camera frame's skeleton, validated on construction (raises :class:`MessageError`).
 
     ``joints`` is ``(20, 3)`` float32 in the canonical layout (models.skeleton), metres; NaN marks
     a joint that was not measured, Inf is refused. ``visibility`` is ``(20,)`` float32 in [0, 1].
     Both are None when no person is in view. Arrays are copied to float32 and made read-only.
-    ``person_id`` and ``box`` belong to that person (0 and None from a single-person frontend);
-    ``others`` are the further people a multi-person frontend saw in the same frame (ids distinct).
-    :attr:`people` lists them all and :meth:`of` gives one person's view of the frame.
+    ``sent_at`` defaults to now (also when None). ``person_id`` and ``box`` belong to that person (0
+    and None from a single-person frontend); ``others`` are the further people a multi-person
+    frontend saw in the same frame (ids distinct). :attr:`people` lists them all and :meth:`of`
+    gives one person's view of the frame.
     """
 
     stream_id: str
@@ -234,36 +241,53 @@ class SkeletonFrame:
     timestamp: float
     joints: np.ndarray | None
     visibility: np.ndarray | None
-    sent_at: float = field(default_factory=time.time)
-    person_id: int = 0
-    box: Box | None = None
-    others: tuple[PersonSkeleton, ...] = ()
+    sent_at: float
+    person_id: int
+    box: Box | None
+    others: tuple[PersonSkeleton, ...]
 
-    def __post_init__(self) -> None:
-        _check_stream_id(self.stream_id)
+    def __init__(
+        self,
+        stream_id: str,
+        seq: int,
+        timestamp: float,
+        joints: np.ndarray | None,
+        visibility: np.ndarray | None,
+        sent_at: float | None = None,
+        person_id: int = 0,
+        box: Box | None = None,
+        others: tuple[PersonSkeleton, ...] = (),
+    ) -> None:
+        _check_stream_id(stream_id)
         try:
-            seq = operator.index(self.seq)
+            checked_seq = operator.index(seq)
         except TypeError:
-            raise _bad(f"seq must be an integer; got {self.seq!r}") from None
-        if isinstance(self.seq, bool) or not 0 <= seq < 2**64:
-            raise _bad(f"seq must be an integer in [0, 2**64); got {self.seq!r}")
-        object.__setattr__(self, "seq", seq)
-        object.__setattr__(self, "timestamp", _finite_float(self.timestamp, "timestamp"))
-        object.__setattr__(self, "sent_at", _finite_float(self.sent_at, "sent_at"))
-        if (self.joints is None) != (self.visibility is None):
+            raise _bad(f"seq must be an integer; got {seq!r}") from None
+        if isinstance(seq, bool) or not 0 <= checked_seq < 2**64:
+            raise _bad(f"seq must be an integer in [0, 2**64); got {seq!r}")
+        if (joints is None) != (visibility is None):
             raise _bad("joints and visibility must both be set (person) or both be None (no person)")
-        object.__setattr__(self, "person_id", _check_person_id(self.person_id))
-        object.__setattr__(self, "box", check_box(self.box))
-        _check_others(self.person_id, self.others)
-        if self.joints is None:
-            if self.others or self.box is not None:
+        person_id = _check_person_id(person_id)
+        box = check_box(box)
+        _check_others(person_id, others)
+        quality = _NO_POSE
+        if joints is None:
+            if others or box is not None:
                 raise _bad("a frame without a person has no box and no others")
-            object.__setattr__(self, "_quality", _NO_POSE)
-            return
-        joints, visibility, quality = _checked_pose(self.joints, self.visibility)
-        object.__setattr__(self, "joints", joints)
-        object.__setattr__(self, "visibility", visibility)
-        object.__setattr__(self, "_quality", quality)
+        else:
+            joints, visibility, quality = _checked_pose(joints, visibility)
+        self.__dict__.update(
+            stream_id=stream_id,
+            seq=checked_seq,
+            timestamp=_finite_float(timestamp, "timestamp"),
+            joints=joints,
+            visibility=visibility,
+            sent_at=_finite_float(time.time() if sent_at is None else sent_at, "sent_at"),
+            person_id=person_id,
+            box=box,
+            others=others,
+            _quality=quality,
+        )
 
     @property
     def pose_quality(self) -> PoseQuality:
@@ -294,8 +318,7 @@ class SkeletonFrame:
         sent_at: float | None = None,
     ) -> SkeletonFrame:
         """A frame of ``people`` (possibly none); ``sent_at`` defaults to now."""
-        sent = time.time() if sent_at is None else sent_at
-        frame = cls(stream_id, seq, timestamp, None, None, sent)  # checks the frame's own fields
+        frame = cls(stream_id, seq, timestamp, None, None, sent_at)  # checks the frame's own fields
         if not people:
             return frame
         p, *rest = people
@@ -333,9 +356,7 @@ class SkeletonFrame:
         """This frame with ``changes`` drawn from its own validated parts: checking every person's
         arrays again, for every person of every frame, would double the per-frame cost."""
         frame = object.__new__(SkeletonFrame)  # a shallow copy, 4x faster than copy.copy
-        frame.__dict__.update(self.__dict__)
-        for name, value in changes.items():
-            object.__setattr__(frame, name, value)
+        frame.__dict__.update(self.__dict__, **changes)
         return frame
 
 

@@ -92,6 +92,8 @@ class Pipeline:
         )
         self.tracker = EpisodeTracker(cfg.episodes)
         self.windows: dict[Watched, StreamWindow] = {}
+        # Person 0's window of each stream, also in ``windows`` (never retired): looked up per frame.
+        self._person_0: dict[str, StreamWindow] = {}
         self.people: dict[str, set[int]] = {}  # stream -> the people it has windows for
         self.retired: dict[Watched, int] = {}  # a person who left -> their window's last segment
         self.retired_resets: Counter[str] = Counter()  # the resets of retired windows, by reason
@@ -167,13 +169,14 @@ class Pipeline:
         sid = frame.stream_id
         self.last_frame_at[sid] = now
         self.stats.frames[sid] += 1
-        known = self.people.setdefault(sid, set())
+        known = self.people.get(sid, _ONLY_PERSON_0)
         if frame.person_id == 0 and not frame.others and known <= _ONLY_PERSON_0:
             # A single-person frontend's frame (every frame of most cameras): the loop below, short.
-            window = self.windows.get(who := Watched(sid, 0)) or self._new_window(who)
+            window = self._person_0.get(sid) or self._new_window(Watched(sid, 0))
             if ready := window.push(frame):
                 self.batcher.add(ready, now)
             return
+        known = self.people.setdefault(sid, set())
         present = set(frame.person_ids)
         for person in sorted(known | present) or [0]:
             who = Watched(sid, person)
@@ -202,6 +205,8 @@ class Pipeline:
         # start again), so the episode tracker never takes the new windows for late ones.
         window.segment = self.retired.pop(who, 0)
         self.people.setdefault(who.stream_id, set()).add(who.person)
+        if who.person == 0:
+            self._person_0[who.stream_id] = window
         return window
 
     def reset_stale(self) -> None:

@@ -202,7 +202,7 @@ class StreamWindow:
         the last window of a segment its arrival ended included."""
         if self.stream_id is None:
             self.stream_id, self.person = frame.stream_id, frame.person_id
-        elif frame.stream_id != self.stream_id or (frame.person and frame.person_id != self.person):
+        elif frame.stream_id != self.stream_id or (frame.person_id != self.person and frame.person):
             raise ValueError(
                 f"frame of {Watched(frame.stream_id, frame.person_id)} pushed to the window of "
                 f"{Watched(self.stream_id, self.person)}"
@@ -299,6 +299,8 @@ class StreamWindow:
 
     def _box(self, t_start: float, t_end: float) -> Box | None:
         """The union of the boxes of the frames from ``t_start`` to ``t_end``; older ones are dropped."""
+        if not self._boxes:  # a frontend without boxes: every window's case
+            return None
         eps = 1.0 / self.spec.fps  # the frames either side of the window's grid points
         while self._boxes and self._boxes[0][0] < t_start - eps:
             self._boxes.popleft()
@@ -378,25 +380,25 @@ class StreamWindow:
         c = self._count
         if c >= self._known_k:
             return []
-        grid = self._t0 + np.arange(c, self._known_k) / self.spec.fps
+        # Python floats, not numpy: a few points per window (t0 + i / fps, the values resample's grid has)
+        grid = [self._t0 + i / self.spec.fps for i in range(c, self._known_k)]
         if len(self._raw_t) == 1:  # every grid point sits on the one frame (windows of one frame)
             points = np.repeat(self._raw_x[0][None], len(grid), axis=0)
         else:
-            # np.array, not np.stack: the same (T, J, 3) array at half the cost for a few frames.
-            points = interpolate_at(np.array(self._raw_x), np.array(self._raw_t), grid)
+            points = interpolate_at(self._raw_x, self._raw_t, grid)
         ready = self._append(points, grid, sent_at)
         keep = bisect.bisect_right(self._raw_t, grid[-1]) - 1  # left neighbour of the next grid point
         del self._raw_t[:keep], self._raw_x[:keep]
         return ready
 
-    def _append(self, points: np.ndarray, grid: np.ndarray, sent_at: float) -> list[ReadyWindow]:
+    def _append(self, points: np.ndarray, grid: list[float], sent_at: float) -> list[ReadyWindow]:
         """Add resampled frames ``(m, J, 3)`` at grid times ``(m,)``; emit the windows they complete."""
         f, first, end = self.spec.frames, self._count, self._count + len(points)
         self._store(points)
         ready = []
         while (n := self._next_due()) <= end:  # the frame counts at which a window is due
             self._count = n
-            t_end = float(grid[n - first - 1])
+            t_end = grid[n - first - 1]
             if n < f:
                 self._short_windows(t_end, sent_at)
                 continue

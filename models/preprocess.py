@@ -19,6 +19,8 @@ The rule that turns a clip into windows (benchmark, enrolment and augmentation a
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -138,18 +140,35 @@ def resample(joints: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:
     return interpolate_at(joints, times, times[0] + np.arange(n) / fps)
 
 
-def interpolate_at(joints: np.ndarray, times: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Linear interpolation of ``(T, J, 3)`` (T >= 2, strictly increasing ``times``) at ``grid`` times.
+def interpolate_at(
+    joints: np.ndarray | Sequence[np.ndarray],
+    times: np.ndarray | Sequence[float],
+    grid: np.ndarray | Sequence[float],
+) -> np.ndarray:
+    """Linear interpolation of ``(T, J, 3)`` frames (an array, or a list of ``(J, 3)`` arrays; T >= 2,
+    strictly increasing ``times``) at ``grid`` times (arrays or lists).
 
     Points outside ``[times[0], times[-1]]`` hold the end pose. Returns ``(len(grid), J, 3)`` float32.
     The live window worker resamples stream segments with it, exactly as :func:`resample` does clips.
     """
-    # np.minimum/np.maximum, not np.clip: its wrapper costs ~20 us a call, and the worker calls this per window.
-    right = np.minimum(np.maximum(np.searchsorted(times, grid, side="right"), 1), len(times) - 1)
-    left = right - 1
-    w = np.minimum(np.maximum((grid - times[left]) / (times[right] - times[left]), 0.0), 1.0)[:, None]
-    flat = joints.reshape(len(joints), -1)  # (T, J*3): a long inner axis, far faster to broadcast over than 3
-    return ((1.0 - w) * flat[left] + w * flat[right]).astype(np.float32).reshape(len(grid), *joints.shape[1:])
+    # Each grid point's neighbours and weights in Python (bisect): the live window resamples about
+    # five points per window from a list of frames, where a vectorised search costs a dozen numpy
+    # calls (docs/experiments/2026-12-06-worker-speed-3.md); a clip pays about 1 us a point.
+    t = times.tolist() if isinstance(times, np.ndarray) else times
+    last = len(t) - 1
+    rows: list[int] = []  # left and right neighbour of each grid point, in turn
+    weights: list[float] = []  # their weights, 1 - w and w
+    for x in grid.tolist() if isinstance(grid, np.ndarray) else grid:
+        right = min(max(bisect.bisect_right(t, x), 1), last)
+        w = min(max((x - t[right - 1]) / (t[right] - t[right - 1]), 0.0), 1.0)
+        rows += (right - 1, right)
+        weights += (1.0 - w, w)
+    if not rows:
+        return np.zeros((0, *joints[0].shape), np.float32)
+    pairs = joints[rows] if isinstance(joints, np.ndarray) else np.array([joints[i] for i in rows])
+    # (1 - w) * left + w * right in float64 (the weights' type), then float32: one product, one sum.
+    both = np.array(weights)[:, None, None] * pairs
+    return np.add(both[0::2], both[1::2]).astype(np.float32)
 
 
 def cut_windows(frames: np.ndarray, spec: WindowSpec) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -186,6 +188,22 @@ def test_frame_copies_and_freezes_its_arrays() -> None:
     assert frame.joints.dtype == np.float32
     with pytest.raises(ValueError):
         frame.joints[0, 0] = 1.0
+
+
+def test_frame_fields_are_frozen_and_sent_at_defaults_to_now() -> None:
+    """The frame writes its checked fields past the frozen dataclass's __setattr__ (one dict update):
+    they still cannot be set afterwards, and a missing or None ``sent_at`` is the time of building."""
+    before = time.time()
+    frame = SkeletonFrame("cam1", 3, 1.5, np.zeros((20, 3)), np.ones(20))
+    assert before <= frame.sent_at <= time.time()
+    assert before <= SkeletonFrame("cam1", 3, 1.5, None, None, None).sent_at <= time.time()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        frame.seq = 4  # type: ignore[misc]
+    person = PersonSkeleton(2, np.zeros((20, 3)), np.ones(20), (0.1, 0.2, 0.3, 0.4))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        person.box = None  # type: ignore[misc]
+    assert (person.person_id, person.box, person.pose_quality) == (2, (0.1, 0.2, 0.3, 0.4), (True, 1.0))
+    assert person.joints.dtype == np.float32 and not person.joints.flags.writeable
 
 
 def test_drop_reasons_cover_the_documented_set() -> None:

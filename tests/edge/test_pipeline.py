@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bus.messages import SkeletonFrame, Watched
+from bus.messages import PersonSkeleton, SkeletonFrame, Watched
 from clips import Clip
 from config.backend import OnnxRuntimeConfig
 from config.worker import EpisodeConfig, WorkerConfig
@@ -317,3 +317,28 @@ def test_two_people_in_one_stream_are_scored_apart_and_the_one_who_leaves_ends_c
     assert all(w.others == ((2, side_by_side_box(1, 2)),) for w in first if w.t_end < left - 0.1)
     assert all(w.others == () for w in first if w.t_end > left + 0.1)
     assert pipeline.windows[Watched("cam1", 1)].segments["full"] >= 1
+
+
+def test_person_0_frames_feed_person_0_window_before_between_and_after_tracked_people(backend) -> None:
+    """Frames of a single-person frontend take a shortcut to their stream's person-0 window; frames
+    of tracked people go the long way. A stream that changes from one to the other and back keeps
+    feeding the same person-0 window, and a tracked person who left is retired."""
+    rng = np.random.default_rng(2)
+    pose, vis = rng.normal(size=(20, 3)).astype(np.float32), np.ones(20, np.float32)
+    pipeline = Pipeline(WorkerConfig(max_gap_s=0.2), backend, [])
+    seq = iter(range(1000))
+
+    def push(t: float, person_id: int = 0, others: tuple = ()) -> None:
+        pipeline.push(SkeletonFrame("cam1", next(seq), t, pose + t, vis, 0.0, person_id, None, others))
+
+    for k in range(20):
+        push(k / 30)
+    first = pipeline.windows[Watched("cam1", 0)]
+    for k in range(20, 40):  # person 0 with person 3 beside them (a multi-person frontend)
+        push(k / 30, 0, (PersonSkeleton(3, pose, vis),))
+    assert set(pipeline.windows) == {Watched("cam1", 0), Watched("cam1", 3)}
+    for k in range(40, 60):  # person 3 left: their segment ends, their window is retired
+        push(k / 30)
+    assert set(pipeline.windows) == {Watched("cam1", 0)}
+    assert pipeline.windows[Watched("cam1", 0)] is first
+    assert first.segment == 1 and first.segment_s == pytest.approx(59 / 30, abs=0.06)
