@@ -15,25 +15,16 @@ import hashlib
 import sys
 
 import numpy as np
+from components import StubEncoder  # this folder's; run as a script, its folder is on sys.path
 
 from config.worker import WorkerConfig
 from edge.pipeline import Pipeline
 from edge.short_scale import live_crops
 from evaluation.bench_worker import frame_source, kinder_gator_clips
-from models.preprocess import WindowSpec, clip_frames
+from models.preprocess import clip_frames
 from training.datasets import load_dataset
 
 STREAMS, FRAMES_PER_STREAM = 8, 3000
-
-
-class StubEncoder:
-    spec = WindowSpec()
-    name = model_version = "stub"
-    embedding_dim = 8
-    calibration_prior = None
-
-    def embed(self, windows: np.ndarray) -> np.ndarray:
-        return np.zeros((len(windows), self.embedding_dim), np.float32)
 
 
 def main() -> None:
