@@ -133,7 +133,7 @@ def main() -> None:
         for reach in settings:
             cfg = base if reach == "enrol" else base.model_copy(update={"feedback_reach": reach})
             updated = profile
-            done = 0
+            done = added = 0
             for m in sorted(args.m):
                 if reach == "enrol":  # the action's clips by the same m people, a behaviour of their own
                     updated = build_profile("eval", [*stream.support, own, *extra_clips[: m - 1]], backend,
@@ -144,11 +144,11 @@ def main() -> None:
                     kept = still_abnormal(raws[alert_id], updated, backend, spec=backend.spec, reach=reach)
                     updated = add_windows(updated, [(alert_id, kept)], backend, spec=backend.spec,
                                           reviewer="simulated", behaviour=f"marked-{label}")  # fmt: skip
-                    if alert_id:
-                        tally[(m, reach)]["extra_windows"] += len(kept)
+                    added += len(kept) if alert_id else 0
                 done = min(m, len(raws))
                 t = tally[(m, reach)]
                 t["marked"] += 1
+                t["extra_windows"] += added  # by the m - 1 other people's alerts, all of them
                 t["threshold_ratio"] += updated.threshold / profile.threshold
                 t["extra_marked"] += done - 1
                 t["marked_after"] += _covered(replay(stream, updated, backend, cfg), stream.abnormal[part])
