@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 from config.edge import EdgeConfig
 from edge.services import ServiceProcess
@@ -19,13 +20,26 @@ def wait_for_stop(_cfg: EdgeConfig, stop: threading.Event) -> None:
     stop.wait()
 
 
+def catches(pid: int, signum: int) -> bool:
+    """Whether ``pid`` has a handler for ``signum`` (Linux: the SigCgt mask in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
 def test_a_service_child_stops_on_a_burst_of_sigterms() -> None:
     for _ in range(3):
         child = ServiceProcess("haad-test-service", EdgeConfig(), wait_for_stop)
         child.start()
         try:
-            time.sleep(1.0)  # running its body, the handler installed
-            assert child.pid is not None and child.is_alive()
+            assert child.pid is not None
+            # Until its handler is installed a SIGTERM kills the child outright: wait for it (a spawned
+            # child on a loaded CI host took over a second to get there), not a fixed time.
+            deadline = time.monotonic() + 60.0
+            while child.is_alive() and not catches(child.pid, signal.SIGTERM) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert child.is_alive() and catches(child.pid, signal.SIGTERM)
             for _ in range(200):
                 os.kill(child.pid, signal.SIGTERM)
             child.join(10.0)
