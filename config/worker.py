@@ -134,7 +134,8 @@ class WorkerConfig(StrictModel):
         description="With the short scale on, also score every crop by its raw-DCT distance to the support "
         "cropped alike (a kinematic score, its own threshold) and count it in each moment's score, weighted "
         "by how well it ranks the support's own crops as the encoder does (edge/short_scale.py; 0 where "
-        "they disagree). Alerts and stored scores do not use it.",
+        "they disagree). Only `haad eval stream`'s per-moment score uses it; alerts and stored scores do "
+        "not, so the daemon does not compute it.",
     )
     max_gap_s: float = Field(
         default=0.5,

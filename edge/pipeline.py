@@ -67,6 +67,11 @@ class Pipeline:
     window is normal for any one of them. ``extra``: behaviours one stream adds to a profile (a
     camera's overlay, edge/overlays.py). Profiles can be swapped at any time (:meth:`set_profiles`);
     open episodes of profiles that disappear are closed.
+
+    ``kinematic``: also score every crop by the kinematic score (``ScoredBatch.kinematic``), when
+    ``cfg.kinematic_fusion`` is on. Only the per-moment score of ``haad eval stream`` reads it;
+    alerts and stored scores do not (docs/experiments/2026-12-06-say-when-5.md), so the daemon
+    leaves it off and spends nothing on it.
     """
 
     def __init__(
@@ -78,8 +83,10 @@ class Pipeline:
         stream_profiles: Mapping[str, Sequence[str]] | None = None,
         extra: Mapping[tuple[str, str], Profile] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        kinematic: bool = False,
     ) -> None:
         self.cfg = cfg
+        self.wants_kinematic = kinematic and cfg.kinematic_fusion
         self.backend = backend
         self.spec = backend.spec
         self.clock = clock
@@ -140,8 +147,8 @@ class Pipeline:
         self, profiles: Sequence[Profile], short: Sequence[Profile], extra: Mapping[tuple[str, str], Profile]
     ) -> None:
         """The crops' kinematic scorer (the raw-DCT scorer on the support cropped alike, its own
-        threshold) and its weight per profile, unless off or the encoder is that scorer already."""
-        if not self.cfg.kinematic_fusion or isinstance(self.backend, RawDctBackend):
+        threshold) and its weight per profile, unless not asked for or the encoder is that scorer already."""
+        if not self.wants_kinematic or isinstance(self.backend, RawDctBackend):
             return
         seconds, kin = self.cfg.short_window_s, self._kinematic
         at_scale = [short_profile(p, kin, self.cfg.calibration, seconds) for p in profiles]

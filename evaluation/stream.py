@@ -89,7 +89,7 @@ def replay(
     """Push the stream's frames through a pipeline with one profile, in time order; the stream ends
     with the recording (its last segment's windows are scored). ``make_pipeline``: an experiment's
     pipeline in place of the worker's (evaluation/short_scale.py)."""
-    pipeline = make_pipeline(cfg, backend, [profile], clock=_FrozenClock())
+    pipeline = make_pipeline(cfg, backend, [profile], clock=_FrozenClock(), kinematic=True)
     run = StreamRun([], [], [])
     if pipeline.kinematic_scorer is not None:
         run.kinematic_weight = float(pipeline.kinematic_weights[0])

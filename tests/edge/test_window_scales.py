@@ -84,12 +84,13 @@ def test_the_kinematic_weight_is_the_scorers_agreement_on_the_support_and_zero_w
     assert rank_agreement(np.ones(4), np.arange(4.0)) == 0.0
 
 
-def test_the_worker_scores_every_crop_kinematically_beside_the_encoder_without_changing_alerts(
+def test_the_eval_scores_every_crop_kinematically_beside_the_encoder_without_changing_alerts(
     backend, data_root: Path
 ) -> None:
     stream = kinder_gator_streams(str(data_root))[0]
     cfg = WorkerConfig()
     profile = build_profile("normal", stream.support, backend, calibration=cfg.calibration)
+    assert Pipeline(cfg, backend, [profile]).kinematic_scorer is None  # the daemon's: nothing live reads it
     on = replay(stream, profile, backend, cfg)
     off = replay(stream, profile, backend, cfg.model_copy(update={"kinematic_fusion": False}))
     assert len(on.kinematic) == len(on.crops) > 0 and 0.0 < on.kinematic_weight <= 1.0
