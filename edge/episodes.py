@@ -32,6 +32,7 @@ end).
 
 from __future__ import annotations
 
+import bisect
 import math
 import uuid
 from collections import Counter, deque
@@ -69,8 +70,10 @@ class Episode:
     person: the person track within the stream; box: the union of that person's image-space boxes
     over the episode's windows (None when the frontend sent none); others: the other people in
     view, ``(person, box)``, when its peak window was completed.
-    timeline: every window's score at its middle from the first hot window on (the cold ones after
-    the last hot one too), at most ``TIMELINE_POINTS``: the score as it went, moment by moment.
+    timeline: every window's score from the first hot window on (the cold ones after the last hot
+    one too), in time order, at most ``TIMELINE_POINTS``: the score as it went, moment by moment.
+    Each is at the moment it is about: the window's middle, or its last second's where that crop's
+    score decided it (the short scale, edge/short_scale.py).
     """
 
     episode_id: str
@@ -88,7 +91,7 @@ class Episode:
     windows: tuple[KeptWindow, ...]
     person: int = 0
     box: Box | None = None
-    timeline: tuple[tuple[float, float], ...] = ()  # (middle of a window, its score), see _Timeline
+    timeline: tuple[tuple[float, float], ...] = ()  # (the moment a window's score is about, the score)
     others: tuple[tuple[int, Box], ...] = ()
     placed: tuple[float, float] | None = None  # the first and last moment hot windows said, see action_span
 
@@ -134,6 +137,11 @@ class _Scored:
     score: float
     hot: bool
     at: float | None = None  # the moment a hot window saw the action at (None: not said)
+    moment: float | None = None  # the moment its score is about (None: the window's middle)
+
+    @property
+    def t(self) -> float:
+        return self.moment if self.moment is not None else (self.window.t_start + self.window.t_end) / 2
 
 
 @dataclass
@@ -159,9 +167,10 @@ TIMELINE_POINTS = 480  # 2 minutes of windows 0.25 s apart, then pairs are merge
 
 @dataclass
 class _Timeline:
-    """Every window's (middle, score) from the first hot one on; past ``size`` points, neighbours are
-    merged in pairs keeping the higher score (a peak is never lost) and later windows in groups of
-    as many: a long episode's timeline stays bounded and spans all of it."""
+    """Every window's (moment, score) from the first hot one on, kept in time order (a score decided
+    by a window's last second is about a later moment than the next windows' middles); past ``size``
+    points, neighbours are merged in pairs keeping the higher score (a peak is never lost) and later
+    windows in groups of as many: a long episode's timeline stays bounded and spans all of it."""
 
     size: int = TIMELINE_POINTS
     points: list[tuple[float, float]] = field(default_factory=list)
@@ -174,7 +183,7 @@ class _Timeline:
             self.pending = (t, score)
         self.in_group += 1
         if self.in_group == self.group:
-            self.points.append(self.pending)
+            bisect.insort(self.points, self.pending, key=lambda p: p[0])
             self.pending, self.in_group = None, 0
         if len(self.points) > self.size:
             pairs = zip(self.points[0::2], self.points[1::2], strict=False)
@@ -183,7 +192,9 @@ class _Timeline:
             self.group *= 2
 
     def snapshot(self) -> tuple[tuple[float, float], ...]:
-        return (*self.points, *((self.pending,) if self.pending is not None else ()))
+        if self.pending is None:
+            return tuple(self.points)
+        return tuple(sorted((*self.points, self.pending), key=lambda p: p[0]))
 
 
 @dataclass
@@ -234,7 +245,7 @@ class _Open:
     def add(self, s: _Scored) -> None:
         self.last_sent_at = s.window.last_sent_at
         self.box = union_box((self.box, s.window.box))
-        self.timeline.add((s.window.t_start + s.window.t_end) / 2, s.score)
+        self.timeline.add(s.t, s.score)
         if not s.hot:
             self.tail_total += s.score
             self.tail_count += 1
@@ -309,11 +320,19 @@ class EpisodeTracker:
         self._resumable: dict[tuple[Watched, str], tuple[Episode, float, float]] = {}
 
     def update(
-        self, window: ReadyWindow, profile: str, score: float, threshold: float, at: float | None = None
+        self,
+        window: ReadyWindow,
+        profile: str,
+        score: float,
+        threshold: float,
+        at: float | None = None,
+        *,
+        moment: float | None = None,
     ) -> list[EpisodeEvent]:
         """One scored window for one profile -> the events it causes (none, opened or closed). ``at``:
-        the moment at which a hot window saw the action (``Episode.placed``)."""
-        return self._update(window, profile, score, threshold, score > threshold, at)
+        the moment at which a hot window saw the action (``Episode.placed``); ``moment``: the moment its
+        score is about, where that is not the window's middle (the timeline's point)."""
+        return self._update(window, profile, score, threshold, score > threshold, at, moment)
 
     def resume(self, episode: Episode, *, within_s: float, deadline: float) -> list[EpisodeEvent]:
         """Continue ``episode``, left open by a previous worker, with the next window of its stream and
@@ -368,7 +387,14 @@ class EpisodeTracker:
     # --- internals -----------------------------------------------------------------------------
 
     def _update(
-        self, w: ReadyWindow, profile: str, score: float, threshold: float, hot: bool, at: float | None = None
+        self,
+        w: ReadyWindow,
+        profile: str,
+        score: float,
+        threshold: float,
+        hot: bool,
+        at: float | None = None,
+        moment: float | None = None,
     ) -> list[EpisodeEvent]:
         if not math.isfinite(score):
             self.counts["nan_scores"] += 1
@@ -395,7 +421,7 @@ class EpisodeTracker:
         if w.t_end < st.last_t:  # the source clock went backwards: its cooldown means nothing now
             st.cooldown_until = -math.inf
         st.last_t = w.t_end
-        s = _Scored(w, score, hot, at)
+        s = _Scored(w, score, hot, at, moment)
         if st.open is None and w.t_end < st.cooldown_until:
             if hot:
                 self.counts["suppressed"] += 1

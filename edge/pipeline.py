@@ -296,7 +296,7 @@ class Pipeline:
             cropped = live_crops(windows, [w.segment_frames for w in batch.items], crop_s, self.spec)
         t1 = time.perf_counter()
         names = self.profile_names
-        crops = short_hot = full = kinematic = None
+        crops = short_hot = crop_decides = full = kinematic = None
         if self.scorer is None:
             scores = np.zeros((n, 0), np.float32)
             events: list[EpisodeEvent] = []
@@ -312,11 +312,14 @@ class Pipeline:
                 full = scores / self.scorer.thresholds
                 scores, crops = self._with_short_scale(scores, crop_emb, streams)
                 short_hot = crops > 1.0
+                crop_decides = crops > full
             if self.kinematic_scorer is not None and cropped is not None:
                 kin = self.kinematic_scorer.score(self._kinematic.embed(cropped), streams)
                 kinematic = kin / self.kinematic_scorer.thresholds
             t3 = time.perf_counter()
-            events = self._update_episodes(batch.items, names, scores, self.scorer.thresholds, short_hot)
+            events = self._update_episodes(
+                batch.items, names, scores, self.scorer.thresholds, short_hot, crop_decides=crop_decides
+            )
         t4 = time.perf_counter()
         for name, dt in zip(SCORING_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             stage[name] += dt
@@ -344,13 +347,17 @@ class Pipeline:
         scores: np.ndarray,
         thresholds: np.ndarray,
         short_hot: np.ndarray | None = None,
+        *,
+        crop_decides: np.ndarray | None = None,
     ) -> list[EpisodeEvent]:
         """Feed the tracker. A stream's profiles are alternatives: its window is abnormal only when
         it is abnormal for every one of them. With one profile the episode carries that profile's
         score and threshold; with several it is keyed ``a+b`` and carries the smallest
         score-to-threshold ratio against a threshold of 1.0. With the short scale on (``short_hot``:
         where a window's last ``short_window_s`` is over its threshold), a window whose crop is hot
-        (for every profile) says it saw the action at the middle of that crop."""
+        (for every profile) says it saw the action at the middle of that crop. ``crop_decides``: where
+        the crop's ratio, not the window's, made the fused score; the score is then about the crop's
+        moment, and the episode's timeline puts it there rather than at the window's middle."""
         events: list[EpisodeEvent] = []
         index = {n: i for i, n in enumerate(names)}
         crop_s = self.cfg.short_window_s
@@ -359,15 +366,25 @@ class Pipeline:
             cols = list(range(len(names))) if wanted is None else [index[n] for n in wanted if n in index]
             if not cols:
                 continue
-            at = None  # a short segment's windows are spanned whole (Episode.action_span)
-            if short_hot is not None and w.segment_frames is None and short_hot[b, cols].all():
+            at = moment = None  # a short segment's windows are spanned whole (Episode.action_span)
+            whole = w.segment_frames is None
+            if short_hot is not None and whole and short_hot[b, cols].all():
                 at = w.t_end - crop_s / 2
             if len(cols) == 1:
                 c = cols[0]
-                events += self.tracker.update(w, names[c], float(scores[b, c]), float(thresholds[c]), at)
+                if crop_decides is not None and whole and crop_decides[b, c]:
+                    moment = w.t_end - crop_s / 2
+                events += self.tracker.update(
+                    w, names[c], float(scores[b, c]), float(thresholds[c]), at, moment=moment
+                )
             else:
-                ratio = float(np.min(scores[b, cols] / thresholds[cols]))  # NaN if any score is NaN
-                events += self.tracker.update(w, "+".join(names[c] for c in cols), ratio, 1.0, at)
+                ratios = scores[b, cols] / thresholds[cols]
+                ratio = float(np.min(ratios))  # NaN if any score is NaN
+                decisive = cols[int(np.argmin(ratios))] if not np.isnan(ratio) else None
+                if crop_decides is not None and whole and decisive is not None and crop_decides[b, decisive]:
+                    moment = w.t_end - crop_s / 2
+                name = "+".join(names[c] for c in cols)
+                events += self.tracker.update(w, name, ratio, 1.0, at, moment=moment)
         return events
 
     def _end_segments(self) -> list[EpisodeEvent]:

@@ -29,8 +29,8 @@ def _figure(width: float = 7.0, height: float = 2.6):  # type: ignore[no-untyped
 def alert_timeline(
     alert: AlertRecord, out: str | Path | IO[bytes], kind: Literal["png", "svg"] = "png"
 ) -> None:
-    """The alert's score moment by moment (its timeline: each window's score at its middle, seconds
-    from the alert's start) vs the threshold, hot moments red; without a timeline, each kept
+    """The alert's score moment by moment (its timeline: each window's score at the moment it is about,
+    edge/episodes.py; seconds from the alert's start) vs the threshold, hot moments red; without a timeline, each kept
     window's score at the window's end, seconds from the first window's start."""
     fig, ax = _figure()
     if alert.timeline is not None and len(alert.timeline):

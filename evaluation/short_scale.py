@@ -97,13 +97,15 @@ class FusedPipeline(Pipeline):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.short, self.n, self.m, self.crop, self.fuse, self.scale = short, n, m, crop, fuse, scale
 
-    def _update_episodes(self, items, names, scores, thresholds, short_hot=None) -> list[EpisodeEvent]:  # type: ignore[no-untyped-def]
+    def _update_episodes(
+        self, items, names, scores, thresholds, short_hot=None, **kwargs
+    ) -> list[EpisodeEvent]:  # type: ignore[no-untyped-def]
         frames = np.stack([w.frames for w in items])
         w = normalise_windows(crop_of(frames, self.n, self.crop), self.backend.spec)
         short = self.short.score(dct(w.reshape(len(w), self.n, -1), self.m).reshape(len(w), -1))
         enc = scores[:, 0] / thresholds[0]
         scores[:, 0] = fused_ratio(enc, short, self.fuse) / self.scale * thresholds[0]
-        return super()._update_episodes(items, names, scores, thresholds, short_hot)
+        return super()._update_episodes(items, names, scores, thresholds, short_hot, **kwargs)
 
 
 def crop_of(windows: np.ndarray, n: int, crop: str) -> np.ndarray:

@@ -196,7 +196,9 @@ def show_cmd(
         )
     )
     if timeline:
-        typer.echo(f"\nscore timeline (each window's score at its middle; {len(timeline)} moments):")
+        typer.echo(
+            f"\nscore timeline (each window's score at the moment it is about; {len(timeline)} moments):"
+        )
         top = max(alert.threshold * 1.5, max(s for _, s in timeline), 1e-9)
         rows = [
             [f"{t:.2f}", f"{s:.3f}", _bar(s, top, alert.threshold)]

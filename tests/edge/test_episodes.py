@@ -84,6 +84,25 @@ def test_an_episode_whose_windows_say_when_spans_its_first_and_last_hot_moments(
     assert (closed.start, closed.end) == (win(2).t_start, win(6).t_end)  # its windows' span is kept
 
 
+def test_a_score_its_last_second_decided_sits_at_that_second_on_the_timeline_in_time_order() -> None:
+    """A window's score made by its last second's crop (the short scale) is about that second, a
+    second after the next windows' middles: the timeline puts it there and stays in time order."""
+    tracker = EpisodeTracker(RULES)
+    events: list[EpisodeEvent] = []
+    scores = [COLD, COLD, HOT, COLD, HOT, 3.0, HOT] + [COLD] * 4
+    decided_by_crop = {4, 5}
+    for i, s in enumerate(scores):
+        moment = win(i).t_end - 0.5 if i in decided_by_crop else None
+        events += tracker.update(win(i), "walk", s, THRESHOLD, moment=moment)
+    line = events[-1].episode.timeline
+    expected = sorted(
+        (win(i).t_end - 0.5 if i in decided_by_crop else (win(i).t_start + win(i).t_end) / 2, scores[i])
+        for i in range(2, len(scores))
+    )
+    assert np.allclose(line, expected)
+    assert max(line, key=lambda p: p[1]) == pytest.approx((win(5).t_end - 0.5, 3.0))
+
+
 def test_an_episode_keeps_every_windows_score_at_its_middle_and_a_long_one_stays_bounded() -> None:
     scores = [COLD, COLD, HOT, COLD, HOT, 3.0, HOT] + [COLD] * 4
     closed = run(EpisodeTracker(RULES), scores)[-1].episode

@@ -107,6 +107,29 @@ def test_the_eval_scores_every_crop_kinematically_beside_the_encoder_without_cha
     assert raw_run.kinematic == [] and raw_run.crops
 
 
+def test_an_alerts_timeline_puts_a_score_its_crop_decided_at_the_crops_middle(
+    backend, data_root: Path
+) -> None:
+    """Where a window's last second made its score, the stored timeline has the score at that
+    second's middle (the playback cursor meets the peak with the action), else at the window's."""
+    stream = kinder_gator_streams(str(data_root))[0]
+    cfg = WorkerConfig()
+    profile = build_profile("normal", stream.support, backend, calibration=cfg.calibration)
+    run = replay(stream, profile, backend, cfg)
+    (episode,) = [e.episode for e in run.closed]
+    line = np.array(episode.timeline)
+    decided = 0
+    for (t0, t1, fused), (_, _, crop), (_, _, own) in zip(run.windows, run.crops, run.full, strict=True):
+        if not (episode.start <= t0 and t1 <= episode.end):
+            continue
+        t = t1 - cfg.short_window_s / 2 if crop > own else (t0 + t1) / 2
+        at_t = line[np.isclose(line[:, 0], t, rtol=0, atol=1e-9), 1]
+        assert np.isclose(at_t, fused * profile.threshold, rtol=1e-5).any()
+        decided += crop > own
+    assert decided > 0
+    assert np.all(np.diff(line[:, 0]) >= 0)
+
+
 def test_a_frames_score_leans_to_the_span_centred_on_it() -> None:
     run = StreamRun(windows=[(0.0, 2.0, 1.0), (1.0, 3.0, 3.0)], opened=[], closed=[])
     t, s = frame_scores(run, 2.0)

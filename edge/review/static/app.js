@@ -270,8 +270,8 @@ function wireReview(id, alert) {
 function drawTimeline(alert, win, tNow) {
   const svg = document.getElementById("timeline");
   const W = 480, H = 170, L = 42, R = 10, T = 10, B = 26;
-  // the score moment by moment (each window's at its middle; kept after retention drops the windows),
-  // else the kept windows' at their ends
+  // the score moment by moment (each window's at the moment it is about, edge/episodes.py; kept
+  // after retention drops the windows), else the kept windows' at their ends
   const pts = alert.timeline && alert.timeline.length ? alert.timeline
     : win && win.window_scores ? win.window_times.map((t, i) => [t[1], win.window_scores[i]]) : [];
   svg.replaceChildren();

@@ -127,7 +127,7 @@ def test_show_prints_the_score_moment_by_moment_pooled_and_all_of_it_as_json(
         [alert_id] = store.write_alerts([make_alert(timeline=line)])
     result = run("show", str(alert_id), db=store_url)
     assert result.exit_code == 0, result.output
-    assert "score timeline (each window's score at its middle; 100 moments)" in result.output
+    assert "score timeline (each window's score at the moment it is about; 100 moments)" in result.output
     rows = re.findall(r"^\s*(\d+\.\d\d)\s+(\d\.\d{3})", result.output.split("score timeline")[1], re.M)
     assert len(rows) == 40 and ("14.25", "3.000") in rows  # pooled to 40 rows, the peak kept
     as_json = json.loads(run("show", str(alert_id), "--json", db=store_url).output)
