@@ -18,7 +18,7 @@ from edge.pipeline import Pipeline
 from edge.profiles import Profile
 from edge.scoring import leave_one_clip_out_scores
 from edge.short_scale import fuse, kinematic_weight, moment_scores, rank_agreement, short_profile
-from evaluation.stream import StreamRun, frame_scores, replay
+from evaluation.stream import StreamRun, frame_scores, frames_of, replay
 from evaluation.stream_sets import kinder_gator_streams
 from models.preprocess import clip_frames, cut_windows, normalise_windows
 
@@ -128,6 +128,50 @@ def test_an_alerts_timeline_puts_a_score_its_crop_decided_at_the_crops_middle(
         decided += crop > own
     assert decided > 0
     assert np.all(np.diff(line[:, 0]) >= 0)
+
+
+def test_with_several_profiles_the_timeline_follows_the_scale_that_decided_the_smallest_ratio(
+    backend, data_root: Path
+) -> None:
+    """A stream normal for either of two profiles is scored by its smaller ratio; the moment that
+    score is about is the one of the scale that decided that profile's fused score."""
+    streams = kinder_gator_streams(str(data_root))
+    stream, other = streams[0], next(s for s in streams if s.normal_label != streams[0].normal_label)
+    cfg = WorkerConfig()
+    profiles = [
+        build_profile(name, s.support, backend, calibration=cfg.calibration)
+        for name, s in (("a", stream), ("b", other))
+    ]
+    pipeline = Pipeline(cfg, backend, profiles, clock=lambda: 0.0)
+    batches = []
+    for i, frame in enumerate(frames_of(stream)):
+        pipeline.push(frame)
+        if i % 64 == 63:
+            batches += pipeline.run_due(flush=True)
+    pipeline.finish_streams()
+    batches += pipeline.run_due(flush=True)
+    closed = [e.episode for b in batches for e in b.events if e.kind == "closed"]
+    closed += [e.episode for e in pipeline.close_all() if e.kind == "closed"]
+    assert closed and all(ep.profile == "a+b" for ep in closed)
+    thresholds = pipeline.scorer.thresholds
+    decided = checked = 0
+    for b in (b for b in batches if b.windows):
+        assert b.crops is not None and b.full is not None
+        for w, scores, crops, full in zip(b.windows, b.scores, b.crops, b.full, strict=True):
+            ep = next((e for e in closed if e.start <= w.t_start and w.t_end <= e.end), None)
+            if ep is None:
+                continue
+            ratios = scores / thresholds
+            p = int(np.argmin(ratios))
+            by_crop = crops[p] > full[p]
+            t = w.t_end - cfg.short_window_s / 2 if by_crop else (w.t_start + w.t_end) / 2
+            line = np.array(ep.timeline)
+            assert np.isclose(
+                line[np.isclose(line[:, 0], t, rtol=0, atol=1e-9), 1], ratios[p], rtol=1e-5
+            ).any()
+            decided += by_crop
+            checked += 1
+    assert checked > decided > 0
 
 
 def test_a_frames_score_leans_to_the_span_centred_on_it() -> None:
