@@ -86,7 +86,6 @@ class Pipeline:
         kinematic: bool = False,
     ) -> None:
         self.cfg = cfg
-        self.wants_kinematic = kinematic and cfg.kinematic_fusion
         self.backend = backend
         self.spec = backend.spec
         self.clock = clock
@@ -111,7 +110,8 @@ class Pipeline:
         self.short_scorer: Scorer | None = None  # the short scale's (edge/short_scale.py), when on
         self.kinematic_scorer: Scorer | None = None  # the crops' raw-DCT score, when on
         self.kinematic_weights = np.zeros(0)  # (P,) its weight in a moment's score (kinematic_weight)
-        self._kinematic = RawDctBackend(backend.spec)
+        # the kinematic score's backend, only where asked for (None: the term is off)
+        self._kinematic = RawDctBackend(backend.spec) if kinematic and cfg.kinematic_fusion else None
         self.set_profiles(profiles, extra)
 
     # --- configuration ---------------------------------------------------------------------------
@@ -148,9 +148,10 @@ class Pipeline:
     ) -> None:
         """The crops' kinematic scorer (the raw-DCT scorer on the support cropped alike, its own
         threshold) and its weight per profile, unless not asked for or the encoder is that scorer already."""
-        if not self.wants_kinematic or isinstance(self.backend, RawDctBackend):
+        kin = self._kinematic
+        if kin is None or isinstance(self.backend, RawDctBackend):
             return
-        seconds, kin = self.cfg.short_window_s, self._kinematic
+        seconds = self.cfg.short_window_s
         at_scale = [short_profile(p, kin, self.cfg.calibration, seconds) for p in profiles]
         crops = {k: short_embeddings(o.windows, kin, seconds) for k, o in extra.items()}
         self.kinematic_scorer = Scorer(at_scale, crops, feedback_reach=self.cfg.feedback_reach)
@@ -313,7 +314,7 @@ class Pipeline:
                 scores, crops = self._with_short_scale(scores, crop_emb, streams)
                 short_hot = crops > 1.0
                 crop_decides = crops > full
-            if self.kinematic_scorer is not None and cropped is not None:
+            if self.kinematic_scorer is not None and self._kinematic is not None and cropped is not None:
                 kin = self.kinematic_scorer.score(self._kinematic.embed(cropped), streams)
                 kinematic = kin / self.kinematic_scorer.thresholds
             t3 = time.perf_counter()
@@ -366,25 +367,18 @@ class Pipeline:
             cols = list(range(len(names))) if wanted is None else [index[n] for n in wanted if n in index]
             if not cols:
                 continue
-            at = moment = None  # a short segment's windows are spanned whole (Episode.action_span)
-            whole = w.segment_frames is None
-            if short_hot is not None and whole and short_hot[b, cols].all():
-                at = w.t_end - crop_s / 2
+            # a short segment's windows are spanned whole (Episode.action_span)
+            crop_at = w.t_end - crop_s / 2 if w.segment_frames is None else None
+            at = crop_at if short_hot is not None and short_hot[b, cols].all() else None
             if len(cols) == 1:
                 c = cols[0]
-                if crop_decides is not None and whole and crop_decides[b, c]:
-                    moment = w.t_end - crop_s / 2
-                events += self.tracker.update(
-                    w, names[c], float(scores[b, c]), float(thresholds[c]), at, moment=moment
-                )
-            else:
+                name, score, threshold = names[c], float(scores[b, c]), float(thresholds[c])
+            else:  # the smallest ratio is the episode's (NaN if any score is NaN: the tracker drops it)
                 ratios = scores[b, cols] / thresholds[cols]
-                ratio = float(np.min(ratios))  # NaN if any score is NaN
-                decisive = cols[int(np.argmin(ratios))] if not np.isnan(ratio) else None
-                if crop_decides is not None and whole and decisive is not None and crop_decides[b, decisive]:
-                    moment = w.t_end - crop_s / 2
-                name = "+".join(names[c] for c in cols)
-                events += self.tracker.update(w, name, ratio, 1.0, at, moment=moment)
+                c = cols[int(np.argmin(ratios))]
+                name, score, threshold = "+".join(names[i] for i in cols), float(np.min(ratios)), 1.0
+            moment = crop_at if crop_decides is not None and crop_decides[b, c] else None
+            events += self.tracker.update(w, name, score, threshold, at, moment=moment)
         return events
 
     def _end_segments(self) -> list[EpisodeEvent]:
