@@ -1,18 +1,22 @@
 """Users' own labelled continuous recordings as streams for ``haad eval stream --recordings``.
 
 A *recording-set* file is a clip-set file (clips/files.py) whose clips are continuous recordings,
-with ``frame_labels``: frames labelled with the normal behaviour (``--normal``) are normal, frames
-with any other non-empty label abnormal, frames labelled "" are left out of the metrics. Each run of
-one label is a part; an abnormal part is what an alert must overlap.
+with ``frame_labels``: frames labelled with a normal behaviour (``--normal``, one or several) are
+normal, frames with any other non-empty label abnormal, frames labelled "" are left out of the
+metrics. A run of normal frames is a normal part, whichever normal behaviours it holds (changing from
+one normal behaviour to another is normal too); each run of one abnormal label is an abnormal part,
+what an alert must overlap.
 
 Unless a profile is given, each recording is scored against a profile enrolled as ``haad enroll``
-would from the longest normal run of each of ``shots`` recordings of *other* subjects (one run per
-subject while there are subjects enough, longest runs first; a recording whose subject is "" counts
-as its own subject). Runs shorter than ``min_segment_s`` are never enrolled (edge/segments.py).
+would, one behaviour per normal label, each from the longest run of that label in each of ``shots``
+recordings of *other* subjects (one run per subject while there are subjects enough, longest runs
+first; a recording whose subject is "" counts as its own subject). Runs shorter than
+``min_segment_s`` are never enrolled (edge/segments.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,19 +36,23 @@ def label_runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
     return [(str(labels[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def parts(recording: Clip, normal: str) -> tuple[tuple[Interval, ...], tuple[Interval, ...], tuple[str, ...]]:
+def parts(
+    recording: Clip, normal: Sequence[str]
+) -> tuple[tuple[Interval, ...], tuple[Interval, ...], tuple[str, ...]]:
     """(abnormal, normal) parts of a recording as source-time intervals (first to last frame), and
-    the label of each abnormal part."""
+    the label of each abnormal part; frames labelled with any of ``normal`` are normal."""
     assert recording.frame_labels is not None
     t = recording.times
+    is_normal = np.isin(recording.frame_labels, list(normal))
+    kinds = np.where(is_normal, "\x00normal", recording.frame_labels)  # one run across normal labels
     abnormal: list[Interval] = []
     normal_parts: list[Interval] = []
     labels: list[str] = []
-    for label, a, b in label_runs(recording.frame_labels):
+    for label, a, b in label_runs(kinds):
         if label == "":
             continue
-        (normal_parts if label == normal else abnormal).append((float(t[a]), float(t[b - 1])))
-        if label != normal:
+        (normal_parts if is_normal[a] else abnormal).append((float(t[a]), float(t[b - 1])))
+        if not is_normal[a]:
             labels.append(label)
     return tuple(abnormal), tuple(normal_parts), tuple(labels)
 
@@ -67,7 +75,8 @@ def _subject(clip: Clip) -> str:
 def choose_support(
     recording: Clip, others: list[Clip], normal: str, shots: int, spec: WindowSpec, min_segment_s: float
 ) -> tuple[Clip, ...]:
-    """The enrolment clips for ``recording``: longest normal runs of other subjects' recordings."""
+    """The enrolment clips of behaviour ``normal`` for ``recording``: longest runs of that label in
+    other subjects' recordings."""
     need = min_segment_frames(spec, min_segment_s)
     runs = []
     for other in others:
@@ -88,7 +97,7 @@ def choose_support(
 
 def recording_streams(
     path: Path,
-    normal: str,
+    normal: Sequence[str],
     *,
     shots: int,
     spec: WindowSpec,
@@ -96,24 +105,32 @@ def recording_streams(
     enrol: bool = True,
 ) -> list[LabelledStream]:
     """Every recording of a recording-set file as a labelled stream; with ``enrol`` each gets its
-    support clips (:func:`choose_support`). Raises ValueError for a file without frame labels, a
-    normal label no frame carries, or a recording without enough other subjects' normal runs."""
+    support clips, ``shots`` per normal behaviour (:func:`choose_support`). Raises ValueError for a
+    file without frame labels, a normal label no frame carries, or a recording without enough other
+    subjects' runs of a normal behaviour."""
     recordings = list(load_clipset_file(path).clips)
     if any(r.frame_labels is None for r in recordings):
         raise ValueError(f"{path}: a recording-set file needs frame_labels (one label per frame)")
-    if not any(np.any(r.frame_labels == normal) for r in recordings):
+    missing = [n for n in normal if not any(np.any(r.frame_labels == n) for r in recordings)]
+    if missing:
         found = sorted({str(x) for r in recordings for x in np.unique(r.frame_labels) if x})  # type: ignore[arg-type]
-        raise ValueError(f"{path}: no frame is labelled {normal!r}; labels found: {found}")
+        raise ValueError(
+            f"{path}: no frame is labelled {', '.join(map(repr, missing))}; labels found: {found}"
+        )
     streams, lacking = [], []
     for rec in recordings:
         support: tuple[Clip, ...] = ()
         if enrol:
-            support = choose_support(rec, recordings, normal, shots, spec, min_segment_s)
-            if not support:
-                lacking.append(rec.name)
+            for behaviour in normal:
+                chosen = choose_support(rec, recordings, behaviour, shots, spec, min_segment_s)
+                if not chosen:
+                    lacking.append(f"{rec.name} ({behaviour})" if len(normal) > 1 else rec.name)
+                support += chosen
         abnormal, normal_parts, labels = parts(rec, normal)
         streams.append(
-            LabelledStream(f"rec:{rec.name}", rec, normal, abnormal, normal_parts, support, labels)
+            LabelledStream(
+                f"rec:{rec.name}", rec, " + ".join(normal), abnormal, normal_parts, support, labels
+            )
         )
     if lacking:
         raise ValueError(

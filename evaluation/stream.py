@@ -279,6 +279,7 @@ def summarise(
                 "stream": stream.name, "frame_auc": auc, "alerts": len(episodes), "any_alert": bool(episodes),
                 "abnormal_parts": len(stream.abnormal),
                 "normal_window_far": float(np.mean(quiet > 1.0)) if len(quiet) else None,
+                "support": [c.name for c in stream.support],
             }
         )  # fmt: skip
     aucs = [float(p["frame_auc"]) for p in per_stream if p["frame_auc"] is not None]
@@ -414,7 +415,7 @@ def run_stream_eval(
 
 def run_recordings_eval(
     path: Path,
-    normal: str,
+    normal: Sequence[str],
     backend: EncoderBackend,
     cfg: WorkerConfig,
     *,
@@ -423,17 +424,18 @@ def run_recordings_eval(
     augmentation: Augmentation | None = None,
     out: Path | None = None,
 ) -> dict[str, Any]:
-    """A recording-set file (evaluation/recordings.py), enrolling from other subjects' normal runs
-    (``shots`` of them) or scoring against ``profile``; writes ``stream_<file stem>.json``."""
+    """A recording-set file (evaluation/recordings.py) whose frames labelled with any of ``normal``
+    are normal, enrolling a behaviour per normal label from other subjects' runs of it (``shots`` of
+    them) or scoring against ``profile``; writes ``stream_<file stem>.json``."""
     streams = recording_streams(
         path, normal, shots=shots, spec=backend.spec, min_segment_s=cfg.min_segment_s, enrol=profile is None
     )
     summary = {
         "dataset": f"recordings:{path}",
-        "normal": normal,
+        "normal": list(normal),
         "enrolment": f"profile {profile.name} v{profile.version}"
         if profile is not None
-        else f"longest normal run of {shots} other subjects' recordings",
+        else f"longest run of each normal label in {shots} other subjects' recordings",
         "model_version": backend.model_version,
         "augmentation": augmentation.settings() if augmentation is not None else None,
         "min_segment_s": cfg.min_segment_s,

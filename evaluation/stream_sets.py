@@ -15,7 +15,10 @@
   before 3 s of normal (:func:`_dense`); the profile is enrolled from other test people's normal clips;
 * ``utkinect``: every continuous UTKinect recording with every action as "normal"; the profile is
   enrolled from 3 segments of that action by other subjects; all other annotated segments are the
-  abnormal parts, unannotated stretches between actions are left out of the frame metrics.
+  abnormal parts, unannotated stretches between actions are left out of the frame metrics;
+* ``utkinect-behaviours``: the same recordings with three actions done one after another normal at
+  once (walk, sit down, stand up; sit down, stand up, pick up; ...): a profile of three behaviours,
+  each enrolled from 3 segments of it by other subjects.
 
 Users' own recordings (a recording-set file) become streams in :mod:`evaluation.recordings`.
 """
@@ -62,6 +65,20 @@ MSR_ABNORMAL = (
     "a06 high throw",
     "a13 bend",
 )
+UTK_ORDER = (
+    "walk",
+    "sitDown",
+    "standUp",
+    "pickUp",
+    "carry",
+    "throw",
+    "push",
+    "pull",
+    "waveHands",
+    "clapHands",
+)
+# Several behaviours normal at once: three actions done one after another in every recording.
+UTK_BEHAVIOURS = tuple(UTK_ORDER[i : i + 3] for i in range(len(UTK_ORDER) - 2))
 NW_UCLA_NORMAL = ("walk_around", "carry")
 NW_UCLA_ABNORMAL = (
     "throw",
@@ -185,16 +202,25 @@ def kinder_gator_short_gaps_streams(data_root: str | None = None) -> list[Labell
     return _kinder_gator(data_root, short=True, gaps=True)
 
 
-def utkinect_streams(data_root: str | None = None) -> list[LabelledStream]:
+def _utkinect(data_root: str | None, normal_sets: Sequence[tuple[str, ...]] | None) -> list[LabelledStream]:
+    """Each UTKinect recording once per set of normal behaviours (None: each of its actions alone),
+    enrolled with ``SHOTS`` segments of each by other subjects; its other segments are abnormal."""
     recordings = load_utkinect_recordings(resolve_data_root(data_root))
     segments = [(r, s) for r in recordings for s in r.segments]
     streams = []
     for rec in recordings:
         t0 = rec.times[0]
-        for label in sorted({s.label for s in rec.segments}):
+        labels = {s.label for s in rec.segments}
+        wanted = [(label,) for label in sorted(labels)] if normal_sets is None else normal_sets
+        for normal in (n for n in wanted if set(n) <= labels):
             support: list[Clip] = []
-            for other, seg in segments:
-                if other.subject != rec.subject and seg.label == label and len(support) < SHOTS:
+            for label in normal:
+                found = [
+                    (other, seg)
+                    for other, seg in segments
+                    if other.subject != rec.subject and seg.label == label
+                ][:SHOTS]
+                for other, seg in found:
                     inside = (other.times >= seg.start_s) & (other.times <= seg.end_s)
                     support.append(
                         Clip(
@@ -207,13 +233,21 @@ def utkinect_streams(data_root: str | None = None) -> list[LabelledStream]:
                     )
             streams.append(
                 LabelledStream(
-                    f"utk:{rec.name}:{label}", Clip(rec.joints, rec.times - t0), label,
-                    tuple((s.start_s - t0, s.end_s - t0) for s in rec.segments if s.label != label),
-                    tuple((s.start_s - t0, s.end_s - t0) for s in rec.segments if s.label == label),
-                    tuple(support), tuple(s.label for s in rec.segments if s.label != label),
+                    f"utk:{rec.name}:{'+'.join(normal)}", Clip(rec.joints, rec.times - t0), " + ".join(normal),
+                    tuple((s.start_s - t0, s.end_s - t0) for s in rec.segments if s.label not in normal),
+                    tuple((s.start_s - t0, s.end_s - t0) for s in rec.segments if s.label in normal),
+                    tuple(support), tuple(s.label for s in rec.segments if s.label not in normal),
                 )
             )  # fmt: skip
     return streams
+
+
+def utkinect_streams(data_root: str | None = None) -> list[LabelledStream]:
+    return _utkinect(data_root, None)
+
+
+def utkinect_behaviours_streams(data_root: str | None = None) -> list[LabelledStream]:
+    return _utkinect(data_root, UTK_BEHAVIOURS)
 
 
 def _piece(clips: Sequence[Clip], k: int, seconds: float, rng: np.random.Generator) -> Clip:
@@ -297,6 +331,7 @@ STREAM_SETS: dict[str, Callable[[str | None], list[LabelledStream]]] = {
     "kinder-gator-short": kinder_gator_short_streams,
     "kinder-gator-short-gaps": kinder_gator_short_gaps_streams,
     "utkinect": utkinect_streams,
+    "utkinect-behaviours": utkinect_behaviours_streams,
     "kinder-gator-dense": kinder_gator_dense_streams,
     "msr-dense": msr_dense_streams,
     "nw-ucla-dense": nw_ucla_dense_streams,

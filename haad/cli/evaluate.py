@@ -89,22 +89,25 @@ def eval_stream_cmd(
         "kinder-gator",
         help="kinder-gator (stitched test clips), kinder-gator-short (abnormal parts cut to 1-3 s), "
         "kinder-gator-short-gaps (the same, nobody in view for 1 s before and after them), "
-        "utkinect (recordings), or kinder-gator-dense, msr-dense, nw-ucla-dense (abnormal and normal "
-        "parts of 0.5-2 s alternating).",
+        "utkinect (recordings, each action normal in turn), utkinect-behaviours (the same, three "
+        "actions normal at once), or kinder-gator-dense, msr-dense, nw-ucla-dense (abnormal and "
+        "normal parts of 0.5-2 s alternating).",
     ),
     recordings: Path | None = typer.Option(
         None,
         help="Your own labelled recordings instead: a recording-set file (a clip-set .npz of "
         "continuous recordings with a frame_labels entry, one label per frame; see docs/benchmark.md).",
     ),
-    normal: str | None = typer.Option(
-        None, help="With --recordings: the frame label of normal behaviour; other labels are abnormal."
+    normal: list[str] | None = typer.Option(
+        None,
+        help="With --recordings: the frame label of normal behaviour; repeat it for several normal "
+        "behaviours (a profile of several). Other labels are abnormal.",
     ),
     shots: int = typer.Option(
         3,
         min=1,
-        help="With --recordings: enrol each recording's profile from the longest normal run of this "
-        "many recordings of other subjects.",
+        help="With --recordings: enrol each normal behaviour from its longest run in this many "
+        "recordings of other subjects.",
     ),
     profile: str | None = typer.Option(
         None, help="With --recordings: score against this enrolled profile (from the config's profiles_dir)."
@@ -138,10 +141,11 @@ def eval_stream_cmd(
     from edge.profiles import ProfileStore
     from evaluation.stream import format_table, run_recordings_eval, run_stream_eval
 
-    if recordings is None and (normal is not None or profile is not None):
+    if recordings is None and (normal or profile is not None):
         raise fail("--normal and --profile go with --recordings", code=2)
-    if recordings is not None and normal is None:
+    if recordings is not None and not normal:
         raise fail("--recordings needs --normal LABEL (the frame label of normal behaviour)", code=2)
+    normal = list(dict.fromkeys(normal or ()))  # each behaviour once, in the order given
     cfg = load_edge_config(config)
     backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
     if feedback:
@@ -152,7 +156,6 @@ def eval_stream_cmd(
         try:
             labelled = None
             if recordings is not None:
-                assert normal is not None
                 labelled = recording_streams(recordings, normal, shots=shots, spec=backend.spec,
                                           min_segment_s=cfg.worker.min_segment_s)  # fmt: skip
             result = run_feedback_eval(name, backend, cfg.worker, k=feedback, data_root=data_root, streams=labelled,
@@ -172,7 +175,6 @@ def eval_stream_cmd(
     aug = default_augmentation(CompletionSettings(observed=observed, gap=gap)) if augment else None
     try:
         if recordings is not None:
-            assert normal is not None
             given = ProfileStore(Path(cfg.profiles_dir)).load(profile) if profile else None
             summary = run_recordings_eval(
                 recordings, normal, backend, cfg.worker, shots=shots, profile=given, augmentation=aug, out=out

@@ -9,7 +9,7 @@ import pytest
 
 from edge.episodes import Episode, KeptWindow
 from evaluation.stream import boundary_errors
-from evaluation.stream_sets import DENSE_BLEND_S, DENSE_LEAD_S, DENSE_PARTS, STREAM_SETS
+from evaluation.stream_sets import DENSE_BLEND_S, DENSE_LEAD_S, DENSE_PARTS, STREAM_SETS, UTK_BEHAVIOURS
 from training.protocol import SPLITS
 
 DENSE = {"kinder-gator-dense": "kinder-gator", "msr-dense": "msr", "nw-ucla-dense": "nw-ucla"}
@@ -45,6 +45,21 @@ def test_dense_sets_alternate_short_abnormal_and_normal_parts_of_test_people(
     assert np.mean(np.array(lengths) >= 0.39) > 0.95
     again = STREAM_SETS[name](str(data_root))[0]
     assert np.array_equal(again.recording.joints, streams[0].recording.joints)  # the same set every run
+
+
+def test_utkinect_behaviours_enrols_three_actions_of_other_people_and_leaves_the_rest_abnormal(
+    data_root: Path,
+) -> None:
+    streams = STREAM_SETS["utkinect-behaviours"](str(data_root))
+    assert len(streams) >= 150  # 20 recordings x 8 sets of three, less those missing an action
+    assert {tuple(s.normal_label.split(" + ")) for s in streams} == set(UTK_BEHAVIOURS)
+    for s in streams:
+        normal = s.normal_label.split(" + ")
+        subject = str(int(s.name.split(":")[1].split("_")[0][1:]))  # utk:s01_e02:... -> "1"
+        assert sorted(c.label for c in s.support) == sorted(normal * 3)  # 3 segments of each behaviour
+        assert all(c.subject != subject for c in s.support)
+        assert not set(s.abnormal_labels) & set(normal) and len(s.abnormal) == len(s.abnormal_labels)
+        assert len(s.normal) == 3 and len(s.abnormal) + len(s.normal) >= 9
 
 
 def _alert(start: float, end: float) -> Episode:
