@@ -133,9 +133,18 @@ class WorkerConfig(StrictModel):
         default=True,
         description="With the short scale on, also score every crop by its raw-DCT distance to the support "
         "cropped alike (a kinematic score, its own threshold) and count it in each moment's score, weighted "
-        "by how well it ranks the support's own crops as the encoder does (edge/short_scale.py; 0 where "
-        "they disagree). Only `haad eval stream`'s per-moment score uses it; alerts and stored scores do "
-        "not, so the daemon does not compute it.",
+        "by how well it ranks the support's own crops as the encoder does (edge/short_scale.py), at least "
+        "`kinematic_floor`. Only `haad eval stream`'s per-moment score uses it; alerts and stored scores "
+        "do not, so the daemon does not compute it.",
+    )
+    kinematic_floor: float = Field(
+        default=0.5,
+        ge=0,
+        le=4,
+        description="The kinematic term's least weight in a moment's score (against 1 for each encoder scale). "
+        "A few short normal clips (calm stretches of about 1 s) cannot show whether the two scorers agree; "
+        "on such enrolments the encoder alone trails raw-DCT, at 0.5 no stream set does "
+        "(docs/experiments/2026-12-06-calm-strikes.md).",
     )
     max_gap_s: float = Field(
         default=0.5,

@@ -156,7 +156,7 @@ class Pipeline:
         crops = {k: short_embeddings(o.windows, kin, seconds) for k, o in extra.items()}
         self.kinematic_scorer = Scorer(at_scale, crops, feedback_reach=self.cfg.feedback_reach)
         self.kinematic_weights = np.array(
-            [kinematic_weight(e, k) for e, k in zip(short, at_scale, strict=True)]
+            [kinematic_weight(e, k, self.cfg.kinematic_floor) for e, k in zip(short, at_scale, strict=True)]
         )
 
     @property

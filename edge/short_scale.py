@@ -129,20 +129,23 @@ def rank_agreement(a: np.ndarray, b: np.ndarray) -> float:
     return float((ra * rb).sum() / norm) if norm > 0 else 0.0
 
 
-def kinematic_weight(encoder_profile: Profile, kinematic_profile: Profile) -> float:
+def kinematic_weight(encoder_profile: Profile, kinematic_profile: Profile, floor: float = 0.0) -> float:
     """How much a moment's score counts the kinematic score, from the enrolment alone: the rank
     agreement of the two scorers' leave-one-clip-out scores on the same support crops (both profiles
-    from :func:`short_profile` of one profile), floored at 0. A kinematic score that ranks normal
-    variation as the encoder does measures the same departures; one that disagrees measures
-    something the encoder does not count as abnormal, and would add only noise."""
+    from :func:`short_profile` of one profile), at least ``floor``. A kinematic score that ranks normal
+    variation as the encoder does measures the same departures and counts fully. One that disagrees
+    may measure something the encoder does not count as abnormal (raw-DCT ranks walking's own
+    variation against sitting down backwards), or there may be nothing to rank: a few calm clips vary
+    by noise alone, and there sudden motion is what the kinematic score sees best. The floor keeps it
+    in the score for the latter (worker.kinematic_floor)."""
     rows = ~encoder_profile.generated_rows
 
     def loo(p: Profile) -> np.ndarray:
         return leave_one_clip_out_scores(p.embeddings, p.groups, rows, p.behaviour_ids)
 
     if len(np.unique(encoder_profile.groups[rows])) < 2:  # one clip: nothing left out to rank
-        return 0.0
-    return max(rank_agreement(loo(encoder_profile), loo(kinematic_profile)), 0.0)
+        return floor
+    return max(rank_agreement(loo(encoder_profile), loo(kinematic_profile)), floor)
 
 
 def moment_scores(

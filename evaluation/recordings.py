@@ -36,14 +36,19 @@ def label_runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
     return [(str(labels[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
+def labels_of(normal: str | Sequence[str]) -> list[str]:
+    """The normal labels: one label, or several."""
+    return [normal] if isinstance(normal, str) else list(normal)
+
+
 def parts(
-    recording: Clip, normal: Sequence[str]
+    recording: Clip, normal: str | Sequence[str]
 ) -> tuple[tuple[Interval, ...], tuple[Interval, ...], tuple[str, ...]]:
     """(abnormal, normal) parts of a recording as source-time intervals (first to last frame), and
     the label of each abnormal part; frames labelled with any of ``normal`` are normal."""
     assert recording.frame_labels is not None
     t = recording.times
-    is_normal = np.isin(recording.frame_labels, list(normal))
+    is_normal = np.isin(recording.frame_labels, labels_of(normal))
     kinds = np.where(is_normal, "\x00normal", recording.frame_labels)  # one run across normal labels
     abnormal: list[Interval] = []
     normal_parts: list[Interval] = []
@@ -97,7 +102,7 @@ def choose_support(
 
 def recording_streams(
     path: Path,
-    normal: Sequence[str],
+    normal: str | Sequence[str],
     *,
     shots: int,
     spec: WindowSpec,
@@ -108,6 +113,7 @@ def recording_streams(
     support clips, ``shots`` per normal behaviour (:func:`choose_support`). Raises ValueError for a
     file without frame labels, a normal label no frame carries, or a recording without enough other
     subjects' runs of a normal behaviour."""
+    normal = labels_of(normal)
     recordings = list(load_clipset_file(path).clips)
     if any(r.frame_labels is None for r in recordings):
         raise ValueError(f"{path}: a recording-set file needs frame_labels (one label per frame)")

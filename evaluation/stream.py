@@ -280,6 +280,7 @@ def summarise(
                 "abnormal_parts": len(stream.abnormal),
                 "normal_window_far": float(np.mean(quiet > 1.0)) if len(quiet) else None,
                 "support": [c.name for c in stream.support],
+                "kinematic_weight": run.kinematic_weight,
             }
         )  # fmt: skip
     aucs = [float(p["frame_auc"]) for p in per_stream if p["frame_auc"] is not None]

@@ -73,7 +73,7 @@ def _line_profile(x: list[float]) -> Profile:
     return Profile("p", 0, emb, np.arange(len(x)), np.zeros((len(x), 60, 20, 3), np.float32), 1.0, {})
 
 
-def test_the_kinematic_weight_is_the_scorers_agreement_on_the_support_and_zero_where_they_disagree() -> None:
+def test_the_kinematic_weight_is_the_scorers_agreement_on_the_support_at_least_the_floor() -> None:
     encoder = _line_profile([-9, -4, -1, 2, 5, 7])  # far from the rest: clip 0, then 5, 4, 1, 3, 2
     same = _line_profile([-18, -8, -2, 4, 10, 14])
     reversed_ = _line_profile([1, -5, 9, -7, 4, -2])  # clip 2 the farthest, clip 0 the nearest
@@ -81,6 +81,10 @@ def test_the_kinematic_weight_is_the_scorers_agreement_on_the_support_and_zero_w
     assert rank_agreement(*loo) == pytest.approx(-1.0)
     assert kinematic_weight(encoder, same) == pytest.approx(1.0)
     assert kinematic_weight(encoder, reversed_) == 0.0
+    assert kinematic_weight(encoder, same, 0.5) == pytest.approx(1.0)
+    assert kinematic_weight(encoder, reversed_, 0.5) == 0.5  # disagreement or noise: the floor
+    one_clip = replace(encoder, groups=np.zeros(6, np.int64))
+    assert kinematic_weight(one_clip, one_clip, 0.5) == 0.5  # nothing left out to rank
     assert rank_agreement(np.ones(4), np.arange(4.0)) == 0.0
 
 
@@ -93,7 +97,9 @@ def test_the_eval_scores_every_crop_kinematically_beside_the_encoder_without_cha
     assert Pipeline(cfg, backend, [profile]).kinematic_scorer is None  # the daemon's: nothing live reads it
     on = replay(stream, profile, backend, cfg)
     off = replay(stream, profile, backend, cfg.model_copy(update={"kinematic_fusion": False}))
-    assert len(on.kinematic) == len(on.crops) > 0 and 0.0 < on.kinematic_weight <= 1.0
+    assert len(on.kinematic) == len(on.crops) > 0 and cfg.kinematic_floor <= on.kinematic_weight <= 1.0
+    full = cfg.model_copy(update={"kinematic_floor": 1.0})
+    assert Pipeline(full, backend, [profile], kinematic=True).kinematic_weights.tolist() == [1.0]
     assert [k[:2] for k in on.kinematic] == [c[:2] for c in on.crops]  # the very same crops
     assert off.kinematic == [] and off.kinematic_weight == 0.0
     assert [e.episode.action_span for e in on.opened + on.closed] == [

@@ -57,7 +57,7 @@ for t in targets:
     else:
         f = Path(t)
         normal = f.stem.split("_v0")[0]
-        streams = recording_streams(f, normal, shots=3, spec=backend.spec, min_segment_s=cfg.min_segment_s)
+        streams = recording_streams(f, [normal], shots=3, spec=backend.spec, min_segment_s=cfg.min_segment_s)
     s = evaluate_streams(streams, backend, cfg)
     aucs.append(s["frame_auc_mean"])
     say(
