@@ -16,6 +16,10 @@
 * ``utkinect``: every continuous UTKinect recording with every action as "normal"; the profile is
   enrolled from 3 segments of that action by other subjects; all other annotated segments are the
   abnormal parts, unannotated stretches between actions are left out of the frame metrics;
+* ``kinder-gator-calm``: per Kinder-Gator test participant, three recordings of calm stretches of
+  0.8-1.5 s (the slow starts and ends of their clips) between three strikes of about a second (the
+  most active second of a punch, kick or throw), the shape of sudden aggression between calm moments;
+  the profile is enrolled from the longest calm stretch of each of 3 other participants;
 * ``utkinect-behaviours``: the same recordings with three actions done one after another normal at
   once (walk, sit down, stand up; sit down, stand up, pick up; ...): a profile of three behaviours,
   each enrolled from 3 segments of it by other subjects.
@@ -79,6 +83,17 @@ UTK_ORDER = (
 )
 # Several behaviours normal at once: three actions done one after another in every recording.
 UTK_BEHAVIOURS = tuple(UTK_ORDER[i : i + 3] for i in range(len(UTK_ORDER) - 2))
+# kinder-gator-calm: strikes, and calm as mean joint speed about the root (over 5 frames) under CALM_SPEED
+STRIKES = (
+    "Punch",
+    "Kick-a-ball",
+    "Kick-a-ball-with-the-other-leg",
+    "Kick-a-ball-as-far-as-you-can",
+    "Throw-a-ball-",
+)
+CALM_SPEED = 0.25  # m/s
+CALM_S = (0.8, 1.5)  # shortest calm stretch taken, and the most of it kept
+STRIKE_S = 1.0
 NW_UCLA_NORMAL = ("walk_around", "carry")
 NW_UCLA_ABNORMAL = (
     "throw",
@@ -250,6 +265,60 @@ def utkinect_behaviours_streams(data_root: str | None = None) -> list[LabelledSt
     return _utkinect(data_root, UTK_BEHAVIOURS)
 
 
+def calm_stretches(clip: Clip) -> list[Clip]:
+    """The stretches of ``clip`` where its joints barely move about the root (``CALM_SPEED``), each
+    at least ``CALM_S[0]`` long, cut to at most ``CALM_S[1]``."""
+    about_root = clip.joints - clip.joints[:, ROOT : ROOT + 1]
+    speed = np.linalg.norm(np.diff(about_root, axis=0), axis=-1).mean(-1) / np.maximum(
+        np.diff(clip.times), 1e-3
+    )
+    calm = np.concatenate(
+        [[False], np.convolve(np.nan_to_num(speed, nan=np.inf), np.ones(5) / 5, "same") < CALM_SPEED]
+    )
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], calm.astype(np.int8), [0]])))
+    out = []
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        t = clip.times[a:b]
+        if t[-1] - t[0] >= CALM_S[0]:
+            keep = t <= t[0] + CALM_S[1]
+            out.append(
+                Clip(clip.joints[a:b][keep], t[keep], "calm", clip.subject, f"{clip.name}:calm@{t[0]:.2f}")
+            )
+    return out
+
+
+def kinder_gator_calm_streams(data_root: str | None = None) -> list[LabelledStream]:
+    kg = load_dataset("kinder-gator", data_root)
+    subjects = sorted(KINDER_GATOR.test_subjects)
+    calm: dict[str, list[Clip]] = {}
+    strikes: dict[str, list[Clip]] = {}
+    for c in sorted((c for c in kg.clips if c.subject in KINDER_GATOR.test_subjects), key=lambda c: c.name):
+        if c.label in STRIKES:
+            strikes.setdefault(c.subject, []).append(most_active(c, STRIKE_S))
+        else:
+            calm.setdefault(c.subject, []).extend(calm_stretches(c))
+    ready = [s for s in subjects if len(calm.get(s, [])) >= 2 and len(strikes.get(s, [])) >= 3]
+    streams = []
+    for i, subject in enumerate(ready):
+        others = [ready[(i + k) % len(ready)] for k in range(1, len(ready))][:SHOTS]
+        support = tuple(max(calm[o], key=lambda c: c.duration_s) for o in others)
+        for rep in range(3):
+            rng = np.random.default_rng([i, rep])
+            still = [calm[subject][k] for k in rng.permutation(len(calm[subject]))]
+            picked = [strikes[subject][k] for k in rng.choice(len(strikes[subject]), 3, replace=False)]
+            pieces = [still[0]]
+            for k, strike in enumerate(picked):
+                pieces += [strike, still[(k + 1) % len(still)]]
+            joints, times, spans = stitch(pieces, DENSE_BLEND_S)
+            streams.append(
+                LabelledStream(
+                    f"kinder-gator-calm:{subject}:{rep}", Clip(joints, times), "calm", tuple(spans[1::2]),
+                    tuple(spans[0::2]), support, tuple(c.label for c in picked),
+                )
+            )  # fmt: skip
+    return streams
+
+
 def _piece(clips: Sequence[Clip], k: int, seconds: float, rng: np.random.Generator) -> Clip:
     """``seconds`` of clip ``k`` (cycling through ``clips``) from a random start; the whole clip if shorter."""
     clip = clips[k % len(clips)]
@@ -330,6 +399,7 @@ STREAM_SETS: dict[str, Callable[[str | None], list[LabelledStream]]] = {
     "kinder-gator": kinder_gator_streams,
     "kinder-gator-short": kinder_gator_short_streams,
     "kinder-gator-short-gaps": kinder_gator_short_gaps_streams,
+    "kinder-gator-calm": kinder_gator_calm_streams,
     "utkinect": utkinect_streams,
     "utkinect-behaviours": utkinect_behaviours_streams,
     "kinder-gator-dense": kinder_gator_dense_streams,

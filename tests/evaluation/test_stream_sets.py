@@ -9,7 +9,17 @@ import pytest
 
 from edge.episodes import Episode, KeptWindow
 from evaluation.stream import boundary_errors
-from evaluation.stream_sets import DENSE_BLEND_S, DENSE_LEAD_S, DENSE_PARTS, STREAM_SETS, UTK_BEHAVIOURS
+from evaluation.stream_sets import (
+    CALM_S,
+    CALM_SPEED,
+    DENSE_BLEND_S,
+    DENSE_LEAD_S,
+    DENSE_PARTS,
+    STREAM_SETS,
+    STRIKES,
+    UTK_BEHAVIOURS,
+)
+from models.skeleton import ROOT
 from training.protocol import SPLITS
 
 DENSE = {"kinder-gator-dense": "kinder-gator", "msr-dense": "msr", "nw-ucla-dense": "nw-ucla"}
@@ -60,6 +70,26 @@ def test_utkinect_behaviours_enrols_three_actions_of_other_people_and_leaves_the
         assert all(c.subject != subject for c in s.support)
         assert not set(s.abnormal_labels) & set(normal) and len(s.abnormal) == len(s.abnormal_labels)
         assert len(s.normal) == 3 and len(s.abnormal) + len(s.normal) >= 9
+
+
+def test_kinder_gator_calm_puts_a_second_of_strike_between_calm_stretches_and_enrols_other_peoples_calm(
+    data_root: Path,
+) -> None:
+    streams = STREAM_SETS["kinder-gator-calm"](str(data_root))
+    assert len(streams) >= 15
+    for s in streams:
+        subject = s.name.split(":")[1]
+        assert len(s.abnormal) == 3 and set(s.abnormal_labels) <= set(STRIKES) and len(s.normal) == 4
+        assert all(0.9 <= b - a <= 1.05 for a, b in s.abnormal)  # a second at 30 fps, first to last frame
+        assert all(CALM_S[0] - 0.05 <= b - a <= CALM_S[1] for a, b in s.normal)
+        t, j = s.recording.times, s.recording.joints
+        for a, b in s.normal:  # calm: the body barely moves about the root
+            inside = (t >= a) & (t <= b)
+            about_root = j[inside] - j[inside][:, ROOT : ROOT + 1]
+            speed = np.linalg.norm(np.diff(about_root, axis=0), axis=-1).mean(-1) / np.diff(t[inside])
+            assert np.median(speed) < CALM_SPEED
+        assert len(s.support) == 3 and all(c.subject != subject and c.label == "calm" for c in s.support)
+        assert all(CALM_S[0] <= c.duration_s <= CALM_S[1] for c in s.support)
 
 
 def _alert(start: float, end: float) -> Episode:

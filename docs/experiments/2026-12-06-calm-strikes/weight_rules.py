@@ -26,7 +26,8 @@ from evaluation.stream_sets import STREAM_SETS
 rule, targets = sys.argv[1], sys.argv[2:]
 
 
-def weight(encoder_profile, kinematic_profile) -> float:  # type: ignore[no-untyped-def]
+def weight(encoder_profile, kinematic_profile, configured_floor=0.0) -> float:  # type: ignore[no-untyped-def]
+    """The rule's weight in place of the product's (its configured floor is ignored)."""
     kind, *args = rule.split(":")
     if kind == "fixed":
         return float(args[0])

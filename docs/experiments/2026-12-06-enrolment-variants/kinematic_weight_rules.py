@@ -35,8 +35,8 @@ def say(*parts: object) -> None:
 rule, targets = sys.argv[1], sys.argv[2:]
 
 
-def weight(encoder_profile, kinematic_profile) -> float:  # type: ignore[no-untyped-def]
-    a = kinematic_weight(encoder_profile, kinematic_profile)
+def weight(encoder_profile, kinematic_profile, floor=0.0) -> float:  # type: ignore[no-untyped-def]
+    a = kinematic_weight(encoder_profile, kinematic_profile)  # the rule of that day: no floor
     kind, *args = rule.split(":")
     if kind == "fixed":
         return float(args[0])
