@@ -89,9 +89,10 @@ def eval_stream_cmd(
         "kinder-gator",
         help="kinder-gator (stitched test clips), kinder-gator-short (abnormal parts cut to 1-3 s), "
         "kinder-gator-short-gaps (the same, nobody in view for 1 s before and after them), "
-        "kinder-gator-calm (1 s strikes between calm stretches of about a second), utkinect (recordings, each action normal in turn), utkinect-behaviours (the same, three "
-        "actions normal at once), or kinder-gator-dense, msr-dense, nw-ucla-dense (abnormal and "
-        "normal parts of 0.5-2 s alternating).",
+        "kinder-gator-calm (1 s strikes between calm stretches of about a second), utkinect "
+        "(recordings, each action normal in turn), utkinect-behaviours (the same, three actions "
+        "normal at once), or kinder-gator-dense, msr-dense, nw-ucla-dense (abnormal and normal parts "
+        "of 0.5-2 s alternating).",
     ),
     recordings: Path | None = typer.Option(
         None,
