@@ -23,17 +23,8 @@ import numpy as np
 
 from clips import Clip, load_clipset_file
 from edge.segments import frames_in_span, min_segment_frames
-from evaluation.stream_sets import Interval, LabelledStream
+from evaluation.stream_sets import Interval, LabelledStream, label_runs
 from models.preprocess import WindowSpec
-
-
-def label_runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
-    """``(label, start, stop)`` for every run of equal labels, ``[start, stop)`` frame indices."""
-    if len(labels) == 0:
-        return []
-    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
-    bounds = np.concatenate([[0], change, [len(labels)]])
-    return [(str(labels[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def labels_of(normal: str | Sequence[str]) -> list[str]:

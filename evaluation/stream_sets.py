@@ -265,6 +265,15 @@ def utkinect_behaviours_streams(data_root: str | None = None) -> list[LabelledSt
     return _utkinect(data_root, UTK_BEHAVIOURS)
 
 
+def label_runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
+    """``(label, start, stop)`` for every run of equal labels, ``[start, stop)`` frame indices."""
+    if len(labels) == 0:
+        return []
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    bounds = np.concatenate([[0], change, [len(labels)]])
+    return [(str(labels[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def calm_stretches(clip: Clip) -> list[Clip]:
     """The stretches of ``clip`` where its joints barely move about the root (``CALM_SPEED``), each
     at least ``CALM_S[0]`` long, cut to at most ``CALM_S[1]``."""
@@ -275,11 +284,10 @@ def calm_stretches(clip: Clip) -> list[Clip]:
     calm = np.concatenate(
         [[False], np.convolve(np.nan_to_num(speed, nan=np.inf), np.ones(5) / 5, "same") < CALM_SPEED]
     )
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], calm.astype(np.int8), [0]])))
     out = []
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
+    for still, a, b in label_runs(calm):
         t = clip.times[a:b]
-        if t[-1] - t[0] >= CALM_S[0]:
+        if still == "True" and t[-1] - t[0] >= CALM_S[0]:
             keep = t <= t[0] + CALM_S[1]
             out.append(
                 Clip(clip.joints[a:b][keep], t[keep], "calm", clip.subject, f"{clip.name}:calm@{t[0]:.2f}")

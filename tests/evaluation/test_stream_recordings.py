@@ -11,8 +11,8 @@ import yaml
 from typer.testing import CliRunner
 
 from clips import Clip, save_clipset_file
-from evaluation.recordings import choose_support, label_runs, parts
-from evaluation.stream_sets import most_active, stitch
+from evaluation.recordings import choose_support, parts
+from evaluation.stream_sets import label_runs, most_active, stitch
 from haad.cli import app
 from models.preprocess import WindowSpec
 from training.datasets import load_dataset

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from clips import Clip, save_clipset_file
-from evaluation.recordings import label_runs
-from evaluation.stream_sets import most_active, stitch
+from evaluation.stream_sets import label_runs, most_active, stitch
 from models.skeleton import ROOT
 from training.datasets import load_dataset
 from training.protocol import SPLITS

@@ -7,26 +7,19 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from targets import streams_of  # this folder's helper
 
 from config.worker import WorkerConfig
 from edge.backends import make_backend
 from edge.enroll import build_profile
 from edge.pipeline import Pipeline
-from evaluation.recordings import recording_streams
-from evaluation.stream_sets import STREAM_SETS
 
 args = sys.argv[1:]
 floor = float(args.pop(0).split("=")[1]) if args and args[0].startswith("floor=") else None
 cfg = WorkerConfig() if floor is None else WorkerConfig(kinematic_floor=floor)
 backend = make_backend(cfg.backend)
 for target in args:
-    if target in STREAM_SETS:
-        streams = STREAM_SETS[target](None)
-    else:
-        path, label = target.rsplit(":", 1)
-        streams = recording_streams(
-            Path(path), label, shots=3, spec=backend.spec, min_segment_s=cfg.min_segment_s
-        )
+    streams = streams_of(target, backend, cfg)
     weights: dict[tuple[str, ...], float] = {}
     for s in streams:
         key = tuple(c.name for c in s.support)

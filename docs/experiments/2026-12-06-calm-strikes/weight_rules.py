@@ -14,14 +14,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from targets import streams_of  # this folder's helper
 
 import edge.pipeline
 from config.worker import WorkerConfig
 from edge.backends import make_backend
 from edge.short_scale import kinematic_weight
-from evaluation.recordings import recording_streams
 from evaluation.stream import evaluate_streams
-from evaluation.stream_sets import STREAM_SETS
 
 rule, targets = sys.argv[1], sys.argv[2:]
 
@@ -40,13 +39,7 @@ cfg = WorkerConfig()
 backend = make_backend(cfg.backend)
 gains = []
 for t in targets:
-    if t in STREAM_SETS:
-        streams = STREAM_SETS[t](None)
-    else:
-        path, label = t.rsplit(":", 1)
-        streams = recording_streams(
-            Path(path), label, shots=3, spec=backend.spec, min_segment_s=cfg.min_segment_s
-        )
+    streams = streams_of(t, backend, cfg)
     s = evaluate_streams(streams, backend, cfg)
     mine, raw = s["frame_auc_mean"], s["raw_dct"]["frame_auc_mean"]
     gains.append(mine - raw)
