@@ -146,6 +146,15 @@ class WorkerConfig(StrictModel):
         "on such enrolments the encoder alone trails raw-DCT, at 0.5 no stream set does "
         "(docs/experiments/2026-12-06-calm-strikes.md).",
     )
+    vigour_factor: float = Field(
+        default=3.0,
+        ge=0,
+        le=100,
+        description="A window whose last second moves this many times as fast about the hips as the most "
+        "vigorous second of the profile's enrolled clips (and of what feedback marked normal) is hot, scored "
+        "by how much (edge/vigour.py): where normal is a few seconds of calm, a punch is far faster than any "
+        "of it though the encoder places it no further than another person's calm. 0: off.",
+    )
     max_gap_s: float = Field(
         default=0.5,
         ge=0,

@@ -28,6 +28,7 @@ from edge.backends import EncoderBackend
 from edge.profiles import DEFAULT_BEHAVIOUR, ENROLLED, Profile, check_name
 from edge.scoring import calibrate_threshold
 from edge.segments import min_segment_frames, skeleton_seconds, too_short
+from edge.vigour import enrolled_reference
 from models.preprocess import (
     ClipError,
     WindowSpec,
@@ -248,8 +249,13 @@ def build_profile(
     if augmentation is not None:
         aug_meta = {"model": augmentation.generator.fingerprint, **augmentation.settings()}
     prior_meta = prior.meta if prior is not None else {}
+    # A profile enrolled before vigour was recorded keeps none: its earlier clips' is unknown.
+    vigour = enrolled_reference([f for b in by_behaviour.values() for f in b.frames], spec.fps)
+    if prior is not None:
+        vigour = max(float(prior_meta.get("vigour", np.nan)), vigour)
     meta = {
-        **prior_meta,
+        **{k: v for k, v in prior_meta.items() if k != "vigour"},
+        **({"vigour": round(vigour, 4)} if np.isfinite(vigour) else {}),
         "model_version": backend.model_version,
         "window": spec.to_dict(),
         "min_segment_s": min_segment_s,

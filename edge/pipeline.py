@@ -20,6 +20,7 @@ import numpy as np
 
 from bus.messages import SkeletonFrame, Watched
 from config.worker import WorkerConfig
+from edge import vigour
 from edge.backends import EncoderBackend
 from edge.backends.raw_dct import RawDctBackend
 from edge.episodes import CloseReason, EpisodeEvent, EpisodeTracker
@@ -43,7 +44,8 @@ class ScoredBatch:
     scores: np.ndarray
     events: list[EpisodeEvent]
     seconds: float = 0.0  # normalise + encoder + scores + episodes
-    crops: np.ndarray | None = None  # (B, P) the short scale's score / its threshold (None: off)
+    # (B, P) the short scale's score / its threshold, raised by vigour (edge/vigour.py) (None: off)
+    crops: np.ndarray | None = None
     full: np.ndarray | None = None  # (B, P) with crops: the windows' own score / threshold, unfused
     kinematic: np.ndarray | None = None  # (B, P) the crops' raw-DCT score / its threshold (None: off)
 
@@ -133,6 +135,7 @@ class Pipeline:
             if profiles
             else None
         )
+        self._set_vigour(profiles, extra)
         seconds = self.cfg.short_window_s
         self.short_scorer = self.kinematic_scorer = None
         self.kinematic_weights = np.zeros(len(profiles))
@@ -142,6 +145,35 @@ class Pipeline:
             self.short_scorer = Scorer(short, crops, feedback_reach=reach)
             self._set_kinematic(profiles, short, extra)
         return self.tracker.close_all() if set(self.profile_names) != old else []
+
+    def _set_vigour(self, profiles: Sequence[Profile], extra: Mapping[tuple[str, str], Profile]) -> None:
+        """Each profile's vigour reference (edge/vigour.py), and the larger one of each camera whose
+        overlay marked more vigorous windows normal."""
+        base = {p.name: vigour.reference(p, self.spec) for p in profiles}
+        self.vigour_references = np.array([base[p.name] for p in profiles], np.float64)
+        self._vigour_overlays = {
+            k: max(base[k[1]], vigour.reference(o, self.spec, overlay=True))
+            for k, o in extra.items()
+            if k[1] in base
+        }
+
+    def _vigour_ratios(self, windows: np.ndarray, items: Sequence[ReadyWindow]) -> np.ndarray | None:
+        """``(B, P)`` each window's last second's vigour over ``vigour_factor`` times its profile's
+        (and camera's) reference; None when vigour is off or no profile has a reference."""
+        factor = self.cfg.vigour_factor
+        if factor <= 0 or not np.isfinite(self.vigour_references).any():
+            return None
+        span = np.array([w.t_end - w.t_start for w in items])
+        dt = np.where(
+            [w.segment_frames is None for w in items], 1.0 / self.spec.fps, span / (self.spec.frames - 1)
+        )
+        refs = np.tile(self.vigour_references, (len(items), 1))
+        if self._vigour_overlays:
+            names = self.profile_names
+            for b, w in enumerate(items):
+                for c, name in enumerate(names):
+                    refs[b, c] = self._vigour_overlays.get((w.stream_id, name), refs[b, c])
+        return vigour.ratios(vigour.last_second(windows, dt), refs, factor)
 
     def _set_kinematic(
         self, profiles: Sequence[Profile], short: Sequence[Profile], extra: Mapping[tuple[str, str], Profile]
@@ -309,11 +341,14 @@ class Pipeline:
             t2 = time.perf_counter()
             streams = [w.stream_id for w in batch.items]
             scores = self.scorer.score(emb, streams)
+            vig = self._vigour_ratios(windows, batch.items)
             if crop_emb is not None:
                 full = scores / self.scorer.thresholds
-                scores, crops = self._with_short_scale(scores, crop_emb, streams)
+                scores, crops = self._with_short_scale(scores, crop_emb, streams, vig)
                 short_hot = crops > 1.0
                 crop_decides = crops > full
+            elif vig is not None:  # no short scale: the window's own ratio is raised
+                scores = vigour.hinge(scores / self.scorer.thresholds, vig) * self.scorer.thresholds
             if self.kinematic_scorer is not None and self._kinematic is not None and cropped is not None:
                 kin = self.kinematic_scorer.score(self._kinematic.embed(cropped), streams)
                 kinematic = kin / self.kinematic_scorer.thresholds
@@ -332,14 +367,21 @@ class Pipeline:
         return ScoredBatch(batch.items, names, scores, events, t4 - t0, crops, full, kinematic)
 
     def _with_short_scale(
-        self, scores: np.ndarray, crop_embeddings: np.ndarray, streams: Sequence[str]
+        self,
+        scores: np.ndarray,
+        crop_embeddings: np.ndarray,
+        streams: Sequence[str],
+        vigour_ratios: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Windows' scores fused with those of their last ``short_window_s`` (edge/short_scale.py), and
-        ``(B, P)`` those crops' scores divided by their threshold."""
+        ``(B, P)`` those crops' scores divided by their threshold, raised where the window's last second
+        is over its vigour threshold (edge/vigour.py)."""
         assert self.scorer is not None and self.short_scorer is not None
-        short = self.short_scorer.score(crop_embeddings, streams)
-        fused = fuse(scores, short, self.scorer.thresholds, self.short_scorer.thresholds)
-        return fused, short / self.short_scorer.thresholds
+        short = self.short_scorer.score(crop_embeddings, streams) / self.short_scorer.thresholds
+        if vigour_ratios is not None:
+            short = vigour.hinge(short, vigour_ratios)
+        fused = fuse(scores, short, self.scorer.thresholds, np.ones_like(self.short_scorer.thresholds))
+        return fused, short
 
     def _update_episodes(
         self,

@@ -76,6 +76,7 @@ class StreamRun:
     full: list[tuple[float, float, float]] = field(default_factory=list)  # with crops: windows unfused
     kinematic: list[tuple[float, float, float]] = field(default_factory=list)  # the crops' raw-DCT ratio
     kinematic_weight: float = 0.0  # its weight in a moment's score (edge.short_scale.kinematic_weight)
+    vigour_reference: float | None = None  # the profile's most vigorous normal second (edge/vigour.py)
     segments: dict[str, int] = field(default_factory=dict)  # ended segments by outcome
 
 
@@ -93,6 +94,8 @@ def replay(
     run = StreamRun([], [], [])
     if pipeline.kinematic_scorer is not None:
         run.kinematic_weight = float(pipeline.kinematic_weights[0])
+    if cfg.vigour_factor > 0 and np.isfinite(pipeline.vigour_references[0]):
+        run.vigour_reference = round(float(pipeline.vigour_references[0]), 4)
 
     def take(batches: Sequence[ScoredBatch]) -> None:
         for b in batches:
@@ -281,6 +284,7 @@ def summarise(
                 "normal_window_far": float(np.mean(quiet > 1.0)) if len(quiet) else None,
                 "support": [c.name for c in stream.support],
                 "kinematic_weight": run.kinematic_weight,
+                "vigour_reference": run.vigour_reference,
             }
         )  # fmt: skip
     aucs = [float(p["frame_auc"]) for p in per_stream if p["frame_auc"] is not None]
@@ -344,6 +348,8 @@ def evaluate_streams(
     fixed = {m: reembed(profile, b, cfg.calibration) for m, b in scorers.items()} if profile else {}
     results: dict[str, dict[str, Any]] = {}
     for method, scorer in scorers.items():
+        # the baseline is the raw-DCT scorer as it is: vigour (edge/vigour.py) is the product's
+        run_cfg = cfg if method == ENCODER else cfg.model_copy(update={"vigour_factor": 0.0})
         profiles: dict[tuple[str, ...], Profile] = {}  # streams with the same support share a profile
         runs = []
         for stream in streams:
@@ -355,7 +361,7 @@ def evaluate_streams(
                     "eval", stream.support, scorer, calibration=cfg.calibration,
                     augmentation=augmentation, min_segment_s=cfg.min_segment_s,
                 )  # fmt: skip
-            runs.append(replay(stream, profiles[key], scorer, cfg))
+            runs.append(replay(stream, profiles[key], scorer, run_cfg))
             if on_run is not None and method == ENCODER:
                 on_run(stream, runs[-1])
         results[method] = summarise(streams, runs, backend.spec.fps, cfg.calibration.target_far)

@@ -505,6 +505,7 @@ def _version_out(p: Profile) -> dict[str, Any]:
         "support_windows": int(len(p.windows)),
         "clips": int(len(set(p.groups.tolist()))),
         "model_version": p.model_version,
+        "vigour": p.meta.get("vigour"),  # the most vigorous enrolled second (edge/vigour.py)
         "created_at": p.meta.get("created_at"),
         "behaviours": _behaviours_out(p),
         "feedback": list(p.meta.get("feedback", [])),

@@ -195,6 +195,7 @@ class ProfileVersion(BaseModel):
     support_windows: int
     clips: int
     model_version: str
+    vigour: float | None = None  # torso lengths/s: the most vigorous enrolled second (edge/vigour.py)
     created_at: str | None
     behaviours: list[BehaviourOut]
     feedback: list[dict[str, object]]

@@ -102,6 +102,11 @@ def enroll_cmd(
         f"target false-alarm rate {cal['target_far']:.1%}) -> {cfg.profiles_dir}/{saved.name}"
     )
     typer.echo(f"behaviours: {kinds}")
+    if "vigour" in saved.meta:  # edge/vigour.py
+        typer.echo(
+            f"most vigorous second: {saved.meta['vigour']:.2f} torso lengths/s "
+            f"(a second {cfg.worker.vigour_factor:g}x that is abnormal)"
+        )
     for clip_name, why in saved.meta["skipped"].items():
         typer.echo(f"warning: clip {clip_name} left out: {why}", err=True)
     for warning in cal["warnings"]:

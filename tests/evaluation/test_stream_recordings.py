@@ -153,6 +153,7 @@ def test_eval_stream_with_several_normal_labels_enrols_a_behaviour_of_each(
         assert behaviours == sorted([NORMAL, NORMAL, WAVE, WAVE]), row["support"]
         assert not any(name.startswith(f"{me}:") for name in row["support"])  # other people only
         assert 0.5 <= row["kinematic_weight"] <= 1.0  # worker.kinematic_floor at least
+        assert row["vigour_reference"] > 0  # the most vigorous second of its support (edge/vigour.py)
     assert summary["frame_auc_mean"] > 0.8  # waving scores as normal as walking
     # with walking alone normal, each recording's two waves are abnormal parts too
     alone = runner.invoke(

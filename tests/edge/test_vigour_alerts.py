@@ -1,0 +1,104 @@
+"""Vigour in the worker, on real Kinder-Gator skeletons: a profile enrolled from other people's
+seconds of calm alerts on every recording of strikes between calm stretches, no second of other
+people's normal motion reaches its vigour threshold, and marking a strike normal for a camera raises
+that camera's reference (edge/vigour.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from config.backend import OnnxRuntimeConfig
+from config.worker import WorkerConfig
+from edge.backends import make_backend
+from edge.enroll import build_profile
+from edge.feedback import add_windows, empty_overlay
+from edge.pipeline import Pipeline
+from edge.vigour import enrolled_reference, most_vigorous, reference
+from evaluation.stream import replay
+from evaluation.stream_sets import STREAM_SETS
+from models.preprocess import WindowSpec, clip_frames
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory):
+    return make_backend(OnnxRuntimeConfig(cache_dir=str(tmp_path_factory.mktemp("onnx"))))
+
+
+@pytest.fixture(scope="module")
+def calm(data_root: Path):
+    return STREAM_SETS["kinder-gator-calm"](str(data_root))
+
+
+def test_enrolment_records_the_most_vigorous_second_and_a_profile_without_one_gets_none(
+    backend, calm, data_root: Path
+) -> None:
+    cal = WorkerConfig().calibration
+    support = calm[0].support
+    profile = build_profile("calm", support, backend, calibration=cal)
+    frames = [clip_frames(c.joints, c.times, backend.spec) for c in support]
+    assert profile.meta["vigour"] == pytest.approx(enrolled_reference(frames, backend.spec.fps), abs=1e-4)
+    walk = next(s for s in STREAM_SETS["kinder-gator"](str(data_root)))
+    more = build_profile("calm", walk.support[:1], backend, calibration=cal, behaviour="walk", base=profile)
+    walk_frames = clip_frames(walk.support[0].joints, walk.support[0].times, backend.spec)
+    expected = max(profile.meta["vigour"], most_vigorous(walk_frames, backend.spec.fps))
+    assert more.meta["vigour"] == pytest.approx(expected, abs=1e-4) and expected > profile.meta["vigour"]
+    old = build_profile(
+        "calm", walk.support[:1], backend, calibration=cal, behaviour="walk",
+        base=replace(profile, meta={k: v for k, v in profile.meta.items() if k != "vigour"}),
+    )  # fmt: skip
+    assert "vigour" not in old.meta and np.isnan(reference(old, backend.spec))
+
+
+def test_a_calm_profile_alerts_on_every_recording_of_strikes_and_without_vigour_it_does_not(
+    backend, calm
+) -> None:
+    on, off = WorkerConfig(), WorkerConfig(vigour_factor=0.0)
+    profiles = {}
+    silent = {"on": 0, "off": 0}
+    for stream in calm:
+        key = tuple(c.name for c in stream.support)
+        if key not in profiles:
+            profiles[key] = build_profile("calm", stream.support, backend, calibration=on.calibration)
+        for name, cfg in (("on", on), ("off", off)):
+            silent[name] += not replay(stream, profiles[key], backend, cfg).opened
+    assert silent["on"] == 0 < silent["off"]
+
+
+@pytest.mark.parametrize("name", ["kinder-gator", "kinder-gator-dense", "utkinect-behaviours"])
+def test_no_second_of_other_peoples_normal_motion_reaches_the_vigour_threshold(
+    data_root: Path, name: str
+) -> None:
+    factor, ws = WorkerConfig().vigour_factor, WindowSpec()
+    for stream in STREAM_SETS[name](str(data_root))[:40]:
+        ref = enrolled_reference([clip_frames(c.joints, c.times, ws) for c in stream.support], ws.fps)
+        t = stream.recording.times
+        for a, b in stream.normal:
+            inside = (t >= a) & (t <= b)
+            if inside.sum() < 10:
+                continue
+            frames = clip_frames(stream.recording.joints[inside], t[inside], ws)
+            assert most_vigorous(frames, ws.fps) < factor * ref, (stream.name, a, b)
+
+
+def test_marking_a_strike_normal_for_one_camera_raises_that_cameras_reference_only(backend, calm) -> None:
+    cfg = WorkerConfig()
+    stream = calm[0]
+    profile = build_profile("calm", stream.support, backend, calibration=cfg.calibration)
+    before = replay(stream, profile, backend, cfg)
+    assert before.opened
+    kept = [k.frames for e in before.closed for k in e.episode.windows]
+    overlay = add_windows(
+        empty_overlay(profile, "eval"), [(1, np.stack(kept))], backend, spec=backend.spec, reviewer="t"
+    )
+    assert reference(overlay, backend.spec, overlay=True) > 3 * reference(profile, backend.spec)
+    marked = partial(Pipeline, extra={("eval", profile.name): overlay})
+    after = replay(stream, profile, backend, cfg, make_pipeline=marked)
+    assert max(c[2] for c in after.crops) < max(c[2] for c in before.crops)
+    assert len(after.opened) < len(before.opened)
+    other = replay(stream, profile, backend, cfg)  # another camera, no overlay: as before
+    assert len(other.opened) == len(before.opened)
