@@ -141,6 +141,8 @@ def test_enroll_makes_a_behaviour_per_label_and_adds_a_named_behaviour_as_a_new_
     first = runner.invoke(app, ["enroll", "--profile", "ward", "--config", cfg, str(mixed)])
     assert first.exit_code == 0, first.output
     assert "behaviours: Walk-in-place (2 clip(s)" in first.output and ", Bow (2 clip(s)" in first.output
+    v1 = ProfileStore(tmp_path / "profiles").load("ward")
+    assert f"most vigorous second: {v1.meta['vigour']:.2f} torso lengths/s (a second 3x" in first.output
     second = runner.invoke(
         app, ["enroll", "--profile", "ward", "--behaviour", "jumping", "--config", cfg, str(jumps)]
     )
@@ -148,6 +150,7 @@ def test_enroll_makes_a_behaviour_per_label_and_adds_a_named_behaviour_as_a_new_
     assert "profile ward v2" in second.output and "jumping (2 clip(s)" in second.output
     v2 = ProfileStore(tmp_path / "profiles").load("ward")
     assert [b["name"] for b in v2.behaviour_table] == ["Walk-in-place", "Bow", "jumping"]
+    assert v2.meta["vigour"] >= v1.meta["vigour"]  # the most vigorous second of all three behaviours
     assert len(np.unique(v2.behaviour_ids)) == 3 and v2.meta["calibration"]["n_clips"] == 6
 
 
