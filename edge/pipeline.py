@@ -28,7 +28,7 @@ from edge.profiles import Profile
 from edge.scoring import Scorer
 from edge.segments import min_segment_frames
 from edge.short_scale import fuse, kinematic_weight, live_crops, short_embeddings, short_profile
-from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
+from edge.window import ReadyWindow, StreamWindow, WindowBatch, WindowBatcher, WindowReset
 
 SCORING_STAGES = ("normalise", "embed", "score", "episodes")
 _ONLY_PERSON_0 = frozenset({0})
@@ -51,11 +51,23 @@ class ScoredBatch:
 
 
 @dataclass
+class _Rows:
+    """A batch's ``(B, P)`` scores and what made them (ScoredBatch's fields)."""
+
+    scores: np.ndarray
+    crops: np.ndarray | None = None
+    full: np.ndarray | None = None
+    kinematic: np.ndarray | None = None
+    crop_decides: np.ndarray | None = None  # where the last second's ratio, not the window's, decided
+
+
+@dataclass
 class PipelineStats:
     frames: Counter[str] = field(default_factory=Counter)  # per stream
     windows: Counter[Watched] = field(default_factory=Counter)  # scored, per person
     windows_scored: int = 0
     short_windows: int = 0  # scored windows made from segments shorter than a window
+    growing_windows: int = 0  # windows of growing segments, measured by vigour alone (edge/vigour.py)
     crops_scored: int = 0  # the short scale's windows (each window's last short_window_s), scored
     batches: int = 0
     stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SCORING_STAGES, 0.0))
@@ -240,6 +252,7 @@ class Pipeline:
             min_visibility=self.cfg.min_visibility,
             min_frames=min_segment_frames(self.spec, self.cfg.min_segment_s),
             on_reset=self._pending_resets.append,
+            growing=self.cfg.vigour_factor > 0,
         )
         # Segment numbers go on where a person's earlier window stopped (a restarted frontend's ids
         # start again), so the episode tracker never takes the new windows for late ones.
@@ -322,49 +335,105 @@ class Pipeline:
         t0 = time.perf_counter()
         batch = self.batcher.take()
         assert batch is not None
-        windows, n = batch.windows, len(batch.items)
+        growing = np.array([w.growing for w in batch.items], bool)
+        items = tuple(w for w, g in zip(batch.items, growing, strict=True) if not g)
+        windows, n = batch.windows[~growing], len(items)
         cropped = None
-        if self.short_scorer is not None:  # the short scale's crops: as many encoder rows again
+        if self.short_scorer is not None and n:  # the short scale's crops: as many encoder rows again
             crop_s = self.cfg.short_window_s
-            cropped = live_crops(windows, [w.segment_frames for w in batch.items], crop_s, self.spec)
+            cropped = live_crops(windows, [w.segment_frames for w in items], crop_s, self.spec)
         t1 = time.perf_counter()
         names = self.profile_names
-        crops = short_hot = crop_decides = full = kinematic = None
-        if self.scorer is None:
-            scores = np.zeros((n, 0), np.float32)
-            events: list[EpisodeEvent] = []
-            t2 = t3 = t1
-        else:
-            # Two calls, not one of both concatenated: the backend runs a batch in runs of its own size.
-            emb = self.backend.embed(windows)
-            crop_emb = None if cropped is None else self.backend.embed(cropped)
-            t2 = time.perf_counter()
-            streams = [w.stream_id for w in batch.items]
-            scores = self.scorer.score(emb, streams)
-            vig = self._vigour_ratios(windows, batch.items)
-            if crop_emb is not None:
-                full = scores / self.scorer.thresholds
-                scores, crops = self._with_short_scale(scores, crop_emb, streams, vig)
-                short_hot = crops > 1.0
-                crop_decides = crops > full
-            elif vig is not None:  # no short scale: the window's own ratio is raised
-                scores = vigour.hinge(scores / self.scorer.thresholds, vig) * self.scorer.thresholds
-            if self.kinematic_scorer is not None and self._kinematic is not None and cropped is not None:
-                kin = self.kinematic_scorer.score(self._kinematic.embed(cropped), streams)
-                kinematic = kin / self.kinematic_scorer.thresholds
+        rows = _Rows(np.zeros((n, len(names)), np.float32))
+        events: list[EpisodeEvent] = []
+        t2 = t3 = t1
+        if self.scorer is not None:
+            if n:
+                # Two calls, not one of both concatenated: the backend runs a batch in runs of its own size.
+                emb = self.backend.embed(windows)
+                crop_emb = None if cropped is None else self.backend.embed(cropped)
+                t2 = time.perf_counter()
+                rows = self._scored(emb, crop_emb, windows, items, cropped)
+            elif self.short_scorer is not None:  # growing windows only: the fields they fill
+                empty = np.zeros((0, len(names)), np.float32)
+                kinematic = (
+                    empty if self.kinematic_scorer is not None and self._kinematic is not None else None
+                )
+                rows = _Rows(empty, empty, empty, kinematic, np.zeros((0, len(names)), bool))
+            if growing.any():
+                items, rows = self._with_growing(batch, growing, rows)
             t3 = time.perf_counter()
+            short_hot = None if rows.crops is None else rows.crops > 1.0
             events = self._update_episodes(
-                batch.items, names, scores, self.scorer.thresholds, short_hot, crop_decides=crop_decides
+                items, names, rows.scores, self.scorer.thresholds, short_hot, crop_decides=rows.crop_decides
             )
         t4 = time.perf_counter()
         for name, dt in zip(SCORING_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             stage[name] += dt
-        self.stats.windows_scored += len(batch.items)
+        self.stats.windows_scored += n
+        self.stats.growing_windows += int(growing.sum())
         self.stats.crops_scored += 0 if cropped is None else len(cropped)
-        self.stats.windows.update(w.who for w in batch.items)
-        self.stats.short_windows += sum(w.segment_frames is not None for w in batch.items)
+        self.stats.windows.update(w.who for w in items)
+        self.stats.short_windows += sum(w.segment_frames is not None and not w.growing for w in items)
         self.stats.batches += 1
-        return ScoredBatch(batch.items, names, scores, events, t4 - t0, crops, full, kinematic)
+        return ScoredBatch(items, names, rows.scores, events, t4 - t0, rows.crops, rows.full, rows.kinematic)
+
+    def _scored(
+        self,
+        emb: np.ndarray,
+        crop_emb: np.ndarray | None,
+        windows: np.ndarray,
+        items: Sequence[ReadyWindow],
+        cropped: np.ndarray | None,
+    ) -> _Rows:
+        """The encoder-scored windows' scores: whole, fused with their last second's (raised by
+        vigour), and the kinematic score where asked for."""
+        assert self.scorer is not None
+        thresholds = self.scorer.thresholds
+        streams = [w.stream_id for w in items]
+        scores = self.scorer.score(emb, streams)
+        vig = self._vigour_ratios(windows, items)
+        rows = _Rows(scores)
+        if crop_emb is not None:
+            rows.full = scores / thresholds
+            rows.scores, rows.crops = self._with_short_scale(scores, crop_emb, streams, vig)
+            rows.crop_decides = rows.crops > rows.full
+        elif vig is not None:  # no short scale: the window's own ratio is raised
+            rows.scores = vigour.hinge(scores / thresholds, vig) * thresholds
+        if self.kinematic_scorer is not None and self._kinematic is not None and cropped is not None:
+            kin = self.kinematic_scorer.score(self._kinematic.embed(cropped), streams)
+            rows.kinematic = kin / self.kinematic_scorer.thresholds
+        return rows
+
+    def _with_growing(
+        self, batch: WindowBatch, growing: np.ndarray, encoded: _Rows
+    ) -> tuple[tuple[ReadyWindow, ...], _Rows]:
+        """The batch's encoder-scored windows with its growing ones (ReadyWindow.growing) merged back in
+        order: those whose last second is over its vigour threshold for some profile, scored by that
+        ratio alone (0 for the others; no whole-window or kinematic score: NaN); the rest are dropped,
+        their segment is still judged at its end. Their last second decides where the action is."""
+        assert self.scorer is not None
+        at = np.flatnonzero(growing)
+        ratios = self._vigour_ratios(batch.windows[growing], [batch.items[i] for i in at])
+        hot = np.zeros(len(at), bool) if ratios is None else (ratios > 1.0).any(axis=1)
+        kept = np.concatenate([np.flatnonzero(~growing), at[hot]])
+        order = np.argsort(kept, kind="stable")
+        ratio = np.zeros((int(hot.sum()), len(self.scorer.thresholds)), np.float32)
+        if ratios is not None:
+            ratio = np.where(ratios[hot] > 1.0, ratios[hot], 0.0).astype(np.float32)
+        nan = np.full_like(ratio, np.nan)
+
+        def merged(mine: np.ndarray | None, theirs: np.ndarray) -> np.ndarray | None:
+            return None if mine is None else np.concatenate([mine, theirs])[order]
+
+        rows = _Rows(
+            np.concatenate([encoded.scores, ratio * self.scorer.thresholds])[order],
+            merged(encoded.crops, ratio),
+            merged(encoded.full, nan),
+            merged(encoded.kinematic, nan),
+            merged(encoded.crop_decides, np.ones(ratio.shape, bool)),
+        )
+        return tuple(batch.items[i] for i in kept[order]), rows
 
     def _with_short_scale(
         self,
@@ -409,8 +478,11 @@ class Pipeline:
             cols = list(range(len(names))) if wanted is None else [index[n] for n in wanted if n in index]
             if not cols:
                 continue
-            # a short segment's windows are spanned whole (Episode.action_span)
-            crop_at = w.t_end - crop_s / 2 if w.segment_frames is None else None
+            # a short segment's windows are spanned whole (Episode.action_span); a growing one's last
+            # second is what it was scored by
+            crop_at = None
+            if w.segment_frames is None or w.growing:
+                crop_at = w.t_end - (vigour.SECOND_S if w.growing else crop_s) / 2
             at = crop_at if short_hot is not None and short_hot[b, cols].all() else None
             if len(cols) == 1:
                 c = cols[0]

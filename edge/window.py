@@ -36,7 +36,10 @@ Emission (the short-segment rule of :mod:`edge.segments`, shared with enrolment)
   the window enrolment would cut from the segment as a clip. They wait for the segment's end
   because a segment that goes on to fill a window is a normal stream start, where such windows
   (mostly padding around a second or two of motion) look like no enrolled clip and would alert
-  at every person's arrival (measured in docs/worker.md); that segment gets its sliding windows;
+  at every person's arrival (measured in docs/worker.md); that segment gets its sliding windows.
+  With ``growing`` on, each of them is also emitted at once, marked ``growing``, for the worker to
+  score by vigour alone: a person who moves far faster than anything normal is seen in their
+  first seconds in view, not at 3 s (docs/experiments/2026-12-06-vigour.md);
 * a segment that ends under ``min_frames`` gives no window and is counted (``segments["too_short"]``).
 
 :class:`WindowBatcher` collects ready windows from all streams, first come first served, and hands
@@ -85,6 +88,9 @@ class ReadyWindow:
     person: the person track within the stream (``Watched``); box: the union of the person's
         image-space boxes over the window's frames, None when the frontend sent none.
     others: the other people in view, ``(person, box)``, in the frame that completed the window.
+    growing: a window of a segment still shorter than a window, emitted as the segment grows and
+        scored by its last second's vigour alone (edge/vigour.py); the same window is also held for
+        the segment's end, as every short window is.
     """
 
     stream_id: str
@@ -97,6 +103,7 @@ class ReadyWindow:
     person: int = 0
     box: Box | None = None
     others: tuple[tuple[int, Box], ...] = ()
+    growing: bool = False
 
     @property
     def who(self) -> Watched:
@@ -150,6 +157,7 @@ class StreamWindow:
         min_visibility: float,
         min_frames: int | None = None,
         on_reset: Callable[[WindowReset], None] | None = None,
+        growing: bool = False,
     ) -> None:
         if stride < 1:
             raise ValueError(f"stride must be >= 1; got {stride}")
@@ -163,6 +171,7 @@ class StreamWindow:
         self.max_gap_s = max_gap_s
         self.min_visibility = min_visibility
         self.on_reset = on_reset
+        self.growing = growing  # also emit each short window as the segment grows (ReadyWindow.growing)
         self.stream_id: str | None = None
         self.person = 0
         self.segment = 0  # number of segments started; the current one while active
@@ -401,6 +410,8 @@ class StreamWindow:
             t_end = grid[n - first - 1]
             if n < f:
                 self._short_windows(t_end, sent_at)
+                if self.growing:
+                    ready.append(replace(self._held[-1], growing=True))
                 continue
             self._held.clear()  # the segment filled a window: its sliding windows take over
             assert self.stream_id is not None

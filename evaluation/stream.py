@@ -48,6 +48,7 @@ from edge.episodes import Episode, EpisodeEvent
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile
 from edge.short_scale import moment_scores
+from edge.vigour import SECOND_S
 from evaluation.fewshot import roc_auc
 from evaluation.recordings import recording_streams
 from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream
@@ -99,16 +100,23 @@ def replay(
 
     def take(batches: Sequence[ScoredBatch]) -> None:
         for b in batches:
+            # a growing segment's window speaks for its last second alone (its vigour, edge/vigour.py)
             for w, s in zip(b.windows, b.scores[:, 0], strict=True):
-                run.windows.append((w.t_start, w.t_end, float(s) / profile.threshold))
+                if not w.growing:
+                    run.windows.append((w.t_start, w.t_end, float(s) / profile.threshold))
             if b.crops is not None and b.full is not None:
                 crop_s = cfg.short_window_s
                 for w, r, f in zip(b.windows, b.crops[:, 0], b.full[:, 0], strict=True):
-                    run.crops.append((max(w.t_start, w.t_end - crop_s), w.t_end, float(r)))
-                    run.full.append((w.t_start, w.t_end, float(f)))
+                    last = SECOND_S if w.growing else crop_s
+                    run.crops.append((max(w.t_start, w.t_end - last), w.t_end, float(r)))
+                    if not w.growing:
+                        run.full.append((w.t_start, w.t_end, float(f)))
             if b.kinematic is not None:
                 for w, k in zip(b.windows, b.kinematic[:, 0], strict=True):
-                    run.kinematic.append((max(w.t_start, w.t_end - cfg.short_window_s), w.t_end, float(k)))
+                    if not w.growing:
+                        run.kinematic.append(
+                            (max(w.t_start, w.t_end - cfg.short_window_s), w.t_end, float(k))
+                        )
             run.opened += [e for e in b.events if e.kind == "opened"]
             run.closed += [e for e in b.events if e.kind == "closed"]
 

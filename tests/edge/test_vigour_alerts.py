@@ -102,3 +102,38 @@ def test_marking_a_strike_normal_for_one_camera_raises_that_cameras_reference_on
     assert len(after.opened) < len(before.opened)
     other = replay(stream, profile, backend, cfg)  # another camera, no overlay: as before
     assert len(other.opened) == len(before.opened)
+
+
+def test_a_strike_in_a_persons_first_seconds_alerts_before_their_first_full_window(backend, calm) -> None:
+    """A segment's windows are scored whole from 3 s on; as it grows, its windows are measured by
+    vigour alone (ReadyWindow.growing), so a strike in the first seconds opens its alert then."""
+    on, off = WorkerConfig(), WorkerConfig(vigour_factor=0.0)
+    first_full = (backend.spec.frames - 1) / backend.spec.fps  # the first full window's end, from 0
+    early = {"on": 0, "off": 0}
+    for stream in calm[:9]:
+        profile = build_profile("calm", stream.support, backend, calibration=on.calibration)
+        for name, cfg in (("on", on), ("off", off)):
+            run = replay(stream, profile, backend, cfg)
+            t0 = stream.recording.times[0]
+            early[name] += run.opened[0].episode.end - t0 < first_full - 1e-6 if run.opened else 0
+    assert early["off"] == 0 and early["on"] >= 5
+
+
+def test_a_short_segment_that_alerted_as_it_grew_gives_one_alert_when_its_held_windows_follow(
+    backend, calm
+) -> None:
+    """The growing windows reach the episodes first; at the segment's end its held windows follow
+    with earlier end times. One alert, opened once and closed once, spanning the strike."""
+    stream = calm[0]
+    (a0, a1) = stream.abnormal[0]
+    rec = stream.recording
+    keep = rec.times <= a1 + 0.3  # calm, the first strike, a little after: under 3 s
+    assert rec.times[keep][-1] - rec.times[0] < 3.0
+    short = replace(stream, recording=replace(rec, joints=rec.joints[keep], times=rec.times[keep]))
+    profile = build_profile("calm", stream.support, backend, calibration=WorkerConfig().calibration)
+    run = replay(short, profile, backend, WorkerConfig())
+    assert len(run.opened) == 1 and len(run.closed) == 1
+    opened, closed = run.opened[0].episode, run.closed[0].episode
+    assert opened.episode_id == closed.episode_id and opened.end < rec.times[keep][-1]
+    start, end = closed.action_span
+    assert start <= a1 and end >= a0

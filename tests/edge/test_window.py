@@ -34,7 +34,10 @@ def clip_frames_of(joints: np.ndarray, times: np.ndarray) -> list[SkeletonFrame]
 
 
 def window(
-    stride: int = 1, resets: list[WindowReset] | None = None, min_segment_s: float | None = None
+    stride: int = 1,
+    resets: list[WindowReset] | None = None,
+    min_segment_s: float | None = None,
+    growing: bool = False,
 ) -> StreamWindow:
     return StreamWindow(
         SPEC,
@@ -43,6 +46,7 @@ def window(
         min_visibility=0.5,
         min_frames=None if min_segment_s is None else min_segment_frames(SPEC, min_segment_s),
         on_reset=None if resets is None else resets.append,
+        growing=growing,
     )
 
 
@@ -230,6 +234,30 @@ def test_short_segment_windows_equal_cut_windows_of_the_same_frames(clip) -> Non
     whole = cut_windows(clip_frames(joints[keep], times[keep], SPEC), SPEC)
     np.testing.assert_allclose(ready[-1].frames, whole[0], atol=1e-5)
     assert win.segments == {"short": 1} and win.longest_s == pytest.approx(n / SPEC.fps)
+
+
+def test_a_growing_segment_also_gives_each_short_window_at_once_and_still_holds_them_for_its_end(
+    clip,
+) -> None:
+    """With ``growing`` (vigour on), the windows a segment holds are also emitted as it grows, marked
+    growing and in time order; a segment that ends short still brings all of them, unmarked, at its
+    end; one that fills a window goes on with its sliding windows."""
+    joints, times = clip
+    keep = times - times[0] <= 1.7
+    held = window(stride=5, min_segment_s=1.0)
+    feed(held, clip_frames_of(joints[keep], times[keep]))
+    win = window(stride=5, min_segment_s=1.0, growing=True)
+    early = feed(win, clip_frames_of(joints[keep], times[keep]))
+    assert [(w.segment_frames, w.growing) for w in early] == [(20, True), (25, True), (30, True)]
+    assert [w.t_end for w in early] == sorted(w.t_end for w in early)
+    at_end = win.finish()
+    assert [(w.segment_frames, w.growing) for w in at_end] == [
+        (w.segment_frames, False) for w in held.finish()
+    ]
+    for w, h in zip(early, at_end, strict=False):
+        np.testing.assert_array_equal(w.frames, h.frames)
+    long = feed(window(stride=5, min_segment_s=1.0, growing=True), steady(0.0, 120))
+    assert [w.growing for w in long] == [True] * 8 + [False] * 5  # 20..55 frames, then 60..80
 
 
 def test_a_segment_that_fills_a_window_gives_only_sliding_windows() -> None:

@@ -5,7 +5,8 @@ vigour only), ``vigour`` (by its vigour only):
 
     python docs/experiments/2026-12-06-vigour/early_windows.py MODE --dataset kinder-gator-calm
 
-Nothing is held for a segment's end, so short segments lose their whole-window score too.
+Nothing is held for a segment's end, so short segments lose their whole-window score too. The
+product's own growing windows (ReadyWindow.growing, kept after this measurement) are turned off here.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from haad.cli import app
 
 MODE = sys.argv[1]
 _short_windows = StreamWindow._short_windows
+_init = StreamWindow.__init__
+
+
+def _without_growing(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    _init(self, *args, **{**kwargs, "growing": False})
 
 
 def _at_once(self, t_end, sent_at):  # noqa: ANN001, ANN202
@@ -71,6 +77,7 @@ class Growing(worker.Pipeline):
 
 
 def main() -> None:
+    StreamWindow.__init__ = _without_growing  # type: ignore[method-assign]
     StreamWindow._short_windows = _at_once  # type: ignore[method-assign]
     for name in ("push", "reset", "finish"):
         _releasing(name)
