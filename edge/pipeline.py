@@ -336,8 +336,10 @@ class Pipeline:
         batch = self.batcher.take()
         assert batch is not None
         growing = np.array([w.growing for w in batch.items], bool)
-        items = tuple(w for w, g in zip(batch.items, growing, strict=True) if not g)
-        windows, n = batch.windows[~growing], len(items)
+        items, windows = batch.items, batch.windows
+        if growing.any():  # growing windows are measured apart (no encoder rows): no copy otherwise
+            items, windows = tuple(w for w in items if not w.growing), windows[~growing]
+        n = len(items)
         cropped = None
         if self.short_scorer is not None and n:  # the short scale's crops: as many encoder rows again
             crop_s = self.cfg.short_window_s

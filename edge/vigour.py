@@ -29,19 +29,23 @@ STRIDE = 5  # frames between the stretches of a clip or window (the live hop at 
 MIN_REFERENCE = 0.1  # torso lengths / s: a perfectly still enrolment (synthetic clips) is not a zero
 
 
-def speeds(frames: np.ndarray, dt: np.ndarray | float, *, scaled: bool = False) -> np.ndarray:
-    """Frames ``(..., T, J, 3)``, ``dt`` seconds between frames (scalar or one per sequence) -> ``(...,
-    T - 1)`` mean joint speed about the root, in the sequence's median torso lengths per second
-    (``scaled``: frames already normalised to a torso length of 1, as the worker's windows are)."""
+def speeds(frames: np.ndarray, dt: np.ndarray | float, *, torso: bool = True) -> np.ndarray:
+    """Frames ``(..., T, J, 3)``, ``dt`` seconds between frames (scalar, one per sequence, or one per
+    step ``(..., T - 1)``) -> ``(..., T - 1)`` mean joint speed about the root, in the sequence's
+    median torso lengths per second (``torso`` False: in the frames' own units per second, e.g. the
+    worker's windows, normalised to a torso length of 1 already)."""
     xt = np.asarray(frames, np.float32).swapaxes(-1, -2)  # (..., T, 3, J): joints innermost, faster
     d = xt[..., 1:, :, :] - xt[..., :-1, :, :]
     d -= d[..., ROOT : ROOT + 1].copy()  # about the root (a copy: in place, the overlap is slower)
     d *= d
     step = d[..., 0, :] + d[..., 1, :] + d[..., 2, :]
     step = np.sqrt(step, out=step).mean(-1)
-    torso = 1.0 if scaled else np.median(torso_length(np.asarray(frames)), axis=-1)
-    scale = np.maximum(np.asarray(torso, np.float64) * np.asarray(dt, np.float64), 1e-9)
-    return (step / scale[..., None]).astype(np.float32)
+    scale = np.asarray(dt, np.float64)
+    if scale.ndim < step.ndim:  # one per sequence
+        scale = scale[..., None]
+    if torso:
+        scale = scale * np.median(torso_length(np.asarray(frames)), axis=-1)[..., None]
+    return (step / np.maximum(scale, 1e-9)).astype(np.float32)
 
 
 def most_vigorous(frames: np.ndarray, fps: float) -> float:
@@ -84,11 +88,11 @@ def last_second(windows: np.ndarray, dt: np.ndarray) -> np.ndarray:
     n = np.clip(np.round(SECOND_S / np.maximum(dt, 1e-6)).astype(int), 1, f)
     sizes = np.unique(n)  # only the last second's frames are measured (the worker's hot path)
     if len(sizes) == 1:  # the usual batch: every window full
-        return np.median(speeds(windows[:, f - sizes[0] :], dt, scaled=True), axis=-1)
+        return np.median(speeds(windows[:, f - sizes[0] :], dt, torso=False), axis=-1)
     out = np.empty(len(windows), np.float32)
     for size in sizes:
         rows = np.flatnonzero(n == size)
-        out[rows] = np.median(speeds(windows[rows, f - size :], dt[rows], scaled=True), axis=-1)
+        out[rows] = np.median(speeds(windows[rows, f - size :], dt[rows], torso=False), axis=-1)
     return out
 
 

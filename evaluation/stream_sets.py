@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from clips import Clip
+from edge.vigour import speeds
 from models.skeleton import ROOT
 from training.datasets import load_dataset, resolve_data_root
 from training.datasets.utkinect import load_utkinect_recordings
@@ -277,10 +278,7 @@ def label_runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
 def calm_stretches(clip: Clip) -> list[Clip]:
     """The stretches of ``clip`` where its joints barely move about the root (``CALM_SPEED``), each
     at least ``CALM_S[0]`` long, cut to at most ``CALM_S[1]``."""
-    about_root = clip.joints - clip.joints[:, ROOT : ROOT + 1]
-    speed = np.linalg.norm(np.diff(about_root, axis=0), axis=-1).mean(-1) / np.maximum(
-        np.diff(clip.times), 1e-3
-    )
+    speed = speeds(clip.joints, np.diff(clip.times), torso=False)  # m/s
     calm = np.concatenate(
         [[False], np.convolve(np.nan_to_num(speed, nan=np.inf), np.ones(5) / 5, "same") < CALM_SPEED]
     )
