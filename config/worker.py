@@ -36,7 +36,16 @@ class EpisodeConfig(StrictModel):
         default=10.0,
         ge=0,
         le=86_400,
-        description="After an episode closes, no new one opens for the same stream and profile for this long.",
+        description="After an episode closes, no new one opens for the same stream and profile for this "
+        "long (unless cooldown_hot_run says how).",
+    )
+    cooldown_hot_run: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="0: nothing opens during the cooldown. n > 0: an episode opens during it on n hot "
+        "windows in a row (never fewer than open_k; 4 is a second at the live hop), so a new action "
+        "seconds after an alert still alerts, but one long action may give two alerts.",
     )
     update_every_s: float = Field(
         default=1.0,

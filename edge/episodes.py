@@ -20,7 +20,11 @@ Rules (``config.worker.EpisodeConfig``; all times are source seconds of the wind
   k-of-n rule could never hold for it, so it must be unanimous instead;
 * after a close, no episode opens for that (stream, profile) until ``cooldown_s`` after the window that
   closed it; hot windows in that time are counted as ``suppressed`` and do not count towards the next
-  episode. The cooldown is forgotten if the stream's clock goes backwards.
+  episode. With ``cooldown_hot_run`` n > 0 an episode opens in that time on n hot windows in a row
+  (never fewer than ``open_k``): a new action seconds after an alert alerts too, scores flickering
+  around the threshold still do not, but one long action whose score dips for ``close_after_windows``
+  gives two alerts (docs/experiments/2026-12-06-cooldown.md). The cooldown is forgotten if the
+  stream's clock goes backwards.
 
 So one long abnormal action is one episode, and a single spike (fewer than ``open_k`` hot windows)
 none. Each event carries an :class:`Episode` snapshot with what the alert store keeps: the span, peak,
@@ -300,6 +304,7 @@ class _State:
     cooldown_until: float = -math.inf
     last_t: float = -math.inf
     segment_windows: int = 0  # windows of the current segment fed so far
+    hot_run: int = 0  # hot windows in a row up to the latest, counted afresh per segment and after a close
     threshold: float = math.nan  # of the latest window
 
 
@@ -415,6 +420,7 @@ class EpisodeTracker:
             events += self._close(who, profile, st, "reset")
             st.segment = w.segment
             st.recent.clear()
+            st.hot_run = 0
             st.segment_windows = 0
         st.segment_windows += 1
         st.threshold = threshold
@@ -422,7 +428,9 @@ class EpisodeTracker:
             st.cooldown_until = -math.inf
         st.last_t = w.t_end
         s = _Scored(w, score, hot, at, moment)
-        if st.open is None and w.t_end < st.cooldown_until:
+        st.hot_run = st.hot_run + 1 if hot else 0
+        cooling = st.open is None and w.t_end < st.cooldown_until
+        if cooling and not c.cooldown_hot_run:
             if hot:
                 self.counts["suppressed"] += 1
             return events  # not kept either: the next episode is opened by windows after the cooldown
@@ -440,6 +448,12 @@ class EpisodeTracker:
             elif w.t_end - max(st.open.last_hot.window.t_end, st.open.quiet_from) >= c.close_after_s:
                 events += self._close(who, profile, st, "quiet")
             return events
+        if cooling:
+            if hot and st.hot_run >= max(c.cooldown_hot_run, c.open_k):
+                events.append(self._open(who, profile, st, threshold))
+            elif hot:
+                self.counts["suppressed"] += 1
+            return events
         if hot and sum(r.hot for r in st.recent) >= c.open_k:
             events.append(self._open(who, profile, st, threshold))
         return events
@@ -451,6 +465,7 @@ class EpisodeTracker:
             return [self._closed_resumed(ep)]
         st.segment, st.cold_streak = w.segment, 0
         st.recent.clear()
+        st.hot_run = 0
         st.open = _Open.resumed(ep, self.config.windows_kept, quiet_from=w.t_start)
         st.open.reported_t = ep.end
         return []
@@ -463,6 +478,7 @@ class EpisodeTracker:
         n = st.segment_windows
         return (
             st.open is None
+            and st.last_t >= st.cooldown_until  # in the cooldown, a run of cooldown_hot_run is needed
             and 0 < n < self.config.open_k
             and len(st.recent) == n
             and all(r.hot for r in st.recent)
@@ -486,6 +502,7 @@ class EpisodeTracker:
             return []
         st.open, st.cold_streak = None, 0
         st.recent.clear()  # a new episode needs open_k fresh hot windows
+        st.hot_run = 0
         st.cooldown_until = st.last_t + self.config.cooldown_s
         self.counts["closed"] += 1
         return [EpisodeEvent("closed", ep.snapshot(who, profile), reason, ep.last_sent_at)]

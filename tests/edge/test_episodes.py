@@ -180,6 +180,34 @@ def test_cooldown_suppresses_immediate_reopen() -> None:
     assert [e.kind for e in later] == ["opened"] and later[0].episode.start == win(26).t_start
 
 
+def test_in_the_cooldown_a_run_of_hot_windows_opens_and_flicker_does_not() -> None:
+    tracker = EpisodeTracker(RULES.model_copy(update={"cooldown_hot_run": 4}))  # open 3 of 5
+    first = run(tracker, [HOT] * 3 + [COLD] * 4)  # closed at window 6: cooldown to 6.5 s
+    assert [e.kind for e in first] == ["opened", "closed"]
+    flicker = [HOT, COLD, HOT, HOT, COLD, HOT, COLD, HOT, HOT, HOT, COLD]  # 3 of 5 often, never 4 in a row
+    assert run(tracker, flicker, start=7) == []
+    assert tracker.counts["suppressed"] == flicker.count(HOT)
+    second = run(tracker, [HOT] * 4, start=18)  # still in the cooldown (window 21 ends at 2.3 s)
+    assert [e.kind for e in second] == ["opened"]
+    assert second[0].episode.start == win(18).t_start and second[0].trigger_sent_at == sent_at(21)
+
+
+def test_the_cooldown_hot_run_is_never_shorter_than_open_k() -> None:
+    tracker = EpisodeTracker(RULES.model_copy(update={"cooldown_hot_run": 1}))
+    run(tracker, [HOT] * 3 + [COLD] * 4)
+    assert run(tracker, [HOT, HOT], start=7) == []
+    assert [e.kind for e in run(tracker, [HOT], start=9)] == ["opened"]  # 3 in a row: open_k
+
+
+def test_a_short_segment_in_the_cooldown_opens_nothing_at_its_end() -> None:
+    tracker = EpisodeTracker(RULES.model_copy(update={"cooldown_hot_run": 4}))
+    run(tracker, [HOT] * 3 + [COLD] * 4)  # closed: cooldown to 6.5 s
+    assert run(tracker, [HOT, HOT], start=8, segment=2) == []  # fewer than open_k, all hot
+    assert tracker.end_segment(Watched("cam1"), 2) == []
+    assert run(tracker, [HOT, HOT], start=40, segment=3) == []  # after the cooldown: unanimous opens
+    assert [e.kind for e in tracker.end_segment(Watched("cam1"), 3)] == ["opened", "closed"]
+
+
 def test_reset_closes_open_episode() -> None:
     tracker = EpisodeTracker(RULES)
     assert [e.kind for e in run(tracker, [HOT] * 4)] == ["opened"]
