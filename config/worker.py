@@ -33,7 +33,7 @@ class EpisodeConfig(StrictModel):
         description="... or when no hot window came for this long (source seconds).",
     )
     cooldown_s: float = Field(
-        default=10.0,
+        default=5.0,
         ge=0,
         le=86_400,
         description="After an episode closes, no new one opens for the same stream and profile for this "
