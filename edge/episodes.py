@@ -307,6 +307,11 @@ class _State:
     hot_run: int = 0  # hot windows in a row up to the latest, counted afresh per segment and after a close
     threshold: float = math.nan  # of the latest window
 
+    def forget_recent(self) -> None:
+        """The windows seen so far count towards no episode: a new one needs fresh hot windows."""
+        self.recent.clear()
+        self.hot_run = 0
+
 
 class EpisodeTracker:
     """Episode state for every (watched person, profile); feed it scored windows in each person's order.
@@ -419,8 +424,7 @@ class EpisodeTracker:
         if w.segment != st.segment:
             events += self._close(who, profile, st, "reset")
             st.segment = w.segment
-            st.recent.clear()
-            st.hot_run = 0
+            st.forget_recent()
             st.segment_windows = 0
         st.segment_windows += 1
         st.threshold = threshold
@@ -464,8 +468,7 @@ class EpisodeTracker:
         if st.open is not None or not (ep.end < w.t_end and w.t_start - ep.end <= within_s):
             return [self._closed_resumed(ep)]
         st.segment, st.cold_streak = w.segment, 0
-        st.recent.clear()
-        st.hot_run = 0
+        st.forget_recent()
         st.open = _Open.resumed(ep, self.config.windows_kept, quiet_from=w.t_start)
         st.open.reported_t = ep.end
         return []
@@ -501,8 +504,7 @@ class EpisodeTracker:
         if ep is None:
             return []
         st.open, st.cold_streak = None, 0
-        st.recent.clear()  # a new episode needs open_k fresh hot windows
-        st.hot_run = 0
+        st.forget_recent()  # a new episode needs open_k fresh hot windows
         st.cooldown_until = st.last_t + self.config.cooldown_s
         self.counts["closed"] += 1
         return [EpisodeEvent("closed", ep.snapshot(who, profile), reason, ep.last_sent_at)]

@@ -161,13 +161,14 @@ class Pipeline:
     def _set_vigour(self, profiles: Sequence[Profile], extra: Mapping[tuple[str, str], Profile]) -> None:
         """Each profile's vigour reference (edge/vigour.py), and the larger one of each camera whose
         overlay marked more vigorous windows normal."""
-        base = {p.name: vigour.reference(p, self.spec) for p in profiles}
-        self.vigour_references = np.array([base[p.name] for p in profiles], np.float64)
-        self._vigour_overlays = {
-            k: max(base[k[1]], vigour.reference(o, self.spec, overlay=True))
-            for k, o in extra.items()
-            if k[1] in base
-        }
+        self.vigour_references = np.array([vigour.reference(p, self.spec) for p in profiles], np.float64)
+        column = {p.name: c for c, p in enumerate(profiles)}
+        self._vigour_by_stream: dict[str, np.ndarray] = {}  # a camera with an overlay: its references
+        for (stream, name), overlay in extra.items():
+            if name in column:
+                row = self._vigour_by_stream.setdefault(stream, self.vigour_references.copy())
+                c = column[name]
+                row[c] = max(row[c], vigour.reference(overlay, self.spec, overlay=True))
 
     def _vigour_ratios(self, windows: np.ndarray, items: Sequence[ReadyWindow]) -> np.ndarray | None:
         """``(B, P)`` each window's last second's vigour over ``vigour_factor`` times its profile's
@@ -179,12 +180,8 @@ class Pipeline:
         dt = np.where(
             [w.segment_frames is None for w in items], 1.0 / self.spec.fps, span / (self.spec.frames - 1)
         )
-        refs = np.tile(self.vigour_references, (len(items), 1))
-        if self._vigour_overlays:
-            names = self.profile_names
-            for b, w in enumerate(items):
-                for c, name in enumerate(names):
-                    refs[b, c] = self._vigour_overlays.get((w.stream_id, name), refs[b, c])
+        by_stream, base = self._vigour_by_stream, self.vigour_references
+        refs = np.stack([by_stream.get(w.stream_id, base) for w in items]) if by_stream else base[None, :]
         return vigour.ratios(vigour.last_second(windows, dt), refs, factor)
 
     def _set_kinematic(

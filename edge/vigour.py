@@ -97,10 +97,11 @@ def last_second(windows: np.ndarray, dt: np.ndarray) -> np.ndarray:
 
 
 def ratios(vigour: np.ndarray, references: np.ndarray, factor: float) -> np.ndarray:
-    """``(B,)`` vigours against ``(B, P)`` references -> ``(B, P)`` vigour over ``factor`` times the
-    reference; 0 where either is unknown (NaN) or vigour is off (``factor`` 0)."""
+    """``(B,)`` vigours against ``(B, P)`` references (or ``(1, P)``: one row for all) -> ``(B, P)``
+    vigour over ``factor`` times the reference; 0 where either is unknown (NaN) or vigour is off
+    (``factor`` 0)."""
     if factor <= 0:
-        return np.zeros(np.shape(references), np.float32)
+        return np.zeros((len(vigour), np.shape(references)[-1]), np.float32)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = vigour[:, None] / (factor * references)
     return np.nan_to_num(r, nan=0.0, posinf=0.0).astype(np.float32)
