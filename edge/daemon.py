@@ -113,6 +113,10 @@ class Daemon:
         self.stopping = False
         self.worker = Child("worker", lambda: WorkerProcess(cfg))
         self.frontends: list[Child] = []
+        from pose_frontend.base import Progress
+
+        # Outlives each frontend process: a restarted one continues a recording where it was.
+        progress = {s.id: Progress.shared() for s in cfg.streams}
         if cfg.run_frontends and cfg.cameras_per_frontend > 1:
             from pose_frontend.group import FrontendGroupProcess
 
@@ -120,6 +124,7 @@ class Daemon:
                 return lambda: FrontendGroupProcess(
                     streams, cfg.bus, cfg.supervisor, pose_threads=cfg.pose_threads,
                     log_level=cfg.logging.level, log_format=cfg.logging.format, snapshot_dir=ring_root(cfg),
+                    progress=progress,
                 )  # fmt: skip
 
             n = cfg.cameras_per_frontend
@@ -131,7 +136,7 @@ class Daemon:
             def make(stream: StreamConfig) -> Callable[[], SpawnProcess]:
                 return lambda: FrontendProcess(
                     stream, cfg.bus, log_level=cfg.logging.level, log_format=cfg.logging.format,
-                    snapshot_dir=ring_root(cfg),
+                    snapshot_dir=ring_root(cfg), progress=progress[stream.id],
                 )  # fmt: skip
 
             self.frontends = [Child(f"frontend-{s.id}", make(s)) for s in cfg.streams]

@@ -73,7 +73,7 @@ class Counters:
     Sources count ``frames`` (delivered), ``reconnects`` (a live source reopened after a loss),
     ``failed_opens`` (attempts that failed), ``below_rate`` (frames between two pose estimates at the
     stream's ``pose_fps``, left undecoded where the source can) and ``skipped`` (frames not delivered: replaced by a
-    newer live frame, or an unreadable image); the frontend loop counts the rest
+    newer live frame, an unreadable image, or published before a restart); the frontend loop counts the rest
     (pose_frontend/process.py). Each counter has one writing thread.
     """
 
@@ -95,6 +95,37 @@ class Counters:
         return {name: int(self._values[i]) for i, name in enumerate(COUNTERS)}
 
 
+class Progress:
+    """How far a stream's frontend got: the ``seq`` and timestamp of its last published frame.
+
+    It lives in memory the daemon owns (:meth:`shared`) and hands to every process it starts for the
+    stream, so a frontend restarted after a crash continues a recording after that frame instead of
+    playing it again from its start: frames already published would be scored twice and their
+    abnormal actions alerted twice. A live camera just continues; its ``seq`` starts again.
+    """
+
+    def __init__(self, values: MutableSequence[float] | None = None) -> None:
+        self._values = values if values is not None else [0.0, -np.inf]
+
+    @classmethod
+    def shared(cls) -> Progress:
+        values = multiprocessing.RawArray("d", 2)
+        values[1] = -np.inf
+        return cls(values)
+
+    @property
+    def seq(self) -> int:
+        return int(self._values[0])
+
+    @property
+    def timestamp(self) -> float:
+        return float(self._values[1])
+
+    def mark(self, seq: int, timestamp: float) -> None:
+        self._values[1] = timestamp
+        self._values[0] = seq
+
+
 class Source(ABC):
     """Iterable of ``(timestamp_s, frame)``; see the module docstring. Close it when done."""
 
@@ -112,6 +143,11 @@ class Source(ABC):
 
     @abstractmethod
     def _frames(self) -> Iterator[tuple[float, np.ndarray]]: ...
+
+    def resume_after(self, timestamp: float) -> bool:  # noqa: ARG002 (a live source has nothing to resume)
+        """Continue after ``timestamp``, a frame an earlier run of this stream published (call before
+        iterating); whether the source does. A live source goes on from now and returns False."""
+        return False
 
     def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
         for item in self._frames():

@@ -39,7 +39,7 @@ from bus.pubsub import Publisher
 from config.bus import BusConfig
 from config.edge import SupervisorConfig
 from config.frontend import StreamConfig
-from pose_frontend.base import Counters, SourceError, StopFlag
+from pose_frontend.base import Counters, Progress, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError
 from pose_frontend.process import FrameErrorLimit, run_stream
 from pose_frontend.shared_pose import PoseModelPool
@@ -76,15 +76,18 @@ def run_camera(
     supervisor: SupervisorConfig,
     snapshot_dir: Path | None = None,
     pose_models: PoseModelPool | None = None,
+    progress: Progress | None = None,
 ) -> bool:
     """One camera until its source ends (True) or ``stop``; restarted after a failure with back-off,
-    given up (False) after too many failures too fast. ``snapshot_dir``: as :func:`run_stream`'s."""
+    given up (False) after too many failures too fast. ``snapshot_dir``, ``progress``: as
+    :func:`run_stream`'s (a restarted recording continues where it was)."""
+    progress = progress if progress is not None else Progress()
     failures: list[float] = []
     backoff = 0.0
     while not stop.is_set():
         try:
             run_stream(config, publisher, stop, counters=counters, pose_slots=pose_slots,
-                       snapshot_dir=snapshot_dir, pose_models=pose_models)  # fmt: skip
+                       snapshot_dir=snapshot_dir, pose_models=pose_models, progress=progress)  # fmt: skip
             return True
         except (SourceError, EstimatorError, FrameErrorLimit) as e:
             log.error("stream %s stopped: %s", config.id, e)
@@ -117,6 +120,7 @@ class FrontendGroupProcess(SpawnProcess):
         log_format: str = "text",
         hold_s: float = 60.0,
         snapshot_dir: Path | None = None,
+        progress: dict[str, Progress] | None = None,
     ) -> None:
         super().__init__(name=f"haad-frontend-{streams[0].id}+{len(streams) - 1}", daemon=True)
         self.streams, self.bus, self.supervisor = streams, bus, supervisor
@@ -127,6 +131,8 @@ class FrontendGroupProcess(SpawnProcess):
         self.finished_event = _SPAWN.Event()
         self.release_event = _SPAWN.Event()
         self.counters = {s.id: Counters.shared() for s in streams}
+        progress = progress or {}  # the daemon's, by stream (pose_frontend.base.Progress)
+        self.progress = {s.id: progress.get(s.id) or Progress.shared() for s in streams}
 
     def run(self) -> None:
         die_with_parent(signal.SIGKILL)
@@ -149,6 +155,7 @@ class FrontendGroupProcess(SpawnProcess):
                     self.supervisor,
                     self.snapshot_dir,
                     models,
+                    self.progress[s.id],
                 ),
                 name=f"camera-{s.id}",
                 daemon=True,

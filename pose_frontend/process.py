@@ -15,7 +15,7 @@ Counters (:class:`pose_frontend.base.Counters`) live in shared memory the parent
 * ``errors``: frames that failed pose estimation or validation; they are not published, so their
   ``seq`` is missing and the worker counts them as lost frames;
 * ``reconnects``, ``failed_opens``, ``skipped``: counted by the source (live sources reconnecting,
-  frames replaced by newer ones, unreadable images).
+  frames replaced by newer ones, unreadable images, a recording's frames published before a restart).
 
 Exit codes: 0 when the source ended or the stop event was set, 1 when the stream failed (missing or
 corrupt input, a live source that gave up, too many consecutive estimation errors; the reason is
@@ -43,7 +43,7 @@ from bus.messages import PersonSkeleton, SkeletonFrame
 from bus.pubsub import Publisher
 from config.bus import BusConfig
 from config.frontend import EstimatorConfig, StreamConfig
-from pose_frontend.base import Counters, Source, SourceError, StopFlag
+from pose_frontend.base import Counters, Progress, Source, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError, PoseEstimator, open_estimator, to_canonical_pose
 from pose_frontend.multi import MultiPoseEstimator, PersonPose
 from pose_frontend.shared_pose import PoseModelPool, SharedModelPoseEstimator
@@ -128,6 +128,7 @@ def run_stream(
     snapshot_dir: Path | None = None,
     pose_slots: AbstractContextManager[object] | None = None,
     pose_models: PoseModelPool | None = None,
+    progress: Progress | None = None,
 ) -> Counters:
     """Publish ``config``'s stream until its source ends or ``stop`` is set; returns the counters.
 
@@ -136,6 +137,8 @@ def run_stream(
     ``pose_slots``: held around each pose estimate (several cameras of one process share the cores).
     ``pose_models``: the process's shared models, used by the legacy estimator (same landmarks, a
     fraction of the memory: :mod:`pose_frontend.shared_pose`).
+    ``progress``: where an earlier run of this stream got to, kept up to date: a recording continues
+    after its last published frame, with the next ``seq``.
     Raises :class:`SourceError` when the source fails, :class:`EstimatorError` when the estimator
     cannot start, and :class:`FrameErrorLimit` after ``config.max_consecutive_errors`` failed
     frames in a row.
@@ -144,8 +147,13 @@ def run_stream(
         source = open_source(config.source, stop=stop, counters=counters, pose_fps=config.pose_fps)
     counters = source.stats
     seq = failures_in_a_row = 0
+    progress = progress if progress is not None else Progress()
     with ExitStack() as stack:
         src = stack.enter_context(source)
+        if progress.seq and src.resume_after(progress.timestamp):
+            seq = progress.seq
+            log.info("%s: continuing after the frame at t=%.3f published before the restart", config.id,
+                     progress.timestamp)  # fmt: skip
         estimator: PoseEstimator | None = None
         multi: MultiPoseEstimator | None = None
         ring: FrameRing | None = None
@@ -207,6 +215,7 @@ def run_stream(
                 counters.add("dropped")  # a live frame the bus had no room for (or a stop)
                 continue
             counters.add("published")
+            progress.mark(seq, timestamp)
             if not message.person:
                 counters.add("no_person")
     return counters
@@ -232,6 +241,7 @@ class FrontendProcess(SpawnProcess):
         log_format: str = "text",
         hold_s: float = 60.0,
         snapshot_dir: Path | None = None,
+        progress: Progress | None = None,
     ) -> None:
         super().__init__(name=f"haad-frontend-{config.id}", daemon=True)
         self.config = config
@@ -244,6 +254,8 @@ class FrontendProcess(SpawnProcess):
         self.finished_event = _SPAWN.Event()
         self.release_event = _SPAWN.Event()
         self.counters = Counters.shared()
+        # the daemon's, shared by every process it starts for this stream (Progress)
+        self.progress = progress if progress is not None else Progress.shared()
 
     def run(self) -> None:
         die_with_parent(signal.SIGKILL)  # never outlives the daemon (bus.lifetime)
@@ -256,7 +268,7 @@ class FrontendProcess(SpawnProcess):
         try:
             publisher = Publisher.from_config(self.bus, context=context)
             run_stream(self.config, publisher, self.stop_event, counters=self.counters,
-                       snapshot_dir=self.snapshot_dir)  # fmt: skip
+                       snapshot_dir=self.snapshot_dir, progress=self.progress)  # fmt: skip
             self.finished_event.set()
             if not self.release_event.wait(self.hold_s):
                 log.warning("stream %s: nobody released its queue within %.0f s; closing", self.config.id,

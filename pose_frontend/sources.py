@@ -118,6 +118,7 @@ class _PassSource(Source):
         super().__init__(stop, counters)
         self.loop = loop
         self.realtime = realtime
+        self._resume_after: float | None = None
 
     @abstractmethod
     def _passes(self) -> Iterator[Iterable[tuple[float, np.ndarray]]]:
@@ -127,9 +128,32 @@ class _PassSource(Source):
     def _step_s(self) -> float:
         """Nominal frame interval: the gap between one pass's end and the next pass's start."""
 
+    def resume_after(self, timestamp: float) -> bool:
+        self._resume_after = timestamp
+        return True
+
     def _frames(self) -> Iterator[tuple[float, np.ndarray]]:
         frames = chain_passes(self._passes(), self._step_s())
+        if self._resume_after is not None:
+            frames = self._resumed(frames, self._resume_after)
         return paced(frames, self.stop) if self.realtime else frames
+
+    def _resumed(
+        self, frames: Iterator[tuple[float, np.ndarray]], after: float
+    ) -> Iterator[tuple[float, np.ndarray]]:
+        """A recording played once goes on after the frame published last; a loop starts a new pass
+        after it (catching up with where it was could mean decoding hours of passes)."""
+        if self.loop:
+            shift = None
+            for t, frame in frames:
+                shift = after + self._step_s() - t if shift is None else shift
+                yield t + shift, frame
+            return
+        for t, frame in frames:
+            if t > after:
+                yield t, frame
+            else:
+                self.stats.add("skipped")
 
 
 class VideoFileSource(_PassSource):
@@ -280,7 +304,7 @@ class SkeletonReplaySource(_PassSource):
     ) -> None:
         super().__init__(loop=loop, realtime=realtime, stop=stop, counters=counters)
         file = _require_file(Path(path), "skeleton file")
-        if file.suffix not in CLIP_FILE_SUFFIXES:
+        if file.suffix.lower() not in CLIP_FILE_SUFFIXES:
             raise SourceError(f"{file}: a skeleton file must be a clip-set .npz or a .npy")
         self.clips = _load_replay(file, list(clips), layout, fps)
         self.clips = [(times, joints) for times, joints in self.clips if len(times)]
@@ -352,6 +376,10 @@ class SyntheticSource(_PassSource):
 
     def _step_s(self) -> float:
         return 1.0 / self.fps
+
+    def resume_after(self, timestamp: float) -> bool:
+        # With starts_at it is a live camera: it joins the performance where it is by now.
+        return self.starts_at is None and super().resume_after(timestamp)
 
     def _passes(self) -> Iterator[Iterable[tuple[float, np.ndarray]]]:
         p = self.performer

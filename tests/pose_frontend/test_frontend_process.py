@@ -21,6 +21,7 @@ from config.frontend import (
     UrlSourceConfig,
     VideoSourceConfig,
 )
+from pose_frontend.base import Progress
 from pose_frontend.process import FrameErrorLimit, FrontendProcess, run_stream
 
 
@@ -101,6 +102,65 @@ def test_stop_event_ends_the_loop(tmp_path: Path) -> None:
     run_stream(config, out, stop)
     assert time.monotonic() - started < 1.5
     assert 5 <= len(out.frames) <= 25  # about 0.5 s at 30 fps
+
+
+class CrashAfter(Collect):
+    """Publishes ``n`` frames, then fails as a crashed frontend would."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def publish(self, frame: SkeletonFrame, *, wait: object = None) -> bool:
+        if len(self.frames) == self.n:
+            raise KeyboardInterrupt  # not a frame error: it ends the run, as a kill would
+        return super().publish(frame)
+
+
+@pytest.mark.parametrize("crashes", [[3], [25], [3, 8]], ids=["early", "late", "twice"])
+def test_a_restarted_recording_goes_on_after_its_last_published_frame(
+    tmp_path: Path, crashes: list[int]
+) -> None:
+    # Played again from its start, a recording's frames (and its abnormal actions) would be scored,
+    # and alerted, twice.
+    joints = np.random.default_rng(2).normal(size=(30, 20, 3)).astype(np.float32)
+    config, progress, runs = _npy(tmp_path, joints), Progress(), []
+    for n in crashes:
+        runs.append(CrashAfter(n))
+        with pytest.raises(KeyboardInterrupt):
+            run_stream(config, runs[-1], threading.Event(), progress=progress)
+    runs.append(Collect())
+    counters = run_stream(config, runs[-1], threading.Event(), progress=progress)
+    frames = [f for run in runs for f in run.frames]
+    assert [f.seq for f in frames] == list(range(1, 31))  # every frame once, seq continued
+    np.testing.assert_allclose([f.timestamp for f in frames], np.arange(30) / 10)
+    assert counters["skipped"] == sum(crashes)
+
+
+def test_a_restarted_loop_starts_a_new_pass_after_its_last_published_frame(tmp_path: Path) -> None:
+    joints = np.random.default_rng(3).normal(size=(10, 20, 3)).astype(np.float32)
+    np.save(tmp_path / "clip.npy", joints)
+    source = SkeletonSourceConfig(path=str(tmp_path / "clip.npy"), fps=10, realtime=False, loop=True)
+    config, progress, first = StreamConfig(id="replay", source=source), Progress(), CrashAfter(15)
+    with pytest.raises(KeyboardInterrupt):
+        run_stream(config, first, threading.Event(), progress=progress)
+    again = CrashAfter(5)
+    with pytest.raises(KeyboardInterrupt):
+        run_stream(config, again, threading.Event(), progress=progress)
+    assert [f.seq for f in again.frames] == [16, 17, 18, 19, 20]
+    np.testing.assert_allclose([f.timestamp for f in again.frames], 1.5 + np.arange(5) / 10)
+    np.testing.assert_array_equal(again.frames[0].joints, joints[0])
+
+
+def test_a_live_camera_restarts_from_now_with_a_new_seq() -> None:
+    # starts_at: the performer behaves as a camera (wall-clock time); nothing to continue
+    source = SyntheticSourceConfig(realtime=True, starts_at=time.time(), loop=True)
+    config, progress = StreamConfig(id="cam", source=source), Progress()
+    progress.mark(500, 1.0)
+    out = CrashAfter(3)
+    with pytest.raises(KeyboardInterrupt):
+        run_stream(config, out, threading.Event(), progress=progress)
+    assert [f.seq for f in out.frames] == [1, 2, 3] and out.frames[0].timestamp > time.time() - 5
 
 
 # --- real processes, real bus ------------------------------------------------------------------

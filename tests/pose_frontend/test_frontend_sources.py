@@ -96,6 +96,33 @@ def test_video_damaged_in_the_middle_delivers_what_it_can_then_fails(
     assert np.all(np.diff(delivered) > 0)
 
 
+def test_a_damaged_video_restarted_after_its_readable_part_delivers_nothing_again(
+    tmp_path: Path, squat_video: Path
+) -> None:
+    # The frontend fails at the damage and is restarted: its readable part must not be scored twice.
+    data = bytearray(squat_video.read_bytes())
+    third = len(data) // 3
+    data[third : third + 200_000] = (
+        np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes()
+    )
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    first: list[float] = []
+    with pytest.raises(CorruptVideoError):
+        first.extend(t for t, _ in VideoFileSource(path))
+    again = VideoFileSource(path)
+    assert again.resume_after(first[len(first) // 2])
+    rest: list[float] = []
+    with pytest.raises(CorruptVideoError):
+        rest.extend(t for t, _ in again)
+    assert rest == first[len(first) // 2 + 1 :] and len(first) > 2
+    last = VideoFileSource(path)
+    last.resume_after(first[-1])
+    with pytest.raises(CorruptVideoError):
+        assert not list(last)
+    assert last.stats["skipped"] == len(first) and last.stats["frames"] == 0
+
+
 def test_realtime_video_is_paced_like_a_camera(squat_video: Path) -> None:
     source = VideoFileSource(squat_video, realtime=True)
     started = time.monotonic()
@@ -190,6 +217,8 @@ def test_npy_replay_converts_its_layout(tmp_path: Path) -> None:
     frames = list(source)
     np.testing.assert_allclose([t for t, _ in frames], np.arange(8) / 15)
     np.testing.assert_array_equal(np.stack([j for _, j in frames]), from_msr_action3d(raw))
+    (tmp_path / "msr.npy").rename(tmp_path / "MSR.NPY")  # as some cameras and Windows tools name files
+    assert len(list(SkeletonReplaySource(tmp_path / "MSR.NPY", layout="msr_action3d"))) == 8
 
 
 def test_bad_skeleton_files_are_clear_errors(tmp_path: Path) -> None:

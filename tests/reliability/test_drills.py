@@ -142,6 +142,33 @@ def test_two_kill_9s_in_a_row_leave_exactly_one_closed_alert(tmp_path: Path) -> 
     print(f"two kill -9s drill: 1 alert, {alert.n_windows} windows (uninterrupted: {expected})")
 
 
+@pytest.mark.parametrize("kills", [[0.3], [2.0], [0.3, 1.5]], ids=["early", "late", "twice"])
+def test_kill_9_of_a_recordings_frontend_mid_episode_plays_no_frame_twice_and_forges_no_alert(
+    tmp_path: Path, kills: list[float]
+) -> None:
+    # A recording (no starts_at): a restarted frontend goes on after its last published frame. Played
+    # from its start again, the jump would be scored, and alerted, a second time.
+    script = walk_with("jump_flail", 6.0, after=4.0)
+    _, frames, _ = reference(script)
+    daemon = start_daemon(tmp_path, [stream(script)], demo_profiles(tmp_path / "profiles"))
+    try:
+        wait(lambda: "ALERT stream=cam" in daemon.log(), 60, "the alert to open")
+        for i, delay in enumerate(kills):
+            wait(lambda: len(daemon.pids("frontend-cam")) == i + 1, 60, "the restarted frontend")  # noqa: B023
+            time.sleep(delay)
+            os.kill(daemon.pids("frontend-cam")[-1], signal.SIGKILL)
+        finish(daemon)
+    finally:
+        daemon.stop()
+    received = daemon.record("worker stopped")["frames_received"]["cam"]
+    assert len(daemon.pids("frontend-cam")) == len(kills) + 1
+    # Frames in flight when a frontend died are lost, never more than a second's worth.
+    assert frames - 30 * len(kills) <= received <= frames, (received, frames)
+    found = alerts(daemon.config["store"]["url"])
+    assert len(found) == 1 and found[0].ended_at is not None, [(a.id, a.started_at) for a in found]
+    print(f"frontend kill -9 drill ({kills}): {received} of {frames} frames, 1 alert")
+
+
 def test_kill_9_of_the_daemon_takes_its_children_along_and_the_next_daemon_continues_the_episode(
     tmp_path: Path,
 ) -> None:
