@@ -124,7 +124,7 @@ def test_a_restarted_recording_goes_on_after_its_last_published_frame(
     # Played again from its start, a recording's frames (and its abnormal actions) would be scored,
     # and alerted, twice.
     joints = np.random.default_rng(2).normal(size=(30, 20, 3)).astype(np.float32)
-    config, progress, runs = _npy(tmp_path, joints), Progress(), []
+    config, progress, runs = _npy(tmp_path, joints), Progress(), list[Collect]()
     for n in crashes:
         runs.append(CrashAfter(n))
         with pytest.raises(KeyboardInterrupt):
