@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
 import typer
+
+CANNOT_START = 2  # edge.daemon.Daemon.run: the deployment cannot start
 
 
 def demo_cmd(
@@ -37,6 +40,11 @@ def demo_cmd(
         for path in build_demo_profiles():
             typer.echo(f"wrote {path}")
         return
+    if video is not None and webcam is not None:
+        raise typer.BadParameter("give --video or --webcam, not both")
+    if video is not None:
+        _check_video(video)
+    made = workdir is None
     folder = workdir or Path(tempfile.mkdtemp(prefix="haad-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     source: VideoSourceConfig | WebcamSourceConfig | None = None
@@ -50,6 +58,10 @@ def demo_cmd(
     typer.echo(f"haad demo: {what}; normal = walking in place; files in {folder}")
     daemon = Daemon(cfg)
     code = daemon.run()
+    if code == CANNOT_START:  # said why; nothing ran
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise typer.Exit(code)
     with AlertStore(cfg.store) as store:
         alerts = store.list_alerts(limit=100)
     source_name = (
@@ -68,3 +80,16 @@ def demo_cmd(
         )
     typer.echo(f"review them with: haad alerts list --db {cfg.store.url}")
     raise typer.Exit(code)
+
+
+def _check_video(video: Path) -> None:
+    """Refuse a video the frontend could not open before anything starts (it would be restarted and
+    given up after half a minute)."""
+    from pose_frontend.base import SourceError
+    from pose_frontend.sources import VideoFileSource
+
+    try:
+        VideoFileSource(video)
+    except SourceError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e

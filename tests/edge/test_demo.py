@@ -108,3 +108,23 @@ def test_rebuilt_demo_profile_is_the_only_version_and_matches_the_bundled_encode
     # The committed profile must be re-enrolled whenever the bundled encoder changes.
     assert rebuilt.meta["model_version"] == bundled.meta["model_version"]
     assert abs(rebuilt.threshold - bundled.threshold) < 1e-5
+
+
+@pytest.mark.parametrize("case", ["not a video", "missing", "both sources"])
+def test_demo_refuses_a_video_it_cannot_open_before_starting_anything(tmp_path: Path, case: str) -> None:
+    # It used to start the daemon, restart the frontend for half a minute, then report 0 alerts.
+    video = tmp_path / "clip.mp4"
+    if case != "missing":
+        video.write_text("not a video")
+    args = ["demo", "--workdir", str(tmp_path / "run"), "--video", str(video)]
+    if case == "both sources":
+        args += ["--webcam", "0"]
+    result = subprocess.run([sys.executable, "-m", "haad", *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    expected = {
+        "not a video": "cannot open video",
+        "missing": "video file not found",
+        "both sources": "not both",
+    }
+    assert expected[case] in result.stderr and "alert(s)" not in result.stdout, result.stdout + result.stderr
+    assert not (tmp_path / "run").exists()
