@@ -55,12 +55,13 @@ def load_clips(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"clip file not found: {path}")
-    if path.suffix == ".npz":
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
         chosen = [c for c in load_clipset_file(path).clips if label is None or c.label == label]
         if not chosen:
             raise ClipFileError(f"{path}: no clip labelled {label!r}")
         return chosen
-    if path.suffix == ".npy":
+    if suffix == ".npy":
         try:
             raw = np.load(path, allow_pickle=False)
             joints = to_canonical(raw, layout)

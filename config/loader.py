@@ -19,11 +19,27 @@ class ConfigError(ValueError):
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping key."""
+    """SafeLoader that remembers the line of every mapping key and refuses a key given twice."""
+
+
+class _DuplicateKey(yaml.YAMLError):
+    """A mapping key given twice: YAML would keep the last silently, hiding a hand-editing slip."""
+
+    def __init__(self, key: object, line: int, first: int) -> None:
+        super().__init__(f"{key}: given twice (first on line {first})")
+        self.line = line
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    # Before SafeLoader folds merge keys (<<) in: a key that overrides a merged one is no duplicate.
+    explicit = [k for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]
     mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    seen: dict[Any, int] = {}
+    for key_node in explicit:
+        key, line = loader.construct_object(key_node), key_node.start_mark.line + 1
+        if key in seen:
+            raise _DuplicateKey(key, line, seen[key])
+        seen[key] = line
     lines = {}
     for key_node, _ in node.value:
         lines[loader.construct_object(key_node)] = key_node.start_mark.line + 1
@@ -68,6 +84,8 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
     try:
         doc = yaml.load(text, Loader=_LineLoader) or {}
         plain = _strip_lines(doc)
+    except _DuplicateKey as e:
+        raise ConfigError(f"invalid configuration:\n  {source}:{e.line}: {e}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: not valid YAML: {e}") from e
     except RecursionError:
@@ -96,6 +114,14 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
 
 def load_config(path: str | Path, model: type[M]) -> M:
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{p} is a directory, not a configuration file")
     if not p.is_file():
         raise ConfigError(f"configuration file not found: {p}")
-    return parse_config(p.read_text(), model, source=str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not a text file (byte {e.start} is not UTF-8)") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read configuration file {p}: {e.strerror}") from None
+    return parse_config(text, model, source=str(p))

@@ -124,12 +124,15 @@ def _measure(clips: Sequence[Clip], spec: WindowSpec) -> tuple[list[tuple[str, i
 
 
 def _video_clip(path: Path, estimator: EstimatorConfig) -> Clip:
-    from pose_frontend.record import record_clip
+    from pose_frontend.record import RecordError, record_clip
 
     stream = StreamConfig(
         id="enrol", source=VideoSourceConfig(path=str(path), realtime=False), estimator=estimator
     )
-    times, joints, _visibility, _counters = record_clip(stream)
+    try:
+        times, joints, _visibility, _counters = record_clip(stream)
+    except RecordError as e:  # a video that opened but ends early (truncated), say
+        raise EnrolmentError(f"cannot enrol: {e}") from None
     if not np.isfinite(joints).all(axis=(1, 2)).any():
         raise EnrolmentError(f"cannot enrol: {path}: no person was detected in any frame")
     return Clip(joints, times, name=path.name)

@@ -173,6 +173,8 @@ def build_profile(
     (:func:`clip_problems`).
     """
     check_name(name)
+    if behaviour is not None:
+        check_name(behaviour, "behaviour")
     spec = backend.spec
     by_behaviour, skipped = _cut(clips, spec, min_segment_s, behaviour)
     if not by_behaviour:

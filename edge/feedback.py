@@ -148,6 +148,8 @@ def add_windows(
     join, or the name of a new one); default: one new behaviour per alert, ``alert-<id>``."""
     if not additions:
         raise FeedbackError("nothing to add")
+    if behaviour is not None:
+        check_name(behaviour, "behaviour")
     emb, windows = _embedded(target, backend), target.windows
     meta = dict(target.meta)
     feedback_groups = {str(k): v for k, v in meta.get("feedback_groups", {}).items()}
@@ -172,7 +174,6 @@ def add_windows(
                 f"alert {alert_id}: no usable window of {spec.frames} frames (got {np.asarray(raw).shape})"
             )
         name = behaviour or f"alert-{alert_id}"
-        check_name(name)  # shown in pages and typed on the command line: the profile-name rule
         entry = by_name.get(name)
         if entry is None:
             entry = by_name[name] = {"id": next_id, "name": name, "kind": FEEDBACK, "alert_ids": [], "added_at": when,

@@ -32,7 +32,8 @@ from models.files import atomic_write
 from models.preprocess import WindowSpec
 from models.skeleton import NUM_JOINTS
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # of profiles and behaviours
+_NAME = re.compile(NAME_PATTERN)
 _VERSION = re.compile(r"^v(\d{4,})\.npz$")
 # Profile files are readable by every user of the host, as a checked-out profile is (not secrets).
 FILE_MODE = 0o644
@@ -206,9 +207,11 @@ def check_behaviours(profile: Profile, what: str, *, enrolled: bool = True) -> N
         raise ProfileError(f"{what}: no enrolled behaviour (feedback alone cannot set a threshold)")
 
 
-def check_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise ProfileError(f"invalid profile name {name!r}: use letters, digits, '.', '_' or '-' (max 64)")
+def check_name(name: str, what: str = "profile") -> str:
+    """``name`` if it may name a profile (or ``what``: a behaviour): names are shown in pages, typed on
+    the command line, and a profile's is its folder's."""
+    if not _NAME.fullmatch(name):  # not match: its $ would take a trailing newline
+        raise ProfileError(f"invalid {what} name {name!r}: use letters, digits, '.', '_' or '-' (max 64)")
     return name
 
 

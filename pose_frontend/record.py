@@ -9,8 +9,14 @@ import numpy as np
 from bus.messages import SkeletonFrame
 from config.frontend import StreamConfig
 from models.skeleton import NUM_JOINTS
-from pose_frontend.base import Counters
-from pose_frontend.process import run_stream
+from pose_frontend.base import Counters, SourceError
+from pose_frontend.estimator import EstimatorError
+from pose_frontend.process import FrameErrorLimit, run_stream
+
+
+class RecordError(RuntimeError):
+    """A stream that could not be recorded: its source failed (a truncated video, say) or pose
+    estimation could not run; the message says which and why."""
 
 
 class _Collector:
@@ -35,14 +41,18 @@ def record_clip(
 
     Returns times ``(T,)`` float64, joints ``(T, 20, 3)`` float32 (NaN rows where nobody was
     detected), visibility ``(T, 20)`` float32 (0 there) and the stream's counters. Ends when the
-    source ends, after ``max_seconds`` of source time, or when ``stop`` is set.
+    source ends, after ``max_seconds`` of source time, or when ``stop`` is set. Raises
+    :class:`RecordError` when the source or the estimator fails (the frames so far are dropped).
     """
     source = config.source
     if hasattr(source, "realtime"):  # file-like sources: no need to wait for a camera's pace
         config = config.model_copy(update={"source": source.model_copy(update={"realtime": False})})
     stop = stop if stop is not None else threading.Event()
     collector = _Collector(stop, max_seconds)
-    counters = run_stream(config, collector, stop)
+    try:
+        counters = run_stream(config, collector, stop)
+    except (SourceError, EstimatorError, FrameErrorLimit) as e:
+        raise RecordError(str(e)) from e
     frames = collector.frames
     times = np.array([f.timestamp for f in frames], dtype=np.float64)
     joints = np.full((len(frames), NUM_JOINTS, 3), np.nan, dtype=np.float32)

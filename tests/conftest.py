@@ -158,3 +158,21 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def truncated_video(tmp_path: Path) -> Path:
+    """``cut.avi``: an AVI whose header promises 90 frames (3 s at 30 fps) cut after a third of its
+    bytes, as a copy that stopped early leaves it: it opens, then ends after about 30 frames."""
+    import cv2
+    import numpy as np
+
+    path = tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30.0, (64, 64))
+    rng = np.random.default_rng(0)  # noise frames are all about as large: a third of the bytes, ~30
+    for _ in range(90):
+        writer.write(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    writer.release()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    return path

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
+from edge.profiles import NAME_PATTERN, check_name
 from edge.store.models import ReviewStatus
 from edge.store.outbox import CursorState
 
@@ -145,6 +147,14 @@ class BulkReviewOut(BaseModel):
     missing: list[int]
 
 
+# The name rule's own message, not pydantic's; the schema states the rule to clients.
+BehaviourName = Annotated[
+    str,
+    AfterValidator(partial(check_name, what="behaviour")),
+    WithJsonSchema({"type": "string", "pattern": NAME_PATTERN}),
+]
+
+
 class NormalIn(BaseModel):
     note: str = Field("", max_length=2000)
     profile: str | None = Field(
@@ -154,9 +164,8 @@ class NormalIn(BaseModel):
         description="camera: normal for the alert's camera only (its overlay of the profile); all: for "
         "every camera using the profile (a new version of the profile)."
     )
-    behaviour: str | None = Field(
+    behaviour: BehaviourName | None = Field(
         None,
-        max_length=64,
         description="The behaviour the action is: a feedback behaviour it joins, or a new one's name "
         "(default: a new behaviour alert-<id>).",
     )

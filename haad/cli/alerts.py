@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from edge.overlays import Scope
 from edge.store import AlertRecord, AlertStore, ReviewStatus
 from edge.store.records import RECORD_FIELDS, encode_windows
-from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, load_edge_config
+from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, load_edge_config
 
 if TYPE_CHECKING:
     from edge.feedback import FeedbackResult
@@ -277,7 +277,10 @@ def review_cmd(
     ] = None,
     behaviour: Annotated[
         str | None,
-        typer.Option(help="With --normal: the behaviour the action is (default: a new one, alert-<id>)."),
+        typer.Option(
+            callback=check_behaviour,
+            help="With --normal: the behaviour the action is (default: a new one, alert-<id>).",
+        ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --normal: apply without asking.")] = False,
     reviewer: Annotated[str | None, typer.Option(help="Who reviews (default: the OS user).")] = None,

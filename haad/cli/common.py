@@ -53,3 +53,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` to stderr; raise the returned exit: ``raise fail(...)``."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def check_behaviour(name: str | None) -> str | None:
+    """A ``--behaviour`` option's callback: a name that cannot be a behaviour's is bad usage (exit 2)."""
+    from edge.profiles import ProfileError, check_name
+
+    try:
+        return None if name is None else check_name(name, "behaviour")
+    except ProfileError as e:
+        raise typer.BadParameter(str(e)) from None

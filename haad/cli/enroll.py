@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from config.completions import CompletionSettings, Gap
-from haad.cli.common import ConfigOption, fail, load_edge_config
+from haad.cli.common import ConfigOption, check_behaviour, fail, load_edge_config
+
+if TYPE_CHECKING:
+    from edge.profiles import Profile, ProfileStore
 
 _COMPLETIONS = CompletionSettings()
 
@@ -19,9 +23,11 @@ def enroll_cmd(
     label: str | None = typer.Option(None, help="Only clips with this label from clip-set files."),
     behaviour: str | None = typer.Option(
         None,
+        callback=check_behaviour,
         help="The behaviour the clips show (walking, sitting-down, ...): added to the profile if it exists "
         "(a new version; clips of a behaviour it has join it), else the profile is made of it. Without "
-        "it, a new profile is made and each clip-set label becomes a behaviour (unlabelled clips: normal).",
+        "it, a new profile is made and each clip-set label becomes a behaviour (unlabelled clips: normal); "
+        "an existing profile of that name is replaced, with a warning naming the behaviours it loses.",
     ),
     layout: str = typer.Option(
         "kinect_v1", help="Joint layout of .npy files (kinect_v1, msr_action3d, mediapipe33, smpl24)."
@@ -73,6 +79,7 @@ def enroll_cmd(
         with profile_lock(store, profile):
             if base is not None:  # what another enrolment or a reviewer saved meanwhile counts too
                 base = store.load(profile)
+            replaced = _readable(store, profile) if base is None else None
             built = build_profile(
                 profile, loaded, backend, calibration=w.calibration, augmentation=aug,
                 min_segment_s=w.min_segment_s, split_stride=w.stride, behaviour=behaviour, base=base,
@@ -107,7 +114,25 @@ def enroll_cmd(
             f"most vigorous second: {saved.meta['vigour']:.2f} torso lengths/s "
             f"(a second {cfg.worker.vigour_factor:g}x that is abnormal)"
         )
+    if replaced is not None:
+        kept = {b["name"] for b in saved.behaviour_table}
+        if lost := [b["name"] for b in replaced.behaviour_table if b["name"] not in kept]:
+            typer.echo(
+                f"warning: profile {saved.name} v{saved.version} replaces v{replaced.version}: behaviour(s) "
+                f"{', '.join(lost)} are gone (enrol with --behaviour to add to a profile instead)",
+                err=True,
+            )
     for clip_name, why in saved.meta["skipped"].items():
         typer.echo(f"warning: clip {clip_name} left out: {why}", err=True)
     for warning in cal["warnings"]:
         typer.echo(f"warning: {warning}", err=True)
+
+
+def _readable(store: ProfileStore, name: str) -> Profile | None:
+    """``name``'s newest version; None when it has none, or none that loads (nothing to compare)."""
+    from edge.profiles import ProfileError
+
+    try:
+        return store.load(name) if store.latest_version(name) else None
+    except ProfileError:  # an unreadable version: enrolling anew is how it is replaced
+        return None

@@ -90,7 +90,7 @@ def record_cmd(
     """Run one stream's source through pose estimation here and save the skeletons as a clip-set file."""
     from clips import Clip
     from clips.files import save_clipset_file
-    from pose_frontend.record import record_clip
+    from pose_frontend.record import RecordError, record_clip
 
     cfg = _load(config)
     chosen: list[StreamConfig] = [s for s in cfg.streams if stream is None or s.id == stream]
@@ -100,7 +100,11 @@ def record_cmd(
     stop = threading.Event()
     stop_on_signals(stop.set, signal.SIGINT)  # Ctrl-C ends the recording, keeping it
     started = time.monotonic()
-    times, joints, _, counters = record_clip(chosen[0], max_seconds=max_seconds, stop=stop)
+    try:
+        times, joints, _, counters = record_clip(chosen[0], max_seconds=max_seconds, stop=stop)
+    except RecordError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
     if len(times) == 0:
         typer.echo("no frame was recorded", err=True)
         raise typer.Exit(1)

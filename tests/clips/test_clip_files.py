@@ -1,4 +1,5 @@
-"""The clip-set file: per-frame labels of continuous recordings, and labels that may be absent."""
+"""The clip-set file: per-frame labels of continuous recordings, and labels that may be absent; either
+clip file whatever the case of its suffix."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clips import Clip, load_clipset_file, save_clipset_file
+from clips import Clip, load_clips, load_clipset_file, save_clipset_file
 from clips.files import ClipFileError
 
 
@@ -49,3 +50,12 @@ def test_labels_may_be_absent_and_frame_labels_must_cover_every_frame(tmp_path: 
     np.savez(tmp_path / "bad.npz", **base, frame_labels=np.array(["n"] * 5))
     with pytest.raises(ClipFileError, match="frame_labels"):
         load_clipset_file(tmp_path / "bad.npz")
+
+
+def test_clip_files_are_read_whatever_the_case_of_their_suffix(tmp_path: Path) -> None:
+    save_clipset_file(tmp_path / "set.npz", [_clip(5, "a")])
+    (tmp_path / "set.npz").rename(tmp_path / "SET.NPZ")
+    np.save(tmp_path / "walk.npy", np.zeros((4, 20, 3), np.float32))
+    (tmp_path / "walk.npy").rename(tmp_path / "WALK.NPY")
+    assert [c.name for c in load_clips(tmp_path / "SET.NPZ")] == ["a"]
+    assert [len(c.joints) for c in load_clips(tmp_path / "WALK.NPY")] == [4]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,12 @@ def test_a_clip_set_of_several_labels_enrols_one_behaviour_per_label(tmp_path: P
     np.testing.assert_array_equal(loaded.behaviour_ids, ids)
     np.testing.assert_array_equal(loaded.calibration_behaviour_ids, built.calibration_behaviour_ids)
     assert [b["name"] for b in loaded.behaviour_table] == [b["name"] for b in built.behaviour_table]
+
+
+def test_a_behaviour_name_outside_the_name_rule_or_empty_is_refused() -> None:
+    for name in ("bad/name", "", "walk\n"):
+        with pytest.raises(ProfileError, match=re.escape(f"invalid behaviour name {name!r}")):
+            _build([_clip(1, 5), _clip(2, 5)], behaviour=name)
 
 
 def test_a_named_behaviour_joins_an_existing_profile_as_its_next_version(tmp_path: Path) -> None:

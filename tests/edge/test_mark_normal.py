@@ -10,7 +10,7 @@ import pytest
 
 from edge.feedback import FeedbackError, action_windows, add_windows, empty_overlay, remove_windows
 from edge.overlays import affected_cameras, cameras_using, overlay_store, parse_target, target_name
-from edge.profiles import Profile, ProfileStore
+from edge.profiles import Profile, ProfileError, ProfileStore
 from models.preprocess import WindowSpec
 
 SPEC = WindowSpec()
@@ -76,6 +76,8 @@ def test_each_alert_becomes_a_feedback_behaviour_and_undo_takes_it_out_again() -
     assert [x["name"] for x in named.behaviour_table] == ["walk", "alert-11", "alert-12"]
     with pytest.raises(FeedbackError, match="enrolled"):
         add_windows(new, [(14, b)], backend, spec=SPEC, reviewer="ann", behaviour="walk")
+    with pytest.raises(ProfileError, match="invalid behaviour name 'x/y'"):
+        add_windows(new, [(14, b)], backend, spec=SPEC, reviewer="ann", behaviour="x/y")
     back = remove_windows(remove_windows(new, [12], backend, reviewer="ann"), [11], backend, reviewer="ann")
     np.testing.assert_array_equal(back.embeddings, base.embeddings)
     assert [x["name"] for x in back.behaviour_table] == ["walk"] and back.meta["feedback_groups"] == {}

@@ -86,6 +86,13 @@ def test_bad_config_is_reported_with_its_line(tmp_path: Path) -> None:
     assert "edge.yaml:3" in result.output and "edge.yaml:5" in result.output
 
 
+def test_a_config_that_is_not_text_is_bad_usage_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bin.yaml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 2 and "bin.yaml: not a text file" in result.output
+
+
 def test_defaults_round_trip_into_a_valid_config() -> None:
     result = runner.invoke(app, ["config", "defaults"])
     assert result.exit_code == 0
@@ -152,6 +159,9 @@ def test_enroll_makes_a_behaviour_per_label_and_adds_a_named_behaviour_as_a_new_
     assert [b["name"] for b in v2.behaviour_table] == ["Walk-in-place", "Bow", "jumping"]
     assert v2.meta["vigour"] >= v1.meta["vigour"]  # the most vigorous second of all three behaviours
     assert len(np.unique(v2.behaviour_ids)) == 3 and v2.meta["calibration"]["n_clips"] == 6
+    third = runner.invoke(app, ["enroll", "--profile", "ward", "--config", cfg, str(mixed)])  # a new profile
+    assert third.exit_code == 0, third.output
+    assert "warning: profile ward v3 replaces v2: behaviour(s) jumping are gone" in third.output
 
 
 def test_enroll_refuses_unusable_clips_clearly(tmp_path: Path) -> None:
@@ -166,6 +176,21 @@ def test_enroll_refuses_unusable_clips_clearly(tmp_path: Path) -> None:
     txt.write_text("hello")
     wrong = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, "--no-augment", str(txt)])
     assert wrong.exit_code == 1 and "not a video" in wrong.output
+    assert not (tmp_path / "profiles").exists()
+
+
+def test_enroll_refuses_a_truncated_video_with_one_line(tmp_path: Path, truncated_video: Path) -> None:
+    args = ["enroll", "--profile", "p", "--behaviour", "w", "--config", str(_config(tmp_path))]
+    result = runner.invoke(app, [*args, str(truncated_video)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "error: cannot enrol: " in result.output and "cut.avi ended after" in result.output
+
+
+def test_enroll_refuses_a_bad_or_empty_behaviour_name_as_bad_usage(tmp_path: Path) -> None:
+    for name in ("bad/name", ""):
+        args = ["enroll", "--profile", "p", "--behaviour", name, "--config", str(_config(tmp_path)), "a.npz"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "invalid behaviour name" in result.output, result.output
     assert not (tmp_path / "profiles").exists()
 
 

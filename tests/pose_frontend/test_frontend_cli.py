@@ -66,6 +66,14 @@ def test_record_clip_marks_frames_without_a_person_as_nan(tmp_path: Path, mp_tes
     assert visibility[1].max() == 0 and counters["no_person"] == 1
 
 
+def test_record_of_a_truncated_video_is_one_error_line(tmp_path: Path, truncated_video: Path) -> None:
+    config = _write(tmp_path / "f.yaml", f"streams:\n  - source: {{kind: video, path: {truncated_video}}}\n")
+    result = CliRunner().invoke(frontend_app, ["record", str(config), "--out", str(tmp_path / "x.npz")])
+    assert result.exit_code == 1 and "error: " in result.output and "of its 90 frames" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "x.npz").exists()
+
+
 def test_record_refuses_an_unknown_stream_and_a_bad_config(tmp_path: Path) -> None:
     good = _write(tmp_path / "g.yaml", "streams:\n  - id: a\n")
     bad = _write(tmp_path / "b.yaml", "streams:\n  - id: a\n    source: {kind: video}\n")

@@ -241,6 +241,16 @@ def test_mark_as_normal_for_one_camera_leaves_the_shared_profile_alone(
     )  # scope is required
 
 
+def test_mark_as_normal_refuses_a_bad_behaviour_name_as_invalid_input(
+    client: TestClient, seeded: Seeded
+) -> None:
+    for name in ("x/y", ""):
+        body = {"scope": "all", "behaviour": name}
+        r = client.post(f"/api/v1/alerts/{seeded.ids[2]}/normal", json=body, headers=AUTH)
+        assert r.status_code == 422 and "invalid behaviour name" in r.text
+    assert ProfileStore(seeded.profiles).versions("demo-walk") == [1]
+
+
 def test_mark_as_normal_of_an_alert_whose_profile_is_missing_is_a_conflict(
     client: TestClient, seeded: Seeded
 ) -> None:

@@ -105,6 +105,15 @@ def test_review_normal_names_the_cameras_it_changes_asks_and_undo_reverts(
     assert r.exit_code == 1 and "no alert with id 999" in _said(r.output)
 
 
+def test_review_normal_refuses_a_bad_behaviour_name_as_bad_usage(tmp_path: Path, seeded: Seeded) -> None:
+    cfg = _config(tmp_path, seeded, streams=[{"id": "door", "profiles": ["demo-walk"]}])
+    base = ["alerts", "review", str(seeded.ids[0]), "--normal", "--scope", "all", "--yes", "--db", seeded.url]
+    for name in ("x/y", ""):
+        r = runner.invoke(app, [*base, "--config", str(cfg), "--behaviour", name])
+        assert r.exit_code == 2 and "invalid behaviour name" in _said(r.output), r.output
+    assert ProfileStore(seeded.profiles).latest_version("demo-walk") == 1
+
+
 def test_show_plot_writes_png_and_svg(tmp_path: Path, seeded: Seeded) -> None:
     for name in ("t.png", "t.svg"):
         r = runner.invoke(

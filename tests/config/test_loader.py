@@ -1,0 +1,39 @@
+"""config/loader.py: what a hand-edited file gets wrong is reported with its line, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from config.edge import EdgeConfig
+from config.loader import ConfigError, load_config, parse_config
+
+
+def test_a_key_given_twice_is_refused_naming_it_and_both_lines() -> None:
+    with pytest.raises(ConfigError, match=r"edge.yaml:3: streams: given twice \(first on line 1\)"):
+        parse_config("streams: []\nprofiles_dir: p\nstreams: []\n", EdgeConfig, source="edge.yaml")
+    with pytest.raises(ConfigError, match=r"edge.yaml:4: stride: given twice \(first on line 2\)"):
+        parse_config("worker:\n  stride: 5\n  batch_size: 8\n  stride: 10\n", EdgeConfig, source="edge.yaml")
+
+
+def test_a_key_overriding_a_merged_one_is_not_a_duplicate() -> None:
+    class Pair(BaseModel):
+        base: dict[str, int]
+        over: dict[str, int]
+
+    pair = parse_config("base: &b {a: 1, b: 2}\nover:\n  <<: *b\n  a: 3\n", Pair)
+    assert pair.over == {"a": 3, "b": 2}
+
+
+def test_a_file_that_is_not_text_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "bin.yaml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match=r"bin.yaml: not a text file \(byte 0 is not UTF-8\)"):
+        load_config(path, EdgeConfig)
+
+
+def test_a_directory_is_named_as_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory, not a configuration file"):
+        load_config(tmp_path, EdgeConfig)
