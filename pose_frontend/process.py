@@ -29,6 +29,7 @@ import logging
 import multiprocessing
 import signal
 import sys
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
@@ -150,8 +151,10 @@ def run_stream(
     progress = progress if progress is not None else Progress()
     with ExitStack() as stack:
         src = stack.enter_context(source)
+        frames: Iterable[tuple[float, np.ndarray]] = src
         if progress.seq and src.resume_after(progress.timestamp):
             seq = progress.seq
+            frames = _rest_of(src, config.id, progress.timestamp)
             log.info("%s: continuing after the frame at t=%.3f published before the restart", config.id,
                      progress.timestamp)  # fmt: skip
         estimator: PoseEstimator | None = None
@@ -165,7 +168,7 @@ def run_stream(
             estimator = stack.enter_context(open_estimator(config.estimator))
         if src.produces == "image" and snapshot_dir is not None and config.snapshots != "off":
             ring = FrameRing(snapshot_dir / config.id)
-        for timestamp, frame in src:
+        for timestamp, frame in frames:
             if stop.is_set():
                 break
             seq += 1
@@ -219,6 +222,20 @@ def run_stream(
             if not message.person:
                 counters.add("no_person")
     return counters
+
+
+def _rest_of(source: Source, stream_id: str, after: float) -> Iterator[tuple[float, np.ndarray]]:
+    """A resumed recording's frames. One that fails before giving any (a truncated video restarted
+    after its readable part) has nothing left to read: it ends there instead of failing again."""
+    delivered = False
+    try:
+        for item in source:
+            delivered = True
+            yield item
+    except SourceError as e:
+        if delivered:
+            raise
+        log.error("%s: nothing after t=%.3f can be read (%s); the recording ends there", stream_id, after, e)
 
 
 class FrontendProcess(SpawnProcess):

@@ -21,7 +21,7 @@ from config.frontend import (
     UrlSourceConfig,
     VideoSourceConfig,
 )
-from pose_frontend.base import Progress
+from pose_frontend.base import CorruptVideoError, Progress
 from pose_frontend.process import FrameErrorLimit, FrontendProcess, run_stream
 
 
@@ -135,6 +135,20 @@ def test_a_restarted_recording_goes_on_after_its_last_published_frame(
     assert [f.seq for f in frames] == list(range(1, 31))  # every frame once, seq continued
     np.testing.assert_allclose([f.timestamp for f in frames], np.arange(30) / 10)
     assert counters["skipped"] == sum(crashes)
+
+
+def test_a_truncated_video_restarted_after_its_readable_part_ends_instead_of_failing_again(
+    truncated_video: Path,
+) -> None:
+    # Failing again, it was restarted until given up, and each restart played the readable part again.
+    config = StreamConfig(id="cut", source=VideoSourceConfig(path=str(truncated_video), realtime=False))
+    progress, first = Progress(), Collect()
+    with pytest.raises(CorruptVideoError, match="truncated or corrupt"):
+        run_stream(config, first, threading.Event(), progress=progress)
+    again = Collect()
+    counters = run_stream(config, again, threading.Event(), progress=progress)
+    assert 10 < len(first.frames) < 90 and again.frames == []
+    assert counters["skipped"] == len(first.frames)
 
 
 def test_a_restarted_loop_starts_a_new_pass_after_its_last_published_frame(tmp_path: Path) -> None:
