@@ -1,20 +1,40 @@
 """What must hold before a deployment can run: checked by ``haad config validate`` and at the
 start of ``haad run`` (which refuses to start otherwise, exit code 2), beyond what the config schema
-checks: profiles the encoder can score, source files, bus keys and which key sends which stream."""
+checks: profiles the encoder can score, source files, bus keys and which key sends which stream,
+secrets it references. Warnings name what lets it run but not alert yet."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from config.edge import EdgeConfig
 from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, VideoSourceConfig
+from config.secrets import SecretError, SecretRef
 from edge.backends.base import EncoderFacts
 from edge.profiles import ProfileError, ProfileStore, check_model
 
 
 def deployment_problems(cfg: EdgeConfig) -> list[str]:
     """Every problem found, each naming the stream, file or setting and what to do; [] when none."""
-    return [*_profile_problems(cfg), *_source_problems(cfg), *_key_problems(cfg)]
+    return [*_profile_problems(cfg), *_source_problems(cfg), *_key_problems(cfg), *_secret_problems(cfg)]
+
+
+def deployment_warnings(cfg: EdgeConfig) -> list[str]:
+    """What does not stop the deployment but keeps it from alerting: no profile to score against (a
+    fresh install enrols after configuring; a running worker picks profiles up as they come)."""
+    if (
+        not cfg.streams
+        or any(s.profiles for s in cfg.streams)
+        or ProfileStore(Path(cfg.profiles_dir)).names()
+    ):
+        return []
+    return [
+        f"no stream has a profile to score against (none enrolled in {Path(cfg.profiles_dir).resolve()}): "
+        "the streams are watched, but nothing alerts until one is enrolled (`haad enroll --profile NAME ...`)"
+    ]
 
 
 def _profile_problems(cfg: EdgeConfig) -> list[str]:
@@ -83,3 +103,30 @@ def _key_problems(cfg: EdgeConfig) -> list[str]:
         problems += [f"stream {s}: no key in bus.curve.senders may send it" for s in sorted(streams - bound)]
         problems += [f"bus.curve.senders: {s} is not a configured stream" for s in sorted(bound - streams)]
     return problems
+
+
+def _secret_problems(cfg: EdgeConfig) -> list[str]:
+    """Each referenced secret this host cannot read (an unset variable, a missing file): found now,
+    not when the store, a sink or a camera first needs it."""
+    problems = []
+    for where, ref in _secret_refs(cfg, ""):
+        try:
+            ref.value()
+        except SecretError as e:
+            problems.append(f"{where}: {e}")
+    return problems
+
+
+def _secret_refs(model: BaseModel, where: str) -> Iterator[tuple[str, SecretRef]]:
+    """Every secret reference in ``model`` with its setting path; camera ones only when the frontends
+    run here."""
+    for name in type(model).model_fields:
+        if name == "streams" and isinstance(model, EdgeConfig) and not model.run_frontends:
+            continue
+        value = getattr(model, name)
+        for i, item in enumerate(value) if isinstance(value, list) else [(None, value)]:
+            path = f"{where}{name}" + ("" if i is None else f".{i}")
+            if isinstance(item, SecretRef):
+                yield path, item
+            elif isinstance(item, BaseModel):
+                yield from _secret_refs(item, path + ".")

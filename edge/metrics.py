@@ -106,9 +106,14 @@ FRONTEND_RESULTS = {
 }
 
 
+class MetricsUnavailable(OSError):
+    """The metrics endpoint cannot listen where metrics.host and metrics.port say (e.g. the port is in use)."""
+
+
 def serve(host: str, port: int, given_up: Callable[[], list[str]] = list) -> None:
     """Serve the aggregate of every process's metrics on ``http://host:port/metrics`` and the health
-    on ``/health`` (a thread); ``given_up`` names the children the daemon gave up."""
+    on ``/health`` (a thread); ``given_up`` names the children the daemon gave up. Raises
+    :class:`MetricsUnavailable` when it cannot listen there."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     metrics_app = make_wsgi_app(registry)
@@ -121,7 +126,13 @@ def serve(host: str, port: int, given_up: Callable[[], list[str]] = list) -> Non
         start_response(code, [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
 
-    server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_Quiet)
+    try:
+        server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_Quiet)
+    except OSError as e:
+        raise MetricsUnavailable(
+            f"metrics cannot listen on {host}:{port} ({e.strerror}); set another metrics.port "
+            "(or metrics.host), or metrics.enabled: false"
+        ) from None
     threading.Thread(target=server.serve_forever, name="haad-metrics", daemon=True).start()
 
 

@@ -23,8 +23,9 @@ def defaults_cmd() -> None:
 @app.command("validate")
 def validate_cmd(path: Path = typer.Argument(..., help="edge.yaml to check.")) -> None:
     """Check an edge.yaml: every setting (each problem with its line), and what the deployment needs
-    on this host: the profiles its streams name, its source files, its bus keys."""
-    from edge.checks import deployment_problems
+    on this host: the profiles its streams name, its source files, its bus keys, its secrets. Warns
+    when no stream has a profile to score against yet."""
+    from edge.checks import deployment_problems, deployment_warnings
 
     cfg = load_edge_config(path)
     problems = deployment_problems(cfg)
@@ -32,4 +33,6 @@ def validate_cmd(path: Path = typer.Argument(..., help="edge.yaml to check.")) -
         typer.echo(f"{path}: {problem}", err=True)
     if problems:
         raise typer.Exit(2)
+    for warning in deployment_warnings(cfg):
+        typer.echo(f"{path}: warning: {warning}", err=True)
     typer.echo(f"{path}: valid ({len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]})")

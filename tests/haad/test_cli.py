@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from edge.profiles import Profile, ProfileStore
 from haad.cli import app
 from models.checkpoint import load_metadata
 from models.encoder import DEFAULT_ENCODER_PATH, KIND, EncoderConfig
+from tests.daemon_harness import demo_profiles, start_daemon
 from training.datasets import load_dataset
 
 runner = CliRunner()
@@ -423,3 +425,76 @@ def test_the_container_binds_metrics_to_every_address_and_exposes_what_it_serves
     assert result.exit_code == 0, result.output
     assert got[0].metrics.host == "0.0.0.0"
     assert {got[0].metrics.port, ServeConfig().port} <= exposed
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ({"store": {"url": "postgresql://haad@db/haad", "password": {"env": "HAAD_TEST_NOPE"}}},
+         "store.password: environment variable HAAD_TEST_NOPE is not set"),
+        ({"store": {"url": "postgresql://haad@db/haad", "password": {"file": "/nonexistent/pw"}}},
+         "store.password: cannot read the secret file /nonexistent/pw"),
+        ({"events": {"webhooks": [{"name": "ops", "url": "https://hooks.example/x", "secret": {"env": "HAAD_TEST_NOPE"}}]}},
+         "events.webhooks.0.secret: environment variable HAAD_TEST_NOPE is not set"),
+        ({"streams": [{"id": "door", "source": {"kind": "url", "url": "rtsp://admin@10.0.0.5/s",
+                                                 "password": {"env": "HAAD_TEST_NOPE"}}}]},
+         "streams.0.source.password: environment variable HAAD_TEST_NOPE is not set"),
+    ],
+    ids=["env", "file", "webhook", "camera"],
+)  # fmt: skip
+def test_validate_refuses_a_secret_this_host_cannot_read(tmp_path: Path, setting: dict, said: str) -> None:
+    from edge.demo import PROFILES_DIR
+
+    path = tmp_path / "edge.yaml"
+    path.write_text(yaml.safe_dump({"profiles_dir": str(PROFILES_DIR), **setting}))
+    result = runner.invoke(app, ["config", "validate", str(path)], env={"HAAD_TEST_NOPE": None})
+    assert result.exit_code == 2 and f"{path}: {said}" in result.output, result.output
+    if "streams" in setting:  # a camera's password is needed only where its frontend runs
+        path.write_text(
+            yaml.safe_dump({"profiles_dir": str(PROFILES_DIR), "run_frontends": False, **setting})
+        )
+        result = runner.invoke(app, ["config", "validate", str(path)], env={"HAAD_TEST_NOPE": None})
+        assert result.exit_code == 0, result.output
+
+
+def test_validate_warns_until_a_stream_has_a_profile_to_score_against(tmp_path: Path) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text(yaml.safe_dump({"profiles_dir": str(tmp_path / "profiles")}))
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 0 and "valid" in result.output, result.output
+    assert "warning: no stream has a profile to score against" in result.output
+    demo_profiles(tmp_path / "profiles")
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+
+
+def test_run_refuses_a_secret_it_cannot_read_before_starting_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HAAD_TEST_NOPE", raising=False)
+    store = {"url": "postgresql://haad@127.0.0.1:5432/test", "password": {"env": "HAAD_TEST_NOPE"}}
+    daemon = start_daemon(tmp_path, [{"id": "cam"}], demo_profiles(tmp_path / "profiles"), store=store)
+    try:
+        assert daemon.proc.wait(timeout=60) == 2, daemon.log()
+    finally:
+        daemon.stop()
+    assert "cannot start: store.password: environment variable HAAD_TEST_NOPE is not set" in daemon.log()
+    assert "started" not in daemon.log() and "Traceback" not in daemon.log()
+
+
+def test_run_warns_without_a_profile_and_refuses_a_busy_metrics_port_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        daemon = start_daemon(tmp_path, [{"id": "cam"}], tmp_path / "profiles", metrics={"port": port})
+        try:
+            assert daemon.proc.wait(timeout=60) == 2, daemon.log()
+        finally:
+            daemon.stop()
+    records = daemon.log_records()
+    assert [r["level"] for r in records if r["msg"].startswith("no stream has a profile")] == ["WARNING"]
+    assert f"cannot start: metrics cannot listen on 127.0.0.1:{port} (Address already in use)" in daemon.log()
+    assert (
+        "metrics.port" in daemon.log() and "started" not in daemon.log() and "Traceback" not in daemon.log()
+    )
