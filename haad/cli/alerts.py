@@ -1,7 +1,7 @@
 """Review the alert log: list, show, export and triage alerts.
 
 The database is --db, else the HAAD_DB environment variable, else the store of --config edge.yaml,
-else sqlite:///haad-alerts.db.
+else sqlite:///haad-alerts.db; deliver writes to the store of the daemon's --config only.
 --since/--until take ISO-8601 times (UTC when no zone is given) or times relative to now (30m, 2h, 1d)
 and match an alert's start. Exit codes: 0 done, 1 no such alert or database, 2 bad usage.
 """
@@ -12,8 +12,6 @@ import csv
 import getpass
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -21,13 +19,13 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import numpy as np
 import typer
 from alembic.util import CommandError
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.secrets import SecretError
 from edge.overlays import Scope
 from edge.store import AlertRecord, AlertStore, ReviewStatus
 from edge.store.records import RECORD_FIELDS, encode_windows
-from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, load_edge_config
+from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, load_edge_config, open_store
 
 if TYPE_CHECKING:
     from edge.feedback import FeedbackResult
@@ -332,6 +330,8 @@ def deliver_cmd(
     try:
         with AlertStore(cfg.store) as store:
             delivered = outbox.deliver(store)
+    except SecretError as e:
+        _fail(f"store.password: {e}; {outbox.waiting()} alert(s) still wait in {path}")
     except (SQLAlchemyError, CommandError) as e:
         _fail(
             f"alert log unreachable ({e.__class__.__name__}); {outbox.waiting()} alert(s) still wait in {path}"
@@ -350,12 +350,11 @@ def prune_cmd(
 ) -> None:
     """Apply store.retention now: drop old windows, delete old alerts and delivered events."""
     from edge.snapshots import alerts_root, prune_snapshots
-    from edge.store import AlertStore
     from edge.store.retention import prune
 
     cfg = load_edge_config(config, db=db, profiles=profiles)
     profiles_dir = Path(cfg.profiles_dir)
-    with AlertStore(cfg.store) as store:
+    with open_store(cfg.store) as store:
         report = prune(
             store, cfg.store.retention, profiles_dir=profiles_dir if profiles_dir.is_dir() else None
         )
@@ -398,7 +397,10 @@ def _review_normal(
         profiles = ProfileStore(Path(cfg.profiles_dir))
         try:
             if not undo:
-                plan = preview_normal(store, alert_id, streams, profile)
+                try:
+                    plan = preview_normal(store, alert_id, streams, profile)
+                except FeedbackError as e:  # it refuses only a --profile missing or not the alert's
+                    raise typer.BadParameter(str(e), param_hint="--profile") from None
                 reached = plan["scopes"][scope]
                 where = f"camera {plan['stream']} only" if scope == "camera" else "every camera using it"
                 typer.echo(
@@ -429,20 +431,9 @@ def _target(r: FeedbackResult) -> str:
     return f"profile {r.profile}" + (f" for camera {r.stream}" if r.stream else "")
 
 
-@contextmanager
-def _open(config: Path | None, db: str | None) -> Iterator[AlertStore]:
-    """The store at ``db``, else the one ``config`` names; a SQLite file must exist already (a typo
-    must not create an empty log)."""
-    store_cfg = load_edge_config(config, db=db).store
-    url = make_url(store_cfg.url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").expanduser().is_file():
-        _fail(f"no alert database at {url.database} (give --config edge.yaml, --db or set HAAD_DB)")
-    try:
-        store = AlertStore(store_cfg)
-    except (SQLAlchemyError, CommandError) as e:
-        _fail(f"cannot open {url.render_as_string(hide_password=True)}: {e.__class__.__name__}: {e.args[0]}")
-    with store:
-        yield store
+def _open(config: Path | None, db: str | None) -> AlertStore:
+    """The store at ``db``, else the one ``config`` names (it must exist already)."""
+    return open_store(load_edge_config(config, db=db).store)
 
 
 def _get(store: AlertStore, alert_id: int) -> AlertRecord:

@@ -1,15 +1,20 @@
-"""What several commands share: loading edge.yaml with errors a user can act on."""
+"""What several commands share: loading edge.yaml and opening the alert log, with errors a user
+can act on."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 
 from config.edge import EdgeConfig
 from config.loader import ConfigError, load_config
 from config.store import StoreConfig, normalise_db_url
+
+if TYPE_CHECKING:
+    from edge.store import AlertStore
 
 ConfigOption = typer.Option(None, "--config", help="edge.yaml (default: the built-in defaults).")
 ConfigOpt = Annotated[
@@ -52,6 +57,39 @@ def load_edge_config(path: Path | None, *, db: str | None = None, profiles: Path
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` to stderr; raise the returned exit: ``raise fail(...)``."""
     typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def open_store(store: StoreConfig) -> AlertStore:
+    """The alert log ``store`` names, for a command that reads it (a worker creates it); exits with
+    code 1 and one line when it cannot be opened. A missing SQLite file is refused, not created: a
+    typo must not make an empty log."""
+    from alembic.util import CommandError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from config.secrets import SecretError
+    from edge.store import AlertStore
+
+    url = make_url(store.url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").expanduser().is_file():
+        raise fail(f"no alert database at {url.database} (give --config edge.yaml, --db or set HAAD_DB)")
+    try:
+        return AlertStore(store)
+    except SecretError as e:
+        raise fail(f"store.password: {e}") from None
+    except (SQLAlchemyError, CommandError) as e:
+        raise fail(
+            f"cannot open {url.render_as_string(hide_password=True)}: {e.__class__.__name__}: {e.args[0]}"
+        ) from None
+
+
+def invalid(e: ValidationError, code: int = 2) -> typer.Exit:
+    """Print each problem of ``e`` on its own line (``error: field: why``); raise the returned exit."""
+    for err in e.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        why = err["msg"].removeprefix("Value error, ")
+        typer.echo(f"error: {where}: {why}" if where else f"error: {why}", err=True)
     return typer.Exit(code)
 
 

@@ -7,7 +7,7 @@ import threading
 
 import typer
 
-from haad.cli.common import ConfigOpt, DbOpt, fail, load_edge_config
+from haad.cli.common import ConfigOpt, DbOpt, fail, load_edge_config, open_store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Alert events out: MQTT, webhooks.")
 
@@ -18,14 +18,13 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     from bus.logs import setup_logging
     from edge.events.notifier import Notifier, build_sinks
     from edge.snapshots import snapshot_modes
-    from edge.store import AlertStore
 
     cfg = load_edge_config(config, db=db)
     if not cfg.events.enabled:
         raise fail("no events sink configured (events.mqtt or events.webhooks)", code=2)
     setup_logging(cfg.logging.level, "text")
     stop = threading.Event()
-    with AlertStore(cfg.store) as store:
+    with open_store(cfg.store) as store:
         notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]),
                             snapshot_streams=snapshot_modes(cfg))  # fmt: skip
         try:
@@ -39,9 +38,8 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
 @app.command("status")
 def events_status_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Each sink's progress through the outbox (pending events, failures, last error), as JSON."""
-    from edge.store import AlertStore
     from edge.store.outbox import cursor_states
 
     cfg = load_edge_config(config, db=db)
-    with AlertStore(cfg.store) as store, store.reading() as s:
+    with open_store(cfg.store) as store, store.reading() as s:
         typer.echo(json.dumps([c.to_dict() for c in cursor_states(s)], indent=2))

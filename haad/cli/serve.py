@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
-from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, fail, load_edge_config
+from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, invalid, load_edge_config, open_store
 
 app = typer.Typer(
     invoke_without_command=True,
@@ -41,10 +42,10 @@ def serve_cmd(
         serve = with_overrides(
             cfg.serve or ServeConfig(), host=host, port=port, auth=False if no_auth else None
         )
-    except ValueError as e:
-        raise fail(str(e), code=2) from None
+    except ValidationError as e:
+        raise invalid(e) from None
     setup_logging(cfg.logging.level, "text")
-    run_server(cfg, serve)
+    run_server(cfg, serve, store=open_store(cfg.store))
 
 
 @app.command("token")
@@ -56,7 +57,10 @@ def token_cmd(
     from edge.review.auth import new_token, token_sha256
 
     token = new_token()
-    entry = TokenConfig(name=name, sha256=token_sha256(token))
+    try:
+        entry = TokenConfig(name=name, sha256=token_sha256(token))
+    except ValidationError as e:
+        raise invalid(e) from None
     typer.echo(f"token for {name}: {token}")
     typer.echo("add to edge.yaml under serve.tokens:")
     typer.echo(f"  - {{name: {entry.name}, sha256: {entry.sha256}}}")

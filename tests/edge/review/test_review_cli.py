@@ -38,6 +38,33 @@ def test_serve_help_and_refusing_an_open_host_without_auth(seeded: Seeded) -> No
     assert r.exit_code == 2 and "loopback" in _said(r.output)
 
 
+def test_serve_refuses_bad_values_in_one_line_each(seeded: Seeded) -> None:
+    r = runner.invoke(app, ["serve", "--db", seeded.url, "--host", "0.0.0.0", "--no-auth"])
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and "errors.pydantic.dev" not in r.output, r.output
+    r = runner.invoke(app, ["serve", "token", "--name", "a b"])
+    assert r.exit_code == 2 and r.output.count("\n") == 1, r.output
+    assert r.output.startswith("error: name: String should match pattern"), r.output
+
+
+@pytest.mark.parametrize("command", [["serve", "--no-auth"], ["events", "status"]])
+def test_serve_and_events_refuse_a_database_that_is_missing_or_not_one(
+    tmp_path: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda *_, **__: None)  # a server that starts returns at once
+    missing = tmp_path / "missing.db"
+    r = runner.invoke(app, [*command, "--db", f"sqlite:///{missing}"])
+    assert r.exit_code == 1 and f"no alert database at {missing}" in _said(r.output), r.output
+    assert not missing.exists()
+    garbage = tmp_path / "garbage.db"
+    garbage.write_text("not a database\n")
+    r = runner.invoke(app, [*command, "--db", f"sqlite:///{garbage}"])
+    assert r.exit_code == 1 and "cannot open" in r.output and "file is not a database" in r.output, r.output
+    r = runner.invoke(app, [*command, "--db", "postgresql://haad@127.0.0.1:1/test"])
+    assert r.exit_code == 1 and "cannot open postgresql+psycopg://haad@127.0.0.1:1/test" in r.output, r.output
+
+
 def test_serve_token_prints_a_token_whose_hash_the_config_accepts() -> None:
     from config.serve import ServeConfig
     from edge.review.auth import Auth
@@ -112,6 +139,22 @@ def test_review_normal_refuses_a_bad_behaviour_name_as_bad_usage(tmp_path: Path,
         r = runner.invoke(app, [*base, "--config", str(cfg), "--behaviour", name])
         assert r.exit_code == 2 and "invalid behaviour name" in _said(r.output), r.output
     assert ProfileStore(seeded.profiles).latest_version("demo-walk") == 1
+
+
+def test_review_normal_of_a_multi_profile_alert_without_profile_is_bad_usage(
+    tmp_path: Path, seeded: Seeded
+) -> None:
+    from datetime import UTC, datetime
+
+    from review_helpers import demo_alert
+
+    with AlertStore(seeded.url) as store:
+        (alert_id,) = store.write_alerts([demo_alert("door", "demo-walk+other", datetime.now(UTC), seed=7)])
+    base = ["alerts", "review", str(alert_id), "--normal", "--scope", "camera", "--yes", "--db", seeded.url]
+    r = runner.invoke(app, [*base, "--config", str(_config(tmp_path, seeded))])
+    assert r.exit_code == 2 and "against several profiles (demo-walk, other)" in _said(r.output), r.output
+    r = runner.invoke(app, [*base, "--profile", "nope", "--config", str(_config(tmp_path, seeded))])
+    assert r.exit_code == 2 and "did not score this alert" in _said(r.output), r.output
 
 
 def test_show_plot_writes_png_and_svg(tmp_path: Path, seeded: Seeded) -> None:

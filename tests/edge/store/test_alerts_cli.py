@@ -279,3 +279,30 @@ def test_csv_export_never_hands_a_spreadsheet_a_formula(
     with out.open() as f:
         notes = {row["id"]: row["note"] for row in csv.DictReader(f)}
     assert notes[str(ids[0])] == "'" + note
+
+
+def test_a_store_password_this_host_cannot_read_is_one_line_not_a_traceback(
+    tmp_path: Path, make_alert: MakeAlert, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edge.alert_outbox import AlertOutbox
+
+    monkeypatch.delenv("HAAD_TEST_NOPE", raising=False)
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        "store: {url: 'postgresql://haad@127.0.0.1:5432/test', password: {env: HAAD_TEST_NOPE}}\n"
+    )
+    result = run("list", "--config", str(config))
+    assert result.exit_code == 1, result.output
+    assert result.output == "error: store.password: environment variable HAAD_TEST_NOPE is not set\n"
+    outbox = AlertOutbox(tmp_path / "alert-outbox.db")  # a stopped daemon's (state_dir: the config's folder)
+    outbox.put([(1, make_alert())])
+    outbox.close()
+    result = run("deliver", "--config", str(config))
+    assert result.exit_code == 1 and "HAAD_TEST_NOPE is not set; 1 alert(s) still wait in" in said(result)
+
+
+def test_prune_refuses_a_missing_sqlite_file_and_does_not_create_it(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    result = run("prune", db=f"sqlite:///{path}")
+    assert result.exit_code == 1 and f"no alert database at {path}" in result.output
+    assert not path.exists()
