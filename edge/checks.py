@@ -63,13 +63,18 @@ def _profile_problems(cfg: EdgeConfig) -> list[str]:
 
 
 def _source_problems(cfg: EdgeConfig) -> list[str]:
+    """Files opened as the frontend will open them: one it cannot (missing, not a video, a skeleton
+    array of the wrong shape) would fail, be restarted and given up, whatever the wait."""
+    from pose_frontend.base import SourceError
+    from pose_frontend.sources import open_source
+
     problems = []
     for stream in cfg.streams if cfg.run_frontends else []:
-        source = stream.source
-        if isinstance(source, VideoSourceConfig | SkeletonSourceConfig) and not Path(source.path).is_file():
-            problems.append(f"stream {stream.id}: {source.kind} file not found: {source.path}")
-        if isinstance(source, ImagesSourceConfig) and not Path(source.path).exists():
-            problems.append(f"stream {stream.id}: image folder or file not found: {source.path}")
+        if isinstance(stream.source, VideoSourceConfig | SkeletonSourceConfig | ImagesSourceConfig):
+            try:
+                open_source(stream.source).close()
+            except SourceError as e:
+                problems.append(f"stream {stream.id}: {e}")
     return problems
 
 

@@ -67,8 +67,8 @@ def test_squat_video_goes_through_bus_and_worker_into_sqlite(tmp_path: Path, dat
 def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_path: Path) -> None:
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    corrupt = tmp_path / "corrupt.mp4"
-    corrupt.write_bytes(np.random.default_rng(0).bytes(50_000))
+    # A camera nobody answers for (a corrupt file is refused before the daemon starts: test_cli.py)
+    dead = {"max_attempts": 1, "initial_backoff_s": 0.1, "max_backoff_s": 0.1, "open_timeout_s": 1.0}
     walk_jump_walk = [
         {"motion": "walk_in_place", "seconds": 8.0},
         {"motion": "jump_flail", "seconds": 5.0},
@@ -79,7 +79,10 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
         [
             # No profile named: the stream is scored against every profile enrolled, none yet.
             {"id": "cam", "source": {"kind": "synthetic", "script": walk_jump_walk, "seed": 7}},
-            {"id": "broken", "source": {"kind": "video", "path": str(corrupt)}},
+            {
+                "id": "broken",
+                "source": {"kind": "url", "url": f"rtsp://127.0.0.1:{free_port()}/", "reconnect": dead},
+            },
         ],
         profiles,
         events={
@@ -120,7 +123,7 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
             )
 
         wait(counted, 20, "drops by reason")
-        # The corrupt video's frontend fails and is restarted with back-off, then given up; the others
+        # The dead camera's frontend fails and is restarted with back-off, then given up; the others
         # keep going.
         wait(
             lambda: daemon.metric("haad_child_restarts_total", child="frontend-broken") >= 2,

@@ -55,6 +55,34 @@ def test_validate_passes_once_the_named_profiles_exist(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("kind", "content", "said"),
+    [
+        ("video", None, "video file not found"),
+        ("video", "not a video", "cannot open video"),
+        ("skeleton", "wrong shape", "cannot replay"),
+        ("images", "empty folder", "no image files"),
+    ],
+)
+def test_validate_refuses_a_source_file_the_frontend_cannot_open(
+    tmp_path: Path, kind: str, content: str | None, said: str
+) -> None:
+    # A file that exists but cannot be read used to pass, then fail at run time five times over.
+    path = tmp_path / {"video": "cam.mp4", "skeleton": "cam.npy", "images": "frames"}[kind]
+    if content == "not a video":
+        path.write_text(content)
+    elif content == "wrong shape":
+        np.save(path, np.zeros((90, 17, 3), np.float32))
+    elif content == "empty folder":
+        path.mkdir()
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        yaml.safe_dump({"streams": [{"id": "cam", "source": {"kind": kind, "path": str(path)}}]})
+    )
+    result = runner.invoke(app, ["config", "validate", str(config)])
+    assert result.exit_code == 2 and f"stream cam: {said}" in result.output, result.output
+
+
+@pytest.mark.parametrize(
     "spoil",
     [
         lambda p: replace(p, embeddings=p.embeddings[:, :128]),  # another size than the model gives
