@@ -114,10 +114,13 @@ def load_clipset_file(path: Path) -> ClipSet:
         times = np.concatenate([np.arange(offsets[i + 1] - offsets[i]) / fps for i in range(n)])
     else:
         raise ClipFileError(f"{path}: give either per-frame 'timestamps' or a positive 'fps'")
-    names = arrays["names"] if "names" in arrays else [f"{path.stem}:{i}" for i in range(n)]
-    views = arrays["views"] if "views" in arrays else np.full(n, "")
+    names = _text(arrays["names"]) if "names" in arrays else np.array([f"{path.stem}:{i}" for i in range(n)])
+    _check_times(path, times, offsets, names)
+    views = _text(arrays["views"]) if "views" in arrays else np.full(n, "")
     if len(views) != n:
         raise ClipFileError(f"{path}: views must name one camera per clip ({n})")
+    labels, subjects = _text(labels), _text(subjects)
+    frame_labels = None if frame_labels is None else _text(frame_labels)
     clips = tuple(
         Clip(
             joints=joints[offsets[i] : offsets[i + 1]],
@@ -125,14 +128,47 @@ def load_clipset_file(path: Path) -> ClipSet:
             label=str(labels[i]),
             subject=str(subjects[i]),
             name=str(names[i]),
-            frame_labels=None
-            if frame_labels is None
-            else frame_labels[offsets[i] : offsets[i + 1]].astype(str),
+            frame_labels=None if frame_labels is None else frame_labels[offsets[i] : offsets[i + 1]],
             view=str(views[i]),
         )
         for i in range(n)
     )
     return ClipSet(path.stem, clips)
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    """Labels, subjects, names as text: byte strings decoded, numbers written out, and the blanks
+    around them dropped (a "walk " in some recordings is the "walk" of the others)."""
+    values = np.asarray(values)
+    text = np.char.decode(values, "utf-8", "replace") if values.dtype.kind == "S" else values.astype(str)
+    return np.char.strip(text)
+
+
+# Seconds between two frames beyond which timestamps are taken to be in another unit (milliseconds):
+# read as seconds they would stretch every clip a thousandfold.
+_MAX_MEDIAN_STEP_S = 0.5
+
+
+def _check_times(path: Path, times: np.ndarray, offsets: np.ndarray, names: np.ndarray) -> None:
+    """Refuse timestamps that go back within a clip or are not in seconds (a frame whose time is not
+    a number is left to the clip's readers, which skip it)."""
+    steps = []
+    for i in range(len(offsets) - 1):
+        t = times[offsets[i] : offsets[i + 1]]
+        back = np.flatnonzero(np.diff(t) < 0)  # NaN compares False
+        if len(back):
+            k = int(back[0]) + 1
+            raise ClipFileError(
+                f"{path}: clip {names[i]}: time goes back at frame {k} ({t[k - 1]:.3f} -> {t[k]:.3f} s); "
+                "a clip's timestamps must rise (a recording of several sessions is several clips)"
+            )
+        steps.append(np.diff(t)[np.diff(t) > 0])
+    step = np.concatenate(steps) if steps else np.zeros(0)
+    if len(step) and float(np.median(step)) > _MAX_MEDIAN_STEP_S:
+        raise ClipFileError(
+            f"{path}: frames are a median {float(np.median(step)):g} apart; timestamps are in seconds "
+            "(milliseconds? divide by 1000)"
+        )
 
 
 def save_clipset_file(path: Path, clips: Sequence[Clip]) -> None:

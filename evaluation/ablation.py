@@ -62,7 +62,7 @@ def run_ablation(cfg: AblationConfig, out: Path, *, progress: bool = True) -> di
         encoders[n_g] = path
 
     clipset = load_dataset(cfg.dataset, base.data_root)
-    split = split_for(clipset.name, clipset.subjects, clipset.labels)
+    split = split_for(cfg.dataset, clipset.subjects, clipset.labels)
     spec = load_encoder(encoders[0])[1]
     tw = eval_windows(clipset, split, spec)
     generator = load_humanmac(Path(cfg.humanmac))

@@ -103,7 +103,11 @@ def eval_windows(
         names.append(c.name)
         views.append(c.view)
     if not windows:
-        raise ValueError(f"no test clips for {split.dataset}: test subjects {sorted(split.test_subjects)}")
+        raise ValueError(
+            f"no test clips for {split.dataset}: test subjects {sorted(split.test_subjects)}"
+            + (f"; {skipped} clip(s) left out: no window could be cut (e.g. no frame with every joint finite)"
+               if skipped else "")
+        )  # fmt: skip
     return EvalWindows(
         np.concatenate(windows), np.concatenate(clip_of), tuple(labels), tuple(names), tuple(views), skipped
     )
@@ -181,8 +185,10 @@ def evaluate(
     categories = sorted(set(tw.labels))
     drawable = [c for c in categories if ((labels == c) & supportable).sum() >= shots]
     if behaviours > len(drawable):
+        where = f" from camera {support_view!r}" if support_view is not None else ""
         raise ValueError(
-            f"--behaviours {behaviours}: only {len(drawable)} categories have {shots} clips to draw"
+            f"a support set of {shots} clips (--shots) of each of {behaviours} categories (--behaviours) "
+            f"is needed, and only {len(drawable)} categories have {shots} clips{where}"
         )
     per_category: dict[str, list[float]] = {}
     per_pair: dict[str, dict[str, list[float]]] = {}

@@ -65,7 +65,7 @@ def run_fewshot_eval(
     encoder_path = Path(encoder_path or DEFAULT_ENCODER_PATH)
     encoder, spec, meta = load_encoder(encoder_path)
     clipset = load_dataset(dataset, data_root)
-    split = split_for(clipset.name, clipset.subjects, clipset.labels)
+    split = split_for(dataset, clipset.subjects, clipset.labels)  # a file named msr.npz is no benchmark
     tw = eval_windows(clipset, split, spec, sensor_windows(sensor, spec.fps, sensor_seed) if sensor else None)
     methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "encoder": encoder_embed_fn(encoder) if onnx is None else _onnx_embed_fn(encoder_path, onnx),
@@ -115,6 +115,8 @@ def run_fewshot_eval(
         "test_clips": len(tw.labels),
         "eval_windows": int(len(tw.windows)),
         "skipped_clips": tw.skipped,
+        # too few clips to draw a support set and still score one: never normal (their clips stay anomalies)
+        "categories_never_normal": sorted(set(tw.labels) - set(results["encoder"].per_category)),
         "unseen_categories": sorted(split.unseen_labels & set(tw.labels)),
         "methods": {k: r.summary(split.unseen_labels) for k, r in results.items()},
     }
@@ -188,6 +190,15 @@ def format_table(summary: dict[str, Any]) -> str:
             f"{summary['behaviours']} behaviours); every other category is abnormal"
         )
     lines.append(f"scoring rule: {summary.get('rule', DEFAULT_RULE)}")
+    if summary.get("skipped_clips"):
+        lines.append(
+            f"{summary['skipped_clips']} clip(s) left out: no window could be cut (e.g. no frame with every joint finite)"
+        )
+    if summary.get("categories_never_normal"):
+        lines.append(
+            f"never normal (fewer than {summary['shots']} + 1 clips; scored as anomalies only): "
+            + ", ".join(summary["categories_never_normal"])
+        )
     if summary.get("cross_view"):
         lines.append("cross-view: support from one camera, queries from another; mean AUC per pair:")
         for m, pairs in summary["cross_view"].items():

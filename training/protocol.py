@@ -76,7 +76,8 @@ SPLITS = {s.dataset: s for s in (KINDER_GATOR, MSR, UTKINECT, NW_UCLA)}
 
 
 def split_for(dataset: str, subjects: list[str], labels: list[str]) -> Split:
-    """The named benchmark split, or for a user's clip-set file: every subject tested, all unseen."""
+    """The named benchmark split, or for a user's clip-set file: every subject tested, all unseen.
+    ``dataset`` as it was given: a file's path is never a benchmark, whatever the file is called."""
     if dataset in SPLITS:
         return SPLITS[dataset]
     return Split(dataset, frozenset(), frozenset(subjects), frozenset(labels))

@@ -79,6 +79,8 @@ def eval_fewshot_cmd(
         )  # fmt: skip
     except ValueError as e:  # e.g. O impossible for the gap
         raise fail(str(e), code=2) from None
+    except OSError as e:  # a clip-set file or dataset folder that is not there
+        raise fail(str(e)) from None
     typer.echo(format_table(summary))
     typer.echo(f"wrote {out / 'summary.json'}")
 

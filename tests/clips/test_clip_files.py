@@ -59,3 +59,41 @@ def test_clip_files_are_read_whatever_the_case_of_their_suffix(tmp_path: Path) -
     (tmp_path / "walk.npy").rename(tmp_path / "WALK.NPY")
     assert [c.name for c in load_clips(tmp_path / "SET.NPZ")] == ["a"]
     assert [len(c.joints) for c in load_clips(tmp_path / "WALK.NPY")] == [4]
+
+
+def _raw(tmp_path: Path, name: str, **arrays: np.ndarray) -> Path:
+    base = {
+        "joints": np.zeros((6, 20, 3), np.float32),
+        "offsets": np.array([0, 3, 6]),
+        "labels": np.array(["walk", "kick"]),
+        "subjects": np.array(["s1", "s2"]),
+        "names": np.array(["a", "b"]),
+        "layout": np.array("kinect_v1"),
+        "timestamps": np.array([0.0, 0.05, 0.1, 0.0, 0.05, 0.1]),
+    }
+    np.savez(tmp_path / name, **{**base, **arrays})
+    return tmp_path / name
+
+
+def test_byte_string_and_padded_labels_read_as_the_text_they_hold(tmp_path: Path) -> None:
+    # np.array of bytes is how some writers store text; "walk " in one file is "walk" in the others.
+    path = _raw(
+        tmp_path, "bytes.npz", labels=np.array([b"walk", b"kick "]), subjects=np.array([7, 8]),
+        frame_labels=np.array([b"walk", b" walk", b"walk", b"kick", b"kick", b"walk "]),
+    )  # fmt: skip
+    a, b = load_clipset_file(path).clips
+    assert (a.label, b.label, a.subject, b.subject) == ("walk", "kick", "7", "8")
+    assert list(b.frame_labels) == ["kick", "kick", "walk"] and list(a.frame_labels) == ["walk"] * 3  # type: ignore[arg-type]
+
+
+def test_timestamps_that_go_back_or_are_not_seconds_are_refused_by_name(tmp_path: Path) -> None:
+    back = _raw(tmp_path, "back.npz", timestamps=np.array([0.0, 0.05, 0.1, 5.0, 0.0, 0.05]))
+    with pytest.raises(ClipFileError, match=r"clip b: time goes back at frame 1"):
+        load_clipset_file(back)
+    ms = _raw(tmp_path, "ms.npz", timestamps=np.array([0.0, 50.0, 100.0, 0.0, 50.0, 100.0]))
+    with pytest.raises(ClipFileError, match="milliseconds"):
+        load_clipset_file(ms)
+    # a clock that starts anywhere (epoch seconds) is fine
+    assert (
+        len(load_clipset_file(_raw(tmp_path, "epoch.npz", timestamps=1.7e9 + np.arange(6) * 0.05)).clips) == 2
+    )

@@ -65,7 +65,7 @@ def test_several_behaviours_make_every_other_category_the_anomaly(msr_windows) -
     assert all(len(row) <= 19 for row in three.per_pair.values())
     eq6 = evaluate(msr_windows, emb, shots=3, seeds=2, behaviours=3, rule=RULES["eq6"])
     assert three.per_category != eq6.per_category  # the rule is the one given
-    with pytest.raises(ValueError, match="behaviours 21"):
+    with pytest.raises(ValueError, match="of each of 21 categories"):
         evaluate(msr_windows, emb, shots=3, seeds=1, behaviours=21)
 
 
@@ -203,3 +203,31 @@ def test_missing_data_path_is_a_clear_error(tmp_path: Path) -> None:
         load_dataset("msr", tmp_path / "nowhere")
     with pytest.raises(DataNotFoundError, match="MSR Action3D"):
         load_dataset("msr", tmp_path)
+
+
+def test_a_clip_set_file_is_never_scored_as_the_benchmark_its_name_matches(
+    tmp_path: Path, data_root: Path
+) -> None:
+    # A user's msr.npz once got MSR's split: its subjects 1-6 dropped as training people, every
+    # category called seen. A category with too few clips to be normal is said, not silently dropped.
+    from clips import save_clipset_file
+
+    clips = [
+        c
+        for c in load_dataset("msr", data_root).clips
+        if c.label in ("a01 high arm wave", "a02 horizontal arm wave")
+    ]
+    clips += [c for c in load_dataset("msr", data_root).clips if c.label == "a05 forward punch"][:3]
+    save_clipset_file(tmp_path / "msr.npz", clips)
+    torch.manual_seed(0)
+    ckpt = tmp_path / "enc.safetensors"
+    save_encoder(ckpt, ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(), WindowSpec(), {})
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        app, ["eval", "fewshot", "--dataset", str(tmp_path / "msr.npz"), "--encoder", str(ckpt), "--seeds", "1",
+              "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["test_clips"] == len(clips) and summary["methods"]["encoder"]["seen"] is None
+    assert summary["categories_never_normal"] == ["a05 forward punch"] and "never normal" in result.output
