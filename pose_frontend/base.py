@@ -96,7 +96,8 @@ class Counters:
 
 
 class Progress:
-    """How far a stream's frontend got: the ``seq`` and timestamp of its last published frame.
+    """How far a stream's frontend got: the ``seq`` and timestamp of the last frame it sent, marked
+    just before sending (killed in between, a restart loses that frame rather than send it twice).
 
     It lives in memory the daemon owns (:meth:`shared`) and hands to every process it starts for the
     stream, so a frontend restarted after a crash continues a recording after that frame instead of

@@ -214,11 +214,12 @@ def run_stream(
                     ) from e
                 continue
             failures_in_a_row = 0
+            # Marked first: killed between the two, a restart skips this frame rather than send it twice.
+            progress.mark(seq, timestamp)
             if not publisher.publish(message, wait=stop if src.lossless else None):
                 counters.add("dropped")  # a live frame the bus had no room for (or a stop)
                 continue
             counters.add("published")
-            progress.mark(seq, timestamp)
             if not message.person:
                 counters.add("no_person")
     return counters
