@@ -25,6 +25,7 @@ key            shape / type                     meaning
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from clips.clip import Clip, ClipSet
-from models.skeleton import LAYOUT_JOINTS, Layout, to_canonical
+from models.skeleton import LAYOUT_JOINTS, TORSO, J, Layout, to_canonical
+
+log = logging.getLogger(__name__)
 
 REQUIRED = ("joints", "offsets", "subjects", "layout")
 CLIP_FILE_SUFFIXES = frozenset({".npz", ".npy"})
@@ -102,7 +105,7 @@ def load_clipset_file(path: Path) -> ClipSet:
     if frame_labels is not None and (frame_labels.shape != (total,) or frame_labels.dtype.kind not in "US"):
         raise ClipFileError(f"{path}: frame_labels must be one string per frame ({total})")
     try:
-        joints = to_canonical(arrays["joints"], layout)  # type: ignore[arg-type]
+        joints = _upright(path, to_canonical(arrays["joints"], layout))  # type: ignore[arg-type]
     except ValueError as e:
         raise ClipFileError(f"{path}: {e}") from e
     if "timestamps" in arrays:
@@ -134,6 +137,37 @@ def load_clipset_file(path: Path) -> ClipSet:
         for i in range(n)
     )
     return ClipSet(path.stem, clips)
+
+
+def _upright(path: Path, joints: np.ndarray) -> np.ndarray:
+    """Canonical joints are y-up and right-handed; a file exported otherwise and declared as a
+    canonical layout is turned to it as a whole, from what every body shows:
+
+    * shoulders clearly below the hips in most frames: y points down (camera coordinates, say):
+      half a turn about x (y and z negated, so left stays left);
+    * the feet pointing backwards from the body's front (the cross product of up and left-to-right
+      hips) in most frames: the coordinates are left-handed, so left is right: x negated. On the
+      Kinect datasets the feet point forwards in 97-100 % of clips."""
+    hips, shoulders = joints[:, TORSO[0]], joints[:, TORSO[1]]
+    up, length = shoulders - hips, np.linalg.norm(shoulders - hips, axis=-1)
+    ok = np.isfinite(up[:, 1]) & np.isfinite(length)
+    if ok.any() and np.median(up[ok, 1]) < -0.5 * np.median(length[ok]):
+        log.warning("%s: the shoulders lie below the hips (y points down); turned upright", path)
+        joints = joints * np.array([1.0, -1.0, -1.0], joints.dtype)
+        up = -up
+    front = np.cross(up, joints[:, J["HipRight"]] - joints[:, J["HipLeft"]])
+    feet = (
+        joints[:, J["FootLeft"]]
+        - joints[:, J["AnkleLeft"]]
+        + joints[:, J["FootRight"]]
+        - joints[:, J["AnkleRight"]]
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):  # a still or missing foot says nothing (NaN)
+        along = np.sum(front * feet, -1) / (np.linalg.norm(front, axis=-1) * np.linalg.norm(feet, axis=-1))
+    if np.isfinite(along).any() and np.nanmedian(along) < 0:
+        log.warning("%s: the feet point backwards (left-handed coordinates); mirrored", path)
+        joints = joints * np.array([-1.0, 1.0, 1.0], joints.dtype)
+    return joints
 
 
 def _text(values: np.ndarray) -> np.ndarray:
