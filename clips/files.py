@@ -72,7 +72,7 @@ def load_clips(
             raise ClipFileError(f"{path} is not a readable (T, N, 3) skeleton .npy: {e}") from e
         if joints.ndim != 3 or len(joints) == 0:
             raise ClipFileError(f"{path}: expected a (T, N, 3) array with T >= 1; got shape {raw.shape}")
-        return [Clip(joints, np.arange(len(joints)) / fps, label or "", "", path.stem)]
+        return [Clip(_upright(path, joints), np.arange(len(joints)) / fps, label or "", "", path.stem)]
     raise ClipFileError(f"{path}: a clip file is a clip-set .npz or a .npy skeleton array")
 
 
