@@ -150,13 +150,15 @@ class Daemon:
     def run(self) -> int:
         """Run until a signal or until every source ended or was given up; returns the exit code: 0,
         1 when a child was given up, 2 when the deployment cannot start (edge.checks)."""
-        from edge.checks import deployment_problems
+        from edge.checks import deployment_problems, deployment_warnings
 
         problems = deployment_problems(self.cfg)
         for problem in problems:
             log.error("cannot start: %s", problem)
         if problems:
             return 2
+        for warning in deployment_warnings(self.cfg):
+            log.warning("%s", warning)
         try:
             lock = hold_lock(state_dir(self.cfg) / "haad.lock", what="another haad daemon")
         except StateLocked as e:
@@ -167,7 +169,13 @@ class Daemon:
             return 2
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self._start_metrics()
+            try:
+                self._start_metrics()
+            except (
+                OSError
+            ) as e:  # edge.metrics.MetricsUnavailable (importing it first would set up prometheus)
+                log.error("cannot start: %s", e)  # nothing else was started
+                return 2
             self._start(self.worker)
             self._wait_for_worker()
             for child in [*self.services, *self.frontends]:
