@@ -145,10 +145,10 @@ _ORIENTATION_FRAMES = 20
 _ORIENTATION_SHARE = 0.75
 
 
-def _mostly(values: np.ndarray) -> bool:
-    """Whether ``values`` (per frame; NaN: no evidence) are True in most frames that tell."""
-    finite = values[~np.isnan(values)]
-    return len(finite) >= _ORIENTATION_FRAMES and float(np.mean(finite)) >= _ORIENTATION_SHARE
+def _mostly(holds: np.ndarray, measure: np.ndarray) -> bool:
+    """Whether ``holds`` in most frames whose ``measure`` is a number (the others say nothing)."""
+    told = holds[np.isfinite(measure)]
+    return len(told) >= _ORIENTATION_FRAMES and float(np.mean(told)) >= _ORIENTATION_SHARE
 
 
 def _upright(path: Path, joints: np.ndarray) -> np.ndarray:
@@ -163,14 +163,14 @@ def _upright(path: Path, joints: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # a bad joint says nothing (NaN)
         up = joints[:, TORSO[1]] - joints[:, TORSO[0]]
         below = up[:, 1] / np.linalg.norm(up, axis=-1)
-        if _mostly(np.where(np.isnan(below), np.nan, below < -0.5)):
+        if _mostly(below < -0.5, below):
             log.warning("%s: the shoulders lie below the hips (y points down); turned upright", path)
             joints, up = joints * np.array([1.0, -1.0, -1.0], joints.dtype), -up
         front = np.cross(up, joints[:, J["HipRight"]] - joints[:, J["HipLeft"]])
         feet = (joints[:, J["FootLeft"]] - joints[:, J["AnkleLeft"]]
                 + joints[:, J["FootRight"]] - joints[:, J["AnkleRight"]])  # fmt: skip
         along = np.sum(front * feet, -1) / (np.linalg.norm(front, axis=-1) * np.linalg.norm(feet, axis=-1))
-        if _mostly(np.where(np.isnan(along), np.nan, along < 0)):
+        if _mostly(along < 0, along):
             log.warning("%s: the feet point backwards (left-handed coordinates); mirrored", path)
             joints = joints * np.array([-1.0, 1.0, 1.0], joints.dtype)
     return joints
@@ -195,18 +195,19 @@ def _check_times(path: Path, times: np.ndarray, offsets: np.ndarray, names: np.n
     steps = []
     for i in range(len(offsets) - 1):
         t = times[offsets[i] : offsets[i + 1]]
-        back = np.flatnonzero(np.diff(t) < 0)  # NaN compares False
+        step = np.diff(t)
+        back = np.flatnonzero(step < 0)  # NaN compares False
         if len(back):
             k = int(back[0]) + 1
             raise ClipFileError(
                 f"{path}: clip {names[i]}: time goes back at frame {k} ({t[k - 1]:.3f} -> {t[k]:.3f} s); "
                 "a clip's timestamps must rise (a recording of several sessions is several clips)"
             )
-        steps.append(np.diff(t)[np.diff(t) > 0])
-    step = np.concatenate(steps) if steps else np.zeros(0)
-    if len(step) and float(np.median(step)) > _MAX_MEDIAN_STEP_S:
+        steps.append(step[step > 0])
+    every = np.concatenate(steps) if steps else np.zeros(0)
+    if len(every) and (median := float(np.median(every))) > _MAX_MEDIAN_STEP_S:
         raise ClipFileError(
-            f"{path}: frames are a median {float(np.median(step)):g} apart; timestamps are in seconds "
+            f"{path}: frames are a median {median:g} apart; timestamps are in seconds "
             "(milliseconds? divide by 1000)"
         )
 

@@ -169,11 +169,10 @@ class Daemon:
             return 2
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
+            # edge.metrics.MetricsUnavailable, an OSError (imported first, it would set prometheus up)
             try:
                 self._start_metrics()
-            except (
-                OSError
-            ) as e:  # edge.metrics.MetricsUnavailable (importing it first would set up prometheus)
+            except OSError as e:
                 log.error("cannot start: %s", e)  # nothing else was started
                 return 2
             self._start(self.worker)

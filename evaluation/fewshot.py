@@ -75,6 +75,10 @@ class EvalWindows:
     skipped: int
 
 
+# Why a clip was left out of the evaluation (ClipError from clip_frames).
+NO_WINDOW = "no window could be cut (e.g. no frame with every joint finite)"
+
+
 def eval_windows(
     clipset: ClipSet, split: Split, spec: WindowSpec, sensor: Sensor | None = None
 ) -> EvalWindows:
@@ -105,8 +109,7 @@ def eval_windows(
     if not windows:
         raise ValueError(
             f"no test clips for {split.dataset}: test subjects {sorted(split.test_subjects)}"
-            + (f"; {skipped} clip(s) left out: no window could be cut (e.g. no frame with every joint finite)"
-               if skipped else "")
+            + (f"; {skipped} clip(s) left out: {NO_WINDOW}" if skipped else "")
         )  # fmt: skip
     return EvalWindows(
         np.concatenate(windows), np.concatenate(clip_of), tuple(labels), tuple(names), tuple(views), skipped

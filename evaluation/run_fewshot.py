@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from edge.backends.raw_dct import raw_dct_features
-from evaluation.fewshot import ROC_GRID, MethodResult, eval_windows, evaluate_dataset
+from evaluation.fewshot import NO_WINDOW, ROC_GRID, MethodResult, eval_windows, evaluate_dataset
 from evaluation.scoring_rules import DEFAULT_RULE, RULES
 from models.embedding import embed_all, embed_variants
 from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
@@ -191,9 +191,7 @@ def format_table(summary: dict[str, Any]) -> str:
         )
     lines.append(f"scoring rule: {summary.get('rule', DEFAULT_RULE)}")
     if summary.get("skipped_clips"):
-        lines.append(
-            f"{summary['skipped_clips']} clip(s) left out: no window could be cut (e.g. no frame with every joint finite)"
-        )
+        lines.append(f"{summary['skipped_clips']} clip(s) left out: {NO_WINDOW}")
     if summary.get("categories_never_normal"):
         lines.append(
             f"never normal (fewer than {summary['shots']} + 1 clips; scored as anomalies only): "

@@ -78,16 +78,21 @@ def test_truncated_video_is_a_corrupt_video(tmp_path: Path, squat_video: Path) -
         VideoFileSource(path)
 
 
-def test_video_damaged_in_the_middle_delivers_what_it_can_then_fails(
-    tmp_path: Path, squat_video: Path
-) -> None:
-    data = bytearray(squat_video.read_bytes())
+def _garbled(video: Path, path: Path) -> Path:
+    """``video`` with 200 kB of noise a third of the way in: it opens, then fails at the damage."""
+    data = bytearray(video.read_bytes())
     third = len(data) // 3
     data[third : third + 200_000] = (
         np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes()
     )
-    path = tmp_path / "garbled.mp4"
     path.write_bytes(bytes(data))
+    return path
+
+
+def test_video_damaged_in_the_middle_delivers_what_it_can_then_fails(
+    tmp_path: Path, squat_video: Path
+) -> None:
+    path = _garbled(squat_video, tmp_path / "garbled.mp4")
     delivered = []
     with pytest.raises(CorruptVideoError, match="of its 65 frames"):
         for t, _ in VideoFileSource(path):
@@ -100,13 +105,7 @@ def test_a_damaged_video_restarted_after_its_readable_part_delivers_nothing_agai
     tmp_path: Path, squat_video: Path
 ) -> None:
     # The frontend fails at the damage and is restarted: its readable part must not be scored twice.
-    data = bytearray(squat_video.read_bytes())
-    third = len(data) // 3
-    data[third : third + 200_000] = (
-        np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes()
-    )
-    path = tmp_path / "damaged.mp4"
-    path.write_bytes(bytes(data))
+    path = _garbled(squat_video, tmp_path / "damaged.mp4")
     first: list[float] = []
     with pytest.raises(CorruptVideoError):
         first.extend(t for t, _ in VideoFileSource(path))
