@@ -7,6 +7,9 @@ from pydantic import Field, model_validator
 from config.backend import BackendConfig, OnnxRuntimeConfig
 from config.base import StrictModel
 
+# worker.min_segment_s's default, also the few-shot benchmark's yardstick for a too-short clip
+MIN_SEGMENT_S = 1.0
+
 
 class EpisodeConfig(StrictModel):
     """Hysteresis that turns per-window scores into alert episodes (edge/episodes.py)."""
@@ -122,7 +125,7 @@ class WorkerConfig(StrictModel):
         "Kinder-Gator (docs/experiments/2026-12-05-feedback-reach.md).",
     )
     min_segment_s: float = Field(
-        default=1.0,
+        default=MIN_SEGMENT_S,
         ge=0.25,
         le=60,
         description="Shortest stretch of skeleton (seconds, at the window's frame rate) that is scored, "

@@ -23,7 +23,7 @@ import numpy as np
 
 from clips import Clip
 from config.completions import CompletionSettings
-from config.worker import CalibrationConfig
+from config.worker import MIN_SEGMENT_S, CalibrationConfig
 from edge.backends import EncoderBackend
 from edge.profiles import DEFAULT_BEHAVIOUR, ENROLLED, Profile, check_name
 from edge.scoring import calibrate_threshold
@@ -154,7 +154,7 @@ def build_profile(
     *,
     calibration: CalibrationConfig,
     augmentation: Augmentation | None = None,
-    min_segment_s: float = 1.0,
+    min_segment_s: float = MIN_SEGMENT_S,
     split_stride: int = 5,
     behaviour: str | None = None,
     base: Profile | None = None,

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from clips import ClipSet
+from config.worker import MIN_SEGMENT_S
+from edge.segments import min_segment_frames
 from evaluation.scoring_rules import RULES, Rule
 from models.embedding import embed_all
 from models.preprocess import ClipError, WindowSpec, clip_frames, cut_windows, normalise_windows
@@ -73,10 +75,17 @@ class EvalWindows:
     names: tuple[str, ...]
     views: tuple[str, ...]  # per clip ("" for a one-camera set)
     skipped: int
+    short: int  # scored clips with less skeleton than the live path ever scores (SHORT_CLIP)
 
 
 # Why a clip was left out of the evaluation (ClipError from clip_frames).
 NO_WINDOW = "no window could be cut (e.g. no frame with every joint finite)"
+# Scored all the same (a benchmark keeps its clips), but said: such a clip is one window stretched
+# from less motion than a camera's stream or an enrolment is ever scored from.
+SHORT_CLIP = (
+    f"under {MIN_SEGMENT_S:g} s of skeleton (worker.min_segment_s: live never scores, enrolment refuses, "
+    "so little); each is stretched to one window and scored"
+)
 
 
 def eval_windows(
@@ -89,7 +98,8 @@ def eval_windows(
     labels: list[str] = []
     names: list[str] = []
     views: list[str] = []
-    skipped = 0
+    skipped = short = 0
+    need = min_segment_frames(spec, MIN_SEGMENT_S)
     for c in clipset.clips:
         if c.subject not in split.test_subjects:
             continue
@@ -98,6 +108,7 @@ def eval_windows(
         except ClipError:
             skipped += 1
             continue
+        short += len(frames) < need
         if sensor is not None:
             frames = sensor(frames)
         w = normalise_windows(cut_windows(frames, spec), spec)
@@ -112,7 +123,13 @@ def eval_windows(
             + (f"; {skipped} clip(s) left out: {NO_WINDOW}" if skipped else "")
         )  # fmt: skip
     return EvalWindows(
-        np.concatenate(windows), np.concatenate(clip_of), tuple(labels), tuple(names), tuple(views), skipped
+        np.concatenate(windows),
+        np.concatenate(clip_of),
+        tuple(labels),
+        tuple(names),
+        tuple(views),
+        skipped,
+        short,
     )
 
 

@@ -11,20 +11,29 @@ Unless a profile is given, each recording is scored against a profile enrolled a
 would, one behaviour per normal label, each from the longest run of that label in each of ``shots``
 recordings of *other* subjects (one run per subject while there are subjects enough, longest runs
 first; a recording whose subject is "" counts as its own subject). Runs shorter than
-``min_segment_s`` are never enrolled (edge/segments.py).
+``min_segment_s`` are never enrolled (edge/segments.py). Where fewer other subjects' runs are long
+enough, the recording is enrolled from those, and a warning says so.
+
+A recording with no stretch of ``min_segment_s`` of skeleton (every joint finite) is left out, with a
+warning: the worker would score none of it, so it would only count as a recording that never
+alerted and its actions as missed.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from clips import Clip, load_clipset_file
+from edge.enroll import short_reason
 from edge.segments import frames_in_span, min_segment_frames
 from evaluation.stream_sets import Interval, LabelledStream, label_runs
-from models.preprocess import WindowSpec
+from models.preprocess import ClipError, WindowSpec, clip_frames
+
+log = logging.getLogger(__name__)
 
 
 def labels_of(normal: str | Sequence[str]) -> list[str]:
@@ -62,6 +71,15 @@ def longest_normal_run(recording: Clip, normal: str) -> Clip | None:
     return Clip(
         recording.joints[a:b], recording.times[a:b], normal, recording.subject, f"{recording.name}:{normal}"
     )
+
+
+def unscorable(recording: Clip, spec: WindowSpec, min_segment_s: float) -> str | None:
+    """Why the worker would score nothing of ``recording``; None if it scores something."""
+    try:
+        frames = clip_frames(recording.joints, recording.times, spec)  # its longest valid stretch
+    except ClipError as e:
+        return str(e)
+    return short_reason(len(frames), spec, min_segment_s)
 
 
 def _subject(clip: Clip) -> str:
@@ -114,7 +132,16 @@ def recording_streams(
         raise ValueError(
             f"{path}: no frame is labelled {', '.join(map(repr, missing))}; labels found: {found}"
         )
-    streams, lacking = [], []
+    left_out = {r.name: why for r in recordings if (why := unscorable(r, spec, min_segment_s))}
+    if left_out:
+        log.warning(
+            "%s: %d of %d recordings left out, the worker would score none of them: %s",
+            path, len(left_out), len(recordings), "; ".join(f"{n}: {w}" for n, w in left_out.items()),
+        )  # fmt: skip
+        recordings = [r for r in recordings if r.name not in left_out]
+        if not recordings:
+            raise ValueError(f"{path}: no recording holds {min_segment_s:g} s of skeleton to score")
+    streams, lacking, fewer = [], [], []
     for rec in recordings:
         support: tuple[Clip, ...] = ()
         if enrol:
@@ -122,6 +149,8 @@ def recording_streams(
                 chosen = choose_support(rec, recordings, behaviour, shots, spec, min_segment_s)
                 if not chosen:
                     lacking.append(f"{rec.name} ({behaviour})" if len(normal) > 1 else rec.name)
+                elif len(chosen) < shots:
+                    fewer.append(len(chosen))
                 support += chosen
         abnormal, normal_parts, labels = parts(rec, normal)
         streams.append(
@@ -129,6 +158,12 @@ def recording_streams(
                 f"rec:{rec.name}", rec, " + ".join(normal), abnormal, normal_parts, support, labels
             )
         )
+    if fewer and not lacking:
+        log.warning(
+            "--shots %d: %d enrolment(s) have fewer other subjects' runs of at least %g s to take "
+            "(as few as %d); enrolled from those",
+            shots, len(fewer), min_segment_s, min(fewer),
+        )  # fmt: skip
     if lacking:
         raise ValueError(
             f"no other subject's recording has a normal run of at least {min_segment_s:g} s to enrol "

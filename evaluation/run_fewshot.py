@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from edge.backends.raw_dct import raw_dct_features
-from evaluation.fewshot import NO_WINDOW, ROC_GRID, MethodResult, eval_windows, evaluate_dataset
+from evaluation.fewshot import NO_WINDOW, ROC_GRID, SHORT_CLIP, MethodResult, eval_windows, evaluate_dataset
 from evaluation.scoring_rules import DEFAULT_RULE, RULES
 from models.embedding import embed_all, embed_variants
 from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
@@ -115,6 +115,7 @@ def run_fewshot_eval(
         "test_clips": len(tw.labels),
         "eval_windows": int(len(tw.windows)),
         "skipped_clips": tw.skipped,
+        "short_clips": tw.short,
         # too few clips to draw a support set and still score one: never normal (their clips stay anomalies)
         "categories_never_normal": sorted(set(tw.labels) - set(results["encoder"].per_category)),
         "unseen_categories": sorted(split.unseen_labels & set(tw.labels)),
@@ -192,6 +193,8 @@ def format_table(summary: dict[str, Any]) -> str:
     lines.append(f"scoring rule: {summary.get('rule', DEFAULT_RULE)}")
     if summary.get("skipped_clips"):
         lines.append(f"{summary['skipped_clips']} clip(s) left out: {NO_WINDOW}")
+    if summary.get("short_clips"):
+        lines.append(f"{summary['short_clips']} clip(s) {SHORT_CLIP}")
     if summary.get("categories_never_normal"):
         lines.append(
             f"never normal (fewer than {summary['shots']} + 1 clips; scored as anomalies only): "

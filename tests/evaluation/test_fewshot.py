@@ -96,6 +96,19 @@ def test_support_variants_enter_the_support_set(msr_windows) -> None:
     assert noisy != plain
 
 
+def test_clips_with_less_skeleton_than_live_ever_scores_are_counted(data_root: Path) -> None:
+    # Scored (a benchmark keeps its clips) but counted: a 0.4 s clip is one window stretched 7-fold.
+    from dataclasses import replace
+
+    msr = load_dataset("msr", data_root)
+    test = [c for c in msr.clips if c.subject in MSR.test_subjects]
+    before = eval_windows(msr, MSR, WindowSpec())
+    cut = {c.name for c in test[:5]}
+    short = [replace(c, joints=c.joints[:6], times=c.times[:6]) if c.name in cut else c for c in msr.clips]
+    after = eval_windows(replace(msr, clips=tuple(short)), MSR, WindowSpec())
+    assert after.short == before.short + 5 and after.labels == before.labels
+
+
 def test_cross_view_draws_support_from_one_camera_and_scores_another(data_root: Path) -> None:
     tw = eval_windows(load_dataset("nw-ucla", data_root), NW_UCLA, WindowSpec())
     assert set(tw.views) == {"v1", "v2", "v3"}

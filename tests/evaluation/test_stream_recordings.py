@@ -220,3 +220,31 @@ def test_recordings_need_frame_labels_and_a_normal_label_they_carry(tmp_path: Pa
     assert no_labels.exit_code == 2 and "frame_labels" in no_labels.output
     no_normal = runner.invoke(app, ["eval", "stream", "--recordings", str(plain), "--config", cfg])
     assert no_normal.exit_code == 2 and "--normal" in no_normal.output
+
+
+def test_a_recording_without_skeleton_is_left_out_and_fewer_shots_than_asked_are_said(
+    recording_set: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # It once stayed in: never scored, it counted as a silent recording and its actions as missed.
+    from dataclasses import replace
+
+    from clips import load_clipset_file
+    from evaluation.recordings import recording_streams
+
+    recs = list(load_clipset_file(recording_set).clips)
+    recs[0] = replace(recs[0], joints=np.full_like(recs[0].joints, np.nan))
+    path = tmp_path / "blind.npz"
+    save_clipset_file(path, recs)
+    with caplog.at_level("WARNING"):
+        streams = recording_streams(path, NORMAL, shots=5, spec=WindowSpec(), min_segment_s=1.0)
+    assert [s.recording.name for s in streams] == [r.name for r in recs[1:]]
+    assert not any(c.name.startswith(recs[0].name) for s in streams for c in s.support)
+    assert all(len(s.support) == 2 for s in streams)  # 3 recordings: 2 others each, not the 5 asked
+    assert "1 of 4 recordings left out" in caplog.text and recs[0].name in caplog.text
+    assert "--shots 5" in caplog.text and "as few as 2" in caplog.text
+    save_clipset_file(path, [replace(r, joints=np.full_like(r.joints, np.nan)) for r in recs])
+    result = runner.invoke(
+        app,
+        ["eval", "stream", "--recordings", str(path), "--normal", NORMAL, "--config", str(_config(tmp_path))],
+    )
+    assert result.exit_code == 2 and "no recording holds 1 s of skeleton" in result.output
