@@ -359,7 +359,14 @@ def mark_normal(
         if a.windows is None or a.window_times is None:
             raise FeedbackError(f"alert {a.id} has no stored windows (dropped by retention)")
         stored.append((a.id, a.windows, a.window_times))
+    what = target_name(name, stream)
     with profile_lock(profiles, name):
+        # Checked, and the row below written, under the profile's lock: an alert already normal in one
+        # scope would otherwise go into the other too (two reviewers at once, or camera then all), and
+        # undo would take it out of only the last one.
+        for a in alerts:
+            if (where := current_feedback(store, a.id)) is not None:
+                raise FeedbackError(f"alert {a.id} is already normal in {where}: undo that first")
         target_store, target, base = load_target(profiles, name, stream)
         base = reembed(base, backend, calibration)
         spec = _spec(base, backend)
@@ -377,12 +384,11 @@ def mark_normal(
             target, additions, backend, spec=spec, reviewer=reviewer, note=note, behaviour=behaviour
         )
         saved = target_store.save(_with_threshold_of(new, base, stream))
-    now = datetime.now(UTC)
-    what = target_name(name, stream)
-    with store.writing() as s:
-        for a in alerts:
-            s.add(ProfileFeedback(alert_id=a.id, profile=what, base_version=target.version, version=saved.version,
-                                  action="normal", reviewer=reviewer, note=note, created_at=now))  # fmt: skip
+        now = datetime.now(UTC)
+        with store.writing() as s:
+            for a in alerts:
+                s.add(ProfileFeedback(alert_id=a.id, profile=what, base_version=target.version, version=saved.version,
+                                      action="normal", reviewer=reviewer, note=note, created_at=now))  # fmt: skip
     added_to = "the overlay of camera " + stream if stream else "every camera's profile"
     for a in alerts:
         text = f"normal: added to {name} ({added_to}), v{saved.version}" + (f"; {note}" if note else "")
@@ -419,9 +425,9 @@ def undo_normal(
         base = reembed(base, backend, calibration)
         new = remove_windows(target, [alert_id], backend, reviewer=reviewer, note=note)
         saved = target_store.save(_with_threshold_of(new, base, stream))
-    with store.writing() as s:
-        s.add(ProfileFeedback(alert_id=alert_id, profile=where, base_version=target.version, version=saved.version,
-                              action="undo", reviewer=reviewer, note=note, created_at=datetime.now(UTC)))  # fmt: skip
+        with store.writing() as s:  # under the lock, as mark_normal's row
+            s.add(ProfileFeedback(alert_id=alert_id, profile=where, base_version=target.version, version=saved.version,
+                                  action="undo", reviewer=reviewer, note=note, created_at=datetime.now(UTC)))  # fmt: skip
     store.set_status(alert_id, "new", f"undone: removed from {where} v{saved.version}", reviewer=reviewer)
     alert = store.get_alert(alert_id)
     scope: Scope = "camera" if stream else "all"

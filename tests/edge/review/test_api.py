@@ -241,6 +241,37 @@ def test_mark_as_normal_for_one_camera_leaves_the_shared_profile_alone(
     )  # scope is required
 
 
+def test_an_alert_normal_in_one_scope_is_refused_in_the_other_even_by_two_reviewers_at_once(
+    client: TestClient, seeded: Seeded
+) -> None:
+    """Marked for its camera and then (or at the same moment) for every camera, its windows would be in
+    the overlay and the profile both, and undo would take them out of only one: refused instead."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from edge.overlays import overlay_store
+
+    profiles = ProfileStore(seeded.profiles)
+    first, second = seeded.ids[1], seeded.ids[2]  # door
+    _mark(client, first, scope="camera")
+    again = client.post(f"/api/v1/alerts/{first}/normal", json={"scope": "all"}, headers=AUTH)
+    assert again.status_code == 409 and "already normal in demo-walk@door" in again.json()["detail"]
+    assert profiles.versions("demo-walk") == [1]
+
+    def mark(scope: str) -> int:
+        r = client.post(f"/api/v1/alerts/{second}/normal", json={"scope": scope}, headers=AUTH)
+        return r.status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        codes = sorted(pool.map(mark, ["camera", "all"]))
+    assert codes == [200, 409]
+    in_profile = str(second) in profiles.load("demo-walk").meta.get("feedback_groups", {})
+    in_overlay = str(second) in overlay_store(profiles, "demo-walk").load("door").meta["feedback_groups"]
+    assert in_profile != in_overlay  # in exactly one of them
+    assert client.delete(f"/api/v1/alerts/{second}/normal", headers=AUTH).status_code == 200
+    assert str(second) not in profiles.load("demo-walk").meta.get("feedback_groups", {})
+    assert str(second) not in overlay_store(profiles, "demo-walk").load("door").meta["feedback_groups"]
+
+
 def test_mark_as_normal_refuses_a_bad_behaviour_name_as_invalid_input(
     client: TestClient, seeded: Seeded
 ) -> None:
