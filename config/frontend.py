@@ -226,7 +226,7 @@ class PeopleConfig(StrictModel):
         default=16,
         ge=1,
         le=32,  # bus.messages.MAX_PEOPLE: what one bus frame carries
-        description="Most people tracked at once; more are counted as refused.",
+        description="Most people tracked at once; a frame that leaves out more counts as refused (frontend counters).",
     )
     min_person_height_px: int = Field(
         default=60,

@@ -63,6 +63,7 @@ COUNTERS: tuple[str, ...] = (
     "failed_opens",
     "skipped",
     "below_rate",
+    "refused",
 )
 _INDEX = {name: i for i, name in enumerate(COUNTERS)}
 

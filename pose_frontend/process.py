@@ -14,6 +14,8 @@ Counters (:class:`pose_frontend.base.Counters`) live in shared memory the parent
 * ``no_person``: published frames without anybody in view;
 * ``errors``: frames that failed pose estimation or validation; they are not published, so their
   ``seq`` is missing and the worker counts them as lost frames;
+* ``refused``: frames that left someone out: found beyond ``estimator.people.max_people``,
+  not tracked;
 * ``reconnects``, ``failed_opens``, ``skipped``: counted by the source (live sources reconnecting,
   frames replaced by newer ones, unreadable images, a recording's frames published before a restart).
 
@@ -111,11 +113,19 @@ def person_skeleton(
 
 
 def estimate_people(
-    estimator: MultiPoseEstimator, rgb: np.ndarray, timestamp_s: float, config: EstimatorConfig
+    estimator: MultiPoseEstimator,
+    rgb: np.ndarray,
+    timestamp_s: float,
+    config: EstimatorConfig,
+    counters: Counters,
 ) -> tuple[PersonSkeleton, ...]:
-    """An RGB frame -> every tracked person (:func:`person_skeleton`)."""
+    """An RGB frame -> every tracked person (:func:`person_skeleton`); a frame that left someone
+    out for ``max_people`` counts in ``counters["refused"]``."""
     height, width = rgb.shape[:2]
+    refused = estimator.tracker.counters.refused
     people = estimator.estimate(rgb, timestamp_s)
+    if estimator.tracker.counters.refused > refused:  # per frame: the detector finds one person many times
+        counters.add("refused")
     return tuple(person_skeleton(p, width, height, config.visibility_threshold) for p in people)
 
 
@@ -178,7 +188,7 @@ def run_stream(
                         people = (
                             skeleton_people(frame)
                             if multi is None
-                            else estimate_people(multi, frame, timestamp, config.estimator)
+                            else estimate_people(multi, frame, timestamp, config.estimator, counters)
                         )
                     if ring is not None and multi is not None:
                         ring.add(timestamp, frame, [p.box for p in people])

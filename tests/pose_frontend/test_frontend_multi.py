@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bus.messages import decode, encode
+from bus.messages import SkeletonFrame, decode, encode
 from config.frontend import EstimatorConfig, ImagesSourceConfig, PeopleConfig, StreamConfig
 from evaluation.multiperson import VTEST_TRUTH, run_estimator, score_vtest, video_frames
 from pose_frontend.estimator import EstimatorError
@@ -20,6 +20,17 @@ from pose_frontend.process import run_stream
 from pose_frontend.sources import ImageFolderSource, VideoFileSource
 
 VTEST_FRAMES = 41  # hand-counted frames 0, 10, 20, 30, 40; about 10 s of MediaPipe on a 2-core host
+
+
+class Collect:
+    """Publisher stand-in: the frames the loop published."""
+
+    def __init__(self) -> None:
+        self.frames: list[SkeletonFrame] = []
+
+    def publish(self, frame: SkeletonFrame, *, wait: object = None) -> bool:
+        self.frames.append(frame)
+        return True
 
 
 @pytest.fixture(scope="module")
@@ -108,14 +119,6 @@ def test_a_frame_with_nobody_gives_nobody_and_a_bad_frame_is_an_estimator_error(
 
 
 def test_frontend_publishes_every_tracked_person_with_id_and_box(mp_testdata: Path, tmp_path: Path) -> None:
-    class Collect:
-        def __init__(self) -> None:
-            self.frames: list = []
-
-        def publish(self, frame, *, wait=None) -> bool:
-            self.frames.append(frame)
-            return True
-
     source = ImagesSourceConfig(path=str(mp_testdata / "three_people.jpg"), realtime=False)
     config = StreamConfig(id="ward", source=source, estimator=EstimatorConfig(people=PeopleConfig()))
     out = Collect()
@@ -124,7 +127,18 @@ def test_frontend_publishes_every_tracked_person_with_id_and_box(mp_testdata: Pa
     assert [p.name for p in (tmp_path / "ward").iterdir()] == ["000000000000.jpg"]  # its picture, ringed
     assert counters["published"] == 1 and counters["no_person"] == 0
     assert sorted(p.person_id for p in frame.people) == [1, 2, 3]
-    boxes = sorted(p.box for p in frame.people)
+    boxes = sorted(p.box for p in frame.people if p.box is not None)
     assert all(0 <= b[0] < b[2] <= 1.05 and 0 <= b[1] < b[3] <= 1.05 for b in boxes)
     assert boxes[0][2] <= boxes[2][0]  # the leftmost and rightmost people's boxes do not overlap
     assert decode(encode(frame)).people[2].box == pytest.approx(frame.people[2].box)
+
+
+def test_people_beyond_max_people_are_counted_as_refused(mp_testdata: Path) -> None:
+    # The third person of three_people.jpg was refused by the tracker and counted nowhere a user
+    # looks: the stream's counters said all was well.
+    source = ImagesSourceConfig(path=str(mp_testdata / "three_people.jpg"), realtime=False)
+    people = EstimatorConfig(people=PeopleConfig(max_people=2))
+    out = Collect()
+    counters = run_stream(StreamConfig(id="ward", source=source, estimator=people), out, threading.Event())
+    assert [len(f.people) for f in out.frames] == [2]
+    assert counters["refused"] == 1

@@ -75,6 +75,7 @@ def test_replayed_skeletons_are_published_with_seq_visibility_and_no_person(tmp_
         "failed_opens": 0,
         "skipped": 0,
         "below_rate": 0,
+        "refused": 0,
     }
 
 
