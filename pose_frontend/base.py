@@ -104,14 +104,16 @@ class Progress:
     stream, so a frontend restarted after a crash continues a recording after that frame instead of
     playing it again from its start: frames already published would be scored twice and their
     abnormal actions alerted twice. A live camera just continues; its ``seq`` starts again.
+    ``track_id``, the highest person id given, lets a restarted multi-person frontend give new
+    people new ids: reused, an id would continue another person's windows and episodes.
     """
 
     def __init__(self, values: MutableSequence[float] | None = None) -> None:
-        self._values = values if values is not None else [0.0, -np.inf]
+        self._values = values if values is not None else [0.0, -np.inf, 0.0]
 
     @classmethod
     def shared(cls) -> Progress:
-        values = multiprocessing.RawArray("d", 2)
+        values = multiprocessing.RawArray("d", 3)
         values[1] = -np.inf
         return cls(values)
 
@@ -123,7 +125,12 @@ class Progress:
     def timestamp(self) -> float:
         return float(self._values[1])
 
-    def mark(self, seq: int, timestamp: float) -> None:
+    @property
+    def track_id(self) -> int:
+        return int(self._values[2])
+
+    def mark(self, seq: int, timestamp: float, track_id: int = 0) -> None:
+        self._values[2] = max(self._values[2], track_id)
         self._values[1] = timestamp
         self._values[0] = seq
 

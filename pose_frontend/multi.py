@@ -126,13 +126,14 @@ class MultiPoseEstimator(Closing):
     ``retired`` then lists the ids that frame retired (not seen for ``lost_timeout_s``: gone), and
     ``tracker.counters`` counts what the tracker did.
 
+    ``first_id``: the first track id to give (ids are never reused: a restarted frontend's go on).
     Feed frames of one camera in time order. Create it in the process that uses it (MediaPipe
     graphs are neither fork- nor pickle-safe) and close it when done.
     """
 
-    def __init__(self, config: PeopleConfig) -> None:
+    def __init__(self, config: PeopleConfig, first_id: int = 1) -> None:
         self.config = config
-        self.tracker = PersonTracker(config.max_people, config.lost_timeout_s)
+        self.tracker = PersonTracker(config.max_people, config.lost_timeout_s, first_id=first_id)
         self.detector_passes = 0
         self.landmark_passes = 0
         self.retired: list[int] = []  # ids retired by the last frame: those people are gone for good

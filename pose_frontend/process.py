@@ -149,7 +149,7 @@ def run_stream(
     ``pose_models``: the process's shared models, used by the legacy estimator (same landmarks, a
     fraction of the memory: :mod:`pose_frontend.shared_pose`).
     ``progress``: where an earlier run of this stream got to, kept up to date: a recording continues
-    after its last published frame, with the next ``seq``.
+    after its last published frame, with the next ``seq``; new people get ids after those it gave.
     Raises :class:`SourceError` when the source fails, :class:`EstimatorError` when the estimator
     cannot start, and :class:`FrameErrorLimit` after ``config.max_consecutive_errors`` failed
     frames in a row.
@@ -171,7 +171,8 @@ def run_stream(
         multi: MultiPoseEstimator | None = None
         ring: FrameRing | None = None
         if src.produces == "image" and config.estimator.people is not None:
-            multi = stack.enter_context(MultiPoseEstimator(config.estimator.people))
+            first_id = progress.track_id + 1  # ids are never reused, by a restart neither
+            multi = stack.enter_context(MultiPoseEstimator(config.estimator.people, first_id))
         elif src.produces == "image" and pose_models is not None and config.estimator.kind == "legacy":
             estimator = stack.enter_context(SharedModelPoseEstimator(config.estimator, pose_models))
         elif src.produces == "image":
@@ -225,7 +226,7 @@ def run_stream(
                 continue
             failures_in_a_row = 0
             # Marked first: killed between the two, a restart skips this frame rather than send it twice.
-            progress.mark(seq, timestamp)
+            progress.mark(seq, timestamp, 0 if multi is None else multi.tracker.last_id)
             if not publisher.publish(message, wait=stop if src.lossless else None):
                 counters.add("dropped")  # a live frame the bus had no room for (or a stop)
                 continue

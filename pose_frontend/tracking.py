@@ -135,7 +135,7 @@ class PersonTracker:
 
     ``duplicate_distance``: two poses closer than this (:func:`pose_distance`) are one person.
     ``resume_distance``: a detection may resume a lost track whose predicted centre is within this
-    many track heights of it.
+    many track heights of it. ``first_id``: the first id to give (a restarted frontend's go on).
     """
 
     def __init__(
@@ -144,6 +144,7 @@ class PersonTracker:
         lost_timeout_s: float,
         duplicate_distance: float = 0.2,
         resume_distance: float = 1.0,
+        first_id: int = 1,
     ) -> None:
         self.max_people = max_people
         self.lost_timeout_s = lost_timeout_s
@@ -151,7 +152,7 @@ class PersonTracker:
         self.resume_distance = resume_distance
         self.tracks: dict[int, Track] = {}
         self.counters = TrackerCounters()
-        self._next_id = 1
+        self._next_id = first_id
 
     def losers_of_duplicates(self, poses: Mapping[int, np.ndarray], t: float) -> set[int]:
         """Tracks that must give up this frame's pose: of two tracks whose poses (image landmarks
@@ -255,6 +256,11 @@ class PersonTracker:
         a.last_seen_s, a.velocity, a.active = met, np.zeros(2), False
         a.path = deque(p for p in a.path if p[0] <= met)
         self.counters.swaps += 1
+
+    @property
+    def last_id(self) -> int:
+        """The highest id given so far (``first_id - 1`` before any)."""
+        return self._next_id - 1
 
     def has_room(self) -> bool:
         return len(self.tracks) < self.max_people

@@ -14,6 +14,9 @@ import pytest
 from bus import SkeletonFrame, Subscriber
 from config.bus import BusConfig
 from config.frontend import (
+    EstimatorConfig,
+    ImagesSourceConfig,
+    PeopleConfig,
     ReconnectConfig,
     SkeletonSourceConfig,
     StreamConfig,
@@ -200,6 +203,23 @@ def test_a_live_camera_restarts_from_now_with_a_new_seq() -> None:
     with pytest.raises(KeyboardInterrupt):
         run_stream(config, out, threading.Event(), progress=progress)
     assert [f.seq for f in out.frames] == [1, 2, 3] and out.frames[0].timestamp > time.time() - 5
+
+
+def test_a_restarted_multi_person_frontend_never_gives_an_id_again(tmp_path: Path, mp_testdata: Path) -> None:
+    # A restart's tracker gave ids from 1 again: person 1 of the next frames, whoever they were,
+    # continued the window and open episode of the person 1 before the crash.
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).symlink_to(mp_testdata / "three_people.jpg")
+    source = ImagesSourceConfig(path=str(tmp_path), pattern="*.jpg", realtime=False)
+    config = StreamConfig(id="ward", source=source, estimator=EstimatorConfig(people=PeopleConfig()))
+    progress, first, again = Progress(), CrashAfter(1), Collect()
+    with pytest.raises(KeyboardInterrupt):
+        run_stream(config, first, threading.Event(), progress=progress)
+    run_stream(config, again, threading.Event(), progress=progress)
+    assert [sorted(p.person_id for p in f.people) for f in first.frames + again.frames] == [
+        [1, 2, 3],
+        [4, 5, 6],
+    ]
 
 
 # --- real processes, real bus ------------------------------------------------------------------
