@@ -31,7 +31,7 @@ from edge.review import queries, schemas
 from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
 from edge.snapshots import read_index
-from edge.store.models import Alert, Event, ReviewStatus
+from edge.store.models import MAX_ID, Alert, Event, ReviewStatus
 from edge.store.outbox import CursorState, OutboxEvent, cursor_states, pending_events
 from edge.store.records import AlertRecord, encode_windows
 from models import skeleton
@@ -76,7 +76,7 @@ def identity(
 
 
 Ctx = Annotated[ReviewContext, Depends(context)]
-AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Alert id.")]
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID, description="Alert id.")]
 Who = Annotated[Identity, Depends(identity)]
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 

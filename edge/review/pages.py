@@ -4,10 +4,11 @@ Every page but /login needs a logged-in session (or auth off); the static files 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select, text
@@ -16,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
 from edge.review.guards import over_https
-from edge.store.models import Alert
+from edge.store.models import MAX_ID, Alert
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -109,7 +110,7 @@ def alerts_page(request: Request) -> Response:
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-def alert_page(request: Request, alert_id: int) -> Response:
+def alert_page(request: Request, alert_id: Annotated[int, PathParam(ge=1, le=MAX_ID)]) -> Response:
     if _who(request) is not None:
         with _ctx(request).store.reading() as s:
             if s.scalar(select(Alert.id).where(Alert.id == alert_id)) is None:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 from edge.profiles import NAME_PATTERN, check_name
-from edge.store.models import ReviewStatus
+from edge.store.models import MAX_ID, ReviewStatus
 from edge.store.outbox import CursorState
 
 
@@ -137,7 +137,7 @@ class ReviewIn(BaseModel):
 
 
 class BulkReviewIn(BaseModel):
-    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=500)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=500)
     status: ReviewStatus
     note: str | None = Field(None, max_length=2000, description="None: each alert keeps its note.")
 

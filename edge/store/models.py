@@ -58,6 +58,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+MAX_ID = 2**31 - 1  # ids are SQL integers: a larger one given to PostgreSQL is an error, not "no row"
+
+
 class Alert(Base):
     """One abnormal-action episode of one person in one stream against one profile."""
 

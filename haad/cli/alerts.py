@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from config.secrets import SecretError
 from edge.overlays import Scope
 from edge.store import AlertRecord, AlertStore, ReviewStatus
+from edge.store.models import MAX_ID
 from edge.store.records import RECORD_FIELDS, encode_windows
 from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, load_edge_config, open_store
 
@@ -71,6 +72,9 @@ Until = Annotated[
 ]
 Status = Annotated[ReviewStatus | None, typer.Option(help="Only this review status.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AlertId = Annotated[
+    int, typer.Argument(metavar="ID", min=1, max=MAX_ID, help="Alert id (see `haad alerts list`).")
+]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -145,7 +149,7 @@ def list_cmd(
 
 @app.command("show")
 def show_cmd(
-    alert_id: Annotated[int, typer.Argument(metavar="ID", help="Alert id (see `haad alerts list`).")],
+    alert_id: AlertId,
     db: Db = None,
     config: Config = None,
     as_json: AsJson = False,
@@ -249,7 +253,7 @@ def export_cmd(
 
 @app.command("review")
 def review_cmd(
-    alert_id: Annotated[int, typer.Argument(metavar="ID", help="Alert id.")],
+    alert_id: AlertId,
     status: Annotated[
         ReviewStatus | None, typer.Option(help="confirmed or dismissed (new reopens it).")
     ] = None,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from review_helpers import AUTH, BASE_URL, TOKEN, Seeded, demo_alert, make_context
+from review_helpers import AUTH, BASE_URL, TOKEN, Seeded, demo_alert, make_context, seed
 from sqlalchemy import select
 
 from config.serve import ServeConfig
@@ -404,3 +405,20 @@ def test_live_events_resume_after_the_last_event_id(live_server: str, seeded: Se
             if len(got) == 2:
                 break
     assert got == [str(e) for e in events[-2:]]  # the two after it, none missed, none repeated
+
+
+def test_an_alert_id_beyond_the_sql_integer_is_no_such_page_on_postgresql(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """PostgreSQL refuses a number its integer column cannot hold (SQLite just finds no row): the page
+    said 500, now no such page, as /alerts/abc."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    seed(pg_url, profiles)
+    ctx = make_context(pg_url, profiles)
+    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+        for path in ("/alerts/99999999999", "/alerts/0"):
+            r = c.get(path, headers=AUTH)
+            assert r.status_code == 404 and "There is no such page." in r.text, (path, r.status_code)
+        assert c.get("/api/v1/alerts/99999999999", headers=AUTH).status_code == 422
+    ctx.store.close()

@@ -306,3 +306,13 @@ def test_prune_refuses_a_missing_sqlite_file_and_does_not_create_it(tmp_path: Pa
     result = run("prune", db=f"sqlite:///{path}")
     assert result.exit_code == 1 and f"no alert database at {path}" in result.output
     assert not path.exists()
+
+
+def test_an_id_beyond_the_sql_integer_is_bad_usage_not_a_database_error(
+    seeded: tuple[str, list[int]],
+) -> None:
+    """PostgreSQL refuses a number its integer column cannot hold: that was a traceback."""
+    db, _ = seeded
+    for args in (["show", "99999999999"], ["review", "2147483648", "--status", "confirmed"]):
+        result = run(*args, db=db)
+        assert result.exit_code == 2 and "Invalid value for 'ID'" in said(result), result.output
