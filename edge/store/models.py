@@ -59,6 +59,7 @@ class Base(DeclarativeBase):
 
 
 MAX_ID = 2**31 - 1  # ids are SQL integers: a larger one given to PostgreSQL is an error, not "no row"
+REVIEWER_LENGTH = 128  # PostgreSQL refuses a longer reviewer name
 
 
 class Alert(Base):
@@ -91,7 +92,7 @@ class Alert(Base):
     status: Mapped[str] = mapped_column(String(16), server_default="new")
     note: Mapped[str] = mapped_column(Text, server_default="")
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reviewed_by: Mapped[str] = mapped_column(String(128), server_default="")
+    reviewed_by: Mapped[str] = mapped_column(String(REVIEWER_LENGTH), server_default="")
     # The person track within the stream (0: a single-person frontend's one person); migration 0004.
     person: Mapped[int] = mapped_column(Integer, server_default="0")
     box: Mapped[list[float] | None] = mapped_column(JSON)  # [x0, y0, x1, y1] image fractions, or NULL
@@ -164,7 +165,7 @@ class ProfileFeedback(Base):
     base_version: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(16))
-    reviewer: Mapped[str] = mapped_column(String(128))
+    reviewer: Mapped[str] = mapped_column(String(REVIEWER_LENGTH))
     note: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

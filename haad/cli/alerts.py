@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from config.secrets import SecretError
 from edge.overlays import Scope
 from edge.store import AlertRecord, AlertStore, ReviewStatus
-from edge.store.models import MAX_ID
+from edge.store.models import MAX_ID, REVIEWER_LENGTH
 from edge.store.records import RECORD_FIELDS, encode_windows
 from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, load_edge_config, open_store
 
@@ -285,7 +285,9 @@ def review_cmd(
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --normal: apply without asking.")] = False,
-    reviewer: Annotated[str | None, typer.Option(help="Who reviews (default: the OS user).")] = None,
+    reviewer: Annotated[
+        str, typer.Option(callback=_reviewer, help="Who reviews (default: the OS user).")
+    ] = "",
 ) -> None:
     """Mark an alert confirmed or dismissed, or normal (teaches its profile)."""
     if sum([status is not None, normal, undo_normal]) != 1:
@@ -303,7 +305,7 @@ def review_cmd(
         return
     with _open(config, db) as store:
         try:
-            store.set_status(alert_id, status or "new", note, reviewer=reviewer or "")
+            store.set_status(alert_id, status or "new", note, reviewer=reviewer)
         except KeyError as e:
             _fail(e.args[0])
     typer.echo(f"alert {alert_id}: {status}" + (f" ({note})" if note else ""))
@@ -382,7 +384,7 @@ def _review_normal(
     note: str,
     undo: bool,
     profile: str | None,
-    reviewer: str | None,
+    reviewer: str,
     scope: Scope = "camera",
     behaviour: str | None = None,
     yes: bool = False,
@@ -395,7 +397,6 @@ def _review_normal(
     from edge.store import AlertStore
 
     cfg = load_edge_config(config, db=db)
-    who = reviewer or getpass.getuser()
     streams = {s.id: list(s.profiles) for s in cfg.streams}
     with AlertStore(cfg.store) as store:
         profiles = ProfileStore(Path(cfg.profiles_dir))
@@ -414,10 +415,10 @@ def _review_normal(
                     _fail("nothing changed")
             backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
             if undo:
-                r = undo_normal(store, profiles, backend, cfg.worker.calibration, alert_id, reviewer=who, note=note,
+                r = undo_normal(store, profiles, backend, cfg.worker.calibration, alert_id, reviewer=reviewer, note=note,
                                 streams=streams)  # fmt: skip
                 return f"alert {alert_id}: removed from {_target(r)} -> v{r.version}; it alerts again on {', '.join(r.cameras)}"
-            r = mark_normal(store, profiles, backend, cfg.worker.calibration, [alert_id], reviewer=who, note=note,
+            r = mark_normal(store, profiles, backend, cfg.worker.calibration, [alert_id], reviewer=reviewer, note=note,
                             profile=profile, scope=scope, streams=streams, behaviour=behaviour,
                             stride=cfg.worker.stride, reach=cfg.worker.feedback_reach)  # fmt: skip
         except KeyError as e:
@@ -429,6 +430,15 @@ def _review_normal(
         f"added to {_target(r)} v{r.base_version} -> v{r.version}, threshold {r.threshold:.3f} unchanged "
         f"({cfg.profiles_dir}/{r.profile}; a running daemon picks it up)"
     )
+
+
+def _reviewer(name: str) -> str:
+    """``--reviewer``'s callback: the name, else the OS user (a status review recorded none); longer
+    than the column holds is bad usage (PostgreSQL refused it with a traceback)."""
+    name = name or getpass.getuser()
+    if len(name) > REVIEWER_LENGTH:
+        raise typer.BadParameter(f"at most {REVIEWER_LENGTH} characters (got {len(name)})")
+    return name
 
 
 def _target(r: FeedbackResult) -> str:

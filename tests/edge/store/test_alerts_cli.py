@@ -316,3 +316,19 @@ def test_an_id_beyond_the_sql_integer_is_bad_usage_not_a_database_error(
     for args in (["show", "99999999999"], ["review", "2147483648", "--status", "confirmed"]):
         result = run(*args, db=db)
         assert result.exit_code == 2 and "Invalid value for 'ID'" in said(result), result.output
+
+
+def test_review_records_the_os_user_by_default_and_refuses_a_reviewer_the_column_cannot_hold(
+    seeded: tuple[str, list[int]],
+) -> None:
+    """--help promised the OS user, a status review recorded nobody; PostgreSQL refused a name over
+    128 characters with a traceback."""
+    import getpass
+
+    db, ids = seeded
+    assert run("review", str(ids[0]), "--status", "confirmed", db=db).exit_code == 0
+    result = run("review", str(ids[1]), "--status", "confirmed", "--reviewer", "r" * 129, db=db)
+    assert result.exit_code == 2 and "at most 128 characters" in said(result), result.output
+    with AlertStore(db) as store:
+        assert store.get_alert(ids[0]).reviewed_by == getpass.getuser()
+        assert store.get_alert(ids[1]).status == "new"
