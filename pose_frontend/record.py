@@ -40,8 +40,11 @@ def record_clip(
     """Run ``config``'s source (file sources as fast as possible) through pose estimation.
 
     Returns times ``(T,)`` float64, joints ``(T, 20, 3)`` float32 (NaN rows where nobody was
-    detected), visibility ``(T, 20)`` float32 (0 there) and the stream's counters. Ends when the
-    source ends, after ``max_seconds`` of source time, or when ``stop`` is set. Raises
+    detected), visibility ``(T, 20)`` float32 (0 there) and the stream's counters. Of several people
+    (``estimator.people``, a replay of several), the clip is the first one seen (the lowest id then),
+    NaN rows where they are not: the frames' first person changes as people come and go, and one
+    clip of several people's skeletons spliced together would be enrolled as one person's motion.
+    Ends when the source ends, after ``max_seconds`` of source time, or when ``stop`` is set. Raises
     :class:`RecordError` when the source or the estimator fails (the frames so far are dropped).
     """
     source = config.source
@@ -53,7 +56,8 @@ def record_clip(
         counters = run_stream(config, collector, stop)
     except (SourceError, EstimatorError, FrameErrorLimit) as e:
         raise RecordError(str(e)) from e
-    frames = collector.frames
+    person = next((f.person_id for f in collector.frames if f.person), 0)
+    frames = [f.of(person) for f in collector.frames]
     times = np.array([f.timestamp for f in frames], dtype=np.float64)
     joints = np.full((len(frames), NUM_JOINTS, 3), np.nan, dtype=np.float32)
     visibility = np.zeros((len(frames), NUM_JOINTS), dtype=np.float32)

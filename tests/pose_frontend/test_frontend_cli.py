@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from bus import Subscriber
 from clips.files import load_clipset_file
-from config.frontend import ImagesSourceConfig, StreamConfig
+from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, StreamConfig
 from haad.cli import app
 from haad.cli.frontend import app as frontend_app
 from pose_frontend.record import record_clip
@@ -64,6 +64,19 @@ def test_record_clip_marks_frames_without_a_person_as_nan(tmp_path: Path, mp_tes
     np.testing.assert_array_equal(times, [0.0, 0.5])
     assert np.isfinite(joints[0]).all() and np.isnan(joints[1]).all()
     assert visibility[1].max() == 0 and counters["no_person"] == 1
+
+
+def test_record_of_several_people_keeps_the_first_one_and_never_splices_in_another(tmp_path: Path) -> None:
+    # The clip was each frame's first person: once person 1 left, person 2's skeleton went on in
+    # the same clip, and `haad enroll` took the splice for one person's motion.
+    people = np.random.default_rng(3).normal(size=(6, 2, 20, 3)).astype(np.float32)
+    people[:2, 1] = np.nan  # person 2 comes in
+    people[4:, 0] = np.nan  # and person 1 leaves
+    np.save(tmp_path / "two.npy", people)
+    config = StreamConfig(source=SkeletonSourceConfig(path=str(tmp_path / "two.npy"), fps=10))
+    _, joints, _, _ = record_clip(config, stop=threading.Event())
+    np.testing.assert_array_equal(joints[:4], people[:4, 0])
+    assert np.isnan(joints[4:]).all()
 
 
 def test_record_of_a_truncated_video_is_one_error_line(tmp_path: Path, truncated_video: Path) -> None:
