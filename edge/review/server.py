@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     import uvicorn
 
 log = logging.getLogger("haad.serve")
+
+
+class ServeUnavailable(OSError):
+    """The review server cannot listen where serve.host and serve.port say (e.g. the port is in use)."""
 
 
 def build_context(cfg: EdgeConfig, serve: ServeConfig, store: AlertStore) -> ReviewContext:
@@ -65,12 +70,16 @@ def run_server(
     store: AlertStore | None = None,
 ) -> None:
     """Serve until interrupted (or ``stop`` is set); refuses an open host without auth (config).
-    ``store``: the alert log, already open (else it is opened here)."""
+    ``store``: the alert log, already open (else it is opened here). Raises :class:`ServeUnavailable`
+    when it cannot listen there."""
     import uvicorn
 
     from edge.review.app import create_app
 
     with store if store is not None else AlertStore(cfg.store) as store:
+        # Listening first: a second server on a busy port would otherwise replace the running one's
+        # one-off token in state_dir before failing, locking its users out.
+        sock = listen(serve)
         ctx = build_context(cfg, serve, store)
         app = create_app(ctx)
         server = uvicorn.Server(uvicorn_config(app, serve))
@@ -83,7 +92,22 @@ def run_server(
             threading.Thread(target=stop_when_asked, daemon=True).start()
         log.info("review server on %s://%s:%d/ (auth %s)", "https" if serve.tls_cert else "http", serve.host,
                  serve.port, "on" if serve.auth else "off")  # fmt: skip
-        server.run()
+        server.run(sockets=[sock])
+
+
+def listen(serve: ServeConfig) -> socket.socket:
+    """A socket bound to serve.host:serve.port for Uvicorn to accept on."""
+    sock = socket.socket(socket.AF_INET6 if ":" in serve.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Uvicorn's own
+    try:
+        sock.bind((serve.host, serve.port))
+    except OSError as e:
+        sock.close()
+        raise ServeUnavailable(
+            f"the review server cannot listen on {serve.host}:{serve.port} ({e.strerror}); stop what uses "
+            "it, or set another serve.port (--port)"
+        ) from None
+    return sock
 
 
 def uvicorn_config(app: Any, serve: ServeConfig) -> uvicorn.Config:

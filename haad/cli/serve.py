@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, invalid, load_edge_config, open_store
+from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, fail, invalid, load_edge_config, open_store
 
 app = typer.Typer(
     invoke_without_command=True,
@@ -35,7 +35,7 @@ def serve_cmd(
         return
     from bus.logs import setup_logging
     from config.serve import ServeConfig
-    from edge.review.server import run_server, with_overrides
+    from edge.review.server import ServeUnavailable, run_server, with_overrides
 
     cfg = load_edge_config(config, db=db, profiles=profiles)
     try:
@@ -45,7 +45,10 @@ def serve_cmd(
     except ValidationError as e:
         raise invalid(e) from None
     setup_logging(cfg.logging.level, "text")
-    run_server(cfg, serve, store=open_store(cfg.store))
+    try:
+        run_server(cfg, serve, store=open_store(cfg.store))
+    except ServeUnavailable as e:
+        raise fail(str(e), 2) from None
 
 
 @app.command("token")

@@ -65,6 +65,25 @@ def test_serve_and_events_refuse_a_database_that_is_missing_or_not_one(
     assert r.exit_code == 1 and "cannot open postgresql+psycopg://haad@127.0.0.1:1/test" in r.output, r.output
 
 
+def test_a_second_server_on_a_busy_port_fails_in_one_line_and_leaves_the_running_ones_token(
+    tmp_path: Path, seeded: Seeded
+) -> None:
+    """It wrote a new one-off token over the running server's before failing, locking its users out."""
+    import socket
+
+    token = tmp_path / "state" / "serve-token"
+    token.parent.mkdir()
+    token.write_text("the running server's\n")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = _config(tmp_path, seeded, state_dir=str(token.parent))
+        r = runner.invoke(app, ["serve", "--config", str(config), "--port", str(port)])
+    assert r.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in _said(r.output), r.output
+    assert token.read_text() == "the running server's\n"
+
+
 def test_serve_token_prints_a_token_whose_hash_the_config_accepts() -> None:
     from config.serve import ServeConfig
     from edge.review.auth import Auth
