@@ -365,7 +365,7 @@ def mark_normal(
         # scope would otherwise go into the other too (two reviewers at once, or camera then all), and
         # undo would take it out of only the last one.
         for a in alerts:
-            if (where := current_feedback(store, a.id)) is not None:
+            if (where := current_feedback(store, profiles, a.id)) is not None:
                 raise FeedbackError(f"alert {a.id} is already normal in {where}: undo that first")
         target_store, target, base = load_target(profiles, name, stream)
         base = reembed(base, backend, calibration)
@@ -416,7 +416,7 @@ def undo_normal(
 ) -> FeedbackResult:
     """Take an alert's windows out of the profile or overlay they went to (a new version of it), log it
     and reopen the alert."""
-    where = current_feedback(store, alert_id)
+    where = current_feedback(store, profiles, alert_id)
     if where is None:
         raise FeedbackError(f"alert {alert_id} is not in any profile")
     name, stream = parse_target(where)
@@ -453,8 +453,18 @@ def feedback_history(store: AlertStore, alert_id: int) -> list[dict[str, Any]]:
         ]  # fmt: skip
 
 
-def current_feedback(store: AlertStore, alert_id: int) -> str | None:
-    """Where an alert's windows are now (``profile`` or ``profile@stream``; its last action was
-    'normal'), else None."""
+def current_feedback(store: AlertStore, profiles: ProfileStore, alert_id: int) -> str | None:
+    """Where an alert's windows are now (``profile`` or ``profile@stream``): where its last action,
+    'normal', put them, while the newest version there still holds them; else None. A rollback, a
+    re-enrolment or a deleted profile takes them out without a row in the alert log; an alert still
+    counted in would offer only an undo that fails, and refuse to be marked again."""
     history = feedback_history(store, alert_id)
-    return history[-1]["profile"] if history and history[-1]["action"] == "normal" else None
+    if not history or history[-1]["action"] != "normal":
+        return None
+    where = history[-1]["profile"]
+    name, stream = parse_target(where)
+    try:
+        meta = (profiles if stream is None else overlay_store(profiles, name)).meta(stream or name)
+    except ProfileError:
+        return None
+    return where if str(alert_id) in meta.get("feedback_groups", {}) else None

@@ -285,6 +285,18 @@ class ProfileStore:
         check_behaviours(profile, f"profile {name} v{version}", enrolled=not self.overlay)
         return profile
 
+    def meta(self, name: str) -> dict[str, Any]:
+        """The newest version's metadata alone (its JSON, none of its arrays); ProfileError as :meth:`load`."""
+        check_name(name)
+        version = self.latest_version(name)
+        if version is None:
+            raise ProfileError(f"no profile named {name!r} in {self.root.resolve()}")
+        try:
+            meta: dict[str, Any] = json.loads((self.root / name / f"v{version:04d}.json").read_text())
+        except _UNREADABLE as e:
+            raise ProfileError(f"profile {name} v{version} is unreadable: {type(e).__name__}: {e}") from e
+        return meta
+
     def stamp(self, name: str) -> tuple[int, int] | None:
         """(newest version, when its files last changed): what tells a watcher to load it again."""
         version = self.latest_version(name)

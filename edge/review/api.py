@@ -238,7 +238,7 @@ def get_alert(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
         "windows": queries.window_summaries(a),
         "timeline": [] if a.timeline is None else a.timeline.astype(float).tolist(),
         "feedback": feedback_history(ctx.store, alert_id),
-        "in_profile": current_feedback(ctx.store, alert_id),
+        "in_profile": current_feedback(ctx.store, ctx.profiles, alert_id),
     }
 
 

@@ -273,6 +273,22 @@ def test_an_alert_normal_in_one_scope_is_refused_in_the_other_even_by_two_review
     assert str(second) not in overlay_store(profiles, "demo-walk").load("door").meta["feedback_groups"]
 
 
+def test_an_alert_a_rollback_took_out_of_the_profile_is_no_longer_in_it_and_can_be_marked_again(
+    client: TestClient, seeded: Seeded
+) -> None:
+    """The alert log's rows still said "normal in demo-walk": the page offered only an undo, which
+    failed (409), and marking it again was refused."""
+    alert_id = seeded.ids[2]
+    _mark(client, alert_id, scope="all")  # v2
+    r = client.post("/api/v1/profiles/demo-walk/rollback", json={"version": 1}, headers=AUTH)  # v3
+    assert r.status_code == 200, r.text
+    assert client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()["in_profile"] is None
+    undo = client.delete(f"/api/v1/alerts/{alert_id}/normal", headers=AUTH)
+    assert undo.status_code == 409 and "not in any profile" in undo.json()["detail"]
+    assert _mark(client, alert_id, scope="camera")["stream"] == "door"
+    assert client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()["in_profile"] == "demo-walk@door"
+
+
 def test_mark_as_normal_refuses_a_bad_behaviour_name_as_invalid_input(
     client: TestClient, seeded: Seeded
 ) -> None:

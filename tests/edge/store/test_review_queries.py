@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from edge.feedback import current_feedback, feedback_history
+from edge.feedback import feedback_history
 from edge.review.queries import alert_filters, open_alert_counts, page_alerts, stream_statuses
 from edge.store import AlertStore, NewAlert
 from edge.store.models import ProfileFeedback, StreamStatus
@@ -47,4 +47,3 @@ def test_stream_status_upserts_and_feedback_history(store_url: str, make_alert: 
                 s.add(ProfileFeedback(alert_id=alert_id, profile="walk", base_version=version - 1, version=version,
                                       action=action, reviewer="ann", note="", created_at=now))  # fmt: skip
         assert [h["action"] for h in feedback_history(store, alert_id)] == ["normal", "undo", "normal"]
-        assert current_feedback(store, alert_id) == "walk"
