@@ -418,7 +418,10 @@ def rollback_profile(name: str, body: schemas.RollbackIn, who: Who, ctx: Ctx) ->
     if body.version not in ctx.profiles.versions(name):
         raise HTTPException(409, f"profile {name} has no version {body.version}")
     with profile_lock(ctx.profiles, name):
-        old = ctx.profiles.load(name, body.version)
+        try:
+            old = ctx.profiles.load(name, body.version)
+        except ProfileError as e:  # a damaged version file
+            raise HTTPException(409, str(e)) from None
         entry = {"action": "rollback", "to_version": body.version, "reviewer": who.name, "note": body.note,
                  "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
         ctx.profiles.save(replace(old, meta={**old.meta, "feedback": [*old.meta.get("feedback", []), entry]}))

@@ -289,6 +289,16 @@ def test_an_alert_a_rollback_took_out_of_the_profile_is_no_longer_in_it_and_can_
     assert client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()["in_profile"] == "demo-walk@door"
 
 
+def test_rolling_back_to_a_damaged_version_is_a_conflict_not_a_server_error(
+    client: TestClient, seeded: Seeded
+) -> None:
+    _mark(client, seeded.ids[2], scope="all")  # v2
+    (seeded.profiles / "demo-walk" / "v0001.npz").write_bytes(b"not a zip file")
+    r = client.post("/api/v1/profiles/demo-walk/rollback", json={"version": 1}, headers=AUTH)
+    assert r.status_code == 409 and "demo-walk v1 is unreadable" in r.json()["detail"], r.text
+    assert ProfileStore(seeded.profiles).versions("demo-walk") == [1, 2]
+
+
 def test_mark_as_normal_refuses_a_bad_behaviour_name_as_invalid_input(
     client: TestClient, seeded: Seeded
 ) -> None:
