@@ -55,7 +55,7 @@ def _make(folder: Path, name: str) -> tuple[Path, Path]:
     return Path(public), Path(secret)
 
 
-def _load(path: str, *, secret: bool) -> tuple[bytes, bytes | None]:
+def load_key(path: str, *, secret: bool) -> tuple[bytes, bytes | None]:
     p = Path(path)
     if not p.is_file():
         raise CurveKeyError(f"CURVE key file not found: {p}")
@@ -120,7 +120,7 @@ def secure_server(socket: zmq.Socket, curve: CurveConfig) -> ThreadAuthenticator
     socket)."""
     if curve.server_secret_key is None or curve.authorized_clients is None:
         raise CurveKeyError("the worker needs bus.curve.server_secret_key and bus.curve.authorized_clients")
-    public, secret = _load(curve.server_secret_key, secret=True)
+    public, secret = load_key(curve.server_secret_key, secret=True)
     clients = Path(curve.authorized_clients)
     if not clients.is_dir() or not any(clients.glob("*.key")):
         raise CurveKeyError(f"no authorized client keys (*.key) in {clients}")
@@ -135,8 +135,8 @@ def secure_client(socket: zmq.Socket, curve: CurveConfig) -> None:
     """Make ``socket`` (not yet bound or connected) a CURVE client of the worker."""
     if curve.client_secret_key is None or curve.server_public_key is None:
         raise CurveKeyError("a frontend needs bus.curve.client_secret_key and bus.curve.server_public_key")
-    public, secret = _load(curve.client_secret_key, secret=True)
-    server_public, _ = _load(curve.server_public_key, secret=False)
+    public, secret = load_key(curve.client_secret_key, secret=True)
+    server_public, _ = load_key(curve.server_public_key, secret=False)
     socket.curve_secretkey = secret
     socket.curve_publickey = public
     socket.curve_serverkey = server_public
@@ -151,7 +151,7 @@ def sender_streams(curve: CurveConfig) -> dict[str, tuple[str, frozenset[str] | 
     keys = {p.stem: p for p in sorted(Path(curve.authorized_clients).glob("*.key"))}
     out: dict[str, tuple[str, frozenset[str] | None]] = {}
     for name, path in keys.items():
-        public, _ = _load(str(path), secret=False)
+        public, _ = load_key(str(path), secret=False)
         streams = None if curve.senders is None and len(keys) == 1 else (curve.senders or {}).get(name, [])
         out[public.decode("ascii")] = (name, None if streams is None else frozenset(streams))  # z85 already
     return out

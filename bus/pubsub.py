@@ -30,6 +30,7 @@ import zmq
 
 from bus.curve import AUTHENTICATORS, secure_client, secure_server, sender_streams
 from bus.guard import StreamGuard
+from bus.link import ReceiverLink, SenderLink
 from bus.messages import MessageError, SkeletonFrame, decode, encode
 from config.bus import BusConfig, StreamGuardConfig
 
@@ -92,9 +93,20 @@ class Publisher:
         context: zmq.Context | None = None,
     ) -> None:
         self._socket = _open(context, zmq.PUSH, {zmq.SNDHWM: hwm})
-        if config is not None and config.curve is not None:
-            secure_client(self._socket, config.curve)
-        _attach(self._socket, endpoint, bind, IPC_MODES[config.ipc_access if config is not None else "owner"])
+        try:
+            if config is not None and config.curve is not None:
+                secure_client(self._socket, config.curve)
+            self.link = SenderLink(self._socket, endpoint, connects=not bind)
+        except (zmq.ZMQError, ValueError):
+            self._socket.close(linger=0)  # an open socket would hang the context's term()
+            raise
+        try:
+            _attach(
+                self._socket, endpoint, bind, IPC_MODES[config.ipc_access if config is not None else "owner"]
+            )
+        except zmq.ZMQError:
+            self.link.close()
+            raise
 
     @classmethod
     def from_config(cls, config: BusConfig, *, context: zmq.Context | None = None) -> Publisher:
@@ -113,6 +125,7 @@ class Publisher:
         source) and returns False only if ``wait`` is set before that."""
         parts = encode(frame)
         while True:
+            self.link.check()
             try:
                 self._socket.send_multipart(parts, flags=zmq.NOBLOCK)
                 return True
@@ -124,6 +137,7 @@ class Publisher:
     def close(self) -> None:
         """Close at once. Frames still queued are lost (libzmq drops what a closing sender has in
         flight even with a linger), so keep the socket open until the worker has read them."""
+        self.link.close()
         self._socket.close(linger=0)
 
     def __enter__(self) -> Self:
@@ -163,16 +177,19 @@ class Subscriber:
         self._warned: set[str] = set()
         self._socket = _open(context, zmq.PULL, {zmq.RCVHWM: hwm, zmq.MAXMSGSIZE: HARD_MESSAGE_LIMIT_BYTES})
         self._auth = None
+        self.link: ReceiverLink | None = None  # a CURVE bus's refused peers, said in the log
         # sender key (ZAP User-Id) -> (its name, the streams it may send; None: any)
         self._senders: dict[str, tuple[str, frozenset[str] | None]] | None = None
         try:
             if config is not None and config.curve is not None:
                 self._auth = secure_server(self._socket, config.curve)
                 self._senders = sender_streams(config.curve)
+                self.link = ReceiverLink(self._socket)
             _attach(
                 self._socket, endpoint, bind, IPC_MODES[config.ipc_access if config is not None else "owner"]
             )
         except (zmq.ZMQError, ValueError):
+            self._close_link()
             self._socket.close(linger=0)
             self._stop_auth()
             raise
@@ -200,6 +217,8 @@ class Subscriber:
 
         Invalid messages are counted in ``drops`` and skipped; they never raise.
         """
+        if self.link is not None:
+            self.link.check()
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
             remaining_s = deadline - time.monotonic()
@@ -281,7 +300,13 @@ class Subscriber:
             AUTHENTICATORS.release(self._auth)
             self._auth = None
 
+    def _close_link(self) -> None:
+        if self.link is not None:
+            self.link.close()
+            self.link = None
+
     def close(self) -> None:
+        self._close_link()
         self._socket.close(linger=0)
         self._stop_auth()
 

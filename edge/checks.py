@@ -5,13 +5,15 @@ secrets it references. Warnings name what lets it run but not alert yet."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from bus.curve import CurveKeyError, load_key
+from config.bus import BusConfig
 from config.edge import EdgeConfig
-from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, VideoSourceConfig
+from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, StreamConfig, VideoSourceConfig
 from config.secrets import SecretError, SecretRef
 from edge.backends.base import EncoderFacts
 from edge.profiles import ProfileError, ProfileStore, check_model
@@ -19,7 +21,12 @@ from edge.profiles import ProfileError, ProfileStore, check_model
 
 def deployment_problems(cfg: EdgeConfig) -> list[str]:
     """Every problem found, each naming the stream, file or setting and what to do; [] when none."""
-    return [*_profile_problems(cfg), *_source_problems(cfg), *_key_problems(cfg), *_secret_problems(cfg)]
+    return [
+        *_profile_problems(cfg),
+        *_source_problems(cfg.streams if cfg.run_frontends else []),
+        *_key_problems(cfg),
+        *_secret_problems(cfg),
+    ]
 
 
 def deployment_warnings(cfg: EdgeConfig) -> list[str]:
@@ -62,14 +69,20 @@ def _profile_problems(cfg: EdgeConfig) -> list[str]:
     return problems
 
 
-def _source_problems(cfg: EdgeConfig) -> list[str]:
+def frontend_problems(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[str]:
+    """What keeps a frontend host (``haad frontend run``) from sending: source files it cannot open,
+    key files that are not there."""
+    return [*_source_problems(streams), *_unreadable(_client_keys(bus))]
+
+
+def _source_problems(streams: Sequence[StreamConfig]) -> list[str]:
     """Files opened as the frontend will open them: one it cannot (missing, not a video, a skeleton
     array of the wrong shape) would fail, be restarted and given up, whatever the wait."""
     from pose_frontend.base import SourceError
     from pose_frontend.sources import open_source
 
     problems = []
-    for stream in cfg.streams if cfg.run_frontends else []:
+    for stream in streams:
         if isinstance(stream.source, VideoSourceConfig | SkeletonSourceConfig | ImagesSourceConfig):
             try:
                 open_source(stream.source).close()
@@ -78,16 +91,34 @@ def _source_problems(cfg: EdgeConfig) -> list[str]:
     return problems
 
 
+def _client_keys(bus: BusConfig) -> list[tuple[str | None, bool]]:
+    """A frontend's key files, each with whether it must hold a secret key."""
+    return (
+        []
+        if bus.curve is None
+        else [(bus.curve.server_public_key, False), (bus.curve.client_secret_key, True)]
+    )
+
+
+def _unreadable(keys: Sequence[tuple[str | None, bool]]) -> list[str]:
+    """Key files missing, not ZeroMQ certificates, or without the secret key they must hold."""
+    problems = []
+    for path, secret in keys:
+        try:
+            if path is not None:
+                load_key(path, secret=secret)
+        except CurveKeyError as e:
+            problems.append(f"bus.curve: {e}")
+    return problems
+
+
 def _key_problems(cfg: EdgeConfig) -> list[str]:
     curve = cfg.bus.curve
     if curve is None:
         return []
-    files = [curve.server_secret_key] + (
-        [curve.server_public_key, curve.client_secret_key] if cfg.run_frontends else []
+    problems = _unreadable(
+        [(curve.server_secret_key, True), *(_client_keys(cfg.bus) if cfg.run_frontends else [])]
     )
-    problems = [
-        f"bus.curve: key file not found: {f}" for f in files if f is not None and not Path(f).is_file()
-    ]
     if curve.authorized_clients is None:
         return problems
     keys = sorted(p.stem for p in Path(curve.authorized_clients).glob("*.key"))

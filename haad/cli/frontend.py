@@ -44,7 +44,13 @@ def run_cmd(
 ) -> None:
     """Start one frontend process per stream and publish to the bus until Ctrl-C or all sources end."""
 
+    from edge.checks import frontend_problems
+
     cfg = _load(config)
+    if problems := frontend_problems(cfg.bus, cfg.streams):
+        for problem in problems:
+            typer.echo(f"{config}: {problem}", err=True)
+        raise typer.Exit(2)
     level = logging.getLevelNamesMapping().get(log_level.upper())
     if level is None:
         typer.echo(f"unknown log level {log_level!r}", err=True)

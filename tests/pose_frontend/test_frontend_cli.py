@@ -137,3 +137,36 @@ def test_haad_frontend_motions_lists_the_synthetic_motions() -> None:
     assert result.exit_code == 0
     assert [line.split()[0] for line in result.output.splitlines()] == list(MOTIONS)
     assert "fall  (abnormal)" in result.output
+
+
+def test_run_refuses_key_files_it_cannot_use_and_sources_it_cannot_open_before_starting(
+    tmp_path: Path,
+) -> None:
+    # A missing client key once left the frontend "running" forever, its process hung on its socket.
+    from bus.curve import make_client_keys, make_server_keys
+
+    server, _ = make_server_keys(tmp_path / "keys")
+    _, client = make_client_keys(tmp_path / "keys", "door")
+    garbled = _write(tmp_path / "garbled.key_secret", "not a certificate\n")
+
+    def run(client_key: Path, video: str | None = None) -> tuple[int, str]:
+        source = (
+            f"{{kind: video, path: {video}}}"
+            if video
+            else "{kind: synthetic, script: [{motion: idle, seconds: 1}]}"
+        )
+        config = _write(tmp_path / "f.yaml", f"""
+bus: {{endpoint: "tcp://127.0.0.1:5999", curve: {{server_public_key: {server}, client_secret_key: {client_key}}}}}
+streams: [{{id: door, source: {source}}}]
+""")  # fmt: skip
+        result = CliRunner().invoke(frontend_app, ["run", str(config)])
+        return result.exit_code, result.output
+
+    assert run(tmp_path / "nope.key_secret") == (2, f"{tmp_path / 'f.yaml'}: bus.curve: CURVE key file not found: "
+                                                    f"{tmp_path / 'nope.key_secret'}\n")  # fmt: skip
+    code, out = run(garbled)
+    assert code == 2 and "is not a ZeroMQ certificate" in out
+    code, out = run(server)  # a public key where the secret one belongs
+    assert code == 2 and "holds no secret key" in out
+    code, out = run(client, video=str(tmp_path / "missing.mp4"))
+    assert code == 2 and "stream door:" in out and "missing.mp4" in out

@@ -1,0 +1,140 @@
+"""What a bus socket's monitor says of its peers, said in the logs.
+
+Without it a frontend whose key the worker refuses, or that holds a wrong server key, or whose
+worker is down, queues its frames without a word, and the worker sees nothing at all. A sender
+(:class:`SenderLink`) says when it reaches the worker, when the worker refuses its key or the
+handshake fails, and when no worker has answered for a while; each once, until the link changes. A
+receiver (:class:`ReceiverLink`) says when it refuses a peer. libzmq never retries a handshake the
+worker refused, so a sender reconnects itself after :data:`RETRY_REFUSED_S`: authorizing its key and
+restarting the worker is enough, the frontend needs no restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+log = logging.getLogger(__name__)
+
+UP = zmq.EVENT_HANDSHAKE_SUCCEEDED
+REFUSED = zmq.EVENT_HANDSHAKE_FAILED_AUTH  # the worker's ZAP handler does not know the key
+FAILED = zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL  # e.g. wrong server key
+DOWN = zmq.EVENT_DISCONNECTED
+NO_WORKER_S = 10.0  # a link down this long is said (a worker restart takes 2-3 s)
+RETRY_REFUSED_S = 5.0
+CHECK_EVERY_S = 0.5  # the monitor is read at most this often from a sender's publish loop
+REFUSALS_SAID_EVERY_S = 60.0
+
+
+def _events(monitor: zmq.Socket) -> list[int]:
+    out = []
+    while True:
+        try:
+            out.append(recv_monitor_message(monitor, flags=zmq.NOBLOCK)["event"])
+        except zmq.Again:
+            return out
+
+
+class SenderLink:
+    """A frontend's link to the worker, read from ``socket``'s monitor (``socket`` connects to
+    ``endpoint`` when ``connects``, else binds it). Call :meth:`check` often; it never blocks."""
+
+    def __init__(
+        self,
+        socket: zmq.Socket,
+        endpoint: str,
+        *,
+        connects: bool,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._socket = socket
+        self._endpoint = endpoint
+        self._connects = connects
+        self._clock = clock
+        self._monitor = socket.get_monitor_socket(UP | REFUSED | FAILED | DOWN)
+        self.up = False
+        self._down_since = clock()
+        self._said: str | None = None  # the state last logged
+        self._retry_at: float | None = None
+        self._checked_at = -CHECK_EVERY_S
+
+    def check(self) -> None:
+        now = self._clock()
+        if now - self._checked_at < CHECK_EVERY_S:
+            return
+        self._checked_at = now
+        for event in _events(self._monitor):
+            self._on(event, now)
+        if not self.up and self._said is None and now - self._down_since >= NO_WORKER_S:
+            self._say("absent", logging.WARNING,
+                      "no worker has answered at %s for %.0f s: frames queue (bus.publisher_hwm), then a live "
+                      "camera drops them and a file waits", self._endpoint, now - self._down_since)  # fmt: skip
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_at = None
+            self._socket.disconnect(self._endpoint)
+            self._socket.connect(self._endpoint)
+
+    def _on(self, event: int, now: float) -> None:
+        if event == UP:
+            self.up = True
+            self._say("up", logging.INFO, "connected to the worker at %s", self._endpoint)
+            return
+        if self.up:
+            self.up = False
+            self._down_since = now
+        if event == REFUSED:
+            self._say("refused", logging.ERROR,
+                      "the worker at %s refused this frontend's key (bus.curve.client_secret_key): add its "
+                      "public key to the worker's bus.curve.authorized_clients and restart the worker; "
+                      "retrying every %.0f s", self._endpoint, RETRY_REFUSED_S)  # fmt: skip
+            if self._connects:
+                self._retry_at = now + RETRY_REFUSED_S
+        elif event & FAILED:
+            self._say("failed", logging.ERROR,
+                      "the handshake with the worker at %s failed: is bus.curve.server_public_key the "
+                      "worker's key?", self._endpoint)  # fmt: skip
+        elif event == DOWN and self._said == "up":
+            self._said = None  # a worker restart is quiet unless it stays down NO_WORKER_S
+
+    def _say(self, state: str, level: int, message: str, *args: object) -> None:
+        if self._said != state:
+            log.log(level, "bus: " + message, *args)
+        self._said = state
+
+    def close(self) -> None:
+        self._socket.disable_monitor()
+        self._monitor.close(linger=0)
+
+
+class ReceiverLink:
+    """The worker's view of the peers it refuses, read from ``socket``'s monitor: the first refusal
+    is logged at once, later ones at most every :data:`REFUSALS_SAID_EVERY_S` with their count."""
+
+    def __init__(self, socket: zmq.Socket, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._socket = socket
+        self._clock = clock
+        self._monitor = socket.get_monitor_socket(REFUSED | FAILED)
+        self.refused = 0  # handshakes refused or failed since start
+        self._unsaid = 0
+        self._said_at: float | None = None
+
+    def check(self) -> None:
+        events = _events(self._monitor)
+        self.refused += len(events)
+        self._unsaid += len(events)
+        now = self._clock()
+        if self._unsaid and (self._said_at is None or now - self._said_at >= REFUSALS_SAID_EVERY_S):
+            log.warning(
+                "bus: refused %d connection(s) from a frontend whose key is not in bus.curve.authorized_clients "
+                "or that holds another server's public key (%d since start)", self._unsaid, self.refused,
+            )  # fmt: skip
+            self._unsaid = 0
+            self._said_at = now
+
+    def close(self) -> None:
+        self._socket.disable_monitor()
+        self._monitor.close(linger=0)

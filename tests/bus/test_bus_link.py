@@ -1,0 +1,113 @@
+"""A bus link's faults are said on both ends, and a refused frontend comes back by itself (real
+ZeroMQ sockets, real CURVE keys). Before bus/link.py every case below was silent: the frontend
+counted its frames as published while none arrived, and a frontend refused once never retried."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zmq
+
+import bus.link
+from bus.curve import CurveKeyError, make_client_keys, make_server_keys
+from bus.messages import SkeletonFrame
+from bus.pubsub import Publisher, Subscriber
+from config.bus import BusConfig, CurveConfig
+
+
+def _frame(seq: int) -> SkeletonFrame:
+    return SkeletonFrame("cam1", seq, seq / 20, np.zeros((20, 3)), np.ones(20))
+
+
+def _pump(pub: Publisher, sub: Subscriber, seconds: float) -> list[SkeletonFrame]:
+    """Publish a frame every 0.1 s for ``seconds``, as a live camera would; what arrived."""
+    got: list[SkeletonFrame] = []
+    end = time.monotonic() + seconds
+    seq = 0
+    while time.monotonic() < end:
+        seq += 1
+        pub.publish(_frame(seq))
+        if (frame := sub.recv(100)) is not None:
+            got.append(frame)
+    return got
+
+
+def test_a_frontend_holding_another_servers_key_is_told_and_the_worker_says_it_refused(
+    tcp_endpoint: str, bus_config, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    other_public, _ = make_server_keys(tmp_path / "other")
+    good = bus_config(tcp_endpoint)
+    wrong = good.model_copy(
+        update={"curve": good.curve.model_copy(update={"server_public_key": str(other_public)})}
+    )
+    with caplog.at_level("INFO", logger="bus.link"):
+        with Subscriber.from_config(good) as sub, Publisher.from_config(wrong) as pub:
+            assert _pump(pub, sub, 1.5) == []
+    said = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(said) == 1 and "server_public_key" in said[0].getMessage()  # once, not per retry
+    assert any("refused" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
+def test_a_refused_frontend_retries_by_itself_and_gets_through_once_its_key_is_authorized(
+    tcp_endpoint: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bus.link, "RETRY_REFUSED_S", 0.5)
+    keys = tmp_path / "keys"
+    server_public, server_secret = make_server_keys(keys)
+    make_client_keys(keys, "door")
+    _, late = make_client_keys(tmp_path / "late", "yard")  # not authorized yet
+    curve = CurveConfig(server_secret_key=str(server_secret), authorized_clients=str(keys / "authorized"),
+                        server_public_key=str(server_public), client_secret_key=str(late))  # fmt: skip
+    config = BusConfig(endpoint=tcp_endpoint, curve=curve)
+    with caplog.at_level("INFO", logger="bus.link"), Publisher.from_config(config) as pub:
+        with Subscriber.from_config(config) as sub:
+            assert _pump(pub, sub, 1.5) == []
+        assert any("refused this frontend's key" in r.getMessage() for r in caplog.records)
+        # the operator authorizes the key and restarts the worker; the frontend is left running
+        shutil.copy(tmp_path / "late" / "authorized" / "yard.key", keys / "authorized" / "yard.key")
+        with Subscriber.from_config(config.model_copy(update={"curve": curve.model_copy(update={"senders": {
+            "door": [], "yard": ["cam1"]}})})) as sub:  # fmt: skip
+            got = _pump(pub, sub, 3.0)
+    assert got, "the frontend never reconnected after its key was authorized"
+    assert "connected to the worker" in caplog.records[-1].getMessage()
+
+
+def test_no_worker_is_said_once_after_a_while_and_its_arrival_too(
+    ipc_endpoint: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bus.link, "NO_WORKER_S", 0.5)
+    with caplog.at_level("INFO", logger="bus.link"), Publisher(ipc_endpoint) as pub:
+        for seq in range(15):
+            pub.publish(_frame(seq))
+            time.sleep(0.1)
+        absent = [r for r in caplog.records if "no worker has answered" in r.getMessage()]
+        with Subscriber(ipc_endpoint) as sub:
+            got = _pump(pub, sub, 1.0)
+    assert len(absent) == 1 and got
+    assert "connected to the worker" in caplog.records[-1].getMessage()
+
+
+def test_a_publisher_whose_key_cannot_be_read_leaves_its_context_free_to_terminate(
+    tcp_endpoint: str, bus_config, tmp_path: Path
+) -> None:
+    # It once left its socket open: the frontend process hung in context.term(), forever "running".
+    good = bus_config(tcp_endpoint)
+    missing = good.model_copy(
+        update={"curve": good.curve.model_copy(update={"client_secret_key": str(tmp_path / "x")})}
+    )
+    ctx = zmq.Context()
+    term = threading.Thread(target=ctx.term, daemon=True)
+    try:
+        Publisher.from_config(missing, context=ctx)
+    except CurveKeyError as e:
+        assert "not found" in str(e)
+        term.start()  # while the error is raised, as the frontend's `finally: context.term()` runs
+        term.join(timeout=2)
+    assert term.ident is not None and not term.is_alive(), (
+        "context.term() hung on the failed publisher's socket"
+    )
