@@ -162,4 +162,9 @@ class BusConfig(StrictModel):
             needed += ["server_public_key", "client_secret_key"]
         missing = [k for k in needed if getattr(self.curve, k) is None]
         if missing:
-            raise ValueError(f"bus.curve needs {', '.join(missing)} here")
+            # a frontend host's file (only its two keys) read as a worker's edge.yaml
+            frontend_file = (
+                worker and "server_secret_key" in missing and self.curve.client_secret_key is not None
+            )
+            hint = " (a frontend host's file? `haad frontend run FILE` checks it)" if frontend_file else ""
+            raise ValueError(f"bus.curve needs {', '.join(missing)} here{hint}")

@@ -86,3 +86,6 @@ def test_each_role_on_a_tcp_bus_needs_its_keys() -> None:
         FrontendConfig(bus={"endpoint": "tcp://w:5555", "curve": worker_only})
     with pytest.raises(ValidationError, match="CURVE"):
         EdgeConfig(bus={"endpoint": "tcp://*:5555"}, run_frontends=False)
+    frontend_only = {"server_public_key": "p", "client_secret_key": "c"}
+    with pytest.raises(ValidationError, match=r"`haad frontend run FILE` checks it"):
+        EdgeConfig(bus={"endpoint": "tcp://w:5555", "curve": frontend_only})  # a frontend host's file
