@@ -352,14 +352,14 @@ class EpisodeTracker:
         key = (episode.who, episode.profile)
         st = self._states.get(key)
         if (st is not None and st.open is not None) or key in self._resumable:
-            return [self._closed_resumed(episode)]  # this worker already has an episode there
+            return [self.close_left_open(episode)]  # this worker already has an episode there
         self._resumable[key] = (episode, within_s, deadline)
         return []
 
     def expire(self, now: float) -> list[EpisodeEvent]:
         """Close resumable episodes whose stream did not come back by their deadline."""
         late = [k for k, (_, _, deadline) in self._resumable.items() if now >= deadline]
-        return [self._closed_resumed(self._resumable.pop(k)[0]) for k in late]
+        return [self.close_left_open(self._resumable.pop(k)[0]) for k in late]
 
     def end_segment(self, who: Watched, segment: int, reason: CloseReason = "reset") -> list[EpisodeEvent]:
         """``segment`` ended (a stream reset, or ``shutdown``: the stream is done): a segment too
@@ -466,14 +466,15 @@ class EpisodeTracker:
         """The first window of a stream with a resumable episode: continue it or close it."""
         ep, within_s, _ = self._resumable.pop(key)
         if st.open is not None or not (ep.end < w.t_end and w.t_start - ep.end <= within_s):
-            return [self._closed_resumed(ep)]
+            return [self.close_left_open(ep)]
         st.segment, st.cold_streak = w.segment, 0
         st.forget_recent()
         st.open = _Open.resumed(ep, self.config.windows_kept, quiet_from=w.t_start)
         st.open.reported_t = ep.end
         return []
 
-    def _closed_resumed(self, ep: Episode) -> EpisodeEvent:
+    def close_left_open(self, ep: Episode) -> EpisodeEvent:
+        """Close ``ep``, left open by a previous worker, with what it holds (reason ``restart``)."""
         self.counts["closed"] += 1
         return EpisodeEvent("closed", ep, "restart", 0.0)
 

@@ -168,10 +168,13 @@ def run_worker(
     ready: Event | None = None,
     encoder: Path | None = None,
     report: Callable[[dict[str, Any]], None] | None = None,
+    people_renumbered: bool = False,
 ) -> None:
     """The worker process's body: runs until ``stop`` is set, then drains the bus, closes every
     episode and hands it to the alert writer. ``ready`` is set once the model is loaded and the bus
-    is listening; ``report`` gets :meth:`Pipeline.report` (what was scored, per stream) at the end."""
+    is listening; ``report`` gets :meth:`Pipeline.report` (what was scored, per stream) at the end.
+    ``people_renumbered``: the frontends start afresh with this worker (a new daemon's), giving
+    person ids from 1 again, so a tracked person's episode left open is closed, not continued."""
     from edge import metrics  # after the daemon set up multiprocess metrics
 
     # One worker per outbox: a new one waits for the one it replaces to be gone for good.
@@ -196,7 +199,7 @@ def run_worker(
         host=cfg.host_name(),
     )
     sink.start(streams)
-    loop = _Loop(cfg, pipeline, sink, metrics)
+    loop = _Loop(cfg, pipeline, sink, metrics, people_renumbered=people_renumbered)
     # Before the first window: an episode the previous worker left open is continued, not split.
     loop.resume(sink.unfinished(wait_s=RESUME_WAIT_S))
     log.info("worker up: backend %s, model %s, profiles %s", backend.name, backend.model_version,
@@ -245,8 +248,17 @@ class _Loop:
 
     MAX_FRAMES = 4096
 
-    def __init__(self, cfg: EdgeConfig, pipeline: Pipeline, sink: AlertSink, metrics: ModuleType) -> None:
+    def __init__(
+        self,
+        cfg: EdgeConfig,
+        pipeline: Pipeline,
+        sink: AlertSink,
+        metrics: ModuleType,
+        *,
+        people_renumbered: bool = False,
+    ) -> None:
         self.cfg, self.pipeline, self.sink, self.metrics = cfg, pipeline, sink, metrics
+        self.people_renumbered = people_renumbered  # see run_worker
         self.snapshots = SnapshotKeeper(ring_root(cfg), alerts_root(cfg), snapshot_modes(cfg))
         self.rates = StreamRates()
         self.seen_drops: Counter[str] = Counter()
@@ -310,9 +322,15 @@ class _Loop:
             return
         deadline = time.monotonic() + self.cfg.worker.episodes.resume_within_s
         events = []
+        tracker = self.pipeline.tracker
         for u in unfinished:
             self.metrics.OPEN_EPISODES.inc()
-            events += self.pipeline.tracker.resume(
+            if u.episode.person and self.people_renumbered:
+                # Its person id is given to someone else now: continued, the alert would take on
+                # another person's windows.
+                events.append(tracker.close_left_open(u.episode))
+                continue
+            events += tracker.resume(
                 u.episode, within_s=self.cfg.worker.episodes.resume_within_s, deadline=deadline
             )
         self.commit([], events)

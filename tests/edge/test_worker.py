@@ -1,0 +1,92 @@
+"""The worker process on its own: a real ZeroMQ bus, a real SQLite alert log and outbox, SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bus.messages import PersonSkeleton, SkeletonFrame
+from bus.pubsub import Publisher
+from config.edge import EdgeConfig
+from config.frontend import MotionStep, SyntheticSourceConfig
+from edge.daemon import WorkerProcess
+from edge.store import AlertRecord, AlertStore
+from pose_frontend.sources import open_source
+from tests.daemon_harness import demo_profiles, wait
+
+pytestmark = pytest.mark.slow  # two workers start (about 10 s each on a 2-core host)
+
+
+def _performance(motions: list[tuple[str, float]], seed: int) -> list[tuple[float, np.ndarray]]:
+    script = [MotionStep(motion=m, seconds=s) for m, s in motions]  # type: ignore[arg-type]
+    with open_source(SyntheticSourceConfig(script=script, seed=seed, realtime=False)) as source:
+        return list(source)
+
+
+def _person_2_alerts(cfg: EdgeConfig) -> list[AlertRecord]:
+    with AlertStore(cfg.store) as store:
+        return sorted(
+            (store.get_alert(a.id) for a in store.list_alerts() if a.person == 2), key=lambda a: a.id
+        )
+
+
+def test_a_new_daemons_worker_closes_a_tracked_persons_episode_left_open_instead_of_giving_it_to_a_new_person_2(
+    tmp_path: Path,
+) -> None:
+    # A new daemon's frontends give person ids from 1 again: the person 2 after the restart is
+    # whoever was found second, and continuing the old person 2's open alert with their windows
+    # attributed them to someone else (the daemon's first worker runs with people_renumbered).
+    cfg = EdgeConfig.model_validate({
+        "streams": [{"id": "cam", "profiles": ["demo-walk"]}],
+        "run_frontends": False,
+        "bus": {"endpoint": f"ipc://{tmp_path / 'bus.sock'}", "publisher_hwm": 100_000},
+        "store": {"url": f"sqlite:///{tmp_path / 'alerts.db'}"},
+        "profiles_dir": str(demo_profiles(tmp_path / "profiles")),
+        "state_dir": str(tmp_path),
+        "metrics": {"enabled": False},
+    })  # fmt: skip
+    walker = _performance([("walk_in_place", 20.0)], seed=1)
+    jumper = _performance([("walk_in_place", 3.0), ("jump_flail", 17.0)], seed=7)
+    vis, never = np.ones(20, np.float32), threading.Event()
+    frames = [
+        SkeletonFrame.of_people("cam", i + 1, t, (PersonSkeleton(1, a, vis), PersonSkeleton(2, b, vis)))
+        for i, ((t, a), (_, b)) in enumerate(zip(walker, jumper, strict=False))
+    ]
+    restart_t = 10.0
+
+    first = WorkerProcess(cfg, people_renumbered=True)
+    first.start()
+    try:
+        assert first.ready_event.wait(120), "the first worker never listened"
+        with Publisher.from_config(cfg.bus) as publisher:
+            for frame in frames:
+                if frame.timestamp < restart_t:
+                    publisher.publish(frame, wait=never)
+            wait(lambda: bool(_person_2_alerts(cfg)), 60, "person 2's alert to open")
+    finally:
+        assert first.pid is not None
+        os.kill(first.pid, signal.SIGKILL)  # the daemon dies with its worker: the episode stays open
+        first.join(10)
+
+    second = WorkerProcess(cfg, people_renumbered=True)
+    second.start()
+    try:
+        assert second.ready_event.wait(120), "the second worker never listened"
+        with Publisher.from_config(cfg.bus) as publisher:
+            for frame in frames:
+                if frame.timestamp >= restart_t:
+                    publisher.publish(frame, wait=never)
+            time.sleep(2.0)
+    finally:
+        assert second.stop(60) == 0
+
+    before, *after = _person_2_alerts(cfg)
+    assert before.ended_at is not None and before.window_times is not None
+    assert before.window_times[:, 1].max() < restart_t  # none of the new person 2's windows
+    assert len(after) == 1  # the new person 2's own alert
