@@ -382,6 +382,7 @@ class EpisodeTracker:
         sees many people, each with windows held for the k-of-n rule."""
         for key in [k for k, st in self._states.items() if k[0] == who and st.open is None]:
             del self._states[key]
+        self._ended.pop(who, None)
 
     def close_all(self) -> list[EpisodeEvent]:
         """Close every open episode (reason ``shutdown``), e.g. when the worker stops."""

@@ -499,6 +499,7 @@ class Pipeline:
         queued = {(w.who, w.segment) for w in self.batcher.queued()}
         events: list[EpisodeEvent] = []
         still = []
+        left = set()
         for r in self._pending_resets:
             if (r.who, r.segment) in queued:
                 still.append(r)
@@ -506,6 +507,11 @@ class Pipeline:
                 reason: CloseReason = "shutdown" if r.reason == FINISHED else "reset"
                 events += self.tracker.end_segment(r.who, r.segment, reason)
                 if r.who in self.retired:  # the person left: their episodes are closed now
-                    self.tracker.forget(r.who)
+                    left.add(r.who)
+        # Once nothing of theirs waits, nothing of a person who left is kept: a camera sees people
+        # by the thousand. Should their id come back, their windows start again from segment 1.
+        for who in left - {r.who for r in still}:
+            self.tracker.forget(who)
+            del self.retired[who]
         self._pending_resets[:] = still  # in place: every window reports its resets to this list
         return events

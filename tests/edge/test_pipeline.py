@@ -342,3 +342,31 @@ def test_person_0_frames_feed_person_0_window_before_between_and_after_tracked_p
     assert set(pipeline.windows) == {Watched("cam1", 0)}
     assert pipeline.windows[Watched("cam1", 0)] is first
     assert first.segment == 1 and first.segment_s == pytest.approx(59 / 30, abs=0.06)
+
+
+def test_people_who_came_and_went_leave_nothing_behind_and_an_id_that_returns_is_still_alerted(
+    backend, streams
+) -> None:
+    # Each person who left kept two entries (their last segment, in the pipeline and in the episode
+    # tracker) for the worker's lifetime: about 700 bytes a person, unbounded on a busy camera.
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
+    rec = stream.recording
+    n0, n1 = stream.normal[0]
+    walk = (rec.times >= n0) & (rec.times <= n0 + 2.0)
+    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    events = []
+    start = 0.0
+    for person in [*range(1, 101), 7]:  # a hundred passers-by, then person 7 again, who throws a ball
+        joints, times = (
+            (rec.joints, rec.times) if start > 100 and person == 7 else (rec.joints[walk], rec.times[walk])
+        )
+        replayed = Replayed(person, joints, times, start)
+        for f in mix_people([replayed], "cam1"):
+            pipeline.push(f)
+            events += [e for b in pipeline.run_due(flush=True) for e in b.events]
+        start = replayed.end + 1.0  # a second of nobody: the person left
+        pipeline.push(SkeletonFrame.of_people("cam1", 0, start - 0.5, ()))
+        events += [e for b in pipeline.run_due(flush=True) for e in b.events]
+    events += pipeline.close_all()
+    assert pipeline.retired == {} and set(pipeline.tracker._ended) <= {Watched("cam1", 7)}
+    assert {e.episode.who for e in events if e.kind == "opened"} == {Watched("cam1", 7)}
