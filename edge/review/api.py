@@ -171,20 +171,14 @@ def timeline(
 def review_alerts(body: schemas.BulkReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Set the review status of several alerts at once (the list's multi-select); without ``note``
     each keeps its own. Ids that do not exist come back in ``missing``."""
-    with ctx.store.reading() as s:
-        notes: dict[int, str] = {
-            i: n for i, n in s.execute(select(Alert.id, Alert.note).where(Alert.id.in_(body.ids)))
-        }
-    updated = []
+    updated, missing = [], []
     for alert_id in dict.fromkeys(body.ids):
-        if alert_id in notes:
-            note = notes[alert_id] if body.note is None else body.note
-            try:
-                ctx.store.set_status(alert_id, body.status, note, reviewer=who.name)
-                updated.append(alert_id)
-            except KeyError:  # deleted meanwhile (retention)
-                notes.pop(alert_id)
-    return {"updated": updated, "missing": [i for i in dict.fromkeys(body.ids) if i not in notes]}
+        try:
+            ctx.store.set_status(alert_id, body.status, body.note, reviewer=who.name)
+            updated.append(alert_id)
+        except KeyError:  # no such alert, or deleted meanwhile (retention)
+            missing.append(alert_id)
+    return {"updated": updated, "missing": missing}
 
 
 @router.get("/events/live", include_in_schema=False)
@@ -321,7 +315,7 @@ async def get_timeline(alert_id: AlertId, kind: Literal["png", "svg"], who: Who,
 
 @router.post("/alerts/{alert_id}/review", response_model=schemas.AlertOut, responses=NOT_FOUND)
 def review_alert(alert_id: AlertId, body: schemas.ReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
-    """Set the review status (new / confirmed / dismissed) with a note."""
+    """Set the review status (new / confirmed / dismissed) with a note (without one, it keeps its own)."""
     try:
         ctx.store.set_status(alert_id, body.status, body.note, reviewer=who.name)
     except KeyError:

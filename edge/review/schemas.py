@@ -133,7 +133,7 @@ class AlertWindows(BaseModel):
 
 class ReviewIn(BaseModel):
     status: ReviewStatus
-    note: str = Field("", max_length=2000)
+    note: str | None = Field(None, max_length=2000, description="None: the alert keeps its note.")
 
 
 class BulkReviewIn(BaseModel):

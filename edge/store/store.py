@@ -163,15 +163,16 @@ class AlertStore:
                 raise KeyError(f"no alert with id {alert_id}")
             return _record_with_windows(row)
 
-    def set_status(self, alert_id: int, status: str, note: str = "", *, reviewer: str = "") -> None:
-        """Triage an alert: ``new``, ``confirmed`` or ``dismissed``, with a note (replaces the old one)
-        and who did it."""
+    def set_status(self, alert_id: int, status: str, note: str | None = None, *, reviewer: str = "") -> None:
+        """Triage an alert: ``new``, ``confirmed`` or ``dismissed``, with a note (replaces the old one;
+        None keeps it) and who did it."""
         check_status(status)
+        values = {"status": status, "reviewed_at": datetime.now(UTC), "reviewed_by": reviewer}
         with self._write.begin() as s:
             query = (
                 update(Alert)
                 .where(Alert.id == alert_id)
-                .values(status=status, note=note, reviewed_at=datetime.now(UTC), reviewed_by=reviewer)
+                .values(values if note is None else {**values, "note": note})
                 .returning(Alert.id)
             )
             if s.scalar(query) is None:

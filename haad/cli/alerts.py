@@ -257,7 +257,9 @@ def review_cmd(
     status: Annotated[
         ReviewStatus | None, typer.Option(help="confirmed or dismissed (new reopens it).")
     ] = None,
-    note: Annotated[str, typer.Option(help="Why (replaces an earlier note).")] = "",
+    note: Annotated[
+        str | None, typer.Option(help="Why (replaces an earlier note; without it, it is kept).")
+    ] = None,
     db: Db = None,
     config: Config = None,
     normal: Annotated[
@@ -298,7 +300,7 @@ def review_cmd(
         if normal and scope is None:
             raise typer.BadParameter("--normal needs --scope camera or --scope all", param_hint="--scope")
         message = _review_normal(
-            alert_id, db=db, config=config, note=note, undo=undo_normal, profile=profile, reviewer=reviewer,
+            alert_id, db=db, config=config, note=note or "", undo=undo_normal, profile=profile, reviewer=reviewer,
             scope=scope or "camera", behaviour=behaviour, yes=yes,
         )  # fmt: skip
         typer.echo(message)

@@ -178,6 +178,8 @@ async function alertPage() {
   const id = document.getElementById("alert").dataset.alertId;
   const [alert, skel] = await Promise.all([api("/alerts/" + id), api("/skeleton")]);
   renderAlert(alert);
+  // Its note, to keep or edit: a review sends what the box holds, and an empty box would erase it.
+  document.getElementById("note").value = alert.note;
   document.getElementById("plot-link").href = `/api/v1/alerts/${id}/timeline.png`;
   document.getElementById("npz-link").href = `/api/v1/alerts/${id}/windows?format=npz`;
   wireReview(id, alert);

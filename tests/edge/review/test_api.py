@@ -299,6 +299,22 @@ def test_rolling_back_to_a_damaged_version_is_a_conflict_not_a_server_error(
     assert ProfileStore(seeded.profiles).versions("demo-walk") == [1, 2]
 
 
+def test_a_review_without_a_note_keeps_the_alerts_note_as_the_bulk_one_does(
+    client: TestClient, seeded: Seeded
+) -> None:
+    alert_id = seeded.ids[0]
+    url = f"/api/v1/alerts/{alert_id}/review"
+    assert client.post(url, json={"status": "confirmed", "note": "cleaner"}, headers=AUTH).status_code == 200
+    r = client.post(url, json={"status": "dismissed"}, headers=AUTH)
+    assert (r.json()["status"], r.json()["note"]) == ("dismissed", "cleaner")
+    r = client.post(url, json={"status": "new", "note": ""}, headers=AUTH)  # an empty one erases it
+    assert (r.json()["status"], r.json()["note"]) == ("new", "")
+    bulk = client.post(
+        "/api/v1/alerts/review", json={"ids": [alert_id, 999], "status": "confirmed"}, headers=AUTH
+    )
+    assert bulk.json() == {"updated": [alert_id], "missing": [999]}
+
+
 def test_mark_as_normal_refuses_a_bad_behaviour_name_as_invalid_input(
     client: TestClient, seeded: Seeded
 ) -> None:

@@ -96,3 +96,20 @@ def test_live_and_profile_pages_render(page, live_server: str) -> None:  # type:
     page.goto(live_server + "/profiles")
     page.wait_for_selector("#profile-rows tr")
     assert "dock, door" in page.locator("#profile-rows").inner_text()
+
+
+def test_a_second_review_on_the_page_keeps_the_first_reviewers_note(  # type: ignore[no-untyped-def]
+    page, live_server: str, seeded: Seeded
+) -> None:
+    """The note box came up empty and a review sent it: dismissing an alert erased its note."""
+    alert_id = seeded.ids[0]
+    with AlertStore(seeded.url) as store:
+        store.set_status(alert_id, "confirmed", "ladder left in aisle 3 <b>ü</b>", reviewer="bob")
+    log_in(page, live_server, f"/alerts/{alert_id}")
+    page.wait_for_function("document.getElementById('note').value !== ''")
+    assert page.input_value("#note") == "ladder left in aisle 3 <b>ü</b>"
+    page.click("#dismiss")
+    page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked dismissed.'")
+    with AlertStore(seeded.url) as store:
+        a = store.get_alert(alert_id)
+    assert (a.status, a.note) == ("dismissed", "ladder left in aisle 3 <b>ü</b>")

@@ -332,3 +332,13 @@ def test_review_records_the_os_user_by_default_and_refuses_a_reviewer_the_column
     with AlertStore(db) as store:
         assert store.get_alert(ids[0]).reviewed_by == getpass.getuser()
         assert store.get_alert(ids[1]).status == "new"
+
+
+def test_review_without_a_note_keeps_the_alerts_note(seeded: tuple[str, list[int]]) -> None:
+    """A review without --note erased the note an earlier one gave (the bulk API kept it)."""
+    db, ids = seeded
+    assert run("review", str(ids[0]), "--status", "confirmed", "--note", "ladder left", db=db).exit_code == 0
+    assert run("review", str(ids[0]), "--status", "dismissed", db=db).exit_code == 0
+    with AlertStore(db) as store:
+        a = store.get_alert(ids[0])
+    assert (a.status, a.note) == ("dismissed", "ladder left")
