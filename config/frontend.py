@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from config.base import StrictModel
 from config.bus import BusConfig
@@ -359,6 +359,19 @@ class StreamConfig(StrictModel):
         "at up to 4 fps over the episode, played as a low-resolution clip) or off (skeletons only: "
         "no picture is ever written; the privacy mode).",
     )
+
+    @field_validator("estimator")
+    @classmethod
+    def _people_for_pictures(cls, v: EstimatorConfig, info: ValidationInfo) -> EstimatorConfig:
+        # Skeleton sources skip pose estimation: set there, people would be ignored and the stream
+        # watched as one person (0), against what the setting says.
+        source = info.data.get("source")
+        if v.people is not None and source is not None and source.kind in ("skeleton", "synthetic"):
+            raise ValueError(
+                f"people is read where poses are estimated (webcam, url, video, images), not by a "
+                f"{source.kind} source (a skeleton .npy of shape (T, P, N, 3) replays P people with their ids)"
+            )
+        return v
 
 
 class FrontendConfig(StrictModel):

@@ -61,6 +61,7 @@ streams:
             "moonwalk",
         ),
         ("streams:\n  - id: a\n    sauce: {}\n", 3, "sauce"),
+        ("streams:\n  - id: a\n    estimator: {people: {max_people: 4}}\n", 3, "people is read where"),
     ],
 )
 def test_invalid_yaml_is_reported_with_its_line(text: str, line: int, needle: str) -> None:
