@@ -464,3 +464,17 @@ def test_an_alert_id_beyond_the_sql_integer_is_no_such_page_on_postgresql(
             assert r.status_code == 404 and "There is no such page." in r.text, (path, r.status_code)
         assert c.get("/api/v1/alerts/99999999999", headers=AUTH).status_code == 422
     ctx.store.close()
+
+
+def test_a_filter_holding_a_nul_is_invalid_input_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """PostgreSQL text cannot hold one: the list said 500."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    seed(pg_url, profiles)
+    ctx = make_context(pg_url, profiles)
+    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+        for name in ("stream", "profile", "host"):
+            r = c.get("/api/v1/alerts", params={name: "door\x00"}, headers=AUTH)
+            assert r.status_code == 422, (name, r.status_code)
+        assert c.get("/api/v1/alerts", params={"stream": "door"}, headers=AUTH).json()["total"] == 3
+    ctx.store.close()
