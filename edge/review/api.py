@@ -515,13 +515,10 @@ def _version_out(p: Profile) -> dict[str, Any]:
 
 def _streams(ctx: ReviewContext) -> dict[str, list[str]]:
     """Stream -> the profiles it is scored against: the configured streams, or without a stream
-    configuration the live streams' status rows."""
+    configuration those the alert log shows."""
     if ctx.streams:
         return {s: list(names) for s, names in ctx.streams.items()}
-    out: dict[str, list[str]] = {}
-    for r in queries.stream_statuses(ctx.store):
-        out.setdefault(r["stream_id"], []).append(r["profile"])
-    return out
+    return queries.known_streams(ctx.store)
 
 
 def _profile_out(ctx: ReviewContext, name: str) -> dict[str, Any]:

@@ -150,6 +150,18 @@ def stream_statuses(store: AlertStore) -> list[dict[str, Any]]:
         ]  # fmt: skip
 
 
+def known_streams(store: AlertStore) -> dict[str, list[str]]:
+    """Stream -> the profiles the alert log shows it scored against: its workers' live status rows
+    and its alerts (``a+b``: both)."""
+    out: dict[str, set[str]] = {}
+    for r in stream_statuses(store):
+        out.setdefault(r["stream_id"], set()).add(r["profile"])
+    with store.reading() as s:
+        for stream, profile in s.execute(select(Alert.stream_id, Alert.profile).distinct()):
+            out.setdefault(stream, set()).update(profile.split("+"))
+    return {stream: sorted(names) for stream, names in sorted(out.items())}
+
+
 def open_alert_counts(store: AlertStore) -> dict[str, int]:
     with store.reading() as s:
         rows = s.execute(

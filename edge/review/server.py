@@ -57,9 +57,16 @@ def build_context(cfg: EdgeConfig, serve: ServeConfig, store: AlertStore) -> Rev
         stride=cfg.worker.stride,
         feedback_reach=cfg.worker.feedback_reach,
         make_backend=make_backend,
-        streams={s.id: list(s.profiles) for s in cfg.streams} if cfg.streams else {},
+        streams=configured_streams(cfg),
         status_every_s=cfg.status_every_s,
     )
+
+
+def configured_streams(cfg: EdgeConfig) -> dict[str, list[str]]:
+    """Stream -> its profiles as edge.yaml names them; none when it names no ``streams`` (no
+    --config, or a review host's): the defaults' placeholder camera is none of the alert log's, and
+    "mark as normal" named it as the camera a change reached."""
+    return {s.id: list(s.profiles) for s in cfg.streams} if "streams" in cfg.model_fields_set else {}
 
 
 def run_server(

@@ -396,11 +396,13 @@ def _review_normal(
     from edge.backends import make_backend
     from edge.feedback import FeedbackError, mark_normal, preview_normal, undo_normal
     from edge.profiles import ProfileError, ProfileStore
+    from edge.review.queries import known_streams
+    from edge.review.server import configured_streams
     from edge.store import AlertStore
 
     cfg = load_edge_config(config, db=db)
-    streams = {s.id: list(s.profiles) for s in cfg.streams}
     with AlertStore(cfg.store) as store:
+        streams = configured_streams(cfg) or known_streams(store)
         profiles = ProfileStore(Path(cfg.profiles_dir))
         try:
             if not undo:

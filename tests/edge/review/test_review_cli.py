@@ -96,6 +96,36 @@ def test_serve_token_prints_a_token_whose_hash_the_config_accepts() -> None:
     assert auth.check_token(token) == "bob" and auth.check_token(token + "x") is None
 
 
+def test_without_streams_in_the_config_mark_as_normal_names_the_cameras_the_alert_log_shows(
+    tmp_path: Path, seeded: Seeded
+) -> None:
+    """A review host's edge.yaml (store, profiles) or none: "every camera" named the defaults'
+    placeholder camera cam0, none of this log's, in the CLI, the page and the API."""
+    from fastapi.testclient import TestClient
+    from review_helpers import AUTH, BASE_URL, TOKEN
+
+    from config.edge import EdgeConfig
+    from config.serve import ServeConfig, TokenConfig
+    from edge.review.app import create_app
+    from edge.review.auth import token_sha256
+    from edge.review.server import build_context
+
+    cfg = _config(tmp_path, seeded)
+    alert_id = seeded.ids[0]  # door; dock's alerts are against demo-walk too
+    r = runner.invoke(app, ["alerts", "review", str(alert_id), "--normal", "--scope", "all", "--config", str(cfg)],
+                      input="n\n")  # fmt: skip
+    assert "every camera using it: changes dock, door" in r.output, r.output
+    serve = ServeConfig(tokens=[TokenConfig(name="alice", sha256=token_sha256(TOKEN))], encoder=False)
+    edge = EdgeConfig(store={"url": seeded.url}, profiles_dir=str(seeded.profiles), state_dir=str(tmp_path))
+    with AlertStore(seeded.url) as store:
+        ctx = build_context(edge, serve, store)
+        with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+            preview = c.get(f"/api/v1/alerts/{alert_id}/normal", headers=AUTH).json()
+            streams = [s["stream_id"] for s in c.get("/api/v1/streams", headers=AUTH).json()]
+    assert preview["scopes"] == {"camera": ["door"], "all": ["dock", "door"]}
+    assert streams == ["dock", "door", "yard"]
+
+
 def test_review_normal_names_the_cameras_it_changes_asks_and_undo_reverts(
     tmp_path: Path, seeded: Seeded
 ) -> None:
