@@ -106,6 +106,11 @@ class SenderLink:
         self._said = state
 
     def close(self) -> None:
+        self._checked_at = -CHECK_EVERY_S
+        self.check()
+        if not self.up:
+            log.warning("bus: closing with no worker connected at %s: the frames still queued are lost",
+                        self._endpoint)  # fmt: skip
         self._socket.disable_monitor()
         self._monitor.close(linger=0)
 
