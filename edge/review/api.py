@@ -546,5 +546,5 @@ async def _backend(ctx: ReviewContext) -> EncoderBackend:
     """The encoder that re-embeds a profile's windows (loaded on first use); 503 if it cannot load."""
     try:
         return await run_in_threadpool(ctx.backend)
-    except (RuntimeError, OSError) as e:
-        raise HTTPException(503, f"cannot re-embed: {e}") from None
+    except Exception as e:  # noqa: BLE001 - a missing or damaged encoder (its loaders' own types): not a 500
+        raise HTTPException(503, f"cannot re-embed: {type(e).__name__}: {e}") from None

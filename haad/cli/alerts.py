@@ -417,7 +417,10 @@ def _review_normal(
                 )
                 if not yes and not typer.confirm("apply?", default=False):
                     _fail("nothing changed")
-            backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
+            try:
+                backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
+            except Exception as e:  # noqa: BLE001 - a missing or damaged encoder (its loaders' own types)
+                _fail(f"cannot re-embed: {type(e).__name__}: {e}")
             if undo:
                 r = undo_normal(store, profiles, backend, cfg.worker.calibration, alert_id, reviewer=reviewer, note=note,
                                 streams=streams)  # fmt: skip

@@ -126,6 +126,43 @@ def test_without_streams_in_the_config_mark_as_normal_names_the_cameras_the_aler
     assert streams == ["dock", "door", "yard"]
 
 
+def test_mark_as_normal_with_an_encoder_that_cannot_load_says_so_in_one_line(
+    tmp_path: Path, seeded: Seeded
+) -> None:
+    """A damaged checkpoint (or a camera host's encoder path on a review host): a traceback from the
+    CLI, a 500 from the API."""
+    from fastapi.testclient import TestClient
+    from review_helpers import AUTH, BASE_URL, make_context
+
+    from config.backend import OnnxRuntimeConfig
+    from edge.backends import make_backend
+    from edge.review.app import create_app
+
+    (tmp_path / "enc.onnx").write_bytes(b"not a model")
+    (tmp_path / "enc.json").write_text("{}")
+    cfg = _config(tmp_path, seeded, encoder=str(tmp_path / "enc.onnx"))
+    args = [
+        "alerts",
+        "review",
+        str(seeded.ids[0]),
+        "--normal",
+        "--scope",
+        "camera",
+        "-y",
+        "--config",
+        str(cfg),
+    ]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 1 and "error: cannot re-embed: ValueError" in r.output, r.output
+    assert "Traceback" not in r.output and ProfileStore(seeded.profiles).versions("demo-walk") == [1]
+    ctx = make_context(seeded.url, seeded.profiles)
+    ctx.make_backend = lambda: make_backend(OnnxRuntimeConfig(), tmp_path / "enc.onnx")
+    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+        r2 = c.post(f"/api/v1/alerts/{seeded.ids[0]}/normal", json={"scope": "camera"}, headers=AUTH)
+    ctx.store.close()
+    assert r2.status_code == 503 and "cannot re-embed: ValueError" in r2.json()["detail"], r2.text
+
+
 def test_review_normal_names_the_cameras_it_changes_asks_and_undo_reverts(
     tmp_path: Path, seeded: Seeded
 ) -> None:
