@@ -210,6 +210,11 @@ def evaluate(
             f"a support set of {shots} clips (--shots) of each of {behaviours} categories (--behaviours) "
             f"is needed, and only {len(drawable)} categories have {shots} clips{where}"
         )
+    if (present := len(set(labels[scored]))) <= behaviours:
+        raise ValueError(
+            f"{behaviours} of the {present} categories of the scored clips are normal at once (--behaviours): "
+            f"none is left to be an anomaly; the benchmark needs at least {behaviours + 1} categories"
+        )
     per_category: dict[str, list[float]] = {}
     per_pair: dict[str, dict[str, list[float]]] = {}
     tprs = []

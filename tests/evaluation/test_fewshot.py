@@ -109,6 +109,19 @@ def test_clips_with_less_skeleton_than_live_ever_scores_are_counted(data_root: P
     assert after.short == before.short + 5 and after.labels == before.labels
 
 
+def test_a_clip_set_with_no_category_left_to_be_an_anomaly_is_refused_in_words(data_root: Path) -> None:
+    # It once failed deep inside the AUC: "AUC needs both positive and negative samples".
+    from dataclasses import replace
+
+    msr = load_dataset("msr", data_root)
+    three = replace(msr, clips=tuple(c for c in msr.clips if c.label in sorted(set(msr.labels))[:3]))
+    tw = eval_windows(three, MSR, WindowSpec())
+    emb = raw_dct_features(10)(tw.windows)
+    with pytest.raises(ValueError, match="3 of the 3 categories .* none is left to be an anomaly"):
+        evaluate(tw, emb, shots=3, seeds=1, behaviours=3)
+    assert evaluate(tw, emb, shots=3, seeds=1, behaviours=2).per_category
+
+
 def test_cross_view_draws_support_from_one_camera_and_scores_another(data_root: Path) -> None:
     tw = eval_windows(load_dataset("nw-ucla", data_root), NW_UCLA, WindowSpec())
     assert set(tw.views) == {"v1", "v2", "v3"}
