@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bus.messages import MAX_PEOPLE
 from clips import CLIP_FILE_SUFFIXES, load_clips
 from config.frontend import (
     ImagesSourceConfig,
@@ -331,6 +332,11 @@ def _load_replay(
     if file.suffix == ".npy" and not names:
         try:
             raw = np.load(file, allow_pickle=False)
+            if raw.ndim == 4 and raw.shape[1] > MAX_PEOPLE:
+                # every frame would fail on the bus: refused here, by `haad config validate` too
+                raise SourceError(
+                    f"{file} replays {raw.shape[1]} people; a frame carries at most {MAX_PEOPLE}"
+                )
             if raw.ndim == 4 and len(raw):
                 joints = to_canonical(raw, layout)  # type: ignore[arg-type]
                 return [(np.arange(len(joints)) / fps, joints.astype(np.float32))]

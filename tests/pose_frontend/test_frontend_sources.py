@@ -205,6 +205,14 @@ def test_skeleton_replay_loops(tmp_path: Path) -> None:
     np.testing.assert_allclose(times, 10.0 + np.arange(12) * 0.1)
 
 
+def test_a_replay_of_more_people_than_a_frame_carries_is_refused_when_opened(tmp_path: Path) -> None:
+    # It opened, then every frame failed on the bus: a stream that published nothing, with one
+    # warning, and `haad config validate` called the file valid.
+    np.save(tmp_path / "crowd.npy", np.zeros((5, 33, 20, 3), np.float32))
+    with pytest.raises(SourceError, match="replays 33 people; a frame carries at most 32"):
+        SkeletonReplaySource(tmp_path / "crowd.npy")
+
+
 def test_npy_replay_converts_its_layout(tmp_path: Path) -> None:
     raw = np.random.default_rng(0).normal(size=(8, 20, 3)).astype(np.float32)
     np.save(tmp_path / "msr.npy", raw)
