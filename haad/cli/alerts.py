@@ -241,14 +241,21 @@ def export_cmd(
                 writer.writerows({k: _spreadsheet_safe(v) for k, v in a.to_dict().items()} for a in alerts)
             else:
                 f.writelines(json.dumps(a.to_dict()) + "\n" for a in alerts)
+        dropped = 0
         if windows is not None:
             windows.mkdir(parents=True, exist_ok=True)
             for a in alerts:
                 full = _get(store, a.id)
-                assert full.windows is not None and full.window_times is not None  # get_alert fills them
+                if full.windows is None or full.window_times is None:  # retention dropped them
+                    dropped += 1
+                    continue
                 data = encode_windows(full.windows, full.window_times, full.window_scores, full.timeline)
                 (windows / f"{a.id}.npz").write_bytes(data)
-    typer.echo(f"exported {len(alerts)} alerts to {out}" + (f", windows to {windows}/" if windows else ""))
+    typer.echo(
+        f"exported {len(alerts)} alerts to {out}"
+        + (f", windows to {windows}/" if windows else "")
+        + (f" (not those of {dropped}: dropped by retention)" if dropped else "")
+    )
 
 
 @app.command("review")

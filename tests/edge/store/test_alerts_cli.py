@@ -342,3 +342,20 @@ def test_review_without_a_note_keeps_the_alerts_note(seeded: tuple[str, list[int
     with AlertStore(db) as store:
         a = store.get_alert(ids[0])
     assert (a.status, a.note) == ("dismissed", "ladder left")
+
+
+def test_export_windows_skips_alerts_whose_windows_retention_dropped_and_says_so(
+    seeded: tuple[str, list[int]], tmp_path: Path
+) -> None:
+    """It stopped at the first such alert with an AssertionError."""
+    from config.store import RetentionConfig
+    from edge.store.retention import prune
+
+    db, ids = seeded
+    with AlertStore(db) as store:
+        assert prune(store, RetentionConfig(windows_days=0.0001)).windows_dropped == 2  # the open one stays
+    result = run("export", "--out", str(tmp_path / "a.jsonl"), "--windows", str(tmp_path / "win"), db=db)
+    assert result.exit_code == 0, result.output
+    assert "(not those of 2: dropped by retention)" in result.output
+    assert [p.name for p in (tmp_path / "win").iterdir()] == [f"{ids[2]}.npz"]
+    assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 3
