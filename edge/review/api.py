@@ -187,12 +187,13 @@ def review_alerts(body: schemas.BulkReviewIn, who: Who, ctx: Ctx) -> dict[str, A
 
 @router.get("/events/live", include_in_schema=False)
 async def live_events(
-    request: Request, who: Who, ctx: Ctx, after: Annotated[int | None, Query(ge=0)] = None
+    request: Request, who: Who, ctx: Ctx, after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None
 ) -> StreamingResponse:
     """Server-sent events: every alert change from the events outbox (``id:`` the event id), so a
-    browser that reconnects with ``Last-Event-ID`` misses none; without one, changes from now on."""
+    browser that reconnects with ``Last-Event-ID`` misses none; without one (or one no event id can
+    be: PostgreSQL would refuse it), changes from now on."""
     header = request.headers.get("last-event-id", "")
-    start = int(header) if header.isdigit() else after
+    start = int(header) if header.isdigit() and int(header) <= MAX_ID else after
     if start is None:
         with ctx.store.reading() as s:
             start = int(s.scalar(select(func.max(Event.id))) or 0)
