@@ -49,10 +49,10 @@ WORKER_START_TIMEOUT_S = 120.0
 class WorkerProcess(SpawnProcess):
     """The worker in its own process; ``stop_event`` asks it to flush and exit."""
 
-    def __init__(self, cfg: EdgeConfig, *, people_renumbered: bool = False) -> None:
+    def __init__(self, cfg: EdgeConfig, *, people_since: float | None = None) -> None:
         super().__init__(name="haad-worker", daemon=False)
         self.cfg = cfg
-        self.people_renumbered = people_renumbered  # edge.worker.run_worker
+        self.people_since = people_since  # edge.worker.run_worker
         self.stop_event = _SPAWN.Event()
         self.ready_event = _SPAWN.Event()  # set once it listens on the bus
         self.reports = _SPAWN.SimpleQueue()  # the worker's report of what it scored, at its end
@@ -66,7 +66,7 @@ class WorkerProcess(SpawnProcess):
         from edge.worker import run_worker  # imports torch/onnxruntime in the child only
 
         run_worker(self.cfg, self.stop_event, ready=self.ready_event, report=self.reports.put,
-                   people_renumbered=self.people_renumbered)  # fmt: skip
+                   people_since=self.people_since)  # fmt: skip
 
     def stop(self, timeout_s: float) -> int | None:
         """Ask the worker to flush and exit; keeps its report (read while waiting, so a large
@@ -113,12 +113,10 @@ class Daemon:
     def __init__(self, cfg: EdgeConfig) -> None:
         self.cfg = cfg
         self.stopping = False
-        # The first worker starts with this daemon's frontends, whose person ids start again from 1;
-        # a restarted one finds them running (a restarted frontend's ids go on: Progress).
-        self.worker = Child(
-            "worker",
-            lambda: WorkerProcess(cfg, people_renumbered=cfg.run_frontends and not self.worker.restarts),
-        )
+        # This daemon's frontends give person ids from 1 again: a tracked person's episode a
+        # previous daemon left open is someone else's id now (a frontend it restarts goes on: Progress).
+        people_since = time.time() if cfg.run_frontends else None
+        self.worker = Child("worker", lambda: WorkerProcess(cfg, people_since=people_since))
         self.frontends: list[Child] = []
         from pose_frontend.base import Progress
 

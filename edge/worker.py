@@ -168,13 +168,14 @@ def run_worker(
     ready: Event | None = None,
     encoder: Path | None = None,
     report: Callable[[dict[str, Any]], None] | None = None,
-    people_renumbered: bool = False,
+    people_since: float | None = None,
 ) -> None:
     """The worker process's body: runs until ``stop`` is set, then drains the bus, closes every
     episode and hands it to the alert writer. ``ready`` is set once the model is loaded and the bus
     is listening; ``report`` gets :meth:`Pipeline.report` (what was scored, per stream) at the end.
-    ``people_renumbered``: the frontends start afresh with this worker (a new daemon's), giving
-    person ids from 1 again, so a tracked person's episode left open is closed, not continued."""
+    ``people_since``: when (wall clock) the frontends started giving person ids from 1 (the daemon's
+    own, at its start): a tracked person's episode left open from before then is closed, not
+    continued, as their id names someone else now. None: ids are not this daemon's to know."""
     from edge import metrics  # after the daemon set up multiprocess metrics
 
     # One worker per outbox: a new one waits for the one it replaces to be gone for good.
@@ -199,7 +200,7 @@ def run_worker(
         host=cfg.host_name(),
     )
     sink.start(streams)
-    loop = _Loop(cfg, pipeline, sink, metrics, people_renumbered=people_renumbered)
+    loop = _Loop(cfg, pipeline, sink, metrics, people_since=people_since)
     # Before the first window: an episode the previous worker left open is continued, not split.
     loop.resume(sink.unfinished(wait_s=RESUME_WAIT_S))
     log.info("worker up: backend %s, model %s, profiles %s", backend.name, backend.model_version,
@@ -255,10 +256,10 @@ class _Loop:
         sink: AlertSink,
         metrics: ModuleType,
         *,
-        people_renumbered: bool = False,
+        people_since: float | None = None,
     ) -> None:
         self.cfg, self.pipeline, self.sink, self.metrics = cfg, pipeline, sink, metrics
-        self.people_renumbered = people_renumbered  # see run_worker
+        self.people_since = people_since  # see run_worker
         self.snapshots = SnapshotKeeper(ring_root(cfg), alerts_root(cfg), snapshot_modes(cfg))
         self.rates = StreamRates()
         self.seen_drops: Counter[str] = Counter()
@@ -325,7 +326,11 @@ class _Loop:
         tracker = self.pipeline.tracker
         for u in unfinished:
             self.metrics.OPEN_EPISODES.inc()
-            if u.episode.person and self.people_renumbered:
+            if (
+                u.episode.person
+                and self.people_since is not None
+                and u.episode.end + u.offset_s < self.people_since
+            ):
                 # Its person id is given to someone else now: continued, the alert would take on
                 # another person's windows.
                 events.append(tracker.close_left_open(u.episode))

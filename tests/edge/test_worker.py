@@ -36,12 +36,13 @@ def _person_2_alerts(cfg: EdgeConfig) -> list[AlertRecord]:
         )
 
 
-def test_a_new_daemons_worker_closes_a_tracked_persons_episode_left_open_instead_of_giving_it_to_a_new_person_2(
-    tmp_path: Path,
+@pytest.mark.parametrize("new_daemon", [True, False], ids=["new-daemon", "worker-restarted"])
+def test_a_tracked_persons_episode_left_open_goes_on_only_where_their_id_still_names_them(
+    tmp_path: Path, new_daemon: bool
 ) -> None:
     # A new daemon's frontends give person ids from 1 again: the person 2 after the restart is
     # whoever was found second, and continuing the old person 2's open alert with their windows
-    # attributed them to someone else (the daemon's first worker runs with people_renumbered).
+    # attributed them to someone else. A worker the same daemon restarts finds the same ids.
     cfg = EdgeConfig.model_validate({
         "streams": [{"id": "cam", "profiles": ["demo-walk"]}],
         "run_frontends": False,
@@ -54,13 +55,18 @@ def test_a_new_daemons_worker_closes_a_tracked_persons_episode_left_open_instead
     walker = _performance([("walk_in_place", 20.0)], seed=1)
     jumper = _performance([("walk_in_place", 3.0), ("jump_flail", 17.0)], seed=7)
     vis, never = np.ones(20, np.float32), threading.Event()
+    # A live camera: stamped and sent at wall-clock times, here the last 25 s
+    daemon_started = time.time() - 25.0
     frames = [
-        SkeletonFrame.of_people("cam", i + 1, t, (PersonSkeleton(1, a, vis), PersonSkeleton(2, b, vis)))
+        SkeletonFrame.of_people(
+            "cam", i + 1, daemon_started + t, (PersonSkeleton(1, a, vis), PersonSkeleton(2, b, vis)),
+            sent_at=daemon_started + t,
+        )
         for i, ((t, a), (_, b)) in enumerate(zip(walker, jumper, strict=False))
-    ]
-    restart_t = 10.0
+    ]  # fmt: skip
+    restart_t = daemon_started + 10.0
 
-    first = WorkerProcess(cfg, people_renumbered=True)
+    first = WorkerProcess(cfg, people_since=daemon_started)
     first.start()
     try:
         assert first.ready_event.wait(120), "the first worker never listened"
@@ -74,7 +80,7 @@ def test_a_new_daemons_worker_closes_a_tracked_persons_episode_left_open_instead
         os.kill(first.pid, signal.SIGKILL)  # the daemon dies with its worker: the episode stays open
         first.join(10)
 
-    second = WorkerProcess(cfg, people_renumbered=True)
+    second = WorkerProcess(cfg, people_since=time.time() if new_daemon else daemon_started)
     second.start()
     try:
         assert second.ready_event.wait(120), "the second worker never listened"
@@ -88,5 +94,8 @@ def test_a_new_daemons_worker_closes_a_tracked_persons_episode_left_open_instead
 
     before, *after = _person_2_alerts(cfg)
     assert before.ended_at is not None and before.window_times is not None
-    assert before.window_times[:, 1].max() < restart_t  # none of the new person 2's windows
-    assert len(after) == 1  # the new person 2's own alert
+    if new_daemon:
+        assert before.window_times[:, 1].max() < restart_t  # none of the new person 2's windows
+        assert len(after) == 1  # the new person 2's own alert
+    else:  # the same person 2, one alert across the restart
+        assert before.window_times[:, 1].max() > restart_t and after == []
