@@ -57,6 +57,7 @@ class SenderLink:
         self._clock = clock
         self._monitor = socket.get_monitor_socket(UP | REFUSED | FAILED | DOWN)
         self.up = False
+        self.unconfirmed = 0  # frames queued since the link was last up: lost if it never comes back
         self._down_since = clock()
         self._said: str | None = None  # the state last logged
         self._retry_at: float | None = None
@@ -81,6 +82,7 @@ class SenderLink:
     def _on(self, event: int, now: float) -> None:
         if event == UP:
             self.up = True
+            self.unconfirmed = 0  # a link that comes up takes the queue along
             self._say("up", logging.INFO, "connected to the worker at %s", self._endpoint)
             return
         if self.up:
@@ -105,12 +107,16 @@ class SenderLink:
             log.log(level, "bus: " + message, *args)
         self._said = state
 
+    def sent(self) -> None:
+        """A frame was queued."""
+        self.unconfirmed += not self.up
+
     def close(self) -> None:
         self._checked_at = -CHECK_EVERY_S
         self.check()
-        if not self.up:
-            log.warning("bus: closing with no worker connected at %s: the frames still queued are lost",
-                        self._endpoint)  # fmt: skip
+        if not self.up and self.unconfirmed:
+            log.warning("bus: closing with no worker connected at %s: %d frame(s) queued since it was last "
+                        "connected are lost", self._endpoint, self.unconfirmed)  # fmt: skip
         self._socket.disable_monitor()
         self._monitor.close(linger=0)
 

@@ -128,6 +128,7 @@ class Publisher:
             self.link.check()
             try:
                 self._socket.send_multipart(parts, flags=zmq.NOBLOCK)
+                self.link.sent()
                 return True
             except zmq.Again:
                 if wait is None or wait.is_set():

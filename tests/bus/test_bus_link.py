@@ -94,7 +94,21 @@ def test_no_worker_is_said_once_after_a_while_and_its_arrival_too(
     assert "connected to the worker" in caplog.records[-1].getMessage()  # and closed without a word
     with caplog.at_level("INFO", logger="bus.link"), Publisher(f"{ipc_endpoint}.nobody") as pub:
         pub.publish(_frame(0))
+        pub.publish(_frame(1))
     assert "closing with no worker connected" in caplog.records[-1].getMessage()
+    assert "2 frame(s) queued" in caplog.records[-1].getMessage()
+
+
+def test_a_worker_that_read_everything_and_stopped_first_leaves_nothing_to_warn_of(
+    ipc_endpoint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the daemon's own order at the end of a recording: the worker drains the bus and stops, then
+    # the frontends close (haad demo once ended with a false "frames ... are lost")
+    with caplog.at_level("INFO", logger="bus.link"), Publisher(ipc_endpoint) as pub:
+        with Subscriber(ipc_endpoint) as sub:
+            assert len(_pump(pub, sub, 1.0)) >= 5
+        time.sleep(0.6)
+    assert not any("closing with no worker" in r.getMessage() for r in caplog.records)
 
 
 def test_a_publisher_whose_key_cannot_be_read_leaves_its_context_free_to_terminate(
