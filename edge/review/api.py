@@ -163,7 +163,8 @@ def timeline(
 ) -> dict[str, Any]:
     """Every camera's alerts over a period, each with its score moment by moment (its timeline)."""
     until = _aware(until, "until") or datetime.now(UTC)
-    since = _aware(since, "since") or until - timedelta(hours=24)
+    earliest = datetime.min.replace(tzinfo=UTC)  # the default day starts no earlier (an OverflowError)
+    since = _aware(since, "since") or until - min(timedelta(hours=24), until - earliest)
     alerts = queries.timeline_alerts(ctx.store, since, until, limit + 1) if since < until else []
     configured = list(_streams(ctx))
     streams = configured + sorted({a["stream_id"] for a in alerts} - set(configured))
@@ -484,9 +485,16 @@ def _get(ctx: ReviewContext, alert_id: int, *, windows: bool = True) -> Any:
 
 
 def _aware(t: datetime | None, name: str) -> datetime | None:
-    if t is not None and (t.tzinfo is None or t.utcoffset() is None):
-        return t.replace(tzinfo=UTC)  # as the CLI: no zone means UTC
-    return t
+    """``t`` in UTC (as the CLI: no zone means UTC); 422 when that is before year 1 or after 9999,
+    which the query could not hold (a 500)."""
+    if t is None:
+        return None
+    if t.tzinfo is None or t.utcoffset() is None:
+        return t.replace(tzinfo=UTC)
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:
+        raise HTTPException(422, f"{name} is out of range in UTC (years 1 to 9999)") from None
 
 
 def _behaviours_out(p: Profile) -> list[dict[str, Any]]:

@@ -36,17 +36,19 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 
 def parse_time(text: str) -> datetime:
-    """``2h`` / ``30m`` / ``1d`` / ``45s`` / ``2w`` ago, or an ISO-8601 time (naive = UTC)."""
+    """``2h`` / ``30m`` / ``1d`` / ``45s`` / ``2w`` ago, or an ISO-8601 time (naive = UTC), in UTC."""
     m = _RELATIVE.fullmatch(text.strip())
-    if m:
-        return datetime.now(UTC) - timedelta(**{_UNITS[m[2]]: float(m[1])})
     try:
+        if m:
+            return datetime.now(UTC) - timedelta(**{_UNITS[m[2]]: float(m[1])})
         t = datetime.fromisoformat(text.strip())
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    except OverflowError:  # before year 1 or after 9999 (in UTC): the query would fail on it
+        raise typer.BadParameter(f"{text!r} is out of range (years 1 to 9999 in UTC)") from None
     except ValueError:
         raise typer.BadParameter(
             f"{text!r} is neither an ISO-8601 time (2024-05-01T13:00:00Z) nor relative (30m, 2h, 1d)"
         ) from None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t
 
 
 Db = Annotated[

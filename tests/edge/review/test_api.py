@@ -315,6 +315,18 @@ def test_a_review_without_a_note_keeps_the_alerts_note_as_the_bulk_one_does(
     assert bulk.json() == {"updated": [alert_id], "missing": [999]}
 
 
+def test_times_beyond_year_9999_or_before_year_1_in_utc_are_invalid_input(client: TestClient) -> None:
+    """They were a 500: the query cannot hold them (and the timeline's default day began before year 1)."""
+    r = client.get("/api/v1/alerts", params={"since": "9999-12-31T23:59:59-01:00"}, headers=AUTH)
+    assert r.status_code == 422 and "since is out of range" in r.json()["detail"]
+    r = client.get("/api/v1/timeline", params={"until": "0001-01-01T00:00:00+01:00"}, headers=AUTH)
+    assert r.status_code == 422 and "until is out of range" in r.json()["detail"]
+    r = client.get("/api/v1/timeline", params={"until": "0001-01-01T00:00:00"}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["alerts"] == []
+    r = client.get("/api/v1/alerts", params={"since": "2000-01-01T01:00:00+01:00"}, headers=AUTH)
+    assert r.json()["total"] == 6
+
+
 def test_mark_as_normal_refuses_a_bad_behaviour_name_as_invalid_input(
     client: TestClient, seeded: Seeded
 ) -> None:

@@ -359,3 +359,10 @@ def test_export_windows_skips_alerts_whose_windows_retention_dropped_and_says_so
     assert "(not those of 2: dropped by retention)" in result.output
     assert [p.name for p in (tmp_path / "win").iterdir()] == [f"{ids[2]}.npz"]
     assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 3
+
+
+@pytest.mark.parametrize("since", ["9999-12-31T23:59:59-01:00", "99999999d"])
+def test_a_since_out_of_range_exits_2_not_with_a_traceback(seeded: tuple[str, list[int]], since: str) -> None:
+    db, _ = seeded
+    result = run("list", "--since", since, db=db)
+    assert result.exit_code == 2 and "is out of range (years 1 to 9999 in UTC)" in said(result), result.output
