@@ -327,9 +327,11 @@ class Daemon:
                 delta = snapshot.get(key, 0) - child.seen_counters.get(prefix + key, 0)
                 if delta > 0:
                     metrics.FRONTEND_FRAMES.labels(stream, result).inc(delta)
-            delta = snapshot.get("reconnects", 0) - child.seen_counters.get(prefix + "reconnects", 0)
-            if delta > 0:
-                metrics.FRONTEND_RECONNECTS.labels(stream).inc(delta)
+            for key, counter in (("reconnects", metrics.FRONTEND_RECONNECTS),
+                                 ("refused", metrics.FRONTEND_PEOPLE_REFUSED)):  # fmt: skip
+                delta = snapshot.get(key, 0) - child.seen_counters.get(prefix + key, 0)
+                if delta > 0:
+                    counter.labels(stream).inc(delta)
             child.seen_counters.update({prefix + k: v for k, v in snapshot.items()})
 
     # --- metrics -----------------------------------------------------------------------------------
@@ -345,6 +347,7 @@ class Daemon:
         for child in self.frontends:
             stream = child.name.removeprefix("frontend-")
             metrics.FRONTEND_RECONNECTS.labels(stream)
+            metrics.FRONTEND_PEOPLE_REFUSED.labels(stream)
             for result in metrics.FRONTEND_RESULTS.values():
                 metrics.FRONTEND_FRAMES.labels(stream, result)
         if self.cfg.metrics.enabled:

@@ -57,6 +57,11 @@ FRAMES_RECEIVED = Counter("haad_frames_received_total", "Valid skeleton frames r
 STREAM_FPS = Gauge("haad_stream_fps", "Frames per second per stream", ["stream"], multiprocess_mode="livesum")
 FRONTEND_FRAMES = Counter("haad_frontend_frames_total", "Frames captured by a frontend", ["stream", "result"])
 FRONTEND_RECONNECTS = Counter("haad_frontend_reconnects_total", "Source reopen attempts", ["stream"])
+FRONTEND_PEOPLE_REFUSED = Counter(
+    "haad_frontend_people_refused_total",
+    "Published frames that left someone out (more people than estimator.people.max_people)",
+    ["stream"],
+)
 WINDOWS_SCORED = Counter("haad_windows_scored_total", "Windows scored")
 BATCHES = Counter("haad_batches_total", "Encoder calls")
 SCORING_SECONDS = Histogram("haad_scoring_seconds", "Time per scored batch", buckets=LATENCY_BUCKETS)
