@@ -5,7 +5,8 @@ Topics (``<p>`` = ``mqtt.topic_prefix``, default ``haad``):
 * ``<p>/events``: every event as JSON ``{"type": "open"|"update"|"close", "alert": {...},
   "stream_open_alerts": n, ...}``, the alert with ``url`` and ``thumbnail_url`` (:mod:`edge.events.links`) (not retained: a log of changes, like Frigate's ``frigate/events``);
 * ``<p>/<stream>/<profile>/state``: retained JSON of the stream's latest alert for that profile,
-  ``"state": "ON"`` while its episode is open, ``"OFF"`` once it closed;
+  ``"state": "ON"`` while its episode is open, ``"OFF"`` once it closed (an event of an older alert,
+  a review, leaves it and ``<p>/<stream>/alert`` as they are: the event's ``newest``);
 * ``<p>/<stream>/abnormal``: retained ``ON`` while any episode of the stream is open, else ``OFF``
   (the Home Assistant binary sensor's state); ``<p>/<stream>/alert``: retained JSON of its latest
   alert (the sensor's attributes);
@@ -160,20 +161,20 @@ class MqttSink:
                 )
         alert = event.payload["alert"]
         is_open = alert["ended_at"] is None
-        messages += [
-            (self.topics.events, json.dumps({"event_id": event.id, **event.payload}), False),
-            (
-                self.topics.state(event.stream_id, event.profile),
-                json.dumps({"state": "ON" if is_open else "OFF", **alert}),
-                True,
-            ),
-            (self.topics.alert(event.stream_id), json.dumps(alert), True),
+        newest = event.payload.get("newest", {"stream": True, "profile": True})  # events written before it
+        messages.append((self.topics.events, json.dumps({"event_id": event.id, **event.payload}), False))
+        if newest["profile"]:
+            state = json.dumps({"state": "ON" if is_open else "OFF", **alert})
+            messages.append((self.topics.state(event.stream_id, event.profile), state, True))
+        if newest["stream"]:
+            messages.append((self.topics.alert(event.stream_id), json.dumps(alert), True))
+        messages.append(
             (
                 self.topics.abnormal(event.stream_id),
                 "ON" if event.payload["stream_open_alerts"] > 0 else "OFF",
                 True,
-            ),
-        ]
+            )
+        )
         self._publish_all(messages)
         self.announced.update([*self.streams, event.stream_id])
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from config.events import EventKind
 from edge.store.models import Alert, Event, EventCursor
@@ -56,7 +56,15 @@ def record_alert_events(s: Session, changes: Sequence[tuple[int, EventKind]]) ->
     # the events in one statement: no ORM objects (the alert writer's thread holds the interpreter
     # lock while it builds them).
     ids = sorted({alert_id for alert_id, _ in changes})
-    columns = [getattr(Alert, name) for name in (*_JSON_FIELDS, "others")]
+    # Whether an alert of its stream (and profile) started later: a review of an older alert must not
+    # replace the retained "latest alert" topics of MQTT. For live episodes, the newest, each probe
+    # finds an empty range of ix_alerts_stream_id_started_at at once.
+    later = aliased(Alert)
+    newer = select(later.id).where(later.stream_id == Alert.stream_id, later.started_at > Alert.started_at)
+    columns = [getattr(Alert, name) for name in (*_JSON_FIELDS, "others")] + [
+        newer.exists().label("newer_in_stream"),
+        newer.where(later.profile == Alert.profile).exists().label("newer_in_profile"),
+    ]
     rows = {row.id: row for row in s.execute(select(*columns).where(Alert.id.in_(ids)))}
     streams = sorted({row.stream_id for row in rows.values()})
     open_query = (
@@ -74,6 +82,7 @@ def record_alert_events(s: Session, changes: Sequence[tuple[int, EventKind]]) ->
             "alert": alert_json(row),
             # The stream is abnormal while any of its episodes is open (a binary sensor's state).
             "stream_open_alerts": open_in.get(row.stream_id, 0),
+            "newest": {"stream": not row.newer_in_stream, "profile": not row.newer_in_profile},
             "at": now.isoformat(),
         }
         events.append(

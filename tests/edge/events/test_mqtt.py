@@ -221,3 +221,44 @@ def test_broker_outage_loses_no_event(store: AlertStore, private_broker: Private
         thread.join(10)
         notifier.close()
         sub.close()
+
+
+def test_a_review_of_an_older_alert_leaves_the_retained_latest_alert_and_state_alone(
+    store: AlertStore, broker: tuple[str, int]
+) -> None:
+    """Dismissing yesterday's alert replaced the stream's retained latest alert with it, and its
+    profile's state with OFF while today's episode was open."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    host, port = broker
+    p = _prefix()
+    sink = MqttSink(_cfg(port, p).mqtt)  # type: ignore[arg-type]
+    notifier = Notifier(_cfg(port, p), store, [sink])
+    sub = Subscriber(host, port, [f"{p}/events"])
+    topics = [f"{p}/cam1/alert", f"{p}/cam1/walk/state", f"{p}/cam1/abnormal", f"{p}/available"]
+    try:
+        assert sink.wait_connected(10)
+        latest = new_alert("cam1")  # open
+        older = closed(replace(new_alert("cam1"), started_at=latest.started_at - timedelta(hours=1)))
+        old_id, new_id = store.write_alerts([older, latest])
+        store.set_status(old_id, "dismissed", "yesterday's", reviewer="bob")
+        while notifier.step():
+            pass
+        review = json.loads(sub.wait_for(f"{p}/events", type="update")[1])
+        late = Subscriber(host, port, topics[:2])
+        try:
+            for topic in topics[:2]:
+                retained = json.loads(late.wait_for(topic, timeout_s=5)[1])
+                assert retained["id"] == new_id, topic
+            assert (
+                json.loads(late.received[[t for t, _, _ in late.received].index(topics[1])][1])["state"]
+                == "ON"
+            )
+        finally:
+            late.close()
+        assert review["alert"]["id"] == old_id and review["newest"] == {"stream": False, "profile": False}
+    finally:
+        notifier.close()
+        sub.close()
+        _clear_retained(host, port, topics)
