@@ -317,12 +317,21 @@ def eval_multiperson_cmd(
     """Several people in one camera: detection recall per person and id switches per minute on
     two-person sequences built from real recordings, and on vtest.avi against a hand count;
     per-person alert precision and recall on two-person skeleton replays."""
+    from pydantic import ValidationError
+
     from evaluation.multiperson import format_report, run_multiperson_eval
     from training.datasets import DataNotFoundError, resolve_data_root
 
-    config = PeopleConfig(
-        max_people=max_people, min_person_height_px=min_person_height, tiles_per_frame=tiles_per_frame
-    )
+    try:
+        config = PeopleConfig(
+            max_people=max_people, min_person_height_px=min_person_height, tiles_per_frame=tiles_per_frame
+        )
+    except ValidationError as e:  # the schema's bounds, said as the option the user gave
+        flag = {"max_people": "--max-people", "min_person_height_px": "--min-person-height",
+                "tiles_per_frame": "--tiles-per-frame"}  # fmt: skip
+        raise fail(
+            "; ".join(f"{flag[str(err['loc'][0])]}: {err['msg']}" for err in e.errors()), code=2
+        ) from None
     try:
         report = run_multiperson_eval(
             resolve_data_root(data_root),

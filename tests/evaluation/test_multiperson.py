@@ -81,3 +81,13 @@ def test_unknown_names_are_refused_with_the_known_ones(data_root: Path) -> None:
         app, ["bench", "frontend", "--estimator", "nope", "--data-root", str(data_root)]
     )
     assert result.exit_code == 2 and "multi" in result.output
+
+
+def test_options_beyond_the_settings_bounds_are_refused_as_those_options() -> None:
+    # They once ended in a pydantic traceback naming PeopleConfig.
+    result = CliRunner().invoke(
+        app, ["eval", "multiperson", "--max-people", "100", "--tiles-per-frame", "999"]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--max-people: Input should be less than or equal to 32" in result.output
+    assert "--tiles-per-frame" in result.output
