@@ -106,11 +106,11 @@ def eval_stream_cmd(
         help="With --recordings: the frame label of normal behaviour; repeat it for several normal "
         "behaviours (a profile of several). Other labels are abnormal.",
     ),
-    shots: int = typer.Option(
-        3,
+    shots: int | None = typer.Option(
+        None,
         min=1,
         help="With --recordings: enrol each normal behaviour from its longest run in this many "
-        "recordings of other subjects.",
+        "recordings of other subjects [default: 3].",
     ),
     profile: str | None = typer.Option(
         None, help="With --recordings: score against this enrolled profile (from the config's profiles_dir)."
@@ -144,8 +144,10 @@ def eval_stream_cmd(
     from edge.profiles import ProfileStore
     from evaluation.stream import format_table, run_recordings_eval, run_stream_eval
 
-    if recordings is None and (normal or profile is not None):
-        raise fail("--normal and --profile go with --recordings", code=2)
+    if recordings is None and (normal or profile is not None or shots is not None):
+        raise fail("--normal, --profile and --shots go with --recordings (a built-in set enrols as "
+                   "docs/benchmark.md says)", code=2)  # fmt: skip
+    shots = 3 if shots is None else shots
     if recordings is not None and not normal:
         raise fail("--recordings needs --normal LABEL (the frame label of normal behaviour)", code=2)
     normal = list(dict.fromkeys(normal or ()))  # each behaviour once, in the order given

@@ -220,6 +220,11 @@ def test_recordings_need_frame_labels_and_a_normal_label_they_carry(tmp_path: Pa
     assert no_labels.exit_code == 2 and "frame_labels" in no_labels.output
     no_normal = runner.invoke(app, ["eval", "stream", "--recordings", str(plain), "--config", cfg])
     assert no_normal.exit_code == 2 and "--normal" in no_normal.output
+    # a built-in set has its own enrolment: --shots there was silently ignored
+    shots = runner.invoke(
+        app, ["eval", "stream", "--dataset", "kinder-gator", "--shots", "5", "--config", cfg]
+    )
+    assert shots.exit_code == 2 and "--shots go with --recordings" in shots.output
 
 
 def test_a_recording_without_skeleton_is_left_out_and_fewer_shots_than_asked_are_said(
