@@ -454,17 +454,18 @@ def feedback_history(store: AlertStore, alert_id: int) -> list[dict[str, Any]]:
 
 
 def current_feedback(store: AlertStore, profiles: ProfileStore, alert_id: int) -> str | None:
-    """Where an alert's windows are now (``profile`` or ``profile@stream``): where its last action,
-    'normal', put them, while the newest version there still holds them; else None. A rollback, a
-    re-enrolment or a deleted profile takes them out without a row in the alert log; an alert still
-    counted in would offer only an undo that fails, and refuse to be marked again."""
-    history = feedback_history(store, alert_id)
-    if not history or history[-1]["action"] != "normal":
-        return None
-    where = history[-1]["profile"]
-    name, stream = parse_target(where)
-    try:
-        meta = (profiles if stream is None else overlay_store(profiles, name)).meta(stream or name)
-    except ProfileError:
-        return None
-    return where if str(alert_id) in meta.get("feedback_groups", {}) else None
+    """Where an alert's windows are now (``profile`` or ``profile@stream``): of the profiles and
+    overlays "normal" ever added them to, the latest whose newest version still holds them; else
+    None. A rollback, a re-enrolment or a deleted profile takes them out, or puts them back, without a
+    row in the alert log: by the rows alone, an alert could be offered only an undo that fails, or
+    only a "mark as normal" refused because its windows are there already."""
+    added = [h["profile"] for h in feedback_history(store, alert_id) if h["action"] == "normal"]
+    for where in dict.fromkeys(reversed(added)):  # each once, the latest first
+        name, stream = parse_target(where)
+        try:
+            meta = (profiles if stream is None else overlay_store(profiles, name)).meta(stream or name)
+        except ProfileError:
+            continue
+        if str(alert_id) in meta.get("feedback_groups", {}):
+            return where
+    return None

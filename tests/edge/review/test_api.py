@@ -287,6 +287,15 @@ def test_an_alert_a_rollback_took_out_of_the_profile_is_no_longer_in_it_and_can_
     assert undo.status_code == 409 and "not in any profile" in undo.json()["detail"]
     assert _mark(client, alert_id, scope="camera")["stream"] == "door"
     assert client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()["in_profile"] == "demo-walk@door"
+    # undone, then a rollback puts its windows back into the profile: it is normal there again
+    assert client.delete(f"/api/v1/alerts/{alert_id}/normal", headers=AUTH).status_code == 200
+    assert (
+        client.post("/api/v1/profiles/demo-walk/rollback", json={"version": 2}, headers=AUTH).status_code
+        == 200
+    )
+    assert client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()["in_profile"] == "demo-walk"
+    assert client.delete(f"/api/v1/alerts/{alert_id}/normal", headers=AUTH).status_code == 200
+    assert str(alert_id) not in ProfileStore(seeded.profiles).load("demo-walk").meta["feedback_groups"]
 
 
 def test_rolling_back_to_a_damaged_version_is_a_conflict_not_a_server_error(
