@@ -207,8 +207,9 @@ def evaluate(
     if behaviours > len(drawable):
         where = f" from camera {support_view!r}" if support_view is not None else ""
         raise ValueError(
-            f"a support set of {shots} clips (--shots) of each of {behaviours} categories (--behaviours) "
-            f"is needed, and only {len(drawable)} categories have {shots} clips{where}"
+            f"a support set of {shots} clips (--shots) of each of {behaviours} "
+            f"{'category' if behaviours == 1 else 'categories'} (--behaviours) is needed, and only "
+            f"{len(drawable)} {'category has' if len(drawable) == 1 else 'categories have'} {shots} clips{where}"
         )
     if (present := len(set(labels[scored]))) <= behaviours:
         raise ValueError(
