@@ -48,10 +48,11 @@ def _who(request: Request) -> Identity | None:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/", error: str = "") -> Response:
+def login_form(request: Request, next: str = "/") -> Response:
     if not _ctx(request).auth.enabled:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return TEMPLATES.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": error})
+    # No error from the URL: a link could put any words there, as the server's ("send your token to…").
+    return TEMPLATES.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": ""})
 
 
 @router.post("/login")

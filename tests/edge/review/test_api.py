@@ -151,6 +151,8 @@ def test_login_form_posted_from_another_site_is_refused(client: TestClient) -> N
     assert r.status_code == 403
     r = client.get("/login", params={"next": "//evil.example/x"})
     assert 'value="/"' in r.text  # no open redirect
+    r = client.get("/login", params={"error": "Mail your token to evil@example.com"})
+    assert "evil@example.com" not in r.text  # no words of a link's in the server's error line
 
 
 def _mark(client: TestClient, alert_id: int, **body: object) -> dict:  # type: ignore[type-arg]
