@@ -179,7 +179,7 @@ def show_cmd(
         typer.echo(json.dumps({**alert.to_dict(), "windows": windows, "timeline": timeline}, indent=2))
         return
     for key, value in alert.to_dict().items():
-        typer.echo(f"{key:>16}: {value}")
+        typer.echo(f"{key:>16}: {_printable(value)}")
     typer.echo(f"{'duration':>16}: {_duration(alert)}")
     typer.echo(f"\nstored windows ({alert.n_kept} of {alert.n_windows}):")
     header = ["#", "T_START (s)", "T_END (s)", "FRAMES", "SCORE", "MOTION (m/frame)"]
@@ -527,7 +527,14 @@ def _duration(a: AlertRecord) -> str:
     return f"{(a.ended_at - a.started_at).total_seconds():.1f}s"
 
 
+def _printable(value: object) -> str:
+    """``value`` as text, control characters escaped: a note typed on the web page (or any field from
+    the shared alert log) could otherwise retitle, clear or rewrite the reviewer's terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
+    rows = [[_printable(c) for c in r] for r in rows]
     widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=True)]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]

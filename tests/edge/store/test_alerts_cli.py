@@ -366,3 +366,17 @@ def test_a_since_out_of_range_exits_2_not_with_a_traceback(seeded: tuple[str, li
     db, _ = seeded
     result = run("list", "--since", since, db=db)
     assert result.exit_code == 2 and "is out of range (years 1 to 9999 in UTC)" in said(result), result.output
+
+
+def test_show_escapes_control_characters_a_note_could_drive_the_terminal_with(
+    seeded: tuple[str, list[int]],
+) -> None:
+    """A note typed on the web page reached the reviewer's terminal raw: an escape sequence in it could
+    retitle or clear the terminal, or hide text."""
+    db, ids = seeded
+    with AlertStore(db) as store:
+        store.set_status(ids[0], "confirmed", "ok \x1b]0;owned\x07 \x1b[2J\rfake", reviewer="web")
+    result = run("show", str(ids[0]), db=db)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output and "\r" not in result.output
+    assert "note: ok \\x1b]0;owned\\x07 \\x1b[2J\\rfake" in result.output
