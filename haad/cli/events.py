@@ -17,6 +17,7 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Deliver alert events to the configured sinks until Ctrl-C (haad run does this by itself)."""
     from bus.logs import setup_logging
     from edge.events.notifier import Notifier, build_sinks
+    from edge.review.server import configured_streams
     from edge.snapshots import snapshot_modes
 
     cfg = load_edge_config(config, db=db)
@@ -25,8 +26,10 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     setup_logging(cfg.logging.level, "text")
     stop = threading.Event()
     with open_store(cfg.store) as store:
-        notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]),
-                            snapshot_streams=snapshot_modes(cfg))  # fmt: skip
+        # A notifier-only host's edge.yaml names no streams: no sensor for the defaults' placeholder
+        # camera (the streams of its events are announced as they come).
+        sinks = build_sinks(cfg.events, list(configured_streams(cfg)))
+        notifier = Notifier(cfg.events, store, sinks, snapshot_streams=snapshot_modes(cfg))
         try:
             notifier.run(stop)
         except KeyboardInterrupt:

@@ -262,3 +262,35 @@ def test_a_review_of_an_older_alert_leaves_the_retained_latest_alert_and_state_a
         notifier.close()
         sub.close()
         _clear_retained(host, port, topics)
+
+
+def test_haad_events_run_without_streams_in_its_config_announces_no_placeholder_camera(
+    tmp_path: Path, store: AlertStore, broker: tuple[str, int]
+) -> None:
+    """A notifier-only host's edge.yaml (store, events) made Home Assistant a sensor for cam0, the
+    defaults' placeholder camera, which no host runs."""
+    import signal
+    import sys
+
+    host, port = broker
+    p = _prefix()
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        f"store: {{url: '{store.url}'}}\n"
+        f"events: {{mqtt: {{url: 'mqtt://{host}:{port}', topic_prefix: {p}, discovery_prefix: {p}-ha}}}}\n"
+    )
+    sub = Subscriber(host, port, [f"{p}-ha/#", f"{p}/available"])
+    proc = subprocess.Popen([sys.executable, "-m", "haad", "events", "run", "--config", str(config)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        sub.wait_for(f"{p}/available", payload="online")  # connected: it announces at once
+        store.write_alerts([new_alert("dock")])
+        sub.wait_for(f"{p}-ha/binary_sensor/haad_dock/abnormal/config")
+        assert not [t for t, _, _ in sub.received if "haad_cam0" in t]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+        sub.close()
+        _clear_retained(host, port, [f"{p}/available", f"{p}/dock/abnormal", f"{p}/dock/alert", f"{p}/dock/walk/state",
+                                     f"{p}-ha/binary_sensor/haad_dock/abnormal/config",
+                                     f"{p}-ha/binary_sensor/haad_cam0/abnormal/config"])  # fmt: skip
