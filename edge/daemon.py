@@ -176,6 +176,7 @@ class Daemon:
         try:
             # edge.metrics.MetricsUnavailable, an OSError (imported first, it would set prometheus up)
             try:
+                self._check_serve_port()
                 self._start_metrics()
             except OSError as e:
                 log.error("cannot start: %s", e)  # nothing else was started
@@ -202,6 +203,14 @@ class Daemon:
             for s, handler in previous.items():
                 signal.signal(s, handler)
             lock.close()
+
+    def _check_serve_port(self) -> None:
+        """Raise edge.review.server.ServeUnavailable (an OSError) where the review server could not
+        listen: its child would fail and be restarted in a loop."""
+        if self.cfg.serve is not None:
+            from edge.review.server import listen
+
+            listen(self.cfg.serve).close()
 
     def _given_up(self) -> list[str]:
         return [c.name for c in (self.worker, *self.services, *self.frontends) if c.given_up]

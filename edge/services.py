@@ -82,12 +82,16 @@ def store_when_reachable(cfg: EdgeConfig, stop: threading.Event, who: str) -> Al
 
 
 def run_serve(cfg: EdgeConfig, stop: threading.Event) -> None:
-    from edge.review.server import run_server
+    from edge.review.server import ServeUnavailable, run_server
 
     assert cfg.serve is not None
     store = store_when_reachable(cfg, stop, "the review server")
     if store is not None:
-        run_server(cfg, cfg.serve, stop, store=store)  # closes it
+        try:
+            run_server(cfg, cfg.serve, stop, store=store)  # closes it
+        except ServeUnavailable as e:  # taken since the daemon's start check: one line, then a restart
+            log.error("%s", e)
+            raise SystemExit(1) from None
 
 
 def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:

@@ -526,3 +526,18 @@ def test_run_warns_without_a_profile_and_refuses_a_busy_metrics_port_in_one_line
     assert (
         "metrics.port" in daemon.log() and "started" not in daemon.log() and "Traceback" not in daemon.log()
     )
+
+
+def test_run_refuses_a_busy_review_server_port_in_one_line(tmp_path: Path) -> None:
+    # Its serve child once failed with a traceback, was restarted with back-off, and failed again.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        daemon = start_daemon(tmp_path, [{"id": "cam"}], tmp_path / "profiles", serve={"port": port})
+        try:
+            assert daemon.proc.wait(timeout=60) == 2, daemon.log()
+        finally:
+            daemon.stop()
+    assert f"cannot start: the review server cannot listen on 127.0.0.1:{port}" in daemon.log()
+    assert "started" not in daemon.log() and "Traceback" not in daemon.log()
