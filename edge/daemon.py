@@ -37,7 +37,7 @@ from bus.lifetime import die_with_parent, stop_on_signals
 from bus.logs import redact_url, setup_logging
 from config.edge import EdgeConfig
 from config.frontend import StreamConfig
-from edge.snapshots import ring_root
+from edge.snapshots import make_pictures_private, ring_root, snapshot_modes
 from edge.state_lock import StateLocked, hold_lock, state_dir
 
 log = logging.getLogger("haad.daemon")
@@ -181,6 +181,11 @@ class Daemon:
             except OSError as e:
                 log.error("cannot start: %s", e)  # nothing else was started
                 return 2
+            if snapshot_modes(self.cfg):
+                try:
+                    make_pictures_private(self.cfg)
+                except OSError as e:  # a folder of someone else's: the pictures still work
+                    log.warning("snapshots: cannot make the pictures' folder private: %s", e)
             self._start(self.worker)
             self._wait_for_worker()
             for child in [*self.services, *self.frontends]:

@@ -37,6 +37,14 @@ def alerts_root(cfg: EdgeConfig) -> Path:
     return state_dir(cfg) / "snapshots" / "alerts"
 
 
+def make_pictures_private(cfg: EdgeConfig) -> None:
+    """The pictures' folder, ``state_dir/snapshots``, for this user alone (0700, also where it
+    existed): pictures of people leave the host only through the review server (docs/review.md)."""
+    root = state_dir(cfg) / "snapshots"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    root.chmod(0o700)
+
+
 CAMERA_SOURCES = ("webcam", "url", "video", "images")  # sources of pictures (not skeletons)
 
 

@@ -122,6 +122,20 @@ def test_only_camera_streams_with_snapshots_on_and_a_local_frontend_keep_picture
     assert snapshot_modes(remote) == {}
 
 
+def test_the_pictures_folder_is_made_private_also_where_it_existed_open(tmp_path: Path) -> None:
+    # It was 0755 (the umask's), so every local user could read the pictures of people it holds.
+    from config.edge import EdgeConfig
+    from edge.snapshots import make_pictures_private
+
+    cfg = EdgeConfig.model_validate({"state_dir": str(tmp_path / "state")})
+    make_pictures_private(cfg)
+    root = tmp_path / "state" / "snapshots"
+    assert root.stat().st_mode & 0o777 == 0o700
+    root.chmod(0o755)
+    make_pictures_private(cfg)
+    assert root.stat().st_mode & 0o777 == 0o700
+
+
 def test_a_frame_of_several_people_has_every_persons_box_drawn(tmp_path: Path) -> None:
     from PIL import Image
 

@@ -4,6 +4,7 @@ the list shows the alert's thumbnail, its page the keyframes with the person's b
 
 from __future__ import annotations
 
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ def test_a_real_video_alert_shows_its_thumbnail_and_keyframes(page, data_root: P
         capture_output=True, text=True, cwd=ROOT, timeout=240,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
+    assert stat.S_IMODE((tmp_path / "snapshots").stat().st_mode) == 0o700  # pictures of people: ours alone
     url = f"sqlite:///{tmp_path / 'alerts.db'}"
     with AlertStore(url) as store:
         [alert] = store.list_alerts()
