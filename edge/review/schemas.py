@@ -27,7 +27,7 @@ class AlertOut(BaseModel):
         max_length=4,
         description="The person's image-space box over the episode, x0 y0 x1 y1 as fractions of the frame.",
     )
-    others: list[tuple[int, float, float, float, float]] = Field(
+    others: list[list[int | float]] = Field(
         default_factory=list, description="The other people in view at the peak: [person, x0, y0, x1, y1]."
     )
     profile: str
