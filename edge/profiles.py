@@ -355,8 +355,9 @@ class ProfileStore:
 @contextmanager
 def profile_lock(profiles: ProfileStore, name: str) -> Iterator[None]:
     """Serialises read-modify-save of one profile and its overlays across processes (enrolment, review
-    server, CLI)."""
-    folder = profiles.root / name
+    server, CLI). The name is checked first: the lock's folder is made, and ``../x`` would make it
+    outside ``profiles_dir``."""
+    folder = profiles.root / check_name(name)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".feedback.lock", "ab") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)

@@ -57,13 +57,14 @@ def enroll_cmd(
     from edge.backends import make_backend
     from edge.enrol_files import load_enrol_clips
     from edge.enroll import build_profile, default_augmentation
-    from edge.profiles import ProfileError, ProfileStore, profile_lock
+    from edge.profiles import ProfileError, ProfileStore, check_name, profile_lock
 
     cfg = load_edge_config(config)
     w = cfg.worker
     store = ProfileStore(Path(cfg.profiles_dir))
     completions = CompletionSettings(n_g=samples, steps=steps, observed=observed, gap=gap)
     try:
+        check_name(profile)  # before minutes of pose estimation on a name that cannot be saved
         base = store.load(profile) if behaviour is not None and store.latest_version(profile) else None
         before = (
             next((len(b.get("sources", [])) for b in base.behaviour_table if b["name"] == behaviour), 0)

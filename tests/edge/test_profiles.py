@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.profiles import Profile, ProfileError, ProfileStore, ProfileWatcher
+from edge.profiles import Profile, ProfileError, ProfileStore, ProfileWatcher, profile_lock
 
 
 def _profile(name: str = "walk", threshold: float = 0.8, seed: int = 0) -> Profile:
@@ -48,6 +48,13 @@ def test_bad_names_and_corrupt_files_give_clear_errors(tmp_path: Path) -> None:
         store.load("walk")
     with pytest.raises(ProfileError, match="finite positive"):
         store.save(_profile(threshold=float("nan")))
+
+
+def test_locking_a_profile_of_a_bad_name_makes_no_folder(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "profiles")
+    with pytest.raises(ProfileError, match="invalid profile name"), profile_lock(store, "../outside"):
+        pass
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_watcher_reports_new_and_changed_profiles_once(tmp_path: Path) -> None:
