@@ -78,8 +78,9 @@ def enroll_cmd(
         )  # fmt: skip
         aug = default_augmentation(completions) if augment else None
         with profile_lock(store, profile):
-            if base is not None:  # what another enrolment or a reviewer saved meanwhile counts too
-                base = store.load(profile)
+            # What another enrolment or a reviewer saved meanwhile counts too, a profile another
+            # `--behaviour` enrolment made meanwhile included (else its behaviour would be replaced).
+            base = store.load(profile) if behaviour is not None and store.latest_version(profile) else None
             replaced = _readable(store, profile) if base is None else None
             built = build_profile(
                 profile, loaded, backend, calibration=w.calibration, augmentation=aug,

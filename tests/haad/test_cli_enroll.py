@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,11 @@ from typer.testing import CliRunner
 
 from clips import Clip
 from clips.files import save_clipset_file
+from config.edge import EdgeConfig
+from config.loader import load_config
+from edge.backends import make_backend
+from edge.enroll import build_profile
+from edge.profiles import ProfileStore, profile_lock
 from haad.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,3 +56,47 @@ def test_a_profile_name_that_climbs_out_of_profiles_dir_makes_nothing(
             result.output
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edge.yaml", "walk.npz"]  # no folder, no lock
+
+
+def _holds_open(pid: int, path: Path) -> bool:
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        return any(Path(fd).resolve() == path.resolve() for fd in fds.iterdir())
+    except OSError:  # the process closed a descriptor while we looked
+        return False
+
+
+def test_a_behaviour_added_while_another_enrolment_makes_the_profile_keeps_both(
+    tmp_path: Path, by_motion: dict[str, list[Clip]]
+) -> None:
+    """Two `--behaviour` enrolments of a new profile at once: the one that waited for the lock adds
+    its behaviour to the version the other saved instead of replacing it."""
+    config = _config(tmp_path)
+    bows = tmp_path / "bow.npz"
+    save_clipset_file(bows, by_motion["Bow"])
+    store = ProfileStore(tmp_path / "profiles")
+    cfg = load_config(config, EdgeConfig)
+    backend = make_backend(cfg.worker.backend, None)
+    with profile_lock(store, "ward"):
+        enrol = subprocess.Popen(
+            [sys.executable, "-m", "haad", "enroll", "--profile", "ward", "--behaviour", "bowing",
+             "--config", str(config), str(bows)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while not _holds_open(enrol.pid, store.root / "ward" / ".feedback.lock"):  # waiting for the lock
+            assert enrol.poll() is None and time.monotonic() < deadline, enrol.communicate()[0]
+            time.sleep(0.05)
+        walking = build_profile(
+            "ward",
+            by_motion["Walk-in-place"],
+            backend,
+            calibration=cfg.worker.calibration,
+            behaviour="walking",
+        )
+        store.save(walking)
+    output = enrol.communicate(timeout=120)[0]
+    assert enrol.returncode == 0, output
+    assert "replaces" not in output
+    latest = store.load("ward")
+    assert latest.version == 2 and [b["name"] for b in latest.behaviour_table] == ["walking", "bowing"]
