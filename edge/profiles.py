@@ -15,6 +15,7 @@ is its distance to the nearest behaviour's prototype (models/scoring.py).
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import math
 import re
@@ -311,7 +312,8 @@ class ProfileStore:
 
     def save(self, profile: Profile) -> Profile:
         """Write ``profile`` as the next version of its name; returns it with that version, its
-        creation time and window count in the metadata (and its behaviour table written out)."""
+        creation time and window count in the metadata (and its behaviour table written out).
+        ProfileError, and no new version, when the files cannot be written (disk full, read-only)."""
         check_name(profile.name)
         check_threshold(profile.threshold, f"profile {profile.name}")
         check_behaviours(profile, f"profile {profile.name}", enrolled=not self.overlay)
@@ -345,10 +347,19 @@ class ProfileStore:
                 else saved.calibration_behaviours.astype(np.int64)
             )
         base = folder / f"v{version:04d}"
-        atomic_write(base.with_suffix(".npz"), lambda f: np.savez_compressed(f, **arrays), mode=FILE_MODE)
-        # The JSON goes last: a version counts only once both files exist.
+        # Zipped in memory: a zip whose file fails midway (disk full) raises again when collected.
+        npz = io.BytesIO()
+        np.savez_compressed(npz, **arrays)
         text = json.dumps(saved.meta, indent=2).encode()
-        atomic_write(base.with_suffix(".json"), lambda f: f.write(text), mode=FILE_MODE)
+        try:
+            atomic_write(base.with_suffix(".npz"), lambda f: f.write(npz.getbuffer()), mode=FILE_MODE)
+            # The JSON goes last: a version counts only once both files exist.
+            atomic_write(base.with_suffix(".json"), lambda f: f.write(text), mode=FILE_MODE)
+        except OSError as e:
+            base.with_suffix(".npz").unlink(missing_ok=True)  # no version without its JSON
+            raise ProfileError(
+                f"cannot save profile {profile.name} v{version} in {folder}: {e.strerror or e}"
+            ) from e
         return saved
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import resource
+import signal
 import subprocess
 import sys
 import time
@@ -100,3 +102,29 @@ def test_a_behaviour_added_while_another_enrolment_makes_the_profile_keeps_both(
     assert "replaces" not in output
     latest = store.load("ward")
     assert latest.version == 2 and [b["name"] for b in latest.behaviour_table] == ["walking", "bowing"]
+
+
+def _files_of_at_most(size: int) -> None:
+    """In the child: files may not grow past ``size`` bytes, and a write that would fails (EFBIG)
+    instead of killing the process, as a write to a full disk fails."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+
+def test_a_profile_that_cannot_be_written_is_one_error_line_and_no_version(
+    tmp_path: Path, by_motion: dict[str, list[Clip]]
+) -> None:
+    clipset = tmp_path / "walk.npz"
+    save_clipset_file(clipset, by_motion["Walk-in-place"])
+    config = _config(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "haad", "enroll", "--profile", "walking", "--config", str(config), str(clipset)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        preexec_fn=lambda: _files_of_at_most(64 * 1024), restore_signals=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    folder = tmp_path / "profiles" / "walking"
+    assert result.stderr.splitlines() == [
+        f"error: cannot save profile walking v1 in {folder}: File too large"
+    ]
+    assert sorted(p.name for p in folder.iterdir()) == [".feedback.lock"]  # nothing half-written
