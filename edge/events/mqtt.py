@@ -120,9 +120,17 @@ class MqttSink:
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
-        port = url.port or (8883 if url.scheme == "mqtts" else 1883)
-        self.client.connect_async(url.hostname or "127.0.0.1", port, keepalive=cfg.keepalive_s)
-        self.client.loop_start()  # a network thread that reconnects by itself
+        self._address = (url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts" else 1883))
+        self._started = False
+
+    def _start(self) -> None:
+        """Connect, at first use rather than at construction: a notifier standing by for another
+        (same database, same client id) must stay off the broker, or the two take the client id from
+        each other every second and each drop publishes the last will, flapping ``available``."""
+        if not self._started:
+            self._started = True
+            self.client.connect_async(*self._address, keepalive=self.cfg.keepalive_s)
+            self.client.loop_start()  # a network thread that reconnects by itself
 
     # paho callbacks (network thread) -------------------------------------------------------------
 
@@ -145,12 +153,15 @@ class MqttSink:
     # delivery (notifier thread) ------------------------------------------------------------------
 
     def wait_connected(self, timeout_s: float) -> bool:
+        self._start()
         return self._connected.wait(timeout_s)
 
     def wants(self, event: OutboxEvent) -> bool:
         return True
 
     def deliver(self, event: OutboxEvent) -> None:
+        if not self._started:
+            self.wait_connected(self.cfg.publish_timeout_s)
         if not self.client.is_connected():
             raise DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected")
         messages: list[tuple[str, str, bool]] = []
@@ -181,6 +192,8 @@ class MqttSink:
     def announce(self, open_alerts: dict[str, int]) -> None:
         """Availability, discovery and the current state of the configured streams (``open_alerts``:
         open episodes per stream, from the store), without an event: at start and on reconnect."""
+        if not self._started:
+            self.wait_connected(self.cfg.publish_timeout_s)
         if not self.client.is_connected():
             raise DeliveryError("MQTT broker not connected")
         messages = [(self.topics.available, "online", True)]
@@ -209,6 +222,8 @@ class MqttSink:
                 )
 
     def close(self) -> None:
+        if not self._started:
+            return
         was_connected = self._connected.is_set()
         self._connected.clear()  # a disconnect from here on is ours, not worth a warning
         if was_connected and self.client.is_connected():

@@ -294,3 +294,41 @@ def test_haad_events_run_without_streams_in_its_config_announces_no_placeholder_
         _clear_retained(host, port, [f"{p}/available", f"{p}/dock/abnormal", f"{p}/dock/alert", f"{p}/dock/walk/state",
                                      f"{p}-ha/binary_sensor/haad_dock/abnormal/config",
                                      f"{p}-ha/binary_sensor/haad_cam0/abnormal/config"])  # fmt: skip
+
+
+def test_a_notifier_standing_by_stays_off_the_broker(store: AlertStore, broker: tuple[str, int]) -> None:
+    """Two daemons on one alert log, each with its notifier and the same MQTT client id: the one
+    standing by connected anyway, the broker handed the client id back and forth every second, and
+    each drop published the last will: Home Assistant's sensors flapped unavailable."""
+    host, port = broker
+    p = _prefix()
+    cfg = _cfg(port, p)
+    sub = Subscriber(host, port, [f"{p}/available", f"{p}/events"])
+    sinks = [MqttSink(cfg.mqtt), MqttSink(cfg.mqtt)]  # type: ignore[arg-type]
+    delivering, standby = (Notifier(cfg, store, [sink]) for sink in sinks)
+    stop_delivering, stop_standby = threading.Event(), threading.Event()
+    threads = [threading.Thread(target=delivering.run, args=(stop_delivering,), daemon=True)]
+    threads[0].start()
+    try:
+        sub.wait_for(f"{p}/available", payload="online")
+        threads.append(threading.Thread(target=standby.run, args=(stop_standby,), daemon=True))
+        threads[1].start()
+        time.sleep(3.0)  # paho reconnects after 1 s: two takeovers at least
+        [alert_id] = store.write_alerts([new_alert("cam1")])
+        assert json.loads(sub.wait_for(f"{p}/events")[1])["alert"]["id"] == alert_id
+        stop_standby.set()
+        threads[1].join(15)
+        standby.close()
+        time.sleep(0.5)
+        assert [body for topic, body, _ in sub.received if topic == f"{p}/available"] == ["online"]
+        assert sinks[0].client.is_connected()
+    finally:
+        stop_delivering.set()
+        stop_standby.set()
+        for t in threads:
+            t.join(15)
+        delivering.close()
+        standby.close()
+        sub.close()
+        _clear_retained(host, port, [f"{p}/available", f"{p}/cam1/abnormal", f"{p}/cam1/alert", f"{p}/cam1/walk/state",
+                                     f"{p}-ha/binary_sensor/haad_cam1/abnormal/config"])  # fmt: skip
