@@ -122,12 +122,36 @@ class _Enrolled:
     sources: list[str] = field(default_factory=list)
 
 
+def _clip_key(windows: np.ndarray) -> bytes:
+    """What tells one clip's skeleton from another's: its windows as a profile stores them (float16)."""
+    return np.asarray(windows, np.float16).tobytes()
+
+
+def _enrolled_keys(profile: Profile) -> dict[bytes, str]:
+    """:func:`_clip_key` of every clip ``profile`` was enrolled from -> why a clip equal to it is skipped."""
+    real = profile.enrolled_rows & ~profile.generated_rows
+    names = {int(b["id"]): b["name"] for b in profile.behaviour_table}
+    keys = {}
+    for g in np.unique(profile.groups[real]):
+        rows = real & (profile.groups == g)
+        behaviour = names[int(profile.behaviour_ids[rows][0])]
+        keys[_clip_key(profile.windows[rows])] = f"already enrolled in profile {profile.name} ({behaviour})"
+    return keys
+
+
 def _cut(
-    clips: Sequence[Clip], spec: WindowSpec, min_segment_s: float, behaviour: str | None
+    clips: Sequence[Clip],
+    spec: WindowSpec,
+    min_segment_s: float,
+    behaviour: str | None,
+    enrolled: dict[bytes, str],
 ) -> tuple[dict[str, _Enrolled], dict[str, str]]:
-    """Usable clips by behaviour name (in order of appearance), and why the others were skipped."""
+    """Usable clips by behaviour name (in order of appearance), and why the others were skipped.
+    ``enrolled``: :func:`_enrolled_keys` of the profile they join. A clip given twice or enrolled
+    before is skipped: calibration would score it against its twin as against another recording."""
     by_behaviour: dict[str, _Enrolled] = {}
     skipped: dict[str, str] = {}
+    seen = dict(enrolled)
     for c in clips:
         try:
             f = clip_frames(c.joints, c.times, spec)
@@ -138,6 +162,10 @@ def _cut(
         except ClipError as e:
             skipped[c.name] = str(e)
             continue
+        if (key := _clip_key(w)) in seen:
+            skipped[c.name] = seen[key]
+            continue
+        seen[key] = f"given twice (the same skeleton as clip {c.name})"
         b = by_behaviour.setdefault(behaviour_name(c, behaviour), _Enrolled())
         b.windows.append(w)
         b.frames.append(f)
@@ -165,8 +193,8 @@ def build_profile(
     Each clip shows the behaviour ``behaviour`` names, else its own label, else ``normal``: a
     clip-set file of several labels enrols a profile of several behaviours. Clips of a behaviour
     ``base`` already has join it (an enrolled one: a behaviour added by feedback is not enrolled
-    into). Clips that cannot be used (empty, all-NaN, malformed, under ``min_segment_s`` of skeleton)
-    are skipped with a warning and listed in the metadata. A behaviour of one clip is calibrated from
+    into). Clips that cannot be used (empty, all-NaN, malformed, under ``min_segment_s`` of skeleton,
+    given twice or already in ``base``) are skipped with a warning and listed in the metadata. A behaviour of one clip is calibrated from
     windows of that clip's first half against windows of its second half, each cut every
     ``split_stride`` frames (the live stride, so several windows even from a short clip). Raises
     ValueError when no clip is usable, or a lone clip of a behaviour is too short to split
@@ -176,7 +204,8 @@ def build_profile(
     if behaviour is not None:
         check_name(behaviour, "behaviour")
     spec = backend.spec
-    by_behaviour, skipped = _cut(clips, spec, min_segment_s, behaviour)
+    enrolled = _enrolled_keys(base) if base is not None else {}
+    by_behaviour, skipped = _cut(clips, spec, min_segment_s, behaviour, enrolled)
     if not by_behaviour:
         raise ValueError(
             "no usable clip to enrol (" + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + ")"

@@ -1,11 +1,16 @@
-"""Enrolment's support-set augmentation: HumanMAC completions join the support windows (Algorithm 2)."""
+"""Enrolment (edge/enroll.py): support-set augmentation (HumanMAC completions join the support windows,
+Algorithm 2), and which clips count."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from config.backend import OnnxRuntimeConfig
 from config.completions import CompletionSettings
-from edge.enroll import Augmentation, augment_support
+from config.worker import WorkerConfig
+from edge.backends import make_backend
+from edge.enroll import Augmentation, augment_support, build_profile
 from models.humanmac import HumanMAC
 
 
@@ -46,3 +51,26 @@ def test_same_seed_same_support(tiny_humanmac: HumanMAC) -> None:
     b, _ = augment_support(s, aug(tiny_humanmac, 2, steps=3, seed=5))
     c, _ = augment_support(s, aug(tiny_humanmac, 2, steps=3, seed=6))
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+# --- clips given twice, or enrolled before -----------------------------------------------------
+
+
+def test_a_clip_given_twice_or_enrolled_before_is_left_out_not_counted_twice(kinder_gator) -> None:  # type: ignore[no-untyped-def]
+    """A twin would be scored against as another recording: calibration would see normal vary less
+    than it does, and one clip given twice would escape the one-clip rule."""
+    walks = [c for c in kinder_gator.clips if c.label == "Walk-in-place"][:3]
+    backend = make_backend(OnnxRuntimeConfig())
+    calibration = WorkerConfig().calibration
+    profile = build_profile("ward", [*walks, walks[0]], backend, calibration=calibration)
+    assert profile.meta["sources"] == [c.name for c in walks]
+    assert profile.meta["calibration"]["n_clips"] == 3
+    assert profile.meta["skipped"] == {
+        walks[0].name: f"given twice (the same skeleton as clip {walks[0].name})"
+    }
+    with pytest.raises(
+        ValueError, match=r"no usable clip to enrol \(.*already enrolled in profile ward \(Walk-in-place\)"
+    ):
+        build_profile(
+            "ward", walks, backend, calibration=calibration, behaviour="Walk-in-place", base=profile
+        )
