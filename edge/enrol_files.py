@@ -18,7 +18,8 @@ import numpy as np
 from clips import CLIP_FILE_SUFFIXES, Clip, load_clips
 from clips.files import ClipFileError
 from config.frontend import EstimatorConfig, StreamConfig, VideoSourceConfig
-from edge.enroll import clip_problems
+from edge.enroll import behaviour_name, clip_problems
+from edge.profiles import ProfileError, check_name
 from edge.segments import frames_in_span
 from models.preprocess import ClipError, WindowSpec, clip_frames
 from models.skeleton import Layout
@@ -51,9 +52,11 @@ def load_enrol_clips(
     fps: float = 30.0,
     estimator: EstimatorConfig | None = None,
     enrolled_before: int = 0,
+    behaviour: str | None = None,
 ) -> list[Clip]:
     """Every clip in ``paths``, checked first (module docstring). ``enrolled_before``: clips the
     behaviour they join already has (a clip is alone only when that is 0 and it is the only one).
+    ``behaviour``: the one the clips show; None: each clip-set label names one, and must be a name.
 
     * a video file: MediaPipe Pose over every frame (frames without a person become gaps);
     * a clip-set ``.npz`` (clips/files.py): its clips, only those labelled ``label`` when given;
@@ -70,7 +73,7 @@ def load_enrol_clips(
         if not s.video:
             measured, unusable = _measure(s.clips, spec)
             lengths += measured
-            problems += unusable
+            problems += unusable + (_label_problems(s) if behaviour is None else [])
         elif s.video_frames is not None:
             lengths.append((s.path.name, s.video_frames))
     if problems := problems + clip_problems(lengths, spec, min_segment_s, total=total):
@@ -89,6 +92,8 @@ def load_enrol_clips(
 
 
 def _check(path: Path, *, label: str | None, layout: Layout, fps: float, spec: WindowSpec) -> _Source:
+    if path.is_dir():
+        raise EnrolmentError(f"cannot enrol: {path} is a folder; give the videos or clip files in it")
     if not path.is_file():
         raise FileNotFoundError(f"enrolment clip not found: {path}")
     suffix = path.suffix.lower()
@@ -110,6 +115,20 @@ def _check(path: Path, *, label: str | None, layout: Layout, fps: float, spec: W
         except ClipFileError as e:
             raise EnrolmentError(f"cannot enrol: {e}") from None
     raise EnrolmentError(f"{path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}), clip-set .npz or .npy")
+
+
+def _label_problems(source: _Source) -> list[str]:
+    """Why labels of a clip file cannot name the behaviours they make: a behaviour is named as a
+    profile is, so that ``--behaviour`` can add to it later."""
+    problems = []
+    for name in dict.fromkeys(behaviour_name(c, None) for c in source.clips):
+        try:
+            check_name(name, "behaviour")
+        except ProfileError as e:
+            problems.append(
+                f"{source.path.name}: a label gives an {e}; enrol its clips with --label {name!r} --behaviour NAME"
+            )
+    return problems
 
 
 def _measure(clips: Sequence[Clip], spec: WindowSpec) -> tuple[list[tuple[str, int]], list[str]]:

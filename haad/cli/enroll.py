@@ -74,7 +74,7 @@ def enroll_cmd(
         backend = make_backend(w.backend, Path(cfg.encoder) if cfg.encoder else None)
         loaded = load_enrol_clips(
             clips, spec=backend.spec, min_segment_s=w.min_segment_s, label=label, layout=layout, fps=fps,  # type: ignore[arg-type]
-            enrolled_before=before,
+            enrolled_before=before, behaviour=behaviour,
         )  # fmt: skip
         aug = default_augmentation(completions) if augment else None
         with profile_lock(store, profile):

@@ -1,0 +1,41 @@
+"""Enrolment files checked before pose estimation (edge/enrol_files.py): real clip-set files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clips import Clip
+from clips.files import save_clipset_file
+from edge.enrol_files import EnrolmentError, load_enrol_clips
+from models.preprocess import WindowSpec
+
+
+@pytest.fixture(scope="module")
+def walks(kinder_gator) -> list[Clip]:  # type: ignore[no-untyped-def]
+    return [c for c in kinder_gator.clips if c.label == "Walk-in-place"][:2]
+
+
+def _load(paths: list[Path], **kw: object) -> list[Clip]:
+    return load_enrol_clips(paths, spec=WindowSpec(), min_segment_s=1.0, **kw)  # type: ignore[arg-type]
+
+
+def test_a_label_that_cannot_name_a_behaviour_is_refused_unless_the_behaviour_is_named(
+    tmp_path: Path, walks: list[Clip]
+) -> None:
+    """Without --behaviour each label names a behaviour, which --behaviour must be able to name later."""
+    clipset = tmp_path / "site.npz"
+    save_clipset_file(clipset, [Clip(c.joints, c.times, "sitting down", c.subject, c.name) for c in walks])
+    with pytest.raises(
+        EnrolmentError, match="site.npz: a label gives an invalid behaviour name 'sitting down'"
+    ):
+        _load([clipset])
+    assert len(_load([clipset], behaviour="sitting-down")) == 2
+
+
+def test_a_folder_is_named_as_one_not_as_missing(tmp_path: Path) -> None:
+    folder = tmp_path / "clips.npz"
+    folder.mkdir()
+    with pytest.raises(EnrolmentError, match="clips.npz is a folder; give the videos or clip files in it"):
+        _load([folder])
