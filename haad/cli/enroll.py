@@ -124,8 +124,10 @@ def enroll_cmd(
                 f"{', '.join(lost)} are gone (enrol with --behaviour to add to a profile instead)",
                 err=True,
             )
+    given = {c.name for c in loaded}  # the metadata lists what earlier versions left out too
     for clip_name, why in saved.meta["skipped"].items():
-        typer.echo(f"warning: clip {clip_name} left out: {why}", err=True)
+        if clip_name in given:
+            typer.echo(f"warning: clip {clip_name} left out: {why}", err=True)
     for warning in cal["warnings"]:
         typer.echo(f"warning: {warning}", err=True)
 

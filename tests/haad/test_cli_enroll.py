@@ -128,3 +128,17 @@ def test_a_profile_that_cannot_be_written_is_one_error_line_and_no_version(
         f"error: cannot save profile walking v1 in {folder}: File too large"
     ]
     assert sorted(p.name for p in folder.iterdir()) == [".feedback.lock"]  # nothing half-written
+
+
+def test_a_clip_left_out_is_warned_of_by_the_enrolment_that_gave_it_only(
+    tmp_path: Path, by_motion: dict[str, list[Clip]]
+) -> None:
+    walks, bows = tmp_path / "walk.npz", tmp_path / "bow.npz"
+    save_clipset_file(walks, by_motion["Walk-in-place"])
+    save_clipset_file(bows, by_motion["Bow"])
+    args = ["enroll", "--profile", "ward", "--config", str(_config(tmp_path))]
+    first = runner.invoke(app, [*args, str(walks), str(walks)])
+    assert first.exit_code == 0 and first.output.count("left out: given twice") == 3, first.output
+    second = runner.invoke(app, [*args, "--behaviour", "bowing", str(bows)])
+    assert second.exit_code == 0 and "profile ward v2" in second.output, second.output
+    assert "left out" not in second.output
