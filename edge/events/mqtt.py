@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import re
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -110,6 +111,7 @@ class MqttSink:
         self.announced: set[str] = set()  # streams whose discovery went out since the last connect
         self.needs_announce = True  # availability, discovery and states are due (set on connect)
         self._connected = threading.Event()
+        self._why = ""  # why the last connection attempt failed, for last_error (haad events status)
         url = urlsplit(cfg.url)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id)
         if url.username:
@@ -120,6 +122,7 @@ class MqttSink:
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
         self._address = (url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts" else 1883))
         self._started = False
 
@@ -137,11 +140,18 @@ class MqttSink:
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         if reason.is_failure:
             log.error("MQTT broker refused the connection: %s", reason)
+            self._why = f"refused: {reason}"
             return
         log.info("MQTT connected to %s", _redact(self.cfg.url))
+        self._why = ""
         self.announced.clear()  # a broker that lost its retained messages gets them again
         self.needs_announce = True
         self._connected.set()
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        # paho calls it inside its ``except OSError`` and swallows the error (an unknown host, a
+        # refused port, a TLS certificate it cannot verify): keep it, or nobody ever sees it.
+        self._why = str(sys.exception())
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -163,7 +173,7 @@ class MqttSink:
         if not self._started:
             self.wait_connected(self.cfg.publish_timeout_s)
         if not self.client.is_connected():
-            raise DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected")
+            raise self._not_connected()
         messages: list[tuple[str, str, bool]] = []
         for stream in [*self.streams, event.stream_id]:
             if self.cfg.discovery and stream not in self.announced:
@@ -195,7 +205,7 @@ class MqttSink:
         if not self._started:
             self.wait_connected(self.cfg.publish_timeout_s)
         if not self.client.is_connected():
-            raise DeliveryError("MQTT broker not connected")
+            raise self._not_connected()
         messages = [(self.topics.available, "online", True)]
         for stream in self.streams:
             if self.cfg.discovery:
@@ -208,6 +218,10 @@ class MqttSink:
         self._publish_all(messages)
         self.announced.update(self.streams)
         self.needs_announce = False
+
+    def _not_connected(self) -> DeliveryError:
+        why = f" ({self._why})" if self._why else ""
+        return DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected{why}")
 
     def _publish_all(self, messages: Sequence[tuple[str, str, bool]]) -> None:
         infos = [self.client.publish(t, payload, qos=self.cfg.qos, retain=r) for t, payload, r in messages]

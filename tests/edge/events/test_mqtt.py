@@ -332,3 +332,40 @@ def test_a_notifier_standing_by_stays_off_the_broker(store: AlertStore, broker: 
         sub.close()
         _clear_retained(host, port, [f"{p}/available", f"{p}/cam1/abnormal", f"{p}/cam1/alert", f"{p}/cam1/walk/state",
                                      f"{p}-ha/binary_sensor/haad_cam1/abnormal/config"])  # fmt: skip
+
+
+def test_a_broker_refusing_the_password_says_so_in_last_error(
+    tmp_path: Path, store: AlertStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong password (or a TLS certificate paho cannot verify) left only "not connected" in
+    haad events status: paho swallows why, and the operator had nothing to go on."""
+    broker = PrivateBroker(tmp_path)
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(tmp_path / "passwd"), "haad", "right"], check=True)
+    broker.conf.write_text(
+        broker.conf.read_text().replace("allow_anonymous true", "allow_anonymous false")
+        + f"password_file {tmp_path / 'passwd'}\nuser root\n"  # it reads the file as that user
+    )
+    broker.start()
+    monkeypatch.setenv("HAAD_TEST_MQTT_PASSWORD", "wrong")
+    p = _prefix()
+    mqtt = MqttConfig(url=f"mqtt://haad@127.0.0.1:{broker.port}", topic_prefix=p, client_id=f"{p}-n",
+                      password={"env": "HAAD_TEST_MQTT_PASSWORD"}, publish_timeout_s=2)  # type: ignore[arg-type]  # fmt: skip
+    tls = MqttConfig(
+        url=f"mqtts://127.0.0.1:{broker.port}", topic_prefix=p, client_id=f"{p}-t", publish_timeout_s=2
+    )
+    other = AlertStore(f"sqlite:///{tmp_path / 'other.db'}")  # each sink's cursor is "mqtt"
+    notifiers = [
+        Notifier(EventsConfig(mqtt=cfg), s, [MqttSink(cfg)]) for cfg, s in [(mqtt, store), (tls, other)]
+    ]
+    try:
+        for notifier in notifiers:
+            notifier.store.write_alerts([new_alert("cam1")])
+            notifier.step()
+        wrong, plain = (n.states()[0].last_error for n in notifiers)
+        assert "not connected (refused: Not authorized)" in wrong
+        assert "not connected (" in plain  # TLS spoken to a plain listener: the socket's error
+    finally:
+        for notifier in notifiers:
+            notifier.close()
+        other.close()
+        broker.stop()
