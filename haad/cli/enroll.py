@@ -133,10 +133,13 @@ def enroll_cmd(
 
 
 def _readable(store: ProfileStore, name: str) -> Profile | None:
-    """``name``'s newest version; None when it has none, or none that loads (nothing to compare)."""
+    """``name``'s newest version that loads; None when none does (nothing to compare). An unreadable
+    newest version is passed over: a running daemon kept serving the one before it."""
     from edge.profiles import ProfileError
 
-    try:
-        return store.load(name) if store.latest_version(name) else None
-    except ProfileError:  # an unreadable version: enrolling anew is how it is replaced
-        return None
+    for version in reversed(store.versions(name)):
+        try:
+            return store.load(name, version)
+        except ProfileError:  # enrolling anew is how an unreadable version is replaced
+            continue
+    return None

@@ -142,3 +142,18 @@ def test_a_clip_left_out_is_warned_of_by_the_enrolment_that_gave_it_only(
     second = runner.invoke(app, [*args, "--behaviour", "bowing", str(bows)])
     assert second.exit_code == 0 and "profile ward v2" in second.output, second.output
     assert "left out" not in second.output
+
+
+def test_replacing_a_profile_whose_newest_version_is_damaged_names_what_the_served_one_loses(
+    tmp_path: Path, by_motion: dict[str, list[Clip]]
+) -> None:
+    both, walks = tmp_path / "both.npz", tmp_path / "walk.npz"
+    save_clipset_file(both, by_motion["Walk-in-place"] + by_motion["Bow"])
+    save_clipset_file(walks, by_motion["Walk-in-place"])
+    args = ["enroll", "--profile", "ward", "--config", str(_config(tmp_path))]
+    assert runner.invoke(app, [*args, str(both)]).exit_code == 0
+    for suffix in (".npz", ".json"):  # v2, cut short: a daemon keeps serving v1
+        (tmp_path / "profiles" / "ward" / f"v0002{suffix}").write_text("{")
+    result = runner.invoke(app, [*args, str(walks)])
+    assert result.exit_code == 0, result.output
+    assert "warning: profile ward v3 replaces v1: behaviour(s) Bow are gone" in result.output
