@@ -3,9 +3,9 @@
 Each round, per sink: read the events after its cursor, hand each one the sink wants to
 ``deliver``, and move the cursor past it; an event it does not want is passed over. A failed delivery
 stops that sink for the round and schedules a retry with exponential back-off
-(``initial_backoff_s`` doubling up to ``max_backoff_s``); other sinks go on. An event a sink has
-refused for ``give_up_after_s`` is skipped, counted and logged, so one poisoned event cannot block a
-sink forever (0 = never give up). A crash between a delivery and its cursor update sends that event
+(``initial_backoff_s`` doubling up to ``max_backoff_s``); other sinks go on, each in a thread of its
+own, so a slow one delays only itself. An event a sink has refused for ``give_up_after_s`` is
+skipped, counted and logged, so one poisoned event cannot block a sink forever (0 = never give up). A crash between a delivery and its cursor update sends that event
 again on restart: receivers see ``event_id`` / ``X-Haad-Delivery`` to drop duplicates.
 
 One notifier delivers per database: it holds a lock (``flock`` on a file next to a SQLite database,
@@ -70,10 +70,7 @@ class Notifier:
     def step(self) -> int:
         """One round over every sink; the number of events delivered."""
         delivered = sum(self._step_sink(sink) for sink in self.sinks)
-        mine = {sink.name for sink in self.sinks}
-        for state in self.states():
-            if state.sink in mine:
-                metrics.EVENTS_PENDING.labels(state.sink).set(state.pending)
+        self._count_pending({sink.name for sink in self.sinks})
         return delivered
 
     def states(self) -> list[CursorState]:
@@ -89,15 +86,36 @@ class Notifier:
                     break
                 log.warning("another notifier delivers for %s; standing by", self.store.url)
                 stop.wait(10.0)
-            while not stop.is_set():
-                try:
-                    if self.step() == 0:
-                        stop.wait(self.cfg.poll_s)
-                except Exception:  # the database went away, a sink misbehaved: log, wait, go on
-                    log.exception("notifier round failed; retrying")
-                    stop.wait(max(self.cfg.poll_s, 1.0))
+            # A thread per sink: a webhook answering just within its timeout, event after event,
+            # held MQTT (and Home Assistant) back for as long as its backlog took.
+            threads = [
+                threading.Thread(
+                    target=self._run_sink, args=(sink, stop), name=f"notifier-{sink.name}", daemon=True
+                )
+                for sink in self.sinks
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         finally:
             lock.release()
+
+    def _run_sink(self, sink: Sink, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                delivered = self._step_sink(sink)
+                self._count_pending({sink.name})
+                if delivered == 0:
+                    stop.wait(self.cfg.poll_s)
+            except Exception:  # the database went away, a sink misbehaved: log, wait, go on
+                log.exception("%s: notifier round failed; retrying", sink.name)
+                stop.wait(max(self.cfg.poll_s, 1.0))
+
+    def _count_pending(self, sinks: Collection[str]) -> None:
+        for state in self.states():
+            if state.sink in sinks:
+                metrics.EVENTS_PENDING.labels(state.sink).set(state.pending)
 
     def close(self) -> None:
         for sink in self.sinks:

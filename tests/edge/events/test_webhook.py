@@ -23,10 +23,11 @@ SECRET = "s3cret"
 
 
 class Receiver:
-    """Answers each POST with the next status in ``statuses`` (then 200), recording what came."""
+    """Answers each POST with the next status in ``statuses`` (then 200), after ``delay_s``,
+    recording what came."""
 
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = list(statuses)
+    def __init__(self, statuses: list[int], delay_s: float = 0.0) -> None:
+        self.statuses, self.delay_s = list(statuses), delay_s
         self.requests: list[tuple[int, dict[str, str], bytes]] = []
         receiver = self
 
@@ -35,6 +36,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 receiver.requests.append((status, dict(self.headers), body))
+                time.sleep(receiver.delay_s)
                 self.send_response(status)
                 self.end_headers()
 
@@ -154,3 +156,30 @@ def test_only_one_notifier_delivers_per_database(tmp_path: object, store: AlertS
     a.release()
     assert b.acquire()
     b.release()
+
+
+def test_a_slow_webhook_holds_no_other_sink_back(store: AlertStore) -> None:
+    """Sinks took turns in one thread: a receiver answering just within timeout_s, event after
+    event, held every other sink (MQTT, Home Assistant) back until its whole backlog went out."""
+    slow, fast = Receiver([], delay_s=1.5), Receiver([])
+    cfg = EventsConfig(
+        webhooks=[WebhookConfig(name="slow", url=slow.url), WebhookConfig(name="fast", url=fast.url)],
+        poll_s=0.1,
+    )
+    notifier = Notifier(cfg, store, [WebhookSink(w) for w in cfg.webhooks])
+    stop = threading.Event()
+    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+    try:
+        store.write_alerts([new_alert(f"cam{i}", closed=True) for i in range(3)])  # 6 events
+        started = time.monotonic()
+        thread.start()
+        while len(fast.requests) < 6 and time.monotonic() - started < 15:
+            time.sleep(0.05)
+        assert len(fast.requests) == 6
+        assert time.monotonic() - started < 3.0 and len(slow.requests) < 6  # not after the slow one
+    finally:
+        stop.set()
+        thread.join(15)
+        notifier.close()
+        slow.close()
+        fast.close()
