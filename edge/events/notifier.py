@@ -9,7 +9,7 @@ skipped, counted and logged, so one poisoned event cannot block a sink forever (
 again on restart: receivers see ``event_id`` / ``X-Haad-Delivery`` to drop duplicates.
 
 One notifier delivers per database: it holds a lock (``flock`` on a file next to a SQLite database,
-a PostgreSQL advisory lock on its own connection); a second one waits until the first is gone.
+a PostgreSQL advisory lock on its own connection, per schema); a second one waits until the first is gone.
 """
 
 from __future__ import annotations
@@ -231,7 +231,10 @@ class DeliveryLock:
             return True
         self._engine = create_engine(self.url, pool_size=1, max_overflow=0)
         conn = self._engine.connect()
-        if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_NOTIFIER_LOCK}).scalar():
+        # Keyed by the schema too: alert logs of several sites may share one database, each in its
+        # own schema (options=-csearch_path), and each needs its notifier.
+        taken = text("SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))")
+        if conn.execute(taken, {"k": _PG_NOTIFIER_LOCK}).scalar():
             conn.commit()
             self._conn = conn
             return True
