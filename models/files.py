@@ -12,7 +12,9 @@ from typing import IO
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], object], *, mode: int | None = None) -> None:
     """Call ``write`` on a temporary file next to ``path``, then rename it to ``path``: a reader sees the
-    old file or the complete new one, never half of it (and a crash leaves no partial file).
+    old file or the complete new one, never half of it (and a crash leaves no partial file). The data
+    reach the disk before the rename and the rename before it returns: without the syncs a power
+    loss could leave a renamed but empty file (ext4's delayed allocation) or the old one back.
     ``mode``: the file's permission bits (default: the temporary file's, owner-only)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -20,10 +22,17 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], object], *, mode: int 
             os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             write(f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _digest_path(path: Path) -> Path:
