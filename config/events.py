@@ -27,6 +27,11 @@ class MqttConfig(StrictModel):
     password: SecretRef | None = Field(
         None, description="The broker password of the URL's user: {env: NAME} or {file: PATH}."
     )
+    ca_file: str | None = Field(
+        None,
+        description="PEM file of the CA that signed an mqtts:// broker's certificate (a private CA, a "
+        "self-signed broker); none: the system's CAs.",
+    )
     topic_prefix: str = Field(
         "haad", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_./-]+$", description="First topic level."
     )
@@ -50,6 +55,12 @@ class MqttConfig(StrictModel):
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError(f"not an MQTT URL (mqtt://host:port or mqtts://...): {v!r}")
         return no_inline_password(v, "events.mqtt.password")
+
+    @model_validator(mode="after")
+    def _ca_for_tls(self) -> MqttConfig:
+        if self.ca_file is not None and not self.url.startswith("mqtts:"):
+            raise ValueError("ca_file is for an mqtts:// URL (TLS)")
+        return self
 
 
 class WebhookConfig(StrictModel):

@@ -116,8 +116,6 @@ class MqttSink:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id)
         if url.username:
             self.client.username_pw_set(unquote(url.username), cfg.password.value() if cfg.password else None)
-        if url.scheme == "mqtts":
-            self.client.tls_set()
         self.client.will_set(self.topics.available, "offline", qos=cfg.qos, retain=True)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
@@ -131,6 +129,11 @@ class MqttSink:
         (same database, same client id) must stay off the broker, or the two take the client id from
         each other every second and each drop publishes the last will, flapping ``available``."""
         if not self._started:
+            if self.cfg.url.startswith("mqtts:"):
+                try:
+                    self.client.tls_set(ca_certs=self.cfg.ca_file)
+                except OSError as e:  # an unreadable or invalid ca_file: a retry, not a crashed notifier
+                    raise DeliveryError(f"MQTT ca_file {self.cfg.ca_file}: {e}") from None
             self._started = True
             self.client.connect_async(*self._address, keepalive=self.cfg.keepalive_s)
             self.client.loop_start()  # a network thread that reconnects by itself

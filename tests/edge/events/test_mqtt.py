@@ -369,3 +369,37 @@ def test_a_broker_refusing_the_password_says_so_in_last_error(
             notifier.close()
         other.close()
         broker.stop()
+
+
+def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(tmp_path: Path, store: AlertStore) -> None:
+    """mqtts:// trusted only the system's CAs, with no setting for the private CA or self-signed
+    certificate most home brokers have."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True)  # fmt: skip
+    broker = PrivateBroker(tmp_path)
+    broker.conf.write_text(
+        broker.conf.read_text()
+        + f"certfile {tmp_path / 'cert.pem'}\nkeyfile {tmp_path / 'key.pem'}\nuser root\n"  # it reads them as that user
+    )
+    broker.start()
+    p = _prefix()
+    url = f"mqtts://127.0.0.1:{broker.port}"
+    system_cas = MqttConfig(url=url, topic_prefix=p, client_id=f"{p}-s", publish_timeout_s=2)
+    own_ca = MqttConfig(url=url, topic_prefix=p, client_id=f"{p}-o", ca_file=str(tmp_path / "cert.pem"))
+    other = AlertStore(f"sqlite:///{tmp_path / 'other.db'}")  # each sink's cursor is "mqtt"
+    notifiers = [
+        Notifier(EventsConfig(mqtt=c), s, [MqttSink(c)]) for c, s in [(system_cas, store), (own_ca, other)]
+    ]
+    try:
+        for notifier in notifiers:
+            notifier.store.write_alerts([new_alert("cam1")])
+            notifier.step()
+        refused, reached = (n.states()[0] for n in notifiers)
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.last_error and refused.pending == 1
+        assert (reached.pending, reached.delivered, reached.last_error) == (0, 1, "")
+    finally:
+        for notifier in notifiers:
+            notifier.close()
+        other.close()
+        broker.stop()
