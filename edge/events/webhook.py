@@ -34,6 +34,17 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, *, max_age_
     return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: urllib follows a 301/302/303 to a POST with a GET without the body,
+    and the page it lands on answering 200 counted as the event delivered."""
+
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 class WebhookSink:
     def __init__(self, cfg: WebhookConfig) -> None:
         self.cfg = cfg
@@ -56,10 +67,15 @@ class WebhookSink:
             headers["X-Haad-Signature"] = sign(self.cfg.secret.value(), ts, body)
         request = urllib.request.Request(self.cfg.url, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as response:  # noqa: S310 (http/https only, config-checked)
+            with _OPENER.open(request, timeout=self.cfg.timeout_s) as response:
                 status = response.status
         except urllib.error.HTTPError as e:
-            raise DeliveryError(f"{self.cfg.name}: HTTP {e.code} {e.reason}") from None
+            moved = (
+                f" (redirects are not followed: set its url to {e.headers['Location']})"
+                if 300 <= e.code < 400
+                else ""
+            )
+            raise DeliveryError(f"{self.cfg.name}: HTTP {e.code} {e.reason}{moved}") from None
         except (urllib.error.URLError, OSError, TimeoutError) as e:
             raise DeliveryError(f"{self.cfg.name}: {e}") from None
         if not 200 <= status < 300:

@@ -38,6 +38,13 @@ class Receiver:
                 receiver.requests.append((status, dict(self.headers), body))
                 time.sleep(receiver.delay_s)
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/moved")
+                self.end_headers()
+
+            def do_GET(self) -> None:  # noqa: N802 - where a redirect followed by a GET lands
+                receiver.requests.append((200, dict(self.headers), b""))
+                self.send_response(200)
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
@@ -183,3 +190,18 @@ def test_a_slow_webhook_holds_no_other_sink_back(store: AlertStore) -> None:
         notifier.close()
         slow.close()
         fast.close()
+
+
+@pytest.mark.parametrize("receiver", [[302]], indirect=True)
+def test_a_redirect_is_a_failed_delivery_not_a_get_that_loses_the_event(
+    store: AlertStore, receiver: Receiver
+) -> None:
+    """urllib followed a 302 (an http:// URL moved to https://, a renamed path) with a GET without
+    the body; the page it landed on answered 200 and the event counted as delivered, never POSTed."""
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url)])
+    notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])])
+    store.write_alerts([new_alert("cam1")])
+    assert notifier.step() == 0
+    [state] = notifier.states()
+    assert state.pending == 1 and "HTTP 302" in state.last_error and "/moved" in state.last_error
+    assert len(receiver.requests) == 1  # the POST, not a GET after it
