@@ -35,6 +35,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from config.events import MqttConfig
+from config.secrets import SecretError
 from edge.events.sinks import DeliveryError
 from edge.store.outbox import OutboxEvent
 
@@ -114,8 +115,6 @@ class MqttSink:
         self._why = ""  # why the last connection attempt failed, for last_error (haad events status)
         url = urlsplit(cfg.url)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id)
-        if url.username:
-            self.client.username_pw_set(unquote(url.username), cfg.password.value() if cfg.password else None)
         self.client.will_set(self.topics.available, "offline", qos=cfg.qos, retain=True)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
@@ -134,6 +133,13 @@ class MqttSink:
                     self.client.tls_set(ca_certs=self.cfg.ca_file)
                 except OSError as e:  # an unreadable or invalid ca_file: a retry, not a crashed notifier
                     raise DeliveryError(f"MQTT ca_file {self.cfg.ca_file}: {e}") from None
+            user = urlsplit(self.cfg.url).username
+            if user:
+                try:
+                    password = self.cfg.password.value() if self.cfg.password else None
+                except SecretError as e:  # likewise (haad run checks it at start; a file may go later)
+                    raise DeliveryError(f"MQTT password: {e}") from None
+                self.client.username_pw_set(unquote(user), password)
             self._started = True
             self.client.connect_async(*self._address, keepalive=self.cfg.keepalive_s)
             self.client.loop_start()  # a network thread that reconnects by itself

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 
 from config.events import WebhookConfig
+from config.secrets import SecretError
 from edge.events.sinks import DeliveryError
 from edge.store.outbox import OutboxEvent
 
@@ -64,7 +65,10 @@ class WebhookSink:
             "X-Haad-Timestamp": ts,
         }
         if self.cfg.secret is not None:
-            headers["X-Haad-Signature"] = sign(self.cfg.secret.value(), ts, body)
+            try:
+                headers["X-Haad-Signature"] = sign(self.cfg.secret.value(), ts, body)
+            except SecretError as e:  # read at each delivery: a key file being replaced is a retry
+                raise DeliveryError(f"{self.cfg.name}: secret: {e}") from None
         request = urllib.request.Request(self.cfg.url, data=body, headers=headers, method="POST")
         try:
             with _OPENER.open(request, timeout=self.cfg.timeout_s) as response:

@@ -403,3 +403,19 @@ def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(tmp_path: Path, st
             notifier.close()
         other.close()
         broker.stop()
+
+
+def test_a_password_gone_at_connection_is_a_retry_not_a_crash(store: AlertStore) -> None:
+    """The password was read when the sink was built: an unreadable one crashed the notifier's
+    process, restarted with a traceback each time, instead of a delivery error in last_error."""
+    mqtt = MqttConfig(url="mqtt://haad@127.0.0.1:1883", password={"env": "HAAD_TEST_UNSET_PASSWORD"})  # type: ignore[arg-type]
+    notifier = Notifier(EventsConfig(mqtt=mqtt), store, [MqttSink(mqtt)])
+    try:
+        store.write_alerts([new_alert("cam1")])
+        assert notifier.step() == 0
+        assert (
+            "MQTT password: environment variable HAAD_TEST_UNSET_PASSWORD is not set"
+            in notifier.states()[0].last_error
+        )
+    finally:
+        notifier.close()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from mqtt_helpers import closed, new_alert
@@ -205,3 +206,22 @@ def test_a_redirect_is_a_failed_delivery_not_a_get_that_loses_the_event(
     [state] = notifier.states()
     assert state.pending == 1 and "HTTP 302" in state.last_error and "/moved" in state.last_error
     assert len(receiver.requests) == 1  # the POST, not a GET after it
+
+
+def test_a_key_file_gone_at_delivery_is_a_retry_not_a_crash(
+    tmp_path: Path, store: AlertStore, receiver: Receiver
+) -> None:
+    """The key is read at each delivery; a file being replaced raised SecretError out of the
+    notifier's round (a traceback every poll_s, no back-off, nothing in last_error)."""
+    key = tmp_path / "ops-key"
+    cfg = EventsConfig(
+        webhooks=[WebhookConfig(name="ops", url=receiver.url, secret=SecretRef(file=str(key)))]
+    )
+    notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])])
+    store.write_alerts([new_alert("cam1")])
+    assert notifier.step() == 0
+    [state] = notifier.states()
+    assert "cannot read the secret file" in state.last_error and state.pending == 1
+    key.write_text(SECRET)
+    time.sleep(1.1)  # initial_backoff_s
+    assert notifier.step() == 1
