@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Annotated
 
 import typer
 
@@ -57,3 +58,25 @@ def events_status_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     cfg = load_edge_config(config, db=db)
     with open_store(cfg.store) as store, store.reading() as s:
         typer.echo(json.dumps([c.to_dict() for c in cursor_states(s)], indent=2))
+
+
+@app.command("forget")
+def events_forget_cmd(
+    sink: Annotated[str, typer.Argument(help="As haad events status names it: mqtt, webhook:NAME.")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Forget a sink removed from the config: retention keeps every event a known sink has not had,
+    so a removed one kept the outbox growing forever."""
+    from edge.store.models import EventCursor
+
+    cfg = load_edge_config(config, db=db)
+    configured = {*(["mqtt"] if cfg.events.mqtt else []), *(f"webhook:{w.name}" for w in cfg.events.webhooks)}
+    if sink in configured:
+        raise fail(f"{sink} is still in the config's events: remove it there first", code=2)
+    with open_store(cfg.store) as store, store.writing() as s:
+        cursor = s.get(EventCursor, sink)
+        if cursor is None:
+            raise fail(f"no sink {sink!r} in the alert log (haad events status lists them)", code=2)
+        s.delete(cursor)
+    typer.echo(f"forgot {sink}: retention no longer keeps events for it")

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
+
 from edge.store import AlertStore
+from edge.store.models import Event
+from edge.store.outbox import cursor_states, ensure_cursor, prune_events
+from tests.edge.events.mqtt_helpers import new_alert
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -27,3 +33,30 @@ def test_events_run_refuses_a_secret_it_cannot_read_in_one_line(tmp_path: Path) 
     assert done.stderr.strip() == (
         "error: events.mqtt.password: environment variable HAAD_TEST_UNSET_PASSWORD is not set"
     )
+
+
+def test_a_removed_sink_is_forgotten_and_retention_prunes_what_it_kept(tmp_path: Path) -> None:
+    """Retention keeps the events any sink in the alert log has not had: a webhook removed from
+    the config kept every event from then on, forever, with no way to let them go."""
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    with AlertStore(url) as store:
+        with store.writing() as s:
+            ensure_cursor(s, "webhook:old", start="all")
+        store.write_alerts([new_alert("cam1", closed=True)])
+        with store.writing() as s:
+            s.execute(update(Event).values(created_at=datetime.now(UTC) - timedelta(days=30)))
+        week_ago = datetime.now(UTC) - timedelta(days=7)
+        with store.writing() as s:
+            assert prune_events(s, week_ago) == 0  # kept for webhook:old
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        f"store: {{url: '{url}'}}\nevents: {{webhooks: [{{name: ops, url: 'http://127.0.0.1:9/hook'}}]}}\n"
+    )
+    run = [sys.executable, "-m", "haad", "events", "forget", "--config", str(config)]
+    still = subprocess.run([*run, "webhook:ops"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert still.returncode == 2 and "still in the config" in still.stderr
+    done = subprocess.run([*run, "webhook:old"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    with AlertStore(url) as store, store.writing() as s:
+        assert prune_events(s, week_ago) == 2  # open and close
+        assert [c.sink for c in cursor_states(s)] == []
