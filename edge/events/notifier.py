@@ -139,6 +139,9 @@ class Notifier:
             except DeliveryError as e:
                 self._failed(sink, last_id, str(e), now)
                 return 0
+            # The sink is back: with no event waiting, its failures (and first_failure_at, which
+            # would skip the next event at its first refusal) must not outlive the outage.
+            self._advance(sink, last_id, delivered=0)
         delivered = 0
         for event in events:
             if sink.wants(event):
@@ -180,7 +183,7 @@ class Notifier:
         with self.store.writing() as s:
             cur = s.get(EventCursor, sink.name)
             assert cur is not None
-            if last_id > cur.last_id or skipped:
+            if last_id > cur.last_id or skipped or cur.failures:
                 cur.last_id = max(cur.last_id, last_id)
                 cur.delivered += delivered
                 cur.skipped += skipped

@@ -419,3 +419,27 @@ def test_a_password_gone_at_connection_is_a_retry_not_a_crash(store: AlertStore)
         )
     finally:
         notifier.close()
+
+
+def test_a_broker_back_with_no_event_waiting_clears_the_failure(
+    store: AlertStore, private_broker: PrivateBroker
+) -> None:
+    """A broker down while no alert happened stayed "failing" in haad events status once back, and
+    its first_failure_at stayed: after a long enough outage the next event was skipped (given up)
+    at its first refusal."""
+    cfg = _cfg(private_broker.port, _prefix())
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
+    try:
+        private_broker.stop()
+        notifier.step()
+        [state] = notifier.states()
+        assert state.failures == 1 and state.first_failure_at is not None
+        private_broker.start()
+        assert sink.wait_connected(10)
+        time.sleep(cfg.max_backoff_s)  # past the retry time
+        notifier.step()
+        [state] = notifier.states()
+        assert (state.failures, state.first_failure_at, state.last_error) == (0, None, "")
+    finally:
+        notifier.close()
