@@ -141,7 +141,7 @@ class Notifier:
                 return 0
             # The sink is back: with no event waiting, its failures (and first_failure_at, which
             # would skip the next event at its first refusal) must not outlive the outage.
-            self._advance(sink, last_id, delivered=0)
+            self._advance(sink, last_id, delivered=0, recovered=True)
         delivered = 0
         for event in events:
             if sink.wants(event):
@@ -179,11 +179,13 @@ class Notifier:
             first = cur.first_failure_at if cur is not None else None
         return first is not None and (now - first).total_seconds() >= self.cfg.give_up_after_s
 
-    def _advance(self, sink: Sink, last_id: int, *, delivered: int, skipped: int = 0) -> None:
+    def _advance(
+        self, sink: Sink, last_id: int, *, delivered: int, skipped: int = 0, recovered: bool = False
+    ) -> None:
         with self.store.writing() as s:
             cur = s.get(EventCursor, sink.name)
             assert cur is not None
-            if last_id > cur.last_id or skipped or cur.failures:
+            if last_id > cur.last_id or skipped or recovered:
                 cur.last_id = max(cur.last_id, last_id)
                 cur.delivered += delivered
                 cur.skipped += skipped
