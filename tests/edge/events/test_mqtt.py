@@ -345,7 +345,6 @@ def test_a_broker_refusing_the_password_says_so_in_last_error(
         broker.conf.read_text().replace("allow_anonymous true", "allow_anonymous false")
         + f"password_file {tmp_path / 'passwd'}\nuser root\n"  # it reads the file as that user
     )
-    broker.start()
     monkeypatch.setenv("HAAD_TEST_MQTT_PASSWORD", "wrong")
     p = _prefix()
     mqtt = MqttConfig(url=f"mqtt://haad@127.0.0.1:{broker.port}", topic_prefix=p, client_id=f"{p}-n",
@@ -358,6 +357,7 @@ def test_a_broker_refusing_the_password_says_so_in_last_error(
         Notifier(EventsConfig(mqtt=cfg), s, [MqttSink(cfg)]) for cfg, s in [(mqtt, store), (tls, other)]
     ]
     try:
+        broker.start()
         for notifier in notifiers:
             notifier.store.write_alerts([new_alert("cam1")])
             notifier.step()
@@ -382,7 +382,6 @@ def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(tmp_path: Path, st
         broker.conf.read_text()
         + f"certfile {tmp_path / 'cert.pem'}\nkeyfile {tmp_path / 'key.pem'}\nuser root\n"  # it reads them as that user
     )
-    broker.start()
     p = _prefix()
     url = f"mqtts://127.0.0.1:{broker.port}"
     system_cas = MqttConfig(url=url, topic_prefix=p, client_id=f"{p}-s", publish_timeout_s=2)
@@ -392,6 +391,7 @@ def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(tmp_path: Path, st
         Notifier(EventsConfig(mqtt=c), s, [MqttSink(c)]) for c, s in [(system_cas, store), (own_ca, other)]
     ]
     try:
+        broker.start()
         for notifier in notifiers:
             notifier.store.write_alerts([new_alert("cam1")])
             notifier.step()
