@@ -5,11 +5,13 @@ Each round, per sink: read the events after its cursor, hand each one the sink w
 stops that sink for the round and schedules a retry with exponential back-off
 (``initial_backoff_s`` doubling up to ``max_backoff_s``); other sinks go on, each in a thread of its
 own, so a slow one delays only itself. An event a sink has refused for ``give_up_after_s`` is
-skipped, counted and logged, so one poisoned event cannot block a sink forever (0 = never give up). A crash between a delivery and its cursor update sends that event
-again on restart: receivers see ``event_id`` / ``X-Haad-Delivery`` to drop duplicates.
+skipped, counted and logged, so one poisoned event cannot block a sink forever (0 = never give up).
+A crash between a delivery and its cursor update sends that event again on restart: receivers see
+``event_id`` / ``X-Haad-Delivery`` to drop duplicates.
 
-One notifier delivers per database: it holds a lock (``flock`` on a file next to a SQLite database,
-a PostgreSQL advisory lock on its own connection, per schema); a second one waits until the first is gone.
+One notifier delivers per alert log: it holds a lock (``flock`` on a file next to a SQLite database,
+a PostgreSQL advisory lock per schema on its own connection); a second one waits until the first is
+gone.
 """
 
 from __future__ import annotations
