@@ -83,10 +83,15 @@ class Notifier:
         """Deliver until ``stop`` is set (polls every ``poll_s``), holding the one-notifier lock."""
         lock = DeliveryLock(self.store.config.url)
         try:
+            waited = False
             while not stop.is_set():
                 if lock.acquire():
+                    if waited:
+                        log.warning("the other notifier for %s is gone; delivering from here", self.store.url)
                     break
-                log.warning("another notifier delivers for %s; standing by", self.store.url)
+                if not waited:  # once, not every 10 s for as long as the other one runs
+                    log.warning("another notifier delivers for %s; standing by", self.store.url)
+                waited = True
                 stop.wait(10.0)
             # A thread per sink: a webhook answering just within its timeout, event after event,
             # held MQTT (and Home Assistant) back for as long as its backlog took.
@@ -106,7 +111,7 @@ class Notifier:
     def _run_sink(self, sink: Sink, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                delivered = self._step_sink(sink)
+                delivered = self._step_sink(sink, stop)
                 self._count_pending({sink.name})
                 if delivered == 0:
                     stop.wait(self.cfg.poll_s)
@@ -125,7 +130,9 @@ class Notifier:
 
     # --- one sink ----------------------------------------------------------------------------------
 
-    def _step_sink(self, sink: Sink) -> int:
+    def _step_sink(self, sink: Sink, stop: threading.Event | None = None) -> int:
+        """Deliver ``sink``'s next batch, up to ``stop`` (a stopping daemon waits for one slow
+        delivery, not for a batch of them)."""
         now = self.clock()
         with self.store.reading() as s:
             cur = s.get(EventCursor, sink.name)
@@ -146,6 +153,8 @@ class Notifier:
             self._advance(sink, last_id, delivered=0, recovered=True)
         delivered = 0
         for event in events:
+            if stop is not None and stop.is_set():
+                break
             if sink.wants(event):
                 try:
                     sink.deliver(with_links(event, self.cfg.public_url, self.snapshot_streams))

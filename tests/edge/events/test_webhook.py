@@ -225,3 +225,27 @@ def test_a_key_file_gone_at_delivery_is_a_retry_not_a_crash(
     key.write_text(SECRET)
     time.sleep(1.1)  # initial_backoff_s
     assert notifier.step() == 1
+
+
+def test_a_stopping_notifier_waits_for_one_slow_delivery_not_for_its_batch(store: AlertStore) -> None:
+    # It went on through the batch after stop: up to batch x timeout_s before the daemon could stop.
+    slow = Receiver([], delay_s=1.0)
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="slow", url=slow.url)], poll_s=0.1)
+    notifier = Notifier(cfg, store, [WebhookSink(w) for w in cfg.webhooks])
+    stop = threading.Event()
+    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+    try:
+        store.write_alerts([new_alert(f"cam{i}", closed=True) for i in range(4)])  # 8 events
+        thread.start()
+        while not slow.requests:
+            time.sleep(0.05)
+        stop.set()
+        stopped = time.monotonic()
+        thread.join(15)
+        assert not thread.is_alive() and time.monotonic() - stopped < 2.5
+        [state] = notifier.states()
+        assert state.delivered == len(slow.requests) < 8 and state.pending == 8 - state.delivered
+    finally:
+        stop.set()
+        notifier.close()
+        slow.close()
