@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from typing import Annotated
 
@@ -16,6 +17,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Alert events
 @app.command("run")
 def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Deliver alert events to the configured sinks until Ctrl-C (haad run does this by itself)."""
+    from bus.lifetime import stop_on_signals
     from bus.logs import setup_logging
     from config.secrets import SecretError
     from edge.events.notifier import Notifier, build_sinks
@@ -37,6 +39,7 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
             raise fail(f"{where}: {e}", code=2) from None
     setup_logging(cfg.logging.level, "text")
     stop = threading.Event()
+    stop_on_signals(stop.set, signal.SIGINT, signal.SIGTERM)  # systemd stops it with SIGTERM
     with open_store(cfg.store) as store:
         # A notifier-only host's edge.yaml names no streams: no sensor for the defaults' placeholder
         # camera (the streams of its events are announced as they come).
@@ -44,10 +47,9 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
         notifier = Notifier(cfg.events, store, sinks, snapshot_streams=snapshot_modes(cfg))
         try:
             notifier.run(stop)
-        except KeyboardInterrupt:
-            stop.set()
         finally:
             notifier.close()
+    typer.echo("stopped")
 
 
 @app.command("status")

@@ -60,3 +60,23 @@ def test_a_removed_sink_is_forgotten_and_retention_prunes_what_it_kept(tmp_path:
     with AlertStore(url) as store, store.writing() as s:
         assert prune_events(s, week_ago) == 2  # open and close
         assert [c.sink for c in cursor_states(s)] == []
+
+
+def test_events_run_stops_cleanly_on_sigterm_as_systemd_sends_it(tmp_path: Path) -> None:
+    """It had no SIGTERM handler: under systemd it died where it stood, its sinks never closed."""
+    import signal
+    import time
+
+    AlertStore(f"sqlite:///{tmp_path / 'alerts.db'}").close()
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        f"store: {{url: 'sqlite:///{tmp_path / 'alerts.db'}'}}\n"
+        "events: {webhooks: [{name: ops, url: 'http://127.0.0.1:9/hook'}], poll_s: 0.2}\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "haad", "events", "run", "--config", str(config)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(3)  # started and polling
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.strip().endswith("stopped") and "Traceback" not in err
