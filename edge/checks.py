@@ -26,6 +26,7 @@ def deployment_problems(cfg: EdgeConfig) -> list[str]:
         *_source_problems(cfg.streams if cfg.run_frontends else []),
         *_key_problems(cfg),
         *_secret_problems(cfg),
+        *_tls_problems(cfg),
     ]
 
 
@@ -151,6 +152,19 @@ def _secret_problems(cfg: EdgeConfig) -> list[str]:
         except SecretError as e:
             problems.append(f"{where}: {e}")
     return problems
+
+
+def _tls_problems(cfg: EdgeConfig) -> list[str]:
+    """TLS files the review server or the MQTT sink would fail to read (the server at start, the
+    sink at every delivery)."""
+    files = {"events.mqtt.ca_file": cfg.events.mqtt.ca_file if cfg.events.mqtt else None}
+    if cfg.serve is not None:
+        files |= {"serve.tls_cert": cfg.serve.tls_cert, "serve.tls_key": cfg.serve.tls_key}
+    return [
+        f"{where}: file not found: {path}"
+        for where, path in files.items()
+        if path and not Path(path).is_file()
+    ]
 
 
 def _secret_refs(model: BaseModel, where: str) -> Iterator[tuple[str, SecretRef]]:

@@ -467,8 +467,12 @@ def test_the_container_binds_metrics_to_every_address_and_exposes_what_it_serves
         ({"streams": [{"id": "door", "source": {"kind": "url", "url": "rtsp://admin@10.0.0.5/s",
                                                  "password": {"env": "HAAD_TEST_NOPE"}}}]},
          "streams.0.source.password: environment variable HAAD_TEST_NOPE is not set"),
+        ({"events": {"mqtt": {"url": "mqtts://broker:8883", "ca_file": "/nonexistent/ca.pem"}}},
+         "events.mqtt.ca_file: file not found: /nonexistent/ca.pem"),  # a delivery error at every event
+        ({"serve": {"tls_cert": "/nonexistent/cert.pem", "tls_key": "/nonexistent/key.pem"}},
+         "serve.tls_cert: file not found: /nonexistent/cert.pem"),
     ],
-    ids=["env", "file", "webhook", "camera"],
+    ids=["env", "file", "webhook", "camera", "mqtt-ca", "serve-tls"],
 )  # fmt: skip
 def test_validate_refuses_a_secret_this_host_cannot_read(tmp_path: Path, setting: dict, said: str) -> None:
     from edge.demo import PROFILES_DIR
