@@ -303,6 +303,10 @@ def review_cmd(
     """Mark an alert confirmed or dismissed, or normal (teaches its profile)."""
     if sum([status is not None, normal, undo_normal]) != 1:
         raise typer.BadParameter("give exactly one of --status, --normal, --undo-normal")
+    normal_only = {"--profile": profile, "--scope": scope, "--behaviour": behaviour, "--yes": yes or None}
+    if status is not None and (given := [flag for flag, value in normal_only.items() if value is not None]):
+        # a reviewer who wrote them expected them to do something
+        raise typer.BadParameter(f"{', '.join(given)} go(es) with --normal or --undo-normal, not --status")
     if normal or undo_normal:
         with _open(config, db):  # the same checks as every command: the database must exist
             pass

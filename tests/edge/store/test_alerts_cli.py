@@ -235,6 +235,11 @@ def test_review_rejects_an_unknown_id_or_status(seeded: tuple[str, list[int]]) -
     result = run("review", str(ids[0]), "--status", "maybe", db=db)
     assert result.exit_code == 2
     assert "Invalid value for '--status'" in said(result)
+    # options of --normal given with --status were quietly ignored
+    result = run("review", str(ids[0]), "--status", "dismissed", "--scope", "all", "-y", db=db)
+    assert result.exit_code == 2 and "--scope, --yes go(es) with --normal" in said(result)
+    with AlertStore(db) as store:
+        assert store.get_alert(ids[0]).status == "new"
 
 
 def test_db_option_overrides_the_environment(seeded: tuple[str, list[int]], tmp_path: Path) -> None:
