@@ -37,6 +37,7 @@ from edge.store.outbox import CursorState, cursor_states, ensure_cursor, pending
 
 log = logging.getLogger("haad.events")
 _PG_NOTIFIER_LOCK = 0x6861_6166
+STANDBY_RETRY_S = 10.0  # a notifier standing by tries the one-notifier lock again this often
 
 
 def build_sinks(cfg: EventsConfig, streams: Sequence[str] = ()) -> list[Sink]:
@@ -92,7 +93,7 @@ class Notifier:
                 if not waited:  # once, not every 10 s for as long as the other one runs
                     log.warning("another notifier delivers for %s; standing by", self.store.url)
                 waited = True
-                stop.wait(10.0)
+                stop.wait(STANDBY_RETRY_S)
             # A thread per sink: a webhook answering just within its timeout, event after event,
             # held MQTT (and Home Assistant) back for as long as its backlog took.
             threads = [

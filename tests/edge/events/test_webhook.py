@@ -249,3 +249,35 @@ def test_a_stopping_notifier_waits_for_one_slow_delivery_not_for_its_batch(store
         stop.set()
         notifier.close()
         slow.close()
+
+
+def test_a_notifier_standing_by_says_so_once_and_says_when_it_takes_over(
+    store: AlertStore, receiver: Receiver, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It warned every 10 s for as long as the other one ran: 8,640 lines a day on a second host.
+    import edge.events.notifier as notifier_module
+    from edge.events.notifier import DeliveryLock
+
+    monkeypatch.setattr(notifier_module, "STANDBY_RETRY_S", 0.1)
+    other = DeliveryLock(store.config.url)
+    assert other.acquire()
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url)], poll_s=0.1)
+    notifier = Notifier(cfg, store, [WebhookSink(w) for w in cfg.webhooks])
+    stop = threading.Event()
+    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+    try:
+        with caplog.at_level("WARNING", logger="haad.events"):
+            thread.start()
+            time.sleep(1.0)  # ten tries of the lock
+            other.release()
+            store.write_alerts([new_alert("cam1")])
+            started = time.monotonic()
+            while not receiver.requests and time.monotonic() - started < 10:
+                time.sleep(0.05)
+        said = [r.getMessage() for r in caplog.records]
+        assert sum("standing by" in m for m in said) == 1 and any("delivering from here" in m for m in said)
+        assert receiver.requests
+    finally:
+        stop.set()
+        thread.join(10)
+        notifier.close()
