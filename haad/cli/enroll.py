@@ -57,7 +57,7 @@ def enroll_cmd(
     from edge.backends import make_backend
     from edge.enrol_files import load_enrol_clips
     from edge.enroll import build_profile, default_augmentation
-    from edge.profiles import ProfileError, ProfileStore, check_name, profile_lock
+    from edge.profiles import ProfileError, ProfileStore, check_model, check_name, profile_lock
 
     cfg = load_edge_config(config)
     w = cfg.worker
@@ -72,6 +72,10 @@ def enroll_cmd(
             else 0
         )
         backend = make_backend(w.backend, Path(cfg.encoder) if cfg.encoder else None)
+        if (
+            base is not None
+        ):  # a profile this encoder cannot score takes no behaviour: said before pose estimation
+            check_model(base, backend)
         loaded = load_enrol_clips(
             clips, spec=backend.spec, min_segment_s=w.min_segment_s, label=label, layout=layout, fps=fps,  # type: ignore[arg-type]
             enrolled_before=before, behaviour=behaviour,

@@ -157,3 +157,27 @@ def test_replacing_a_profile_whose_newest_version_is_damaged_names_what_the_serv
     result = runner.invoke(app, [*args, str(walks)])
     assert result.exit_code == 0, result.output
     assert "warning: profile ward v3 replaces v1: behaviour(s) Bow are gone" in result.output
+
+
+def test_a_behaviour_for_a_profile_this_encoder_cannot_score_is_refused_before_pose_estimation(
+    tmp_path: Path, by_motion: dict[str, list[Clip]]
+) -> None:
+    # It failed deep in re-embedding ("windows must have shape ..."), or mixed windows of two cuts.
+    import json
+
+    walks, bows = tmp_path / "walk.npz", tmp_path / "bow.npz"
+    save_clipset_file(walks, by_motion["Walk-in-place"])
+    save_clipset_file(bows, by_motion["Bow"])
+    args = ["enroll", "--profile", "ward", "--config", str(_config(tmp_path))]
+    assert runner.invoke(app, [*args, "--behaviour", "walking", str(walks)]).exit_code == 0
+    meta_path = tmp_path / "profiles" / "ward" / "v0001.json"
+    meta = json.loads(meta_path.read_text())
+    meta["window"]["fps"] = 30.0  # cut by another window spec than the encoder's
+    meta_path.write_text(json.dumps(meta))
+    result = runner.invoke(app, [*args, "--behaviour", "bowing", str(bows)])
+    assert (
+        result.exit_code == 1
+        and "cut by another window spec" in result.output
+        and "enrol it again" in result.output
+    )
+    assert sorted(p.name for p in (tmp_path / "profiles" / "ward").glob("v*.npz")) == ["v0001.npz"]
