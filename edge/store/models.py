@@ -60,6 +60,8 @@ class Base(DeclarativeBase):
 
 MAX_ID = 2**31 - 1  # ids are SQL integers: a larger one given to PostgreSQL is an error, not "no row"
 REVIEWER_LENGTH = 128  # PostgreSQL refuses a longer reviewer name
+# a feedback target: a profile, or "profile@stream" (two names of up to 64 characters each)
+FEEDBACK_TARGET_LENGTH = 160
 
 
 class Alert(Base):
@@ -161,7 +163,7 @@ class ProfileFeedback(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(Integer)
-    profile: Mapped[str] = mapped_column(String(128))
+    profile: Mapped[str] = mapped_column(String(FEEDBACK_TARGET_LENGTH))
     base_version: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(16))

@@ -47,3 +47,8 @@ def test_stream_status_upserts_and_feedback_history(store_url: str, make_alert: 
                 s.add(ProfileFeedback(alert_id=alert_id, profile="walk", base_version=version - 1, version=version,
                                       action=action, reviewer="ann", note="", created_at=now))  # fmt: skip
         assert [h["action"] for h in feedback_history(store, alert_id)] == ["normal", "undo", "normal"]
+        longest = f"{'p' * 64}@{'s' * 64}"  # a camera overlay's target with both names at their maximum
+        with store.writing() as s:  # PostgreSQL refused it (128 characters) after the version was saved
+            s.add(ProfileFeedback(alert_id=alert_id, profile=longest, base_version=0, version=1,
+                                  action="normal", reviewer="ann", note="", created_at=now))  # fmt: skip
+        assert feedback_history(store, alert_id)[-1]["profile"] == longest
