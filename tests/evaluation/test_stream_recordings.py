@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from clips import Clip, save_clipset_file
@@ -15,6 +14,7 @@ from evaluation.recordings import choose_support, parts
 from evaluation.stream_sets import label_runs, most_active, stitch
 from haad.cli import app
 from models.preprocess import WindowSpec
+from tests.haad.cli_helpers import onnx_config
 from training.datasets import load_dataset
 from training.protocol import KINDER_GATOR
 
@@ -65,19 +65,6 @@ def two_behaviour_set(data_root: Path, tmp_path_factory: pytest.TempPathFactory)
     return path
 
 
-def _config(tmp_path: Path) -> Path:
-    path = tmp_path / "edge.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "profiles_dir": str(tmp_path / "profiles"),
-                "worker": {"backend": {"type": "onnxruntime", "cache_dir": str(tmp_path / "onnx")}},
-            }
-        )
-    )
-    return path
-
-
 def test_runs_of_frame_labels_become_normal_and_abnormal_parts() -> None:
     labels = np.array(["n", "n", "", "x", "x", "n", "y"])
     assert label_runs(labels) == [("n", 0, 2), ("", 2, 3), ("x", 3, 5), ("n", 5, 6), ("y", 6, 7)]
@@ -119,7 +106,7 @@ def test_eval_stream_on_a_recording_set_reports_both_scorers_and_recall_by_durat
     recording_set: Path, tmp_path: Path
 ) -> None:
     args = ["eval", "stream", "--recordings", str(recording_set), "--normal", NORMAL, "--shots", "2"]
-    result = runner.invoke(app, [*args, "--config", str(_config(tmp_path)), "--out", str(tmp_path)])
+    result = runner.invoke(app, [*args, "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "| encoder |" in result.output and "| raw-dct |" in result.output
     summary = json.loads((tmp_path / "stream_walks.json").read_text())
@@ -142,7 +129,7 @@ def test_eval_stream_with_several_normal_labels_enrols_a_behaviour_of_each(
 ) -> None:
     args = ["eval", "stream", "--recordings", str(two_behaviour_set), "--normal", NORMAL, "--normal", WAVE]
     result = runner.invoke(
-        app, [*args, "--shots", "2", "--config", str(_config(tmp_path)), "--out", str(tmp_path)]
+        app, [*args, "--shots", "2", "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "stream_walk_wave.json").read_text())
@@ -157,7 +144,7 @@ def test_eval_stream_with_several_normal_labels_enrols_a_behaviour_of_each(
     assert summary["frame_auc_mean"] > 0.8  # waving scores as normal as walking
     # with walking alone normal, each recording's two waves are abnormal parts too
     alone = runner.invoke(
-        app, [*args[:-2], "--shots", "2", "--config", str(_config(tmp_path)), "--out", str(tmp_path)]
+        app, [*args[:-2], "--shots", "2", "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path)]
     )
     assert alone.exit_code == 0, alone.output
     assert json.loads((tmp_path / "stream_walk_wave.json").read_text())["abnormal_parts"] == 16
@@ -178,7 +165,7 @@ def test_eval_stream_feedback_on_a_recording_set_probes_with_the_sets_own_action
         "--feedback",
         "1",
     ]
-    result = runner.invoke(app, [*args, "--config", str(_config(tmp_path)), "--out", str(tmp_path)])
+    result = runner.invoke(app, [*args, "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "feedback_walks.json").read_text())
     assert summary["streams"] == 4 and summary["marked_streams"] >= 1
@@ -192,7 +179,7 @@ def test_eval_stream_feedback_on_a_recording_set_probes_with_the_sets_own_action
 def test_eval_stream_scores_recordings_against_an_enrolled_profile(
     recording_set: Path, tmp_path: Path
 ) -> None:
-    cfg = _config(tmp_path)
+    cfg = onnx_config(tmp_path)
     walks = [
         c
         for c in load_dataset("kinder-gator").clips
@@ -213,7 +200,7 @@ def test_eval_stream_scores_recordings_against_an_enrolled_profile(
 def test_recordings_need_frame_labels_and_a_normal_label_they_carry(tmp_path: Path) -> None:
     plain = tmp_path / "plain.npz"
     save_clipset_file(plain, [Clip(np.zeros((40, 20, 3), np.float32), np.arange(40) / 30, "x", "s", "a")])
-    cfg = str(_config(tmp_path))
+    cfg = str(onnx_config(tmp_path))
     no_labels = runner.invoke(
         app, ["eval", "stream", "--recordings", str(plain), "--normal", "n", "--config", cfg]
     )
@@ -250,6 +237,15 @@ def test_a_recording_without_skeleton_is_left_out_and_fewer_shots_than_asked_are
     save_clipset_file(path, [replace(r, joints=np.full_like(r.joints, np.nan)) for r in recs])
     result = runner.invoke(
         app,
-        ["eval", "stream", "--recordings", str(path), "--normal", NORMAL, "--config", str(_config(tmp_path))],
+        [
+            "eval",
+            "stream",
+            "--recordings",
+            str(path),
+            "--normal",
+            NORMAL,
+            "--config",
+            str(onnx_config(tmp_path)),
+        ],
     )
     assert result.exit_code == 2 and "no recording holds 1 s of skeleton" in result.output

@@ -21,7 +21,8 @@ from edge.profiles import Profile, ProfileStore
 from haad.cli import app
 from models.checkpoint import load_metadata
 from models.encoder import DEFAULT_ENCODER_PATH, KIND, EncoderConfig
-from tests.daemon_harness import demo_profiles, start_daemon
+from tests.daemon_harness import Daemon, demo_profiles, start_daemon
+from tests.haad.cli_helpers import onnx_config
 from training.datasets import load_dataset
 
 runner = CliRunner()
@@ -129,19 +130,6 @@ def test_defaults_round_trip_into_a_valid_config() -> None:
     assert parse_config(result.output, EdgeConfig) == EdgeConfig()
 
 
-def _config(tmp_path: Path) -> Path:
-    path = tmp_path / "edge.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "profiles_dir": str(tmp_path / "profiles"),
-                "worker": {"backend": {"type": "onnxruntime", "cache_dir": str(tmp_path / "onnx")}},
-            }
-        )
-    )
-    return path
-
-
 def test_enroll_from_a_clip_set_file_writes_a_calibrated_profile(tmp_path: Path, data_root: Path) -> None:
     clips = [c for c in load_dataset("kinder-gator", data_root).clips if c.label == "Walk-in-place"][:3]
     clipset = tmp_path / "walk.npz"
@@ -151,7 +139,7 @@ def test_enroll_from_a_clip_set_file_writes_a_calibrated_profile(tmp_path: Path,
         "--profile",
         "walking",
         "--config",
-        str(_config(tmp_path)),
+        str(onnx_config(tmp_path)),
         "--no-augment",
         str(clipset),
     ]
@@ -174,7 +162,7 @@ def test_enroll_makes_a_behaviour_per_label_and_adds_a_named_behaviour_as_a_new_
     mixed, jumps = tmp_path / "mixed.npz", tmp_path / "jump.npz"
     save_clipset_file(mixed, by["Walk-in-place"] + by["Bow"])
     save_clipset_file(jumps, by["Jump"])
-    cfg = str(_config(tmp_path))
+    cfg = str(onnx_config(tmp_path))
     first = runner.invoke(app, ["enroll", "--profile", "ward", "--config", cfg, str(mixed)])
     assert first.exit_code == 0, first.output
     assert "behaviours: Walk-in-place (2 clip(s)" in first.output and ", Bow (2 clip(s)" in first.output
@@ -195,7 +183,7 @@ def test_enroll_makes_a_behaviour_per_label_and_adds_a_named_behaviour_as_a_new_
 
 
 def test_enroll_refuses_unusable_clips_clearly(tmp_path: Path) -> None:
-    cfg = str(_config(tmp_path))
+    cfg = str(onnx_config(tmp_path))
     missing = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, "--no-augment", "nope.mp4"])
     assert missing.exit_code == 1 and "not found" in missing.output
     nan_clip = tmp_path / "nan.npy"
@@ -210,7 +198,7 @@ def test_enroll_refuses_unusable_clips_clearly(tmp_path: Path) -> None:
 
 
 def test_enroll_refuses_a_truncated_video_with_one_line(tmp_path: Path, truncated_video: Path) -> None:
-    args = ["enroll", "--profile", "p", "--behaviour", "w", "--config", str(_config(tmp_path))]
+    args = ["enroll", "--profile", "p", "--behaviour", "w", "--config", str(onnx_config(tmp_path))]
     result = runner.invoke(app, [*args, str(truncated_video)])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert "error: cannot enrol: " in result.output and "cut.avi ended after" in result.output
@@ -218,7 +206,16 @@ def test_enroll_refuses_a_truncated_video_with_one_line(tmp_path: Path, truncate
 
 def test_enroll_refuses_a_bad_or_empty_behaviour_name_as_bad_usage(tmp_path: Path) -> None:
     for name in ("bad/name", ""):
-        args = ["enroll", "--profile", "p", "--behaviour", name, "--config", str(_config(tmp_path)), "a.npz"]
+        args = [
+            "enroll",
+            "--profile",
+            "p",
+            "--behaviour",
+            name,
+            "--config",
+            str(onnx_config(tmp_path)),
+            "a.npz",
+        ]
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and "invalid behaviour name" in result.output, result.output
     assert not (tmp_path / "profiles").exists()
@@ -272,7 +269,7 @@ def _enrol(tmp_path: Path, *clips: Clip, extra: tuple[str, ...] = ()):  # -> cli
     path = tmp_path / "clips.npz"
     save_clipset_file(path, list(clips))
     return runner.invoke(
-        app, ["enroll", "--profile", "p", "--config", str(_config(tmp_path)), str(path), *extra]
+        app, ["enroll", "--profile", "p", "--config", str(onnx_config(tmp_path)), str(path), *extra]
     )
 
 
@@ -346,7 +343,7 @@ def test_short_or_unusable_files_are_refused_before_pose_estimation_runs_on_any_
         raise AssertionError("pose estimation ran before every file was checked")
 
     monkeypatch.setattr(edge.enrol_files, "_video_clip", no_pose_estimation)
-    cfg = str(_config(tmp_path))
+    cfg = str(onnx_config(tmp_path))
     long_video, short_video = _video(tmp_path / "long.mp4", 90), _video(tmp_path / "short.mp4", 15)
     save_clipset_file(tmp_path / "blip.npz", [_first(walks[0], 0.8, "blip")])
     for files, reason in [
@@ -514,16 +511,23 @@ def test_run_refuses_a_secret_it_cannot_read_before_starting_anything(
     assert "started" not in daemon.log() and "Traceback" not in daemon.log()
 
 
-def test_run_warns_without_a_profile_and_refuses_a_busy_metrics_port_in_one_line(tmp_path: Path) -> None:
+def _refused_on_a_busy_port(tmp_path: Path, setting: str) -> tuple[Daemon, int]:
+    """``haad run`` with the port of ``setting`` (metrics, serve) taken: it exits 2; the daemon and
+    the port."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        daemon = start_daemon(tmp_path, [{"id": "cam"}], tmp_path / "profiles", metrics={"port": port})
+        daemon = start_daemon(tmp_path, [{"id": "cam"}], tmp_path / "profiles", **{setting: {"port": port}})
         try:
             assert daemon.proc.wait(timeout=60) == 2, daemon.log()
         finally:
             daemon.stop()
+    return daemon, port
+
+
+def test_run_warns_without_a_profile_and_refuses_a_busy_metrics_port_in_one_line(tmp_path: Path) -> None:
+    daemon, port = _refused_on_a_busy_port(tmp_path, "metrics")
     records = daemon.log_records()
     assert [r["level"] for r in records if r["msg"].startswith("no stream has a profile")] == ["WARNING"]
     assert f"cannot start: metrics cannot listen on 127.0.0.1:{port} (Address already in use)" in daemon.log()
@@ -534,14 +538,6 @@ def test_run_warns_without_a_profile_and_refuses_a_busy_metrics_port_in_one_line
 
 def test_run_refuses_a_busy_review_server_port_in_one_line(tmp_path: Path) -> None:
     # Its serve child once failed with a traceback, was restarted with back-off, and failed again.
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        daemon = start_daemon(tmp_path, [{"id": "cam"}], tmp_path / "profiles", serve={"port": port})
-        try:
-            assert daemon.proc.wait(timeout=60) == 2, daemon.log()
-        finally:
-            daemon.stop()
+    daemon, port = _refused_on_a_busy_port(tmp_path, "serve")
     assert f"cannot start: the review server cannot listen on 127.0.0.1:{port}" in daemon.log()
     assert "started" not in daemon.log() and "Traceback" not in daemon.log()

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from clips import Clip
@@ -21,6 +20,7 @@ from edge.backends import make_backend
 from edge.enroll import build_profile
 from edge.profiles import ProfileStore, profile_lock
 from haad.cli import app
+from tests.haad.cli_helpers import onnx_config
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -32,17 +32,12 @@ def by_motion(kinder_gator) -> dict[str, list[Clip]]:  # type: ignore[no-untyped
     return {m: [c for c in kinder_gator.clips if c.label == m][:3] for m in ("Walk-in-place", "Bow")}
 
 
-def _config(folder: Path) -> Path:
-    path = folder / "edge.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "profiles_dir": str(folder / "profiles"),
-                "worker": {"backend": {"type": "onnxruntime", "cache_dir": str(folder / "onnx")}},
-            }
-        )
-    )
-    return path
+def _walks_and_bows(folder: Path, by_motion: dict[str, list[Clip]]) -> tuple[Path, Path]:
+    """The two motions as clip-set files, walk.npz and bow.npz."""
+    walks, bows = folder / "walk.npz", folder / "bow.npz"
+    save_clipset_file(walks, by_motion["Walk-in-place"])
+    save_clipset_file(bows, by_motion["Bow"])
+    return walks, bows
 
 
 def test_a_profile_name_that_climbs_out_of_profiles_dir_makes_nothing(
@@ -52,7 +47,7 @@ def test_a_profile_name_that_climbs_out_of_profiles_dir_makes_nothing(
     save_clipset_file(clipset, by_motion["Walk-in-place"])
     for name in ("../outside", "a b"):
         result = runner.invoke(
-            app, ["enroll", "--profile", name, "--config", str(_config(tmp_path)), str(clipset)]
+            app, ["enroll", "--profile", name, "--config", str(onnx_config(tmp_path)), str(clipset)]
         )
         assert result.exit_code == 1 and f"error: invalid profile name {name!r}" in result.output, (
             result.output
@@ -73,7 +68,7 @@ def test_a_behaviour_added_while_another_enrolment_makes_the_profile_keeps_both(
 ) -> None:
     """Two `--behaviour` enrolments of a new profile at once: the one that waited for the lock adds
     its behaviour to the version the other saved instead of replacing it."""
-    config = _config(tmp_path)
+    config = onnx_config(tmp_path)
     bows = tmp_path / "bow.npz"
     save_clipset_file(bows, by_motion["Bow"])
     store = ProfileStore(tmp_path / "profiles")
@@ -116,7 +111,7 @@ def test_a_profile_that_cannot_be_written_is_one_error_line_and_no_version(
 ) -> None:
     clipset = tmp_path / "walk.npz"
     save_clipset_file(clipset, by_motion["Walk-in-place"])
-    config = _config(tmp_path)
+    config = onnx_config(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "haad", "enroll", "--profile", "walking", "--config", str(config), str(clipset)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
@@ -133,10 +128,8 @@ def test_a_profile_that_cannot_be_written_is_one_error_line_and_no_version(
 def test_a_clip_left_out_is_warned_of_by_the_enrolment_that_gave_it_only(
     tmp_path: Path, by_motion: dict[str, list[Clip]]
 ) -> None:
-    walks, bows = tmp_path / "walk.npz", tmp_path / "bow.npz"
-    save_clipset_file(walks, by_motion["Walk-in-place"])
-    save_clipset_file(bows, by_motion["Bow"])
-    args = ["enroll", "--profile", "ward", "--config", str(_config(tmp_path))]
+    walks, bows = _walks_and_bows(tmp_path, by_motion)
+    args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
     first = runner.invoke(app, [*args, str(walks), str(walks)])
     assert first.exit_code == 0 and first.output.count("left out: given twice") == 3, first.output
     second = runner.invoke(app, [*args, "--behaviour", "bowing", str(bows)])
@@ -150,7 +143,7 @@ def test_replacing_a_profile_whose_newest_version_is_damaged_names_what_the_serv
     both, walks = tmp_path / "both.npz", tmp_path / "walk.npz"
     save_clipset_file(both, by_motion["Walk-in-place"] + by_motion["Bow"])
     save_clipset_file(walks, by_motion["Walk-in-place"])
-    args = ["enroll", "--profile", "ward", "--config", str(_config(tmp_path))]
+    args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
     assert runner.invoke(app, [*args, str(both)]).exit_code == 0
     for suffix in (".npz", ".json"):  # v2, cut short: a daemon keeps serving v1
         (tmp_path / "profiles" / "ward" / f"v0002{suffix}").write_text("{")
@@ -165,10 +158,8 @@ def test_a_behaviour_for_a_profile_this_encoder_cannot_score_is_refused_before_p
     # It failed deep in re-embedding ("windows must have shape ..."), or mixed windows of two cuts.
     import json
 
-    walks, bows = tmp_path / "walk.npz", tmp_path / "bow.npz"
-    save_clipset_file(walks, by_motion["Walk-in-place"])
-    save_clipset_file(bows, by_motion["Bow"])
-    args = ["enroll", "--profile", "ward", "--config", str(_config(tmp_path))]
+    walks, bows = _walks_and_bows(tmp_path, by_motion)
+    args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
     assert runner.invoke(app, [*args, "--behaviour", "walking", str(walks)]).exit_code == 0
     meta_path = tmp_path / "profiles" / "ward" / "v0001.json"
     meta = json.loads(meta_path.read_text())

@@ -11,26 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bus.messages import SkeletonFrame, decode, encode
+from bus.messages import decode, encode
 from config.frontend import EstimatorConfig, ImagesSourceConfig, PeopleConfig, StreamConfig
 from evaluation.multiperson import VTEST_TRUTH, run_estimator, score_vtest, video_frames
 from pose_frontend.estimator import EstimatorError
 from pose_frontend.multi import MultiPoseEstimator, sweep_tiles
 from pose_frontend.process import run_stream
 from pose_frontend.sources import ImageFolderSource, VideoFileSource
+from tests.pose_frontend.frontend_helpers import Collect
 
 VTEST_FRAMES = 41  # hand-counted frames 0, 10, 20, 30, 40; about 10 s of MediaPipe on a 2-core host
-
-
-class Collect:
-    """Publisher stand-in: the frames the loop published."""
-
-    def __init__(self) -> None:
-        self.frames: list[SkeletonFrame] = []
-
-    def publish(self, frame: SkeletonFrame, *, wait: object = None) -> bool:
-        self.frames.append(frame)
-        return True
 
 
 @pytest.fixture(scope="module")

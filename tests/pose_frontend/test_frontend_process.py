@@ -26,17 +26,7 @@ from config.frontend import (
 )
 from pose_frontend.base import CorruptVideoError, Progress
 from pose_frontend.process import FrameErrorLimit, FrontendProcess, run_stream
-
-
-class Collect:
-    """Publisher stand-in for the in-process loop tests (the bus itself is tested end to end below)."""
-
-    def __init__(self) -> None:
-        self.frames: list[SkeletonFrame] = []
-
-    def publish(self, frame: SkeletonFrame, *, wait: object = None) -> bool:
-        self.frames.append(frame)
-        return True
+from tests.pose_frontend.frontend_helpers import Collect
 
 
 def _npy(tmp_path: Path, joints: np.ndarray) -> StreamConfig:

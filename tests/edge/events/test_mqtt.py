@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from config.events import EventsConfig, MqttConfig
 from edge.events.mqtt import MqttSink, node_id
 from edge.events.notifier import Notifier
 from edge.store import AlertStore
+from edge.store.outbox import CursorState
 
 
 def _prefix() -> str:
@@ -334,6 +336,27 @@ def test_a_notifier_standing_by_stays_off_the_broker(store: AlertStore, broker: 
                                      f"{p}-ha/binary_sensor/haad_cam1/abnormal/config"])  # fmt: skip
 
 
+@contextmanager
+def _one_alert_through_each(
+    broker: PrivateBroker, tmp_path: Path, first: tuple[MqttConfig, AlertStore], second: MqttConfig
+) -> Iterator[tuple[CursorState, CursorState]]:
+    """One alert through each of two MQTT sinks, ``first`` on its store and ``second`` on a store of
+    its own (each sink's cursor is "mqtt"), once ``broker`` is up: the two sinks' states."""
+    other = AlertStore(f"sqlite:///{tmp_path / 'other.db'}")
+    notifiers = [Notifier(EventsConfig(mqtt=c), s, [MqttSink(c)]) for c, s in [first, (second, other)]]
+    try:
+        broker.start()
+        for notifier in notifiers:
+            notifier.store.write_alerts([new_alert("cam1")])
+            notifier.step()
+        yield notifiers[0].states()[0], notifiers[1].states()[0]
+    finally:
+        for notifier in notifiers:
+            notifier.close()
+        other.close()
+        broker.stop()
+
+
 def test_a_broker_refusing_the_password_says_so_in_last_error(
     tmp_path: Path, store: AlertStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -352,23 +375,9 @@ def test_a_broker_refusing_the_password_says_so_in_last_error(
     tls = MqttConfig(
         url=f"mqtts://127.0.0.1:{broker.port}", topic_prefix=p, client_id=f"{p}-t", publish_timeout_s=2
     )
-    other = AlertStore(f"sqlite:///{tmp_path / 'other.db'}")  # each sink's cursor is "mqtt"
-    notifiers = [
-        Notifier(EventsConfig(mqtt=cfg), s, [MqttSink(cfg)]) for cfg, s in [(mqtt, store), (tls, other)]
-    ]
-    try:
-        broker.start()
-        for notifier in notifiers:
-            notifier.store.write_alerts([new_alert("cam1")])
-            notifier.step()
-        wrong, plain = (n.states()[0].last_error for n in notifiers)
-        assert "not connected (refused: Not authorized)" in wrong
-        assert "not connected (" in plain  # TLS spoken to a plain listener: the socket's error
-    finally:
-        for notifier in notifiers:
-            notifier.close()
-        other.close()
-        broker.stop()
+    with _one_alert_through_each(broker, tmp_path, (mqtt, store), tls) as (wrong, plain):
+        assert "not connected (refused: Not authorized)" in wrong.last_error
+        assert "not connected (" in plain.last_error  # TLS spoken to a plain listener: the socket's error
 
 
 def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(tmp_path: Path, store: AlertStore) -> None:
@@ -386,23 +395,9 @@ def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(tmp_path: Path, st
     url = f"mqtts://127.0.0.1:{broker.port}"
     system_cas = MqttConfig(url=url, topic_prefix=p, client_id=f"{p}-s", publish_timeout_s=2)
     own_ca = MqttConfig(url=url, topic_prefix=p, client_id=f"{p}-o", ca_file=str(tmp_path / "cert.pem"))
-    other = AlertStore(f"sqlite:///{tmp_path / 'other.db'}")  # each sink's cursor is "mqtt"
-    notifiers = [
-        Notifier(EventsConfig(mqtt=c), s, [MqttSink(c)]) for c, s in [(system_cas, store), (own_ca, other)]
-    ]
-    try:
-        broker.start()
-        for notifier in notifiers:
-            notifier.store.write_alerts([new_alert("cam1")])
-            notifier.step()
-        refused, reached = (n.states()[0] for n in notifiers)
+    with _one_alert_through_each(broker, tmp_path, (system_cas, store), own_ca) as (refused, reached):
         assert "CERTIFICATE_VERIFY_FAILED" in refused.last_error and refused.pending == 1
         assert (reached.pending, reached.delivered, reached.last_error) == (0, 1, "")
-    finally:
-        for notifier in notifiers:
-            notifier.close()
-        other.close()
-        broker.stop()
 
 
 def test_a_password_gone_at_connection_is_a_retry_not_a_crash(store: AlertStore) -> None:
