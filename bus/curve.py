@@ -37,10 +37,12 @@ def make_server_keys(folder: Path) -> tuple[Path, Path]:
 def make_client_keys(folder: Path, name: str) -> tuple[Path, Path]:
     """A new frontend key pair: ``folder/NAME.key_secret`` for the frontend host, and its public key
     in ``folder/authorized/NAME.key``, the folder the worker's ``authorized_clients`` names."""
+    target = folder / "authorized" / f"{name}.key"
+    # Its secret has usually gone to the frontend host: a new pair would lock that host out.
+    if target.exists():
+        raise FileExistsError(f"{target} exists; keys are never overwritten")
     public, secret = _make(folder, name)
-    authorized = folder / "authorized"
-    authorized.mkdir(parents=True, exist_ok=True)
-    target = authorized / public.name
+    target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(public, target)
     return target, secret
 
