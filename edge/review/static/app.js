@@ -9,9 +9,11 @@ async function api(path, options = {}) {
   const r = await fetch("/api/v1" + path, opts);
   if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("401"); }
   const body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
-  if (!r.ok) throw new Error(body.detail ? (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)) : r.statusText);
+  if (!r.ok) throw new Error(problem(body.detail) || r.statusText);
   return body;
 }
+// An API error's words: its detail, or a 422's list of (where, what) as "offset: Input should be …".
+const problem = (detail) => (Array.isArray(detail) ? detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ") : detail);
 const el = (tag, attrs = {}, ...kids) => {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) k === "class" ? (e.className = v) : e.setAttribute(k, v);
@@ -31,6 +33,11 @@ const boxDiv = (cls, b, label) => el("div", { class: cls, title: label,
 const personBox = (a) => el("div", { class: "frame", title: "where the people were in the camera frame" },
   ...(a.others || []).map((o) => boxDiv("other-box", o.slice(1), `person ${o[0]}`)),
   boxDiv("person-box", a.box, `person ${a.person}`));
+// A date as a datetime-local input holds it: the browser's local time, to the minute.
+const localInput = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+const MAX_OFFSET = 10_000_000; // the API's largest offset
+// Keys typed into a text field, a list or a date are text, not shortcuts.
+const typing = (ev) => !!ev.target.closest?.("textarea, select, [contenteditable], input:not([type=checkbox]):not([type=radio])");
 const SVG = "http://www.w3.org/2000/svg";
 const svgEl = (tag, attrs) => { const e = document.createElementNS(SVG, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
 
@@ -57,7 +64,9 @@ async function alertsPage() {
   const size = Number(document.body.dataset.pageSize) || 50;
   const form = document.getElementById("filters");
   const params = new URLSearchParams(location.search);
-  let offset = Number(params.get("offset") || 0);
+  // A hand-edited or old URL: a page start within what the API takes (past the end: see load).
+  let offset = Math.min(Math.max(0, Math.floor(Number(params.get("offset"))) || 0), MAX_OFFSET);
+  offset -= offset % size;
   let items = [], focus = -1;
   const selected = new Set();
   const [streams, profiles, hosts] = await Promise.all([api("/streams?last=0"), api("/profiles"), api("/hosts")]);
@@ -65,8 +74,23 @@ async function alertsPage() {
   fill(form.stream, streams.map((s) => s.stream_id));
   fill(form.profile, profiles.map((p) => p.name));
   fill(form.host, hosts);
-  for (const k of ["stream", "profile", "host", "status"]) if (params.get(k)) form[k].value = params.get(k);
-  for (const k of ["since", "until"]) if (params.get(k)) form[k].value = params.get(k).slice(0, 16);
+  // A filter in the URL that the form cannot hold is said, never quietly dropped (the list would
+  // show every alert as if filtered).
+  const ignored = [];
+  for (const k of ["stream", "profile", "host"]) {
+    const v = params.get(k);
+    if (v && ![...form[k].options].some((o) => o.value === v)) form[k].append(el("option", { value: v }, v));
+    if (v) form[k].value = v;
+  }
+  const status = params.get("status");
+  if (status && [...form.status.options].some((o) => o.value === status)) form.status.value = status;
+  else if (status) ignored.push(`status "${status}" (new, confirmed or dismissed)`);
+  for (const k of ["since", "until"]) {
+    const v = params.get(k), t = v ? new Date(v) : null;
+    if (t && !isNaN(t)) form[k].value = localInput(t);
+    else if (v) ignored.push(`${k} "${v}" (not a date)`);
+  }
+  document.getElementById("url-notice").textContent = ignored.length ? `Ignored from the address: ${ignored.join(", ")}.` : "";
   const rowsEl = document.getElementById("rows");
 
   function showSelection() {
@@ -89,6 +113,10 @@ async function alertsPage() {
     history.replaceState(null, "", "/?" + shown.toString());
     q.set("offset", offset); q.set("limit", size);
     const page = await api("/alerts?" + q.toString());
+    if (offset > 0 && offset >= page.total) {  // past the last page (an old link, alerts deleted): go to it
+      offset = Math.max(0, Math.ceil(page.total / size) - 1) * size;
+      return load();
+    }
     const focusedId = items[focus]?.id;
     items = page.items;
     focus = Math.min(Math.max(items.findIndex((a) => a.id === focusedId), focus), items.length - 1);
@@ -141,7 +169,9 @@ async function alertsPage() {
   document.getElementById("help-close").onclick = () => { help.hidden = true; };
   const move = (d) => { focus = Math.max(0, Math.min(items.length - 1, focus + d)); showSelection(); rowsEl.children[focus]?.scrollIntoView({ block: "nearest" }); };
   document.addEventListener("keydown", (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest("input:not(.pick), select, textarea")) return;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev)) return;
+    // Enter and space on a link, button or checkbox do what they do there (open, press, tick).
+    if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("a, button, input")) return;
     if (ev.key === "Escape") { help.hidden = true; return; }
     const act = {
       j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1),

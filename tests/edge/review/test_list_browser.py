@@ -1,0 +1,109 @@
+"""The alert list in a real browser (Chromium through Playwright, a real Uvicorn server) as a reviewer
+reaches it: old or hand-edited URLs, another time zone, and the keyboard alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from review_helpers import Seeded, free_port, log_in, make_context, running
+
+from edge.review.app import create_app
+from edge.store import AlertStore
+
+
+@pytest.fixture
+def five_per_page(seeded: Seeded) -> Iterator[str]:
+    """The seeded log (6 alerts) served five to a page: two pages."""
+    port = free_port()
+    ctx = make_context(seeded.url, seeded.profiles, port=port, page_size=5)
+    try:
+        with running(create_app(ctx), port) as base:
+            yield base
+    finally:
+        ctx.store.close()
+
+
+def _shown(page) -> tuple[str, str, int]:  # type: ignore[no-untyped-def]
+    page.wait_for_selector("#rows tr")
+    return (
+        page.locator("#summary").inner_text(),
+        page.locator("#page").inner_text(),
+        page.locator("#rows tr").count(),
+    )
+
+
+def test_an_offset_past_the_end_or_not_a_page_start_shows_a_real_page(page, five_per_page: str) -> None:  # type: ignore[no-untyped-def]
+    """It said "showing 1000001–1000000 · page 200001 of 2" over an empty table, and a negative or
+    non-numeric offset showed the API's 422 as JSON."""
+    log_in(page, five_per_page, "/?offset=1000000")
+    assert _shown(page) == ("6 alert(s) match, 6 unreviewed · showing 6–6", "page 2 of 2", 1)
+    assert not page.locator("#next").is_enabled() and page.locator("#prev").is_enabled()
+    assert parse_qs(urlsplit(page.url).query) == {"offset": ["5"]}
+    for odd in ["-5", "abc", "99999999999", "3"]:
+        page.goto(f"{five_per_page}/?offset={odd}")
+        expected = ("6 alert(s) match, 6 unreviewed · showing 1–5", "page 1 of 2", 5)
+        if odd == "99999999999":
+            expected = ("6 alert(s) match, 6 unreviewed · showing 6–6", "page 2 of 2", 1)
+        assert _shown(page) == expected, odd
+    assert page.locator("p.error").all_inner_texts() == [""]
+
+
+def test_a_filter_in_the_url_the_form_cannot_hold_is_applied_or_said(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """A stream with no alerts, an unknown status or a bad date showed every alert as if filtered."""
+    log_in(page, live_server, "/?stream=garage")
+    page.wait_for_function("document.getElementById('summary').textContent !== ''")
+    assert page.locator("#summary").inner_text() == "0 alert(s) match, 0 unreviewed"
+    assert page.locator("#f-stream").input_value() == "garage"
+    page.goto(live_server + "/?status=bogus&since=yesterday")
+    page.wait_for_selector("#rows tr")
+    assert page.locator("#url-notice").inner_text() == (
+        'Ignored from the address: status "bogus" (new, confirmed or dismissed), since "yesterday" (not a date).'
+    )
+
+
+def test_a_time_filter_stays_put_across_reloads_in_another_time_zone(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """The URL holds UTC; the page put its digits into the local-time field, so each reload in New
+    York moved the filter five hours later."""
+    since = (datetime.now(UTC) - timedelta(hours=6)).replace(second=0, microsecond=0)
+    in_url = since.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    context = browser.new_context(timezone_id="America/New_York")
+    page = context.new_page()
+    try:
+        log_in(page, live_server, "/?since=" + in_url)
+        page.wait_for_selector("#rows tr")
+        local = since.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")
+        assert page.locator("#f-since").input_value() == local
+        page.reload()
+        page.wait_for_selector("#rows tr")
+        assert parse_qs(urlsplit(page.url).query)["since"] == [in_url]
+        assert page.locator("#rows tr").count() == 6
+    finally:
+        context.close()
+
+
+def test_enter_and_space_press_the_focused_button_and_shortcuts_work_from_a_checkbox(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """The shortcuts took Enter and space from every button and link: "Mark page reviewed" or the
+    help could not be pressed from the keyboard."""
+    log_in(page, live_server)
+    page.wait_for_selector("#rows tr")
+    page.focus("#help-open")
+    page.keyboard.press(" ")
+    assert page.locator("#help").is_visible()
+    page.keyboard.press("Escape")
+    page.focus("#bulk-reviewed")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('#rows tr.dismissed').length === 6")
+    with AlertStore(seeded.url) as store:
+        assert {a.status for a in store.list_alerts()} == {"dismissed"}
+    page.focus("#select-all")
+    page.keyboard.press("j")
+    assert page.locator("#rows tr.focus").get_attribute("data-id") == str(seeded.ids[-1])
+    page.focus(f"#rows tr[data-id='{seeded.ids[0]}'] a")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/alerts/{seeded.ids[0]}")
