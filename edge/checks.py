@@ -5,10 +5,13 @@ secrets it references. Warnings name what lets it run but not alert yet."""
 
 from __future__ import annotations
 
+import os
+import pwd
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
+from sqlalchemy.engine import make_url
 
 from bus.curve import CurveKeyError, load_key
 from config.bus import BusConfig
@@ -17,11 +20,13 @@ from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, StreamConf
 from config.secrets import SecretError, SecretRef
 from edge.backends.base import EncoderFacts
 from edge.profiles import ProfileError, ProfileStore, check_model
+from edge.state_lock import state_dir
 
 
 def deployment_problems(cfg: EdgeConfig) -> list[str]:
     """Every problem found, each naming the stream, file or setting and what to do; [] when none."""
     return [
+        *_folder_problems(cfg),
         *_profile_problems(cfg),
         *_source_problems(cfg.streams if cfg.run_frontends else []),
         *_key_problems(cfg),
@@ -43,6 +48,28 @@ def deployment_warnings(cfg: EdgeConfig) -> list[str]:
         f"no stream has a profile to score against (none enrolled in {Path(cfg.profiles_dir).resolve()}): "
         "the streams are watched, but nothing alerts until one is enrolled (`haad enroll --profile NAME ...`)"
     ]
+
+
+def _folder_problems(cfg: EdgeConfig) -> list[str]:
+    """Folders the daemon writes in (made when missing) and the profile folder it reads: a file in
+    their place, or one it may not write in (another owner, a read-only mount), stopped it at start
+    or failed the worker after validate had passed."""
+    problems = []
+    folders = {"state_dir": state_dir(cfg)}
+    url = make_url(cfg.store.url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        folders["store.url"] = Path(url.database).expanduser().parent
+    for where, folder in folders.items():
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        if not existing.is_dir():
+            problems.append(f"{where}: {existing} is a file, not a folder")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            user = pwd.getpwuid(os.geteuid()).pw_name
+            problems.append(f"{where}: user {user} cannot write in {existing} (give it a folder of its own)")
+    profiles = Path(cfg.profiles_dir)
+    if profiles.exists() and not profiles.is_dir():
+        problems.append(f"profiles_dir: {profiles} is a file, not a folder")
+    return problems
 
 
 def _profile_problems(cfg: EdgeConfig) -> list[str]:
