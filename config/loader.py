@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,7 +83,9 @@ def _secret(loc: tuple[int | str, ...], value: object) -> bool:
 def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
     """Validate YAML ``text`` as ``model``; raises :class:`ConfigError` naming file:line per error."""
     try:
-        doc = yaml.load(text, Loader=_LineLoader) or {}
+        stream = io.StringIO(text)
+        stream.name = source  # YAML's own messages name the file, not "<unicode string>"
+        doc = yaml.load(stream, Loader=_LineLoader)
         plain = _strip_lines(doc)
     except _DuplicateKey as e:
         raise ConfigError(f"invalid configuration:\n  {source}:{e.line}: {e}") from None
@@ -90,6 +93,8 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
         raise ConfigError(f"{source}: not valid YAML: {e}") from e
     except RecursionError:
         raise ConfigError(f"{source}: a YAML alias refers to itself (an endless structure)") from None
+    if doc is None:  # a file truncated or not written yet would otherwise run on the defaults
+        raise ConfigError(f"{source}: no settings in it (an empty file); write {{}} to take every default")
     if not isinstance(doc, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
     try:

@@ -37,3 +37,19 @@ def test_a_file_that_is_not_text_is_a_config_error(tmp_path: Path) -> None:
 def test_a_directory_is_named_as_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory, not a configuration file"):
         load_config(tmp_path, EdgeConfig)
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# every setting to come\n", "---\n"])
+def test_a_file_without_settings_is_refused_not_run_on_the_defaults(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"edge.yaml: no settings in it \(an empty file\); write \{\}"):
+        load_config(path, EdgeConfig)
+    assert parse_config("{}", EdgeConfig) == EdgeConfig()
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line() -> None:
+    with pytest.raises(
+        ConfigError, match=r'(?s)edge.yaml: not valid YAML: .*\n  in "edge.yaml", line 2, column 1'
+    ):
+        parse_config("streams:\n\t- id: a\n", EdgeConfig, source="edge.yaml")
