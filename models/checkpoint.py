@@ -9,6 +9,7 @@ imported by the functions that touch weights.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,16 +42,34 @@ def sidecar_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
 
 
+def checkpoint_destination(path: Path) -> Path:
+    """``path`` made ready to take a checkpoint (its folder created), or ValueError / OSError saying
+    why it cannot: a trainer calls it before training, not after hours of it."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ValueError(f"checkpoint path must end in .safetensors: {path}")
+    for target in (path, sidecar_path(path)):
+        if target.is_dir():
+            raise ValueError(f"cannot write a checkpoint to {path}: {target} is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as e:
+        raise NotADirectoryError(f"cannot write a checkpoint to {path}: {e.filename} is a file") from None
+    except OSError as e:
+        raise OSError(f"cannot write a checkpoint to {path}: {e.strerror} ({e.filename})") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write a checkpoint to {path}: {path.parent} is not writable")
+    return path
+
+
 def save_checkpoint(path: Path, module: torch.nn.Module, kind: str, metadata: dict[str, Any]) -> None:
     """Write ``path`` (.safetensors) and its JSON sidecar. ``metadata`` must be JSON-serialisable."""
     from safetensors.torch import save
 
-    if path.suffix != ".safetensors":
-        raise ValueError(f"checkpoint path must end in .safetensors: {path}")
+    path = checkpoint_destination(path)
     # The revision is read before writing: retraining a committed checkpoint would otherwise mark
     # its own checkout dirty.
     meta = {"format": FORMAT_VERSION, "kind": kind, "git_revision": git_revision(), **metadata}
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     weights = save(state)
     atomic_write(path, lambda f: f.write(weights))

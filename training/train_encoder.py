@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from clips import Clip
 from config.training import EncoderTrainConfig
+from models.checkpoint import checkpoint_destination
 from models.encoder import (
     ActionEncoder,
     Encoder,
@@ -106,6 +107,7 @@ def train_encoder(
     callable cannot cross a process boundary; the members then train one after another).
     """
     started = time.monotonic()
+    path = checkpoint_destination(Path(out or cfg.out))
     torch.set_num_threads(cfg.threads)
     spec = window_spec(cfg.window)
     clips, split_info = training_clips(cfg)
@@ -139,7 +141,6 @@ def train_encoder(
     if evaluate is not None:
         metrics["fewshot"] = evaluate(encoder, spec)
     seconds = time.monotonic() - started
-    path = Path(out or cfg.out)
     save_encoder(
         path,
         encoder,

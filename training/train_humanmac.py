@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from config.humanmac import HumanMACTrainConfig
 from models import skeleton
+from models.checkpoint import checkpoint_destination
 from models.humanmac import HumanMAC, save_humanmac
 from models.humanmac.codec import MotionCodec
 from models.humanmac.network import DenoiserConfig, MotionDenoiser
@@ -130,6 +131,7 @@ def train_humanmac(
     cfg: HumanMACTrainConfig, *, out: Path | None = None, progress: bool = True
 ) -> TrainResult:
     started = time.monotonic()
+    path = checkpoint_destination(Path(out or cfg.out))
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)  # initialisation
     rng = torch.Generator().manual_seed(cfg.seed)  # batches, timesteps, noise
@@ -168,7 +170,6 @@ def train_humanmac(
 
     final_loss = float(np.mean(losses[-200:]))
     seconds = time.monotonic() - started
-    path = Path(out or cfg.out)
     model = HumanMAC(ema, codec, scheduler, spec)
     save_humanmac(
         path,

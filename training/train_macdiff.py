@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from config.macdiff import MacDiffTrainConfig
 from models import skeleton
+from models.checkpoint import checkpoint_destination
 from models.humanmac.scheduler import CosineDDIMScheduler, SchedulerConfig
 from models.macdiff import MacDiff, save_macdiff
 from models.macdiff.model import Standardiser
@@ -58,6 +59,7 @@ def diffusion_loss(
 
 def train_macdiff(cfg: MacDiffTrainConfig, *, out: Path | None = None, progress: bool = True) -> TrainResult:
     started = time.monotonic()
+    path = checkpoint_destination(Path(out or cfg.out))
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)  # initialisation
     rng = torch.Generator().manual_seed(cfg.seed)  # batches, masks, timesteps, noise
@@ -93,7 +95,6 @@ def train_macdiff(cfg: MacDiffTrainConfig, *, out: Path | None = None, progress:
 
     final_loss = float(np.mean(losses[-200:]))
     seconds = time.monotonic() - started
-    path = Path(out or cfg.out)
     save_macdiff(
         path,
         MacDiff(ema, scaler, scheduler, spec),

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
+from haad.cli.common import fail
+
 app = typer.Typer(no_args_is_help=True, help="Train models (encoder, HumanMAC, MacDiff).")
+
+
+@contextmanager
+def _refused() -> Iterator[None]:
+    """A bad config, output path or data source ends the command with its message (exit 2; 1 for a
+    file that cannot be read or written), not a traceback."""
+    try:
+        yield
+    except ValueError as e:  # config.loader.ConfigError among them
+        raise fail(str(e), code=2) from None
+    except OSError as e:
+        raise fail(str(e)) from None
 
 
 @app.command("encoder")
@@ -21,9 +37,10 @@ def train_encoder_cmd(
     from evaluation.fewshot import training_evaluator
     from training.train_encoder import train_encoder
 
-    cfg = load_config(config, EncoderTrainConfig)
-    evaluate = None if no_eval else training_evaluator(cfg.datasets, cfg.data_root, cfg.eval_seeds)
-    result = train_encoder(cfg, out=out, evaluate=evaluate)
+    with _refused():
+        cfg = load_config(config, EncoderTrainConfig)
+        evaluate = None if no_eval else training_evaluator(cfg.datasets, cfg.data_root, cfg.eval_seeds)
+        result = train_encoder(cfg, out=out, evaluate=evaluate)
     typer.echo(f"saved {result.path} after {result.seconds:.0f} s")
     for name, m in result.metrics.get("fewshot", {}).items():
         typer.echo(f"{name}: all {m['all']:.3f}  seen {m['seen']:.3f}  unseen {m['unseen']:.3f}")
@@ -41,8 +58,8 @@ def train_humanmac_cmd(
     from config.loader import load_config
     from training.train_humanmac import train_humanmac
 
-    cfg = load_config(config, HumanMACTrainConfig)
-    result = train_humanmac(cfg, out=out)
+    with _refused():
+        result = train_humanmac(load_config(config, HumanMACTrainConfig), out=out)
     typer.echo(f"saved {result.path} after {result.seconds:.0f} s (final loss {result.final_loss:.4f})")
 
 
@@ -59,8 +76,8 @@ def train_macdiff_cmd(
     from config.macdiff import MacDiffTrainConfig
     from training.train_macdiff import train_macdiff
 
-    cfg = load_config(config, MacDiffTrainConfig)
-    result = train_macdiff(cfg, out=out)
+    with _refused():
+        result = train_macdiff(load_config(config, MacDiffTrainConfig), out=out)
     typer.echo(f"saved {result.path} after {result.seconds:.0f} s (final loss {result.final_loss:.4f})")
 
 
@@ -103,6 +120,7 @@ def train_ablation_cmd(
     """HumanMAC augmentation ablation: Table 3, Fig. 7 and Table 4 of the paper on our benchmark."""
     from evaluation.ablation import load_ablation_config, run_ablation
 
-    report = run_ablation(load_ablation_config(config), out)
+    with _refused():
+        report = run_ablation(load_ablation_config(config), out)
     typer.echo((out / "ablation.md").read_text())
     typer.echo(f"wrote {out / 'ablation.json'} after {report['seconds']} s")
