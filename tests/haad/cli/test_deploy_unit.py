@@ -1,0 +1,50 @@
+"""deploy/haad.service runs the CLI as it is, in the folders deploy/edge.example.yaml names, and a
+deployment that cannot run is not restarted in a loop."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import yaml
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from haad.cli import app
+
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+runner = CliRunner()
+
+
+def unit_settings() -> dict[str, list[str]]:
+    settings: dict[str, list[str]] = {}
+    for line in (DEPLOY / "haad.service").read_text().splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            settings.setdefault(key, []).append(value)
+    return settings
+
+
+def test_a_deployment_that_cannot_run_exits_from_the_main_process_with_a_code_not_restarted(
+    tmp_path: Path,
+) -> None:
+    unit = unit_settings()
+    # A failing ExecStartPre is restarted whatever its code: RestartPreventExitStatus reads only the
+    # main process's.
+    assert not {k for k in unit if k.startswith("ExecStart") and k != "ExecStart"}, unit
+    binary, *args = shlex.split(unit["ExecStart"][0])
+    assert binary == "/opt/haad/.venv/bin/haad"
+    bad = tmp_path / "edge.yaml"
+    bad.write_text("strems: []\n")
+    result = runner.invoke(app, [str(bad) if a == "/etc/haad/edge.yaml" else a for a in args])
+    assert result.exit_code == 2 and "strems: Extra inputs are not permitted" in result.output
+    assert str(result.exit_code) in unit["RestartPreventExitStatus"][0].split()
+
+
+def test_the_example_configuration_keeps_its_state_where_the_unit_lets_it_write() -> None:
+    unit = unit_settings()
+    state = Path("/var/lib") / unit["StateDirectory"][0]
+    assert unit["WorkingDirectory"] == [str(state)] and str(state) in unit["ReadWritePaths"][0].split()
+    example = yaml.safe_load((DEPLOY / "edge.example.yaml").read_text())
+    written = [example["state_dir"], example["profiles_dir"], make_url(example["store"]["url"]).database]
+    assert all(Path(p).is_relative_to(state) for p in written), written
