@@ -152,7 +152,10 @@ def eval_stream_cmd(
         raise fail("--recordings needs --normal LABEL (the frame label of normal behaviour)", code=2)
     normal = list(dict.fromkeys(normal or ()))  # each behaviour once, in the order given
     cfg = load_edge_config(config)
-    backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
+    try:
+        backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
+    except (OSError, ValueError) as e:  # the config's encoder: missing, or another kind of checkpoint
+        raise fail(f"encoder: {e}", code=2) from None
     if feedback:
         from evaluation.feedback import run_feedback_eval
         from evaluation.recordings import recording_streams
@@ -239,10 +242,13 @@ def eval_humanmac_cmd(
         torch.set_num_threads(threads)
     sampler = SamplerSettings(start=start, temperature=temperature, refine=refine, eta=eta)
     completions = CompletionSettings(n_g=samples, observed=observed, gap=gap, steps=steps, sampler=sampler)
-    summary = evaluate_humanmac(
-        load_humanmac(model), completions, seed=seed, dataset=dataset, max_windows=max_windows,
-        data_root=data_root, out_dir=out,
-    )  # fmt: skip
+    try:
+        summary = evaluate_humanmac(
+            load_humanmac(model), completions, seed=seed, dataset=dataset, max_windows=max_windows,
+            data_root=data_root, out_dir=out,
+        )  # fmt: skip
+    except (OSError, ValueError) as e:  # a checkpoint or dataset that is not there, or not HumanMAC's
+        raise fail(str(e), code=2) from None
     typer.echo(format_table(summary))
     typer.echo(f"wrote {out / 'humanmac_eval.json'} and {out / 'humanmac_examples.png'}")
 
