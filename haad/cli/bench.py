@@ -40,6 +40,7 @@ def bench_worker_cmd(
     """Windows/s and latency of windows -> batch -> backend -> scoring -> episodes -> commit."""
     from config.worker import WorkerConfig
     from evaluation.bench_worker import BACKENDS, MODES, format_table, run_bench
+    from models.encoder_config import read_encoder_metadata
 
     names = [b.strip() for b in backends.split(",") if b.strip()]
     unknown = sorted(set(names) - set(BACKENDS))
@@ -54,20 +55,30 @@ def bench_worker_cmd(
         counts = [int(s) for s in streams.split(",") if s.strip()]
     except ValueError:
         raise typer.BadParameter(f"not a list of integers: {streams!r}", param_hint="--streams") from None
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter(f"stream counts of at least 1; got {streams!r}", param_hint="--streams")
     cfg = WorkerConfig() if stride is None else WorkerConfig(stride=stride)
-    report = run_bench(
-        encoder=encoder,
-        streams=counts,
-        seconds=seconds,
-        backends=names,
-        modes=mode_names,
-        threads=threads,
-        cfg=cfg,
-        data_root=data_root,
-    )
+    try:  # before the bench: a checkpoint or report path found wrong at its end is minutes lost
+        if encoder is not None:
+            read_encoder_metadata(encoder)
+        if json_path is not None:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            if json_path.is_dir():
+                raise IsADirectoryError(f"--json {json_path} is a folder; give a file name")
+        report = run_bench(
+            encoder=encoder,
+            streams=counts,
+            seconds=seconds,
+            backends=names,
+            modes=mode_names,
+            threads=threads,
+            cfg=cfg,
+            data_root=data_root,
+        )
+    except (OSError, ValueError) as e:  # a missing encoder, another kind of checkpoint, an unusable --json
+        raise fail(str(e), code=2) from None
     typer.echo(format_table(report))
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, indent=2) + "\n")
         typer.echo(f"wrote {json_path}")
 
@@ -91,9 +102,12 @@ def bench_support_aug_cmd(
     if threads is not None:
         torch.set_num_threads(threads)
     completions = CompletionSettings(n_g=samples, steps=steps)
-    r = benchmark_support_aug(
-        load_humanmac(model), completions, clips=clips, repeats=repeats, data_root=data_root
-    )
+    try:
+        r = benchmark_support_aug(
+            load_humanmac(model), completions, clips=clips, repeats=repeats, data_root=data_root
+        )
+    except (OSError, ValueError) as e:  # a checkpoint or dataset folder that is not there
+        raise fail(str(e), code=2) from None
     typer.echo(
         f"{len(r['clips'])} clips of {r['category']} -> {r['support_windows']} windows, {r['generated']} "
         f"generated at {r['steps']} steps on {r['threads']} thread(s): median {r['median_s']:.2f} s "

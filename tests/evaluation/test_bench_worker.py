@@ -16,6 +16,7 @@ from edge.enroll import build_profile
 from edge.episodes import EpisodeEvent
 from evaluation.bench_worker import fresh_encoder, procedural_clips, run_config
 from haad.cli import app
+from models.humanmac import DEFAULT_HUMANMAC_PATH
 
 
 def test_pipeline_commits_episode_events_and_reports_throughput(tmp_path: Path) -> None:
@@ -59,3 +60,22 @@ def test_bench_cli_writes_a_figure_per_backend_stream_count_and_mode(tmp_path: P
     for option, value in (("--backends", "tflite"), ("--modes", "sometimes")):
         bad = CliRunner().invoke(app, ["bench", "worker", option, value])
         assert bad.exit_code != 0 and option in bad.output
+
+
+def test_bench_cli_refuses_what_it_cannot_measure_or_write_before_measuring(tmp_path: Path) -> None:
+    quick = ["--seconds", "0.5", "--streams", "1", "--backends", "torch", "--modes", "flat_out"]
+    for args, said in (
+        (["--encoder", str(DEFAULT_HUMANMAC_PATH)], "is a 'haad.humanmac' checkpoint, not 'haad.encoder'"),
+        (["--encoder", str(tmp_path / "absent.safetensors")], "checkpoint needs both"),
+        (["--json", str(tmp_path)], "is a folder; give a file name"),
+    ):
+        result = CliRunner().invoke(app, ["bench", "worker", *quick, *args])
+        assert result.exit_code == 2 and "error: " in result.output and said in result.output, result.output
+        assert "backend" not in result.output  # refused before any measurement
+    for streams in ("0", ","):
+        result = CliRunner().invoke(app, ["bench", "worker", "--streams", streams])
+        assert result.exit_code == 2 and "stream counts of at least 1" in result.output, result.output
+    result = CliRunner().invoke(
+        app, ["bench", "support-aug", "--model", str(tmp_path / "absent.safetensors")]
+    )
+    assert result.exit_code == 2 and "error: checkpoint needs both" in result.output, result.output
