@@ -319,9 +319,14 @@ async def get_timeline(alert_id: AlertId, kind: Literal["png", "svg"], who: Who,
     return Response(buf.getvalue(), media_type="image/png" if kind == "png" else "image/svg+xml")
 
 
-@router.post("/alerts/{alert_id}/review", response_model=schemas.AlertOut, responses=NOT_FOUND)
+@router.post(
+    "/alerts/{alert_id}/review",
+    response_model=schemas.AlertOut,
+    responses={**NOT_FOUND, 409: {"model": schemas.Problem}},
+)
 def review_alert(alert_id: AlertId, body: schemas.ReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Set the review status (new / confirmed / dismissed) with a note (without one, it keeps its own)."""
+    _check_unchanged(ctx, alert_id, body)
     try:
         ctx.store.set_status(alert_id, body.status, body.note, reviewer=who.name)
     except KeyError:
@@ -353,7 +358,7 @@ async def mark_alert_normal(alert_id: AlertId, body: schemas.NormalIn, who: Who,
     """Make the alert's action normal: a behaviour of the profile for the alert's camera only
     (``scope: camera``) or for every camera using the profile (``all``), as a new version a running
     daemon picks up. The alert is dismissed with a note saying so."""
-    _get(ctx, alert_id, windows=False)
+    _check_unchanged(ctx, alert_id, body)
     backend = await _backend(ctx)
     try:
         result = await run_in_threadpool(
@@ -482,6 +487,23 @@ def _get(ctx: ReviewContext, alert_id: int, *, windows: bool = True) -> Any:
         return ctx.store.get_alert(alert_id)
     except KeyError:
         raise HTTPException(404, f"no alert with id {alert_id}") from None
+
+
+def _check_unchanged(ctx: ReviewContext, alert_id: int, body: schemas.Unchanged) -> None:
+    """404 without the alert; 409 when the client said which review it saw and another came since."""
+    with ctx.store.reading() as s:
+        row = s.execute(
+            select(Alert.status, Alert.reviewed_at, Alert.reviewed_by).where(Alert.id == alert_id)
+        ).first()
+    if row is None:
+        raise HTTPException(404, f"no alert with id {alert_id}")
+    if "if_reviewed_at" in body.model_fields_set and row.reviewed_at != _aware(
+        body.if_reviewed_at, "if_reviewed_at"
+    ):
+        raise HTTPException(
+            409, f"alert {alert_id} was reviewed meanwhile ({row.status}, by {row.reviewed_by or '?'}): "
+            "nothing was changed; see its review and act again",
+        )  # fmt: skip
 
 
 def _aware(t: datetime | None, name: str) -> datetime | None:

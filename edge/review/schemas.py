@@ -131,7 +131,16 @@ class AlertWindows(BaseModel):
     threshold: float
 
 
-class ReviewIn(BaseModel):
+class Unchanged(BaseModel):
+    if_reviewed_at: datetime | None = Field(
+        None,
+        description="The alert's `reviewed_at` as the client last read it (null: not reviewed yet). "
+        "Given, the request is refused (409) if another review came since: a page open for a while "
+        "cannot overwrite another reviewer's status and note unseen.",
+    )
+
+
+class ReviewIn(Unchanged):
     status: ReviewStatus
     note: str | None = Field(None, max_length=2000, description="None: the alert keeps its note.")
 
@@ -155,7 +164,7 @@ BehaviourName = Annotated[
 ]
 
 
-class NormalIn(BaseModel):
+class NormalIn(Unchanged):
     note: str = Field("", max_length=2000)
     profile: str | None = Field(
         None, description="For an alert against several profiles: which one it is normal for."

@@ -276,9 +276,18 @@ async function showScopes(id) {
 function wireReview(id, alert) {
   const msg = document.getElementById("review-msg");
   const note = () => document.getElementById("note").value;
-  // The message comes last, once the page shows the alert's new state.
-  const act = async (fn) => { msg.textContent = "…"; try { const done = await fn(); renderAlert(await api("/alerts/" + id)); msg.textContent = done; unreviewedBadge(); } catch (e) { msg.textContent = "Failed: " + e.message; } };
-  const review = (status) => act(async () => { await api(`/alerts/${id}/review`, { method: "POST", json: { status, note: note() } }); return `Marked ${status}.`; });
+  // The review this page last showed: the server refuses a change if another reviewer's came since.
+  let seen = alert.reviewed_at;
+  // The message comes last, once the page shows the alert's state, new or (refused) another's.
+  const act = async (fn) => {
+    msg.textContent = "…";
+    let done;
+    try { done = await fn(); } catch (e) { done = "Failed: " + e.message; }
+    try { const a = await api("/alerts/" + id); renderAlert(a); seen = a.reviewed_at; } catch (e) { done += " (reload the page: " + e.message + ")"; }
+    msg.textContent = done;
+    unreviewedBadge();
+  };
+  const review = (status) => act(async () => { await api(`/alerts/${id}/review`, { method: "POST", json: { status, note: note(), if_reviewed_at: seen } }); return `Marked ${status}.`; });
   document.getElementById("confirm").onclick = () => review("confirmed");
   document.getElementById("dismiss").onclick = () => review("dismissed");
   document.getElementById("reopen").onclick = () => review("new");
@@ -288,7 +297,7 @@ function wireReview(id, alert) {
     const sel = document.getElementById("normal-profile");
     const scope = document.getElementById("scope-all").checked ? "all" : "camera";
     const behaviour = document.getElementById("normal-behaviour").value.trim() || null;
-    const r = await api(`/alerts/${id}/normal`, { method: "POST", json: { note: note(), profile: sel.hidden ? null : sel.value, scope, behaviour } });
+    const r = await api(`/alerts/${id}/normal`, { method: "POST", json: { note: note(), profile: sel.hidden ? null : sel.value, scope, behaviour, if_reviewed_at: seen } });
     const where = r.scope === "camera" ? `profile ${r.profile} for camera ${r.stream} only` : `profile ${r.profile}`;
     return `Normal for ${r.cameras.join(", ")}: behaviour ${r.behaviour} added to ${where}, v${r.version} (${r.windows} windows; threshold ${r.threshold.toFixed(3)} unchanged). Running workers pick it up within seconds.`;
   });

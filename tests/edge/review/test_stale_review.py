@@ -1,0 +1,55 @@
+"""Two reviewers on one alert: a page open for a while cannot overwrite the other's review unseen."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from review_helpers import AUTH, Seeded, log_in
+
+from edge.store import AlertStore
+
+
+def test_a_review_naming_the_one_it_saw_is_refused_once_another_came(
+    client: TestClient, seeded: Seeded
+) -> None:
+    alert_id = seeded.ids[0]
+    url = f"/api/v1/alerts/{alert_id}/review"
+    with AlertStore(seeded.url) as store:
+        store.set_status(alert_id, "confirmed", "bob: a real fall", reviewer="bob")
+    stale = client.post(url, json={"status": "dismissed", "if_reviewed_at": None}, headers=AUTH)
+    assert stale.status_code == 409 and "reviewed meanwhile (confirmed, by bob)" in stale.json()["detail"]
+    seen = client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()
+    assert (seen["status"], seen["note"]) == ("confirmed", "bob: a real fall")
+    normal = client.post(
+        f"/api/v1/alerts/{alert_id}/normal", json={"scope": "camera", "if_reviewed_at": None}, headers=AUTH
+    )
+    assert normal.status_code == 409
+    fresh = client.post(
+        url, json={"status": "dismissed", "if_reviewed_at": seen["reviewed_at"]}, headers=AUTH
+    )
+    assert fresh.status_code == 200 and fresh.json()["status"] == "dismissed"
+    assert (
+        client.post(url, json={"status": "new"}, headers=AUTH).status_code == 200
+    )  # a script that names none
+
+
+def test_the_alert_page_left_open_shows_another_reviewers_review_instead_of_erasing_it(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """It dismissed the alert over a colleague's confirmation and emptied their note."""
+    alert_id = seeded.ids[0]
+    log_in(page, live_server, f"/alerts/{alert_id}")
+    page.wait_for_selector("#meta dt")
+    with AlertStore(seeded.url) as store:
+        store.set_status(alert_id, "confirmed", "bob: a real fall", reviewer="bob")
+    page.click("#dismiss")
+    page.wait_for_function("document.getElementById('review-msg').textContent.startsWith('Failed')")
+    assert "reviewed meanwhile (confirmed, by bob)" in page.locator("#review-msg").inner_text()
+    assert page.locator("#status-badge").inner_text() == "confirmed"
+    assert "bob: a real fall" in page.locator("#meta").inner_text()
+    with AlertStore(seeded.url) as store:
+        a = store.get_alert(alert_id)
+        assert (a.status, a.note, a.reviewed_by) == ("confirmed", "bob: a real fall", "bob")
+    page.click("#dismiss")  # seen now: a second press is the reviewer's own decision
+    page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked dismissed.'")
+    with AlertStore(seeded.url) as store:
+        assert store.get_alert(alert_id).status == "dismissed"
