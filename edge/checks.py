@@ -25,7 +25,14 @@ from edge.state_lock import state_dir
 
 def deployment_problems(cfg: EdgeConfig) -> list[str]:
     """Every problem found, each naming the stream, file or setting and what to do; [] when none."""
+    # The worker refuses frames of streams not listed: with none it could only fail, again and again.
+    no_streams = (
+        []
+        if cfg.streams
+        else ["streams: none listed; list the cameras it scores (run here or sent by haad frontend run)"]
+    )
     return [
+        *no_streams,
         *_folder_problems(cfg),
         *_profile_problems(cfg),
         *_source_problems(cfg.streams if cfg.run_frontends else []),

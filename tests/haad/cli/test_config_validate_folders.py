@@ -1,5 +1,5 @@
-"""``haad config validate`` (and ``haad run`` before it starts) names a folder of the deployment that
-a file stands in for: validate passed, then the daemon refused to start or the worker failed."""
+"""``haad config validate`` (and ``haad run`` before it starts) names what the schema passes but the
+daemon cannot run with: validate passed, then the daemon refused to start or the worker failed."""
 
 from __future__ import annotations
 
@@ -36,3 +36,11 @@ def test_a_file_where_the_state_alert_log_or_profile_folder_goes_is_a_problem(tm
     )
     result = runner.invoke(app, ["config", "validate", str(path)])
     assert result.exit_code == 0, result.output  # a folder not there yet is made at start
+
+
+def test_a_deployment_without_streams_is_refused_before_its_worker_fails_on_it(tmp_path: Path) -> None:
+    path = tmp_path / "edge.yaml"
+    for frontends in (True, False):
+        path.write_text(yaml.safe_dump({"streams": [], "run_frontends": frontends}))
+        result = runner.invoke(app, ["config", "validate", str(path)])
+        assert result.exit_code == 2 and f"{path}: streams: none listed" in result.output, result.output
