@@ -48,3 +48,10 @@ def test_the_example_configuration_keeps_its_state_where_the_unit_lets_it_write(
     example = yaml.safe_load((DEPLOY / "edge.example.yaml").read_text())
     written = [example["state_dir"], example["profiles_dir"], make_url(example["store"]["url"]).database]
     assert all(Path(p).is_relative_to(state) for p in written), written
+
+
+def test_env_secrets_have_a_file_the_unit_reads_beside_the_configuration() -> None:
+    """edge.yaml's {env: NAME} secrets: the service's environment is the unit's, not the shell's."""
+    unit = unit_settings()
+    (env_file,) = unit["EnvironmentFile"]
+    assert Path(env_file.removeprefix("-")).parent == Path("/etc") / unit["ConfigurationDirectory"][0]
