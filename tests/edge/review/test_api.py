@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -412,6 +413,31 @@ def test_alert_whose_windows_retention_dropped_still_lists_and_says_so(
     assert len(detail["timeline"]) > 6  # the score moment by moment outlives the windows
     svg = client.get(f"/api/v1/alerts/{seeded.ids[0]}/timeline.svg", headers=AUTH)
     assert svg.status_code == 200 and "seconds since the alert started" in svg.text
+
+
+def test_pictures_gone_from_disk_are_not_offered_as_broken_images(seeded: Seeded, tmp_path: Path) -> None:
+    """An index naming deleted pictures gave the list a broken thumbnail and the page broken keyframes."""
+    snapshots = tmp_path / "snapshots"
+    with AlertStore(seeded.url) as store:
+        keys = [store.get_alert(i).episode_key for i in seeded.ids[:2]]
+    for key in keys:
+        (snapshots / key).mkdir(parents=True)
+        frames = [{"name": "00.jpg", "t": 1.0}, {"name": "01.jpg", "t": 2.0}]
+        (snapshots / key / "index.json").write_text(
+            json.dumps({"mode": "keyframes", "frames": frames, "thumbnail": "00.jpg"})
+        )
+    (snapshots / keys[0] / "01.jpg").write_bytes(b"\xff\xd8 the one left")  # the peak's picture is gone
+    ctx = make_context(seeded.url, seeded.profiles, snapshots_dir=snapshots)
+    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+        partly, none = (c.get(f"/api/v1/alerts/{i}", headers=AUTH).json() for i in seeded.ids[:2])
+        assert (partly["snapshots"], [f["name"] for f in partly["snapshot_frames"]]) == (1, ["01.jpg"])
+        assert (none["snapshots"], none["snapshot_frames"], none["snapshot_mode"]) == (0, [], None)
+        listed = {a["id"]: a["snapshots"] for a in c.get("/api/v1/alerts", headers=AUTH).json()["items"]}
+        assert (listed[seeded.ids[0]], listed[seeded.ids[1]]) == (1, 0)
+        thumb = c.get(f"/api/v1/alerts/{seeded.ids[0]}/thumbnail.jpg", headers=AUTH)
+        assert thumb.status_code == 200 and thumb.content == b"\xff\xd8 the one left"
+        assert c.get(f"/api/v1/alerts/{seeded.ids[1]}/thumbnail.jpg", headers=AUTH).status_code == 404
+    ctx.store.close()
 
 
 def test_healthz_needs_no_token_errors_outside_the_api_are_pages_and_the_schema_declares_its_auth(
