@@ -42,7 +42,8 @@ def run_cmd(
     stats_every_s: Annotated[float, typer.Option(min=0.5, help="Seconds between counter lines.")] = 10.0,
     log_level: Annotated[str, typer.Option(help="Log level of the frontend processes.")] = "INFO",
 ) -> None:
-    """Start one frontend process per stream and publish to the bus until Ctrl-C or all sources end."""
+    """Start one frontend process per stream and publish to the bus until Ctrl-C (or SIGTERM) or all
+    sources end."""
 
     from edge.checks import frontend_problems
 
@@ -57,6 +58,9 @@ def run_cmd(
         raise typer.Exit(2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     procs = [FrontendProcess(s, cfg.bus, log_level=level) for s in cfg.streams]
+    # systemd and docker stop a frontend host with SIGTERM: stop the streams as Ctrl-C does, instead
+    # of dying and taking the processes down without their last frames.
+    on_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
     finished_at: dict[str, float] = {}
     try:
         for p in procs:
@@ -78,6 +82,7 @@ def run_cmd(
         typer.echo("stopping")
     finally:
         codes = [p.stop() if p.pid is not None else None for p in procs]
+        signal.signal(signal.SIGTERM, on_sigterm)
     if any(code not in (0, None) for code in codes):
         raise typer.Exit(1)
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bus import Subscriber
+from bus.messages import SkeletonFrame
 from clips.files import load_clipset_file
 from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, StreamConfig
 from haad.cli import app
@@ -110,20 +114,23 @@ streams:
     source: {{kind: synthetic, realtime: true, seed: 1, script: [{{motion: kick, seconds: 2}}]}}
 """,
     )
-    results = []
-    cli = threading.Thread(
-        target=lambda: results.append(
-            CliRunner().invoke(frontend_app, ["run", str(config), "--stats-every-s", "1"])
-        )
-    )
-    received = []
-    # A SUB socket takes in new connections (and sends them its subscription) only while its thread
-    # calls into it, so the subscriber polls while the CLI runs.
-    with Subscriber(endpoint) as sub:
-        cli.start()
-        while cli.is_alive() or received and received[-1] is not None:
+    received: list[SkeletonFrame | None] = []
+    done = threading.Event()
+
+    def receive(sub: Subscriber) -> None:
+        while not done.is_set() or received and received[-1] is not None:
             received.append(sub.recv(timeout_ms=200))
-    [result] = results
+
+    # A SUB socket takes in new connections (and sends them its subscription) only while its thread
+    # calls into it, so the subscriber polls while the CLI runs (in the main thread: it takes SIGTERM).
+    with Subscriber(endpoint) as sub:
+        subscriber = threading.Thread(target=receive, args=(sub,))
+        subscriber.start()
+        try:
+            result = CliRunner().invoke(frontend_app, ["run", str(config), "--stats-every-s", "1"])
+        finally:
+            done.set()
+            subscriber.join()
     assert result.exit_code == 0, result.output
     assert "b (exit 0)" in result.output and "'published': 60" in result.output
     frames = [f for f in received if f is not None]
@@ -170,3 +177,27 @@ streams: [{{id: door, source: {source}}}]
     assert code == 2 and "holds no secret key" in out
     code, out = run(client, video=str(tmp_path / "missing.mp4"))
     assert code == 2 and "stream door:" in out and "missing.mp4" in out
+
+
+def test_run_stops_its_streams_on_sigterm_as_on_ctrl_c(tmp_path: Path) -> None:
+    # systemd stops a frontend host with SIGTERM: it killed `haad frontend run` outright (exit -15),
+    # its stream processes taken down by their parent's death, nothing said.
+    config = _write(tmp_path / "f.yaml", f"""
+bus: {{endpoint: "ipc://{tmp_path}/bus.sock"}}
+streams: [{{id: a, source: {{kind: synthetic, realtime: true, script: [{{motion: idle, seconds: 600}}]}}}}]
+""")  # fmt: skip
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "haad", "frontend", "run", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert cli.stdout is not None
+        assert "publishing to" in cli.stdout.readline()
+        cli.send_signal(signal.SIGTERM)
+        out, _ = cli.communicate(timeout=30)
+    finally:
+        cli.kill()
+    assert cli.returncode == 0, out
+    assert "stopping" in out
