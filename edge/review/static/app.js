@@ -122,6 +122,9 @@ async function alertsPage() {
     focus = Math.min(Math.max(items.findIndex((a) => a.id === focusedId), focus), items.length - 1);
     const ids = new Set(items.map((a) => a.id));
     for (const id of [...selected]) if (!ids.has(id)) selected.delete(id);
+    // A keyboard user's place in the rows survives the reload (a live update comes any time).
+    const had = rowsEl.contains(document.activeElement) ? document.activeElement : null;
+    const place = had && { id: had.closest("tr").dataset.id, row: [...rowsEl.children].indexOf(had.closest("tr")), what: had.matches("input.pick") ? "input.pick" : "a" };
     rowsEl.replaceChildren(...items.map((a) => {
       const pick = el("input", { type: "checkbox", class: "pick", "aria-label": `select alert ${a.id}` });
       pick.addEventListener("change", () => { pick.checked ? selected.add(a.id) : selected.delete(a.id); showSelection(); });
@@ -134,6 +137,10 @@ async function alertsPage() {
       tr.addEventListener("click", (ev) => { if (!["A", "INPUT"].includes(ev.target.tagName) && !ev.target.closest("td.pick")) location.href = "/alerts/" + a.id; });
       return tr;
     }));
+    if (place) {
+      const row = rowsEl.querySelector(`tr[data-id="${place.id}"]`) || rowsEl.children[Math.min(place.row, rowsEl.children.length - 1)];
+      row?.querySelector(place.what).focus();
+    }
     document.getElementById("summary").textContent =
       `${page.total} alert(s) match, ${page.unreviewed} unreviewed` + (page.total ? ` · showing ${offset + 1}–${offset + page.items.length}` : "");
     document.getElementById("prev").disabled = offset === 0;

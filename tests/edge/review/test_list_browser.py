@@ -107,3 +107,17 @@ def test_enter_and_space_press_the_focused_button_and_shortcuts_work_from_a_chec
     page.focus(f"#rows tr[data-id='{seeded.ids[0]}'] a")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/alerts/{seeded.ids[0]}")
+
+
+def test_a_live_update_leaves_the_keyboard_focus_where_it_was(page, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """Every alert change anywhere redrew the rows and threw a keyboard user's focus to the page top."""
+    log_in(page, live_server)
+    page.wait_for_function("document.getElementById('live-state').textContent === 'live'")
+    page.focus(f"#rows tr[data-id='{seeded.ids[2]}'] input.pick")
+    with AlertStore(seeded.url) as store:
+        store.set_status(seeded.ids[0], "confirmed", None, reviewer="bob")
+    page.wait_for_selector(f"#rows tr[data-id='{seeded.ids[0]}'].confirmed")
+    assert (
+        page.evaluate("document.activeElement.getAttribute('aria-label')") == f"select alert {seeded.ids[2]}"
+    )
+    page.goto("about:blank")  # closes the live stream before the server stops
