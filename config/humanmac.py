@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from config.base import StrictModel
-from config.training import WindowSettings
+from config.training import WindowSettings, training_data
 
 
 class DenoiserSettings(StrictModel):
@@ -36,10 +34,10 @@ class DiffusionSettings(StrictModel):
 
 class HumanMACTrainConfig(StrictModel):
     seed: int = Field(0, description="Seeds initialisation, batch order, timesteps and noise.")
-    datasets: list[Literal["kinder-gator", "msr"]] = Field(
+    datasets: list[str] = Field(
         ["kinder-gator"],
         min_length=1,
-        description="Train splits used (train subjects, seen categories only).",
+        description="Train splits used (train subjects, seen categories only; or clip-set .npz files, whole).",
     )
     data_root: str | None = Field(None, description="Dataset folder (default: HAAD_DATA or ../shared/data).")
     window: WindowSettings = Field(
@@ -67,3 +65,8 @@ class HumanMACTrainConfig(StrictModel):
         if self.denoiser.tokens > self.window.frames:
             raise ValueError(f"denoiser.tokens {self.denoiser.tokens} > window.frames {self.window.frames}")
         return self
+
+    @field_validator("datasets")
+    @classmethod
+    def _known_data(cls, values: list[str]) -> list[str]:
+        return training_data(values, ("kinder-gator", "msr"))

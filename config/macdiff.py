@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from config.base import StrictModel
 from config.humanmac import DiffusionSettings
-from config.training import WindowSettings
+from config.training import WindowSettings, training_data
 
 
 class MacDiffNetworkSettings(StrictModel):
@@ -34,10 +32,10 @@ class MacDiffNetworkSettings(StrictModel):
 
 class MacDiffTrainConfig(StrictModel):
     seed: int = Field(0, description="Seeds initialisation, batch order, masks, timesteps and noise.")
-    datasets: list[Literal["kinder-gator", "msr", "nw-ucla"]] = Field(
+    datasets: list[str] = Field(
         ["kinder-gator", "msr", "nw-ucla"],
         min_length=1,
-        description="Train splits used (train subjects, seen categories only; labels are never read).",
+        description="Train splits used (train subjects, seen categories only; or clip-set .npz files, whole; labels are never read).",
     )
     data_root: str | None = Field(None, description="Dataset folder (default: HAAD_DATA or ../shared/data).")
     window: WindowSettings = Field(
@@ -75,3 +73,8 @@ class MacDiffTrainConfig(StrictModel):
                 f"network.patch {self.network.patch} does not divide window.frames {self.window.frames}"
             )
         return self
+
+    @field_validator("datasets")
+    @classmethod
+    def _known_data(cls, values: list[str]) -> list[str]:
+        return training_data(values, ("kinder-gator", "msr", "nw-ucla"))

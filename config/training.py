@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from config.base import StrictModel
 from config.completions import CompletionSettings
+
+
+def training_data(values: list[str], names: tuple[str, ...]) -> list[str]:
+    """``datasets:`` entries checked: each one of the named training splits ``names``, or a user's
+    clip-set ``.npz`` file (trained on whole: docs/training.md)."""
+    wrong = [v for v in values if v not in names and not v.endswith(".npz")]
+    if wrong:
+        raise ValueError(f"unknown {wrong}: use {', '.join(names)} or paths to clip-set .npz files")
+    return values
 
 
 class WindowSettings(StrictModel):
@@ -121,8 +130,10 @@ class MacDiffAugSettings(StrictModel):
 
 class EncoderTrainConfig(StrictModel):
     seed: int = Field(0, description="Seeds data order, augmentation and initialisation.")
-    datasets: list[Literal["kinder-gator", "msr", "nw-ucla"]] = Field(
-        ["kinder-gator"], min_length=1, description="Train splits used (minus unseen categories)."
+    datasets: list[str] = Field(
+        ["kinder-gator"],
+        min_length=1,
+        description="Train splits used (minus unseen categories), or clip-set .npz files (all labelled clips).",
     )
     data_root: str | None = Field(None, description="Dataset folder (default: HAAD_DATA or ../shared/data).")
     train_subjects: list[str] | None = Field(
@@ -153,3 +164,8 @@ class EncoderTrainConfig(StrictModel):
     )
     eval_seeds: int = Field(10, ge=1, le=100, description="Support-set draws in the final evaluation.")
     out: str = Field("models/weights/encoder.safetensors", description="Checkpoint path.")
+
+    @field_validator("datasets")
+    @classmethod
+    def _known_data(cls, values: list[str]) -> list[str]:
+        return training_data(values, ("kinder-gator", "msr", "nw-ucla"))
