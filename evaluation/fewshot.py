@@ -329,14 +329,15 @@ def evaluate_dataset(
 
 def training_evaluator(datasets: Sequence[str], data_root: str | None, seeds: int) -> Evaluator:
     """The benchmark figures (3 shots) a freshly trained encoder gets on each of its training
-    datasets' test splits, for the checkpoint's metadata (``haad train encoder``)."""
+    datasets' test splits, for the checkpoint's metadata (``haad train encoder``); a clip-set file
+    has no test split (every one of its people was trained on) and gets none."""
 
     def evaluate_encoder(encoder: Encoder, spec: WindowSpec) -> dict[str, Any]:
         from models.encoder import encoder_embed_fn
 
         out: dict[str, Any] = {}
         encoder.eval()
-        for name in datasets:
+        for name in (d for d in datasets if d in SPLITS):
             split = SPLITS[name]
             tw = eval_windows(load_dataset(name, data_root), split, spec)
             emb = embed_all(encoder_embed_fn(encoder), tw.windows)

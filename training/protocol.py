@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from training.datasets.msr_action3d import action_label
@@ -81,3 +82,11 @@ def split_for(dataset: str, subjects: list[str], labels: list[str]) -> Split:
     if dataset in SPLITS:
         return SPLITS[dataset]
     return Split(dataset, frozenset(), frozenset(subjects), frozenset(labels))
+
+
+def training_split(dataset: str, subjects: Iterable[str]) -> Split:
+    """The named benchmark split, or for a user's clip-set file: every subject trained on, nothing
+    held out (its figures come from other people's clips: ``haad eval fewshot``)."""
+    if dataset in SPLITS:
+        return SPLITS[dataset]
+    return Split(dataset, frozenset(subjects), frozenset(), frozenset())

@@ -36,7 +36,7 @@ from models.preprocess import WindowSpec
 from training.contrastive import multi_positive_loss
 from training.datasets import load_dataset
 from training.generative import VariantSource
-from training.protocol import SPLITS
+from training.protocol import training_split
 from training.windows import TrainClips, WindowSampler, build_train_clips, window_spec
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,17 @@ class TrainResult:
 
 
 def training_clips(cfg: EncoderTrainConfig) -> tuple[list[Clip], dict[str, Any]]:
-    """Train-split clips of every configured dataset, minus unseen categories (labels prefixed).
+    """Train-split clips of every configured dataset, minus unseen categories, and every labelled clip
+    of a clip-set file (labels prefixed when there are several sources).
 
     ``cfg.train_subjects`` narrows the training subjects; naming one outside every dataset's
     training split (a test subject, a typo) is an error, so a budget study can never train on test
     people.
     """
+    loaded = {name: load_dataset(name, cfg.data_root) for name in cfg.datasets}
+    splits = {name: training_split(name, data.subjects) for name, data in loaded.items()}
     wanted = set(cfg.train_subjects or ())
-    allowed: set[str] = set().union(*(SPLITS[name].train_subjects for name in cfg.datasets))
+    allowed: set[str] = set().union(*(split.train_subjects for split in splits.values()))
     if wanted - allowed:
         raise ValueError(
             f"train_subjects {sorted(wanted - allowed)} are not training subjects of {cfg.datasets}; "
@@ -65,13 +68,15 @@ def training_clips(cfg: EncoderTrainConfig) -> tuple[list[Clip], dict[str, Any]]
         )
     clips: list[Clip] = []
     split_info: dict[str, Any] = {}
-    for name in cfg.datasets:
-        split = SPLITS[name]
+    for name, data in loaded.items():
+        split = splits[name]
         subjects = split.train_subjects & wanted if wanted else split.train_subjects
         if not subjects:
             raise ValueError(f"train_subjects leave no training subject of {name}; drop it from datasets")
-        data = load_dataset(name, cfg.data_root)
-        kept = [c for c in data.clips if c.subject in subjects and c.label not in split.unseen_labels]
+        # An unlabelled clip is no category's positive.
+        kept = [
+            c for c in data.clips if c.subject in subjects and c.label and c.label not in split.unseen_labels
+        ]
         prefix = "" if len(cfg.datasets) == 1 else f"{name}:"
         clips += [Clip(c.joints, c.times, prefix + c.label, c.subject, c.name) for c in kept]
         split_info[name] = {
@@ -79,6 +84,12 @@ def training_clips(cfg: EncoderTrainConfig) -> tuple[list[Clip], dict[str, Any]]
             "unseen_labels_excluded": sorted(split.unseen_labels),
             "clips": len(kept),
         }
+    labels = sorted({c.label for c in clips})
+    if len(labels) < 2:
+        raise ValueError(
+            f"contrastive training needs labelled clips of at least 2 categories; {cfg.datasets} give "
+            f"{labels or 'none'}"
+        )
     return clips, split_info
 
 

@@ -30,7 +30,7 @@ from models.humanmac.network import DenoiserConfig, MotionDenoiser
 from models.humanmac.scheduler import CosineDDIMScheduler, SchedulerConfig
 from models.preprocess import ClipError, WindowSpec, clip_to_windows
 from training.datasets import load_dataset
-from training.protocol import SPLITS
+from training.protocol import training_split
 from training.windows import window_spec
 
 
@@ -50,8 +50,9 @@ def training_windows(
     windows: list[np.ndarray] = []
     split_info: dict[str, Any] = {}
     for name in datasets:
-        split = SPLITS[name]
-        clips = [c for c in load_dataset(name, data_root).clips if c.subject in split.train_subjects]
+        data = load_dataset(name, data_root)
+        split = training_split(name, data.subjects)
+        clips = [c for c in data.clips if c.subject in split.train_subjects]
         clips = [c for c in clips if c.label not in split.unseen_labels]
         before, skipped = len(windows), 0
         for c in clips:

@@ -44,6 +44,12 @@ def train_encoder_cmd(
     typer.echo(f"saved {result.path} after {result.seconds:.0f} s")
     for name, m in result.metrics.get("fewshot", {}).items():
         typer.echo(f"{name}: all {m['all']:.3f}  seen {m['seen']:.3f}  unseen {m['unseen']:.3f}")
+    for name in cfg.datasets if evaluate is not None else ():
+        if name not in result.metrics["fewshot"]:
+            typer.echo(
+                f"{name}: no few-shot figures (every one of its people was trained on); score other "
+                f"people's clips: haad eval fewshot --dataset THEIRS.npz --encoder {result.path}"
+            )
 
 
 @app.command("humanmac")

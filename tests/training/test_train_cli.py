@@ -1,4 +1,5 @@
-"""What ``haad train`` tells a user whose config, data or output path is wrong (no training runs)."""
+"""``haad train`` on a user's own clip-set files, and what it tells a user whose config, data or
+output path is wrong (a few steps at most)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from clips.files import load_clipset_file, save_clipset_file
 from config.humanmac import HumanMACTrainConfig
 from config.loader import ConfigError, parse_config
 from config.macdiff import MacDiffTrainConfig
 from config.training import EncoderTrainConfig
 from haad.cli import app
+from models.encoder import load_encoder
+from models.preprocess import WindowSpec
+from training.datasets import load_dataset
 from training.train_encoder import train_encoder
-from training.train_humanmac import train_humanmac
+from training.train_humanmac import train_humanmac, training_windows
 from training.train_macdiff import train_macdiff
 
 ENCODER_YAML = Path("training/configs/encoder.yaml")
@@ -45,3 +50,42 @@ def test_an_unusable_out_is_refused_before_training(tmp_path: Path) -> None:
         app, ["train", "encoder", "--config", str(ENCODER_YAML), "--out", str(tmp_path / "enc")]
     )
     assert result.exit_code == 2 and "error: checkpoint path must end in .safetensors" in result.output
+
+
+@pytest.fixture(scope="module")
+def own_clips(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path:
+    """A user's clip-set file: 3 MSR actions by 2 people (test people: no benchmark's training split)."""
+    clips = [
+        c
+        for c in load_dataset("msr", data_root).clips
+        if c.subject in ("7", "8")
+        and c.label in ("a01 high arm wave", "a02 horizontal arm wave", "a07 draw x")
+    ]
+    path = tmp_path_factory.mktemp("own") / "site.npz"
+    save_clipset_file(path, clips)
+    return path
+
+
+def test_encoder_trains_on_a_users_clip_set(tmp_path: Path, own_clips: Path) -> None:
+    config = tmp_path / "mine.yaml"
+    out = tmp_path / "site.safetensors"
+    config.write_text(
+        f"datasets: [{own_clips}]\nsteps: 2\nthreads: 1\neval_seeds: 1\nencoder: {{hidden: 16, blocks: 1}}\n"
+    )
+    result = CliRunner().invoke(app, ["train", "encoder", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{own_clips}: no few-shot figures" in result.output  # its people were all trained on
+    _, _, meta = load_encoder(out)
+    assert meta["categories"] == ["a01 high arm wave", "a02 horizontal arm wave", "a07 draw x"]
+    assert meta["data_split"][str(own_clips)]["train_subjects"] == ["7", "8"]
+    windows, split = training_windows([str(own_clips)], None, WindowSpec(), 30)
+    assert len(windows) > 0 and split[str(own_clips)]["train_subjects"] == ["7", "8"]
+
+
+def test_encoder_training_refuses_a_clip_set_of_one_category(tmp_path: Path, own_clips: Path) -> None:
+    one = tmp_path / "one.npz"
+    save_clipset_file(one, [c for c in load_clipset_file(own_clips).clips if c.label == "a07 draw x"])
+    config = tmp_path / "mine.yaml"
+    config.write_text(f"datasets: [{one}]\nsteps: 2\n")
+    result = CliRunner().invoke(app, ["train", "encoder", "--config", str(config), "--no-eval"])
+    assert result.exit_code == 2 and "needs labelled clips of at least 2 categories" in result.output
