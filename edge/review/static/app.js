@@ -233,19 +233,21 @@ function showScene(id, a) {
   document.getElementById("scene").hidden = false;
   const img = document.getElementById("scene-img"), caption = document.getElementById("scene-caption");
   const t0 = a.snapshot_frames[0].t;
-  const thumbs = a.snapshot_frames.map((f, i) => {
-    const t = el("img", { src: `/api/v1/alerts/${id}/snapshots/${f.name}`, alt: `picture ${i + 1}`, class: "snap" });
-    t.onclick = () => { stop(); show(i); };
-    return t;
+  const thumbs = a.snapshot_frames.map((f, i) => el("img", { src: `/api/v1/alerts/${id}/snapshots/${f.name}`, alt: `picture ${i + 1}`, class: "snap" }));
+  // Buttons, so a keyboard picks a picture as a mouse does.
+  const picks = thumbs.map((t, i) => {
+    const b = el("button", { type: "button", class: "snap-pick", "aria-pressed": "false" }, t);
+    b.onclick = () => { stop(); show(i); };
+    return b;
   });
   const show = (i) => {
     img.src = thumbs[i].src;
-    thumbs.forEach((t, k) => t.classList.toggle("on", k === i));
+    thumbs.forEach((t, k) => { t.classList.toggle("on", k === i); picks[k].setAttribute("aria-pressed", String(k === i)); });
     caption.textContent = `${a.snapshot_mode === "clip" ? "clip" : "keyframe"} ${i + 1}/${thumbs.length} · t = +${(a.snapshot_frames[i].t - t0).toFixed(2)} s`;
   };
   let timer = null, i = 0;
   const stop = () => { clearInterval(timer); timer = null; };
-  document.getElementById("scene-strip").replaceChildren(...(a.snapshot_mode === "clip" ? [] : thumbs));
+  document.getElementById("scene-strip").replaceChildren(...(a.snapshot_mode === "clip" ? [] : picks));
   show(0);
   if (a.snapshot_mode === "clip") timer = setInterval(() => { i = (i + 1) % thumbs.length; show(i); }, 250);
 }
@@ -378,8 +380,12 @@ async function timelinePage() {
       const s = Date.parse(a.started_at), e = a.ended_at ? Date.parse(a.ended_at) : Date.now();
       const x = Math.max(X(s), L), w = Math.max(3, Math.min(X(e), W - R) - x), y = rowY(a.stream_id);
       const bar = svgEl("rect", { x, y: y + ROW - 12, width: w, height: 8, rx: 2, fill: colour[a.status] || "#888", class: "bar", "data-id": a.id });
-      bar.append(Object.assign(svgEl("title", {}), { textContent: `#${a.id} ${a.host ? a.host + " · " : ""}${who(a)} · ${a.profile} · ${when(a.started_at)} · peak ${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)} · ${a.status}` }));
-      svg.append(bar);
+      const label = `alert ${a.id}: ${a.host ? a.host + " · " : ""}${who(a)} · ${a.profile} · ${when(a.started_at)} · peak ${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)} · ${a.status}`;
+      bar.append(Object.assign(svgEl("title", {}), { textContent: label }));
+      // A link, so the keyboard reaches each alert (Tab, Enter) as a click does.
+      const link = svgEl("a", { href: "/alerts/" + a.id, "aria-label": label, class: "bar-link" });
+      link.append(bar);
+      svg.append(link);
       if (a.trace.length) {
         const pts = a.trace.map(([dt, sc]) => `${X(s + dt * 1000).toFixed(1)},${Y(a.stream_id, sc / a.threshold).toFixed(1)}`);
         svg.append(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke: "#1f77b4", "stroke-width": 1.2, class: "trace", "data-id": a.id, "data-n": a.trace.length }));
@@ -388,19 +394,22 @@ async function timelinePage() {
     document.getElementById("t-summary").textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(tl.since)} – ${when(tl.until)}` + (tl.truncated ? " (more: zoom in)" : "");
   }
 
-  // Drag across the chart to zoom into that stretch; a click on a bar opens its alert.
-  let from = null, band = null;
+  // Drag across the chart to zoom into that stretch (not a click on the bar it began on: its link
+  // opens the alert).
+  let from = null, band = null, dragged = false;
   const svgX = (ev) => { const r = svg.getBoundingClientRect(); return ((ev.clientX - r.left) / r.width) * W; };
   svg.addEventListener("pointerdown", (ev) => { from = svgX(ev); band = svgEl("rect", { x: from, y: 0, width: 0, height: "100%", fill: "rgba(31,119,180,.15)", class: "band" }); svg.append(band); });
   svg.addEventListener("pointermove", (ev) => { if (from == null) return; const x = svgX(ev); band.setAttribute("x", Math.min(x, from)); band.setAttribute("width", Math.abs(x - from)); });
   svg.addEventListener("pointerup", (ev) => {
     const x = svgX(ev), start = from;
     from = null; band?.remove();
-    if (start != null && Math.abs(x - start) > 6) {
+    dragged = start != null && Math.abs(x - start) > 6;
+    if (dragged) {
       const a = timeAt(Math.max(L, Math.min(x, start))), b = timeAt(Math.min(W - R, Math.max(x, start)));
       since = new Date(a); until = new Date(b); load();
-    } else if (ev.target.classList.contains("bar")) location.href = "/alerts/" + ev.target.dataset.id;
+    }
   });
+  svg.addEventListener("click", (ev) => { if (dragged) ev.preventDefault(); dragged = false; });
   document.getElementById("t-out").onclick = () => { const mid = (since.getTime() + until.getTime()) / 2, half = until - since; since = new Date(mid - half); until = new Date(mid + half); load(); };
   document.getElementById("t-last").onchange = (ev) => { until = new Date(); since = new Date(until.getTime() - Number(ev.target.value) * 3600e3); load(); };
   await load();
