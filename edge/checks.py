@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -102,6 +103,38 @@ def _profile_problems(cfg: EdgeConfig) -> list[str]:
             except ProfileError as e:
                 problems.append(f"stream {stream.id}: {e}; enrol it again or remove the bad version")
     return problems
+
+
+class BusUnavailable(OSError):
+    """The worker would not have bus.endpoint to itself (another listens there, or none can)."""
+
+
+def check_bus_endpoint(bus: BusConfig) -> None:
+    """Raise :class:`BusUnavailable` when the worker would not get ``bus.endpoint`` to itself: a tcp
+    port in use failed its bind, again at every restart until it was given up; an ipc socket another
+    worker listens on was taken from it (ZeroMQ replaces the file), that daemon's frames went astray."""
+    if not bus.subscriber_binds:
+        return
+    address = bus.endpoint.split("://", 1)[1]
+    hint = "stop what listens there or give bus.endpoint another"
+    if bus.endpoint.startswith("ipc://"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(address)
+            except OSError:
+                return  # no file, or one left by a worker that is gone: binding replaces it
+        raise BusUnavailable(f"bus.endpoint {bus.endpoint}: another worker listens there; {hint}")
+    host, port = address.rsplit(":", 1)
+    host = {"*": "0.0.0.0"}.get(host, host.strip("[]"))
+    try:
+        family = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as ZeroMQ binds
+            probe.bind((host, int(port)))
+    except OSError as e:
+        raise BusUnavailable(
+            f"bus.endpoint {bus.endpoint}: cannot listen there ({e.strerror}); {hint}"
+        ) from None
 
 
 def frontend_problems(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[str]:

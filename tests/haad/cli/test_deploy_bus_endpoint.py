@@ -1,0 +1,56 @@
+"""A second daemon on a host whose bus endpoint another worker holds is refused at start (exit 2):
+on ipc it took the socket from the running worker, on tcp its worker failed to bind until given up."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import zmq
+
+from config.bus import BusConfig, CurveConfig
+from edge.checks import BusUnavailable, check_bus_endpoint
+from tests.daemon_harness import start_daemon
+
+
+def test_run_refuses_an_ipc_endpoint_another_worker_listens_on(tmp_path: Path) -> None:
+    endpoint = f"ipc://{tmp_path / 'bus.sock'}"  # start_daemon's
+    context = zmq.Context()
+    other = context.socket(zmq.PULL)
+    other.bind(endpoint)
+    try:
+        daemon = start_daemon(tmp_path, [{"id": "cam"}], tmp_path / "profiles")
+        try:
+            assert daemon.proc.wait(timeout=60) == 2, daemon.log()
+        finally:
+            daemon.stop()
+        assert f"cannot start: bus.endpoint {endpoint}: another worker listens there" in daemon.log()
+        assert "started" not in daemon.log() and "Traceback" not in daemon.log()
+        assert (tmp_path / "bus.sock").is_socket()
+    finally:
+        other.close(0)
+        context.term()
+
+
+def test_a_socket_file_left_by_a_killed_worker_is_no_obstacle(tmp_path: Path) -> None:
+    path = tmp_path / "bus.sock"
+    with socket.socket(socket.AF_UNIX) as gone:
+        gone.bind(str(path))  # closed without unlinking: what a SIGKILL leaves
+    assert path.is_socket()
+    check_bus_endpoint(BusConfig(endpoint=f"ipc://{path}"))
+
+
+def test_a_tcp_port_in_use_is_named() -> None:
+    curve = CurveConfig(
+        server_secret_key="s", authorized_clients="a", server_public_key="p", client_secret_key="c"
+    )
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        bus = BusConfig(endpoint=f"tcp://127.0.0.1:{port}", curve=curve)
+        with pytest.raises(BusUnavailable, match=f"tcp://127.0.0.1:{port}: cannot listen there"):
+            check_bus_endpoint(bus)
+    check_bus_endpoint(bus)
+    check_bus_endpoint(bus.model_copy(update={"subscriber_binds": False}))  # the worker connects
