@@ -155,7 +155,7 @@ class Daemon:
     def run(self) -> int:
         """Run until a signal or until every source ended or was given up; returns the exit code: 0,
         1 when a child was given up, 2 when the deployment cannot start (edge.checks)."""
-        from edge.checks import deployment_problems, deployment_warnings
+        from edge.checks import check_bus_endpoint, deployment_problems, deployment_warnings
 
         problems = deployment_problems(self.cfg)
         for problem in problems:
@@ -174,8 +174,10 @@ class Daemon:
             return 2
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            # edge.metrics.MetricsUnavailable, an OSError (imported first, it would set prometheus up)
+            # OSErrors: edge.checks.BusUnavailable, edge.metrics.MetricsUnavailable (imported first, it
+            # would set prometheus up)
             try:
+                check_bus_endpoint(self.cfg.bus)
                 self._check_serve_port()
                 self._start_metrics()
             except OSError as e:
