@@ -64,7 +64,10 @@ class MacDiffTrainConfig(StrictModel):
     grad_clip: float = Field(1.0, gt=0, le=1000, description="Gradient norm clip.")
     ema_decay: float = Field(0.999, ge=0, lt=1, description="EMA decay of the saved weights.")
     threads: int = Field(1, ge=1, le=64, description="torch CPU threads (1 leaves a core to others).")
-    out: str = Field("models/weights/macdiff.safetensors", description="Checkpoint path.")
+    out: str = Field(
+        "runs/macdiff/macdiff.safetensors",
+        description="Checkpoint path (not the bundled models/weights/: a config meant to replace it says so).",
+    )
 
     @model_validator(mode="after")
     def _patch_divides_window(self) -> MacDiffTrainConfig:

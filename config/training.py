@@ -163,7 +163,10 @@ class EncoderTrainConfig(StrictModel):
         2, ge=1, le=64, description="Ensemble members trained side by side, one process each."
     )
     eval_seeds: int = Field(10, ge=1, le=100, description="Support-set draws in the final evaluation.")
-    out: str = Field("models/weights/encoder.safetensors", description="Checkpoint path.")
+    out: str = Field(
+        "runs/encoder/encoder.safetensors",
+        description="Checkpoint path (not the bundled models/weights/: a config meant to replace it says so).",
+    )
 
     @field_validator("datasets")
     @classmethod

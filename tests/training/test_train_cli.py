@@ -9,8 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from clips.files import load_clipset_file, save_clipset_file
+from config.base import StrictModel
 from config.humanmac import HumanMACTrainConfig
-from config.loader import ConfigError, parse_config
+from config.loader import ConfigError, load_config, parse_config
 from config.macdiff import MacDiffTrainConfig
 from config.training import EncoderTrainConfig
 from haad.cli import app
@@ -89,3 +90,10 @@ def test_encoder_training_refuses_a_clip_set_of_one_category(tmp_path: Path, own
     config.write_text(f"datasets: [{one}]\nsteps: 2\n")
     result = CliRunner().invoke(app, ["train", "encoder", "--config", str(config), "--no-eval"])
     assert result.exit_code == 2 and "needs labelled clips of at least 2 categories" in result.output
+
+
+@pytest.mark.parametrize("config", [EncoderTrainConfig, HumanMACTrainConfig, MacDiffTrainConfig])
+def test_a_config_without_out_never_replaces_the_bundled_weights(config: type[StrictModel]) -> None:
+    out = Path(parse_config("seed: 1\n", config).out)  # type: ignore[attr-defined]
+    assert out.suffix == ".safetensors" and "weights" not in out.parts
+    assert load_config(ENCODER_YAML, EncoderTrainConfig).out == "models/weights/encoder.safetensors"
