@@ -344,6 +344,7 @@ class Daemon:
                 if delta > 0:
                     metrics.FRONTEND_FRAMES.labels(stream, result).inc(delta)
             for key, counter in (("reconnects", metrics.FRONTEND_RECONNECTS),
+                                 ("failed_opens", metrics.FRONTEND_FAILED_OPENS),
                                  ("refused", metrics.FRONTEND_PEOPLE_REFUSED)):  # fmt: skip
                 delta = snapshot.get(key, 0) - child.seen_counters.get(prefix + key, 0)
                 if delta > 0:
@@ -360,9 +361,10 @@ class Daemon:
 
         for child in [self.worker, *self.frontends, *self.services]:
             metrics.CHILD_RESTARTS.labels(child.name)  # each series at 0 from the start
-        for child in self.frontends:
-            stream = child.name.removeprefix("frontend-")
+        # by stream id, as exported: a process of several cameras is not a stream of its own
+        for stream in [s.id for s in self.cfg.streams] if self.frontends else []:
             metrics.FRONTEND_RECONNECTS.labels(stream)
+            metrics.FRONTEND_FAILED_OPENS.labels(stream)
             metrics.FRONTEND_PEOPLE_REFUSED.labels(stream)
             for result in metrics.FRONTEND_RESULTS.values():
                 metrics.FRONTEND_FRAMES.labels(stream, result)

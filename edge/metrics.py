@@ -11,7 +11,9 @@ Exposed (all prefixed ``haad_``):
 * ``frames_received_total{stream}``: valid skeleton frames the worker received (rate = fps);
   ``stream_fps{stream}``: the same as a gauge over the last few seconds;
 * ``frontend_frames_total{stream,result}``: frames a frontend handled (``published``, ``no_person``,
-  ``error``, ``dropped``: a live frame the bus had no room for); ``frontend_reconnects_total{stream}``;
+  ``error``, ``dropped``: a live frame the bus had no room for); ``frontend_reconnects_total{stream}``
+  (a live source reopened after a loss), ``frontend_failed_opens_total{stream}`` (attempts that
+  failed: a camera that never answers counts here only);
 * ``windows_scored_total``, ``batches_total``; ``scoring_seconds`` (one encoder call + scores +
   episodes per batch); ``window_latency_seconds`` (a window's last frame published -> its scores
   and alert decision committed);
@@ -56,7 +58,12 @@ LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 2.0, 5.0)
 FRAMES_RECEIVED = Counter("haad_frames_received_total", "Valid skeleton frames received", ["stream"])
 STREAM_FPS = Gauge("haad_stream_fps", "Frames per second per stream", ["stream"], multiprocess_mode="livesum")
 FRONTEND_FRAMES = Counter("haad_frontend_frames_total", "Frames captured by a frontend", ["stream", "result"])
-FRONTEND_RECONNECTS = Counter("haad_frontend_reconnects_total", "Source reopen attempts", ["stream"])
+FRONTEND_RECONNECTS = Counter(
+    "haad_frontend_reconnects_total", "Live sources reopened after a loss", ["stream"]
+)
+FRONTEND_FAILED_OPENS = Counter(
+    "haad_frontend_failed_opens_total", "Attempts to open a live source that failed", ["stream"]
+)
 FRONTEND_PEOPLE_REFUSED = Counter(
     "haad_frontend_people_refused_total",
     "Published frames that left someone out (more people than estimator.people.max_people)",

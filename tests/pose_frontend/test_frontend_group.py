@@ -6,14 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bus.pubsub import Subscriber
 from config.bus import BusConfig
 from config.edge import EdgeConfig, SupervisorConfig
-from config.frontend import ImagesSourceConfig, StreamConfig, SyntheticSourceConfig, VideoSourceConfig
+from config.frontend import (
+    ImagesSourceConfig,
+    ReconnectConfig,
+    StreamConfig,
+    SyntheticSourceConfig,
+    UrlSourceConfig,
+    VideoSourceConfig,
+)
 from edge.daemon import Daemon
-from pose_frontend.base import Counters
+from pose_frontend.base import Counters, SourceUnavailableError
 from pose_frontend.group import FrontendGroupProcess, QueuePublisher, run_camera
+from pose_frontend.sources import open_source
 
 
 def _synthetic(stream_id: str, seconds: float) -> StreamConfig:
@@ -60,6 +69,31 @@ def test_the_daemon_packs_streams_into_processes_by_the_setting() -> None:
         "frontend-b",
         "frontend-c",
     ]
+
+
+def test_a_packed_camera_that_never_opens_is_in_the_metrics_under_its_own_id() -> None:
+    # A camera that never answered showed in no metric: its failed opens were not exported (and a
+    # packed process's series were made at 0 under "a+door", a stream nobody configured).
+    from prometheus_client import REGISTRY
+
+    dead = UrlSourceConfig(
+        url="rtsp://127.0.0.1:1/stream", reconnect=ReconnectConfig(max_attempts=2, initial_backoff_s=0.1)
+    )
+    streams = [_synthetic("a", 1.0), StreamConfig(id="door", source=dead)]
+    daemon = Daemon(EdgeConfig(streams=streams, cameras_per_frontend=2))
+    [child] = daemon.frontends
+    group = child.make()  # its shared counters, not started
+    assert isinstance(group, FrontendGroupProcess)
+    child.process = group
+    with pytest.raises(SourceUnavailableError), open_source(dead, counters=group.counters["door"]) as source:
+        list(source)
+
+    def failed_opens() -> float:
+        return REGISTRY.get_sample_value("haad_frontend_failed_opens_total", {"stream": "door"}) or 0.0
+
+    before = failed_opens()
+    daemon._export_frontend_counters(child)
+    assert failed_opens() == before + 2
 
 
 def test_a_camera_of_a_group_rings_its_frames_for_the_alert_pictures(
