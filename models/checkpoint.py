@@ -72,9 +72,11 @@ def save_checkpoint(path: Path, module: torch.nn.Module, kind: str, metadata: di
     meta = {"format": FORMAT_VERSION, "kind": kind, "git_revision": git_revision(), **metadata}
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     weights = save(state)
-    atomic_write(path, lambda f: f.write(weights))
+    # Readable by every user, as the graphs exported from it are: the daemon runs as its own user
+    # (deploy/haad.service), and a copied owner-only checkpoint would stop it.
+    atomic_write(path, lambda f: f.write(weights), mode=0o644)
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    atomic_write(sidecar_path(path), lambda f: f.write(text.encode()))
+    atomic_write(sidecar_path(path), lambda f: f.write(text.encode()), mode=0o644)
 
 
 def load_metadata(path: Path, kind: str) -> dict[str, Any]:

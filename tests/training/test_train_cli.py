@@ -77,6 +77,8 @@ def test_encoder_trains_on_a_users_clip_set(tmp_path: Path, own_clips: Path) -> 
     assert result.exit_code == 0, result.output
     assert f"{own_clips}: no few-shot figures" in result.output  # its people were all trained on
     _, _, meta = load_encoder(out)
+    # The daemon's own user (deploy/haad.service) reads what its operator trained.
+    assert all(p.stat().st_mode & 0o044 == 0o044 for p in (out, out.with_suffix(".json")))
     assert meta["categories"] == ["a01 high arm wave", "a02 horizontal arm wave", "a07 draw x"]
     assert meta["data_split"][str(own_clips)]["train_subjects"] == ["7", "8"]
     windows, split = training_windows([str(own_clips)], None, WindowSpec(), 30)
