@@ -343,8 +343,17 @@ function drawTimeline(alert, win, tNow) {
 async function timelinePage() {
   const params = new URLSearchParams(location.search);
   const svg = document.getElementById("tl");
-  let until = params.get("until") ? new Date(params.get("until")) : new Date();
-  let since = params.get("since") ? new Date(params.get("since")) : new Date(until.getTime() - 24 * 3600e3);
+  // A period from the URL that is no date, or ends before it starts, is said and replaced.
+  const ignored = [];
+  const urlDate = (k) => {
+    const v = params.get(k), t = v ? new Date(v) : null;
+    if (v && isNaN(t)) ignored.push(`${k} "${v}" (not a date)`);
+    return v && !isNaN(t) ? t : null;
+  };
+  let until = urlDate("until") || new Date();
+  let since = urlDate("since") || new Date(until.getTime() - 24 * 3600e3);
+  if (since >= until) { ignored.push(`since "${params.get("since")}" (not before until)`); since = new Date(until.getTime() - 24 * 3600e3); }
+  document.getElementById("url-notice").textContent = ignored.length ? `Ignored from the address: ${ignored.join(", ")}.` : "";
   const L = 90, R = 10, ROW = 56, T = 22;
   let W = 800;
   const X = (t) => L + ((t - since.getTime()) / (until.getTime() - since.getTime())) * (W - L - R);

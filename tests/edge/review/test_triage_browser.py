@@ -118,3 +118,18 @@ def test_the_timeline_shows_every_camera_zooms_and_each_alert_has_its_whole_scor
     page.wait_for_selector("#timeline polyline.trace")
     n = page.locator("#timeline polyline.trace").get_attribute("data-n")
     assert n is not None and int(n) > 6 and page.locator("#timeline circle.score").count() == int(n)
+
+
+def test_a_timeline_url_with_a_bad_or_backwards_period_says_so_and_shows_a_day(
+    page, live_server: str
+) -> None:  # type: ignore[no-untyped-def]
+    """``since=garbage`` left the page at "Error: Invalid time value" with no chart; a period ending
+    before it started drew an empty chart."""
+    log_in(page, live_server, "/timeline?since=garbage")
+    page.wait_for_function("document.querySelectorAll('#tl rect.bar').length === 6")
+    assert (
+        page.locator("#url-notice").inner_text() == 'Ignored from the address: since "garbage" (not a date).'
+    )
+    page.goto(live_server + "/timeline?" + urlencode({"since": "2999-01-01T00:00:00Z"}))
+    page.wait_for_function("document.querySelectorAll('#tl rect.bar').length === 6")
+    assert "(not before until)" in page.locator("#url-notice").inner_text()
