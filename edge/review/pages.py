@@ -136,6 +136,8 @@ def profiles_page(request: Request) -> Response:
 
 @router.get("/profiles/{name}", response_class=HTMLResponse)
 def profile_page(request: Request, name: str) -> Response:
+    if _who(request) is not None and name not in _ctx(request).profiles.names():
+        raise HTTPException(404, f"no profile named {name!r}")  # an HTML page, as an unknown alert's
     return _signed_in_page(request, "profile.html", "profiles", name=name)
 
 

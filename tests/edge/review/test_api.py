@@ -445,7 +445,7 @@ def test_healthz_needs_no_token_errors_outside_the_api_are_pages_and_the_schema_
 ) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
-    for path in ("/alerts/abc", "/alerts/999999", "/no-such-page"):
+    for path in ("/alerts/abc", "/alerts/999999", "/no-such-page", "/profiles/no-such-profile"):
         page = client.get(path, headers=AUTH)
         assert page.status_code == 404 and page.headers["content-type"].startswith("text/html"), path
         assert "There is no such page." in page.text and 'href="/"' in page.text
