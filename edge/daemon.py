@@ -220,7 +220,11 @@ class Daemon:
             listen(self.cfg.serve).close()
 
     def _given_up(self) -> list[str]:
-        return [c.name for c in (self.worker, *self.services, *self.frontends) if c.given_up]
+        children = [c.name for c in (self.worker, *self.services, *self.frontends) if c.given_up]
+        # a camera given up inside a process of several (pose_frontend.group), which goes on
+        cameras = [f"frontend-{stream}" for c in self.frontends
+                   for stream, event in getattr(c.process, "given_up", {}).items() if event.is_set()]  # fmt: skip
+        return children + cameras
 
     @property
     def worker_report(self) -> dict[str, Any] | None:

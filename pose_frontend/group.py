@@ -13,9 +13,10 @@ process with the supervisor's back-off and given up after ``give_up_after`` fail
 
 It offers the daemon what :class:`~pose_frontend.process.FrontendProcess` does: ``stop_event``,
 ``finished_event`` (every camera ended), ``release_event``, ``stop()``, and ``counters``, here one
-:class:`~pose_frontend.base.Counters` per stream id. Exit code 0 once every camera ended or was given up:
-a camera given up inside a group is an ERROR line and stops publishing, but does not make ``haad run``
-exit with 1 as a given-up single-camera process does.
+:class:`~pose_frontend.base.Counters` per stream id, and ``given_up``, an event per stream id set when
+that camera was given up. Exit code 0 once every camera ended or was given up: a camera given up
+inside a group is an ERROR line and stops publishing; the daemon reads ``given_up`` and names it
+``frontend-<id>`` in ``/health`` and its exit code, as it does a given-up single-camera process.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ class FrontendGroupProcess(SpawnProcess):
         self.finished_event = _SPAWN.Event()
         self.release_event = _SPAWN.Event()
         self.counters = {s.id: Counters.shared() for s in streams}
+        self.given_up = {s.id: _SPAWN.Event() for s in streams}
         progress = progress or {}  # the daemon's, by stream (pose_frontend.base.Progress)
         self.progress = {s.id: progress.get(s.id) or Progress.shared() for s in streams}
 
@@ -143,23 +145,23 @@ class FrontendGroupProcess(SpawnProcess):
         slots = threading.Semaphore(self.pose_threads)
         models = PoseModelPool(self.pose_threads)
         publisher = QueuePublisher(frames)
+
+        def camera(stream: StreamConfig) -> None:
+            if not run_camera(
+                stream,
+                publisher,
+                self.stop_event,
+                self.counters[stream.id],
+                slots,
+                self.supervisor,
+                self.snapshot_dir,
+                models,
+                self.progress[stream.id],
+            ):
+                self.given_up[stream.id].set()
+
         cameras = [
-            threading.Thread(
-                target=run_camera,
-                args=(
-                    s,
-                    publisher,
-                    self.stop_event,
-                    self.counters[s.id],
-                    slots,
-                    self.supervisor,
-                    self.snapshot_dir,
-                    models,
-                    self.progress[s.id],
-                ),
-                name=f"camera-{s.id}",
-                daemon=True,
-            )
+            threading.Thread(target=camera, args=(s,), name=f"camera-{s.id}", daemon=True)
             for s in self.streams
         ]
         context = zmq.Context()  # this process's one context, its one socket below

@@ -42,7 +42,14 @@ def test_a_failing_camera_is_given_up_while_the_others_in_its_process_publish_ev
     ]
     bus = BusConfig(endpoint=f"ipc://{tmp_path}/bus.sock")
     supervisor = SupervisorConfig(initial_backoff_s=0.1, max_backoff_s=0.2, give_up_after=3)
-    group = FrontendGroupProcess(streams, bus, supervisor, pose_threads=1, hold_s=10.0)
+    config = EdgeConfig(
+        streams=streams, bus=bus, supervisor=supervisor, cameras_per_frontend=3, pose_threads=1
+    )
+    daemon = Daemon(config)
+    [child] = daemon.frontends
+    group = child.make()
+    assert isinstance(group, FrontendGroupProcess)
+    child.process = group
     received: dict[str, list[int]] = {"a": [], "c": []}
     with Subscriber(bus.endpoint) as sub:
         group.start()
@@ -58,6 +65,8 @@ def test_a_failing_camera_is_given_up_while_the_others_in_its_process_publish_ev
         assert received[stream_id] == list(range(1, int(seconds * 30) + 1))  # every frame, in order
         assert counters[stream_id]["published"] == seconds * 30 and counters[stream_id]["errors"] == 0
     assert counters["broken"]["published"] == 0
+    # given up inside the process, which ended well: /health and the exit code once said nothing
+    assert group.exitcode == 0 and daemon._given_up() == ["frontend-broken"]
 
 
 def test_the_daemon_packs_streams_into_processes_by_the_setting() -> None:
