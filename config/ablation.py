@@ -34,4 +34,6 @@ class AblationConfig(StrictModel):
     shots: int = Field(3, ge=1, le=20, description="Support clips per category (N_s).")
     seeds: int = Field(10, ge=1, le=100, description="Support-set draws per category.")
     cache_dir: str = Field(".cache/augbank", description="Augmentation banks (shared by every cell).")
-    reuse_encoders: bool = Field(True, description="Skip training a cell whose checkpoint already exists.")
+    reuse_encoders: bool = Field(
+        True, description="Skip training a cell whose checkpoint exists, trained with the same settings."
+    )
