@@ -29,6 +29,7 @@ from config.training import EncoderTrainConfig, GenerativeAugSettings
 from evaluation.fewshot import EvalWindows, eval_windows, evaluate
 from models.embedding import embed_all, embed_variants
 from models.encoder import encoder_embed_fn, load_encoder
+from models.encoder_config import read_encoder_metadata
 from models.humanmac import load_humanmac
 from training.augbank import AugmentationBank, BankSettings
 from training.datasets import load_dataset
@@ -50,6 +51,16 @@ def cell_config(base: EncoderTrainConfig, cfg: AblationConfig, n_g: int) -> Enco
     return base.model_copy(update={"steps": cfg.steps or base.steps, "generative": generative})
 
 
+def trained_with(path: Path, cell: EncoderTrainConfig) -> bool:
+    """Whether ``path`` holds an encoder trained with exactly ``cell``: one of a run before the
+    config changed is trained again, not reported under the new settings."""
+    try:
+        meta = read_encoder_metadata(path)[2]
+    except (OSError, ValueError):
+        return False
+    return bool(meta.get("train_config") == json.loads(json.dumps(cell.model_dump())))
+
+
 def run_ablation(cfg: AblationConfig, out: Path, *, progress: bool = True) -> dict[str, Any]:
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
@@ -57,8 +68,9 @@ def run_ablation(cfg: AblationConfig, out: Path, *, progress: bool = True) -> di
     encoders: dict[int, Path] = {}
     for n_g in sorted({0, *cfg.train_n_g, cfg.table3_n_g}):
         path = out / "encoders" / f"ng{n_g}.safetensors"
-        if not (path.is_file() and cfg.reuse_encoders):
-            train_encoder(cell_config(base, cfg, n_g), out=path, progress=progress)
+        settings = cell_config(base, cfg, n_g)
+        if not (cfg.reuse_encoders and trained_with(path, settings)):
+            train_encoder(settings, out=path, progress=progress)
         encoders[n_g] = path
 
     clipset = load_dataset(cfg.dataset, base.data_root)

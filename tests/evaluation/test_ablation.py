@@ -7,9 +7,10 @@ import pytest
 
 from config.ablation import AblationConfig
 from config.completions import CompletionSettings
-from config.loader import load_config
+from config.loader import load_config, parse_config
 from config.training import EncoderTrainConfig
-from evaluation.ablation import cell_config, run_ablation
+from evaluation.ablation import cell_config, run_ablation, trained_with
+from training.train_encoder import train_encoder
 
 pytestmark = pytest.mark.slow  # trains every ablation cell for real
 
@@ -62,3 +63,15 @@ def test_ablation_trains_every_cell_and_writes_the_tables(tmp_path: Path, data_r
         assert 0.0 < c["all"] <= 1.0 and c["std_over_seeds"] >= 0.0
     assert json.loads((tmp_path / "out" / "ablation.json").read_text())["dataset"] == "msr"
     assert "Table 3" in (tmp_path / "out" / "ablation.md").read_text()
+
+
+def test_a_rerun_retrains_a_cell_whose_settings_changed(tmp_path: Path, data_root: Path) -> None:
+    cell = parse_config(
+        f"datasets: [msr]\ndata_root: {data_root}\nsteps: 1\nencoder: {{hidden: 8, blocks: 1}}\n",
+        EncoderTrainConfig,
+    )
+    path = tmp_path / "encoders" / "ng0.safetensors"
+    assert not trained_with(path, cell)
+    train_encoder(cell, out=path, progress=False)
+    assert trained_with(path, cell)
+    assert not trained_with(path, cell.model_copy(update={"steps": 2}))  # was reused, reported as 2
