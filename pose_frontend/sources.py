@@ -178,6 +178,8 @@ class VideoFileSource(_PassSource):
     ) -> None:
         super().__init__(loop=loop, realtime=realtime, stop=stop, counters=counters)
         self.path = _require_file(Path(path), "video file")
+        if self.path.stat().st_size == 0:  # one still being copied, say: no codec is at fault
+            raise CorruptVideoError(f"video file is empty (0 bytes): {self.path}")
         capture = self._open()
         try:
             self.fps = capture.get(cv2.CAP_PROP_FPS)

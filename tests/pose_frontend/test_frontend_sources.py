@@ -70,6 +70,14 @@ def test_random_bytes_are_a_corrupt_video(tmp_path: Path) -> None:
     assert time.monotonic() - started < 5.0  # an error, not a hang
 
 
+def test_an_empty_video_file_is_said_to_be_empty(tmp_path: Path) -> None:
+    # It was "not a readable video file or codec", FFmpeg's "moov atom not found" above it.
+    path = tmp_path / "copying.mp4"
+    path.touch()
+    with pytest.raises(CorruptVideoError, match=r"video file is empty \(0 bytes\): .*copying.mp4"):
+        open_source(VideoSourceConfig(path=str(path)))
+
+
 def test_truncated_video_is_a_corrupt_video(tmp_path: Path, squat_video: Path) -> None:
     data = squat_video.read_bytes()
     path = tmp_path / "truncated.mp4"
