@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pwd
 import socket
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -67,13 +68,19 @@ def _folder_problems(cfg: EdgeConfig) -> list[str]:
     url = make_url(cfg.store.url)
     if url.get_backend_name() == "sqlite" and url.database:
         folders["store.url"] = Path(url.database).expanduser().parent
+    user = pwd.getpwuid(os.geteuid()).pw_name
     for where, folder in folders.items():
         existing = next(p for p in (folder, *folder.parents) if p.exists())
         if not existing.is_dir():
             problems.append(f"{where}: {existing} is a file, not a folder")
         elif not os.access(existing, os.W_OK | os.X_OK):
-            user = pwd.getpwuid(os.geteuid()).pw_name
             problems.append(f"{where}: user {user} cannot write in {existing} (give it a folder of its own)")
+    if cfg.bus.endpoint.startswith("ipc://"):  # its socket is made there, the folder is not
+        sockets = Path(cfg.bus.endpoint.removeprefix("ipc://")).parent
+        if not sockets.is_dir():
+            problems.append(f"bus.endpoint: no folder {sockets} for its socket")
+        elif not os.access(sockets, os.W_OK | os.X_OK):
+            problems.append(f"bus.endpoint: user {user} cannot make its socket in {sockets}")
     profiles = Path(cfg.profiles_dir)
     if profiles.exists() and not profiles.is_dir():
         problems.append(f"profiles_dir: {profiles} is a file, not a folder")
@@ -122,8 +129,16 @@ def check_bus_endpoint(bus: BusConfig) -> None:
             try:
                 probe.connect(address)
             except OSError:
-                return  # no file, or one left by a worker that is gone: binding replaces it
-        raise BusUnavailable(f"bus.endpoint {bus.endpoint}: another worker listens there; {hint}")
+                pass  # no file, or one left by a worker that is gone: binding replaces it
+            else:
+                raise BusUnavailable(f"bus.endpoint {bus.endpoint}: another worker listens there; {hint}")
+        left = Path(address)
+        if left.exists() and not _may_replace(left):
+            raise BusUnavailable(
+                f"bus.endpoint {bus.endpoint}: the socket file is another user's (uid {left.lstat().st_uid}) "
+                "and this one may not replace it; remove it or give bus.endpoint another"
+            )
+        return
     host, port = address.rsplit(":", 1)
     host = {"*": "0.0.0.0"}.get(host, host.strip("[]"))
     try:
@@ -135,6 +150,17 @@ def check_bus_endpoint(bus: BusConfig) -> None:
         raise BusUnavailable(
             f"bus.endpoint {bus.endpoint}: cannot listen there ({e.strerror}); {hint}"
         ) from None
+
+
+def _may_replace(path: Path) -> bool:
+    """Whether this user may delete ``path`` (as binding a socket there does)."""
+    folder = path.parent.stat()
+    if os.geteuid() == 0:
+        return True
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return False
+    # In a sticky folder such as /tmp only a file's owner or the folder's may delete it.
+    return not folder.st_mode & stat.S_ISVTX or os.geteuid() in (path.lstat().st_uid, folder.st_uid)
 
 
 def frontend_problems(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[str]:

@@ -44,3 +44,14 @@ def test_a_deployment_without_streams_is_refused_before_its_worker_fails_on_it(t
         path.write_text(yaml.safe_dump({"streams": [], "run_frontends": frontends}))
         result = runner.invoke(app, ["config", "validate", str(path)])
         assert result.exit_code == 2 and f"{path}: streams: none listed" in result.output, result.output
+
+
+def test_an_ipc_bus_endpoint_in_a_folder_that_is_not_there_is_a_problem(tmp_path: Path) -> None:
+    # The worker failed to bind it at every restart; the folder is not made (it may be a mistyped one).
+    path = tmp_path / "edge.yaml"
+    path.write_text(
+        yaml.safe_dump({"streams": [{"id": "cam"}], "bus": {"endpoint": f"ipc://{tmp_path}/run/bus.sock"}})
+    )
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"{path}: bus.endpoint: no folder {tmp_path / 'run'} for its socket" in result.output

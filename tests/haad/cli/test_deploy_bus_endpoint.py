@@ -3,7 +3,10 @@ on ipc it took the socket from the running worker, on tcp its worker failed to b
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,30 @@ def test_a_tcp_port_in_use_is_named() -> None:
             check_bus_endpoint(bus)
     check_bus_endpoint(bus)
     check_bus_endpoint(bus.model_copy(update={"subscriber_binds": False}))  # the worker connects
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="makes a file of another user")
+def test_a_socket_file_another_user_left_in_a_sticky_folder_is_named(tmp_path: Path) -> None:
+    # A daemon once run as root leaves /tmp/haad-bus.sock; the haad user's worker failed to bind it
+    # ("Address already in use") at every restart.
+    shared = Path(tempfile.mkdtemp(prefix="haad-sticky-", dir="/tmp"))
+    try:
+        shared.chmod(0o1777)
+        path = shared / "bus.sock"
+        with socket.socket(socket.AF_UNIX) as gone:
+            gone.bind(str(path))
+        pid = os.fork()
+        if pid == 0:  # the check as user nobody; its exit code says what it found
+            code = 1
+            try:
+                os.setuid(65534)
+                check_bus_endpoint(BusConfig(endpoint=f"ipc://{path}"))
+                code = 0
+            except BusUnavailable as e:
+                code = 3 if "the socket file is another user's (uid 0)" in str(e) else 4
+            finally:
+                os._exit(code)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 3
+        check_bus_endpoint(BusConfig(endpoint=f"ipc://{path}"))  # its owner may replace it
+    finally:
+        shutil.rmtree(shared)
