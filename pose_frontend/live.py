@@ -28,8 +28,8 @@ import numpy as np
 
 from bus.logs import redact_url
 from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
-from config.secrets import with_password
-from pose_frontend.base import Counters, Source, SourceUnavailableError, StopFlag
+from config.secrets import SecretError, with_password
+from pose_frontend.base import Counters, Source, SourceError, SourceUnavailableError, StopFlag
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,11 @@ def url_capture_factory(config: UrlSourceConfig) -> CaptureFactory:
     ]
 
     def open_url() -> Capture:
-        return cv2.VideoCapture(with_password(config.url, config.password), cv2.CAP_FFMPEG, params)
+        try:
+            url = with_password(config.url, config.password)
+        except SecretError as e:  # read at each opening: a fixed file is used at the next restart
+            raise SourceError(f"{redact_url(config.url)}: {e}") from None
+        return cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
 
     return open_url
 

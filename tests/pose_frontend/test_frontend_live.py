@@ -21,7 +21,7 @@ import pytest
 
 from bus.logs import redact_url
 from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
-from pose_frontend.base import SourceUnavailableError
+from pose_frontend.base import SourceError, SourceUnavailableError
 from pose_frontend.live import LiveSource
 from pose_frontend.sources import open_source
 
@@ -144,6 +144,18 @@ def test_credentials_are_kept_out_of_logs() -> None:
     assert redact_url("http://cam.local/mjpeg") == "http://cam.local/mjpeg"
     assert redact_url("http://cam.local/live?token=s3cr3t&fps=5") == "http://cam.local/live?token=***&fps=5"
     assert redact_url("rtsp://10.0.0.5/s?user=a&password=b") == "rtsp://10.0.0.5/s?user=a&password=***"
+
+
+def test_a_camera_password_file_that_cannot_be_read_is_one_source_error(tmp_path: Path) -> None:
+    # It was a SecretError traceback out of the frontend process.
+    config = UrlSourceConfig(
+        url="rtsp://admin@127.0.0.1:1/s1",
+        password={"file": str(tmp_path / "gone.pw")},  # type: ignore[arg-type]
+    )
+    with pytest.raises(
+        SourceError, match=r"rtsp://\*\*\*@127.0.0.1:1/s1: cannot read the secret file .*gone.pw"
+    ):
+        list(open_source(config))
 
 
 # --- a real network stream ---------------------------------------------------------------------
