@@ -23,8 +23,8 @@ def defaults_cmd() -> None:
 @app.command("validate")
 def validate_cmd(path: Path = typer.Argument(..., help="edge.yaml to check.")) -> None:
     """Check an edge.yaml: every setting (each problem with its line), and what the deployment needs
-    on this host: the profiles its streams name, its source files, its bus keys, its secrets. Warns
-    when no stream has a profile to score against yet."""
+    on this host: the profiles its streams name, its source files, its bus keys, its secrets, the
+    folders it writes in. Warns when no stream has a profile to score against yet."""
     from edge.checks import deployment_problems, deployment_warnings
 
     cfg = load_edge_config(path)
