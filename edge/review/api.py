@@ -175,15 +175,23 @@ def timeline(
 @router.post("/alerts/review", response_model=schemas.BulkReviewOut)
 def review_alerts(body: schemas.BulkReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Set the review status of several alerts at once (the list's multi-select); without ``note``
-    each keeps its own. Ids that do not exist come back in ``missing``."""
-    updated, missing = [], []
-    for alert_id in dict.fromkeys(body.ids):
+    each keeps its own. Ids that do not exist come back in ``missing``; with ``if_status``, those
+    reviewed meanwhile in ``changed``."""
+    updated, missing, changed = [], [], []
+    ids = list(dict.fromkeys(body.ids))
+    if body.if_status is not None:
+        with ctx.store.reading() as s:
+            status = {i: st for i, st in s.execute(select(Alert.id, Alert.status).where(Alert.id.in_(ids)))}
+        changed = [i for i in ids if i in status and status[i] != body.if_status]
+    for alert_id in ids:
+        if alert_id in changed:
+            continue
         try:
             ctx.store.set_status(alert_id, body.status, body.note, reviewer=who.name)
             updated.append(alert_id)
         except KeyError:  # no such alert, or deleted meanwhile (retention)
             missing.append(alert_id)
-    return {"updated": updated, "missing": missing}
+    return {"updated": updated, "missing": missing, "changed": changed}
 
 
 @router.get("/events/live", include_in_schema=False)

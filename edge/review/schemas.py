@@ -149,11 +149,17 @@ class BulkReviewIn(BaseModel):
     ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=500)
     status: ReviewStatus
     note: str | None = Field(None, max_length=2000, description="None: each alert keeps its note.")
+    if_status: ReviewStatus | None = Field(
+        None,
+        description="Only the alerts still in this status (as the client last read them, e.g. `new`); "
+        "the others, reviewed meanwhile, are left alone and come back in `changed`.",
+    )
 
 
 class BulkReviewOut(BaseModel):
     updated: list[int]
     missing: list[int]
+    changed: list[int] = Field(description="Not in `if_status` any more: left as they were.")
 
 
 # The name rule's own message, not pydantic's; the schema states the rule to clients.

@@ -150,12 +150,12 @@ async function alertsPage() {
   }
 
   const msg = document.getElementById("live-state");
-  async function review(ids, status) {
+  async function review(ids, status, ifStatus = null) {
     if (!ids.length) return;
     try {
-      const r = await api("/alerts/review", { method: "POST", json: { ids, status } });
+      const r = await api("/alerts/review", { method: "POST", json: { ids, status, if_status: ifStatus } });
       for (const id of r.updated) selected.delete(id);
-      msg.textContent = `${r.updated.length} alert(s) ${status}`;
+      msg.textContent = `${r.updated.length} alert(s) ${status}` + (r.changed.length ? `; ${r.changed.length} reviewed meanwhile by someone else, left as they are` : "");
     } catch (e) { msg.textContent = "Failed: " + e.message; }
     await load();
     unreviewedBadge();
@@ -163,7 +163,7 @@ async function alertsPage() {
   const targets = () => (selected.size ? [...selected] : items[focus] ? [items[focus].id] : []);
   document.getElementById("bulk-confirm").onclick = () => review(targets(), "confirmed");
   document.getElementById("bulk-dismiss").onclick = () => review(targets(), "dismissed");
-  document.getElementById("bulk-reviewed").onclick = () => review(items.filter((a) => a.status === "new").map((a) => a.id), "dismissed");
+  document.getElementById("bulk-reviewed").onclick = () => review(items.filter((a) => a.status === "new").map((a) => a.id), "dismissed", "new");
   const selectAll = () => {
     const all = items.every((a) => selected.has(a.id));
     for (const a of items) all ? selected.delete(a.id) : selected.add(a.id);

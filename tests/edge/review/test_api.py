@@ -324,7 +324,7 @@ def test_a_review_without_a_note_keeps_the_alerts_note_as_the_bulk_one_does(
     bulk = client.post(
         "/api/v1/alerts/review", json={"ids": [alert_id, 999], "status": "confirmed"}, headers=AUTH
     )
-    assert bulk.json() == {"updated": [alert_id], "missing": [999]}
+    assert bulk.json() == {"updated": [alert_id], "missing": [999], "changed": []}
 
 
 def test_times_beyond_year_9999_or_before_year_1_in_utc_are_invalid_input(client: TestClient) -> None:
@@ -468,7 +468,11 @@ def test_bulk_review_sets_many_keeps_notes_and_names_the_missing(client: TestCli
     )
     r = client.post("/api/v1/alerts/review", json={"ids": [first, second, 999999], "status": "dismissed"},
                     headers=AUTH)  # fmt: skip
-    assert r.status_code == 200 and r.json() == {"updated": [first, second], "missing": [999999]}
+    assert r.status_code == 200 and r.json() == {
+        "updated": [first, second],
+        "missing": [999999],
+        "changed": [],
+    }
     with AlertStore(seeded.url) as store:
         a, b = store.get_alert(first), store.get_alert(second)
     assert (a.status, a.note, a.reviewed_by) == ("dismissed", "keep me", "alice") and b.status == "dismissed"

@@ -53,3 +53,36 @@ def test_the_alert_page_left_open_shows_another_reviewers_review_instead_of_eras
     page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked dismissed.'")
     with AlertStore(seeded.url) as store:
         assert store.get_alert(alert_id).status == "dismissed"
+
+
+def test_bulk_review_if_still_new_leaves_the_alerts_reviewed_meanwhile(
+    client: TestClient, seeded: Seeded
+) -> None:
+    first, second = seeded.ids[:2]
+    with AlertStore(seeded.url) as store:
+        store.set_status(second, "confirmed", "bob: real", reviewer="bob")
+    body = {"ids": [first, second, 999_999], "status": "dismissed", "if_status": "new"}
+    r = client.post("/api/v1/alerts/review", json=body, headers=AUTH)
+    assert r.json() == {"updated": [first], "missing": [999_999], "changed": [second]}
+    with AlertStore(seeded.url) as store:
+        assert (store.get_alert(first).status, store.get_alert(second).status) == ("dismissed", "confirmed")
+
+
+def test_mark_page_reviewed_on_a_list_gone_stale_dismisses_only_what_is_still_new(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """With the live updates cut (a proxy dropping the stream), the list still showed an alert a
+    colleague had confirmed as new, and "Mark page reviewed" dismissed it over their confirmation."""
+    page.route("**/api/v1/events/live", lambda route: route.abort())
+    log_in(page, live_server)
+    page.wait_for_function("document.querySelectorAll('#rows tr.new').length === 6")
+    with AlertStore(seeded.url) as store:
+        store.set_status(seeded.ids[0], "confirmed", "bob: real", reviewer="bob")
+    page.click("#bulk-reviewed")
+    page.wait_for_function("document.querySelectorAll('#rows tr.dismissed').length === 5")
+    assert page.locator("#live-state").inner_text() == (
+        "5 alert(s) dismissed; 1 reviewed meanwhile by someone else, left as they are"
+    )
+    assert page.locator(f"#rows tr[data-id='{seeded.ids[0]}']").get_attribute("class") == "confirmed"
+    with AlertStore(seeded.url) as store:
+        assert store.get_alert(seeded.ids[0]).status == "confirmed"
