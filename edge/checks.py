@@ -9,7 +9,7 @@ import os
 import pwd
 import socket
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -165,8 +165,9 @@ def _may_replace(path: Path) -> bool:
 
 def frontend_problems(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[str]:
     """What keeps a frontend host (``haad frontend run``) from sending: source files it cannot open,
-    key files that are not there."""
-    return [*_source_problems(streams), *_unreadable(_client_keys(bus))]
+    camera passwords it cannot read, key files that are not there."""
+    cameras = (ref for i, s in enumerate(streams) for ref in _secret_refs(s, f"streams.{i}."))
+    return [*_source_problems(streams), *_unreadable_secrets(cameras), *_unreadable(_client_keys(bus))]
 
 
 def _source_problems(streams: Sequence[StreamConfig]) -> list[str]:
@@ -238,8 +239,12 @@ def _key_problems(cfg: EdgeConfig) -> list[str]:
 def _secret_problems(cfg: EdgeConfig) -> list[str]:
     """Each referenced secret this host cannot read (an unset variable, a missing file): found now,
     not when the store, a sink or a camera first needs it."""
+    return _unreadable_secrets(_secret_refs(cfg, ""))
+
+
+def _unreadable_secrets(refs: Iterable[tuple[str, SecretRef]]) -> list[str]:
     problems = []
-    for where, ref in _secret_refs(cfg, ""):
+    for where, ref in refs:
         try:
             ref.value()
         except SecretError as e:

@@ -156,12 +156,13 @@ def test_run_refuses_key_files_it_cannot_use_and_sources_it_cannot_open_before_s
     _, client = make_client_keys(tmp_path / "keys", "door")
     garbled = _write(tmp_path / "garbled.key_secret", "not a certificate\n")
 
-    def run(client_key: Path, video: str | None = None) -> tuple[int, str]:
-        source = (
-            f"{{kind: video, path: {video}}}"
-            if video
-            else "{kind: synthetic, script: [{motion: idle, seconds: 1}]}"
-        )
+    def run(client_key: Path, video: str | None = None, source: str | None = None) -> tuple[int, str]:
+        if source is None:
+            source = (
+                f"{{kind: video, path: {video}}}"
+                if video
+                else "{kind: synthetic, script: [{motion: idle, seconds: 1}]}"
+            )
         config = _write(tmp_path / "f.yaml", f"""
 bus: {{endpoint: "tcp://127.0.0.1:5999", curve: {{server_public_key: {server}, client_secret_key: {client_key}}}}}
 streams: [{{id: door, source: {source}}}]
@@ -177,6 +178,12 @@ streams: [{{id: door, source: {source}}}]
     assert code == 2 and "holds no secret key" in out
     code, out = run(client, video=str(tmp_path / "missing.mp4"))
     assert code == 2 and "stream door:" in out and "missing.mp4" in out
+    # A camera password it cannot read was a SecretError traceback from the stream's process.
+    password = f"{{kind: url, url: 'rtsp://admin@10.0.0.5/s1', password: {{file: {tmp_path / 'cam.pw'}}}}}"
+    code, out = run(client, source=password)
+    assert (
+        code == 2 and f"streams.0.source.password: cannot read the secret file {tmp_path / 'cam.pw'}" in out
+    )
 
 
 def test_run_stops_its_streams_on_sigterm_as_on_ctrl_c(tmp_path: Path) -> None:
