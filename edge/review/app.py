@@ -48,8 +48,11 @@ def create_app(ctx: ReviewContext) -> FastAPI:
 
 
 async def _invalid(request: Request, e: RequestValidationError) -> Response:
-    if not request.url.path.startswith("/api/"):  # /alerts/abc: no such page
-        return _error_page(request, 404, "There is no such page.")
+    if not request.url.path.startswith("/api/"):
+        if any(err["loc"][0] == "path" for err in e.errors()):  # /alerts/abc: no such page
+            return _error_page(request, 404, "There is no such page.")
+        fields = ", ".join(f"{err['loc'][-1]} ({err['msg'].lower()})" for err in e.errors())
+        return _error_page(request, 400, f"The form lacks or has a bad field: {fields}.")  # a login script's
     errors = [{k: v for k, v in err.items() if k in ("type", "loc", "msg")} for err in e.errors()]
     return JSONResponse({"detail": errors}, status_code=422)
 

@@ -156,6 +156,14 @@ def test_login_form_posted_from_another_site_is_refused(client: TestClient) -> N
     assert "evil@example.com" not in r.text  # no words of a link's in the server's error line
 
 
+def test_a_login_post_without_a_token_is_a_bad_request_naming_the_field(client: TestClient) -> None:
+    """A login script posting the wrong field got 404 "There is no such page." for /login."""
+    r = client.post("/login", data={"tok": TOKEN}, follow_redirects=False)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert "The form lacks or has a bad field: token (field required)." in r.text
+    assert TOKEN not in r.text
+
+
 def _mark(client: TestClient, alert_id: int, **body: object) -> dict:  # type: ignore[type-arg]
     r = client.post(f"/api/v1/alerts/{alert_id}/normal", json=body, headers=AUTH)
     assert r.status_code == 200, r.text
