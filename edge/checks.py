@@ -67,7 +67,13 @@ def _folder_problems(cfg: EdgeConfig) -> list[str]:
     folders = {"state_dir": state_dir(cfg)}
     url = make_url(cfg.store.url)
     if url.get_backend_name() == "sqlite" and url.database:
-        folders["store.url"] = Path(url.database).expanduser().parent
+        database = Path(url.database).expanduser()
+        folders["store.url"] = database.parent
+        # Alerts would wait in the outbox for a log that can never open.
+        if database.is_dir():
+            problems.append(f"store.url: {database} is a folder, not a database file")
+        elif database.is_file() and not _is_sqlite(database):
+            problems.append(f"store.url: {database} is not an SQLite database")
     user = pwd.getpwuid(os.geteuid()).pw_name
     for where, folder in folders.items():
         existing = next(p for p in (folder, *folder.parents) if p.exists())
@@ -150,6 +156,15 @@ def check_bus_endpoint(bus: BusConfig) -> None:
         raise BusUnavailable(
             f"bus.endpoint {bus.endpoint}: cannot listen there ({e.strerror}); {hint}"
         ) from None
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            header = f.read(16)
+    except OSError:
+        return True  # unreadable here: the worker's own error says why
+    return header in (b"", b"SQLite format 3\x00")
 
 
 def _may_replace(path: Path) -> bool:

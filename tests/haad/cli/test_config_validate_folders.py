@@ -55,3 +55,17 @@ def test_an_ipc_bus_endpoint_in_a_folder_that_is_not_there_is_a_problem(tmp_path
     result = runner.invoke(app, ["config", "validate", str(path)])
     assert result.exit_code == 2, result.output
     assert f"{path}: bus.endpoint: no folder {tmp_path / 'run'} for its socket" in result.output
+
+
+def test_an_alert_log_path_that_is_a_folder_or_another_file_is_a_problem(tmp_path: Path) -> None:
+    # The worker kept every alert in its outbox, waiting for a log that could never open.
+    path = tmp_path / "edge.yaml"
+    for database, said in (
+        (tmp_path, "is a folder, not a database file"),
+        (path, "is not an SQLite database"),
+    ):
+        path.write_text(
+            yaml.safe_dump({"streams": [{"id": "cam"}], "store": {"url": f"sqlite:///{database}"}})
+        )
+        result = runner.invoke(app, ["config", "validate", str(path)])
+        assert result.exit_code == 2 and f"store.url: {database} {said}" in result.output, result.output
