@@ -38,7 +38,7 @@ from models.humanmac.sampler import known_frames, pad_unknown
 from models.preprocess import ClipError, WindowSpec, clip_frames, cut_windows, normalise_windows
 from training.augbank import generate_in_chunks
 from training.datasets import load_dataset
-from training.protocol import KINDER_GATOR, MSR, Split
+from training.protocol import KINDER_GATOR, MSR, SPLITS, Split, split_for
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,19 @@ class HeldOutWindows:
     windows: np.ndarray
     torso_m: np.ndarray
     labels: np.ndarray
+
+
+def held_out_split(dataset: str, data_root: str | None, model: str) -> Split:
+    """Kinder-Gator's or MSR's test people, or every person of a user's clip-set file (``model``
+    names what is evaluated, for the refusal of another dataset)."""
+    if dataset in (KINDER_GATOR.dataset, MSR.dataset):
+        return SPLITS[dataset]
+    if not dataset.endswith(".npz"):
+        raise ValueError(
+            f"{model} is evaluated on kinder-gator, msr or a clip-set .npz file; got {dataset!r}"
+        )
+    clips = load_dataset(dataset, data_root)
+    return split_for(dataset, clips.subjects, clips.labels)
 
 
 def held_out_windows(split: Split, spec: WindowSpec, data_root: str | None = None) -> HeldOutWindows:
@@ -64,6 +77,8 @@ def held_out_windows(split: Split, spec: WindowSpec, data_root: str | None = Non
         # normalise_windows divides by this median when spec.scale; otherwise units are metres already
         torso.append(np.median(skeleton.torso_length(raw), axis=1) if spec.scale else np.ones(len(raw)))
         labels += [c.label] * len(raw)
+    if not windows:
+        raise ValueError(f"{split.dataset}: no clip of its test people gives a window (all empty or NaN)")
     return HeldOutWindows(np.concatenate(windows), np.concatenate(torso).astype(np.float32), np.array(labels))
 
 
@@ -163,10 +178,7 @@ def evaluate_humanmac(
 ) -> dict[str, Any]:
     """Metrics of HumanMAC, the naive predictors and the true continuation; writes
     ``humanmac_eval.json`` and ``humanmac_examples.png`` to ``out_dir`` when given."""
-    splits = {s.dataset: s for s in (KINDER_GATOR, MSR)}
-    if dataset not in splits:
-        raise ValueError(f"HumanMAC is evaluated on {' or '.join(splits)}; got {dataset!r}")
-    split = splits[dataset]
+    split = held_out_split(dataset, data_root, "HumanMAC")
     data = held_out_windows(split, model.spec, data_root)
     if max_windows is not None and max_windows < len(data.windows):
         keep = np.linspace(0, len(data.windows) - 1, max_windows).round().astype(int)  # evenly, all clips

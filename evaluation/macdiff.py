@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from config.completions import CompletionSettings
-from evaluation.humanmac import HeldOutWindows, held_out_windows
+from evaluation.humanmac import HeldOutWindows, held_out_split, held_out_windows
 from models import skeleton
 from models.encoder import encoder_embed_fn, load_encoder
 from models.humanmac import HumanMAC
@@ -31,7 +31,7 @@ from models.macdiff import MacDiff
 from models.preprocess import fill_gaps
 from training.augbank import generate_in_chunks
 from training.generative import consistent_variants
-from training.protocol import KINDER_GATOR, MSR
+from training.protocol import KINDER_GATOR
 
 MIN_RUN, MAX_RUN = 5, 25
 
@@ -149,10 +149,7 @@ def evaluate_macdiff(
 ) -> dict[str, Any]:
     """Both measurements on the same held-out windows; writes ``macdiff_eval.json`` and
     ``macdiff_examples.png`` to ``out_dir`` when given."""
-    splits = {s.dataset: s for s in (KINDER_GATOR, MSR)}
-    if dataset not in splits:
-        raise ValueError(f"MacDiff is evaluated on {' or '.join(splits)}; got {dataset!r}")
-    split = splits[dataset]
+    split = held_out_split(dataset, data_root, "MacDiff")
     data = held_out_windows(split, model.spec, data_root)
     if max_windows is not None and max_windows < len(data.windows):
         keep = np.linspace(0, len(data.windows) - 1, max_windows).round().astype(int)  # evenly, all clips

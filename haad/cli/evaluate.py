@@ -226,7 +226,10 @@ def eval_humanmac_cmd(
         _SAMPLER.refine, help="Re-anchor on the last observed pose and keep bone lengths."
     ),
     seed: int = typer.Option(0, help="Noise seed."),
-    dataset: str = typer.Option("kinder-gator", help="Test participants of kinder-gator or msr."),
+    dataset: str = typer.Option(
+        "kinder-gator",
+        help="Test participants of kinder-gator or msr, or a clip-set .npz path (all its people).",
+    ),
     max_windows: int | None = typer.Option(None, min=1, help="Evaluate this many windows, spread evenly."),
     threads: int | None = typer.Option(None, min=1, help="torch CPU threads (default: torch's)."),
     out: Path = typer.Option(Path("runs/humanmac"), help="Folder for humanmac_eval.json and the figure."),
@@ -268,7 +271,10 @@ def eval_macdiff_cmd(
     dropouts: int = typer.Option(3, min=1, max=19, help="Joints missing per window (reconstruction)."),
     steps: int = typer.Option(20, min=1, max=1000, help="DDIM steps of the reconstruction."),
     seed: int = typer.Option(0, help="Seed of the dropouts, masks and noise."),
-    dataset: str = typer.Option("kinder-gator", help="Test participants of kinder-gator or msr."),
+    dataset: str = typer.Option(
+        "kinder-gator",
+        help="Test participants of kinder-gator or msr, or a clip-set .npz path (all its people).",
+    ),
     max_windows: int | None = typer.Option(256, min=1, help="Evaluate this many windows, spread evenly."),
     out: Path = typer.Option(Path("runs/macdiff"), help="Folder for macdiff_eval.json and the figure."),
     data_root: str | None = DataRoot,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+from clips.files import save_clipset_file
+from evaluation.macdiff import evaluate_macdiff
 from haad.cli import app
 from models.humanmac import DEFAULT_HUMANMAC_PATH
+from models.macdiff import load_macdiff
+from training.datasets import load_dataset
 
 
 def _refused(args: list[str]) -> str:
@@ -23,7 +28,10 @@ def _refused(args: list[str]) -> str:
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["--dataset", "nw-ucla"], "HumanMAC is evaluated on kinder-gator or msr; got 'nw-ucla'"),
+        (
+            ["--dataset", "nw-ucla"],
+            "HumanMAC is evaluated on kinder-gator, msr or a clip-set .npz file; got 'nw-ucla'",
+        ),
         (["--model", "absent.safetensors"], "checkpoint needs both absent.safetensors and absent.json"),
     ],
 )
@@ -36,3 +44,17 @@ def test_eval_stream_refuses_a_config_whose_encoder_is_another_model(tmp_path: P
     config.write_text(yaml.safe_dump({"encoder": str(DEFAULT_HUMANMAC_PATH)}))
     said = _refused(["eval", "stream", "--config", str(config), "--out", str(tmp_path / "out")])
     assert "encoder: " in said and "is a 'haad.humanmac' checkpoint, not 'haad.encoder'" in said
+
+
+def test_eval_humanmac_and_macdiff_score_a_users_clip_set(tmp_path: Path, data_root: Path) -> None:
+    own = tmp_path / "site.npz"
+    save_clipset_file(own, [c for c in load_dataset("msr", data_root).clips if c.subject == "9"][:4])
+    quick = ["--dataset", str(own), "--max-windows", "2", "--samples", "2", "--steps", "1"]
+    result = CliRunner().invoke(app, ["eval", "humanmac", *quick, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "humanmac_eval.json").read_text())
+    assert summary["dataset"] == str(own) and summary["test_subjects"] == ["9"] and summary["windows"] == 2
+    summary = evaluate_macdiff(
+        load_macdiff(), None, dataset=str(own), max_windows=2, samples=1, steps=1, progress=False
+    )
+    assert summary["test_subjects"] == ["9"] and summary["windows"] == 2
