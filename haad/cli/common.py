@@ -60,6 +60,19 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def output_folder(path: Path, option: str = "--out") -> Path:
+    """``path`` created as the folder a command writes its reports to, before the work that fills it;
+    exits with code 2 and one line when it cannot be (a file of that name, a file above it)."""
+    blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise fail(f"{option} {path}: {blocking} is a file, not a folder", code=2)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise fail(f"{option} {path}: {e.strerror}", code=2) from None
+    return path
+
+
 def open_store(store: StoreConfig) -> AlertStore:
     """The alert log ``store`` names, for a command that reads it (a worker creates it); exits with
     code 1 and one line when it cannot be opened. A missing SQLite file is refused, not created: a
