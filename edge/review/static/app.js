@@ -288,12 +288,17 @@ function wireReview(id, alert) {
   // The review this page last showed: the server refuses a change if another reviewer's came since.
   let seen = alert.reviewed_at;
   // The message comes last, once the page shows the alert's state, new or (refused) another's.
+  // One action at a time: a second press would carry the review the first replaces (a 409).
+  const buttons = document.querySelectorAll(".review button");
   const act = async (fn) => {
+    if (buttons[0].disabled) return;
+    buttons.forEach((b) => { b.disabled = true; });
     msg.textContent = "…";
     let done;
     try { done = await fn(); } catch (e) { done = "Failed: " + e.message; }
     try { const a = await api("/alerts/" + id); renderAlert(a); seen = a.reviewed_at; } catch (e) { done += " (reload the page: " + e.message + ")"; }
     msg.textContent = done;
+    buttons.forEach((b) => { b.disabled = false; });
     unreviewedBadge();
   };
   const review = (status) => act(async () => { await api(`/alerts/${id}/review`, { method: "POST", json: { status, note: note(), if_reviewed_at: seen } }); return `Marked ${status}.`; });

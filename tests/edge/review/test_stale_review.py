@@ -86,3 +86,16 @@ def test_mark_page_reviewed_on_a_list_gone_stale_dismisses_only_what_is_still_ne
     assert page.locator(f"#rows tr[data-id='{seeded.ids[0]}']").get_attribute("class") == "confirmed"
     with AlertStore(seeded.url) as store:
         assert store.get_alert(seeded.ids[0]).status == "confirmed"
+
+
+def test_a_double_press_on_the_alert_page_sends_one_review(page, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """Both presses were sent, the second naming the review the first replaced: a 409 whose
+    "Failed: reviewed meanwhile" could be the last word on the reviewer's own action."""
+    log_in(page, live_server, f"/alerts/{seeded.ids[0]}")
+    page.wait_for_selector("#meta dt")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.evaluate("for (const i of [1, 2]) document.getElementById('dismiss').click()")
+    page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked dismissed.'")
+    assert not page.locator("#dismiss").is_disabled()
+    assert [u.split("/api/v1")[1] for u in posts] == [f"/alerts/{seeded.ids[0]}/review"]
