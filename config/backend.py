@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from config.base import StrictModel
+from config.base import StrictModel, UserPath
 
 GraphOptimization = Literal["disable", "basic", "extended", "all"]
 Precision = Literal["fp32", "int8"]
@@ -45,7 +45,7 @@ class OnnxRuntimeConfig(StrictModel):
     graph_optimization: GraphOptimization = Field(
         default="all", description="ONNX Runtime graph optimisation level applied when the session is built."
     )
-    cache_dir: str = Field(
+    cache_dir: UserPath = Field(
         default=".cache/onnx", description="Where exported .onnx files are kept (keyed by checkpoint sha256)."
     )
     precision: Precision = Field(
@@ -65,11 +65,11 @@ class TensorRTConfig(StrictModel):
         default=True,
         description="Let TensorRT pick fp16 kernels (embeddings then differ from fp32 by ~1e-3).",
     )
-    engine_cache_dir: str = Field(
+    engine_cache_dir: UserPath = Field(
         default=".cache/tensorrt",
         description="Where built TensorRT engines are cached (building one takes minutes).",
     )
-    onnx_cache_dir: str = Field(
+    onnx_cache_dir: UserPath = Field(
         default=".cache/onnx", description="Where the exported .onnx the engine is built from is kept."
     )
     max_batch: int = Field(

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import os
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+# A path in a configuration file: "~" is the home folder of the user reading it, as in a shell (taken
+# literally, it made a folder named "~" beside the file).
+UserPath = Annotated[str, AfterValidator(os.path.expanduser)]
 
 
 class StrictModel(BaseModel):

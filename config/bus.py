@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from config.base import StrictModel
+from config.base import StrictModel, UserPath
 
 # sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
 _IPC_PATH_MAX_BYTES = 107
@@ -23,16 +23,16 @@ class CurveConfig(StrictModel):
     runs both needs all four.
     """
 
-    server_secret_key: str | None = Field(
+    server_secret_key: UserPath | None = Field(
         None, description="The worker's key pair (a .key_secret file from `haad keys server`)."
     )
-    authorized_clients: str | None = Field(
+    authorized_clients: UserPath | None = Field(
         None, description="Folder of the public keys (.key files) of the frontends allowed to send."
     )
-    server_public_key: str | None = Field(
+    server_public_key: UserPath | None = Field(
         None, description="The worker's public key (the .key file from `haad keys server`)."
     )
-    client_secret_key: str | None = Field(
+    client_secret_key: UserPath | None = Field(
         None, description="This frontend host's key pair (a .key_secret file from `haad keys client`)."
     )
     senders: dict[str, list[str]] | None = Field(

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from config.base import StrictModel
+from config.base import StrictModel, UserPath
 from config.bus import BusConfig
 from config.events import EventsConfig
 from config.frontend import StreamConfig
@@ -93,11 +93,13 @@ class EdgeConfig(StrictModel):
         default_factory=WorkerConfig, description="Windows, encoder backend, alerts."
     )
     store: StoreConfig = Field(default_factory=StoreConfig, description="The alert log.")
-    encoder: str | None = Field(
+    encoder: UserPath | None = Field(
         None, description="Encoder checkpoint (.safetensors); None = the bundled one."
     )
-    profiles_dir: str = Field("profiles", min_length=1, description="Where enrolled behaviour profiles live.")
-    state_dir: str | None = Field(
+    profiles_dir: UserPath = Field(
+        "profiles", min_length=1, description="Where enrolled behaviour profiles live."
+    )
+    state_dir: UserPath | None = Field(
         None,
         min_length=1,
         description="Where haad keeps local state (the alert outbox); default: the config file's folder "

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from config.base import StrictModel
+from config.base import StrictModel, UserPath
 from config.secrets import SecretRef, no_inline_password
 
 EventKind = Literal["open", "update", "close"]
@@ -27,7 +27,7 @@ class MqttConfig(StrictModel):
     password: SecretRef | None = Field(
         None, description="The broker password of the URL's user: {env: NAME} or {file: PATH}."
     )
-    ca_file: str | None = Field(
+    ca_file: UserPath | None = Field(
         None,
         description="PEM file of the CA that signed an mqtts:// broker's certificate (a private CA, a "
         "self-signed broker); none: the system's CAs.",

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from config.base import StrictModel
+from config.base import StrictModel, UserPath
 from config.bus import BusConfig
 from config.secrets import SecretRef, no_inline_password
 
@@ -105,7 +105,9 @@ class VideoSourceConfig(StrictModel):
     """A video file; timestamps are the container's frame positions."""
 
     kind: Literal["video"] = "video"
-    path: str = Field(description="Video file (any container FFmpeg reads); no default: it names the file.")
+    path: UserPath = Field(
+        description="Video file (any container FFmpeg reads); no default: it names the file."
+    )
     loop: bool = Field(
         default=False, description="Start again at the end; timestamps keep rising across loops."
     )
@@ -119,7 +121,9 @@ class ImagesSourceConfig(StrictModel):
     """A folder of images in file-name order (or one image file), played at ``fps``."""
 
     kind: Literal["images"] = "images"
-    path: str = Field(description="Folder of images, or a single image file; no default: it names the files.")
+    path: UserPath = Field(
+        description="Folder of images, or a single image file; no default: it names the files."
+    )
     pattern: str = Field(
         default="*", min_length=1, max_length=256, description="Glob of the files to use inside the folder."
     )
@@ -136,7 +140,7 @@ class SkeletonSourceConfig(StrictModel):
     """Replay of recorded skeletons, bypassing pose estimation: a clip-set ``.npz`` or a ``.npy``."""
 
     kind: Literal["skeleton"] = "skeleton"
-    path: str = Field(
+    path: UserPath = Field(
         description=(
             "Clip-set .npz (clips/files.py; its clips play one after another) or "
             ".npy of shape (T, N, 3), or (T, P, N, 3) for P people (person ids 1..P; a person all "
@@ -289,14 +293,14 @@ class EstimatorConfig(StrictModel):
             "the Tasks PoseLandmarker in VIDEO mode."
         ),
     )
-    task_model_path: str | None = Field(
+    task_model_path: UserPath | None = Field(
         default=None,
         description=(
             "kind tasks: a pose_landmarker_*.task file; None = the bundle built from the models the "
             "mediapipe wheel ships (cached in task_cache_dir)."
         ),
     )
-    task_cache_dir: str = Field(
+    task_cache_dir: UserPath = Field(
         default=".cache/mediapipe",
         description="Where the .task bundle built from the shipped models is kept (one per MediaPipe version).",
     )

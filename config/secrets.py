@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, model_validator
 
-from config.base import StrictModel
+from config.base import StrictModel, UserPath
 
 
 class SecretError(ValueError):
@@ -26,7 +26,9 @@ class SecretRef(StrictModel):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description="Name of the environment variable that holds it.",
     )
-    file: str | None = Field(None, min_length=1, description="File that holds it (readable by haad only).")
+    file: UserPath | None = Field(
+        None, min_length=1, description="File that holds it (readable by haad only)."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from config.base import StrictModel
+from config.base import StrictModel, UserPath
 
 
 class TokenConfig(StrictModel):
@@ -48,10 +48,10 @@ class ServeConfig(StrictModel):
         description="When the session cookie is marked Secure: auto, whenever the page came over HTTPS "
         "(TLS here, or X-Forwarded-Proto: https from a trusted proxy); always.",
     )
-    tls_cert: str | None = Field(
+    tls_cert: UserPath | None = Field(
         None, description="Serve HTTPS with this certificate chain (PEM); with tls_key."
     )
-    tls_key: str | None = Field(None, description="The private key (PEM) of tls_cert.")
+    tls_key: UserPath | None = Field(None, description="The private key (PEM) of tls_cert.")
     trusted_proxies: list[str] = Field(
         default_factory=list,
         max_length=64,

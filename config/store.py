@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field, field_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -36,6 +38,8 @@ def normalise_db_url(url: str) -> str:
         raise ValueError(
             "SQLite needs a file (sqlite:///path/to/alerts.db); in-memory databases are not shared"
         )
+    if driver == "sqlite":  # SQLite would take "~" literally
+        parsed = parsed.set(database=os.path.expanduser(str(parsed.database)))
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
