@@ -172,21 +172,30 @@ async function alertsPage() {
   document.getElementById("select-all").onchange = selectAll;
 
   const help = document.getElementById("help");
-  document.getElementById("help-open").onclick = () => { help.hidden = false; };
-  document.getElementById("help-close").onclick = () => { help.hidden = true; };
+  // The help takes the focus while open (keys go to its Close button, not to the alerts behind it)
+  // and gives it back.
+  let opener = null;
+  const showHelp = (on) => {
+    if (on === !help.hidden) return;
+    help.hidden = !on;
+    if (on) { opener = document.activeElement; document.getElementById("help-close").focus(); } else opener?.focus();
+  };
+  document.getElementById("help-open").onclick = () => showHelp(true);
+  document.getElementById("help-close").onclick = () => showHelp(false);
   const move = (d) => { focus = Math.max(0, Math.min(items.length - 1, focus + d)); showSelection(); rowsEl.children[focus]?.scrollIntoView({ block: "nearest" }); };
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev)) return;
     // Enter and space on a link, button or checkbox do what they do there (open, press, tick).
     if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("a, button, input")) return;
-    if (ev.key === "Escape") { help.hidden = true; return; }
+    if (ev.key === "Escape" || (ev.key === "?" && !help.hidden)) { ev.preventDefault(); showHelp(false); return; }
+    if (!help.hidden) return;
     const act = {
       j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1),
       Enter: () => { if (items[focus]) location.href = "/alerts/" + items[focus].id; },
       x: () => toggle(), " ": () => toggle(), a: selectAll,
       c: () => review(targets(), "confirmed"), r: () => review(targets(), "dismissed"), d: () => review(targets(), "dismissed"),
       n: () => document.getElementById("next").click(), p: () => document.getElementById("prev").click(),
-      "?": () => { help.hidden = !help.hidden; },
+      "?": () => showHelp(true),
     }[ev.key];
     if (act) { ev.preventDefault(); act(); }
   });

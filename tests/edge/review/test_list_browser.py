@@ -121,3 +121,24 @@ def test_a_live_update_leaves_the_keyboard_focus_where_it_was(page, live_server:
         page.evaluate("document.activeElement.getAttribute('aria-label')") == f"select alert {seeded.ids[2]}"
     )
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_the_help_takes_the_focus_keeps_the_keys_from_the_alerts_and_gives_it_back(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """The help opened over the list but left the focus behind it: "c" there confirmed an alert."""
+    log_in(page, live_server)
+    page.wait_for_selector("#rows tr")
+    page.keyboard.press("j")
+    page.focus("#help-open")
+    page.keyboard.press("Enter")
+    assert page.locator("#help").is_visible()
+    assert page.evaluate("document.activeElement.id") == "help-close"
+    page.keyboard.press("c")
+    page.keyboard.press("Escape")
+    assert (
+        not page.locator("#help").is_visible() and page.evaluate("document.activeElement.id") == "help-open"
+    )
+    with AlertStore(seeded.url) as store:
+        assert {a.status for a in store.list_alerts()} == {"new"}
+    page.goto("about:blank")  # closes the live stream before the server stops
