@@ -167,6 +167,8 @@ def run_stream(
             frames = _rest_of(src, config.id, progress.timestamp)
             log.info("%s: continuing after the frame at t=%.3f published before the restart", config.id,
                      progress.timestamp)  # fmt: skip
+        if stop.is_set():  # stopped while starting: building a pose graph takes seconds
+            return counters
         estimator: PoseEstimator | None = None
         multi: MultiPoseEstimator | None = None
         ring: FrameRing | None = None

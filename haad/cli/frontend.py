@@ -25,6 +25,9 @@ app = typer.Typer(
 
 # How long a finished stream's frames get to reach a worker on another host before the socket closes.
 REMOTE_FLUSH_S = 2.0
+# How long a stream process gets to stop: one stopped as it starts still imports MediaPipe (seconds
+# on a busy host) before it sees the stop; killed, it made the command exit 1.
+STOP_TIMEOUT_S = 10.0
 ConfigArg = Annotated[Path, typer.Argument(help="Frontend YAML: the bus and the streams, as in edge.yaml.")]
 
 
@@ -81,7 +84,10 @@ def run_cmd(
     except KeyboardInterrupt:
         typer.echo("stopping")
     finally:
-        codes = [p.stop() if p.pid is not None else None for p in procs]
+        started = [p for p in procs if p.pid is not None]
+        for p in started:  # all at once: one stopped after another, the last waited for the others
+            p.stop_event.set()
+        codes = [p.stop(STOP_TIMEOUT_S) for p in started]
         signal.signal(signal.SIGTERM, on_sigterm)
     if any(code not in (0, None) for code in codes):
         raise typer.Exit(1)
