@@ -554,6 +554,7 @@ async function profilesPage() {
       el("td", {}, String(p.versions.length)), el("td", {}, String(l.support_windows ?? "–")), el("td", {}, String(l.clips ?? "–")),
       el("td", {}, l.threshold != null ? l.threshold.toFixed(3) : "–"), el("td", {}, p.streams.join(", ") || "–"), el("td", {}, String(marked)));
   }));
+  if (!profiles.length) document.getElementById("profile-rows").replaceChildren(el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No profile yet: enrol one (haad enroll).")));
 }
 
 async function profilePage() {

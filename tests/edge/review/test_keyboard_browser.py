@@ -4,6 +4,7 @@ Playwright, a real Uvicorn server): every alert and picture a mouse can open, Ta
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -57,3 +58,20 @@ def test_a_keyframe_is_picked_from_the_keyboard(page, seeded: Seeded, tmp_path: 
             page.goto("about:blank")
     finally:
         ctx.store.close()
+
+
+def test_every_column_has_a_name_and_no_profiles_is_said(page, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """The select and picture columns (and a profile's "make current") had empty headers, and with no
+    profile the profiles page was a bare table head."""
+    log_in(page, live_server)
+    page.wait_for_selector("#rows tr")
+    assert page.get_by_role("columnheader", name="select").count() == 1
+    assert page.get_by_role("columnheader", name="picture").count() == 1
+    page.goto(live_server + "/profiles/demo-walk")
+    page.wait_for_selector("#version-rows tr")
+    assert page.get_by_role("columnheader", name="make current").count() == 1
+    shutil.rmtree(seeded.profiles / "demo-walk")
+    page.goto(live_server + "/profiles")
+    page.wait_for_selector("#profile-rows td")
+    assert page.locator("#profile-rows").inner_text() == "No profile yet: enrol one (haad enroll)."
+    page.goto("about:blank")
