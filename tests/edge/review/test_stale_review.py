@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
-from review_helpers import AUTH, Seeded, log_in
+from pathlib import Path
 
+from fastapi.testclient import TestClient
+from review_helpers import AUTH, BASE_URL, Seeded, log_in, make_context, seed
+
+from edge.review.app import create_app
 from edge.store import AlertStore
 
 
@@ -99,3 +102,25 @@ def test_a_double_press_on_the_alert_page_sends_one_review(page, live_server: st
     page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked dismissed.'")
     assert not page.locator("#dismiss").is_disabled()
     assert [u.split("/api/v1")[1] for u in posts] == [f"/alerts/{seeded.ids[0]}/review"]
+
+
+def test_the_review_an_api_client_read_back_is_the_one_it_names_on_postgresql(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """``reviewed_at`` read from the API, sent back as ``if_reviewed_at``, matches (timestamptz, µs)."""
+    (tmp_path / "profiles").mkdir()
+    seeded = seed(pg_url, tmp_path / "profiles")
+    ctx = make_context(seeded.url, seeded.profiles)
+    url = f"/api/v1/alerts/{seeded.ids[0]}/review"
+    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+        assert (
+            c.post(url, json={"status": "confirmed", "if_reviewed_at": None}, headers=AUTH).status_code == 200
+        )
+        seen = c.get(f"/api/v1/alerts/{seeded.ids[0]}", headers=AUTH).json()["reviewed_at"]
+        assert (
+            c.post(url, json={"status": "dismissed", "if_reviewed_at": seen}, headers=AUTH).status_code == 200
+        )
+        assert c.post(url, json={"status": "new", "if_reviewed_at": seen}, headers=AUTH).status_code == 409
+        bulk = {"ids": seeded.ids[:2], "status": "dismissed", "if_status": "new"}
+        assert c.post("/api/v1/alerts/review", json=bulk, headers=AUTH).json()["changed"] == [seeded.ids[0]]
+    ctx.store.close()
