@@ -114,6 +114,16 @@ def record_cmd(
     if not chosen:
         typer.echo(f"no stream {stream!r} in {config}; streams: {[s.id for s in cfg.streams]}", err=True)
         raise typer.Exit(2)
+    # Found after a live recording, a file that cannot be written would lose it.
+    problem = (
+        "a clip-set file's name ends in .npz" if out.suffix != ".npz"
+        else "it is a folder" if out.is_dir()
+        else f"no folder {out.parent}" if not out.parent.is_dir()
+        else None
+    )  # fmt: skip
+    if problem:
+        typer.echo(f"--out {out}: {problem}", err=True)
+        raise typer.Exit(2)
     stop = threading.Event()
     stop_on_signals(stop.set, signal.SIGINT)  # Ctrl-C ends the recording, keeping it
     started = time.monotonic()
@@ -126,7 +136,11 @@ def record_cmd(
         typer.echo("no frame was recorded", err=True)
         raise typer.Exit(1)
     name = f"{chosen[0].id}:{label}"
-    save_clipset_file(out, [Clip(joints=joints, times=times, label=label, subject=subject, name=name)])
+    try:
+        save_clipset_file(out, [Clip(joints=joints, times=times, label=label, subject=subject, name=name)])
+    except OSError as e:
+        typer.echo(f"error: cannot write {out}: {e.strerror}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(
         f"wrote {out}: {len(times)} frames, {times[-1] - times[0]:.1f} s of source time in "
         f"{time.monotonic() - started:.1f} s; {counters.snapshot()}"

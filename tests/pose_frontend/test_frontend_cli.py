@@ -101,6 +101,21 @@ def test_record_refuses_an_unknown_stream_and_a_bad_config(tmp_path: Path) -> No
     assert invalid.exit_code == 2 and "b.yaml:3" in invalid.output
 
 
+def test_record_refuses_an_out_file_it_could_not_write_before_recording(tmp_path: Path) -> None:
+    # After the recording, a missing folder was a FileNotFoundError traceback (the recording lost),
+    # and "walk.txt" or a folder "d.npz" was written as "walk.txt.npz", "d.npz.npz": "wrote walk.txt".
+    config = _write(tmp_path / "g.yaml", "streams: [{id: a, source: {kind: synthetic, realtime: false}}]\n")
+    (tmp_path / "d.npz").mkdir()
+    for out, problem in (
+        (tmp_path / "no" / "walk.npz", f"no folder {tmp_path / 'no'}"),
+        (tmp_path / "walk.txt", "a clip-set file's name ends in .npz"),
+        (tmp_path / "d.npz", "it is a folder"),
+    ):
+        result = CliRunner().invoke(frontend_app, ["record", str(config), "--out", str(out)])
+        assert (result.exit_code, result.output) == (2, f"--out {out}: {problem}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz", "g.yaml"]
+
+
 def test_run_publishes_every_stream_until_the_sources_end(tmp_path: Path) -> None:
     endpoint = f"ipc://{tmp_path}/bus.sock"
     config = _write(
