@@ -59,20 +59,28 @@ def _strip_lines(obj: Any) -> Any:
     return obj
 
 
-def _line_of(doc: Any, loc: tuple[int | str, ...]) -> int | None:
-    line = None
-    node = doc
-    for part in loc:
+def _locate(doc: Any, loc: tuple[int | str, ...]) -> tuple[int | None, tuple[int | str, ...]]:
+    """The YAML line of ``loc`` and ``loc`` as the file spells it: without the tag pydantic adds for a
+    discriminated union's member (``webcam`` in streams.0.source.webcam.index, the value of its kind)."""
+    line, node, spelt = None, doc, []
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
         if isinstance(node, dict):
-            if part not in node:  # a discriminated union's tag (e.g. "tensorrt") is in loc, not in the YAML
+            tag = part in (node.get("kind"), node.get("type")) or part not in node
+            if tag and not last:  # the last one may be a missing key
+                continue
+            spelt.append(part)
+            if part not in node:
                 continue
             line = node.get("__lines__", {}).get(part, line)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            spelt.append(part)
             node = node[part]
         else:
+            spelt += loc[i:]
             break
-    return line
+    return line, tuple(spelt)
 
 
 def _secret(loc: tuple[int | str, ...], value: object) -> bool:
@@ -102,8 +110,7 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
     except ValidationError as e:
         problems = []
         for err in e.errors():
-            loc = tuple(err["loc"])
-            line = _line_of(doc, loc)
+            line, loc = _locate(doc, tuple(err["loc"]))
             where = f"{source}:{line}" if line else source
             got = err.get("input")
             shown = (
@@ -113,7 +120,9 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
                 and not _secret(loc, got)
                 else ""
             )
-            problems.append(f"{where}: {'.'.join(str(p) for p in loc) or '(top)'}: {err['msg']}{shown}")
+            problems.append(
+                f"{where}: {'.'.join(str(p) for p in loc) or '(top)'}: {err['msg'].removeprefix('Value error, ')}{shown}"
+            )
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from e
 
 

@@ -53,3 +53,21 @@ def test_a_yaml_syntax_error_names_the_file_and_line() -> None:
         ConfigError, match=r'(?s)edge.yaml: not valid YAML: .*\n  in "edge.yaml", line 2, column 1'
     ):
         parse_config("streams:\n\t- id: a\n", EdgeConfig, source="edge.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("streams:\n  - id: a\n    source: {kind: webcam, index: x}\n", "edge.yaml:3: streams.0.source.index: "),
+        # the member's tag ("url") is also a key of it
+        ("streams:\n  - id: a\n    source: {kind: url, url: 'rtsp://u:pw@h/s'}\n",
+         "edge.yaml:3: streams.0.source.url: no password inside the URL"),
+        ("streams:\n  - id: a\n    source: {kind: video}\n", "edge.yaml:3: streams.0.source.path: Field required"),
+        ("worker: {backend: {type: tensorrt, fp16: maybe}}\n", "edge.yaml:1: worker.backend.fp16: "),
+    ],
+)  # fmt: skip
+def test_a_problem_is_named_by_the_keys_the_file_has(text: str, said: str) -> None:
+    # Not by pydantic's path through a tagged union (streams.0.source.webcam.index: no key webcam).
+    with pytest.raises(ConfigError) as e:
+        parse_config(text, EdgeConfig, source="edge.yaml")
+    assert said in str(e.value), str(e.value)
