@@ -151,7 +151,7 @@ async function alertsPage() {
 
   const msg = document.getElementById("live-state");
   async function review(ids, status, ifStatus = null) {
-    if (!ids.length) return;
+    if (!ids.length) { msg.textContent = ifStatus ? "No new alert on this page." : "Nothing to review: select alerts (x) or move to one (j / k)."; return; }
     try {
       const r = await api("/alerts/review", { method: "POST", json: { ids, status, if_status: ifStatus } });
       for (const id of r.updated) selected.delete(id);

@@ -142,3 +142,18 @@ def test_the_help_takes_the_focus_keeps_the_keys_from_the_alerts_and_gives_it_ba
     with AlertStore(seeded.url) as store:
         assert {a.status for a in store.list_alerts()} == {"new"}
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_a_review_key_or_button_with_nothing_to_review_says_so(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """ "c" with no alert selected or moved to, and "Mark page reviewed" on a page with nothing new,
+    did nothing and said nothing."""
+    log_in(page, live_server, "/?status=confirmed")
+    page.wait_for_function("document.getElementById('live-state').textContent === 'live'")  # its last word
+    page.keyboard.press("c")
+    assert (
+        page.locator("#live-state").inner_text()
+        == "Nothing to review: select alerts (x) or move to one (j / k)."
+    )
+    page.click("#bulk-reviewed")
+    assert page.locator("#live-state").inner_text() == "No new alert on this page."
+    page.goto("about:blank")  # closes the live stream before the server stops
