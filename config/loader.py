@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import io
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -83,6 +84,33 @@ def _locate(doc: Any, loc: tuple[int | str, ...]) -> tuple[int | None, tuple[int
     return line, tuple(spelt)
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...], doc: Any) -> list[str]:
+    """The keys ``model`` takes in the mapping at ``loc`` (as the file spells it; of a tagged union,
+    the member the mapping's kind or type names)."""
+    models, node = [model], doc
+    for part in loc:
+        if isinstance(part, int):  # an item of a list: the same models
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        node = node.get(part) if isinstance(node, dict) else None
+        models = [m for parent in models if part in parent.model_fields
+                  for m in _models_in(parent.model_fields[part].annotation)]  # fmt: skip
+        if isinstance(node, dict) and len(models) > 1:
+            tag = node.get("kind", node.get("type"))
+            models = [m for m in models if tag in (_default(m, "kind"), _default(m, "type"))] or models
+    return sorted({key for m in models for key in m.model_fields})
+
+
+def _default(model: type[BaseModel], field: str) -> Any:
+    return model.model_fields[field].default if field in model.model_fields else None
+
+
 def _secret(loc: tuple[int | str, ...], value: object) -> bool:
     """Whether an input must not be echoed in an error: it sits where secrets go, or holds a password."""
     return bool(_SECRET_FIELDS & {str(p) for p in loc}) or (isinstance(value, str) and has_password(value))
@@ -120,6 +148,9 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
                 and not _secret(loc, got)
                 else ""
             )
+            if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+                near = difflib.get_close_matches(loc[-1], _known_keys(model, loc[:-1], doc), n=1, cutoff=0.7)
+                shown += f"; did you mean {near[0]!r}?" if near else ""
             problems.append(
                 f"{where}: {'.'.join(str(p) for p in loc) or '(top)'}: {err['msg'].removeprefix('Value error, ')}{shown}"
             )

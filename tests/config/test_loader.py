@@ -71,3 +71,22 @@ def test_a_problem_is_named_by_the_keys_the_file_has(text: str, said: str) -> No
     with pytest.raises(ConfigError) as e:
         parse_config(text, EdgeConfig, source="edge.yaml")
     assert said in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("strems: []\n", "edge.yaml:1: strems: Extra inputs are not permitted; did you mean 'streams'?"),
+        ("worker: {episodes: {open_kk: 2}}\n", "worker.episodes.open_kk: Extra inputs are not permitted (got 2); did you mean 'open_k'?"),
+        # the member of a tagged union the file's kind names: a webcam's index, not a video's path
+        ("streams:\n  - id: a\n    source: {kind: webcam, indx: 1}\n", "did you mean 'index'?"),
+        ("worker: {backend: {type: tensorrt, fp61: true}}\n", "did you mean 'fp16'?"),
+    ],
+)  # fmt: skip
+def test_a_mistyped_key_is_answered_with_the_one_meant(text: str, said: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_config(text, EdgeConfig, source="edge.yaml")
+    assert said in str(e.value), str(e.value)
+    with pytest.raises(ConfigError) as e:
+        parse_config("zzzzzz: 1\n", EdgeConfig)
+    assert "did you mean" not in str(e.value)
