@@ -9,7 +9,7 @@ import typer
 
 from config.completions import CompletionSettings, Gap, SamplerSettings
 from config.frontend import PeopleConfig
-from haad.cli.common import ConfigOption, fail, load_edge_config
+from haad.cli.common import ConfigOption, fail, load_edge_config, output_folder
 
 app = typer.Typer(no_args_is_help=True, help="Measure accuracy (few-shot, streams, HumanMAC).")
 _COMPLETIONS = CompletionSettings()
@@ -67,6 +67,7 @@ def eval_fewshot_cmd(
     from evaluation.run_fewshot import format_table, run_fewshot_eval
     from training.augbank import BankSettings
 
+    output_folder(out)
     augmentation = None
     if augment > 0:
         completions = CompletionSettings(n_g=augment, observed=observed, gap=gap, steps=aug_steps)
@@ -151,6 +152,9 @@ def eval_stream_cmd(
     if recordings is not None and not normal:
         raise fail("--recordings needs --normal LABEL (the frame label of normal behaviour)", code=2)
     normal = list(dict.fromkeys(normal or ()))  # each behaviour once, in the order given
+    output_folder(out)
+    if plots is not None:
+        output_folder(plots, "--plots")
     cfg = load_edge_config(config)
     try:
         backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
@@ -241,6 +245,7 @@ def eval_humanmac_cmd(
     from evaluation.humanmac import evaluate_humanmac, format_table
     from models.humanmac import load_humanmac
 
+    output_folder(out)
     if threads is not None:
         torch.set_num_threads(threads)
     sampler = SamplerSettings(start=start, temperature=temperature, refine=refine, eta=eta)
@@ -285,6 +290,7 @@ def eval_macdiff_cmd(
     from models.humanmac import load_humanmac
     from models.macdiff import load_macdiff
 
+    output_folder(out)
     try:
         summary = evaluate_macdiff(
             load_macdiff(model), None if no_humanmac else load_humanmac(humanmac), dataset=dataset,

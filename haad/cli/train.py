@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from haad.cli.common import fail
+from haad.cli.common import fail, output_folder
 
 app = typer.Typer(no_args_is_help=True, help="Train models (encoder, HumanMAC, MacDiff).")
 
@@ -127,6 +127,6 @@ def train_ablation_cmd(
     from evaluation.ablation import load_ablation_config, run_ablation
 
     with _refused():
-        report = run_ablation(load_ablation_config(config), out)
+        report = run_ablation(load_ablation_config(config), output_folder(out))
     typer.echo((out / "ablation.md").read_text())
     typer.echo(f"wrote {out / 'ablation.json'} after {report['seconds']} s")

@@ -58,3 +58,21 @@ def test_eval_humanmac_and_macdiff_score_a_users_clip_set(tmp_path: Path, data_r
         load_macdiff(), None, dataset=str(own), max_windows=2, samples=1, steps=1, progress=False
     )
     assert summary["test_subjects"] == ["9"] and summary["windows"] == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["eval", "fewshot", "--dataset", "msr"],
+        ["eval", "stream", "--dataset", "kinder-gator"],
+        ["eval", "humanmac"],
+        ["eval", "macdiff"],
+        ["train", "ablation"],
+    ],
+)
+def test_a_file_where_the_reports_go_is_refused_before_any_work(tmp_path: Path, args: list[str]) -> None:
+    taken = tmp_path / "results"
+    taken.write_text("")
+    for out in (taken, taken / "fewshot"):
+        said = _refused([*args, "--out", str(out)])
+        assert f"{taken} is a file, not a folder" in said and "Errno" not in said
