@@ -73,7 +73,7 @@ class Counters:
 
     Sources count ``frames`` (delivered), ``reconnects`` (a live source reopened after a loss),
     ``failed_opens`` (attempts that failed), ``below_rate`` (frames between two pose estimates at the
-    stream's ``pose_fps``, left undecoded where the source can) and ``skipped`` (frames not delivered: replaced by a
+    stream's ``pose_fps``, never converted to an image where the source can) and ``skipped`` (frames not delivered: replaced by a
     newer live frame, an unreadable image, or published before a restart); the frontend loop counts the rest
     (pose_frontend/process.py). Each counter has one writing thread.
     """
