@@ -455,6 +455,13 @@ def rollback_profile(name: str, body: schemas.RollbackIn, who: Who, ctx: Ctx) ->
     return _profile_out(ctx, name)
 
 
+@router.get("/alert-profiles", response_model=list[str])
+def list_alert_profiles(who: Who, ctx: Ctx) -> list[str]:
+    """Every profile named on an alert (``a+b`` as is), enrolled here or not: a review-only host
+    may hold none of the fleet's profiles, and a deleted profile's alerts stay."""
+    return queries.profile_names_in_alerts(ctx.store)
+
+
 @router.get("/hosts", response_model=list[str])
 def list_hosts(who: Who, ctx: Ctx) -> list[str]:
     """The hosts (config `host`) that raised alerts or report live status into this alert log."""

@@ -69,10 +69,10 @@ async function alertsPage() {
   offset -= offset % size;
   let items = [], focus = -1;
   const selected = new Set();
-  const [streams, profiles, hosts] = await Promise.all([api("/streams?last=0"), api("/profiles"), api("/hosts")]);
+  const [streams, profiles, alertProfiles, hosts] = await Promise.all([api("/streams?last=0"), api("/profiles"), api("/alert-profiles"), api("/hosts")]);
   const fill = (sel, values) => { for (const v of values) sel.append(el("option", { value: v }, v)); };
   fill(form.stream, streams.map((s) => s.stream_id));
-  fill(form.profile, profiles.map((p) => p.name));
+  fill(form.profile, [...new Set([...profiles.map((p) => p.name), ...alertProfiles])].sort());
   fill(form.host, hosts);
   // A filter in the URL that the form cannot hold is said, never quietly dropped (the list would
   // show every alert as if filtered).

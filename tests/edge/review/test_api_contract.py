@@ -21,7 +21,7 @@ OPERATIONS = [
     "GET /api/v1/alerts/{alert_id}", "POST /api/v1/alerts/review", "GET /api/v1/alerts/{alert_id}/snapshots/{name}", "GET /api/v1/alerts/{alert_id}/thumbnail.jpg", "GET /api/v1/timeline", "GET /api/v1/alerts/{alert_id}/windows",
     "GET /api/v1/alerts/{alert_id}/timeline.{kind}", "POST /api/v1/alerts/{alert_id}/review",
     "GET /api/v1/alerts/{alert_id}/normal", "POST /api/v1/alerts/{alert_id}/normal", "DELETE /api/v1/alerts/{alert_id}/normal", "GET /api/v1/profiles",
-    "GET /api/v1/profiles/{name}", "POST /api/v1/profiles/{name}/rollback", "GET /api/v1/streams", "GET /api/v1/hosts",
+    "GET /api/v1/profiles/{name}", "POST /api/v1/profiles/{name}/rollback", "GET /api/v1/streams", "GET /api/v1/hosts", "GET /api/v1/alert-profiles",
     "GET /api/v1/events/sinks",
 ]  # fmt: skip
 

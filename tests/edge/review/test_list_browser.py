@@ -157,3 +157,17 @@ def test_a_review_key_or_button_with_nothing_to_review_says_so(page, live_server
     page.click("#bulk-reviewed")
     assert page.locator("#live-state").inner_text() == "No new alert on this page."
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_the_profile_filter_offers_the_profiles_of_alerts_not_enrolled_here(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """It offered only this host's enrolled profiles: yard's alert on profile "other" (enrolled on
+    another host, or deleted) could not be picked out."""
+    log_in(page, live_server)
+    page.wait_for_selector("#rows tr")
+    assert page.locator("#f-profile option").all_inner_texts() == ["all", "demo-walk", "other"]
+    page.select_option("#f-profile", "other")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    assert page.locator("#rows tr").get_attribute("data-id") == str(seeded.ids[-1])
+    page.goto("about:blank")  # closes the live stream before the server stops
