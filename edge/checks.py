@@ -41,6 +41,7 @@ def deployment_problems(cfg: EdgeConfig) -> list[str]:
         *_key_problems(cfg),
         *_secret_problems(cfg),
         *_tls_problems(cfg),
+        *_port_problems(cfg),
     ]
 
 
@@ -277,6 +278,26 @@ def _tls_problems(cfg: EdgeConfig) -> list[str]:
         f"{where}: file not found: {path}"
         for where, path in files.items()
         if path and not Path(path).is_file()
+    ]
+
+
+def _port_problems(cfg: EdgeConfig) -> list[str]:
+    """Two of the daemon's listeners on one port: the second failed at every start, or (the review
+    server) at every restart, for good."""
+    listeners = []
+    if cfg.metrics.enabled:
+        listeners.append(("metrics", cfg.metrics.host, cfg.metrics.port))
+    if cfg.serve is not None:
+        listeners.append(("serve", cfg.serve.host, cfg.serve.port))
+    if cfg.bus.endpoint.startswith("tcp://") and cfg.bus.subscriber_binds:
+        host, port = cfg.bus.endpoint.removeprefix("tcp://").rsplit(":", 1)
+        listeners.append(("bus.endpoint", host.strip("[]"), int(port)))
+    every = {"0.0.0.0", "::", "*", ""}
+    return [
+        f"{a}: port {port_a} is also {b}'s; give each its own"
+        for i, (a, host_a, port_a) in enumerate(listeners)
+        for b, host_b, port_b in listeners[i + 1 :]
+        if port_a == port_b and (host_a == host_b or {host_a, host_b} & every)
     ]
 
 

@@ -69,3 +69,19 @@ def test_an_alert_log_path_that_is_a_folder_or_another_file_is_a_problem(tmp_pat
         )
         result = runner.invoke(app, ["config", "validate", str(path)])
         assert result.exit_code == 2 and f"store.url: {database} {said}" in result.output, result.output
+
+
+def test_two_listeners_of_the_daemon_on_one_port_are_a_problem(tmp_path: Path) -> None:
+    # The review server, started after metrics took the port, failed at every restart, for good.
+    path = tmp_path / "edge.yaml"
+    path.write_text(yaml.safe_dump({"streams": [{"id": "cam"}], "serve": {"port": 9108}}))
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 2 and f"{path}: metrics: port 9108 is also serve's" in result.output
+    listen_all = {"host": "0.0.0.0", "port": 9108, "allowed_hosts": ["haad.local"]}
+    path.write_text(yaml.safe_dump({"streams": [{"id": "cam"}], "serve": listen_all}))
+    assert runner.invoke(app, ["config", "validate", str(path)]).exit_code == 2
+    path.write_text(
+        yaml.safe_dump({"streams": [{"id": "cam"}], "serve": {"port": 9108}, "metrics": {"enabled": False}})
+    )
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 0, result.output
