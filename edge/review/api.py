@@ -526,13 +526,16 @@ def _check_unchanged(ctx: ReviewContext, alert_id: int, body: schemas.Unchanged)
         ).first()
     if row is None:
         raise HTTPException(404, f"no alert with id {alert_id}")
-    if "if_reviewed_at" in body.model_fields_set and row.reviewed_at != _aware(
+    if "if_reviewed_at" not in body.model_fields_set or row.reviewed_at == _aware(
         body.if_reviewed_at, "if_reviewed_at"
     ):
-        raise HTTPException(
-            409, f"alert {alert_id} was reviewed meanwhile ({row.status}, by {row.reviewed_by or '?'}): "
-            "nothing was changed; see its review and act again",
-        )  # fmt: skip
+        return
+    if row.reviewed_at is None:  # a client's mistake, not another reviewer's doing
+        raise HTTPException(409, f"alert {alert_id} has not been reviewed: if_reviewed_at is null for it")
+    raise HTTPException(
+        409, f"alert {alert_id} was reviewed meanwhile ({row.status}, by {row.reviewed_by or '?'}): "
+        "nothing was changed; see its review and act again",
+    )  # fmt: skip
 
 
 def _aware(t: datetime | None, name: str) -> datetime | None:

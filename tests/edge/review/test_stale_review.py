@@ -16,6 +16,10 @@ def test_a_review_naming_the_one_it_saw_is_refused_once_another_came(
 ) -> None:
     alert_id = seeded.ids[0]
     url = f"/api/v1/alerts/{alert_id}/review"
+    never = client.post(
+        url, json={"status": "dismissed", "if_reviewed_at": "2026-01-01T00:00:00Z"}, headers=AUTH
+    )
+    assert never.json()["detail"] == f"alert {alert_id} has not been reviewed: if_reviewed_at is null for it"
     with AlertStore(seeded.url) as store:
         store.set_status(alert_id, "confirmed", "bob: a real fall", reviewer="bob")
     stale = client.post(url, json={"status": "dismissed", "if_reviewed_at": None}, headers=AUTH)
