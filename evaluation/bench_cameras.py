@@ -33,6 +33,7 @@ import yaml
 
 from config.frontend import EstimatorConfig, StreamConfig, VideoSourceConfig
 from edge.demo import PROFILES_DIR
+from pose_frontend.base import CorruptVideoError, SourceNotFoundError
 from pose_frontend.estimator import open_estimator
 from pose_frontend.process import estimate_pose
 from pose_frontend.sources import open_source
@@ -86,9 +87,11 @@ def sized_video(video: Path, size: tuple[int, int], folder: Path) -> Path:
     """``video`` re-encoded (MPEG-4 part 2) at ``size`` = (width, height) in ``folder``: each frame
     scaled to fit and centred on black, at the video's own frame rate."""
     width, height = size
+    if not video.is_file():
+        raise SourceNotFoundError(f"video file not found: {video}")
     capture = cv2.VideoCapture(str(video))
     if not capture.isOpened():
-        raise RuntimeError(f"cannot open {video}")
+        raise CorruptVideoError(f"cannot open video {video}: not a readable video file or codec")
     out = folder / f"{video.stem}-{width}x{height}.mp4"
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), capture.get(cv2.CAP_PROP_FPS), size)
     try:

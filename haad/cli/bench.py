@@ -154,9 +154,12 @@ def bench_frontend_cmd(
             sized_video,
             with_rss_per_added_camera,
         )
+        from pose_frontend.base import SourceError
 
         try:
             counts = [int(c) for c in cameras.split(",")]
+            if min(counts) < 1:
+                raise ValueError(f"--cameras takes counts of at least 1; got {cameras}")
             frame_size = tuple(int(v) for v in size.lower().split("x")) if size else None
             if frame_size is not None and (len(frame_size) != 2 or min(frame_size) < 16):
                 raise ValueError(f"--size must be WIDTHxHEIGHT, each at least 16; got {size}")
@@ -164,9 +167,12 @@ def bench_frontend_cmd(
         except (ValueError, DataNotFoundError) as e:
             raise fail(str(e), code=2) from None
         with tempfile.TemporaryDirectory(prefix="haad-bench-video-") as tmp:
-            if frame_size is not None:
-                clip = sized_video(clip, frame_size, Path(tmp))  # type: ignore[arg-type]
-            share = decode_share(clip, StreamConfig().pose_fps or 30.0)
+            try:
+                if frame_size is not None:
+                    clip = sized_video(clip, frame_size, Path(tmp))  # type: ignore[arg-type]
+                share = decode_share(clip, StreamConfig().pose_fps or 30.0)
+            except SourceError as e:  # a video that is missing or cannot be decoded, before any daemon
+                raise fail(str(e), code=2) from None
             runs = with_rss_per_added_camera([
                 {**bench_cameras(clip, n, per_process=per_process, seconds=seconds), "decode_share": round(share, 3)}
                 for n in counts

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+
+from haad.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,3 +66,16 @@ def test_runs_after_the_first_report_rss_per_camera_added_since_the_first() -> N
     out = with_rss_per_added_camera(runs)
     assert "rss_mb_per_added_camera" not in out[0] and "rss_mb_per_added_camera" not in out[2]
     assert out[1]["rss_mb_per_added_camera"] == 45.0
+
+
+def test_bench_cameras_refuses_a_bad_count_or_video_before_starting_a_daemon(tmp_path: Path) -> None:
+    not_video = tmp_path / "clips.npz"
+    not_video.write_bytes(b"PK\x03\x04 not a video")
+    for args, said in (
+        (["--cameras", "0"], "--cameras takes counts of at least 1"),
+        (["--cameras", "1", "--video", str(tmp_path / "absent.mp4")], "video file not found"),
+        (["--cameras", "1", "--video", str(not_video)], "cannot open video"),
+        (["--cameras", "1", "--video", str(not_video), "--size", "64x64"], "cannot open video"),
+    ):
+        result = CliRunner().invoke(app, ["bench", "frontend", *args, "--seconds", "1"])
+        assert result.exit_code == 2 and f"error: {said}" in result.output, result.output
