@@ -125,7 +125,7 @@ def record_cmd(
         typer.echo(f"--out {out}: {problem}", err=True)
         raise typer.Exit(2)
     stop = threading.Event()
-    stop_on_signals(stop.set, signal.SIGINT)  # Ctrl-C ends the recording, keeping it
+    stop_on_signals(stop.set, signal.SIGINT, signal.SIGTERM)  # Ctrl-C or kill end the recording, keeping it
     started = time.monotonic()
     try:
         times, joints, _, counters = record_clip(chosen[0], max_seconds=max_seconds, stop=stop)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -114,6 +116,36 @@ def test_record_refuses_an_out_file_it_could_not_write_before_recording(tmp_path
         result = CliRunner().invoke(frontend_app, ["record", str(config), "--out", str(out)])
         assert (result.exit_code, result.output) == (2, f"--out {out}: {problem}\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz", "g.yaml"]
+
+
+def test_record_stopped_by_sigterm_keeps_the_recording(tmp_path: Path, squat_video: Path) -> None:
+    # `timeout 60 haad frontend record ...` (SIGTERM) killed it and nothing was written.
+    config = _write(
+        tmp_path / "g.yaml",
+        f"streams: [{{id: a, source: {{kind: video, path: {squat_video}, loop: true}}}}]\n",
+    )
+    out = tmp_path / "walk.npz"
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "haad", "frontend", "record", str(config), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        fds = Path(f"/proc/{cli.pid}/fd")
+        deadline, polls_open = time.monotonic() + 60, 0
+        # The video open for 3 polls in a row: a pass is playing (opening it to read its rate is brief).
+        while polls_open < 3:
+            assert time.monotonic() < deadline and cli.poll() is None
+            is_open = any(os.path.realpath(fd) == str(squat_video.resolve()) for fd in fds.iterdir())
+            polls_open = polls_open + 1 if is_open else 0
+            time.sleep(0.2)
+        cli.send_signal(signal.SIGTERM)
+        output, _ = cli.communicate(timeout=60)
+    finally:
+        cli.kill()
+    assert cli.returncode == 0, output
+    assert f"wrote {out}" in output and len(load_clipset_file(out).clips[0].times) > 0
 
 
 def test_run_publishes_every_stream_until_the_sources_end(tmp_path: Path) -> None:
