@@ -14,10 +14,26 @@ app = typer.Typer(no_args_is_help=True, help="Check configuration files.")
 
 @app.command("defaults")
 def defaults_cmd() -> None:
-    """Print every setting of edge.yaml with its default value (a starting point to edit)."""
+    """Print every setting of edge.yaml with its default value (a starting point to edit); those of
+    the sections that are off (bus.curve, serve, events.mqtt, a webhook) follow as comments."""
     import yaml
 
+    from config.bus import CurveConfig
+    from config.events import MqttConfig, WebhookConfig
+    from config.serve import ServeConfig
+
     typer.echo(yaml.safe_dump(EdgeConfig().model_dump(mode="json"), sort_keys=False))
+    # Null above, their own settings would stay unknown short of reading config/*.py.
+    off = {
+        "bus": {"curve": CurveConfig().model_dump(mode="json")},
+        "serve": ServeConfig().model_dump(mode="json"),
+        "events": {
+            "mqtt": MqttConfig(url="mqtt://127.0.0.1:1883").model_dump(mode="json"),
+            "webhooks": [WebhookConfig(name="ops", url="https://hooks.example/haad").model_dump(mode="json")],
+        },
+    }
+    commented = "".join(f"# {line}\n" for line in yaml.safe_dump(off, sort_keys=False).splitlines())
+    typer.echo("# Off by default (null or [] above); their settings, to merge in:\n" + commented, nl=False)
 
 
 @app.command("validate")
