@@ -203,6 +203,7 @@ class VideoFileSource(_PassSource):
         return _repeated(self._one_pass, self.loop)
 
     def _one_pass(self) -> Iterator[tuple[float, np.ndarray]]:
+        _require_file(self.path, "video file")  # a loop's file may have been removed since
         capture = self._open()
         gate = RateGate(self.rate.fps)  # each pass starts at its own time 0
         n, last_t = 0, -np.inf

@@ -78,6 +78,21 @@ def test_an_empty_video_file_is_said_to_be_empty(tmp_path: Path) -> None:
         open_source(VideoSourceConfig(path=str(path)))
 
 
+def test_a_looped_video_removed_while_playing_is_said_to_be_missing(
+    tmp_path: Path, squat_video: Path
+) -> None:
+    # Its next pass said "cannot open video X: not a readable video file or codec".
+    path = tmp_path / "door.mp4"
+    shutil.copy(squat_video, path)
+    source = VideoFileSource(path, loop=True)
+    frames = iter(source)
+    next(frames)
+    path.unlink()
+    with pytest.raises(SourceNotFoundError, match=f"video file not found: {path}"):
+        for _ in frames:
+            pass
+
+
 def test_truncated_video_is_a_corrupt_video(tmp_path: Path, squat_video: Path) -> None:
     data = squat_video.read_bytes()
     path = tmp_path / "truncated.mp4"
