@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -139,10 +140,16 @@ def serve(host: str, port: int, given_up: Callable[[], list[str]] = list) -> Non
         return [json.dumps(body).encode()]
 
     try:
-        server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_Quiet)
+        # The address's own family: ThreadingWSGIServer alone is IPv4, so "::" was refused.
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        server_class: type[ThreadingWSGIServer] = type(
+            "_Server", (ThreadingWSGIServer,), {"address_family": family}
+        )
+        server = make_server(host, port, app, server_class, handler_class=_Quiet)
     except OSError as e:
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         raise MetricsUnavailable(
-            f"metrics cannot listen on {host}:{port} ({e.strerror}); set another metrics.port "
+            f"metrics cannot listen on {where} ({e.strerror}); set another metrics.port "
             "(or metrics.host), or metrics.enabled: false"
         ) from None
     threading.Thread(target=server.serve_forever, name="haad-metrics", daemon=True).start()
