@@ -99,7 +99,8 @@ def train_calibration_prior_cmd(
     <encoder>.calibration.json beside it."""
     from evaluation.calibration_prior import write_prior
 
-    prior, path = write_prior(encoder, shots=shots, seeds=seeds, data_root=data_root)
+    with _refused():
+        prior, path = write_prior(encoder, shots=shots, seeds=seeds, data_root=data_root)
     rows = ", ".join(f"far {f:g}: {k:.3f}" for f, k in zip(prior.fars, prior.kappas, strict=True))
     typer.echo(f"wrote {path} (model {prior.model_version}): {rows}")
 
@@ -113,7 +114,9 @@ def export_onnx_cmd(
     from edge.backends.base import resolve_checkpoint
     from edge.backends.onnx import export_beside
 
-    typer.echo(f"wrote {export_beside(resolve_checkpoint(encoder))}")
+    with _refused():
+        written = export_beside(resolve_checkpoint(encoder))
+    typer.echo(f"wrote {written}")
 
 
 @app.command("ablation")

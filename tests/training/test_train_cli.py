@@ -16,6 +16,7 @@ from config.macdiff import MacDiffTrainConfig
 from config.training import EncoderTrainConfig
 from haad.cli import app
 from models.encoder import load_encoder
+from models.humanmac import DEFAULT_HUMANMAC_PATH
 from models.preprocess import WindowSpec
 from training.datasets import load_dataset
 from training.train_encoder import train_encoder
@@ -99,3 +100,16 @@ def test_a_config_without_out_never_replaces_the_bundled_weights(config: type[St
     out = Path(parse_config("seed: 1\n", config).out)  # type: ignore[attr-defined]
     assert out.suffix == ".safetensors" and "weights" not in out.parts
     assert load_config(ENCODER_YAML, EncoderTrainConfig).out == "models/weights/encoder.safetensors"
+
+
+@pytest.mark.parametrize("command", ["calibration-prior", "export-onnx"])
+def test_encoder_commands_refuse_a_missing_or_foreign_checkpoint(tmp_path: Path, command: str) -> None:
+    for encoder, said in (
+        (tmp_path / "absent.safetensors", "absent.safetensors"),
+        (DEFAULT_HUMANMAC_PATH, "is a 'haad.humanmac' checkpoint, not 'haad.encoder'"),
+    ):
+        result = CliRunner().invoke(app, ["train", command, "--encoder", str(encoder)])
+        assert result.exit_code in (1, 2) and "error: " in result.output and said in result.output, (
+            result.output
+        )
+        assert isinstance(result.exception, SystemExit)
