@@ -141,7 +141,8 @@ async function alertsPage() {
       const row = rowsEl.querySelector(`tr[data-id="${place.id}"]`) || rowsEl.children[Math.min(place.row, rowsEl.children.length - 1)];
       row?.querySelector(place.what).focus();
     }
-    document.getElementById("summary").textContent =
+    summary.className = "muted";
+    summary.textContent =
       `${page.total} alert(s) match, ${page.unreviewed} unreviewed` + (page.total ? ` · showing ${offset + 1}–${offset + page.items.length}` : "");
     document.getElementById("prev").disabled = offset === 0;
     document.getElementById("next").disabled = offset + page.items.length >= page.total;
@@ -149,6 +150,14 @@ async function alertsPage() {
     showSelection();
   }
 
+  // A reload that fails (the server or its database down) says so over the rows it leaves: they
+  // are from before, not what the filters now ask.
+  const summary = document.getElementById("summary");
+  const reload = () => load().catch((e) => {
+    if (e.message === "401") return;
+    summary.className = "error";
+    summary.textContent = `Could not load the alerts (${e.message}): the list below is from before.`;
+  });
   const msg = document.getElementById("live-state");
   async function review(ids, status, ifStatus = null) {
     if (!ids.length) { msg.textContent = ifStatus ? "No new alert on this page." : "Nothing to review: select alerts (x) or move to one (j / k)."; return; }
@@ -157,7 +166,7 @@ async function alertsPage() {
       for (const id of r.updated) selected.delete(id);
       msg.textContent = `${r.updated.length} alert(s) ${status}` + (r.changed.length ? `; ${r.changed.length} reviewed meanwhile by someone else, left as they are` : "");
     } catch (e) { msg.textContent = "Failed: " + e.message; }
-    await load();
+    await reload();
     unreviewedBadge();
   }
   const targets = () => (selected.size ? [...selected] : items[focus] ? [items[focus].id] : []);
@@ -201,10 +210,10 @@ async function alertsPage() {
   });
   const toggle = () => { const a = items[focus]; if (a) { selected.has(a.id) ? selected.delete(a.id) : selected.add(a.id); showSelection(); } };
 
-  form.addEventListener("change", () => { offset = 0; load(); });
-  form.addEventListener("reset", () => setTimeout(() => { offset = 0; load(); }, 0));
-  document.getElementById("prev").onclick = () => { offset = Math.max(0, offset - size); load(); };
-  document.getElementById("next").onclick = () => { offset += size; load(); };
+  form.addEventListener("change", () => { offset = 0; reload(); });
+  form.addEventListener("reset", () => setTimeout(() => { offset = 0; reload(); }, 0));
+  document.getElementById("prev").onclick = () => { offset = Math.max(0, offset - size); reload(); };
+  document.getElementById("next").onclick = () => { offset += size; reload(); };
   await load();
 
   // Every alert change, from the events outbox: the browser resumes after a drop (Last-Event-ID).
@@ -212,7 +221,7 @@ async function alertsPage() {
   const live = new EventSource("/api/v1/events/live");
   live.addEventListener("alert", () => {
     clearTimeout(pending);
-    pending = setTimeout(() => { load(); unreviewedBadge(); }, 200);
+    pending = setTimeout(() => { reload(); unreviewedBadge(); }, 200);
   });
   live.onopen = () => { msg.textContent = "live"; };
   live.onerror = () => { msg.textContent = "reconnecting…"; };
@@ -377,7 +386,13 @@ async function timelinePage() {
   async function load() {
     const q = new URLSearchParams({ since: since.toISOString(), until: until.toISOString() });
     history.replaceState(null, "", "/timeline?" + q.toString());
-    draw(await api("/timeline?" + q.toString()));
+    const tsum = document.getElementById("t-summary");
+    try { draw(await api("/timeline?" + q.toString())); tsum.className = "muted"; } catch (e) {
+      if (e.message === "401") return;
+      svg.replaceChildren();  // bars of another period under this one's axis would mislead
+      tsum.className = "error";
+      tsum.textContent = `Could not load the timeline (${e.message}).`;
+    }
   }
   function draw(tl) {
     W = Math.max(svg.getBoundingClientRect().width || 800, 300);

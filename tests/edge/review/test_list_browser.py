@@ -171,3 +171,23 @@ def test_the_profile_filter_offers_the_profiles_of_alerts_not_enrolled_here(
     page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
     assert page.locator("#rows tr").get_attribute("data-id") == str(seeded.ids[-1])
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_a_list_reload_that_fails_says_the_rows_are_from_before(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """With the server failing, a new filter left the old rows and "6 alert(s) match" as if applied
+    (and an uncaught error in the page)."""
+    log_in(page, live_server)
+    page.wait_for_selector("#rows tr")
+    page.route(
+        "**/api/v1/alerts?*", lambda route: route.fulfill(status=503, json={"detail": "database unreachable"})
+    )
+    page.select_option("#f-stream", "door")
+    page.wait_for_selector("#summary.error")
+    assert page.locator("#summary").inner_text() == (
+        "Could not load the alerts (database unreachable): the list below is from before."
+    )
+    page.unroute("**/api/v1/alerts?*")
+    page.select_option("#f-stream", "dock")
+    page.wait_for_function("document.getElementById('summary').textContent.startsWith('2 alert(s) match')")
+    assert page.locator("#summary").get_attribute("class") == "muted"
+    page.goto("about:blank")  # closes the live stream before the server stops

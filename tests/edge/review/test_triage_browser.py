@@ -133,3 +133,17 @@ def test_a_timeline_url_with_a_bad_or_backwards_period_says_so_and_shows_a_day(
     page.goto(live_server + "/timeline?" + urlencode({"since": "2999-01-01T00:00:00Z"}))
     page.wait_for_function("document.querySelectorAll('#tl rect.bar').length === 6")
     assert "(not before until)" in page.locator("#url-notice").inner_text()
+
+
+def test_a_timeline_reload_that_fails_says_so_instead_of_old_bars(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """A zoom with the server failing left the last period's bars and summary (and an uncaught error)."""
+    log_in(page, live_server, "/timeline")
+    page.wait_for_function("document.querySelectorAll('#tl rect.bar').length === 6")
+    page.route(
+        "**/api/v1/timeline?*",
+        lambda route: route.fulfill(status=503, json={"detail": "database unreachable"}),
+    )
+    page.click("#t-out")
+    page.wait_for_selector("#t-summary.error")
+    assert page.locator("#t-summary").inner_text() == "Could not load the timeline (database unreachable)."
+    assert page.locator("#tl rect.bar").count() == 0
