@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
 from bus.lifetime import stop_on_signals
+from config.edge import EdgeConfig
 from config.frontend import FrontendConfig, StreamConfig
 from config.loader import ConfigError, load_config
 from pose_frontend.process import FrontendProcess
@@ -36,6 +38,16 @@ def _load(path: Path) -> FrontendConfig:
         return load_config(path, FrontendConfig)
     except ConfigError as e:
         typer.echo(str(e), err=True)
+        try:
+            keys = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            keys = None
+        extra = set(keys) - set(FrontendConfig.model_fields) if isinstance(keys, dict) else set()
+        if extra and extra <= set(EdgeConfig.model_fields):
+            # an edge.yaml is refused setting by setting: say what to do once
+            typer.echo(
+                f"{path} is an edge.yaml: a frontend host's file holds only its bus and streams", err=True
+            )
         raise typer.Exit(2) from None
 
 

@@ -148,6 +148,23 @@ def test_record_stopped_by_sigterm_keeps_the_recording(tmp_path: Path, squat_vid
     assert f"wrote {out}" in output and len(load_clipset_file(out).clips[0].times) > 0
 
 
+def test_run_given_an_edge_yaml_says_what_a_frontend_file_holds(tmp_path: Path) -> None:
+    # It refused the file setting by setting ("store: Extra inputs are not permitted", ...), no more.
+    edge = _write(
+        tmp_path / "edge.yaml", "streams: [{id: a}]\nstore: {url: 'sqlite:///a.db'}\nrun_frontends: false\n"
+    )
+    result = CliRunner().invoke(frontend_app, ["run", str(edge)])
+    assert result.exit_code == 2
+    assert f"{edge} is an edge.yaml: a frontend host's file holds only its bus and streams" in result.output
+    typo = _write(tmp_path / "f.yaml", "strems: [{id: a}]\n")  # not an edge.yaml: no such line
+    result = CliRunner().invoke(frontend_app, ["run", str(typo)])
+    assert (
+        result.exit_code == 2
+        and "did you mean 'streams'" in result.output
+        and "is an edge.yaml" not in result.output
+    )
+
+
 def test_run_publishes_every_stream_until_the_sources_end(tmp_path: Path) -> None:
     endpoint = f"ipc://{tmp_path}/bus.sock"
     config = _write(
