@@ -141,7 +141,10 @@ class WindowSampler:
         self.by_label = [np.flatnonzero(clips.labels == k) for k in range(len(clips.label_names))]
         few = [clips.label_names[k] for k, idx in enumerate(self.by_label) if len(idx) < 2]
         if few:
-            raise ValueError(f"categories with fewer than 2 training clips: {few}")
+            raise ValueError(
+                f"categories with fewer than 2 training clips that give a window: {few} (a clip without "
+                "a stretch of frames whose every joint is finite is left out)"
+            )
 
     def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """-> (augmented normalised windows (B, F, J, 3), labels (B,), clip index (B,), crop centre (B,))."""

@@ -3,8 +3,10 @@ output path is wrong (a few steps at most)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -113,3 +115,17 @@ def test_encoder_commands_refuse_a_missing_or_foreign_checkpoint(tmp_path: Path,
             result.output
         )
         assert isinstance(result.exception, SystemExit)
+
+
+def test_encoder_training_says_when_clips_give_no_window(tmp_path: Path, own_clips: Path) -> None:
+    clips = load_clipset_file(own_clips).clips
+    blank = [
+        replace(c, joints=np.full_like(c.joints, np.nan)) if c.label == "a07 draw x" else c for c in clips
+    ]
+    broken = tmp_path / "broken.npz"
+    save_clipset_file(broken, blank)
+    config = tmp_path / "mine.yaml"
+    config.write_text(f"datasets: [{broken}]\nsteps: 2\n")
+    result = CliRunner().invoke(app, ["train", "encoder", "--config", str(config), "--no-eval"])
+    assert result.exit_code == 2, result.output
+    assert "fewer than 2 training clips that give a window: ['a07 draw x']" in result.output
