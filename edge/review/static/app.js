@@ -525,10 +525,18 @@ class Player {
 
 // --- live view ----------------------------------------------------------------------------------
 async function livePage() {
-  const box = document.getElementById("streams");
+  const box = document.getElementById("streams"), lost = document.getElementById("live-error");
+  let silentSince = null;  // when the server stopped answering
   async function refresh() {
     let streams;
-    try { streams = await api("/streams?last=3"); } catch (e) { return; }
+    try { streams = await api("/streams?last=3"); } catch (e) {
+      // The cards would go on saying "live" (or "ABNORMAL") from the last answer: say they are old.
+      silentSince = silentSince || new Date();
+      lost.textContent = `No answer from the server since ${silentSince.toLocaleTimeString()} (${e.message}): what is shown is from then.`;
+      return;
+    }
+    silentSince = null;
+    lost.textContent = "";
     box.replaceChildren(...streams.map((s) => {
       const card = el("section", { class: "card stream", "data-stream": s.stream_id },
         el("h2", {}, `${s.stream_id} `, el("span", { class: "status " + (s.open_alerts ? "new" : s.live ? "dismissed" : "") }, s.open_alerts ? "ABNORMAL" : s.live ? "live" : "no data")),

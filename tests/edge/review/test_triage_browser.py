@@ -147,3 +147,18 @@ def test_a_timeline_reload_that_fails_says_so_instead_of_old_bars(page, live_ser
     page.wait_for_selector("#t-summary.error")
     assert page.locator("#t-summary").inner_text() == "Could not load the timeline (database unreachable)."
     assert page.locator("#tl rect.bar").count() == 0
+
+
+def test_the_live_page_says_when_the_server_stops_answering(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """Its cards went on saying "live" or "ABNORMAL" from the last answer, with no sign it was old."""
+    log_in(page, live_server, "/live")
+    page.wait_for_selector(".stream")
+    page.route(
+        "**/api/v1/streams?*",
+        lambda route: route.fulfill(status=503, json={"detail": "database unreachable"}),
+    )
+    page.wait_for_function("document.getElementById('live-error').textContent !== ''", timeout=10_000)
+    said = page.locator("#live-error").inner_text()
+    assert said.startswith("No answer from the server since ") and "(database unreachable)" in said
+    page.unroute("**/api/v1/streams?*")
+    page.wait_for_function("document.getElementById('live-error').textContent === ''", timeout=10_000)
