@@ -55,3 +55,9 @@ def test_env_secrets_have_a_file_the_unit_reads_beside_the_configuration() -> No
     unit = unit_settings()
     (env_file,) = unit["EnvironmentFile"]
     assert Path(env_file.removeprefix("-")).parent == Path("/etc") / unit["ConfigurationDirectory"][0]
+
+
+def test_a_stop_signals_the_daemon_alone_which_stops_its_children_in_order() -> None:
+    """A frontend has no SIGTERM handler (the daemon's stop event ends it once it sent what it
+    holds): signalled with the daemon, as KillMode=control-group does, it died with its frames."""
+    assert unit_settings()["KillMode"] == ["mixed"]
