@@ -46,18 +46,32 @@ def deployment_problems(cfg: EdgeConfig) -> list[str]:
 
 
 def deployment_warnings(cfg: EdgeConfig) -> list[str]:
-    """What does not stop the deployment but keeps it from alerting: no profile to score against (a
-    fresh install enrols after configuring; a running worker picks profiles up as they come)."""
+    """What does not stop the deployment but keeps it from alerting (no profile to score against: a
+    fresh install enrols after configuring; a running worker picks profiles up as they come), or
+    exposes it (a secret file every user may read)."""
+    warnings = [
+        f"{where}: every user may read {ref.file} (chmod o-rwx it)"
+        for where, ref in _secret_refs(cfg, "")
+        if ref.file is not None and _world_readable(Path(ref.file))
+    ]
     if (
         not cfg.streams
         or any(s.profiles for s in cfg.streams)
         or ProfileStore(Path(cfg.profiles_dir)).names()
     ):
-        return []
+        return warnings
     return [
         f"no stream has a profile to score against (none enrolled in {Path(cfg.profiles_dir).resolve()}): "
-        "the streams are watched, but nothing alerts until one is enrolled (`haad enroll --profile NAME ...`)"
+        "the streams are watched, but nothing alerts until one is enrolled (`haad enroll --profile NAME ...`)",
+        *warnings,
     ]
+
+
+def _world_readable(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & stat.S_IROTH)
+    except OSError:
+        return False  # a problem of its own (deployment_problems)
 
 
 def _folder_problems(cfg: EdgeConfig) -> list[str]:

@@ -85,3 +85,20 @@ def test_two_listeners_of_the_daemon_on_one_port_are_a_problem(tmp_path: Path) -
     )
     result = runner.invoke(app, ["config", "validate", str(path)])
     assert result.exit_code == 0, result.output
+
+
+def test_a_secret_file_every_user_may_read_is_warned_of(tmp_path: Path) -> None:
+    from edge.demo import PROFILES_DIR
+
+    key = tmp_path / "ops-key"
+    key.write_text("hunter2\n")
+    key.chmod(0o644)
+    path = tmp_path / "edge.yaml"
+    webhook = {"name": "ops", "url": "https://hooks.example/x", "secret": {"file": str(key)}}
+    cfg = {"streams": [{"id": "cam", "profiles": ["demo-walk"]}], "profiles_dir": str(PROFILES_DIR)}
+    path.write_text(yaml.safe_dump({**cfg, "events": {"webhooks": [webhook]}}))
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: events.webhooks.0.secret: every user may read {key}" in result.output
+    key.chmod(0o640)
+    assert "warning" not in runner.invoke(app, ["config", "validate", str(path)]).output
