@@ -52,8 +52,14 @@ def _make(folder: Path, name: str) -> tuple[Path, Path]:
     for suffix in (".key", ".key_secret"):
         if (folder / f"{name}{suffix}").exists():
             raise FileExistsError(f"{folder / name}{suffix} exists; keys are never overwritten")
-    public, secret = zmq.auth.create_certificates(str(folder), name)
-    os.chmod(secret, 0o600)
+    # Private from its first byte: a chmod after writing left it readable meanwhile, and for good
+    # when the process died in between.
+    umask = os.umask(0o077)
+    try:
+        public, secret = zmq.auth.create_certificates(str(folder), name)
+    finally:
+        os.umask(umask)
+    os.chmod(public, 0o644)  # a public key: copied to other hosts
     return Path(public), Path(secret)
 
 
