@@ -1,10 +1,14 @@
-"""``haad keys`` on a camera host: an existing key is never replaced, and a bad name or folder is a
+"""``haad keys`` on a camera host: an existing key is never replaced, a secret one is private from its
+first byte, and a bad name or folder is a
 clear error, never a traceback."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+import zmq.auth
 from typer.testing import CliRunner
 
 from haad.cli import app
@@ -40,3 +44,24 @@ def test_a_folder_that_cannot_hold_keys_is_named_without_a_traceback(tmp_path: P
     assert result.exit_code == 1 and f"error: cannot write the keys: {a_file / 'keys'}" in result.output, (
         result.output
     )
+
+
+def test_a_secret_key_is_private_from_its_first_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written under the caller's umask and only then made private, a secret key was readable by
+    every user meanwhile, and for good when the command died in between."""
+    written: list[int] = []
+    create = zmq.auth.create_certificates
+
+    def create_and_look(folder: str, name: str) -> tuple[str, str]:
+        public, secret = create(folder, name)
+        written.append(Path(secret).stat().st_mode & 0o777)
+        return public, secret
+
+    monkeypatch.setattr(zmq.auth, "create_certificates", create_and_look)
+    umask = os.umask(0o022)
+    try:
+        assert runner.invoke(app, ["keys", "server", str(tmp_path / "keys")]).exit_code == 0
+    finally:
+        os.umask(umask)
+    assert written == [0o600]
+    assert (tmp_path / "keys" / "server.key").stat().st_mode & 0o777 == 0o644
