@@ -1,6 +1,5 @@
 """``haad keys`` on a camera host: an existing key is never replaced, a secret one is private from its
-first byte, and a bad name or folder is a
-clear error, never a traceback."""
+first byte, and a bad name or folder is a clear error, never a traceback."""
 
 from __future__ import annotations
 
