@@ -202,7 +202,7 @@ def frontend_problems(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[s
 
 def _source_problems(streams: Sequence[StreamConfig]) -> list[str]:
     """Files opened as the frontend will open them: one it cannot (missing, not a video, a skeleton
-    array of the wrong shape) would fail, be restarted and given up, whatever the wait."""
+    array of the wrong shape, no task model) would fail, be restarted and given up, whatever the wait."""
     from pose_frontend.base import SourceError
     from pose_frontend.sources import open_source
 
@@ -213,6 +213,11 @@ def _source_problems(streams: Sequence[StreamConfig]) -> list[str]:
                 open_source(stream.source).close()
             except SourceError as e:
                 problems.append(f"stream {stream.id}: {e}")
+        model = stream.estimator.task_model_path  # read by kind: tasks only (config/frontend.py)
+        if model is not None and not Path(model).is_file():
+            problems.append(
+                f"stream {stream.id}: estimator.task_model_path: MediaPipe task model not found: {model}"
+            )
     return problems
 
 

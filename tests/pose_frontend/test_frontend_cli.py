@@ -248,6 +248,15 @@ streams: [{{id: door, source: {source}}}]
     assert (
         code == 2 and f"streams.0.source.password: cannot read the secret file {tmp_path / 'cam.pw'}" in out
     )
+    # A task model that is not there: the stream started, failed, and `haad config validate` said valid.
+    code, out = run(
+        client, source=f"{{kind: webcam}}, estimator: {{kind: tasks, task_model_path: {tmp_path / 'p.task'}}}"
+    )
+    assert (
+        code == 2
+        and f"stream door: estimator.task_model_path: MediaPipe task model not found: {tmp_path / 'p.task'}"
+        in out
+    )
 
 
 def test_run_stops_its_streams_on_sigterm_as_on_ctrl_c(tmp_path: Path, squat_video: Path) -> None:
