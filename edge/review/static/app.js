@@ -210,8 +210,10 @@ async function alertsPage() {
   });
   const toggle = () => { const a = items[focus]; if (a) { selected.has(a.id) ? selected.delete(a.id) : selected.add(a.id); showSelection(); } };
 
-  form.addEventListener("change", () => { offset = 0; reload(); });
-  form.addEventListener("reset", () => setTimeout(() => { offset = 0; reload(); }, 0));
+  // A filter set by hand replaces what the address asked: the word on what it ignored goes.
+  const refilter = () => { offset = 0; document.getElementById("url-notice").textContent = ""; reload(); };
+  form.addEventListener("change", refilter);
+  form.addEventListener("reset", () => setTimeout(refilter, 0));
   document.getElementById("prev").onclick = () => { offset = Math.max(0, offset - size); reload(); };
   document.getElementById("next").onclick = () => { offset += size; reload(); };
   await load();
