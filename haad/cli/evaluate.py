@@ -142,7 +142,7 @@ def eval_stream_cmd(
     on the very same windows."""
     from edge.backends import make_backend
     from edge.enroll import default_augmentation
-    from edge.profiles import ProfileStore
+    from edge.profiles import ProfileStore, check_model
     from evaluation.stream import format_table, run_recordings_eval, run_stream_eval
 
     if recordings is None and (normal or profile is not None or shots is not None):
@@ -187,7 +187,10 @@ def eval_stream_cmd(
     aug = default_augmentation(CompletionSettings(observed=observed, gap=gap)) if augment else None
     try:
         if recordings is not None:
-            given = ProfileStore(Path(cfg.profiles_dir)).load(profile) if profile else None
+            # The worker's own check: a profile cut for another encoder is refused, not re-embedded.
+            given = (
+                check_model(ProfileStore(Path(cfg.profiles_dir)).load(profile), backend) if profile else None
+            )
             summary = run_recordings_eval(
                 recordings, normal, backend, cfg.worker, shots=shots, profile=given, augmentation=aug, out=out
             )

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from clips import Clip, save_clipset_file
+from config.loader import parse_config
+from config.training import EncoderTrainConfig
 from evaluation.recordings import choose_support, parts
 from evaluation.stream_sets import label_runs, most_active, stitch
 from haad.cli import app
@@ -17,6 +20,7 @@ from models.preprocess import WindowSpec
 from tests.haad.cli_helpers import onnx_config
 from training.datasets import load_dataset
 from training.protocol import KINDER_GATOR
+from training.train_encoder import train_encoder
 
 runner = CliRunner()
 NORMAL = "Walk-in-place"
@@ -195,6 +199,41 @@ def test_eval_stream_scores_recordings_against_an_enrolled_profile(
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "stream_walks.json").read_text())
     assert summary["enrolment"] == "profile walking v1" and summary["raw_dct"]["alerts"] >= 0
+
+
+def test_eval_stream_refuses_a_profile_cut_for_another_encoders_windows(
+    tmp_path: Path, data_root: Path
+) -> None:
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(yaml.safe_dump({"profiles_dir": str(tmp_path / "profiles")}))
+    msr = load_dataset("msr", data_root).clips
+    save_clipset_file(tmp_path / "waves.npz", [c for c in msr if c.label == "a01 high arm wave"][:3])
+    args = [
+        "enroll",
+        "--profile",
+        "waving",
+        "--behaviour",
+        "waving",
+        "--config",
+        str(cfg),
+        str(tmp_path / "waves.npz"),
+    ]
+    enrolled = runner.invoke(app, args)  # 60-frame windows, the bundled encoder's
+    assert enrolled.exit_code == 0, enrolled.output
+    text = f"datasets: [msr]\ndata_root: {data_root}\nsteps: 1\nwindow: {{frames: 40}}\nencoder: {{hidden: 8, blocks: 1}}\n"
+    trained = train_encoder(
+        parse_config(text, EncoderTrainConfig), out=tmp_path / "w40.safetensors", progress=False
+    )
+    cfg.write_text(yaml.safe_dump({"profiles_dir": str(tmp_path / "profiles"), "encoder": str(trained.path)}))
+    args = ["--recordings", str(tmp_path / "unread.npz"), "--normal", NORMAL, "--profile", "waving"]
+    result = runner.invoke(
+        app, ["eval", "stream", *args, "--config", str(cfg), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2, result.output
+    assert (
+        "error: profile waving v1: its windows are (60, 20, 3)" in result.output
+        and "enrol it again" in result.output
+    )
 
 
 def test_recordings_need_frame_labels_and_a_normal_label_they_carry(tmp_path: Path) -> None:
