@@ -241,7 +241,12 @@ async function alertPage() {
   document.getElementById("npz-link").href = `/api/v1/alerts/${id}/windows?format=npz`;
   wireReview(id, alert);
   showScene(id, alert);
-  if (!alert.windows_available) { document.getElementById("no-windows").hidden = false; drawTimeline(alert, null, null); return; }
+  if (!alert.windows_available) {  // retention dropped them: no playback, nothing to download
+    document.getElementById("no-windows").hidden = false;
+    document.getElementById("npz-link").hidden = true;
+    drawTimeline(alert, null, null);
+    return;
+  }
   const win = await api(`/alerts/${id}/windows`);
   const player = new Player(document.getElementById("playback"), skel, win, (t) => drawTimeline(alert, win, t));
   player.start();

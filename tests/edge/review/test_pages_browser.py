@@ -113,3 +113,20 @@ def test_a_second_review_on_the_page_keeps_the_first_reviewers_note(  # type: ig
     with AlertStore(seeded.url) as store:
         a = store.get_alert(alert_id)
     assert (a.status, a.note) == ("dismissed", "ladder left in aisle 3 <b>ü</b>")
+
+
+def test_an_alert_whose_windows_retention_dropped_offers_no_download_of_them(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """Its page still linked "windows .npz", which opened the API's JSON 404."""
+    from config.store import RetentionConfig
+    from edge.store.retention import prune
+
+    with AlertStore(seeded.url) as store:
+        prune(store, RetentionConfig(windows_days=0.1, max_age_days=0, max_rows=0), profiles_dir=None)
+    log_in(page, live_server, f"/alerts/{seeded.ids[0]}")
+    page.wait_for_selector("#no-windows", state="visible")
+    assert not page.locator("#npz-link").is_visible() and page.locator("#plot-link").is_visible()
+    page.goto(f"{live_server}/alerts/{seeded.ids[-1]}")  # newer: its windows kept
+    page.wait_for_selector("#clock:not(:empty)")
+    assert page.locator("#npz-link").is_visible()
