@@ -11,7 +11,10 @@ import typer
 from config.completions import CompletionSettings
 from haad.cli.common import fail
 
-app = typer.Typer(no_args_is_help=True, help="Measure speed (worker scoring path, support-set augmentation).")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Measure speed (worker scoring path, support-set augmentation, pose frontend and cameras per host).",
+)
 _COMPLETIONS = CompletionSettings()
 
 

@@ -11,7 +11,9 @@ from config.completions import CompletionSettings, Gap, SamplerSettings
 from config.frontend import PeopleConfig
 from haad.cli.common import ConfigOption, fail, load_edge_config, output_folder
 
-app = typer.Typer(no_args_is_help=True, help="Measure accuracy (few-shot, streams, HumanMAC).")
+app = typer.Typer(
+    no_args_is_help=True, help="Measure accuracy (few-shot, streams, HumanMAC, MacDiff, several people)."
+)
 _COMPLETIONS = CompletionSettings()
 _SAMPLER = SamplerSettings()
 DataRoot = typer.Option(None, help="Dataset folder (default: HAAD_DATA or ../shared/data).")

@@ -10,7 +10,11 @@ import typer
 
 from haad.cli.common import fail, output_folder
 
-app = typer.Typer(no_args_is_help=True, help="Train models (encoder, HumanMAC, MacDiff).")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Train models (encoder, HumanMAC, MacDiff, the HumanMAC ablation); an encoder's calibration prior "
+    "and ONNX export.",
+)
 
 
 @contextmanager

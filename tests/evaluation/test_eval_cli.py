@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 import yaml
 from typer.testing import CliRunner
 
 from clips.files import save_clipset_file
 from evaluation.macdiff import evaluate_macdiff
-from haad.cli import app
+from haad.cli import app, bench, evaluate, train
 from models.humanmac import DEFAULT_HUMANMAC_PATH
 from models.macdiff import load_macdiff
 from training.datasets import load_dataset
@@ -76,3 +77,21 @@ def test_a_file_where_the_reports_go_is_refused_before_any_work(tmp_path: Path, 
     for out in (taken, taken / "fewshot"):
         said = _refused([*args, "--out", str(out)])
         assert f"{taken} is a file, not a folder" in said and "Errno" not in said
+
+
+@pytest.mark.parametrize(
+    ("group", "said"),
+    [
+        (evaluate.app, {"fewshot": "few-shot", "stream": "streams", "humanmac": "HumanMAC", "macdiff": "MacDiff",
+                        "multiperson": "several people"}),
+        (train.app, {"encoder": "encoder", "humanmac": "HumanMAC", "macdiff": "MacDiff", "ablation": "ablation",
+                     "calibration-prior": "calibration prior", "export-onnx": "ONNX"}),
+        (bench.app, {"worker": "worker", "support-aug": "support-set augmentation", "frontend": "pose frontend"}),
+    ],
+)  # fmt: skip
+def test_each_command_groups_summary_names_every_command_in_it(
+    group: typer.Typer, said: dict[str, str]
+) -> None:
+    assert {c.name for c in group.registered_commands} == set(said)
+    summary = str(group.info.help)
+    assert all(word in summary for word in said.values()), summary
