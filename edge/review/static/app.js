@@ -287,6 +287,8 @@ function renderAlert(a) {
     ["reviewed", a.reviewed_at ? `${when(a.reviewed_at)} by ${a.reviewed_by || "?"}` : "not yet"], ["note", a.note || "–"]];
   document.getElementById("meta").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   document.getElementById("undo").hidden = !a.in_profile;
+  // Reopening a new alert would only record a review of it that changed nothing.
+  document.getElementById("reopen").hidden = a.status === "new";
   document.getElementById("normal-box").hidden = !!a.in_profile || !a.windows_available;
   const parts = a.profile.split("+");
   const sel = document.getElementById("normal-profile");

@@ -130,3 +130,15 @@ def test_an_alert_whose_windows_retention_dropped_offers_no_download_of_them(
     page.goto(f"{live_server}/alerts/{seeded.ids[-1]}")  # newer: its windows kept
     page.wait_for_selector("#clock:not(:empty)")
     assert page.locator("#npz-link").is_visible()
+
+
+def test_reopen_is_offered_only_for_a_reviewed_alert(page, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """A new alert offered "reopen", which recorded a review by the reviewer that changed nothing."""
+    log_in(page, live_server, f"/alerts/{seeded.ids[0]}")
+    page.wait_for_selector("#meta dt")
+    assert not page.locator("#reopen").is_visible()
+    page.click("#dismiss")
+    page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked dismissed.'")
+    page.click("#reopen")
+    page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked new.'")
+    assert not page.locator("#reopen").is_visible()
