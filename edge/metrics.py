@@ -119,6 +119,11 @@ FRONTEND_RESULTS = {
 }
 
 
+def host_port(host: str, port: int) -> str:
+    """``host:port`` as a URL writes it: an IPv6 address in brackets (``[::]:9108``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class MetricsUnavailable(OSError):
     """The metrics endpoint cannot listen where metrics.host and metrics.port say (e.g. the port is in use)."""
 
@@ -147,9 +152,8 @@ def serve(host: str, port: int, given_up: Callable[[], list[str]] = list) -> Non
         )
         server = make_server(host, port, app, server_class, handler_class=_Quiet)
     except OSError as e:
-        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         raise MetricsUnavailable(
-            f"metrics cannot listen on {where} ({e.strerror}); set another metrics.port "
+            f"metrics cannot listen on {host_port(host, port)} ({e.strerror}); set another metrics.port "
             "(or metrics.host), or metrics.enabled: false"
         ) from None
     threading.Thread(target=server.serve_forever, name="haad-metrics", daemon=True).start()
