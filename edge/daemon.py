@@ -188,8 +188,12 @@ class Daemon:
                     make_pictures_private(self.cfg)
                 except OSError as e:  # a folder of someone else's: the pictures still work
                     log.warning("snapshots: cannot make the pictures' folder private: %s", e)
-            self._start(self.worker)
-            self._wait_for_worker()
+            if not self.stopping:  # a signal while checking: nothing was started, so nothing to stop
+                self._start(self.worker)
+                self._wait_for_worker()
+            if self.stopping:  # cameras started now would be stopped at once, the worker gone
+                log.info("stopped during startup; no camera was started")
+                return 0
             for child in [*self.services, *self.frontends]:
                 self._start(child)
             log.info(
@@ -265,8 +269,8 @@ class Daemon:
         worker = self.worker.process
         assert isinstance(worker, WorkerProcess)
         deadline = time.monotonic() + WORKER_START_TIMEOUT_S
-        while not worker.ready_event.wait(POLL_S):
-            if not worker.is_alive() or self.stopping or time.monotonic() > deadline:
+        while not worker.ready_event.wait(POLL_S) and not self.stopping:
+            if not worker.is_alive() or time.monotonic() > deadline:
                 log.error("worker not ready (alive: %s); starting the frontends anyway", worker.is_alive())
                 return
 
@@ -374,4 +378,7 @@ class Daemon:
                 metrics.FRONTEND_FRAMES.labels(stream, result)
         if self.cfg.metrics.enabled:
             metrics.serve(self.cfg.metrics.host, self.cfg.metrics.port, given_up=self._given_up)
-            log.info("metrics on http://%s:%d/metrics", self.cfg.metrics.host, self.cfg.metrics.port)
+            log.info(
+                "metrics on http://%s/metrics",
+                metrics.host_port(self.cfg.metrics.host, self.cfg.metrics.port),
+            )
