@@ -35,6 +35,7 @@ from pose_frontend.tracking import (
     box_height,
     box_iou,
     landmark_box,
+    landmark_extent,
     pose_distance,
 )
 
@@ -111,14 +112,18 @@ def _shrunk(box: Box, before: Box) -> bool:
     return box_height(box) < FRAGMENT_SCALE * box_height(before)
 
 
-def _fragment_of(box: Box, other: Box) -> bool:
-    """Whether ``box`` lies mostly within ``other`` (grown by a fifth of its height: the landmarks
-    stop short of the hair and the hands' ends) and is much smaller: a part of that person."""
-    m = 0.2 * box_height(other)
-    ix = max(0.0, min(box[2], other[2] + m) - max(box[0], other[0] - m))
-    iy = max(0.0, min(box[3], other[3] + m) - max(box[1], other[1] - m))
+def _fragment_of(pose: np.ndarray, other: np.ndarray, width: int, height: int) -> bool:
+    """Whether a pose (image landmarks) lies mostly within the box of ``other`` (grown by a fifth of
+    its height: the landmarks stop short of the hair and the hands' ends) and its body is much
+    smaller: a part of that person. Sizes are the landmarks' whole extent, parts the model places
+    outside the frame included: a person seated in front of a standing one, their legs cut off by
+    the frame, has a box half the other's but a body as large."""
+    box, around = landmark_box(pose, width, height), landmark_box(other, width, height)
+    m = 0.2 * box_height(around)
+    ix = max(0.0, min(box[2], around[2] + m) - max(box[0], around[0] - m))
+    iy = max(0.0, min(box[3], around[3] + m) - max(box[1], around[1] - m))
     area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
-    return ix * iy > 0.6 * area and _shrunk(box, other)
+    return ix * iy > 0.6 * area and _shrunk(landmark_extent(pose), landmark_extent(other))
 
 
 class MultiPoseEstimator(Closing):
@@ -165,19 +170,26 @@ class MultiPoseEstimator(Closing):
         for tid, track in tracker.tracks.items():
             if track.active:
                 roi = self._rois[tid]
-            elif tracker.covered(track.predicted_center(t)):
+            elif tracker.covered(track.predicted_hip(t), t):
                 continue  # hidden behind someone tracked: their region would read that person
             else:
                 roi = self._rois[tid].shifted(*track.predicted_shift(t))
             got = self._read(self._landmarkers[tid], self._others_hidden(frame, tid, roi), roi)
             if got is None:
                 continue
-            if _shrunk(landmark_box(got[0].image, width, height), track.box):
+            box = landmark_box(got[0].image, width, height)
+            if box[0] == box[2] or box[1] == box[3]:
+                continue  # wholly outside the frame (gone): the model places a body beyond the edge
+            if _shrunk(box, track.box):
                 self.fragments += 1
                 continue
             read[tid] = got
-        boxes = {k: landmark_box(v[0].image, width, height) for k, v in read.items()}
-        fragments = {a for a in read for b in read if a != b and _fragment_of(boxes[a], boxes[b])}
+        fragments = {
+            a
+            for a in read
+            for b in read
+            if a != b and _fragment_of(read[a][0].image, read[b][0].image, width, height)
+        }
         self.fragments += len(fragments)
         duplicates = tracker.losers_of_duplicates(
             {k: v[0].image for k, v in read.items() if k not in fragments}, t
@@ -232,7 +244,7 @@ class MultiPoseEstimator(Closing):
         for x, y, w, h in tiles:
             found += self._detector.detect(frame[y : y + h, x : x + w], (x, y))
             self.detector_passes += 1
-        fresh = [d for d in _suppress_repeats(found) if not self.tracker.covered((d.roi.cx, d.roi.cy))]
+        fresh = [d for d in _suppress_repeats(found) if not self.tracker.covered((d.roi.cx, d.roi.cy), t)]
         taken: list[tuple[Detection, int | None]] = []
         rest = []
         for d in fresh:
@@ -271,7 +283,7 @@ class MultiPoseEstimator(Closing):
             or any(
                 pose_distance(got[0].image, p.image) < tracker.duplicate_distance for p, _ in read.values()
             )
-            or any(_fragment_of(box, landmark_box(p.image, width, height)) for p, _ in read.values())
+            or any(_fragment_of(got[0].image, p.image, width, height) for p, _ in read.values())
             or (resumes is not None and _shrunk(box, tracker.tracks[resumes].box))
             # A tile sees people smaller than itself; a body larger than the tile is a part of
             # someone big (a head, an arm) read as a whole body.

@@ -32,6 +32,7 @@ BODY_LANDMARKS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 DUPLICATE_IOU = 0.6
 # A track's velocity is its feet's over this last stretch.
 _VELOCITY_SPAN_S = 1.0
+_HIPS = [23, 24]
 
 
 def box_center(box: Box) -> np.ndarray:
@@ -61,7 +62,9 @@ def box_iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _landmark_extent(landmarks: np.ndarray) -> Box:
+def landmark_extent(landmarks: np.ndarray) -> Box:
+    """The box around a pose's image landmarks, unclipped: parts the model places outside the frame
+    count."""
     return (
         float(landmarks[:, 0].min()),
         float(landmarks[:, 1].min()),
@@ -93,8 +96,11 @@ class Track:
     # lost_timeout_s; the feet stay put while a person stands, squats or waves
     path: deque[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=deque)
 
-    def predicted_center(self, t: float) -> np.ndarray:
-        return box_center(self.box) + self.velocity * max(0.0, t - self.last_seen_s)
+    def predicted_hip(self, t: float) -> np.ndarray:
+        """Where its hip centre is (when lost: coasting at its velocity). Detections are placed by
+        their hip centre too; a box's centre is far from it when an arm is raised or the frame cuts
+        the body off."""
+        return self.landmarks[_HIPS, :2].mean(axis=0) + self.predicted_shift(t)
 
     def predicted_shift(self, t: float) -> np.ndarray:
         return self.velocity * max(0.0, t - self.last_seen_s)
@@ -166,7 +172,7 @@ class PersonTracker:
                     continue
                 if (
                     pose_distance(poses[a], poses[b]) >= self.duplicate_distance
-                    and box_iou(_landmark_extent(poses[a]), _landmark_extent(poses[b])) < DUPLICATE_IOU
+                    and box_iou(landmark_extent(poses[a]), landmark_extent(poses[b])) < DUPLICATE_IOU
                 ):
                     continue
                 losers.add(max((a, b), key=lambda k: self._claim_weakness(k, poses[k], t)))
@@ -181,11 +187,11 @@ class PersonTracker:
         last = track.landmarks[:, :2] + track.predicted_shift(t)
         return (not track.active, pose_distance(pose, last), track.first_seen_s)
 
-    def covered(self, point: tuple[float, float] | np.ndarray) -> bool:
+    def covered(self, point: tuple[float, float] | np.ndarray, t: float) -> bool:
         """Whether ``point`` (a hip centre) is where an active track's person is: within a quarter of
-        their height of their box's centre (people side by side are further apart than that)."""
+        their height of their hip centre (people side by side are further apart than that)."""
         return any(
-            tr.active and np.linalg.norm(np.asarray(point) - box_center(tr.box)) < 0.25 * box_height(tr.box)
+            tr.active and np.linalg.norm(np.asarray(point) - tr.predicted_hip(t)) < 0.25 * box_height(tr.box)
             for tr in self.tracks.values()
         )
 
@@ -198,7 +204,7 @@ class PersonTracker:
             return matches
         cost = np.array(
             [
-                [np.linalg.norm(np.asarray(p) - tr.predicted_center(t)) / box_height(tr.box) for tr in lost]
+                [np.linalg.norm(np.asarray(p) - tr.predicted_hip(t)) / box_height(tr.box) for tr in lost]
                 for p in points
             ]
         )

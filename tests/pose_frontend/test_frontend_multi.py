@@ -59,6 +59,17 @@ def test_three_people_jpg_yields_three_skeletons(mp_testdata: Path) -> None:
         assert 0 <= p.score <= 1 and p.landmarks.image.shape == (33, 3)
 
 
+def test_a_person_seated_in_front_of_a_standing_one_keeps_their_id(mp_testdata: Path) -> None:
+    # three_people.jpg as a still: the man seated in front lies within the box of the man behind
+    # him, who raises an arm. He was dropped as a part of that man from the second frame on and came
+    # back under new ids (1, 4, 5, 6), unpublished in between.
+    [(_, rgb)] = list(ImageFolderSource(mp_testdata / "three_people.jpg"))
+    with MultiPoseEstimator(PeopleConfig()) as estimator:
+        ids = [[p.track_id for p in estimator.estimate(rgb, i / 10)] for i in range(3)]
+        assert estimator.tracker.counters.started == 3
+    assert ids == [[1, 2, 3]] * 3
+
+
 def test_one_person_keeps_one_id_and_legacy_accuracy_on_the_squat_video(squat_video: Path, squat_run) -> None:
     with VideoFileSource(squat_video) as source, MultiPoseEstimator(PeopleConfig()) as estimator:
         frames = [estimator.estimate(rgb, t) for t, rgb in source]
@@ -99,6 +110,22 @@ def test_a_person_who_leaves_is_retired_after_the_timeout(mp_testdata: Path) -> 
             if people := estimator.estimate(rgb, i / 10):
                 break
         assert [p.track_id for p in people] == [2]
+
+
+def test_a_person_who_walks_out_of_the_frame_is_not_published_beyond_its_edge(mp_testdata: Path) -> None:
+    # pose.jpg's person walking out on the left: once wholly out, their region (half outside the
+    # frame) still read a body beyond the edge, published with a box 0 px wide.
+    [(_, rgb)] = list(ImageFolderSource(mp_testdata / "pose.jpg"))
+    width = rgb.shape[1]
+    published = []
+    with MultiPoseEstimator(PeopleConfig()) as estimator:
+        for step in (0, 4, 8, 10, 12, 13, 14, 15):
+            frame = np.full_like(rgb, 128)
+            shift = step * width // 20
+            frame[:, : width - shift] = rgb[:, shift:]
+            published += [p.box for p in estimator.estimate(frame, step / 10)]
+    assert len(published) >= 4  # seen while in view
+    assert all(box[2] > box[0] and box[3] > box[1] for box in published)
 
 
 def test_a_frame_with_nobody_gives_nobody_and_a_bad_frame_is_an_estimator_error() -> None:

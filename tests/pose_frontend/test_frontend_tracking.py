@@ -101,8 +101,8 @@ def test_matching_detections_to_lost_people_is_one_to_one_and_prefers_the_close_
 def test_a_person_beside_a_tracked_one_is_not_covered_but_one_on_them_is() -> None:
     tracker = PersonTracker(max_people=4, lost_timeout_s=2.0)
     start(tracker, person(100, 200, height=80), 0.0)
-    assert tracker.covered((102.0, 205.0))
-    assert not tracker.covered((130.0, 200.0))  # side by side, 30 px apart
+    assert tracker.covered((102.0, 205.0), 0.0)
+    assert not tracker.covered((130.0, 200.0), 0.0)  # side by side, 30 px apart
 
 
 def test_of_two_tracks_reading_one_person_the_one_whose_posture_continues_keeps_them() -> None:
@@ -151,7 +151,7 @@ def test_a_track_that_followed_a_passer_by_is_recognised_when_its_person_reappea
     assert tracker.tracks[walker].active and box_center(tracker.tracks[walker].box)[0] == pytest.approx(400)
     assert not tracker.tracks[stander].active  # lost where the two met, standing
     assert box_center(tracker.tracks[stander].box)[0] == pytest.approx(300)
-    assert tracker.tracks[stander].predicted_center(now)[0] == pytest.approx(300)
+    assert tracker.tracks[stander].predicted_hip(now)[0] == pytest.approx(300)
     see(tracker, stander, person(300, 200), now)
     assert tracker.tracks[stander].active and tracker.counters.swaps == 1
 
@@ -171,3 +171,18 @@ def test_a_lost_person_reappearing_where_they_were_is_resumed_not_swapped() -> N
     # The stander reappears where they stood: that is where their lost track is predicted.
     assert tracker.taken_over((300.0, 200.0), t + 0.5) is None
     assert tracker.match_lost([(300.0, 200.0)], t + 0.5) == [stander]
+
+
+def test_a_person_cut_off_by_the_frame_edge_is_found_at_their_hips_not_their_box() -> None:
+    # Someone close to the camera, their hips below the frame (480 px tall): the box is clipped to
+    # the frame, its centre 160 px above their hips. A detection at their hips started a second
+    # id while they were tracked, and a new id when they had been lost for a frame.
+    tracker = PersonTracker(max_people=4, lost_timeout_s=2.0)
+    lm = person(300, 560, height=400)
+    a = tracker.start(lm, (lm[:, 0].min(), 360.0, lm[:, 0].max(), 480.0), 0.0)
+    assert a is not None
+    hips = (300.0, 580.0)
+    assert tracker.covered(hips, 0.1)
+    assert not tracker.covered((420.0, 580.0), 0.1)  # someone beside them
+    tracker.missed(a)
+    assert tracker.match_lost([hips], 0.1) == [a]
