@@ -138,7 +138,8 @@ class FrontendGroupProcess(SpawnProcess):
 
     def run(self) -> None:
         die_with_parent(signal.SIGKILL)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop (FrontendProcess.run)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         faulthandler.enable()
         setup_logging(self.log_level, self.log_format)
         frames: queue.Queue[SkeletonFrame] = queue.Queue(maxsize=_QUEUE_FRAMES)
@@ -185,12 +186,13 @@ class FrontendGroupProcess(SpawnProcess):
             context.term()
 
     def stop(self, timeout_s: float = 5.0) -> int | None:
-        """Stop every camera, release the queue, wait up to ``timeout_s``, then terminate."""
+        """Stop every camera, release the queue, wait up to ``timeout_s``, then kill it (it ignores
+        SIGTERM)."""
         self.stop_event.set()
         self.release_event.set()
         self.join(timeout_s)
         if self.is_alive():
-            log.warning("frontend group %s did not stop within %.1f s; terminating it", self.name, timeout_s)
-            self.terminate()
+            log.warning("frontend group %s did not stop within %.1f s; killing it", self.name, timeout_s)
+            self.kill()
             self.join(1.0)
         return self.exitcode

@@ -290,8 +290,11 @@ class FrontendProcess(SpawnProcess):
 
     def run(self) -> None:
         die_with_parent(signal.SIGKILL)  # never outlives the daemon (bus.lifetime)
-        # The parent decides when to stop (a terminal's Ctrl-C reaches the whole process group).
+        # The parent decides when to stop: a terminal's Ctrl-C, `timeout` or `kill -TERM -PGID` reach
+        # the whole process group, and a frontend killed inside its stop event's wait left the event
+        # waiting for it: the daemon's stop_event.set() then hung for good.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         faulthandler.enable()
         setup_logging(self.log_level, self.log_format)
         context = zmq.Context()  # this process's one context
@@ -313,13 +316,13 @@ class FrontendProcess(SpawnProcess):
             context.term()
 
     def stop(self, timeout_s: float = 5.0) -> int | None:
-        """Stop taking frames, release the queue, wait up to ``timeout_s``, then terminate; returns
-        the exit code."""
+        """Stop taking frames, release the queue, wait up to ``timeout_s``, then kill it (it ignores
+        SIGTERM); returns the exit code."""
         self.stop_event.set()
         self.release_event.set()
         self.join(timeout_s)
         if self.is_alive():
-            log.warning("frontend %s did not stop within %.1f s; terminating it", self.config.id, timeout_s)
-            self.terminate()
+            log.warning("frontend %s did not stop within %.1f s; killing it", self.config.id, timeout_s)
+            self.kill()
             self.join(1.0)
         return self.exitcode

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -290,6 +292,27 @@ def test_a_missing_video_ends_its_process_with_an_error_code(bus: BusConfig, tmp
     proc.start()
     proc.join(60)
     assert proc.exitcode == 1
+
+
+def test_a_sigterm_to_the_process_group_leaves_the_frontend_to_its_parent(bus: BusConfig) -> None:
+    # `timeout 60 haad run` and `kill -TERM -PGID` reach every process: a frontend died inside its
+    # stop event's wait (real-time pacing), and the daemon's stop_event.set() then hung for good.
+    script = [{"motion": "idle", "seconds": 600}]
+    config = StreamConfig(id="cam", source=SyntheticSourceConfig(script=script))  # type: ignore[arg-type]
+    proc = FrontendProcess(config, bus)
+    proc.start()
+    try:
+        deadline = time.monotonic() + 60
+        while proc.counters["frames"] < 3:
+            assert time.monotonic() < deadline and proc.is_alive()
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.join(0.5)
+        assert proc.is_alive()
+        assert proc.stop(10.0) == 0
+    finally:
+        if proc.is_alive():
+            proc.kill()
 
 
 def test_pose_frontend_never_imports_torch(tmp_path: Path) -> None:
