@@ -19,6 +19,7 @@ from evaluation.fewshot import NO_WINDOW, ROC_GRID, SHORT_CLIP, MethodResult, ev
 from evaluation.scoring_rules import DEFAULT_RULE, RULES
 from models.embedding import embed_all, embed_variants
 from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
+from models.preprocess import WindowSpec
 from training.augbank import AugmentationBank, BankSettings
 from training.datasets import load_dataset
 from training.protocol import split_for
@@ -31,6 +32,15 @@ def _onnx_embed_fn(encoder_path: Path, precision: str) -> Callable[[np.ndarray],
     if precision not in ("fp32", "int8"):
         raise ValueError(f"unknown ONNX precision {precision!r}: use fp32 or int8")
     return OnnxRuntimeBackend(OnnxRuntimeConfig(precision=precision), encoder_path).embed  # type: ignore[arg-type]
+
+
+def _same_frames(model: str, its: WindowSpec, encoders: WindowSpec) -> None:
+    """Refuse a model that takes windows of another length than the encoder cuts, before scoring."""
+    if its.frames != encoders.frames:
+        raise ValueError(
+            f"{model} takes windows of {its.frames} frames, the encoder cuts {encoders.frames}; use one "
+            "trained with the same window.frames"
+        )
 
 
 def run_fewshot_eval(
@@ -64,6 +74,12 @@ def run_fewshot_eval(
         raise ValueError(f"unknown scoring rule {rule!r}: use one of {', '.join(RULES)}")
     encoder_path = Path(encoder_path or DEFAULT_ENCODER_PATH)
     encoder, spec, meta = load_encoder(encoder_path)
+    generator = None
+    if augmentation is not None:
+        from models.humanmac import load_humanmac
+
+        generator = load_humanmac(humanmac)
+        _same_frames("HumanMAC", generator.spec, spec)
     clipset = load_dataset(dataset, data_root)
     split = split_for(dataset, clipset.subjects, clipset.labels)  # a file named msr.npz is no benchmark
     tw = eval_windows(clipset, split, spec, sensor_windows(sensor, spec.fps, sensor_seed) if sensor else None)
@@ -74,14 +90,12 @@ def run_fewshot_eval(
     if macdiff is not None:
         from models.macdiff import load_macdiff
 
-        methods["macdiff"] = load_macdiff(macdiff).embed_fn()
+        pretrained = load_macdiff(macdiff)
+        _same_frames("MacDiff", pretrained.spec, spec)
+        methods["macdiff"] = pretrained.embed_fn()
     variants = None
-    if augmentation is not None:
-        from models.humanmac import load_humanmac
-
-        variants = AugmentationBank(cache_dir).load_or_build(
-            tw.windows, load_humanmac(humanmac), augmentation
-        )
+    if augmentation is not None and generator is not None:
+        variants = AugmentationBank(cache_dir).load_or_build(tw.windows, generator, augmentation)
     results: dict[str, MethodResult] = {}
     by_view_pair: dict[str, dict[str, float]] = {}
     for name, fn in methods.items():

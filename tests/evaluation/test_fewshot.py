@@ -16,6 +16,7 @@ from evaluation.fewshot import eval_windows, evaluate, evaluate_cross_view, roc_
 from haad.cli import app
 from models.encoder import ActionEncoder, EncoderConfig, save_encoder
 from models.humanmac import HumanMAC, save_humanmac
+from models.macdiff import DEFAULT_MACDIFF_PATH
 from models.preprocess import WindowSpec
 from training.datasets import DataNotFoundError, load_dataset
 from training.protocol import MSR, NW_UCLA
@@ -257,3 +258,29 @@ def test_a_clip_set_file_is_never_scored_as_the_benchmark_its_name_matches(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["test_clips"] == len(clips) and summary["methods"]["encoder"]["seen"] is None
     assert summary["categories_never_normal"] == ["a05 forward punch"] and "never normal" in result.output
+
+
+def test_a_generator_of_other_window_lengths_than_the_encoders_is_refused_in_words(tmp_path: Path) -> None:
+    ckpt = tmp_path / "enc40.safetensors"
+    save_encoder(
+        ckpt, ActionEncoder(EncoderConfig(frames=40, hidden=16, blocks=1)).eval(), WindowSpec(frames=40), {}
+    )
+    base = [
+        "eval",
+        "fewshot",
+        "--dataset",
+        "msr",
+        "--encoder",
+        str(ckpt),
+        "--seeds",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
+    for extra, model in (
+        (["--augment", "1", "--aug-steps", "1"], "HumanMAC"),
+        (["--macdiff", str(DEFAULT_MACDIFF_PATH)], "MacDiff"),
+    ):
+        result = CliRunner().invoke(app, [*base, *extra])
+        assert result.exit_code == 2, result.output
+        assert f"error: {model} takes windows of 60 frames, the encoder cuts 40" in result.output
