@@ -159,12 +159,21 @@ async function alertsPage() {
     summary.textContent = `Could not load the alerts (${e.message}): the list below is from before.`;
   });
   const msg = document.getElementById("live-state");
-  async function review(ids, status, ifStatus = null) {
-    if (!ids.length) { msg.textContent = ifStatus ? "No new alert on this page." : "Nothing to review: select alerts (x) or move to one (j / k)."; return; }
+  // Each alert is changed only if still in the status the list showed (one request per status
+  // shown): with live updates late or down, a colleague's review of it is not overwritten unseen.
+  async function review(ids, status, pageNew = false) {
+    if (!ids.length) { msg.textContent = pageNew ? "No new alert on this page." : "Nothing to review: select alerts (x) or move to one (j / k)."; return; }
+    const shown = new Map(items.map((a) => [a.id, a.status]));
+    const groups = new Map();
+    for (const id of ids) groups.set(shown.get(id), [...(groups.get(shown.get(id)) || []), id]);
+    let updated = 0, changed = 0;
     try {
-      const r = await api("/alerts/review", { method: "POST", json: { ids, status, if_status: ifStatus } });
-      for (const id of r.updated) selected.delete(id);
-      msg.textContent = `${r.updated.length} alert(s) ${status}` + (r.changed.length ? `; ${r.changed.length} reviewed meanwhile by someone else, left as they are` : "");
+      for (const [seen, group] of groups) {
+        const r = await api("/alerts/review", { method: "POST", json: { ids: group, status, if_status: seen } });
+        for (const id of r.updated) selected.delete(id);
+        updated += r.updated.length; changed += r.changed.length;
+      }
+      msg.textContent = `${updated} alert(s) ${status}` + (changed ? `; ${changed} reviewed meanwhile by someone else, left as they are` : "");
     } catch (e) { msg.textContent = "Failed: " + e.message; }
     await reload();
     unreviewedBadge();
@@ -172,7 +181,7 @@ async function alertsPage() {
   const targets = () => (selected.size ? [...selected] : items[focus] ? [items[focus].id] : []);
   document.getElementById("bulk-confirm").onclick = () => review(targets(), "confirmed");
   document.getElementById("bulk-dismiss").onclick = () => review(targets(), "dismissed");
-  document.getElementById("bulk-reviewed").onclick = () => review(items.filter((a) => a.status === "new").map((a) => a.id), "dismissed", "new");
+  document.getElementById("bulk-reviewed").onclick = () => review(items.filter((a) => a.status === "new").map((a) => a.id), "dismissed", true);
   const selectAll = () => {
     const all = items.every((a) => selected.has(a.id));
     for (const a of items) all ? selected.delete(a.id) : selected.add(a.id);

@@ -128,3 +128,28 @@ def test_the_review_an_api_client_read_back_is_the_one_it_names_on_postgresql(
         bulk = {"ids": seeded.ids[:2], "status": "dismissed", "if_status": "new"}
         assert c.post("/api/v1/alerts/review", json=bulk, headers=AUTH).json()["changed"] == [seeded.ids[0]]
     ctx.store.close()
+
+
+def test_a_bulk_review_of_selected_alerts_on_a_stale_list_leaves_a_colleagues_review(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """Confirming two selected alerts overwrote the dismissal a colleague had made of one meanwhile."""
+    page.route("**/api/v1/events/live", lambda route: route.abort())  # live updates down
+    log_in(page, live_server)
+    page.wait_for_function("document.querySelectorAll('#rows tr.new').length === 6")
+    first, second = seeded.ids[:2]
+    for i in (first, second):
+        page.check(f"#rows tr[data-id='{i}'] input.pick")
+    with AlertStore(seeded.url) as store:
+        store.set_status(second, "dismissed", "bob: a cleaner", reviewer="bob")
+    page.click("#bulk-confirm")
+    page.wait_for_function(
+        "document.getElementById('live-state').textContent.startsWith('1 alert(s) confirmed')"
+    )
+    assert (
+        page.locator("#live-state")
+        .inner_text()
+        .endswith("; 1 reviewed meanwhile by someone else, left as they are")
+    )
+    with AlertStore(seeded.url) as store:
+        assert (store.get_alert(first).status, store.get_alert(second).status) == ("confirmed", "dismissed")
