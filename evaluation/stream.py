@@ -438,13 +438,18 @@ def run_recordings_eval(
     profile: Profile | None = None,
     augmentation: Augmentation | None = None,
     out: Path | None = None,
+    pose_fps: float | None = None,
+    on_run: Callable[[LabelledStream, StreamRun], None] | None = None,
 ) -> dict[str, Any]:
     """A recording-set file (evaluation/recordings.py) whose frames labelled with any of ``normal``
     are normal, enrolling a behaviour per normal label from other subjects' runs of it (``shots`` of
-    them) or scoring against ``profile``; writes ``stream_<file stem>.json``."""
+    them) or scoring against ``profile``, its frames thinned to ``pose_fps`` as :func:`run_stream_eval`
+    does; writes ``stream_<file stem>.json``."""
     streams = recording_streams(
         path, normal, shots=shots, spec=backend.spec, min_segment_s=cfg.min_segment_s, enrol=profile is None
     )
+    if pose_fps is not None:
+        streams = [at_pose_rate(s, pose_fps) for s in streams]
     summary = {
         "dataset": f"recordings:{path}",
         "normal": list(normal),
@@ -454,7 +459,8 @@ def run_recordings_eval(
         "model_version": backend.model_version,
         "augmentation": augmentation.settings() if augmentation is not None else None,
         "min_segment_s": cfg.min_segment_s,
-        **evaluate_streams(streams, backend, cfg, augmentation=augmentation, profile=profile),
+        "pose_fps": pose_fps,
+        **evaluate_streams(streams, backend, cfg, augmentation=augmentation, profile=profile, on_run=on_run),
     }
     return _write(summary, out, path.stem)
 

@@ -90,8 +90,9 @@ def eval_fewshot_cmd(
 
 @app.command("stream")
 def eval_stream_cmd(
-    dataset: str = typer.Option(
-        "kinder-gator",
+    dataset: str | None = typer.Option(
+        None,
+        show_default="kinder-gator",
         help="kinder-gator (stitched test clips), kinder-gator-short (abnormal parts cut to 1-3 s), "
         "kinder-gator-short-gaps (the same, nobody in view for 1 s before and after them), "
         "kinder-gator-calm (1 s strikes between calm stretches of about a second), utkinect "
@@ -150,6 +151,15 @@ def eval_stream_cmd(
     if recordings is None and (normal or profile is not None or shots is not None):
         raise fail("--normal, --profile and --shots go with --recordings (a built-in set enrols as "
                    "docs/benchmark.md says)", code=2)  # fmt: skip
+    if recordings is not None and dataset is not None:
+        raise fail("--dataset and --recordings name two stream sets; give one", code=2)
+    ignored = [flag for flag, given in (("--pose-fps", pose_fps is not None), ("--augment", augment),
+                                        ("--profile", profile is not None)) if feedback and given]  # fmt: skip
+    if ignored:
+        raise fail(
+            f"--feedback enrols and replays as docs/review.md says; it takes no {', '.join(ignored)}", code=2
+        )
+    dataset = dataset or "kinder-gator"
     shots = 3 if shots is None else shots
     if recordings is not None and not normal:
         raise fail("--recordings needs --normal LABEL (the frame label of normal behaviour)", code=2)
@@ -194,8 +204,9 @@ def eval_stream_cmd(
                 check_model(ProfileStore(Path(cfg.profiles_dir)).load(profile), backend) if profile else None
             )
             summary = run_recordings_eval(
-                recordings, normal, backend, cfg.worker, shots=shots, profile=given, augmentation=aug, out=out
-            )
+                recordings, normal, backend, cfg.worker, shots=shots, profile=given, augmentation=aug, out=out,
+                pose_fps=pose_fps, on_run=on_run,
+            )  # fmt: skip
             name = recordings.stem
         else:
             summary = run_stream_eval(

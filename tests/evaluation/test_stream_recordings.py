@@ -288,3 +288,36 @@ def test_a_recording_without_skeleton_is_left_out_and_fewer_shots_than_asked_are
         ],
     )
     assert result.exit_code == 2 and "no recording holds 1 s of skeleton" in result.output
+
+
+def test_eval_stream_refuses_options_its_mode_would_ignore(tmp_path: Path) -> None:
+    unread = str(tmp_path / "unread.npz")
+    for args, said in (
+        (["--dataset", "msr-dense", "--recordings", unread, "--normal", NORMAL], "--dataset and --recordings"),
+        (["--feedback", "1", "--pose-fps", "10"], "it takes no --pose-fps"),
+        (["--feedback", "1", "--recordings", unread, "--normal", NORMAL, "--profile", "p", "--augment"],
+         "it takes no --augment, --profile"),
+    ):  # fmt: skip
+        result = runner.invoke(app, ["eval", "stream", *args, "--out", str(tmp_path)])
+        assert result.exit_code == 2 and said in result.output and "error: " in result.output, result.output
+
+
+def test_eval_stream_on_recordings_thins_to_the_pose_rate_and_plots(
+    recording_set: Path, tmp_path: Path
+) -> None:
+    args = [
+        "--recordings",
+        str(recording_set),
+        "--normal",
+        NORMAL,
+        "--pose-fps",
+        "10",
+        "--plots",
+        str(tmp_path / "plots"),
+    ]
+    result = runner.invoke(
+        app, ["eval", "stream", *args, "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "stream_walks.json").read_text())["pose_fps"] == 10.0
+    assert len(list((tmp_path / "plots").glob("*.png"))) == 4  # one per recording
