@@ -12,6 +12,7 @@ import csv
 import getpass
 import json
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -170,10 +171,7 @@ def show_cmd(
         plot.parent.mkdir(parents=True, exist_ok=True)
         alert_timeline(alert, plot, "svg" if plot.suffix.lower() == ".svg" else "png")
         typer.echo(f"score timeline written to {plot}", err=True)
-    if alert.windows is None:  # retention dropped them
-        typer.echo(json.dumps(alert.to_dict(), indent=2) if as_json else "windows: dropped by retention")
-        return
-    windows = _window_summary(alert)
+    windows = None if alert.windows is None else _window_summary(alert)  # None: retention dropped them
     timeline = None if alert.timeline is None else alert.timeline.astype(float).tolist()
     if as_json:
         typer.echo(json.dumps({**alert.to_dict(), "windows": windows, "timeline": timeline}, indent=2))
@@ -181,24 +179,27 @@ def show_cmd(
     for key, value in alert.to_dict().items():
         typer.echo(f"{key:>16}: {_printable(value)}")
     typer.echo(f"{'duration':>16}: {_duration(alert)}")
-    typer.echo(f"\nstored windows ({alert.n_kept} of {alert.n_windows}):")
-    header = ["#", "T_START (s)", "T_END (s)", "FRAMES", "SCORE", "MOTION (m/frame)"]
-    typer.echo(
-        _table(
-            header,
-            [
+    if windows is None:
+        typer.echo("\nstored windows: dropped by retention")
+    else:
+        typer.echo(f"\nstored windows ({alert.n_kept} of {alert.n_windows}):")
+        header = ["#", "T_START (s)", "T_END (s)", "FRAMES", "SCORE", "MOTION (m/frame)"]
+        typer.echo(
+            _table(
+                header,
                 [
-                    str(i),
-                    f"{w['t_start']:.2f}",
-                    f"{w['t_end']:.2f}",
-                    str(w["frames"]),
-                    "-" if w["score"] is None else f"{w['score']:.3f}",
-                    "-" if w["motion"] is None else f"{w['motion']:.4f}",
-                ]
-                for i, w in enumerate(windows)
-            ],
+                    [
+                        str(i),
+                        f"{w['t_start']:.2f}",
+                        f"{w['t_end']:.2f}",
+                        str(w["frames"]),
+                        "-" if w["score"] is None else f"{w['score']:.3f}",
+                        "-" if w["motion"] is None else f"{w['motion']:.4f}",
+                    ]
+                    for i, w in enumerate(windows)
+                ],
+            )
         )
-    )
     if timeline:
         typer.echo(
             f"\nscore timeline (each window's score at the moment it is about; {len(timeline)} moments):"
@@ -323,7 +324,7 @@ def review_cmd(
             store.set_status(alert_id, status or "new", note, reviewer=reviewer)
         except KeyError as e:
             _fail(e.args[0])
-    typer.echo(f"alert {alert_id}: {status}" + (f" ({note})" if note else ""))
+    typer.echo(_printable(f"alert {alert_id}: {status}" + (f" ({note})" if note else "")))
 
 
 @app.command("deliver")
@@ -533,8 +534,11 @@ def _duration(a: AlertRecord) -> str:
 
 def _printable(value: object) -> str:
     """``value`` as text, control characters escaped: a note typed on the web page (or any field from
-    the shared alert log) could otherwise retitle, clear or rewrite the reviewer's terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    the shared alert log) could otherwise retitle, clear or rewrite the reviewer's terminal. A character
+    the terminal's encoding lacks (a latin-1 or ASCII locale) is escaped too: printing it raised."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
