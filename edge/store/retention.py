@@ -1,6 +1,6 @@
 """Retention of the alert log (``store.retention``): what goes when.
 
-In this order, each step in its own short transaction:
+In this order, each step in short transactions (at most ``BATCH`` alerts each):
 
 1. windows: alerts that started more than ``windows_days`` ago lose their skeleton windows (the row,
    its scores and review stay): the blobs are >95 % of the database;
@@ -15,17 +15,23 @@ every alert ever added to a profile is kept).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
+from sqlalchemy.sql.expression import Executable
 
 from config.store import RetentionConfig
 from edge.store.models import Alert, ProfileFeedback
 from edge.store.outbox import prune_events
 from edge.store.store import AlertStore
+
+# Rows per write transaction: the worker's alert writes wait for each one (SQLite's one write lock),
+# so a months-long backlog goes in many short transactions, not one that outlasts busy_timeout_s.
+BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,20 @@ def protected_alerts(store: AlertStore, profiles_dir: Path | None) -> set[int]:
     return {r.alert_id for r in rows if any(v >= r.version for v in versions.get(r.profile, ()))}
 
 
+def _in_batches(store: AlertStore, ids: Select[int], change: Callable[[list[int]], Executable]) -> int:
+    """Apply ``change`` to the alerts ``ids`` selects, at most BATCH per transaction, until it selects
+    none (``change`` must take them out of it); how many."""
+    total = 0
+    while True:
+        with store.writing() as s:
+            batch = list(s.scalars(ids.limit(BATCH)))
+            if batch:
+                s.execute(change(batch))
+        total += len(batch)
+        if len(batch) < BATCH:
+            return total
+
+
 def prune(
     store: AlertStore,
     cfg: RetentionConfig,
@@ -75,26 +95,25 @@ def prune(
     dropped = by_age = by_rows = 0
     if cfg.windows_days > 0:
         cutoff = now - timedelta(days=cfg.windows_days)
-        with store.writing() as s:
-            result = s.execute(
-                update(Alert)
-                .where(Alert.started_at < cutoff, Alert.windows_npz.is_not(None), closed, not_kept)
-                .values(windows_npz=None)
-            )
-            dropped = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        old = select(Alert.id).where(
+            Alert.started_at < cutoff, Alert.windows_npz.is_not(None), closed, not_kept
+        )
+        dropped = _in_batches(
+            store, old, lambda ids: update(Alert).where(Alert.id.in_(ids)).values(windows_npz=None)
+        )
     if cfg.max_age_days > 0:
         cutoff = now - timedelta(days=cfg.max_age_days)
-        with store.writing() as s:
-            result = s.execute(delete(Alert).where(Alert.started_at < cutoff, closed, not_kept))
-            by_age = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        old = select(Alert.id).where(Alert.started_at < cutoff, closed, not_kept)
+        by_age = _in_batches(store, old, lambda ids: delete(Alert).where(Alert.id.in_(ids)))
     if cfg.max_rows > 0:
-        with store.writing() as s:
+        with store.reading() as s:
             newest = select(Alert.id).order_by(Alert.started_at.desc(), Alert.id.desc()).limit(cfg.max_rows)
             kept_ids = set(s.scalars(newest))
-            old = [i for i in s.scalars(select(Alert.id).where(closed, not_kept)) if i not in kept_ids]
-            for start in range(0, len(old), 500):
-                s.execute(delete(Alert).where(Alert.id.in_(old[start : start + 500])))
-            by_rows = len(old)
+            over = [i for i in s.scalars(select(Alert.id).where(closed, not_kept)) if i not in kept_ids]
+        for start in range(0, len(over), BATCH):
+            with store.writing() as s:
+                s.execute(delete(Alert).where(Alert.id.in_(over[start : start + BATCH])))
+        by_rows = len(over)
     with store.writing() as s:
         events = prune_events(s, now - timedelta(days=cfg.events_days))
     return PruneReport(dropped, by_age, by_rows, events, len(keep))
