@@ -1,5 +1,6 @@
 """A child process that dies with its parent: a ``haad run`` killed with SIGKILL (or crashing) must
-not leave frontends and a worker behind, which a restarted daemon would then run beside.
+not leave frontends and a worker behind, which a restarted daemon would then run beside. And when a
+crashed child (or a packed camera) starts again: :class:`Restarts`.
 
 On Linux the kernel sends the child ``signal`` when its parent dies (``prctl(PR_SET_PDEATHSIG)``);
 elsewhere a thread watches the parent pid. Either way a parent that was already gone when the child
@@ -17,7 +18,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import FrameType
+
+from config.supervisor import SupervisorConfig
 
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
@@ -76,3 +80,32 @@ def stop_on_signals(stop: Callable[[], object], *signals: int) -> None:
     threading.Thread(target=relay, name="haad-stop-signal", daemon=True).start()
     for sig in signals:
         signal.signal(sig, handler)
+
+
+@dataclass
+class Restarts:
+    """One supervised child's restart bookkeeping: the wait before a restart doubles per failure (from
+    ``initial_backoff_s`` up to ``max_backoff_s``) and starts over once the child has run
+    ``stable_after_s``; ``give_up_after`` failures within ``give_up_window_s`` mean it cannot work
+    without a fix. Times are ``time.monotonic()``'s."""
+
+    policy: SupervisorConfig
+    count: int = 0  # restarts so far
+    backoff_s: float = 0.0
+    failures: list[float] = field(default_factory=list)  # times of the failures within the window
+
+    def running(self, started_at: float, now: float) -> None:
+        """The child is alive at ``now``: once it has run ``stable_after_s`` it is healthy again."""
+        if now - started_at >= self.policy.stable_after_s:
+            self.backoff_s = 0.0
+
+    def failed(self, now: float, *, may_give_up: bool = True) -> float | None:
+        """The child failed at ``now``: the seconds to wait before starting it again, or None when it
+        is given up (never, with ``may_give_up`` False)."""
+        p = self.policy
+        self.failures = [t for t in self.failures if now - t < p.give_up_window_s] + [now]
+        if may_give_up and len(self.failures) >= p.give_up_after:
+            return None
+        self.backoff_s = min(p.max_backoff_s, self.backoff_s * 2 if self.backoff_s else p.initial_backoff_s)
+        self.count += 1
+        return self.backoff_s

@@ -14,6 +14,7 @@ from config.frontend import StreamConfig
 from config.secrets import no_inline_password
 from config.serve import ServeConfig
 from config.store import StoreConfig
+from config.supervisor import SupervisorConfig
 from config.worker import WorkerConfig
 
 
@@ -23,31 +24,6 @@ class MetricsConfig(StrictModel):
     enabled: bool = Field(True, description="Serve /metrics.")
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on (0.0.0.0: all).")
     port: int = Field(9108, ge=1, le=65535, description="TCP port of the metrics endpoint.")
-
-
-class SupervisorConfig(StrictModel):
-    """How the daemon restarts crashed children and stops them."""
-
-    initial_backoff_s: float = Field(1.0, gt=0, le=600, description="Wait before restarting a crashed child.")
-    max_backoff_s: float = Field(60.0, gt=0, le=3600, description="Longest wait; the wait doubles per crash.")
-    stable_after_s: float = Field(
-        60.0, gt=0, le=86_400, description="A child that ran this long is healthy again: its backoff resets."
-    )
-    stop_timeout_s: float = Field(
-        10.0, gt=0, le=600, description="How long a child may take to stop before it is terminated."
-    )
-    give_up_after: int = Field(
-        5, ge=1, le=1000, description="A child failing this many times within give_up_window_s is given up."
-    )
-    give_up_window_s: float = Field(
-        60.0, gt=0, le=86_400, description="The window of give_up_after (a source that can never work)."
-    )
-
-    @model_validator(mode="after")
-    def _initial_within_max(self) -> SupervisorConfig:
-        if self.initial_backoff_s > self.max_backoff_s:
-            raise ValueError("initial_backoff_s must not exceed max_backoff_s")
-        return self
 
 
 class LoggingConfig(StrictModel):

@@ -13,6 +13,7 @@ from pydantic import Field, StringConstraints, ValidationInfo, field_validator, 
 from config.base import StrictModel, UserPath
 from config.bus import BusConfig
 from config.secrets import SecretRef, no_inline_password
+from config.supervisor import SupervisorConfig
 
 # The bus's stream-id rule (bus/messages.py) and the profile-name rule (edge/profiles.py),
 # checked here too so that a bad name is reported with its YAML line at load time.
@@ -384,6 +385,9 @@ class FrontendConfig(StrictModel):
     bus: BusConfig = Field(default_factory=BusConfig, description="The skeleton bus.")
     streams: list[StreamConfig] = Field(
         default_factory=lambda: [StreamConfig()], min_length=1, description="One frontend process each."
+    )
+    supervisor: SupervisorConfig = Field(
+        default_factory=SupervisorConfig, description="Restarts of a stream whose process failed."
     )
 
     @field_validator("streams")

@@ -33,13 +33,13 @@ from pathlib import Path
 
 import zmq
 
-from bus.lifetime import die_with_parent
+from bus.lifetime import Restarts, die_with_parent
 from bus.logs import setup_logging
 from bus.messages import SkeletonFrame
 from bus.pubsub import Publisher
 from config.bus import BusConfig
-from config.edge import SupervisorConfig
 from config.frontend import StreamConfig
+from config.supervisor import SupervisorConfig
 from pose_frontend.base import Counters, Progress, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError
 from pose_frontend.process import FrameErrorLimit, run_stream
@@ -83,9 +83,9 @@ def run_camera(
     given up (False) after too many failures too fast. ``snapshot_dir``, ``progress``: as
     :func:`run_stream`'s (a restarted recording continues where it was)."""
     progress = progress if progress is not None else Progress()
-    failures: list[float] = []
-    backoff = 0.0
+    restarts = Restarts(supervisor)
     while not stop.is_set():
+        started = time.monotonic()
         try:
             run_stream(config, publisher, stop, counters=counters, pose_slots=pose_slots,
                        snapshot_dir=snapshot_dir, pose_models=pose_models, progress=progress)  # fmt: skip
@@ -95,12 +95,12 @@ def run_camera(
         except Exception:  # noqa: BLE001 - one camera's bug must not end the others
             log.exception("stream %s failed", config.id)
         now = time.monotonic()
-        failures = [t for t in failures if now - t < supervisor.give_up_window_s] + [now]
-        if len(failures) >= supervisor.give_up_after:
+        restarts.running(started, now)
+        backoff = restarts.failed(now)
+        if backoff is None:
             log.error("stream %s failed %d times within %.0f s; giving it up (the process's other cameras "
-                      "go on)", config.id, len(failures), supervisor.give_up_window_s)  # fmt: skip
+                      "go on)", config.id, len(restarts.failures), supervisor.give_up_window_s)  # fmt: skip
             return False
-        backoff = min(supervisor.max_backoff_s, backoff * 2 if backoff else supervisor.initial_backoff_s)
         log.error("stream %s restarts in %.1f s", config.id, backoff)
         if stop.wait(backoff):
             break

@@ -6,19 +6,23 @@ import logging
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import yaml
 
-from bus.lifetime import stop_on_signals
+from bus.lifetime import Restarts, stop_on_signals
+from config.bus import BusConfig
 from config.edge import EdgeConfig
 from config.frontend import FrontendConfig, StreamConfig
 from config.loader import ConfigError, load_config
+from pose_frontend.base import Progress
 from pose_frontend.process import FrontendProcess
 from pose_frontend.synthetic import ABNORMAL_MOTIONS, MOTIONS
 
+log = logging.getLogger(__name__)
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
@@ -27,9 +31,8 @@ app = typer.Typer(
 
 # How long a finished stream's frames get to reach a worker on another host before the socket closes.
 REMOTE_FLUSH_S = 2.0
-# How long a stream process gets to stop: one stopped as it starts still imports MediaPipe (seconds
-# on a busy host) before it sees the stop; killed, it made the command exit 1.
-STOP_TIMEOUT_S = 10.0
+# How often the streams' processes are looked at (ended, failed, due for a restart).
+POLL_S = 0.2
 ConfigArg = Annotated[Path, typer.Argument(help="Frontend YAML: the bus and the streams, as in edge.yaml.")]
 
 
@@ -72,37 +75,104 @@ def run_cmd(
         typer.echo(f"unknown log level {log_level!r}", err=True)
         raise typer.Exit(2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    procs = [FrontendProcess(s, cfg.bus, log_level=level) for s in cfg.streams]
+    streams = [_Stream(s, Restarts(cfg.supervisor), Progress.shared()) for s in cfg.streams]
     # systemd and docker stop a frontend host with SIGTERM: stop the streams as Ctrl-C does, instead
     # of dying and taking the processes down without their last frames.
     on_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    finished_at: dict[str, float] = {}
     try:
-        for p in procs:
-            p.start()
-        typer.echo(f"{len(procs)} frontend(s) publishing to {cfg.bus.endpoint}; Ctrl-C stops them")
-        while any(p.is_alive() for p in procs):
-            for p in procs:
-                p.join(stats_every_s / len(procs))
-                if p.finished_event.is_set():
-                    # A remote worker cannot say when it has read a finished stream's queue: give it
-                    # a moment before the socket closes.
-                    finished_at.setdefault(p.config.id, time.monotonic())
-                    if time.monotonic() - finished_at[p.config.id] >= REMOTE_FLUSH_S:
-                        p.release_event.set()
-            for p in procs:
-                state = "running" if p.is_alive() else f"exit {p.exitcode}"
-                typer.echo(f"{p.config.id} ({state}): {p.counters.snapshot()}")
+        for st in streams:
+            st.start(cfg.bus, level)
+        typer.echo(f"{len(streams)} frontend(s) publishing to {cfg.bus.endpoint}; Ctrl-C stops them")
+        last_stats = time.monotonic()
+        while not all(st.done for st in streams):
+            time.sleep(POLL_S)
+            now = time.monotonic()
+            for st in streams:
+                st.tend(now, cfg.bus, level)
+            if now - last_stats >= stats_every_s or all(st.done for st in streams):
+                last_stats = now
+                for st in streams:
+                    typer.echo(st.stats())
     except KeyboardInterrupt:
         typer.echo("stopping")
     finally:
-        started = [p for p in procs if p.pid is not None]
-        for p in started:  # all at once: one stopped after another, the last waited for the others
+        running = [p for st in streams if (p := st.process) is not None and p.pid and p.exitcode is None]
+        for p in running:  # all at once: one stopped after another, the last waited for the others
             p.stop_event.set()
-        codes = [p.stop(STOP_TIMEOUT_S) for p in started]
+        codes = [p.stop(cfg.supervisor.stop_timeout_s) for p in running]
         signal.signal(signal.SIGTERM, on_sigterm)
-    if any(code not in (0, None) for code in codes):
+    if any(st.given_up for st in streams) or any(code not in (0, None) for code in codes):
         raise typer.Exit(1)
+
+
+@dataclass
+class _Stream:
+    """One stream's process on a frontend host: restarted after a failure as ``haad run`` restarts
+    its frontends (config.supervisor), continuing where the failed one was (Progress)."""
+
+    config: StreamConfig
+    restarts: Restarts
+    progress: Progress
+    process: FrontendProcess | None = None  # None until started
+    started_at: float = 0.0
+    restart_at: float | None = None
+    finished_at: float | None = None
+    finished: bool = False  # its source ended
+    given_up: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.finished or self.given_up
+
+    def stats(self) -> str:
+        """``<id> (<state>): <its process's counters>``."""
+        p = self.process
+        assert p is not None
+        state = "running" if p.is_alive() else f"exit {p.exitcode}"
+        if self.given_up:
+            state = f"given up, exit {p.exitcode}"
+        elif self.restart_at is not None:
+            state = f"exit {p.exitcode}, restarting"
+        restarted = f", restarted {self.restarts.count}x" if self.restarts.count else ""
+        return f"{self.config.id} ({state}{restarted}): {p.counters.snapshot()}"
+
+    def start(self, bus: BusConfig, level: int) -> None:
+        self.process = FrontendProcess(self.config, bus, log_level=level, progress=self.progress)
+        self.process.start()
+        self.started_at, self.restart_at = time.monotonic(), None
+        log.info("started stream %s (pid %s)", self.config.id, self.process.pid)
+
+    def tend(self, now: float, bus: BusConfig, level: int) -> None:
+        """Release a finished stream's queue, note a failure, restart a failed stream when due."""
+        p = self.process
+        if self.done or p is None:
+            return
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.start(bus, level)
+            return
+        if p.finished_event.is_set():
+            # A remote worker cannot say when it has read a finished stream's queue: give it a moment
+            # before the socket closes.
+            self.finished_at = self.finished_at if self.finished_at is not None else now
+            if now - self.finished_at >= REMOTE_FLUSH_S:
+                p.release_event.set()
+        if p.is_alive():
+            self.restarts.running(self.started_at, now)
+            return
+        if p.exitcode == 0:
+            self.finished = True
+            return
+        wait = self.restarts.failed(now)
+        if wait is None:
+            self.given_up = True
+            policy = self.restarts.policy
+            log.error("stream %s failed %d times within %.0f s (last exit code %s); giving it up (the "
+                      "others go on)", self.config.id, len(self.restarts.failures), policy.give_up_window_s,
+                      p.exitcode)  # fmt: skip
+            return
+        self.restart_at = now + wait
+        log.error("stream %s exited with code %s; restarting in %.1f s", self.config.id, p.exitcode, wait)
 
 
 @app.command("record")

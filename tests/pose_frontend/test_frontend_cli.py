@@ -284,3 +284,80 @@ streams: [{{id: a, source: {video}}}, {{id: b, source: {video}}}, {{id: c, sourc
         cli.kill()
     assert cli.returncode == 0, out
     assert "stopping" in out and "did not stop" not in out
+
+
+@pytest.mark.parametrize("kill_after_frames", [0, 40])  # as it starts, and while it publishes
+def test_run_restarts_a_stream_whose_process_died_while_the_others_go_on(
+    tmp_path: Path, kill_after_frames: int
+) -> None:
+    # A frontend host's stream whose process died stayed dead until someone restarted the whole
+    # host's service (haad run restarts its frontends); here it is killed twice.
+    endpoint = f"ipc://{tmp_path}/bus.sock"
+    script = "{kind: synthetic, realtime: true, script: [{motion: walk_in_place, seconds: 120}]}"
+    config = _write(tmp_path / "f.yaml", f"""
+bus: {{endpoint: "{endpoint}"}}
+supervisor: {{initial_backoff_s: 0.2, max_backoff_s: 0.5}}
+streams: [{{id: a, source: {script}}}, {{id: b, source: {script}}}]
+""")  # fmt: skip
+    lines: list[str] = []
+    frames: list[SkeletonFrame] = []
+    done = threading.Event()
+
+    def receive(sub: Subscriber) -> None:
+        while not done.is_set():
+            if (frame := sub.recv(timeout_ms=100)) is not None:
+                frames.append(frame)
+
+    def started_a(after: int) -> int:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and cli.poll() is None:
+            pids = [
+                int(line.rsplit("pid ", 1)[1].rstrip(")\n"))
+                for line in lines
+                if "started stream a (pid" in line
+            ]
+            if len(pids) > after:
+                return pids[after]
+            time.sleep(0.05)
+        raise AssertionError("".join(lines))
+
+    def frames_of(stream: str) -> int:
+        return sum(f.stream_id == stream for f in frames)
+
+    def wait_for(stream: str, n: int) -> None:
+        deadline = time.monotonic() + 60
+        while frames_of(stream) < n:
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.05)
+
+    with Subscriber(endpoint) as sub:
+        subscriber = threading.Thread(target=receive, args=(sub,))
+        subscriber.start()
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "haad", "frontend", "run", str(config), "--stats-every-s", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert cli.stdout is not None
+        reader = threading.Thread(target=lambda: lines.extend(iter(cli.stdout.readline, "")))  # type: ignore[union-attr]
+        reader.start()
+        try:
+            for restart in range(2):
+                pid = started_a(restart)
+                wait_for("a", frames_of("a") + kill_after_frames)
+                os.kill(pid, signal.SIGKILL)
+                started_a(restart + 1)
+            wait_for("a", frames_of("a") + 20)  # the twice-killed stream publishes again
+            b_before = frames_of("b")
+            wait_for("b", b_before + 20)  # and the other never stopped
+            cli.send_signal(signal.SIGTERM)
+            assert cli.wait(timeout=60) == 0, "".join(lines)
+        finally:
+            cli.kill()
+            reader.join()
+            done.set()
+            subscriber.join()
+    out = "".join(lines)
+    assert out.count("stream a exited with code -9; restarting in") == 2, out
+    assert "restarted 2x" in out and "stream b exited" not in out

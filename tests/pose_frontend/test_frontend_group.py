@@ -10,7 +10,7 @@ import pytest
 
 from bus.pubsub import Subscriber
 from config.bus import BusConfig
-from config.edge import EdgeConfig, SupervisorConfig
+from config.edge import EdgeConfig
 from config.frontend import (
     ImagesSourceConfig,
     ReconnectConfig,
@@ -19,6 +19,7 @@ from config.frontend import (
     UrlSourceConfig,
     VideoSourceConfig,
 )
+from config.supervisor import SupervisorConfig
 from edge.daemon import Daemon
 from pose_frontend.base import Counters, SourceUnavailableError
 from pose_frontend.group import FrontendGroupProcess, QueuePublisher, run_camera
