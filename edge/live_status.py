@@ -6,7 +6,8 @@ into ``stream_status`` when the alert log is reachable (a live view has no use f
 are never kept for later). The alert log
 is the one place both the worker and a review server on another host already reach (PostgreSQL for
 many hosts); Prometheus would need the server to find every host's metrics endpoint, and it has no
-per-window scores. A row older than a few intervals means the stream (or its worker) is gone.
+per-window scores. A row older than a few intervals means the stream (or its worker) is gone: a
+stream that sends no frames, or a profile no longer in use, is not written, so its row goes stale.
 """
 
 from __future__ import annotations
@@ -67,7 +68,12 @@ class StatusRecorder:
         self.next_at = self.clock() + self.every_s
         now = datetime.now(UTC)
         rows = []
+        for key in [k for k in self.recent if k[1] not in versions]:  # a profile taken out of use
+            del self.recent[key]
+            self.scored.pop(key, None)
         for (stream, profile), q in self.recent.items():
+            if fps.get(stream, 0.0) <= 0:  # a camera sending nothing: its row goes stale, not live
+                continue
             last = q[-1][1] if q else None
             rows.append(
                 StreamStatus(
