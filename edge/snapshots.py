@@ -6,7 +6,8 @@
 end; ``clip``: every ring frame over the episode (up to ``CLIP_FRAMES``, thinned evenly). Written at
 an alert's opening (so its thumbnail exists at once) and again at its close. The folders go by age
 with the alert's windows (``store.retention.windows_days``). Any error is logged and counted: an alert
-never waits for, or fails because of, its pictures.
+never waits for, or fails because of, its pictures; a write that fails (a full disk) leaves those kept
+before whole and nothing half written.
 """
 
 from __future__ import annotations
@@ -97,17 +98,28 @@ class SnapshotKeeper:
             targets = [first, ep.peak_t_end, ep.end]
             chosen = sorted({_nearest(frames, t) for t in targets})
         peak = _nearest(chosen, ep.peak_t_end)
+        # Written beside the alert's folder, then swapped in: a full disk at the close leaves the
+        # pictures kept at the opening whole (not truncated under their index) and no half folder.
         out = self.alerts / ep.episode_id
-        out.mkdir(parents=True, exist_ok=True)
-        names = []
-        for i, (t, path) in enumerate(chosen):
-            name = f"{i:02d}.jpg"
-            shutil.copyfile(path, out / name)
-            names.append({"name": name, "t": t})
-        index = {"mode": mode, "frames": names, "thumbnail": f"{chosen.index(peak):02d}.jpg"}
-        tmp = out / "index.tmp"
-        tmp.write_text(json.dumps(index))
-        tmp.replace(out / "index.json")
+        new, old = out.with_name(f".{ep.episode_id}.new"), out.with_name(f".{ep.episode_id}.old")
+        shutil.rmtree(new, ignore_errors=True)
+        new.mkdir(parents=True)
+        try:
+            names = []
+            for i, (t, path) in enumerate(chosen):
+                name = f"{i:02d}.jpg"
+                shutil.copyfile(path, new / name)
+                names.append({"name": name, "t": t})
+            index = {"mode": mode, "frames": names, "thumbnail": f"{chosen.index(peak):02d}.jpg"}
+            (new / "index.json").write_text(json.dumps(index))
+        except OSError:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+        if out.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+        new.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _nearest(frames: list[tuple[float, Path]], t: float) -> tuple[float, Path]:

@@ -147,3 +147,46 @@ def test_a_frame_of_several_people_has_every_persons_box_drawn(tmp_path: Path) -
     cols = np.flatnonzero(red.any(axis=0))
     assert red.any() and cols.min() < 0.3 * 320 and cols.max() > 0.6 * 320  # a box on each side
     assert not red[:, int(0.4 * 320) : int(0.5 * 320)].any()  # nobody between them
+
+
+def _whole(alerts: Path) -> list[float]:
+    """The kept pictures' times, after checking each one its index names is a whole JPEG."""
+    from PIL import Image
+
+    index = read_index(alerts, "ep1")
+    assert index is not None
+    for f in index["frames"]:
+        Image.open(alerts / "ep1" / f["name"]).load()  # raises on a truncated or empty file
+    return [f["t"] for f in index["frames"]]
+
+
+@pytest.mark.parametrize("full_from", ["opening", "close", "close twice, then freed"])
+def test_a_full_disk_leaves_no_half_written_pictures_and_keeps_those_already_kept(
+    tmp_path: Path, full_disk: Path, full_from: str
+) -> None:
+    """The close rewrote the opening's pictures in place (ENOSPC could leave one truncated under its
+    index) and left the picture it could not write half written; the opening left a folder of them."""
+    from tests.faults import fill
+
+    _ring(tmp_path, 20.0)
+    alerts = full_disk / "alerts"
+    keeper = SnapshotKeeper(tmp_path / "ring", alerts, {"cam": "keyframes"})
+    if full_from != "opening":
+        keeper.keep([_event("opened", 4.0, 9.0, 9.0)])
+        assert _whole(alerts) == [7.0, 9.0]
+    fill(full_disk)
+    closes = 2 if full_from.startswith("close twice") else 1
+    for _ in range(closes):
+        keeper.keep([_event("opened" if full_from == "opening" else "closed", 4.0, 9.0, 15.0)])
+    assert keeper.failures == closes
+    if full_from == "opening":
+        assert not alerts.exists() or list(alerts.iterdir()) == []
+        return
+    assert sorted(p.name for p in alerts.iterdir()) == ["ep1"]
+    assert _whole(alerts) == [7.0, 9.0]  # the opening's, untouched, and nothing half written beside them
+    assert sorted(p.name for p in (alerts / "ep1").iterdir()) == ["00.jpg", "01.jpg", "index.json"]
+    if full_from.endswith("freed"):
+        (full_disk / "filler").unlink()
+        keeper.keep([_event("closed", 4.0, 9.0, 15.0)])
+        assert keeper.failures == closes and _whole(alerts) == [7.0, 9.0, 15.0]
+        assert sorted(p.name for p in alerts.iterdir()) == ["ep1"]
