@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from config.base import StrictModel, UserPath
 from config.bus import BusConfig
 from config.events import EventsConfig
-from config.frontend import StreamConfig
+from config.frontend import StreamConfig, distinct_streams
 from config.secrets import no_inline_password
 from config.serve import ServeConfig
 from config.store import StoreConfig
@@ -106,12 +106,8 @@ class EdgeConfig(StrictModel):
 
     @field_validator("streams")
     @classmethod
-    def _unique_ids(cls, v: list[StreamConfig]) -> list[StreamConfig]:
-        ids = [s.id for s in v]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"stream ids must be unique; repeated: {repeated}")
-        return v
+    def _distinct(cls, v: list[StreamConfig]) -> list[StreamConfig]:
+        return distinct_streams(v)
 
     @field_validator("store")
     @classmethod

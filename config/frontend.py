@@ -379,6 +379,27 @@ class StreamConfig(StrictModel):
         return v
 
 
+def distinct_streams(streams: list[StreamConfig]) -> list[StreamConfig]:
+    """Refuse repeated stream ids, and two streams on one webcam: a camera opens for one reader only,
+    so the second would retry for ever; two streams replaying one file are fine."""
+    ids = [s.id for s in streams]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"stream ids must be unique; repeated: {repeated}")
+    first_on: dict[int, str] = {}
+    for stream in streams:
+        if not isinstance(stream.source, WebcamSourceConfig):
+            continue
+        index = stream.source.index
+        if index in first_on:
+            raise ValueError(
+                f"streams {first_on[index]!r} and {stream.id!r} both use webcam index {index}; "
+                f"a camera opens for one stream only"
+            )
+        first_on[index] = stream.id
+    return streams
+
+
 class FrontendConfig(StrictModel):
     """The streams one host runs frontends for, and the bus they publish to (``haad frontend run``)."""
 
@@ -392,12 +413,8 @@ class FrontendConfig(StrictModel):
 
     @field_validator("streams")
     @classmethod
-    def _unique_ids(cls, v: list[StreamConfig]) -> list[StreamConfig]:
-        ids = [s.id for s in v]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"stream ids must be unique; repeated: {duplicates}")
-        return v
+    def _distinct(cls, v: list[StreamConfig]) -> list[StreamConfig]:
+        return distinct_streams(v)
 
     @model_validator(mode="after")
     def _bus_keys_for_frontends(self) -> FrontendConfig:

@@ -8,6 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from config.edge import EdgeConfig
+from config.frontend import FrontendConfig
 from config.loader import ConfigError, load_config, parse_config
 
 
@@ -90,3 +91,25 @@ def test_a_mistyped_key_is_answered_with_the_one_meant(text: str, said: str) -> 
     with pytest.raises(ConfigError) as e:
         parse_config("zzzzzz: 1\n", EdgeConfig)
     assert "did you mean" not in str(e.value)
+
+
+@pytest.mark.parametrize("model", [EdgeConfig, FrontendConfig])
+def test_two_streams_on_one_webcam_are_refused_naming_both(model: type[BaseModel]) -> None:
+    streams = (
+        "streams:\n"
+        "  - {id: door, source: {kind: webcam, index: 0}}\n"
+        "  - {id: hall, source: {kind: webcam, index: 1}}\n"
+        "  - {id: desk, source: {kind: webcam, index: 0}}\n"
+    )
+    with pytest.raises(ConfigError, match=r"streams 'door' and 'desk' both use webcam index 0"):
+        parse_config(streams, model, source="edge.yaml")
+
+
+@pytest.mark.parametrize("model", [EdgeConfig, FrontendConfig])
+def test_two_streams_may_replay_one_video_file(model: type[EdgeConfig] | type[FrontendConfig]) -> None:
+    streams = (
+        "streams:\n"
+        "  - {id: a, source: {kind: video, path: walk.mp4}}\n"
+        "  - {id: b, source: {kind: video, path: walk.mp4}}\n"
+    )
+    assert [s.id for s in parse_config(streams, model).streams] == ["a", "b"]
