@@ -89,6 +89,11 @@ def load_clipset_file(path: Path) -> ClipSet:
     missing = [k for k in REQUIRED if k not in arrays]
     if missing:
         raise ClipFileError(f"{path}: clip-set file lacks {missing} (see clips/files.py)")
+    for key in ("joints", "offsets", "timestamps", "fps"):
+        if key in arrays and arrays[key].dtype.kind not in "iuf":
+            raise ClipFileError(
+                f"{path}: {key} must be numbers (see clips/files.py); got {arrays[key].dtype}"
+            )
     layout = str(arrays["layout"])
     if layout not in LAYOUT_JOINTS:
         raise ClipFileError(f"{path}: unknown layout {layout!r}; known: {sorted(LAYOUT_JOINTS)}")

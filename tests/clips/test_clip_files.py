@@ -124,3 +124,19 @@ def test_a_file_exported_upside_down_or_mirrored_is_turned_canonical(
     )  # fmt: skip
     loaded = np.concatenate([c.joints for c in load_clipset_file(path).clips])
     np.testing.assert_allclose(loaded, frames * np.array(turned, np.float32), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("key", "strings"),
+    [
+        ("joints", np.full((6, 20, 3), "0.1")),
+        ("offsets", np.array(["0", "3", "6"])),
+        ("timestamps", np.array(["0", "0.05", "0.1", "0", "0.05", "0.1"])),
+    ],
+)
+def test_numbers_stored_as_strings_are_refused_naming_the_file_and_array(
+    tmp_path: Path, key: str, strings: np.ndarray
+) -> None:
+    path = _raw(tmp_path, "text.npz", **{key: strings})
+    with pytest.raises(ClipFileError, match=rf"text.npz: {key} must be numbers .*; got <U"):
+        load_clipset_file(path)
