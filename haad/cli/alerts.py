@@ -3,7 +3,8 @@
 The database is --db, else the HAAD_DB environment variable, else the store of --config edge.yaml,
 else sqlite:///haad-alerts.db; deliver writes to the store of the daemon's --config only.
 --since/--until take ISO-8601 times (UTC when no zone is given) or times relative to now (30m, 2h, 1d)
-and match an alert's start. Exit codes: 0 done, 1 no such alert or database, 2 bad usage.
+and match an alert's start. Exit codes: 0 done, 1 no such alert or database or a file that cannot be
+written, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import getpass
 import json
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -168,8 +171,9 @@ def show_cmd(
 
         if plot.suffix.lower() not in (".png", ".svg"):
             raise typer.BadParameter(f"{plot}: the extension must be .png or .svg", param_hint="--plot")
-        plot.parent.mkdir(parents=True, exist_ok=True)
-        alert_timeline(alert, plot, "svg" if plot.suffix.lower() == ".svg" else "png")
+        with _writing(plot):
+            plot.parent.mkdir(parents=True, exist_ok=True)
+            alert_timeline(alert, plot, "svg" if plot.suffix.lower() == ".svg" else "png")
         typer.echo(f"score timeline written to {plot}", err=True)
     windows = None if alert.windows is None else _window_summary(alert)  # None: retention dropped them
     timeline = None if alert.timeline is None else alert.timeline.astype(float).tolist()
@@ -236,24 +240,34 @@ def export_cmd(
         alerts = store.list_alerts(
             stream=stream, profile=profile, host=host, since=since, until=until, status=status, limit=limit
         )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", newline="") as f:
-            if kind == ".csv":
-                writer = csv.DictWriter(f, fieldnames=RECORD_FIELDS)
-                writer.writeheader()
-                writer.writerows({k: _spreadsheet_safe(v) for k, v in a.to_dict().items()} for a in alerts)
-            else:
-                f.writelines(json.dumps(a.to_dict()) + "\n" for a in alerts)
+        # Written beside ``out``, then renamed: a failed export (a full disk) leaves no half file.
+        part = out.with_name(out.name + ".part")
+        with _writing(out):
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with part.open("w", newline="") as f:
+                    if kind == ".csv":
+                        writer = csv.DictWriter(f, fieldnames=RECORD_FIELDS)
+                        writer.writeheader()
+                        writer.writerows(
+                            {k: _spreadsheet_safe(v) for k, v in a.to_dict().items()} for a in alerts
+                        )
+                    else:
+                        f.writelines(json.dumps(a.to_dict()) + "\n" for a in alerts)
+                part.replace(out)
+            finally:
+                part.unlink(missing_ok=True)
         dropped = 0
         if windows is not None:
-            windows.mkdir(parents=True, exist_ok=True)
-            for a in alerts:
-                full = _get(store, a.id)
-                if full.windows is None or full.window_times is None:  # retention dropped them
-                    dropped += 1
-                    continue
-                data = encode_windows(full.windows, full.window_times, full.window_scores, full.timeline)
-                (windows / f"{a.id}.npz").write_bytes(data)
+            with _writing(windows):
+                windows.mkdir(parents=True, exist_ok=True)
+                for a in alerts:
+                    full = _get(store, a.id)
+                    if full.windows is None or full.window_times is None:  # retention dropped them
+                        dropped += 1
+                        continue
+                    data = encode_windows(full.windows, full.window_times, full.window_scores, full.timeline)
+                    (windows / f"{a.id}.npz").write_bytes(data)
     typer.echo(
         f"exported {len(alerts)} alerts to {out}"
         + (f", windows to {windows}/" if windows else "")
@@ -476,6 +490,15 @@ def _get(store: AlertStore, alert_id: int) -> AlertRecord:
         return store.get_alert(alert_id)
     except KeyError as e:
         _fail(e.args[0])
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A write that fails (no such folder, no permission, a full disk) as one line and exit 1."""
+    try:
+        yield
+    except OSError as e:
+        _fail(f"cannot write {path}: {e.strerror or e}")
 
 
 def _spreadsheet_safe(value: object) -> object:

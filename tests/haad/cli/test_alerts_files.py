@@ -1,0 +1,47 @@
+"""``haad alerts export`` and ``show --plot`` where the file cannot be written (no such folder, a full
+disk): one line and exit 1, and no half-written export left (a traceback and a partial file before)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edge.store import AlertStore
+from haad.cli.alerts import app
+from tests.edge.review.review_helpers import demo_alert
+from tests.faults import fill
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    with AlertStore(url) as store:
+        store.write_alerts([demo_alert("door", "demo-walk", datetime.now(UTC), seed=i) for i in range(3)])
+    return url
+
+
+@pytest.mark.parametrize("args", [["export", "--out", "{nowhere}/a.jsonl"], ["show", "1", "--plot", "{nowhere}/t.png"],
+                                  ["export", "--out", "{tmp}/a.csv", "--windows", "{nowhere}/w"]])  # fmt: skip
+def test_a_file_that_cannot_be_written_is_one_line_and_exit_1(
+    db: str, tmp_path: Path, args: list[str]
+) -> None:
+    nowhere = tmp_path / "a-file"
+    nowhere.write_text("where a folder should be")
+    result = runner.invoke(app, [a.format(nowhere=nowhere, tmp=tmp_path) for a in args], env={"HAAD_DB": db})
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"error: cannot write {nowhere}/") and "Traceback" not in result.output
+
+
+def test_an_export_to_a_full_disk_leaves_no_half_file(db: str, full_disk: Path) -> None:
+    (full_disk / "old.jsonl").write_text("the previous export\n")
+    fill(full_disk)
+    for name in ("old.jsonl", "new.jsonl", "new.jsonl"):  # over an earlier export, a new one, again
+        result = runner.invoke(app, ["export", "--out", str(full_disk / name)], env={"HAAD_DB": db})
+        assert result.exit_code == 1 and "No space left on device" in result.output, result.output
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "old.jsonl"]
+    assert (full_disk / "old.jsonl").read_text() == "the previous export\n"
