@@ -34,6 +34,7 @@ from edge.snapshots import read_index
 from edge.store.models import MAX_ID, Alert, Event, ReviewStatus
 from edge.store.outbox import CursorState, OutboxEvent, cursor_states, pending_events
 from edge.store.records import AlertRecord, encode_windows
+from edge.store.store import ReviewedMeanwhile
 from models import skeleton
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -178,17 +179,14 @@ def review_alerts(body: schemas.BulkReviewIn, who: Who, ctx: Ctx) -> dict[str, A
     each keeps its own. Ids that do not exist come back in ``missing``; with ``if_status``, those
     reviewed meanwhile in ``changed``."""
     updated, missing, changed = [], [], []
-    ids = list(dict.fromkeys(body.ids))
-    if body.if_status is not None:
-        with ctx.store.reading() as s:
-            status = {i: st for i, st in s.execute(select(Alert.id, Alert.status).where(Alert.id.in_(ids)))}
-        changed = [i for i in ids if i in status and status[i] != body.if_status]
-    for alert_id in ids:
-        if alert_id in changed:
-            continue
+    for alert_id in dict.fromkeys(body.ids):
         try:
-            ctx.store.set_status(alert_id, body.status, body.note, reviewer=who.name)
+            ctx.store.set_status(
+                alert_id, body.status, body.note, reviewer=who.name, if_status=body.if_status
+            )
             updated.append(alert_id)
+        except ReviewedMeanwhile:
+            changed.append(alert_id)
         except KeyError:  # no such alert, or deleted meanwhile (retention)
             missing.append(alert_id)
     return {"updated": updated, "missing": missing, "changed": changed}
@@ -349,8 +347,12 @@ async def get_timeline(alert_id: AlertId, kind: Literal["png", "svg"], who: Who,
 def review_alert(alert_id: AlertId, body: schemas.ReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Set the review status (new / confirmed / dismissed) with a note (without one, it keeps its own)."""
     _check_unchanged(ctx, alert_id, body)
+    seen = _aware(body.if_reviewed_at, "if_reviewed_at") if "if_reviewed_at" in body.model_fields_set else ...
     try:
-        ctx.store.set_status(alert_id, body.status, body.note, reviewer=who.name)
+        ctx.store.set_status(alert_id, body.status, body.note, reviewer=who.name, if_reviewed_at=seen)
+    except ReviewedMeanwhile:  # reviewed between the check and this write
+        _check_unchanged(ctx, alert_id, body)  # names that review (409)
+        raise HTTPException(409, f"alert {alert_id} was reviewed meanwhile: nothing was changed") from None
     except KeyError:
         raise HTTPException(404, f"no alert with id {alert_id}") from None
     a = _get(ctx, alert_id)

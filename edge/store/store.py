@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from types import TracebackType
+from types import EllipsisType, TracebackType
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, insert, select, update
@@ -29,6 +29,10 @@ from edge.store.records import (
     kept_indices,
     others_rows,
 )
+
+
+class ReviewedMeanwhile(Exception):
+    """:meth:`AlertStore.set_status`: the alert no longer has the review its caller saw."""
 
 
 class AlertStore:
@@ -163,19 +167,40 @@ class AlertStore:
                 raise KeyError(f"no alert with id {alert_id}")
             return _record_with_windows(row)
 
-    def set_status(self, alert_id: int, status: str, note: str | None = None, *, reviewer: str = "") -> None:
+    def set_status(
+        self,
+        alert_id: int,
+        status: str,
+        note: str | None = None,
+        *,
+        reviewer: str = "",
+        if_status: str | None = None,
+        if_reviewed_at: datetime | None | EllipsisType = ...,
+    ) -> None:
         """Triage an alert: ``new``, ``confirmed`` or ``dismissed``, with a note (replaces the old one;
-        None keeps it) and who did it."""
+        None keeps it) and who did it. KeyError without the alert. ``if_status`` / ``if_reviewed_at``
+        (None: never reviewed): only while the alert still has that review, checked in the update
+        itself, so a colleague's review between a page's read and its write is not overwritten;
+        ReviewedMeanwhile otherwise."""
         check_status(status)
         values = {"status": status, "reviewed_at": datetime.now(UTC), "reviewed_by": reviewer}
+        seen: list[ColumnElement[bool]] = []
+        if if_status is not None:
+            seen.append(Alert.status == if_status)
+        if if_reviewed_at is None:
+            seen.append(Alert.reviewed_at.is_(None))
+        elif isinstance(if_reviewed_at, datetime):
+            seen.append(Alert.reviewed_at == if_reviewed_at)
         with self._write.begin() as s:
             query = (
                 update(Alert)
-                .where(Alert.id == alert_id)
+                .where(Alert.id == alert_id, *seen)
                 .values(values if note is None else {**values, "note": note})
                 .returning(Alert.id)
             )
             if s.scalar(query) is None:
+                if seen and s.scalar(select(Alert.id).where(Alert.id == alert_id)) is not None:
+                    raise ReviewedMeanwhile(f"alert {alert_id} was reviewed meanwhile")
                 raise KeyError(f"no alert with id {alert_id}")
             record_alert_events(s, [(alert_id, "update")])
 

@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from config.store import RetentionConfig, StoreConfig
-from edge.store import AlertStore, NewAlert, open_store
+from edge.store import AlertStore, NewAlert, ReviewedMeanwhile, open_store
 from edge.store.engine import alembic_config, make_engine
 from edge.store.models import Base
 from edge.store.retention import prune
@@ -257,6 +257,44 @@ def test_review_status_and_note_are_stored_and_unknown_ids_raise_key_error(
             with pytest.raises(KeyError, match=f"no alert with id {alert_id + 1}"):
                 call()
         assert store.get_alert(alert_id).status == "confirmed"
+
+
+def test_a_review_made_only_while_the_alert_has_the_review_its_caller_saw_lets_one_reviewer_win(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    # The review page checked the review it saw, then wrote in a second step: two reviewers pressing
+    # at once both passed the check, and the later one overwrote the other's review and note.
+    with AlertStore(store_url) as store:
+        [alert_id] = store.write_alerts([make_alert()])
+        with pytest.raises(KeyError, match=f"no alert with id {alert_id + 1}"):
+            store.set_status(alert_id + 1, "dismissed", if_reviewed_at=None)
+        results: list[str] = []
+        barrier = threading.Barrier(6)
+
+        def review(status: str) -> None:
+            barrier.wait()
+            try:
+                store.set_status(alert_id, status, f"by {status}", reviewer=status, if_reviewed_at=None)
+                results.append(status)
+            except ReviewedMeanwhile:
+                results.append("refused")
+
+        threads = [threading.Thread(target=review, args=(s,)) for s in ("confirmed", "dismissed") * 3]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results).count("refused") == 5, results
+        got = store.get_alert(alert_id)
+        [winner] = [r for r in results if r != "refused"]
+        assert (got.status, got.note, got.reviewed_by) == (winner, f"by {winner}", winner)
+        # A later review against that one goes through; one against the outdated view does not.
+        with pytest.raises(ReviewedMeanwhile):
+            store.set_status(alert_id, "new", if_reviewed_at=None)
+        with pytest.raises(ReviewedMeanwhile):
+            store.set_status(alert_id, "new", if_status="new")
+        store.set_status(alert_id, "new", if_reviewed_at=got.reviewed_at, if_status=winner)
+        assert store.get_alert(alert_id).status == "new"
 
 
 def test_open_episode_is_completed_by_update_and_keeps_its_review(
