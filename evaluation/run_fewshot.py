@@ -19,7 +19,7 @@ from evaluation.fewshot import NO_WINDOW, ROC_GRID, SHORT_CLIP, MethodResult, ev
 from evaluation.scoring_rules import DEFAULT_RULE, RULES
 from models.embedding import embed_all, embed_variants
 from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
-from models.preprocess import WindowSpec
+from models.preprocess import same_frames
 from training.augbank import AugmentationBank, BankSettings
 from training.datasets import load_dataset
 from training.protocol import split_for
@@ -32,15 +32,6 @@ def _onnx_embed_fn(encoder_path: Path, precision: str) -> Callable[[np.ndarray],
     if precision not in ("fp32", "int8"):
         raise ValueError(f"unknown ONNX precision {precision!r}: use fp32 or int8")
     return OnnxRuntimeBackend(OnnxRuntimeConfig(precision=precision), encoder_path).embed  # type: ignore[arg-type]
-
-
-def _same_frames(model: str, its: WindowSpec, encoders: WindowSpec) -> None:
-    """Refuse a model that takes windows of another length than the encoder cuts, before scoring."""
-    if its.frames != encoders.frames:
-        raise ValueError(
-            f"{model} takes windows of {its.frames} frames, the encoder cuts {encoders.frames}; use one "
-            "trained with the same window.frames"
-        )
 
 
 def run_fewshot_eval(
@@ -79,7 +70,7 @@ def run_fewshot_eval(
         from models.humanmac import load_humanmac
 
         generator = load_humanmac(humanmac)
-        _same_frames("HumanMAC", generator.spec, spec)
+        same_frames("HumanMAC", generator.spec, spec)
     clipset = load_dataset(dataset, data_root)
     split = split_for(dataset, clipset.subjects, clipset.labels)  # a file named msr.npz is no benchmark
     tw = eval_windows(clipset, split, spec, sensor_windows(sensor, spec.fps, sensor_seed) if sensor else None)
@@ -91,7 +82,7 @@ def run_fewshot_eval(
         from models.macdiff import load_macdiff
 
         pretrained = load_macdiff(macdiff)
-        _same_frames("MacDiff", pretrained.spec, spec)
+        same_frames("MacDiff", pretrained.spec, spec)
         methods["macdiff"] = pretrained.embed_fn()
     variants = None
     if augmentation is not None and generator is not None:

@@ -71,6 +71,15 @@ class WindowSpec:
         return cls(**d)
 
 
+def same_frames(model: str, its: WindowSpec, encoders: WindowSpec) -> None:
+    """Refuse a model that takes windows of another length than the encoder cuts, before scoring."""
+    if its.frames != encoders.frames:
+        raise ValueError(
+            f"{model} takes windows of {its.frames} frames, the encoder cuts {encoders.frames}; use one "
+            "trained with the same window.frames"
+        )
+
+
 class ClipError(ValueError):
     """A clip that cannot be turned into windows (empty, wrong shape, all NaN, ...)."""
 

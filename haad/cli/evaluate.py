@@ -147,6 +147,7 @@ def eval_stream_cmd(
     from edge.enroll import default_augmentation
     from edge.profiles import ProfileStore, check_model
     from evaluation.stream import format_table, run_recordings_eval, run_stream_eval
+    from models.preprocess import same_frames
 
     if recordings is None and (normal or profile is not None or shots is not None):
         raise fail("--normal, --profile and --shots go with --recordings (a built-in set enrols as "
@@ -198,6 +199,8 @@ def eval_stream_cmd(
 
     aug = default_augmentation(CompletionSettings(observed=observed, gap=gap)) if augment else None
     try:
+        if aug is not None:
+            same_frames("HumanMAC", aug.generator.spec, backend.spec)
         if recordings is not None:
             # The worker's own check: a profile cut for another encoder is refused, not re-embedded.
             given = (

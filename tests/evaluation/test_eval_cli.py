@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 from clips.files import save_clipset_file
 from evaluation.macdiff import evaluate_macdiff
 from haad.cli import app, bench, evaluate, train
+from models.encoder import ActionEncoder, EncoderConfig, save_encoder
 from models.humanmac import DEFAULT_HUMANMAC_PATH
 from models.macdiff import load_macdiff
+from models.preprocess import WindowSpec
 from training.datasets import load_dataset
 
 
@@ -45,6 +47,27 @@ def test_eval_stream_refuses_a_config_whose_encoder_is_another_model(tmp_path: P
     config.write_text(yaml.safe_dump({"encoder": str(DEFAULT_HUMANMAC_PATH)}))
     said = _refused(["eval", "stream", "--config", str(config), "--out", str(tmp_path / "out")])
     assert "encoder: " in said and "is a 'haad.humanmac' checkpoint, not 'haad.encoder'" in said
+
+
+def test_eval_stream_augment_refuses_an_encoder_of_other_window_lengths_before_reading_data(
+    tmp_path: Path,
+) -> None:
+    encoder = tmp_path / "enc40.safetensors"
+    save_encoder(
+        encoder,
+        ActionEncoder(EncoderConfig(frames=40, hidden=16, blocks=1)).eval(),
+        WindowSpec(frames=40),
+        {},
+    )
+    config = tmp_path / "edge.yaml"
+    config.write_text(yaml.safe_dump({"encoder": str(encoder), "worker": {"backend": {"type": "torch"}}}))
+    # an empty data root: the refusal must come before any recording is read
+    args = ["eval", "stream", "--augment", "--config", str(config), "--data-root", str(tmp_path)]
+    said = _refused([*args, "--out", str(tmp_path / "out")])
+    assert (
+        said
+        == "error: HumanMAC takes windows of 60 frames, the encoder cuts 40; use one trained with the same window.frames\n"
+    )
 
 
 def test_eval_humanmac_and_macdiff_score_a_users_clip_set(tmp_path: Path, data_root: Path) -> None:
