@@ -50,6 +50,15 @@ class ProfileError(ValueError):
     """A profile that is missing, unreadable or inconsistent."""
 
 
+class NoSuchProfile(ProfileError):
+    """A profile with no version in the store: never enrolled there, or deleted. The message names
+    the store's folder for an operator; ``name`` alone is for those who must not see the server's paths."""
+
+    def __init__(self, name: str, root: Path) -> None:
+        super().__init__(f"no profile named {name!r} in {root.resolve()}")
+        self.name = name
+
+
 @dataclass(frozen=True)
 class Profile:
     """A versioned behaviour profile.
@@ -250,7 +259,7 @@ class ProfileStore:
         check_name(name)
         version = version if version is not None else self.latest_version(name)
         if version is None:
-            raise ProfileError(f"no profile named {name!r} in {self.root.resolve()}")
+            raise NoSuchProfile(name, self.root)
         base = self.root / name / f"v{version:04d}"
         try:
             meta = json.loads(base.with_suffix(".json").read_text())
@@ -291,7 +300,7 @@ class ProfileStore:
         check_name(name)
         version = self.latest_version(name)
         if version is None:
-            raise ProfileError(f"no profile named {name!r} in {self.root.resolve()}")
+            raise NoSuchProfile(name, self.root)
         try:
             meta: dict[str, Any] = json.loads((self.root / name / f"v{version:04d}.json").read_text())
         except _UNREADABLE as e:

@@ -26,7 +26,7 @@ from edge.feedback import (
     undo_normal,
 )
 from edge.overlays import cameras_using, overlay_store
-from edge.profiles import Profile, ProfileError
+from edge.profiles import NoSuchProfile, Profile, ProfileError
 from edge.review import queries, schemas
 from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
@@ -373,6 +373,14 @@ def preview_alert_normal(alert_id: AlertId, who: Who, ctx: Ctx, profile: str | N
         raise HTTPException(409, str(e)) from None
 
 
+def _feedback_conflict(e: FeedbackError | ProfileError) -> HTTPException:
+    """409 with the reason, but a missing profile without the server's profiles folder its message
+    names (for the operator at a terminal, not for a browser)."""
+    if isinstance(e, NoSuchProfile):
+        return HTTPException(409, f"profile {e.name!r} is not enrolled on this host")
+    return HTTPException(409, str(e))
+
+
 @router.post(
     "/alerts/{alert_id}/normal",
     response_model=schemas.FeedbackOut,
@@ -391,7 +399,7 @@ async def mark_alert_normal(alert_id: AlertId, body: schemas.NormalIn, who: Who,
             behaviour=body.behaviour, stride=ctx.stride, reach=ctx.feedback_reach,
         )  # fmt: skip
     except (FeedbackError, ProfileError) as e:
-        raise HTTPException(409, str(e)) from None
+        raise _feedback_conflict(e) from None
     return result.to_dict()
 
 
@@ -411,7 +419,7 @@ async def undo_alert_normal(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, 
             streams=_streams(ctx),
         )  # fmt: skip
     except (FeedbackError, ProfileError) as e:
-        raise HTTPException(409, str(e)) from None
+        raise _feedback_conflict(e) from None
     return result.to_dict()
 
 
