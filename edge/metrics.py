@@ -47,7 +47,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -128,10 +128,12 @@ class MetricsUnavailable(OSError):
     """The metrics endpoint cannot listen where metrics.host and metrics.port say (e.g. the port is in use)."""
 
 
-def serve(host: str, port: int, given_up: Callable[[], list[str]] = list) -> None:
+def serve(
+    host: str, port: int, given_up: Callable[[], list[str]] = list, down: Callable[[], list[str]] = list
+) -> None:
     """Serve the aggregate of every process's metrics on ``http://host:port/metrics`` and the health
-    on ``/health`` (a thread); ``given_up`` names the children the daemon gave up. Raises
-    :class:`MetricsUnavailable` when it cannot listen there."""
+    on ``/health`` (a thread); ``given_up`` names the children the daemon gave up, ``down`` those
+    that exited and wait to be restarted. Raises :class:`MetricsUnavailable` when it cannot listen there."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     metrics_app = make_wsgi_app(registry)
@@ -139,7 +141,7 @@ def serve(host: str, port: int, given_up: Callable[[], list[str]] = list) -> Non
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/health":
             return metrics_app(environ, start_response)  # type: ignore[no-any-return]
-        body = health(registry, given_up())
+        body = health(registry, given_up(), down())
         code = "503 Service Unavailable" if body["status"] == "failing" else "200 OK"
         start_response(code, [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
@@ -159,8 +161,9 @@ def serve(host: str, port: int, given_up: Callable[[], list[str]] = list) -> Non
     threading.Thread(target=server.serve_forever, name="haad-metrics", daemon=True).start()
 
 
-def health(registry: CollectorRegistry, given_up: list[str]) -> dict[str, Any]:
-    """``status`` (ok, degraded, failing) and the figures behind it."""
+def health(registry: CollectorRegistry, given_up: list[str], down: Sequence[str] = ()) -> dict[str, Any]:
+    """``status`` (ok, degraded, failing) and the figures behind it. A child down is reported as such:
+    a dead worker's own gauges (the alert log down, alerts unsaved) are gone with it."""
     values = {s.name: s.value for family in registry.collect() for s in family.samples}
     out: dict[str, Any] = {
         "alerts_unsaved": int(values.get("haad_alerts_unsaved", 0)),
@@ -168,10 +171,11 @@ def health(registry: CollectorRegistry, given_up: list[str]) -> dict[str, Any]:
         "outbox_failing": bool(values.get("haad_outbox_failing", 0)),
         "alert_log_down": bool(values.get("haad_alert_log_down", 0)),
         "given_up": given_up,
+        "down": list(down),
     }
-    if out["outbox_failing"] or out["alerts_unsaved"] or "worker" in given_up:
+    if out["outbox_failing"] or out["alerts_unsaved"] or "worker" in given_up or "worker" in down:
         out["status"] = "failing"
-    elif out["alert_log_down"] or out["outbox_waiting"] or given_up:
+    elif out["alert_log_down"] or out["outbox_waiting"] or given_up or down:
         out["status"] = "degraded"
     else:
         out["status"] = "ok"
