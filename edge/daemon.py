@@ -230,6 +230,11 @@ class Daemon:
                    for stream, event in getattr(c.process, "given_up", {}).items() if event.is_set()]  # fmt: skip
         return children + cameras
 
+    def _down(self) -> list[str]:
+        """The children that exited and wait to be restarted (not those never started yet)."""
+        children = (self.worker, *self.services, *self.frontends)
+        return [c.name for c in children if not c.done and c.process is not None and not c.process.is_alive()]
+
     @property
     def worker_report(self) -> dict[str, Any] | None:
         """What the worker scored, per stream (``edge.pipeline.Pipeline.report``), once it stopped."""
@@ -377,7 +382,9 @@ class Daemon:
             for result in metrics.FRONTEND_RESULTS.values():
                 metrics.FRONTEND_FRAMES.labels(stream, result)
         if self.cfg.metrics.enabled:
-            metrics.serve(self.cfg.metrics.host, self.cfg.metrics.port, given_up=self._given_up)
+            metrics.serve(
+                self.cfg.metrics.host, self.cfg.metrics.port, given_up=self._given_up, down=self._down
+            )
             log.info(
                 "metrics on http://%s/metrics",
                 metrics.host_port(self.cfg.metrics.host, self.cfg.metrics.port),
