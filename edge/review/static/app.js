@@ -158,7 +158,8 @@ async function alertsPage() {
     summary.className = "error";
     summary.textContent = `Could not load the alerts (${e.message}): the list below is from before.`;
   });
-  const msg = document.getElementById("live-state");
+  // Apart from the live state, so that a reconnect does not replace a result before it is read.
+  const msg = document.getElementById("review-result");
   // Each alert is changed only if still in the status the list showed (one request per status
   // shown): with live updates late or down, a colleague's review of it is not overwritten unseen.
   async function review(ids, status, pageNew = false) {
@@ -234,8 +235,9 @@ async function alertsPage() {
     clearTimeout(pending);
     pending = setTimeout(() => { reload(); unreviewedBadge(); }, 200);
   });
-  live.onopen = () => { msg.textContent = "live"; };
-  live.onerror = () => { msg.textContent = "reconnecting…"; };
+  const state = document.getElementById("live-state");
+  live.onopen = () => { state.textContent = "live"; };
+  live.onerror = () => { state.textContent = "reconnecting…"; };
   window.addEventListener("pagehide", () => live.close());
 }
 

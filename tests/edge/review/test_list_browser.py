@@ -151,14 +151,33 @@ def test_a_review_key_or_button_with_nothing_to_review_says_so(page, live_server
     """ "c" with no alert selected or moved to, and "Mark page reviewed" on a page with nothing new,
     did nothing and said nothing."""
     log_in(page, live_server, "/?status=confirmed")
-    page.wait_for_function("document.getElementById('live-state').textContent === 'live'")  # its last word
+    # the keys are wired by then
+    page.wait_for_function("document.getElementById('live-state').textContent === 'live'")
     page.keyboard.press("c")
     assert (
-        page.locator("#live-state").inner_text()
+        page.locator("#review-result").inner_text()
         == "Nothing to review: select alerts (x) or move to one (j / k)."
     )
     page.click("#bulk-reviewed")
-    assert page.locator("#live-state").inner_text() == "No new alert on this page."
+    assert page.locator("#review-result").inner_text() == "No new alert on this page."
+    page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_a_live_reconnect_leaves_the_result_of_a_review_to_be_read(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """The result and the connection state shared one line: "6 alert(s) dismissed" was replaced by
+    "live" as soon as the live updates reconnected."""
+    page.route("**/api/v1/events/live", lambda route: route.abort())
+    log_in(page, live_server)
+    page.wait_for_function("document.getElementById('live-state').textContent === 'reconnecting…'")
+    page.click("#bulk-reviewed")
+    page.wait_for_function("document.querySelectorAll('#rows tr.dismissed').length === 6")
+    page.unroute("**/api/v1/events/live")
+    page.wait_for_function("document.getElementById('live-state').textContent === 'live'")
+    result = "document.getElementById('review-result')"
+    assert page.evaluate(f"[{result}?.textContent, {result}?.getAttribute('role')]") == [
+        "6 alert(s) dismissed",
+        "status",
+    ]
     page.goto("about:blank")  # closes the live stream before the server stops
 
 

@@ -87,7 +87,7 @@ def test_mark_page_reviewed_on_a_list_gone_stale_dismisses_only_what_is_still_ne
         store.set_status(seeded.ids[0], "confirmed", "bob: real", reviewer="bob")
     page.click("#bulk-reviewed")
     page.wait_for_function("document.querySelectorAll('#rows tr.dismissed').length === 5")
-    assert page.locator("#live-state").inner_text() == (
+    assert page.locator("#review-result").inner_text() == (
         "5 alert(s) dismissed; 1 reviewed meanwhile by someone else, left as they are"
     )
     assert page.locator(f"#rows tr[data-id='{seeded.ids[0]}']").get_attribute("class") == "confirmed"
@@ -144,10 +144,10 @@ def test_a_bulk_review_of_selected_alerts_on_a_stale_list_leaves_a_colleagues_re
         store.set_status(second, "dismissed", "bob: a cleaner", reviewer="bob")
     page.click("#bulk-confirm")
     page.wait_for_function(
-        "document.getElementById('live-state').textContent.startsWith('1 alert(s) confirmed')"
+        "document.getElementById('review-result').textContent.startsWith('1 alert(s) confirmed')"
     )
     assert (
-        page.locator("#live-state")
+        page.locator("#review-result")
         .inner_text()
         .endswith("; 1 reviewed meanwhile by someone else, left as they are")
     )

@@ -33,7 +33,7 @@ def test_bulk_dismiss_a_keyboard_confirm_and_a_new_alert_appearing_without_reloa
         page.check(f"#rows tr[data-id='{i}'] input.pick")
     assert page.locator("#selected-count").inner_text() == "3 selected"
     page.click("#bulk-dismiss")
-    page.wait_for_function("document.getElementById('live-state').textContent.startsWith('3 alert(s)')")
+    page.wait_for_function("document.getElementById('review-result').textContent.startsWith('3 alert(s)')")
     assert [s for i, s in _statuses(seeded.url).items() if i in three] == ["dismissed"] * 3
     # the message comes before the list reloads (and the live event reloads it again): wait for both
     page.wait_for_function(
