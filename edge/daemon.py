@@ -19,6 +19,7 @@ open episodes stay open in the outbox for the next worker to continue) and stops
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -268,6 +269,8 @@ class Daemon:
                 child.process.stop(t)  # type: ignore[attr-defined]
         if self._metrics_dir is not None:
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                self._metrics_marker.unlink(missing_ok=True)
 
     def _wait_for_worker(self) -> None:
         """Frames published before the worker listens are lost: give it time to load the model."""
@@ -366,9 +369,31 @@ class Daemon:
 
     # --- metrics -----------------------------------------------------------------------------------
 
+    @property
+    def _metrics_marker(self) -> Path:
+        """Names this state_dir's metrics folder while its daemon runs."""
+        return state_dir(self.cfg) / "metrics-dir"
+
+    def _remove_stale_metrics_dir(self) -> None:
+        """The metrics folder of this state_dir's previous daemon, killed before it could remove it
+        (SIGKILL, a power cut with a disk /tmp): each restart would leave one more. Its lock is ours
+        now, so nobody uses it; only a folder of ours by that name in the temp folder is removed."""
+        try:
+            stale = Path(self._metrics_marker.read_text().strip())
+            ours = stale.lstat().st_uid == os.getuid() and stale.is_dir() and not stale.is_symlink()
+        except (OSError, ValueError):
+            return
+        if ours and stale.parent == Path(tempfile.gettempdir()) and stale.name.startswith("haad-metrics-"):
+            shutil.rmtree(stale, ignore_errors=True)
+
     def _start_metrics(self) -> None:
         # prometheus_client chooses its storage on first import: the folder must be set before.
+        self._remove_stale_metrics_dir()
         self._metrics_dir = Path(tempfile.mkdtemp(prefix="haad-metrics-"))
+        try:
+            self._metrics_marker.write_text(str(self._metrics_dir))
+        except OSError:  # a full disk: a daemon killed now leaves its folder, as before
+            pass
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_dir)
         from edge import metrics
 
