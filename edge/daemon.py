@@ -34,7 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bus.lifetime import die_with_parent, stop_on_signals
+from bus.lifetime import Restarts, die_with_parent, stop_on_signals
 from bus.logs import redact_url, setup_logging
 from config.edge import EdgeConfig
 from config.frontend import StreamConfig
@@ -95,14 +95,12 @@ class Child:
 
     name: str
     make: Callable[[], SpawnProcess]
+    restarts: Restarts
     process: SpawnProcess | None = None
     started_at: float = 0.0
-    restarts: int = 0
-    backoff_s: float = 0.0
     restart_at: float | None = None
     finished: bool = False  # ended on its own with exit code 0 (a finite source ran out)
     given_up: bool = False  # failed too often too fast: it will not work without a fix
-    failures: list[float] = field(default_factory=list)  # monotonic times of its recent failures
     seen_counters: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -117,7 +115,9 @@ class Daemon:
         # This daemon's frontends give person ids from 1 again: a tracked person's episode a
         # previous daemon left open is someone else's id now (a frontend it restarts goes on: Progress).
         people_since = time.time() if cfg.run_frontends else None
-        self.worker = Child("worker", lambda: WorkerProcess(cfg, people_since=people_since))
+        self.worker = Child(
+            "worker", lambda: WorkerProcess(cfg, people_since=people_since), Restarts(cfg.supervisor)
+        )
         self.frontends: list[Child] = []
         from pose_frontend.base import Progress
 
@@ -135,7 +135,10 @@ class Daemon:
 
             n = cfg.cameras_per_frontend
             groups = [cfg.streams[i : i + n] for i in range(0, len(cfg.streams), n)]
-            self.frontends = [Child("frontend-" + "+".join(s.id for s in g), make_group(g)) for g in groups]
+            self.frontends = [
+                Child("frontend-" + "+".join(s.id for s in g), make_group(g), Restarts(cfg.supervisor))
+                for g in groups
+            ]
         elif cfg.run_frontends:
             from pose_frontend.process import FrontendProcess
 
@@ -145,10 +148,15 @@ class Daemon:
                     snapshot_dir=ring_root(cfg), progress=progress[stream.id],
                 )  # fmt: skip
 
-            self.frontends = [Child(f"frontend-{s.id}", make(s)) for s in cfg.streams]
+            self.frontends = [
+                Child(f"frontend-{s.id}", make(s), Restarts(cfg.supervisor)) for s in cfg.streams
+            ]
         from edge.services import service_children  # review server, events notifier, retention
 
-        self.services = [Child(name, make_service) for name, make_service in service_children(cfg)]
+        self.services = [
+            Child(name, make_service, Restarts(cfg.supervisor))
+            for name, make_service in service_children(cfg)
+        ]
         self._metrics_dir: Path | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -311,8 +319,7 @@ class Daemon:
                     self._start(child)
                 continue
             if p.is_alive():
-                if now - child.started_at >= self.cfg.supervisor.stable_after_s:
-                    child.backoff_s = 0.0
+                child.restarts.running(child.started_at, now)
                 continue
             self._exited(child, now)
 
@@ -327,20 +334,15 @@ class Daemon:
             child.finished = True
             log.info("%s finished (its source ended)", child.name)
             return
-        s = self.cfg.supervisor
-        child.failures = [t for t in child.failures if now - t < s.give_up_window_s] + [now]
-        if len(child.failures) >= s.give_up_after and child not in self.services:
+        wait = child.restarts.failed(now, may_give_up=child not in self.services)
+        if wait is None:
             child.given_up = True
-            log.error("%s failed %d times within %.0f s (last exit code %s); giving it up",
-                      child.name, len(child.failures), s.give_up_window_s, p.exitcode)  # fmt: skip
+            log.error("%s failed %d times within %.0f s (last exit code %s); giving it up", child.name,
+                      len(child.restarts.failures), self.cfg.supervisor.give_up_window_s, p.exitcode)  # fmt: skip
             return
-        child.backoff_s = min(
-            s.max_backoff_s, child.backoff_s * 2 if child.backoff_s else s.initial_backoff_s
-        )
-        child.restart_at = now + child.backoff_s
-        child.restarts += 1
+        child.restart_at = now + wait
         metrics.CHILD_RESTARTS.labels(child.name).inc()
-        log.error("%s exited with code %s; restarting in %.1f s", child.name, p.exitcode, child.backoff_s)
+        log.error("%s exited with code %s; restarting in %.1f s", child.name, p.exitcode, wait)
 
     def _export_frontend_counters(self, child: Child) -> None:
         """Frontend counters live in shared memory; publish their increase as metrics."""
