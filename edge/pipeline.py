@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from bus.messages import SkeletonFrame, Watched
+from bus.messages import MAX_PEOPLE, SkeletonFrame, Watched
 from config.worker import WorkerConfig
 from edge import vigour
 from edge.backends import EncoderBackend
@@ -33,6 +33,11 @@ from edge.window import ReadyWindow, StreamWindow, WindowBatch, WindowBatcher, W
 SCORING_STAGES = ("normalise", "embed", "score", "episodes")
 _ONLY_PERSON_0 = frozenset({0})
 FINISHED = "finished"  # a segment ended because its stream is done (not a reset)
+# People with a window, per stream. A window outlives its person by max_gap_s of source time, so a
+# real camera holds a frame's people (at most MAX_PEOPLE) and the few who just left; a stream whose
+# clock stands still while its ids change every frame would otherwise add windows without end, and
+# every frame walks them all.
+MAX_PEOPLE_PER_STREAM = 4 * MAX_PEOPLE
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,6 +123,7 @@ class Pipeline:
         self.retired: dict[Watched, int] = {}  # a person who left -> their window's last segment
         self.retired_resets: Counter[str] = Counter()  # the resets of retired windows, by reason
         self.last_frame_at: dict[str, float] = {}  # per stream
+        self.people_refused = 0  # people left out of frames of a stream at MAX_PEOPLE_PER_STREAM
         self.stats = PipelineStats()
         self._pending_resets: list[WindowReset] = []
         self.scorer: Scorer | None = None
@@ -213,7 +219,8 @@ class Pipeline:
         frame feeds it "no person", so their segment ends (``person_left``) after ``max_gap_s``
         and their episodes close. A tracked person whose window has ended while they are away is
         retired (a long-running camera sees many people); person 0, the single-person frontend's,
-        never is."""
+        never is. New people beyond :data:`MAX_PEOPLE_PER_STREAM` windows of a stream are left out
+        (``people_refused``) until some have retired."""
         now = self.clock()
         sid = frame.stream_id
         self.last_frame_at[sid] = now
@@ -227,6 +234,11 @@ class Pipeline:
             return
         known = self.people.setdefault(sid, set())
         present = set(frame.person_ids)
+        if len(known | present) > MAX_PEOPLE_PER_STREAM:
+            new = sorted(present - known)
+            refused = new[max(0, MAX_PEOPLE_PER_STREAM - len(known)) :]
+            self.people_refused += len(refused)
+            present.difference_update(refused)
         for person in sorted(known | present) or [0]:
             who = Watched(sid, person)
             window = self.windows.get(who) or self._new_window(who)

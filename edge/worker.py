@@ -368,6 +368,7 @@ class _Loop:
             totals.update({f"reset_{k}": v for k, v in window.resets.items()})
             totals["too_short_segment"] += window.segments["too_short"]
         totals["batcher_overflow"] = self.pipeline.batcher.dropped
+        totals["too_many_people"] = self.pipeline.people_refused
         totals["nan_scores"] = self.pipeline.tracker.counts["nan_scores"]
         totals["late_windows"] = self.pipeline.tracker.counts["late_windows"]
         for reason, total in totals.items():

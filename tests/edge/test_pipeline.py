@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bus.messages import PersonSkeleton, SkeletonFrame, Watched
+from bus.messages import MAX_PEOPLE, PersonSkeleton, SkeletonFrame, Watched
 from clips import Clip
 from config.backend import OnnxRuntimeConfig
 from config.worker import EpisodeConfig, WorkerConfig
 from edge.backends import make_backend
 from edge.enroll import build_profile
-from edge.pipeline import Pipeline
+from edge.pipeline import MAX_PEOPLE_PER_STREAM, Pipeline
 from evaluation.person_mix import Replayed, mix_people, side_by_side_box
 from evaluation.stream import replay, run_stream_eval
 from evaluation.stream_sets import kinder_gator_streams
@@ -370,3 +370,23 @@ def test_people_who_came_and_went_leave_nothing_behind_and_an_id_that_returns_is
     events += pipeline.close_all()
     assert pipeline.retired == {} and set(pipeline.tracker._ended) <= {Watched("cam1", 7)}
     assert {e.episode.who for e in events if e.kind == "opened"} == {Watched("cam1", 7)}
+
+
+def test_a_stream_whose_clock_stands_still_while_its_people_change_holds_a_bounded_number_of_windows(
+    backend,
+) -> None:
+    # Every frame at the same time, with 32 new person ids: no window ever ended (no source time
+    # passed), so each frame added 32 windows and walked all the earlier ones (memory without end,
+    # and a worker slower with every frame). A good stream beside it is scored as before.
+    pose, vis = np.random.default_rng(3).normal(size=(20, 3)).astype(np.float32), np.ones(20, np.float32)
+    pipeline = Pipeline(WorkerConfig(), backend, [])
+    frames = 30
+    for k in range(frames):
+        people = tuple(PersonSkeleton(k * MAX_PEOPLE + i + 1, pose, vis) for i in range(MAX_PEOPLE))
+        pipeline.push(SkeletonFrame.of_people("junk", k, 1.0, people, 0.0))
+        pipeline.push(SkeletonFrame("good", k, k / 20, pose + k / 100, vis, 0.0))
+    junk = [w for w in pipeline.windows if w.stream_id == "junk"]
+    assert len(junk) == MAX_PEOPLE_PER_STREAM
+    assert pipeline.people_refused == frames * MAX_PEOPLE - MAX_PEOPLE_PER_STREAM
+    good = pipeline.windows[Watched("good", 0)]
+    assert good.active and good.last_t == pytest.approx((frames - 1) / 20)
