@@ -69,7 +69,7 @@ class _Rows:
 @dataclass
 class PipelineStats:
     frames: Counter[str] = field(default_factory=Counter)  # per stream
-    windows: Counter[Watched] = field(default_factory=Counter)  # scored, per person
+    windows: Counter[Watched] = field(default_factory=Counter)  # scored, per person not retired
     windows_scored: int = 0
     short_windows: int = 0  # scored windows made from segments shorter than a window
     growing_windows: int = 0  # windows of growing segments, measured by vigour alone (edge/vigour.py)
@@ -525,5 +525,6 @@ class Pipeline:
         for who in left - {r.who for r in still}:
             self.tracker.forget(who)
             del self.retired[who]
+            self.stats.windows.pop(who, None)
         self._pending_resets[:] = still  # in place: every window reports its resets to this list
         return events

@@ -390,3 +390,21 @@ def test_a_stream_whose_clock_stands_still_while_its_people_change_holds_a_bound
     assert pipeline.people_refused == frames * MAX_PEOPLE - MAX_PEOPLE_PER_STREAM
     good = pipeline.windows[Watched("good", 0)]
     assert good.active and good.last_t == pytest.approx((frames - 1) / 20)
+
+
+def test_the_windows_scored_of_people_who_left_are_not_kept(backend) -> None:
+    # Each person who left kept their count of scored windows for the worker's lifetime: one entry
+    # a person, without end on a camera that sees people by the thousand.
+    pose, vis = np.random.default_rng(4).normal(size=(20, 3)).astype(np.float32), np.ones(20, np.float32)
+    pipeline = Pipeline(WorkerConfig(), backend, [])
+    seq = iter(range(10_000))
+    t = iter(np.arange(10_000) / 20)
+    for person in range(1, 11):  # each in view 3.5 s, then a second of nobody
+        for k in range(70):
+            pipeline.push(SkeletonFrame("cam", next(seq), next(t), pose + k / 100, vis, 0.0, person))
+            pipeline.run_due(flush=True)
+        for _ in range(20):
+            pipeline.push(SkeletonFrame.of_people("cam", next(seq), next(t), (), 0.0))
+            pipeline.run_due(flush=True)
+    assert pipeline.stats.windows_scored >= 10 * 3
+    assert set(pipeline.stats.windows) <= set(pipeline.windows) == {Watched("cam", 0)}
