@@ -19,7 +19,8 @@ source time between two usable frames):
 * a longer hole resets the window, with the reason in :attr:`StreamWindow.resets`: ``gap`` (no
   usable frames arrived), ``person_left`` / ``low_visibility`` (the frames that arrived had no person /
   too low visibility), ``nan_joints`` (a joint stayed missing), ``time_backwards`` (a timestamp
-  smaller than the last one; equal timestamps are skipped as duplicates).
+  smaller than the last one; a frame under ``MIN_FRAME_INTERVAL_S`` after the last one is skipped as
+  a duplicate, so the frames waiting for the next grid point or a missing joint stay few).
 
 After a reset, the stream starts a new *segment* at its next fully valid frame. Windows carry their
 segment number so downstream state (alert episodes) can tell them apart; a reset is also reported to
@@ -72,6 +73,10 @@ _RESET_FOR_MISSING: dict[_MissingKind, ResetReason] = {
 }
 # Grid points within this fraction of a step past a frame belong to it (as in preprocess.resample).
 _GRID_EPS = 1e-6
+# The shortest time between two frames a window keeps (a 1000 fps camera's). Frames wait in the window
+# until the next grid point or a missing joint's fill: with timestamps a microsecond apart a stream
+# piled them up without end, and a missing joint made every frame re-read all of them.
+MIN_FRAME_INTERVAL_S = 1e-3
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: array field
@@ -221,7 +226,7 @@ class StreamWindow:
         if self._active:
             if t < self._last_t:
                 ended = self.reset("time_backwards", sent_at=sent_at)
-            elif t == self._last_t:
+            elif t - self._last_t < MIN_FRAME_INTERVAL_S:
                 self.skipped["duplicate_time"] += 1
                 return []
         missing, complete = self._classify(frame)

@@ -8,7 +8,7 @@ import pytest
 
 from bus.messages import SkeletonFrame
 from edge.segments import min_segment_frames
-from edge.window import ReadyWindow, StreamWindow, WindowBatcher, WindowReset
+from edge.window import MIN_FRAME_INTERVAL_S, ReadyWindow, StreamWindow, WindowBatcher, WindowReset
 from models.preprocess import WindowSpec, clip_frames, cut_windows, normalise_windows, resample
 
 SPEC = WindowSpec()  # 60 frames at 20 fps
@@ -336,3 +336,21 @@ def test_overflowing_queue_drops_oldest_windows_and_counts_them() -> None:
     assert b.dropped == 2 and len(b) == 3
     batch = b.take()
     assert batch is not None and batch.items == tuple(items[2:4])
+
+
+def test_frames_a_microsecond_apart_pile_up_nowhere_and_the_stream_goes_on() -> None:
+    # Frames wait in the window for the next grid point, or for a missing joint's fill: a stream
+    # stamping its frames a microsecond apart piled them up without end (memory), and with a joint
+    # missing every frame re-read all of them (a worker that crawled for every stream).
+    rng = np.random.default_rng(5)
+    pose = rng.normal(size=(20, 3)).astype(np.float32)
+    holed = pose.copy()
+    holed[4] = np.nan
+    win = window(stride=5)
+    held = []
+    for k in range(3000):
+        win.push(frame(k * 1e-6, pose if k == 0 else holed, seq=k))
+        held.append(len(win._raw_t) + len(win._pending_t))
+    assert max(held) <= MAX_GAP / MIN_FRAME_INTERVAL_S
+    out = feed(win, [frame(0.01 + k / 30, pose + k / 100, seq=3000 + k) for k in range(120)])
+    assert len(out) >= 5 and {w.segment for w in out} == {1}
