@@ -281,7 +281,8 @@ class Subscriber:
                 return None
         refused = self._guard.accept(frame, time.time())
         if refused is not None:
-            self._warn_once(refused, f"{sid}: seq {frame.seq}, t {frame.timestamp:.3f} refused")
+            # 15 digits: a live clock to the 10 µs, and 1e300 as 1e+300, not a 305-digit number
+            self._warn_once(refused, f"{sid}: seq {frame.seq}, t {frame.timestamp:.15g} refused")
             return None
         self.received[sid] += 1
         return frame

@@ -334,3 +334,15 @@ def test_bind_failure_names_the_endpoint(tmp_path) -> None:
 def test_empty_stream_list_is_refused(ipc_endpoint: str) -> None:
     with pytest.raises(ValueError, match="at least one stream"):
         Subscriber(ipc_endpoint, streams=[])
+
+
+def test_a_refused_frame_at_an_absurd_time_is_logged_in_one_short_line(
+    ipc_endpoint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The drop line wrote the timestamp with 3 decimals: 1e300 came out as a 305-digit number.
+    with Subscriber(ipc_endpoint, streams=["cam1"]) as sub, Publisher(ipc_endpoint) as pub:
+        pub.publish(_empty("cam1", 1))
+        pub.publish(SkeletonFrame("cam1", 2, 1e300, None, None))  # a time jump
+        assert len(_drain(sub)) == 1
+    (line,) = [r.getMessage() for r in caplog.records if "time_jump" in r.getMessage()]
+    assert "1e+300" in line and len(line) < 100
