@@ -36,9 +36,10 @@ from config.bus import BusConfig, StreamGuardConfig
 
 log = logging.getLogger(__name__)
 
-# Above this size libzmq disconnects the sending peer instead of delivering the message: a guard
-# against a stray peer filling memory. Between MAX_MESSAGE_BYTES and this a message is delivered and
-# counted as "oversized".
+# A part above this size makes libzmq disconnect the sending peer instead of delivering the message.
+# It is per part: a message of many smaller parts is received whole and refused as "malformed", so
+# who may connect (ipc file mode, CURVE keys) is what keeps a peer from filling memory. Between
+# MAX_MESSAGE_BYTES and this a message is delivered and counted as "oversized".
 HARD_MESSAGE_LIMIT_BYTES = 1024 * 1024
 # A receiving end with no stream list follows at most this many streams (later ones are refused).
 MAX_STREAMS = 1024
