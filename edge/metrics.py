@@ -19,7 +19,8 @@ Exposed (all prefixed ``haad_``):
   and alert decision committed);
 * ``drops_total{reason}``: bus drops (malformed, oversized, wrong_version, bad_values, wrong_topic,
   seq_gap, out_of_order), window resets (gap, person_left, low_visibility, stale, ...) as
-  ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores;
+  ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores,
+  people beyond a stream's window cap (``too_many_people``);
 * ``alerts_total{stream,profile}``, ``open_episodes``; ``profiles_loaded``; ``child_restarts_total{child}``;
 * ``alerts_unsaved`` (alert states only in memory: the outbox cannot take them), ``outbox_waiting``
   (states in the outbox not yet in the alert log), ``outbox_failing`` and ``alert_log_down`` (1
