@@ -277,7 +277,7 @@ streams: [{{id: a, source: {video}}}, {{id: b, source: {video}}}, {{id: c, sourc
     )
     try:
         assert cli.stdout is not None
-        assert "publishing to" in cli.stdout.readline()
+        assert any("publishing to" in line for line in iter(cli.stdout.readline, ""))  # up after each start
         cli.send_signal(signal.SIGTERM)
         out, _ = cli.communicate(timeout=60)
     finally:
