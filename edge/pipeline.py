@@ -234,12 +234,13 @@ class Pipeline:
             return
         known = self.people.setdefault(sid, set())
         present = set(frame.person_ids)
-        if len(known | present) > MAX_PEOPLE_PER_STREAM:
-            new = sorted(present - known)
-            refused = new[max(0, MAX_PEOPLE_PER_STREAM - len(known)) :]
+        everyone = known | present
+        if len(everyone) > MAX_PEOPLE_PER_STREAM:
+            refused = sorted(present - known)[max(0, MAX_PEOPLE_PER_STREAM - len(known)) :]
             self.people_refused += len(refused)
             present.difference_update(refused)
-        for person in sorted(known | present) or [0]:
+            everyone.difference_update(refused)
+        for person in sorted(everyone) or [0]:
             who = Watched(sid, person)
             window = self.windows.get(who) or self._new_window(who)
             ready = window.push(frame.of(person))
