@@ -143,9 +143,9 @@ def check_bus_endpoint(bus: BusConfig) -> None:
     worker listens on was taken from it (ZeroMQ replaces the file), that daemon's frames went astray."""
     if not bus.subscriber_binds:
         return
-    address = bus.endpoint.split("://", 1)[1]
     hint = "stop what listens there or give bus.endpoint another"
     if bus.endpoint.startswith("ipc://"):
+        address = bus.endpoint.removeprefix("ipc://")
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
             try:
                 probe.connect(address)
@@ -160,17 +160,22 @@ def check_bus_endpoint(bus: BusConfig) -> None:
                 "and this one may not replace it; remove it or give bus.endpoint another"
             )
         return
-    host, port = address.rsplit(":", 1)
-    host = {"*": "0.0.0.0"}.get(host, host.strip("[]"))
+    host, port = _tcp_address(bus.endpoint)
     try:
-        family = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)[0][0]
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as ZeroMQ binds
-            probe.bind((host, int(port)))
+            probe.bind((host, port))
     except OSError as e:
         raise BusUnavailable(
             f"bus.endpoint {bus.endpoint}: cannot listen there ({e.strerror}); {hint}"
         ) from None
+
+
+def _tcp_address(endpoint: str) -> tuple[str, int]:
+    """The host (``*``: 0.0.0.0, an IPv6 address without brackets) and port of ``tcp://host:port``."""
+    host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
+    return {"*": "0.0.0.0"}.get(host, host.strip("[]")), int(port)
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -309,8 +314,7 @@ def _port_problems(cfg: EdgeConfig) -> list[str]:
     if cfg.serve is not None:
         listeners.append(("serve", cfg.serve.host, cfg.serve.port))
     if cfg.bus.endpoint.startswith("tcp://") and cfg.bus.subscriber_binds:
-        host, port = cfg.bus.endpoint.removeprefix("tcp://").rsplit(":", 1)
-        listeners.append(("bus.endpoint", host.strip("[]"), int(port)))
+        listeners.append(("bus.endpoint", *_tcp_address(cfg.bus.endpoint)))
     every = {"0.0.0.0", "::", "*", ""}
     return [
         f"{a}: port {port_a} is also {b}'s; give each its own"
