@@ -179,10 +179,7 @@ class MqttSink:
         return True
 
     def deliver(self, event: OutboxEvent) -> None:
-        if not self._started:
-            self.wait_connected(self.cfg.publish_timeout_s)
-        if not self.client.is_connected():
-            raise self._not_connected()
+        self._require_connection()
         messages: list[tuple[str, str, bool]] = []
         for stream in [*self.streams, event.stream_id]:
             if self.cfg.discovery and stream not in self.announced:
@@ -211,10 +208,7 @@ class MqttSink:
     def announce(self, open_alerts: dict[str, int]) -> None:
         """Availability, discovery and the current state of the configured streams (``open_alerts``:
         open episodes per stream, from the store), without an event: at start and on reconnect."""
-        if not self._started:
-            self.wait_connected(self.cfg.publish_timeout_s)
-        if not self.client.is_connected():
-            raise self._not_connected()
+        self._require_connection()
         messages = [(self.topics.available, "online", True)]
         for stream in self.streams:
             if self.cfg.discovery:
@@ -228,9 +222,14 @@ class MqttSink:
         self.announced.update(self.streams)
         self.needs_announce = False
 
-    def _not_connected(self) -> DeliveryError:
-        why = f" ({self._why})" if self._why else ""
-        return DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected{why}")
+    def _require_connection(self) -> None:
+        """Connect at first use (waiting for it up to ``publish_timeout_s``); DeliveryError, with why
+        the last attempt failed, while not connected."""
+        if not self._started:
+            self.wait_connected(self.cfg.publish_timeout_s)
+        if not self.client.is_connected():
+            why = f" ({self._why})" if self._why else ""
+            raise DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected{why}")
 
     def _publish_all(self, messages: Sequence[tuple[str, str, bool]]) -> None:
         infos = [self.client.publish(t, payload, qos=self.cfg.qos, retain=r) for t, payload, r in messages]
