@@ -63,18 +63,22 @@ def enroll_cmd(
     w = cfg.worker
     store = ProfileStore(Path(cfg.profiles_dir))
     completions = CompletionSettings(n_g=samples, steps=steps, observed=observed, gap=gap)
+
+    def behaviour_base() -> Profile | None:
+        """The profile a --behaviour enrolment adds to (None: a new one, or a whole-profile enrolment)."""
+        return store.load(profile) if behaviour is not None and store.latest_version(profile) else None
+
     try:
         check_name(profile)  # before minutes of pose estimation on a name that cannot be saved
-        base = store.load(profile) if behaviour is not None and store.latest_version(profile) else None
+        base = behaviour_base()
         before = (
             next((len(b.get("sources", [])) for b in base.behaviour_table if b["name"] == behaviour), 0)
             if base
             else 0
         )
         backend = make_backend(w.backend, Path(cfg.encoder) if cfg.encoder else None)
-        if (
-            base is not None
-        ):  # a profile this encoder cannot score takes no behaviour: said before pose estimation
+        # A profile this encoder cannot score takes no behaviour: said before pose estimation.
+        if base is not None:
             check_model(base, backend)
         loaded = load_enrol_clips(
             clips, spec=backend.spec, min_segment_s=w.min_segment_s, label=label, layout=layout, fps=fps,  # type: ignore[arg-type]
@@ -84,7 +88,7 @@ def enroll_cmd(
         with profile_lock(store, profile):
             # What another enrolment or a reviewer saved meanwhile counts too, a profile another
             # `--behaviour` enrolment made meanwhile included (else its behaviour would be replaced).
-            base = store.load(profile) if behaviour is not None and store.latest_version(profile) else None
+            base = behaviour_base()
             replaced = _readable(store, profile) if base is None else None
             built = build_profile(
                 profile, loaded, backend, calibration=w.calibration, augmentation=aug,
