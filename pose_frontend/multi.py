@@ -22,6 +22,7 @@ host) plus ``tiles_per_frame`` detector passes; ``haad bench frontend`` measures
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -112,18 +113,29 @@ def _shrunk(box: Box, before: Box) -> bool:
     return box_height(box) < FRAGMENT_SCALE * box_height(before)
 
 
-def _fragment_of(pose: np.ndarray, other: np.ndarray, width: int, height: int) -> bool:
-    """Whether a pose (image landmarks) lies mostly within the box of ``other`` (grown by a fifth of
-    its height: the landmarks stop short of the hair and the hands' ends) and its body is much
-    smaller: a part of that person. Sizes are the landmarks' whole extent, parts the model places
-    outside the frame included: a person seated in front of a standing one, their legs cut off by
+class _Body(NamedTuple):
+    """A read pose's size: its landmarks' box in the frame, and their whole extent (parts the model
+    places outside the frame included)."""
+
+    box: Box
+    extent: Box
+
+
+def _body(pose: np.ndarray, width: int, height: int) -> _Body:
+    return _Body(landmark_box(pose, width, height), landmark_extent(pose))
+
+
+def _fragment_of(body: _Body, other: _Body) -> bool:
+    """Whether a body lies mostly within the box of ``other`` (grown by a fifth of its height: the
+    landmarks stop short of the hair and the hands' ends) and is much smaller: a part of that person.
+    Sizes are the whole extents: a person seated in front of a standing one, their legs cut off by
     the frame, has a box half the other's but a body as large."""
-    box, around = landmark_box(pose, width, height), landmark_box(other, width, height)
+    box, around = body.box, other.box
     m = 0.2 * box_height(around)
     ix = max(0.0, min(box[2], around[2] + m) - max(box[0], around[0] - m))
     iy = max(0.0, min(box[3], around[3] + m) - max(box[1], around[1] - m))
     area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
-    return ix * iy > 0.6 * area and _shrunk(landmark_extent(pose), landmark_extent(other))
+    return ix * iy > 0.6 * area and _shrunk(body.extent, other.extent)
 
 
 class MultiPoseEstimator(Closing):
@@ -184,12 +196,8 @@ class MultiPoseEstimator(Closing):
                 self.fragments += 1
                 continue
             read[tid] = got
-        fragments = {
-            a
-            for a in read
-            for b in read
-            if a != b and _fragment_of(read[a][0].image, read[b][0].image, width, height)
-        }
+        bodies = {tid: _body(pose.image, width, height) for tid, (pose, _) in read.items()}
+        fragments = {a for a in read for b in read if a != b and _fragment_of(bodies[a], bodies[b])}
         self.fragments += len(fragments)
         duplicates = tracker.losers_of_duplicates(
             {k: v[0].image for k, v in read.items() if k not in fragments}, t
@@ -283,7 +291,10 @@ class MultiPoseEstimator(Closing):
             or any(
                 pose_distance(got[0].image, p.image) < tracker.duplicate_distance for p, _ in read.values()
             )
-            or any(_fragment_of(got[0].image, p.image, width, height) for p, _ in read.values())
+            or any(
+                _fragment_of(_body(got[0].image, width, height), _body(p.image, width, height))
+                for p, _ in read.values()
+            )
             or (resumes is not None and _shrunk(box, tracker.tracks[resumes].box))
             # A tile sees people smaller than itself; a body larger than the tile is a part of
             # someone big (a head, an arm) read as a whole body.
