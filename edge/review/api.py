@@ -285,8 +285,7 @@ def _jpeg(ctx: ReviewContext, alert_id: int, name: str | None) -> Response:
 def _snapshot_index(ctx: ReviewContext, episode_key: str) -> dict[str, Any] | None:
     """The alert's index of pictures, less those no longer on disk (deleted by hand or by a partial
     clean-up): the pages would show them broken. None when it kept none."""
-    index = None if ctx.snapshots_dir is None else read_index(ctx.snapshots_dir, episode_key)
-    if index is None or ctx.snapshots_dir is None:
+    if ctx.snapshots_dir is None or (index := read_index(ctx.snapshots_dir, episode_key)) is None:
         return None
     folder = ctx.snapshots_dir / episode_key
     frames = [f for f in index["frames"] if (folder / f["name"]).is_file()]
