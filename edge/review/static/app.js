@@ -36,6 +36,13 @@ const personBox = (a) => el("div", { class: "frame", title: "where the people we
 // A date as a datetime-local input holds it: the browser's local time, to the minute.
 const localInput = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
 const MAX_OFFSET = 10_000_000; // the API's largest offset
+// A page's filters from its address: a date that is none is said (in ignored), never quietly dropped.
+const urlDate = (params, k, ignored) => {
+  const v = params.get(k), t = v ? new Date(v) : null;
+  if (v && isNaN(t)) ignored.push(`${k} "${v}" (not a date)`);
+  return v && !isNaN(t) ? t : null;
+};
+const sayIgnored = (ignored) => { document.getElementById("url-notice").textContent = ignored.length ? `Ignored from the address: ${ignored.join(", ")}.` : ""; };
 // Keys typed into a text field, a list or a date are text, not shortcuts.
 const typing = (ev) => !!ev.target.closest?.("textarea, select, [contenteditable], input:not([type=checkbox]):not([type=radio])");
 const SVG = "http://www.w3.org/2000/svg";
@@ -86,11 +93,10 @@ async function alertsPage() {
   if (status && [...form.status.options].some((o) => o.value === status)) form.status.value = status;
   else if (status) ignored.push(`status "${status}" (new, confirmed or dismissed)`);
   for (const k of ["since", "until"]) {
-    const v = params.get(k), t = v ? new Date(v) : null;
-    if (t && !isNaN(t)) form[k].value = localInput(t);
-    else if (v) ignored.push(`${k} "${v}" (not a date)`);
+    const t = urlDate(params, k, ignored);
+    if (t) form[k].value = localInput(t);
   }
-  document.getElementById("url-notice").textContent = ignored.length ? `Ignored from the address: ${ignored.join(", ")}.` : "";
+  sayIgnored(ignored);
   const rowsEl = document.getElementById("rows");
 
   function showSelection() {
@@ -388,15 +394,10 @@ async function timelinePage() {
   const svg = document.getElementById("tl");
   // A period from the URL that is no date, or ends before it starts, is said and replaced.
   const ignored = [];
-  const urlDate = (k) => {
-    const v = params.get(k), t = v ? new Date(v) : null;
-    if (v && isNaN(t)) ignored.push(`${k} "${v}" (not a date)`);
-    return v && !isNaN(t) ? t : null;
-  };
-  let until = urlDate("until") || new Date();
-  let since = urlDate("since") || new Date(until.getTime() - 24 * 3600e3);
+  let until = urlDate(params, "until", ignored) || new Date();
+  let since = urlDate(params, "since", ignored) || new Date(until.getTime() - 24 * 3600e3);
   if (since >= until) { ignored.push(`since "${params.get("since")}" (not before until)`); since = new Date(until.getTime() - 24 * 3600e3); }
-  document.getElementById("url-notice").textContent = ignored.length ? `Ignored from the address: ${ignored.join(", ")}.` : "";
+  sayIgnored(ignored);
   const L = 90, R = 10, ROW = 56, T = 22;
   let W = 800;
   const X = (t) => L + ((t - since.getTime()) / (until.getTime() - since.getTime())) * (W - L - R);
