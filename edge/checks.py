@@ -89,7 +89,7 @@ def _folder_problems(cfg: EdgeConfig) -> list[str]:
             problems.append(f"store.url: {database} is a folder, not a database file")
         elif database.is_file() and not _is_sqlite(database):
             problems.append(f"store.url: {database} is not an SQLite database")
-    user = pwd.getpwuid(os.geteuid()).pw_name
+    user = _user_name()
     for where, folder in folders.items():
         existing = next(p for p in (folder, *folder.parents) if p.exists())
         if not existing.is_dir():
@@ -176,6 +176,15 @@ def _tcp_address(endpoint: str) -> tuple[str, int]:
     """The host (``*``: 0.0.0.0, an IPv6 address without brackets) and port of ``tcp://host:port``."""
     host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
     return {"*": "0.0.0.0"}.get(host, host.strip("[]")), int(port)
+
+
+def _user_name() -> str:
+    """This process's user, as a problem names it; a container's user id often has no name."""
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"id {uid}"
 
 
 def _is_sqlite(path: Path) -> bool:

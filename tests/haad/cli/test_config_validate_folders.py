@@ -102,3 +102,43 @@ def test_a_secret_file_every_user_may_read_is_warned_of(tmp_path: Path) -> None:
     assert f"warning: events.webhooks.0.secret: every user may read {key}" in result.output
     key.chmod(0o640)
     assert "warning" not in runner.invoke(app, ["config", "validate", str(path)]).output
+
+
+def test_a_user_id_without_a_name_is_named_by_its_number() -> None:
+    # A container's user often has no passwd entry: the folder check raised KeyError, so validate
+    # and haad run crashed instead of naming the problem. Checked in a child whose user
+    # is such an id (the test runs as root here).
+    import os
+    import pwd
+    import tempfile
+
+    import pytest
+
+    from config.edge import EdgeConfig
+    from edge.checks import deployment_problems
+
+    uid = 54321
+    if os.geteuid() != 0:
+        pytest.skip("needs root to take on another user id")
+    with pytest.raises(KeyError):
+        pwd.getpwuid(uid)
+    # pytest's folders lie in one only root may enter: this one, under /tmp, that user may read
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)
+    cfg = EdgeConfig(streams=[{"id": "cam"}], state_dir=str(folder / "state"))
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's outcome is read through the pipe
+        try:
+            os.setuid(uid)  # os.access asks for the real user
+            os.write(write, "\n".join(deployment_problems(cfg)).encode())
+        except BaseException as e:  # noqa: BLE001 - any failure is the test's to report
+            os.write(write, f"raised {type(e).__name__}: {e}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        said = pipe.read()
+    os.waitpid(child, 0)
+    folder.rmdir()
+    assert f"state_dir: user id {uid} cannot write in {folder}" in said, said
