@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import EllipsisType
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
@@ -345,8 +346,7 @@ async def get_timeline(alert_id: AlertId, kind: Literal["png", "svg"], who: Who,
 )
 def review_alert(alert_id: AlertId, body: schemas.ReviewIn, who: Who, ctx: Ctx) -> dict[str, Any]:
     """Set the review status (new / confirmed / dismissed) with a note (without one, it keeps its own)."""
-    _check_unchanged(ctx, alert_id, body)
-    seen = _aware(body.if_reviewed_at, "if_reviewed_at") if "if_reviewed_at" in body.model_fields_set else ...
+    seen = _check_unchanged(ctx, alert_id, body)
     try:
         ctx.store.set_status(alert_id, body.status, body.note, reviewer=who.name, if_reviewed_at=seen)
     except ReviewedMeanwhile:  # reviewed between the check and this write
@@ -527,18 +527,21 @@ def _get(ctx: ReviewContext, alert_id: int, *, windows: bool = True) -> Any:
         raise HTTPException(404, f"no alert with id {alert_id}") from None
 
 
-def _check_unchanged(ctx: ReviewContext, alert_id: int, body: schemas.Unchanged) -> None:
-    """404 without the alert; 409 when the client said which review it saw and another came since."""
+def _check_unchanged(
+    ctx: ReviewContext, alert_id: int, body: schemas.Unchanged
+) -> datetime | None | EllipsisType:
+    """404 without the alert; 409 when the client said which review it saw and another came since.
+    That review (``...`` when it said none), for the write to check again."""
     with ctx.store.reading() as s:
         row = s.execute(
             select(Alert.status, Alert.reviewed_at, Alert.reviewed_by).where(Alert.id == alert_id)
         ).first()
     if row is None:
         raise HTTPException(404, f"no alert with id {alert_id}")
-    if "if_reviewed_at" not in body.model_fields_set or row.reviewed_at == _aware(
-        body.if_reviewed_at, "if_reviewed_at"
-    ):
-        return
+    if "if_reviewed_at" not in body.model_fields_set:
+        return ...
+    if row.reviewed_at == (seen := _aware(body.if_reviewed_at, "if_reviewed_at")):
+        return seen
     if row.reviewed_at is None:  # a client's mistake, not another reviewer's doing
         raise HTTPException(409, f"alert {alert_id} has not been reviewed: if_reviewed_at is null for it")
     raise HTTPException(
