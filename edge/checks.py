@@ -39,7 +39,7 @@ def deployment_problems(cfg: EdgeConfig) -> list[str]:
         *_profile_problems(cfg),
         *_source_problems(cfg.streams if cfg.run_frontends else []),
         *_key_problems(cfg),
-        *_secret_problems(cfg),
+        *secret_problems(cfg),
         *_tls_problems(cfg),
         *_port_problems(cfg),
     ]
@@ -285,10 +285,11 @@ def _key_problems(cfg: EdgeConfig) -> list[str]:
     return problems
 
 
-def _secret_problems(cfg: EdgeConfig) -> list[str]:
-    """Each referenced secret this host cannot read (an unset variable, a missing file): found now,
-    not when the store, a sink or a camera first needs it."""
-    return _unreadable_secrets(_secret_refs(cfg, ""))
+def secret_problems(settings: BaseModel, where: str = "") -> list[str]:
+    """Each secret referenced in ``settings`` (found at ``where`` in the file) this host cannot read
+    (an unset variable, a missing file): found now, not when the store, a sink or a camera first
+    needs it."""
+    return _unreadable_secrets(_secret_refs(settings, where))
 
 
 def _unreadable_secrets(refs: Iterable[tuple[str, SecretRef]]) -> list[str]:

@@ -19,7 +19,7 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Deliver alert events to the configured sinks until Ctrl-C (haad run does this by itself)."""
     from bus.lifetime import stop_on_signals
     from bus.logs import setup_logging
-    from config.secrets import SecretError
+    from edge.checks import secret_problems
     from edge.events.notifier import Notifier, build_sinks
     from edge.review.server import configured_streams
     from edge.snapshots import snapshot_modes
@@ -27,16 +27,8 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     cfg = load_edge_config(config, db=db)
     if not cfg.events.enabled:
         raise fail("no events sink configured (events.mqtt or events.webhooks)", code=2)
-    secrets = {
-        "events.mqtt.password": cfg.events.mqtt.password if cfg.events.mqtt else None,
-        **{f"events.webhooks.{w.name}.secret": w.secret for w in cfg.events.webhooks},
-    }
-    for where, ref in secrets.items():  # refused now, as haad run does, not a traceback later
-        try:
-            if ref is not None:
-                ref.value()
-        except SecretError as e:
-            raise fail(f"{where}: {e}", code=2) from None
+    if problems := secret_problems(cfg.events, "events."):  # refused now, as haad run does
+        raise fail("; ".join(problems), code=2)
     setup_logging(cfg.logging.level, "text")
     stop = threading.Event()
     stop_on_signals(stop.set, signal.SIGINT, signal.SIGTERM)  # systemd stops it with SIGTERM
