@@ -54,7 +54,8 @@ class MqttConfig(StrictModel):
         parts = urlsplit(v)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError(f"not an MQTT URL (mqtt://host:port or mqtts://...): {v!r}")
-        return no_inline_password(v, "events.mqtt.password")
+        # The scheme in lower case: what decides TLS reads it so (MQTTS:// got port 8883 without TLS).
+        return no_inline_password(f"{parts.scheme}:{v.split(':', 1)[1]}", "events.mqtt.password")
 
     @model_validator(mode="after")
     def _ca_for_tls(self) -> MqttConfig:

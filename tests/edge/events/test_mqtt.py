@@ -400,6 +400,12 @@ def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(tmp_path: Path, st
         assert (reached.pending, reached.delivered, reached.last_error) == (0, 1, "")
 
 
+def test_an_upper_case_mqtts_url_is_a_tls_url() -> None:
+    """URL schemes are case-free: MQTTS:// got port 8883 without TLS, and its ca_file was refused."""
+    cfg = MqttConfig(url="MQTTS://haad@broker.local", ca_file="/etc/haad/ca.pem")
+    assert cfg.url == "mqtts://haad@broker.local"
+
+
 def test_a_password_gone_at_connection_is_a_retry_not_a_crash(store: AlertStore) -> None:
     """The password was read when the sink was built: an unreadable one crashed the notifier's
     process, restarted with a traceback each time, instead of a delivery error in last_error."""
