@@ -26,6 +26,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 
 from config.store import StoreConfig
@@ -103,14 +106,28 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
     return engine
 
 
+class SchemaTooNew(CommandError):
+    """The log's schema is at a revision this haad does not have: a newer haad on another host
+    sharing the log upgraded it. Writing to it could break that schema's rules, so it is refused."""
+
+
 def upgrade_to_head(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration; a no-op when it is current. Safe when
     several processes open one database at once: the upgrade runs under the write lock (SQLite) or an
-    advisory lock (PostgreSQL), so the later one finds the schema current."""
+    advisory lock (PostgreSQL), so the later one finds the schema current. :class:`SchemaTooNew`
+    when a newer haad upgraded it past what this one knows."""
     with _UPGRADE_IN_PROCESS, engine.execution_options(**WRITE).begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-        command.upgrade(alembic_config(conn), "head")
+        cfg = alembic_config(conn)
+        scripts = ScriptDirectory.from_config(cfg)
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is not None and current not in {s.revision for s in scripts.walk_revisions()}:
+            raise SchemaTooNew(
+                f"the alert log's schema is at revision {current}, newer than this haad knows (its newest is "
+                f"{scripts.get_current_head()}): another host's newer haad upgraded it; upgrade haad here"
+            )
+        command.upgrade(cfg, "head")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

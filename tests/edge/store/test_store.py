@@ -546,3 +546,59 @@ def test_an_alert_whose_timeline_is_in_its_windows_blob_reads_it_from_there(
             s.execute(update(Alert).where(Alert.id == alert_id).values(windows_npz=blob, timeline=None))
         got = store.get_alert(alert_id)
     assert got.timeline is not None and np.array_equal(got.timeline, line)
+
+
+def test_a_log_whose_schema_a_newer_haad_upgraded_is_refused_by_name_and_left_unchanged(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    """Hosts sharing one log upgrade at different times: an older haad must say that it is older,
+    not "Can't locate revision", and must not write to a schema it does not know."""
+    from alembic.util import CommandError
+
+    from edge.store.engine import SchemaTooNew
+
+    with AlertStore(store_url) as store:
+        store.write_alerts([make_alert()])
+    engine = create_engine(StoreConfig(url=store_url).url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    finally:
+        engine.dispose()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with pytest.raises(SchemaTooNew, match=rf"revision 0099.*newer than this haad.*\b{head}\b.*upgrade haad"):
+        AlertStore(store_url)
+    assert issubclass(SchemaTooNew, CommandError)  # every caller that reports a failed upgrade reports it
+    assert _revision(store_url) == "0099"
+
+
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005", "0006", "0007"])
+def test_a_log_at_each_earlier_revision_upgrades_in_place_keeping_its_alerts(
+    store_url: str, revision: str, make_alert: MakeAlert
+) -> None:
+    """A host whose log an older haad created (any released revision) opens it with its alert intact."""
+    from alembic import command
+
+    engine = make_engine(StoreConfig(url=store_url))
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), revision)
+            keyed = revision >= "0002"  # episode keys came in 0002; older rows get row-<id>
+            conn.execute(
+                text(
+                    f"INSERT INTO alerts ({'episode_key, ' if keyed else ''}stream_id, profile, profile_version,"
+                    " started_at, peak_score, mean_score, threshold, n_windows, model_version, n_kept,"
+                    f" windows_npz, created_at) VALUES ({':key, ' if keyed else ''}'cam1', 'p', 1,"
+                    " :t, 2, 1.5, 1, 3, 'm', 1, :blob, :t)"
+                ),
+                {"key": "old", "t": "2024-05-01 12:00:00+00:00", "blob": b"x"},
+            )
+    finally:
+        engine.dispose()
+    with AlertStore(store_url) as store:
+        (old,) = store.list_alerts()
+        [new_id] = store.write_alerts([make_alert()])
+        assert store.count() == 2 and store.get_alert(new_id).stream_id == "cam1"
+    assert old.episode_key == ("old" if revision >= "0002" else f"row-{old.id}")
+    assert (old.stream_id, old.started_at, old.host, old.person) == ("cam1", T0, "", 0)
+    assert _revision(store_url) == ScriptDirectory.from_config(alembic_config()).get_current_head()
