@@ -1,13 +1,17 @@
 """Checkpoints: unwrapped state_dict as safetensors + a JSON sidecar that rebuilds the model.
 
 ``<name>.safetensors`` holds the weights; ``<name>.json`` holds ``format``, ``kind``, the model config,
-and whatever the trainer adds (window spec, data split, metrics, git revision). A loader needs
-nothing else. Reading the sidecar needs no torch (an ONNX Runtime host never imports it); torch is
+the weights' sha256, and whatever the trainer adds (window spec, data split, metrics, git revision).
+A loader needs nothing else. The two files are written one after the other: a save interrupted
+between them leaves new weights beside the old sidecar (an architecture or window spec they were
+not trained with), which :func:`load_state` refuses by the digest (sidecars written before the
+digest was recorded are read as they are). Reading the sidecar needs no torch (an ONNX Runtime host never imports it); torch is
 imported by the functions that touch weights.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -20,6 +24,7 @@ if TYPE_CHECKING:
     import torch
 
 FORMAT_VERSION = 1
+WEIGHTS_DIGEST = "weights_sha256"  # the sidecar's record of the weights it was written with
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -69,9 +74,10 @@ def save_checkpoint(path: Path, module: torch.nn.Module, kind: str, metadata: di
     path = checkpoint_destination(path)
     # The revision is read before writing: retraining a committed checkpoint would otherwise mark
     # its own checkout dirty.
-    meta = {"format": FORMAT_VERSION, "kind": kind, "git_revision": git_revision(), **metadata}
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     weights = save(state)
+    meta = {"format": FORMAT_VERSION, "kind": kind, "git_revision": git_revision(), **metadata,
+            WEIGHTS_DIGEST: hashlib.sha256(weights).hexdigest()}  # fmt: skip
     # Readable by every user, as the graphs exported from it are: the daemon runs as its own user
     # (deploy/haad.service), and a copied owner-only checkpoint would stop it.
     atomic_write(path, lambda f: f.write(weights), mode=0o644)
@@ -92,6 +98,14 @@ def load_metadata(path: Path, kind: str) -> dict[str, Any]:
 
 
 def load_state(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
+    """The weights of ``path``, refused (ValueError) when its sidecar records other weights."""
+    from safetensors.torch import load
 
-    return load_file(str(path))
+    data = Path(path).read_bytes()
+    recorded = json.loads(sidecar_path(path).read_text()).get(WEIGHTS_DIGEST)
+    if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
+        raise ValueError(
+            f"{path} is not the weights {sidecar_path(path).name} was written with (a save interrupted "
+            "between the two files?): save or copy both again"
+        )
+    return load(data)
