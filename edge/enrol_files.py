@@ -62,8 +62,8 @@ def load_enrol_clips(
     * a clip-set ``.npz`` (clips/files.py): its clips, only those labelled ``label`` when given;
     * a ``.npy`` array ``(T, N, 3)`` in ``layout`` at ``fps``.
 
-    Raises FileNotFoundError for a missing file and :class:`EnrolmentError` naming every file that
-    cannot be used, before pose estimation when the files alone tell.
+    Raises :class:`EnrolmentError` naming every file that cannot be used (missing, unreadable, too
+    short), before pose estimation when the files alone tell.
     """
     sources = [_check(p, label=label, layout=layout, fps=fps, spec=spec) for p in paths]
     total = enrolled_before + sum(1 if s.video else len(s.clips) for s in sources)
@@ -95,7 +95,7 @@ def _check(path: Path, *, label: str | None, layout: Layout, fps: float, spec: W
     if path.is_dir():
         raise EnrolmentError(f"cannot enrol: {path} is a folder; give the videos or clip files in it")
     if not path.is_file():
-        raise FileNotFoundError(f"enrolment clip not found: {path}")
+        raise EnrolmentError(f"cannot enrol: {path}: no such file")
     suffix = path.suffix.lower()
     if suffix in VIDEO_SUFFIXES:
         from pose_frontend.base import SourceError

@@ -55,6 +55,7 @@ def enroll_cmd(
     least worker.min_segment_s of skeleton (1 s by default); a behaviour's only clip needs twice that,
     as its threshold then comes from its first half against its second half."""
     from edge.backends import make_backend
+    from edge.backends.base import BackendUnavailable
     from edge.enrol_files import load_enrol_clips
     from edge.enroll import build_profile, default_augmentation
     from edge.profiles import ProfileError, ProfileStore, check_model, check_name, profile_lock
@@ -68,15 +69,20 @@ def enroll_cmd(
         """The profile a --behaviour enrolment adds to (None: a new one, or a whole-profile enrolment)."""
         return store.load(profile) if behaviour is not None and store.latest_version(profile) else None
 
+    # Exit 2: what the command was given cannot be enrolled (a name, a file, its clips, the config's
+    # encoder); exit 1: the profile it met cannot be added to, or the new version cannot be saved.
     try:
         check_name(profile)  # before minutes of pose estimation on a name that cannot be saved
+        backend = make_backend(w.backend, Path(cfg.encoder) if cfg.encoder else None)
+    except (OSError, ValueError, BackendUnavailable) as e:
+        raise fail(str(e), code=2) from None
+    try:
         base = behaviour_base()
         before = (
             next((len(b.get("sources", [])) for b in base.behaviour_table if b["name"] == behaviour), 0)
             if base
             else 0
         )
-        backend = make_backend(w.backend, Path(cfg.encoder) if cfg.encoder else None)
         # A profile this encoder cannot score takes no behaviour: said before pose estimation.
         if base is not None:
             check_model(base, backend)
@@ -95,8 +101,13 @@ def enroll_cmd(
                 min_segment_s=w.min_segment_s, split_stride=w.stride, behaviour=behaviour, base=base,
             )  # fmt: skip
             saved = store.save(built)
-    except (OSError, ValueError, ProfileError) as e:
+    except (
+        ProfileError,
+        OSError,
+    ) as e:  # OSError: profiles_dir unwritable; a missing clip is an EnrolmentError
         raise fail(str(e)) from None
+    except ValueError as e:  # EnrolmentError, or no clip left to enrol once repeats are left out
+        raise fail(str(e), code=2) from None
     cal = saved.meta["calibration"]
     how = "first half vs second half" if cal["method"] == "split_halves" else "leave-one-clip-out"
     prior = (

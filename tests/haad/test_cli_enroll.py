@@ -49,10 +49,50 @@ def test_a_profile_name_that_climbs_out_of_profiles_dir_makes_nothing(
         result = runner.invoke(
             app, ["enroll", "--profile", name, "--config", str(onnx_config(tmp_path)), str(clipset)]
         )
-        assert result.exit_code == 1 and f"error: invalid profile name {name!r}" in result.output, (
+        assert result.exit_code == 2 and f"error: invalid profile name {name!r}" in result.output, (
             result.output
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edge.yaml", "walk.npz"]  # no folder, no lock
+
+
+def test_what_was_given_that_cannot_be_enrolled_exits_2_as_other_bad_usage_does(
+    tmp_path: Path, by_motion: dict[str, list[Clip]]
+) -> None:
+    """A missing file, a folder, a label no clip has, clips too short: bad usage as an invalid
+    --behaviour is (exit 2), not a failure to save (exit 1). A folder exited 1, a bad --behaviour 2."""
+    clipset, folder = tmp_path / "walk.npz", tmp_path / "clips"
+    save_clipset_file(clipset, by_motion["Walk-in-place"])
+    short = tmp_path / "short.npz"
+    walk = by_motion["Walk-in-place"][0]
+    save_clipset_file(short, [Clip(walk.joints[:10], walk.times[:10], "Walk-in-place", name="short")])
+    folder.mkdir()
+    args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
+    for given, why in (
+        ([str(tmp_path / "gone.mp4")], "gone.mp4: no such file"),
+        ([str(folder)], "is a folder"),
+        (["--label", "Bow", str(clipset)], "no clip labelled 'Bow'"),
+        ([str(short)], "short: "),
+        (["--behaviour", "a b", str(clipset)], "invalid behaviour name 'a b'"),
+    ):
+        result = runner.invoke(app, [*args, *given])
+        assert result.exit_code == 2 and why in result.output, (given, result.output)
+    assert not (tmp_path / "profiles" / "ward").exists()
+
+
+@pytest.mark.skipif(
+    "TensorrtExecutionProvider" in __import__("onnxruntime").get_available_providers(),
+    reason="TensorRT runs on this host",
+)
+def test_a_backend_this_host_cannot_run_is_one_error_line(tmp_path: Path) -> None:
+    """It ended in a traceback (BackendUnavailable), before any file was read."""
+    config = tmp_path / "edge.yaml"
+    config.write_text(f"profiles_dir: {tmp_path / 'profiles'}\nworker: {{backend: {{type: tensorrt}}}}\n")
+    result = runner.invoke(app, ["enroll", "--profile", "ward", "--config", str(config), "walk.npz"])
+    assert (
+        result.exit_code == 2
+        and result.output.startswith("error: ")
+        and "TensorrtExecutionProvider" in result.output
+    ), result.output
 
 
 def _holds_open(pid: int, path: Path) -> bool:
