@@ -10,7 +10,7 @@ at a time, and a video whose skeleton turns out too short stops the enrolment be
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -79,11 +79,16 @@ def load_enrol_clips(
     if problems := problems + clip_problems(lengths, spec, min_segment_s, total=total):
         raise EnrolmentError("cannot enrol: " + "; ".join(problems))
     clips: list[Clip] = []
+    estimated: dict[Path, Clip] = {}  # a video given twice is left out as a repeat, not estimated twice
     for s in sources:
         if not s.video:
             clips += s.clips
             continue
+        if (seen := estimated.get(s.path.resolve())) is not None:
+            clips.append(replace(seen, name=s.path.name))
+            continue
         clip = _video_clip(s.path, estimator or EstimatorConfig())
+        estimated[s.path.resolve()] = clip
         measured, unusable = _measure([clip], spec)
         if problems := unusable + clip_problems(measured, spec, min_segment_s, total=total):
             raise EnrolmentError(f"cannot enrol: {problems[0]} (after pose estimation)")

@@ -101,10 +101,8 @@ def enroll_cmd(
                 min_segment_s=w.min_segment_s, split_stride=w.stride, behaviour=behaviour, base=base,
             )  # fmt: skip
             saved = store.save(built)
-    except (
-        ProfileError,
-        OSError,
-    ) as e:  # OSError: profiles_dir unwritable; a missing clip is an EnrolmentError
+    # OSError: profiles_dir unwritable (a missing clip is an EnrolmentError, a ValueError)
+    except (ProfileError, OSError) as e:
         raise fail(str(e)) from None
     except ValueError as e:  # EnrolmentError, or no clip left to enrol once repeats are left out
         raise fail(str(e), code=2) from None

@@ -39,3 +39,25 @@ def test_a_folder_is_named_as_one_not_as_missing(tmp_path: Path) -> None:
     folder.mkdir()
     with pytest.raises(EnrolmentError, match="clips.npz is a folder; give the videos or clip files in it"):
         _load([folder])
+
+
+def test_a_video_given_twice_goes_through_pose_estimation_once(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Minutes of MediaPipe per video: the repeat is the same clip, left out later as given twice."""
+    import pose_frontend.record as record
+
+    video = data_root / "mediapipe_pose_testdata" / "pose_squats.mp4"
+    (tmp_path / "again.mp4").symlink_to(video)
+    runs: list[str] = []
+    real = record.record_clip
+
+    def counted(stream):  # type: ignore[no-untyped-def]
+        runs.append(stream.source.path)
+        return real(stream)
+
+    monkeypatch.setattr(record, "record_clip", counted)
+    clips = _load([video, video, tmp_path / "again.mp4"])
+    assert runs == [str(video)]
+    assert [c.name for c in clips] == ["pose_squats.mp4", "pose_squats.mp4", "again.mp4"]
+    assert all(c.joints is clips[0].joints for c in clips)
