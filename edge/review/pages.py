@@ -83,7 +83,11 @@ def logout(request: Request) -> Response:
         ctx.auth.check_csrf(request, who)  # raises 403: a cross-site page cannot log a user out
         ctx.auth.logout(request.cookies.get(COOKIE))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    # Only a cookie that came with the request: a form posted from another site comes without it
+    # (SameSite=Strict), and a browser takes this answer's Set-Cookie all the same (a top-level
+    # navigation), which logged the reviewer out.
+    if COOKIE in request.cookies:
+        response.delete_cookie(COOKIE, path="/")
     return response
 
 
