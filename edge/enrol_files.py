@@ -24,6 +24,8 @@ from edge.segments import frames_in_span
 from models.preprocess import ClipError, WindowSpec, clip_frames
 from models.skeleton import Layout
 
+# Problems an error names one by one: a clip set of a thousand short clips made one 60 KB line.
+SHOWN_PROBLEMS = 5
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
 
 
@@ -77,7 +79,7 @@ def load_enrol_clips(
         elif s.video_frames is not None:
             lengths.append((s.path.name, s.video_frames))
     if problems := problems + clip_problems(lengths, spec, min_segment_s, total=total):
-        raise EnrolmentError("cannot enrol: " + "; ".join(problems))
+        raise EnrolmentError("cannot enrol: " + _listed(problems))
     clips: list[Clip] = []
     estimated: dict[Path, Clip] = {}  # a video given twice is left out as a repeat, not estimated twice
     for s in sources:
@@ -120,6 +122,14 @@ def _check(path: Path, *, label: str | None, layout: Layout, fps: float, spec: W
         except ClipFileError as e:
             raise EnrolmentError(f"cannot enrol: {e}") from None
     raise EnrolmentError(f"{path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}), clip-set .npz or .npy")
+
+
+def _listed(problems: Sequence[str]) -> str:
+    """The first :data:`SHOWN_PROBLEMS` problems, and how many more there are."""
+    more = len(problems) - SHOWN_PROBLEMS
+    return "; ".join(problems[:SHOWN_PROBLEMS]) + (
+        f"; and {more} more problem(s) like these" if more > 0 else ""
+    )
 
 
 def _label_problems(source: _Source) -> list[str]:

@@ -61,3 +61,17 @@ def test_a_video_given_twice_goes_through_pose_estimation_once(
     assert runs == [str(video)]
     assert [c.name for c in clips] == ["pose_squats.mp4", "pose_squats.mp4", "again.mp4"]
     assert all(c.joints is clips[0].joints for c in clips)
+
+
+def test_a_clip_set_of_many_short_clips_names_a_few_and_counts_the_rest(
+    tmp_path: Path, walks: list[Clip]
+) -> None:
+    """NW-UCLA's clip set made a 60 KB error line, one problem per short clip."""
+    clipset = tmp_path / "short.npz"
+    w = walks[0]
+    save_clipset_file(clipset, [Clip(w.joints[:10], w.times[:10], "walk", name=f"c{i}") for i in range(40)])
+    with pytest.raises(EnrolmentError) as e:
+        _load([clipset])
+    message = str(e.value)
+    assert message.count("s of skeleton; windows need at least 1 s") == 5, message
+    assert message.endswith("; and 35 more problem(s) like these"), message
