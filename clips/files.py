@@ -60,9 +60,13 @@ def load_clips(
         raise FileNotFoundError(f"clip file not found: {path}")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        chosen = [c for c in load_clipset_file(path).clips if label is None or c.label == label]
+        every = load_clipset_file(path).clips
+        chosen = [c for c in every if label is None or c.label == label]
         if not chosen:
-            raise ClipFileError(f"{path}: no clip labelled {label!r}")
+            labels = sorted({c.label for c in every if c.label})
+            raise ClipFileError(
+                f"{path}: no clip labelled {label!r}; its labels: {', '.join(map(repr, labels)) or 'none'}"
+            )
         return chosen
     if suffix == ".npy":
         try:

@@ -70,7 +70,7 @@ def test_what_was_given_that_cannot_be_enrolled_exits_2_as_other_bad_usage_does(
     for given, why in (
         ([str(tmp_path / "gone.mp4")], "gone.mp4: no such file"),
         ([str(folder)], "is a folder"),
-        (["--label", "Bow", str(clipset)], "no clip labelled 'Bow'"),
+        (["--label", "Bow", str(clipset)], "no clip labelled 'Bow'; its labels: 'Walk-in-place'"),
         ([str(short)], "short: "),
         (["--behaviour", "a b", str(clipset)], "invalid behaviour name 'a b'"),
     ):
