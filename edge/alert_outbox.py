@@ -10,14 +10,23 @@ One row per episode, holding its newest state and that state's revision (``rev``
 the outbox's life, so an older state never replaces a newer one). A delivered state is removed once
 its episode is closed; the newest state of an episode still open stays, marked delivered, because
 it is what a worker that starts after a crash resumes (edge.alerts_sink).
+
+A damaged file (not a database, truncated, or emptied while its write-ahead log is left, which SQLite
+would then delete) is set aside under a ``.damaged-<time>`` name for recovery (``sqlite3 FILE
+.recover``) by the worker that starts on it (:func:`set_aside_if_damaged`), and a fresh outbox is
+started in its place: otherwise no alert could be saved again until someone removed it by hand.
+Only while the outbox lock is held and nothing has the file open: a connection still open on a moved
+file deletes the write-ahead log of the same name when it closes, the new file's.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +46,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 )
 """
 _TIMES = ("started_at", "ended_at")
+_DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+_SIDE_FILES = ("-wal", "-shm")
+log = logging.getLogger("haad.alerts")
 Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
 
 
@@ -142,6 +154,43 @@ class AlertOutbox:
 
     def close(self) -> None:
         self._db.close()
+
+
+def set_aside_if_damaged(path: Path) -> None:
+    """Move a damaged outbox at ``path`` and its side files aside (module docstring), saying so."""
+    if not path.exists() or path.stat().st_size == 0:
+        # A database is written before its side files, so they were left by a file deleted or emptied.
+        if any(Path(f"{path}{s}").exists() for s in _SIDE_FILES):
+            _set_aside(path, "its write-ahead log is left without the database it belongs to")
+        return
+    try:
+        db = sqlite3.connect(path, timeout=30.0)
+        try:
+            # A truncated file opens and fails later, on the pages it lost: this reads every page.
+            problem = str(db.execute("PRAGMA quick_check(1)").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as e:
+        if getattr(e, "sqlite_errorcode", None) not in _DAMAGED:
+            return  # locked, unreadable, ...: the writer meets it and says so
+        problem = str(e)
+    if problem != "ok":
+        _set_aside(path, problem)
+
+
+def _set_aside(path: Path, why: str) -> None:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")  # never the name of an earlier one
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", *_SIDE_FILES):
+        try:
+            os.rename(f"{path}{suffix}", f"{aside}{suffix}")
+        except FileNotFoundError:
+            pass
+    log.error(
+        "the alert outbox %s is damaged (%s): moved to %s and a new one started; alert states not yet in "
+        "the alert log that were only there are lost unless recovered from it (sqlite3 %s .recover)",
+        path, why, aside, aside.name,
+    )  # fmt: skip
 
 
 def _fields(a: NewAlert) -> str:

@@ -1,0 +1,95 @@
+"""A damaged alert outbox (not a database, truncated, emptied under its write-ahead log by a crash or
+a hand) meets a starting worker: it is set aside for recovery and a fresh one started, so that the
+worker's alerts are on disk again at once, and it says so; nothing the file still held is dropped
+silently (the write-ahead log of an emptied file, which SQLite deletes on opening, is kept aside)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from config.store import StoreConfig
+from edge.alerts_sink import AlertSink
+from tests.edge.test_alerts_sink import event, rows, wait_for, waiting
+
+STAMP = r"\.damaged-\d{8}T\d{6}\.\d{6}Z"
+DOWN = "sqlite:////nonexistent-folder/alerts.db"  # an alert log that cannot be reached
+
+
+def killed_worker_leaves(outbox: Path) -> None:
+    """A worker with the log down puts two states into the outbox and is killed (SIGKILL): they stay
+    in the write-ahead log."""
+    script = textwrap.dedent(f"""
+        import os, signal
+        from pathlib import Path
+        from config.store import StoreConfig
+        from edge.alerts_sink import AlertSink
+        from tests.edge.test_alerts_sink import event, wait_for, waiting
+        sink = AlertSink(StoreConfig(url={DOWN!r}), Path({str(outbox)!r}), model_version="m1")
+        sink.start(["cam0"])
+        sink.write([event("opened", "a", 3, 3.0), event("opened", "b", 3, 3.0), event("closed", "b", 5, 5.0)])
+        wait_for(lambda: waiting(Path({str(outbox)!r})) == 2)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], check=False)
+    assert done.returncode == -signal.SIGKILL
+
+
+def damage(outbox: Path, how: str) -> None:
+    if how == "not_a_database":
+        outbox.write_bytes(b"this is not an SQLite database\n" * 200)
+    elif how == "truncated":  # states checkpointed into the file, which then loses its end
+        sink = AlertSink(StoreConfig(url=DOWN), outbox, model_version="m1")
+        sink.start(["cam0"])
+        sink.write([event("opened", f"e{i}", 3, 3.0) for i in range(8)])
+        sink.close(timeout_s=1.0)
+        os.truncate(outbox, outbox.stat().st_size // 2)
+    elif how == "emptied_under_its_wal":
+        killed_worker_leaves(outbox)
+        os.truncate(outbox, 0)
+    elif how == "deleted_leaving_its_wal":
+        killed_worker_leaves(outbox)
+        outbox.unlink()
+
+
+@pytest.mark.parametrize(
+    "how", ["not_a_database", "truncated", "emptied_under_its_wal", "deleted_leaving_its_wal"]
+)
+def test_a_damaged_outbox_is_set_aside_and_a_fresh_one_keeps_the_next_alerts(
+    tmp_path: Path, how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    outbox = tmp_path / "outbox.db"
+    damage(outbox, how)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("outbox.db")}
+    sink = AlertSink(StoreConfig(url=DOWN), outbox, model_version="m1")
+    sink.start(["cam0"])
+    sink.write([event("opened", "c", 3, 3.0)])
+    # On disk at once although the log is down: the new outbox takes it.
+    wait_for(lambda: waiting(outbox) == 1)
+    assert sink.health().outbox_error is None
+    sink.close(timeout_s=1.0)
+    aside = {p.name: p.read_bytes() for p in tmp_path.iterdir() if ".damaged-" in p.name}
+    # Every byte the damaged files held is kept aside, under the same suffixes, for recovery.
+    assert {re.sub(STAMP, "", name): data for name, data in aside.items()} == before
+    stem = next(m.group() for name in aside if (m := re.match(rf".*{STAMP}", name)))
+    said = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("damaged" in m and stem in m for m in said), said
+
+
+def test_a_sound_outbox_is_never_set_aside_and_its_alerts_are_delivered(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox.db"
+    killed_worker_leaves(outbox)  # a killed worker's leftovers are not damage
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    sink = AlertSink(StoreConfig(url=url), outbox, model_version="m1")
+    sink.start(["cam0"])
+    assert [u.episode.episode_id for u in sink.unfinished()] == ["a"]
+    sink.close()
+    assert rows(url) == [("a", 3, False), ("b", 5, True)]
+    assert not [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
