@@ -3,17 +3,22 @@
 Headers: ``X-Haad-Event`` (open / update / close), ``X-Haad-Delivery`` (the event id: the same on a
 retry, so receivers can drop duplicates), ``X-Haad-Timestamp`` (Unix seconds) and, with a secret,
 ``X-Haad-Signature: sha256=<hex>`` over ``<timestamp>.<body>``: :func:`verify` checks one. Any 2xx
-is success; anything else, or no answer within the timeout, is retried by the notifier with back-off.
+is success; anything else (an answer that is not HTTP included), or no complete answer (status line
+and headers) within the timeout, is retried by the notifier with back-off.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
+from typing import Any, cast
 
 from config.events import WebhookConfig
 from config.secrets import SecretError
@@ -43,7 +48,56 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+class _AnswerDeadline(http.client.HTTPConnection):
+    """The answer's status line and headers, all of them, within the timeout: the socket's timeout
+    bounds each read, so a receiver trickling its answer a byte at a time held the sink (and a
+    stopping daemon) for as long as it kept trickling."""
+
+    def getresponse(self) -> http.client.HTTPResponse:
+        cut = threading.Event()
+
+        def cut_off() -> None:
+            cut.set()
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
+            except (AttributeError, OSError):  # closed meanwhile: the answer came after all
+                pass
+
+        timer = threading.Timer(cast(float, self.timeout), cut_off)  # urllib sets it: timeout_s
+        timer.start()
+        try:
+            response = super().getresponse()
+        except (OSError, http.client.HTTPException):
+            if not cut.is_set():
+                raise
+        finally:
+            timer.cancel()
+        if cut.is_set():  # also when it returned: a cut in the headers reads as their end, a 200
+            raise TimeoutError(f"no complete answer within {self.timeout} s")
+        return response
+
+
+class _HTTPSConnection(_AnswerDeadline, http.client.HTTPSConnection):
+    pass
+
+
+_WITH_DEADLINE: dict[Any, Any] = {
+    http.client.HTTPConnection: _AnswerDeadline,
+    http.client.HTTPSConnection: _HTTPSConnection,
+}
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def do_open(self, http_class: Any, req: urllib.request.Request, **kw: Any) -> http.client.HTTPResponse:
+        return super().do_open(_WITH_DEADLINE[http_class], req, **kw)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def do_open(self, http_class: Any, req: urllib.request.Request, **kw: Any) -> http.client.HTTPResponse:
+        return super().do_open(_WITH_DEADLINE[http_class], req, **kw)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect, _HTTPHandler, _HTTPSHandler)
 
 
 class WebhookSink:
@@ -80,8 +134,10 @@ class WebhookSink:
                 else ""
             )
             raise DeliveryError(f"{self.cfg.name}: HTTP {e.code} {e.reason}{moved}") from None
-        except (urllib.error.URLError, OSError, TimeoutError) as e:
+        except (urllib.error.URLError, OSError) as e:
             raise DeliveryError(f"{self.cfg.name}: {e}") from None
+        except http.client.HTTPException as e:  # a service on that port that does not speak HTTP
+            raise DeliveryError(f"{self.cfg.name}: not an HTTP answer: {e!r}") from None
         if not 200 <= status < 300:
             raise DeliveryError(f"{self.cfg.name}: HTTP {status}")
 

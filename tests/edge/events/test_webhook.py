@@ -4,6 +4,7 @@ answers 2xx, in order; an endpoint that refuses for too long is skipped, not blo
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -281,3 +282,75 @@ def test_a_notifier_standing_by_says_so_once_and_says_when_it_takes_over(
         stop.set()
         thread.join(10)
         notifier.close()
+
+
+class RawReceiver:
+    """A TCP server answering each request with ``answer``, ``per_byte_s`` between bytes (a stalling
+    or broken receiver that no http.server would write)."""
+
+    def __init__(self, answer: bytes, per_byte_s: float = 0.0) -> None:
+        self.answer, self.per_byte_s = answer, per_byte_s
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            with conn:
+                conn.recv(65536)
+                try:
+                    step = 1 if self.per_byte_s else len(self.answer)
+                    for i in range(0, len(self.answer), step):
+                        conn.sendall(self.answer[i : i + step])
+                        time.sleep(self.per_byte_s)
+                    while conn.recv(65536):  # until the sender hangs up: no reset, read or not
+                        pass
+                except OSError:
+                    pass  # the sender gave up on us
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("per_byte_s", [0.05, 0.2])
+def test_a_receiver_trickling_its_answer_is_cut_off_at_timeout_s(
+    store: AlertStore, per_byte_s: float
+) -> None:
+    """timeout_s bounded each read, not the answer: a receiver sending a byte at a time held the
+    webhook (and a stopping daemon) for as long as it went on, here long past timeout_s."""
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Pad: " + b"a" * int(6 / per_byte_s) + b"\r\n\r\n"
+    trickle = RawReceiver(answer, per_byte_s)
+    try:
+        cfg = EventsConfig(webhooks=[WebhookConfig(name="slow", url=trickle.url, timeout_s=1)])
+        notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])])
+        store.write_alerts([new_alert()])
+        assert notifier.step() == 0
+        [state] = notifier.states()
+        assert state.pending == 1 and state.failures == 1
+        assert "no complete answer within 1.0 s" in state.last_error
+    finally:
+        trickle.close()
+
+
+@pytest.mark.parametrize(
+    "answer", [b"garbage\r\n\r\n", b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 70_000 + b"\r\n\r\n"]
+)
+def test_an_answer_that_is_not_http_is_a_failed_delivery_with_its_reason(
+    store: AlertStore, answer: bytes
+) -> None:
+    """A webhook url on another service's port: http.client's BadStatusLine / LineTooLong escaped the
+    sink, so the notifier's round failed with a traceback every second, no back-off, no last_error."""
+    other = RawReceiver(answer)
+    try:
+        cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=other.url, timeout_s=5)])
+        notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])])
+        store.write_alerts([new_alert()])
+        assert notifier.step() == 0
+        [state] = notifier.states()
+        assert state.failures == 1 and "not an HTTP answer" in state.last_error
+    finally:
+        other.close()
