@@ -382,6 +382,10 @@ def profile_lock(profiles: ProfileStore, name: str) -> Iterator[None]:
     with open(folder / ".feedback.lock", "ab") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
+            # A writer killed amid a save left its temporary file (models/files.py atomic_write), a
+            # whole version's arrays; every writer holds this lock, so none is being written now.
+            for leftover in folder.glob(".v*.tmp"):
+                leftover.unlink(missing_ok=True)
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)

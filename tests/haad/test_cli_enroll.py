@@ -18,7 +18,7 @@ from config.edge import EdgeConfig
 from config.loader import load_config
 from edge.backends import make_backend
 from edge.enroll import build_profile
-from edge.profiles import ProfileStore, profile_lock
+from edge.profiles import ProfileStore, ProfileWatcher, profile_lock
 from haad.cli import app
 from tests.haad.cli_helpers import onnx_config
 
@@ -137,6 +137,63 @@ def test_a_behaviour_added_while_another_enrolment_makes_the_profile_keeps_both(
     assert "replaces" not in output
     latest = store.load("ward")
     assert latest.version == 2 and [b["name"] for b in latest.behaviour_table] == ["walking", "bowing"]
+
+
+# A `haad enroll` that SIGKILLs itself at one moment of saving its version (argv[1]): amid the
+# .npz, between the .npz and the .json, amid the .json. The rest of argv is the command's.
+_DIES_SAVING = """
+import os, signal, sys
+import edge.profiles as profiles
+
+real, moment = profiles.atomic_write, sys.argv[1]
+
+def dying(path, write, **kw):
+    def half(f):
+        f.write(b"PK\\x03\\x04 half")
+        f.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    if moment == f"amid {path.suffix}":
+        return real(path, half, **kw)
+    if moment == "between" and path.suffix == ".json":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(path, write, **kw)
+
+profiles.atomic_write = dying
+from haad.cli import app
+app(sys.argv[2:], prog_name="haad")
+"""
+
+
+def test_an_enrolment_killed_while_saving_leaves_no_version_a_daemon_or_the_next_one_takes(
+    tmp_path: Path, by_motion: dict[str, list[Clip]]
+) -> None:
+    walks, bows = _walks_and_bows(tmp_path, by_motion)
+    config = onnx_config(tmp_path)
+    args = ["enroll", "--profile", "ward", "--config", str(config)]
+    store = ProfileStore(tmp_path / "profiles")
+    assert runner.invoke(app, [*args, "--behaviour", "walking", str(walks)]).exit_code == 0
+    watcher = ProfileWatcher(store, {"ward"})
+    assert [p.version for p in watcher.poll()[0]] == [1]
+    for moment in ("amid .npz", "between", "amid .json", "amid .npz"):
+        killed = subprocess.run(
+            [sys.executable, "-c", _DIES_SAVING, moment, *args, "--behaviour", "bowing", str(bows)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, (moment, killed.stderr)
+        assert watcher.poll() == ([], {}, []), moment  # the daemon keeps serving v1
+        assert store.versions("ward") == [1]
+    result = runner.invoke(app, [*args, "--behaviour", "bowing", str(bows)])
+    assert result.exit_code == 0 and "profile ward v2" in result.output, result.output
+    (latest,), failed, _ = watcher.poll()
+    assert not failed and [b["name"] for b in latest.behaviour_table] == ["walking", "bowing"]
+    # The killed runs' temporary files went with the next save: each held a whole version's arrays.
+    assert sorted(p.name for p in (tmp_path / "profiles" / "ward").iterdir()) == [
+        ".feedback.lock",
+        "v0001.json",
+        "v0001.npz",
+        "v0002.json",
+        "v0002.npz",
+    ]
 
 
 def _files_of_at_most(size: int) -> None:
