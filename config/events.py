@@ -5,16 +5,41 @@ the alert; a notifier delivers it to each sink in order and remembers how far ea
 
 from __future__ import annotations
 
-from typing import Literal
-from urllib.parse import urlsplit
+import re
+from typing import Annotated, Literal
+from urllib.parse import SplitResult, urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from config.base import StrictModel, UserPath
 from config.secrets import SecretRef, no_inline_password
 
 EventKind = Literal["open", "update", "close"]
 EVENT_KINDS: tuple[EventKind, ...] = ("open", "update", "close")
+_TOPIC_LEVELS = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+
+
+def _topic_prefix(v: str) -> str:
+    """A + or # is refused by every publish (a notifier round failing each second, forever); an
+    empty level (a//b, a trailing /) makes topics nobody subscribes to."""
+    if not _TOPIC_LEVELS.fullmatch(v):
+        raise ValueError(
+            "an MQTT topic prefix is levels of letters, digits, _ . - joined by single slashes "
+            "(no + or # wildcard, no empty level)"
+        )
+    return v
+
+
+TopicPrefix = Annotated[str, StringConstraints(max_length=64), AfterValidator(_topic_prefix)]
+
+
+def _valid_port(parts: SplitResult) -> None:
+    """A port out of 0-65535 or not a number: urlsplit says so only when asked, which was at start
+    (a crash) or at each delivery (a webhook round failing each second)."""
+    try:
+        parts.port  # noqa: B018 (the check is the reading)
+    except ValueError as e:
+        raise ValueError(f"bad port: {e}") from None
 
 
 class MqttConfig(StrictModel):
@@ -32,9 +57,7 @@ class MqttConfig(StrictModel):
         description="PEM file of the CA that signed an mqtts:// broker's certificate (a private CA, a "
         "self-signed broker); none: the system's CAs.",
     )
-    topic_prefix: str = Field(
-        "haad", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_./-]+$", description="First topic level."
-    )
+    topic_prefix: TopicPrefix = Field("haad", description="First topic level(s).")
     client_id: str = Field("haad-notifier", min_length=1, max_length=64, description="MQTT client id.")
     qos: Literal[0, 1, 2] = Field(
         1, description="QoS of every publish; 1 or 2 confirm delivery to the broker."
@@ -44,8 +67,8 @@ class MqttConfig(StrictModel):
         10.0, gt=0, le=300, description="How long a publish may wait for the broker's acknowledgement."
     )
     discovery: bool = Field(True, description="Announce one Home Assistant binary_sensor per stream.")
-    discovery_prefix: str = Field(
-        "homeassistant", min_length=1, max_length=64, description="Home Assistant's discovery topic prefix."
+    discovery_prefix: TopicPrefix = Field(
+        "homeassistant", description="Home Assistant's discovery topic prefix."
     )
 
     @field_validator("url")
@@ -54,6 +77,7 @@ class MqttConfig(StrictModel):
         parts = urlsplit(v)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError(f"not an MQTT URL (mqtt://host:port or mqtts://...): {v!r}")
+        _valid_port(parts)
         # The scheme in lower case: what decides TLS reads it so (MQTTS:// got port 8883 without TLS).
         return no_inline_password(f"{parts.scheme}:{v.split(':', 1)[1]}", "events.mqtt.password")
 
@@ -90,6 +114,7 @@ class WebhookConfig(StrictModel):
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {v!r}")
+        _valid_port(parts)
         return v
 
     @field_validator("secret", mode="before")

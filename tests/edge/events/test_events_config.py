@@ -1,0 +1,50 @@
+"""Event sink settings a broker or receiver would refuse at every delivery are refused by
+``haad config validate`` and at start (``haad events run`` loads the same config), naming the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from haad.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("events", "setting", "said"),
+    [
+        # paho refused each publish: a notifier round failing with a traceback each second, forever.
+        ('{mqtt: {url: "mqtt://127.0.0.1:1883", discovery_prefix: "homeassistant/#"}}', "events.mqtt.discovery_prefix", "wildcard"),
+        ('{mqtt: {url: "mqtt://127.0.0.1:1883", discovery_prefix: "home+assistant"}}', "events.mqtt.discovery_prefix", "wildcard"),
+        ('{mqtt: {url: "mqtt://127.0.0.1:1883", topic_prefix: "haad/"}}', "events.mqtt.topic_prefix", "empty level"),
+        ('{mqtt: {url: "mqtt://127.0.0.1:1883", topic_prefix: "site//haad"}}', "events.mqtt.topic_prefix", "empty level"),
+        # haad events run crashed at start with ValueError from urlsplit.
+        ('{mqtt: {url: "mqtt://127.0.0.1:99999"}}', "events.mqtt.url", "Port out of range"),
+        ('{mqtt: {url: "mqtt://127.0.0.1:1883x"}}', "events.mqtt.url", "bad port"),
+        # http.client's InvalidURL escaped each delivery: no back-off, no last_error.
+        ('{webhooks: [{name: ops, url: "http://127.0.0.1:80a/hook"}]}', "events.webhooks.0.url", "bad port"),
+        ('{webhooks: [{name: ops, url: "https://hooks.example:70000/hook"}]}', "events.webhooks.0.url", "Port out of range"),
+    ],
+)  # fmt: skip
+def test_topics_and_ports_no_broker_or_receiver_takes_are_refused_by_validate_and_at_start(
+    tmp_path: Path, events: str, setting: str, said: str
+) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text(f"streams: [{{id: cam, profiles: []}}]\nstate_dir: {tmp_path}\nevents: {events}\n")
+    for command in (["config", "validate"], ["events", "run", "--config"]):
+        result = runner.invoke(app, [*command, str(path)])
+        assert result.exit_code == 2, result.output
+        assert setting in result.output and said in result.output
+
+
+def test_a_prefix_of_several_levels_is_still_fine(tmp_path: Path) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text(
+        f"streams: [{{id: cam, profiles: []}}]\nstate_dir: {tmp_path}\nprofiles_dir: {tmp_path}\n"
+        'events: {mqtt: {url: "mqtt://127.0.0.1:1883", topic_prefix: site-1/haad, discovery_prefix: ha.test/x}}\n'
+    )
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 0, result.output
