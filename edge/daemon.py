@@ -36,6 +36,7 @@ from typing import Any
 
 from bus.lifetime import Restarts, die_with_parent, stop_on_signals
 from bus.logs import redact_url, setup_logging
+from bus.messages import DROP_REASONS
 from config.edge import EdgeConfig
 from config.frontend import StreamConfig
 from edge.snapshots import make_pictures_private, ring_root, snapshot_modes
@@ -401,6 +402,11 @@ class Daemon:
 
         for child in [self.worker, *self.frontends, *self.services]:
             metrics.CHILD_RESTARTS.labels(child.name)  # each series at 0 from the start
+        for s in self.cfg.streams:  # a camera that never sends a frame shows 0 fps, not no data
+            metrics.FRAMES_RECEIVED.labels(s.id)
+            metrics.STREAM_FPS.labels(s.id).set(0)
+        for reason in DROP_REASONS:  # the bus's reasons: a known list
+            metrics.DROPS.labels(reason)
         # by stream id, as exported: a process of several cameras is not a stream of its own
         for stream in [s.id for s in self.cfg.streams] if self.frontends else []:
             metrics.FRONTEND_RECONNECTS.labels(stream)

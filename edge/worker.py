@@ -191,7 +191,6 @@ def run_worker(
         stream_profiles={s.id: s.profiles for s in cfg.streams if s.profiles},
         extra=profiles.extra(),
     )
-    metrics.PROFILES_LOADED.set(len(pipeline.profile_names))
     sink = AlertSink(
         cfg.store,
         outbox_path(cfg),
@@ -201,6 +200,7 @@ def run_worker(
     )
     sink.start(streams)
     loop = _Loop(cfg, pipeline, sink, metrics, people_since=people_since)
+    loop.show_profiles()
     # Before the first window: an episode the previous worker left open is continued, not split.
     loop.resume(sink.unfinished(wait_s=RESUME_WAIT_S))
     log.info("worker up: backend %s, model %s, profiles %s", backend.name, backend.model_version,
@@ -307,15 +307,21 @@ class _Loop:
         self.commit([], p.tracker.expire(time.monotonic()))
         if profiles.refresh():
             self.commit([], p.set_profiles(profiles.profiles(), profiles.extra()))
-            m.PROFILES_LOADED.set(len(p.profile_names))
-            for s in self.cfg.streams:
-                for name in s.profiles or p.profile_names:
-                    m.ALERTS.labels(s.id, name)  # a series at 0 from the start
+            self.show_profiles()
         fps = self.rates.fps(time.monotonic())
         for stream, rate in fps.items():
             m.STREAM_FPS.labels(stream).set(rate)
         self.status.maybe_flush(fps, {n: p.version for n, p in profiles.current.items()})
         self.count_drops(sub)
+
+    def show_profiles(self) -> None:
+        """The profiles in use, and an alerts series at 0 for each stream and profile scored for it
+        (those loaded at start too: a dashboard shows 0, not no data, before the first alert)."""
+        p, m = self.pipeline, self.metrics
+        m.PROFILES_LOADED.set(len(p.profile_names))
+        for s in self.cfg.streams:
+            for name in s.profiles or p.profile_names:
+                m.ALERTS.labels(s.id, name)
 
     def resume(self, unfinished: Sequence[Unfinished]) -> None:
         """Episodes a previous worker left open: continued by their stream's next windows, or closed."""
