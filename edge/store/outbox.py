@@ -57,10 +57,14 @@ def record_alert_events(s: Session, changes: Sequence[tuple[int, EventKind]]) ->
     # lock while it builds them).
     ids = sorted({alert_id for alert_id, _ in changes})
     # Whether an alert of its stream (and profile) started later: a review of an older alert must not
-    # replace the retained "latest alert" topics of MQTT. For live episodes, the newest, each probe
-    # finds an empty range of ix_alerts_stream_id_started_at at once.
+    # replace the retained "latest alert" topics of MQTT. Later means written later too: an alert
+    # stamped before the wall clock stepped back (NTP, a clock set ahead then corrected) must not stay
+    # the newest over the alerts after it until the clock catches up. For live episodes, the newest,
+    # each probe finds an empty range of ix_alerts_stream_id_started_at at once.
     later = aliased(Alert)
-    newer = select(later.id).where(later.stream_id == Alert.stream_id, later.started_at > Alert.started_at)
+    newer = select(later.id).where(
+        later.stream_id == Alert.stream_id, later.started_at > Alert.started_at, later.id > Alert.id
+    )
     columns = [getattr(Alert, name) for name in (*_JSON_FIELDS, "others")] + [
         newer.exists().label("newer_in_stream"),
         newer.where(later.profile == Alert.profile).exists().label("newer_in_profile"),
