@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -68,16 +69,23 @@ def bench_worker_cmd(
             json_path.parent.mkdir(parents=True, exist_ok=True)
             if json_path.is_dir():
                 raise IsADirectoryError(f"--json {json_path} is a folder; give a file name")
-        report = run_bench(
-            encoder=encoder,
-            streams=counts,
-            seconds=seconds,
-            backends=names,
-            modes=mode_names,
-            threads=threads,
-            cfg=cfg,
-            data_root=data_root,
-        )
+        # Its alerts are counted in the table: the alert writer's line for each buried it on stderr.
+        alerts_log = logging.getLogger("haad.alerts")
+        level = alerts_log.level
+        alerts_log.setLevel(logging.ERROR)
+        try:
+            report = run_bench(
+                encoder=encoder,
+                streams=counts,
+                seconds=seconds,
+                backends=names,
+                modes=mode_names,
+                threads=threads,
+                cfg=cfg,
+                data_root=data_root,
+            )
+        finally:
+            alerts_log.setLevel(level)
     except (OSError, ValueError) as e:  # a missing encoder, another kind of checkpoint, an unusable --json
         raise fail(str(e), code=2) from None
     typer.echo(format_table(report))
