@@ -94,6 +94,7 @@ class Notifier:
                     log.warning("another notifier delivers for %s; standing by", self.store.url)
                 waited = True
                 stop.wait(STANDBY_RETRY_S)
+            self._retry_now()
             # A thread per sink: a webhook answering just within its timeout, event after event,
             # held MQTT (and Home Assistant) back for as long as its backlog took.
             threads = [
@@ -108,6 +109,16 @@ class Notifier:
                 thread.join()
         finally:
             lock.release()
+
+    def _retry_now(self) -> None:
+        """A (re)started notifier tries each sink at once: the back-off of an earlier run's failures
+        (up to max_backoff_s) held back the first delivery after the broker or url was fixed and the
+        daemon restarted. Failures and first_failure_at stay: give_up_after_s counts across runs."""
+        with self.store.writing() as s:
+            for sink in self.sinks:
+                cur = s.get(EventCursor, sink.name)
+                if cur is not None:
+                    cur.next_attempt_at = None
 
     def _run_sink(self, sink: Sink, stop: threading.Event) -> None:
         while not stop.is_set():

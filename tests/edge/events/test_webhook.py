@@ -354,3 +354,37 @@ def test_an_answer_that_is_not_http_is_a_failed_delivery_with_its_reason(
         assert state.failures == 1 and "not an HTTP answer" in state.last_error
     finally:
         other.close()
+
+
+def test_a_restarted_notifier_tries_a_failed_sink_at_once_not_after_the_old_back_off(
+    store: AlertStore, receiver: Receiver
+) -> None:
+    """The back-off was kept in the alert log: the url fixed and the daemon restarted, the first
+    delivery still waited out the old run's wait (up to max_backoff_s, 5 minutes by default)."""
+    wrong = EventsConfig(
+        webhooks=[WebhookConfig(name="ops", url="http://127.0.0.1:9/hook", timeout_s=2)],
+        initial_backoff_s=300,
+        max_backoff_s=300,
+    )
+    store.write_alerts([new_alert()])
+    first = Notifier(wrong, store, [WebhookSink(wrong.webhooks[0])])
+    store.write_alerts([new_alert("cam2")])
+    assert first.step() == 0
+    [state] = first.states()
+    assert state.failures == 1 and state.next_attempt_at is not None
+
+    fixed = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url)], poll_s=0.1)
+    restarted = Notifier(fixed, store, [WebhookSink(fixed.webhooks[0])])
+    stop = threading.Event()
+    thread = threading.Thread(target=restarted.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20  # far below the 300 s the old run asked for
+        while restarted.states()[0].pending and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [state] = restarted.states()
+        assert state.pending == 0 and len(receiver.requests) == 1
+    finally:
+        stop.set()
+        thread.join(10)
+        restarted.close()
