@@ -1,10 +1,12 @@
 """The review server's FastAPI app: /api/v1 (:mod:`edge.review.api`), the pages
 (:mod:`edge.review.pages`) and their static files, built from explicit parts (no globals), behind
 :class:`~edge.review.guards.RequestGuard` (Host, body size, framing). A request that fails validation
-gets 422 with where and why, never its own input back; outside /api/ an error is an HTML page."""
+gets 422 with where and why, never its own input back; an alert log that does not answer, 503 and one
+log line; outside /api/ an error is an HTML page."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from http import HTTPStatus
 from pathlib import Path
@@ -14,6 +16,8 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from edge.review import api, pages
@@ -21,6 +25,9 @@ from edge.review.context import ReviewContext
 from edge.review.guards import RequestGuard
 
 STATIC = Path(__file__).parent / "static"
+# The alert log down, restarting or out of connections: the server answers 503 until it is back.
+LOG_UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+log = logging.getLogger("haad.serve")
 
 
 def create_app(ctx: ReviewContext) -> FastAPI:
@@ -43,6 +50,8 @@ def create_app(ctx: ReviewContext) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    for error in LOG_UNREACHABLE:
+        app.add_exception_handler(error, _log_unreachable)  # type: ignore[arg-type]
     app.add_middleware(RequestGuard, cfg=ctx.cfg)
     return app
 
@@ -62,6 +71,13 @@ async def _http_error(request: Request, e: HTTPException) -> Response:
         return await http_exception_handler(request, e)
     message = "There is no such page." if e.status_code == 404 else str(e.detail)
     return _error_page(request, e.status_code, message, e.headers)
+
+
+async def _log_unreachable(request: Request, e: Exception) -> Response:
+    # the driver's first line names the server and the failure, never the URL's password
+    why = f"{type(e).__name__}: {str(getattr(e, 'orig', None) or e).splitlines()[0]}"
+    log.warning("alert log unreachable (%s %s): %s", request.method, request.url.path, why)
+    return await _http_error(request, HTTPException(503, "alert log unreachable; try again shortly"))
 
 
 def _error_page(

@@ -87,3 +87,37 @@ def test_two_daemons_share_one_postgresql_alert_log_and_one_review_server(
             server.wait(timeout=10)
         for d in (a, b):
             d.stop()
+
+
+@pytest.mark.parametrize("outage", ["refuse", "refuse-after-idle"])
+def test_the_review_server_answers_503_while_the_shared_log_is_down_and_recovers(
+    tmp_path: Path, pg_proxy: tuple[TcpProxy, str], outage: str
+) -> None:
+    """The fleet's one PostgreSQL log going away must not turn `haad serve` into 500s with tracebacks:
+    the API says the alert log is unreachable (503), a page says so too, and both work again once the
+    server is back. Down with the pool's connection in use a moment ago, and after it idled."""
+    from fastapi.testclient import TestClient
+
+    from edge.review.app import create_app
+    from tests.edge.review.review_helpers import AUTH, BASE_URL, make_context
+
+    proxy, url = pg_proxy
+    (tmp_path / "profiles").mkdir()
+    ctx = make_context(url, tmp_path / "profiles")
+    try:
+        with TestClient(create_app(ctx), base_url=BASE_URL) as client:
+            assert client.get("/api/v1/alerts", headers=AUTH).status_code == 200
+            if outage == "refuse-after-idle":
+                ctx.store.close()  # no pooled connection left: the next call must connect
+            proxy.set("refuse")
+            for _ in range(2):  # the pooled connection found dead, then a new one refused
+                down = client.get("/api/v1/alerts", headers=AUTH)
+                assert down.status_code == 503, down.text
+                assert "alert log unreachable" in down.json()["detail"]
+                assert "Traceback" not in down.text and "@" not in down.json()["detail"]
+            page = client.get("/alerts/1", headers=AUTH)
+            assert page.status_code == 503 and "alert log unreachable" in page.text
+            proxy.set("forward")
+            assert client.get("/api/v1/alerts", headers=AUTH).status_code == 200
+    finally:
+        ctx.store.close()
