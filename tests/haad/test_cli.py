@@ -185,22 +185,22 @@ def test_enroll_makes_a_behaviour_per_label_and_adds_a_named_behaviour_as_a_new_
 def test_enroll_refuses_unusable_clips_clearly(tmp_path: Path) -> None:
     cfg = str(onnx_config(tmp_path))
     missing = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, "--no-augment", "nope.mp4"])
-    assert missing.exit_code == 1 and "not found" in missing.output
+    assert missing.exit_code == 2 and "nope.mp4: no such file" in missing.output
     nan_clip = tmp_path / "nan.npy"
     np.save(nan_clip, np.full((50, 20, 3), np.nan, np.float32))
     empty = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, "--no-augment", str(nan_clip)])
-    assert empty.exit_code == 1 and "nan: the clip has no frame with all joints finite" in empty.output
+    assert empty.exit_code == 2 and "nan: the clip has no frame with all joints finite" in empty.output
     txt = tmp_path / "notes.txt"
     txt.write_text("hello")
     wrong = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, "--no-augment", str(txt)])
-    assert wrong.exit_code == 1 and "not a video" in wrong.output
+    assert wrong.exit_code == 2 and "not a video" in wrong.output
     assert not (tmp_path / "profiles").exists()
 
 
 def test_enroll_refuses_a_truncated_video_with_one_line(tmp_path: Path, truncated_video: Path) -> None:
     args = ["enroll", "--profile", "p", "--behaviour", "w", "--config", str(onnx_config(tmp_path))]
     result = runner.invoke(app, [*args, str(truncated_video)])
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
     assert "error: cannot enrol: " in result.output and "cut.avi ended after" in result.output
 
 
@@ -299,7 +299,7 @@ def test_one_short_clip_is_enrolled_and_warned_that_the_threshold_rests_on_one_d
 
 def test_one_clip_too_short_to_split_is_refused_with_the_reason(tmp_path: Path, walks: list[Clip]) -> None:
     result = _enrol(tmp_path, _first(walks[0], 1.5, "brief"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert (
         "brief: one clip of 1.50 s cannot set a threshold" in result.output
         and "a second clip" in result.output
@@ -309,7 +309,7 @@ def test_one_clip_too_short_to_split_is_refused_with_the_reason(tmp_path: Path, 
 
 def test_a_clip_under_the_minimum_is_refused_naming_it(tmp_path: Path, walks: list[Clip]) -> None:
     result = _enrol(tmp_path, walks[0], _first(walks[1], 0.8, "blip"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "blip: 0.80 s of skeleton; windows need at least 1 s (worker.min_segment_s)" in result.output
 
 
@@ -352,7 +352,7 @@ def test_short_or_unusable_files_are_refused_before_pose_estimation_runs_on_any_
         ([_video(tmp_path / "lone.mp4", 45)], "lone.mp4: one clip of 1.50 s cannot set a threshold"),
     ]:
         result = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, *map(str, files)])
-        assert result.exit_code == 1 and reason in result.output, result.output
+        assert result.exit_code == 2 and reason in result.output, result.output
 
 
 def test_validate_wants_every_bus_key_bound_to_the_streams_it_may_send(tmp_path: Path) -> None:
