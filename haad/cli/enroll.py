@@ -29,23 +29,31 @@ def enroll_cmd(
         "it, a new profile is made and each clip-set label becomes a behaviour (unlabelled clips: normal); "
         "an existing profile of that name is replaced, with a warning naming the behaviours it loses.",
     ),
-    layout: str = typer.Option(
-        "kinect_v1", help="Joint layout of .npy files (kinect_v1, msr_action3d, mediapipe33, smpl24)."
+    layout: str | None = typer.Option(
+        None, help="Joint layout of .npy files (kinect_v1, the default; msr_action3d, mediapipe33, smpl24)."
     ),
-    fps: float = typer.Option(30.0, min=1.0, help="Frame rate of .npy files."),
+    fps: float | None = typer.Option(None, min=1.0, help="Frame rate of .npy files (default 30)."),
     augment: bool = typer.Option(
         False,
         help="Add HumanMAC completions of every support window. Off by default: on the benchmark they "
         "lowered AUC and raised its spread (docs/humanmac.md).",
     ),
-    samples: int = typer.Option(_COMPLETIONS.n_g, min=1, help="HumanMAC completions per support window."),
-    steps: int = typer.Option(_COMPLETIONS.steps, min=1, help="DDIM steps of the completions."),
-    observed: int = typer.Option(
-        _COMPLETIONS.observed, min=1, max=59, help="Frames of each support window the completions keep."
+    samples: int | None = typer.Option(
+        None, min=1, help=f"HumanMAC completions per support window (default {_COMPLETIONS.n_g})."
     ),
-    gap: Gap = typer.Option(
-        _COMPLETIONS.gap,
-        help="Completions re-generate the window's middle (middle) or predict its last frames (end).",
+    steps: int | None = typer.Option(
+        None, min=1, help=f"DDIM steps of the completions (default {_COMPLETIONS.steps})."
+    ),
+    observed: int | None = typer.Option(
+        None,
+        min=1,
+        max=59,
+        help=f"Frames of each support window the completions keep (default {_COMPLETIONS.observed}).",
+    ),
+    gap: Gap | None = typer.Option(
+        None,
+        help="Completions re-generate the window's middle (middle) or predict its last frames (end; "
+        f"default {_COMPLETIONS.gap}).",
     ),
 ) -> None:
     """Enrol normal behaviour from a few clips; a running daemon picks the profile up by itself.
@@ -60,10 +68,18 @@ def enroll_cmd(
     from edge.enroll import build_profile, default_augmentation
     from edge.profiles import ProfileError, ProfileStore, check_model, check_name, profile_lock
 
+    completion_options = {
+        "n_g": ("--samples", samples), "steps": ("--steps", steps), "observed": ("--observed", observed),
+        "gap": ("--gap", gap),
+    }  # fmt: skip
+    _check_used(clips, label=label, npy={"--layout": layout, "--fps": fps}, augment=augment,
+                aug=dict(completion_options.values()))  # fmt: skip
     cfg = load_edge_config(config)
     w = cfg.worker
     store = ProfileStore(Path(cfg.profiles_dir))
-    completions = CompletionSettings(n_g=samples, steps=steps, observed=observed, gap=gap)
+    completions = CompletionSettings.model_validate(
+        {setting: v for setting, (_, v) in completion_options.items() if v is not None}
+    )
 
     def behaviour_base() -> Profile | None:
         """The profile a --behaviour enrolment adds to (None: a new one, or a whole-profile enrolment)."""
@@ -87,7 +103,8 @@ def enroll_cmd(
         if base is not None:
             check_model(base, backend)
         loaded = load_enrol_clips(
-            clips, spec=backend.spec, min_segment_s=w.min_segment_s, label=label, layout=layout, fps=fps,  # type: ignore[arg-type]
+            clips, spec=backend.spec, min_segment_s=w.min_segment_s, label=label,
+            **{k: v for k, v in (("layout", layout), ("fps", fps)) if v is not None},  # type: ignore[arg-type]
             enrolled_before=before, behaviour=behaviour,
         )  # fmt: skip
         aug = default_augmentation(completions) if augment else None
@@ -147,6 +164,22 @@ def enroll_cmd(
             typer.echo(f"warning: clip {clip_name} left out: {why}", err=True)
     for warning in cal["warnings"]:
         typer.echo(f"warning: {warning}", err=True)
+
+
+def _check_used(
+    clips: list[Path], *, label: str | None, npy: dict[str, object], augment: bool, aug: dict[str, object]
+) -> None:
+    """Exit 2 naming an option that would change nothing: a user who typed --label for --behaviour,
+    or --samples without --augment, would otherwise get a profile other than the one asked for."""
+    suffixes = {c.suffix.lower() for c in clips}
+    unused = [
+        *(["--label (it picks clips of clip-set .npz files; --behaviour names what clips show)"]
+          if label is not None and ".npz" not in suffixes else []),
+        *(f"{flag} (it reads .npy files)" for flag, v in npy.items() if v is not None and ".npy" not in suffixes),
+        *(f"{flag} (it shapes --augment's completions)" for flag, v in aug.items() if v is not None and not augment),
+    ]  # fmt: skip
+    if unused:
+        raise fail(f"these options would change nothing here: {'; '.join(unused)}", code=2)
 
 
 def _readable(store: ProfileStore, name: str) -> Profile | None:

@@ -79,6 +79,31 @@ def test_what_was_given_that_cannot_be_enrolled_exits_2_as_other_bad_usage_does(
     assert not (tmp_path / "profiles" / "ward").exists()
 
 
+def test_an_option_that_would_change_nothing_is_refused_before_any_work(
+    data_root: Path, tmp_path: Path, by_motion: dict[str, list[Clip]]
+) -> None:
+    """--label on videos made a behaviour `normal` (the user meant --behaviour), and --samples without
+    --augment or --fps without a .npy were dropped without a word."""
+    clipset = tmp_path / "walk.npz"
+    save_clipset_file(clipset, by_motion["Walk-in-place"])
+    video = str(data_root / "mediapipe_pose_testdata" / "pose_1.mp4")
+    args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
+    for given, why in (
+        (["--label", "walking", video], "--label (it picks clips of clip-set .npz files"),
+        (["--samples", "4", str(clipset)], "--samples (it shapes --augment's completions)"),
+        (["--gap", "middle", "--steps", "3", str(clipset)], "--steps (it shapes --augment's completions)"),
+        (["--fps", "15", "--layout", "smpl24", video, str(clipset)], "--layout (it reads .npy files); --fps"),
+    ):
+        result = runner.invoke(app, [*args, *given])
+        assert result.exit_code == 2 and "would change nothing here: " in result.output, (
+            given,
+            result.output,
+        )
+        assert why in result.output, (given, result.output)
+    assert not (tmp_path / "profiles").exists()
+    assert runner.invoke(app, [*args, "--label", "Walk-in-place", str(clipset)]).exit_code == 0
+
+
 @pytest.mark.skipif(
     "TensorrtExecutionProvider" in __import__("onnxruntime").get_available_providers(),
     reason="TensorRT runs on this host",
