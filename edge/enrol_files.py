@@ -95,7 +95,18 @@ def load_enrol_clips(
         if problems := unusable + clip_problems(measured, spec, min_segment_s, total=total):
             raise EnrolmentError(f"cannot enrol: {problems[0]} (after pose estimation)")
         clips.append(clip)
-    return clips
+    return _distinct_names(clips)
+
+
+def _distinct_names(clips: Sequence[Clip]) -> list[Clip]:
+    """``clips``, a repeated name numbered (``walk.mp4 (2)``): a profile lists the clips it holds and
+    those it left out by name, and one name in both lists could not say which was which."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in clips:
+        seen[c.name] = n = seen.get(c.name, 0) + 1
+        out.append(c if n == 1 else replace(c, name=f"{c.name} ({n})"))
+    return out
 
 
 def _check(path: Path, *, label: str | None, layout: Layout, fps: float, spec: WindowSpec) -> _Source:

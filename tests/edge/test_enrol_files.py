@@ -59,7 +59,7 @@ def test_a_video_given_twice_goes_through_pose_estimation_once(
     monkeypatch.setattr(record, "record_clip", counted)
     clips = _load([video, video, tmp_path / "again.mp4"])
     assert runs == [str(video)]
-    assert [c.name for c in clips] == ["pose_squats.mp4", "pose_squats.mp4", "again.mp4"]
+    assert [c.name for c in clips] == ["pose_squats.mp4", "pose_squats.mp4 (2)", "again.mp4"]
     assert all(c.joints is clips[0].joints for c in clips)
 
 

@@ -254,6 +254,10 @@ def test_a_clip_left_out_is_warned_of_by_the_enrolment_that_gave_it_only(
     args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
     first = runner.invoke(app, [*args, str(walks), str(walks)])
     assert first.exit_code == 0 and first.output.count("left out: given twice") == 3, first.output
+    # The repeats are named apart from the clips enrolled: "left out" named the enrolled ones too.
+    meta = ProfileStore(tmp_path / "profiles").meta("ward")
+    assert not set(meta["skipped"]) & set(meta["sources"]), meta
+    assert f"warning: clip {by_motion['Walk-in-place'][0].name} (2) left out" in first.output
     second = runner.invoke(app, [*args, "--behaviour", "bowing", str(bows)])
     assert second.exit_code == 0 and "profile ward v2" in second.output, second.output
     assert "left out" not in second.output
