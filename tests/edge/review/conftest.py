@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from review_helpers import BASE_URL, CHROMIUM, CHROMIUM_ARGS, Seeded, free_port, make_context, running, seed
+from review_helpers import (
+    BASE_URL,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Seeded,
+    free_port,
+    make_context,
+    new_context,
+    running,
+    seed,
+)
 
 from edge.review.app import create_app
 
@@ -61,7 +71,7 @@ def browser():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    context = new_context(browser, viewport={"width": 1100, "height": 760})
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))

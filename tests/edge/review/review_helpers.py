@@ -127,6 +127,13 @@ def running(app: object, port: int) -> Iterator[str]:
         thread.join(10)
 
 
+def new_context(browser, **options: object):  # type: ignore[no-untyped-def]
+    """A Playwright browser context for these tests. It bypasses the server's Content-Security-Policy,
+    which refuses the eval that Playwright's ``wait_for_function`` runs in the page; the pages under
+    that policy are test_csrf_browser's."""
+    return browser.new_context(bypass_csp=True, **options)
+
+
 def log_in(page, base: str, target: str = "/") -> None:  # type: ignore[no-untyped-def]
     """Log in through the login page (a wrong token first), landing on ``target``."""
     page.goto(base + target)

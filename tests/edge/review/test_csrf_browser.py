@@ -1,18 +1,23 @@
 """Another website open in the reviewer's browser (Debian's Chromium through Playwright) while they
 are logged in to a real Uvicorn review server: it tries to review, mark normal, bulk-dismiss and log
 out through forms and fetches, from another site (``localhost``) and from another port of the
-review server's own host (same site: the SameSite cookie is sent, so only the CSRF token stops it)."""
+review server's own host (same site: the SameSite cookie is sent, so only the CSRF token stops it);
+and names written like markup, shown as text, under a CSP that would run none of it."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from review_helpers import Seeded, log_in
+from review_helpers import Seeded, demo_alert, free_port, log_in, make_context, running
 
+from edge.review.app import create_app
 from edge.store import AlertStore
+from edge.store.models import StreamStatus
 
 
 class _AttackerSite:
@@ -93,3 +98,55 @@ def test_a_page_on_another_origin_cannot_review_or_log_the_reviewer_out(
     assert [c["name"] for c in page.context.cookies()] == []
     page.goto(live_server + "/")
     assert "/login" in page.url
+
+
+# Every page the reviewer opens, and what shows it has drawn (boxes and meters are styled by app.js).
+PAGES = [("/", "#rows tr"), ("/alerts/{boxed}", "#meta .person-box"), ("/timeline", "#tl .bar-link"),
+         ("/live", ".meter span"), ("/profiles", "table a"), ("/profiles/demo-walk", "h1"),
+         ("/alerts/999999", "h1")]  # fmt: skip
+STYLED = {"#meta .person-box", ".meter span"}  # placed and sized by their style
+
+
+def test_the_pages_run_under_a_policy_that_runs_no_script_but_the_servers_own(
+    browser, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """Names in the pages are text (a camera named like markup shows as such); should one ever slip
+    through as markup, the Content-Security-Policy runs only /static/app.js, no inline script."""
+    markup = '<img src=x onerror="window.ran=1"><script>window.ran=2</script>'
+    boxed = dataclasses.replace(demo_alert("door", "demo-walk", datetime.now(UTC), seed=9), box=(0.1, 0.2, 0.4, 0.9),
+                                others=((2, (0.5, 0.1, 0.7, 0.6)),), host=markup)  # fmt: skip
+    named = dataclasses.replace(demo_alert("cam", "demo-walk", datetime.now(UTC), seed=10), stream_id=markup,
+                                episode_key="markup")  # fmt: skip
+    with AlertStore(seeded.url) as store:
+        boxed_id, _ = store.write_alerts([boxed, named])
+        with store.writing() as s:  # a live status, for the live page's score meter
+            s.merge(StreamStatus(stream_id="door", profile="demo-walk", profile_version=1, updated_at=datetime.now(UTC),
+                                 host=markup, fps=20.0, score=0.5, threshold=0.9, windows_scored=10, recent="[[1.0, 0.5]]"))  # fmt: skip
+    context = browser.new_context()  # the policy enforced, unlike new_context's
+    page = context.new_page()
+    violations: list[str] = []
+    page.on("pageerror", lambda e: violations.append(str(e)))
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    port = free_port()
+    ctx = make_context(seeded.url, seeded.profiles, port=port)
+    try:
+        with running(create_app(ctx), port) as base:
+            log_in(page, base)
+            page.wait_for_selector("#rows tr")
+            assert markup in page.locator("#rows").inner_text()  # shown as text
+            for path, drawn in PAGES:
+                page.goto(base + path.format(boxed=boxed_id))
+                shown = page.wait_for_selector(drawn, state="attached")
+                if drawn in STYLED:
+                    assert shown is not None and (shown.bounding_box() or {}).get("width", 0) > 0, path
+                assert page.evaluate("window.ran") is None, path
+            assert violations == []
+            # markup that got in anyway: its inline script is refused
+            page.goto(base + "/")
+            with pytest.raises(Exception, match="Content Security Policy|Refused"):
+                page.add_script_tag(content="window.ran = 3")
+            assert page.evaluate("window.ran") is None
+            page.goto("about:blank")  # closes the live stream before the server stops
+    finally:
+        context.close()
+        ctx.store.close()

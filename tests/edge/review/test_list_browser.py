@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from review_helpers import Seeded, free_port, log_in, make_context, running
+from review_helpers import Seeded, free_port, log_in, make_context, new_context, running
 
 from edge.review.app import create_app
 from edge.store import AlertStore
@@ -73,7 +73,7 @@ def test_a_time_filter_stays_put_across_reloads_in_another_time_zone(browser, li
     York moved the filter five hours later."""
     since = (datetime.now(UTC) - timedelta(hours=6)).replace(second=0, microsecond=0)
     in_url = since.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    context = browser.new_context(timezone_id="America/New_York")
+    context = new_context(browser, timezone_id="America/New_York")
     page = context.new_page()
     try:
         log_in(page, live_server, "/?since=" + in_url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlencode
 
-from review_helpers import Seeded, demo_alert, log_in
+from review_helpers import Seeded, demo_alert, log_in, new_context
 
 from edge.store import AlertStore
 
@@ -69,7 +69,7 @@ def test_bulk_dismiss_a_keyboard_confirm_and_a_new_alert_appearing_without_reloa
 
 
 def test_no_page_scrolls_sideways_on_a_390_px_phone(browser, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context = new_context(browser, viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     try:
         log_in(page, live_server)
