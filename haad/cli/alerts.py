@@ -3,8 +3,8 @@
 The database is --db, else the HAAD_DB environment variable, else the store of --config edge.yaml,
 else sqlite:///haad-alerts.db; deliver writes to the store of the daemon's --config only.
 --since/--until take ISO-8601 times (UTC when no zone is given) or times relative to now (30m, 2h, 1d)
-and match an alert's start. Exit codes: 0 done, 1 no such alert or database or a file that cannot be
-written, 2 bad usage.
+and match an alert's start. Exit codes: 0 done, 1 no such alert or database, a database call that failed
+or a file that cannot be written, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -26,6 +26,7 @@ from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.secrets import SecretError
+from config.store import StoreConfig
 from edge.overlays import Scope
 from edge.store import AlertRecord, AlertStore, ReviewStatus
 from edge.store.models import MAX_ID, REVIEWER_LENGTH
@@ -390,7 +391,7 @@ def prune_cmd(
 
     cfg = load_edge_config(config, db=db, profiles=profiles)
     profiles_dir = Path(cfg.profiles_dir)
-    with open_store(cfg.store) as store:
+    with _opened(cfg.store) as store:
         report = prune(
             store, cfg.store.retention, profiles_dir=profiles_dir if profiles_dir.is_dir() else None
         )
@@ -480,9 +481,21 @@ def _target(r: FeedbackResult) -> str:
     return f"profile {r.profile}" + (f" for camera {r.stream}" if r.stream else "")
 
 
-def _open(config: Path | None, db: str | None) -> AlertStore:
+def _open(config: Path | None, db: str | None) -> AbstractContextManager[AlertStore]:
     """The store at ``db``, else the one ``config`` names (it must exist already)."""
-    return open_store(load_edge_config(config, db=db).store)
+    return _opened(load_edge_config(config, db=db).store)
+
+
+@contextmanager
+def _opened(cfg: StoreConfig) -> Iterator[AlertStore]:
+    """The alert log ``cfg`` names, open while the block runs; a database error in the block (a
+    read-only file, a server gone since it opened, a lock held too long) is one line and exit 1."""
+    with open_store(cfg) as store:
+        try:
+            yield store
+        except SQLAlchemyError as e:
+            why = str(getattr(e, "orig", None) or e).splitlines()[0]  # not the SQL and its parameters
+            _fail(f"alert log {store.url}: {type(e).__name__}: {why}")
 
 
 def _get(store: AlertStore, alert_id: int) -> AlertRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -385,3 +385,36 @@ def test_show_escapes_control_characters_a_note_could_drive_the_terminal_with(
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.output and "\x07" not in result.output and "\r" not in result.output
     assert "note: ok \\x1b]0;owned\\x07 \\x1b[2J\\rfake" in result.output
+
+
+@pytest.fixture
+def read_only_log(tmp_path: Path, make_alert: MakeAlert) -> Iterator[str]:
+    """A SQLite alert log with one alert whose file cannot be written, even by root (``chattr +i``:
+    a copy an operator may read but not change); skips where the attribute cannot be set."""
+    import subprocess
+
+    path = tmp_path / "ro.db"
+    with AlertStore(f"sqlite:///{path}") as store:
+        store.write_alerts([make_alert()])
+    made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot make {path} immutable ({made.stderr.strip() or 'no chattr'})")
+    try:
+        yield f"sqlite:///{path}"
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+def test_a_read_only_sqlite_log_lists_and_a_write_to_it_is_one_line_not_a_traceback(
+    read_only_log: str, tmp_path: Path
+) -> None:
+    listed = run("list", "--json", db=read_only_log)
+    assert listed.exit_code == 0 and len(json.loads(listed.output)) == 1, listed.output
+    assert run("export", "--out", str(tmp_path / "a.jsonl"), db=read_only_log).exit_code == 0
+    for args in (["review", "1", "--status", "confirmed"], ["prune"]):
+        result = run(*args, db=read_only_log)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(
+            f"error: alert log {read_only_log}: OperationalError: attempt to write a readonly database"
+        ), result.output
+        assert "Traceback" not in result.output and "[SQL:" not in result.output
