@@ -118,9 +118,10 @@ def enroll_cmd(
                 min_segment_s=w.min_segment_s, split_stride=w.stride, behaviour=behaviour, base=base,
             )  # fmt: skip
             saved = store.save(built)
-    # OSError: profiles_dir unwritable (a missing clip is an EnrolmentError, a ValueError)
-    except (ProfileError, OSError) as e:
+    except ProfileError as e:
         raise fail(str(e)) from None
+    except OSError as e:  # profiles_dir (a missing clip is an EnrolmentError, a ValueError)
+        raise fail(f"cannot write profile {profile} in {cfg.profiles_dir}: {e.strerror or e}") from None
     except ValueError as e:  # EnrolmentError, or no clip left to enrol once repeats are left out
         raise fail(str(e), code=2) from None
     cal = saved.meta["calibration"]

@@ -247,6 +247,20 @@ def test_a_profile_that_cannot_be_written_is_one_error_line_and_no_version(
     assert sorted(p.name for p in folder.iterdir()) == [".feedback.lock"]  # nothing half-written
 
 
+def test_a_profiles_dir_that_cannot_be_made_is_one_error_line_naming_it(
+    tmp_path: Path, by_motion: dict[str, list[Clip]]
+) -> None:
+    """It was the bare OSError: `error: [Errno 20] Not a directory: '.../ward'`."""
+    clipset = tmp_path / "walk.npz"
+    save_clipset_file(clipset, by_motion["Walk-in-place"])
+    config = tmp_path / "edge.yaml"
+    config.write_text(f"profiles_dir: {clipset / 'profiles'}\n")  # under a file
+    result = runner.invoke(app, ["enroll", "--profile", "ward", "--config", str(config), str(clipset)])
+    assert result.exit_code == 1 and result.output == (
+        f"error: cannot write profile ward in {clipset / 'profiles'}: Not a directory\n"
+    ), result.output
+
+
 def test_a_clip_left_out_is_warned_of_by_the_enrolment_that_gave_it_only(
     tmp_path: Path, by_motion: dict[str, list[Clip]]
 ) -> None:
