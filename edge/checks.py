@@ -305,14 +305,17 @@ def _unreadable_secrets(refs: Iterable[tuple[str, SecretRef]]) -> list[str]:
 def _tls_problems(cfg: EdgeConfig) -> list[str]:
     """TLS files the review server or the MQTT sink would fail to read (the server at start, the
     sink at every delivery)."""
-    files = {"events.mqtt.ca_file": cfg.events.mqtt.ca_file if cfg.events.mqtt else None}
+    from edge.events.mqtt import ca_file_problems  # paho, only where this runs
+
+    files: dict[str, str | None] = {}
     if cfg.serve is not None:
         files |= {"serve.tls_cert": cfg.serve.tls_cert, "serve.tls_key": cfg.serve.tls_key}
-    return [
+    missing = [
         f"{where}: file not found: {path}"
         for where, path in files.items()
         if path and not Path(path).is_file()
     ]
+    return [*ca_file_problems(cfg.events.mqtt), *missing]
 
 
 def _port_problems(cfg: EdgeConfig) -> list[str]:

@@ -48,3 +48,30 @@ def test_a_prefix_of_several_levels_is_still_fine(tmp_path: Path) -> None:
     )
     result = runner.invoke(app, ["config", "validate", str(path)])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (None, "events.mqtt.ca_file: file not found"),  # haad events run started and failed every delivery
+        ("not a certificate\n", "events.mqtt.ca_file: no PEM certificate to trust"),  # both passed it
+        (b"\x30\x82\x01\x0a\x02\x82\x01\x01\x00", "events.mqtt.ca_file: no PEM certificate to trust"),  # DER
+    ],
+)
+def test_a_ca_file_with_no_certificate_is_refused_by_validate_and_at_start(
+    tmp_path: Path, content: str | bytes | None, said: str
+) -> None:
+    ca = tmp_path / "ca.pem"
+    if isinstance(content, str):
+        ca.write_text(content)
+    elif content is not None:
+        ca.write_bytes(content)
+    path = tmp_path / "edge.yaml"
+    path.write_text(
+        f"streams: [{{id: cam, profiles: []}}]\nstate_dir: {tmp_path}\nprofiles_dir: {tmp_path}\n"
+        f'events: {{mqtt: {{url: "mqtts://127.0.0.1:8883", ca_file: {ca}}}}}\n'
+    )
+    for command in (["config", "validate"], ["events", "run", "--config"]):
+        result = runner.invoke(app, [*command, str(path)])
+        assert result.exit_code == 2, result.output
+        assert said in result.output
