@@ -115,6 +115,11 @@ class WebhookConfig(StrictModel):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {v!r}")
         _valid_port(parts)
+        if parts.username is not None:  # urllib sends neither: every delivery failed, on a DNS error
+            raise ValueError(
+                "no user or password in a webhook url: they are not sent; sign with secret, or use a "
+                "receiver's token in the path"
+            )
         return v
 
     @field_validator("secret", mode="before")

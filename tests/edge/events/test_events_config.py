@@ -27,6 +27,9 @@ runner = CliRunner()
         # http.client's InvalidURL escaped each delivery: no back-off, no last_error.
         ('{webhooks: [{name: ops, url: "http://127.0.0.1:80a/hook"}]}', "events.webhooks.0.url", "bad port"),
         ('{webhooks: [{name: ops, url: "https://hooks.example:70000/hook"}]}', "events.webhooks.0.url", "Port out of range"),
+        # Never sent (every delivery failed on a DNS error), and a password written into the config.
+        ('{webhooks: [{name: ops, url: "https://bob:hunter2@hooks.example/hook"}]}', "events.webhooks.0.url", "no user or password"),
+        ('{webhooks: [{name: ops, url: "https://bob@hooks.example/hook"}]}', "events.webhooks.0.url", "no user or password"),
     ],
 )  # fmt: skip
 def test_topics_and_ports_no_broker_or_receiver_takes_are_refused_by_validate_and_at_start(
@@ -37,7 +40,7 @@ def test_topics_and_ports_no_broker_or_receiver_takes_are_refused_by_validate_an
     for command in (["config", "validate"], ["events", "run", "--config"]):
         result = runner.invoke(app, [*command, str(path)])
         assert result.exit_code == 2, result.output
-        assert setting in result.output and said in result.output
+        assert setting in result.output and said in result.output and "hunter2" not in result.output
 
 
 def test_a_prefix_of_several_levels_is_still_fine(tmp_path: Path) -> None:
