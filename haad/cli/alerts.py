@@ -96,7 +96,9 @@ def list_cmd(
     since: Since = None,
     until: Until = None,
     status: Status = None,
-    limit: Annotated[int, typer.Option(min=1, help="Most alerts shown (newest first).")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, callback=_all_beyond_ids, help="Most alerts shown (newest first).")
+    ] = 50,
     as_json: AsJson = False,
 ) -> None:
     """The newest alerts matching the filters."""
@@ -228,7 +230,9 @@ def export_cmd(
     since: Since = None,
     until: Until = None,
     status: Status = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Most alerts exported (default: all).")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, callback=_all_beyond_ids, help="Most alerts exported (default: all).")
+    ] = None,
     windows: Annotated[
         Path | None, typer.Option(help="Also write each alert's skeleton windows to DIR/<id>.npz.")
     ] = None,
@@ -475,6 +479,11 @@ def _reviewer(name: str) -> str:
     if len(name) > REVIEWER_LENGTH:
         raise typer.BadParameter(f"at most {REVIEWER_LENGTH} characters (got {len(name)})")
     return name
+
+
+def _all_beyond_ids(limit: int | None) -> int | None:
+    """``--limit``'s callback: a number larger than any id means all of them (SQL could not take it)."""
+    return None if limit is None else min(limit, MAX_ID)
 
 
 def _target(r: FeedbackResult) -> str:

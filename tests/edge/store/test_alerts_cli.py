@@ -418,3 +418,17 @@ def test_a_read_only_sqlite_log_lists_and_a_write_to_it_is_one_line_not_a_traceb
             f"error: alert log {read_only_log}: OperationalError: attempt to write a readonly database"
         ), result.output
         assert "Traceback" not in result.output and "[SQL:" not in result.output
+
+
+def test_a_limit_beyond_what_sql_can_count_means_all_of_them(
+    seeded: tuple[str, list[int]], tmp_path: Path
+) -> None:
+    """`--limit 99999999999999999999` (all, please) was a traceback on SQLite (OverflowError) and a
+    DataError on PostgreSQL (bigint out of range); no log holds more alerts than ids, MAX_ID."""
+    db, ids = seeded
+    huge = "99999999999999999999"
+    listed = run("list", "--json", "--limit", huge, db=db)
+    assert listed.exit_code == 0 and len(json.loads(listed.output)) == len(ids), listed.output
+    out = tmp_path / "all.jsonl"
+    exported = run("export", "--out", str(out), "--limit", huge, db=db)
+    assert exported.exit_code == 0 and len(out.read_text().splitlines()) == len(ids), exported.output
