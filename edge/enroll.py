@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from models.humanmac import HumanMAC
 
 log = logging.getLogger("haad.enroll")
+# A profile stores its windows as float16 (edge/profiles.py): a coordinate past this would be saved
+# as infinite, and re-embedding the profile for another encoder would give NaN.
+_STORED_MAX = float(np.finfo(np.float16).max)
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,12 @@ def _cut(
         except ClipError as e:
             skipped[c.name] = str(e)
             continue
+        if (reach := float(np.abs(w).max())) > _STORED_MAX:
+            skipped[c.name] = (
+                f"a joint lies {reach:.3g} torso lengths from the skeleton's root (a tracking glitch, "
+                "or another joint layout than the one given)"
+            )
+            continue
         if (key := _clip_key(w)) in seen:
             skipped[c.name] = seen[key]
             continue
@@ -194,7 +203,8 @@ def build_profile(
     clip-set file of several labels enrols a profile of several behaviours. Clips of a behaviour
     ``base`` already has join it (an enrolled one: a behaviour added by feedback is not enrolled
     into). Clips that cannot be used (empty, all-NaN, malformed, under ``min_segment_s`` of skeleton,
-    given twice or already in ``base``) are skipped with a warning and listed in the metadata. A behaviour of one clip is calibrated from
+    given twice or already in ``base``, or a joint flung past what a profile stores: a glitch) are
+    skipped with a warning and listed in the metadata. A behaviour of one clip is calibrated from
     windows of that clip's first half against windows of its second half, each cut every
     ``split_stride`` frames (the live stride, so several windows even from a short clip). Raises
     ValueError when no clip is usable, or a lone clip of a behaviour is too short to split

@@ -74,3 +74,23 @@ def test_a_clip_given_twice_or_enrolled_before_is_left_out_not_counted_twice(kin
         build_profile(
             "ward", walks, backend, calibration=calibration, behaviour="Walk-in-place", base=profile
         )
+
+
+def test_a_clip_whose_joints_fly_off_is_left_out_not_saved_as_infinite_windows(  # type: ignore[no-untyped-def]
+    kinder_gator, tmp_path
+) -> None:
+    """One joint at 1e30 (a glitch) made windows past float16's range: the saved profile held
+    infinite windows (NaN once re-embedded) and a threshold raised by them."""
+    from clips import Clip
+    from edge.profiles import ProfileStore
+
+    walks = [c for c in kinder_gator.clips if c.label == "Walk-in-place"][:3]
+    glitch = walks[2].joints.copy()
+    glitch[:, 3] = 1e30
+    clips = [*walks[:2], Clip(glitch, walks[2].times, walks[2].label, name="glitch")]
+    backend = make_backend(OnnxRuntimeConfig())
+    profile = build_profile("ward", clips, backend, calibration=WorkerConfig().calibration)
+    assert profile.meta["sources"] == [c.name for c in walks[:2]]
+    assert "torso lengths from the skeleton's root" in profile.meta["skipped"]["glitch"]
+    ProfileStore(tmp_path).save(profile)
+    assert np.isfinite(ProfileStore(tmp_path).load("ward").windows).all()
