@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 from collections.abc import AsyncIterator
@@ -254,19 +255,23 @@ JPEG: dict[int | str, dict[str, Any]] = {**NOT_FOUND, 200: {"content": {"image/j
 
 @router.get("/alerts/{alert_id}/snapshots/{name}", responses=JPEG, response_class=Response)
 def get_snapshot(
-    alert_id: AlertId, name: Annotated[str, Path(pattern=r"^[0-9]{2}\.jpg$")], who: Who, ctx: Ctx
+    request: Request,
+    alert_id: AlertId,
+    name: Annotated[str, Path(pattern=r"^[0-9]{2}\.jpg$")],
+    who: Who,
+    ctx: Ctx,
 ) -> Response:
     """One picture of the scene the alert kept (downscaled, the person's box drawn)."""
-    return _jpeg(ctx, alert_id, name)
+    return _jpeg(request, ctx, alert_id, name)
 
 
 @router.get("/alerts/{alert_id}/thumbnail.jpg", responses=JPEG, response_class=Response)
-def get_thumbnail(alert_id: AlertId, who: Who, ctx: Ctx) -> Response:
+def get_thumbnail(request: Request, alert_id: AlertId, who: Who, ctx: Ctx) -> Response:
     """The alert's picture nearest its peak score."""
-    return _jpeg(ctx, alert_id, None)
+    return _jpeg(request, ctx, alert_id, None)
 
 
-def _jpeg(ctx: ReviewContext, alert_id: int, name: str | None) -> Response:
+def _jpeg(request: Request, ctx: ReviewContext, alert_id: int, name: str | None) -> Response:
     with ctx.store.reading() as s:
         key = s.scalar(select(Alert.episode_key).where(Alert.id == alert_id))
     if key is None:
@@ -280,7 +285,15 @@ def _jpeg(ctx: ReviewContext, alert_id: int, name: str | None) -> Response:
         data = (ctx.snapshots_dir / key / name).read_bytes()
     except OSError:
         raise HTTPException(404, f"alert {alert_id}: the picture is gone (retention)") from None
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+    # Kept by the browser but asked for again each time (304 while unchanged): a picture of people
+    # held fresh would be shown from the cache to whoever uses the browser after a logout.
+    headers = {
+        "Cache-Control": "private, no-cache",
+        "ETag": f'"{hashlib.blake2b(data, digest_size=16).hexdigest()}"',
+    }
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="image/jpeg", headers=headers)
 
 
 def _snapshot_index(ctx: ReviewContext, episode_key: str) -> dict[str, Any] | None:

@@ -446,6 +446,8 @@ def test_pictures_gone_from_disk_are_not_offered_as_broken_images(seeded: Seeded
         assert (listed[seeded.ids[0]], listed[seeded.ids[1]]) == (1, 0)
         thumb = c.get(f"/api/v1/alerts/{seeded.ids[0]}/thumbnail.jpg", headers=AUTH)
         assert thumb.status_code == 200 and thumb.content == b"\xff\xd8 the one left"
+        again = {**AUTH, "If-None-Match": thumb.headers["etag"]}  # a browser's revalidation: no body again
+        assert c.get(f"/api/v1/alerts/{seeded.ids[0]}/thumbnail.jpg", headers=again).status_code == 304
         assert c.get(f"/api/v1/alerts/{seeded.ids[1]}/thumbnail.jpg", headers=AUTH).status_code == 404
     ctx.store.close()
 

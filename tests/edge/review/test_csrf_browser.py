@@ -7,11 +7,15 @@ and names written like markup, shown as text, under a CSP that would run none of
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from review_helpers import Seeded, demo_alert, free_port, log_in, make_context, running
 
@@ -149,4 +153,41 @@ def test_the_pages_run_under_a_policy_that_runs_no_script_but_the_servers_own(
             page.goto("about:blank")  # closes the live stream before the server stops
     finally:
         context.close()
+        ctx.store.close()
+
+
+def test_after_logging_out_the_browser_shows_no_picture_it_kept(page, seeded: Seeded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Pictures of people were cached for an hour: the next user of a shared browser, logged out,
+    opened them from its cache without a token."""
+    alert_id = seeded.ids[0]
+    with AlertStore(seeded.url) as store:
+        folder = tmp_path / "snapshots" / store.get_alert(alert_id).episode_key
+    folder.mkdir(parents=True)
+    ok, jpeg = cv2.imencode(".jpg", np.full((90, 160, 3), 128, np.uint8))
+    assert ok
+    (folder / "00.jpg").write_bytes(jpeg.tobytes())
+    (folder / "index.json").write_text(
+        json.dumps({"mode": "keyframes", "frames": [{"name": "00.jpg", "t": 1.0}], "thumbnail": "00.jpg"})
+    )
+    port = free_port()
+    ctx = make_context(seeded.url, seeded.profiles, snapshots_dir=tmp_path / "snapshots", port=port)
+    pictures = [f"/api/v1/alerts/{alert_id}/thumbnail.jpg", f"/api/v1/alerts/{alert_id}/snapshots/00.jpg"]
+    try:
+        with running(create_app(ctx), port) as base:
+            log_in(page, base, f"/alerts/{alert_id}")
+            page.wait_for_selector("#scene-strip button")
+            for path in pictures:  # seen while logged in (and so kept by the browser)
+                shown = page.goto(base + path)
+                assert shown is not None and shown.status == 200, path
+            page.goto(f"{base}/alerts/{alert_id}")
+            page.click("#logout button")
+            page.wait_for_url("**/login")
+            for path in pictures:
+                shown = page.goto(base + path)
+                assert shown is not None and shown.status == 401, path
+            # logged in again, a picture the browser holds is still shown
+            log_in(page, base, f"/alerts/{alert_id}")
+            shown = page.goto(base + pictures[0])
+            assert shown is not None and shown.status in (200, 304) and shown.body() == jpeg.tobytes()
+    finally:
         ctx.store.close()
