@@ -83,7 +83,8 @@ def enroll_cmd(
 
     def behaviour_base() -> Profile | None:
         """The profile a --behaviour enrolment adds to (None: a new one, or a whole-profile enrolment)."""
-        return store.load(profile) if behaviour is not None and store.latest_version(profile) else None
+        # An unreadable newest version is passed over, as a running daemon passes it over.
+        return _readable(store, profile) if behaviour is not None else None
 
     # Exit 2: what the command was given cannot be enrolled (a name, a file, its clips, the config's
     # encoder); exit 1: the profile it met cannot be added to, or the new version cannot be saved.
@@ -150,6 +151,14 @@ def enroll_cmd(
         typer.echo(
             f"most vigorous second: {saved.meta['vigour']:.2f} torso lengths/s "
             f"(a second {cfg.worker.vigour_factor:g}x that is abnormal)"
+        )
+    if base is not None and base.version != saved.version - 1:
+        passed = range(base.version + 1, saved.version)
+        typer.echo(
+            f"warning: profile {saved.name} v{saved.version} adds {behaviour} to v{base.version}, the newest "
+            f"version that loads (the one a running daemon served): {', '.join(f'v{v}' for v in passed)} "
+            f"cannot be read, and what they held is not in v{saved.version}",
+            err=True,
         )
     if replaced is not None:
         kept = {b["name"] for b in saved.behaviour_table}

@@ -292,6 +292,23 @@ def test_replacing_a_profile_whose_newest_version_is_damaged_names_what_the_serv
     assert "warning: profile ward v3 replaces v1: behaviour(s) Bow are gone" in result.output
 
 
+def test_a_behaviour_is_added_to_the_newest_version_that_loads_with_a_warning(
+    tmp_path: Path, by_motion: dict[str, list[Clip]]
+) -> None:
+    """A damaged newest version stopped every `--behaviour` enrolment of the profile (exit 1), though a
+    running daemon had passed it over and kept serving the one before."""
+    walks, bows = _walks_and_bows(tmp_path, by_motion)
+    args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
+    assert runner.invoke(app, [*args, "--behaviour", "walking", str(walks)]).exit_code == 0
+    (tmp_path / "profiles" / "ward" / "v0002.npz").write_bytes(b"PK")
+    (tmp_path / "profiles" / "ward" / "v0002.json").write_text("{")
+    result = runner.invoke(app, [*args, "--behaviour", "bowing", str(bows)])
+    assert result.exit_code == 0, result.output
+    assert "warning: profile ward v3 adds bowing to v1, the newest version that loads" in result.output
+    latest = ProfileStore(tmp_path / "profiles").load("ward")
+    assert latest.version == 3 and [b["name"] for b in latest.behaviour_table] == ["walking", "bowing"]
+
+
 def test_a_behaviour_for_a_profile_this_encoder_cannot_score_is_refused_before_pose_estimation(
     tmp_path: Path, by_motion: dict[str, list[Clip]]
 ) -> None:
