@@ -297,6 +297,7 @@ class AlertSink:
                     return
                 idle = True
                 if not delivery.backoff.due():
+                    self._note(delivery)
                     continue
                 if not delivery.connect(self.cfg.busy_timeout_s + self.cfg.timeout_s):
                     self._note(delivery)
@@ -371,8 +372,12 @@ class AlertSink:
                         len(fresh))  # fmt: skip
 
     def _note(self, delivery: _Delivery) -> None:
+        # While the log is down no round counts the outbox: counted here, what waits is reported.
+        waiting = delivery.waiting() if delivery.error is not None else None
         with self._lock:
             self._log_error = delivery.error
+            if waiting is not None:
+                self._waiting = waiting
 
     def _report(self) -> None:
         """Say exactly where every alert state is now."""
@@ -538,7 +543,9 @@ class _Delivery:
 
     def waiting(self) -> int:
         try:
-            return self.outbox.waiting() if self.outbox is not None else 0
+            if self.outbox is None:
+                self.outbox = AlertOutbox(self.outbox_path)
+            return self.outbox.waiting()
         except (sqlite3.Error, OSError):
             self._drop_outbox()
             return 0
