@@ -19,8 +19,9 @@ Exposed (all prefixed ``haad_``):
   and alert decision committed);
 * ``drops_total{reason}``: bus drops (malformed, oversized, wrong_version, bad_values, wrong_topic,
   seq_gap, out_of_order), window resets (gap, person_left, low_visibility, stale, ...) as
-  ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores,
-  people beyond a stream's window cap (``too_many_people``);
+  ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores
+  (``nan_scores``), windows of a segment that already ended (``late_windows``), stretches too short to
+  window (``too_short_segment``), people beyond a stream's window cap (``too_many_people``);
 * ``alerts_total{stream,profile}``, ``open_episodes``; ``profiles_loaded``; ``child_restarts_total{child}``;
 * ``alerts_unsaved`` (alert states only in memory: the outbox cannot take them), ``outbox_waiting``
   (states in the outbox not yet in the alert log), ``outbox_failing`` and ``alert_log_down`` (1
@@ -33,10 +34,12 @@ Exposed (all prefixed ``haad_``):
 Labelled series are created at 0 when their label is known (configured streams and children, loaded
 profiles, configured sinks), so a dashboard shows 0 instead of "no data" before the first event.
 
-The same endpoint answers ``/health``: JSON that says whether every alert is safe (``ok``; the
-outbox takes alerts and the alert log answers), waits in the outbox for the log (``degraded``) or is
-at risk (``failing``, HTTP 503: the outbox cannot be written and alerts are held only in memory, or
-the worker was given up).
+The same endpoint answers ``/health``: JSON that says whether every alert is safe and every child
+runs (``ok``: the outbox takes alerts and the alert log answers), something waits or a camera is
+out (``degraded``, still HTTP 200: the alert log is down, alerts wait in the outbox, a child other
+than the worker is down or given up) or alerts are at risk (``failing``, HTTP 503: the outbox cannot
+be written and alerts are held only in memory, or the worker is down or given up). A probe that
+restarts on failure (Docker HEALTHCHECK, Kubernetes) should act on the status code only.
 
 Label sets are bounded: stream labels come from the configured streams only (the bus refuses
 others), drop reasons from a fixed list, profile labels from the profile folder.
