@@ -18,6 +18,9 @@ def state_dir(cfg: EdgeConfig) -> Path:
     return Path(cfg.state_dir or ".")
 
 
+HOLDER_READS = 10  # over about 1 s
+
+
 class StateLocked(RuntimeError):
     """Another process holds the lock."""
 
@@ -34,8 +37,7 @@ def hold_lock(path: Path, *, what: str, wait_s: float = 0.0) -> IO[bytes]:
             break
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                f.seek(0)
-                holder = f.read().decode(errors="replace").strip() or "unknown"
+                holder = _holder(f)
                 f.close()
                 raise StateLocked(f"{what} (pid {holder}) already uses {path.parent}") from None
             time.sleep(0.1)
@@ -46,3 +48,14 @@ def hold_lock(path: Path, *, what: str, wait_s: float = 0.0) -> IO[bytes]:
     except OSError:
         pass  # a full disk: the lock holds all the same, only its message lacks the pid
     return f
+
+
+def _holder(f: IO[bytes]) -> str:
+    """The pid the holder wrote, waiting a moment for one that took the lock an instant ago (two
+    started together) and has yet to write it."""
+    for _ in range(HOLDER_READS):
+        f.seek(0)
+        if holder := f.read().decode(errors="replace").strip():
+            return holder
+        time.sleep(0.1)
+    return "unknown"
