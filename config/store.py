@@ -27,7 +27,10 @@ def normalise_db_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError as e:
-        raise ValueError(f"not a database URL: {url!r}") from e
+        # not echoed: what cannot be parsed cannot have its password hidden
+        raise ValueError(
+            "not a database URL: use sqlite:///<file> or postgresql+psycopg://<user>@<host>:<port>/<database>"
+        ) from e
     driver = _DRIVERS.get(parsed.drivername)
     if driver is None:
         raise ValueError(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from config.events import EventKind
 from config.store import StoreConfig, normalise_db_url
-from edge.store.engine import WRITE, make_engine, upgrade_to_head
+from edge.store.engine import WRITE, make_engine, shown_url, upgrade_to_head
 from edge.store.models import Alert, StreamStatus
 from edge.store.outbox import record_alert_events
 from edge.store.records import (
@@ -56,7 +56,7 @@ class AlertStore:
     @property
     def url(self) -> str:
         """The database URL, password hidden (for logs)."""
-        return self._engine.url.render_as_string(hide_password=True)
+        return shown_url(self._engine.url)
 
     def write_alerts(self, alerts: Sequence[NewAlert]) -> list[int]:
         """Insert or replace each alert by its ``episode_key``, all in one transaction committed when

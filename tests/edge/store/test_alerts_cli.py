@@ -432,3 +432,22 @@ def test_a_limit_beyond_what_sql_can_count_means_all_of_them(
     out = tmp_path / "all.jsonl"
     exported = run("export", "--out", str(out), "--limit", huge, db=db)
     assert exported.exit_code == 0 and len(out.read_text().splitlines()) == len(ids), exported.output
+
+
+def test_a_password_in_the_url_is_never_shown_in_an_error_or_the_stores_url(pg_url: str) -> None:
+    """libpq also takes the password as a query parameter (`?password=`): that one was printed in full,
+    and so was an unparsable URL."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: the server is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for url, code in (
+        (f"postgresql://haad@127.0.0.1:{port}/alerts?password=hunter2&sslmode=disable", 1),
+        (f"postgresql://haad:hunter2@127.0.0.1:{port}/alerts?sslpassword=hunter2", 1),
+        ("postgres:/haad:hunter2@db.example/alerts", 2),
+    ):
+        result = run("list", "--db", url)
+        assert result.exit_code == code and "hunter2" not in result.output, result.output
+    with AlertStore(pg_url + "&password=hunter2&sslmode=prefer") as store:  # trust auth ignores it
+        assert "hunter2" not in store.url and "password=***" in store.url and "sslmode=prefer" in store.url
