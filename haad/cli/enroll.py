@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from clips import CLIP_FILE_SUFFIXES
 from config.completions import CompletionSettings, Gap
 from haad.cli.common import ConfigOption, check_behaviour, fail, load_edge_config
 
@@ -183,8 +184,8 @@ def _check_used(
     or --samples without --augment, would otherwise get a profile other than the one asked for."""
     suffixes = {c.suffix.lower() for c in clips}
     unused = [
-        *(["--label (it picks clips of clip-set .npz files; --behaviour names what clips show)"]
-          if label is not None and ".npz" not in suffixes else []),
+        *(["--label (it picks clips of clip-set .npz files and labels .npy ones; --behaviour names what "
+           "videos show)"] if label is not None and not suffixes & CLIP_FILE_SUFFIXES else []),
         *(f"{flag} (it reads .npy files)" for flag, v in npy.items() if v is not None and ".npy" not in suffixes),
         *(f"{flag} (it shapes --augment's completions)" for flag, v in aug.items() if v is not None and not augment),
     ]  # fmt: skip

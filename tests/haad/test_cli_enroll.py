@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -102,6 +103,12 @@ def test_an_option_that_would_change_nothing_is_refused_before_any_work(
         assert why in result.output, (given, result.output)
     assert not (tmp_path / "profiles").exists()
     assert runner.invoke(app, [*args, "--label", "Walk-in-place", str(clipset)]).exit_code == 0
+    skeleton = tmp_path / "walk.npy"  # --label names the clip of a .npy
+    np.save(skeleton, by_motion["Walk-in-place"][0].joints)
+    assert runner.invoke(app, [*args, "--label", "walking", str(skeleton)]).exit_code == 0
+    assert [b["name"] for b in ProfileStore(tmp_path / "profiles").load("ward").behaviour_table] == [
+        "walking"
+    ]
 
 
 @pytest.mark.skipif(
