@@ -21,7 +21,9 @@ def enroll_cmd(
     profile: str = typer.Option(..., "--profile", help="Profile name (letters, digits, . _ -)."),
     clips: list[Path] = typer.Argument(..., help="Video files, clip-set .npz files or .npy skeleton arrays."),
     config: Path | None = ConfigOption,
-    label: str | None = typer.Option(None, help="Only clips with this label from clip-set files."),
+    label: str | None = typer.Option(
+        None, help="Only clips with this label from clip-set files; the label of .npy files' clips."
+    ),
     behaviour: str | None = typer.Option(
         None,
         callback=check_behaviour,
