@@ -354,7 +354,7 @@ def deliver_cmd(
 ) -> None:
     """Deliver the alerts waiting in the daemon's local outbox to the alert log now (a running daemon
     does it by itself; this is for one that stopped while the log was unreachable)."""
-    from edge.alert_outbox import AlertOutbox
+    from edge.alert_outbox import AlertOutbox, set_aside_if_damaged
     from edge.state_lock import StateLocked
     from edge.worker import outbox_lock, outbox_path
 
@@ -367,6 +367,7 @@ def deliver_cmd(
         lock = outbox_lock(cfg)
     except StateLocked as e:
         _fail(f"{e}: a running worker delivers its outbox itself")
+    set_aside_if_damaged(path)  # under the lock, nothing else has it open
     outbox = AlertOutbox(path)
     try:
         with AlertStore(cfg.store) as store:

@@ -17,6 +17,7 @@ import pytest
 
 from config.store import StoreConfig
 from edge.alerts_sink import AlertSink
+from tests.daemon_harness import haad
 from tests.edge.test_alerts_sink import event, rows, wait_for, waiting
 
 STAMP = r"\.damaged-\d{8}T\d{6}\.\d{6}Z"
@@ -93,3 +94,13 @@ def test_a_sound_outbox_is_never_set_aside_and_its_alerts_are_delivered(tmp_path
     sink.close()
     assert rows(url) == [("a", 3, False), ("b", 5, True)]
     assert not [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+
+
+def test_haad_alerts_deliver_on_a_damaged_outbox_sets_it_aside_instead_of_failing(tmp_path: Path) -> None:
+    (tmp_path / "edge.yaml").write_text(
+        f"streams: []\nstore: {{url: 'sqlite:///{tmp_path}/alerts.db'}}\nstate_dir: {tmp_path}\n"
+    )
+    damage(tmp_path / "alert-outbox.db", "not_a_database")
+    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "is damaged" in done.stderr and [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
