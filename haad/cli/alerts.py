@@ -29,6 +29,7 @@ from config.secrets import SecretError
 from config.store import StoreConfig
 from edge.overlays import Scope
 from edge.store import AlertRecord, AlertStore, ReviewStatus
+from edge.store.engine import SchemaTooNew
 from edge.store.models import MAX_ID, REVIEWER_LENGTH
 from edge.store.records import RECORD_FIELDS, encode_windows
 from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, load_edge_config, open_store
@@ -374,6 +375,8 @@ def deliver_cmd(
             delivered = outbox.deliver(store)
     except SecretError as e:
         _fail(f"store.password: {e}; {outbox.waiting()} alert(s) still wait in {path}")
+    except SchemaTooNew as e:  # reachable, but this haad is too old for it: say what to do
+        _fail(f"{e}; {outbox.waiting()} alert(s) still wait in {path}")
     except (SQLAlchemyError, CommandError) as e:
         _fail(
             f"alert log unreachable ({e.__class__.__name__}); {outbox.waiting()} alert(s) still wait in {path}"

@@ -451,3 +451,27 @@ def test_a_password_in_the_url_is_never_shown_in_an_error_or_the_stores_url(pg_u
         assert result.exit_code == code and "hunter2" not in result.output, result.output
     with AlertStore(pg_url + "&password=hunter2&sslmode=prefer") as store:  # trust auth ignores it
         assert "hunter2" not in store.url and "password=***" in store.url and "sslmode=prefer" in store.url
+
+
+def test_deliver_to_a_log_a_newer_haad_upgraded_says_so_and_keeps_the_outbox(
+    tmp_path: Path, make_alert: MakeAlert
+) -> None:
+    """A fleet mid-upgrade: this host's haad is older than the shared log's schema. `deliver` said
+    only "alert log unreachable (SchemaTooNew)", as if the server were down."""
+    import sqlite3
+
+    from edge.alert_outbox import AlertOutbox
+
+    db = tmp_path / "alerts.db"
+    AlertStore(f"sqlite:///{db}").close()
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE alembic_version SET version_num = '0099'")
+    config = tmp_path / "edge.yaml"
+    config.write_text(f"store: {{url: 'sqlite:///{db}'}}\n")
+    outbox = AlertOutbox(tmp_path / "alert-outbox.db")
+    outbox.put([(1, make_alert())])
+    outbox.close()
+    result = run("deliver", "--config", str(config))
+    assert result.exit_code == 1, result.output
+    assert "revision 0099, newer than this haad" in said(result) and "upgrade haad here" in said(result)
+    assert "1 alert(s) still wait in" in said(result)
