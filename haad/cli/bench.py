@@ -25,7 +25,9 @@ def bench_worker_cmd(
         Path | None, typer.Option(help="Encoder checkpoint (default: the committed one, else random init).")
     ] = None,
     streams: Annotated[str, typer.Option(help="Comma-separated stream counts.")] = "1,8,32",
-    seconds: Annotated[float, typer.Option(min=0.5, help="Wall time per backend x stream count.")] = 10.0,
+    seconds: Annotated[
+        float, typer.Option(min=0.5, help="Wall time per backend x stream count x mode.")
+    ] = 10.0,
     backends: Annotated[
         str, typer.Option(help="Comma-separated: onnxruntime, onnxruntime-int8, torch.")
     ] = "onnxruntime,torch",
