@@ -29,6 +29,7 @@ import ssl
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -134,6 +135,7 @@ class MqttSink:
         self.streams = list(dict.fromkeys(streams))
         self.announced: set[str] = set()  # streams whose discovery went out since the last connect
         self.needs_announce = True  # availability, discovery and states are due (set on connect)
+        self.connected_at: datetime | None = None  # the last connection's: ends the notifier's back-off
         self._connected = threading.Event()
         self._why = ""  # why the last connection attempt failed, for last_error (haad events status)
         url = urlsplit(cfg.url)
@@ -178,6 +180,7 @@ class MqttSink:
         self._why = ""
         self.announced.clear()  # a broker that lost its retained messages gets them again
         self.needs_announce = True
+        self.connected_at = datetime.now(UTC)
         self._connected.set()
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:

@@ -149,7 +149,10 @@ class Notifier:
         with self.store.reading() as s:
             cur = s.get(EventCursor, sink.name)
             assert cur is not None
-            if cur.next_attempt_at is not None and cur.next_attempt_at > now:
+            # A broker back since the last failure (the sink reconnected) ends the back-off: it held
+            # the outage's alerts and Home Assistant's availability back for the rest of it.
+            waiting = cur.next_attempt_at is not None and cur.next_attempt_at > now
+            if waiting and not _connected_since(sink, cur.updated_at):
                 return 0
             last_id = cur.last_id
             events = pending_events(s, last_id, self.cfg.batch)
@@ -232,6 +235,11 @@ class Notifier:
         metrics.DELIVERY_FAILURES.labels(sink.name).inc()
         log.warning("%s: delivery after event %d failed (%s); retry %d in %.1f s", sink.name, last_id, error,
                     failures, wait)  # fmt: skip
+
+
+def _connected_since(sink: Sink, failed_at: datetime) -> bool:
+    connected_at: datetime | None = getattr(sink, "connected_at", None)  # sinks with a connection
+    return connected_at is not None and connected_at > failed_at
 
 
 class DeliveryLock:

@@ -444,3 +444,41 @@ def test_a_broker_back_with_no_event_waiting_clears_the_failure(
         assert (state.failures, state.first_failure_at, state.last_error) == (0, None, "")
     finally:
         notifier.close()
+
+
+@pytest.mark.parametrize("noticed", [False, True])  # the alert before or after the sink saw the broker go
+def test_events_go_out_once_the_broker_is_back_not_after_the_rest_of_the_back_off(
+    store: AlertStore, private_broker: PrivateBroker, noticed: bool
+) -> None:
+    """The notifier waited out its back-off (up to max_backoff_s, 5 minutes by default) after the
+    broker came back: alerts raised during an outage, and Home Assistant's availability, came that
+    much late though the sink had reconnected."""
+    port = private_broker.port
+    p = _prefix()
+    mqtt = MqttConfig(url=f"mqtt://127.0.0.1:{port}", topic_prefix=p, client_id=f"{p}-n", publish_timeout_s=2)
+    cfg = EventsConfig(mqtt=mqtt, poll_s=0.2, initial_backoff_s=300, max_backoff_s=300)
+    sub = Subscriber("127.0.0.1", port, [f"{p}/events"])
+    sink = MqttSink(mqtt)
+    notifier = Notifier(cfg, store, [sink])
+    stop = threading.Event()
+    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+    try:
+        assert sink.wait_connected(10)
+        thread.start()
+        private_broker.stop()
+        deadline = time.monotonic() + 10
+        while noticed and sink.client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [alert_id] = store.write_alerts([new_alert("cam1")])
+        deadline = time.monotonic() + 15
+        while not notifier.states()[0].failures and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert notifier.states()[0].failures >= 1  # in its 300 s back-off now
+        private_broker.start()
+        _, opened, _ = sub.wait_for(f"{p}/events", timeout_s=45)  # far below the 300 s
+        assert json.loads(opened)["alert"]["id"] == alert_id
+    finally:
+        stop.set()
+        thread.join(10)
+        notifier.close()
+        sub.close()
