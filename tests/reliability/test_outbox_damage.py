@@ -21,7 +21,12 @@ from tests.daemon_harness import haad
 from tests.edge.test_alerts_sink import event, rows, wait_for, waiting
 
 STAMP = r"\.damaged-\d{8}T\d{6}\.\d{6}Z"
-DOWN = "sqlite:////nonexistent-folder/alerts.db"  # an alert log that cannot be reached
+
+
+def down(folder: Path) -> str:
+    """The URL of an alert log that cannot be reached: its folder would be under a file."""
+    (folder / "not-a-folder").touch()
+    return f"sqlite:///{folder}/not-a-folder/alerts.db"
 
 
 def killed_worker_leaves(outbox: Path) -> None:
@@ -33,7 +38,7 @@ def killed_worker_leaves(outbox: Path) -> None:
         from config.store import StoreConfig
         from edge.alerts_sink import AlertSink
         from tests.edge.test_alerts_sink import event, wait_for, waiting
-        sink = AlertSink(StoreConfig(url={DOWN!r}), Path({str(outbox)!r}), model_version="m1")
+        sink = AlertSink(StoreConfig(url={down(outbox.parent)!r}), Path({str(outbox)!r}), model_version="m1")
         sink.start(["cam0"])
         sink.write([event("opened", "a", 3, 3.0), event("opened", "b", 3, 3.0), event("closed", "b", 5, 5.0)])
         wait_for(lambda: waiting(Path({str(outbox)!r})) == 2)
@@ -47,7 +52,7 @@ def damage(outbox: Path, how: str) -> None:
     if how == "not_a_database":
         outbox.write_bytes(b"this is not an SQLite database\n" * 200)
     elif how == "truncated":  # states checkpointed into the file, which then loses its end
-        sink = AlertSink(StoreConfig(url=DOWN), outbox, model_version="m1")
+        sink = AlertSink(StoreConfig(url=down(outbox.parent)), outbox, model_version="m1")
         sink.start(["cam0"])
         sink.write([event("opened", f"e{i}", 3, 3.0) for i in range(8)])
         sink.close(timeout_s=1.0)
@@ -69,7 +74,7 @@ def test_a_damaged_outbox_is_set_aside_and_a_fresh_one_keeps_the_next_alerts(
     outbox = tmp_path / "outbox.db"
     damage(outbox, how)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("outbox.db")}
-    sink = AlertSink(StoreConfig(url=DOWN), outbox, model_version="m1")
+    sink = AlertSink(StoreConfig(url=down(outbox.parent)), outbox, model_version="m1")
     sink.start(["cam0"])
     sink.write([event("opened", "c", 3, 3.0)])
     # On disk at once although the log is down: the new outbox takes it.

@@ -1,0 +1,90 @@
+"""``haad alerts deliver`` killed with SIGKILL at several moments of its delivery (opening the log,
+between batches, inside one), then run again: every alert the outbox held is in the log once, as its
+newest state; none lost, split or written twice."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from config.store import StoreConfig
+from edge.alerts_sink import AlertSink
+from tests.daemon_harness import ROOT, haad
+from tests.edge.test_alerts_sink import event, waiting
+from tests.reliability.test_outbox_damage import down
+
+EPISODES = 200  # several delivery batches (edge.alerts_sink.BATCH)
+
+
+def outbox_of_a_stopped_daemon(outbox: Path) -> list[tuple[str, int, bool]]:
+    """States a daemon left in its outbox while the log was down; the rows they must become."""
+    sink = AlertSink(StoreConfig(url=down(outbox.parent)), outbox, model_version="m1")
+    sink.start(["cam0"])
+    for i in range(EPISODES):
+        sink.write([event("opened", f"e{i:03}", 3, 3.0)])
+        if i % 3:
+            sink.write([event("closed", f"e{i:03}", 5, 5.0)])
+    sink.close(timeout_s=1.0)
+    assert waiting(outbox) == EPISODES
+    return sorted((f"e{i:03}", 5 if i % 3 else 3, bool(i % 3)) for i in range(EPISODES))
+
+
+def every_row(db: Path) -> list[tuple[str, int, bool]]:
+    with sqlite3.connect(db) as c:
+        found = c.execute(
+            "SELECT episode_key, n_windows, ended_at IS NOT NULL FROM alerts ORDER BY 1"
+        ).fetchall()
+    return [(key, n, bool(ended)) for key, n, ended in found]
+
+
+def written(db: Path) -> int:
+    """Rows in the log so far, -1 before its alerts table is there."""
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as c:
+            return int(c.execute("SELECT COUNT(*) FROM alerts").fetchone()[0])
+    except sqlite3.Error:
+        return -1
+
+
+# When to kill: once the log file appears and `later_s` after (opening it, its schema being made), or
+# once `rows` are in it (after the first, second and last batch, before the outbox is marked).
+MOMENTS = [
+    ("file", 0.0),
+    ("file", 0.05),
+    ("file", 0.2),
+    ("rows", 1),
+    ("rows", 64),
+    ("rows", 128),
+    ("rows", EPISODES),
+]
+
+
+@pytest.mark.parametrize("moment", MOMENTS, ids=[f"{k}-{v}" for k, v in MOMENTS])
+def test_a_delivery_killed_at_any_moment_and_run_again_writes_every_alert_once(
+    tmp_path: Path, moment: tuple[str, float]
+) -> None:
+    expected = outbox_of_a_stopped_daemon(tmp_path / "alert-outbox.db")
+    db = tmp_path / "alerts.db"
+    (tmp_path / "edge.yaml").write_text(
+        f"streams: []\nstore: {{url: 'sqlite:///{db}'}}\nstate_dir: {tmp_path}\n"
+    )
+    args = [sys.executable, "-m", "haad", "alerts", "deliver", "--config", str(tmp_path / "edge.yaml")]
+    first = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kind, at = moment
+    while first.poll() is None and not (db.exists() if kind == "file" else written(db) >= at):
+        time.sleep(0.005)
+    if kind == "file":
+        time.sleep(at)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    print(f"killed at {kind} {at}: {written(db)} rows written")
+    again = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert every_row(db) == expected
+    assert waiting(tmp_path / "alert-outbox.db") == EPISODES // 3 + 1  # the open ones stay, for resuming
