@@ -482,3 +482,38 @@ def test_events_go_out_once_the_broker_is_back_not_after_the_rest_of_the_back_of
         thread.join(10)
         notifier.close()
         sub.close()
+
+
+@pytest.mark.parametrize("stop_with", ["SIGTERM", "SIGINT", "SIGKILL"])
+def test_home_assistant_sees_haad_events_run_go_offline_however_it_stops(
+    tmp_path: Path, store: AlertStore, broker: tuple[str, int], stop_with: str
+) -> None:
+    """A clean stop says offline itself; a killed one leaves it to the broker (the last will)."""
+    import signal
+    import sys
+
+    host, port = broker
+    p = _prefix()
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        f"store: {{url: '{store.url}'}}\n"
+        f"events: {{mqtt: {{url: 'mqtt://{host}:{port}', topic_prefix: {p}, discovery: false}}}}\n"
+    )
+    sub = Subscriber(host, port, [f"{p}/available"])
+    proc = subprocess.Popen([sys.executable, "-m", "haad", "events", "run", "--config", str(config)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        sub.wait_for(f"{p}/available", payload="online")
+        proc.send_signal(getattr(signal, stop_with))
+        proc.wait(10)
+        sub.wait_for(f"{p}/available", payload="offline")
+        late = Subscriber(host, port, [f"{p}/available"])  # Home Assistant started later: retained
+        try:
+            assert late.wait_for(f"{p}/available", timeout_s=5) == (f"{p}/available", "offline", True)
+        finally:
+            late.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sub.close()
+        _clear_retained(host, port, [f"{p}/available"])
