@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-import typer
+try:  # a second of imports: Ctrl-C meanwhile ends as it does later, quietly with 130
+    import typer
 
-from haad import __version__
-from haad.cli import alerts, bench, config_check, evaluate, events, frontend, keys, serve, train
-from haad.cli.demo import demo_cmd
-from haad.cli.enroll import enroll_cmd
-from haad.cli.run import run_cmd
+    from haad import __version__
+    from haad.cli import alerts, bench, config_check, evaluate, events, frontend, keys, serve, train
+    from haad.cli.demo import demo_cmd
+    from haad.cli.enroll import enroll_cmd
+    from haad.cli.run import run_cmd
+except KeyboardInterrupt:
+    raise SystemExit(130) from None
 
 HELP = """haad flags unusual human actions on live cameras after being shown a few clips of normal
 behaviour.
 
 Start with `haad demo`; run a deployment with `haad run --config edge.yaml`; enrol normal behaviour
-with `haad enroll`; review what it found with `haad serve` (web pages) or `haad alerts`."""
+with `haad enroll`; review what it found with `haad serve` (web pages) or `haad alerts`.
+
+Exit codes: 0 done; 1 failed while running (a database, a file that cannot be written, a camera
+given up); 2 bad usage, configuration or input file (nothing was started); 130 interrupted by
+Ctrl-C, but for run, demo, events run and frontend run, which stop cleanly with 0."""
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=HELP, rich_markup_mode=None)
 
