@@ -207,17 +207,21 @@ async def live_events(
         with ctx.store.reading() as s:
             start = int(s.scalar(select(func.max(Event.id))) or 0)
     return StreamingResponse(
-        _event_stream(request, ctx, start),
+        _event_stream(request, ctx, who, start),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-async def _event_stream(request: Request, ctx: ReviewContext, last: int) -> AsyncIterator[str]:
+async def _event_stream(request: Request, ctx: ReviewContext, who: Identity, last: int) -> AsyncIterator[str]:
     yield "retry: 2000\n\n"
     quiet = 0.0
     while not await request.is_disconnected():
         events = await run_in_threadpool(_events_after, ctx, last)
+        # A session logged out or expired ends its streams (the browser's reconnect gets 401); asked
+        # after reading, so no change written after the logout goes out.
+        if who.via == "session" and ctx.auth.identify(request) is None:
+            return
         for e in events:
             data = {"event_id": e.id, "type": e.kind, "alert": e.payload["alert"]}
             yield f"id: {e.id}\nevent: alert\ndata: {json.dumps(data)}\n\n"

@@ -140,3 +140,36 @@ def test_the_one_off_token_is_never_logged_and_kept_private(
     assert ctx.auth.check_token(token) == "admin"
     assert stat.S_IMODE((tmp_path / "serve-token").stat().st_mode) == 0o600
     assert token not in caplog.text and str(tmp_path / "serve-token") in caplog.text
+
+
+@pytest.mark.parametrize("wait_s", [0.0, 0.3, 0.6])  # the change lands anywhere in the stream's poll
+@pytest.mark.parametrize("ended_by", ["logout", "expiry"])
+def test_a_live_event_stream_ends_with_its_session(seeded: Seeded, ended_by: str, wait_s: float) -> None:
+    """A tab left open kept receiving every alert change after its session was logged out (or had
+    expired): the stream was authorised once, when it opened."""
+    from datetime import UTC, datetime
+
+    from review_helpers import demo_alert, free_port, running
+
+    port = free_port()
+    ctx = make_context(seeded.url, seeded.profiles, port=port)
+    try:
+        with running(create_app(ctx), port) as base, httpx.Client(base_url=base, timeout=30) as browser:
+            assert browser.post("/login", data={"token": TOKEN}).status_code == 303
+            csrf = browser.get("/api/v1/me").json()["csrf_token"]
+            with browser.stream("GET", "/api/v1/events/live") as stream:
+                lines = stream.iter_lines()
+                assert next(lines).startswith("retry:")
+                if ended_by == "logout":
+                    assert browser.post("/logout", headers={"X-CSRF-Token": csrf}).status_code == 303
+                else:
+                    for session in ctx.auth.sessions.values():
+                        session.expires = time.time() - 1
+                time.sleep(wait_s)
+                with AlertStore(seeded.url) as store:  # an alert change after it
+                    store.write_alerts([demo_alert("door", "demo-walk", datetime.now(UTC), seed=21)])
+                # the stream ends without it (before, its data came: a hang here cannot happen)
+                assert next((line for line in lines if line.startswith("data:")), None) is None
+            assert browser.get("/api/v1/events/live").status_code == 401
+    finally:
+        ctx.store.close()
