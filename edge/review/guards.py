@@ -5,8 +5,8 @@
 * its body may not exceed ``serve.max_body_bytes``, else 413, decided from Content-Length before
   anything is read (before auth too) or, for a body without one, as soon as it grows past the limit;
 * every response says it may not be framed by another site (``X-Frame-Options: DENY``, CSP
-  ``frame-ancestors 'none'``: no clickjacking) nor sniffed into another type, and runs no script
-  nor style but the server's own files (CSP).
+  ``frame-ancestors 'none'``: no clickjacking) nor embedded by another origin, nor sniffed into
+  another type, and runs no script nor style but the server's own files (CSP).
 
 Who the client is and whether it came over HTTPS: the socket's own peer and scheme, unless the peer
 is a trusted proxy (``serve.trusted_proxies``), whose ``X-Forwarded-For`` / ``X-Forwarded-Proto`` then
@@ -39,6 +39,9 @@ HEADERS = [
         b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
         b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     ),
+    # No page of another origin embeds a response (a picture, a script): one on another port of this
+    # host is the same site, to which the SameSite cookie goes.
+    (b"cross-origin-resource-policy", b"same-origin"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 ]

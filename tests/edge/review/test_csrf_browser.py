@@ -156,9 +156,12 @@ def test_the_pages_run_under_a_policy_that_runs_no_script_but_the_servers_own(
         ctx.store.close()
 
 
-def test_after_logging_out_the_browser_shows_no_picture_it_kept(page, seeded: Seeded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pictures_show_only_to_a_logged_in_reviewer_on_the_servers_own_pages(
+    page, seeded: Seeded, tmp_path: Path, attacker: _AttackerSite
+) -> None:  # type: ignore[no-untyped-def]
     """Pictures of people were cached for an hour: the next user of a shared browser, logged out,
-    opened them from its cache without a token."""
+    opened them from its cache without a token. And a page on another port of the server's host,
+    where the SameSite cookie goes too, could show them."""
     alert_id = seeded.ids[0]
     with AlertStore(seeded.url) as store:
         folder = tmp_path / "snapshots" / store.get_alert(alert_id).episode_key
@@ -189,5 +192,13 @@ def test_after_logging_out_the_browser_shows_no_picture_it_kept(page, seeded: Se
             log_in(page, base, f"/alerts/{alert_id}")
             shown = page.goto(base + pictures[0])
             assert shown is not None and shown.status in (200, 304) and shown.body() == jpeg.tobytes()
+            # but not in a page of another port of this host, to which the SameSite cookie is sent
+            attacker.html = f"""<img src="{base}{pictures[0]}" onload="document.title = 'shown ' + this.naturalWidth"
+                                     onerror="document.title = 'refused'">"""
+            other = page.context.new_page()
+            other.goto(f"http://127.0.0.1:{attacker.port}/")
+            other.wait_for_function("document.title !== ''")
+            assert other.title() == "refused"
+            other.close()
     finally:
         ctx.store.close()
