@@ -19,11 +19,11 @@ app = typer.Typer(
 
 @contextmanager
 def _refused() -> Iterator[None]:
-    """A bad config, output path or data source ends the command with its message (exit 2; 1 for a
-    file that cannot be read or written), not a traceback."""
+    """A bad config, output path or data source, or a missing file, ends the command with its message
+    (exit 2; 1 for a file that is there but cannot be read or written), not a traceback."""
     try:
         yield
-    except ValueError as e:  # config.loader.ConfigError among them
+    except (ValueError, FileNotFoundError) as e:  # config.loader.ConfigError among them
         raise fail(str(e), code=2) from None
     except OSError as e:
         raise fail(str(e)) from None
