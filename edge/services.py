@@ -1,7 +1,11 @@
 """The daemon's optional children besides frontends and the worker: the review server
 (``serve:`` in edge.yaml) and the events notifier with retention (``events:``, ``store.retention``).
 ``haad run`` restarts them with back-off and never gives them up; a service started while the alert
-log is down waits for it (back-off, one log line) instead of failing (:func:`store_when_reachable`)."""
+log is down waits for it (back-off, one log line) instead of failing (:func:`store_when_reachable`).
+
+Retention goes by the time elapsed since housekeeping started, never further than the wall clock: a
+wall clock stepped forward (a bad NTP or GPS source, a clock set a year ahead) would otherwise make
+every alert old at once and delete the log (:class:`RetentionClock`)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
@@ -94,6 +99,29 @@ def run_serve(cfg: EdgeConfig, stop: threading.Event) -> None:
             raise SystemExit(1) from None
 
 
+class RetentionClock:
+    """The time retention goes by: the wall clock when housekeeping started plus the monotonic time
+    elapsed since, or the wall clock where that is earlier (stepped back: retention keeps more). A
+    jump ahead of the elapsed time is said once; retention catches up with it at the next start."""
+
+    JUMP_S = 3600.0  # a step worth a warning (NTP slews drift by far less)
+
+    def __init__(self) -> None:
+        self.wall0, self.mono0 = datetime.now(UTC), time.monotonic()
+        self.warned = False
+
+    def now(self) -> datetime:
+        wall = datetime.now(UTC)
+        elapsed = self.wall0 + timedelta(seconds=time.monotonic() - self.mono0)
+        ahead = (wall - elapsed).total_seconds()
+        if ahead > self.JUMP_S and not self.warned:
+            self.warned = True
+            log.warning("the wall clock jumped %.0f s ahead of the time elapsed since housekeeping started; "
+                        "retention goes by the elapsed time, so the jump alone deletes no alert, until haad "
+                        "restarts", ahead)  # fmt: skip
+        return min(wall, elapsed)
+
+
 def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
     """The notifier (when sinks are configured) and retention every ``store.retention.every_s``."""
     from edge.events.notifier import Notifier, build_sinks
@@ -103,6 +131,7 @@ def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
     store = store_when_reachable(cfg, stop, "housekeeping")
     if store is None:
         return
+    clock = RetentionClock()
     with store:
         notifier, thread = None, None
         if cfg.events.enabled:
@@ -113,8 +142,10 @@ def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
                 try:
-                    report = prune(store, cfg.store.retention, profiles_dir=Path(cfg.profiles_dir))
-                    pictures = prune_snapshots(alerts_root(cfg), cfg.store.retention.windows_days)
+                    now = clock.now()
+                    report = prune(store, cfg.store.retention, profiles_dir=Path(cfg.profiles_dir), now=now)
+                    pictures = prune_snapshots(alerts_root(cfg), cfg.store.retention.windows_days,
+                                               now.timestamp())  # fmt: skip
                     log.info("retention: %s; alert picture folders deleted: %d", report.to_dict(), pictures)
                 except Exception:
                     log.exception("retention failed; trying again later")

@@ -126,11 +126,12 @@ def _nearest(frames: list[tuple[float, Path]], t: float) -> tuple[float, Path]:
     return min(frames, key=lambda f: abs(f[0] - t))
 
 
-def prune_snapshots(root: Path, max_age_days: float) -> int:
-    """Delete alert picture folders older than ``max_age_days`` (0: keep); how many went."""
+def prune_snapshots(root: Path, max_age_days: float, now: float | None = None) -> int:
+    """Delete alert picture folders older than ``max_age_days`` at ``now`` (the wall clock by default;
+    0 days: keep); how many went."""
     if max_age_days <= 0 or not root.is_dir():
         return 0
-    cutoff = time.time() - max_age_days * 86_400
+    cutoff = (time.time() if now is None else now) - max_age_days * 86_400
     gone = 0
     for folder in root.iterdir():
         if folder.is_dir() and folder.stat().st_mtime < cutoff:

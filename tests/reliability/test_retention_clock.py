@@ -1,0 +1,65 @@
+"""The wall clock stepped forward while the daemon runs (a bad NTP or GPS source, a clock set a year
+ahead): housekeeping's next retention round must not take every alert for old and delete the log;
+it goes by the time elapsed. The clock is stepped where the code reads it (``datetime.now``; for the pictures' folders, ``time.time``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from config.edge import EdgeConfig
+from edge import services, snapshots
+from edge.snapshots import alerts_root
+from edge.store import AlertStore, retention
+from tests.edge.events.mqtt_helpers import closed, new_alert
+from tests.edge.test_alerts_sink import wait_for
+
+
+class SteppedClock(datetime):
+    """``datetime`` whose ``now`` is the real one plus ``step`` (set by the test)."""
+
+    step = timedelta(0)
+
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+        return datetime.now(tz) + cls.step
+
+
+@pytest.mark.parametrize("step", [timedelta(days=100), timedelta(days=3650)])
+def test_a_wall_clock_stepped_forward_while_running_deletes_no_alert(
+    tmp_path: Path, step: timedelta, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    with AlertStore(url) as store:
+        store.write_alerts([closed(new_alert("cam1")) for _ in range(3)])
+    cfg = EdgeConfig.model_validate(
+        {"store": {"url": url, "retention": {"every_s": 10, "max_age_days": 90, "windows_days": 30}},
+         "profiles_dir": str(tmp_path / "profiles"), "state_dir": str(tmp_path)}
+    )  # fmt: skip
+    pictures = alerts_root(cfg) / "1"  # an alert's picture folder, written just now
+    pictures.mkdir(parents=True)
+    monkeypatch.setattr(SteppedClock, "step", timedelta(0))
+    monkeypatch.setattr(services, "datetime", SteppedClock, raising=False)
+    monkeypatch.setattr(retention, "datetime", SteppedClock)
+    caplog.set_level(logging.INFO)
+    stop = threading.Event()
+    housekeeping = threading.Thread(target=services.run_housekeeping, args=(cfg, stop))
+    housekeeping.start()
+    rounds = lambda: sum(r.getMessage().startswith("retention:") for r in caplog.records)  # noqa: E731
+    try:
+        wait_for(lambda: rounds() == 1, 30)
+        SteppedClock.step = step  # between two rounds
+        monkeypatch.setattr(snapshots.time, "time", lambda: datetime.now().timestamp() + step.total_seconds())
+        wait_for(lambda: rounds() == 2, 30)
+    finally:
+        stop.set()
+        housekeeping.join(30)
+    with AlertStore(url) as store:
+        kept = [store.get_alert(a.id) for a in store.list_alerts()]
+    assert len(kept) == 3 and all(a.windows is not None for a in kept)  # not even their windows went
+    assert pictures.is_dir()
+    assert any("wall clock jumped" in r.getMessage() for r in caplog.records)
