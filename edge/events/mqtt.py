@@ -13,7 +13,7 @@ Topics (``<p>`` = ``mqtt.topic_prefix``, default ``haad``):
 * ``<p>/available``: retained ``online``; ``offline`` as the last will when the notifier goes away;
 * ``<discovery_prefix>/binary_sensor/haad_<stream>/abnormal/config``: retained discovery of one
   binary sensor per stream (device class ``problem``), announced on every (re)connect for the
-  configured streams and for any stream an event names.
+  configured streams and those with an open episode, and for any stream an event names.
 
 An event counts as delivered only when the broker acknowledged every publish of it (QoS 1 or 2),
 within ``publish_timeout_s``; while disconnected nothing is attempted and the notifier retries.
@@ -232,11 +232,14 @@ class MqttSink:
         self.announced.update([*self.streams, event.stream_id])
 
     def announce(self, open_alerts: dict[str, int]) -> None:
-        """Availability, discovery and the current state of the configured streams (``open_alerts``:
-        open episodes per stream, from the store), without an event: at start and on reconnect."""
+        """Availability, discovery and the current state of the configured streams and of every
+        stream with an open episode (``open_alerts``: open episodes per stream, from the store; a
+        notifier-only host configures none, another host's cameras are not in its config), without
+        an event: at start and on reconnect, for a broker that lost its retained messages."""
         self._require_connection()
         messages = [(self.topics.available, "online", True)]
-        for stream in self.streams:
+        streams = list(dict.fromkeys([*self.streams, *open_alerts]))
+        for stream in streams:
             if self.cfg.discovery:
                 messages.append(
                     (self.topics.discovery(stream), json.dumps(discovery_payload(self.topics, stream)), True)
@@ -245,7 +248,7 @@ class MqttSink:
                 (self.topics.abnormal(stream), "ON" if open_alerts.get(stream, 0) else "OFF", True)
             )
         self._publish_all(messages)
-        self.announced.update(self.streams)
+        self.announced.update(streams)
         self.needs_announce = False
 
     def _require_connection(self) -> None:

@@ -517,3 +517,40 @@ def test_home_assistant_sees_haad_events_run_go_offline_however_it_stops(
             proc.kill()
         sub.close()
         _clear_retained(host, port, [f"{p}/available"])
+
+
+@pytest.mark.parametrize("configured", [[], ["cam1"]])
+def test_a_broker_that_lost_its_retained_messages_gets_open_episodes_sensors_again(
+    store: AlertStore, tmp_path: Path, configured: list[str]
+) -> None:
+    """A broker restarted without its retained messages (killed, no persistence) got back the
+    sensors of the configured streams only: on a notifier-only host (no streams in its config) or
+    for another host's camera, an open episode's sensor and its ON were gone until its next event."""
+    broker = PrivateBroker(tmp_path)
+    broker.conf.write_text(f"listener {broker.port} 127.0.0.1\nallow_anonymous true\n")  # no persistence
+    broker.start()
+    p = _prefix()
+    cfg = _cfg(broker.port, p)
+    sink = MqttSink(cfg.mqtt, streams=configured)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
+    stop = threading.Event()
+    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+    try:
+        thread.start()
+        assert sink.wait_connected(10)
+        store.write_alerts([new_alert("dock")])  # open
+        _wait_delivered(notifier)
+        broker.proc.kill()  # type: ignore[union-attr]
+        broker.proc.wait()  # type: ignore[union-attr]
+        broker.start()
+        late = Subscriber("127.0.0.1", broker.port, [f"{p}/+/abnormal", f"{p}-ha/#"])  # Home Assistant
+        try:
+            late.wait_for(f"{p}/dock/abnormal", timeout_s=30, payload="ON")
+            late.wait_for(f"{p}-ha/binary_sensor/haad_dock/abnormal/config", timeout_s=10)
+        finally:
+            late.close()
+    finally:
+        stop.set()
+        thread.join(10)
+        notifier.close()
+        broker.stop()
