@@ -157,13 +157,13 @@ class MqttSink:
                 try:
                     self.client.tls_set_context(tls_context(self.cfg.ca_file))
                 except OSError as e:  # an unreadable or invalid ca_file: a retry, not a crashed notifier
-                    raise DeliveryError(f"MQTT ca_file {self.cfg.ca_file}: {e}") from None
+                    raise DeliveryError(f"MQTT ca_file {self.cfg.ca_file}: {e}", unreachable=True) from None
             user = urlsplit(self.cfg.url).username
             if user:
                 try:
                     password = self.cfg.password.value() if self.cfg.password else None
                 except SecretError as e:  # likewise (haad run checks it at start; a file may go later)
-                    raise DeliveryError(f"MQTT password: {e}") from None
+                    raise DeliveryError(f"MQTT password: {e}", unreachable=True) from None
                 self.client.username_pw_set(unquote(user), password)
             self._started = True
             self.client.connect_async(*self._address, keepalive=self.cfg.keepalive_s)
@@ -258,7 +258,7 @@ class MqttSink:
             self.wait_connected(self.cfg.publish_timeout_s)
         if not self.client.is_connected():
             why = f" ({self._why})" if self._why else ""
-            raise DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected{why}")
+            raise DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected{why}", unreachable=True)
 
     def _publish_all(self, messages: Sequence[tuple[str, str, bool]]) -> None:
         infos = [self.client.publish(t, payload, qos=self.cfg.qos, retain=r) for t, payload, r in messages]

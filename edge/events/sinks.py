@@ -9,7 +9,13 @@ from edge.store.outbox import OutboxEvent
 
 
 class DeliveryError(RuntimeError):
-    """The sink did not take the event (broker down, HTTP error, timeout): try again later."""
+    """The sink did not take the event (broker down, HTTP error, timeout): try again later.
+    ``unreachable``: nothing answered (not connected, refused, no answer), the event was never
+    refused; such failures never skip it (give_up_after_s is for an event the sink refuses)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class Sink(Protocol):

@@ -134,8 +134,8 @@ class WebhookSink:
                 else ""
             )
             raise DeliveryError(f"{self.cfg.name}: HTTP {e.code} {e.reason}{moved}") from None
-        except (urllib.error.URLError, OSError) as e:
-            raise DeliveryError(f"{self.cfg.name}: {e}") from None
+        except (urllib.error.URLError, OSError) as e:  # refused, unknown host, no answer in time
+            raise DeliveryError(f"{self.cfg.name}: {e}", unreachable=True) from None
         except http.client.HTTPException as e:  # a service on that port that does not speak HTTP
             raise DeliveryError(f"{self.cfg.name}: not an HTTP answer: {e!r}") from None
         if not 200 <= status < 300:

@@ -554,3 +554,43 @@ def test_a_broker_that_lost_its_retained_messages_gets_open_episodes_sensors_aga
         thread.join(10)
         notifier.close()
         broker.stop()
+
+
+def test_a_broker_down_past_give_up_after_s_loses_no_event(
+    store: AlertStore, private_broker: PrivateBroker
+) -> None:
+    """give_up_after_s skipped an event at each retry once a broker had been down that long: alerts
+    lost that the broker, once back, would have taken (the event was never refused)."""
+    from datetime import UTC, datetime, timedelta
+
+    now = [datetime.now(UTC)]
+    p = _prefix()
+    cfg = _cfg(private_broker.port, p, give_up_after_s=60)
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink], clock=lambda: now[0])
+    sub = Subscriber(
+        "127.0.0.1", private_broker.port, [f"{p}/events"], client_id=f"{p}-sub", clean_start=False
+    )
+    try:
+        assert sink.wait_connected(10)
+        notifier.step()  # announced: what is left to try in the outage is the event
+        private_broker.stop()
+        [alert_id] = store.write_alerts([new_alert("cam1")])
+        for _ in range(3):  # retries over a day of outage, at several points past the limit
+            notifier.step()
+            now[0] += timedelta(hours=8)
+        [state] = notifier.states()
+        assert (state.pending, state.skipped) == (1, 0) and state.failures >= 1
+        private_broker.start()
+        assert sink.wait_connected(30)
+        deadline = time.monotonic() + 30
+        while notifier.states()[0].pending and time.monotonic() < deadline:
+            notifier.step()
+            now[0] += timedelta(seconds=1)
+            time.sleep(0.2)
+        assert json.loads(sub.wait_for(f"{p}/events", timeout_s=30)[1])["alert"]["id"] == alert_id
+        [state] = notifier.states()
+        assert (state.pending, state.skipped, state.delivered) == (0, 0, 1)
+    finally:
+        notifier.close()
+        sub.close()

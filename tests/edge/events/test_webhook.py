@@ -388,3 +388,25 @@ def test_a_restarted_notifier_tries_a_failed_sink_at_once_not_after_the_old_back
         stop.set()
         thread.join(10)
         restarted.close()
+
+
+@pytest.mark.parametrize("gone", ["refused", "silent"])
+def test_an_endpoint_unreachable_past_give_up_after_s_skips_no_event(store: AlertStore, gone: str) -> None:
+    """An endpoint down for give_up_after_s lost an event at each retry after, though none was
+    refused: the outbox went on growing, and the alerts the receiver would have taken were gone."""
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    url = (
+        "http://127.0.0.1:9/hook" if gone == "refused" else f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
+    )
+    try:
+        cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=url, timeout_s=0.5)], give_up_after_s=60)
+        clock = Clock()
+        notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)
+        store.write_alerts([new_alert("a", closed=True)])
+        for _ in range(3):
+            assert notifier.step() == 0
+            clock.now += timedelta(hours=8)
+        [state] = notifier.states()
+        assert (state.pending, state.skipped) == (2, 0) and state.failures == 3
+    finally:
+        silent.close()
