@@ -3,12 +3,14 @@ log is down: the alerts waiting in the outbox, counted as they wait (it said 0 u
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, Gauge
 
 from config.store import StoreConfig
+from edge.alert_outbox import AlertOutbox
 from edge.alerts_sink import AlertSink
 from edge.metrics import health
 from tests.edge.test_alerts_sink import event, wait_for
@@ -58,3 +60,13 @@ def test_alerts_waiting_while_the_log_goes_down_are_counted_and_uncounted_once_d
     finally:
         proxy.set("forward")
         sink.close(timeout_s=5.0)
+
+
+def test_counting_what_waits_reads_an_index_not_every_state(tmp_path: Path) -> None:
+    """During an outage the outbox is counted at each state put: a scan would read every state's
+    windows each time, hundreds of MB after a long outage."""
+    AlertOutbox(tmp_path / "outbox.db").close()
+    with sqlite3.connect(tmp_path / "outbox.db") as db:
+        plan = " ".join(str(r[-1]) for r in db.execute(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM outbox WHERE delivered = 0"))  # fmt: skip
+    assert "COVERING INDEX" in plan, plan
