@@ -162,7 +162,7 @@ class Notifier:
             try:
                 announce(self._open_alerts())
             except DeliveryError as e:
-                self._failed(sink, last_id, str(e), now)
+                self._failed(sink, last_id, e, now)
                 return 0
             # The sink is back: with no event waiting, its failures (and first_failure_at, which
             # would skip the next event at its first refusal) must not outlive the outage.
@@ -182,7 +182,7 @@ class Notifier:
                         self._advance(sink, event.id, delivered=delivered, skipped=1)
                         return delivered
                     self._advance(sink, last_id, delivered=delivered)
-                    self._failed(sink, last_id, str(e), now)
+                    self._failed(sink, last_id, e, now)
                     return delivered
                 delivered += 1
             last_id = event.id
@@ -223,15 +223,16 @@ class Notifier:
                 cur.last_error = ""
                 cur.updated_at = self.clock()
 
-    def _failed(self, sink: Sink, last_id: int, error: str, now: datetime) -> None:
+    def _failed(self, sink: Sink, last_id: int, error: DeliveryError, now: datetime) -> None:
         with self.store.writing() as s:
             cur = s.get(EventCursor, sink.name)
             assert cur is not None
             cur.failures += 1
             wait = min(self.cfg.max_backoff_s, self.cfg.initial_backoff_s * 2 ** (cur.failures - 1))
             cur.next_attempt_at = now + timedelta(seconds=wait)
-            cur.first_failure_at = cur.first_failure_at or now
-            cur.last_error = error[:2000]
+            if not error.unreachable:  # give_up_after_s counts from the first refusal, not from an outage
+                cur.first_failure_at = cur.first_failure_at or now
+            cur.last_error = str(error)[:2000]
             cur.updated_at = now
             failures = cur.failures
         metrics.DELIVERY_FAILURES.labels(sink.name).inc()

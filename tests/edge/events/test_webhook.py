@@ -410,3 +410,32 @@ def test_an_endpoint_unreachable_past_give_up_after_s_skips_no_event(store: Aler
         assert (state.pending, state.skipped) == (2, 0) and state.failures == 3
     finally:
         silent.close()
+
+
+@pytest.mark.parametrize("receiver", [[503, 503]], indirect=True)
+def test_an_endpoint_back_after_a_long_outage_is_not_given_up_on_at_its_first_refusal(
+    store: AlertStore, receiver: Receiver
+) -> None:
+    """give_up_after_s counted from the first failure of the outage: an endpoint back after a day
+    (the url fixed, the daemon restarted) answering one 503 while it started lost the event at once."""
+    down = EventsConfig(
+        webhooks=[WebhookConfig(name="ops", url="http://127.0.0.1:9/hook", timeout_s=2)], give_up_after_s=60
+    )
+    clock = Clock()
+    notifier = Notifier(down, store, [WebhookSink(down.webhooks[0])], clock=clock)
+    store.write_alerts([new_alert()])
+    for _ in range(3):  # a day refusing connections
+        assert notifier.step() == 0
+        clock.now += timedelta(hours=8)
+    back = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url)], give_up_after_s=60,
+                        initial_backoff_s=10, max_backoff_s=10)  # fmt: skip
+    notifier = Notifier(back, store, [WebhookSink(back.webhooks[0])], clock=clock)
+    for _ in range(2):  # refused twice, within give_up_after_s of the first refusal
+        assert notifier.step() == 0
+        clock.now += timedelta(seconds=20)
+    [state] = notifier.states()
+    assert (state.pending, state.skipped, state.failures) == (1, 0, 5)
+    assert notifier.step() == 1  # the 200 that came next
+    [state] = notifier.states()
+    assert (state.pending, state.skipped, state.delivered) == (0, 0, 1)
+    assert [r[0] for r in receiver.requests] == [503, 503, 200]
