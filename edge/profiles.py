@@ -383,8 +383,9 @@ def profile_lock(profiles: ProfileStore, name: str) -> Iterator[None]:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             # A writer killed amid a save left its temporary file (models/files.py atomic_write), a
-            # whole version's arrays; every writer holds this lock, so none is being written now.
-            for leftover in folder.glob(".v*.tmp"):
+            # whole version's arrays, here or in a camera overlay's folder below; every writer of
+            # either holds this lock, so none is being written now.
+            for leftover in folder.rglob(".v*.tmp"):
                 leftover.unlink(missing_ok=True)
             yield
         finally:

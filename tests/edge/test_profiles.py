@@ -164,3 +164,21 @@ def test_one_clip_profile_keeps_its_calibration_windows_and_recalibrates_on_them
     assert again.model_version == "b" and cal["method"] == "split_halves"
     assert cal["n_scores"] == len(loaded.calibration_windows) and again.threshold != loaded.threshold
     assert reembed(loaded, _Projection("a", 0), CalibrationConfig()) is loaded  # same model: unchanged
+
+
+def test_a_killed_saves_temporary_files_go_with_the_next_save_overlays_too(tmp_path: Path) -> None:
+    """A save killed amid its write leaves a whole version's arrays in a temporary file, the profile's
+    or a camera overlay's (feedback for one camera): the next writer of the profile removes both."""
+    from edge.overlays import OVERLAYS_DIR
+
+    store = ProfileStore(tmp_path)
+    profile_dir = tmp_path / "ward"
+    overlay_dir = profile_dir / OVERLAYS_DIR / "door"
+    overlay_dir.mkdir(parents=True)
+    left = [profile_dir / ".v0002.npz.k3j.tmp", overlay_dir / ".v0001.npz.x9q.tmp"]
+    kept = overlay_dir / "v0001.json"
+    for f in [*left, kept]:
+        f.write_bytes(b"PK\x03\x04 half")
+    with profile_lock(store, "ward"):
+        pass
+    assert not any(f.exists() for f in left) and kept.exists()
