@@ -79,9 +79,8 @@ def run_server(
     """Serve until interrupted (or ``stop`` is set); refuses an open host without auth (config).
     ``store``: the alert log, already open (else it is opened here). Raises :class:`ServeUnavailable`
     when it cannot listen there."""
-    import uvicorn
-
     from edge.review.app import create_app
+    from edge.review.quiet_server import QuietServer
 
     with store if store is not None else AlertStore(cfg.store) as store:
         # Listening first: a second server on a busy port would otherwise replace the running one's
@@ -89,7 +88,7 @@ def run_server(
         sock = listen(serve)
         ctx = build_context(cfg, serve, store)
         app = create_app(ctx)
-        server = uvicorn.Server(uvicorn_config(app, serve))
+        server = QuietServer(uvicorn_config(app, serve))
         if stop is not None:
 
             def stop_when_asked() -> None:

@@ -21,7 +21,7 @@ with `haad enroll`; review what it found with `haad serve` (web pages) or `haad 
 
 Exit codes: 0 done; 1 failed while running (a database, a file that cannot be written, a camera
 given up); 2 bad usage, configuration or input file (nothing was started); 130 interrupted by
-Ctrl-C, but for run, demo, events run and frontend run, which stop cleanly with 0."""
+Ctrl-C, but for run, demo, events run, frontend run and serve, which stop cleanly with 0."""
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=HELP, rich_markup_mode=None)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from review_helpers import Seeded, seed
+from review_helpers import Seeded, free_port, seed
 from typer.testing import CliRunner
 
 from edge.profiles import ProfileStore
@@ -82,6 +82,43 @@ def test_a_second_server_on_a_busy_port_fails_in_one_line_and_leaves_the_running
         r = runner.invoke(app, ["serve", "--config", str(config), "--port", str(port)])
     assert r.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in _said(r.output), r.output
     assert token.read_text() == "the running server's\n"
+
+
+@pytest.mark.parametrize("stop_with", ["SIGINT", "SIGTERM"])
+def test_serve_stopped_by_ctrl_c_or_sigterm_exits_0_like_the_other_long_running_commands(
+    tmp_path: Path, seeded: Seeded, stop_with: str
+) -> None:
+    """Uvicorn raised the signal again once shut down: haad serve exited 130 on Ctrl-C and was killed
+    by SIGTERM, where haad run, demo, events run and frontend run stop with 0."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    config = _config(tmp_path, seeded, state_dir=str(tmp_path / "state"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "haad", "serve", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until it serves (a loaded machine takes seconds to import and start)
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0][-800:]
+                time.sleep(0.1)
+        proc.send_signal(getattr(signal, stop_with))
+        output, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, output[-800:]
+        assert "Traceback" not in output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_serve_token_prints_a_token_whose_hash_the_config_accepts() -> None:
