@@ -109,15 +109,14 @@ class RetentionClock:
     elapsed since, or the wall clock where that is earlier (stepped back: retention keeps more). A
     jump ahead of the elapsed time is said once; retention catches up with it at the next start.
 
-    A wall clock behind at start, before :data:`CLOCK_FLOOR` or the newest alert of the log
-    (``newest_alert``: an alert cannot have started in the future), was not set yet: its first jump
-    ahead is the clock being set, and retention goes by it, else it would delete nothing until a
-    restart."""
+    A wall clock before :data:`CLOCK_FLOOR` at start was not set yet: its first jump ahead is the
+    clock being set, and retention goes by it, else it would delete nothing until a restart. (A clock
+    behind the newest alert is no such sign: a clock stepped back from a bad source's year ahead is
+    too, and that source's next step ahead would delete every alert.)"""
 
     JUMP_S = 3600.0  # a step worth a warning (NTP slews drift by far less)
 
-    def __init__(self, newest_alert: datetime | None = None) -> None:
-        self.known = max(CLOCK_FLOOR, newest_alert or CLOCK_FLOOR)
+    def __init__(self) -> None:
         self.wall0, self.mono0 = datetime.now(UTC), time.monotonic()
         self.warned = False
 
@@ -125,10 +124,9 @@ class RetentionClock:
         wall = datetime.now(UTC)
         elapsed = self.wall0 + timedelta(seconds=time.monotonic() - self.mono0)
         ahead = (wall - elapsed).total_seconds()
-        if ahead > self.JUMP_S and self.wall0 < self.known:
-            log.warning("the wall clock, %s at start (before %s: not set yet), was set %.0f s ahead; retention "
-                        "goes by it from now", self.wall0.isoformat(timespec="seconds"),
-                        self.known.isoformat(timespec="seconds"), ahead)  # fmt: skip
+        if ahead > self.JUMP_S and self.wall0 < CLOCK_FLOOR:
+            log.warning("the wall clock, %s at start (not set yet), was set %.0f s ahead; retention goes by "
+                        "it from now", self.wall0.isoformat(timespec="seconds"), ahead)  # fmt: skip
             self.wall0, self.mono0 = wall, time.monotonic()
             return wall
         if ahead > self.JUMP_S and not self.warned:
@@ -143,13 +141,13 @@ def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
     """The notifier (when sinks are configured) and retention every ``store.retention.every_s``."""
     from edge.events.notifier import Notifier, build_sinks
     from edge.snapshots import alerts_root, prune_snapshots, snapshot_modes
-    from edge.store.retention import newest_start, prune
+    from edge.store.retention import prune
 
     store = store_when_reachable(cfg, stop, "housekeeping")
     if store is None:
         return
+    clock = RetentionClock()
     with store:
-        clock = RetentionClock(newest_start(store))
         notifier, thread = None, None
         if cfg.events.enabled:
             notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]),

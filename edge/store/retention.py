@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.sql.expression import Executable
 
 from config.store import RetentionConfig
@@ -79,13 +79,6 @@ def _in_batches(store: AlertStore, ids: Select[int], change: Callable[[list[int]
         total += len(batch)
         if len(batch) < BATCH:
             return total
-
-
-def newest_start(store: AlertStore) -> datetime | None:
-    """When the newest alert of the log started (None: no alert)."""
-    with store.reading() as s:
-        newest: datetime | None = s.scalar(select(func.max(Alert.started_at)))
-    return newest
 
 
 def prune(
