@@ -361,14 +361,20 @@ def deliver_cmd(
 
     cfg = load_edge_config(config)
     path = outbox_path(cfg)
-    if not path.is_file():
+    if not path.parent.is_dir():
         typer.echo(f"no outbox at {path}: nothing to deliver")
         return
     try:
         lock = outbox_lock(cfg)
     except StateLocked as e:
         _fail(f"{e}: a running worker delivers its outbox itself")
-    set_aside_if_damaged(path)  # under the lock, nothing else has it open
+    # Under the lock, nothing else has it open. Also with the file gone: its write-ahead log left
+    # behind holds alerts, and is set aside for recovery.
+    set_aside_if_damaged(path)
+    if not path.is_file():
+        lock.close()
+        typer.echo(f"no outbox at {path}: nothing to deliver")
+        return
     outbox = AlertOutbox(path)
     try:
         with AlertStore(cfg.store) as store:

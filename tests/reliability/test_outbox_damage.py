@@ -109,3 +109,17 @@ def test_haad_alerts_deliver_on_a_damaged_outbox_sets_it_aside_instead_of_failin
     done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "is damaged" in done.stderr and [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+
+
+def test_haad_alerts_deliver_sets_aside_the_write_ahead_log_of_a_deleted_outbox(tmp_path: Path) -> None:
+    """The outbox deleted by hand, its write-ahead log (alerts) left: deliver said only that there was
+    nothing to deliver; it sets the log aside for recovery and says so."""
+    (tmp_path / "edge.yaml").write_text(
+        f"streams: []\nstore: {{url: 'sqlite:///{tmp_path}/alerts.db'}}\nstate_dir: {tmp_path}\n"
+    )
+    damage(tmp_path / "alert-outbox.db", "deleted_leaving_its_wal")
+    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
+    assert done.returncode == 0 and "nothing to deliver" in done.stdout, done.stderr[-2000:]
+    assert "is damaged" in done.stderr
+    assert [p for p in tmp_path.iterdir() if re.search(rf"alert-outbox\.db{STAMP}-wal$", p.name)]
+    assert not (tmp_path / "alert-outbox.db-wal").exists()
