@@ -132,8 +132,8 @@ class RetentionClock:
         if ahead > self.JUMP_S and not self.warned:
             self.warned = True
             log.warning("the wall clock jumped %.0f s ahead of the time elapsed since housekeeping started; "
-                        "retention goes by the elapsed time, so the jump alone deletes no alert, until haad "
-                        "restarts", ahead)  # fmt: skip
+                        "retention goes by the elapsed time, so the jump alone deletes no alert, until housekeeping "
+                        "restarts (haad, or this service after a failure)", ahead)  # fmt: skip
         return min(wall, elapsed)
 
 
