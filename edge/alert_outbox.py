@@ -11,8 +11,8 @@ the outbox's life, so an older state never replaces a newer one). A delivered st
 its episode is closed; the newest state of an episode still open stays, marked delivered, because
 it is what a worker that starts after a crash resumes (edge.alerts_sink).
 
-A damaged file (not a database, truncated, or emptied while its write-ahead log is left, which SQLite
-would then delete) is set aside under a ``.damaged-<time>`` name for recovery (``sqlite3 FILE
+A damaged file (not a database, truncated, an index out of step with its table, or emptied while its
+write-ahead log is left, which SQLite would then delete) is set aside under a ``.damaged-<time>`` name for recovery (``sqlite3 FILE
 .recover``) by the worker that starts on it (:func:`set_aside_if_damaged`), and a fresh outbox is
 started in its place: otherwise no alert could be saved again until someone removed it by hand.
 Only while the outbox lock is held and nothing has the file open: a connection still open on a moved
@@ -169,12 +169,14 @@ def set_aside_if_damaged(path: Path) -> None:
     try:
         db = sqlite3.connect(path, timeout=30.0)
         try:
-            # A truncated file opens and fails later, on the pages it lost: this reads every page.
-            problem = str(db.execute("PRAGMA quick_check(1)").fetchone()[0])
+            # A truncated file opens and fails later, on the pages it lost: this reads every page. And an
+            # index out of step with its table fails only the writes that touch it (quick_check misses it).
+            problem = str(db.execute("PRAGMA integrity_check(1)").fetchone()[0])
         finally:
             db.close()
     except sqlite3.DatabaseError as e:
-        if getattr(e, "sqlite_errorcode", None) not in _DAMAGED:
+        # Extended codes (SQLITE_CORRUPT_INDEX, ...) name their primary code in the low byte.
+        if (getattr(e, "sqlite_errorcode", None) or 0) & 0xFF not in _DAMAGED:
             return  # locked, unreadable, ...: the writer meets it and says so
         problem = str(e)
     if problem != "ok":

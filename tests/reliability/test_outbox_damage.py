@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -57,6 +58,16 @@ def damage(outbox: Path, how: str) -> None:
         sink.write([event("opened", f"e{i}", 3, 3.0) for i in range(8)])
         sink.close(timeout_s=1.0)
         os.truncate(outbox, outbox.stat().st_size // 2)
+    elif how == "index_out_of_step":  # an index no longer matching its table: its writes fail
+        sink = AlertSink(StoreConfig(url=down(outbox.parent)), outbox, model_version="m1")
+        sink.start(["cam0"])
+        sink.write([event("opened", f"e{i}", 3, 3.0) for i in range(8)])
+        sink.close(timeout_s=1.0)
+        db = sqlite3.connect(outbox, isolation_level=None)
+        db.execute("PRAGMA writable_schema = ON")
+        db.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX outbox_delivered ON outbox (rev)' "
+                   "WHERE name = 'outbox_delivered'")  # fmt: skip
+        db.close()  # the last connection: checkpointed, the damage is in the file itself
     elif how == "emptied_under_its_wal":
         killed_worker_leaves(outbox)
         os.truncate(outbox, 0)
@@ -66,7 +77,8 @@ def damage(outbox: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "how", ["not_a_database", "truncated", "emptied_under_its_wal", "deleted_leaving_its_wal"]
+    "how",
+    ["not_a_database", "truncated", "index_out_of_step", "emptied_under_its_wal", "deleted_leaving_its_wal"],
 )
 def test_a_damaged_outbox_is_set_aside_and_a_fresh_one_keeps_the_next_alerts(
     tmp_path: Path, how: str, caplog: pytest.LogCaptureFixture
