@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import io
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ from edge.profiles import NoSuchProfile, Profile, ProfileError
 from edge.review import queries, schemas
 from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
+from edge.review.unreachable import LOG_UNREACHABLE, why_unreachable
 from edge.snapshots import read_index
 from edge.store.models import MAX_ID, Alert, Event, ReviewStatus
 from edge.store.outbox import CursorState, OutboxEvent, cursor_states, pending_events
@@ -44,6 +46,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     403: {"model": schemas.Problem, "description": "Missing or wrong X-CSRF-Token (session cookie)."},
 }
 LIVE_POLL_S = 0.5  # how often the live stream looks for new events
+log = logging.getLogger("haad.serve")
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.Problem, "description": "No such thing."}
 }
@@ -216,8 +219,17 @@ async def live_events(
 async def _event_stream(request: Request, ctx: ReviewContext, who: Identity, last: int) -> AsyncIterator[str]:
     yield "retry: 2000\n\n"
     quiet = 0.0
+    log_down = False
     while not await request.is_disconnected():
-        events = await run_in_threadpool(_events_after, ctx, last)
+        try:
+            events = await run_in_threadpool(_events_after, ctx, last)
+            log_down = False
+        except LOG_UNREACHABLE as err:
+            # The stream waits for the log to come back: broken off, it logged a traceback, and so did
+            # each open page's reconnect, every 2 s (one with Last-Event-ID reads nothing first).
+            if not log_down:
+                log.warning("live updates: alert log unreachable (%s); waiting for it", why_unreachable(err))
+            log_down, events = True, []
         # A session logged out or expired ends its streams (the browser's reconnect gets 401); asked
         # after reading, so no change written after the logout goes out.
         if who.via == "session" and ctx.auth.identify(request) is None:

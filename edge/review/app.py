@@ -16,17 +16,14 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from edge.review import api, pages
 from edge.review.context import ReviewContext
 from edge.review.guards import RequestGuard
+from edge.review.unreachable import LOG_UNREACHABLE, why_unreachable
 
 STATIC = Path(__file__).parent / "static"
-# The alert log down, restarting or out of connections: the server answers 503 until it is back.
-LOG_UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 log = logging.getLogger("haad.serve")
 
 
@@ -74,9 +71,7 @@ async def _http_error(request: Request, e: HTTPException) -> Response:
 
 
 async def _log_unreachable(request: Request, e: Exception) -> Response:
-    # the driver's first line names the server and the failure, never the URL's password
-    why = f"{type(e).__name__}: {str(getattr(e, 'orig', None) or e).splitlines()[0]}"
-    log.warning("alert log unreachable (%s %s): %s", request.method, request.url.path, why)
+    log.warning("alert log unreachable (%s %s): %s", request.method, request.url.path, why_unreachable(e))
     return await _http_error(request, HTTPException(503, "alert log unreachable; try again shortly"))
 
 

@@ -4,11 +4,13 @@ one-off token kept out of the log. Real Uvicorn servers on loopback ports, and T
 
 from __future__ import annotations
 
+import json
 import logging
 import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -171,5 +173,46 @@ def test_a_live_event_stream_ends_with_its_session(seeded: Seeded, ended_by: str
                 # the stream ends without it (before, its data came: a hang here cannot happen)
                 assert next((line for line in lines if line.startswith("data:")), None) is None
             assert browser.get("/api/v1/events/live").status_code == 401
+    finally:
+        ctx.store.close()
+
+
+@pytest.mark.parametrize("resumed", [False, True])  # a page's first stream; a reconnect with Last-Event-ID
+def test_a_live_event_stream_waits_out_an_alert_log_outage_with_one_log_line(
+    tmp_path: Path, pg_proxy: tuple[Any, str], caplog: pytest.LogCaptureFixture, resumed: bool
+) -> None:
+    """The shared PostgreSQL log going down broke every open live stream with a traceback in the
+    server's log, and each page's reconnect, every 2 s, logged another; the stream now waits, says
+    so once, and goes on with the changes made once the log is back."""
+    import logging
+    from datetime import UTC, datetime
+
+    from review_helpers import demo_alert, free_port, running
+
+    proxy, url = pg_proxy
+    (tmp_path / "profiles").mkdir()
+    port = free_port()
+    ctx = make_context(url, tmp_path / "profiles", port=port)
+    caplog.set_level(logging.WARNING)
+    try:
+        with running(create_app(ctx), port) as base, httpx.Client(base_url=base, timeout=30) as client:
+            headers = {**AUTH, "Last-Event-ID": "0"} if resumed else AUTH
+            with client.stream("GET", "/api/v1/events/live", headers=headers) as stream:
+                lines = stream.iter_lines()
+                assert next(lines).startswith("retry:")
+                proxy.set("refuse")
+                deadline = time.monotonic() + 30
+                while "live updates: alert log unreachable" not in caplog.text:
+                    assert time.monotonic() < deadline, caplog.text
+                    time.sleep(0.05)
+                proxy.set("forward")
+                with AlertStore(url) as store:
+                    [alert_id] = store.write_alerts(
+                        [demo_alert("door", "demo-walk", datetime.now(UTC), seed=22)]
+                    )
+                data = next(line for line in lines if line.startswith("data:"))
+                assert json.loads(data[5:])["alert"]["id"] == alert_id
+        assert caplog.text.count("live updates: alert log unreachable") == 1
+        assert not [r for r in caplog.records if r.exc_info], caplog.text  # no traceback
     finally:
         ctx.store.close()
