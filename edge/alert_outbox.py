@@ -12,9 +12,10 @@ its episode is closed; the newest state of an episode still open stays, marked d
 it is what a worker that starts after a crash resumes (edge.alerts_sink).
 
 A damaged file (not a database, truncated, an index out of step with its table, or emptied while its
-write-ahead log is left, which SQLite would then delete) is set aside under a ``.damaged-<time>`` name for recovery (``sqlite3 FILE
-.recover``) by the worker that starts on it (:func:`set_aside_if_damaged`), and a fresh outbox is
-started in its place: otherwise no alert could be saved again until someone removed it by hand.
+write-ahead log is left, which SQLite would then delete) is set aside under a ``.damaged-<time>`` name
+for recovery (``sqlite3 FILE .recover``) by the worker that starts on it or ``haad alerts deliver``
+(:func:`set_aside_if_damaged`), and a fresh outbox is started in its place: otherwise no alert could
+be saved again until someone removed it by hand.
 Only while the outbox lock is held and nothing has the file open: a connection still open on a moved
 file deletes the write-ahead log of the same name when it closes, the new file's.
 """
