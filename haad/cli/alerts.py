@@ -329,8 +329,6 @@ def review_cmd(
         # a reviewer who wrote them expected them to do something
         raise typer.BadParameter(f"{', '.join(given)} go(es) with --normal or --undo-normal, not --status")
     if normal or undo_normal:
-        with _open(config, db):  # the same checks as every command: the database must exist
-            pass
         if normal and scope is None:
             raise typer.BadParameter("--normal needs --scope camera or --scope all", param_hint="--scope")
         message = _review_normal(
@@ -441,10 +439,9 @@ def _review_normal(
     from edge.profiles import ProfileError, ProfileStore
     from edge.review.queries import known_streams
     from edge.review.server import configured_streams
-    from edge.store import AlertStore
 
     cfg = load_edge_config(config, db=db)
-    with AlertStore(cfg.store) as store:
+    with _opened(cfg.store) as store:
         streams = configured_streams(cfg) or known_streams(store)
         profiles = ProfileStore(Path(cfg.profiles_dir))
         try:

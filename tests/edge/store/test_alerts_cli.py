@@ -6,6 +6,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -387,22 +388,29 @@ def test_show_escapes_control_characters_a_note_could_drive_the_terminal_with(
     assert "note: ok \\x1b]0;owned\\x07 \\x1b[2J\\rfake" in result.output
 
 
-@pytest.fixture
-def read_only_log(tmp_path: Path, make_alert: MakeAlert) -> Iterator[str]:
-    """A SQLite alert log with one alert whose file cannot be written, even by root (``chattr +i``:
-    a copy an operator may read but not change); skips where the attribute cannot be set."""
+@contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """``path`` cannot be written while the block runs, even by root (``chattr +i``: a copy an
+    operator may read but not change); skips where the attribute cannot be set."""
     import subprocess
 
-    path = tmp_path / "ro.db"
-    with AlertStore(f"sqlite:///{path}") as store:
-        store.write_alerts([make_alert()])
     made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
     if made.returncode != 0:
         pytest.skip(f"cannot make {path} immutable ({made.stderr.strip() or 'no chattr'})")
     try:
-        yield f"sqlite:///{path}"
+        yield
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+@pytest.fixture
+def read_only_log(tmp_path: Path, make_alert: MakeAlert) -> Iterator[str]:
+    """A SQLite alert log with one alert whose file cannot be written."""
+    path = tmp_path / "ro.db"
+    with AlertStore(f"sqlite:///{path}") as store:
+        store.write_alerts([make_alert()])
+    with immutable(path):
+        yield f"sqlite:///{path}"
 
 
 def test_a_read_only_sqlite_log_lists_and_a_write_to_it_is_one_line_not_a_traceback(
@@ -418,6 +426,27 @@ def test_a_read_only_sqlite_log_lists_and_a_write_to_it_is_one_line_not_a_traceb
             f"error: alert log {read_only_log}: OperationalError: attempt to write a readonly database"
         ), result.output
         assert "Traceback" not in result.output and "[SQL:" not in result.output
+
+
+def test_review_normal_on_a_read_only_log_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Marking normal reads the log, re-embeds, then writes to it: the write failing was a SQLAlchemy
+    traceback with its SQL, where --status said it in one line."""
+    from tests.edge.review.review_helpers import seed
+
+    path = tmp_path / "alerts.db"
+    (tmp_path / "profiles").mkdir()
+    seeded = seed(f"sqlite:///{path}", tmp_path / "profiles")
+    config = tmp_path / "edge.yaml"
+    config.write_text(f"store: {{url: '{seeded.url}'}}\nprofiles_dir: '{seeded.profiles}'\n")
+    with immutable(path):
+        result = run(
+            "review", str(seeded.ids[0]), "--normal", "--scope", "camera", "--yes", "--config", str(config)
+        )
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1] == (
+        f"error: alert log {seeded.url}: OperationalError: attempt to write a readonly database"
+    ), result.output
+    assert "Traceback" not in result.output and "[SQL:" not in result.output
 
 
 def test_a_limit_beyond_what_sql_can_count_means_all_of_them(
