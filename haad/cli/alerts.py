@@ -13,6 +13,7 @@ import csv
 import getpass
 import json
 import re
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -366,14 +367,18 @@ def deliver_cmd(
         lock = outbox_lock(cfg)
     except StateLocked as e:
         _fail(f"{e}: a running worker delivers its outbox itself")
-    # Under the lock, nothing else has it open. Also with the file gone: its write-ahead log left
-    # behind holds alerts, and is set aside for recovery.
-    set_aside_if_damaged(path)
-    if not path.is_file():
+    try:
+        # Under the lock, nothing else has it open. Also with the file gone: its write-ahead log left
+        # behind holds alerts, and is set aside for recovery.
+        set_aside_if_damaged(path)
+        outbox = AlertOutbox(path) if path.is_file() else None
+    except (sqlite3.Error, OSError) as e:  # locked by another program, a failing disk, ...
+        lock.close()
+        _fail(f"cannot open the alert outbox {path} ({type(e).__name__}: {e}); its alerts stay in it")
+    if outbox is None:
         lock.close()
         typer.echo(f"no outbox at {path}: nothing to deliver")
         return
-    outbox = AlertOutbox(path)
     try:
         with AlertStore(cfg.store) as store:
             delivered = outbox.deliver(store)

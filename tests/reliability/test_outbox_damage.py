@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from config.store import StoreConfig
+from edge.alert_outbox import AlertOutbox
 from edge.alerts_sink import AlertSink
 from tests.daemon_harness import haad
 from tests.edge.test_alerts_sink import event, rows, wait_for, waiting
@@ -135,3 +136,17 @@ def test_haad_alerts_deliver_sets_aside_the_write_ahead_log_of_a_deleted_outbox(
     assert "is damaged" in done.stderr
     assert [p for p in tmp_path.iterdir() if re.search(rf"alert-outbox\.db{STAMP}-wal$", p.name)]
     assert not (tmp_path / "alert-outbox.db-wal").exists()
+
+
+def test_haad_alerts_deliver_on_an_outbox_it_cannot_open_says_so_and_leaves_it(tmp_path: Path) -> None:
+    """Not damage (a locked file, a failing disk; here a folder where its write-ahead log goes): one
+    line and exit 1, the outbox left as it is, not a traceback."""
+    (tmp_path / "edge.yaml").write_text(
+        f"streams: []\nstore: {{url: 'sqlite:///{tmp_path}/alerts.db'}}\nstate_dir: {tmp_path}\n"
+    )
+    AlertOutbox(tmp_path / "alert-outbox.db").close()
+    (tmp_path / "alert-outbox.db-wal").mkdir()
+    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "cannot open the alert outbox" in done.stderr
+    assert not [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
