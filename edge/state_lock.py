@@ -52,10 +52,23 @@ def hold_lock(path: Path, *, what: str, wait_s: float = 0.0) -> IO[bytes]:
 
 def _holder(f: IO[bytes]) -> str:
     """The pid the holder wrote, waiting a moment for one that took the lock an instant ago (two
-    started together) and has yet to write it."""
+    started together) and has yet to write it: till then the file is empty, or holds the pid of the
+    holder before it, dead (killed: the kernel released its lock)."""
+    holder = ""
     for _ in range(HOLDER_READS):
         f.seek(0)
-        if holder := f.read().decode(errors="replace").strip():
+        holder = f.read().decode(errors="replace").strip()
+        if holder and _alive(holder):
             return holder
         time.sleep(0.1)
-    return "unknown"
+    return holder or "unknown"  # a pid of another pid namespace (a container) is never seen alive
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, OverflowError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
