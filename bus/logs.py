@@ -14,7 +14,7 @@ from typing import TextIO
 
 _USERINFO = re.compile(r"//[^/@?#]*@")
 _SECRET_PARAM = re.compile(
-    r"([?&;](?:access_token|token|auth|key|api_?key|pass(?:word|wd)?|pwd|secret|sig(?:nature)?)=)[^&;#]*",
+    r"([?&;](?:access_token|token|auth|key|api_?key|(?:ssl)?pass(?:word|wd)?|pwd|secret|sig(?:nature)?)=)[^&;#]*",
     re.IGNORECASE,
 )
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

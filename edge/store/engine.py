@@ -29,7 +29,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 
 from config.store import StoreConfig
 
@@ -40,18 +40,6 @@ _PG_MIGRATION_LOCK = 0x6861_6164  # "haad"
 # Alembic's ``context``/``op`` are process-wide proxies: two threads migrating at once would run each
 # other's env.py on the wrong connection, so upgrades within one process take turns.
 _UPGRADE_IN_PROCESS = threading.Lock()
-
-
-# libpq takes these as query parameters too (?password=...): hidden wherever a URL is shown
-_SECRET_PARAMS = ("password", "sslpassword")
-
-
-def shown_url(url: str | URL) -> str:
-    """``url`` fit for a message or a log: its password, in the user part or the query, as ``***``."""
-    url = make_url(url)
-    hidden = {k: "***" for k in url.query if k.lower() in _SECRET_PARAMS}
-    shown = url.update_query_dict(hidden).render_as_string(hide_password=True)
-    return shown.replace("=%2A%2A%2A", "=***")  # as the user part shows it, not percent-encoded
 
 
 def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:

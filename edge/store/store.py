@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
+from bus.logs import redact_url
 from config.events import EventKind
 from config.store import StoreConfig, normalise_db_url
-from edge.store.engine import WRITE, make_engine, shown_url, upgrade_to_head
+from edge.store.engine import WRITE, make_engine, upgrade_to_head
 from edge.store.models import Alert, StreamStatus
 from edge.store.outbox import record_alert_events
 from edge.store.records import (
@@ -55,8 +56,8 @@ class AlertStore:
 
     @property
     def url(self) -> str:
-        """The database URL, password hidden (for logs)."""
-        return shown_url(self._engine.url)
+        """The database URL, user and password hidden (for messages and logs)."""
+        return redact_url(self._engine.url.render_as_string(hide_password=False))
 
     def write_alerts(self, alerts: Sequence[NewAlert]) -> list[int]:
         """Insert or replace each alert by its ``episode_key``, all in one transaction committed when

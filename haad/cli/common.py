@@ -81,9 +81,9 @@ def open_store(store: StoreConfig) -> AlertStore:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bus.logs import redact_url
     from config.secrets import SecretError
     from edge.store import AlertStore
-    from edge.store.engine import shown_url
 
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").expanduser().is_file():
@@ -93,7 +93,7 @@ def open_store(store: StoreConfig) -> AlertStore:
     except SecretError as e:
         raise fail(f"store.password: {e}") from None
     except (SQLAlchemyError, CommandError) as e:
-        raise fail(f"cannot open {shown_url(url)}: {e.__class__.__name__}: {e.args[0]}") from None
+        raise fail(f"cannot open {redact_url(store.url)}: {e.__class__.__name__}: {e.args[0]}") from None
 
 
 def invalid(e: ValidationError, code: int = 2) -> typer.Exit:

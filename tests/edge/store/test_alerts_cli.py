@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
+from bus.logs import redact_url
 from edge.store import AlertStore, NewAlert
 from haad.cli.alerts import app as alerts_app
 from haad.cli.alerts import parse_time
@@ -478,8 +479,10 @@ def test_a_password_in_the_url_is_never_shown_in_an_error_or_the_stores_url(pg_u
     ):
         result = run("list", "--db", url)
         assert result.exit_code == code and "hunter2" not in result.output, result.output
-    with AlertStore(pg_url + "&password=hunter2&sslmode=prefer") as store:  # trust auth ignores it
-        assert "hunter2" not in store.url and "password=***" in store.url and "sslmode=prefer" in store.url
+    # trust auth ignores them; the daemon's logs show its config's URL, haad alerts and serve the store's
+    with AlertStore(pg_url + "&password=hunter2&sslpassword=hunter2&sslmode=prefer") as store:
+        for shown in (store.url, redact_url(store.config.url)):
+            assert "hunter2" not in shown and "password=***" in shown and "sslmode=prefer" in shown, shown
 
 
 def test_deliver_to_a_log_a_newer_haad_upgraded_says_so_and_keeps_the_outbox(

@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
+from bus.logs import redact_url
 from config.store import RetentionConfig, StoreConfig
 from edge.store import AlertStore, NewAlert, ReviewedMeanwhile, open_store
 from edge.store.engine import alembic_config, make_engine
@@ -56,7 +57,7 @@ def test_opening_creates_the_schema_at_head_and_reopening_changes_nothing(
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert _revision(store_url) is None  # empty database
     with open_store(store_url) as store:
-        assert store.url == StoreConfig(url=store_url).url
+        assert store.url == redact_url(StoreConfig(url=store_url).url)
         [alert_id] = store.write_alerts([make_alert()])
     assert _revision(store_url) == head
     with open_store(store_url) as store, open_store(store_url) as again:
