@@ -50,7 +50,8 @@ def test_alerts_waiting_while_the_log_goes_down_are_counted_and_uncounted_once_d
     sink.start(["cam0"])
     try:
         sink.write([event("opened", "a", 3, 3.0)])
-        wait_for(lambda: sink.health().waiting == 0 and status_of(sink) == "ok", timeout_s=10)
+        # The first delivery opens the log and makes its schema: seconds on a loaded machine.
+        wait_for(lambda: sink.health().waiting == 0 and status_of(sink) == "ok", timeout_s=30)
         proxy.set(mode)
         sink.write([event("closed", "a", 5, 5.0), event("opened", "b", 2, 9.0)])
         wait_for(lambda: sink.health().waiting == 2, timeout_s=15)
