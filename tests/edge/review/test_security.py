@@ -216,3 +216,15 @@ def test_a_live_event_stream_waits_out_an_alert_log_outage_with_one_log_line(
         assert not [r for r in caplog.records if r.exc_info], caplog.text  # no traceback
     finally:
         ctx.store.close()
+
+
+def test_an_unreachable_log_error_without_a_message_is_still_one_line() -> None:
+    """The driver's first line was taken as given: an error with none (an empty message) raised
+    IndexError in the 503 handler, a 500 with a traceback instead."""
+    from sqlalchemy.exc import OperationalError
+
+    from edge.review.unreachable import why_unreachable
+
+    assert why_unreachable(OperationalError("SELECT 1", {}, Exception())) == "OperationalError: (no message)"
+    said = why_unreachable(OperationalError("SELECT 1", {}, Exception("connection refused\nDETAIL: more")))
+    assert said == "OperationalError: connection refused"
