@@ -383,12 +383,10 @@ def mark_normal(
         new = add_windows(
             target, additions, backend, spec=spec, reviewer=reviewer, note=note, behaviour=behaviour
         )
-        saved = target_store.save(_with_threshold_of(new, base, stream))
         now = datetime.now(UTC)
-        with store.writing() as s:
-            for a in alerts:
-                s.add(ProfileFeedback(alert_id=a.id, profile=what, base_version=target.version, version=saved.version,
-                                      action="normal", reviewer=reviewer, note=note, created_at=now))  # fmt: skip
+        rows = [ProfileFeedback(alert_id=a.id, profile=what, base_version=target.version, action="normal",
+                                reviewer=reviewer, note=note, created_at=now) for a in alerts]  # fmt: skip
+        saved = _save_recorded(store, target_store, _with_threshold_of(new, base, stream), rows)
     added_to = "the overlay of camera " + stream if stream else "every camera's profile"
     for a in alerts:
         text = f"normal: added to {name} ({added_to}), v{saved.version}" + (f"; {note}" if note else "")
@@ -401,6 +399,25 @@ def mark_normal(
         name, scope, stream, tuple(reached), behaviour or ", ".join(sorted(behaviour_names)) or "",
         target.version, saved.version, tuple(alert_ids), len(saved.windows) - len(target.windows), base.threshold,
     )  # fmt: skip
+
+
+def _save_recorded(
+    store: AlertStore, target_store: ProfileStore, profile: Profile, rows: Sequence[ProfileFeedback]
+) -> Profile:
+    """Save ``profile`` as a new version inside the alert log's transaction that adds ``rows`` (the
+    feedback that made it; their ``version`` is set to the saved one). The rows go in first: a log that
+    refuses writes (read-only, gone) fails before a version exists that no row records, which undo
+    could not find and a retry would add to again. Only a commit failing after the rows went in
+    can still leave such a version."""
+    with store.writing() as s:
+        for row in rows:
+            row.version = row.base_version  # until the save gives the version
+        s.add_all(rows)
+        s.flush()
+        saved = target_store.save(profile)
+        for row in rows:
+            row.version = saved.version
+    return saved
 
 
 def undo_normal(
@@ -424,10 +441,9 @@ def undo_normal(
         target_store, target, base = load_target(profiles, name, stream)
         base = reembed(base, backend, calibration)
         new = remove_windows(target, [alert_id], backend, reviewer=reviewer, note=note)
-        saved = target_store.save(_with_threshold_of(new, base, stream))
-        with store.writing() as s:  # under the lock, as mark_normal's row
-            s.add(ProfileFeedback(alert_id=alert_id, profile=where, base_version=target.version, version=saved.version,
-                                  action="undo", reviewer=reviewer, note=note, created_at=datetime.now(UTC)))  # fmt: skip
+        row = ProfileFeedback(alert_id=alert_id, profile=where, base_version=target.version, action="undo",
+                              reviewer=reviewer, note=note, created_at=datetime.now(UTC))  # fmt: skip
+        saved = _save_recorded(store, target_store, _with_threshold_of(new, base, stream), [row])
     store.set_status(alert_id, "new", f"undone: removed from {where} v{saved.version}", reviewer=reviewer)
     alert = store.get_alert(alert_id)
     scope: Scope = "camera" if stream else "all"
