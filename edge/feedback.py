@@ -283,18 +283,17 @@ def load_target(
     profiles: ProfileStore, name: str, stream: str | None
 ) -> tuple[ProfileStore, Profile, Profile]:
     """(the store, the current target, its profile): the profile itself, or its overlay for ``stream``
-    (an empty one, version 0, if it has none yet)."""
-    base = profiles.load(name)
+    (an empty one, version 0, if it has none yet); each the newest version that loads, the one a
+    running daemon serves (ProfileError, from loading the newest, when none does)."""
+    base = profiles.newest_readable(name) or profiles.load(name)
     if stream is None:
         return profiles, base, base
     store = overlay_store(profiles, name)
     check_name(stream)  # a folder name
-    try:
-        return store, store.load(stream), base
-    except ProfileError:
-        if store.latest_version(stream) is not None:
-            raise
-        return store, empty_overlay(base, stream), base
+    target = store.newest_readable(stream)
+    if target is None and store.latest_version(stream) is not None:
+        store.load(stream)  # raises why none loads
+    return store, target or empty_overlay(base, stream), base
 
 
 def _with_threshold_of(new: Profile, base: Profile, stream: str | None) -> Profile:

@@ -254,6 +254,16 @@ class ProfileStore:
         v = self.versions(name)
         return v[-1] if v else None
 
+    def newest_readable(self, name: str) -> Profile | None:
+        """``name``'s newest version that loads; None when none does. An unreadable newest version is
+        passed over, as a running daemon passes it over (it kept serving the one before)."""
+        for version in reversed(self.versions(name)):
+            try:
+                return self.load(name, version)
+            except ProfileError:  # enrolling anew is how an unreadable version is replaced
+                continue
+        return None
+
     def load(self, name: str, version: int | None = None) -> Profile:
         """A profile version (default: the newest); ProfileError for anything unusable in it."""
         check_name(name)

@@ -12,7 +12,7 @@ from config.completions import CompletionSettings, Gap
 from haad.cli.common import ConfigOption, check_behaviour, fail, load_edge_config
 
 if TYPE_CHECKING:
-    from edge.profiles import Profile, ProfileStore
+    from edge.profiles import Profile
 
 _COMPLETIONS = CompletionSettings()
 
@@ -87,7 +87,7 @@ def enroll_cmd(
     def behaviour_base() -> Profile | None:
         """The profile a --behaviour enrolment adds to (None: a new one, or a whole-profile enrolment)."""
         # An unreadable newest version is passed over, as a running daemon passes it over.
-        return _readable(store, profile) if behaviour is not None else None
+        return store.newest_readable(profile) if behaviour is not None else None
 
     # Exit 2: what the command was given cannot be enrolled (a name, a file, its clips, the config's
     # encoder); exit 1: the profile it met cannot be added to, or the new version cannot be saved.
@@ -116,7 +116,7 @@ def enroll_cmd(
             # What another enrolment or a reviewer saved meanwhile counts too, a profile another
             # `--behaviour` enrolment made meanwhile included (else its behaviour would be replaced).
             base = behaviour_base()
-            replaced = _readable(store, profile) if base is None else None
+            replaced = store.newest_readable(profile) if base is None else None
             built = build_profile(
                 profile, loaded, backend, calibration=w.calibration, augmentation=aug,
                 min_segment_s=w.min_segment_s, split_stride=w.stride, behaviour=behaviour, base=base,
@@ -193,16 +193,3 @@ def _check_used(
     ]  # fmt: skip
     if unused:
         raise fail(f"these options would change nothing here: {'; '.join(unused)}", code=2)
-
-
-def _readable(store: ProfileStore, name: str) -> Profile | None:
-    """``name``'s newest version that loads; None when none does (nothing to compare). An unreadable
-    newest version is passed over: a running daemon kept serving the one before it."""
-    from edge.profiles import ProfileError
-
-    for version in reversed(store.versions(name)):
-        try:
-            return store.load(name, version)
-        except ProfileError:  # enrolling anew is how an unreadable version is replaced
-            continue
-    return None

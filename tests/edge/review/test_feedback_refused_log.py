@@ -1,6 +1,7 @@
 """Mark as normal (and undo) on an alert log that refuses the write: no profile version is made
-that the log does not record. A real SQLite log whose trigger refuses feedback rows, as a read-only
-file or a server gone would, through ``haad alerts review``."""
+that the log does not record (a real SQLite log whose trigger refuses feedback rows, as a read-only
+file or a server gone would); on a profile whose newest version is damaged: added to the one the
+daemon serves. Through ``haad alerts review``."""
 
 from __future__ import annotations
 
@@ -56,3 +57,23 @@ def test_a_log_refusing_the_feedback_row_leaves_the_profile_at_its_version(
     assert r.exit_code == 0 and versions.latest_version("demo-walk") == 3, r.output
     with AlertStore(seeded.url) as store:
         assert store.get_alert(alert_id).status == "new"
+
+
+def test_marking_normal_adds_to_the_newest_version_that_loads_as_enrolment_does(
+    tmp_path: Path, seeded: Seeded
+) -> None:
+    # A damaged newest version (a disk fault) is passed over by the daemon, which serves the one
+    # before, and by `haad enroll --behaviour`; marking normal refused the profile outright.
+    folder = seeded.profiles / "demo-walk"
+    (folder / "v0002.json").write_bytes((folder / "v0001.json").read_bytes())
+    (folder / "v0002.npz").write_bytes((folder / "v0001.npz").read_bytes()[:100])
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(yaml.safe_dump({"store": {"url": seeded.url}, "profiles_dir": str(seeded.profiles)}))
+    r = runner.invoke(app, ["alerts", "review", str(seeded.ids[0]), "--normal", "--scope", "all", "--yes",
+                            "--config", str(cfg)])  # fmt: skip
+    assert r.exit_code == 0 and "v1 -> v3" in r.output, r.output
+    v1, v3 = (
+        ProfileStore(seeded.profiles).load("demo-walk", 1),
+        ProfileStore(seeded.profiles).load("demo-walk"),
+    )
+    assert v3.version == 3 and len(v3.windows) > len(v1.windows)
