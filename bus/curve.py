@@ -20,6 +20,7 @@ from pathlib import Path
 
 import zmq
 import zmq.auth
+import zmq.utils.z85 as z85
 from zmq.auth.thread import ThreadAuthenticator
 
 from config.bus import CurveConfig
@@ -73,7 +74,28 @@ def load_key(path: str, *, secret: bool) -> tuple[bytes, bytes | None]:
         raise CurveKeyError(f"{p} is not a ZeroMQ certificate: {e}") from e
     if secret and secret_key is None:
         raise CurveKeyError(f"{p} holds no secret key (use the .key_secret file)")
+    if not secret and secret_key is not None:
+        # The other end's secret: whoever reads this host's files could pose as that end.
+        raise CurveKeyError(f"{p} holds a secret key: give this host only the public key (the .key file)")
+    # A cut or edited file still parses: the worker failed to start ('Invalid argument'), or an
+    # authorized key turned away its frontend as unknown, while `haad config validate` passed.
+    if not _is_z85_key(public) or (
+        secret_key is not None and (not _is_z85_key(secret_key) or zmq.curve_public(secret_key) != public)
+    ):
+        raise CurveKeyError(
+            f"{p} is damaged (its keys are cut short or do not match): copy it again or make new keys"
+        )
     return public, secret_key
+
+
+def _is_z85_key(key: bytes) -> bool:
+    if len(key) != 40:
+        return False
+    try:
+        z85.decode(key)
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
 class _Authenticators:

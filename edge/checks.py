@@ -54,6 +54,12 @@ def deployment_warnings(cfg: EdgeConfig) -> list[str]:
         for where, ref in _secret_refs(cfg, "")
         if ref.file is not None and _world_readable(Path(ref.file))
     ]
+    curve = cfg.bus.curve
+    warnings += [
+        f"bus.curve: every user may read the secret key {path} (chmod 600 it)"
+        for path in ([] if curve is None else [curve.server_secret_key, curve.client_secret_key])
+        if path is not None and _world_readable(Path(path))
+    ]
     if (
         not cfg.streams
         or any(s.profiles for s in cfg.streams)
@@ -265,7 +271,9 @@ def _key_problems(cfg: EdgeConfig) -> list[str]:
     )
     if curve.authorized_clients is None:
         return problems
-    keys = sorted(p.stem for p in Path(curve.authorized_clients).glob("*.key"))
+    authorized = sorted(Path(curve.authorized_clients).glob("*.key"))
+    problems += _unreadable([(str(p), False) for p in authorized])  # else a damaged one refuses its frontend
+    keys = [p.stem for p in authorized]
     if not keys:
         problems.append(
             f"bus.curve.authorized_clients: no client public keys (*.key) in {curve.authorized_clients}"

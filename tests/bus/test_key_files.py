@@ -1,0 +1,76 @@
+"""Key files damaged on their way to a host, or put where the other kind belongs, or left readable by
+every user: `haad config validate` names each on the worker host, before `haad run` fails on it
+('Invalid argument') or the worker turns away a frontend whose authorized key is cut short."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from bus.curve import make_client_keys, make_server_keys
+from edge.demo import PROFILES_DIR
+from haad.cli import app
+
+runner = CliRunner()
+
+
+def _worker_host(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A worker host's edge.yaml as docs/bus.md writes it; its secret key and an authorized key."""
+    keys = tmp_path / "keys"
+    _, secret = make_server_keys(keys)
+    make_client_keys(keys, "dock")
+    curve = {"server_secret_key": str(secret), "authorized_clients": str(keys / "authorized")}
+    cfg = {"run_frontends": False, "streams": [{"id": "dock", "profiles": ["demo-walk"]}],
+           "profiles_dir": str(PROFILES_DIR), "bus": {"endpoint": "tcp://127.0.0.1:5555", "curve": curve}}  # fmt: skip
+    path = tmp_path / "edge.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path, secret, keys / "authorized" / "dock.key"
+
+
+def _cut(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-12])  # the key's line cut short, its closing quote gone
+
+
+def _edit(path: Path) -> None:
+    text = path.read_text()
+    start = text.rindex('= "') + 3  # the last key in the file: its secret one when it holds it
+    path.write_text(text[:start] + ("A" if text[start] != "A" else "B") + text[start + 1 :])
+
+
+# An edited public key is a valid other key: only the frontend's refusal can tell (bus/link.py).
+@pytest.mark.parametrize(
+    ("which", "damage"),
+    [("secret", _cut), ("secret", _edit), ("authorized", _cut)],
+    ids=["cut", "edited", "cut-public"],
+)
+def test_a_damaged_key_file_is_named_by_validate(
+    tmp_path: Path, which: str, damage: Callable[[Path], None]
+) -> None:
+    config, secret, authorized = _worker_host(tmp_path)
+    key = secret if which == "secret" else authorized
+    damage(key)
+    result = runner.invoke(app, ["config", "validate", str(config)])
+    assert result.exit_code == 2, result.output
+    assert f"{key} is damaged" in result.output
+
+
+def test_a_secret_key_where_a_public_one_belongs_is_refused(tmp_path: Path) -> None:
+    config, _, authorized = _worker_host(tmp_path)
+    shutil.copy(tmp_path / "keys" / "dock.key_secret", authorized)  # the frontend's secret copied over
+    result = runner.invoke(app, ["config", "validate", str(config)])
+    assert result.exit_code == 2, result.output
+    assert f"{authorized} holds a secret key" in result.output
+
+
+def test_a_secret_key_every_user_may_read_is_warned_of(tmp_path: Path) -> None:
+    config, secret, _ = _worker_host(tmp_path)
+    assert "every user may read" not in runner.invoke(app, ["config", "validate", str(config)]).output
+    secret.chmod(0o644)  # copied with a umask of 022
+    result = runner.invoke(app, ["config", "validate", str(config)])
+    assert result.exit_code == 0, result.output
+    assert f"every user may read the secret key {secret} (chmod 600 it)" in result.output
