@@ -21,7 +21,9 @@ const el = (tag, attrs = {}, ...kids) => {
   for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(k ?? ""));
   return e;
 };
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
+// The browser's local time, its zone named: the host's log is UTC, and at a fall-back hour two
+// alerts an hour apart read the same clock time (PDT / PST tells them apart).
+const when = (iso) => (iso ? new Date(iso).toLocaleString([], { timeZoneName: "short" }) : "–");
 const dur = (a) => (a.duration_s == null ? "open" : a.duration_s.toFixed(1) + " s");
 const badge = (s) => el("span", { class: "status " + s }, s);
 // Who was watched: the camera, and the person track in it when the camera tracks several people.
@@ -38,8 +40,11 @@ const personBox = (a) => el("div", { class: "frame", title: "where the people we
 const localInput = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
 const MAX_OFFSET = 10_000_000; // the API's largest offset
 // A page's filters from its address: a date that is none is said (in ignored), never quietly dropped.
+// One without a zone is UTC, as for the API and `haad alerts list` (the browser would read it as its
+// own local time, and a shared link would mean another moment in each reviewer's zone).
+const ZONELESS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 const urlDate = (params, k, ignored) => {
-  const v = params.get(k), t = v ? new Date(v) : null;
+  const v = params.get(k), t = v ? new Date(ZONELESS.test(v) ? v.replace(" ", "T") + "Z" : v) : null;
   if (v && isNaN(t)) ignored.push(`${k} "${v}" (not a date)`);
   return v && !isNaN(t) ? t : null;
 };
