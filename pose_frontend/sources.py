@@ -396,6 +396,9 @@ class SyntheticSource(_PassSource):
             yield p
         else:
             start, missed = self.starts_at, time.time() - self.starts_at
+            # Opened before the performance starts: a camera sends no frame stamped in the future.
+            if missed < 0 and wait_or_stop(self.stop, -missed):
+                return
             yield ((start + t, joints) for t, joints in p if t >= missed)
         for seed in itertools.count(p.seed + 1) if self.loop else ():
             yield SyntheticPerformer(p.script, fps=p.fps, seed=seed, noise_m=p.noise_m)

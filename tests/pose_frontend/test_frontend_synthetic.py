@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import time
+
 import numpy as np
 import pytest
 
 from models.skeleton import J, bone_lengths, torso_length
+from pose_frontend.sources import SyntheticSource
 from pose_frontend.synthetic import (
     ABNORMAL_MOTIONS,
     FLOOR_Y,
@@ -138,3 +142,13 @@ def test_same_seed_same_performance_other_seed_other_performance() -> None:
 def test_bad_scripts_are_refused(script: list[tuple[str, float]], kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         SyntheticPerformer(script, **kwargs)
+
+
+def test_a_live_performance_opened_before_it_starts_sends_no_frame_stamped_in_the_future() -> None:
+    # It played at once, stamped from starts_at on: frames ahead of the wall clock by the wait, which
+    # a restarted daemon's worker then took for older than what the killed one had seen.
+    starts_at = time.time() + 0.5
+    with SyntheticSource([("walk_in_place", 1.0)], realtime=True, starts_at=starts_at) as source:
+        for t, _ in itertools.islice(source, 3):
+            assert t <= time.time() + 1e-3
+    assert t >= starts_at
