@@ -73,12 +73,10 @@ Config = Annotated[
 Stream = Annotated[str | None, typer.Option(help="Only this stream id.")]
 Profile = Annotated[str | None, typer.Option(help="Only this profile.")]
 Host = Annotated[str | None, typer.Option(help="Only alerts raised by this host (config `host`).")]
-Since = Annotated[
-    datetime | None, typer.Option(parser=parse_time, help="Started at or after (ISO-8601 or 2h, 30m, 1d).")
-]
-Until = Annotated[
-    datetime | None, typer.Option(parser=parse_time, help="Started before (ISO-8601 or 2h, 30m, 1d).")
-]
+# The shell's TZ plays no part: a time without a zone is UTC, as the times shown are.
+_WHEN = "ISO-8601, UTC unless it has an offset (2026-03-29T02:30+02:00), or a time ago (2h, 30m, 1d)"
+Since = Annotated[datetime | None, typer.Option(parser=parse_time, help=f"Started at or after: {_WHEN}.")]
+Until = Annotated[datetime | None, typer.Option(parser=parse_time, help=f"Started before: {_WHEN}.")]
 Status = Annotated[ReviewStatus | None, typer.Option(help="Only this review status.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 AlertId = Annotated[
