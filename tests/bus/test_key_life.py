@@ -1,0 +1,125 @@
+"""An operator's keys over months, on a real CURVE bus over tcp: a frontend's key revoked (refused once
+the worker restarts, whether it stays connected or reconnects) and the worker's key pair rotated in the
+order docs/bus.md gives (frontends first: every frame arrives)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zmq
+
+from bus.curve import make_client_keys, make_server_keys
+from bus.messages import SkeletonFrame
+from bus.pubsub import Publisher, Subscriber
+from config.bus import BusConfig, CurveConfig
+
+
+def _frame(stream: str, seq: int) -> SkeletonFrame:
+    return SkeletonFrame(stream, seq, seq / 20, np.zeros((20, 3)), np.ones(20))
+
+
+class _Camera:
+    """A frontend host sending one stream every call of :meth:`send`."""
+
+    def __init__(self, endpoint: str, stream: str, server_public: Path, secret: Path) -> None:
+        self.stream, self.seq, self.sent = stream, 0, []
+        curve = CurveConfig(server_public_key=str(server_public), client_secret_key=str(secret))
+        self.pub = Publisher.from_config(BusConfig(endpoint=endpoint, curve=curve))
+
+    def send(self) -> None:
+        self.seq += 1
+        if self.pub.publish(
+            _frame(self.stream, self.seq)
+        ):  # False: refused, no queue (a live camera drops it)
+            self.sent.append(self.seq)
+
+
+def _run(cameras: list[_Camera], sub: Subscriber, seconds: float) -> dict[str, list[int]]:
+    """Send a frame from each camera every 20 ms for ``seconds``; the seqs that arrived, by stream."""
+    got: dict[str, list[int]] = {c.stream: [] for c in cameras}
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for camera in cameras:
+            camera.send()
+        while (frame := sub.recv(20)) is not None:
+            got[frame.stream_id].append(frame.seq)
+    return got
+
+
+def _worker(endpoint: str, secret: Path, authorized: Path, senders: dict[str, list[str]]) -> Subscriber:
+    curve = CurveConfig(server_secret_key=str(secret), authorized_clients=str(authorized), senders=senders)
+    deadline = time.monotonic() + 5
+    while True:  # the worker it replaces may hold the port a moment after closing (a new process would not)
+        try:
+            return Subscriber.from_config(BusConfig(endpoint=endpoint, curve=curve))
+        except zmq.ZMQError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("revoked", ["while-connected", "then-reconnects"])
+def test_a_revoked_frontend_sends_until_the_worker_restarts_and_never_after(
+    tcp_endpoint: str, tmp_path: Path, revoked: str
+) -> None:
+    keys = tmp_path / "keys"
+    server_public, server_secret = make_server_keys(keys)
+    _, dock_secret = make_client_keys(keys, "dock")
+    _, yard_secret = make_client_keys(keys, "yard")
+    authorized = keys / "authorized"
+    dock = _Camera(tcp_endpoint, "dock", server_public, dock_secret)
+    yard = _Camera(tcp_endpoint, "yard", server_public, yard_secret)
+    try:
+        sub = _worker(tcp_endpoint, server_secret, authorized, {"dock": ["dock"], "yard": ["yard"]})
+        assert all(_run([dock, yard], sub, 1.0).values())
+        (authorized / "dock.key").unlink()  # the dock host was lost: its key is revoked
+        if revoked == "then-reconnects":
+            dock.pub.close()
+            dock = _Camera(tcp_endpoint, "dock", server_public, dock_secret)
+        # The worker read its keys when it started: the revoked key still gets through, as documented.
+        assert _run([dock, yard], sub, 1.0)["dock"]
+        sub.close()
+        sub = _worker(tcp_endpoint, server_secret, authorized, {"yard": ["yard"]})
+        after = _run([dock, yard], sub, 2.0)
+        sub.close()
+        assert after["yard"] and not after["dock"]
+    finally:
+        dock.pub.close()
+        yard.pub.close()
+
+
+@pytest.mark.parametrize("worker_restart_after_s", [0.0, 0.5, 2.0])
+def test_rotating_the_worker_key_frontends_first_loses_no_frame(
+    tcp_endpoint: str, tmp_path: Path, worker_restart_after_s: float
+) -> None:
+    keys = tmp_path / "keys"
+    old_public, old_secret = make_server_keys(keys)
+    _, dock_secret = make_client_keys(keys, "dock")
+    new_public, new_secret = make_server_keys(tmp_path / "new")  # `haad keys server new/`
+    authorized = keys / "authorized"
+    sub = _worker(tcp_endpoint, old_secret, authorized, {"dock": ["dock"]})
+    dock = _Camera(tcp_endpoint, "dock", old_public, dock_secret)
+    got = _run([dock], sub, 0.5)["dock"]
+    try:
+        # 1. each frontend host gets new/server.key and restarts; the old worker refuses its handshake
+        while (frame := sub.recv(200)) is not None:  # a stopping frontend waits for the worker to read it
+            got.append(frame.seq)
+        dock.pub.close()
+        shutil.copy(new_public, tmp_path / "frontend-server.key")
+        dock = _Camera(tcp_endpoint, "dock", tmp_path / "frontend-server.key", dock_secret)
+        dock.seq = got[-1]
+        got += _run([dock], sub, worker_restart_after_s)["dock"]
+        # 2. the worker restarts on new/server.key_secret; the frontends' queues come through
+        sub.close()
+        sub = _worker(tcp_endpoint, new_secret, authorized, {"dock": ["dock"]})
+        got += _run([dock], sub, 1.5)["dock"]
+        while (frame := sub.recv(500)) is not None:
+            got.append(frame.seq)
+    finally:
+        dock.pub.close()
+        sub.close()
+    assert got == list(range(1, dock.seq + 1)) and dock.sent[-1] == dock.seq
