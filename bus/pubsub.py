@@ -280,10 +280,20 @@ class Subscriber:
                     "wrong_sender", f"a frame of stream {sid!r} from key {name!r}, which may not send it"
                 )
                 return None
-        refused = self._guard.accept(frame, time.time())
+        now = time.time()
+        refused = self._guard.accept(frame, now)
         if refused is not None:
             # 15 digits: a live clock to the 10 µs, and 1e300 as 1e+300, not a 305-digit number
-            self._warn_once(refused, f"{sid}: seq {frame.seq}, t {frame.timestamp:.15g} refused")
+            detail = f"{sid}: seq {frame.seq}, t {frame.timestamp:.15g} refused"
+            if refused == "bad_sent_at":
+                off = frame.sent_at - now
+                size = f"{abs(off):,.0f}" if abs(off) < 1e9 else f"{abs(off):.3g}"  # a junk sent_at: 1e+308
+                detail += (
+                    f": its host's clock is {size} s {'ahead of' if off > 0 else 'behind'} this worker's "
+                    f"(over bus.guard.max_clock_skew_s, {self._guard.config.max_clock_skew_s:g}); sync both "
+                    "hosts' clocks (NTP)"
+                )
+            self._warn_once(refused, detail)
             return None
         self.received[sid] += 1
         return frame
