@@ -86,7 +86,7 @@ def test_an_earlier_haads_state_killed_mid_alert_is_taken_over_by_this_haad(tmp_
                                    "script": [{"motion": m, "seconds": s} for m, s in steps]}  # fmt: skip
     cam = {"id": "cam", "profiles": ["demo-walk"], "source": performance}
     ward = {"id": "hall", "profiles": ["ward"], "source": {
-        "kind": "synthetic", "seed": 8, "script": [{"motion": "walk_in_place", "seconds": 100}]}}  # fmt: skip
+        "kind": "synthetic", "seed": 8, "script": [{"motion": "walk_in_place", "seconds": 30}]}}  # fmt: skip
     config = {
         "streams": [cam, ward],
         "bus": {"endpoint": f"ipc://{folder / 'bus.sock'}"},
