@@ -298,8 +298,11 @@ class Daemon:
     # --- supervision -------------------------------------------------------------------------------
 
     def _start(self, child: Child) -> None:
-        child.process = child.make()
-        child.process.start()
+        # Not child.process until started: /health, read from another thread meanwhile, would name a
+        # child made but not yet alive as down (failing, for the worker) while it spawns.
+        process = child.make()
+        process.start()
+        child.process = process
         child.started_at = time.monotonic()
         child.restart_at = None
         log.info("started %s (pid %s)", child.name, child.process.pid)

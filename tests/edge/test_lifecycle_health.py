@@ -5,18 +5,23 @@ image's HEALTHCHECK command (deploy/Dockerfile; no Docker engine here) is run ag
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bus.lifetime import Restarts
+from config.edge import EdgeConfig
+from config.supervisor import SupervisorConfig
+from edge.daemon import Child, Daemon
 from tests.daemon_harness import demo_profiles, start_daemon, wait
 from tests.reliability.test_drills import health
-
-pytestmark = pytest.mark.slow  # the whole daemon in its own process
 
 ROOT = Path(__file__).resolve().parents[2]
 WALK = {"kind": "synthetic", "script": [{"motion": "walk_in_place", "seconds": 600.0}], "seed": 1}
@@ -32,11 +37,45 @@ def docker_healthcheck_passes(port: int) -> bool:
     return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
 
 
+class _Spawning(multiprocessing.get_context("spawn").Process):  # type: ignore[name-defined,misc]
+    """A real child that, as it is started, notes what /health would say (``look``: set by the test;
+    a class attribute, as the process object itself is pickled into the child)."""
+
+    look: Callable[[], list[str]] | None = None
+    seen: list[list[str]] = []
+
+    def start(self) -> None:
+        assert _Spawning.look is not None
+        _Spawning.seen.append(_Spawning.look())
+        super().start()
+
+
+def test_a_child_being_started_is_never_named_down(tmp_path: Path) -> None:
+    # The child's process was set before it was started: /health, read by the metrics thread,
+    # named the worker down (failing, 503) for the ~0.1 s each start or restart spends spawning it.
+    daemon = Daemon(EdgeConfig.model_validate({"state_dir": str(tmp_path), "run_frontends": False}))
+    _Spawning.look, _Spawning.seen = daemon._down, []
+    daemon.worker = Child(
+        "worker", lambda: _Spawning(target=time.sleep, args=(5.0,)), Restarts(SupervisorConfig())
+    )
+    daemon._start(daemon.worker)
+    try:
+        assert _Spawning.seen == [[]] and daemon._down() == []
+    finally:
+        _Spawning.look = None
+        assert daemon.worker.process is not None
+        daemon.worker.process.kill()
+        daemon.worker.process.join(10)
+    assert daemon._down() == ["worker"]  # and once it exited, it is
+
+
+@pytest.mark.slow  # the whole daemon in its own process
 @pytest.mark.parametrize("kills", [1, 2], ids=["once", "twice"])
 def test_health_fails_while_the_worker_is_down_and_recovers_with_it(tmp_path: Path, kills: int) -> None:
     daemon = start_daemon(tmp_path, [{"id": "cam", "source": WALK}], demo_profiles(tmp_path / "profiles"),
                           supervisor={"initial_backoff_s": 3.0, "max_backoff_s": 3.0})  # fmt: skip
     try:
+        wait(lambda: "worker up" in daemon.log(), 60, "the worker up")
         for kill in range(1, kills + 1):
             wait(lambda: health(daemon).get("status") == "ok", 60, "a healthy daemon")
             assert health(daemon)["down"] == []
