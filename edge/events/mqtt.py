@@ -17,6 +17,11 @@ Topics (``<p>`` = ``mqtt.topic_prefix``, default ``haad``):
 
 An event counts as delivered only when the broker acknowledged every publish of it (QoS 1 or 2),
 within ``publish_timeout_s``; while disconnected nothing is attempted and the notifier retries.
+A broker that closes the connection before acknowledging an event's publishes, ``POISON_DROPS``
+times in a row for that event, on connections it had accepted, refuses that event (larger than its
+``max_packet_size``, a topic its ACL denies): the sink says so and the notifier gives up on it. An
+outage does not look like that: the broker going away mid-publish thrice in a row, each time while
+that one event was in flight, is not what an outage does, and an unreachable broker counts nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import re
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +49,7 @@ from edge.events.sinks import DeliveryError
 from edge.store.outbox import OutboxEvent
 
 log = logging.getLogger("haad.events.mqtt")
+POISON_DROPS = 3  # connections an event lost in a row before it counts as refused (module docstring)
 _NODE = re.compile(r"[^a-z0-9_]")
 
 
@@ -138,36 +145,45 @@ class MqttSink:
         self.connected_at: datetime | None = None  # the last connection's: ends the notifier's back-off
         self._connected = threading.Event()
         self._why = ""  # why the last connection attempt failed, for last_error (haad events status)
+        self._drops = 0  # connections lost so far: one lost while publishes wait for their acknowledgement
+        self._lost: tuple[int | None, int] = (None, 0)  # the event that lost connections, how many in a row
         url = urlsplit(cfg.url)
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id)
-        self.client.will_set(self.topics.available, "offline", qos=cfg.qos, retain=True)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_connect_fail = self._on_connect_fail
         self._address = (url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts" else 1883))
+        self.client = self._new_client()
         self._started = False
+
+    def _new_client(self) -> mqtt.Client:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id)
+        client.will_set(self.topics.available, "offline", qos=self.cfg.qos, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
+        return client
 
     def _start(self) -> None:
         """Connect, at first use rather than at construction: a notifier standing by for another
         (same database, same client id) must stay off the broker, or the two take the client id from
         each other every second and each drop publishes the last will, flapping ``available``."""
         if not self._started:
-            if self.cfg.url.startswith("mqtts:"):
-                try:
-                    self.client.tls_set_context(tls_context(self.cfg.ca_file))
-                except OSError as e:  # an unreadable or invalid ca_file: a retry, not a crashed notifier
-                    raise DeliveryError(f"MQTT ca_file {self.cfg.ca_file}: {e}", unreachable=True) from None
-            user = urlsplit(self.cfg.url).username
-            if user:
-                try:
-                    password = self.cfg.password.value() if self.cfg.password else None
-                except SecretError as e:  # likewise (haad run checks it at start; a file may go later)
-                    raise DeliveryError(f"MQTT password: {e}", unreachable=True) from None
-                self.client.username_pw_set(unquote(user), password)
+            self._connect()
             self._started = True
-            self.client.connect_async(*self._address, keepalive=self.cfg.keepalive_s)
-            self.client.loop_start()  # a network thread that reconnects by itself
+
+    def _connect(self) -> None:
+        if self.cfg.url.startswith("mqtts:"):
+            try:
+                self.client.tls_set_context(tls_context(self.cfg.ca_file))
+            except OSError as e:  # an unreadable or invalid ca_file: a retry, not a crashed notifier
+                raise DeliveryError(f"MQTT ca_file {self.cfg.ca_file}: {e}", unreachable=True) from None
+        user = urlsplit(self.cfg.url).username
+        if user:
+            try:
+                password = self.cfg.password.value() if self.cfg.password else None
+            except SecretError as e:  # likewise (haad run checks it at start; a file may go later)
+                raise DeliveryError(f"MQTT password: {e}", unreachable=True) from None
+            self.client.username_pw_set(unquote(user), password)
+        self.client.connect_async(*self._address, keepalive=self.cfg.keepalive_s)
+        self.client.loop_start()  # a network thread that reconnects by itself
 
     # paho callbacks (network thread) -------------------------------------------------------------
 
@@ -193,6 +209,7 @@ class MqttSink:
     ) -> None:
         if self._connected.is_set():
             log.warning("MQTT disconnected (%s); reconnecting", reason)
+        self._drops += 1
         self._connected.clear()
 
     # delivery (notifier thread) ------------------------------------------------------------------
@@ -228,7 +245,8 @@ class MqttSink:
                 True,
             )
         )
-        self._publish_all(messages)
+        self._publish_all(messages, event.id)
+        self._lost = (None, 0)
         self.announced.update([*self.streams, event.stream_id])
 
     def announce(self, open_alerts: dict[str, int]) -> None:
@@ -260,17 +278,56 @@ class MqttSink:
             why = f" ({self._why})" if self._why else ""
             raise DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected{why}", unreachable=True)
 
-    def _publish_all(self, messages: Sequence[tuple[str, str, bool]]) -> None:
+    def _publish_all(self, messages: Sequence[tuple[str, str, bool]], event_id: int | None = None) -> None:
+        drops = self._drops
         infos = [self.client.publish(t, payload, qos=self.cfg.qos, retain=r) for t, payload, r in messages]
-        for (topic, _, _), info in zip(messages, infos, strict=True):
+        deadline = time.monotonic() + self.cfg.publish_timeout_s
+        for (topic, payload, _), info in zip(messages, infos, strict=True):
             try:
-                info.wait_for_publish(self.cfg.publish_timeout_s)
+                # In short waits: a connection lost meanwhile is over for these publishes at once.
+                while not info.is_published() and self._drops == drops and time.monotonic() < deadline:
+                    info.wait_for_publish(0.05)
             except (RuntimeError, ValueError) as e:
                 raise DeliveryError(f"MQTT publish to {topic} failed: {e}") from None
-            if not info.is_published():
-                raise DeliveryError(
-                    f"MQTT publish to {topic} not acknowledged within {self.cfg.publish_timeout_s}s"
-                )
+            if info.is_published():
+                continue
+            if self._drops != drops:
+                error = self._dropped(topic, len(payload.encode()), event_id)
+                self._renew()
+                raise error
+            raise DeliveryError(
+                f"MQTT publish to {topic} not acknowledged within {self.cfg.publish_timeout_s}s"
+            )
+
+    def _dropped(self, topic: str, size: int, event_id: int | None) -> DeliveryError:
+        """The broker closed the connection before acknowledging: an outage, unless the same event
+        has done it ``POISON_DROPS`` times in a row (then refused: see the module docstring)."""
+        lost_event, times = self._lost
+        times = times + 1 if event_id is not None and lost_event == event_id else 1
+        self._lost = (event_id, times)
+        why = f"MQTT broker closed the connection before acknowledging the publish to {topic} ({size} bytes)"
+        if event_id is None or times < POISON_DROPS:
+            return DeliveryError(why, unreachable=True)
+        self._lost = (None, 0)
+        return DeliveryError(
+            f"{why}, {times} times in a row for this event: refused (over the broker's max_packet_size, "
+            "or a topic its ACL denies?)",
+            refused=True,
+        )
+
+    def _renew(self) -> None:
+        """A new client, after a connection lost with publishes unacknowledged: paho sends those
+        again first thing on reconnect, so one the broker closes the connection for (too large, a
+        denied topic) closed every later connection as well, forever, and no event went out again.
+        What is still due the notifier sends again itself."""
+        old = self.client
+        old.on_connect = old.on_disconnect = old.on_connect_fail = None
+        old.disconnect()  # if it reconnected meanwhile: a clean goodbye, no last will
+        old.loop_stop()
+        self._connected.clear()
+        self.client = self._new_client()
+        self._started = False
+        self._start()
 
     def close(self) -> None:
         if not self._started:

@@ -6,6 +6,7 @@ stops that sink for the round and schedules a retry with exponential back-off
 (``initial_backoff_s`` doubling up to ``max_backoff_s``); other sinks go on, each in a thread of its
 own, so a slow one delays only itself. An event a sink has refused for ``give_up_after_s`` is
 skipped, counted and logged, so one poisoned event cannot block a sink forever (0 = never give up);
+one the sink can tell is refused for good (``DeliveryError.refused``) at once;
 a sink that cannot be reached (a broker down, a connection refused) refuses nothing: none is skipped.
 A crash between a delivery and its cursor update sends that event again on restart: receivers see
 ``event_id`` / ``X-Haad-Delivery`` to drop duplicates.
@@ -176,6 +177,10 @@ class Notifier:
                     sink.deliver(with_links(event, self.cfg.public_url, self.snapshot_streams))
                 except DeliveryError as e:
                     # A sink down for a day skipped one event per retry, lost though never refused.
+                    if e.refused and self.cfg.give_up_after_s:
+                        log.error("%s: giving up on event %d: %s", sink.name, event.id, e)
+                        self._advance(sink, event.id, delivered=delivered, skipped=1)
+                        return delivered
                     if not e.unreachable and self._give_up(sink, now):
                         log.error("%s: giving up on event %d after %.0f s: %s", sink.name, event.id,
                                   self.cfg.give_up_after_s, e)  # fmt: skip

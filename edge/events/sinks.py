@@ -11,11 +11,13 @@ from edge.store.outbox import OutboxEvent
 class DeliveryError(RuntimeError):
     """The sink did not take the event (broker down, HTTP error, timeout): try again later.
     ``unreachable``: nothing answered (not connected, refused, no answer), the event was never
-    refused; such failures never skip it (give_up_after_s is for an event the sink refuses)."""
+    refused; such failures never skip it (give_up_after_s is for an event the sink refuses).
+    ``refused``: the sink can tell this event will never be taken (an MQTT broker closing the
+    connection at it, time after time): skipped at once, unless give_up_after_s is 0."""
 
-    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+    def __init__(self, message: str, *, unreachable: bool = False, refused: bool = False) -> None:
         super().__init__(message)
-        self.unreachable = unreachable
+        self.unreachable, self.refused = unreachable, refused
 
 
 class Sink(Protocol):

@@ -593,3 +593,50 @@ def test_a_broker_down_past_give_up_after_s_loses_no_event(
     finally:
         notifier.close()
         sub.close()
+
+
+@pytest.mark.parametrize(
+    "backlog", [False, True]
+)  # the later event written after the refused one, or with it
+def test_an_event_the_broker_closes_the_connection_at_is_given_up_and_later_ones_delivered(
+    tmp_path: Path, store: AlertStore, caplog: pytest.LogCaptureFixture, backlog: bool
+) -> None:
+    """A review note longer than the broker's max_packet_size: the broker closed the connection at
+    its publish, paho sent it again first thing on every reconnect, and no event went out again."""
+    import logging
+
+    broker = PrivateBroker(tmp_path)
+    broker.conf.write_text(broker.conf.read_text() + "max_packet_size 4000\n")
+    broker.start()
+    p = _prefix()
+    cfg = _cfg(broker.port, p, give_up_after_s=3600)
+    sub = Subscriber("127.0.0.1", broker.port, [f"{p}/events"])
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
+    stop = threading.Event()
+    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+    try:
+        [first] = store.write_alerts([new_alert("cam1")])
+        if not backlog:
+            thread.start()
+            assert json.loads(sub.wait_for(f"{p}/events")[1])["alert"]["id"] == first
+        with caplog.at_level(logging.ERROR, "haad.events"):
+            store.set_status(first, "confirmed", "x" * 5000, reviewer="bob")  # the update event: too large
+            [later] = store.write_alerts([new_alert("cam2")])
+            if backlog:
+                thread.start()
+                assert json.loads(sub.wait_for(f"{p}/events")[1])["alert"]["id"] == first
+            _, body, _ = sub.wait_for(f"{p}/events", timeout_s=30)
+            assert json.loads(body)["alert"]["id"] == later
+            _wait_delivered(notifier)
+        [state] = notifier.states()
+        assert (state.pending, state.delivered, state.skipped) == (0, 2, 1)
+        [gave_up] = [r.getMessage() for r in caplog.records if "giving up" in r.getMessage()]
+        assert "max_packet_size" in gave_up and f"{p}/events" in gave_up
+        assert [json.loads(b)["type"] for t, b, _ in sub.received if t == f"{p}/events"] == ["open", "open"]
+    finally:
+        stop.set()
+        thread.join(10)
+        notifier.close()
+        sub.close()
+        broker.stop()
