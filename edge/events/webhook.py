@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from typing import Any, cast
 
+from bus.logs import redact_url
 from config.events import WebhookConfig
 from config.secrets import SecretError
 from edge.events.sinks import DeliveryError
@@ -128,8 +129,10 @@ class WebhookSink:
             with _OPENER.open(request, timeout=self.cfg.timeout_s) as response:
                 status = response.status
         except urllib.error.HTTPError as e:
+            # The Location goes to last_error (haad events status, /health) and the log: without the
+            # password or token a redirect to a URL may carry.
             moved = (
-                f" (redirects are not followed: set its url to {e.headers['Location']})"
+                f" (redirects are not followed: set its url to {redact_url(e.headers.get('Location', '(none given)'))})"
                 if 300 <= e.code < 400
                 else ""
             )

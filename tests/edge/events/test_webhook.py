@@ -30,6 +30,7 @@ class Receiver:
 
     def __init__(self, statuses: list[int], delay_s: float = 0.0) -> None:
         self.statuses, self.delay_s = list(statuses), delay_s
+        self.location = "/moved"  # of a redirect
         self.requests: list[tuple[int, dict[str, str], bytes]] = []
         receiver = self
 
@@ -41,7 +42,7 @@ class Receiver:
                 time.sleep(receiver.delay_s)
                 self.send_response(status)
                 if 300 <= status < 400:
-                    self.send_header("Location", "/moved")
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
 
             def do_GET(self) -> None:  # noqa: N802 - where a redirect followed by a GET lands
@@ -207,6 +208,26 @@ def test_a_redirect_is_a_failed_delivery_not_a_get_that_loses_the_event(
     [state] = notifier.states()
     assert state.pending == 1 and "HTTP 302" in state.last_error and "/moved" in state.last_error
     assert len(receiver.requests) == 1  # the POST, not a GET after it
+
+
+@pytest.mark.parametrize("receiver", [[302]], indirect=True)
+def test_a_redirect_names_its_location_without_its_credentials(
+    store: AlertStore, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A redirect's Location, a URL with a password or a token in it, went as it was into
+    last_error (haad events status, /health) and the notifier's log."""
+    receiver.location = "https://ops:hunter2@hooks.example/new?token=t0ps3cret&team=ops"
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url)])
+    notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])])
+    store.write_alerts([new_alert("cam1")])
+    with caplog.at_level("WARNING", "haad.events"):
+        assert notifier.step() == 0
+    [state] = notifier.states()
+    assert "https://***@hooks.example/new?token=***&team=ops" in state.last_error
+    assert caplog.records and all(
+        "hunter2" not in r.getMessage() and "t0ps3cret" not in r.getMessage() for r in caplog.records
+    )
+    assert "hunter2" not in state.last_error and "t0ps3cret" not in state.last_error
 
 
 def test_a_key_file_gone_at_delivery_is_a_retry_not_a_crash(
