@@ -16,7 +16,8 @@ Topics (``<p>`` = ``mqtt.topic_prefix``, default ``haad``):
   configured streams and those with an open episode, and for any stream an event names.
 
 An event counts as delivered only when the broker acknowledged every publish of it (QoS 1 or 2),
-within ``publish_timeout_s``; while disconnected nothing is attempted and the notifier retries.
+within ``publish_timeout_s`` (no acknowledgement is no answer, as a broker down is: never skipped);
+while disconnected nothing is attempted and the notifier retries.
 A broker that closes the connection before acknowledging an event's publishes, ``POISON_DROPS``
 times in a row for that event, on connections it had accepted, refuses that event (larger than its
 ``max_packet_size``, a topic its ACL denies): the sink says so and the notifier gives up on it. An
@@ -295,8 +296,11 @@ class MqttSink:
                 error = self._dropped(topic, len(payload.encode()), event_id)
                 self._renew()
                 raise error
+            # No answer, not a refusal (a broker refuses by closing the connection): a hung broker
+            # had every event skipped at its next retry once give_up_after_s had passed.
             raise DeliveryError(
-                f"MQTT publish to {topic} not acknowledged within {self.cfg.publish_timeout_s}s"
+                f"MQTT publish to {topic} not acknowledged within {self.cfg.publish_timeout_s}s",
+                unreachable=True,
             )
 
     def _dropped(self, topic: str, size: int, event_id: int | None) -> DeliveryError:

@@ -640,3 +640,81 @@ def test_an_event_the_broker_closes_the_connection_at_is_given_up_and_later_ones
         notifier.close()
         sub.close()
         broker.stop()
+
+
+class SilentBroker:
+    """A broker that accepts connections and answers pings but, while ``acking`` is clear, never
+    acknowledges a publish: hung behind a full disk, a stuck bridge."""
+
+    def __init__(self) -> None:
+        self.acking = threading.Event()
+        self.acking.set()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        stream = conn.makefile("rb")
+        with conn, stream:
+            while head := stream.read(1):
+                length, shift = 0, 0
+                while True:  # the remaining length, 7 bits a byte
+                    byte = stream.read(1)[0]
+                    length, shift = length | (byte & 127) << shift, shift + 7
+                    if not byte & 128:
+                        break
+                body = stream.read(length)
+                kind = head[0] >> 4
+                if kind == 1:  # CONNECT
+                    conn.sendall(b"\x20\x02\x00\x00")
+                elif kind == 12:  # PINGREQ
+                    conn.sendall(b"\xd0\x00")
+                elif kind == 3 and head[0] & 6 and self.acking.is_set():  # PUBLISH, QoS 1
+                    topic_end = 2 + int.from_bytes(body[:2])
+                    conn.sendall(b"\x40\x02" + body[topic_end : topic_end + 2])
+                elif kind == 14:  # DISCONNECT
+                    return
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_broker_that_stops_acknowledging_past_give_up_after_s_loses_no_event(store: AlertStore) -> None:
+    """A broker that kept the connection but acknowledged nothing (hung) had each publish time out
+    as a refusal: after give_up_after_s of it every event was skipped at its next retry, lost
+    though the broker never refused it."""
+    from datetime import UTC, datetime, timedelta
+
+    broker = SilentBroker()
+    now = [datetime.now(UTC)]
+    mqtt = MqttConfig(
+        url=f"mqtt://127.0.0.1:{broker.port}", client_id=f"{_prefix()}-n", publish_timeout_s=0.3
+    )
+    cfg = EventsConfig(mqtt=mqtt, give_up_after_s=60)
+    sink = MqttSink(mqtt)
+    notifier = Notifier(cfg, store, [sink], clock=lambda: now[0])
+    try:
+        assert sink.wait_connected(10)
+        notifier.step()  # announced
+        broker.acking.clear()
+        store.write_alerts([new_alert("cam1")])
+        for _ in range(3):  # retries over a day of it, at several points past the limit
+            notifier.step()
+            now[0] += timedelta(hours=8)
+        [state] = notifier.states()
+        assert (state.pending, state.skipped) == (1, 0) and "not acknowledged" in state.last_error
+        broker.acking.set()
+        notifier.step()
+        [state] = notifier.states()
+        assert (state.pending, state.skipped, state.delivered) == (0, 0, 1)
+    finally:
+        notifier.close()
+        broker.close()
