@@ -12,12 +12,14 @@ key            shape / type                     meaning
 ``subjects``   (clips,) str                     who performed it (for cross-subject splits)
 ``layout``     () str                           ``kinect_v1`` (canonical), ``msr_action3d``,
                                                 ``mediapipe33`` or ``smpl24``
-``fps``        () float                         frame rate, when ``timestamps`` is absent
+``fps``        () or (clips,) float             frame rate (of all clips, or of each), when
+                                                ``timestamps`` is absent
 ``timestamps`` (total_frames,) float, optional  seconds; preferred over ``fps`` when present
 ``names``      (clips,) str, optional           clip identifiers
 ``views``      (clips,) str, optional           the camera of each clip, when one action was
                                                 filmed from several (cross-view benchmark)
-``frame_labels`` (total_frames,) str, optional  what each frame shows ("" = not annotated): a
+``frame_labels`` (total_frames,) str, optional  what each frame shows ("" = not annotated; whole
+                                                numbers are read as their text): a
                                                 *recording-set* file, whose clips are continuous
                                                 recordings (``haad eval stream --recordings``)
 ============== ================================ ===============================================
@@ -38,6 +40,7 @@ from models.skeleton import LAYOUT_JOINTS, TORSO, J, Layout, to_canonical
 log = logging.getLogger(__name__)
 
 REQUIRED = ("joints", "offsets", "subjects", "layout")
+KEYS = (*REQUIRED, "labels", "fps", "timestamps", "names", "views", "frame_labels")
 CLIP_FILE_SUFFIXES = frozenset({".npz", ".npy"})
 # What a damaged or foreign file raises inside numpy's readers (a truncated zip, an empty file, ...).
 _UNREADABLE = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
@@ -85,11 +88,23 @@ def load_clipset_file(path: Path) -> ClipSet:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"clip-set file not found: {path}")
+    arrays, pickled = {}, []
     try:
         with np.load(path, allow_pickle=False) as d:
-            arrays = {k: d[k] for k in d.files}
+            for k in d.files:
+                try:
+                    arrays[k] = d[k]
+                except ValueError as e:  # dtype=object: reading it would unpickle, i.e. run, the file's code
+                    if "allow_pickle" not in str(e):
+                        raise
+                    pickled.append(k)
     except _UNREADABLE as e:
         raise ClipFileError(f"{path} is not a readable clip-set .npz: {e}") from e
+    if read_pickled := [k for k in pickled if k in KEYS]:
+        raise ClipFileError(
+            f"{path}: {', '.join(read_pickled)}: dtype=object (pickled Python objects), which haad does not "
+            'read; save text as np.array(values, dtype=str), with "" where there is none'
+        )
     missing = [k for k in REQUIRED if k not in arrays]
     if missing:
         raise ClipFileError(f"{path}: clip-set file lacks {missing} (see clips/files.py)")
@@ -98,7 +113,9 @@ def load_clipset_file(path: Path) -> ClipSet:
             raise ClipFileError(
                 f"{path}: {key} must be numbers (see clips/files.py); got {arrays[key].dtype}"
             )
-    layout = str(arrays["layout"])
+    layout = (
+        str(_text(arrays["layout"].reshape(-1))[0]) if arrays["layout"].size == 1 else str(arrays["layout"])
+    )
     if layout not in LAYOUT_JOINTS:
         raise ClipFileError(f"{path}: unknown layout {layout!r}; known: {sorted(LAYOUT_JOINTS)}")
     offsets = arrays["offsets"].astype(np.int64)
@@ -111,8 +128,8 @@ def load_clipset_file(path: Path) -> ClipSet:
     if offsets[0] != 0 or offsets[-1] != total or np.any(np.diff(offsets) < 0):
         raise ClipFileError(f"{path}: offsets must rise from 0 to the number of frames ({total})")
     frame_labels = arrays.get("frame_labels")
-    if frame_labels is not None and (frame_labels.shape != (total,) or frame_labels.dtype.kind not in "US"):
-        raise ClipFileError(f"{path}: frame_labels must be one string per frame ({total})")
+    if frame_labels is not None and (frame_labels.shape != (total,) or frame_labels.dtype.kind not in "USiu"):
+        raise ClipFileError(f"{path}: frame_labels must be one string (or whole number) per frame ({total})")
     try:
         joints = _upright(path, to_canonical(arrays["joints"], layout))  # type: ignore[arg-type]
     except ValueError as e:
@@ -121,11 +138,14 @@ def load_clipset_file(path: Path) -> ClipSet:
         times = arrays["timestamps"].astype(np.float64)
         if times.shape != (total,):
             raise ClipFileError(f"{path}: timestamps must have one entry per frame")
-    elif "fps" in arrays and float(arrays["fps"]) > 0:
-        fps = float(arrays["fps"])
-        times = np.concatenate([np.arange(offsets[i + 1] - offsets[i]) / fps for i in range(n)])
+    elif "fps" in arrays:
+        fps = arrays["fps"].astype(np.float64).reshape(-1)
+        fps = np.full(n, fps[0]) if fps.size == 1 else fps  # one rate for all, or each clip's own camera
+        if fps.shape != (n,) or not np.all(np.isfinite(fps) & (fps > 0)):
+            raise ClipFileError(f"{path}: fps must be one positive number or one per clip ({n})")
+        times = np.concatenate([np.arange(offsets[i + 1] - offsets[i]) / fps[i] for i in range(n)])
     else:
-        raise ClipFileError(f"{path}: give either per-frame 'timestamps' or a positive 'fps'")
+        raise ClipFileError(f"{path}: give either per-frame 'timestamps' or 'fps'")
     names = _text(arrays["names"]) if "names" in arrays else np.array([f"{path.stem}:{i}" for i in range(n)])
     _check_times(path, times, offsets, names)
     views = _text(arrays["views"]) if "views" in arrays else np.full(n, "")
@@ -211,6 +231,13 @@ def _check_times(path: Path, times: np.ndarray, offsets: np.ndarray, names: np.n
             raise ClipFileError(
                 f"{path}: clip {names[i]}: time goes back at frame {k} ({t[k - 1]:.3f} -> {t[k]:.3f} s); "
                 "a clip's timestamps must rise (a recording of several sessions is several clips)"
+            )
+        repeats = int(np.sum(step == 0))
+        if repeats > len(step) / 2:  # the reader drops such frames: nearly all of the clip would go
+            raise ClipFileError(
+                f"{path}: clip {names[i]}: {repeats} of {len(t)} frames have the time of the frame before; "
+                "timestamps are seconds that differ per frame (float32 cannot hold Unix times: use float64 "
+                "or seconds from the recording's start)"
             )
         steps.append(step[step > 0])
     every = np.concatenate(steps) if steps else np.zeros(0)

@@ -61,7 +61,7 @@ def test_clip_files_are_read_whatever_the_case_of_their_suffix(tmp_path: Path) -
     assert [len(c.joints) for c in load_clips(tmp_path / "WALK.NPY")] == [4]
 
 
-def _raw(tmp_path: Path, name: str, **arrays: np.ndarray) -> Path:
+def _raw(tmp_path: Path, name: str, **arrays: np.ndarray | None) -> Path:
     base = {
         "joints": np.zeros((6, 20, 3), np.float32),
         "offsets": np.array([0, 3, 6]),
@@ -71,7 +71,7 @@ def _raw(tmp_path: Path, name: str, **arrays: np.ndarray) -> Path:
         "layout": np.array("kinect_v1"),
         "timestamps": np.array([0.0, 0.05, 0.1, 0.0, 0.05, 0.1]),
     }
-    np.savez(tmp_path / name, **{**base, **arrays})
+    np.savez(tmp_path / name, **{k: v for k, v in {**base, **arrays}.items() if v is not None})
     return tmp_path / name
 
 
@@ -140,3 +140,56 @@ def test_numbers_stored_as_strings_are_refused_naming_the_file_and_array(
     path = _raw(tmp_path, "text.npz", **{key: strings})
     with pytest.raises(ClipFileError, match=rf"text.npz: {key} must be numbers .*; got <U"):
         load_clipset_file(path)
+
+
+def test_text_kept_as_python_objects_is_refused_naming_the_array_and_the_fix(tmp_path: Path) -> None:
+    # np.array(df["label"]) or a list holding None saves dtype=object (pickled), which is never read;
+    # numpy's own message named neither the array nor what to write instead.
+    path = _raw(tmp_path, "objects.npz", frame_labels=np.array(["walk", None, "walk", "kick", "", "walk"], object),
+                extra=np.array([{"camera": 1}], object))  # fmt: skip
+    with pytest.raises(ClipFileError, match=r"objects.npz: frame_labels: dtype=object .*dtype=str"):
+        load_clipset_file(path)
+    # an object array under a key haad does not read is left alone
+    extra_only = _raw(tmp_path, "extra.npz", extra=np.array([{"camera": 1}], object))
+    assert len(load_clipset_file(extra_only).clips) == 2
+
+
+def test_fps_may_be_one_per_clip(tmp_path: Path) -> None:
+    # Recordings from cameras at different rates; a (clips,) fps array raised a bare TypeError.
+    path = _raw(tmp_path, "rates.npz", timestamps=None, fps=np.array([30.0, 15.0]))
+    a, b = load_clipset_file(path).clips
+    np.testing.assert_allclose(a.times, np.arange(3) / 30.0)
+    np.testing.assert_allclose(b.times, np.arange(3) / 15.0)
+    for bad in (np.array([30.0, 0.0]), np.array([30.0, 15.0, 25.0])):
+        with pytest.raises(ClipFileError, match=r"fps must be one positive number or one per clip \(2\)"):
+            load_clipset_file(_raw(tmp_path, "bad.npz", timestamps=None, fps=bad))
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        (1.7e9 + np.arange(6) * 0.05).astype(np.float32),  # Unix seconds in float32: 128 s steps
+        np.array([0, 0, 0, 1, 1, 1]),  # whole seconds
+    ],
+    ids=["unix-float32", "whole-seconds"],
+)
+def test_timestamps_that_repeat_in_most_frames_are_refused_in_words(
+    tmp_path: Path, times: np.ndarray
+) -> None:
+    # The reader drops a frame whose time does not rise: such a file lost nearly all its frames and was
+    # then said to hold "0.05 s of skeleton", or taken for milliseconds.
+    path = _raw(tmp_path, "repeats.npz", timestamps=times)
+    with pytest.raises(ClipFileError, match=r"clip a: 2 of 3 frames have the time of the frame before"):
+        load_clipset_file(path)
+
+
+def test_frame_labels_may_be_numbers(tmp_path: Path) -> None:
+    # labels and subjects already read numbers as text; frame labels 0/1 were refused as not strings.
+    path = _raw(tmp_path, "numbers.npz", frame_labels=np.array([0, 0, 1, 0, 2, 2]))
+    a, b = load_clipset_file(path).clips
+    assert list(a.frame_labels) == ["0", "0", "1"] and list(b.frame_labels) == ["0", "2", "2"]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("layout", [np.array(b"kinect_v1"), np.array(["kinect_v1"])], ids=["bytes", "list"])
+def test_layout_may_be_bytes_or_a_one_element_array(tmp_path: Path, layout: np.ndarray) -> None:
+    assert len(load_clipset_file(_raw(tmp_path, "layout.npz", layout=layout)).clips) == 2
