@@ -80,10 +80,11 @@ def eval_fewshot_cmd(
             augmentation=augmentation, humanmac=humanmac, cache_dir=str(cache_dir), sensor=sensor,
             sensor_seed=sensor_seed, behaviours=behaviours, rule=rule, macdiff=macdiff, onnx=onnx,
         )  # fmt: skip
-    except ValueError as e:  # e.g. O impossible for the gap
+    except (
+        OSError,
+        ValueError,
+    ) as e:  # a clip-set file or dataset folder not there, O impossible for the gap
         raise fail(str(e), code=2) from None
-    except OSError as e:  # a clip-set file or dataset folder that is not there
-        raise fail(str(e)) from None
     typer.echo(format_table(summary))
     typer.echo(f"wrote {out / 'summary.json'}")
 

@@ -284,3 +284,12 @@ def test_a_generator_of_other_window_lengths_than_the_encoders_is_refused_in_wor
         result = CliRunner().invoke(app, [*base, *extra])
         assert result.exit_code == 2, result.output
         assert f"error: {model} takes windows of 60 frames, the encoder cuts 40" in result.output
+
+
+def test_a_clip_set_file_that_is_not_there_exits_2_as_haad_eval_stream_does(tmp_path: Path) -> None:
+    # It exited 1, which reads as a failed run rather than a wrong argument.
+    missing = tmp_path / "mine.npz"
+    result = CliRunner().invoke(
+        app, ["eval", "fewshot", "--dataset", str(missing), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2 and f"clip-set file not found: {missing}" in result.output
