@@ -18,6 +18,11 @@ for recovery (``sqlite3 FILE .recover``) by the worker that starts on it or ``ha
 be saved again until someone removed it by hand.
 Only while the outbox lock is held and nothing has the file open: a connection still open on a moved
 file deletes the write-ahead log of the same name when it closes, the new file's.
+
+A file deleted, renamed or replaced while this process has it open (a cleanup, log rotation) would
+take every state it held with it when the process exits: at each call, an outbox compares the file at
+its path with the one it has open, and where they differ carries the states over to the path
+(:func:`_carry_over`), with one error naming it.
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,36 +63,61 @@ Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
 
 class AlertOutbox:
     """The outbox file at ``path`` (created on first use). One object per thread; several objects
-    (threads, processes) may share the file."""
+    (threads, processes) may share the file.
+
+    The file deleted, moved or replaced while open (module docstring) is noticed at the next call
+    of any object on it in this process: what it held is carried over to a new file at ``path``."""
 
     def __init__(self, path: Path, *, timeout_s: float = 30.0) -> None:
         self.path = Path(path)
+        self.timeout_s = timeout_s
+        self._key = os.path.abspath(self.path)
+        self._use = threading.Lock()  # held for each call on the connection, so a carry-over waits
+        self._db: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file the connection has open
+        with _MOVES:
+            # A new connection must not meet the side files of a moved one still open (docstring).
+            _carry_over(self._key)
+            self._open()
+            _OPEN.add(self)
+
+    def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
-        )
+        db = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
         try:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")  # a state in the outbox is on disk
-            self._db.execute(_SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
-            if "delivered" not in columns:  # an outbox written before states were kept after delivery
-                self._db.execute("ALTER TABLE outbox ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0")
-            # What waits is counted at each state put during an outage: from this index, not from
-            # every row and its windows (a long outage's outbox is hundreds of MB).
-            self._db.execute("CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox (delivered)")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")  # a state in the outbox is on disk
+            _prepare(db, "main")
+            file = _file_id(self._key)
+            if file is None:
+                raise FileNotFoundError(f"{self.path} vanished as it was opened")
         except BaseException:
-            self._db.close()
+            db.close()
             raise
+        self._db, self._file = db, file
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        """The connection, on the file now at the path (a carry-over first where it is another)."""
+        while True:
+            if self._db is None or _file_id(self._key) != self._file:
+                with _MOVES:
+                    _carry_over(self._key)
+                    if self._db is None:
+                        self._open()
+            with self._use:
+                if self._db is not None:  # else carried over meanwhile by another thread
+                    yield self._db
+                    return
 
     def put(self, states: Sequence[tuple[int, NewAlert]]) -> None:
         """Store each (revision, state) unless its episode already holds a newer one; one transaction,
         on disk when this returns."""
         rows = [(a.episode_key, rev, a.stream_id, int(a.ended_at is None), _fields(a), _arrays(a))
                 for rev, a in states]  # fmt: skip
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
+        with self._conn() as db, db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
                 "INSERT INTO outbox (episode_key, rev, stream_id, open, fields, arrays) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (episode_key) DO UPDATE SET rev = excluded.rev, open = excluded.open, "
                 "fields = excluded.fields, arrays = excluded.arrays, delivered = 0 WHERE excluded.rev > rev",
@@ -93,48 +126,43 @@ class AlertOutbox:
 
     def undelivered(self, limit: int = 64) -> list[tuple[int, NewAlert]]:
         """The oldest ``limit`` states not yet delivered, with their revisions."""
-        cur = self._db.execute(
+        found = self._rows(
             "SELECT rev, fields, arrays FROM outbox WHERE delivered = 0 ORDER BY id LIMIT ?", (limit,)
         )
-        return [(rev, _alert(fields, arrays)) for rev, fields, arrays in cur]
+        return [(rev, _alert(fields, arrays)) for rev, fields, arrays in found]
 
     def undelivered_revs(self, limit: int = 64) -> list[Receipt]:
         """Which states :meth:`undelivered` would return, without reading them: (episode key, revision)."""
-        cur = self._db.execute(
+        return self._rows(
             "SELECT episode_key, rev FROM outbox WHERE delivered = 0 ORDER BY id LIMIT ?", (limit,)
         )
-        return cur.fetchall()
 
     def states(self, keys: Sequence[str]) -> dict[str, tuple[int, NewAlert]]:
         """The newest state of each of these episodes the outbox holds, with its revision."""
         if not keys:
             return {}
         marks = ",".join("?" * len(keys))
-        cur = self._db.execute(
+        found = self._rows(
             f"SELECT rev, fields, arrays FROM outbox WHERE episode_key IN ({marks})", tuple(keys)
         )
-        return {(a := _alert(fields, arrays)).episode_key: (rev, a) for rev, fields, arrays in cur}
+        return {(a := _alert(fields, arrays)).episode_key: (rev, a) for rev, fields, arrays in found}
 
     def open_alerts(self, streams: Sequence[str]) -> list[NewAlert]:
         """The newest states of ``streams``' episodes that had not ended, delivered or not."""
         marks = ",".join("?" * len(streams))
-        cur = self._db.execute(
+        found = self._rows(
             f"SELECT fields, arrays FROM outbox WHERE open = 1 AND stream_id IN ({marks}) ORDER BY id",
             tuple(streams),
         )
-        return [_alert(fields, arrays) for fields, arrays in cur]
+        return [_alert(fields, arrays) for fields, arrays in found]
 
     def delivered(self, receipts: Sequence[Receipt]) -> None:
         """These states are in the alert log: forget closed episodes, keep open ones (marked), unless
         a newer state of the episode arrived since."""
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "DELETE FROM outbox WHERE episode_key = ? AND rev <= ? AND open = 0", receipts
-            )
-            self._db.executemany(
-                "UPDATE outbox SET delivered = 1 WHERE episode_key = ? AND rev <= ?", receipts
-            )
+        with self._conn() as db, db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("DELETE FROM outbox WHERE episode_key = ? AND rev <= ? AND open = 0", receipts)
+            db.executemany("UPDATE outbox SET delivered = 1 WHERE episode_key = ? AND rev <= ?", receipts)
 
     def deliver(self, store: AlertStore, batch: int = 64) -> int:
         """Write every waiting state to ``store``, oldest first, marking each batch once it is
@@ -147,17 +175,155 @@ class AlertOutbox:
         return done
 
     def episode_keys(self) -> set[str]:
-        return {k for (k,) in self._db.execute("SELECT episode_key FROM outbox")}
+        return {k for (k,) in self._rows("SELECT episode_key FROM outbox")}
 
     def last_rev(self) -> int:
-        return int(self._db.execute("SELECT COALESCE(MAX(rev), 0) FROM outbox").fetchone()[0])
+        return int(self._rows("SELECT COALESCE(MAX(rev), 0) FROM outbox")[0][0])
 
     def waiting(self) -> int:
         """States not yet in the alert log."""
-        return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE delivered = 0").fetchone()[0])
+        return int(self._rows("SELECT COUNT(*) FROM outbox WHERE delivered = 0")[0][0])
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._conn() as db:
+            return db.execute(sql, params).fetchall()
 
     def close(self) -> None:
-        self._db.close()
+        """Close the connection; one on a file deleted or moved meanwhile is carried over first, and
+        kept open (its states alive in this process) while that fails."""
+        with _MOVES:
+            try:
+                _carry_over(self._key)
+            except (sqlite3.Error, OSError) as e:
+                if self._db is not None:
+                    _STRANDED.add(self)
+                    log.error("cannot carry the alert outbox over to %s (%s); retried at its next use",
+                              self.path, e)  # fmt: skip
+                    return
+            with self._use:
+                if self._db is not None:
+                    self._db.close()
+                    self._db = None
+            _OPEN.discard(self)
+
+
+_MOVES = threading.Lock()  # one carry-over at a time in this process, and no connection opened meanwhile
+_OPEN: weakref.WeakSet[AlertOutbox] = weakref.WeakSet()  # this process's outbox objects
+_STRANDED: set[AlertOutbox] = set()  # closed on files gone whose carry-over failed: kept open until it works
+_COLUMNS = "episode_key, rev, stream_id, open, fields, arrays, delivered"
+
+
+def _carry_over(key: str) -> None:
+    """Carry what outboxes of this process hold in a file no longer at ``key`` over to the file there.
+
+    Every connection on the old file is closed before anything opens the path: the last one to close
+    deletes ``<path>-wal`` and ``-shm`` by name, and a connection opened at the path meanwhile would
+    share the old file's ``-shm`` and delete its write-ahead log (its database is empty). So the states
+    go first to a side file through the old connection, and that is linked into place once no
+    connection is left on the old file; while this fails, the old file stays open (the states alive)."""
+    now = _file_id(key)
+    stale: dict[tuple[int, int], list[AlertOutbox]] = {}
+    for o in list(_OPEN):
+        if o._key == key and o._db is not None and o._file is not None and o._file != now:
+            stale.setdefault(o._file, []).append(o)
+    path = Path(key)
+    for group in stale.values():
+        for o in group:
+            o._use.acquire()  # their calls under way end first
+        try:
+            source = group[0]._db
+            assert source is not None
+            carried = path.with_name(f"{path.name}.carried-{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}")
+            held, waiting = _copy(source, carried)
+            for o in group:
+                assert o._db is not None
+                o._db.close()
+                o._db, o._file = None, None
+                _STRANDED.discard(o)
+        finally:
+            for o in group:
+                o._use.release()
+        _adopt(carried, path)
+        log.error(
+            "the alert outbox %s was deleted or replaced while in use; its %d alert state(s) (%d not yet "
+            "in the alert log) are carried over to the file now at that path", path, held, waiting,
+        )  # fmt: skip
+
+
+def _copy(source: sqlite3.Connection, carried: Path) -> tuple[int, int]:
+    """Copy the outbox ``source`` has open into a new file ``carried``, on disk when this returns;
+    (states, states not yet delivered)."""
+    carried.parent.mkdir(parents=True, exist_ok=True)  # the folder was removed with the file
+    try:
+        source.execute("ATTACH DATABASE ? AS carried", (str(carried),))
+        try:
+            source.execute("PRAGMA carried.journal_mode = DELETE")  # one file: linked into place alone
+            source.execute("PRAGMA carried.synchronous = FULL")
+            _prepare(source, "carried")
+            with source:
+                source.execute("BEGIN IMMEDIATE")
+                source.execute(f"INSERT INTO carried.outbox (id, {_COLUMNS}) "
+                               f"SELECT id, {_COLUMNS} FROM main.outbox")  # fmt: skip
+            held, waiting = source.execute(
+                "SELECT COUNT(*), COALESCE(SUM(delivered = 0), 0) FROM carried.outbox"
+            ).fetchone()
+        finally:
+            source.execute("DETACH DATABASE carried")
+    except BaseException:
+        for suffix in ("", "-journal"):
+            Path(f"{carried}{suffix}").unlink(missing_ok=True)
+        raise
+    return int(held), int(waiting)
+
+
+def _adopt(carried: Path, path: Path) -> None:
+    """Put the side file ``carried`` at ``path``; into the file there if one was put in its place."""
+    try:
+        os.link(carried, path)  # never over a file
+    except FileExistsError:
+        db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            _prepare(db, "main")
+            db.execute("ATTACH DATABASE ? AS carried", (str(carried),))
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute(
+                    f"INSERT INTO outbox ({_COLUMNS}) SELECT {_COLUMNS} FROM carried.outbox WHERE 1 ORDER BY id "
+                    "ON CONFLICT (episode_key) DO UPDATE SET rev = excluded.rev, open = excluded.open, "
+                    "fields = excluded.fields, arrays = excluded.arrays, delivered = excluded.delivered "
+                    "WHERE excluded.rev > rev"
+                )
+            db.execute("DETACH DATABASE carried")
+        finally:
+            db.close()
+    carried.unlink()
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the link and the unlink are on disk
+    finally:
+        os.close(fd)
+
+
+def _prepare(db: sqlite3.Connection, schema: str) -> None:
+    """The outbox table and its index in ``schema`` of ``db``, and an older file's missing column."""
+    db.execute(_SCHEMA.replace("EXISTS outbox", f"EXISTS {schema}.outbox"))
+    columns = {row[1] for row in db.execute(f"PRAGMA {schema}.table_info(outbox)")}
+    if "delivered" not in columns:  # an outbox written before states were kept after delivery
+        db.execute(f"ALTER TABLE {schema}.outbox ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0")
+    # What waits is counted at each state put during an outage: from this index, not from
+    # every row and its windows (a long outage's outbox is hundreds of MB).
+    db.execute(f"CREATE INDEX IF NOT EXISTS {schema}.outbox_delivered ON outbox (delivered)")
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None when there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def set_aside_if_damaged(path: Path) -> None:

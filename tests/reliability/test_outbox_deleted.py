@@ -1,0 +1,116 @@
+"""The alert outbox deleted, moved or replaced under a running worker (a careless cleanup, a
+logrotate-like tool): before, its connections went on writing to the unlinked file, and every alert
+state held there was lost when the worker exited. Each case runs a real alert writer on a real file
+with the log down (so states only wait in the outbox), acts on the file at a given moment, and kills
+the writer with SIGKILL: the file at the outbox's path must hold every state."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.test_outbox_damage import down
+
+# What is done to the outbox file: by a hand (rm), by a cleanup of the folder, by log rotation.
+ACTS = {
+    "unlink": "path.unlink(missing_ok=True)",
+    "unlink_with_side_files": "[Path(f'{path}{s}').unlink(missing_ok=True) for s in ('', '-wal', '-shm')]",
+    "rename": "path.exists() and path.rename(path.with_name(path.name + f'.{time.monotonic_ns()}'))",
+}
+# When, and what the writer writes around it; each `act` runs ACTS[how] with the writer running.
+TIMINGS = {
+    "before_the_first_alert": """
+        act()
+        put(event("opened", "a", 3, 3.0))
+    """,
+    "during_an_open_episode": """
+        put(event("opened", "a", 3, 3.0))
+        act()
+        put(event("opened", "a", 5, 5.0), event("opened", "b", 3, 3.0))
+    """,
+    "twice": """
+        put(event("opened", "a", 3, 3.0))
+        act()
+        put(event("opened", "b", 3, 3.0))
+        act()
+        put(event("closed", "a", 7, 7.0))
+    """,
+}
+EXPECTED = {
+    "before_the_first_alert": [("a", 3, True)],
+    "during_an_open_episode": [("a", 5, True), ("b", 3, True)],
+    "twice": [("a", 7, False), ("b", 3, True)],
+}
+
+
+def run_killed_writer(outbox: Path, how: str, timing: str) -> str:
+    """The writer's log (stderr); it is killed with SIGKILL once its last states are put."""
+    body = textwrap.indent(textwrap.dedent(TIMINGS[timing]), "    ")
+    script = f"""
+import os, signal, time
+from pathlib import Path
+from config.store import StoreConfig
+from edge.alerts_sink import AlertSink
+from tests.edge.test_alerts_sink import event, wait_for
+
+path = Path({str(outbox)!r})
+sink = AlertSink(StoreConfig(url={down(outbox.parent)!r}), path, model_version="m1")
+sink.start(["cam0"])
+wait_for(path.exists)
+time.sleep(0.3)  # the delivery loop has the file open too
+
+def act():
+    {ACTS[how]}
+    time.sleep(0.2)
+
+def put(*events):
+    sink.write(list(events))
+    time.sleep(0.1)
+    wait_for(lambda: sink.health().unsaved == 0)
+
+def main():
+{body}
+main()
+time.sleep(0.3)  # a delivery round reads the outbox
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    return done.stderr
+
+
+def states(outbox: Path) -> list[tuple[str, int, bool]]:
+    """(episode key, windows, still open) of every state in the file at ``outbox``."""
+    assert outbox.exists(), "no outbox at its path"
+    db = sqlite3.connect(outbox)
+    try:
+        found = db.execute("SELECT episode_key, json_extract(fields, '$.n_windows'), open FROM outbox")
+        return sorted((k, n, bool(o)) for k, n, o in found)
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("timing", list(TIMINGS))
+@pytest.mark.parametrize("how", list(ACTS))
+def test_an_outbox_deleted_or_moved_under_a_running_writer_loses_no_alert(
+    tmp_path: Path, how: str, timing: str
+) -> None:
+    outbox = tmp_path / "outbox.db"
+    err = run_killed_writer(outbox, how, timing)
+    assert states(outbox) == EXPECTED[timing], err
+    assert "was deleted or replaced while in use" in err
+    # Nothing is left for the next start to set aside as damaged (a write-ahead log of another file).
+    assert not [p.name for p in tmp_path.iterdir() if ".damaged-" in p.name or ".carried-" in p.name]
