@@ -10,8 +10,8 @@ key            shape / type                     meaning
 ``offsets``    (clips + 1,) int                 frames of clip i are ``[offsets[i], offsets[i+1])``
 ``labels``     (clips,) str, optional           behaviour / action label of each clip ("" if absent)
 ``subjects``   (clips,) str                     who performed it (for cross-subject splits)
-``layout``     () str                           ``kinect_v1`` (canonical), ``msr_action3d``,
-                                                ``mediapipe33`` or ``smpl24``
+``layout``     () str                           ``kinect_v1`` (canonical), ``kinect_v2``,
+                                                ``msr_action3d``, ``mediapipe33`` or ``smpl24``
 ``fps``        () or (clips,) float             frame rate (of all clips, or of each), when
                                                 ``timestamps`` is absent
 ``timestamps`` (total_frames,) float, optional  seconds; preferred over ``fps`` when present

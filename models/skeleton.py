@@ -76,8 +76,14 @@ LEFT_RIGHT_PAIRS: tuple[tuple[int, int], ...] = tuple(
 ROOT = J["HipCenter"]
 TORSO = (J["HipCenter"], J["ShoulderCenter"])
 
-Layout = Literal["kinect_v1", "msr_action3d", "mediapipe33", "smpl24"]
-LAYOUT_JOINTS: dict[str, int] = {"kinect_v1": 20, "msr_action3d": 20, "mediapipe33": 33, "smpl24": 24}
+Layout = Literal["kinect_v1", "kinect_v2", "msr_action3d", "mediapipe33", "smpl24"]
+LAYOUT_JOINTS: dict[str, int] = {
+    "kinect_v1": 20,
+    "kinect_v2": 25,
+    "msr_action3d": 20,
+    "mediapipe33": 33,
+    "smpl24": 24,
+}
 
 
 def adjacency(self_loops: bool = True) -> np.ndarray:
@@ -177,6 +183,16 @@ def from_kinect_v1(joints: np.ndarray) -> np.ndarray:
     return _check_shape(joints, "kinect_v1").copy()
 
 
+# Kinect v2 (NTU RGB+D) has v1's joints at v1's indices but for ShoulderCenter, which is its
+# SpineShoulder (20), not its Neck (2); its hand tips and thumbs (21-24) have no v1 joint.
+_KINECT_V2_TO_CANONICAL = [0, 1, 20, 3, *range(4, 20)]
+
+
+def from_kinect_v2(joints: np.ndarray) -> np.ndarray:
+    """Kinect v2 camera space (25 joints, the same axes as v1) -> canonical."""
+    return _check_shape(joints, "kinect_v2")[..., _KINECT_V2_TO_CANONICAL, :].copy()
+
+
 def from_msr_action3d(joints: np.ndarray) -> np.ndarray:
     """MSR Action3D real-world skeletons (its own joint order, y up, right at larger x)."""
     return _check_shape(joints, "msr_action3d")[..., _MSR_TO_CANONICAL, :].copy()
@@ -264,6 +280,7 @@ def mediapipe_visibility(visibility: np.ndarray) -> np.ndarray:
 
 _ADAPTERS = {
     "kinect_v1": from_kinect_v1,
+    "kinect_v2": from_kinect_v2,
     "msr_action3d": from_msr_action3d,
     "mediapipe33": from_mediapipe33,
     "smpl24": from_smpl24,

@@ -193,3 +193,13 @@ def test_frame_labels_may_be_numbers(tmp_path: Path) -> None:
 @pytest.mark.parametrize("layout", [np.array(b"kinect_v1"), np.array(["kinect_v1"])], ids=["bytes", "list"])
 def test_layout_may_be_bytes_or_a_one_element_array(tmp_path: Path, layout: np.ndarray) -> None:
     assert len(load_clipset_file(_raw(tmp_path, "layout.npz", layout=layout)).clips) == 2
+
+
+def test_kinect_v2_files_keep_its_twenty_kinect_v1_joints(tmp_path: Path) -> None:
+    # Kinect v2 / NTU RGB+D skeletons (25 joints) were refused as an unknown layout. v1's
+    # ShoulderCenter is v2's SpineShoulder (20), not its Neck (2); the hand tips and thumbs go.
+    v1 = np.random.default_rng(0).normal(size=(6, 20, 3)).astype(np.float32)
+    v2 = np.concatenate([v1, np.zeros((6, 5, 3), np.float32)], axis=1)
+    v2[:, 20], v2[:, 2] = v1[:, 2], 9.0
+    loaded = load_clipset_file(_raw(tmp_path, "v2.npz", joints=v2, layout=np.array("kinect_v2"))).clips
+    np.testing.assert_array_equal(np.concatenate([c.joints for c in loaded]), v1)
