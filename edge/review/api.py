@@ -171,11 +171,12 @@ def timeline(
     until = _aware(until, "until") or datetime.now(UTC)
     earliest = datetime.min.replace(tzinfo=UTC)  # the default day starts no earlier (an OverflowError)
     since = _aware(since, "since") or until - min(timedelta(hours=24), until - earliest)
-    alerts = queries.timeline_alerts(ctx.store, since, until, limit + 1) if since < until else []
+    found = queries.timeline_alerts(ctx.store, since, until, limit + 1) if since < until else []
+    alerts = found[-limit:]  # the newest (one more was read to tell whether there are more)
     configured = list(_streams(ctx))
     streams = configured + sorted({a["stream_id"] for a in alerts} - set(configured))
-    return {"since": since, "until": until, "streams": streams, "alerts": alerts[:limit],
-            "truncated": len(alerts) > limit}  # fmt: skip
+    return {"since": since, "until": until, "streams": streams, "alerts": alerts,
+            "truncated": len(found) > limit}  # fmt: skip
 
 
 @router.post("/alerts/review", response_model=schemas.BulkReviewOut)

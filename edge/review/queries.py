@@ -48,8 +48,9 @@ def hosts(store: AlertStore) -> list[str]:
 
 
 def timeline_alerts(store: AlertStore, since: datetime, until: datetime, limit: int) -> list[dict[str, Any]]:
-    """Alerts that overlap [since, until) (open ones reach now), oldest first, each with its timeline
-    as [seconds after its first moment (started_at), score]."""
+    """The newest ``limit`` alerts that overlap [since, until) (open ones reach now), oldest first,
+    each with its timeline as [seconds after its first moment (started_at), score]. The newest: a
+    busy period's oldest left its last hours empty, as if nothing had happened since."""
     from sqlalchemy.orm import undefer
 
     with store.reading() as s:
@@ -57,9 +58,9 @@ def timeline_alerts(store: AlertStore, since: datetime, until: datetime, limit: 
             select(Alert)
             .options(undefer(Alert.timeline))
             .where(Alert.started_at < until, (Alert.ended_at >= since) | Alert.ended_at.is_(None))
-            .order_by(Alert.started_at)
+            .order_by(Alert.started_at.desc(), Alert.id.desc())
             .limit(limit)
-        ).all()
+        ).all()[::-1]
         out = []
         for r in rows:
             line = decode_timeline(r.timeline)

@@ -113,7 +113,9 @@ class Timeline(BaseModel):
     until: datetime
     streams: list[str] = Field(description="Configured streams, then any other with an alert shown.")
     alerts: list[TimelineAlert] = Field(description="Alerts overlapping the period, oldest first.")
-    truncated: bool = Field(description="More alerts overlap the period than were returned (zoom in).")
+    truncated: bool = Field(
+        description="More alerts overlap the period than were returned: the newest are (zoom in)."
+    )
 
 
 class AlertWindows(BaseModel):

@@ -572,3 +572,15 @@ def test_live_events_after_an_id_no_event_can_have_go_on_from_now_on_postgresql(
         review.cancel()
         ctx.store.close()
     assert got is not None  # the review, after the stream began
+
+
+def test_a_timeline_with_more_alerts_than_its_limit_keeps_the_newest(
+    client: TestClient, seeded: Seeded
+) -> None:
+    """It kept the oldest: on a busy day the default timeline drew the morning and left the last hours
+    empty, as if nothing had happened since (the summary only said "more: zoom in")."""
+    r = client.get("/api/v1/timeline", params={"limit": 2}, headers=AUTH).json()
+    assert r["truncated"] is True
+    assert [a["id"] for a in r["alerts"]] == seeded.ids[-2:]  # oldest first, as drawn
+    r = client.get("/api/v1/timeline", params={"limit": 6}, headers=AUTH).json()
+    assert r["truncated"] is False and [a["id"] for a in r["alerts"]] == seeded.ids
