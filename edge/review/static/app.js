@@ -142,7 +142,7 @@ async function alertsPage() {
       pick.addEventListener("change", () => { pick.checked ? selected.add(a.id) : selected.delete(a.id); showSelection(); });
       const thumb = a.snapshots ? el("img", { class: "thumb", src: `/api/v1/alerts/${a.id}/thumbnail.jpg`, alt: `alert ${a.id}`, loading: "lazy" }) : "";
       const tr = el("tr", { class: a.status, "data-id": a.id },
-        el("td", { class: "pick" }, pick), el("td", {}, el("a", { href: "/alerts/" + a.id }, String(a.id))), el("td", { class: "thumb" }, thumb),
+        el("td", { class: "pick" }, pick), el("td", { class: "id" }, el("a", { href: "/alerts/" + a.id }, String(a.id))), el("td", { class: "thumb" }, thumb),
         el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
         el("td", {}, a.host || "–"), el("td", {}, who(a)), el("td", {}, `${a.profile} v${a.profile_version}`),
         el("td", {}, `${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)}`), el("td", {}, badge(a.status)));
@@ -408,7 +408,14 @@ async function timelinePage() {
   let W = 800;
   const X = (t) => L + ((t - since.getTime()) / (until.getTime() - since.getTime())) * (W - L - R);
   const timeAt = (x) => since.getTime() + ((x - L) / (W - L - R)) * (until.getTime() - since.getTime());
-  const short = (t) => { const d = new Date(t), span = until - since; return span > 2 * 86400e3 ? d.toLocaleDateString() + " " + d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : d.toLocaleTimeString(); };
+  // An axis time names its zone as every other time on the pages (at a fall-back hour the axis read
+  // 1:00, 1:30, 1:00, 1:30); the date over days, the seconds within an hour.
+  const short = (t) => {
+    const span = until - since, opts = { hour: "numeric", minute: "2-digit", timeZoneName: "short" };
+    if (span <= 3600e3) opts.second = "2-digit";
+    if (span > 2 * 86400e3) Object.assign(opts, { year: "numeric", month: "numeric", day: "numeric" });
+    return new Date(t).toLocaleString([], opts);
+  };
 
   async function load() {
     const q = new URLSearchParams({ since: since.toISOString(), until: until.toISOString() });
@@ -426,17 +433,19 @@ async function timelinePage() {
     const H = T + ROW * Math.max(tl.streams.length, 1) + 4;
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("height", H);
     svg.replaceChildren();
-    for (let i = 0; i <= 4; i++) {
-      const t = since.getTime() + (i / 4) * (until - since), x = X(t);
+    // As many axis times as fit side by side: a phone's chart holds its two ends.
+    const n = W >= 760 ? 4 : W >= 480 ? 2 : 1;
+    for (let i = 0; i <= n; i++) {
+      const t = since.getTime() + (i / n) * (until - since), x = X(t);
       svg.append(svgEl("line", { x1: x, x2: x, y1: T - 4, y2: H, stroke: "#e3e7ec" }));
-      svg.append(Object.assign(svgEl("text", { x, y: 12, "font-size": 10, fill: "#667", "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }), { textContent: short(t) }));
+      svg.append(Object.assign(svgEl("text", { x, y: 12, "font-size": 10, fill: "#667", "text-anchor": i === 0 ? "start" : i === n ? "end" : "middle" }), { textContent: short(t) }));
     }
     const rowY = (stream) => T + tl.streams.indexOf(stream) * ROW;
     // A row's scores are drawn as score / threshold: the dashed line is each alert's threshold.
     const Y = (stream, ratio) => rowY(stream) + 4 + (1 - Math.min(ratio, 2) / 2) * (ROW - 18);
     for (const s of tl.streams) {
       const y = rowY(s);
-      svg.append(Object.assign(svgEl("text", { x: 4, y: y + ROW / 2, "font-size": 12, class: "row-label" }), { textContent: s }));
+      svg.append(rowLabel(s, y + ROW / 2));
       svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(s, 1), y2: Y(s, 1), stroke: "#bbb", "stroke-dasharray": "4 3" }));
       svg.append(svgEl("line", { x1: 0, x2: W, y1: y + ROW, y2: y + ROW, stroke: "#d8dde3" }));
     }
@@ -456,7 +465,17 @@ async function timelinePage() {
         svg.append(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke: "#1f77b4", "stroke-width": 1.2, class: "trace", "data-id": a.id, "data-n": a.trace.length }));
       }
     }
-    document.getElementById("t-summary").textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(tl.since)} – ${when(tl.until)}` + (tl.truncated ? " (more: zoom in)" : "");
+    const more = tl.truncated ? ` (only the newest ${tl.alerts.length} drawn, from ${when(tl.alerts[0].started_at)}: zoom in for the earlier ones)` : "";
+    document.getElementById("t-summary").textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(tl.since)} – ${when(tl.until)}` + more;
+  }
+  // A camera's name, cut to the room left of the chart (it ran across its row's bars), whole on hover.
+  function rowLabel(name, y) {
+    const row = svgEl("g", { class: "camera" }), text = svgEl("text", { x: 4, y, "font-size": 12, class: "row-label" });
+    text.textContent = name;
+    row.append(Object.assign(svgEl("title", {}), { textContent: name }), text);
+    svg.append(row);  // measured where it is drawn
+    for (let k = name.length - 1; k > 0 && text.getComputedTextLength() > L - 10; k--) text.textContent = name.slice(0, k) + "…";
+    return row;
   }
 
   // Drag across the chart to zoom into that stretch (not a click on the bar it began on: its link
@@ -559,7 +578,7 @@ async function livePage() {
     try { streams = await api("/streams?last=3"); } catch (e) {
       // The cards would go on saying "live" (or "ABNORMAL") from the last answer: say they are old.
       silentSince = silentSince || new Date();
-      lost.textContent = `No answer from the server since ${silentSince.toLocaleTimeString()} (${e.message}): what is shown is from then.`;
+      lost.textContent = `No answer from the server since ${when(silentSince)} (${e.message}): what is shown is from then.`;
       return;
     }
     silentSince = null;

@@ -3,6 +3,7 @@ skeleton motion (the synthetic performer), a copy of the bundled demo profile, t
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import socket
 from collections.abc import Iterator
@@ -40,8 +41,9 @@ def demo_alert(stream: str, profile: str, started_at: datetime, *, seed: int, cl
     windows, spans = performance_windows(motion, 6.0, seed, 6)
     scores = np.linspace(threshold * 1.05, threshold * 1.6, len(windows))
     duration = float(spans[-1, 1] - spans[0, 0])
+    key = f"{stream}-{profile}-{seed}-{started_at.isoformat()}"
     return NewAlert(
-        episode_key=f"{stream}-{profile}-{seed}-{started_at.isoformat()}", stream_id=stream, profile=profile, profile_version=1, started_at=started_at,
+        episode_key=key if len(key) <= 64 else hashlib.sha1(key.encode()).hexdigest(), stream_id=stream, profile=profile, profile_version=1, started_at=started_at,
         ended_at=started_at + timedelta(seconds=duration) if closed else None,
         peak_score=float(scores.max()), mean_score=float(scores.mean()), threshold=threshold,
         n_windows=len(windows) + 3, model_version="f4695475fc8b", windows=windows, window_times=spans,

@@ -82,6 +82,18 @@ def test_times_name_their_zone_so_the_fall_back_hour_is_not_shown_twice(la_page,
     la_page.wait_for_function("document.getElementById('t-summary').textContent !== ''")
     summary = la_page.locator("#t-summary").inner_text()
     assert summary == "2 alert(s) on 3 camera(s), 11/1/2026, 1:00:00 AM PDT – 11/1/2026, 2:00:00 AM PST"
+    # The axis named no zone either: it read 1:00, 1:30, 1:00, 1:30, 2:00.
+    assert _axis(la_page) == ["1:00 AM PDT", "1:30 AM PDT", "1:00 AM PST", "1:30 AM PST", "2:00 AM PST"]
+    la_page.goto(f"{dst_server}/timeline?since=2026-10-29T09:00Z&until=2026-11-04T09:00Z")  # days: a date too
+    la_page.wait_for_function("document.getElementById('t-summary').textContent !== ''")
+    assert _axis(la_page) == [
+        "10/29/2026, 2:00 AM PDT", "10/30/2026, 2:00 PM PDT", "11/1/2026, 1:00 AM PST",
+        "11/2/2026, 1:00 PM PST", "11/4/2026, 1:00 AM PST",
+    ]  # fmt: skip
+
+
+def _axis(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.locator("#tl text:not(.row-label)").all_text_contents()
 
 
 @pytest.mark.parametrize(

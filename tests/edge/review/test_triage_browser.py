@@ -3,6 +3,7 @@ bulk dismiss, keyboard shortcuts, a list that updates live, and a phone-width la
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlencode
 
@@ -69,6 +70,14 @@ def test_bulk_dismiss_a_keyboard_confirm_and_a_new_alert_appearing_without_reloa
 
 
 def test_no_page_scrolls_sideways_on_a_390_px_phone(browser, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """Also with a camera named at length in several scripts: its live card and its alert's "Mark as
+    normal" box (a fieldset, as wide as its longest word) made those pages 550-600 px wide."""
+    long_name = "Küche-🎥-камера-" + "x" * 60
+    with AlertStore(seeded.url) as store:
+        now = datetime.now(UTC)  # four, for an id of two digits
+        *_, long_id = store.write_alerts(
+            [demo_alert(long_name, "demo-walk", now - timedelta(seconds=k), seed=12) for k in range(4)]
+        )
     context = new_context(browser, viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     try:
@@ -76,12 +85,25 @@ def test_no_page_scrolls_sideways_on_a_390_px_phone(browser, live_server: str, s
         for path, ready in [
             ("/", "#rows tr"), (f"/alerts/{seeded.ids[0]}", "#meta dt"), ("/live", ".stream"),
             ("/profiles", "#profile-rows tr"), ("/profiles/demo-walk", "#version-rows tr"), ("/alerts/abc", "#error-page"),
-            ("/timeline", "#tl rect.bar"),
+            ("/timeline", "#tl rect.bar"), (f"/alerts/{long_id}", "#scope-all-text:has-text('door')"),
         ]:  # fmt: skip
             page.goto(live_server + path)
             page.wait_for_selector(ready)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"{path} is {width} px wide"
+        # On a tablet, long names squeezed the id column: "20000" read 2 / 00 / 0, one per line.
+        page.set_viewport_size({"width": 700, "height": 760})
+        page.goto(live_server + "/")
+        link = page.locator(f"#rows tr[data-id='{long_id}'] a")
+        assert link.evaluate("a => a.getClientRects().length") == 1, "the alert's id is broken over lines"
+        # and the timeline's row label ran across the bars of its row
+        page.goto(live_server + "/timeline")
+        page.wait_for_selector("#tl rect.bar")
+        right = page.locator("#tl text.row-label").evaluate_all(
+            "ts => ts.map((t) => t.getBBox().x + t.getBBox().width)"
+        )
+        assert max(right) <= 90, f"a camera's name reaches {max(right)} px into the chart (it starts at 90)"
+        assert long_name in page.locator("#tl g.camera title").all_text_contents()  # whole on hover
     finally:
         context.close()
 
@@ -160,5 +182,6 @@ def test_the_live_page_says_when_the_server_stops_answering(page, live_server: s
     page.wait_for_function("document.getElementById('live-error').textContent !== ''", timeout=10_000)
     said = page.locator("#live-error").inner_text()
     assert said.startswith("No answer from the server since ") and "(database unreachable)" in said
+    assert re.search(r"\d\d(?: [AP]M)? (?:UTC|GMT[+-]?\d*|[A-Z]{3,5}) \(database", said), f"no zone: {said}"
     page.unroute("**/api/v1/streams?*")
     page.wait_for_function("document.getElementById('live-error').textContent === ''", timeout=10_000)
