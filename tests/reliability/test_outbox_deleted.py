@@ -22,6 +22,7 @@ ACTS = {
     "unlink": "path.unlink(missing_ok=True)",
     "unlink_with_side_files": "[Path(f'{path}{s}').unlink(missing_ok=True) for s in ('', '-wal', '-shm')]",
     "rename": "path.exists() and path.rename(path.with_name(path.name + f'.{time.monotonic_ns()}'))",
+    "remove_its_folder": "shutil.rmtree(path.parent, ignore_errors=True)",
 }
 # When, and what the writer writes around it; each `act` runs ACTS[how] with the writer running.
 TIMINGS = {
@@ -53,14 +54,14 @@ def run_killed_writer(outbox: Path, how: str, timing: str) -> str:
     """The writer's log (stderr); it is killed with SIGKILL once its last states are put."""
     body = textwrap.indent(textwrap.dedent(TIMINGS[timing]), "    ")
     script = f"""
-import os, signal, time
+import os, shutil, signal, time
 from pathlib import Path
 from config.store import StoreConfig
 from edge.alerts_sink import AlertSink
 from tests.edge.test_alerts_sink import event, wait_for
 
 path = Path({str(outbox)!r})
-sink = AlertSink(StoreConfig(url={down(outbox.parent)!r}), path, model_version="m1")
+sink = AlertSink(StoreConfig(url={down(outbox.parent.parent)!r}), path, model_version="m1")
 sink.start(["cam0"])
 wait_for(path.exists)
 time.sleep(0.3)  # the delivery loop has the file open too
@@ -108,9 +109,9 @@ def states(outbox: Path) -> list[tuple[str, int, bool]]:
 def test_an_outbox_deleted_or_moved_under_a_running_writer_loses_no_alert(
     tmp_path: Path, how: str, timing: str
 ) -> None:
-    outbox = tmp_path / "outbox.db"
+    outbox = tmp_path / "state" / "outbox.db"
     err = run_killed_writer(outbox, how, timing)
     assert states(outbox) == EXPECTED[timing], err
     assert "was deleted or replaced while in use" in err
     # Nothing is left for the next start to set aside as damaged (a write-ahead log of another file).
-    assert not [p.name for p in tmp_path.iterdir() if ".damaged-" in p.name or ".carried-" in p.name]
+    assert not [p.name for p in outbox.parent.iterdir() if ".damaged-" in p.name or ".carried-" in p.name]
