@@ -210,6 +210,9 @@ class MqttSink:
     ) -> None:
         if self._connected.is_set():
             log.warning("MQTT disconnected (%s); reconnecting", reason)
+        elif not self._why:  # a refusal's reason stays; else only "not connected" was ever said
+            # A broker past its max_connections, a service that is not MQTT, one that never answers.
+            self._why = f"connection closed before the broker accepted it: {reason}"
         self._drops += 1
         self._connected.clear()
 

@@ -718,3 +718,34 @@ def test_a_broker_that_stops_acknowledging_past_give_up_after_s_loses_no_event(s
     finally:
         notifier.close()
         broker.close()
+
+
+def test_a_port_that_takes_the_connection_but_never_accepts_it_says_so_in_last_error(
+    store: AlertStore,
+) -> None:
+    """A broker past its max_connections, or something else on the port, that took the TCP
+    connection and closed it (or never answered CONNECT: the same path, after keepalive_s) left
+    only "not connected" in last_error."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def take() -> None:
+        while True:
+            try:
+                server.accept()[0].close()
+            except OSError:
+                return
+
+    threading.Thread(target=take, daemon=True).start()
+    mqtt = MqttConfig(url=f"mqtt://127.0.0.1:{server.getsockname()[1]}", client_id=f"{_prefix()}-n")
+    notifier = Notifier(EventsConfig(mqtt=mqtt), store, [MqttSink(mqtt)])
+    try:
+        store.write_alerts([new_alert("cam1")])
+        deadline = time.monotonic() + 15
+        while "before the broker accepted" not in notifier.states()[0].last_error:
+            assert time.monotonic() < deadline, notifier.states()[0].last_error
+            notifier.step()
+            time.sleep(0.2)
+        assert notifier.states()[0].pending == 1
+    finally:
+        notifier.close()
+        server.close()
