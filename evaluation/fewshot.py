@@ -76,6 +76,7 @@ class EvalWindows:
     views: tuple[str, ...]  # per clip ("" for a one-camera set)
     skipped: int
     short: int  # scored clips with less skeleton than the live path ever scores (SHORT_CLIP)
+    unlabelled: int  # test clips left out for want of a label: no category to be normal or an anomaly
 
 
 # Why a clip was left out of the evaluation (ClipError from clip_frames).
@@ -98,10 +99,13 @@ def eval_windows(
     labels: list[str] = []
     names: list[str] = []
     views: list[str] = []
-    skipped = short = 0
+    skipped = short = unlabelled = 0
     need = min_segment_frames(spec, MIN_SEGMENT_S)
     for c in clipset.clips:
         if c.subject not in split.test_subjects:
+            continue
+        if not c.label:
+            unlabelled += 1
             continue
         try:
             frames = clip_frames(c.joints, c.times, spec)
@@ -117,6 +121,11 @@ def eval_windows(
         labels.append(c.label)
         names.append(c.name)
         views.append(c.view)
+    if not windows and unlabelled:
+        raise ValueError(
+            f"{split.dataset}: no clip has a label; the few-shot benchmark scores clips by their category "
+            "(labels); recordings labelled per frame go to haad eval stream --recordings"
+        )
     if not windows:
         raise ValueError(
             f"no test clips for {split.dataset}: test subjects {sorted(split.test_subjects)}"
@@ -130,6 +139,7 @@ def eval_windows(
         tuple(views),
         skipped,
         short,
+        unlabelled,
     )
 
 
@@ -209,7 +219,8 @@ def evaluate(
         raise ValueError(
             f"a support set of {shots} clips (--shots) of each of {behaviours} "
             f"{'category' if behaviours == 1 else 'categories'} (--behaviours) is needed, and only "
-            f"{len(drawable)} {'category has' if len(drawable) == 1 else 'categories have'} {shots} clips{where}"
+            f"{len(drawable)} {'category has' if len(drawable) == 1 else 'categories have'} {shots} clips{where}; "
+            "give fewer --shots"
         )
     if (present := len(set(labels[scored]))) <= behaviours:
         raise ValueError(
@@ -263,7 +274,10 @@ def evaluate(
                 pairs.setdefault(str(other), []).append(roc_auc(clip_scores[both], positive[both]))
         per_category[cat] = aucs
     if not per_category:
-        raise ValueError(f"no category has more than {shots} test clips")
+        raise ValueError(
+            f"no category has more than {shots} test clips: {shots} (--shots) to enrol and one to score; "
+            "give fewer --shots"
+        )
     return MethodResult(per_category, np.mean(tprs, axis=0), per_pair)
 
 

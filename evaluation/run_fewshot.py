@@ -121,6 +121,7 @@ def run_fewshot_eval(
         "eval_windows": int(len(tw.windows)),
         "skipped_clips": tw.skipped,
         "short_clips": tw.short,
+        "unlabelled_clips": tw.unlabelled,
         # too few clips to draw a support set and still score one: never normal (their clips stay anomalies)
         "categories_never_normal": sorted(set(tw.labels) - set(results["encoder"].per_category)),
         "unseen_categories": sorted(split.unseen_labels & set(tw.labels)),
@@ -198,6 +199,8 @@ def format_table(summary: dict[str, Any]) -> str:
     lines.append(f"scoring rule: {summary.get('rule', DEFAULT_RULE)}")
     if summary.get("skipped_clips"):
         lines.append(f"{summary['skipped_clips']} clip(s) left out: {NO_WINDOW}")
+    if summary.get("unlabelled_clips"):
+        lines.append(f"{summary['unlabelled_clips']} clip(s) without a label left out (no category)")
     if summary.get("short_clips"):
         lines.append(f"{summary['short_clips']} clip(s) {SHORT_CLIP}")
     if summary.get("categories_never_normal"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from itertools import product
 from pathlib import Path
 
@@ -293,3 +294,46 @@ def test_a_clip_set_file_that_is_not_there_exits_2_as_haad_eval_stream_does(tmp_
         app, ["eval", "fewshot", "--dataset", str(missing), "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2 and f"clip-set file not found: {missing}" in result.output
+
+
+def test_unlabelled_clips_of_a_clip_set_file_are_left_out_and_counted_not_a_category(
+    tmp_path: Path, data_root: Path
+) -> None:
+    # Clips with label "" (labels is optional) were scored as a category named "": with a fifth of
+    # the clips unlabelled every real category fell to 'never normal' and 'all' was the AUC of "".
+    from clips import save_clipset_file
+
+    clips = [
+        c
+        for c in load_dataset("msr", data_root).clips
+        if c.label in ("a01 high arm wave", "a05 forward punch")
+    ]
+    clips = [replace(c, label="") if i % 5 == 0 else c for i, c in enumerate(clips)]
+    save_clipset_file(tmp_path / "mine.npz", clips)
+    torch.manual_seed(0)
+    ckpt = tmp_path / "enc.safetensors"
+    save_encoder(ckpt, ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(), WindowSpec(), {})
+    out = tmp_path / "eval"
+    base = ["eval", "fewshot", "--encoder", str(ckpt), "--seeds", "1", "--out", str(out)]
+    result = CliRunner().invoke(app, [*base, "--dataset", str(tmp_path / "mine.npz")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    unlabelled = sum(not c.label for c in clips)
+    assert summary["unlabelled_clips"] == unlabelled and summary["test_clips"] == len(clips) - unlabelled
+    assert set(summary["methods"]["encoder"]["per_category"]) == {"a01 high arm wave", "a05 forward punch"}
+    assert f"{unlabelled} clip(s) without a label left out" in result.output
+    # a file with no labels at all (a recording-set file, say) is refused saying so
+    save_clipset_file(tmp_path / "recordings.npz", [replace(c, label="") for c in clips])
+    result = CliRunner().invoke(app, [*base, "--dataset", str(tmp_path / "recordings.npz")])
+    assert result.exit_code == 2 and "no clip has a label" in result.output, result.output
+
+
+def test_too_few_clips_for_the_shots_asked_says_to_give_fewer(msr_windows) -> None:
+    # A user's small file (two people, say) got only 'no category has more than 3 test clips'.
+    from collections import Counter
+
+    emb = raw_dct_features(10)(msr_windows.windows)
+    most = max(Counter(msr_windows.labels).values())
+    for shots in (most, most + 1):  # none left to score; none with a support set at all
+        with pytest.raises(ValueError, match=r"give fewer --shots"):
+            evaluate(msr_windows, emb, shots=shots, seeds=1)
