@@ -256,7 +256,8 @@ async function alertsPage() {
 // --- alert detail: playback, timeline, review ---------------------------------------------------
 async function alertPage() {
   const id = document.getElementById("alert").dataset.alertId;
-  const [alert, skel] = await Promise.all([api("/alerts/" + id), api("/skeleton")]);
+  const [first, skel] = await Promise.all([api("/alerts/" + id), api("/skeleton")]);
+  let alert = first, player = null;
   renderAlert(alert);
   // Its note, to keep or edit: a review sends what the box holds, and an empty box would erase it.
   document.getElementById("note").value = alert.note;
@@ -264,6 +265,7 @@ async function alertPage() {
   document.getElementById("npz-link").href = `/api/v1/alerts/${id}/windows?format=npz`;
   wireReview(id, alert);
   showScene(id, alert);
+  if (!alert.ended_at) follow(id, (a) => { alert = a; renderAlert(a); if (!player) drawTimeline(a, null, null); });
   if (!alert.windows_available) {  // retention dropped them: no playback, nothing to download
     document.getElementById("no-windows").hidden = false;
     document.getElementById("npz-link").hidden = true;
@@ -271,8 +273,23 @@ async function alertPage() {
     return;
   }
   const win = await api(`/alerts/${id}/windows`);
-  const player = new Player(document.getElementById("playback"), skel, win, (t) => drawTimeline(alert, win, t));
+  player = new Player(document.getElementById("playback"), skel, win, (t) => drawTimeline(alert, win, t));
   player.start();
+}
+
+// An alert still going on: its page follows it (its end, peak, score moment by moment) from the
+// events outbox, as the list does, until it ends (it stayed "ended: open" as first loaded).
+function follow(id, onChange) {
+  const box = document.getElementById("alert"), live = new EventSource("/api/v1/events/live");
+  live.onopen = () => { box.dataset.live = "on"; };
+  live.addEventListener("alert", async (ev) => {
+    if (JSON.parse(ev.data).alert.id !== Number(id)) return;
+    let a;
+    try { a = await api("/alerts/" + id); } catch (e) { return; }  // the next change tries again
+    onChange(a);
+    if (a.ended_at) { live.close(); box.dataset.live = "off"; }
+  });
+  window.addEventListener("pagehide", () => live.close());
 }
 
 // The pictures the alert kept: keyframes to pick from, or a low-resolution clip that plays.

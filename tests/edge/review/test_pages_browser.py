@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from review_helpers import Seeded, log_in
+from review_helpers import Seeded, demo_alert, log_in
 
 from edge.profiles import ProfileStore
 from edge.store import AlertStore
@@ -142,3 +142,24 @@ def test_reopen_is_offered_only_for_a_reviewed_alert(page, live_server: str, see
     page.click("#reopen")
     page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked new.'")
     assert not page.locator("#reopen").is_visible()
+
+
+def test_an_open_alerts_page_follows_it_until_it_ends(page, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """The page of an alert still going on stayed as first loaded ("ended: open") after the episode
+    closed, while the list beside it updated live."""
+    open_id = seeded.ids[4]
+    log_in(page, live_server, f"/alerts/{open_id}")
+    page.wait_for_selector("#meta dd")
+    following = "document.getElementById('alert').dataset.live"
+    page.wait_for_function(f"{following} === 'on'", timeout=10_000)
+    with AlertStore(seeded.url) as store:  # the episode closes, written as the daemon writes it
+        started = store.get_alert(open_id).started_at
+        [same] = store.write_alerts([demo_alert("dock", "demo-walk", started, seed=5)])
+    assert same == open_id
+    ended = "[...document.querySelectorAll('#meta dt')].find((dt) => dt.textContent === 'ended').nextSibling"
+    page.wait_for_function(f"{ended}.textContent !== 'open'", timeout=10_000)
+    keys, values = (page.locator(f"#meta {tag}").all_inner_texts() for tag in ("dt", "dd"))
+    meta = dict(zip(keys, values, strict=True))
+    assert meta["ended"] != "open" and meta["duration"].endswith(" s")
+    page.wait_for_function(f"{following} === 'off'")  # ended: nothing more to follow
+    page.goto("about:blank")  # closes the live stream before the server stops
