@@ -165,8 +165,11 @@ def recording_streams(
             shots, len(fewer), min_segment_s, min(fewer),
         )  # fmt: skip
     if lacking:
+        subjects = sorted({r.subject for r in recordings})
         raise ValueError(
             f"no other subject's recording has a normal run of at least {min_segment_s:g} s to enrol "
-            f"for {', '.join(lacking)}; give --profile NAME to score against an enrolled profile"
+            f"for {', '.join(lacking)}; give --profile NAME to score against an enrolled profile (subjects: "
+            f'{", ".join(map(repr, subjects))}; each recording is enrolled from other people\'s, and "" '
+            "makes each recording its own)"
         )
     return streams

@@ -321,3 +321,19 @@ def test_eval_stream_on_recordings_thins_to_the_pose_rate_and_plots(
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "stream_walks.json").read_text())["pose_fps"] == 10.0
     assert len(list((tmp_path / "plots").glob("*.png"))) == 4  # one per recording
+
+
+def test_recordings_all_of_one_subject_are_refused_saying_how_subjects_choose_the_enrolment(
+    tmp_path: Path,
+) -> None:
+    # One person recorded several times under one subject name: the error said only to give --profile.
+    from evaluation.recordings import recording_streams
+
+    labels = np.array(["walk"] * 40 + ["kick"] * 20)
+    joints = np.random.default_rng(0).normal(size=(60, 20, 3)).astype(np.float32)
+    path = tmp_path / "me.npz"
+    save_clipset_file(
+        path, [Clip(joints, np.arange(60) / 20, "", "me", f"take{i}", labels) for i in range(3)]
+    )
+    with pytest.raises(ValueError, match=r"subjects: .*'me'.*\"\" makes each recording its own"):
+        recording_streams(path, "walk", shots=3, spec=WindowSpec(), min_segment_s=1.0)
