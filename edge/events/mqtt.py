@@ -144,10 +144,12 @@ class MqttSink:
         self.announced: set[str] = set()  # streams whose discovery went out since the last connect
         self.needs_announce = True  # availability, discovery and states are due (set on connect)
         self.connected_at: datetime | None = None  # the last connection's: ends the notifier's back-off
+        self._renewed = False  # the next connection is one _renew asked for: the broker never went away
         self._connected = threading.Event()
         self._why = ""  # why the last connection attempt failed, for last_error (haad events status)
         self._drops = 0  # connections lost so far: one lost while publishes wait for their acknowledgement
         self._lost: tuple[int | None, int] = (None, 0)  # the event that lost connections, how many in a row
+        self._refused_streams: set[str] = set()  # of refused events: their sensor's state is due again
         url = urlsplit(cfg.url)
         self._address = (url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts" else 1883))
         self.client = self._new_client()
@@ -197,7 +199,9 @@ class MqttSink:
         self._why = ""
         self.announced.clear()  # a broker that lost its retained messages gets them again
         self.needs_announce = True
-        self.connected_at = datetime.now(UTC)
+        if not self._renewed:  # else an event it closes the connection at was retried in a tight loop
+            self.connected_at = datetime.now(UTC)
+        self._renewed = False
         self._connected.set()
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
@@ -249,7 +253,7 @@ class MqttSink:
                 True,
             )
         )
-        self._publish_all(messages, event.id)
+        self._publish_all(messages, event)
         self._lost = (None, 0)
         self.announced.update([*self.streams, event.stream_id])
 
@@ -260,7 +264,8 @@ class MqttSink:
         an event: at start and on reconnect, for a broker that lost its retained messages."""
         self._require_connection()
         messages = [(self.topics.available, "online", True)]
-        streams = list(dict.fromkeys([*self.streams, *open_alerts]))
+        # A refused close event left its stream's sensor ON: the store says whether it still is.
+        streams = list(dict.fromkeys([*self.streams, *open_alerts, *self._refused_streams]))
         for stream in streams:
             if self.cfg.discovery:
                 messages.append(
@@ -271,6 +276,7 @@ class MqttSink:
             )
         self._publish_all(messages)
         self.announced.update(streams)
+        self._refused_streams.clear()
         self.needs_announce = False
 
     def _require_connection(self) -> None:
@@ -282,7 +288,9 @@ class MqttSink:
             why = f" ({self._why})" if self._why else ""
             raise DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected{why}", unreachable=True)
 
-    def _publish_all(self, messages: Sequence[tuple[str, str, bool]], event_id: int | None = None) -> None:
+    def _publish_all(
+        self, messages: Sequence[tuple[str, str, bool]], event: OutboxEvent | None = None
+    ) -> None:
         drops = self._drops
         infos = [self.client.publish(t, payload, qos=self.cfg.qos, retain=r) for t, payload, r in messages]
         deadline = time.monotonic() + self.cfg.publish_timeout_s
@@ -296,7 +304,7 @@ class MqttSink:
             if info.is_published():
                 continue
             if self._drops != drops:
-                error = self._dropped(topic, len(payload.encode()), event_id)
+                error = self._dropped(topic, len(payload.encode()), event)
                 self._renew()
                 raise error
             # No answer, not a refusal (a broker refuses by closing the connection): a hung broker
@@ -306,16 +314,18 @@ class MqttSink:
                 unreachable=True,
             )
 
-    def _dropped(self, topic: str, size: int, event_id: int | None) -> DeliveryError:
+    def _dropped(self, topic: str, size: int, event: OutboxEvent | None) -> DeliveryError:
         """The broker closed the connection before acknowledging: an outage, unless the same event
         has done it ``POISON_DROPS`` times in a row (then refused: see the module docstring)."""
+        event_id = event.id if event is not None else None
         lost_event, times = self._lost
         times = times + 1 if event_id is not None and lost_event == event_id else 1
         self._lost = (event_id, times)
         why = f"MQTT broker closed the connection before acknowledging the publish to {topic} ({size} bytes)"
-        if event_id is None or times < POISON_DROPS:
+        if event is None or times < POISON_DROPS:
             return DeliveryError(why, unreachable=True)
         self._lost = (None, 0)
+        self._refused_streams.add(event.stream_id)
         return DeliveryError(
             f"{why}, {times} times in a row for this event: refused (over the broker's max_packet_size, "
             "or a topic its ACL denies?)",
@@ -330,9 +340,11 @@ class MqttSink:
         old = self.client
         old.on_connect = old.on_disconnect = old.on_connect_fail = None
         old.disconnect()  # if it reconnected meanwhile: a clean goodbye, no last will
-        old.loop_stop()
+        # Its thread may sleep a second before it sees the stop: not this thread's second.
+        threading.Thread(target=old.loop_stop, name="mqtt-old-client", daemon=True).start()
         self._connected.clear()
         self.client = self._new_client()
+        self._renewed = True
         self._started = False
         self._start()
 

@@ -749,3 +749,37 @@ def test_a_port_that_takes_the_connection_but_never_accepts_it_says_so_in_last_e
     finally:
         notifier.close()
         server.close()
+
+
+def test_home_assistant_sees_an_episode_end_whose_close_event_the_broker_refused(
+    tmp_path: Path, store: AlertStore
+) -> None:
+    """A long review note goes into every later event of its alert: its close event, too large for
+    the broker's max_packet_size, was given up on, and on a notifier-only host (no streams in its
+    config) the stream's abnormal sensor stayed ON with no episode open."""
+    broker = PrivateBroker(tmp_path)
+    broker.conf.write_text(broker.conf.read_text() + "max_packet_size 4000\n")
+    broker.start()
+    p = _prefix()
+    cfg = _cfg(broker.port, p)
+    sub = Subscriber("127.0.0.1", broker.port, [f"{p}/cam1/abnormal"])
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]  # no streams configured (a configured one is announced)
+    notifier = Notifier(cfg, store, [sink])
+    stop = threading.Event()
+    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+    try:
+        alert = new_alert("cam1")
+        [alert_id] = store.write_alerts([alert])
+        thread.start()
+        sub.wait_for(f"{p}/cam1/abnormal", payload="ON")
+        store.set_status(alert_id, "confirmed", "x" * 5000, reviewer="bob")
+        store.write_alerts([closed(alert)])
+        _wait_delivered(notifier, timeout_s=30)
+        assert notifier.states()[0].skipped == 2
+        sub.wait_for(f"{p}/cam1/abnormal", payload="OFF", timeout_s=10)
+    finally:
+        stop.set()
+        thread.join(10)
+        notifier.close()
+        sub.close()
+        broker.stop()
