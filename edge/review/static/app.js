@@ -450,8 +450,12 @@ async function timelinePage() {
     const H = T + ROW * Math.max(tl.streams.length, 1) + 4;
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("height", H);
     svg.replaceChildren();
-    // As many axis times as fit side by side: a phone's chart holds its two ends.
-    const n = W >= 760 ? 4 : W >= 480 ? 2 : 1;
+    // As many axis times as fit side by side (a phone's chart holds its two ends): the first reaches
+    // right of its line, the next half each way.
+    const probe = svg.appendChild(Object.assign(svgEl("text", { "font-size": 10 }), { textContent: short(until.getTime()) }));
+    const room = 1.5 * probe.getComputedTextLength() + 12;
+    probe.remove();
+    const n = [4, 2].find((k) => (W - L - R) / k >= room) || 1;
     for (let i = 0; i <= n; i++) {
       const t = since.getTime() + (i / n) * (until - since), x = X(t);
       svg.append(svgEl("line", { x1: x, x2: x, y1: T - 4, y2: H, stroke: "#e3e7ec" }));
