@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from clips.clip import Clip, ClipSet
-from models.skeleton import LAYOUT_JOINTS, TORSO, J, Layout, to_canonical
+from models.skeleton import JOINT_NAMES, LAYOUT_JOINTS, ROOT, TORSO, J, Layout, to_canonical
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,7 @@ def load_clipset_file(path: Path) -> ClipSet:
         joints = _upright(path, to_canonical(arrays["joints"], layout))  # type: ignore[arg-type]
     except ValueError as e:
         raise ClipFileError(f"{path}: {e}") from e
+    _warn_at_origin(path, joints)
     if "timestamps" in arrays:
         times = arrays["timestamps"].astype(np.float64)
         if times.shape != (total,):
@@ -203,6 +204,22 @@ def _upright(path: Path, joints: np.ndarray) -> np.ndarray:
             log.warning("%s: the feet point backwards (left-handed coordinates); mirrored", path)
             joints = joints * np.array([-1.0, 1.0, 1.0], joints.dtype)
     return joints
+
+
+def _warn_at_origin(path: Path, joints: np.ndarray) -> None:
+    """Say where joints other than the root sit at exactly (0, 0, 0): what some trackers write for a
+    joint they lost, where a clip-set file has NaN. They are read as positions all the same (a
+    measured joint can be there), but scored so, a lost leg looks like a leg folded into the camera."""
+    at_origin = np.all(joints == 0.0, axis=-1)
+    at_origin[:, ROOT] = False  # a hip-centred export has its root there in every frame
+    frames = int(np.sum(at_origin.any(axis=1)))
+    if frames:
+        names = ", ".join(JOINT_NAMES[j] for j in np.flatnonzero(at_origin.any(axis=0)))
+        log.warning(
+            "%s: %d of %d frames hold joints at exactly (0, 0, 0) (%s); read as positions: if the "
+            "tracker lost them there, write NaN instead",
+            path, frames, len(joints), names,
+        )  # fmt: skip
 
 
 def _text(values: np.ndarray) -> np.ndarray:

@@ -203,3 +203,17 @@ def test_kinect_v2_files_keep_its_twenty_kinect_v1_joints(tmp_path: Path) -> Non
     v2[:, 20], v2[:, 2] = v1[:, 2], 9.0
     loaded = load_clipset_file(_raw(tmp_path, "v2.npz", joints=v2, layout=np.array("kinect_v2"))).clips
     np.testing.assert_array_equal(np.concatenate([c.joints for c in loaded]), v1)
+
+
+def test_joints_at_exactly_the_origin_are_said_to_be_read_as_positions(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Trackers that write (0, 0, 0) for a joint they lost (OpenPose, some Kinect exports) had their
+    # files read silently as legs folded into the camera: recall 0.88 fell to 0.12 on such recordings.
+    joints = np.random.default_rng(0).normal(size=(6, 20, 3)).astype(np.float32)
+    joints[:, 0] = 0.0  # a hip-centred export: the root at the origin is a position, nothing to say
+    assert len(load_clipset_file(_raw(tmp_path, "centred.npz", joints=joints)).clips) == 2
+    assert "(0, 0, 0)" not in caplog.text
+    joints[2:5, [13, 17]] = 0.0
+    load_clipset_file(_raw(tmp_path, "lost.npz", joints=joints))
+    assert "lost.npz: 3 of 6 frames hold joints at exactly (0, 0, 0) (KneeLeft, KneeRight)" in caplog.text
