@@ -88,7 +88,7 @@ class AlertOutbox:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")  # a state in the outbox is on disk
             _prepare(db, "main")
-            file = _file_id(self._key)
+            file, _ = _at_path(self._key)
             if file is None:
                 raise FileNotFoundError(f"{self.path} vanished as it was opened")
         except BaseException:
@@ -100,7 +100,7 @@ class AlertOutbox:
     def _conn(self) -> Iterator[sqlite3.Connection]:
         """The connection, on the file now at the path (a carry-over first where it is another)."""
         while True:
-            if self._db is None or _file_id(self._key) != self._file:
+            if self._db is None or _at_path(self._key) != (self._file, False):
                 with _MOVES:
                     _carry_over(self._key)
                     if self._db is None:
@@ -210,7 +210,15 @@ class AlertOutbox:
 _MOVES = threading.Lock()  # one carry-over at a time in this process, and no connection opened meanwhile
 _OPEN: weakref.WeakSet[AlertOutbox] = weakref.WeakSet()  # this process's outbox objects
 _STRANDED: set[AlertOutbox] = set()  # closed on files gone whose carry-over failed: kept open until it works
+_HIGH: dict[tuple[int, int], int] = {}  # the largest size seen of each outbox file
+_LOST: dict[str, int] = {}  # outbox path -> files set aside while open here (see sets_aside)
 _COLUMNS = "episode_key, rev, stream_id, open, fields, arrays, delivered"
+
+
+def sets_aside(path: Path) -> int:
+    """How many times this process set aside the outbox at ``path`` while it had it open (it was cut
+    and could not be read whole): the states it held that a writer still has must be put again."""
+    return _LOST.get(os.path.abspath(path), 0)
 
 
 def _carry_over(key: str) -> None:
@@ -221,20 +229,26 @@ def _carry_over(key: str) -> None:
     share the old file's ``-shm`` and delete its write-ahead log (its database is empty). So the states
     go first to a side file through the old connection, and that is linked into place once no
     connection is left on the old file; while this fails, the old file stays open (the states alive)."""
-    now = _file_id(key)
+    now, cut = _at_path(key)
     stale: dict[tuple[int, int], list[AlertOutbox]] = {}
     for o in list(_OPEN):
-        if o._key == key and o._db is not None and o._file is not None and o._file != now:
+        if o._key == key and o._db is not None and o._file is not None and (o._file != now or cut):
             stale.setdefault(o._file, []).append(o)
     path = Path(key)
-    for group in stale.values():
+    for file, group in stale.items():
         for o in group:
             o._use.acquire()  # their calls under way end first
         try:
             source = group[0]._db
             assert source is not None
-            carried = path.with_name(f"{path.name}.carried-{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}")
-            held, waiting = _copy(source, carried)
+            side = path.with_name(f"{path.name}.carried-{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}")
+            carried: Path | None = side
+            try:
+                held, waiting = _copy(source, side)
+            except sqlite3.DatabaseError as e:
+                if not (cut and file == now and _damaged(e)):
+                    raise
+                carried = None  # what it held is in the file set aside below, for recovery by hand
             for o in group:
                 assert o._db is not None
                 o._db.close()
@@ -243,11 +257,20 @@ def _carry_over(key: str) -> None:
         finally:
             for o in group:
                 o._use.release()
-        _adopt(carried, path)
-        log.error(
-            "the alert outbox %s was deleted or replaced while in use; its %d alert state(s) (%d not yet "
-            "in the alert log) are carried over to the file now at that path", path, held, waiting,
-        )  # fmt: skip
+        if cut and file == now:  # the cut file is still at the path
+            _HIGH.pop(file, None)
+            if carried is None:
+                _set_aside(path, "it was emptied or cut short while in use")
+                _LOST[key] = _LOST.get(key, 0) + 1
+            else:  # all it held is carried
+                for suffix in ("", *_SIDE_FILES):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if carried is not None:
+            _adopt(carried, path)
+            log.error(
+                "the alert outbox %s was deleted, replaced or cut short while in use; its %d alert state(s) "
+                "(%d not yet in the alert log) are carried over to the file now at that path", path, held, waiting,
+            )  # fmt: skip
 
 
 def _copy(source: sqlite3.Connection, carried: Path) -> tuple[int, int]:
@@ -317,13 +340,23 @@ def _prepare(db: sqlite3.Connection, schema: str) -> None:
     db.execute(f"CREATE INDEX IF NOT EXISTS {schema}.outbox_delivered ON outbox (delivered)")
 
 
-def _file_id(path: str) -> tuple[int, int] | None:
-    """(device, inode) of the file at ``path``; None when there is none."""
+def _at_path(path: str) -> tuple[tuple[int, int] | None, bool]:
+    """(device, inode) of the file at ``path`` (None when there is none), and whether it is shorter
+    than it was seen here: an outbox never shrinks (never vacuumed), so it was cut by someone."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        return None
-    return st.st_dev, st.st_ino
+        return None, False
+    file = (st.st_dev, st.st_ino)
+    if st.st_size < _HIGH.get(file, 0):
+        return file, True
+    _HIGH[file] = st.st_size
+    return file, False
+
+
+def _damaged(e: sqlite3.DatabaseError) -> bool:
+    # Extended codes (SQLITE_CORRUPT_INDEX, ...) name their primary code in the low byte.
+    return (getattr(e, "sqlite_errorcode", None) or 0) & 0xFF in _DAMAGED
 
 
 def set_aside_if_damaged(path: Path) -> None:
@@ -342,8 +375,7 @@ def set_aside_if_damaged(path: Path) -> None:
         finally:
             db.close()
     except sqlite3.DatabaseError as e:
-        # Extended codes (SQLITE_CORRUPT_INDEX, ...) name their primary code in the low byte.
-        if (getattr(e, "sqlite_errorcode", None) or 0) & 0xFF not in _DAMAGED:
+        if not _damaged(e):
             return  # locked, unreadable, ...: the writer meets it and says so
         problem = str(e)
     if problem != "ok":

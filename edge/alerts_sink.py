@@ -43,7 +43,7 @@ import numpy as np
 
 from bus.logs import redact_url
 from config.store import StoreConfig
-from edge.alert_outbox import AlertOutbox, set_aside_if_damaged
+from edge.alert_outbox import AlertOutbox, set_aside_if_damaged, sets_aside
 from edge.episodes import Episode, EpisodeEvent, KeptWindow
 from edge.store import AlertRecord, AlertStore, NewAlert
 from edge.store.engine import DEADLINES
@@ -118,6 +118,7 @@ class AlertSink:
         self._log_error: str | None = None
         self._waiting = 0
         self._unfinished: list[Unfinished] = []
+        self._set_asides = sets_aside(self.outbox_path)
         self._log_read = threading.Event()  # the log's open episodes were read (or could not be)
         self._streams: tuple[str, ...] = ()
         self._writer = threading.Thread(target=self._write_loop, name="haad-outbox-writer", daemon=True)
@@ -256,9 +257,23 @@ class AlertSink:
                         log.warning("the alert outbox %s takes alerts again", self.outbox_path)
                         self._outbox_error = None
                     self._lock.notify_all()  # the delivery loop has new states in the outbox
+                self._put_again_if_set_aside()
         finally:
             if outbox is not None:
                 outbox.close()
+
+    def _put_again_if_set_aside(self) -> None:
+        """The states this worker holds go back to be put again when the outbox file was set aside
+        while open (cut short: edge.alert_outbox.sets_aside); the file at the path lacks them."""
+        count = sets_aside(self.outbox_path)
+        with self._lock:
+            if count == self._set_asides:
+                return
+            self._set_asides = count
+            for key, state in self._saved.items():
+                if self._unsaved.get(key, (-1,))[0] < state[0]:
+                    self._unsaved[key] = state
+            self._lock.notify_all()
 
     def _outbox_failed(self, e: Exception, states: int) -> None:
         with self._lock:
@@ -331,6 +346,7 @@ class AlertSink:
             # States the outbox could not take go straight from memory.
             from_memory = list(self._unsaved.values()) if self._outbox_error is not None else []
         from_outbox = delivery.undelivered(saved)
+        self._put_again_if_set_aside()
         newest: dict[str, State] = {}
         for rev, a in [*from_outbox, *from_memory]:
             if rev > newest.get(a.episode_key, (-1,))[0]:

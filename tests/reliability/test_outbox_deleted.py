@@ -23,6 +23,8 @@ ACTS = {
     "unlink_with_side_files": "[Path(f'{path}{s}').unlink(missing_ok=True) for s in ('', '-wal', '-shm')]",
     "rename": "path.exists() and path.rename(path.with_name(path.name + f'.{time.monotonic_ns()}'))",
     "remove_its_folder": "shutil.rmtree(path.parent, ignore_errors=True)",
+    # Cut to 0 bytes in place: noticed as the file shrank (an outbox never does).
+    "truncate": "os.truncate(path, 0)",
 }
 # When, and what the writer writes around it; each `act` runs ACTS[how] with the writer running.
 TIMINGS = {
@@ -104,14 +106,19 @@ def states(outbox: Path) -> list[tuple[str, int, bool]]:
         db.close()
 
 
-@pytest.mark.parametrize("timing", list(TIMINGS))
-@pytest.mark.parametrize("how", list(ACTS))
+@pytest.mark.parametrize(
+    ("how", "timing"),
+    [(how, timing) for how in ACTS for timing in TIMINGS],
+)
 def test_an_outbox_deleted_or_moved_under_a_running_writer_loses_no_alert(
     tmp_path: Path, how: str, timing: str
 ) -> None:
     outbox = tmp_path / "state" / "outbox.db"
     err = run_killed_writer(outbox, how, timing)
     assert states(outbox) == EXPECTED[timing], err
-    assert "was deleted or replaced while in use" in err
-    # Nothing is left for the next start to set aside as damaged (a write-ahead log of another file).
-    assert not [p.name for p in outbox.parent.iterdir() if ".damaged-" in p.name or ".carried-" in p.name]
+    assert "cut short while in use" in err  # carried over, or (cut) set aside: one error says which
+    left = [p.name for p in outbox.parent.iterdir() if ".damaged-" in p.name or ".carried-" in p.name]
+    # Nothing is left for the next start to set aside as damaged (a write-ahead log of another file);
+    # a file cut where the states were no longer all in its write-ahead log is kept aside for recovery,
+    # its states put again from the writer's memory.
+    assert not left or (how == "truncate" and all(".damaged-" in name for name in left))
