@@ -44,6 +44,7 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bus.logs import redact_url
 from config.events import MqttConfig
 from config.secrets import SecretError
 from edge.events.sinks import DeliveryError
@@ -195,7 +196,7 @@ class MqttSink:
             log.error("MQTT broker refused the connection: %s", reason)
             self._why = f"refused: {reason}"
             return
-        log.info("MQTT connected to %s", _redact(self.cfg.url))
+        log.info("MQTT connected to %s", redact_url(self.cfg.url))
         self._why = ""
         self.announced.clear()  # a broker that lost its retained messages gets them again
         self.needs_announce = True
@@ -286,7 +287,9 @@ class MqttSink:
             self.wait_connected(self.cfg.publish_timeout_s)
         if not self.client.is_connected():
             why = f" ({self._why})" if self._why else ""
-            raise DeliveryError(f"MQTT broker {_redact(self.cfg.url)} not connected{why}", unreachable=True)
+            raise DeliveryError(
+                f"MQTT broker {redact_url(self.cfg.url)} not connected{why}", unreachable=True
+            )
 
     def _publish_all(
         self, messages: Sequence[tuple[str, str, bool]], event: OutboxEvent | None = None
@@ -361,8 +364,3 @@ class MqttSink:
                 pass
         self.client.disconnect()
         self.client.loop_stop()
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"

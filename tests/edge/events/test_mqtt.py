@@ -783,3 +783,19 @@ def test_home_assistant_sees_an_episode_end_whose_close_event_the_broker_refused
         notifier.close()
         sub.close()
         broker.stop()
+
+
+def test_last_error_names_an_ipv6_broker_as_configured(store: AlertStore) -> None:
+    """The MQTT sink had a URL redaction of its own: an IPv6 broker read mqtt://::1:1883 (no
+    brackets, no telling host from port)."""
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        port = s.getsockname()[1]  # nothing listens on it
+    mqtt = MqttConfig(url=f"mqtt://haad@[::1]:{port}", publish_timeout_s=0.2)
+    notifier = Notifier(EventsConfig(mqtt=mqtt), store, [MqttSink(mqtt)])
+    try:
+        store.write_alerts([new_alert("cam1")])
+        notifier.step()
+        assert f"MQTT broker mqtt://***@[::1]:{port} not connected" in notifier.states()[0].last_error
+    finally:
+        notifier.close()
