@@ -32,6 +32,7 @@ from edge.enroll import short_reason
 from edge.segments import frames_in_span, min_segment_frames
 from evaluation.stream_sets import Interval, LabelledStream, label_runs
 from models.preprocess import ClipError, WindowSpec, clip_frames
+from models.skeleton import JOINT_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ def unscorable(recording: Clip, spec: WindowSpec, min_segment_s: float) -> str |
     try:
         frames = clip_frames(recording.joints, recording.times, spec)  # its longest valid stretch
     except ClipError as e:
+        never = np.flatnonzero(~np.isfinite(recording.joints).all(axis=-1).any(axis=0))
+        if len(never):  # a joint the camera never sees (the feet, say) leaves no frame whole
+            return f"{e}: {', '.join(JOINT_NAMES[j] for j in never)} never measured (NaN in every frame)"
         return str(e)
     return short_reason(len(frames), spec, min_segment_s)
 

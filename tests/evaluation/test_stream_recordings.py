@@ -337,3 +337,14 @@ def test_recordings_all_of_one_subject_are_refused_saying_how_subjects_choose_th
     )
     with pytest.raises(ValueError, match=r"subjects: .*'me'.*\"\" makes each recording its own"):
         recording_streams(path, "walk", shots=3, spec=WindowSpec(), min_segment_s=1.0)
+
+
+def test_a_recording_left_out_for_a_joint_never_measured_names_the_joint() -> None:
+    # A camera that never sees the feet: 'the clip has no frame with all joints finite' left the user
+    # to find which of 20 joints.
+    from evaluation.recordings import unscorable
+
+    joints = np.random.default_rng(0).normal(size=(60, 20, 3)).astype(np.float32)
+    joints[:, [15, 19]] = np.nan
+    why = unscorable(Clip(joints, np.arange(60) / 20), WindowSpec(), 1.0)
+    assert why is not None and "FootLeft, FootRight never measured (NaN in every frame)" in why
