@@ -165,7 +165,8 @@ def eval_stream_cmd(
     shots = 3 if shots is None else shots
     if recordings is not None and not normal:
         raise fail("--recordings needs --normal LABEL (the frame label of normal behaviour)", code=2)
-    normal = list(dict.fromkeys(normal or ()))  # each behaviour once, in the order given
+    # each behaviour once, in the order given, without the blanks a file's labels lose (clips/files.py)
+    normal = list(dict.fromkeys(n.strip() for n in normal or ()))
     output_folder(out)
     if plots is not None:
         output_folder(plots, "--plots")

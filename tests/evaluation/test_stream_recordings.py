@@ -348,3 +348,16 @@ def test_a_recording_left_out_for_a_joint_never_measured_names_the_joint() -> No
     joints[:, [15, 19]] = np.nan
     why = unscorable(Clip(joints, np.arange(60) / 20), WindowSpec(), 1.0)
     assert why is not None and "FootLeft, FootRight never measured (NaN in every frame)" in why
+
+
+def test_normal_labels_are_matched_without_the_blanks_around_them_as_the_files_are(tmp_path: Path) -> None:
+    # The file's "walk " reads as "walk" (clips/files.py), so --normal "walk " could match nothing.
+    path = tmp_path / "x.npz"
+    labels = np.array(["x"] * 40)
+    save_clipset_file(
+        path, [Clip(np.zeros((40, 20, 3), np.float32), np.arange(40) / 20, "", "s", "a", labels)]
+    )
+    result = runner.invoke(
+        app, ["eval", "stream", "--recordings", str(path), "--normal", " walk ", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2 and "no frame is labelled 'walk';" in result.output, result.output
