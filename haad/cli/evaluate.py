@@ -24,7 +24,8 @@ def eval_fewshot_cmd(
     dataset: str = typer.Option(
         ...,
         help="kinder-gator, msr, utkinect, nw-ucla (cross-view: support from one camera, queries from "
-        "another), or a clip-set .npz path (cross-view too when it names views).",
+        "another), or a clip-set .npz path of your own clips, one labelled action each (cross-view too "
+        "when it names views; its keys: docs/benchmark.md).",
     ),
     encoder: Path | None = typer.Option(None, help="Encoder checkpoint (default: the bundled one)."),
     shots: int = typer.Option(3, min=1, help="Support clips per category (N_s)."),
