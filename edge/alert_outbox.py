@@ -257,8 +257,8 @@ def _carry_over(key: str) -> None:
         finally:
             for o in group:
                 o._use.release()
+        _HIGH.pop(file, None)  # its inode number may be given to a new file once closed
         if cut and file == now:  # the cut file is still at the path
-            _HIGH.pop(file, None)
             if carried is None:
                 _set_aside(path, "it was emptied or cut short while in use")
                 _LOST[key] = _LOST.get(key, 0) + 1
