@@ -19,10 +19,11 @@ An event counts as delivered only when the broker acknowledged every publish of 
 within ``publish_timeout_s`` (no acknowledgement is no answer, as a broker down is: never skipped);
 while disconnected nothing is attempted and the notifier retries.
 A broker that closes the connection before acknowledging an event's publishes, ``POISON_DROPS``
-times in a row for that event, on connections it had accepted, refuses that event (larger than its
-``max_packet_size``, a topic its ACL denies): the sink says so and the notifier gives up on it. An
-outage does not look like that: the broker going away mid-publish thrice in a row, each time while
-that one event was in flight, is not what an outage does, and an unreachable broker counts nothing.
+times in a row for that event, each time on a connection that had just taken other publishes (the
+announcement at connect), refuses that event (larger than its ``max_packet_size``, a topic its ACL
+denies): the sink says so and the notifier gives up on it. An outage does not look like that: the
+broker going away thrice in a row, each time in the moment that one event was in flight, and an
+unreachable broker, or one taking nothing on a new connection, counts nothing.
 """
 
 from __future__ import annotations
@@ -149,6 +150,8 @@ class MqttSink:
         self._connected = threading.Event()
         self._why = ""  # why the last connection attempt failed, for last_error (haad events status)
         self._drops = 0  # connections lost so far: one lost while publishes wait for their acknowledgement
+        self._connections = 0  # connections made so far
+        self._proven = -1  # the last connection on which the broker acknowledged publishes
         self._lost: tuple[int | None, int] = (None, 0)  # the event that lost connections, how many in a row
         self._refused_streams: set[str] = set()  # of refused events: their sensor's state is due again
         url = urlsplit(cfg.url)
@@ -198,6 +201,7 @@ class MqttSink:
             return
         log.info("MQTT connected to %s", redact_url(self.cfg.url))
         self._why = ""
+        self._connections += 1
         self.announced.clear()  # a broker that lost its retained messages gets them again
         self.needs_announce = True
         if not self._renewed:  # else an event it closes the connection at was retried in a tight loop
@@ -285,7 +289,8 @@ class MqttSink:
         the last attempt failed, while not connected."""
         if not self._started:
             self.wait_connected(self.cfg.publish_timeout_s)
-        if not self.client.is_connected():
+        # _connected too: paho says connected before on_connect has counted the connection.
+        if not (self._connected.is_set() and self.client.is_connected()):
             why = f" ({self._why})" if self._why else ""
             raise DeliveryError(
                 f"MQTT broker {redact_url(self.cfg.url)} not connected{why}", unreachable=True
@@ -294,7 +299,7 @@ class MqttSink:
     def _publish_all(
         self, messages: Sequence[tuple[str, str, bool]], event: OutboxEvent | None = None
     ) -> None:
-        drops = self._drops
+        drops, connection = self._drops, self._connections
         infos = [self.client.publish(t, payload, qos=self.cfg.qos, retain=r) for t, payload, r in messages]
         deadline = time.monotonic() + self.cfg.publish_timeout_s
         for (topic, payload, _), info in zip(messages, infos, strict=True):
@@ -307,7 +312,8 @@ class MqttSink:
             if info.is_published():
                 continue
             if self._drops != drops:
-                error = self._dropped(topic, len(payload.encode()), event)
+                counts = event if connection == self._proven else None  # else not "other traffic is fine"
+                error = self._dropped(topic, len(payload.encode()), counts)
                 self._renew()
                 raise error
             # No answer, not a refusal (a broker refuses by closing the connection): a hung broker
@@ -316,16 +322,19 @@ class MqttSink:
                 f"MQTT publish to {topic} not acknowledged within {self.cfg.publish_timeout_s}s",
                 unreachable=True,
             )
+        self._proven = connection
 
     def _dropped(self, topic: str, size: int, event: OutboxEvent | None) -> DeliveryError:
-        """The broker closed the connection before acknowledging: an outage, unless the same event
-        has done it ``POISON_DROPS`` times in a row (then refused: see the module docstring)."""
-        event_id = event.id if event is not None else None
-        lost_event, times = self._lost
-        times = times + 1 if event_id is not None and lost_event == event_id else 1
-        self._lost = (event_id, times)
+        """The broker closed the connection before acknowledging: an outage, unless ``event`` (None:
+        a drop that counts for none) has done it ``POISON_DROPS`` times in a row (then refused: see
+        the module docstring)."""
         why = f"MQTT broker closed the connection before acknowledging the publish to {topic} ({size} bytes)"
-        if event is None or times < POISON_DROPS:
+        if event is None:
+            return DeliveryError(why, unreachable=True)
+        lost_event, times = self._lost
+        times = times + 1 if lost_event == event.id else 1
+        if times < POISON_DROPS:
+            self._lost = (event.id, times)
             return DeliveryError(why, unreachable=True)
         self._lost = (None, 0)
         self._refused_streams.add(event.stream_id)
