@@ -88,18 +88,7 @@ def load_clipset_file(path: Path) -> ClipSet:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"clip-set file not found: {path}")
-    arrays, pickled = {}, []
-    try:
-        with np.load(path, allow_pickle=False) as d:
-            for k in d.files:
-                try:
-                    arrays[k] = d[k]
-                except ValueError as e:  # dtype=object: reading it would unpickle, i.e. run, the file's code
-                    if "allow_pickle" not in str(e):
-                        raise
-                    pickled.append(k)
-    except _UNREADABLE as e:
-        raise ClipFileError(f"{path} is not a readable clip-set .npz: {e}") from e
+    arrays, pickled = _read_npz(path)
     if read_pickled := [k for k in pickled if k in KEYS]:
         raise ClipFileError(
             f"{path}: {', '.join(read_pickled)}: dtype=object (pickled Python objects), which haad does not "
@@ -167,6 +156,31 @@ def load_clipset_file(path: Path) -> ClipSet:
         for i in range(n)
     )
     return ClipSet(path.stem, clips)
+
+
+def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The arrays of a .npz, and the names of those it holds as Python objects (left unread)."""
+    arrays: dict[str, np.ndarray] = {}
+    pickled: list[str] = []
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy: one array
+            raise ClipFileError(
+                f"{path} holds one array, not a clip-set .npz of joints, offsets, subjects, layout, ..."
+            )
+        with loaded as d:
+            for k in d.files:
+                try:
+                    arrays[k] = d[k]
+                except ValueError as e:  # dtype=object: reading it would unpickle, i.e. run, the file's code
+                    if "allow_pickle" not in str(e):
+                        raise
+                    pickled.append(k)
+    except ClipFileError:
+        raise
+    except _UNREADABLE as e:
+        raise ClipFileError(f"{path} is not a readable clip-set .npz: {e}") from e
+    return arrays, pickled
 
 
 # A file is turned only on clear evidence: this many frames at least, most of them agreeing (real

@@ -217,3 +217,10 @@ def test_joints_at_exactly_the_origin_are_said_to_be_read_as_positions(
     joints[2:5, [13, 17]] = 0.0
     load_clipset_file(_raw(tmp_path, "lost.npz", joints=joints))
     assert "lost.npz: 3 of 6 frames hold joints at exactly (0, 0, 0) (KneeLeft, KneeRight)" in caplog.text
+
+
+def test_a_single_npy_array_given_as_a_clip_set_is_refused_in_words(tmp_path: Path) -> None:
+    # haad eval stream --recordings walk.npy ended in a TypeError traceback (np.load gives an array).
+    np.save(tmp_path / "walk.npy", np.zeros((50, 20, 3), np.float32))
+    with pytest.raises(ClipFileError, match=r"walk.npy holds one array, not a clip-set .npz"):
+        load_clipset_file(tmp_path / "walk.npy")
