@@ -397,9 +397,10 @@ def preview_alert_normal(alert_id: AlertId, who: Who, ctx: Ctx, profile: str | N
     """What marking the alert normal would change: its profile, and the cameras each scope reaches."""
     _get(ctx, alert_id, windows=False)
     try:
-        return preview_normal(ctx.store, alert_id, _streams(ctx), profile)
+        out = preview_normal(ctx.store, alert_id, _streams(ctx), profile)
     except FeedbackError as e:
         raise HTTPException(409, str(e)) from None
+    return {**out, "enrolled": out["profile"] in ctx.profiles.names()}
 
 
 def _feedback_conflict(e: FeedbackError | ProfileError) -> HTTPException:

@@ -192,6 +192,7 @@ class NormalPreview(BaseModel):
     profile: str
     stream: str
     scopes: dict[Literal["camera", "all"], list[str]] = Field(description="The cameras each scope changes.")
+    enrolled: bool = Field(description="The profile is enrolled on this host: marking needs it here.")
 
 
 class FeedbackOut(BaseModel):

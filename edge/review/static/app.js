@@ -347,6 +347,11 @@ async function showScopes(id) {
   const p = await api(`/alerts/${id}/normal${q}`);
   document.getElementById("scope-camera-text").textContent = `only camera ${p.scopes.camera.join(", ")}`;
   document.getElementById("scope-all-text").textContent = `every camera using ${p.profile}: ${p.scopes.all.join(", ")}`;
+  // Said before a reviewer picks a scope and names a behaviour, not after pressing (a review-only host).
+  const button = document.getElementById("normal"), why = document.getElementById("normal-why");
+  button.dataset.off = p.enrolled ? "" : "1";
+  button.disabled = !p.enrolled;
+  why.textContent = p.enrolled ? "" : `Profile ${p.profile} is not enrolled on this host: mark it normal where it is.`;
 }
 
 function wireReview(id, alert) {
@@ -365,7 +370,7 @@ function wireReview(id, alert) {
     try { done = await fn(); } catch (e) { done = "Failed: " + e.message; }
     try { const a = await api("/alerts/" + id); renderAlert(a); seen = a.reviewed_at; } catch (e) { done += " (reload the page: " + e.message + ")"; }
     msg.textContent = done;
-    buttons.forEach((b) => { b.disabled = false; });
+    buttons.forEach((b) => { b.disabled = !!b.dataset.off; });
     unreviewedBadge();
   };
   const review = (status) => act(async () => { await api(`/alerts/${id}/review`, { method: "POST", json: { status, note: note(), if_reviewed_at: seen } }); return `Marked ${status}.`; });

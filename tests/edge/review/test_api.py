@@ -181,6 +181,7 @@ def test_mark_as_normal_for_every_camera_saves_a_new_profile_version_and_undo_re
         "profile": "demo-walk",
         "stream": "door",
         "scopes": {"camera": ["door"], "all": ["dock", "door"]},
+        "enrolled": True,
     }
     out = _mark(client, alert_id, note="stretching", scope="all")
     assert (out["profile"], out["scope"], out["stream"], out["cameras"]) == (
@@ -584,3 +585,13 @@ def test_a_timeline_with_more_alerts_than_its_limit_keeps_the_newest(
     assert [a["id"] for a in r["alerts"]] == seeded.ids[-2:]  # oldest first, as drawn
     r = client.get("/api/v1/timeline", params={"limit": 6}, headers=AUTH).json()
     assert r["truncated"] is False and [a["id"] for a in r["alerts"]] == seeded.ids
+
+
+def test_the_normal_preview_says_whether_the_profile_is_enrolled_here(
+    client: TestClient, seeded: Seeded
+) -> None:
+    """The page offered "Mark as normal" for an alert whose profile this host lacks (a review-only
+    host): the reviewer chose a scope, named a behaviour, pressed, and only then read the refusal."""
+    door, yard = seeded.ids[0], seeded.ids[5]  # demo-walk is enrolled here, other is not
+    assert client.get(f"/api/v1/alerts/{door}/normal", headers=AUTH).json()["enrolled"] is True
+    assert client.get(f"/api/v1/alerts/{yard}/normal", headers=AUTH).json()["enrolled"] is False

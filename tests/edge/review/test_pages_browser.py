@@ -87,6 +87,17 @@ def test_log_in_filter_open_an_alert_play_it_and_mark_it_normal(
         in page.locator("#behaviour-rows").inner_text()
     )
 
+    # An alert of a profile this host lacks says so before a scope is picked, and cannot be pressed.
+    page.goto(f"{live_server}/alerts/{seeded.ids[5]}")
+    page.wait_for_selector("#normal-why:not(:empty)")
+    assert page.locator("#normal-why").inner_text() == (
+        "Profile other is not enrolled on this host: mark it normal where it is."
+    )
+    assert page.locator("#normal").is_disabled()
+    page.click("#dismiss")  # another action leaves it so
+    page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked dismissed.'")
+    assert page.locator("#normal").is_disabled()
+
 
 def test_live_and_profile_pages_render(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
     log_in(page, live_server, "/live")
