@@ -332,7 +332,12 @@ function renderAlert(a) {
   document.getElementById("normal-box").hidden = !!a.in_profile || !a.windows_available;
   const parts = a.profile.split("+");
   const sel = document.getElementById("normal-profile");
-  if (parts.length > 1 && !a.in_profile) { sel.replaceChildren(...parts.map((p) => el("option", { value: p }, p))); sel.hidden = false; }
+  if (parts.length > 1 && !a.in_profile) {
+    const chosen = sel.value;  // kept across a re-render (a live update, a review): the scopes shown are its
+    sel.replaceChildren(...parts.map((p) => el("option", { value: p }, p)));
+    if (parts.includes(chosen)) sel.value = chosen;
+    sel.hidden = false;
+  }
   document.getElementById("history").replaceChildren(...a.feedback.map((f) =>
     el("li", {}, `${when(f.at)}: ${f.action === "normal" ? "added to" : "removed from"} ${target(f.profile)} (v${f.base_version} → v${f.version}) by ${f.reviewer}${f.note ? " — " + f.note : ""}`)));
 }

@@ -3,7 +3,9 @@ server on a seeded SQLite log: log in, filter, open an alert, watch it play, mar
 
 from __future__ import annotations
 
+import functools
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -157,20 +159,29 @@ def test_reopen_is_offered_only_for_a_reviewed_alert(page, live_server: str, see
 
 def test_an_open_alerts_page_follows_it_until_it_ends(page, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
     """The page of an alert still going on stayed as first loaded ("ended: open") after the episode
-    closed, while the list beside it updated live."""
-    open_id = seeded.ids[4]
+    closed, while the list beside it updated live. Followed, an ``a+b`` alert's update put its
+    profile choice back to the first while "Mark as normal" still named the one chosen."""
+    started = datetime.now(UTC).replace(microsecond=0)
+    state = functools.partial(demo_alert, "dock", "demo-walk+other", started, seed=9)
+    with AlertStore(seeded.url) as store:  # written as the daemon writes an episode's states
+        [open_id] = store.write_alerts([state(closed=False)])
     log_in(page, live_server, f"/alerts/{open_id}")
-    page.wait_for_selector("#meta dd")
+    page.wait_for_selector("#scope-all-text:has-text('demo-walk')")
     following = "document.getElementById('alert').dataset.live"
     page.wait_for_function(f"{following} === 'on'", timeout=10_000)
-    with AlertStore(seeded.url) as store:  # the episode closes, written as the daemon writes it
-        started = store.get_alert(open_id).started_at
-        [same] = store.write_alerts([demo_alert("dock", "demo-walk", started, seed=5)])
-    assert same == open_id
-    ended = "[...document.querySelectorAll('#meta dt')].find((dt) => dt.textContent === 'ended').nextSibling"
-    page.wait_for_function(f"{ended}.textContent !== 'open'", timeout=10_000)
-    keys, values = (page.locator(f"#meta {tag}").all_inner_texts() for tag in ("dt", "dd"))
-    meta = dict(zip(keys, values, strict=True))
-    assert meta["ended"] != "open" and meta["duration"].endswith(" s")
+    page.select_option("#normal-profile", "other")
+    page.wait_for_selector("#scope-all-text:has-text('other')")
+    with AlertStore(seeded.url) as store:  # it goes on, hotter
+        assert store.write_alerts([state(closed=False, threshold=1.2)]) == [open_id]
+    page.wait_for_function(f"{_meta_dd('threshold')}.textContent === '1.200'", timeout=10_000)
+    assert page.locator("#normal-profile").input_value() == "other"
+    with AlertStore(seeded.url) as store:  # and closes
+        assert store.write_alerts([state(threshold=1.2)]) == [open_id]
+    page.wait_for_function(f"{_meta_dd('ended')}.textContent !== 'open'", timeout=10_000)
+    assert page.locator("#meta").inner_text().count("open") == 0  # ended, duration
     page.wait_for_function(f"{following} === 'off'")  # ended: nothing more to follow
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def _meta_dd(key: str) -> str:
+    return f"[...document.querySelectorAll('#meta dt')].find((dt) => dt.textContent === '{key}').nextSibling"
