@@ -107,10 +107,15 @@ def load_clipset_file(path: Path) -> ClipSet:
     )
     if layout not in LAYOUT_JOINTS:
         raise ClipFileError(f"{path}: unknown layout {layout!r}; known: {sorted(LAYOUT_JOINTS)}")
-    offsets = arrays["offsets"].astype(np.int64)
-    subjects = arrays["subjects"]
+    offsets = arrays["offsets"].astype(np.int64).reshape(-1)
     n = len(offsets) - 1
-    labels = arrays["labels"] if "labels" in arrays else np.full(max(n, 0), "")
+    subjects = _per_clip(arrays["subjects"], n)
+    labels = _per_clip(arrays["labels"], n) if "labels" in arrays else np.full(max(n, 0), "")
+    if len(offsets) == len(subjects) and arrays["subjects"].ndim:  # each clip's start, or its length
+        raise ClipFileError(
+            f"{path}: offsets: one more entry than clips ({len(subjects)} subjects): 0, where each clip ends, "
+            "... the number of frames: np.cumsum([0] + lengths)"
+        )
     if n < 1 or len(labels) != n or len(subjects) != n:
         raise ClipFileError(f"{path}: offsets, labels and subjects disagree on the number of clips")
     total = arrays["joints"].shape[0]
@@ -138,7 +143,7 @@ def load_clipset_file(path: Path) -> ClipSet:
         raise ClipFileError(f"{path}: give either per-frame 'timestamps' or 'fps'")
     names = _text(arrays["names"]) if "names" in arrays else np.array([f"{path.stem}:{i}" for i in range(n)])
     _check_times(path, times, offsets, names)
-    views = _text(arrays["views"]) if "views" in arrays else np.full(n, "")
+    views = _text(_per_clip(arrays["views"], n)) if "views" in arrays else np.full(n, "")
     if len(views) != n:
         raise ClipFileError(f"{path}: views must name one camera per clip ({n})")
     labels, subjects = _text(labels), _text(subjects)
@@ -234,6 +239,11 @@ def _warn_at_origin(path: Path, joints: np.ndarray) -> None:
             "tracker lost them there, write NaN instead",
             path, frames, len(joints), names,
         )  # fmt: skip
+
+
+def _per_clip(values: np.ndarray, n: int) -> np.ndarray:
+    """A per-clip key as one entry per clip: a single value (one person's clips) is every clip's."""
+    return np.full(max(n, 0), values.item(), values.dtype) if values.ndim == 0 else values
 
 
 def _text(values: np.ndarray) -> np.ndarray:

@@ -224,3 +224,25 @@ def test_a_single_npy_array_given_as_a_clip_set_is_refused_in_words(tmp_path: Pa
     np.save(tmp_path / "walk.npy", np.zeros((50, 20, 3), np.float32))
     with pytest.raises(ClipFileError, match=r"walk.npy holds one array, not a clip-set .npz"):
         load_clipset_file(tmp_path / "walk.npy")
+
+
+@pytest.mark.parametrize("offsets", [np.array([0, 3]), np.array([3, 3])], ids=["starts", "lengths"])
+def test_offsets_of_one_entry_per_clip_are_refused_saying_how_to_make_them(
+    tmp_path: Path, offsets: np.ndarray
+) -> None:
+    # Each clip's start, or its length, is what a writer has at hand; the error said only that
+    # offsets, labels and subjects disagreed.
+    with pytest.raises(
+        ClipFileError, match=r"offsets: one more entry than clips .*np.cumsum\(\[0\] \+ lengths\)"
+    ):
+        load_clipset_file(_raw(tmp_path, "offsets.npz", offsets=offsets))
+
+
+def test_one_subject_label_or_view_for_every_clip_may_be_given_once(tmp_path: Path) -> None:
+    # subjects="anna" (one person's clips) ended in 'TypeError: len() of unsized object'.
+    path = _raw(
+        tmp_path, "once.npz", subjects=np.array("anna"), labels=np.array("walk"), views=np.array("cam1")
+    )
+    assert [(c.subject, c.label, c.view) for c in load_clipset_file(path).clips] == [
+        ("anna", "walk", "cam1")
+    ] * 2
