@@ -9,7 +9,8 @@ key            shape / type                     meaning
 ``joints``     (total_frames, N, 3) float       all clips' frames, concatenated
 ``offsets``    (clips + 1,) int                 frames of clip i are ``[offsets[i], offsets[i+1])``
 ``labels``     (clips,) str, optional           behaviour / action label of each clip ("" if absent)
-``subjects``   (clips,) str                     who performed it (for cross-subject splits)
+``subjects``   (clips,) str                     who performed it (for cross-subject splits); labels,
+                                                subjects and views may be one value for all clips
 ``layout``     () str                           ``kinect_v1`` (canonical), ``kinect_v2``,
                                                 ``msr_action3d``, ``mediapipe33`` or ``smpl24``
 ``fps``        () or (clips,) float             frame rate (of all clips, or of each), when
