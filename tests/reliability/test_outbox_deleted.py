@@ -130,3 +130,36 @@ def test_an_outbox_deleted_or_moved_under_a_running_writer_loses_no_alert(
     # a file cut where the states were no longer all in its write-ahead log is kept aside for recovery,
     # its states put again from the writer's memory.
     assert not left or (how == "truncate" and all(".damaged-" in name for name in left))
+
+
+def test_an_outbox_that_cannot_be_carried_over_keeps_its_states_until_it_can(tmp_path: Path) -> None:
+    """The outbox's folder removed and a file put in its place: no new outbox can be made, so the old
+    file stays open (its states alive in the worker), the new state waits in memory and health says
+    the outbox fails; once the folder can be made again, both reach the file at the path."""
+    outbox = tmp_path / "state" / "outbox.db"
+    script = f"""
+import os, shutil, signal, time
+from pathlib import Path
+from config.store import StoreConfig
+from edge.alerts_sink import AlertSink
+from tests.edge.test_alerts_sink import event, wait_for
+
+path = Path({str(outbox)!r})
+sink = AlertSink(StoreConfig(url={down(tmp_path)!r}), path, model_version="m1")
+sink.start(["cam0"])
+sink.write([event("opened", "a", 3, 3.0)])
+wait_for(lambda: path.exists() and sink.health().unsaved == 0)
+shutil.rmtree(path.parent)
+path.parent.write_text("a file where the folder was")
+sink.write([event("opened", "b", 3, 3.0)])
+wait_for(lambda: sink.health().outbox_error is not None)
+assert sink.health().unsaved == 1
+path.parent.unlink()
+wait_for(lambda: sink.health().unsaved == 0 and sink.health().outbox_error is None, timeout_s=15)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert states(outbox) == [("a", 3, True), ("b", 3, True)], done.stderr
+    assert "cannot carry the alert outbox over" in done.stderr
