@@ -19,10 +19,10 @@ be saved again until someone removed it by hand.
 Only while the outbox lock is held and nothing has the file open: a connection still open on a moved
 file deletes the write-ahead log of the same name when it closes, the new file's.
 
-A file deleted, renamed or replaced while this process has it open (a cleanup, log rotation) would
-take every state it held with it when the process exits: at each call, an outbox compares the file at
-its path with the one it has open, and where they differ carries the states over to the path
-(:func:`_carry_over`), with one error naming it.
+A file deleted, renamed, replaced or cut short while this process has it open (a cleanup, log
+rotation), or its -wal or -shm deleted, would take the states it held with it when the process exits:
+at each call, an outbox compares the files at its path with those it has open, and where they differ
+carries the states over to the path (:func:`_carry_over`), with one error naming it.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ _TIMES = ("started_at", "ended_at")
 _DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 _SIDE_FILES = ("-wal", "-shm")
 log = logging.getLogger("haad.alerts")
+Sides = tuple[tuple[int, int] | None, tuple[int, int] | None]  # (device, inode) of -wal, -shm
 Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
 
 
@@ -75,6 +76,7 @@ class AlertOutbox:
         self._use = threading.Lock()  # held for each call on the connection, so a carry-over waits
         self._db: sqlite3.Connection | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the file the connection has open
+        self._sides: Sides = (None, None)  # and of its -wal and -shm, which it keeps open too
         with _MOVES:
             # A new connection must not meet the side files of a moved one still open (docstring).
             _carry_over(self._key)
@@ -94,13 +96,24 @@ class AlertOutbox:
         except BaseException:
             db.close()
             raise
-        self._db, self._file = db, file
+        self._db, self._file, self._sides = db, file, _sides_at(self._key)
+
+    def _stale(self, now: tuple[int, int] | None, cut: bool, sides: Sides) -> bool:
+        """Whether the file at the path (``now``, ``cut``, its ``sides``) is no longer the one open here:
+        another, cut short, or its -wal or -shm deleted or replaced."""
+        if self._file is None:
+            return False
+        return (
+            self._file != now
+            or cut
+            or any(a is not None and a != b for a, b in zip(self._sides, sides, strict=True))
+        )
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
         """The connection, on the file now at the path (a carry-over first where it is another)."""
         while True:
-            if self._db is None or _at_path(self._key) != (self._file, False):
+            if self._db is None or self._stale(*_at_path(self._key), _sides_at(self._key)):
                 with _MOVES:
                     _carry_over(self._key)
                     if self._db is None:
@@ -230,9 +243,10 @@ def _carry_over(key: str) -> None:
     go first to a side file through the old connection, and that is linked into place once no
     connection is left on the old file; while this fails, the old file stays open (the states alive)."""
     now, cut = _at_path(key)
+    sides = _sides_at(key)
     stale: dict[tuple[int, int], list[AlertOutbox]] = {}
     for o in list(_OPEN):
-        if o._key == key and o._db is not None and o._file is not None and (o._file != now or cut):
+        if o._key == key and o._db is not None and o._file is not None and o._stale(now, cut, sides):
             stale.setdefault(o._file, []).append(o)
     path = Path(key)
     for file, group in stale.items():
@@ -252,7 +266,7 @@ def _carry_over(key: str) -> None:
             for o in group:
                 assert o._db is not None
                 o._db.close()
-                o._db, o._file = None, None
+                o._db, o._file, o._sides = None, None, (None, None)
                 _STRANDED.discard(o)
         finally:
             for o in group:
@@ -268,7 +282,7 @@ def _carry_over(key: str) -> None:
         if carried is not None:
             _adopt(carried, path)
             log.error(
-                "the alert outbox %s was deleted, replaced or cut short while in use; its %d alert state(s) "
+                "the alert outbox %s (or its -wal or -shm) was deleted, replaced or cut short while in use; its %d alert state(s) "
                 "(%d not yet in the alert log) are carried over to the file now at that path", path, held, waiting,
             )  # fmt: skip
 
@@ -352,6 +366,19 @@ def _at_path(path: str) -> tuple[tuple[int, int] | None, bool]:
         return file, True
     _HIGH[file] = st.st_size
     return file, False
+
+
+def _sides_at(path: str) -> Sides:
+    """(device, inode) of the -wal and -shm files at ``path``, None for each not there."""
+    found: list[tuple[int, int] | None] = []
+    for suffix in _SIDE_FILES:
+        try:
+            st = os.stat(f"{path}{suffix}")
+        except FileNotFoundError:
+            found.append(None)
+        else:
+            found.append((st.st_dev, st.st_ino))
+    return found[0], found[1]
 
 
 def _damaged(e: sqlite3.DatabaseError) -> bool:

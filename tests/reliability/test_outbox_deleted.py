@@ -25,6 +25,8 @@ ACTS = {
     "remove_its_folder": "shutil.rmtree(path.parent, ignore_errors=True)",
     # An older copy of it (its main file only) put in its place, as restoring a backup would.
     "replace_with_an_older_copy": "shutil.copy(path, path.with_name('copy')); os.replace(path.with_name('copy'), path)",
+    # Its write-ahead log deleted (the file itself stays): the states not yet checkpointed are there.
+    "unlink_its_wal": "Path(f'{path}-wal').unlink(missing_ok=True)",
     # Cut to 0 bytes in place: noticed as the file shrank (an outbox never does).
     "truncate": "os.truncate(path, 0)",
 }
