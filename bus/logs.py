@@ -17,6 +17,8 @@ _SECRET_PARAM = re.compile(
     r"([?&;](?:access_token|token|auth|key|api_?key|(?:ssl)?pass(?:word|wd)?|pwd|secret|sig(?:nature)?)=)[^&;#]*",
     re.IGNORECASE,
 )
+_WEB_PATH = re.compile(r"^(https?://[^/?#]*)([^?#]*)", re.IGNORECASE)
+_QUERY_VALUE = re.compile(r"([?&;][^=&;#]*=)([^&;#]*)")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -105,6 +107,22 @@ def _is_json_object(text: str) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """``url`` fit for a log line: user and password (``//user:pass@``) and secret-looking query
-    parameters (``?token=...``, ``&password=...``) replaced by ``***``."""
-    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub("//***@", url))
+    """``url`` fit for a log line, /health or an API answer: user and password (``//user:pass@``),
+    secret-looking query parameters (``?token=...``, ``&password=...``), token-looking query values
+    and, in an http(s) URL, token-looking path segments (Slack's, Discord's, Home Assistant's
+    webhooks carry their token as the path) replaced by ``***``. Scheme, host, port and the other
+    segments stay, to tell the URL from another; the path of any other URL (a database file, a
+    camera's stream) is left as it is."""
+    url = _SECRET_PARAM.sub(r"\1***", _USERINFO.sub("//***@", url))
+    url = _QUERY_VALUE.sub(lambda m: m[1] + ("***" if _token_like(m[2]) else m[2]), url)
+    return _WEB_PATH.sub(
+        lambda m: m[1] + "/".join("***" if _token_like(seg) else seg for seg in m[2].split("/")), url
+    )
+
+
+def _token_like(text: str) -> bool:
+    """Random-looking: 24 characters or more, or 12 or more mixing letters and digits. Words and
+    short ids (``services``, ``T0AB12CD3``, ``fps=5``) stay readable."""
+    if len(text) >= 24:
+        return True
+    return len(text) >= 12 and any(c.isdigit() for c in text) and any(c.isalpha() for c in text)

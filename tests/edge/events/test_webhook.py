@@ -230,6 +230,41 @@ def test_a_redirect_names_its_location_without_its_credentials(
     assert "hunter2" not in state.last_error and "t0ps3cret" not in state.last_error
 
 
+@pytest.mark.parametrize(
+    ("moved_to", "shown"),
+    [
+        # Slack, Discord, Home Assistant: the token is the path; moved from http:// to https://.
+        ("https://hooks.example/services/T0AB12CD3/B0EF45GH6/q8Zk2LmN4pR7sT1vW3xY5aB9", "https://hooks.example/services/T0AB12CD3/B0EF45GH6/***"),
+        ("https://discord.example/api/webhooks/112233445566778899/Xa9_bC8-dE7fG6hI5jK4lM3nO2pQ1rS0tU9vW8xY7zA6bC5dE4fG3hI2jK1lM0nO9pQ8r", "https://discord.example/api/webhooks/112233445566778899/***"),
+        ("https://ha.example:8123/api/webhook/-kD83hfYq0Wm2bXz7Lr4", "https://ha.example:8123/api/webhook/***"),
+        # A token-looking value under a name no rule knows.
+        ("https://hooks.example/haad?k=7f3a9c2e4b1d8f60aa&team=ops", "https://hooks.example/haad?k=***&team=ops"),
+    ],
+)  # fmt: skip
+def test_a_redirect_to_a_url_with_its_token_in_the_path_names_it_masked(
+    store: AlertStore, moved_to: str, shown: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/review.md says to put the receiver's token in the path; a redirect's Location (the same
+    URL, moved to https://) went with that token into last_error (haad events status, the review
+    API's health and sinks) and the log line of each failed delivery."""
+    receiver = Receiver([302])
+    receiver.location = moved_to
+    try:
+        cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url)])
+        notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])])
+        store.write_alerts([new_alert("cam1")])
+        with caplog.at_level("WARNING", "haad.events"):
+            assert notifier.step() == 0
+    finally:
+        receiver.close()
+    [state] = notifier.states()
+    before, after = shown.split("***")
+    secret = moved_to.removeprefix(before).removesuffix(after)
+    assert shown in state.last_error and secret not in state.last_error
+    said = [r.getMessage() for r in caplog.records]
+    assert any(shown in m for m in said) and not any(secret in m for m in said)
+
+
 def test_a_key_file_gone_at_delivery_is_a_retry_not_a_crash(
     tmp_path: Path, store: AlertStore, receiver: Receiver
 ) -> None:
