@@ -17,6 +17,7 @@ from config.secrets import SecretRef, no_inline_password
 EventKind = Literal["open", "update", "close"]
 EVENT_KINDS: tuple[EventKind, ...] = ("open", "update", "close")
 _TOPIC_LEVELS = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")  # what http.client refuses in a request line
 
 
 def _topic_prefix(v: str) -> str:
@@ -120,6 +121,8 @@ class WebhookConfig(StrictModel):
                 "no user or password in a webhook url: they are not sent; sign with secret, or use a "
                 "receiver's token in the path"
             )
+        if _UNSENDABLE.search(v):  # http.client refused each delivery, its error holding the raw path
+            raise ValueError("a space or control character in the url: percent-encode it (a space is %20)")
         return v
 
     @field_validator("secret", mode="before")
