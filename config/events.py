@@ -121,8 +121,13 @@ class WebhookConfig(StrictModel):
                 "no user or password in a webhook url: they are not sent; sign with secret, or use a "
                 "receiver's token in the path"
             )
-        if _UNSENDABLE.search(v):  # http.client refused each delivery, its error holding the raw path
-            raise ValueError("a space or control character in the url: percent-encode it (a space is %20)")
+        # http.client refused each delivery: a space in its error holding the raw path and token, a
+        # non-ASCII letter in a UnicodeEncodeError out of the notifier's round, each second.
+        if _UNSENDABLE.search(v) or not f"{parts.path}?{parts.query}#{parts.fragment}".isascii():
+            raise ValueError(
+                "a space, control character or non-ASCII letter in the url's path or query: "
+                "percent-encode it (a space is %20, ü is %C3%BC)"
+            )
         return v
 
     @field_validator("secret", mode="before")

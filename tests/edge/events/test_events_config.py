@@ -27,7 +27,10 @@ runner = CliRunner()
         # http.client's InvalidURL escaped each delivery: no back-off, no last_error.
         ('{webhooks: [{name: ops, url: "http://127.0.0.1:80a/hook"}]}', "events.webhooks.0.url", "bad port"),
         ('{webhooks: [{name: ops, url: "https://hooks.example:70000/hook"}]}', "events.webhooks.0.url", "Port out of range"),
-        # http.client refused each delivery, its error (last_error, the log) holding the raw path and token.
+        # http.client refused each delivery, its error (last_error, the log) holding the raw path and token,
+        # or a non-ASCII letter failing the notifier's round with a traceback each second.
+        ('{webhooks: [{name: ops, url: "https://ha.example/api/webhook/k\u00fcche"}]}', "events.webhooks.0.url", "percent-encode"),
+        ('{webhooks: [{name: ops, url: "https://ha.example/hook?room=k\u00fcche"}]}', "events.webhooks.0.url", "percent-encode"),
         ('{webhooks: [{name: ops, url: "https://ha.example/api/webhook/my hook"}]}', "events.webhooks.0.url", "percent-encode"),
         ('{webhooks: [{name: ops, url: "https://ha.example/api/webhook/myhook\\t"}]}', "events.webhooks.0.url", "percent-encode"),
         # Never sent (every delivery failed on a DNS error), and a password written into the config.
