@@ -6,7 +6,8 @@ Clip-set keys (no pickled objects; strings are numpy unicode arrays):
 ============== ================================ ===============================================
 key            shape / type                     meaning
 ============== ================================ ===============================================
-``joints``     (total_frames, N, 3) float       all clips' frames, concatenated
+``joints``     (total_frames, N, 3) float       all clips' frames, concatenated; ``mediapipe33`` may be
+                                                (total_frames, 33, 4): x, y, z, visibility
 ``offsets``    (clips + 1,) int                 frames of clip i are ``[offsets[i], offsets[i+1])``
 ``labels``     (clips,) str, optional           behaviour / action label of each clip ("" if absent)
 ``subjects``   (clips,) str                     who performed it (for cross-subject splits); labels,
@@ -15,7 +16,8 @@ key            shape / type                     meaning
                                                 ``msr_action3d``, ``mediapipe33`` or ``smpl24``
 ``fps``        () or (clips,) float             frame rate (of all clips, or of each), when
                                                 ``timestamps`` is absent
-``timestamps`` (total_frames,) float, optional  seconds; preferred over ``fps`` when present
+``timestamps`` (total_frames,) float, optional  seconds; preferred over ``fps`` when present; frames
+                                                whose time is NaN or infinite are left out
 ``names``      (clips,) str, optional           clip identifiers
 ``views``      (clips,) str, optional           the camera of each clip, when one action was
                                                 filmed from several (cross-view benchmark)
@@ -36,7 +38,18 @@ from pathlib import Path
 import numpy as np
 
 from clips.clip import Clip, ClipSet
-from models.skeleton import JOINT_NAMES, LAYOUT_JOINTS, ROOT, TORSO, J, Layout, to_canonical
+from config.worker import WorkerConfig
+from models.skeleton import (
+    JOINT_NAMES,
+    LAYOUT_JOINTS,
+    ROOT,
+    TORSO,
+    J,
+    Layout,
+    mediapipe_visibility,
+    to_canonical,
+    torso_length,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +88,9 @@ def load_clips(
     if suffix == ".npy":
         try:
             raw = np.load(path, allow_pickle=False)
-            joints = to_canonical(raw, layout)
+            joints = _canonical(path, raw, layout)
+        except ClipFileError:
+            raise
         except _UNREADABLE as e:
             raise ClipFileError(f"{path} is not a readable (T, N, 3) skeleton .npy: {e}") from e
         if joints.ndim != 3 or len(joints) == 0:
@@ -126,7 +141,9 @@ def load_clipset_file(path: Path) -> ClipSet:
     if frame_labels is not None and (frame_labels.shape != (total,) or frame_labels.dtype.kind not in "USiu"):
         raise ClipFileError(f"{path}: frame_labels must be one string (or whole number) per frame ({total})")
     try:
-        joints = _upright(path, to_canonical(arrays["joints"], layout))  # type: ignore[arg-type]
+        joints = _upright(path, _canonical(path, arrays["joints"], layout))  # type: ignore[arg-type]
+    except ClipFileError:
+        raise
     except ValueError as e:
         raise ClipFileError(f"{path}: {e}") from e
     _warn_at_origin(path, joints)
@@ -143,6 +160,9 @@ def load_clipset_file(path: Path) -> ClipSet:
     else:
         raise ClipFileError(f"{path}: give either per-frame 'timestamps' or 'fps'")
     names = _text(arrays["names"]) if "names" in arrays else np.array([f"{path.stem}:{i}" for i in range(n)])
+    timed, offsets = _timed_frames(path, times, offsets, names)
+    joints, times = joints[timed], times[timed]
+    frame_labels = None if frame_labels is None else frame_labels[timed]
     _check_times(path, times, offsets, names)
     views = _text(_per_clip(arrays["views"], n)) if "views" in arrays else np.full(n, "")
     if len(views) != n:
@@ -226,6 +246,79 @@ def _upright(path: Path, joints: np.ndarray) -> np.ndarray:
     return joints
 
 
+def _canonical(path: Path, raw: np.ndarray, layout: Layout) -> np.ndarray:
+    """``raw`` joints of ``layout`` as canonical ones. MediaPipe landmarks may carry a fourth column,
+    their visibility, as MediaPipe gives them: frames the live worker would count missing are NaN."""
+    visibility = None
+    if layout == "mediapipe33" and raw.ndim == 3 and raw.shape[1:] == (33, 4):
+        raw, visibility = raw[..., :3], raw[..., 3]
+    joints = to_canonical(raw, layout)
+    if layout == "mediapipe33":
+        _refuse_image_landmarks(path, raw, joints)
+    if visibility is not None:
+        _unseen_frames_missing(path, joints, visibility)
+    return joints
+
+
+def _refuse_image_landmarks(path: Path, raw: np.ndarray, joints: np.ndarray) -> None:
+    """Refuse MediaPipe's normalised image landmarks given for its world landmarks. World landmarks
+    are hip-centred: on MediaPipe's own squat video the hips' midpoint lies a median 0.006 torso
+    lengths from the origin; in its image landmarks 2.9, with every x and y a fraction of the frame
+    (read as metres: a body squeezed by the frame's aspect, its depth in widths of the image)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mid_hip = 0.5 * (joints[:, J["HipLeft"]] + joints[:, J["HipRight"]])
+        away = np.linalg.norm(mid_hip, axis=-1) / torso_length(joints)
+        xy = raw[..., :2]
+        fractions = bool(np.all(np.isnan(xy) | ((xy >= 0) & (xy <= 1))))
+    away = away[np.isfinite(away)]
+    if fractions and len(away) and (median := float(np.median(away))) > 1.0:
+        raise ClipFileError(
+            f"{path}: joints look like MediaPipe's normalised image landmarks (every x and y in [0, 1], "
+            f"the hips {median:.1f} torso lengths from the origin); layout mediapipe33 reads its world "
+            "landmarks (pose_world_landmarks: metres, hip-centred)"
+        )
+
+
+# The live worker counts a frame missing when the mean visibility of its present joints is under
+# worker.min_visibility (bus.messages' pose quality, edge.window); a file's frames follow its default.
+_MIN_VISIBILITY: float = WorkerConfig.model_fields["min_visibility"].default
+
+
+def _unseen_frames_missing(path: Path, joints: np.ndarray, visibility: np.ndarray) -> None:
+    """Make NaN, in place, the frames whose MediaPipe ``visibility`` (frames, 33) the worker would
+    count missing; each canonical joint is as visible as the frontend makes it (mediapipe_visibility)."""
+    seen = mediapipe_visibility(np.clip(np.nan_to_num(visibility, nan=1.0), 0.0, 1.0))  # as estimator.py
+    present = np.isfinite(joints).all(axis=-1)
+    counted = present.sum(axis=-1)
+    mean = np.where(present, seen, 0.0).sum(axis=-1) / np.maximum(counted, 1)
+    unseen = (counted > 0) & (mean < _MIN_VISIBILITY)
+    joints[unseen] = np.nan
+    if unseen.any():
+        log.warning(
+            "%s: %d of %d frames have a mean visibility under %g: left out as missing, as the worker "
+            "leaves them out (gaps up to max_gap_s are filled)",
+            path, int(unseen.sum()), len(joints), _MIN_VISIBILITY,
+        )  # fmt: skip
+
+
+def _timed_frames(
+    path: Path, times: np.ndarray, offsets: np.ndarray, names: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which frames have a time (NaN or infinite: none, so they cannot be placed and are left out),
+    and the offsets of the clips once the others are; said once for the file."""
+    timed = np.isfinite(times)
+    if timed.all():
+        return timed, offsets
+    kept_offsets = np.concatenate([[0], np.cumsum(timed)])[offsets]
+    hit = names[np.flatnonzero(np.diff(offsets) != np.diff(kept_offsets))]
+    log.warning(
+        "%s: %d of %d frames have a timestamp that is not a number (NaN or infinite): left out (clips %s%s)",
+        path, int(np.sum(~timed)), len(times), ", ".join(map(str, hit[:5])),
+        f" and {len(hit) - 5} more" if len(hit) > 5 else "",
+    )  # fmt: skip
+    return timed, kept_offsets
+
+
 def _warn_at_origin(path: Path, joints: np.ndarray) -> None:
     """Say where joints other than the root sit at exactly (0, 0, 0): what some trackers write for a
     joint they lost, where a clip-set file has NaN. They are read as positions all the same (a
@@ -261,8 +354,7 @@ _MAX_MEDIAN_STEP_S = 0.5
 
 
 def _check_times(path: Path, times: np.ndarray, offsets: np.ndarray, names: np.ndarray) -> None:
-    """Refuse timestamps that go back within a clip or are not in seconds (a frame whose time is not
-    a number is left to the clip's readers, which skip it)."""
+    """Refuse timestamps that go back within a clip or are not in seconds (every one a number)."""
     steps = []
     for i in range(len(offsets) - 1):
         t = times[offsets[i] : offsets[i + 1]]

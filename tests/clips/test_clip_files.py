@@ -3,6 +3,7 @@ clip file whatever the case of its suffix."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from clips import Clip, load_clips, load_clipset_file, save_clipset_file
 from clips.files import ClipFileError
+from models.preprocess import WindowSpec, clip_frames
 
 
 def _clip(n: int, name: str, labels: list[str] | None = None) -> Clip:
@@ -246,3 +248,68 @@ def test_one_subject_label_or_view_for_every_clip_may_be_given_once(tmp_path: Pa
     assert [(c.subject, c.label, c.view) for c in load_clipset_file(path).clips] == [
         ("anna", "walk", "cam1")
     ] * 2
+
+
+def test_frames_whose_timestamp_is_not_a_number_are_dropped_counted_and_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One NaN timestamp left the whole recording out of haad eval stream ("timestamps must be
+    # finite") though the loader said such frames are skipped.
+    joints = np.random.default_rng(0).normal(size=(6, 20, 3)).astype(np.float32)
+    path = _raw(
+        tmp_path,
+        "holes.npz",
+        joints=joints,
+        timestamps=np.array([0.0, np.nan, 0.1, 0.0, 0.05, np.inf]),
+        frame_labels=np.array(["w", "x", "w", "k", "k", "y"]),
+    )
+    with caplog.at_level("WARNING"):
+        a, b = load_clipset_file(path).clips
+    assert [list(c.times) for c in (a, b)] == [[0.0, 0.1], [0.0, 0.05]]
+    np.testing.assert_array_equal(np.concatenate([a.joints, b.joints]), joints[[0, 2, 3, 4]])
+    assert [list(c.frame_labels) for c in (a, b)] == [["w", "w"], ["k", "k"]]  # type: ignore[arg-type]
+    said = [r.getMessage() for r in caplog.records if "timestamp" in r.getMessage()]
+    assert len(said) == 1 and "holes.npz: 2 of 6 frames" in said[0] and "a, b" in said[0], said
+    assert len(clip_frames(a.joints, a.times, WindowSpec())) > 0
+
+
+def _mediapipe(data_root: Path, name: str) -> np.ndarray:
+    """A real MediaPipe Pose output: its 65 frames of a squat, (65, 33, 3)."""
+    return np.array(json.loads((data_root / "mediapipe_pose_testdata" / name).read_text()), np.float32)
+
+
+def _one_clip(tmp_path: Path, name: str, joints: np.ndarray) -> Path:
+    """A clip-set file of one MediaPipe clip at its 5 fps."""
+    one = {"offsets": np.array([0, len(joints)]), "labels": np.array("squat"), "subjects": np.array("s")}
+    return _raw(tmp_path, name, joints=joints, **one, names=None, timestamps=None, fps=np.array(5.0),
+                layout=np.array("mediapipe33"))  # fmt: skip
+
+
+def test_mediapipe_landmarks_with_visibility_leave_out_frames_the_worker_would(
+    tmp_path: Path, data_root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # (frames, 33, 4), x y z visibility as MediaPipe gives them, was refused for its shape.
+    world = _mediapipe(data_root, "pose_squats_3d.full.json")
+    visibility = np.ones(world.shape[:2] + (1,), np.float32)
+    visibility[10:13] = 0.2  # nobody really in view: the live worker counts these frames missing
+    visibility[20, 25:33] = 0.0  # the legs of one frame unseen, the body's mean still 0.7: kept
+    plain = load_clipset_file(_one_clip(tmp_path, "xyz.npz", world))
+    with caplog.at_level("WARNING"):
+        seen = load_clipset_file(_one_clip(tmp_path, "xyzv.npz", np.concatenate([world, visibility], -1)))
+    expected = np.concatenate([c.joints for c in plain.clips])
+    expected[10:13] = np.nan
+    np.testing.assert_array_equal(np.concatenate([c.joints for c in seen.clips]), expected)
+    assert "xyzv.npz: 3 of 65 frames have a mean visibility under 0.5" in caplog.text
+    np.save(tmp_path / "one.npy", np.concatenate([world, visibility], -1))
+    (clip,) = load_clips(tmp_path / "one.npy", layout="mediapipe33")
+    np.testing.assert_array_equal(clip.joints, expected)
+
+
+def test_mediapipe_image_landmarks_are_refused_saying_world_landmarks_are_read(
+    tmp_path: Path, data_root: Path
+) -> None:
+    # Normalised image landmarks (x, y fractions of the 720 x 1280 frame) were read silently as
+    # metres: a body squeezed sideways, depth in units of the image's width.
+    image = _mediapipe(data_root, "pose_squats.full.json") / np.array([720, 1280, 720], np.float32)
+    with pytest.raises(ClipFileError, match=r"image.npz: .*normalised image landmarks.*world landmarks"):
+        load_clipset_file(_one_clip(tmp_path, "image.npz", image))
