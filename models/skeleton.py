@@ -77,7 +77,7 @@ ROOT = J["HipCenter"]
 TORSO = (J["HipCenter"], J["ShoulderCenter"])
 
 Layout = Literal["kinect_v1", "kinect_v2", "msr_action3d", "mediapipe33", "smpl24"]
-LAYOUT_JOINTS: dict[str, int] = {
+LAYOUT_JOINTS: dict[Layout, int] = {  # every Layout: the CLI offers Layout, the loader reads these
     "kinect_v1": 20,
     "kinect_v2": 25,
     "msr_action3d": 20,
@@ -170,7 +170,7 @@ HIP_CENTER_LIFT = 0.15
 SPINE_FRACTION = 0.19
 
 
-def _check_shape(joints: np.ndarray, layout: str) -> np.ndarray:
+def _check_shape(joints: np.ndarray, layout: Layout) -> np.ndarray:
     arr = np.asarray(joints, dtype=np.float32)
     n = LAYOUT_JOINTS[layout]
     if arr.ndim < 2 or arr.shape[-2:] != (n, 3):

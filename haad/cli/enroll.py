@@ -10,6 +10,7 @@ import typer
 from clips import CLIP_FILE_SUFFIXES
 from config.completions import CompletionSettings, Gap
 from haad.cli.common import ConfigOption, check_behaviour, fail, load_edge_config
+from models.skeleton import Layout
 
 if TYPE_CHECKING:
     from edge.profiles import Profile
@@ -32,8 +33,9 @@ def enroll_cmd(
         "it, a new profile is made and each clip-set label becomes a behaviour (unlabelled clips: normal); "
         "an existing profile of that name is replaced, with a warning naming the behaviours it loses.",
     ),
-    layout: str | None = typer.Option(
-        None, help="Joint layout of .npy files (kinect_v1, the default; msr_action3d, mediapipe33, smpl24)."
+    layout: Layout | None = typer.Option(  # the loader's own list of layouts: none left out
+        None,
+        help="Joint layout of .npy files (default kinect_v1; docs/benchmark.md says each one's joints).",
     ),
     fps: float | None = typer.Option(None, min=1.0, help="Frame rate of .npy files (default 30)."),
     augment: bool = typer.Option(

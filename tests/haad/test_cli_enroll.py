@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import resource
 import signal
 import subprocess
@@ -336,3 +337,20 @@ def test_a_behaviour_for_a_profile_this_encoder_cannot_score_is_refused_before_p
         and "enrol it again" in result.output
     )
     assert sorted(p.name for p in (tmp_path / "profiles" / "ward").glob("v*.npz")) == ["v0001.npz"]
+
+
+def test_enroll_layout_offers_every_layout_the_loader_reads(tmp_path: Path) -> None:
+    # Its help listed four layouts by hand, kinect_v2 missing, and a misspelt one got 'not a readable
+    # (T, N, 3) skeleton .npy' only after the config and encoder were loaded.
+    from models.skeleton import LAYOUT_JOINTS
+
+    help_text = runner.invoke(app, ["enroll", "--help"], terminal_width=200).output
+    offered = re.search(r"--layout\s+<([^>]*)>", help_text)
+    assert offered and set(offered.group(1).split("|")) == set(LAYOUT_JOINTS), help_text
+    np.save(tmp_path / "walk.npy", np.zeros((40, 20, 3), np.float32))
+    result = runner.invoke(
+        app, ["enroll", "--profile", "p", "--layout", "kinect_v3", str(tmp_path / "walk.npy")]
+    )
+    assert result.exit_code == 2 and "kinect_v3" in result.output and "kinect_v2" in result.output, (
+        result.output
+    )
