@@ -80,7 +80,9 @@ def unscorable(recording: Clip, spec: WindowSpec, min_segment_s: float) -> str |
         frames = clip_frames(recording.joints, recording.times, spec)  # its longest valid stretch
     except ClipError as e:
         never = np.flatnonzero(~np.isfinite(recording.joints).all(axis=-1).any(axis=0))
-        if len(never):  # a joint the camera never sees (the feet, say) leaves no frame whole
+        # A joint the camera never sees (the feet, say) leaves no frame whole; an empty recording
+        # (every frame's timestamp NaN, say) has no joint to name.
+        if len(never) and len(recording.joints):
             return f"{e}: {', '.join(JOINT_NAMES[j] for j in never)} never measured (NaN in every frame)"
         return str(e)
     return short_reason(len(frames), spec, min_segment_s)

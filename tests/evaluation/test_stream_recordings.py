@@ -349,6 +349,10 @@ def test_a_recording_left_out_for_a_joint_never_measured_names_the_joint() -> No
     why = unscorable(Clip(joints, np.arange(60) / 20), WindowSpec(), 1.0)
     assert why is not None and "FootLeft, FootRight never measured (NaN in every frame)" in why
 
+    # A recording every frame of which had a NaN timestamp (left out by the loader) named all 20.
+    empty = unscorable(Clip(np.zeros((0, 20, 3), np.float32), np.zeros(0)), WindowSpec(), 1.0)
+    assert empty == "the clip is empty (0 frames)"
+
 
 def test_normal_labels_are_matched_without_the_blanks_around_them_as_the_files_are(tmp_path: Path) -> None:
     # The file's "walk " reads as "walk" (clips/files.py), so --normal "walk " could match nothing.
