@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from typing import Any, cast
+from urllib.parse import urljoin
 
 from bus.logs import redact_url
 from config.events import WebhookConfig
@@ -43,10 +44,14 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, *, max_age_
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect is an error: urllib follows a 301/302/303 to a POST with a GET without the body,
-    and the page it lands on answering 200 counted as the event delivered."""
+    and the page it lands on answering 200 counted as the event delivered. Declined before urllib
+    reads the Location: one no URL parser reads (an unclosed ``[``) failed the notifier's round with
+    a ValueError each second."""
 
-    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
-        return None
+    def http_error_302(self, *_args: object, **_kwargs: object) -> None:
+        return None  # not handled here: urllib raises the HTTPError
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
 class _AnswerDeadline(http.client.HTTPConnection):
@@ -98,6 +103,15 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         return super().do_open(_WITH_DEADLINE[http_class], req, **kw)
 
 
+def _absolute(url: str, location: str) -> str:
+    """``location`` as a whole URL, relative to ``url``; as given where no URL parser reads it (an
+    unclosed ``[``): a receiver's answer must not fail the notifier's round."""
+    try:
+        return urljoin(url, location)
+    except ValueError:
+        return location
+
+
 _OPENER = urllib.request.build_opener(_NoRedirect, _HTTPHandler, _HTTPSHandler)
 
 
@@ -130,9 +144,12 @@ class WebhookSink:
                 status = response.status
         except urllib.error.HTTPError as e:
             # The Location goes to last_error (haad events status, /health) and the log: without the
-            # password or token a redirect to a URL may carry.
+            # password or token a redirect to a URL may carry. A relative one (a framework adding a
+            # trailing slash) is named as the whole URL to set, masked like any other.
+            location = e.headers.get("Location")
             moved = (
-                f" (redirects are not followed: set its url to {redact_url(e.headers.get('Location', '(none given)'))})"
+                f" (redirects are not followed: set its url to "
+                f"{redact_url(_absolute(self.cfg.url, location)) if location else '(none given)'})"
                 if 300 <= e.code < 400
                 else ""
             )
