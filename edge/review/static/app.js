@@ -51,6 +51,20 @@ const urlDate = (params, k, ignored) => {
 const sayIgnored = (ignored) => { document.getElementById("url-notice").textContent = ignored.length ? `Ignored from the address: ${ignored.join(", ")}.` : ""; };
 // Keys typed into a text field, a list or a date are text, not shortcuts.
 const typing = (ev) => !!ev.target.closest?.("textarea, select, [contenteditable], input:not([type=checkbox]):not([type=radio])");
+// The browser's zone, by name: what a date field (datetime-local) holds a time in.
+const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+// Every alert change, from the events outbox: the browser resumes after a drop (Last-Event-ID).
+// `state` hears "live" or "reconnecting…"; the stream closes with the page.
+function liveAlerts(onChange, state = () => {}) {
+  const live = new EventSource("/api/v1/events/live");
+  live.addEventListener("alert", (ev) => onChange(JSON.parse(ev.data)));
+  live.onopen = () => state("live");
+  live.onerror = () => state("reconnecting…");
+  window.addEventListener("pagehide", () => live.close());
+  return live;
+}
+// One call for a burst (a bulk review writes an event per alert), after it.
+const debounced = (fn, ms = 200) => { let t = null; return () => { clearTimeout(t); t = setTimeout(fn, ms); }; };
 const SVG = "http://www.w3.org/2000/svg";
 const svgEl = (tag, attrs) => { const e = document.createElementNS(SVG, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
 
@@ -76,6 +90,7 @@ function wireLogout() {
 async function alertsPage() {
   const size = Number(document.body.dataset.pageSize) || 50;
   const form = document.getElementById("filters");
+  for (const z of form.querySelectorAll(".zone")) z.textContent = `(${ZONE})`;
   const params = new URLSearchParams(location.search);
   // A hand-edited or old URL: a page start within what the API takes (past the end: see load).
   let offset = Math.min(Math.max(0, Math.floor(Number(params.get("offset"))) || 0), MAX_OFFSET);
@@ -154,14 +169,20 @@ async function alertsPage() {
       row?.querySelector(place.what).focus();
     }
     summary.className = "muted";
-    summary.textContent =
-      `${page.total} alert(s) match, ${page.unreviewed} unreviewed` + (page.total ? ` · showing ${offset + 1}–${offset + page.items.length}` : "");
+    summary.replaceChildren(page.total ? `${page.total} alert(s) match, ${page.unreviewed} unreviewed · showing ${offset + 1}–${offset + page.items.length}` : empty(q));
     document.getElementById("prev").disabled = offset === 0;
     document.getElementById("next").disabled = offset + page.items.length >= page.total;
     document.getElementById("page").textContent = page.total ? `page ${Math.floor(offset / size) + 1} of ${Math.ceil(page.total / size)}` : "";
     showSelection();
   }
 
+  // An empty list says why: nothing raised yet, or filters that leave nothing (and undoes them).
+  const empty = (q) => {
+    if (["stream", "profile", "host", "status", "since", "until"].every((k) => !q.has(k))) return "No alert yet: each appears here as it is raised (the list updates live).";
+    const clear = el("button", { type: "button", class: "link" }, "Clear the filters");
+    clear.onclick = () => form.reset();
+    return el("span", {}, "No alert matches these filters. ", clear);
+  };
   // A reload that fails (the server or its database down) says so over the rows it leaves: they
   // are from before, not what the filters now ask.
   const summary = document.getElementById("summary");
@@ -240,17 +261,8 @@ async function alertsPage() {
   document.getElementById("next").onclick = () => { offset += size; reload(); };
   await load();
 
-  // Every alert change, from the events outbox: the browser resumes after a drop (Last-Event-ID).
-  let pending = null;
-  const live = new EventSource("/api/v1/events/live");
-  live.addEventListener("alert", () => {
-    clearTimeout(pending);
-    pending = setTimeout(() => { reload(); unreviewedBadge(); }, 200);
-  });
   const state = document.getElementById("live-state");
-  live.onopen = () => { state.textContent = "live"; };
-  live.onerror = () => { state.textContent = "reconnecting…"; };
-  window.addEventListener("pagehide", () => live.close());
+  liveAlerts(debounced(() => { reload(); unreviewedBadge(); }), (s) => { state.textContent = s; });
 }
 
 // --- alert detail: playback, timeline, review ---------------------------------------------------
@@ -280,16 +292,14 @@ async function alertPage() {
 // An alert still going on: its page follows it (its end, peak, score moment by moment) from the
 // events outbox, as the list does, until it ends (it stayed "ended: open" as first loaded).
 function follow(id, onChange) {
-  const box = document.getElementById("alert"), live = new EventSource("/api/v1/events/live");
-  live.onopen = () => { box.dataset.live = "on"; };
-  live.addEventListener("alert", async (ev) => {
-    if (JSON.parse(ev.data).alert.id !== Number(id)) return;
+  const box = document.getElementById("alert");
+  const live = liveAlerts(async (change) => {
+    if (change.alert.id !== Number(id)) return;
     let a;
     try { a = await api("/alerts/" + id); } catch (e) { return; }  // the next change tries again
     onChange(a);
     if (a.ended_at) { live.close(); box.dataset.live = "off"; }
-  });
-  window.addEventListener("pagehide", () => live.close());
+  }, (s) => { if (s === "live") box.dataset.live = "on"; });
 }
 
 // The pictures the alert kept: keyframes to pick from, or a low-resolution clip that plays.
@@ -427,7 +437,11 @@ async function timelinePage() {
   const svg = document.getElementById("tl");
   // A period from the URL that is no date, or ends before it starts, is said and replaced.
   const ignored = [];
-  let until = urlDate(params, "until", ignored) || new Date();
+  const end = urlDate(params, "until", ignored);
+  // A period without an end in the address runs until now, and goes on with it as alerts come in
+  // (the address leaves the end out); a zoom fixes its end.
+  let following = !end;
+  let until = end || new Date();
   let since = urlDate(params, "since", ignored) || new Date(until.getTime() - 24 * 3600e3);
   if (since >= until) { ignored.push(`since "${params.get("since")}" (not before until)`); since = new Date(until.getTime() - 24 * 3600e3); }
   sayIgnored(ignored);
@@ -445,8 +459,11 @@ async function timelinePage() {
   };
 
   async function load() {
-    const q = new URLSearchParams({ since: since.toISOString(), until: until.toISOString() });
+    if (following) until = new Date();
+    const q = new URLSearchParams({ since: since.toISOString() });
+    if (!following) q.set("until", until.toISOString());
     history.replaceState(null, "", "/timeline?" + q.toString());
+    q.set("until", until.toISOString());
     const tsum = document.getElementById("t-summary");
     try { draw(await api("/timeline?" + q.toString())); tsum.className = "muted"; } catch (e) {
       if (e.message === "401") return;
@@ -459,6 +476,8 @@ async function timelinePage() {
     W = Math.max(svg.getBoundingClientRect().width || 800, 300);
     const H = T + ROW * Math.max(tl.streams.length, 1) + 4;
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("height", H);
+    // A keyboard user's bar keeps the focus across a redraw (a live update comes any time).
+    const focused = svg.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
     svg.replaceChildren();
     // As many axis times as fit side by side (a phone's chart holds its two ends): the first reaches
     // right of its line, the next half each way.
@@ -496,6 +515,8 @@ async function timelinePage() {
         svg.append(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke: "#1f77b4", "stroke-width": 1.2, class: "trace", "data-id": a.id, "data-n": a.trace.length }));
       }
     }
+    if (focused) svg.querySelector(`a[href="${focused}"]`)?.focus();
+    if (from != null) svg.append(band);  // a drag under way goes on over the new chart
     const more = tl.truncated ? ` (only the newest ${tl.alerts.length} drawn, from ${when(tl.alerts[0].started_at)}: zoom in for the earlier ones)` : "";
     document.getElementById("t-summary").textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(tl.since)} – ${when(tl.until)}` + more;
   }
@@ -521,13 +542,17 @@ async function timelinePage() {
     dragged = start != null && Math.abs(x - start) > 6;
     if (dragged) {
       const a = timeAt(Math.max(L, Math.min(x, start))), b = timeAt(Math.min(W - R, Math.max(x, start)));
-      since = new Date(a); until = new Date(b); load();
+      since = new Date(a); until = new Date(b); following = false; load();
     }
   });
   svg.addEventListener("click", (ev) => { if (dragged) ev.preventDefault(); dragged = false; });
+  // Zoomed out, a period that ran until now still does (its later half would be the future).
   document.getElementById("t-out").onclick = () => { const mid = (since.getTime() + until.getTime()) / 2, half = until - since; since = new Date(mid - half); until = new Date(mid + half); load(); };
-  document.getElementById("t-last").onchange = (ev) => { until = new Date(); since = new Date(until.getTime() - Number(ev.target.value) * 3600e3); load(); };
+  document.getElementById("t-last").onchange = (ev) => { following = true; since = new Date(Date.now() - Number(ev.target.value) * 3600e3); load(); };
   await load();
+  // Every alert change redraws the chart: a new alert's bar, an open one's growing, a review's colour.
+  const state = document.getElementById("live-state");
+  liveAlerts(debounced(load), (s) => { state.textContent = s; });
 }
 
 class Player {

@@ -73,6 +73,12 @@ def test_times_name_their_zone_so_the_fall_back_hour_is_not_shown_twice(la_page,
         "3/8/2026, 3:30:00 AM PDT",
         "3/8/2026, 1:30:00 AM PST",
     ]
+    # The date filters took and showed local time without saying whose (the list's cells name a zone).
+    labels = la_page.locator(".filters label").all_inner_texts()
+    assert [t.strip() for t in labels if t.startswith(("From", "To"))] == [
+        "From (America/Los_Angeles)",
+        "To (America/Los_Angeles)",
+    ]
     la_page.goto(f"{dst_server}/alerts/3")
     la_page.wait_for_selector("#meta dd")
     keys, values = (la_page.locator(f"#meta {tag}").all_inner_texts() for tag in ("dt", "dd"))

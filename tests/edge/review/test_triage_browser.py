@@ -57,16 +57,36 @@ def test_bulk_dismiss_a_keyboard_confirm_and_a_new_alert_appearing_without_reloa
     page.keyboard.press("Escape")
     assert not page.locator("#help").is_visible()
 
-    # Live: an alert written to the log appears in the open list, without a reload.
-    page.evaluate("window.notReloaded = true")
+    # Live: alerts written to the log appear in the open list, and on a timeline open beside it (it
+    # was drawn once: its period ended at its load), without a reload; the three changes of one
+    # write redraw the timeline once.
+    timeline = page.context.new_page()
+    timeline.goto(live_server + "/timeline")
+    timeline.wait_for_function("document.getElementById('live-state').textContent === 'live'")
+    timeline.wait_for_function("document.querySelectorAll('#tl rect.bar').length === 6")
+    fetches: list[str] = []
+    timeline.on("request", lambda r: fetches.append(r.url) if "/api/v1/timeline?" in r.url else None)
+    for p in (page, timeline):
+        p.evaluate("window.notReloaded = true")
+    timeline.focus(f"#tl a[href='/alerts/{seeded.ids[0]}']")  # a keyboard user's bar keeps the focus
+    drawn = datetime.fromtimestamp(timeline.evaluate("Date.now()") / 1000, UTC)  # after its period's end
     with AlertStore(seeded.url) as store:
-        [new_id] = store.write_alerts(
-            [demo_alert("yard", "other", datetime.now(UTC).replace(microsecond=0), seed=11)]
+        *_, new_id = store.write_alerts(
+            [
+                demo_alert("yard", "other", drawn + timedelta(milliseconds=10 * k), seed=11 + k)
+                for k in range(3)
+            ]
         )
     page.wait_for_selector(f"#rows tr[data-id='{new_id}']", timeout=10_000)
     assert page.evaluate("window.notReloaded") is True
     assert page.locator("#rows tr").first.get_attribute("data-id") == str(new_id)
-    page.goto("about:blank")  # closes the live stream before the server stops
+    timeline.wait_for_selector(f"#tl rect.bar[data-id='{new_id}']", timeout=10_000)
+    assert timeline.locator("#tl rect.bar").count() == 9 and timeline.evaluate("window.notReloaded") is True
+    timeline.wait_for_timeout(400)  # past the debounce: a second redraw would have asked by now
+    assert len(fetches) == 1, fetches
+    assert timeline.evaluate("document.activeElement.getAttribute('href')") == f"/alerts/{seeded.ids[0]}"
+    for p in (page, timeline):
+        p.goto("about:blank")  # closes the live streams before the server stops
 
 
 def test_no_page_scrolls_sideways_on_a_390_px_phone(browser, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
@@ -96,6 +116,11 @@ def test_no_page_scrolls_sideways_on_a_390_px_phone(browser, live_server: str, s
         page.goto(live_server + "/")
         link = page.locator(f"#rows tr[data-id='{long_id}'] a")
         assert link.evaluate("a => a.getClientRects().length") == 1, "the alert's id is broken over lines"
+        # and the Stream filter was as wide as that name (523 px), pushing the others to a row below
+        stream_box = page.locator("#f-stream").bounding_box()
+        assert stream_box is not None and stream_box["width"] <= 240, (
+            f"Stream filter {stream_box['width']} px"
+        )
         # and the timeline's row label ran across the bars of its row
         page.goto(live_server + "/timeline")
         page.wait_for_selector("#tl rect.bar")
