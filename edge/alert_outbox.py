@@ -22,7 +22,9 @@ file deletes the write-ahead log of the same name when it closes, the new file's
 A file deleted, renamed, replaced or cut short while this process has it open (a cleanup, log
 rotation), or its -wal or -shm deleted, would take the states it held with it when the process exits:
 at each call, an outbox compares the files at its path with those it has open, and where they differ
-carries the states over to the path (:func:`_carry_over`), with one error naming it.
+carries the states over to the path (:func:`_carry_over`), with one error naming it. The states go
+through a side file (``.carried-<time>``): one a crash left midway is taken in by the next start
+(:func:`recover_at_start`), which also names the files set aside earlier that wait for recovery.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import weakref
@@ -57,6 +60,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 _TIMES = ("started_at", "ended_at")
 _DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 _SIDE_FILES = ("-wal", "-shm")
+_JOURNALS = (*_SIDE_FILES, "-journal")  # the side files of a file set aside or carried
 log = logging.getLogger("haad.alerts")
 Sides = tuple[tuple[int, int] | None, tuple[int, int] | None]  # (device, inode) of -wal, -shm
 Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
@@ -255,7 +259,7 @@ def _carry_over(key: str) -> None:
         try:
             source = group[0]._db
             assert source is not None
-            side = path.with_name(f"{path.name}.carried-{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}")
+            side = _stamped(path, "carried")
             carried: Path | None = side
             try:
                 held, waiting = _copy(source, side)
@@ -314,33 +318,42 @@ def _copy(source: sqlite3.Connection, carried: Path) -> tuple[int, int]:
 
 
 def _adopt(carried: Path, path: Path) -> None:
-    """Put the side file ``carried`` at ``path``; into the file there if one was put in its place."""
+    """Put the side file ``carried`` at ``path``; into the file there if one was put in its place (a
+    state only where newer: taken in again, it at most delivers a state again, which the alert log,
+    written by episode key, takes as the same row)."""
     try:
         os.link(carried, path)  # never over a file
     except FileExistsError:
-        db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = FULL")
-            _prepare(db, "main")
-            db.execute("ATTACH DATABASE ? AS carried", (str(carried),))
-            with db:
-                db.execute("BEGIN IMMEDIATE")
-                db.execute(
-                    f"INSERT INTO outbox ({_COLUMNS}) SELECT {_COLUMNS} FROM carried.outbox WHERE 1 ORDER BY id "
-                    "ON CONFLICT (episode_key) DO UPDATE SET rev = excluded.rev, open = excluded.open, "
-                    "fields = excluded.fields, arrays = excluded.arrays, delivered = excluded.delivered "
-                    "WHERE excluded.rev > rev"
-                )
-            db.execute("DETACH DATABASE carried")
-        finally:
-            db.close()
+        # The same file: linked by a carry-over killed before it removed this name, all that was left.
+        if not os.path.samefile(carried, path):
+            _merge(carried, path)
     carried.unlink()
     fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(fd)  # the link and the unlink are on disk
     finally:
         os.close(fd)
+
+
+def _merge(carried: Path, path: Path) -> None:
+    """Take each state of ``carried`` into the outbox at ``path`` where it is newer than that there."""
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        _prepare(db, "main")
+        db.execute("ATTACH DATABASE ? AS carried", (str(carried),))
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                f"INSERT INTO outbox ({_COLUMNS}) SELECT {_COLUMNS} FROM carried.outbox WHERE 1 ORDER BY id "
+                "ON CONFLICT (episode_key) DO UPDATE SET rev = excluded.rev, open = excluded.open, "
+                "fields = excluded.fields, arrays = excluded.arrays, delivered = excluded.delivered "
+                "WHERE excluded.rev > rev"
+            )
+        db.execute("DETACH DATABASE carried")
+    finally:
+        db.close()
 
 
 def _prepare(db: sqlite3.Connection, schema: str) -> None:
@@ -386,6 +399,57 @@ def _damaged(e: sqlite3.DatabaseError) -> bool:
     return (getattr(e, "sqlite_errorcode", None) or 0) & 0xFF in _DAMAGED
 
 
+def recover_at_start(path: Path) -> None:
+    """What a start does first, with the outbox lock held and nothing open on ``path``: set a damaged
+    outbox aside, take in the side files of carry-overs a crash stopped midway, and name the files
+    set aside at earlier starts, which wait for recovery by hand."""
+    earlier = _named(path, "damaged")  # one set aside now is named by its own error
+    # First: a write-ahead log left at the path without its file is the old file's, and SQLite would
+    # apply it to a side file linked there.
+    set_aside_if_damaged(path)
+    with _MOVES:
+        for side in _named(path, "carried"):
+            if not side.name.endswith(_JOURNALS):
+                _take_in(side, path)
+    if earlier:
+        log.warning(
+            "%d file(s) set aside as damaged beside the alert outbox %s hold alert states not delivered "
+            "unless recovered by hand (sqlite3 FILE .recover), then removed: %s",
+            len(earlier), path, ", ".join(p.name for p in earlier),
+        )  # fmt: skip
+
+
+def _take_in(side: Path, path: Path) -> None:
+    """The side file of a carry-over stopped midway put at (or merged into) ``path``, as it would
+    have been."""
+    try:
+        if not (path.exists() and os.path.samefile(side, path)):  # linked already: not opened by this name
+            db = sqlite3.connect(side, timeout=30.0, isolation_level=None)
+            try:
+                # Stopped while copying: its journal rolls the copy back (the states are not all there;
+                # they were in the old file); stopped before it had a table, one is made, empty.
+                _prepare(db, "main")
+            finally:
+                db.close()
+        _adopt(side, path)
+    except (sqlite3.Error, OSError) as e:
+        log.error("cannot take in the alert states %s holds (%s); it stays for the next start", side, e)
+        return
+    log.warning("alert states left in %s by a carry-over stopped midway are in %s", side.name, path)
+
+
+def _named(path: Path, what: str) -> list[Path]:
+    """The files named after ``path`` for ``what`` (:func:`_stamped`) and their side files, oldest first."""
+    name = re.compile(rf"{re.escape(path.name)}\.{what}-\d{{8}}T\d{{6}}\.\d{{6}}Z({'|'.join(_JOURNALS)})?")
+    return sorted(p for p in path.parent.iterdir() if name.fullmatch(p.name)) if path.parent.is_dir() else []
+
+
+def _stamped(path: Path, what: str) -> Path:
+    """A new name beside ``path`` for a file carried or set aside (``what``); the time makes it never
+    the name of an earlier one."""
+    return path.with_name(f"{path.name}.{what}-{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}")
+
+
 def set_aside_if_damaged(path: Path) -> None:
     """Move a damaged outbox at ``path`` and its side files aside (module docstring), saying so."""
     if not path.exists() or path.stat().st_size == 0:
@@ -410,8 +474,7 @@ def set_aside_if_damaged(path: Path) -> None:
 
 
 def _set_aside(path: Path, why: str) -> None:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")  # never the name of an earlier one
-    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    aside = _stamped(path, "damaged")
     for suffix in ("", *_SIDE_FILES):
         try:
             os.rename(f"{path}{suffix}", f"{aside}{suffix}")

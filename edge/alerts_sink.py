@@ -43,7 +43,7 @@ import numpy as np
 
 from bus.logs import redact_url
 from config.store import StoreConfig
-from edge.alert_outbox import AlertOutbox, set_aside_if_damaged, sets_aside
+from edge.alert_outbox import AlertOutbox, recover_at_start, sets_aside
 from edge.episodes import Episode, EpisodeEvent, KeptWindow
 from edge.store import AlertRecord, AlertStore, NewAlert
 from edge.store.engine import DEADLINES
@@ -131,7 +131,7 @@ class AlertSink:
         writing and delivering."""
         self._streams = tuple(streams)
         try:
-            set_aside_if_damaged(self.outbox_path)  # nothing has it open yet: the worker's lock is held
+            recover_at_start(self.outbox_path)  # nothing has it open yet: the worker's lock is held
             outbox = AlertOutbox(self.outbox_path)
             try:
                 self._rev = outbox.last_rev()

@@ -352,7 +352,7 @@ def deliver_cmd(
 ) -> None:
     """Deliver the alerts waiting in the daemon's local outbox to the alert log now (a running daemon
     does it by itself; this is for one that stopped while the log was unreachable)."""
-    from edge.alert_outbox import AlertOutbox, set_aside_if_damaged
+    from edge.alert_outbox import AlertOutbox, recover_at_start
     from edge.state_lock import StateLocked
     from edge.worker import outbox_lock, outbox_path
 
@@ -367,8 +367,8 @@ def deliver_cmd(
         _fail(f"{e}: a running worker delivers its outbox itself")
     try:
         # Under the lock, nothing else has it open. Also with the file gone: its write-ahead log left
-        # behind holds alerts, and is set aside for recovery.
-        set_aside_if_damaged(path)
+        # behind holds alerts, and is set aside for recovery; a carry-over's side file is taken in.
+        recover_at_start(path)
         outbox = AlertOutbox(path) if path.is_file() else None
     except (sqlite3.Error, OSError) as e:  # locked by another program, a failing disk, ...
         lock.close()

@@ -15,6 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from config.store import StoreConfig
+from edge.alert_outbox import recover_at_start
+from edge.alerts_sink import AlertSink
+from tests.daemon_harness import haad
+from tests.edge.test_alerts_sink import rows
 from tests.reliability.test_outbox_damage import down
 
 # What is done to the outbox file: by a hand (rm), by a cleanup of the folder, by log rotation.
@@ -56,13 +61,15 @@ EXPECTED = {
 }
 
 
-def run_killed_writer(outbox: Path, how: str, timing: str) -> str:
-    """The writer's log (stderr); it is killed with SIGKILL once its last states are put."""
+def run_killed_writer(outbox: Path, how: str, timing: str, kill: str = "") -> str:
+    """The writer's log (stderr); it is killed with SIGKILL once its last states are put, or where
+    ``kill`` (code run first in the writer, KILLS) kills it."""
     body = textwrap.indent(textwrap.dedent(TIMINGS[timing]), "    ")
     script = f"""
-import os, shutil, signal, time
+import os, shutil, signal, sys, time
 from pathlib import Path
 from config.store import StoreConfig
+{textwrap.dedent(kill)}
 from edge.alerts_sink import AlertSink
 from tests.edge.test_alerts_sink import event, wait_for
 
@@ -143,6 +150,7 @@ def test_an_outbox_that_cannot_be_carried_over_keeps_its_states_until_it_can(tmp
 import os, shutil, signal, time
 from pathlib import Path
 from config.store import StoreConfig
+from edge.alert_outbox import recover_at_start
 from edge.alerts_sink import AlertSink
 from tests.edge.test_alerts_sink import event, wait_for
 
@@ -165,3 +173,132 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert states(outbox) == [("a", 3, True), ("b", 3, True)], done.stderr
     assert "cannot carry the alert outbox over" in done.stderr
+
+
+# Where a carry-over is killed (SIGKILL, as a power loss would): code run first in the writer (after
+# DIE), which kills it at that moment of edge.alert_outbox._carry_over.
+DIE = """
+import edge.alert_outbox as outbox_module
+def die():
+    print("killed mid carry-over", file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+KILLS = {
+    # The states copied to the side file; the old file's connections still open.
+    "copied": """
+copy = outbox_module._copy
+def copied(*args):
+    found = copy(*args)
+    die()
+    return found
+outbox_module._copy = copied
+""",
+    # The old file closed, the side file not yet at the path.
+    "closed": "outbox_module._adopt = lambda *args: die()\n",
+    # The side file linked (or merged) into place, not yet removed.
+    "linked": """
+unlink = Path.unlink
+def unlinked(self, missing_ok=False):
+    if ".carried-" in self.name and not self.name.endswith("-journal"):
+        die()
+    unlink(self, missing_ok=missing_ok)
+Path.unlink = unlinked
+""",
+}
+
+
+def start_and_stop(outbox: Path, url: str) -> None:
+    sink = AlertSink(StoreConfig(url=url), outbox, model_version="m1")
+    sink.start(["cam0"])
+    sink.close()
+
+
+@pytest.mark.parametrize("how", ["unlink", "replace_with_an_older_copy"])  # the side file linked, or merged
+@pytest.mark.parametrize("moment", list(KILLS))
+def test_a_carry_over_killed_midway_leaves_nothing_the_next_start_does_not_deliver(
+    tmp_path: Path, how: str, moment: str
+) -> None:
+    """Before, the side file a carry-over killed midway left was never read again: its states (here
+    all of them once the old file was closed) were never delivered."""
+    outbox = tmp_path / "state" / "outbox.db"
+    err = run_killed_writer(outbox, how, "during_an_open_episode", kill=DIE + KILLS[moment])
+    assert "killed mid carry-over" in err, err
+    left = {p: p.read_bytes() for p in outbox.parent.iterdir() if ".carried-" in p.name}
+    assert left, "no side file left"
+    url = f"sqlite:///{tmp_path}/alerts.db"
+    start_and_stop(outbox, url)
+    assert rows(url) == [("a", 3, False)]  # the state put before the carry-over (the next ones died)
+    assert not [p.name for p in outbox.parent.iterdir() if ".carried-" in p.name]
+    # A start killed after taking a side file in, before removing it: taking it in again changes nothing
+    # (a state no newer than the outbox's is not taken; the log writes by episode key).
+    for p, data in left.items():
+        p.write_bytes(data)
+    start_and_stop(outbox, url)
+    assert rows(url) == [("a", 3, False)]
+    assert not [p.name for p in outbox.parent.iterdir() if ".carried-" in p.name]
+
+
+def test_haad_alerts_deliver_delivers_a_side_file_a_killed_carry_over_left(tmp_path: Path) -> None:
+    """The outbox deleted and the carry-over killed before its side file was at the path: deliver said
+    there was nothing to deliver."""
+    state = tmp_path / "state"
+    run_killed_writer(
+        state / "alert-outbox.db", "unlink", "during_an_open_episode", kill=DIE + KILLS["closed"]
+    )
+    (tmp_path / "edge.yaml").write_text(
+        f"streams: []\nstore: {{url: 'sqlite:///{tmp_path}/alerts.db'}}\nstate_dir: {state}\n"
+    )
+    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
+    assert done.returncode == 0 and "delivered 1 alert(s)" in done.stdout, done.stdout + done.stderr[-2000:]
+    assert rows(f"sqlite:///{tmp_path}/alerts.db") == [("a", 3, False)]
+    assert not [p.name for p in state.iterdir() if ".carried-" in p.name]
+
+
+def test_a_start_names_the_damaged_outboxes_still_waiting_for_recovery(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file set aside as damaged at an earlier start was named only then; each start names it again
+    until it is recovered and removed (a write-ahead log set aside alone too)."""
+    outbox = tmp_path / "outbox.db"
+    aside = [
+        tmp_path / "outbox.db.damaged-20261201T101010.000001Z",
+        tmp_path / "outbox.db.damaged-20261202T101010.000002Z-wal",
+    ]
+    for p in aside:
+        p.write_bytes(b"states to recover")
+    start_and_stop(outbox, f"sqlite:///{tmp_path}/alerts.db")
+    said = [
+        r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "damaged" in r.getMessage()
+    ]
+    assert len(said) == 1 and all(p.name in said[0] for p in aside), said
+    assert all(p.read_bytes() == b"states to recover" for p in aside)  # never taken in by itself
+
+
+def test_a_side_file_killed_while_being_written_is_rolled_back_before_it_is_taken_in(tmp_path: Path) -> None:
+    """A copy killed before its commit leaves pages in the side file and its journal beside it:
+    linked as it is, the outbox held half a copy (an index out of step with its table). Its journal
+    rolls it back first (its states were all still in the old file)."""
+    side = tmp_path / "outbox.db.carried-20261207T010101.000001Z"
+    script = f"""
+import os, signal, sqlite3
+from edge.alert_outbox import _prepare
+db = sqlite3.connect({str(side)!r}, isolation_level=None)
+db.execute("PRAGMA cache_size = 2")  # pages go to the file before the commit, as a long copy's do
+_prepare(db, "main")
+db.execute("BEGIN IMMEDIATE")
+for i in range(300):
+    db.execute("INSERT INTO outbox (episode_key, stream_id, open, fields, arrays) VALUES (?, 'cam0', 1, '{{}}', ?)",
+               (f"e{{i}}", b"x" * 3000))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], check=False)
+    assert done.returncode == -signal.SIGKILL and Path(f"{side}-journal").exists()
+    outbox = tmp_path / "outbox.db"
+    recover_at_start(outbox)
+    db = sqlite3.connect(outbox)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
+    finally:
+        db.close()
+    assert not [p.name for p in tmp_path.iterdir() if ".carried-" in p.name]
