@@ -1,13 +1,16 @@
 """The skeleton bus message: one typed, versioned frame per camera frame, and its wire format.
 
-Wire format (schema 2; docs/bus.md is the reference): a two-part ZeroMQ message
+Wire format (schema 3; docs/bus.md is the reference): a two-part ZeroMQ message
 
 * part 0, the topic: ``b"skel/" + stream_id`` (ASCII), so SUB sockets can filter by stream;
 * part 1, the payload: a little-endian fixed header, the stream id, then one block per person in
   view: the person's track id (uint32), box (4 float32, NaN when unknown), ``n_joints * 3`` float32
   joint coordinates (row-major ``(n_joints, 3)``) and ``n_joints`` float32 visibilities.
 
-Schema 1 frames (one person at most, no id, no box) are still read, as person 0 without a box. The
+Schema 3 adds ``people_since``: when the frontend began giving person ids from 1, so the worker can
+tell a restarted frontend's person 1 from the person 1 it had before. Schema 2 frames (no
+``people_since``: 0, not known) and schema 1 frames (one person at most, no id, no box) are still
+read, the latter as person 0 without a box. The
 header starts with the magic and the schema version so that any future layout can still be
 recognised (and refused as ``wrong_version``) by this one. Numpy and struct only: no pickle, no torch.
 """
@@ -26,9 +29,9 @@ import numpy as np
 
 from models.skeleton import NUM_JOINTS
 
-SCHEMA_VERSION: int = 2
-READABLE_VERSIONS: tuple[int, ...] = (1, 2)
-# A frame with MAX_PEOPLE people is at most 35 + 64 + 32 * (20 + 20 * 16) = 10979 bytes of payload;
+SCHEMA_VERSION: int = 3
+READABLE_VERSIONS: tuple[int, ...] = (1, 2, 3)
+# A frame with MAX_PEOPLE people is at most 43 + 64 + 32 * (20 + 20 * 16) = 10987 bytes of payload;
 # anything far beyond that is not ours. The limit is on topic + payload.
 MAX_MESSAGE_BYTES: int = 16 * 1024
 MAX_PEOPLE: int = 32
@@ -60,7 +63,9 @@ _PREFIX = struct.Struct("<4sH")
 # magic, schema_version, flags, seq, timestamp, sent_at, n_joints, stream_id length.
 _HEADER_V1 = struct.Struct("<4sHHQddBB")
 # magic, schema_version, flags (none yet), seq, timestamp, sent_at, n_joints, n_people, id length.
-_HEADER = struct.Struct("<4sHHQddBBB")
+_HEADER_V2 = struct.Struct("<4sHHQddBBB")
+# schema 2's, with people_since after sent_at.
+_HEADER = struct.Struct("<4sHHQdddBBB")
 _PERSON = struct.Struct("<I4f")  # track id, box x0, y0, x1, y1
 _BYTES_PER_JOINT = 4 * 4  # x, y, z, visibility as float32
 _F32_LE = np.dtype("<f4")
@@ -230,8 +235,10 @@ class SkeletonFrame:
     ``joints`` is ``(20, 3)`` float32 in the canonical layout (models.skeleton), metres; NaN marks
     a joint that was not measured, Inf is refused. ``visibility`` is ``(20,)`` float32 in [0, 1].
     Both are None when no person is in view. Arrays are copied to float32 and made read-only.
-    ``sent_at`` defaults to now (also when None). ``person_id`` and ``box`` belong to that person (0
-    and None from a single-person frontend); ``others`` are the further people a multi-person
+    ``sent_at`` defaults to now (also when None). ``people_since``: when (the frontend host's wall
+    clock) the frontend began giving person ids from 1; a different value on a stream means its
+    ids name other people now (0: not said, as by a frontend older than schema 3). ``person_id``
+    and ``box`` belong to that person (0 and None from a single-person frontend); ``others`` are the further people a multi-person
     frontend saw in the same frame (ids distinct). :attr:`people` lists them all and :meth:`of`
     gives one person's view of the frame.
     """
@@ -245,6 +252,7 @@ class SkeletonFrame:
     person_id: int
     box: Box | None
     others: tuple[PersonSkeleton, ...]
+    people_since: float
 
     def __init__(
         self,
@@ -257,6 +265,7 @@ class SkeletonFrame:
         person_id: int = 0,
         box: Box | None = None,
         others: tuple[PersonSkeleton, ...] = (),
+        people_since: float = 0.0,
     ) -> None:
         _check_stream_id(stream_id)
         try:
@@ -276,6 +285,9 @@ class SkeletonFrame:
                 raise _bad("a frame without a person has no box and no others")
         else:
             joints, visibility, quality = _checked_pose(joints, visibility)
+        since = _finite_float(people_since, "people_since")
+        if since < 0:
+            raise _bad(f"people_since must be >= 0; got {since}")
         self.__dict__.update(
             stream_id=stream_id,
             seq=checked_seq,
@@ -286,6 +298,7 @@ class SkeletonFrame:
             person_id=person_id,
             box=box,
             others=others,
+            people_since=since,
             _quality=quality,
         )
 
@@ -316,9 +329,11 @@ class SkeletonFrame:
         timestamp: float,
         people: tuple[PersonSkeleton, ...],
         sent_at: float | None = None,
+        people_since: float = 0.0,
     ) -> SkeletonFrame:
         """A frame of ``people`` (possibly none); ``sent_at`` defaults to now."""
-        frame = cls(stream_id, seq, timestamp, None, None, sent_at)  # checks the frame's own fields
+        # checks the frame's own fields
+        frame = cls(stream_id, seq, timestamp, None, None, sent_at, people_since=people_since)
         if not people:
             return frame
         p, *rest = people
@@ -371,8 +386,9 @@ def encode(frame: SkeletonFrame) -> list[bytes]:
     people = frame.people
     n_joints = NUM_JOINTS if people else 0
     header = _HEADER.pack(
-        MAGIC, SCHEMA_VERSION, 0, frame.seq, frame.timestamp, frame.sent_at, n_joints, len(people), len(sid)
-    )
+        MAGIC, SCHEMA_VERSION, 0, frame.seq, frame.timestamp, frame.sent_at, frame.people_since, n_joints,
+        len(people), len(sid),
+    )  # fmt: skip
     payload = [header, sid]
     for p in people:
         payload += [
@@ -400,31 +416,38 @@ def decode(parts: list[bytes]) -> SkeletonFrame:
         raise MessageError("wrong_version", f"schema version {version}; this build reads {READABLE_VERSIONS}")
     if version == 1:
         return _decode_v1(topic, payload)
-    if len(payload) < _HEADER.size:
+    header = _HEADER_V2 if version == 2 else _HEADER
+    if len(payload) < header.size:
         raise MessageError("malformed", f"payload of {len(payload)} bytes is shorter than the header")
-    _, _, flags, seq, timestamp, sent_at, n_joints, n_people, sid_len = _HEADER.unpack_from(payload)
+    if version == 2:
+        _, _, flags, seq, timestamp, sent_at, n_joints, n_people, sid_len = _HEADER_V2.unpack_from(payload)
+        people_since = 0.0
+    else:
+        _, _, flags, seq, timestamp, sent_at, people_since, n_joints, n_people, sid_len = _HEADER.unpack_from(
+            payload
+        )
     if flags:
         raise MessageError("malformed", f"unknown flag bits {flags:#x}")
     if n_people > MAX_PEOPLE:
         raise _bad(f"{n_people} people in one frame; at most {MAX_PEOPLE}")
     block = _PERSON.size + n_joints * _BYTES_PER_JOINT
-    expected = _HEADER.size + sid_len + n_people * block
+    expected = header.size + sid_len + n_people * block
     if len(payload) != expected:
         raise MessageError("malformed", f"payload is {len(payload)} bytes; its header implies {expected}")
-    stream_id = _stream_id(payload, _HEADER.size, sid_len)
+    stream_id = _stream_id(payload, header.size, sid_len)
     if n_people and n_joints != NUM_JOINTS:
         raise _bad(f"{n_joints} joints; the canonical skeleton has {NUM_JOINTS}")
     if not n_people and n_joints:
         raise _bad(f"a frame without a person carries n_joints={n_joints}")
     people = []
-    offset = _HEADER.size + sid_len
+    offset = header.size + sid_len
     for _ in range(n_people):
         person_id, *box = _PERSON.unpack_from(payload, offset)
         joints, visibility = _arrays(payload, offset + _PERSON.size, n_joints)
         has_box = not all(math.isnan(v) for v in box)
         people.append(PersonSkeleton(person_id, joints, visibility, tuple(box) if has_box else None))  # type: ignore[arg-type]
         offset += block
-    frame = SkeletonFrame.of_people(stream_id, seq, timestamp, tuple(people), sent_at=sent_at)
+    frame = SkeletonFrame.of_people(stream_id, seq, timestamp, tuple(people), sent_at, people_since)
     if topic != topic_for(stream_id):
         raise MessageError("wrong_topic", f"topic {topic!r} does not match stream id {stream_id!r}")
     return frame

@@ -326,8 +326,11 @@ class EpisodeTracker:
         self._states: dict[tuple[Watched, str], _State] = {}
         self._ended: dict[Watched, int] = {}  # person -> last segment ended by end_segment
         # (person, profile) -> an episode a previous worker left open, its resume window (source
-        # seconds) and the monotonic time after which it is closed if its person never came back
-        self._resumable: dict[tuple[Watched, str], tuple[Episode, float, float]] = {}
+        # seconds), the monotonic time after which it is closed if its person never came back and
+        # when (wall clock) its last row was
+        self._resumable: dict[tuple[Watched, str], tuple[Episode, float, float, float]] = {}
+        self._people_since: dict[str, float] = {}  # stream -> since when its frontend numbers people
+        self._handed_on: dict[Watched, int] = {}  # person -> the last segment of their id's previous holder
 
     def update(
         self,
@@ -344,21 +347,37 @@ class EpisodeTracker:
         score is about, where that is not the window's middle (the timeline's point)."""
         return self._update(window, profile, score, threshold, score > threshold, at, moment)
 
-    def resume(self, episode: Episode, *, within_s: float, deadline: float) -> list[EpisodeEvent]:
+    def resume(
+        self, episode: Episode, *, within_s: float, deadline: float, ended_at: float = math.inf
+    ) -> list[EpisodeEvent]:
         """Continue ``episode``, left open by a previous worker, with the next window of its stream and
         profile if that window starts within ``within_s`` (source seconds) after the episode's last one;
         otherwise close it (reason ``restart``) with what it holds. :meth:`expire` closes it at
-        ``deadline`` (monotonic seconds) if its stream sends nothing before."""
+        ``deadline`` (monotonic seconds) if its stream sends nothing before. ``ended_at``: the wall
+        clock of its last row; a tracked person's episode from before their stream's frontend began
+        numbering people (:meth:`numbered_since`) is closed, as their id names someone else now."""
         key = (episode.who, episode.profile)
         st = self._states.get(key)
         if (st is not None and st.open is not None) or key in self._resumable:
             return [self.close_left_open(episode)]  # this worker already has an episode there
-        self._resumable[key] = (episode, within_s, deadline)
+        if episode.person and ended_at < self._people_since.get(episode.stream_id, -math.inf):
+            return [self.close_left_open(episode)]
+        self._resumable[key] = (episode, within_s, deadline, ended_at)
         return []
+
+    def numbered_since(self, stream_id: str, since: float) -> list[EpisodeEvent]:
+        """``stream_id``'s frontend gives person ids from 1 since ``since`` (its wall clock): close the
+        resumable episodes of its tracked people whose last row is from before then."""
+        self._people_since[stream_id] = since
+        gone = [
+            k for k, (ep, _, _, ended_at) in self._resumable.items()
+            if ep.stream_id == stream_id and ep.person and ended_at < since
+        ]  # fmt: skip
+        return [self.close_left_open(self._resumable.pop(k)[0]) for k in gone]
 
     def expire(self, now: float) -> list[EpisodeEvent]:
         """Close resumable episodes whose stream did not come back by their deadline."""
-        late = [k for k, (_, _, deadline) in self._resumable.items() if now >= deadline]
+        late = [k for k, (_, _, deadline, _) in self._resumable.items() if now >= deadline]
         return [self.close_left_open(self._resumable.pop(k)[0]) for k in late]
 
     def end_segment(self, who: Watched, segment: int, reason: CloseReason = "reset") -> list[EpisodeEvent]:
@@ -375,7 +394,17 @@ class EpisodeTracker:
                 if st.segment == segment and self._too_short_for_k_of_n_and_all_hot(st):
                     events.append(self._open(w, profile, st, st.threshold))
                 events += self._close(w, profile, st, reason)
+        if reason == "restart":  # the id names someone else from now on: nothing of theirs counts
+            for key in [k for k, st in self._states.items() if k[0] == who and st.segment <= segment]:
+                del self._states[key]
+            self._handed_on.pop(who, None)
         return events
+
+    def handed_on(self, who: Watched, segment: int) -> None:
+        """``who``'s id names someone else after ``segment`` (their frontend numbers people from 1
+        again): their episodes close as ``restart``, also where the next holder's windows come
+        before :meth:`end_segment` (a backlog), and the next holder starts without their cooldown."""
+        self._handed_on[who] = segment
 
     def forget(self, who: Watched) -> None:
         """Drop the state of a person who left (their episodes are closed): a long-running worker
@@ -386,7 +415,7 @@ class EpisodeTracker:
 
     def close_all(self) -> list[EpisodeEvent]:
         """Close every open episode (reason ``shutdown``), e.g. when the worker stops."""
-        events = [EpisodeEvent("closed", ep, "shutdown", 0.0) for ep, _, _ in self._resumable.values()]
+        events = [EpisodeEvent("closed", ep, "shutdown", 0.0) for ep, _, _, _ in self._resumable.values()]
         self._resumable.clear()
         for (who, profile), st in self._states.items():
             events += self._close(who, profile, st, "shutdown")
@@ -422,7 +451,10 @@ class EpisodeTracker:
         events: list[EpisodeEvent] = []
         if key in self._resumable:
             events += self._adopt(key, st, w)
-        if w.segment != st.segment:
+        if w.segment != st.segment and st.segment <= self._handed_on.get(who, -1):
+            events += self._close(who, profile, st, "restart")
+            st = self._states[key] = _State(w.segment, deque(maxlen=c.open_n))
+        elif w.segment != st.segment:
             events += self._close(who, profile, st, "reset")
             st.segment = w.segment
             st.forget_recent()
@@ -465,7 +497,7 @@ class EpisodeTracker:
 
     def _adopt(self, key: tuple[Watched, str], st: _State, w: ReadyWindow) -> list[EpisodeEvent]:
         """The first window of a stream with a resumable episode: continue it or close it."""
-        ep, within_s, _ = self._resumable.pop(key)
+        ep, within_s, _, _ = self._resumable.pop(key)
         if st.open is not None or not (ep.end < w.t_end and w.t_start - ep.end <= within_s):
             return [self.close_left_open(ep)]
         st.segment, st.cold_streak = w.segment, 0

@@ -33,11 +33,13 @@ from edge.window import ReadyWindow, StreamWindow, WindowBatch, WindowBatcher, W
 SCORING_STAGES = ("normalise", "embed", "score", "episodes")
 _ONLY_PERSON_0 = frozenset({0})
 FINISHED = "finished"  # a segment ended because its stream is done (not a reset)
+RENUMBERED = "renumbered"  # its frontend gives person ids from 1 again: the person is someone else now
 # People with a window, per stream. A window outlives its person by max_gap_s of source time, so a
 # real camera holds a frame's people (at most MAX_PEOPLE) and the few who just left; a stream whose
 # clock stands still while its ids change every frame would otherwise add windows without end, and
 # every frame walks them all.
 MAX_PEOPLE_PER_STREAM = 4 * MAX_PEOPLE
+_CLOSE_REASONS: dict[str, CloseReason] = {FINISHED: "shutdown", RENUMBERED: "restart"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +125,8 @@ class Pipeline:
         self.retired: dict[Watched, int] = {}  # a person who left -> their window's last segment
         self.retired_resets: Counter[str] = Counter()  # the resets of retired windows, by reason
         self.last_frame_at: dict[str, float] = {}  # per stream
+        self.people_since: dict[str, float] = {}  # per stream: since when its frontend numbers people
+        self._left_open_closed: list[EpisodeEvent] = []  # episodes of a previous worker, closed on a frame
         self.people_refused = 0  # people left out of frames of a stream at MAX_PEOPLE_PER_STREAM
         self.stats = PipelineStats()
         self._pending_resets: list[WindowReset] = []
@@ -225,6 +229,8 @@ class Pipeline:
         sid = frame.stream_id
         self.last_frame_at[sid] = now
         self.stats.frames[sid] += 1
+        if frame.people_since and frame.people_since != self.people_since.get(sid):
+            self._renumbered(sid, frame.people_since, now)
         known = self.people.get(sid, _ONLY_PERSON_0)
         if frame.person_id == 0 and not frame.others and known <= _ONLY_PERSON_0:
             # A single-person frontend's frame (every frame of most cameras): the loop below, short.
@@ -271,6 +277,25 @@ class Pipeline:
         if who.person == 0:
             self._person_0[who.stream_id] = window
         return window
+
+    def _renumbered(self, sid: str, since: float, now: float) -> None:
+        """``sid``'s frontend gives person ids from 1 again (a new run of it): its tracked people's
+        episodes close (``restart``) instead of going on with whoever has their id now, also those a
+        previous worker left open from before then. Person 0, a one-person camera's, goes on."""
+        if sid in self.people_since:
+            for person in sorted(self.people.get(sid, set()) - {0}):
+                who = Watched(sid, person)
+                window = self.windows.pop(who)
+                self.batcher.add(window.finish(), now)  # the last windows of the one who had the id
+                self._pending_resets.append(
+                    WindowReset(sid, window.segment, RENUMBERED, window.last_t, person)
+                )
+                self.retired[who] = window.segment
+                self.retired_resets.update(window.resets)
+                self.people[sid].discard(person)
+                self.tracker.handed_on(who, window.segment)
+        self.people_since[sid] = since
+        self._left_open_closed += self.tracker.numbered_since(sid, since)
 
     def reset_stale(self) -> None:
         """Reset streams that sent nothing for ``stale_after_s`` (a camera that went away)."""
@@ -322,14 +347,15 @@ class Pipeline:
         done: list[ScoredBatch] = []
         while self.batcher.due(self.clock()) or (flush and len(self.batcher)):
             done.append(self._score_batch())
-        if self._pending_resets:
+        if self._pending_resets or self._left_open_closed:
             # Closes caused by stream resets come as a batch without windows.
+            closed, self._left_open_closed = self._left_open_closed, []
             done.append(
                 ScoredBatch(
                     (),
                     self.profile_names,
                     np.zeros((0, len(self.profile_names)), np.float32),
-                    self._end_segments(),
+                    closed + self._end_segments(),
                 )
             )
         return done
@@ -517,7 +543,7 @@ class Pipeline:
             if (r.who, r.segment) in queued:
                 still.append(r)
             else:
-                reason: CloseReason = "shutdown" if r.reason == FINISHED else "reset"
+                reason: CloseReason = _CLOSE_REASONS.get(r.reason, "reset")
                 events += self.tracker.end_segment(r.who, r.segment, reason)
                 if r.who in self.retired:  # the person left: their episodes are closed now
                     left.add(r.who)

@@ -342,7 +342,10 @@ class _Loop:
                 events.append(tracker.close_left_open(u.episode))
                 continue
             events += tracker.resume(
-                u.episode, within_s=self.cfg.worker.episodes.resume_within_s, deadline=deadline
+                u.episode,
+                within_s=self.cfg.worker.episodes.resume_within_s,
+                deadline=deadline,
+                ended_at=u.episode.end + u.offset_s,
             )
         self.commit([], events)
 

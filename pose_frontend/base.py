@@ -106,15 +106,18 @@ class Progress:
     abnormal actions alerted twice. A live camera just continues; its ``seq`` starts again.
     ``track_id``, the highest person id given, lets a restarted multi-person frontend give new
     people new ids: reused, an id would continue another person's windows and episodes.
+    ``people_since``, when it was made (wall clock), goes with every frame: ids count from 1 again
+    only with a new ``Progress`` (a new daemon or ``haad frontend run``), and the worker closes
+    rather than continues the alerts of tracked people from before it (their ids name others now).
     """
 
     def __init__(self, values: MutableSequence[float] | None = None) -> None:
-        self._values = values if values is not None else [0.0, -np.inf, 0.0]
+        self._values = values if values is not None else [0.0, -np.inf, 0.0, time.time()]
 
     @classmethod
     def shared(cls) -> Progress:
-        values = multiprocessing.RawArray("d", 3)
-        values[1] = -np.inf
+        values = multiprocessing.RawArray("d", 4)
+        values[1], values[3] = -np.inf, time.time()
         return cls(values)
 
     @property
@@ -128,6 +131,10 @@ class Progress:
     @property
     def track_id(self) -> int:
         return int(self._values[2])
+
+    @property
+    def people_since(self) -> float:
+        return float(self._values[3])
 
     def mark(self, seq: int, timestamp: float, track_id: int = 0) -> None:
         self._values[2] = max(self._values[2], track_id)

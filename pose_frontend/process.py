@@ -195,7 +195,9 @@ def run_stream(
                         )
                     if ring is not None and multi is not None:
                         ring.add(timestamp, frame, [p.box for p in people])
-                    message = SkeletonFrame.of_people(config.id, seq, timestamp, people)
+                    message = SkeletonFrame.of_people(
+                        config.id, seq, timestamp, people, people_since=progress.people_since
+                    )
                 else:
                     if estimator is None:
                         joints, visibility = skeleton_pose(frame)
@@ -207,7 +209,9 @@ def run_stream(
                         if ring is not None:
                             box = landmark_box(landmarks, frame.shape[1], frame.shape[0])
                             ring.add(timestamp, frame, [box])
-                    message = SkeletonFrame(config.id, seq, timestamp, joints, visibility)
+                    message = SkeletonFrame(
+                        config.id, seq, timestamp, joints, visibility, people_since=progress.people_since
+                    )
             # A frame MediaPipe chokes on, or one the bus refuses (e.g. Inf in a replayed file), costs
             # that frame only; a run of them means something is broken for good.
             except Exception as e:  # noqa: BLE001 (third-party graph: any error type)

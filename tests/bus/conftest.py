@@ -51,12 +51,16 @@ def _pack_v2(
     timestamp: float = 1.0,
     sent_at: float = 0.0,
     people: tuple[tuple[int, tuple[float, ...] | None, np.ndarray, np.ndarray], ...] = (),
+    people_since: float | None = None,
 ) -> list[bytes]:
-    """[topic, payload] as docs/bus.md specifies schema 2: ``people`` as (id, box, joints, visibility)."""
+    """[topic, payload] as docs/bus.md specifies schema 2: ``people`` as (id, box, joints, visibility);
+    schema 3 (``people_since`` after ``sent_at``) when ``people_since`` is given."""
     sid = stream_id.encode()
-    header = struct.pack(
-        "<4sHHQddBBB", b"HSKL", 2, 0, seq, timestamp, sent_at, 20 if people else 0, len(people), len(sid)
-    )
+    counts = (20 if people else 0, len(people), len(sid))
+    if people_since is None:
+        header = struct.pack("<4sHHQddBBB", b"HSKL", 2, 0, seq, timestamp, sent_at, *counts)
+    else:
+        header = struct.pack("<4sHHQdddBBB", b"HSKL", 3, 0, seq, timestamp, sent_at, people_since, *counts)
     body = b"".join(
         struct.pack("<I4f", pid, *(box if box is not None else (np.nan,) * 4))
         + np.asarray(joints, "<f4").tobytes()
@@ -96,7 +100,7 @@ BAD_MESSAGES: dict[str, tuple[list[bytes], str]] = {
     "truncated_payload": ([_pack()[0], _pack()[1][:-5]], "malformed"),
     "truncated_header": ([_pack()[0], _pack()[1][:20]], "malformed"),
     "oversized": ([_pack()[0], _pack()[1] + bytes(MAX_MESSAGE_BYTES)], "oversized"),
-    "wrong_version": (_pack(version=3), "wrong_version"),
+    "wrong_version": (_pack(version=4), "wrong_version"),
     "inf_joint": (_pack(joints=_with_joint((3, 1), np.inf)), "bad_values"),
     "wrong_joint_count": (_pack(joints=np.zeros((19, 3))), "bad_values"),
     "visibility_above_one": (_pack(visibility=_bad_visibility(1.5)), "bad_values"),

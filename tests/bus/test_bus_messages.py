@@ -52,9 +52,25 @@ def test_frame_without_person_round_trips() -> None:
 
 def test_encode_matches_documented_wire_layout(pack_v2) -> None:
     frame = _person(seq=2**40)
-    expected = pack_v2("cam1", 2**40, 12.25, 1700000000.5, ((0, None, frame.joints, frame.visibility),))
+    frame = SkeletonFrame(
+        "cam1", 2**40, 12.25, frame.joints, frame.visibility, 1700000000.5, people_since=1.5e9
+    )
+    expected = pack_v2(
+        "cam1", 2**40, 12.25, 1700000000.5, ((0, None, frame.joints, frame.visibility),), people_since=1.5e9
+    )
     assert encode(frame) == expected
-    assert encode(SkeletonFrame("cam1", 1, 3.0, None, None, 4.0)) == pack_v2("cam1", 1, 3.0, 4.0)
+    assert encode(SkeletonFrame("cam1", 1, 3.0, None, None, 4.0)) == pack_v2(
+        "cam1", 1, 3.0, 4.0, people_since=0.0
+    )
+    assert decode(expected).people_since == 1.5e9
+
+
+def test_schema_2_frame_reads_with_people_since_unknown(pack_v2) -> None:
+    # A frontend older than schema 3 is still heard; the worker then cannot tell its runs apart.
+    frame = _person()
+    out = decode(pack_v2("cam1", 5, 2.0, 3.0, ((4, None, frame.joints, frame.visibility),)))
+    assert out.people_since == 0.0 and out.person_ids == (4,) and out.seq == 5
+    np.testing.assert_array_equal(out.joints, frame.joints)
 
 
 def test_schema_1_frame_reads_as_person_0_without_box(pack) -> None:
@@ -75,7 +91,12 @@ def test_several_people_round_trip_with_ids_and_boxes(pack_v2) -> None:
     frame = SkeletonFrame.of_people("cam1", 9, 4.5, people, sent_at=6.0)
     parts = encode(frame)
     assert parts == pack_v2(
-        "cam1", 9, 4.5, 6.0, tuple((p.person_id, p.box, p.joints, p.visibility) for p in people)
+        "cam1",
+        9,
+        4.5,
+        6.0,
+        tuple((p.person_id, p.box, p.joints, p.visibility) for p in people),
+        people_since=0.0,
     )
     out = decode(parts)
     assert [p.person_id for p in out.people] == [3, 7]
@@ -155,6 +176,8 @@ def test_decode_refuses_unknown_flag_bits(pack) -> None:
         {"visibility": None},
         {"timestamp": float("inf")},
         {"sent_at": float("nan")},
+        {"people_since": float("nan")},
+        {"people_since": -1.0},
         {"seq": -1},
         {"seq": 1.5},
         {"stream_id": ""},
@@ -217,7 +240,7 @@ def test_drop_reasons_cover_the_documented_set() -> None:
         "out_of_order",
     }
     assert expected <= set(DROP_REASONS)
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
     with pytest.raises(ValueError):
         MessageError("no_such_reason", "x")
 

@@ -19,7 +19,7 @@ _ODD_F32 = (math.nan, math.inf, -math.inf, 1e30, 3.4e38, -1.0, 1.5, 1e-45)
 
 def _valid(pack) -> list[list[bytes]]:
     return [
-        encode(SkeletonFrame("cam1", 5, 1.0, _POSE, _VIS)),
+        encode(SkeletonFrame("cam1", 5, 1.0, _POSE, _VIS, people_since=1.7e9)),
         encode(SkeletonFrame("c", 2**64 - 1, 0.0, None, None)),
         encode(
             SkeletonFrame.of_people(
@@ -45,19 +45,19 @@ def _mutate(rng: random.Random, parts: list[bytes]) -> list[bytes]:
         del p[rng.randrange(len(p) + 1) :]
     elif kind == 2:  # grow
         p += rng.randbytes(rng.randint(1, 64))
-    elif kind == 3 and len(p) >= 8:  # an odd float64 anywhere (timestamp, sent_at at 16, 24)
-        at = rng.choice([16, 24, rng.randrange(len(p) - 7)])
+    elif kind == 3 and len(p) >= 8:  # an odd float64 anywhere (timestamp, sent_at, people_since: 16, 24, 32)
+        at = rng.choice([16, 24, 32, rng.randrange(len(p) - 7)])
         p[at : at + 8] = struct.pack("<d", rng.choice(_ODD_F64))
     elif kind == 4 and len(p) >= 4:  # an odd float32 anywhere (joints, visibility, box)
         at = rng.randrange(len(p) - 3)
         p[at : at + 4] = struct.pack("<f", rng.choice(_ODD_F32))
-    elif kind == 5 and len(p) >= 35:  # a header count at its extremes
-        p[rng.choice([32, 33, 34])] = rng.choice([0, 1, 19, 20, 21, 32, 33, 255])
+    elif kind == 5 and len(p) >= 43:  # a header count at its extremes (schema 2's and 3's)
+        p[rng.choice([32, 33, 34, 40, 41, 42])] = rng.choice([0, 1, 19, 20, 21, 32, 33, 255])
     elif kind == 6:  # parts missing, added or random
         return [rng.randbytes(rng.randint(0, 48)) for _ in range(rng.randint(0, 3))]
     elif kind == 7:  # the right magic and a readable version, then random bytes
         out[1] = bytearray(
-            struct.pack("<4sH", b"HSKL", rng.choice([1, 2])) + rng.randbytes(rng.randint(0, 600))
+            struct.pack("<4sH", b"HSKL", rng.choice([1, 2, 3])) + rng.randbytes(rng.randint(0, 600))
         )
     return [bytes(x) for x in out]
 
