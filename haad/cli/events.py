@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from typing import Annotated
@@ -39,6 +40,8 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
         # camera (the streams of its events are announced as they come).
         sinks = build_sinks(cfg.events, list(configured_streams(cfg)))
         notifier = Notifier(cfg.events, store, sinks, snapshot_streams=snapshot_modes(cfg))
+        # Said once the stop signals are handled: a supervisor (or a test) knows it may stop it now.
+        logging.getLogger("haad.events").info("delivering events to %s", ", ".join(s.name for s in sinks))
         try:
             notifier.run(stop)
         finally:

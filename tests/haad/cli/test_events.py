@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
 from edge.store import AlertStore
@@ -62,6 +63,7 @@ def test_a_removed_sink_is_forgotten_and_retention_prunes_what_it_kept(tmp_path:
         assert [c.sink for c in cursor_states(s)] == []
 
 
+@pytest.mark.timeout(90)  # the wait for its start line reads stderr without a deadline of its own
 def test_events_run_stops_cleanly_on_sigterm_as_systemd_sends_it(tmp_path: Path) -> None:
     """It had no SIGTERM handler: under systemd it died where it stood, its sinks never closed."""
     import signal
@@ -75,7 +77,11 @@ def test_events_run_stops_cleanly_on_sigterm_as_systemd_sends_it(tmp_path: Path)
     )
     proc = subprocess.Popen([sys.executable, "-m", "haad", "events", "run", "--config", str(config)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    time.sleep(3)  # started and polling
+    assert proc.stderr is not None
+    for line in proc.stderr:  # a fixed sleep lost the race to a slow start on a loaded host
+        if "delivering events to webhook:ops" in line:
+            break
+    time.sleep(0.5)  # polling
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
