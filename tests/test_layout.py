@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "models": {"config"},
-    "clips": {"models"},
+    "clips": {"config", "models"},  # config: the worker's min_visibility a file's frames follow
     "bus": {"config", "models"},
     "pose_frontend": {"config", "models", "clips", "bus"},
     "edge": {"config", "models", "clips", "bus", "pose_frontend"},
