@@ -14,12 +14,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/haad demo
 
+# The tests without the `slow` marker are independent (fresh folders, schemas, topics and ports) and run
+# on two workers; the slow ones (whole daemons, kill drills, training) one at a time, as their timings
+# are what they test.
 test: $(STAMP)
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 -m "not slow"
+	$(VENV)/bin/pytest -q -m slow
 
 # Everything but model training and the whole-daemon runs (the `slow` marker): minutes, not tens of minutes.
 test-fast: $(STAMP)
-	$(VENV)/bin/pytest -q -m "not slow"
+	$(VENV)/bin/pytest -q -n 2 -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
