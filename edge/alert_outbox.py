@@ -64,6 +64,11 @@ _JOURNALS = (*_SIDE_FILES, "-journal")  # the side files of a file set aside or 
 log = logging.getLogger("haad.alerts")
 Sides = tuple[tuple[int, int] | None, tuple[int, int] | None]  # (device, inode) of -wal, -shm
 Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
+# An episode's state replaces the one stored only where newer (a put: not delivered, the column's default).
+_NEWER_WINS = (
+    "ON CONFLICT (episode_key) DO UPDATE SET rev = excluded.rev, open = excluded.open, "
+    "fields = excluded.fields, arrays = excluded.arrays, delivered = excluded.delivered WHERE excluded.rev > rev"
+)
 
 
 class AlertOutbox:
@@ -136,8 +141,7 @@ class AlertOutbox:
             db.execute("BEGIN IMMEDIATE")
             db.executemany(
                 "INSERT INTO outbox (episode_key, rev, stream_id, open, fields, arrays) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (episode_key) DO UPDATE SET rev = excluded.rev, open = excluded.open, "
-                "fields = excluded.fields, arrays = excluded.arrays, delivered = 0 WHERE excluded.rev > rev",
+                + _NEWER_WINS,
                 rows,
             )
 
@@ -347,9 +351,7 @@ def _merge(carried: Path, path: Path) -> None:
             db.execute("BEGIN IMMEDIATE")
             db.execute(
                 f"INSERT INTO outbox ({_COLUMNS}) SELECT {_COLUMNS} FROM carried.outbox WHERE 1 ORDER BY id "
-                "ON CONFLICT (episode_key) DO UPDATE SET rev = excluded.rev, open = excluded.open, "
-                "fields = excluded.fields, arrays = excluded.arrays, delivered = excluded.delivered "
-                "WHERE excluded.rev > rev"
+                + _NEWER_WINS
             )
         db.execute("DETACH DATABASE carried")
     finally:
