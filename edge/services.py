@@ -53,7 +53,12 @@ class ServiceProcess(SpawnProcess):
             stop.set()
 
         threading.Thread(target=relay, daemon=True).start()
-        self.body(self.cfg, stop)
+        try:
+            self.body(self.cfg, stop)
+        finally:
+            # Stopping: Python puts the default handler back as it exits, and a late SIGTERM of a
+            # burst would kill the child there (exit -15, not 0); an ignored signal it leaves be.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def stop(self, timeout_s: float) -> int | None:
         self.stop_event.set()
