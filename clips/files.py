@@ -65,10 +65,16 @@ class ClipFileError(ValueError):
 
 
 def load_clips(
-    path: Path, *, layout: Layout = "kinect_v1", fps: float = 30.0, label: str | None = None
+    path: Path,
+    *,
+    layout: Layout = "kinect_v1",
+    fps: float = 30.0,
+    label: str | None = None,
+    min_visibility: float | None = None,
 ) -> list[Clip]:
     """The clips in ``path``: every clip of a clip-set ``.npz`` (only those labelled ``label`` when
     given), or one clip from a ``.npy`` array ``(T, N, 3)`` in ``layout`` sampled at ``fps``.
+    ``min_visibility``: the worker's (:func:`load_clipset_file`).
 
     Raises FileNotFoundError for a missing file and :class:`ClipFileError` for anything unusable.
     """
@@ -77,7 +83,7 @@ def load_clips(
         raise FileNotFoundError(f"clip file not found: {path}")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        every = load_clipset_file(path).clips
+        every = load_clipset_file(path, min_visibility=min_visibility).clips
         chosen = [c for c in every if label is None or c.label == label]
         if not chosen:
             labels = sorted({c.label for c in every if c.label})
@@ -88,7 +94,7 @@ def load_clips(
     if suffix == ".npy":
         try:
             raw = np.load(path, allow_pickle=False)
-            joints = _canonical(path, raw, layout)
+            joints = _canonical(path, raw, layout, min_visibility)
         except ClipFileError:
             raise
         except _UNREADABLE as e:
@@ -99,8 +105,11 @@ def load_clips(
     raise ClipFileError(f"{path}: a clip file is a clip-set .npz or a .npy skeleton array")
 
 
-def load_clipset_file(path: Path) -> ClipSet:
-    """Every clip of a clip-set file, converted to the canonical skeleton."""
+def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> ClipSet:
+    """Every clip of a clip-set file, converted to the canonical skeleton. ``min_visibility``: the
+    worker's setting (the config's ``worker.min_visibility``, its default when None) below which a
+    frame of MediaPipe landmarks with visibility counts missing, so that a file is read as the live
+    worker reads the same frames."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"clip-set file not found: {path}")
@@ -141,7 +150,7 @@ def load_clipset_file(path: Path) -> ClipSet:
     if frame_labels is not None and (frame_labels.shape != (total,) or frame_labels.dtype.kind not in "USiu"):
         raise ClipFileError(f"{path}: frame_labels must be one string (or whole number) per frame ({total})")
     try:
-        joints = _upright(path, _canonical(path, arrays["joints"], layout))  # type: ignore[arg-type]
+        joints = _upright(path, _canonical(path, arrays["joints"], layout, min_visibility))  # type: ignore[arg-type]
     except ClipFileError:
         raise
     except ValueError as e:
@@ -246,7 +255,7 @@ def _upright(path: Path, joints: np.ndarray) -> np.ndarray:
     return joints
 
 
-def _canonical(path: Path, raw: np.ndarray, layout: Layout) -> np.ndarray:
+def _canonical(path: Path, raw: np.ndarray, layout: Layout, min_visibility: float | None) -> np.ndarray:
     """``raw`` joints of ``layout`` as canonical ones. MediaPipe landmarks may carry a fourth column,
     their visibility, as MediaPipe gives them: frames the live worker would count missing are NaN."""
     visibility = None
@@ -256,7 +265,7 @@ def _canonical(path: Path, raw: np.ndarray, layout: Layout) -> np.ndarray:
     if layout == "mediapipe33":
         _refuse_image_landmarks(path, raw, joints)
     if visibility is not None:
-        _unseen_frames_missing(path, joints, visibility)
+        _unseen_frames_missing(path, joints, visibility, min_visibility)
     return joints
 
 
@@ -280,24 +289,28 @@ def _refuse_image_landmarks(path: Path, raw: np.ndarray, joints: np.ndarray) -> 
 
 
 # The live worker counts a frame missing when the mean visibility of its present joints is under
-# worker.min_visibility (bus.messages' pose quality, edge.window); a file's frames follow its default.
-_MIN_VISIBILITY: float = WorkerConfig.model_fields["min_visibility"].default
+# worker.min_visibility (bus.messages' pose quality, edge.window); a reader given no config's value
+# (the few-shot benchmark) follows the setting's default, the one WorkerConfig holds.
+_DEFAULT_MIN_VISIBILITY: float = WorkerConfig.model_fields["min_visibility"].default
 
 
-def _unseen_frames_missing(path: Path, joints: np.ndarray, visibility: np.ndarray) -> None:
+def _unseen_frames_missing(
+    path: Path, joints: np.ndarray, visibility: np.ndarray, min_visibility: float | None
+) -> None:
     """Make NaN, in place, the frames whose MediaPipe ``visibility`` (frames, 33) the worker would
     count missing; each canonical joint is as visible as the frontend makes it (mediapipe_visibility)."""
+    least = _DEFAULT_MIN_VISIBILITY if min_visibility is None else min_visibility
     seen = mediapipe_visibility(np.clip(np.nan_to_num(visibility, nan=1.0), 0.0, 1.0))  # as estimator.py
     present = np.isfinite(joints).all(axis=-1)
     counted = present.sum(axis=-1)
     mean = np.where(present, seen, 0.0).sum(axis=-1) / np.maximum(counted, 1)
-    unseen = (counted > 0) & (mean < _MIN_VISIBILITY)
+    unseen = (counted > 0) & (mean < least)
     joints[unseen] = np.nan
     if unseen.any():
         log.warning(
             "%s: %d of %d frames have a mean visibility under %g: left out as missing, as the worker "
             "leaves them out (gaps up to max_gap_s are filled)",
-            path, int(unseen.sum()), len(joints), _MIN_VISIBILITY,
+            path, int(unseen.sum()), len(joints), least,
         )  # fmt: skip
 
 

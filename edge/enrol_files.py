@@ -52,6 +52,7 @@ def load_enrol_clips(
     label: str | None = None,
     layout: Layout = "kinect_v1",
     fps: float = 30.0,
+    min_visibility: float | None = None,
     estimator: EstimatorConfig | None = None,
     enrolled_before: int = 0,
     behaviour: str | None = None,
@@ -59,6 +60,7 @@ def load_enrol_clips(
     """Every clip in ``paths``, checked first (module docstring). ``enrolled_before``: clips the
     behaviour they join already has (a clip is alone only when that is 0 and it is the only one).
     ``behaviour``: the one the clips show; None: each clip-set label names one, and must be a name.
+    ``min_visibility``: the worker's, as clip files are read (clips/files.py); its default when None.
 
     * a video file: MediaPipe Pose over every frame (frames without a person become gaps);
     * a clip-set ``.npz`` (clips/files.py): its clips, only those labelled ``label`` when given;
@@ -67,7 +69,10 @@ def load_enrol_clips(
     Raises :class:`EnrolmentError` naming every file that cannot be used (missing, unreadable, too
     short), before pose estimation when the files alone tell.
     """
-    sources = [_check(p, label=label, layout=layout, fps=fps, spec=spec) for p in paths]
+    sources = [
+        _check(p, label=label, layout=layout, fps=fps, min_visibility=min_visibility, spec=spec)
+        for p in paths
+    ]
     total = enrolled_before + sum(1 if s.video else len(s.clips) for s in sources)
     lengths: list[tuple[str, int]] = []
     problems: list[str] = []
@@ -109,7 +114,15 @@ def _distinct_names(clips: Sequence[Clip]) -> list[Clip]:
     return out
 
 
-def _check(path: Path, *, label: str | None, layout: Layout, fps: float, spec: WindowSpec) -> _Source:
+def _check(
+    path: Path,
+    *,
+    label: str | None,
+    layout: Layout,
+    fps: float,
+    min_visibility: float | None,
+    spec: WindowSpec,
+) -> _Source:
     if path.is_dir():
         raise EnrolmentError(f"cannot enrol: {path} is a folder; give the videos or clip files in it")
     if not path.is_file():
@@ -129,7 +142,8 @@ def _check(path: Path, *, label: str | None, layout: Layout, fps: float, spec: W
         return _Source(path, video=True, video_frames=frames)
     if suffix in CLIP_FILE_SUFFIXES:
         try:
-            return _Source(path, tuple(load_clips(path, layout=layout, fps=fps, label=label)))
+            clips = load_clips(path, layout=layout, fps=fps, label=label, min_visibility=min_visibility)
+            return _Source(path, tuple(clips))
         except ClipFileError as e:
             raise EnrolmentError(f"cannot enrol: {e}") from None
     raise EnrolmentError(f"{path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}), clip-set .npz or .npy")

@@ -122,14 +122,16 @@ def recording_streams(
     shots: int,
     spec: WindowSpec,
     min_segment_s: float,
+    min_visibility: float | None = None,
     enrol: bool = True,
 ) -> list[LabelledStream]:
     """Every recording of a recording-set file as a labelled stream; with ``enrol`` each gets its
     support clips, ``shots`` per normal behaviour (:func:`choose_support`). Raises ValueError for a
     file without frame labels, a normal label no frame carries, or a recording without enough other
-    subjects' runs of a normal behaviour."""
+    subjects' runs of a normal behaviour. ``min_visibility``: the worker's, as the file is read
+    (clips/files.py); its default when None."""
     normal = labels_of(normal)
-    recordings = list(load_clipset_file(path).clips)
+    recordings = list(load_clipset_file(path, min_visibility=min_visibility).clips)
     if any(r.frame_labels is None for r in recordings):
         raise ValueError(f"{path}: a recording-set file needs frame_labels (one label per frame)")
     missing = [n for n in normal if not any(np.any(r.frame_labels == n) for r in recordings)]

@@ -446,8 +446,9 @@ def run_recordings_eval(
     them) or scoring against ``profile``, its frames thinned to ``pose_fps`` as :func:`run_stream_eval`
     does; writes ``stream_<file stem>.json``."""
     streams = recording_streams(
-        path, normal, shots=shots, spec=backend.spec, min_segment_s=cfg.min_segment_s, enrol=profile is None
-    )
+        path, normal, shots=shots, spec=backend.spec, min_segment_s=cfg.min_segment_s,
+        min_visibility=cfg.min_visibility, enrol=profile is None,
+    )  # fmt: skip
     if pose_fps is not None:
         streams = [at_pose_rate(s, pose_fps) for s in streams]
     summary = {

@@ -109,7 +109,8 @@ def enroll_cmd(
         if base is not None:
             check_model(base, backend)
         loaded = load_enrol_clips(
-            clips, spec=backend.spec, min_segment_s=w.min_segment_s, label=label,
+            clips, spec=backend.spec, min_segment_s=w.min_segment_s, min_visibility=w.min_visibility,
+            label=label,
             **{k: v for k, v in (("layout", layout), ("fps", fps)) if v is not None},  # type: ignore[arg-type]
             enrolled_before=before, behaviour=behaviour,
         )  # fmt: skip

@@ -185,7 +185,8 @@ def eval_stream_cmd(
             labelled = None
             if recordings is not None:
                 labelled = recording_streams(recordings, normal, shots=shots, spec=backend.spec,
-                                          min_segment_s=cfg.worker.min_segment_s)  # fmt: skip
+                                          min_segment_s=cfg.worker.min_segment_s,
+                                          min_visibility=cfg.worker.min_visibility)  # fmt: skip
             result = run_feedback_eval(name, backend, cfg.worker, k=feedback, data_root=data_root, streams=labelled,
                                        out=out, plots=plots)  # fmt: skip
         except (OSError, ValueError) as e:

@@ -313,3 +313,23 @@ def test_mediapipe_image_landmarks_are_refused_saying_world_landmarks_are_read(
     image = _mediapipe(data_root, "pose_squats.full.json") / np.array([720, 1280, 720], np.float32)
     with pytest.raises(ClipFileError, match=r"image.npz: .*normalised image landmarks.*world landmarks"):
         load_clipset_file(_one_clip(tmp_path, "image.npz", image))
+
+
+def test_mediapipe_visibility_is_judged_by_the_min_visibility_the_reader_is_given(
+    tmp_path: Path, data_root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The file's frames followed the worker's default (0.5) whatever the user's config said, so eval
+    # and enrolment kept frames a worker set to 0.8 leaves out.
+    world = _mediapipe(data_root, "pose_squats_3d.full.json")
+    visibility = np.ones(world.shape[:2] + (1,), np.float32)
+    visibility[20:23, 25:33] = 0.0  # the legs unseen: a mean of 0.7 over the body
+    path = _one_clip(tmp_path, "legs.npz", np.concatenate([world, visibility], -1))
+    assert np.isfinite(load_clipset_file(path).clips[0].joints[20:23]).all()  # the default: kept
+    with caplog.at_level("WARNING"):
+        (strict,) = load_clipset_file(path, min_visibility=0.8).clips
+    assert (
+        np.isnan(strict.joints[20:23]).all() and np.isfinite(np.delete(strict.joints, [20, 21, 22], 0)).all()
+    )
+    assert "legs.npz: 3 of 65 frames have a mean visibility under 0.8" in caplog.text
+    (listed,) = load_clips(path, min_visibility=0.8)
+    np.testing.assert_array_equal(listed.joints, strict.joints)
