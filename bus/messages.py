@@ -413,7 +413,13 @@ def decode(parts: list[bytes]) -> SkeletonFrame:
         raise MessageError("malformed", "payload does not start with the skeleton-bus magic")
     _, version = _PREFIX.unpack_from(payload)
     if version not in READABLE_VERSIONS:
-        raise MessageError("wrong_version", f"schema version {version}; this build reads {READABLE_VERSIONS}")
+        # A newer frontend than worker is the one way a real sender gets here: say which end to move.
+        newer = version > SCHEMA_VERSION
+        raise MessageError(
+            "wrong_version",
+            f"schema version {version}; this build reads {', '.join(map(str, READABLE_VERSIONS))}"
+            + (": the frontend is newer than this worker; upgrade workers before frontends" if newer else ""),
+        )
     if version == 1:
         return _decode_v1(topic, payload)
     header = _HEADER_V2 if version == 2 else _HEADER

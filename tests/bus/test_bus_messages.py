@@ -294,3 +294,47 @@ def test_a_frame_of_people_checks_the_set_but_takes_each_person_as_checked() -> 
         SkeletonFrame.of_people("cam1", 0, 0.0, (object(), a))  # type: ignore[arg-type]
     with pytest.raises(MessageError, match="stream id"):
         SkeletonFrame.of_people("cam/1", 0, 0.0, (a,))
+
+
+def test_a_frame_of_a_newer_schema_is_a_counted_drop_saying_to_upgrade_workers_first(
+    tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The rule an older worker keeps with a newer frontend (a schema-3 worker with a schema-4 one, as
+    # a schema-2 worker with today's): every frame refused as wrong_version, counted, the worker up,
+    # its log naming both versions and which end to upgrade. Before, it said only the versions.
+    from collections import Counter
+
+    import zmq
+
+    from bus.pubsub import Subscriber
+
+    def now(seq: int) -> list[bytes]:  # sent now: the guard takes it
+        return encode(SkeletonFrame("cam1", seq, seq / 20, np.zeros((20, 3)), np.ones(20)))
+
+    def newer(seq: int) -> list[bytes]:
+        topic, payload = now(seq)
+        return [topic, payload[:4] + (SCHEMA_VERSION + 1).to_bytes(2, "little") + payload[6:] + bytes(8)]
+
+    endpoint = f"ipc://{tmp_path}/bus.sock"
+    push = zmq.Context.instance().socket(zmq.PUSH)
+    push.linger = 0
+    push.connect(endpoint)
+    try:
+        with caplog.at_level("DEBUG", "bus.pubsub"), Subscriber(endpoint) as sub:
+            for parts in (now(1), newer(2), newer(3), newer(4), now(5)):
+                push.send_multipart(parts)
+            got = [sub.recv(3000), sub.recv(3000)]
+            assert [f.seq for f in got if f is not None] == [1, 5]
+            # the refused frames are also frames the stream lost (seq_gap), as any refused frame is
+            assert sub.drops == Counter({"wrong_version": 3, "seq_gap": 3})
+    finally:
+        push.close(linger=0)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warned == [
+        f"skeleton bus drop (wrong_version): wrong_version: schema version {SCHEMA_VERSION + 1}; this build "
+        "reads 1, 2, 3: "
+        "the frontend is newer than this worker; upgrade workers before frontends"
+    ]
+    with pytest.raises(MessageError, match=r"^wrong_version: schema version 0; this build reads 1, 2, 3$"):
+        topic, payload = encode(_person())
+        decode([topic, payload[:4] + bytes(2) + payload[6:]])  # no frontend sends it: no advice
