@@ -458,6 +458,7 @@ async function timelinePage() {
     return new Date(t).toLocaleString([], opts);
   };
 
+  let shown = null;  // the answer drawn, redrawn as the clock moves
   async function load() {
     if (following) until = new Date();
     const q = new URLSearchParams({ since: since.toISOString() });
@@ -465,8 +466,9 @@ async function timelinePage() {
     history.replaceState(null, "", "/timeline?" + q.toString());
     q.set("until", until.toISOString());
     const tsum = document.getElementById("t-summary");
-    try { draw(await api("/timeline?" + q.toString())); tsum.className = "muted"; } catch (e) {
+    try { draw(shown = await api("/timeline?" + q.toString())); tsum.className = "muted"; } catch (e) {
       if (e.message === "401") return;
+      shown = null;
       svg.replaceChildren();  // bars of another period under this one's axis would mislead
       tsum.className = "error";
       tsum.textContent = `Could not load the timeline (${e.message}).`;
@@ -504,7 +506,7 @@ async function timelinePage() {
       const s = Date.parse(a.started_at), e = a.ended_at ? Date.parse(a.ended_at) : Date.now();
       const x = Math.max(X(s), L), w = Math.max(3, Math.min(X(e), W - R) - x), y = rowY(a.stream_id);
       const bar = svgEl("rect", { x, y: y + ROW - 12, width: w, height: 8, rx: 2, fill: colour[a.status] || "#888", class: "bar", "data-id": a.id });
-      const label = `alert ${a.id}: ${a.host ? a.host + " · " : ""}${who(a)} · ${a.profile} · ${when(a.started_at)} · peak ${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)} · ${a.status}`;
+      const label = `alert ${a.id}: ${a.host ? a.host + " · " : ""}${who(a)} · ${a.profile} · ${when(a.started_at)} · peak ${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)} · ${a.status}${a.ended_at ? "" : " · still open"}`;
       bar.append(Object.assign(svgEl("title", {}), { textContent: label }));
       // A link, so the keyboard reaches each alert (Tab, Enter) as a click does.
       const link = svgEl("a", { href: "/alerts/" + a.id, "aria-label": label, class: "bar-link" });
@@ -518,7 +520,7 @@ async function timelinePage() {
     if (focused) svg.querySelector(`a[href="${focused}"]`)?.focus();
     if (from != null) svg.append(band);  // a drag under way goes on over the new chart
     const more = tl.truncated ? ` (only the newest ${tl.alerts.length} drawn, from ${when(tl.alerts[0].started_at)}: zoom in for the earlier ones)` : "";
-    document.getElementById("t-summary").textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(tl.since)} – ${when(tl.until)}` + more;
+    document.getElementById("t-summary").textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(since)} – ${when(until)}` + more;
   }
   // A camera's name, cut to the room left of the chart (it ran across its row's bars), whole on hover.
   function rowLabel(name, y) {
@@ -550,6 +552,17 @@ async function timelinePage() {
   document.getElementById("t-out").onclick = () => { const mid = (since.getTime() + until.getTime()) / 2, half = until - since; since = new Date(mid - half); until = new Date(mid + half); load(); };
   document.getElementById("t-last").onchange = (ev) => { following = true; since = new Date(Date.now() - Number(ev.target.value) * 3600e3); load(); };
   await load();
+  // Between live events the clock moves on: an open alert's bar reaches now (left where the last
+  // event drew it, it read as an alert that had ended), and a period that follows now still ends
+  // there. A redraw of the answer drawn, no request; none for a hidden tab or during a drag.
+  const tick = () => {
+    if (document.hidden || !shown || from != null) return;
+    if (!following && !(until > Date.now() && shown.alerts.some((a) => !a.ended_at))) return;
+    if (following) until = new Date();
+    draw(shown);
+  };
+  setInterval(tick, 5000);
+  document.addEventListener("visibilitychange", tick);
   // Every alert change redraws the chart: a new alert's bar, an open one's growing, a review's colour.
   const state = document.getElementById("live-state");
   liveAlerts(debounced(load), (s) => { state.textContent = s; });

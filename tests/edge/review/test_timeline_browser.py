@@ -1,0 +1,75 @@
+"""The timeline page as the clock moves, in a real browser (Chromium through Playwright with its fake
+clock, a real Uvicorn server on a SQLite log): an open alert is drawn as going on until it ends."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from review_helpers import Seeded, demo_alert, log_in
+
+from edge.store import AlertStore
+
+
+def bar(alert_id: int, what: str) -> str:
+    """An expression of the page: the x of the start or end of ``alert_id``'s bar (null: none)."""
+    x = "Number(b.getAttribute('x'))" + (" + Number(b.getAttribute('width'))" if what == "end" else "")
+    return f"(() => {{ const b = document.querySelector(\"#tl rect.bar[data-id='{alert_id}']\"); return b ? {x} : null; }})()"
+
+
+def test_an_open_alerts_bar_grows_with_the_clock_and_stops_when_it_closes(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """The bar of an alert open for minutes ended where the last live event had left it: between
+    events nothing redrew it, and an alert going on read as one that had ended."""
+    open_id = seeded.ids[4]  # dock, opened 30 min ago
+    with AlertStore(seeded.url) as store:
+        started = store.get_alert(open_id).started_at
+    now = datetime.now(UTC)
+    page.clock.install(time=now)
+    period = {
+        "since": (now - timedelta(hours=1)).isoformat(),
+        "until": (now + timedelta(hours=1)).isoformat(),
+    }
+    log_in(page, live_server, "/timeline?" + urlencode(period))
+    page.wait_for_function("document.getElementById('live-state').textContent === 'live'")
+    end = bar(open_id, "end")
+    page.wait_for_function(f"{end} !== null")
+    # The chart's scale: pixels per minute, from the bar's start (30 min ago) to its end (now).
+    x0 = page.evaluate(bar(open_id, "start"))
+    first = page.evaluate(end)
+    per_min = (first - x0) / ((now - started).total_seconds() / 60)
+    assert per_min > 2
+    page.clock.fast_forward("10:00")
+    page.wait_for_function(f"{end} > {first + 9 * per_min}")
+    grown = page.evaluate(end)
+    assert abs(grown - (first + 10 * per_min)) < 0.5 * per_min  # now, not past it
+    # It closes (a live event): the bar ends at its end and stays there as the clock goes on.
+    closed_at = datetime.fromtimestamp(page.evaluate("Date.now()") / 1000, UTC)
+    closing = demo_alert("dock", "demo-walk", started, seed=5)
+    link = page.locator(f"#tl a[href='/alerts/{open_id}']")
+    assert (link.get_attribute("aria-label") or "").endswith(" · new · still open")
+    with AlertStore(seeded.url) as store:
+        store.write_alerts([dataclasses.replace(closing, ended_at=closed_at)])
+    page.wait_for_function(
+        "(id) => !document.querySelector(`#tl a[href='/alerts/${id}']`).ariaLabel.endsWith('open')",
+        arg=open_id,
+    )
+    stopped = page.evaluate(end)
+    assert abs(stopped - grown) < 0.5 * per_min
+    page.clock.fast_forward("10:00")
+    page.clock.run_for(6000)  # a redraw or two
+    assert page.evaluate(end) == stopped
+    # A period that follows now (no end in the address) still ends at now, as its summary says.
+    page.goto(live_server + "/timeline")
+    page.wait_for_selector(f"#tl rect.bar[data-id='{open_id}']")
+    before = page.locator("#t-summary").inner_text()
+    page.clock.fast_forward("10:00")
+    page.wait_for_function("(b) => document.getElementById('t-summary').textContent !== b", arg=before)
+    # now, as the page writes a time, to the last redraw (one every 5 s)
+    recent = page.evaluate(
+        "[...Array(6).keys()].map((k) => new Date(Date.now() - k * 1000).toLocaleString([], { timeZoneName: 'short' }))"
+    )
+    assert page.locator("#t-summary").inner_text().split(" – ")[1] in recent
+    page.goto("about:blank")  # closes the live stream before the server stops
