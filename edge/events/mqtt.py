@@ -17,7 +17,12 @@ Topics (``<p>`` = ``mqtt.topic_prefix``, default ``haad``):
 
 An event counts as delivered only when the broker acknowledged every publish of it (QoS 1 or 2),
 within ``publish_timeout_s`` (no acknowledgement is no answer, as a broker down is: never skipped);
-while disconnected nothing is attempted and the notifier retries.
+while disconnected nothing is attempted and the notifier retries. A retry sends only what the
+broker has not acknowledged, and nothing paho still holds from an earlier try (paho sends that
+itself once the broker answers): a broker hung for a while gets each message of an event once. QoS 1
+is at least once all the same (a connection lost after the broker took a publish but before its
+acknowledgement came back, a publish held past ``keepalive_s``): ``event_id`` in ``<p>/events`` tells
+copies apart; the other topics are retained states, a copy changes nothing.
 A broker that closes the connection before acknowledging an event's publishes, ``POISON_DROPS``
 times in a row for that event, each time on a connection that had just taken other publishes (the
 announcement at connect), refuses that event (larger than its ``max_packet_size``, a topic its ACL
@@ -37,6 +42,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -136,6 +142,18 @@ def discovery_payload(topics: Topics, stream: str) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Attempt:
+    """One event's delivery across its tries, each message sent once per client: a retry sends
+    only what the broker has not acknowledged and paho does not hold any more."""
+
+    event_id: int
+    acked: set[str] = field(default_factory=set)  # topics the broker acknowledged
+    # Topics sent by the current client, not acknowledged yet (paho sends them again itself on a
+    # reconnect), and when.
+    inflight: dict[str, tuple[mqtt.MQTTMessageInfo, float]] = field(default_factory=dict)
+
+
 class MqttSink:
     name = "mqtt"
 
@@ -154,6 +172,7 @@ class MqttSink:
         self._proven = -1  # the last connection on which the broker acknowledged publishes
         self._lost: tuple[int | None, int] = (None, 0)  # the event that lost connections, how many in a row
         self._refused_streams: set[str] = set()  # of refused events: their sensor's state is due again
+        self._attempt: _Attempt | None = None  # the event being delivered: what of it went out
         url = urlsplit(cfg.url)
         self._address = (url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts" else 1883))
         self.client = self._new_client()
@@ -258,7 +277,11 @@ class MqttSink:
                 True,
             )
         )
-        self._publish_all(messages, event)
+        if self._attempt is None or self._attempt.event_id != event.id:
+            self._attempt = _Attempt(event.id)
+        attempt = self._attempt
+        self._publish_all([m for m in messages if m[0] not in attempt.acked], event)
+        self._attempt = None
         self._lost = (None, 0)
         self.announced.update([*self.streams, event.stream_id])
 
@@ -300,7 +323,8 @@ class MqttSink:
         self, messages: Sequence[tuple[str, str, bool]], event: OutboxEvent | None = None
     ) -> None:
         drops, connection = self._drops, self._connections
-        infos = [self.client.publish(t, payload, qos=self.cfg.qos, retain=r) for t, payload, r in messages]
+        attempt = self._attempt if event is not None else None
+        infos = [self._send(t, payload, r, attempt) for t, payload, r in messages]
         deadline = time.monotonic() + self.cfg.publish_timeout_s
         for (topic, payload, _), info in zip(messages, infos, strict=True):
             try:
@@ -308,8 +332,13 @@ class MqttSink:
                 while not info.is_published() and self._drops == drops and time.monotonic() < deadline:
                     info.wait_for_publish(0.05)
             except (RuntimeError, ValueError) as e:
+                if attempt is not None:
+                    attempt.inflight.pop(topic, None)
                 raise DeliveryError(f"MQTT publish to {topic} failed: {e}") from None
             if info.is_published():
+                if attempt is not None:
+                    attempt.acked.add(topic)
+                    attempt.inflight.pop(topic, None)
                 continue
             if self._drops != drops:
                 counts = event if connection == self._proven else None  # else not "other traffic is fine"
@@ -323,6 +352,20 @@ class MqttSink:
                 unreachable=True,
             )
         self._proven = connection
+
+    def _send(self, topic: str, payload: str, retain: bool, attempt: _Attempt | None) -> mqtt.MQTTMessageInfo:
+        """Publish, unless paho still holds this event's message from a try that timed out: it sends
+        that one when the broker answers again (a hung broker), and a second copy went out as well.
+        One held for ``keepalive_s`` on a connection that stayed up (the broker answers pings) is
+        taken for lost and sent again."""
+        now = time.monotonic()
+        held = attempt.inflight.get(topic) if attempt is not None else None
+        if held is not None and now - held[1] < self.cfg.keepalive_s:
+            return held[0]
+        info = self.client.publish(topic, payload, qos=self.cfg.qos, retain=retain)
+        if attempt is not None:
+            attempt.inflight[topic] = (info, now)
+        return info
 
     def _dropped(self, topic: str, size: int, event: OutboxEvent | None) -> DeliveryError:
         """The broker closed the connection before acknowledging: an outage, unless ``event`` (None:
@@ -355,6 +398,8 @@ class MqttSink:
         # Its thread may sleep a second before it sees the stop: not this thread's second.
         threading.Thread(target=old.loop_stop, name="mqtt-old-client", daemon=True).start()
         self._connected.clear()
+        if self._attempt is not None:  # what the old client held goes with it
+            self._attempt.inflight.clear()
         self.client = self._new_client()
         self._renewed = True
         self._started = False

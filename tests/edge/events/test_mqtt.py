@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mqtt_helpers import BROKER, Subscriber, closed, new_alert
@@ -643,12 +644,15 @@ def test_an_event_the_broker_closes_the_connection_at_is_given_up_and_later_ones
 
 
 class SilentBroker:
-    """A broker that accepts connections and answers pings but, while ``acking`` is clear, never
-    acknowledges a publish: hung behind a full disk, a stuck bridge."""
+    """A broker that accepts connections and answers pings but, while ``acking`` is clear, holds
+    back the acknowledgement of each publish (till :meth:`resume`): hung behind a full disk, a stuck
+    bridge."""
 
     def __init__(self) -> None:
         self.acking = threading.Event()
         self.acking.set()
+        self.lock = threading.Lock()
+        self.held: list[tuple[socket.socket, bytes]] = []
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.server.getsockname()[1])
         threading.Thread(target=self._accept, daemon=True).start()
@@ -677,11 +681,21 @@ class SilentBroker:
                     conn.sendall(b"\x20\x02\x00\x00")
                 elif kind == 12:  # PINGREQ
                     conn.sendall(b"\xd0\x00")
-                elif kind == 3 and head[0] & 6 and self.acking.is_set():  # PUBLISH, QoS 1
+                elif kind == 3 and head[0] & 6:  # PUBLISH, QoS 1
                     topic_end = 2 + int.from_bytes(body[:2])
-                    conn.sendall(b"\x40\x02" + body[topic_end : topic_end + 2])
+                    with self.lock:
+                        self.held.append((conn, body[topic_end : topic_end + 2]))
+                    if self.acking.is_set():
+                        self.resume()
                 elif kind == 14:  # DISCONNECT
                     return
+
+    def resume(self) -> None:
+        with self.lock:
+            self.acking.set()
+            for conn, packet_id in self.held:
+                conn.sendall(b"\x40\x02" + packet_id)  # PUBACK
+            self.held.clear()
 
     def close(self) -> None:
         self.server.close()
@@ -711,10 +725,41 @@ def test_a_broker_that_stops_acknowledging_past_give_up_after_s_loses_no_event(s
             now[0] += timedelta(hours=8)
         [state] = notifier.states()
         assert (state.pending, state.skipped) == (1, 0) and "not acknowledged" in state.last_error
-        broker.acking.set()
+        broker.resume()
         notifier.step()
         [state] = notifier.states()
         assert (state.pending, state.skipped, state.delivered) == (0, 0, 1)
+    finally:
+        notifier.close()
+        broker.close()
+
+
+@pytest.mark.slow  # waits out keepalive_s (5 s at least)
+def test_a_publish_the_broker_never_acknowledges_on_a_live_connection_is_sent_again_after_keepalive_s(
+    store: AlertStore,
+) -> None:
+    """A retry waits for paho's copy of a publish rather than sending a second one (a hung broker
+    takes both on resume); one the broker lost while it kept the connection and answered pings is
+    sent again once keepalive_s has passed, not waited for forever."""
+    broker = SilentBroker()
+    mqtt = MqttConfig(url=f"mqtt://127.0.0.1:{broker.port}", client_id=f"{_prefix()}-n", publish_timeout_s=0.3,
+                      keepalive_s=5, discovery=False)  # fmt: skip
+    notifier = Notifier(
+        EventsConfig(mqtt=mqtt, initial_backoff_s=0.1, max_backoff_s=0.1), store, [MqttSink(mqtt)]
+    )
+    try:
+        notifier.step()  # announced
+        broker.acking.clear()
+        store.write_alerts([new_alert("cam1")])
+        notifier.step()
+        broker.held.clear()  # lost
+        broker.resume()
+        start = time.monotonic()
+        while notifier.states()[0].pending:
+            assert time.monotonic() - start < 10, notifier.states()[0].last_error
+            notifier.step()
+            time.sleep(0.1)
+        assert time.monotonic() - start > 4  # not sent again before keepalive_s
     finally:
         notifier.close()
         broker.close()
@@ -799,3 +844,67 @@ def test_last_error_names_an_ipv6_broker_as_configured(store: AlertStore) -> Non
         assert f"MQTT broker mqtt://***@[::1]:{port} not connected" in notifier.states()[0].last_error
     finally:
         notifier.close()
+
+
+@pytest.mark.parametrize(
+    ("hang_after", "hangs"),
+    [(0, 1), (1, 1), (3, 1), (4, 1), (0, 2)],  # publishes of the event before the hang (4: all of them)
+)
+def test_a_broker_hung_for_a_while_gets_each_message_of_an_event_once(
+    store: AlertStore, private_broker: PrivateBroker, hang_after: int, hangs: int
+) -> None:
+    """A broker hung (SIGSTOP) past publish_timeout_s, then back: each retry published the event's
+    messages again while paho still held the first copies, and the broker took every copy on
+    resume (the same event twice or more on <prefix>/events)."""
+    import os
+    import signal
+
+    pid = private_broker.proc.pid  # type: ignore[union-attr]
+    p = _prefix()
+    mqtt = MqttConfig(url=f"mqtt://127.0.0.1:{private_broker.port}", topic_prefix=p, client_id=f"{p}-n",
+                      publish_timeout_s=0.3, discovery=False)  # fmt: skip
+    cfg = EventsConfig(mqtt=mqtt, initial_backoff_s=0.01, max_backoff_s=0.01)
+    sub = Subscriber("127.0.0.1", private_broker.port, [f"{p}/#"])
+    sink = MqttSink(mqtt)
+    notifier = Notifier(cfg, store, [sink])
+    publish, published = sink.client.publish, [0]
+
+    def publish_then_hang(*args: Any, **kwargs: Any) -> Any:
+        info = publish(*args, **kwargs)
+        published[0] += 1
+        if published[0] == hang_after:
+            os.kill(pid, signal.SIGSTOP)
+        return info
+
+    try:
+        assert sink.wait_connected(10)
+        notifier.step()  # announced
+        sub.wait_for(f"{p}/available", payload="online")
+        sink.client.publish = publish_then_hang  # type: ignore[method-assign]
+        if hang_after == 0:
+            os.kill(pid, signal.SIGSTOP)
+        [alert_id] = store.write_alerts([new_alert("cam1")])
+        for hang in range(hangs):
+            if hang:
+                os.kill(pid, signal.SIGSTOP)
+            for _ in range(2):  # retries while it hangs
+                notifier.step()
+                time.sleep(0.02)  # past the back-off
+            os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 10
+        while notifier.states()[0].pending:
+            assert time.monotonic() < deadline, notifier.states()[0].last_error
+            notifier.step()
+            time.sleep(0.02)
+        # Behind every copy of the event on the sink's connection: once it is here, all of them are.
+        publish(f"{p}/marker", "m", qos=1).wait_for_publish(5)
+        sub.wait_for(f"{p}/marker")
+        got = [(t, body) for t, body, _ in sub.received if t not in (f"{p}/marker", f"{p}/available")]
+        events = [json.loads(body) for t, body in got if t == f"{p}/events"]
+        assert [(e["alert"]["id"], e["event_id"]) for e in events] == [(alert_id, events[0]["event_id"])]
+        topics = [t for t, _ in got if t != f"{p}/cam1/abnormal"] + [f"{p}/cam1/abnormal"]
+        assert sorted(t for t, _ in got) == sorted(topics) and len(set(topics)) == len(topics), got
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        notifier.close()
+        sub.close()
