@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from config.edge import EdgeConfig
 from edge.demo import PROFILES_DIR
 from edge.profiles import ProfileStore
 
@@ -35,6 +36,23 @@ def demo_profiles(folder: Path) -> Path:
     """A profile folder holding the bundled demo-walk profile (normal = walking in place)."""
     ProfileStore(folder).save(ProfileStore(PROFILES_DIR).load("demo-walk"))
     return folder
+
+
+def worker_config(folder: Path, streams: tuple[str, ...] = ("cam",), **worker: Any) -> EdgeConfig:
+    """The config of a worker run in a test's own process, everything in ``folder``: ``streams``
+    scored against demo-walk, sent by frontends the test runs (none of the daemon's) over an ipc://
+    bus deep enough for a recording sent at once, alerts in SQLite, no metrics endpoint; ``worker``:
+    settings of its worker section."""
+    return EdgeConfig.model_validate({
+        "streams": [{"id": s, "profiles": ["demo-walk"]} for s in streams],
+        "run_frontends": False,
+        **({"worker": worker} if worker else {}),
+        "bus": {"endpoint": f"ipc://{folder / 'bus.sock'}", "publisher_hwm": 100_000},
+        "store": {"url": f"sqlite:///{folder / 'alerts.db'}"},
+        "profiles_dir": str(demo_profiles(folder / "profiles")),
+        "state_dir": str(folder),
+        "metrics": {"enabled": False},
+    })  # fmt: skip
 
 
 def walk_with(abnormal: str, seconds: float, *, before: float = 8.0, after: float = 12.0) -> list[dict]:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import zmq
 
 from bus import Subscriber
-from bus.messages import SkeletonFrame
+from bus.messages import PersonSkeleton, SkeletonFrame, encode
 from bus.pubsub import Publisher
 from config.edge import EdgeConfig
 from config.frontend import MotionStep, StreamConfig, SyntheticSourceConfig
@@ -31,7 +32,7 @@ from edge.worker import ProfileSet, _Loop, outbox_path
 from pose_frontend.base import Progress, Source, StopFlag
 from pose_frontend.process import run_stream
 from pose_frontend.sources import open_source
-from tests.daemon_harness import demo_profiles, wait
+from tests.daemon_harness import wait, worker_config
 
 pytestmark = pytest.mark.slow  # 7-17 s each: a frontend process per run, 20-40 s of windows scored
 
@@ -153,16 +154,7 @@ def backend():
 
 
 def _cfg(tmp_path: Path, max_gap_s: float = 0.5) -> EdgeConfig:
-    return EdgeConfig.model_validate({
-        "streams": [{"id": "cam", "profiles": ["demo-walk"]}],
-        "run_frontends": False,
-        "worker": {"max_gap_s": max_gap_s},
-        "bus": {"endpoint": f"ipc://{tmp_path / 'bus.sock'}", "publisher_hwm": 100_000},
-        "store": {"url": f"sqlite:///{tmp_path / 'alerts.db'}"},
-        "profiles_dir": str(demo_profiles(tmp_path / "profiles")),
-        "state_dir": str(tmp_path),
-        "metrics": {"enabled": False},
-    })  # fmt: skip
+    return worker_config(tmp_path, max_gap_s=max_gap_s)
 
 
 WALK = [("walk_in_place", 10.0)]
@@ -268,3 +260,55 @@ def test_the_same_frontend_run_after_a_gap_goes_on_with_its_alert(
     run.kill()
     ((first, last),) = _spans(cfg, person)
     assert first < T0 + 10.0 and last > T0 + 15.0
+
+
+def _schema_2(frame: SkeletonFrame) -> list[bytes]:
+    """``frame`` as a frontend older than schema 3 sends it: no ``people_since`` (docs/bus.md)."""
+    topic, payload = encode(frame)
+    return [topic, payload[:4] + (2).to_bytes(2, "little") + payload[6:32] + payload[40:]]
+
+
+def _old_frontend_run(push: zmq.Socket, people: np.ndarray, start: float) -> None:
+    """A schema-2 frontend's run: seq and person ids from 1, every frame sent at once."""
+    vis = np.ones(20, np.float32)
+    for i, frame in enumerate(people):
+        t = start + i / 20.0
+        who = tuple(PersonSkeleton(p + 1, joints, vis) for p, joints in enumerate(frame))
+        push.send_multipart(_schema_2(SkeletonFrame.of_people("cam", i + 1, t, who, sent_at=t)))
+
+
+@pytest.mark.parametrize("max_gap_s", [0.5, 2.0], ids=["gap-ends-the-segment", "gap-bridged"])
+def test_an_old_frontends_restart_is_read_as_a_gap_in_one_run(
+    tmp_path: Path, backend, max_gap_s: float
+) -> None:
+    # A frontend older than schema 3 says nothing of when it began numbering people, so its restart
+    # (person 1 someone else, 1 s of source time later) cannot be told from a network gap within one
+    # run, and is read as one: a gap over max_gap_s ends person 1's segment and their alert ('reset'),
+    # the next holder's alert opening once its cooldown is over; a gap bridged continues the alert.
+    # Nothing is closed as a restart, nothing lost, and the worker goes on; upgrading the frontend
+    # (schema 3) is what tells the people apart.
+    cfg = _cfg(tmp_path, max_gap_s)
+    worker = _Worker(cfg, backend)
+    push = zmq.Context.instance().socket(zmq.PUSH)
+    push.linger = 0
+    push.connect(cfg.bus.endpoint)
+    try:
+        _old_frontend_run(push, _people(1, JUMP, WALK), T0)
+        _alert_opened(cfg, 1, 1)
+        time.sleep(1.5)  # a restart takes that long at least (the bus guard follows it after 1 s)
+        _old_frontend_run(push, _people(5, JUMP, WALK), T0 + 11.0)
+        if max_gap_s < 1.0:
+            _alert_opened(cfg, 1, 2)
+        else:
+            wait(lambda: any(last > T0 + 15.0 for _, last in _spans(cfg, 1)), 60, "the alert to go on")
+        worker.shut()
+    finally:
+        push.close(linger=0)
+    assert all(reason != "restart" for _, reason in worker.closed)
+    spans = _spans(cfg, 1)
+    if max_gap_s < 1.0:
+        (_, before), (after, _) = spans
+        assert before < T0 + 10.5 and T0 + 11.0 < after and (1, "reset") in worker.closed
+    else:
+        ((first, last),) = spans  # the old person 1's alert, the new person 1's windows in it
+        assert first < T0 + 10.0 and last > T0 + 15.0

@@ -19,7 +19,7 @@ from config.edge import EdgeConfig
 from edge.daemon import WorkerProcess
 from edge.pipeline import MAX_PEOPLE_PER_STREAM
 from edge.store import AlertStore
-from tests.daemon_harness import demo_profiles, wait
+from tests.daemon_harness import wait, worker_config
 from tests.edge.test_worker import _performance
 
 pytestmark = pytest.mark.slow  # a worker starts (about 10 s on a 2-core host)
@@ -65,15 +65,7 @@ def _hostile(now: float) -> list[list[bytes]]:
 
 def test_hostile_traffic_on_the_bus_neither_stops_nor_changes_a_good_cameras_alerts(tmp_path: Path) -> None:
     endpoint = f"ipc://{tmp_path / 'bus.sock'}"
-    cfg = EdgeConfig.model_validate({
-        "streams": [{"id": s, "profiles": ["demo-walk"]} for s in ("cam", "junk", "crowd")],
-        "run_frontends": False,
-        "bus": {"endpoint": endpoint, "publisher_hwm": 100_000},
-        "store": {"url": f"sqlite:///{tmp_path / 'alerts.db'}"},
-        "profiles_dir": str(demo_profiles(tmp_path / "profiles")),
-        "state_dir": str(tmp_path),
-        "metrics": {"enabled": False},
-    })  # fmt: skip
+    cfg = worker_config(tmp_path, ("cam", "junk", "crowd"))
     walker = _performance([("walk_in_place", 14.0)], seed=1)
     jumper = _performance([("walk_in_place", 4.0), ("jump_flail", 10.0)], seed=7)
     vis, never = np.ones(20, np.float32), threading.Event()

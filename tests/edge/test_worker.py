@@ -18,7 +18,7 @@ from config.frontend import MotionStep, SyntheticSourceConfig
 from edge.daemon import WorkerProcess
 from edge.store import AlertRecord, AlertStore
 from pose_frontend.sources import open_source
-from tests.daemon_harness import demo_profiles, wait
+from tests.daemon_harness import wait, worker_config
 
 pytestmark = pytest.mark.slow  # two workers start (about 10 s each on a 2-core host)
 
@@ -43,15 +43,7 @@ def test_a_tracked_persons_episode_left_open_goes_on_only_where_their_id_still_n
     # A new daemon's frontends give person ids from 1 again: the person 2 after the restart is
     # whoever was found second, and continuing the old person 2's open alert with their windows
     # attributed them to someone else. A worker the same daemon restarts finds the same ids.
-    cfg = EdgeConfig.model_validate({
-        "streams": [{"id": "cam", "profiles": ["demo-walk"]}],
-        "run_frontends": False,
-        "bus": {"endpoint": f"ipc://{tmp_path / 'bus.sock'}", "publisher_hwm": 100_000},
-        "store": {"url": f"sqlite:///{tmp_path / 'alerts.db'}"},
-        "profiles_dir": str(demo_profiles(tmp_path / "profiles")),
-        "state_dir": str(tmp_path),
-        "metrics": {"enabled": False},
-    })  # fmt: skip
+    cfg = worker_config(tmp_path)
     walker = _performance([("walk_in_place", 20.0)], seed=1)
     jumper = _performance([("walk_in_place", 3.0), ("jump_flail", 17.0)], seed=7)
     vis, never = np.ones(20, np.float32), threading.Event()
