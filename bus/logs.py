@@ -1,5 +1,5 @@
-"""Structured logging for every haad process: one JSON object per line (or plain text), and the one
-rule that keeps secrets in URLs (camera credentials, tokens, database passwords) out of logs."""
+"""Structured logging for every haad process: one JSON object per line (or plain text). A URL goes
+into a log line through :func:`redact_url` (config.redaction: the config's errors use it too)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,12 @@ import faulthandler
 import json
 import logging
 import os
-import re
 import threading
 from datetime import UTC, datetime
 from typing import TextIO
 
-_USERINFO = re.compile(r"//[^/@?#]*@")
-_SECRET_PARAM = re.compile(
-    r"([?&;](?:access_token|token|auth|key|api_?key|(?:ssl)?pass(?:word|wd)?|pwd|secret|sig(?:nature)?)=)[^&;#]*",
-    re.IGNORECASE,
-)
-_WEB_PATH = re.compile(r"^(https?://[^/?#]*)([^?#]*)", re.IGNORECASE)
-_QUERY_VALUE = re.compile(r"([?&;][^=&;#]*=)([^&;#]*)")
+from config.redaction import redact_url as redact_url  # where the log lines' users find it
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -104,25 +98,3 @@ def _is_json_object(text: str) -> bool:
         return isinstance(json.loads(text), dict)
     except ValueError:
         return False
-
-
-def redact_url(url: str) -> str:
-    """``url`` fit for a log line, /health or an API answer: user and password (``//user:pass@``),
-    secret-looking query parameters (``?token=...``, ``&password=...``), token-looking query values
-    and, in an http(s) URL, token-looking path segments (Slack's, Discord's, Home Assistant's
-    webhooks carry their token as the path) replaced by ``***``. Scheme, host, port and the other
-    segments stay, to tell the URL from another; the path of any other URL (a database file, a
-    camera's stream) is left as it is."""
-    url = _SECRET_PARAM.sub(r"\1***", _USERINFO.sub("//***@", url))
-    url = _QUERY_VALUE.sub(lambda m: m[1] + ("***" if _token_like(m[2]) else m[2]), url)
-    return _WEB_PATH.sub(
-        lambda m: m[1] + "/".join("***" if _token_like(seg) else seg for seg in m[2].split("/")), url
-    )
-
-
-def _token_like(text: str) -> bool:
-    """Random-looking: 24 characters or more, or 12 or more mixing letters and digits. Words and
-    short ids (``services``, ``T0AB12CD3``, ``fps=5``) stay readable."""
-    if len(text) >= 24:
-        return True
-    return len(text) >= 12 and any(c.isdigit() for c in text) and any(c.isalpha() for c in text)

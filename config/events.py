@@ -77,7 +77,7 @@ class MqttConfig(StrictModel):
     def _check_url(cls, v: str) -> str:
         parts = urlsplit(v)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError(f"not an MQTT URL (mqtt://host:port or mqtts://...): {v!r}")
+            raise ValueError("not an MQTT URL (mqtt://host:port or mqtts://...)")
         _valid_port(parts)
         # The scheme in lower case: what decides TLS reads it so (MQTTS:// got port 8883 without TLS).
         return no_inline_password(f"{parts.scheme}:{v.split(':', 1)[1]}", "events.mqtt.password")
@@ -114,7 +114,7 @@ class WebhookConfig(StrictModel):
     def _check_url(cls, v: str) -> str:
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {v!r}")
+            raise ValueError("not an http(s) URL")
         _valid_port(parts)
         if parts.username is not None:  # urllib sends neither: every delivery failed, on a DNS error
             raise ValueError(
@@ -171,7 +171,7 @@ class EventsConfig(StrictModel):
             return v
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError(f"not an http(s) base URL without query or fragment: {v!r}")
+            raise ValueError("not an http(s) base URL without query or fragment")
         if parts.username or parts.password:
             raise ValueError("public_url must carry no user or password: events are read by others")
         return v.rstrip("/")

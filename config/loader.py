@@ -10,7 +10,7 @@ from typing import Any, TypeVar, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from config.secrets import has_password
+from config.redaction import redact_url
 
 M = TypeVar("M", bound=BaseModel)
 _SECRET_FIELDS = {"secret", "password", "token", "sha256"}
@@ -111,9 +111,17 @@ def _default(model: type[BaseModel], field: str) -> Any:
     return model.model_fields[field].default if field in model.model_fields else None
 
 
-def _secret(loc: tuple[int | str, ...], value: object) -> bool:
-    """Whether an input must not be echoed in an error: it sits where secrets go, or holds a password."""
-    return bool(_SECRET_FIELDS & {str(p) for p in loc}) or (isinstance(value, str) and has_password(value))
+def _echo(loc: tuple[int | str, ...], value: object) -> str:
+    """`` (got ...)`` for an error: nothing where secrets go, nor a URL setting's value that is no
+    URL (``hooks.example/api/webhook/<token>``: no rule can tell its token); a string as any URL in
+    it is logged (a webhook's token, a camera's or database's password masked)."""
+    if _SECRET_FIELDS & {str(p) for p in loc} or not isinstance(value, str | int | float | bool):
+        return ""
+    if not isinstance(value, str):
+        return f" (got {value!r})"
+    if loc and str(loc[-1]).endswith("url") and "://" not in value:
+        return ""
+    return f" (got {redact_url(value)!r})"
 
 
 def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
@@ -140,14 +148,7 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
         for err in e.errors():
             line, loc = _locate(doc, tuple(err["loc"]))
             where = f"{source}:{line}" if line else source
-            got = err.get("input")
-            shown = (
-                f" (got {got!r})"
-                if isinstance(got, str | int | float | bool)
-                and err["type"] != "missing"
-                and not _secret(loc, got)
-                else ""
-            )
+            shown = "" if err["type"] == "missing" else _echo(loc, err.get("input"))
             if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
                 near = difflib.get_close_matches(loc[-1], _known_keys(model, loc[:-1], doc), n=1, cutoff=0.7)
                 shown += f"; did you mean {near[0]!r}?" if near else ""

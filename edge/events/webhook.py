@@ -21,8 +21,8 @@ import urllib.request
 from typing import Any, cast
 from urllib.parse import urljoin
 
-from bus.logs import redact_url
 from config.events import WebhookConfig
+from config.redaction import redact_url
 from config.secrets import SecretError
 from edge.events.sinks import DeliveryError
 from edge.store.outbox import OutboxEvent

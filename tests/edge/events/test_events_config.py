@@ -84,3 +84,27 @@ def test_a_ca_file_with_no_certificate_is_refused_by_validate_and_at_start(
         result = runner.invoke(app, [*command, str(path)])
         assert result.exit_code == 2, result.output
         assert said in result.output
+
+
+@pytest.mark.parametrize(
+    ("events", "shown", "secret"),
+    [
+        # The setting's error echoed the url as written, a webhook's token or a broker's password in it.
+        ('{webhooks: [{name: ops, url: "htps://hooks.example/services/T0AB12CD3/B0EF45GH6/s3cretHook"}]}', "(got 'htps://hooks.example/services/***/***/***')", "s3cretHook"),
+        ('{webhooks: [{name: ops, url: "https://ha.example/api/webhook/kitchen door"}]}', "(got 'https://ha.example/api/webhook/***')", "kitchen"),
+        ('{webhooks: [{name: ops, url: "https://ha.example:99999/api/webhook/kitchen-door-alarm"}]}', "(got 'https://ha.example:99999/api/webhook/***')", "kitchen"),
+        ('{webhooks: [{name: ops, url: "https://ha.example:80a/hook?code=kitchen"}]}', "(got 'https://ha.example:80a/hook?code=***')", "kitchen"),
+        ('{webhooks: [{name: ops, url: "ha.example/api/webhook/kitchen-door-alarm"}]}', "events.webhooks.0.url: not an http(s) URL\n", "kitchen"),
+        ('{mqtt: {url: "tcp://bob:hunter2@broker.lan:1883"}}', "(got 'tcp://***@broker.lan:1883')", "hunter2"),
+        ('{public_url: "https://bob:hunter2@haad.lan/?x=1"}', "(got 'https://***@haad.lan/?x=1')", "hunter2"),
+    ],
+)  # fmt: skip
+def test_a_refused_url_is_echoed_with_its_token_or_password_masked(
+    tmp_path: Path, events: str, shown: str, secret: str
+) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text(f"streams: [{{id: cam, profiles: []}}]\nstate_dir: {tmp_path}\nevents: {events}\n")
+    for command in (["config", "validate"], ["events", "run", "--config"]):
+        result = runner.invoke(app, [*command, str(path)])
+        assert result.exit_code == 2, result.output
+        assert shown in result.output and secret not in result.output, result.output
