@@ -23,11 +23,16 @@ itself once the broker answers): a broker hung for a while gets each message of 
 is at least once all the same (a connection lost after the broker took a publish but before its
 acknowledgement came back, a publish held past ``keepalive_s``): ``event_id`` in ``<p>/events`` tells
 copies apart; the other topics are retained states, a copy changes nothing.
-A broker that closes the connection before acknowledging an event's publishes, ``POISON_DROPS``
-times in a row for that event, each time on a connection that had just taken other publishes (the
-announcement at connect), refuses that event (larger than its ``max_packet_size``, a topic its ACL
-denies): the sink says so and the notifier gives up on it. An outage does not look like that: the
-broker going away thrice in a row, each time in the moment that one event was in flight, and an
+A broker that closes the connection before acknowledging one of an event's messages,
+``POISON_DROPS`` times in a row for that message, each time on a connection that had just taken
+other publishes (the announcement at connect, the event's messages before it), refuses that message
+(larger than its ``max_packet_size``, a topic its ACL denies; Mosquitto takes a denied topic or one
+over ``message_size_limit`` silently from an MQTT 3.1.1 client instead), and another of the event's
+messages then at its first such drop. After a drop an event's messages go one at a time, to know
+which one it was. The event's other messages still go out (its retained state, the sensor's ON or
+OFF), each refused one is counted (``haad_drops_total{reason="mqtt_refused"}``), and the sink says
+which topics it refused: the notifier gives up on the event. An outage does not look like that: the
+broker going away thrice in a row, each time in the moment that one message was in flight, and an
 unreachable broker, or one taking nothing on a new connection, counts nothing.
 """
 
@@ -54,6 +59,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bus.logs import redact_url
 from config.events import MqttConfig
 from config.secrets import SecretError
+from edge import metrics
 from edge.events.sinks import DeliveryError
 from edge.store.outbox import OutboxEvent
 
@@ -152,6 +158,8 @@ class _Attempt:
     # Topics sent by the current client, not acknowledged yet (paho sends them again itself on a
     # reconnect), and when.
     inflight: dict[str, tuple[mqtt.MQTTMessageInfo, float]] = field(default_factory=dict)
+    refused: set[str] = field(default_factory=set)  # topics the broker refused (see the module docstring)
+    serial: bool = False  # a connection was lost at it: its publishes go one at a time
 
 
 class MqttSink:
@@ -170,7 +178,8 @@ class MqttSink:
         self._drops = 0  # connections lost so far: one lost while publishes wait for their acknowledgement
         self._connections = 0  # connections made so far
         self._proven = -1  # the last connection on which the broker acknowledged publishes
-        self._lost: tuple[int | None, int] = (None, 0)  # the event that lost connections, how many in a row
+        # The (event id, topic) that lost connections, how many in a row.
+        self._lost: tuple[tuple[int, str] | None, int] = (None, 0)
         self._refused_streams: set[str] = set()  # of refused events: their sensor's state is due again
         self._attempt: _Attempt | None = None  # the event being delivered: what of it went out
         url = urlsplit(cfg.url)
@@ -255,6 +264,26 @@ class MqttSink:
 
     def deliver(self, event: OutboxEvent) -> None:
         self._require_connection()
+        messages = self.messages(event)
+        if self._attempt is None or self._attempt.event_id != event.id:
+            self._attempt = _Attempt(event.id)
+        attempt = self._attempt
+        self._publish_all([m for m in messages if m[0] not in attempt.acked | attempt.refused], event)
+        self._lost = (None, 0)
+        self.announced.update([*self.streams, event.stream_id])
+        # Cleared: an event not given up on (give_up_after_s 0) tries the refused ones again.
+        refused, attempt.refused = sorted(attempt.refused), set()
+        if refused:
+            raise DeliveryError(
+                f"MQTT broker refused the publish to {', '.join(refused)}: it closed the connection at it "
+                f"{POISON_DROPS} times in a row (over its max_packet_size, or a topic its ACL denies?); "
+                "the event's other messages were delivered",
+                refused=True,
+            )
+        self._attempt = None
+
+    def messages(self, event: OutboxEvent) -> list[tuple[str, str, bool]]:
+        """(topic, payload, retained) of each publish ``event`` makes, in order."""
         messages: list[tuple[str, str, bool]] = []
         for stream in [*self.streams, event.stream_id]:
             if self.cfg.discovery and stream not in self.announced:
@@ -277,13 +306,7 @@ class MqttSink:
                 True,
             )
         )
-        if self._attempt is None or self._attempt.event_id != event.id:
-            self._attempt = _Attempt(event.id)
-        attempt = self._attempt
-        self._publish_all([m for m in messages if m[0] not in attempt.acked], event)
-        self._attempt = None
-        self._lost = (None, 0)
-        self.announced.update([*self.streams, event.stream_id])
+        return messages
 
     def announce(self, open_alerts: dict[str, int]) -> None:
         """Availability, discovery and the current state of the configured streams and of every
@@ -292,7 +315,7 @@ class MqttSink:
         an event: at start and on reconnect, for a broker that lost its retained messages."""
         self._require_connection()
         messages = [(self.topics.available, "online", True)]
-        # A refused close event left its stream's sensor ON: the store says whether it still is.
+        # A refused abnormal message left its stream's sensor as it was: the store says what it is.
         streams = list(dict.fromkeys([*self.streams, *open_alerts, *self._refused_streams]))
         for stream in streams:
             if self.cfg.discovery:
@@ -324,8 +347,24 @@ class MqttSink:
     ) -> None:
         drops, connection = self._drops, self._connections
         attempt = self._attempt if event is not None else None
-        infos = [self._send(t, payload, r, attempt) for t, payload, r in messages]
         deadline = time.monotonic() + self.cfg.publish_timeout_s
+        # After a connection lost at this event: one publish at a time, or the one the broker closed
+        # it at is not known (the acknowledgement of the one before may not have gone out either).
+        serial = attempt is not None and attempt.serial
+        for batch in [[m] for m in messages] if serial else [messages]:
+            infos = [self._send(t, payload, r, attempt) for t, payload, r in batch]
+            self._await(batch, infos, drops, connection, deadline, event)
+
+    def _await(
+        self,
+        messages: Sequence[tuple[str, str, bool]],
+        infos: Sequence[mqtt.MQTTMessageInfo],
+        drops: int,
+        connection: int,
+        deadline: float,
+        event: OutboxEvent | None,
+    ) -> None:
+        attempt = self._attempt if event is not None else None
         for (topic, payload, _), info in zip(messages, infos, strict=True):
             try:
                 # In short waits: a connection lost meanwhile is over for these publishes at once.
@@ -339,9 +378,12 @@ class MqttSink:
                 if attempt is not None:
                     attempt.acked.add(topic)
                     attempt.inflight.pop(topic, None)
+                self._proven = connection
                 continue
             if self._drops != drops:
                 counts = event if connection == self._proven else None  # else not "other traffic is fine"
+                if attempt is not None:
+                    attempt.serial = True
                 error = self._dropped(topic, len(payload.encode()), counts)
                 self._renew()
                 raise error
@@ -351,7 +393,6 @@ class MqttSink:
                 f"MQTT publish to {topic} not acknowledged within {self.cfg.publish_timeout_s}s",
                 unreachable=True,
             )
-        self._proven = connection
 
     def _send(self, topic: str, payload: str, retain: bool, attempt: _Attempt | None) -> mqtt.MQTTMessageInfo:
         """Publish, unless paho still holds this event's message from a try that timed out: it sends
@@ -374,18 +415,20 @@ class MqttSink:
         why = f"MQTT broker closed the connection before acknowledging the publish to {topic} ({size} bytes)"
         if event is None:
             return DeliveryError(why, unreachable=True)
-        lost_event, times = self._lost
-        times = times + 1 if lost_event == event.id else 1
-        if times < POISON_DROPS:
-            self._lost = (event.id, times)
+        lost, times = self._lost
+        times = times + 1 if lost == (event.id, topic) else 1
+        # Once the broker refused one of the event's messages, a lost connection at another is
+        # refused at once: POISON_DROPS for each one held later events back for minutes of back-off.
+        if self._attempt is None or times < (1 if self._attempt.refused else POISON_DROPS):
+            self._lost = ((event.id, topic), times)
             return DeliveryError(why, unreachable=True)
         self._lost = (None, 0)
-        self._refused_streams.add(event.stream_id)
-        return DeliveryError(
-            f"{why}, {times} times in a row for this event: refused (over the broker's max_packet_size, "
-            "or a topic its ACL denies?)",
-            refused=True,
-        )
+        self._attempt.refused.add(topic)
+        metrics.DROPS.labels("mqtt_refused").inc()
+        if topic == self.topics.abnormal(event.stream_id):  # its sensor's state is announced again
+            self._refused_streams.add(event.stream_id)
+        return DeliveryError(f"{why}, {times} times in a row: refused; the event's other messages go next",
+                             unreachable=True)  # fmt: skip
 
     def _renew(self) -> None:
         """A new client, after a connection lost with publishes unacknowledged: paho sends those

@@ -7,12 +7,15 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.events.notifier import Notifier
 from edge.store import NewAlert
 
 BROKER = ("127.0.0.1", 1883)
@@ -80,3 +83,17 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@contextmanager
+def running(notifier: Notifier) -> Iterator[threading.Thread]:
+    """``notifier.run`` in a thread of its own for the block: stopped, joined and closed after it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(10)
+        notifier.close()

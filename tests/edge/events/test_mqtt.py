@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mqtt_helpers import BROKER, Subscriber, closed, new_alert
+from mqtt_helpers import BROKER, Subscriber, closed, new_alert, running
 
 from config.events import EventsConfig, MqttConfig
 from edge.events.mqtt import MqttSink, node_id
@@ -908,3 +908,51 @@ def test_a_broker_hung_for_a_while_gets_each_message_of_an_event_once(
         os.kill(pid, signal.SIGCONT)
         notifier.close()
         sub.close()
+
+
+def _packet_size(topic: str, payload: str) -> int:
+    """An MQTT 3.1.1 QoS 1 PUBLISH's size: header byte, remaining length (7 bits a byte), topic,
+    packet id, payload."""
+    rest = 2 + len(topic.encode()) + 2 + len(payload.encode())
+    return 1 + (1 if rest < 128 else 2 if rest < 16384 else 3) + rest
+
+
+def test_a_message_the_broker_refuses_leaves_the_events_other_messages_to_go_out(
+    tmp_path: Path, store: AlertStore
+) -> None:
+    """A review whose <prefix>/events message was over the broker's max_packet_size while its
+    retained state and latest alert fitted: the whole event was given up, and Home Assistant never
+    saw the review (the state and alert topics kept the alert as it was before it)."""
+    from edge import metrics
+    from edge.store.outbox import pending_events
+
+    p = _prefix()
+    broker = PrivateBroker(tmp_path)
+    cfg = _cfg(broker.port, p, give_up_after_s=3600)
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
+    [alert_id] = store.write_alerts([new_alert("cam1")])
+    store.set_status(alert_id, "confirmed", "x" * 1500, reviewer="bob")
+    [later] = store.write_alerts([new_alert("cam2")])
+    with store.reading() as s:
+        review = pending_events(s, 0, 10)[1]
+    sizes = {t: _packet_size(t, body) for t, body, _ in sink.messages(review)}
+    events_size = sizes.pop(f"{p}/events")
+    assert events_size > max(sizes.values()) + 20
+    broker.conf.write_text(broker.conf.read_text() + f"max_packet_size {events_size - 10}\n")
+    broker.start()
+    sub = Subscriber("127.0.0.1", broker.port, [f"{p}/#"])
+    refused_before = metrics.DROPS.labels("mqtt_refused")._value.get()
+    try:
+        with running(notifier):
+            _wait_delivered(notifier, timeout_s=20)
+            [state] = notifier.states()
+            assert (state.pending, state.delivered, state.skipped) == (0, 2, 1)
+            assert json.loads(sub.wait_for(f"{p}/cam1/walk/state", reviewed_by="bob")[1])["state"] == "ON"
+            assert json.loads(sub.wait_for(f"{p}/cam1/alert", reviewed_by="bob")[1])["id"] == alert_id
+            assert metrics.DROPS.labels("mqtt_refused")._value.get() == refused_before + 1
+            events = [json.loads(b) for t, b, _ in sub.received if t == f"{p}/events"]
+            assert [(e["type"], e["alert"]["id"]) for e in events] == [("open", alert_id), ("open", later)]
+    finally:
+        sub.close()
+        broker.stop()
