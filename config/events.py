@@ -34,13 +34,20 @@ def _topic_prefix(v: str) -> str:
 TopicPrefix = Annotated[str, StringConstraints(max_length=64), AfterValidator(_topic_prefix)]
 
 
-def _valid_port(parts: SplitResult) -> None:
+def _valid_address(parts: SplitResult) -> None:
     """A port out of 0-65535 or not a number: urlsplit says so only when asked, which was at start
-    (a crash) or at each delivery (a webhook round failing each second)."""
+    (a crash) or at each delivery (a webhook round failing each second). A host name with an empty
+    label or one over 63 characters: the resolver's UnicodeError failed each round with a traceback."""
     try:
         parts.port  # noqa: B018 (the check is the reading)
     except ValueError as e:
         raise ValueError(f"bad port: {e}") from None
+    try:
+        (parts.hostname or "").encode("idna")
+    except UnicodeError:
+        raise ValueError(
+            f"bad host name {parts.hostname!r}: a label (between dots) is empty or over 63 characters"
+        ) from None
 
 
 class MqttConfig(StrictModel):
@@ -78,7 +85,7 @@ class MqttConfig(StrictModel):
         parts = urlsplit(v)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError("not an MQTT URL (mqtt://host:port or mqtts://...)")
-        _valid_port(parts)
+        _valid_address(parts)
         # The scheme in lower case: what decides TLS reads it so (MQTTS:// got port 8883 without TLS).
         return no_inline_password(f"{parts.scheme}:{v.split(':', 1)[1]}", "events.mqtt.password")
 
@@ -115,7 +122,7 @@ class WebhookConfig(StrictModel):
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("not an http(s) URL")
-        _valid_port(parts)
+        _valid_address(parts)
         if parts.username is not None:  # urllib sends neither: every delivery failed, on a DNS error
             raise ValueError(
                 "no user or password in a webhook url: they are not sent; sign with secret, or use a "

@@ -27,6 +27,9 @@ runner = CliRunner()
         # http.client's InvalidURL escaped each delivery: no back-off, no last_error.
         ('{webhooks: [{name: ops, url: "http://127.0.0.1:80a/hook"}]}', "events.webhooks.0.url", "bad port"),
         ('{webhooks: [{name: ops, url: "https://hooks.example:70000/hook"}]}', "events.webhooks.0.url", "Port out of range"),
+        # The resolver's UnicodeError failed each round with a traceback, not a retry with back-off.
+        ('{webhooks: [{name: ops, url: "https://hooks..example/hook"}]}', "events.webhooks.0.url", "bad host name"),
+        ('{mqtt: {url: "mqtt://.broker.lan:1883"}}', "events.mqtt.url", "bad host name"),
         # http.client refused each delivery, its error (last_error, the log) holding the raw path and token,
         # or a non-ASCII letter failing the notifier's round with a traceback each second.
         ('{webhooks: [{name: ops, url: "https://ha.example/api/webhook/k\u00fcche"}]}', "events.webhooks.0.url", "percent-encode"),
