@@ -290,16 +290,27 @@ async function alertPage() {
 }
 
 // An alert still going on: its page follows it (its end, peak, score moment by moment) from the
-// events outbox, as the list does, until it ends (it stayed "ended: open" as first loaded).
+// events outbox, as the list does, until it ends (it stayed "ended: open" as first loaded). With
+// the live updates lost (the server gone) it says so: "open" is then only what was known.
 function follow(id, onChange) {
-  const box = document.getElementById("alert");
-  const live = liveAlerts(async (change) => {
-    if (change.alert.id !== Number(id)) return;
+  const box = document.getElementById("alert"), state = document.getElementById("live-state");
+  let lostAt = null;
+  const update = async () => {
     let a;
     try { a = await api("/alerts/" + id); } catch (e) { return; }  // the next change tries again
     onChange(a);
-    if (a.ended_at) { live.close(); box.dataset.live = "off"; }
-  }, (s) => { if (s === "live") box.dataset.live = "on"; });
+    if (a.ended_at) { live.close(); box.dataset.live = "off"; state.textContent = ""; }
+  };
+  const live = liveAlerts((change) => { if (change.alert.id === Number(id)) update(); }, (s) => {
+    if (s === "live") {
+      box.dataset.live = "on"; state.className = "muted"; state.textContent = "Open: followed live.";
+      if (lostAt) { lostAt = null; update(); }  // what changed meanwhile
+      return;
+    }
+    lostAt = lostAt || new Date();
+    box.dataset.live = "lost"; state.className = "error";
+    state.textContent = `No live updates since ${when(lostAt)} (reconnecting…): it may have ended since.`;
+  });
 }
 
 // The pictures the alert kept: keyframes to pick from, or a low-resolution clip that plays.
@@ -459,6 +470,9 @@ async function timelinePage() {
   };
 
   let shown = null;  // the answer drawn, redrawn as the clock moves
+  // When the live updates stopped (the server gone), null while they come: an open alert is known
+  // to be going on up to then, not to now (it may have ended since).
+  let lostAt = null;
   async function load() {
     if (following) until = new Date();
     const q = new URLSearchParams({ since: since.toISOString() });
@@ -466,7 +480,7 @@ async function timelinePage() {
     history.replaceState(null, "", "/timeline?" + q.toString());
     q.set("until", until.toISOString());
     const tsum = document.getElementById("t-summary");
-    try { draw(shown = await api("/timeline?" + q.toString())); tsum.className = "muted"; } catch (e) {
+    try { draw(shown = await api("/timeline?" + q.toString())); } catch (e) {
       if (e.message === "401") return;
       shown = null;
       svg.replaceChildren();  // bars of another period under this one's axis would mislead
@@ -503,7 +517,7 @@ async function timelinePage() {
     }
     const colour = { new: "#d62728", confirmed: "#9b1c1c", dismissed: "#2a7a3b" };
     for (const a of tl.alerts) {
-      const s = Date.parse(a.started_at), e = a.ended_at ? Date.parse(a.ended_at) : Date.now();
+      const s = Date.parse(a.started_at), e = a.ended_at ? Date.parse(a.ended_at) : lostAt ? lostAt.getTime() : Date.now();
       const x = Math.max(X(s), L), w = Math.max(3, Math.min(X(e), W - R) - x), y = rowY(a.stream_id);
       const bar = svgEl("rect", { x, y: y + ROW - 12, width: w, height: 8, rx: 2, fill: colour[a.status] || "#888", class: "bar", "data-id": a.id });
       const label = `alert ${a.id}: ${a.host ? a.host + " · " : ""}${who(a)} · ${a.profile} · ${when(a.started_at)} · peak ${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)} · ${a.status}${a.ended_at ? "" : " · still open"}`;
@@ -520,7 +534,10 @@ async function timelinePage() {
     if (focused) svg.querySelector(`a[href="${focused}"]`)?.focus();
     if (from != null) svg.append(band);  // a drag under way goes on over the new chart
     const more = tl.truncated ? ` (only the newest ${tl.alerts.length} drawn, from ${when(tl.alerts[0].started_at)}: zoom in for the earlier ones)` : "";
-    document.getElementById("t-summary").textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(since)} – ${when(until)}` + more;
+    const tsum = document.getElementById("t-summary");
+    tsum.className = lostAt ? "error" : "muted";
+    tsum.textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(since)} – ${when(until)}` + more
+      + (lostAt ? ` · No live updates since ${when(lostAt)} (reconnecting…): open alerts are drawn up to then.` : "");
   }
   // A camera's name, cut to the room left of the chart (it ran across its row's bars), whole on hover.
   function rowLabel(name, y) {
@@ -556,7 +573,7 @@ async function timelinePage() {
   // event drew it, it read as an alert that had ended), and a period that follows now still ends
   // there. A redraw of the answer drawn, no request; none for a hidden tab or during a drag.
   const tick = () => {
-    if (document.hidden || !shown || from != null) return;
+    if (document.hidden || !shown || from != null || lostAt) return;
     if (!following && !(until > Date.now() && shown.alerts.some((a) => !a.ended_at))) return;
     if (following) until = new Date();
     draw(shown);
@@ -565,7 +582,10 @@ async function timelinePage() {
   document.addEventListener("visibilitychange", tick);
   // Every alert change redraws the chart: a new alert's bar, an open one's growing, a review's colour.
   const state = document.getElementById("live-state");
-  liveAlerts(debounced(load), (s) => { state.textContent = s; });
+  liveAlerts(debounced(load), (s) => {
+    state.textContent = s;
+    if (s !== "live") { lostAt = lostAt || new Date(); if (shown) draw(shown); } else if (lostAt) { lostAt = null; load(); }  // the changes missed
+  });
 }
 
 class Player {

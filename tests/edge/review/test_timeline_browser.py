@@ -7,8 +7,9 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from review_helpers import Seeded, demo_alert, log_in
+from review_helpers import Seeded, demo_alert, free_port, log_in, make_context, running
 
+from edge.review.app import create_app
 from edge.store import AlertStore
 
 
@@ -73,3 +74,46 @@ def test_an_open_alerts_bar_grows_with_the_clock_and_stops_when_it_closes(
     )
     assert page.locator("#t-summary").inner_text().split(" – ")[1] in recent
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_with_the_server_gone_open_alerts_are_said_known_only_to_then(page, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """With the server stopped, the timeline went on drawing an open alert to now and an open
+    alert's page went on saying "open", as if both were still followed live."""
+    open_id = seeded.ids[4]
+    now = datetime.now(UTC)
+    page.clock.install(time=now)
+    period = {
+        "since": (now - timedelta(hours=1)).isoformat(),
+        "until": (now + timedelta(hours=1)).isoformat(),
+    }
+    port = free_port()
+    ctx = make_context(seeded.url, seeded.profiles, port=port)
+    alert = page.context.new_page()
+    try:
+        with running(create_app(ctx), port) as base:
+            log_in(page, base, "/timeline?" + urlencode(period))
+            alert.goto(f"{base}/alerts/{open_id}")
+            for p in (page, alert):
+                p.wait_for_function(
+                    "document.getElementById('live-state').textContent.match(/^(live|Open: followed live.)$/)"
+                )
+        end = bar(open_id, "end")
+        page.wait_for_function("document.getElementById('t-summary').className === 'error'")
+        assert "No live updates since" in page.locator("#t-summary").inner_text()
+        alert.wait_for_function("document.getElementById('alert').dataset.live === 'lost'")
+        assert alert.locator("#live-state").inner_text().endswith("(reconnecting…): it may have ended since.")
+        stopped = page.evaluate(end)
+        page.clock.fast_forward("10:00")
+        page.clock.run_for(6000)  # a redraw or two
+        assert page.evaluate(end) == stopped  # known open up to then only
+        with running(create_app(ctx), port):  # back: followed live again, up to now
+            page.wait_for_function(f"{end} > {stopped + 5}")
+            assert page.locator("#t-summary").get_attribute("class") == "muted"
+            alert.wait_for_function(
+                "document.getElementById('live-state').textContent === 'Open: followed live.'"
+            )
+            for p in (page, alert):
+                p.goto("about:blank")  # closes the live streams before the server stops
+    finally:
+        alert.close()
+        ctx.store.close()
