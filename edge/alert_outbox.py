@@ -25,6 +25,12 @@ at each call, an outbox compares the files at its path with those it has open, a
 carries the states over to the path (:func:`_carry_over`), with one error naming it. The states go
 through a side file (``.carried-<time>``): one a crash left midway is taken in by the next start
 (:func:`recover_at_start`), which also names the files set aside earlier that wait for recovery.
+
+A row SQLite reads but haad cannot (a column of the wrong type, fields that are not the JSON of a
+state, windows that do not decode: written by hand, by another program or another haad version) is
+moved, as it was, into a file of its own (``.unreadable-<time>``, :meth:`AlertOutbox.set_aside_rows`)
+and named in the log: every other state is resumed and delivered, and none waits behind it forever.
+The files waiting for recovery are listed by :func:`awaiting_recovery` (the daemon's ``/health``).
 """
 
 from __future__ import annotations
@@ -64,6 +70,16 @@ _JOURNALS = (*_SIDE_FILES, "-journal")  # the side files of a file set aside or 
 log = logging.getLogger("haad.alerts")
 Sides = tuple[tuple[int, int] | None, tuple[int, int] | None]  # (device, inode) of -wal, -shm
 Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
+# Rows whose columns do not hold what the schema says (the outbox's own writes always do).
+_MISTYPED = (
+    "typeof(episode_key) != 'text' OR typeof(rev) != 'integer' OR typeof(stream_id) != 'text' "
+    "OR typeof(open) != 'integer' OR open NOT IN (0, 1) OR typeof(delivered) != 'integer' "
+    "OR delivered NOT IN (0, 1) OR typeof(fields) != 'text' OR typeof(arrays) != 'blob'"
+)
+# Files beside an outbox that hold states it lacks (:func:`_stamped`): set aside for recovery by hand,
+# or left by a carry-over a crash stopped midway (taken in at the next start).
+_AWAITING = ("damaged", "unreadable", "carried")
+_STAMP = re.compile(r"\d{8}T\d{6}\.\d{6}Z")  # the time in such a name (:func:`_stamped`)
 # An episode's state replaces the one stored only where newer (a put: not delivered, the column's default).
 _NEWER_WINS = (
     "ON CONFLICT (episode_key) DO UPDATE SET rev = excluded.rev, open = excluded.open, "
@@ -146,11 +162,15 @@ class AlertOutbox:
             )
 
     def undelivered(self, limit: int = 64) -> list[tuple[int, NewAlert]]:
-        """The oldest ``limit`` states not yet delivered, with their revisions."""
-        found = self._rows(
-            "SELECT rev, fields, arrays FROM outbox WHERE delivered = 0 ORDER BY id LIMIT ?", (limit,)
-        )
-        return [(rev, _alert(fields, arrays)) for rev, fields, arrays in found]
+        """The oldest ``limit`` states not yet delivered, with their revisions (rows that cannot be
+        read are set aside, and those behind them read instead)."""
+        while True:
+            found = self._rows(
+                "SELECT id, rev, fields, arrays FROM outbox WHERE delivered = 0 ORDER BY id LIMIT ?", (limit,)
+            )
+            states = self._readable(found)
+            if len(states) == len(found):
+                return [(rev, a) for _, rev, a in states]
 
     def undelivered_revs(self, limit: int = 64) -> list[Receipt]:
         """Which states :meth:`undelivered` would return, without reading them: (episode key, revision)."""
@@ -164,18 +184,57 @@ class AlertOutbox:
             return {}
         marks = ",".join("?" * len(keys))
         found = self._rows(
-            f"SELECT rev, fields, arrays FROM outbox WHERE episode_key IN ({marks})", tuple(keys)
+            f"SELECT id, rev, fields, arrays FROM outbox WHERE episode_key IN ({marks})", tuple(keys)
         )
-        return {(a := _alert(fields, arrays)).episode_key: (rev, a) for rev, fields, arrays in found}
+        return {a.episode_key: (rev, a) for _, rev, a in self._readable(found)}
 
     def open_alerts(self, streams: Sequence[str]) -> list[NewAlert]:
         """The newest states of ``streams``' episodes that had not ended, delivered or not."""
         marks = ",".join("?" * len(streams))
         found = self._rows(
-            f"SELECT fields, arrays FROM outbox WHERE open = 1 AND stream_id IN ({marks}) ORDER BY id",
+            f"SELECT id, rev, fields, arrays FROM outbox WHERE open = 1 AND stream_id IN ({marks}) ORDER BY id",
             tuple(streams),
         )
-        return [_alert(fields, arrays) for fields, arrays in found]
+        return [a for _, _, a in self._readable(found)]
+
+    def _readable(self, rows: Sequence[tuple[int, int, str, bytes]]) -> list[tuple[int, int, NewAlert]]:
+        """(id, revision, state) of each of these (id, rev, fields, arrays) rows that can be read;
+        the others are set aside."""
+        states, bad = [], []
+        for row_id, rev, fields, arrays in rows:
+            try:
+                states.append((row_id, rev, _alert(fields, arrays)))
+            except Exception as e:  # noqa: BLE001 - whatever the bytes make the decoders raise
+                bad.append((row_id, rev, f"{type(e).__name__}: {e}"))
+        if bad:
+            # By revision too: a row a newer state replaced meanwhile (same id) is not this one.
+            which = " OR ".join(["(id = ? AND rev IS ?)"] * len(bad))
+            params = [v for row_id, rev, _ in bad for v in (row_id, rev)]
+            self.set_aside_rows(which, params, bad[0][2])
+        return states
+
+    def set_aside_rows(self, where: str, params: Sequence[Any] = (), why: str = "") -> int:
+        """Move the rows ``where`` selects, as they are, into a new file beside the outbox
+        (``.unreadable-<time>``, module docstring), saying so; how many. The outbox stays locked for
+        writing meanwhile, and the rows are on disk there before they are removed here: a crash
+        between leaves them in both, never in neither."""
+        side = _stamped(self.path, "unreadable")
+        with self._conn() as db, db:
+            db.execute("BEGIN IMMEDIATE")
+            cursor = db.execute(f"SELECT * FROM outbox WHERE {where}", params)
+            found = cursor.fetchall()
+            if not found:
+                return 0
+            columns = [c[0] for c in cursor.description]
+            _write_aside(side, columns, found)
+            db.execute(f"DELETE FROM outbox WHERE {where}", params)
+        keys = [repr(row[columns.index("episode_key")]) for row in found]
+        log.error(
+            "%d alert state(s) in the alert outbox %s cannot be read (%s); moved as they were to %s for recovery "
+            "by hand (sqlite3 %s 'SELECT * FROM outbox'), every other state goes on; episode key(s): %s",
+            len(found), self.path, why, side, side.name, ", ".join(keys[:10]) + (" ..." if len(keys) > 10 else ""),
+        )  # fmt: skip
+        return len(found)
 
     def delivered(self, receipts: Sequence[Receipt]) -> None:
         """These states are in the alert log: forget closed episodes, keep open ones (marked), unless
@@ -332,9 +391,35 @@ def _adopt(carried: Path, path: Path) -> None:
         if not os.path.samefile(carried, path):
             _merge(carried, path)
     carried.unlink()
+    _sync_folder(path)  # the link and the unlink are on disk
+
+
+def _write_aside(side: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A new file ``side`` holding ``rows`` in a table ``outbox`` of these ``columns``, each value as
+    it was (no declared types: nothing converted, no constraint refused), on disk when this returns."""
+    try:
+        db = sqlite3.connect(side, isolation_level=None)
+        try:
+            db.execute("PRAGMA synchronous = FULL")
+            names = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute(f"CREATE TABLE outbox ({names})")
+                db.executemany(f"INSERT INTO outbox VALUES ({','.join('?' * len(columns))})", rows)
+        finally:
+            db.close()
+        _sync_folder(side)
+    except BaseException:  # the rows stay in the outbox: no file may say it holds them
+        for suffix in ("", "-journal"):
+            Path(f"{side}{suffix}").unlink(missing_ok=True)
+        raise
+
+
+def _sync_folder(path: Path) -> None:
+    """The names in ``path``'s folder (a file made, linked or removed there) are on disk."""
     fd = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(fd)  # the link and the unlink are on disk
+        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -403,9 +488,10 @@ def _damaged(e: sqlite3.DatabaseError) -> bool:
 
 def recover_at_start(path: Path) -> None:
     """What a start does first, with the outbox lock held and nothing open on ``path``: set a damaged
-    outbox aside, take in the side files of carry-overs a crash stopped midway, and name the files
-    set aside at earlier starts, which wait for recovery by hand."""
-    earlier = _named(path, "damaged")  # one set aside now is named by its own error
+    outbox aside, take in the side files of carry-overs a crash stopped midway, set aside the rows
+    whose columns hold what no state has, and name the files set aside at earlier starts, which wait
+    for recovery by hand."""
+    earlier = [p for p in awaiting_recovery(path) if ".carried-" not in p.name]  # one now names itself
     # First: a write-ahead log left at the path without its file is the old file's, and SQLite would
     # apply it to a side file linked there.
     set_aside_if_damaged(path)
@@ -413,10 +499,17 @@ def recover_at_start(path: Path) -> None:
         for side in _named(path, "carried"):
             if not side.name.endswith(_JOURNALS):
                 _take_in(side, path)
+    if path.is_file():
+        outbox = AlertOutbox(path)
+        try:
+            outbox.set_aside_rows(_MISTYPED, why="a column of the wrong type")
+        finally:
+            outbox.close()
     if earlier:
         log.warning(
-            "%d file(s) set aside as damaged beside the alert outbox %s hold alert states not delivered "
-            "unless recovered by hand (sqlite3 FILE .recover), then removed: %s",
+            "%d file(s) set aside as damaged or unreadable beside the alert outbox %s hold alert states not delivered "
+            "unless recovered by hand (a damaged one: sqlite3 FILE .recover; an unreadable one: sqlite3 FILE "
+            "'SELECT * FROM outbox'), then removed: %s",
             len(earlier), path, ", ".join(p.name for p in earlier),
         )  # fmt: skip
 
@@ -440,9 +533,19 @@ def _take_in(side: Path, path: Path) -> None:
     log.warning("alert states left in %s by a carry-over stopped midway are in %s", side.name, path)
 
 
+def awaiting_recovery(path: Path) -> list[Path]:
+    """The files beside the outbox at ``path`` that hold alert states it lacks (set aside as damaged or
+    unreadable, or carried by a carry-over a crash stopped), oldest first: a journal is named where
+    its database is not (the write-ahead log of a file emptied under it is set aside alone)."""
+    found = [p for what in _AWAITING for p in _named(path, what)]
+    names = {p.name for p in found}
+    alone = [p for p in found if not p.name.endswith(_JOURNALS) or p.name.rsplit("-", 1)[0] not in names]
+    return sorted(alone, key=lambda p: (_STAMP.findall(p.name)[-1], p.name))
+
+
 def _named(path: Path, what: str) -> list[Path]:
     """The files named after ``path`` for ``what`` (:func:`_stamped`) and their side files, oldest first."""
-    name = re.compile(rf"{re.escape(path.name)}\.{what}-\d{{8}}T\d{{6}}\.\d{{6}}Z({'|'.join(_JOURNALS)})?")
+    name = re.compile(rf"{re.escape(path.name)}\.{what}-{_STAMP.pattern}({'|'.join(_JOURNALS)})?")
     return sorted(p for p in path.parent.iterdir() if name.fullmatch(p.name)) if path.parent.is_dir() else []
 
 

@@ -1,0 +1,120 @@
+"""Rows of the alert outbox that SQLite reads but haad cannot (a column of the wrong type, fields that
+are not a state's JSON, windows that do not decode): a start crashed on them, or the delivery thread
+died on them. Now each is moved as it was into an ``.unreadable-<time>`` file, named in the log, and
+every other state is resumed and delivered."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from config.store import StoreConfig
+from edge.alert_outbox import AlertOutbox, awaiting_recovery
+from edge.alerts_sink import AlertSink
+from edge.store import AlertStore, NewAlert
+from tests.edge.test_alerts_sink import event, rows, wait_for
+
+MALFORMED = {  # column -> what is found there
+    "fields_not_json": ("fields", "not json"),
+    "fields_without_a_key": ("fields", '{"episode_key": "bad"}'),
+    "fields_with_an_unknown_key": ("fields", None),  # filled in below: a good state's plus one key
+    "windows_not_npz": ("arrays", b"\x00 not an npz"),
+    "rev_not_a_number": ("rev", "x"),
+    "open_not_a_flag": ("open", "yes"),
+    "delivered_not_a_flag": ("delivered", 7),
+    "fields_a_blob": ("fields", b"{}"),
+}
+
+
+def state(key: str, *, closed: bool, stream: str = "cam0") -> NewAlert:
+    frames = np.zeros((2, 60, 20, 3), np.float32)
+    return NewAlert(
+        episode_key=key, stream_id=stream, profile="walk", profile_version=1,
+        started_at=datetime(2026, 1, 1, tzinfo=UTC), ended_at=datetime(2026, 1, 1, 0, 1, tzinfo=UTC) if closed else None,
+        peak_score=2.0, mean_score=1.5, threshold=1.0, n_windows=2, model_version="m1", windows=frames,
+        window_times=np.array([[0.0, 3.0], [3.0, 6.0]]), window_scores=np.array([1.5, 2.0]),
+    )  # fmt: skip
+
+
+def spoil(outbox: Path, key: str, how: str) -> None:
+    column, value = MALFORMED[how]
+    with sqlite3.connect(outbox) as db:
+        if how == "fields_with_an_unknown_key":
+            fields = db.execute("SELECT fields FROM outbox WHERE episode_key = ?", (key,)).fetchone()[0]
+            value = fields[:-1] + ', "from_a_newer_haad": 1}'
+        db.execute(f"UPDATE outbox SET {column} = ? WHERE episode_key = ?", (value, key))
+
+
+def aside(outbox: Path) -> list[str]:
+    """The episode keys of the rows set aside as unreadable beside ``outbox``."""
+    found = []
+    for side in awaiting_recovery(outbox):
+        assert ".unreadable-" in side.name
+        with sqlite3.connect(side) as db:
+            found += [k for (k,) in db.execute("SELECT episode_key FROM outbox")]
+    return sorted(found)
+
+
+@pytest.mark.parametrize("how", list(MALFORMED))
+@pytest.mark.parametrize("bad_is_open", [True, False], ids=["open", "closed"])
+def test_a_start_sets_unreadable_rows_aside_and_resumes_and_delivers_every_other(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str, bad_is_open: bool
+) -> None:
+    outbox, url = tmp_path / "outbox.db", f"sqlite:///{tmp_path / 'alerts.db'}"
+    box = AlertOutbox(outbox)
+    box.put([(1, state("left-open", closed=False)), (2, state("bad", closed=not bad_is_open)),
+             (3, state("done", closed=True))])  # fmt: skip
+    box.close()
+    spoil(outbox, "bad", how)
+    sink = AlertSink(StoreConfig(url=url), outbox, model_version="m1")
+    sink.start(["cam0"])
+    found = sink.unfinished(wait_s=10)
+    sink.close()
+    assert [u.episode.episode_id for u in found] == ["left-open"]
+    assert [key for key, _, _ in rows(url)] == ["done", "left-open"]
+    assert aside(outbox) == ["bad"]  # kept as it was, for a human
+    with sqlite3.connect(outbox) as db:
+        assert [k for (k,) in db.execute("SELECT episode_key FROM outbox")] == ["left-open"]
+    assert any("cannot be read" in r.getMessage() and "'bad'" in r.getMessage() for r in caplog.records)
+
+
+def test_rows_that_cannot_be_read_never_hold_back_those_behind_them(tmp_path: Path) -> None:
+    """More unreadable rows than one delivery batch, met while delivering (``haad alerts deliver``)."""
+    outbox = tmp_path / "outbox.db"
+    box = AlertOutbox(outbox)
+    box.put(
+        [(i, state(f"bad{i:03d}", closed=True)) for i in range(1, 71)] + [(71, state("good", closed=True))]
+    )
+    with sqlite3.connect(outbox) as db:
+        db.execute("UPDATE outbox SET fields = 'not json' WHERE episode_key LIKE 'bad%'")
+    with AlertStore(f"sqlite:///{tmp_path / 'alerts.db'}") as store:
+        assert box.deliver(store, batch=64) == 1
+        assert [a.episode_key for a in store.list_alerts()] == ["good"]
+    assert box.waiting() == 0
+    box.close()
+    assert aside(outbox) == [f"bad{i:03d}" for i in range(1, 71)]
+
+
+def test_a_row_spoiled_while_the_worker_runs_is_set_aside_by_delivery_which_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Met by the delivery thread, not the start: it used to die on it, and nothing was delivered again."""
+    outbox, url = tmp_path / "outbox.db", f"sqlite:///{tmp_path / 'alerts.db'}"
+    sink = AlertSink(StoreConfig(url=url, deliver_every_s=0.0), outbox, model_version="m1")
+    sink.start(["cam0"])
+    box = AlertOutbox(outbox)
+    try:
+        box.put([(10_000, state("bad", closed=True))])  # as another writer would
+        spoil(outbox, "bad", "fields_not_json")
+        with caplog.at_level(logging.ERROR, logger="haad.alerts"):
+            wait_for(lambda: aside(outbox) == ["bad"])
+            sink.write([event("opened", "after", 3, 3.0)])
+            wait_for(lambda: [k for k, _, _ in rows(url)] == ["after"])
+    finally:
+        box.close()
+        sink.close()
