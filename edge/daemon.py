@@ -40,7 +40,7 @@ from bus.messages import DROP_REASONS
 from config.edge import EdgeConfig
 from config.frontend import StreamConfig
 from edge.snapshots import make_pictures_private, ring_root, snapshot_modes
-from edge.state_lock import StateLocked, hold_lock, state_dir
+from edge.state_lock import StateLocked, hold_lock, outbox_path, state_dir
 
 log = logging.getLogger("haad.daemon")
 _SPAWN = multiprocessing.get_context("spawn")
@@ -245,6 +245,15 @@ class Daemon:
         children = (self.worker, *self.services, *self.frontends)
         return [c.name for c in children if not c.done and c.process is not None and not c.process.is_alive()]
 
+    def _outbox_set_aside(self) -> list[str]:
+        """The files beside the alert outbox that hold alert states it lacks (edge.alert_outbox)."""
+        from edge.alert_outbox import awaiting_recovery  # the alert store's imports: not at every start
+
+        try:
+            return [str(p) for p in awaiting_recovery(outbox_path(self.cfg))]
+        except OSError:  # a state folder that cannot be listed: the worker cannot open the outbox and says so
+            return []
+
     @property
     def worker_report(self) -> dict[str, Any] | None:
         """What the worker scored, per stream (``edge.pipeline.Pipeline.report``), once it stopped."""
@@ -419,7 +428,11 @@ class Daemon:
                 metrics.FRONTEND_FRAMES.labels(stream, result)
         if self.cfg.metrics.enabled:
             metrics.serve(
-                self.cfg.metrics.host, self.cfg.metrics.port, given_up=self._given_up, down=self._down
+                self.cfg.metrics.host,
+                self.cfg.metrics.port,
+                given_up=self._given_up,
+                down=self._down,
+                set_aside=self._outbox_set_aside,
             )
             log.info(
                 "metrics on http://%s/metrics",

@@ -37,8 +37,9 @@ profiles, configured sinks), so a dashboard shows 0 instead of "no data" before 
 
 The same endpoint answers ``/health``: JSON that says whether every alert is safe and every child
 runs (``ok``: the outbox takes alerts and the alert log answers), something waits or a camera is
-out (``degraded``, still HTTP 200: the alert log is down, alerts wait in the outbox, a child other
-than the worker is down or given up) or alerts are at risk (``failing``, HTTP 503: the outbox cannot
+out (``degraded``, still HTTP 200: the alert log is down, alerts wait in the outbox, files beside the
+outbox hold alert states it lacks (``outbox_set_aside``: their paths), a child other than the worker
+is down or given up) or alerts are at risk (``failing``, HTTP 503: the outbox cannot
 be written and alerts are held only in memory, or the worker is down or given up). A probe that
 restarts on failure (Docker HEALTHCHECK, Kubernetes) should act on the status code only.
 
@@ -134,11 +135,17 @@ class MetricsUnavailable(OSError):
 
 
 def serve(
-    host: str, port: int, given_up: Callable[[], list[str]] = list, down: Callable[[], list[str]] = list
+    host: str,
+    port: int,
+    given_up: Callable[[], list[str]] = list,
+    down: Callable[[], list[str]] = list,
+    set_aside: Callable[[], list[str]] = list,
 ) -> None:
     """Serve the aggregate of every process's metrics on ``http://host:port/metrics`` and the health
     on ``/health`` (a thread); ``given_up`` names the children the daemon gave up, ``down`` those
-    that exited and wait to be restarted. Raises :class:`MetricsUnavailable` when it cannot listen there."""
+    that exited and wait to be restarted, ``set_aside`` the files beside the alert outbox that hold
+    states it lacks (edge.alert_outbox.awaiting_recovery). Raises :class:`MetricsUnavailable` when it
+    cannot listen there."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     metrics_app = make_wsgi_app(registry)
@@ -146,7 +153,7 @@ def serve(
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/health":
             return metrics_app(environ, start_response)  # type: ignore[no-any-return]
-        body = health(registry, given_up(), down())
+        body = health(registry, given_up(), down(), set_aside())
         code = "503 Service Unavailable" if body["status"] == "failing" else "200 OK"
         start_response(code, [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
@@ -166,9 +173,12 @@ def serve(
     threading.Thread(target=server.serve_forever, name="haad-metrics", daemon=True).start()
 
 
-def health(registry: CollectorRegistry, given_up: list[str], down: Sequence[str] = ()) -> dict[str, Any]:
+def health(
+    registry: CollectorRegistry, given_up: list[str], down: Sequence[str] = (), set_aside: Sequence[str] = ()
+) -> dict[str, Any]:
     """``status`` (ok, degraded, failing) and the figures behind it. A child down is reported as such:
-    a dead worker's own gauges (the alert log down, alerts unsaved) are gone with it."""
+    a dead worker's own gauges (the alert log down, alerts unsaved) are gone with it. A file set aside
+    beside the outbox is named until someone recovers and removes it: its alerts reach the log no other way."""
     values = {s.name: s.value for family in registry.collect() for s in family.samples}
     out: dict[str, Any] = {
         "alerts_unsaved": int(values.get("haad_alerts_unsaved", 0)),
@@ -177,10 +187,11 @@ def health(registry: CollectorRegistry, given_up: list[str], down: Sequence[str]
         "alert_log_down": bool(values.get("haad_alert_log_down", 0)),
         "given_up": given_up,
         "down": list(down),
+        "outbox_set_aside": list(set_aside),
     }
     if out["outbox_failing"] or out["alerts_unsaved"] or "worker" in given_up or "worker" in down:
         out["status"] = "failing"
-    elif out["alert_log_down"] or out["outbox_waiting"] or given_up or down:
+    elif out["alert_log_down"] or out["outbox_waiting"] or out["outbox_set_aside"] or given_up or down:
         out["status"] = "degraded"
     else:
         out["status"] = "ok"

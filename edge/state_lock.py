@@ -18,6 +18,11 @@ def state_dir(cfg: EdgeConfig) -> Path:
     return Path(cfg.state_dir or ".")
 
 
+def outbox_path(cfg: EdgeConfig) -> Path:
+    """The alert outbox file of this deployment (edge.alert_outbox)."""
+    return state_dir(cfg) / "alert-outbox.db"
+
+
 HOLDER_READS = 10  # over about 1 s
 
 

@@ -33,7 +33,7 @@ from edge.overlays import overlay_store
 from edge.pipeline import Pipeline, ScoredBatch
 from edge.profiles import Profile, ProfileError, ProfileStore, ProfileWatcher, check_model
 from edge.snapshots import SnapshotKeeper, alerts_root, ring_root, snapshot_modes
-from edge.state_lock import hold_lock, state_dir
+from edge.state_lock import hold_lock, outbox_path, state_dir
 
 log = logging.getLogger("haad.worker")
 FPS_WINDOW_S = 5.0
@@ -228,11 +228,6 @@ def run_worker(
             if report is not None:
                 report({**pipeline.report(), "alerts": sink.opened})
             lock.close()
-
-
-def outbox_path(cfg: EdgeConfig) -> Path:
-    """The alert outbox file of this deployment (edge.alert_outbox)."""
-    return state_dir(cfg) / "alert-outbox.db"
 
 
 def outbox_lock(cfg: EdgeConfig, *, wait_s: float = 0.0) -> IO[bytes]:

@@ -1,19 +1,27 @@
 """What ``/health`` and the ``haad_outbox_waiting`` gauge are told by the alert writer while the alert
-log is down: the alerts waiting in the outbox, counted as they wait (it said 0 until the log was back)."""
+log is down: the alerts waiting in the outbox, counted as they wait (it said 0 until the log was back);
+and the files beside the outbox that hold alert states it lacks (set aside, or a carry-over's)."""
 
 from __future__ import annotations
 
+import json
+import socket
 import sqlite3
+import urllib.request
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, Gauge
 
+from config.edge import EdgeConfig
 from config.store import StoreConfig
-from edge.alert_outbox import AlertOutbox
+from edge.alert_outbox import AlertOutbox, recover_at_start
 from edge.alerts_sink import AlertSink
-from edge.metrics import health
+from edge.daemon import Daemon
+from edge.metrics import health, serve
+from edge.state_lock import outbox_path
 from tests.edge.test_alerts_sink import event, wait_for
+from tests.edge.test_outbox_unreadable_rows import spoil, state
 from tests.faults import TcpProxy
 
 
@@ -73,3 +81,45 @@ def test_counting_what_waits_reads_an_index_not_every_state(tmp_path: Path) -> N
         plan = " ".join(str(r[-1]) for r in db.execute(
             "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM outbox WHERE delivered = 0"))  # fmt: skip
     assert "COVERING INDEX" in plan, plan
+
+
+def test_files_set_aside_beside_the_outbox_are_named_by_health_until_removed(tmp_path: Path) -> None:
+    """A start set aside a damaged outbox and an unreadable row, and a crash left a carry-over's side
+    file: only the start's log said so. /health now names each (degraded, HTTP 200) until removed."""
+    daemon = Daemon(EdgeConfig.model_validate({"state_dir": str(tmp_path), "run_frontends": False}))
+    path = outbox_path(daemon.cfg)
+    path.write_bytes(b"this is not an SQLite database\n" * 200)
+    recover_at_start(path)  # damaged: set aside, a fresh outbox started
+    box = AlertOutbox(path)
+    box.put([(1, state("bad", closed=True))])
+    spoil(path, "bad", "fields_not_json")
+    assert box.undelivered() == []  # the row is met, and set aside
+    box.close()
+    carried = path.with_name(f"{path.name}.carried-20260101T000000.000000Z")
+    carried.touch()  # as a crash between a carry-over's copy and its link leaves it
+    for journal in ("-wal", "-shm", "-journal"):  # a file's journals are not files of their own
+        Path(f"{carried}{journal}").touch()
+    lone = path.with_name(f"{path.name}.damaged-20260102T000000.000000Z-wal")  # but one set aside alone is
+    lone.touch()
+    found = daemon._outbox_set_aside()
+    kinds = sorted(Path(p).name.split(".")[2].split("-")[0] for p in found)
+    assert kinds == ["carried", "damaged", "damaged", "unreadable"] and str(lone) in found
+    assert all(Path(p).parent == tmp_path and Path(p).exists() for p in found)
+    body = health(CollectorRegistry(), [], [], found)
+    assert body["status"] == "degraded" and body["outbox_set_aside"] == found
+    for p in tmp_path.glob(f"{path.name}.*"):  # recovered by hand
+        p.unlink()
+    assert daemon._outbox_set_aside() == []
+    assert health(CollectorRegistry(), [], [], daemon._outbox_set_aside())["status"] == "ok"
+
+
+def test_health_is_served_with_the_files_set_aside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    aside = str(tmp_path / "alert-outbox.db.damaged-20260101T000000.000000Z")
+    serve("127.0.0.1", port, set_aside=lambda: [aside])
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as answer:
+        body = json.loads(answer.read())
+    assert answer.status == 200 and body["status"] == "degraded" and body["outbox_set_aside"] == [aside]
