@@ -1,21 +1,23 @@
-"""Helpers of the events tests (also used by the review end-to-end test): alerts to raise, and a
-real MQTT subscriber."""
+"""Helpers of the events tests (also used by the review end-to-end test): alerts to raise, a real
+MQTT subscriber, and a Mosquitto of a test's own."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.events.notifier import Notifier
 from edge.store import NewAlert
 
 BROKER = ("127.0.0.1", 1883)
@@ -85,15 +87,41 @@ class Subscriber:
         self.client.loop_stop()
 
 
-@contextmanager
-def running(notifier: Notifier) -> Iterator[threading.Thread]:
-    """``notifier.run`` in a thread of its own for the block: stopped, joined and closed after it."""
-    stop = threading.Event()
-    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
-    thread.start()
+def broker_up(host: str, port: int) -> bool:
     try:
-        yield thread
-    finally:
-        stop.set()
-        thread.join(10)
-        notifier.close()
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+class PrivateBroker:
+    """A Mosquitto of our own (persistence on, so queued QoS 1 messages survive its restart)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(self.exe).exists():
+            pytest.fail("mosquitto is not installed")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.conf = folder / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            f"persistence_location {folder}/\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not broker_up("127.0.0.1", self.port):
+            assert time.monotonic() < deadline, "private mosquitto did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM: Mosquitto saves its persistence file (queued messages, sessions) and exits."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)

@@ -5,7 +5,6 @@ tests and sessions use is never taken down)."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import threading
@@ -17,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mqtt_helpers import BROKER, Subscriber, closed, new_alert, running
+from conftest import NewBroker, RunNotifier
+from mqtt_helpers import BROKER, PrivateBroker, Subscriber, broker_up, closed, new_alert
 
 from config.events import EventsConfig, MqttConfig
 from edge.events.mqtt import MqttSink, node_id
@@ -30,17 +30,9 @@ def _prefix() -> str:
     return f"haadtest{uuid.uuid4().hex[:8]}"  # topics of one test only
 
 
-def _broker_up(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def broker() -> tuple[str, int]:
-    if not _broker_up(*BROKER):
+    if not broker_up(*BROKER):
         pytest.fail(
             f"no MQTT broker on {BROKER[0]}:{BROKER[1]} (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf)"
         )
@@ -140,49 +132,11 @@ def _wait_delivered(notifier: Notifier, timeout_s: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-class PrivateBroker:
-    """A Mosquitto of our own (persistence on, so queued QoS 1 messages survive its restart)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(self.exe).exists():
-            pytest.fail("mosquitto is not installed")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.conf = folder / "mosquitto.conf"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {folder}/\n"
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)  # fmt: skip
-        deadline = time.monotonic() + 10
-        while not _broker_up("127.0.0.1", self.port):
-            assert time.monotonic() < deadline, "private mosquitto did not start"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        """SIGTERM: Mosquitto saves its persistence file (queued messages, sessions) and exits."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
-@pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
-    broker = PrivateBroker(tmp_path)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()  # only the broker this fixture started
-
-
-def test_broker_outage_loses_no_event(store: AlertStore, private_broker: PrivateBroker) -> None:
+def test_broker_outage_loses_no_event(
+    store: AlertStore,
+    private_broker: PrivateBroker,
+    run_notifier: RunNotifier,
+) -> None:
     """Stop the broker, raise and close an alert, start the broker: every event arrives, in order."""
     port = private_broker.port
     p = _prefix()
@@ -191,9 +145,7 @@ def test_broker_outage_loses_no_event(store: AlertStore, private_broker: Private
     sub = Subscriber("127.0.0.1", port, [f"{p}/events"], client_id=f"{p}-sub", clean_start=False)
     sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
     notifier = Notifier(cfg, store, [sink])
-    stop = threading.Event()
-    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
-    thread.start()
+    run_notifier(notifier)
     try:
         assert sink.wait_connected(10)
         first_closed = new_alert("cam1", closed=True)
@@ -202,7 +154,7 @@ def test_broker_outage_loses_no_event(store: AlertStore, private_broker: Private
         _wait_delivered(notifier)  # the broker's acknowledgement may lag its delivery to the subscriber
 
         private_broker.stop()
-        assert not _broker_up("127.0.0.1", port)
+        assert not broker_up("127.0.0.1", port)
         during_state = new_alert("cam2")
         [during] = store.write_alerts([during_state])
         store.write_alerts([closed(during_state)])
@@ -220,9 +172,6 @@ def test_broker_outage_loses_no_event(store: AlertStore, private_broker: Private
         assert (state.pending, state.delivered, state.skipped) == (0, 4, 0)
         assert first < during
     finally:
-        stop.set()
-        thread.join(10)
-        notifier.close()
         sub.close()
 
 
@@ -355,15 +304,17 @@ def _one_alert_through_each(
         for notifier in notifiers:
             notifier.close()
         other.close()
-        broker.stop()
 
 
 def test_a_broker_refusing_the_password_says_so_in_last_error(
-    tmp_path: Path, store: AlertStore, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    store: AlertStore,
+    monkeypatch: pytest.MonkeyPatch,
+    new_broker: NewBroker,
 ) -> None:
     """A wrong password (or a TLS certificate paho cannot verify) left only "not connected" in
     haad events status: paho swallows why, and the operator had nothing to go on."""
-    broker = PrivateBroker(tmp_path)
+    broker = new_broker()
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(tmp_path / "passwd"), "haad", "right"], check=True)
     broker.conf.write_text(
         broker.conf.read_text().replace("allow_anonymous true", "allow_anonymous false")
@@ -381,13 +332,17 @@ def test_a_broker_refusing_the_password_says_so_in_last_error(
         assert "not connected (" in plain.last_error  # TLS spoken to a plain listener: the socket's error
 
 
-def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(tmp_path: Path, store: AlertStore) -> None:
+def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(
+    tmp_path: Path,
+    store: AlertStore,
+    new_broker: NewBroker,
+) -> None:
     """mqtts:// trusted only the system's CAs, with no setting for the private CA or self-signed
     certificate most home brokers have."""
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(tmp_path / "key.pem"),
                     "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True)  # fmt: skip
-    broker = PrivateBroker(tmp_path)
+    broker = new_broker()
     broker.conf.write_text(
         broker.conf.read_text()
         + f"certfile {tmp_path / 'cert.pem'}\nkeyfile {tmp_path / 'key.pem'}\nuser root\n"  # it reads them as that user
@@ -448,7 +403,10 @@ def test_a_broker_back_with_no_event_waiting_clears_the_failure(
 
 @pytest.mark.parametrize("noticed", [False, True])  # the alert before or after the sink saw the broker go
 def test_events_go_out_once_the_broker_is_back_not_after_the_rest_of_the_back_off(
-    store: AlertStore, private_broker: PrivateBroker, noticed: bool
+    store: AlertStore,
+    private_broker: PrivateBroker,
+    noticed: bool,
+    run_notifier: RunNotifier,
 ) -> None:
     """The notifier waited out its back-off (up to max_backoff_s, 5 minutes by default) after the
     broker came back: alerts raised during an outage, and Home Assistant's availability, came that
@@ -460,11 +418,9 @@ def test_events_go_out_once_the_broker_is_back_not_after_the_rest_of_the_back_of
     sub = Subscriber("127.0.0.1", port, [f"{p}/events"])
     sink = MqttSink(mqtt)
     notifier = Notifier(cfg, store, [sink])
-    stop = threading.Event()
-    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
     try:
         assert sink.wait_connected(10)
-        thread.start()
+        run_notifier(notifier)
         private_broker.stop()
         deadline = time.monotonic() + 10
         while noticed and sink.client.is_connected() and time.monotonic() < deadline:
@@ -478,9 +434,6 @@ def test_events_go_out_once_the_broker_is_back_not_after_the_rest_of_the_back_of
         _, opened, _ = sub.wait_for(f"{p}/events", timeout_s=45)  # far below the 300 s
         assert json.loads(opened)["alert"]["id"] == alert_id
     finally:
-        stop.set()
-        thread.join(10)
-        notifier.close()
         sub.close()
 
 
@@ -521,39 +474,34 @@ def test_home_assistant_sees_haad_events_run_go_offline_however_it_stops(
 
 @pytest.mark.parametrize("configured", [[], ["cam1"]])
 def test_a_broker_that_lost_its_retained_messages_gets_open_episodes_sensors_again(
-    store: AlertStore, tmp_path: Path, configured: list[str]
+    store: AlertStore,
+    configured: list[str],
+    new_broker: NewBroker,
+    run_notifier: RunNotifier,
 ) -> None:
     """A broker restarted without its retained messages (killed, no persistence) got back the
     sensors of the configured streams only: on a notifier-only host (no streams in its config) or
     for another host's camera, an open episode's sensor and its ON were gone until its next event."""
-    broker = PrivateBroker(tmp_path)
+    broker = new_broker()
     broker.conf.write_text(f"listener {broker.port} 127.0.0.1\nallow_anonymous true\n")  # no persistence
     broker.start()
     p = _prefix()
     cfg = _cfg(broker.port, p)
     sink = MqttSink(cfg.mqtt, streams=configured)  # type: ignore[arg-type]
     notifier = Notifier(cfg, store, [sink])
-    stop = threading.Event()
-    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
+    run_notifier(notifier)
+    assert sink.wait_connected(10)
+    store.write_alerts([new_alert("dock")])  # open
+    _wait_delivered(notifier)
+    broker.proc.kill()  # type: ignore[union-attr]
+    broker.proc.wait()  # type: ignore[union-attr]
+    broker.start()
+    late = Subscriber("127.0.0.1", broker.port, [f"{p}/+/abnormal", f"{p}-ha/#"])  # Home Assistant
     try:
-        thread.start()
-        assert sink.wait_connected(10)
-        store.write_alerts([new_alert("dock")])  # open
-        _wait_delivered(notifier)
-        broker.proc.kill()  # type: ignore[union-attr]
-        broker.proc.wait()  # type: ignore[union-attr]
-        broker.start()
-        late = Subscriber("127.0.0.1", broker.port, [f"{p}/+/abnormal", f"{p}-ha/#"])  # Home Assistant
-        try:
-            late.wait_for(f"{p}/dock/abnormal", timeout_s=30, payload="ON")
-            late.wait_for(f"{p}-ha/binary_sensor/haad_dock/abnormal/config", timeout_s=10)
-        finally:
-            late.close()
+        late.wait_for(f"{p}/dock/abnormal", timeout_s=30, payload="ON")
+        late.wait_for(f"{p}-ha/binary_sensor/haad_dock/abnormal/config", timeout_s=10)
     finally:
-        stop.set()
-        thread.join(10)
-        notifier.close()
-        broker.stop()
+        late.close()
 
 
 def test_a_broker_down_past_give_up_after_s_loses_no_event(
@@ -600,13 +548,17 @@ def test_a_broker_down_past_give_up_after_s_loses_no_event(
     "backlog", [False, True]
 )  # the later event written after the refused one, or with it
 def test_an_event_the_broker_closes_the_connection_at_is_given_up_and_later_ones_delivered(
-    tmp_path: Path, store: AlertStore, caplog: pytest.LogCaptureFixture, backlog: bool
+    store: AlertStore,
+    caplog: pytest.LogCaptureFixture,
+    backlog: bool,
+    new_broker: NewBroker,
+    run_notifier: RunNotifier,
 ) -> None:
     """A review note longer than the broker's max_packet_size: the broker closed the connection at
     its publish, paho sent it again first thing on every reconnect, and no event went out again."""
     import logging
 
-    broker = PrivateBroker(tmp_path)
+    broker = new_broker()
     broker.conf.write_text(broker.conf.read_text() + "max_packet_size 4000\n")
     broker.start()
     p = _prefix()
@@ -614,18 +566,16 @@ def test_an_event_the_broker_closes_the_connection_at_is_given_up_and_later_ones
     sub = Subscriber("127.0.0.1", broker.port, [f"{p}/events"])
     sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
     notifier = Notifier(cfg, store, [sink])
-    stop = threading.Event()
-    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
     try:
         [first] = store.write_alerts([new_alert("cam1")])
         if not backlog:
-            thread.start()
+            run_notifier(notifier)
             assert json.loads(sub.wait_for(f"{p}/events")[1])["alert"]["id"] == first
         with caplog.at_level(logging.ERROR, "haad.events"):
             store.set_status(first, "confirmed", "x" * 5000, reviewer="bob")  # the update event: too large
             [later] = store.write_alerts([new_alert("cam2")])
             if backlog:
-                thread.start()
+                run_notifier(notifier)
                 assert json.loads(sub.wait_for(f"{p}/events")[1])["alert"]["id"] == first
             _, body, _ = sub.wait_for(f"{p}/events", timeout_s=30)
             assert json.loads(body)["alert"]["id"] == later
@@ -636,11 +586,7 @@ def test_an_event_the_broker_closes_the_connection_at_is_given_up_and_later_ones
         assert "max_packet_size" in gave_up and f"{p}/events" in gave_up
         assert [json.loads(b)["type"] for t, b, _ in sub.received if t == f"{p}/events"] == ["open", "open"]
     finally:
-        stop.set()
-        thread.join(10)
-        notifier.close()
         sub.close()
-        broker.stop()
 
 
 class SilentBroker:
@@ -797,12 +743,14 @@ def test_a_port_that_takes_the_connection_but_never_accepts_it_says_so_in_last_e
 
 
 def test_home_assistant_sees_an_episode_end_whose_close_event_the_broker_refused(
-    tmp_path: Path, store: AlertStore
+    store: AlertStore,
+    new_broker: NewBroker,
+    run_notifier: RunNotifier,
 ) -> None:
     """A long review note goes into every later event of its alert: its close event, too large for
     the broker's max_packet_size, was given up on, and on a notifier-only host (no streams in its
     config) the stream's abnormal sensor stayed ON with no episode open."""
-    broker = PrivateBroker(tmp_path)
+    broker = new_broker()
     broker.conf.write_text(broker.conf.read_text() + "max_packet_size 4000\n")
     broker.start()
     p = _prefix()
@@ -810,12 +758,10 @@ def test_home_assistant_sees_an_episode_end_whose_close_event_the_broker_refused
     sub = Subscriber("127.0.0.1", broker.port, [f"{p}/cam1/abnormal"])
     sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]  # no streams configured (a configured one is announced)
     notifier = Notifier(cfg, store, [sink])
-    stop = threading.Event()
-    thread = threading.Thread(target=notifier.run, args=(stop,), daemon=True)
     try:
         alert = new_alert("cam1")
         [alert_id] = store.write_alerts([alert])
-        thread.start()
+        run_notifier(notifier)
         sub.wait_for(f"{p}/cam1/abnormal", payload="ON")
         store.set_status(alert_id, "confirmed", "x" * 5000, reviewer="bob")
         store.write_alerts([closed(alert)])
@@ -823,11 +769,7 @@ def test_home_assistant_sees_an_episode_end_whose_close_event_the_broker_refused
         assert notifier.states()[0].skipped == 2
         sub.wait_for(f"{p}/cam1/abnormal", payload="OFF", timeout_s=10)
     finally:
-        stop.set()
-        thread.join(10)
-        notifier.close()
         sub.close()
-        broker.stop()
 
 
 def test_last_error_names_an_ipv6_broker_as_configured(store: AlertStore) -> None:
@@ -918,7 +860,9 @@ def _packet_size(topic: str, payload: str) -> int:
 
 
 def test_a_message_the_broker_refuses_leaves_the_events_other_messages_to_go_out(
-    tmp_path: Path, store: AlertStore
+    store: AlertStore,
+    new_broker: NewBroker,
+    run_notifier: RunNotifier,
 ) -> None:
     """A review whose <prefix>/events message was over the broker's max_packet_size while its
     retained state and latest alert fitted: the whole event was given up, and Home Assistant never
@@ -927,7 +871,7 @@ def test_a_message_the_broker_refuses_leaves_the_events_other_messages_to_go_out
     from edge.store.outbox import pending_events
 
     p = _prefix()
-    broker = PrivateBroker(tmp_path)
+    broker = new_broker()
     cfg = _cfg(broker.port, p, give_up_after_s=3600)
     sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
     notifier = Notifier(cfg, store, [sink])
@@ -944,15 +888,14 @@ def test_a_message_the_broker_refuses_leaves_the_events_other_messages_to_go_out
     sub = Subscriber("127.0.0.1", broker.port, [f"{p}/#"])
     refused_before = metrics.DROPS.labels("mqtt_refused")._value.get()
     try:
-        with running(notifier):
-            _wait_delivered(notifier, timeout_s=20)
-            [state] = notifier.states()
-            assert (state.pending, state.delivered, state.skipped) == (0, 2, 1)
-            assert json.loads(sub.wait_for(f"{p}/cam1/walk/state", reviewed_by="bob")[1])["state"] == "ON"
-            assert json.loads(sub.wait_for(f"{p}/cam1/alert", reviewed_by="bob")[1])["id"] == alert_id
-            assert metrics.DROPS.labels("mqtt_refused")._value.get() == refused_before + 1
-            events = [json.loads(b) for t, b, _ in sub.received if t == f"{p}/events"]
-            assert [(e["type"], e["alert"]["id"]) for e in events] == [("open", alert_id), ("open", later)]
+        run_notifier(notifier)
+        _wait_delivered(notifier, timeout_s=20)
+        [state] = notifier.states()
+        assert (state.pending, state.delivered, state.skipped) == (0, 2, 1)
+        assert json.loads(sub.wait_for(f"{p}/cam1/walk/state", reviewed_by="bob")[1])["state"] == "ON"
+        assert json.loads(sub.wait_for(f"{p}/cam1/alert", reviewed_by="bob")[1])["id"] == alert_id
+        assert metrics.DROPS.labels("mqtt_refused")._value.get() == refused_before + 1
+        events = [json.loads(b) for t, b, _ in sub.received if t == f"{p}/events"]
+        assert [(e["type"], e["alert"]["id"]) for e in events] == [("open", alert_id), ("open", later)]
     finally:
         sub.close()
-        broker.stop()
