@@ -448,12 +448,22 @@ async function timelinePage() {
   const svg = document.getElementById("tl");
   // A period from the URL that is no date, or ends before it starts, is said and replaced.
   const ignored = [];
-  const end = urlDate(params, "until", ignored);
+  const end = urlDate(params, "until", ignored), start = urlDate(params, "since", ignored);
   // A period without an end in the address runs until now, and goes on with it as alerts come in
   // (the address leaves the end out); a zoom fixes its end.
   let following = !end;
   let until = end || new Date();
-  let since = urlDate(params, "since", ignored) || new Date(until.getTime() - 24 * 3600e3);
+  // "Last N hours" (the default, or last=N in the address) slides with now, its length kept: it
+  // grew, and on a screen left open "Last 1 hour" drew the whole shift.
+  const lastSel = document.getElementById("t-last");
+  let span = null;
+  if (!end && !start) {
+    const v = params.get("last");
+    if (v && [...lastSel.options].some((o) => o.value === v)) lastSel.value = v;
+    else if (v) ignored.push(`last "${v}" (hours: 1, 6, 24 or 168)`);
+    span = Number(lastSel.value) * 3600e3;
+  }
+  let since = start || new Date(until.getTime() - (span || 24 * 3600e3));
   if (since >= until) { ignored.push(`since "${params.get("since")}" (not before until)`); since = new Date(until.getTime() - 24 * 3600e3); }
   sayIgnored(ignored);
   const L = 90, R = 10, ROW = 56, T = 22;
@@ -475,10 +485,11 @@ async function timelinePage() {
   let lostAt = null;
   async function load() {
     if (following) until = new Date();
-    const q = new URLSearchParams({ since: since.toISOString() });
+    if (span) since = new Date(until.getTime() - span);
+    const q = new URLSearchParams(span ? { last: span / 3600e3 } : { since: since.toISOString() });
     if (!following) q.set("until", until.toISOString());
     history.replaceState(null, "", "/timeline?" + q.toString());
-    q.set("until", until.toISOString());
+    q.delete("last"); q.set("since", since.toISOString()); q.set("until", until.toISOString());
     const tsum = document.getElementById("t-summary");
     try { draw(shown = await api("/timeline?" + q.toString())); } catch (e) {
       if (e.message === "401") return;
@@ -516,7 +527,9 @@ async function timelinePage() {
       svg.append(svgEl("line", { x1: 0, x2: W, y1: y + ROW, y2: y + ROW, stroke: "#d8dde3" }));
     }
     const colour = { new: "#d62728", confirmed: "#9b1c1c", dismissed: "#2a7a3b" };
-    for (const a of tl.alerts) {
+    // Drawn again as the period slides on: an alert that ended before it begins has left it.
+    const alerts = tl.alerts.filter((a) => !a.ended_at || Date.parse(a.ended_at) >= since.getTime());
+    for (const a of alerts) {
       const s = Date.parse(a.started_at), e = a.ended_at ? Date.parse(a.ended_at) : lostAt ? lostAt.getTime() : Date.now();
       const x = Math.max(X(s), L), w = Math.max(3, Math.min(X(e), W - R) - x), y = rowY(a.stream_id);
       const bar = svgEl("rect", { x, y: y + ROW - 12, width: w, height: 8, rx: 2, fill: colour[a.status] || "#888", class: "bar", "data-id": a.id });
@@ -536,7 +549,7 @@ async function timelinePage() {
     const more = tl.truncated ? ` (only the newest ${tl.alerts.length} drawn, from ${when(tl.alerts[0].started_at)}: zoom in for the earlier ones)` : "";
     const tsum = document.getElementById("t-summary");
     tsum.className = lostAt ? "error" : "muted";
-    tsum.textContent = `${tl.alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(since)} – ${when(until)}` + more
+    tsum.textContent = `${alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(since)} – ${when(until)}` + more
       + (lostAt ? ` · No live updates since ${when(lostAt)} (reconnecting…): open alerts are drawn up to then.` : "");
   }
   // A camera's name, cut to the room left of the chart (it ran across its row's bars), whole on hover.
@@ -561,13 +574,13 @@ async function timelinePage() {
     dragged = start != null && Math.abs(x - start) > 6;
     if (dragged) {
       const a = timeAt(Math.max(L, Math.min(x, start))), b = timeAt(Math.min(W - R, Math.max(x, start)));
-      since = new Date(a); until = new Date(b); following = false; load();
+      since = new Date(a); until = new Date(b); following = false; span = null; load();
     }
   });
   svg.addEventListener("click", (ev) => { if (dragged) ev.preventDefault(); dragged = false; });
   // Zoomed out, a period that ran until now still does (its later half would be the future).
-  document.getElementById("t-out").onclick = () => { const mid = (since.getTime() + until.getTime()) / 2, half = until - since; since = new Date(mid - half); until = new Date(mid + half); load(); };
-  document.getElementById("t-last").onchange = (ev) => { following = true; since = new Date(Date.now() - Number(ev.target.value) * 3600e3); load(); };
+  document.getElementById("t-out").onclick = () => { span = null; const mid = (since.getTime() + until.getTime()) / 2, half = until - since; since = new Date(mid - half); until = new Date(mid + half); load(); };
+  lastSel.onchange = () => { following = true; span = Number(lastSel.value) * 3600e3; load(); };
   await load();
   // Between live events the clock moves on: an open alert's bar reaches now (left where the last
   // event drew it, it read as an alert that had ended), and a period that follows now still ends
@@ -576,6 +589,7 @@ async function timelinePage() {
     if (document.hidden || !shown || from != null || lostAt) return;
     if (!following && !(until > Date.now() && shown.alerts.some((a) => !a.ended_at))) return;
     if (following) until = new Date();
+    if (span) since = new Date(until.getTime() - span);
     draw(shown);
   };
   setInterval(tick, 5000);

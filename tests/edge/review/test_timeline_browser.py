@@ -117,3 +117,28 @@ def test_with_the_server_gone_open_alerts_are_said_known_only_to_then(page, seed
     finally:
         alert.close()
         ctx.store.close()
+
+
+def test_last_hour_slides_with_now_and_keeps_its_length(page, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """ "Last 1 hour" kept its start as the clock went on: left open, it drew ever more hours (the
+    whole shift, the select still saying 1 hour), and the address could not ask for it."""
+    page.clock.install(time=datetime.now(UTC))
+    log_in(page, live_server, "/timeline")
+    bars = "document.querySelectorAll('#tl rect.bar').length"
+    page.wait_for_function(f"{bars} === 6")
+    page.select_option("#t-last", "1")
+    page.wait_for_function(f"{bars} === 2")  # dock's open alert (30 min ago), yard's (10 min ago)
+    assert page.url.endswith("/timeline?last=1")
+    page.clock.fast_forward("55:00")  # yard's has ended before the last hour now
+    page.wait_for_function(f"{bars} === 1")
+    assert page.locator("#t-summary").inner_text().startswith("1 alert(s) on 3 camera(s)")
+    page.reload()
+    page.wait_for_function(f"{bars} === 1")
+    assert page.locator("#t-last").input_value() == "1"
+    page.goto(live_server + "/timeline?last=5")
+    page.wait_for_function(f"{bars} === 6")
+    assert (
+        page.locator("#url-notice").inner_text()
+        == 'Ignored from the address: last "5" (hours: 1, 6, 24 or 168).'
+    )
+    page.goto("about:blank")  # closes the live stream before the server stops
