@@ -30,6 +30,8 @@ A row SQLite reads but haad cannot (a column of the wrong type, fields that are 
 state, windows that do not decode: written by hand, by another program or another haad version) is
 moved, as it was, into a file of its own (``.unreadable-<time>``, :meth:`AlertOutbox.set_aside_rows`)
 and named in the log: every other state is resumed and delivered, and none waits behind it forever.
+An outbox whose table this haad cannot write (a column missing, one it cannot fill, a view) is moved
+aside whole under that name, and the states it can read there taken into a new one.
 The files waiting for recovery are listed by :func:`awaiting_recovery` (the daemon's ``/health``).
 """
 
@@ -495,6 +497,7 @@ def recover_at_start(path: Path) -> None:
     # First: a write-ahead log left at the path without its file is the old file's, and SQLite would
     # apply it to a side file linked there.
     set_aside_if_damaged(path)
+    _set_aside_if_foreign(path)  # before a carry-over's side file is merged into it
     with _MOVES:
         for side in _named(path, "carried"):
             if not side.name.endswith(_JOURNALS):
@@ -579,16 +582,61 @@ def set_aside_if_damaged(path: Path) -> None:
 
 
 def _set_aside(path: Path, why: str) -> None:
-    aside = _stamped(path, "damaged")
+    aside = _moved_aside(path, "damaged")
+    log.error(
+        "the alert outbox %s is damaged (%s): moved to %s and a new one started; alert states not yet in "
+        "the alert log that were only there are lost unless recovered from it (sqlite3 %s .recover)",
+        path, why, aside, aside.name,
+    )  # fmt: skip
+
+
+def _moved_aside(path: Path, what: str) -> Path:
+    """Move the file at ``path`` and its side files to a new name for ``what`` (:func:`_stamped`)."""
+    aside = _stamped(path, what)
     for suffix in ("", *_SIDE_FILES):
         try:
             os.rename(f"{path}{suffix}", f"{aside}{suffix}")
         except FileNotFoundError:
             pass
+    return aside
+
+
+def _set_aside_if_foreign(path: Path) -> None:
+    """Move aside an outbox whose ``outbox`` is not a table this haad can write (columns missing, one
+    it cannot fill, a view: made by another program or another haad version), and take into a new
+    one the states it can read there: else no alert could be saved until someone removed it by hand."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    db = sqlite3.connect(path, timeout=30.0)
+    try:
+        kind = db.execute("SELECT type FROM sqlite_master WHERE name = 'outbox'").fetchone()
+        columns = list(db.execute("PRAGMA table_info(outbox)"))
+    finally:
+        db.close()
+    if kind is None:
+        return  # a new file: the table is made
+    ours = {"id", *_COLUMNS.split(", ")}
+    # A file older than ``delivered`` gets it (_prepare). (cid, name, type, notnull, default, pk): a
+    # column not ours, NOT NULL without a default, refuses every row we put.
+    problems = [f"column {name} missing" for name in sorted(ours - {c[1] for c in columns} - {"delivered"})]
+    problems += [
+        f"column {c[1]} it cannot fill" for c in columns if c[1] not in ours and c[3] and c[4] is None
+    ]
+    if kind[0] != "table":
+        problems = [f"outbox is a {kind[0]}"]
+    if not problems:
+        return
+    why = ", ".join(problems)
+    aside = _moved_aside(path, "unreadable")
+    try:
+        _merge(aside, path)
+        taken = "the alert states this haad can read there are taken in"
+    except sqlite3.Error as e:
+        taken = f"none of its alert states can be taken in ({e})"
     log.error(
-        "the alert outbox %s is damaged (%s): moved to %s and a new one started; alert states not yet in "
-        "the alert log that were only there are lost unless recovered from it (sqlite3 %s .recover)",
-        path, why, aside, aside.name,
+        "the alert outbox %s is not one this haad can write (%s): moved to %s and a new one started; %s; "
+        "it stays for recovery by hand (sqlite3 %s 'SELECT * FROM outbox') or by the haad that wrote it",
+        path, why, aside, taken, aside.name,
     )  # fmt: skip
 
 

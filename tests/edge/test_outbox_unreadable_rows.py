@@ -118,3 +118,45 @@ def test_a_row_spoiled_while_the_worker_runs_is_set_aside_by_delivery_which_goes
     finally:
         box.close()
         sink.close()
+
+
+FOREIGN = {  # an outbox table this haad cannot write, as another program or haad version could leave it
+    "a_column_missing": "CREATE TABLE outbox (id INTEGER PRIMARY KEY, episode_key TEXT UNIQUE, state BLOB)",
+    "a_column_it_cannot_fill": "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, episode_key TEXT "
+    "NOT NULL UNIQUE, rev INTEGER NOT NULL DEFAULT 0, stream_id TEXT NOT NULL, open INTEGER NOT NULL, fields "
+    "TEXT NOT NULL, arrays BLOB NOT NULL, delivered INTEGER NOT NULL DEFAULT 0, priority INTEGER NOT NULL)",
+    "a_view": "CREATE VIEW outbox AS SELECT 1 AS id",
+}
+
+
+@pytest.mark.parametrize("how", list(FOREIGN))
+def test_an_outbox_this_haad_cannot_write_is_set_aside_and_a_new_one_takes_alerts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    """The writer failed at every state (kept in memory only, /health failing) until someone moved
+    the file by hand; now it is moved aside, and what haad can read there is taken in."""
+    outbox, url = tmp_path / "outbox.db", f"sqlite:///{tmp_path / 'alerts.db'}"
+    with sqlite3.connect(outbox) as db:
+        db.execute(FOREIGN[how])
+    if how == "a_column_it_cannot_fill":  # a newer haad's state, in the columns this one knows
+        box = AlertOutbox(tmp_path / "ours.db")
+        box.put([(1, state("left-open", closed=False))])
+        box.close()
+        with sqlite3.connect(outbox) as db:
+            db.execute("ATTACH DATABASE ? AS ours", (str(tmp_path / "ours.db"),))
+            db.execute("INSERT INTO outbox SELECT *, 1 FROM ours.outbox")
+    sink = AlertSink(StoreConfig(url=url, busy_timeout_s=0.5), outbox, model_version="m1")
+    sink.start(["cam0"])
+    found = sink.unfinished(wait_s=10)
+    sink.write([event("opened", "new", 3, 3.0)])
+    wait_for(lambda: sink.health().waiting == 0 and [k for k, _, _ in rows(url)].count("new") == 1)
+    assert sink.health().outbox_error is None
+    sink.close()
+    resumed = ["left-open"] if how == "a_column_it_cannot_fill" else []
+    assert [u.episode.episode_id for u in found] == resumed
+    assert [k for k, _, _ in rows(url)] == sorted(["new", *resumed])
+    (aside,) = awaiting_recovery(outbox)  # kept as it was
+    assert ".unreadable-" in aside.name
+    with sqlite3.connect(aside) as db:
+        assert db.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0] == FOREIGN[how]
+    assert any("not one this haad can write" in r.getMessage() for r in caplog.records)
