@@ -506,6 +506,10 @@ async function timelinePage() {
     // A keyboard user's bar keeps the focus across a redraw (a live update comes any time).
     const focused = svg.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
     svg.replaceChildren();
+    // The period's part of the chart: the trace of an alert begun before it ran over the camera names.
+    const period = svgEl("clipPath", { id: "tl-period" });
+    period.append(svgEl("rect", { x: L, y: 0, width: W - L - R, height: H }));
+    svg.append(period);
     // As many axis times as fit side by side (a phone's chart holds its two ends): the first reaches
     // right of its line, the next half each way.
     const probe = svg.appendChild(Object.assign(svgEl("text", { "font-size": 10 }), { textContent: short(until.getTime()) }));
@@ -541,7 +545,7 @@ async function timelinePage() {
       svg.append(link);
       if (a.trace.length) {
         const pts = a.trace.map(([dt, sc]) => `${X(s + dt * 1000).toFixed(1)},${Y(a.stream_id, sc / a.threshold).toFixed(1)}`);
-        svg.append(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke: "#1f77b4", "stroke-width": 1.2, class: "trace", "data-id": a.id, "data-n": a.trace.length }));
+        svg.append(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke: "#1f77b4", "stroke-width": 1.2, "clip-path": "url(#tl-period)", class: "trace", "data-id": a.id, "data-n": a.trace.length }));
       }
     }
     if (focused) svg.querySelector(`a[href="${focused}"]`)?.focus();

@@ -1,5 +1,6 @@
 """The timeline page as the clock moves, in a real browser (Chromium through Playwright with its fake
-clock, a real Uvicorn server on a SQLite log): an open alert is drawn as going on until it ends."""
+clock, a real Uvicorn server on a SQLite log): an open alert is drawn as going on until it ends or
+the server is gone, "Last N hours" slides with now, and the chart keeps to its period."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import cv2
+import numpy as np
 from review_helpers import Seeded, demo_alert, free_port, log_in, make_context, running
 
 from edge.review.app import create_app
@@ -141,4 +144,25 @@ def test_last_hour_slides_with_now_and_keeps_its_length(page, live_server: str, 
         page.locator("#url-notice").inner_text()
         == 'Ignored from the address: last "5" (hours: 1, 6, 24 or 168).'
     )
+    page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_a_trace_begun_before_the_period_stays_off_the_camera_names(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """Zoomed in after an alert began, its score trace was drawn left of the chart, over the names."""
+    with AlertStore(seeded.url) as store:
+        started = store.get_alert(seeded.ids[3]).started_at  # dock's closed alert
+    period = {
+        "since": (started + timedelta(seconds=2)).isoformat(),
+        "until": (started + timedelta(seconds=12)).isoformat(),
+    }
+    log_in(page, live_server, "/timeline?" + urlencode(period))
+    page.wait_for_selector(f"#tl polyline.trace[data-id='{seeded.ids[3]}']")
+    box = page.locator("#tl").bounding_box()
+    assert box is not None
+    names = page.screenshot(clip={"x": box["x"], "y": box["y"], "width": 88, "height": box["height"]})
+    bgr = cv2.imdecode(np.frombuffer(names, np.uint8), cv2.IMREAD_COLOR).astype(int)
+    blue = (abs(bgr[..., 0] - 0xB4) < 40) & (abs(bgr[..., 1] - 0x77) < 40) & (abs(bgr[..., 2] - 0x1F) < 40)
+    assert not blue.any(), "the trace is drawn over the camera names"
     page.goto("about:blank")  # closes the live stream before the server stops
