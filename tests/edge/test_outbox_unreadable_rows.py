@@ -60,8 +60,15 @@ def aside(outbox: Path) -> list[str]:
     return sorted(found)
 
 
-@pytest.mark.parametrize("how", list(MALFORMED))
-@pytest.mark.parametrize("bad_is_open", [True, False], ids=["open", "closed"])
+# A row that does not decode is met by the start (open: resumed) or by delivery (closed); one of
+# the wrong type by the start's look at every row, open or not.
+UNDECODABLE = ("fields_not_json", "fields_without_a_key", "fields_with_an_unknown_key", "windows_not_npz")
+CASES = [(how, True) for how in MALFORMED] + [(how, False) for how in UNDECODABLE]
+
+
+@pytest.mark.parametrize(
+    ("how", "bad_is_open"), CASES, ids=[f"{h}-{'open' if o else 'closed'}" for h, o in CASES]
+)
 def test_a_start_sets_unreadable_rows_aside_and_resumes_and_delivers_every_other(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str, bad_is_open: bool
 ) -> None:
