@@ -1,19 +1,25 @@
 """deploy/Dockerfile (not built in CI: no Docker engine) copies every package pyproject.toml installs,
-from paths that exist, and installs the lean edge install, as a camera host needs; the
-``--metrics-host`` its command gives is checked as metrics.host is."""
+from paths that exist, and installs the lean edge install, as a camera host needs; the build context
+leaves out the checkout's bulk, never a file the image copies; the state lives in a volume, and a
+``docker stop`` waits as long as systemd does; the ``--metrics-host`` its command gives is checked as
+metrics.host is."""
 
 from __future__ import annotations
 
 import shlex
+import subprocess
 import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
+import yaml
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from config.edge import EdgeConfig
 from haad.cli import app
+from tests.haad.cli.test_deploy_unit import unit_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -34,6 +40,50 @@ def test_the_image_copies_what_pip_installs_and_installs_no_torch() -> None:
     pip = [args for word, args in instructions() if word == "RUN" and "pip" in args]
     pip_args = [a for args in pip for a in args if not a.startswith("-") and a not in ("pip", "install")]
     assert pip_args == ["."], pip_args  # not torch, not an extra: the daemon runs without them
+
+
+def ignored(path: str, patterns: list[str]) -> bool:
+    """Whether .dockerignore leaves ``path`` out of the build context: a pattern matching it or a
+    folder above it (fnmatch's ``*`` also crosses ``/``: stricter than Docker, never laxer here)."""
+    parts = Path(path).parts
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return any(
+        fnmatch(prefix, pattern) or fnmatch(prefix, pattern.removeprefix("**/"))
+        for pattern in patterns
+        for prefix in prefixes
+    )
+
+
+def test_the_build_context_leaves_out_the_bulk_and_keeps_every_file_the_image_copies() -> None:
+    """Without a .dockerignore the whole checkout went to the builder, its virtualenv (2+ GB) too."""
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert not [p for p in patterns if p.startswith("!")], "negations: not read by ignored()"
+    assert all(ignored(p, patterns) for p in (".venv", ".git", "runs", "edge/__pycache__/x.pyc"))
+    copied = [args[0] for word, args in instructions() if word == "COPY"]
+    tracked = subprocess.run(
+        ["git", "ls-files", "--", *copied], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tracked and not [f for f in tracked if ignored(f, patterns)]
+
+
+def test_the_example_state_is_kept_in_the_volume() -> None:
+    """Without a VOLUME, a container run without -v lost its profiles and its alert outbox with it."""
+    (volume,) = [Path(a) for word, args in instructions() if word == "VOLUME" for a in args]
+    workdir = [args[0] for word, args in instructions() if word == "WORKDIR"][-1]
+    assert Path(workdir) == volume  # relative settings (caches, a bare SQLite name) land in it
+    example = yaml.safe_load((ROOT / "deploy" / "edge.example.yaml").read_text())
+    written = [example["state_dir"], example["profiles_dir"], make_url(example["store"]["url"]).database]
+    assert all(Path(p).is_relative_to(volume) for p in written), written
+
+
+def test_docker_stop_waits_for_the_daemon_as_systemd_does() -> None:
+    """The usage's docker run left docker stop's 10 s: SIGKILL before the worker (up to 30 s) had
+    scored what was queued and handed its open alerts over."""
+    text = (ROOT / "deploy" / "Dockerfile").read_text().replace("\\\n#", " ")
+    (run,) = [shlex.split(line.lstrip("# ")) for line in text.splitlines() if "docker run" in line]
+    timeout = int(run[run.index("--stop-timeout") + 1]) if "--stop-timeout" in run else 10
+    assert timeout >= int(unit_settings()["TimeoutStopSec"][0]), run
 
 
 def test_the_metrics_host_flag_is_checked_as_the_setting_is(
