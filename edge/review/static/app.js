@@ -489,6 +489,7 @@ async function timelinePage() {
     const q = new URLSearchParams(span ? { last: span / 3600e3 } : { since: since.toISOString() });
     if (!following) q.set("until", until.toISOString());
     history.replaceState(null, "", "/timeline?" + q.toString());
+    lastSel.value = span ? String(span / 3600e3) : "";  // a zoom is no "Last 24 hours" (and that can be chosen again)
     q.delete("last"); q.set("since", since.toISOString()); q.set("until", until.toISOString());
     const tsum = document.getElementById("t-summary");
     try { draw(shown = await api("/timeline?" + q.toString())); } catch (e) {

@@ -166,3 +166,16 @@ def test_a_trace_begun_before_the_period_stays_off_the_camera_names(
     blue = (abs(bgr[..., 0] - 0xB4) < 40) & (abs(bgr[..., 1] - 0x77) < 40) & (abs(bgr[..., 2] - 0x1F) < 40)
     assert not blue.any(), "the trace is drawn over the camera names"
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_a_zoomed_period_is_not_called_the_last_24_hours(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """Zoomed, the chart still said "Last 24 hours", and choosing that again did nothing (no change)."""
+    log_in(page, live_server, "/timeline")
+    page.wait_for_selector("#tl rect.bar")
+    assert page.locator("#t-last").input_value() == "24"
+    page.click("#t-out")
+    page.wait_for_function("document.getElementById('t-last').value === ''")
+    assert page.locator("#t-last option:checked").inner_text() == "—"
+    page.select_option("#t-last", "24")
+    page.wait_for_url("**/timeline?last=24")
+    page.goto("about:blank")  # closes the live stream before the server stops
