@@ -86,6 +86,16 @@ def test_docker_stop_waits_for_the_daemon_as_systemd_does() -> None:
     assert timeout >= int(unit_settings()["TimeoutStopSec"][0]), run
 
 
+def test_the_image_sets_the_environment_the_unit_sets() -> None:
+    """The unit ran the daemon with OMP_NUM_THREADS=1; the image left it unset (a BLAS thread per
+    host core in every process)."""
+    env = {
+        a.split("=", 1)[0]: a.split("=", 1)[1] for word, args in instructions() if word == "ENV" for a in args
+    }
+    unit = dict(e.split("=", 1) for line in unit_settings()["Environment"] for e in shlex.split(line))
+    assert unit and unit.items() <= env.items(), (unit, env)
+
+
 def test_the_metrics_host_flag_is_checked_as_the_setting_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
