@@ -4,8 +4,12 @@ deployment that cannot run is not restarted in a loop."""
 from __future__ import annotations
 
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
@@ -23,6 +27,20 @@ def unit_settings() -> dict[str, list[str]]:
             key, value = line.split("=", 1)
             settings.setdefault(key, []).append(value)
     return settings
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze on this host")
+def test_systemd_reads_every_setting_of_the_unit(tmp_path: Path) -> None:
+    """A misspelt key or a bad value is only a warning, logged as systemd ignores it (exit 0 too): a
+    sandbox setting would be silently off. ExecStart must name a program that exists: this venv's."""
+    binary = shlex.split(unit_settings()["ExecStart"][0])[0]
+    unit = tmp_path / "haad.service"
+    here = str(Path(sys.executable).parent / Path(binary).name)
+    unit.write_text((DEPLOY / "haad.service").read_text().replace(binary, here))
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0 and not result.stdout + result.stderr, result.stdout + result.stderr
 
 
 def test_a_deployment_that_cannot_run_exits_from_the_main_process_with_a_code_not_restarted(
