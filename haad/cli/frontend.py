@@ -34,6 +34,9 @@ REMOTE_FLUSH_S = 2.0
 # How often the streams' processes are looked at (ended, failed, due for a restart).
 POLL_S = 0.2
 ConfigArg = Annotated[Path, typer.Argument(help="Frontend YAML: the bus and the streams, as in edge.yaml.")]
+RecordConfigArg = Annotated[
+    Path, typer.Argument(help="Frontend YAML or edge.yaml: the stream to record is read from its streams.")
+]
 
 
 def _load(path: Path) -> FrontendConfig:
@@ -41,16 +44,33 @@ def _load(path: Path) -> FrontendConfig:
         return load_config(path, FrontendConfig)
     except ConfigError as e:
         typer.echo(str(e), err=True)
-        try:
-            keys = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            keys = None
-        extra = set(keys) - set(FrontendConfig.model_fields) if isinstance(keys, dict) else set()
-        if extra and extra <= set(EdgeConfig.model_fields):
+        if _is_edge_yaml(path):
             # an edge.yaml is refused setting by setting: say what to do once
             typer.echo(
                 f"{path} is an edge.yaml: a frontend host's file holds only its bus and streams", err=True
             )
+        raise typer.Exit(2) from None
+
+
+def _is_edge_yaml(path: Path) -> bool:
+    """Whether ``path`` holds settings of an edge.yaml that a frontend file has not."""
+    try:
+        keys = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    extra = set(keys) - set(FrontendConfig.model_fields) if isinstance(keys, dict) else set()
+    return bool(extra) and extra <= set(EdgeConfig.model_fields)
+
+
+def _streams_to_record(path: Path) -> list[StreamConfig]:
+    """The streams of a frontend file or of an edge.yaml: a camera is recorded for `haad enroll` on
+    the host whose edge.yaml names it, with that stream's estimator settings."""
+    if not _is_edge_yaml(path):
+        return _load(path).streams
+    try:
+        return load_config(path, EdgeConfig).streams
+    except ConfigError as e:
+        typer.echo(str(e), err=True)
         raise typer.Exit(2) from None
 
 
@@ -177,7 +197,7 @@ class _Stream:
 
 @app.command("record")
 def record_cmd(
-    config: ConfigArg,
+    config: RecordConfigArg,
     out: Annotated[Path, typer.Option(help="Clip-set .npz to write (one clip).")],
     stream: Annotated[str | None, typer.Option(help="Stream id in the config; default: the first.")] = None,
     label: Annotated[str, typer.Option(help="Behaviour label of the clip.")] = "normal",
@@ -191,10 +211,10 @@ def record_cmd(
     from clips.files import save_clipset_file
     from pose_frontend.record import RecordError, record_clip
 
-    cfg = _load(config)
-    chosen: list[StreamConfig] = [s for s in cfg.streams if stream is None or s.id == stream]
+    streams = _streams_to_record(config)
+    chosen: list[StreamConfig] = [s for s in streams if stream is None or s.id == stream]
     if not chosen:
-        typer.echo(f"no stream {stream!r} in {config}; streams: {[s.id for s in cfg.streams]}", err=True)
+        typer.echo(f"no stream {stream!r} in {config}; streams: {[s.id for s in streams]}", err=True)
         raise typer.Exit(2)
     # Found after a live recording, a file that cannot be written would lose it.
     problem = (

@@ -165,6 +165,29 @@ def test_run_given_an_edge_yaml_says_what_a_frontend_file_holds(tmp_path: Path) 
     )
 
 
+def test_record_reads_the_stream_from_an_edge_yaml(tmp_path: Path) -> None:
+    # Recording a camera of the daemon's edge.yaml for `haad enroll` was refused setting by setting
+    # ("store: Extra inputs are not permitted", ...): a separate frontend file had to be written.
+    edge = _write(
+        tmp_path / "edge.yaml",
+        """
+streams:
+  - id: door
+    source: {kind: synthetic, seed: 1, script: [{motion: walk_in_place, seconds: 1.5}]}
+store: {url: 'sqlite:///a.db'}
+metrics: {enabled: false}
+""",
+    )
+    out = tmp_path / "door.npz"
+    result = CliRunner().invoke(frontend_app, ["record", str(edge), "--stream", "door", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    [clip] = load_clipset_file(out).clips
+    assert clip.name == "door:normal" and len(clip.times) == 45
+    typo = _write(tmp_path / "typo.yaml", "streams: [{id: door}]\nstore: {ulr: 'sqlite:///a.db'}\n")
+    result = CliRunner().invoke(frontend_app, ["record", str(typo), "--out", str(out)])
+    assert result.exit_code == 2 and "store.ulr: Extra inputs are not permitted" in result.output
+
+
 def test_run_publishes_every_stream_until_the_sources_end(tmp_path: Path) -> None:
     endpoint = f"ipc://{tmp_path}/bus.sock"
     config = _write(
