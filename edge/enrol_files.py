@@ -193,5 +193,10 @@ def _video_clip(path: Path, estimator: EstimatorConfig) -> Clip:
     except RecordError as e:  # a video that opened but ends early (truncated), say
         raise EnrolmentError(f"cannot enrol: {e}") from None
     if not np.isfinite(joints).all(axis=(1, 2)).any():
-        raise EnrolmentError(f"cannot enrol: {path}: no person was detected in any frame")
+        raise EnrolmentError(
+            f"cannot enrol: {path}: no person was detected in any frame; a video is read with MediaPipe "
+            "Pose's default one-person settings: give one where a person is whole and large in view, or "
+            "record the camera with its stream's estimator settings (`haad frontend record edge.yaml "
+            "--stream ID --out clip.npz`) and enrol the .npz"
+        )
     return Clip(joints, times, name=path.name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from clips import Clip
@@ -61,6 +63,20 @@ def test_a_video_given_twice_goes_through_pose_estimation_once(
     assert runs == [str(video)]
     assert [c.name for c in clips] == ["pose_squats.mp4", "pose_squats.mp4 (2)", "again.mp4"]
     assert all(c.joints is clips[0].joints for c in clips)
+
+
+def test_a_video_without_a_person_says_how_to_enrol_that_camera(tmp_path: Path) -> None:
+    # It said only "no person was detected in any frame", also of a camera whose people are small
+    # (opencv_vtest), which the stream's own estimator settings (haad frontend record) do find.
+    video = tmp_path / "empty.mp4"
+    out = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (96, 64))
+    for _ in range(30):  # 2.9 s: long enough to be one clip, so pose estimation runs
+        out.write(np.full((64, 96, 3), 128, np.uint8))
+    out.release()
+    with pytest.raises(EnrolmentError) as e:
+        _load([video])
+    assert "empty.mp4: no person was detected in any frame" in str(e.value)
+    assert "`haad frontend record edge.yaml --stream ID --out clip.npz`) and enrol the .npz" in str(e.value)
 
 
 def test_a_clip_set_of_many_short_clips_names_a_few_and_counts_the_rest(
