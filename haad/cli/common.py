@@ -73,6 +73,10 @@ def output_folder(path: Path, option: str = "--out") -> Path:
     return path
 
 
+# PostgreSQL's invalid_schema_name: nothing to create the tables in (a search_path naming no schema).
+_NO_SCHEMA = "3F000"
+
+
 def open_store(store: StoreConfig) -> AlertStore:
     """The alert log ``store`` names, for a command that reads it (a worker creates it); exits with
     code 1 and one line when it cannot be opened. A missing SQLite file is refused, not created: a
@@ -93,7 +97,14 @@ def open_store(store: StoreConfig) -> AlertStore:
     except SecretError as e:
         raise fail(f"store.password: {e}") from None
     except (SQLAlchemyError, CommandError) as e:
-        raise fail(f"cannot open {redact_url(store.url)}: {e.__class__.__name__}: {e.args[0]}") from None
+        if getattr(getattr(e, "orig", None), "sqlstate", None) == _NO_SCHEMA:
+            raise fail(
+                f"cannot open {redact_url(store.url)}: the schema its search_path names does not exist; "
+                "create it (CREATE SCHEMA name) or fix store.url (--db, HAAD_DB)"
+            ) from None
+        # The first line: the driver's own follows with the SQL it ran (LINE 2: CREATE TABLE ...).
+        why = str(e.args[0]).splitlines()[0] if e.args else ""
+        raise fail(f"cannot open {redact_url(store.url)}: {e.__class__.__name__}: {why}") from None
 
 
 def invalid(e: ValidationError, code: int = 2) -> typer.Exit:
