@@ -48,7 +48,14 @@ def serve_cmd(
     try:
         run_server(cfg, serve, store=open_store(cfg.store))
     except ServeUnavailable as e:
-        raise fail(str(e), 2) from None
+        # The usual way to meet a busy port: `haad run` on the same edge.yaml serves the pages itself.
+        from_file = cfg.serve is not None and host is None and port is None
+        also = (
+            f"; `haad run --config {config}` serves these pages itself while serve: is set"
+            if from_file
+            else ""
+        )
+        raise fail(f"{e}{also}", 2) from None
 
 
 @app.command("token")
