@@ -212,12 +212,12 @@ class AlertOutbox:
             # By revision too: a row a newer state replaced meanwhile (same id) is not this one.
             which = " OR ".join(["(id = ? AND rev IS ?)"] * len(bad))
             params = [v for row_id, rev, _ in bad for v in (row_id, rev)]
-            self.set_aside_rows(which, params, bad[0][2])
+            self.set_aside_rows(which, params, f"cannot be read ({bad[0][2]})")
         return states
 
-    def set_aside_rows(self, where: str, params: Sequence[Any] = (), why: str = "") -> int:
+    def set_aside_rows(self, where: str, params: Sequence[Any] = (), why: str = "cannot be read") -> int:
         """Move the rows ``where`` selects, as they are, into a new file beside the outbox
-        (``.unreadable-<time>``, module docstring), saying so; how many. The outbox stays locked for
+        (``.unreadable-<time>``, module docstring), saying so (``why``: what the states ...); how many. The outbox stays locked for
         writing meanwhile, and the rows are on disk there before they are removed here: a crash
         between leaves them in both, never in neither."""
         side = _stamped(self.path, "unreadable")
@@ -232,8 +232,8 @@ class AlertOutbox:
             db.execute(f"DELETE FROM outbox WHERE {where}", params)
         keys = [repr(row[columns.index("episode_key")]) for row in found]
         log.error(
-            "%d alert state(s) in the alert outbox %s cannot be read (%s); moved as they were to %s for recovery "
-            "by hand (sqlite3 %s 'SELECT * FROM outbox'), every other state goes on; episode key(s): %s",
+            "%d alert state(s) in the alert outbox %s %s; moved as they were to %s for recovery by hand "
+            "(sqlite3 %s 'SELECT * FROM outbox'), every other state goes on; episode key(s): %s",
             len(found), self.path, why, side, side.name, ", ".join(keys[:10]) + (" ..." if len(keys) > 10 else ""),
         )  # fmt: skip
         return len(found)
@@ -505,7 +505,7 @@ def recover_at_start(path: Path) -> None:
     if path.is_file():
         outbox = AlertOutbox(path)
         try:
-            outbox.set_aside_rows(_MISTYPED, why="a column of the wrong type")
+            outbox.set_aside_rows(_MISTYPED, why="cannot be read (a column of the wrong type)")
         finally:
             outbox.close()
     if earlier:

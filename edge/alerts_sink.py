@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.exc import DataError, IntegrityError
 
 from bus.logs import redact_url
 from config.store import StoreConfig
@@ -55,6 +56,9 @@ BATCH = 64  # states per delivery transaction
 # States kept in memory for delivery after the outbox took them (the others are read back).
 SAVED_KEPT = 4 * BATCH
 State = tuple[int, NewAlert]  # (revision, the episode's row as it stands)
+# The log answered and refused what it was given (a text it cannot hold, a value out of its range):
+# the same state is refused again, however long it is retried.
+REFUSED = (DataError, IntegrityError)
 
 
 @dataclass(frozen=True)
@@ -352,9 +356,15 @@ class AlertSink:
             if rev > newest.get(a.episode_key, (-1,))[0]:
                 newest[a.episode_key] = (rev, a)
         todo = [(rev, a) for rev, a in newest.values() if not delivery.has(a.episode_key, rev)]
-        if todo[:BATCH] and not delivery.write(todo[:BATCH], self.cfg.timeout_s):
+        refused = delivery.write(todo[:BATCH], self.cfg.timeout_s) if todo else []
+        if refused is None:
             return None
-        self.delivered += len(todo[:BATCH])
+        self.delivered += len(todo[:BATCH]) - len(refused)
+        # Set aside for a human like a row that cannot be read, so none waits behind them; one held only
+        # in memory (the outbox failing) stays there, tried again alone at each round.
+        outboxed = {(a.episode_key, rev) for rev, a in from_outbox}
+        aside = [(a.episode_key, rev) for (rev, a), _ in refused if (a.episode_key, rev) in outboxed]
+        delivery.set_aside(aside, "; ".join(why for _, why in refused))
         delivery.mark([(a.episode_key, rev) for rev, a in from_outbox if delivery.has(a.episode_key, rev)])
         with self._lock:
             for rev, a in from_memory:
@@ -362,6 +372,9 @@ class AlertSink:
                     del self._unsaved[a.episode_key]
             for _, a in from_outbox:
                 if (key := a.episode_key) in self._saved and delivery.has(key, self._saved[key][0]):
+                    del self._saved[key]
+            for key, rev in aside:  # never put back (_put_again_if_set_aside): the file holds it
+                if self._saved.get(key, (rev + 1,))[0] <= rev:
                     del self._saved[key]
             self._waiting = delivery.waiting()
         return len(todo[:BATCH]), len(todo) > BATCH or len(from_outbox) == BATCH
@@ -495,22 +508,48 @@ class _Delivery:
                 self.failed(e)
         return self.store is not None
 
-    def write(self, states: Sequence[State], timeout_s: float) -> bool:
+    def write(self, states: Sequence[State], timeout_s: float) -> list[tuple[State, str]] | None:
+        """Write ``states`` to the log: those it refused (each tried alone), with why; None when it failed."""
         assert self.store is not None
+        refused: list[tuple[State, str]] = []
         try:
             with DEADLINES.within(timeout_s):
                 self.store.write_alerts([a for _, a in states])
+        except REFUSED as e:
+            if len(states) == 1:
+                refused = [(states[0], _first_line(e))]
+            elif (alone := self._one_by_one(states, timeout_s)) is None:
+                return None
+            else:
+                refused = alone
         except Exception as e:  # noqa: BLE001 - any driver error means: not delivered yet
             self.failed(e)
-            return False
-        for rev, a in states:
-            self.done[a.episode_key] = max(rev, self.done.get(a.episode_key, -1))
+            return None
+        for state in states:
+            if state not in [r for r, _ in refused]:
+                rev, a = state
+                self.done[a.episode_key] = max(rev, self.done.get(a.episode_key, -1))
         if self.down_since is not None:
             log.warning("alert log %s reachable again after %.0f s; the waiting alerts are delivered",
                         redact_url(self.cfg.url), time.monotonic() - self.down_since)  # fmt: skip
         self.down_since, self.error = None, None
         self.backoff.reset()
-        return True
+        return refused
+
+    def _one_by_one(self, states: Sequence[State], timeout_s: float) -> list[tuple[State, str]] | None:
+        """Write each state alone: those the log refused, with why; None when it failed."""
+        store, refused = self.store, []
+        assert store is not None
+        for state in states:
+            try:
+                with DEADLINES.within(timeout_s):
+                    store.write_alerts([state[1]])
+            except REFUSED as e:
+                refused.append((state, _first_line(e)))
+            except Exception as e:  # noqa: BLE001 - as in write
+                self.failed(e)
+                return None
+        return refused
 
     def open_alerts(self, streams: Sequence[str], timeout_s: float) -> list[AlertRecord] | None:
         assert self.store is not None
@@ -547,6 +586,19 @@ class _Delivery:
         # An episode gone from the outbox meanwhile was delivered by another process.
         return [state for key, _ in waiting if (state := held.get(key) or stored.get(key)) is not None]
 
+    def set_aside(self, receipts: Sequence[tuple[str, int]], why: str) -> None:
+        """Move these states, which the log refuses, out of the outbox into a file of their own
+        (edge.alert_outbox); while the outbox cannot be written they stay and are tried again."""
+        if not receipts or self.outbox is None:
+            return
+        try:
+            which = " OR ".join(["(episode_key = ? AND rev = ?)"] * len(receipts))
+            self.outbox.set_aside_rows(
+                which, [v for r in receipts for v in r], f"are refused by the alert log ({why})"
+            )
+        except (sqlite3.Error, OSError):
+            self._drop_outbox()
+
     def mark(self, receipts: Sequence[tuple[str, int]]) -> None:
         """Mark delivered states in the outbox; on a full disk they stay unmarked and are sent again
         (harmless: the log replaces a row by its key, and this worker skips what it delivered)."""
@@ -572,7 +624,7 @@ class _Delivery:
             log.error("alert log %s unavailable (%s: %s); alerts wait in %s until it is back",
                       redact_url(self.cfg.url), type(e).__name__, str(e).splitlines()[0] if str(e) else "",
                       self.outbox_path)  # fmt: skip
-        self.error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        self.error = _first_line(e)
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -587,6 +639,10 @@ class _Delivery:
         if self.store is not None:
             self.store.close()
         self._drop_outbox()
+
+
+def _first_line(e: Exception) -> str:
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
 
 
 def _utc(t: float) -> datetime:

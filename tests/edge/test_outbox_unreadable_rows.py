@@ -5,6 +5,7 @@ every other state is resumed and delivered."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -167,3 +168,27 @@ def test_an_outbox_this_haad_cannot_write_is_set_aside_and_a_new_one_takes_alert
     with sqlite3.connect(aside) as db:
         assert db.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0] == FOREIGN[how]
     assert any("not one this haad can write" in r.getMessage() for r in caplog.records)
+
+
+def test_states_the_log_refuses_are_set_aside_and_never_hold_back_the_others(
+    tmp_path: Path, pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A state PostgreSQL refuses (a NUL in a text, from an outbox edited by hand) was taken for an
+    outage: retried forever, with every state behind it, and /health said the log was down."""
+    outbox = tmp_path / "outbox.db"
+    box = AlertOutbox(outbox)
+    nul = dataclasses.replace(state("nul", closed=True), profile="wa\x00lk")
+    box.put([(1, state("before", closed=True)), (2, nul), (3, state("after", closed=True))])
+    box.close()
+    sink = AlertSink(StoreConfig(url=pg_url, deliver_every_s=0.0), outbox, model_version="m1")
+    sink.start(["cam0"])
+    try:
+        wait_for(lambda: aside(outbox) == ["nul"], timeout_s=30)
+        sink.write([event("opened", "new", 3, 3.0)])
+        wait_for(lambda: [k for k, _, _ in rows(pg_url)] == ["after", "before", "new"], timeout_s=30)
+        assert sink.health().log_error is None
+    finally:
+        sink.close()
+    assert any(
+        "refused by the alert log" in r.getMessage() and "'nul'" in r.getMessage() for r in caplog.records
+    )
