@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.specifiers import SpecifierSet
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
@@ -40,6 +41,14 @@ def test_the_image_copies_what_pip_installs_and_installs_no_torch() -> None:
     pip = [args for word, args in instructions() if word == "RUN" and "pip" in args]
     pip_args = [a for args in pip for a in args if not a.startswith("-") and a not in ("pip", "install")]
     assert pip_args == ["."], pip_args  # not torch, not an extra: the daemon runs without them
+
+
+def test_the_base_image_has_a_python_the_project_installs_on() -> None:
+    (image,) = [args[0] for word, args in instructions() if word == "FROM"]
+    name, tag = image.split(":")
+    version = tag.split("-")[0]
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert name == "python" and version in SpecifierSet(requires), (image, requires)
 
 
 def ignored(path: str, patterns: list[str]) -> bool:
