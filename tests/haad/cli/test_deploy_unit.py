@@ -3,8 +3,10 @@ deployment that cannot run is not restarted in a loop."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from haad.cli import app
+from tests.daemon_harness import alive, demo_profiles, free_port, wait
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 runner = CliRunner()
@@ -79,3 +82,53 @@ def test_a_stop_signals_the_daemon_alone_which_stops_its_children_in_order() -> 
     """A frontend has no SIGTERM handler (the daemon's stop event ends it once it sent what it
     holds): signalled with the daemon, as KillMode=control-group does, it died with its frames."""
     assert unit_settings()["KillMode"] == ["mixed"]
+
+
+@pytest.mark.slow  # the whole daemon, MediaPipe on a video
+def test_the_units_command_runs_the_example_and_stops_on_its_signal_within_its_timeout(
+    tmp_path: Path, data_root: Path
+) -> None:
+    """As systemd runs it: the unit's command line, environment and working directory on
+    deploy/edge.example.yaml (its camera a looped video, its state folder this test's), stopped
+    with KillSignal to the main process alone (KillMode=mixed). What is left in the unit when the
+    daemon exits gets SIGKILL: it must wait for all its children."""
+    unit = unit_settings()
+    state = str(Path("/var/lib") / unit["StateDirectory"][0])
+    example = yaml.safe_load((DEPLOY / "edge.example.yaml").read_text().replace(state, str(tmp_path)))
+    (stream,) = example["streams"]
+    video = data_root / "mediapipe_pose_testdata" / "pose_squats.mp4"
+    stream.update(source={"kind": "video", "path": str(video), "loop": True}, profiles=["demo-walk"])
+    demo_profiles(Path(example["profiles_dir"]))
+    example["bus"] = {"endpoint": f"ipc://{tmp_path / 'bus.sock'}"}  # the unit's /tmp is its own
+    example["metrics"]["port"] = free_port()
+    config = tmp_path / "edge.yaml"
+    config.write_text(yaml.safe_dump(example))
+    binary, *args = shlex.split(unit["ExecStart"][0])
+    argv = [str(Path(sys.executable).parent / Path(binary).name)]
+    argv += [str(config) if a == "/etc/haad/edge.yaml" else a for a in args]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    env |= dict(e.split("=", 1) for line in unit["Environment"] for e in shlex.split(line))
+    log = tmp_path / "daemon.log"
+    cwd = unit["WorkingDirectory"][0].replace(state, str(tmp_path))
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait(lambda: proc.poll() is not None or "bus: connected to" in log.read_text(), 90, "the camera")
+        assert proc.poll() is None, log.read_text()
+        proc.send_signal(signal.Signals[unit["KillSignal"][0]])
+        code = proc.wait(timeout=float(unit["TimeoutStopSec"][0]))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert code == 0, log.read_text()
+    left = [int(p) for p in os.listdir("/proc") if p.isdigit() and _session(int(p)) == proc.pid]
+    assert not [p for p in left if alive(p)], left
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[4])
+    except (OSError, IndexError, ValueError):
+        return None
