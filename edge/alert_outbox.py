@@ -176,9 +176,20 @@ class AlertOutbox:
 
     def undelivered_revs(self, limit: int = 64) -> list[Receipt]:
         """Which states :meth:`undelivered` would return, without reading them: (episode key, revision)."""
-        return self._rows(
-            "SELECT episode_key, rev FROM outbox WHERE delivered = 0 ORDER BY id LIMIT ?", (limit,)
-        )
+        while True:
+            found = self._rows(
+                "SELECT id, episode_key, rev FROM outbox WHERE delivered = 0 ORDER BY id LIMIT ?", (limit,)
+            )
+            # Put by another program since the start looked at every row (recover_at_start).
+            bad = [
+                (row_id, rev) for row_id, key, rev in found if type(key) is not str or type(rev) is not int
+            ]
+            if not bad:
+                return [(key, rev) for _, key, rev in found]
+            which = " OR ".join(["(id = ? AND rev IS ?)"] * len(bad))
+            self.set_aside_rows(
+                which, [v for b in bad for v in b], "cannot be read (a column of the wrong type)"
+            )
 
     def states(self, keys: Sequence[str]) -> dict[str, tuple[int, NewAlert]]:
         """The newest state of each of these episodes the outbox holds, with its revision."""

@@ -32,6 +32,9 @@ MALFORMED = {  # column -> what is found there
 }
 
 
+COLUMNS = "episode_key, rev, stream_id, open, fields, arrays, delivered"
+
+
 def state(key: str, *, closed: bool, stream: str = "cam0") -> NewAlert:
     frames = np.zeros((2, 60, 20, 3), np.float32)
     return NewAlert(
@@ -108,23 +111,27 @@ def test_rows_that_cannot_be_read_never_hold_back_those_behind_them(tmp_path: Pa
     assert aside(outbox) == [f"bad{i:03d}" for i in range(1, 71)]
 
 
+@pytest.mark.parametrize("how", ["fields_not_json", "rev_not_a_number"])
 def test_a_row_spoiled_while_the_worker_runs_is_set_aside_by_delivery_which_goes_on(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str
 ) -> None:
     """Met by the delivery thread, not the start: it used to die on it, and nothing was delivered again."""
     outbox, url = tmp_path / "outbox.db", f"sqlite:///{tmp_path / 'alerts.db'}"
     sink = AlertSink(StoreConfig(url=url, deliver_every_s=0.0), outbox, model_version="m1")
+    spare = AlertOutbox(tmp_path / "spare.db")
+    spare.put([(10_000, state("bad", closed=True))])
+    spare.close()
+    spoil(tmp_path / "spare.db", "bad", how)
     sink.start(["cam0"])
-    box = AlertOutbox(outbox)
     try:
-        box.put([(10_000, state("bad", closed=True))])  # as another writer would
-        spoil(outbox, "bad", "fields_not_json")
+        with sqlite3.connect(outbox, timeout=10) as db:  # as another program would put it, in one go
+            db.execute("ATTACH DATABASE ? AS spare", (str(tmp_path / "spare.db"),))
+            db.execute(f"INSERT INTO outbox ({COLUMNS}) SELECT {COLUMNS} FROM spare.outbox")
         with caplog.at_level(logging.ERROR, logger="haad.alerts"):
             wait_for(lambda: aside(outbox) == ["bad"])
             sink.write([event("opened", "after", 3, 3.0)])
             wait_for(lambda: [k for k, _, _ in rows(url)] == ["after"])
     finally:
-        box.close()
         sink.close()
 
 
