@@ -458,10 +458,9 @@ async function timelinePage() {
   const lastSel = document.getElementById("t-last");
   let span = null;
   if (!end && !start) {
-    const v = params.get("last");
-    if (v && [...lastSel.options].some((o) => o.value === v)) lastSel.value = v;
-    else if (v) ignored.push(`last "${v}" (hours: 1, 6, 24 or 168)`);
-    span = Number(lastSel.value) * 3600e3;
+    const v = params.get("last"), hours = Number(v);
+    if (v && !(hours > 0 && hours <= 24 * 3660)) ignored.push(`last "${v}" (not a number of hours up to ten years)`);
+    span = (v && hours > 0 && hours <= 24 * 3660 ? hours : Number(lastSel.value)) * 3600e3;
   }
   let since = start || new Date(until.getTime() - (span || 24 * 3600e3));
   if (since >= until) { ignored.push(`since "${params.get("since")}" (not before until)`); since = new Date(until.getTime() - 24 * 3600e3); }
@@ -489,7 +488,9 @@ async function timelinePage() {
     const q = new URLSearchParams(span ? { last: span / 3600e3 } : { since: since.toISOString() });
     if (!following) q.set("until", until.toISOString());
     history.replaceState(null, "", "/timeline?" + q.toString());
-    lastSel.value = span ? String(span / 3600e3) : "";  // a zoom is no "Last 24 hours" (and that can be chosen again)
+    // A zoom is no "Last 24 hours" (and that can be chosen again): a length the select lacks is "—".
+    lastSel.value = span ? String(span / 3600e3) : "";
+    if (lastSel.selectedIndex < 0) lastSel.value = "";
     q.delete("last"); q.set("since", since.toISOString()); q.set("until", until.toISOString());
     const tsum = document.getElementById("t-summary");
     try { draw(shown = await api("/timeline?" + q.toString())); } catch (e) {
@@ -584,6 +585,16 @@ async function timelinePage() {
   });
   svg.addEventListener("click", (ev) => { if (dragged) ev.preventDefault(); dragged = false; });
   // Zoomed out, a period that ran until now still does (its later half would be the future).
+  // The keyboard's zoom in (a drag needs a pointer): half the period, its middle kept, or its end
+  // where it follows now (a "Last N hours" then slides on at half the length).
+  document.getElementById("t-in").onclick = () => {
+    const half = (until - since) / 2;
+    if (half < 5e3) return;
+    if (span) span = half;
+    else if (following) since = new Date(until.getTime() - half);
+    else { since = new Date(since.getTime() + half / 2); until = new Date(until.getTime() - half / 2); }
+    load();
+  };
   document.getElementById("t-out").onclick = () => { span = null; const mid = (since.getTime() + until.getTime()) / 2, half = until - since; since = new Date(mid - half); until = new Date(mid + half); load(); };
   lastSel.onchange = () => { following = true; span = Number(lastSel.value) * 3600e3; load(); };
   await load();

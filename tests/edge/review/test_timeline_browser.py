@@ -138,11 +138,10 @@ def test_last_hour_slides_with_now_and_keeps_its_length(page, live_server: str, 
     page.reload()
     page.wait_for_function(f"{bars} === 1")
     assert page.locator("#t-last").input_value() == "1"
-    page.goto(live_server + "/timeline?last=5")
+    page.goto(live_server + "/timeline?last=an+hour")
     page.wait_for_function(f"{bars} === 6")
-    assert (
-        page.locator("#url-notice").inner_text()
-        == 'Ignored from the address: last "5" (hours: 1, 6, 24 or 168).'
+    assert page.locator("#url-notice").inner_text() == (
+        'Ignored from the address: last "an hour" (not a number of hours up to ten years).'
     )
     page.goto("about:blank")  # closes the live stream before the server stops
 
@@ -178,4 +177,26 @@ def test_a_zoomed_period_is_not_called_the_last_24_hours(page, live_server: str)
     assert page.locator("#t-last option:checked").inner_text() == "—"
     page.select_option("#t-last", "24")
     page.wait_for_url("**/timeline?last=24")
+    page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_the_keyboard_zooms_in(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """Only a pointer's drag zoomed in: from the keyboard the chart could only zoom out."""
+    page.clock.install(time=datetime.now(UTC))
+    log_in(page, live_server, "/timeline?last=6")
+    bars = "document.querySelectorAll('#tl rect.bar').length"
+    page.wait_for_function(f"{bars} === 6")  # 5 h ago to 10 min ago
+    page.focus("#t-last")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # zoom in: the last 3 hours, still sliding with now
+    page.wait_for_url("**/timeline?last=3")
+    page.clock.fast_forward("30:00")
+    page.wait_for_function(f"{bars} === 3")  # begun 2 h, 30 min (open) and 10 min ago
+    for _ in range(3):  # 1.5 hours, 45 min, 22.5 min: the open one alone
+        page.keyboard.press("Enter")
+    page.wait_for_function(f"{bars} === 1")
+    assert page.url.endswith("/timeline?last=0.375") and page.locator("#t-last").input_value() == ""
+    page.reload()  # the same zoomed period, still sliding
+    page.wait_for_function(f"{bars} === 1")
+    assert page.locator("#url-notice").inner_text() == ""
     page.goto("about:blank")  # closes the live stream before the server stops
