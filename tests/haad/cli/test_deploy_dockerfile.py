@@ -32,7 +32,7 @@ def instructions() -> list[tuple[str, list[str]]]:
 
 
 def test_the_image_copies_what_pip_installs_and_installs_no_torch() -> None:
-    copied = {args[0] for word, args in instructions() if word == "COPY"}
+    copied = {src for word, args in instructions() if word == "COPY" for src in args[:-1]}
     assert all((ROOT / path).exists() for path in copied), copied
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     tops = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
@@ -69,7 +69,7 @@ def test_the_build_context_leaves_out_the_bulk_and_keeps_every_file_the_image_co
     patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     assert not [p for p in patterns if p.startswith("!")], "negations: not read by ignored()"
     assert all(ignored(p, patterns) for p in (".venv", ".git", "runs", "edge/__pycache__/x.pyc"))
-    copied = [args[0] for word, args in instructions() if word == "COPY"]
+    copied = [src for word, args in instructions() if word == "COPY" for src in args[:-1]]
     tracked = subprocess.run(
         ["git", "ls-files", "--", *copied], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
