@@ -37,18 +37,25 @@ def defaults_cmd() -> None:
 
 
 @app.command("validate")
-def validate_cmd(path: Path = typer.Argument(..., help="edge.yaml to check.")) -> None:
+def validate_cmd(
+    path: Path | None = typer.Argument(None, help="edge.yaml to check."),
+    config: Path | None = typer.Option(None, "--config", help="The same, as the other commands take it."),
+) -> None:
     """Check an edge.yaml: every setting (each problem with its line), and what the deployment needs
     on this host: the profiles its streams name, its source files, its bus keys, its secrets, the
     folders it writes in. Warns when no stream has a profile to score against yet."""
     from edge.checks import deployment_problems, deployment_warnings
 
-    cfg = load_edge_config(path)
+    # `--config edge.yaml`, as run, enroll, serve and alerts take it, was "No such option: --config".
+    target = path or config
+    if target is None or (path is not None and config is not None):
+        raise typer.BadParameter("give one edge.yaml to check: haad config validate edge.yaml")
+    cfg = load_edge_config(target)
     problems = deployment_problems(cfg)
     for problem in problems:
-        typer.echo(f"{path}: {problem}", err=True)
+        typer.echo(f"{target}: {problem}", err=True)
     if problems:
         raise typer.Exit(2)
     for warning in deployment_warnings(cfg):
-        typer.echo(f"{path}: warning: {warning}", err=True)
-    typer.echo(f"{path}: valid ({len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]})")
+        typer.echo(f"{target}: warning: {warning}", err=True)
+    typer.echo(f"{target}: valid ({len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]})")
