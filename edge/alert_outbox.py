@@ -44,11 +44,13 @@ import re
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import DataError, IntegrityError
 
 from edge.store import AlertStore, NewAlert
 from edge.store.records import ARRAY_FIELDS, decode_windows, encode_windows
@@ -72,6 +74,10 @@ _JOURNALS = (*_SIDE_FILES, "-journal")  # the side files of a file set aside or 
 log = logging.getLogger("haad.alerts")
 Sides = tuple[tuple[int, int] | None, tuple[int, int] | None]  # (device, inode) of -wal, -shm
 Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
+State = tuple[int, NewAlert]  # (revision, the episode's row as it stands)
+# The log answered and refused what it was given (a text it cannot hold, a value out of its range):
+# the same state is refused again, however long it is retried.
+REFUSED = (DataError, IntegrityError)
 # Rows whose columns do not hold what the schema says (the outbox's own writes always do).
 _MISTYPED = (
     "typeof(episode_key) != 'text' OR typeof(rev) != 'integer' OR typeof(stream_id) != 'text' "
@@ -259,13 +265,26 @@ class AlertOutbox:
 
     def deliver(self, store: AlertStore, batch: int = 64) -> int:
         """Write every waiting state to ``store``, oldest first, marking each batch once it is
-        committed; how many were delivered. A store error propagates (what is left keeps waiting)."""
+        committed; how many were delivered. States the log refuses are set aside; any other store
+        error propagates (what is left keeps waiting)."""
         done = 0
         while waiting := self.undelivered(batch):
-            store.write_alerts([a for _, a in waiting])
-            self.delivered([(a.episode_key, rev) for rev, a in waiting])
-            done += len(waiting)
+            refused = write_refusals(store.write_alerts, waiting)
+            self.set_aside_refused(refused)
+            no = {(a.episode_key, rev) for (rev, a), _ in refused}
+            self.delivered([(a.episode_key, rev) for rev, a in waiting if (a.episode_key, rev) not in no])
+            done += len(waiting) - len(refused)
         return done
+
+    def set_aside_refused(self, refused: Sequence[tuple[State, str]]) -> None:
+        """Set aside these states, which the alert log refuses (:func:`write_refusals`), so that none
+        waits behind them."""
+        if refused:
+            which = " OR ".join(["(episode_key = ? AND rev = ?)"] * len(refused))
+            params = [v for (rev, a), _ in refused for v in (a.episode_key, rev)]
+            self.set_aside_rows(
+                which, params, f"are refused by the alert log ({'; '.join(w for _, w in refused)})"
+            )
 
     def episode_keys(self) -> set[str]:
         return {k for (k,) in self._rows("SELECT episode_key FROM outbox")}
@@ -312,6 +331,31 @@ def sets_aside(path: Path) -> int:
     """How many times this process set aside the outbox at ``path`` while it had it open (it was cut
     and could not be read whole): the states it held that a writer still has must be put again."""
     return _LOST.get(os.path.abspath(path), 0)
+
+
+def write_refusals(
+    write: Callable[[list[NewAlert]], Any], states: Sequence[State]
+) -> list[tuple[State, str]]:
+    """Write ``states`` with ``write`` (one transaction); where the log refuses them, each alone: the
+    states it refused, with why. Any other error propagates."""
+    try:
+        write([a for _, a in states])
+        return []
+    except REFUSED as e:
+        if len(states) == 1:
+            return [(states[0], first_line(e))]
+    refused = []
+    for state in states:
+        try:
+            write([state[1]])
+        except REFUSED as e:
+            refused.append((state, first_line(e)))
+    return refused
+
+
+def first_line(e: Exception) -> str:
+    """``e`` in one line, its type first."""
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
 
 
 def _carry_over(key: str) -> None:

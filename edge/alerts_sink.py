@@ -40,11 +40,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy.exc import DataError, IntegrityError
 
 from bus.logs import redact_url
 from config.store import StoreConfig
-from edge.alert_outbox import AlertOutbox, recover_at_start, sets_aside
+from edge.alert_outbox import AlertOutbox, State, first_line, recover_at_start, sets_aside, write_refusals
 from edge.episodes import Episode, EpisodeEvent, KeptWindow
 from edge.store import AlertRecord, AlertStore, NewAlert
 from edge.store.engine import DEADLINES
@@ -55,10 +54,6 @@ RETRY_S = (1.0, 30.0)  # first and longest wait between two attempts during an o
 BATCH = 64  # states per delivery transaction
 # States kept in memory for delivery after the outbox took them (the others are read back).
 SAVED_KEPT = 4 * BATCH
-State = tuple[int, NewAlert]  # (revision, the episode's row as it stands)
-# The log answered and refused what it was given (a text it cannot hold, a value out of its range):
-# the same state is refused again, however long it is retried.
-REFUSED = (DataError, IntegrityError)
 
 
 @dataclass(frozen=True)
@@ -363,8 +358,8 @@ class AlertSink:
         # Set aside for a human like a row that cannot be read, so none waits behind them; one held only
         # in memory (the outbox failing) stays there, tried again alone at each round.
         outboxed = {(a.episode_key, rev) for rev, a in from_outbox}
-        aside = [(a.episode_key, rev) for (rev, a), _ in refused if (a.episode_key, rev) in outboxed]
-        delivery.set_aside(aside, "; ".join(why for _, why in refused))
+        aside = [((rev, a), why) for (rev, a), why in refused if (a.episode_key, rev) in outboxed]
+        delivery.set_aside(aside)
         delivery.mark([(a.episode_key, rev) for rev, a in from_outbox if delivery.has(a.episode_key, rev)])
         with self._lock:
             for rev, a in from_memory:
@@ -373,9 +368,9 @@ class AlertSink:
             for _, a in from_outbox:
                 if (key := a.episode_key) in self._saved and delivery.has(key, self._saved[key][0]):
                     del self._saved[key]
-            for key, rev in aside:  # never put back (_put_again_if_set_aside): the file holds it
-                if self._saved.get(key, (rev + 1,))[0] <= rev:
-                    del self._saved[key]
+            for (rev, a), _ in aside:  # never put back (_put_again_if_set_aside): the file holds it
+                if self._saved.get(a.episode_key, (rev + 1,))[0] <= rev:
+                    del self._saved[a.episode_key]
             self._waiting = delivery.waiting()
         return len(todo[:BATCH]), len(todo) > BATCH or len(from_outbox) == BATCH
 
@@ -510,45 +505,27 @@ class _Delivery:
 
     def write(self, states: Sequence[State], timeout_s: float) -> list[tuple[State, str]] | None:
         """Write ``states`` to the log: those it refused (each tried alone), with why; None when it failed."""
-        assert self.store is not None
-        refused: list[tuple[State, str]] = []
-        try:
+        store = self.store
+        assert store is not None
+
+        def write(alerts: list[NewAlert]) -> None:
             with DEADLINES.within(timeout_s):
-                self.store.write_alerts([a for _, a in states])
-        except REFUSED as e:
-            if len(states) == 1:
-                refused = [(states[0], _first_line(e))]
-            elif (alone := self._one_by_one(states, timeout_s)) is None:
-                return None
-            else:
-                refused = alone
+                store.write_alerts(alerts)
+
+        try:
+            refused = write_refusals(write, states)
         except Exception as e:  # noqa: BLE001 - any driver error means: not delivered yet
             self.failed(e)
             return None
-        for state in states:
-            if state not in [r for r, _ in refused]:
-                rev, a = state
+        no = {(a.episode_key, rev) for (rev, a), _ in refused}
+        for rev, a in states:
+            if (a.episode_key, rev) not in no:
                 self.done[a.episode_key] = max(rev, self.done.get(a.episode_key, -1))
         if self.down_since is not None:
             log.warning("alert log %s reachable again after %.0f s; the waiting alerts are delivered",
                         redact_url(self.cfg.url), time.monotonic() - self.down_since)  # fmt: skip
         self.down_since, self.error = None, None
         self.backoff.reset()
-        return refused
-
-    def _one_by_one(self, states: Sequence[State], timeout_s: float) -> list[tuple[State, str]] | None:
-        """Write each state alone: those the log refused, with why; None when it failed."""
-        store, refused = self.store, []
-        assert store is not None
-        for state in states:
-            try:
-                with DEADLINES.within(timeout_s):
-                    store.write_alerts([state[1]])
-            except REFUSED as e:
-                refused.append((state, _first_line(e)))
-            except Exception as e:  # noqa: BLE001 - as in write
-                self.failed(e)
-                return None
         return refused
 
     def open_alerts(self, streams: Sequence[str], timeout_s: float) -> list[AlertRecord] | None:
@@ -586,16 +563,13 @@ class _Delivery:
         # An episode gone from the outbox meanwhile was delivered by another process.
         return [state for key, _ in waiting if (state := held.get(key) or stored.get(key)) is not None]
 
-    def set_aside(self, receipts: Sequence[tuple[str, int]], why: str) -> None:
+    def set_aside(self, refused: Sequence[tuple[State, str]]) -> None:
         """Move these states, which the log refuses, out of the outbox into a file of their own
         (edge.alert_outbox); while the outbox cannot be written they stay and are tried again."""
-        if not receipts or self.outbox is None:
+        if not refused or self.outbox is None:
             return
         try:
-            which = " OR ".join(["(episode_key = ? AND rev = ?)"] * len(receipts))
-            self.outbox.set_aside_rows(
-                which, [v for r in receipts for v in r], f"are refused by the alert log ({why})"
-            )
+            self.outbox.set_aside_refused(refused)
         except (sqlite3.Error, OSError):
             self._drop_outbox()
 
@@ -624,7 +598,7 @@ class _Delivery:
             log.error("alert log %s unavailable (%s: %s); alerts wait in %s until it is back",
                       redact_url(self.cfg.url), type(e).__name__, str(e).splitlines()[0] if str(e) else "",
                       self.outbox_path)  # fmt: skip
-        self.error = _first_line(e)
+        self.error = first_line(e)
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -639,10 +613,6 @@ class _Delivery:
         if self.store is not None:
             self.store.close()
         self._drop_outbox()
-
-
-def _first_line(e: Exception) -> str:
-    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
 
 
 def _utc(t: float) -> datetime:

@@ -199,3 +199,18 @@ def test_states_the_log_refuses_are_set_aside_and_never_hold_back_the_others(
     assert any(
         "refused by the alert log" in r.getMessage() and "'nul'" in r.getMessage() for r in caplog.records
     )
+
+
+def test_delivering_by_hand_sets_aside_what_the_log_refuses_and_delivers_the_rest(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """``haad alerts deliver`` (AlertOutbox.deliver) stopped at such a state, saying the log was unreachable."""
+    box = AlertOutbox(tmp_path / "outbox.db")
+    nul = dataclasses.replace(state("nul", closed=True), profile="wa\x00lk")
+    box.put([(1, state("before", closed=True)), (2, nul), (3, state("after", closed=True))])
+    with AlertStore(pg_url) as store:
+        assert box.deliver(store) == 2
+    assert box.waiting() == 0
+    box.close()
+    assert [k for k, _, _ in rows(pg_url)] == ["after", "before"]
+    assert aside(tmp_path / "outbox.db") == ["nul"]
