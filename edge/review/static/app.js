@@ -465,7 +465,7 @@ async function timelinePage() {
   let since = start || new Date(until.getTime() - (span || 24 * 3600e3));
   if (since >= until) { ignored.push(`since "${params.get("since")}" (not before until)`); since = new Date(until.getTime() - 24 * 3600e3); }
   sayIgnored(ignored);
-  const L = 90, R = 10, ROW = 56, T = 22;
+  const L = 90, R = 10, ROW = 56, T = 22, LANE = 11;
   let W = 800;
   const X = (t) => L + ((t - since.getTime()) / (until.getTime() - since.getTime())) * (W - L - R);
   const timeAt = (x) => since.getTime() + ((x - L) / (W - L - R)) * (until.getTime() - since.getTime());
@@ -503,7 +503,23 @@ async function timelinePage() {
   }
   function draw(tl) {
     W = Math.max(svg.getBoundingClientRect().width || 800, 300);
-    const H = T + ROW * Math.max(tl.streams.length, 1) + 4;
+    // Drawn again as the period slides on: an alert that ended before it begins has left it.
+    const alerts = tl.alerts.filter((a) => !a.ended_at || Date.parse(a.ended_at) >= since.getTime());
+    // Alerts of one camera that overlap in time (two people tracked in it, two profiles) each get a
+    // lane of its row: on one line, one bar hid the other.
+    const ends = new Map(tl.streams.map((st) => [st, []]));  // a camera's lanes: where each is taken to
+    const bars = alerts.map((a) => {
+      const s = Date.parse(a.started_at), e = a.ended_at ? Date.parse(a.ended_at) : lostAt ? lostAt.getTime() : Date.now();
+      const x = Math.max(X(s), L), w = Math.max(3, Math.min(X(e), W - R) - x), taken = ends.get(a.stream_id);
+      let lane = taken.findIndex((end) => end + 2 <= x);
+      if (lane < 0) lane = taken.length;
+      taken[lane] = x + w;
+      return { a, s, x, w, lane };
+    });
+    const rowH = (stream) => ROW + LANE * Math.max(ends.get(stream).length - 1, 0);
+    const tops = new Map();
+    tl.streams.reduce((y, st) => (tops.set(st, y), y + rowH(st)), T);
+    const H = T + Math.max(tl.streams.reduce((h, st) => h + rowH(st), 0), ROW) + 4;
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("height", H);
     // A keyboard user's bar keeps the focus across a redraw (a live update comes any time).
     const focused = svg.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
@@ -523,22 +539,18 @@ async function timelinePage() {
       svg.append(svgEl("line", { x1: x, x2: x, y1: T - 4, y2: H, stroke: "#e3e7ec" }));
       svg.append(Object.assign(svgEl("text", { x, y: 12, "font-size": 10, fill: "#667", "text-anchor": i === 0 ? "start" : i === n ? "end" : "middle" }), { textContent: short(t) }));
     }
-    const rowY = (stream) => T + tl.streams.indexOf(stream) * ROW;
+    const rowY = (stream) => tops.get(stream);
     // A row's scores are drawn as score / threshold: the dashed line is each alert's threshold.
     const Y = (stream, ratio) => rowY(stream) + 4 + (1 - Math.min(ratio, 2) / 2) * (ROW - 18);
     for (const s of tl.streams) {
       const y = rowY(s);
       svg.append(rowLabel(s, y + ROW / 2));
       svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(s, 1), y2: Y(s, 1), stroke: "#bbb", "stroke-dasharray": "4 3" }));
-      svg.append(svgEl("line", { x1: 0, x2: W, y1: y + ROW, y2: y + ROW, stroke: "#d8dde3" }));
+      svg.append(svgEl("line", { x1: 0, x2: W, y1: y + rowH(s), y2: y + rowH(s), stroke: "#d8dde3" }));
     }
     const colour = { new: "#d62728", confirmed: "#9b1c1c", dismissed: "#2a7a3b" };
-    // Drawn again as the period slides on: an alert that ended before it begins has left it.
-    const alerts = tl.alerts.filter((a) => !a.ended_at || Date.parse(a.ended_at) >= since.getTime());
-    for (const a of alerts) {
-      const s = Date.parse(a.started_at), e = a.ended_at ? Date.parse(a.ended_at) : lostAt ? lostAt.getTime() : Date.now();
-      const x = Math.max(X(s), L), w = Math.max(3, Math.min(X(e), W - R) - x), y = rowY(a.stream_id);
-      const bar = svgEl("rect", { x, y: y + ROW - 12, width: w, height: 8, rx: 2, fill: colour[a.status] || "#888", class: "bar", "data-id": a.id });
+    for (const { a, s, x, w, lane } of bars) {
+      const bar = svgEl("rect", { x, y: rowY(a.stream_id) + ROW - 12 + LANE * lane, width: w, height: 8, rx: 2, fill: colour[a.status] || "#888", class: "bar", "data-id": a.id });
       const label = `alert ${a.id}: ${a.host ? a.host + " · " : ""}${who(a)} · ${a.profile} · ${when(a.started_at)} · peak ${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)} · ${a.status}${a.ended_at ? "" : " · still open"}`;
       bar.append(Object.assign(svgEl("title", {}), { textContent: label }));
       // A link, so the keyboard reaches each alert (Tab, Enter) as a click does.

@@ -200,3 +200,32 @@ def test_the_keyboard_zooms_in(page, live_server: str) -> None:  # type: ignore[
     page.wait_for_function(f"{bars} === 1")
     assert page.locator("#url-notice").inner_text() == ""
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_two_people_alerting_at_once_on_one_camera_get_a_bar_each(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """A camera's alerts were all drawn on one line: two people's at once, one bar hid the other."""
+    now = datetime.now(UTC)
+    with AlertStore(seeded.url) as store:
+        ids = store.write_alerts(
+            [
+                dataclasses.replace(
+                    demo_alert("hall", "demo-walk", now - timedelta(seconds=ago), seed=30 + p), person=p
+                )
+                for p, ago in ((7, 1200), (8, 1198), (9, 300))  # 8 begins as 7 goes on
+            ]
+        )
+    log_in(page, live_server, "/timeline?last=1")
+    page.wait_for_selector(f"#tl rect.bar[data-id='{ids[-1]}']")
+    box = {i: page.locator(f"#tl rect.bar[data-id='{i}']").bounding_box() for i in ids}
+    seven, eight, nine = (box[i] for i in ids)
+    assert seven and eight and nine
+    assert eight["y"] >= seven["y"] + seven["height"]  # overlapping: another lane
+    assert nine["y"] == seven["y"]  # after both: the first lane again
+    camera_lines = page.locator("#tl line[x1='0']").evaluate_all(
+        "(ls) => ls.map((l) => Number(l.getAttribute('y1')))"
+    )
+    # the row grew to hold its second lane
+    assert eight["y"] + eight["height"] < page.locator("#tl").bounding_box()["y"] + max(camera_lines)  # type: ignore[index]
+    page.goto("about:blank")  # closes the live stream before the server stops
