@@ -30,7 +30,7 @@ A row SQLite reads but haad cannot (a column of the wrong type, fields that are 
 state, windows that do not decode: written by hand, by another program or another haad version) is
 moved, as it was, into a file of its own (``.unreadable-<time>``, :meth:`AlertOutbox.set_aside_rows`)
 and named in the log: every other state is resumed and delivered, and none waits behind it forever.
-An outbox whose table this haad cannot write (a column missing, one it cannot fill, a view) is moved
+So is a state the alert log refuses (:func:`write_refusals`). An outbox whose table this haad cannot write (a column missing, one it cannot fill, a view) is moved
 aside whole under that name, and the states it can read there taken into a new one.
 The files waiting for recovery are listed by :func:`awaiting_recovery` (the daemon's ``/health``).
 """

@@ -14,7 +14,8 @@ never waits for a disk or a database. Two threads take it from there:
   from memory. Every database call runs under a deadline
   (``store.timeout_s``) that cuts its connection when a server stops answering; while the log is
   unreachable or locked, delivery is retried with back-off, one log line when the outage starts and
-  one when it ends.
+  one when it ends. A state the log refuses (a value it cannot hold) is set aside with its outbox
+  row, not retried: those behind it go on (:mod:`edge.alert_outbox`).
 
 Resuming: :meth:`AlertSink.start` reads the episodes a previous worker left open in the outbox
 before this worker writes anything, and the delivery loop, before it delivers anything, those left
