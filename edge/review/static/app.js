@@ -54,13 +54,26 @@ const typing = (ev) => !!ev.target.closest?.("textarea, select, [contenteditable
 // The browser's zone, by name: what a date field (datetime-local) holds a time in.
 const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 // Every alert change, from the events outbox: the browser resumes after a drop (Last-Event-ID).
-// `state` hears "live" or "reconnecting…"; the stream closes with the page.
+// `state` hears "live" or "reconnecting…"; the stream closes with the page (or `close()`).
 function liveAlerts(onChange, state = () => {}) {
-  const live = new EventSource("/api/v1/events/live");
-  live.addEventListener("alert", (ev) => onChange(JSON.parse(ev.data)));
-  live.onopen = () => state("live");
-  live.onerror = () => state("reconnecting…");
-  window.addEventListener("pagehide", () => live.close());
+  let source = null, lastId = "", closed = false;
+  const open = () => {
+    source = new EventSource("/api/v1/events/live" + (lastId ? "?after=" + lastId : ""));
+    source.addEventListener("alert", (ev) => { lastId = ev.lastEventId || lastId; onChange(JSON.parse(ev.data)); });
+    source.onopen = () => state("live");
+    source.onerror = () => {
+      state("reconnecting…");
+      if (closed || source.readyState !== EventSource.CLOSED) return;
+      // A refused stream the browser never asks for again (a 401: the session expired, logged out,
+      // or forgotten by a restarted server; a 503): the page said "reconnecting…" for ever. A
+      // signed-out page goes to the login (api does), else a new stream from the last change seen.
+      api("/alerts?limit=1").then(() => setTimeout(() => closed || open(), 2000),
+        (e) => { if (e.message !== "401") setTimeout(() => closed || open(), 5000); });
+    };
+  };
+  open();
+  const live = { close: () => { closed = true; source.close(); } };
+  window.addEventListener("pagehide", live.close);
   return live;
 }
 // One call for a burst (a bulk review writes an event per alert), after it.

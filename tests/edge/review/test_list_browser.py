@@ -233,3 +233,18 @@ def test_a_list_reload_that_fails_says_the_rows_are_from_before(page, live_serve
     page.wait_for_function("document.getElementById('summary').textContent.startsWith('2 alert(s) match')")
     assert page.locator("#summary").get_attribute("class") == "muted"
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_a_refused_live_stream_is_asked_for_again_or_the_login_shown(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """A stream the server refused (a 503; a 401 once the session was gone: logged out, expired, or
+    forgotten by a restarted server) the browser never asks for again: the list said "reconnecting…"
+    for ever and updated no more."""
+    live = "document.getElementById('live-state').textContent"
+    page.route("**/api/v1/events/live*", lambda route: route.fulfill(status=503, body="down"))
+    log_in(page, live_server)
+    page.wait_for_function(f"{live} === 'reconnecting…'")
+    page.unroute("**/api/v1/events/live*")
+    page.wait_for_function(f"{live} === 'live'", timeout=10_000)
+    csrf = page.locator("meta[name='csrf-token']").get_attribute("content") or ""
+    page.request.post(live_server + "/logout", headers={"X-CSRF-Token": csrf})  # as from another tab
+    page.wait_for_url("**/login?next=*", timeout=10_000)
