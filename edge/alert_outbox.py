@@ -453,9 +453,12 @@ def _adopt(carried: Path, path: Path) -> None:
 
 def _write_aside(side: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """A new file ``side`` holding ``rows`` in a table ``outbox`` of these ``columns``, each value as
-    it was (no declared types: nothing converted, no constraint refused), on disk when this returns."""
+    it was (no declared types: nothing converted, no constraint refused), on disk when this returns.
+    Written under another name and renamed: whoever lists the files set aside (a start, /health)
+    never meets it half-written, and a crash meanwhile leaves no file that says it holds them."""
+    partial = Path(f"{side}.partial")
     try:
-        db = sqlite3.connect(side, isolation_level=None)
+        db = sqlite3.connect(partial, isolation_level=None)
         try:
             db.execute("PRAGMA synchronous = FULL")
             names = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
@@ -465,10 +468,11 @@ def _write_aside(side: Path, columns: Sequence[str], rows: Sequence[Sequence[Any
                 db.executemany(f"INSERT INTO outbox VALUES ({','.join('?' * len(columns))})", rows)
         finally:
             db.close()
+        os.rename(partial, side)
         _sync_folder(side)
-    except BaseException:  # the rows stay in the outbox: no file may say it holds them
-        for suffix in ("", "-journal"):
-            Path(f"{side}{suffix}").unlink(missing_ok=True)
+    except BaseException:  # the rows stay in the outbox
+        for name in (partial, Path(f"{partial}-journal"), side):
+            name.unlink(missing_ok=True)
         raise
 
 
