@@ -290,14 +290,21 @@ async function alertPage() {
   document.getElementById("npz-link").href = `/api/v1/alerts/${id}/windows?format=npz`;
   wireReview(id, alert);
   showScene(id, alert);
-  if (!alert.ended_at) follow(id, (a) => { alert = a; renderAlert(a); if (!player) drawTimeline(a, null, null); });
+  let win = null;
+  // An open episode's kept windows change as it goes on (its peak, its last hot one): the playback
+  // went on with those of its first moments, after it had ended too.
+  if (!alert.ended_at) follow(id, async (a) => {
+    alert = a; renderAlert(a);
+    if (!player) { drawTimeline(a, null, null); return; }
+    try { win = await api(`/alerts/${id}/windows`); player.setWindows(win); } catch (e) { /* the next change tries again */ }
+  });
   if (!alert.windows_available) {  // retention dropped them: no playback, nothing to download
     document.getElementById("no-windows").hidden = false;
     document.getElementById("npz-link").hidden = true;
     drawTimeline(alert, null, null);
     return;
   }
-  const win = await api(`/alerts/${id}/windows`);
+  win = await api(`/alerts/${id}/windows`);
   player = new Player(document.getElementById("playback"), skel, win, (t) => drawTimeline(alert, win, t));
   player.start();
 }
@@ -646,7 +653,20 @@ async function timelinePage() {
 class Player {
   constructor(canvas, skel, win, onTime) {
     this.c = canvas; this.ctx = canvas.getContext("2d"); this.skel = skel; this.onTime = onTime;
-    this.fps = win.fps || 20; this.speed = 1; this.playing = true; this.i = 0; this.acc = 0; this.view = "front";
+    this.speed = 1; this.playing = true; this.i = 0; this.acc = 0; this.view = "front";
+    this.side = skel.joints.map((n) => (n.includes("Left") ? "#1f77b4" : n.includes("Right") ? "#ff7f0e" : "#333"));
+    this.scrub = document.getElementById("scrub");
+    this.scrub.oninput = () => { this.i = Number(this.scrub.value); this.draw(); };
+    const play = document.getElementById("play");
+    play.onclick = () => { this.playing = !this.playing; play.textContent = this.playing ? "Pause" : "Play"; };
+    document.getElementById("speed").onchange = (e) => { this.speed = Number(e.target.value); };
+    document.getElementById("view").onchange = (e) => { this.view = e.target.value; this.fit(); this.draw(); };
+    this.setWindows(win);
+  }
+  // The windows played: again as an open alert's change (its page follows it), speed, view and
+  // pause kept.
+  setWindows(win) {
+    this.fps = win.fps || 20;
     const frames = [];
     win.frames.forEach((w, k) => {
       const [a, b] = win.window_times[k];
@@ -656,13 +676,8 @@ class Player {
     this.frames = [];
     for (const f of frames) if (!this.frames.length || f.t > this.frames[this.frames.length - 1].t + 0.5 / this.fps) this.frames.push(f);
     this.scores = win.window_scores; this.threshold = win.threshold;
-    this.side = skel.joints.map((n) => (n.includes("Left") ? "#1f77b4" : n.includes("Right") ? "#ff7f0e" : "#333"));
-    this.scrub = document.getElementById("scrub"); this.scrub.max = String(this.frames.length - 1);
-    this.scrub.oninput = () => { this.i = Number(this.scrub.value); this.draw(); };
-    const play = document.getElementById("play");
-    play.onclick = () => { this.playing = !this.playing; play.textContent = this.playing ? "Pause" : "Play"; };
-    document.getElementById("speed").onchange = (e) => { this.speed = Number(e.target.value); };
-    document.getElementById("view").onchange = (e) => { this.view = e.target.value; this.fit(); this.draw(); };
+    this.scrub.max = String(this.frames.length - 1);
+    this.i = Math.min(this.i, Math.max(this.frames.length - 1, 0));
     this.fit();
   }
   uv(p) { return this.view === "front" ? [p[0], p[1]] : [p[2], p[1]]; }

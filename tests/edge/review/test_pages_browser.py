@@ -3,13 +3,14 @@ server on a seeded SQLite log: log in, filter, open an alert, watch it play, mar
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from review_helpers import Seeded, demo_alert, log_in
+from review_helpers import Seeded, demo_alert, log_in, performance_windows
 
 from edge.profiles import ProfileStore
 from edge.store import AlertStore
@@ -185,3 +186,26 @@ def test_an_open_alerts_page_follows_it_until_it_ends(page, live_server: str, se
 
 def _meta_dd(key: str) -> str:
     return f"[...document.querySelectorAll('#meta dt')].find((dt) => dt.textContent === '{key}').nextSibling"
+
+
+def test_an_open_alerts_playback_follows_its_kept_windows(page, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """The playback of an alert opened while it went on kept the windows of its first moments, after
+    it had ended too (a later peak, its last hot windows: never played)."""
+    started = datetime.now(UTC).replace(microsecond=0)
+    opened = demo_alert("dock", "demo-walk", started, seed=9, closed=False)
+    with AlertStore(seeded.url) as store:
+        [open_id] = store.write_alerts([opened])
+    log_in(page, live_server, f"/alerts/{open_id}")
+    scrub_max = "document.getElementById('scrub').max"
+    page.wait_for_function(f"{scrub_max} === '84'")  # 6 windows of 60 frames, 5 apart
+    page.wait_for_function("document.getElementById('alert').dataset.live === 'on'", timeout=10_000)
+    windows, spans = performance_windows("jump_flail", 6.0, 9, 10)
+    scores = np.linspace(0.95, 1.5, len(windows))
+    ended = dataclasses.replace(
+        opened, ended_at=started + timedelta(seconds=8), windows=windows, window_times=spans,
+        window_scores=scores, n_windows=12, peak_score=1.5,
+    )  # fmt: skip
+    with AlertStore(seeded.url) as store:
+        assert store.write_alerts([ended]) == [open_id]
+    page.wait_for_function(f"{scrub_max} === '104'", timeout=10_000)  # 10 windows
+    page.goto("about:blank")  # closes the live stream before the server stops
