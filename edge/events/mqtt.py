@@ -59,7 +59,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bus.logs import redact_url
 from config.events import MqttConfig
 from config.secrets import SecretError
-from edge import metrics
 from edge.events.sinks import DeliveryError
 from edge.store.outbox import OutboxEvent
 
@@ -424,6 +423,10 @@ class MqttSink:
             return DeliveryError(why, unreachable=True)
         self._lost = (None, 0)
         self._attempt.refused.add(topic)
+        # Imported here: the daemon's start checks import this module before they point
+        # prometheus_client at the folder every process shares (edge.metrics).
+        from edge import metrics
+
         metrics.DROPS.labels("mqtt_refused").inc()
         if topic == self.topics.abnormal(event.stream_id):  # its sensor's state is announced again
             self._refused_streams.add(event.stream_id)
