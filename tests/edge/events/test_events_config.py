@@ -13,6 +13,19 @@ from haad.cli import app
 runner = CliRunner()
 
 
+def refusals(tmp_path: Path, events: str) -> list[str]:
+    """What `haad config validate` and `haad events run` say, each refusing an edge.yaml with these
+    ``events`` (exit 2)."""
+    path = tmp_path / "edge.yaml"
+    path.write_text(f"streams: [{{id: cam, profiles: []}}]\nstate_dir: {tmp_path}\nevents: {events}\n")
+    outputs = []
+    for command in (["config", "validate"], ["events", "run", "--config"]):
+        result = runner.invoke(app, [*command, str(path)])
+        assert result.exit_code == 2, result.output
+        outputs.append(result.output)
+    return outputs
+
+
 @pytest.mark.parametrize(
     ("events", "setting", "said"),
     [
@@ -44,12 +57,8 @@ runner = CliRunner()
 def test_topics_and_ports_no_broker_or_receiver_takes_are_refused_by_validate_and_at_start(
     tmp_path: Path, events: str, setting: str, said: str
 ) -> None:
-    path = tmp_path / "edge.yaml"
-    path.write_text(f"streams: [{{id: cam, profiles: []}}]\nstate_dir: {tmp_path}\nevents: {events}\n")
-    for command in (["config", "validate"], ["events", "run", "--config"]):
-        result = runner.invoke(app, [*command, str(path)])
-        assert result.exit_code == 2, result.output
-        assert setting in result.output and said in result.output and "hunter2" not in result.output
+    for output in refusals(tmp_path, events):
+        assert setting in output and said in output and "hunter2" not in output
 
 
 def test_a_prefix_of_several_levels_is_still_fine(tmp_path: Path) -> None:
@@ -105,9 +114,5 @@ def test_a_ca_file_with_no_certificate_is_refused_by_validate_and_at_start(
 def test_a_refused_url_is_echoed_with_its_token_or_password_masked(
     tmp_path: Path, events: str, shown: str, secret: str
 ) -> None:
-    path = tmp_path / "edge.yaml"
-    path.write_text(f"streams: [{{id: cam, profiles: []}}]\nstate_dir: {tmp_path}\nevents: {events}\n")
-    for command in (["config", "validate"], ["events", "run", "--config"]):
-        result = runner.invoke(app, [*command, str(path)])
-        assert result.exit_code == 2, result.output
-        assert shown in result.output and secret not in result.output, result.output
+    for output in refusals(tmp_path, events):
+        assert shown in output and secret not in output, output
