@@ -275,7 +275,11 @@ async function alertsPage() {
   await load();
 
   const state = document.getElementById("live-state");
-  liveAlerts(debounced(() => { reload(); unreviewedBadge(); }), (s) => { state.textContent = s; });
+  const refresh = debounced(() => { reload(); unreviewedBadge(); });
+  // Back after a drop, it reloads: a stream begun anew (refused before any change came) carries no
+  // changes from the gap.
+  let lost = false;
+  liveAlerts(refresh, (s) => { state.textContent = s; if (s === "live" && lost) refresh(); lost = s !== "live"; });
 }
 
 // --- alert detail: playback, timeline, review ---------------------------------------------------

@@ -235,16 +235,21 @@ def test_a_list_reload_that_fails_says_the_rows_are_from_before(page, live_serve
     page.goto("about:blank")  # closes the live stream before the server stops
 
 
-def test_a_refused_live_stream_is_asked_for_again_or_the_login_shown(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_live_stream_is_asked_for_again_or_the_login_shown(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
     """A stream the server refused (a 503; a 401 once the session was gone: logged out, expired, or
     forgotten by a restarted server) the browser never asks for again: the list said "reconnecting…"
-    for ever and updated no more."""
+    for ever and updated no more; back, it missed the changes of the gap."""
     live = "document.getElementById('live-state').textContent"
     page.route("**/api/v1/events/live*", lambda route: route.fulfill(status=503, body="down"))
     log_in(page, live_server)
     page.wait_for_function(f"{live} === 'reconnecting…'")
+    with AlertStore(seeded.url) as store:  # meanwhile, a colleague's review
+        store.set_status(seeded.ids[0], "confirmed", None, reviewer="bob")
     page.unroute("**/api/v1/events/live*")
     page.wait_for_function(f"{live} === 'live'", timeout=10_000)
+    page.wait_for_selector(f"#rows tr[data-id='{seeded.ids[0]}'].confirmed")  # caught up
     csrf = page.locator("meta[name='csrf-token']").get_attribute("content") or ""
     page.request.post(live_server + "/logout", headers={"X-CSRF-Token": csrf})  # as from another tab
     page.wait_for_url("**/login?next=*", timeout=10_000)
