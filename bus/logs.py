@@ -1,5 +1,5 @@
 """Structured logging for every haad process: one JSON object per line (or plain text). A URL goes
-into a log line through :func:`redact_url` (config.redaction: the config's errors use it too)."""
+into a log line through :func:`config.redaction.redact_url` (the config's errors use it too)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import os
 import threading
 from datetime import UTC, datetime
 from typing import TextIO
-
-from config.redaction import redact_url as redact_url  # where the log lines' users find it
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bus.logs import redact_url
+from config.redaction import redact_url
 from config.store import StoreConfig
 from edge.alert_outbox import AlertOutbox, State, first_line, recover_at_start, sets_aside, write_refusals
 from edge.episodes import Episode, EpisodeEvent, KeptWindow

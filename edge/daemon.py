@@ -35,10 +35,11 @@ from types import FrameType
 from typing import Any
 
 from bus.lifetime import Restarts, die_with_parent, stop_on_signals
-from bus.logs import redact_url, setup_logging
+from bus.logs import setup_logging
 from bus.messages import DROP_REASONS
 from config.edge import EdgeConfig
 from config.frontend import StreamConfig
+from config.redaction import redact_url
 from edge.snapshots import make_pictures_private, ring_root, snapshot_modes
 from edge.state_lock import StateLocked, hold_lock, outbox_path, state_dir
 

@@ -20,8 +20,8 @@ from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
 from bus.lifetime import die_with_parent, stop_on_signals
-from bus.logs import redact_url
 from config.edge import EdgeConfig
+from config.redaction import redact_url
 from edge.store import AlertStore
 from edge.store.engine import DEADLINES
 

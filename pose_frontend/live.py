@@ -26,8 +26,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from bus.logs import redact_url
 from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
+from config.redaction import redact_url
 from config.secrets import SecretError, with_password
 from pose_frontend.base import Counters, Source, SourceError, SourceUnavailableError, StopFlag
 

@@ -56,8 +56,8 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bus.logs import redact_url
 from config.events import MqttConfig
+from config.redaction import redact_url
 from config.secrets import SecretError
 from edge.events.sinks import DeliveryError
 from edge.store.outbox import OutboxEvent

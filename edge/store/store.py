@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
-from bus.logs import redact_url
 from config.events import EventKind
+from config.redaction import redact_url
 from config.store import StoreConfig, normalise_db_url
 from edge.store.engine import WRITE, make_engine, upgrade_to_head
 from edge.store.models import Alert, StreamStatus

@@ -85,7 +85,7 @@ def open_store(store: StoreConfig) -> AlertStore:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bus.logs import redact_url
+    from config.redaction import redact_url
     from config.secrets import SecretError
     from edge.store import AlertStore
 

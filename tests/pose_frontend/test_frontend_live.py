@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bus.logs import redact_url
 from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
+from config.redaction import redact_url
 from pose_frontend.base import SourceError, SourceUnavailableError
 from pose_frontend.live import LiveSource
 from pose_frontend.sources import open_source

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
-from bus.logs import redact_url
+from config.redaction import redact_url
 from edge.store import AlertStore, NewAlert
 from haad.cli.alerts import app as alerts_app
 from haad.cli.alerts import parse_time

@@ -18,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from bus.logs import redact_url
+from config.redaction import redact_url
 from config.store import RetentionConfig, StoreConfig
 from edge.store import AlertStore, NewAlert, ReviewedMeanwhile, open_store
 from edge.store.engine import alembic_config, make_engine
