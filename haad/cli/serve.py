@@ -44,7 +44,7 @@ def serve_cmd(
         )
     except ValidationError as e:
         raise invalid(e) from None
-    setup_logging(cfg.logging.level, "text")
+    setup_logging(cfg.logging.level, cfg.logging.format)  # as `haad run`: one log format per edge
     try:
         run_server(cfg, serve, store=open_store(cfg.store))
     except ServeUnavailable as e:
