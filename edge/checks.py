@@ -1,7 +1,8 @@
 """What must hold before a deployment can run: checked by ``haad config validate`` and at the
 start of ``haad run`` (which refuses to start otherwise, exit code 2), beyond what the config schema
 checks: profiles the encoder can score, source files, bus keys and which key sends which stream,
-secrets it references. Warnings name what lets it run but not alert yet."""
+secrets it references, a PostgreSQL alert log its server refuses. Warnings name what lets it run but
+not alert yet, or not log its alerts yet (that server not answering)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from bus.curve import CurveKeyError, load_key
 from config.bus import BusConfig
 from config.edge import EdgeConfig
 from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, StreamConfig, VideoSourceConfig
+from config.redaction import redact_url
 from config.secrets import SecretError, SecretRef
+from config.store import StoreConfig
 from edge.backends.base import EncoderFacts
 from edge.profiles import ProfileError, ProfileStore, check_model
 from edge.state_lock import state_dir
@@ -42,6 +45,7 @@ def deployment_problems(cfg: EdgeConfig) -> list[str]:
         *secret_problems(cfg),
         *_tls_problems(cfg),
         *_port_problems(cfg),
+        *[text for kind, text in [_store_answer(cfg.store)] if kind == "problem"],
     ]
 
 
@@ -60,6 +64,7 @@ def deployment_warnings(cfg: EdgeConfig) -> list[str]:
         for path in ([] if curve is None else [curve.server_secret_key, curve.client_secret_key])
         if path is not None and _world_readable(Path(path))
     ]
+    warnings += [text for kind, text in [_store_answer(cfg.store)] if kind == "warning"]
     if (
         not cfg.streams
         or any(s.profiles for s in cfg.streams)
@@ -71,6 +76,60 @@ def deployment_warnings(cfg: EdgeConfig) -> list[str]:
         "the streams are watched, but nothing alerts until one is enrolled (`haad enroll --profile NAME ...`)",
         *warnings,
     ]
+
+
+# How long validate, or a start, waits for the alert log's server (libpq's shortest is 2 s).
+_STORE_PROBE_S = 3
+# What a PostgreSQL server that answered says when it refuses this URL for good: no such database or
+# user, a password or method it does not accept. Anything else (no answer, "starting up", too many
+# connections) may pass.
+_REFUSALS = ("does not exist", "authentication failed", "no pg_hba.conf entry", "no password supplied",
+             "not permitted to log in", "permission denied")  # fmt: skip
+
+
+def _store_answer(store: StoreConfig) -> tuple[str, str]:
+    """What a PostgreSQL alert log's server says to ``store.url`` now: ("problem", why) when it
+    refuses it (no such database, schema or user, a wrong password), which only the operator can
+    fix; ("warning", why) when it does not answer, as the daemon runs through that (the outbox keeps
+    the alerts until it does); ("", "") when it takes it, or for a SQLite file."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from edge.store.engine import DEADLINES, make_engine
+
+    if make_url(store.url).get_backend_name() != "postgresql":
+        return "", ""
+    try:
+        engine = make_engine(store.model_copy(update={"busy_timeout_s": _STORE_PROBE_S}))
+    except SecretError:
+        return "", ""  # secret_problems names it
+    shown = f"store.url {redact_url(store.url)}"
+    try:
+        with DEADLINES.within(2 * _STORE_PROBE_S), engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar()
+            search_path = conn.execute(text("SHOW search_path")).scalar()
+    except SQLAlchemyError as e:
+        # The server's own words follow its severity; libpq prefixes them with the address.
+        why = " ".join(str(getattr(e, "orig", e)).split()).split("FATAL: ")[-1]
+        if not any(refusal in why for refusal in _REFUSALS):
+            return "warning", (
+                f"{shown}: no answer from the server now ({why}); haad starts, and its alerts wait "
+                "in the outbox until the server answers"
+            )
+        fix = (
+            "create that database or fix the database in store.url"
+            if why.startswith("database ")
+            else "fix the user in store.url or store.password (or the server's pg_hba.conf)"
+        )
+        return "problem", f"{shown}: the server refuses it: {why}; {fix}"
+    finally:
+        engine.dispose()
+    if schema is None:  # nowhere to create the tables: every alert would wait in the outbox for ever
+        return "problem", (
+            f"{shown}: no schema of its search_path ({search_path}) exists in that database; "
+            "create it (CREATE SCHEMA name) or fix store.url"
+        )
+    return "", ""
 
 
 def _world_readable(path: Path) -> bool:
