@@ -9,7 +9,8 @@ counted as ``skipped``.
 A capture that fails to open or stops delivering is released and reopened with exponential backoff
 (``ReconnectConfig``); each successful reopening counts in ``reconnects`` and each failed
 attempt in ``failed_opens`` (:class:`pose_frontend.base.Counters`). After ``max_attempts`` failures in a row (when not 0) the source
-raises :class:`SourceUnavailableError`.
+raises :class:`SourceUnavailableError`. A run of failed attempts is logged at its 1st, 2nd, 4th,
+8th, ... attempt and at least every 10 minutes (:class:`Outage`), and its end when a frame arrives.
 
 Timestamps are wall-clock seconds: ``time.time()`` when the source starts, advanced by the
 monotonic clock, so they rise strictly even if the system clock is stepped.
@@ -21,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Protocol
 
 import cv2
@@ -36,6 +38,34 @@ log = logging.getLogger(__name__)
 # How often a waiting consumer looks at the stop flag.
 _POLL_S = 0.1
 _JOIN_TIMEOUT_S = 2.0
+# Longest silence while a source stays unreachable: an operator reading the log later still finds it.
+_REMIND_S = 600.0
+
+
+class Outage:
+    """A run of failed attempts to open a source, and which of them deserve a log line: the 1st,
+    2nd, 4th, 8th, ... (the backoff doubles too, so early lines come close together and later ones
+    further apart) and any that comes ``_REMIND_S`` or more after the last line."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.since = 0.0  # wall-clock time of the run's first failure
+        self._logged_at = 0.0  # monotonic
+
+    def failed(self, wall: float, mono: float) -> bool:
+        """Count one failure at ``wall``/``mono`` seconds; True when it is worth a log line."""
+        self.failures += 1
+        if self.failures == 1:
+            self.since = wall
+        if self.failures & (self.failures - 1) == 0 or mono - self._logged_at >= _REMIND_S:
+            self._logged_at = mono
+            return True
+        return False
+
+    def describe(self) -> str:
+        if not self.failures:
+            return "0 failed attempts"
+        return f"{self.failures} failed attempts since {datetime.fromtimestamp(self.since, UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 class Capture(Protocol):
@@ -150,7 +180,7 @@ class LiveSource(Source):
         """
         capture: Capture | None = None
         delay = self._reconnect.initial_backoff_s
-        failures = 0
+        outage = Outage()
         lost = fresh = False
         try:
             while not self._stopping():
@@ -161,24 +191,30 @@ class LiveSource(Source):
                     if ok and bgr is not None:
                         if fresh and lost:
                             self.stats.add("reconnects")
-                            log.info("%s: reconnected after %d failed attempts", self.name, failures)
+                            log.info("%s: reconnected after %s", self.name, outage.describe())
+                        elif fresh and outage.failures:
+                            log.info("%s: opened after %s", self.name, outage.describe())
                         if fresh:
-                            failures, delay, lost, fresh = 0, self._reconnect.initial_backoff_s, False, False
+                            outage, delay = Outage(), self._reconnect.initial_backoff_s
+                            lost = fresh = False
                         self._offer(self._clock(), bgr)
                         continue
                     capture.release()
                     capture = None
                 if fresh:
-                    failures += 1
                     self.stats.add("failed_opens")
+                    news = outage.failed(self._clock(), time.monotonic())
                     limit = self._reconnect.max_attempts
-                    if limit and failures >= limit:
+                    if limit and outage.failures >= limit:
                         raise SourceUnavailableError(
-                            f"{self.name}: still unavailable after {failures} attempts to open it"
+                            f"{self.name}: still unavailable after {outage.failures} attempts to open it"
                         )
-                    # The first failure of a run is news; the rest only add to the counters.
-                    level = logging.WARNING if failures == 1 else logging.DEBUG
-                    log.log(level, "%s: cannot open; next attempt in %.1f s", self.name, delay)
+                    if outage.failures == 1:
+                        log.warning("%s: cannot open; next attempt in %.1f s", self.name, delay)
+                    else:
+                        log.log(logging.WARNING if news else logging.DEBUG,
+                                "%s: still cannot open (%s); next attempt in %.1f s",
+                                self.name, outage.describe(), delay)  # fmt: skip
                 else:
                     lost = True
                     log.warning("%s: stream lost; reopening in %.1f s", self.name, delay)

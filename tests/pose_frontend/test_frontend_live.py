@@ -8,6 +8,7 @@ HTTP server on 127.0.0.1 that goes down for a while.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -22,7 +23,7 @@ import pytest
 from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
 from config.redaction import redact_url
 from pose_frontend.base import SourceError, SourceUnavailableError
-from pose_frontend.live import LiveSource
+from pose_frontend.live import LiveSource, Outage
 from pose_frontend.sources import open_source
 
 FAST = ReconnectConfig(initial_backoff_s=0.05, max_backoff_s=0.4)
@@ -231,3 +232,45 @@ def test_url_stream_that_goes_down_is_reopened_and_keeps_flowing(flaky_server: _
     assert np.all(np.diff(times) > 0)
     assert np.diff(times).max() >= 0.1 + 0.2 + 0.4 - 0.05  # the outage, on the wall clock
     assert frames[0][1].shape == (1280, 720, 3)
+
+
+def _open_failures(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "open" in r.getMessage()
+    ]
+
+
+def test_an_unreachable_url_is_logged_again_at_growing_intervals_and_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The first failure was logged, then nothing while it kept retrying: an hour later the log said
+    # nothing of a camera that was still unreachable.
+    reconnect = ReconnectConfig(initial_backoff_s=0.001, max_backoff_s=0.002, max_attempts=9)
+    config = UrlSourceConfig(url="rtsp://admin@127.0.0.1:1/none?token=s3cr3t", reconnect=reconnect)
+    with caplog.at_level(logging.DEBUG, logger="pose_frontend.live"), pytest.raises(SourceUnavailableError):
+        list(open_source(config))
+    lines = _open_failures(caplog)
+    assert len(lines) == 4 and lines[0].startswith("rtsp://***@127.0.0.1:1/none?token=***: cannot open;")
+    assert [re.search(r"still cannot open \((\d+) failed attempts since ", line)[1] for line in lines[1:]] == [  # type: ignore[index]
+        "2", "4", "8"
+    ]  # fmt: skip
+    assert "admin" not in caplog.text and "s3cr3t" not in caplog.text
+
+
+def test_a_source_that_opens_after_failing_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    camera = FakeCamera(plan=[None, None, None, 1000])
+    with caplog.at_level(logging.INFO, logger="pose_frontend.live"):
+        with open_source(WebcamSourceConfig(reconnect=FAST), capture_factory=camera.factory) as source:
+            _take(source, 3)
+    opened = [r for r in caplog.records if "opened after" in r.getMessage()]
+    assert len(opened) == 1 and opened[0].levelno == logging.INFO
+    assert re.fullmatch(r"webcam 0: opened after 3 failed attempts since \S+Z", opened[0].getMessage())
+
+
+def test_an_outage_is_logged_at_its_first_attempts_then_at_least_every_ten_minutes() -> None:
+    outage, logged = Outage(), []
+    for attempt in range(1, 200):  # one attempt every 30 s (the default longest backoff)
+        if outage.failed(wall=1e9 + 30 * attempt, mono=30.0 * attempt):
+            logged.append(attempt)
+    assert logged[:6] == [1, 2, 4, 8, 16, 32]  # the 32nd is 8 minutes after the 16th
+    assert np.diff(logged).max() * 30 <= 600 and len(logged) <= 16  # 100 minutes: a line per 10 at most
