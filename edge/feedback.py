@@ -52,6 +52,14 @@ class FeedbackError(ValueError):
     """The alert cannot be added to (or removed from) a profile; the message says why."""
 
 
+class AlreadyNormal(FeedbackError):
+    """The alert is normal already (in ``where``); the way to undo it is the caller's to name."""
+
+    def __init__(self, alert_id: int, where: str) -> None:
+        super().__init__(f"alert {alert_id} is already normal in {where}: undo that first")
+        self.alert_id = alert_id
+
+
 @dataclass(frozen=True)
 class FeedbackResult:
     profile: str
@@ -365,7 +373,7 @@ def mark_normal(
         # undo would take it out of only the last one.
         for a in alerts:
             if (where := current_feedback(store, profiles, a.id)) is not None:
-                raise FeedbackError(f"alert {a.id} is already normal in {where}: undo that first")
+                raise AlreadyNormal(a.id, where)
         target_store, target, base = load_target(profiles, name, stream)
         base = reembed(base, backend, calibration)
         spec = _spec(base, backend)

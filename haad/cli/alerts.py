@@ -439,7 +439,7 @@ def _review_normal(
     """``haad alerts review ID --normal`` / ``--undo-normal``: what the page's buttons do. Marking
     normal first shows the cameras the scope changes and asks (unless ``yes``)."""
     from edge.backends import make_backend
-    from edge.feedback import FeedbackError, mark_normal, preview_normal, undo_normal
+    from edge.feedback import AlreadyNormal, FeedbackError, mark_normal, preview_normal, undo_normal
     from edge.profiles import ProfileError, ProfileStore
     from edge.review.queries import known_streams
     from edge.review.server import configured_streams
@@ -474,6 +474,8 @@ def _review_normal(
                             stride=cfg.worker.stride, reach=cfg.worker.feedback_reach)  # fmt: skip
         except KeyError as e:
             _fail(e.args[0])
+        except AlreadyNormal as e:
+            _fail(f"{e}: haad alerts review {e.alert_id} --undo-normal")
         except (FeedbackError, ProfileError) as e:
             _fail(str(e))
     return (

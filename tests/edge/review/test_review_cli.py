@@ -227,6 +227,11 @@ def test_review_normal_names_the_cameras_it_changes_asks_and_undo_reverts(
     with AlertStore(seeded.url) as store:
         a = store.get_alert(alert_id)
     assert a.status == "dismissed" and a.reviewed_by == "carol" and "forklift" in a.note
+    r = runner.invoke(app, [*base, "--scope", "camera", "--yes"])  # named the command to undo it by
+    assert r.exit_code == 1 and (
+        f"already normal in demo-walk: undo that first: haad alerts review {alert_id} --undo-normal"
+        in _said(r.output)
+    ), r.output
     r = runner.invoke(
         app, ["alerts", "review", str(alert_id), "--undo-normal", "--db", seeded.url, "--config", str(cfg)]
     )
