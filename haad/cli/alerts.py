@@ -34,7 +34,7 @@ from edge.store import AlertRecord, AlertStore, ReviewStatus
 from edge.store.engine import SchemaTooNew
 from edge.store.models import MAX_ID, REVIEWER_LENGTH
 from edge.store.records import RECORD_FIELDS, encode_windows
-from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, load_edge_config, open_store
+from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, fail, load_edge_config, open_store
 
 if TYPE_CHECKING:
     from edge.feedback import FeedbackResult
@@ -242,6 +242,8 @@ def export_cmd(
     kind = out.suffix.lower()
     if kind not in (".jsonl", ".ndjson", ".csv"):
         raise typer.BadParameter(f"{out}: the extension must be .jsonl or .csv", param_hint="--out")
+    if not out.parent.is_dir():  # made, a mistyped folder would hide the export where none looks
+        raise fail(f"--out {out}: no folder {out.parent}", code=2)
     with _open(config, db) as store:
         alerts = store.list_alerts(
             stream=stream, profile=profile, host=host, since=since, until=until, status=status, limit=limit
@@ -250,7 +252,6 @@ def export_cmd(
         part = out.with_name(out.name + ".part")
         with _writing(out):
             try:
-                out.parent.mkdir(parents=True, exist_ok=True)
                 with part.open("w", newline="") as f:
                     if kind == ".csv":
                         writer = csv.DictWriter(f, fieldnames=RECORD_FIELDS)

@@ -181,7 +181,7 @@ def test_export_writes_json_lines_csv_and_replayable_windows(
     seeded: tuple[str, list[int]], tmp_path: Path
 ) -> None:
     db, ids = seeded
-    out = tmp_path / "out" / "alerts.jsonl"
+    out = tmp_path / "alerts.jsonl"
     result = run("export", "--out", str(out), "--stream", "cam1", "--windows", str(tmp_path / "win"), db=db)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]

@@ -1,5 +1,6 @@
-"""``haad alerts export`` and ``show --plot`` where the file cannot be written (no such folder, a full
-disk): one line and exit 1, and no half-written export left (a traceback and a partial file before)."""
+"""``haad alerts export`` and ``show --plot`` where the file cannot be written (a full disk, a file
+where a folder goes): one line and exit 1, and no half-written export left (a traceback and a partial
+file before). An export into a folder that is not there is bad usage (exit 2), not a folder made."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def db(tmp_path: Path) -> str:
     return url
 
 
-@pytest.mark.parametrize("args", [["export", "--out", "{nowhere}/a.jsonl"], ["show", "1", "--plot", "{nowhere}/t.png"],
+@pytest.mark.parametrize("args", [["show", "1", "--plot", "{nowhere}/t.png"],
                                   ["export", "--out", "{tmp}/a.csv", "--windows", "{nowhere}/w"]])  # fmt: skip
 def test_a_file_that_cannot_be_written_is_one_line_and_exit_1(
     db: str, tmp_path: Path, args: list[str]
@@ -35,6 +36,17 @@ def test_a_file_that_cannot_be_written_is_one_line_and_exit_1(
     result = runner.invoke(app, [a.format(nowhere=nowhere, tmp=tmp_path) for a in args], env={"HAAD_DB": db})
     assert result.exit_code == 1, result.output
     assert result.output.startswith(f"error: cannot write {nowhere}/") and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("folder", ["typo", "a-file"])
+def test_an_export_into_a_folder_that_is_not_there_is_refused_not_made(
+    db: str, tmp_path: Path, folder: str
+) -> None:
+    (tmp_path / "a-file").write_text("where a folder should be")
+    out = tmp_path / folder / "alerts.csv"
+    result = runner.invoke(app, ["export", "--out", str(out)], env={"HAAD_DB": db})
+    assert result.exit_code == 2 and result.output == f"error: --out {out}: no folder {out.parent}\n"
+    assert not (tmp_path / "typo").exists()
 
 
 def test_an_export_to_a_full_disk_leaves_no_half_file(db: str, full_disk: Path) -> None:
