@@ -7,7 +7,11 @@ import faulthandler
 import json
 import logging
 import os
+import re
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -57,6 +61,20 @@ def setup_logging(level: str | int = "INFO", fmt: str = "json") -> None:
 _native: TextIO | None = None  # the real stderr, once fd 2 is captured
 _WRITE_LOCK = threading.RLock()
 _NATIVE_LEVELS = {"W": logging.WARNING, "E": logging.ERROR, "F": logging.ERROR}  # by first letter
+# Native lines MediaPipe and TensorFlow Lite print at every start of pose estimation that report
+# nothing wrong: logged at DEBUG, and kept off a CLI's terminal. Any other native line keeps its level.
+_HARMLESS_NATIVE = re.compile(
+    "|".join(
+        (
+            r"All log messages before absl::InitializeLog\(\) is called",  # absl's note on where logs go
+            r"Created TensorFlow Lite XNNPACK delegate for CPU",  # the CPU delegate in use, as meant
+            # The pose models have several signatures; feedback tensors are something they never use.
+            r"inference_feedback_manager\.cc:\d+\] Feedback manager requires a model with a single signature",
+            # The pose graph squares its region of interest, the case this projection does support.
+            r"landmark_projection_calculator\.cc:\d+\] Using NORM_RECT without IMAGE_DIMENSIONS",
+        )
+    )
+)
 
 
 def _capture_native_stderr() -> TextIO:
@@ -81,12 +99,46 @@ def _capture_native_stderr() -> TextIO:
                     with _WRITE_LOCK:
                         out.write(text + "\n")
                 elif text:
-                    level = _NATIVE_LEVELS.get(text[0], logging.INFO)
-                    native.log(level, text)
+                    native.log(native_level(text), text)
 
     out = _native
     threading.Thread(target=forward, name="haad-native-stderr", daemon=True).start()
     return _native
+
+
+def native_level(line: str) -> int:
+    """The level of a native log line: DEBUG for known boilerplate, else its first letter's."""
+    if _HARMLESS_NATIVE.search(line):
+        return logging.DEBUG
+    return _NATIVE_LEVELS.get(line[:1], logging.INFO)
+
+
+@contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Within, native boilerplate (:func:`native_level` DEBUG) written to fd 2 by this process or its
+    children is dropped; every other line reaches stderr as it is. For a CLI, whose terminal is its
+    user's, not a log."""
+    sys.stderr.flush()
+    real = os.dup(2)
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+
+    def forward() -> None:
+        with os.fdopen(read_fd, "rb") as lines:
+            for line in lines:
+                if native_level(line.decode(errors="replace")) != logging.DEBUG:
+                    os.write(real, line)
+
+    thread = threading.Thread(target=forward, name="haad-quiet-stderr", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(real, 2)  # the pipe's last writer closes (children holding it end with us): EOF
+        thread.join(timeout=5)
+        os.close(real)
 
 
 def _is_json_object(text: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,9 @@ def enroll_cmd(
         help="Completions re-generate the window's middle (middle) or predict its last frames (end; "
         f"default {_COMPLETIONS.gap}).",
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also show the start-up lines MediaPipe and TensorFlow Lite print."
+    ),
 ) -> None:
     """Enrol normal behaviour from a few clips; a running daemon picks the profile up by itself.
 
@@ -67,6 +71,7 @@ def enroll_cmd(
     is checked (readable, long enough) before pose estimation runs on any video. Each clip needs at
     least worker.min_segment_s of skeleton (1 s by default); a behaviour's only clip needs twice that,
     as its threshold then comes from its first half against its second half."""
+    from bus.logs import quiet_native_stderr
     from edge.backends import make_backend
     from edge.backends.base import BackendUnavailable
     from edge.enrol_files import load_enrol_clips
@@ -108,12 +113,13 @@ def enroll_cmd(
         # A profile this encoder cannot score takes no behaviour: said before pose estimation.
         if base is not None:
             check_model(base, backend)
-        loaded = load_enrol_clips(
-            clips, spec=backend.spec, min_segment_s=w.min_segment_s, min_visibility=w.min_visibility,
-            label=label,
-            **{k: v for k, v in (("layout", layout), ("fps", fps)) if v is not None},  # type: ignore[arg-type]
-            enrolled_before=before, behaviour=behaviour,
-        )  # fmt: skip
+        with nullcontext() if verbose else quiet_native_stderr():  # pose estimation's boilerplate
+            loaded = load_enrol_clips(
+                clips, spec=backend.spec, min_segment_s=w.min_segment_s, min_visibility=w.min_visibility,
+                label=label,
+                **{k: v for k, v in (("layout", layout), ("fps", fps)) if v is not None},  # type: ignore[arg-type]
+                enrolled_before=before, behaviour=behaviour,
+            )  # fmt: skip
         aug = default_augmentation(completions) if augment else None
         with profile_lock(store, profile):
             # What another enrolment or a reviewer saved meanwhile counts too, a profile another
