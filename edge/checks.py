@@ -40,7 +40,7 @@ def deployment_problems(cfg: EdgeConfig) -> list[str]:
         *no_streams,
         *_folder_problems(cfg),
         *_profile_problems(cfg),
-        *_source_problems(cfg.streams if cfg.run_frontends else []),
+        *_source_problems(cfg.streams if cfg.run_frontends else [], cfg.worker.min_visibility),
         *_key_problems(cfg),
         *secret_problems(cfg),
         *_tls_problems(cfg),
@@ -279,7 +279,7 @@ def frontend_problems(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[s
     return [*_source_problems(streams), *_unreadable_secrets(cameras), *_unreadable(_client_keys(bus))]
 
 
-def _source_problems(streams: Sequence[StreamConfig]) -> list[str]:
+def _source_problems(streams: Sequence[StreamConfig], min_visibility: float | None = None) -> list[str]:
     """Files opened as the frontend will open them: one it cannot (missing, not a video, a skeleton
     array of the wrong shape, no task model) would fail, be restarted and given up, whatever the wait."""
     from pose_frontend.base import SourceError
@@ -289,7 +289,7 @@ def _source_problems(streams: Sequence[StreamConfig]) -> list[str]:
     for stream in streams:
         if isinstance(stream.source, VideoSourceConfig | SkeletonSourceConfig | ImagesSourceConfig):
             try:
-                open_source(stream.source).close()
+                open_source(stream.source, min_visibility=min_visibility).close()
             except SourceError as e:
                 problems.append(f"stream {stream.id}: {e}")
         model = stream.estimator.task_model_path  # read by kind: tasks only (config/frontend.py)

@@ -305,12 +305,13 @@ class SkeletonReplaySource(_PassSource):
         realtime: bool = False,
         stop: StopFlag | None = None,
         counters: Counters | None = None,
+        min_visibility: float | None = None,
     ) -> None:
         super().__init__(loop=loop, realtime=realtime, stop=stop, counters=counters)
         file = _require_file(Path(path), "skeleton file")
         if file.suffix.lower() not in CLIP_FILE_SUFFIXES:
             raise SourceError(f"{file}: a skeleton file must be a clip-set .npz or a .npy")
-        self.clips = _load_replay(file, list(clips), layout, fps)
+        self.clips = _load_replay(file, list(clips), layout, fps, min_visibility)
         self.clips = [(times, joints) for times, joints in self.clips if len(times)]
         if not self.clips:
             raise SourceError(f"{file}: no clip has a frame")
@@ -328,10 +329,11 @@ class SkeletonReplaySource(_PassSource):
 
 
 def _load_replay(
-    file: Path, names: list[str], layout: str, fps: float
+    file: Path, names: list[str], layout: str, fps: float, min_visibility: float | None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(times, joints) of the clips to replay: the named ones of a clip-set file, in that order, or
-    all of them; a .npy array is one clip, ``(T, P, N, 3)`` one of P people (frames ``(P, 20, 3)``)."""
+    all of them; a .npy array is one clip, ``(T, P, N, 3)`` one of P people (frames ``(P, 20, 3)``).
+    A MediaPipe clip's frames less visible than ``min_visibility`` are out of view (clips.files)."""
     if file.suffix == ".npy" and not names:
         try:
             raw = np.load(file, allow_pickle=False)
@@ -346,7 +348,7 @@ def _load_replay(
         except (OSError, ValueError) as e:
             raise SourceError(f"cannot replay {file}: {e}") from e
     try:
-        loaded = load_clips(file, layout=layout, fps=fps)  # type: ignore[arg-type]
+        loaded = load_clips(file, layout=layout, fps=fps, min_visibility=min_visibility)  # type: ignore[arg-type]
     except (OSError, ValueError) as e:
         raise SourceError(f"cannot replay {file}: {e}") from e
     by_name = {c.name: c for c in loaded}
@@ -411,14 +413,21 @@ def open_source(
     counters: Counters | None = None,
     capture_factory: CaptureFactory | None = None,
     pose_fps: float | None = None,
+    min_visibility: float | None = None,
 ) -> Source:
     """The source ``config`` describes, counting into ``counters`` (new ones when None); an image
     source delivers at most ``pose_fps`` frames per second of source time (None: all).
 
+    ``min_visibility``: the worker's ``worker.min_visibility`` (its default when None). A replayed
+    MediaPipe clip file sends no visibility on, so the frames the worker would count missing are
+    left out here instead, by the worker's value (another one, and the replay disagreed with it).
+
     ``capture_factory`` replaces the OpenCV capture of a webcam or URL source (for tests: no camera
     exists on CI machines).
     """
-    source = _make_source(config, stop=stop, counters=counters, capture_factory=capture_factory)
+    source = _make_source(
+        config, stop=stop, counters=counters, capture_factory=capture_factory, min_visibility=min_visibility
+    )
     if source.produces == "image":
         source.rate = RateGate(pose_fps)
     return source
@@ -430,6 +439,7 @@ def _make_source(
     stop: StopFlag | None,
     counters: Counters | None,
     capture_factory: CaptureFactory | None,
+    min_visibility: float | None,
 ) -> Source:
     match config:
         case VideoSourceConfig():
@@ -456,6 +466,7 @@ def _make_source(
                 realtime=config.realtime,
                 stop=stop,
                 counters=counters,
+                min_visibility=min_visibility,
             )
         case SyntheticSourceConfig():
             return SyntheticSource(
