@@ -595,3 +595,10 @@ def test_the_normal_preview_says_whether_the_profile_is_enrolled_here(
     door, yard = seeded.ids[0], seeded.ids[5]  # demo-walk is enrolled here, other is not
     assert client.get(f"/api/v1/alerts/{door}/normal", headers=AUTH).json()["enrolled"] is True
     assert client.get(f"/api/v1/alerts/{yard}/normal", headers=AUTH).json()["enrolled"] is False
+
+
+def test_the_browsers_icon_is_served_without_a_token(client: TestClient) -> None:
+    """/favicon.ico was a 404, which browsers log as an error in the console of every page."""
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/x-icon"
+    assert r.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
