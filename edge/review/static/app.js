@@ -81,12 +81,18 @@ const debounced = (fn, ms = 200) => { let t = null; return () => { clearTimeout(
 const SVG = "http://www.w3.org/2000/svg";
 const svgEl = (tag, attrs) => { const e = document.createElementNS(SVG, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
 
+// Failed, it says the count is unknown: the last number, kept, read as the current one.
 async function unreviewedBadge() {
+  const b = document.getElementById("unreviewed");
   try {
     const page = await api("/alerts?status=new&limit=1");
-    const b = document.getElementById("unreviewed");
-    if (b) { b.textContent = page.total; b.hidden = !page.total; }
-  } catch (e) { /* the page shows its own errors */ }
+    if (b) { b.textContent = page.total; b.hidden = !page.total; b.classList.remove("stale"); b.title = ""; }
+  } catch (e) {
+    if (b && e.message !== "401") {
+      b.textContent = "?"; b.hidden = false; b.classList.add("stale");
+      b.title = `Unreviewed count unknown since ${when(new Date())}: ${e.message}`;
+    }
+  }
 }
 
 function wireLogout() {
@@ -747,13 +753,20 @@ async function livePage() {
     silentSince = null;
     lost.textContent = "";
     box.replaceChildren(...streams.map((s) => {
+      // A stream whose worker stopped keeps its last status row (and an open alert no worker will
+      // close): older than a few status intervals, its state is unknown, never shown as current.
+      const lastStatus = s.profiles.reduce((t, p) => (t && t > new Date(p.updated_at) ? t : new Date(p.updated_at)), null);
+      const stale = !s.live && lastStatus;
+      const [cls, label] = stale ? ["stale", "stale"] : s.open_alerts ? ["new", "ABNORMAL"] : s.live ? ["dismissed", "live"] : ["", "no data"];
+      const open = s.open_alerts ? ` · ${s.open_alerts} open alert(s), state unknown` : "";
       const card = el("section", { class: "card stream", "data-stream": s.stream_id },
-        el("h2", {}, `${s.stream_id} `, el("span", { class: "status " + (s.open_alerts ? "new" : s.live ? "dismissed" : "") }, s.open_alerts ? "ABNORMAL" : s.live ? "live" : "no data")),
-        el("p", { class: "muted" }, s.live ? `${(s.fps ?? 0).toFixed(1)} fps on ${s.host}` : "no recent status from a worker"));
+        el("h2", {}, `${s.stream_id} `, el("span", { class: "status " + cls }, label)),
+        el("p", { class: "muted" }, s.live ? `${(s.fps ?? 0).toFixed(1)} fps on ${s.host}` : stale ? `no status since ${when(lastStatus)}${open}` : "no recent status from a worker"));
       for (const p of s.profiles) {
         const ratio = p.score == null ? 0 : p.score / p.threshold;
-        const meter = el("div", { class: "meter" + (ratio > 1 ? " hot" : "") }, el("span", { style: `width:${Math.min(100, ratio * 50)}%` }));
-        card.append(el("p", {}, `${p.profile} v${p.profile_version}: score ${p.score == null ? "–" : p.score.toFixed(3)} / threshold ${p.threshold.toFixed(3)}`), meter, sparkline(p));
+        const meter = el("div", { class: "meter" + (ratio > 1 && p.live ? " hot" : "") }, el("span", { style: `width:${Math.min(100, ratio * 50)}%` }));
+        const score = `score ${p.score == null ? "–" : p.score.toFixed(3)} / threshold ${p.threshold.toFixed(3)}`;
+        card.append(el("p", {}, `${p.profile} v${p.profile_version}: ${p.live ? score : `last ${score} (no status since ${when(p.updated_at)})`}`), meter, sparkline(p));
       }
       const list = el("ul", {}, ...s.last_alerts.map((a) => el("li", {}, el("a", { href: "/alerts/" + a.id }, `#${a.id}`), ` ${when(a.started_at)} · ${dur(a)} · `, badge(a.status))));
       card.append(el("p", { class: "muted" }, "last alerts:"), list);
@@ -762,7 +775,10 @@ async function livePage() {
     if (!streams.length) box.replaceChildren(el("p", { class: "muted" }, "No stream has reported yet."));
   }
   await refresh();
-  setInterval(refresh, 2000);
+  // Not while the tab is hidden (a page left open all day polled the alert log every 2 s); shown
+  // again, it catches up at once.
+  setInterval(() => { if (!document.hidden) refresh(); }, 2000);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
 }
 
 function sparkline(p) {
