@@ -39,16 +39,18 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(level: str | int = "INFO", fmt: str = "json") -> None:
     """Replace the root logger's handlers with one stderr handler: ``json`` lines or ``text``.
 
-    With ``json``, whatever else writes to this process's stderr (MediaPipe's and TensorFlow Lite's
-    native logging, warnings, a traceback) is captured and re-emitted as JSON lines of the logger
-    ``native``, so the log stays one JSON object per line.
+    Whatever else writes to this process's stderr (MediaPipe's and TensorFlow Lite's native logging,
+    warnings, a traceback) is captured. With ``json`` it is re-emitted as JSON lines of the logger
+    ``native``, so the log stays one JSON object per line; with ``text`` it is passed on as it is.
+    Either way known boilerplate (:func:`native_level` DEBUG) is left out unless ``native`` logs DEBUG.
     """
+    global _raw_native
+    _raw_native = fmt != "json"
+    handler = logging.StreamHandler(_capture_native_stderr())
+    handler.lock = _WRITE_LOCK  # whole lines from the handler and the forwarder, never mixed
     if fmt == "json":
-        handler = logging.StreamHandler(_capture_native_stderr())
-        handler.lock = _WRITE_LOCK  # whole lines from the handler and the forwarder, never mixed
         handler.setFormatter(JsonFormatter())
     else:
-        handler = logging.StreamHandler()
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
         )
@@ -59,6 +61,7 @@ def setup_logging(level: str | int = "INFO", fmt: str = "json") -> None:
 
 
 _native: TextIO | None = None  # the real stderr, once fd 2 is captured
+_raw_native = False  # text logging: captured lines are passed on as they are, not logged
 _WRITE_LOCK = threading.RLock()
 _NATIVE_LEVELS = {"W": logging.WARNING, "E": logging.ERROR, "F": logging.ERROR}  # by first letter
 # Native lines MediaPipe and TensorFlow Lite print at every start of pose estimation that report
@@ -95,11 +98,15 @@ def _capture_native_stderr() -> TextIO:
         with os.fdopen(read_fd, errors="replace") as lines:
             for line in lines:
                 text = line.rstrip()
-                if _is_json_object(text):  # a child process's own log line: pass it on as it is
+                level = native_level(text)
+                # A child process's own log line, or any line of a text log but boilerplate (a
+                # traceback's lines stay together and unprefixed, whatever level): passed on as is.
+                shown = level != logging.DEBUG or native.isEnabledFor(logging.DEBUG)
+                if _is_json_object(text) or (_raw_native and shown):
                     with _WRITE_LOCK:
                         out.write(text + "\n")
-                elif text:
-                    native.log(native_level(text), text)
+                elif text and not _raw_native:
+                    native.log(level, text)
 
     out = _native
     threading.Thread(target=forward, name="haad-native-stderr", daemon=True).start()

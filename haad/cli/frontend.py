@@ -83,6 +83,7 @@ def run_cmd(
     """Start one frontend process per stream and publish to the bus until Ctrl-C (or SIGTERM) or all
     sources end."""
 
+    from bus.logs import setup_logging
     from edge.checks import frontend_problems
 
     cfg = _load(config)
@@ -94,7 +95,7 @@ def run_cmd(
     if level is None:
         typer.echo(f"unknown log level {log_level!r}", err=True)
         raise typer.Exit(2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(level, "text")  # as the streams' processes log: MediaPipe's boilerplate left out
     streams = [_Stream(s, Restarts(cfg.supervisor), Progress.shared()) for s in cfg.streams]
     # systemd and docker stop a frontend host with SIGTERM: stop the streams as Ctrl-C does, instead
     # of dying and taking the processes down without their last frames.
@@ -207,6 +208,7 @@ def record_cmd(
     ] = None,
 ) -> None:
     """Run one stream's source through pose estimation here and save the skeletons as a clip-set file."""
+    from bus.logs import quiet_native_stderr
     from clips import Clip
     from clips.files import save_clipset_file
     from pose_frontend.record import RecordError, record_clip
@@ -230,7 +232,8 @@ def record_cmd(
     stop_on_signals(stop.set, signal.SIGINT, signal.SIGTERM)  # Ctrl-C or kill end the recording, keeping it
     started = time.monotonic()
     try:
-        times, joints, _, counters = record_clip(chosen[0], max_seconds=max_seconds, stop=stop)
+        with quiet_native_stderr():  # pose estimation's start-up lines, as haad enroll leaves them out
+            times, joints, _, counters = record_clip(chosen[0], max_seconds=max_seconds, stop=stop)
     except RecordError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None

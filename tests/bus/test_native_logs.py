@@ -95,3 +95,29 @@ def test_enroll_keeps_mediapipe_boilerplate_off_the_terminal_unless_verbose(
     assert not any(part in shown["quiet"] for part in BOILERPLATE)
     assert "warning: the threshold comes from one clip" in shown["quiet"]
     assert all(part in shown["verbose"] for part in BOILERPLATE)
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_a_text_log_leaves_out_mediapipe_boilerplate_unless_debug(picture: Path, level: str) -> None:
+    # `haad frontend run`, and `haad run` with logging.format: text, printed every start-up line.
+    stderr = _run(
+        "import logging\n"
+        "from bus.logs import setup_logging\n"
+        f"setup_logging({level!r}, 'text')\n"
+        "estimate()\n"
+        "print('warning: from python', file=sys.stderr)\n"
+        "logging.getLogger('haad.test').warning('a log line')\n"
+        "os.close(2)\n"
+        "for reader in [t for t in threading.enumerate() if t.name == 'haad-native-stderr']:\n"
+        "    reader.join(10)\n",
+        picture,
+    )
+    # the log line is written at once, the captured ones after the reader got them
+    logged = [line for line in stderr.splitlines() if line.endswith("WARNING haad.test: a log line")]
+    lines = [line for line in stderr.splitlines() if line not in logged]
+    assert len(logged) == 1
+    if level == "INFO":
+        assert lines == [UNKNOWN, "warning: from python"]
+    else:
+        assert all(any(part in line for line in lines) for part in BOILERPLATE)
+        assert UNKNOWN in lines

@@ -282,6 +282,23 @@ streams: [{{id: door, source: {source}}}]
     )
 
 
+def test_record_keeps_mediapipe_boilerplate_off_the_terminal(tmp_path: Path, squat_video: Path) -> None:
+    # Every recording printed MediaPipe's and TensorFlow Lite's start-up lines among its own.
+    config = _write(
+        tmp_path / "g.yaml", f"streams: [{{id: a, source: {{kind: video, path: {squat_video}}}}}]\n"
+    )
+    out = tmp_path / "squat.npz"
+    done = subprocess.run(
+        [sys.executable, "-m", "haad", "frontend", "record", str(config), "--out", str(out)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {out}" in done.stdout
+    assert not any(part in done.stderr for part in ("XNNPACK", "absl::InitializeLog", "feedback tensors")), (
+        done.stderr
+    )
+
+
 def test_run_stops_its_streams_on_sigterm_as_on_ctrl_c(tmp_path: Path, squat_video: Path) -> None:
     # systemd stops a frontend host with SIGTERM: it killed `haad frontend run` outright (exit -15),
     # its stream processes taken down by their parent's death, nothing said. Stopped as they start,
