@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
 from fastapi.responses import Response, StreamingResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
@@ -86,6 +87,19 @@ AlertId = Annotated[int, Path(ge=1, le=MAX_ID, description="Alert id.")]
 Who = Annotated[Identity, Depends(identity)]
 # PostgreSQL text cannot hold a NUL: compared with one, the query fails (a 500); 422 instead.
 NO_NUL = r"^[^\x00]*$"
+
+
+def _not_a_number(value: object) -> object:
+    """Pydantic takes a number for a datetime as Unix seconds: ``since=2024`` (a year, meant) was
+    1970-01-01T00:33:44Z and matched every alert."""
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError(
+            "should be an ISO-8601 date or time (e.g. 2024-05-01 or 2024-05-01T08:00:00Z), not a number"
+        )
+    return value
+
+
+Time = Annotated[datetime | None, BeforeValidator(_not_a_number)]
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
 
@@ -139,8 +153,8 @@ def list_alerts(
         str | None, Query(pattern=NO_NUL, description="Raised by this host (config `host`).")
     ] = None,
     status: ReviewStatus | None = None,
-    since: Annotated[datetime | None, Query(description="Started at or after (ISO-8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Started before (ISO-8601).")] = None,
+    since: Annotated[Time, Query(description="Started at or after (ISO-8601).")] = None,
+    until: Annotated[Time, Query(description="Started before (ISO-8601).")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
@@ -163,8 +177,8 @@ def list_alerts(
 def timeline(
     who: Who,
     ctx: Ctx,
-    since: Annotated[datetime | None, Query(description="Start (ISO-8601); default: until - 24 h.")] = None,
-    until: Annotated[datetime | None, Query(description="End (ISO-8601); default: now.")] = None,
+    since: Annotated[Time, Query(description="Start (ISO-8601); default: until - 24 h.")] = None,
+    until: Annotated[Time, Query(description="End (ISO-8601); default: now.")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
 ) -> dict[str, Any]:
     """Every camera's alerts over a period, each with its score moment by moment (its timeline)."""

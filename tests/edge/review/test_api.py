@@ -38,7 +38,7 @@ def test_every_api_route_refuses_without_a_token_and_every_page_redirects_to_log
 ) -> None:
     checked = 0
     for route in _routes(client):
-        if route.path in ("/login", "/logout", "/healthz"):
+        if route.path in ("/login", "/logout", "/healthz", "/favicon.ico"):  # no data in them
             continue
         for method in route.methods:
             r = client.request(method, _path(route), follow_redirects=False)
@@ -602,3 +602,13 @@ def test_the_browsers_icon_is_served_without_a_token(client: TestClient) -> None
     r = client.get("/favicon.ico")
     assert r.status_code == 200 and r.headers["content-type"] == "image/x-icon"
     assert r.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_a_number_is_no_time(client: TestClient) -> None:
+    """since=1999 (a year, meant) was read as Unix seconds, 1970-01-01T00:33:44Z, and matched every alert."""
+    for path, key, value in [("/api/v1/alerts", "since", "1999"), ("/api/v1/timeline", "until", "0.5")]:
+        r = client.get(path, params={key: value}, headers=AUTH)
+        assert r.status_code == 422, r.text
+        [err] = r.json()["detail"]
+        assert err["loc"] == ["query", key] and "ISO-8601" in err["msg"] and value not in err["msg"]
+    assert client.get("/api/v1/alerts", params={"since": "2024-05-01"}, headers=AUTH).json()["total"] == 6
