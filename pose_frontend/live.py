@@ -10,7 +10,9 @@ A capture that fails to open or stops delivering is released and reopened with e
 (``ReconnectConfig``); each successful reopening counts in ``reconnects`` and each failed
 attempt in ``failed_opens`` (:class:`pose_frontend.base.Counters`). After ``max_attempts`` failures in a row (when not 0) the source
 raises :class:`SourceUnavailableError`. A run of failed attempts is logged at its 1st, 2nd, 4th,
-8th, ... attempt and at least every 10 minutes (:class:`Outage`), and its end when a frame arrives.
+8th, ... attempt and at least every 10 minutes (:class:`Outage`), and its end when a frame arrives;
+so are the losses of a stream over the source's life (a flapping camera), and a reconnection when
+its loss or a failed attempt since was logged.
 
 Timestamps are wall-clock seconds: ``time.time()`` when the source starts, advanced by the
 monotonic clock, so they rise strictly even if the system clock is stepped.
@@ -43,11 +45,13 @@ _REMIND_S = 600.0
 
 
 class Outage:
-    """A run of failed attempts to open a source, and which of them deserve a log line: the 1st,
-    2nd, 4th, 8th, ... (the backoff doubles too, so early lines come close together and later ones
-    further apart) and any that comes ``_REMIND_S`` or more after the last line."""
+    """A run of failures (attempts to open a source, losses of a stream), and which of them deserve a
+    log line: the 1st, 2nd, 4th, 8th, ... (the backoff doubles too, so early lines come close
+    together and later ones further apart) and any that comes ``_REMIND_S`` or more after the last
+    line. ``what`` names the failures in :meth:`describe`."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "failed attempts") -> None:
+        self.what = what
         self.failures = 0
         self.since = 0.0  # wall-clock time of the run's first failure
         self._logged_at = 0.0  # monotonic
@@ -64,8 +68,10 @@ class Outage:
 
     def describe(self) -> str:
         if not self.failures:
-            return "0 failed attempts"
-        return f"{self.failures} failed attempts since {datetime.fromtimestamp(self.since, UTC):%Y-%m-%dT%H:%M:%SZ}"
+            return f"0 {self.what}"
+        return (
+            f"{self.failures} {self.what} since {datetime.fromtimestamp(self.since, UTC):%Y-%m-%dT%H:%M:%SZ}"
+        )
 
 
 class Capture(Protocol):
@@ -180,8 +186,9 @@ class LiveSource(Source):
         """
         capture: Capture | None = None
         delay = self._reconnect.initial_backoff_s
-        outage = Outage()
+        outage, losses = Outage(), Outage("losses")  # losses: over the source's life, not one outage
         lost = fresh = False
+        loss_logged = False  # whether the last loss had a line
         try:
             while not self._stopping():
                 if capture is None:
@@ -191,7 +198,9 @@ class LiveSource(Source):
                     if ok and bgr is not None:
                         if fresh and lost:
                             self.stats.add("reconnects")
-                            log.info("%s: reconnected after %s", self.name, outage.describe())
+                            # its end, where the loss or a failed attempt since was logged
+                            log.log(logging.INFO if loss_logged or outage.failures else logging.DEBUG,
+                                    "%s: reconnected after %s", self.name, outage.describe())  # fmt: skip
                         elif fresh and outage.failures:
                             log.info("%s: opened after %s", self.name, outage.describe())
                         if fresh:
@@ -216,8 +225,13 @@ class LiveSource(Source):
                                 "%s: still cannot open (%s); next attempt in %.1f s",
                                 self.name, outage.describe(), delay)  # fmt: skip
                 else:
-                    lost = True
-                    log.warning("%s: stream lost; reopening in %.1f s", self.name, delay)
+                    lost, loss_logged = True, losses.failed(self._clock(), time.monotonic())
+                    if losses.failures == 1:
+                        log.warning("%s: stream lost; reopening in %.1f s", self.name, delay)
+                    else:
+                        log.log(logging.WARNING if loss_logged else logging.DEBUG,
+                                "%s: stream lost again (%s); reopening in %.1f s",
+                                self.name, losses.describe(), delay)  # fmt: skip
                 if self._wait(delay):
                     return
                 delay = min(2 * delay, self._reconnect.max_backoff_s)

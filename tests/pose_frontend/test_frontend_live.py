@@ -274,3 +274,46 @@ def test_an_outage_is_logged_at_its_first_attempts_then_at_least_every_ten_minut
             logged.append(attempt)
     assert logged[:6] == [1, 2, 4, 8, 16, 32]  # the 32nd is 8 minutes after the 16th
     assert np.diff(logged).max() * 30 <= 600 and len(logged) <= 16  # 100 minutes: a line per 10 at most
+
+
+def test_a_flapping_stream_is_logged_at_growing_intervals_and_every_reconnect_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Every loss was a WARNING and every reconnection an INFO line: a flapping camera flooded the log.
+    camera = FakeCamera(plan=[2] * 17 + [1000])  # 17 losses, each reopened at the first attempt
+    reconnect = ReconnectConfig(initial_backoff_s=0.001, max_backoff_s=0.002)
+    with caplog.at_level(logging.DEBUG, logger="pose_frontend.live"):
+        with open_source(WebcamSourceConfig(reconnect=reconnect), capture_factory=camera.factory) as source:
+            deadline = time.monotonic() + 10
+            for _ in source:
+                if source.stats["reconnects"] == 17 or time.monotonic() > deadline:
+                    break
+    assert source.stats["reconnects"] == 17 and source.stats["failed_opens"] == 0 and camera.opens == 18
+    losses = [r for r in caplog.records if "stream lost" in r.getMessage()]
+    reconnects = [r for r in caplog.records if "reconnected" in r.getMessage()]
+    assert len(losses) == len(reconnects) == 17  # every one still there at DEBUG
+    warned = [r.getMessage() for r in losses if r.levelno == logging.WARNING]
+    assert len(warned) == 5  # the 1st, 2nd, 4th, 8th, 16th
+    assert warned[0].startswith("webcam 0: stream lost; reopening in")
+    assert [re.search(r"stream lost again \((\d+) losses since ", m)[1] for m in warned[1:]] == [  # type: ignore[index]
+        "2", "4", "8", "16"
+    ]  # fmt: skip
+    assert sum(r.levelno == logging.INFO for r in reconnects) == 5
+
+
+def test_a_reconnection_after_failed_attempts_is_logged_even_when_its_loss_was_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    camera = FakeCamera(plan=[2, 2, 2, None, 1000])  # the 3rd loss has no line, its failed open has
+    reconnect = ReconnectConfig(initial_backoff_s=0.001, max_backoff_s=0.002)
+    with caplog.at_level(logging.INFO, logger="pose_frontend.live"):
+        with open_source(WebcamSourceConfig(reconnect=reconnect), capture_factory=camera.factory) as source:
+            deadline = time.monotonic() + 10
+            for _ in source:
+                if source.stats["reconnects"] == 3 or time.monotonic() > deadline:
+                    break
+    assert source.stats["reconnects"] == 3 and source.stats["failed_opens"] == 1
+    said = [r.getMessage() for r in caplog.records]
+    assert [m for m in said if "cannot open" in m] and said[-1].startswith(
+        "webcam 0: reconnected after 1 failed"
+    )
