@@ -4,6 +4,8 @@
   another site whose name was rebound to this address (DNS rebinding) gets nothing, auth or not;
 * its body may not exceed ``serve.max_body_bytes``, else 413, decided from Content-Length before
   anything is read (before auth too) or, for a body without one, as soon as it grows past the limit;
+* a HEAD request is answered as its GET would be, without the body (HTTP servers must take HEAD;
+  the routes declare GET only, and a health check's HEAD /healthz got 405);
 * every response says it may not be framed by another site (``X-Frame-Options: DENY``, CSP
   ``frame-ancestors 'none'``: no clickjacking) nor embedded by another origin, nor sniffed into
   another type, and runs no script nor style but the server's own files (CSP).
@@ -59,13 +61,23 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        started = False
+        started = ended = False
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
 
         async def send_guarded(message: Message) -> None:
-            nonlocal started
+            nonlocal started, ended
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = [*message.get("headers", []), *HEADERS]
+            elif head and message["type"] == "http.response.body":
+                # The first body message ends the answer: a stream's (live events) would never end,
+                # and once it has ended the server tells the route that the client left.
+                if ended:
+                    return
+                ended = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
         host = _host_name(headers.get(b"host", b"").decode("latin-1"))

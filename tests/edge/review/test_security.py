@@ -228,3 +228,20 @@ def test_an_unreachable_log_error_without_a_message_is_still_one_line() -> None:
     assert why_unreachable(OperationalError("SELECT 1", {}, Exception())) == "OperationalError: (no message)"
     said = why_unreachable(OperationalError("SELECT 1", {}, Exception("connection refused\nDETAIL: more")))
     assert said == "OperationalError: connection refused"
+
+
+def test_head_is_answered_as_get_without_the_body(client: TestClient, live_server: str) -> None:
+    """HEAD was 405 on every page and route but the static files (a health check's HEAD /healthz
+    too). A HEAD of the live events, a stream that never ends, answers at once and the connection
+    goes on serving (Uvicorn)."""
+    for path in ("/healthz", "/favicon.ico", "/api/v1/alerts?limit=2"):
+        get, head = client.get(path, headers=AUTH), client.head(path, headers=AUTH)
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers["content-length"] == get.headers["content-length"] != "0"
+        assert head.headers["x-frame-options"] == "DENY"
+    assert client.head("/api/v1/alerts").status_code == 401
+    assert client.head("/", follow_redirects=False).headers["location"].startswith("/login")
+    with httpx.Client(base_url=live_server, headers=AUTH, timeout=3) as c:
+        r = c.head("/api/v1/events/live")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        assert c.get("/api/v1/me").json()["name"] == "alice"  # the same connection, not held by the stream
