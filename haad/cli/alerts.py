@@ -4,7 +4,8 @@ The database is --db, else the HAAD_DB environment variable, else the store of -
 else sqlite:///haad-alerts.db; deliver writes to the store of the daemon's --config only.
 --since/--until take ISO-8601 times (UTC when no zone is given) or times relative to now (30m, 2h, 1d)
 and match an alert's start. Exit codes: 0 done, 1 no such alert or database, a database call that failed
-or a file that cannot be written, 2 bad usage.
+or a file that cannot be written, 2 bad usage, 3 (deliver) delivered, but states were set aside for
+recovery by hand.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import getpass
 import json
+import logging
 import re
 import sqlite3
 import sys
@@ -346,6 +348,9 @@ def review_cmd(
     typer.echo(_printable(f"alert {alert_id}: {status}" + (f" ({note})" if note else "")))
 
 
+SET_ASIDE = 3  # `deliver`: done, but states wait beside the outbox for a human
+
+
 @app.command("deliver")
 def deliver_cmd(
     config: Annotated[
@@ -353,8 +358,9 @@ def deliver_cmd(
     ],
 ) -> None:
     """Deliver the alerts waiting in the daemon's local outbox to the alert log now (a running daemon
-    does it by itself; this is for one that stopped while the log was unreachable)."""
-    from edge.alert_outbox import AlertOutbox, recover_at_start
+    does it by itself; this is for one that stopped while the log was unreachable). Exit code 3: states
+    that cannot be read, or that the log refuses, were set aside beside the outbox for recovery by hand."""
+    from edge.alert_outbox import AlertOutbox, awaiting_recovery, recover_at_start
     from edge.state_lock import StateLocked
     from edge.worker import outbox_lock, outbox_path
 
@@ -379,8 +385,9 @@ def deliver_cmd(
         lock.close()
         typer.echo(f"no outbox at {path}: nothing to deliver")
         return
+    before = set(awaiting_recovery(path))
     try:
-        with AlertStore(cfg.store) as store:
+        with AlertStore(cfg.store) as store, _alert_log_lines_on_stderr():
             delivered = outbox.deliver(store)
     except SecretError as e:
         _fail(f"store.password: {e}; {outbox.waiting()} alert(s) still wait in {path}")
@@ -394,6 +401,26 @@ def deliver_cmd(
         outbox.close()
         lock.close()
     typer.echo(f"delivered {delivered} alert(s) from {path}")
+    if aside := [p for p in awaiting_recovery(path) if p not in before]:
+        typer.echo(f"set aside for recovery by hand (see above): {', '.join(map(str, aside))}", err=True)
+        raise typer.Exit(SET_ASIDE)
+
+
+@contextmanager
+def _alert_log_lines_on_stderr() -> Iterator[None]:
+    """Within, the outbox's own lines (what was set aside, why, where, how to recover it) reach
+    stderr once, whatever logging this process has set up (none: only Python's last resort)."""
+    alerts_log = logging.getLogger("haad.alerts")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    alerts_log.addHandler(handler)
+    propagate, alerts_log.propagate = alerts_log.propagate, False
+    try:
+        yield
+    finally:
+        alerts_log.propagate = propagate
+        alerts_log.removeHandler(handler)
 
 
 @app.command("prune")

@@ -507,3 +507,30 @@ def test_deliver_to_a_log_a_newer_haad_upgraded_says_so_and_keeps_the_outbox(
     assert result.exit_code == 1, result.output
     assert "revision 0099, newer than this haad" in said(result) and "upgrade haad here" in said(result)
     assert "1 alert(s) still wait in" in said(result)
+
+
+def test_deliver_says_on_stderr_what_it_set_aside_and_where_and_exits_3(tmp_path: Path) -> None:
+    # The outbox's line went wherever logging was set up (here pytest's handler, elsewhere nowhere)
+    # and deliver exited 0, as if all had been delivered.
+    from edge.alert_outbox import AlertOutbox, awaiting_recovery
+    from tests.edge.test_outbox_unreadable_rows import spoil, state
+
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        f"streams: []\nstore: {{url: 'sqlite:///{tmp_path}/alerts.db'}}\nstate_dir: {tmp_path}\n"
+    )
+    outbox = tmp_path / "alert-outbox.db"
+    box = AlertOutbox(outbox)
+    box.put([(1, state("good", closed=True)), (2, state("bad", closed=True))])
+    box.close()
+    spoil(outbox, "bad", "fields_not_json")
+    result = run("deliver", "--config", str(config))
+    assert result.exit_code == 3, result.output
+    assert result.stdout == f"delivered 1 alert(s) from {outbox}\n"
+    [side] = awaiting_recovery(outbox)
+    stderr = " ".join(result.stderr.split())
+    assert "1 alert state(s) in the alert outbox" in stderr and "cannot be read" in stderr
+    assert f"moved as they were to {side}" in stderr and "'bad'" in stderr
+    assert stderr.endswith(f"set aside for recovery by hand (see above): {side}")
+    with AlertStore(f"sqlite:///{tmp_path}/alerts.db") as store:
+        assert [a.episode_key for a in store.list_alerts()] == ["good"]
