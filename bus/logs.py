@@ -10,7 +10,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TextIO
@@ -96,8 +96,7 @@ def _capture_native_stderr() -> TextIO:
     def forward() -> None:
         native = logging.getLogger("native")
         with os.fdopen(read_fd, errors="replace") as lines:
-            for line in lines:
-                text = line.rstrip()
+            for text in _tracebacks_joined(line.rstrip() for line in lines):
                 level = native_level(text)
                 # A child process's own log line, or any line of a text log but boilerplate (a
                 # traceback's lines stay together and unprefixed, whatever level): passed on as is.
@@ -106,11 +105,41 @@ def _capture_native_stderr() -> TextIO:
                     with _WRITE_LOCK:
                         out.write(text + "\n")
                 elif text and not _raw_native:
-                    native.log(level, text)
+                    native.log(logging.ERROR if text.startswith(_TRACEBACK_STARTS) else level, text)
 
     out = _native
     threading.Thread(target=forward, name="haad-native-stderr", daemon=True).start()
     return _native
+
+
+# A Python traceback printed to stderr (a child dying before its logging is set up, an exception in a
+# thread): its lines are one error, whatever level the log keeps; line by line they read as INFO.
+_TRACEBACK = "Traceback (most recent call last):"
+_TRACEBACK_STARTS = (
+    _TRACEBACK,
+    "Exception in thread ",
+    "During handling of the above exception",  # a chained exception's traceback follows
+    "The above exception was the direct cause",
+)
+
+
+def _tracebacks_joined(lines: Iterable[str]) -> Iterator[str]:
+    """``lines`` with each Python traceback among them joined into one, ended by its exception's line
+    (yielded at once: the process may print nothing after it)."""
+    held: list[str] = []
+    for line in lines:
+        if not held:
+            if line.startswith(_TRACEBACK_STARTS):
+                held = [line]
+            else:
+                yield line
+        elif not line or line[:1].isspace() or line.startswith(_TRACEBACK):
+            held.append(line)
+        else:
+            yield "\n".join([*held, line])
+            held = []
+    if held:
+        yield "\n".join(held)
 
 
 def native_level(line: str) -> int:

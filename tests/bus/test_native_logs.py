@@ -121,3 +121,36 @@ def test_a_text_log_leaves_out_mediapipe_boilerplate_unless_debug(picture: Path,
     else:
         assert all(any(part in line for line in lines) for part in BOILERPLATE)
         assert UNKNOWN in lines
+
+
+_TRACEBACKS = """
+import os, subprocess, sys, threading
+from bus.logs import setup_logging
+setup_logging('WARNING', 'json')
+def fail():
+    raise ValueError("boom in a thread")
+thread = threading.Thread(target=fail, name="failing")
+thread.start()
+thread.join()
+# a child dying before its logging is set up, its exception chained to another
+subprocess.run([sys.executable, "-c", "try:\\n    {}['a']\\nexcept KeyError:\\n    raise RuntimeError('child died')"])
+os.write(2, b"I0000 an ordinary native line\\n")
+reader = next(t for t in threading.enumerate() if t.name == 'haad-native-stderr')
+os.close(2)
+reader.join(10)
+"""
+
+
+def test_a_python_traceback_on_stderr_is_one_error_record_at_any_level() -> None:
+    # Line by line, a traceback's lines were INFO records: a log kept at WARNING dropped them all.
+    done = subprocess.run([sys.executable, "-c", _TRACEBACKS], capture_output=True, text=True, timeout=60)
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    errors = [r["msg"] for r in records if r["logger"] == "native"]
+    assert [r["level"] for r in records if r["logger"] == "native"] == ["ERROR"] * len(errors)
+    thread, *child = errors
+    assert thread.startswith("Exception in thread failing") and thread.endswith(
+        "ValueError: boom in a thread"
+    )
+    assert "Traceback (most recent call last):" in thread and '  File "<string>"' in thread
+    assert "KeyError: 'a'" in child[0] and child[-1].endswith("RuntimeError: child died")
+    assert "During handling of the above exception" in "\n".join(child)
