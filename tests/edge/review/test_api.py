@@ -546,6 +546,31 @@ def test_a_filter_holding_a_nul_is_invalid_input_on_postgresql(tmp_path: Path, p
     ctx.store.close()
 
 
+def test_a_note_holding_a_nul_is_invalid_input_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """A review's note with a NUL was a 500 (PostgreSQL text cannot hold one), and nothing was saved."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    seeded = seed(pg_url, profiles)
+    ctx = make_context(pg_url, profiles)
+    one, many = f"/api/v1/alerts/{seeded.ids[0]}", [seeded.ids[1]]
+    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+        for path, body in [
+            (one + "/review", {"status": "confirmed", "note": "a\x00b"}),
+            ("/api/v1/alerts/review", {"ids": many, "status": "confirmed", "note": "a\x00b"}),
+            (one + "/normal", {"scope": "camera", "note": "a\x00b"}),
+            (one + "/normal", {"scope": "camera", "profile": "demo-walk\x00"}),
+            ("/api/v1/profiles/demo-walk/rollback", {"version": 1, "note": "a\x00b"}),
+        ]:
+            r = c.post(path, json=body, headers=AUTH)
+            assert r.status_code == 422 and r.json()["detail"][0]["loc"][0] == "body", (path, r.status_code)
+        assert c.get(one, headers=AUTH).json()["status"] == "new"
+        assert (
+            c.post(one + "/review", json={"status": "confirmed", "note": "ok"}, headers=AUTH).status_code
+            == 200
+        )
+    ctx.store.close()
+
+
 def test_live_events_after_an_id_no_event_can_have_go_on_from_now_on_postgresql(
     tmp_path: Path, pg_url: str
 ) -> None:
