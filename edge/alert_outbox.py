@@ -30,8 +30,9 @@ A row SQLite reads but haad cannot (a column of the wrong type, fields that are 
 state, windows that do not decode: written by hand, by another program or another haad version) is
 moved, as it was, into a file of its own (``.unreadable-<time>``, :meth:`AlertOutbox.set_aside_rows`)
 and named in the log: every other state is resumed and delivered, and none waits behind it forever.
-So is a state the alert log refuses (:func:`write_refusals`). An outbox whose table this haad cannot write (a column missing, one it cannot fill, a view) is moved
-aside whole under that name, and the states it can read there taken into a new one.
+So is a state the alert log refuses (:func:`write_refusals`). An outbox whose table this haad
+cannot write (a column missing, one it cannot fill, a view) is moved aside whole under that name,
+and the states it can read there taken into a new one.
 The files waiting for recovery are listed by :func:`awaiting_recovery` (the daemon's ``/health``).
 """
 
@@ -192,10 +193,7 @@ class AlertOutbox:
             ]
             if not bad:
                 return [(key, rev) for _, key, rev in found]
-            which = " OR ".join(["(id = ? AND rev IS ?)"] * len(bad))
-            self.set_aside_rows(
-                which, [v for b in bad for v in b], "cannot be read (a column of the wrong type)"
-            )
+            self.set_aside_rows(*_by_id_and_rev(bad), "cannot be read (a column of the wrong type)")
 
     def states(self, keys: Sequence[str]) -> dict[str, tuple[int, NewAlert]]:
         """The newest state of each of these episodes the outbox holds, with its revision."""
@@ -226,17 +224,15 @@ class AlertOutbox:
             except Exception as e:  # noqa: BLE001 - whatever the bytes make the decoders raise
                 bad.append((row_id, rev, f"{type(e).__name__}: {e}"))
         if bad:
-            # By revision too: a row a newer state replaced meanwhile (same id) is not this one.
-            which = " OR ".join(["(id = ? AND rev IS ?)"] * len(bad))
-            params = [v for row_id, rev, _ in bad for v in (row_id, rev)]
-            self.set_aside_rows(which, params, f"cannot be read ({bad[0][2]})")
+            ids = [(row_id, rev) for row_id, rev, _ in bad]
+            self.set_aside_rows(*_by_id_and_rev(ids), f"cannot be read ({bad[0][2]})")
         return states
 
     def set_aside_rows(self, where: str, params: Sequence[Any] = (), why: str = "cannot be read") -> int:
         """Move the rows ``where`` selects, as they are, into a new file beside the outbox
-        (``.unreadable-<time>``, module docstring), saying so (``why``: what the states ...); how many. The outbox stays locked for
-        writing meanwhile, and the rows are on disk there before they are removed here: a crash
-        between leaves them in both, never in neither."""
+        (``.unreadable-<time>``, module docstring), saying so (``why``: what the states ...); how
+        many. The outbox stays locked for writing meanwhile, and the rows are on disk there before
+        they are removed here: a crash between leaves them in both, never in neither."""
         side = _stamped(self.path, "unreadable")
         with self._conn() as db, db:
             db.execute("BEGIN IMMEDIATE")
@@ -331,6 +327,13 @@ def sets_aside(path: Path) -> int:
     """How many times this process set aside the outbox at ``path`` while it had it open (it was cut
     and could not be read whole): the states it held that a writer still has must be put again."""
     return _LOST.get(os.path.abspath(path), 0)
+
+
+def _by_id_and_rev(rows: Sequence[tuple[Any, Any]]) -> tuple[str, list[Any]]:
+    """The WHERE clause and parameters selecting these (id, revision) rows for
+    :meth:`AlertOutbox.set_aside_rows`. By revision too: a row a newer state replaced meanwhile (same
+    id) is not this one; ``IS``: a revision of the wrong type may be NULL."""
+    return " OR ".join(["(id = ? AND rev IS ?)"] * len(rows)), [v for row in rows for v in row]
 
 
 def write_refusals(
