@@ -594,12 +594,11 @@ class _Delivery:
             return 0
 
     def failed(self, e: Exception) -> None:
+        self.error = first_line(e)
         if self.down_since is None:
             self.down_since = time.monotonic()
-            log.error("alert log %s unavailable (%s: %s); alerts wait in %s until it is back",
-                      redact_url(self.cfg.url), type(e).__name__, str(e).splitlines()[0] if str(e) else "",
-                      self.outbox_path)  # fmt: skip
-        self.error = first_line(e)
+            log.error("alert log %s unavailable (%s); alerts wait in %s until it is back",
+                      redact_url(self.cfg.url), self.error, self.outbox_path)  # fmt: skip
         if self.store is not None:
             self.store.close()
             self.store = None
