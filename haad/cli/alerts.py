@@ -361,8 +361,8 @@ def deliver_cmd(
     does it by itself; this is for one that stopped while the log was unreachable). Exit code 3: states
     that cannot be read, or that the log refuses, were set aside beside the outbox for recovery by hand."""
     from edge.alert_outbox import AlertOutbox, awaiting_recovery, recover_at_start
-    from edge.state_lock import StateLocked
-    from edge.worker import outbox_lock, outbox_path
+    from edge.state_lock import StateLocked, outbox_path
+    from edge.worker import outbox_lock
 
     cfg = load_edge_config(config)
     path = outbox_path(cfg)
