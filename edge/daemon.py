@@ -253,7 +253,7 @@ class Daemon:
 
         try:
             return [str(p) for p in awaiting_recovery(outbox_path(self.cfg))]
-        except OSError:  # a state folder that cannot be listed: the worker cannot open the outbox and says so
+        except OSError:  # a state folder that cannot be listed: the worker cannot open the outbox, says so
             return []
 
     @property

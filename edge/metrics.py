@@ -178,7 +178,8 @@ def health(
 ) -> dict[str, Any]:
     """``status`` (ok, degraded, failing) and the figures behind it. A child down is reported as such:
     a dead worker's own gauges (the alert log down, alerts unsaved) are gone with it. A file set aside
-    beside the outbox is named until someone recovers and removes it: its alerts reach the log no other way."""
+    beside the outbox is named until someone recovers and removes it: its alerts reach the log no
+    other way."""
     values = {s.name: s.value for family in registry.collect() for s in family.samples}
     out: dict[str, Any] = {
         "alerts_unsaved": int(values.get("haad_alerts_unsaved", 0)),
