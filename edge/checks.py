@@ -28,7 +28,15 @@ from edge.profiles import ProfileError, ProfileStore, check_model
 from edge.state_lock import state_dir
 
 
-def deployment_problems(cfg: EdgeConfig) -> list[str]:
+def deployment_checks(cfg: EdgeConfig) -> tuple[list[str], list[str]]:
+    """The problems found, then the warnings (looked for only when there is no problem). One answer
+    of the alert log's server serves both: asking it twice waited twice on one that does not answer."""
+    store_answer = _store_answer(cfg.store)
+    problems = _problems(cfg, store_answer)
+    return problems, [] if problems else _warnings(cfg, store_answer)
+
+
+def _problems(cfg: EdgeConfig, store_answer: tuple[str, str]) -> list[str]:
     """Every problem found, each naming the stream, file or setting and what to do; [] when none."""
     # The worker refuses frames of streams not listed: with none it could only fail, again and again.
     no_streams = (
@@ -45,11 +53,11 @@ def deployment_problems(cfg: EdgeConfig) -> list[str]:
         *secret_problems(cfg),
         *_tls_problems(cfg),
         *_port_problems(cfg),
-        *[text for kind, text in [_store_answer(cfg.store)] if kind == "problem"],
+        *[text for kind, text in [store_answer] if kind == "problem"],
     ]
 
 
-def deployment_warnings(cfg: EdgeConfig) -> list[str]:
+def _warnings(cfg: EdgeConfig, store_answer: tuple[str, str]) -> list[str]:
     """What does not stop the deployment but keeps it from alerting (no profile to score against: a
     fresh install enrols after configuring; a running worker picks profiles up as they come), or
     exposes it (a secret file every user may read)."""
@@ -64,7 +72,7 @@ def deployment_warnings(cfg: EdgeConfig) -> list[str]:
         for path in ([] if curve is None else [curve.server_secret_key, curve.client_secret_key])
         if path is not None and _world_readable(Path(path))
     ]
-    warnings += [text for kind, text in [_store_answer(cfg.store)] if kind == "warning"]
+    warnings += [text for kind, text in [store_answer] if kind == "warning"]
     if (
         not cfg.streams
         or any(s.profiles for s in cfg.streams)
@@ -136,7 +144,7 @@ def _world_readable(path: Path) -> bool:
     try:
         return bool(path.stat().st_mode & stat.S_IROTH)
     except OSError:
-        return False  # a problem of its own (deployment_problems)
+        return False  # a problem of its own (_problems)
 
 
 def _folder_problems(cfg: EdgeConfig) -> list[str]:

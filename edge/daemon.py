@@ -167,14 +167,14 @@ class Daemon:
     def run(self) -> int:
         """Run until a signal or until every source ended or was given up; returns the exit code: 0,
         1 when a child was given up, 2 when the deployment cannot start (edge.checks)."""
-        from edge.checks import check_bus_endpoint, deployment_problems, deployment_warnings
+        from edge.checks import check_bus_endpoint, deployment_checks
 
-        problems = deployment_problems(self.cfg)
+        problems, warnings = deployment_checks(self.cfg)
         for problem in problems:
             log.error("cannot start: %s", problem)
         if problems:
             return 2
-        for warning in deployment_warnings(self.cfg):
+        for warning in warnings:
             log.warning("%s", warning)
         try:
             lock = hold_lock(state_dir(self.cfg) / "haad.lock", what="another haad daemon")

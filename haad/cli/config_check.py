@@ -44,18 +44,18 @@ def validate_cmd(
     """Check an edge.yaml: every setting (each problem with its line), and what the deployment needs
     on this host: the profiles its streams name, its source files, its bus keys, its secrets, the
     folders it writes in. Warns when no stream has a profile to score against yet."""
-    from edge.checks import deployment_problems, deployment_warnings
+    from edge.checks import deployment_checks
 
     # `--config edge.yaml`, as run, enroll, serve and alerts take it, was "No such option: --config".
     target = path or config
     if target is None or (path is not None and config is not None):
         raise typer.BadParameter("give one edge.yaml to check: haad config validate edge.yaml")
     cfg = load_edge_config(target)
-    problems = deployment_problems(cfg)
+    problems, warnings = deployment_checks(cfg)
     for problem in problems:
         typer.echo(f"{target}: {problem}", err=True)
     if problems:
         raise typer.Exit(2)
-    for warning in deployment_warnings(cfg):
+    for warning in warnings:
         typer.echo(f"{target}: warning: {warning}", err=True)
     typer.echo(f"{target}: valid ({len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]})")

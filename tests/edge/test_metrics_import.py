@@ -13,10 +13,9 @@ PROBE = """
 import sys
 from config.edge import EdgeConfig
 from config.loader import load_config
-from edge.checks import deployment_problems, deployment_warnings
+from edge.checks import deployment_checks
 cfg = load_config(sys.argv[1], EdgeConfig)
-deployment_problems(cfg)
-deployment_warnings(cfg)
+deployment_checks(cfg)
 assert "prometheus_client" not in sys.modules, "the start checks imported prometheus_client"
 """
 
@@ -26,7 +25,7 @@ def test_the_daemons_start_checks_leave_prometheus_client_unimported(tmp_path: P
     edge_yaml.write_text(
         f"state_dir: {tmp_path / 'state'}\n"
         f"profiles_dir: {tmp_path / 'profiles'}\n"
-        "streams: []\n"
+        "streams: [{id: cam}]\n"  # no problem, so the warnings are looked for too
         "events: {mqtt: {url: 'mqtts://broker.example:8883'}}\n"
     )
     run = subprocess.run(

@@ -115,7 +115,7 @@ def test_a_user_id_without_a_name_is_named_by_its_number() -> None:
     import pytest
 
     from config.edge import EdgeConfig
-    from edge.checks import deployment_problems
+    from edge.checks import deployment_checks
 
     uid = 54321
     if os.geteuid() != 0:
@@ -131,7 +131,7 @@ def test_a_user_id_without_a_name_is_named_by_its_number() -> None:
     if child == 0:  # pragma: no cover - the child's outcome is read through the pipe
         try:
             os.setuid(uid)  # os.access asks for the real user
-            os.write(write, "\n".join(deployment_problems(cfg)).encode())
+            os.write(write, "\n".join(deployment_checks(cfg)[0]).encode())
         except BaseException as e:  # noqa: BLE001 - any failure is the test's to report
             os.write(write, f"raised {type(e).__name__}: {e}".encode())
         finally:

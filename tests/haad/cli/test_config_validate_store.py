@@ -6,6 +6,7 @@ one that does not answer is only a warning, as the daemon runs through an outage
 from __future__ import annotations
 
 import socket
+import threading
 import uuid
 from pathlib import Path
 
@@ -74,3 +75,31 @@ def test_run_refuses_a_schema_that_does_not_exist_before_starting_anything(
         daemon.stop()
     assert "cannot start: store.url postgresql+psycopg://***@127.0.0.1:5432/test" in daemon.log()
     assert "started" not in daemon.log() and "Traceback" not in daemon.log()
+
+
+def test_validate_asks_a_silent_server_once(tmp_path: Path) -> None:
+    # The problems and the warnings each asked the server: two connections, each waiting the whole
+    # probe timeout on a server that accepts and says nothing, so validate (and a start) took twice it.
+    accepted: list[socket.socket] = []
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        silent.settimeout(0.1)
+        done = threading.Event()
+
+        def accept() -> None:
+            while not done.is_set():
+                try:
+                    accepted.append(silent.accept()[0])
+                except TimeoutError:
+                    pass
+
+        thread = threading.Thread(target=accept)
+        thread.start()
+        try:
+            code, output = _validate(tmp_path, f"postgresql://haad@127.0.0.1:{silent.getsockname()[1]}/test")
+        finally:
+            done.set()
+            thread.join()
+            for conn in accepted:
+                conn.close()
+    assert code == 0 and "no answer from the server now" in output, output
+    assert len(accepted) == 1, f"{len(accepted)} connections"
