@@ -218,20 +218,12 @@ class LiveSource(Source):
                         raise SourceUnavailableError(
                             f"{self.name}: still unavailable after {outage.failures} attempts to open it"
                         )
-                    if outage.failures == 1:
-                        log.warning("%s: cannot open; next attempt in %.1f s", self.name, delay)
-                    else:
-                        log.log(logging.WARNING if news else logging.DEBUG,
-                                "%s: still cannot open (%s); next attempt in %.1f s",
-                                self.name, outage.describe(), delay)  # fmt: skip
+                    self._log_failure(outage, news, delay, "cannot open; next attempt in %.1f s",
+                                      "still cannot open (%s); next attempt in %.1f s")  # fmt: skip
                 else:
                     lost, loss_logged = True, losses.failed(self._clock(), time.monotonic())
-                    if losses.failures == 1:
-                        log.warning("%s: stream lost; reopening in %.1f s", self.name, delay)
-                    else:
-                        log.log(logging.WARNING if loss_logged else logging.DEBUG,
-                                "%s: stream lost again (%s); reopening in %.1f s",
-                                self.name, losses.describe(), delay)  # fmt: skip
+                    self._log_failure(losses, loss_logged, delay, "stream lost; reopening in %.1f s",
+                                      "stream lost again (%s); reopening in %.1f s")  # fmt: skip
                 if self._wait(delay):
                     return
                 delay = min(2 * delay, self._reconnect.max_backoff_s)
@@ -242,6 +234,16 @@ class LiveSource(Source):
         finally:
             if capture is not None:
                 capture.release()
+
+    def _log_failure(self, run: Outage, news: bool, delay: float, first: str, again: str) -> None:
+        """The run's first failure at WARNING (``first`` takes the delay); a later one with the run so
+        far (``again`` takes both), at WARNING when :meth:`Outage.failed` found it news, else DEBUG."""
+        if run.failures == 1:
+            log.warning("%s: " + first, self.name, delay)
+        else:
+            log.log(
+                logging.WARNING if news else logging.DEBUG, "%s: " + again, self.name, run.describe(), delay
+            )
 
     def _read(self, capture: Capture) -> tuple[bool, np.ndarray | None]:
         try:
