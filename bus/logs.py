@@ -4,16 +4,17 @@ into a log line through :func:`config.redaction.redact_url` (the config's errors
 from __future__ import annotations
 
 import faulthandler
+import io
 import json
 import logging
 import os
 import re
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -86,16 +87,13 @@ def _capture_native_stderr() -> TextIO:
     global _native
     if _native is not None:
         return _native
-    _native = os.fdopen(os.dup(2), "w", buffering=1)
-    read_fd, write_fd = os.pipe()
-    os.dup2(write_fd, 2)
-    os.close(write_fd)
+    _native = out = os.fdopen(os.dup(2), "w", buffering=1)
     if faulthandler.is_enabled():
         faulthandler.enable(file=_native)  # a crash report must not wait for the reader thread
 
-    def forward() -> None:
+    def forward(raw: BinaryIO) -> None:
         native = logging.getLogger("native")
-        with os.fdopen(read_fd, errors="replace") as lines:
+        with io.TextIOWrapper(raw, errors="replace") as lines:
             for text in _tracebacks_joined(line.rstrip() for line in lines):
                 level = native_level(text)
                 # A child process's own log line, or any line of a text log but boilerplate (a
@@ -107,9 +105,19 @@ def _capture_native_stderr() -> TextIO:
                 elif text and not _raw_native:
                     native.log(logging.ERROR if text.startswith(_TRACEBACK_STARTS) else level, text)
 
-    out = _native
-    threading.Thread(target=forward, name="haad-native-stderr", daemon=True).start()
+    _fd2_into(forward, "haad-native-stderr")
     return _native
+
+
+def _fd2_into(forward: Callable[[BinaryIO], None], name: str) -> threading.Thread:
+    """Point fd 2 at a pipe, and start a thread ``name`` handing its read end to ``forward``, which
+    reads it until every writer (this process, children that inherited fd 2) has closed it."""
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    thread = threading.Thread(target=lambda: forward(os.fdopen(read_fd, "rb")), name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 # A Python traceback printed to stderr (a child dying before its logging is set up, an exception in a
@@ -156,18 +164,14 @@ def quiet_native_stderr() -> Iterator[None]:
     user's, not a log."""
     sys.stderr.flush()
     real = os.dup(2)
-    read_fd, write_fd = os.pipe()
-    os.dup2(write_fd, 2)
-    os.close(write_fd)
 
-    def forward() -> None:
-        with os.fdopen(read_fd, "rb") as lines:
+    def forward(lines: BinaryIO) -> None:
+        with lines:
             for line in lines:
                 if native_level(line.decode(errors="replace")) != logging.DEBUG:
                     os.write(real, line)
 
-    thread = threading.Thread(target=forward, name="haad-quiet-stderr", daemon=True)
-    thread.start()
+    thread = _fd2_into(forward, "haad-quiet-stderr")
     try:
         yield
     finally:
