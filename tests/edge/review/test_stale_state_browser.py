@@ -70,6 +70,9 @@ def test_the_unreviewed_count_says_it_is_unknown_when_its_call_fails(
     log_in(page, live_server, "/")
     badge = page.locator("#unreviewed")
     page.wait_for_function("document.getElementById('unreviewed').textContent === '6'")
+    page.wait_for_function(
+        "document.getElementById('live-state').textContent === 'live'"
+    )  # changes from now on
     page.route(
         "**/api/v1/alerts?status=new*",
         lambda route: route.fulfill(status=503, json={"detail": "alert log unreachable; try again shortly"}),
