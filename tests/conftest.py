@@ -4,11 +4,13 @@ missing dataset is a failure."""
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -176,3 +178,29 @@ def truncated_video(tmp_path: Path) -> Path:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
     return path
+
+
+@pytest.fixture
+def squat_clipset(data_root: Path, tmp_path: Path) -> Callable[..., Path]:
+    """``squat_clipset(name, visibility, joints=None, **arrays)``: MediaPipe's own squat (65 frames of
+    33 world landmarks, x y z, or ``joints`` given in their place) as a clip-set file ``name`` in
+    tmp_path of one recording at its 5 fps, ``visibility`` a 4th column when given (per frame and
+    landmark, or one value for all), ``arrays`` (frame_labels) added."""
+    world = np.array(
+        json.loads((data_root / "mediapipe_pose_testdata" / "pose_squats_3d.full.json").read_text()),
+        np.float32,
+    )
+
+    def write(
+        name: str, visibility: np.ndarray | float | None = None, joints: np.ndarray | None = None,
+        **arrays: np.ndarray,
+    ) -> Path:  # fmt: skip
+        xyz = world if joints is None else joints
+        if visibility is not None:
+            column = np.broadcast_to(np.asarray(visibility, np.float32), xyz.shape[:2])[..., None]
+            xyz = np.concatenate([xyz, column], -1)
+        np.savez(tmp_path / name, joints=xyz, offsets=np.array([0, len(xyz)]), labels=np.array("squat"),
+                 subjects=np.array("s"), fps=np.array(5.0), layout=np.array("mediapipe33"), **arrays)  # fmt: skip
+        return tmp_path / name
+
+    return write

@@ -4,6 +4,7 @@ clip file whatever the case of its suffix."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -273,57 +274,44 @@ def test_frames_whose_timestamp_is_not_a_number_are_dropped_counted_and_said_onc
     assert len(clip_frames(a.joints, a.times, WindowSpec())) > 0
 
 
-def _mediapipe(data_root: Path, name: str) -> np.ndarray:
-    """A real MediaPipe Pose output: its 65 frames of a squat, (65, 33, 3)."""
-    return np.array(json.loads((data_root / "mediapipe_pose_testdata" / name).read_text()), np.float32)
-
-
-def _one_clip(tmp_path: Path, name: str, joints: np.ndarray) -> Path:
-    """A clip-set file of one MediaPipe clip at its 5 fps."""
-    one = {"offsets": np.array([0, len(joints)]), "labels": np.array("squat"), "subjects": np.array("s")}
-    return _raw(tmp_path, name, joints=joints, **one, names=None, timestamps=None, fps=np.array(5.0),
-                layout=np.array("mediapipe33"))  # fmt: skip
-
-
 def test_mediapipe_landmarks_with_visibility_leave_out_frames_the_worker_would(
-    tmp_path: Path, data_root: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, squat_clipset: Callable[..., Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     # (frames, 33, 4), x y z visibility as MediaPipe gives them, was refused for its shape.
-    world = _mediapipe(data_root, "pose_squats_3d.full.json")
-    visibility = np.ones(world.shape[:2] + (1,), np.float32)
+    visibility = np.ones((65, 33), np.float32)
     visibility[10:13] = 0.2  # nobody really in view: the live worker counts these frames missing
     visibility[20, 25:33] = 0.0  # the legs of one frame unseen, the body's mean still 0.7: kept
-    plain = load_clipset_file(_one_clip(tmp_path, "xyz.npz", world))
+    plain = load_clipset_file(squat_clipset("xyz.npz"))
     with caplog.at_level("WARNING"):
-        seen = load_clipset_file(_one_clip(tmp_path, "xyzv.npz", np.concatenate([world, visibility], -1)))
+        seen = load_clipset_file(squat_clipset("xyzv.npz", visibility))
     expected = np.concatenate([c.joints for c in plain.clips])
     expected[10:13] = np.nan
     np.testing.assert_array_equal(np.concatenate([c.joints for c in seen.clips]), expected)
     assert "xyzv.npz: 3 of 65 frames have a mean visibility under 0.5" in caplog.text
-    np.save(tmp_path / "one.npy", np.concatenate([world, visibility], -1))
+    np.save(tmp_path / "one.npy", np.load(tmp_path / "xyzv.npz")["joints"])
     (clip,) = load_clips(tmp_path / "one.npy", layout="mediapipe33")
     np.testing.assert_array_equal(clip.joints, expected)
 
 
 def test_mediapipe_image_landmarks_are_refused_saying_world_landmarks_are_read(
-    tmp_path: Path, data_root: Path
+    data_root: Path, squat_clipset: Callable[..., Path]
 ) -> None:
     # Normalised image landmarks (x, y fractions of the 720 x 1280 frame) were read silently as
     # metres: a body squeezed sideways, depth in units of the image's width.
-    image = _mediapipe(data_root, "pose_squats.full.json") / np.array([720, 1280, 720], np.float32)
+    pixels = json.loads((data_root / "mediapipe_pose_testdata" / "pose_squats.full.json").read_text())
+    image = np.array(pixels, np.float32) / np.array([720, 1280, 720], np.float32)
     with pytest.raises(ClipFileError, match=r"image.npz: .*normalised image landmarks.*world landmarks"):
-        load_clipset_file(_one_clip(tmp_path, "image.npz", image))
+        load_clipset_file(squat_clipset("image.npz", joints=image))
 
 
 def test_mediapipe_visibility_is_judged_by_the_min_visibility_the_reader_is_given(
-    tmp_path: Path, data_root: Path, caplog: pytest.LogCaptureFixture
+    squat_clipset: Callable[..., Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     # The file's frames followed the worker's default (0.5) whatever the user's config said, so eval
     # and enrolment kept frames a worker set to 0.8 leaves out.
-    world = _mediapipe(data_root, "pose_squats_3d.full.json")
-    visibility = np.ones(world.shape[:2] + (1,), np.float32)
+    visibility = np.ones((65, 33), np.float32)
     visibility[20:23, 25:33] = 0.0  # the legs unseen: a mean of 0.7 over the body
-    path = _one_clip(tmp_path, "legs.npz", np.concatenate([world, visibility], -1))
+    path = squat_clipset("legs.npz", visibility)
     assert np.isfinite(load_clipset_file(path).clips[0].joints[20:23]).all()  # the default: kept
     with caplog.at_level("WARNING"):
         (strict,) = load_clipset_file(path, min_visibility=0.8).clips

@@ -3,7 +3,7 @@ the same frames: ``haad eval stream --recordings`` and ``haad enroll`` given ``-
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,19 +15,10 @@ from haad.cli import app
 runner = CliRunner()
 
 
-def _squat_seen_at(data_root: Path, folder: Path, visibility: float) -> Path:
-    """MediaPipe's own squat (65 frames at 5 fps) as a one-recording set, every landmark ``visibility``,
-    each frame labelled squat."""
-    world = np.array(
-        json.loads((data_root / "mediapipe_pose_testdata" / "pose_squats_3d.full.json").read_text()),
-        np.float32,
-    )
-    joints = np.concatenate([world, np.full(world.shape[:2] + (1,), visibility, np.float32)], -1)
-    path = folder / "squats.npz"
-    np.savez(path, joints=joints, offsets=np.array([0, len(joints)]), labels=np.array("squat"),
-             subjects=np.array("s"), layout=np.array("mediapipe33"), fps=np.array(5.0),
-             frame_labels=np.full(len(joints), "squat"))  # fmt: skip
-    return path
+def _squat_seen_at(squat_clipset: Callable[..., Path], visibility: float) -> Path:
+    """MediaPipe's own squat as a one-recording set, every landmark ``visibility``, each frame
+    labelled squat."""
+    return squat_clipset("squats.npz", visibility, frame_labels=np.full(65, "squat"))
 
 
 def _config(folder: Path, min_visibility: float) -> Path:
@@ -38,18 +29,20 @@ def _config(folder: Path, min_visibility: float) -> Path:
 
 
 def test_eval_stream_reads_recordings_with_the_configs_min_visibility(
-    data_root: Path, tmp_path: Path
+    squat_clipset: Callable[..., Path], tmp_path: Path
 ) -> None:
     # Read at the default 0.5, the frames of visibility 0.7 a worker set to 0.8 leaves out were scored.
-    recordings = _squat_seen_at(data_root, tmp_path, 0.7)
+    recordings = _squat_seen_at(squat_clipset, 0.7)
     args = ["eval", "stream", "--recordings", str(recordings), "--normal", "squat", "--out", str(tmp_path)]
     result = runner.invoke(app, [*args, "--config", str(_config(tmp_path, 0.8))])
     assert result.exit_code == 2, result.output
     assert "no recording holds" in result.output and "of skeleton to score" in result.output
 
 
-def test_enroll_reads_clip_files_with_the_configs_min_visibility(data_root: Path, tmp_path: Path) -> None:
-    clips = _squat_seen_at(data_root, tmp_path, 0.7)
+def test_enroll_reads_clip_files_with_the_configs_min_visibility(
+    squat_clipset: Callable[..., Path], tmp_path: Path
+) -> None:
+    clips = _squat_seen_at(squat_clipset, 0.7)
     args = ["enroll", "--profile", "squats", str(clips)]
     result = runner.invoke(app, [*args, "--config", str(_config(tmp_path, 0.8))])
     assert result.exit_code == 2, result.output

@@ -5,8 +5,8 @@ it used the setting's default whatever the config said, so a replay disagreed wi
 
 from __future__ import annotations
 
-import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +20,12 @@ from tests.pose_frontend.frontend_helpers import Collect
 
 
 @pytest.fixture
-def legs_unseen(tmp_path: Path, data_root: Path) -> StreamConfig:
+def legs_unseen(squat_clipset: Callable[..., Path]) -> StreamConfig:
     """A real MediaPipe squat (65 frames, x y z visibility) whose legs are unseen in frames 20 to 22:
     a mean visibility of 0.7 over the body there."""
-    name = data_root / "mediapipe_pose_testdata" / "pose_squats_3d.full.json"
-    world = np.array(json.loads(name.read_text()), np.float32)
-    visibility = np.ones(world.shape[:2] + (1,), np.float32)
+    visibility = np.ones((65, 33), np.float32)
     visibility[20:23, 25:33] = 0.0
-    path = tmp_path / "legs.npz"
-    np.savez(path, joints=np.concatenate([world, visibility], -1), offsets=np.array([0, len(world)]),
-             labels=np.array("squat"), subjects=np.array("s"), fps=np.array(5.0),
-             layout=np.array("mediapipe33"))  # fmt: skip
+    path = squat_clipset("legs.npz", visibility)
     return StreamConfig(
         id="cam", source=SkeletonSourceConfig(path=str(path), layout="mediapipe33", realtime=False)
     )
