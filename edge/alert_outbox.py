@@ -78,7 +78,7 @@ Receipt = tuple[str, int]  # (episode key, revision of the state delivered)
 State = tuple[int, NewAlert]  # (revision, the episode's row as it stands)
 # The log answered and refused what it was given (a text it cannot hold, a value out of its range):
 # the same state is refused again, however long it is retried.
-REFUSED = (DataError, IntegrityError)
+_REFUSED = (DataError, IntegrityError)
 # Rows whose columns do not hold what the schema says (the outbox's own writes always do).
 _MISTYPED = (
     "typeof(episode_key) != 'text' OR typeof(rev) != 'integer' OR typeof(stream_id) != 'text' "
@@ -344,14 +344,14 @@ def write_refusals(
     try:
         write([a for _, a in states])
         return []
-    except REFUSED as e:
+    except _REFUSED as e:
         if len(states) == 1:
             return [(states[0], first_line(e))]
     refused = []
     for state in states:
         try:
             write([state[1]])
-        except REFUSED as e:
+        except _REFUSED as e:
             refused.append((state, first_line(e)))
     return refused
 
