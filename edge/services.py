@@ -22,6 +22,7 @@ from pathlib import Path
 from bus.lifetime import die_with_parent, stop_on_signals
 from config.edge import EdgeConfig
 from config.redaction import redact_url
+from edge.alert_outbox import first_line
 from edge.store import AlertStore
 from edge.store.engine import DEADLINES
 
@@ -80,8 +81,7 @@ def store_when_reachable(cfg: EdgeConfig, stop: threading.Event, who: str) -> Al
         except Exception as e:  # noqa: BLE001 - an unreachable or hung server, a locked file
             if down_since is None:
                 down_since = time.monotonic()
-                log.error("%s waits for the alert log %s (%s: %s)", who, redact_url(cfg.store.url),
-                          type(e).__name__, str(e).splitlines()[0] if str(e) else "")  # fmt: skip
+                log.error("%s waits for the alert log %s (%s)", who, redact_url(cfg.store.url), first_line(e))
             stop.wait(wait)
             wait = min(30.0, wait * 2)
             continue
