@@ -138,6 +138,16 @@ def start_daemon(folder: Path, streams: list[dict], profiles_dir: Path, **overri
     return Daemon(_launch(folder / "edge.yaml", folder / "daemon.log"), cfg, folder)
 
 
+def refused_start(folder: Path, streams: list[dict], profiles_dir: Path, **overrides: Any) -> Daemon:
+    """:func:`start_daemon`, which must refuse to start (exit code 2): the daemon, stopped."""
+    daemon = start_daemon(folder, streams, profiles_dir, **overrides)
+    try:
+        assert daemon.proc.wait(timeout=60) == 2, daemon.log()
+    finally:
+        daemon.stop()
+    return daemon
+
+
 def _launch(config: Path, log_file: Path) -> subprocess.Popen[str]:
     with log_file.open("w") as log:
         return subprocess.Popen(

@@ -21,7 +21,7 @@ from edge.profiles import Profile, ProfileStore
 from haad.cli import app
 from models.checkpoint import load_metadata
 from models.encoder import DEFAULT_ENCODER_PATH, KIND, EncoderConfig
-from tests.daemon_harness import Daemon, demo_profiles, start_daemon
+from tests.daemon_harness import Daemon, demo_profiles, refused_start
 from tests.haad.cli_helpers import onnx_config
 from training.datasets import load_dataset
 
@@ -502,11 +502,7 @@ def test_run_refuses_a_secret_it_cannot_read_before_starting_anything(
 ) -> None:
     monkeypatch.delenv("HAAD_TEST_NOPE", raising=False)
     store = {"url": "postgresql://haad@127.0.0.1:5432/test", "password": {"env": "HAAD_TEST_NOPE"}}
-    daemon = start_daemon(tmp_path, [{"id": "cam"}], demo_profiles(tmp_path / "profiles"), store=store)
-    try:
-        assert daemon.proc.wait(timeout=60) == 2, daemon.log()
-    finally:
-        daemon.stop()
+    daemon = refused_start(tmp_path, [{"id": "cam"}], demo_profiles(tmp_path / "profiles"), store=store)
     assert "cannot start: store.password: environment variable HAAD_TEST_NOPE is not set" in daemon.log()
     assert "started" not in daemon.log() and "Traceback" not in daemon.log()
 
@@ -518,11 +514,7 @@ def _refused_on_a_busy_port(tmp_path: Path, setting: str) -> tuple[Daemon, int]:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        daemon = start_daemon(tmp_path, [{"id": "cam"}], tmp_path / "profiles", **{setting: {"port": port}})
-        try:
-            assert daemon.proc.wait(timeout=60) == 2, daemon.log()
-        finally:
-            daemon.stop()
+        daemon = refused_start(tmp_path, [{"id": "cam"}], tmp_path / "profiles", **{setting: {"port": port}})
     return daemon, port
 
 

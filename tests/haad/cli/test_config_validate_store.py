@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from haad.cli import app
-from tests.daemon_harness import demo_profiles, start_daemon
+from tests.daemon_harness import demo_profiles, refused_start
 
 runner = CliRunner()
 
@@ -68,11 +68,7 @@ def test_run_refuses_a_schema_that_does_not_exist_before_starting_anything(
     tmp_path: Path, pg_url: str
 ) -> None:
     store = {"url": pg_url.rsplit("%3D", 1)[0] + f"%3Dhaad_missing_{uuid.uuid4().hex[:12]}"}
-    daemon = start_daemon(tmp_path, [{"id": "cam"}], demo_profiles(tmp_path / "profiles"), store=store)
-    try:
-        assert daemon.proc.wait(timeout=60) == 2, daemon.log()
-    finally:
-        daemon.stop()
+    daemon = refused_start(tmp_path, [{"id": "cam"}], demo_profiles(tmp_path / "profiles"), store=store)
     assert "cannot start: store.url postgresql+psycopg://***@127.0.0.1:5432/test" in daemon.log()
     assert "started" not in daemon.log() and "Traceback" not in daemon.log()
 

@@ -14,20 +14,16 @@ import zmq
 
 from config.bus import BusConfig, CurveConfig
 from edge.checks import BusUnavailable, check_bus_endpoint
-from tests.daemon_harness import start_daemon
+from tests.daemon_harness import refused_start
 
 
 def test_run_refuses_an_ipc_endpoint_another_worker_listens_on(tmp_path: Path) -> None:
-    endpoint = f"ipc://{tmp_path / 'bus.sock'}"  # start_daemon's
+    endpoint = f"ipc://{tmp_path / 'bus.sock'}"  # refused_start's (start_daemon's)
     context = zmq.Context()
     other = context.socket(zmq.PULL)
     other.bind(endpoint)
     try:
-        daemon = start_daemon(tmp_path, [{"id": "cam"}], tmp_path / "profiles")
-        try:
-            assert daemon.proc.wait(timeout=60) == 2, daemon.log()
-        finally:
-            daemon.stop()
+        daemon = refused_start(tmp_path, [{"id": "cam"}], tmp_path / "profiles")
         assert f"cannot start: bus.endpoint {endpoint}: another worker listens there" in daemon.log()
         assert "started" not in daemon.log() and "Traceback" not in daemon.log()
         assert (tmp_path / "bus.sock").is_socket()
