@@ -65,6 +65,11 @@ async def _invalid(request: Request, e: RequestValidationError) -> Response:
 
 async def _http_error(request: Request, e: HTTPException) -> Response:
     if request.url.path.startswith("/api/"):
+        if e.status_code == 400 and isinstance(e.__cause__, UnicodeDecodeError):
+            # FastAPI's 400 "error parsing the body" (no where, and in no operation's schema) for a
+            # JSON body that is not UTF-8; malformed JSON is a 422 of its own.
+            error = {"type": "json_invalid", "loc": ["body"], "msg": "The body is not JSON text (UTF-8)."}
+            return JSONResponse({"detail": [error]}, status_code=422)
         return await http_exception_handler(request, e)
     message = "There is no such page." if e.status_code == 404 else str(e.detail)
     return _error_page(request, e.status_code, message, e.headers)
