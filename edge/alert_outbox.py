@@ -550,11 +550,11 @@ def _damaged(e: sqlite3.DatabaseError) -> bool:
     return (getattr(e, "sqlite_errorcode", None) or 0) & 0xFF in _DAMAGED
 
 
-def recover_at_start(path: Path) -> None:
+def recover_at_start(path: Path, *, name_earlier: bool = True) -> None:
     """What a start does first, with the outbox lock held and nothing open on ``path``: set a damaged
     outbox aside, take in the side files of carry-overs a crash stopped midway, set aside the rows
     whose columns hold what no state has, and name the files set aside at earlier starts, which wait
-    for recovery by hand."""
+    for recovery by hand (``name_earlier``; ``haad alerts deliver`` names them all once, at its end)."""
     earlier = [p for p in awaiting_recovery(path) if ".carried-" not in p.name]  # one now names itself
     # First: a write-ahead log left at the path without its file is the old file's, and SQLite would
     # apply it to a side file linked there.
@@ -570,13 +570,18 @@ def recover_at_start(path: Path) -> None:
             outbox.set_aside_rows(_MISTYPED, why="cannot be read (a column of the wrong type)")
         finally:
             outbox.close()
-    if earlier:
-        log.warning(
-            "%d file(s) set aside as damaged or unreadable beside the alert outbox %s hold alert states not delivered "
-            "unless recovered by hand (a damaged one: sqlite3 FILE .recover; an unreadable one: sqlite3 FILE "
-            "'SELECT * FROM outbox'), then removed: %s",
-            len(earlier), path, ", ".join(p.name for p in earlier),
-        )  # fmt: skip
+    if earlier and name_earlier:
+        log.warning("%s", recovery_advice(path, earlier))
+
+
+def recovery_advice(path: Path, files: Sequence[Path]) -> str:
+    """What ``files`` (:func:`awaiting_recovery`) hold and how each is recovered: one text for a start's
+    log and ``haad alerts deliver``."""
+    return (
+        f"{len(files)} file(s) beside the alert outbox {path} hold alert states not delivered unless recovered "
+        "by hand (a damaged one: sqlite3 FILE .recover; an unreadable one: sqlite3 FILE 'SELECT * FROM outbox'; "
+        "a carried one is taken in by the next start), then removed: " + ", ".join(map(str, files))
+    )
 
 
 def _take_in(side: Path, path: Path) -> None:

@@ -4,8 +4,8 @@ The database is --db, else the HAAD_DB environment variable, else the store of -
 else sqlite:///haad-alerts.db; deliver writes to the store of the daemon's --config only.
 --since/--until take ISO-8601 times (UTC when no zone is given) or times relative to now (30m, 2h, 1d)
 and match an alert's start. Exit codes: 0 done, 1 no such alert or database, a database call that failed
-or a file that cannot be written, 2 bad usage, 3 (deliver) delivered, but states were set aside for
-recovery by hand.
+or a file that cannot be written, 2 bad usage, 3 (deliver) delivered, but alert states wait in files
+beside the outbox for recovery by hand (set aside now or by an earlier run).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from edge.store.records import RECORD_FIELDS, encode_windows
 from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, fail, load_edge_config, open_store
 
 if TYPE_CHECKING:
+    from config.edge import EdgeConfig
     from edge.feedback import FeedbackResult
 
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -358,11 +359,11 @@ def deliver_cmd(
     ],
 ) -> None:
     """Deliver the alerts waiting in the daemon's local outbox to the alert log now (a running daemon
-    does it by itself; this is for one that stopped while the log was unreachable). Exit code 3: states
-    that cannot be read, or that the log refuses, were set aside beside the outbox for recovery by hand."""
-    from edge.alert_outbox import AlertOutbox, awaiting_recovery, recover_at_start
-    from edge.state_lock import StateLocked, outbox_path
-    from edge.worker import outbox_lock
+    does it by itself; this is for one that stopped while the log was unreachable). Exit code 3: alert
+    states wait in files beside the outbox for recovery by hand (set aside now or earlier: a damaged
+    outbox, states that cannot be read or that the log refuses); each is named, with how to recover it."""
+    from edge.alert_outbox import awaiting_recovery, recovery_advice
+    from edge.state_lock import outbox_path
 
     cfg = load_edge_config(config)
     path = outbox_path(cfg)
@@ -370,25 +371,46 @@ def deliver_cmd(
         typer.echo(f"no outbox at {path}: nothing to deliver")
         return
     try:
+        delivered = _deliver(cfg, path)
+        typer.echo(
+            f"no outbox at {path}: nothing to deliver"
+            if delivered is None
+            else f"delivered {delivered} alert(s) from {path}"
+        )
+    finally:  # also after a failure: the operator learns of them however deliver ends
+        awaiting = awaiting_recovery(path)
+        if awaiting:
+            typer.echo(recovery_advice(path, awaiting), err=True)
+    if awaiting:
+        raise typer.Exit(SET_ASIDE)
+
+
+def _deliver(cfg: EdgeConfig, path: Path) -> int | None:
+    """``deliver``'s work under the outbox lock: how many alerts it delivered (None: no outbox). What
+    the outbox sets aside meanwhile is said on stderr as it happens."""
+    from edge.alert_outbox import AlertOutbox, recover_at_start
+    from edge.state_lock import StateLocked
+    from edge.worker import outbox_lock
+
+    try:
         lock = outbox_lock(cfg)
     except StateLocked as e:
         _fail(f"{e}: a running worker delivers its outbox itself")
     try:
         # Under the lock, nothing else has it open. Also with the file gone: its write-ahead log left
         # behind holds alerts, and is set aside for recovery; a carry-over's side file is taken in.
-        recover_at_start(path)
+        with _alert_log_lines_on_stderr():
+            recover_at_start(path, name_earlier=False)  # deliver names every file waiting at its end
         outbox = AlertOutbox(path) if path.is_file() else None
     except (sqlite3.Error, OSError) as e:  # locked by another program, a failing disk, ...
         lock.close()
         _fail(f"cannot open the alert outbox {path} ({type(e).__name__}: {e}); its alerts stay in it")
     if outbox is None:
         lock.close()
-        typer.echo(f"no outbox at {path}: nothing to deliver")
-        return
-    before = set(awaiting_recovery(path))
+        return None
     try:
         with AlertStore(cfg.store) as store, _alert_log_lines_on_stderr():
-            delivered = outbox.deliver(store)
+            return outbox.deliver(store)
     except SecretError as e:
         _fail(f"store.password: {e}; {outbox.waiting()} alert(s) still wait in {path}")
     except SchemaTooNew as e:  # reachable, but this haad is too old for it: say what to do
@@ -400,10 +422,6 @@ def deliver_cmd(
     finally:
         outbox.close()
         lock.close()
-    typer.echo(f"delivered {delivered} alert(s) from {path}")
-    if aside := [p for p in awaiting_recovery(path) if p not in before]:
-        typer.echo(f"set aside for recovery by hand (see above): {', '.join(map(str, aside))}", err=True)
-        raise typer.Exit(SET_ASIDE)
 
 
 @contextmanager

@@ -120,8 +120,10 @@ def test_haad_alerts_deliver_on_a_damaged_outbox_sets_it_aside_instead_of_failin
     )
     damage(tmp_path / "alert-outbox.db", "not_a_database")
     done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    assert "is damaged" in done.stderr and [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+    # 3, not 0: the file set aside holds states no delivery reaches until someone recovers them.
+    assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    [aside] = [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+    assert "is damaged" in done.stderr and done.stderr.rstrip().endswith(f"then removed: {aside}")
 
 
 def test_haad_alerts_deliver_sets_aside_the_write_ahead_log_of_a_deleted_outbox(tmp_path: Path) -> None:
@@ -132,9 +134,12 @@ def test_haad_alerts_deliver_sets_aside_the_write_ahead_log_of_a_deleted_outbox(
     )
     damage(tmp_path / "alert-outbox.db", "deleted_leaving_its_wal")
     done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
-    assert done.returncode == 0 and "nothing to deliver" in done.stdout, done.stderr[-2000:]
-    assert "is damaged" in done.stderr
+    assert done.returncode == 3 and "nothing to deliver" in done.stdout, done.stderr[-2000:]  # as above
     assert [p for p in tmp_path.iterdir() if re.search(rf"alert-outbox\.db{STAMP}-wal$", p.name)]
+    aside = sorted(p for p in tmp_path.iterdir() if ".damaged-" in p.name)  # its -wal and -shm
+    assert "is damaged" in done.stderr and done.stderr.rstrip().endswith(
+        f"then removed: {', '.join(map(str, aside))}"
+    )
     assert not (tmp_path / "alert-outbox.db-wal").exists()
 
 

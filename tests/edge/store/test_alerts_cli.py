@@ -531,6 +531,49 @@ def test_deliver_says_on_stderr_what_it_set_aside_and_where_and_exits_3(tmp_path
     stderr = " ".join(result.stderr.split())
     assert "1 alert state(s) in the alert outbox" in stderr and "cannot be read" in stderr
     assert f"moved as they were to {side}" in stderr and "'bad'" in stderr
-    assert stderr.endswith(f"set aside for recovery by hand (see above): {side}")
+    assert stderr.endswith(f"1 file(s) beside the alert outbox {outbox} hold alert states not delivered "
+                           f"unless recovered by hand {HOW_TO_RECOVER}, then removed: {side}")  # fmt: skip
     with AlertStore(f"sqlite:///{tmp_path}/alerts.db") as store:
         assert [a.episode_key for a in store.list_alerts()] == ["good"]
+
+
+HOW_TO_RECOVER = (
+    "(a damaged one: sqlite3 FILE .recover; an unreadable one: sqlite3 FILE 'SELECT * FROM outbox'; "
+    "a carried one is taken in by the next start)"
+)
+
+
+@pytest.mark.parametrize("outbox_there", [True, False])
+def test_deliver_names_the_files_earlier_runs_set_aside_and_exits_3_until_they_are_recovered(
+    tmp_path: Path, make_alert: MakeAlert, outbox_there: bool
+) -> None:
+    """Files set aside at an earlier start or deliver (the daemon's /health names them) still hold
+    alerts: deliver delivered the rest, said nothing of them and exited 0, as if nothing waited."""
+    from edge.alert_outbox import AlertOutbox
+
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        f"streams: []\nstore: {{url: 'sqlite:///{tmp_path}/alerts.db'}}\nstate_dir: {tmp_path}\n"
+    )
+    outbox = tmp_path / "alert-outbox.db"
+    if outbox_there:
+        box = AlertOutbox(outbox)
+        box.put([(1, make_alert())])
+        box.close()
+    aside = [
+        tmp_path / "alert-outbox.db.damaged-20261201T101010.000001Z",
+        tmp_path / "alert-outbox.db.unreadable-20261202T101010.000002Z",
+    ]
+    for p in aside:
+        p.write_bytes(b"states to recover")
+    result = run("deliver", "--config", str(config))
+    assert result.exit_code == 3, result.output
+    assert result.stdout.startswith("delivered 1" if outbox_there else "no outbox"), result.stdout
+    stderr = " ".join(result.stderr.split())
+    assert stderr == (f"2 file(s) beside the alert outbox {outbox} hold alert states not delivered unless "
+                      f"recovered by hand {HOW_TO_RECOVER}, then removed: {aside[0]}, {aside[1]}")  # fmt: skip
+    assert all(p.read_bytes() == b"states to recover" for p in aside)  # left for the human
+    for p in aside:  # recovered and removed: nothing waits
+        p.unlink()
+    result = run("deliver", "--config", str(config))
+    assert result.exit_code == 0 and not result.stderr, result.output
