@@ -66,12 +66,14 @@ def _make(folder: Path, name: str) -> tuple[Path, Path]:
 
 def load_key(path: str, *, secret: bool) -> tuple[bytes, bytes | None]:
     p = Path(path)
-    if not p.is_file():
-        raise CurveKeyError(f"CURVE key file not found: {p}")
     try:
-        public, secret_key = zmq.auth.load_certificate(str(p))
-    except (OSError, ValueError) as e:
-        raise CurveKeyError(f"{p} is not a ZeroMQ certificate: {e}") from e
+        public, secret_key = _read_certificate(p)
+    except PermissionError:
+        # Not a damaged file: "not a ZeroMQ certificate" sent the operator to make new keys.
+        raise CurveKeyError(
+            f"{p} cannot be read by this user (uid {os.geteuid()}): give the user haad runs as read access "
+            "to it and its folders (chown it; secret keys stay mode 600)"
+        ) from None
     if secret and secret_key is None:
         raise CurveKeyError(f"{p} holds no secret key (use the .key_secret file)")
     if not secret and secret_key is not None:
@@ -86,6 +88,22 @@ def load_key(path: str, *, secret: bool) -> tuple[bytes, bytes | None]:
             f"{p} is damaged (its keys are cut short or do not match): copy it again or make new keys"
         )
     return public, secret_key
+
+
+def _read_certificate(p: Path) -> tuple[bytes, bytes | None]:
+    """The keys in ``p``; raises PermissionError as it is (also from a folder on its way)."""
+    if p.is_dir():
+        raise CurveKeyError(f"{p} is a folder: name the key file in it")
+    if not p.is_file():
+        # Relative paths are read from the folder haad was started in, which a service sets apart.
+        where = "" if p.is_absolute() else f" (relative to the current folder {Path.cwd()})"
+        raise CurveKeyError(f"CURVE key file not found: {p}{where}")
+    try:
+        return zmq.auth.load_certificate(str(p))
+    except PermissionError:
+        raise
+    except (OSError, ValueError) as e:
+        raise CurveKeyError(f"{p} is not a ZeroMQ certificate: {e}") from e
 
 
 def _is_z85_key(key: bytes) -> bool:

@@ -4,6 +4,7 @@ every user: `haad config validate` names each on the worker host, before `haad r
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from bus.curve import make_client_keys, make_server_keys
+from bus.curve import load_key, make_client_keys, make_server_keys
 from edge.demo import PROFILES_DIR
 from haad.cli import app
 
@@ -74,3 +75,55 @@ def test_a_secret_key_every_user_may_read_is_warned_of(tmp_path: Path) -> None:
     result = runner.invoke(app, ["config", "validate", str(config)])
     assert result.exit_code == 0, result.output
     assert f"every user may read the secret key {secret} (chmod 600 it)" in result.output
+
+
+def test_a_folder_named_as_the_key_is_said_to_be_a_folder(tmp_path: Path) -> None:
+    config, secret, _ = _worker_host(tmp_path)
+    secret.unlink()
+    secret.mkdir()  # e.g. the keys folder given where its server.key_secret belongs
+    result = runner.invoke(app, ["config", "validate", str(config)])
+    assert result.exit_code == 2, result.output
+    assert f"{secret} is a folder: name the key file in it" in result.output
+
+
+def test_a_relative_key_path_not_found_names_the_folder_it_is_read_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, _, _ = _worker_host(tmp_path)
+    text = config.read_text().replace(str(tmp_path / "keys" / "server.key_secret"), "keys/server.key_secret")
+    config.write_text(text)
+    elsewhere = tmp_path / "elsewhere"  # a service's WorkingDirectory, not the config's folder
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = runner.invoke(app, ["config", "validate", str(config)])
+    assert result.exit_code == 2, result.output
+    assert f"not found: keys/server.key_secret (relative to the current folder {elsewhere})" in result.output
+
+
+def test_a_key_file_this_user_cannot_read_is_not_called_damaged(tmp_path: Path) -> None:
+    _, secret = make_server_keys(tmp_path)
+    secret.chmod(0o000)  # e.g. copied in by root, haad run as its own user
+    assert _load_error_as_another_user(secret).startswith(f"{secret} cannot be read by this user (uid ")
+
+
+def _load_error_as_another_user(key: Path) -> str:
+    """load_key's error in a child that is not root (root reads any file): nobody, where tests run as
+    root."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: only os calls and load_key, then _exit
+        try:
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            load_key(str(key), secret=True)
+            message = "loaded"
+        except BaseException as e:  # noqa: BLE001 - any error is the answer
+            message = str(e)
+        os.write(write_end, message.encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        message = f.read().decode()
+    os.waitpid(pid, 0)
+    return message
