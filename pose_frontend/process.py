@@ -183,7 +183,9 @@ def run_stream(
         elif src.produces == "image":
             estimator = stack.enter_context(open_estimator(config.estimator))
         if src.produces == "image" and snapshot_dir is not None and config.snapshots != "off":
-            ring = FrameRing(snapshot_dir / config.id)
+            # A restart continues the stream's clock (a file after its last sent frame, a camera on
+            # the host's clock): the ring's frames stay for the alerts open across it.
+            ring = FrameRing(snapshot_dir / config.id, progress.timestamp if progress.seq else None)
         for timestamp, frame in frames:
             if stop.is_set():
                 break

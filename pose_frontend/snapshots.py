@@ -49,12 +49,27 @@ def frame_time(name: str) -> float:
 
 
 class FrameRing:
-    def __init__(self, folder: Path) -> None:
-        shutil.rmtree(folder, ignore_errors=True)  # a previous run's clock is not this one's
+    def __init__(self, folder: Path, continues_after: float | None = None) -> None:
+        """``continues_after``: the last frame time an earlier process of this stream sent, when this
+        one continues its clock (a restart by the same daemon); its frames up to then stay, as the
+        worker may still copy them for an alert open across the restart. None: a new clock, whose
+        frames a previous run's would be mistaken for, so the folder starts empty."""
+        if continues_after is None:
+            shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.files: deque[tuple[float, Path]] = deque()
         self.failures = 0
+        if continues_after is not None:
+            self._adopt(continues_after)
+
+    def _adopt(self, until: float) -> None:
+        last = frame_name(until)  # names, zero-padded, sort as their times
+        for path in sorted(self.folder.iterdir()):
+            if path.suffix == ".jpg" and path.stem.isdigit() and path.name <= last:
+                self.files.append((frame_time(path.name), path))
+            else:  # half written when the process died, or never sent: this run writes it again
+                path.unlink(missing_ok=True)
 
     def add(self, t: float, rgb: np.ndarray, boxes: Sequence[Box | None]) -> None:
         """Keep frame ``rgb`` (H, W, 3 uint8) taken at source time ``t`` with every person's box

@@ -214,6 +214,30 @@ def test_a_restarted_multi_person_frontend_never_gives_an_id_again(tmp_path: Pat
     ]
 
 
+def test_a_restart_keeps_the_pictures_an_open_alert_needs_and_a_new_run_does_not(
+    tmp_path: Path, mp_testdata: Path
+) -> None:
+    # A restarted frontend emptied its stream's frame ring: an alert open across the restart (the
+    # daemon restarting a killed frontend) lost the frames before it ("its pictures could not be
+    # kept": No such file), though the restart continues the same clock.
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        (tmp_path / name).symlink_to(mp_testdata / "pose.jpg")
+    source = ImagesSourceConfig(path=str(tmp_path), pattern="*.jpg", fps=2, realtime=False)
+    config, progress, ring = StreamConfig(id="cam", source=source), Progress(), tmp_path / "ring"
+    with pytest.raises(KeyboardInterrupt):
+        run_stream(config, CrashAfter(1), threading.Event(), progress=progress, snapshot_dir=ring)
+    (ring / "cam" / "000000000500.tmp").write_bytes(b"half")  # killed while writing the next
+    run_stream(config, Collect(), threading.Event(), progress=progress, snapshot_dir=ring)
+    assert sorted(p.name for p in (ring / "cam").iterdir()) == [
+        "000000000000.jpg",
+        "000000000500.jpg",
+        "000000001000.jpg",
+    ]
+    with pytest.raises(KeyboardInterrupt):  # a new daemon: a new clock, whose pictures are its own
+        run_stream(config, CrashAfter(1), threading.Event(), progress=Progress(), snapshot_dir=ring)
+    assert sorted(p.name for p in (ring / "cam").iterdir()) == ["000000000000.jpg"]
+
+
 # --- real processes, real bus ------------------------------------------------------------------
 
 
