@@ -16,6 +16,7 @@ import os
 import shutil
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import zmq
@@ -116,15 +117,33 @@ def _is_z85_key(key: bytes) -> bool:
     return True
 
 
+class _Authenticator(ThreadAuthenticator):
+    """A ZAP handler that keeps the last connections it refused, ``(peer address, z85 key)``: the
+    worker's log names the host and key it turns away, which the socket monitor cannot tell."""
+
+    def __init__(self, context: zmq.Context) -> None:
+        super().__init__(context)
+        self.denied: deque[tuple[str, str]] = deque(maxlen=64)  # appended in the ZAP thread
+
+    async def handle_zap_message(self, msg: list[bytes]) -> None:
+        # Noted before the reply: the refusal it causes may be read from the monitor at once.
+        if len(msg) == 7 and msg[5] == b"CURVE" and len(msg[6]) == 32:
+            key = z85.encode(msg[6])
+            domain = msg[2].decode("utf-8", "replace") or "*"
+            if not self.certs.get(domain, {}).get(key):  # as the base class decides
+                self.denied.append((msg[3].decode("utf-8", "replace"), key.decode("ascii")))
+        await super().handle_zap_message(msg)
+
+
 class _Authenticators:
     """One ZAP handler per ZeroMQ context (it binds a fixed inproc address), shared by the servers
     of that context and stopped when the last of them closes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: dict[int, tuple[ThreadAuthenticator, int]] = {}
+        self._running: dict[int, tuple[_Authenticator, int]] = {}
 
-    def acquire(self, context: zmq.Context, clients: Path) -> ThreadAuthenticator:
+    def acquire(self, context: zmq.Context, clients: Path) -> _Authenticator:
         with self._lock:
             auth, users = self._running.get(id(context), (None, 0))
             if auth is None:
@@ -133,7 +152,7 @@ class _Authenticators:
             self._running[id(context)] = (auth, users + 1)
             return auth
 
-    def release(self, auth: ThreadAuthenticator) -> None:
+    def release(self, auth: _Authenticator) -> None:
         with self._lock:
             key = id(auth.context)
             held, users = self._running[key]
@@ -147,12 +166,12 @@ class _Authenticators:
 AUTHENTICATORS = _Authenticators()
 
 
-def _start_authenticator(context: zmq.Context, wait_s: float = 5.0) -> ThreadAuthenticator:
+def _start_authenticator(context: zmq.Context, wait_s: float = 5.0) -> _Authenticator:
     """A running ZAP handler; its fixed inproc address may still be held for a moment by one that
     was just stopped, so binding is retried briefly."""
     deadline = time.monotonic() + wait_s
     while True:
-        auth = ThreadAuthenticator(context)
+        auth = _Authenticator(context)
         try:
             auth.start()
             return auth
@@ -162,7 +181,7 @@ def _start_authenticator(context: zmq.Context, wait_s: float = 5.0) -> ThreadAut
             time.sleep(0.05)
 
 
-def secure_server(socket: zmq.Socket, curve: CurveConfig) -> ThreadAuthenticator:
+def secure_server(socket: zmq.Socket, curve: CurveConfig) -> _Authenticator:
     """Make ``socket`` (not yet bound or connected) a CURVE server that admits only authorized
     clients; returns the ZAP authenticator in use (``AUTHENTICATORS.release`` it after closing the
     socket)."""

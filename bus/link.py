@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter, deque
 from collections.abc import Callable
 
 import zmq
@@ -28,6 +29,7 @@ NO_WORKER_S = 10.0  # a link down this long is said (a worker restart takes 2-3 
 RETRY_REFUSED_S = 5.0
 CHECK_EVERY_S = 0.5  # the monitor is read at most this often from a sender's publish loop
 REFUSALS_SAID_EVERY_S = 60.0
+_NAMED = 3  # refused peers named in one line
 
 
 def _events(monitor: zmq.Socket) -> list[int]:
@@ -123,27 +125,48 @@ class SenderLink:
 
 class ReceiverLink:
     """The worker's view of the peers it refuses, read from ``socket``'s monitor: the first refusal
-    is logged at once, later ones at most every :data:`REFUSALS_SAID_EVERY_S` with their count."""
+    is logged at once, later ones at most every :data:`REFUSALS_SAID_EVERY_S` with their count.
+    ``denied`` (the ZAP handler's, appended by its thread): the hosts and keys refused, named too."""
 
-    def __init__(self, socket: zmq.Socket, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        socket: zmq.Socket,
+        *,
+        denied: deque[tuple[str, str]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._socket = socket
+        self._denied = denied if denied is not None else deque()
         self._clock = clock
         self._monitor = socket.get_monitor_socket(REFUSED | FAILED)
         self.refused = 0  # handshakes refused or failed since start
-        self._unsaid = 0
+        self._unsaid: Counter[int] = Counter()  # REFUSED or FAILED
+        self._who: dict[tuple[str, str], None] = {}  # the denied peers not said yet, in order
         self._said_at: float | None = None
 
     def check(self) -> None:
         events = _events(self._monitor)
         self.refused += len(events)
-        self._unsaid += len(events)
+        self._unsaid.update(REFUSED if e == REFUSED else FAILED for e in events)
+        while self._denied:
+            self._who[self._denied.popleft()] = None
         now = self._clock()
         if self._unsaid and (self._said_at is None or now - self._said_at >= REFUSALS_SAID_EVERY_S):
-            log.warning(
-                "bus: refused %d connection(s) from a frontend whose key is not in bus.curve.authorized_clients "
-                "or that holds another server's public key (%d since start)", self._unsaid, self.refused,
-            )  # fmt: skip
-            self._unsaid = 0
+            if self._unsaid[REFUSED]:
+                who = ", ".join(f"{host} with key {key}" for host, key in list(self._who)[:_NAMED])
+                more = len(self._who) - _NAMED
+                log.warning(
+                    "bus: refused %d connection(s) whose key is not in bus.curve.authorized_clients%s (%d "
+                    "since start): authorize the key or stop that frontend", self._unsaid[REFUSED],
+                    f": from {who}{f' and {more} more' if more > 0 else ''}" if who else "", self.refused,
+                )  # fmt: skip
+            if self._unsaid[FAILED]:
+                log.warning(
+                    "bus: refused %d connection(s) whose handshake failed (%d since start): a frontend whose "
+                    "bus.curve.server_public_key is not this worker's public key, or one not using CURVE", self._unsaid[FAILED], self.refused,
+                )  # fmt: skip
+            self._unsaid.clear()
+            self._who.clear()
             self._said_at = now
 
     def close(self) -> None:

@@ -186,7 +186,7 @@ class Subscriber:
             if config is not None and config.curve is not None:
                 self._auth = secure_server(self._socket, config.curve)
                 self._senders = sender_streams(config.curve)
-                self.link = ReceiverLink(self._socket)
+                self.link = ReceiverLink(self._socket, denied=self._auth.denied)
             _attach(
                 self._socket, endpoint, bind, IPC_MODES[config.ipc_access if config is not None else "owner"]
             )

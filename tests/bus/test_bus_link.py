@@ -14,7 +14,7 @@ import pytest
 import zmq
 
 import bus.link
-from bus.curve import CurveKeyError, make_client_keys, make_server_keys
+from bus.curve import CurveKeyError, load_key, make_client_keys, make_server_keys
 from bus.messages import SkeletonFrame
 from bus.pubsub import Publisher, Subscriber
 from config.bus import BusConfig, CurveConfig
@@ -51,6 +51,26 @@ def test_a_frontend_holding_another_servers_key_is_told_and_the_worker_says_it_r
     said = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(said) == 1 and "server_public_key" in said[0].getMessage()  # once, not per retry
     assert any("refused" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
+def test_the_worker_names_the_host_and_key_it_refuses(
+    tcp_endpoint: str, bus_config, curve_keys: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    # It said only "refused 1 connection(s) from a frontend whose key is not in ...": which of the
+    # hosts, with which key, was left to guess.
+    stranger, _ = load_key(str(curve_keys["stranger"]), secret=True)
+    with caplog.at_level("INFO", logger="bus.link"):
+        with Subscriber.from_config(bus_config(tcp_endpoint)) as sub:
+            with Publisher.from_config(bus_config(tcp_endpoint, client="stranger")) as pub:
+                deadline = time.monotonic() + 3
+                while sub.link is not None and sub.link.refused == 0 and time.monotonic() < deadline:
+                    _pump(pub, sub, 0.2)
+    said = [r.getMessage() for r in caplog.records if r.name == "bus.link" and r.levelname == "WARNING"]
+    assert any(
+        f"refused 1 connection(s) whose key is not in bus.curve.authorized_clients: from 127.0.0.1 with key "
+        f"{stranger.decode()} (1 since start)" in m
+        for m in said
+    ), said
 
 
 def test_a_refused_frontend_retries_by_itself_and_gets_through_once_its_key_is_authorized(
