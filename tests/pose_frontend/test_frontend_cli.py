@@ -85,6 +85,25 @@ def test_record_of_several_people_keeps_the_first_one_and_never_splices_in_anoth
     assert np.isnan(joints[4:]).all()
 
 
+def test_record_says_which_stream_it_recorded_and_how_much_of_it_holds_the_person(tmp_path: Path) -> None:
+    # "wrote a.npz: 6 frames" named neither the stream taken without --stream (the first of an
+    # edge.yaml's several) nor that the first person seen in a crowd was out of view in most of it.
+    people = np.random.default_rng(3).normal(size=(6, 2, 20, 3)).astype(np.float32)
+    people[4:, 0] = np.nan  # person 1 leaves; person 2, still in view, is not recorded
+    np.save(tmp_path / "two.npy", people)
+    config = _write(
+        tmp_path / "f.yaml",
+        f"streams:\n  - {{id: lobby, source: {{kind: skeleton, path: {tmp_path / 'two.npy'}, fps: 10}}}}\n"
+        "  - {id: door, source: {kind: synthetic}}\n",
+    )
+    result = CliRunner().invoke(frontend_app, ["record", str(config), "--out", str(tmp_path / "a.npz")])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"wrote {tmp_path / 'a.npz'}: stream lobby, 6 frames, the person recorded in 4 of them,"
+        in result.output
+    )
+
+
 def test_record_of_a_truncated_video_is_one_error_line(tmp_path: Path, truncated_video: Path) -> None:
     config = _write(tmp_path / "f.yaml", f"streams:\n  - source: {{kind: video, path: {truncated_video}}}\n")
     result = CliRunner().invoke(frontend_app, ["record", str(config), "--out", str(tmp_path / "x.npz")])
