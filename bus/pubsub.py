@@ -44,6 +44,9 @@ HARD_MESSAGE_LIMIT_BYTES = 1024 * 1024
 # A receiving end with no stream list follows at most this many streams (later ones are refused).
 MAX_STREAMS = 1024
 _WAIT_SLICE_MS = 200
+# A frame sent this far in the worker's future tells of a sender's clock ahead (NTP keeps hosts
+# within milliseconds); it is said once per stream.
+CLOCK_AHEAD_SAID_S = 1.0
 IPC_MODES = {"owner": 0o600, "group": 0o660}  # file modes of an ipc:// socket (BusConfig.ipc_access)
 
 
@@ -177,6 +180,7 @@ class Subscriber:
         self.received: Counter[str] = Counter()
         self._guard = StreamGuard(config.guard if config is not None else StreamGuardConfig(), self.drops)
         self._warned: set[str] = set()
+        self._clock_ahead: set[str] = set()  # streams whose sender's clock was said to be ahead
         self._socket = _open(context, zmq.PULL, {zmq.RCVHWM: hwm, zmq.MAXMSGSIZE: HARD_MESSAGE_LIMIT_BYTES})
         self._auth = None
         self.link: ReceiverLink | None = None  # a CURVE bus's refused peers, said in the log
@@ -295,6 +299,14 @@ class Subscriber:
                 )
             self._warn_once(refused, detail)
             return None
+        if frame.sent_at - now > CLOCK_AHEAD_SAID_S and sid not in self._clock_ahead:
+            # Accepted, but alert times (in the sender's clock) and latency are off by as much. Only
+            # ahead is sure: a frame behind may just have waited in a queue.
+            self._clock_ahead.add(sid)
+            log.warning(
+                "stream %s: its host's clock is %.1f s ahead of this worker's: alert times are that far off "
+                "and latency reads 0; sync both hosts' clocks (NTP)", sid, frame.sent_at - now,
+            )  # fmt: skip
         self.received[sid] += 1
         return frame
 
