@@ -107,6 +107,27 @@ def _read_certificate(p: Path) -> tuple[bytes, bytes | None]:
         raise CurveKeyError(f"{p} is not a ZeroMQ certificate: {e}") from e
 
 
+def authorized_keys(folder: Path) -> list[Path]:
+    """The public key files (``*.key``) in ``folder``, by name; CurveKeyError when it cannot be read
+    (a glob said "no keys" of a folder missing, a file, or closed to this user)."""
+    try:
+        names = sorted(os.listdir(folder))
+    except NotADirectoryError:
+        raise CurveKeyError(
+            f"{folder} is a file, not a folder: name the folder of frontends' public keys (the authorized/ "
+            "that `haad keys client` writes)"
+        ) from None
+    except FileNotFoundError:
+        where = "" if folder.is_absolute() else f" (relative to the current folder {Path.cwd()})"
+        raise CurveKeyError(f"folder not found: {folder}{where}") from None
+    except PermissionError:
+        raise CurveKeyError(
+            f"{folder} cannot be read by this user (uid {os.geteuid()}): give the user haad runs as read "
+            "access to it"
+        ) from None
+    return [folder / n for n in names if n.endswith(".key") and not n.startswith(".")]  # as glob("*.key")
+
+
 def _is_z85_key(key: bytes) -> bool:
     if len(key) != 40:
         return False
@@ -189,7 +210,7 @@ def secure_server(socket: zmq.Socket, curve: CurveConfig) -> _Authenticator:
         raise CurveKeyError("the worker needs bus.curve.server_secret_key and bus.curve.authorized_clients")
     public, secret = load_key(curve.server_secret_key, secret=True)
     clients = Path(curve.authorized_clients)
-    if not clients.is_dir() or not any(clients.glob("*.key")):
+    if not authorized_keys(clients):
         raise CurveKeyError(f"no authorized client keys (*.key) in {clients}")
     auth = AUTHENTICATORS.acquire(socket.context, clients)
     socket.curve_secretkey = secret
@@ -215,7 +236,7 @@ def sender_streams(curve: CurveConfig) -> dict[str, tuple[str, frozenset[str] | 
     ``senders`` is not set). A key ``senders`` does not name may send nothing."""
     if curve.authorized_clients is None:
         raise CurveKeyError("the worker needs bus.curve.authorized_clients")
-    keys = {p.stem: p for p in sorted(Path(curve.authorized_clients).glob("*.key"))}
+    keys = {p.stem: p for p in authorized_keys(Path(curve.authorized_clients))}
     out: dict[str, tuple[str, frozenset[str] | None]] = {}
     for name, path in keys.items():
         public, _ = load_key(str(path), secret=False)

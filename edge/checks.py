@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
-from bus.curve import CurveKeyError, load_key
+from bus.curve import CurveKeyError, authorized_keys, load_key
 from config.bus import BusConfig
 from config.edge import EdgeConfig
 from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, StreamConfig, VideoSourceConfig
@@ -338,7 +338,10 @@ def _key_problems(cfg: EdgeConfig) -> list[str]:
     )
     if curve.authorized_clients is None:
         return problems
-    authorized = sorted(Path(curve.authorized_clients).glob("*.key"))
+    try:
+        authorized = authorized_keys(Path(curve.authorized_clients))
+    except CurveKeyError as e:
+        return [*problems, f"bus.curve.authorized_clients: {e}"]
     problems += _unreadable([(str(p), False) for p in authorized])  # else a damaged one refuses its frontend
     keys = [p.stem for p in authorized]
     if not keys:

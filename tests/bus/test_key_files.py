@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from bus.curve import load_key, make_client_keys, make_server_keys
+from bus.curve import authorized_keys, load_key, make_client_keys, make_server_keys
 from edge.demo import PROFILES_DIR
 from haad.cli import app
 
@@ -107,17 +107,21 @@ def test_a_key_file_this_user_cannot_read_is_not_called_damaged(tmp_path: Path) 
 
 
 def _load_error_as_another_user(key: Path) -> str:
-    """load_key's error in a child that is not root (root reads any file): nobody, where tests run as
-    root."""
+    return _as_another_user(lambda: load_key(str(key), secret=True))
+
+
+def _as_another_user(call: Callable[[], object]) -> str:
+    """The error of ``call`` in a child that is not root (root reads any file): nobody, where tests
+    run as root; "done" when it raises none."""
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: only os calls and load_key, then _exit
+    if pid == 0:  # the child: only os calls and ``call``, then _exit
         try:
             if os.geteuid() == 0:
                 os.setgid(65534)
                 os.setuid(65534)
-            load_key(str(key), secret=True)
-            message = "loaded"
+            call()
+            message = "done"
         except BaseException as e:  # noqa: BLE001 - any error is the answer
             message = str(e)
         os.write(write_end, message.encode())
@@ -127,3 +131,32 @@ def _load_error_as_another_user(key: Path) -> str:
         message = f.read().decode()
     os.waitpid(pid, 0)
     return message
+
+
+@pytest.mark.parametrize("kind", ["missing", "file", "unreadable"])
+def test_an_authorized_clients_folder_that_cannot_be_read_is_not_called_empty(
+    tmp_path: Path, kind: str
+) -> None:
+    # Each was "no client public keys (*.key) in ...": the operator looked for keys that were there.
+    config, secret, authorized = _worker_host(tmp_path)
+    folder = authorized.parent
+    if kind == "missing":
+        shutil.rmtree(folder)
+        said = f"bus.curve.authorized_clients: folder not found: {folder}"
+    elif kind == "file":
+        shutil.rmtree(folder)
+        folder.write_bytes(authorized.read_bytes() if authorized.exists() else b"")
+        said = f"bus.curve.authorized_clients: {folder} is a file, not a folder"
+    else:
+        folder.chmod(0o000)
+        said = f"{folder} cannot be read by this user (uid "
+    if kind == "unreadable":
+        assert _authorized_error_as_another_user(folder).startswith(said)
+        return
+    result = runner.invoke(app, ["config", "validate", str(config)])
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+
+
+def _authorized_error_as_another_user(folder: Path) -> str:
+    return _as_another_user(lambda: authorized_keys(folder))
