@@ -29,6 +29,7 @@ import typer
 from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
+from bus.messages import Box
 from config.secrets import SecretError
 from config.store import StoreConfig
 from edge.overlays import Scope
@@ -187,7 +188,7 @@ def show_cmd(
     if as_json:
         typer.echo(json.dumps({**alert.to_dict(), "windows": windows, "timeline": timeline}, indent=2))
         return
-    for key, value in alert.to_dict().items():
+    for key, value in {**alert.to_dict(), **_people(alert)}.items():
         typer.echo(f"{key:>16}: {_printable(value)}")
     typer.echo(f"{'duration':>16}: {_duration(alert)}")
     if windows is None:
@@ -212,14 +213,25 @@ def show_cmd(
             )
         )
     if timeline:
+        shown = _pooled(timeline, TIMELINE_ROWS)
+        pooled = (
+            ""
+            if len(shown) == len(timeline)
+            else f", shown in {len(shown)} rows: consecutive ones pooled, each row the highest score of its "
+            "group; --json has all"
+        )
+        # n_windows ends at the last hot window; the timeline goes on with the cold ones after it
+        tail = (
+            f"; more than its {alert.n_windows} windows: the cold ones after its last hot window too"
+            if len(timeline) > alert.n_windows
+            else ""
+        )
         typer.echo(
-            f"\nscore timeline (each window's score at the moment it is about; {len(timeline)} moments):"
+            f"\nscore timeline (each window's score at the moment it is about; {len(timeline)} moments"
+            f"{pooled}{tail}):"
         )
         top = max(alert.threshold * 1.5, max(s for _, s in timeline), 1e-9)
-        rows = [
-            [f"{t:.2f}", f"{s:.3f}", _bar(s, top, alert.threshold)]
-            for t, s in _pooled(timeline, TIMELINE_ROWS)
-        ]
+        rows = [[f"{t:.2f}", f"{s:.3f}", _bar(s, top, alert.threshold)] for t, s in shown]
         typer.echo(_table(["T (s)", "SCORE", "(| threshold)"], rows))
 
 
@@ -624,6 +636,22 @@ def _window_summary(alert: AlertRecord) -> list[dict[str, Any]]:
             {"t_start": float(t0), "t_end": float(t1), "frames": len(w), "score": score, "motion": motion}
         )
     return out
+
+
+def _people(alert: AlertRecord) -> dict[str, str]:
+    """``box`` and ``others`` for a reader: spans as fractions of the frame (bus.messages.Box), 3
+    decimals (--json keeps the stored values)."""
+    others = ", ".join(f"{pid} ({_span(box)})" for pid, box in alert.others)
+    return {
+        "box": "-" if alert.box is None else f"{_span(alert.box)} (fractions of the frame's width, height)",
+        # person 0 is a single-person frontend's one person: who else was in view is not known
+        "others": others or ("none in view" if alert.person else "-"),
+    }
+
+
+def _span(box: Box) -> str:
+    x0, y0, x1, y1 = box
+    return f"x {x0:.3f}-{x1:.3f}, y {y0:.3f}-{y1:.3f}"
 
 
 def _when(t: datetime) -> str:

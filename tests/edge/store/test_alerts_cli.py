@@ -129,7 +129,10 @@ def test_show_prints_the_score_moment_by_moment_pooled_and_all_of_it_as_json(
         [alert_id] = store.write_alerts([make_alert(timeline=line)])
     result = run("show", str(alert_id), db=store_url)
     assert result.exit_code == 0, result.output
-    assert "score timeline (each window's score at the moment it is about; 100 moments)" in result.output
+    assert (
+        "score timeline (each window's score at the moment it is about; 100 moments, shown in 40 rows: "
+        "consecutive ones pooled, each row the highest score of its group; --json has all" in result.output
+    )
     rows = re.findall(r"^\s*(\d+\.\d\d)\s+(\d\.\d{3})", result.output.split("score timeline")[1], re.M)
     assert len(rows) == 40 and ("14.25", "3.000") in rows  # pooled to 40 rows, the peak kept
     as_json = json.loads(run("show", str(alert_id), "--json", db=store_url).output)
@@ -162,11 +165,54 @@ def test_list_and_show_name_the_person_of_a_multi_person_camera(
     lines = run("list", db=sqlite_url).output.strip().splitlines()
     assert lines[0].split()[6] == "PERSON" and lines[1].split()[5:7] == ["ward", "4"]
     shown = run("show", str(alert_id), db=sqlite_url).output
-    assert re.search(r"^\s+person: 4$", shown, re.M) and re.search(
-        r"^\s+box: \(0.5, 0.1, 0.75, 0.9\)$", shown, re.M
-    )
+    assert re.search(r"^\s+person: 4$", shown, re.M)
     as_json = json.loads(run("show", str(alert_id), "--json", db=sqlite_url).output)
     assert (as_json["person"], as_json["box"]) == (4, [0.5, 0.1, 0.75, 0.9])
+
+
+def test_show_prints_the_persons_box_and_the_others_in_view_for_a_reader_and_raw_as_json(
+    sqlite_url: str, make_alert: MakeAlert
+) -> None:
+    # An operator read (0.4123456789012345, ...) and unlabelled [19, 0.1, ...] lists
+    box = (0.4123456789012345, 0.2218765432109876, 0.4701234567890123, 0.5098765432101234)
+    others = ((19, (0.1, 0.2, 0.3, 0.4)), (24, (0.61234567, 0.1, 0.7, 0.55)))
+    with AlertStore(sqlite_url) as store:
+        ids = store.write_alerts(
+            [make_alert(person=21, box=box, others=others), make_alert(person=22), make_alert()]
+        )
+    shown = run("show", str(ids[0]), db=sqlite_url).output
+    assert re.search(
+        r"^\s+box: x 0\.412-0\.470, y 0\.222-0\.510 \(fractions of the frame's width, height\)$", shown, re.M
+    ), shown
+    assert re.search(
+        r"^\s+others: 19 \(x 0\.100-0\.300, y 0\.200-0\.400\), 24 \(x 0\.612-0\.700, y 0\.100-0\.550\)$",
+        shown,
+        re.M,
+    ), shown
+    # alone in view on a multi-person camera; a single-person frontend (person 0) knows of no others
+    alone, single = (run("show", str(i), db=sqlite_url).output for i in ids[1:])
+    assert re.search(r"^\s+others: none in view$", alone, re.M) and re.search(r"^\s+box: -$", alone, re.M)
+    assert re.search(r"^\s+others: -$", single, re.M)
+    as_json = json.loads(run("show", str(ids[0]), "--json", db=sqlite_url).output)
+    assert as_json["box"] == list(box)
+    assert as_json["others"] == [[19, 0.1, 0.2, 0.3, 0.4], [24, 0.61234567, 0.1, 0.7, 0.55]]
+
+
+@pytest.mark.parametrize("n", [1, 5, 8, 40, 41])
+def test_show_says_why_the_timeline_has_more_moments_than_windows_or_rows(
+    sqlite_url: str, make_alert: MakeAlert, n: int
+) -> None:
+    # An open alert of 5 windows said "8 moments": the timeline goes on past its last hot window,
+    # which n_windows (and its stored-windows table) does not; past 40 moments, rows are pooled.
+    line = np.stack([np.arange(n) * 0.5, np.linspace(0.5, 2.0, n)], axis=1)
+    with AlertStore(sqlite_url) as store:
+        [alert_id] = store.write_alerts([make_alert(timeline=line, ended_at=None, n_windows=5)])
+    out = run("show", str(alert_id), db=sqlite_url).output.split("score timeline")[1]
+    rows = re.findall(r"^\s*(\d+\.\d\d)\s+(\d\.\d{3})", out, re.M)
+    header = " ".join(out.split("\n\n")[0].split(":\nT (s)")[0].split())
+    assert len(rows) == min(n, 40) and f"; {n} moments" in header
+    assert ("more than its 5 windows: the cold ones after its last hot window too" in header) == (n > 5)
+    assert ("shown in 40 rows: consecutive ones pooled" in header) == (n > 40), header
 
 
 def test_show_of_an_unknown_id_exits_1_with_a_clear_message(seeded: tuple[str, list[int]]) -> None:

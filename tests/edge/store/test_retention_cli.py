@@ -30,6 +30,6 @@ def test_show_after_retention_dropped_the_windows_prints_the_alert_and_its_timel
     assert re.search(rf"^\s+id: {alert_id}$", result.output, re.M)
     assert re.search(r"^\s+stream_id: dock$", result.output, re.M)
     assert "stored windows: dropped by retention" in result.output
-    assert "score timeline (each window's score at the moment it is about; 20 moments)" in result.output
+    assert "score timeline (each window's score at the moment it is about; 20 moments" in result.output
     as_json = json.loads(run("show", str(alert_id), "--json", db=sqlite_url).output)
     assert as_json["windows"] is None and np.array_equal(np.array(as_json["timeline"]), line)
