@@ -278,14 +278,20 @@ class _Loop:
         self.status.observe(batches, self.pipeline)
         return len(frames)
 
-    def drain(self, sub: Subscriber, quiet_s: float = 0.5, most_s: float = 30.0) -> None:
+    def drain(self, sub: Subscriber, quiet_s: float = 0.5, live_s: float = 1.0, most_s: float = 30.0) -> None:
         """Read the bus until it has been quiet ``quiet_s`` (frames the frontends sent before they
-        stopped), at most ``most_s``; then score everything queued."""
-        deadline = time.monotonic() + most_s
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - quiet_since < quiet_s:
+        stopped), or for ``live_s`` once its queue was read empty (frames still coming then are
+        from senders that go on: frontends on other hosts), at most ``most_s``; then score
+        everything queued."""
+        start = time.monotonic()
+        quiet_since, emptied = start, None
+        while (now := time.monotonic()) - start < most_s and now - quiet_since < quiet_s:
+            if emptied is not None and now - emptied >= live_s:
+                break
             if self.receive(sub, max_wait_s=0.1):
                 quiet_since = time.monotonic()
+            if self.drained and emptied is None:
+                emptied = time.monotonic()
         self.commit(self.pipeline.run_due(flush=True), [])
 
     def housekeeping(self, sub: Subscriber, profiles: ProfileSet) -> None:

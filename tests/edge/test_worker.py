@@ -91,3 +91,39 @@ def test_a_tracked_persons_episode_left_open_goes_on_only_where_their_id_still_n
         assert len(after) == 1  # the new person 2's own alert
     else:  # the same person 2, one alert across the restart
         assert before.window_times[:, 1].max() > restart_t and after == []
+
+
+def test_a_worker_stops_promptly_while_frontends_on_other_hosts_go_on_sending(tmp_path: Path) -> None:
+    # The stop read the bus until it had been quiet for 0.5 s: frontends of other hosts
+    # (run_frontends: false) never go quiet, so every stop took its 30 s cap and the daemon, its
+    # own stop_timeout_s spent, logged an error and terminated the worker.
+    cfg = worker_config(tmp_path)
+    walker = _performance([("walk_in_place", 40.0)], seed=1)
+    vis, never, done = np.ones(20, np.float32), threading.Event(), threading.Event()
+
+    def camera() -> None:  # a live camera at 20 fps, stamped by the wall clock
+        with Publisher.from_config(cfg.bus) as publisher:
+            for i, (_, joints) in enumerate(walker):
+                if done.is_set():
+                    return
+                now = time.time()
+                frame = SkeletonFrame.of_people(
+                    "cam", i + 1, now, (PersonSkeleton(1, joints, vis),), sent_at=now
+                )
+                publisher.publish(frame, wait=never)
+                time.sleep(0.05)
+
+    worker = WorkerProcess(cfg)
+    worker.start()
+    sender = threading.Thread(target=camera)
+    try:
+        assert worker.ready_event.wait(120), "the worker never listened"
+        sender.start()
+        time.sleep(4.0)
+        asked = time.monotonic()
+        assert worker.stop(60) == 0
+        assert time.monotonic() - asked < 10.0
+    finally:
+        done.set()
+        if sender.ident is not None:  # started
+            sender.join(10)
