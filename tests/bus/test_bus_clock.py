@@ -13,6 +13,13 @@ from bus.messages import SkeletonFrame
 from bus.pubsub import Publisher, Subscriber
 
 
+def _send_three(pub: Publisher, off_s: float) -> None:
+    """Three frames of stream cam1, stamped by a clock ``off_s`` ahead of this host's."""
+    for seq in range(1, 4):
+        sent_at = time.time() + off_s
+        pub.publish(SkeletonFrame("cam1", seq, seq / 20, np.zeros((20, 3)), np.ones(20), sent_at=sent_at))
+
+
 @pytest.mark.parametrize(("off_s", "said"), [(3600.0, "3,600 s ahead of"), (-400.0, "400 s behind")])
 def test_a_frontend_clock_far_off_is_said_with_its_offset_and_the_fix(
     tcp_endpoint: str, bus_config, caplog: pytest.LogCaptureFixture, off_s: float, said: str
@@ -20,11 +27,7 @@ def test_a_frontend_clock_far_off_is_said_with_its_offset_and_the_fix(
     config = bus_config(tcp_endpoint)
     with caplog.at_level("WARNING", logger="bus.pubsub"):
         with Subscriber.from_config(config) as sub, Publisher.from_config(config) as pub:
-            for seq in range(1, 4):
-                sent_at = time.time() + off_s
-                pub.publish(
-                    SkeletonFrame("cam1", seq, seq / 20, np.zeros((20, 3)), np.ones(20), sent_at=sent_at)
-                )
+            _send_three(pub, off_s)
             assert sub.recv(3000) is None
             deadline = time.monotonic() + 5
             while sub.drops["bad_sent_at"] < 3 and time.monotonic() < deadline:
@@ -44,11 +47,7 @@ def test_a_frontend_clock_a_little_ahead_is_accepted_and_said_once(
     config = bus_config(tcp_endpoint)
     with caplog.at_level("WARNING", logger="bus.pubsub"):
         with Subscriber.from_config(config) as sub, Publisher.from_config(config) as pub:
-            for seq in range(1, 4):
-                sent_at = time.time() + off_s
-                pub.publish(
-                    SkeletonFrame("cam1", seq, seq / 20, np.zeros((20, 3)), np.ones(20), sent_at=sent_at)
-                )
+            _send_three(pub, off_s)
             got = [sub.recv(3000) for _ in range(3)]
     assert all(f is not None for f in got) and not sub.drops
     warned = [r.getMessage() for r in caplog.records if "ahead of this worker's" in r.getMessage()]
