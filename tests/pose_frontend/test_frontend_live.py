@@ -22,7 +22,7 @@ import pytest
 
 from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
 from config.redaction import redact_url
-from pose_frontend.base import SourceError, SourceUnavailableError
+from pose_frontend.base import Source, SourceError, SourceUnavailableError
 from pose_frontend.live import LiveSource, Outage
 from pose_frontend.sources import open_source
 
@@ -276,18 +276,25 @@ def test_an_outage_is_logged_at_its_first_attempts_then_at_least_every_ten_minut
     assert np.diff(logged).max() * 30 <= 600 and len(logged) <= 16  # 100 minutes: a line per 10 at most
 
 
+def _flap(camera: FakeCamera, reconnects: int) -> Source:
+    """Read ``camera`` with a near-zero backoff until it was reconnected ``reconnects`` times (10 s at
+    most); the source, closed, for its counters."""
+    reconnect = ReconnectConfig(initial_backoff_s=0.001, max_backoff_s=0.002)
+    with open_source(WebcamSourceConfig(reconnect=reconnect), capture_factory=camera.factory) as source:
+        deadline = time.monotonic() + 10
+        for _ in source:
+            if source.stats["reconnects"] == reconnects or time.monotonic() > deadline:
+                break
+    return source
+
+
 def test_a_flapping_stream_is_logged_at_growing_intervals_and_every_reconnect_counted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Every loss was a WARNING and every reconnection an INFO line: a flapping camera flooded the log.
     camera = FakeCamera(plan=[2] * 17 + [1000])  # 17 losses, each reopened at the first attempt
-    reconnect = ReconnectConfig(initial_backoff_s=0.001, max_backoff_s=0.002)
     with caplog.at_level(logging.DEBUG, logger="pose_frontend.live"):
-        with open_source(WebcamSourceConfig(reconnect=reconnect), capture_factory=camera.factory) as source:
-            deadline = time.monotonic() + 10
-            for _ in source:
-                if source.stats["reconnects"] == 17 or time.monotonic() > deadline:
-                    break
+        source = _flap(camera, reconnects=17)
     assert source.stats["reconnects"] == 17 and source.stats["failed_opens"] == 0 and camera.opens == 18
     losses = [r for r in caplog.records if "stream lost" in r.getMessage()]
     reconnects = [r for r in caplog.records if "reconnected" in r.getMessage()]
@@ -305,13 +312,8 @@ def test_a_reconnection_after_failed_attempts_is_logged_even_when_its_loss_was_n
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     camera = FakeCamera(plan=[2, 2, 2, None, 1000])  # the 3rd loss has no line, its failed open has
-    reconnect = ReconnectConfig(initial_backoff_s=0.001, max_backoff_s=0.002)
     with caplog.at_level(logging.INFO, logger="pose_frontend.live"):
-        with open_source(WebcamSourceConfig(reconnect=reconnect), capture_factory=camera.factory) as source:
-            deadline = time.monotonic() + 10
-            for _ in source:
-                if source.stats["reconnects"] == 3 or time.monotonic() > deadline:
-                    break
+        source = _flap(camera, reconnects=3)
     assert source.stats["reconnects"] == 3 and source.stats["failed_opens"] == 1
     said = [r.getMessage() for r in caplog.records]
     assert [m for m in said if "cannot open" in m] and said[-1].startswith(
