@@ -146,8 +146,9 @@ class ReceiverLink:
 
     def check(self) -> None:
         events = _events(self._monitor)
-        self.refused += len(events)
-        self._unsaid.update(REFUSED if e == REFUSED else FAILED for e in events)
+        if events:  # called per received frame: nothing more than this test when no peer was refused
+            self.refused += len(events)
+            self._unsaid.update(REFUSED if e == REFUSED else FAILED for e in events)
         while self._denied:
             self._who[self._denied.popleft()] = None
         now = self._clock()
