@@ -96,15 +96,18 @@ def _read_certificate(p: Path) -> tuple[bytes, bytes | None]:
     if p.is_dir():
         raise CurveKeyError(f"{p} is a folder: name the key file in it")
     if not p.is_file():
-        # Relative paths are read from the folder haad was started in, which a service sets apart.
-        where = "" if p.is_absolute() else f" (relative to the current folder {Path.cwd()})"
-        raise CurveKeyError(f"CURVE key file not found: {p}{where}")
+        raise CurveKeyError(f"CURVE key file not found: {p}{_where(p)}")
     try:
         return zmq.auth.load_certificate(str(p))
     except PermissionError:
         raise
     except (OSError, ValueError) as e:
         raise CurveKeyError(f"{p} is not a ZeroMQ certificate: {e}") from e
+
+
+def _where(p: Path) -> str:
+    # Relative paths are read from the folder haad was started in, which a service sets apart.
+    return "" if p.is_absolute() else f" (relative to the current folder {Path.cwd()})"
 
 
 def authorized_keys(folder: Path) -> list[Path]:
@@ -118,8 +121,7 @@ def authorized_keys(folder: Path) -> list[Path]:
             "that `haad keys client` writes)"
         ) from None
     except FileNotFoundError:
-        where = "" if folder.is_absolute() else f" (relative to the current folder {Path.cwd()})"
-        raise CurveKeyError(f"folder not found: {folder}{where}") from None
+        raise CurveKeyError(f"folder not found: {folder}{_where(folder)}") from None
     except PermissionError:
         raise CurveKeyError(
             f"{folder} cannot be read by this user (uid {os.geteuid()}): give the user haad runs as read "
