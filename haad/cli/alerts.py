@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -357,7 +357,7 @@ def review_cmd(
         try:
             store.set_status(alert_id, status or "new", note, reviewer=reviewer)
         except KeyError as e:
-            _fail(e.args[0])
+            raise fail(e.args[0]) from None
     typer.echo(_printable(f"alert {alert_id}: {status}" + (f" ({note})" if note else "")))
 
 
@@ -407,7 +407,7 @@ def _deliver(cfg: EdgeConfig, path: Path) -> int | None:
     try:
         lock = outbox_lock(cfg)
     except StateLocked as e:
-        _fail(f"{e}: a running worker delivers its outbox itself")
+        raise fail(f"{e}: a running worker delivers its outbox itself") from None
     try:
         # Under the lock, nothing else has it open. Also with the file gone: its write-ahead log left
         # behind holds alerts, and is set aside for recovery; a carry-over's side file is taken in.
@@ -416,7 +416,9 @@ def _deliver(cfg: EdgeConfig, path: Path) -> int | None:
         outbox = AlertOutbox(path) if path.is_file() else None
     except (sqlite3.Error, OSError) as e:  # locked by another program, a failing disk, ...
         lock.close()
-        _fail(f"cannot open the alert outbox {path} ({type(e).__name__}: {e}); its alerts stay in it")
+        raise fail(
+            f"cannot open the alert outbox {path} ({type(e).__name__}: {e}); its alerts stay in it"
+        ) from None
     if outbox is None:
         lock.close()
         return None
@@ -424,13 +426,13 @@ def _deliver(cfg: EdgeConfig, path: Path) -> int | None:
         with AlertStore(cfg.store) as store, _alert_log_lines_on_stderr():
             return outbox.deliver(store)
     except SecretError as e:
-        _fail(f"store.password: {e}; {outbox.waiting()} alert(s) still wait in {path}")
+        raise fail(f"store.password: {e}; {outbox.waiting()} alert(s) still wait in {path}") from None
     except SchemaTooNew as e:  # reachable, but this haad is too old for it: say what to do
-        _fail(f"{e}; {outbox.waiting()} alert(s) still wait in {path}")
+        raise fail(f"{e}; {outbox.waiting()} alert(s) still wait in {path}") from None
     except (SQLAlchemyError, CommandError) as e:
-        _fail(
+        raise fail(
             f"alert log unreachable ({e.__class__.__name__}); {outbox.waiting()} alert(s) still wait in {path}"
-        )
+        ) from None
     finally:
         outbox.close()
         lock.close()
@@ -518,11 +520,11 @@ def _review_normal(
                     f"alert {alert_id} -> normal for profile {plan['profile']}, {where}: changes {', '.join(reached)}"
                 )
                 if not yes and not typer.confirm("apply?", default=False):
-                    _fail("nothing changed")
+                    raise fail("nothing changed")
             try:
                 backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
             except Exception as e:  # noqa: BLE001 - a missing or damaged encoder (its loaders' own types)
-                _fail(f"cannot re-embed: {type(e).__name__}: {e}")
+                raise fail(f"cannot re-embed: {type(e).__name__}: {e}") from None
             if undo:
                 r = undo_normal(store, profiles, backend, cfg.worker.calibration, alert_id, reviewer=reviewer, note=note,
                                 streams=streams)  # fmt: skip
@@ -531,11 +533,11 @@ def _review_normal(
                             profile=profile, scope=scope, streams=streams, behaviour=behaviour,
                             stride=cfg.worker.stride, reach=cfg.worker.feedback_reach)  # fmt: skip
         except KeyError as e:
-            _fail(e.args[0])
+            raise fail(e.args[0]) from None
         except AlreadyNormal as e:
-            _fail(f"{e}: haad alerts review {e.alert_id} --undo-normal")
+            raise fail(f"{e}: haad alerts review {e.alert_id} --undo-normal") from None
         except (FeedbackError, ProfileError) as e:
-            _fail(str(e))
+            raise fail(str(e)) from None
     return (
         f"alert {alert_id}: normal for {', '.join(r.cameras)}; behaviour {r.behaviour} ({r.windows} window(s)) "
         f"added to {_target(r)} v{r.base_version} -> v{r.version}, threshold {r.threshold:.3f} unchanged "
@@ -575,14 +577,14 @@ def _opened(cfg: StoreConfig) -> Iterator[AlertStore]:
             yield store
         except SQLAlchemyError as e:
             why = str(getattr(e, "orig", None) or e).splitlines()[0]  # not the SQL and its parameters
-            _fail(f"alert log {store.url}: {type(e).__name__}: {why}")
+            raise fail(f"alert log {store.url}: {type(e).__name__}: {why}") from None
 
 
 def _get(store: AlertStore, alert_id: int) -> AlertRecord:
     try:
         return store.get_alert(alert_id)
     except KeyError as e:
-        _fail(e.args[0])
+        raise fail(e.args[0]) from None
 
 
 @contextmanager
@@ -591,7 +593,7 @@ def _writing(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        _fail(f"cannot write {path}: {e.strerror or e}")
+        raise fail(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def _spreadsheet_safe(value: object) -> object:
@@ -600,11 +602,6 @@ def _spreadsheet_safe(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 TIMELINE_ROWS = 40  # `haad alerts show` prints a longer timeline pooled to this many rows (--json: all)
