@@ -193,7 +193,7 @@ class AlertOutbox:
             ]
             if not bad:
                 return [(key, rev) for _, key, rev in found]
-            self.set_aside_rows(*_by_id_and_rev(bad), "cannot be read (a column of the wrong type)")
+            self.set_aside_rows(*_with_rev("id", bad), "cannot be read (a column of the wrong type)")
 
     def states(self, keys: Sequence[str]) -> dict[str, tuple[int, NewAlert]]:
         """The newest state of each of these episodes the outbox holds, with its revision."""
@@ -225,7 +225,7 @@ class AlertOutbox:
                 bad.append((row_id, rev, f"{type(e).__name__}: {e}"))
         if bad:
             ids = [(row_id, rev) for row_id, rev, _ in bad]
-            self.set_aside_rows(*_by_id_and_rev(ids), f"cannot be read ({bad[0][2]})")
+            self.set_aside_rows(*_with_rev("id", ids), f"cannot be read ({bad[0][2]})")
         return states
 
     def set_aside_rows(self, where: str, params: Sequence[Any] = (), why: str = "cannot be read") -> int:
@@ -276,10 +276,9 @@ class AlertOutbox:
         """Set aside these states, which the alert log refuses (:func:`write_refusals`), so that none
         waits behind them."""
         if refused:
-            which = " OR ".join(["(episode_key = ? AND rev = ?)"] * len(refused))
-            params = [v for (rev, a), _ in refused for v in (a.episode_key, rev)]
             self.set_aside_rows(
-                which, params, f"are refused by the alert log ({'; '.join(w for _, w in refused)})"
+                *_with_rev("episode_key", [(a.episode_key, rev) for (rev, a), _ in refused]),
+                f"are refused by the alert log ({'; '.join(w for _, w in refused)})",
             )
 
     def episode_keys(self) -> set[str]:
@@ -329,11 +328,11 @@ def sets_aside(path: Path) -> int:
     return _LOST.get(os.path.abspath(path), 0)
 
 
-def _by_id_and_rev(rows: Sequence[tuple[Any, Any]]) -> tuple[str, list[Any]]:
-    """The WHERE clause and parameters selecting these (id, revision) rows for
-    :meth:`AlertOutbox.set_aside_rows`. By revision too: a row a newer state replaced meanwhile (same
-    id) is not this one; ``IS``: a revision of the wrong type may be NULL."""
-    return " OR ".join(["(id = ? AND rev IS ?)"] * len(rows)), [v for row in rows for v in row]
+def _with_rev(column: str, rows: Sequence[tuple[Any, Any]]) -> tuple[str, list[Any]]:
+    """The WHERE clause and parameters selecting these (``column``, revision) rows (``column``: id or
+    episode_key) for :meth:`AlertOutbox.set_aside_rows`. By revision too: a row a newer state replaced
+    meanwhile (same id, same key) is not this one; ``IS``: a revision of the wrong type may be NULL."""
+    return " OR ".join([f"({column} = ? AND rev IS ?)"] * len(rows)), [v for row in rows for v in row]
 
 
 def write_refusals(
