@@ -80,6 +80,7 @@ State = tuple[int, NewAlert]  # (revision, the episode's row as it stands)
 # the same state is refused again, however long it is retried.
 _REFUSED = (DataError, IntegrityError)
 # Rows whose columns do not hold what the schema says (the outbox's own writes always do).
+_WRONG_TYPE = "cannot be read (a column of the wrong type)"  # why such rows are set aside
 _MISTYPED = (
     "typeof(episode_key) != 'text' OR typeof(rev) != 'integer' OR typeof(stream_id) != 'text' "
     "OR typeof(open) != 'integer' OR open NOT IN (0, 1) OR typeof(delivered) != 'integer' "
@@ -193,7 +194,7 @@ class AlertOutbox:
             ]
             if not bad:
                 return [(key, rev) for _, key, rev in found]
-            self.set_aside_rows(*_with_rev("id", bad), "cannot be read (a column of the wrong type)")
+            self.set_aside_rows(*_with_rev("id", bad), _WRONG_TYPE)
 
     def states(self, keys: Sequence[str]) -> dict[str, tuple[int, NewAlert]]:
         """The newest state of each of these episodes the outbox holds, with its revision."""
@@ -566,7 +567,7 @@ def recover_at_start(path: Path, *, name_earlier: bool = True) -> None:
     if path.is_file():
         outbox = AlertOutbox(path)
         try:
-            outbox.set_aside_rows(_MISTYPED, why="cannot be read (a column of the wrong type)")
+            outbox.set_aside_rows(_MISTYPED, why=_WRONG_TYPE)
         finally:
             outbox.close()
     if earlier and name_earlier:
