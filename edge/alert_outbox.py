@@ -229,10 +229,9 @@ class AlertOutbox:
             self.set_aside_rows(*_with_rev("id", ids), f"cannot be read ({bad[0][2]})")
         return states
 
-    def set_aside_rows(self, where: str, params: Sequence[Any] = (), why: str = "cannot be read") -> int:
+    def set_aside_rows(self, where: str, params: Sequence[Any], why: str) -> None:
         """Move the rows ``where`` selects, as they are, into a new file beside the outbox
-        (``.unreadable-<time>``, module docstring), saying so (``why``: what the states ...); how
-        many. The outbox stays locked for writing meanwhile, and the rows are on disk there before
+        (``.unreadable-<time>``, module docstring), saying so (``why``: what the states ...). The outbox stays locked for writing meanwhile, and the rows are on disk there before
         they are removed here: a crash between leaves them in both, never in neither."""
         side = _stamped(self.path, "unreadable")
         with self._conn() as db, db:
@@ -240,7 +239,7 @@ class AlertOutbox:
             cursor = db.execute(f"SELECT * FROM outbox WHERE {where}", params)
             found = cursor.fetchall()
             if not found:
-                return 0
+                return
             columns = [c[0] for c in cursor.description]
             _write_aside(side, columns, found)
             db.execute(f"DELETE FROM outbox WHERE {where}", params)
@@ -250,7 +249,6 @@ class AlertOutbox:
             "(sqlite3 %s 'SELECT * FROM outbox'), every other state goes on; episode key(s): %s",
             len(found), self.path, why, side, side.name, ", ".join(keys[:10]) + (" ..." if len(keys) > 10 else ""),
         )  # fmt: skip
-        return len(found)
 
     def delivered(self, receipts: Sequence[Receipt]) -> None:
         """These states are in the alert log: forget closed episodes, keep open ones (marked), unless
@@ -567,7 +565,7 @@ def recover_at_start(path: Path, *, name_earlier: bool = True) -> None:
     if path.is_file():
         outbox = AlertOutbox(path)
         try:
-            outbox.set_aside_rows(_MISTYPED, why=_WRONG_TYPE)
+            outbox.set_aside_rows(_MISTYPED, (), _WRONG_TYPE)
         finally:
             outbox.close()
     if earlier and name_earlier:
