@@ -14,7 +14,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bus.curve import CurveKeyError, authorized_keys, load_key
 from config.bus import BusConfig
@@ -100,9 +102,6 @@ def _store_answer(store: StoreConfig) -> tuple[str, str]:
     refuses it (no such database, schema or user, a wrong password), which only the operator can
     fix; ("warning", why) when it does not answer, as the daemon runs through that (the outbox keeps
     the alerts until it does); ("", "") when it takes it, or for a SQLite file."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
-
     from edge.store.engine import DEADLINES, make_engine
 
     if make_url(store.url).get_backend_name() != "postgresql":
