@@ -71,10 +71,7 @@ def load_key(path: str, *, secret: bool) -> tuple[bytes, bytes | None]:
         public, secret_key = _read_certificate(p)
     except PermissionError:
         # Not a damaged file: "not a ZeroMQ certificate" sent the operator to make new keys.
-        raise CurveKeyError(
-            f"{p} cannot be read by this user (uid {os.geteuid()}): give the user haad runs as read access "
-            "to it and its folders (chown it; secret keys stay mode 600)"
-        ) from None
+        raise _unreadable(p, " and its folders (chown it; secret keys stay mode 600)") from None
     if secret and secret_key is None:
         raise CurveKeyError(f"{p} holds no secret key (use the .key_secret file)")
     if not secret and secret_key is not None:
@@ -105,6 +102,14 @@ def _read_certificate(p: Path) -> tuple[bytes, bytes | None]:
         raise CurveKeyError(f"{p} is not a ZeroMQ certificate: {e}") from e
 
 
+def _unreadable(p: Path, also: str = "") -> CurveKeyError:
+    """The error for a key file or folder closed to this user; ``also`` adds to what needs access."""
+    return CurveKeyError(
+        f"{p} cannot be read by this user (uid {os.geteuid()}): give the user haad runs as read access "
+        f"to it{also}"
+    )
+
+
 def _where(p: Path) -> str:
     # Relative paths are read from the folder haad was started in, which a service sets apart.
     return "" if p.is_absolute() else f" (relative to the current folder {Path.cwd()})"
@@ -123,10 +128,7 @@ def authorized_keys(folder: Path) -> list[Path]:
     except FileNotFoundError:
         raise CurveKeyError(f"folder not found: {folder}{_where(folder)}") from None
     except PermissionError:
-        raise CurveKeyError(
-            f"{folder} cannot be read by this user (uid {os.geteuid()}): give the user haad runs as read "
-            "access to it"
-        ) from None
+        raise _unreadable(folder) from None
     return [folder / n for n in names if n.endswith(".key") and not n.startswith(".")]  # as glob("*.key")
 
 
