@@ -103,7 +103,8 @@ def run_camera(
             log.error("stream %s failed %d times within %.0f s; giving it up (the process's other cameras "
                       "go on)", config.id, len(restarts.failures), supervisor.give_up_window_s)  # fmt: skip
             return False
-        log.error("stream %s restarts in %.1f s", config.id, backoff)
+        # The failure itself was just logged as an ERROR: the restart it leads to is not a second one.
+        log.warning("stream %s restarts in %.1f s", config.id, backoff)
         if stop.wait(backoff):
             break
     return True
