@@ -17,6 +17,7 @@ that do not follow their stream (:mod:`bus.guard`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -64,9 +65,29 @@ def _open(context: zmq.Context | None, kind: int, options: dict[int, int]) -> zm
     return socket
 
 
-def _attach(socket: zmq.Socket, endpoint: str, bind: bool, ipc_mode: int = IPC_MODES["owner"]) -> None:
+class _SocketFile:
+    """The file of an ipc socket bound here, as it was made: libzmq leaves it behind when the socket
+    closes (a clean stop left bus.sock), so :meth:`remove` takes it away, unless another end has
+    bound that path since (ZeroMQ then replaced the file, and removing it would cut that end off)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        made = os.stat(path)
+        self._made = (made.st_dev, made.st_ino)
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):  # gone already, or its folder with it
+            now = os.stat(self.path)
+            if (now.st_dev, now.st_ino) == self._made:
+                os.unlink(self.path)
+
+
+def _attach(
+    socket: zmq.Socket, endpoint: str, bind: bool, ipc_mode: int = IPC_MODES["owner"]
+) -> _SocketFile | None:
     """Bind or connect; an ipc socket bound here gets ``ipc_mode`` whatever the umask (connecting to
-    a unix socket needs write permission on its file), from the moment it exists."""
+    a unix socket needs write permission on its file), from the moment it exists, and is returned
+    (remove it after closing the socket)."""
     try:
         if bind and endpoint.startswith("ipc://"):
             umask = os.umask(0o777 & ~ipc_mode)
@@ -75,13 +96,15 @@ def _attach(socket: zmq.Socket, endpoint: str, bind: bool, ipc_mode: int = IPC_M
             finally:
                 os.umask(umask)
             os.chmod(endpoint.removeprefix("ipc://"), ipc_mode)
-        elif bind:
+            return _SocketFile(endpoint.removeprefix("ipc://"))
+        if bind:
             socket.bind(endpoint)
         else:
             socket.connect(endpoint)
     except zmq.ZMQError as e:
         socket.close(linger=0)
         raise zmq.ZMQError(e.errno, f"cannot {'bind' if bind else 'connect'} {endpoint}: {e}") from e
+    return None
 
 
 class Publisher:
@@ -105,7 +128,7 @@ class Publisher:
             self._socket.close(linger=0)  # an open socket would hang the context's term()
             raise
         try:
-            _attach(
+            self._file = _attach(
                 self._socket, endpoint, bind, IPC_MODES[config.ipc_access if config is not None else "owner"]
             )
         except zmq.ZMQError:
@@ -144,6 +167,9 @@ class Publisher:
         flight even with a linger), so keep the socket open until the worker has read them."""
         self.link.close()
         self._socket.close(linger=0)
+        if self._file is not None:
+            self._file.remove()
+            self._file = None
 
     def __enter__(self) -> Self:
         return self
@@ -186,12 +212,13 @@ class Subscriber:
         self.link: ReceiverLink | None = None  # a CURVE bus's refused peers, said in the log
         # sender key (ZAP User-Id) -> (its name, the streams it may send; None: any)
         self._senders: dict[str, tuple[str, frozenset[str] | None]] | None = None
+        self._file: _SocketFile | None = None
         try:
             if config is not None and config.curve is not None:
                 self._auth = secure_server(self._socket, config.curve)
                 self._senders = sender_streams(config.curve)
                 self.link = ReceiverLink(self._socket, denied=self._auth.denied)
-            _attach(
+            self._file = _attach(
                 self._socket, endpoint, bind, IPC_MODES[config.ipc_access if config is not None else "owner"]
             )
         except (zmq.ZMQError, ValueError):
@@ -334,6 +361,9 @@ class Subscriber:
         self._close_link()
         self._socket.close(linger=0)
         self._stop_auth()
+        if self._file is not None:
+            self._file.remove()
+            self._file = None
 
     def __enter__(self) -> Self:
         return self
