@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import io
 import json
@@ -15,10 +16,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
 from fastapi.responses import Response, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
+from starlette.types import Scope
 
 from edge.backends import EncoderBackend
 from edge.feedback import (
@@ -98,7 +102,26 @@ def _not_a_number(value: object) -> object:
 
 
 Time = Annotated[datetime | None, BeforeValidator(_not_a_number)]
-router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+
+
+class LiteralFirst(APIRoute):
+    """A route with a path parameter leaves a path that another route of this API names literally to
+    that route, for every method: ``GET /api/v1/alerts/review`` (a POST route) was taken for alert
+    "review", a 422 about its id where 405 (Allow: POST) is due."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if self.param_convertors and scope.get("path") in _literal_paths():
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+@functools.cache
+def _literal_paths() -> frozenset[str]:
+    """The paths of this API's routes without a parameter (they are all declared at import)."""
+    return frozenset(r.path for r in router.routes if isinstance(r, APIRoute) and not r.param_convertors)
+
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS, route_class=LiteralFirst)
 
 
 @router.get("/openapi.json", include_in_schema=False)

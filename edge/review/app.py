@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 
 from edge.review import api, pages
 from edge.review.context import ReviewContext
@@ -63,7 +64,24 @@ async def _invalid(request: Request, e: RequestValidationError) -> Response:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+def _allowed(request: Request) -> str | None:
+    """Every method the request's path takes, for a 405's Allow: the router named those of the first
+    route on the path only (PUT /api/v1/alerts/1/normal said "GET", not its POST and DELETE). HEAD
+    with GET, which edge.review.guards answers. None for a path none of these routes holds (the
+    static files name their own)."""
+    methods = {
+        m for r in (*api.router.routes, *pages.router.routes)
+        if isinstance(r, Route) and r.methods and r.matches(request.scope)[0] != Match.NONE
+        for m in r.methods
+    }  # fmt: skip
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods)) or None
+
+
 async def _http_error(request: Request, e: HTTPException) -> Response:
+    if e.status_code == 405 and (allow := _allowed(request)):
+        e = HTTPException(405, e.detail, headers={**(e.headers or {}), "Allow": allow})
     if request.url.path.startswith("/api/"):
         if e.status_code == 400 and isinstance(e.__cause__, UnicodeDecodeError):
             # FastAPI's 400 "error parsing the body" (no where, and in no operation's schema) for a
