@@ -126,17 +126,21 @@ class SenderLink:
 class ReceiverLink:
     """The worker's view of the peers it refuses, read from ``socket``'s monitor: the first refusal
     is logged at once, later ones at most every :data:`REFUSALS_SAID_EVERY_S` with their count.
-    ``denied`` (the ZAP handler's, appended by its thread): the hosts and keys refused, named too."""
+    ``denied`` (the ZAP handler's, appended by its thread): the hosts and keys refused, named too.
+    Each refusal also counts in ``drops`` (the Subscriber's, which the worker's metrics read):
+    ``refused_key`` (a key not authorized) or ``failed_handshake``."""
 
     def __init__(
         self,
         socket: zmq.Socket,
         *,
         denied: deque[tuple[str, str]] | None = None,
+        drops: Counter[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._socket = socket
         self._denied = denied if denied is not None else deque()
+        self._drops: Counter[str] = drops if drops is not None else Counter()
         self._clock = clock
         self._monitor = socket.get_monitor_socket(REFUSED | FAILED)
         self.refused = 0  # handshakes refused or failed since start
@@ -148,7 +152,9 @@ class ReceiverLink:
         events = _events(self._monitor)
         if events:  # called per received frame: nothing more than this test when no peer was refused
             self.refused += len(events)
-            self._unsaid.update(REFUSED if e == REFUSED else FAILED for e in events)
+            kinds = Counter(REFUSED if e == REFUSED else FAILED for e in events)
+            self._unsaid.update(kinds)
+            self._drops.update({"refused_key": kinds[REFUSED], "failed_handshake": kinds[FAILED]})
         while self._denied:
             self._who[self._denied.popleft()] = None
         now = self._clock()

@@ -52,6 +52,9 @@ DROP_REASONS: tuple[str, ...] = (
     "out_of_order",
     "time_backwards",
     "time_jump",
+    # connections the receiving end refused on a CURVE bus (bus.link), each counted once
+    "refused_key",
+    "failed_handshake",
 )
 TOPIC_PREFIX: bytes = b"skel/"
 MAGIC: bytes = b"HSKL"

@@ -185,7 +185,8 @@ class Subscriber:
 
     ``streams``: the stream ids it accepts (frames of others are refused as ``unknown_stream``);
     None accepts any, up to :data:`MAX_STREAMS`. ``drops`` counts refused messages by reason
-    (messages.DROP_REASONS; ``seq_gap`` adds the frames missing between two received ones);
+    (messages.DROP_REASONS; ``seq_gap`` adds the frames missing between two received ones; on a
+    CURVE bus ``refused_key`` and ``failed_handshake`` count refused connections, :mod:`bus.link`);
     ``received`` counts valid frames per stream. Per-stream state is kept only for accepted streams.
     """
 
@@ -217,7 +218,7 @@ class Subscriber:
             if config is not None and config.curve is not None:
                 self._auth = secure_server(self._socket, config.curve)
                 self._senders = sender_streams(config.curve)
-                self.link = ReceiverLink(self._socket, denied=self._auth.denied)
+                self.link = ReceiverLink(self._socket, denied=self._auth.denied, drops=self.drops)
             self._file = _attach(
                 self._socket, endpoint, bind, IPC_MODES[config.ipc_access if config is not None else "owner"]
             )

@@ -19,7 +19,9 @@ Exposed (all prefixed ``haad_``):
   and alert decision committed);
 * ``drops_total{reason}``: bus drops (``bus.messages.DROP_REASONS``: malformed, oversized,
   wrong_version, bad_values, wrong_topic, unknown_stream, wrong_sender, bad_sent_at, seq_gap,
-  seq_jump, out_of_order, time_backwards, time_jump; each a series from the start), window resets (gap, person_left, low_visibility, stale, ...) as
+  seq_jump, out_of_order, time_backwards, time_jump; connections a CURVE bus refused: refused_key, a
+  frontend key not in authorized_clients, and failed_handshake, e.g. a wrong server key; each a series
+  from the start), window resets (gap, person_left, low_visibility, stale, ...) as
   ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores
   (``nan_scores``), windows of a segment that already ended (``late_windows``), stretches too short to
   window (``too_short_segment``), people beyond a stream's window cap (``too_many_people``);
