@@ -15,6 +15,11 @@ Topics (``<p>`` = ``mqtt.topic_prefix``, default ``haad``):
   binary sensor per stream (device class ``problem``), announced on every (re)connect for the
   configured streams and those with an open episode, and for any stream an event names.
 
+The client speaks MQTT 5, whose acknowledgements say when the broker refused a publish; a broker
+that answers "unsupported protocol version" is served MQTT 3.1.1 instead (with a warning: over
+3.1.1 Mosquitto takes a publish its ACL denies or one over ``message_size_limit`` and drops it
+without a word, so such a refusal is not seen), rather than getting no event at all.
+
 An event counts as delivered only when the broker acknowledged every publish of it (QoS 1 or 2),
 within ``publish_timeout_s`` (no acknowledgement is no answer, as a broker down is: never skipped);
 while disconnected nothing is attempted and the notifier retries. A retry sends only what the
@@ -23,15 +28,18 @@ itself once the broker answers): a broker hung for a while gets each message of 
 is at least once all the same (a connection lost after the broker took a publish but before its
 acknowledgement came back, a publish held past ``keepalive_s``): ``event_id`` in ``<p>/events`` tells
 copies apart; the other topics are retained states, a copy changes nothing.
-A broker that closes the connection before acknowledging one of an event's messages,
+A broker that refuses one of an event's messages in its acknowledgement (MQTT 5: ``Not authorized``
+for a topic its ACL denies, ``Quota exceeded``, ...) refuses that message at once, and so does one
+that announced a maximum packet size the message is over (it is not sent). A broker that closes the
+connection before acknowledging one of an event's messages (Mosquitto at one over
+``message_size_limit``: its MQTT 5 answer, reason 0x95, is not a PUBACK reason paho can read),
 ``POISON_DROPS`` times in a row for that message, each time on a connection that had just taken
-other publishes (the announcement at connect, the event's messages before it), refuses that message
-(larger than its ``max_packet_size``, a topic its ACL denies; Mosquitto takes a denied topic or one
-over ``message_size_limit`` silently from an MQTT 3.1.1 client instead), and another of the event's
-messages then at its first such drop. After a drop an event's messages go one at a time, to know
+other publishes (the announcement at connect, the event's messages before it), refuses that message too, and another of the event's messages then at its first such drop. After a drop an event's messages go one at a time, to know
 which one it was. The event's other messages still go out (its retained state, the sensor's ON or
 OFF), each refused one is counted (``haad_drops_total{reason="mqtt_refused"}``), and the sink says
-which topics it refused: the notifier gives up on the event. An outage does not look like that: the
+which topics it refused and why: the notifier gives up on the event. One of the announcement at
+connect (availability, discovery, a sensor's state) is counted and logged the same way, and the
+announcement goes on. An outage does not look like that: the
 broker going away thrice in a row, each time in the moment that one message was in flight, and an
 unreachable broker, or one taking nothing on a new connection, counts nothing.
 """
@@ -54,7 +62,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 from config.events import MqttConfig
 from config.redaction import redact_url
@@ -64,6 +73,8 @@ from edge.store.outbox import OutboxEvent
 
 log = logging.getLogger("haad.events.mqtt")
 POISON_DROPS = 3  # connections an event lost in a row before it counts as refused (module docstring)
+_UNSUPPORTED_PROTOCOL = 0x84  # a CONNACK's: paho gives an MQTT 3.1.1 broker's "unacceptable version" so
+_PROTOCOL_ERROR = 0x82  # paho's disconnect reason for a packet it could not read
 _NODE = re.compile(r"[^a-z0-9_]")
 
 
@@ -157,7 +168,7 @@ class _Attempt:
     # Topics sent by the current client, not acknowledged yet (paho sends them again itself on a
     # reconnect), and when.
     inflight: dict[str, tuple[mqtt.MQTTMessageInfo, float]] = field(default_factory=dict)
-    refused: set[str] = field(default_factory=set)  # topics the broker refused (see the module docstring)
+    refused: dict[str, str] = field(default_factory=dict)  # topics the broker refused, why (module docstring)
     serial: bool = False  # a connection was lost at it: its publishes go one at a time
 
 
@@ -181,18 +192,26 @@ class MqttSink:
         self._lost: tuple[tuple[int, str] | None, int] = (None, 0)
         self._refused_streams: set[str] = set()  # of refused events: their sensor's state is due again
         self._attempt: _Attempt | None = None  # the event being delivered: what of it went out
+        self._protocol = MQTTProtocolVersion.MQTTv5  # MQTT 3.1.1 once a broker said it speaks no other
+        self._v311_due = False  # the broker refused MQTT 5: the notifier thread makes a 3.1.1 client
+        self._told_v311 = False  # the warning that refusals cannot be seen over 3.1.1 was logged
+        self._max_packet: int | None = None  # the largest packet the broker takes, as it said at connect
+        self._refusals: dict[int, str] = {}  # message id -> why the broker refused that publish
         url = urlsplit(cfg.url)
         self._address = (url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts" else 1883))
         self.client = self._new_client()
         self._started = False
 
     def _new_client(self) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id, protocol=self._protocol
+        )
         client.will_set(self.topics.available, "offline", qos=self.cfg.qos, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
+        client.on_publish = self._on_publish
         return client
 
     def _start(self) -> None:
@@ -221,12 +240,24 @@ class MqttSink:
 
     # paho callbacks (network thread) -------------------------------------------------------------
 
-    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
+            if reason == _UNSUPPORTED_PROTOCOL and self._protocol == MQTTProtocolVersion.MQTTv5:
+                self._why = "the broker speaks only MQTT 3.1.1: connecting with it"
+                self._v311_due = True  # a new client, made where clients are made (the notifier thread)
+                return
             log.error("MQTT broker refused the connection: %s", reason)
             self._why = f"refused: {reason}"
             return
         log.info("MQTT connected to %s", redact_url(self.cfg.url))
+        if self._protocol != MQTTProtocolVersion.MQTTv5 and not self._told_v311:
+            self._told_v311 = True
+            log.warning(
+                "MQTT broker %s speaks only MQTT 3.1.1: haad cannot tell a publish it refuses (a topic its "
+                "ACL denies, one over its message_size_limit) from one it took, and counts it delivered; "
+                "a broker speaking MQTT 5 says so (Mosquitto 1.6 or later)", redact_url(self.cfg.url),
+            )  # fmt: skip
+        self._max_packet = getattr(props, "MaximumPacketSize", None)
         self._why = ""
         self._connections += 1
         self.announced.clear()  # a broker that lost its retained messages gets them again
@@ -235,6 +266,15 @@ class MqttSink:
             self.connected_at = datetime.now(UTC)
         self._renewed = False
         self._connected.set()
+
+    def _on_publish(
+        self, client: mqtt.Client, _userdata: Any, mid: int, reason: ReasonCode, _props: Any
+    ) -> None:
+        # Called before paho marks the publish acknowledged: _await finds the refusal when it looks.
+        if reason.is_failure:
+            self._refusals[mid] = str(reason)
+        else:  # a message id is used again once acknowledged
+            self._refusals.pop(mid, None)
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
         # paho calls it inside its ``except OSError`` and swallows the error (an unknown host, a
@@ -245,7 +285,13 @@ class MqttSink:
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
         if self._connected.is_set():
-            log.warning("MQTT disconnected (%s); reconnecting", reason)
+            log.warning("MQTT disconnected (%s); reconnecting", reason)  # MQTT 5: the broker's reason too
+        elif reason == _PROTOCOL_ERROR and self._protocol == MQTTProtocolVersion.MQTTv5:
+            # An answer paho cannot read as MQTT 5: a 3.1.1 broker that ignored the version asked for
+            # (its CONNACK lacks MQTT 5's properties); 3.1.1 is tried (on a service that is not MQTT
+            # it fails as well, and says so).
+            self._why = f"the broker's answer to MQTT 5 was not MQTT 5 ({reason}): connecting with MQTT 3.1.1"
+            self._v311_due = True
         elif not self._why:  # a refusal's reason stays; else only "not connected" was ever said
             # A broker past its max_connections, a service that is not MQTT, one that never answers.
             self._why = f"connection closed before the broker accepted it: {reason}"
@@ -256,7 +302,13 @@ class MqttSink:
 
     def wait_connected(self, timeout_s: float) -> bool:
         self._start()
-        return self._connected.wait(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while not self._connected.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+            if self._v311_due:
+                self._fall_back()
+            if time.monotonic() >= deadline:
+                return False
+        return True
 
     def wants(self, event: OutboxEvent) -> bool:
         return True
@@ -267,15 +319,14 @@ class MqttSink:
         if self._attempt is None or self._attempt.event_id != event.id:
             self._attempt = _Attempt(event.id)
         attempt = self._attempt
-        self._publish_all([m for m in messages if m[0] not in attempt.acked | attempt.refused], event)
+        self._publish_all([m for m in messages if m[0] not in attempt.acked | attempt.refused.keys()], event)
         self._lost = (None, 0)
         self.announced.update([*self.streams, event.stream_id])
         # Cleared: an event not given up on (give_up_after_s 0) tries the refused ones again.
-        refused, attempt.refused = sorted(attempt.refused), set()
+        refused, attempt.refused = sorted(attempt.refused.items()), {}
         if refused:
             raise DeliveryError(
-                f"MQTT broker refused the publish to {', '.join(refused)}: it closed the connection at it "
-                f"{POISON_DROPS} times in a row (over its max_packet_size, or a topic its ACL denies?); "
+                f"MQTT broker refused the publish to {'; '.join(f'{t} ({why})' for t, why in refused)}; "
                 "the event's other messages were delivered",
                 refused=True,
             )
@@ -334,6 +385,8 @@ class MqttSink:
         the last attempt failed, while not connected."""
         if not self._started:
             self.wait_connected(self.cfg.publish_timeout_s)
+        elif self._v311_due:  # the broker refused MQTT 5 since: a 3.1.1 client, waited for likewise
+            self.wait_connected(self.cfg.publish_timeout_s)
         # _connected too: paho says connected before on_connect has counted the connection.
         if not (self._connected.is_set() and self.client.is_connected()):
             why = f" ({self._why})" if self._why else ""
@@ -351,8 +404,16 @@ class MqttSink:
         # it at is not known (the acknowledgement of the one before may not have gone out either).
         serial = attempt is not None and attempt.serial
         for batch in [[m] for m in messages] if serial else [messages]:
-            infos = [self._send(t, payload, r, attempt) for t, payload, r in batch]
-            self._await(batch, infos, drops, connection, deadline, event)
+            sendable = []
+            for topic, payload, retain in batch:
+                size = _publish_size(topic, payload, self.cfg.qos)
+                if self._max_packet is not None and size > self._max_packet:  # it would close the connection
+                    self._refuse(topic, f"{size} bytes, over the max_packet_size of {self._max_packet} bytes "
+                                        "the broker announced", event)  # fmt: skip
+                else:
+                    sendable.append((topic, payload, retain))
+            infos = [self._send(t, payload, r, attempt) for t, payload, r in sendable]
+            self._await(sendable, infos, drops, connection, deadline, event)
 
     def _await(
         self,
@@ -375,9 +436,13 @@ class MqttSink:
                 raise DeliveryError(f"MQTT publish to {topic} failed: {e}") from None
             if info.is_published():
                 if attempt is not None:
-                    attempt.acked.add(topic)
                     attempt.inflight.pop(topic, None)
                 self._proven = connection
+                refusal = self._refusals.pop(info.mid, None)
+                if refusal is not None:
+                    self._refuse(topic, refusal, event)
+                elif attempt is not None:
+                    attempt.acked.add(topic)
                 continue
             if self._drops != drops:
                 counts = event if connection == self._proven else None  # else not "other traffic is fine"
@@ -422,32 +487,48 @@ class MqttSink:
             self._lost = ((event.id, topic), times)
             return DeliveryError(why, unreachable=True)
         self._lost = (None, 0)
-        self._attempt.refused.add(topic)
+        self._refuse(topic, f"it closed the connection at it {times} time(s) in a row: over its message_size_limit "
+                            "or max_packet_size, or a topic its ACL denies?", event)  # fmt: skip
+        return DeliveryError(f"{why}, {times} times in a row: refused; the event's other messages go next",
+                             unreachable=True)  # fmt: skip
+
+    def _refuse(self, topic: str, why: str, event: OutboxEvent | None) -> None:
+        """The broker refused the publish to ``topic``: counted; an event's is named when the sink
+        gives it up (deliver), the announcement's is logged here and the announcement goes on."""
         # Imported here: the daemon's start checks import this module before they point
         # prometheus_client at the folder every process shares (edge.metrics).
         from edge import metrics
 
         metrics.DROPS.labels("mqtt_refused").inc()
+        if event is None or self._attempt is None:
+            log.error("MQTT broker refused the publish to %s (%s); skipped", topic, why)
+            return
+        self._attempt.refused[topic] = why
         if topic == self.topics.abnormal(event.stream_id):  # its sensor's state is announced again
             self._refused_streams.add(event.stream_id)
-        return DeliveryError(f"{why}, {times} times in a row: refused; the event's other messages go next",
-                             unreachable=True)  # fmt: skip
 
-    def _renew(self) -> None:
+    def _fall_back(self) -> None:
+        """A client of MQTT 3.1.1 in place of the MQTT 5 one the broker refused."""
+        self._v311_due = False
+        self._protocol = MQTTProtocolVersion.MQTTv311
+        self._renew(renewed=False)  # the broker never took a connection: its first one ends any back-off
+
+    def _renew(self, *, renewed: bool = True) -> None:
         """A new client, after a connection lost with publishes unacknowledged: paho sends those
         again first thing on reconnect, so one the broker closes the connection for (too large, a
         denied topic) closed every later connection as well, forever, and no event went out again.
         What is still due the notifier sends again itself."""
         old = self.client
-        old.on_connect = old.on_disconnect = old.on_connect_fail = None
+        old.on_connect = old.on_disconnect = old.on_connect_fail = old.on_publish = None
         old.disconnect()  # if it reconnected meanwhile: a clean goodbye, no last will
         # Its thread may sleep a second before it sees the stop: not this thread's second.
         threading.Thread(target=old.loop_stop, name="mqtt-old-client", daemon=True).start()
         self._connected.clear()
         if self._attempt is not None:  # what the old client held goes with it
             self._attempt.inflight.clear()
+        self._refusals.clear()  # the new client numbers its messages anew
         self.client = self._new_client()
-        self._renewed = True
+        self._renewed = renewed
         self._started = False
         self._start()
 
@@ -464,3 +545,10 @@ class MqttSink:
                 pass
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def _publish_size(topic: str, payload: str, qos: int) -> int:
+    """The size of an MQTT 5 PUBLISH as paho sends it: header byte, remaining length (7 bits a
+    byte), topic, packet id (QoS 1, 2), no properties (their length, 0), payload."""
+    rest = 2 + len(topic.encode()) + (2 if qos else 0) + 1 + len(payload.encode())
+    return 1 + (1 if rest < 128 else 2 if rest < 16_384 else 3 if rest < 2_097_152 else 4) + rest

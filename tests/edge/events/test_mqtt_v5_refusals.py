@@ -1,0 +1,214 @@
+"""A publish the broker refuses is counted and logged, never counted delivered: against private
+Mosquittos with an ACL, a ``message_size_limit`` and a ``max_packet_size``, which an MQTT 3.1.1
+client could not tell from a broker that took the message; and a broker that speaks only MQTT 3.1.1
+still gets the events."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+
+import pytest
+from conftest import NewBroker, RunNotifier
+from mqtt_helpers import PrivateBroker, Subscriber, new_alert
+from test_mqtt import _cfg, _prefix, _wait_delivered
+
+from edge import metrics
+from edge.events.mqtt import MqttSink
+from edge.events.notifier import Notifier
+from edge.store import AlertStore
+from edge.store.outbox import pending_events
+
+
+def _refused() -> float:
+    return float(metrics.DROPS.labels("mqtt_refused")._value.get())
+
+
+def _with(broker: PrivateBroker, *lines: str) -> PrivateBroker:
+    broker.conf.write_text(broker.conf.read_text() + "".join(f"{line}\n" for line in lines))
+    broker.start()
+    return broker
+
+
+def _gave_up(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "giving up" in r.getMessage()]
+
+
+def test_a_publish_the_brokers_acl_denies_is_refused_and_the_events_other_messages_go_out(
+    store: AlertStore, new_broker: NewBroker, run_notifier: RunNotifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Mosquitto took a publish to a topic its ACL denies from an MQTT 3.1.1 client and dropped it:
+    the notifier counted the event delivered, and nobody learnt that <prefix>/events never had it."""
+    p = _prefix()
+    broker = new_broker()
+    acl = broker.conf.parent / "acl"
+    # What the ACL does not name is denied: <p>/events may be read, not written.
+    acl.write_text(f"topic readwrite {p}/available\ntopic readwrite {p}/cam1/#\ntopic readwrite {p}-ha/#\n"
+                   f"topic read {p}/events\n")  # fmt: skip
+    # As root Mosquitto reads the ACL after it became user mosquitto, who cannot enter pytest's folder.
+    _with(broker, f"acl_file {acl}", "user root")
+    cfg = _cfg(broker.port, p, give_up_after_s=3600)
+    notifier = Notifier(cfg, store, [MqttSink(cfg.mqtt)])  # type: ignore[arg-type]
+    sub = Subscriber("127.0.0.1", broker.port, [f"{p}/events", f"{p}/cam1/#"])
+    before = _refused()
+    try:
+        [alert_id] = store.write_alerts([new_alert("cam1")])
+        with caplog.at_level(logging.ERROR, "haad.events"):
+            run_notifier(notifier)
+            _wait_delivered(notifier)
+            assert json.loads(sub.wait_for(f"{p}/cam1/alert")[1])["id"] == alert_id
+            sub.wait_for(f"{p}/cam1/abnormal", payload="ON")
+        [state] = notifier.states()
+        assert (state.pending, state.delivered, state.skipped) == (0, 0, 1)
+        assert _refused() == before + 1
+        [gave_up] = _gave_up(caplog)
+        assert f"{p}/events (Not authorized)" in gave_up
+        assert not [t for t, _, _ in sub.received if t == f"{p}/events"]
+    finally:
+        sub.close()
+
+
+def test_a_publish_over_the_brokers_message_size_limit_is_refused_and_the_events_other_messages_go_out(
+    store: AlertStore, new_broker: NewBroker, run_notifier: RunNotifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review note that made the event's <prefix>/events message larger than Mosquitto's
+    message_size_limit: from an MQTT 3.1.1 client it dropped the message without a word, and the
+    event counted delivered."""
+    p = _prefix()
+    broker = new_broker()
+    cfg = _cfg(broker.port, p, give_up_after_s=3600)
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
+    [alert_id] = store.write_alerts([new_alert("cam1")])
+    store.set_status(alert_id, "confirmed", "x" * 1500, reviewer="bob")
+    [later] = store.write_alerts([new_alert("cam2")])
+    with store.reading() as s:
+        review = pending_events(s, 0, 10)[1]
+    sizes = {t: len(body.encode()) for t, body, _ in sink.messages(review)}
+    events = sizes.pop(f"{p}/events")
+    assert events > max(sizes.values()) + 20
+    _with(broker, f"message_size_limit {events - 10}")
+    sub = Subscriber("127.0.0.1", broker.port, [f"{p}/#"])
+    before = _refused()
+    try:
+        with caplog.at_level(logging.ERROR, "haad.events"):
+            run_notifier(notifier)
+            _wait_delivered(notifier, timeout_s=30)
+        [state] = notifier.states()
+        assert (state.pending, state.delivered, state.skipped) == (0, 2, 1)
+        assert json.loads(sub.wait_for(f"{p}/cam1/alert", reviewed_by="bob")[1])["id"] == alert_id
+        assert _refused() == before + 1
+        [gave_up] = _gave_up(caplog)
+        assert f"{p}/events" in gave_up
+        got = [json.loads(b) for t, b, _ in sub.received if t == f"{p}/events"]
+        assert [(e["type"], e["alert"]["id"]) for e in got] == [("open", alert_id), ("open", later)]
+    finally:
+        sub.close()
+
+
+def test_a_publish_over_the_maximum_packet_size_the_broker_announced_is_refused_without_sending_it(
+    store: AlertStore, new_broker: NewBroker, run_notifier: RunNotifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker with max_packet_size says so at connect (MQTT 5): a message over it closed the
+    connection three times over (with every back-off in between) before it was given up on."""
+    p = _prefix()
+    broker = _with(new_broker(), "max_packet_size 4000")
+    cfg = _cfg(broker.port, p, give_up_after_s=3600)
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
+    sub = Subscriber("127.0.0.1", broker.port, [f"{p}/cam1/alert"])
+    try:
+        [alert_id] = store.write_alerts([new_alert("cam1")])
+        store.set_status(alert_id, "confirmed", "x" * 5000, reviewer="bob")  # every message is too large
+        with caplog.at_level(logging.ERROR, "haad.events"):
+            run_notifier(notifier)
+            _wait_delivered(notifier)
+        [state] = notifier.states()
+        assert (state.pending, state.delivered, state.skipped) == (0, 1, 1)
+        [gave_up] = _gave_up(caplog)
+        assert "over the max_packet_size of 4000 bytes the broker announced" in gave_up
+        assert sink._connections == 1  # no connection was lost over it
+        sub.wait_for(f"{p}/cam1/alert")  # the open event's, the review's never
+        assert [json.loads(body)["reviewed_by"] for _, body, _ in sub.received] == [""]
+    finally:
+        sub.close()
+
+
+class Mqtt311Broker:
+    """A broker that speaks only MQTT 3.1.1 (as an older Mosquitto, or a cloud service): a CONNECT
+    of MQTT 5 gets "unacceptable protocol version" and the connection closed, or (``lenient``) the
+    3.1.1 CONNACK it gives any CONNECT, which an MQTT 5 client cannot read; 3.1.1 is served."""
+
+    def __init__(self, *, lenient: bool) -> None:
+        self.lenient = lenient
+        self.levels: list[int] = []  # the protocol level of each CONNECT
+        self.topics: list[str] = []  # of each PUBLISH taken
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        stream = conn.makefile("rb")
+        with conn, stream:
+            while head := stream.read(1):
+                length, shift = 0, 0
+                while True:  # the remaining length, 7 bits a byte
+                    byte = stream.read(1)[0]
+                    length, shift = length | (byte & 127) << shift, shift + 7
+                    if not byte & 128:
+                        break
+                body = stream.read(length)
+                kind = head[0] >> 4
+                if kind == 1:  # CONNECT: protocol name "MQTT", then the level
+                    self.levels.append(body[6])
+                    if body[6] != 4 and not self.lenient:
+                        conn.sendall(b"\x20\x02\x00\x01")  # unacceptable protocol version
+                        return
+                    conn.sendall(b"\x20\x02\x00\x00")
+                elif kind == 12:  # PINGREQ
+                    conn.sendall(b"\xd0\x00")
+                elif kind == 3:  # PUBLISH (QoS 1): topic, packet id, payload
+                    topic_end = 2 + int.from_bytes(body[:2])
+                    self.topics.append(body[2:topic_end].decode())
+                    conn.sendall(b"\x40\x02" + body[topic_end : topic_end + 2])
+                elif kind == 14:  # DISCONNECT
+                    return
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_a_broker_that_speaks_only_mqtt_3_1_1_gets_the_events_and_the_operator_is_told_what_it_cannot_say(
+    store: AlertStore, run_notifier: RunNotifier, caplog: pytest.LogCaptureFixture, lenient: bool
+) -> None:
+    """MQTT 5 is asked for first (its acknowledgements say when a publish is refused); a broker that
+    answers "unacceptable protocol version" is served MQTT 3.1.1, with a warning that its refusals
+    cannot be seen, instead of no event ever going out."""
+    broker = Mqtt311Broker(lenient=lenient)
+    p = _prefix()
+    cfg = _cfg(broker.port, p)
+    notifier = Notifier(cfg, store, [MqttSink(cfg.mqtt)])  # type: ignore[arg-type]
+    try:
+        store.write_alerts([new_alert("cam1")])
+        with caplog.at_level(logging.WARNING, "haad.events"):
+            run_notifier(notifier)
+            _wait_delivered(notifier)
+        [state] = notifier.states()
+        assert (state.pending, state.delivered, state.skipped) == (0, 1, 0)
+        assert broker.levels[0] == 5 and broker.levels[-1] == 4
+        assert f"{p}/events" in broker.topics
+        [warning] = [r.getMessage() for r in caplog.records if "3.1.1" in r.getMessage()]
+        assert "cannot tell" in warning
+    finally:
+        broker.close()
