@@ -51,6 +51,29 @@ const urlDate = (params, k, ignored) => {
 const sayIgnored = (ignored) => { document.getElementById("url-notice").textContent = ignored.length ? `Ignored from the address: ${ignored.join(", ")}.` : ""; };
 // Keys typed into a text field, a list or a date are text, not shortcuts.
 const typing = (ev) => !!ev.target.closest?.("textarea, select, [contenteditable], input:not([type=checkbox]):not([type=radio])");
+// A page's keyboard shortcuts (`keys`: key -> action) and their help, the "?" dialog of the page's
+// template (_keys.html). The help takes the focus while open (keys go to its Close button, not to
+// the page behind it) and gives it back; Esc or ? closes it. Enter and space on a link, button or
+// checkbox do what they do there (open, press, tick).
+function shortcuts(keys) {
+  const help = document.getElementById("help");
+  let opener = null;
+  const showHelp = (on) => {
+    if (on === !help.hidden) return;
+    help.hidden = !on;
+    if (on) { opener = document.activeElement; document.getElementById("help-close").focus(); } else opener?.focus();
+  };
+  document.getElementById("help-open").onclick = () => showHelp(true);
+  document.getElementById("help-close").onclick = () => showHelp(false);
+  document.addEventListener("keydown", (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev)) return;
+    if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("a, button, input")) return;
+    if (ev.key === "Escape" || (ev.key === "?" && !help.hidden)) { ev.preventDefault(); showHelp(false); return; }
+    if (!help.hidden) return;
+    const act = ev.key === "?" ? () => showHelp(true) : keys[ev.key];
+    if (act) { ev.preventDefault(); act(); }
+  });
+}
 // The browser's zone, by name: what a date field (datetime-local) holds a time in.
 const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 // Every alert change, from the events outbox: the browser resumes after a drop (Last-Event-ID).
@@ -242,33 +265,13 @@ async function alertsPage() {
   };
   document.getElementById("select-all").onchange = selectAll;
 
-  const help = document.getElementById("help");
-  // The help takes the focus while open (keys go to its Close button, not to the alerts behind it)
-  // and gives it back.
-  let opener = null;
-  const showHelp = (on) => {
-    if (on === !help.hidden) return;
-    help.hidden = !on;
-    if (on) { opener = document.activeElement; document.getElementById("help-close").focus(); } else opener?.focus();
-  };
-  document.getElementById("help-open").onclick = () => showHelp(true);
-  document.getElementById("help-close").onclick = () => showHelp(false);
   const move = (d) => { focus = Math.max(0, Math.min(items.length - 1, focus + d)); showSelection(); rowsEl.children[focus]?.scrollIntoView({ block: "nearest" }); };
-  document.addEventListener("keydown", (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev)) return;
-    // Enter and space on a link, button or checkbox do what they do there (open, press, tick).
-    if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("a, button, input")) return;
-    if (ev.key === "Escape" || (ev.key === "?" && !help.hidden)) { ev.preventDefault(); showHelp(false); return; }
-    if (!help.hidden) return;
-    const act = {
-      j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1),
-      Enter: () => { if (items[focus]) location.href = "/alerts/" + items[focus].id; },
-      x: () => toggle(), " ": () => toggle(), a: selectAll,
-      c: () => review(targets(), "confirmed"), r: () => review(targets(), "dismissed"), d: () => review(targets(), "dismissed"),
-      n: () => document.getElementById("next").click(), p: () => document.getElementById("prev").click(),
-      "?": () => showHelp(true),
-    }[ev.key];
-    if (act) { ev.preventDefault(); act(); }
+  shortcuts({
+    j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1),
+    Enter: () => { if (items[focus]) location.href = "/alerts/" + items[focus].id; },
+    x: () => toggle(), " ": () => toggle(), a: selectAll,
+    c: () => review(targets(), "confirmed"), r: () => review(targets(), "dismissed"), d: () => review(targets(), "dismissed"),
+    n: () => document.getElementById("next").click(), p: () => document.getElementById("prev").click(),
   });
   const toggle = () => { const a = items[focus]; if (a) { selected.has(a.id) ? selected.delete(a.id) : selected.add(a.id); showSelection(); } };
 
@@ -299,6 +302,16 @@ async function alertPage() {
   document.getElementById("plot-link").href = `/api/v1/alerts/${id}/timeline.png`;
   document.getElementById("npz-link").href = `/api/v1/alerts/${id}/windows?format=npz`;
   wireReview(id, alert);
+  // The list's keys for the same acts (c, r or d), each pressing its button: one action at a time,
+  // none while it is off. Marking normal changes a profile: m only goes to its choices.
+  const press = (name) => () => document.getElementById(name).click();
+  shortcuts({
+    c: press("confirm"), r: press("dismiss"), d: press("dismiss"), " ": press("play"),
+    m: () => {
+      const box = document.getElementById("normal-box");
+      if (!box.hidden) { box.querySelector("input[name=scope]:checked").focus(); box.scrollIntoView({ block: "nearest" }); }
+    },
+  });
   showScene(id, alert);
   let win = null;
   // An open episode's kept windows change as it goes on (its peak, its last hot one): the playback
