@@ -12,6 +12,7 @@ restarting the worker is enough, the frontend needs no restart.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -39,6 +40,23 @@ def _events(monitor: zmq.Socket) -> list[int]:
             out.append(recv_monitor_message(monitor, flags=zmq.NOBLOCK)["event"])
         except zmq.Again:
             return out
+
+
+def _unresolved(endpoint: str) -> tuple[str, str] | None:
+    """``(host, why)`` when ``endpoint`` is ``tcp://`` to a host name that does not resolve: libzmq
+    then retries in silence, as it does for a worker that is down. Asked once per silence of
+    :data:`NO_WORKER_S` (a name server that does not answer holds the caller up to its timeout)."""
+    if not endpoint.startswith("tcp://"):
+        return None
+    address = endpoint.removeprefix("tcp://").rsplit(":", 1)[0]
+    host = address.rsplit(";", 1)[-1].strip("[]")  # "source;host": the host connected to
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        return host, e.strerror or str(e)
+    except UnicodeError as e:  # a name no resolver can encode (an empty label, over 63 characters)
+        return host, str(e)
+    return None
 
 
 class SenderLink:
@@ -73,9 +91,16 @@ class SenderLink:
         for event in _events(self._monitor):
             self._on(event, now)
         if not self.up and self._said is None and now - self._down_since >= NO_WORKER_S:
-            self._say("absent", logging.WARNING,
-                      "no worker has answered at %s for %.0f s: frames queue (bus.publisher_hwm), then a live "
-                      "camera drops them and a file waits", self._endpoint, now - self._down_since)  # fmt: skip
+            unresolved = _unresolved(self._endpoint) if self._connects else None
+            if unresolved is not None:
+                self._say("unresolved", logging.ERROR,
+                          "the worker's host %r in bus.endpoint %s does not resolve (%s): is the name right? "
+                          "Frames queue (bus.publisher_hwm) meanwhile; it connects once the name resolves",
+                          *unresolved, self._endpoint)  # fmt: skip
+            else:
+                self._say("absent", logging.WARNING,
+                          "no worker has answered at %s for %.0f s: frames queue (bus.publisher_hwm), then a "
+                          "live camera drops them and a file waits", self._endpoint, now - self._down_since)  # fmt: skip
         if self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
             self._socket.disconnect(self._endpoint)
