@@ -68,7 +68,9 @@ class MqttConfig(StrictModel):
     topic_prefix: TopicPrefix = Field("haad", description="First topic level(s).")
     client_id: str = Field("haad-notifier", min_length=1, max_length=64, description="MQTT client id.")
     qos: Literal[0, 1, 2] = Field(
-        1, description="QoS of every publish; 1 or 2 confirm delivery to the broker."
+        1,
+        description="QoS of every publish; 1 or 2 confirm delivery to the broker, and 1 also sees a publish "
+        "the broker refuses (2: counted delivered, paho does not read the refusal).",
     )
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive interval.")
     publish_timeout_s: float = Field(

@@ -194,7 +194,7 @@ class MqttSink:
         self._attempt: _Attempt | None = None  # the event being delivered: what of it went out
         self._protocol = MQTTProtocolVersion.MQTTv5  # MQTT 3.1.1 once a broker said it speaks no other
         self._v311_due = False  # the broker refused MQTT 5: the notifier thread makes a 3.1.1 client
-        self._told_v311 = False  # the warning that refusals cannot be seen over 3.1.1 was logged
+        self._told: set[str] = set()  # the warnings, logged at a first connection, that refusals go unseen
         self._max_packet: int | None = None  # the largest packet the broker takes, as it said at connect
         self._refusals: dict[int, str] = {}  # message id -> why the broker refused that publish
         url = urlsplit(cfg.url)
@@ -250,13 +250,15 @@ class MqttSink:
             self._why = f"refused: {reason}"
             return
         log.info("MQTT connected to %s", redact_url(self.cfg.url))
-        if self._protocol != MQTTProtocolVersion.MQTTv5 and not self._told_v311:
-            self._told_v311 = True
-            log.warning(
-                "MQTT broker %s speaks only MQTT 3.1.1: haad cannot tell a publish it refuses (a topic its "
-                "ACL denies, one over its message_size_limit) from one it took, and counts it delivered; "
-                "a broker speaking MQTT 5 says so (Mosquitto 1.6 or later)", redact_url(self.cfg.url),
-            )  # fmt: skip
+        if self._protocol != MQTTProtocolVersion.MQTTv5:
+            self._tell("v3.1.1", "MQTT broker %s speaks only MQTT 3.1.1: haad cannot tell a publish it refuses "
+                       "(a topic its ACL denies, one over its message_size_limit) from one it took, and counts "
+                       "it delivered; a broker speaking MQTT 5 says so (Mosquitto 1.6 or later)")  # fmt: skip
+        elif self.cfg.qos == 2:
+            # paho reads a QoS 2 refusal (in PUBREC) as nothing, and the broker completes the exchange.
+            self._tell("qos2", "MQTT qos 2 to %s: haad cannot tell a publish the broker refuses (a topic its ACL "
+                       "denies) from one it took, and counts it delivered; qos 1 (the default) sees "
+                       "refusals, and event_id tells its copies apart")  # fmt: skip
         self._max_packet = getattr(props, "MaximumPacketSize", None)
         self._why = ""
         self._connections += 1
@@ -266,6 +268,11 @@ class MqttSink:
             self.connected_at = datetime.now(UTC)
         self._renewed = False
         self._connected.set()
+
+    def _tell(self, what: str, warning: str) -> None:
+        if what not in self._told:
+            self._told.add(what)
+            log.warning(warning, redact_url(self.cfg.url))
 
     def _on_publish(
         self, client: mqtt.Client, _userdata: Any, mid: int, reason: ReasonCode, _props: Any

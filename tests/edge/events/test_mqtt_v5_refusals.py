@@ -212,3 +212,22 @@ def test_a_broker_that_speaks_only_mqtt_3_1_1_gets_the_events_and_the_operator_i
         assert "cannot tell" in warning
     finally:
         broker.close()
+
+
+def test_qos_2_warns_that_a_refused_publish_cannot_be_seen(
+    store: AlertStore, new_broker: NewBroker, run_notifier: RunNotifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At QoS 2 a refusal is in the broker's PUBREC, which paho ignores, and the broker completes the
+    exchange: a publish its ACL denies reads as delivered. The operator is told so, once."""
+    p = _prefix()
+    broker = new_broker()
+    broker.start()
+    cfg = _cfg(broker.port, p)
+    cfg = cfg.model_copy(update={"mqtt": cfg.mqtt.model_copy(update={"qos": 2})})  # type: ignore[union-attr]
+    notifier = Notifier(cfg, store, [MqttSink(cfg.mqtt)])  # type: ignore[arg-type]
+    store.write_alerts([new_alert("cam1")])
+    with caplog.at_level(logging.WARNING, "haad.events"):
+        run_notifier(notifier)
+        _wait_delivered(notifier)
+    [warning] = [r.getMessage() for r in caplog.records if "qos 2" in r.getMessage()]
+    assert "cannot tell a publish the broker refuses" in warning and "qos 1" in warning
