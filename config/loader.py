@@ -158,16 +158,21 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from e
 
 
-def load_config(path: str | Path, model: type[M]) -> M:
+def read_config_text(path: str | Path) -> str:
+    """The text of a configuration file; raises :class:`ConfigError` when it is missing, a folder,
+    unreadable or not UTF-8 (a caller that must look at the file before choosing its model reads it once)."""
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"{p} is a directory, not a configuration file")
     if not p.is_file():
         raise ConfigError(f"configuration file not found: {p}")
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError(f"{p}: not a text file (byte {e.start} is not UTF-8)") from None
     except OSError as e:
         raise ConfigError(f"cannot read configuration file {p}: {e.strerror}") from None
-    return parse_config(text, model, source=str(p))
+
+
+def load_config(path: str | Path, model: type[M]) -> M:
+    return parse_config(read_config_text(path), model, source=str(path))

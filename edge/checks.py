@@ -63,17 +63,10 @@ def _warnings(cfg: EdgeConfig, store_answer: tuple[str, str]) -> list[str]:
     """What does not stop the deployment but keeps it from alerting (no profile to score against: a
     fresh install enrols after configuring; a running worker picks profiles up as they come), or
     exposes it (a secret file every user may read)."""
-    warnings = [
-        f"{where}: every user may read {ref.file} (chmod o-rwx it)"
-        for where, ref in _secret_refs(cfg, "")
-        if ref.file is not None and _world_readable(Path(ref.file))
-    ]
     curve = cfg.bus.curve
-    warnings += [
-        f"bus.curve: every user may read the secret key {path} (chmod 600 it)"
-        for path in ([] if curve is None else [curve.server_secret_key, curve.client_secret_key])
-        if path is not None and _world_readable(Path(path))
-    ]
+    warnings = _exposed(
+        _secret_refs(cfg, ""), [] if curve is None else [curve.server_secret_key, curve.client_secret_key]
+    )
     warnings += [text for kind, text in [store_answer] if kind == "warning"]
     if (
         not cfg.streams
@@ -137,6 +130,20 @@ def _store_answer(store: StoreConfig) -> tuple[str, str]:
             "create it (CREATE SCHEMA name) or fix store.url"
         )
     return "", ""
+
+
+def _exposed(refs: Iterable[tuple[str, SecretRef]], secret_keys: Sequence[str | None]) -> list[str]:
+    """Secret files (``refs``) and CURVE secret key files every user of this host may read."""
+    warnings = [
+        f"{where}: every user may read {ref.file} (chmod o-rwx it)"
+        for where, ref in refs
+        if ref.file is not None and _world_readable(Path(ref.file))
+    ]
+    return warnings + [
+        f"bus.curve: every user may read the secret key {path} (chmod 600 it)"
+        for path in secret_keys
+        if path is not None and _world_readable(Path(path))
+    ]
 
 
 def _world_readable(path: Path) -> bool:
@@ -282,8 +289,22 @@ def _may_replace(path: Path) -> bool:
 def frontend_problems(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[str]:
     """What keeps a frontend host (``haad frontend run``) from sending: source files it cannot open,
     camera passwords it cannot read, key files that are not there."""
-    cameras = (ref for i, s in enumerate(streams) for ref in _secret_refs(s, f"streams.{i}."))
-    return [*_source_problems(streams), *_unreadable_secrets(cameras), *_unreadable(_client_keys(bus))]
+    return [
+        *_source_problems(streams),
+        *_unreadable_secrets(_camera_refs(streams)),
+        *_unreadable(_client_keys(bus)),
+    ]
+
+
+def frontend_warnings(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[str]:
+    """What exposes a frontend host (``haad frontend run``): its client secret key or a camera
+    password file every user may read, as an edge.yaml's are warned of."""
+    return _exposed(_camera_refs(streams), [] if bus.curve is None else [bus.curve.client_secret_key])
+
+
+def _camera_refs(streams: Sequence[StreamConfig]) -> Iterator[tuple[str, SecretRef]]:
+    """The camera passwords of ``streams``, each with where the file gives it."""
+    return (ref for i, s in enumerate(streams) for ref in _secret_refs(s, f"streams.{i}."))
 
 
 def _source_problems(streams: Sequence[StreamConfig], min_visibility: float | None = None) -> list[str]:

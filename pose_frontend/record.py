@@ -34,16 +34,34 @@ class _Collector:
         return True
 
 
-def record_clip(
-    config: StreamConfig, *, max_seconds: float | None = None, stop: threading.Event | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counters]:
-    """Run ``config``'s source (file sources as fast as possible) through pose estimation.
+class Recording:
+    """A stream's recorded frames, cut into one clip per person."""
 
-    Returns times ``(T,)`` float64, joints ``(T, 20, 3)`` float32 (NaN rows where nobody was
-    detected), visibility ``(T, 20)`` float32 (0 there) and the stream's counters. Of several people
-    (``estimator.people``, a replay of several), the clip is the first one seen (the lowest id then),
-    NaN rows where they are not: the frames' first person changes as people come and go, and one
-    clip of several people's skeletons spliced together would be enrolled as one person's motion.
+    def __init__(self, frames: list[SkeletonFrame], counters: Counters) -> None:
+        self.frames = frames
+        self.counters = counters
+        self.times = np.array([f.timestamp for f in frames], dtype=np.float64)
+        # in the order they came into view: a tracker's ids, or 0 for a one-person stream
+        self.people: list[int] = list(dict.fromkeys(pid for f in frames for pid in f.person_ids))
+
+    def of(self, person: int) -> tuple[np.ndarray, np.ndarray]:
+        """``person``'s joints ``(T, 20, 3)`` float32, NaN rows where they are not in view, and
+        visibility ``(T, 20)`` float32, 0 there."""
+        joints = np.full((len(self.frames), NUM_JOINTS, 3), np.nan, dtype=np.float32)
+        visibility = np.zeros((len(self.frames), NUM_JOINTS), dtype=np.float32)
+        for i, frame in enumerate(self.frames):
+            f = frame.of(person)
+            if f.joints is not None and f.visibility is not None:
+                joints[i], visibility[i] = f.joints, f.visibility
+        return joints, visibility
+
+
+def record_stream(
+    config: StreamConfig, *, max_seconds: float | None = None, stop: threading.Event | None = None
+) -> Recording:
+    """Run ``config``'s source (file sources as fast as possible) through pose estimation; every
+    person of every frame is kept (:meth:`Recording.of` cuts out one).
+
     Ends when the source ends, after ``max_seconds`` of source time, or when ``stop`` is set. Raises
     :class:`RecordError` when the source or the estimator fails (the frames so far are dropped).
     """
@@ -56,12 +74,18 @@ def record_clip(
         counters = run_stream(config, collector, stop)
     except (SourceError, EstimatorError, FrameErrorLimit) as e:
         raise RecordError(str(e)) from e
-    person = next((f.person_id for f in collector.frames if f.person), 0)
-    frames = [f.of(person) for f in collector.frames]
-    times = np.array([f.timestamp for f in frames], dtype=np.float64)
-    joints = np.full((len(frames), NUM_JOINTS, 3), np.nan, dtype=np.float32)
-    visibility = np.zeros((len(frames), NUM_JOINTS), dtype=np.float32)
-    for i, f in enumerate(frames):
-        if f.joints is not None and f.visibility is not None:
-            joints[i], visibility[i] = f.joints, f.visibility
-    return times, joints, visibility, counters
+    return Recording(collector.frames, counters)
+
+
+def record_clip(
+    config: StreamConfig, *, max_seconds: float | None = None, stop: threading.Event | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counters]:
+    """:func:`record_stream`'s first person: times ``(T,)`` float64, joints ``(T, 20, 3)`` float32
+    (NaN rows where nobody was detected), visibility ``(T, 20)`` float32 (0 there) and the stream's
+    counters. Of several people (``estimator.people``, a replay of several), the clip is the first
+    one seen (the lowest id then), NaN rows where they are not: the frames' first person changes as
+    people come and go, and one clip of several people's skeletons spliced together would be
+    enrolled as one person's motion."""
+    recording = record_stream(config, max_seconds=max_seconds, stop=stop)
+    joints, visibility = recording.of(recording.people[0] if recording.people else 0)
+    return recording.times, joints, visibility, recording.counters

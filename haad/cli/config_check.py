@@ -38,24 +38,47 @@ def defaults_cmd() -> None:
 
 @app.command("validate")
 def validate_cmd(
-    path: Path | None = typer.Argument(None, help="edge.yaml to check."),
+    path: Path | None = typer.Argument(
+        None, help="edge.yaml (or, with --frontend, a frontend host's file) to check."
+    ),
     config: Path | None = typer.Option(None, "--config", help="The same, as the other commands take it."),
+    frontend: bool = typer.Option(
+        False,
+        "--frontend",
+        help="The file is a frontend host's (haad frontend run FILE): its bus and streams.",
+    ),
 ) -> None:
     """Check an edge.yaml: every setting (each problem with its line), and what the deployment needs
     on this host: the profiles its streams name, its source files, its bus keys, its secrets, the
-    folders it writes in. Warns when no stream has a profile to score against yet."""
-    from edge.checks import deployment_checks
-
+    folders it writes in. Warns when no stream has a profile to score against yet. With --frontend,
+    a frontend host's file, as `haad frontend run` checks it before starting."""
     # `--config edge.yaml`, as run, enroll, serve and alerts take it, was "No such option: --config".
     target = path or config
     if target is None or (path is not None and config is not None):
         raise typer.BadParameter("give one edge.yaml to check: haad config validate edge.yaml")
-    cfg = load_edge_config(target)
-    problems, warnings = deployment_checks(cfg)
+    problems, warnings, summary = _frontend_file(target) if frontend else _edge_yaml(target)
     for problem in problems:
         typer.echo(f"{target}: {problem}", err=True)
     if problems:
         raise typer.Exit(2)
     for warning in warnings:
         typer.echo(f"{target}: warning: {warning}", err=True)
-    typer.echo(f"{target}: valid ({len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]})")
+    typer.echo(f"{target}: valid ({summary})")
+
+
+def _edge_yaml(path: Path) -> tuple[list[str], list[str], str]:
+    """Problems, warnings and what the file sets up, of an edge.yaml (exits 2 when it is invalid)."""
+    from edge.checks import deployment_checks
+
+    cfg = load_edge_config(path)
+    problems, warnings = deployment_checks(cfg)
+    return problems, warnings, f"{len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]}"
+
+
+def _frontend_file(path: Path) -> tuple[list[str], list[str], str]:
+    """The same of a frontend host's file: the checks `haad frontend run` makes before it starts."""
+    from haad.cli.frontend import frontend_checks, load_frontend_config
+
+    cfg = load_frontend_config(path)
+    problems, warnings = frontend_checks(cfg)
+    return problems, warnings, f"frontend host: {len(cfg.streams)} stream(s) publishing to {cfg.bus.endpoint}"

@@ -18,9 +18,10 @@ from bus.lifetime import Restarts, stop_on_signals
 from config.bus import BusConfig
 from config.edge import EdgeConfig
 from config.frontend import FrontendConfig, StreamConfig
-from config.loader import ConfigError, load_config
+from config.loader import ConfigError, parse_config, read_config_text
 from pose_frontend.base import Progress
 from pose_frontend.process import FrontendProcess
+from pose_frontend.record import Recording
 from pose_frontend.synthetic import ABNORMAL_MOTIONS, MOTIONS
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,16 @@ RecordConfigArg = Annotated[
 ]
 
 
-def _load(path: Path) -> FrontendConfig:
+def load_frontend_config(path: Path) -> FrontendConfig:
+    """``path`` validated as a frontend host's file (``haad frontend run`` and ``haad config validate
+    --frontend`` read it); exits with code 2 and every problem with its line, saying once what to do
+    when it is an edge.yaml."""
+    text = _read(path)
     try:
-        return load_config(path, FrontendConfig)
+        return parse_config(text, FrontendConfig, str(path))
     except ConfigError as e:
         typer.echo(str(e), err=True)
-        if _is_edge_yaml(path):
+        if _is_edge_yaml(text):
             # an edge.yaml is refused setting by setting: say what to do once
             typer.echo(
                 f"{path} is an edge.yaml: a frontend host's file holds only its bus and streams", err=True
@@ -53,11 +58,20 @@ def _load(path: Path) -> FrontendConfig:
         raise typer.Exit(2) from None
 
 
-def _is_edge_yaml(path: Path) -> bool:
-    """Whether ``path`` holds settings of an edge.yaml that a frontend file has not."""
+def _read(path: Path) -> str:
+    """The file's text, read once: what it holds decides which model checks it."""
     try:
-        keys = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return read_config_text(path)
+    except ConfigError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+
+
+def _is_edge_yaml(text: str) -> bool:
+    """Whether ``text`` holds settings of an edge.yaml that a frontend file has not."""
+    try:
+        keys = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError):
         return False
     extra = set(keys) - set(FrontendConfig.model_fields) if isinstance(keys, dict) else set()
     return bool(extra) and extra <= set(EdgeConfig.model_fields)
@@ -66,13 +80,22 @@ def _is_edge_yaml(path: Path) -> bool:
 def _streams_to_record(path: Path) -> list[StreamConfig]:
     """The streams of a frontend file or of an edge.yaml: a camera is recorded for `haad enroll` on
     the host whose edge.yaml names it, with that stream's estimator settings."""
-    if not _is_edge_yaml(path):
-        return _load(path).streams
+    text = _read(path)
+    model: type[EdgeConfig | FrontendConfig] = EdgeConfig if _is_edge_yaml(text) else FrontendConfig
     try:
-        return load_config(path, EdgeConfig).streams
+        return parse_config(text, model, str(path)).streams
     except ConfigError as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(2) from None
+
+
+def frontend_checks(cfg: FrontendConfig) -> tuple[list[str], list[str]]:
+    """What keeps a frontend host from sending, then what exposes it (a secret key file every user
+    may read), looked for only when there is no problem; as ``haad run`` checks an edge.yaml."""
+    from edge.checks import frontend_problems, frontend_warnings
+
+    problems = frontend_problems(cfg.bus, cfg.streams)
+    return problems, [] if problems else frontend_warnings(cfg.bus, cfg.streams)
 
 
 @app.command("run")
@@ -85,13 +108,15 @@ def run_cmd(
     sources end."""
 
     from bus.logs import setup_logging
-    from edge.checks import frontend_problems
 
-    cfg = _load(config)
-    if problems := frontend_problems(cfg.bus, cfg.streams):
-        for problem in problems:
-            typer.echo(f"{config}: {problem}", err=True)
+    cfg = load_frontend_config(config)
+    problems, warnings = frontend_checks(cfg)
+    for problem in problems:
+        typer.echo(f"{config}: {problem}", err=True)
+    if problems:
         raise typer.Exit(2)
+    for warning in warnings:
+        typer.echo(f"{config}: warning: {warning}", err=True)
     level = logging.getLevelNamesMapping().get(log_level.upper())
     if level is None:
         typer.echo(f"unknown log level {log_level!r}", err=True)
@@ -197,22 +222,55 @@ class _Stream:
         log.error("stream %s exited with code %s; restarting in %.1f s", self.config.id, p.exitcode, wait)
 
 
+def _person_choice(value: str) -> str:
+    """``--person``: first, longest, all, or a person id (a whole number)."""
+    if value in _PERSON_CHOICES or value.isdigit():
+        return value
+    raise typer.BadParameter(f"{value!r}: give first, longest, all or a person id (a whole number)")
+
+
+_PERSON_CHOICES = ("first", "longest", "all")
+
+
+def _chosen_people(recording: Recording, person: str) -> list[int]:
+    """The ids ``--person`` picks from ``recording``'s people (their first one, 0, when nobody was seen)."""
+    people = recording.people or [0]
+    if person == "first":
+        return people[:1]
+    if person == "all":
+        return people
+    if person == "longest":
+        return [max(people, key=lambda pid: sum(pid in f.person_ids for f in recording.frames))]
+    return [int(person)]
+
+
 @app.command("record")
 def record_cmd(
     config: RecordConfigArg,
-    out: Annotated[Path, typer.Option(help="Clip-set .npz to write (one clip).")],
+    out: Annotated[
+        Path, typer.Option(help="Clip-set .npz to write (one clip, one per person with --person all).")
+    ],
     stream: Annotated[str | None, typer.Option(help="Stream id in the config; default: the first.")] = None,
     label: Annotated[str, typer.Option(help="Behaviour label of the clip.")] = "normal",
     subject: Annotated[str, typer.Option(help="Who performs in it.")] = "subject0",
     max_seconds: Annotated[
         float | None, typer.Option(min=0.1, help="Stop after this much source time (live cameras).")
     ] = None,
+    person: Annotated[
+        str,
+        typer.Option(
+            callback=_person_choice,
+            help="Of several people (estimator.people, a replay of several): first (the first one seen), "
+            "longest (the one in view in the most frames: the performer in a busy scene), all (one clip "
+            "each), or a person id.",
+        ),
+    ] = "first",
 ) -> None:
     """Run one stream's source through pose estimation here and save the skeletons as a clip-set file."""
     from bus.logs import quiet_native_stderr
     from clips import Clip
     from clips.files import save_clipset_file
-    from pose_frontend.record import RecordError, record_clip
+    from pose_frontend.record import RecordError, record_stream
 
     streams = _streams_to_record(config)
     chosen: list[StreamConfig] = [s for s in streams if stream is None or s.id == stream]
@@ -234,25 +292,45 @@ def record_cmd(
     started = time.monotonic()
     try:
         with quiet_native_stderr():  # pose estimation's start-up lines, as haad enroll leaves them out
-            times, joints, _, counters = record_clip(chosen[0], max_seconds=max_seconds, stop=stop)
+            recording = record_stream(chosen[0], max_seconds=max_seconds, stop=stop)
     except RecordError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
+    times = recording.times
     if len(times) == 0:
         typer.echo("no frame was recorded", err=True)
         raise typer.Exit(1)
-    name = f"{chosen[0].id}:{label}"
+    ids = _chosen_people(recording, person)
+    if person.isdigit() and ids[0] not in recording.people:
+        # a live camera's recording is lost here: the ids it saw say what to ask for
+        typer.echo(f"error: no person {ids[0]} in the recording; people seen: {recording.people}", err=True)
+        raise typer.Exit(1)
+    # One clip per person: several people's skeletons spliced into one would be enrolled as one
+    # person's motion. Named by id when there are several, so that each is told apart.
+    clips = []
+    for pid in ids:
+        joints, _ = recording.of(pid)
+        suffix = f":person{pid}" if person == "all" and len(ids) > 1 else ""
+        clips.append(Clip(joints=joints, times=times, label=label, subject=f"{subject}{suffix}",
+                          name=f"{chosen[0].id}:{label}{suffix}"))  # fmt: skip
     try:
-        save_clipset_file(out, [Clip(joints=joints, times=times, label=label, subject=subject, name=name)])
+        save_clipset_file(out, clips)
     except OSError as e:
         typer.echo(f"error: cannot write {out}: {e.strerror}", err=True)
         raise typer.Exit(1) from None
-    # Which stream (the first, without --stream) and how much of it holds the one person recorded:
-    # a crowd's first person seen may be in view for a part of it only, the rest gaps enrolment skips.
-    seen = int(np.isfinite(joints).any(axis=(1, 2)).sum())
+    # Which stream (the first, without --stream) and how much of it holds each person recorded: a
+    # crowd's first person seen may be in view for a part of it only, the rest gaps enrolment skips.
+    seen = [int(np.isfinite(c.joints).any(axis=(1, 2)).sum()) for c in clips]
+    held = (
+        f"the person recorded in {seen[0]} of them"
+        if len(clips) == 1
+        else f"{len(clips)} people, one clip each, in view in " + ", ".join(
+            f"{n} (person {pid})" for pid, n in zip(ids, seen, strict=True)
+        )
+    )  # fmt: skip
     typer.echo(
-        f"wrote {out}: stream {chosen[0].id}, {len(times)} frames, the person recorded in {seen} of them, "
-        f"{times[-1] - times[0]:.1f} s of source time in {time.monotonic() - started:.1f} s; {counters.snapshot()}"
+        f"wrote {out}: stream {chosen[0].id}, {len(times)} frames, {held}, {times[-1] - times[0]:.1f} s of "
+        f"source time in {time.monotonic() - started:.1f} s; {recording.counters.snapshot()}"
     )
 
 
