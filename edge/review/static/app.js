@@ -513,12 +513,31 @@ async function timelinePage() {
   const X = (t) => L + ((t - since.getTime()) / (until.getTime() - since.getTime())) * (W - L - R);
   const timeAt = (x) => since.getTime() + ((x - L) / (W - L - R)) * (until.getTime() - since.getTime());
   // An axis time names its zone as every other time on the pages (at a fall-back hour the axis read
-  // 1:00, 1:30, 1:00, 1:30); the date over days, the seconds within an hour.
-  const short = (t) => {
+  // 1:00, 1:30, 1:00, 1:30); the date over days, the seconds within an hour or between marks less
+  // than a minute apart, their tenths (hundredths…) between marks less than a second apart.
+  const short = (t, step) => {
     const span = until - since, opts = { hour: "numeric", minute: "2-digit", timeZoneName: "short" };
-    if (span <= 3600e3) opts.second = "2-digit";
+    if (span <= 3600e3 || step < 60e3) opts.second = "2-digit";
+    if (step < 1e3) opts.fractionalSecondDigits = step >= 100 ? 1 : step >= 10 ? 2 : 3;
     if (span > 2 * 86400e3) Object.assign(opts, { year: "numeric", month: "numeric", day: "numeric" });
     return new Date(t).toLocaleString([], opts);
+  };
+  // The axis marks: the period split in n, its ends marked, where each part is a whole number of the
+  // unit its labels show (a chosen "Last 6 hours", a day); else (a drag's zoom) round times of the
+  // browser's clock as far apart as labels of `room` need. Split in four, 10 s from 10:00:03.4 read
+  // 10:00:03, :05, :08, :10, :13 (uneven), and 2 s read :03, :03, :04, :04, :05.
+  const ROUND = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3,
+    900e3, 1800e3, 3600e3, 7200e3, 10800e3, 21600e3, 43200e3, 86400e3, 172800e3, 604800e3];
+  const axisMarks = (n, room) => {
+    const span = until - since, even = span / n;
+    const step = ROUND.find((s) => ((W - L - R) * s) / span >= room);
+    if (even % (span <= 3600e3 ? 1e3 : 60e3) === 0 || !step) {
+      return [...Array(n + 1).keys()].map((i) => ({ t: since.getTime() + i * even, step: even, anchor: i === 0 ? "start" : i === n ? "end" : "middle" }));
+    }
+    const zone = -since.getTimezoneOffset() * 60e3;  // round on the local clock (a zone +5:30 too)
+    const marks = [];
+    for (let t = Math.ceil((since.getTime() + zone) / step) * step - zone; t <= until.getTime(); t += step) marks.push({ t, step, anchor: "middle" });
+    return marks;
   };
 
   let shown = null;  // the answer drawn, redrawn as the clock moves
@@ -573,14 +592,15 @@ async function timelinePage() {
     svg.append(period);
     // As many axis times as fit side by side (a phone's chart holds its two ends): the first reaches
     // right of its line, the next half each way.
-    const probe = svg.appendChild(Object.assign(svgEl("text", { "font-size": 10 }), { textContent: short(until.getTime()) }));
-    const room = 1.5 * probe.getComputedTextLength() + 12;
+    // Measured as the finest marks (a quarter of the period) would label it.
+    const probe = svg.appendChild(Object.assign(svgEl("text", { "font-size": 10 }), { textContent: short(until.getTime(), (until - since) / 4) }));
+    const width = probe.getComputedTextLength(), room = 1.5 * width + 12;
     probe.remove();
     const n = [4, 2].find((k) => (W - L - R) / k >= room) || 1;
-    for (let i = 0; i <= n; i++) {
-      const t = since.getTime() + (i / n) * (until - since), x = X(t);
-      svg.append(svgEl("line", { x1: x, x2: x, y1: T - 4, y2: H, stroke: "#e3e7ec" }));
-      svg.append(Object.assign(svgEl("text", { x, y: 12, "font-size": 10, fill: "#667", "text-anchor": i === 0 ? "start" : i === n ? "end" : "middle" }), { textContent: short(t) }));
+    for (const { t, step, anchor } of axisMarks(n, room)) {
+      const x = X(t), middle = Math.min(Math.max(x, width / 2 + 2), W - width / 2 - 2);  // a mark by an edge: its label within the chart
+      svg.append(svgEl("line", { x1: x, x2: x, y1: T - 4, y2: H, stroke: "#e3e7ec", class: "mark" }));
+      svg.append(Object.assign(svgEl("text", { x: anchor === "middle" ? middle : x, y: 12, "font-size": 10, fill: "#667", "text-anchor": anchor }), { textContent: short(t, step) }));
     }
     const rowY = (stream) => tops.get(stream);
     // A row's scores are drawn as score / threshold: the dashed line is each alert's threshold.
