@@ -264,11 +264,10 @@ class AlertOutbox:
         error propagates (what is left keeps waiting)."""
         done = 0
         while waiting := self.undelivered(batch):
-            refused = write_refusals(store.write_alerts, waiting)
+            written, refused = write_refusals(store.write_alerts, waiting)
             self.set_aside_refused(refused)
-            no = {(a.episode_key, rev) for (rev, a), _ in refused}
-            self.delivered([(a.episode_key, rev) for rev, a in waiting if (a.episode_key, rev) not in no])
-            done += len(waiting) - len(refused)
+            self.delivered(written)
+            done += len(written)
         return done
 
     def set_aside_refused(self, refused: Sequence[tuple[State, str]]) -> None:
@@ -336,22 +335,24 @@ def _with_rev(column: str, rows: Sequence[tuple[Any, Any]]) -> tuple[str, list[A
 
 def write_refusals(
     write: Callable[[list[NewAlert]], Any], states: Sequence[State]
-) -> list[tuple[State, str]]:
+) -> tuple[list[Receipt], list[tuple[State, str]]]:
     """Write ``states`` with ``write`` (one transaction); where the log refuses them, each alone: the
-    states it refused, with why. Any other error propagates."""
+    (episode key, revision) of those written, for the outbox's receipts and the writer's record, and
+    the states it refused, with why. Any other error propagates."""
     try:
         write([a for _, a in states])
-        return []
+        return [(a.episode_key, rev) for rev, a in states], []
     except _REFUSED as e:
         if len(states) == 1:
-            return [(states[0], first_line(e))]
-    refused = []
-    for state in states:
+            return [], [(states[0], first_line(e))]
+    written, refused = [], []
+    for rev, a in states:
         try:
-            write([state[1]])
+            write([a])
+            written.append((a.episode_key, rev))
         except _REFUSED as e:
-            refused.append((state, first_line(e)))
-    return refused
+            refused.append(((rev, a), first_line(e)))
+    return written, refused
 
 
 def first_line(e: Exception) -> str:

@@ -514,14 +514,12 @@ class _Delivery:
                 store.write_alerts(alerts)
 
         try:
-            refused = write_refusals(write, states)
+            written, refused = write_refusals(write, states)
         except Exception as e:  # noqa: BLE001 - any driver error means: not delivered yet
             self.failed(e)
             return None
-        no = {(a.episode_key, rev) for (rev, a), _ in refused}
-        for rev, a in states:
-            if (a.episode_key, rev) not in no:
-                self.done[a.episode_key] = max(rev, self.done.get(a.episode_key, -1))
+        for key, rev in written:
+            self.done[key] = max(rev, self.done.get(key, -1))
         if self.down_since is not None:
             log.warning("alert log %s reachable again after %.0f s; the waiting alerts are delivered",
                         redact_url(self.cfg.url), time.monotonic() - self.down_since)  # fmt: skip
