@@ -11,12 +11,17 @@ import os
 import re
 import sys
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import BinaryIO, TextIO
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Longest silence while a failure goes on (a source unreachable, a native line repeated): an
+# operator reading the log later still finds it.
+_REMIND_S = 600.0
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,7 +48,9 @@ def setup_logging(level: str | int = "INFO", fmt: str = "json") -> None:
     Whatever else writes to this process's stderr (MediaPipe's and TensorFlow Lite's native logging,
     warnings, a traceback) is captured. With ``json`` it is re-emitted as JSON lines of the logger
     ``native``, so the log stays one JSON object per line; with ``text`` it is passed on as it is.
-    Either way known boilerplate (:func:`native_level` DEBUG) is left out unless ``native`` logs DEBUG.
+    Either way known boilerplate (:func:`native_level` DEBUG) is left out unless ``native`` logs DEBUG,
+    and so are the repeats of an OpenCV or FFmpeg line (a camera's retries) but the 1st, 2nd, 4th, ...
+    (:class:`Outage`), which say how often it came since when.
     """
     global _raw_native
     _raw_native = fmt != "json"
@@ -76,9 +83,17 @@ _HARMLESS_NATIVE = re.compile(
             r"inference_feedback_manager\.cc:\d+\] Feedback manager requires a model with a single signature",
             # The pose graph squares its region of interest, the case this projection does support.
             r"landmark_projection_calculator\.cc:\d+\] Using NORM_RECT without IMAGE_DIMENSIONS",
+            # OpenCV after any capture that did not open: the source's own line says so, and why.
+            r"VIDEOIO\(FFMPEG\): backend is generally available but can't be used to capture by name",
         )
     )
 )
+# OpenCV's own lines ("[ WARN:0@1.234] global cap.cpp:215 ...") and FFmpeg's ("[tcp @ 0x55d0...] ..."):
+# a camera's every retry says them again, for as long as it is down.
+_VIDEO_NATIVE = re.compile(r"\[(?: ?[A-Z]+:\d+@[\d.]+\] global |[\w,-]+ @ 0x[0-9a-f]+\] )")
+_VARYING = re.compile(r"0x[0-9a-f]+|\d+@[\d.]+\]")  # what differs between two repeats: an address, a clock
+_VIDEO_LINES_KEPT = 256  # distinct lines whose repeats are followed; the longest unseen is forgotten
+_video_lines: OrderedDict[str, Outage] = OrderedDict()  # the stderr forwarding thread's alone
 
 
 def _capture_native_stderr() -> TextIO:
@@ -96,6 +111,8 @@ def _capture_native_stderr() -> TextIO:
         with io.TextIOWrapper(raw, errors="replace") as lines:
             for text in _tracebacks_joined(line.rstrip() for line in lines):
                 level = native_level(text)
+                if level != logging.DEBUG and _VIDEO_NATIVE.match(text):
+                    level, text = _repeated(text, level)
                 # A child process's own log line, or any line of a text log but boilerplate (a
                 # traceback's lines stay together and unprefixed, whatever level): passed on as is.
                 shown = level != logging.DEBUG or native.isEnabledFor(logging.DEBUG)
@@ -107,6 +124,19 @@ def _capture_native_stderr() -> TextIO:
 
     _fd2_into(forward, "haad-native-stderr")
     return _native
+
+
+def _repeated(text: str, level: int) -> tuple[int, str]:
+    """An OpenCV or FFmpeg line and the level to log it at: its own when :class:`Outage` finds this
+    repeat news (with how many since when), else DEBUG."""
+    key = _VARYING.sub("#", text)
+    run = _video_lines.pop(key, None) or Outage("times")
+    _video_lines[key] = run  # the most recent last
+    if len(_video_lines) > _VIDEO_LINES_KEPT:
+        _video_lines.popitem(last=False)
+    if not run.failed(time.time(), time.monotonic()):
+        return logging.DEBUG, text
+    return level, text if run.failures == 1 else f"{text} ({run.describe()})"
 
 
 def _fd2_into(forward: Callable[[BinaryIO], None], name: str) -> threading.Thread:
@@ -148,6 +178,36 @@ def _tracebacks_joined(lines: Iterable[str]) -> Iterator[str]:
             held = []
     if held:
         yield "\n".join(held)
+
+
+class Outage:
+    """A run of failures (attempts to open a source, losses of a stream, a native line said again),
+    and which of them deserve a log line: the 1st, 2nd, 4th, 8th, ... (a retry's backoff doubles too,
+    so early lines come close together and later ones further apart) and any that comes
+    ``_REMIND_S`` or more after the last line. ``what`` names the failures in :meth:`describe`."""
+
+    def __init__(self, what: str = "failed attempts") -> None:
+        self.what = what
+        self.failures = 0
+        self.since = 0.0  # wall-clock time of the run's first failure
+        self._logged_at = 0.0  # monotonic
+
+    def failed(self, wall: float, mono: float) -> bool:
+        """Count one failure at ``wall``/``mono`` seconds; True when it is worth a log line."""
+        self.failures += 1
+        if self.failures == 1:
+            self.since = wall
+        if self.failures & (self.failures - 1) == 0 or mono - self._logged_at >= _REMIND_S:
+            self._logged_at = mono
+            return True
+        return False
+
+    def describe(self) -> str:
+        if not self.failures:
+            return f"0 {self.what}"
+        return (
+            f"{self.failures} {self.what} since {datetime.fromtimestamp(self.since, UTC):%Y-%m-%dT%H:%M:%SZ}"
+        )
 
 
 def native_level(line: str) -> int:

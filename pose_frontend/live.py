@@ -10,7 +10,7 @@ A capture that fails to open or stops delivering is released and reopened with e
 (``ReconnectConfig``); each successful reopening counts in ``reconnects`` and each failed
 attempt in ``failed_opens`` (:class:`pose_frontend.base.Counters`). After ``max_attempts`` failures in a row (when not 0) the source
 raises :class:`SourceUnavailableError`. A run of failed attempts is logged at its 1st, 2nd, 4th,
-8th, ... attempt and at least every 10 minutes (:class:`Outage`), and its end when a frame arrives;
+8th, ... attempt and at least every 10 minutes (:class:`bus.logs.Outage`), and its end when a frame arrives;
 so are the losses of a stream over the source's life (a flapping camera), and a reconnection when
 its loss or a failed attempt since was logged.
 
@@ -24,12 +24,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Protocol
 
 import cv2
 import numpy as np
 
+from bus.logs import Outage
 from config.frontend import ReconnectConfig, UrlSourceConfig, WebcamSourceConfig
 from config.redaction import redact_url
 from config.secrets import SecretError, with_password
@@ -40,38 +40,6 @@ log = logging.getLogger(__name__)
 # How often a waiting consumer looks at the stop flag.
 _POLL_S = 0.1
 _JOIN_TIMEOUT_S = 2.0
-# Longest silence while a source stays unreachable: an operator reading the log later still finds it.
-_REMIND_S = 600.0
-
-
-class Outage:
-    """A run of failures (attempts to open a source, losses of a stream), and which of them deserve a
-    log line: the 1st, 2nd, 4th, 8th, ... (the backoff doubles too, so early lines come close
-    together and later ones further apart) and any that comes ``_REMIND_S`` or more after the last
-    line. ``what`` names the failures in :meth:`describe`."""
-
-    def __init__(self, what: str = "failed attempts") -> None:
-        self.what = what
-        self.failures = 0
-        self.since = 0.0  # wall-clock time of the run's first failure
-        self._logged_at = 0.0  # monotonic
-
-    def failed(self, wall: float, mono: float) -> bool:
-        """Count one failure at ``wall``/``mono`` seconds; True when it is worth a log line."""
-        self.failures += 1
-        if self.failures == 1:
-            self.since = wall
-        if self.failures & (self.failures - 1) == 0 or mono - self._logged_at >= _REMIND_S:
-            self._logged_at = mono
-            return True
-        return False
-
-    def describe(self) -> str:
-        if not self.failures:
-            return f"0 {self.what}"
-        return (
-            f"{self.failures} {self.what} since {datetime.fromtimestamp(self.since, UTC):%Y-%m-%dT%H:%M:%SZ}"
-        )
 
 
 class Capture(Protocol):

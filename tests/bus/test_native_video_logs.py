@@ -1,0 +1,53 @@
+"""OpenCV's and FFmpeg's lines on a camera's every retry (a refused RTSP URL, a missing file) went
+raw into the log, one or two per attempt for as long as the camera was down. Each distinct line is
+now logged when :class:`bus.logs.Outage` finds it news (1st, 2nd, 4th, ... time, with how many since
+when), the rest at DEBUG; OpenCV's "can't be used to capture by name" after a failed open, which
+says nothing the source's own line does not, is DEBUG boilerplate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+# Real captures that fail, ``attempts`` times, in a process whose fd 2 the daemon's logging
+# captured; fd 2 is then closed so the forwarding reader ends, and is waited for.
+_FAIL = """
+import os, sys, threading, time
+import cv2
+from bus.logs import setup_logging
+setup_logging(sys.argv[2], 'json')
+for _ in range(int(sys.argv[1])):
+    cv2.VideoCapture('rtsp://127.0.0.1:1/x', cv2.CAP_FFMPEG).release()
+    cv2.VideoCapture('/nonexistent/camera.mp4', cv2.CAP_FFMPEG).release()
+    time.sleep(float(sys.argv[3]))
+reader = next(t for t in threading.enumerate() if t.name == 'haad-native-stderr')
+os.close(2)
+reader.join(10)
+"""
+
+
+def _native(attempts: int, level: str, pause_s: float) -> list[dict[str, str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _FAIL, str(attempts), level, str(pause_s)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return [r for r in map(json.loads, done.stderr.splitlines()) if r["logger"] == "native"]
+
+
+@pytest.mark.parametrize("pause_s", [0.0, 0.02])
+def test_a_cameras_repeated_native_lines_are_logged_at_growing_intervals(pause_s: float) -> None:
+    shown = [r["msg"] for r in _native(9, "INFO", pause_s)]
+    refused = [m for m in shown if "Connection refused" in m]
+    assert len(refused) == 4, shown  # the 1st, 2nd, 4th and 8th of 9
+    assert "times since" not in refused[0] and "(8 times since " in refused[-1]
+    assert not [m for m in shown if "capture by name" in m]
+    assert len(shown) <= 8  # and no other line of each attempt on its own: 9 attempts wrote 18+ lines
+
+
+def test_every_native_line_is_there_at_debug() -> None:
+    native = _native(3, "DEBUG", 0.0)
+    assert len([r for r in native if "Connection refused" in r["msg"]]) == 3
+    assert {r["level"] for r in native if "capture by name" in r["msg"]} == {"DEBUG"}
