@@ -4,7 +4,9 @@ Headers: ``X-Haad-Event`` (open / update / close), ``X-Haad-Delivery`` (the even
 retry, so receivers can drop duplicates), ``X-Haad-Timestamp`` (Unix seconds) and, with a secret,
 ``X-Haad-Signature: sha256=<hex>`` over ``<timestamp>.<body>``: :func:`verify` checks one. Any 2xx
 is success; anything else (an answer that is not HTTP included), or no complete answer (status line
-and headers) within the timeout, is retried by the notifier with back-off.
+and headers) within the timeout, is retried by the notifier with back-off. An answer that says the
+receiver is not there or asks for later (408, 429, 502, 503, 504: a proxy whose service is down) is
+an outage, as no answer is: such failures never skip an event (``give_up_after_s``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from config.redaction import redact_url
 from config.secrets import SecretError
 from edge.events.sinks import DeliveryError
 from edge.store.outbox import OutboxEvent
+
+# Request Timeout, Too Many Requests, Bad Gateway, Service Unavailable, Gateway Timeout: not this
+# event refused, the receiver away (behind its proxy) or busy.
+_LATER = frozenset({408, 429, 502, 503, 504})
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -153,7 +159,9 @@ class WebhookSink:
                 if 300 <= e.code < 400
                 else ""
             )
-            raise DeliveryError(f"{self.cfg.name}: HTTP {e.code} {e.reason}{moved}") from None
+            raise DeliveryError(
+                f"{self.cfg.name}: HTTP {e.code} {e.reason}{moved}", unreachable=e.code in _LATER
+            ) from None
         except (urllib.error.URLError, OSError) as e:  # refused, unknown host, no answer in time
             raise DeliveryError(f"{self.cfg.name}: {e}", unreachable=True) from None
         except http.client.HTTPException as e:  # a service on that port that does not speak HTTP
