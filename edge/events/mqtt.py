@@ -517,6 +517,7 @@ class MqttSink:
     def _fall_back(self) -> None:
         """A client of MQTT 3.1.1 in place of the MQTT 5 one the broker refused."""
         self._v311_due = False
+        self._why = ""  # MQTT 5's failure: from now on the 3.1.1 client's, if it fails too, is the news
         self._protocol = MQTTProtocolVersion.MQTTv311
         self._renew(renewed=False)  # the broker never took a connection: its first one ends any back-off
 

@@ -9,6 +9,7 @@ import json
 import logging
 import socket
 import threading
+import time
 
 import pytest
 from conftest import NewBroker, RunNotifier
@@ -231,3 +232,35 @@ def test_qos_2_warns_that_a_refused_publish_cannot_be_seen(
         _wait_delivered(notifier)
     [warning] = [r.getMessage() for r in caplog.records if "qos 2" in r.getMessage()]
     assert "cannot tell a publish the broker refuses" in warning and "qos 1" in warning
+
+
+def test_a_service_that_is_not_mqtt_is_named_as_such_after_the_fall_back_to_3_1_1(store: AlertStore) -> None:
+    """An answer MQTT 5 cannot read is tried again with MQTT 3.1.1; when that fails too (the port is
+    not MQTT's), last_error said "connecting with MQTT 3.1.1" for as long as it lasted."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer_garbage() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(100)
+                conn.sendall(b"\x20\x05HTTP/")  # a CONNACK's first byte, then nothing of one
+
+    threading.Thread(target=answer_garbage, daemon=True).start()
+    cfg = _cfg(int(server.getsockname()[1]), _prefix())
+    notifier = Notifier(cfg, store, [MqttSink(cfg.mqtt)])  # type: ignore[arg-type]
+    try:
+        store.write_alerts([new_alert("cam1")])
+        deadline = time.monotonic() + 15
+        while "3.1.1" in notifier.states()[0].last_error or not notifier.states()[0].last_error:
+            assert time.monotonic() < deadline, notifier.states()[0].last_error
+            notifier.step()
+            time.sleep(0.2)
+        assert "connection closed before the broker accepted it" in notifier.states()[0].last_error
+        assert notifier.states()[0].pending == 1
+    finally:
+        notifier.close()
+        server.close()
