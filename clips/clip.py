@@ -20,6 +20,8 @@ class Clip:
         change ("" = not annotated); None when the clip carries one label.
     view: which camera recorded it, when one action was filmed from several ("" = one camera);
         the few-shot benchmark then enrols from one view and scores another.
+    visibility: ``(T, 20)`` float32 in [0, 1], each joint's visibility where the file gives
+        MediaPipe's (a replay sends it, for the worker to judge); None when it gives none.
     """
 
     joints: np.ndarray
@@ -29,6 +31,7 @@ class Clip:
     name: str = ""
     frame_labels: np.ndarray | None = None
     view: str = ""
+    visibility: np.ndarray | None = None
 
     @property
     def duration_s(self) -> float:

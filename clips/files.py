@@ -94,14 +94,15 @@ def load_clips(
     if suffix == ".npy":
         try:
             raw = np.load(path, allow_pickle=False)
-            joints = _canonical(path, raw, layout, min_visibility)
+            joints, visibility = _canonical(path, raw, layout, min_visibility)
         except ClipFileError:
             raise
         except _UNREADABLE as e:
             raise ClipFileError(f"{path} is not a readable (T, N, 3) skeleton .npy: {e}") from e
         if joints.ndim != 3 or len(joints) == 0:
             raise ClipFileError(f"{path}: expected a (T, N, 3) array with T >= 1; got shape {raw.shape}")
-        return [Clip(_upright(path, joints), np.arange(len(joints)) / fps, label or "", "", path.stem)]
+        times = np.arange(len(joints)) / fps
+        return [Clip(_upright(path, joints), times, label or "", "", path.stem, visibility=visibility)]
     raise ClipFileError(f"{path}: a clip file is a clip-set .npz or a .npy skeleton array")
 
 
@@ -150,7 +151,8 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
     if frame_labels is not None and (frame_labels.shape != (total,) or frame_labels.dtype.kind not in "USiu"):
         raise ClipFileError(f"{path}: frame_labels must be one string (or whole number) per frame ({total})")
     try:
-        joints = _upright(path, _canonical(path, arrays["joints"], layout, min_visibility))  # type: ignore[arg-type]
+        joints, visibility = _canonical(path, arrays["joints"], layout, min_visibility)  # type: ignore[arg-type]
+        joints = _upright(path, joints)
     except ClipFileError:
         raise
     except ValueError as e:
@@ -171,6 +173,7 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
     names = _text(arrays["names"]) if "names" in arrays else np.array([f"{path.stem}:{i}" for i in range(n)])
     timed, offsets = _timed_frames(path, times, offsets, names)
     joints, times = joints[timed], times[timed]
+    visibility = None if visibility is None else visibility[timed]
     frame_labels = None if frame_labels is None else frame_labels[timed]
     _check_times(path, times, offsets, names)
     views = _text(_per_clip(arrays["views"], n)) if "views" in arrays else np.full(n, "")
@@ -187,6 +190,7 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
             name=str(names[i]),
             frame_labels=None if frame_labels is None else frame_labels[offsets[i] : offsets[i + 1]],
             view=str(views[i]),
+            visibility=None if visibility is None else visibility[offsets[i] : offsets[i + 1]],
         )
         for i in range(n)
     )
@@ -255,18 +259,24 @@ def _upright(path: Path, joints: np.ndarray) -> np.ndarray:
     return joints
 
 
-def _canonical(path: Path, raw: np.ndarray, layout: Layout, min_visibility: float | None) -> np.ndarray:
-    """``raw`` joints of ``layout`` as canonical ones. MediaPipe landmarks may carry a fourth column,
-    their visibility, as MediaPipe gives them: frames the live worker would count missing are NaN."""
-    visibility = None
+def _canonical(
+    path: Path, raw: np.ndarray, layout: Layout, min_visibility: float | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``raw`` joints of ``layout`` as canonical ones, and each one's visibility where the file gives
+    MediaPipe's, a fourth column of its landmarks (None where it gives none): frames the live worker
+    would count missing are NaN."""
+    landmark_visibility = None
     if layout == "mediapipe33" and raw.ndim == 3 and raw.shape[1:] == (33, 4):
-        raw, visibility = raw[..., :3], raw[..., 3]
+        raw, landmark_visibility = raw[..., :3], raw[..., 3]
     joints = to_canonical(raw, layout)
     if layout == "mediapipe33":
         _refuse_image_landmarks(path, raw, joints)
-    if visibility is not None:
-        _unseen_frames_missing(path, joints, visibility, min_visibility)
-    return joints
+    if landmark_visibility is None:
+        return joints, None
+    # each canonical joint as visible as the frontend makes it (as estimator.py)
+    visibility = mediapipe_visibility(np.clip(np.nan_to_num(landmark_visibility, nan=1.0), 0.0, 1.0))
+    _unseen_frames_missing(path, joints, visibility, min_visibility)
+    return joints, visibility
 
 
 def _refuse_image_landmarks(path: Path, raw: np.ndarray, joints: np.ndarray) -> None:
@@ -297,13 +307,12 @@ _DEFAULT_MIN_VISIBILITY: float = WorkerConfig.model_fields["min_visibility"].def
 def _unseen_frames_missing(
     path: Path, joints: np.ndarray, visibility: np.ndarray, min_visibility: float | None
 ) -> None:
-    """Make NaN, in place, the frames whose MediaPipe ``visibility`` (frames, 33) the worker would
-    count missing; each canonical joint is as visible as the frontend makes it (mediapipe_visibility)."""
+    """Make NaN, in place, the frames whose canonical ``visibility`` (frames, 20) the worker would
+    count missing."""
     least = _DEFAULT_MIN_VISIBILITY if min_visibility is None else min_visibility
-    seen = mediapipe_visibility(np.clip(np.nan_to_num(visibility, nan=1.0), 0.0, 1.0))  # as estimator.py
     present = np.isfinite(joints).all(axis=-1)
     counted = present.sum(axis=-1)
-    mean = np.where(present, seen, 0.0).sum(axis=-1) / np.maximum(counted, 1)
+    mean = np.where(present, visibility, 0.0).sum(axis=-1) / np.maximum(counted, 1)
     unseen = (counted > 0) & (mean < least)
     joints[unseen] = np.nan
     if unseen.any():

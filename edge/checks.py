@@ -50,7 +50,7 @@ def _problems(cfg: EdgeConfig, store_answer: tuple[str, str]) -> list[str]:
         *no_streams,
         *_folder_problems(cfg),
         *_profile_problems(cfg),
-        *_source_problems(cfg.streams if cfg.run_frontends else [], cfg.worker.min_visibility),
+        *_source_problems(cfg.streams if cfg.run_frontends else []),
         *_key_problems(cfg),
         *secret_problems(cfg),
         *_tls_problems(cfg),
@@ -307,7 +307,7 @@ def _camera_refs(streams: Sequence[StreamConfig]) -> Iterator[tuple[str, SecretR
     return (ref for i, s in enumerate(streams) for ref in _secret_refs(s, f"streams.{i}."))
 
 
-def _source_problems(streams: Sequence[StreamConfig], min_visibility: float | None = None) -> list[str]:
+def _source_problems(streams: Sequence[StreamConfig]) -> list[str]:
     """Files opened as the frontend will open them: one it cannot (missing, not a video, a skeleton
     array of the wrong shape, no task model) would fail, be restarted and given up, whatever the wait."""
     from pose_frontend.base import SourceError
@@ -317,7 +317,7 @@ def _source_problems(streams: Sequence[StreamConfig], min_visibility: float | No
     for stream in streams:
         if isinstance(stream.source, VideoSourceConfig | SkeletonSourceConfig | ImagesSourceConfig):
             try:
-                open_source(stream.source, min_visibility=min_visibility).close()
+                open_source(stream.source).close()
             except SourceError as e:
                 problems.append(f"stream {stream.id}: {e}")
         model = stream.estimator.task_model_path  # read by kind: tasks only (config/frontend.py)

@@ -132,7 +132,7 @@ class Daemon:
                 return lambda: FrontendGroupProcess(
                     streams, cfg.bus, cfg.supervisor, pose_threads=cfg.pose_threads,
                     log_level=cfg.logging.level, log_format=cfg.logging.format, snapshot_dir=ring_root(cfg),
-                    progress=progress, min_visibility=cfg.worker.min_visibility,
+                    progress=progress,
                 )  # fmt: skip
 
             n = cfg.cameras_per_frontend
@@ -148,7 +148,6 @@ class Daemon:
                 return lambda: FrontendProcess(
                     stream, cfg.bus, log_level=cfg.logging.level, log_format=cfg.logging.format,
                     snapshot_dir=ring_root(cfg), progress=progress[stream.id],
-                    min_visibility=cfg.worker.min_visibility,
                 )  # fmt: skip
 
             self.frontends = [

@@ -78,19 +78,17 @@ def run_camera(
     snapshot_dir: Path | None = None,
     pose_models: PoseModelPool | None = None,
     progress: Progress | None = None,
-    min_visibility: float | None = None,
 ) -> bool:
     """One camera until its source ends (True) or ``stop``; restarted after a failure with back-off,
-    given up (False) after too many failures too fast. ``snapshot_dir``, ``progress``,
-    ``min_visibility``: as :func:`run_stream`'s (a restarted recording continues where it was)."""
+    given up (False) after too many failures too fast. ``snapshot_dir``, ``progress``: as
+    :func:`run_stream`'s (a restarted recording continues where it was)."""
     progress = progress if progress is not None else Progress()
     restarts = Restarts(supervisor)
     while not stop.is_set():
         started = time.monotonic()
         try:
             run_stream(config, publisher, stop, counters=counters, pose_slots=pose_slots,
-                       snapshot_dir=snapshot_dir, pose_models=pose_models, progress=progress,
-                       min_visibility=min_visibility)  # fmt: skip
+                       snapshot_dir=snapshot_dir, pose_models=pose_models, progress=progress)  # fmt: skip
             return True
         except (SourceError, EstimatorError, FrameErrorLimit) as e:
             log.error("stream %s stopped: %s", config.id, e)
@@ -125,7 +123,6 @@ class FrontendGroupProcess(SpawnProcess):
         hold_s: float = 60.0,
         snapshot_dir: Path | None = None,
         progress: dict[str, Progress] | None = None,
-        min_visibility: float | None = None,
     ) -> None:
         super().__init__(name=f"haad-frontend-{streams[0].id}+{len(streams) - 1}", daemon=True)
         self.streams, self.bus, self.supervisor = streams, bus, supervisor
@@ -139,7 +136,6 @@ class FrontendGroupProcess(SpawnProcess):
         self.given_up = {s.id: _SPAWN.Event() for s in streams}
         progress = progress or {}  # the daemon's, by stream (pose_frontend.base.Progress)
         self.progress = {s.id: progress.get(s.id) or Progress.shared() for s in streams}
-        self.min_visibility = min_visibility  # the worker's, for a replayed clip file (run_stream)
 
     def run(self) -> None:
         die_with_parent(signal.SIGKILL)
@@ -163,7 +159,6 @@ class FrontendGroupProcess(SpawnProcess):
                 self.snapshot_dir,
                 models,
                 self.progress[stream.id],
-                self.min_visibility,
             ):
                 self.given_up[stream.id].set()
 

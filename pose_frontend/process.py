@@ -68,13 +68,17 @@ class FramePublisher(Protocol):
     def publish(self, frame: SkeletonFrame, *, wait: StopFlag | None = None) -> bool: ...
 
 
-def skeleton_pose(joints: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """A replayed canonical skeleton -> (joints, visibility): 1 where measured, 0 where NaN; a frame
-    without any measured joint is "no person"."""
+def skeleton_pose(frame: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A replayed canonical skeleton ``(20, 3)``, or ``(20, 4)`` with the visibility a MediaPipe clip
+    file gives each joint -> (joints, visibility): that visibility (else 1) where measured, 0 where
+    NaN; a frame without any measured joint is "no person". The worker judges the visibility by its
+    own ``worker.min_visibility``, as it judges a camera's."""
+    joints = frame[:, :3]
     measured = ~np.isnan(joints).any(axis=-1)  # Inf is a bad value, not a missing joint: the bus refuses it
     if not measured.any():
         return None, None
-    return joints, measured.astype(np.float32)
+    seen = frame[:, 3] if frame.shape[-1] == 4 else np.float32(1.0)
+    return joints, np.where(measured, seen, 0.0).astype(np.float32)
 
 
 def skeleton_people(people: np.ndarray) -> tuple[PersonSkeleton, ...]:
@@ -140,7 +144,6 @@ def run_stream(
     pose_slots: AbstractContextManager[object] | None = None,
     pose_models: PoseModelPool | None = None,
     progress: Progress | None = None,
-    min_visibility: float | None = None,
 ) -> Counters:
     """Publish ``config``'s stream until its source ends or ``stop`` is set; returns the counters.
 
@@ -151,14 +154,12 @@ def run_stream(
     fraction of the memory: :mod:`pose_frontend.shared_pose`).
     ``progress``: where an earlier run of this stream got to, kept up to date: a recording continues
     after its last published frame, with the next ``seq``; new people get ids after those it gave.
-    ``min_visibility``: the worker's, for a replayed clip file (:func:`open_source`).
     Raises :class:`SourceError` when the source fails, :class:`EstimatorError` when the estimator
     cannot start, and :class:`FrameErrorLimit` after ``config.max_consecutive_errors`` failed
     frames in a row.
     """
     if source is None:
-        source = open_source(config.source, stop=stop, counters=counters, pose_fps=config.pose_fps,
-                             min_visibility=min_visibility)  # fmt: skip
+        source = open_source(config.source, stop=stop, counters=counters, pose_fps=config.pose_fps)
     counters = source.stats
     seq = failures_in_a_row = 0
     progress = progress if progress is not None else Progress()
@@ -282,7 +283,6 @@ class FrontendProcess(SpawnProcess):
         hold_s: float = 60.0,
         snapshot_dir: Path | None = None,
         progress: Progress | None = None,
-        min_visibility: float | None = None,
     ) -> None:
         super().__init__(name=f"haad-frontend-{config.id}", daemon=True)
         self.config = config
@@ -297,7 +297,6 @@ class FrontendProcess(SpawnProcess):
         self.counters = Counters.shared()
         # the daemon's, shared by every process it starts for this stream (Progress)
         self.progress = progress if progress is not None else Progress.shared()
-        self.min_visibility = min_visibility  # the worker's, for a replayed clip file (run_stream)
 
     def run(self) -> None:
         die_with_parent(signal.SIGKILL)  # never outlives the daemon (bus.lifetime)
@@ -313,8 +312,7 @@ class FrontendProcess(SpawnProcess):
         try:
             publisher = Publisher.from_config(self.bus, context=context)
             run_stream(self.config, publisher, self.stop_event, counters=self.counters,
-                       snapshot_dir=self.snapshot_dir, progress=self.progress,
-                       min_visibility=self.min_visibility)  # fmt: skip
+                       snapshot_dir=self.snapshot_dir, progress=self.progress)  # fmt: skip
             self.finished_event.set()
             if not self.release_event.wait(self.hold_s):
                 log.warning("stream %s: nobody released its queue within %.0f s; closing", self.config.id,

@@ -290,7 +290,8 @@ class ImageFolderSource(_PassSource):
 
 class SkeletonReplaySource(_PassSource):
     """Recorded canonical skeletons: a clip-set ``.npz`` (clips in order, or the named ``clips``) or
-    a ``.npy`` of shape ``(T, N, 3)`` in ``layout`` at ``fps``."""
+    a ``.npy`` of shape ``(T, N, 3)`` in ``layout`` at ``fps``. A frame is ``(20, 3)``, ``(20, 4)``
+    with each joint's visibility where the file gives MediaPipe's, or ``(P, 20, 3)`` for P people."""
 
     produces = "skeleton"
 
@@ -305,14 +306,14 @@ class SkeletonReplaySource(_PassSource):
         realtime: bool = False,
         stop: StopFlag | None = None,
         counters: Counters | None = None,
-        min_visibility: float | None = None,
     ) -> None:
         super().__init__(loop=loop, realtime=realtime, stop=stop, counters=counters)
         file = _require_file(Path(path), "skeleton file")
         if file.suffix.lower() not in CLIP_FILE_SUFFIXES:
             raise SourceError(f"{file}: a skeleton file must be a clip-set .npz or a .npy")
-        self.clips = _load_replay(file, list(clips), layout, fps, min_visibility)
-        self.clips = [(times, joints) for times, joints in self.clips if len(times)]
+        self.clips = [
+            (times, frames) for times, frames in _load_replay(file, list(clips), layout, fps) if len(times)
+        ]
         if not self.clips:
             raise SourceError(f"{file}: no clip has a frame")
         steps = np.concatenate([np.diff(times) for times, _ in self.clips])
@@ -324,16 +325,17 @@ class SkeletonReplaySource(_PassSource):
 
     def _passes(self) -> Iterator[Iterable[tuple[float, np.ndarray]]]:
         clips = itertools.cycle(self.clips) if self.loop else iter(self.clips)
-        for times, joints in clips:
-            yield zip(times.tolist(), joints, strict=True)
+        for times, frames in clips:
+            yield zip(times.tolist(), frames, strict=True)
 
 
 def _load_replay(
-    file: Path, names: list[str], layout: str, fps: float, min_visibility: float | None
+    file: Path, names: list[str], layout: str, fps: float
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(times, joints) of the clips to replay: the named ones of a clip-set file, in that order, or
+    """(times, frames) of the clips to replay: the named ones of a clip-set file, in that order, or
     all of them; a .npy array is one clip, ``(T, P, N, 3)`` one of P people (frames ``(P, 20, 3)``).
-    A MediaPipe clip's frames less visible than ``min_visibility`` are out of view (clips.files)."""
+    A MediaPipe clip's frames carry each joint's visibility (``(20, 4)``) and are all sent: the
+    worker judges them by its own ``worker.min_visibility``, wherever it runs."""
     if file.suffix == ".npy" and not names:
         try:
             raw = np.load(file, allow_pickle=False)
@@ -348,7 +350,8 @@ def _load_replay(
         except (OSError, ValueError) as e:
             raise SourceError(f"cannot replay {file}: {e}") from e
     try:
-        loaded = load_clips(file, layout=layout, fps=fps, min_visibility=min_visibility)  # type: ignore[arg-type]
+        # 0: no frame is less visible, so none is left out here (the worker's rule, not a copy of it)
+        loaded = load_clips(file, layout=layout, fps=fps, min_visibility=0.0)  # type: ignore[arg-type]
     except (OSError, ValueError) as e:
         raise SourceError(f"cannot replay {file}: {e}") from e
     by_name = {c.name: c for c in loaded}
@@ -356,7 +359,14 @@ def _load_replay(
     if missing:
         raise SourceError(f"{file} has no clips named {missing}; it has {sorted(by_name)}")
     chosen = [by_name[n] for n in names] if names else loaded
-    return [(c.times.astype(np.float64), c.joints.astype(np.float32)) for c in chosen]
+    return [(c.times.astype(np.float64), _with_visibility(c.joints, c.visibility)) for c in chosen]
+
+
+def _with_visibility(joints: np.ndarray, visibility: np.ndarray | None) -> np.ndarray:
+    """``(T, 20, 3)`` joints, with ``(T, 20)`` visibility as a fourth column when the file gave it."""
+    if visibility is None:
+        return joints.astype(np.float32)
+    return np.concatenate([joints, visibility[..., None]], axis=-1).astype(np.float32)
 
 
 class SyntheticSource(_PassSource):
@@ -413,21 +423,14 @@ def open_source(
     counters: Counters | None = None,
     capture_factory: CaptureFactory | None = None,
     pose_fps: float | None = None,
-    min_visibility: float | None = None,
 ) -> Source:
     """The source ``config`` describes, counting into ``counters`` (new ones when None); an image
     source delivers at most ``pose_fps`` frames per second of source time (None: all).
 
-    ``min_visibility``: the worker's ``worker.min_visibility`` (its default when None). A replayed
-    MediaPipe clip file sends no visibility on, so the frames the worker would count missing are
-    left out here instead, by the worker's value (another one, and the replay disagreed with it).
-
     ``capture_factory`` replaces the OpenCV capture of a webcam or URL source (for tests: no camera
     exists on CI machines).
     """
-    source = _make_source(
-        config, stop=stop, counters=counters, capture_factory=capture_factory, min_visibility=min_visibility
-    )
+    source = _make_source(config, stop=stop, counters=counters, capture_factory=capture_factory)
     if source.produces == "image":
         source.rate = RateGate(pose_fps)
     return source
@@ -439,7 +442,6 @@ def _make_source(
     stop: StopFlag | None,
     counters: Counters | None,
     capture_factory: CaptureFactory | None,
-    min_visibility: float | None,
 ) -> Source:
     match config:
         case VideoSourceConfig():
@@ -466,7 +468,6 @@ def _make_source(
                 realtime=config.realtime,
                 stop=stop,
                 counters=counters,
-                min_visibility=min_visibility,
             )
         case SyntheticSourceConfig():
             return SyntheticSource(
