@@ -541,6 +541,7 @@ async function timelinePage() {
   };
 
   let shown = null;  // the answer drawn, redrawn as the clock moves
+  const tip = barTip(svg, document.getElementById("tl-tip"));
   // When the live updates stopped (the server gone), null while they come: an open alert is known
   // to be going on up to then, not to now (it may have ended since).
   let lostAt = null;
@@ -615,9 +616,9 @@ async function timelinePage() {
     for (const { a, s, x, w, lane } of bars) {
       const bar = svgEl("rect", { x, y: rowY(a.stream_id) + ROW - 12 + LANE * lane, width: w, height: 8, rx: 2, fill: colour[a.status] || "#888", class: "bar", "data-id": a.id });
       const label = `alert ${a.id}: ${a.host ? a.host + " · " : ""}${who(a)} · ${a.profile} · ${when(a.started_at)} · peak ${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)} · ${a.status}${a.ended_at ? "" : " · still open"}`;
-      bar.append(Object.assign(svgEl("title", {}), { textContent: label }));
-      // A link, so the keyboard reaches each alert (Tab, Enter) as a click does.
-      const link = svgEl("a", { href: "/alerts/" + a.id, "aria-label": label, class: "bar-link" });
+      // A link, so the keyboard reaches each alert (Tab, Enter) as a click does; its words shown by
+      // the page's own tip (below), not an SVG title, which went with the bar at each redraw.
+      const link = svgEl("a", { href: "/alerts/" + a.id, "aria-label": label, class: "bar-link", "data-id": a.id });
       link.append(bar);
       svg.append(link);
       if (a.trace.length) {
@@ -626,6 +627,7 @@ async function timelinePage() {
       }
     }
     if (focused) svg.querySelector(`a[href="${focused}"]`)?.focus();
+    tip.redrawn();
     if (from != null) svg.append(band);  // a drag under way goes on over the new chart
     const more = tl.truncated ? ` (only the newest ${tl.alerts.length} drawn, from ${when(tl.alerts[0].started_at)}: zoom in for the earlier ones)` : "";
     const tsum = document.getElementById("t-summary");
@@ -691,6 +693,34 @@ async function timelinePage() {
     state.textContent = s;
     if (s !== "live") { lostAt = lostAt || new Date(); if (shown) draw(shown); } else if (lostAt) { lostAt = null; load(); }  // the changes missed
   });
+}
+
+// A timeline bar's words while the pointer is on it or the keyboard's focus: the chart is drawn anew
+// every few seconds (the clock, live events), and the browser's tooltip of an SVG title went with
+// the bar it belonged to, back only once the pointer moved (a flicker, or gone). This tip belongs to
+// the page: kept across a redraw while its alert is still drawn, its words those of the new bar.
+function barTip(svg, tip) {
+  let id = null, at = null;  // the alert shown, and where: the pointer's place or the bar's
+  const bar = (target) => target?.closest?.("a.bar-link");
+  const place = () => {
+    const link = svg.querySelector(`a.bar-link[data-id="${id}"]`);
+    if (!link) { hide(); return; }
+    tip.textContent = link.getAttribute("aria-label");
+    tip.hidden = false;
+    const r = link.getBoundingClientRect(), [x, y] = at || [r.left, r.bottom];
+    tip.style.left = `${Math.max(4, Math.min(x + 12, innerWidth - tip.offsetWidth - 4))}px`;
+    tip.style.top = `${y + 16 + tip.offsetHeight < innerHeight ? y + 16 : y - 8 - tip.offsetHeight}px`;
+  };
+  const show = (link, point) => { id = link.dataset.id; at = point; place(); };
+  const hide = () => { id = null; tip.hidden = true; };
+  svg.addEventListener("pointermove", (ev) => {
+    const link = bar(ev.target);
+    if (link) show(link, [ev.clientX, ev.clientY]); else if (at) hide();
+  });
+  svg.addEventListener("pointerleave", () => { if (at) hide(); });
+  svg.addEventListener("focusin", (ev) => { if (bar(ev.target)) show(bar(ev.target), null); });
+  svg.addEventListener("focusout", (ev) => { if (!at && !bar(ev.relatedTarget)) hide(); });
+  return { redrawn: () => { if (id !== null) place(); } };
 }
 
 class Player {

@@ -50,10 +50,61 @@ def test_zoomed_in_to_seconds_the_axis_marks_round_times_evenly(
     assert all(start <= t <= start + length_s for t in times), labels  # within the period
     assert all(abs(t / step - round(t / step)) < 1e-6 for t in times), labels  # round times
     # Each mark's line is where its time is on the chart, the lines evenly apart.
-    lines = utc_page.locator("#tl line.mark").evaluate_all("ls => ls.map((l) => Number(l.getAttribute('x1')))")
+    lines = utc_page.locator("#tl line.mark").evaluate_all(
+        "ls => ls.map((l) => Number(l.getAttribute('x1')))"
+    )
     assert len(lines) == len(times)
     gaps = [b - a for a, b in itertools.pairwise(lines)]
     assert max(gaps) - min(gaps) < 0.01, lines
     per_s = gaps[0] / step
     assert abs(lines[0] - (lines[-1] - per_s * (times[-1] - times[0]))) < 0.01
     utc_page.goto("about:blank")  # closes the live stream before the server stops
+
+
+TIP = "document.getElementById('tl-tip')"
+
+
+def test_a_bars_words_stay_on_hover_as_the_chart_is_drawn_anew(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """Hovering a bar showed its words in the browser's tooltip (an SVG title); the chart, drawn anew
+    every 5 s, took that bar away with them: they flickered off, back only once the pointer moved."""
+    page.clock.install(time=datetime.now(UTC))
+    log_in(page, live_server, "/timeline?last=6")
+    newest = seeded.ids[-1]
+    rect = f"#tl rect.bar[data-id='{newest}']"
+    page.wait_for_selector(rect)
+    page.hover(rect)
+    page.wait_for_function(f"!{TIP}.hidden")
+    words = page.locator("#tl-tip").inner_text()
+    assert words.startswith(f"alert {newest}: yard") and words == page.locator(
+        f"#tl a[data-id='{newest}']"
+    ).get_attribute("aria-label")
+    assert page.locator("#tl rect.bar title").count() == 0  # no second, native tooltip
+    # Every change of the tip from now on, and the bar under the pointer marked as the one drawn now.
+    page.evaluate(f"""() => {{
+        window.tipChanges = [];
+        new MutationObserver((ms) => window.tipChanges.push(...ms.map((m) => m.attributeName + '=' + {TIP}.hidden)))
+            .observe({TIP}, {{ attributes: true, attributeFilter: ['hidden'] }});
+        document.querySelector("{rect}").dataset.old = '1';
+    }}""")
+    for _ in range(2):  # two redraws of the sliding "Last 6 hours"
+        page.clock.fast_forward("00:05")
+        page.wait_for_function(f'!document.querySelector("{rect}").dataset.old')
+        page.evaluate(f"document.querySelector(\"{rect}\").dataset.old = '1'")
+    assert page.evaluate("window.tipChanges") == []  # never hidden, not for a moment
+    assert page.locator("#tl-tip").is_visible() and page.locator("#tl-tip").inner_text() == words
+    box = page.locator("#tl").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 40, box["y"] + box["height"] - 5)  # off the bars, onto the names
+    page.wait_for_function(f"{TIP}.hidden")
+    # The keyboard's bar shows its words too, kept across a redraw as the focus is.
+    page.locator(f"#tl a[data-id='{newest}']").focus()
+    page.wait_for_function(f"!{TIP}.hidden")
+    page.clock.fast_forward("00:05")
+    page.wait_for_function(f'!document.querySelector("{rect}").dataset.old')
+    assert page.locator("#tl-tip").is_visible() and page.locator("#tl-tip").inner_text() == words
+    page.keyboard.press("Shift+Tab")  # back to the bar before: its words
+    page.wait_for_function(f"{TIP}.textContent !== {words!r}")
+    assert page.locator("#tl-tip").inner_text().startswith("alert ")
+    page.goto("about:blank")  # closes the live stream before the server stops
