@@ -198,6 +198,7 @@ class MqttSink:
         self._max_packet: int | None = None  # the largest packet the broker takes, as it said at connect
         self._refusals: dict[int, str] = {}  # message id -> why the broker refused that publish
         url = urlsplit(cfg.url)
+        self._tls = url.scheme == "mqtts"
         self._address = (url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts" else 1883))
         self.client = self._new_client()
         self._started = False
@@ -223,7 +224,7 @@ class MqttSink:
             self._started = True
 
     def _connect(self) -> None:
-        if self.cfg.url.startswith("mqtts:"):
+        if self._tls:
             try:
                 self.client.tls_set_context(tls_context(self.cfg.ca_file))
             except OSError as e:  # an unreadable or invalid ca_file: a retry, not a crashed notifier
@@ -286,7 +287,11 @@ class MqttSink:
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
         # paho calls it inside its ``except OSError`` and swallows the error (an unknown host, a
         # refused port, a TLS certificate it cannot verify): keep it, or nobody ever sees it.
-        self._why = str(sys.exception())
+        e = sys.exception()
+        self._why = str(e)
+        # TLS to a plain listener: Mosquitto resets the connection, others answer what is not TLS.
+        if self._tls and (isinstance(e, ConnectionResetError) or "WRONG_VERSION_NUMBER" in self._why):
+            self._why += " (is that port TLS? mqtts:// needs the broker's TLS listener, 8883 usually)"
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -302,6 +307,8 @@ class MqttSink:
         elif not self._why:  # a refusal's reason stays; else only "not connected" was ever said
             # A broker past its max_connections, a service that is not MQTT, one that never answers.
             self._why = f"connection closed before the broker accepted it: {reason}"
+            if not self._tls:  # a TLS listener drops a CONNECT that is not a TLS handshake
+                self._why += " (a TLS port? its URL is mqtts://; or the broker is past its max_connections)"
         self._drops += 1
         self._connected.clear()
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import NewBroker, RunNotifier
@@ -264,3 +266,38 @@ def test_a_service_that_is_not_mqtt_is_named_as_such_after_the_fall_back_to_3_1_
     finally:
         notifier.close()
         server.close()
+
+
+@pytest.mark.parametrize("url", ["mqtt://{tls}", "mqtts://{plain}"])
+def test_a_tls_url_to_a_plain_port_or_a_plain_one_to_a_tls_port_is_named_in_last_error(
+    store: AlertStore, new_broker: NewBroker, tmp_path: Path, url: str
+) -> None:
+    """mqtt:// to the broker's TLS listener said only "connection closed before the broker accepted
+    it: Unspecified error", mqtts:// to its plain one "Connection reset by peer": nothing pointed at
+    the URL's scheme."""
+    from config.events import EventsConfig, MqttConfig
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)  # fmt: skip
+    broker = new_broker()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        tls = int(s.getsockname()[1])
+    _with(broker, f"listener {tls} 127.0.0.1", f"certfile {tmp_path / 'cert.pem'}",
+          f"keyfile {tmp_path / 'key.pem'}", "user root")  # fmt: skip
+    address = url.format(tls=f"127.0.0.1:{tls}", plain=f"127.0.0.1:{broker.port}")
+    mqtt = MqttConfig(url=address, client_id=f"{_prefix()}-n", publish_timeout_s=2,
+                      ca_file=str(tmp_path / "cert.pem") if address.startswith("mqtts") else None)  # fmt: skip
+    cfg = EventsConfig(mqtt=mqtt, poll_s=0.2, initial_backoff_s=0.2, max_backoff_s=0.5)
+    notifier = Notifier(cfg, store, [MqttSink(mqtt)])
+    try:
+        store.write_alerts([new_alert("cam1")])
+        notifier.step()
+        error = notifier.states()[0].last_error
+        assert (
+            "a TLS port? its URL is mqtts://" if address.startswith("mqtt:") else "is that port TLS?"
+        ) in error
+        assert notifier.states()[0].pending == 1
+    finally:
+        notifier.close()
