@@ -222,34 +222,38 @@ class _Stream:
         log.error("stream %s exited with code %s; restarting in %.1f s", self.config.id, p.exitcode, wait)
 
 
-def _person_choice(value: str) -> str:
-    """``--person``: first, longest, all, or a person id (a whole number)."""
-    if value in _PERSON_CHOICES or value.isdigit():
-        return value
-    raise typer.BadParameter(f"{value!r}: give first, longest, all or a person id (a whole number)")
+def _person_choice(values: list[str] | None) -> list[str] | None:
+    """``--person``: first, longest or all alone, or one or more person ids (whole numbers); None
+    (not given): first."""
+    if not values or values in (["first"], ["longest"], ["all"]) or all(v.isdigit() for v in values):
+        return values
+    raise typer.BadParameter(
+        f"{' '.join(values)!r}: give first, longest or all (alone), or person ids (whole numbers)"
+    )
 
 
-_PERSON_CHOICES = ("first", "longest", "all")
-
-
-def _chosen_people(recording: Recording, person: str) -> list[int]:
-    """The ids ``--person`` picks from ``recording``'s people (their first one, 0, when nobody was seen)."""
+def _chosen_people(recording: Recording, person: list[str] | None) -> list[int]:
+    """The ids ``--person`` picks from ``recording``'s people (their first one, 0, when nobody was
+    seen); exits with code 1 naming the ids seen when one asked for is not among them."""
     people = recording.people or [0]
-    if person == "first":
+    if not person or person == ["first"]:
         return people[:1]
-    if person == "all":
+    if person == ["all"]:
         return people
-    if person == "longest":
+    if person == ["longest"]:
         return [max(people, key=lambda pid: sum(pid in f.person_ids for f in recording.frames))]
-    return [int(person)]
+    ids = list(dict.fromkeys(int(p) for p in person))
+    if missing := [pid for pid in ids if pid not in recording.people]:
+        # nothing is written rather than a file short of a person: the ids seen say what to ask for
+        typer.echo(f"error: no person {missing} in the recording; people seen: {recording.people}", err=True)
+        raise typer.Exit(1)
+    return ids
 
 
 @app.command("record")
 def record_cmd(
     config: RecordConfigArg,
-    out: Annotated[
-        Path, typer.Option(help="Clip-set .npz to write (one clip, one per person with --person all).")
-    ],
+    out: Annotated[Path, typer.Option(help="Clip-set .npz to write (a clip per person recorded).")],
     stream: Annotated[str | None, typer.Option(help="Stream id in the config; default: the first.")] = None,
     label: Annotated[str, typer.Option(help="Behaviour label of the clip.")] = "normal",
     subject: Annotated[str, typer.Option(help="Who performs in it.")] = "subject0",
@@ -257,14 +261,14 @@ def record_cmd(
         float | None, typer.Option(min=0.1, help="Stop after this much source time (live cameras).")
     ] = None,
     person: Annotated[
-        str,
+        list[str] | None,
         typer.Option(
             callback=_person_choice,
             help="Of several people (estimator.people, a replay of several): first (the first one seen), "
-            "longest (the one in view in the most frames: the performer in a busy scene), all (one clip "
-            "each), or a person id.",
+            "longest (the one in view in the most frames: the performer in a busy scene), all (a clip "
+            "each), or a person id (again for more: a clip each).",
         ),
-    ] = "first",
+    ] = None,
 ) -> None:
     """Run one stream's source through pose estimation here and save the skeletons as a clip-set file."""
     from bus.logs import quiet_native_stderr
@@ -301,16 +305,12 @@ def record_cmd(
         typer.echo("no frame was recorded", err=True)
         raise typer.Exit(1)
     ids = _chosen_people(recording, person)
-    if person.isdigit() and ids[0] not in recording.people:
-        # a live camera's recording is lost here: the ids it saw say what to ask for
-        typer.echo(f"error: no person {ids[0]} in the recording; people seen: {recording.people}", err=True)
-        raise typer.Exit(1)
     # One clip per person: several people's skeletons spliced into one would be enrolled as one
     # person's motion. Named by id when there are several, so that each is told apart.
     clips = []
     for pid in ids:
         joints, _ = recording.of(pid)
-        suffix = f":person{pid}" if person == "all" and len(ids) > 1 else ""
+        suffix = f":person{pid}" if len(ids) > 1 else ""
         clips.append(Clip(joints=joints, times=times, label=label, subject=f"{subject}{suffix}",
                           name=f"{chosen[0].id}:{label}{suffix}"))  # fmt: skip
     try:

@@ -161,16 +161,27 @@ def test_record_the_person_asked_for(tmp_path: Path, person: str, recorded: int)
     assert clip.name == "lobby:normal"
 
 
+def test_record_the_people_asked_for_by_id_a_clip_each(tmp_path: Path) -> None:
+    config, people = _busy_scene(tmp_path)
+    out = tmp_path / "two.npz"
+    args = ["frontend", "record", str(config), "--out", str(out), "--person", "3", "--person", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "2 people, one clip each, in view in 4 (person 3), 3 (person 1)" in result.output
+    assert [c.name for c in load_clipset_file(out).clips] == ["lobby:normal:person3", "lobby:normal:person1"]
+
+
 def test_record_refuses_a_person_not_seen_and_a_bad_choice(tmp_path: Path) -> None:
     config, _ = _busy_scene(tmp_path)
     out = tmp_path / "x.npz"
-    result = runner.invoke(app, ["frontend", "record", str(config), "--out", str(out), "--person", "7"])
-    assert result.exit_code == 1 and "no person 7 in the recording; people seen: [1, 2, 3]" in result.output
+    args = ["frontend", "record", str(config), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--person", "2", "--person", "7"])
+    assert result.exit_code == 1 and "no person [7] in the recording; people seen: [1, 2, 3]" in result.output
     assert not out.exists()
-    result = runner.invoke(
-        app, ["frontend", "record", str(config), "--out", str(out), "--person", "everyone"]
-    )
-    assert result.exit_code == 2 and "'everyone': give first, longest, all or a person id" in result.output
+    result = runner.invoke(app, [*args, "--person", "everyone"])
+    assert result.exit_code == 2 and "give first, longest or all (alone), or person ids" in result.output
+    result = runner.invoke(app, [*args, "--person", "all", "--person", "2"])
+    assert result.exit_code == 2 and "'all 2': give first, longest or all (alone)" in result.output
 
 
 _opened: list[str] = []
