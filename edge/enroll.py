@@ -179,8 +179,10 @@ def _cut(
         b.windows.append(w)
         b.frames.append(f)
         b.sources.append(c.name)
+    # Not a warning: the profile's metadata lists them, and `haad enroll` warns of each it was given;
+    # a warning here too said every one twice on the terminal.
     for clip_name, why in skipped.items():
-        log.warning("clip %s skipped: %s", clip_name, why)
+        log.info("clip %s skipped: %s", clip_name, why)
     return by_behaviour, skipped
 
 
@@ -204,7 +206,7 @@ def build_profile(
     ``base`` already has join it (an enrolled one: a behaviour added by feedback is not enrolled
     into). Clips that cannot be used (empty, all-NaN, malformed, under ``min_segment_s`` of skeleton,
     given twice or already in ``base``, or a joint flung past what a profile stores: a glitch) are
-    skipped with a warning and listed in the metadata. A behaviour of one clip is calibrated from
+    skipped, logged and listed in the metadata (``skipped``). A behaviour of one clip is calibrated from
     windows of that clip's first half against windows of its second half, each cut every
     ``split_stride`` frames (the live stride, so several windows even from a short clip). Raises
     ValueError when no clip is usable, or a lone clip of a behaviour is too short to split
