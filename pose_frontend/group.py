@@ -13,10 +13,12 @@ process with the supervisor's back-off and given up after ``give_up_after`` fail
 
 It offers the daemon what :class:`~pose_frontend.process.FrontendProcess` does: ``stop_event``,
 ``finished_event`` (every camera ended), ``release_event``, ``stop()``, and ``counters``, here one
-:class:`~pose_frontend.base.Counters` per stream id, and ``given_up``, an event per stream id set when
-that camera was given up. Exit code 0 once every camera ended or was given up: a camera given up
-inside a group is an ERROR line and stops publishing; the daemon reads ``given_up`` and names it
-``frontend-<id>`` in ``/health`` and its exit code, as it does a given-up single-camera process.
+:class:`~pose_frontend.base.Counters` per stream id, ``given_up``, an event per stream id set when
+that camera was given up, and ``restarts``, per stream id how often that camera was restarted inside
+the process (``.value``): the daemon restarts, and counts, only a process that exits. Exit code 0
+once every camera ended or was given up: a camera given up inside a group is an ERROR line and stops
+publishing; the daemon reads ``given_up`` and names it ``frontend-<id>`` in ``/health`` and its exit
+code, as it does a given-up single-camera process.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import threading
 import time
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
+from typing import Protocol
 
 import zmq
 
@@ -49,6 +52,12 @@ log = logging.getLogger(__name__)
 _QUEUE_FRAMES = 256  # frames between the cameras and the socket's thread
 _POLL_S = 0.2
 _SPAWN = multiprocessing.get_context("spawn")
+
+
+class Count(Protocol):
+    """A shared integer (``multiprocessing.RawValue("q")``), written by one thread."""
+
+    value: int
 
 
 class QueuePublisher:
@@ -78,10 +87,12 @@ def run_camera(
     snapshot_dir: Path | None = None,
     pose_models: PoseModelPool | None = None,
     progress: Progress | None = None,
+    restarted: Count | None = None,
 ) -> bool:
-    """One camera until its source ends (True) or ``stop``; restarted after a failure with back-off,
-    given up (False) after too many failures too fast. ``snapshot_dir``, ``progress``: as
-    :func:`run_stream`'s (a restarted recording continues where it was)."""
+    """One camera until its source ends (True) or ``stop``; restarted after a failure with back-off
+    (each restart counted in ``restarted``), given up (False) after too many failures too fast.
+    ``snapshot_dir``, ``progress``: as :func:`run_stream`'s (a restarted recording continues where it
+    was)."""
     progress = progress if progress is not None else Progress()
     restarts = Restarts(supervisor)
     while not stop.is_set():
@@ -103,6 +114,8 @@ def run_camera(
             return False
         # The failure itself was just logged as an ERROR: the restart it leads to is not a second one.
         log.warning("stream %s restarts in %.1f s", config.id, backoff)
+        if restarted is not None:
+            restarted.value += 1
         if stop.wait(backoff):
             break
     return True
@@ -134,6 +147,7 @@ class FrontendGroupProcess(SpawnProcess):
         self.release_event = _SPAWN.Event()
         self.counters = {s.id: Counters.shared() for s in streams}
         self.given_up = {s.id: _SPAWN.Event() for s in streams}
+        self.restarts: dict[str, Count] = {s.id: _SPAWN.RawValue("q", 0) for s in streams}
         progress = progress or {}  # the daemon's, by stream (pose_frontend.base.Progress)
         self.progress = {s.id: progress.get(s.id) or Progress.shared() for s in streams}
 
@@ -159,6 +173,7 @@ class FrontendGroupProcess(SpawnProcess):
                 self.snapshot_dir,
                 models,
                 self.progress[stream.id],
+                self.restarts[stream.id],
             ):
                 self.given_up[stream.id].set()
 
