@@ -166,5 +166,9 @@ class BusConfig(StrictModel):
             frontend_file = (
                 worker and "server_secret_key" in missing and self.curve.client_secret_key is not None
             )
-            hint = " (a frontend host's file? `haad frontend run FILE` checks it)" if frontend_file else ""
+            hint = (
+                " (a frontend host's file? `haad config validate --frontend FILE` or `haad frontend run FILE` checks it)"
+                if frontend_file
+                else ""
+            )
             raise ValueError(f"bus.curve needs {', '.join(missing)} here{hint}")

@@ -52,6 +52,9 @@ def test_validate_checks_a_frontend_hosts_file_as_frontend_run_does(tmp_path: Pa
     assert result.output == (
         f"{config}: valid (frontend host: 1 stream(s) publishing to tcp://127.0.0.1:5999)\n"
     )
+    # checked as an edge.yaml, it says how to check it as what it is
+    result = runner.invoke(app, ["config", "validate", str(config)])
+    assert result.exit_code == 2 and "`haad config validate --frontend FILE`" in result.output
 
 
 def test_validate_frontend_gives_frontend_runs_errors_and_exit_codes(tmp_path: Path) -> None:
