@@ -259,7 +259,10 @@ def _rest_of(source: Source, stream_id: str, after: float) -> Iterator[tuple[flo
     except SourceError as e:
         if delivered:
             raise
-        log.error("%s: nothing after t=%.3f can be read (%s); the recording ends there", stream_id, after, e)
+        # The failure that led to this restart was the ERROR: this is where it leaves the stream.
+        log.warning(
+            "%s: nothing after t=%.3f can be read (%s); the recording ends there", stream_id, after, e
+        )
 
 
 class FrontendProcess(SpawnProcess):
