@@ -9,7 +9,7 @@ category is abnormal; c's figures are the means over its draws (K = 1 is the pro
 for draw). On a clip set
 filmed by several cameras (NW-UCLA) the protocol is cross-view: for every ordered pair of cameras
 (a, b), support clips come from a and scored clips from b, and the figures are averaged over the
-pairs (:func:`evaluate_cross_view`). A clip's windows
+pairs (:func:`evaluate_cross_view`); its clips that name no camera are left out, and counted. A clip's windows
 are cut by ``models.preprocess.clip_to_windows`` (the rule enrolment uses too); a window's score is
 the runtime's rule (:func:`models.scoring.behaviour_score`, or a candidate from
 :mod:`evaluation.scoring_rules`) and a clip's score is the mean of its windows' scores.
@@ -77,6 +77,7 @@ class EvalWindows:
     skipped: int
     short: int  # scored clips with less skeleton than the live path ever scores (SHORT_CLIP)
     unlabelled: int  # test clips left out for want of a label: no category to be normal or an anomaly
+    viewless: int = 0  # of a set filmed by several cameras, test clips naming none: no camera pair has them
 
 
 # Why a clip was left out of the evaluation (ClipError from clip_frames).
@@ -99,13 +100,17 @@ def eval_windows(
     labels: list[str] = []
     names: list[str] = []
     views: list[str] = []
-    skipped = short = unlabelled = 0
+    skipped = short = unlabelled = viewless = 0
     need = min_segment_frames(spec, MIN_SEGMENT_S)
+    cameras = {c.view for c in clipset.clips if c.subject in split.test_subjects} - {""}
     for c in clipset.clips:
         if c.subject not in split.test_subjects:
             continue
         if not c.label:
             unlabelled += 1
+            continue
+        if len(cameras) > 1 and not c.view:  # cross-view draws from one camera, scores another's
+            viewless += 1
             continue
         try:
             frames = clip_frames(c.joints, c.times, spec)
@@ -140,6 +145,7 @@ def eval_windows(
         skipped,
         short,
         unlabelled,
+        viewless,
     )
 
 
@@ -214,13 +220,17 @@ def evaluate(
     scored = np.ones(n_clips, bool) if query_view is None else views == query_view
     categories = sorted(set(tw.labels))
     drawable = [c for c in categories if ((labels == c) & supportable).sum() >= shots]
+    where = f" from camera {support_view!r}" if support_view is not None else ""
     if behaviours > len(drawable):
-        where = f" from camera {support_view!r}" if support_view is not None else ""
+        sizes = sorted((int(((labels == c) & supportable).sum()) for c in categories), reverse=True)
+        most = min(
+            sizes[behaviours - 1] if len(sizes) >= behaviours else 0, _most_shots(labels, supportable, scored)
+        )
         raise ValueError(
             f"a support set of {shots} clips (--shots) of each of {behaviours} "
             f"{'category' if behaviours == 1 else 'categories'} (--behaviours) is needed, and only "
             f"{len(drawable)} {'category has' if len(drawable) == 1 else 'categories have'} {shots} clips{where}; "
-            "give fewer --shots"
+            + _fewer_shots(most, support_view, query_view)
         )
     if (present := len(set(labels[scored]))) <= behaviours:
         raise ValueError(
@@ -275,10 +285,39 @@ def evaluate(
         per_category[cat] = aucs
     if not per_category:
         raise ValueError(
-            f"no category has more than {shots} test clips: {shots} (--shots) to enrol and one to score; "
-            "give fewer --shots"
+            f"no category has more than {shots} test clips{where}: {shots} (--shots) to enrol and one to "
+            f"score; {_fewer_shots(_most_shots(labels, supportable, scored), support_view, query_view)}"
         )
     return MethodResult(per_category, np.mean(tprs, axis=0), per_pair)
+
+
+def _most_shots(labels: np.ndarray, supportable: np.ndarray, scored: np.ndarray) -> int:
+    """The most --shots with which some category can still be normal: its support set drawn from the
+    ``supportable`` clips and at least one other of its clips left to score (0: none can be)."""
+    most = 0
+    for cat in np.unique(labels):
+        support, queries = (labels == cat) & supportable, (labels == cat) & scored
+        # a clip of the support set is never scored: where both may be one clip, one must be left over
+        n = (
+            min(support.sum(), queries.sum() - 1)
+            if (support & queries).any()
+            else support.sum() * queries.any()
+        )
+        most = max(most, int(n))
+    return most
+
+
+def _fewer_shots(most: int, support_view: str | None, query_view: str | None) -> str:
+    """What to give instead: fewer --shots where some number works; else more clips (--shots is at
+    least 1, and advising fewer of it sent a user with one clip per category round in a circle)."""
+    if most >= 1:
+        return f"give fewer --shots ({most} at most)"
+    if support_view is not None and query_view is not None:
+        return (
+            f"a category needs at least 2 clips, one from camera {support_view!r} to enrol and one from "
+            f"camera {query_view!r} to score"
+        )
+    return "a category needs at least 2 clips, one to enrol and one to score; record more of each"
 
 
 def view_pairs(tw: EvalWindows) -> list[tuple[str, str]]:

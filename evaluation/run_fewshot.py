@@ -122,6 +122,7 @@ def run_fewshot_eval(
         "skipped_clips": tw.skipped,
         "short_clips": tw.short,
         "unlabelled_clips": tw.unlabelled,
+        "viewless_clips": tw.viewless,
         # too few clips to draw a support set and still score one: never normal (their clips stay anomalies)
         "categories_never_normal": sorted(set(tw.labels) - set(results["encoder"].per_category)),
         "unseen_categories": sorted(split.unseen_labels & set(tw.labels)),
@@ -201,11 +202,21 @@ def format_table(summary: dict[str, Any]) -> str:
         lines.append(f"{summary['skipped_clips']} clip(s) left out: {NO_WINDOW}")
     if summary.get("unlabelled_clips"):
         lines.append(f"{summary['unlabelled_clips']} clip(s) without a label left out (no category)")
+    if summary.get("viewless_clips"):
+        lines.append(
+            f'{summary["viewless_clips"]} clip(s) without a camera (views "") left out of the cross-view protocol'
+        )
     if summary.get("short_clips"):
         lines.append(f"{summary['short_clips']} clip(s) {SHORT_CLIP}")
     if summary.get("categories_never_normal"):
+        # cross-view, a category of many clips is never normal when they are all one camera's
+        why = (
+            f"no camera has {summary['shots']} of its clips while another has one to score"
+            if summary.get("cross_view")
+            else f"fewer than {summary['shots']} + 1 clips"
+        )
         lines.append(
-            f"never normal (fewer than {summary['shots']} + 1 clips; scored as anomalies only): "
+            f"never normal ({why}; scored as anomalies only): "
             + ", ".join(summary["categories_never_normal"])
         )
     if summary.get("cross_view"):

@@ -1,0 +1,103 @@
+"""``haad eval fewshot`` on a user's own odd clip sets: every error says what would work."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from clips import Clip
+from evaluation.fewshot import EvalWindows, evaluate
+from haad.cli import app
+from models.encoder import ActionEncoder, EncoderConfig, save_encoder
+from models.preprocess import WindowSpec
+
+
+def _windows(labels: list[str], views: list[str] | None = None) -> tuple[EvalWindows, np.ndarray]:
+    """One window per clip, of the given labels (and cameras), with random embeddings."""
+    n = len(labels)
+    tw = EvalWindows(
+        np.zeros((n, 60, 20, 3), np.float32), np.arange(n), tuple(labels), tuple(f"c{i}" for i in range(n)),
+        tuple(views or [""] * n), skipped=0, short=0, unlabelled=0,
+    )  # fmt: skip
+    return tw, np.random.default_rng(0).normal(size=(n, 8)).astype(np.float32)
+
+
+def test_one_clip_per_category_does_not_advise_fewer_shots_than_one() -> None:
+    # With one clip of each action it said 'give fewer --shots' at --shots 3 and again at --shots 1,
+    # the least there is: no --shots works, a category needs a second clip to score.
+    tw, emb = _windows(["walk", "sit", "wave"])
+    for shots in (3, 1):
+        with pytest.raises(ValueError) as e:
+            evaluate(tw, emb, shots=shots, seeds=1)
+        assert "fewer --shots" not in str(e.value)
+        assert "at least 2 clips" in str(e.value), e.value
+
+
+def test_too_many_shots_names_the_most_that_would_work() -> None:
+    tw, emb = _windows(["walk"] * 3 + ["sit"] * 2 + ["wave"] * 2)
+    for shots in (3, 4):
+        with pytest.raises(ValueError, match=r"give fewer --shots \(2 at most\)"):
+            evaluate(tw, emb, shots=shots, seeds=1)
+    assert set(evaluate(tw, emb, shots=2, seeds=1).per_category) == {"walk"}
+
+
+@pytest.fixture(scope="module")
+def nw_ucla(data_root: Path):  # type: ignore[no-untyped-def]
+    from training.datasets import load_dataset
+
+    return load_dataset("nw-ucla", data_root)
+
+
+def _few_cameras(nw_ucla, tmp_path: Path) -> tuple[Path, list[Clip]]:  # type: ignore[no-untyped-def]
+    """A user's file of three actions seen by cameras v1 and v2, with every third clip's camera
+    unnamed, and one action (throw) seen by v1 alone; a tiny encoder."""
+    from clips import save_clipset_file
+
+    clips = []
+    for label, views in (("walk_around", ("v1", "v2")), ("sit_down", ("v1", "v2")), ("throw", ("v1",))):
+        for view in views:
+            clips += [c for c in nw_ucla.clips if c.label == label and c.view == view and len(c.times) >= 30][
+                :4
+            ]
+    clips = [replace(c, view="") if i % 3 == 0 else c for i, c in enumerate(clips)]
+    save_clipset_file(tmp_path / "mine.npz", clips)
+    torch.manual_seed(0)
+    save_encoder(
+        tmp_path / "enc.safetensors",
+        ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(),
+        WindowSpec(),
+        {},
+    )
+    return tmp_path / "mine.npz", clips
+
+
+def test_clips_without_a_camera_in_a_cross_view_file_are_counted_not_silently_dropped(
+    nw_ucla,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    # A clip whose view is "" among clips of cameras v1 and v2 was never drawn nor scored (neither
+    # camera's), yet counted in test_clips, and nothing said so.
+    mine, clips = _few_cameras(nw_ucla, tmp_path)
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        app,
+        ["eval", "fewshot", "--dataset", str(mine), "--encoder", str(tmp_path / "enc.safetensors"), "--shots", "2",
+         "--seeds", "1", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    viewless = sum(not c.view for c in clips)
+    assert summary["viewless_clips"] == viewless and summary["test_clips"] == len(clips) - viewless
+    assert (
+        f'{viewless} clip(s) without a camera (views "") left out of the cross-view protocol' in result.output
+    )
+    # throw has clips enough, all of one camera: the reason given is that, not too few clips
+    assert summary["categories_never_normal"] == ["throw"]
+    assert "fewer than 2 + 1 clips" not in result.output
+    assert "never normal (no camera has 2 of its clips while another has one to score" in result.output
