@@ -91,7 +91,9 @@ _HARMLESS_NATIVE = re.compile(
 # OpenCV's own lines ("[ WARN:0@1.234] global cap.cpp:215 ...") and FFmpeg's ("[tcp @ 0x55d0...] ..."):
 # a camera's every retry says them again, for as long as it is down.
 _VIDEO_NATIVE = re.compile(r"\[(?: ?[A-Z]+:\d+@[\d.]+\] global |[\w,-]+ @ 0x[0-9a-f]+\] )")
-_VARYING = re.compile(r"0x[0-9a-f]+|\d+@[\d.]+\]")  # what differs between two repeats: an address, a clock
+# What differs between two repeats: an address, OpenCV's clock, a decoder's macroblock and counts (so a
+# lossy stream's decoder errors are one line repeated; alike lines of two cameras of a process, too).
+_VARYING = re.compile(r"0x[0-9a-f]+|\d+")
 _VIDEO_LINES_KEPT = 256  # distinct lines whose repeats are followed; the longest unseen is forgotten
 _video_lines: OrderedDict[str, Outage] = OrderedDict()  # the stderr forwarding thread's alone
 

@@ -51,3 +51,23 @@ def test_every_native_line_is_there_at_debug() -> None:
     native = _native(3, "DEBUG", 0.0)
     assert len([r for r in native if "Connection refused" in r["msg"]]) == 3
     assert {r["level"] for r in native if "capture by name" in r["msg"]} == {"DEBUG"}
+
+
+_DECODER = """
+import os, sys, threading
+from bus.logs import setup_logging
+setup_logging('INFO', 'json')
+for i in range(9):  # a lossy RTSP stream's decoder, frame after frame: the numbers change every time
+    os.write(2, f"[h264 @ 0x55d0a1b2c{i:03x}] error while decoding MB {i * 7} {i + 3}, bytestream -{i + 1}\\n".encode())
+reader = next(t for t in threading.enumerate() if t.name == 'haad-native-stderr')
+os.close(2)
+reader.join(10)
+"""
+
+
+def test_a_decoders_line_repeated_with_other_numbers_is_one_line_repeated() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _DECODER], capture_output=True, text=True, timeout=60, check=True
+    )
+    shown = [r["msg"] for r in map(json.loads, done.stderr.splitlines()) if r["logger"] == "native"]
+    assert len(shown) == 4 and "(8 times since " in shown[-1], shown
