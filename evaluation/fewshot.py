@@ -233,9 +233,14 @@ def evaluate(
             + _fewer_shots(most, support_view, query_view)
         )
     if (present := len(set(labels[scored]))) <= behaviours:
+        # cross-view, one camera may lack categories the file has: name it, else "2 of the 2" misleads
+        seen = (
+            f" of camera {query_view!r} (scored against support from {support_view!r})" if query_view else ""
+        )
         raise ValueError(
-            f"{behaviours} of the {present} categories of the scored clips are normal at once (--behaviours): "
-            f"none is left to be an anomaly; the benchmark needs at least {behaviours + 1} categories"
+            f"{behaviours} of the {present} categories of the scored clips{seen} are normal at once "
+            f"(--behaviours): none is left to be an anomaly; the benchmark needs at least {behaviours + 1} "
+            f"categories{' in every camera' if query_view else ''}"
         )
     per_category: dict[str, list[float]] = {}
     per_pair: dict[str, dict[str, list[float]]] = {}

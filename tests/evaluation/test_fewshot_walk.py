@@ -101,3 +101,12 @@ def test_clips_without_a_camera_in_a_cross_view_file_are_counted_not_silently_dr
     assert summary["categories_never_normal"] == ["throw"]
     assert "fewer than 2 + 1 clips" not in result.output
     assert "never normal (no camera has 2 of its clips while another has one to score" in result.output
+
+
+def test_a_camera_short_of_categories_for_behaviours_is_named() -> None:
+    # The file has three actions, camera v2 two of them: --behaviours 2 said '2 of the 2 categories
+    # of the scored clips are normal', which the user's three categories contradicted.
+    labels = ["walk"] * 3 + ["sit"] * 3 + ["throw"] * 3 + ["walk"] * 3 + ["sit"] * 3
+    tw, emb = _windows(labels, ["v1"] * 9 + ["v2"] * 6)
+    with pytest.raises(ValueError, match=r"of camera 'v2' \(scored against support from 'v1'\)"):
+        evaluate(tw, emb, shots=2, seeds=1, behaviours=2, support_view="v1", query_view="v2")
