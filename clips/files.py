@@ -7,7 +7,9 @@ Clip-set keys (no pickled objects; strings are numpy unicode arrays):
 key            shape / type                     meaning
 ============== ================================ ===============================================
 ``joints``     (total_frames, N, 3) float       all clips' frames, concatenated; ``mediapipe33`` may be
-                                                (total_frames, 33, 4): x, y, z, visibility
+                                                (total_frames, 33, 4): x, y, z, visibility, and
+                                                ``kinect_v1`` (total_frames, 20, 4), each joint's
+                                                visibility as ``haad frontend record`` writes it
 ``offsets``    (clips + 1,) int                 frames of clip i are ``[offsets[i], offsets[i+1])``
 ``labels``     (clips,) str, optional           behaviour / action label of each clip ("" if absent)
 ``subjects``   (clips,) str                     who performed it (for cross-subject splits); labels,
@@ -42,6 +44,7 @@ from config.worker import WorkerConfig
 from models.skeleton import (
     JOINT_NAMES,
     LAYOUT_JOINTS,
+    NUM_JOINTS,
     ROOT,
     TORSO,
     J,
@@ -263,18 +266,21 @@ def _canonical(
     path: Path, raw: np.ndarray, layout: Layout, min_visibility: float | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``raw`` joints of ``layout`` as canonical ones, and each one's visibility where the file gives
-    MediaPipe's, a fourth column of its landmarks (None where it gives none): frames the live worker
-    would count missing are NaN."""
-    landmark_visibility = None
-    if layout == "mediapipe33" and raw.ndim == 3 and raw.shape[1:] == (33, 4):
-        raw, landmark_visibility = raw[..., :3], raw[..., 3]
+    it, a fourth column (None where it gives none): MediaPipe's of its landmarks, or each canonical
+    joint's (a recording's). Frames the live worker would count missing are NaN."""
+    given = None
+    if raw.ndim == 3 and (layout, raw.shape[1:]) in (
+        ("mediapipe33", (33, 4)),
+        ("kinect_v1", (NUM_JOINTS, 4)),
+    ):
+        raw, given = raw[..., :3], np.clip(np.nan_to_num(raw[..., 3], nan=1.0), 0.0, 1.0)
     joints = to_canonical(raw, layout)
     if layout == "mediapipe33":
         _refuse_image_landmarks(path, raw, joints)
-    if landmark_visibility is None:
+    if given is None:
         return joints, None
     # each canonical joint as visible as the frontend makes it (as estimator.py)
-    visibility = mediapipe_visibility(np.clip(np.nan_to_num(landmark_visibility, nan=1.0), 0.0, 1.0))
+    visibility = mediapipe_visibility(given) if layout == "mediapipe33" else given.astype(np.float32)
     _unseen_frames_missing(path, joints, visibility, min_visibility)
     return joints, visibility
 
@@ -406,10 +412,16 @@ def _check_times(path: Path, times: np.ndarray, offsets: np.ndarray, names: np.n
 
 def save_clipset_file(path: Path, clips: Sequence[Clip]) -> None:
     """Write canonical clips as a clip-set file (layout ``kinect_v1``, per-frame timestamps), with
-    ``frame_labels`` when any clip has them (the others' frames get "")."""
+    ``frame_labels`` when any clip has them (the others' frames get ""), and each joint's visibility
+    as a fourth column when any clip has it (the others' joints 1): a reader judges the frames by
+    its worker.min_visibility as the worker judges them live."""
     if not clips:
         raise ValueError("no clips to save")
     offsets = np.concatenate([[0], np.cumsum([len(c.joints) for c in clips])])
+    joints = np.concatenate([c.joints for c in clips])
+    if any(c.visibility is not None for c in clips):
+        seen = [np.ones(c.joints.shape[:2]) if c.visibility is None else c.visibility for c in clips]
+        joints = np.concatenate([joints, np.concatenate(seen)[..., None]], axis=-1)
     extra = {}
     if any(c.view for c in clips):
         extra["views"] = np.array([c.view for c in clips])
@@ -423,7 +435,7 @@ def save_clipset_file(path: Path, clips: Sequence[Clip]) -> None:
     np.savez_compressed(
         path,
         **extra,
-        joints=np.concatenate([c.joints for c in clips]).astype(np.float32),
+        joints=joints.astype(np.float32),
         offsets=offsets.astype(np.int64),
         labels=np.array([c.label for c in clips]),
         subjects=np.array([c.subject for c in clips]),

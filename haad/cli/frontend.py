@@ -309,10 +309,11 @@ def record_cmd(
     # person's motion. Named by id when there are several, so that each is told apart.
     clips = []
     for pid in ids:
-        joints, _ = recording.of(pid)
+        # with each joint's visibility: haad enroll leaves out the frames the worker would count missing
+        joints, visibility = recording.of(pid)
         suffix = f":person{pid}" if len(ids) > 1 else ""
         clips.append(Clip(joints=joints, times=times, label=label, subject=f"{subject}{suffix}",
-                          name=f"{chosen[0].id}:{label}{suffix}"))  # fmt: skip
+                          name=f"{chosen[0].id}:{label}{suffix}", visibility=visibility))  # fmt: skip
     try:
         save_clipset_file(out, clips)
     except OSError as e:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -209,3 +210,25 @@ def test_the_config_file_is_read_once(tmp_path: Path, command: str) -> None:
     result = runner.invoke(app, ["frontend", *args])
     assert result.exit_code == (2 if command == "run" else 0), result.output
     assert _opened.count(str(edge)) == 1
+
+
+def test_a_recording_keeps_each_joints_visibility_for_its_reader_to_judge(
+    tmp_path: Path, squat_clipset: Callable[..., Path]
+) -> None:
+    # Recorded for `haad enroll`, a frame the worker counts missing (its mean visibility under
+    # worker.min_visibility) was written as fully seen: enrolment learnt from frames live scoring skips.
+    visibility = np.ones((65, 33), np.float32)
+    visibility[20:23, 25:33] = 0.0  # a real MediaPipe squat whose legs are unseen there (0.7 over the body)
+    replay = squat_clipset("legs.npz", visibility)
+    config = _write(
+        tmp_path / "f.yaml",
+        f"streams: [{{id: cam, source: {{kind: skeleton, path: {replay}, layout: mediapipe33}}}}]\n",
+    )
+    out = tmp_path / "rec.npz"
+    result = runner.invoke(app, ["frontend", "record", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (strict,) = load_clipset_file(out, min_visibility=0.8).clips  # as enroll --config reads it
+    assert np.isnan(strict.joints[20:23]).all()
+    assert np.isfinite(strict.joints[:20]).all() and np.isfinite(strict.joints[23:]).all()
+    (lenient,) = load_clipset_file(out, min_visibility=0.6).clips
+    assert np.isfinite(lenient.joints).all()
