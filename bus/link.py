@@ -82,6 +82,7 @@ class SenderLink:
         self._said: str | None = None  # the state last logged
         self._retry_at: float | None = None
         self._checked_at = -CHECK_EVERY_S
+        self._closing = False
 
     def check(self) -> None:
         now = self._clock()
@@ -110,7 +111,10 @@ class SenderLink:
         if event == UP:
             self.up = True
             self.unconfirmed = 0  # a link that comes up takes the queue along
-            self._say("up", logging.INFO, "connected to the worker at %s", self._endpoint)
+            if self._closing:  # read only now (no frame was sent to read it before): no news on the way out
+                self._said = "up"
+            else:
+                self._say("up", logging.INFO, "connected to the worker at %s", self._endpoint)
             return
         if self.up:
             self.up = False
@@ -140,6 +144,7 @@ class SenderLink:
 
     def close(self) -> None:
         self._checked_at = -CHECK_EVERY_S
+        self._closing = True
         self.check()
         if not self.up and self.unconfirmed:
             log.warning("bus: closing with no worker connected at %s: %d frame(s) queued since it was last "
