@@ -3,7 +3,8 @@
 Every file is checked before any pose estimation runs: that it exists and is a video or clip file,
 that a video opens and lasts long enough (frame count and rate from its container), that every clip
 of a clip file is usable and long enough (edge/enroll.py ``clip_problems``: at least
-``worker.min_segment_s`` of skeleton, a lone clip twice that). Videos then go through MediaPipe one
+``worker.min_segment_s`` of skeleton, a lone clip twice that), and that none is a recording whose
+``frame_labels`` name several behaviours. Videos then go through MediaPipe one
 at a time, and a video whose skeleton turns out too short stops the enrolment before the next one.
 """
 
@@ -80,7 +81,7 @@ def load_enrol_clips(
         if not s.video:
             measured, unusable = _measure(s.clips, spec)
             lengths += measured
-            problems += unusable + (_label_problems(s) if behaviour is None else [])
+            problems += unusable + _mixed_problems(s) + (_label_problems(s) if behaviour is None else [])
         elif s.video_frames is not None:
             lengths.append((s.path.name, s.video_frames))
     if problems := problems + clip_problems(lengths, spec, min_segment_s, total=total):
@@ -169,6 +170,28 @@ def _label_problems(source: _Source) -> list[str]:
                 f"{source.path.name}: a label gives an {e}; enrol its clips with --label {name!r} --behaviour NAME"
             )
     return problems
+
+
+def _mixed_problems(source: _Source) -> list[str]:
+    """Clips whose frames are labelled with more than one behaviour (a recording-set file's
+    ``frame_labels``): enrolled whole, the actions its labels call abnormal would become normal."""
+    mixed: dict[str, list[str]] = {}  # clip name -> the behaviours its frames show
+    for c in source.clips:
+        shown = sorted(set(np.asarray(c.frame_labels).tolist()) - {""}) if c.frame_labels is not None else []
+        if len(shown) > 1:
+            mixed[c.name] = shown
+    if not mixed:
+        return []
+    names = list(mixed)
+    listed = ", ".join(names[:SHOWN_PROBLEMS]) + (
+        f" and {len(names) - SHOWN_PROBLEMS} more" if len(names) > SHOWN_PROBLEMS else ""
+    )
+    labels = sorted({label for shown in mixed.values() for label in shown})
+    return [
+        f"{source.path.name}: the frames of {listed} show several behaviours each (frame_labels: "
+        f"{', '.join(labels)}); enrolment takes clips of one behaviour each: cut out the normal "
+        "stretches, or score the recordings with haad eval stream --recordings"
+    ]
 
 
 def _measure(clips: Sequence[Clip], spec: WindowSpec) -> tuple[list[tuple[str, int]], list[str]]:

@@ -1,0 +1,51 @@
+"""Enrolment files a new user may give by mistake (edge/enrol_files.py): real Kinect clips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clips import Clip
+from clips.files import save_clipset_file
+from edge.enrol_files import EnrolmentError, load_enrol_clips
+from models.preprocess import WindowSpec
+
+
+def _recording(kinder_gator, subject: int) -> Clip:  # type: ignore[no-untyped-def]
+    """One person walking in place, jumping, then walking again: a continuous recording labelled per frame."""
+    parts = [
+        next(c for c in kinder_gator.clips if c.label == motion and c.subject.endswith(str(subject)))
+        for motion in ("Walk-in-place", "Jump", "Walk-in-place")
+    ]
+    labels = ["walk", "jump", "walk"]
+    joints = np.concatenate([c.joints for c in parts])
+    times = np.arange(len(joints)) / 30.0
+    frame_labels = np.concatenate([np.full(len(c.joints), lab) for c, lab in zip(parts, labels, strict=True)])
+    return Clip(joints, times, "", str(subject), f"rec{subject}", frame_labels)
+
+
+def test_a_recording_of_several_behaviours_is_refused_not_enrolled_whole_as_normal(
+    tmp_path: Path,
+    kinder_gator,  # type: ignore[no-untyped-def]
+) -> None:
+    # A recording-set file (haad eval stream --recordings) enrolled every frame as 'normal', the
+    # jump its frame_labels call abnormal too, and said nothing.
+    recordings = tmp_path / "recordings.npz"
+    save_clipset_file(recordings, [_recording(kinder_gator, s) for s in (565, 577)])
+    for behaviour in (None, "walking"):
+        with pytest.raises(EnrolmentError) as e:
+            load_enrol_clips([recordings], spec=WindowSpec(), min_segment_s=1.0, behaviour=behaviour)
+        assert (
+            "recordings.npz: the frames of rec565, rec577 show several behaviours each (frame_labels: jump, walk)"
+            in str(e.value)
+        )
+        assert "haad eval stream --recordings" in str(e.value)
+    # a recording of one behaviour throughout enrols as any clip does
+    one = tmp_path / "walk.npz"
+    rec = _recording(kinder_gator, 565)
+    save_clipset_file(
+        one, [Clip(rec.joints, rec.times, "walk", "565", "w", np.full(len(rec.joints), "walk"))]
+    )
+    assert [c.name for c in load_enrol_clips([one], spec=WindowSpec(), min_segment_s=1.0)] == ["w"]
