@@ -145,7 +145,9 @@ class SkeletonSourceConfig(StrictModel):
         description=(
             "Clip-set .npz (clips/files.py; its clips play one after another) or "
             ".npy of shape (T, N, 3), or (T, P, N, 3) for P people (person ids 1..P; a person all "
-            "NaN in a frame is out of view); no default: it names the file."
+            "NaN in a frame is out of view); no default: it names the file. Each frame goes with the "
+            "visibility the file gives its joints (MediaPipe's, a recording's), for the worker's "
+            "min_visibility to judge; 1 where it gives none."
         )
     )
     layout: Literal["kinect_v1", "msr_action3d", "mediapipe33", "smpl24"] = Field(
