@@ -18,7 +18,8 @@ Topics (``<p>`` = ``mqtt.topic_prefix``, default ``haad``):
 The client speaks MQTT 5, whose acknowledgements say when the broker refused a publish; a broker
 that answers "unsupported protocol version" is served MQTT 3.1.1 instead (with a warning: over
 3.1.1 Mosquitto takes a publish its ACL denies or one over ``message_size_limit`` and drops it
-without a word, so such a refusal is not seen), rather than getting no event at all.
+without a word, so such a refusal is not seen), rather than getting no event at all. No more
+publishes wait for their acknowledgement at a time than the broker's Receive Maximum (20 at most).
 
 An event counts as delivered only when the broker acknowledged every publish of it (QoS 1 or 2),
 within ``publish_timeout_s`` (no acknowledgement is no answer, as a broker down is: never skipped);
@@ -74,6 +75,7 @@ from edge.store.outbox import OutboxEvent
 log = logging.getLogger("haad.events.mqtt")
 POISON_DROPS = 3  # connections an event lost in a row before it counts as refused (module docstring)
 _UNSUPPORTED_PROTOCOL = 0x84  # a CONNACK's: paho gives an MQTT 3.1.1 broker's "unacceptable version" so
+_INFLIGHT = 20  # unacknowledged publishes at most (paho's default), fewer where the broker says so
 _PROTOCOL_ERROR = 0x82  # paho's disconnect reason for a packet it could not read
 _NODE = re.compile(r"[^a-z0-9_]")
 
@@ -193,7 +195,9 @@ class MqttSink:
         self._refused_streams: set[str] = set()  # of refused events: their sensor's state is due again
         self._attempt: _Attempt | None = None  # the event being delivered: what of it went out
         self._protocol = MQTTProtocolVersion.MQTTv5  # MQTT 3.1.1 once a broker said it speaks no other
-        self._v311_due = False  # the broker refused MQTT 5: the notifier thread makes a 3.1.1 client
+        self._inflight = _INFLIGHT  # unacknowledged publishes at most: fewer where the broker says so
+        # A client of other settings (MQTT 3.1.1, fewer in flight) is due: the notifier thread makes it.
+        self._remake_due = False
         self._told: set[str] = set()  # the warnings, logged at a first connection, that refusals go unseen
         self._max_packet: int | None = None  # the largest packet the broker takes, as it said at connect
         self._refusals: dict[int, str] = {}  # message id -> why the broker refused that publish
@@ -213,6 +217,7 @@ class MqttSink:
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
         client.on_publish = self._on_publish
+        client.max_inflight_messages_set(self._inflight)
         return client
 
     def _start(self) -> None:
@@ -245,10 +250,18 @@ class MqttSink:
         if reason.is_failure:
             if reason == _UNSUPPORTED_PROTOCOL and self._protocol == MQTTProtocolVersion.MQTTv5:
                 self._why = "the broker speaks only MQTT 3.1.1: connecting with it"
-                self._v311_due = True  # a new client, made where clients are made (the notifier thread)
+                self._protocol, self._remake_due = MQTTProtocolVersion.MQTTv311, True
                 return
             log.error("MQTT broker refused the connection: %s", reason)
             self._why = f"refused: {reason}"
+            return
+        most = min(_INFLIGHT, getattr(props, "ReceiveMaximum", _INFLIGHT))
+        if most < self._inflight:
+            # paho sends up to 20 unacknowledged publishes whatever the broker said it takes (its
+            # Receive Maximum), and takes a lower limit only before it connects: a broker that
+            # enforces it closed the connection at the next one, every announcement.
+            self._why = f"the broker takes {most} unacknowledged publishes at a time: connecting again so"
+            self._inflight, self._remake_due = most, True
             return
         log.info("MQTT connected to %s", redact_url(self.cfg.url))
         if self._protocol != MQTTProtocolVersion.MQTTv5:
@@ -303,7 +316,7 @@ class MqttSink:
             # (its CONNACK lacks MQTT 5's properties); 3.1.1 is tried (on a service that is not MQTT
             # it fails as well, and says so).
             self._why = f"the broker's answer to MQTT 5 was not MQTT 5 ({reason}): connecting with MQTT 3.1.1"
-            self._v311_due = True
+            self._protocol, self._remake_due = MQTTProtocolVersion.MQTTv311, True
         elif not self._why:  # a refusal's reason stays; else only "not connected" was ever said
             # A broker past its max_connections, a service that is not MQTT, one that never answers.
             self._why = f"connection closed before the broker accepted it: {reason}"
@@ -318,8 +331,8 @@ class MqttSink:
         self._start()
         deadline = time.monotonic() + timeout_s
         while not self._connected.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
-            if self._v311_due:
-                self._fall_back()
+            if self._remake_due:
+                self._remake()
             if time.monotonic() >= deadline:
                 return False
         return True
@@ -399,7 +412,7 @@ class MqttSink:
         the last attempt failed, while not connected."""
         if not self._started:
             self.wait_connected(self.cfg.publish_timeout_s)
-        elif self._v311_due:  # the broker refused MQTT 5 since: a 3.1.1 client, waited for likewise
+        elif self._remake_due:  # the broker asked for other settings since: waited for likewise
             self.wait_connected(self.cfg.publish_timeout_s)
         # _connected too: paho says connected before on_connect has counted the connection.
         if not (self._connected.is_set() and self.client.is_connected()):
@@ -521,11 +534,11 @@ class MqttSink:
         if topic == self.topics.abnormal(event.stream_id):  # its sensor's state is announced again
             self._refused_streams.add(event.stream_id)
 
-    def _fall_back(self) -> None:
-        """A client of MQTT 3.1.1 in place of the MQTT 5 one the broker refused."""
-        self._v311_due = False
-        self._why = ""  # MQTT 5's failure: from now on the 3.1.1 client's, if it fails too, is the news
-        self._protocol = MQTTProtocolVersion.MQTTv311
+    def _remake(self) -> None:
+        """A client of the protocol and in-flight limit the broker asked for (MQTT 3.1.1, its Receive
+        Maximum) in place of the one it refused."""
+        self._remake_due = False
+        self._why = ""  # the old client's failure: from now on the new one's, if it fails too, is the news
         self._renew(renewed=False)  # the broker never took a connection: its first one ends any back-off
 
     def _renew(self, *, renewed: bool = True) -> None:

@@ -139,15 +139,10 @@ def test_a_publish_over_the_maximum_packet_size_the_broker_announced_is_refused_
         sub.close()
 
 
-class Mqtt311Broker:
-    """A broker that speaks only MQTT 3.1.1 (as an older Mosquitto, or a cloud service): a CONNECT
-    of MQTT 5 gets "unacceptable protocol version" and the connection closed, or (``lenient``) the
-    3.1.1 CONNACK it gives any CONNECT, which an MQTT 5 client cannot read; 3.1.1 is served."""
+class _FakeBroker:
+    """A broker on loopback that answers each packet as :meth:`answer` says (False: close)."""
 
-    def __init__(self, *, lenient: bool) -> None:
-        self.lenient = lenient
-        self.levels: list[int] = []  # the protocol level of each CONNECT
-        self.topics: list[str] = []  # of each PUBLISH taken
+    def __init__(self) -> None:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.server.getsockname()[1])
         threading.Thread(target=self._accept, daemon=True).start()
@@ -172,23 +167,41 @@ class Mqtt311Broker:
                         break
                 body = stream.read(length)
                 kind = head[0] >> 4
-                if kind == 1:  # CONNECT: protocol name "MQTT", then the level
-                    self.levels.append(body[6])
-                    if body[6] != 4 and not self.lenient:
-                        conn.sendall(b"\x20\x02\x00\x01")  # unacceptable protocol version
-                        return
-                    conn.sendall(b"\x20\x02\x00\x00")
-                elif kind == 12:  # PINGREQ
+                if kind == 12:  # PINGREQ
                     conn.sendall(b"\xd0\x00")
-                elif kind == 3:  # PUBLISH (QoS 1): topic, packet id, payload
-                    topic_end = 2 + int.from_bytes(body[:2])
-                    self.topics.append(body[2:topic_end].decode())
-                    conn.sendall(b"\x40\x02" + body[topic_end : topic_end + 2])
-                elif kind == 14:  # DISCONNECT
+                elif kind == 14 or not self.answer(conn, kind, body):  # DISCONNECT
                     return
+
+    def answer(self, conn: socket.socket, kind: int, body: bytes) -> bool:
+        raise NotImplementedError
 
     def close(self) -> None:
         self.server.close()
+
+
+class Mqtt311Broker(_FakeBroker):
+    """A broker that speaks only MQTT 3.1.1 (as an older Mosquitto, or a cloud service): a CONNECT
+    of MQTT 5 gets "unacceptable protocol version" and the connection closed, or (``lenient``) the
+    3.1.1 CONNACK it gives any CONNECT, which an MQTT 5 client cannot read; 3.1.1 is served."""
+
+    def __init__(self, *, lenient: bool) -> None:
+        self.lenient = lenient
+        self.levels: list[int] = []  # the protocol level of each CONNECT
+        self.topics: list[str] = []  # of each PUBLISH taken
+        super().__init__()
+
+    def answer(self, conn: socket.socket, kind: int, body: bytes) -> bool:
+        if kind == 1:  # CONNECT: protocol name "MQTT", then the level
+            self.levels.append(body[6])
+            if body[6] != 4 and not self.lenient:
+                conn.sendall(b"\x20\x02\x00\x01")  # unacceptable protocol version
+                return False
+            conn.sendall(b"\x20\x02\x00\x00")
+        elif kind == 3:  # PUBLISH (QoS 1): topic, packet id, payload
+            topic_end = 2 + int.from_bytes(body[:2])
+            self.topics.append(body[2:topic_end].decode())
+            conn.sendall(b"\x40\x02" + body[topic_end : topic_end + 2])
+        return True
 
 
 @pytest.mark.parametrize("lenient", [False, True])
@@ -301,3 +314,61 @@ def test_a_tls_url_to_a_plain_port_or_a_plain_one_to_a_tls_port_is_named_in_last
         assert notifier.states()[0].pending == 1
     finally:
         notifier.close()
+
+
+class StrictBroker(_FakeBroker):
+    """An MQTT 5 broker that takes at most ``receive_maximum`` unacknowledged publishes, as it says
+    in its CONNACK, and closes the connection at one more (0x93, as EMQX or HiveMQ may); it
+    acknowledges each publish a moment after it came."""
+
+    def __init__(self, receive_maximum: int) -> None:
+        self.receive_maximum = receive_maximum
+        self.unacked = 0
+        self.exceeded = 0  # connections closed for a publish over receive_maximum
+        self.taken = 0
+        self.lock = threading.Lock()
+        super().__init__()
+
+    def answer(self, conn: socket.socket, kind: int, body: bytes) -> bool:
+        if kind == 1:  # CONNECT: CONNACK with its Receive Maximum property (0x21)
+            self.unacked = 0
+            conn.sendall(b"\x20\x06\x00\x00\x03\x21" + self.receive_maximum.to_bytes(2))
+        elif kind == 3:  # PUBLISH (QoS 1): topic, packet id, properties, payload
+            with self.lock:
+                if self.unacked >= self.receive_maximum:
+                    self.exceeded += 1
+                    conn.sendall(b"\xe0\x01\x93")  # DISCONNECT: receive maximum exceeded
+                    return False
+                self.unacked += 1
+            topic_end = 2 + int.from_bytes(body[:2])
+            threading.Timer(0.05, self._ack, (conn, body[topic_end : topic_end + 2])).start()
+        return True
+
+    def _ack(self, conn: socket.socket, packet_id: bytes) -> None:
+        with self.lock:
+            self.unacked -= 1
+            self.taken += 1
+        try:
+            conn.sendall(b"\x40\x02" + packet_id)
+        except OSError:
+            pass  # closed meanwhile
+
+
+def test_a_broker_taking_few_unacknowledged_publishes_at_a_time_gets_no_more_than_it_said(
+    store: AlertStore, run_notifier: RunNotifier
+) -> None:
+    """A broker's CONNACK says how many unacknowledged QoS 1 publishes it takes (Receive Maximum);
+    paho sends up to 20 regardless, and a broker that enforces it closed the connection at every
+    announcement of a few cameras: no event ever went out."""
+    broker = StrictBroker(receive_maximum=2)
+    p = _prefix()
+    cfg = _cfg(broker.port, p)
+    notifier = Notifier(cfg, store, [MqttSink(cfg.mqtt, [f"cam{i}" for i in range(4)])])  # type: ignore[arg-type]
+    try:
+        store.write_alerts([new_alert("cam1")])
+        run_notifier(notifier)
+        _wait_delivered(notifier)
+        [state] = notifier.states()
+        assert (state.pending, state.delivered, broker.exceeded) == (0, 1, 0)
+    finally:
+        broker.close()
