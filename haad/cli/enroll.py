@@ -172,6 +172,16 @@ def enroll_cmd(
             f"cannot be read, and what they held is not in v{saved.version}",
             err=True,
         )
+    if base is not None and base.model_version != saved.model_version:
+        # The whole profile moved to this config's encoder, its threshold recalibrated: say so, as a
+        # daemon says it when it re-embeds one.
+        typer.echo(
+            f"warning: profile {saved.name} v{base.version} was enrolled with model {base.model_version}; "
+            f"v{saved.version} holds its windows re-embedded with this config's model {saved.model_version}, "
+            f"threshold {base.threshold:.3f} -> {saved.threshold:.3f} (a daemon running the other model "
+            "re-embeds it again)",
+            err=True,
+        )
     if replaced is not None:
         kept = {b["name"] for b in saved.behaviour_table}
         if lost := [b["name"] for b in replaced.behaviour_table if b["name"] not in kept]:

@@ -41,3 +41,45 @@ def test_a_clip_left_out_is_said_once_not_once_per_layer(tmp_path: Path, kinder_
     )
     assert again.returncode == 2 and again.stderr.startswith("error: no usable clip to enrol ("), again.stderr
     assert len(again.stderr.splitlines()) == 1, again.stderr
+
+
+def test_adding_to_a_profile_of_another_encoder_says_it_was_re_embedded(tmp_path: Path, kinder_gator) -> None:  # type: ignore[no-untyped-def]
+    # A behaviour added with a config naming another encoder re-embedded the whole profile for it and
+    # recalibrated its threshold (0.84 -> 0.10 here) without a word: the new version is that encoder's.
+    import torch
+    import yaml
+    from typer.testing import CliRunner
+
+    from edge.profiles import ProfileStore
+    from haad.cli import app
+    from models.encoder import ActionEncoder, EncoderConfig, save_encoder
+    from models.preprocess import WindowSpec
+
+    walks, bows = (tmp_path / "walk.npz", tmp_path / "bow.npz")
+    save_clipset_file(walks, [c for c in kinder_gator.clips if c.label == "Walk-in-place"][:3])
+    save_clipset_file(bows, [c for c in kinder_gator.clips if c.label == "Bow"][:3])
+    runner = CliRunner()
+    first = runner.invoke(app, ["enroll", "--profile", "ward", "--behaviour", "walking", "--config",
+                                str(onnx_config(tmp_path)), str(walks)])  # fmt: skip
+    assert first.exit_code == 0, first.output
+    torch.manual_seed(0)
+    save_encoder(
+        tmp_path / "tiny.safetensors",
+        ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(),
+        WindowSpec(),
+        {},
+    )
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text(yaml.safe_dump({"profiles_dir": str(tmp_path / "profiles"), "encoder": str(tmp_path / "tiny.safetensors"),
+                                    "worker": {"backend": {"type": "torch"}}}))  # fmt: skip
+    result = runner.invoke(
+        app, ["enroll", "--profile", "ward", "--behaviour", "bowing", "--config", str(tiny), str(bows)]
+    )
+    assert result.exit_code == 0, result.output
+    store = ProfileStore(tmp_path / "profiles")
+    v1, v2 = store.load("ward", 1), store.load("ward", 2)
+    assert v1.model_version != v2.model_version
+    assert (
+        f"warning: profile ward v1 was enrolled with model {v1.model_version}; v2 holds its windows re-embedded "
+        f"with this config's model {v2.model_version}, threshold {v1.threshold:.3f} -> {v2.threshold:.3f}"
+    ) in result.output
