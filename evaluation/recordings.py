@@ -133,7 +133,12 @@ def recording_streams(
     normal = labels_of(normal)
     recordings = list(load_clipset_file(path, min_visibility=min_visibility).clips)
     if any(r.frame_labels is None for r in recordings):
-        raise ValueError(f"{path}: a recording-set file needs frame_labels (one label per frame)")
+        # a few-shot clip set (one label per clip) is the likeliest file given here by mistake
+        labelled = " (its clips have labels, one action each: haad eval fewshot --dataset takes such a file)"
+        raise ValueError(
+            f"{path}: a recording-set file needs frame_labels (one label per frame)"
+            + (labelled if any(r.label for r in recordings) else "")
+        )
     missing = [n for n in normal if not any(np.any(r.frame_labels == n) for r in recordings)]
     if missing:
         found = sorted({str(x) for r in recordings for x in np.unique(r.frame_labels) if x})  # type: ignore[arg-type]
