@@ -94,7 +94,16 @@ def enroll_cmd(
     def behaviour_base() -> Profile | None:
         """The profile a --behaviour enrolment adds to (None: a new one, or a whole-profile enrolment)."""
         # An unreadable newest version is passed over, as a running daemon passes it over.
-        return store.newest_readable(profile) if behaviour is not None else None
+        if behaviour is None:
+            return None
+        found = store.newest_readable(profile)
+        if found is None and store.latest_version(profile) is not None:
+            # Versions, none of which loads: a profile of this behaviour alone would drop the others.
+            try:
+                store.load(profile)
+            except ProfileError as e:
+                raise ProfileError(f"{e}; enrol it anew without --behaviour to replace it") from e
+        return found
 
     # Exit 2: what the command was given cannot be enrolled (a name, a file, its clips, the config's
     # encoder); exit 1: the profile it met cannot be added to, or the new version cannot be saved.

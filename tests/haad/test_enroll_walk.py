@@ -83,3 +83,29 @@ def test_adding_to_a_profile_of_another_encoder_says_it_was_re_embedded(tmp_path
         f"warning: profile ward v1 was enrolled with model {v1.model_version}; v2 holds its windows re-embedded "
         f"with this config's model {v2.model_version}, threshold {v1.threshold:.3f} -> {v2.threshold:.3f}"
     ) in result.output
+
+
+def test_a_behaviour_for_a_profile_none_of_whose_versions_loads_is_refused_not_made_anew(
+    tmp_path: Path,
+    kinder_gator,  # type: ignore[no-untyped-def]
+) -> None:
+    # `--behaviour bowing` on a profile whose one version was damaged made a new profile of bowing
+    # alone (walking gone) with exit 0 and no warning; the docs promise exit 1 for a profile it
+    # cannot add to.
+    from typer.testing import CliRunner
+
+    from haad.cli import app
+
+    walks, bows = (tmp_path / "walk.npz", tmp_path / "bow.npz")
+    save_clipset_file(walks, [c for c in kinder_gator.clips if c.label == "Walk-in-place"][:3])
+    save_clipset_file(bows, [c for c in kinder_gator.clips if c.label == "Bow"][:3])
+    args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
+    runner = CliRunner()
+    assert runner.invoke(app, [*args, "--behaviour", "walking", str(walks)]).exit_code == 0
+    (tmp_path / "profiles" / "ward" / "v0001.json").write_text("{")
+    result = runner.invoke(app, [*args, "--behaviour", "bowing", str(bows)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: profile ward v1 is unreadable: ") and result.output.endswith(
+        "; enrol it anew without --behaviour to replace it\n"
+    ), result.output
+    assert sorted(p.name for p in (tmp_path / "profiles" / "ward").glob("v*.npz")) == ["v0001.npz"]
