@@ -179,7 +179,7 @@ async function alertsPage() {
     for (const k of ["since", "until"]) if (form[k].value) q.set(k, new Date(form[k].value).toISOString());
     const shown = new URLSearchParams(q);
     if (offset) shown.set("offset", offset);
-    history.replaceState(null, "", "/?" + shown.toString());
+    history.replaceState(null, "", "/" + (shown.toString() ? "?" + shown : ""));  // no bare "/?" unfiltered
     q.set("offset", offset); q.set("limit", size);
     const page = await api("/alerts?" + q.toString());
     if (offset > 0 && offset >= page.total) {  // past the last page (an old link, alerts deleted): go to it
@@ -542,6 +542,7 @@ async function timelinePage() {
 
   let shown = null;  // the answer drawn, redrawn as the clock moves
   const tip = barTip(svg, document.getElementById("tl-tip"));
+  const zoomIn = document.getElementById("t-in"), ZOOM_MIN = 10e3;  // the button's closest period (a drag goes on)
   // When the live updates stopped (the server gone), null while they come: an open alert is known
   // to be going on up to then, not to now (it may have ended since).
   let lostAt = null;
@@ -566,6 +567,8 @@ async function timelinePage() {
   }
   function draw(tl) {
     W = Math.max(svg.getBoundingClientRect().width || 800, 300);
+    // Pressed at its closest, the button did nothing and said nothing.
+    zoomIn.disabled = until - since < ZOOM_MIN;
     // Drawn again as the period slides on: an alert that ended before it begins has left it.
     const alerts = tl.alerts.filter((a) => !a.ended_at || Date.parse(a.ended_at) >= since.getTime());
     // Alerts of one camera that overlap in time (two people tracked in it, two profiles) each get a
@@ -664,9 +667,9 @@ async function timelinePage() {
   // Zoomed out, a period that ran until now still does (its later half would be the future).
   // The keyboard's zoom in (a drag needs a pointer): half the period, its middle kept, or its end
   // where it follows now (a "Last N hours" then slides on at half the length).
-  document.getElementById("t-in").onclick = () => {
+  zoomIn.onclick = () => {
     const half = (until - since) / 2;
-    if (half < 5e3) return;
+    if (2 * half < ZOOM_MIN) return;  // (its state is from the last drawing: a failed load drew none)
     if (span) span = half;
     else if (following) since = new Date(until.getTime() - half);
     else { since = new Date(since.getTime() + half / 2); until = new Date(until.getTime() - half / 2); }
