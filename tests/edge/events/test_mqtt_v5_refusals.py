@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import NewBroker, RunNotifier
-from mqtt_helpers import PrivateBroker, Subscriber, new_alert
+from mqtt_helpers import PrivateBroker, Subscriber, closed, new_alert
 from test_mqtt import _cfg, _prefix, _wait_delivered
 
 from edge import metrics
@@ -39,8 +39,13 @@ def _gave_up(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if "giving up" in r.getMessage()]
 
 
+@pytest.mark.parametrize("running", [False, True])  # the event waiting at the notifier's start, or new
 def test_a_publish_the_brokers_acl_denies_is_refused_and_the_events_other_messages_go_out(
-    store: AlertStore, new_broker: NewBroker, run_notifier: RunNotifier, caplog: pytest.LogCaptureFixture
+    store: AlertStore,
+    new_broker: NewBroker,
+    run_notifier: RunNotifier,
+    caplog: pytest.LogCaptureFixture,
+    running: bool,
 ) -> None:
     """Mosquitto took a publish to a topic its ACL denies from an MQTT 3.1.1 client and dropped it:
     the notifier counted the event delivered, and nobody learnt that <prefix>/events never had it."""
@@ -53,21 +58,33 @@ def test_a_publish_the_brokers_acl_denies_is_refused_and_the_events_other_messag
     # As root Mosquitto reads the ACL after it became user mosquitto, who cannot enter pytest's folder.
     _with(broker, f"acl_file {acl}", "user root")
     cfg = _cfg(broker.port, p, give_up_after_s=3600)
-    notifier = Notifier(cfg, store, [MqttSink(cfg.mqtt)])  # type: ignore[arg-type]
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
     sub = Subscriber("127.0.0.1", broker.port, [f"{p}/events", f"{p}/cam1/#"])
     before = _refused()
     try:
-        [alert_id] = store.write_alerts([new_alert("cam1")])
         with caplog.at_level(logging.ERROR, "haad.events"):
-            run_notifier(notifier)
+            if running:
+                run_notifier(notifier)
+                deadline = time.monotonic() + 10
+                while sink.needs_announce:  # connected and announced, waiting for events
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+            alert = new_alert("cam1")
+            [alert_id] = store.write_alerts([alert])
+            if not running:
+                run_notifier(notifier)
             _wait_delivered(notifier)
             assert json.loads(sub.wait_for(f"{p}/cam1/alert")[1])["id"] == alert_id
             sub.wait_for(f"{p}/cam1/abnormal", payload="ON")
+            store.write_alerts([closed(alert)])  # the next event: refused likewise, its others out
+            sub.wait_for(f"{p}/cam1/abnormal", payload="OFF")
+            _wait_delivered(notifier)
         [state] = notifier.states()
-        assert (state.pending, state.delivered, state.skipped) == (0, 0, 1)
-        assert _refused() == before + 1
-        [gave_up] = _gave_up(caplog)
-        assert f"{p}/events (Not authorized)" in gave_up
+        assert (state.pending, state.delivered, state.skipped) == (0, 0, 2)
+        assert _refused() == before + 2
+        gave_up = _gave_up(caplog)
+        assert len(gave_up) == 2 and all(f"{p}/events (Not authorized)" in g for g in gave_up)
         assert not [t for t, _, _ in sub.received if t == f"{p}/events"]
     finally:
         sub.close()
