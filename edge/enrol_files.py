@@ -19,7 +19,7 @@ import numpy as np
 from clips import CLIP_FILE_SUFFIXES, Clip, load_clips
 from clips.files import ClipFileError
 from config.frontend import EstimatorConfig, StreamConfig, VideoSourceConfig
-from edge.enroll import behaviour_name, clip_problems
+from edge.enroll import behaviour_name, clip_error, clip_problems
 from edge.profiles import ProfileError, check_name
 from edge.segments import frames_in_span
 from models.preprocess import ClipError, WindowSpec, clip_frames
@@ -201,7 +201,7 @@ def _measure(clips: Sequence[Clip], spec: WindowSpec) -> tuple[list[tuple[str, i
         try:
             lengths.append((c.name, len(clip_frames(c.joints, c.times, spec))))
         except ClipError as e:
-            unusable.append(f"{c.name}: {e}")
+            unusable.append(f"{c.name}: {clip_error(c.joints, e)}")
     return lengths, unusable
 
 

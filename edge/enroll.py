@@ -37,6 +37,7 @@ from models.preprocess import (
     cut_windows,
     normalise_windows,
 )
+from models.skeleton import JOINT_NAMES
 
 if TYPE_CHECKING:
     from models.humanmac import HumanMAC
@@ -81,6 +82,21 @@ def augment_support(windows: np.ndarray, augmentation: Augmentation) -> tuple[np
     )  # (S, n_g, F, J, 3)
     out = np.concatenate([w, variants.reshape(s * n_g, *w.shape[1:])])
     return out, np.concatenate([sources, np.repeat(sources, n_g)])
+
+
+def clip_error(joints: np.ndarray, error: ClipError) -> str:
+    """Why a clip cannot be cut into windows: ``error``, naming the joints never measured where there
+    are some (a joint the camera never sees, the hands of an export without them say, leaves no frame
+    whole, and the error alone names none)."""
+    if np.ndim(joints) != 3 or not len(joints) or np.shape(joints)[1] != len(JOINT_NAMES):
+        return str(error)
+    measured = np.isfinite(joints).all(axis=-1).any(axis=0)
+    if measured.all():
+        return str(error)
+    if not measured.any():
+        return f"{error}: no joint is measured in any frame"
+    never = ", ".join(JOINT_NAMES[j] for j in np.flatnonzero(~measured))
+    return f"{error}: {never} never measured (NaN in every frame)"
 
 
 def short_reason(n_frames: int, spec: WindowSpec, min_segment_s: float) -> str | None:
@@ -163,7 +179,7 @@ def _cut(
                 continue
             w = clip_to_windows(c.joints, c.times, spec)  # the benchmark's own windows
         except ClipError as e:
-            skipped[c.name] = str(e)
+            skipped[c.name] = clip_error(c.joints, e)
             continue
         if (reach := float(np.abs(w).max())) > _STORED_MAX:
             skipped[c.name] = (

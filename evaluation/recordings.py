@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from clips import Clip, load_clipset_file
-from edge.enroll import short_reason
+from edge.enroll import clip_error, short_reason
 from edge.segments import frames_in_span, min_segment_frames
 from evaluation.stream_sets import Interval, LabelledStream, label_runs
 from models.preprocess import ClipError, WindowSpec, clip_frames
-from models.skeleton import JOINT_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +78,7 @@ def unscorable(recording: Clip, spec: WindowSpec, min_segment_s: float) -> str |
     try:
         frames = clip_frames(recording.joints, recording.times, spec)  # its longest valid stretch
     except ClipError as e:
-        never = np.flatnonzero(~np.isfinite(recording.joints).all(axis=-1).any(axis=0))
-        # A joint the camera never sees (the feet, say) leaves no frame whole; an empty recording
-        # (every frame's timestamp NaN, say) has no joint to name.
-        if len(never) and len(recording.joints):
-            return f"{e}: {', '.join(JOINT_NAMES[j] for j in never)} never measured (NaN in every frame)"
-        return str(e)
+        return clip_error(recording.joints, e)
     return short_reason(len(frames), spec, min_segment_s)
 
 

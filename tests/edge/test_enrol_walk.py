@@ -49,3 +49,21 @@ def test_a_recording_of_several_behaviours_is_refused_not_enrolled_whole_as_norm
         one, [Clip(rec.joints, rec.times, "walk", "565", "w", np.full(len(rec.joints), "walk"))]
     )
     assert [c.name for c in load_enrol_clips([one], spec=WindowSpec(), min_segment_s=1.0)] == ["w"]
+
+
+def test_a_joint_never_measured_is_named_not_only_no_whole_frame(
+    tmp_path: Path,
+    kinder_gator,  # type: ignore[no-untyped-def]
+) -> None:
+    # An export without hands (NaN in every frame) got 'the clip has no frame with all joints
+    # finite', leaving the user to find which joint; haad eval stream --recordings names it.
+    walks = [c for c in kinder_gator.clips if c.label == "Walk-in-place"][:2]
+    handless = []
+    for c in walks:
+        joints = c.joints.copy()
+        joints[:, [7, 11]] = np.nan  # HandLeft, HandRight
+        handless.append(Clip(joints, c.times, c.label, c.subject, c.name))
+    clipset = tmp_path / "handless.npz"
+    save_clipset_file(clipset, handless)
+    with pytest.raises(EnrolmentError, match=r"HandLeft, HandRight never measured \(NaN in every frame\)"):
+        load_enrol_clips([clipset], spec=WindowSpec(), min_segment_s=1.0)
