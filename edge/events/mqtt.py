@@ -35,14 +35,15 @@ that announced a maximum packet size the message is over (it is not sent). A bro
 connection before acknowledging one of an event's messages (Mosquitto at one over
 ``message_size_limit``: its MQTT 5 answer, reason 0x95, is not a PUBACK reason paho can read),
 ``POISON_DROPS`` times in a row for that message, each time on a connection that had just taken
-other publishes (the announcement at connect, the event's messages before it), refuses that message too, and another of the event's messages then at its first such drop. After a drop an event's messages go one at a time, to know
-which one it was. The event's other messages still go out (its retained state, the sensor's ON or
-OFF), each refused one is counted (``haad_drops_total{reason="mqtt_refused"}``), and the sink says
-which topics it refused and why: the notifier gives up on the event. One of the announcement at
-connect (availability, discovery, a sensor's state) is counted and logged the same way, and the
-announcement goes on. An outage does not look like that: the
-broker going away thrice in a row, each time in the moment that one message was in flight, and an
-unreachable broker, or one taking nothing on a new connection, counts nothing.
+other publishes (the announcement at connect, the event's messages before it), refuses that message
+too, and another of the event's messages then at its first such drop. After a drop an event's
+messages go one at a time, to know which one it was. The event's other messages still go out (its
+retained state, the sensor's ON or OFF), each refused one is counted
+(``haad_drops_total{reason="mqtt_refused"}``), and the sink says which topics it refused and why:
+the notifier gives up on the event. One of the announcement at connect (availability, discovery, a
+sensor's state) is counted and logged the same way, and the announcement goes on. An outage does
+not look like that: the broker going away thrice in a row, each time in the moment that one message
+was in flight, and an unreachable broker, or one taking nothing on a new connection, counts nothing.
 """
 
 from __future__ import annotations
@@ -289,7 +290,7 @@ class MqttSink:
             log.warning(warning, redact_url(self.cfg.url))
 
     def _on_publish(
-        self, client: mqtt.Client, _userdata: Any, mid: int, reason: ReasonCode, _props: Any
+        self, _client: mqtt.Client, _userdata: Any, mid: int, reason: ReasonCode, _props: Any
     ) -> None:
         # Called before paho marks the publish acknowledged: _await finds the refusal when it looks.
         if reason.is_failure:
@@ -410,9 +411,7 @@ class MqttSink:
     def _require_connection(self) -> None:
         """Connect at first use (waiting for it up to ``publish_timeout_s``); DeliveryError, with why
         the last attempt failed, while not connected."""
-        if not self._started:
-            self.wait_connected(self.cfg.publish_timeout_s)
-        elif self._remake_due:  # the broker asked for other settings since: waited for likewise
+        if not self._started or self._remake_due:  # the broker asked for other settings: likewise
             self.wait_connected(self.cfg.publish_timeout_s)
         # _connected too: paho says connected before on_connect has counted the connection.
         if not (self._connected.is_set() and self.client.is_connected()):
@@ -539,7 +538,7 @@ class MqttSink:
         Maximum) in place of the one it refused."""
         self._remake_due = False
         self._why = ""  # the old client's failure: from now on the new one's, if it fails too, is the news
-        self._renew(renewed=False)  # the broker never took a connection: its first one ends any back-off
+        self._renew(renewed=False)  # the new client's first connection ends any back-off
 
     def _renew(self, *, renewed: bool = True) -> None:
         """A new client, after a connection lost with publishes unacknowledged: paho sends those
