@@ -127,6 +127,22 @@ def clip_problems(
     return problems
 
 
+def case_twins(new: Sequence[str], known: Sequence[str]) -> list[str]:
+    """Why behaviours about to be made (``new``) cannot be: each equal to another, of ``known`` (the
+    profile's) or of ``new``, but for case: one behaviour named two ways ('walk' and 'Walk' from two
+    annotators, --behaviour Walking for 'walking') would be two, the second calibrated on its own."""
+    seen = {n.casefold(): n for n in known}
+    problems = []
+    for n in new:
+        twin = seen.setdefault(n.casefold(), n)
+        if twin != n:
+            problems.append(
+                f"behaviours {n!r} and {twin!r} differ only in case: name it one way (the labels, or "
+                f"--behaviour {twin}), or give it a name of its own"
+            )
+    return problems
+
+
 def behaviour_name(clip: Clip, behaviour: str | None) -> str:
     """The behaviour an enrolment clip shows: the one named, else the clip's label, else ``normal``."""
     return behaviour or clip.label or DEFAULT_BEHAVIOUR
@@ -238,6 +254,9 @@ def build_profile(
         raise ValueError(
             "no usable clip to enrol (" + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + ")"
         )
+    known = [b["name"] for b in base.behaviour_table] if base is not None else []
+    if twins := case_twins([n for n in by_behaviour if n not in known], known):
+        raise ValueError("; ".join(twins))
     prior = reembed(base, backend, calibration) if base is not None else None
     table = {b["name"]: b for b in (prior.behaviour_table if prior is not None else [])}
     for b_name, b in by_behaviour.items():

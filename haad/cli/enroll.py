@@ -75,7 +75,7 @@ def enroll_cmd(
     from edge.backends import make_backend
     from edge.backends.base import BackendUnavailable
     from edge.enrol_files import load_enrol_clips
-    from edge.enroll import build_profile, default_augmentation
+    from edge.enroll import build_profile, case_twins, default_augmentation
     from edge.profiles import ProfileError, ProfileStore, check_model, check_name, profile_lock
 
     completion_options = {
@@ -122,6 +122,9 @@ def enroll_cmd(
         # A profile this encoder cannot score takes no behaviour: said before pose estimation.
         if base is not None:
             check_model(base, backend)
+            # --behaviour Walking for the profile's 'walking': said before minutes of pose estimation
+            if twins := case_twins([str(behaviour)], [b["name"] for b in base.behaviour_table]):
+                raise ValueError(twins[0])
         with nullcontext() if verbose else quiet_native_stderr():  # pose estimation's boilerplate
             loaded = load_enrol_clips(
                 clips, spec=backend.spec, min_segment_s=w.min_segment_s, min_visibility=w.min_visibility,

@@ -67,3 +67,25 @@ def test_a_joint_never_measured_is_named_not_only_no_whole_frame(
     save_clipset_file(clipset, handless)
     with pytest.raises(EnrolmentError, match=r"HandLeft, HandRight never measured \(NaN in every frame\)"):
         load_enrol_clips([clipset], spec=WindowSpec(), min_segment_s=1.0)
+
+
+def test_behaviour_names_that_differ_only_in_case_are_refused_not_made_two(kinder_gator) -> None:  # type: ignore[no-untyped-def]
+    # Labels 'walk' and 'Walk' (two annotators), or --behaviour Walking on a profile of 'walking',
+    # made two behaviours, the second of one clip, calibrated on its own halves.
+    from dataclasses import replace
+
+    from config.backend import OnnxRuntimeConfig
+    from config.worker import WorkerConfig
+    from edge.backends import make_backend
+    from edge.enroll import build_profile
+
+    walks = [c for c in kinder_gator.clips if c.label == "Walk-in-place"][:3]
+    backend, calibration = make_backend(OnnxRuntimeConfig()), WorkerConfig().calibration
+    labelled = [replace(c, label=label) for c, label in zip(walks, ("walk", "walk", "Walk"), strict=True)]
+    with pytest.raises(ValueError, match=r"behaviours 'Walk' and 'walk' differ only in case"):
+        build_profile("ward", labelled, backend, calibration=calibration)
+    base = build_profile("ward", walks[:2], backend, calibration=calibration, behaviour="walking")
+    with pytest.raises(ValueError, match=r"behaviours 'Walking' and 'walking' differ only in case"):
+        build_profile("ward", walks[2:], backend, calibration=calibration, behaviour="Walking", base=base)
+    added = build_profile("ward", walks[2:], backend, calibration=calibration, behaviour="walking", base=base)
+    assert [b["name"] for b in added.behaviour_table] == ["walking"]

@@ -109,3 +109,31 @@ def test_a_behaviour_for_a_profile_none_of_whose_versions_loads_is_refused_not_m
         "; enrol it anew without --behaviour to replace it\n"
     ), result.output
     assert sorted(p.name for p in (tmp_path / "profiles" / "ward").glob("v*.npz")) == ["v0001.npz"]
+
+
+def test_a_behaviour_named_as_the_profiles_but_for_case_is_refused_before_pose_estimation(
+    tmp_path: Path,
+    kinder_gator,  # type: ignore[no-untyped-def]
+) -> None:
+    # --behaviour Walking on a profile of 'walking' made a second behaviour (after pose estimation of
+    # every video given); it is refused at once, exit 2, as another bad name is.
+    import cv2
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from haad.cli import app
+
+    walks = tmp_path / "walk.npz"
+    save_clipset_file(walks, [c for c in kinder_gator.clips if c.label == "Walk-in-place"][:3])
+    video = tmp_path / "walk.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 25, (64, 48))  # type: ignore[attr-defined]
+    for _ in range(75):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
+    runner = CliRunner()
+    assert runner.invoke(app, [*args, "--behaviour", "walking", str(walks)]).exit_code == 0
+    result = runner.invoke(app, [*args, "--behaviour", "Walking", str(video)])
+    assert result.exit_code == 2 and result.output.startswith(
+        "error: behaviours 'Walking' and 'walking' differ only in case"
+    ), result.output
