@@ -692,9 +692,11 @@ async function timelinePage() {
   document.addEventListener("visibilitychange", tick);
   // Every alert change redraws the chart: a new alert's bar, an open one's growing, a review's colour.
   const state = document.getElementById("live-state");
-  liveAlerts(debounced(load), (s) => {
+  // The nav's unreviewed count with it: it kept the number the page opened with.
+  const changed = () => { load(); unreviewedBadge(); };
+  liveAlerts(debounced(changed), (s) => {
     state.textContent = s;
-    if (s !== "live") { lostAt = lostAt || new Date(); if (shown) draw(shown); } else if (lostAt) { lostAt = null; load(); }  // the changes missed
+    if (s !== "live") { lostAt = lostAt || new Date(); if (shown) draw(shown); } else if (lostAt) { lostAt = null; changed(); }  // the changes missed
   });
 }
 
@@ -845,6 +847,9 @@ async function livePage() {
   // again, it catches up at once.
   setInterval(() => { if (!document.hidden) refresh(); }, 2000);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+  // The nav's unreviewed count as alerts come and are reviewed (a screen left on this page said the
+  // number it opened with), again on each (re)connect for the changes missed.
+  liveAlerts(debounced(unreviewedBadge), (s) => { if (s === "live") unreviewedBadge(); });
 }
 
 function sparkline(p) {
