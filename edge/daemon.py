@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from bus.lifetime import Restarts, die_with_parent, stop_on_signals
 from bus.logs import setup_logging
 from bus.messages import DROP_REASONS
 from config.edge import EdgeConfig
-from config.frontend import StreamConfig
+from config.frontend import StreamConfig, UrlSourceConfig, WebcamSourceConfig
 from config.redaction import redact_url
 from edge.snapshots import make_pictures_private, ring_root, snapshot_modes
 from edge.state_lock import StateLocked, hold_lock, outbox_path, state_dir
@@ -47,6 +48,10 @@ log = logging.getLogger("haad.daemon")
 _SPAWN = multiprocessing.get_context("spawn")
 POLL_S = 0.2
 WORKER_START_TIMEOUT_S = 120.0
+# /health names a running stream without a frame for this long: a frontend loads its pose model and
+# opens its source in seconds, and a live source counts itself lost after reconnect.read_timeout_s
+# (10 s by default); half a minute more is a camera out, not one starting or reconnecting.
+NO_FRAME_S = 30.0
 
 
 class WorkerProcess(SpawnProcess):
@@ -68,8 +73,14 @@ class WorkerProcess(SpawnProcess):
         setup_logging(self.cfg.logging.level, self.cfg.logging.format)
         from edge.worker import run_worker  # imports torch/onnxruntime in the child only
 
-        run_worker(self.cfg, self.stop_event, ready=self.ready_event, report=self.reports.put,
-                   people_since=self.people_since)  # fmt: skip
+        try:
+            run_worker(self.cfg, self.stop_event, ready=self.ready_event, report=self.reports.put,
+                       people_since=self.people_since)  # fmt: skip
+        except Exception:
+            # In the log (JSON too), not as a bare traceback on stderr; exit code 1: the daemon's
+            # restart notice then need not repeat the ERROR (Daemon._exited).
+            log.exception("worker failed")
+            sys.exit(1)
 
     def stop(self, timeout_s: float) -> int | None:
         """Ask the worker to flush and exit; keeps its report (read while waiting, so a large
@@ -91,6 +102,20 @@ class WorkerProcess(SpawnProcess):
             self.report = self.reports.get()
 
 
+def frontend_counts(process: SpawnProcess | None) -> dict[str, dict[str, int]]:
+    """What a frontend process counted (pose_frontend.base.Counters), per stream id; in a process of
+    several also ``restarts``, how often each camera was restarted inside it."""
+    from pose_frontend.group import FrontendGroupProcess
+    from pose_frontend.process import FrontendProcess
+
+    if isinstance(process, FrontendGroupProcess):
+        return {stream: {**counters.snapshot(), "restarts": process.restarts[stream].value}
+                for stream, counters in process.counters.items()}  # fmt: skip
+    if isinstance(process, FrontendProcess):
+        return {process.config.id: process.counters.snapshot()}
+    return {}
+
+
 @dataclass
 class Child:
     """A supervised child: how to make it, the running process, and its restart bookkeeping."""
@@ -103,7 +128,12 @@ class Child:
     restart_at: float | None = None
     finished: bool = False  # ended on its own with exit code 0 (a finite source ran out)
     given_up: bool = False  # failed too often too fast: it will not work without a fix
+    streams: list[str] = field(default_factory=list)  # a frontend's stream ids
+    # A frontend's counters over every process it ran (a restarted one counts from 0 again), keyed
+    # "<counter>", or "<stream>.<counter>" in a process of several; ``counted_before``: those of the
+    # processes before the running one.
     seen_counters: dict[str, int] = field(default_factory=dict)
+    counted_before: dict[str, int] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -138,7 +168,12 @@ class Daemon:
             n = cfg.cameras_per_frontend
             groups = [cfg.streams[i : i + n] for i in range(0, len(cfg.streams), n)]
             self.frontends = [
-                Child("frontend-" + "+".join(s.id for s in g), make_group(g), Restarts(cfg.supervisor))
+                Child(
+                    "frontend-" + "+".join(s.id for s in g),
+                    make_group(g),
+                    Restarts(cfg.supervisor),
+                    streams=[s.id for s in g],
+                )
                 for g in groups
             ]
         elif cfg.run_frontends:
@@ -151,7 +186,8 @@ class Daemon:
                 )  # fmt: skip
 
             self.frontends = [
-                Child(f"frontend-{s.id}", make(s), Restarts(cfg.supervisor)) for s in cfg.streams
+                Child(f"frontend-{s.id}", make(s), Restarts(cfg.supervisor), streams=[s.id])
+                for s in cfg.streams
             ]
         from edge.services import service_children  # review server, events notifier, retention
 
@@ -159,6 +195,9 @@ class Daemon:
             Child(name, make_service, Restarts(cfg.supervisor))
             for name, make_service in service_children(cfg)
         ]
+        self.grouped = cfg.run_frontends and cfg.cameras_per_frontend > 1
+        # per stream: the frames it delivered (over its restarts) and when that last changed
+        self.frames_at: dict[str, tuple[int, float]] = {}
         self._metrics_dir: Path | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -236,15 +275,46 @@ class Daemon:
 
     def _given_up(self) -> list[str]:
         children = [c.name for c in (self.worker, *self.services, *self.frontends) if c.given_up]
+        if not self.grouped:
+            return children
+        from pose_frontend.group import FrontendGroupProcess
+
         # a camera given up inside a process of several (pose_frontend.group), which goes on
-        cameras = [f"frontend-{stream}" for c in self.frontends
-                   for stream, event in getattr(c.process, "given_up", {}).items() if event.is_set()]  # fmt: skip
+        cameras = [f"frontend-{stream}" for c in self.frontends if isinstance(c.process, FrontendGroupProcess)
+                   for stream, event in c.process.given_up.items() if event.is_set()]  # fmt: skip
         return children + cameras
 
     def _down(self) -> list[str]:
         """The children that exited and wait to be restarted (not those never started yet)."""
         children = (self.worker, *self.services, *self.frontends)
         return [c.name for c in children if not c.done and c.process is not None and not c.process.is_alive()]
+
+    def _streams_out(self) -> dict[str, str]:
+        """Per stream whose frontend runs on without delivering, why: no frame since it started, or
+        (a live source: a file that stops has ended) none for ``NO_FRAME_S``. Its process lives and
+        retries, so it is neither down nor given up, yet the camera is out (unplugged, a wrong
+        address, a network outage)."""
+        given_up, now = set(self._given_up()), time.monotonic()
+        live = {s.id for s in self.cfg.streams if isinstance(s.source, (WebcamSourceConfig, UrlSourceConfig))}
+        out = {}
+        for child in self.frontends:
+            for stream in child.streams:
+                delivered, since = self.frames_at.get(stream, (0, now))
+                if child.done or f"frontend-{stream}" in given_up or now - since < NO_FRAME_S:
+                    continue
+                if delivered and stream not in live:
+                    continue
+                prefix = f"{stream}." if self.grouped else ""
+                tries = {k: child.seen_counters.get(prefix + k, 0) for k in ("failed_opens", "reconnects")}
+                what = (
+                    f"no frame for {now - since:.0f} s"
+                    if delivered
+                    else f"no frame since it started {now - since:.0f} s ago"
+                )
+                out[stream] = (
+                    f"{what} ({tries['failed_opens']} failed opens, {tries['reconnects']} reconnects)"
+                )
+        return out
 
     def _outbox_set_aside(self) -> list[str]:
         """The files beside the alert outbox that hold alert states it lacks (edge.alert_outbox)."""
@@ -310,6 +380,9 @@ class Daemon:
     def _start(self, child: Child) -> None:
         # Not child.process until started: /health, read from another thread meanwhile, would name a
         # child made but not yet alive as down (failing, for the worker) while it spawns.
+        if child.streams and child.process is not None:  # a frontend's next process counts from 0
+            self._export_frontend_counters(child)  # what the last one counted since the last export
+            child.counted_before = dict(child.seen_counters)
         process = child.make()
         process.start()
         child.process = process
@@ -321,7 +394,8 @@ class Daemon:
         now = time.monotonic()
         for child in [self.worker, *self.services, *self.frontends]:
             p = child.process
-            self._export_frontend_counters(child)
+            if child.streams:
+                self._export_frontend_counters(child)
             if child.done or p is None:
                 continue
             if getattr(p, "finished_event", None) is not None and p.finished_event.is_set():  # type: ignore[attr-defined]
@@ -356,32 +430,38 @@ class Daemon:
             return
         child.restart_at = now + wait
         metrics.CHILD_RESTARTS.labels(child.name).inc()
-        log.error("%s exited with code %s; restarting in %.1f s", child.name, p.exitcode, wait)
+        # Exit code 1: the child logged why as an ERROR (a frontend's "stream stopped", a service's or
+        # the worker's exception); one ERROR per failure. Another code (a signal, a crash in native
+        # code) it could not: this line is the only one.
+        level = logging.WARNING if p.exitcode == 1 else logging.ERROR
+        log.log(level, "%s exited with code %s; restarting in %.1f s", child.name, p.exitcode, wait)
 
     def _export_frontend_counters(self, child: Child) -> None:
-        """Frontend counters live in shared memory; publish their increase as metrics."""
-        counters = getattr(child.process, "counters", None)
-        if counters is None:
-            return
+        """A frontend's counters live in shared memory its process writes; publish their increase
+        since the last export as metrics, adding the counts of the child's earlier processes."""
         from edge import metrics
 
-        # A process of several streams has counters per stream id; keys then read "<stream>.<counter>".
-        grouped = isinstance(counters, dict)
-        by_stream = counters if grouped else {child.name.removeprefix("frontend-"): counters}
-        for stream, stream_counters in by_stream.items():
-            prefix = f"{stream}." if grouped else ""
-            snapshot = stream_counters.snapshot()
-            for key, result in metrics.FRONTEND_RESULTS.items():
-                delta = snapshot.get(key, 0) - child.seen_counters.get(prefix + key, 0)
+        now = time.monotonic()
+        for stream, counts in frontend_counts(child.process).items():
+            prefix = f"{stream}." if self.grouped else ""
+            series = {key: metrics.FRONTEND_FRAMES.labels(stream, result)
+                      for key, result in metrics.FRONTEND_RESULTS.items()}  # fmt: skip
+            series |= {"reconnects": metrics.FRONTEND_RECONNECTS.labels(stream),
+                       "failed_opens": metrics.FRONTEND_FAILED_OPENS.labels(stream),
+                       "refused": metrics.FRONTEND_PEOPLE_REFUSED.labels(stream),
+                       # a camera restarted inside a process of several, which itself runs on: named
+                       # as /health names that camera given up there
+                       "restarts": metrics.CHILD_RESTARTS.labels(f"frontend-{stream}")}  # fmt: skip
+            totals = {prefix + k: child.counted_before.get(prefix + k, 0) + v for k, v in counts.items()}
+            for key, counter in series.items():
+                delta = totals.get(prefix + key, 0) - child.seen_counters.get(prefix + key, 0)
                 if delta > 0:
-                    metrics.FRONTEND_FRAMES.labels(stream, result).inc(delta)
-            for key, counter in (("reconnects", metrics.FRONTEND_RECONNECTS),
-                                 ("failed_opens", metrics.FRONTEND_FAILED_OPENS),
-                                 ("refused", metrics.FRONTEND_PEOPLE_REFUSED)):  # fmt: skip
-                delta = snapshot.get(key, 0) - child.seen_counters.get(prefix + key, 0)
-                if delta > 0:
-                    counter.labels(stream).inc(delta)
-            child.seen_counters.update({prefix + k: v for k, v in snapshot.items()})
+                    counter.inc(delta)
+            child.seen_counters.update(totals)
+            # below_rate: frames the source delivered between two pose estimates (pose_fps)
+            delivered = totals[prefix + "frames"] + totals[prefix + "below_rate"]
+            if self.frames_at.get(stream, (-1, 0.0))[0] != delivered:
+                self.frames_at[stream] = (delivered, now)
 
     # --- metrics -----------------------------------------------------------------------------------
 
@@ -415,6 +495,8 @@ class Daemon:
 
         for child in [self.worker, *self.frontends, *self.services]:
             metrics.CHILD_RESTARTS.labels(child.name)  # each series at 0 from the start
+        for s in self.cfg.streams if self.grouped else []:  # and each camera of a process of several
+            metrics.CHILD_RESTARTS.labels(f"frontend-{s.id}")
         for s in self.cfg.streams:  # a camera that never sends a frame shows 0 fps, not no data
             metrics.FRAMES_RECEIVED.labels(s.id)
             metrics.STREAM_FPS.labels(s.id).set(0)
@@ -434,6 +516,7 @@ class Daemon:
                 given_up=self._given_up,
                 down=self._down,
                 set_aside=self._outbox_set_aside,
+                streams_out=self._streams_out,
             )
             log.info(
                 "metrics on http://%s/metrics",

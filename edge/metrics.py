@@ -25,7 +25,8 @@ Exposed (all prefixed ``haad_``):
   ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores
   (``nan_scores``), windows of a segment that already ended (``late_windows``), stretches too short to
   window (``too_short_segment``), people beyond a stream's window cap (``too_many_people``);
-* ``alerts_total{stream,profile}``, ``open_episodes``; ``profiles_loaded``; ``child_restarts_total{child}``;
+* ``alerts_total{stream,profile}``, ``open_episodes``; ``profiles_loaded``; ``child_restarts_total{child}``
+  (a camera restarted inside a process of several, ``cameras_per_frontend``, as ``frontend-<stream>``);
 * ``alerts_unsaved`` (alert states only in memory: the outbox cannot take them), ``outbox_waiting``
   (states in the outbox not yet in the alert log), ``outbox_failing`` and ``alert_log_down`` (1
   while that lasts);
@@ -41,9 +42,11 @@ The same endpoint answers ``/health``: JSON that says whether every alert is saf
 runs (``ok``: the outbox takes alerts and the alert log answers), something waits or a camera is
 out (``degraded``, still HTTP 200: the alert log is down, alerts wait in the outbox, files beside the
 outbox hold alert states it lacks (``outbox_set_aside``: their paths), a child other than the worker
-is down or given up) or alerts are at risk (``failing``, HTTP 503: the outbox cannot
-be written and alerts are held only in memory, or the worker is down or given up). A probe that
-restarts on failure (Docker HEALTHCHECK, Kubernetes) should act on the status code only.
+is down or given up, a stream whose frontend runs delivers no frame: ``streams_out``, per stream why,
+none 30 s after it started or, a live camera, none for 30 s, with its failed opens and reconnects)
+or alerts are at risk (``failing``, HTTP 503: the outbox cannot be written and alerts are held only
+in memory, or the worker is down or given up). A probe that restarts on failure (Docker HEALTHCHECK,
+Kubernetes) should act on the status code only.
 
 Label sets are bounded: stream labels come from the configured streams only (the bus refuses
 others), drop reasons from a fixed list, profile labels from the profile folder.
@@ -55,7 +58,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -142,12 +145,13 @@ def serve(
     given_up: Callable[[], list[str]] = list,
     down: Callable[[], list[str]] = list,
     set_aside: Callable[[], list[str]] = list,
+    streams_out: Callable[[], dict[str, str]] = dict,
 ) -> None:
     """Serve the aggregate of every process's metrics on ``http://host:port/metrics`` and the health
     on ``/health`` (a thread); ``given_up`` names the children the daemon gave up, ``down`` those
     that exited and wait to be restarted, ``set_aside`` the files beside the alert outbox that hold
-    states it lacks (edge.alert_outbox.awaiting_recovery). Raises :class:`MetricsUnavailable` when it
-    cannot listen there."""
+    states it lacks (edge.alert_outbox.awaiting_recovery), ``streams_out`` why each stream that runs
+    but delivers nothing is out. Raises :class:`MetricsUnavailable` when it cannot listen there."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     metrics_app = make_wsgi_app(registry)
@@ -155,7 +159,7 @@ def serve(
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/health":
             return metrics_app(environ, start_response)  # type: ignore[no-any-return]
-        body = health(registry, given_up(), down(), set_aside())
+        body = health(registry, given_up(), down(), set_aside(), streams_out())
         code = "503 Service Unavailable" if body["status"] == "failing" else "200 OK"
         start_response(code, [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
@@ -176,7 +180,11 @@ def serve(
 
 
 def health(
-    registry: CollectorRegistry, given_up: list[str], down: Sequence[str] = (), set_aside: Sequence[str] = ()
+    registry: CollectorRegistry,
+    given_up: list[str],
+    down: Sequence[str] = (),
+    set_aside: Sequence[str] = (),
+    streams_out: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """``status`` (ok, degraded, failing) and the figures behind it. A child down is reported as such:
     a dead worker's own gauges (the alert log down, alerts unsaved) are gone with it. A file set aside
@@ -191,10 +199,12 @@ def health(
         "given_up": given_up,
         "down": list(down),
         "outbox_set_aside": list(set_aside),
+        "streams_out": dict(streams_out or {}),
     }
     if out["outbox_failing"] or out["alerts_unsaved"] or "worker" in given_up or "worker" in down:
         out["status"] = "failing"
-    elif out["alert_log_down"] or out["outbox_waiting"] or out["outbox_set_aside"] or given_up or down:
+    elif (out["alert_log_down"] or out["outbox_waiting"] or out["outbox_set_aside"] or given_up or down
+          or out["streams_out"]):  # fmt: skip
         out["status"] = "degraded"
     else:
         out["status"] = "ok"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +57,11 @@ class ServiceProcess(SpawnProcess):
         threading.Thread(target=relay, daemon=True).start()
         try:
             self.body(self.cfg, stop)
+        except Exception:
+            # In the log (JSON too), not as a bare traceback on stderr; exit code 1: the daemon's
+            # restart notice then need not repeat the ERROR (edge.daemon.Daemon._exited).
+            log.exception("%s failed", self.name)
+            sys.exit(1)
         finally:
             # Stopping: Python puts the default handler back as it exits, and a late SIGTERM of a
             # burst would kill the child there (exit -15, not 0); an ignored signal it leaves be.

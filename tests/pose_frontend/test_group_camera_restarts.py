@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from prometheus_client import REGISTRY
 
 from bus.pubsub import Subscriber
 from config.bus import BusConfig
@@ -31,6 +32,7 @@ def test_a_camera_restarted_inside_its_group_is_counted_for_its_stream(tmp_path:
     [child] = daemon.frontends
     group = child.make()
     assert isinstance(group, FrontendGroupProcess)
+    child.process = group
     with Subscriber(bus.endpoint) as sub:
         group.start()
         try:
@@ -40,3 +42,12 @@ def test_a_camera_restarted_inside_its_group_is_counted_for_its_stream(tmp_path:
             assert group.stop(10.0) == 0
     # restarted after its 1st, 2nd and 3rd failure, given up at its 4th; the other camera never failed
     assert {stream: count.value for stream, count in group.restarts.items()} == {"a": 0, "broken": 3}
+
+    # and in /metrics, under the name /health gives a camera given up in a group
+    def restarts(stream: str) -> float:
+        return REGISTRY.get_sample_value("haad_child_restarts_total", {"child": f"frontend-{stream}"}) or 0.0
+
+    before = {s: restarts(s) for s in ("a", "broken")}
+    daemon._export_frontend_counters(child)
+    daemon._export_frontend_counters(child)  # counted once
+    assert {s: restarts(s) - before[s] for s in ("a", "broken")} == {"a": 0.0, "broken": 3.0}
