@@ -52,7 +52,7 @@ class Subscriber:
             clean_session=clean_start,
         )
         self.client.on_message = self._on_message
-        self.client.on_connect = lambda c, *_: [c.subscribe(t, qos=1) for t in topics]
+        self.client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in topics]) and None
         self.client.reconnect_delay_set(1, 2)
         self.client.connect(host, port)
         self.client.loop_start()
@@ -109,6 +109,10 @@ class PrivateBroker:
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {folder}/\n"
+            # Started as root, Mosquitto becomes user mosquitto, who cannot enter pytest's tmp folder
+            # (0700): it saved nothing and "persistence on" had no effect. As any other user it
+            # stays that user and this line does nothing.
+            "user root\n"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
