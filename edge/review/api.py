@@ -110,15 +110,17 @@ class LiteralFirst(APIRoute):
     "review", a 422 about its id where 405 (Allow: POST) is due."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if self.param_convertors and scope.get("path") in _literal_paths():
-            return Match.NONE, {}
-        return super().matches(scope)
+        match, child = super().matches(scope)
+        if match != Match.NONE and self.param_convertors:
+            if any(r.matches(scope)[0] != Match.NONE for r in _literal_routes()):
+                return Match.NONE, {}
+        return match, child
 
 
 @functools.cache
-def _literal_paths() -> frozenset[str]:
-    """The paths of this API's routes without a parameter (they are all declared at import)."""
-    return frozenset(r.path for r in router.routes if isinstance(r, APIRoute) and not r.param_convertors)
+def _literal_routes() -> tuple[APIRoute, ...]:
+    """This API's routes without a parameter (they are all declared at import)."""
+    return tuple(r for r in router.routes if isinstance(r, APIRoute) and not r.param_convertors)
 
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS, route_class=LiteralFirst)
