@@ -12,7 +12,9 @@ Per frame (:meth:`MultiPoseEstimator.estimate`):
    the frame are large in a tile, where the 224 x 224 detector sees them. People already tracked
    are greyed out of the frame it looks at, so that someone beside them is not outshone;
 4. a detection outside every tracked person starts a landmark pass in its region: it resumes the
-   nearest lost track, or starts a new id.
+   nearest lost track, or starts a new id;
+5. only confirmed tracks are given out (:mod:`pose_frontend.tracking`: found by the detector and
+   read standing, read standing twice in a row, or walked).
 
 Each person has their own landmark graph (:class:`RoiLandmarker`), so landmark smoothing never
 mixes two people. Cost grows with the number of people (one landmark pass each, ~10 ms on a 2-core
@@ -226,7 +228,11 @@ class MultiPoseEstimator(Closing):
         for tid in self.retired:
             self._landmarkers.pop(tid).close()
             del self._rois[tid]
-        return [self._person(tid, read[tid][0], width, height) for tid in sorted(read)]
+        return [
+            self._person(tid, read[tid][0], width, height)
+            for tid in sorted(read)
+            if tracker.tracks[tid].confirmed
+        ]
 
     def _sweep_share(self) -> list[list[Tile]]:
         """This frame's tiles (``tiles_per_frame`` of the sweep; the first frame all of them),
