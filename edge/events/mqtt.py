@@ -38,8 +38,8 @@ connection before acknowledging one of an event's messages (Mosquitto at one ove
 other publishes (the announcement at connect, the event's messages before it), refuses that message
 too, and another of the event's messages then at its first such drop. After a drop an event's
 messages go one at a time, to know which one it was. The event's other messages still go out (its
-retained state, the sensor's ON or OFF), each refused one is counted
-(``haad_drops_total{reason="mqtt_refused"}``), and the sink says which topics it refused and why:
+retained state, the sensor's ON or OFF), each refused one is counted once, however often it
+is retried (``haad_drops_total{reason="mqtt_refused"}``), and the sink says which topics it refused and why:
 the notifier gives up on the event. One of the announcement at connect (availability, discovery, a
 sensor's state) is counted and logged the same way, and the announcement goes on. An outage does
 not look like that: the broker going away thrice in a row, each time in the moment that one message
@@ -172,6 +172,9 @@ class _Attempt:
     # reconnect), and when.
     inflight: dict[str, tuple[mqtt.MQTTMessageInfo, float]] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # topics the broker refused, why (module docstring)
+    # Topics whose refusal was counted: an event retried for ever (give_up_after_s 0) is refused
+    # again at each try, and counted each time one drop looked like many.
+    counted: set[str] = field(default_factory=set)
     serial: bool = False  # a connection was lost at it: its publishes go one at a time
 
 
@@ -525,10 +528,13 @@ class MqttSink:
         # prometheus_client at the folder every process shares (edge.metrics).
         from edge import metrics
 
-        metrics.DROPS.labels("mqtt_refused").inc()
         if event is None or self._attempt is None:
+            metrics.DROPS.labels("mqtt_refused").inc()
             log.error("MQTT broker refused the publish to %s (%s); skipped", topic, why)
             return
+        if topic not in self._attempt.counted:
+            metrics.DROPS.labels("mqtt_refused").inc()
+            self._attempt.counted.add(topic)
         self._attempt.refused[topic] = why
         if topic == self.topics.abnormal(event.stream_id):  # its sensor's state is announced again
             self._refused_streams.add(event.stream_id)

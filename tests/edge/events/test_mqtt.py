@@ -318,7 +318,7 @@ def test_a_broker_refusing_the_password_says_so_in_last_error(
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(tmp_path / "passwd"), "haad", "right"], check=True)
     broker.conf.write_text(
         broker.conf.read_text().replace("allow_anonymous true", "allow_anonymous false")
-        + f"password_file {tmp_path / 'passwd'}\nuser root\n"  # it reads the file as that user
+        + f"password_file {tmp_path / 'passwd'}\n"
     )
     monkeypatch.setenv("HAAD_TEST_MQTT_PASSWORD", "wrong")
     p = _prefix()
@@ -344,8 +344,7 @@ def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(
                     "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True)  # fmt: skip
     broker = new_broker()
     broker.conf.write_text(
-        broker.conf.read_text()
-        + f"certfile {tmp_path / 'cert.pem'}\nkeyfile {tmp_path / 'key.pem'}\nuser root\n"  # it reads them as that user
+        broker.conf.read_text() + f"certfile {tmp_path / 'cert.pem'}\nkeyfile {tmp_path / 'key.pem'}\n"
     )
     p = _prefix()
     url = f"mqtts://127.0.0.1:{broker.port}"

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,7 @@ def test_a_publish_the_brokers_acl_denies_is_refused_and_the_events_other_messag
     # What the ACL does not name is denied: <p>/events may be read, not written.
     acl.write_text(f"topic readwrite {p}/available\ntopic readwrite {p}/cam1/#\ntopic readwrite {p}-ha/#\n"
                    f"topic read {p}/events\n")  # fmt: skip
-    # As root Mosquitto reads the ACL after it became user mosquitto, who cannot enter pytest's folder.
-    _with(broker, f"acl_file {acl}", "user root")
+    _with(broker, f"acl_file {acl}")
     cfg = _cfg(broker.port, p, give_up_after_s=3600)
     sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
     notifier = Notifier(cfg, store, [sink])
@@ -315,7 +315,7 @@ def test_a_tls_url_to_a_plain_port_or_a_plain_one_to_a_tls_port_is_named_in_last
         s.bind(("127.0.0.1", 0))
         tls = int(s.getsockname()[1])
     _with(broker, f"listener {tls} 127.0.0.1", f"certfile {tmp_path / 'cert.pem'}",
-          f"keyfile {tmp_path / 'key.pem'}", "user root")  # fmt: skip
+          f"keyfile {tmp_path / 'key.pem'}")  # fmt: skip
     address = url.format(tls=f"127.0.0.1:{tls}", plain=f"127.0.0.1:{broker.port}")
     mqtt = MqttConfig(url=address, client_id=f"{_prefix()}-n", publish_timeout_s=2,
                       ca_file=str(tmp_path / "cert.pem") if address.startswith("mqtts") else None)  # fmt: skip
@@ -389,3 +389,32 @@ def test_a_broker_taking_few_unacknowledged_publishes_at_a_time_gets_no_more_tha
         assert (state.pending, state.delivered, broker.exceeded) == (0, 1, 0)
     finally:
         broker.close()
+
+
+@pytest.mark.parametrize("retries", [1, 3])
+def test_a_refused_message_retried_for_ever_is_counted_once(
+    store: AlertStore, new_broker: NewBroker, retries: int
+) -> None:
+    """With give_up_after_s 0 the notifier retries a refused event for ever: each retry counted its
+    refused message again in haad_drops_total{reason="mqtt_refused"}, one drop looking like many."""
+    p = _prefix()
+    broker = new_broker()
+    acl = broker.conf.parent / "acl"
+    acl.write_text(f"topic readwrite {p}/available\ntopic readwrite {p}/cam1/#\ntopic readwrite {p}-ha/#\n")
+    _with(broker, f"acl_file {acl}")
+    cfg = _cfg(broker.port, p, give_up_after_s=0)
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
+    now = [datetime.now(UTC)]
+    notifier = Notifier(cfg, store, [sink], clock=lambda: now[0])
+    store.write_alerts([new_alert("cam1")])
+    before = _refused()
+    try:
+        for _ in range(1 + retries):
+            notifier.step()
+            now[0] += timedelta(hours=1)  # past the back-off: the next step retries
+        [state] = notifier.states()
+        assert (state.pending, state.skipped) == (1, 0) and state.failures == 1 + retries
+        assert f"{p}/events (Not authorized)" in state.last_error
+        assert _refused() == before + 1
+    finally:
+        notifier.close()
