@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -12,6 +13,10 @@ from models.skeleton import NUM_JOINTS
 from pose_frontend.base import Counters, SourceError
 from pose_frontend.estimator import EstimatorError
 from pose_frontend.process import FrameErrorLimit, run_stream
+from pose_frontend.sources import open_source
+
+# How often a live recording's wall-clock limit is looked at.
+_WATCH_S = 0.1
 
 
 class RecordError(RuntimeError):
@@ -26,8 +31,13 @@ class _Collector:
         self.frames: list[SkeletonFrame] = []
         self._stop = stop
         self._max_seconds = max_seconds
+        # A live recording's wall-clock end (monotonic): max_seconds after the start, then after the
+        # first frame (:func:`record_stream` says why).
+        self.deadline = time.monotonic() + max_seconds if max_seconds is not None else None
 
     def publish(self, frame: SkeletonFrame, *, wait: object = None) -> bool:
+        if not self.frames and self._max_seconds is not None:
+            self.deadline = time.monotonic() + self._max_seconds
         self.frames.append(frame)
         if self._max_seconds is not None and frame.timestamp - self.frames[0].timestamp >= self._max_seconds:
             self._stop.set()
@@ -62,19 +72,50 @@ def record_stream(
     """Run ``config``'s source (file sources as fast as possible) through pose estimation; every
     person of every frame is kept (:meth:`Recording.of` cuts out one).
 
-    Ends when the source ends, after ``max_seconds`` of source time, or when ``stop`` is set. Raises
-    :class:`RecordError` when the source or the estimator fails (the frames so far are dropped).
+    Ends when the source ends, after ``max_seconds`` of source time, or when ``stop`` is set. A live
+    source (camera, URL) is also held to ``max_seconds`` of wall-clock time: counted from the start
+    until its first frame, then from that frame. Its timestamps are the wall clock, so this changes
+    nothing while it delivers; but one that never opens (or stops delivering) produces no source
+    time, and it retries for ever (``reconnect.max_attempts`` 0, as the daemon must): the limit
+    then ends the recording, which :class:`RecordError` refuses when it holds no frame.
+    Raises :class:`RecordError` when the source or the estimator fails (the frames so far are dropped).
     """
-    source = config.source
-    if hasattr(source, "realtime"):  # file-like sources: no need to wait for a camera's pace
-        config = config.model_copy(update={"source": source.model_copy(update={"realtime": False})})
+    source_config = config.source
+    if hasattr(source_config, "realtime"):  # file-like sources: no need to wait for a camera's pace
+        config = config.model_copy(update={"source": source_config.model_copy(update={"realtime": False})})
     stop = stop if stop is not None else threading.Event()
     collector = _Collector(stop, max_seconds)
     try:
-        counters = run_stream(config, collector, stop)
+        source = open_source(config.source, stop=stop, pose_fps=config.pose_fps)
+    except SourceError as e:
+        raise RecordError(str(e)) from e
+    expired, ended = threading.Event(), threading.Event()
+    if max_seconds is not None and not source.lossless:
+        threading.Thread(target=_expire, args=(collector, stop, ended, expired), daemon=True).start()
+    try:
+        counters = run_stream(config, collector, stop, source=source)
     except (SourceError, EstimatorError, FrameErrorLimit) as e:
         raise RecordError(str(e)) from e
+    finally:
+        ended.set()
+    if expired.is_set() and not collector.frames:
+        failed = counters.snapshot()["failed_opens"]
+        raise RecordError(
+            f"no frame from {getattr(source, 'name', config.id)} within {max_seconds:g} s; "
+            f"{failed} failed attempt{'' if failed == 1 else 's'} to open it"
+        )
     return Recording(collector.frames, counters)
+
+
+def _expire(
+    collector: _Collector, stop: threading.Event, ended: threading.Event, expired: threading.Event
+) -> None:
+    """Set ``expired`` and ``stop`` at ``collector``'s deadline, unless the recording ``ended`` first."""
+    while not ended.wait(_WATCH_S):
+        if collector.deadline is not None and time.monotonic() >= collector.deadline:
+            expired.set()
+            stop.set()
+            return
 
 
 def record_clip(

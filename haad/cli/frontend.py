@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -250,6 +254,30 @@ def _chosen_people(recording: Recording, person: list[str] | None) -> list[int]:
     return ids
 
 
+@contextmanager
+def _logged_as_a_frontend() -> Iterator[None]:
+    """Within, this process logs as a frontend process does (``bus.logs.setup_logging``, text): pose
+    estimation's start-up lines left out, and of a camera's retries only the 1st, 2nd, 4th, ... of
+    each OpenCV or FFmpeg line ("[tcp @ 0x...] Connection refused"), saying how many since when; the
+    source's own lines (cannot open, opened after N attempts) as ``haad frontend run`` shows them.
+    At the end stderr is the terminal again, every captured line written out: what the command says
+    next is never lost behind the capture's pipe when it exits."""
+    from bus.logs import setup_logging
+
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    setup_logging(logging.INFO, "text")
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)  # the capture pipe's only writer closed: its thread reads to the end and ends
+        os.close(terminal)
+        for thread in threading.enumerate():
+            if thread.name == "haad-native-stderr":
+                thread.join(timeout=5)
+
+
 @app.command("record")
 def record_cmd(
     config: RecordConfigArg,
@@ -271,7 +299,6 @@ def record_cmd(
     ] = None,
 ) -> None:
     """Run one stream's source through pose estimation here and save the skeletons as a clip-set file."""
-    from bus.logs import quiet_native_stderr
     from clips import Clip
     from clips.files import save_clipset_file
     from pose_frontend.record import RecordError, record_stream
@@ -295,7 +322,7 @@ def record_cmd(
     stop_on_signals(stop.set, signal.SIGINT, signal.SIGTERM)  # Ctrl-C or kill end the recording, keeping it
     started = time.monotonic()
     try:
-        with quiet_native_stderr():  # pose estimation's start-up lines, as haad enroll leaves them out
+        with _logged_as_a_frontend():
             recording = record_stream(chosen[0], max_seconds=max_seconds, stop=stop)
     except RecordError as e:
         typer.echo(f"error: {e}", err=True)
