@@ -173,7 +173,8 @@ def format_table(summary: dict[str, Any]) -> str:
     """Per-category AUC table (mean ± std over seeds) for every method, then the means."""
     methods = list(summary["methods"])
     cats = list(summary["methods"][methods[0]]["per_category"])
-    width = max(len(c) for c in cats) + 2
+    # as wide as the longest category name or row name: a shorter one pushed its row's figures right
+    width = max([len(c) for c in cats] + [len("per-category std")]) + 2
     lines = ["category".ljust(width) + "".join(f"{m:>18}" for m in methods)]
     for c in cats:
         row = summary["methods"][methods[0]]["per_category"][c]
@@ -194,7 +195,8 @@ def format_table(summary: dict[str, Any]) -> str:
     lines.append("(* = category never seen in training)")
     if summary.get("behaviours", 1) > 1:
         lines.append(
-            f"normal = each category with {summary['behaviours'] - 1} others drawn per seed (a profile of "
+            f"normal = each category with {summary['behaviours'] - 1} other{'s' if summary['behaviours'] > 2 else ''} "
+            f"drawn per seed (a profile of "
             f"{summary['behaviours']} behaviours); every other category is abnormal"
         )
     lines.append(f"scoring rule: {summary.get('rule', DEFAULT_RULE)}")

@@ -110,3 +110,27 @@ def test_a_camera_short_of_categories_for_behaviours_is_named() -> None:
     tw, emb = _windows(labels, ["v1"] * 9 + ["v2"] * 6)
     with pytest.raises(ValueError, match=r"of camera 'v2' \(scored against support from 'v1'\)"):
         evaluate(tw, emb, shots=2, seeds=1, behaviours=2, support_view="v1", query_view="v2")
+
+
+def test_the_table_of_short_category_names_keeps_its_columns_and_grammar() -> None:
+    # With category names shorter than 'per-category std', that row's figures stood 3 places right
+    # of the others'; --behaviours 2 said 'each category with 1 others'.
+    from evaluation.run_fewshot import format_table
+
+    method = {
+        "per_category": {c: {"auc": 0.9, "std": 0.01, "unseen": True} for c in ("sit", "wave", "walk")},
+        "all": 0.9, "seen": None, "unseen": 0.9, "std_over_seeds": 0.01, "mean_category_std": 0.01,
+        "hardest_pairs": [],
+    }  # fmt: skip
+    summary = {
+        "methods": {"encoder": method, "raw-dct": method},
+        "shots": 3,
+        "behaviours": 2,
+        "rule": "prototype",
+    }
+    lines = format_table(summary).splitlines()
+    rows = [
+        line for line in lines if line.startswith(("all", "unseen", "std over seeds", "per-category std"))
+    ]
+    assert len(rows) == 4 and len({len(row) for row in rows}) == 1, "\n".join(rows)
+    assert "each category with 1 other drawn per seed" in format_table(summary)
