@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from edge.review.auth import Auth, token_sha256
 from edge.review.context import ReviewContext
 from edge.store import AlertStore, NewAlert
 from pose_frontend.synthetic import SyntheticPerformer
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 TOKEN = "test-token-alice-0123456789"
 SPEC_FPS, FRAMES, STRIDE = 20.0, 60, 5
@@ -106,7 +110,7 @@ BASE_URL = "http://127.0.0.1:8910"  # TestClient's requests name the host the se
 
 
 @contextmanager
-def running(app: object, port: int) -> Iterator[str]:
+def running(app: FastAPI, port: int) -> Iterator[str]:
     """``app`` under a real Uvicorn server on a loopback ``port``; yields its base URL."""
     import threading
     import time
@@ -115,7 +119,7 @@ def running(app: object, port: int) -> Iterator[str]:
 
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
-    )  # type: ignore[arg-type]
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
