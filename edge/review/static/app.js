@@ -541,7 +541,7 @@ async function timelinePage() {
   };
 
   let shown = null;  // the answer drawn, redrawn as the clock moves
-  const tip = barTip(svg, document.getElementById("tl-tip"));
+  const tip = chartTip(svg, document.getElementById("tl-tip"));
   const zoomIn = document.getElementById("t-in"), ZOOM_MIN = 10e3;  // the button's closest period (a drag goes on)
   // When the live updates stopped (the server gone), null while they come: an open alert is known
   // to be going on up to then, not to now (it may have ended since).
@@ -621,7 +621,7 @@ async function timelinePage() {
       const label = `alert ${a.id}: ${a.host ? a.host + " · " : ""}${who(a)} · ${a.profile} · ${when(a.started_at)} · peak ${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)} · ${a.status}${a.ended_at ? "" : " · still open"}`;
       // A link, so the keyboard reaches each alert (Tab, Enter) as a click does; its words shown by
       // the page's own tip (below), not an SVG title, which went with the bar at each redraw.
-      const link = svgEl("a", { href: "/alerts/" + a.id, "aria-label": label, class: "bar-link", "data-id": a.id });
+      const link = svgEl("a", { href: "/alerts/" + a.id, "aria-label": label, class: "bar-link", "data-id": a.id, "data-tip": `alert ${a.id}` });
       link.append(bar);
       svg.append(link);
       if (a.trace.length) {
@@ -638,11 +638,13 @@ async function timelinePage() {
     tsum.textContent = `${alerts.length} alert(s) on ${tl.streams.length} camera(s), ${when(since)} – ${when(until)}` + more
       + (lostAt ? ` · No live updates since ${when(lostAt)} (reconnecting…): open alerts are drawn up to then.` : "");
   }
-  // A camera's name, cut to the room left of the chart (it ran across its row's bars), whole on hover.
+  // A camera's name, cut to the room left of the chart (it ran across its row's bars), whole in the
+  // page's tip on hover and to a screen reader.
   function rowLabel(name, y) {
-    const row = svgEl("g", { class: "camera" }), text = svgEl("text", { x: 4, y, "font-size": 12, class: "row-label" });
+    const row = svgEl("g", { class: "camera", role: "img", "aria-label": name, "data-tip": "camera " + name });
+    const text = svgEl("text", { x: 4, y, "font-size": 12, class: "row-label" });
     text.textContent = name;
-    row.append(Object.assign(svgEl("title", {}), { textContent: name }), text);
+    row.append(text);
     svg.append(row);  // measured where it is drawn
     for (let k = name.length - 1; k > 0 && text.getComputedTextLength() > L - 10; k--) text.textContent = name.slice(0, k) + "…";
     return row;
@@ -700,32 +702,33 @@ async function timelinePage() {
   });
 }
 
-// A timeline bar's words while the pointer is on it or the keyboard's focus: the chart is drawn anew
-// every few seconds (the clock, live events), and the browser's tooltip of an SVG title went with
-// the bar it belonged to, back only once the pointer moved (a flicker, or gone). This tip belongs to
-// the page: kept across a redraw while its alert is still drawn, its words those of the new bar.
-function barTip(svg, tip) {
-  let id = null, at = null;  // the alert shown, and where: the pointer's place or the bar's
-  const bar = (target) => target?.closest?.("a.bar-link");
+// The words of a timeline bar or a camera's name while the pointer is on it, or of a bar while it has
+// the keyboard's focus (each marked data-tip="<key>", its words its aria-label): the chart is drawn
+// anew every few seconds (the clock, live events), and the browser's tooltip of an SVG title went
+// with the element it belonged to, back only once the pointer moved (a flicker, or gone). This tip
+// belongs to the page: kept across a redraw while its element is still drawn, with the new one's words.
+function chartTip(svg, tip) {
+  let key = null, at = null;  // what is shown, and where: the pointer's place or the element's
+  const tipped = (target) => target?.closest?.("[data-tip]");
   const place = () => {
-    const link = svg.querySelector(`a.bar-link[data-id="${id}"]`);
-    if (!link) { hide(); return; }
-    tip.textContent = link.getAttribute("aria-label");
+    const node = svg.querySelector(`[data-tip="${CSS.escape(key)}"]`);
+    if (!node) { hide(); return; }
+    tip.textContent = node.getAttribute("aria-label");
     tip.hidden = false;
-    const r = link.getBoundingClientRect(), [x, y] = at || [r.left, r.bottom];
+    const r = node.getBoundingClientRect(), [x, y] = at || [r.left, r.bottom];
     tip.style.left = `${Math.max(4, Math.min(x + 12, innerWidth - tip.offsetWidth - 4))}px`;
     tip.style.top = `${y + 16 + tip.offsetHeight < innerHeight ? y + 16 : y - 8 - tip.offsetHeight}px`;
   };
-  const show = (link, point) => { id = link.dataset.id; at = point; place(); };
-  const hide = () => { id = null; tip.hidden = true; };
+  const show = (node, point) => { key = node.dataset.tip; at = point; place(); };
+  const hide = () => { key = null; tip.hidden = true; };
   svg.addEventListener("pointermove", (ev) => {
-    const link = bar(ev.target);
-    if (link) show(link, [ev.clientX, ev.clientY]); else if (at) hide();
+    const node = tipped(ev.target);
+    if (node) show(node, [ev.clientX, ev.clientY]); else if (at) hide();
   });
   svg.addEventListener("pointerleave", () => { if (at) hide(); });
-  svg.addEventListener("focusin", (ev) => { if (bar(ev.target)) show(bar(ev.target), null); });
-  svg.addEventListener("focusout", (ev) => { if (!at && !bar(ev.relatedTarget)) hide(); });
-  return { redrawn: () => { if (id !== null) place(); } };
+  svg.addEventListener("focusin", (ev) => { if (tipped(ev.target)) show(tipped(ev.target), null); });
+  svg.addEventListener("focusout", (ev) => { if (!at && !tipped(ev.relatedTarget)) hide(); });
+  return { redrawn: () => { if (key !== null) place(); } };
 }
 
 class Player {
