@@ -5,6 +5,7 @@ and /health names a stream whose frontend runs but never delivers."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from edge import daemon as daemon_module
 from edge.daemon import Child, Daemon
 from edge.metrics import health
 from pose_frontend.process import FrontendProcess
+from tests.pose_frontend.test_frontend_live import _FlakyVideoServer
 
 SCRIPT = [{"motion": "walk_in_place", "seconds": 1.0}]
 
@@ -132,3 +134,35 @@ def test_health_names_a_stream_whose_camera_never_opened(
     body = health(CollectorRegistry(), daemon._given_up(), daemon._down(), [], out)
     assert body["status"] == "degraded" and body["streams_out"] == out
     assert health(CollectorRegistry(), [], [], [], {})["status"] == "ok"
+
+
+def test_health_names_a_live_camera_in_an_outage(
+    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(daemon_module, "NO_FRAME_S", 3.0)  # 30 s in a deployment
+    # a real network stream: the squat video once, then every attempt to reopen it answered 503
+    squats = data_root / "mediapipe_pose_testdata" / "pose_squats.mp4"
+    server = _FlakyVideoServer(squats.read_bytes(), down_for=1_000_000)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/cam.mp4"
+    yard = UrlSourceConfig(url=url, reconnect=ReconnectConfig(initial_backoff_s=0.1, max_backoff_s=0.5))
+    bus = BusConfig(endpoint=f"ipc://{tmp_path}/bus.sock")
+    daemon = Daemon(EdgeConfig(streams=[StreamConfig(id="yard", source=yard)], bus=bus))
+    [child] = daemon.frontends
+    try:
+        with Subscriber(bus.endpoint) as sub:
+            daemon._start(child)
+            try:
+                deadline = time.monotonic() + 90
+                while not daemon._streams_out().get("yard", "").startswith("no frame for"):
+                    assert time.monotonic() < deadline, daemon._streams_out()
+                    sub.recv(timeout_ms=100)
+                    daemon._export_frontend_counters(child)
+                out = daemon._streams_out()
+            finally:
+                daemon.stop()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert daemon.frames_at["yard"][0] > 0 and server.refused > 0  # it delivered, then the outage
+    assert "0 failed opens" not in out["yard"], out
