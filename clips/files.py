@@ -95,18 +95,31 @@ def load_clips(
             )
         return chosen
     if suffix == ".npy":
+        raw = None  # np.load may fail before there is an array to tell the layout by
         try:
             raw = np.load(path, allow_pickle=False)
             joints, visibility = _canonical(path, raw, layout, min_visibility)
         except ClipFileError:
             raise
         except _UNREADABLE as e:
-            raise ClipFileError(f"{path} is not a readable (T, N, 3) skeleton .npy: {e}") from e
+            raise ClipFileError(
+                f"{path} is not a readable (T, N, 3) skeleton .npy: {e}{_other_layout(raw)}"
+            ) from e
         if joints.ndim != 3 or len(joints) == 0:
             raise ClipFileError(f"{path}: expected a (T, N, 3) array with T >= 1; got shape {raw.shape}")
         times = np.arange(len(joints)) / fps
         return [Clip(_upright(path, joints), times, label or "", "", path.stem, visibility=visibility)]
     raise ClipFileError(f"{path}: a clip file is a clip-set .npz or a .npy skeleton array")
+
+
+def _other_layout(raw: object) -> str:
+    """The --layout a ``.npy`` of another joint count than the one given may be in ("" if none): nothing
+    in the file says its layout, and 'must have shape (..., 20, 3)' alone does not say the option."""
+    shape = np.shape(raw) if isinstance(raw, np.ndarray) else ()
+    if len(shape) != 3 or shape[-1] not in (3, 4):
+        return ""
+    fits = [name for name, n in LAYOUT_JOINTS.items() if n == shape[1]]
+    return f"; {shape[1]} joints: --layout {' or '.join(fits)}?" if fits else ""
 
 
 def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> ClipSet:

@@ -89,3 +89,18 @@ def test_behaviour_names_that_differ_only_in_case_are_refused_not_made_two(kinde
         build_profile("ward", walks[2:], backend, calibration=calibration, behaviour="Walking", base=base)
     added = build_profile("ward", walks[2:], backend, calibration=calibration, behaviour="walking", base=base)
     assert [b["name"] for b in added.behaviour_table] == ["walking"]
+
+
+def test_a_skeleton_npy_of_another_layout_names_the_layout_option(tmp_path: Path) -> None:
+    # A Kinect v2 export (25 joints) got only 'kinect_v1 skeletons must have shape (..., 20, 3)',
+    # though the loader reads it with --layout kinect_v2.
+    path = tmp_path / "k2.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(90, 25, 3)).astype(np.float32))
+    with pytest.raises(EnrolmentError, match=r"25 joints: --layout kinect_v2\?"):
+        load_enrol_clips([path], spec=WindowSpec(), min_segment_s=1.0)
+    np.save(path, np.random.default_rng(0).normal(size=(90, 33, 3)).astype(np.float32))
+    with pytest.raises(EnrolmentError, match=r"33 joints: --layout mediapipe33\?"):
+        load_enrol_clips([path], spec=WindowSpec(), min_segment_s=1.0)
+    path.write_bytes(b"not numpy")  # no array: said as unreadable, no layout guessed
+    with pytest.raises(EnrolmentError, match=r"k2.npy is not a readable \(T, N, 3\) skeleton .npy"):
+        load_enrol_clips([path], spec=WindowSpec(), min_segment_s=1.0)
