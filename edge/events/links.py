@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import replace
+from typing import Any
 
 from edge.store.outbox import OutboxEvent
 
@@ -19,9 +20,17 @@ def thumbnail_url(public_url: str, alert_id: int) -> str:
     return f"{public_url}/api/v1/alerts/{alert_id}/thumbnail.jpg"
 
 
+def alert_with_links(
+    alert: dict[str, Any], public_url: str | None, snapshot_streams: Collection[str]
+) -> dict[str, Any]:
+    """``alert`` (JSON of :func:`edge.store.outbox.alert_json`) with its ``url`` and ``thumbnail_url``."""
+    linked = dict(alert)
+    linked["url"] = alert_url(public_url, alert["id"]) if public_url else None
+    keeps = public_url is not None and alert["stream_id"] in snapshot_streams
+    linked["thumbnail_url"] = thumbnail_url(public_url, alert["id"]) if public_url and keeps else None
+    return linked
+
+
 def with_links(event: OutboxEvent, public_url: str | None, snapshot_streams: Collection[str]) -> OutboxEvent:
-    alert = dict(event.payload["alert"])
-    alert["url"] = alert_url(public_url, alert["id"]) if public_url else None
-    keeps = public_url is not None and event.stream_id in snapshot_streams
-    alert["thumbnail_url"] = thumbnail_url(public_url, alert["id"]) if public_url and keeps else None
+    alert = alert_with_links(event.payload["alert"], public_url, snapshot_streams)
     return replace(event, payload={**event.payload, "alert": alert})

@@ -70,7 +70,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from config.events import MqttConfig
 from config.redaction import redact_url
 from config.secrets import SecretError
-from edge.events.sinks import DeliveryError
+from edge.events.sinks import Current, DeliveryError
 from edge.store.outbox import OutboxEvent
 
 log = logging.getLogger("haad.events.mqtt")
@@ -372,12 +372,10 @@ class MqttSink:
                     (self.topics.discovery(stream), json.dumps(discovery_payload(self.topics, stream)), True)
                 )
         alert = event.payload["alert"]
-        is_open = alert["ended_at"] is None
         newest = event.payload.get("newest", {"stream": True, "profile": True})  # events written before it
         messages.append((self.topics.events, json.dumps({"event_id": event.id, **event.payload}), False))
         if newest["profile"]:
-            state = json.dumps({"state": "ON" if is_open else "OFF", **alert})
-            messages.append((self.topics.state(event.stream_id, event.profile), state, True))
+            messages.append((self.topics.state(event.stream_id, event.profile), _state(alert), True))
         if newest["stream"]:
             messages.append((self.topics.alert(event.stream_id), json.dumps(alert), True))
         messages.append(
@@ -389,22 +387,29 @@ class MqttSink:
         )
         return messages
 
-    def announce(self, open_alerts: dict[str, int]) -> None:
+    def announce(self, current: Current) -> None:
         """Availability, discovery and the current state of the configured streams and of every
-        stream with an open episode (``open_alerts``: open episodes per stream, from the store; a
-        notifier-only host configures none, another host's cameras are not in its config), without
-        an event: at start and on reconnect, for a broker that lost its retained messages."""
+        stream with an open episode (``current``: the alert log now; a notifier-only host configures
+        no stream, another host's cameras are not in its config), without an event: at start and on
+        reconnect, for a broker that lost its retained messages. The state is the retained topics an
+        event sets: each profile's ``state`` and the stream's ``alert`` (the sensor's attributes, its
+        newest alert), then ``abnormal``."""
         self._require_connection()
         messages = [(self.topics.available, "online", True)]
         # A refused abnormal message left its stream's sensor as it was: the store says what it is.
-        streams = list(dict.fromkeys([*self.streams, *open_alerts, *self._refused_streams]))
+        streams = list(dict.fromkeys([*self.streams, *current.open_alerts, *self._refused_streams]))
         for stream in streams:
             if self.cfg.discovery:
                 messages.append(
                     (self.topics.discovery(stream), json.dumps(discovery_payload(self.topics, stream)), True)
                 )
+            alerts = [alert for (of, _), alert in current.newest.items() if of == stream]
+            messages += [(self.topics.state(stream, a["profile"]), _state(a), True) for a in alerts]
+            if alerts:
+                newest = max(alerts, key=lambda a: a["id"])  # written last, as Current.newest's are
+                messages.append((self.topics.alert(stream), json.dumps(newest), True))
             messages.append(
-                (self.topics.abnormal(stream), "ON" if open_alerts.get(stream, 0) else "OFF", True)
+                (self.topics.abnormal(stream), "ON" if current.open_alerts.get(stream, 0) else "OFF", True)
             )
         self._publish_all(messages)
         self.announced.update(streams)
@@ -578,6 +583,11 @@ class MqttSink:
                 pass
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def _state(alert: dict[str, Any]) -> str:
+    """``<p>/<stream>/<profile>/state``: the alert, ``ON`` while its episode is open."""
+    return json.dumps({"state": "ON" if alert["ended_at"] is None else "OFF", **alert})
 
 
 def _publish_size(topic: str, payload: str, qos: int) -> int:

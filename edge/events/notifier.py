@@ -31,11 +31,11 @@ from sqlalchemy import create_engine, func, make_url, select, text
 
 from config.events import EventsConfig
 from edge import metrics
-from edge.events.links import with_links
-from edge.events.sinks import DeliveryError, Sink
+from edge.events.links import alert_with_links, with_links
+from edge.events.sinks import Current, DeliveryError, Sink
 from edge.store import AlertStore
 from edge.store.models import Alert, EventCursor
-from edge.store.outbox import CursorState, cursor_states, ensure_cursor, pending_events
+from edge.store.outbox import CursorState, alert_json, cursor_states, ensure_cursor, pending_events
 
 log = logging.getLogger("haad.events")
 _PG_NOTIFIER_LOCK = 0x6861_6166
@@ -161,7 +161,7 @@ class Notifier:
         announce = getattr(sink, "announce", None)
         if announce is not None and getattr(sink, "needs_announce", False):
             try:
-                announce(self._open_alerts())
+                announce(self._current())
             except DeliveryError as e:
                 self._failed(sink, last_id, e, now)
                 return 0
@@ -195,14 +195,22 @@ class Notifier:
             self._advance(sink, last_id, delivered=delivered)
         return delivered
 
-    def _open_alerts(self) -> dict[str, int]:
+    def _current(self) -> Current:
         with self.store.reading() as s:
             rows = s.execute(
                 select(Alert.stream_id, func.count())
                 .where(Alert.ended_at.is_(None))
                 .group_by(Alert.stream_id)
             )
-            return {stream: int(n) for stream, n in rows}
+            open_alerts = {stream: int(n) for stream, n in rows}
+            newest_ids = select(func.max(Alert.id)).group_by(Alert.stream_id, Alert.profile)
+            newest = {
+                (a.stream_id, a.profile): alert_with_links(
+                    alert_json(a), self.cfg.public_url, self.snapshot_streams
+                )
+                for a in s.scalars(select(Alert).where(Alert.id.in_(newest_ids)))
+            }
+        return Current(open_alerts, newest)
 
     def _give_up(self, sink: Sink, now: datetime) -> bool:
         if self.cfg.give_up_after_s == 0:

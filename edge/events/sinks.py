@@ -3,7 +3,8 @@ either returns (done) or raises :class:`DeliveryError` (retried later with back-
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from edge.store.outbox import OutboxEvent
 
@@ -18,6 +19,16 @@ class DeliveryError(RuntimeError):
     def __init__(self, message: str, *, unreachable: bool = False, refused: bool = False) -> None:
         super().__init__(message)
         self.unreachable, self.refused = unreachable, refused
+
+
+@dataclass(frozen=True)
+class Current:
+    """What the alert log says now, for an announcement at (re)connect (a broker that lost its
+    retained messages gets them from here, not from a copy the sink keeps)."""
+
+    open_alerts: dict[str, int] = field(default_factory=dict)  # open episodes per stream
+    # Each (stream, profile)'s newest alert (the highest id: written last), as an event carries it.
+    newest: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 class Sink(Protocol):

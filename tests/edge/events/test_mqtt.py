@@ -898,3 +898,51 @@ def test_a_message_the_broker_refuses_leaves_the_events_other_messages_to_go_out
         assert [(e["type"], e["alert"]["id"]) for e in events] == [("open", alert_id), ("open", later)]
     finally:
         sub.close()
+
+
+@pytest.mark.parametrize("configured", [[], ["cam1"]])
+def test_a_broker_that_lost_its_retained_messages_gets_the_latest_alert_and_states_again(
+    store: AlertStore,
+    configured: list[str],
+    new_broker: NewBroker,
+    run_notifier: RunNotifier,
+) -> None:
+    """A broker restarted without its retained messages got back availability, discovery and
+    abnormal only: <p>/<stream>/alert (the sensor's attributes) and <p>/<stream>/<profile>/state
+    stayed empty in Home Assistant until the stream's next alert."""
+    broker = new_broker()
+    broker.conf.write_text(f"listener {broker.port} 127.0.0.1\nallow_anonymous true\n")  # no persistence
+    broker.start()
+    p = _prefix()
+    cfg = EventsConfig(
+        mqtt=MqttConfig(url=f"mqtt://127.0.0.1:{broker.port}", topic_prefix=p, discovery_prefix=f"{p}-ha",
+                        client_id=f"{p}-notifier", publish_timeout_s=5),
+        poll_s=0.2, initial_backoff_s=0.2, max_backoff_s=1.0, public_url="https://haad.lan",
+    )  # fmt: skip
+    sink = MqttSink(cfg.mqtt, streams=configured)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
+    run_notifier(notifier)
+    assert sink.wait_connected(10)
+    [run_id] = store.write_alerts([new_alert("cam1", profile="run", closed=True)])
+    [walk_id] = store.write_alerts([new_alert("cam1", profile="walk")])  # open, the stream's newest
+    store.set_status(run_id, "confirmed", "seen", reviewer="bob")  # the log's now, not the event's
+    _wait_delivered(notifier)
+    broker.proc.kill()  # type: ignore[union-attr]
+    broker.proc.wait()  # type: ignore[union-attr]
+    broker.start()
+    first = Subscriber("127.0.0.1", broker.port, [f"{p}/cam1/abnormal"])
+    try:
+        first.wait_for(f"{p}/cam1/abnormal", timeout_s=30, payload="ON")  # announced (abnormal last)
+    finally:
+        first.close()
+    late = Subscriber("127.0.0.1", broker.port, [f"{p}/cam1/#"])  # Home Assistant, (re)started now
+    try:
+        _, alert, retained = late.wait_for(f"{p}/cam1/alert", timeout_s=10)
+        assert retained and json.loads(alert)["id"] == walk_id
+        assert json.loads(alert)["url"] == f"https://haad.lan/alerts/{walk_id}"
+        walk = json.loads(late.wait_for(f"{p}/cam1/walk/state", timeout_s=10)[1])
+        assert (walk["id"], walk["state"]) == (walk_id, "ON")
+        run = json.loads(late.wait_for(f"{p}/cam1/run/state", timeout_s=10)[1])
+        assert (run["id"], run["state"], run["reviewed_by"]) == (run_id, "OFF", "bob")
+    finally:
+        late.close()
