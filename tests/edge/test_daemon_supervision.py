@@ -4,6 +4,7 @@ and /health names a stream whose frontend runs but never delivers."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -26,6 +27,7 @@ from config.supervisor import SupervisorConfig
 from edge import daemon as daemon_module
 from edge.daemon import Child, Daemon
 from edge.metrics import health
+from edge.services import ServiceProcess
 from pose_frontend.process import FrontendProcess
 from tests.pose_frontend.test_frontend_live import _FlakyVideoServer
 
@@ -166,3 +168,22 @@ def test_health_names_a_live_camera_in_an_outage(
         server.server_close()
     assert daemon.frames_at["yard"][0] > 0 and server.refused > 0  # it delivered, then the outage
     assert "0 failed opens" not in out["yard"], out
+
+
+def fails(cfg: EdgeConfig, stop: threading.Event) -> None:
+    raise RuntimeError("the disk went away")
+
+
+def test_a_service_that_fails_says_why_as_an_error_line_and_exits_1(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # exit code 1 tells the daemon its child logged why (the restart notice is then a WARNING)
+    service = ServiceProcess("haad-broken", EdgeConfig(), fails)
+    service.start()
+    service.join(60)
+    err = capfd.readouterr().err
+    assert service.exitcode == 1
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    [failed] = [line for line in lines if line["msg"] == "haad-broken failed"]
+    assert failed["level"] == "ERROR" and failed["exc"].endswith("RuntimeError: the disk went away"), err
+    assert "Process haad-broken:" not in err  # not multiprocessing's bare traceback, outside the log
