@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from clips import CLIP_FILE_SUFFIXES, Clip, load_clips
-from clips.files import ClipFileError
+from clips.files import ClipFileError, _unseen_frames_missing
 from config.frontend import EstimatorConfig, StreamConfig, VideoSourceConfig
 from edge.enroll import behaviour_name, clip_error, clip_problems
 from edge.profiles import ProfileError, check_name
@@ -95,7 +95,7 @@ def load_enrol_clips(
         if (seen := estimated.get(s.path.resolve())) is not None:
             clips.append(replace(seen, name=s.path.name))
             continue
-        clip = _video_clip(s.path, estimator or EstimatorConfig())
+        clip = _video_clip(s.path, estimator or EstimatorConfig(), min_visibility)
         estimated[s.path.resolve()] = clip
         measured, unusable = _measure([clip], spec)
         if problems := unusable + clip_problems(measured, spec, min_segment_s, total=total):
@@ -205,16 +205,20 @@ def _measure(clips: Sequence[Clip], spec: WindowSpec) -> tuple[list[tuple[str, i
     return lengths, unusable
 
 
-def _video_clip(path: Path, estimator: EstimatorConfig) -> Clip:
+def _video_clip(path: Path, estimator: EstimatorConfig, min_visibility: float | None) -> Clip:
+    """The video's first person, the frames the worker would count missing (their mean visibility
+    under ``min_visibility``) left out by the rule clip files are read by, so that a video and a
+    recording of it (``haad frontend record``) enrol the same frames."""
     from pose_frontend.record import RecordError, record_clip
 
     stream = StreamConfig(
         id="enrol", source=VideoSourceConfig(path=str(path), realtime=False), estimator=estimator
     )
     try:
-        times, joints, _visibility, _counters = record_clip(stream)
+        times, joints, visibility, _counters = record_clip(stream)
     except RecordError as e:  # a video that opened but ends early (truncated), say
         raise EnrolmentError(f"cannot enrol: {e}") from None
+    _unseen_frames_missing(path, joints, visibility, min_visibility)
     if not np.isfinite(joints).all(axis=(1, 2)).any():
         raise EnrolmentError(
             f"cannot enrol: {path}: no person was detected in any frame; a video is read with MediaPipe "
@@ -222,4 +226,4 @@ def _video_clip(path: Path, estimator: EstimatorConfig) -> Clip:
             "record the camera with its stream's estimator settings (`haad frontend record edge.yaml "
             "--stream ID --out clip.npz`) and enrol the .npz"
         )
-    return Clip(joints, times, name=path.name)
+    return Clip(joints, times, name=path.name, visibility=visibility)

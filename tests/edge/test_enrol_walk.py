@@ -104,3 +104,19 @@ def test_a_skeleton_npy_of_another_layout_names_the_layout_option(tmp_path: Path
     path.write_bytes(b"not numpy")  # no array: said as unreadable, no layout guessed
     with pytest.raises(EnrolmentError, match=r"k2.npy is not a readable \(T, N, 3\) skeleton .npy"):
         load_enrol_clips([path], spec=WindowSpec(), min_segment_s=1.0)
+
+
+def test_a_video_leaves_out_the_frames_the_worker_counts_missing_for_low_visibility(data_root: Path) -> None:
+    """haad enroll of a video enrolled every frame MediaPipe found a person in, also those whose mean
+    joint visibility is under worker.min_visibility, which the live worker skips: a video's clip now
+    keeps each joint's visibility, judged by the rule clip files are (clips/files.py)."""
+    video = data_root / "mediapipe_pose_testdata" / "pose_1.mp4"  # 120 frames, one person
+    least = 0.958  # this video's frames' mean visibilities are 0.95 to 0.97: some fall under it
+    (clip,) = load_enrol_clips([video], spec=WindowSpec(), min_segment_s=1.0, min_visibility=least)
+    assert clip.visibility is not None and clip.visibility.shape == clip.joints.shape[:2]
+    seen = np.isfinite(clip.joints).all(axis=-1)
+    mean = np.where(seen, clip.visibility, 0.0).sum(-1) / np.maximum(seen.sum(-1), 1)
+    person = seen.any(axis=-1)
+    assert not (person & (mean < least)).any()  # no frame the worker would skip was enrolled
+    # frames left out: some of the video's frames had a person the worker would not count
+    assert ((~person) & (clip.visibility.max(axis=-1) > 0)).any()
