@@ -301,7 +301,7 @@ async function alertPage() {
   document.getElementById("note").value = alert.note;
   document.getElementById("plot-link").href = `/api/v1/alerts/${id}/timeline.png`;
   document.getElementById("npz-link").href = `/api/v1/alerts/${id}/windows?format=npz`;
-  wireReview(id, alert);
+  const reviewedElsewhere = wireReview(id, alert);
   // The list's keys for the same acts (c, r or d), each pressing its button: one action at a time,
   // none while it is off. Marking normal changes a profile: m only goes to its choices.
   const press = (name) => () => document.getElementById(name).click();
@@ -314,10 +314,12 @@ async function alertPage() {
   });
   showScene(id, alert);
   let win = null;
-  // An open episode's kept windows change as it goes on (its peak, its last hot one): the playback
-  // went on with those of its first moments, after it had ended too.
-  if (!alert.ended_at) follow(id, async (a) => {
-    alert = a; renderAlert(a);
+  follow(id, alert, async (a) => {
+    const going = !alert.ended_at;
+    alert = a; renderAlert(a); reviewedElsewhere(a);
+    // An open episode's kept windows change as it goes on (its peak, its last hot one): the playback
+    // went on with those of its first moments, after it had ended too. A review changes none.
+    if (!going) return;
     if (!player) { drawTimeline(a, null, null); return; }
     try { win = await api(`/alerts/${id}/windows`); player.setWindows(win); } catch (e) { /* the next change tries again */ }
   });
@@ -332,27 +334,36 @@ async function alertPage() {
   player.start();
 }
 
-// An alert still going on: its page follows it (its end, peak, score moment by moment) from the
-// events outbox, as the list does, until it ends (it stayed "ended: open" as first loaded). With
-// the live updates lost (the server gone) it says so: "open" is then only what was known.
-function follow(id, onChange) {
+// An alert's page follows it from the events outbox, as the list does: an open one's end, peak and
+// score moment by moment (it stayed "ended: open" as first loaded), and whatever its state a review
+// made elsewhere (a colleague confirmed it: the page said "new" until its own review was refused),
+// with the nav's unreviewed count. With the live updates lost (the server gone) it says so: what it
+// shows is then only what was known.
+function follow(id, first, onChange) {
   const box = document.getElementById("alert"), state = document.getElementById("live-state");
-  let lostAt = null;
+  let lostAt = null, open = !first.ended_at, caughtUp = false;
+  const say = () => {
+    if (lostAt) {
+      state.className = "error";
+      state.textContent = `No live updates since ${when(lostAt)} (reconnecting…): it may have ${open ? "ended" : "been reviewed"} since.`;
+    } else { state.className = "muted"; state.textContent = open ? "Open: followed live." : ""; }
+  };
   const update = async () => {
     let a;
     try { a = await api("/alerts/" + id); } catch (e) { return; }  // the next change tries again
+    open = !a.ended_at;
     onChange(a);
-    if (a.ended_at) { live.close(); box.dataset.live = "off"; state.textContent = ""; }
+    say();
   };
-  const live = liveAlerts((change) => { if (change.alert.id === Number(id)) update(); }, (s) => {
+  const counted = debounced(unreviewedBadge);
+  liveAlerts((change) => { counted(); if (change.alert.id === Number(id)) update(); }, (s) => {
     if (s === "live") {
-      box.dataset.live = "on"; state.className = "muted"; state.textContent = "Open: followed live.";
-      if (lostAt) { lostAt = null; update(); }  // what changed meanwhile
-      return;
-    }
-    lostAt = lostAt || new Date();
-    box.dataset.live = "lost"; state.className = "error";
-    state.textContent = `No live updates since ${when(lostAt)} (reconnecting…): it may have ended since.`;
+      box.dataset.live = "on";
+      // What changed meanwhile: while the stream was down, or between the page's first read and
+      // the stream's start (it begins with the changes from then on).
+      if (lostAt || !caughtUp) { lostAt = null; caughtUp = true; update(); unreviewedBadge(); }
+    } else { lostAt = lostAt || new Date(); box.dataset.live = "lost"; }
+    say();
   });
 }
 
@@ -427,20 +438,23 @@ function wireReview(id, alert) {
   const msg = document.getElementById("review-msg");
   const note = () => document.getElementById("note").value;
   // The review this page last showed: the server refuses a change if another reviewer's came since.
-  let seen = alert.reviewed_at;
+  let seen = alert.reviewed_at, shownNote = alert.note;
   // The message comes last, once the page shows the alert's state, new or (refused) another's.
   // One action at a time: a second press would carry the review the first replaces (a 409).
   const buttons = document.querySelectorAll(".review button");
+  let busy = false;  // an action under way: it shows its own outcome
   const act = async (fn) => {
     if (buttons[0].disabled) return;
+    busy = true;
     buttons.forEach((b) => { b.disabled = true; });
     msg.textContent = "…";
     let done;
     try { done = await fn(); } catch (e) { done = "Failed: " + e.message; }
-    try { const a = await api("/alerts/" + id); renderAlert(a); seen = a.reviewed_at; } catch (e) { done += " (reload the page: " + e.message + ")"; }
+    try { const a = await api("/alerts/" + id); renderAlert(a); seen = a.reviewed_at; shownNote = a.note; } catch (e) { done += " (reload the page: " + e.message + ")"; }
     msg.textContent = done;
     buttons.forEach((b) => { b.disabled = !!b.dataset.off; });
     unreviewedBadge();
+    busy = false;
   };
   const review = (status) => act(async () => { await api(`/alerts/${id}/review`, { method: "POST", json: { status, note: note(), if_reviewed_at: seen } }); return `Marked ${status}.`; });
   document.getElementById("confirm").onclick = () => review("confirmed");
@@ -460,6 +474,15 @@ function wireReview(id, alert) {
     const r = await api(`/alerts/${id}/normal`, { method: "DELETE" });
     return `Removed from ${r.scope === "camera" ? `profile ${r.profile} for camera ${r.stream}` : `profile ${r.profile}`}: v${r.version}; it alerts again on ${r.cameras.join(", ")}.`;
   });
+  // A review made elsewhere, seen live: said, and the next review here is made over it. Its note
+  // replaces the one in the box unless edited here (a review sends what the box holds).
+  return (a) => {
+    if (busy || a.reviewed_at === seen) return;
+    const box = document.getElementById("note");
+    if (box.value === shownNote) box.value = a.note;
+    shownNote = a.note; seen = a.reviewed_at;
+    msg.textContent = `Reviewed meanwhile by ${a.reviewed_by || "?"} (${when(a.reviewed_at)}): ${a.status}.`;
+  };
 }
 
 // The alert's score moment by moment (a line, a dot per moment, hot ones red), the threshold.
