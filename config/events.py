@@ -117,6 +117,11 @@ class WebhookConfig(StrictModel):
         default_factory=lambda: list(EVENT_KINDS), min_length=1, description="Which event kinds to send."
     )
     timeout_s: float = Field(10.0, gt=0, le=300, description="Timeout of one POST.")
+    ca_file: UserPath | None = Field(
+        None,
+        description="PEM file of the CA that signed an https:// receiver's certificate (a private CA, a "
+        "self-signed receiver); none: the system's CAs.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -138,6 +143,12 @@ class WebhookConfig(StrictModel):
                 "percent-encode it (a space is %20, ü is %C3%BC)"
             )
         return v
+
+    @model_validator(mode="after")
+    def _ca_for_tls(self) -> WebhookConfig:
+        if self.ca_file is not None and not self.url.startswith("https:"):
+            raise ValueError("ca_file is for an https:// URL (TLS)")
+        return self
 
     @field_validator("secret", mode="before")
     @classmethod

@@ -401,9 +401,9 @@ def _unreadable_secrets(refs: Iterable[tuple[str, SecretRef]]) -> list[str]:
 
 
 def _tls_problems(cfg: EdgeConfig) -> list[str]:
-    """TLS files the review server or the MQTT sink would fail to read (the server at start, the
+    """TLS files the review server or an events sink would fail to read (the server at start, a
     sink at every delivery)."""
-    from edge.events.mqtt import ca_file_problems  # paho, only where this runs
+    from edge.events.tls import ca_file_problems
 
     files: dict[str, str | None] = {}
     if cfg.serve is not None:
@@ -413,7 +413,7 @@ def _tls_problems(cfg: EdgeConfig) -> list[str]:
         for where, path in files.items()
         if path and not Path(path).is_file()
     ]
-    return [*ca_file_problems(cfg.events.mqtt), *missing]
+    return [*ca_file_problems(cfg.events), *missing]
 
 
 def _port_problems(cfg: EdgeConfig) -> list[str]:

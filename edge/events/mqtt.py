@@ -52,14 +52,12 @@ import hashlib
 import json
 import logging
 import re
-import ssl
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -71,6 +69,7 @@ from config.events import MqttConfig
 from config.redaction import redact_url
 from config.secrets import SecretError
 from edge.events.sinks import Current, DeliveryError
+from edge.events.tls import tls_context
 from edge.store.outbox import OutboxEvent
 
 log = logging.getLogger("haad.events.mqtt")
@@ -89,27 +88,6 @@ def node_id(stream: str) -> str:
     if slug != stream:
         slug += "_" + hashlib.sha1(stream.encode()).hexdigest()[:8]
     return "haad_" + slug
-
-
-def tls_context(ca_file: str | None) -> ssl.SSLContext:
-    """What an mqtts:// broker's certificate is checked against: ``ca_file``, or the system's CAs.
-    OSError (ssl.SSLError among them) when ``ca_file`` cannot be read or holds no certificate."""
-    return ssl.create_default_context(cafile=ca_file)
-
-
-def ca_file_problems(cfg: MqttConfig | None) -> list[str]:
-    """A ``ca_file`` missing or holding no certificate, for ``haad config validate`` and the start of
-    ``haad run`` and ``haad events run``: a file of the wrong kind (a key, a DER file) passed both and
-    failed every delivery instead."""
-    if cfg is None or cfg.ca_file is None:
-        return []
-    if not Path(cfg.ca_file).is_file():
-        return [f"events.mqtt.ca_file: file not found: {cfg.ca_file}"]
-    try:
-        tls_context(cfg.ca_file)
-    except OSError as e:
-        return [f"events.mqtt.ca_file: no PEM certificate to trust in {cfg.ca_file} ({e})"]
-    return []
 
 
 class Topics:

@@ -27,6 +27,7 @@ from config.events import WebhookConfig
 from config.redaction import redact_url
 from config.secrets import SecretError
 from edge.events.sinks import DeliveryError
+from edge.events.tls import tls_context
 from edge.store.outbox import OutboxEvent
 
 # Request Timeout, Too Many Requests, Bad Gateway, Service Unavailable, Gateway Timeout: not this
@@ -118,7 +119,9 @@ def _absolute(url: str, location: str) -> str:
         return location
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect, _HTTPHandler, _HTTPSHandler)
+def _opener(ca_file: str | None) -> urllib.request.OpenerDirector:
+    """An https:// receiver's certificate checked against ``ca_file``, or the system's CAs."""
+    return urllib.request.build_opener(_NoRedirect, _HTTPHandler, _HTTPSHandler(context=tls_context(ca_file)))
 
 
 class WebhookSink:
@@ -144,9 +147,16 @@ class WebhookSink:
                 headers["X-Haad-Signature"] = sign(self.cfg.secret.value(), ts, body)
             except SecretError as e:  # read at each delivery: a key file being replaced is a retry
                 raise DeliveryError(f"{self.cfg.name}: secret: {e}") from None
+        try:
+            # Read at each delivery, as the secret is: a CA file being replaced is a retry.
+            opener = _opener(self.cfg.ca_file)
+        except OSError as e:
+            raise DeliveryError(
+                f"{self.cfg.name}: ca_file {self.cfg.ca_file}: {e}", unreachable=True
+            ) from None
         request = urllib.request.Request(self.cfg.url, data=body, headers=headers, method="POST")
         try:
-            with _OPENER.open(request, timeout=self.cfg.timeout_s) as response:
+            with opener.open(request, timeout=self.cfg.timeout_s) as response:
                 status = response.status
         except urllib.error.HTTPError as e:
             # The Location goes to last_error (haad events status, /health) and the log: without the

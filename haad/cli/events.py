@@ -21,8 +21,8 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     from bus.lifetime import stop_on_signals
     from bus.logs import setup_logging
     from edge.checks import secret_problems
-    from edge.events.mqtt import ca_file_problems
     from edge.events.notifier import Notifier, build_sinks
+    from edge.events.tls import ca_file_problems
     from edge.review.server import configured_streams
     from edge.snapshots import snapshot_modes
 
@@ -30,7 +30,7 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     if not cfg.events.enabled:
         raise fail("no events sink configured (events.mqtt or events.webhooks)", code=2)
     # Refused now, as haad run does, not failed at every delivery.
-    if problems := [*secret_problems(cfg.events, "events."), *ca_file_problems(cfg.events.mqtt)]:
+    if problems := [*secret_problems(cfg.events, "events."), *ca_file_problems(cfg.events)]:
         raise fail("; ".join(problems), code=2)
     setup_logging(cfg.logging.level, "text")
     stop = threading.Event()

@@ -79,16 +79,30 @@ def test_a_prefix_of_several_levels_is_still_fine(tmp_path: Path) -> None:
         (b"\x30\x82\x01\x0a\x02\x82\x01\x01\x00", "events.mqtt.ca_file: no PEM certificate to trust"),  # DER
     ],
 )
+@pytest.mark.parametrize(
+    ("events", "where"),
+    [
+        ('{{mqtt: {{url: "mqtts://127.0.0.1:8883", ca_file: {ca}}}}}', "events.mqtt.ca_file"),
+        ('{{webhooks: [{{name: ops, url: "https://127.0.0.1:8443/hook", ca_file: {ca}}}]}}', "events.webhooks.0.ca_file"),
+    ],
+)  # fmt: skip
 def test_a_ca_file_with_no_certificate_is_refused_by_validate_and_at_start(
-    tmp_path: Path, content: str | bytes | None, said: str
+    tmp_path: Path, content: str | bytes | None, said: str, events: str, where: str
 ) -> None:
     ca = tmp_path / "ca.pem"
     if isinstance(content, str):
         ca.write_text(content)
     elif content is not None:
         ca.write_bytes(content)
-    for output in refusals(tmp_path, f'{{mqtt: {{url: "mqtts://127.0.0.1:8883", ca_file: {ca}}}}}'):
-        assert said in output
+    for output in refusals(tmp_path, events.format(ca=ca)):
+        assert said.replace("events.mqtt.ca_file", where) in output, output
+
+
+def test_a_webhook_ca_file_is_for_an_https_url(tmp_path: Path) -> None:
+    for output in refusals(
+        tmp_path, '{webhooks: [{name: ops, url: "http://127.0.0.1:8080/hook", ca_file: /x.pem}]}'
+    ):
+        assert "ca_file is for an https:// URL" in output, output
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +32,10 @@ class Receiver:
     """Answers each POST with the next status in ``statuses`` (then 200), after ``delay_s``,
     recording what came."""
 
-    def __init__(self, statuses: list[int], delay_s: float = 0.0) -> None:
+    def __init__(
+        self, statuses: list[int], delay_s: float = 0.0, *, tls: tuple[Path, Path] | None = None
+    ) -> None:
+        """``tls``: (certificate, key) files: an https:// receiver."""
         self.statuses, self.delay_s = list(statuses), delay_s
         self.location = "/moved"  # of a redirect
         self.requests: list[tuple[int, dict[str, str], bytes]] = []
@@ -56,7 +61,12 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -502,3 +512,31 @@ def test_an_endpoint_back_after_a_long_outage_is_not_given_up_on_at_its_first_re
     [state] = notifier.states()
     assert (state.pending, state.skipped, state.delivered) == (0, 0, 1)
     assert [r[0] for r in receiver.requests] == [503, 503, 200]
+
+
+def test_an_https_receiver_behind_a_private_ca_is_reached_with_ca_file(
+    tmp_path: Path, store: AlertStore
+) -> None:
+    """Webhooks trusted only the system's CAs, with no setting for a receiver behind a private CA or
+    with a self-signed certificate: its events were retried for ever."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)  # fmt: skip
+    receiver = Receiver([], tls=(cert, key))
+    try:
+        hooks = [
+            WebhookConfig(name="system", url=receiver.url),
+            WebhookConfig(name="own", url=receiver.url, ca_file=str(cert)),
+        ]
+        cfg = EventsConfig(webhooks=hooks, poll_s=0.1, initial_backoff_s=0.1, max_backoff_s=0.2)
+        notifier = Notifier(cfg, store, [WebhookSink(w) for w in hooks])
+        [alert_id] = store.write_alerts([new_alert("cam1")])
+        notifier.step()
+        system, own = sorted(notifier.states(), key=lambda c: c.sink != "webhook:system")
+        assert "CERTIFICATE_VERIFY_FAILED" in system.last_error and system.pending == 1
+        assert (own.pending, own.delivered, own.last_error) == (0, 1, "")
+        [(status, _, body)] = receiver.requests
+        assert status == 200 and json.loads(body)["alert"]["id"] == alert_id
+    finally:
+        receiver.close()
