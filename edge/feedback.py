@@ -156,18 +156,12 @@ def add_windows(
     join, or the name of a new one); default: one new behaviour per alert, ``alert-<id>``."""
     if not additions:
         raise FeedbackError("nothing to add")
-    if behaviour is not None:
-        check_name(behaviour, "behaviour")
+    refuse_enrolled(target, behaviour)
     emb, windows = _embedded(target, backend), target.windows
     meta = dict(target.meta)
     feedback_groups = {str(k): v for k, v in meta.get("feedback_groups", {}).items()}
     table = target.behaviour_table
     by_name = {b["name"]: b for b in table}
-    if behaviour is not None and behaviour in by_name and by_name[behaviour].get("kind") != FEEDBACK:
-        raise FeedbackError(
-            f"behaviour {behaviour!r} is enrolled: mark the alert as a behaviour of its own, or enrol its "
-            "clips (haad enroll --behaviour)"
-        )
     next_group = int(target.groups.max()) + 1 if len(target.groups) else 0
     next_id = max((int(b["id"]) for b in table), default=-1) + 1
     when = (now or datetime.now(UTC)).isoformat(timespec="seconds")
@@ -215,6 +209,31 @@ def add_windows(
         generated=np.concatenate([target.generated_rows, np.zeros(len(w_all), bool)]),
         meta=meta,
     )  # fmt: skip
+
+
+def refuse_enrolled(profile: Profile, behaviour: str | None) -> None:
+    """Refuse ``behaviour`` (the one alerts are marked normal as) when it is not a name, or names a
+    behaviour ``profile`` enrolled: an alert's windows would pass for its enrolled clips."""
+    if behaviour is None:
+        return
+    check_name(behaviour, "behaviour")
+    if any(b["name"] == behaviour and b.get("kind") != FEEDBACK for b in profile.behaviour_table):
+        raise FeedbackError(
+            f"behaviour {behaviour!r} is enrolled: mark the alert as a behaviour of its own, or enrol its "
+            "clips (haad enroll --behaviour)"
+        )
+
+
+def refuse_normal(
+    store: AlertStore, profiles: ProfileStore, alert_id: int, profile: str, behaviour: str | None
+) -> None:
+    """Why marking alert ``alert_id`` normal for ``profile`` as ``behaviour`` would be refused, said
+    before its preview (:func:`preview_normal`), which would otherwise read as if it had been applied:
+    :class:`AlreadyNormal`, or :class:`FeedbackError` for a behaviour ``profile`` enrolled.
+    :func:`mark_normal` checks again under the profile's lock."""
+    if (where := current_feedback(store, profiles, alert_id)) is not None:
+        raise AlreadyNormal(alert_id, where)
+    refuse_enrolled(profiles.newest_readable(profile) or profiles.load(profile), behaviour)
 
 
 def remove_windows(
@@ -375,6 +394,7 @@ def mark_normal(
             if (where := current_feedback(store, profiles, a.id)) is not None:
                 raise AlreadyNormal(a.id, where)
         target_store, target, base = load_target(profiles, name, stream)
+        refuse_enrolled(base, behaviour)  # a camera's overlay holds only feedback: its profile enrolled
         base = reembed(base, backend, calibration)
         spec = _spec(base, backend)
         overlay = target if stream is not None else None

@@ -499,7 +499,14 @@ def _review_normal(
     """``haad alerts review ID --normal`` / ``--undo-normal``: what the page's buttons do. Marking
     normal first shows the cameras the scope changes and asks (unless ``yes``)."""
     from edge.backends import make_backend
-    from edge.feedback import AlreadyNormal, FeedbackError, mark_normal, preview_normal, undo_normal
+    from edge.feedback import (
+        AlreadyNormal,
+        FeedbackError,
+        mark_normal,
+        preview_normal,
+        refuse_normal,
+        undo_normal,
+    )
     from edge.profiles import ProfileError, ProfileStore
     from edge.review.queries import known_streams
     from edge.review.server import configured_streams
@@ -514,6 +521,9 @@ def _review_normal(
                     plan = preview_normal(store, alert_id, streams, profile)
                 except FeedbackError as e:  # it refuses only a --profile missing or not the alert's
                     raise typer.BadParameter(str(e), param_hint="--profile") from None
+                refuse_normal(
+                    store, profiles, alert_id, plan["profile"], behaviour
+                )  # no preview of a refusal
                 reached = plan["scopes"][scope]
                 where = f"camera {plan['stream']} only" if scope == "camera" else "every camera using it"
                 typer.echo(
