@@ -94,6 +94,8 @@ _VIDEO_NATIVE = re.compile(r"\[(?: ?[A-Z]+:\d+@[\d.]+\] global |[\w,-]+ @ 0x[0-9
 # What differs between two repeats: an address, OpenCV's clock, a decoder's macroblock and counts (so a
 # lossy stream's decoder errors are one line repeated; alike lines of two cameras of a process, too).
 _VARYING = re.compile(r"0x[0-9a-f]+|\d+")
+# A line that already says how often it came (a child's, passed on by a text log): counted there.
+_COUNTED = re.compile(r" \(\d+ times since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$")
 _VIDEO_LINES_KEPT = 256  # distinct lines whose repeats are followed; the longest unseen is forgotten
 _video_lines: OrderedDict[str, Outage] = OrderedDict()  # the stderr forwarding thread's alone
 
@@ -113,7 +115,7 @@ def _capture_native_stderr() -> TextIO:
         with io.TextIOWrapper(raw, errors="replace") as lines:
             for text in _tracebacks_joined(line.rstrip() for line in lines):
                 level = native_level(text)
-                if level != logging.DEBUG and _VIDEO_NATIVE.match(text):
+                if level != logging.DEBUG and _VIDEO_NATIVE.match(text) and not _COUNTED.search(text):
                     level, text = _repeated(text, level)
                 # A child process's own log line, or any line of a text log but boilerplate (a
                 # traceback's lines stay together and unprefixed, whatever level): passed on as is.

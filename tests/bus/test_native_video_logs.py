@@ -71,3 +71,28 @@ def test_a_decoders_line_repeated_with_other_numbers_is_one_line_repeated() -> N
     )
     shown = [r["msg"] for r in map(json.loads, done.stderr.splitlines()) if r["logger"] == "native"]
     assert len(shown) == 4 and "(8 times since " in shown[-1], shown
+
+
+# A text-logging child passes its kept lines on as they are, its own count added: the daemon reading
+# them must not count them again (it added a second "(N times since ...)" and dropped the 3rd line).
+_CHILD_TEXT = """
+import os, sys, threading
+from bus.logs import setup_logging
+setup_logging('INFO', 'text')
+line = "[tcp @ 0x55d0a1b2c000] Connection to tcp://127.0.0.1:1 failed: Connection refused"
+os.write(2, (line + "\\n").encode())
+for n in (2, 4, 8, 16):
+    os.write(2, f"{line} ({n} times since 2026-12-07T07:00:00Z)\\n".encode())
+reader = next(t for t in threading.enumerate() if t.name == 'haad-native-stderr')
+os.close(2)
+reader.join(10)
+"""
+
+
+def test_a_text_logging_childs_counted_lines_are_passed_on_once_each() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD_TEXT], capture_output=True, text=True, timeout=60, check=True
+    )
+    shown = [line for line in done.stderr.splitlines() if "Connection refused" in line]
+    assert len(shown) == 5, shown
+    assert all(line.count("times since") <= 1 for line in shown), shown
