@@ -237,9 +237,9 @@ def _person_choice(values: list[str] | None) -> list[str] | None:
 
 
 def _chosen_people(recording: Recording, person: list[str] | None) -> list[int]:
-    """The ids ``--person`` picks from ``recording``'s people (their first one, 0, when nobody was
-    seen); exits with code 1 naming the ids seen when one asked for is not among them."""
-    people = recording.people or [0]
+    """The ids ``--person`` picks from ``recording``'s people (someone was seen); exits with code 1
+    naming the ids seen when one asked for is not among them."""
+    people = recording.people
     if not person or person == ["first"]:
         return people[:1]
     if person == ["all"]:
@@ -330,6 +330,11 @@ def record_cmd(
     times = recording.times
     if len(times) == 0:
         typer.echo("no frame was recorded", err=True)
+        raise typer.Exit(1)
+    if not recording.people:
+        # a file of no skeleton is refused by haad enroll, later: say it while they are at the camera
+        typer.echo(f"error: nobody was seen in the {len(times)} frames of stream {chosen[0].id}: nothing "
+                   "written", err=True)  # fmt: skip
         raise typer.Exit(1)
     ids = _chosen_people(recording, person)
     # One clip per person: several people's skeletons spliced into one would be enrolled as one
