@@ -18,7 +18,9 @@ Topics (``<p>`` = ``mqtt.topic_prefix``, default ``haad``):
 The client speaks MQTT 5, whose acknowledgements say when the broker refused a publish; a broker
 that answers "unsupported protocol version" is served MQTT 3.1.1 instead (with a warning: over
 3.1.1 Mosquitto takes a publish its ACL denies or one over ``message_size_limit`` and drops it
-without a word, so such a refusal is not seen), rather than getting no event at all. No more
+without a word, so such a refusal is not seen), rather than getting no event at all. A broker that keeps no retained messages (Mosquitto's
+``retain_available false``, which refuses a connection with a retained last will) is served
+everything unretained, with a warning, rather than no event either. No more
 publishes wait for their acknowledgement at a time than the broker's Receive Maximum (20 at most).
 
 An event counts as delivered only when the broker acknowledged every publish of it (QoS 1 or 2),
@@ -77,6 +79,7 @@ POISON_DROPS = 3  # connections an event lost in a row before it counts as refus
 _UNSUPPORTED_PROTOCOL = 0x84  # a CONNACK's: paho gives an MQTT 3.1.1 broker's "unacceptable version" so
 _INFLIGHT = 20  # unacknowledged publishes at most (paho's default), fewer where the broker says so
 _PROTOCOL_ERROR = 0x82  # paho's disconnect reason for a packet it could not read
+_RETAIN_NOT_SUPPORTED = 0x9A  # a CONNACK's: the broker keeps no retained message (our last will is one)
 _NODE = re.compile(r"[^a-z0-9_]")
 
 
@@ -178,6 +181,7 @@ class MqttSink:
         self._attempt: _Attempt | None = None  # the event being delivered: what of it went out
         self._protocol = MQTTProtocolVersion.MQTTv5  # MQTT 3.1.1 once a broker said it speaks no other
         self._inflight = _INFLIGHT  # unacknowledged publishes at most: fewer where the broker says so
+        self._retain = True  # False once the broker said it keeps no retained message
         # A client of other settings (MQTT 3.1.1, fewer in flight) is due: the notifier thread makes it.
         self._remake_due = False
         self._told: set[str] = set()  # the warnings, logged at a first connection, that refusals go unseen
@@ -193,7 +197,7 @@ class MqttSink:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id, protocol=self._protocol
         )
-        client.will_set(self.topics.available, "offline", qos=self.cfg.qos, retain=True)
+        client.will_set(self.topics.available, "offline", qos=self.cfg.qos, retain=self._retain)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -234,6 +238,12 @@ class MqttSink:
                 self._why = "the broker speaks only MQTT 3.1.1: connecting with it"
                 self._protocol, self._remake_due = MQTTProtocolVersion.MQTTv311, True
                 return
+            if reason == _RETAIN_NOT_SUPPORTED and self._retain:
+                # Mosquitto's retain_available false: the retained last will alone refused every
+                # connection, and no event went out. Events matter more than retained states.
+                self._why = "the broker keeps no retained messages: connecting without them"
+                self._retain, self._remake_due = False, True
+                return
             log.error("MQTT broker refused the connection: %s", reason)
             self._why = f"refused: {reason}"
             return
@@ -246,6 +256,12 @@ class MqttSink:
             self._inflight, self._remake_due = most, True
             return
         log.info("MQTT connected to %s", redact_url(self.cfg.url))
+        if getattr(props, "RetainAvailable", 1) == 0:  # one that took the will but says so: likewise
+            self._retain = False
+        if not self._retain:
+            self._tell("retain", "MQTT broker %s keeps no retained messages (retain_available false): events go "
+                       "out, but Home Assistant gets discovery, availability and a sensor's state only while it "
+                       "is connected when haad publishes them, none after its restart")  # fmt: skip
         if self._protocol != MQTTProtocolVersion.MQTTv5:
             self._tell("v3.1.1", "MQTT broker %s speaks only MQTT 3.1.1: haad cannot tell a publish it refuses "
                        "(a topic its ACL denies, one over its message_size_limit) from one it took, and counts "
@@ -479,7 +495,7 @@ class MqttSink:
         held = attempt.inflight.get(topic) if attempt is not None else None
         if held is not None and now - held[1] < self.cfg.keepalive_s:
             return held[0]
-        info = self.client.publish(topic, payload, qos=self.cfg.qos, retain=retain)
+        info = self.client.publish(topic, payload, qos=self.cfg.qos, retain=retain and self._retain)
         if attempt is not None:
             attempt.inflight[topic] = (info, now)
         return info
@@ -554,7 +570,9 @@ class MqttSink:
         was_connected = self._connected.is_set()
         self._connected.clear()  # a disconnect from here on is ours, not worth a warning
         if was_connected and self.client.is_connected():
-            info = self.client.publish(self.topics.available, "offline", qos=self.cfg.qos, retain=True)
+            info = self.client.publish(
+                self.topics.available, "offline", qos=self.cfg.qos, retain=self._retain
+            )
             try:
                 info.wait_for_publish(2.0)
             except (RuntimeError, ValueError):

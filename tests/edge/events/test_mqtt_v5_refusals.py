@@ -418,3 +418,29 @@ def test_a_refused_message_retried_for_ever_is_counted_once(
         assert _refused() == before + 1
     finally:
         notifier.close()
+
+
+def test_a_broker_that_keeps_no_retained_messages_still_gets_the_events(
+    store: AlertStore, new_broker: NewBroker, run_notifier: RunNotifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Mosquitto with retain_available false refuses a connection whose last will is retained
+    ("Retain not supported"): haad reconnected with the same will for ever, no event went out, and
+    haad events status blamed a TLS port or max_connections."""
+    p = _prefix()
+    broker = _with(new_broker(), "retain_available false")
+    cfg = _cfg(broker.port, p)
+    sink = MqttSink(cfg.mqtt, ["cam1"])  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink])
+    sub = Subscriber("127.0.0.1", broker.port, [f"{p}/#"])
+    try:
+        with caplog.at_level(logging.WARNING, "haad.events"):
+            run_notifier(notifier)
+            [alert_id] = store.write_alerts([new_alert("cam1")])
+            assert json.loads(sub.wait_for(f"{p}/events")[1])["alert"]["id"] == alert_id
+            assert sub.wait_for(f"{p}/cam1/abnormal", payload="ON")[2] is False
+            _wait_delivered(notifier)
+        [state] = notifier.states()
+        assert (state.pending, state.delivered, state.skipped) == (0, 1, 0)
+        assert any("retain" in r.getMessage() and "Home Assistant" in r.getMessage() for r in caplog.records)
+    finally:
+        sub.close()
