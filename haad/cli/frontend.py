@@ -346,9 +346,15 @@ def record_cmd(
         suffix = f":person{pid}" if len(ids) > 1 else ""
         clips.append(Clip(joints=joints, times=times, label=label, subject=f"{subject}{suffix}",
                           name=f"{chosen[0].id}:{label}{suffix}", visibility=visibility))  # fmt: skip
+    # Written beside it, then renamed over it: a write that fails (a full disk) leaves an earlier
+    # recording of that name whole, never half replaced; the last line says one was replaced.
+    replaced = out.exists()
+    partial = out.with_name(f".{out.stem}.{os.getpid()}.partial.npz")
     try:
-        save_clipset_file(out, clips)
+        save_clipset_file(partial, clips)
+        partial.replace(out)
     except OSError as e:
+        partial.unlink(missing_ok=True)
         typer.echo(f"error: cannot write {out}: {e.strerror}", err=True)
         raise typer.Exit(1) from None
     # Which stream (the first, without --stream) and how much of it holds each person recorded: a
@@ -362,8 +368,9 @@ def record_cmd(
         )
     )  # fmt: skip
     typer.echo(
-        f"wrote {out}: stream {chosen[0].id}, {len(times)} frames, {held}, {times[-1] - times[0]:.1f} s of "
-        f"source time in {time.monotonic() - started:.1f} s; {recording.counters.snapshot()}"
+        f"wrote {out}{' (replacing the recording there)' if replaced else ''}: stream {chosen[0].id}, "
+        f"{len(times)} frames, {held}, {times[-1] - times[0]:.1f} s of source time in "
+        f"{time.monotonic() - started:.1f} s; {recording.counters.snapshot()}"
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
+from clips.files import load_clipset_file
 from haad.cli.frontend import app as frontend_app
 
 
@@ -24,3 +25,22 @@ def test_record_where_nobody_is_ever_seen_writes_nothing(tmp_path: Path) -> None
     assert result.exit_code == 1, result.output
     assert "error: nobody was seen in the 8 frames of stream door: nothing written" in result.output
     assert not out.exists()
+
+
+def test_recording_twice_to_one_file_says_it_replaced_the_first(tmp_path: Path) -> None:
+    # A second take to the same --out silently replaced the first: now the line says so, and the
+    # file is written beside it and renamed over it (a failed write leaves the first one whole).
+    config = tmp_path / "f.yaml"
+    config.write_text("streams:\n  - {id: door, source: {kind: synthetic, loop: true}}\n")
+    out = tmp_path / "take.npz"
+    runner = CliRunner()
+    first = runner.invoke(frontend_app, ["record", str(config), "--out", str(out), "--max-seconds", "2"])
+    assert first.exit_code == 0, first.output
+    assert f"wrote {out}: stream door" in first.output
+    second = runner.invoke(frontend_app, ["record", str(config), "--out", str(out), "--max-seconds", "1"])
+    assert second.exit_code == 0, second.output
+    assert f"wrote {out} (replacing the recording there): stream door, 31 frames" in second.output
+    assert len(load_clipset_file(out).clips[0].joints) == 31
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".npz"] == [
+        "take.npz"
+    ]  # nothing left beside it
