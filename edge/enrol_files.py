@@ -19,8 +19,8 @@ import numpy as np
 from clips import CLIP_FILE_SUFFIXES, Clip, load_clips
 from clips.files import ClipFileError, _unseen_frames_missing
 from config.frontend import EstimatorConfig, StreamConfig, VideoSourceConfig
-from edge.enroll import behaviour_name, clip_error, clip_problems
-from edge.profiles import ProfileError, check_name
+from edge.enroll import behaviour_name, clip_error, clip_problems, enrolled_already
+from edge.profiles import Profile, ProfileError, check_name
 from edge.segments import frames_in_span
 from models.preprocess import ClipError, WindowSpec, clip_frames
 from models.skeleton import Layout
@@ -57,11 +57,14 @@ def load_enrol_clips(
     estimator: EstimatorConfig | None = None,
     enrolled_before: int = 0,
     behaviour: str | None = None,
+    base: Profile | None = None,
 ) -> list[Clip]:
     """Every clip in ``paths``, checked first (module docstring). ``enrolled_before``: clips the
     behaviour they join already has (a clip is alone only when that is 0 and it is the only one).
     ``behaviour``: the one the clips show; None: each clip-set label names one, and must be a name.
     ``min_visibility``: the worker's, as clip files are read (clips/files.py); its default when None.
+    ``base``: the profile the clips join; those it was enrolled from count for no rule on clip lengths
+    (build_profile leaves them out, saying so).
 
     * a video file: MediaPipe Pose over every frame (frames without a person become gaps);
     * a clip-set ``.npz`` (clips/files.py): its clips, only those labelled ``label`` when given;
@@ -74,12 +77,16 @@ def load_enrol_clips(
         _check(p, label=label, layout=layout, fps=fps, min_visibility=min_visibility, spec=spec)
         for p in paths
     ]
-    total = enrolled_before + sum(1 if s.video else len(s.clips) for s in sources)
+    known: set[int] = set()  # id() of the clips base holds (names are unique only within a file)
+    for s in sources:
+        if base is not None and (names := enrolled_already(s.clips, spec, base)):
+            known |= {id(c) for c in s.clips if c.name in names}
+    total = enrolled_before + sum(1 if s.video else sum(id(c) not in known for c in s.clips) for s in sources)
     lengths: list[tuple[str, int]] = []
     problems: list[str] = []
     for s in sources:
         if not s.video:
-            measured, unusable = _measure(s.clips, spec)
+            measured, unusable = _measure([c for c in s.clips if id(c) not in known], spec)
             lengths += measured
             problems += unusable + _mixed_problems(s) + (_label_problems(s) if behaviour is None else [])
         elif s.video_frames is not None:

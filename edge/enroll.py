@@ -174,6 +174,22 @@ def _enrolled_keys(profile: Profile) -> dict[bytes, str]:
     return keys
 
 
+def enrolled_already(clips: Sequence[Clip], spec: WindowSpec, base: Profile) -> dict[str, str]:
+    """Name -> why, of the ``clips`` whose skeleton ``base`` was enrolled from (:func:`_cut` leaves
+    them out): known before the rules on how many clips a behaviour has, so that a repeat is refused
+    as enrolled already, not as a lone clip too short to calibrate."""
+    keys = _enrolled_keys(base)
+    known = {}
+    for c in clips:
+        try:
+            w = clip_to_windows(c.joints, c.times, spec)
+        except ClipError:  # unusable: said as such
+            continue
+        if (why := keys.get(_clip_key(w))) is not None:
+            known[c.name] = why
+    return known
+
+
 def _cut(
     clips: Sequence[Clip],
     spec: WindowSpec,

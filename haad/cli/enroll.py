@@ -130,7 +130,7 @@ def enroll_cmd(
                 clips, spec=backend.spec, min_segment_s=w.min_segment_s, min_visibility=w.min_visibility,
                 label=label,
                 **{k: v for k, v in (("layout", layout), ("fps", fps)) if v is not None},  # type: ignore[arg-type]
-                enrolled_before=before, behaviour=behaviour,
+                enrolled_before=before, behaviour=behaviour, base=base,
             )  # fmt: skip
         aug = default_augmentation(completions) if augment else None
         with profile_lock(store, profile):

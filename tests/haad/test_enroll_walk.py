@@ -137,3 +137,30 @@ def test_a_behaviour_named_as_the_profiles_but_for_case_is_refused_before_pose_e
     assert result.exit_code == 2 and result.output.startswith(
         "error: behaviours 'Walking' and 'walking' differ only in case"
     ), result.output
+
+
+def test_a_short_clip_enrolled_already_is_refused_as_enrolled_not_as_too_short_to_calibrate(
+    tmp_path: Path, kinder_gator
+) -> None:  # type: ignore[no-untyped-def]
+    # A 1.5 s clip of 'walking' given again under a new --behaviour was refused with "one clip of
+    # 1.50 s cannot set a threshold ... enrol a second clip": a longer clip would have been refused
+    # too, as already enrolled, the real reason.
+    from dataclasses import replace
+
+    from typer.testing import CliRunner
+
+    from haad.cli import app
+
+    walks = [c for c in kinder_gator.clips if c.label == "Walk-in-place"][:3]
+    keep = walks[2].times <= walks[2].times[0] + 1.5  # between min_segment_s (1 s) and twice it
+    short = replace(walks[2], joints=walks[2].joints[keep], times=walks[2].times[keep])
+    save_clipset_file(tmp_path / "walk.npz", [*walks[:2], short])
+    save_clipset_file(tmp_path / "short.npz", [short])
+    args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
+    runner = CliRunner()
+    first = runner.invoke(app, [*args, "--behaviour", "walking", str(tmp_path / "walk.npz")])
+    assert first.exit_code == 0 and "walking (3 clip(s)" in first.output, first.output
+    again = runner.invoke(app, [*args, "--behaviour", "strolling", str(tmp_path / "short.npz")])
+    said = " ".join(again.output.split())
+    assert again.exit_code == 2 and f"{short.name}: already enrolled in profile ward (walking)" in said, said
+    assert "cannot set a threshold" not in said
