@@ -372,6 +372,10 @@ def record_cmd(
         f"{len(times)} frames, {held}, {times[-1] - times[0]:.1f} s of source time in "
         f"{time.monotonic() - started:.1f} s; {recording.counters.snapshot()}"
     )
+    if len(clips) == 1 and len(recording.people) > 1:
+        # first or longest picked one of several: which, and the ids --person takes for the others
+        typer.echo(f"kept person {ids[0]} of the people seen {recording.people}; --person ID (or all) "
+                   "records another")  # fmt: skip
 
 
 @app.command("motions")

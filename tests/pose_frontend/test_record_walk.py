@@ -44,3 +44,27 @@ def test_recording_twice_to_one_file_says_it_replaced_the_first(tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".npz"] == [
         "take.npz"
     ]  # nothing left beside it
+
+
+def test_record_of_several_people_names_the_one_it_kept(tmp_path: Path) -> None:
+    # --person longest in a busy scene wrote "the person recorded in 5 of them": which person, and
+    # the ids to ask for another with, were not said.
+    people = np.full((6, 3, 20, 3), np.nan, dtype=np.float32)
+    people[:2, 0] = people[:5, 1] = people[2:4, 2] = 0.5  # person 2 is in view the longest
+    np.save(tmp_path / "three.npy", people)
+    config = tmp_path / "f.yaml"
+    config.write_text(
+        f"streams:\n  - {{id: hall, source: {{kind: skeleton, path: {tmp_path / 'three.npy'}}}}}\n"
+    )
+    runner = CliRunner()
+    out = tmp_path / "a.npz"
+    longest = runner.invoke(frontend_app, ["record", str(config), "--out", str(out), "--person", "longest"])
+    assert longest.exit_code == 0, longest.output
+    assert "the person recorded in 5 of them" in longest.output
+    assert (
+        "kept person 2 of the people seen [1, 2, 3]; --person ID (or all) records another" in longest.output
+    )
+    first = runner.invoke(frontend_app, ["record", str(config), "--out", str(out)])
+    assert "kept person 1 of the people seen [1, 2, 3]" in first.output
+    every = runner.invoke(frontend_app, ["record", str(config), "--out", str(out), "--person", "all"])
+    assert "kept person" not in every.output  # the line names each already
