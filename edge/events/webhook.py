@@ -6,7 +6,8 @@ retry, so receivers can drop duplicates), ``X-Haad-Timestamp`` (Unix seconds) an
 is success; anything else (an answer that is not HTTP included), or no complete answer (status line
 and headers) within the timeout, is retried by the notifier with back-off. An answer that says the
 receiver is not there or asks for later (408, 429, 502, 503, 504: a proxy whose service is down) is
-an outage, as no answer is: such failures never skip an event (``give_up_after_s``).
+an outage, as no answer is, and so is a redirect (3xx: the receiver moved, its Location named in the
+error; not followed): such failures never skip an event (``give_up_after_s``).
 """
 
 from __future__ import annotations
@@ -169,8 +170,11 @@ class WebhookSink:
                 if 300 <= e.code < 400
                 else ""
             )
+            # A redirect says the receiver is elsewhere, for every event alike: no event refused, and
+            # none may be skipped while the url waits to be set to where it moved.
             raise DeliveryError(
-                f"{self.cfg.name}: HTTP {e.code} {e.reason}{moved}", unreachable=e.code in _LATER
+                f"{self.cfg.name}: HTTP {e.code} {e.reason}{moved}",
+                unreachable=e.code in _LATER or bool(moved),
             ) from None
         except (urllib.error.URLError, OSError) as e:  # refused, unknown host, no answer in time
             raise DeliveryError(f"{self.cfg.name}: {e}", unreachable=True) from None

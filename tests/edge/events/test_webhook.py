@@ -540,3 +540,20 @@ def test_an_https_receiver_behind_a_private_ca_is_reached_with_ca_file(
         assert status == 200 and json.loads(body)["alert"]["id"] == alert_id
     finally:
         receiver.close()
+
+
+@pytest.mark.parametrize("receiver", [[301] * 3, [308] * 3], indirect=True)
+def test_a_redirect_past_give_up_after_s_skips_no_event(store: AlertStore, receiver: Receiver) -> None:
+    """A receiver moved (http:// to https://, a renamed path) answers every POST with a redirect,
+    whatever the event: once give_up_after_s had passed, the events were skipped one by one, lost
+    though the receiver would take each once the url is set to the Location the error names."""
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url)], give_up_after_s=60)
+    clock = Clock()
+    notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)
+    store.write_alerts([new_alert("a", closed=True)])
+    for _ in range(3):
+        assert notifier.step() == 0
+        clock.now += timedelta(hours=8)
+    [state] = notifier.states()
+    assert (state.pending, state.skipped) == (2, 0) and "redirects are not followed" in state.last_error
+    assert notifier.step() == 2  # the receiver answers 200 now: both events, none lost
