@@ -328,8 +328,12 @@ def record_cmd(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
     times = recording.times
-    if len(times) == 0:
-        typer.echo("no frame was recorded", err=True)
+    if len(times) == 0:  # stopped (Ctrl-C) before the source gave a frame: a camera down, say
+        failed = recording.counters.snapshot()["failed_opens"]
+        tried = f" ({failed} failed attempt{'' if failed == 1 else 's'} to open its source)" if failed else ""
+        typer.echo(
+            f"error: no frame was recorded from stream {chosen[0].id}{tried}: nothing written", err=True
+        )
         raise typer.Exit(1)
     if not recording.people:
         # a file of no skeleton is refused by haad enroll, later: say it while they are at the camera

@@ -4,6 +4,7 @@ time, and the capture's native lines (FFmpeg's, OpenCV's) rate-limited as the da
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -64,3 +65,26 @@ def test_record_rate_limits_ffmpegs_connection_refused_lines(tmp_path: Path) -> 
     assert 1 <= len(refused) <= int(attempts[1]).bit_length(), done.stderr
     assert done.stderr.rstrip().endswith("failed attempts to open it"), done.stderr  # said last, not lost
     assert "(16 times since" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("after_s", [0.5, 3.0])
+def test_ctrl_c_while_the_camera_does_not_open_says_so_and_writes_nothing(
+    tmp_path: Path, after_s: float
+) -> None:
+    # Ctrl-C on a camera that never opened printed a bare "no frame was recorded": of which stream,
+    # and why, unsaid. Stopped once the first attempt failed, and after a few.
+    config = tmp_path / "f.yaml"
+    config.write_text('streams:\n  - id: door\n    source: {kind: url, url: "rtsp://127.0.0.1:1/x"}\n')
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "haad", "frontend", "record", str(config), "--out", str(tmp_path / "a.npz")],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert cli.stderr is not None
+    assert any("cannot open" in line for line in iter(cli.stderr.readline, ""))  # recording, retrying
+    time.sleep(after_s)
+    cli.send_signal(signal.SIGINT)
+    _, rest = cli.communicate(timeout=30)
+    assert cli.returncode == 1, rest
+    assert re.search(r"error: no frame was recorded from stream door \(\d+ failed attempts? to open its source\): "
+                     r"nothing written", rest), rest  # fmt: skip
+    assert not (tmp_path / "a.npz").exists()
