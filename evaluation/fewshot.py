@@ -163,12 +163,14 @@ class MethodResult:
         flat = [(auc, c, d) for c, row in self.pair_means().items() for d, auc in row.items()]
         return [{"normal": c, "anomaly": d, "auc": auc} for auc, c, d in sorted(flat)[:n]]
 
-    def summary(self, unseen: frozenset[str]) -> dict[str, object]:
+    def summary(self, unseen: frozenset[str] | None) -> dict[str, object]:
+        """The means and per-category AUCs. ``unseen``: the categories the encoder never trained on;
+        None when that is not known (a user's file), and then nothing is said of training."""
         cat_mean = {k: float(np.mean(v)) for k, v in self.per_category.items()}
         seeds = len(next(iter(self.per_category.values())))
         by_seed = np.array(list(self.per_category.values()))  # (categories, seeds)
-        seen_keys = [k for k in cat_mean if k not in unseen]
-        unseen_keys = [k for k in cat_mean if k in unseen]
+        seen_keys = [k for k in cat_mean if unseen is not None and k not in unseen]
+        unseen_keys = [k for k in cat_mean if unseen is not None and k in unseen]
 
         def mean_of(keys: list[str]) -> float | None:
             return float(np.mean([cat_mean[k] for k in keys])) if keys else None
@@ -181,7 +183,11 @@ class MethodResult:
             "mean_category_std": float(by_seed.std(axis=1).mean()),
             "hardest_pairs": self.hardest_pairs(),
             "per_category": {
-                k: {"auc": cat_mean[k], "std": float(np.std(v)), "unseen": k in unseen}
+                k: {
+                    "auc": cat_mean[k],
+                    "std": float(np.std(v)),
+                    "unseen": None if unseen is None else k in unseen,
+                }
                 for k, v in sorted(self.per_category.items())
             },
         }
