@@ -286,7 +286,13 @@ def record_cmd(
     label: Annotated[str, typer.Option(help="Behaviour label of the clip.")] = "normal",
     subject: Annotated[str, typer.Option(help="Who performs in it.")] = "subject0",
     max_seconds: Annotated[
-        float | None, typer.Option(min=0.1, help="Stop after this much source time (live cameras).")
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Stop after this much source time. A camera or URL is also held to it in wall time, "
+            "from the start until its first frame, then from that frame: one that never opens ends "
+            "with an error, nothing written.",
+        ),
     ] = None,
     person: Annotated[
         list[str] | None,
