@@ -750,8 +750,11 @@ function chartTip(svg, tip) {
     if (node) show(node, [ev.clientX, ev.clientY]); else if (at) hide();
   });
   svg.addEventListener("pointerleave", () => { if (at) hide(); });
-  svg.addEventListener("focusin", (ev) => { if (tipped(ev.target)) show(tipped(ev.target), null); });
-  svg.addEventListener("focusout", (ev) => { if (!at && !tipped(ev.relatedTarget)) hide(); });
+  // Heard on the chart's box: Chromium makes an SVG element with focus listeners a Tab stop of its
+  // own (the chart, between "zoom out" and its first bar, doing nothing).
+  const box = svg.parentElement;
+  box.addEventListener("focusin", (ev) => { if (tipped(ev.target)) show(tipped(ev.target), null); });
+  box.addEventListener("focusout", (ev) => { if (!at && !tipped(ev.relatedTarget)) hide(); });
   return { redrawn: () => { if (key !== null) place(); } };
 }
 

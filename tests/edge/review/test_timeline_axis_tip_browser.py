@@ -108,3 +108,20 @@ def test_a_bars_words_stay_on_hover_as_the_chart_is_drawn_anew(
     page.wait_for_function(f"{TIP}.textContent !== {words!r}")
     assert page.locator("#tl-tip").inner_text().startswith("alert ")
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_tab_goes_from_zoom_out_to_the_first_bar_not_to_the_chart(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """The chart itself was a Tab stop (Chromium makes an SVG element with focus listeners one, and the
+    tip's were on it): between "zoom out" and the first bar, a stop that did nothing."""
+    log_in(page, live_server, "/timeline?last=6")
+    page.wait_for_selector("#tl rect.bar")
+    page.locator("#t-out").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.matches('#tl a.bar-link')")
+    page.wait_for_function(f"!{TIP}.hidden")  # its words, shown as the focus came
+    assert page.locator("#tl-tip").inner_text() == page.evaluate(
+        "document.activeElement.getAttribute('aria-label')"
+    )
+    page.goto("about:blank")  # closes the live stream before the server stops
