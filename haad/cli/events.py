@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from config.events import EventsConfig
 from haad.cli.common import ConfigOpt, DbOpt, fail, load_edge_config, open_store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Alert events out: MQTT, webhooks.")
@@ -56,7 +57,26 @@ def events_status_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
 
     cfg = load_edge_config(config, db=db)
     with open_store(cfg.store) as store, store.reading() as s:
-        typer.echo(json.dumps([c.to_dict() for c in cursor_states(s)], indent=2))
+        states = [{**c.to_dict(), "started": True} for c in cursor_states(s)]
+    # A configured sink no notifier has run with yet has no cursor: it was left out, and a status of
+    # [] read as "nothing configured" rather than "nothing delivering".
+    known = {state["sink"] for state in states}
+    states += [
+        {
+            "sink": name,
+            "started": False,
+            "last_error": "no notifier has run with this sink yet (haad run or "
+            "haad events run); it gets the events after its start",
+        }  # fmt: skip
+        for name in _sink_names(cfg.events)
+        if name not in known
+    ]
+    typer.echo(json.dumps(states, indent=2))
+
+
+def _sink_names(events: EventsConfig) -> list[str]:
+    """The configured sinks, as the notifier names them (edge.events.notifier.build_sinks)."""
+    return [*(["mqtt"] if events.mqtt else []), *(f"webhook:{w.name}" for w in events.webhooks)]
 
 
 @app.command("forget")
@@ -70,8 +90,7 @@ def events_forget_cmd(
     from edge.store.models import EventCursor
 
     cfg = load_edge_config(config, db=db)
-    configured = {*(["mqtt"] if cfg.events.mqtt else []), *(f"webhook:{w.name}" for w in cfg.events.webhooks)}
-    if sink in configured:
+    if sink in _sink_names(cfg.events):
         raise fail(f"{sink} is still in the config's events: remove it there first", code=2)
     with open_store(cfg.store) as store, store.writing() as s:
         cursor = s.get(EventCursor, sink)

@@ -557,3 +557,29 @@ def test_a_redirect_past_give_up_after_s_skips_no_event(store: AlertStore, recei
     [state] = notifier.states()
     assert (state.pending, state.skipped) == (2, 0) and "redirects are not followed" in state.last_error
     assert notifier.step() == 2  # the receiver answers 200 now: both events, none lost
+
+
+def test_events_status_names_a_configured_sink_no_notifier_has_run_with(
+    tmp_path: Path, store: AlertStore
+) -> None:
+    """haad events status printed [] for an edge.yaml with a webhook until a notifier had run: read as
+    "no sink configured", not as "nothing delivering"."""
+    config = tmp_path / "edge.yaml"
+    config.write_text(f"store: {{url: '{store.url}'}}\n"
+                      "events: {webhooks: [{name: ops, url: 'http://127.0.0.1:9/hook'}]}\n")  # fmt: skip
+    status = CliRunner().invoke(app, ["events", "status", "--config", str(config)])
+    assert status.exit_code == 0, status.output
+    [state] = json.loads(status.output)
+    assert (
+        state["sink"] == "webhook:ops"
+        and state["started"] is False
+        and "haad events run" in state["last_error"]
+    )
+    cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url="http://127.0.0.1:9/hook")])
+    Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])])  # its cursor made, as a notifier's start does
+    [state] = json.loads(CliRunner().invoke(app, ["events", "status", "--config", str(config)]).output)
+    assert (state["sink"], state["pending"], state["last_error"]) == (
+        "webhook:ops",
+        0,
+        "",
+    ) and state["started"]
