@@ -546,7 +546,13 @@ def _review_normal(
             raise fail(e.args[0]) from None
         except AlreadyNormal as e:
             raise fail(f"{e}: haad alerts review {e.alert_id} --undo-normal") from None
-        except (FeedbackError, ProfileError) as e:
+        except ProfileError as e:
+            # --db alone (as `haad demo` prints it) looks for profiles in ./profiles: say where else
+            hint = (
+                "" if config is not None else " (no --config: give the edge.yaml whose profiles_dir holds it)"
+            )
+            raise fail(f"{e}{hint}") from None
+        except FeedbackError as e:
             raise fail(str(e)) from None
     return (
         f"alert {alert_id}: normal for {', '.join(r.cameras)}; behaviour {r.behaviour} ({r.windows} window(s)) "

@@ -56,3 +56,29 @@ def test_marking_normal_again_is_refused_before_any_preview(tmp_path: Path, seed
     r = runner.invoke(app, [*base, "--scope", "camera"])
     said = _said(r.output)
     assert r.exit_code == 1 and "already normal in demo-walk" in said and "changes" not in said, r.output
+
+
+def test_marking_normal_without_a_config_says_where_profiles_were_looked_for(
+    tmp_path: Path, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After `haad demo`, whose last line says "review them with: haad alerts list --db ...", the same
+    # --db with --normal said only "no profile named 'demo-walk' in <cwd>/profiles".
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # no ./profiles here: the seeded ones are in tmp_path
+    r = runner.invoke(
+        app,
+        [
+            "alerts",
+            "review",
+            str(seeded.ids[0]),
+            "--normal",
+            "--scope",
+            "camera",
+            "--yes",
+            "--db",
+            seeded.url,
+        ],
+    )
+    said = _said(r.output)
+    assert r.exit_code == 1 and "no profile named 'demo-walk'" in said, r.output
+    assert "--config" in said and "profiles_dir" in said and "changes" not in said, r.output
