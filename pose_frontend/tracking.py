@@ -8,11 +8,14 @@ keeps its id and its predicted position, coasting at its last velocity) and *ret
 
 A track is *confirmed* (published, so scored) once it was read as a standing body (:func:`upright`)
 when the detector found it (two sources agree: a new person's first reading), in
-``CONFIRM_READINGS`` readings in a row, or once its feet walked ``CONFIRM_WALK`` of its height from
-where it was first seen. Things the detector and the landmark model take for people
-on a fixed camera (a garment on the grass, a bollard: vtest.avi) read as bodies lying, upside down,
-leaning or with stumps for legs, and never walk: tracked, never confirmed, never scored. Someone
-only ever seen lying or crouched, and never walking, is not published either.
+``CONFIRM_READINGS`` readings in a row, once its feet walked ``CONFIRM_WALK`` of its height from
+where it was first seen, or once its limbs moved against its own torso as a body's do
+(:func:`articulated`: someone seated, crouched or lying who moves their arms or legs). Things the
+detector and the landmark model take for people on a fixed camera (a garment on the grass, a
+bollard: vtest.avi) read as bodies lying, upside down, leaning or with stumps for legs, never walk,
+and their limbs' jitter changes the limbs' lengths: tracked, never confirmed, never scored. Someone
+never read standing who keeps still (a seated or lying person at rest) is not published until they
+move a limb.
 
 Counters (``PersonTracker.counters``): ``started`` (new ids), ``resumed`` (a lost track seen again),
 ``lost`` (an active track not seen), ``retired``, ``duplicates`` (two tracks reading one person:
@@ -52,6 +55,22 @@ _ANKLES = [27, 28]
 # feet stayed within 0.8 of their height of where they appeared.
 CONFIRM_READINGS = 2
 CONFIRM_WALK = 1.5
+# Articulation (:func:`articulated`), over the readings of the last ARTICULATION_SPAN_S (at least
+# ARTICULATION_READINGS of them), in torso lengths. Measured over every 1 s window of vtest.avi's
+# tracks (838 of the garment and the bollard, 4317 of walkers) and of MediaPipe's pose_squats.mp4
+# (60): the things' limbs jitter as far as walkers' and the squatter's limbs move (the second-most-
+# moving limb end up to 0.77 torso), but where they moved ARTICULATION_MOVE or more the things'
+# segment lengths varied by 0.103 or more (coefficient of variation, median segment), and where
+# those held within ARTICULATION_LIMB_CV their limbs moved at most 0.25; the squatter's moved up
+# to 0.49 with lengths held (7 windows pass), walkers' likewise (234 windows pass), the things' none.
+ARTICULATION_SPAN_S = 1.0
+ARTICULATION_READINGS = 6
+ARTICULATION_MOVE = 0.35
+ARTICULATION_LIMB_CV = 0.06
+# Wrists, elbows, knees, ankles (what moves against the torso), and the limbs' segments
+# (upper arms, forearms, thighs, shins: lengths a body keeps).
+_LIMB_ENDS = [13, 14, 15, 16, 25, 26, 27, 28]
+_SEGMENTS = np.array([(11, 13), (12, 14), (13, 15), (14, 16), (23, 25), (24, 26), (25, 27), (26, 28)])
 _MIN_LEG_TO_TORSO = 0.9
 _MAX_TORSO_LEAN = 0.17
 
@@ -116,6 +135,24 @@ def upright(landmarks: np.ndarray) -> bool:
     )
 
 
+def articulated(readings: np.ndarray) -> bool:
+    """Whether image landmarks ``(n, 33, >=2)`` of one track (successive readings) show a body moving
+    its limbs: against its torso (shoulder to hip centre, so scale-free), its second-most-moving limb
+    end moved ``ARTICULATION_MOVE`` torso lengths from where it mostly was (80th percentile; one
+    garbled reading does not count), while its limbs' segments kept their lengths (the median
+    segment's coefficient of variation within ``ARTICULATION_LIMB_CV``): a misread thing's jitter
+    stretches and shrinks them."""
+    xy = readings[:, :, :2]
+    hips = xy[:, _HIPS].mean(axis=1)
+    torso = np.maximum(np.linalg.norm(xy[:, _SHOULDERS].mean(axis=1) - hips, axis=1), 1e-6)[:, None]
+    limbs = (xy[:, _LIMB_ENDS] - hips[:, None]) / torso[:, :, None]
+    moved = np.linalg.norm(limbs - np.median(limbs, axis=0), axis=2)
+    second = np.sort(np.percentile(moved, 80, axis=0))[-2]
+    lengths = np.linalg.norm(xy[:, _SEGMENTS[:, 0]] - xy[:, _SEGMENTS[:, 1]], axis=2) / torso
+    variation = np.median(lengths.std(axis=0) / np.maximum(lengths.mean(axis=0), 1e-6))
+    return bool(second >= ARTICULATION_MOVE and variation <= ARTICULATION_LIMB_CV)
+
+
 def _feet(box: Box) -> np.ndarray:
     return np.array([(box[0] + box[2]) / 2, box[3]])
 
@@ -137,6 +174,8 @@ class Track:
     confirmed: bool = False  # published: see the module docstring
     upright_run: int = 0  # readings in a row that were upright (while not confirmed)
     origin: np.ndarray | None = None  # its feet when first seen
+    # (time, image landmarks) of its readings over the last ARTICULATION_SPAN_S (while not confirmed)
+    recent: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
 
     def predicted_hip(self, t: float) -> np.ndarray:
         """Where its hip centre is (when lost: coasting at its velocity). Detections are placed by
@@ -338,9 +377,19 @@ class PersonTracker:
             if track.origin is None:
                 track.origin = feet
             walked = float(np.linalg.norm(feet - track.origin))
-            track.confirmed = track.upright_run >= (
-                1 if first else CONFIRM_READINGS
-            ) or walked >= CONFIRM_WALK * box_height(box)
+            track.recent.append((t, landmarks))
+            while track.recent[0][0] < t - ARTICULATION_SPAN_S:
+                track.recent.popleft()
+            track.confirmed = (
+                track.upright_run >= (1 if first else CONFIRM_READINGS)
+                or walked >= CONFIRM_WALK * box_height(box)
+                or (
+                    len(track.recent) >= ARTICULATION_READINGS
+                    and articulated(np.stack([lm for _, lm in track.recent]))
+                )
+            )
+            if track.confirmed:
+                track.recent.clear()
         # Kept a second longer than a track can stay lost: taken_over looks at the second before
         # two people met.
         while track.path and track.path[0][0] < t - self.lost_timeout_s - _VELOCITY_SPAN_S:

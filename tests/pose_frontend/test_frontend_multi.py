@@ -92,7 +92,11 @@ def test_small_people_of_vtest_found_against_the_hand_count(vtest_video: Path) -
     # (two walking side by side, two more standing by the sign).
     assert (report.hand_counted_frames, report.people, report.frames_with_4) == (5, 18, 3)
     assert report.found >= 16
-    assert report.frames_with_4_found >= 2
+    # 2 of the 3 frames with 4 people had all 4 before tracks were published only once confirmed
+    # (pose_frontend/tracking.py). The person by the bollard is read garbled (not standing) at frames
+    # 14-21 and seen in only 6 frames up to frame 29, too few to show his limbs moving; he is
+    # published from frame 29 (read standing in frames 28 and 29), so frame 20 finds 3 of its 4.
+    assert report.frames_with_4_found >= 1
     # Things taken for people: the garment on the grass and a bollard, and a partly hidden person
     # the count leaves out.
     assert report.extra_skeletons_per_frame <= 3.0

@@ -1,6 +1,7 @@
 """Tracks of things taken for people are not published (pose_frontend/tracking.py confirmation):
 synthetic readings, then real MediaPipe on vtest.avi, whose garment on the grass was published (and
-scored) under a new id every few seconds."""
+scored) under a new id every few seconds. Real people never read standing (crouched, seated, lying)
+are published once they move their limbs: MediaPipe's reference landmarks of pose_squats.mp4."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from config.frontend import PeopleConfig
 from evaluation.multiperson import VTEST_TRUTH, run_estimator, score_vtest, video_frames
-from pose_frontend.tracking import PersonTracker, upright
+from pose_frontend.tracking import PersonTracker, articulated, upright
 
 GARMENT = np.array([120.0, 523.0])  # vtest.avi: the bottom centre of a garment lying on the grass
 
@@ -41,14 +42,14 @@ def box_of(lm: np.ndarray) -> tuple[float, float, float, float]:
     return (lm[:, 0].min(), lm[:, 1].min(), lm[:, 0].max(), lm[:, 1].max())
 
 
-def follow(tracker: PersonTracker, readings: list[np.ndarray]) -> list[bool]:
-    """A track started at the first reading (a detection) and seen in the others at 10 fps: whether
+def follow(tracker: PersonTracker, readings: list[np.ndarray], fps: float = 10.0) -> list[bool]:
+    """A track started at the first reading (a detection) and seen in the others at ``fps``: whether
     it is confirmed after each."""
     tid = tracker.start(readings[0], box_of(readings[0]), 0.0)
     assert tid is not None
     confirmed = []
     for i, lm in enumerate(readings):
-        tracker.seen(tid, lm, box_of(lm), i / 10)
+        tracker.seen(tid, lm, box_of(lm), i / fps)
         confirmed.append(tracker.tracks[tid].confirmed)
     return confirmed
 
@@ -101,6 +102,64 @@ def test_a_body_never_read_standing_is_confirmed_once_it_walked() -> None:
     walk = [body(200 + 4 * i, 300, legs=0.25) for i in range(40)]
     confirmed = follow(PersonTracker(8, 2.0), walk)
     assert not confirmed[20] and confirmed[25]
+
+
+@pytest.fixture(scope="module")
+def squats(mp_testdata: Path) -> np.ndarray:
+    """MediaPipe's reference image landmarks of pose_squats.mp4 (5 fps): ``(65, 33, 3)`` pixels."""
+    return np.array(json.loads((mp_testdata / "pose_squats.full.json").read_text()))
+
+
+def crouched(squats: np.ndarray) -> np.ndarray:
+    """The squat's deepest reading: hips low, knees bent, read as no standing body."""
+    deepest = squats[int(np.argmax(squats[:, [23, 24], 1].mean(axis=1)))]
+    assert not upright(deepest)
+    return deepest
+
+
+def waving(lm: np.ndarray, degrees: float) -> np.ndarray:
+    """``lm`` with its right arm (shoulder 12, elbow 14, wrist 16) turned about the shoulder: the arm
+    keeps its lengths."""
+    a = np.radians(degrees)
+    turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    out = lm.copy()
+    out[[14, 16], :2] = (lm[[14, 16], :2] - lm[12, :2]) @ turn.T + lm[12, :2]
+    return out
+
+
+def test_the_squatters_real_landmarks_are_articulated_while_she_rises(squats: np.ndarray) -> None:
+    # A second (6 readings at 5 fps) of her rising from the crouch moves her knees and ankles against
+    # her torso with her limbs' lengths kept; a second of her crouched still, or standing still, not.
+    assert articulated(squats[15:21])
+    assert not articulated(np.stack([crouched(squats)] * 6))
+    assert not articulated(squats[:6])
+
+
+def test_a_crouched_person_who_moves_an_arm_is_confirmed_a_still_one_is_not(squats: np.ndarray) -> None:
+    # Never read standing, never walking: before articulation counted they were never published.
+    still = crouched(squats)
+    rng = np.random.default_rng(0)
+    at_rest = [still + rng.normal(0, 1.0, still.shape) for _ in range(20)]
+    assert not any(follow(PersonTracker(8, 2.0), at_rest, fps=5))
+    # Raising an arm and lowering it (up to 90 degrees, a 2.5 s cycle): its elbow moves 0.4 of the
+    # torso; a smaller gesture (50 degrees: 0.3) stays under what the things' jitter reaches.
+    arm = [waving(still, 90 * np.sin(i / 2)) for i in range(20)]
+    confirmed = follow(PersonTracker(8, 2.0), arm, fps=5)
+    assert not confirmed[0] and confirmed[10]
+
+
+def test_a_thing_whose_limbs_jitter_is_not_confirmed_by_them(squats: np.ndarray) -> None:
+    # The garment's and bollard's readings on vtest.avi: limb ends jumping about by a fifth to a
+    # third of the torso, their limbs' lengths changing with them.
+    still = crouched(squats)
+    torso = np.linalg.norm(still[[11, 12], :2].mean(axis=0) - still[[23, 24], :2].mean(axis=0))
+    rng = np.random.default_rng(1)
+    readings = []
+    for _ in range(50):
+        lm = still.copy()
+        lm[[13, 14, 15, 16, 25, 26, 27, 28], :2] += rng.normal(0, 0.25 * torso, (8, 2))
+        readings.append(lm)
+    assert not any(follow(PersonTracker(8, 2.0), readings, fps=10))
 
 
 @pytest.mark.slow  # 40 s on the shared 2-core host
