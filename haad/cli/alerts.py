@@ -259,6 +259,11 @@ def export_cmd(
         raise typer.BadParameter(f"{out}: the extension must be .jsonl or .csv", param_hint="--out")
     if not out.parent.is_dir():  # made, a mistyped folder would hide the export where none looks
         raise fail(f"--out {out}: no folder {out.parent}", code=2)
+    if windows is not None and windows.suffix.lower() == ".npz":  # made a folder named w.npz
+        raise typer.BadParameter(
+            f"{windows}: give a folder: each alert's windows go to a file of their own, FOLDER/<id>.npz",
+            param_hint="--windows",
+        )
     with _open(config, db) as store:
         alerts = store.list_alerts(
             stream=stream, profile=profile, host=host, since=since, until=until, status=status, limit=limit

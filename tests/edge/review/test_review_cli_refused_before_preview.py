@@ -82,3 +82,17 @@ def test_marking_normal_without_a_config_says_where_profiles_were_looked_for(
     said = _said(r.output)
     assert r.exit_code == 1 and "no profile named 'demo-walk'" in said, r.output
     assert "--config" in said and "profiles_dir" in said and "changes" not in said, r.output
+
+
+def test_export_windows_given_a_npz_file_name_is_refused_not_made_a_folder(
+    tmp_path: Path, seeded: Seeded
+) -> None:
+    # --windows w.npz made a folder named w.npz holding 1.npz, 2.npz, ...: np.load("w.npz") then
+    # failed with IsADirectoryError.
+    r = runner.invoke(
+        app,
+        ["alerts", "export", "--db", seeded.url, "--out", str(tmp_path / "a.jsonl"), "--windows", str(tmp_path / "w.npz")],
+    )  # fmt: skip
+    said = _said(r.output)
+    assert r.exit_code == 2 and "--windows" in said and "a folder" in said, r.output
+    assert not (tmp_path / "w.npz").exists() and not (tmp_path / "a.jsonl").exists()
