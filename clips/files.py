@@ -294,7 +294,7 @@ def _canonical(
         return joints, None
     # each canonical joint as visible as the frontend makes it (as estimator.py)
     visibility = mediapipe_visibility(given) if layout == "mediapipe33" else given.astype(np.float32)
-    _unseen_frames_missing(path, joints, visibility, min_visibility)
+    unseen_frames_missing(path, joints, visibility, min_visibility)
     return joints, visibility
 
 
@@ -323,7 +323,7 @@ def _refuse_image_landmarks(path: Path, raw: np.ndarray, joints: np.ndarray) -> 
 _DEFAULT_MIN_VISIBILITY: float = WorkerConfig.model_fields["min_visibility"].default
 
 
-def _unseen_frames_missing(
+def unseen_frames_missing(
     path: Path, joints: np.ndarray, visibility: np.ndarray, min_visibility: float | None
 ) -> None:
     """Make NaN, in place, the frames whose canonical ``visibility`` (frames, 20) the worker would

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from clips import CLIP_FILE_SUFFIXES, Clip, load_clips
-from clips.files import ClipFileError, _unseen_frames_missing
+from clips.files import ClipFileError, unseen_frames_missing
 from config.frontend import EstimatorConfig, StreamConfig, VideoSourceConfig
 from edge.enroll import behaviour_name, clip_error, clip_problems, enrolled_already
 from edge.profiles import Profile, ProfileError, check_name
@@ -225,7 +225,7 @@ def _video_clip(path: Path, estimator: EstimatorConfig, min_visibility: float | 
         times, joints, visibility, _counters = record_clip(stream)
     except RecordError as e:  # a video that opened but ends early (truncated), say
         raise EnrolmentError(f"cannot enrol: {e}") from None
-    _unseen_frames_missing(path, joints, visibility, min_visibility)
+    unseen_frames_missing(path, joints, visibility, min_visibility)
     if not np.isfinite(joints).all(axis=(1, 2)).any():
         raise EnrolmentError(
             f"cannot enrol: {path}: no person was detected in any frame; a video is read with MediaPipe "
