@@ -405,7 +405,8 @@ function renderAlert(a) {
   document.getElementById("undo").hidden = !a.in_profile;
   // Reopening a new alert would only record a review of it that changed nothing.
   document.getElementById("reopen").hidden = a.status === "new";
-  document.getElementById("normal-box").hidden = !!a.in_profile || !a.windows_available;
+  const box = document.getElementById("normal-box"), wasHidden = box.hidden;
+  box.hidden = !!a.in_profile || !a.windows_available;
   const parts = a.profile.split("+");
   const sel = document.getElementById("normal-profile");
   if (parts.length > 1 && !a.in_profile) {
@@ -414,6 +415,10 @@ function renderAlert(a) {
     if (parts.includes(chosen)) sel.value = chosen;
     sel.hidden = false;
   }
+  // Each time the box is shown, not only at load: hidden then (the alert was in a profile), it came
+  // back after an undo (here or elsewhere) with "only this camera" and a button pressable on a
+  // host that lacks the profile.
+  if (wasHidden && !box.hidden) showScopes(a.id);
   document.getElementById("history").replaceChildren(...a.feedback.map((f) =>
     el("li", {}, `${when(f.at)}: ${f.action === "normal" ? "added to" : "removed from"} ${target(f.profile)} (v${f.base_version} → v${f.version}) by ${f.reviewer}${f.note ? " — " + f.note : ""}`)));
 }
@@ -421,17 +426,30 @@ function renderAlert(a) {
 // Feedback names a profile, or a camera's overlay of it as profile@camera.
 const target = (t) => (t.includes("@") ? `${t.split("@")[0]} (camera ${t.split("@")[1]} only)` : `${t} (every camera)`);
 
-// Before anything is applied, the page says which cameras each scope changes.
+// Before anything is applied, the page says which cameras each scope changes. Only the latest
+// check's answer is shown (a profile picked, then another, or the box shown again meanwhile).
+let scopesAsked = 0;
 async function showScopes(id) {
   const sel = document.getElementById("normal-profile");
   const q = sel.hidden ? "" : "?profile=" + encodeURIComponent(sel.value);
-  const p = await api(`/alerts/${id}/normal${q}`);
+  const button = document.getElementById("normal"), why = document.getElementById("normal-why");
+  const asked = ++scopesAsked;
+  // Off until the answer: pressed before it, the change applied to cameras the reviewer had not seen.
+  button.dataset.off = "1";
+  button.disabled = true;
+  why.textContent = "";
+  let p;
+  try { p = await api(`/alerts/${id}/normal${q}`); } catch (e) {
+    if (asked === scopesAsked) why.textContent = `Which cameras each scope changes is unknown (${e.message}): reload the page.`;
+    return;
+  }
+  if (asked !== scopesAsked) return;
   document.getElementById("scope-camera-text").textContent = `only camera ${p.scopes.camera.join(", ")}`;
   document.getElementById("scope-all-text").textContent = `every camera using ${p.profile}: ${p.scopes.all.join(", ")}`;
   // Said before a reviewer picks a scope and names a behaviour, not after pressing (a review-only host).
-  const button = document.getElementById("normal"), why = document.getElementById("normal-why");
   button.dataset.off = p.enrolled ? "" : "1";
-  button.disabled = !p.enrolled;
+  // Left off while an action is under way (Confirm off: act's sign of one): its end turns it on.
+  button.disabled = !p.enrolled || document.getElementById("confirm").disabled;
   why.textContent = p.enrolled ? "" : `Profile ${p.profile} is not enrolled on this host: mark it normal where it is.`;
 }
 
@@ -461,7 +479,6 @@ function wireReview(id, alert) {
   document.getElementById("confirm").onclick = () => review("confirmed");
   document.getElementById("dismiss").onclick = () => review("dismissed");
   document.getElementById("reopen").onclick = () => review("new");
-  if (!document.getElementById("normal-box").hidden) showScopes(id).catch((e) => { msg.textContent = "Failed: " + e.message; });
   document.getElementById("normal-profile").onchange = () => showScopes(id);
   document.getElementById("normal").onclick = () => act(async () => {
     const sel = document.getElementById("normal-profile");
