@@ -8,7 +8,8 @@ Per frame (:meth:`MultiPoseEstimator.estimate`):
 2. two tracks that read one person keep one pose (:meth:`PersonTracker.losers_of_duplicates`);
 3. BlazePose's detector looks for new people on a few tiles of the frame (``tiles_per_frame``):
    tiles 4x the smallest person's height, half-overlapping, then twice, four times as large, up to
-   the whole frame, swept in turn over successive frames (the first frame whole); people small in
+   the whole frame, swept in turn over successive frames (the first frame all of them), and the
+   whole frame every frame, so that someone large enough for it is found at once; people small in
    the frame are large in a tile, where the 224 x 224 detector sees them. People already tracked
    are greyed out of the frame it looks at, so that someone beside them is not outshone;
 4. a detection outside every tracked person starts a landmark pass in its region: it resumes the
@@ -18,7 +19,7 @@ Per frame (:meth:`MultiPoseEstimator.estimate`):
 
 Each person has their own landmark graph (:class:`RoiLandmarker`), so landmark smoothing never
 mixes two people. Cost grows with the number of people (one landmark pass each, ~10 ms on a 2-core
-host) plus ``tiles_per_frame`` detector passes; ``haad bench frontend`` measures it.
+host) plus ``tiles_per_frame`` + 1 detector passes; ``haad bench frontend`` measures it.
 """
 
 from __future__ import annotations
@@ -235,14 +236,23 @@ class MultiPoseEstimator(Closing):
         ]
 
     def _sweep_share(self) -> list[list[Tile]]:
-        """This frame's tiles (``tiles_per_frame`` of the sweep; the first frame all of them),
-        grouped by scale, coarse first."""
-        share = len(self._tiles) if self._first_frame else min(self.config.tiles_per_frame, len(self._tiles))
+        """This frame's tiles, grouped by scale, coarse first: the whole frame and
+        ``tiles_per_frame`` of the other tiles in turn (the first frame all of them).
+
+        The whole frame is looked at every frame: only there (and on the few largest tiles) does
+        the detector see someone nearly as large as the frame. Swept in turn with the small tiles,
+        it came round once in ``len(tiles) / tiles_per_frame`` frames (18 at 1049 x 861, 39 at
+        1920 x 1080): a person stepping in close to the camera went unseen for seconds. It costs
+        one more detector pass a frame."""
+        whole, rest = self._tiles[0], self._tiles[1:]
+        if self._first_frame or not rest:
+            tiles = list(self._tiles)
+        else:
+            tiles = [whole]
+            for _ in range(min(self.config.tiles_per_frame, len(rest))):
+                tiles.append(rest[self._next_tile])
+                self._next_tile = (self._next_tile + 1) % len(rest)
         self._first_frame = False
-        tiles = []
-        for _ in range(share):
-            tiles.append(self._tiles[self._next_tile])
-            self._next_tile = (self._next_tile + 1) % len(self._tiles)
         levels: dict[int, list[Tile]] = {}
         for tile in tiles:
             levels.setdefault(max(tile[2:]), []).append(tile)

@@ -116,6 +116,22 @@ def test_a_person_who_leaves_is_retired_after_the_timeout(mp_testdata: Path) -> 
         assert [p.track_id for p in people] == [2]
 
 
+def test_people_as_large_as_the_frame_who_appear_late_are_found_at_once(mp_testdata: Path) -> None:
+    # three_people.jpg after half a second of an empty scene: the whole frame, the only tile on which
+    # the detector sees people this large, came round once in 18 frames of the tile sweep (71 tiles,
+    # 4 a frame), so the three were found 12 frames (1.2 s at 10 fps) after they appeared.
+    [(_, rgb)] = list(ImageFolderSource(mp_testdata / "three_people.jpg"))
+    empty = np.full_like(rgb, 128)
+    with MultiPoseEstimator(PeopleConfig()) as estimator:
+        config = estimator.config
+        tiles = sweep_tiles(rgb.shape[1], rgb.shape[0], config.min_person_height_px)
+        assert len(tiles) / config.tiles_per_frame > 10  # a sweep spans many frames
+        for i in range(6):
+            assert estimator.estimate(empty, i / 10) == []
+        counts = [len(estimator.estimate(rgb, i / 10)) for i in range(6, 9)]
+    assert counts[-1] == 3, counts
+
+
 def test_a_person_who_walks_out_of_the_frame_is_not_published_beyond_its_edge(mp_testdata: Path) -> None:
     # pose.jpg's person walking out on the left: once wholly out, their region (half outside the
     # frame) still read a body beyond the edge, published with a box 0 px wide.
