@@ -249,8 +249,8 @@ class PeopleConfig(StrictModel):
         ge=1,
         le=256,
         description=(
-            "Detector passes per frame (~10 ms each on a 2-core host); one sweep over all tiles "
-            "spreads over several frames, so a new person is found within (tiles / this) frames."
+            "Detector passes per frame besides the whole frame's; one sweep over all tiles spreads over "
+            "several frames, so a small new person is found within (tiles / this) frames."
         ),
     )
     min_detection_confidence: float = Field(

@@ -339,7 +339,7 @@ def eval_multiperson_cmd(
         PeopleConfig().min_person_height_px, min=16, help="Smallest person to look for, in pixels."
     ),
     tiles_per_frame: int = typer.Option(
-        PeopleConfig().tiles_per_frame, min=1, help="Detector passes per frame."
+        PeopleConfig().tiles_per_frame, min=1, help="Detector passes per frame besides the whole frame's."
     ),
     tracks_out: Path | None = typer.Option(
         None, help="Write vtest's tracks (id and box per frame) to this JSON."
