@@ -1,12 +1,16 @@
 // haad review pages: every piece of data comes from /api/v1 (the same API other clients use).
 "use strict";
 const CSRF = document.querySelector('meta[name="csrf-token"]')?.content || "";
+// Set once "log out" is pressed: the server ends the live stream at once, and a refused call made
+// meanwhile must not send the browser to the login to come back here (wireLogout goes to /login).
+let loggingOut = false;
 
 async function api(path, options = {}) {
   const opts = { credentials: "same-origin", ...options, headers: { ...(options.headers || {}) } };
   if (opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = CSRF;
   if (opts.json !== undefined) { opts.body = JSON.stringify(opts.json); opts.headers["Content-Type"] = "application/json"; }
   const r = await fetch("/api/v1" + path, opts);
+  if (r.status === 401 && loggingOut) throw new Error("401");
   if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("401"); }
   const body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
   if (!r.ok) throw new Error(problem(body.detail) || r.statusText);
@@ -123,6 +127,7 @@ function wireLogout() {
   if (!f) return;
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    loggingOut = true;
     await fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": CSRF } });
     location.href = "/login";
   });
