@@ -144,9 +144,11 @@ def test_the_pages_run_under_a_policy_that_runs_no_script_but_the_servers_own(
             assert markup in page.locator("#rows").inner_text()  # shown as text
             for path, drawn in PAGES:
                 page.goto(base + path.format(boxed=boxed_id))
-                shown = page.wait_for_selector(drawn, state="attached")
-                if drawn in STYLED:
-                    assert shown is not None and (shown.bounding_box() or {}).get("width", 0) > 0, path
+                page.wait_for_selector(drawn, state="attached")
+                if drawn in STYLED:  # sized by the style sheet (a live update may draw it anew meanwhile)
+                    page.wait_for_function(
+                        "s => (document.querySelector(s)?.getBoundingClientRect().width || 0) > 0", arg=drawn
+                    )
                 assert page.evaluate("window.ran") is None, path
             assert violations == []
             # markup that got in anyway: its inline script is refused
