@@ -129,3 +129,45 @@ class PrivateBroker:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+
+class FakeBroker:
+    """A broker on loopback that reads MQTT packets and answers each as :meth:`answer` says (False:
+    close the connection); pings are answered, a DISCONNECT closes."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        stream = conn.makefile("rb")
+        with conn, stream:
+            while head := stream.read(1):
+                length, shift = 0, 0
+                while True:  # the remaining length, 7 bits a byte
+                    byte = stream.read(1)[0]
+                    length, shift = length | (byte & 127) << shift, shift + 7
+                    if not byte & 128:
+                        break
+                body = stream.read(length)
+                kind = head[0] >> 4
+                if kind == 12:  # PINGREQ
+                    conn.sendall(b"\xd0\x00")
+                elif kind == 14 or not self.answer(conn, head[0], body):  # DISCONNECT
+                    return
+
+    def answer(self, conn: socket.socket, head: int, body: bytes) -> bool:
+        """Answer a packet (``head``: its first byte, the type in the high 4 bits); False: close."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.server.close()

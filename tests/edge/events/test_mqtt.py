@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import NewBroker, RunNotifier
-from mqtt_helpers import BROKER, PrivateBroker, Subscriber, broker_up, closed, new_alert
+from mqtt_helpers import BROKER, FakeBroker, PrivateBroker, Subscriber, broker_up, closed, new_alert
 
 from config.events import EventsConfig, MqttConfig
 from edge.events.mqtt import MqttSink, node_id
@@ -588,7 +588,7 @@ def test_an_event_the_broker_closes_the_connection_at_is_given_up_and_later_ones
         sub.close()
 
 
-class SilentBroker:
+class SilentBroker(FakeBroker):
     """A broker that accepts connections and answers pings but, while ``acking`` is clear, holds
     back the acknowledgement of each publish (till :meth:`resume`): hung behind a full disk, a stuck
     bridge."""
@@ -598,42 +598,19 @@ class SilentBroker:
         self.acking.set()
         self.lock = threading.Lock()
         self.held: list[tuple[socket.socket, bytes]] = []
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.server.getsockname()[1])
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        stream = conn.makefile("rb")
-        with conn, stream:
-            while head := stream.read(1):
-                length, shift = 0, 0
-                while True:  # the remaining length, 7 bits a byte
-                    byte = stream.read(1)[0]
-                    length, shift = length | (byte & 127) << shift, shift + 7
-                    if not byte & 128:
-                        break
-                body = stream.read(length)
-                kind = head[0] >> 4
-                if kind == 1:  # CONNECT
-                    conn.sendall(b"\x20\x02\x00\x00")
-                elif kind == 12:  # PINGREQ
-                    conn.sendall(b"\xd0\x00")
-                elif kind == 3 and head[0] & 6:  # PUBLISH, QoS 1
-                    topic_end = 2 + int.from_bytes(body[:2])
-                    with self.lock:
-                        self.held.append((conn, body[topic_end : topic_end + 2]))
-                    if self.acking.is_set():
-                        self.resume()
-                elif kind == 14:  # DISCONNECT
-                    return
+    def answer(self, conn: socket.socket, head: int, body: bytes) -> bool:
+        kind = head >> 4
+        if kind == 1:  # CONNECT
+            conn.sendall(b"\x20\x02\x00\x00")
+        elif kind == 3 and head & 6:  # PUBLISH, QoS 1
+            topic_end = 2 + int.from_bytes(body[:2])
+            with self.lock:
+                self.held.append((conn, body[topic_end : topic_end + 2]))
+            if self.acking.is_set():
+                self.resume()
+        return True
 
     def resume(self) -> None:
         with self.lock:
@@ -641,9 +618,6 @@ class SilentBroker:
             for conn, packet_id in self.held:
                 conn.sendall(b"\x40\x02" + packet_id)  # PUBACK
             self.held.clear()
-
-    def close(self) -> None:
-        self.server.close()
 
 
 def test_a_broker_that_stops_acknowledging_past_give_up_after_s_loses_no_event(store: AlertStore) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import NewBroker, RunNotifier
-from mqtt_helpers import PrivateBroker, Subscriber, closed, new_alert
+from mqtt_helpers import FakeBroker, PrivateBroker, Subscriber, closed, new_alert
 from test_mqtt import _cfg, _prefix, _wait_delivered
 
 from edge import metrics
@@ -156,47 +156,7 @@ def test_a_publish_over_the_maximum_packet_size_the_broker_announced_is_refused_
         sub.close()
 
 
-class _FakeBroker:
-    """A broker on loopback that answers each packet as :meth:`answer` says (False: close)."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.server.getsockname()[1])
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        stream = conn.makefile("rb")
-        with conn, stream:
-            while head := stream.read(1):
-                length, shift = 0, 0
-                while True:  # the remaining length, 7 bits a byte
-                    byte = stream.read(1)[0]
-                    length, shift = length | (byte & 127) << shift, shift + 7
-                    if not byte & 128:
-                        break
-                body = stream.read(length)
-                kind = head[0] >> 4
-                if kind == 12:  # PINGREQ
-                    conn.sendall(b"\xd0\x00")
-                elif kind == 14 or not self.answer(conn, kind, body):  # DISCONNECT
-                    return
-
-    def answer(self, conn: socket.socket, kind: int, body: bytes) -> bool:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        self.server.close()
-
-
-class Mqtt311Broker(_FakeBroker):
+class Mqtt311Broker(FakeBroker):
     """A broker that speaks only MQTT 3.1.1 (as an older Mosquitto, or a cloud service): a CONNECT
     of MQTT 5 gets "unacceptable protocol version" and the connection closed, or (``lenient``) the
     3.1.1 CONNACK it gives any CONNECT, which an MQTT 5 client cannot read; 3.1.1 is served."""
@@ -207,7 +167,8 @@ class Mqtt311Broker(_FakeBroker):
         self.topics: list[str] = []  # of each PUBLISH taken
         super().__init__()
 
-    def answer(self, conn: socket.socket, kind: int, body: bytes) -> bool:
+    def answer(self, conn: socket.socket, head: int, body: bytes) -> bool:
+        kind = head >> 4
         if kind == 1:  # CONNECT: protocol name "MQTT", then the level
             self.levels.append(body[6])
             if body[6] != 4 and not self.lenient:
@@ -333,7 +294,7 @@ def test_a_tls_url_to_a_plain_port_or_a_plain_one_to_a_tls_port_is_named_in_last
         notifier.close()
 
 
-class StrictBroker(_FakeBroker):
+class StrictBroker(FakeBroker):
     """An MQTT 5 broker that takes at most ``receive_maximum`` unacknowledged publishes, as it says
     in its CONNACK, and closes the connection at one more (0x93, as EMQX or HiveMQ may); it
     acknowledges each publish a moment after it came."""
@@ -346,7 +307,8 @@ class StrictBroker(_FakeBroker):
         self.lock = threading.Lock()
         super().__init__()
 
-    def answer(self, conn: socket.socket, kind: int, body: bytes) -> bool:
+    def answer(self, conn: socket.socket, head: int, body: bytes) -> bool:
+        kind = head >> 4
         if kind == 1:  # CONNECT: CONNACK with its Receive Maximum property (0x21)
             self.unacked = 0
             conn.sendall(b"\x20\x06\x00\x00\x03\x21" + self.receive_maximum.to_bytes(2))
