@@ -23,6 +23,7 @@ from config.secrets import SecretRef
 from edge.events.notifier import Notifier
 from edge.events.webhook import WebhookSink, verify
 from edge.store import AlertStore
+from edge.store.outbox import CursorState
 from haad.cli import app
 
 SECRET = "s3cret"
@@ -87,6 +88,20 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def failing_for_a_day(store: AlertStore, webhook: WebhookConfig) -> tuple[Notifier, CursorState]:
+    """An alert's two events offered to ``webhook`` 3 times, 8 hours apart (give_up_after_s 60 s long
+    past), each time delivering none: the notifier, and its one sink's state."""
+    cfg = EventsConfig(webhooks=[webhook], give_up_after_s=60)
+    clock = Clock()
+    notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)
+    store.write_alerts([new_alert("a", closed=True)])
+    for _ in range(3):
+        assert notifier.step() == 0
+        clock.now += timedelta(hours=8)
+    [state] = notifier.states()
+    return notifier, state
 
 
 @pytest.mark.parametrize("receiver", [[500, 503]], indirect=True)
@@ -472,14 +487,7 @@ def test_an_endpoint_unreachable_past_give_up_after_s_skips_no_event(store: Aler
         "http://127.0.0.1:9/hook" if gone == "refused" else f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
     )
     try:
-        cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=url, timeout_s=0.5)], give_up_after_s=60)
-        clock = Clock()
-        notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)
-        store.write_alerts([new_alert("a", closed=True)])
-        for _ in range(3):
-            assert notifier.step() == 0
-            clock.now += timedelta(hours=8)
-        [state] = notifier.states()
+        _, state = failing_for_a_day(store, WebhookConfig(name="ops", url=url, timeout_s=0.5))
         assert (state.pending, state.skipped) == (2, 0) and state.failures == 3
     finally:
         silent.close()
@@ -547,14 +555,7 @@ def test_a_redirect_past_give_up_after_s_skips_no_event(store: AlertStore, recei
     """A receiver moved (http:// to https://, a renamed path) answers every POST with a redirect,
     whatever the event: once give_up_after_s had passed, the events were skipped one by one, lost
     though the receiver would take each once the url is set to the Location the error names."""
-    cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url)], give_up_after_s=60)
-    clock = Clock()
-    notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)
-    store.write_alerts([new_alert("a", closed=True)])
-    for _ in range(3):
-        assert notifier.step() == 0
-        clock.now += timedelta(hours=8)
-    [state] = notifier.states()
+    notifier, state = failing_for_a_day(store, WebhookConfig(name="ops", url=receiver.url))
     assert (state.pending, state.skipped) == (2, 0) and "redirects are not followed" in state.last_error
     assert notifier.step() == 2  # the receiver answers 200 now: both events, none lost
 

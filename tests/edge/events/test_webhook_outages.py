@@ -3,15 +3,10 @@ skipped for it however long it lasts (give_up_after_s is for an event the receiv
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from mqtt_helpers import new_alert
-from test_webhook import Clock, Receiver
+from test_webhook import Receiver, failing_for_a_day
 
-from config.events import EventsConfig, WebhookConfig
-from edge.events.notifier import Notifier
-from edge.events.webhook import WebhookSink
+from config.events import WebhookConfig
 from edge.store import AlertStore
 
 
@@ -24,14 +19,7 @@ def test_a_receiver_down_behind_its_proxy_past_give_up_after_s_loses_no_event(
     retry, lost though the receiver never refused one; once it was back it got none of them."""
     receiver = Receiver([status] * 3)
     try:
-        cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url)], give_up_after_s=60)
-        clock = Clock()
-        notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)
-        store.write_alerts([new_alert("a", closed=True)])
-        for _ in range(3):
-            assert notifier.step() == 0
-            clock.now += timedelta(hours=8)
-        [state] = notifier.states()
+        notifier, state = failing_for_a_day(store, WebhookConfig(name="ops", url=receiver.url))
         assert (state.pending, state.skipped, state.failures) == (2, 0, 3)
         assert f"HTTP {status}" in state.last_error
         assert notifier.step() == 2  # back: both events go out
