@@ -26,7 +26,7 @@ import yaml
 from config.ablation import AblationConfig
 from config.loader import load_config, parse_config
 from config.training import EncoderTrainConfig, GenerativeAugSettings
-from evaluation.fewshot import EvalWindows, eval_windows, evaluate
+from evaluation.fewshot import EvalWindows, eval_windows, evaluate, unseen_categories
 from models.embedding import embed_all, embed_variants
 from models.encoder import encoder_embed_fn, load_encoder
 from models.encoder_config import read_encoder_metadata
@@ -75,6 +75,7 @@ def run_ablation(cfg: AblationConfig, out: Path, *, progress: bool = True) -> di
 
     clipset = load_dataset(cfg.dataset, base.data_root)
     split = split_for(cfg.dataset, clipset.subjects, clipset.labels)
+    unseen = unseen_categories(cfg.dataset)  # None for a user's file, as haad eval fewshot says
     spec = load_encoder(encoders[0])[1]
     tw = eval_windows(clipset, split, spec)
     generator = load_humanmac(Path(cfg.humanmac))
@@ -91,7 +92,7 @@ def run_ablation(cfg: AblationConfig, out: Path, *, progress: bool = True) -> di
 
     def cell(n_g: int, observed: int | None) -> dict[str, Any]:
         return _evaluate_cell(
-            encoders[n_g], tw, support_variants.get(observed) if observed else None, cfg, split.unseen_labels
+            encoders[n_g], tw, support_variants.get(observed) if observed else None, cfg, unseen
         )
 
     table3 = [
@@ -123,7 +124,7 @@ def _evaluate_cell(
     tw: EvalWindows,
     variants: np.ndarray | None,
     cfg: AblationConfig,
-    unseen: frozenset[str],
+    unseen: frozenset[str] | None,
 ) -> dict[str, Any]:
     encoder = load_encoder(encoder_path)[0]
     embed = encoder_embed_fn(encoder)

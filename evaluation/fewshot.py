@@ -90,6 +90,13 @@ SHORT_CLIP = (
 )
 
 
+def unseen_categories(dataset: str) -> frozenset[str] | None:
+    """The categories the encoder never trained on, as the benchmark's split of ``dataset`` says;
+    None for a user's file: its split (``split_for``) tests the whole file, which says nothing of
+    what the encoder saw (its categories may well be among those it trained on)."""
+    return SPLITS[dataset].unseen_labels if dataset in SPLITS else None
+
+
 def eval_windows(
     clipset: ClipSet, split: Split, spec: WindowSpec, sensor: Sensor | None = None
 ) -> EvalWindows:

@@ -15,14 +15,22 @@ from typing import Any
 import numpy as np
 
 from edge.backends.raw_dct import raw_dct_features
-from evaluation.fewshot import NO_WINDOW, ROC_GRID, SHORT_CLIP, MethodResult, eval_windows, evaluate_dataset
+from evaluation.fewshot import (
+    NO_WINDOW,
+    ROC_GRID,
+    SHORT_CLIP,
+    MethodResult,
+    eval_windows,
+    evaluate_dataset,
+    unseen_categories,
+)
 from evaluation.scoring_rules import DEFAULT_RULE, RULES
 from models.embedding import embed_all, embed_variants
 from models.encoder import DEFAULT_ENCODER_PATH, encoder_embed_fn, load_encoder
 from models.preprocess import same_frames
 from training.augbank import AugmentationBank, BankSettings
 from training.datasets import load_dataset
-from training.protocol import SPLITS, split_for
+from training.protocol import split_for
 
 
 def _onnx_embed_fn(encoder_path: Path, precision: str) -> Callable[[np.ndarray], np.ndarray]:
@@ -73,10 +81,7 @@ def run_fewshot_eval(
         same_frames("HumanMAC", generator.spec, spec)
     clipset = load_dataset(dataset, data_root)
     split = split_for(dataset, clipset.subjects, clipset.labels)  # a file named msr.npz is no benchmark
-    # Which categories the encoder never trained on is known of a benchmark's split alone: split_for
-    # tests a user's whole file, which says nothing of what the encoder saw (its categories may
-    # well be among those it trained on).
-    unseen = split.unseen_labels if dataset in SPLITS else None
+    unseen = unseen_categories(dataset)
     tw = eval_windows(clipset, split, spec, sensor_windows(sensor, spec.fps, sensor_seed) if sensor else None)
     methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "encoder": encoder_embed_fn(encoder) if onnx is None else _onnx_embed_fn(encoder_path, onnx),
