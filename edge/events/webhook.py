@@ -4,10 +4,12 @@ Headers: ``X-Haad-Event`` (open / update / close), ``X-Haad-Delivery`` (the even
 retry, so receivers can drop duplicates), ``X-Haad-Timestamp`` (Unix seconds) and, with a secret,
 ``X-Haad-Signature: sha256=<hex>`` over ``<timestamp>.<body>``: :func:`verify` checks one. Any 2xx
 is success; anything else (an answer that is not HTTP included), or no complete answer (status line
-and headers) within the timeout, is retried by the notifier with back-off. An answer that says the
-receiver is not there or asks for later (408, 429, 502, 503, 504: a proxy whose service is down) is
-an outage, as no answer is, and so is a redirect (3xx: the receiver moved, its Location named in the
-error; not followed): such failures never skip an event (``give_up_after_s``).
+and headers) within the timeout, is retried by the notifier with back-off. Only an answer about this
+event's body refuses the event (skipped after ``give_up_after_s``); one that would be the same for
+every event is an outage, as no answer is, and never skips one: the receiver away or asking for later
+(408, 429, 502, 503, 504: a proxy whose service is down), moved (a redirect, its Location named in the
+error; not followed), a wrong url, token or secret (401, 403, 404, 405, 407, 410, ...: the error says
+what to check), a port that does not speak HTTP, a secret that cannot be read.
 """
 
 from __future__ import annotations
@@ -34,6 +36,25 @@ from edge.store.outbox import OutboxEvent
 # Request Timeout, Too Many Requests, Bad Gateway, Service Unavailable, Gateway Timeout: not this
 # event refused, the receiver away (behind its proxy) or busy.
 _LATER = frozenset({408, 429, 502, 503, 504})
+# Answers about the receiver, its url or credentials, the same for every event: skipping the refused
+# one after give_up_after_s lost an alert a day to a wrong token or a moved url, while the next one
+# waited just the same. What the operator has to fix goes into last_error. Not here, so refusals of
+# this event: what concerns its body (400 Bad Request, 409 Conflict, 413 Content Too Large, 415
+# Unsupported Media Type, 422 Unprocessable Content) and 500 (a receiver failing on one body must not
+# hold every later event back for ever; one failing on all of them is retried for give_up_after_s).
+_FIX = {
+    401: "check the secret, or the token in its url",  # Unauthorized: the receiver checks the signature
+    403: "check the secret, or the token in its url",  # Forbidden: likewise, or this sender is not let in
+    404: "check the url",  # Not Found: a renamed path, a token in the path revoked
+    405: "check the url: it takes no POST",  # Method Not Allowed: a page, not the hook
+    407: "check the proxy's credentials (HTTPS_PROXY / HTTP_PROXY)",  # Proxy Authentication Required
+    410: "check the url",  # Gone: the hook was deleted
+    421: "check the url: that server does not serve its host",  # Misdirected Request
+    426: "check the url: the receiver wants https://",  # Upgrade Required
+    501: "check the url: it takes no POST",  # Not Implemented: a server that has no POST at all
+    505: "check the url: the receiver does not speak HTTP/1.1",  # HTTP Version Not Supported
+    511: "the network wants a sign-in (a captive portal) before it lets the webhook through",
+}
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -147,7 +168,8 @@ class WebhookSink:
             try:
                 headers["X-Haad-Signature"] = sign(self.cfg.secret.value(), ts, body)
             except SecretError as e:  # read at each delivery: a key file being replaced is a retry
-                raise DeliveryError(f"{self.cfg.name}: secret: {e}") from None
+                # Not a refusal: a key file gone for a day skipped an event, though none was sent.
+                raise DeliveryError(f"{self.cfg.name}: secret: {e}", unreachable=True) from None
         try:
             # Read at each delivery, as the secret is: a CA file being replaced is a retry.
             opener = _opener(self.cfg.ca_file)
@@ -170,16 +192,20 @@ class WebhookSink:
                 if 300 <= e.code < 400
                 else ""
             )
+            fix = f" ({_FIX[e.code]})" if e.code in _FIX else ""
             # A redirect says the receiver is elsewhere, for every event alike: no event refused, and
             # none may be skipped while the url waits to be set to where it moved.
             raise DeliveryError(
-                f"{self.cfg.name}: HTTP {e.code} {e.reason}{moved}",
-                unreachable=e.code in _LATER or bool(moved),
+                f"{self.cfg.name}: HTTP {e.code} {e.reason}{moved}{fix}",
+                unreachable=e.code in _LATER or e.code in _FIX or bool(moved),
             ) from None
         except (urllib.error.URLError, OSError) as e:  # refused, unknown host, no answer in time
             raise DeliveryError(f"{self.cfg.name}: {e}", unreachable=True) from None
         except http.client.HTTPException as e:  # a service on that port that does not speak HTTP
-            raise DeliveryError(f"{self.cfg.name}: not an HTTP answer: {e!r}") from None
+            # The same answer to every event: skipping one after give_up_after_s lost it for a wrong port.
+            raise DeliveryError(
+                f"{self.cfg.name}: not an HTTP answer: {e!r} (check the url: its port)", unreachable=True
+            ) from None
         if not 200 <= status < 300:
             raise DeliveryError(f"{self.cfg.name}: HTTP {status}")
 
