@@ -5,7 +5,9 @@ that a video opens and lasts long enough (frame count and rate from its containe
 of a clip file is usable and long enough (edge/enroll.py ``clip_problems``: at least
 ``worker.min_segment_s`` of skeleton, a lone clip twice that), and that none is a recording whose
 ``frame_labels`` name several behaviours. Videos then go through MediaPipe one
-at a time, and a video whose skeleton turns out too short stops the enrolment before the next one.
+at a time, and a video whose skeleton turns out too short stops the enrolment before the next one;
+a video named as a clip the profile it joins holds is judged there only, once its skeleton tells
+whether it is that clip (enrolled already: build_profile says so) or another.
 """
 
 from __future__ import annotations
@@ -81,17 +83,22 @@ def load_enrol_clips(
     for s in sources:
         if base is not None and (names := enrolled_already(s.clips, spec, base)):
             known |= {id(c) for c in s.clips if c.name in names}
+    # A video named as a clip base holds may be that clip, which only its skeleton tells: its length
+    # is judged after pose estimation, else a repeat too short to enrol alone was refused as such.
+    enrolled_names = set(base.meta.get("sources", [])) if base is not None else set()
     total = enrolled_before + sum(1 if s.video else sum(id(c) not in known for c in s.clips) for s in sources)
     lengths: list[tuple[str, int]] = []
     problems: list[str] = []
+    videos: set[str] = set()  # names of the videos judged by their length
     for s in sources:
         if not s.video:
             measured, unusable = _measure([c for c in s.clips if id(c) not in known], spec)
             lengths += measured
             problems += unusable + _mixed_problems(s) + (_label_problems(s) if behaviour is None else [])
-        elif s.video_frames is not None:
+        elif s.video_frames is not None and s.path.name not in enrolled_names:
             lengths.append((s.path.name, s.video_frames))
-    if problems := problems + clip_problems(lengths, spec, min_segment_s, total=total):
+            videos.add(s.path.name)
+    if problems := problems + clip_problems(lengths, spec, min_segment_s, total=total, videos=videos):
         raise EnrolmentError("cannot enrol: " + _listed(problems))
     clips: list[Clip] = []
     estimated: dict[Path, Clip] = {}  # a video given twice is left out as a repeat, not estimated twice
@@ -104,6 +111,10 @@ def load_enrol_clips(
             continue
         clip = _video_clip(s.path, estimator or EstimatorConfig(), min_visibility)
         estimated[s.path.resolve()] = clip
+        if base is not None and enrolled_already([clip], spec, base):
+            total -= 1  # build_profile leaves it out, saying it is enrolled already
+            clips.append(clip)
+            continue
         measured, unusable = _measure([clip], spec)
         if problems := unusable + clip_problems(measured, spec, min_segment_s, total=total):
             raise EnrolmentError(f"cannot enrol: {problems[0]} (after pose estimation)")

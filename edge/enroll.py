@@ -13,7 +13,7 @@ twice that (:func:`clip_problems`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,21 +107,37 @@ def short_reason(n_frames: int, spec: WindowSpec, min_segment_s: float) -> str |
 
 
 def clip_problems(
-    lengths: Sequence[tuple[str, int]], spec: WindowSpec, min_segment_s: float, *, total: int | None = None
+    lengths: Sequence[tuple[str, int]],
+    spec: WindowSpec,
+    min_segment_s: float,
+    *,
+    total: int | None = None,
+    videos: Collection[str] = (),
 ) -> list[str]:
     """Why clips of these lengths (name, resampled frames of usable skeleton) cannot be enrolled
     together; empty when they can. ``total``: clips in the whole enrolment (default: these). The
     rule: every clip holds at least ``min_segment_s`` of skeleton (edge/segments.py: live never
-    scores less), and a lone clip twice that, because its threshold comes from its two halves."""
+    scores less), and a lone clip twice that, because its threshold comes from its two halves.
+    ``videos``: names of videos not yet through pose estimation, whose length is the most skeleton
+    they can hold: said so, and to give a longer video (not as skeleton measured)."""
     need = min_segment_frames(spec, min_segment_s)
-    problems = [f"{name}: {why}" for name, n in lengths if (why := short_reason(n, spec, min_segment_s))]
+    problems = [
+        f"{name}: the video holds at most {skeleton_seconds(n, spec):.2f} s of skeleton; windows need at "
+        f"least {min_segment_s:g} s (worker.min_segment_s): give a longer video"
+        if name in videos
+        else f"{name}: {why}"
+        for name, n in lengths
+        if (why := short_reason(n, spec, min_segment_s))
+    ]
     lone = (len(lengths) if total is None else total) == 1
     if lone and len(lengths) == 1 and not problems and lengths[0][1] < 2 * need:
         name, n = lengths[0]
+        kind = "video" if name in videos else "clip"
+        of = "of at most" if name in videos else "of"
         problems.append(
-            f"{name}: one clip of {skeleton_seconds(n, spec):.2f} s cannot set a threshold: with one clip "
+            f"{name}: one {kind} {of} {skeleton_seconds(n, spec):.2f} s cannot set a threshold: with one clip "
             f"its first half is scored against its second half, and each half needs at least "
-            f"{min_segment_s:g} s (worker.min_segment_s); enrol a clip of at least "
+            f"{min_segment_s:g} s (worker.min_segment_s); enrol a {kind} of at least "
             f"{2 * skeleton_seconds(need, spec):g} s, or a second clip"
         )
     return problems

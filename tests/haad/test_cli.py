@@ -346,11 +346,13 @@ def test_short_or_unusable_files_are_refused_before_pose_estimation_runs_on_any_
     cfg = str(onnx_config(tmp_path))
     long_video, short_video = _video(tmp_path / "long.mp4", 90), _video(tmp_path / "short.mp4", 15)
     save_clipset_file(tmp_path / "blip.npz", [_first(walks[0], 0.8, "blip")])
+    # A video is said by its length, not as seconds of a skeleton no pose estimation has measured yet.
     for files, reason in [
-        ([long_video, short_video], "short.mp4: 0.50 s of skeleton; windows need at least 1 s"),
+        ([long_video, short_video], "short.mp4: the video holds at most 0.50 s of skeleton; windows need at least 1 s "
+         "(worker.min_segment_s): give a longer video"),
         ([long_video, tmp_path / "blip.npz"], "blip: 0.80 s of skeleton"),
-        ([_video(tmp_path / "lone.mp4", 45)], "lone.mp4: one clip of 1.50 s cannot set a threshold"),
-    ]:
+        ([_video(tmp_path / "lone.mp4", 45)], "lone.mp4: one video of at most 1.50 s cannot set a threshold"),
+    ]:  # fmt: skip
         result = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, *map(str, files)])
         assert result.exit_code == 2 and reason in result.output, result.output
 

@@ -164,3 +164,44 @@ def test_a_short_clip_enrolled_already_is_refused_as_enrolled_not_as_too_short_t
     said = " ".join(again.output.split())
     assert again.exit_code == 2 and f"{short.name}: already enrolled in profile ward (walking)" in said, said
     assert "cannot set a threshold" not in said
+
+
+def test_a_short_video_enrolled_already_is_refused_as_enrolled_not_as_too_short_to_calibrate(
+    tmp_path: Path,
+    data_root: Path,
+    kinder_gator,  # type: ignore[no-untyped-def]
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    # The video counterpart of the test above: a 1.5 s video of 'walking' given again under a new
+    # --behaviour was refused before pose estimation with "one clip of 1.50 s cannot set a threshold
+    # ... or a second clip"; only its skeleton tells that it is the clip the profile holds.
+    import cv2
+    from typer.testing import CliRunner
+
+    import pose_frontend.record as record
+    from haad.cli import app
+
+    estimated: dict[str, object] = {}  # the video's pose estimation, run once for both enrolments
+    real = record.record_clip
+    monkeypatch.setattr(
+        record,
+        "record_clip",
+        lambda s: estimated.get(s.source.path) or estimated.setdefault(s.source.path, real(s)),
+    )
+    source = cv2.VideoCapture(str(data_root / "mediapipe_pose_testdata" / "pose_1.mp4"))
+    video = tmp_path / "short.mp4"  # 1.5 s at 10 fps, half size: little pose estimation, the same person
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (288, 288))  # type: ignore[attr-defined]
+    for f in [source.read()[1] for _ in range(45)][::3]:
+        writer.write(cv2.resize(f, (288, 288)))
+    writer.release()
+    walk = tmp_path / "walk.npz"  # the behaviour's second clip: a recorded one, no pose estimation
+    save_clipset_file(walk, [next(c for c in kinder_gator.clips if c.label == "Walk-in-place")])
+    args = ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path))]
+    runner = CliRunner()
+    first = runner.invoke(app, [*args, "--behaviour", "walking", str(video), str(walk)])
+    assert first.exit_code == 0 and "walking (2 clip(s)" in first.output, first.output
+    again = runner.invoke(app, [*args, "--behaviour", "squatting", str(video)])
+    said = " ".join(again.output.split())
+    assert again.exit_code == 2 and "short.mp4: already enrolled in profile ward (walking)" in said, said
+    assert "cannot set a threshold" not in said
+    assert sorted(p.name for p in (tmp_path / "profiles" / "ward").glob("v*")) == ["v0001.json", "v0001.npz"]
