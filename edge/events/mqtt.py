@@ -43,7 +43,10 @@ messages go one at a time, to know which one it was. The event's other messages 
 retained state, the sensor's ON or OFF), each refused one is counted once, however often it
 is retried (``haad_drops_total{reason="mqtt_refused"}``), and the sink says which topics it refused and why:
 the notifier gives up on the event. One of the announcement at connect (availability, discovery, a
-sensor's state) is counted and logged the same way, and the announcement goes on. An outage does
+sensor's state) is counted and logged the same way, once however many reconnects announce it again
+(till the broker takes it), and the announcement goes on. A connection the broker refuses (its
+CONNACK's reason: bad credentials, a client id it refuses, ...) is named in the error with the
+setting to check, and MQTT 5 is kept (a refusal is no sign of a 3.1.1 broker). An outage does
 not look like that: the broker going away thrice in a row, each time in the moment that one message
 was in flight, and an unreachable broker, or one taking nothing on a new connection, counts nothing.
 """
@@ -80,6 +83,25 @@ _UNSUPPORTED_PROTOCOL = 0x84  # a CONNACK's: paho gives an MQTT 3.1.1 broker's "
 _INFLIGHT = 20  # unacknowledged publishes at most (paho's default), fewer where the broker says so
 _PROTOCOL_ERROR = 0x82  # paho's disconnect reason for a packet it could not read
 _RETAIN_NOT_SUPPORTED = 0x9A  # a CONNACK's: the broker keeps no retained message (our last will is one)
+# What to check, by a CONNACK's refusal (MQTT 3.1.1's return codes 2-5 read as 0x85-0x88), for
+# last_error (haad events status, /health) and the log: the broker's reason alone did not say which
+# setting it was about.
+_CONNACK_FIX = {
+    0x85: "check mqtt.client_id: the broker's rules for client ids",  # Client identifier not valid
+    0x86: "check the user in mqtt.url and mqtt.password",  # Bad user name or password
+    # Mosquitto's answer to a wrong password too.
+    0x87: "check the user in mqtt.url and mqtt.password, and that the broker lets that user connect",
+    0x88: "the broker takes no clients now: retrying",  # Server unavailable
+    0x89: "the broker takes no clients now: retrying",  # Server busy
+    0x8A: "the broker banned this client: check its configuration",  # Banned
+    0x8C: "the broker wants an authentication method other than a user and password",
+    0x90: "check mqtt.topic_prefix: the broker refuses the last will's topic",  # Topic name invalid
+    0x97: "the broker's quota for this client is used up: retrying",  # Quota exceeded
+    0x9B: "check mqtt.qos: over the broker's maximum QoS",  # QoS not supported (the last will's)
+    0x9C: "check mqtt.url: the broker says to use another server",  # Use another server
+    0x9D: "check mqtt.url: the broker moved",  # Server moved
+    0x9F: "the broker takes connections less often: retrying",  # Connection rate exceeded
+}
 _NODE = re.compile(r"[^a-z0-9_]")
 
 
@@ -172,6 +194,7 @@ class MqttSink:
         self._renewed = False  # the next connection is one _renew asked for: the broker never went away
         self._connected = threading.Event()
         self._why = ""  # why the last connection attempt failed, for last_error (haad events status)
+        self._refused_at_connect = False  # the broker's CONNACK refused the connection being closed
         self._drops = 0  # connections lost so far: one lost while publishes wait for their acknowledgement
         self._connections = 0  # connections made so far
         self._proven = -1  # the last connection on which the broker acknowledged publishes
@@ -187,6 +210,9 @@ class MqttSink:
         self._told: set[str] = set()  # the warnings, logged at a first connection, that refusals go unseen
         self._max_packet: int | None = None  # the largest packet the broker takes, as it said at connect
         self._refusals: dict[int, str] = {}  # message id -> why the broker refused that publish
+        # Announcement topics the broker refuses, and why: announced again at every (re)connect, and
+        # counted each time, one refusal looked like one per connection.
+        self._announce_refused: dict[str, str] = {}
         url = urlsplit(cfg.url)
         self._tls = url.scheme == "mqtts"
         self._address = (url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts" else 1883))
@@ -233,6 +259,9 @@ class MqttSink:
     # paho callbacks (network thread) -------------------------------------------------------------
 
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, props: Any) -> None:
+        # paho reads its own CONNACK refusal as a protocol error (on_disconnect, next): not the answer
+        # of a broker that speaks no MQTT 5.
+        self._refused_at_connect = reason.is_failure
         if reason.is_failure:
             if reason == _UNSUPPORTED_PROTOCOL and self._protocol == MQTTProtocolVersion.MQTTv5:
                 self._why = "the broker speaks only MQTT 3.1.1: connecting with it"
@@ -244,8 +273,12 @@ class MqttSink:
                 self._why = "the broker keeps no retained messages: connecting without them"
                 self._retain, self._remake_due = False, True
                 return
-            log.error("MQTT broker refused the connection: %s", reason)
-            self._why = f"refused: {reason}"
+            fix = _CONNACK_FIX.get(reason.value, "")
+            moved_to = getattr(props, "ServerReference", None)  # MQTT 5: where to, with 0x9C, 0x9D
+            self._why = (
+                f"refused: {reason}" + (f"; {fix}" if fix else "") + (f" ({moved_to})" if moved_to else "")
+            )
+            log.error("MQTT broker refused the connection: %s", self._why.removeprefix("refused: "))
             return
         most = min(_INFLIGHT, getattr(props, "ReceiveMaximum", _INFLIGHT))
         if most < self._inflight:
@@ -307,8 +340,13 @@ class MqttSink:
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
+        refused_at_connect, self._refused_at_connect = self._refused_at_connect, False
         if self._connected.is_set():
             log.warning("MQTT disconnected (%s); reconnecting", reason)  # MQTT 5: the broker's reason too
+        elif refused_at_connect:
+            # The broker said why (on_connect): a fall-back to MQTT 3.1.1 here lost that reason from
+            # last_error, and with it MQTT 5's refusals of publishes once connected.
+            pass
         elif reason == _PROTOCOL_ERROR and self._protocol == MQTTProtocolVersion.MQTTv5:
             # An answer paho cannot read as MQTT 5: a 3.1.1 broker that ignored the version asked for
             # (its CONNACK lacks MQTT 5's properties); 3.1.1 is tried (on a service that is not MQTT
@@ -469,7 +507,9 @@ class MqttSink:
                 refusal = self._refusals.pop(info.mid, None)
                 if refusal is not None:
                     self._refuse(topic, refusal, event)
-                elif attempt is not None:
+                    continue
+                self._announce_refused.pop(topic, None)  # taken now: a later refusal is a new one
+                if attempt is not None:
                     attempt.acked.add(topic)
                 continue
             if self._drops != drops:
@@ -528,8 +568,10 @@ class MqttSink:
         from edge import metrics
 
         if event is None or self._attempt is None:
-            metrics.DROPS.labels("mqtt_refused").inc()
-            log.error("MQTT broker refused the publish to %s (%s); skipped", topic, why)
+            if self._announce_refused.get(topic) != why:  # counted and logged once, not per connection
+                self._announce_refused[topic] = why
+                metrics.DROPS.labels("mqtt_refused").inc()
+                log.error("MQTT broker refused the publish to %s (%s); skipped", topic, why)
             return
         if topic not in self._attempt.counted:
             metrics.DROPS.labels("mqtt_refused").inc()

@@ -328,7 +328,9 @@ def test_a_broker_refusing_the_password_says_so_in_last_error(
         url=f"mqtts://127.0.0.1:{broker.port}", topic_prefix=p, client_id=f"{p}-t", publish_timeout_s=2
     )
     with _one_alert_through_each(broker, tmp_path, (mqtt, store), tls) as (wrong, plain):
-        assert "not connected (refused: Not authorized)" in wrong.last_error
+        assert "not connected (refused: Not authorized; check the user in mqtt.url and mqtt.password" in (
+            wrong.last_error
+        )
         assert "not connected (" in plain.last_error  # TLS spoken to a plain listener: the socket's error
 
 

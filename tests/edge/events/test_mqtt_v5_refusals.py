@@ -22,6 +22,7 @@ from test_mqtt import _cfg, _prefix, _wait_delivered
 from edge import metrics
 from edge.events.mqtt import MqttSink
 from edge.events.notifier import Notifier
+from edge.events.sinks import Current, DeliveryError
 from edge.store import AlertStore
 from edge.store.outbox import pending_events
 
@@ -406,3 +407,81 @@ def test_a_broker_that_keeps_no_retained_messages_still_gets_the_events(
         assert any("retain" in r.getMessage() and "Home Assistant" in r.getMessage() for r in caplog.records)
     finally:
         sub.close()
+
+
+def test_an_announced_message_the_broker_refuses_is_counted_once_not_at_every_reconnect(
+    new_broker: NewBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Availability, discovery and states are announced at every (re)connect: a discovery topic the
+    ACL denies was counted in haad_drops_total{reason="mqtt_refused"} (and logged) at each, one
+    refusal looking like one per connection."""
+    p = _prefix()
+    broker = new_broker()
+    acl = broker.conf.parent / "acl"
+    acl.write_text(f"topic readwrite {p}/#\n")  # not {p}-ha/#: discovery refused
+    _with(broker, f"acl_file {acl}")
+    sink = MqttSink(_cfg(broker.port, p).mqtt, ["cam1"])  # type: ignore[arg-type]
+    before = _refused()
+    try:
+        assert sink.wait_connected(5)
+        with caplog.at_level(logging.ERROR, "haad.events"):
+            for _ in range(3):  # at the first connection and two reconnects
+                sink.announce(Current())
+        assert _refused() == before + 1
+        [said] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+        assert f"{p}-ha/binary_sensor/haad_cam1/abnormal/config (Not authorized)" in said
+    finally:
+        sink.close()
+
+
+class RefusingBroker(FakeBroker):
+    """A broker that speaks only MQTT 5 and refuses every connection with ``code`` (its CONNACK's
+    reason); an MQTT 3.1.1 or 3.1 CONNECT gets "unacceptable protocol version"."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        self.levels: list[int] = []  # the protocol level of each CONNECT
+        super().__init__()
+
+    def answer(self, conn: socket.socket, head: int, body: bytes) -> bool:
+        if head >> 4 == 1:  # CONNECT: protocol name ("MQTT", or "MQIsdp" for 3.1), then the level
+            self.levels.append(body[2 + body[1]])
+            conn.sendall(bytes([0x20, 3, 0, self.code, 0]) if self.levels[-1] == 5 else b"\x20\x02\x00\x01")
+            return False
+        return True
+
+
+def test_a_connection_the_broker_refuses_names_its_reason_and_what_to_check() -> None:
+    """paho reads its own CONNACK refusal as a protocol error, which the sink took for a broker that
+    speaks no MQTT 5: it fell back to 3.1.1, and last_error (haad events status, /health) said
+    "not MQTT 5" or the answer to 3.1.1, never the broker's reason (bad credentials, a client id it
+    refuses, ...), nor which setting to check."""
+    said = {
+        0x86: "refused: Bad user name or password; check the user in mqtt.url and mqtt.password",
+        0x87: "refused: Not authorized; check the user in mqtt.url and mqtt.password, and that the broker",
+        0x85: "refused: Client identifier not valid; check mqtt.client_id",
+        0x88: "refused: Server unavailable; the broker takes no clients now: retrying",
+        0x9B: "refused: QoS not supported; check mqtt.qos",
+    }
+    brokers = {code: RefusingBroker(code) for code in said}
+    sinks = {code: MqttSink(_cfg(b.port, _prefix()).mqtt) for code, b in brokers.items()}  # type: ignore[arg-type]
+    try:
+        for sink in sinks.values():
+            sink.wait_connected(0)  # connecting, all at once
+        deadline = time.monotonic() + 5
+        while not all(sink._why for sink in sinks.values()):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        for code, sink in sinks.items():
+            with pytest.raises(DeliveryError) as refused:
+                sink.announce(Current())
+            assert said[code] in str(refused.value) and brokers[code].levels == [5], str(refused.value)
+    finally:
+        # At once: each waits up to a second for paho's thread, asleep before its next reconnect.
+        closing = [threading.Thread(target=sink.close) for sink in sinks.values()]
+        for thread in closing:
+            thread.start()
+        for thread in closing:
+            thread.join()
+        for broker in brokers.values():
+            broker.close()
