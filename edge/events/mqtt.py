@@ -499,7 +499,10 @@ class MqttSink:
             except (RuntimeError, ValueError) as e:
                 if attempt is not None:
                     attempt.inflight.pop(topic, None)
-                raise DeliveryError(f"MQTT publish to {topic} failed: {e}") from None
+                # paho's failure, not the broker's refusal: "not connected" in the moment between the
+                # socket's close and on_disconnect, its queue full. Counted a refusal, such moments a
+                # day apart skipped an event the broker never saw.
+                raise DeliveryError(f"MQTT publish to {topic} failed: {e}", unreachable=True) from None
             if info.is_published():
                 if attempt is not None:
                     attempt.inflight.pop(topic, None)

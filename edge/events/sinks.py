@@ -11,8 +11,11 @@ from edge.store.outbox import OutboxEvent
 
 class DeliveryError(RuntimeError):
     """The sink did not take the event (broker down, HTTP error, timeout): try again later.
-    ``unreachable``: nothing answered (not connected, refused, no answer), or what answered said the
-    receiver is away or busy (a proxy's 502/503/504, a 429): the event was never refused; such failures never skip it (give_up_after_s is for an event the sink refuses).
+    ``unreachable``: nothing answered (not connected, refused, no answer), what answered said the
+    receiver is away or busy (a proxy's 502/503/504, a 429), or it would say the same of every event
+    (a wrong url, token or secret, a moved receiver), or the client could not send (a secret it cannot
+    read, paho not connected): the event was never refused; such failures never skip it
+    (give_up_after_s is for an event the sink refuses).
     ``refused``: the sink can tell this event will never be taken (an MQTT broker closing the
     connection at it, time after time): skipped at once, unless give_up_after_s is 0."""
 

@@ -655,6 +655,47 @@ def test_a_broker_that_stops_acknowledging_past_give_up_after_s_loses_no_event(s
         broker.close()
 
 
+def test_a_publish_paho_cannot_send_past_give_up_after_s_loses_no_event(
+    store: AlertStore, broker: tuple[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """paho answers "not connected" to a publish in the moment between the socket's close and
+    on_disconnect (a broker restarting at a delivery): that was counted a refusal of the event, and
+    such a moment a day apart skipped it, though the broker never saw it."""
+    from datetime import UTC, datetime, timedelta
+
+    import paho.mqtt.client as mqtt
+
+    now = [datetime.now(UTC)]
+    cfg = _cfg(broker[1], _prefix(), give_up_after_s=60)
+    sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
+    notifier = Notifier(cfg, store, [sink], clock=lambda: now[0])
+    try:
+        assert sink.wait_connected(10)
+        notifier.step()  # announced
+        store.write_alerts([new_alert("cam1")])
+        publish = sink.client.publish
+        with monkeypatch.context() as m:
+
+            def not_connected(topic: str, *args: Any, **kwargs: Any) -> mqtt.MQTTMessageInfo:
+                if not topic.endswith("/events"):
+                    return publish(topic, *args, **kwargs)
+                info = mqtt.MQTTMessageInfo(0)  # the socket closed just before this one
+                info.rc = mqtt.MQTT_ERR_NO_CONN
+                return info
+
+            m.setattr(sink.client, "publish", not_connected)
+            for _ in range(3):
+                notifier.step()
+                now[0] += timedelta(hours=8)
+        [state] = notifier.states()
+        assert (state.pending, state.skipped) == (1, 0) and "not currently connected" in state.last_error
+        notifier.step()
+        [state] = notifier.states()
+        assert (state.pending, state.skipped, state.delivered) == (0, 0, 1)
+    finally:
+        notifier.close()
+
+
 @pytest.mark.slow  # waits out keepalive_s (5 s at least)
 def test_a_publish_the_broker_never_acknowledges_on_a_live_connection_is_sent_again_after_keepalive_s(
     store: AlertStore,
