@@ -165,7 +165,9 @@ def _check(
             return _Source(path, tuple(clips))
         except ClipFileError as e:
             raise EnrolmentError(f"cannot enrol: {e}") from None
-    raise EnrolmentError(f"{path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}), clip-set .npz or .npy")
+    raise EnrolmentError(
+        f"cannot enrol: {path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}), clip-set .npz or .npy"
+    )
 
 
 def _listed(problems: Sequence[str]) -> str:

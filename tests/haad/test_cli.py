@@ -193,7 +193,12 @@ def test_enroll_refuses_unusable_clips_clearly(tmp_path: Path) -> None:
     txt = tmp_path / "notes.txt"
     txt.write_text("hello")
     wrong = runner.invoke(app, ["enroll", "--profile", "p", "--config", cfg, "--no-augment", str(txt)])
-    assert wrong.exit_code == 2 and "not a video" in wrong.output
+    # said as every other file enrolment refuses is, not as a bare path
+    assert (
+        wrong.exit_code == 2
+        and wrong.output.startswith("error: cannot enrol: ")
+        and "not a video" in wrong.output
+    )
     assert not (tmp_path / "profiles").exists()
 
 
