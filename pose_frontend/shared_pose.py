@@ -87,7 +87,12 @@ node {
 }
 """
 
+# Unbounded queues: on a frame without landmarks the filter waits for the landmark streams' next
+# packet, so each frame's image size queues until someone is seen again (then all run, resetting
+# the smoothing as the legacy graph does). MediaPipe's default bound of 100 only made it log
+# "Resolved a deadlock by increasing max_queue_size" and raise the bound, again and again.
 _FILTER_GRAPH = """
+max_queue_size: -1
 input_stream: "image"
 input_stream: "landmarks"
 input_stream: "auxiliary_landmarks"

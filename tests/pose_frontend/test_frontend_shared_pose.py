@@ -86,3 +86,23 @@ def test_a_lender_builds_at_most_its_size_per_threshold_and_makes_the_next_frame
 def test_a_pool_has_a_detector_for_every_two_landmark_models() -> None:
     sizes = {n: (PoseModelPool(n).regions.size, PoseModelPool(n).landmarks.size) for n in (1, 2, 3, 4)}
     assert sizes == {1: (1, 1), 2: (1, 2), 3: (2, 3), 4: (2, 4)}
+
+
+class _Nobody:
+    """A pool whose detector finds nobody: only the camera's own filter graph runs."""
+
+    def __init__(self) -> None:
+        self.regions = _Lender(lambda threshold: lambda rgb: None, 1)
+
+
+def test_a_camera_with_nobody_in_view_for_long_logs_no_mediapipe_deadlock(capfd) -> None:
+    # Without landmarks the smoothing graph queues each frame's size until someone is seen; past
+    # MediaPipe's 100 packets it said "Resolved a deadlock by increasing max_queue_size" again and
+    # again, for every camera of a packed process.
+    camera = SharedModelPoseEstimator(EstimatorConfig(), _Nobody())  # type: ignore[arg-type]
+    blank = np.zeros((48, 64, 3), np.uint8)
+    try:
+        assert all(camera.estimate(blank, i / 20) is None for i in range(150))
+    finally:
+        camera.close()
+    assert "Resolved a deadlock" not in capfd.readouterr().err
