@@ -49,8 +49,9 @@ def setup_logging(level: str | int = "INFO", fmt: str = "json") -> None:
     warnings, a traceback) is captured. With ``json`` it is re-emitted as JSON lines of the logger
     ``native``, so the log stays one JSON object per line; with ``text`` it is passed on as it is.
     Either way known boilerplate (:func:`native_level` DEBUG) is left out unless ``native`` logs DEBUG,
-    and so are the repeats of an OpenCV or FFmpeg line (a camera's retries) but the 1st, 2nd, 4th, ...
-    (:class:`Outage`), which say how often it came since when.
+    and so are the repeats of an OpenCV or FFmpeg line (a camera's retries, a damaged video's decoder)
+    or of MediaPipe raising a graph's queue bound but the 1st, 2nd, 4th, ... (:class:`Outage`), which
+    say how often it came since when. :func:`wait_for_native_stderr` waits for the last captured line.
     """
     global _raw_native
     _raw_native = fmt != "json"
@@ -69,6 +70,7 @@ def setup_logging(level: str | int = "INFO", fmt: str = "json") -> None:
 
 
 _native: TextIO | None = None  # the real stderr, once fd 2 is captured
+_forwarder: threading.Thread | None = None  # the thread logging the captured lines
 _raw_native = False  # text logging: captured lines are passed on as they are, not logged
 _WRITE_LOCK = threading.RLock()
 _NATIVE_LEVELS = {"W": logging.WARNING, "E": logging.ERROR, "F": logging.ERROR}  # by first letter
@@ -91,19 +93,29 @@ _HARMLESS_NATIVE = re.compile(
 # OpenCV's own lines ("[ WARN:0@1.234] global cap.cpp:215 ...") and FFmpeg's ("[tcp @ 0x55d0...] ..."):
 # a camera's every retry says them again, for as long as it is down.
 _VIDEO_NATIVE = re.compile(r"\[(?: ?[A-Z]+:\d+@[\d.]+\] global |[\w,-]+ @ 0x[0-9a-f]+\] )")
+# FFmpeg's prefix on a line of its own: the message began with a newline (msmpeg4's "\nerror while
+# decoding block: ..."), and its text is on the next line.
+_FFMPEG_PREFIX_ALONE = re.compile(r"\[[\w,-]+ @ 0x[0-9a-f]+\]$")
+# MediaPipe raising a queue's bound in a graph that waits on an input (the same line at every raise).
+_QUEUE_RAISED = re.compile(r"calculator_graph\.cc:\d+\] Resolved a deadlock by increasing max_queue_size")
 # What differs between two repeats: an address, OpenCV's clock, a decoder's macroblock and counts (so a
 # lossy stream's decoder errors are one line repeated; alike lines of two cameras of a process, too).
 _VARYING = re.compile(r"0x[0-9a-f]+|\d+")
 # A line that already says how often it came (a child's, passed on by a text log): counted there.
 _COUNTED = re.compile(r" \(\d+ times since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$")
-_VIDEO_LINES_KEPT = 256  # distinct lines whose repeats are followed; the longest unseen is forgotten
-_video_lines: OrderedDict[str, Outage] = OrderedDict()  # the stderr forwarding thread's alone
+_REPEATING_KEPT = 256  # distinct lines whose repeats are followed; the longest unseen is forgotten
+_repeating_lines: OrderedDict[str, Outage] = OrderedDict()  # the stderr forwarding thread's alone
+
+
+def _is_repeating(text: str) -> bool:
+    """A native line said again for as long as its cause lasts, not yet counted by a child."""
+    return bool(_VIDEO_NATIVE.match(text) or _QUEUE_RAISED.search(text)) and not _COUNTED.search(text)
 
 
 def _capture_native_stderr() -> TextIO:
     """Point fd 2 at a pipe whose lines a thread logs; return a stream on the real stderr (once per
     process). Native log lines start with their level (glog: ``W0000 ...``, TFLite: ``INFO: ...``)."""
-    global _native
+    global _native, _forwarder
     if _native is not None:
         return _native
     _native = out = os.fdopen(os.dup(2), "w", buffering=1)
@@ -113,9 +125,9 @@ def _capture_native_stderr() -> TextIO:
     def forward(raw: BinaryIO) -> None:
         native = logging.getLogger("native")
         with io.TextIOWrapper(raw, errors="replace") as lines:
-            for text in _tracebacks_joined(line.rstrip() for line in lines):
+            for text in _tracebacks_joined(_ffmpeg_lines_joined(line.rstrip() for line in lines)):
                 level = native_level(text)
-                if level != logging.DEBUG and _VIDEO_NATIVE.match(text) and not _COUNTED.search(text):
+                if level != logging.DEBUG and _is_repeating(text):
                     level, text = _repeated(text, level)
                 # A child process's own log line, or any line of a text log but boilerplate (a
                 # traceback's lines stay together and unprefixed, whatever level): passed on as is.
@@ -126,18 +138,41 @@ def _capture_native_stderr() -> TextIO:
                 elif text and not _raw_native:
                     native.log(logging.ERROR if text.startswith(_TRACEBACK_STARTS) else level, text)
 
-    _fd2_into(forward, "haad-native-stderr")
+    _forwarder = _fd2_into(forward, "haad-native-stderr")
     return _native
 
 
+def wait_for_native_stderr(timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` until every line captured from fd 2 (:func:`setup_logging`) is
+    written out. Its thread reads to the end once no one writes to the capture's pipe any more:
+    call it after pointing fd 2 elsewhere (or closing it), children that inherited it ended."""
+    if _forwarder is not None:
+        _forwarder.join(timeout_s)
+
+
+def _ffmpeg_lines_joined(lines: Iterable[str]) -> Iterator[str]:
+    """``lines`` with an FFmpeg prefix alone on its line joined to the text on the next one."""
+    prefix = None
+    for line in lines:
+        if prefix is not None:
+            yield f"{prefix} {line}"
+            prefix = None
+        elif _FFMPEG_PREFIX_ALONE.match(line):
+            prefix = line
+        else:
+            yield line
+    if prefix is not None:
+        yield prefix
+
+
 def _repeated(text: str, level: int) -> tuple[int, str]:
-    """An OpenCV or FFmpeg line and the level to log it at: its own when :class:`Outage` finds this
-    repeat news (with how many since when), else DEBUG."""
+    """A native line said again and again (:func:`_is_repeating`) and the level to log it at: its
+    own when :class:`Outage` finds this repeat news (with how many since when), else DEBUG."""
     key = _VARYING.sub("#", text)
-    run = _video_lines.pop(key, None) or Outage("times")
-    _video_lines[key] = run  # the most recent last
-    if len(_video_lines) > _VIDEO_LINES_KEPT:
-        _video_lines.popitem(last=False)
+    run = _repeating_lines.pop(key, None) or Outage("times")
+    _repeating_lines[key] = run  # the most recent last
+    if len(_repeating_lines) > _REPEATING_KEPT:
+        _repeating_lines.popitem(last=False)
     if not run.failed(time.time(), time.monotonic()):
         return logging.DEBUG, text
     return level, text if run.failures == 1 else f"{text} ({run.describe()})"

@@ -16,7 +16,7 @@ UNKNOWN = "W0000 00:00:1.0 1 some_calculator.cc:7] something nobody has seen bef
 # Pose estimation on one picture, then a native warning nobody has listed; fd 2 is closed at the
 # end so that the reader forwarding it meets its end and is waited for.
 _ESTIMATE = """
-import os, sys, threading
+import os, sys
 import cv2
 from config.frontend import EstimatorConfig
 from pose_frontend.estimator import open_estimator
@@ -48,12 +48,11 @@ def test_mediapipe_start_up_lines_are_debug_and_an_unknown_native_warning_stays_
 ) -> None:
     # Every frontend start logged four WARNING lines that report nothing wrong.
     stderr = _run(
-        "from bus.logs import setup_logging\n"
+        "from bus.logs import setup_logging, wait_for_native_stderr\n"
         "setup_logging('DEBUG', 'json')\n"
         "estimate()\n"
-        "reader = next(t for t in threading.enumerate() if t.name == 'haad-native-stderr')\n"
         "os.close(2)\n"
-        "reader.join(10)\n",
+        "wait_for_native_stderr(10)\n",
         picture,
     )
     native = [r for r in map(json.loads, stderr.splitlines()) if r["logger"] == "native"]
@@ -102,14 +101,13 @@ def test_a_text_log_leaves_out_mediapipe_boilerplate_unless_debug(picture: Path,
     # `haad frontend run`, and `haad run` with logging.format: text, printed every start-up line.
     stderr = _run(
         "import logging\n"
-        "from bus.logs import setup_logging\n"
+        "from bus.logs import setup_logging, wait_for_native_stderr\n"
         f"setup_logging({level!r}, 'text')\n"
         "estimate()\n"
         "print('warning: from python', file=sys.stderr)\n"
         "logging.getLogger('haad.test').warning('a log line')\n"
         "os.close(2)\n"
-        "for reader in [t for t in threading.enumerate() if t.name == 'haad-native-stderr']:\n"
-        "    reader.join(10)\n",
+        "wait_for_native_stderr(10)\n",
         picture,
     )
     # the log line is written at once, the captured ones after the reader got them
@@ -125,7 +123,7 @@ def test_a_text_log_leaves_out_mediapipe_boilerplate_unless_debug(picture: Path,
 
 _TRACEBACKS = """
 import os, subprocess, sys, threading
-from bus.logs import setup_logging
+from bus.logs import setup_logging, wait_for_native_stderr
 setup_logging('WARNING', 'json')
 def fail():
     raise ValueError("boom in a thread")
@@ -135,9 +133,8 @@ thread.join()
 # a child dying before its logging is set up, its exception chained to another
 subprocess.run([sys.executable, "-c", "try:\\n    {}['a']\\nexcept KeyError:\\n    raise RuntimeError('child died')"])
 os.write(2, b"I0000 an ordinary native line\\n")
-reader = next(t for t in threading.enumerate() if t.name == 'haad-native-stderr')
 os.close(2)
-reader.join(10)
+wait_for_native_stderr(10)
 """
 
 
