@@ -28,6 +28,7 @@ import logging
 import multiprocessing
 import queue
 import signal
+import sys
 import threading
 import time
 from multiprocessing.context import SpawnProcess
@@ -103,8 +104,8 @@ def run_camera(
             return True
         except (SourceError, EstimatorError, FrameErrorLimit) as e:
             log.error("stream %s stopped: %s", config.id, e)
-        except Exception:  # noqa: BLE001 - one camera's bug must not end the others
-            log.exception("stream %s failed", config.id)
+        except Exception as e:  # noqa: BLE001 - one camera's bug must not end the others
+            log.exception("stream %s failed: %s: %s", config.id, type(e).__name__, e)
         now = time.monotonic()
         restarts.running(started, now)
         backoff = restarts.failed(now)
@@ -157,6 +158,23 @@ class FrontendGroupProcess(SpawnProcess):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         faulthandler.enable()
         setup_logging(self.log_level, self.log_format)
+        sys.exit(self.publish())
+
+    def publish(self) -> int:
+        """Run the cameras and publish their frames (``run``'s work, once the process is set up); the
+        exit code: 0 once every camera ended or was given up, 1 when the process itself failed,
+        logged as one ERROR naming its cameras."""
+        try:
+            self._publish()
+            return 0
+        # A bug, a full disk: uncaught, multiprocessing printed a bare traceback on stderr, naming
+        # no camera. The daemon restarts the process (exit code 1) as for any failure.
+        except Exception as e:  # noqa: BLE001
+            cameras = ", ".join(s.id for s in self.streams)
+            log.exception("frontend of streams %s failed: %s: %s", cameras, type(e).__name__, e)
+            return 1
+
+    def _publish(self) -> None:
         frames: queue.Queue[SkeletonFrame] = queue.Queue(maxsize=_QUEUE_FRAMES)
         slots = threading.Semaphore(self.pose_threads)
         models = PoseModelPool(self.pose_threads)

@@ -310,6 +310,11 @@ class FrontendProcess(SpawnProcess):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         faulthandler.enable()
         setup_logging(self.log_level, self.log_format)
+        sys.exit(self.publish())
+
+    def publish(self) -> int:
+        """Publish the stream (``run``'s work, once the process is set up); the exit code: 0 when it
+        ended or was stopped, 1 when it failed, logged as one ERROR naming it."""
         context = zmq.Context()  # this process's one context
         publisher = None
         try:
@@ -320,13 +325,18 @@ class FrontendProcess(SpawnProcess):
             if not self.release_event.wait(self.hold_s):
                 log.warning("stream %s: nobody released its queue within %.0f s; closing", self.config.id,
                             self.hold_s)  # fmt: skip
+            return 0
         except (SourceError, EstimatorError, FrameErrorLimit) as e:
             log.error("stream %s stopped: %s", self.config.id, e)
-            sys.exit(1)
+        # A bug, a full disk: uncaught, multiprocessing printed a bare traceback on stderr, naming
+        # no camera. The daemon restarts the process (exit code 1) as for any failure.
+        except Exception as e:  # noqa: BLE001
+            log.exception("stream %s failed: %s: %s", self.config.id, type(e).__name__, e)
         finally:
             if publisher is not None:
                 publisher.close()
             context.term()
+        return 1
 
     def stop(self, timeout_s: float = 5.0) -> int | None:
         """Stop taking frames, release the queue, wait up to ``timeout_s``, then kill it (it ignores

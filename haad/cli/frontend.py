@@ -223,7 +223,11 @@ class _Stream:
                       p.exitcode)  # fmt: skip
             return
         self.restart_at = now + wait
-        log.error("stream %s exited with code %s; restarting in %.1f s", self.config.id, p.exitcode, wait)
+        # Exit code 1: the stream logged why as an ERROR; one ERROR per failure (as haad run's daemon).
+        level = logging.WARNING if p.exitcode == 1 else logging.ERROR
+        log.log(
+            level, "stream %s exited with code %s; restarting in %.1f s", self.config.id, p.exitcode, wait
+        )
 
 
 def _person_choice(values: list[str] | None) -> list[str] | None:
@@ -262,7 +266,7 @@ def _logged_as_a_frontend() -> Iterator[None]:
     source's own lines (cannot open, opened after N attempts) as ``haad frontend run`` shows them.
     At the end stderr is the terminal again, every captured line written out: what the command says
     next is never lost behind the capture's pipe when it exits."""
-    from bus.logs import setup_logging
+    from bus.logs import setup_logging, wait_for_native_stderr
 
     sys.stderr.flush()
     terminal = os.dup(2)
@@ -273,9 +277,7 @@ def _logged_as_a_frontend() -> Iterator[None]:
         sys.stderr.flush()
         os.dup2(terminal, 2)  # the capture pipe's only writer closed: its thread reads to the end and ends
         os.close(terminal)
-        for thread in threading.enumerate():
-            if thread.name == "haad-native-stderr":
-                thread.join(timeout=5)
+        wait_for_native_stderr(5)
 
 
 @app.command("record")

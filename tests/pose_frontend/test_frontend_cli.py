@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -17,11 +18,16 @@ import pytest
 from typer.testing import CliRunner
 
 from bus import Subscriber
+from bus.lifetime import Restarts
 from bus.messages import SkeletonFrame
 from clips.files import load_clipset_file
+from config.bus import BusConfig
 from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, StreamConfig
+from config.supervisor import SupervisorConfig
 from haad.cli import app
+from haad.cli.frontend import _Stream
 from haad.cli.frontend import app as frontend_app
+from pose_frontend.base import Progress
 from pose_frontend.record import record_clip
 from pose_frontend.synthetic import MOTIONS
 
@@ -420,3 +426,26 @@ streams: [{{id: a, source: {script}}}, {{id: b, source: {script}}}]
     out = "".join(lines)
     assert out.count("stream a exited with code -9; restarting in") == 2, out
     assert "restarted 2x" in out and "stream b exited" not in out
+
+
+class _Exited:
+    """A stream's process that ended with ``exitcode``."""
+
+    def __init__(self, exitcode: int) -> None:
+        self.exitcode, self.finished_event = exitcode, threading.Event()
+
+    def is_alive(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(("exitcode", "level"), [(1, logging.WARNING), (-9, logging.ERROR)])
+def test_a_failed_streams_restart_is_an_error_only_when_the_stream_could_not_say_why(
+    caplog: pytest.LogCaptureFixture, exitcode: int, level: int
+) -> None:
+    # Exit code 1: the stream logged its failure as an ERROR; the restart notice made it two.
+    config = StreamConfig(id="door", source=ImagesSourceConfig(path="/nonexistent"))
+    stream = _Stream(config, Restarts(SupervisorConfig()), Progress())
+    stream.process = _Exited(exitcode)  # type: ignore[assignment]
+    stream.tend(time.monotonic(), BusConfig(), logging.INFO)
+    [notice] = [r for r in caplog.records if "exited with code" in r.getMessage()]
+    assert notice.levelno == level and stream.restart_at is not None

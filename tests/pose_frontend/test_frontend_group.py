@@ -3,10 +3,13 @@ fails (restarted, then given up) never stops the others."""
 
 from __future__ import annotations
 
+import errno
+import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
+import zmq
 
 from bus.pubsub import Subscriber
 from config.bus import BusConfig
@@ -138,3 +141,21 @@ def test_the_cameras_of_a_group_share_its_pose_models(mp_testdata: Path) -> None
     finally:
         models.close()
     assert [frames.get_nowait().person for _ in range(3)] == [True] * 3
+
+
+def test_a_group_that_fails_itself_is_one_error_naming_its_cameras_with_its_traceback(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Uncaught, it was multiprocessing's bare traceback on stderr, naming no camera.
+    class Unusable:
+        @staticmethod
+        def from_config(*args: object, **kwargs: object) -> None:
+            raise zmq.ZMQError(errno.ENAMETOOLONG)
+
+    monkeypatch.setattr("pose_frontend.group.Publisher", Unusable)
+    streams = [_synthetic("door", 1.0), _synthetic("yard", 1.0)]
+    group = FrontendGroupProcess(streams, BusConfig(), SupervisorConfig())
+    assert group.publish() == 1
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.getMessage().startswith("frontend of streams door, yard failed: ZMQError: ")
+    assert error.exc_info is not None and error.exc_info[0] is zmq.ZMQError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -316,6 +317,22 @@ def test_a_missing_video_ends_its_process_with_an_error_code(bus: BusConfig, tmp
     proc.start()
     proc.join(60)
     assert proc.exitcode == 1
+
+
+def test_an_unexpected_failure_is_one_error_naming_the_stream_with_its_traceback(
+    bus: BusConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Uncaught, it was multiprocessing's bare traceback on stderr ("Process haad-frontend-door:" at
+    # INFO, then the traceback), naming no camera; the daemon restarts the process on exit code 1.
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pose_frontend.process.run_stream", full_disk)
+    config = StreamConfig(id="door", source=VideoSourceConfig(path=str(tmp_path / "door.mp4")))
+    assert FrontendProcess(config, bus).publish() == 1
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.getMessage() == "stream door failed: OSError: [Errno 28] No space left on device"
+    assert error.exc_info is not None and error.exc_info[0] is OSError
 
 
 def test_a_sigterm_to_the_process_group_leaves_the_frontend_to_its_parent(bus: BusConfig) -> None:
