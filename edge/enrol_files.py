@@ -117,7 +117,13 @@ def load_enrol_clips(
             continue
         measured, unusable = _measure([clip], spec)
         if problems := unusable + clip_problems(measured, spec, min_segment_s, total=total):
-            raise EnrolmentError(f"cannot enrol: {problems[0]} (after pose estimation)")
+            # The video was long enough: how little of it showed a person is what to act on (a share:
+            # pose estimation samples the video's frames, so a count would not match the file's).
+            person = float(np.isfinite(clip.joints).all(axis=(1, 2)).mean())
+            raise EnrolmentError(
+                f"cannot enrol: {problems[0]} (after pose estimation: a person in {person:.0%} of the "
+                "video's frames; give one where the person stays whole and in view longer)"
+            )
         clips.append(clip)
     return _distinct_names(clips)
 

@@ -91,3 +91,23 @@ def test_a_clip_set_of_many_short_clips_names_a_few_and_counts_the_rest(
     message = str(e.value)
     assert message.count("s of skeleton; windows need at least 1 s") == 5, message
     assert message.endswith("; and 35 more problem(s) like these"), message
+
+
+def test_a_video_whose_person_is_in_view_too_briefly_says_so(data_root: Path, tmp_path: Path) -> None:
+    # A 2.5 s video with a person in its first 0.8 s was refused with '0.75 s of skeleton ... (after
+    # pose estimation)' only: the video was long enough, and what was wrong (the person left the
+    # view) was left to guess.
+    source = cv2.VideoCapture(str(data_root / "mediapipe_pose_testdata" / "pose_1.mp4"))
+    person = [cv2.resize(source.read()[1], (288, 288)) for _ in range(24)][::3]
+    video = tmp_path / "partial.mp4"  # 10 fps, half size: little pose estimation
+    out = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (288, 288))
+    for f in person + [np.zeros_like(person[0])] * 17:
+        out.write(f)
+    out.release()
+    with pytest.raises(EnrolmentError) as e:
+        _load([video])
+    assert "partial.mp4: 0.75 s of skeleton; windows need at least 1 s" in str(e.value)  # 8 frames at 10 fps
+    assert str(e.value).endswith(
+        "(after pose estimation: a person in 32% of the video's frames; give one where the person stays "
+        "whole and in view longer)"
+    ), str(e.value)
