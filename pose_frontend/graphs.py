@@ -159,6 +159,10 @@ class TextGraph:
         result: NamedTuple = self._solution.process(inputs)
         return result
 
+    def skip(self) -> None:
+        """Step the clock as :meth:`run` does, for a frame the graph need not see."""
+        self._solution._simulated_timestamp += 33333  # SolutionBase.process's step
+
     def close(self) -> None:
         self._solution.close()
 

@@ -87,12 +87,7 @@ node {
 }
 """
 
-# Unbounded queues: on a frame without landmarks the filter waits for the landmark streams' next
-# packet, so each frame's image size queues until someone is seen again (then all run, resetting
-# the smoothing as the legacy graph does). MediaPipe's default bound of 100 only made it log
-# "Resolved a deadlock by increasing max_queue_size" and raise the bound, again and again.
 _FILTER_GRAPH = """
-max_queue_size: -1
 input_stream: "image"
 input_stream: "landmarks"
 input_stream: "auxiliary_landmarks"
@@ -228,6 +223,7 @@ class SharedModelPoseEstimator(PoseEstimator):
     def __init__(self, config: EstimatorConfig, pool: PoseModelPool) -> None:
         self._config, self._pool = config, pool
         self._roi: Any = None  # the region the previous frame's landmarks gave; None: detect
+        self._reset = False  # the filter was given a frame without landmarks since the last with
         self._filter = TextGraph(
             _FILTER_GRAPH,
             outputs=["filtered_landmarks", "filtered_world_landmarks", "next_roi"],
@@ -243,8 +239,11 @@ class SharedModelPoseEstimator(PoseEstimator):
         if roi is not None:
             with self._pool.landmarks.lend(self._config.min_tracking_confidence) as landmarks:
                 raw = landmarks(frame, roi)
-        # The filter sees every frame, as in the legacy graph: its clock steps once per frame, and a
-        # frame without landmarks resets the smoothing.
+        # As in the legacy graph, the filter's clock steps once per frame, and a frame without
+        # landmarks resets the smoothing. The filter sees the first such frame of a run, not the
+        # others: it holds each frame given without landmarks until a later one brings some, so
+        # nobody in view for long queued every frame (170 bytes each, and MediaPipe's "Resolved a
+        # deadlock by increasing max_queue_size" again and again, past 100).
         inputs: dict[str, Any] = {"image": frame}
         if raw is not None and raw.landmarks is not None:
             inputs |= {
@@ -252,6 +251,10 @@ class SharedModelPoseEstimator(PoseEstimator):
                 "auxiliary_landmarks": raw.auxiliary_landmarks,
                 "world_landmarks": raw.world_landmarks,
             }
+        elif self._reset:
+            self._filter.skip()
+            return None
+        self._reset = "landmarks" not in inputs
         out: Any = self._filter.run(inputs)
         found = "landmarks" in inputs and out.filtered_landmarks is not None
         self._roi = out.next_roi if found else None

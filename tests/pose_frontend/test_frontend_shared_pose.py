@@ -33,10 +33,11 @@ def test_two_cameras_on_one_landmark_model_get_the_legacy_graphs_landmarks_frame
         squats = list(source)
     with VideoFileSource(mp_testdata / "pose_1.mp4") as source:
         walk = list(source)[:30]
-    walk[10] = (walk[10][0], np.zeros_like(walk[10][1]))  # nobody in view: tracking and smoothing restart
+    for i in range(10, 13):  # nobody in view: tracking and smoothing restart (the filter sees frame 10)
+        walk[i] = (walk[i][0], np.zeros_like(walk[i][1]))
     with LegacyPoseEstimator(EstimatorConfig()) as legacy:
         walk_legacy = [legacy.estimate(rgb, t) for t, rgb in walk]
-    assert walk_legacy[10] is None and walk_legacy[11] is not None
+    assert walk_legacy[10:13] == [None] * 3 and walk_legacy[13] is not None
 
     pool = PoseModelPool(1)
     cameras = [SharedModelPoseEstimator(EstimatorConfig(), pool) for _ in range(2)]
@@ -96,9 +97,9 @@ class _Nobody:
 
 
 def test_a_camera_with_nobody_in_view_for_long_logs_no_mediapipe_deadlock(capfd) -> None:
-    # Without landmarks the smoothing graph queues each frame's size until someone is seen; past
-    # MediaPipe's 100 packets it said "Resolved a deadlock by increasing max_queue_size" again and
-    # again, for every camera of a packed process.
+    # The smoothing graph holds a frame without landmarks until one with some: given every frame, it
+    # queued them all while nobody was in view and, past MediaPipe's 100, said "Resolved a deadlock
+    # by increasing max_queue_size" again and again, for every camera of a packed process.
     camera = SharedModelPoseEstimator(EstimatorConfig(), _Nobody())  # type: ignore[arg-type]
     blank = np.zeros((48, 64, 3), np.uint8)
     try:
