@@ -133,15 +133,24 @@ def enroll_cmd(
                 enrolled_before=before, behaviour=behaviour, base=base,
             )  # fmt: skip
         aug = default_augmentation(completions) if augment else None
+
+        def build(on: Profile | None) -> Profile:
+            return build_profile(
+                profile, loaded, backend, calibration=w.calibration, augmentation=aug,
+                min_segment_s=w.min_segment_s, split_stride=w.stride, behaviour=behaviour, base=on,
+            )  # fmt: skip
+
+        # Built before the lock, whose folder a refusal here (no usable clip, labels equal but for
+        # case) would have left behind, empty, for a profile never saved.
+        built = build(base)
         with profile_lock(store, profile):
             # What another enrolment or a reviewer saved meanwhile counts too, a profile another
             # `--behaviour` enrolment made meanwhile included (else its behaviour would be replaced).
-            base = behaviour_base()
+            latest = behaviour_base()
+            if (None if latest is None else latest.version) != (None if base is None else base.version):
+                built = build(latest)
+            base = latest
             replaced = store.newest_readable(profile) if base is None else None
-            built = build_profile(
-                profile, loaded, backend, calibration=w.calibration, augmentation=aug,
-                min_segment_s=w.min_segment_s, split_stride=w.stride, behaviour=behaviour, base=base,
-            )  # fmt: skip
             saved = store.save(built)
     except ProfileError as e:
         raise fail(str(e)) from None

@@ -205,3 +205,22 @@ def test_a_short_video_enrolled_already_is_refused_as_enrolled_not_as_too_short_
     assert again.exit_code == 2 and "short.mp4: already enrolled in profile ward (walking)" in said, said
     assert "cannot set a threshold" not in said
     assert sorted(p.name for p in (tmp_path / "profiles" / "ward").glob("v*")) == ["v0001.json", "v0001.npz"]
+
+
+def test_a_refused_new_profile_leaves_no_folder_behind(tmp_path: Path, kinder_gator) -> None:  # type: ignore[no-untyped-def]
+    # Labels 'walk' and 'Walk' were refused (exit 2) once the profile's lock was taken, leaving
+    # profiles/ward/ with nothing but its lock file: a profile folder for a profile never saved.
+    from dataclasses import replace
+
+    from typer.testing import CliRunner
+
+    from haad.cli import app
+
+    walks = [c for c in kinder_gator.clips if c.label == "Walk-in-place"][:2]
+    twins = tmp_path / "twins.npz"
+    save_clipset_file(twins, [replace(walks[0], label="walk"), replace(walks[1], label="Walk")])
+    result = CliRunner().invoke(
+        app, ["enroll", "--profile", "ward", "--config", str(onnx_config(tmp_path)), str(twins)]
+    )
+    assert result.exit_code == 2 and "behaviours 'Walk' and 'walk' differ only in case" in result.output
+    assert not (tmp_path / "profiles").exists()
