@@ -117,6 +117,10 @@ def load_enrol_clips(
             continue
         measured, unusable = _measure([clip], spec)
         if problems := unusable + clip_problems(measured, spec, min_segment_s, total=total):
+            own = [(s.path.name, s.video_frames)] if s.video_frames is not None else []
+            if short := clip_problems(own, spec, min_segment_s, total=total, videos={s.path.name}):
+                # named as a clip of the profile, so not judged by its length before
+                raise EnrolmentError(f"cannot enrol: {short[0]}")
             # The video was long enough: how little of it showed a person is what to act on (a share:
             # pose estimation samples the video's frames, so a count would not match the file's).
             person = float(np.isfinite(clip.joints).all(axis=(1, 2)).mean())

@@ -204,6 +204,18 @@ def test_a_short_video_enrolled_already_is_refused_as_enrolled_not_as_too_short_
     said = " ".join(again.output.split())
     assert again.exit_code == 2 and "short.mp4: already enrolled in profile ward (walking)" in said, said
     assert "cannot set a threshold" not in said
+    # another video of that name, too short itself: said as such, once its skeleton shows it is new
+    (tmp_path / "new").mkdir()
+    writer = cv2.VideoWriter(
+        str(tmp_path / "new" / "short.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (288, 288)
+    )  # type: ignore[attr-defined]
+    for f in [source.read()[1] for _ in range(15)][::3]:
+        writer.write(cv2.resize(f, (288, 288)))
+    writer.release()
+    new = runner.invoke(app, [*args, "--behaviour", "squatting", str(tmp_path / "new" / "short.mp4")])
+    assert new.exit_code == 2 and new.output.startswith(
+        "error: cannot enrol: short.mp4: the video holds at most 0.45 s of skeleton"
+    ), new.output
     assert sorted(p.name for p in (tmp_path / "profiles" / "ward").glob("v*")) == ["v0001.json", "v0001.npz"]
 
 
