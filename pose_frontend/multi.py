@@ -15,7 +15,8 @@ Per frame (:meth:`MultiPoseEstimator.estimate`):
 4. a detection outside every tracked person starts a landmark pass in its region: it resumes the
    nearest lost track, or starts a new id;
 5. only confirmed tracks are given out (:mod:`pose_frontend.tracking`: found by the detector and
-   read standing, read standing twice in a row, walked, or moved its limbs against its torso).
+   read standing, read standing twice in a row, walked, moved its limbs against its torso, or read
+   the right way up in every frame for 2 s, keeping its limbs' lengths).
 
 Each person has their own landmark graph (:class:`RoiLandmarker`), so landmark smoothing never
 mixes two people. Cost grows with the number of people (one landmark pass each, ~10 ms on a 2-core

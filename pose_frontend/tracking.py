@@ -10,12 +10,14 @@ A track is *confirmed* (published, so scored) once it was read as a standing bod
 when the detector found it (two sources agree: a new person's first reading), in
 ``CONFIRM_READINGS`` readings in a row, once its feet walked ``CONFIRM_WALK`` of its height from
 where it was first seen, or once its limbs moved against its own torso as a body's do
-(:func:`articulated`: someone seated, crouched or lying who moves their arms or legs). Things the
-detector and the landmark model take for people on a fixed camera (a garment on the grass, a
+(:func:`articulated`: someone seated, crouched or lying who moves their arms or legs), or once
+read in every frame for ``SETTLED_S`` as a body the right way up that keeps its limbs' lengths
+(:func:`settled`: someone seated or crouched who keeps still, published before they act). Things
+the detector and the landmark model take for people on a fixed camera (a garment on the grass, a
 bollard: vtest.avi) read as bodies lying, upside down, leaning or with stumps for legs, never walk,
 and their limbs' jitter changes the limbs' lengths: tracked, never confirmed, never scored. Someone
-never read standing who keeps still (a seated or lying person at rest) is not published until they
-move a limb.
+lying still, or seated with their feet at their hips' height, is not published until they move a
+limb. A track's readings before it was confirmed are not published afterwards.
 
 Counters (``PersonTracker.counters``): ``started`` (new ids), ``resumed`` (a lost track seen again),
 ``lost`` (an active track not seen), ``retired``, ``duplicates`` (two tracks reading one person:
@@ -73,6 +75,16 @@ _LIMB_ENDS = [13, 14, 15, 16, 25, 26, 27, 28]
 _SEGMENTS = np.array([(11, 13), (12, 14), (13, 15), (14, 16), (23, 25), (24, 26), (25, 27), (26, 28)])
 _MIN_LEG_TO_TORSO = 0.9
 _MAX_TORSO_LEAN = 0.17
+# Settled (:func:`settled`): over every 2 s window of vtest.avi's tracks read in every frame (516 of
+# the garment and the bollard, 2814 of walkers), the things' median readings had the hips 2.8 torso
+# heights or more to the side of the shoulders (the garment, lying) or the ankles at most 0.14 of
+# the torso below the hips (the bollard's stumps), and their limbs' lengths varied by 0.057 or more:
+# none passes. The squatter's deepest crouch (pose_squats.mp4) leans its torso by 0.4-0.5 of its
+# length, its ankles 1.1 of it below the hips: held still 10 s, she is published from 2 s on.
+SETTLED_S = 2.0
+_SETTLED_MAX_LEAN = 1.0  # the torso nearer vertical than horizontal: seated, crouched, leaning forward
+_SETTLED_MIN_LEGS = 0.5  # ankles below the hips by half the torso: legs, not stumps
+_NOSE = 0
 
 
 def box_center(box: Box) -> np.ndarray:
@@ -148,9 +160,38 @@ def articulated(readings: np.ndarray) -> bool:
     limbs = (xy[:, _LIMB_ENDS] - hips[:, None]) / torso[:, :, None]
     moved = np.linalg.norm(limbs - np.median(limbs, axis=0), axis=2)
     second = np.sort(np.percentile(moved, 80, axis=0))[-2]
+    return bool(second >= ARTICULATION_MOVE and _limb_length_variation(xy, torso) <= ARTICULATION_LIMB_CV)
+
+
+def _limb_length_variation(xy: np.ndarray, torso: np.ndarray) -> float:
+    """The median limb segment's coefficient of variation over readings ``(n, 33, 2)``, lengths in
+    each reading's ``torso`` lengths ``(n, 1)``."""
     lengths = np.linalg.norm(xy[:, _SEGMENTS[:, 0]] - xy[:, _SEGMENTS[:, 1]], axis=2) / torso
-    variation = np.median(lengths.std(axis=0) / np.maximum(lengths.mean(axis=0), 1e-6))
-    return bool(second >= ARTICULATION_MOVE and variation <= ARTICULATION_LIMB_CV)
+    return float(np.median(lengths.std(axis=0) / np.maximum(lengths.mean(axis=0), 1e-6)))
+
+
+def settled(readings: np.ndarray) -> bool:
+    """Whether image landmarks ``(n, 33, >=2)`` of one track (successive readings) are a body the
+    right way up keeping its shape: the shoulders above the hips in every reading; in the median
+    reading the nose above the shoulders, the torso within ``_SETTLED_MAX_LEAN`` of its length of
+    vertical and the ankles below the hips by ``_SETTLED_MIN_LEGS`` of it; the limbs' segments
+    keeping their lengths (the median segment's coefficient of variation within
+    ``ARTICULATION_LIMB_CV``), which a misread thing's jitter does not."""
+    xy = readings[:, :, :2]
+    shoulders, hips = xy[:, _SHOULDERS].mean(axis=1), xy[:, _HIPS].mean(axis=1)
+    torso = hips[:, 1] - shoulders[:, 1]
+    if (torso <= 0).any():
+        return False
+    lean = np.median(np.abs(hips[:, 0] - shoulders[:, 0]) / torso)
+    legs = np.median((xy[:, _ANKLES, 1].mean(axis=1) - hips[:, 1]) / torso)
+    head_up = np.median(shoulders[:, 1] - xy[:, _NOSE, 1]) > 0
+    torso_length = np.linalg.norm(shoulders - hips, axis=1)[:, None]
+    return bool(
+        head_up
+        and lean <= _SETTLED_MAX_LEAN
+        and legs >= _SETTLED_MIN_LEGS
+        and _limb_length_variation(xy, torso_length) <= ARTICULATION_LIMB_CV
+    )
 
 
 def _feet(box: Box) -> np.ndarray:
@@ -174,8 +215,9 @@ class Track:
     confirmed: bool = False  # published: see the module docstring
     upright_run: int = 0  # readings in a row that were upright (while not confirmed)
     origin: np.ndarray | None = None  # its feet when first seen
-    # (time, image landmarks) of its readings over the last ARTICULATION_SPAN_S (while not confirmed)
+    # (time, image landmarks) of its readings over the last SETTLED_S (while not confirmed)
     recent: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
+    seen_since: float | None = None  # seen in every frame since (while not confirmed)
 
     def predicted_hip(self, t: float) -> np.ndarray:
         """Where its hip centre is (when lost: coasting at its velocity). Detections are placed by
@@ -378,15 +420,16 @@ class PersonTracker:
                 track.origin = feet
             walked = float(np.linalg.norm(feet - track.origin))
             track.recent.append((t, landmarks))
-            while track.recent[0][0] < t - ARTICULATION_SPAN_S:
+            while track.recent[0][0] < t - SETTLED_S:
                 track.recent.popleft()
+            if track.seen_since is None:
+                track.seen_since = t
+            moving = [lm for ts, lm in track.recent if ts >= t - ARTICULATION_SPAN_S]
             track.confirmed = (
                 track.upright_run >= (1 if first else CONFIRM_READINGS)
                 or walked >= CONFIRM_WALK * box_height(box)
-                or (
-                    len(track.recent) >= ARTICULATION_READINGS
-                    and articulated(np.stack([lm for _, lm in track.recent]))
-                )
+                or (len(moving) >= ARTICULATION_READINGS and articulated(np.stack(moving)))
+                or (t - track.seen_since >= SETTLED_S and settled(np.stack([lm for _, lm in track.recent])))
             )
             if track.confirmed:
                 track.recent.clear()
@@ -404,6 +447,7 @@ class PersonTracker:
         """The person of ``track_id`` was not seen in this frame."""
         track = self.tracks[track_id]
         track.upright_run = 0
+        track.seen_since = None
         if track.active:
             track.active = False
             self.counters.lost += 1

@@ -78,6 +78,15 @@ def test_a_thing_read_lying_or_upside_down_and_never_moving_is_never_confirmed()
     assert not any(follow(PersonTracker(8, 2.0), [body(x, y, flip=True) for x, y in jitter]))
 
 
+def test_things_at_rest_for_long_are_never_confirmed() -> None:
+    # The bollard's readings on vtest.avi: stumps for legs (ankles at most 0.14 of the torso below
+    # the hips), the torso leaning; the garment's: lying. Seen in every frame for 10 s.
+    stumps = body(700, 280, legs=0.05)
+    stumps[[11, 12], 0] += 0.07 * 80
+    assert not any(follow(PersonTracker(8, 2.0), [stumps] * 100))
+    assert not any(follow(PersonTracker(8, 2.0), [lying(*GARMENT)] * 100))
+
+
 def test_one_upright_misreading_in_a_tracking_region_does_not_confirm_two_in_a_row_do() -> None:
     stumpy = [body(700, 280, legs=0.25) for _ in range(5)]
     once = stumpy[:2] + [body(700, 280)] + stumpy[2:]
@@ -98,8 +107,9 @@ def test_a_missed_frame_breaks_the_run_of_upright_readings() -> None:
 
 
 def test_a_body_never_read_standing_is_confirmed_once_it_walked() -> None:
-    # Read with stumps for legs (partly hidden): 64 px tall, walking 40 px/s: 1.5 heights in 2.4 s.
-    walk = [body(200 + 4 * i, 300, legs=0.25) for i in range(40)]
+    # Read with stumps for legs (partly hidden; too short to be a body at rest): 52 px tall, walking
+    # 32.5 px/s: 1.5 heights in 2.4 s.
+    walk = [body(200 + 3.25 * i, 300, legs=0.1) for i in range(40)]
     confirmed = follow(PersonTracker(8, 2.0), walk)
     assert not confirmed[20] and confirmed[25]
 
@@ -135,17 +145,40 @@ def test_the_squatters_real_landmarks_are_articulated_while_she_rises(squats: np
     assert not articulated(squats[:6])
 
 
-def test_a_crouched_person_who_moves_an_arm_is_confirmed_a_still_one_is_not(squats: np.ndarray) -> None:
-    # Never read standing, never walking: before articulation counted they were never published.
+def test_a_crouched_person_at_rest_is_confirmed_once_seen_for_two_seconds(squats: np.ndarray) -> None:
+    # Never read standing, never walking, never moving a limb: they were never published, so a
+    # punch after a long stillness was scored only from when it confirmed them by articulation.
     still = crouched(squats)
     rng = np.random.default_rng(0)
     at_rest = [still + rng.normal(0, 1.0, still.shape) for _ in range(20)]
-    assert not any(follow(PersonTracker(8, 2.0), at_rest, fps=5))
+    confirmed = follow(PersonTracker(8, 2.0), at_rest, fps=5)
+    assert not confirmed[9] and confirmed[10]  # 1.8 s, 2.0 s
+
+
+def test_a_body_at_rest_missed_in_a_frame_is_seen_for_two_seconds_from_then_on(squats: np.ndarray) -> None:
+    still = crouched(squats)
+    tracker = PersonTracker(8, 2.0)
+    tid = tracker.start(still, box_of(still), 0.0)
+    assert tid is not None
+    for i in range(15):
+        tracker.seen(tid, still, box_of(still), i / 10)
+    tracker.missed(tid)
+    for i in range(16, 36):
+        tracker.seen(tid, still, box_of(still), i / 10)
+    assert not tracker.tracks[tid].confirmed  # 1.9 s since the miss
+    tracker.seen(tid, still, box_of(still), 3.6)
+    assert tracker.tracks[tid].confirmed
+
+
+def test_a_crouched_person_who_moves_an_arm_is_confirmed_before_they_would_be_at_rest(
+    squats: np.ndarray,
+) -> None:
+    still = crouched(squats)
     # Raising an arm and lowering it (up to 90 degrees, a 2.5 s cycle): its elbow moves 0.4 of the
     # torso; a smaller gesture (50 degrees: 0.3) stays under what the things' jitter reaches.
     arm = [waving(still, 90 * np.sin(i / 2)) for i in range(20)]
     confirmed = follow(PersonTracker(8, 2.0), arm, fps=5)
-    assert not confirmed[0] and confirmed[10]
+    assert not confirmed[0] and confirmed[9]
 
 
 def test_a_thing_whose_limbs_jitter_is_not_confirmed_by_them(squats: np.ndarray) -> None:
