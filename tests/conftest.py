@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -63,6 +64,31 @@ def pg_url(pg_user: str) -> Iterator[str]:
     finally:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _named_datasets_read_once() -> Iterator[None]:
+    """Each named dataset is parsed from disk once per test process (Kinder-Gator takes ~3 s, and
+    tests and the evaluation code they run ask for it dozens of times); every call still gets its
+    own deep copy, so a test that changes the clips it was given changes nothing for the next."""
+    import copy
+
+    from training.datasets import registry
+
+    def read_once(load: Callable[[Path], Any]) -> Callable[[Path], Any]:
+        loaded: dict[Path, Any] = {}
+
+        def load_copy(root: Path) -> Any:
+            if root not in loaded:
+                loaded[root] = load(root)
+            return copy.deepcopy(loaded[root])
+
+        return load_copy
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name, load in registry._LOADERS.items():
+            mp.setitem(registry._LOADERS, name, read_once(load))
+        yield
 
 
 @pytest.fixture(scope="session")
