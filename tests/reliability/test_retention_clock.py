@@ -31,6 +31,26 @@ class SteppedClock(datetime):
         return datetime.now(tz) + cls.step
 
 
+class RoundByRound(threading.Event):
+    """The stop event of housekeeping, whose wait between two retention rounds (``every_s``, at least
+    10 s) ends when the test calls :meth:`next_round` instead, so the clock steps between two rounds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next = threading.Semaphore(0)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._next.acquire(timeout=timeout)
+        return self.is_set()
+
+    def next_round(self) -> None:
+        self._next.release()
+
+    def set(self) -> None:
+        super().set()
+        self._next.release()
+
+
 @pytest.mark.parametrize("step", [timedelta(days=100), timedelta(days=3650)])
 def test_a_wall_clock_stepped_forward_while_running_deletes_no_alert(
     tmp_path: Path, step: timedelta, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
@@ -48,7 +68,7 @@ def test_a_wall_clock_stepped_forward_while_running_deletes_no_alert(
     monkeypatch.setattr(services, "datetime", SteppedClock, raising=False)
     monkeypatch.setattr(retention, "datetime", SteppedClock)
     caplog.set_level(logging.INFO)
-    stop = threading.Event()
+    stop = RoundByRound()
     housekeeping = threading.Thread(target=services.run_housekeeping, args=(cfg, stop))
     housekeeping.start()
     rounds = lambda: sum(r.getMessage().startswith("retention:") for r in caplog.records)  # noqa: E731
@@ -56,6 +76,7 @@ def test_a_wall_clock_stepped_forward_while_running_deletes_no_alert(
         wait_for(lambda: rounds() == 1, 30)
         SteppedClock.step = step  # between two rounds
         monkeypatch.setattr(snapshots.time, "time", lambda: datetime.now().timestamp() + step.total_seconds())
+        stop.next_round()
         wait_for(lambda: rounds() == 2, 30)
     finally:
         stop.set()
