@@ -34,12 +34,40 @@ def calm(data_root: Path):
     return STREAM_SETS["kinder-gator-calm"](str(data_root))
 
 
+ON, OFF = WorkerConfig(), WorkerConfig(vigour_factor=0.0)
+
+
+@pytest.fixture(scope="module")
+def calm_profile(backend):  # -> Callable[[LabelledStream], Profile]
+    """A calm stream's profile (the default calibration), built once per support: the 18 streams
+    share 6 supports."""
+    built = {}
+
+    def profile(stream):  # type: ignore[no-untyped-def]
+        key = tuple(c.name for c in stream.support)
+        if key not in built:
+            built[key] = build_profile("calm", stream.support, backend, calibration=ON.calibration)
+        return built[key]
+
+    return profile
+
+
+@pytest.fixture(scope="module")
+def calm_runs(backend, calm, calm_profile) -> list[dict]:
+    """Each calm stream replayed against its profile by the default worker ("on") and one without
+    vigour ("off"), in the order of ``calm``."""
+    return [
+        {name: replay(s, calm_profile(s), backend, cfg) for name, cfg in (("on", ON), ("off", OFF))}
+        for s in calm
+    ]
+
+
 def test_enrolment_records_the_most_vigorous_second_and_a_profile_without_one_gets_none(
-    backend, calm, data_root: Path
+    backend, calm, calm_profile, data_root: Path
 ) -> None:
     cal = WorkerConfig().calibration
     support = calm[0].support
-    profile = build_profile("calm", support, backend, calibration=cal)
+    profile = calm_profile(calm[0])
     frames = [clip_frames(c.joints, c.times, backend.spec) for c in support]
     assert profile.meta["vigour"] == pytest.approx(enrolled_reference(frames, backend.spec.fps), abs=1e-4)
     walk = next(s for s in STREAM_SETS["kinder-gator"](str(data_root)))
@@ -55,17 +83,10 @@ def test_enrolment_records_the_most_vigorous_second_and_a_profile_without_one_ge
 
 
 def test_a_calm_profile_alerts_on_every_recording_of_strikes_and_without_vigour_it_does_not(
-    backend, calm
+    calm, calm_runs
 ) -> None:
-    on, off = WorkerConfig(), WorkerConfig(vigour_factor=0.0)
-    profiles = {}
-    silent = {"on": 0, "off": 0}
-    for stream in calm:
-        key = tuple(c.name for c in stream.support)
-        if key not in profiles:
-            profiles[key] = build_profile("calm", stream.support, backend, calibration=on.calibration)
-        for name, cfg in (("on", on), ("off", off)):
-            silent[name] += not replay(stream, profiles[key], backend, cfg).opened
+    assert len(calm_runs) == len(calm)  # every recording of the set
+    silent = {name: sum(not runs[name].opened for runs in calm_runs) for name in ("on", "off")}
     assert silent["on"] == 0 < silent["off"]
 
 
@@ -85,11 +106,13 @@ def test_no_second_of_other_peoples_normal_motion_reaches_the_vigour_threshold(
             assert most_vigorous(frames, ws.fps) < factor * ref, (stream.name, a, b)
 
 
-def test_marking_a_strike_normal_for_one_camera_raises_that_cameras_reference_only(backend, calm) -> None:
+def test_marking_a_strike_normal_for_one_camera_raises_that_cameras_reference_only(
+    backend, calm, calm_profile, calm_runs
+) -> None:
     cfg = WorkerConfig()
     stream = calm[0]
-    profile = build_profile("calm", stream.support, backend, calibration=cfg.calibration)
-    before = replay(stream, profile, backend, cfg)
+    profile = calm_profile(stream)
+    before = calm_runs[0]["on"]
     assert before.opened
     kept = [k.frames for e in before.closed for k in e.episode.windows]
     overlay = add_windows(
@@ -104,23 +127,22 @@ def test_marking_a_strike_normal_for_one_camera_raises_that_cameras_reference_on
     assert len(other.opened) == len(before.opened)
 
 
-def test_a_strike_in_a_persons_first_seconds_alerts_before_their_first_full_window(backend, calm) -> None:
+def test_a_strike_in_a_persons_first_seconds_alerts_before_their_first_full_window(
+    backend, calm, calm_runs
+) -> None:
     """A segment's windows are scored whole from 3 s on; as it grows, its windows are measured by
     vigour alone (ReadyWindow.growing), so a strike in the first seconds opens its alert then."""
-    on, off = WorkerConfig(), WorkerConfig(vigour_factor=0.0)
     first_full = (backend.spec.frames - 1) / backend.spec.fps  # the first full window's end, from 0
     early = {"on": 0, "off": 0}
-    for stream in calm[:9]:
-        profile = build_profile("calm", stream.support, backend, calibration=on.calibration)
-        for name, cfg in (("on", on), ("off", off)):
-            run = replay(stream, profile, backend, cfg)
+    for stream, runs in zip(calm[:9], calm_runs[:9], strict=True):
+        for name, run in runs.items():
             t0 = stream.recording.times[0]
             early[name] += run.opened[0].episode.end - t0 < first_full - 1e-6 if run.opened else 0
     assert early["off"] == 0 and early["on"] >= 5
 
 
 def test_a_short_segment_that_alerted_as_it_grew_gives_one_alert_when_its_held_windows_follow(
-    backend, calm
+    backend, calm, calm_profile
 ) -> None:
     """The growing windows reach the episodes first; at the segment's end its held windows follow
     with earlier end times. One alert, opened once and closed once, spanning the strike."""
@@ -130,8 +152,7 @@ def test_a_short_segment_that_alerted_as_it_grew_gives_one_alert_when_its_held_w
     keep = rec.times <= a1 + 0.3  # calm, the first strike, a little after: under 3 s
     assert rec.times[keep][-1] - rec.times[0] < 3.0
     short = replace(stream, recording=replace(rec, joints=rec.joints[keep], times=rec.times[keep]))
-    profile = build_profile("calm", stream.support, backend, calibration=WorkerConfig().calibration)
-    run = replay(short, profile, backend, WorkerConfig())
+    run = replay(short, calm_profile(stream), backend, WorkerConfig())
     assert len(run.opened) == 1 and len(run.closed) == 1
     opened, closed = run.opened[0].episode, run.closed[0].episode
     assert opened.episode_id == closed.episode_id and opened.end < rec.times[keep][-1]
