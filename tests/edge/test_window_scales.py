@@ -28,12 +28,25 @@ def backend(tmp_path_factory: pytest.TempPathFactory):
     return make_backend(OnnxRuntimeConfig(cache_dir=str(tmp_path_factory.mktemp("onnx"))))
 
 
+@pytest.fixture(scope="module")
+def streams(data_root: Path):
+    return kinder_gator_streams(str(data_root))
+
+
+@pytest.fixture(scope="module")
+def first(backend, streams):  # -> tuple[LabelledStream, Profile, StreamRun]
+    """The set's first stream, its profile (the default calibration) and its replay by the default
+    worker, for the tests that only read them."""
+    stream, cfg = streams[0], WorkerConfig()
+    profile = build_profile("normal", stream.support, backend, calibration=cfg.calibration)
+    return stream, profile, replay(stream, profile, backend, cfg)
+
+
 def test_the_short_scale_has_every_crop_of_the_support_and_its_own_calibrated_threshold(
-    backend, data_root: Path
+    backend, first
 ) -> None:
-    stream = kinder_gator_streams(str(data_root))[0]
     calibration = WorkerConfig().calibration
-    profile = build_profile("normal", stream.support, backend, calibration=calibration)
+    _, profile, _ = first
     short = short_profile(profile, backend, calibration, 1.0)
     crops = len(short.embeddings) // len(profile.embeddings)
     assert crops == 9 and len(short.embeddings) == crops * len(profile.embeddings)  # 20 of 60 frames, every 5
@@ -89,13 +102,11 @@ def test_the_kinematic_weight_is_the_scorers_agreement_on_the_support_at_least_t
 
 
 def test_the_eval_scores_every_crop_kinematically_beside_the_encoder_without_changing_alerts(
-    backend, data_root: Path
+    backend, first
 ) -> None:
-    stream = kinder_gator_streams(str(data_root))[0]
     cfg = WorkerConfig()
-    profile = build_profile("normal", stream.support, backend, calibration=cfg.calibration)
+    stream, profile, on = first
     assert Pipeline(cfg, backend, [profile]).kinematic_scorer is None  # the daemon's: nothing live reads it
-    on = replay(stream, profile, backend, cfg)
     off = replay(stream, profile, backend, cfg.model_copy(update={"kinematic_fusion": False}))
     assert len(on.kinematic) == len(on.crops) > 0 and cfg.kinematic_floor <= on.kinematic_weight <= 1.0
     full = cfg.model_copy(update={"kinematic_floor": 1.0})
@@ -114,14 +125,12 @@ def test_the_eval_scores_every_crop_kinematically_beside_the_encoder_without_cha
 
 
 def test_an_alerts_timeline_puts_a_score_its_crop_decided_at_the_crops_middle(
-    backend, data_root: Path
+    first,
 ) -> None:
     """Where a window's last second made its score, the stored timeline has the score at that
     second's middle (the playback cursor meets the peak with the action), else at the window's."""
-    stream = kinder_gator_streams(str(data_root))[0]
     cfg = WorkerConfig()
-    profile = build_profile("normal", stream.support, backend, calibration=cfg.calibration)
-    run = replay(stream, profile, backend, cfg)
+    _, profile, run = first
     (episode,) = [e.episode for e in run.closed]
     line = np.array(episode.timeline)
     decided = 0
@@ -137,16 +146,15 @@ def test_an_alerts_timeline_puts_a_score_its_crop_decided_at_the_crops_middle(
 
 
 def test_with_several_profiles_the_timeline_follows_the_scale_that_decided_the_smallest_ratio(
-    backend, data_root: Path
+    backend, streams, first
 ) -> None:
     """A stream normal for either of two profiles is scored by its smaller ratio; the moment that
     score is about is the one of the scale that decided that profile's fused score."""
-    streams = kinder_gator_streams(str(data_root))
     stream, other = streams[0], next(s for s in streams if s.normal_label != streams[0].normal_label)
     cfg = WorkerConfig()
     profiles = [
-        build_profile(name, s.support, backend, calibration=cfg.calibration)
-        for name, s in (("a", stream), ("b", other))
+        replace(first[1], name="a"),
+        build_profile("b", other.support, backend, calibration=cfg.calibration),
     ]
     pipeline = Pipeline(cfg, backend, profiles, clock=lambda: 0.0)
     batches = []
@@ -198,14 +206,10 @@ def test_a_moments_score_takes_the_windows_own_score_not_the_one_fused_with_thei
     np.testing.assert_allclose(s, [0.25, 0.25, 0.25, 0.25, 1.0, 1.0])
 
 
-def test_a_cameras_overlay_of_marked_windows_silences_the_action_at_both_scales(
-    backend, data_root: Path
-) -> None:
+def test_a_cameras_overlay_of_marked_windows_silences_the_action_at_both_scales(backend, streams) -> None:
     """Windows marked normal for one camera (its overlay, edge/overlays.py) are cropped like the
     profile's support: marked at 3 s but not at 1 s, the action would still alert."""
-    stream = next(
-        s for s in kinder_gator_streams(str(data_root)) if s.name == "kg:934:Walk-in-place->Throw-a-ball-"
-    )
+    stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
     cfg = WorkerConfig()
     profile = build_profile("normal", stream.support, backend, calibration=cfg.calibration)
     ((a0, a1),), rec = stream.abnormal, stream.recording
