@@ -39,9 +39,9 @@ def broker() -> tuple[str, int]:
     return BROKER
 
 
-def _cfg(port: int, prefix: str, **kw: object) -> EventsConfig:
+def _cfg(port: int, prefix: str, publish_timeout_s: float = 5, **kw: object) -> EventsConfig:
     mqtt = MqttConfig(url=f"mqtt://127.0.0.1:{port}", topic_prefix=prefix, discovery_prefix=f"{prefix}-ha",
-                      client_id=f"{prefix}-notifier", publish_timeout_s=5)  # fmt: skip
+                      client_id=f"{prefix}-notifier", publish_timeout_s=publish_timeout_s)  # fmt: skip
     return EventsConfig(mqtt=mqtt, poll_s=0.2, initial_backoff_s=0.2, max_backoff_s=1.0, **kw)  # type: ignore[arg-type]
 
 
@@ -286,6 +286,10 @@ def test_a_notifier_standing_by_stays_off_the_broker(store: AlertStore, broker: 
                                      f"{p}-ha/binary_sensor/haad_cam1/abnormal/config"])  # fmt: skip
 
 
+def _answered(state: CursorState) -> bool:
+    return state.delivered > 0 or "not connected (" in state.last_error
+
+
 @contextmanager
 def _one_alert_through_each(
     broker: PrivateBroker, tmp_path: Path, first: tuple[MqttConfig, AlertStore], second: MqttConfig
@@ -293,12 +297,21 @@ def _one_alert_through_each(
     """One alert through each of two MQTT sinks, ``first`` on its store and ``second`` on a store of
     its own (each sink's cursor is "mqtt"), once ``broker`` is up: the two sinks' states."""
     other = AlertStore(f"sqlite:///{tmp_path / 'other.db'}")
-    notifiers = [Notifier(EventsConfig(mqtt=c), s, [MqttSink(c)]) for c, s in [first, (second, other)]]
+    cfgs = [
+        (EventsConfig(mqtt=c, initial_backoff_s=0.1, max_backoff_s=0.1), c, s)
+        for c, s in [first, (second, other)]
+    ]
+    notifiers = [Notifier(cfg, s, [MqttSink(c)]) for cfg, c, s in cfgs]
     try:
         broker.start()
         for notifier in notifiers:
             notifier.store.write_alerts([new_alert("cam1")])
-            notifier.step()
+            # stepped until delivered or the broker's answer is known (a short publish_timeout_s
+            # leaves a step before it as a bare "not connected")
+            deadline = time.monotonic() + 20
+            while not _answered(notifier.states()[0]) and time.monotonic() < deadline:
+                notifier.step()
+                time.sleep(0.05)
         yield notifiers[0].states()[0], notifiers[1].states()[0]
     finally:
         for notifier in notifiers:
@@ -323,9 +336,9 @@ def test_a_broker_refusing_the_password_says_so_in_last_error(
     monkeypatch.setenv("HAAD_TEST_MQTT_PASSWORD", "wrong")
     p = _prefix()
     mqtt = MqttConfig(url=f"mqtt://haad@127.0.0.1:{broker.port}", topic_prefix=p, client_id=f"{p}-n",
-                      password={"env": "HAAD_TEST_MQTT_PASSWORD"}, publish_timeout_s=2)  # type: ignore[arg-type]  # fmt: skip
+                      password={"env": "HAAD_TEST_MQTT_PASSWORD"}, publish_timeout_s=0.2)  # type: ignore[arg-type]  # fmt: skip
     tls = MqttConfig(
-        url=f"mqtts://127.0.0.1:{broker.port}", topic_prefix=p, client_id=f"{p}-t", publish_timeout_s=2
+        url=f"mqtts://127.0.0.1:{broker.port}", topic_prefix=p, client_id=f"{p}-t", publish_timeout_s=0.2
     )
     with _one_alert_through_each(broker, tmp_path, (mqtt, store), tls) as (wrong, plain):
         assert "not connected (refused: Not authorized; check the user in mqtt.url and mqtt.password" in (
@@ -350,7 +363,7 @@ def test_a_tls_broker_with_its_own_ca_is_reached_with_ca_file(
     )
     p = _prefix()
     url = f"mqtts://127.0.0.1:{broker.port}"
-    system_cas = MqttConfig(url=url, topic_prefix=p, client_id=f"{p}-s", publish_timeout_s=2)
+    system_cas = MqttConfig(url=url, topic_prefix=p, client_id=f"{p}-s", publish_timeout_s=0.2)
     own_ca = MqttConfig(url=url, topic_prefix=p, client_id=f"{p}-o", ca_file=str(tmp_path / "cert.pem"))
     with _one_alert_through_each(broker, tmp_path, (system_cas, store), own_ca) as (refused, reached):
         assert "CERTIFICATE_VERIFY_FAILED" in refused.last_error and refused.pending == 1
@@ -385,7 +398,8 @@ def test_a_broker_back_with_no_event_waiting_clears_the_failure(
     """A broker down while no alert happened stayed "failing" in haad events status once back, and
     its first_failure_at stayed: after a long enough outage the next event was skipped (given up)
     at its first refusal."""
-    cfg = _cfg(private_broker.port, _prefix())
+    # the step during the outage waits publish_timeout_s for a connection: short, it is refused at once
+    cfg = _cfg(private_broker.port, _prefix(), publish_timeout_s=0.5)
     sink = MqttSink(cfg.mqtt)  # type: ignore[arg-type]
     notifier = Notifier(cfg, store, [sink])
     try:
@@ -743,7 +757,8 @@ def test_a_port_that_takes_the_connection_but_never_accepts_it_says_so_in_last_e
                 return
 
     threading.Thread(target=take, daemon=True).start()
-    mqtt = MqttConfig(url=f"mqtt://127.0.0.1:{server.getsockname()[1]}", client_id=f"{_prefix()}-n")
+    # each connection is closed at once: a step need not wait the default 10 s for one
+    mqtt = MqttConfig(url=f"mqtt://127.0.0.1:{server.getsockname()[1]}", client_id=f"{_prefix()}-n", publish_timeout_s=0.5)  # fmt: skip
     notifier = Notifier(EventsConfig(mqtt=mqtt), store, [MqttSink(mqtt)])
     try:
         store.write_alerts([new_alert("cam1")])
