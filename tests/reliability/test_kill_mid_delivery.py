@@ -4,18 +4,20 @@ newest state; none lost, split or written twice."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import pytest
 
 from config.store import StoreConfig
 from edge.alerts_sink import AlertSink
-from tests.daemon_harness import ROOT, haad
+from haad.cli import app
 from tests.edge.test_alerts_sink import event, waiting
 from tests.reliability.test_outbox_damage import down
 
@@ -33,6 +35,38 @@ def outbox_of_a_stopped_daemon(outbox: Path) -> list[tuple[str, int, bool]]:
     sink.close(timeout_s=1.0)
     assert waiting(outbox) == EPISODES
     return sorted((f"e{i:03}", 5 if i % 3 else 3, bool(i % 3)) for i in range(EPISODES))
+
+
+@pytest.fixture(scope="module")
+def stopped_daemons_outbox(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, list[tuple[str, int, bool]]]:
+    """The folder of :func:`outbox_of_a_stopped_daemon`'s outbox (made once: each case copies it)."""
+    folder = tmp_path_factory.mktemp("stopped-daemon")
+    return folder, outbox_of_a_stopped_daemon(folder / "alert-outbox.db")
+
+
+def deliver(config: Path, said: Path) -> int:
+    """The pid of ``haad alerts deliver --config CONFIG`` run in a child of this process (a fork: haad
+    is imported already, where a new interpreter spends a second importing it); its output in ``said``,
+    its exit code its status."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        out = os.open(said, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        sys.stdout = sys.stderr = open(out, "w", buffering=1, closefd=False)  # noqa: SIM115
+        app(["alerts", "deliver", "--config", str(config)], prog_name="haad")
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException:  # noqa: BLE001 - said in its output, as a process's would be
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        os._exit(code)
 
 
 def every_row(db: Path) -> list[tuple[str, int, bool]]:
@@ -67,24 +101,28 @@ MOMENTS = [
 
 @pytest.mark.parametrize("moment", MOMENTS, ids=[f"{k}-{v}" for k, v in MOMENTS])
 def test_a_delivery_killed_at_any_moment_and_run_again_writes_every_alert_once(
-    tmp_path: Path, moment: tuple[str, float]
+    tmp_path: Path,
+    moment: tuple[str, float],
+    stopped_daemons_outbox: tuple[Path, list[tuple[str, int, bool]]],
 ) -> None:
-    expected = outbox_of_a_stopped_daemon(tmp_path / "alert-outbox.db")
+    made, expected = stopped_daemons_outbox
+    for f in made.iterdir():
+        shutil.copy(f, tmp_path / f.name)
     db = tmp_path / "alerts.db"
-    (tmp_path / "edge.yaml").write_text(
-        f"streams: []\nstore: {{url: 'sqlite:///{db}'}}\nstate_dir: {tmp_path}\n"
-    )
-    args = [sys.executable, "-m", "haad", "alerts", "deliver", "--config", str(tmp_path / "edge.yaml")]
-    first = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    config = tmp_path / "edge.yaml"
+    config.write_text(f"streams: []\nstore: {{url: 'sqlite:///{db}'}}\nstate_dir: {tmp_path}\n")
+    first = deliver(config, tmp_path / "first.out")
     kind, at = moment
-    while first.poll() is None and not (db.exists() if kind == "file" else written(db) >= at):
+    while os.waitpid(first, os.WNOHANG) == (0, 0) and not (
+        db.exists() if kind == "file" else written(db) >= at
+    ):
         time.sleep(0.005)
     if kind == "file":
         time.sleep(at)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=10)
+    os.kill(first, signal.SIGKILL)  # a no-op on a child that ended (not yet reaped)
+    os.waitpid(first, 0)
     print(f"killed at {kind} {at}: {written(db)} rows written")
-    again = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
-    assert again.returncode == 0, again.stderr[-2000:]
+    _, status = os.waitpid(deliver(config, tmp_path / "again.out"), 0)
+    assert os.waitstatus_to_exitcode(status) == 0, (tmp_path / "again.out").read_text()[-2000:]
     assert every_row(db) == expected
     assert waiting(tmp_path / "alert-outbox.db") == EPISODES // 3 + 1  # the open ones stay, for resuming
