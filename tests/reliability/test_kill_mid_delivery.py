@@ -8,18 +8,15 @@ import os
 import shutil
 import signal
 import sqlite3
-import sys
 import time
-import traceback
 from pathlib import Path
 
 import pytest
 
 from config.store import StoreConfig
 from edge.alerts_sink import AlertSink
-from haad.cli import app
 from tests.edge.test_alerts_sink import event, waiting
-from tests.reliability.test_outbox_damage import down
+from tests.reliability.test_outbox_damage import down, haad_script, run_forked, start_forked
 
 EPISODES = 200  # several delivery batches (edge.alerts_sink.BATCH)
 
@@ -44,29 +41,6 @@ def stopped_daemons_outbox(
     """The folder of :func:`outbox_of_a_stopped_daemon`'s outbox (made once: each case copies it)."""
     folder = tmp_path_factory.mktemp("stopped-daemon")
     return folder, outbox_of_a_stopped_daemon(folder / "alert-outbox.db")
-
-
-def deliver(config: Path, said: Path) -> int:
-    """The pid of ``haad alerts deliver --config CONFIG`` run in a child of this process (a fork: haad
-    is imported already, where a new interpreter spends a second importing it); its output in ``said``,
-    its exit code its status."""
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 1
-    try:
-        out = os.open(said, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        sys.stdout = sys.stderr = open(out, "w", buffering=1, closefd=False)  # noqa: SIM115
-        app(["alerts", "deliver", "--config", str(config)], prog_name="haad")
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    except BaseException:  # noqa: BLE001 - said in its output, as a process's would be
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        os._exit(code)
 
 
 def every_row(db: Path) -> list[tuple[str, int, bool]]:
@@ -111,18 +85,20 @@ def test_a_delivery_killed_at_any_moment_and_run_again_writes_every_alert_once(
     db = tmp_path / "alerts.db"
     config = tmp_path / "edge.yaml"
     config.write_text(f"streams: []\nstore: {{url: 'sqlite:///{db}'}}\nstate_dir: {tmp_path}\n")
-    first = deliver(config, tmp_path / "first.out")
+    deliver = haad_script("alerts", "deliver", "--config", str(config))
+    first = start_forked(deliver, tmp_path / "first")
     kind, at = moment
-    while os.waitpid(first, os.WNOHANG) == (0, 0) and not (
-        db.exists() if kind == "file" else written(db) >= at
-    ):
+    ended = (0, 0)
+    while ended == (0, 0) and not (db.exists() if kind == "file" else written(db) >= at):
         time.sleep(0.005)
+        ended = os.waitpid(first, os.WNOHANG)
     if kind == "file":
         time.sleep(at)
-    os.kill(first, signal.SIGKILL)  # a no-op on a child that ended (not yet reaped)
-    os.waitpid(first, 0)
+    if ended == (0, 0):  # not reaped yet: a child that ended meanwhile is still its pid
+        os.kill(first, signal.SIGKILL)
+        os.waitpid(first, 0)
     print(f"killed at {kind} {at}: {written(db)} rows written")
-    _, status = os.waitpid(deliver(config, tmp_path / "again.out"), 0)
-    assert os.waitstatus_to_exitcode(status) == 0, (tmp_path / "again.out").read_text()[-2000:]
+    again = run_forked(deliver, tmp_path / "again")
+    assert again.returncode == 0, again.stderr[-2000:]
     assert every_row(db) == expected
     assert waiting(tmp_path / "alert-outbox.db") == EPISODES // 3 + 1  # the open ones stay, for resuming

@@ -5,6 +5,7 @@ silently (the write-ahead log of an emptied file, which SQLite deletes on openin
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -12,6 +13,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -19,10 +22,63 @@ import pytest
 from config.store import StoreConfig
 from edge.alert_outbox import AlertOutbox
 from edge.alerts_sink import AlertSink
-from tests.daemon_harness import haad
 from tests.edge.test_alerts_sink import event, rows, wait_for, waiting
 
 STAMP = r"\.damaged-\d{8}T\d{6}\.\d{6}Z"
+
+
+def start_forked(script: str, said: Path) -> int:
+    """The pid of a fork of this process running ``script`` as ``python -c`` would, its stdout and
+    stderr in ``said``.out and .err; its exit status is the script's (SystemExit) or, killed, -signal.
+    A fork, not a new interpreter: haad is imported already, where a new one spends a second or more
+    importing it. Log records go to stderr as in a new interpreter (warnings and up, no handler)."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        for fd, suffix in ((1, ".out"), (2, ".err")):
+            os.dup2(os.open(f"{said}{suffix}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        logging.root.handlers.clear()
+        logging.root.setLevel(logging.WARNING)
+        exec(compile(script, "<forked>", "exec"), {"__name__": "__main__"})
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - said on its stderr, as a process's would be
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def run_forked(script: str, said: Path, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+    """``script`` run to its end by :func:`start_forked`: its exit status and output."""
+    pid = start_forked(script, said)
+    deadline = time.monotonic() + timeout_s
+    while (ended := os.waitpid(pid, os.WNOHANG)) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise AssertionError(f"{script!r} still running after {timeout_s} s")
+        time.sleep(0.01)
+    out, err = (Path(f"{said}{suffix}").read_text() for suffix in (".out", ".err"))
+    return subprocess.CompletedProcess(script, os.waitstatus_to_exitcode(ended[1]), out, err)
+
+
+def haad_script(*args: str) -> str:
+    """The source of ``haad ARGS``, for :func:`start_forked`."""
+    return f"from haad.cli import app\napp({list(args)!r}, prog_name='haad')\n"
+
+
+def haad(*args: str, said: Path) -> subprocess.CompletedProcess[str]:
+    """``haad ARGS`` as a user runs it, in a fork (:func:`run_forked`); its output also in ``said``.*."""
+    return run_forked(haad_script(*args), said)
 
 
 def down(folder: Path) -> str:
@@ -46,8 +102,8 @@ def killed_worker_leaves(outbox: Path) -> None:
         wait_for(lambda: waiting(Path({str(outbox)!r})) == 2)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], check=False)
-    assert done.returncode == -signal.SIGKILL
+    done = run_forked(script, outbox.parent / "killed-worker")
+    assert done.returncode == -signal.SIGKILL, done.stderr
 
 
 def damage(outbox: Path, how: str) -> None:
@@ -119,7 +175,7 @@ def test_haad_alerts_deliver_on_a_damaged_outbox_sets_it_aside_instead_of_failin
         f"streams: []\nstore: {{url: 'sqlite:///{tmp_path}/alerts.db'}}\nstate_dir: {tmp_path}\n"
     )
     damage(tmp_path / "alert-outbox.db", "not_a_database")
-    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
+    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"), said=tmp_path / "deliver")
     # 3, not 0: the file set aside holds states no delivery reaches until someone recovers them.
     assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr[-2000:]
     [aside] = [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
@@ -133,7 +189,7 @@ def test_haad_alerts_deliver_sets_aside_the_write_ahead_log_of_a_deleted_outbox(
         f"streams: []\nstore: {{url: 'sqlite:///{tmp_path}/alerts.db'}}\nstate_dir: {tmp_path}\n"
     )
     damage(tmp_path / "alert-outbox.db", "deleted_leaving_its_wal")
-    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
+    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"), said=tmp_path / "deliver")
     assert done.returncode == 3 and "nothing to deliver" in done.stdout, done.stderr[-2000:]  # as above
     assert [p for p in tmp_path.iterdir() if re.search(rf"alert-outbox\.db{STAMP}-wal$", p.name)]
     aside = sorted(p for p in tmp_path.iterdir() if ".damaged-" in p.name)  # its -wal and -shm
@@ -151,7 +207,7 @@ def test_haad_alerts_deliver_on_an_outbox_it_cannot_open_says_so_and_leaves_it(t
     )
     AlertOutbox(tmp_path / "alert-outbox.db").close()
     (tmp_path / "alert-outbox.db-wal").mkdir()
-    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
+    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"), said=tmp_path / "deliver")
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "cannot open the alert outbox" in done.stderr
     assert not [p for p in tmp_path.iterdir() if ".damaged-" in p.name]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,9 +16,8 @@ import pytest
 from config.store import StoreConfig
 from edge.alert_outbox import recover_at_start
 from edge.alerts_sink import AlertSink
-from tests.daemon_harness import haad
 from tests.edge.test_alerts_sink import rows
-from tests.reliability.test_outbox_damage import down
+from tests.reliability.test_outbox_damage import down, haad, run_forked
 
 # What is done to the outbox file: by a hand (rm), by a cleanup of the folder, by log rotation.
 ACTS = {
@@ -94,14 +91,7 @@ main()
 time.sleep(0.3)  # a delivery round reads the outbox
 os.kill(os.getpid(), signal.SIGKILL)
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=Path(__file__).parents[2],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_forked(script, outbox.parent.parent / "writer")
     assert done.returncode == -signal.SIGKILL, done.stderr
     return done.stderr
 
@@ -168,8 +158,7 @@ path.parent.unlink()
 wait_for(lambda: sink.health().unsaved == 0 and sink.health().outbox_error is None, timeout_s=15)
 os.kill(os.getpid(), signal.SIGKILL)
 """
-    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2],
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    done = run_forked(script, tmp_path / "writer")
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert states(outbox) == [("a", 3, True), ("b", 3, True)], done.stderr
     assert "cannot carry the alert outbox over" in done.stderr
@@ -248,7 +237,7 @@ def test_haad_alerts_deliver_delivers_a_side_file_a_killed_carry_over_left(tmp_p
     (tmp_path / "edge.yaml").write_text(
         f"streams: []\nstore: {{url: 'sqlite:///{tmp_path}/alerts.db'}}\nstate_dir: {state}\n"
     )
-    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"))
+    done = haad("alerts", "deliver", "--config", str(tmp_path / "edge.yaml"), said=tmp_path / "deliver")
     # 3: the deleted file's write-ahead log, left at the path, is set aside as damaged for recovery by hand.
     assert done.returncode == 3 and "delivered 1 alert(s)" in done.stdout, done.stdout + done.stderr[-2000:]
     assert rows(f"sqlite:///{tmp_path}/alerts.db") == [("a", 3, False)]
@@ -292,7 +281,7 @@ for i in range(300):
                (f"e{{i}}", b"x" * 3000))
 os.kill(os.getpid(), signal.SIGKILL)
 """
-    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], check=False)
+    done = run_forked(script, tmp_path / "writer")
     assert done.returncode == -signal.SIGKILL and Path(f"{side}-journal").exists()
     outbox = tmp_path / "outbox.db"
     recover_at_start(outbox)
