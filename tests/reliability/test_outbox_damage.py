@@ -59,16 +59,21 @@ def start_forked(script: str, said: Path) -> int:
 
 def run_forked(script: str, said: Path, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
     """``script`` run to its end by :func:`start_forked`: its exit status and output."""
-    pid = start_forked(script, said)
+    return wait_forked(start_forked(script, said), said, timeout_s)
+
+
+def wait_forked(pid: int, said: Path, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+    """The exit status and output of :func:`start_forked`'s ``pid`` once it ends (killed after
+    ``timeout_s``: an error)."""
     deadline = time.monotonic() + timeout_s
     while (ended := os.waitpid(pid, os.WNOHANG)) == (0, 0):
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            raise AssertionError(f"{script!r} still running after {timeout_s} s")
+            raise AssertionError(f"forked process {pid} still running after {timeout_s} s")
         time.sleep(0.01)
     out, err = (Path(f"{said}{suffix}").read_text() for suffix in (".out", ".err"))
-    return subprocess.CompletedProcess(script, os.waitstatus_to_exitcode(ended[1]), out, err)
+    return subprocess.CompletedProcess(pid, os.waitstatus_to_exitcode(ended[1]), out, err)
 
 
 def haad_script(*args: str) -> str:

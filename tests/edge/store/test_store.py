@@ -4,8 +4,6 @@ validation and concurrent writers."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -24,15 +22,15 @@ from edge.store import AlertStore, NewAlert, ReviewedMeanwhile, open_store
 from edge.store.engine import alembic_config, make_engine
 from edge.store.models import Base
 from edge.store.retention import prune
+from tests.reliability.test_outbox_damage import start_forked, wait_forked
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MakeAlert = Callable[..., NewAlert]  # the make_alert fixture
-REPO = Path(__file__).resolve().parents[3]
-# argv: url, ready folder, this process's name, how many processes; opens the store once all are ready.
+# Formatted with the url, a ready folder, this process's name, how many there are: opens the store once all are ready.
 OPEN_WHEN_ALL_READY = """
-import pathlib, sys, time
+import pathlib, time
 from edge.store import AlertStore
-url, ready, me, n = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+url, ready, me, n = {url!r}, pathlib.Path({ready!r}), {me!r}, {n}
 (ready / me).touch()
 deadline = time.monotonic() + 30
 while len(list(ready.iterdir())) < n and time.monotonic() < deadline:
@@ -431,20 +429,18 @@ def test_processes_opening_a_new_database_at_once_all_succeed(store_url: str, tm
     n = 3
     ready = tmp_path / "ready"
     ready.mkdir()
+    # Forks of this process (edge.store imported already), each with its own connections and locks.
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", OPEN_WHEN_ALL_READY, store_url, str(ready), f"p{i}", str(n)],
-            cwd=REPO,
-            stderr=subprocess.PIPE,
-            text=True,
+        start_forked(
+            OPEN_WHEN_ALL_READY.format(url=store_url, ready=str(ready), me=f"p{i}", n=n), tmp_path / f"p{i}"
         )
         for i in range(n)
     ]
     failures = []
-    for p in procs:
-        _, err = p.communicate(timeout=60)
-        if p.returncode != 0:
-            failures.append(f"exit {p.returncode}: {err[-600:]}")
+    for i, pid in enumerate(procs):
+        done = wait_forked(pid, tmp_path / f"p{i}")
+        if done.returncode != 0:
+            failures.append(f"exit {done.returncode}: {done.stderr[-600:]}")
     assert failures == []
     assert _revision(store_url) == ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert _alembic_rows(store_url) == 1
