@@ -117,8 +117,10 @@ def running(app: FastAPI, port: int) -> Iterator[str]:
 
     import uvicorn
 
+    # A page's open live stream never ends by itself: the graceful shutdown waits out its timeout, then
+    # cancels it. Short, as a test's stop does not need the product's 3 s (edge.review.server).
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=0.2)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
