@@ -243,11 +243,13 @@ def test_a_refused_live_stream_is_asked_for_again_or_the_login_shown(
     for ever and updated no more; back, it missed the changes of the gap."""
     live = "document.getElementById('live-state').textContent"
     page.route("**/api/v1/events/live*", lambda route: route.fulfill(status=503, body="down"))
+    page.clock.install()  # the page's own retry timer, run on rather than waited for
     log_in(page, live_server)
     page.wait_for_function(f"{live} === 'reconnecting…'")
     with AlertStore(seeded.url) as store:  # meanwhile, a colleague's review
         store.set_status(seeded.ids[0], "confirmed", None, reviewer="bob")
     page.unroute("**/api/v1/events/live*")
+    page.clock.fast_forward(2000)
     page.wait_for_function(f"{live} === 'live'", timeout=10_000)
     page.wait_for_selector(f"#rows tr[data-id='{seeded.ids[0]}'].confirmed")  # caught up
     csrf = page.locator("meta[name='csrf-token']").get_attribute("content") or ""
