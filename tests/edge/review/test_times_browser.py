@@ -8,7 +8,6 @@ import itertools
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -29,12 +28,14 @@ STARTS = [
 ]
 
 
-@pytest.fixture
-def dst_server(tmp_path: Path) -> Iterator[str]:
-    """A server on a log holding ``STARTS``' alerts (ids 1..4 in that order); yields its base URL."""
-    profiles = tmp_path / "profiles"
+@pytest.fixture(scope="module")
+def dst_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server on a log holding ``STARTS``' alerts (ids 1..4 in that order); yields its base URL.
+    Shared by the module's tests: none of them writes."""
+    folder = tmp_path_factory.mktemp("dst")
+    profiles = folder / "profiles"
     shutil.copytree(PROFILES_DIR / "demo-walk", profiles / "demo-walk")
-    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    url = f"sqlite:///{folder / 'alerts.db'}"
     with AlertStore(url) as store:
         store.write_alerts([demo_alert("door", "demo-walk", t, seed=i + 1) for i, t in enumerate(STARTS)])
     port = free_port()
@@ -46,15 +47,24 @@ def dst_server(tmp_path: Path) -> Iterator[str]:
         ctx.store.close()
 
 
-@pytest.fixture
-def la_page(browser):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def la_context(browser, dst_server: str):  # type: ignore[no-untyped-def]
+    """A browser in Los Angeles, logged in to ``dst_server`` once for the module's pages."""
     context = new_context(browser, timezone_id=LA, locale="en-US", viewport={"width": 1100, "height": 760})
     page = context.new_page()
+    log_in(page, dst_server)
+    page.close()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def la_page(la_context):  # type: ignore[no-untyped-def]
+    page = la_context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     yield page
-    page.goto("about:blank")  # closes the live stream before the server stops
-    context.close()
+    page.close()  # closes the live stream before the server stops
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
@@ -66,7 +76,7 @@ def _started_cells(page) -> list[str]:  # type: ignore[no-untyped-def]
 def test_times_name_their_zone_so_the_fall_back_hour_is_not_shown_twice(la_page, dst_server: str) -> None:  # type: ignore[no-untyped-def]
     """Times were the browser's local time with no zone: the two alerts an hour apart at the fall-back
     hour both read "11/1/2026, 1:30:00 AM", and nothing said the list was not in the host's UTC."""
-    log_in(la_page, dst_server)
+    la_page.goto(dst_server + "/")
     assert _started_cells(la_page) == [
         "11/1/2026, 1:30:00 AM PST",
         "11/1/2026, 1:30:00 AM PDT",
@@ -125,7 +135,7 @@ def test_a_time_without_a_zone_in_the_address_is_utc_as_the_docs_and_the_api_say
     """A hand-written (or CLI-copied) ``?since=2026-03-08T10:00`` was read as the browser's local time:
     in Los Angeles the list began 8 hours later than the same link did for a colleague in UTC, the API
     and ``haad alerts list --since``."""
-    log_in(la_page, dst_server, "/?since=" + since)
+    la_page.goto(dst_server + "/?since=" + since)
     la_page.wait_for_selector("#rows tr")
     assert la_page.locator("#f-since").input_value() == shown
     assert la_page.locator("#rows tr").evaluate_all("rows => rows.map((r) => r.dataset.id)") == ids
@@ -138,7 +148,7 @@ def test_a_time_without_a_zone_in_the_address_is_utc_as_the_docs_and_the_api_say
 
 def test_the_timeline_reads_a_zoneless_period_in_the_address_as_utc(la_page, dst_server: str) -> None:  # type: ignore[no-untyped-def]
     """The timeline's period from the address, without a zone, was the browser's local time too."""
-    log_in(la_page, dst_server, "/timeline?since=2026-03-08T09:00&until=2026-03-08T11:00")
+    la_page.goto(dst_server + "/timeline?since=2026-03-08T09:00&until=2026-03-08T11:00")
     la_page.wait_for_function("document.getElementById('t-summary').textContent !== ''")
     # two hours, across the change to summer time: without the zones it read as three
     summary = "2 alert(s) on 3 camera(s), 3/8/2026, 1:00:00 AM PST – 3/8/2026, 4:00:00 AM PDT"
