@@ -244,7 +244,8 @@ def test_a_service_that_is_not_mqtt_is_named_as_such_after_the_fall_back_to_3_1_
                 conn.sendall(b"\x20\x05HTTP/")  # a CONNACK's first byte, then nothing of one
 
     threading.Thread(target=answer_garbage, daemon=True).start()
-    cfg = _cfg(int(server.getsockname()[1]), _prefix())
+    # each answer comes at once: a step need not wait 5 s for a connection
+    cfg = _cfg(int(server.getsockname()[1]), _prefix(), publish_timeout_s=0.5)
     notifier = Notifier(cfg, store, [MqttSink(cfg.mqtt)])  # type: ignore[arg-type]
     try:
         store.write_alerts([new_alert("cam1")])
@@ -279,17 +280,21 @@ def test_a_tls_url_to_a_plain_port_or_a_plain_one_to_a_tls_port_is_named_in_last
     _with(broker, f"listener {tls} 127.0.0.1", f"certfile {tmp_path / 'cert.pem'}",
           f"keyfile {tmp_path / 'key.pem'}")  # fmt: skip
     address = url.format(tls=f"127.0.0.1:{tls}", plain=f"127.0.0.1:{broker.port}")
-    mqtt = MqttConfig(url=address, client_id=f"{_prefix()}-n", publish_timeout_s=2,
+    mqtt = MqttConfig(url=address, client_id=f"{_prefix()}-n", publish_timeout_s=0.2,
                       ca_file=str(tmp_path / "cert.pem") if address.startswith("mqtts") else None)  # fmt: skip
-    cfg = EventsConfig(mqtt=mqtt, poll_s=0.2, initial_backoff_s=0.2, max_backoff_s=0.5)
+    cfg = EventsConfig(mqtt=mqtt, poll_s=0.2, initial_backoff_s=0.1, max_backoff_s=0.1)
     notifier = Notifier(cfg, store, [MqttSink(mqtt)])
+    hint = "a TLS port? its URL is mqtts://" if address.startswith("mqtt:") else "is that port TLS?"
     try:
         store.write_alerts([new_alert("cam1")])
-        notifier.step()
+        # stepped until the broker's answer is known (a short publish_timeout_s leaves a step before
+        # it as a bare "not connected"), not one step waiting 2 s for it
+        deadline = time.monotonic() + 20
+        while "not connected (" not in notifier.states()[0].last_error and time.monotonic() < deadline:
+            notifier.step()
+            time.sleep(0.05)
         error = notifier.states()[0].last_error
-        assert (
-            "a TLS port? its URL is mqtts://" if address.startswith("mqtt:") else "is that port TLS?"
-        ) in error
+        assert hint in error, error
         assert notifier.states()[0].pending == 1
     finally:
         notifier.close()
