@@ -13,9 +13,10 @@ import pytest
 
 from config.frontend import PeopleConfig
 from evaluation.multiperson import VTEST_TRUTH, run_estimator, score_vtest, video_frames
-from pose_frontend.tracking import PersonTracker, articulated, upright
+from pose_frontend.tracking import PersonTracker, articulated, misread, upright
 
 GARMENT = np.array([120.0, 523.0])  # vtest.avi: the bottom centre of a garment lying on the grass
+DATA = Path(__file__).parent / "data"
 
 
 def body(cx: float, cy: float, height: float = 80.0, legs: float = 0.45, flip: bool = False) -> np.ndarray:
@@ -92,6 +93,33 @@ def test_one_upright_misreading_in_a_tracking_region_does_not_confirm_two_in_a_r
     once = stumpy[:2] + [body(700, 280)] + stumpy[2:]
     assert not any(follow(PersonTracker(8, 2.0), once))
     assert follow(PersonTracker(8, 2.0), stumpy[:2] + [body(700, 280)] * 2) == [False, False, False, True]
+
+
+def test_the_bollards_real_readings_are_never_confirmed() -> None:
+    # MediaPipe's readings of vtest.avi's bollard, one a frame from when the detector found it: 8 s
+    # read with stumps for legs, leaning or upside down, then read standing twice in a row (23.3 s),
+    # which published it (and scored it) until a walker took its track 11 s later.
+    readings = json.loads((DATA / "vtest_bollard.json").read_text())["readings"]
+    tracker = PersonTracker(8, 2.0)
+    first = np.array(readings[0][1])
+    tid = tracker.start(first, box_of(first), readings[0][0])
+    assert tid is not None
+    for t, lm in readings:
+        if lm is None:
+            tracker.missed(tid)
+        else:
+            tracker.seen(tid, np.array(lm), box_of(np.array(lm)), t)
+        assert not tracker.tracks[tid].confirmed, t
+
+
+def test_a_person_misread_where_they_appear_is_confirmed_standing_a_reading_later() -> None:
+    # vtest.avi: a walker read upside down for 0.6 s (5 readings) where they appeared, then standing
+    # (here: stumps for legs, so that the change of posture is not a limb's articulation).
+    stumps = [body(300, 240, legs=0.05)] * 5
+    assert all(misread(lm) for lm in stumps) and misread(body(300, 240, flip=True))
+    assert not misread(body(300, 240))
+    confirmed = follow(PersonTracker(8, 2.0), stumps + [body(300 + i, 240) for i in range(4)])
+    assert confirmed == [False] * 7 + [True] * 2
 
 
 def test_a_missed_frame_breaks_the_run_of_upright_readings() -> None:
