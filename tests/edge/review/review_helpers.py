@@ -142,13 +142,15 @@ def new_context(browser, **options: object):  # type: ignore[no-untyped-def]
     return browser.new_context(bypass_csp=True, **options)
 
 
-def log_in(page, base: str, target: str = "/") -> None:  # type: ignore[no-untyped-def]
-    """Log in through the login page (a wrong token first), landing on ``target``."""
+def log_in(page, base: str, target: str = "/", *, wrong_first: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Log in through the login page, landing on ``target``; ``wrong_first``: a wrong token first,
+    refused on the page (test_pages_browser's walk-through; each other test's login skips it)."""
     page.goto(base + target)
     assert "/login" in page.url
-    page.fill("#token", "not the token")
-    page.click("#login")
-    assert page.locator(".error").inner_text() == "Unknown token."
+    if wrong_first:
+        page.fill("#token", "not the token")
+        page.click("#login")
+        assert page.locator(".error").inner_text() == "Unknown token."
     page.fill("#token", TOKEN)
     page.click("#login")
     page.wait_for_url(lambda url: "/login" not in url)

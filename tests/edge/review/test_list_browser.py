@@ -40,7 +40,7 @@ def _shown(page) -> tuple[str, str, int]:  # type: ignore[no-untyped-def]
 def test_an_offset_past_the_end_or_not_a_page_start_shows_a_real_page(page, five_per_page: str) -> None:  # type: ignore[no-untyped-def]
     """It said "showing 1000001–1000000 · page 200001 of 2" over an empty table, and a negative or
     non-numeric offset showed the API's 422 as JSON."""
-    log_in(page, five_per_page, "/?offset=1000000")
+    log_in(page, five_per_page, "/?offset=1000000", wrong_first=True)  # the address kept past a refusal
     assert _shown(page) == ("6 alert(s) match, 6 unreviewed · showing 6–6", "page 2 of 2", 1)
     assert not page.locator("#next").is_enabled() and page.locator("#prev").is_enabled()
     assert parse_qs(urlsplit(page.url).query) == {"offset": ["5"]}

@@ -32,7 +32,7 @@ def _canvas_pixels(page) -> np.ndarray:  # type: ignore[no-untyped-def]
 def test_log_in_filter_open_an_alert_play_it_and_mark_it_normal(
     page, live_server: str, seeded: Seeded, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    log_in(page, live_server)
+    log_in(page, live_server, wrong_first=True)  # a wrong token refused on the page, then the right one
     page.wait_for_selector("#rows tr")
     assert page.locator("#rows tr").count() == 6
     assert page.locator("#unreviewed").inner_text() == "6"
