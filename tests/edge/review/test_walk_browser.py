@@ -48,10 +48,11 @@ def test_the_unreviewed_count_follows_new_alerts_and_reviews(
 ) -> None:  # type: ignore[no-untyped-def]
     """On the live page and the timeline the nav's unreviewed count stayed what it was when the
     page opened: a new alert on another camera and a colleague's review went unsaid."""
-    log_in(page, live_server, path)
+    # the live stream answered, so its "from now on" is past (no state line on the live page says so)
+    with page.expect_response(lambda r: "/api/v1/events/live" in r.url):
+        log_in(page, live_server, path)
     badge = page.locator("#unreviewed")
     page.wait_for_function("document.getElementById('unreviewed').textContent === '6'")
-    page.wait_for_timeout(1000)  # the live stream is open (no state line on the live page)
     with AlertStore(seeded.url) as store:
         store.write_alerts(
             [demo_alert("hall", "demo-walk", datetime.now(UTC) - timedelta(seconds=30), seed=40)]
