@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -40,16 +41,35 @@ class _Camera:
             self.sent.append(self.seq)
 
 
-def _run(cameras: list[_Camera], sub: Subscriber, seconds: float) -> dict[str, list[int]]:
-    """Send a frame from each camera every 20 ms for ``seconds``; the seqs that arrived, by stream."""
+def _run(
+    cameras: list[_Camera],
+    sub: Subscriber | _Idle,
+    seconds: float,
+    until: Callable[[dict[str, list[int]]], bool] | None = None,
+) -> dict[str, list[int]]:
+    """Send a frame from each camera every 20 ms for ``seconds`` (or, given ``until``, until what
+    arrived satisfies it, ``seconds`` at most); the seqs that arrived, by stream."""
     got: dict[str, list[int]] = {c.stream: [] for c in cameras}
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while time.monotonic() < end and not (until is not None and until(got)):
         for camera in cameras:
             camera.send()
         while (frame := sub.recv(20)) is not None:
             got[frame.stream_id].append(frame.seq)
     return got
+
+
+def _all_came(got: dict[str, list[int]]) -> bool:
+    return all(got.values())
+
+
+def _came_after(stream: str, seq: int) -> Callable[[dict[str, list[int]]], bool]:
+    """Whether a frame of ``stream`` sent after its ``seq`` arrived: what was queued before is through."""
+    return lambda got: any(s > seq for s in got[stream])
+
+
+# A bound for a run that stops at its condition: reached only when the test fails.
+_UNTIL_S = 15.0
 
 
 def _worker(endpoint: str, secret: Path, authorized: Path, senders: dict[str, list[str]]) -> Subscriber:
@@ -77,14 +97,14 @@ def test_a_revoked_frontend_sends_until_the_worker_restarts_and_never_after(
     yard = _Camera(tcp_endpoint, "yard", server_public, yard_secret)
     try:
         sub = _worker(tcp_endpoint, server_secret, authorized, {"dock": ["dock"], "yard": ["yard"]})
-        assert all(_run([dock, yard], sub, 1.0).values())
+        assert _all_came(_run([dock, yard], sub, _UNTIL_S, until=_all_came))
         (authorized / "dock.key").unlink()  # the dock host was lost: its key is revoked
         if revoked == "then-reconnects":
             dock.pub.close()
             last, dock = dock.seq, _Camera(tcp_endpoint, "dock", server_public, dock_secret)
             dock.seq = last  # goes on where it stopped, as a restarted frontend does
         # The worker read its keys when it started: the revoked key still gets through, as documented.
-        assert _run([dock, yard], sub, 1.0)["dock"]
+        assert _run([dock, yard], sub, _UNTIL_S, until=_came_after("dock", dock.seq))["dock"]
         sub.close()
         sub = _worker(tcp_endpoint, server_secret, authorized, {"yard": ["yard"]})
         after = _run([dock, yard], sub, 2.0)
@@ -106,7 +126,7 @@ def test_rotating_the_worker_key_frontends_first_loses_no_frame(
     authorized = keys / "authorized"
     sub = _worker(tcp_endpoint, old_secret, authorized, {"dock": ["dock"]})
     dock = _Camera(tcp_endpoint, "dock", old_public, dock_secret)
-    got = _run([dock], sub, 0.5)["dock"]
+    got = _run([dock], sub, _UNTIL_S, until=_all_came)["dock"]
     try:
         # 1. each frontend host gets new/server.key and restarts; the old worker refuses its handshake
         while (frame := sub.recv(200)) is not None:  # a stopping frontend waits for the worker to read it
@@ -119,7 +139,7 @@ def test_rotating_the_worker_key_frontends_first_loses_no_frame(
         # 2. the worker restarts on new/server.key_secret; the frontends' queues come through
         sub.close()
         sub = _worker(tcp_endpoint, new_secret, authorized, {"dock": ["dock"]})
-        got += _run([dock], sub, 1.5)["dock"]
+        got += _run([dock], sub, _UNTIL_S, until=_came_after("dock", dock.seq))["dock"]
         while (frame := sub.recv(500)) is not None:
             got.append(frame.seq)
     finally:
@@ -144,7 +164,7 @@ def test_a_frontend_started_before_the_worker_delivers_all_it_queued_over_curve(
                 break
             time.sleep(0.02)
         sub = _worker(tcp_endpoint, secret, keys / "authorized", {"dock": ["dock"]})
-        got = _run([dock], sub, 0.5)["dock"]
+        got = _run([dock], sub, _UNTIL_S, until=_came_after("dock", dock.seq))["dock"]
         while (frame := sub.recv(500)) is not None:
             got.append(frame.seq)
         sub.close()
@@ -163,11 +183,11 @@ def test_frames_sent_while_a_curve_worker_restarts_reach_the_new_one(
     dock = _Camera(tcp_endpoint, "dock", public, dock_secret)
     sub = _worker(tcp_endpoint, secret, keys / "authorized", {"dock": ["dock"]})
     try:
-        got = _run([dock], sub, 0.5)["dock"]
+        got = _run([dock], sub, _UNTIL_S, until=_all_came)["dock"]
         sub.close()  # read everything it was handed: only frames inside a dying worker are lost
         got += _run([dock], _Idle(), down_s)["dock"]
         sub = _worker(tcp_endpoint, secret, keys / "authorized", {"dock": ["dock"]})
-        got += _run([dock], sub, 1.0)["dock"]
+        got += _run([dock], sub, _UNTIL_S, until=_came_after("dock", dock.seq))["dock"]
         while (frame := sub.recv(500)) is not None:
             got.append(frame.seq)
         sub.close()
