@@ -305,7 +305,9 @@ def test_a_key_file_gone_at_delivery_is_a_retry_not_a_crash(
     notifier's round (a traceback every poll_s, no back-off, nothing in last_error)."""
     key = tmp_path / "ops-key"
     cfg = EventsConfig(
-        webhooks=[WebhookConfig(name="ops", url=receiver.url, secret=SecretRef(file=str(key)))]
+        webhooks=[WebhookConfig(name="ops", url=receiver.url, secret=SecretRef(file=str(key)))],
+        initial_backoff_s=0.1,
+        max_backoff_s=0.1,
     )
     notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])])
     store.write_alerts([new_alert("cam1")])
@@ -313,7 +315,7 @@ def test_a_key_file_gone_at_delivery_is_a_retry_not_a_crash(
     [state] = notifier.states()
     assert "cannot read the secret file" in state.last_error and state.pending == 1
     key.write_text(SECRET)
-    time.sleep(1.1)  # initial_backoff_s
+    time.sleep(0.15)  # initial_backoff_s
     assert notifier.step() == 1
 
 
@@ -348,7 +350,7 @@ def test_a_notifier_standing_by_says_so_once_and_says_when_it_takes_over(
     import edge.events.notifier as notifier_module
     from edge.events.notifier import DeliveryLock
 
-    monkeypatch.setattr(notifier_module, "STANDBY_RETRY_S", 0.1)
+    monkeypatch.setattr(notifier_module, "STANDBY_RETRY_S", 0.02)
     other = DeliveryLock(store.config.url)
     assert other.acquire()
     cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url)], poll_s=0.1)
@@ -358,7 +360,7 @@ def test_a_notifier_standing_by_says_so_once_and_says_when_it_takes_over(
     try:
         with caplog.at_level("WARNING", logger="haad.events"):
             thread.start()
-            time.sleep(1.0)  # ten tries of the lock
+            time.sleep(0.3)  # fifteen tries of the lock
             other.release()
             store.write_alerts([new_alert("cam1")])
             started = time.monotonic()
