@@ -30,13 +30,19 @@ def streams(data_root: Path):
     return kinder_gator_streams(str(data_root))
 
 
-def _profile(backend, clips: tuple[Clip, ...], name: str = "normal"):
-    return build_profile(
-        name,
-        clips,
-        backend,
-        calibration=WorkerConfig().calibration,
-    )
+@pytest.fixture(scope="module")
+def profile_of(backend):  # -> Callable[[tuple[Clip, ...], str], Profile]
+    """``profile_of(clips, name="normal")``: the default-calibrated profile of ``clips``, built once
+    per clips and name (most tests enrol the same stream's support; they only read the profile)."""
+    built = {}
+
+    def profile(clips: tuple[Clip, ...], name: str = "normal"):  # type: ignore[no-untyped-def]
+        key = (clips, name)  # Clips compare by identity: the module's streams' own
+        if key not in built:
+            built[key] = build_profile(name, clips, backend, calibration=WorkerConfig().calibration)
+        return built[key]
+
+    return profile
 
 
 def _frames(joints: np.ndarray, times: np.ndarray, stream: str):
@@ -47,9 +53,9 @@ def _frames(joints: np.ndarray, times: np.ndarray, stream: str):
     ]
 
 
-def test_unseen_abnormal_motion_gives_exactly_one_alert_covering_it(backend, streams) -> None:
+def test_unseen_abnormal_motion_gives_exactly_one_alert_covering_it(backend, profile_of, streams) -> None:
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
-    run = replay(stream, _profile(backend, stream.support), backend, WorkerConfig())
+    run = replay(stream, profile_of(stream.support), backend, WorkerConfig())
     ((a0, a1),) = stream.abnormal
     assert len(run.closed) == 1
     episode = run.closed[0].episode
@@ -59,14 +65,14 @@ def test_unseen_abnormal_motion_gives_exactly_one_alert_covering_it(backend, str
 
 
 def test_with_the_short_scale_an_alert_opens_sooner_and_spans_the_action_within_half_a_second(
-    backend, streams
+    backend, profile_of, streams
 ) -> None:
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
     ((a0, a1),) = stream.abnormal
     runs = {}
     for seconds in (0.0, 1.0):
         cfg = WorkerConfig(short_window_s=seconds)
-        runs[seconds] = replay(stream, _profile(backend, stream.support), backend, cfg)
+        runs[seconds] = replay(stream, profile_of(stream.support), backend, cfg)
     (whole,), (short,) = runs[0.0].closed, runs[1.0].closed
     assert runs[1.0].opened[0].episode.end < runs[0.0].opened[0].episode.end
     start, end = short.episode.action_span
@@ -75,11 +81,11 @@ def test_with_the_short_scale_an_alert_opens_sooner_and_spans_the_action_within_
     assert len(runs[1.0].crops) == len(runs[1.0].windows) and not runs[0.0].crops
 
 
-def test_normal_only_stream_raises_no_alert(backend, streams) -> None:
+def test_normal_only_stream_raises_no_alert(backend, profile_of, streams) -> None:
     stream = next(s for s in streams if s.normal_label == "Walk-in-place")
     n0, n1 = stream.normal[0]
     keep = (stream.recording.times >= n0) & (stream.recording.times <= n1)
-    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    pipeline = Pipeline(WorkerConfig(), backend, [profile_of(stream.support)])
     events = []
     for f in _frames(stream.recording.joints[keep], stream.recording.times[keep], "cam1"):
         pipeline.push(f)
@@ -88,9 +94,9 @@ def test_normal_only_stream_raises_no_alert(backend, streams) -> None:
     assert pipeline.stats.windows_scored >= 5 and events == []
 
 
-def test_stream_is_scored_only_against_its_profiles(backend, streams) -> None:
+def test_stream_is_scored_only_against_its_profiles(backend, profile_of, streams) -> None:
     a, b = streams[0], streams[1]
-    profiles = [_profile(backend, a.support, "pa"), _profile(backend, b.support, "pb")]
+    profiles = [profile_of(a.support, "pa"), profile_of(b.support, "pb")]
     pipeline = Pipeline(WorkerConfig(), backend, profiles, stream_profiles={"cam1": ["pb"]})
     for f in _frames(a.recording.joints, a.recording.times, "cam1"):
         pipeline.push(f)
@@ -101,11 +107,11 @@ def test_stream_is_scored_only_against_its_profiles(backend, streams) -> None:
     assert all(e.episode.profile == "pb" for e in closed)
 
 
-def test_a_gap_closes_the_open_episode(backend, streams) -> None:
+def test_a_gap_closes_the_open_episode(backend, profile_of, streams) -> None:
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
     ((a0, a1),) = stream.abnormal
     cut = stream.recording.times <= (a0 + a1) / 2  # the stream stops in the middle of the abnormal part
-    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    pipeline = Pipeline(WorkerConfig(), backend, [profile_of(stream.support)])
     events = []
     frames = _frames(stream.recording.joints[cut], stream.recording.times[cut], "cam1")
     later = _frames(
@@ -129,7 +135,7 @@ def _cut(stream, a: float, b: float, shift: float = 0.0) -> list[tuple[float, np
 
 @pytest.mark.parametrize("part", ["abnormal", "normal"])
 def test_a_short_segment_between_gaps_is_scored_and_alerts_only_when_abnormal(
-    backend, streams, part: str
+    backend, profile_of, streams, part: str
 ) -> None:
     """A person walks, leaves, comes back for 1.5 s (throwing a ball, or walking), leaves, walks."""
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
@@ -138,7 +144,7 @@ def test_a_short_segment_between_gaps_is_scored_and_alerts_only_when_abnormal(
     short = _cut(stream, middle - 0.75, middle + 0.75, shift=second[0] - middle - 2.0)
     parts = _cut(stream, *first) + short + _cut(stream, *second)
     vis = np.ones(20, np.float32)
-    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    pipeline = Pipeline(WorkerConfig(), backend, [profile_of(stream.support)])
     scored, events = [], []
     for i, (t, j) in enumerate(parts):
         pipeline.push(SkeletonFrame("cam1", i, t, j, vis, time.time()))
@@ -158,7 +164,9 @@ def test_a_short_segment_between_gaps_is_scored_and_alerts_only_when_abnormal(
         assert alerts == [] and all(x < _threshold(pipeline) for _, x in short_windows)
 
 
-def test_a_segment_too_short_for_k_of_n_alerts_after_earlier_resets_as_after_none(backend, streams) -> None:
+def test_a_segment_too_short_for_k_of_n_alerts_after_earlier_resets_as_after_none(
+    backend, profile_of, streams
+) -> None:
     """Every segment's end reaches the episodes, however many resets came before and however often
     the worker scores (here after every frame): a 1.25 s abnormal segment gives two windows, too few for
     3-of-5, so only its end can open its alert (a lost reset left it silent)."""
@@ -170,7 +178,7 @@ def test_a_segment_too_short_for_k_of_n_alerts_after_earlier_resets_as_after_non
     walk = _cut(stream, first[0], first[0] + 1.4, shift=short[0][0] - first[0] - 3.0)  # its own segment
     parts = _cut(stream, first[0], walk[0][0] - 1.5) + walk + short + _cut(stream, *second)
     vis = np.ones(20, np.float32)
-    pipeline = Pipeline(cfg, backend, [_profile(backend, stream.support)])
+    pipeline = Pipeline(cfg, backend, [profile_of(stream.support)])
     events = []
     for i, (t, j) in enumerate(parts):
         pipeline.push(SkeletonFrame("cam1", i, t, j, vis, time.time()))
@@ -187,10 +195,10 @@ def _threshold(pipeline: Pipeline) -> float:
     return float(pipeline.scorer.thresholds[0])
 
 
-def test_removing_a_profile_closes_its_episodes(backend, streams) -> None:
+def test_removing_a_profile_closes_its_episodes(backend, profile_of, streams) -> None:
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
     ((a0, a1),) = stream.abnormal
-    profile = _profile(backend, stream.support)
+    profile = profile_of(stream.support)
     pipeline = Pipeline(WorkerConfig(), backend, [profile])
     keep = stream.recording.times <= a1
     for f in _frames(stream.recording.joints[keep], stream.recording.times[keep], "cam1"):
@@ -283,7 +291,7 @@ def test_enrolment_with_augmentation_adds_completions_to_their_source_clips(
 
 
 def test_two_people_in_one_stream_are_scored_apart_and_the_one_who_leaves_ends_cleanly(
-    backend, streams
+    backend, profile_of, streams
 ) -> None:
     # Person 1 walks in place, then throws a ball; person 2 walks in place beside them and leaves
     # half way through. Both are scored in the same batches; only person 1 is alerted.
@@ -298,7 +306,7 @@ def test_two_people_in_one_stream_are_scored_apart_and_the_one_who_leaves_ends_c
         Replayed(1, rec.joints, rec.times - rec.times[0]),
         Replayed(2, rec.joints[walk][keep], walker_times[keep]),
     ]
-    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    pipeline = Pipeline(WorkerConfig(), backend, [profile_of(stream.support)])
     batches = []
     for f in mix_people(people, "cam1"):
         pipeline.push(f)
@@ -345,7 +353,7 @@ def test_person_0_frames_feed_person_0_window_before_between_and_after_tracked_p
 
 
 def test_people_who_came_and_went_leave_nothing_behind_and_an_id_that_returns_is_still_alerted(
-    backend, streams
+    backend, profile_of, streams
 ) -> None:
     # Each person who left kept two entries (their last segment, in the pipeline and in the episode
     # tracker) for the worker's lifetime: about 700 bytes a person, unbounded on a busy camera.
@@ -353,7 +361,7 @@ def test_people_who_came_and_went_leave_nothing_behind_and_an_id_that_returns_is
     rec = stream.recording
     n0, n1 = stream.normal[0]
     walk = (rec.times >= n0) & (rec.times <= n0 + 2.0)
-    pipeline = Pipeline(WorkerConfig(), backend, [_profile(backend, stream.support)])
+    pipeline = Pipeline(WorkerConfig(), backend, [profile_of(stream.support)])
     events = []
     start = 0.0
     for person in [*range(1, 101), 7]:  # a hundred passers-by, then person 7 again, who throws a ball
