@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,17 +25,27 @@ def _frame(seq: int) -> SkeletonFrame:
     return SkeletonFrame("cam1", seq, seq / 20, np.zeros((20, 3)), np.ones(20))
 
 
-def _pump(pub: Publisher, sub: Subscriber, seconds: float) -> list[SkeletonFrame]:
-    """Publish a frame every 0.1 s for ``seconds``, as a live camera would; what arrived."""
+def _pump(
+    pub: Publisher,
+    sub: Subscriber,
+    seconds: float,
+    until: Callable[[list[SkeletonFrame]], bool] | None = None,
+) -> list[SkeletonFrame]:
+    """Publish a frame every 0.1 s for ``seconds`` (or, given ``until``, till what arrived satisfies
+    it, ``seconds`` at most), as a live camera would; what arrived."""
     got: list[SkeletonFrame] = []
     end = time.monotonic() + seconds
     seq = 0
-    while time.monotonic() < end:
+    while time.monotonic() < end and not (until is not None and until(got)):
         seq += 1
         pub.publish(_frame(seq))
         if (frame := sub.recv(100)) is not None:
             got.append(frame)
     return got
+
+
+def _said(caplog: pytest.LogCaptureFixture, what: str) -> bool:
+    return any(what in r.getMessage() for r in caplog.records)
 
 
 def test_a_frontend_holding_another_servers_key_is_told_and_the_worker_says_it_refused(
@@ -92,7 +103,9 @@ def test_a_refused_frontend_retries_by_itself_and_gets_through_once_its_key_is_a
         shutil.copy(tmp_path / "late" / "authorized" / "yard.key", keys / "authorized" / "yard.key")
         with Subscriber.from_config(config.model_copy(update={"curve": curve.model_copy(update={"senders": {
             "door": [], "yard": ["cam1"]}})})) as sub:  # fmt: skip
-            got = _pump(pub, sub, 3.0)
+            got = _pump(
+                pub, sub, 15.0, until=lambda got: bool(got) and _said(caplog, "connected to the worker")
+            )
     assert got, "the frontend never reconnected after its key was authorized"
     assert any("connected to the worker" in r.getMessage() for r in caplog.records)
 
@@ -108,7 +121,9 @@ def test_no_worker_is_said_once_after_a_while_and_its_arrival_too(
             time.sleep(0.1)
         absent = [r for r in caplog.records if "no worker has answered" in r.getMessage()]
         with Subscriber(ipc_endpoint) as sub:  # the worker comes up only now
-            got = _pump(pub, sub, 1.0)
+            got = _pump(
+                pub, sub, 15.0, until=lambda got: bool(got) and _said(caplog, "connected to the worker")
+            )
             pub.close()
     assert len(absent) == 1 and got
     assert "connected to the worker" in caplog.records[-1].getMessage()  # and closed without a word
@@ -126,7 +141,7 @@ def test_a_worker_that_read_everything_and_stopped_first_leaves_nothing_to_warn_
     # the frontends close (haad demo once ended with a false "frames ... are lost")
     with caplog.at_level("INFO", logger="bus.link"), Publisher(ipc_endpoint) as pub:
         with Subscriber(ipc_endpoint) as sub:
-            assert len(_pump(pub, sub, 1.0)) >= 5
+            assert len(_pump(pub, sub, 15.0, until=lambda got: len(got) >= 5)) >= 5
         time.sleep(0.6)
     assert not any("closing with no worker" in r.getMessage() for r in caplog.records)
 
