@@ -23,6 +23,12 @@ def _publish_for(pub: Publisher, seconds: float) -> None:
         time.sleep(0.05)
 
 
+def _check_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The link said down after 0.2 s, checked every 0.1 s: some checks after it is said (once)."""
+    monkeypatch.setattr(bus.link, "NO_WORKER_S", 0.2)
+    monkeypatch.setattr(bus.link, "CHECK_EVERY_S", 0.1)
+
+
 def _said(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     """The link's lines while it runs (not the one on closing, which counts the frames lost)."""
     return [r for r in caplog.records if r.name == "bus.link" and "closing" not in r.getMessage()]
@@ -32,9 +38,9 @@ def _said(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 def test_a_worker_host_that_does_not_resolve_is_named(
     host: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bus.link, "NO_WORKER_S", 0.3)
+    _check_often(monkeypatch)
     with caplog.at_level("INFO", logger="bus.link"), Publisher(f"tcp://{host}:5555") as pub:
-        _publish_for(pub, 1.2)
+        _publish_for(pub, 0.6)
     said = [r for r in _said(caplog) if r.levelname in ("WARNING", "ERROR")]
     assert len(said) == 1, [r.getMessage() for r in said]  # once, not per check
     message = said[0].getMessage()
@@ -45,8 +51,8 @@ def test_a_worker_host_that_does_not_resolve_is_named(
 def test_a_worker_host_that_resolves_but_does_not_answer_is_said_absent(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bus.link, "NO_WORKER_S", 0.3)
+    _check_often(monkeypatch)
     with caplog.at_level("INFO", logger="bus.link"), Publisher(f"tcp://localhost:{free_port()}") as pub:
-        _publish_for(pub, 1.2)
+        _publish_for(pub, 0.6)
     said = [r.getMessage() for r in _said(caplog) if r.levelname == "WARNING"]
     assert len(said) == 1 and "no worker has answered" in said[0] and "resolve" not in said[0]
