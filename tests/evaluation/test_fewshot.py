@@ -139,16 +139,25 @@ def test_cross_view_draws_support_from_one_camera_and_scores_another(data_root: 
     assert same.per_category != one.per_category
 
 
-def test_cli_writes_summary_and_plot(tmp_path: Path, data_root: Path) -> None:
+@pytest.fixture(scope="module")
+def msr_cli_run(tmp_path_factory: pytest.TempPathFactory, data_root: Path):  # type: ignore[no-untyped-def]
+    """``haad eval fewshot`` on MSR with a small untrained encoder, two seeds: the encoder's file,
+    the output folder and the CLI's result (its plain run, which the augmentation test compares with)."""
+    folder = tmp_path_factory.mktemp("fewshot")
     torch.manual_seed(0)
-    ckpt = tmp_path / "enc.safetensors"
+    ckpt = folder / "enc.safetensors"
     save_encoder(ckpt, ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(), WindowSpec(), {})
-    out = tmp_path / "eval"
+    out = folder / "eval"
     result = CliRunner().invoke(
         app,
         ["eval", "fewshot", "--dataset", "msr", "--encoder", str(ckpt), "--seeds", "2", "--out", str(out),
          "--data-root", str(data_root)],
     )  # fmt: skip
+    return ckpt, out, result
+
+
+def test_cli_writes_summary_and_plot(msr_cli_run) -> None:  # type: ignore[no-untyped-def]
+    _, out, result = msr_cli_run
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dataset"] == "msr" and summary["shots"] == 3 and summary["seeds"] == 2
@@ -189,22 +198,21 @@ def test_cli_scores_nw_ucla_across_views_and_as_mediapipe_delivers_it(
 
 
 def test_cli_augments_the_encoders_support_sets_with_humanmac_completions(
-    tiny_humanmac: HumanMAC, tmp_path: Path, data_root: Path
+    tiny_humanmac: HumanMAC, msr_cli_run, tmp_path: Path, data_root: Path
 ) -> None:
+    ckpt, plain_out, plain = msr_cli_run  # the same command without --augment
     torch.manual_seed(0)
-    ckpt, model = tmp_path / "enc.safetensors", tmp_path / "hm.safetensors"
-    save_encoder(ckpt, ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(), WindowSpec(), {})
+    model = tmp_path / "hm.safetensors"
     save_humanmac(model, tiny_humanmac, {})
     common = ["eval", "fewshot", "--dataset", "msr", "--encoder", str(ckpt), "--seeds", "2",
               "--data-root", str(data_root)]  # fmt: skip
-    plain = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "plain")])
     augmented = CliRunner().invoke(
         app,
         [*common, "--out", str(tmp_path / "aug"), "--augment", "2", "--aug-steps", "2", "--observed", "40",
          "--gap", "middle", "--humanmac", str(model), "--cache-dir", str(tmp_path / "banks")],
     )  # fmt: skip
     assert plain.exit_code == 0 and augmented.exit_code == 0, augmented.output
-    a = json.loads((tmp_path / "plain" / "summary.json").read_text())
+    a = json.loads((plain_out / "summary.json").read_text())
     b = json.loads((tmp_path / "aug" / "summary.json").read_text())
     assert a["support_augmentation"] is None
     assert {k: b["support_augmentation"][k] for k in ("n_g", "observed", "gap", "steps")} == {
