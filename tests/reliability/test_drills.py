@@ -20,6 +20,7 @@ import signal
 import sqlite3
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,8 @@ pytestmark = pytest.mark.slow  # each drill runs the daemon for 20-70 s
 SEED = 7
 
 
-def stream(script: list[dict], **source: object) -> dict:
-    return {"id": "cam", "source": {"kind": "synthetic", "script": script, "seed": SEED, **source},
+def stream(script: list[dict], stream_id: str = "cam", **source: object) -> dict:
+    return {"id": stream_id, "source": {"kind": "synthetic", "script": script, "seed": SEED, **source},
             "profiles": ["demo-walk"]}  # fmt: skip
 
 
@@ -104,7 +105,7 @@ def test_kill_9_of_the_worker_mid_episode_leaves_exactly_one_closed_alert_with_i
     # A short walk after the action: this performer's later walk is slower than the one before and
     # a few of its windows score just over the threshold, which keeps an uninterrupted episode open
     # but lets the resumed one close; that is scoring, not crash recovery, so it is kept short.
-    script = walk_with("jump_flail", 8.0, after=4.0)
+    script = walk_with("jump_flail", 8.0, before=4.0, after=4.0)
     expected, _, _ = reference(script)
     daemon = start_daemon(tmp_path, [stream(script)], demo_profiles(tmp_path / "profiles"))
     try:
@@ -123,7 +124,7 @@ def test_kill_9_of_the_worker_mid_episode_leaves_exactly_one_closed_alert_with_i
 
 
 def test_two_kill_9s_in_a_row_leave_exactly_one_closed_alert(tmp_path: Path) -> None:
-    script = walk_with("jump_flail", 16.0, after=4.0)
+    script = walk_with("jump_flail", 16.0, before=4.0, after=4.0)
     expected, _, _ = reference(script)
     daemon = start_daemon(tmp_path, [stream(script)], demo_profiles(tmp_path / "profiles"))
     try:
@@ -142,41 +143,61 @@ def test_two_kill_9s_in_a_row_leave_exactly_one_closed_alert(tmp_path: Path) -> 
     print(f"two kill -9s drill: 1 alert, {alert.n_windows} windows (uninterrupted: {expected})")
 
 
-@pytest.mark.parametrize("kills", [[0.3], [2.0], [0.3, 1.5]], ids=["early", "late", "twice"])
+# Per stream: the walk before its action, and when its frontend is killed (seconds after the alert
+# opens; after the restart, for the second kill). The actions are staggered so that no two frontends
+# restart at once: a restart much slower than one alone would split the episode.
+FRONTEND_KILLS = {"early": (4.0, [0.3]), "late": (7.0, [2.0]), "twice": (12.0, [0.3, 1.5])}
+
+
 def test_kill_9_of_a_recordings_frontend_mid_episode_plays_no_frame_twice_and_forges_no_alert(
-    tmp_path: Path, kills: list[float]
+    tmp_path: Path,
 ) -> None:
     # A recording (no starts_at): a restarted frontend goes on after its last published frame. Played
-    # from its start again, the jump would be scored, and alerted, a second time.
-    script = walk_with("jump_flail", 6.0, after=4.0)
-    _, frames, _ = reference(script)
-    daemon = start_daemon(tmp_path, [stream(script)], demo_profiles(tmp_path / "profiles"))
-    try:
-        wait(lambda: "ALERT stream=cam" in daemon.log(), 60, "the alert to open")
-        for i, delay in enumerate(kills):
-            wait(lambda: len(daemon.pids("frontend-cam")) == i + 1, 60, "the restarted frontend")  # noqa: B023
+    # from its start again, the jump would be scored, and alerted, a second time. One stream per
+    # timing in one daemon: each stream has a frontend process of its own (cameras_per_frontend 1).
+    scripts = {
+        name: walk_with("jump_flail", 6.0, before=before, after=4.0)
+        for name, (before, _) in FRONTEND_KILLS.items()
+    }
+    frames = {name: reference(script)[1] for name, script in scripts.items()}
+    streams = [stream(script, stream_id=name) for name, script in scripts.items()]
+    daemon = start_daemon(tmp_path, streams, demo_profiles(tmp_path / "profiles"))
+
+    def kill_frontend(name: str) -> None:
+        wait(lambda: f"ALERT stream={name} " in daemon.log(), 60, f"the alert of {name} to open")
+        for i, delay in enumerate(FRONTEND_KILLS[name][1]):
+            wait(lambda: len(daemon.pids(f"frontend-{name}")) == i + 1, 60, f"{name}'s restarted frontend")  # noqa: B023
             time.sleep(delay)
-            os.kill(daemon.pids("frontend-cam")[-1], signal.SIGKILL)
+            os.kill(daemon.pids(f"frontend-{name}")[-1], signal.SIGKILL)
+
+    try:
+        with ThreadPoolExecutor(len(FRONTEND_KILLS)) as pool:
+            for done in [pool.submit(kill_frontend, name) for name in FRONTEND_KILLS]:
+                done.result()
         finish(daemon)
     finally:
         daemon.stop()
-    received = daemon.record("worker stopped")["frames_received"]["cam"]
-    assert len(daemon.pids("frontend-cam")) == len(kills) + 1
-    # Frames in flight when a frontend died are lost, never more than a second's worth.
-    assert frames - 30 * len(kills) <= received <= frames, (received, frames)
+    received = daemon.record("worker stopped")["frames_received"]
     found = alerts(daemon.config["store"]["url"])
-    assert len(found) == 1 and found[0].ended_at is not None, [(a.id, a.started_at) for a in found]
-    print(f"frontend kill -9 drill ({kills}): {received} of {frames} frames, 1 alert")
+    for name, (_, kills) in FRONTEND_KILLS.items():
+        assert len(daemon.pids(f"frontend-{name}")) == len(kills) + 1, name
+        # Frames in flight when a frontend died are lost, never more than a second's worth.
+        assert frames[name] - 30 * len(kills) <= received[name] <= frames[name], (name, received, frames)
+        mine = [a for a in found if a.stream_id == name]
+        assert len(mine) == 1 and mine[0].ended_at is not None, (name, [(a.id, a.started_at) for a in mine])
+    assert len(found) == len(FRONTEND_KILLS), [(a.stream_id, a.started_at) for a in found]
+    print(f"frontend kill -9 drill ({FRONTEND_KILLS}): {received} of {frames} frames, 1 alert each")
 
 
 def test_kill_9_of_the_daemon_takes_its_children_along_and_the_next_daemon_continues_the_episode(
     tmp_path: Path,
 ) -> None:
     # A camera that carries on while the daemon is down: wall-clock timestamps, and the restarted
-    # frontend joins the performance where it is by then (starts_at).
-    script = walk_with("jump_flail", 16.0, before=10.0, after=5.0)
+    # frontend joins the performance where it is by then (starts_at), which begins once the daemon
+    # is about up.
+    script = walk_with("jump_flail", 16.0, before=6.0, after=5.0)
     expected, _, _ = reference(script)
-    cam = stream(script, starts_at=time.time() + 6.0)
+    cam = stream(script, starts_at=time.time() + 4.0)
     first = start_daemon(tmp_path, [cam], demo_profiles(tmp_path / "profiles"))
     second = None
     try:
@@ -242,34 +263,53 @@ def test_postgresql_refusing_20_s_mid_episode_or_hung_at_shutdown_loses_no_alert
 ) -> None:
     proxy, url = pg_proxy
     AlertStore(url).close()  # the schema exists before the outage
-    store = {"url": url, "busy_timeout_s": 3.0, "timeout_s": 5.0}
-    # 1. Down for 20 s while an episode is open: the alert is complete once the server is back.
-    script = walk_with("jump_flail", 6.0, after=24.0)
+    store = {"busy_timeout_s": 3.0, "timeout_s": 5.0}
+    # The two faults at once, each on a daemon, stream and proxy of its own (one alert log): the
+    # streams' ids keep each worker from taking the other's open episode for its own.
+    with TcpProxy(proxy.target) as hung_proxy, ThreadPoolExecutor(1) as pool:
+        hung = pool.submit(
+            _postgresql_hung_at_shutdown, tmp_path / "hung", hung_proxy, hung_proxy.url(url), store
+        )
+        alert, expected = _postgresql_refusing_20_s(tmp_path / "refusing", proxy, url, store)
+        hung.result()
+    found = alerts(url)
+    assert len(found) == 2 and all(a.ended_at is not None and a.windows is not None for a in found)
+    print(f"PostgreSQL drill: 2/2 alerts stored, the first with {alert.n_windows}/{expected} windows")
+
+
+def _postgresql_refusing_20_s(
+    folder: Path, proxy: TcpProxy, url: str, store: dict
+) -> tuple[AlertRecord, int | None]:
+    """Down for 20 s while an episode is open: the alert is complete once the server is back."""
+    script = walk_with("jump_flail", 6.0, before=4.0, after=24.0)
     expected, _, _ = reference(script)
-    first = tmp_path / "first"
-    first.mkdir()
-    daemon = start_daemon(first, [stream(script)], demo_profiles(first / "profiles"), store=store)
+    folder.mkdir()
+    daemon = start_daemon(folder, [stream(script, stream_id="refused")], demo_profiles(folder / "profiles"),
+                          store={"url": url, **store})  # fmt: skip
     try:
-        wait(lambda: "ALERT stream=cam" in daemon.log(), 60, "the alert to open")
+        wait(lambda: "ALERT stream=refused" in daemon.log(), 60, "the alert to open")
         proxy.set("refuse")
         time.sleep(20.0)
         proxy.set("forward")
         finish(daemon)
     finally:
         daemon.stop()
-    (alert,) = alerts(url)
-    assert alert.ended_at is not None and alert.n_windows == expected
-    # 2. Hung (a frozen proxy: connections open, no answer) before the action and still hung when
-    # the daemon is stopped: it stops within its bound, the alert waits in the outbox and says so,
-    # and `haad alerts deliver` writes it once the server answers again.
-    second = tmp_path / "second"
-    second.mkdir()
-    daemon = start_daemon(second, [stream(walk_with("jump_flail", 30.0))], demo_profiles(second / "profiles"),
-                          store=store)  # fmt: skip
+    (alert,) = [a for a in alerts(url) if a.stream_id == "refused"]
+    assert alert.ended_at is not None and alert.n_windows == expected, (alert.n_windows, expected)
+    return alert, expected
+
+
+def _postgresql_hung_at_shutdown(folder: Path, proxy: TcpProxy, url: str, store: dict) -> None:
+    """Hung (a frozen proxy: connections open, no answer) before the action and still hung when the
+    daemon is stopped: it stops within its bound, the alert waits in the outbox and says so, and
+    `haad alerts deliver` writes it once the server answers again."""
+    folder.mkdir()
+    daemon = start_daemon(folder, [stream(walk_with("jump_flail", 30.0), stream_id="hung")],
+                          demo_profiles(folder / "profiles"), store={"url": url, **store})  # fmt: skip
     try:
-        wait(lambda: daemon.metric("haad_frames_received_total", stream="cam") > 60, 60, "frames")
+        wait(lambda: daemon.metric("haad_frames_received_total", stream="hung") > 60, 60, "frames")
         proxy.set("freeze")
-        wait(lambda: daemon.log().count("ALERT stream=cam") == 1, 60, "the second alert to open")
+        wait(lambda: daemon.log().count("ALERT stream=hung") == 1, 60, "the alert to open")
         time.sleep(1.5)
         stopping = time.monotonic()
         assert daemon.stop() == 0
@@ -280,15 +320,12 @@ def test_postgresql_refusing_20_s_mid_episode_or_hung_at_shutdown_loses_no_alert
     assert "wait in" in daemon.log(), daemon.log()[-3000:]
     out = haad("alerts", "deliver", "--config", str(daemon.config_path))
     assert out.returncode == 0 and "delivered 1 alert" in out.stdout, out.stdout + out.stderr
-    found = alerts(url)
-    assert len(found) == 2 and all(a.ended_at is not None and a.windows is not None for a in found)
-    print(f"PostgreSQL drill: 2/2 alerts stored, the first with {alert.n_windows}/{expected} windows")
 
 
 def test_a_full_disk_under_the_state_dir_loses_no_alert_and_is_reported(
     tmp_path: Path, full_disk: Path
 ) -> None:
-    script = walk_with("jump_flail", 6.0)
+    script = walk_with("jump_flail", 6.0, before=4.0, after=6.0)  # the episode closes 3 s into the walk
     expected, _, _ = reference(script)
     fill(full_disk)
     daemon = start_daemon(tmp_path, [stream(script)], demo_profiles(tmp_path / "profiles"),
@@ -357,10 +394,22 @@ def page_status(port: int) -> int:
 # --- bad input ----------------------------------------------------------------------------------
 
 
-def test_a_corrupt_or_mismatched_new_profile_version_leaves_the_previous_one_serving(tmp_path: Path) -> None:
+def test_bad_profile_versions_and_hostile_senders_are_refused_and_counted_and_the_alert_stands(
+    tmp_path: Path,
+) -> None:
+    # Two kinds of bad input to one daemon, neither of which may restart the worker or change the
+    # one alert: a corrupt and a mismatched new profile version (the previous one keeps serving), and
+    # frames of every bad kind on the bus (each counted, none moves the stream or forges an alert).
     profiles = demo_profiles(tmp_path / "profiles")
-    daemon = start_daemon(tmp_path, [stream(walk_with("jump_flail", 6.0, before=10.0))], profiles)
+    daemon = start_daemon(tmp_path, [stream(walk_with("jump_flail", 6.0, after=8.0))], profiles)
     folder = profiles / "demo-walk"
+    rng = np.random.default_rng(0)
+    ctx = zmq.Context()
+    intruder = ctx.socket(zmq.PUSH)
+    intruder.linger = 0
+    intruder.connect(daemon.config["bus"]["endpoint"])
+    flail = np.cumsum(rng.normal(0, 0.3, size=(64, 20, 3)), axis=0).astype(np.float32)
+    vis = np.ones(20, np.float32)
     try:
         wait(lambda: daemon.metric("haad_frames_received_total", stream="cam") > 30, 60, "frames")
         good = (folder / "v0001.npz").read_bytes()
@@ -372,26 +421,6 @@ def test_a_corrupt_or_mismatched_new_profile_version_leaves_the_previous_one_ser
         np.savez(folder / "v0003.npz", **{**arrays, "embeddings": arrays["embeddings"][:, :128]})
         shutil.copy(folder / "v0001.json", folder / "v0003.json")
         wait(lambda: daemon.metric("haad_profile_errors_total", profile="demo-walk") >= 2, 20, "the refusal")
-        log = finish(daemon)
-    finally:
-        daemon.stop()
-    alert = closed_alert(daemon)
-    assert alert.profile_version == 1 and len(daemon.pids("worker")) == 1  # no restart loop
-    assert "profile demo-walk refused" in log and "v1 keeps serving" in log
-
-
-def test_hostile_senders_add_to_counters_and_never_suppress_or_forge_an_alert(tmp_path: Path) -> None:
-    daemon = start_daemon(tmp_path, [stream(walk_with("jump_flail", 6.0, after=8.0))],
-                          demo_profiles(tmp_path / "profiles"))  # fmt: skip
-    rng = np.random.default_rng(0)
-    ctx = zmq.Context()
-    intruder = ctx.socket(zmq.PUSH)
-    intruder.linger = 0
-    intruder.connect(daemon.config["bus"]["endpoint"])
-    flail = np.cumsum(rng.normal(0, 0.3, size=(64, 20, 3)), axis=0).astype(np.float32)
-    vis = np.ones(20, np.float32)
-    try:
-        wait(lambda: daemon.metric("haad_frames_received_total", stream="cam") > 30, 60, "frames")
         for i in range(64):  # claims to be the camera, from the far future
             intruder.send_multipart(encode(SkeletonFrame("cam", 10**6 + i, 1e9 + i / 30, flail[i], vis)))
         for i in range(5000):  # cameras nobody configured, flailing
@@ -407,13 +436,15 @@ def test_hostile_senders_add_to_counters_and_never_suppress_or_forge_an_alert(tm
             lambda: daemon.metric("haad_drops_total", reason="malformed") >= 9_000, 60, "the garbage counted"
         )
         text = daemon.metrics()
-        finish(daemon)
+        log = finish(daemon)
     finally:
         intruder.close(linger=0)
         ctx.term()
         daemon.stop()
-    (alert,) = alerts(daemon.config["store"]["url"])
-    assert alert.stream_id == "cam" and len(daemon.pids("worker")) == 1
+    alert = closed_alert(daemon)
+    assert alert.stream_id == "cam" and len(daemon.pids("worker")) == 1  # no restart loop
+    assert alert.profile_version == 1
+    assert "profile demo-walk refused" in log and "v1 keeps serving" in log
     drops = daemon.record("worker stopped")["drops"]
     assert drops["unknown_stream"] == 5000 and drops["time_jump"] == 64 and drops["bad_sent_at"] == 100
     decode = sum(
@@ -424,7 +455,7 @@ def test_hostile_senders_add_to_counters_and_never_suppress_or_forge_an_alert(tm
         line for line in text.splitlines() if line.startswith("haad_window_latency_seconds_sum")
     )
     assert "ghost" not in text and "inf" not in latency_sum.lower()
-    print(f"hostile-sender drill: 1 real alert, none forged; drops {drops}")
+    print(f"bad-input drill: profile v1 kept, 1 real alert, none forged; drops {drops}")
 
 
 def test_a_file_replayed_at_full_speed_is_scored_frame_by_frame_into_one_alert(tmp_path: Path) -> None:
