@@ -4,6 +4,7 @@ newest state; none lost, split or written twice."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import signal
@@ -14,11 +15,14 @@ from pathlib import Path
 import pytest
 
 from config.store import StoreConfig
+from edge.alert_outbox import AlertOutbox
 from edge.alerts_sink import AlertSink
 from tests.edge.test_alerts_sink import event, waiting
 from tests.reliability.test_outbox_damage import down, haad_script, run_forked, start_forked
 
-EPISODES = 200  # several delivery batches (edge.alerts_sink.BATCH)
+# States per transaction of `haad alerts deliver`; three batches, the last a short one.
+BATCH = inspect.signature(AlertOutbox.deliver).parameters["batch"].default
+EPISODES = 2 * BATCH + 2
 
 
 def outbox_of_a_stopped_daemon(outbox: Path) -> list[tuple[str, int, bool]]:
@@ -67,8 +71,8 @@ MOMENTS = [
     ("file", 0.05),
     ("file", 0.2),
     ("rows", 1),
-    ("rows", 64),
-    ("rows", 128),
+    ("rows", BATCH),
+    ("rows", 2 * BATCH),
     ("rows", EPISODES),
 ]
 
