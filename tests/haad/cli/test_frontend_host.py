@@ -91,9 +91,15 @@ def test_validate_frontend_warns_of_a_client_secret_key_every_user_may_read(tmp_
     )
 
 
-def test_frontend_run_warns_of_a_secret_key_and_camera_password_every_user_may_read(tmp_path: Path) -> None:
+def test_frontend_run_warns_of_a_secret_key_and_camera_password_every_user_may_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The edge host's validate and `haad run` warn of their secret key; a frontend host, holding the
     # key its frames are sent with, said nothing.
+    import haad.cli.frontend
+
+    # no worker reads these frames: each run need not hold its ended stream's queue 2 s for one
+    monkeypatch.setattr(haad.cli.frontend, "REMOTE_FLUSH_S", 0.1)
     config = _frontend_file(
         tmp_path, "{kind: synthetic, realtime: false, script: [{motion: idle, seconds: 0.2}]}"
     )
