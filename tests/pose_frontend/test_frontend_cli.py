@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import haad.cli.frontend
 from bus import Subscriber
 from bus.lifetime import Restarts
 from bus.messages import SkeletonFrame
@@ -218,7 +219,11 @@ metrics: {enabled: false}
     assert result.exit_code == 2 and "store.ulr: Extra inputs are not permitted" in result.output
 
 
-def test_run_publishes_every_stream_until_the_sources_end(tmp_path: Path) -> None:
+def test_run_publishes_every_stream_until_the_sources_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the subscriber reads all along: an ended stream's queue need not be held 2 s for it
+    monkeypatch.setattr(haad.cli.frontend, "REMOTE_FLUSH_S", 0.5)
     endpoint = f"ipc://{tmp_path}/bus.sock"
     config = _write(
         tmp_path / "f.yaml",
