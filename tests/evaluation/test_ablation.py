@@ -41,7 +41,7 @@ def test_ablation_trains_every_cell_and_writes_the_tables(tmp_path: Path, data_r
     enc_cfg.write_text(f"datasets: [msr]\ndata_root: {data_root}\nencoder: {{hidden: 16, blocks: 1}}\n")
     cfg = AblationConfig(
         encoder_config=str(enc_cfg), steps=4, train_n_g=[1, 2], table3_n_g=1,
-        bank=CompletionSettings(steps=2), support=CompletionSettings(n_g=2, steps=2, observed=30, gap="end"),
+        bank=CompletionSettings(steps=1), support=CompletionSettings(n_g=2, steps=1, observed=30, gap="end"),
         observed=[50, 30], dataset="msr", seeds=2,
         cache_dir=str(tmp_path / "banks"), filter_encoder="models/weights/encoder.safetensors",
     )  # fmt: skip
