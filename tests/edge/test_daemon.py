@@ -19,7 +19,11 @@ from edge.demo import PROFILES_DIR
 from edge.profiles import ProfileStore
 from edge.store import AlertStore
 from tests.daemon_harness import demo_profiles, free_port, start_daemon, wait
-from tests.edge.test_grafana_dashboard import dashboard_series
+from tests.edge.test_grafana_dashboard import (
+    check_counters_went_on,
+    check_every_dashboard_series_is_exported,
+    dashboard_series,
+)
 
 pytestmark = pytest.mark.slow  # runs the daemon's processes end to end
 
@@ -65,6 +69,7 @@ def test_squat_video_goes_through_bus_and_worker_into_sqlite(tmp_path: Path, dat
 
 
 def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_path: Path) -> None:
+    # Also the Grafana dashboard's series on a running daemon (tests/edge/test_grafana_dashboard.py).
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     # A camera nobody answers for (a corrupt file is refused before the daemon starts: test_cli.py)
@@ -95,8 +100,10 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
         # The profile is enrolled while the daemon runs: it is picked up without a restart.
         ProfileStore(profiles).save(ProfileStore(PROFILES_DIR).load("demo-walk"))
         wait(lambda: daemon.metric("haad_profiles_loaded") == 1, 20, "the new profile")
-        # Every series the Grafana dashboard queries exists before anything went wrong (at 0).
+        # Every series the Grafana dashboard queries exists before anything went wrong (at 0), and
+        # once windows are scored, with its labels for every stream (the dead camera's too).
         wait(lambda: dashboard_series() <= exported(daemon.metrics()), 20, "the dashboard's series")
+        dashboard = check_every_dashboard_series_is_exported(daemon, {"cam", "broken"})
 
         # Garbage from a stray sender, frames of a stream nobody configured and a wrong schema version
         # are counted, not fatal.
@@ -145,6 +152,7 @@ def test_daemon_survives_bad_input_reloads_profiles_and_flushes_on_sigterm(tmp_p
             30,
             "cam back",
         )
+        check_counters_went_on(daemon, dashboard)  # the dashboard's counters did not go back
         wait(lambda: daemon.metric("haad_alerts_total", stream="cam") >= 1, 40, "an alert")
         wait(lambda: daemon.metric("haad_event_delivery_failures_total", sink="webhook:down") >= 1, 20,
              "the webhook's failure counted")  # fmt: skip

@@ -1,27 +1,27 @@
 """deploy/grafana/haad.json queries only series that edge/metrics.py defines and shows each family;
 a running daemon exports each one, with the labels the dashboard groups and names them by, for every
-configured stream (a camera that never answered too), in an exposition Prometheus can parse."""
+configured stream (a camera that never answered too), in an exposition Prometheus can parse (checked
+here on the daemon tests/edge/test_daemon.py runs end to end)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from bus.messages import DROP_REASONS
-from tests.daemon_harness import Daemon, demo_profiles, free_port, start_daemon, wait, walk_with
+from tests.daemon_harness import Daemon, wait
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "haad.json"
 SUFFIXES = {Counter: ("_total",), Gauge: ("",), Histogram: ("_bucket", "_sum", "_count")}
 # Labels Prometheus adds when it scrapes (instance) or that a histogram carries itself (le).
 SCRAPE_LABELS = {"instance", "job", "le"}
+# Each sample of a /metrics answer: (series, sorted labels) -> value.
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def dashboard_series() -> set[str]:
@@ -58,13 +58,13 @@ def test_dashboard_series_are_the_exported_metrics() -> None:
     assert len(ids) == len(set(ids)) and all(p["targets"] for p in dashboard["panels"])
 
 
-def scrape(daemon: Daemon) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(daemon: Daemon) -> Samples:
     """Every sample of a /metrics answer, parsed as Prometheus parses it; checks each family is
     declared once and each histogram's buckets are cumulative up to +Inf = its count."""
     text = daemon.metrics()
     declared = re.findall(r"^# (HELP|TYPE) (\S+)", text, flags=re.M)
     assert len(declared) == len(set(declared)), sorted(d for d in declared if declared.count(d) > 1)
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    samples: Samples = {}
     for family in text_string_to_metric_families(text):
         buckets: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = defaultdict(list)
         for s in family.samples:
@@ -85,53 +85,33 @@ def label_values(samples: dict, series: str, label: str) -> set[str]:
     return {dict(labels).get(label, "") for name, labels in samples if name == series}
 
 
-@pytest.mark.slow  # the whole daemon in its own processes
-def test_a_running_daemon_exports_every_dashboard_series_with_its_labels_for_every_stream(
-    tmp_path: Path,
-) -> None:
-    dead = {"max_attempts": 1, "initial_backoff_s": 0.1, "max_backoff_s": 0.1, "open_timeout_s": 1.0}
-    daemon = start_daemon(
-        tmp_path,
-        [
-            {
-                "id": "cam",
-                "source": {"kind": "synthetic", "script": walk_with("jump_flail", 4.0, after=60.0)},
-            },
-            {
-                "id": "broken",  # a camera that never answers: no frame ever comes from it
-                "source": {"kind": "url", "url": f"rtsp://127.0.0.1:{free_port()}/", "reconnect": dead},
-            },
-        ],
-        demo_profiles(tmp_path / "profiles"),
-        events={"webhooks": [{"name": "down", "url": f"http://127.0.0.1:{free_port()}/hook"}]},
-    )
-    try:
-        wait(lambda: daemon.metric("haad_windows_scored_total") > 0, 60, "scored windows")
-        before = scrape(daemon)
-        missing = {
-            (series, label)
-            for series, labels in dashboard_labels().items()
-            for label in labels
-            if not label_values(before, series, label) - {""}
-        }
-        absent = {s for s in dashboard_series() if not any(name == s for name, _ in before)}
-        assert not absent and not missing, (absent, missing)
-        for series in ("haad_stream_fps", "haad_frames_received_total", "haad_frontend_frames_total"):
-            assert label_values(before, series, "stream") == {"cam", "broken"}, series
-        # Every reason the bus drops frames for is a series from the start (rules see 0, not no data).
-        assert set(DROP_REASONS) <= label_values(before, "haad_drops_total", "reason")
+def check_every_dashboard_series_is_exported(daemon: Daemon, streams: set[str]) -> Samples:
+    """A running daemon's /metrics, once it scored windows: every series the dashboard queries, with
+    the labels it groups and names them by, for each of ``streams`` (a camera that never answered
+    too). Returns the samples, for :func:`check_counters_went_on`. Called by the daemon's end-to-end
+    test (tests/edge/test_daemon.py), which runs such a daemon."""
+    wait(lambda: daemon.metric("haad_windows_scored_total") > 0, 60, "scored windows")
+    before = scrape(daemon)
+    missing = {
+        (series, label)
+        for series, labels in dashboard_labels().items()
+        for label in labels
+        if not label_values(before, series, label) - {""}
+    }
+    absent = {s for s in dashboard_series() if not any(name == s for name, _ in before)}
+    assert not absent and not missing, (absent, missing)
+    for series in ("haad_stream_fps", "haad_frames_received_total", "haad_frontend_frames_total"):
+        assert label_values(before, series, "stream") == streams, series
+    # Every reason the bus drops frames for is a series from the start (rules see 0, not no data).
+    assert set(DROP_REASONS) <= label_values(before, "haad_drops_total", "reason")
+    return before
 
-        # A camera restarted after a kill -9: counters go on from where they were, never back.
-        (pid,) = daemon.pids("frontend-cam")
-        os.kill(pid, signal.SIGKILL)
-        wait(lambda: len(daemon.pids("frontend-cam")) == 2, 30, "the camera restarted")
-        wait(lambda: daemon.metric("haad_frames_received_total", stream="cam") >
-             before[("haad_frames_received_total", (("stream", "cam"),))] + 30, 30, "frames again")  # fmt: skip
-        after = scrape(daemon)
-        kinds = {f.name: f.type for f in text_string_to_metric_families(daemon.metrics())}
-        for (name, labels), value in before.items():
-            family = re.sub(r"_(total|bucket|sum|count)$", "", name)
-            if kinds.get(family) in ("counter", "histogram"):
-                assert after.get((name, labels), -1.0) >= value, (name, labels, value)
-    finally:
-        daemon.stop()
+
+def check_counters_went_on(daemon: Daemon, before: Samples) -> None:
+    """After a camera's kill -9 and restart: counters go on from where they were, never back."""
+    after = scrape(daemon)
+    kinds = {f.name: f.type for f in text_string_to_metric_families(daemon.metrics())}
+    for (name, labels), value in before.items():
+        family = re.sub(r"_(total|bucket|sum|count)$", "", name)
+        if kinds.get(family) in ("counter", "histogram"):
+            assert after.get((name, labels), -1.0) >= value, (name, labels, value)
