@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from config.serve import ServeConfig, TokenConfig
 from edge.demo import PROFILES_DIR
 from edge.profiles import ProfileStore
+from edge.review.app import create_app
 from edge.review.auth import Auth, token_sha256
 from edge.review.context import ReviewContext
 from edge.store import AlertStore, NewAlert
@@ -133,6 +134,43 @@ def running(app: FastAPI, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def served(url: str, profiles: Path, **serve: object) -> Iterator[str]:
+    """The app on the log at ``url`` under a real Uvicorn server on a free port; yields its base URL."""
+    port = free_port()
+    ctx = make_context(url, profiles, port=port, **serve)
+    try:
+        with running(create_app(ctx), port) as base:
+            yield base
+    finally:
+        ctx.store.close()
+
+
+@contextmanager
+def logged_in_context(browser, base: str, **options: object) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """A browser context logged in to ``base`` once, for a module's tests to open their pages in."""
+    context = new_context(browser, **options)
+    try:
+        first = context.new_page()
+        log_in(first, base)
+        first.close()
+        yield context
+    finally:
+        context.close()
+
+
+@contextmanager
+def watched_page(context) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """A new page of ``context``; a JavaScript error on it fails the test. Closed after (its live
+    stream with it, before a server stops)."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    page.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 def new_context(browser, **options: object):  # type: ignore[no-untyped-def]

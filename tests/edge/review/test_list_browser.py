@@ -10,7 +10,18 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from review_helpers import Seeded, free_port, log_in, make_context, new_context, running
+from review_helpers import (
+    Seeded,
+    free_port,
+    log_in,
+    logged_in_context,
+    make_context,
+    new_context,
+    running,
+    seed,
+    served,
+    watched_page,
+)
 
 from edge.review.app import create_app
 from edge.store import AlertStore
@@ -26,6 +37,32 @@ def five_per_page(seeded: Seeded) -> Iterator[str]:
             yield base
     finally:
         ctx.store.close()
+
+
+@pytest.fixture(scope="module")
+def kept_log(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    """A seeded log that the tests using it leave as it is (they check that nothing is reviewed)."""
+    folder = tmp_path_factory.mktemp("kept")
+    (folder / "profiles").mkdir()
+    return seed(f"sqlite:///{folder / 'alerts.db'}", folder / "profiles")
+
+
+@pytest.fixture(scope="module")
+def kept_server(kept_log: Seeded) -> Iterator[str]:
+    with served(kept_log.url, kept_log.profiles) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def kept_context(browser, kept_server: str):  # type: ignore[no-untyped-def]
+    with logged_in_context(browser, kept_server, viewport={"width": 1100, "height": 760}) as context:
+        yield context
+
+
+@pytest.fixture
+def kept_page(kept_context):  # type: ignore[no-untyped-def]
+    with watched_page(kept_context) as page:
+        yield page
 
 
 def _shown(page) -> tuple[str, str, int]:  # type: ignore[no-untyped-def]
@@ -147,10 +184,11 @@ def test_a_live_update_leaves_the_keyboard_focus_where_it_was(page, live_server:
 
 
 def test_the_help_takes_the_focus_keeps_the_keys_from_the_alerts_and_gives_it_back(
-    page, live_server: str, seeded: Seeded
+    kept_page, kept_server: str, kept_log: Seeded
 ) -> None:  # type: ignore[no-untyped-def]
     """The help opened over the list but left the focus behind it: "c" there confirmed an alert."""
-    log_in(page, live_server)
+    page = kept_page
+    page.goto(kept_server + "/")
     page.wait_for_selector("#rows tr")
     page.keyboard.press("j")
     page.focus("#help-open")
@@ -162,15 +200,17 @@ def test_the_help_takes_the_focus_keeps_the_keys_from_the_alerts_and_gives_it_ba
     assert (
         not page.locator("#help").is_visible() and page.evaluate("document.activeElement.id") == "help-open"
     )
-    with AlertStore(seeded.url) as store:
+    with AlertStore(kept_log.url) as store:
         assert {a.status for a in store.list_alerts()} == {"new"}
-    page.goto("about:blank")  # closes the live stream before the server stops
 
 
-def test_a_review_key_or_button_with_nothing_to_review_says_so(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_review_key_or_button_with_nothing_to_review_says_so(
+    kept_page, kept_server: str, kept_log: Seeded
+) -> None:  # type: ignore[no-untyped-def]
     """ "c" with no alert selected or moved to, and "Mark page reviewed" on a page with nothing new,
     did nothing and said nothing."""
-    log_in(page, live_server, "/?status=confirmed")
+    page = kept_page
+    page.goto(kept_server + "/?status=confirmed")
     # the keys are wired by then
     page.wait_for_function("document.getElementById('live-state').textContent === 'live'")
     page.keyboard.press("c")
@@ -180,7 +220,8 @@ def test_a_review_key_or_button_with_nothing_to_review_says_so(page, live_server
     )
     page.click("#bulk-reviewed")
     assert page.locator("#review-result").inner_text() == "No new alert on this page."
-    page.goto("about:blank")  # closes the live stream before the server stops
+    with AlertStore(kept_log.url) as store:
+        assert {a.status for a in store.list_alerts()} == {"new"}
 
 
 def test_a_live_reconnect_leaves_the_result_of_a_review_to_be_read(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
@@ -202,23 +243,24 @@ def test_a_live_reconnect_leaves_the_result_of_a_review_to_be_read(page, live_se
 
 
 def test_the_profile_filter_offers_the_profiles_of_alerts_not_enrolled_here(
-    page, live_server: str, seeded: Seeded
+    kept_page, kept_server: str, kept_log: Seeded
 ) -> None:  # type: ignore[no-untyped-def]
     """It offered only this host's enrolled profiles: yard's alert on profile "other" (enrolled on
     another host, or deleted) could not be picked out."""
-    log_in(page, live_server)
+    page = kept_page
+    page.goto(kept_server + "/")
     page.wait_for_selector("#rows tr")
     assert page.locator("#f-profile option").all_inner_texts() == ["all", "demo-walk", "other"]
     page.select_option("#f-profile", "other")
     page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
-    assert page.locator("#rows tr").get_attribute("data-id") == str(seeded.ids[-1])
-    page.goto("about:blank")  # closes the live stream before the server stops
+    assert page.locator("#rows tr").get_attribute("data-id") == str(kept_log.ids[-1])
 
 
-def test_a_list_reload_that_fails_says_the_rows_are_from_before(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_list_reload_that_fails_says_the_rows_are_from_before(kept_page, kept_server: str) -> None:  # type: ignore[no-untyped-def]
     """With the server failing, a new filter left the old rows and "6 alert(s) match" as if applied
     (and an uncaught error in the page)."""
-    log_in(page, live_server)
+    page = kept_page
+    page.goto(kept_server + "/")
     page.wait_for_selector("#rows tr")
     page.route(
         "**/api/v1/alerts?*", lambda route: route.fulfill(status=503, json={"detail": "database unreachable"})
@@ -232,7 +274,6 @@ def test_a_list_reload_that_fails_says_the_rows_are_from_before(page, live_serve
     page.select_option("#f-stream", "dock")
     page.wait_for_function("document.getElementById('summary').textContent.startsWith('2 alert(s) match')")
     assert page.locator("#summary").get_attribute("class") == "muted"
-    page.goto("about:blank")  # closes the live stream before the server stops
 
 
 def test_a_refused_live_stream_is_asked_for_again_or_the_login_shown(

@@ -6,11 +6,13 @@ using the profile" and a pressable button, even for a profile this host lacks.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from review_helpers import AUTH, Seeded, demo_alert, log_in
+import pytest
+from review_helpers import AUTH, Seeded, demo_alert, logged_in_context, seed, served, watched_page
 
 from edge.store import AlertStore
 
@@ -22,6 +24,33 @@ BOX = """() => {
     profile: sel.hidden ? null : sel.value };
 }"""
 PREVIEWED = "!document.getElementById('normal-box').hidden && document.getElementById('scope-all-text').textContent.includes(':')"
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    """One seeded log for the module: each test marks and undoes the normal of an alert of its own."""
+    folder = tmp_path_factory.mktemp("normal-box")
+    (folder / "profiles").mkdir()
+    return seed(f"sqlite:///{folder / 'alerts.db'}", folder / "profiles")
+
+
+@pytest.fixture(scope="module")
+def live_server(seeded: Seeded) -> Iterator[str]:
+    with served(seeded.url, seeded.profiles) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def logged_in(browser, live_server: str):  # type: ignore[no-untyped-def]
+    """A browser context logged in to ``live_server`` once; each test opens its own page in it."""
+    with logged_in_context(browser, live_server, viewport={"width": 1100, "height": 760}) as context:
+        yield context
+
+
+@pytest.fixture
+def page(logged_in):  # type: ignore[no-untyped-def]
+    with watched_page(logged_in) as pg:
+        yield pg
 
 
 def _mark_normal(base: str, alert_id: int, **body: Any) -> None:
@@ -40,7 +69,7 @@ def _fresh_box(page) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 
 def _undo_here(page, base: str, alert_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    log_in(page, base, f"/alerts/{alert_id}")
+    page.goto(f"{base}/alerts/{alert_id}")
     page.wait_for_selector("#undo", state="visible")
     assert page.locator("#normal-box").is_hidden()
     page.click("#undo")
@@ -80,7 +109,7 @@ def test_the_box_back_after_an_undo_elsewhere_previews_the_scopes(
 ) -> None:  # type: ignore[no-untyped-def]
     alert_id = seeded.ids[1]
     _mark_normal(live_server, alert_id)
-    log_in(page, live_server, f"/alerts/{alert_id}")
+    page.goto(f"{live_server}/alerts/{alert_id}")
     page.wait_for_selector("#undo", state="visible")
     page.wait_for_function("document.getElementById('alert').dataset.live === 'on'", timeout=10_000)
     r = httpx.delete(f"{live_server}/api/v1/alerts/{alert_id}/normal", headers=AUTH, timeout=60)
@@ -90,14 +119,13 @@ def test_the_box_back_after_an_undo_elsewhere_previews_the_scopes(
     assert reshown == {"shown": True, "camera": "only camera door", "all": "every camera using demo-walk: dock, door",
                        "off": False, "why": "", "profile": None}  # fmt: skip
     assert reshown == _fresh_box(page)
-    page.goto("about:blank")  # closes the live stream before the server stops
 
 
 def test_the_box_whose_preview_failed_stays_off_and_says_why(page, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
     """Its preview's request failed (the server unreachable): the box said "only this camera" with a
     pressable button, the failure only in the page's message line."""
-    alert_id = seeded.ids[0]
-    log_in(page, live_server, f"/alerts/{alert_id}")
+    alert_id = seeded.ids[2]  # one no other test marks
+    page.goto(f"{live_server}/alerts/{alert_id}")
     page.wait_for_function(PREVIEWED, timeout=10_000)
     previewed = "**/api/v1/alerts/*/normal"
     page.route(previewed, lambda route: route.abort() if route.request.method == "GET" else route.continue_())

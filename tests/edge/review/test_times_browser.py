@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from review_helpers import demo_alert, free_port, log_in, make_context, new_context, running
+from review_helpers import demo_alert, logged_in_context, served, watched_page
 
 from edge.demo import PROFILES_DIR
-from edge.review.app import create_app
 from edge.store import AlertStore
 
 LA = "America/Los_Angeles"
@@ -38,34 +37,23 @@ def dst_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{folder / 'alerts.db'}"
     with AlertStore(url) as store:
         store.write_alerts([demo_alert("door", "demo-walk", t, seed=i + 1) for i, t in enumerate(STARTS)])
-    port = free_port()
-    ctx = make_context(url, profiles, port=port)
-    try:
-        with running(create_app(ctx), port) as base:
-            yield base
-    finally:
-        ctx.store.close()
+    with served(url, profiles) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def la_context(browser, dst_server: str):  # type: ignore[no-untyped-def]
     """A browser in Los Angeles, logged in to ``dst_server`` once for the module's pages."""
-    context = new_context(browser, timezone_id=LA, locale="en-US", viewport={"width": 1100, "height": 760})
-    page = context.new_page()
-    log_in(page, dst_server)
-    page.close()
-    yield context
-    context.close()
+    with logged_in_context(
+        browser, dst_server, timezone_id=LA, locale="en-US", viewport={"width": 1100, "height": 760}
+    ) as context:
+        yield context
 
 
 @pytest.fixture
 def la_page(la_context):  # type: ignore[no-untyped-def]
-    page = la_context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    page.close()  # closes the live stream before the server stops
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    with watched_page(la_context) as page:
+        yield page
 
 
 def _started_cells(page) -> list[str]:  # type: ignore[no-untyped-def]
