@@ -62,7 +62,8 @@ class EpisodeConfig(StrictModel):
         ge=0,
         le=86_400,
         description="An episode left open by a worker that died is continued if its stream's next window "
-        "starts within this many seconds of its last one (else it is closed with what was stored).",
+        "starts within this many seconds of its last one (else it is closed with what was stored). "
+        "Also how long (wall clock) an episode of a silent stream waits for it (stale_after_s).",
     )
     windows_kept: int = Field(
         default=12,
@@ -196,7 +197,10 @@ class WorkerConfig(StrictModel):
         default=2.0,
         gt=0,
         le=3600,
-        description="A stream that sent nothing for this long (wall clock) is reset.",
+        description="A stream that sent nothing for this long (wall clock) is stalled: its segment ends, "
+        "but it and its open episodes go on if its next frame continues where it stopped (within "
+        "max_gap_s of source time: a recording's restarted frontend); else, or after "
+        "episodes.resume_within_s without frames, the episodes close.",
     )
     backend: BackendConfig = Field(
         default_factory=OnnxRuntimeConfig, description="Encoder inference backend."

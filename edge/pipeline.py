@@ -298,11 +298,18 @@ class Pipeline:
         self._left_open_closed += self.tracker.numbered_since(sid, since)
 
     def reset_stale(self) -> None:
-        """Reset streams that sent nothing for ``stale_after_s`` (a camera that went away)."""
+        """Stall the streams that sent nothing for ``stale_after_s`` (a camera that went away, or a
+        frontend being restarted): their segments end, their episodes stay open until the next frame
+        shows whether it goes on where they stopped (``StreamWindow.stall``), at most
+        ``episodes.resume_within_s`` after the last frame (a camera that is gone)."""
         now = self.clock()
+        give_up_s = max(self.cfg.stale_after_s, self.cfg.episodes.resume_within_s)
         for who, window in self.windows.items():
-            if window.active and now - self.last_frame_at.get(who.stream_id, now) > self.cfg.stale_after_s:
-                self.batcher.add(window.reset("stale"), now)
+            silent_s = now - self.last_frame_at.get(who.stream_id, now)
+            if window.active and silent_s > self.cfg.stale_after_s:
+                self.batcher.add(window.stall(), now)
+            if window.stalled and silent_s > give_up_s:
+                window.let_go()
 
     def finish_streams(self) -> None:
         """End every stream's segment (the streams are done): windows of segments that ended short

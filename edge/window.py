@@ -26,6 +26,12 @@ After a reset, the stream starts a new *segment* at its next fully valid frame. 
 segment number so downstream state (alert episodes) can tell them apart; a reset is also reported to
 ``on_reset``.
 
+A stream that went silent (wall clock) is *stalled* (:meth:`StreamWindow.stall`, reset reason
+``stale``): its segment ends as at a reset, but is reported only when its next frame does not go on
+where it stopped (a hole it would not have bridged) or when :meth:`StreamWindow.let_go` gives up on
+it. A next frame that does go on (a replayed recording whose restarted frontend continues after its
+last frame) continues the segment, as if it had come in time: its windows and its episodes go on.
+
 Emission (the short-segment rule of :mod:`edge.segments`, shared with enrolment):
 
 * from ``spec.frames`` resampled frames on, the sliding window, every ``stride`` frames;
@@ -206,6 +212,9 @@ class StreamWindow:
         self._short_done = 0  # frames held by the segment's last short window
         self._held: list[ReadyWindow] = []  # short windows, out when the segment ends short
         self._boxes: deque[tuple[float, Box]] = deque()  # (time, box) of the recent usable frames
+        # A stalled segment (stall) kept for a frame that goes on with it: its outcome and seconds as
+        # counted when it ended, taken back if it goes on
+        self._stalled: tuple[str, float] | None = None
 
     @property
     def active(self) -> bool:
@@ -222,6 +231,8 @@ class StreamWindow:
                 f"{Watched(self.stream_id, self.person)}"
             )
         t, sent_at = frame.timestamp, frame.sent_at
+        if self._stalled is not None:
+            self._go_on_or_let_go(t)
         ended: list[ReadyWindow] = []  # the last window of a segment this frame ended
         if self._active:
             if t < self._last_t:
@@ -276,10 +287,35 @@ class StreamWindow:
             return []
         ready = self._end(self._last_sent_at if sent_at is None else sent_at)
         self.resets[reason] += 1
-        if self.on_reset is not None:
-            assert self.stream_id is not None
-            self.on_reset(WindowReset(self.stream_id, self.segment, reason, self._last_t, self.person))
+        self._report(reason)
         return ready
+
+    def stall(self) -> list[ReadyWindow]:
+        """The stream sent nothing for a while (wall clock; the worker's ``stale_after_s``): end the
+        segment as ``reset("stale")`` does, its short windows out now, but report it to ``on_reset``
+        only when the next frame does not go on with it or at :meth:`let_go`. A next frame that the
+        segment would have bridged, had it come in time, continues it (same segment number): a
+        recording's frontend restarted mid-action, its frames going on where they stopped, is one
+        stretch of skeleton (and one alert), not two."""
+        if not self._active:
+            return []
+        ready = self._end(self._last_sent_at, keep=True)
+        self.resets["stale"] += 1
+        return ready
+
+    @property
+    def stalled(self) -> bool:
+        """A stalled segment is kept, not reported yet (:meth:`stall`)."""
+        return self._stalled is not None
+
+    def let_go(self) -> None:
+        """Give up on a stalled segment (its stream sent nothing for too long): it is reported to
+        ``on_reset`` (reason ``stale``) and its frames are dropped."""
+        if self._stalled is None:
+            return
+        self._stalled = None
+        self._release()
+        self._report("stale")
 
     def finish(self) -> list[ReadyWindow]:
         """End the current segment because the stream is done (shutdown, end of a replay): like
@@ -299,6 +335,24 @@ class StreamWindow:
         return skeleton_seconds(self._known_k, self.spec) if self._active else 0.0
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _report(self, reason: str) -> None:
+        if self.on_reset is not None:
+            assert self.stream_id is not None
+            self.on_reset(WindowReset(self.stream_id, self.segment, reason, self._last_t, self.person))
+
+    def _go_on_or_let_go(self, t: float) -> None:
+        """The first frame after a stall: the segment goes on if the frame is within ``max_gap_s`` of
+        its last usable frame (source time), as it would have had it come in time; else it ends."""
+        assert self._stalled is not None
+        if not self._last_t <= t <= self._last_usable_t() + self.max_gap_s:
+            self.let_go()
+            return
+        outcome, seconds = self._stalled
+        self._stalled = None
+        self.segments -= Counter({outcome: 1})  # counted again when it ends
+        self.skeleton_s -= seconds
+        self._active = True
 
     def _classify(self, frame: SkeletonFrame) -> tuple[_MissingKind | None, bool]:
         """-> (why the frame counts as missing, or None; whether every joint is finite)."""
@@ -335,30 +389,39 @@ class StreamWindow:
         self._short_done = 0
         self._held.clear()
 
-    def _end(self, sent_at: float) -> list[ReadyWindow]:
-        """Close the active segment: its short windows if it ended short, and the segment counters."""
+    def _end(self, sent_at: float, *, keep: bool = False) -> list[ReadyWindow]:
+        """Close the active segment: its short windows if it ended short, and the segment counters.
+        ``keep``: keep what the segment needs to go on (a stalled one, :meth:`stall`)."""
         ready = self._resample_known(sent_at)
         n, f = self._count, self.spec.frames
         if n < self.min_frames:
-            self.segments["too_short"] += 1
+            outcome = "too_short"
         elif n < f:
-            self.segments["short"] += 1
+            outcome = "short"
             if n > self._short_done:
                 self._short_windows(self._t0 + (n - 1) / self.spec.fps, sent_at)
             ready += [replace(w, last_sent_at=sent_at) for w in self._held]  # completed by the end
             self._held.clear()
         else:
-            self.segments["full"] += 1
+            outcome = "full"
+        self.segments[outcome] += 1
         seconds = skeleton_seconds(n, self.spec)
         self.longest_s = max(self.longest_s, seconds)
         self.skeleton_s += seconds
         self._active = False
+        if keep:
+            self._stalled = (outcome, seconds)
+        else:
+            self._release()
+        return ready
+
+    def _release(self) -> None:
+        """Drop the frames an ended segment held."""
         self._raw_t.clear()
         self._raw_x.clear()
         self._pending_t.clear()
         self._pending_x.clear()
         self._boxes.clear()
-        return ready
 
     def _add_resolved(self, t: float, joints: np.ndarray) -> None:
         self._raw_t.append(t)

@@ -107,24 +107,52 @@ def test_stream_is_scored_only_against_its_profiles(backend, profile_of, streams
     assert all(e.episode.profile == "pb" for e in closed)
 
 
-def test_a_gap_closes_the_open_episode(backend, profile_of, streams) -> None:
+@pytest.mark.parametrize(
+    "silent_s,back_after_s",
+    [(0.0, 5.0), (10.0, 5.0), (10.0, 0.0), (70.0, None)],
+    ids=["gap", "silent-then-gap", "silent-then-where-it-stopped", "gone"],
+)
+def test_a_gap_closes_the_open_episode_a_wall_clock_silence_alone_does_not(
+    backend, profile_of, streams, silent_s: float, back_after_s: float | None
+) -> None:
+    # The stream stops in the middle of the abnormal part; it sends nothing for silent_s (wall clock,
+    # over stale_after_s: a frontend being restarted) and comes back back_after_s later in source time
+    # (None: never). Only frames lost close the alert: a replayed recording going on where it stopped
+    # is one alert. A stream that never comes back has it closed resume_within_s after its last frame.
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
     ((a0, a1),) = stream.abnormal
-    cut = stream.recording.times <= (a0 + a1) / 2  # the stream stops in the middle of the abnormal part
-    pipeline = Pipeline(WorkerConfig(), backend, [profile_of(stream.support)])
-    events = []
-    frames = _frames(stream.recording.joints[cut], stream.recording.times[cut], "cam1")
-    later = _frames(
-        stream.recording.joints[~cut][:40], stream.recording.times[~cut][:40] + 5.0, "cam1"
-    )  # back after 5 s
-    for f in frames + [
-        SkeletonFrame("cam1", len(frames) + i, f.timestamp, f.joints, f.visibility)
-        for i, f in enumerate(later)
-    ]:
-        pipeline.push(f)
+    cut = stream.recording.times <= (a0 + a1) / 2
+    now = [0.0]
+    pipeline = Pipeline(WorkerConfig(), backend, [profile_of(stream.support)], clock=lambda: now[0])
+    rec = stream.recording
+    frames = _frames(rec.joints[cut], rec.times[cut], "cam1")
+    later = (
+        []
+        if back_after_s is None
+        else _frames(rec.joints[~cut][:40], rec.times[~cut][:40] + back_after_s, "cam1")
+    )
+    events, scored = [], []
+    for i, f in enumerate(frames + later):
+        if i == len(frames) and silent_s:
+            now[0] += silent_s
+            pipeline.reset_stale()
+        pipeline.push(SkeletonFrame("cam1", i, f.timestamp, f.joints, f.visibility))
+        for b in pipeline.run_due(flush=True):
+            events += b.events
+            scored += [(w.segment, w.t_end) for w in b.windows]
+    if back_after_s is None:  # the worker's housekeeping while it stays silent
+        now[0] = 10.0
+        pipeline.reset_stale()
+        assert [e for b in pipeline.run_due(flush=True) for e in b.events] == []  # still open
+        now[0] = silent_s
+        pipeline.reset_stale()
         events += [e for b in pipeline.run_due(flush=True) for e in b.events]
-    kinds = [(e.kind, e.close_reason) for e in events]
-    assert ("opened", None) in kinds and ("closed", "reset") in kinds
+    kinds = [(e.kind, e.close_reason) for e in events if e.kind != "updated"]
+    if back_after_s == 0.0:
+        assert kinds == [("opened", None)] and {s for s, _ in scored} == {1}
+        assert len(set(scored)) == len(scored)  # no window scored twice
+    else:
+        assert kinds == [("opened", None), ("closed", "reset")]
 
 
 def _cut(stream, a: float, b: float, shift: float = 0.0) -> list[tuple[float, np.ndarray]]:

@@ -3,6 +3,8 @@ bridging and resets, and the cross-stream batcher."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -175,6 +177,44 @@ def test_long_interruption_resets_with_its_reason(interruption, reason: str) -> 
     after = feed(win, steady(t, 150))
     assert win.resets == {reason: 1} and after and {w.segment for w in after} == {2}
     assert after[0].t_start == pytest.approx(tail[0].timestamp if usable_tail else t)
+
+
+@pytest.mark.parametrize(
+    "stalled_at,back_after_s,reported",
+    [(100, 0.0, []), (45, 0.0, []), (100, 1.0, [(1, "stale")]), (100, None, [(1, "stale")])],
+    ids=["goes-on", "short-goes-on", "back-after-a-gap", "let-go"],
+)
+def test_a_stalled_segment_goes_on_with_a_frame_it_would_have_bridged(
+    stalled_at: int, back_after_s: float | None, reported: list[tuple[int, str]]
+) -> None:
+    # A stream silent for a while (wall clock) is stalled: its segment ends (short windows out now) but
+    # is reported only once a frame does not go on where it stopped (or let_go gives up on it). One that
+    # goes on (a recording's restarted frontend) continues the segment as if it had come in time.
+    frames = steady(0.0, 200)
+    resets: list[WindowReset] = []
+    win = window(stride=5, resets=resets, min_segment_s=1.0)
+    early = feed(win, frames[:stalled_at]) + win.stall()
+    assert win.stalled and win.resets == {"stale": 1} and resets == []
+    if back_after_s is None:
+        win.let_go()
+    shift = back_after_s or 0.0
+    late = feed(win, [replace(f, timestamp=f.timestamp + shift) for f in frames[stalled_at:]])
+    assert [(r.segment, r.reason) for r in resets] == reported and not win.stalled
+    whole = feed(window(stride=5, min_segment_s=1.0), frames)
+    if reported:  # a segment of its own from the next frame on
+        assert {w.segment for w in late} == {2} and late[0].t_start == pytest.approx(
+            frames[stalled_at].timestamp + shift
+        )
+        return
+    full = [w for w in early + late if w.segment_frames is None]
+    assert [(w.segment, w.t_end) for w in full] == [(1, w.t_end) for w in whole]
+    for w, u in zip(full, whole, strict=True):
+        np.testing.assert_array_equal(w.frames, u.frames)
+    # the short windows a stall let out (1.5 s of skeleton: 30 frames) are not emitted again
+    assert [w.segment_frames for w in early + late if w.segment_frames] == (
+        [20, 25, 30] if stalled_at == 45 else []
+    )
+    assert win.finish() == [] and win.segments == {"full": 1}
 
 
 def test_stride_spaces_windows_and_first_needs_a_full_window() -> None:
