@@ -14,10 +14,13 @@ from review_helpers import (
     CHROMIUM_ARGS,
     Seeded,
     free_port,
+    logged_in_context,
     make_context,
     new_context,
     running,
     seed,
+    served,
+    watched_page,
 )
 
 from edge.review.app import create_app
@@ -49,6 +52,34 @@ def live_server(seeded: Seeded) -> Iterator[str]:
             yield base
     finally:
         ctx.store.close()
+
+
+@pytest.fixture(scope="module")
+def module_log(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    """A seeded log shared by a module's tests (each leaves it as it found it, or uses alerts of its own)."""
+    folder = tmp_path_factory.mktemp("module-log")
+    (folder / "profiles").mkdir()
+    return seed(f"sqlite:///{folder / 'alerts.db'}", folder / "profiles")
+
+
+@pytest.fixture(scope="module")
+def module_server(module_log: Seeded) -> Iterator[str]:
+    """A real Uvicorn server on :func:`module_log` for the module; yields its base URL."""
+    with served(module_log.url, module_log.profiles) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def module_context(browser, module_server: str):  # type: ignore[no-untyped-def]
+    """A browser context logged in to :func:`module_server` once; each test opens its own page in it."""
+    with logged_in_context(browser, module_server, viewport={"width": 1100, "height": 760}) as context:
+        yield context
+
+
+@pytest.fixture
+def module_page(module_context):  # type: ignore[no-untyped-def]
+    with watched_page(module_context) as page:
+        yield page
 
 
 @pytest.fixture(scope="session")

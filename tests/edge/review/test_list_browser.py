@@ -14,13 +14,9 @@ from review_helpers import (
     Seeded,
     free_port,
     log_in,
-    logged_in_context,
     make_context,
     new_context,
     running,
-    seed,
-    served,
-    watched_page,
 )
 
 from edge.review.app import create_app
@@ -37,32 +33,6 @@ def five_per_page(seeded: Seeded) -> Iterator[str]:
             yield base
     finally:
         ctx.store.close()
-
-
-@pytest.fixture(scope="module")
-def kept_log(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
-    """A seeded log that the tests using it leave as it is (they check that nothing is reviewed)."""
-    folder = tmp_path_factory.mktemp("kept")
-    (folder / "profiles").mkdir()
-    return seed(f"sqlite:///{folder / 'alerts.db'}", folder / "profiles")
-
-
-@pytest.fixture(scope="module")
-def kept_server(kept_log: Seeded) -> Iterator[str]:
-    with served(kept_log.url, kept_log.profiles) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def kept_context(browser, kept_server: str):  # type: ignore[no-untyped-def]
-    with logged_in_context(browser, kept_server, viewport={"width": 1100, "height": 760}) as context:
-        yield context
-
-
-@pytest.fixture
-def kept_page(kept_context):  # type: ignore[no-untyped-def]
-    with watched_page(kept_context) as page:
-        yield page
 
 
 def _shown(page) -> tuple[str, str, int]:  # type: ignore[no-untyped-def]
@@ -184,11 +154,11 @@ def test_a_live_update_leaves_the_keyboard_focus_where_it_was(page, live_server:
 
 
 def test_the_help_takes_the_focus_keeps_the_keys_from_the_alerts_and_gives_it_back(
-    kept_page, kept_server: str, kept_log: Seeded
+    module_page, module_server: str, module_log: Seeded
 ) -> None:  # type: ignore[no-untyped-def]
     """The help opened over the list but left the focus behind it: "c" there confirmed an alert."""
-    page = kept_page
-    page.goto(kept_server + "/")
+    page = module_page
+    page.goto(module_server + "/")
     page.wait_for_selector("#rows tr")
     page.keyboard.press("j")
     page.focus("#help-open")
@@ -200,17 +170,17 @@ def test_the_help_takes_the_focus_keeps_the_keys_from_the_alerts_and_gives_it_ba
     assert (
         not page.locator("#help").is_visible() and page.evaluate("document.activeElement.id") == "help-open"
     )
-    with AlertStore(kept_log.url) as store:
+    with AlertStore(module_log.url) as store:
         assert {a.status for a in store.list_alerts()} == {"new"}
 
 
 def test_a_review_key_or_button_with_nothing_to_review_says_so(
-    kept_page, kept_server: str, kept_log: Seeded
+    module_page, module_server: str, module_log: Seeded
 ) -> None:  # type: ignore[no-untyped-def]
     """ "c" with no alert selected or moved to, and "Mark page reviewed" on a page with nothing new,
     did nothing and said nothing."""
-    page = kept_page
-    page.goto(kept_server + "/?status=confirmed")
+    page = module_page
+    page.goto(module_server + "/?status=confirmed")
     # the keys are wired by then
     page.wait_for_function("document.getElementById('live-state').textContent === 'live'")
     page.keyboard.press("c")
@@ -220,7 +190,7 @@ def test_a_review_key_or_button_with_nothing_to_review_says_so(
     )
     page.click("#bulk-reviewed")
     assert page.locator("#review-result").inner_text() == "No new alert on this page."
-    with AlertStore(kept_log.url) as store:
+    with AlertStore(module_log.url) as store:
         assert {a.status for a in store.list_alerts()} == {"new"}
 
 
@@ -243,24 +213,24 @@ def test_a_live_reconnect_leaves_the_result_of_a_review_to_be_read(page, live_se
 
 
 def test_the_profile_filter_offers_the_profiles_of_alerts_not_enrolled_here(
-    kept_page, kept_server: str, kept_log: Seeded
+    module_page, module_server: str, module_log: Seeded
 ) -> None:  # type: ignore[no-untyped-def]
     """It offered only this host's enrolled profiles: yard's alert on profile "other" (enrolled on
     another host, or deleted) could not be picked out."""
-    page = kept_page
-    page.goto(kept_server + "/")
+    page = module_page
+    page.goto(module_server + "/")
     page.wait_for_selector("#rows tr")
     assert page.locator("#f-profile option").all_inner_texts() == ["all", "demo-walk", "other"]
     page.select_option("#f-profile", "other")
     page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
-    assert page.locator("#rows tr").get_attribute("data-id") == str(kept_log.ids[-1])
+    assert page.locator("#rows tr").get_attribute("data-id") == str(module_log.ids[-1])
 
 
-def test_a_list_reload_that_fails_says_the_rows_are_from_before(kept_page, kept_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_list_reload_that_fails_says_the_rows_are_from_before(module_page, module_server: str) -> None:  # type: ignore[no-untyped-def]
     """With the server failing, a new filter left the old rows and "6 alert(s) match" as if applied
     (and an uncaught error in the page)."""
-    page = kept_page
-    page.goto(kept_server + "/")
+    page = module_page
+    page.goto(module_server + "/")
     page.wait_for_selector("#rows tr")
     page.route(
         "**/api/v1/alerts?*", lambda route: route.fulfill(status=503, json={"detail": "database unreachable"})
