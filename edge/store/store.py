@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from types import EllipsisType, TracebackType
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from config.events import EventKind
@@ -30,6 +31,10 @@ from edge.store.records import (
     kept_indices,
     others_rows,
 )
+
+
+class _InsertedMeanwhile(Exception):
+    """Another transaction inserted a row of an episode :meth:`AlertStore.write_alerts` was inserting."""
 
 
 class ReviewedMeanwhile(Exception):
@@ -64,6 +69,15 @@ class AlertStore:
         this returns; the row ids, in order. Replacing keeps the review status and note, so writing
         an episode's state again (a replayed outbox, a resumed episode) never adds a row; an open
         state never replaces a closed one."""
+        while True:
+            try:
+                return self._write_alerts_once(alerts)
+            except _InsertedMeanwhile:  # committed by another writer meanwhile: the next look-up finds it
+                continue
+
+    def _write_alerts_once(self, alerts: Sequence[NewAlert]) -> list[int]:
+        """:meth:`write_alerts`; :class:`_InsertedMeanwhile` (nothing written) where another
+        transaction inserted a row of one of its new episodes after the look-up."""
         now = datetime.now(UTC)
         # Decided in order, then written as three statements: the new rows (one insert), the
         # replaced rows (one executemany), their events. A row inserted here has no id until then,
@@ -73,9 +87,16 @@ class AlertStore:
         changes: list[tuple[str, EventKind]] = []  # for the events outbox, same transaction
         with self._write.begin() as s:
             # Each episode's row id and whether it is open (absent: not written yet), one query.
+            # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers): a
+            # transaction writing one of these rows meanwhile is waited for and its row read as it
+            # committed it, so an older open state never replaces the close it committed. Locked in
+            # key order: two writers of the same episodes never wait on each other (a deadlock).
             keys = sorted({a.episode_key for a in alerts})
-            known = select(Alert.episode_key, Alert.id, Alert.ended_at.is_(None)).where(
-                Alert.episode_key.in_(keys)
+            known = (
+                select(Alert.episode_key, Alert.id, Alert.ended_at.is_(None))
+                .where(Alert.episode_key.in_(keys))
+                .order_by(Alert.episode_key)
+                .with_for_update()
             )
             id_of: dict[str, int] = {}
             open_now: dict[str, bool] = {}
@@ -94,11 +115,13 @@ class AlertStore:
                     changes.append((key, "close" if was_open and a.ended_at is not None else "update"))
                 open_now[key] = was_open is not False and a.ended_at is None
             if inserts:
-                query = insert(Alert).returning(Alert.id, sort_by_parameter_order=True)
-                id_of |= {
-                    row["episode_key"]: int(i)
-                    for row, i in zip(inserts, s.scalars(query, inserts), strict=True)
-                }
+                # A row no lock could cover: one another transaction inserted after the look-up
+                # (PostgreSQL, READ COMMITTED) is skipped here, not refused, and the whole write
+                # done again.
+                query = _insert_new(s).returning(Alert.episode_key, Alert.id)
+                id_of |= {key: int(i) for key, i in s.execute(query, inserts)}
+                if len(id_of) < len(keys):
+                    raise _InsertedMeanwhile
             if updates:  # by primary key: one executemany
                 s.execute(update(Alert), [{"id": id_of[key], **columns} for key, columns in updates])
             record_alert_events(s, [(id_of[key], kind) for key, kind in changes])
@@ -290,6 +313,12 @@ def _filters(
     if status is not None:
         conditions.append(Alert.status == check_status(status))
     return conditions
+
+
+def _insert_new(s: Session) -> postgresql.Insert | sqlite.Insert:
+    """An insert of alert rows that skips an episode whose row exists (no unique-key error)."""
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(Alert).on_conflict_do_nothing(index_elements=[Alert.episode_key])
 
 
 def _record(row: Alert, **arrays: Any) -> AlertRecord:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Connection, Engine, TextClause, create_engine, event, inspect, text
 
 from config.redaction import redact_url
 from config.store import RetentionConfig, StoreConfig
@@ -346,6 +348,84 @@ def test_states_of_one_episode_in_one_batch_apply_in_order(store_url: str, make_
         ids = store.write_alerts([opened, closed, stale])
         got = store.get_alert(ids[0])
         assert len(set(ids)) == 1 and store.count() == 1
+        assert got.ended_at is not None and got.n_windows == 7  # closed stays closed
+
+
+def _second_write_racing_the_first(
+    url: str, first: list[NewAlert], second: list[NewAlert]
+) -> list[int] | BaseException:
+    """PostgreSQL: ``second`` written while a transaction writing ``first`` is held just before its
+    COMMIT (a write whose COMMIT a deadline cut short, still running on the server as the delivery
+    tries again), until ``second``'s transaction waits on it; what ``second``'s write returned or raised."""
+    held, release, writer_pid = threading.Event(), threading.Event(), [0]
+    first_writer: list[threading.Thread] = []
+
+    def hold_commit(conn: Connection) -> None:
+        if threading.current_thread() in first_writer:
+            writer_pid[0] = conn.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
+            held.set()
+            release.wait(10)
+
+    got: list[list[int] | BaseException] = []
+
+    def write_second(store: AlertStore) -> None:
+        try:
+            got.append(store.write_alerts(second))
+        except BaseException as e:  # noqa: BLE001 - returned to the test
+            got.append(e)
+
+    waiting_on_it = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+    with AlertStore(url) as one, AlertStore(url) as two, AlertStore(url) as watcher:
+        event.listen(Engine, "commit", hold_commit)
+        try:
+            first_writer.append(threading.Thread(target=one.write_alerts, args=(first,)))
+            first_writer[0].start()
+            assert held.wait(10)
+            racer = threading.Thread(target=write_second, args=(two,))
+            racer.start()
+            deadline = time.monotonic() + 10
+            while not _scalar(watcher, waiting_on_it, pid=writer_pid[0]):
+                assert time.monotonic() < deadline, "the second write never waited on the first"
+                time.sleep(0.005)
+            release.set()
+            first_writer[0].join(10)
+            racer.join(10)
+        finally:
+            release.set()
+            event.remove(Engine, "commit", hold_commit)
+    return got[0]
+
+
+def _scalar(store: AlertStore, query: TextClause, **params: Any) -> Any:
+    with store.reading() as s:
+        return s.scalar(query, params)
+
+
+def test_a_new_episode_another_write_commits_meanwhile_is_replaced_not_refused(
+    pg_url: str, make_alert: MakeAlert
+) -> None:
+    # READ COMMITTED: the look-up misses the row the other transaction has not committed yet; the
+    # insert then met its key and the state was refused (set aside by the outbox, the alert left open).
+    opened = make_alert(k=1, ended_at=None, n_windows=3)
+    closed = make_alert(k=2, n_windows=7, episode_key=opened.episode_key)
+    ids = _second_write_racing_the_first(pg_url, [opened], [closed])
+    assert isinstance(ids, list), ids
+    with AlertStore(pg_url) as store:
+        got = store.get_alert(ids[0])
+        assert store.count() == 1 and got.ended_at is not None and got.n_windows == 7
+
+
+def test_an_older_open_state_racing_its_close_never_reopens_the_episode(
+    pg_url: str, make_alert: MakeAlert
+) -> None:
+    opened = make_alert(k=1, ended_at=None, n_windows=3)
+    with AlertStore(pg_url) as store:
+        [alert_id] = store.write_alerts([opened])
+    closed = make_alert(k=2, n_windows=7, episode_key=opened.episode_key)
+    stale = make_alert(k=1, ended_at=None, n_windows=5, episode_key=opened.episode_key)
+    assert _second_write_racing_the_first(pg_url, [closed], [stale]) == [alert_id]
+    with AlertStore(pg_url) as store:
+        got = store.get_alert(alert_id)
         assert got.ended_at is not None and got.n_windows == 7  # closed stays closed
 
 
