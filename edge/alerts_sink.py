@@ -261,6 +261,8 @@ class AlertSink:
         finally:
             if outbox is not None:
                 outbox.close()
+            with self._lock:  # a stopping delivery loop ends once the writer has: not a second later
+                self._lock.notify_all()
 
     def _put_again_if_set_aside(self) -> None:
         """The states this worker holds go back to be put again when the outbox file was set aside
