@@ -18,7 +18,8 @@ from config.store import StoreConfig
 from edge.alert_outbox import AlertOutbox
 from edge.alerts_sink import AlertSink
 from tests.edge.test_alerts_sink import event, waiting
-from tests.reliability.test_outbox_damage import down, haad_script, run_forked, start_forked
+from tests.forked import haad_script, run_forked, start_forked
+from tests.reliability.test_outbox_damage import down
 
 # States per transaction of `haad alerts deliver`; three batches, the last a short one.
 BATCH = inspect.signature(AlertOutbox.deliver).parameters["batch"].default

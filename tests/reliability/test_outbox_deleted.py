@@ -17,7 +17,8 @@ from config.store import StoreConfig
 from edge.alert_outbox import recover_at_start
 from edge.alerts_sink import AlertSink
 from tests.edge.test_alerts_sink import rows
-from tests.reliability.test_outbox_damage import down, haad, run_forked
+from tests.forked import haad, run_forked
+from tests.reliability.test_outbox_damage import down
 
 # What is done to the outbox file: by a hand (rm), by a cleanup of the folder, by log rotation.
 ACTS = {

@@ -24,7 +24,7 @@ from edge.store import AlertStore, NewAlert, ReviewedMeanwhile, open_store
 from edge.store.engine import alembic_config, make_engine
 from edge.store.models import Base
 from edge.store.retention import prune
-from tests.reliability.test_outbox_damage import start_forked, wait_forked
+from tests.forked import start_forked, wait_forked
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MakeAlert = Callable[..., NewAlert]  # the make_alert fixture
