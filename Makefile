@@ -16,7 +16,7 @@ demo: $(STAMP)
 
 # Tests are independent (fresh folders, schemas, topics and ports) and run on two workers; the slow ones
 # (whole daemons, kill drills, training) after the rest, so that two drills, mostly waiting, share the
-# CPUs rather than a drill and a CPU-bound test (2 cores: 8 + 9 min, against 24 min on one worker).
+# CPUs rather than a drill and a CPU-bound test (2 cores: about 8 + 7 min).
 test: $(STAMP)
 	$(VENV)/bin/pytest -q -n 2 -m "not slow"
 	$(VENV)/bin/pytest -q -n 2 -m slow
