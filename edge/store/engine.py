@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -91,8 +92,8 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below)
         cur = dbapi_connection.cursor()
         try:
-            cur.execute(f"PRAGMA busy_timeout = {busy_ms}")  # first: the WAL switch may need the lock
-            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute(f"PRAGMA busy_timeout = {busy_ms}")  # first: the WAL switch waits for locks
+            _switch_to_wal(cur, cfg.busy_timeout_s)
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
         finally:
@@ -104,6 +105,25 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
 
     _track(engine)
     return engine
+
+
+def _switch_to_wal(cur: sqlite3.Cursor, busy_timeout_s: float) -> None:
+    """``PRAGMA journal_mode = WAL``, waiting for the write lock as long as the busy timeout allows.
+    On a file not yet in WAL mode the switch reads the header, then writes it: another connection
+    holding the write lock meanwhile (several processes opening one new log at once) makes it fail
+    with SQLITE_BUSY at once, the busy handler not called for a reader's upgrade. Tried again, it
+    starts afresh: a plain wait for the lock, or nothing to do once another switched the file."""
+    deadline = time.monotonic() + busy_timeout_s
+    pause = 0.001
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if e.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 class SchemaTooNew(CommandError):

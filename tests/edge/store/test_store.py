@@ -526,6 +526,25 @@ def test_processes_opening_a_new_database_at_once_all_succeed(store_url: str, tm
     assert _alembic_rows(store_url) == 1
 
 
+def test_switching_a_new_sqlite_file_to_wal_waits_for_another_writer(tmp_path: Path) -> None:
+    """Another process holds the write lock of a new log while this one switches it to WAL (several
+    opening it at once): the switch waits for the lock, not 'database is locked' at once."""
+    path = tmp_path / "alerts.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE held (x)")
+    release = threading.Timer(0.1, holder.execute, ["COMMIT"])
+    release.start()
+    engine = make_engine(StoreConfig(url=f"sqlite:///{path}", busy_timeout_s=5))
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
+        release.join()
+        holder.close()
+
+
 def test_threads_opening_a_new_database_at_once_all_succeed(store_url: str) -> None:
     n = 4
     start = threading.Barrier(n)
