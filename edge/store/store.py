@@ -229,10 +229,21 @@ class AlertStore:
             record_alert_events(s, [(alert_id, "update")])
 
     def write_stream_status(self, rows: Sequence[StreamStatus]) -> None:
-        """Upsert the live state of streams (edge.live_status) in one transaction."""
+        """Upsert the live state of streams (edge.live_status) in one transaction. One statement, not
+        a look-up then an insert: a row another writer inserted meanwhile (PostgreSQL, READ
+        COMMITTED) is waited for and replaced, never refused on its key."""
+        columns = [c.key for c in StreamStatus.__table__.columns]
+        # The last state of each stream and profile (one statement may not update a row twice).
+        latest = {(r.stream_id, r.profile): {c: getattr(r, c) for c in columns} for r in rows}
+        if not latest:
+            return
         with self._write.begin() as s:
-            for row in rows:
-                s.merge(row)
+            insert = _dialect(s).insert(StreamStatus)
+            keys = [c.key for c in StreamStatus.__table__.primary_key]
+            query = insert.on_conflict_do_update(
+                index_elements=keys, set_={c: insert.excluded[c] for c in columns if c not in keys}
+            )
+            s.execute(query, list(latest.values()))
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -317,8 +328,12 @@ def _filters(
 
 def _insert_new(s: Session) -> postgresql.Insert | sqlite.Insert:
     """An insert of alert rows that skips an episode whose row exists (no unique-key error)."""
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(Alert).on_conflict_do_nothing(index_elements=[Alert.episode_key])
+    return _dialect(s).insert(Alert).on_conflict_do_nothing(index_elements=[Alert.episode_key])
+
+
+def _dialect(s: Session) -> Any:
+    """The SQLAlchemy dialect module of ``s``'s database, for its INSERT ... ON CONFLICT."""
+    return postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
 
 
 def _record(row: Alert, **arrays: Any) -> AlertRecord:

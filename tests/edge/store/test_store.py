@@ -16,13 +16,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, TextClause, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, TextClause, create_engine, event, inspect, select, text
 
 from config.redaction import redact_url
 from config.store import RetentionConfig, StoreConfig
 from edge.store import AlertStore, NewAlert, ReviewedMeanwhile, open_store
 from edge.store.engine import alembic_config, make_engine
-from edge.store.models import Base
+from edge.store.models import Base, StreamStatus
 from edge.store.retention import prune
 from tests.forked import start_forked, wait_forked
 
@@ -352,11 +352,11 @@ def test_states_of_one_episode_in_one_batch_apply_in_order(store_url: str, make_
 
 
 def _second_write_racing_the_first(
-    url: str, first: list[NewAlert], second: list[NewAlert]
-) -> list[int] | BaseException:
+    url: str, first: Any, second: Any, write: Callable[[AlertStore, Any], Any] = AlertStore.write_alerts
+) -> Any:
     """PostgreSQL: ``second`` written while a transaction writing ``first`` is held just before its
     COMMIT (a write whose COMMIT a deadline cut short, still running on the server as the delivery
-    tries again), until ``second``'s transaction waits on it; what ``second``'s write returned or raised."""
+    tries again), until ``second``'s transaction waits on it; what ``second``'s ``write`` returned or raised."""
     held, release, writer_pid = threading.Event(), threading.Event(), [0]
     first_writer: list[threading.Thread] = []
 
@@ -366,11 +366,11 @@ def _second_write_racing_the_first(
             held.set()
             release.wait(10)
 
-    got: list[list[int] | BaseException] = []
+    got: list[Any] = []
 
     def write_second(store: AlertStore) -> None:
         try:
-            got.append(store.write_alerts(second))
+            got.append(write(store, second))
         except BaseException as e:  # noqa: BLE001 - returned to the test
             got.append(e)
 
@@ -378,7 +378,7 @@ def _second_write_racing_the_first(
     with AlertStore(url) as one, AlertStore(url) as two, AlertStore(url) as watcher:
         event.listen(Engine, "commit", hold_commit)
         try:
-            first_writer.append(threading.Thread(target=one.write_alerts, args=(first,)))
+            first_writer.append(threading.Thread(target=write, args=(one, first)))
             first_writer[0].start()
             assert held.wait(10)
             racer = threading.Thread(target=write_second, args=(two,))
@@ -427,6 +427,19 @@ def test_an_older_open_state_racing_its_close_never_reopens_the_episode(
     with AlertStore(pg_url) as store:
         got = store.get_alert(alert_id)
         assert got.ended_at is not None and got.n_windows == 7  # closed stays closed
+
+
+def test_a_stream_status_another_writer_commits_meanwhile_is_replaced_not_refused(pg_url: str) -> None:
+    # A look-up then insert (merge) missed the row not committed yet, met its key and was refused:
+    # shown as "alert log unavailable" and a back-off (the worker and haad serve's own status, say).
+    def status(fps: float) -> list[StreamStatus]:
+        return [StreamStatus(stream_id="cam1", profile="walk", profile_version=1, updated_at=T0, host="h",
+                             fps=fps, score=None, threshold=1.0, windows_scored=0, recent="[]")]  # fmt: skip
+
+    got = _second_write_racing_the_first(pg_url, status(10.0), status(12.0), AlertStore.write_stream_status)
+    assert got is None, got
+    with AlertStore(pg_url) as store, store.reading() as s:
+        assert s.scalars(select(StreamStatus.fps)).all() == [12.0]
 
 
 def test_open_alerts_are_those_of_the_given_streams_without_an_end(
