@@ -449,6 +449,7 @@ class Daemon:
             series |= {"reconnects": metrics.FRONTEND_RECONNECTS.labels(stream),
                        "failed_opens": metrics.FRONTEND_FAILED_OPENS.labels(stream),
                        "refused": metrics.FRONTEND_PEOPLE_REFUSED.labels(stream),
+                       "snapshot_failed": metrics.DROPS.labels("snapshot_failed"),  # pictures only
                        # a camera restarted inside a process of several, which itself runs on: named
                        # as /health names that camera given up there
                        "restarts": metrics.CHILD_RESTARTS.labels(f"frontend-{stream}")}  # fmt: skip

@@ -64,6 +64,7 @@ COUNTERS: tuple[str, ...] = (
     "skipped",
     "below_rate",
     "refused",
+    "snapshot_failed",
 )
 _INDEX = {name: i for i, name in enumerate(COUNTERS)}
 

@@ -16,6 +16,8 @@ Counters (:class:`pose_frontend.base.Counters`) live in shared memory the parent
   ``seq`` is missing and the worker counts them as lost frames;
 * ``refused``: frames that left someone out: found beyond ``estimator.people.max_people``,
   not tracked;
+* ``snapshot_failed``: camera frames the snapshot ring could not keep (the frame is published all the
+  same: :mod:`pose_frontend.snapshots`);
 * ``reconnects``, ``failed_opens``, ``skipped``: counted by the source (live sources reconnecting,
   frames replaced by newer ones, unreadable images, a recording's frames published before a restart).
 
@@ -186,7 +188,7 @@ def run_stream(
         if src.produces == "image" and snapshot_dir is not None and config.snapshots != "off":
             # A restart continues the stream's clock (a file after its last sent frame, a camera on
             # the host's clock): the ring's frames stay for the alerts open across it.
-            ring = FrameRing(snapshot_dir / config.id, progress.timestamp if progress.seq else None)
+            ring = FrameRing(snapshot_dir / config.id, progress.timestamp if progress.seq else None, counters)
         for timestamp, frame in frames:
             if stop.is_set():
                 break

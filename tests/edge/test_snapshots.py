@@ -4,6 +4,7 @@ each alert keeps of it (edge/snapshots.py), on real files."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -158,6 +159,43 @@ def _whole(alerts: Path) -> list[float]:
     for f in index["frames"]:
         Image.open(alerts / "ep1" / f["name"]).load()  # raises on a truncated or empty file
     return [f["t"] for f in index["frames"]]
+
+
+@pytest.mark.parametrize("fault", ["a file in its place", "a full disk"])
+def test_a_ring_folder_that_cannot_be_written_costs_pictures_only_and_is_tried_again(
+    tmp_path: Path, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture, fault: str
+) -> None:
+    """A ring folder under a regular file raised NotADirectoryError from the ring's start, so the
+    camera's frontend died at every restart until the daemon gave the camera up: no more alerts."""
+    from pose_frontend.base import Counters
+    from tests.faults import fill
+
+    if fault == "a full disk":
+        root = request.getfixturevalue("full_disk")
+        fill(root)
+    else:
+        root = tmp_path / "snapshots"
+        root.write_text("a file where the pictures' folder should be")
+    frame, counters = np.zeros((48, 64, 3), np.uint8), Counters()
+    with caplog.at_level(logging.INFO, logger=ring_module.__name__):
+        ring = FrameRing(root / "ring" / "cam", counters=counters)
+        for i in range(12):  # 3 s at 4 fps: tried at the first frame only, counted at each
+            ring.add(i / 4, frame, [None])
+        assert counters["snapshot_failed"] == ring.failures == 12
+        errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1 and str(ring.folder) in errors[0].getMessage()
+        assert not list(root.rglob("*.tmp"))  # no empty file left by each try on a full disk
+        if fault == "a full disk":
+            (root / "filler").unlink()
+        else:
+            root.unlink()
+        ring.add(ring_module.RETRY_S - 0.25, frame, [None])  # not yet tried again
+        ring.add(ring_module.RETRY_S, frame, [None])
+    assert [p.name for p in ring.folder.iterdir()] == ["000000010000.jpg"]
+    assert counters["snapshot_failed"] == 13
+    assert [r.levelno for r in caplog.records if "takes pictures again" in r.getMessage()] == [
+        logging.WARNING
+    ]
 
 
 @pytest.mark.parametrize("full_from", ["opening", "close", "close twice, then freed"])

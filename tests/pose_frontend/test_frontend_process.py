@@ -72,6 +72,7 @@ def test_replayed_skeletons_are_published_with_seq_visibility_and_no_person(tmp_
         "skipped": 0,
         "below_rate": 0,
         "refused": 0,
+        "snapshot_failed": 0,
     }
 
 
@@ -237,6 +238,20 @@ def test_a_restart_keeps_the_pictures_an_open_alert_needs_and_a_new_run_does_not
     with pytest.raises(KeyboardInterrupt):  # a new daemon: a new clock, whose pictures are its own
         run_stream(config, CrashAfter(1), threading.Event(), progress=Progress(), snapshot_dir=ring)
     assert sorted(p.name for p in (ring / "cam").iterdir()) == ["000000000000.jpg"]
+
+
+def test_a_pictures_folder_that_cannot_be_made_costs_the_pictures_never_the_skeletons(
+    tmp_path: Path, mp_testdata: Path
+) -> None:
+    # NotADirectoryError from the ring's start stopped the stream at every restart until the daemon
+    # gave the camera up: a mistake on the pictures' folder ended that camera's alerts.
+    (tmp_path / "snapshots").write_text("a file where the pictures' folder should be")
+    source = ImagesSourceConfig(path=str(mp_testdata / "pose.jpg"), realtime=False)
+    out = Collect()
+    counters = run_stream(StreamConfig(id="cam", source=source), out, threading.Event(),
+                          snapshot_dir=tmp_path / "snapshots" / "ring")  # fmt: skip
+    assert [f.seq for f in out.frames] == [1] and out.frames[0].person
+    assert counters["published"] == counters["snapshot_failed"] == 1 and counters["errors"] == 0
 
 
 # --- real processes, real bus ------------------------------------------------------------------
