@@ -24,7 +24,8 @@ Exposed (all prefixed ``haad_``):
   from the start), window resets (gap, person_left, low_visibility, stale, ...) as
   ``reset_<reason>``, windows dropped by an overloaded batcher (``batcher_overflow``), NaN scores
   (``nan_scores``), windows of a segment that already ended (``late_windows``), stretches too short to
-  window (``too_short_segment``), people beyond a stream's window cap (``too_many_people``);
+  window (``too_short_segment``), people beyond a stream's window cap (``too_many_people``), camera
+  frames the snapshot ring could not keep, published all the same (``snapshot_failed``);
 * ``alerts_total{stream,profile}``, ``open_episodes``; ``profiles_loaded``; ``child_restarts_total{child}``
   (a camera restarted inside a process of several, ``cameras_per_frontend``, as ``frontend-<stream>``);
 * ``alerts_unsaved`` (alert states only in memory: the outbox cannot take them), ``outbox_waiting``
