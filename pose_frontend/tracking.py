@@ -232,8 +232,8 @@ class Track:
     confirmed: bool = False  # published: see the module docstring
     upright_run: int = 0  # readings in a row that were upright (while not confirmed)
     origin: np.ndarray | None = None  # its feet when first seen
-    # (time, image landmarks) of its readings over the last SETTLED_S (while not confirmed)
-    recent: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
+    # (time, image landmarks, misread) of its readings over the last SETTLED_S (while not confirmed)
+    recent: deque[tuple[float, np.ndarray, bool]] = field(default_factory=deque)
     seen_since: float | None = None  # seen in every frame since (while not confirmed)
 
     def predicted_hip(self, t: float) -> np.ndarray:
@@ -436,19 +436,21 @@ class PersonTracker:
             if track.origin is None:
                 track.origin = feet
             walked = float(np.linalg.norm(feet - track.origin))
-            track.recent.append((t, landmarks))
+            track.recent.append((t, landmarks, misread(landmarks)))
             while track.recent[0][0] < t - SETTLED_S:
                 track.recent.popleft()
             if track.seen_since is None:
                 track.seen_since = t
-            moving = [lm for ts, lm in track.recent if ts >= t - ARTICULATION_SPAN_S]
-            misreadings = sum(misread(lm) for _, lm in track.recent)
+            moving = [lm for ts, lm, _ in track.recent if ts >= t - ARTICULATION_SPAN_S]
+            misreadings = sum(wrong for _, _, wrong in track.recent)
             track.confirmed = (
                 track.upright_run
                 >= max(1 if first else CONFIRM_READINGS, misreadings / MISREADINGS_PER_READING)
                 or walked >= CONFIRM_WALK * box_height(box)
                 or (len(moving) >= ARTICULATION_READINGS and articulated(np.stack(moving)))
-                or (t - track.seen_since >= SETTLED_S and settled(np.stack([lm for _, lm in track.recent])))
+                or (
+                    t - track.seen_since >= SETTLED_S and settled(np.stack([lm for _, lm, _ in track.recent]))
+                )
             )
             if track.confirmed:
                 track.recent.clear()
