@@ -103,9 +103,8 @@ def browser():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def page(browser):  # type: ignore[no-untyped-def]
     context = new_context(browser, viewport={"width": 1100, "height": 760})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    try:
+        with watched_page(context) as pg:
+            yield pg
+    finally:
+        context.close()

@@ -10,19 +10,18 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
-from review_helpers import Seeded, log_in, new_context
+from review_helpers import Seeded, log_in, new_context, watched_page
 
 
 @pytest.fixture
 def utc_page(browser) -> Iterator:  # type: ignore[no-untyped-def]
     """A page whose browser clock is UTC, so the axis reads the same on every host."""
     context = new_context(browser, viewport={"width": 1100, "height": 760}, timezone_id="UTC")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    try:
+        with watched_page(context) as page:
+            yield page
+    finally:
+        context.close()
 
 
 def _seconds(label: str) -> float:
