@@ -268,9 +268,11 @@ async def _event_stream(request: Request, ctx: ReviewContext, who: Identity, las
             if not log_down:
                 log.warning("live updates: alert log unreachable (%s); waiting for it", why_unreachable(err))
             log_down, events = True, []
-        # A session logged out or expired ends its streams (the browser's reconnect gets 401); asked
-        # after reading, so no change written after the logout goes out.
+        # A session logged out or expired ends its streams, saying so (a page goes to the login
+        # without a reconnect, refused 401); asked after reading, so no change written after the
+        # logout goes out.
         if who.via == "session" and ctx.auth.identify(request) is None:
+            yield "event: signed-out\ndata: {}\n\n"
             return
         for e in events:
             data = {"event_id": e.id, "type": e.kind, "alert": e.payload["alert"]}

@@ -10,11 +10,16 @@ async function api(path, options = {}) {
   if (opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = CSRF;
   if (opts.json !== undefined) { opts.body = JSON.stringify(opts.json); opts.headers["Content-Type"] = "application/json"; }
   const r = await fetch("/api/v1" + path, opts);
-  if (r.status === 401 && loggingOut) throw new Error("401");
-  if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("401"); }
+  // Signed out: the page is left for the login, its call never answered. Failed with "401", each
+  // caller said so ("Failed: 401", "No answer from the server … (401)") until the login came.
+  if (r.status === 401) { toLogin(); return new Promise(() => {}); }
   const body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
   if (!r.ok) throw new Error(problem(body.detail) || r.statusText);
   return body;
+}
+// The login, to come back here; none once "log out" is pressed (wireLogout goes to the plain login).
+function toLogin() {
+  if (!loggingOut) location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
 }
 // An API error's words: its detail, or a 422's list of (where, what) as "offset: Input should be …".
 const problem = (detail) => (Array.isArray(detail) ? detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ") : detail);
@@ -88,14 +93,19 @@ function liveAlerts(onChange, state = () => {}) {
     source = new EventSource("/api/v1/events/live" + (lastId ? "?after=" + lastId : ""));
     source.addEventListener("alert", (ev) => { lastId = ev.lastEventId || lastId; onChange(JSON.parse(ev.data)); });
     source.onopen = () => state("live");
+    // The server ends the stream as the session ends (expired, logged out in another tab), saying
+    // so: the page goes to the login at once, never saying "reconnecting…" (in red on an alert's
+    // page) for the 2 s until a refused reconnect would have told it.
+    source.addEventListener("signed-out", () => { live.close(); toLogin(); });
     source.onerror = () => {
-      state("reconnecting…");
-      if (closed || source.readyState !== EventSource.CLOSED) return;
+      if (closed) return;
+      if (source.readyState !== EventSource.CLOSED) { state("reconnecting…"); return; }  // the browser does
       // A refused stream the browser never asks for again (a 401: the session expired, logged out,
       // or forgotten by a restarted server; a 503): the page said "reconnecting…" for ever. A
-      // signed-out page goes to the login (api does), else a new stream from the last change seen.
-      api("/alerts?limit=1").then(() => setTimeout(() => closed || open(), 2000),
-        (e) => { if (e.message !== "401") setTimeout(() => closed || open(), 5000); });
+      // signed-out page goes to the login (api does) saying nothing, else a new stream from the
+      // last change seen.
+      const again = (ms) => () => { state("reconnecting…"); setTimeout(() => closed || open(), ms); };
+      api("/alerts?limit=1").then(again(2000), again(5000));
     };
   };
   open();
@@ -115,7 +125,7 @@ async function unreviewedBadge() {
     const page = await api("/alerts?status=new&limit=1");
     if (b) { b.textContent = page.total; b.hidden = !page.total; b.classList.remove("stale"); b.title = ""; }
   } catch (e) {
-    if (b && e.message !== "401") {
+    if (b) {
       b.textContent = "?"; b.hidden = false; b.classList.add("stale");
       b.title = `Unreviewed count unknown since ${when(new Date())}: ${e.message}`;
     }
@@ -235,7 +245,6 @@ async function alertsPage() {
   // are from before, not what the filters now ask.
   const summary = document.getElementById("summary");
   const reload = () => load().catch((e) => {
-    if (e.message === "401") return;
     summary.className = "error";
     summary.textContent = `Could not load the alerts (${e.message}): the list below is from before.`;
   });
@@ -307,7 +316,17 @@ async function alertPage() {
   document.getElementById("note").value = alert.note;
   document.getElementById("plot-link").href = `/api/v1/alerts/${id}/timeline.png`;
   document.getElementById("npz-link").href = `/api/v1/alerts/${id}/windows?format=npz`;
-  const reviewedElsewhere = wireReview(id, alert);
+  // Reads of the alert, each shown unless a read begun later was shown first: a live update's read
+  // answered after a review made here (begun before it) put back the state from before the review,
+  // said it was "reviewed meanwhile" and made the next review here over the older one (refused).
+  let begun = 0, newest = 0;
+  const read = async () => {
+    const n = ++begun, a = await api("/alerts/" + id);
+    if (n < newest) return null;
+    newest = n;
+    return a;
+  };
+  const show = wireReview(id, alert, read);
   // The list's keys for the same acts (c, r or d), each pressing its button: one action at a time,
   // none while it is off. Marking normal changes a profile: m only goes to its choices.
   const press = (name) => () => document.getElementById(name).click();
@@ -320,9 +339,9 @@ async function alertPage() {
   });
   showScene(id, alert);
   let win = null;
-  follow(id, alert, async (a) => {
+  follow(alert, read, async (a) => {
     const going = !alert.ended_at;
-    alert = a; renderAlert(a); reviewedElsewhere(a);
+    alert = a; show(a);
     // An open episode's kept windows change as it goes on (its peak, its last hot one): the playback
     // went on with those of its first moments, after it had ended too. A review changes none.
     if (!going) return;
@@ -345,7 +364,7 @@ async function alertPage() {
 // made elsewhere (a colleague confirmed it: the page said "new" until its own review was refused),
 // with the nav's unreviewed count. With the live updates lost (the server gone) it says so: what it
 // shows is then only what was known.
-function follow(id, first, onChange) {
+function follow(first, read, onChange) {
   const box = document.getElementById("alert"), state = document.getElementById("live-state");
   let lostAt = null, open = !first.ended_at, caughtUp = false;
   const say = () => {
@@ -356,13 +375,14 @@ function follow(id, first, onChange) {
   };
   const update = async () => {
     let a;
-    try { a = await api("/alerts/" + id); } catch (e) { return; }  // the next change tries again
+    try { a = await read(); } catch (e) { return; }  // the next change tries again
+    if (!a) return;  // older than what is shown
     open = !a.ended_at;
     onChange(a);
     say();
   };
   const counted = debounced(unreviewedBadge);
-  liveAlerts((change) => { counted(); if (change.alert.id === Number(id)) update(); }, (s) => {
+  liveAlerts((change) => { counted(); if (change.alert.id === first.id) update(); }, (s) => {
     if (s === "live") {
       box.dataset.live = "on";
       // What changed meanwhile: while the stream was down, or between the page's first read and
@@ -458,7 +478,7 @@ async function showScopes(id) {
   why.textContent = p.enrolled ? "" : `Profile ${p.profile} is not enrolled on this host: mark it normal where it is.`;
 }
 
-function wireReview(id, alert) {
+function wireReview(id, alert, read) {
   const msg = document.getElementById("review-msg");
   const note = () => document.getElementById("note").value;
   // The review this page last showed: the server refuses a change if another reviewer's came since.
@@ -474,7 +494,7 @@ function wireReview(id, alert) {
     msg.textContent = "…";
     let done;
     try { done = await fn(); } catch (e) { done = "Failed: " + e.message; }
-    try { const a = await api("/alerts/" + id); renderAlert(a); seen = a.reviewed_at; shownNote = a.note; } catch (e) { done += " (reload the page: " + e.message + ")"; }
+    try { const a = await read(); if (a) show(a); } catch (e) { done += " (reload the page: " + e.message + ")"; }
     msg.textContent = done;
     buttons.forEach((b) => { b.disabled = !!b.dataset.off; });
     unreviewedBadge();
@@ -497,15 +517,18 @@ function wireReview(id, alert) {
     const r = await api(`/alerts/${id}/normal`, { method: "DELETE" });
     return `Removed from ${r.scope === "camera" ? `profile ${r.profile} for camera ${r.stream}` : `profile ${r.profile}`}: v${r.version}; it alerts again on ${r.cameras.join(", ")}.`;
   });
-  // A review made elsewhere, seen live: said, and the next review here is made over it. Its note
-  // replaces the one in the box unless edited here (a review sends what the box holds).
-  return (a) => {
-    if (busy || a.reviewed_at === seen) return;
+  // The alert as read (after an action here, or live): the next review is made over the review
+  // shown. One made elsewhere is said (an action here says its own outcome), and its note replaces
+  // the one in the box unless edited here (a review sends what the box holds).
+  const show = (a) => {
+    renderAlert(a);
+    if (a.reviewed_at === seen) return;
     const box = document.getElementById("note");
     if (box.value === shownNote) box.value = a.note;
     shownNote = a.note; seen = a.reviewed_at;
-    msg.textContent = `Reviewed meanwhile by ${a.reviewed_by || "?"} (${when(a.reviewed_at)}): ${a.status}.`;
+    if (!busy) msg.textContent = `Reviewed meanwhile by ${a.reviewed_by || "?"} (${when(a.reviewed_at)}): ${a.status}.`;
   };
+  return show;
 }
 
 // The alert's score moment by moment (a line, a dot per moment, hot ones red), the threshold.
@@ -604,7 +627,6 @@ async function timelinePage() {
     q.delete("last"); q.set("since", since.toISOString()); q.set("until", until.toISOString());
     const tsum = document.getElementById("t-summary");
     try { draw(shown = await api("/timeline?" + q.toString())); } catch (e) {
-      if (e.message === "401") return;
       shown = null;
       svg.replaceChildren();  // bars of another period under this one's axis would mislead
       tsum.className = "error";
@@ -958,5 +980,5 @@ document.addEventListener("DOMContentLoaded", () => {
   wireLogout();
   unreviewedBadge();
   const page = { alerts: alertsPage, alert: alertPage, timeline: timelinePage, live: livePage, profiles: profilesPage, profile: profilePage }[document.body.dataset.page];
-  if (page) page().catch((e) => { if (e.message !== "401") document.querySelector("main").prepend(el("p", { class: "error" }, "Error: " + e.message)); });
+  if (page) page().catch((e) => document.querySelector("main").prepend(el("p", { class: "error" }, "Error: " + e.message)));
 });

@@ -1,0 +1,78 @@
+"""An alert's page reads the alert again after a review made there and at each live change of it; a
+read answered after a later one was shown put the alert's earlier state back: the page said "new"
+again after "Marked confirmed.", "Reviewed meanwhile by …: new", and made its next review over the
+older one (refused as stale). In a real browser, a real Uvicorn server on a SQLite log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from review_helpers import Seeded, demo_alert
+
+from edge.store import AlertStore
+
+# The status badge's and the review message's every text, in order.
+RECORD = """
+window.shown = { status: [], msg: [] };
+new MutationObserver(() => {
+  const badge = document.querySelector("#status-badge .status")?.textContent, msg = document.getElementById("review-msg")?.textContent;
+  if (badge && window.shown.status.at(-1) !== badge) window.shown.status.push(badge);
+  if (msg && window.shown.msg.at(-1) !== msg) window.shown.msg.push(msg);
+}).observe(document, { subtree: true, childList: true, characterData: true });
+"""
+
+
+def test_a_read_answered_late_does_not_put_back_the_state_before_a_review(  # type: ignore[no-untyped-def]
+    module_page, module_server: str, module_log: Seeded
+) -> None:
+    with AlertStore(module_log.url) as store:
+        (alert_id,) = store.write_alerts(
+            [
+                demo_alert(
+                    "door",
+                    "demo-walk",
+                    datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6),
+                    seed=41,
+                )
+            ]
+        )
+    reads: list[int] = []
+    held = []  # the page's second read (its catch-up as the live stream opens), read now, answered late
+
+    def answer(route):  # type: ignore[no-untyped-def]
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        reads.append(1)
+        if len(reads) == 2:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    page = module_page
+    page.add_init_script(RECORD)
+    page.route(f"**/api/v1/alerts/{alert_id}", answer)
+    page.goto(f"{module_server}/alerts/{alert_id}")
+    page.wait_for_function("document.getElementById('alert').dataset.live === 'on'", timeout=15_000)
+    for _ in range(300):  # until the route's handler has read the alert
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1, "the page did not read the alert again as its live stream opened"
+    page.click("#confirm")
+    page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked confirmed.'")
+    ((route, fetched),) = held
+    route.fulfill(response=fetched)  # the alert as it was before the confirm
+    # A colleague's review after it: its live read comes once the late answer has been dealt with.
+    with AlertStore(module_log.url) as store:
+        store.set_status(alert_id, "dismissed", "bob: a cat", reviewer="bob")
+    page.wait_for_function(
+        "document.getElementById('review-msg').textContent.startsWith('Reviewed meanwhile by bob')",
+        timeout=15_000,
+    )
+    shown = page.evaluate("window.shown")
+    assert shown["status"] == ["new", "confirmed", "dismissed"], shown
+    assert not [m for m in shown["msg"] if "new." in m], shown
+    # The page's next review is made over bob's, the one it shows: accepted.
+    page.click("#reopen")
+    page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked new.'")

@@ -1,0 +1,107 @@
+"""A session that ends (expires, or is logged out in another tab) while a page is open: the page goes
+to the login showing nothing of it first. Before, a page said "Failed: 401", "No answer from the
+server … (401)" or, on an alert's page in red, "No live updates since … (reconnecting…)" until the
+login came (the live stream ended by the server, then its reconnect refused 2 s later)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from review_helpers import TOKEN, Seeded, free_port, make_context, new_context, running, watched_page
+
+from edge.review.app import create_app
+from edge.review.auth import COOKIE
+from edge.review.context import ReviewContext
+from edge.store.models import Alert
+
+# Every text a page is given while open, its lines with these words kept in the tab's sessionStorage,
+# which the login page (same origin, same tab) still holds.
+RECORD = """
+new MutationObserver((changes) => {
+  const seen = JSON.parse(sessionStorage.getItem("seen") || "[]");
+  for (const c of changes) for (const line of (c.target.textContent || "").split("\\n"))
+    if (/401|Failed|No answer|No live updates|reconnecting/.test(line) && !seen.includes(line)) seen.push(line.slice(0, 200));
+  sessionStorage.setItem("seen", JSON.stringify(seen));
+}).observe(document, { subtree: true, childList: true, characterData: true });
+"""
+
+
+@pytest.fixture(scope="module")
+def expiring(module_log: Seeded) -> Iterator[tuple[str, ReviewContext]]:
+    """A server on the module's log whose sessions a test can end: its base URL and its context."""
+    port = free_port()
+    ctx = make_context(module_log.url, module_log.profiles, port=port)
+    try:
+        with running(create_app(ctx), port) as base:
+            yield base, ctx
+    finally:
+        ctx.store.close()
+
+
+@pytest.fixture
+def session_page(browser, expiring):  # type: ignore[no-untyped-def]
+    """A page on a session of its own (logged in through the login form's POST), recording its texts."""
+    base, _ = expiring
+    context = new_context(browser, viewport={"width": 1100, "height": 760})
+    context.add_init_script(RECORD)
+    assert context.request.post(base + "/login", form={"token": TOKEN}, max_redirects=0).status == 303
+    try:
+        with watched_page(context) as page:
+            yield page
+    finally:
+        context.close()
+
+
+def _end_session(page, ctx: ReviewContext) -> None:  # type: ignore[no-untyped-def]
+    (sid,) = [c["value"] for c in page.context.cookies() if c["name"] == COOKIE]
+    ctx.auth.sessions[sid].expires = time.time() - 1
+
+
+def _at_the_login(page) -> list[str]:  # type: ignore[no-untyped-def]
+    page.wait_for_url("**/login?next=**", timeout=15_000)
+    page.wait_for_load_state()
+    return list(page.evaluate("JSON.parse(sessionStorage.getItem('seen') || '[]')"))
+
+
+LIVE_ON = {
+    "/alerts/{id}": "document.getElementById('alert')?.dataset.live === 'on'",
+    "/": "document.getElementById('live-state')?.textContent === 'live'",
+    "/timeline": "document.getElementById('live-state')?.textContent === 'live'",
+}
+
+
+@pytest.mark.parametrize("path", list(LIVE_ON))
+@pytest.mark.parametrize("when", ["once-live", "as-it-loads"])
+def test_a_page_left_open_goes_to_the_login_as_its_session_ends(  # type: ignore[no-untyped-def]
+    session_page, expiring, module_log: Seeded, path: str, when: str
+) -> None:
+    base, ctx = expiring
+    session_page.goto(base + path.format(id=module_log.ids[0]), wait_until="domcontentloaded")
+    if when == "once-live":
+        session_page.wait_for_function(LIVE_ON[path], timeout=15_000)
+    _end_session(session_page, ctx)
+    assert _at_the_login(session_page) == []
+
+
+@pytest.mark.parametrize("path", ["/alerts/{id}", "/", "/live"])
+def test_an_action_after_the_session_ended_goes_to_the_login_saying_nothing(  # type: ignore[no-untyped-def]
+    session_page, expiring, module_log: Seeded, path: str
+) -> None:
+    """The page's live stream held unanswered (it would have ended with the session): the page learns
+    of the end from its next call, a review or (Live) its poll every 2 s."""
+    base, ctx = expiring
+    session_page.route("**/api/v1/events/live**", lambda route: None)
+    alert_id = module_log.ids[0]
+    session_page.goto(base + path.format(id=alert_id))
+    ready = {"/alerts/{id}": "#meta dt", "/": "#rows tr", "/live": ".stream"}[path]
+    session_page.wait_for_selector(ready)
+    _end_session(session_page, ctx)
+    if path == "/alerts/{id}":
+        session_page.click("#confirm")
+    elif path == "/":
+        session_page.click("#bulk-reviewed")
+    assert _at_the_login(session_page) == []
+    with ctx.store.reading() as s:  # nothing was reviewed
+        assert s.get(Alert, alert_id).status == "new"
