@@ -18,7 +18,7 @@ the runtime's rule (:func:`models.scoring.behaviour_score`, or a candidate from
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -158,9 +158,12 @@ def eval_windows(
 
 @dataclass
 class MethodResult:
-    per_category: dict[str, list[float]]  # label -> AUC per seed
+    per_category: dict[str, list[float]]  # label -> AUC per seed (cross-view: per pair it was normal in)
     roc_tpr: np.ndarray  # mean TPR over categories and seeds on ROC_GRID
     per_pair: dict[str, dict[str, list[float]]]  # normal label -> anomaly label -> AUC per seed
+    # per draw (seed; cross-view: camera pair and seed), the mean AUC of the categories normal in it:
+    # cross-view, a category may be normal from one camera only, so per_category's lists differ in length
+    draw_means: list[float] = field(default_factory=list)
 
     def pair_means(self) -> dict[str, dict[str, float]]:
         return {c: {d: float(np.mean(v)) for d, v in sorted(row.items())} for c, row in self.per_pair.items()}
@@ -174,8 +177,6 @@ class MethodResult:
         """The means and per-category AUCs. ``unseen``: the categories the encoder never trained on;
         None when that is not known (a user's file), and then nothing is said of training."""
         cat_mean = {k: float(np.mean(v)) for k, v in self.per_category.items()}
-        seeds = len(next(iter(self.per_category.values())))
-        by_seed = np.array(list(self.per_category.values()))  # (categories, seeds)
         seen_keys = [k for k in cat_mean if unseen is not None and k not in unseen]
         unseen_keys = [k for k in cat_mean if unseen is not None and k in unseen]
 
@@ -186,8 +187,8 @@ class MethodResult:
             "all": mean_of(list(cat_mean)),
             "seen": mean_of(seen_keys),
             "unseen": mean_of(unseen_keys),
-            "std_over_seeds": float(by_seed.mean(axis=0).std()) if seeds > 1 else 0.0,
-            "mean_category_std": float(by_seed.std(axis=1).mean()),
+            "std_over_seeds": float(np.std(self.draw_means)) if len(self.draw_means) > 1 else 0.0,
+            "mean_category_std": float(np.mean([np.std(v) for v in self.per_category.values()])),
             "hardest_pairs": self.hardest_pairs(),
             "per_category": {
                 k: {
@@ -306,7 +307,8 @@ def evaluate(
             f"no category has more than {shots} test clips{where}: {shots} (--shots) to enrol and one to "
             f"score; {_fewer_shots(_most_shots(labels, supportable, scored), support_view, query_view)}"
         )
-    return MethodResult(per_category, np.mean(tprs, axis=0), per_pair)
+    draw_means = np.mean(list(per_category.values()), axis=0)  # (seeds,): every category has each seed
+    return MethodResult(per_category, np.mean(tprs, axis=0), per_pair, draw_means.tolist())
 
 
 def _most_shots(labels: np.ndarray, supportable: np.ndarray, scored: np.ndarray) -> int:
@@ -370,6 +372,7 @@ def evaluate_cross_view(
         for cat, row in r.per_pair.items():
             for other, aucs in row.items():
                 merged.per_pair.setdefault(cat, {}).setdefault(other, []).extend(aucs)
+        merged.draw_means += r.draw_means
         merged.roc_tpr = merged.roc_tpr + r.roc_tpr / len(pairs)
     return merged, by_pair
 

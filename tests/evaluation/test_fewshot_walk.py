@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from clips import Clip
-from evaluation.fewshot import EvalWindows, evaluate
+from evaluation.fewshot import EvalWindows, evaluate, evaluate_dataset
 from haad.cli import app
 from models.encoder import ActionEncoder, EncoderConfig, save_encoder
 from models.preprocess import WindowSpec
@@ -110,6 +110,20 @@ def test_a_camera_short_of_categories_for_behaviours_is_named() -> None:
     tw, emb = _windows(labels, ["v1"] * 9 + ["v2"] * 6)
     with pytest.raises(ValueError, match=r"of camera 'v2' \(scored against support from 'v1'\)"):
         evaluate(tw, emb, shots=2, seeds=1, behaviours=2, support_view="v1", query_view="v2")
+
+
+def test_a_category_normal_from_one_camera_only_is_summarised_not_refused() -> None:
+    # Camera v2 has 2 sit clips: sit is normal with support from v1 but not from v2, so its AUCs
+    # numbered half of walk's and the summary raised numpy's 'inhomogeneous shape' (haad eval
+    # fewshot printed that as its error) instead of scoring the file.
+    labels = ["walk"] * 3 + ["sit"] * 3 + ["walk"] * 3 + ["sit"] * 2
+    tw, emb = _windows(labels, ["v1"] * 6 + ["v2"] * 5)
+    result, by_pair = evaluate_dataset(tw, emb, shots=3, seeds=2)
+    summary = result.summary(None)
+    assert set(by_pair or {}) == {"v1->v2", "v2->v1"}
+    assert len(result.per_category["sit"]) == 2 and len(result.per_category["walk"]) == 4
+    assert summary["per_category"]["sit"]["auc"] == pytest.approx(np.mean(result.per_category["sit"]))
+    assert np.isfinite(summary["std_over_seeds"]) and np.isfinite(summary["mean_category_std"])
 
 
 def test_the_table_of_short_category_names_keeps_its_columns_and_grammar() -> None:
