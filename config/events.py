@@ -181,7 +181,9 @@ class EventsConfig(StrictModel):
         86_400.0,
         ge=0,
         le=90 * 86_400,
-        description="An event a sink refused for this long is skipped (counted, logged); 0: retry forever.",
+        description="An event a sink has refused for this long is skipped (counted, logged): the time between "
+        "its refusals, not an outage's (a sink unreachable, down or answering alike for every event); 0: retry "
+        "forever.",
     )
 
     @field_validator("public_url")

@@ -6,8 +6,13 @@ stops that sink for the round and schedules a retry with exponential back-off
 (``initial_backoff_s`` doubling up to ``max_backoff_s``); other sinks go on, each in a thread of its
 own, so a slow one delays only itself. An event a sink has refused for ``give_up_after_s`` is
 skipped, counted and logged, so one poisoned event cannot block a sink forever (0 = never give up);
-one the sink can tell is refused for good (``DeliveryError.refused``) at once;
-a sink that cannot be reached (a broker down, a connection refused) refuses nothing: none is skipped.
+one the sink can tell is refused for good (``DeliveryError.refused``) at once. Only that event's
+refusals count: the time from one refusal of it to the next with no outage between them (a sink that
+cannot be reached, ``DeliveryError.unreachable``: a broker down, a connection refused, refuses
+nothing, and its time counts for nothing, before, between or after refusals), at most
+``max_backoff_s`` + ``poll_s`` of each such gap (the longest a running notifier waits between two
+tries: not the time it was stopped, or its alert log away). Kept across restarts; the next event
+starts from 0.
 A crash between a delivery and its cursor update sends that event again on restart: receivers see
 ``event_id`` / ``X-Haad-Delivery`` to drop duplicates.
 
@@ -115,7 +120,7 @@ class Notifier:
     def _retry_now(self) -> None:
         """A (re)started notifier tries each sink at once: the back-off of an earlier run's failures
         (up to max_backoff_s) held back the first delivery after the broker or url was fixed and the
-        daemon restarted. Failures and first_failure_at stay: give_up_after_s counts across runs."""
+        daemon restarted. Failures and the event's refusal time stay: give_up_after_s counts across runs."""
         with self.store.writing() as s:
             for sink in self.sinks:
                 cur = s.get(EventCursor, sink.name)
@@ -165,8 +170,7 @@ class Notifier:
             except DeliveryError as e:
                 self._failed(sink, last_id, e, now)
                 return 0
-            # The sink is back: with no event waiting, its failures (and first_failure_at, which
-            # would skip the next event at its first refusal) must not outlive the outage.
+            # The sink is back: its failures (the back-off) must not outlive the outage.
             self._advance(sink, last_id, delivered=0, recovered=True)
         delivered = 0
         for event in events:
@@ -176,18 +180,14 @@ class Notifier:
                 try:
                     sink.deliver(with_links(event, self.cfg.public_url, self.snapshot_streams))
                 except DeliveryError as e:
-                    # A sink down for a day skipped one event per retry, lost though never refused.
-                    if e.refused and self.cfg.give_up_after_s:
-                        log.error("%s: giving up on event %d: %s", sink.name, event.id, e)
-                        self._advance(sink, event.id, delivered=delivered, skipped=1)
-                        return delivered
-                    if not e.unreachable and self._give_up(sink, now):
-                        log.error("%s: giving up on event %d after %.0f s: %s", sink.name, event.id,
-                                  self.cfg.give_up_after_s, e)  # fmt: skip
-                        self._advance(sink, event.id, delivered=delivered, skipped=1)
-                        return delivered
+                    # First the events before it: the refusal time so far was theirs (one taken after
+                    # a day of refusals and outages had the next one skipped at its first refusal).
                     self._advance(sink, last_id, delivered=delivered)
-                    self._failed(sink, last_id, e, now)
+                    refused_s = self._failed(sink, last_id, e, now)
+                    if refused_s is not None:
+                        why = "" if e.refused else f" after {refused_s:.0f} s of refusals"
+                        log.error("%s: giving up on event %d%s: %s", sink.name, event.id, why, e)
+                        self._advance(sink, event.id, delivered=0, skipped=1)
                     return delivered
                 delivered += 1
             last_id = event.id
@@ -212,45 +212,54 @@ class Notifier:
             }
         return Current(open_alerts, newest)
 
-    def _give_up(self, sink: Sink, now: datetime) -> bool:
-        if self.cfg.give_up_after_s == 0:
-            return False
-        with self.store.reading() as s:
-            cur = s.get(EventCursor, sink.name)
-            first = cur.first_failure_at if cur is not None else None
-        return first is not None and (now - first).total_seconds() >= self.cfg.give_up_after_s
-
     def _advance(
         self, sink: Sink, last_id: int, *, delivered: int, skipped: int = 0, recovered: bool = False
     ) -> None:
         with self.store.writing() as s:
             cur = s.get(EventCursor, sink.name)
             assert cur is not None
-            if last_id > cur.last_id or skipped or recovered:
+            moved = last_id > cur.last_id or skipped
+            if moved or recovered:
                 cur.last_id = max(cur.last_id, last_id)
                 cur.delivered += delivered
                 cur.skipped += skipped
                 cur.failures = 0
                 cur.next_attempt_at = None
-                cur.first_failure_at = None
+                cur.refused_at = None  # recovered: after an outage, whose time is no refusal's
+                if moved:  # the next event's refusals are its own
+                    cur.first_failure_at = None
+                    cur.refused_s = 0.0
                 cur.last_error = ""
                 cur.updated_at = self.clock()
 
-    def _failed(self, sink: Sink, last_id: int, error: DeliveryError, now: datetime) -> None:
+    def _failed(self, sink: Sink, last_id: int, error: DeliveryError, now: datetime) -> float | None:
+        """Book a failed delivery of the event after ``last_id``: its refusal time (see the module
+        docstring), then a retry with back-off; or, where it is to be given up, how long it was refused."""
         with self.store.writing() as s:
             cur = s.get(EventCursor, sink.name)
             assert cur is not None
+            if error.unreachable:
+                cur.refused_at = None  # an outage: the time till the event's next refusal is not its own
+            else:
+                if cur.refused_at is not None:
+                    gap = (now - cur.refused_at).total_seconds()
+                    cur.refused_s += min(max(gap, 0.0), self.cfg.max_backoff_s + self.cfg.poll_s)
+                cur.refused_at = now
+                cur.first_failure_at = cur.first_failure_at or now
+            if self.cfg.give_up_after_s and (
+                error.refused or (not error.unreachable and cur.refused_s >= self.cfg.give_up_after_s)
+            ):
+                return cur.refused_s
             cur.failures += 1
             wait = min(self.cfg.max_backoff_s, self.cfg.initial_backoff_s * 2 ** (cur.failures - 1))
             cur.next_attempt_at = now + timedelta(seconds=wait)
-            if not error.unreachable:  # give_up_after_s counts from the first refusal, not from an outage
-                cur.first_failure_at = cur.first_failure_at or now
             cur.last_error = str(error)[:2000]
             cur.updated_at = now
             failures = cur.failures
         metrics.DELIVERY_FAILURES.labels(sink.name).inc()
         log.warning("%s: delivery after event %d failed (%s); retry %d in %.1f s", sink.name, last_id, error,
                     failures, wait)  # fmt: skip
+        return None
 
 
 def _connected_since(sink: Sink, failed_at: datetime) -> bool:

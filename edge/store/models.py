@@ -150,7 +150,11 @@ class EventCursor(Base):
     skipped: Mapped[int] = mapped_column(Integer, server_default="0")
     failures: Mapped[int] = mapped_column(Integer, server_default="0")  # in a row, on the next event
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    first_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the next event's first refusal
+    # How long the sink has refused the next event, outages left out (give_up_after_s), and when it
+    # last did with no outage since (None: the time till its next refusal does not count).
+    refused_s: Mapped[float] = mapped_column(Double, server_default="0")
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -118,6 +118,7 @@ class CursorState:
     failures: int
     next_attempt_at: datetime | None
     first_failure_at: datetime | None
+    refused_s: float  # of the next event, outages left out: skipped at give_up_after_s
     last_error: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,8 +131,8 @@ def ensure_cursor(s: Session, sink: str, *, start: str = "now") -> EventCursor:
     cur = s.get(EventCursor, sink)
     if cur is None:
         last = 0 if start == "all" else int(s.scalar(select(func.max(Event.id))) or 0)
-        cur = EventCursor(sink=sink, last_id=last, delivered=0, skipped=0, failures=0, last_error="",
-                          updated_at=datetime.now(UTC))  # fmt: skip
+        cur = EventCursor(sink=sink, last_id=last, delivered=0, skipped=0, failures=0, refused_s=0.0,
+                          last_error="", updated_at=datetime.now(UTC))  # fmt: skip
         s.add(cur)
         s.flush()
     return cur
@@ -152,7 +153,7 @@ def cursor_states(s: Session) -> list[CursorState]:
         out.append(
             CursorState(
                 cur.sink, cur.last_id, int(pending), cur.delivered, cur.skipped, cur.failures,
-                cur.next_attempt_at, cur.first_failure_at, cur.last_error,
+                cur.next_attempt_at, cur.first_failure_at, cur.refused_s, cur.last_error,
             )
         )  # fmt: skip
     return out

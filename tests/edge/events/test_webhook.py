@@ -146,8 +146,9 @@ def test_signed_events_are_retried_with_backoff_until_accepted_in_order(
 def test_an_event_refused_past_give_up_after_s_is_skipped_and_the_next_goes_out(
     store: AlertStore, receiver: Receiver
 ) -> None:
+    # A 61 s gap between two refusals counts whole: within the longest wait (max_backoff_s + poll_s).
     cfg = EventsConfig(webhooks=[WebhookConfig(name="ops", url=receiver.url, events=["open"])],
-                       initial_backoff_s=1, max_backoff_s=1, give_up_after_s=60)  # fmt: skip
+                       initial_backoff_s=1, max_backoff_s=60, give_up_after_s=60)  # fmt: skip
     clock = Clock()
     notifier = Notifier(cfg, store, [WebhookSink(cfg.webhooks[0])], clock=clock)
     first, second = store.write_alerts([new_alert("a", closed=True), new_alert("b")])
