@@ -55,6 +55,17 @@ def test_clipset_file_round_trip(tmp_path: Path, data_root: Path) -> None:
     assert [c.view for c in load_dataset(str(tmp_path / "views.npz")).clips] == [c.view for c in views]
 
 
+def test_a_clip_set_file_is_a_dataset_whatever_the_case_of_its_suffix(tmp_path: Path) -> None:
+    # haad eval fewshot --dataset MINE.NPZ (a file copied from Windows) said 'unknown dataset', though
+    # haad eval stream --recordings and haad enroll read the same file.
+    joints = np.random.default_rng(0).normal(size=(40, 20, 3)).astype(np.float32)
+    path = tmp_path / "MINE.NPZ"
+    with path.open("wb") as f:  # np.savez would add ".npz" to a name ending otherwise
+        np.savez(f, joints=joints, offsets=[0, 20, 40], labels=["a", "b"], subjects=["p", "q"],
+                 layout="kinect_v1", fps=30.0)  # fmt: skip
+    assert load_dataset(str(path)).labels == ["a", "b"]
+
+
 def test_clipset_file_with_mediapipe_layout_and_fps(tmp_path: Path) -> None:
     path = tmp_path / "mp.npz"
     np.savez(

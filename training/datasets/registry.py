@@ -26,7 +26,7 @@ def load_dataset(name: str, data_root: str | os.PathLike[str] | None = None) -> 
     """Load a named dataset from the data root, or a clip-set file given by path."""
     if name in _LOADERS:
         return _LOADERS[name](resolve_data_root(data_root))
-    if name.endswith(".npz"):
+    if name.lower().endswith(".npz"):
         return load_clipset_file(Path(name))
     raise ValueError(
         f"unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)} or a path to a clip-set .npz"
