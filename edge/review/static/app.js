@@ -519,14 +519,15 @@ function wireReview(id, alert, read) {
   });
   // The alert as read (after an action here, or live): the next review is made over the review
   // shown. One made elsewhere is said (an action here says its own outcome), and its note replaces
-  // the one in the box unless edited here (a review sends what the box holds).
+  // the one in the box unless edited here (a review sends what the box holds; the box keeps what
+  // was sent here, not a note an undo wrote, which the next "normal" would record as its own).
   const show = (a) => {
     renderAlert(a);
     if (a.reviewed_at === seen) return;
     const box = document.getElementById("note");
-    if (box.value === shownNote) box.value = a.note;
-    shownNote = a.note; seen = a.reviewed_at;
+    if (!busy && box.value === shownNote) box.value = a.note;
     if (!busy) msg.textContent = `Reviewed meanwhile by ${a.reviewed_by || "?"} (${when(a.reviewed_at)}): ${a.status}.`;
+    shownNote = a.note; seen = a.reviewed_at;
   };
   return show;
 }

@@ -76,3 +76,31 @@ def test_a_read_answered_late_does_not_put_back_the_state_before_a_review(  # ty
     # The page's next review is made over bob's, the one it shows: accepted.
     page.click("#reopen")
     page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked new.'")
+
+
+def test_an_undo_here_leaves_the_note_box_as_it_was(
+    module_page, module_server: str, module_log: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """The undo writes its own note on the alert ("undone: removed from …"); the page's next "normal"
+    sends what the note box holds, and recorded that note as its own."""
+    with AlertStore(module_log.url) as store:
+        (alert_id,) = store.write_alerts(
+            [
+                demo_alert(
+                    "door",
+                    "demo-walk",
+                    datetime.now(UTC).replace(microsecond=0) - timedelta(hours=7),
+                    seed=42,
+                )
+            ]
+        )
+    page = module_page
+    page.goto(f"{module_server}/alerts/{alert_id}")
+    done = "!document.getElementById('confirm').disabled && document.getElementById('review-msg').textContent !== '…'"
+    for action in ("#normal", "#undo", "#normal"):
+        page.wait_for_selector(f"{action}:not([disabled])", state="visible", timeout=30_000)
+        page.click(action)
+        page.wait_for_function(done, timeout=60_000)
+    assert page.input_value("#note") == ""
+    history = page.locator("#history li").all_inner_texts()
+    assert len(history) == 3 and "undone" not in history[-1], history
