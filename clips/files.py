@@ -103,7 +103,7 @@ def load_clips(
             raise
         except _UNREADABLE as e:
             raise ClipFileError(
-                f"{path} is not a readable (T, N, 3) skeleton .npy: {e}{_other_layout(raw)}"
+                f"{path} is not a readable (T, N, 3) skeleton .npy: {e}{_other_layout(raw, '--layout')}"
             ) from e
         if joints.ndim != 3 or len(joints) == 0:
             raise ClipFileError(f"{path}: expected a (T, N, 3) array with T >= 1; got shape {raw.shape}")
@@ -112,14 +112,15 @@ def load_clips(
     raise ClipFileError(f"{path}: a clip file is a clip-set .npz or a .npy skeleton array")
 
 
-def _other_layout(raw: object) -> str:
-    """The --layout a ``.npy`` of another joint count than the one given may be in ("" if none): nothing
-    in the file says its layout, and 'must have shape (..., 20, 3)' alone does not say the option."""
+def _other_layout(raw: object, setting: str) -> str:
+    """The layout joints of another count than the one given may be in ("" if none), said as the
+    ``setting`` that names it (a ``.npy``'s --layout, a clip-set file's layout key): 'must have shape
+    (..., 20, 3)' alone does not say what to change."""
     shape = np.shape(raw) if isinstance(raw, np.ndarray) else ()
     if len(shape) != 3 or shape[-1] not in (3, 4):
         return ""
     fits = [name for name, n in LAYOUT_JOINTS.items() if n == shape[1]]
-    return f"; {shape[1]} joints: --layout {' or '.join(fits)}?" if fits else ""
+    return f"; {shape[1]} joints: {setting} {' or '.join(fits)}?" if fits else ""
 
 
 def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> ClipSet:
@@ -172,7 +173,7 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
     except ClipFileError:
         raise
     except ValueError as e:
-        raise ClipFileError(f"{path}: {e}") from e
+        raise ClipFileError(f"{path}: {e}{_other_layout(arrays['joints'], 'layout')}") from e
     _warn_at_origin(path, joints)
     if "timestamps" in arrays:
         times = arrays["timestamps"].astype(np.float64)

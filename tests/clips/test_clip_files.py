@@ -4,6 +4,7 @@ clip file whatever the case of its suffix."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -206,6 +207,22 @@ def test_kinect_v2_files_keep_its_twenty_kinect_v1_joints(tmp_path: Path) -> Non
     v2[:, 20], v2[:, 2] = v1[:, 2], 9.0
     loaded = load_clipset_file(_raw(tmp_path, "v2.npz", joints=v2, layout=np.array("kinect_v2"))).clips
     np.testing.assert_array_equal(np.concatenate([c.joints for c in loaded]), v1)
+
+
+@pytest.mark.parametrize(
+    ("joints", "layout", "hint"),
+    [((6, 25, 3), "kinect_v1", "25 joints: layout kinect_v2?"), ((6, 33, 3), "kinect_v1", "33 joints: layout mediapipe33?"),
+     ((6, 20, 3), "kinect_v2", "20 joints: layout kinect_v1 or msr_action3d?")],
+    ids=["v2-as-v1", "mediapipe-as-v1", "v1-as-v2"],
+)  # fmt: skip
+def test_joints_of_another_layout_than_the_file_says_name_the_layout_they_fit(
+    tmp_path: Path, joints: tuple[int, int, int], layout: str, hint: str
+) -> None:
+    # A Kinect v2 export saved with layout "kinect_v1" said only 'kinect_v1 skeletons must have shape
+    # (..., 20, 3)'; a .npy given the wrong --layout already named the one its joint count fits.
+    path = _raw(tmp_path, "other.npz", joints=np.zeros(joints, np.float32), layout=np.array(layout))
+    with pytest.raises(ClipFileError, match=rf"other.npz: .*; {re.escape(hint)}"):
+        load_clipset_file(path)
 
 
 def test_joints_at_exactly_the_origin_are_said_to_be_read_as_positions(
