@@ -26,6 +26,10 @@ Rules (``config.worker.EpisodeConfig``; all times are source seconds of the wind
   gives two alerts (docs/experiments/2026-12-06-cooldown.md). The cooldown is forgotten if the
   stream's clock goes backwards.
 
+A tracked person's ids are their frontend's: when it numbers people from 1 again (a new run), their
+open episode, or one a dead worker left, is handed to the one newcomer plainly standing where they
+were (edge/successor.py), decided at a newcomer's first window; otherwise it closes (``restart``).
+
 So one long abnormal action is one episode, and a single spike (fewer than ``open_k`` hot windows)
 none. Each event carries an :class:`Episode` snapshot with what the alert store keeps: the span, peak,
 mean, threshold, window counts and a bounded set of windows (the first hot one, the peak, the last
@@ -40,13 +44,14 @@ import bisect
 import math
 import uuid
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
 from bus.messages import Box, Watched
 from config.worker import EpisodeConfig
+from edge.successor import successor
 from edge.window import ReadyWindow, union_box
 
 EventKind = Literal["opened", "updated", "closed"]
@@ -313,6 +318,26 @@ class _State:
         self.hot_run = 0
 
 
+# An episode to resume: it, its resume window (source seconds), the monotonic time after which it is
+# closed if its person never came back, and when (wall clock) its last row was.
+_Left = tuple[Episode, float, float, float]
+
+
+@dataclass
+class _Renumbering:
+    """A stream whose frontend gives person ids from 1 again (since ``since``, its wall clock; None:
+    a new daemon's, known before its first frame). The open episodes of the people it numbered
+    before (``orphans``, by episode id) wait for the first window of a newcomer, then go to the one
+    newcomer standing where their person was (edge/successor.py), or close (``restart``)."""
+
+    since: float | None
+    deadline: float  # monotonic: then it is forgotten, the orphans still waiting closed
+    orphans: dict[str, _Left] = field(default_factory=dict)
+    was_there: dict[int, Box | None] = field(default_factory=dict)  # old person -> their latest box
+    newcomers: dict[int, Box | None] = field(default_factory=dict)  # new person -> their first box
+    deciding: bool = False  # a newcomer's window came: orphans are decided as they come
+
+
 class EpisodeTracker:
     """Episode state for every (watched person, profile); feed it scored windows in each person's order.
 
@@ -328,9 +353,10 @@ class EpisodeTracker:
         # (person, profile) -> an episode a previous worker left open, its resume window (source
         # seconds), the monotonic time after which it is closed if its person never came back and
         # when (wall clock) its last row was
-        self._resumable: dict[tuple[Watched, str], tuple[Episode, float, float, float]] = {}
+        self._resumable: dict[tuple[Watched, str], _Left] = {}
         self._people_since: dict[str, float] = {}  # stream -> since when its frontend numbers people
         self._handed_on: dict[Watched, int] = {}  # person -> the last segment of their id's previous holder
+        self._renumbered: dict[str, _Renumbering] = {}  # stream -> its people's latest renumbering
 
     def update(
         self,
@@ -348,37 +374,79 @@ class EpisodeTracker:
         return self._update(window, profile, score, threshold, score > threshold, at, moment)
 
     def resume(
-        self, episode: Episode, *, within_s: float, deadline: float, ended_at: float = math.inf
+        self,
+        episode: Episode,
+        *,
+        within_s: float,
+        deadline: float,
+        ended_at: float = math.inf,
+        renumbered: bool = False,
     ) -> list[EpisodeEvent]:
         """Continue ``episode``, left open by a previous worker, with the next window of its stream and
         profile if that window starts within ``within_s`` (source seconds) after the episode's last one;
         otherwise close it (reason ``restart``) with what it holds. :meth:`expire` closes it at
         ``deadline`` (monotonic seconds) if its stream sends nothing before. ``ended_at``: the wall
-        clock of its last row; a tracked person's episode from before their stream's frontend began
-        numbering people (:meth:`numbered_since`) is closed, as their id names someone else now."""
+        clock of its last row. A tracked person's episode from before their stream's frontend began
+        numbering people (:meth:`numbered_since`; ``renumbered``: the caller knows it was, a new
+        daemon's frontends) goes to the newcomer plainly standing where they were, if any, as their
+        id names someone else now; else it is closed."""
         key = (episode.who, episode.profile)
         st = self._states.get(key)
         if (st is not None and st.open is not None) or key in self._resumable:
             return [self.close_left_open(episode)]  # this worker already has an episode there
-        if episode.person and ended_at < self._people_since.get(episode.stream_id, -math.inf):
-            return [self.close_left_open(episode)]
-        self._resumable[key] = (episode, within_s, deadline, ended_at)
+        left = (episode, within_s, deadline, ended_at)
+        if episode.person and (renumbered or ended_at < self._people_since.get(episode.stream_id, -math.inf)):
+            if renumbered and episode.stream_id not in self._renumbered:
+                self._renumbered[episode.stream_id] = _Renumbering(None, deadline)
+            return self._orphan(left)
+        self._resumable[key] = left
         return []
 
-    def numbered_since(self, stream_id: str, since: float) -> list[EpisodeEvent]:
-        """``stream_id``'s frontend gives person ids from 1 since ``since`` (its wall clock): close the
-        resumable episodes of its tracked people whose last row is from before then."""
+    def numbered_since(self, stream_id: str, since: float, deadline: float = math.inf) -> list[EpisodeEvent]:
+        """``stream_id``'s frontend gives person ids from 1 since ``since`` (its wall clock): the
+        resumable episodes of its tracked people whose last row is from before then, and the open
+        ones of the people it numbered before (:meth:`handed_on`), wait until ``deadline``
+        (monotonic) for a newcomer standing where their person was. Orphans of an earlier
+        renumbering still waiting (its newcomers had no window yet) are decided on the newcomers it
+        saw: one handed on goes on with its newcomer's last windows, then waits again."""
         self._people_since[stream_id] = since
-        gone = [
+        events: list[EpisodeEvent] = []
+        rec = self._renumbered.get(stream_id)
+        if rec is not None and rec.since not in (None, since):
+            events += self._decide(stream_id, rec)
+            rec = None
+        if rec is None:
+            rec = self._renumbered[stream_id] = _Renumbering(since, deadline)
+        rec.since = since
+        gone = [  # (one handed on to a newcomer waits for their windows: ended_at is inf)
             k for k, (ep, _, _, ended_at) in self._resumable.items()
             if ep.stream_id == stream_id and ep.person and ended_at < since
         ]  # fmt: skip
-        return [self.close_left_open(self._resumable.pop(k)[0]) for k in gone]
+        for k in gone:
+            events += self._orphan(self._resumable.pop(k))
+        return events
+
+    def newcomer(self, who: Watched, box: Box | None) -> None:
+        """``who`` is in view after their stream's frontend numbered people afresh; the first time,
+        ``box`` is where they were first seen."""
+        rec = self._renumbered.get(who.stream_id)
+        if rec is not None and who.person not in rec.newcomers:
+            rec.newcomers[who.person] = box
+
+    def awaiting_newcomers(self, stream_id: str) -> bool:
+        """Whether ``stream_id``'s newcomers' first boxes are wanted (:meth:`newcomer`): until the
+        first window of one, when who is who is decided on those seen."""
+        rec = self._renumbered.get(stream_id)
+        return rec is not None and not rec.deciding
 
     def expire(self, now: float) -> list[EpisodeEvent]:
-        """Close resumable episodes whose stream did not come back by their deadline."""
+        """Close resumable episodes whose stream did not come back by their deadline, and the orphans
+        of renumberings past theirs."""
         late = [k for k, (_, _, deadline, _) in self._resumable.items() if now >= deadline]
-        return [self.close_left_open(self._resumable.pop(k)[0]) for k in late]
+        events = [self.close_left_open(self._resumable.pop(k)[0]) for k in late]
+        for sid in [sid for sid, rec in self._renumbered.items() if now >= rec.deadline]:
+            events += [self.close_left_open(left[0]) for left in self._renumbered.pop(sid).orphans.values()]
+        return events
 
     def end_segment(self, who: Watched, segment: int, reason: CloseReason = "reset") -> list[EpisodeEvent]:
         """``segment`` ended (a stream reset, or ``shutdown``: the stream is done): a segment too
@@ -393,18 +461,28 @@ class EpisodeTracker:
             if w == who and st.segment <= segment:
                 if st.segment == segment and self._too_short_for_k_of_n_and_all_hot(st):
                     events.append(self._open(w, profile, st, st.threshold))
-                events += self._close(w, profile, st, reason)
+                if reason == "restart":
+                    events += self._orphan_open(w, profile, st)
+                else:
+                    events += self._close(w, profile, st, reason)
         if reason == "restart":  # the id names someone else from now on: nothing of theirs counts
             for key in [k for k, st in self._states.items() if k[0] == who and st.segment <= segment]:
                 del self._states[key]
             self._handed_on.pop(who, None)
+            for key in [k for k in self._resumable if k[0] == who]:  # handed to them, no window came
+                events += self._orphan(self._resumable.pop(key))
         return events
 
-    def handed_on(self, who: Watched, segment: int) -> None:
+    def handed_on(self, who: Watched, segment: int, box: Box | None = None) -> None:
         """``who``'s id names someone else after ``segment`` (their frontend numbers people from 1
-        again): their episodes close as ``restart``, also where the next holder's windows come
-        before :meth:`end_segment` (a backlog), and the next holder starts without their cooldown."""
+        again; call after :meth:`numbered_since`), ``box`` where they were last seen: their open
+        episodes go to the newcomer plainly standing where they were, or close as ``restart``, also
+        where the next holder's windows come before :meth:`end_segment` (a backlog), and the next
+        holder starts without their cooldown."""
         self._handed_on[who] = segment
+        rec = self._renumbered.get(who.stream_id)
+        if rec is not None and box is not None:  # (None: not seen lately, so near nobody now)
+            rec.was_there[who.person] = box
 
     def forget(self, who: Watched) -> None:
         """Drop the state of a person who left (their episodes are closed): a long-running worker
@@ -415,8 +493,13 @@ class EpisodeTracker:
 
     def close_all(self) -> list[EpisodeEvent]:
         """Close every open episode (reason ``shutdown``), e.g. when the worker stops."""
-        events = [EpisodeEvent("closed", ep, "shutdown", 0.0) for ep, _, _, _ in self._resumable.values()]
+        waiting = [
+            *self._resumable.values(),
+            *(o for r in self._renumbered.values() for o in r.orphans.values()),
+        ]
+        events = [EpisodeEvent("closed", ep, "shutdown", 0.0) for ep, _, _, _ in waiting]
         self._resumable.clear()
+        self._renumbered.clear()
         for (who, profile), st in self._states.items():
             events += self._close(who, profile, st, "shutdown")
         return events
@@ -446,15 +529,23 @@ class EpisodeTracker:
         key = (who, profile)
         c = self.config
         st = self._states.get(key)
+        events: list[EpisodeEvent] = []
+        if st is not None and w.segment != st.segment and st.segment <= self._handed_on.get(who, -1):
+            events += self._orphan_open(who, profile, st)  # the id's previous holder, their windows ended
+            st = None
         if st is None:
             st = self._states[key] = _State(w.segment, deque(maxlen=c.open_n))
-        events: list[EpisodeEvent] = []
+        rec = self._renumbered.get(who.stream_id)
+        if (
+            rec is not None
+            and not rec.deciding
+            and who.person in rec.newcomers
+            and w.segment > self._handed_on.get(who, 0)  # not the last windows of the id's previous holder
+        ):
+            events += self._decide(who.stream_id, rec)  # a newcomer's window: decided on those seen
         if key in self._resumable:
             events += self._adopt(key, st, w)
-        if w.segment != st.segment and st.segment <= self._handed_on.get(who, -1):
-            events += self._close(who, profile, st, "restart")
-            st = self._states[key] = _State(w.segment, deque(maxlen=c.open_n))
-        elif w.segment != st.segment:
+        if w.segment != st.segment:
             events += self._close(who, profile, st, "reset")
             st.segment = w.segment
             st.forget_recent()
@@ -505,6 +596,52 @@ class EpisodeTracker:
         st.open = _Open.resumed(ep, self.config.windows_kept, quiet_from=w.t_start)
         st.open.reported_t = ep.end
         return []
+
+    def _orphan_open(self, who: Watched, profile: str, st: _State) -> list[EpisodeEvent]:
+        """``who``'s id names someone else now: their open episode waits for a newcomer where they
+        were (:meth:`_orphan`)."""
+        ep = st.open
+        if ep is None:
+            return []
+        if who.stream_id not in self._renumbered:
+            return self._close(who, profile, st, "restart")
+        st.open, st.cold_streak = None, 0
+        st.forget_recent()
+        # -inf: from before any later renumbering, which must not hand it to its own newcomer by id
+        return self._orphan((ep.snapshot(who, profile), self.config.resume_within_s, math.inf, -math.inf))
+
+    def _orphan(self, left: _Left) -> list[EpisodeEvent]:
+        """An episode of a person whose id names someone else now: it waits in its stream's
+        renumbering for a newcomer standing where they were; without one, or a box, it is closed."""
+        ep = left[0]
+        rec = self._renumbered.get(ep.stream_id)
+        if rec is None or ep.box is None:
+            return [self.close_left_open(ep)]
+        rec.orphans[ep.episode_id] = left
+        return self._decide(ep.stream_id, rec) if rec.deciding else []
+
+    def _decide(self, stream_id: str, rec: _Renumbering) -> list[EpisodeEvent]:
+        """Each orphan goes on as the newcomer plainly standing where its person was (resumed by their
+        next window, edge/successor.py), or closes (``restart``)."""
+        rec.deciding = True
+        events = []
+        for ep, within_s, deadline, _ in rec.orphans.values():
+            assert ep.box is not None  # (_orphan)
+            others = [b for p, b in rec.was_there.items() if p != ep.person]
+            others += [o.box for o, _, _, _ in rec.orphans.values() if o.person != ep.person]
+            others += [b for _, b in ep.others]  # who was near them at their peak
+            new = successor(ep.box, others, rec.newcomers)
+            key = (Watched(stream_id, new), ep.profile) if new is not None else None
+            st = self._states.get(key) if key is not None else None
+            if key is None or key in self._resumable or (st is not None and st.open is not None):
+                events.append(self.close_left_open(ep))  # nobody plainly them, or they alert already
+            else:
+                # ended_at inf: a renumbering before their windows come leaves it to them, and their
+                # end (end_segment, restart) makes it an orphan again
+                self._resumable[key] = (replace(ep, person=key[0].person), within_s,
+                                        min(deadline, rec.deadline), math.inf)  # fmt: skip
+        rec.orphans.clear()
+        return events
 
     def close_left_open(self, ep: Episode) -> EpisodeEvent:
         """Close ``ep``, left open by a previous worker, with what it holds (reason ``restart``)."""

@@ -239,6 +239,9 @@ class Pipeline:
                 self.batcher.add(ready, now)
             return
         known = self.people.setdefault(sid, set())
+        if self.tracker.awaiting_newcomers(sid):  # who is who after a renumbering: where each came in
+            for p in frame.people:
+                self.tracker.newcomer(Watched(sid, p.person_id), p.box)
         present = set(frame.person_ids)
         everyone = known | present
         if len(everyone) > MAX_PEOPLE_PER_STREAM:
@@ -280,12 +283,16 @@ class Pipeline:
 
     def _renumbered(self, sid: str, since: float, now: float) -> None:
         """``sid``'s frontend gives person ids from 1 again (a new run of it): its tracked people's
-        episodes close (``restart``) instead of going on with whoever has their id now, also those a
-        previous worker left open from before then. Person 0, a one-person camera's, goes on."""
+        open episodes, also those a previous worker left open from before then, go to the newcomer
+        plainly standing where their person was (edge/successor.py), or close (``restart``), never
+        going on with whoever has their id now. Person 0, a one-person camera's, goes on."""
+        deadline = now + self.cfg.episodes.resume_within_s
+        self._left_open_closed += self.tracker.numbered_since(sid, since, deadline)
         if sid in self.people_since:
             for person in sorted(self.people.get(sid, set()) - {0}):
                 who = Watched(sid, person)
                 window = self.windows.pop(who)
+                box = window.recent_box  # (finishing the window lets its boxes go)
                 self.batcher.add(window.finish(), now)  # the last windows of the one who had the id
                 self._pending_resets.append(
                     WindowReset(sid, window.segment, RENUMBERED, window.last_t, person)
@@ -293,9 +300,8 @@ class Pipeline:
                 self.retired[who] = window.segment
                 self.retired_resets.update(window.resets)
                 self.people[sid].discard(person)
-                self.tracker.handed_on(who, window.segment)
+                self.tracker.handed_on(who, window.segment, box)
         self.people_since[sid] = since
-        self._left_open_closed += self.tracker.numbered_since(sid, since)
 
     def reset_stale(self) -> None:
         """Stall the streams that sent nothing for ``stale_after_s`` (a camera that went away, or a

@@ -330,6 +330,11 @@ class StreamWindow:
         return self._last_t
 
     @property
+    def recent_box(self) -> Box | None:
+        """The union of the person's boxes since the start of their latest window (None: none sent)."""
+        return union_box(b for _, b in self._boxes)
+
+    @property
     def segment_s(self) -> float:
         """Seconds of skeleton the active segment holds so far (0 when none is active)."""
         return skeleton_seconds(self._known_k, self.spec) if self._active else 0.0

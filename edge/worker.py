@@ -333,20 +333,15 @@ class _Loop:
         tracker = self.pipeline.tracker
         for u in unfinished:
             self.metrics.OPEN_EPISODES.inc()
-            if (
-                u.episode.person
-                and self.people_since is not None
-                and u.episode.end + u.offset_s < self.people_since
-            ):
-                # Its person id is given to someone else now: continued, the alert would take on
-                # another person's windows.
-                events.append(tracker.close_left_open(u.episode))
-                continue
+            ended_at = u.episode.end + u.offset_s
             events += tracker.resume(
                 u.episode,
                 within_s=self.cfg.worker.episodes.resume_within_s,
                 deadline=deadline,
-                ended_at=u.episode.end + u.offset_s,
+                ended_at=ended_at,
+                # its person id is given to someone else now: it goes on only with whoever plainly
+                # stands where they were, never with the id's new holder
+                renumbered=self.people_since is not None and ended_at < self.people_since,
             )
         self.commit([], events)
 

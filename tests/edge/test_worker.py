@@ -36,22 +36,29 @@ def _person_2_alerts(cfg: EdgeConfig) -> list[AlertRecord]:
         )
 
 
-@pytest.mark.parametrize("new_daemon", [True, False], ids=["new-daemon", "worker-restarted"])
+@pytest.mark.parametrize(
+    ("new_daemon", "boxes"),
+    [(True, False), (False, False), (True, True)],
+    ids=["new-daemon", "worker-restarted", "new-daemon-same-place"],
+)
 def test_a_tracked_persons_episode_left_open_goes_on_only_where_their_id_still_names_them(
-    tmp_path: Path, new_daemon: bool
+    tmp_path: Path, new_daemon: bool, boxes: bool
 ) -> None:
     # A new daemon's frontends give person ids from 1 again: the person 2 after the restart is
     # whoever was found second, and continuing the old person 2's open alert with their windows
-    # attributed them to someone else. A worker the same daemon restarts finds the same ids.
+    # attributed them to someone else; unless the frames say where each is (boxes) and person 2
+    # stands plainly where the old one did, alone (edge/successor.py). A worker the same daemon
+    # restarts finds the same ids.
     cfg = worker_config(tmp_path)
     walker = _performance([("walk_in_place", 20.0)], seed=1)
     jumper = _performance([("walk_in_place", 3.0), ("jump_flail", 17.0)], seed=7)
     vis, never = np.ones(20, np.float32), threading.Event()
     # A live camera: stamped and sent at wall-clock times, here the last 25 s
     daemon_started = time.time() - 25.0
+    left, right = ((0.05, 0.1, 0.45, 0.95), (0.55, 0.1, 0.95, 0.95)) if boxes else (None, None)
     frames = [
         SkeletonFrame.of_people(
-            "cam", i + 1, daemon_started + t, (PersonSkeleton(1, a, vis), PersonSkeleton(2, b, vis)),
+            "cam", i + 1, daemon_started + t, (PersonSkeleton(1, a, vis, left), PersonSkeleton(2, b, vis, right)),
             sent_at=daemon_started + t,
         )
         for i, ((t, a), (_, b)) in enumerate(zip(walker, jumper, strict=False))
@@ -86,7 +93,7 @@ def test_a_tracked_persons_episode_left_open_goes_on_only_where_their_id_still_n
 
     before, *after = _person_2_alerts(cfg)
     assert before.ended_at is not None and before.window_times is not None
-    if new_daemon:
+    if new_daemon and not boxes:
         assert before.window_times[:, 1].max() < restart_t  # none of the new person 2's windows
         assert len(after) == 1  # the new person 2's own alert
     else:  # the same person 2, one alert across the restart
