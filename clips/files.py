@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 REQUIRED = ("joints", "offsets", "subjects", "layout")
 KEYS = (*REQUIRED, "labels", "fps", "timestamps", "names", "views", "frame_labels")
 CLIP_FILE_SUFFIXES = frozenset({".npz", ".npy"})
+_FORMAT_DOC = (
+    "docs/benchmark.md, 'Your own data'"  # where a user reads the keys (this module may not be at hand)
+)
 # What a damaged or foreign file raises inside numpy's readers (a truncated zip, an empty file, ...).
 _UNREADABLE = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
 
@@ -139,12 +142,18 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
         )
     missing = [k for k in REQUIRED if k not in arrays]
     if missing:
-        raise ClipFileError(f"{path}: clip-set file lacks {missing} (see clips/files.py)")
+        raise ClipFileError(
+            f"{path}: clip-set file lacks {', '.join(missing)}: "
+            + "; ".join(f"{k}: {_required_key(k, arrays)}" for k in missing)
+            + f" ({_FORMAT_DOC})"
+        )
     for key in ("joints", "offsets", "timestamps", "fps"):
         if key in arrays and arrays[key].dtype.kind not in "iuf":
-            raise ClipFileError(
-                f"{path}: {key} must be numbers (see clips/files.py); got {arrays[key].dtype}"
-            )
+            raise ClipFileError(f"{path}: {key} must be numbers ({_FORMAT_DOC}); got {arrays[key].dtype}")
+    if arrays["joints"].ndim != 3:
+        raise ClipFileError(
+            f"{path}: joints: (frames, joints, 3); got {arrays['joints'].shape}{_flat(arrays['joints'])}"
+        )
     layout = (
         str(_text(arrays["layout"].reshape(-1))[0]) if arrays["layout"].size == 1 else str(arrays["layout"])
     )
@@ -159,9 +168,17 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
             f"{path}: offsets: one more entry than clips ({len(subjects)} subjects): 0, where each clip ends, "
             "... the number of frames: np.cumsum([0] + lengths)"
         )
-    if n < 1 or len(labels) != n or len(subjects) != n:
-        raise ClipFileError(f"{path}: offsets, labels and subjects disagree on the number of clips")
     total = arrays["joints"].shape[0]
+    if len(labels) == total != n and arrays["labels"].ndim:
+        raise ClipFileError(
+            f"{path}: labels: {total} entries, one per frame, not per clip ({n}): labels of each frame go in "
+            "frame_labels (haad eval stream --recordings), one action per clip in labels (haad eval fewshot)"
+        )
+    if n < 1 or len(labels) != n or len(subjects) != n:
+        raise ClipFileError(
+            f"{path}: offsets, labels and subjects disagree on the number of clips (offsets: {max(n, 0)}, "
+            f"labels: {len(labels)}, subjects: {len(subjects)})"
+        )
     if offsets[0] != 0 or offsets[-1] != total or np.any(np.diff(offsets) < 0):
         raise ClipFileError(f"{path}: offsets must rise from 0 to the number of frames ({total})")
     frame_labels = arrays.get("frame_labels")
@@ -212,6 +229,24 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
         for i in range(n)
     )
     return ClipSet(path.stem, clips)
+
+
+def _required_key(key: str, arrays: dict[str, np.ndarray]) -> str:
+    """What a required key holds, said to the user whose file lacks it."""
+    frames = arrays["joints"].shape[0] if "joints" in arrays and arrays["joints"].ndim else "N"
+    return {
+        "joints": "(frames, joints, 3) positions, every clip's frames one after another",
+        "offsets": f"where each clip starts and ends, [0, {frames}] for one clip of {frames} frames",
+        "subjects": 'who is in each clip ("" where not known)',
+        "layout": ", ".join(sorted(LAYOUT_JOINTS)[:-1]) + f" or {sorted(LAYOUT_JOINTS)[-1]}",
+    }[key]
+
+
+def _flat(joints: np.ndarray) -> str:
+    """The reshape that makes (frames, joints * 3) columns of a known layout's joint count canonical."""
+    if joints.ndim == 2 and joints.shape[1] % 3 == 0 and joints.shape[1] // 3 in LAYOUT_JOINTS.values():
+        return f": joints.reshape({joints.shape[0]}, {joints.shape[1] // 3}, 3)?"
+    return ""
 
 
 def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:

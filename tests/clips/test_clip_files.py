@@ -225,6 +225,28 @@ def test_joints_of_another_layout_than_the_file_says_name_the_layout_they_fit(
         load_clipset_file(path)
 
 
+@pytest.mark.parametrize(
+    ("arrays", "says"),
+    [({"offsets": None}, "offsets: where each clip starts and ends, [0, 6] for one clip of 6 frames"),
+     ({"subjects": None}, 'subjects: who is in each clip ("" where not known)'),
+     ({"layout": None}, "layout: kinect_v1, kinect_v2, mediapipe33, msr_action3d or smpl24"),
+     ({"labels": np.array(["walk"] * 3 + ["kick"] * 3)},
+      "labels: 6 entries, one per frame, not per clip (2): labels of each frame go in frame_labels"),
+     ({"joints": np.zeros((6, 60), np.float32)}, "joints: (frames, joints, 3); got (6, 60): joints.reshape(6, 20, 3)?")],
+    ids=["no-offsets", "no-subjects", "no-layout", "labels-per-frame", "flat-joints"],
+)  # fmt: skip
+def test_a_key_missing_or_of_the_wrong_shape_is_refused_saying_what_it_holds(
+    tmp_path: Path, arrays: dict[str, np.ndarray | None], says: str
+) -> None:
+    # A third party's likeliest slips drew 'lacks ['offsets'] (see clips/files.py)', a source file an
+    # installed product's user does not have, and, for labels given per frame, 'offsets, labels and
+    # subjects disagree on the number of clips'.
+    with pytest.raises(ClipFileError) as e:
+        load_clipset_file(_raw(tmp_path, "slip.npz", **arrays))
+    assert says in str(e.value)
+    assert "clips/files.py" not in str(e.value)
+
+
 def test_joints_at_exactly_the_origin_are_said_to_be_read_as_positions(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
