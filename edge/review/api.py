@@ -258,7 +258,7 @@ async def _event_stream(request: Request, ctx: ReviewContext, who: Identity, las
     yield "retry: 2000\n\n"
     quiet = 0.0
     log_down = False
-    while not await request.is_disconnected():
+    while not await request.is_disconnected() and not ctx.stopping.is_set():
         try:
             events = await run_in_threadpool(_events_after, ctx, last)
             log_down = False

@@ -30,6 +30,7 @@ class ReviewContext:
     streams: Mapping[str, Sequence[str]] = field(default_factory=dict)  # configured stream -> profiles
     status_every_s: float = 5.0
     snapshots_dir: Path | None = None  # the alerts' pictures (edge.snapshots.alerts_root); None: none
+    stopping: threading.Event = field(default_factory=threading.Event)  # the server shuts down: streams end
     _backend: EncoderBackend | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -88,7 +88,7 @@ def run_server(
         sock = listen(serve)
         ctx = build_context(cfg, serve, store)
         app = create_app(ctx)
-        server = QuietServer(uvicorn_config(app, serve))
+        server = QuietServer(uvicorn_config(app, serve), ctx.stopping)
         if stop is not None:
 
             def stop_when_asked() -> None:
@@ -124,7 +124,7 @@ def uvicorn_config(app: Any, serve: ServeConfig) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=serve.host, port=serve.port, log_config=None, access_log=False, proxy_headers=False,
         ssl_certfile=serve.tls_cert, ssl_keyfile=serve.tls_key,
-        timeout_graceful_shutdown=3,  # open live-event streams end at shutdown; browsers reconnect
+        timeout_graceful_shutdown=3,  # live-event streams end as it begins (QuietServer); browsers reconnect
     )  # fmt: skip
 
 
