@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,14 @@ def choose_support(
     return tuple((first_per_subject + rest)[:shots])
 
 
+@dataclass(frozen=True)
+class RecordingSet:
+    """A recording-set file's scorable recordings as labelled streams, and those left out."""
+
+    streams: list[LabelledStream]
+    left_out: dict[str, str]  # recording name -> why the worker would score none of it
+
+
 def recording_streams(
     path: Path,
     normal: str | Sequence[str],
@@ -119,11 +128,29 @@ def recording_streams(
     min_visibility: float | None = None,
     enrol: bool = True,
 ) -> list[LabelledStream]:
-    """Every recording of a recording-set file as a labelled stream; with ``enrol`` each gets its
-    support clips, ``shots`` per normal behaviour (:func:`choose_support`). Raises ValueError for a
-    file without frame labels, a normal label no frame carries, or a recording without enough other
-    subjects' runs of a normal behaviour. ``min_visibility``: the worker's, as the file is read
-    (clips/files.py); its default when None."""
+    """The streams of :func:`read_recording_set` (the recordings left out are logged there)."""
+    return read_recording_set(
+        path, normal, shots=shots, spec=spec, min_segment_s=min_segment_s, min_visibility=min_visibility,
+        enrol=enrol,
+    ).streams  # fmt: skip
+
+
+def read_recording_set(
+    path: Path,
+    normal: str | Sequence[str],
+    *,
+    shots: int,
+    spec: WindowSpec,
+    min_segment_s: float,
+    min_visibility: float | None = None,
+    enrol: bool = True,
+) -> RecordingSet:
+    """Every recording of a recording-set file as a labelled stream, but for those the worker would
+    score none of (left out, with why); with ``enrol`` each gets its support clips, ``shots`` per
+    normal behaviour (:func:`choose_support`). Raises ValueError for a file without frame labels, a
+    normal label no frame carries, or a recording without enough other subjects' runs of a normal
+    behaviour. ``min_visibility``: the worker's, as the file is read (clips/files.py); its default
+    when None."""
     normal = labels_of(normal)
     recordings = list(load_clipset_file(path, min_visibility=min_visibility).clips)
     if any(r.frame_labels is None for r in recordings):
@@ -179,4 +206,4 @@ def recording_streams(
             f'{", ".join(map(repr, subjects))}; each recording is enrolled from other people\'s, and "" '
             "makes each recording its own)"
         )
-    return streams
+    return RecordingSet(streams, left_out)

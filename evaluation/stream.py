@@ -50,7 +50,7 @@ from edge.profiles import Profile
 from edge.short_scale import moment_scores
 from edge.vigour import SECOND_S
 from evaluation.fewshot import roc_auc
-from evaluation.recordings import recording_streams
+from evaluation.recordings import read_recording_set
 from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream
 from models.skeleton import NUM_JOINTS
 from pose_frontend.rate import RateGate
@@ -445,10 +445,11 @@ def run_recordings_eval(
     are normal, enrolling a behaviour per normal label from other subjects' runs of it (``shots`` of
     them) or scoring against ``profile``, its frames thinned to ``pose_fps`` as :func:`run_stream_eval`
     does; writes ``stream_<file stem>.json``."""
-    streams = recording_streams(
+    recordings = read_recording_set(
         path, normal, shots=shots, spec=backend.spec, min_segment_s=cfg.min_segment_s,
         min_visibility=cfg.min_visibility, enrol=profile is None,
     )  # fmt: skip
+    streams = recordings.streams
     if pose_fps is not None:
         streams = [at_pose_rate(s, pose_fps) for s in streams]
     summary = {
@@ -461,6 +462,8 @@ def run_recordings_eval(
         "augmentation": augmentation.settings() if augmentation is not None else None,
         "min_segment_s": cfg.min_segment_s,
         "pose_fps": pose_fps,
+        # never scored: their abnormal parts are in no figure (not counted as missed)
+        "left_out_recordings": recordings.left_out,
         **evaluate_streams(streams, backend, cfg, augmentation=augmentation, profile=profile, on_run=on_run),
     }
     return _write(summary, out, path.stem)

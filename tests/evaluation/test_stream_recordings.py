@@ -297,6 +297,28 @@ def test_a_recording_without_skeleton_is_left_out_and_fewer_shots_than_asked_are
     assert result.exit_code == 2 and "no recording holds 1 s of skeleton" in result.output
 
 
+def test_a_recording_left_out_is_named_in_the_summary_with_why(recording_set: Path, tmp_path: Path) -> None:
+    # Only a warning on stderr said so: stream_<file>.json counted 3 streams of a 4-recording file,
+    # and a reader of it could not tell that one recording's actions were in no figure.
+    from dataclasses import replace
+
+    from clips import load_clipset_file
+
+    recs = list(load_clipset_file(recording_set).clips)
+    recs[0] = replace(recs[0], joints=recs[0].joints[:15], times=recs[0].times[:15],
+                      frame_labels=None if recs[0].frame_labels is None else recs[0].frame_labels[:15])  # fmt: skip
+    path = tmp_path / "one_short.npz"
+    save_clipset_file(path, recs)
+    args = ["eval", "stream", "--recordings", str(path), "--normal", NORMAL, "--shots", "2"]
+    result = runner.invoke(app, [*args, "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "stream_one_short.json").read_text())
+    assert summary["streams"] == 3
+    assert list(summary["left_out_recordings"]) == [recs[0].name]
+    assert "s of skeleton" in summary["left_out_recordings"][recs[0].name]
+    assert '"left_out_recordings"' in result.output
+
+
 def test_eval_stream_refuses_options_its_mode_would_ignore(tmp_path: Path) -> None:
     unread = str(tmp_path / "unread.npz")
     for args, said in (
