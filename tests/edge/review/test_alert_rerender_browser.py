@@ -1,7 +1,7 @@
-"""An alert's page reads the alert again after a review made there and at each live change of it; a
-read answered after a later one was shown put the alert's earlier state back: the page said "new"
-again after "Marked confirmed.", "Reviewed meanwhile by …: new", and made its next review over the
-older one (refused as stale). In a real browser, a real Uvicorn server on a SQLite log."""
+"""An alert's page, drawn again as it reads the alert (after a review made there, at each live change
+of it). A read answered after a later one was shown put the alert's earlier state back: the page
+said "new" again after "Marked confirmed.", "Reviewed meanwhile by …: new", and made its next review
+over the older one (refused as stale). In a real browser, a real Uvicorn server on a SQLite log."""
 
 from __future__ import annotations
 
@@ -104,3 +104,15 @@ def test_an_undo_here_leaves_the_note_box_as_it_was(
     assert page.input_value("#note") == ""
     history = page.locator("#history li").all_inner_texts()
     assert len(history) == 3 and "undone" not in history[-1], history
+
+
+def test_the_status_is_one_badge(module_page, module_server: str, module_log: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """The badge was drawn inside a second, grey one (its holder styled as a status): a grey tail beside
+    "new" or "confirmed", and an empty grey pill before the alert had loaded."""
+    module_page.goto(f"{module_server}/alerts/{module_log.ids[0]}")
+    module_page.wait_for_selector("#status-badge .status")
+    assert module_page.locator("#status-badge .status").count() == 1
+    assert (
+        module_page.eval_on_selector("#status-badge", "e => getComputedStyle(e).backgroundColor")
+        == "rgba(0, 0, 0, 0)"
+    )
