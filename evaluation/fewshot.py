@@ -25,6 +25,7 @@ import numpy as np
 
 from clips import ClipSet
 from config.worker import MIN_SEGMENT_S
+from edge.enroll import clip_error
 from edge.segments import min_segment_frames
 from evaluation.scoring_rules import RULES, Rule
 from models.embedding import embed_all
@@ -108,6 +109,7 @@ def eval_windows(
     names: list[str] = []
     views: list[str] = []
     skipped = short = unlabelled = viewless = 0
+    first_skipped = ""  # why the first clip left out was: a joint never measured leaves every clip out
     need = min_segment_frames(spec, MIN_SEGMENT_S)
     cameras = {c.view for c in clipset.clips if c.subject in split.test_subjects} - {""}
     for c in clipset.clips:
@@ -121,8 +123,9 @@ def eval_windows(
             continue
         try:
             frames = clip_frames(c.joints, c.times, spec)
-        except ClipError:
+        except ClipError as e:
             skipped += 1
+            first_skipped = first_skipped or f"{c.name}: {clip_error(c.joints, e)}"
             continue
         short += len(frames) < need
         if sensor is not None:
@@ -141,7 +144,7 @@ def eval_windows(
     if not windows:
         raise ValueError(
             f"no test clips for {split.dataset}: test subjects {sorted(split.test_subjects)}"
-            + (f"; {skipped} clip(s) left out: {NO_WINDOW}" if skipped else "")
+            + (f"; {skipped} clip(s) left out: {NO_WINDOW}; the first, {first_skipped}" if skipped else "")
         )  # fmt: skip
     return EvalWindows(
         np.concatenate(windows),

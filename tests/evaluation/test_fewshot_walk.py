@@ -126,6 +126,23 @@ def test_a_category_normal_from_one_camera_only_is_summarised_not_refused() -> N
     assert np.isfinite(summary["std_over_seeds"]) and np.isfinite(summary["mean_category_std"])
 
 
+def test_a_joint_never_measured_in_any_clip_is_named() -> None:
+    # An export without hands (NaN in every frame) left every clip out, and the error said only
+    # 'no window could be cut (e.g. no frame with every joint finite)', naming no joint.
+    from clips import ClipSet
+    from evaluation.fewshot import eval_windows
+    from training.protocol import split_for
+
+    joints = np.random.default_rng(0).normal(size=(40, 20, 3)).astype(np.float32)
+    joints[:, 7] = np.nan  # HandLeft
+    clips = tuple(
+        Clip(joints, np.arange(40) / 30.0, label, "p", f"{label}{i}") for i, label in enumerate("ab")
+    )
+    clipset = ClipSet("handless", clips)
+    with pytest.raises(ValueError, match=r"the first, a0: .*HandLeft never measured \(NaN in every frame\)"):
+        eval_windows(clipset, split_for("handless.npz", clipset.subjects, clipset.labels), WindowSpec())
+
+
 def test_the_table_of_short_category_names_keeps_its_columns_and_grammar() -> None:
     # With category names shorter than 'per-category std', that row's figures stood 3 places right
     # of the others'; --behaviours 2 said 'each category with 1 others'.
