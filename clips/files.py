@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -204,7 +205,7 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
         times = np.concatenate([np.arange(offsets[i + 1] - offsets[i]) / fps[i] for i in range(n)])
     else:
         raise ClipFileError(f"{path}: give either per-frame 'timestamps' or 'fps'")
-    names = _text(arrays["names"]) if "names" in arrays else np.array([f"{path.stem}:{i}" for i in range(n)])
+    names = _clip_names(path, arrays, n)
     timed, offsets = _timed_frames(path, times, offsets, names)
     joints, times = joints[timed], times[timed]
     visibility = None if visibility is None else visibility[timed]
@@ -410,6 +411,31 @@ def _warn_at_origin(path: Path, joints: np.ndarray) -> None:
             "tracker lost them there, write NaN instead",
             path, frames, len(joints), names,
         )  # fmt: skip
+
+
+def _clip_names(path: Path, arrays: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Each clip's name, unique within the file: the file's ``names`` where given, else
+    ``<file>:<index>``. Names key the clips (a recording's enrolment from other recordings, the
+    summary's streams), so a blank or repeated name gets its clip's index too, as is said once."""
+    if "names" not in arrays:
+        return np.array([f"{path.stem}:{i}" for i in range(n)])
+    given = _text(_per_clip(arrays["names"], n))
+    if given.shape != (n,):
+        raise ClipFileError(f"{path}: names: one per clip ({n}); got {given.size}")
+    counts = Counter(given.tolist())
+    repeated = [i for i, name in enumerate(given) if name and counts[name] > 1]
+    blank = [i for i, name in enumerate(given) if not name]
+    if not repeated and not blank:
+        return given
+    names = given.tolist()
+    for i in repeated + blank:
+        names[i] = f"{given[i] or path.stem}:{i}"
+    log.warning(
+        "%s: %d clip names repeat and %d %s blank; each of those is named with its index too (%s)",
+        path, len(repeated), len(blank), "is" if len(blank) == 1 else "are",
+        ", ".join(names[i] for i in sorted(repeated + blank)[:5]),
+    )  # fmt: skip
+    return np.array(names)
 
 
 def _per_clip(values: np.ndarray, n: int) -> np.ndarray:

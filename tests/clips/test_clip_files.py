@@ -247,6 +247,24 @@ def test_a_key_missing_or_of_the_wrong_shape_is_refused_saying_what_it_holds(
     assert "clips/files.py" not in str(e.value)
 
 
+def test_repeated_or_blank_clip_names_are_made_unique_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Names key the clips: with one name for every recording (names=["session"] * 6), haad eval stream
+    # --recordings enrolled every recording against the first one's profile, whose support held the
+    # others' own runs: frame AUC 0.960 rose to 0.975, raw-DCT precision 0.86 to 1.00, silently.
+    path = _raw(tmp_path, "repeat.npz", joints=np.zeros((9, 20, 3), np.float32), offsets=np.array([0, 3, 6, 9]),
+                labels=np.array(["a", "b", "c"]), subjects=np.array(["p", "q", "r"]), timestamps=np.tile([0.0, 0.05, 0.1], 3),
+                names=np.array(["session", "session", ""]))  # fmt: skip
+    with caplog.at_level("WARNING"):
+        names = [c.name for c in load_clipset_file(path).clips]
+    assert names == ["session:0", "session:1", "repeat:2"]
+    assert "2 clip names repeat and 1 is blank" in caplog.text
+    with pytest.raises(ClipFileError, match=r"names: one per clip \(3\); got 2"):
+        load_clipset_file(_raw(tmp_path, "short.npz", names=np.array(["x", "y"]), offsets=np.array([0, 2, 4, 6]),
+                               labels=np.array(["a", "b", "c"]), subjects=np.array("p")))  # fmt: skip
+
+
 def test_joints_at_exactly_the_origin_are_said_to_be_read_as_positions(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
