@@ -168,6 +168,9 @@ def eval_stream_cmd(
         raise fail("--recordings needs --normal LABEL (the frame label of normal behaviour)", code=2)
     # each behaviour once, in the order given, without the blanks a file's labels lose (clips/files.py)
     normal = list(dict.fromkeys(n.strip() for n in normal or ()))
+    if "" in normal:
+        raise fail('--normal "": frames labelled "" are not annotated, left out of the metrics; give the '
+                   "frame label of normal behaviour", code=2)  # fmt: skip
     output_folder(out)
     if plots is not None:
         output_folder(plots, "--plots")

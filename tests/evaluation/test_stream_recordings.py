@@ -326,6 +326,9 @@ def test_eval_stream_refuses_options_its_mode_would_ignore(tmp_path: Path) -> No
         (["--feedback", "1", "--pose-fps", "10"], "it takes no --pose-fps"),
         (["--feedback", "1", "--recordings", unread, "--normal", NORMAL, "--profile", "p", "--augment"],
          "it takes no --augment, --profile"),
+        # it said no other subject had a normal run to enrol, of frames the metrics leave out
+        (["--recordings", unread, "--normal", NORMAL, "--normal", " "],
+         '--normal "": frames labelled "" are not annotated'),
     ):  # fmt: skip
         result = runner.invoke(app, ["eval", "stream", *args, "--out", str(tmp_path)])
         assert result.exit_code == 2 and said in result.output and "error: " in result.output, result.output
