@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,11 +92,13 @@ def test_states_of_one_delivery_interval_go_to_the_log_as_one_row(
     try:
         for i, kind in enumerate(["opened", "updated", "updated", "updated", "closed"]):
             sink.write([event(kind, "a", 3 + i, 3.0 + i)])
-            if every_s:
-                time.sleep(0.1)  # the five within 0.5 s, well inside one interval
+            # Each of the later four once the one before is in the outbox, where the delivery loop
+            # sees it (not after 0.1 s sleeps, which on a loaded host ran past the interval).
+            if i == 0 or not every_s:
+                wait_for(lambda: sink.delivered > i, timeout_s=30)  # noqa: B023 - waited for at once
             else:
-                wait_for(lambda: sink.delivered > i)  # noqa: B023 - waited for at once
-        wait_for(lambda: rows(url) == [("a", 7, True)])
+                wait_for(lambda: sink.health().unsaved == 0, timeout_s=30)
+        wait_for(lambda: rows(url) == [("a", 7, True)], timeout_s=30)
     finally:
         sink.close()
     assert sink.delivered == rounds
@@ -138,12 +141,18 @@ def test_a_locked_log_never_blocks_the_caller_and_loses_nothing(
     tmp_path: Path, locked_log: tuple[str, sqlite3.Connection]
 ) -> None:
     url, blocker = locked_log
-    sink = AlertSink(StoreConfig(url=url, busy_timeout_s=0.2), tmp_path / "outbox.db", model_version="m1")
+    # A caller waiting on the log at all waits out its 30 s busy timeout: far past the 10 s given.
+    sink = AlertSink(StoreConfig(url=url, busy_timeout_s=30), tmp_path / "outbox.db", model_version="m1")
     sink.start(["cam0"])
-    started = time.monotonic()
-    sink.write([event("opened", "a", 3, 3.0)])
-    sink.write([event("closed", "a", 6, 8.0)])
-    assert time.monotonic() - started < 0.1  # the scoring loop only queued them
+
+    def score() -> None:
+        sink.write([event("opened", "a", 3, 3.0)])
+        sink.write([event("closed", "a", 6, 8.0)])
+
+    caller = threading.Thread(target=score)
+    caller.start()
+    caller.join(10)
+    assert not caller.is_alive()  # the scoring loop only queued them, the log still locked
     wait_for(lambda: waiting(tmp_path / "outbox.db") == 1)  # durable while the log is locked
     blocker.execute("COMMIT")
     wait_for(lambda: rows(url) == [("a", 6, True)], timeout_s=15)
@@ -210,7 +219,8 @@ def test_a_locked_log_never_keeps_an_alert_state_out_of_the_outbox(
             sink.write([event(kind, "a", n, 3.0 + i)])
             time.sleep(0.2)  # the writer is inside its delivery attempt by now
         sink.write([event("opened", "b", 2, 9.0)])
-        wait_for(lambda: outbox_rows(tmp_path / "outbox.db") == [("a", False), ("b", True)], timeout_s=2)
+        # Within half the busy timeout, so none waited for the log (2 s was tight on a loaded host).
+        wait_for(lambda: outbox_rows(tmp_path / "outbox.db") == [("a", False), ("b", True)], timeout_s=10)
     finally:
         blocker.execute("COMMIT")
         sink.close()
