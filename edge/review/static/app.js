@@ -1,9 +1,10 @@
 // haad review pages: every piece of data comes from /api/v1 (the same API other clients use).
 "use strict";
 const CSRF = document.querySelector('meta[name="csrf-token"]')?.content || "";
-// Set once "log out" is pressed: the server ends the live stream at once, and a refused call made
-// meanwhile must not send the browser to the login to come back here (wireLogout goes to /login).
-let loggingOut = false;
+// Set once the page leaves for the login: signed out, or "log out" pressed (the server ends the live
+// stream at once, and a refused call made meanwhile must not send the browser to the login to come
+// back here: wireLogout goes to /login). The live stream, cut as the page goes, says nothing.
+let leaving = false;
 
 async function api(path, options = {}) {
   const opts = { credentials: "same-origin", ...options, headers: { ...(options.headers || {}) } };
@@ -17,9 +18,11 @@ async function api(path, options = {}) {
   if (!r.ok) throw new Error(problem(body.detail) || r.statusText);
   return body;
 }
-// The login, to come back here; none once "log out" is pressed (wireLogout goes to the plain login).
+// The login, to come back here; once (none once "log out" is pressed).
 function toLogin() {
-  if (!loggingOut) location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+  if (leaving) return;
+  leaving = true;
+  location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
 }
 // An API error's words: its detail, or a 422's list of (where, what) as "offset: Input should be …".
 const problem = (detail) => (Array.isArray(detail) ? detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ") : detail);
@@ -98,7 +101,7 @@ function liveAlerts(onChange, state = () => {}) {
     // page) for the 2 s until a refused reconnect would have told it.
     source.addEventListener("signed-out", () => { live.close(); toLogin(); });
     source.onerror = () => {
-      if (closed) return;
+      if (closed || leaving) return;
       if (source.readyState !== EventSource.CLOSED) { state("reconnecting…"); return; }  // the browser does
       // A refused stream the browser never asks for again (a 401: the session expired, logged out,
       // or forgotten by a restarted server; a 503): the page said "reconnecting…" for ever. A
@@ -137,7 +140,7 @@ function wireLogout() {
   if (!f) return;
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    loggingOut = true;
+    leaving = true;
     await fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": CSRF } });
     location.href = "/login";
   });
@@ -487,13 +490,18 @@ function wireReview(id, alert, read) {
   // One action at a time: a second press would carry the review the first replaces (a 409).
   const buttons = document.querySelectorAll(".review button");
   let busy = false;  // an action under way: it shows its own outcome
+  // A note being written, kept in the tab until a review sends it: a session that ended sent the
+  // browser to the login, and back here after it with the note gone (a reload too).
+  const box = document.getElementById("note"), draft = "haad-note:" + id;
+  if (sessionStorage.getItem(draft) !== null) box.value = sessionStorage.getItem(draft);
+  box.addEventListener("input", () => { if (box.value === shownNote) sessionStorage.removeItem(draft); else sessionStorage.setItem(draft, box.value); });
   const act = async (fn) => {
     if (buttons[0].disabled) return;
     busy = true;
     buttons.forEach((b) => { b.disabled = true; });
     msg.textContent = "…";
     let done;
-    try { done = await fn(); } catch (e) { done = "Failed: " + e.message; }
+    try { done = await fn(); sessionStorage.removeItem(draft); } catch (e) { done = "Failed: " + e.message; }
     try { const a = await read(); if (a) show(a); } catch (e) { done += " (reload the page: " + e.message + ")"; }
     msg.textContent = done;
     buttons.forEach((b) => { b.disabled = !!b.dataset.off; });
@@ -524,7 +532,6 @@ function wireReview(id, alert, read) {
   const show = (a) => {
     renderAlert(a);
     if (a.reviewed_at === seen) return;
-    const box = document.getElementById("note");
     if (!busy && box.value === shownNote) box.value = a.note;
     if (!busy) msg.textContent = `Reviewed meanwhile by ${a.reviewed_by || "?"} (${when(a.reviewed_at)}): ${a.status}.`;
     shownNote = a.note; seen = a.reviewed_at;

@@ -14,6 +14,7 @@ from review_helpers import TOKEN, Seeded, free_port, make_context, new_context, 
 from edge.review.app import create_app
 from edge.review.auth import COOKIE
 from edge.review.context import ReviewContext
+from edge.store import AlertStore
 from edge.store.models import Alert
 
 # Every text a page is given while open, its lines with these words kept in the tab's sessionStorage,
@@ -105,3 +106,33 @@ def test_an_action_after_the_session_ended_goes_to_the_login_saying_nothing(  # 
     assert _at_the_login(session_page) == []
     with ctx.store.reading() as s:  # nothing was reviewed
         assert s.get(Alert, alert_id).status == "new"
+
+
+def test_a_note_being_written_as_the_session_ends_is_there_after_the_login(  # type: ignore[no-untyped-def]
+    session_page, expiring, module_log: Seeded
+) -> None:
+    """The page went to the login and back to the alert after it, its note box holding the alert's
+    note again: what the reviewer had written was gone."""
+    base, ctx = expiring
+    alert_id = module_log.ids[1]
+    session_page.goto(f"{base}/alerts/{alert_id}")
+    session_page.wait_for_function(LIVE_ON["/alerts/{id}"], timeout=15_000)
+    session_page.fill("#note", "the delivery man again, at the side door")
+    _end_session(session_page, ctx)
+    _at_the_login(session_page)
+    session_page.fill("#token", TOKEN)
+    session_page.click("#login")
+    session_page.wait_for_url(f"**/alerts/{alert_id}")
+    session_page.wait_for_selector("#meta dt")
+    assert session_page.input_value("#note") == "the delivery man again, at the side door"
+    session_page.click("#dismiss")
+    session_page.wait_for_function(
+        "document.getElementById('review-msg').textContent === 'Marked dismissed.'"
+    )
+    with ctx.store.reading() as s:
+        assert s.get(Alert, alert_id).note == "the delivery man again, at the side door"
+    assert (
+        session_page.evaluate(f"sessionStorage.getItem('haad-note:{alert_id}')") is None
+    )  # sent: no draft left
+    with AlertStore(module_log.url) as store:  # as the module found it
+        store.set_status(alert_id, "new", "", reviewer="test")
