@@ -287,8 +287,15 @@ def summarise(
                 delays.append(max(0.0, opens[0] - x))
         per_stream.append(
             {
-                "stream": stream.name, "frame_auc": auc, "alerts": len(episodes), "any_alert": bool(episodes),
+                "stream": stream.name, "subject": stream.recording.subject,
+                "seconds": round(stream.recording.duration_s, 3),
+                "frame_auc": auc, "alerts": len(episodes), "any_alert": bool(episodes),
                 "abnormal_parts": len(stream.abnormal),
+                # what an outsider checks an alert against: each part's span and label, each alert's span
+                "abnormal_spans": [
+                    [round(x, 3), round(y, 3), stream.label_of(k)] for k, (x, y) in enumerate(stream.abnormal)
+                ],
+                "alert_spans": [[round(a, 3), round(b, 3)] for a, b in episodes],
                 "normal_window_far": float(np.mean(quiet > 1.0)) if len(quiet) else None,
                 "support": [c.name for c in stream.support],
                 "kinematic_weight": run.kinematic_weight,
@@ -376,7 +383,7 @@ def evaluate_streams(
     encoder, raw = results[ENCODER], results[RAW_DCT]
     for mine, theirs in zip(encoder["per_stream"], raw.pop("per_stream"), strict=True):
         mine["frame_auc_raw_dct"], mine["alerts_raw_dct"] = theirs["frame_auc"], theirs["alerts"]
-        mine["any_alert_raw_dct"] = theirs["any_alert"]
+        mine["any_alert_raw_dct"], mine["alert_spans_raw_dct"] = theirs["any_alert"], theirs["alert_spans"]
     per_stream = encoder.pop("per_stream")
     return {"streams": len(streams), **encoder, "raw_dct": raw, "per_stream": per_stream}
 

@@ -319,6 +319,30 @@ def test_a_recording_left_out_is_named_in_the_summary_with_why(recording_set: Pa
     assert '"left_out_recordings"' in result.output
 
 
+def test_each_recordings_parts_and_alerts_are_written_with_their_spans(
+    recording_set: Path, tmp_path: Path
+) -> None:
+    # Per recording, stream_<file>.json gave counts alone (alerts 1, abnormal_parts 2): an outsider
+    # could not check which part an alert caught, nor when, without rerunning the code.
+    from clips import load_clipset_file
+    from evaluation.recordings import parts
+
+    args = ["eval", "stream", "--recordings", str(recording_set), "--normal", NORMAL, "--shots", "2"]
+    result = runner.invoke(app, [*args, "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "stream_walks.json").read_text())["per_stream"]
+    for rec, row in zip(load_clipset_file(recording_set).clips, rows, strict=True):
+        abnormal, _, labels = parts(rec, NORMAL)
+        assert row["subject"] == rec.subject and row["seconds"] == pytest.approx(rec.duration_s, abs=1e-3)
+        assert row["abnormal_spans"] == [[pytest.approx(a, abs=1e-3), pytest.approx(b, abs=1e-3), label]
+                                         for (a, b), label in zip(abnormal, labels, strict=True)]  # fmt: skip
+        assert (
+            len(row["alert_spans"]) == row["alerts"]
+            and len(row["alert_spans_raw_dct"]) == row["alerts_raw_dct"]
+        )
+        assert all(0 <= a <= b <= rec.times[-1] + 1 for a, b in row["alert_spans"])
+
+
 def test_eval_stream_refuses_options_its_mode_would_ignore(tmp_path: Path) -> None:
     unread = str(tmp_path / "unread.npz")
     for args, said in (
