@@ -324,7 +324,7 @@ def _canonical(
         ("kinect_v1", (NUM_JOINTS, 4)),
     ):
         raw, given = raw[..., :3], np.clip(np.nan_to_num(raw[..., 3], nan=1.0), 0.0, 1.0)
-    joints = to_canonical(raw, layout)
+    joints = _infinite_as_missing(path, to_canonical(raw, layout))
     if layout == "mediapipe33":
         _refuse_image_landmarks(path, raw, joints)
     if given is None:
@@ -333,6 +333,22 @@ def _canonical(
     visibility = mediapipe_visibility(given) if layout == "mediapipe33" else given.astype(np.float32)
     unseen_frames_missing(path, joints, visibility, min_visibility)
     return joints, visibility
+
+
+def _infinite_as_missing(path: Path, joints: np.ndarray) -> np.ndarray:
+    """``joints`` with infinite coordinates made NaN (missing), in place, as said once: an exporter's
+    overflow or division by zero is no position, and the worker's frames refuse it (the file's
+    replay stopped at its first such frame, naming no file)."""
+    infinite = np.isinf(joints).any(axis=-1)
+    if infinite.any():
+        joints[infinite] = np.nan
+        log.warning(
+            "%s: %d of %d frames hold infinite joints (%s): read as missing (NaN)",
+            path, int(infinite.any(axis=-1).sum()), len(joints),
+            "every joint" if infinite.any(axis=0).all()
+            else ", ".join(JOINT_NAMES[j] for j in np.flatnonzero(infinite.any(axis=0))),
+        )  # fmt: skip
+    return joints
 
 
 def _refuse_image_landmarks(path: Path, raw: np.ndarray, joints: np.ndarray) -> None:

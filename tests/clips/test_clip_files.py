@@ -265,6 +265,22 @@ def test_repeated_or_blank_clip_names_are_made_unique_and_said(
                                labels=np.array(["a", "b", "c"]), subjects=np.array("p")))  # fmt: skip
 
 
+def test_infinite_joints_are_read_as_missing_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # haad eval stream --recordings stopped at the first such frame with 'bad_values: joints must not
+    # be infinite', naming no file, while haad eval fewshot read the same file's as missing.
+    joints = np.random.default_rng(0).normal(size=(6, 20, 3)).astype(np.float32)
+    joints[1, 5, 0], joints[4, 9, 2] = np.inf, -np.inf
+    with caplog.at_level("WARNING"):
+        clips = load_clipset_file(_raw(tmp_path, "inf.npz", joints=joints)).clips
+    loaded = np.concatenate([c.joints for c in clips])
+    assert np.isnan(loaded[1, 5]).all() and np.isnan(loaded[4, 9]).all() and np.isfinite(loaded[0]).all()
+    assert (
+        "inf.npz: 2 of 6 frames hold infinite joints (ElbowLeft, ElbowRight): read as missing" in caplog.text
+    )
+
+
 def test_joints_at_exactly_the_origin_are_said_to_be_read_as_positions(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
