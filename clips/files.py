@@ -175,6 +175,11 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
             f"{path}: labels: {total} entries, one per frame, not per clip ({n}): labels of each frame go in "
             "frame_labels (haad eval stream --recordings), one action per clip in labels (haad eval fewshot)"
         )
+    if len(subjects) == total != n and arrays["subjects"].ndim:
+        raise ClipFileError(
+            f"{path}: subjects: {total} entries, one per frame, not per clip ({n}): one subject per clip, "
+            "or one for all"
+        )
     if n < 1 or len(labels) != n or len(subjects) != n:
         raise ClipFileError(
             f"{path}: offsets, labels and subjects disagree on the number of clips (offsets: {max(n, 0)}, "

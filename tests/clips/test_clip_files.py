@@ -232,8 +232,9 @@ def test_joints_of_another_layout_than_the_file_says_name_the_layout_they_fit(
      ({"layout": None}, "layout: kinect_v1, kinect_v2, mediapipe33, msr_action3d or smpl24"),
      ({"labels": np.array(["walk"] * 3 + ["kick"] * 3)},
       "labels: 6 entries, one per frame, not per clip (2): labels of each frame go in frame_labels"),
+     ({"subjects": np.array(["s1"] * 6)}, "subjects: 6 entries, one per frame, not per clip (2): one subject per clip"),
      ({"joints": np.zeros((6, 60), np.float32)}, "joints: (frames, joints, 3); got (6, 60): joints.reshape(6, 20, 3)?")],
-    ids=["no-offsets", "no-subjects", "no-layout", "labels-per-frame", "flat-joints"],
+    ids=["no-offsets", "no-subjects", "no-layout", "labels-per-frame", "subjects-per-frame", "flat-joints"],
 )  # fmt: skip
 def test_a_key_missing_or_of_the_wrong_shape_is_refused_saying_what_it_holds(
     tmp_path: Path, arrays: dict[str, np.ndarray | None], says: str
