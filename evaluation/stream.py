@@ -232,6 +232,18 @@ def boundary_errors(episodes: Sequence[Episode], abnormal: Sequence[Interval]) -
     return out
 
 
+def _alert_span(episode: Episode, abnormal: Sequence[Interval]) -> dict[str, Any]:
+    """One alert as a recording's row gives it: the span of its windows (what must overlap an abnormal
+    part for a true positive), the action span it reports (what the alert store gets) and whether
+    it is a true positive."""
+    a, b = episode.start, episode.end
+    return {
+        "windows": [round(a, 3), round(b, 3)],
+        "action": [round(t, 3) for t in episode.action_span],
+        "abnormal": any(a <= y and b >= x for x, y in abnormal),
+    }
+
+
 def _spread(values: Sequence[float]) -> dict[str, float] | None:
     return {"median": float(np.median(values)), "p90": float(np.percentile(values, 90))} if values else None
 
@@ -295,7 +307,7 @@ def summarise(
                 "abnormal_spans": [
                     [round(x, 3), round(y, 3), stream.label_of(k)] for k, (x, y) in enumerate(stream.abnormal)
                 ],
-                "alert_spans": [[round(a, 3), round(b, 3)] for a, b in episodes],
+                "alert_spans": [_alert_span(e.episode, stream.abnormal) for e in run.closed],
                 "normal_window_far": float(np.mean(quiet > 1.0)) if len(quiet) else None,
                 "support": [c.name for c in stream.support],
                 "kinematic_weight": run.kinematic_weight,

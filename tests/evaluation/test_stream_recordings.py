@@ -340,7 +340,11 @@ def test_each_recordings_parts_and_alerts_are_written_with_their_spans(
             len(row["alert_spans"]) == row["alerts"]
             and len(row["alert_spans_raw_dct"]) == row["alerts_raw_dct"]
         )
-        assert all(0 <= a <= b <= rec.times[-1] + 1 for a, b in row["alert_spans"])
+        for alert in row["alert_spans"]:
+            (a, b), (c, d) = alert["windows"], alert["action"]
+            assert rec.times[0] <= a <= c <= d <= b <= rec.times[-1] + 1e-3
+            assert alert["abnormal"] == any(a <= y and b >= x for x, y in abnormal)
+        assert any(alert["abnormal"] for r in rows for alert in r["alert_spans"])
 
 
 def test_eval_stream_refuses_options_its_mode_would_ignore(tmp_path: Path) -> None:
