@@ -8,6 +8,7 @@ augmentation bank cache, so every support-set draw and every later run reuses th
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,8 @@ def run_fewshot_eval(
         "cross_view": by_view_pair or None,
         "window": spec.to_dict(),
         "test_clips": len(tw.labels),
+        # how many clips each category's AUC stands on (cross-view: of every camera)
+        "clips_per_category": dict(sorted(Counter(tw.labels).items())),
         "eval_windows": int(len(tw.windows)),
         "skipped_clips": tw.skipped,
         "short_clips": tw.short,

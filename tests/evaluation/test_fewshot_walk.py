@@ -103,6 +103,22 @@ def test_clips_without_a_camera_in_a_cross_view_file_are_counted_not_silently_dr
     assert "never normal (no camera has 2 of its clips while another has one to score" in result.output
 
 
+def test_the_summary_says_how_many_clips_each_category_has(nw_ucla, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # summary.json gave each category's AUC but not how many clips it stood on: a category of 4
+    # clips looked as sure as one of 40.
+    mine, clips = _few_cameras(nw_ucla, tmp_path)
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        app,
+        ["eval", "fewshot", "--dataset", str(mine), "--encoder", str(tmp_path / "enc.safetensors"), "--shots", "2",
+         "--seeds", "1", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    scored = [c.label for c in clips if c.view]  # the viewless ones are left out
+    assert summary["clips_per_category"] == {label: scored.count(label) for label in sorted(set(scored))}
+
+
 def test_a_camera_short_of_categories_for_behaviours_is_named() -> None:
     # The file has three actions, camera v2 two of them: --behaviours 2 said '2 of the 2 categories
     # of the scored clips are normal', which the user's three categories contradicted.
