@@ -327,6 +327,7 @@ def summarise(
             "false_alerts_per_normal_hour": normal_alerts / (normal_s / 3600) if normal_s else None,
         },
         "streams_without_alert": sum(not p["any_alert"] for p in per_stream),
+        "streams_with_abnormal_parts": sum(p["abnormal_parts"] > 0 for p in per_stream),
         "streams_with_abnormal_parts_without_alert": sum(
             not p["any_alert"] and p["abnormal_parts"] > 0 for p in per_stream
         ),
@@ -517,6 +518,9 @@ def format_table(summary: dict[str, Any]) -> str:
         cells += [f"{f(by[b]['recall'], 2)} ({by[b]['parts']})" for b in bins]
         far = s["false_alarm_rate"]
         cells.append(f"{f(far['realised'])} ({f(far['target'])})")
-        cells.append(f"{s['streams_with_abnormal_parts_without_alert']} of {summary['streams']}")
+        # of the recordings with something to catch: one wholly normal cannot be silent on an action
+        cells.append(
+            f"{s['streams_with_abnormal_parts_without_alert']} of {s['streams_with_abnormal_parts']}"
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

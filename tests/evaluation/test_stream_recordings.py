@@ -347,6 +347,29 @@ def test_each_recordings_parts_and_alerts_are_written_with_their_spans(
         assert any(alert["abnormal"] for r in rows for alert in r["alert_spans"])
 
 
+def test_silent_recordings_are_counted_among_those_with_an_action_to_catch(
+    recording_set: Path, tmp_path: Path
+) -> None:
+    # A wholly normal recording counted in the denominator ('silent recordings: 0 of 5'): a file of
+    # normal recordings alone read '0 of N', as if N actions had all been caught.
+    from dataclasses import replace
+
+    from clips import load_clipset_file
+
+    recs = list(load_clipset_file(recording_set).clips)
+    calm = replace(recs[0], name="calm", frame_labels=np.full(len(recs[0].times), NORMAL))
+    path = tmp_path / "with_calm.npz"
+    save_clipset_file(path, [*recs, calm])
+    args = ["eval", "stream", "--recordings", str(path), "--normal", NORMAL, "--shots", "2"]
+    result = runner.invoke(app, [*args, "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "stream_with_calm.json").read_text())
+    assert summary["streams"] == 5 and summary["streams_with_abnormal_parts"] == 4
+    assert summary["raw_dct"]["streams_with_abnormal_parts"] == 4
+    rows = [line for line in result.output.splitlines() if line.startswith(("| encoder", "| raw-dct"))]
+    assert len(rows) == 2 and all(row.endswith(" of 4 |") for row in rows), rows
+
+
 def test_eval_stream_refuses_options_its_mode_would_ignore(tmp_path: Path) -> None:
     unread = str(tmp_path / "unread.npz")
     for args, said in (
