@@ -119,11 +119,23 @@ def test_stop_ends_a_source_waiting_in_backoff() -> None:
     stop = threading.Event()
     slow = ReconnectConfig(initial_backoff_s=30, max_backoff_s=60)
     source = open_source(WebcamSourceConfig(reconnect=slow), stop=stop, capture_factory=camera.factory)
-    threading.Timer(0.3, stop.set).start()
-    started = time.monotonic()
-    assert list(source) == []
-    source.close()
-    assert time.monotonic() - started < 2.0
+    got: list[object] = []
+
+    def read_then_close() -> None:
+        got.extend(source)
+        source.close()  # its reader thread ended too
+
+    reader = threading.Thread(target=read_then_close, daemon=True)
+    reader.start()
+    # Stopped once its first open failed (its back-off then due), not after a 0.3 s timer with a
+    # 2 s limit, which a loaded host could miss; a stop left to the back-off takes its 30 s.
+    deadline = time.monotonic() + 30
+    while not source.stats["failed_opens"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    stop.set()
+    reader.join(15)
+    assert not reader.is_alive() and got == []
 
 
 def test_slow_consumer_gets_the_newest_frame_and_skips_are_counted() -> None:

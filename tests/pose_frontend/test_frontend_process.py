@@ -93,7 +93,7 @@ def test_a_run_of_failed_frames_stops_the_stream(tmp_path: Path) -> None:
 
 def test_stop_event_ends_the_loop(tmp_path: Path) -> None:
     # Stopped at its fifth frame, not by a 0.5 s timer whose frame count (and a 1.5 s limit) a
-    # loaded host missed: an endless source ends only by the stop, at once.
+    # loaded host could miss: an endless source ends only by the stop, at once.
     stop = threading.Event()
     config = StreamConfig(source=SyntheticSourceConfig(loop=True, realtime=True))
 
