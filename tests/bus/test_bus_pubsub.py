@@ -37,9 +37,12 @@ def _person(stream_id: str, seq: int, t: float | None = None) -> SkeletonFrame:
     return SkeletonFrame(stream_id, seq, seq / 20 if t is None else t, joints, np.linspace(0, 1, 20))
 
 
-def _drain(sub: Subscriber, quiet_ms: int = 300) -> list[SkeletonFrame]:
-    frames = []
-    while (frame := sub.recv(quiet_ms)) is not None:
+def _drain(sub: Subscriber, quiet_ms: int = 300, *, expect: int = 1) -> list[SkeletonFrame]:
+    """What ``sub`` receives until ``quiet_ms`` pass without a frame, once ``expect`` frames came
+    (waited for up to 30 s each: on a loaded host a connection, a CURVE handshake or the frames'
+    way through ZeroMQ took longer than one quiet gap, and the drain ended before them)."""
+    frames: list[SkeletonFrame] = []
+    while (frame := sub.recv(30_000 if len(frames) < expect else quiet_ms)) is not None:
         frames.append(frame)
     return frames
 
@@ -99,7 +102,7 @@ def test_seq_gaps_count_the_missing_frames_and_a_huge_jump_is_refused(ipc_endpoi
     with Subscriber(ipc_endpoint) as sub, Publisher(ipc_endpoint) as pub:
         for s in (1, 4, 5, 11, 10**18, 12):  # 2, then 5 frames lost upstream; a jump no sender makes
             pub.publish(_person("cam1", s, t=s / 20 if s < 100 else 1.0))
-        got = _drain(sub)
+        got = _drain(sub, expect=5)
     assert [f.seq for f in got] == [1, 4, 5, 11, 12]
     assert sub.drops == Counter({"seq_gap": 7, "seq_jump": 1})
 
@@ -111,11 +114,11 @@ def test_a_restarted_frontend_is_followed_once_its_stream_was_silent(ipc_endpoin
     with Subscriber.from_config(config) as sub, Publisher.from_config(config) as pub:
         for s in (5, 6, 7):
             pub.publish(_person("cam1", s))
-        assert [f.seq for f in _drain(sub)] == [5, 6, 7]
+        assert [f.seq for f in _drain(sub, expect=3)] == [5, 6, 7]
         time.sleep(0.4)  # the frontend died and came back: seq and its clock start again
         for s in (1, 2):
             pub.publish(_person("cam1", s))
-        assert [f.seq for f in _drain(sub)] == [1, 2]
+        assert [f.seq for f in _drain(sub, expect=2)] == [1, 2]
     assert sub.drops == Counter()
 
 
@@ -130,7 +133,7 @@ def test_frames_that_do_not_follow_a_healthy_stream_are_refused_and_counted(ipc_
                 pub.publish(_person("cam1", s, t=t + s / 30))  # a repeated seq
                 pub.publish(SkeletonFrame("cam1", s + 1, t - 50, None, None))  # back in time
                 pub.publish(SkeletonFrame("cam1", s + 1, t + 1, None, None, sent_at=-1e308))
-        got = _drain(sub)
+        got = _drain(sub, expect=30)
     assert [f.seq for f in got] == list(range(1, 31))
     assert sub.drops == Counter({"time_jump": 6, "out_of_order": 6, "time_backwards": 6, "bad_sent_at": 6})
 
@@ -154,7 +157,7 @@ def test_several_frontends_feed_one_worker_over_curve(tcp_endpoint: str, bus_con
             for i in range(1, 21):
                 for s, p in zip(streams, pubs, strict=True):
                     p.publish(_person(s, i))
-            got = _drain(sub)
+            got = _drain(sub, expect=60)
         finally:
             for p in pubs:
                 p.close()
@@ -206,7 +209,7 @@ def test_a_valid_key_for_one_camera_cannot_send_as_another(tcp_endpoint: str, tm
             yard_host.publish(_person("door", 10**6 + s))  # the yard's valid key posing as the door
             door_host.publish(_person("door", s))
             yard_host.publish(_person("yard", s))
-        got = _drain(sub)
+        got = _drain(sub, expect=40)
     assert [f.seq for f in got if f.stream_id == "door"] == list(range(1, 21))
     assert [f.seq for f in got if f.stream_id == "yard"] == list(range(1, 21))
     assert sub.drops == Counter({"wrong_sender": 20})
@@ -242,7 +245,7 @@ def test_recv_returns_none_after_timeout(ipc_endpoint: str) -> None:
     with Subscriber(ipc_endpoint) as sub:
         start = time.monotonic()
         assert sub.recv(100) is None
-        assert 0.09 <= time.monotonic() - start < 1.0
+        assert 0.09 <= time.monotonic() - start < 10  # its timeout, not for ever (1 s was tight)
         assert sub.recv_batch(10, 0) == []
 
 
@@ -251,9 +254,13 @@ def test_recv_batch_returns_queued_frames_up_to_max(ipc_endpoint: str) -> None:
         for s in range(1, 11):
             pub.publish(_person("cam1", s))
         time.sleep(0.3)  # let the burst reach the worker's queue
-        batches = [sub.recv_batch(4, 1000) for _ in range(3)]
+        batches: list[list[SkeletonFrame]] = []
+        while sum(map(len, batches)) < 10 and (batch := sub.recv_batch(4, 30_000)):
+            batches.append(batch)
         assert sub.recv_batch(4, 50) == []
-    assert [len(b) for b in batches] == [4, 4, 2]
+    # [4, 4, 2] once the whole burst is queued; a loaded host's ZeroMQ may take it in later than
+    # the 0.3 s (then a batch took less, never more): what was queued, up to the maximum.
+    assert 4 in map(len, batches) and all(len(b) <= 4 for b in batches), [len(b) for b in batches]
     assert [f.seq for b in batches for f in b] == list(range(1, 11))
     with pytest.raises(ValueError):
         sub.recv_batch(0, 10)
@@ -265,8 +272,8 @@ def test_a_live_source_never_waits_and_counts_what_the_bus_had_no_room_for(ipc_e
         start = time.monotonic()
         sent = sum(pub.publish(_person("cam1", s)) for s in range(1, n + 1))  # nobody reads meanwhile
         publish_s = time.monotonic() - start
-        got = _drain(sub)
-    assert publish_s < 5.0 and 0 < sent < n
+        got = _drain(sub, expect=sent)
+    assert publish_s < 30 and 0 < sent < n  # a publish waiting for room would wait for ever
     assert len(got) == sent  # every frame not sent was reported to the sender, none vanished
     seqs = [f.seq for f in got]
     assert seqs == sorted(set(seqs))
@@ -322,7 +329,7 @@ def test_closing_sockets_lets_own_context_terminate(ipc_endpoint: str) -> None:
     sub.close()
     term = threading.Thread(target=ctx.term, daemon=True)
     term.start()
-    term.join(timeout=2)
+    term.join(timeout=10)
     assert not term.is_alive(), "context.term() hung: a socket lingered"
 
 
