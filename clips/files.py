@@ -144,9 +144,9 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
     missing = [k for k in REQUIRED if k not in arrays]
     if missing:
         raise ClipFileError(
-            f"{path}: clip-set file lacks {', '.join(missing)}: "
-            + "; ".join(f"{k}: {_required_key(k, arrays)}" for k in missing)
-            + f" ({_FORMAT_DOC})"
+            f"{path}: clip-set file lacks "
+            + "; ".join(f"{k} ({_required_key(k, arrays)})" for k in missing)
+            + f"; {_FORMAT_DOC}"
         )
     for key in ("joints", "offsets", "timestamps", "fps"):
         if key in arrays and arrays[key].dtype.kind not in "iuf":
@@ -243,7 +243,7 @@ def _required_key(key: str, arrays: dict[str, np.ndarray]) -> str:
     return {
         "joints": "(frames, joints, 3) positions, every clip's frames one after another",
         "offsets": f"where each clip starts and ends, [0, {frames}] for one clip of {frames} frames",
-        "subjects": 'who is in each clip ("" where not known)',
+        "subjects": 'who is in each clip, "" where not known',
         "layout": ", ".join(sorted(LAYOUT_JOINTS)[:-1]) + f" or {sorted(LAYOUT_JOINTS)[-1]}",
     }[key]
 

@@ -227,9 +227,9 @@ def test_joints_of_another_layout_than_the_file_says_name_the_layout_they_fit(
 
 @pytest.mark.parametrize(
     ("arrays", "says"),
-    [({"offsets": None}, "offsets: where each clip starts and ends, [0, 6] for one clip of 6 frames"),
-     ({"subjects": None}, 'subjects: who is in each clip ("" where not known)'),
-     ({"layout": None}, "layout: kinect_v1, kinect_v2, mediapipe33, msr_action3d or smpl24"),
+    [({"offsets": None}, "lacks offsets (where each clip starts and ends, [0, 6] for one clip of 6 frames)"),
+     ({"subjects": None}, 'lacks subjects (who is in each clip, "" where not known)'),
+     ({"layout": None}, "lacks layout (kinect_v1, kinect_v2, mediapipe33, msr_action3d or smpl24)"),
      ({"labels": np.array(["walk"] * 3 + ["kick"] * 3)},
       "labels: 6 entries, one per frame, not per clip (2): labels of each frame go in frame_labels"),
      ({"subjects": np.array(["s1"] * 6)}, "subjects: 6 entries, one per frame, not per clip (2): one subject per clip"),
