@@ -63,7 +63,9 @@ class EpisodeConfig(StrictModel):
         le=86_400,
         description="An episode left open by a worker that died is continued if its stream's next window "
         "starts within this many seconds of its last one (else it is closed with what was stored). "
-        "Also how long (wall clock) an episode of a silent stream waits for it (stale_after_s).",
+        "Also how long (wall clock) an episode of a silent stream waits for it (stale_after_s), and the "
+        "longest hole in a stream (no frames: an outage, a live frontend restarted) an episode waits "
+        "across for its person's next windows, going on if they are hot.",
     )
     windows_kept: int = Field(
         default=12,
@@ -199,8 +201,9 @@ class WorkerConfig(StrictModel):
         le=3600,
         description="A stream that sent nothing for this long (wall clock) is stalled: its segment ends, "
         "but it and its open episodes go on if its next frame continues where it stopped (within "
-        "max_gap_s of source time: a recording's restarted frontend); else, or after "
-        "episodes.resume_within_s without frames, the episodes close.",
+        "max_gap_s of source time: a recording's restarted frontend); else the episodes wait across "
+        "the hole for their person's next windows (episodes.resume_within_s), and after "
+        "episodes.resume_within_s without frames they close.",
     )
     backend: BackendConfig = Field(
         default_factory=OnnxRuntimeConfig, description="Encoder inference backend."

@@ -11,8 +11,15 @@ Rules (``config.worker.EpisodeConfig``; all times are source seconds of the wind
 * an episode **opens** when ``open_k`` of the last ``open_n`` windows are hot; it starts at the first
   hot window among them;
 * it **closes** after ``close_after_windows`` consecutive cold windows, or once ``close_after_s`` have
-  passed since its last hot window, or when its stream's segment ends (a reset: gap, person left, ...);
+  passed since its last hot window, or when its stream's segment ends (a reset: person left, ...);
   it ends at its last hot window;
+* a segment ended by a *hole* in its stream (no frame for over ``max_gap_s``, then frames again within
+  ``resume_within_s``: a camera's outage, a live frontend restarted; edge/window.py) does not close it
+  at once: it waits for the person's next windows, which go on with it under the same rule, counted
+  from the first of them (hot in time: one alert over the hole; cold: it closes, ending at its last
+  hot window before the hole). It closes as at a reset if the person is not back, or not seen
+  ``max_gap_s`` after their stream is, or no window of theirs came ``resume_within_s`` (wall clock)
+  after the hole ended (:meth:`EpisodeTracker.expire`);
 * while it is open, a hot window at least ``update_every_s`` after its last event brings its row up
   to date (event ``updated``), so a worker that dies loses at most that much of it;
 * a segment that ends having given fewer than ``open_k`` windows (a person in view for a second or
@@ -222,11 +229,12 @@ class _Open:
     tail_total: float = 0.0  # cold windows after the last hot one (join the sums if another hot comes)
     tail_count: int = 0
     last_sent_at: float = 0.0
-    quiet_from: float = -math.inf  # a resumed episode's quiet time counts from its first new window
+    quiet_from: float = -math.inf  # quiet time counts from then: a resumed one's first new window
     reported_t: float = -math.inf  # source time of its last event (opened or updated)
     box: Box | None = None  # the person's boxes over every window added
     timeline: _Timeline = field(default_factory=_Timeline)
     moments: tuple[float, float] | None = None  # the first and the last moment hot windows said
+    hole_until: float | None = None  # waiting across a hole in its stream until then (monotonic)
 
     @classmethod
     def resumed(cls, ep: Episode, keep: int, quiet_from: float) -> _Open:
@@ -440,22 +448,36 @@ class EpisodeTracker:
         return rec is not None and not rec.deciding
 
     def expire(self, now: float) -> list[EpisodeEvent]:
-        """Close resumable episodes whose stream did not come back by their deadline, and the orphans
-        of renumberings past theirs."""
+        """Close resumable episodes whose stream did not come back by their deadline, episodes waiting
+        across a hole past theirs, and the orphans of renumberings past theirs."""
         late = [k for k, (_, _, deadline, _) in self._resumable.items() if now >= deadline]
         events = [self.close_left_open(self._resumable.pop(k)[0]) for k in late]
+        for key, st in list(self._states.items()):
+            if st.open is not None and st.open.hole_until is not None and now >= st.open.hole_until:
+                events += self._close(*key, st, "reset")  # nobody came back after the hole
         for sid in [sid for sid, rec in self._renumbered.items() if now >= rec.deadline]:
             events += [self.close_left_open(left[0]) for left in self._renumbered.pop(sid).orphans.values()]
         return events
 
-    def end_segment(self, who: Watched, segment: int, reason: CloseReason = "reset") -> list[EpisodeEvent]:
+    def end_segment(
+        self,
+        who: Watched,
+        segment: int,
+        reason: CloseReason = "reset",
+        *,
+        hole_s: float = 0.0,
+        deadline: float = math.inf,
+    ) -> list[EpisodeEvent]:
         """``segment`` ended (a stream reset, or ``shutdown``: the stream is done): a segment too
         short for the k-of-n rule whose windows were all hot opens an episode (module docstring);
-        its open episodes close with ``reason``.
+        its open episodes close with ``reason``, unless a frame that came ``hole_s`` (at most
+        ``resume_within_s``) after the one before ended it: then they wait for the person's next
+        windows (a hole, module docstring), until ``deadline`` (monotonic, :meth:`expire`).
 
         Call it after the windows already queued for scoring have been fed, or they are dropped as late.
         """
         self._ended[who] = max(segment, self._ended.get(who, 0))
+        across = reason == "reset" and 0 < hole_s <= self.config.resume_within_s
         events = []
         for (w, profile), st in self._states.items():
             if w == who and st.segment <= segment:
@@ -463,6 +485,8 @@ class EpisodeTracker:
                     events.append(self._open(w, profile, st, st.threshold))
                 if reason == "restart":
                     events += self._orphan_open(w, profile, st)
+                elif across and st.open is not None:
+                    st.open.hole_until = deadline
                 else:
                     events += self._close(w, profile, st, reason)
         if reason == "restart":  # the id names someone else from now on: nothing of theirs counts
@@ -546,7 +570,13 @@ class EpisodeTracker:
         if key in self._resumable:
             events += self._adopt(key, st, w)
         if w.segment != st.segment:
-            events += self._close(who, profile, st, "reset")
+            if self._across_hole(st, w):
+                assert st.open is not None  # (_across_hole)
+                # close_after_s counts from this window's end: from its start (where the frames came
+                # back) it would leave the windows after the hole a window's length less, one or two
+                st.open.hole_until, st.open.quiet_from, st.cold_streak = None, w.t_end, 0
+            else:
+                events += self._close(who, profile, st, "reset")
             st.segment = w.segment
             st.forget_recent()
             st.segment_windows = 0
@@ -585,6 +615,17 @@ class EpisodeTracker:
         if hot and sum(r.hot for r in st.recent) >= c.open_k:
             events.append(self._open(who, profile, st, threshold))
         return events
+
+    def _across_hole(self, st: _State, w: ReadyWindow) -> bool:
+        """Whether ``w``, the first window of a new segment, goes on with the open episode across a
+        hole in its stream: one that waits for it (:meth:`end_segment`), or, its segment's end not
+        fed yet, the very next segment, begun after a hole (``after_hole``); within resume_within_s."""
+        ep = st.open
+        return (
+            ep is not None
+            and (ep.hole_until is not None or (w.after_hole and w.segment == st.segment + 1))
+            and w.t_start - st.last_t <= self.config.resume_within_s
+        )
 
     def _adopt(self, key: tuple[Watched, str], st: _State, w: ReadyWindow) -> list[EpisodeEvent]:
         """The first window of a stream with a resumable episode: continue it or close it."""

@@ -221,9 +221,10 @@ class Pipeline:
 
         Each person in the frame feeds their own window; a person with a window who is not in the
         frame feeds it "no person", so their segment ends (``person_left``) after ``max_gap_s``
-        and their episodes close. A tracked person whose window has ended while they are away is
-        retired (a long-running camera sees many people); person 0, the single-person frontend's,
-        never is. New people beyond :data:`MAX_PEOPLE_PER_STREAM` windows of a stream are left out
+        and their episodes close. A tracked person whose window has ended while they are away (not
+        just missing from the first frames after a hole in the stream: edge/window.py) is retired (a
+        long-running camera sees many people); person 0, the single-person frontend's, never is.
+        New people beyond :data:`MAX_PEOPLE_PER_STREAM` windows of a stream are left out
         (``people_refused``) until some have retired."""
         now = self.clock()
         sid = frame.stream_id
@@ -257,7 +258,7 @@ class Pipeline:
                 others = tuple((p.person_id, p.box) for p in frame.people if p.person_id != person and p.box)
                 ready = [replace(w, others=others) for w in ready]
             self.batcher.add(ready, now)
-            if person not in present and person != 0 and not window.active:
+            if person not in present and person != 0 and not window.active and not window.awaiting_return:
                 self.retired[who] = window.segment
                 self.retired_resets.update(window.resets)
                 del self.windows[who]
@@ -549,6 +550,7 @@ class Pipeline:
     def _end_segments(self) -> list[EpisodeEvent]:
         """Close episodes of ended segments once none of their windows waits in the batcher."""
         queued = {(w.who, w.segment) for w in self.batcher.queued()}
+        hole_deadline = self.clock() + self.cfg.episodes.resume_within_s
         events: list[EpisodeEvent] = []
         still = []
         left = set()
@@ -557,7 +559,9 @@ class Pipeline:
                 still.append(r)
             else:
                 reason: CloseReason = _CLOSE_REASONS.get(r.reason, "reset")
-                events += self.tracker.end_segment(r.who, r.segment, reason)
+                events += self.tracker.end_segment(
+                    r.who, r.segment, reason, hole_s=r.hole_s, deadline=hole_deadline
+                )
                 if r.who in self.retired:  # the person left: their episodes are closed now
                     left.add(r.who)
         # Once nothing of theirs waits, nothing of a person who left is kept: a camera sees people

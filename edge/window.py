@@ -24,7 +24,11 @@ source time between two usable frames):
 
 After a reset, the stream starts a new *segment* at its next fully valid frame. Windows carry their
 segment number so downstream state (alert episodes) can tell them apart; a reset is also reported to
-``on_reset``.
+``on_reset``. A segment ended by a *hole* in its stream (a frame that comes over ``max_gap_s`` after
+the stream's previous frame: a camera's outage, a live frontend restarted) says so in its report
+(``WindowReset.hole_s``) and the next segment's windows in theirs (``ReadyWindow.after_hole``): the
+episodes wait across it (edge/episodes.py), where a person who left or was lost from view in frames
+that kept coming ends them.
 
 A stream that went silent (wall clock) is *stalled* (:meth:`StreamWindow.stall`, reset reason
 ``stale``): its segment ends as at a reset, but is reported only when its next frame does not go on
@@ -102,6 +106,8 @@ class ReadyWindow:
     growing: a window of a segment still shorter than a window, emitted as the segment grows and
         scored by its last second's vigour alone (edge/vigour.py); the same window is also held for
         the segment's end, as every short window is.
+    after_hole: its segment began after a hole in its stream that ended the segment before (module
+        docstring): the episodes open on the person go on with it if its windows are hot in time.
     """
 
     stream_id: str
@@ -115,6 +121,7 @@ class ReadyWindow:
     box: Box | None = None
     others: tuple[tuple[int, Box], ...] = ()
     growing: bool = False
+    after_hole: bool = False
 
     @property
     def who(self) -> Watched:
@@ -132,13 +139,16 @@ def union_box(boxes: Iterable[Box | None]) -> Box | None:
 
 @dataclass(frozen=True)
 class WindowReset:
-    """A stream's segment ended: ``segment`` is the one that ended, ``t_last`` its last frame's time."""
+    """A stream's segment ended: ``segment`` is the one that ended, ``t_last`` its last frame's time;
+    ``hole_s``: the source seconds without any frame of the stream after it, where a frame coming
+    after such a hole ended it (0: it ended otherwise, or its stream never came back)."""
 
     stream_id: str
     segment: int
     reason: str
     t_last: float
     person: int = 0
+    hole_s: float = 0.0
 
     @property
     def who(self) -> Watched:
@@ -215,6 +225,9 @@ class StreamWindow:
         # A stalled segment (stall) kept for a frame that goes on with it: its outcome and seconds as
         # counted when it ended, taken back if it goes on
         self._stalled: tuple[str, float] | None = None
+        self._hole_before = False  # the last segment ended at a hole: the next one's windows say so
+        self._back_at = -math.inf  # when its stream came back after that hole
+        self._after_hole = False  # the active segment began after a hole (ReadyWindow.after_hole)
 
     @property
     def active(self) -> bool:
@@ -231,8 +244,11 @@ class StreamWindow:
                 f"{Watched(self.stream_id, self.person)}"
             )
         t, sent_at = frame.timestamp, frame.sent_at
+        hole_s = t - self._last_t if t - self._last_t > self.max_gap_s else 0.0  # nothing came meanwhile
+        if hole_s and (self._active or self._stalled is not None):  # a hole ends the segment
+            self._back_at = t
         if self._stalled is not None:
-            self._go_on_or_let_go(t)
+            self._go_on_or_let_go(t, hole_s)
         ended: list[ReadyWindow] = []  # the last window of a segment this frame ended
         if self._active:
             if t < self._last_t:
@@ -246,11 +262,13 @@ class StreamWindow:
             if self._active:
                 self._last_t = t
                 if t - self._last_usable_t() > self.max_gap_s:
-                    ended = self.reset(_RESET_FOR_MISSING[missing], sent_at=sent_at)
+                    ended = self.reset(_RESET_FOR_MISSING[missing], sent_at=sent_at, hole_s=hole_s)
+            elif self._hole_before and t - self._back_at > self.max_gap_s:
+                self._report(_RESET_FOR_MISSING[missing])  # not seen since the hole: it ends after all
             return ended
         assert frame.joints is not None  # a frame that is not missing has joints
         if self._active and t - self._last_usable_t() > self.max_gap_s:
-            ended = self.reset("gap", sent_at=sent_at)
+            ended = self.reset("gap", sent_at=sent_at, hole_s=hole_s)
         if frame.box is not None:
             self._boxes.append((t, frame.box))
         self._last_sent_at = sent_at
@@ -276,8 +294,9 @@ class StreamWindow:
                 ready += self._emit_due(sent_at)
         return ended + ready
 
-    def reset(self, reason: str, *, sent_at: float | None = None) -> list[ReadyWindow]:
-        """End the current segment (no-op when none is active); ``reason`` is counted and reported.
+    def reset(self, reason: str, *, sent_at: float | None = None, hole_s: float = 0.0) -> list[ReadyWindow]:
+        """End the current segment (no-op when none is active); ``reason`` is counted and reported,
+        with ``hole_s`` when a frame after a hole of that many seconds ended it.
 
         Returns the segment's windows if it ended shorter than a window (module docstring), with
         ``sent_at`` (default: that of the segment's last frame) as their latency origin. The worker calls it
@@ -287,7 +306,7 @@ class StreamWindow:
             return []
         ready = self._end(self._last_sent_at if sent_at is None else sent_at)
         self.resets[reason] += 1
-        self._report(reason)
+        self._report(reason, hole_s)
         return ready
 
     def stall(self) -> list[ReadyWindow]:
@@ -304,18 +323,25 @@ class StreamWindow:
         return ready
 
     @property
+    def awaiting_return(self) -> bool:
+        """Its last segment ended at a hole in its stream, and its person, not seen since the stream
+        came back, is not gone yet (that takes ``max_gap_s`` of frames without them)."""
+        return self._hole_before
+
+    @property
     def stalled(self) -> bool:
         """A stalled segment is kept, not reported yet (:meth:`stall`)."""
         return self._stalled is not None
 
-    def let_go(self) -> None:
-        """Give up on a stalled segment (its stream sent nothing for too long): it is reported to
-        ``on_reset`` (reason ``stale``) and its frames are dropped."""
+    def let_go(self, hole_s: float = 0.0) -> None:
+        """Give up on a stalled segment (its stream sent nothing for too long, or ``hole_s``: a frame
+        came after a hole of that many seconds): it is reported to ``on_reset`` (reason ``stale``)
+        and its frames are dropped."""
         if self._stalled is None:
             return
         self._stalled = None
         self._release()
-        self._report("stale")
+        self._report("stale", hole_s)
 
     def finish(self) -> list[ReadyWindow]:
         """End the current segment because the stream is done (shutdown, end of a replay): like
@@ -341,17 +367,21 @@ class StreamWindow:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _report(self, reason: str) -> None:
+    def _report(self, reason: str, hole_s: float = 0.0) -> None:
+        self._hole_before = hole_s > 0
         if self.on_reset is not None:
             assert self.stream_id is not None
-            self.on_reset(WindowReset(self.stream_id, self.segment, reason, self._last_t, self.person))
+            self.on_reset(
+                WindowReset(self.stream_id, self.segment, reason, self._last_t, self.person, hole_s)
+            )
 
-    def _go_on_or_let_go(self, t: float) -> None:
-        """The first frame after a stall: the segment goes on if the frame is within ``max_gap_s`` of
-        its last usable frame (source time), as it would have had it come in time; else it ends."""
+    def _go_on_or_let_go(self, t: float, hole_s: float) -> None:
+        """The first frame after a stall (``hole_s`` after the one before, if over ``max_gap_s``): the
+        segment goes on if the frame is within ``max_gap_s`` of its last usable frame (source time),
+        as it would have had it come in time; else it ends."""
         assert self._stalled is not None
         if not self._last_t <= t <= self._last_usable_t() + self.max_gap_s:
-            self.let_go()
+            self.let_go(hole_s)
             return
         outcome, seconds = self._stalled
         self._stalled = None
@@ -384,6 +414,7 @@ class StreamWindow:
 
     def _start(self, t: float, joints: np.ndarray) -> None:
         self.segment += 1
+        self._after_hole, self._hole_before = self._hole_before, False
         self._active = True
         self._last_t = t
         self._t0 = t
@@ -499,6 +530,7 @@ class StreamWindow:
                     sent_at,
                     person=self.person,
                     box=self._box(t_start, t_end),
+                    after_hole=self._after_hole,
                 )  # fmt: skip
             )
         self._count = end
@@ -540,6 +572,7 @@ class StreamWindow:
                 segment_frames=n,
                 person=self.person,
                 box=box,
+                after_hole=self._after_hole,
             )  # fmt: skip
             for w in cut
         ]

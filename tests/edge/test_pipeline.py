@@ -112,13 +112,15 @@ def test_stream_is_scored_only_against_its_profiles(backend, profile_of, streams
     [(0.0, 5.0), (10.0, 5.0), (10.0, 0.0), (70.0, None)],
     ids=["gap", "silent-then-gap", "silent-then-where-it-stopped", "gone"],
 )
-def test_a_gap_closes_the_open_episode_a_wall_clock_silence_alone_does_not(
+def test_a_gap_or_a_wall_clock_silence_leaves_the_open_episode_open_a_stream_gone_closes_it(
     backend, profile_of, streams, silent_s: float, back_after_s: float | None
 ) -> None:
     # The stream stops in the middle of the abnormal part; it sends nothing for silent_s (wall clock,
     # over stale_after_s: a frontend being restarted) and comes back back_after_s later in source time
-    # (None: never). Only frames lost close the alert: a replayed recording going on where it stopped
-    # is one alert. A stream that never comes back has it closed resume_within_s after its last frame.
+    # (None: never). A replayed recording going on where it stopped is one segment and one alert; a
+    # hole (frames lost) ends the segment, and the alert waits for the person's next windows
+    # (tests/edge/test_stream_hole.py). A stream that never comes back has it closed resume_within_s
+    # after its last frame.
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
     ((a0, a1),) = stream.abnormal
     cut = stream.recording.times <= (a0 + a1) / 2
@@ -151,6 +153,10 @@ def test_a_gap_closes_the_open_episode_a_wall_clock_silence_alone_does_not(
     if back_after_s == 0.0:
         assert kinds == [("opened", None)] and {s for s, _ in scored} == {1}
         assert len(set(scored)) == len(scored)  # no window scored twice
+    elif back_after_s is not None:  # 2 s back: no window of the new segment yet
+        assert kinds == [("opened", None)] and pipeline.tracker.open_episodes() == [
+            (Watched("cam1"), "normal")
+        ]
     else:
         assert kinds == [("opened", None), ("closed", "reset")]
 
@@ -213,8 +219,9 @@ def test_a_segment_too_short_for_k_of_n_alerts_after_earlier_resets_as_after_non
         events += [e for b in pipeline.run_due(flush=True) for e in b.events]
     events += pipeline.close_all()
     assert pipeline.windows[Watched("cam1")].segments == {"full": 2, "short": 2}
+    # closed by the cool walk's windows after the gap that ended it (a hole: edge/episodes.py)
     assert [(e.episode.start, e.close_reason) for e in events if e.kind == "closed"] == [
-        (short[0][0], "reset")
+        (short[0][0], "cold")
     ]
 
 

@@ -217,6 +217,36 @@ def test_a_stalled_segment_goes_on_with_a_frame_it_would_have_bridged(
     assert win.finish() == [] and win.segments == {"full": 1}
 
 
+@pytest.mark.parametrize("stalled", [False, True], ids=["gap", "stalled"])
+@pytest.mark.parametrize("seen_after_s", [0.0, 0.3, None], ids=["there", "found-late", "gone"])
+def test_a_hole_in_the_stream_is_reported_and_said_by_the_next_segments_windows(
+    stalled: bool, seen_after_s: float | None
+) -> None:
+    # Nothing for 3 s (a camera's outage): the frame after the hole ends the segment and says how long
+    # it was, and the next segment's windows say they come after a hole (the episodes wait across it).
+    # A person missing from the frames after it is awaited for max_gap_s, then gone after all.
+    resets: list[WindowReset] = []
+    win = window(stride=5, resets=resets)
+    feed(win, steady(0.0, 100))  # up to 3.3 s
+    if stalled:
+        win.stall()
+    back = 3.3 + 3.0
+    n_missing = round((1.0 if seen_after_s is None else seen_after_s) * 30)
+    feed(win, [frame(back + i / 30, None) for i in range(n_missing)])
+    if seen_after_s is None:  # gone: reported again, as a segment ended by their absence
+        assert [(r.segment, r.hole_s) for r in resets] == [(1, pytest.approx(3.0)), (1, 0.0)]
+        assert resets[1].reason == "person_left" and not win.awaiting_return
+        return
+    assert win.awaiting_return == bool(n_missing)
+    after = feed(win, steady(back + seen_after_s, 100))
+    assert [(r.segment, r.hole_s) for r in resets] == [(1, pytest.approx(3.0))]
+    assert after and all(w.after_hole and w.segment == 2 for w in after) and not win.awaiting_return
+    # a segment ended otherwise says nothing of a hole, nor do the windows after it
+    feed(win, _person_leaves(after[-1].t_end + 0.1) + steady(after[-1].t_end + 1.5, 100))
+    assert resets[-1].hole_s == 0.0 and not win.awaiting_return
+    assert not any(w.after_hole for w in feed(win, steady(after[-1].t_end + 5.0, 100)))
+
+
 def test_stride_spaces_windows_and_first_needs_a_full_window() -> None:
     win = window(stride=5)
     ready = feed(win, steady(10.0, 300))  # 10 s at 30 fps -> 200 resampled frames
