@@ -17,7 +17,7 @@ import pytest
 from config.store import StoreConfig
 from edge.alert_outbox import AlertOutbox
 from edge.alerts_sink import AlertSink
-from tests.edge.test_alerts_sink import event, waiting
+from tests.edge.test_alerts_sink import event, wait_for, waiting
 from tests.forked import haad_script, run_forked, start_forked
 from tests.reliability.test_outbox_damage import down
 
@@ -34,6 +34,9 @@ def outbox_of_a_stopped_daemon(outbox: Path) -> list[tuple[str, int, bool]]:
         sink.write([event("opened", f"e{i:03}", 3, 3.0)])
         if i % 3:
             sink.write([event("closed", f"e{i:03}", 5, 5.0)])
+    # All in the outbox before the close, which gives them 1 s (the log is down): a loaded host's
+    # writer could still be at it then.
+    wait_for(lambda: sink.health().unsaved == 0)
     sink.close(timeout_s=1.0)
     assert waiting(outbox) == EPISODES
     return sorted((f"e{i:03}", 5 if i % 3 else 3, bool(i % 3)) for i in range(EPISODES))
