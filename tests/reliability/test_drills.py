@@ -189,6 +189,32 @@ def test_kill_9_of_a_recordings_frontend_mid_episode_plays_no_frame_twice_and_fo
     print(f"frontend kill -9 drill ({FRONTEND_KILLS}): {received} of {frames} frames, 1 alert each")
 
 
+def test_kill_9_of_a_live_cameras_frontend_mid_episode_leaves_one_alert(tmp_path: Path) -> None:
+    # A live camera (starts_at): a restarted frontend picks the performance up where it is by then, so
+    # each restart is a hole in the stream (the 2-8 s it took, frames lost) in the middle of the jump.
+    # The alert waits across each hole and goes on with the jump's windows after it: one alert, its
+    # windows those of the jump less the holes'. Killed 0.3 s after the alert opens, then 1 s after the
+    # restarted frontend is up.
+    script = walk_with("jump_flail", 16.0, before=6.0, after=5.0)
+    expected, _, _ = reference(script)
+    daemon = start_daemon(
+        tmp_path, [stream(script, starts_at=time.time() + 4.0)], demo_profiles(tmp_path / "profiles")
+    )
+    try:
+        wait(lambda: "ALERT stream=cam" in daemon.log(), 60, "the alert to open")
+        for i, delay in enumerate([0.3, 1.0]):
+            wait(lambda: len(daemon.pids("frontend-cam")) == i + 1, 60, "the restarted frontend")  # noqa: B023
+            time.sleep(delay)
+            os.kill(daemon.pids("frontend-cam")[-1], signal.SIGKILL)
+        finish(daemon)
+    finally:
+        daemon.stop()
+    alert = closed_alert(daemon)
+    assert len(daemon.pids("frontend-cam")) == 3
+    assert alert.n_windows < expected  # (the holes' windows)
+    print(f"live frontend kill -9 drill: 1 alert, {alert.n_windows} windows (uninterrupted: {expected})")
+
+
 def test_kill_9_of_the_daemon_takes_its_children_along_and_the_next_daemon_continues_the_episode(
     tmp_path: Path,
 ) -> None:
