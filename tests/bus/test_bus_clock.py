@@ -29,7 +29,7 @@ def test_a_frontend_clock_far_off_is_said_with_its_offset_and_the_fix(
         with Subscriber.from_config(config) as sub, Publisher.from_config(config) as pub:
             _send_three(pub, off_s)
             # until all three are refused (a 3 s wait for a frame that must not come, before)
-            received, deadline = [], time.monotonic() + 10
+            received, deadline = [], time.monotonic() + 30
             while sub.drops["bad_sent_at"] < 3 and time.monotonic() < deadline:
                 received.append(sub.recv(100))
     assert [f for f in received if f is not None] == []
@@ -49,7 +49,7 @@ def test_a_frontend_clock_a_little_ahead_is_accepted_and_said_once(
     with caplog.at_level("WARNING", logger="bus.pubsub"):
         with Subscriber.from_config(config) as sub, Publisher.from_config(config) as pub:
             _send_three(pub, off_s)
-            got = [sub.recv(3000) for _ in range(3)]
+            got = [sub.recv(30_000) for _ in range(3)]
     assert all(f is not None for f in got) and not sub.drops
     warned = [r.getMessage() for r in caplog.records if "ahead of this worker's" in r.getMessage()]
     assert len(warned) == 1, warned
@@ -65,5 +65,5 @@ def test_a_frontend_clock_in_sync_is_not_said(
     with caplog.at_level("WARNING", logger="bus.pubsub"):
         with Subscriber.from_config(config) as sub, Publisher.from_config(config) as pub:
             pub.publish(SkeletonFrame("cam1", 1, 0.05, np.zeros((20, 3)), np.ones(20)))
-            assert sub.recv(3000) is not None
+            assert sub.recv(30_000) is not None
     assert not [r for r in caplog.records if "ahead of this worker's" in r.getMessage()]
