@@ -119,7 +119,7 @@ class PrivateBroker:
     def start(self) -> None:
         self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)  # fmt: skip
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not broker_up("127.0.0.1", self.port):
             assert time.monotonic() < deadline, "private mosquitto did not start"
             time.sleep(0.05)
