@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -367,3 +369,54 @@ def test_a_very_long_episode_thins_its_timeline_evenly() -> None:
     last = TIMELINE_POINTS * 3 - 1
     assert line[0][0] == (win(0).t_start + win(0).t_end) / 2
     assert line[-1][0] >= (win(last).t_start + win(last).t_end) / 2 - steps.max()
+
+
+def test_an_episode_waits_across_a_hole_and_goes_on_with_hot_windows_after_it() -> None:
+    # A hole in the stream (frames back 3 s later) ends the segment but not the episode: the next
+    # segment's windows go on with it under the closing rule counted afresh (2 cold then a hot one).
+    tracker = EpisodeTracker(RULES)
+    run(tracker, [HOT] * 4)
+    assert tracker.end_segment(Watched("cam1"), 1, hole_s=3.0, deadline=100.0) == []
+    assert tracker.open_episodes() == [(Watched("cam1"), "walk")]
+    events = [
+        e for e in run(tracker, [COLD, COLD, HOT] + [COLD] * 4, start=20, segment=2) if e.kind != "updated"
+    ]
+    assert [(e.kind, e.close_reason) for e in events] == [("closed", "cold")]
+    ep = events[0].episode
+    assert (ep.start, ep.end, ep.n_hot) == (win(0).t_start, win(22).t_end, 5)
+    assert [t for t, _ in ep.timeline] == [
+        (w.t_start + w.t_end) / 2 for w in map(win, [*range(4), *range(20, 27)])
+    ]
+
+
+def test_an_episode_cool_after_a_hole_ends_at_its_last_hot_window_before_it() -> None:
+    tracker = EpisodeTracker(RULES)
+    run(tracker, [HOT] * 4 + [COLD])
+    tracker.end_segment(Watched("cam1"), 1, hole_s=3.0, deadline=100.0)
+    events = run(tracker, [COLD] * 4, start=20, segment=2)
+    assert [(e.kind, e.close_reason, e.episode.end) for e in events] == [("closed", "cold", win(3).t_end)]
+
+
+def test_a_new_segments_window_after_a_hole_goes_on_with_the_episode_before_the_segments_end_is_fed() -> None:
+    # (windows are scored before the reset that ended the segment is fed, e.g. after a backlog)
+    tracker = EpisodeTracker(RULES)
+    run(tracker, [HOT] * 4)
+    after = [replace(win(i, segment=2), after_hole=True) for i in range(20, 23)]
+    assert [e.kind for w in after for e in tracker.update(w, "walk", HOT, THRESHOLD)] == ["updated"]
+    assert tracker.end_segment(Watched("cam1"), 1, hole_s=3.0) == []  # (already gone on)
+    assert tracker.open_episodes() == [(Watched("cam1"), "walk")]
+    skipped = replace(win(30, segment=4), after_hole=True)  # segment 3 ended unseen: not the next
+    assert [(e.kind, e.close_reason) for e in tracker.update(skipped, "walk", HOT, THRESHOLD)] == [
+        ("closed", "reset")
+    ]
+
+
+def test_an_episode_waiting_across_a_hole_closes_at_its_deadline_or_at_once_past_resume_within_s() -> None:
+    tracker = EpisodeTracker(RULES)
+    run(tracker, [HOT] * 4)
+    tracker.end_segment(Watched("cam1"), 1, hole_s=3.0, deadline=100.0)
+    assert tracker.expire(99.0) == []
+    assert [(e.close_reason, e.episode.end) for e in tracker.expire(100.0)] == [("reset", win(3).t_end)]
+    run(tracker, [HOT] * 4, start=100, segment=2)  # after the cooldown
+    events = tracker.end_segment(Watched("cam1"), 2, hole_s=RULES.resume_within_s + 1.0)
+    assert [(e.kind, e.close_reason) for e in events] == [("closed", "reset")]
