@@ -16,7 +16,7 @@ from bus.pubsub import Publisher, Subscriber
 from config.bus import BusConfig
 
 
-def _until_counted(pub: Publisher, sub: Subscriber, reason: str, seconds: float = 5.0) -> None:
+def _until_counted(pub: Publisher, sub: Subscriber, reason: str, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     seq = 0
     while sub.drops[reason] == 0 and time.monotonic() < deadline:

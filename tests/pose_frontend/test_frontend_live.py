@@ -65,7 +65,7 @@ class FakeCamera:
         self._opened = False
 
 
-def _take(source: LiveSource, n: int, timeout_s: float = 10.0) -> list[tuple[float, np.ndarray]]:
+def _take(source: LiveSource, n: int, timeout_s: float = 30.0) -> list[tuple[float, np.ndarray]]:
     out: list[tuple[float, np.ndarray]] = []
     deadline = time.monotonic() + timeout_s
     for item in source:
@@ -289,11 +289,11 @@ def test_an_outage_is_logged_at_its_first_attempts_then_at_least_every_ten_minut
 
 
 def _flap(camera: FakeCamera, reconnects: int) -> Source:
-    """Read ``camera`` with a near-zero backoff until it was reconnected ``reconnects`` times (10 s at
+    """Read ``camera`` with a near-zero backoff until it was reconnected ``reconnects`` times (30 s at
     most); the source, closed, for its counters."""
     reconnect = ReconnectConfig(initial_backoff_s=0.001, max_backoff_s=0.002)
     with open_source(WebcamSourceConfig(reconnect=reconnect), capture_factory=camera.factory) as source:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         for _ in source:
             if source.stats["reconnects"] == reconnects or time.monotonic() > deadline:
                 break
