@@ -9,7 +9,8 @@ category is abnormal; c's figures are the means over its draws (K = 1 is the pro
 for draw). On a clip set
 filmed by several cameras (NW-UCLA) the protocol is cross-view: for every ordered pair of cameras
 (a, b), support clips come from a and scored clips from b, and the figures are averaged over the
-pairs (:func:`evaluate_cross_view`); its clips that name no camera are left out, and counted. A clip's windows
+pairs (:func:`evaluate_cross_view`); its clips that name no camera are left out, and counted, and so
+is a pair that cannot be scored (a camera with too few clips), with why. A clip's windows
 are cut by ``models.preprocess.clip_to_windows`` (the rule enrolment uses too); a window's score is
 the runtime's rule (:func:`models.scoring.behaviour_score`, or a candidate from
 :mod:`evaluation.scoring_rules`) and a clip's score is the mean of its windows' scores.
@@ -17,6 +18,7 @@ the runtime's rule (:func:`models.scoring.behaviour_score`, or a candidate from
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,6 +38,8 @@ from training.protocol import SPLITS, Split
 if TYPE_CHECKING:
     from models.encoder import Encoder
     from training.train_encoder import Evaluator
+
+log = logging.getLogger(__name__)
 
 HARDEST_PAIRS = 10
 # One clip's resampled frames (N, J, 3) -> the same frames as another sensor would deliver them.
@@ -159,6 +163,10 @@ def eval_windows(
     )
 
 
+class CannotScore(ValueError):
+    """The clips (of one camera pair, cross-view) are too few to score with these settings; says why."""
+
+
 @dataclass
 class MethodResult:
     per_category: dict[str, list[float]]  # label -> AUC per seed (cross-view: per pair it was normal in)
@@ -167,6 +175,8 @@ class MethodResult:
     # per draw (seed; cross-view: camera pair and seed), the mean AUC of the categories normal in it:
     # cross-view, a category may be normal from one camera only, so per_category's lists differ in length
     draw_means: list[float] = field(default_factory=list)
+    # cross-view: the camera pairs ("a->b") that could not be scored, and why (in no figure)
+    pairs_left_out: dict[str, str] = field(default_factory=dict)
 
     def pair_means(self) -> dict[str, dict[str, float]]:
         return {c: {d: float(np.mean(v)) for d, v in sorted(row.items())} for c, row in self.per_pair.items()}
@@ -243,7 +253,7 @@ def evaluate(
         most = min(
             sizes[behaviours - 1] if len(sizes) >= behaviours else 0, _most_shots(labels, supportable, scored)
         )
-        raise ValueError(
+        raise CannotScore(
             f"a support set of {shots} clips (--shots) of each of {behaviours} "
             f"{'category' if behaviours == 1 else 'categories'} (--behaviours) is needed, and only "
             f"{len(drawable)} {'category has' if len(drawable) == 1 else 'categories have'} {shots} clips{where}; "
@@ -254,7 +264,7 @@ def evaluate(
         seen = (
             f" of camera {query_view!r} (scored against support from {support_view!r})" if query_view else ""
         )
-        raise ValueError(
+        raise CannotScore(
             f"{behaviours} of the {present} categories of the scored clips{seen} are normal at once "
             f"(--behaviours): none is left to be an anomaly; the benchmark needs at least {behaviours + 1} "
             f"categories{' in every camera' if query_view else ''}"
@@ -306,7 +316,7 @@ def evaluate(
                 pairs.setdefault(str(other), []).append(roc_auc(clip_scores[both], positive[both]))
         per_category[cat] = aucs
     if not per_category:
-        raise ValueError(
+        raise CannotScore(
             f"no category has more than {shots} test clips{where}: {shots} (--shots) to enrol and one to "
             f"score; {_fewer_shots(_most_shots(labels, supportable, scored), support_view, query_view)}"
         )
@@ -360,15 +370,24 @@ def evaluate_cross_view(
     rule: Rule = RULES["prototype"],
 ) -> tuple[MethodResult, dict[str, float]]:
     """The protocol once per ordered camera pair (support from the first, queries from the second),
-    merged so that every figure is the mean over pairs; also each pair's all-category mean AUC."""
+    merged so that every figure is the mean over the pairs scored; also each pair's all-category mean
+    AUC. A pair whose clips are too few to score (a camera with few clips) is left out, with why
+    (``pairs_left_out``, and a warning): one sparse camera leaves the others' figures standing.
+    Raises :class:`CannotScore` when no pair can be scored."""
     merged = MethodResult({}, np.zeros_like(ROC_GRID), {})
     by_pair: dict[str, float] = {}
+    scored: list[MethodResult] = []
     pairs = view_pairs(tw)
     for a, b in pairs:
-        r = evaluate(
-            tw, embeddings, shots=shots, seeds=seeds, variant_embeddings=variant_embeddings,
-            support_view=a, query_view=b, behaviours=behaviours, rule=rule,
-        )  # fmt: skip
+        try:
+            r = evaluate(
+                tw, embeddings, shots=shots, seeds=seeds, variant_embeddings=variant_embeddings,
+                support_view=a, query_view=b, behaviours=behaviours, rule=rule,
+            )  # fmt: skip
+        except CannotScore as e:
+            merged.pairs_left_out[f"{a}->{b}"] = str(e)
+            continue
+        scored.append(r)
         by_pair[f"{a}->{b}"] = float(np.mean([np.mean(v) for v in r.per_category.values()]))
         for cat, aucs in r.per_category.items():
             merged.per_category.setdefault(cat, []).extend(aucs)
@@ -376,7 +395,19 @@ def evaluate_cross_view(
             for other, aucs in row.items():
                 merged.per_pair.setdefault(cat, {}).setdefault(other, []).extend(aucs)
         merged.draw_means += r.draw_means
-        merged.roc_tpr = merged.roc_tpr + r.roc_tpr / len(pairs)
+    if not scored:
+        raise CannotScore(
+            f"none of the {len(pairs)} camera pairs (support camera->scored camera) can be scored: "
+            + "; ".join(f"{p}: {why}" for p, why in merged.pairs_left_out.items())
+        )
+    if merged.pairs_left_out:
+        log.warning(
+            "%d of %d camera pairs (support camera->scored camera) left out, too few clips to score: %s",
+            len(merged.pairs_left_out), len(pairs),
+            "; ".join(f"{p}: {why}" for p, why in merged.pairs_left_out.items()),
+        )  # fmt: skip
+    for r in scored:
+        merged.roc_tpr = merged.roc_tpr + r.roc_tpr / len(scored)
     return merged, by_pair
 
 

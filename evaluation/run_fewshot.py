@@ -126,6 +126,8 @@ def run_fewshot_eval(
         "support_augmentation": augmentation.describe() if augmentation is not None else None,
         "sensor": {"name": sensor, "seed": sensor_seed} if sensor else None,
         "cross_view": by_view_pair or None,
+        # cross-view: the (support camera, scored camera) pairs scored, and those too sparse to score
+        "camera_pairs": _camera_pairs(results["encoder"], by_view_pair),
         "window": spec.to_dict(),
         "test_clips": len(tw.labels),
         # how many clips each category's AUC stands on (cross-view: of every camera)
@@ -151,6 +153,15 @@ def run_fewshot_eval(
             results, out_dir / f"roc_{clipset.name}.png", title=title + (f", {sensor}" if sensor else "")
         )
     return summary
+
+
+def _camera_pairs(result: MethodResult, by_view_pair: dict[str, dict[str, float]]) -> dict[str, Any] | None:
+    """How many camera pairs were scored and which were left out, with why (None: one camera). Which
+    pairs can be scored depends on the clips alone, so one method's result says it for all."""
+    if not by_view_pair:
+        return None
+    left_out = result.pairs_left_out
+    return {"scored": len(by_view_pair["encoder"]), "left_out": len(left_out), "left_out_why": left_out}
 
 
 def sensor_windows(name: str, fps: float, seed: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -240,6 +251,13 @@ def format_table(summary: dict[str, Any]) -> str:
         lines.append("cross-view: support from one camera, queries from another; mean AUC per pair:")
         for m, pairs in summary["cross_view"].items():
             lines.append(f"  {m}: " + ", ".join(f"{p} {auc:.3f}" for p, auc in pairs.items()))
+        left_out = summary.get("camera_pairs") or {}
+        if left_out.get("left_out"):
+            lines.append(
+                f"  {left_out['left_out']} of {left_out['left_out'] + left_out['scored']} camera pairs left "
+                f"out, too few clips to score (why: camera_pairs in summary.json): "
+                + ", ".join(left_out["left_out_why"])
+            )
     if summary.get("sensor"):
         lines.append(
             f"every clip as the {summary['sensor']['name']} sensor model delivers it (seed {summary['sensor']['seed']})"

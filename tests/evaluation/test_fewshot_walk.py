@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from clips import Clip
-from evaluation.fewshot import EvalWindows, evaluate, evaluate_dataset
+from evaluation.fewshot import CannotScore, EvalWindows, evaluate, evaluate_dataset
 from haad.cli import app
 from models.encoder import ActionEncoder, EncoderConfig, save_encoder
 from models.preprocess import WindowSpec
@@ -181,3 +181,61 @@ def test_the_table_of_short_category_names_keeps_its_columns_and_grammar() -> No
     ]
     assert len(rows) == 4 and len({len(row) for row in rows}) == 1, "\n".join(rows)
     assert "each category with 1 other drawn per seed" in format_table(summary)
+
+
+def test_a_sparse_camera_leaves_out_its_pairs_not_the_run(caplog: pytest.LogCaptureFixture) -> None:
+    # Camera v3 has one clip of each action: no support set of 2 can be drawn from it, and the first
+    # pair with v3 as the support camera stopped the whole run, the figures of v1 and v2 with it.
+    labels = ["walk"] * 3 + ["sit"] * 3 + ["walk"] * 3 + ["sit"] * 3 + ["walk", "sit"]
+    tw, emb = _windows(labels, ["v1"] * 6 + ["v2"] * 6 + ["v3"] * 2)
+    with caplog.at_level("WARNING", logger="evaluation.fewshot"):
+        result, by_pair = evaluate_dataset(tw, emb, shots=2, seeds=2)
+    assert set(by_pair or {}) == {"v1->v2", "v2->v1", "v1->v3", "v2->v3"}
+    assert set(result.pairs_left_out) == {"v3->v1", "v3->v2"}
+    assert all("from camera 'v3'" in why for why in result.pairs_left_out.values())
+    assert "2 of 6 camera pairs (support camera->scored camera) left out" in caplog.text
+    # each pair scored gives what it gives alone: the sparse camera's pairs change no figure
+    alone = [evaluate(tw, emb, shots=2, seeds=2, support_view=a, query_view=b) for a, b in
+             (("v1", "v2"), ("v1", "v3"), ("v2", "v1"), ("v2", "v3"))]  # fmt: skip
+    for cat in ("walk", "sit"):
+        assert result.per_category[cat] == [auc for r in alone for auc in r.per_category[cat]]
+
+
+def test_a_cross_view_file_with_no_pair_to_score_is_refused_naming_each_pair() -> None:
+    # Each camera has one clip of each action: a support set of 2 can be drawn from neither.
+    tw, emb = _windows(["walk", "sit"] * 2, ["v1", "v1", "v2", "v2"])
+    with pytest.raises(CannotScore, match=r"none of the 2 camera pairs .*: v1->v2: .*'v1'.*; v2->v1: .*'v2'"):
+        evaluate_dataset(tw, emb, shots=2, seeds=1)
+
+
+def test_a_sparse_camera_of_a_users_file_is_said_in_the_summary_and_table(nw_ucla, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A held-out file whose camera v3 holds one clip of each action gave no figure at all.
+    from clips import save_clipset_file
+
+    clips = []
+    for label in ("walk_around", "sit_down"):
+        for view, n in (("v1", 3), ("v2", 3), ("v3", 1)):
+            clips += [c for c in nw_ucla.clips if c.label == label and c.view == view and len(c.times) >= 30][
+                :n
+            ]
+    save_clipset_file(tmp_path / "mine.npz", clips)
+    torch.manual_seed(0)
+    enc = tmp_path / "enc.safetensors"
+    save_encoder(enc, ActionEncoder(EncoderConfig(hidden=16, blocks=1)).eval(), WindowSpec(), {})
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        app,
+        ["eval", "fewshot", "--dataset", str(tmp_path / "mine.npz"), "--encoder", str(enc), "--shots", "2",
+         "--seeds", "1", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    pairs = summary["camera_pairs"]
+    assert pairs["scored"] == 4 and pairs["left_out"] == 2
+    assert (
+        set(pairs["left_out_why"])
+        == {"v3->v1", "v3->v2"}
+        == set(summary["cross_view"]["encoder"])
+        ^ {"v1->v2", "v2->v1", "v1->v3", "v2->v3", "v3->v1", "v3->v2"}
+    )
+    assert "2 of 6 camera pairs left out, too few clips to score" in result.output
