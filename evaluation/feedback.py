@@ -19,6 +19,7 @@ alerts (alerts on no abnormal part) on the marked streams before and after.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -221,7 +222,10 @@ def write_feedback_report(summary: dict[str, Any], out: Path, dataset: str) -> P
 
 
 def plot_name(stream: LabelledStream) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stream.name)
+    """The stream's name as a file name. Made safe, names may meet ('rec:a/b' and 'rec:a_b' both read
+    rec_a_b): a name changed so keeps a digest of itself (rec_a_b-1f2e3d4c), each its own file."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stream.name)
+    return safe if safe == stream.name else f"{safe}-{hashlib.sha256(stream.name.encode()).hexdigest()[:8]}"
 
 
 def plot_run(folder: Path, stream: LabelledStream, run: StreamRun, after: StreamRun | None = None) -> None:

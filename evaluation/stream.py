@@ -401,6 +401,38 @@ def evaluate_streams(
     return {"streams": len(streams), **encoder, "raw_dct": raw, "per_stream": per_stream}
 
 
+RECORDINGS = "recordings:"  # a recording-set file's summary: its dataset is this and the file's path
+
+
+def _source(summary: dict[str, Any]) -> str:
+    """Which stream set a summary is of: a built-in set's name, or a recording-set file's full path."""
+    if "recordings_file" in summary:
+        return str(summary["recordings_file"])
+    dataset = str(summary.get("dataset"))
+    # written before recordings_file was: the path as given, read from where this runs
+    return (
+        str(Path(dataset.removeprefix(RECORDINGS)).resolve()) if dataset.startswith(RECORDINGS) else dataset
+    )
+
+
+def _claim(out: Path | None, name: str, source: str) -> None:
+    """Refuse, before any replay, to write over ``stream_<name>.json`` holding another stream set's
+    figures: two recording files of one name in different folders (or one named as a built-in set)
+    share it, and the second run replaced the first's figures unsaid. Rerunning a set replaces its own."""
+    if out is None:
+        return
+    path = out / f"stream_{name}.json"
+    try:
+        held = json.loads(path.read_text())
+    except (OSError, ValueError):  # none yet, or no summary: no figures of another set to lose
+        return
+    if isinstance(held, dict) and (other := _source(held)) != source:
+        raise ValueError(
+            f"{path} holds the figures of {other}, and those of {source} would be written over them; "
+            "give another --out (or remove that file)"
+        )
+
+
 def _write(summary: dict[str, Any], out: Path | None, name: str) -> dict[str, Any]:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -434,6 +466,7 @@ def run_stream_eval(
     as a frontend would (None: all); writes ``stream_<dataset>.json``."""
     if dataset not in STREAM_SETS:
         raise ValueError(f"unknown stream dataset {dataset!r}: use {', '.join(STREAM_SETS)}")
+    _claim(out, dataset, dataset)
     streams = STREAM_SETS[dataset](data_root)
     if pose_fps is not None:
         streams = [at_pose_rate(s, pose_fps) for s in streams]
@@ -464,7 +497,8 @@ def run_recordings_eval(
     """A recording-set file (evaluation/recordings.py) whose frames labelled with any of ``normal``
     are normal, enrolling a behaviour per normal label from other subjects' runs of it (``shots`` of
     them) or scoring against ``profile``, its frames thinned to ``pose_fps`` as :func:`run_stream_eval`
-    does; writes ``stream_<file stem>.json``."""
+    does; writes ``stream_<file stem>.json``, refusing where that holds another set's figures."""
+    _claim(out, path.stem, str(path.resolve()))
     recordings = read_recording_set(
         path, normal, shots=shots, spec=backend.spec, min_segment_s=cfg.min_segment_s,
         min_visibility=cfg.min_visibility, enrol=profile is None,
@@ -473,7 +507,8 @@ def run_recordings_eval(
     if pose_fps is not None:
         streams = [at_pose_rate(s, pose_fps) for s in streams]
     summary = {
-        "dataset": f"recordings:{path}",
+        "dataset": f"{RECORDINGS}{path}",
+        "recordings_file": str(path.resolve()),  # which file, wherever the run was made from
         "normal": list(normal),
         "enrolment": f"profile {profile.name} v{profile.version}"
         if profile is not None

@@ -448,3 +448,54 @@ def test_normal_labels_are_matched_without_the_blanks_around_them_as_the_files_a
         app, ["eval", "stream", "--recordings", str(path), "--normal", " walk ", "--out", str(tmp_path)]
     )
     assert result.exit_code == 2 and "no frame is labelled 'walk';" in result.output, result.output
+
+
+def test_plots_of_recordings_whose_names_read_alike_once_made_safe_are_each_kept(tmp_path: Path) -> None:
+    # --plots names each PNG by its recording, made safe for a file name: 'a/b' and 'a_b' both
+    # wrote rec_a_b.png, the second over the first.
+    from evaluation.feedback import plot_run
+    from evaluation.stream import StreamRun
+    from evaluation.stream_sets import LabelledStream
+
+    rec = Clip(np.zeros((4, 20, 3), np.float32), np.arange(4.0))
+    run = StreamRun([(0.0, 2.0, 0.5), (1.0, 3.0, 1.5)], [], [])
+    names = ["rec:a/b", "rec:a_b", "rec:a:b", "plain-name"]
+    for name in names:
+        plot_run(tmp_path, LabelledStream(name, rec, NORMAL, ((1.0, 2.0),), ((0.0, 1.0),), ()), run)
+    files = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert len(files) == len(names), files
+    assert "plain-name.png" in files  # a name safe as it is keeps it
+
+
+def test_a_recording_file_of_another_folders_file_name_is_refused_not_written_over(
+    recording_set: Path, tmp_path: Path
+) -> None:
+    # Two recording-set files named walks.npz in different folders, one --out: the second run wrote
+    # stream_walks.json over the first's figures, and nothing said so.
+    elsewhere = tmp_path / "site-b" / recording_set.name
+    first = {"dataset": f"recordings:{elsewhere}", "recordings_file": str(elsewhere), "frame_auc_mean": 0.9}
+    (tmp_path / "stream_walks.json").write_text(json.dumps(first))
+    result = runner.invoke(
+        app,
+        ["eval", "stream", "--recordings", str(recording_set), "--normal", NORMAL,
+         "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"holds the figures of {elsewhere}" in result.output and "give another --out" in result.output
+    assert json.loads((tmp_path / "stream_walks.json").read_text()) == first
+
+
+def test_a_rerun_of_the_same_recording_file_may_replace_its_own_figures(tmp_path: Path) -> None:
+    from evaluation.stream import _claim
+
+    mine = tmp_path / "walks.npz"
+    for held in (
+        {"dataset": f"recordings:{mine}", "recordings_file": str(mine.resolve())},
+        {"dataset": f"recordings:{mine}"},  # written before recordings_file was
+    ):
+        (tmp_path / "stream_walks.json").write_text(json.dumps(held))
+        _claim(tmp_path, "walks", str(mine.resolve()))
+    # a built-in set of that name is another set
+    (tmp_path / "stream_walks.json").write_text(json.dumps({"dataset": "walks"}))
+    with pytest.raises(ValueError, match="holds the figures of walks"):
+        _claim(tmp_path, "walks", str(mine.resolve()))
