@@ -52,7 +52,7 @@ from edge.vigour import SECOND_S
 from evaluation.fewshot import roc_auc
 from evaluation.recordings import read_recording_set
 from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream
-from models.skeleton import NUM_JOINTS
+from pose_frontend.process import skeleton_pose
 from pose_frontend.rate import RateGate
 
 SHARE_QUARTERS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
@@ -61,10 +61,13 @@ ENCODER, RAW_DCT = "encoder", "raw-dct"
 
 
 def frames_of(stream: LabelledStream, stream_id: str = "eval") -> Iterator[SkeletonFrame]:
-    visibility = np.ones(NUM_JOINTS, np.float32)
+    """The recording's frames as a single-person frontend replaying it publishes them: a frame
+    without any measured joint (nobody in view, or too little seen in a recording-set file) is a
+    frame without a person, not a missing frame, so its time never reads as a hole in the stream."""
     rec = stream.recording
     for seq, (j, t) in enumerate(zip(rec.joints, rec.times, strict=True)):
-        yield SkeletonFrame(stream_id, seq, float(t), j, visibility, time.time())
+        joints, visibility = skeleton_pose(j)
+        yield SkeletonFrame(stream_id, seq, float(t), joints, visibility, time.time())
 
 
 @dataclass

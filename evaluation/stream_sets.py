@@ -8,8 +8,9 @@
   abnormal clip cut to its most active 1.25, 1.75, 2.25 or 2.75 s (in rotation): short abnormal
   actions inside a long normal stream;
 * ``kinder-gator-short-gaps``: the same streams as ``kinder-gator-short`` with 1 s without anybody
-  in view before and after the abnormal action (the person steps in, does it, steps out): each part
-  is a segment of its own, and the short action is scored by the short-segment rule alone;
+  in view before and after the abnormal action (the person steps in, does it, steps out; the camera
+  sends its frames without a person meanwhile): each part is a segment of its own, and the short
+  action is scored by the short-segment rule alone;
 * ``kinder-gator-dense``, ``msr-dense``, ``nw-ucla-dense``: per test person and normal behaviour
   (and camera view), abnormal parts of 0.5-2 s alternating with normal parts of 0.5-2 s, after and
   before 3 s of normal (:func:`_dense`); the profile is enrolled from other test people's normal clips;
@@ -155,11 +156,23 @@ def stitch(parts: Sequence[Clip], blend_s: float = BLEND_S) -> tuple[np.ndarray,
 
 
 def join_with_gaps(parts: Sequence[Clip], gap_s: float) -> tuple[np.ndarray, np.ndarray, list[Interval]]:
-    """Concatenate clips with ``gap_s`` seconds without frames between them (nobody in view);
-    returns joints, times and each part's time span."""
-    joints, times, spans, end = [], [], [], -gap_s
+    """Concatenate clips with ``gap_s`` seconds of nobody in view between them: frames at the
+    preceding clip's rate with every joint NaN, which a frontend sends as frames without a person
+    (evaluation.stream.frames_of), so the stream goes on and the person leaves it, as a live camera
+    shows it (no frames at all would be a hole: an outage); returns joints, times and each part's
+    time span."""
+    joints: list[np.ndarray] = []
+    times: list[np.ndarray] = []
+    spans: list[Interval] = []
+    end = -gap_s
     for p in parts:
-        t = p.times - p.times[0] + end + gap_s
+        start = end + gap_s
+        if spans:
+            step = float(np.median(np.diff(times[-1])))
+            empty = end + step * np.arange(1, int(np.ceil(gap_s / step - 1e-6)))  # before `start`
+            joints.append(np.full((len(empty), *p.joints.shape[1:]), np.nan, np.float32))
+            times.append(empty)
+        t = p.times - p.times[0] + start
         joints.append(p.joints)
         times.append(t)
         spans.append((float(t[0]), float(t[-1])))

@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clips import Clip
+from config.worker import WorkerConfig
 from edge.episodes import Episode, KeptWindow
-from evaluation.stream import boundary_errors
+from edge.window import StreamWindow, WindowReset
+from evaluation.stream import boundary_errors, frames_of
 from evaluation.stream_sets import (
     CALM_S,
     CALM_SPEED,
@@ -18,7 +21,9 @@ from evaluation.stream_sets import (
     STREAM_SETS,
     STRIKES,
     UTK_BEHAVIOURS,
+    LabelledStream,
 )
+from models.preprocess import WindowSpec
 from models.skeleton import ROOT
 from training.protocol import SPLITS
 
@@ -90,6 +95,39 @@ def test_kinder_gator_calm_puts_a_second_of_strike_between_calm_stretches_and_en
             assert np.median(speed) < CALM_SPEED
         assert len(s.support) == 3 and all(c.subject != subject and c.label == "calm" for c in s.support)
         assert all(CALM_S[0] <= c.duration_s <= CALM_S[1] for c in s.support)
+
+
+def test_short_gaps_send_frames_without_a_person_while_nobody_is_in_view_not_a_hole(data_root: Path) -> None:
+    """As a live camera: the frames go on at the stream's rate while nobody is in view, so the
+    person's segment ends as they leave (person_left), never at a hole in the stream (an outage,
+    across which an alert would wait: edge/episodes.py)."""
+    cfg = WorkerConfig()
+    for stream in STREAM_SETS["kinder-gator-short-gaps"](str(data_root))[:3]:
+        frames = list(frames_of(stream))
+        t = np.array([f.timestamp for f in frames])
+        assert np.diff(t).max() < 0.1 < cfg.max_gap_s
+        parts = sorted([*stream.normal, *stream.abnormal])
+        for (_, end), (start, _) in zip(parts[:-1], parts[1:], strict=True):
+            inside = [f for f in frames if end < f.timestamp < start]
+            assert len(inside) >= 25 and not any(f.person for f in inside)  # 1 s at about 30 fps
+        resets: list[WindowReset] = []
+        window = StreamWindow(
+            WindowSpec(), stride=cfg.stride, max_gap_s=cfg.max_gap_s, min_visibility=cfg.min_visibility,
+            on_reset=resets.append,
+        )  # fmt: skip
+        for f in frames:
+            window.push(f)
+        assert [(r.reason, r.hole_s) for r in resets] == [("person_left", 0.0)] * 2
+
+
+def test_a_recordings_frame_without_any_measured_joint_is_sent_without_a_person() -> None:
+    joints = np.zeros((4, 20, 3), np.float32)
+    joints[1] = np.nan  # nobody detected, or under min_visibility (made NaN as the file is read)
+    joints[2, 3] = np.nan  # one joint missing: the person is there
+    stream = LabelledStream("r", Clip(joints, np.arange(4) / 30), "walk", (), (), ())
+    frames = list(frames_of(stream))
+    assert [f.person for f in frames] == [True, False, True, True]
+    assert [f.timestamp for f in frames] == pytest.approx(np.arange(4) / 30)
 
 
 def _alert(start: float, end: float) -> Episode:
