@@ -16,7 +16,7 @@ Per frame (:meth:`MultiPoseEstimator.estimate`):
    nearest lost track, or starts a new id;
 5. only confirmed tracks are given out (:mod:`pose_frontend.tracking`: found by the detector and
    read standing, read standing twice in a row, walked, moved its limbs against its torso, or read
-   the right way up in every frame for 2 s, keeping its limbs' lengths).
+   upright or lying in every frame for 2 s, keeping its limbs' lengths).
 
 Each person has their own landmark graph (:class:`RoiLandmarker`), so landmark smoothing never
 mixes two people. Cost grows with the number of people (one landmark pass each, ~10 ms on a 2-core
@@ -35,6 +35,7 @@ from pose_frontend.estimator import Closing, PoseResult, check_frame, to_canonic
 from pose_frontend.graphs import Detection, PersonDetector, Roi, RoiLandmarker
 from pose_frontend.tracking import (
     BODY_LANDMARKS,
+    DUPLICATE_IOU,
     Box,
     PersonTracker,
     box_height,
@@ -305,8 +306,14 @@ class MultiPoseEstimator(Closing):
         if (
             got is None
             or box is None
+            # Someone seen this frame, as losers_of_duplicates tells them. The boxes count on their
+            # own: a person's track lags a fall (its smoothing), and a lying body's short height
+            # inflates pose_distance; a new track started on them took the pose next frame, and the
+            # fallen person, lying still, was no longer published.
             or any(
-                pose_distance(got[0].image, p.image) < tracker.duplicate_distance for p, _ in read.values()
+                pose_distance(got[0].image, p.image) < tracker.duplicate_distance
+                or box_iou(landmark_extent(got[0].image), landmark_extent(p.image)) >= DUPLICATE_IOU
+                for p, _ in read.values()
             )
             or any(
                 _fragment_of(_body(got[0].image, width, height), _body(p.image, width, height))
