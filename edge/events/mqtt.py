@@ -27,7 +27,8 @@ An event counts as delivered only when the broker acknowledged every publish of 
 within ``publish_timeout_s`` (no acknowledgement is no answer, as a broker down is: never skipped);
 while disconnected nothing is attempted and the notifier retries. A retry sends only what the
 broker has not acknowledged, and nothing paho still holds from an earlier try (paho sends that
-itself once the broker answers): a broker hung for a while gets each message of an event once. QoS 1
+itself once the broker answers): a broker hung for a while gets each message of an event once, and
+of the announcement at connect once (a sensor's state changed meanwhile: its newer one after). QoS 1
 is at least once all the same (a connection lost after the broker took a publish but before its
 acknowledgement came back, a publish held past ``keepalive_s``): ``event_id`` in ``<p>/events`` tells
 copies apart; the other topics are retained states, a copy changes nothing.
@@ -164,6 +165,11 @@ def discovery_payload(topics: Topics, stream: str) -> dict[str, Any]:
     }
 
 
+# Topics sent by the current client, not acknowledged yet (paho sends them again itself on a
+# reconnect): the publish, when, and its payload.
+_Held = dict[str, tuple[mqtt.MQTTMessageInfo, float, str]]
+
+
 @dataclass
 class _Attempt:
     """One event's delivery across its tries, each message sent once per client: a retry sends
@@ -171,9 +177,7 @@ class _Attempt:
 
     event_id: int
     acked: set[str] = field(default_factory=set)  # topics the broker acknowledged
-    # Topics sent by the current client, not acknowledged yet (paho sends them again itself on a
-    # reconnect), and when.
-    inflight: dict[str, tuple[mqtt.MQTTMessageInfo, float]] = field(default_factory=dict)
+    inflight: _Held = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # topics the broker refused, why (module docstring)
     # Topics whose refusal was counted: an event retried for ever (give_up_after_s 0) is refused
     # again at each try, and counted each time one drop looked like many.
@@ -202,6 +206,9 @@ class MqttSink:
         self._lost: tuple[tuple[int, str] | None, int] = (None, 0)
         self._refused_streams: set[str] = set()  # of refused events: their sensor's state is due again
         self._attempt: _Attempt | None = None  # the event being delivered: what of it went out
+        # The announcement's publishes paho holds: a retry against a hung broker published all of it
+        # again, and the broker took every copy (and the events queued behind them) on resume.
+        self._announcing: _Held = {}
         self._protocol = MQTTProtocolVersion.MQTTv5  # MQTT 3.1.1 once a broker said it speaks no other
         self._inflight = _INFLIGHT  # unacknowledged publishes at most: fewer where the broker says so
         self._retain = True  # False once the broker said it keeps no retained message
@@ -465,6 +472,7 @@ class MqttSink:
     ) -> None:
         drops, connection = self._drops, self._connections
         attempt = self._attempt if event is not None else None
+        held = attempt.inflight if attempt is not None else self._announcing
         deadline = time.monotonic() + self.cfg.publish_timeout_s
         # After a connection lost at this event: one publish at a time, or the one the broker closed
         # it at is not known (the acknowledgement of the one before may not have gone out either).
@@ -478,7 +486,7 @@ class MqttSink:
                                         "the broker announced", event)  # fmt: skip
                 else:
                     sendable.append((topic, payload, retain))
-            infos = [self._send(t, payload, r, attempt) for t, payload, r in sendable]
+            infos = [self._send(t, payload, r, held) for t, payload, r in sendable]
             self._await(sendable, infos, drops, connection, deadline, event)
 
     def _await(
@@ -491,21 +499,20 @@ class MqttSink:
         event: OutboxEvent | None,
     ) -> None:
         attempt = self._attempt if event is not None else None
+        held = attempt.inflight if attempt is not None else self._announcing
         for (topic, payload, _), info in zip(messages, infos, strict=True):
             try:
                 # In short waits: a connection lost meanwhile is over for these publishes at once.
                 while not info.is_published() and self._drops == drops and time.monotonic() < deadline:
                     info.wait_for_publish(0.05)
             except (RuntimeError, ValueError) as e:
-                if attempt is not None:
-                    attempt.inflight.pop(topic, None)
+                held.pop(topic, None)
                 # paho's failure, not the broker's refusal: "not connected" in the moment between the
                 # socket's close and on_disconnect, its queue full. Counted a refusal, such moments a
                 # day apart skipped an event the broker never saw.
                 raise DeliveryError(f"MQTT publish to {topic} failed: {e}", unreachable=True) from None
             if info.is_published():
-                if attempt is not None:
-                    attempt.inflight.pop(topic, None)
+                held.pop(topic, None)
                 self._proven = connection
                 refusal = self._refusals.pop(info.mid, None)
                 if refusal is not None:
@@ -529,18 +536,18 @@ class MqttSink:
                 unreachable=True,
             )
 
-    def _send(self, topic: str, payload: str, retain: bool, attempt: _Attempt | None) -> mqtt.MQTTMessageInfo:
-        """Publish, unless paho still holds this event's message from a try that timed out: it sends
-        that one when the broker answers again (a hung broker), and a second copy went out as well.
-        One held for ``keepalive_s`` on a connection that stayed up (the broker answers pings) is
-        taken for lost and sent again."""
+    def _send(self, topic: str, payload: str, retain: bool, held: _Held) -> mqtt.MQTTMessageInfo:
+        """Publish, unless paho still holds this message (``held``: the event's, the announcement's)
+        from a try that timed out: it sends that one when the broker answers again (a hung broker),
+        and a second copy went out as well. One held for ``keepalive_s`` on a connection that stayed
+        up (the broker answers pings) is taken for lost and sent again; a newer payload (a sensor's
+        state changed meanwhile) goes out after it."""
         now = time.monotonic()
-        held = attempt.inflight.get(topic) if attempt is not None else None
-        if held is not None and now - held[1] < self.cfg.keepalive_s:
-            return held[0]
+        sent = held.get(topic)
+        if sent is not None and sent[2] == payload and now - sent[1] < self.cfg.keepalive_s:
+            return sent[0]
         info = self.client.publish(topic, payload, qos=self.cfg.qos, retain=retain and self._retain)
-        if attempt is not None:
-            attempt.inflight[topic] = (info, now)
+        held[topic] = (info, now, payload)
         return info
 
     def _dropped(self, topic: str, size: int, event: OutboxEvent | None) -> DeliveryError:
@@ -603,6 +610,7 @@ class MqttSink:
         self._connected.clear()
         if self._attempt is not None:  # what the old client held goes with it
             self._attempt.inflight.clear()
+        self._announcing.clear()
         self._refusals.clear()  # the new client numbers its messages anew
         self.client = self._new_client()
         self._renewed = renewed

@@ -3,6 +3,7 @@ MQTT subscriber, and a Mosquitto of a test's own."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -85,6 +87,13 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def poll_until(done: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, f"not so within {timeout_s} s"
+        time.sleep(0.02)
 
 
 def broker_up(host: str, port: int) -> bool:
@@ -171,3 +180,57 @@ class FakeBroker:
 
     def close(self) -> None:
         self.server.close()
+
+
+class SilentBroker(FakeBroker):
+    """A broker that accepts connections and answers pings but, while ``acking`` is clear, holds
+    back the acknowledgement of each publish (till :meth:`resume`): hung behind a full disk, a stuck
+    bridge."""
+
+    def __init__(self) -> None:
+        self.acking = threading.Event()
+        self.acking.set()
+        self.lock = threading.Lock()
+        self.held: list[tuple[socket.socket, bytes]] = []
+        self.published: list[str] = []  # the topic of every publish it read, in order
+        # (connection number, topic, payload) of every publish it read, in order.
+        self.received: list[tuple[int, str, bytes]] = []
+        self.connections: list[socket.socket] = []  # in the order they connected
+        self.versions: list[int] = []  # each one's MQTT version (4: 3.1.1)
+        super().__init__()
+
+    def answer(self, conn: socket.socket, head: int, body: bytes) -> bool:
+        kind = head >> 4
+        if kind == 1:  # CONNECT
+            with self.lock:
+                self.connections.append(conn)
+                self.versions.append(body[6])  # after the protocol's name, "MQTT"
+            conn.sendall(b"\x20\x02\x00\x00")
+        elif kind == 3 and head & 6:  # PUBLISH, QoS 1
+            topic_end = 2 + int.from_bytes(body[:2])
+            topic = body[2:topic_end].decode()
+            with self.lock:
+                connection = self.connections.index(conn)
+                # After its packet id, and MQTT 5's properties (none from paho: their length, 0).
+                payload = body[topic_end + (3 if self.versions[connection] == 5 else 2) :]
+                self.published.append(topic)
+                self.received.append((connection, topic, payload))
+                self.held.append((conn, body[topic_end : topic_end + 2]))
+            if self.acking.is_set():
+                self.resume()
+        return True
+
+    def resume(self) -> None:
+        with self.lock:
+            self.acking.set()
+            for conn, packet_id in self.held:
+                conn.sendall(b"\x40\x02" + packet_id)  # PUBACK
+            self.held.clear()
+
+    def drop(self) -> None:
+        """Close every connection: what it held unacknowledged is lost with it."""
+        with self.lock:
+            for conn in self.connections:
+                with contextlib.suppress(OSError):  # one closed already
+                    conn.shutdown(socket.SHUT_RDWR)
+            self.held.clear()

@@ -18,7 +18,16 @@ from typing import Any
 
 import pytest
 from conftest import NewBroker, RunNotifier
-from mqtt_helpers import BROKER, FakeBroker, PrivateBroker, Subscriber, broker_up, closed, new_alert
+from mqtt_helpers import (
+    BROKER,
+    PrivateBroker,
+    SilentBroker,
+    Subscriber,
+    broker_up,
+    closed,
+    new_alert,
+    poll_until,
+)
 
 from config.events import EventsConfig, MqttConfig
 from edge.events.mqtt import MqttSink, node_id
@@ -125,13 +134,6 @@ def test_open_and_close_events_retained_state_and_home_assistant_discovery(
                                      f"{p}/cam.2/abnormal", f"{p}/cam_2/abnormal", f"{p}-ha/binary_sensor/haad_cam1/abnormal/config",
                                      f"{p}-ha/binary_sensor/{node_id('cam.2')}/abnormal/config",
                                      f"{p}-ha/binary_sensor/{node_id('cam_2')}/abnormal/config"])  # fmt: skip
-
-
-def _poll_until(done: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, f"not so within {timeout_s} s"
-        time.sleep(0.02)
 
 
 def _step_until(
@@ -629,40 +631,6 @@ def test_an_event_the_broker_closes_the_connection_at_is_given_up_and_later_ones
         sub.close()
 
 
-class SilentBroker(FakeBroker):
-    """A broker that accepts connections and answers pings but, while ``acking`` is clear, holds
-    back the acknowledgement of each publish (till :meth:`resume`): hung behind a full disk, a stuck
-    bridge."""
-
-    def __init__(self) -> None:
-        self.acking = threading.Event()
-        self.acking.set()
-        self.lock = threading.Lock()
-        self.held: list[tuple[socket.socket, bytes]] = []
-        self.published: list[str] = []  # the topic of every publish it read, in order
-        super().__init__()
-
-    def answer(self, conn: socket.socket, head: int, body: bytes) -> bool:
-        kind = head >> 4
-        if kind == 1:  # CONNECT
-            conn.sendall(b"\x20\x02\x00\x00")
-        elif kind == 3 and head & 6:  # PUBLISH, QoS 1
-            topic_end = 2 + int.from_bytes(body[:2])
-            with self.lock:
-                self.published.append(body[2:topic_end].decode())
-                self.held.append((conn, body[topic_end : topic_end + 2]))
-            if self.acking.is_set():
-                self.resume()
-        return True
-
-    def resume(self) -> None:
-        with self.lock:
-            self.acking.set()
-            for conn, packet_id in self.held:
-                conn.sendall(b"\x40\x02" + packet_id)  # PUBACK
-            self.held.clear()
-
-
 def test_a_broker_that_stops_acknowledging_past_give_up_after_s_loses_no_event(store: AlertStore) -> None:
     """A broker that kept the connection but acknowledged nothing (hung) had each publish time out
     as a refusal: after give_up_after_s of it every event was skipped at its next retry, lost
@@ -770,7 +738,7 @@ def test_a_publish_the_broker_never_acknowledges_on_a_live_connection_is_sent_ag
         broker.acking.clear()
         store.write_alerts([new_alert("cam1")])
         notifier.step()
-        _poll_until(lambda: f"{mqtt.topic_prefix}/cam1/abnormal" in broker.published)  # its last message
+        poll_until(lambda: f"{mqtt.topic_prefix}/cam1/abnormal" in broker.published)  # its last message
         broker.held.clear()  # lost
         broker.resume()
         tried = notifier.states()[0].failures
