@@ -248,6 +248,22 @@ def evaluate(
     categories = sorted(set(tw.labels))
     drawable = [c for c in categories if ((labels == c) & supportable).sum() >= shots]
     where = f" from camera {support_view!r}" if support_view is not None else ""
+    # fewer categories than --behaviours: no --shots or more clips of them would help, said first
+    if (present := len(set(labels[scored]))) <= behaviours:
+        # cross-view, one camera may lack categories the file has: name it, else "2 of the 2" misleads
+        seen = (
+            f" of camera {query_view!r} (scored against support from {support_view!r})" if query_view else ""
+        )
+        normal_at_once = (
+            f"{behaviours} of the {present} categories of the scored clips{seen} are normal at once (--behaviours)"
+            if behaviours == present
+            else f"{behaviours} categories are normal at once (--behaviours), and the scored clips{seen} have "
+            f"{present}"
+        )
+        raise CannotScore(
+            f"{normal_at_once}: none is left to be an anomaly; the benchmark needs at least {behaviours + 1} "
+            f"categories{' in every camera' if query_view else ''}"
+        )
     if behaviours > len(drawable):
         sizes = sorted((int(((labels == c) & supportable).sum()) for c in categories), reverse=True)
         most = min(
@@ -258,16 +274,6 @@ def evaluate(
             f"{'category' if behaviours == 1 else 'categories'} (--behaviours) is needed, and only "
             f"{len(drawable)} {'category has' if len(drawable) == 1 else 'categories have'} {shots} clips{where}; "
             + _fewer_shots(most, support_view, query_view)
-        )
-    if (present := len(set(labels[scored]))) <= behaviours:
-        # cross-view, one camera may lack categories the file has: name it, else "2 of the 2" misleads
-        seen = (
-            f" of camera {query_view!r} (scored against support from {support_view!r})" if query_view else ""
-        )
-        raise CannotScore(
-            f"{behaviours} of the {present} categories of the scored clips{seen} are normal at once "
-            f"(--behaviours): none is left to be an anomaly; the benchmark needs at least {behaviours + 1} "
-            f"categories{' in every camera' if query_view else ''}"
         )
     per_category: dict[str, list[float]] = {}
     per_pair: dict[str, dict[str, list[float]]] = {}

@@ -81,6 +81,8 @@ def run_fewshot_eval(
         generator = load_humanmac(humanmac)
         same_frames("HumanMAC", generator.spec, spec)
     clipset = load_dataset(dataset, data_root)
+    if sensor is not None:
+        _not_that_sensors_already(dataset, sensor)
     split = split_for(dataset, clipset.subjects, clipset.labels)  # a file named msr.npz is no benchmark
     unseen = unseen_categories(dataset)
     tw = eval_windows(clipset, split, spec, sensor_windows(sensor, spec.fps, sensor_seed) if sensor else None)
@@ -162,6 +164,25 @@ def _camera_pairs(result: MethodResult, by_view_pair: dict[str, dict[str, float]
         return None
     left_out = result.pairs_left_out
     return {"scored": len(by_view_pair["encoder"]), "left_out": len(left_out), "left_out_why": left_out}
+
+
+# the sensor models (models/sensors/) and the clip-set layout each one's own output comes in
+_SENSOR_LAYOUTS = {"mediapipe": "mediapipe33"}
+
+
+def _not_that_sensors_already(dataset: str, sensor: str) -> None:
+    """Refuse to simulate a sensor on a clip-set file of its own landmarks: its jitter, depth and
+    hip-centring would be added twice, and the figure said to be that sensor's would be of a worse one."""
+    path = Path(dataset)
+    if path.suffix != ".npz" or not path.is_file():
+        return  # a built-in dataset: Kinect skeletons
+    with np.load(path) as arrays:
+        layout = str(np.asarray(arrays["layout"]).reshape(-1)[0])
+    if _SENSOR_LAYOUTS.get(sensor) == layout:
+        raise ValueError(
+            f"--sensor {sensor}: {path} already holds {sensor}'s landmarks (layout {layout}), its clips as "
+            f"that sensor delivers them; simulating it again adds its errors twice: leave out --sensor"
+        )
 
 
 def sensor_windows(name: str, fps: float, seed: int) -> Callable[[np.ndarray], np.ndarray]:

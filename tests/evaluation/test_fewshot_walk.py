@@ -239,3 +239,35 @@ def test_a_sparse_camera_of_a_users_file_is_said_in_the_summary_and_table(nw_ucl
         ^ {"v1->v2", "v2->v1", "v1->v3", "v2->v3", "v3->v1", "v3->v2"}
     )
     assert "2 of 6 camera pairs left out, too few clips to score" in result.output
+
+
+def test_more_behaviours_than_categories_asks_for_categories_not_clips() -> None:
+    # Three actions of six clips each, --behaviours 4: it said 'only 3 categories have 3 clips ...
+    # record more of each', and no number of clips of three actions makes four normal at once.
+    tw, emb = _windows(["walk"] * 6 + ["sit"] * 6 + ["wave"] * 6)
+    for behaviours in (4, 6):
+        with pytest.raises(CannotScore) as e:
+            evaluate(tw, emb, shots=3, seeds=1, behaviours=behaviours)
+        assert "record more" not in str(e.value) and "--shots" not in str(e.value)
+        assert (
+            f"{behaviours} categories are normal at once (--behaviours), and the scored clips have 3"
+            in str(e.value)
+        )
+        assert f"needs at least {behaviours + 1} categories" in str(e.value)
+    # too few clips of enough categories is still said as it was
+    tw, emb = _windows(["walk"] * 6 + ["sit"] * 2 + ["wave"] * 2)
+    with pytest.raises(CannotScore, match=r"give fewer --shots \(2 at most\)"):
+        evaluate(tw, emb, shots=3, seeds=1, behaviours=2)
+
+
+def test_a_sensor_simulated_on_a_file_of_its_own_landmarks_is_refused(squat_clipset, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # --sensor mediapipe on a file of MediaPipe's own landmarks added its jitter and depth errors a
+    # second time, and the figure was said to be MediaPipe's.
+    result = CliRunner().invoke(
+        app,
+        ["eval", "fewshot", "--dataset", str(squat_clipset("mine.npz")), "--sensor", "mediapipe", "--seeds", "1",
+         "--out", str(tmp_path / "eval")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--sensor mediapipe:" in result.output and "(layout mediapipe33)" in result.output
+    assert "leave out --sensor" in result.output and "Traceback" not in result.output
