@@ -38,7 +38,7 @@ from edge.episodes import Episode
 from edge.feedback import action_windows, add_windows, still_abnormal
 from edge.pipeline import Pipeline
 from edge.profiles import Profile
-from evaluation.stream import StreamRun, replay
+from evaluation.stream import RECORDINGS, StreamRun, _source, replay
 from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream, stitch
 
 Part = tuple[LabelledStream, int]  # a stream and the index of one of its abnormal parts
@@ -214,9 +214,31 @@ def evaluate_feedback(
     }
 
 
-def write_feedback_report(summary: dict[str, Any], out: Path, dataset: str) -> Path:
+def _report_path(out: Path, name: str) -> Path:
+    return out / f"feedback_{name}.json"
+
+
+def claim_report(out: Path | None, name: str, source: str) -> None:
+    """Refuse, before any replay, to write over ``feedback_<name>.json`` holding another stream set's
+    figures (two recording files of one name in different folders, or one named as a built-in set,
+    share it); rerunning a set replaces its own. The test is ``stream_<name>.json``'s (_source)."""
+    if out is None:
+        return
+    path = _report_path(out, name)
+    try:
+        held = json.loads(path.read_text())
+    except (OSError, ValueError):  # none yet, or no summary: no figures of another set to lose
+        return
+    if isinstance(held, dict) and (other := _source(held)) != source:
+        raise ValueError(
+            f"{path} holds the figures of {other}, and those of {source} would be written over them; "
+            "give another --out (or remove that file)"
+        )
+
+
+def write_feedback_report(summary: dict[str, Any], out: Path, name: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"feedback_{dataset}.json"
+    path = _report_path(out, name)
     path.write_text(json.dumps(summary, indent=2) + "\n")
     return path
 
@@ -247,24 +269,34 @@ def run_feedback_eval(
     k: int,
     data_root: str | None = None,
     streams: Sequence[LabelledStream] | None = None,
+    recordings_file: Path | None = None,
     out: Path | None = None,
     plots: Path | None = None,
 ) -> dict[str, Any]:
-    """The feedback evaluation on a built-in stream set, or on ``streams`` (a recording-set file's,
-    named ``dataset``)."""
+    """The feedback evaluation on a built-in stream set ``dataset``, or on ``streams`` read from
+    ``recordings_file``; writes ``feedback_<dataset or file stem>.json``, refusing before any replay
+    where that holds another set's figures."""
     if streams is None and dataset not in STREAM_SETS:
         raise ValueError(f"unknown stream dataset {dataset!r}: use {' or '.join(STREAM_SETS)}")
+    name, source = dataset, dataset
+    if recordings_file is not None:
+        name, source = recordings_file.stem, str(recordings_file.resolve())
+    claim_report(out, name, source)
 
     def on_stream(stream: LabelledStream, before: StreamRun, after: StreamRun, *_: Profile) -> None:
         if plots is not None:
             plot_run(plots, stream, before, after)
 
     chosen = streams if streams is not None else STREAM_SETS[dataset](data_root)
+    # a file's summary names it as stream_<stem>.json's does: which file, wherever the run was made from
+    where = {"dataset": dataset} if recordings_file is None else {
+        "dataset": f"{RECORDINGS}{recordings_file}", "recordings_file": source
+    }  # fmt: skip
     summary = {
-        "dataset": dataset,
+        **where,
         "model_version": backend.model_version,
         **evaluate_feedback(chosen, backend, cfg, k=k, on_stream=on_stream),
     }
     if out is not None:
-        write_feedback_report(summary, out, Path(dataset).stem)
+        write_feedback_report(summary, out, name)
     return summary

@@ -175,6 +175,15 @@ def eval_stream_cmd(
     if plots is not None:
         output_folder(plots, "--plots")
     cfg = load_edge_config(config)
+    if pose_fps is not None and 0 < cfg.worker.max_gap_s < 1 / pose_fps:
+        # each frame a hole the worker does not bridge: no window is ever scored, and the figures of
+        # none read as every action missed
+        raise fail(
+            f"--pose-fps {pose_fps:g}: frames {1 / pose_fps:.2f} s apart, and the worker bridges holes of "
+            f"worker.max_gap_s = {cfg.worker.max_gap_s:g} s at most, so no window would be scored; give "
+            f"--pose-fps {1 / cfg.worker.max_gap_s:g} or more",
+            code=2,
+        )
     try:
         backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
     except (OSError, ValueError) as e:  # the config's encoder: missing, or another kind of checkpoint
@@ -191,7 +200,7 @@ def eval_stream_cmd(
                                           min_segment_s=cfg.worker.min_segment_s,
                                           min_visibility=cfg.worker.min_visibility)  # fmt: skip
             result = run_feedback_eval(name, backend, cfg.worker, k=feedback, data_root=data_root, streams=labelled,
-                                       out=out, plots=plots)  # fmt: skip
+                                       recordings_file=recordings, out=out, plots=plots)  # fmt: skip
         except (OSError, ValueError) as e:
             raise fail(str(e), code=2) from None
         typer.echo(json.dumps(result, indent=2))

@@ -180,6 +180,7 @@ def test_eval_stream_feedback_on_a_recording_set_probes_with_the_sets_own_action
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "feedback_walks.json").read_text())
     assert summary["streams"] == 3 and summary["marked_streams"] >= 1
+    assert summary["recordings_file"] == str(three.resolve())
     # probes: the other recordings' punches and jumps, by the labels the frames carry
     assert set(summary["probes_by_action"]) <= {"Punch", "Jump"}
     assert summary["repeats"] + summary["unmarked"] == sum(
@@ -499,3 +500,67 @@ def test_a_rerun_of_the_same_recording_file_may_replace_its_own_figures(tmp_path
     (tmp_path / "stream_walks.json").write_text(json.dumps({"dataset": "walks"}))
     with pytest.raises(ValueError, match="holds the figures of walks"):
         _claim(tmp_path, "walks", str(mine.resolve()))
+
+
+def test_feedback_on_a_recording_file_of_another_folders_file_name_is_refused_not_written_over(
+    recording_set: Path, tmp_path: Path
+) -> None:
+    # --feedback wrote feedback_<stem>.json over the figures of another folder's file of that name,
+    # unsaid, as stream_<stem>.json did before 3559302.
+    elsewhere = tmp_path / "site-b" / recording_set.name
+    first = {"dataset": f"recordings:{elsewhere}", "recordings_file": str(elsewhere), "k": 1}
+    (tmp_path / "feedback_walks.json").write_text(json.dumps(first))
+    result = runner.invoke(
+        app,
+        ["eval", "stream", "--recordings", str(recording_set), "--normal", NORMAL, "--feedback", "1",
+         "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"holds the figures of {elsewhere}" in result.output and "give another --out" in result.output
+    assert "Traceback" not in result.output
+    assert json.loads((tmp_path / "feedback_walks.json").read_text()) == first
+
+
+def test_feedback_reruns_of_one_set_replace_their_own_figures_and_name_the_file(tmp_path: Path) -> None:
+    from evaluation.feedback import claim_report
+
+    mine = tmp_path / "walks.npz"
+    held = {"dataset": f"recordings:{mine}", "recordings_file": str(mine.resolve())}
+    (tmp_path / "feedback_walks.json").write_text(json.dumps(held))
+    claim_report(tmp_path, "walks", str(mine.resolve()))
+    (tmp_path / "feedback_kinder-gator.json").write_text(json.dumps({"dataset": "kinder-gator", "k": 1}))
+    claim_report(tmp_path, "kinder-gator", "kinder-gator")
+    # a file named as a built-in set is another set
+    with pytest.raises(ValueError, match="holds the figures of kinder-gator"):
+        claim_report(tmp_path, "kinder-gator", str((tmp_path / "kinder-gator.npz").resolve()))
+
+
+def test_a_pose_rate_whose_frames_are_all_holes_is_refused_not_scored_as_all_missed(tmp_path: Path) -> None:
+    # --pose-fps 0.5 put frames 2 s apart, each a hole over worker.max_gap_s (0.5 s): no window was
+    # scored, and the summary said alert recall 0.00 and 'silent recordings 4 of 4'.
+    unread = str(tmp_path / "unread.npz")
+    for pose_fps, rest in (("0.5", ["--recordings", unread, "--normal", NORMAL]), ("1.9", [])):
+        result = runner.invoke(app, ["eval", "stream", *rest, "--pose-fps", pose_fps, "--out", str(tmp_path)])
+        assert result.exit_code == 2, result.output
+        assert (
+            f"--pose-fps {pose_fps}: frames" in result.output and "worker.max_gap_s = 0.5 s" in result.output
+        )
+        assert "give --pose-fps 2 or more" in result.output
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(yaml.safe_dump({"worker": {"max_gap_s": 2.5}}))
+    args = [
+        "eval",
+        "stream",
+        "--recordings",
+        unread,
+        "--normal",
+        NORMAL,
+        "--pose-fps",
+        "0.5",
+        "--config",
+        str(cfg),
+    ]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path)])
+    assert "--pose-fps" not in result.output and "unread.npz" in result.output, (
+        result.output
+    )  # on to the file
