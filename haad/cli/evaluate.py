@@ -162,6 +162,11 @@ def eval_stream_cmd(
         raise fail(
             f"--feedback enrols and replays as docs/review.md says; it takes no {', '.join(ignored)}", code=2
         )
+    enrolling = [flag for flag, given in (("--shots", shots is not None), ("--augment", augment)) if given]
+    if profile is not None and enrolling and not feedback:  # --feedback's refusal of --profile says it
+        # the summary said the run was augmented, of a profile enrolled before and as it was
+        raise fail(f"--profile scores against that enrolled profile; it takes no {', '.join(enrolling)} (they "
+                   "enrol one from the file)", code=2)  # fmt: skip
     dataset = dataset or "kinder-gator"
     shots = 3 if shots is None else shots
     if recordings is not None and not normal:

@@ -381,6 +381,9 @@ def test_eval_stream_refuses_options_its_mode_would_ignore(tmp_path: Path) -> No
         # it said no other subject had a normal run to enrol, of frames the metrics leave out
         (["--recordings", unread, "--normal", NORMAL, "--normal", " "],
          '--normal "": frames labelled "" are not annotated'),
+        # an enrolled profile is scored as it is: the summary said it was augmented
+        (["--recordings", unread, "--normal", NORMAL, "--profile", "p", "--augment", "--shots", "2"],
+         "--profile scores against that enrolled profile; it takes no --shots, --augment"),
     ):  # fmt: skip
         result = runner.invoke(app, ["eval", "stream", *args, "--out", str(tmp_path)])
         assert result.exit_code == 2 and said in result.output and "error: " in result.output, result.output
