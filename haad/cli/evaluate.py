@@ -180,13 +180,14 @@ def eval_stream_cmd(
     if plots is not None:
         output_folder(plots, "--plots")
     cfg = load_edge_config(config)
-    if pose_fps is not None and 0 < cfg.worker.max_gap_s < 1 / pose_fps:
-        # each frame a hole the worker does not bridge: no window is ever scored, and the figures of
-        # none read as every action missed
+    if pose_fps is not None and 0 < cfg.worker.max_gap_s <= 1 / pose_fps:
+        # each frame a hole the worker does not bridge: no window is scored, and the figures of none
+        # read as every action missed. At the bound the gaps are a period and a part of a source
+        # frame's (pose_frontend/rate.py), over it: 2 fps scored 2 normal windows of 280.
         raise fail(
-            f"--pose-fps {pose_fps:g}: frames {1 / pose_fps:.2f} s apart, and the worker bridges holes of "
-            f"worker.max_gap_s = {cfg.worker.max_gap_s:g} s at most, so no window would be scored; give "
-            f"--pose-fps {1 / cfg.worker.max_gap_s:g} or more",
+            f"--pose-fps {pose_fps:g}: frames {1 / pose_fps:.2f} s apart or more, and the worker bridges holes "
+            f"of worker.max_gap_s = {cfg.worker.max_gap_s:g} s at most, so (almost) no window would be scored; "
+            f"give --pose-fps over {1 / cfg.worker.max_gap_s:g}",
             code=2,
         )
     try:
