@@ -11,6 +11,7 @@ from typing import IO, Literal
 import numpy as np
 
 from edge.store import AlertRecord
+from edge.timeline_holes import timeline_holes
 
 Interval = tuple[float, float]
 HOT, COLD, THRESHOLD = "#d62728", "#1f77b4", "#555555"
@@ -34,8 +35,14 @@ def alert_timeline(
     window's score at the window's end, seconds from the first window's start."""
     fig, ax = _figure()
     if alert.timeline is not None and len(alert.timeline):
-        t, s = alert.timeline[:, 0] - alert.timeline[0, 0], alert.timeline[:, 1]
-        ax.plot(t, s, color=COLD, lw=1, zorder=1)
+        t0 = alert.timeline[0, 0]
+        t, s = alert.timeline[:, 0] - t0, alert.timeline[:, 1]
+        holes = timeline_holes(alert.timeline)
+        # the line broken at each hole in the stream (no frames, no score known), the hole shaded
+        breaks = np.searchsorted(t, [b - t0 for _, b in holes])
+        ax.plot(np.insert(t, breaks, np.nan), np.insert(s, breaks, np.nan), color=COLD, lw=1, zorder=1)
+        for i, (a, b) in enumerate(holes):
+            ax.axvspan(a - t0, b - t0, color="#e4e4e4", zorder=0, label="no frames" if i == 0 else None)
         ax.scatter(t, s, c=[HOT if v > alert.threshold else COLD for v in s], s=8, zorder=2)
         ax.set_xlabel("seconds since the alert started")
     elif alert.window_times is not None and alert.window_scores is not None and len(alert.window_times):

@@ -44,6 +44,7 @@ from edge.store.models import MAX_ID, Alert, Event, ReviewStatus
 from edge.store.outbox import CursorState, OutboxEvent, cursor_states, pending_events
 from edge.store.records import AlertRecord, encode_windows
 from edge.store.store import ReviewedMeanwhile
+from edge.timeline_holes import timeline_holes
 from models import skeleton
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -301,6 +302,7 @@ def get_alert(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
         "snapshot_frames": index["frames"] if index else [],
         "windows": queries.window_summaries(a),
         "timeline": [] if a.timeline is None else a.timeline.astype(float).tolist(),
+        "timeline_holes": timeline_holes(a.timeline),
         "feedback": feedback_history(ctx.store, alert_id),
         "in_profile": current_feedback(ctx.store, ctx.profiles, alert_id),
     }

@@ -93,6 +93,10 @@ class AlertDetail(AlertOut):
         description="(N, 2) the score moment by moment over the episode: (source seconds, score); kept "
         "when retention drops the windows; empty for alerts stored without one."
     )
+    timeline_holes: list[tuple[float, float]] = Field(
+        description="Its holes: stretches of its stream without frames that it waited across (no score "
+        "is known there), each as (the last moment scored before it, the first after it), source seconds."
+    )
     feedback: list[FeedbackEntry]
     in_profile: str | None = Field(description="The profile this alert's windows are in now, if any.")
 

@@ -37,6 +37,7 @@ from edge.store import AlertRecord, AlertStore, ReviewStatus
 from edge.store.engine import SchemaTooNew
 from edge.store.models import MAX_ID, REVIEWER_LENGTH
 from edge.store.records import RECORD_FIELDS, encode_windows
+from edge.timeline_holes import timeline_holes
 from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, fail, load_edge_config, open_store
 
 if TYPE_CHECKING:
@@ -231,7 +232,16 @@ def show_cmd(
             f"{pooled}{tail}):"
         )
         top = max(alert.threshold * 1.5, max(s for _, s in timeline), 1e-9)
-        rows = [[f"{t:.2f}", f"{s:.3f}", _bar(s, top, alert.threshold)] for t, s in shown]
+        holes = timeline_holes(alert.timeline)
+        rows: list[list[str]] = []
+        for i, (t, s) in enumerate(shown):
+            # a hole in the stream between this row and the one before: said, not pooled over
+            rows += [
+                ["", "", f"no frames from {a:.2f} to {b:.2f} (a hole in the stream: no score known)"]
+                for a, b in holes
+                if i and shown[i - 1][0] <= a and t >= b
+            ]
+            rows.append([f"{t:.2f}", f"{s:.3f}", _bar(s, top, alert.threshold)])
         typer.echo(_table(["T (s)", "SCORE", "(| threshold)"], rows))
 
 

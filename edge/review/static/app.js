@@ -349,7 +349,7 @@ async function alertPage() {
     // went on with those of its first moments, after it had ended too. A review changes none.
     if (!going) return;
     if (!player) { drawTimeline(a, null, null); return; }
-    try { win = await api(`/alerts/${id}/windows`); player.setWindows(win); } catch (e) { /* the next change tries again */ }
+    try { win = await api(`/alerts/${id}/windows`); player.holes = a.timeline_holes; player.setWindows(win); } catch (e) { /* the next change tries again */ }
   });
   if (!alert.windows_available) {  // retention dropped them: no playback, nothing to download
     document.getElementById("no-windows").hidden = false;
@@ -358,7 +358,7 @@ async function alertPage() {
     return;
   }
   win = await api(`/alerts/${id}/windows`);
-  player = new Player(document.getElementById("playback"), skel, win, (t) => drawTimeline(alert, win, t));
+  player = new Player(document.getElementById("playback"), skel, win, (t) => drawTimeline(alert, win, t), alert.timeline_holes);
   player.start();
 }
 
@@ -557,7 +557,20 @@ function drawTimeline(alert, win, tNow) {
   for (const y of [y0, (y0 + y1) / 2, y1]) svg.append(Object.assign(svgEl("text", { x: 2, y: Y(y) + 4, "font-size": 10, fill: "#667" }), { textContent: y.toFixed(2) }));
   svg.append(Object.assign(svgEl("text", { x: W - R, y: H - 6, "font-size": 10, fill: "#667", "text-anchor": "end" }), { textContent: `${(x1 - x0).toFixed(1)} s` }));
   svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(alert.threshold), y2: Y(alert.threshold), stroke: "#555", "stroke-dasharray": "5 4", class: "threshold" }));
-  svg.append(svgEl("polyline", { points: xs.map((x, i) => `${X(x)},${Y(pts[i][1])}`).join(" "), fill: "none", stroke: "#1f77b4", class: "trace", "data-n": pts.length }));
+  // A hole in the stream (no frames, the episode waited across it): shaded, the line broken there,
+  // never drawn straight across as if scores were known.
+  const holes = alert.timeline_holes || [];
+  for (const [a, b] of holes) {
+    const band = svgEl("rect", { x: X(a - t0), y: T, width: Math.max(X(b - t0) - X(a - t0), 1), height: H - T - B, fill: "#e4e4e4", class: "hole" });
+    band.append(Object.assign(svgEl("title", {}), { textContent: `no frames from +${(a - t0).toFixed(1)} to +${(b - t0).toFixed(1)} s: a hole in the stream, no score known` }));
+    svg.append(band, Object.assign(svgEl("text", { x: (X(a - t0) + X(b - t0)) / 2, y: T + 12, "font-size": 10, fill: "#667", "text-anchor": "middle", class: "hole-label" }), { textContent: "no frames" }));
+  }
+  const pieces = [[]];
+  pts.forEach((p, i) => {
+    if (i && holes.some(([a, b]) => pts[i - 1][0] <= a && p[0] >= b)) pieces.push([]);
+    pieces[pieces.length - 1].push(`${X(xs[i])},${Y(p[1])}`);
+  });
+  for (const piece of pieces) svg.append(svgEl("polyline", { points: piece.join(" "), fill: "none", stroke: "#1f77b4", class: "trace", "data-n": piece.length }));
   xs.forEach((x, i) => svg.append(svgEl("circle", { cx: X(x), cy: Y(pts[i][1]), r: pts.length > 40 ? 2 : 4, fill: pts[i][1] > alert.threshold ? "#d62728" : "#1f77b4", class: "score" })));
   if (tNow != null) svg.append(svgEl("line", { x1: X(tNow - t0), x2: X(tNow - t0), y1: T, y2: H - B, stroke: "#2a7a3b", class: "cursor" }));
 }
@@ -811,7 +824,8 @@ function chartTip(svg, tip) {
 }
 
 class Player {
-  constructor(canvas, skel, win, onTime) {
+  constructor(canvas, skel, win, onTime, holes = []) {
+    this.holes = holes;
     this.c = canvas; this.ctx = canvas.getContext("2d"); this.skel = skel; this.onTime = onTime;
     this.speed = 1; this.playing = true; this.i = 0; this.acc = 0; this.view = "front";
     this.side = skel.joints.map((n) => (n.includes("Left") ? "#1f77b4" : n.includes("Right") ? "#ff7f0e" : "#333"));
@@ -834,7 +848,20 @@ class Player {
     });
     frames.sort((p, q) => p.t - q.t);
     this.frames = [];
-    for (const f of frames) if (!this.frames.length || f.t > this.frames[this.frames.length - 1].t + 0.5 / this.fps) this.frames.push(f);
+    for (const f of frames) {
+      const last = this.frames[this.frames.length - 1];
+      if (last && f.t <= last.t + 0.5 / this.fps) continue;
+      // Across a hole in the stream, a second of "no frames" (scrubbed through, the cursor crossing
+      // its band), not the last pose before it joined to the first after it.
+      // (A hole is read between the moments scored around it, windows' middles: the frames stop and
+      // start again within it.)
+      const hole = last && f.t - last.t > 2 / this.fps && this.holes.find(([a, b]) => last.t < b && f.t > a);
+      if (hole) {
+        const from = Math.max(last.t, hole[0]), to = Math.min(f.t, hole[1]);
+        for (let j = 0; j < this.fps; j++) this.frames.push({ t: from + ((j + 0.5) / this.fps) * (to - from), hole });
+      }
+      this.frames.push(f);
+    }
     this.scores = win.window_scores; this.threshold = win.threshold;
     this.scrub.max = String(this.frames.length - 1);
     this.i = Math.min(this.i, Math.max(this.frames.length - 1, 0));
@@ -843,7 +870,7 @@ class Player {
   uv(p) { return this.view === "front" ? [p[0], p[1]] : [p[2], p[1]]; }
   fit() {
     let u0 = Infinity, u1 = -Infinity, v0 = Infinity, v1 = -Infinity;
-    for (const f of this.frames) for (const p of f.pose) {
+    for (const f of this.frames) for (const p of f.pose || []) {
       if (p[0] == null) continue;
       const [u, v] = this.uv(p); u0 = Math.min(u0, u); u1 = Math.max(u1, u); v0 = Math.min(v0, v); v1 = Math.max(v1, v);
     }
@@ -854,6 +881,17 @@ class Player {
     const g = this.ctx, f = this.frames[this.i];
     g.clearRect(0, 0, this.c.width, this.c.height);
     if (!f) return;
+    this.scrub.value = String(this.i);
+    if (f.hole) {
+      g.fillStyle = "#667"; g.font = "15px system-ui"; g.textAlign = "center";
+      g.fillText("no frames", this.c.width / 2, this.c.height / 2);
+      g.font = "13px system-ui";
+      g.fillText("a hole in the stream: nothing was seen here", this.c.width / 2, this.c.height / 2 + 20);
+      g.textAlign = "start";
+      document.getElementById("clock").textContent = `t = ${f.t.toFixed(2)} s (source clock) · no frames (a hole in the stream) · frame ${this.i + 1}/${this.frames.length}`;
+      this.onTime(f.t);
+      return;
+    }
     const score = this.scores ? this.scores[f.k] : null;
     g.lineWidth = 4; g.lineCap = "round";
     for (const [a, b] of this.skel.bones) {
@@ -868,7 +906,6 @@ class Player {
     }
     g.fillStyle = score != null && score > this.threshold ? "#d62728" : "#333"; g.font = "13px system-ui";
     g.fillText(`window ${f.k + 1}/${this.scores ? this.scores.length : "?"}` + (score != null ? `  score ${score.toFixed(3)}` : ""), 10, 18);
-    this.scrub.value = String(this.i);
     document.getElementById("clock").textContent = `t = ${f.t.toFixed(2)} s (source clock) · frame ${this.i + 1}/${this.frames.length}`;
     this.onTime(f.t);
   }

@@ -215,6 +215,26 @@ def test_show_says_why_the_timeline_has_more_moments_than_windows_or_rows(
     assert ("shown in 40 rows: consecutive ones pooled" in header) == (n > 40), header
 
 
+@pytest.mark.parametrize("n", [20, 200])
+def test_show_says_where_the_timeline_has_a_hole_in_its_stream(
+    sqlite_url: str, make_alert: MakeAlert, n: int
+) -> None:
+    """An alert that waited across a hole in its stream (no frames, edge/episodes.py): its rows went on
+    across it as if scores were known there (pooled rows too: one group over both sides)."""
+    t = np.arange(n) * 0.25
+    t[n // 2 :] += 4.0  # 4 s without frames: the points either side 4.25 s apart
+    line = np.stack([t, np.linspace(0.5, 2.0, n)], axis=1)
+    with AlertStore(sqlite_url) as store:
+        [alert_id] = store.write_alerts([make_alert(timeline=line)])
+    out = run("show", str(alert_id), db=sqlite_url).output.split("score timeline")[1]
+    a, b = t[n // 2 - 1], t[n // 2]
+    said_hole = f"no frames from {a:.2f} to {b:.2f} (a hole in the stream: no score known)"
+    assert out.count("no frames") == 1 and said_hole in out, out
+    rows = re.findall(r"^\s*(\d+\.\d\d)\s+\d\.\d{3}|(no frames)", out, re.M)
+    at = rows.index(("", "no frames"))
+    assert float(rows[at - 1][0]) <= a and float(rows[at + 1][0]) >= b  # between the rows either side
+
+
 def test_show_of_an_unknown_id_exits_1_with_a_clear_message(seeded: tuple[str, list[int]]) -> None:
     db, ids = seeded
     missing = max(ids) + 100
