@@ -148,6 +148,16 @@ def profiles_page(request: Request) -> Response:
     return _signed_in_page(request, "profiles.html", "profiles")
 
 
+@router.get("/api")
+def api_schema_page(request: Request) -> Response:
+    """The nav's "API": the API's schema, reached through the login as a page is. The schema itself
+    answers a signed-out browser as it answers any API client, 401 JSON (which stranded a reviewer whose
+    session had expired there)."""
+    if _who(request) is None:
+        return _login_redirect(request)
+    return RedirectResponse("/api/v1/openapi.json", status_code=303)
+
+
 @router.get("/profiles/{name}", response_class=HTMLResponse)
 def profile_page(request: Request, name: str) -> Response:
     if _who(request) is not None and name not in _ctx(request).profiles.names():

@@ -5,6 +5,7 @@ login came (the live stream ended by the server, then its reconnect refused 2 s 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -136,3 +137,22 @@ def test_a_note_being_written_as_the_session_ends_is_there_after_the_login(  # t
     )  # sent: no draft left
     with AlertStore(module_log.url) as store:  # as the module found it
         store.set_status(alert_id, "new", "", reviewer="test")
+
+
+@pytest.mark.parametrize("path", ["/profiles", "/alerts/{id}"])
+def test_the_navs_api_link_after_the_session_ended_goes_through_the_login(  # type: ignore[no-untyped-def]
+    session_page, expiring, module_log: Seeded, path: str
+) -> None:
+    """The nav's "API" (the API's schema) showed a signed-out browser the schema's raw 401 JSON, its
+    page stranded there; now it goes through the login, as a page does, and on to the schema."""
+    base, ctx = expiring
+    session_page.route("**/api/v1/events/live**", lambda route: None)  # the page stays, as in a quiet tab
+    session_page.goto(base + path.format(id=module_log.ids[0]))
+    session_page.wait_for_selector("#unreviewed:not([hidden])")
+    _end_session(session_page, ctx)
+    session_page.click("nav a:text-is('API')")
+    assert _at_the_login(session_page) == []
+    session_page.fill("input[name=token]", TOKEN)
+    session_page.click("button[type=submit]")
+    session_page.wait_for_url("**/api/v1/openapi.json")
+    assert json.loads(session_page.locator("body").inner_text())["info"]["title"] == "haad review API"
