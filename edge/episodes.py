@@ -19,9 +19,12 @@ Rules (``config.worker.EpisodeConfig``; all times are source seconds of the wind
   from the first of them (hot in time: one alert over the hole; cold: it closes, ending at its last
   hot window before the hole). It closes as at a reset if the person is not back, or not seen
   ``max_gap_s`` after their stream is, or no window of theirs came ``resume_within_s`` (wall clock)
-  after the hole ended (:meth:`EpisodeTracker.expire`);
+  after the hole ended (:meth:`EpisodeTracker.expire`); a tracked person's closes at the hole where
+  their stream's frames do not say when its frontend began numbering people (older than schema 3:
+  the hole may be its restart, the id someone else's after it);
 * while it is open, a hot window at least ``update_every_s`` after its last event brings its row up
-  to date (event ``updated``), so a worker that dies loses at most that much of it;
+  to date (event ``updated``), so a worker that dies loses at most that much of it; the next worker's
+  windows go on with the episode it left open as after a hole, the closing rule counted from the first;
 * a segment that ends having given fewer than ``open_k`` windows (a person in view for a second or
   two: edge/segments.py), every one of them hot, opens an episode that closes with the segment: the
   k-of-n rule could never hold for it, so it must be unanimous instead;
@@ -229,7 +232,7 @@ class _Open:
     tail_total: float = 0.0  # cold windows after the last hot one (join the sums if another hot comes)
     tail_count: int = 0
     last_sent_at: float = 0.0
-    quiet_from: float = -math.inf  # quiet time counts from then: a resumed one's first new window
+    quiet_from: float = -math.inf  # quiet time counts from then: the end of the first window after a break
     reported_t: float = -math.inf  # source time of its last event (opened or updated)
     box: Box | None = None  # the person's boxes over every window added
     timeline: _Timeline = field(default_factory=_Timeline)
@@ -237,7 +240,7 @@ class _Open:
     hole_until: float | None = None  # waiting across a hole in its stream until then (monotonic)
 
     @classmethod
-    def resumed(cls, ep: Episode, keep: int, quiet_from: float) -> _Open:
+    def resumed(cls, ep: Episode, keep: int) -> _Open:
         """The running statistics of an episode a previous worker left open, from its snapshot."""
         scored = [
             _Scored(
@@ -257,7 +260,7 @@ class _Open:
         last_hot = hot[-1] if hot else scored[0]
         total = ep.mean_score * ep.n_windows
         return cls(ep.episode_id, ep.threshold, scored[0], peak, last_hot, spread, total, ep.n_windows,
-                   ep.n_hot, quiet_from=quiet_from, box=ep.box, timeline=_Timeline(points=list(ep.timeline)))  # fmt: skip
+                   ep.n_hot, box=ep.box, timeline=_Timeline(points=list(ep.timeline)))  # fmt: skip
 
     def add(self, s: _Scored) -> None:
         self.last_sent_at = s.window.last_sent_at
@@ -477,7 +480,7 @@ class EpisodeTracker:
         Call it after the windows already queued for scoring have been fed, or they are dropped as late.
         """
         self._ended[who] = max(segment, self._ended.get(who, 0))
-        across = reason == "reset" and 0 < hole_s <= self.config.resume_within_s
+        across = reason == "reset" and 0 < hole_s <= self.config.resume_within_s and self._waits_at_holes(who)
         events = []
         for (w, profile), st in self._states.items():
             if w == who and st.segment <= segment:
@@ -571,10 +574,7 @@ class EpisodeTracker:
             events += self._adopt(key, st, w)
         if w.segment != st.segment:
             if self._across_hole(st, w):
-                assert st.open is not None  # (_across_hole)
-                # close_after_s counts from this window's end: from its start (where the frames came
-                # back) it would leave the windows after the hole a window's length less, one or two
-                st.open.hole_until, st.open.quiet_from, st.cold_streak = None, w.t_end, 0
+                self._go_on_after_break(st, w)
             else:
                 events += self._close(who, profile, st, "reset")
             st.segment = w.segment
@@ -623,20 +623,41 @@ class EpisodeTracker:
         ep = st.open
         return (
             ep is not None
-            and (ep.hole_until is not None or (w.after_hole and w.segment == st.segment + 1))
+            and (
+                ep.hole_until is not None
+                or (w.after_hole and w.segment == st.segment + 1 and self._waits_at_holes(w.who))
+            )
             and w.t_start - st.last_t <= self.config.resume_within_s
         )
+
+    def _waits_at_holes(self, who: Watched) -> bool:
+        """Whether ``who``'s episodes wait across a hole in their stream: person 0's (a one-person
+        camera: whoever is in view after it is theirs to judge) and those of a stream whose frontend
+        says when it began numbering people (:meth:`numbered_since`: its restart renumbers). A
+        frontend older than schema 3 says nothing, so a hole may be its restart and the id someone
+        else's after it: their episodes close at the hole, as a reset."""
+        return who.person == 0 or who.stream_id in self._people_since
 
     def _adopt(self, key: tuple[Watched, str], st: _State, w: ReadyWindow) -> list[EpisodeEvent]:
         """The first window of a stream with a resumable episode: continue it or close it."""
         ep, within_s, _, _ = self._resumable.pop(key)
         if st.open is not None or not (ep.end < w.t_end and w.t_start - ep.end <= within_s):
             return [self.close_left_open(ep)]
-        st.segment, st.cold_streak = w.segment, 0
+        st.segment = w.segment
         st.forget_recent()
-        st.open = _Open.resumed(ep, self.config.windows_kept, quiet_from=w.t_start)
+        st.open = _Open.resumed(ep, self.config.windows_kept)
         st.open.reported_t = ep.end
+        self._go_on_after_break(st, w)
         return []
+
+    @staticmethod
+    def _go_on_after_break(st: _State, w: ReadyWindow) -> None:
+        """``st``'s open episode goes on with ``w``, the first window after a break in its windows (a
+        hole in its stream, a worker that died: :meth:`_adopt`): the closing rule counts afresh on the
+        windows from ``w``, close_after_s from its end: from its start (where the frames came back) it
+        would leave them a window's length less, so only the first one or two could keep the alert."""
+        assert st.open is not None
+        st.open.hole_until, st.open.quiet_from, st.cold_streak = None, w.t_end, 0
 
     def _orphan_open(self, who: Watched, profile: str, st: _State) -> list[EpisodeEvent]:
         """``who``'s id names someone else now: their open episode waits for a newcomer where they

@@ -63,11 +63,13 @@ def recorded(stream) -> dict[str, list[SkeletonFrame]]:
 
 
 def _live(
-    frames: Sequence[SkeletonFrame], holes: Sequence[tuple[float, float]], *, away: tuple[int, float] = (-1, 0.0)
+    frames: Sequence[SkeletonFrame], holes: Sequence[tuple[float, float]], *, away: tuple[int, float] = (-1, 0.0),
+    since: float = CLOCK0 - 60.0,
 ) -> list[SkeletonFrame]:  # fmt: skip
     """``frames`` as a live camera sends them with ``holes`` (at, seconds): the frames from ``at`` on
     come that much later (those of the hole were lost, the action goes on after it). ``away``
-    (person, seconds): that person is missing from the frames of that long after the first hole."""
+    (person, seconds): that person is missing from the frames of that long after the first hole.
+    ``since``: the frames' ``people_since`` (0: a frontend older than schema 3 does not say it)."""
     out = []
     for f in frames:
         shift = sum(s for at, s in holes if f.timestamp >= at)
@@ -78,7 +80,7 @@ def _live(
             if not (gone and p.person_id == away[0])
         )
         t = CLOCK0 + f.timestamp + shift
-        out.append(SkeletonFrame.of_people("cam", f.seq, t, people, sent_at=t, people_since=CLOCK0 - 60.0))
+        out.append(SkeletonFrame.of_people("cam", f.seq, t, people, sent_at=t, people_since=since))
     return out
 
 
@@ -191,3 +193,24 @@ def test_a_person_gone_after_a_hole_has_their_alert_closed_at_its_last_hot_momen
     thrower = 0 if people == "person-0" else 1
     ((alert, reason),) = _alerts(recorded, profile, backend, people, [(AT, 3.0)], away=(thrower, 100.0))
     assert alert.end <= _since(AT) and reason == "reset"  # (at the worker's give-up: shutdown here)
+
+
+@pytest.mark.parametrize("hole_s", [1.5, 3.0], ids=["1.5s-gap", "3s-stalled"])
+@pytest.mark.parametrize("people", PEOPLE)
+def test_an_old_frontends_hole_closes_a_tracked_persons_alert_as_its_restart_might_have_renumbered(
+    recorded, profile, backend, people: str, hole_s: float
+) -> None:
+    # A frontend older than schema 3 (people_since 0) does not say when it began numbering people,
+    # so a hole in its stream may be its restart, person 1 someone else after it: a tracked person's
+    # alert closes at the hole (never going on with whoever holds the id), the hot windows after it
+    # another alert. Person 0's (a single-person camera, whoever is in view) waits across it.
+    cfg = WorkerConfig(episodes=EpisodeConfig(cooldown_s=0.0))
+    alerts = _alerts(recorded, profile, backend, people, [(AT, hole_s)], cfg, since=0.0)
+    back = _since(AT + hole_s)
+    if people == "person-0":
+        ((alert, _),) = alerts
+        assert alert.start < _since(AT) and alert.end > back + 2.0
+        return
+    (first, reason), (second, _) = alerts
+    assert reason == "reset" and first.start < _since(AT) and first.end <= _since(AT)
+    assert second.start >= back and second.end > back + 2.0
