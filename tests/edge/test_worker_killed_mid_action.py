@@ -1,0 +1,169 @@
+"""A worker killed mid-action, its successor resuming the alert it left open, gives the alert an
+uninterrupted worker gives: the successor's windows go on with it under the closing rule counted afresh
+from the first of them, as after a hole in the stream (edge/episodes.py), so a first window or two that
+happen to be cool for a moment do not close it. The same holds where the frontend restarted too,
+numbering people afresh (edge/successor.py). Real bus frames of a Kinder-Gator recording (walk in place,
+throw a ball at 10-15.1 s, walk) scored by the worker's pipeline; a killed worker leaves its episodes'
+latest states, which the next resumes as from the outbox; the frames meanwhile are lost."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bus.messages import PersonSkeleton, SkeletonFrame
+from config.backend import OnnxRuntimeConfig
+from config.worker import WorkerConfig
+from edge.backends import make_backend
+from edge.enroll import build_profile
+from edge.episodes import Episode, EpisodeEvent
+from edge.pipeline import Pipeline
+from evaluation.person_mix import Replayed, mix_people
+from evaluation.stream_sets import kinder_gator_streams
+
+# (killed at, its successor's first frame), source seconds. The alert opens at 10.45 s; a successor
+# back at 12.0-12.4 s has its first windows (3 s long) cool (ending 14.9-15.4 s), a hot one after them.
+KILLS = {
+    "early": [(10.5, 12.0)],
+    "late": [(10.9, 12.4)],
+    "twice": [(10.5, 12.0), (15.8, 17.3)],  # the second after the action: its alert closes as it would
+}
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory):
+    return make_backend(OnnxRuntimeConfig(cache_dir=str(tmp_path_factory.mktemp("onnx"))))
+
+
+@pytest.fixture(scope="module")
+def stream(data_root: Path):
+    return next(
+        s for s in kinder_gator_streams(str(data_root)) if s.name == "kg:934:Walk-in-place->Throw-a-ball-"
+    )
+
+
+@pytest.fixture(scope="module")
+def profile(stream, backend):
+    return build_profile("normal", stream.support, backend, calibration=WorkerConfig().calibration)
+
+
+@pytest.fixture(scope="module")
+def recorded(stream) -> dict[str, list[SkeletonFrame]]:
+    """The recording's frames: person 0 alone, or person 1 throwing with person 2 walking beside."""
+    rec = stream.recording
+    times = rec.times - rec.times[0]
+    walk = (rec.times >= stream.normal[0][0]) & (rec.times <= stream.normal[0][1])
+    walker = np.concatenate([rec.joints[walk]] * 3)[: len(times)]
+    vis = np.ones(20, np.float32)
+    alone = [
+        SkeletonFrame("cam", i, float(t), j, vis)
+        for i, (t, j) in enumerate(zip(times, rec.joints, strict=True))
+    ]
+    step = float(np.median(np.diff(times)))
+    two = [Replayed(1, rec.joints, times), Replayed(2, walker, np.arange(len(times)) * step)]
+    return {"person-0": alone, "tracked": mix_people(two, "cam", grid=times)}
+
+
+def _numbered(frames: Sequence[SkeletonFrame], since: float, ids: dict[int, int]) -> list[SkeletonFrame]:
+    """``frames`` as a frontend run numbering people since ``since`` sends them, person p as ids[p]."""
+    return [
+        SkeletonFrame.of_people(
+            "cam",
+            f.seq,
+            f.timestamp,
+            tuple(PersonSkeleton(ids[p.person_id], p.joints, p.visibility, p.box) for p in f.people),
+            f.sent_at,
+            people_since=since,
+        )  # fmt: skip
+        for f in frames
+    ]
+
+
+def _feed(pipeline: Pipeline, frames: Sequence[SkeletonFrame]) -> list[EpisodeEvent]:
+    events = []
+    for f in frames:
+        pipeline.push(f)
+        events += [e for b in pipeline.run_due(flush=True) for e in b.events]
+    return events
+
+
+def _left_open(events: Sequence[EpisodeEvent]) -> list[Episode]:
+    """What a killed worker leaves in the outbox: the latest state of each episode not closed."""
+    latest = {e.episode.episode_id: e.episode for e in events}
+    closed = {e.episode.episode_id for e in events if e.kind == "closed"}
+    return [ep for k, ep in latest.items() if k not in closed]
+
+
+def _alerts(
+    frames: Sequence[SkeletonFrame], profile, backend, kills: Sequence[tuple[float, float]], *,
+    renumbered: bool = False,
+) -> list[EpisodeEvent]:  # fmt: skip
+    """Every event of a run whose worker is killed at each ``kills`` (at, back): the next resumes what
+    it left open, the frames between lost. ``renumbered``: the frontend restarted too, numbering
+    people afresh (the thrower, person 1, is person 2 of the next run), the worker not killed."""
+    spans = [(0.0, kills[0][0] if kills else math.inf)]
+    spans += [
+        (back, kills[n + 1][0] if n + 1 < len(kills) else math.inf) for n, (_, back) in enumerate(kills)
+    ]
+    pipeline = Pipeline(WorkerConfig(), backend, [profile])
+    events: list[EpisodeEvent] = []
+    for n, (start, end) in enumerate(spans):
+        run = [f for f in frames if start <= f.timestamp < end]
+        if n and renumbered:
+            run = _numbered(run, 1000.0 * (n + 1), {1: 2, 2: 1} if n % 2 else {1: 1, 2: 2})
+        elif n:
+            left = _left_open(events)
+            pipeline = Pipeline(WorkerConfig(), backend, [profile])
+            for ep in left:
+                events += pipeline.tracker.resume(ep, within_s=60.0, deadline=math.inf)
+        elif renumbered:
+            run = _numbered(run, 1000.0, {1: 1, 2: 2})
+        events += _feed(pipeline, run)
+    return events + pipeline.close_all()
+
+
+def _thrower(events: Sequence[EpisodeEvent]) -> list[EpisodeEvent]:
+    """The events of alerts over the thrower's windows (the walker's never alert)."""
+    return [e for e in events if e.episode.start < 11.0]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(recorded, profile, backend) -> dict[str, Episode]:
+    """The thrower's one alert where no worker is killed, by how the frames number people."""
+    out = {}
+    for people, frames in recorded.items():
+        (out[people],) = [
+            e.episode for e in _thrower(_alerts(frames, profile, backend, [])) if e.kind == "closed"
+        ]
+    return out
+
+
+@pytest.mark.parametrize("when", list(KILLS))
+@pytest.mark.parametrize("people", ["person-0", "tracked"])
+def test_a_worker_killed_mid_action_gives_the_alert_an_uninterrupted_one_gives(
+    recorded, profile, backend, uninterrupted, people: str, when: str
+) -> None:
+    whole = uninterrupted[people]
+    events = _thrower(_alerts(recorded[people], profile, backend, KILLS[when]))
+    assert len({e.episode.episode_id for e in events}) == 1, [(e.kind, e.close_reason) for e in events]
+    (closed,) = [e for e in events if e.kind == "closed"]
+    assert closed.close_reason in ("cold", "quiet")  # decided by the successor's windows
+    assert closed.episode.start == whole.start
+    # its end the last hot moment the windows had, theirs a hop apart from the uninterrupted run's
+    assert abs(closed.episode.end - whole.end) <= 0.25
+
+
+@pytest.mark.parametrize("when", ["early", "late"])
+def test_a_renumbered_persons_alert_goes_on_past_cool_first_windows(
+    recorded, profile, backend, uninterrupted, when: str
+) -> None:
+    whole = uninterrupted["tracked"]
+    events = _thrower(_alerts(recorded["tracked"], profile, backend, KILLS[when], renumbered=True))
+    assert len({e.episode.episode_id for e in events}) == 1, [(e.kind, e.close_reason) for e in events]
+    (closed,) = [e for e in events if e.kind == "closed"]
+    assert closed.close_reason in ("cold", "quiet") and closed.episode.person == 2
+    assert abs(closed.episode.end - whole.end) <= 0.25
