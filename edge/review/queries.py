@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, func, select
 from edge.store import AlertRecord, AlertStore
 from edge.store.models import Alert, StreamStatus
 from edge.store.records import RECORD_FIELDS, decode_timeline
+from edge.timeline_holes import timeline_holes
 
 
 def alert_filters(
@@ -64,11 +65,12 @@ def timeline_alerts(store: AlertStore, since: datetime, until: datetime, limit: 
         out = []
         for r in rows:
             line = decode_timeline(r.timeline)
-            points = [] if line is None else [[float(t - line[0, 0]), float(sc)] for t, sc in line]
+            t0 = 0.0 if line is None else float(line[0, 0])
+            points = [] if line is None else [[float(t) - t0, float(sc)] for t, sc in line]
             out.append({
                 "id": r.id, "stream_id": r.stream_id, "profile": r.profile, "started_at": r.started_at,
                 "ended_at": r.ended_at, "host": r.host, "person": r.person, "status": r.status, "peak_score": r.peak_score, "threshold": r.threshold,
-                "trace": points,
+                "trace": points, "holes": [(a - t0, b - t0) for a, b in timeline_holes(line)],
             })  # fmt: skip
         return out
 

@@ -113,6 +113,9 @@ class TimelineAlert(BaseModel):
     peak_score: float
     threshold: float
     trace: list[list[float]] = Field(description="Its timeline: [seconds after started_at, score].")
+    holes: list[tuple[float, float]] = Field(
+        description="Its timeline's holes (as the alert's timeline_holes), seconds on the trace's clock."
+    )
 
 
 class Timeline(BaseModel):

@@ -539,6 +539,17 @@ function wireReview(id, alert, read) {
   return show;
 }
 
+// A score timeline's [t, score] points in pieces, one between each two holes in its stream (each
+// [the last moment before, the first after], on the points' clock): a line is drawn per piece.
+function atHoles(pts, holes) {
+  const pieces = [[]];
+  pts.forEach((p, i) => {
+    if (i && holes.some(([a, b]) => pts[i - 1][0] <= a && p[0] >= b)) pieces.push([]);
+    pieces[pieces.length - 1].push(p);
+  });
+  return pieces;
+}
+
 // The alert's score moment by moment (a line, a dot per moment, hot ones red), the threshold.
 function drawTimeline(alert, win, tNow) {
   const svg = document.getElementById("timeline");
@@ -565,12 +576,7 @@ function drawTimeline(alert, win, tNow) {
     band.append(Object.assign(svgEl("title", {}), { textContent: `no frames from +${(a - t0).toFixed(1)} to +${(b - t0).toFixed(1)} s: a hole in the stream, no score known` }));
     svg.append(band, Object.assign(svgEl("text", { x: (X(a - t0) + X(b - t0)) / 2, y: T + 12, "font-size": 10, fill: "#667", "text-anchor": "middle", class: "hole-label" }), { textContent: "no frames" }));
   }
-  const pieces = [[]];
-  pts.forEach((p, i) => {
-    if (i && holes.some(([a, b]) => pts[i - 1][0] <= a && p[0] >= b)) pieces.push([]);
-    pieces[pieces.length - 1].push(`${X(xs[i])},${Y(p[1])}`);
-  });
-  for (const piece of pieces) svg.append(svgEl("polyline", { points: piece.join(" "), fill: "none", stroke: "#1f77b4", class: "trace", "data-n": piece.length }));
+  for (const piece of atHoles(pts, holes)) svg.append(svgEl("polyline", { points: piece.map(([t, sc]) => `${X(t - t0)},${Y(sc)}`).join(" "), fill: "none", stroke: "#1f77b4", class: "trace", "data-n": piece.length }));
   xs.forEach((x, i) => svg.append(svgEl("circle", { cx: X(x), cy: Y(pts[i][1]), r: pts.length > 40 ? 2 : 4, fill: pts[i][1] > alert.threshold ? "#d62728" : "#1f77b4", class: "score" })));
   if (tNow != null) svg.append(svgEl("line", { x1: X(tNow - t0), x2: X(tNow - t0), y1: T, y2: H - B, stroke: "#2a7a3b", class: "cursor" }));
 }
@@ -714,8 +720,10 @@ async function timelinePage() {
       link.append(bar);
       svg.append(link);
       if (a.trace.length) {
-        const pts = a.trace.map(([dt, sc]) => `${X(s + dt * 1000).toFixed(1)},${Y(a.stream_id, sc / a.threshold).toFixed(1)}`);
-        svg.append(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke: "#1f77b4", "stroke-width": 1.2, "clip-path": "url(#tl-period)", class: "trace", "data-id": a.id, "data-n": a.trace.length }));
+        for (const piece of atHoles(a.trace, a.holes)) {
+          const pts = piece.map(([dt, sc]) => `${X(s + dt * 1000).toFixed(1)},${Y(a.stream_id, sc / a.threshold).toFixed(1)}`);
+          svg.append(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke: "#1f77b4", "stroke-width": 1.2, "clip-path": "url(#tl-period)", class: "trace", "data-id": a.id, "data-n": piece.length }));
+        }
       }
     }
     if (focused) svg.querySelector(`a[href="${focused}"]`)?.focus();

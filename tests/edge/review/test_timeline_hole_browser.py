@@ -58,3 +58,14 @@ def test_the_score_line_breaks_at_a_hole_and_the_playback_says_no_frames(  # typ
     assert hole and hole == list(range(hole[0], hole[-1] + 1)), said  # one stretch, scrubbed through
     assert all(in_band for _, in_band in (said[i] for i in hole))  # the cursor crosses the band
     assert 0 < hole[0] and hole[-1] < n - 1  # poses either side
+
+
+def test_the_timeline_pages_trace_breaks_at_a_hole(
+    module_page, module_server: str, module_log: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    alert_id = _alert_across_a_hole(module_log)
+    module_page.goto(f"{module_server}/timeline")
+    traces = module_page.locator(f"#tl polyline.trace[data-id='{alert_id}']")
+    traces.first.wait_for(state="attached")  # a few seconds in 24 hours: no width to be visible
+    assert traces.count() == 2  # one each side of the hole
+    assert module_page.locator(f"#tl polyline.trace[data-id='{module_log.ids[0]}']").count() == 1
