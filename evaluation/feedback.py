@@ -38,7 +38,7 @@ from edge.episodes import Episode
 from edge.feedback import action_windows, add_windows, still_abnormal
 from edge.pipeline import Pipeline
 from edge.profiles import Profile
-from evaluation.stream import RECORDINGS, StreamRun, _source, replay
+from evaluation.stream import RECORDINGS, StreamRun, claim_report, replay
 from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream, stitch
 
 Part = tuple[LabelledStream, int]  # a stream and the index of one of its abnormal parts
@@ -218,24 +218,6 @@ def _report_path(out: Path, name: str) -> Path:
     return out / f"feedback_{name}.json"
 
 
-def claim_report(out: Path | None, name: str, source: str) -> None:
-    """Refuse, before any replay, to write over ``feedback_<name>.json`` holding another stream set's
-    figures (two recording files of one name in different folders, or one named as a built-in set,
-    share it); rerunning a set replaces its own. The test is ``stream_<name>.json``'s (_source)."""
-    if out is None:
-        return
-    path = _report_path(out, name)
-    try:
-        held = json.loads(path.read_text())
-    except (OSError, ValueError):  # none yet, or no summary: no figures of another set to lose
-        return
-    if isinstance(held, dict) and (other := _source(held)) != source:
-        raise ValueError(
-            f"{path} holds the figures of {other}, and those of {source} would be written over them; "
-            "give another --out (or remove that file)"
-        )
-
-
 def write_feedback_report(summary: dict[str, Any], out: Path, name: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = _report_path(out, name)
@@ -281,7 +263,8 @@ def run_feedback_eval(
     name, source = dataset, dataset
     if recordings_file is not None:
         name, source = recordings_file.stem, str(recordings_file.resolve())
-    claim_report(out, name, source)
+    if out is not None:
+        claim_report(_report_path(out, name), source)
 
     def on_stream(stream: LabelledStream, before: StreamRun, after: StreamRun, *_: Profile) -> None:
         if plots is not None:

@@ -418,13 +418,10 @@ def _source(summary: dict[str, Any]) -> str:
     )
 
 
-def _claim(out: Path | None, name: str, source: str) -> None:
-    """Refuse, before any replay, to write over ``stream_<name>.json`` holding another stream set's
+def claim_report(path: Path, source: str) -> None:
+    """Refuse, before any replay, to write over the report at ``path`` holding another stream set's
     figures: two recording files of one name in different folders (or one named as a built-in set)
     share it, and the second run replaced the first's figures unsaid. Rerunning a set replaces its own."""
-    if out is None:
-        return
-    path = out / f"stream_{name}.json"
     try:
         held = json.loads(path.read_text())
     except (OSError, ValueError):  # none yet, or no summary: no figures of another set to lose
@@ -434,6 +431,11 @@ def _claim(out: Path | None, name: str, source: str) -> None:
             f"{path} holds the figures of {other}, and those of {source} would be written over them; "
             "give another --out (or remove that file)"
         )
+
+
+def _claim(out: Path | None, name: str, source: str) -> None:
+    if out is not None:
+        claim_report(out / f"stream_{name}.json", source)
 
 
 def _write(summary: dict[str, Any], out: Path | None, name: str) -> dict[str, Any]:

@@ -525,17 +525,17 @@ def test_feedback_on_a_recording_file_of_another_folders_file_name_is_refused_no
 
 
 def test_feedback_reruns_of_one_set_replace_their_own_figures_and_name_the_file(tmp_path: Path) -> None:
-    from evaluation.feedback import claim_report
+    from evaluation.stream import claim_report
 
     mine = tmp_path / "walks.npz"
     held = {"dataset": f"recordings:{mine}", "recordings_file": str(mine.resolve())}
     (tmp_path / "feedback_walks.json").write_text(json.dumps(held))
-    claim_report(tmp_path, "walks", str(mine.resolve()))
+    claim_report(tmp_path / "feedback_walks.json", str(mine.resolve()))
     (tmp_path / "feedback_kinder-gator.json").write_text(json.dumps({"dataset": "kinder-gator", "k": 1}))
-    claim_report(tmp_path, "kinder-gator", "kinder-gator")
+    claim_report(tmp_path / "feedback_kinder-gator.json", "kinder-gator")
     # a file named as a built-in set is another set
     with pytest.raises(ValueError, match="holds the figures of kinder-gator"):
-        claim_report(tmp_path, "kinder-gator", str((tmp_path / "kinder-gator.npz").resolve()))
+        claim_report(tmp_path / "feedback_kinder-gator.json", str((tmp_path / "kinder-gator.npz").resolve()))
 
 
 def test_a_pose_rate_whose_frames_are_all_holes_is_refused_not_scored_as_all_missed(tmp_path: Path) -> None:
