@@ -4,7 +4,8 @@ Per frame (:meth:`MultiPoseEstimator.estimate`):
 
 1. each tracked person's landmarks are read in their region (MediaPipe's own tracking: the region
    follows the last landmarks; a person not seen coasts at their last velocity for
-   ``lost_timeout_s`` and is looked for there);
+   ``lost_timeout_s``, looked for in their region for the first ``REGION_RESUME_S`` of it, then
+   only resumed by a detection);
 2. two tracks that read one person keep one pose (:meth:`PersonTracker.losers_of_duplicates`);
 3. BlazePose's detector looks for new people on a few tiles of the frame (``tiles_per_frame``):
    tiles 4x the smallest person's height, half-overlapping, then twice, four times as large, up to
@@ -53,6 +54,12 @@ DETECTOR_REACH = 4
 # the person in front) read as a whole body.
 FRAGMENT_SCALE = 0.6
 OVERSIZE = 1.25
+# A lost track's own region is read for this long (a missed reading, a blink of occlusion); after
+# that only a detection resumes it. On vtest.avi a lost track's region, coasting for 0.7 s beside a
+# walking pair, read crumpled bodies lying over them (visibility 0.64-0.66) and published them under
+# its id; with 0.3 s the hand count is unchanged (117 of 122), skeletons on no counted person halve
+# (docs/experiments/2026-12-07-vtest-false-alerts.md).
+REGION_RESUME_S = 0.3
 Tile = tuple[int, int, int, int]  # x, y, width, height in frame pixels
 
 
@@ -187,6 +194,8 @@ class MultiPoseEstimator(Closing):
         for tid, track in tracker.tracks.items():
             if track.active:
                 roi = self._rois[tid]
+            elif t - track.last_seen_s > REGION_RESUME_S:
+                continue  # coasted this long, its region is a guess: only a detection resumes it
             elif tracker.covered(track.predicted_hip(t), t):
                 continue  # hidden behind someone tracked: their region would read that person
             else:
