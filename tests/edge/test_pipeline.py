@@ -119,7 +119,7 @@ def test_a_gap_or_a_wall_clock_silence_leaves_the_open_episode_open_a_stream_gon
     # over stale_after_s: a frontend being restarted) and comes back back_after_s later in source time
     # (None: never). A replayed recording going on where it stopped is one segment and one alert; a
     # hole (frames lost) ends the segment, and the alert waits for the person's next windows
-    # (tests/edge/test_stream_hole.py). A stream that never comes back has it closed resume_within_s
+    # (tests/edge/interrupted/test_stream_hole.py). A stream that never comes back has it closed resume_within_s
     # after its last frame.
     stream = next(s for s in streams if s.name == "kg:934:Walk-in-place->Throw-a-ball-")
     ((a0, a1),) = stream.abnormal

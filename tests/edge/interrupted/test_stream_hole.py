@@ -8,58 +8,18 @@ clock too, its housekeeping (stalling silent streams, expiring waits) running ev
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bus.messages import PersonSkeleton, SkeletonFrame, Watched
-from config.backend import OnnxRuntimeConfig
 from config.worker import EpisodeConfig, WorkerConfig
-from edge.backends import make_backend
-from edge.enroll import build_profile
 from edge.episodes import Episode, EpisodeEvent
 from edge.pipeline import Pipeline
-from evaluation.person_mix import Replayed, mix_people
-from evaluation.stream_sets import kinder_gator_streams
 
 CLOCK0 = 1.8e9  # the camera host's wall clock at the recording's start: a live camera's timestamps
 AT = 12.0  # a hole mid-action: the alert opened at 10.45 s, the throw goes on to 15.1 s
 PEOPLE = ["person-0", "tracked"]  # a single-person frontend's, or person 1 with a walker beside them
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory):
-    return make_backend(OnnxRuntimeConfig(cache_dir=str(tmp_path_factory.mktemp("onnx"))))
-
-
-@pytest.fixture(scope="module")
-def stream(data_root: Path):
-    return next(
-        s for s in kinder_gator_streams(str(data_root)) if s.name == "kg:934:Walk-in-place->Throw-a-ball-"
-    )
-
-
-@pytest.fixture(scope="module")
-def profile(stream, backend):
-    return build_profile("normal", stream.support, backend, calibration=WorkerConfig().calibration)
-
-
-@pytest.fixture(scope="module")
-def recorded(stream) -> dict[str, list[SkeletonFrame]]:
-    """The recording's frames by PEOPLE: person 0 alone, or person 1 throwing with person 2 walking."""
-    rec = stream.recording
-    times = rec.times - rec.times[0]
-    walk = (rec.times >= stream.normal[0][0]) & (rec.times <= stream.normal[0][1])
-    walker = np.concatenate([rec.joints[walk]] * 3)[: len(times)]
-    vis = np.ones(20, np.float32)
-    alone = [
-        SkeletonFrame("cam", i, float(t), j, vis)
-        for i, (t, j) in enumerate(zip(times, rec.joints, strict=True))
-    ]
-    step = float(np.median(np.diff(times)))
-    two = [Replayed(1, rec.joints, times), Replayed(2, walker, np.arange(len(times)) * step)]
-    return {"person-0": alone, "tracked": mix_people(two, "cam", grid=times)}
 
 
 def _live(

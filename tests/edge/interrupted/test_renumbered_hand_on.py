@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bus.messages import Box, PersonSkeleton, SkeletonFrame
-from config.backend import OnnxRuntimeConfig
 from config.worker import WorkerConfig
-from edge.backends import make_backend
-from edge.enroll import build_profile
 from edge.episodes import Episode, EpisodeEvent
 from edge.pipeline import Pipeline
 from edge.successor import successor
-from evaluation.person_mix import Replayed, mix_people, side_by_side_box
-from evaluation.stream_sets import kinder_gator_streams
+from evaluation.person_mix import side_by_side_box
 
 GAP_S = 1.5  # source time lost to each restart (its frames never sent)
 LEFT, RIGHT = side_by_side_box(0, 2), side_by_side_box(1, 2)
@@ -30,32 +24,9 @@ ACROSS = (0.3, 0.1, 0.7, 0.95)  # someone crossing in front of LEFT: overlapping
 
 
 @pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory):
-    return make_backend(OnnxRuntimeConfig(cache_dir=str(tmp_path_factory.mktemp("onnx"))))
-
-
-@pytest.fixture(scope="module")
-def stream(data_root: Path):
-    return next(
-        s for s in kinder_gator_streams(str(data_root)) if s.name == "kg:934:Walk-in-place->Throw-a-ball-"
-    )
-
-
-@pytest.fixture(scope="module")
-def profile(stream, backend):
-    return build_profile("normal", stream.support, backend, calibration=WorkerConfig().calibration)
-
-
-@pytest.fixture(scope="module")
-def frames(stream) -> list[SkeletonFrame]:
+def frames(recorded) -> list[SkeletonFrame]:
     """Person 1 (LEFT) throws a ball at 10-15 s; person 2 (RIGHT) walks in place beside them."""
-    rec = stream.recording
-    walk = (rec.times >= stream.normal[0][0]) & (rec.times <= stream.normal[0][1])
-    walker = np.concatenate([rec.joints[walk]] * 3)
-    times = rec.times - rec.times[0]
-    step = float(np.median(np.diff(times)))
-    people = [Replayed(1, rec.joints, times), Replayed(2, walker[: len(times)], np.arange(len(times)) * step)]
-    return mix_people(people, "cam", grid=times)
+    return recorded["tracked"]
 
 
 def _run(
