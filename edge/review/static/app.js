@@ -10,11 +10,14 @@ async function api(path, options = {}) {
   const opts = { credentials: "same-origin", ...options, headers: { ...(options.headers || {}) } };
   if (opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = CSRF;
   if (opts.json !== undefined) { opts.body = JSON.stringify(opts.json); opts.headers["Content-Type"] = "application/json"; }
-  const r = await fetch("/api/v1" + path, opts);
+  // A call cut off as the page leaves goes unanswered too: its "Failed to fetch" was said ("Error:
+  // Failed to fetch" on an alert's page whose windows were still coming) as the login came.
+  const cutOff = (e) => { if (leaving) return new Promise(() => {}); throw e; };
+  const r = await fetch("/api/v1" + path, opts).catch(cutOff);
   // Signed out: the page is left for the login, its call never answered. Failed with "401", each
   // caller said so ("Failed: 401", "No answer from the server … (401)") until the login came.
   if (r.status === 401) { toLogin(); return new Promise(() => {}); }
-  const body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
+  const body = await (r.headers.get("content-type")?.includes("json") ? r.json() : r.text()).catch(cutOff);
   if (!r.ok) throw new Error(problem(body.detail) || r.statusText);
   return body;
 }
