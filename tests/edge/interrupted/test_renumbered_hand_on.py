@@ -13,10 +13,11 @@ import pytest
 
 from bus.messages import Box, PersonSkeleton, SkeletonFrame
 from config.worker import WorkerConfig
-from edge.episodes import Episode, EpisodeEvent
+from edge.episodes import EpisodeEvent
 from edge.pipeline import Pipeline
 from edge.successor import successor
 from evaluation.person_mix import side_by_side_box
+from tests.edge.interrupted.replay import feed, left_open
 
 GAP_S = 1.5  # source time lost to each restart (its frames never sent)
 LEFT, RIGHT = side_by_side_box(0, 2), side_by_side_box(1, 2)
@@ -48,23 +49,6 @@ def _run(
     return out
 
 
-def _feed(pipeline: Pipeline, frames: Sequence[SkeletonFrame]) -> list[EpisodeEvent]:
-    events = []
-    for f in frames:
-        pipeline.push(f)
-        events += [e for b in pipeline.run_due(flush=True) for e in b.events]
-    return events
-
-
-def _left_open(events: Sequence[EpisodeEvent]) -> list[Episode]:
-    """What a killed worker leaves in the outbox: the latest state of each episode not closed."""
-    latest: dict[str, Episode] = {}
-    for e in events:
-        latest[e.episode.episode_id] = e.episode
-    closed = {e.episode.episode_id for e in events if e.kind == "closed"}
-    return [ep for k, ep in latest.items() if k not in closed]
-
-
 def _restarts(
     frames: Sequence[SkeletonFrame], kills: Sequence[float], ids: Sequence[dict[int, int]],
     boxes: Sequence[dict[int, Box] | None], pipeline_of, worker_dies: bool,
@@ -74,17 +58,17 @@ def _restarts(
     killed with each and the next resumes what it left open (its rows 1000 s of wall clock apart)."""
     pipeline = pipeline_of()
     ends = [*kills, math.inf]
-    events = _feed(pipeline, _run(frames, 0.0, ends[0], 1000.0, ids[0], boxes[0]))
+    events = feed(pipeline, _run(frames, 0.0, ends[0], 1000.0, ids[0], boxes[0]))
     for n in range(1, len(ends)):
         if worker_dies:
-            left = _left_open(events)
+            left = left_open(events)
             pipeline = pipeline_of()
             for ep in left:
                 events += pipeline.tracker.resume(
                     ep, within_s=60.0, deadline=math.inf, ended_at=1000.0 * n + 500.0
                 )
         run = _run(frames, ends[n - 1] + GAP_S, ends[n], 1000.0 * (n + 1), ids[n], boxes[n])
-        events += _feed(pipeline, run)
+        events += feed(pipeline, run)
     return events + pipeline.close_all()
 
 

@@ -17,6 +17,7 @@ from bus.messages import PersonSkeleton, SkeletonFrame
 from config.worker import WorkerConfig
 from edge.episodes import Episode, EpisodeEvent
 from edge.pipeline import Pipeline
+from tests.edge.interrupted.replay import feed, left_open
 
 # (killed at, its successor's first frame), source seconds. The alert opens at 10.45 s; a successor
 # back at 12.0-12.4 s has its first windows (3 s long) cool (ending 14.9-15.4 s), a hot one after them.
@@ -42,21 +43,6 @@ def _numbered(frames: Sequence[SkeletonFrame], since: float, ids: dict[int, int]
     ]
 
 
-def _feed(pipeline: Pipeline, frames: Sequence[SkeletonFrame]) -> list[EpisodeEvent]:
-    events = []
-    for f in frames:
-        pipeline.push(f)
-        events += [e for b in pipeline.run_due(flush=True) for e in b.events]
-    return events
-
-
-def _left_open(events: Sequence[EpisodeEvent]) -> list[Episode]:
-    """What a killed worker leaves in the outbox: the latest state of each episode not closed."""
-    latest = {e.episode.episode_id: e.episode for e in events}
-    closed = {e.episode.episode_id for e in events if e.kind == "closed"}
-    return [ep for k, ep in latest.items() if k not in closed]
-
-
 def _alerts(
     frames: Sequence[SkeletonFrame], profile, backend, kills: Sequence[tuple[float, float]], *,
     renumbered: bool = False,
@@ -75,13 +61,13 @@ def _alerts(
         if n and renumbered:
             run = _numbered(run, 1000.0 * (n + 1), {1: 2, 2: 1} if n % 2 else {1: 1, 2: 2})
         elif n:
-            left = _left_open(events)
+            left = left_open(events)
             pipeline = Pipeline(WorkerConfig(), backend, [profile])
             for ep in left:
                 events += pipeline.tracker.resume(ep, within_s=60.0, deadline=math.inf)
         elif renumbered:
             run = _numbered(run, 1000.0, {1: 1, 2: 2})
-        events += _feed(pipeline, run)
+        events += feed(pipeline, run)
     return events + pipeline.close_all()
 
 
