@@ -134,10 +134,11 @@ def evaluate_feedback(
     *,
     k: int = 1,
     probes: int | None = None,
-    on_stream: Callable[[LabelledStream, StreamRun, StreamRun, Profile, Profile], None] | None = None,
+    on_stream: Callable[[LabelledStream, StreamRun, StreamRun | None], None] | None = None,
 ) -> dict[str, Any]:
     """The module's measurement; ``probes``: at most this many spliced probes per marked stream,
-    spread evenly over the set's other abnormal parts (default: all of them)."""
+    spread evenly over the set's other abnormal parts (default: all of them). ``on_stream`` gets each
+    stream's replays before and after feedback (None: nothing in it to mark)."""
     profiles: dict[tuple[str, ...], Profile] = {}
     donors: list[Part] = [(s, i) for s in streams for i in range(len(s.abnormal)) if s.label_of(i)]
     tally = {key: 0 for key in ("marked_streams", "marked_alerts", "marked_parts", "marked_parts_alerting_after",
@@ -147,6 +148,7 @@ def evaluate_feedback(
     by_label: dict[
         str, dict[str, list[int]]
     ] = {}  # marked action -> probe action -> [probes, alerting before, after]
+    alerts = short_of_k = 0  # alerts before feedback on every stream; marked streams with under k to mark
     for stream in streams:
         key = (stream.normal_label, *(c.name for c in stream.support))
         if key not in profiles:
@@ -155,9 +157,13 @@ def evaluate_feedback(
             )
         profile = profiles[key]
         before = replay(stream, profile, backend, cfg)
+        alerts += len(before.closed)
         marked = _marked_events(before, stream, k)
         if not marked:
+            if on_stream is not None:
+                on_stream(stream, before, None)
             continue
+        short_of_k += len(marked) < k
         additions = [
             (i, still_abnormal(action_windows(np.stack([w.frames for w in e.episode.windows]),
                                               np.array([(w.t_start, w.t_end) for w in e.episode.windows]),
@@ -168,7 +174,7 @@ def evaluate_feedback(
         updated = add_windows(profile, additions, backend, spec=backend.spec, reviewer="simulated")
         after = replay(stream, updated, backend, cfg)
         if on_stream is not None:
-            on_stream(stream, before, after, profile, updated)
+            on_stream(stream, before, after)
         labels = _held_labels(stream, [e for e, _ in marked])
         parts = sorted({p for _, p in marked})
         tally["marked_streams"] += 1
@@ -211,7 +217,44 @@ def evaluate_feedback(
             }
             for m, row in sorted(by_label.items())
         },
+        "notes": _notes(tally, k=k, streams=len(streams), alerts=alerts, short_of_k=short_of_k),
     }
+
+
+def _notes(tally: dict[str, int], *, k: int, streams: int, alerts: int, short_of_k: int) -> list[str]:
+    """Plain sentences on what the figures cannot say: why a share is null (no figure, not 0), and
+    where fewer than ``k`` alerts were there to mark."""
+    if not tally["marked_streams"]:
+        raised = (
+            f"their {alerts} alert{'s' * (alerts != 1)} all on normal parts" if alerts else "no alert at all"
+        )
+        return [
+            f"no alert caught an abnormal action in any of the {streams} streams ({raised}): nothing to "
+            "mark, so nothing was replayed after feedback: the counts (of marked streams and their probes) "
+            "are 0 and every share is null"
+        ]
+    notes = []
+    if short_of_k:
+        notes.append(
+            f"{short_of_k} of the {tally['marked_streams']} marked streams had fewer than {k} alerts on an "
+            f"abnormal action to mark ({tally['marked_alerts']} marked in all)"
+        )
+    if not tally["repeats"] and not tally["unmarked"]:
+        notes.append(
+            "no other recording holds a labelled abnormal part to probe with: the repeat shares and "
+            "unmarked recall are null"
+        )
+    elif not tally["repeats"]:
+        notes.append(
+            "no other recording's abnormal part is of an action the marked alerts held: no repeat to "
+            "probe, so the repeat shares are null"
+        )
+    elif not tally["unmarked"]:
+        notes.append(
+            "every other recording's abnormal part is of an action the marked alerts held: no unmarked "
+            "action to probe, so unmarked recall is null"
+        )
+    return notes
 
 
 def _report_path(out: Path, name: str) -> Path:
@@ -266,7 +309,7 @@ def run_feedback_eval(
     if out is not None:
         claim_report(_report_path(out, name), source)
 
-    def on_stream(stream: LabelledStream, before: StreamRun, after: StreamRun, *_: Profile) -> None:
+    def on_stream(stream: LabelledStream, before: StreamRun, after: StreamRun | None) -> None:
         if plots is not None:
             plot_run(plots, stream, before, after)
 

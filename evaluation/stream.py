@@ -407,30 +407,40 @@ def evaluate_streams(
 RECORDINGS = "recordings:"  # a recording-set file's summary: its dataset is this and the file's path
 
 
-def _source(summary: dict[str, Any]) -> str:
-    """Which stream set a summary is of: a built-in set's name, or a recording-set file's full path."""
+def _source(summary: dict[str, Any]) -> str | None:
+    """Which stream set a summary is of: a built-in set's name, or a recording-set file's full path;
+    None for a file whose folder the summary does not say."""
     if "recordings_file" in summary:
         return str(summary["recordings_file"])
-    dataset = str(summary.get("dataset"))
-    # written before recordings_file was: the path as given, read from where this runs
-    return (
-        str(Path(dataset.removeprefix(RECORDINGS)).resolve()) if dataset.startswith(RECORDINGS) else dataset
-    )
+    # written before recordings_file was: a feedback summary named its file by stem alone
+    # ("walks"), a stream summary by the path as given, relative to wherever that run was made from
+    dataset = str(summary["dataset"])
+    if dataset in STREAM_SETS:
+        return dataset
+    path = Path(dataset.removeprefix(RECORDINGS))
+    return str(path.resolve()) if path.is_absolute() else None
 
 
 def claim_report(path: Path, source: str) -> None:
     """Refuse, before any replay, to write over the report at ``path`` holding another stream set's
     figures: two recording files of one name in different folders (or one named as a built-in set)
-    share it, and the second run replaced the first's figures unsaid. Rerunning a set replaces its own."""
+    share it, and the second run replaced the first's figures unsaid. Rerunning a set replaces its own,
+    and a file (``source`` its full path) replaces a report of before recordings_file that does not
+    say which folder its file of that name was in: nothing tells it from a rerun."""
     try:
         held = json.loads(path.read_text())
     except (OSError, ValueError):  # none yet, or no summary: no figures of another set to lose
         return
-    if isinstance(held, dict) and (other := _source(held)) != source:
-        raise ValueError(
-            f"{path} holds the figures of {other}, and those of {source} would be written over them; "
-            "give another --out (or remove that file)"
-        )
+    if not isinstance(held, dict) or "dataset" not in held:
+        return
+    other = _source(held)
+    if other == source or (other is None and Path(source).is_absolute()):
+        return
+    held_by = other or f"a recording file named {Path(str(held['dataset'])).name} (its folder unsaid)"
+    raise ValueError(
+        f"{path} holds the figures of {held_by}, and those of {source} would be written over them; "
+        "give another --out (or remove that file)"
+    )
 
 
 def _claim(out: Path | None, name: str, source: str) -> None:

@@ -135,7 +135,7 @@ def eval_stream_cmd(
         help="Simulated reviewer: mark the first K alerts of each stream that catch an abnormal action "
         "normal, then replay that action and every other one of the set in the stream: report how many "
         "repeats of marked actions still alert and the recall of unmarked ones, before and after "
-        "(feedback_<dataset>.json).",
+        "(feedback_<dataset>.json). 0, the default: no reviewer, the stream evaluation alone.",
     ),
     plots: Path | None = typer.Option(None, help="Write a score timeline PNG per recording to this folder."),
     pose_fps: float | None = typer.Option(
@@ -210,6 +210,8 @@ def eval_stream_cmd(
         except (OSError, ValueError) as e:
             raise fail(str(e), code=2) from None
         typer.echo(json.dumps(result, indent=2))
+        for note in result["notes"]:  # said plainly, not left to a reader of nulls
+            typer.echo(f"note: {note}")
         typer.echo(f"wrote {out / f'feedback_{name}.json'}")
         return
     on_run = None

@@ -499,10 +499,11 @@ def test_a_rerun_of_the_same_recording_file_may_replace_its_own_figures(tmp_path
     ):
         (tmp_path / "stream_walks.json").write_text(json.dumps(held))
         _claim(tmp_path, "walks", str(mine.resolve()))
-    # a built-in set of that name is another set
-    (tmp_path / "stream_walks.json").write_text(json.dumps({"dataset": "walks"}))
-    with pytest.raises(ValueError, match="holds the figures of walks"):
-        _claim(tmp_path, "walks", str(mine.resolve()))
+    # a built-in set of that name is another set (a bare name that is none is a feedback report of
+    # before recordings_file: tests/evaluation/test_feedback_cli.py)
+    (tmp_path / "stream_kinder-gator.json").write_text(json.dumps({"dataset": "kinder-gator"}))
+    with pytest.raises(ValueError, match="holds the figures of kinder-gator"):
+        _claim(tmp_path, "kinder-gator", str((tmp_path / "kinder-gator.npz").resolve()))
 
 
 def test_feedback_on_a_recording_file_of_another_folders_file_name_is_refused_not_written_over(
