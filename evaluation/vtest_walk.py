@@ -16,7 +16,9 @@ from clips import Clip
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
 from edge.enroll import build_profile
-from edge.pipeline import Pipeline
+from edge.episodes import EpisodeEvent
+from edge.pipeline import Pipeline, ScoredBatch
+from edge.profiles import Profile
 
 ENROL_S = 30.0
 
@@ -56,21 +58,45 @@ def track_clips(frames: Sequence[SkeletonFrame], max_gap_s: float) -> list[Clip]
     return clips
 
 
-def walking_profile_run(
+def enrol_walking(
     frames: Sequence[SkeletonFrame], backend: EncoderBackend, cfg: WorkerConfig, enrol_s: float = ENROL_S
-) -> WalkReport:
+) -> tuple[list[Clip], Profile]:
+    """The walking profile of the first ``enrol_s`` of ``frames``, and the track clips it is enrolled from."""
     t0 = frames[0].timestamp
     clips = track_clips([f for f in frames if f.timestamp - t0 < enrol_s], cfg.max_gap_s)
     profile = build_profile(
         "walking", clips, backend, calibration=cfg.calibration, min_segment_s=cfg.min_segment_s
     )
+    return clips, profile
+
+
+def score_rest(
+    frames: Sequence[SkeletonFrame],
+    profile: Profile,
+    backend: EncoderBackend,
+    cfg: WorkerConfig,
+    enrol_s: float = ENROL_S,
+) -> tuple[Pipeline, list[ScoredBatch], list[EpisodeEvent]]:
+    """``frames`` after the first ``enrol_s`` through the worker's pipeline against ``profile``: the
+    pipeline, every batch it scored (streams finished at the end), and the episodes closed after them."""
+    t0 = frames[0].timestamp
     pipeline = Pipeline(cfg, backend, [profile], clock=lambda: 0.0)
-    opened = []
+    batches = []
     for i, f in enumerate(x for x in frames if x.timestamp - t0 >= enrol_s):
         pipeline.push(f)
         if i % 64 == 63:
-            opened += [e for b in pipeline.run_due(flush=True) for e in b.events if e.kind == "opened"]
-    opened += [e for e in pipeline.close_all() if e.kind == "opened"]
+            batches += pipeline.run_due(flush=True)
+    pipeline.finish_streams()
+    batches += pipeline.run_due(flush=True)
+    return pipeline, batches, pipeline.tracker.close_all()
+
+
+def walking_profile_run(
+    frames: Sequence[SkeletonFrame], backend: EncoderBackend, cfg: WorkerConfig, enrol_s: float = ENROL_S
+) -> WalkReport:
+    clips, profile = enrol_walking(frames, backend, cfg, enrol_s)
+    pipeline, batches, closing = score_rest(frames, profile, backend, cfg, enrol_s)
+    opened = [e for e in (*(e for b in batches for e in b.events), *closing) if e.kind == "opened"]
     return WalkReport(
         enrol_s=enrol_s,
         enrol_clips=len(clips),
