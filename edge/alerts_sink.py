@@ -47,7 +47,7 @@ from config.store import StoreConfig
 from edge.alert_outbox import AlertOutbox, State, first_line, recover_at_start, sets_aside, write_refusals
 from edge.episodes import Episode, EpisodeEvent, KeptWindow
 from edge.store import AlertRecord, AlertStore, NewAlert
-from edge.store.engine import DEADLINES
+from edge.store.engine import DEADLINES, LogMoved, companions_left
 from edge.store.models import StreamStatus
 
 log = logging.getLogger("haad.alerts")
@@ -489,6 +489,7 @@ class _Delivery:
         self.down_since: float | None = None
         self.error: str | None = None
         self.done: dict[str, int] = {}  # episode key -> newest revision delivered by this worker
+        self.moved = False  # the SQLite log's file was deleted or replaced under it (LogMoved)
 
     def wait_s(self) -> float:
         return min(1.0, self.backoff.wait_s()) if self.down_since is not None else 1.0
@@ -497,11 +498,19 @@ class _Delivery:
         return self.done.get(key, -1) >= rev
 
     def connect(self, timeout_s: float) -> bool:
-        """Whether the alert log is open (opening it, schema upgrade included, within ``timeout_s``)."""
+        """Whether the alert log is open (opening it, schema upgrade included, within ``timeout_s``).
+        After its SQLite file was deleted or replaced, the file at its path is opened (made) only once
+        the old file's ``-wal`` and ``-shm`` are gone (removed, or haad restarted)."""
         if self.store is None:
             try:
+                if self.moved and (left := companions_left(self.cfg.url)):
+                    raise LogMoved(
+                        f"the alert log {redact_url(self.cfg.url)} was deleted or replaced while haad had it "
+                        f"open; {', '.join(map(str, left))} belong to the old file: restart haad (or remove them)"
+                    )
                 with DEADLINES.within(timeout_s):
                     self.store = AlertStore(self.cfg)
+                self.moved = False
             except Exception as e:  # noqa: BLE001 - an unreachable server, a locked file, a failed upgrade
                 self.failed(e)
         return self.store is not None
@@ -594,11 +603,16 @@ class _Delivery:
             return 0
 
     def failed(self, e: Exception) -> None:
-        self.error = first_line(e)
+        error = first_line(e)
+        news = isinstance(e, LogMoved) and error != self.error  # what to do about it: said once
+        self.error = error
+        self.moved = self.moved or isinstance(e, LogMoved)
         if self.down_since is None:
             self.down_since = time.monotonic()
             log.error("alert log %s unavailable (%s); alerts wait in %s until it is back",
                       redact_url(self.cfg.url), self.error, self.outbox_path)  # fmt: skip
+        elif news:
+            log.error("%s; alerts wait in %s", error, self.outbox_path)
         if self.store is not None:
             self.store.close()
             self.store = None

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from config.store import StoreConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_FILE = "haad_file"  # a SQLite connection's pool record info: (path, identity of the file it opened)
 WRITE = {"haad_write": True}  # execution options of a write transaction (BEGIN IMMEDIATE on SQLite)
 # Serialises schema upgrades of processes sharing one PostgreSQL database (an arbitrary constant).
 _PG_MIGRATION_LOCK = 0x6861_6164  # "haad"
@@ -75,7 +76,8 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
         _track(engine)
         return engine
     assert url.database is not None  # config.store refuses in-memory SQLite
-    Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = Path(url.database).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
         echo=echo,
@@ -87,8 +89,9 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
     busy_ms = round(cfg.busy_timeout_s * 1000)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         _hold(dbapi_connection)
+        record.info[_FILE] = (path, file_id(path))  # the file this connection opened (check_in_place)
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below)
         cur = dbapi_connection.cursor()
         try:
@@ -105,6 +108,41 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
 
     _track(engine)
     return engine
+
+
+class LogMoved(Exception):
+    """The SQLite alert log's file is no longer at its path (deleted, or another file moved there)
+    since a connection opened it: what that connection wrote is in a file nobody will read."""
+
+
+def file_id(path: Path) -> tuple[int, int] | None:
+    """The identity (device, inode) of the file at ``path``; None when there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def check_in_place(info: dict[Any, Any]) -> None:
+    """:class:`LogMoved` unless the SQLite file the connection of ``info`` (its pool record's
+    ``info``) opened is still at its path; nothing for PostgreSQL."""
+    if _FILE not in info:
+        return
+    path, opened = info[_FILE]
+    if opened is None or file_id(path) != opened:
+        raise LogMoved(f"the alert log {path} was deleted or replaced while haad had it open")
+
+
+def companions_left(url: str) -> list[Path]:
+    """The ``-wal`` and ``-shm`` files beside a SQLite log (none for PostgreSQL). Once its file was
+    deleted or replaced under haad they are the old file's: a connection still open on that (in any
+    process) shares them by name with every connection opened at the path, and corrupts its log."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database is None:
+        return []
+    path = Path(parsed.database).expanduser()
+    return [p for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
 
 
 def _switch_to_wal(cur: sqlite3.Cursor, busy_timeout_s: float) -> None:

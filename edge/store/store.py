@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker, undefer
 from config.events import EventKind
 from config.redaction import redact_url
 from config.store import StoreConfig, normalise_db_url
-from edge.store.engine import WRITE, make_engine, upgrade_to_head
+from edge.store.engine import WRITE, check_in_place, make_engine, upgrade_to_head
 from edge.store.models import Alert, StreamStatus
 from edge.store.outbox import record_alert_events
 from edge.store.records import (
@@ -77,7 +77,9 @@ class AlertStore:
 
     def _write_alerts_once(self, alerts: Sequence[NewAlert]) -> list[int]:
         """:meth:`write_alerts`; :class:`_InsertedMeanwhile` (nothing written) where another
-        transaction inserted a row of one of its new episodes after the look-up."""
+        transaction inserted a row of one of its new episodes after the look-up; :class:`LogMoved`
+        where the SQLite file it committed to was not at its path any more once it had (deleted or
+        replaced under it): written where nobody reads it, the caller must write them again."""
         now = datetime.now(UTC)
         # Decided in order, then written as three statements: the new rows (one insert), the
         # replaced rows (one executemany), their events. A row inserted here has no id until then,
@@ -86,6 +88,7 @@ class AlertStore:
         updates: list[tuple[str, dict[str, Any]]] = []  # (episode key, its new columns), in order
         changes: list[tuple[str, EventKind]] = []  # for the events outbox, same transaction
         with self._write.begin() as s:
+            held = s.connection().info  # names the file this connection opened (check_in_place)
             # Each episode's row id and whether it is open (absent: not written yet), one query.
             # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers): a
             # transaction writing one of these rows meanwhile is waited for and its row read as it
@@ -125,6 +128,7 @@ class AlertStore:
             if updates:  # by primary key: one executemany
                 s.execute(update(Alert), [{"id": id_of[key], **columns} for key, columns in updates])
             record_alert_events(s, [(id_of[key], kind) for key, kind in changes])
+        check_in_place(held)  # after the commit: a file deleted meanwhile is seen too
         return [id_of[a.episode_key] for a in alerts]
 
     def open_alerts(self, streams: Sequence[str]) -> list[AlertRecord]:
