@@ -63,8 +63,11 @@ def held_out_split(dataset: str, data_root: str | None, model: str) -> Split:
     return split_for(dataset, clips.subjects, clips.labels)
 
 
-def held_out_windows(split: Split, spec: WindowSpec, data_root: str | None = None) -> HeldOutWindows:
-    """Windows of the split's test participants (every category), with their torso lengths."""
+def held_out_windows(
+    split: Split, spec: WindowSpec, data_root: str | None = None, max_windows: int | None = None
+) -> HeldOutWindows:
+    """Windows of the split's test participants (every category), with their torso lengths; at most
+    ``max_windows`` of them, taken evenly (so from every clip)."""
     windows, torso, labels = [], [], []
     for c in load_dataset(split.dataset, data_root).clips:
         if c.subject not in split.test_subjects:
@@ -79,7 +82,21 @@ def held_out_windows(split: Split, spec: WindowSpec, data_root: str | None = Non
         labels += [c.label] * len(raw)
     if not windows:
         raise ValueError(f"{split.dataset}: no clip of its test people gives a window (all empty or NaN)")
-    return HeldOutWindows(np.concatenate(windows), np.concatenate(torso).astype(np.float32), np.array(labels))
+    data = HeldOutWindows(np.concatenate(windows), np.concatenate(torso).astype(np.float32), np.array(labels))
+    if max_windows is None or max_windows >= len(data.windows):
+        return data
+    keep = np.linspace(0, len(data.windows) - 1, max_windows).round().astype(int)
+    return HeldOutWindows(data.windows[keep], data.torso_m[keep], data.labels[keep])
+
+
+def held_out_summary(split: Split, data: HeldOutWindows) -> dict[str, Any]:
+    """What a summary was measured on: the dataset, its test people, windows and categories."""
+    return {
+        "dataset": split.dataset,
+        "test_subjects": sorted(split.test_subjects),
+        "windows": int(len(data.windows)),
+        "categories": int(len(set(data.labels.tolist()))),
+    }
 
 
 def naive_predictions(windows: np.ndarray, known: np.ndarray) -> dict[str, np.ndarray]:
@@ -179,11 +196,7 @@ def evaluate_humanmac(
     """Metrics of HumanMAC, the naive predictors and the true continuation; writes
     ``humanmac_eval.json`` and ``humanmac_examples.png`` to ``out_dir`` when given."""
     split = held_out_split(dataset, data_root, "HumanMAC")
-    data = held_out_windows(split, model.spec, data_root)
-    if max_windows is not None and max_windows < len(data.windows):
-        keep = np.linspace(0, len(data.windows) - 1, max_windows).round().astype(int)  # evenly, all clips
-        data = HeldOutWindows(data.windows[keep], data.torso_m[keep], data.labels[keep])
-
+    data = held_out_windows(split, model.spec, data_root, max_windows)
     c = completions
     known = known_frames(data.windows.shape[1], c.observed, c.gap)
     generated = generate_in_chunks(model, data.windows, c, seed=seed, progress=progress)
@@ -191,10 +204,7 @@ def evaluate_humanmac(
     for name, pred in naive_predictions(data.windows, known).items():
         methods[name] = method_metrics(pred, data, known)
     summary: dict[str, Any] = {
-        "dataset": split.dataset,
-        "test_subjects": sorted(split.test_subjects),
-        "windows": int(len(data.windows)),
-        "categories": int(len(set(data.labels.tolist()))),
+        **held_out_summary(split, data),
         "samples": c.n_g,
         "observed": c.observed,
         "gap": c.gap,

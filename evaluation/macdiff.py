@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from config.completions import CompletionSettings
-from evaluation.humanmac import HeldOutWindows, held_out_split, held_out_windows
+from evaluation.humanmac import HeldOutWindows, held_out_split, held_out_summary, held_out_windows
 from models import skeleton
 from models.encoder import encoder_embed_fn, load_encoder
 from models.humanmac import HumanMAC
@@ -150,18 +150,12 @@ def evaluate_macdiff(
     """Both measurements on the same held-out windows; writes ``macdiff_eval.json`` and
     ``macdiff_examples.png`` to ``out_dir`` when given."""
     split = held_out_split(dataset, data_root, "MacDiff")
-    data = held_out_windows(split, model.spec, data_root)
-    if max_windows is not None and max_windows < len(data.windows):
-        keep = np.linspace(0, len(data.windows) - 1, max_windows).round().astype(int)  # evenly, all clips
-        data = HeldOutWindows(data.windows[keep], data.torso_m[keep], data.labels[keep])
+    data = held_out_windows(split, model.spec, data_root, max_windows)
     t_s = t_s or [300]
     shares, variants = consistency(model, humanmac, data, t_s=t_s, samples=samples, seed=seed,
                                    encoder=encoder, progress=progress)  # fmt: skip
     summary: dict[str, Any] = {
-        "dataset": split.dataset,
-        "test_subjects": sorted(split.test_subjects),
-        "windows": int(len(data.windows)),
-        "categories": int(len(set(data.labels.tolist()))),
+        **held_out_summary(split, data),
         "seed": seed,
         "model_revision": model.meta.get("git_revision"),
         "model_fingerprint": model.fingerprint,
