@@ -3,6 +3,10 @@ can act on."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -52,6 +56,26 @@ def load_edge_config(path: Path | None, *, db: str | None = None, profiles: Path
     if profiles is not None:
         updates["profiles_dir"] = str(profiles)
     return cfg.model_copy(update=updates) if updates else cfg
+
+
+@contextmanager
+def logging_set_up(level: str | int, fmt: str) -> Iterator[None]:
+    """Within, this process logs as ``bus.logs.setup_logging`` sets it up (``json`` or ``text``; fd 2
+    captured, MediaPipe's start-up lines and a camera's repeated OpenCV/FFmpeg lines counted). At the
+    end stderr is the terminal again, every captured line written out: what the command says next (why
+    it could not start) is never lost behind the capture's pipe as it exits, nor logged as a native line."""
+    from bus.logs import setup_logging, wait_for_native_stderr
+
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    setup_logging(level, fmt)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)  # the capture pipe's only writer closed: its thread reads to the end and ends
+        os.close(terminal)
+        wait_for_native_stderr(5)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

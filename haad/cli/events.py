@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from config.events import EventsConfig
-from haad.cli.common import ConfigOpt, DbOpt, fail, load_edge_config, open_store
+from haad.cli.common import ConfigOpt, DbOpt, fail, load_edge_config, logging_set_up, open_store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Alert events out: MQTT, webhooks.")
 
@@ -20,7 +20,6 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Alert events
 def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Deliver alert events to the configured sinks until Ctrl-C (haad run does this by itself)."""
     from bus.lifetime import stop_on_signals
-    from bus.logs import setup_logging
     from edge.checks import secret_problems
     from edge.events.notifier import Notifier, build_sinks
     from edge.events.tls import ca_file_problems
@@ -33,10 +32,10 @@ def events_run_cmd(config: ConfigOpt = None, db: DbOpt = None) -> None:
     # Refused now, as haad run does, not failed at every delivery.
     if problems := [*secret_problems(cfg.events, "events."), *ca_file_problems(cfg.events)]:
         raise fail("; ".join(problems), code=2)
-    setup_logging(cfg.logging.level, "text")
     stop = threading.Event()
     stop_on_signals(stop.set, signal.SIGINT, signal.SIGTERM)  # systemd stops it with SIGTERM
-    with open_store(cfg.store) as store:
+    # The log takes stderr once the alert log opened: a refusal is one plain line.
+    with open_store(cfg.store) as store, logging_set_up(cfg.logging.level, "text"):
         # A notifier-only host's edge.yaml names no streams: no sensor for the defaults' placeholder
         # camera (the streams of its events are announced as they come).
         sinks = build_sinks(cfg.events, list(configured_streams(cfg)))

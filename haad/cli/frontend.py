@@ -5,11 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +20,7 @@ from config.bus import BusConfig
 from config.edge import EdgeConfig
 from config.frontend import FrontendConfig, StreamConfig
 from config.loader import ConfigError, parse_config, read_config_text
+from haad.cli.common import logging_set_up
 from pose_frontend.base import Progress
 from pose_frontend.process import FrontendProcess
 from pose_frontend.record import Recording
@@ -258,28 +256,6 @@ def _chosen_people(recording: Recording, person: list[str] | None) -> list[int]:
     return ids
 
 
-@contextmanager
-def _logged_as_a_frontend() -> Iterator[None]:
-    """Within, this process logs as a frontend process does (``bus.logs.setup_logging``, text): pose
-    estimation's start-up lines left out, and of a camera's retries only the 1st, 2nd, 4th, ... of
-    each OpenCV or FFmpeg line ("[tcp @ 0x...] Connection refused"), saying how many since when; the
-    source's own lines (cannot open, opened after N attempts) as ``haad frontend run`` shows them.
-    At the end stderr is the terminal again, every captured line written out: what the command says
-    next is never lost behind the capture's pipe when it exits."""
-    from bus.logs import setup_logging, wait_for_native_stderr
-
-    sys.stderr.flush()
-    terminal = os.dup(2)
-    setup_logging(logging.INFO, "text")
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(terminal, 2)  # the capture pipe's only writer closed: its thread reads to the end and ends
-        os.close(terminal)
-        wait_for_native_stderr(5)
-
-
 @app.command("record")
 def record_cmd(
     config: RecordConfigArg,
@@ -330,7 +306,7 @@ def record_cmd(
     stop_on_signals(stop.set, signal.SIGINT, signal.SIGTERM)  # Ctrl-C or kill end the recording, keeping it
     started = time.monotonic()
     try:
-        with _logged_as_a_frontend():
+        with logging_set_up(logging.INFO, "text"):  # as a frontend process logs
             recording = record_stream(chosen[0], max_seconds=max_seconds, stop=stop)
     except RecordError as e:
         typer.echo(f"error: {e}", err=True)

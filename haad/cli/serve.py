@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, fail, invalid, load_edge_config, open_store
+from haad.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    ProfilesOpt,
+    fail,
+    invalid,
+    load_edge_config,
+    logging_set_up,
+    open_store,
+)
 
 app = typer.Typer(
     invoke_without_command=True,
@@ -33,7 +42,6 @@ def serve_cmd(
     """Serve the review pages and /api/v1 until Ctrl-C. Without serve.tokens a one-off token is logged."""
     if ctx.invoked_subcommand is not None:
         return
-    from bus.logs import setup_logging
     from config.serve import ServeConfig
     from edge.review.server import ServeUnavailable, run_server, with_overrides
 
@@ -44,9 +52,10 @@ def serve_cmd(
         )
     except ValidationError as e:
         raise invalid(e) from None
-    setup_logging(cfg.logging.level, cfg.logging.format)  # as `haad run`: one log format per edge
+    store = open_store(cfg.store)  # before the log takes stderr: a refusal is one plain line
     try:
-        run_server(cfg, serve, store=open_store(cfg.store))
+        with logging_set_up(cfg.logging.level, cfg.logging.format):  # as `haad run`: one log format per edge
+            run_server(cfg, serve, store=store)
     except ServeUnavailable as e:
         # The usual way to meet a busy port: `haad run` on the same edge.yaml serves the pages itself.
         from_file = cfg.serve is not None and host is None and port is None
