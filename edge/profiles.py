@@ -221,7 +221,10 @@ def check_name(name: str, what: str = "profile") -> str:
     """``name`` if it may name a profile (or ``what``: a behaviour): names are shown in pages, typed on
     the command line, and a profile's is its folder's."""
     if not _NAME.fullmatch(name):  # not match: its $ would take a trailing newline
-        raise ProfileError(f"invalid {what} name {name!r}: use letters, digits, '.', '_' or '-' (max 64)")
+        raise ProfileError(
+            f"invalid {what} name {name!r}: use letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit (at most 64 characters)"
+        )
     return name
 
 

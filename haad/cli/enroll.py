@@ -20,7 +20,9 @@ _COMPLETIONS = CompletionSettings()
 
 
 def enroll_cmd(
-    profile: str = typer.Option(..., "--profile", help="Profile name (letters, digits, . _ -)."),
+    profile: str = typer.Option(
+        ..., "--profile", help="Profile name (letters, digits, . _ -; a letter or digit first)."
+    ),
     clips: list[Path] = typer.Argument(..., help="Video files, clip-set .npz files or .npy skeleton arrays."),
     config: Path | None = ConfigOption,
     label: str | None = typer.Option(

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.profiles import Profile, ProfileError, ProfileStore, ProfileWatcher, profile_lock
+from edge.profiles import Profile, ProfileError, ProfileStore, ProfileWatcher, check_name, profile_lock
 
 
 def _profile(name: str = "walk", threshold: float = 0.8, seed: int = 0) -> Profile:
@@ -48,6 +48,13 @@ def test_bad_names_and_corrupt_files_give_clear_errors(tmp_path: Path) -> None:
         store.load("walk")
     with pytest.raises(ProfileError, match="finite positive"):
         store.save(_profile(threshold=float("nan")))
+
+
+@pytest.mark.parametrize("name", ["-x", ".", "..", "_walk"])
+def test_a_name_of_allowed_characters_refused_for_its_first_one_says_so(name: str) -> None:
+    # '-x' was refused with "use letters, digits, '.', '_' or '-' (max 64)": all it uses.
+    with pytest.raises(ProfileError, match="starting with a letter or digit"):
+        check_name(name)
 
 
 def test_locking_a_profile_of_a_bad_name_makes_no_folder(tmp_path: Path) -> None:
