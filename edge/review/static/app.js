@@ -998,7 +998,9 @@ async function profilesPage() {
   const profiles = await api("/profiles");
   document.getElementById("profile-rows").replaceChildren(...profiles.map((p) => {
     const l = p.latest || {};
-    const marked = (l.feedback || []).filter((f) => f.action === "normal").reduce((n, f) => n + f.alert_ids.length, 0);
+    // Alerts the profile's newest version and its cameras' overlays hold as normal, as its page lists them.
+    const held = [...(l.behaviours || []), ...(p.overlays || []).flatMap((o) => o.behaviours)];
+    const marked = held.filter((b) => b.kind === "feedback").reduce((n, b) => n + b.alert_ids.length, 0);
     return el("tr", {}, el("td", {}, el("a", { href: "/profiles/" + encodeURIComponent(p.name) }, p.name)), el("td", {}, `v${l.version ?? "?"}`),
       el("td", {}, String(p.versions.length)), el("td", {}, String(l.support_windows ?? "–")), el("td", {}, String(l.clips ?? "–")),
       el("td", {}, l.threshold != null ? l.threshold.toFixed(3) : "–"), el("td", {}, p.streams.join(", ") || "–"), el("td", {}, String(marked)));
