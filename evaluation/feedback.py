@@ -38,6 +38,7 @@ from edge.episodes import Episode
 from edge.feedback import action_windows, add_windows, still_abnormal
 from edge.pipeline import Pipeline
 from edge.profiles import Profile
+from evaluation.recordings import RecordingSet
 from evaluation.stream import RECORDINGS, StreamRun, claim_report, replay
 from evaluation.stream_sets import STREAM_SETS, Interval, LabelledStream, stitch
 
@@ -293,15 +294,15 @@ def run_feedback_eval(
     *,
     k: int,
     data_root: str | None = None,
-    streams: Sequence[LabelledStream] | None = None,
+    recordings: RecordingSet | None = None,
     recordings_file: Path | None = None,
     out: Path | None = None,
     plots: Path | None = None,
 ) -> dict[str, Any]:
-    """The feedback evaluation on a built-in stream set ``dataset``, or on ``streams`` read from
+    """The feedback evaluation on a built-in stream set ``dataset``, or on ``recordings`` read from
     ``recordings_file``; writes ``feedback_<dataset or file stem>.json``, refusing before any replay
     where that holds another set's figures."""
-    if streams is None and dataset not in STREAM_SETS:
+    if recordings is None and dataset not in STREAM_SETS:
         raise ValueError(f"unknown stream dataset {dataset!r}: use {' or '.join(STREAM_SETS)}")
     name, source = dataset, dataset
     if recordings_file is not None:
@@ -313,10 +314,12 @@ def run_feedback_eval(
         if plots is not None:
             plot_run(plots, stream, before, after)
 
-    chosen = streams if streams is not None else STREAM_SETS[dataset](data_root)
-    # a file's summary names it as stream_<stem>.json's does: which file, wherever the run was made from
-    where = {"dataset": dataset} if recordings_file is None else {
-        "dataset": f"{RECORDINGS}{recordings_file}", "recordings_file": source
+    chosen = recordings.streams if recordings is not None else STREAM_SETS[dataset](data_root)
+    # a file's summary names it as stream_<stem>.json's does: which file, wherever the run was made
+    # from, and its recordings never scored (their actions in no figure, not counted as missed)
+    where = {"dataset": dataset} if recordings is None else {
+        "dataset": f"{RECORDINGS}{recordings_file}", "recordings_file": source,
+        "left_out_recordings": recordings.left_out,
     }  # fmt: skip
     summary = {
         **where,

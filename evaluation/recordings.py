@@ -118,23 +118,6 @@ class RecordingSet:
     left_out: dict[str, str]  # recording name -> why the worker would score none of it
 
 
-def recording_streams(
-    path: Path,
-    normal: str | Sequence[str],
-    *,
-    shots: int,
-    spec: WindowSpec,
-    min_segment_s: float,
-    min_visibility: float | None = None,
-    enrol: bool = True,
-) -> list[LabelledStream]:
-    """The streams of :func:`read_recording_set` (the recordings left out are logged there)."""
-    return read_recording_set(
-        path, normal, shots=shots, spec=spec, min_segment_s=min_segment_s, min_visibility=min_visibility,
-        enrol=enrol,
-    ).streams  # fmt: skip
-
-
 def read_recording_set(
     path: Path,
     normal: str | Sequence[str],

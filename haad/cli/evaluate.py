@@ -196,16 +196,16 @@ def eval_stream_cmd(
         raise fail(f"encoder: {e}", code=2) from None
     if feedback:
         from evaluation.feedback import run_feedback_eval
-        from evaluation.recordings import recording_streams
+        from evaluation.recordings import read_recording_set
 
         name = dataset if recordings is None else recordings.stem
         try:
             labelled = None
             if recordings is not None:
-                labelled = recording_streams(recordings, normal, shots=shots, spec=backend.spec,
-                                          min_segment_s=cfg.worker.min_segment_s,
-                                          min_visibility=cfg.worker.min_visibility)  # fmt: skip
-            result = run_feedback_eval(name, backend, cfg.worker, k=feedback, data_root=data_root, streams=labelled,
+                labelled = read_recording_set(recordings, normal, shots=shots, spec=backend.spec,
+                                              min_segment_s=cfg.worker.min_segment_s,
+                                              min_visibility=cfg.worker.min_visibility)  # fmt: skip
+            result = run_feedback_eval(name, backend, cfg.worker, k=feedback, data_root=data_root, recordings=labelled,
                                        recordings_file=recordings, out=out, plots=plots)  # fmt: skip
         except (OSError, ValueError) as e:
             raise fail(str(e), code=2) from None

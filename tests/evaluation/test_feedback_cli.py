@@ -133,3 +133,22 @@ def test_reports_that_do_not_say_their_files_folder_are_claimed_by_a_file_of_the
     )
     with pytest.raises(ValueError, match="give another --out"):
         claim_report(tmp_path / "report.json", mine)
+
+
+def test_a_recording_left_out_is_named_in_the_feedback_summary(walking_only: Path, tmp_path: Path) -> None:
+    # As stream_<file>.json did before 7cc387f: feedback_<file>.json counted 5 streams of a
+    # 6-recording file, and only a warning on stderr said why.
+    from dataclasses import replace
+
+    from clips import load_clipset_file
+
+    recs = list(load_clipset_file(walking_only).clips)
+    short = recs[0].frame_labels
+    recs[0] = replace(recs[0], joints=recs[0].joints[:15], times=recs[0].times[:15],
+                      frame_labels=None if short is None else short[:15])  # fmt: skip
+    path = tmp_path / "one_short.npz"
+    save_clipset_file(path, recs)
+    output, summary = _feedback(path, "1", tmp_path)
+    assert summary["streams"] == 5 and list(summary["left_out_recordings"]) == [recs[0].name]
+    assert "s of skeleton" in summary["left_out_recordings"][recs[0].name]
+    assert '"left_out_recordings"' in output

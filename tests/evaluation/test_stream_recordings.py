@@ -268,14 +268,14 @@ def test_a_recording_without_skeleton_is_left_out_and_fewer_shots_than_asked_are
     from dataclasses import replace
 
     from clips import load_clipset_file
-    from evaluation.recordings import recording_streams
+    from evaluation.recordings import read_recording_set
 
     recs = list(load_clipset_file(recording_set).clips)
     recs[0] = replace(recs[0], joints=np.full_like(recs[0].joints, np.nan))
     path = tmp_path / "blind.npz"
     save_clipset_file(path, recs)
     with caplog.at_level("WARNING"):
-        streams = recording_streams(path, NORMAL, shots=5, spec=WindowSpec(), min_segment_s=1.0)
+        streams = read_recording_set(path, NORMAL, shots=5, spec=WindowSpec(), min_segment_s=1.0).streams
     assert [s.recording.name for s in streams] == [r.name for r in recs[1:]]
     assert not any(c.name.startswith(recs[0].name) for s in streams for c in s.support)
     assert all(len(s.support) == 2 for s in streams)  # 3 recordings: 2 others each, not the 5 asked
@@ -414,7 +414,7 @@ def test_recordings_all_of_one_subject_are_refused_saying_how_subjects_choose_th
     tmp_path: Path,
 ) -> None:
     # One person recorded several times under one subject name: the error said only to give --profile.
-    from evaluation.recordings import recording_streams
+    from evaluation.recordings import read_recording_set
 
     labels = np.array(["walk"] * 40 + ["kick"] * 20)
     joints = np.random.default_rng(0).normal(size=(60, 20, 3)).astype(np.float32)
@@ -423,7 +423,7 @@ def test_recordings_all_of_one_subject_are_refused_saying_how_subjects_choose_th
         path, [Clip(joints, np.arange(60) / 20, "", "me", f"take{i}", labels) for i in range(3)]
     )
     with pytest.raises(ValueError, match=r"subjects: .*'me'.*\"\" makes each recording its own"):
-        recording_streams(path, "walk", shots=3, spec=WindowSpec(), min_segment_s=1.0)
+        read_recording_set(path, "walk", shots=3, spec=WindowSpec(), min_segment_s=1.0)
 
 
 def test_a_recording_left_out_for_a_joint_never_measured_names_the_joint() -> None:

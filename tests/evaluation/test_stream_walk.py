@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from clips.files import save_clipset_file
-from evaluation.recordings import recording_streams
+from evaluation.recordings import read_recording_set
 from models.preprocess import WindowSpec
 
 
@@ -20,4 +20,4 @@ def test_a_few_shot_clip_set_given_as_recordings_points_to_haad_eval_fewshot(
     with pytest.raises(
         ValueError, match=r"needs frame_labels .*haad eval fewshot --dataset takes such a file"
     ):
-        recording_streams(clips, "Walk-in-place", shots=3, spec=WindowSpec(), min_segment_s=1.0)
+        read_recording_set(clips, "Walk-in-place", shots=3, spec=WindowSpec(), min_segment_s=1.0)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from config.worker import WorkerConfig
 from edge.backends import EncoderBackend
-from evaluation.recordings import recording_streams
+from evaluation.recordings import read_recording_set
 from evaluation.stream_sets import STREAM_SETS, LabelledStream
 
 
@@ -13,4 +13,6 @@ def streams_of(target: str, backend: EncoderBackend, cfg: WorkerConfig) -> list[
     if target in STREAM_SETS:
         return STREAM_SETS[target](None)
     path, label = target.rsplit(":", 1)
-    return recording_streams(Path(path), label, shots=3, spec=backend.spec, min_segment_s=cfg.min_segment_s)
+    return read_recording_set(
+        Path(path), label, shots=3, spec=backend.spec, min_segment_s=cfg.min_segment_s
+    ).streams

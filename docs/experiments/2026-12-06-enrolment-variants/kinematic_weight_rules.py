@@ -22,7 +22,7 @@ import edge.pipeline
 from config.worker import WorkerConfig
 from edge.backends import make_backend
 from edge.short_scale import kinematic_weight
-from evaluation.recordings import recording_streams
+from evaluation.recordings import read_recording_set
 from evaluation.stream import evaluate_streams
 from evaluation.stream_sets import STREAM_SETS
 
@@ -57,7 +57,9 @@ for t in targets:
     else:
         f = Path(t)
         normal = f.stem.split("_v0")[0]
-        streams = recording_streams(f, [normal], shots=3, spec=backend.spec, min_segment_s=cfg.min_segment_s)
+        streams = read_recording_set(
+            f, [normal], shots=3, spec=backend.spec, min_segment_s=cfg.min_segment_s
+        ).streams
     s = evaluate_streams(streams, backend, cfg)
     aucs.append(s["frame_auc_mean"])
     say(

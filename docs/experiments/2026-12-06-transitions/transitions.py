@@ -17,7 +17,7 @@ from config.edge import EdgeConfig
 from edge.backends import make_backend
 from edge.enroll import build_profile
 from edge.profiles import FEEDBACK, Profile
-from evaluation.recordings import recording_streams
+from evaluation.recordings import read_recording_set
 from evaluation.stream import replay, summarise
 from evaluation.stream_sets import stitch
 from models.preprocess import clip_frames, cut_windows, normalise_windows
@@ -63,7 +63,7 @@ def with_transitions(profile: Profile, support: tuple[Clip, ...]) -> Profile:
     )
 
 
-streams = recording_streams(path, normals, shots=3, spec=spec, min_segment_s=worker.min_segment_s)
+streams = read_recording_set(path, normals, shots=3, spec=spec, min_segment_s=worker.min_segment_s).streams
 runs = []
 for s in streams:
     profile = build_profile(

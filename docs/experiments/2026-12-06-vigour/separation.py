@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.vigour import SECOND_S, STRIDE, enrolled_reference, speeds
-from evaluation.recordings import recording_streams
+from evaluation.recordings import read_recording_set
 from evaluation.stream_sets import STREAM_SETS, LabelledStream
 from models.preprocess import WindowSpec, clip_frames
 
@@ -39,7 +39,9 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
 def streams_of(name: str, spec: WindowSpec) -> list[LabelledStream]:
     if ":" in name:
         path, label = name.rsplit(":", 1)
-        return recording_streams(Path(path), [label], shots=3, spec=spec, min_segment_s=1.0, enrol=True)
+        return read_recording_set(
+            Path(path), [label], shots=3, spec=spec, min_segment_s=1.0, enrol=True
+        ).streams
     return STREAM_SETS[name](None)
 
 
