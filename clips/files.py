@@ -9,7 +9,8 @@ key            shape / type                     meaning
 ``joints``     (total_frames, N, 3) float       all clips' frames, concatenated; ``mediapipe33`` may be
                                                 (total_frames, 33, 4): x, y, z, visibility, and
                                                 ``kinect_v1`` (total_frames, 20, 4), each joint's
-                                                visibility as ``haad frontend record`` writes it
+                                                visibility as ``haad frontend record`` writes it; a
+                                                frame of every joint at (0, 0, 0) is nobody tracked
 ``offsets``    (clips + 1,) int                 frames of clip i are ``[offsets[i], offsets[i+1])``
 ``labels``     (clips,) str, optional           behaviour / action label of each clip ("" if absent)
 ``subjects``   (clips,) str                     who performed it (for cross-subject splits); labels,
@@ -28,6 +29,9 @@ key            shape / type                     meaning
                                                 *recording-set* file, whose clips are continuous
                                                 recordings (``haad eval stream --recordings``)
 ============== ================================ ===============================================
+
+Text keys may be a column or a row of a table, and whole numbers as floats; NaN, or the text "nan",
+is none ("").
 """
 
 from __future__ import annotations
@@ -59,6 +63,10 @@ log = logging.getLogger(__name__)
 
 REQUIRED = ("joints", "offsets", "subjects", "layout")
 KEYS = (*REQUIRED, "labels", "fps", "timestamps", "names", "views", "frame_labels")
+_TEXT_KEYS = ("labels", "subjects", "names", "views", "frame_labels")
+# The layouts whose joints may carry a fourth value, visibility: MediaPipe's landmarks, and the
+# canonical joints haad frontend record writes.
+_WITH_VISIBILITY: dict[str, int] = {"mediapipe33": 33, "kinect_v1": NUM_JOINTS}
 CLIP_FILE_SUFFIXES = frozenset({".npz", ".npy"})
 _FORMAT_DOC = (
     "docs/benchmark.md, 'Your own data'"  # where a user reads the keys (this module may not be at hand)
@@ -85,9 +93,7 @@ def load_clips(
 
     Raises FileNotFoundError for a missing file and :class:`ClipFileError` for anything unusable.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"clip file not found: {path}")
+    path = _existing(path, "clip file", CLIP_FILE_SUFFIXES)
     suffix = path.suffix.lower()
     if suffix == ".npz":
         every = load_clipset_file(path, min_visibility=min_visibility).clips
@@ -100,6 +106,7 @@ def load_clips(
         return chosen
     if suffix == ".npy":
         raw = None  # np.load may fail before there is an array to tell the layout by
+        _refuse_gzip(path)
         try:
             raw = np.load(path, allow_pickle=False)
             joints, visibility = _canonical(path, raw, layout, min_visibility)
@@ -107,7 +114,7 @@ def load_clips(
             raise
         except _UNREADABLE as e:
             raise ClipFileError(
-                f"{path} is not a readable (T, N, 3) skeleton .npy: {e}{_other_layout(raw, '--layout')}"
+                f"{path} is not a readable (T, N, 3) skeleton .npy: {e}{_other_layout(raw, '--layout', layout)}"
             ) from e
         if joints.ndim != 3 or len(joints) == 0:
             raise ClipFileError(f"{path}: expected a (T, N, 3) array with T >= 1; got shape {raw.shape}")
@@ -116,14 +123,22 @@ def load_clips(
     raise ClipFileError(f"{path}: a clip file is a clip-set .npz or a .npy skeleton array")
 
 
-def _other_layout(raw: object, setting: str) -> str:
-    """The layout joints of another count than the one given may be in ("" if none), said as the
-    ``setting`` that names it (a ``.npy``'s --layout, a clip-set file's layout key): 'must have shape
-    (..., 20, 3)' alone does not say what to change."""
+def _other_layout(raw: object, setting: str, layout: str) -> str:
+    """The layout joints of another count than ``layout``'s may be in ("" if none), said as the
+    ``setting`` that names it (a ``.npy``'s --layout, a clip-set file's layout key), or, where the
+    count fits, the values per joint it reads: 'must have shape (..., 20, 3)' alone does not say what
+    to change."""
     shape = np.shape(raw) if isinstance(raw, np.ndarray) else ()
-    if len(shape) != 3 or shape[-1] not in (3, 4):
+    if len(shape) != 3:
         return ""
     fits = [name for name, n in LAYOUT_JOINTS.items() if n == shape[1]]
+    if layout in fits:  # the joints are right, the values beside them not (a tracking state, a presence)
+        reads = 4 if layout in _WITH_VISIBILITY and shape[-1] > 4 else 3
+        cut = f": joints[..., :{reads}]?" if shape[-1] > reads else ""
+        said = "x, y, z and visibility" if reads == 4 else "x, y, z"
+        return f"; {shape[-1]} values per joint: {setting} {layout} reads {said}{cut}"
+    if shape[-1] not in (3, 4):
+        return ""
     return f"; {shape[1]} joints: {setting} {' or '.join(fits)}?" if fits else ""
 
 
@@ -132,9 +147,7 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
     worker's setting (the config's ``worker.min_visibility``, its default when None) below which a
     frame of MediaPipe landmarks with visibility counts missing, so that a file is read as the live
     worker reads the same frames."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"clip-set file not found: {path}")
+    path = _existing(path, "clip-set file", frozenset({".npz"}))
     arrays, pickled = _read_npz(path)
     if read_pickled := [k for k in pickled if k in KEYS]:
         raise ClipFileError(
@@ -148,6 +161,9 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
             + "; ".join(f"{k} ({_required_key(k, arrays)})" for k in missing)
             + f"; {_FORMAT_DOC}"
         )
+    for key in _TEXT_KEYS:
+        if key in arrays:
+            arrays[key] = _as_text(path, key, arrays[key])
     for key in ("joints", "offsets", "timestamps", "fps"):
         if key in arrays and arrays[key].dtype.kind not in "iuf":
             raise ClipFileError(f"{path}: {key} must be numbers ({_FORMAT_DOC}); got {arrays[key].dtype}")
@@ -156,7 +172,9 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
             f"{path}: joints: (frames, joints, 3); got {arrays['joints'].shape}{_flat(arrays['joints'])}"
         )
     layout = (
-        str(_text(arrays["layout"].reshape(-1))[0]) if arrays["layout"].size == 1 else str(arrays["layout"])
+        str(_stripped(arrays["layout"].reshape(-1))[0])
+        if arrays["layout"].size == 1
+        else str(arrays["layout"])
     )
     if layout not in LAYOUT_JOINTS:
         raise ClipFileError(f"{path}: unknown layout {layout!r}; known: {sorted(LAYOUT_JOINTS)}")
@@ -188,7 +206,7 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
     if offsets[0] != 0 or offsets[-1] != total or np.any(np.diff(offsets) < 0):
         raise ClipFileError(f"{path}: offsets must rise from 0 to the number of frames ({total})")
     frame_labels = arrays.get("frame_labels")
-    if frame_labels is not None and (frame_labels.shape != (total,) or frame_labels.dtype.kind not in "USiu"):
+    if frame_labels is not None and frame_labels.shape != (total,):
         raise ClipFileError(f"{path}: frame_labels must be one string (or whole number) per frame ({total})")
     try:
         joints, visibility = _canonical(path, arrays["joints"], layout, min_visibility)  # type: ignore[arg-type]
@@ -196,7 +214,7 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
     except ClipFileError:
         raise
     except ValueError as e:
-        raise ClipFileError(f"{path}: {e}{_other_layout(arrays['joints'], 'layout')}") from e
+        raise ClipFileError(f"{path}: {e}{_other_layout(arrays['joints'], 'layout', layout)}") from e
     _warn_at_origin(path, joints)
     if "timestamps" in arrays:
         times = arrays["timestamps"].astype(np.float64)
@@ -216,11 +234,9 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
     visibility = None if visibility is None else visibility[timed]
     frame_labels = None if frame_labels is None else frame_labels[timed]
     _check_times(path, times, offsets, names)
-    views = _text(_per_clip(arrays["views"], n)) if "views" in arrays else np.full(n, "")
+    views = _per_clip(arrays["views"], n) if "views" in arrays else np.full(n, "")
     if len(views) != n:
         raise ClipFileError(f"{path}: views must name one camera per clip ({n})")
-    labels, subjects = _text(labels), _text(subjects)
-    frame_labels = None if frame_labels is None else _text(frame_labels)
     clips = tuple(
         Clip(
             joints=joints[offsets[i] : offsets[i + 1]],
@@ -255,10 +271,37 @@ def _flat(joints: np.ndarray) -> str:
     return ""
 
 
+def _existing(path: Path, what: str, suffixes: frozenset[str]) -> Path:
+    """``path``, ``~`` read as the home folder (a path after '=' or from a script reaches haad as
+    written), refused where it is a folder (naming the files of ``suffixes`` in it) or is not there."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in suffixes and p.is_file())
+        more = f" (and {len(inside) - 3} more)" if len(inside) > 3 else ""
+        raise ClipFileError(
+            f"{path} is a folder, not a {what}"
+            + (f": give its {' or '.join(inside[:3])}{more}" if inside else "")
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    return path
+
+
+def _refuse_gzip(path: Path) -> None:
+    """numpy reads a gzip'd file's bytes as a pickle and says it holds pickled data."""
+    with open(path, "rb") as f:
+        if f.read(2) == b"\x1f\x8b":
+            raise ClipFileError(
+                f"{path} is gzip-compressed: gunzip it first (np.savez_compressed writes a compressed .npz "
+                "haad reads as it is)"
+            )
+
+
 def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
     """The arrays of a .npz, and the names of those it holds as Python objects (left unread)."""
     arrays: dict[str, np.ndarray] = {}
     pickled: list[str] = []
+    _refuse_gzip(path)
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy: one array
@@ -324,12 +367,9 @@ def _canonical(
     it, a fourth column (None where it gives none): MediaPipe's of its landmarks, or each canonical
     joint's (a recording's). Frames the live worker would count missing are NaN."""
     given = None
-    if raw.ndim == 3 and (layout, raw.shape[1:]) in (
-        ("mediapipe33", (33, 4)),
-        ("kinect_v1", (NUM_JOINTS, 4)),
-    ):
+    if raw.ndim == 3 and raw.shape[1:] == (_WITH_VISIBILITY.get(layout), 4):
         raw, given = raw[..., :3], np.clip(np.nan_to_num(raw[..., 3], nan=1.0), 0.0, 1.0)
-    joints = _infinite_as_missing(path, to_canonical(raw, layout))
+    joints = _untracked_as_missing(path, _infinite_as_missing(path, to_canonical(raw, layout)))
     if layout == "mediapipe33":
         _refuse_image_landmarks(path, raw, joints)
     if given is None:
@@ -352,6 +392,21 @@ def _infinite_as_missing(path: Path, joints: np.ndarray) -> np.ndarray:
             path, int(infinite.any(axis=-1).sum()), len(joints),
             "every joint" if infinite.any(axis=0).all()
             else ", ".join(JOINT_NAMES[j] for j in np.flatnonzero(infinite.any(axis=0))),
+        )  # fmt: skip
+    return joints
+
+
+def _untracked_as_missing(path: Path, joints: np.ndarray) -> np.ndarray:
+    """``joints`` with frames whose every joint is at exactly (0, 0, 0) made NaN (missing), in place,
+    as said once: Kinect SDKs and NTU-style exports write such a frame for nobody tracked, and no body
+    is one point (a single joint there may be measured: :func:`_warn_at_origin`)."""
+    untracked = np.all(joints == 0.0, axis=(-2, -1))
+    if untracked.any():
+        joints[untracked] = np.nan
+        log.warning(
+            "%s: %d of %d frames hold every joint at exactly (0, 0, 0), a tracker's frame of nobody "
+            "tracked: read as missing (NaN)",
+            path, int(untracked.sum()), untracked.size,
         )  # fmt: skip
     return joints
 
@@ -440,7 +495,7 @@ def _clip_names(path: Path, arrays: dict[str, np.ndarray], n: int) -> np.ndarray
     summary's streams), so a blank or repeated name gets its clip's index too, as is said once."""
     if "names" not in arrays:
         return np.array([f"{path.stem}:{i}" for i in range(n)])
-    given = _text(_per_clip(arrays["names"], n))
+    given = _per_clip(arrays["names"], n)
     if given.shape != (n,):
         raise ClipFileError(f"{path}: names: one per clip ({n}); got {given.size}")
     counts = Counter(given.tolist())
@@ -464,12 +519,40 @@ def _per_clip(values: np.ndarray, n: int) -> np.ndarray:
     return np.full(max(n, 0), values.item(), values.dtype) if values.ndim == 0 else values
 
 
-def _text(values: np.ndarray) -> np.ndarray:
-    """Labels, subjects, names as text: byte strings decoded, numbers written out, and the blanks
-    around them dropped (a "walk " in some recordings is the "walk" of the others)."""
+def _stripped(values: np.ndarray) -> np.ndarray:
+    """Text with byte strings decoded, numbers written out, and the blanks around it dropped (a "walk "
+    in some recordings is the "walk" of the others)."""
     values = np.asarray(values)
     text = np.char.decode(values, "utf-8", "replace") if values.dtype.kind == "S" else values.astype(str)
     return np.char.strip(text)
+
+
+def _as_text(path: Path, key: str, values: np.ndarray) -> np.ndarray:
+    """A per-clip or per-frame key (labels, subjects, ...) as stripped text, one entry each:
+
+    * a column or a row (a table's column, ``df[["label"]].to_numpy()``) is its entries;
+    * floats (a pandas column of whole numbers with gaps) are those numbers, NaN none (""), as is the
+      text "nan" such a column's ``astype(str)`` gives: read as a label, an unannotated stretch
+      would be an action."""
+    if values.ndim > 1:
+        if sum(d > 1 for d in values.shape) > 1:
+            each = "frame" if key == "frame_labels" else "clip"
+            raise ClipFileError(f"{path}: {key}: one entry per {each}; got a {values.shape} table")
+        values = values.reshape(-1)
+    if values.dtype.kind == "f":
+        numbers = values[~np.isnan(values)]
+        if len(odd := numbers[~np.isfinite(numbers) | (numbers != np.round(numbers))]):
+            raise ClipFileError(f"{path}: {key}: {odd[0]:g} is no whole number; give text, or whole numbers")
+        values = np.where(np.isnan(values), "", np.nan_to_num(values).astype(np.int64).astype(str))
+    text = _stripped(values)
+    missing = np.char.lower(text) == "nan"
+    if missing.any():
+        log.warning(
+            '%s: %s: %d of %d are "nan" (a missing value written as text): read as none ("")',
+            path, key, int(missing.sum()), missing.size,
+        )  # fmt: skip
+        text = np.where(missing, "", text)
+    return text
 
 
 # Seconds between two frames beyond which timestamps are taken to be in another unit (milliseconds):

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from clips.files import load_clipset_file, save_clipset_file
+from clips import Clip
+from clips.files import ClipFileError, load_clipset_file, save_clipset_file
 from training.datasets import load_dataset
 from training.datasets.utkinect import parse_labels
 
@@ -64,6 +66,18 @@ def test_a_clip_set_file_is_a_dataset_whatever_the_case_of_its_suffix(tmp_path: 
         np.savez(f, joints=joints, offsets=[0, 20, 40], labels=["a", "b"], subjects=["p", "q"],
                  layout="kinect_v1", fps=30.0)  # fmt: skip
     assert load_dataset(str(path)).labels == ["a", "b"]
+
+
+def test_a_folder_or_a_gzip_file_given_as_a_dataset_is_said_to_be_one(tmp_path: Path) -> None:
+    # Both were 'unknown dataset ...: use one of kinder-gator, ... or a path to a clip-set .npz', as if
+    # the path were not there.
+    joints = np.random.default_rng(0).normal(size=(20, 20, 3)).astype(np.float32)
+    save_clipset_file(tmp_path / "mine.npz", [Clip(joints, np.arange(20) / 30, "a", "p", "one")])
+    with pytest.raises(ClipFileError, match=r"is a folder, not a clip-set file: give its mine.npz"):
+        load_dataset(str(tmp_path))
+    (tmp_path / "mine.npz.gz").write_bytes(gzip.compress((tmp_path / "mine.npz").read_bytes()))
+    with pytest.raises(ClipFileError, match=r"mine.npz.gz is gzip-compressed: gunzip it"):
+        load_dataset(str(tmp_path / "mine.npz.gz"))
 
 
 def test_clipset_file_with_mediapipe_layout_and_fps(tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ def load_dataset(name: str, data_root: str | os.PathLike[str] | None = None) -> 
     """Load a named dataset from the data root, or a clip-set file given by path."""
     if name in _LOADERS:
         return _LOADERS[name](resolve_data_root(data_root))
-    if name.lower().endswith(".npz"):
-        return load_clipset_file(Path(name))
+    if name.lower().endswith(".npz") or Path(name).expanduser().exists():
+        return load_clipset_file(Path(name))  # a folder or another kind of file: it says what it is
     raise ValueError(
         f"unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)} or a path to a clip-set .npz"
     )
