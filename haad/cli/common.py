@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -76,6 +76,17 @@ def logging_set_up(level: str | int, fmt: str) -> Iterator[None]:
         os.dup2(terminal, 2)  # the capture pipe's only writer closed: its thread reads to the end and ends
         os.close(terminal)
         wait_for_native_stderr(5)
+
+
+def say_checks(target: Path, problems: Sequence[str], warnings: Sequence[str]) -> None:
+    """A checked file's problems on stderr, each after the file's name, then exit 2 if there was one;
+    else its warnings."""
+    for problem in problems:
+        typer.echo(f"{target}: {problem}", err=True)
+    if problems:
+        raise typer.Exit(2)
+    for warning in warnings:
+        typer.echo(f"{target}: warning: {warning}", err=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from config.edge import EdgeConfig
-from haad.cli.common import load_edge_config
+from haad.cli.common import load_edge_config, say_checks
 
 app = typer.Typer(no_args_is_help=True, help="Check configuration files.")
 
@@ -57,12 +57,7 @@ def validate_cmd(
     if target is None or (path is not None and config is not None):
         raise typer.BadParameter("give one edge.yaml to check: haad config validate edge.yaml")
     problems, warnings, summary = _frontend_file(target) if frontend else _edge_yaml(target)
-    for problem in problems:
-        typer.echo(f"{target}: {problem}", err=True)
-    if problems:
-        raise typer.Exit(2)
-    for warning in warnings:
-        typer.echo(f"{target}: warning: {warning}", err=True)
+    say_checks(target, problems, warnings)
     typer.echo(f"{target}: valid ({summary})")
 
 

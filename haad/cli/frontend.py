@@ -20,7 +20,7 @@ from config.bus import BusConfig
 from config.edge import EdgeConfig
 from config.frontend import FrontendConfig, StreamConfig
 from config.loader import ConfigError, parse_config, read_config_text
-from haad.cli.common import logging_set_up
+from haad.cli.common import logging_set_up, say_checks
 from pose_frontend.base import Progress
 from pose_frontend.process import FrontendProcess
 from pose_frontend.record import Recording
@@ -113,12 +113,7 @@ def run_cmd(
 
     cfg = load_frontend_config(config)
     problems, warnings = frontend_checks(cfg)
-    for problem in problems:
-        typer.echo(f"{config}: {problem}", err=True)
-    if problems:
-        raise typer.Exit(2)
-    for warning in warnings:
-        typer.echo(f"{config}: warning: {warning}", err=True)
+    say_checks(config, problems, warnings)
     level = logging.getLevelNamesMapping().get(log_level.upper())
     if level is None:
         typer.echo(f"unknown log level {log_level!r}", err=True)
