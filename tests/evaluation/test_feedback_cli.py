@@ -74,8 +74,8 @@ def test_a_run_where_no_alert_catches_an_action_says_nothing_was_marked(
 def test_fewer_alerts_than_k_to_mark_and_no_unmarked_action_left_are_said(
     data_root: Path, tmp_path: Path
 ) -> None:
-    # Two recordings of a Jump and a Punch each: with K = 5 both of a marked recording's actions are
-    # marked where both alerted, and the summary said only marked_alerts, and null for a recall.
+    # Three recordings, a Jump and a Punch in each: with K = 5 a recording has two alerts to mark at
+    # most, and the summary said only marked_alerts (and null for a share with nothing to probe).
     from evaluation.stream_sets import most_active
     from tests.evaluation.test_stream_recordings import _recording
 
