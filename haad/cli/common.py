@@ -125,8 +125,11 @@ def open_store(store: StoreConfig) -> AlertStore:
     from edge.store import AlertStore
 
     url = make_url(store.url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").expanduser().is_file():
-        raise fail(f"no alert database at {url.database} (give --config edge.yaml, --db or set HAAD_DB)")
+    if url.get_backend_name() == "sqlite" and not (path := Path(url.database or "").expanduser()).is_file():
+        raise fail(
+            f"no alert database at {path.absolute()}: the daemon makes it when it first starts (haad run); "
+            "another alert log: --db, HAAD_DB or store.url in --config edge.yaml"
+        )
     try:
         return AlertStore(store)
     except SecretError as e:
