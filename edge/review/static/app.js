@@ -176,11 +176,16 @@ async function alertsPage() {
   const status = params.get("status");
   if (status && [...form.status.options].some((o) => o.value === status)) form.status.value = status;
   else if (status) ignored.push(`status "${status}" (new, confirmed or dismissed)`);
+  // A time from the address is asked for as it was given while its field shows it: the field holds
+  // whole minutes of local time (a link's seconds were dropped, and an hour a clock goes back twice
+  // read as its first), so a shared or reloaded link listed other alerts than it named.
+  const fromUrl = {};
   for (const k of ["since", "until"]) {
     const t = urlDate(params, k, ignored);
-    if (t) form[k].value = localInput(t);
+    if (t) fromUrl[k] = { shown: (form[k].value = localInput(t)), t };
   }
   sayIgnored(ignored);
+  const asked = (k) => (fromUrl[k]?.shown === form[k].value ? fromUrl[k].t : new Date(form[k].value));
   const rowsEl = document.getElementById("rows");
 
   function showSelection() {
@@ -197,7 +202,7 @@ async function alertsPage() {
   async function load() {
     const q = new URLSearchParams();
     for (const k of ["stream", "profile", "host", "status"]) if (form[k].value) q.set(k, form[k].value);
-    for (const k of ["since", "until"]) if (form[k].value) q.set(k, new Date(form[k].value).toISOString());
+    for (const k of ["since", "until"]) if (form[k].value) q.set(k, asked(k).toISOString());
     const shown = new URLSearchParams(q);
     if (offset) shown.set("offset", offset);
     history.replaceState(null, "", "/" + (shown.toString() ? "?" + shown : ""));  // no bare "/?" unfiltered
