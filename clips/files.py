@@ -37,6 +37,7 @@ is none ("").
 from __future__ import annotations
 
 import logging
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
@@ -544,7 +545,7 @@ def _as_text(path: Path, key: str, values: np.ndarray) -> np.ndarray:
         if len(odd := numbers[~np.isfinite(numbers) | (numbers != np.round(numbers))]):
             raise ClipFileError(f"{path}: {key}: {odd[0]:g} is no whole number; give text, or whole numbers")
         values = np.where(np.isnan(values), "", np.nan_to_num(values).astype(np.int64).astype(str))
-    text = _stripped(values)
+    text = _composed(_stripped(values))
     missing = np.char.lower(text) == "nan"
     if missing.any():
         log.warning(
@@ -553,6 +554,15 @@ def _as_text(path: Path, key: str, values: np.ndarray) -> np.ndarray:
         )  # fmt: skip
         text = np.where(missing, "", text)
     return text
+
+
+def _composed(text: np.ndarray) -> np.ndarray:
+    """``text`` in Unicode's composed form (NFC): a label from a macOS folder name spells "ü" as "u"
+    and a combining mark, the same label typed elsewhere as one character."""
+    kinds, where = np.unique(text, return_inverse=True)
+    return np.array([unicodedata.normalize("NFC", str(k)) for k in kinds], dtype=str)[where].reshape(
+        text.shape
+    )
 
 
 # Seconds between two frames beyond which timestamps are taken to be in another unit (milliseconds):
