@@ -19,8 +19,9 @@ key            shape / type                     meaning
                                                 ``msr_action3d``, ``mediapipe33`` or ``smpl24``
 ``fps``        () or (clips,) float             frame rate (of all clips, or of each), when
                                                 ``timestamps`` is absent
-``timestamps`` (total_frames,) float, optional  seconds; preferred over ``fps`` when present; frames
-                                                whose time is NaN or infinite are left out
+``timestamps`` (total_frames,) float, optional  seconds (or datetime64 / timedelta64); preferred over
+                                                ``fps`` when present; frames whose time is NaN, NaT
+                                                or infinite are left out
 ``names``      (clips,) str, optional           clip identifiers
 ``views``      (clips,) str, optional           the camera of each clip, when one action was
                                                 filmed from several (cross-view benchmark)
@@ -165,6 +166,8 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
     for key in _TEXT_KEYS:
         if key in arrays:
             arrays[key] = _as_text(path, key, arrays[key])
+    if "timestamps" in arrays and arrays["timestamps"].dtype.kind in "mM":  # pandas' datetimes, durations
+        arrays["timestamps"] = _seconds(arrays["timestamps"])
     for key in ("joints", "offsets", "timestamps", "fps"):
         if key in arrays and arrays[key].dtype.kind not in "iuf":
             raise ClipFileError(f"{path}: {key} must be numbers ({_FORMAT_DOC}); got {arrays[key].dtype}")
@@ -568,6 +571,15 @@ def _composed(text: np.ndarray) -> np.ndarray:
 # Seconds between two frames beyond which timestamps are taken to be in another unit (milliseconds):
 # read as seconds they would stretch every clip a thousandfold.
 _MAX_MEDIAN_STEP_S = 0.5
+# The units a median step of frames over _MAX_MEDIAN_STEP_S is likeliest in, largest step first:
+# a camera's frames are 1/120 to 1/2 s apart.
+_FINER_UNITS = ((2e6, "nanoseconds", "1e9"), (2000.0, "microseconds", "1e6"), (0.0, "milliseconds", "1000"))
+
+
+def _seconds(times: np.ndarray) -> np.ndarray:
+    """Datetimes (as seconds since 1970) or durations as seconds; NaT is NaN (a frame left out)."""
+    zero = np.datetime64(0, "s") if times.dtype.kind == "M" else np.timedelta64(0, "s")
+    return np.asarray((times - zero) / np.timedelta64(1, "s"), dtype=np.float64)
 
 
 def _check_times(path: Path, times: np.ndarray, offsets: np.ndarray, names: np.ndarray) -> None:
@@ -593,9 +605,9 @@ def _check_times(path: Path, times: np.ndarray, offsets: np.ndarray, names: np.n
         steps.append(step[step > 0])
     every = np.concatenate(steps) if steps else np.zeros(0)
     if len(every) and (median := float(np.median(every))) > _MAX_MEDIAN_STEP_S:
+        unit, divisor = next((u, d) for least, u, d in _FINER_UNITS if median > least)
         raise ClipFileError(
-            f"{path}: frames are a median {median:g} apart; timestamps are in seconds "
-            "(milliseconds? divide by 1000)"
+            f"{path}: frames are a median {median:g} apart; timestamps are in seconds ({unit}? divide by {divisor})"
         )
 
 

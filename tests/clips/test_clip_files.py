@@ -516,3 +516,28 @@ def test_labels_spelt_with_combining_marks_are_the_labels_typed_with_one_charact
     a, b = load_clipset_file(path).clips
     assert a.label == b.label == typed
     assert list(a.frame_labels) + list(b.frame_labels) == [typed] * 6  # type: ignore[arg-type]
+
+
+def test_timestamps_as_datetimes_are_read_as_seconds(tmp_path: Path) -> None:
+    # pandas' timestamps (datetime64, or durations from the start) were refused: 'timestamps must be
+    # numbers; got datetime64[ns]'; a frame without one (NaT) is left out, as a NaN time is.
+    start = np.datetime64("2026-12-07T16:00:00")
+    times = start + (np.array([0.0, 0.05, 0.1, 0.15, np.nan, 0.25]) * 1e9).astype("timedelta64[ns]")
+    a, b = load_clipset_file(_raw(tmp_path, "dates.npz", timestamps=times)).clips
+    assert a.times[0] == pytest.approx((start - np.datetime64(0, "s")) / np.timedelta64(1, "s"))
+    assert np.diff(a.times) == pytest.approx([0.05, 0.05]) and len(b.times) == 2
+    durations = (np.array([0.0, 0.05, 0.1, 0.0, 0.05, 0.1]) * 1e3).astype("timedelta64[ms]")
+    a, _ = load_clipset_file(_raw(tmp_path, "durations.npz", timestamps=durations)).clips
+    np.testing.assert_allclose(a.times, [0.0, 0.05, 0.1])
+
+
+@pytest.mark.parametrize(
+    ("scale", "unit"),
+    [(1e3, "milliseconds? divide by 1000"), (1e6, "microseconds? divide by 1e6"), (1e9, "nanoseconds? divide by 1e9")],
+)  # fmt: skip
+def test_timestamps_in_a_finer_unit_name_it(tmp_path: Path, scale: float, unit: str) -> None:
+    # Nanoseconds (pandas' datetimes as int64) were told 'milliseconds? divide by 1000': divided so,
+    # they were refused again.
+    times = np.round(np.array([0.0, 1 / 30, 2 / 30, 0.0, 1 / 30, 2 / 30]) * scale).astype(np.int64)
+    with pytest.raises(ClipFileError, match=re.escape(f"timestamps are in seconds ({unit})")):
+        load_clipset_file(_raw(tmp_path, "fine.npz", timestamps=times))
