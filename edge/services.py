@@ -154,6 +154,7 @@ def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
     from edge.snapshots import alerts_root, prune_snapshots, snapshot_modes
     from edge.store.retention import prune
 
+    started = datetime.now(UTC)  # a sink new to the log gets the alerts written from then on
     store = store_when_reachable(cfg, stop, "housekeeping")
     if store is None:
         return
@@ -162,7 +163,7 @@ def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
         notifier, thread = None, None
         if cfg.events.enabled:
             notifier = Notifier(cfg.events, store, build_sinks(cfg.events, [s.id for s in cfg.streams]),
-                                snapshot_streams=snapshot_modes(cfg))  # fmt: skip
+                                snapshot_streams=snapshot_modes(cfg), new_sinks_from=started)  # fmt: skip
             thread = threading.Thread(target=notifier.run, args=(stop,), name="notifier", daemon=True)
             thread.start()
         try:

@@ -67,13 +67,17 @@ class Notifier:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         snapshot_streams: Collection[str] = (),
+        new_sinks_from: datetime | None = None,
     ) -> None:
-        """``snapshot_streams``: the cameras whose alerts have a thumbnail to link to."""
+        """``snapshot_streams``: the cameras whose alerts have a thumbnail to link to.
+        ``new_sinks_from``: a sink new to this log starts with the events written from then on
+        (when its notifier started: a log that answered only later got meanwhile the alerts the
+        outage held back); default: those after now."""
         self.cfg, self.store, self.sinks, self.clock = cfg, store, list(sinks), clock
         self.snapshot_streams = frozenset(snapshot_streams)
         with store.writing() as s:
             for sink in self.sinks:
-                ensure_cursor(s, sink.name)  # a new sink starts with the events after now
+                ensure_cursor(s, sink.name, start=new_sinks_from or "now")
         for sink in self.sinks:
             metrics.DELIVERY_FAILURES.labels(sink.name)  # a series at 0 from the start
 

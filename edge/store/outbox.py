@@ -125,12 +125,18 @@ class CursorState:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.__dict__.items()}
 
 
-def ensure_cursor(s: Session, sink: str, *, start: str = "now") -> EventCursor:
-    """The sink's cursor; a new sink starts after the newest event (``start='now'``) or at the
-    beginning (``'all'``)."""
+def ensure_cursor(s: Session, sink: str, *, start: str | datetime = "now") -> EventCursor:
+    """The sink's cursor; a new sink starts after the newest event (``start='now'``), at the
+    beginning (``'all'``), or with the first event written at or after ``start`` (a datetime)."""
     cur = s.get(EventCursor, sink)
     if cur is None:
-        last = 0 if start == "all" else int(s.scalar(select(func.max(Event.id))) or 0)
+        if start == "all":
+            last = 0
+        else:
+            before = select(func.max(Event.id))
+            if isinstance(start, datetime):
+                before = before.where(Event.created_at < start)
+            last = int(s.scalar(before) or 0)
         cur = EventCursor(sink=sink, last_id=last, delivered=0, skipped=0, failures=0, refused_s=0.0,
                           last_error="", updated_at=datetime.now(UTC))  # fmt: skip
         s.add(cur)
