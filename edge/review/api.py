@@ -176,6 +176,12 @@ def list_alerts(
     host: Annotated[
         str | None, Query(pattern=schemas.NO_NUL, description="Raised by this host (config `host`).")
     ] = None,
+    person: Annotated[
+        int | None,
+        Query(
+            ge=0, le=MAX_ID, description="Of this person track within the stream (0: a one-person camera's)."
+        ),
+    ] = None,
     status: ReviewStatus | None = None,
     since: Annotated[Time, Query(description="Started at or after (ISO-8601).")] = None,
     until: Annotated[Time, Query(description="Started before (ISO-8601).")] = None,
@@ -185,7 +191,7 @@ def list_alerts(
     """Alerts matching the filters, newest first, a page at a time, with the counts."""
     since, until = _aware(since, "since"), _aware(until, "until")
     conditions = queries.alert_filters(
-        stream=stream, profile=profile, host=host, status=status, since=since, until=until
+        stream=stream, profile=profile, host=host, person=person, status=status, since=since, until=until
     )
     items, total, unreviewed, has = queries.page_alerts(ctx.store, conditions, offset=offset, limit=limit)
     return {

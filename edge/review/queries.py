@@ -21,6 +21,7 @@ def alert_filters(
     stream: str | None = None,
     profile: str | None = None,
     host: str | None = None,
+    person: int | None = None,
     status: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -32,6 +33,8 @@ def alert_filters(
         c.append(Alert.profile == profile)
     if host:
         c.append(Alert.host == host)
+    if person is not None:
+        c.append(Alert.person == person)
     if status:
         c.append(Alert.status == status)
     if since is not None:

@@ -173,6 +173,10 @@ async function alertsPage() {
     if (v && ![...form[k].options].some((o) => o.value === v)) form[k].append(el("option", { value: v }, v));
     if (v) form[k].value = v;
   }
+  // A person is a track id within its stream (0: a one-person camera's), as the list's "door · person 2".
+  const person = params.get("person");
+  if (person && /^\d{1,9}$/.test(person)) form.person.value = String(Number(person));
+  else if (person) ignored.push(`person "${person}" (a track number, 0 or more)`);
   const status = params.get("status");
   if (status && [...form.status.options].some((o) => o.value === status)) form.status.value = status;
   else if (status) ignored.push(`status "${status}" (new, confirmed or dismissed)`);
@@ -201,7 +205,7 @@ async function alertsPage() {
 
   async function load() {
     const q = new URLSearchParams();
-    for (const k of ["stream", "profile", "host", "status"]) if (form[k].value) q.set(k, form[k].value);
+    for (const k of ["stream", "person", "profile", "host", "status"]) if (form[k].value) q.set(k, form[k].value);
     for (const k of ["since", "until"]) if (form[k].value) q.set(k, asked(k).toISOString());
     const shown = new URLSearchParams(q);
     if (offset) shown.set("offset", offset);
@@ -247,7 +251,7 @@ async function alertsPage() {
 
   // An empty list says why: nothing raised yet, or filters that leave nothing (and undoes them).
   const empty = (q) => {
-    if (["stream", "profile", "host", "status", "since", "until"].every((k) => !q.has(k))) return "No alert yet: each appears here as it is raised (the list updates live).";
+    if (["stream", "person", "profile", "host", "status", "since", "until"].every((k) => !q.has(k))) return "No alert yet: each appears here as it is raised (the list updates live).";
     const clear = el("button", { type: "button", class: "link" }, "Clear the filters");
     clear.onclick = () => form.reset();
     return el("span", {}, "No alert matches these filters. ", clear);
