@@ -331,6 +331,8 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
 # bodies agree in 92-100 % of frames on the Kinect datasets; random test data in about half).
 _ORIENTATION_FRAMES = 20
 _ORIENTATION_SHARE = 0.75
+# The torso's share along another axis than y above which a frame's body lies (cos 45 degrees).
+_LYING = 0.71
 
 
 def _mostly(holds: np.ndarray, measure: np.ndarray) -> bool:
@@ -347,13 +349,29 @@ def _upright(path: Path, joints: np.ndarray) -> np.ndarray:
       coordinates, say): half a turn about x (y and z negated, so left stays left);
     * the feet pointing backwards from the body's front (the cross product of up and left-to-right
       hips) in most frames: the coordinates are left-handed, so left is right: x negated. On the
-      Kinect datasets the feet point forwards in 92-100 % of frames."""
+      Kinect datasets the feet point forwards in 92-100 % of frames.
+
+    A torso along z or x in most frames is said with the turn that would make it upright, not turned:
+    a z-up export (AMASS, motion capture) and people lying down look the same."""
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # a bad joint says nothing (NaN)
         up = joints[:, TORSO[1]] - joints[:, TORSO[0]]
         below = up[:, 1] / np.linalg.norm(up, axis=-1)
         if _mostly(below < -0.5, below):
             log.warning("%s: the shoulders lie below the hips (y points down); turned upright", path)
             joints, up = joints * np.array([1.0, -1.0, -1.0], joints.dtype), -up
+        along = np.abs(up) / np.linalg.norm(up, axis=-1, keepdims=True)
+        for axis, turn in (
+            ("z", "joints[..., [0, 2, 1]] * [1, 1, -1]"),
+            ("x", "joints[..., [1, 0, 2]] * [-1, 1, 1]"),
+        ):
+            if _mostly((share := along[:, "xyz".index(axis)]) > _LYING, share):
+                # said, not turned: people lying down (a bed, a fall) look the same
+                log.warning(
+                    "%s: the torso lies along %s, not y (up), in most frames: people lying down, or an "
+                    "export whose %s points up (AMASS, most motion capture), which is scored lying: "
+                    "turn such joints y-up first, %s",
+                    path, axis, axis, turn,
+                )  # fmt: skip
         front = np.cross(up, joints[:, J["HipRight"]] - joints[:, J["HipLeft"]])
         feet = (joints[:, J["FootLeft"]] - joints[:, J["AnkleLeft"]]
                 + joints[:, J["FootRight"]] - joints[:, J["AnkleRight"]])  # fmt: skip

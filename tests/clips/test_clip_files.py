@@ -541,3 +541,42 @@ def test_timestamps_in_a_finer_unit_name_it(tmp_path: Path, scale: float, unit: 
     times = np.round(np.array([0.0, 1 / 30, 2 / 30, 0.0, 1 / 30, 2 / 30]) * scale).astype(np.int64)
     with pytest.raises(ClipFileError, match=re.escape(f"timestamps are in seconds ({unit})")):
         load_clipset_file(_raw(tmp_path, "fine.npz", timestamps=times))
+
+
+@pytest.mark.parametrize(
+    ("axes", "signs", "said"),
+    [((0, 2, 1), (1, -1, 1), "along z, not y (up), in most frames"),
+     ((1, 0, 2), (1, -1, 1), "along x, not y (up), in most frames")],
+    ids=["z-up", "x-up"],
+)  # fmt: skip
+def test_a_file_whose_bodies_lie_along_another_axis_says_how_to_turn_it_up(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    axes: tuple[int, int, int],
+    signs: tuple[int, int, int],
+    said: str,
+) -> None:
+    # A z-up export (AMASS, motion capture) was read silently as people lying down: few-shot AUC 0.990
+    # fell to 0.823, stream recall 0.75 to 0.38. Lying people look the same, so it is said, not turned;
+    # the turn it names makes the file upright.
+    from pose_frontend.synthetic import SyntheticPerformer
+
+    frames = np.stack([f for _, f in SyntheticPerformer([("walk_in_place", 3.0)], fps=20)])
+    lying = frames[..., list(axes)] * np.array(signs, np.float32)  # turned, not mirrored
+    path = _raw(
+        tmp_path, "lying.npz", joints=lying, offsets=np.array([0, len(frames)]), labels=np.array(["walk"]),
+        subjects=np.array(["s"]), names=np.array(["a"]), timestamps=np.arange(len(frames)) / 20.0,
+    )  # fmt: skip
+    with caplog.at_level("WARNING"):
+        (clip,) = load_clipset_file(path).clips
+    np.testing.assert_array_equal(clip.joints, lying)
+    turn = re.search(r"y-up first, joints\[\.\.\., (\[.*?\])\] \* (\[.*?\])", caplog.text)
+    assert said in caplog.text and turn, caplog.text
+    upright = lying[..., json.loads(turn[1])] * np.array(json.loads(turn[2]), np.float32)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        (clip,) = load_clipset_file(_raw(tmp_path, "lying.npz", joints=upright, offsets=np.array([0, len(frames)]),
+            labels=np.array(["walk"]), subjects=np.array(["s"]), names=np.array(["a"]),
+            timestamps=np.arange(len(frames)) / 20.0)).clips  # fmt: skip
+    np.testing.assert_allclose(clip.joints, frames, atol=1e-6)
+    assert "torso lies" not in caplog.text and "turned" not in caplog.text and "mirrored" not in caplog.text
