@@ -63,17 +63,21 @@ def validate_cmd(
 
 def _edge_yaml(path: Path) -> tuple[list[str], list[str], str]:
     """Problems, warnings and what the file sets up, of an edge.yaml (exits 2 when it is invalid)."""
+    from bus.logs import quiet_native_stderr
     from edge.checks import deployment_checks
 
     cfg = load_edge_config(path)
-    problems, warnings = deployment_checks(cfg)
+    with quiet_native_stderr():  # opening its source files: OpenCV's boilerplate (their problems say why)
+        problems, warnings = deployment_checks(cfg)
     return problems, warnings, f"{len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]}"
 
 
 def _frontend_file(path: Path) -> tuple[list[str], list[str], str]:
     """The same of a frontend host's file: the checks `haad frontend run` makes before it starts."""
+    from bus.logs import quiet_native_stderr
     from haad.cli.frontend import frontend_checks, load_frontend_config
 
     cfg = load_frontend_config(path)
-    problems, warnings = frontend_checks(cfg)
+    with quiet_native_stderr():  # as for an edge.yaml
+        problems, warnings = frontend_checks(cfg)
     return problems, warnings, f"frontend host: {len(cfg.streams)} stream(s) publishing to {cfg.bus.endpoint}"

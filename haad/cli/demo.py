@@ -85,11 +85,13 @@ def demo_cmd(
 def _check_video(video: Path) -> None:
     """Refuse a video the frontend could not open before anything starts (it would be restarted and
     given up after half a minute)."""
+    from bus.logs import quiet_native_stderr
     from pose_frontend.base import SourceError
     from pose_frontend.sources import VideoFileSource
 
     try:
-        VideoFileSource(video)
+        with quiet_native_stderr():  # OpenCV's boilerplate after a failed open: the error says why
+            VideoFileSource(video)
     except SourceError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
