@@ -133,15 +133,18 @@ def _other_layout(raw: object, setting: str, layout: str) -> str:
     shape = np.shape(raw) if isinstance(raw, np.ndarray) else ()
     if len(shape) != 3:
         return ""
+    if shape[-1] < 3:
+        return f"; {shape[-1]} values per joint: haad reads 3D joints (x, y, z), not image keypoints"
     fits = [name for name, n in LAYOUT_JOINTS.items() if n == shape[1]]
+    if not fits:  # COCO's 17 keypoints, OpenPose's 18, ...
+        known = ", ".join(f"{name} {n}" for name, n in sorted(LAYOUT_JOINTS.items()))
+        return f"; {shape[1]} joints: no layout haad reads has {shape[1]} ({known})"
     if layout in fits:  # the joints are right, the values beside them not (a tracking state, a presence)
         reads = 4 if layout in _WITH_VISIBILITY and shape[-1] > 4 else 3
         cut = f": joints[..., :{reads}]?" if shape[-1] > reads else ""
         said = "x, y, z and visibility" if reads == 4 else "x, y, z"
         return f"; {shape[-1]} values per joint: {setting} {layout} reads {said}{cut}"
-    if shape[-1] not in (3, 4):
-        return ""
-    return f"; {shape[1]} joints: {setting} {' or '.join(fits)}?" if fits else ""
+    return f"; {shape[1]} joints: {setting} {' or '.join(fits)}?" if shape[-1] in (3, 4) else ""
 
 
 def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> ClipSet:

@@ -488,15 +488,19 @@ def test_a_folder_or_a_gzip_file_given_as_a_clip_set_says_what_it_is(tmp_path: P
 @pytest.mark.parametrize(
     ("shape", "layout", "hint"),
     [((6, 25, 4), "kinect_v2", "4 values per joint: layout kinect_v2 reads x, y, z: joints[..., :3]?"),
-     ((6, 33, 5), "mediapipe33", "5 values per joint: layout mediapipe33 reads x, y, z and visibility: joints[..., :4]?")],
-    ids=["v2-tracking-state", "mediapipe-presence"],
+     ((6, 33, 5), "mediapipe33", "5 values per joint: layout mediapipe33 reads x, y, z and visibility: joints[..., :4]?"),
+     ((6, 17, 3), "kinect_v1", "17 joints: no layout haad reads has 17 (kinect_v1 20, kinect_v2 25, mediapipe33 33, "
+                               "msr_action3d 20, smpl24 24)"),
+     ((6, 20, 2), "kinect_v1", "2 values per joint: haad reads 3D joints (x, y, z), not image keypoints")],
+    ids=["v2-tracking-state", "mediapipe-presence", "coco-keypoints", "image-keypoints"],
 )  # fmt: skip
 def test_joints_with_other_values_per_joint_than_the_layout_reads_say_which(
     tmp_path: Path, shape: tuple[int, int, int], layout: str, hint: str
 ) -> None:
     # Kinect v2's tracking state as a fourth column was told '25 joints: layout kinect_v2?', the
     # layout the file already names; MediaPipe's (x, y, z, visibility, presence) that mediapipe33 takes
-    # only (..., 33, 3), though it reads (..., 33, 4).
+    # only (..., 33, 3), though it reads (..., 33, 4); COCO's 17 keypoints, or 2D ones, only that
+    # kinect_v1 has 20 joints of 3 values.
     path = _raw(tmp_path, "columns.npz", joints=np.zeros(shape, np.float32), layout=np.array(layout))
     with pytest.raises(ClipFileError) as e:
         load_clipset_file(path)
