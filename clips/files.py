@@ -133,6 +133,8 @@ def _other_layout(raw: object, setting: str, layout: str) -> str:
     shape = np.shape(raw) if isinstance(raw, np.ndarray) else ()
     if len(shape) != 3:
         return ""
+    if shape[1] in (3, 4) and shape[2] in LAYOUT_JOINTS.values():  # channels first, as ST-GCN keeps them
+        return f"; {shape[2]} joints of {shape[1]} values, the values first: joints.transpose(0, 2, 1)?"
     if shape[-1] < 3:
         return f"; {shape[-1]} values per joint: haad reads 3D joints (x, y, z), not image keypoints"
     fits = [name for name, n in LAYOUT_JOINTS.items() if n == shape[1]]
@@ -176,7 +178,7 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
             raise ClipFileError(f"{path}: {key} must be numbers ({_FORMAT_DOC}); got {arrays[key].dtype}")
     if arrays["joints"].ndim != 3:
         raise ClipFileError(
-            f"{path}: joints: (frames, joints, 3); got {arrays['joints'].shape}{_flat(arrays['joints'])}"
+            f"{path}: joints: (frames, joints, 3); got {arrays['joints'].shape}{_reshaped(arrays['joints'])}"
         )
     layout = (
         str(_stripped(arrays["layout"].reshape(-1))[0])
@@ -271,10 +273,19 @@ def _required_key(key: str, arrays: dict[str, np.ndarray]) -> str:
     }[key]
 
 
-def _flat(joints: np.ndarray) -> str:
-    """The reshape that makes (frames, joints * 3) columns of a known layout's joint count canonical."""
-    if joints.ndim == 2 and joints.shape[1] % 3 == 0 and joints.shape[1] // 3 in LAYOUT_JOINTS.values():
+def _reshaped(joints: np.ndarray) -> str:
+    """The reshape that makes joints of a known layout's joint count (frames, joints, 3): from
+    (frames, joints * 3) columns, or from one padded array per clip (clips, frames, joints, 3), as
+    NTU-style sets keep them."""
+    known = LAYOUT_JOINTS.values()
+    if joints.ndim == 2 and joints.shape[1] % 3 == 0 and joints.shape[1] // 3 in known:
         return f": joints.reshape({joints.shape[0]}, {joints.shape[1] // 3}, 3)?"
+    if joints.ndim == 4 and joints.shape[2] in known and joints.shape[3] in (3, 4):
+        clips, frames, n, values = joints.shape
+        return (
+            f": {clips} clips of {frames} frames? joints.reshape(-1, {n}, {values}), offsets "
+            f"np.arange({clips + 1}) * {frames} (padding frames of every joint at 0 are read as missing)"
+        )
     return ""
 
 

@@ -235,8 +235,11 @@ def test_joints_of_another_layout_than_the_file_says_name_the_layout_they_fit(
      ({"labels": np.array(["walk"] * 3 + ["kick"] * 3)},
       "labels: 6 entries, one per frame, not per clip (2): labels of each frame go in frame_labels"),
      ({"subjects": np.array(["s1"] * 6)}, "subjects: 6 entries, one per frame, not per clip (2): one subject per clip"),
-     ({"joints": np.zeros((6, 60), np.float32)}, "joints: (frames, joints, 3); got (6, 60): joints.reshape(6, 20, 3)?")],
-    ids=["no-offsets", "no-subjects", "no-layout", "labels-per-frame", "subjects-per-frame", "flat-joints"],
+     ({"joints": np.zeros((6, 60), np.float32)}, "joints: (frames, joints, 3); got (6, 60): joints.reshape(6, 20, 3)?"),
+     ({"joints": np.zeros((2, 3, 20, 3), np.float32)}, "joints: (frames, joints, 3); got (2, 3, 20, 3): 2 clips of 3 "
+      "frames? joints.reshape(-1, 20, 3), offsets np.arange(3) * 3 (padding frames of every joint at 0 are read as missing)")],
+    ids=["no-offsets", "no-subjects", "no-layout", "labels-per-frame", "subjects-per-frame", "flat-joints",
+         "a-padded-array-per-clip"],
 )  # fmt: skip
 def test_a_key_missing_or_of_the_wrong_shape_is_refused_saying_what_it_holds(
     tmp_path: Path, arrays: dict[str, np.ndarray | None], says: str
@@ -491,8 +494,9 @@ def test_a_folder_or_a_gzip_file_given_as_a_clip_set_says_what_it_is(tmp_path: P
      ((6, 33, 5), "mediapipe33", "5 values per joint: layout mediapipe33 reads x, y, z and visibility: joints[..., :4]?"),
      ((6, 17, 3), "kinect_v1", "17 joints: no layout haad reads has 17 (kinect_v1 20, kinect_v2 25, mediapipe33 33, "
                                "msr_action3d 20, smpl24 24)"),
-     ((6, 20, 2), "kinect_v1", "2 values per joint: haad reads 3D joints (x, y, z), not image keypoints")],
-    ids=["v2-tracking-state", "mediapipe-presence", "coco-keypoints", "image-keypoints"],
+     ((6, 20, 2), "kinect_v1", "2 values per joint: haad reads 3D joints (x, y, z), not image keypoints"),
+     ((6, 3, 25), "kinect_v2", "25 joints of 3 values, the values first: joints.transpose(0, 2, 1)?")],
+    ids=["v2-tracking-state", "mediapipe-presence", "coco-keypoints", "image-keypoints", "channels-first"],
 )  # fmt: skip
 def test_joints_with_other_values_per_joint_than_the_layout_reads_say_which(
     tmp_path: Path, shape: tuple[int, int, int], layout: str, hint: str
