@@ -154,41 +154,46 @@ async function alertsPage() {
   const size = Number(document.body.dataset.pageSize) || 50;
   const form = document.getElementById("filters");
   for (const z of form.querySelectorAll(".zone")) z.textContent = `(${ZONE})`;
-  const params = new URLSearchParams(location.search);
-  // A hand-edited or old URL: a page start within what the API takes (past the end: see load).
-  let offset = Math.min(Math.max(0, Math.floor(Number(params.get("offset"))) || 0), MAX_OFFSET);
-  offset -= offset % size;
-  let items = [], focus = -1;
+  let offset = 0, items = [], focus = -1, fromUrl = {};
   const selected = new Set();
   const [streams, profiles, alertProfiles, hosts] = await Promise.all([api("/streams?last=0"), api("/profiles"), api("/alert-profiles"), api("/hosts")]);
   const fill = (sel, values) => { for (const v of values) sel.append(el("option", { value: v }, v)); };
   fill(form.stream, streams.map((s) => s.stream_id));
   fill(form.profile, [...new Set([...profiles.map((p) => p.name), ...alertProfiles])].sort());
   fill(form.host, hosts);
+  // The filters and page the address holds: at the start, and at the browser's back and forward.
   // A filter in the URL that the form cannot hold is said, never quietly dropped (the list would
   // show every alert as if filtered).
-  const ignored = [];
-  for (const k of ["stream", "profile", "host"]) {
-    const v = params.get(k);
-    if (v && ![...form[k].options].some((o) => o.value === v)) form[k].append(el("option", { value: v }, v));
-    if (v) form[k].value = v;
+  function fromAddress() {
+    const params = new URLSearchParams(location.search);
+    // A hand-edited or old URL: a page start within what the API takes (past the end: see load).
+    offset = Math.min(Math.max(0, Math.floor(Number(params.get("offset"))) || 0), MAX_OFFSET);
+    offset -= offset % size;
+    const ignored = [];
+    for (const k of ["stream", "profile", "host"]) {
+      const v = params.get(k);
+      if (v && ![...form[k].options].some((o) => o.value === v)) form[k].append(el("option", { value: v }, v));
+      form[k].value = v || "";
+    }
+    // A person is a track id within its stream (0: a one-person camera's), as the list's "door · person 2".
+    const person = params.get("person");
+    form.person.value = person && /^\d{1,9}$/.test(person) ? String(Number(person)) : "";
+    if (person && !form.person.value) ignored.push(`person "${person}" (a track number, 0 or more)`);
+    const status = params.get("status");
+    form.status.value = status && [...form.status.options].some((o) => o.value === status) ? status : "";
+    if (status && !form.status.value) ignored.push(`status "${status}" (new, confirmed or dismissed)`);
+    // A time from the address is asked for as it was given while its field shows it: the field holds
+    // whole minutes of local time (a link's seconds were dropped, and an hour a clock goes back twice
+    // read as its first), so a shared or reloaded link listed other alerts than it named.
+    fromUrl = {};
+    for (const k of ["since", "until"]) {
+      const t = urlDate(params, k, ignored);
+      form[k].value = t ? localInput(t) : "";
+      if (t) fromUrl[k] = { shown: form[k].value, t };
+    }
+    sayIgnored(ignored);
   }
-  // A person is a track id within its stream (0: a one-person camera's), as the list's "door · person 2".
-  const person = params.get("person");
-  if (person && /^\d{1,9}$/.test(person)) form.person.value = String(Number(person));
-  else if (person) ignored.push(`person "${person}" (a track number, 0 or more)`);
-  const status = params.get("status");
-  if (status && [...form.status.options].some((o) => o.value === status)) form.status.value = status;
-  else if (status) ignored.push(`status "${status}" (new, confirmed or dismissed)`);
-  // A time from the address is asked for as it was given while its field shows it: the field holds
-  // whole minutes of local time (a link's seconds were dropped, and an hour a clock goes back twice
-  // read as its first), so a shared or reloaded link listed other alerts than it named.
-  const fromUrl = {};
-  for (const k of ["since", "until"]) {
-    const t = urlDate(params, k, ignored);
-    if (t) fromUrl[k] = { shown: (form[k].value = localInput(t)), t };
-  }
-  sayIgnored(ignored);
+  fromAddress();
   const asked = (k) => (fromUrl[k]?.shown === form[k].value ? fromUrl[k].t : new Date(form[k].value));
   const rowsEl = document.getElementById("rows");
 
@@ -203,13 +208,17 @@ async function alertsPage() {
     document.getElementById("select-all").checked = items.length > 0 && items.every((a) => selected.has(a.id));
   }
 
-  async function load() {
+  // push: a reviewer's own step (a filter, a page), which back undoes; a live update or a fix of the
+  // address replaces it.
+  async function load(push = false) {
     const q = new URLSearchParams();
     for (const k of ["stream", "person", "profile", "host", "status"]) if (form[k].value) q.set(k, form[k].value);
     for (const k of ["since", "until"]) if (form[k].value) q.set(k, asked(k).toISOString());
     const shown = new URLSearchParams(q);
     if (offset) shown.set("offset", offset);
-    history.replaceState(null, "", "/" + (shown.toString() ? "?" + shown : ""));  // no bare "/?" unfiltered
+    const address = "/" + (shown.toString() ? "?" + shown : "");  // no bare "/?" unfiltered
+    if (push && address !== location.pathname + location.search) history.pushState(null, "", address);
+    else history.replaceState(null, "", address);
     q.set("offset", offset); q.set("limit", size);
     const page = await api("/alerts?" + q.toString());
     if (offset > 0 && offset >= page.total) {  // past the last page (an old link, alerts deleted): go to it
@@ -259,7 +268,7 @@ async function alertsPage() {
   // A reload that fails (the server or its database down) says so over the rows it leaves: they
   // are from before, not what the filters now ask.
   const summary = document.getElementById("summary");
-  const reload = () => load().catch((e) => {
+  const reload = (push = false) => load(push).catch((e) => {
     summary.className = "error";
     summary.textContent = `Could not load the alerts (${e.message}): the list below is from before.`;
   });
@@ -306,11 +315,12 @@ async function alertsPage() {
   const toggle = () => { const a = items[focus]; if (a) { selected.has(a.id) ? selected.delete(a.id) : selected.add(a.id); showSelection(); } };
 
   // A filter set by hand replaces what the address asked: the word on what it ignored goes.
-  const refilter = () => { offset = 0; document.getElementById("url-notice").textContent = ""; reload(); };
+  const refilter = () => { offset = 0; document.getElementById("url-notice").textContent = ""; reload(true); };
   form.addEventListener("change", refilter);
   form.addEventListener("reset", () => setTimeout(refilter, 0));
-  document.getElementById("prev").onclick = () => { offset = Math.max(0, offset - size); reload(); };
-  document.getElementById("next").onclick = () => { offset += size; reload(); };
+  document.getElementById("prev").onclick = () => { offset = Math.max(0, offset - size); reload(true); };
+  document.getElementById("next").onclick = () => { offset += size; reload(true); };
+  window.addEventListener("popstate", () => { fromAddress(); reload(); });
   await load();
 
   const state = document.getElementById("live-state");

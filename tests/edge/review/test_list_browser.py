@@ -95,6 +95,32 @@ def test_a_filter_in_the_url_the_form_cannot_hold_is_applied_or_said(  # type: i
         ctx.store.close()
 
 
+def test_back_and_forward_step_through_the_pages_and_filters_the_reviewer_chose(
+    page, five_per_page: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A page or filter replaced the list's address: the browser's back left the list altogether
+    (to the page before it) instead of going back to the page or filters just left."""
+    log_in(page, five_per_page)
+    assert _shown(page)[1] == "page 1 of 2"
+    page.click("#next")
+    page.wait_for_url("**/?offset=5")
+    page.select_option("#f-stream", "door")
+    page.wait_for_url("**/?stream=door")
+    assert _shown(page) == ("3 alert(s) match, 3 unreviewed · showing 1–3", "page 1 of 1", 3)
+    page.go_back()
+    page.wait_for_url("**/?offset=5")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    assert page.locator("#f-stream").input_value() == "" and _shown(page)[1] == "page 2 of 2"
+    page.go_back()
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 5")
+    assert urlsplit(page.url).query == "" and _shown(page)[1] == "page 1 of 2"
+    page.go_forward()
+    page.go_forward()
+    page.wait_for_url("**/?stream=door")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 3")
+    assert page.locator("#f-stream").input_value() == "door"
+
+
 def test_a_time_filter_stays_put_across_reloads_in_another_time_zone(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
     """The URL holds UTC; the page put its digits into the local-time field, so each reload in New
     York moved the filter five hours later."""
