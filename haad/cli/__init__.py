@@ -6,7 +6,7 @@ try:  # a second of imports: Ctrl-C meanwhile ends as it does later, quietly wit
     import typer
 
     from haad import __version__
-    from haad.cli import alerts, bench, config_check, evaluate, events, frontend, keys, serve, train
+    from haad.cli import alerts, bench, config_check, evaluate, events, frontend, keys, profiles, serve, train
     from haad.cli.demo import demo_cmd
     from haad.cli.enroll import enroll_cmd
     from haad.cli.run import run_cmd
@@ -17,7 +17,7 @@ HELP = """haad flags unusual human actions on live cameras after being shown a f
 behaviour.
 
 Start with `haad demo`; run a deployment with `haad run --config edge.yaml`; enrol normal behaviour
-with `haad enroll`; review what it found with `haad serve` (web pages) or `haad alerts`.
+with `haad enroll` (see what is enrolled with `haad profiles`); review what it found with `haad serve` (web pages) or `haad alerts`.
 
 Exit codes: 0 done; 1 failed while running (a database, a file that cannot be written, a camera
 given up); 2 bad usage, configuration or input file (nothing was started); 130 interrupted by
@@ -44,6 +44,7 @@ def _root(
 app.command("run")(run_cmd)
 app.command("demo")(demo_cmd)
 app.command("enroll")(enroll_cmd)
+app.add_typer(profiles.app, name="profiles")
 app.add_typer(serve.app, name="serve")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(events.app, name="events")

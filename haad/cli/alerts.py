@@ -38,7 +38,17 @@ from edge.store.engine import SchemaTooNew
 from edge.store.models import MAX_ID, REVIEWER_LENGTH
 from edge.store.records import RECORD_FIELDS, encode_windows
 from edge.timeline_holes import timeline_holes
-from haad.cli.common import ConfigOpt, DbOpt, ProfilesOpt, check_behaviour, fail, load_edge_config, open_store
+from haad.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    ProfilesOpt,
+    check_behaviour,
+    fail,
+    load_edge_config,
+    open_store,
+    printable,
+    table,
+)
 
 if TYPE_CHECKING:
     from config.edge import EdgeConfig
@@ -141,7 +151,7 @@ def list_cmd(
         for a in alerts
     ]
     typer.echo(
-        _table(
+        table(
             [
                 "ID",
                 "STARTED (UTC)",
@@ -190,7 +200,7 @@ def show_cmd(
         typer.echo(json.dumps({**alert.to_dict(), "windows": windows, "timeline": timeline}, indent=2))
         return
     for key, value in {**alert.to_dict(), **_people(alert)}.items():
-        typer.echo(f"{key:>16}: {_printable(value)}")
+        typer.echo(f"{key:>16}: {printable(value)}")
     typer.echo(f"{'duration':>16}: {_duration(alert)}")
     if windows is None:
         typer.echo("\nstored windows: dropped by retention")
@@ -198,7 +208,7 @@ def show_cmd(
         typer.echo(f"\nstored windows ({alert.n_kept} of {alert.n_windows}):")
         header = ["#", "T_START (s)", "T_END (s)", "FRAMES", "SCORE", "MOTION (m/frame)"]
         typer.echo(
-            _table(
+            table(
                 header,
                 [
                     [
@@ -242,7 +252,7 @@ def show_cmd(
                 if i and shown[i - 1][0] <= a and t >= b
             ]
             rows.append([f"{t:.2f}", f"{s:.3f}", _bar(s, top, alert.threshold)])
-        typer.echo(_table(["T (s)", "SCORE", "(| threshold)"], rows))
+        typer.echo(table(["T (s)", "SCORE", "(| threshold)"], rows))
 
 
 @app.command("export")
@@ -373,7 +383,7 @@ def review_cmd(
             store.set_status(alert_id, status or "new", note, reviewer=reviewer)
         except KeyError as e:
             raise fail(e.args[0]) from None
-    typer.echo(_printable(f"alert {alert_id}: {status}" + (f" ({note})" if note else "")))
+    typer.echo(printable(f"alert {alert_id}: {status}" + (f" ({note})" if note else "")))
 
 
 SET_ASIDE = 3  # `deliver`: done, but states wait beside the outbox for a human
@@ -693,20 +703,3 @@ def _duration(a: AlertRecord) -> str:
     # and 0.3 s on the alert's page (Python's format rounds a tie to even).
     seconds = Decimal((a.ended_at - a.started_at).total_seconds()).quantize(Decimal("0.1"), ROUND_HALF_UP)
     return f"{seconds}s"
-
-
-def _printable(value: object) -> str:
-    """``value`` as text, control characters escaped: a note typed on the web page (or any field from
-    the shared alert log) could otherwise retitle, clear or rewrite the reviewer's terminal. A character
-    the terminal's encoding lacks (a latin-1 or ASCII locale) is escaped too: printing it raised."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
-    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    return text.encode(encoding, "backslashreplace").decode(encoding)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    rows = [[_printable(c) for c in r] for r in rows]
-    widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=True)]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
-    )

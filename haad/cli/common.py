@@ -162,3 +162,20 @@ def check_behaviour(name: str | None) -> str | None:
         return None if name is None else check_name(name, "behaviour")
     except ProfileError as e:
         raise typer.BadParameter(str(e)) from None
+
+
+def printable(value: object) -> str:
+    """``value`` as text, control characters escaped: a note typed on the web page (or any field from
+    the shared alert log) could otherwise retitle, clear or rewrite the reviewer's terminal. A character
+    the terminal's encoding lacks (a latin-1 or ASCII locale) is escaped too: printing it raised."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    rows = [[printable(c) for c in r] for r in rows]
+    widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=True)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
+    )
