@@ -513,7 +513,6 @@ def run_recordings_eval(
     are normal, enrolling a behaviour per normal label from other subjects' runs of it (``shots`` of
     them) or scoring against ``profile``, its frames thinned to ``pose_fps`` as :func:`run_stream_eval`
     does; writes ``stream_<file stem>.json``, refusing where that holds another set's figures."""
-    path = path.expanduser()  # a path after '=' or from a script comes as written: name the file read
     _claim(out, path.stem, str(path.resolve()))
     recordings = read_recording_set(
         path, normal, shots=shots, spec=backend.spec, min_segment_s=cfg.min_segment_s,

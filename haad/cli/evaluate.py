@@ -169,6 +169,8 @@ def eval_stream_cmd(
                    "enrol one from the file)", code=2)  # fmt: skip
     dataset = dataset or "kinder-gator"
     shots = 3 if shots is None else shots
+    # a path after '=' or from a script comes as written: the reports name the file read
+    recordings = recordings.expanduser() if recordings is not None else None
     if recordings is not None and not normal:
         raise fail("--recordings needs --normal LABEL (the frame label of normal behaviour)", code=2)
     # each behaviour once, in the order given, without the blanks a file's labels lose (clips/files.py)

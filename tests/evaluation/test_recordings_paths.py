@@ -19,8 +19,9 @@ runner = CliRunner()
 NORMAL = "Walk-in-place"
 
 
+@pytest.mark.parametrize("feedback", [[], ["--feedback", "1"]], ids=["stream", "feedback"])
 def test_a_recording_file_written_from_the_home_folder_is_read_and_named_as_the_file_there(
-    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feedback: list[str]
 ) -> None:
     # --recordings=~/walks.npz reaches haad unexpanded (the shell expands no ~ after '='), as does a
     # path from a script: 'clip-set file not found: ~/walks.npz'.
@@ -36,9 +37,9 @@ def test_a_recording_file_written_from_the_home_folder_is_read_and_named_as_the_
     result = runner.invoke(
         app,
         ["eval", "stream", "--recordings", "~/walks.npz", "--normal", NORMAL,
-         "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path / "out")],
+         "--config", str(onnx_config(tmp_path)), "--out", str(tmp_path / "out"), *feedback],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "out" / "stream_walks.json").read_text())
+    report = f"{'feedback' if feedback else 'stream'}_walks.json"
+    summary = json.loads((tmp_path / "out" / report).read_text())
     assert summary["recordings_file"] == str((tmp_path / "walks.npz").resolve())
-    assert summary["streams"] == 3
