@@ -217,6 +217,19 @@ def check_behaviours(profile: Profile, what: str, *, enrolled: bool = True) -> N
         raise ProfileError(f"{what}: no enrolled behaviour (feedback alone cannot set a threshold)")
 
 
+def behaviour_summary(profile: Profile) -> list[dict[str, Any]]:
+    """Each behaviour of ``profile`` as the review API and ``haad profiles`` show it: its name, kind
+    (enrolled, or feedback: marked normal), support windows, clips and the alerts marked normal."""
+    ids = profile.behaviour_ids
+    return [
+        {
+            "name": b["name"], "kind": b.get("kind", "enrolled"), "windows": int((ids == b["id"]).sum()),
+            "sources": list(b.get("sources", [])), "alert_ids": list(b.get("alert_ids", [])),
+        }
+        for b in profile.behaviour_table
+    ]  # fmt: skip
+
+
 def check_name(name: str, what: str = "profile") -> str:
     """``name`` if it may name a profile (or ``what``: a behaviour): names are shown in pages, typed on
     the command line, and a profile's is its folder's."""

@@ -34,7 +34,7 @@ from edge.feedback import (
     undo_normal,
 )
 from edge.overlays import cameras_using, overlay_store
-from edge.profiles import NoSuchProfile, Profile, ProfileError
+from edge.profiles import NoSuchProfile, Profile, ProfileError, behaviour_summary
 from edge.review import queries, schemas
 from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
@@ -641,17 +641,6 @@ def _aware(t: datetime | None, name: str) -> datetime | None:
         raise HTTPException(422, f"{name} is out of range in UTC (years 1 to 9999)") from None
 
 
-def _behaviours_out(p: Profile) -> list[dict[str, Any]]:
-    ids = p.behaviour_ids
-    return [
-        {
-            "name": b["name"], "kind": b.get("kind", "enrolled"), "windows": int((ids == b["id"]).sum()),
-            "sources": list(b.get("sources", [])), "alert_ids": list(b.get("alert_ids", [])),
-        }
-        for b in p.behaviour_table
-    ]  # fmt: skip
-
-
 def _version_out(p: Profile) -> dict[str, Any]:
     return {
         "version": p.version,
@@ -661,7 +650,7 @@ def _version_out(p: Profile) -> dict[str, Any]:
         "model_version": p.model_version,
         "vigour": p.meta.get("vigour"),  # the most vigorous enrolled second (edge/vigour.py)
         "created_at": p.meta.get("created_at"),
-        "behaviours": _behaviours_out(p),
+        "behaviours": behaviour_summary(p),
         "feedback": list(p.meta.get("feedback", [])),
     }
 
@@ -688,7 +677,7 @@ def _profile_out(ctx: ReviewContext, name: str) -> dict[str, Any]:
         except ProfileError:
             continue
         if len(o.windows):
-            overlays.append({"stream": stream, "version": o.version, "behaviours": _behaviours_out(o)})
+            overlays.append({"stream": stream, "version": o.version, "behaviours": behaviour_summary(o)})
     return {
         "name": name, "versions": versions, "latest": latest, "streams": cameras_using(name, _streams(ctx)),
         "overlays": overlays,

@@ -21,22 +21,11 @@ app = typer.Typer(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
-def _behaviours(p: Profile) -> list[dict[str, Any]]:
-    ids = p.behaviour_ids
-    return [
-        {
-            "name": b["name"], "kind": b.get("kind", "enrolled"), "windows": int((ids == b["id"]).sum()),
-            "sources": list(b.get("sources", [])), "alert_ids": list(b.get("alert_ids", [])),
-        }
-        for b in p.behaviour_table
-    ]  # fmt: skip
-
-
 def _summary(profiles: ProfileStore, name: str, streams: dict[str, list[str]]) -> dict[str, Any]:
     """``name``'s versions, its newest readable one and the behaviours marked normal for one camera;
     ``error`` says why the newest version is not the one shown (unreadable)."""
     from edge.overlays import cameras_using, overlay_store
-    from edge.profiles import ProfileError
+    from edge.profiles import ProfileError, behaviour_summary
 
     error = None
     try:
@@ -53,7 +42,7 @@ def _summary(profiles: ProfileStore, name: str, streams: dict[str, list[str]]) -
             continue
         if len(overlay.windows):
             overlays.append(
-                {"stream": stream, "version": overlay.version, "behaviours": _behaviours(overlay)}
+                {"stream": stream, "version": overlay.version, "behaviours": behaviour_summary(overlay)}
             )
     return {
         "name": name,
@@ -64,7 +53,7 @@ def _summary(profiles: ProfileStore, name: str, streams: dict[str, list[str]]) -
         "support_windows": 0 if latest is None else len(latest.windows),
         "model_version": None if latest is None else latest.model_version,
         "created_at": None if latest is None else latest.meta.get("created_at"),
-        "behaviours": [] if latest is None else _behaviours(latest),
+        "behaviours": [] if latest is None else behaviour_summary(latest),
         "cameras": cameras_using(name, streams),
         "overlays": overlays,
     }
