@@ -197,6 +197,17 @@ async function alertsPage() {
   const asked = (k) => (fromUrl[k]?.shown === form[k].value ? fromUrl[k].t : new Date(form[k].value));
   const rowsEl = document.getElementById("rows");
 
+  // A row's checkbox and link, made once per alert shown (load fills in the rest).
+  function newRow(a) {
+    const pick = el("input", { type: "checkbox", class: "pick", "aria-label": `select alert ${a.id}` });
+    pick.addEventListener("change", () => { pick.checked ? selected.add(a.id) : selected.delete(a.id); showSelection(); });
+    // The id's link is named as an alert to a screen reader (a link "4" said nothing, and a phone hides the headers).
+    const tr = el("tr", { "data-id": a.id },
+      el("td", { class: "pick" }, pick), el("td", { class: "id" }, el("a", { href: "/alerts/" + a.id, "aria-label": `alert ${a.id}` }, String(a.id))));
+    tr.addEventListener("click", (ev) => { if (!["A", "INPUT"].includes(ev.target.tagName) && !ev.target.closest("td.pick")) location.href = "/alerts/" + a.id; });
+    return tr;
+  }
+
   function showSelection() {
     for (const tr of rowsEl.children) {
       const id = Number(tr.dataset.id);
@@ -230,23 +241,27 @@ async function alertsPage() {
     focus = Math.min(Math.max(items.findIndex((a) => a.id === focusedId), focus), items.length - 1);
     const ids = new Set(items.map((a) => a.id));
     for (const id of [...selected]) if (!ids.has(id)) selected.delete(id);
-    // A keyboard user's place in the rows survives the reload (a live update comes any time).
+    // A live update comes any time (twice a second while an alert is open): only rows whose alert
+    // changed are redrawn, and a row's checkbox and link never are, so a click, the focus or a
+    // picture being loaded is not lost under the reviewer's pointer.
     const had = rowsEl.contains(document.activeElement) ? document.activeElement : null;
     const place = had && { id: had.closest("tr").dataset.id, row: [...rowsEl.children].indexOf(had.closest("tr")), what: had.matches("input.pick") ? "input.pick" : "a" };
-    rowsEl.replaceChildren(...items.map((a) => {
-      const pick = el("input", { type: "checkbox", class: "pick", "aria-label": `select alert ${a.id}` });
-      pick.addEventListener("change", () => { pick.checked ? selected.add(a.id) : selected.delete(a.id); showSelection(); });
-      const thumb = a.snapshots ? el("img", { class: "thumb", src: `/api/v1/alerts/${a.id}/thumbnail.jpg`, alt: `alert ${a.id}`, loading: "lazy" }) : "";
-      // The id's link is named as an alert to a screen reader (a link "4" said nothing, and a phone hides the headers).
-      const tr = el("tr", { class: a.status, "data-id": a.id },
-        el("td", { class: "pick" }, pick), el("td", { class: "id" }, el("a", { href: "/alerts/" + a.id, "aria-label": `alert ${a.id}` }, String(a.id))), el("td", { class: "thumb" }, thumb),
-        el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
-        el("td", {}, a.host || "–"), el("td", {}, who(a)), el("td", {}, `${a.profile} v${a.profile_version}`),
-        el("td", {}, `${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)}`), el("td", {}, badge(a.status)));
-      tr.addEventListener("click", (ev) => { if (!["A", "INPUT"].includes(ev.target.tagName) && !ev.target.closest("td.pick")) location.href = "/alerts/" + a.id; });
-      return tr;
-    }));
-    if (place) {
+    const before = new Map([...rowsEl.children].map((tr) => [Number(tr.dataset.id), tr]));
+    items.forEach((a, i) => {
+      const tr = before.get(a.id) || newRow(a), shown = JSON.stringify(a);
+      if (tr.dataset.shown !== shown) {
+        tr.dataset.shown = shown;
+        tr.className = a.status;
+        while (tr.children.length > 2) tr.lastChild.remove();
+        const thumb = a.snapshots ? el("img", { class: "thumb", src: `/api/v1/alerts/${a.id}/thumbnail.jpg`, alt: `alert ${a.id}`, loading: "lazy" }) : "";
+        tr.append(el("td", { class: "thumb" }, thumb), el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
+          el("td", {}, a.host || "–"), el("td", {}, who(a)), el("td", {}, `${a.profile} v${a.profile_version}`),
+          el("td", {}, `${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)}`), el("td", {}, badge(a.status)));
+      }
+      if (rowsEl.children[i] !== tr) rowsEl.insertBefore(tr, rowsEl.children[i] || null);
+    });
+    while (rowsEl.children.length > items.length) rowsEl.lastChild.remove();
+    if (place && !rowsEl.contains(document.activeElement)) {
       const row = rowsEl.querySelector(`tr[data-id="${place.id}"]`) || rowsEl.children[Math.min(place.row, rowsEl.children.length - 1)];
       row?.querySelector(place.what).focus();
     }
