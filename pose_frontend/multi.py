@@ -7,6 +7,8 @@ Per frame (:meth:`MultiPoseEstimator.estimate`):
    ``lost_timeout_s``, looked for in their region for the first ``REGION_RESUME_S`` of it, then
    only resumed by a detection);
 2. two tracks that read one person keep one pose (:meth:`PersonTracker.losers_of_duplicates`);
+   a track whose person was lost where it crossed another, and whose reading walks that person's
+   way, is given it back (:meth:`PersonTracker.crossed`);
 3. BlazePose's detector looks for new people on a few tiles of the frame (``tiles_per_frame``):
    tiles 4x the smallest person's height, half-overlapping, then twice, four times as large, up to
    the whole frame, swept in turn over successive frames (the first frame all of them), and the
@@ -14,7 +16,8 @@ Per frame (:meth:`MultiPoseEstimator.estimate`):
    the frame are large in a tile, where the 224 x 224 detector sees them. People already tracked
    are greyed out of the frame it looks at, so that someone beside them is not outshone;
 4. a detection outside every tracked person starts a landmark pass in its region: it resumes the
-   nearest lost track, or starts a new id;
+   nearest lost track, or starts a new id (where it shows that tracks changed people at a
+   crossing, each takes back its own and the detection resumes its track);
 5. only confirmed tracks are given out (:mod:`pose_frontend.tracking`: found by the detector and
    read standing, read standing twice in a row, walked, moved its limbs against its torso, or read
    upright or lying in every frame for 2 s, keeping its limbs' lengths).
@@ -38,6 +41,7 @@ from pose_frontend.tracking import (
     BODY_LANDMARKS,
     DUPLICATE_IOU,
     Box,
+    Crossing,
     PersonTracker,
     box_height,
     box_iou,
@@ -226,6 +230,8 @@ class MultiPoseEstimator(Closing):
                 self._rois[tid] = next_roi
             else:
                 tracker.missed(tid)
+        if crossing := tracker.crossed(None, t):
+            self._reassign(crossing, read)
 
         # Coarse tiles first. Tiles smaller than half the frame look at it with everyone found so far
         # greyed out (beside a tracked person, a small one is outshone); on larger tiles grey boxes
@@ -274,7 +280,8 @@ class MultiPoseEstimator(Closing):
     ) -> list[tuple[Detection, int | None]]:
         """Detections on ``tiles`` of people nobody tracks yet, each with the lost track it resumes
         (None: a new person). A detection that reveals a takeover
-        (:meth:`PersonTracker.taken_over`) first gives the two tracks back their own people."""
+        (:meth:`PersonTracker.taken_over`) or tracks that changed people where people crossed
+        (:meth:`PersonTracker.crossed`) first gives the tracks back their own people."""
         found: list[Detection] = []
         for x, y, w, h in tiles:
             found += self._detector.detect(frame[y : y + h, x : x + w], (x, y))
@@ -287,6 +294,9 @@ class MultiPoseEstimator(Closing):
                 active, lost = takeover
                 self._swap(active, lost, read)
                 taken.append((d, active))
+            elif crossing := self.tracker.crossed((d.roi.cx, d.roi.cy), t):
+                self._reassign(crossing, read)
+                taken.append((d, crossing.appeared))
             else:
                 rest.append(d)
         return taken + list(
@@ -359,6 +369,25 @@ class MultiPoseEstimator(Closing):
         self._rois[active], self._rois[lost] = self._rois[lost], self._rois[active]
         if active in read:
             read[lost] = read.pop(active)
+
+    def _reassign(self, crossing: Crossing, read: dict[int, tuple[PoseResult, Roi]]) -> None:
+        """Each track of ``crossing`` takes the pose, landmark graph and region of the track that
+        followed its person; the track whose person appeared gets the graph nobody took (the lost
+        track's: it has seen nobody since), to read them at the detection."""
+        self.tracker.reassign(crossing)
+        landmarkers, rois = dict(self._landmarkers), dict(self._rois)
+        poses = {giver: read.pop(giver) for giver in set(crossing.takes.values())}
+        for taker, giver in crossing.takes.items():
+            self._landmarkers[taker], self._rois[taker], read[taker] = (
+                landmarkers[giver],
+                rois[giver],
+                poses[giver],
+            )
+        for spare in set(crossing.takes) - set(crossing.takes.values()):
+            self._landmarkers[crossing.appeared], self._rois[crossing.appeared] = (
+                landmarkers[spare],
+                rois[spare],
+            )
 
     @staticmethod
     def _seen_hidden(frame: np.ndarray, poses: list[PoseResult]) -> np.ndarray:

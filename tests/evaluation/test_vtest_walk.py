@@ -93,7 +93,7 @@ def test_vtest_walking_profile_raises_no_alert_on_the_rest_of_the_video(data_roo
     )
     backend = make_backend(OnnxRuntimeConfig())
     report = walking_profile_run(load_frames(VTEST_SKELETONS), backend, WorkerConfig())
-    assert report.enrol_people >= 20 and report.windows_scored > 1000
+    assert report.enrol_people >= 20 and report.windows_scored > 700
     assert (report.alerts, report.alerted_people) == (0, [])
     # Small people's skeletons are noisier than the prior's Kinect people: the enrolment says so.
     assert backend.calibration_prior is not None

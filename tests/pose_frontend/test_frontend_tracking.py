@@ -170,7 +170,77 @@ def test_a_lost_person_reappearing_where_they_were_is_resumed_not_swapped() -> N
         see(tracker, walker, person(300 + 10 * i, 200), t + i / 10)
     # The stander reappears where they stood: that is where their lost track is predicted.
     assert tracker.taken_over((300.0, 200.0), t + 0.5) is None
+    assert tracker.crossed((300.0, 200.0), t + 0.5) is None
     assert tracker.match_lost([(300.0, 200.0)], t + 0.5) == [stander]
+
+
+def walkers_meeting(tracker: PersonTracker) -> tuple[int, int]:
+    """Two people walking at each other at 50 px/s (``right`` from x=200, ``left`` from x=400), seen
+    to 1.8 s; at 1.9 s, where they meet, ``left``'s track is lost. Returns (right, left)."""
+    right = start(tracker, person(200, 200), 0.0)
+    left = start(tracker, person(400, 210), 0.0)
+    for i in range(1, 19):
+        see(tracker, right, person(200 + 5 * i, 200), i / 10)
+        see(tracker, left, person(400 - 5 * i, 210), i / 10)
+    tracker.missed(left)
+    return right, left
+
+
+def test_a_track_that_went_on_with_the_person_it_crossed_gets_its_own_back() -> None:
+    """vtest.avi at 73 s: a man walking right passes one walking left, whose track is lost behind
+    him; the first one's track goes on walking left. He reappears (a detection) where he would
+    have walked on: the two tracks take back their own people."""
+    tracker = PersonTracker(max_people=4, lost_timeout_s=2.0)
+    right, left = walkers_meeting(tracker)
+    for i in range(19, 25):  # right's track goes on with the man walking left
+        see(tracker, right, person(400 - 5 * i, 210), i / 10)
+    now, he = 2.4, (320.0, 205.0)  # the hip centre of the man walking right, 290 at 1.8 s
+    assert tracker.match_lost([he], now) == [left]  # what resumed the lost track before
+    crossing = tracker.crossed(he, now)
+    assert crossing is not None and crossing.takes == {left: right} and crossing.appeared == right
+    tracker.reassign(crossing)
+    assert tracker.tracks[left].active and box_center(tracker.tracks[left].box)[0] == pytest.approx(280)
+    assert tracker.tracks[left].velocity[0] == pytest.approx(-50)
+    assert not tracker.tracks[right].active  # lost where it was when they met, walking right
+    assert tracker.tracks[right].predicted_hip(now) == pytest.approx(he)
+    see(tracker, right, person(320, 200), now)
+    assert tracker.tracks[right].active and tracker.counters.swaps == 1
+    assert tracker.crossed((330.0, 205.0), now + 0.1) is None  # nobody lost now
+
+
+@pytest.mark.parametrize("went_on_with_left", [True, False])
+def test_a_track_walking_the_way_of_the_one_it_crossed_is_given_it_before_anyone_appears(
+    went_on_with_left: bool,
+) -> None:
+    """As above, checked every frame with nobody appearing: once right's track is where left's
+    was heading and a quarter of its height from where its own man is (0.4 s after they met),
+    left's track takes its reading and right's is lost, walking on where its man is, for a
+    detection to resume it."""
+    tracker = PersonTracker(max_people=4, lost_timeout_s=2.0)
+    right, left = walkers_meeting(tracker)
+    given = []
+    for i in range(19, 25):
+        x = 400 - 5 * i if went_on_with_left else 200 + 5 * i
+        see(tracker, right, person(x, 210 if went_on_with_left else 200), i / 10)
+        if crossing := tracker.crossed(None, i / 10):
+            given.append((i / 10, crossing.takes, crossing.appeared))
+            tracker.reassign(crossing)
+            break
+    if not went_on_with_left:
+        assert given == [] and tracker.match_lost([(280.0, 215.0)], 2.4) == [left]
+        return
+    assert given == [(pytest.approx(2.3), {left: right}, right)]
+    assert tracker.tracks[left].active and not tracker.tracks[right].active
+    assert tracker.match_lost([(320.0, 205.0)], 2.4) == [right]  # the man walking right, found
+
+
+def test_a_lost_walker_reappearing_where_they_were_heading_is_resumed_not_swapped() -> None:
+    tracker = PersonTracker(max_people=4, lost_timeout_s=2.0)
+    right, left = walkers_meeting(tracker)
+    for i in range(19, 25):  # right's track walks on with its own man
+        see(tracker, right, person(200 + 5 * i, 200), i / 10)
+    assert tracker.crossed((280.0, 215.0), 2.4) is None  # where the lost one was heading
+    assert tracker.match_lost([(280.0, 215.0)], 2.4) == [left]
 
 
 def test_a_person_cut_off_by_the_frame_edge_is_found_at_their_hips_not_their_box() -> None:
