@@ -238,7 +238,10 @@ async function alertsPage() {
     }
     const focusedId = items[focus]?.id;
     items = page.items;
-    focus = Math.min(Math.max(items.findIndex((a) => a.id === focusedId), focus), items.length - 1);
+    // The current alert stays current wherever it moved (rows above it gone: a colleague reviewed
+    // one); gone itself (reviewed here), the one that took its place is.
+    const still = items.findIndex((a) => a.id === focusedId);
+    focus = still >= 0 ? still : Math.min(focus, items.length - 1);
     const ids = new Set(items.map((a) => a.id));
     for (const id of [...selected]) if (!ids.has(id)) selected.delete(id);
     // A live update comes any time (twice a second while an alert is open): only rows whose alert

@@ -211,6 +211,27 @@ def test_a_click_begun_as_a_live_update_redraws_the_list_still_selects_its_alert
     page.goto("about:blank")  # closes the live stream before the server stops
 
 
+def test_the_current_alert_stays_current_when_a_colleague_reviews_one_above_it(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """The list kept the current row's place, not its alert: a colleague's review took a row above it
+    off the "new" list, the next alert down became current unseen, and "c" confirmed that one."""
+    log_in(page, live_server, "/?status=new")
+    page.wait_for_function("document.getElementById('live-state').textContent === 'live'")
+    for _ in range(3):
+        page.keyboard.press("j")
+    assert page.locator("#rows tr.focus").get_attribute("data-id") == str(seeded.ids[3])
+    with AlertStore(seeded.url) as store:
+        store.set_status(seeded.ids[5], "dismissed", None, reviewer="bob")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 5")
+    assert page.locator("#rows tr.focus").get_attribute("data-id") == str(seeded.ids[3])
+    page.keyboard.press("c")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 4")
+    with AlertStore(seeded.url) as store:
+        assert [a.id for a in store.list_alerts() if a.status == "confirmed"] == [seeded.ids[3]]
+    page.goto("about:blank")  # closes the live stream before the server stops
+
+
 def test_the_help_takes_the_focus_keeps_the_keys_from_the_alerts_and_gives_it_back(
     module_page, module_server: str, module_log: Seeded
 ) -> None:  # type: ignore[no-untyped-def]
