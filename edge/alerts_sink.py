@@ -52,7 +52,7 @@ from edge.store.models import StreamStatus
 
 log = logging.getLogger("haad.alerts")
 RETRY_S = (1.0, 30.0)  # first and longest wait between two attempts during an outage
-BATCH = 64  # states per delivery transaction
+BATCH = 64  # states per delivery transaction, at most (_Delivery.batch)
 # States kept in memory for delivery after the outbox took them (the others are read back).
 SAVED_KEPT = 4 * BATCH
 
@@ -354,10 +354,11 @@ class AlertSink:
             if rev > newest.get(a.episode_key, (-1,))[0]:
                 newest[a.episode_key] = (rev, a)
         todo = [(rev, a) for rev, a in newest.values() if not delivery.has(a.episode_key, rev)]
-        refused = delivery.write(todo[:BATCH], self.cfg.timeout_s) if todo else []
+        batch = todo[: delivery.batch]
+        refused = delivery.write(batch, self.cfg.timeout_s) if todo else []
         if refused is None:
             return None
-        self.delivered += len(todo[:BATCH]) - len(refused)
+        self.delivered += len(batch) - len(refused)
         # Set aside for a human like a row that cannot be read, so none waits behind them; one held only
         # in memory (the outbox failing) stays there, tried again alone at each round.
         outboxed = {(a.episode_key, rev) for rev, a in from_outbox}
@@ -375,7 +376,7 @@ class AlertSink:
                 if self._saved.get(a.episode_key, (rev + 1,))[0] <= rev:
                     del self._saved[a.episode_key]
             self._waiting = delivery.waiting()
-        return len(todo[:BATCH]), len(todo) > BATCH or len(from_outbox) == BATCH
+        return len(batch), len(todo) > len(batch) or len(from_outbox) == BATCH
 
     def _read_log_unfinished(self, delivery: _Delivery) -> bool:
         """Hand over the episodes of our streams open in the log that neither this worker nor the
@@ -489,6 +490,10 @@ class _Delivery:
         self.down_since: float | None = None
         self.error: str | None = None
         self.done: dict[str, int] = {}  # episode key -> newest revision delivered by this worker
+        # States per transaction: halved at each failed write, one more after each that works, so a
+        # backlog that a slow link cannot carry within the deadline in one transaction goes in
+        # smaller ones (seldom cut again) instead of being cut and sent again whole for ever.
+        self.batch = BATCH
         self.moved = False  # the SQLite log's file was deleted or replaced under it (LogMoved)
 
     def wait_s(self) -> float:
@@ -527,8 +532,10 @@ class _Delivery:
         try:
             written, refused = write_refusals(write, states)
         except Exception as e:  # noqa: BLE001 - any driver error means: not delivered yet
+            self.batch = max(1, len(states) // 2)
             self.failed(e)
             return None
+        self.batch = min(BATCH, self.batch + 1)
         for key, rev in written:
             self.done[key] = max(rev, self.done.get(key, -1))
         if self.down_since is not None:

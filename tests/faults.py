@@ -7,6 +7,7 @@ import os
 import select
 import socket
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
@@ -35,10 +36,12 @@ class TcpProxy:
     and left waiting, as a frozen server, NAT box or proxy does) or one that is down (``refuse``: every
     connection is cut and new ones are refused); ``forward`` brings it back.
 
-    Listens on 127.0.0.1:``port`` (a free one) and forwards to ``target`` while ``mode`` is forward."""
+    Listens on 127.0.0.1:``port`` (a free one) and forwards to ``target`` while ``mode`` is forward;
+    with ``upload_bytes_per_s``, what clients send goes on at that rate (a slow uplink)."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], *, upload_bytes_per_s: float | None = None) -> None:
         self.target = target
+        self.upload_bytes_per_s = upload_bytes_per_s
         self.mode: Mode = "forward"
         self._generation = 0  # changes with every set(): sockets seen before may be gone
         self._lock = threading.Lock()
@@ -141,6 +144,8 @@ class TcpProxy:
             data = s.recv(65536)
             if data:
                 other.sendall(data)
+                if s is pair[0] and self.upload_bytes_per_s:
+                    time.sleep(len(data) / self.upload_bytes_per_s)
                 return
         except OSError:
             pass
