@@ -156,6 +156,7 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
     worker reads the same frames."""
     path = _existing(path, "clip-set file", frozenset({".npz"}))
     arrays, pickled = _read_npz(path)
+    _refuse_misspelt_keys(path, [*arrays, *pickled])
     if read_pickled := [k for k in pickled if k in KEYS]:
         raise ClipFileError(
             f"{path}: {', '.join(read_pickled)}: dtype=object (pickled Python objects), which haad does not "
@@ -260,6 +261,21 @@ def load_clipset_file(path: Path, *, min_visibility: float | None = None) -> Cli
         for i in range(n)
     )
     return ClipSet(path.stem, clips)
+
+
+def _refuse_misspelt_keys(path: Path, keys: list[str]) -> None:
+    """Refuse a key haad reads in another case or number ('label', 'Joints', 'timestamp'): other keys
+    are ignored, so a file's labels so named were none, its views no cross-view, its timestamps the
+    fps instead, or a required key was said to lack."""
+
+    def spelt(key: str) -> str:  # in any case, singular or plural
+        return key.lower().removesuffix("s")
+
+    others = {spelt(k): k for k in keys if k not in KEYS}
+    unread = {"fps"} if "timestamps" in keys else set()  # timestamps are read instead
+    for key in KEYS:
+        if key not in keys and key not in unread and (near := others.get(spelt(key))):
+            raise ClipFileError(f"{path}: {near!r} is no key haad reads: {key!r}? ({_FORMAT_DOC})")
 
 
 def _required_key(key: str, arrays: dict[str, np.ndarray]) -> str:

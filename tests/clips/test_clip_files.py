@@ -588,3 +588,28 @@ def test_a_file_whose_bodies_lie_along_another_axis_says_how_to_turn_it_up(
             timestamps=np.arange(len(frames)) / 20.0)).clips  # fmt: skip
     np.testing.assert_allclose(clip.joints, frames, atol=1e-6)
     assert "torso lies" not in caplog.text and "turned" not in caplog.text and "mirrored" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("given", "key"),
+    [("label", "labels"), ("Joints", "joints"), ("timestamp", "timestamps"), ("VIEW", "views")],
+)
+def test_a_key_haad_reads_in_another_case_or_number_is_refused_naming_the_key(
+    tmp_path: Path, given: str, key: str
+) -> None:
+    # Keys haad does not read are ignored: a file's 'label' left every clip unlabelled (haad eval
+    # fewshot: 'no clip has a label'), 'view' scored one camera, 'timestamp' beside fps was never read,
+    # and 'Joints' was said to lack joints.
+    path = _raw(tmp_path, "slip.npz", **{key: None}, **{given: np.array(["a", "b"]) if key != "joints" else
+                np.zeros((6, 20, 3), np.float32)}, fps=np.array(30.0))  # fmt: skip
+    with pytest.raises(ClipFileError, match=rf"slip.npz: '{given}' is no key haad reads: '{key}'\?"):
+        load_clipset_file(path)
+    # a key of its own (ids, or an FPS beside the timestamps read instead) is still left alone
+    path = _raw(
+        tmp_path,
+        "own.npz",
+        frame_label_ids=np.arange(6),
+        label_names=np.array(["w", "k"]),
+        FPS=np.array(30),
+    )
+    assert len(load_clipset_file(path).clips) == 2
