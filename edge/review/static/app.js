@@ -155,7 +155,7 @@ async function alertsPage() {
   const form = document.getElementById("filters");
   for (const z of form.querySelectorAll(".zone")) z.textContent = `(${ZONE})`;
   let offset = 0, items = [], focus = -1, fromUrl = {};
-  const selected = new Set();
+  const selected = new Set(), reviewedHere = new Set();
   const [streams, profiles, alertProfiles, hosts] = await Promise.all([api("/streams?last=0"), api("/profiles"), api("/alert-profiles"), api("/hosts")]);
   const fill = (sel, values) => { for (const v of values) sel.append(el("option", { value: v }, v)); };
   fill(form.stream, streams.map((s) => s.stream_id));
@@ -239,9 +239,11 @@ async function alertsPage() {
     const focusedId = items[focus]?.id;
     items = page.items;
     // The current alert stays current wherever it moved (rows above it gone: a colleague reviewed
-    // one); gone itself (reviewed here), the one that took its place is.
+    // one); reviewed here and gone, the one that took its place is (triage goes on down the list);
+    // gone otherwise (a new alert pushed it to the next page, a colleague reviewed it), none is, so
+    // that a key never acts on an alert the reviewer did not move to.
     const still = items.findIndex((a) => a.id === focusedId);
-    focus = still >= 0 ? still : Math.min(focus, items.length - 1);
+    focus = still >= 0 ? still : reviewedHere.has(focusedId) ? Math.min(focus, items.length - 1) : -1;
     const ids = new Set(items.map((a) => a.id));
     for (const id of [...selected]) if (!ids.has(id)) selected.delete(id);
     // A live update comes any time (twice a second while an alert is open): only rows whose alert
@@ -303,7 +305,7 @@ async function alertsPage() {
     try {
       for (const [seen, group] of groups) {
         const r = await api("/alerts/review", { method: "POST", json: { ids: group, status, if_status: seen } });
-        for (const id of r.updated) selected.delete(id);
+        for (const id of r.updated) { selected.delete(id); reviewedHere.add(id); }
         updated += r.updated.length; changed += r.changed.length;
       }
       msg.textContent = `${updated} alert(s) ${status}` + (changed ? `; ${changed} reviewed meanwhile by someone else, left as they are` : "");

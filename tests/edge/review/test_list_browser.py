@@ -123,6 +123,27 @@ def test_back_and_forward_step_through_the_pages_and_filters_the_reviewer_chose(
     assert page.locator("#f-stream").input_value() == "door"
 
 
+def test_no_alert_is_current_once_a_new_one_pushed_the_current_one_to_the_next_page(
+    page, five_per_page: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """The current row's place was kept, not its alert: a new alert pushed the last row's alert to the
+    next page, the one above it became current unseen, and "c" confirmed that one."""
+    log_in(page, five_per_page)
+    page.wait_for_function("document.getElementById('live-state').textContent === 'live'")
+    for _ in range(5):
+        page.keyboard.press("j")
+    assert page.locator("#rows tr.focus").get_attribute("data-id") == str(seeded.ids[1])
+    with AlertStore(seeded.url) as store:
+        (new,) = store.write_alerts([demo_alert("yard", "other", datetime.now(UTC), seed=8)])
+    page.wait_for_selector(f"#rows tr[data-id='{new}']")
+    assert page.locator("#rows tr.focus").count() == 0
+    page.keyboard.press("c")
+    assert page.locator("#review-result").inner_text().startswith("Nothing to review")
+    with AlertStore(seeded.url) as store:
+        assert {a.status for a in store.list_alerts()} == {"new"}
+    page.goto("about:blank")  # closes the live stream before the server stops
+
+
 def test_a_time_filter_stays_put_across_reloads_in_another_time_zone(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
     """The URL holds UTC; the page put its digits into the local-time field, so each reload in New
     York moved the filter five hours later."""
