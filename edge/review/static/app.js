@@ -738,8 +738,11 @@ async function timelinePage() {
     const width = probe.getComputedTextLength(), room = 1.5 * width + 12;
     probe.remove();
     const n = [4, 2].find((k) => (W - L - R) / k >= room) || 1;
-    for (const { t, step, anchor } of axisMarks(n, room)) {
-      const x = X(t), middle = Math.min(Math.max(x, width / 2 + 2), W - width / 2 - 2);  // a mark by an edge: its label within the chart
+    for (const mark of axisMarks(n, room)) {
+      const { t, step } = mark, x = X(t), middle = Math.min(Math.max(x, width / 2 + 2), W - width / 2 - 2);  // a mark by an edge: its label within the chart
+      // The ends alone (a phone): the first is centred on its line, over the free corner above the
+      // camera names, as reaching right of it, it ran into the last.
+      const anchor = n === 1 && mark.anchor === "start" ? "middle" : mark.anchor;
       svg.append(svgEl("line", { x1: x, x2: x, y1: T - 4, y2: H, stroke: "#e3e7ec", class: "mark" }));
       svg.append(Object.assign(svgEl("text", { x: anchor === "middle" ? middle : x, y: 12, "font-size": 10, fill: "#667", "text-anchor": anchor }), { textContent: short(t, step) }));
     }
