@@ -9,6 +9,9 @@ from config.base import StrictModel
 
 # worker.min_segment_s's default, also the few-shot benchmark's yardstick for a too-short clip
 MIN_SEGMENT_S = 1.0
+# The longest worker.max_gap_s allowed: a hole longer than this ends a segment under any config, so a
+# file source's pass boundary (pose_frontend/sources.py) is stamped that far apart.
+MAX_BRIDGED_GAP_S = 10.0
 
 
 class EpisodeConfig(StrictModel):
@@ -173,7 +176,7 @@ class WorkerConfig(StrictModel):
     max_gap_s: float = Field(
         default=0.5,
         ge=0,
-        le=10,
+        le=MAX_BRIDGED_GAP_S,
         description="Longest hole (missing frames, no person, low visibility, missing joint) bridged by interpolation.",
     )
     min_visibility: float = Field(

@@ -9,8 +9,12 @@ A source is iterable and yields ``(timestamp_s, frame)``:
 
 Timestamps come from the source: the container's frame position for videos, ``i / fps`` for image
 folders, the recorded times for skeleton files, and the wall clock for live sources. They rise
-strictly, also across loops and clip boundaries (each pass starts one frame step after the previous
-one ended). File sources can be paced to real time (``realtime``), as a camera would be.
+strictly, also across loops and clip boundaries. A pass (a loop's, a clip's of a replay) is another
+stretch of time than the one before it, its first pose nowhere near the last: it starts
+:data:`SEAM_S` after the previous one ended, a hole longer than the worker bridges under any config,
+so no window spans the seam (a real gap in the stream, as docs/worker.md treats one). A single image
+looped is a still, one stretch of time, and a performer with ``starts_at`` a live camera. File
+sources can be paced to real time (``realtime``), as a camera would be; a seam is not waited out.
 
 A source given a ``stop`` event (``threading.Event`` or ``multiprocessing.Event``) ends its
 iteration as soon as the event is set, including while it waits (pacing, reconnect backoff).
@@ -40,6 +44,7 @@ from config.frontend import (
     VideoSourceConfig,
     WebcamSourceConfig,
 )
+from config.worker import MAX_BRIDGED_GAP_S
 from models.skeleton import to_canonical
 from pose_frontend.base import (
     CorruptVideoError,
@@ -62,33 +67,40 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".
 _SHORT_VIDEO_SLACK = 0.02
 # Real-time pacing does not try to catch up more than this far behind; beyond it the clock restarts.
 _MAX_PACING_LAG_S = 0.5
+# Source time between one pass's last frame and the next one's first, on top of a frame step.
+SEAM_S = MAX_BRIDGED_GAP_S
 
 
 def chain_passes(
-    passes: Iterable[Iterable[tuple[float, np.ndarray]]], step_s: float
+    passes: Iterable[Iterable[tuple[float, np.ndarray]]], step_s: float, seam_s: float = 0.0
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Play ``passes`` one after another with rising timestamps: every pass after the first is
-    shifted to start ``step_s`` after the previous pass's last frame."""
+    shifted to start ``step_s + seam_s`` after the previous pass's last frame."""
     shift, last = 0.0, None
     for frames in passes:
         first = True
         for t, frame in frames:
             if first and last is not None:
-                shift = last + step_s - t
+                shift = last + step_s + seam_s - t
             first = False
             last = t + shift
             yield last, frame
 
 
 def paced(
-    frames: Iterable[tuple[float, np.ndarray]], stop: StopFlag | None
+    frames: Iterable[tuple[float, np.ndarray]], stop: StopFlag | None, seam_s: float = 0.0
 ) -> Iterator[tuple[float, np.ndarray]]:
-    """Hold each frame back until as much wall time has passed as source time (a camera's pace)."""
+    """Hold each frame back until as much wall time has passed as source time (a camera's pace).
+    A step of ``seam_s`` or more (> 0: a seam between passes) is not waited out: the next pass
+    follows at once."""
     origin = None  # wall-clock time of source time 0
+    last = -np.inf
     for t, frame in frames:
         now = time.monotonic()
-        if origin is None or now - (origin + t) > _MAX_PACING_LAG_S:
+        seam = 0 < seam_s <= t - last
+        if origin is None or seam or now - (origin + t) > _MAX_PACING_LAG_S:
             origin = now - t  # first frame, or fell far behind: do not burst to catch up
+        last = t
         if wait_or_stop(stop, origin + t - now):
             return
         yield t, frame
@@ -129,25 +141,29 @@ class _PassSource(Source):
     def _step_s(self) -> float:
         """Nominal frame interval: the gap between one pass's end and the next pass's start."""
 
+    def _seam_s(self) -> float:
+        """Source time added between passes: each is another stretch of time (module docstring)."""
+        return SEAM_S
+
     def resume_after(self, timestamp: float) -> bool:
         self._resume_after = timestamp
         return True
 
     def _frames(self) -> Iterator[tuple[float, np.ndarray]]:
-        frames = chain_passes(self._passes(), self._step_s())
+        frames = chain_passes(self._passes(), self._step_s(), self._seam_s())
         if self._resume_after is not None:
             frames = self._resumed(frames, self._resume_after)
-        return paced(frames, self.stop) if self.realtime else frames
+        return paced(frames, self.stop, self._seam_s()) if self.realtime else frames
 
     def _resumed(
         self, frames: Iterator[tuple[float, np.ndarray]], after: float
     ) -> Iterator[tuple[float, np.ndarray]]:
         """A recording played once goes on after the frame published last; a loop starts a new pass
-        after it (catching up with where it was could mean decoding hours of passes)."""
+        after it, a seam apart (catching up with where it was could mean decoding hours of passes)."""
         if self.loop:
             shift = None
             for t, frame in frames:
-                shift = after + self._step_s() - t if shift is None else shift
+                shift = after + self._step_s() + self._seam_s() - t if shift is None else shift
                 yield t + shift, frame
             return
         for t, frame in frames:
@@ -270,6 +286,9 @@ class ImageFolderSource(_PassSource):
 
     def _step_s(self) -> float:
         return 1.0 / self.fps
+
+    def _seam_s(self) -> float:
+        return SEAM_S if len(self.files) > 1 else 0.0  # one image looped: a still camera
 
     def _passes(self) -> Iterator[Iterable[tuple[float, np.ndarray]]]:
         return _repeated(self._one_pass, self.loop)
@@ -397,6 +416,9 @@ class SyntheticSource(_PassSource):
 
     def _step_s(self) -> float:
         return 1.0 / self.fps
+
+    def _seam_s(self) -> float:
+        return 0.0 if self.starts_at is not None else SEAM_S  # a live camera's clock never skips
 
     def resume_after(self, timestamp: float) -> bool:
         # With starts_at it is a live camera: it joins the performance where it is by now.

@@ -29,6 +29,7 @@ from config.frontend import (
 )
 from pose_frontend.base import CorruptVideoError, Progress
 from pose_frontend.process import FrameErrorLimit, FrontendProcess, run_stream
+from pose_frontend.sources import SEAM_S
 from tests.pose_frontend.frontend_helpers import Collect
 
 
@@ -205,7 +206,10 @@ def test_a_restarted_loop_starts_a_new_pass_after_its_last_published_frame(tmp_p
     with pytest.raises(KeyboardInterrupt):
         run_stream(config, again, threading.Event(), progress=progress)
     assert [f.seq for f in again.frames] == [16, 17, 18, 19, 20]
-    np.testing.assert_allclose([f.timestamp for f in again.frames], 1.5 + np.arange(5) / 10)
+    # a seam apart, as between passes: the new pass's first pose is not the one published last
+    last = first.frames[-1].timestamp  # 0.4 s into the second pass: 1.4 s and a seam
+    assert last == pytest.approx(1.4 + SEAM_S)
+    np.testing.assert_allclose([f.timestamp for f in again.frames], last + SEAM_S + 0.1 + np.arange(5) / 10)
     np.testing.assert_array_equal(again.frames[0].joints, joints[0])
 
 

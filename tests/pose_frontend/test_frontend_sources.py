@@ -15,9 +15,11 @@ import pytest
 from clips import Clip
 from clips.files import save_clipset_file
 from config.frontend import SkeletonSourceConfig, SyntheticSourceConfig, VideoSourceConfig
+from config.worker import MAX_BRIDGED_GAP_S
 from models.skeleton import from_msr_action3d
 from pose_frontend.base import CorruptVideoError, SourceError, SourceNotFoundError
 from pose_frontend.sources import (
+    SEAM_S,
     ImageFolderSource,
     SkeletonReplaySource,
     VideoFileSource,
@@ -50,8 +52,10 @@ def test_looping_video_keeps_timestamps_rising(squat_video: Path) -> None:
     times = [t for t, _ in islice(source, 140)]
     assert len(times) == 140
     assert np.all(np.diff(times) > 0)
-    # The second pass starts one frame interval after the first ended.
-    assert times[65] == pytest.approx(times[64] + 0.2) and times[130] == pytest.approx(times[129] + 0.2)
+    # The second pass starts a seam and one frame interval after the first ended: a hole the worker
+    # bridges under no config, so none of its windows spans the jump to the first frame.
+    assert times[65] == pytest.approx(times[64] + SEAM_S + 0.2)
+    assert times[130] == pytest.approx(times[129] + SEAM_S + 0.2) and SEAM_S == MAX_BRIDGED_GAP_S
 
 
 def test_missing_video_is_a_clear_error(tmp_path: Path) -> None:
@@ -154,6 +158,17 @@ def test_realtime_video_is_paced_like_a_camera(squat_video: Path) -> None:
     assert elapsed >= 0.9  # 1 s of video takes 1 s at least (no upper limit: a loaded host adds)
 
 
+def test_a_paced_loop_does_not_wait_out_its_seams(tmp_path: Path) -> None:
+    # The seam is a hole for the worker only: a demo's looped clip goes on at once, as a camera would.
+    np.save(tmp_path / "clip.npy", np.zeros((3, 20, 3), np.float32))
+    source = SkeletonReplaySource(tmp_path / "clip.npy", fps=10, loop=True, realtime=True)
+    started = time.monotonic()
+    times = [t for t, _ in islice(source, 7)]  # three passes of 0.3 s
+    elapsed = time.monotonic() - started
+    np.testing.assert_allclose(times, np.arange(7) * 0.1 + SEAM_S * (np.arange(7) // 3))
+    assert 0.35 <= elapsed < SEAM_S / 2  # frames still paced within a pass
+
+
 def test_stop_event_ends_a_paced_source_at_once(squat_video: Path) -> None:
     stop = threading.Event()
     source = VideoFileSource(squat_video, realtime=True, loop=True, stop=stop)
@@ -181,7 +196,9 @@ def test_image_folder_plays_sorted_files_at_the_configured_fps(tmp_path: Path, m
     assert [t for t, _ in frames] == [0.0, 0.25, 0.5]
     assert frames[1][1].shape == (861, 1049, 3)  # three_people.jpg
     looped = [t for t, _ in islice(ImageFolderSource(tmp_path, fps=4, loop=True), 7)]
-    np.testing.assert_allclose(looped, np.arange(7) * 0.25)
+    np.testing.assert_allclose(looped, np.arange(7) * 0.25 + SEAM_S * np.array([0, 0, 0, 1, 1, 1, 2]))
+    still = [t for t, _ in islice(ImageFolderSource(tmp_path / "b.jpg", fps=4, loop=True), 5)]
+    np.testing.assert_allclose(still, np.arange(5) * 0.25)  # one image looped: a still, no seams
 
 
 def test_unreadable_images_are_skipped_and_counted(tmp_path: Path, mp_testdata: Path) -> None:
@@ -215,7 +232,8 @@ def test_clipset_replay_plays_clips_in_order_with_rising_timestamps(tmp_path: Pa
     save_clipset_file(path, [_clip("a", 4, 0.0, 20, 1.0), _clip("b", 3, 0.0, 20, 2.0)])
     frames = list(SkeletonReplaySource(path))
     times = [t for t, _ in frames]
-    np.testing.assert_allclose(times, np.arange(7) * 0.05)  # clip b follows a one frame later
+    # clip b follows a seam and one frame later: another stretch of time
+    np.testing.assert_allclose(times, np.arange(7) * 0.05 + SEAM_S * np.array([0, 0, 0, 0, 1, 1, 1]))
     assert [float(j[0, 0]) for _, j in frames] == [1, 1, 1, 1, 2, 2, 2]
     assert all(j.shape == (20, 3) for _, j in frames)
     only_b = list(SkeletonReplaySource(path, clips=["b", "b"]))
@@ -229,7 +247,7 @@ def test_skeleton_replay_loops(tmp_path: Path) -> None:
     save_clipset_file(path, [_clip("a", 5, 10.0, 10, 0.0)])
     source = SkeletonReplaySource(path, loop=True)
     times = [t for t, _ in islice(source, 12)]
-    np.testing.assert_allclose(times, 10.0 + np.arange(12) * 0.1)
+    np.testing.assert_allclose(times, 10.0 + np.arange(12) * 0.1 + SEAM_S * (np.arange(12) // 5))
 
 
 def test_a_replay_of_more_people_than_a_frame_carries_is_refused_when_opened(tmp_path: Path) -> None:
@@ -280,7 +298,7 @@ def test_synthetic_source_needs_no_files_and_loops_with_new_seeds() -> None:
     assert source.produces == "skeleton"
     frames = list(islice(source, 75))
     times = np.array([t for t, _ in frames])
-    np.testing.assert_allclose(times, np.arange(75) / 30)
+    np.testing.assert_allclose(times, np.arange(75) / 30 + SEAM_S * (np.arange(75) // 30))
     first, second = np.stack([j for _, j in frames[:30]]), np.stack([j for _, j in frames[30:60]])
     assert np.abs(first - second).mean() > 1e-3  # the next pass is another take, not a copy
     assert source.stats["frames"] == 75
@@ -290,3 +308,4 @@ def test_chain_passes_shifts_each_pass_after_the_previous_one() -> None:
     frame = np.zeros(1)
     passes = [[(5.0, frame), (5.5, frame)], [(0.0, frame)], [(3.0, frame), (3.25, frame)]]
     assert [t for t, _ in chain_passes(passes, step_s=0.5)] == [5.0, 5.5, 6.0, 6.5, 6.75]
+    assert [t for t, _ in chain_passes(passes, step_s=0.5, seam_s=10.0)] == [5.0, 5.5, 16.0, 26.5, 26.75]
