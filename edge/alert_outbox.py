@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from edge.store import AlertStore, NewAlert
 from edge.store.records import ARRAY_FIELDS, decode_windows, encode_windows
@@ -79,6 +79,7 @@ State = tuple[int, NewAlert]  # (revision, the episode's row as it stands)
 # The log answered and refused what it was given (a text it cannot hold, a value out of its range):
 # the same state is refused again, however long it is retried.
 _REFUSED = (DataError, IntegrityError)
+_CANCELED = "57014"  # PostgreSQL's query_canceled: its statement_timeout (store.timeout_s) cut the call
 # Rows whose columns do not hold what the schema says (the outbox's own writes always do).
 _WRONG_TYPE = "cannot be read (a column of the wrong type)"  # why such rows are set aside
 _MISTYPED = (
@@ -261,10 +262,19 @@ class AlertOutbox:
     def deliver(self, store: AlertStore, batch: int = 64) -> int:
         """Write every waiting state to ``store``, oldest first, marking each batch once it is
         committed; how many were delivered. States the log refuses are set aside; any other store
-        error propagates (what is left keeps waiting)."""
-        done = 0
-        while waiting := self.undelivered(batch):
-            written, refused = write_refusals(store.write_alerts, waiting)
+        error propagates (what is left keeps waiting). A transaction the server's statement timeout
+        cut (a slow link that cannot carry ``batch`` states within ``store.timeout_s``) halves the
+        next, down to one state, and each that works adds one, up to ``batch``."""
+        done, size = 0, batch
+        while waiting := self.undelivered(size):
+            try:
+                written, refused = write_refusals(store.write_alerts, waiting)
+            except OperationalError as e:
+                if len(waiting) == 1 or getattr(e.orig, "sqlstate", None) != _CANCELED:
+                    raise
+                size = max(1, len(waiting) // 2)
+                continue
+            size = min(batch, size + 1)
             self.set_aside_refused(refused)
             self.delivered(written)
             done += len(written)

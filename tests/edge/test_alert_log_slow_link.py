@@ -5,6 +5,7 @@ for ever, each alone taking a tenth of the deadline."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,12 @@ import pytest
 
 from config.store import StoreConfig
 from edge import alerts_sink
+from edge.alert_outbox import AlertOutbox
 from edge.alerts_sink import AlertSink
 from edge.episodes import Episode, EpisodeEvent, KeptWindow
-from edge.store import AlertStore
+from edge.store import AlertStore, NewAlert
 from tests.conftest import PG_HOST, PG_PORT
+from tests.edge.store.test_alerts_cli import run
 from tests.edge.test_alerts_sink import wait_for
 from tests.faults import TcpProxy
 
@@ -68,3 +71,32 @@ def test_a_backlog_too_big_for_the_slow_link_in_one_deadline_is_delivered_in_sma
         finally:
             sink.close(timeout_s=2.0)
     assert sink.health().log_error is None
+
+
+def test_haad_alerts_deliver_carries_the_backlog_over_the_slow_link_in_smaller_parts(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The stopped daemon's outbox, delivered by hand: the server's statement timeout (``timeout_s``)
+    cut the whole batch, and `deliver` failed (exit 1) however often it was run."""
+    AlertStore(pg_url).close()  # the schema exists
+    rng = np.random.default_rng(0)
+    outbox = AlertOutbox(tmp_path / "alert-outbox.db")  # state_dir: the config's folder
+    outbox.put([(i + 1, closed_state(f"e{i:02d}", rng)) for i in range(BACKLOG)])
+    outbox.close()
+    with TcpProxy((PG_HOST, PG_PORT), upload_bytes_per_s=RATE) as proxy:
+        config = tmp_path / "edge.yaml"
+        config.write_text(f"store: {{url: '{proxy.url(pg_url)}', timeout_s: {TIMEOUT_S}}}\n")
+        result = run("deliver", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert f"delivered {BACKLOG} alert(s)" in result.output and in_log(pg_url) == BACKLOG
+
+
+def closed_state(key: str, rng: np.random.Generator) -> NewAlert:
+    """An alert's closed state as the outbox holds it, with 12 windows of noise."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    return NewAlert(
+        episode_key=key, stream_id="cam0", profile="walk", profile_version=1, started_at=start,
+        ended_at=start + timedelta(seconds=15), peak_score=2.0, mean_score=1.5, threshold=1.0, n_windows=12,
+        model_version="m1", windows=rng.normal(size=(12, 60, 20, 3)).astype(np.float32),
+        window_times=np.array([[i, i + 3.0] for i in range(12)]), window_scores=np.full(12, 2.0),
+    )  # fmt: skip
