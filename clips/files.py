@@ -108,7 +108,6 @@ def load_clips(
         return chosen
     if suffix == ".npy":
         raw = None  # np.load may fail before there is an array to tell the layout by
-        _refuse_gzip(path)
         try:
             raw = np.load(path, allow_pickle=False)
             joints, visibility = _canonical(path, raw, layout, min_visibility)
@@ -116,7 +115,8 @@ def load_clips(
             raise
         except _UNREADABLE as e:
             raise ClipFileError(
-                f"{path} is not a readable (T, N, 3) skeleton .npy: {e}{_other_layout(raw, '--layout', layout)}"
+                f"{path} is not a readable (T, N, 3) skeleton .npy: {_unreadable(path, e)}"
+                + _other_layout(raw, "--layout", layout)
             ) from e
         if joints.ndim != 3 or len(joints) == 0:
             raise ClipFileError(f"{path}: expected a (T, N, 3) array with T >= 1; got shape {raw.shape}")
@@ -321,21 +321,25 @@ def _existing(path: Path, what: str, suffixes: frozenset[str]) -> Path:
     return path
 
 
-def _refuse_gzip(path: Path) -> None:
-    """numpy reads a gzip'd file's bytes as a pickle and says it holds pickled data."""
+def _unreadable(path: Path, error: Exception) -> str:
+    """Why numpy could not read ``path``, in words where its own mislead: it says 'Cannot load file
+    containing pickled data' of any file that is no numpy file (a gzip'd .npz, a CSV, a JSON)."""
     with open(path, "rb") as f:
-        if f.read(2) == b"\x1f\x8b":
-            raise ClipFileError(
-                f"{path} is gzip-compressed: gunzip it first (np.savez_compressed writes a compressed .npz "
-                "haad reads as it is)"
-            )
+        head = f.read(8)
+    if head.startswith(b"\x1f\x8b"):
+        return (
+            "it is gzip-compressed: gunzip it first (np.savez_compressed writes a compressed .npz haad reads)"
+        )
+    if head and not head.startswith((b"PK", b"\x93NUMPY")):
+        text = " (text: a CSV or JSON file?)" if all(32 <= b < 127 or b in b"\t\r\n" for b in head) else ""
+        return f"it is no numpy file{text}; write the arrays with np.savez ({_FORMAT_DOC})"
+    return str(error)
 
 
 def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
     """The arrays of a .npz, and the names of those it holds as Python objects (left unread)."""
     arrays: dict[str, np.ndarray] = {}
     pickled: list[str] = []
-    _refuse_gzip(path)
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy: one array
@@ -353,7 +357,7 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
     except ClipFileError:
         raise
     except _UNREADABLE as e:
-        raise ClipFileError(f"{path} is not a readable clip-set .npz: {e}") from e
+        raise ClipFileError(f"{path} is not a readable clip-set .npz: {_unreadable(path, e)}") from e
     return arrays, pickled
 
 

@@ -474,7 +474,7 @@ def test_a_path_from_the_home_folder_written_with_a_tilde_is_read(
     assert len(load_clips(Path("~/mine.npz"))) == 1
 
 
-def test_a_folder_or_a_gzip_file_given_as_a_clip_set_says_what_it_is(tmp_path: Path) -> None:
+def test_a_folder_a_gzip_or_a_text_file_given_as_a_clip_set_says_what_it_is(tmp_path: Path) -> None:
     # A folder was 'clip-set file not found' though it is there; a gzip'd .npz 'Cannot load file
     # containing pickled data', which it holds none of.
     (tmp_path / "clips").mkdir()
@@ -484,8 +484,19 @@ def test_a_folder_or_a_gzip_file_given_as_a_clip_set_says_what_it_is(tmp_path: P
     with pytest.raises(ClipFileError, match=r"clips is a folder, not a clip file: give its set.npz"):
         load_clips(tmp_path / "clips")
     (tmp_path / "set.npz").write_bytes(gzip.compress((tmp_path / "clips" / "set.npz").read_bytes()))
-    with pytest.raises(ClipFileError, match=r"set.npz is gzip-compressed: gunzip it"):
+    with pytest.raises(
+        ClipFileError, match=r"set.npz is not a readable clip-set .npz: it is gzip-compressed: gunzip it"
+    ):
         load_clipset_file(tmp_path / "set.npz")
+    # a CSV or JSON file drew numpy's 'Cannot load file containing pickled data' as well
+    (tmp_path / "set.npz").write_text("frame,joint,x,y,z\n0,0,0.1,0.2,0.3\n")
+    with pytest.raises(
+        ClipFileError, match=r"set.npz is not a readable clip-set .npz: it is no numpy file \(text"
+    ):
+        load_clipset_file(tmp_path / "set.npz")
+    (tmp_path / "walk.npy").write_text('{"joints": [[0.1, 0.2, 0.3]]}')
+    with pytest.raises(ClipFileError, match=r"walk.npy is not a readable .* it is no numpy file \(text"):
+        load_clips(tmp_path / "walk.npy")
 
 
 @pytest.mark.parametrize(
