@@ -5,7 +5,8 @@ that a video opens and lasts long enough (frame count and rate from its containe
 of a clip file is usable and long enough (edge/enroll.py ``clip_problems``: at least
 ``worker.min_segment_s`` of skeleton, a lone clip twice that), and that none is a recording whose
 ``frame_labels`` name several behaviours. Videos then go through MediaPipe one
-at a time, and a video whose skeleton turns out too short stops the enrolment before the next one;
+at a time, and a video of several people (edge/enrol_crowd.py) or whose skeleton turns out too short
+stops the enrolment before the next one;
 a video named as a clip the profile it joins holds is judged there only, once its skeleton tells
 whether it is that clip (enrolled already: build_profile says so) or another.
 """
@@ -21,6 +22,7 @@ import numpy as np
 from clips import CLIP_FILE_SUFFIXES, Clip, load_clips
 from clips.files import ClipFileError, unseen_frames_missing
 from config.frontend import EstimatorConfig, StreamConfig, VideoSourceConfig
+from edge.enrol_crowd import crowd_problem
 from edge.enroll import behaviour_name, clip_error, clip_problems, enrolled_already
 from edge.profiles import Profile, ProfileError, check_name
 from edge.segments import frames_in_span
@@ -238,9 +240,13 @@ def _measure(clips: Sequence[Clip], spec: WindowSpec) -> tuple[list[tuple[str, i
 def _video_clip(path: Path, estimator: EstimatorConfig, min_visibility: float | None) -> Clip:
     """The video's first person, the frames the worker would count missing (their mean visibility
     under ``min_visibility``) left out by the rule clip files are read by, so that a video and a
-    recording of it (``haad frontend record``) enrol the same frames."""
+    recording of it (``haad frontend record``) enrol the same frames. A video read with a one-person
+    estimator is refused where several people are in view much of the time (edge/enrol_crowd.py)."""
     from pose_frontend.record import RecordError, record_clip
 
+    # checked first: a crowd's video is refused in seconds rather than after the one-person pass
+    if estimator.people is None and (crowd := _crowd_problem(path)):
+        raise EnrolmentError(f"cannot enrol: {crowd}")
     stream = StreamConfig(
         id="enrol", source=VideoSourceConfig(path=str(path), realtime=False), estimator=estimator
     )
@@ -257,3 +263,15 @@ def _video_clip(path: Path, estimator: EstimatorConfig, min_visibility: float | 
             "--stream ID --out clip.npz`) and enrol the .npz"
         )
     return Clip(joints, times, name=path.name, visibility=visibility)
+
+
+def _crowd_problem(path: Path) -> str | None:
+    """:func:`crowd_problem`, a video that fails to be read refused as one."""
+    from pose_frontend.base import SourceError
+    from pose_frontend.estimator import EstimatorError
+    from pose_frontend.process import FrameErrorLimit
+
+    try:
+        return crowd_problem(path)
+    except (SourceError, EstimatorError, FrameErrorLimit) as e:
+        raise EnrolmentError(f"cannot enrol: {e}") from None  # the source error names the file
