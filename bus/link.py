@@ -175,6 +175,7 @@ class ReceiverLink:
         self._monitor = socket.get_monitor_socket(REFUSED | FAILED)
         self.refused = 0  # handshakes refused or failed since start
         self._unsaid: Counter[int] = Counter()  # REFUSED or FAILED
+        self._since_start: Counter[int] = Counter()  # each kind apart: a failing key retries fast
         self._who: dict[tuple[str, str], None] = {}  # the denied peers not said yet, in order
         self._said_at: float | None = None
 
@@ -184,6 +185,7 @@ class ReceiverLink:
             self.refused += len(events)
             kinds = Counter(REFUSED if e == REFUSED else FAILED for e in events)
             self._unsaid.update(kinds)
+            self._since_start.update(kinds)
             self._drops.update({"refused_key": kinds[REFUSED], "failed_handshake": kinds[FAILED]})
         while self._denied:
             self._who[self._denied.popleft()] = None
@@ -195,12 +197,14 @@ class ReceiverLink:
                 log.warning(
                     "bus: refused %d connection(s) whose key is not in bus.curve.authorized_clients%s (%d "
                     "since start): authorize the key or stop that frontend", self._unsaid[REFUSED],
-                    f": from {who}{f' and {more} more' if more > 0 else ''}" if who else "", self.refused,
+                    f": from {who}{f' and {more} more' if more > 0 else ''}" if who else "",
+                    self._since_start[REFUSED],
                 )  # fmt: skip
             if self._unsaid[FAILED]:
                 log.warning(
                     "bus: refused %d connection(s) whose handshake failed (%d since start): a frontend whose "
-                    "bus.curve.server_public_key is not this worker's public key, or one not using CURVE", self._unsaid[FAILED], self.refused,
+                    "bus.curve.server_public_key is not this worker's public key, or one not using CURVE", self._unsaid[FAILED],
+                    self._since_start[FAILED],
                 )  # fmt: skip
             self._unsaid.clear()
             self._who.clear()

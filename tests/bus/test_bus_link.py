@@ -4,6 +4,7 @@ counted its frames as published while none arrived, and a frontend refused once 
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -170,3 +171,44 @@ def test_a_publisher_whose_key_cannot_be_read_leaves_its_context_free_to_termina
     assert term.ident is not None and not term.is_alive(), (
         "context.term() hung on the failed publisher's socket"
     )
+
+
+def test_each_kind_of_refusal_counts_its_own_since_start(
+    tcp_endpoint: str,
+    bus_config,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A frontend holding another worker's key fails its handshake several times a second; the line
+    # about a refused key said "(157 since start)" when 10 keys had been refused, the rest failed
+    # handshakes, so the operator could not tell how often the unauthorized host had knocked.
+    monkeypatch.setattr(bus.link, "RETRY_REFUSED_S", 0.3)
+    monkeypatch.setattr(bus.link, "REFUSALS_SAID_EVERY_S", 0.5)
+    other_public, _ = make_server_keys(tmp_path / "other")
+    good = bus_config(tcp_endpoint)
+    wrong = good.model_copy(
+        update={"curve": good.curve.model_copy(update={"server_public_key": str(other_public)})}
+    )
+    with caplog.at_level("INFO", logger="bus.link"), Subscriber.from_config(good) as sub:
+        with (
+            Publisher.from_config(wrong) as lost,
+            Publisher.from_config(bus_config(tcp_endpoint, client="stranger")) as stranger,
+        ):
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not (
+                sub.drops["refused_key"] >= 3 and sub.drops["failed_handshake"] >= 3
+            ):
+                _pump(lost, sub, 0.1)
+                _pump(stranger, sub, 0.1)
+            time.sleep(0.6)
+            _pump(lost, sub, 0.1)  # past REFUSALS_SAID_EVERY_S: what is unsaid gets said
+    said = {"key is not in": 0, "handshake failed": 0}
+    for message in (r.getMessage() for r in caplog.records if r.name == "bus.link"):
+        for kind in said:
+            if kind in message and (
+                found := re.search(r"refused (\d+) conn.*\((\d+) since start\)", message)
+            ):
+                said[kind] += int(found[1])
+                assert int(found[2]) == said[kind], (kind, message)
+    assert said["key is not in"] >= 3 and said["handshake failed"] >= 3, said
