@@ -1,5 +1,6 @@
 """deploy/haad.service runs the CLI as it is, in the folders deploy/edge.example.yaml names, and a
-deployment that cannot run is not restarted in a loop."""
+deployment that cannot run is not restarted in a loop; deploy/haad-frontend.service runs a frontend
+host's `haad frontend run` as the daemon's unit runs `haad run`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,9 +25,12 @@ DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 runner = CliRunner()
 
 
-def unit_settings() -> dict[str, list[str]]:
+UNITS = ["haad.service", "haad-frontend.service"]
+
+
+def unit_settings(name: str = "haad.service") -> dict[str, list[str]]:
     settings: dict[str, list[str]] = {}
-    for line in (DEPLOY / "haad.service").read_text().splitlines():
+    for line in (DEPLOY / name).read_text().splitlines():
         if "=" in line and not line.startswith(("#", "[")):
             key, value = line.split("=", 1)
             settings.setdefault(key, []).append(value)
@@ -33,13 +38,14 @@ def unit_settings() -> dict[str, list[str]]:
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze on this host")
-def test_systemd_reads_every_setting_of_the_unit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", UNITS)
+def test_systemd_reads_every_setting_of_the_unit(tmp_path: Path, name: str) -> None:
     """A misspelt key or a bad value is only a warning, logged as systemd ignores it (exit 0 too): a
     sandbox setting would be silently off. ExecStart must name a program that exists: this venv's."""
-    binary = shlex.split(unit_settings()["ExecStart"][0])[0]
-    unit = tmp_path / "haad.service"
+    binary = shlex.split(unit_settings(name)["ExecStart"][0])[0]
+    unit = tmp_path / name
     here = str(Path(sys.executable).parent / Path(binary).name)
-    unit.write_text((DEPLOY / "haad.service").read_text().replace(binary, here))
+    unit.write_text((DEPLOY / name).read_text().replace(binary, here))
     result = subprocess.run(
         ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=30
     )
@@ -78,10 +84,63 @@ def test_env_secrets_have_a_file_the_unit_reads_beside_the_configuration() -> No
     assert Path(env_file.removeprefix("-")).parent == Path("/etc") / unit["ConfigurationDirectory"][0]
 
 
-def test_a_stop_signals_the_daemon_alone_which_stops_its_children_in_order() -> None:
+@pytest.mark.parametrize("name", UNITS)
+def test_a_stop_signals_the_daemon_alone_which_stops_its_children_in_order(name: str) -> None:
     """A frontend has no SIGTERM handler (the daemon's stop event ends it once it sent what it
     holds): signalled with the daemon, as KillMode=control-group does, it died with its frames."""
-    assert unit_settings()["KillMode"] == ["mixed"]
+    assert unit_settings(name)["KillMode"] == ["mixed"]
+
+
+def test_a_frontend_host_has_a_unit_whose_bad_file_is_not_restarted(tmp_path: Path) -> None:
+    """A site's camera hosts run `haad frontend run` (docs/bus.md): without a unit of their own each
+    wrote one, by hand, from the daemon's."""
+    unit = unit_settings("haad-frontend.service")
+    assert (
+        unit["User"] == unit_settings()["User"]
+        and unit["EnvironmentFile"] == unit_settings()["EnvironmentFile"]
+    )
+    binary, *args = shlex.split(unit["ExecStart"][0])
+    assert binary == "/opt/haad/.venv/bin/haad" and args[:2] == ["frontend", "run"]
+    bad = tmp_path / "frontend.yaml"
+    bad.write_text("bus: {endpoint: tcp://worker:5555}\nstrems: []\n")
+    result = runner.invoke(app, [str(bad) if a == "/etc/haad/frontend.yaml" else a for a in args])
+    assert result.exit_code == 2 and "strems" in result.output
+    assert str(result.exit_code) in unit["RestartPreventExitStatus"][0].split()
+
+
+def test_the_frontend_units_command_sends_and_stops_on_its_signal_within_its_timeout(tmp_path: Path) -> None:
+    """As systemd runs it: the unit's command line and environment on a synthetic camera, stopped with
+    KillSignal to the main process alone; the camera process must be gone when it exits."""
+    from bus.pubsub import Subscriber
+
+    unit = unit_settings("haad-frontend.service")
+    endpoint = f"ipc://{tmp_path / 'bus.sock'}"
+    config = tmp_path / "frontend.yaml"
+    config.write_text(yaml.safe_dump({"bus": {"endpoint": endpoint}, "streams": [{"id": "cam0"}]}))
+    binary, *args = shlex.split(unit["ExecStart"][0])
+    argv = [str(Path(sys.executable).parent / Path(binary).name)]
+    argv += [str(config) if a == "/etc/haad/frontend.yaml" else a for a in args]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    env |= dict(e.split("=", 1) for line in unit["Environment"] for e in shlex.split(line))
+    log = tmp_path / "frontend.log"
+    with Subscriber(endpoint) as sub, log.open("w") as out:
+        proc = subprocess.Popen(
+            argv, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            got = None
+            deadline = time.monotonic() + 60
+            while got is None and proc.poll() is None and time.monotonic() < deadline:
+                got = sub.recv(200)
+            assert got is not None and got.stream_id == "cam0", log.read_text()
+            proc.send_signal(signal.Signals[unit["KillSignal"][0]])
+            code = proc.wait(timeout=float(unit["TimeoutStopSec"][0]))
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    assert code == 0, log.read_text()
+    left = [int(p) for p in os.listdir("/proc") if p.isdigit() and _session(int(p)) == proc.pid]
+    assert not [p for p in left if alive(p)], left
 
 
 @pytest.mark.slow  # the whole daemon, MediaPipe on a video
