@@ -453,6 +453,7 @@ class AlertSink:
             host=self.host,
             timeline=np.array(ep.timeline, dtype=np.float64).reshape(-1, 2),
             others=ep.others,
+            nearest=ep.nearest,
         )
 
 
@@ -668,5 +669,6 @@ def _unfinished(row: AlertRecord | NewAlert) -> Unfinished:
         box=row.box,
         timeline=() if row.timeline is None else tuple((float(t), float(s)) for t, s in row.timeline),
         others=row.others,
+        nearest=row.nearest,
     )
     return Unfinished(episode, row.started_at.timestamp() - episode.action_span[0], row.profile_version)

@@ -89,6 +89,8 @@ class Episode:
     person: the person track within the stream; box: the union of that person's image-space boxes
     over the episode's windows (None when the frontend sent none); others: the other people in
     view, ``(person, box)``, when its peak window was completed.
+    nearest: the normal behaviour the peak window was nearest (its profile's or camera overlay's
+    behaviour name; None where the worker did not say: a window scored by its last second alone).
     timeline: every window's score from the first hot window on (the cold ones after the last hot
     one too), in time order, at most ``TIMELINE_POINTS``: the score as it went, moment by moment.
     Each is at the moment it is about: the window's middle, or its last second's where that crop's
@@ -113,6 +115,7 @@ class Episode:
     timeline: tuple[tuple[float, float], ...] = ()  # (the moment a window's score is about, the score)
     others: tuple[tuple[int, Box], ...] = ()
     placed: tuple[float, float] | None = None  # the first and last moment hot windows said, see action_span
+    nearest: str | None = None
 
     @property
     def who(self) -> Watched:
@@ -157,6 +160,7 @@ class _Scored:
     hot: bool
     at: float | None = None  # the moment a hot window saw the action at (None: not said)
     moment: float | None = None  # the moment its score is about (None: the window's middle)
+    nearest: str | None = None  # the behaviour the window was nearest
 
     @property
     def t(self) -> float:
@@ -257,6 +261,7 @@ class _Open:
         for s in hot[:-1]:
             spread.add(s)
         peak = max(scored, key=lambda s: s.score)
+        peak.nearest = ep.nearest
         last_hot = hot[-1] if hot else scored[0]
         total = ep.mean_score * ep.n_windows
         return cls(ep.episode_id, ep.threshold, scored[0], peak, last_hot, spread, total, ep.n_windows,
@@ -308,6 +313,7 @@ class _Open:
             timeline=self.timeline.snapshot(),
             others=self.peak.window.others,
             placed=self.moments,
+            nearest=self.peak.nearest,
         )
 
 
@@ -378,11 +384,13 @@ class EpisodeTracker:
         at: float | None = None,
         *,
         moment: float | None = None,
+        nearest: str | None = None,
     ) -> list[EpisodeEvent]:
         """One scored window for one profile -> the events it causes (none, opened or closed). ``at``:
         the moment at which a hot window saw the action (``Episode.placed``); ``moment``: the moment its
-        score is about, where that is not the window's middle (the timeline's point)."""
-        return self._update(window, profile, score, threshold, score > threshold, at, moment)
+        score is about, where that is not the window's middle (the timeline's point); ``nearest``: the
+        behaviour it was nearest (``Episode.nearest``, at the peak)."""
+        return self._update(window, profile, score, threshold, score > threshold, at, moment, nearest)
 
     def resume(
         self,
@@ -545,6 +553,7 @@ class EpisodeTracker:
         hot: bool,
         at: float | None = None,
         moment: float | None = None,
+        nearest: str | None = None,
     ) -> list[EpisodeEvent]:
         if not math.isfinite(score):
             self.counts["nan_scores"] += 1
@@ -585,7 +594,7 @@ class EpisodeTracker:
         if w.t_end < st.last_t:  # the source clock went backwards: its cooldown means nothing now
             st.cooldown_until = -math.inf
         st.last_t = w.t_end
-        s = _Scored(w, score, hot, at, moment)
+        s = _Scored(w, score, hot, at, moment, nearest)
         st.hot_run = st.hot_run + 1 if hot else 0
         cooling = st.open is None and w.t_end < st.cooldown_until
         if cooling and not c.cooldown_hot_run:

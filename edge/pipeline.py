@@ -25,7 +25,7 @@ from edge.backends import EncoderBackend
 from edge.backends.raw_dct import RawDctBackend
 from edge.episodes import CloseReason, EpisodeEvent, EpisodeTracker
 from edge.profiles import Profile
-from edge.scoring import Scorer
+from edge.scoring import Scorer, behaviour_names
 from edge.segments import min_segment_frames
 from edge.short_scale import fuse, kinematic_weight, live_crops, short_embeddings, short_profile
 from edge.window import ReadyWindow, StreamWindow, WindowBatch, WindowBatcher, WindowReset
@@ -66,6 +66,8 @@ class _Rows:
     full: np.ndarray | None = None
     kinematic: np.ndarray | None = None
     crop_decides: np.ndarray | None = None  # where the last second's ratio, not the window's, decided
+    # (B, P) the nearest behaviour of each (Scorer.behaviours index; -1: not scored by the encoder)
+    nearest: np.ndarray | None = None
 
 
 @dataclass
@@ -153,7 +155,12 @@ class Pipeline:
         extra = extra or {}
         reach = self.cfg.feedback_reach
         self.scorer = (
-            Scorer(profiles, {k: o.embeddings for k, o in extra.items()}, feedback_reach=reach)
+            Scorer(
+                profiles,
+                {k: o.embeddings for k, o in extra.items()},
+                feedback_reach=reach,
+                extra_names={k: behaviour_names(o, o.behaviour_ids) for k, o in extra.items()},
+            )
             if profiles
             else None
         )
@@ -417,8 +424,9 @@ class Pipeline:
             t3 = time.perf_counter()
             short_hot = None if rows.crops is None else rows.crops > 1.0
             events = self._update_episodes(
-                items, names, rows.scores, self.scorer.thresholds, short_hot, crop_decides=rows.crop_decides
-            )
+                items, names, rows.scores, self.scorer.thresholds, short_hot,
+                crop_decides=rows.crop_decides, nearest=rows.nearest,
+            )  # fmt: skip
         t4 = time.perf_counter()
         for name, dt in zip(SCORING_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             stage[name] += dt
@@ -443,9 +451,9 @@ class Pipeline:
         assert self.scorer is not None
         thresholds = self.scorer.thresholds
         streams = [w.stream_id for w in items]
-        scores = self.scorer.score(emb, streams)
+        scores, nearest = self.scorer.score_nearest(emb, streams)
         vig = self._vigour_ratios(windows, items)
-        rows = _Rows(scores)
+        rows = _Rows(scores, nearest=nearest)
         if crop_emb is not None:
             rows.full = scores / thresholds
             rows.scores, rows.crops = self._with_short_scale(scores, crop_emb, streams, vig)
@@ -484,6 +492,7 @@ class Pipeline:
             merged(encoded.full, nan),
             merged(encoded.kinematic, nan),
             merged(encoded.crop_decides, np.ones(ratio.shape, bool)),
+            merged(encoded.nearest, np.full(ratio.shape, -1)),
         )
         return tuple(batch.items[i] for i in kept[order]), rows
 
@@ -513,6 +522,7 @@ class Pipeline:
         short_hot: np.ndarray | None = None,
         *,
         crop_decides: np.ndarray | None = None,
+        nearest: np.ndarray | None = None,
     ) -> list[EpisodeEvent]:
         """Feed the tracker. A stream's profiles are alternatives: its window is abnormal only when
         it is abnormal for every one of them. With one profile the episode carries that profile's
@@ -521,10 +531,13 @@ class Pipeline:
         where a window's last ``short_window_s`` is over its threshold), a window whose crop is hot
         (for every profile) says it saw the action at the middle of that crop. ``crop_decides``: where
         the crop's ratio, not the window's, made the fused score; the score is then about the crop's
-        moment, and the episode's timeline puts it there rather than at the window's middle."""
+        moment, and the episode's timeline puts it there rather than at the window's middle.
+        ``nearest``: which behaviour (:attr:`Scorer.behaviours`) each window was nearest, per profile;
+        the episode's is that of the profile whose score it carries."""
         events: list[EpisodeEvent] = []
         index = {n: i for i, n in enumerate(names)}
         crop_s = self.cfg.short_window_s
+        labels = self.scorer.behaviours if self.scorer is not None else ()
         for b, w in enumerate(items):
             wanted = self.stream_profiles.get(w.stream_id)
             cols = list(range(len(names))) if wanted is None else [index[n] for n in wanted if n in index]
@@ -544,7 +557,8 @@ class Pipeline:
                 c = cols[int(np.argmin(ratios))]
                 name, score, threshold = "+".join(names[i] for i in cols), float(np.min(ratios)), 1.0
             moment = crop_at if crop_decides is not None and crop_decides[b, c] else None
-            events += self.tracker.update(w, name, score, threshold, at, moment=moment)
+            near = None if nearest is None or nearest[b, c] < 0 else labels[nearest[b, c]]
+            events += self.tracker.update(w, name, score, threshold, at, moment=moment, nearest=near)
         return events
 
     def _end_segments(self) -> list[EpisodeEvent]:

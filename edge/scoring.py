@@ -48,7 +48,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from models.calibration_prior import draw_scores
-from models.scoring import behaviour_prototypes, behaviour_score, pairwise_distances
+from models.scoring import behaviour_prototypes, behaviour_score, nearest, pairwise_distances
 
 CalibrationMethod = Literal["leave_one_clip_out", "split_halves"]
 # Fewer distances than this between real windows of different groups: the threshold is warned about.
@@ -256,6 +256,14 @@ class SupportProfile(Protocol):
     def single_rows(self) -> np.ndarray: ...
     @property
     def threshold(self) -> float: ...
+    @property
+    def behaviour_table(self) -> list[dict[str, Any]]: ...
+
+
+def behaviour_names(profile: SupportProfile, ids: np.ndarray) -> list[str]:
+    """The names of behaviour ``ids`` of ``profile`` (its behaviour table's)."""
+    name_of = {b["id"]: str(b["name"]) for b in profile.behaviour_table}
+    return [name_of[int(i)] for i in ids]
 
 
 class Scorer:
@@ -266,6 +274,9 @@ class Scorer:
     itself): that stream's windows are scored against the profile's prototypes and these together.
     ``feedback_reach``: distances to marked windows are divided by it (> 1: a marked action also covers
     other performances of it, and more of every other action's first and last moments).
+    ``extra_names``: the behaviour name of each row of ``extra`` (what :meth:`score_nearest` names
+    when one is nearest; "" where not given).
+    :attr:`behaviours`: the name of every prototype, the extra rows' after the profiles'.
     """
 
     def __init__(
@@ -274,6 +285,7 @@ class Scorer:
         extra: Mapping[tuple[str, str], np.ndarray] | None = None,
         *,
         feedback_reach: float = 1.0,
+        extra_names: Mapping[tuple[str, str], Sequence[str]] | None = None,
     ) -> None:
         names = [p.name for p in profiles]
         if len(set(names)) != len(names):
@@ -301,28 +313,49 @@ class Scorer:
             np.ascontiguousarray(np.concatenate(protos)) if protos else np.zeros((0, 0), np.float32)
         )
         self._starts = np.cumsum([0, *(len(p) for p in protos[:-1])]).astype(np.int64)
+        self._ends = self._starts + [len(p) for p in protos]
+        labels = [n for b, p in zip(built, profiles, strict=True) for n in behaviour_names(p, b[1])]
         index = {n: i for i, n in enumerate(names)}
-        self._extra: dict[str, list[tuple[int, np.ndarray]]] = {}
-        for (stream, name), emb in (extra or {}).items():
+        # stream -> (profile column, its extra rows, the label index of their first)
+        self._extra: dict[str, list[tuple[int, np.ndarray, int]]] = {}
+        for key, emb in (extra or {}).items():
+            stream, name = key
             if name in index and len(emb):
                 if emb.shape[1:] != self._prototypes.shape[1:]:
                     raise ValueError(f"extra behaviours of {name} for {stream} have another embedding size")
                 self._extra.setdefault(stream, []).append(
-                    (index[name], np.ascontiguousarray(emb, np.float32))
+                    (index[name], np.ascontiguousarray(emb, np.float32), len(labels))
                 )
+                given = list((extra_names or {}).get(key, ()))
+                labels += given if len(given) == len(emb) else [""] * len(emb)
+        self.behaviours: tuple[str, ...] = tuple(labels)
 
     def score(self, embeddings: np.ndarray, streams: Sequence[str] | None = None) -> np.ndarray:
         """``(B, D)`` embeddings (of the windows of ``streams``) -> ``(B, P)`` scores, the distance to
         each profile's nearest behaviour prototype; NaN embeddings give NaN."""
+        return self.score_nearest(embeddings, streams)[0]
+
+    def score_nearest(
+        self, embeddings: np.ndarray, streams: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`score` and ``(B, P)`` which prototype gave each score: an index into
+        :attr:`behaviours` (the nearest behaviour's name; a NaN score's is meaningless)."""
+        shape = (len(embeddings), len(self.names))
         if not len(self.names) or not len(embeddings):
-            return np.zeros((len(embeddings), len(self.names)), np.float32)
+            return np.zeros(shape, np.float32), np.zeros(shape, np.int64)
         distances = pairwise_distances(embeddings, self._prototypes) * self._scale  # (B, total prototypes)
-        out = np.minimum.reduceat(distances, self._starts, axis=1)
+        out = np.empty(shape, np.float32)
+        which = np.empty(shape, np.int64)
+        for p, (start, end) in enumerate(zip(self._starts, self._ends, strict=True)):
+            out[:, p], which[:, p] = nearest(distances[:, start:end])
+            which[:, p] += start
         if streams is not None and self._extra:
             stream_of = np.asarray(streams)
             for stream, columns in self._extra.items():
                 rows = np.flatnonzero(stream_of == stream)
-                for column, protos in columns if len(rows) else ():
-                    near = pairwise_distances(embeddings[rows], protos).min(axis=1) / self._reach
-                    out[rows, column] = np.minimum(out[rows, column], near)
-        return out.astype(np.float32, copy=False)
+                for column, protos, first in columns if len(rows) else ():
+                    near, row = nearest(pairwise_distances(embeddings[rows], protos) / self._reach)
+                    closer = near < out[rows, column]
+                    out[rows[closer], column] = near[closer]
+                    which[rows[closer], column] = first + row[closer]
+        return out, which

@@ -53,10 +53,17 @@ def behaviour_prototypes(
     return np.concatenate([means, support[singles]]), np.concatenate([ids, behaviours[singles]])
 
 
+def nearest(distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(B, P)`` distances to prototypes -> ``(B,)`` the smallest of each row (the score) and ``(B,)``
+    the column it is in (which prototype was nearest). A NaN row gives NaN and column 0."""
+    column = distances.argmin(axis=1)
+    return np.take_along_axis(distances, column[:, None], axis=1)[:, 0], column
+
+
 def nearest_prototype_distance(queries: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
     """The score of each query: ``(B, D)`` x ``(P, D)`` prototypes -> ``(B,)`` distance to the nearest
     (NaN queries give NaN)."""
-    return pairwise_distances(queries, prototypes).min(axis=1)
+    return nearest(pairwise_distances(queries, prototypes))[0]
 
 
 def behaviour_score(

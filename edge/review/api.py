@@ -43,7 +43,7 @@ from edge.snapshots import read_index
 from edge.store.models import MAX_ID, Alert, Event, ReviewStatus
 from edge.store.outbox import CursorState, OutboxEvent, cursor_states, pending_events
 from edge.store.records import AlertRecord, encode_windows
-from edge.store.store import ReviewedMeanwhile
+from edge.store.store import ReviewedMeanwhile, alert_filters
 from edge.timeline_holes import timeline_holes
 from models import skeleton
 
@@ -190,7 +190,7 @@ def list_alerts(
 ) -> dict[str, Any]:
     """Alerts matching the filters, newest first, a page at a time, with the counts."""
     since, until = _aware(since, "since"), _aware(until, "until")
-    conditions = queries.alert_filters(
+    conditions = alert_filters(
         stream=stream, profile=profile, host=host, person=person, status=status, since=since, until=until
     )
     items, total, unreviewed, has = queries.page_alerts(ctx.store, conditions, offset=offset, limit=limit)
@@ -569,9 +569,7 @@ def list_streams(who: Who, ctx: Ctx, last: Annotated[int, Query(ge=0, le=50)] = 
         live = [r for r in rows if r["age_s"] < stale_s]
         last_alerts = []
         if last:
-            items, _, _, has = queries.page_alerts(
-                ctx.store, queries.alert_filters(stream=sid), offset=0, limit=last
-            )
+            items, _, _, has = queries.page_alerts(ctx.store, alert_filters(stream=sid), offset=0, limit=last)
             last_alerts = [queries.alert_out(a, has[a.id]) for a in items]
         out.append(
             {

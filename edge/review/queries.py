@@ -16,34 +16,6 @@ from edge.store.records import RECORD_FIELDS, decode_timeline
 from edge.timeline_holes import timeline_holes
 
 
-def alert_filters(
-    *,
-    stream: str | None = None,
-    profile: str | None = None,
-    host: str | None = None,
-    person: int | None = None,
-    status: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[ColumnElement[bool]]:
-    c: list[ColumnElement[bool]] = []
-    if stream:
-        c.append(Alert.stream_id == stream)
-    if profile:
-        c.append(Alert.profile == profile)
-    if host:
-        c.append(Alert.host == host)
-    if person is not None:
-        c.append(Alert.person == person)
-    if status:
-        c.append(Alert.status == status)
-    if since is not None:
-        c.append(Alert.started_at >= since)
-    if until is not None:
-        c.append(Alert.started_at < until)
-    return c
-
-
 def hosts(store: AlertStore) -> list[str]:
     """Every host named on an alert or a live status row (a fleet sharing this alert log)."""
     with store.reading() as s:

@@ -49,6 +49,11 @@ class AlertOut(BaseModel):
     reviewed_at: datetime | None
     reviewed_by: str
     host: str = Field(description="The daemon that raised it (config `host`); empty for older alerts.")
+    nearest: str | None = Field(
+        None,
+        description="The normal behaviour of its profile (or camera overlay) its peak window was nearest; "
+        "null for alerts logged before haad recorded it.",
+    )
     windows_available: bool | None = Field(None, description="False once retention dropped the windows.")
     snapshots: int = Field(
         0, description="Pictures of the scene it kept (0: none; its thumbnail.jpg if any)."

@@ -102,6 +102,9 @@ class Alert(Base):
     host: Mapped[str] = mapped_column(String(128), server_default="")
     # The other people in view at the peak, [[person, x0, y0, x1, y1], ...], or NULL.
     others: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    # The normal behaviour its peak window was nearest (a profile's or overlay's behaviour name);
+    # NULL for alerts logged before migration 0010, or where the worker did not say.
+    nearest: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),

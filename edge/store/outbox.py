@@ -29,7 +29,7 @@ _PG_EVENTS_LOCK = 0x6861_6165  # serialises event writers on PostgreSQL (an arbi
 _JSON_FIELDS = (
     "id", "stream_id", "person", "box", "profile", "profile_version", "started_at", "ended_at", "peak_score",
     "mean_score", "threshold", "n_windows", "model_version", "n_kept", "status", "note",
-    "reviewed_at", "reviewed_by", "host",
+    "reviewed_at", "reviewed_by", "host", "nearest",
 )  # fmt: skip
 
 

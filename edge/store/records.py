@@ -30,6 +30,7 @@ class NewAlert:
     others: the other people in view at its peak, ``(person, box)``.
     timeline: ``(N, 2)`` (source seconds, score): the score moment by moment over the episode
     (edge/episodes.py), when known; kept in its own column (outlives the windows).
+    nearest: the normal behaviour its peak window was nearest, when known.
     """
 
     episode_key: str
@@ -51,6 +52,7 @@ class NewAlert:
     host: str = ""  # the daemon's config host; "" where none is known
     timeline: np.ndarray | None = None
     others: tuple[tuple[int, Box], ...] = ()
+    nearest: str | None = None  # an outbox state of an older haad has none
 
     def __post_init__(self) -> None:
         where = f"alert {self.stream_id!r}/{self.profile!r}"
@@ -65,6 +67,8 @@ class NewAlert:
                 )
         if not isinstance(self.host, str) or len(self.host) > MAX_NAME:
             raise ValueError(f"{where}: host must be a string of at most {MAX_NAME} characters")
+        if self.nearest is not None and (not isinstance(self.nearest, str) or len(self.nearest) > MAX_NAME):
+            raise ValueError(f"{where}: nearest must be a behaviour name of at most {MAX_NAME} characters")
         for name in ("peak_score", "mean_score", "threshold"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{where}: {name} is {getattr(self, name)}; NaN/Inf scores are never stored")
@@ -117,6 +121,7 @@ class AlertRecord:
     box: Box | None = None
     host: str = ""
     others: tuple[tuple[int, Box], ...] = ()
+    nearest: str | None = None  # the normal behaviour its peak window was nearest (None: not known)
     windows: np.ndarray | None = None
     window_times: np.ndarray | None = None
     window_scores: np.ndarray | None = None

@@ -151,6 +151,7 @@ class AlertStore:
         stream: str | None = None,
         profile: str | None = None,
         host: str | None = None,
+        person: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         status: str | None = None,
@@ -163,7 +164,15 @@ class AlertStore:
         query = (
             select(Alert)
             .where(
-                *_filters(stream=stream, profile=profile, host=host, since=since, until=until, status=status)
+                *alert_filters(
+                    stream=stream,
+                    profile=profile,
+                    host=host,
+                    person=person,
+                    since=since,
+                    until=until,
+                    status=status,
+                )
             )
             .order_by(Alert.started_at.desc(), Alert.id.desc())
             .limit(limit)
@@ -177,12 +186,13 @@ class AlertStore:
         stream: str | None = None,
         profile: str | None = None,
         host: str | None = None,
+        person: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         status: str | None = None,
     ) -> int:
-        conditions = _filters(
-            stream=stream, profile=profile, host=host, since=since, until=until, status=status
+        conditions = alert_filters(
+            stream=stream, profile=profile, host=host, person=person, since=since, until=until, status=status
         )
         with self._read.begin() as s:
             return s.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
@@ -294,6 +304,7 @@ class AlertStore:
             "person": int(a.person),
             "box": None if a.box is None else list(a.box),
             "others": others_rows(a.others) or None,
+            "nearest": a.nearest,
         }
 
 
@@ -302,15 +313,19 @@ def open_store(url: str | StoreConfig, *, echo: bool = False) -> AlertStore:
     return AlertStore(url, echo=echo)
 
 
-def _filters(
+def alert_filters(
     *,
-    stream: str | None,
-    profile: str | None,
-    host: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    status: str | None,
+    stream: str | None = None,
+    profile: str | None = None,
+    host: str | None = None,
+    person: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    status: str | None = None,
 ) -> list[ColumnElement[bool]]:
+    """The conditions of an alert query (the store's lists and counts, the review server's pages):
+    each filter given (None: any) must match; ``person`` is a track id within its stream (0: a
+    one-person camera's)."""
     for name, t in (("since", since), ("until", until)):
         if t is not None and (t.tzinfo is None or t.utcoffset() is None):
             raise ValueError(f"{name} must be timezone-aware; got naive {t.isoformat()}")
@@ -321,6 +336,8 @@ def _filters(
         conditions.append(Alert.profile == profile)
     if host is not None:
         conditions.append(Alert.host == host)
+    if person is not None:
+        conditions.append(Alert.person == person)
     if since is not None:
         conditions.append(Alert.started_at >= since)
     if until is not None:

@@ -89,6 +89,14 @@ Config = Annotated[
 Stream = Annotated[str | None, typer.Option(help="Only this stream id.")]
 Profile = Annotated[str | None, typer.Option(help="Only this profile.")]
 Host = Annotated[str | None, typer.Option(help="Only alerts raised by this host (config `host`).")]
+Person = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        max=MAX_ID,
+        help="Only alerts of this person track within its stream (0: a one-person camera's).",
+    ),
+]
 # The shell's TZ plays no part: a time without a zone is UTC, as the times shown are.
 _WHEN = "ISO-8601, UTC unless it has an offset (2026-03-29T02:30+02:00), or a time ago (2h, 30m, 1d)"
 Since = Annotated[datetime | None, typer.Option(parser=parse_time, help=f"Started at or after: {_WHEN}.")]
@@ -109,6 +117,7 @@ def list_cmd(
     stream: Stream = None,
     profile: Profile = None,
     host: Host = None,
+    person: Person = None,
     since: Since = None,
     until: Until = None,
     status: Status = None,
@@ -120,11 +129,18 @@ def list_cmd(
     """The newest alerts matching the filters."""
     with _open(config, db) as store:
         alerts = store.list_alerts(
-            stream=stream, profile=profile, host=host, since=since, until=until, status=status, limit=limit
-        )
+            stream=stream, profile=profile, host=host, person=person, since=since, until=until, status=status,
+            limit=limit,
+        )  # fmt: skip
         if len(alerts) == limit:
             total = store.count(
-                stream=stream, profile=profile, host=host, since=since, until=until, status=status
+                stream=stream,
+                profile=profile,
+                host=host,
+                person=person,
+                since=since,
+                until=until,
+                status=status,
             )
         else:
             total = len(alerts)
@@ -199,7 +215,11 @@ def show_cmd(
     if as_json:
         typer.echo(json.dumps({**alert.to_dict(), "windows": windows, "timeline": timeline}, indent=2))
         return
-    for key, value in {**alert.to_dict(), **_people(alert)}.items():
+    described = {**alert.to_dict(), **_people(alert)}
+    # which normal behaviour its peak was nearest; unknown for alerts logged before it was recorded
+    nearest = described.pop("nearest")
+    described |= {} if nearest is None else {"nearest normal": nearest}
+    for key, value in described.items():
         typer.echo(f"{key:>16}: {printable(value)}")
     typer.echo(f"{'duration':>16}: {_duration(alert)}")
     if windows is None:
@@ -263,6 +283,7 @@ def export_cmd(
     stream: Stream = None,
     profile: Profile = None,
     host: Host = None,
+    person: Person = None,
     since: Since = None,
     until: Until = None,
     status: Status = None,
@@ -286,8 +307,9 @@ def export_cmd(
         )
     with _open(config, db) as store:
         alerts = store.list_alerts(
-            stream=stream, profile=profile, host=host, since=since, until=until, status=status, limit=limit
-        )
+            stream=stream, profile=profile, host=host, person=person, since=since, until=until, status=status,
+            limit=limit,
+        )  # fmt: skip
         # Written beside ``out``, then renamed: a failed export (a full disk) leaves no half file.
         part = out.with_name(out.name + ".part")
         with _writing(out):

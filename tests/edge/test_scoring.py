@@ -4,6 +4,7 @@ the nearest behaviour prototype."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
@@ -189,6 +190,13 @@ class _Profile:
     def single_rows(self) -> np.ndarray:
         return np.zeros(len(self.embeddings), bool) if self.singles is None else self.singles
 
+    @property
+    def behaviour_table(self) -> list[dict[str, Any]]:
+        return [{"id": int(i), "name": NAMES[int(i)]} for i in np.unique(self.behaviour_ids)]
+
+
+NAMES = ["walking", "sitting-down", "standing-up", "jump"]
+
 
 def test_scorer_gives_the_distance_to_each_profiles_prototype_and_nan_for_nan_embeddings() -> None:
     rng = np.random.default_rng(4)
@@ -235,6 +243,34 @@ def test_marked_windows_are_prototypes_by_themselves_and_an_overlay_reaches_its_
     s = scorer.score(np.concatenate([jump, jump]), ["door", "door", "dock", "dock"])[:, 0]
     np.testing.assert_allclose(s[:2], 0.0, atol=1e-3)
     assert (s[2:] > 5.0).all()
+
+
+def test_scorer_names_the_behaviour_nearest_each_window_profile_marked_and_overlay_alike() -> None:
+    """The argmin behind each score: which normal behaviour a window was nearest (the alert's
+    "nearest normal"), a marked window's behaviour and a camera overlay's row by their own names."""
+    rng = np.random.default_rng(10)
+    walk = rng.normal(0.0, 0.05, size=(6, 8)).astype(np.float32)
+    sit = (rng.normal(0.0, 0.05, size=(6, 8)) + 3.0).astype(np.float32)
+    jump = np.full((1, 8), -3.0, np.float32)
+    profile = _Profile(
+        "ward", np.concatenate([walk, sit, jump]), 1.0, np.array([0] * 6 + [1] * 6 + [3]),
+        np.array([False] * 12 + [True]),
+    )  # fmt: skip
+    scorer = Scorer([profile], {("door", "ward"): np.full((1, 8), 6.0, np.float32)},
+                    extra_names={("door", "ward"): ["standing-up"]})  # fmt: skip
+    queries = np.stack(
+        [walk.mean(0) + 0.7, sit.mean(0) - 0.7, jump[0] + 0.2, np.full(8, 5.5), np.full(8, 5.5)]
+    )
+    scores, which = scorer.score_nearest(queries, ["cam", "cam", "cam", "cam", "door"])
+    assert [scorer.behaviours[i] for i in which[:, 0]] == [
+        "walking",
+        "sitting-down",
+        "jump",
+        "sitting-down",
+        "standing-up",
+    ]
+    np.testing.assert_array_equal(scores, scorer.score(queries, ["cam", "cam", "cam", "cam", "door"]))
+    np.testing.assert_allclose(scores[0, 0], np.linalg.norm(queries[0] - walk.mean(0)), rtol=1e-5)
 
 
 def test_scorer_refuses_inconsistent_profiles() -> None:

@@ -469,6 +469,8 @@ function renderAlert(a) {
     ...(a.box ? [["where", personBox(a)]] : []), ["profile", `${a.profile} v${a.profile_version}`], ["model", a.model_version],
     ["started", when(a.started_at)], ["ended", a.ended_at ? when(a.ended_at) : "open"], ["duration", dur(a)],
     ["peak / mean", `${a.peak_score.toFixed(3)} / ${a.mean_score.toFixed(3)}`], ["threshold", a.threshold.toFixed(3)],
+    // which of its profile's normal behaviours the peak was closest to (unknown for older alerts: no row)
+    ...(a.nearest ? [["nearest normal", a.nearest]] : []),
     ["windows", `${a.n_windows} scored, ${a.n_kept} stored`],
     ["reviewed", a.reviewed_at ? `${when(a.reviewed_at)} by ${a.reviewed_by || "?"}` : "not yet"], ["note", a.note || "–"]];
   document.getElementById("meta").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));

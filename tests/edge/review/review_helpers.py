@@ -42,7 +42,7 @@ def performance_windows(motion: str, seconds: float, seed: int, k: int) -> tuple
 
 
 def demo_alert(stream: str, profile: str, started_at: datetime, *, seed: int, closed: bool = True,
-               motion: str = "jump_flail", threshold: float = 0.9) -> NewAlert:  # fmt: skip
+               motion: str = "jump_flail", threshold: float = 0.9, nearest: str | None = None) -> NewAlert:  # fmt: skip
     windows, spans = performance_windows(motion, 6.0, seed, 6)
     scores = np.linspace(threshold * 1.05, threshold * 1.6, len(windows))
     duration = float(spans[-1, 1] - spans[0, 0])
@@ -52,7 +52,7 @@ def demo_alert(stream: str, profile: str, started_at: datetime, *, seed: int, cl
         ended_at=started_at + timedelta(seconds=duration) if closed else None,
         peak_score=float(scores.max()), mean_score=float(scores.mean()), threshold=threshold,
         n_windows=len(windows) + 3, model_version="f4695475fc8b", windows=windows, window_times=spans,
-        window_scores=scores, timeline=timeline(spans, scores),
+        window_scores=scores, timeline=timeline(spans, scores), nearest=nearest,
     )  # fmt: skip
 
 
@@ -79,7 +79,7 @@ def seed(url: str, profiles: Path) -> Seeded:
         demo_alert("door", "demo-walk", now - timedelta(hours=5), seed=1),
         demo_alert("door", "demo-walk", now - timedelta(hours=4), seed=2),
         demo_alert("door", "demo-walk", now - timedelta(hours=3), seed=3),
-        demo_alert("dock", "demo-walk", now - timedelta(hours=2), seed=4),
+        demo_alert("dock", "demo-walk", now - timedelta(hours=2), seed=4, nearest="walk"),
         demo_alert("dock", "demo-walk", now - timedelta(minutes=30), seed=5, closed=False),
         demo_alert("yard", "other", now - timedelta(minutes=10), seed=6),
     ]

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from edge.feedback import feedback_history
-from edge.review.queries import alert_filters, open_alert_counts, page_alerts, stream_statuses
+from edge.review.queries import open_alert_counts, page_alerts, stream_statuses
 from edge.store import AlertStore, NewAlert
 from edge.store.models import ProfileFeedback, StreamStatus
+from edge.store.store import alert_filters
 
 MakeAlert = Callable[..., NewAlert]
 

@@ -715,5 +715,16 @@ def test_a_log_at_each_earlier_revision_upgrades_in_place_keeping_its_alerts(
         [new_id] = store.write_alerts([make_alert()])
         assert store.count() == 2 and store.get_alert(new_id).stream_id == "cam1"
     assert old.episode_key == ("old" if revision >= "0002" else f"row-{old.id}")
-    assert (old.stream_id, old.started_at, old.host, old.person) == ("cam1", T0, "", 0)
+    assert (old.stream_id, old.started_at, old.host, old.person, old.nearest) == ("cam1", T0, "", 0, None)
     assert _revision(store_url) == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_the_nearest_behaviour_round_trips_and_an_alert_without_one_keeps_none(
+    store_url: str, make_alert: MakeAlert
+) -> None:
+    with AlertStore(store_url) as store:
+        named, unnamed = store.write_alerts(
+            [make_alert(episode_key="a", nearest="sitting-down"), make_alert(episode_key="b")]
+        )
+        assert store.get_alert(named).nearest == "sitting-down" and store.get_alert(unnamed).nearest is None
+        assert {a.id: a.nearest for a in store.list_alerts()} == {named: "sitting-down", unnamed: None}
