@@ -150,8 +150,16 @@ def parse_config(text: str, model: type[M], source: str = "<config>") -> M:
             where = f"{source}:{line}" if line else source
             shown = "" if err["type"] == "missing" else _echo(loc, err.get("input"))
             if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
-                near = difflib.get_close_matches(loc[-1], _known_keys(model, loc[:-1], doc), n=1, cutoff=0.7)
-                shown += f"; did you mean {near[0]!r}?" if near else ""
+                known = _known_keys(model, loc[:-1], doc)
+                near = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.7)
+                # a key given one level too high (bus.senders for bus.curve.senders): where it goes
+                home = [k for k in known if loc[-1] in _known_keys(model, (*loc[:-1], k), doc)]
+                if near:
+                    shown += f"; did you mean {near[0]!r}?"
+                elif home:
+                    shown += "; it belongs in " + " or ".join(
+                        f"{k!r} ({'.'.join(map(str, (*loc[:-1], k, loc[-1])))})" for k in home
+                    )
             problems.append(
                 f"{where}: {'.'.join(str(p) for p in loc) or '(top)'}: {err['msg'].removeprefix('Value error, ')}{shown}"
             )

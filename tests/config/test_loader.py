@@ -82,6 +82,10 @@ def test_a_problem_is_named_by_the_keys_the_file_has(text: str, said: str) -> No
         # the member of a tagged union the file's kind names: a webcam's index, not a video's path
         ("streams:\n  - id: a\n    source: {kind: webcam, indx: 1}\n", "did you mean 'index'?"),
         ("worker: {backend: {type: tensorrt, fp61: true}}\n", "did you mean 'fp16'?"),
+        # a key put one level too high: docs/bus.md's senders live in bus.curve
+        ("bus:\n  curve: {}\n  senders: {dock: [door]}\n", "edge.yaml:3: bus.senders: Extra inputs are not permitted; it belongs in 'curve' (bus.curve.senders)"),
+        ("tokens: []\n", "tokens: Extra inputs are not permitted; it belongs in 'serve' (serve.tokens)"),
+        ("port: 9\n", "it belongs in 'metrics' (metrics.port) or 'serve' (serve.port)"),
     ],
 )  # fmt: skip
 def test_a_mistyped_key_is_answered_with_the_one_meant(text: str, said: str) -> None:
