@@ -32,7 +32,7 @@ from tests.daemon_harness import ROOT, Daemon, free_port, haad, wait
 
 pytestmark = pytest.mark.slow  # the earlier haad runs ~35 s, this one ~45 s
 
-# Dec 4's landed stop: alert log schema 0003 (this haad's is 0009), an outbox without person, box
+# Dec 4's landed stop: alert log schema 0003 (this haad's is 0010), an outbox without person, box
 # or host, profiles before per-behaviour vigour.
 EARLIER = "e1a9ddb"
 
