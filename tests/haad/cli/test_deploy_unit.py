@@ -1,6 +1,7 @@
 """deploy/haad.service runs the CLI as it is, in the folders deploy/edge.example.yaml names, and a
-deployment that cannot run is not restarted in a loop; deploy/haad-frontend.service runs a frontend
-host's `haad frontend run` as the daemon's unit runs `haad run`."""
+deployment that cannot run is not restarted in a loop; deploy/haad-frontend.service and
+deploy/haad-serve.service run a frontend host's `haad frontend run` and a review host's `haad serve`
+as the daemon's unit runs `haad run`."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 runner = CliRunner()
 
 
-UNITS = ["haad.service", "haad-frontend.service"]
+UNITS = ["haad.service", "haad-frontend.service", "haad-serve.service"]
 
 
 def unit_settings(name: str = "haad.service") -> dict[str, list[str]]:
@@ -84,7 +85,7 @@ def test_env_secrets_have_a_file_the_unit_reads_beside_the_configuration() -> No
     assert Path(env_file.removeprefix("-")).parent == Path("/etc") / unit["ConfigurationDirectory"][0]
 
 
-@pytest.mark.parametrize("name", UNITS)
+@pytest.mark.parametrize("name", ["haad.service", "haad-frontend.service"])
 def test_a_stop_signals_the_daemon_alone_which_stops_its_children_in_order(name: str) -> None:
     """A frontend has no SIGTERM handler (the daemon's stop event ends it once it sent what it
     holds): signalled with the daemon, as KillMode=control-group does, it died with its frames."""
@@ -191,3 +192,66 @@ def _session(pid: int) -> int | None:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[4])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def test_a_review_host_has_a_unit_whose_bad_file_is_not_restarted(tmp_path: Path) -> None:
+    """A site's review host runs `haad serve` on the shared alert log (docs/alerts.md): without a unit
+    of its own it was written by hand from the daemon's."""
+    unit = unit_settings("haad-serve.service")
+    assert (
+        unit["User"] == unit_settings()["User"]
+        and unit["EnvironmentFile"] == unit_settings()["EnvironmentFile"]
+    )
+    binary, *args = shlex.split(unit["ExecStart"][0])
+    assert binary == "/opt/haad/.venv/bin/haad" and args[:1] == ["serve"]
+    bad = tmp_path / "edge.yaml"
+    bad.write_text("strems: []\n")
+    result = runner.invoke(app, [str(bad) if a == "/etc/haad/edge.yaml" else a for a in args])
+    assert result.exit_code == 2 and "strems" in result.output
+    assert str(result.exit_code) in unit["RestartPreventExitStatus"][0].split()
+
+
+def test_the_serve_units_command_answers_and_stops_on_its_signal_within_its_timeout(tmp_path: Path) -> None:
+    """As systemd runs it, on an alert log a worker made, its state in the unit's writable folder."""
+    from config.store import StoreConfig
+    from edge.store import AlertStore
+
+    unit = unit_settings("haad-serve.service")
+    state = str(Path("/var/lib") / unit["StateDirectory"][0])
+    store = f"sqlite:///{tmp_path / 'alerts.db'}"
+    AlertStore(StoreConfig(url=store)).close()
+    port = free_port()
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        yaml.safe_dump({"store": {"url": store}, "state_dir": str(tmp_path), "serve": {"port": port}})
+    )
+    binary, *args = shlex.split(unit["ExecStart"][0])
+    argv = [str(Path(sys.executable).parent / Path(binary).name)]
+    argv += [str(config) if a == "/etc/haad/edge.yaml" else a for a in args]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    env |= dict(e.split("=", 1) for line in unit["Environment"] for e in shlex.split(line))
+    log = tmp_path / "serve.log"
+    cwd = unit["WorkingDirectory"][0].replace(state, str(tmp_path))
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait(lambda: proc.poll() is not None or _answers(port), 60, "the review server")
+        assert proc.poll() is None, log.read_text()
+        proc.send_signal(signal.Signals[unit["KillSignal"][0]])
+        code = proc.wait(timeout=float(unit["TimeoutStopSec"][0]))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert code == 0, log.read_text()
+
+
+def _answers(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
