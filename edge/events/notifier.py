@@ -16,6 +16,10 @@ starts from 0.
 A crash between a delivery and its cursor update sends that event again on restart: receivers see
 ``event_id`` / ``X-Haad-Delivery`` to drop duplicates.
 
+A SQLite log deleted or replaced under it (edge.store.engine): events read from the old file move no
+cursor of the new one, and a sink the new file has no cursor for (made afresh, a backup from before
+the sink) starts with its events written since the notifier started, as a new sink.
+
 One notifier delivers per alert log: it holds a lock (``flock`` on a file next to a SQLite database,
 a PostgreSQL advisory lock per schema on its own connection); a second one waits until the first is
 gone.
@@ -33,12 +37,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy.orm import Session
 
 from config.events import EventsConfig
 from edge import metrics
 from edge.events.links import alert_with_links, with_links
 from edge.events.sinks import Current, DeliveryError, Sink
 from edge.store import AlertStore
+from edge.store.engine import FileId, LogMoved, opened_file
 from edge.store.models import Alert, EventCursor
 from edge.store.outbox import CursorState, alert_json, cursor_states, ensure_cursor, pending_events
 
@@ -75,6 +81,7 @@ class Notifier:
         outage held back); default: those after now."""
         self.cfg, self.store, self.sinks, self.clock = cfg, store, list(sinks), clock
         self.snapshot_streams = frozenset(snapshot_streams)
+        self.new_sinks_from = new_sinks_from or clock()  # also for a cursor its log's new file lacks
         with store.writing() as s:
             for sink in self.sinks:
                 ensure_cursor(s, sink.name, start=new_sinks_from or "now")
@@ -132,12 +139,21 @@ class Notifier:
                     cur.next_attempt_at = None
 
     def _run_sink(self, sink: Sink, stop: threading.Event) -> None:
+        moved = ""  # why the log's file cannot be read now: said once, not every round it lasts
         while not stop.is_set():
             try:
                 delivered = self._step_sink(sink, stop)
                 self._count_pending({sink.name})
+                moved = ""
                 if delivered == 0:
                     stop.wait(self.cfg.poll_s)
+            except LogMoved as e:  # deleted or replaced under haad: the file at its path read once it can be
+                if str(e) != moved:
+                    log.warning(
+                        "%s: %s; delivering from the file at its path once it can be read", sink.name, e
+                    )
+                moved = str(e)
+                stop.wait(max(self.cfg.poll_s, 1.0))
             except Exception:  # the database went away, a sink misbehaved: log, wait, go on
                 log.exception("%s: notifier round failed; retrying", sink.name)
                 stop.wait(max(self.cfg.poll_s, 1.0))
@@ -159,7 +175,11 @@ class Notifier:
         now = self.clock()
         with self.store.reading() as s:
             cur = s.get(EventCursor, sink.name)
-            assert cur is not None
+            if cur is None:  # the log's file was deleted or replaced under haad (see the module docstring)
+                with self.store.writing() as w:
+                    ensure_cursor(w, sink.name, start=self.new_sinks_from)
+                return 0
+            read_from = opened_file(s)
             # A broker back since the last failure (the sink reconnected) ends the back-off: it held
             # the outage's alerts and Home Assistant's availability back for the rest of it.
             waiting = cur.next_attempt_at is not None and cur.next_attempt_at > now
@@ -172,10 +192,10 @@ class Notifier:
             try:
                 announce(self._current())
             except DeliveryError as e:
-                self._failed(sink, last_id, e, now)
+                self._failed(sink, last_id, e, now, read_from)
                 return 0
             # The sink is back: its failures (the back-off) must not outlive the outage.
-            self._advance(sink, last_id, delivered=0, recovered=True)
+            self._advance(sink, last_id, read_from, delivered=0, recovered=True)
         delivered = 0
         for event in events:
             if stop is not None and stop.is_set():
@@ -186,17 +206,17 @@ class Notifier:
                 except DeliveryError as e:
                     # First the events before it: the refusal time so far was theirs (one taken after
                     # a day of refusals and outages had the next one skipped at its first refusal).
-                    self._advance(sink, last_id, delivered=delivered)
-                    refused_s = self._failed(sink, last_id, e, now)
+                    self._advance(sink, last_id, read_from, delivered=delivered)
+                    refused_s = self._failed(sink, last_id, e, now, read_from)
                     if refused_s is not None:
                         why = "" if e.refused else f" after {refused_s:.0f} s of refusals"
                         log.error("%s: giving up on event %d%s: %s", sink.name, event.id, why, e)
-                        self._advance(sink, event.id, delivered=0, skipped=1)
+                        self._advance(sink, event.id, read_from, delivered=0, skipped=1)
                     return delivered
                 delivered += 1
             last_id = event.id
         if events:
-            self._advance(sink, last_id, delivered=delivered)
+            self._advance(sink, last_id, read_from, delivered=delivered)
         return delivered
 
     def _current(self) -> Current:
@@ -217,11 +237,18 @@ class Notifier:
         return Current(open_alerts, newest)
 
     def _advance(
-        self, sink: Sink, last_id: int, *, delivered: int, skipped: int = 0, recovered: bool = False
+        self,
+        sink: Sink,
+        last_id: int,
+        read_from: FileId | None,
+        *,
+        delivered: int,
+        skipped: int = 0,
+        recovered: bool = False,
     ) -> None:
+        """Move ``sink``'s cursor past ``last_id``, an event of the file ``read_from`` (:func:`opened_file`)."""
         with self.store.writing() as s:
-            cur = s.get(EventCursor, sink.name)
-            assert cur is not None
+            cur = self._cursor(s, sink, read_from)
             moved = last_id > cur.last_id or skipped
             if moved or recovered:
                 cur.last_id = max(cur.last_id, last_id)
@@ -236,12 +263,13 @@ class Notifier:
                 cur.last_error = ""
                 cur.updated_at = self.clock()
 
-    def _failed(self, sink: Sink, last_id: int, error: DeliveryError, now: datetime) -> float | None:
+    def _failed(
+        self, sink: Sink, last_id: int, error: DeliveryError, now: datetime, read_from: FileId | None
+    ) -> float | None:
         """Book a failed delivery of the event after ``last_id``: its refusal time (see the module
         docstring), then a retry with back-off; or, where it is to be given up, how long it was refused."""
         with self.store.writing() as s:
-            cur = s.get(EventCursor, sink.name)
-            assert cur is not None
+            cur = self._cursor(s, sink, read_from)
             if error.unreachable:
                 cur.refused_at = None  # an outage: the time till the event's next refusal is not its own
             else:
@@ -264,6 +292,17 @@ class Notifier:
         log.warning("%s: delivery after event %d failed (%s); retry %d in %.1f s", sink.name, last_id, error,
                     failures, wait)  # fmt: skip
         return None
+
+    @staticmethod
+    def _cursor(s: Session, sink: Sink, read_from: FileId | None) -> EventCursor:
+        """``sink``'s cursor, in the file its events were read from: :class:`LogMoved` where the
+        log's file was deleted or replaced since (its ids are another file's events)."""
+        cur = s.get(EventCursor, sink.name)
+        if cur is None or opened_file(s) != read_from:
+            raise LogMoved(
+                f"{sink.name}: the alert log's file was deleted or replaced since its events were read"
+            )
+        return cur
 
 
 def _connected_since(sink: Sink, failed_at: datetime) -> bool:

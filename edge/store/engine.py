@@ -7,6 +7,13 @@ handling is switched off so that SQLAlchemy emits BEGIN itself: plain BEGIN for 
 IMMEDIATE for writes (:data:`WRITE`). A deferred write transaction that read first cannot wait for
 the lock in WAL mode (SQLITE_BUSY at once); an immediate one queues for it behind the busy timeout.
 
+A SQLite file deleted or replaced under a running haad (``rm alerts.db``, a backup moved over it):
+every engine notices at its next checkout that the file at the path is not the one its connection
+opened, drops that connection and opens the path afresh (:func:`make_engine`), so the review
+server, retention and the notifier follow the worker to the new file. The old file's ``-wal`` and
+``-shm``, while still beside the path, hold every new connection at the path back (:class:`LogMoved`):
+it would share them by name with any connection still open on the old file and corrupt the new log.
+
 PostgreSQL: a connect timeout, TCP keepalives and a server-side ``statement_timeout``. None of them
 ends a call to a server that accepted the connection and then stopped answering behind a frozen
 proxy or NAT box (its kernel still acknowledges every packet): :class:`CallDeadlines` does, by
@@ -22,6 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +39,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import Session
 
 from config.store import StoreConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-_FILE = "haad_file"  # a SQLite connection's pool record info: (path, identity of the file it opened)
+_FILE = "haad_file"  # a SQLite connection's pool record info: the files it opened (_Opened)
 WRITE = {"haad_write": True}  # execution options of a write transaction (BEGIN IMMEDIATE on SQLite)
 # Serialises schema upgrades of processes sharing one PostgreSQL database (an arbitrary constant).
 _PG_MIGRATION_LOCK = 0x6861_6164  # "haad"
@@ -88,10 +98,21 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
     )
     busy_ms = round(cfg.busy_timeout_s * 1000)
 
+    connected = False  # once it has, this engine never makes the file: see _before_connect
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(*_args: Any) -> None:
+        # A file deleted under this engine is made afresh by a new AlertStore (the worker's, which
+        # writes its schema), not by a reader's reconnection: that would leave an empty file.
+        refuse_old_companions(path)
+        if connected and file_id(path) is None:
+            raise LogMoved(f"the alert log {path} was deleted while haad had it open; it is made afresh "
+                           "when the worker writes its next alert")  # fmt: skip
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        nonlocal connected
         _hold(dbapi_connection)
-        record.info[_FILE] = (path, file_id(path))  # the file this connection opened (check_in_place)
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below)
         cur = dbapi_connection.cursor()
         try:
@@ -99,8 +120,22 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
             _switch_to_wal(cur, cfg.busy_timeout_s)
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
+            # Also opens the -wal and -shm (a new file's too), whose identities are noted below.
+            schema = cur.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone()
         finally:
             cur.close()
+        if connected and schema is None:  # a file made afresh at the path, its tables not yet written
+            dbapi_connection.close()
+            raise LogMoved(f"the alert log {path} was made afresh and has no tables yet")
+        record.info[_FILE] = _Opened.now(path)  # the files this connection opened (check_in_place)
+        connected = True
+
+    @event.listens_for(engine, "checkout")
+    def _on_sqlite_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        try:
+            check_in_place(record.info)
+        except LogMoved as e:
+            raise DisconnectionError(str(e)) from None  # the pool drops it and opens the path afresh
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -110,12 +145,17 @@ def make_engine(cfg: StoreConfig, *, echo: bool = False) -> Engine:
     return engine
 
 
-class LogMoved(Exception):
+class LogMoved(DisconnectionError):
     """The SQLite alert log's file is no longer at its path (deleted, or another file moved there)
-    since a connection opened it: what that connection wrote is in a file nobody will read."""
+    since a connection opened it: what that connection wrote is in a file nobody will read. Or the
+    path cannot be opened yet: the old file's ``-wal`` and ``-shm`` are still beside it, or (an
+    engine's reconnection) no file is there. A disconnection: the review server answers 503."""
 
 
-def file_id(path: Path) -> tuple[int, int] | None:
+FileId = tuple[int, int]
+
+
+def file_id(path: Path) -> FileId | None:
     """The identity (device, inode) of the file at ``path``; None when there is none."""
     try:
         st = os.stat(path)
@@ -124,25 +164,106 @@ def file_id(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def companions(path: Path) -> tuple[Path, Path]:
+    """The ``-wal`` and ``-shm`` files SQLite keeps beside the log at ``path``, named after it."""
+    return Path(f"{path}-wal"), Path(f"{path}-shm")
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """The identities of the files a SQLite connection opened: the log at ``path`` and its companions."""
+
+    path: Path
+    file: FileId | None
+    companions: tuple[FileId | None, ...]
+
+    @classmethod
+    def now(cls, path: Path) -> _Opened:
+        return cls(path, file_id(path), tuple(file_id(p) for p in companions(path)))
+
+
 def check_in_place(info: dict[Any, Any]) -> None:
     """:class:`LogMoved` unless the SQLite file the connection of ``info`` (its pool record's
-    ``info``) opened is still at its path; nothing for PostgreSQL."""
-    if _FILE not in info:
+    ``info``) opened is still at its path; nothing for PostgreSQL. Its ``-wal`` and ``-shm`` still
+    beside the path are then remembered (:func:`refuse_old_companions`)."""
+    opened: _Opened | None = info.get(_FILE)
+    if opened is None:
         return
-    path, opened = info[_FILE]
-    if opened is None or file_id(path) != opened:
-        raise LogMoved(f"the alert log {path} was deleted or replaced while haad had it open")
+    if opened.file is not None and file_id(opened.path) == opened.file:
+        return
+    _OLD_COMPANIONS.keep(opened)
+    raise LogMoved(f"the alert log {opened.path} was deleted or replaced while haad had it open")
+
+
+def opened_file(s: Session) -> FileId | None:
+    """The identity of the SQLite file the connection of session ``s`` opened (None for PostgreSQL):
+    what was read in one session may be written back in another only where both name one file."""
+    opened: _Opened | None = s.connection().info.get(_FILE)
+    return None if opened is None else opened.file
+
+
+def refuse_old_companions(path: Path) -> None:
+    """:class:`LogMoved` while the ``-wal`` or ``-shm`` of a file deleted or replaced at ``path``
+    under this process is still beside it: a connection at the path would share them by name with
+    any connection still open on the old file (in any process), and corrupt the new log."""
+    if left := _OLD_COMPANIONS.left(path):
+        raise LogMoved(
+            f"the alert log {path} was deleted or replaced while haad had it open; {', '.join(map(str, left))} "
+            "belong to the old file: restart haad (or remove them)"
+        )
 
 
 def companions_left(url: str) -> list[Path]:
-    """The ``-wal`` and ``-shm`` files beside a SQLite log (none for PostgreSQL). Once its file was
-    deleted or replaced under haad they are the old file's: a connection still open on that (in any
-    process) shares them by name with every connection opened at the path, and corrupts its log."""
+    """The ``-wal`` and ``-shm`` of a SQLite log deleted or replaced under this process (none for
+    PostgreSQL) still beside its path (:func:`refuse_old_companions`). Those a new file made at the
+    path meanwhile (by another process) has are not."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database is None:
         return []
-    path = Path(parsed.database).expanduser()
-    return [p for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+    return _OLD_COMPANIONS.left(Path(parsed.database).expanduser())
+
+
+class _OldCompanions:
+    """The ``-wal`` and ``-shm`` of SQLite files deleted or replaced under this process, for as long
+    as they stay beside the path. Each is held open: an inode number is only unique while its file
+    lives, and one freed when they are removed could be given to the new file's ``-wal``."""
+
+    def __init__(self) -> None:
+        self._held: dict[Path, dict[Path, int]] = {}  # log path -> companion path -> descriptor
+        self._lock = threading.Lock()
+
+    def keep(self, opened: _Opened) -> None:
+        """The companions of ``opened`` still beside its path; called while a connection on it is
+        open (their inodes cannot be another file's)."""
+        with self._lock:
+            held = self._held.setdefault(opened.path, {})
+            for companion, had in zip(companions(opened.path), opened.companions, strict=True):
+                if had is None or companion in held or file_id(companion) != had:
+                    continue
+                try:
+                    fd = os.open(companion, os.O_RDONLY)
+                except FileNotFoundError:
+                    continue
+                if (os.fstat(fd).st_dev, os.fstat(fd).st_ino) == had:
+                    held[companion] = fd
+                else:  # removed and made again between the two looks: the new file's
+                    os.close(fd)
+
+    def left(self, path: Path) -> list[Path]:
+        """Those of ``path`` still beside it; the others are let go."""
+        with self._lock:
+            held = self._held.get(path, {})
+            for companion, fd in list(held.items()):
+                st = os.fstat(fd)
+                if file_id(companion) != (st.st_dev, st.st_ino):
+                    os.close(fd)
+                    del held[companion]
+            if not held:
+                self._held.pop(path, None)
+            return sorted(held)
+
+
+_OLD_COMPANIONS = _OldCompanions()
 
 
 def _switch_to_wal(cur: sqlite3.Cursor, busy_timeout_s: float) -> None:

@@ -109,3 +109,32 @@ def test_an_alert_log_deleted_or_replaced_under_the_worker_gets_every_later_aler
     finally:
         sink.close()
     assert sink.health().log_error is None
+
+
+def test_a_restored_log_another_process_opened_first_is_written_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backup put in the log's place, the old file's -wal and -shm removed (as haad says), then the
+    review server or the notifier opening it before the worker's next write: the -wal and -shm beside
+    the path are now the restored file's, and the worker writes there (it took them for the old
+    file's and waited for a restart)."""
+    monkeypatch.setattr(alerts_sink, "RETRY_S", (0.05, 0.2))
+    db = tmp_path / "alerts.db"
+    backup = tmp_path / "backup.db"
+    with AlertStore(f"sqlite:///{backup}") as store:
+        store.write_alerts([state("old", closed=True, stream="cam1")])
+    sink = AlertSink(StoreConfig(url=f"sqlite:///{db}", deliver_every_s=0.0), tmp_path / "outbox.db",
+                     model_version="m1")  # fmt: skip
+    sink.start(["cam0"])
+    try:
+        sink.write(ROUNDS[0])
+        wait_for(lambda: set(at_path(db) or ()) == LEFT[0], timeout_s=15)
+        kept = move("replaced", db, backup)
+        remove(*companions(db))
+        with AlertStore(f"sqlite:///{db}") as reader:  # holds the restored file's -wal and -shm
+            reader.list_alerts()
+            sink.write(ROUNDS[1])
+            wait_for(lambda: set(at_path(db) or ()) == kept | LEFT[1], timeout_s=15)
+    finally:
+        sink.close()
+    assert sink.health().log_error is None
