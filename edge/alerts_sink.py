@@ -331,7 +331,7 @@ class AlertSink:
                     next_round = time.monotonic() + self.cfg.deliver_every_s
                 if more:
                     idle = False
-                elif status is not None and delivery.write_status(status, self.cfg.timeout_s):
+                elif status is not None and delivery.write_status(status, self._streams, self.cfg.timeout_s):
                     with self._lock:
                         if self._status is status:
                             self._status = None
@@ -555,11 +555,12 @@ class _Delivery:
             self.failed(e)
             return None
 
-    def write_status(self, rows: list[StreamStatus], timeout_s: float) -> bool:
+    def write_status(self, rows: list[StreamStatus], streams: Sequence[str], timeout_s: float) -> bool:
+        """Write the live state of this worker's ``streams``; their outdated rows go (AlertStore)."""
         assert self.store is not None
         try:
             with DEADLINES.within(timeout_s):
-                self.store.write_stream_status(rows)
+                self.store.write_stream_status(rows, streams=streams)
             return True
         except Exception as e:  # noqa: BLE001 - a live view can wait for the next rows
             self.failed(e)

@@ -3,13 +3,13 @@ store may be shared by threads, and several processes may share one database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import EllipsisType, TracebackType
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
@@ -242,15 +242,26 @@ class AlertStore:
                 raise KeyError(f"no alert with id {alert_id}")
             record_alert_events(s, [(alert_id, "update")])
 
-    def write_stream_status(self, rows: Sequence[StreamStatus]) -> None:
+    def write_stream_status(
+        self, rows: Sequence[StreamStatus], *, streams: Collection[str] | None = None
+    ) -> None:
         """Upsert the live state of streams (edge.live_status) in one transaction. One statement, not
         a look-up then an insert: a row another writer inserted meanwhile (PostgreSQL, READ
-        COMMITTED) is waited for and replaced, never refused on its key."""
+        COMMITTED) is waited for and replaced, never refused on its key.
+
+        The rows these outdate go in the same transaction, else the live view showed them stale for
+        ever: a written stream's rows for another profile (each stream is written with every profile
+        it is scored against), and, given ``streams`` (those the rows' host scores), that host's
+        rows of any other stream (taken out of its edge.yaml). A stream sending nothing is not
+        written, so its rows stay, read stale: its camera is out."""
         columns = [c.key for c in StreamStatus.__table__.columns]
         # The last state of each stream and profile (one statement may not update a row twice).
         latest = {(r.stream_id, r.profile): {c: getattr(r, c) for c in columns} for r in rows}
         if not latest:
             return
+        profiles: dict[str, list[str]] = {}
+        for stream, profile in latest:
+            profiles.setdefault(stream, []).append(profile)
         with self._write.begin() as s:
             insert = _dialect(s).insert(StreamStatus)
             keys = [c.key for c in StreamStatus.__table__.primary_key]
@@ -258,6 +269,19 @@ class AlertStore:
                 index_elements=keys, set_={c: insert.excluded[c] for c in columns if c not in keys}
             )
             s.execute(query, list(latest.values()))
+            for stream, names in profiles.items():
+                s.execute(
+                    delete(StreamStatus).where(
+                        StreamStatus.stream_id == stream, StreamStatus.profile.not_in(names)
+                    )
+                )
+            if streams is not None:
+                hosts = {r.host for r in rows}
+                s.execute(
+                    delete(StreamStatus).where(
+                        StreamStatus.host.in_(hosts), StreamStatus.stream_id.not_in({*streams, *profiles})
+                    )
+                )
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
