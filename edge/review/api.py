@@ -36,6 +36,7 @@ from edge.feedback import (
 from edge.overlays import cameras_using, overlay_store
 from edge.profiles import NoSuchProfile, Profile, ProfileError, behaviour_summary
 from edge.review import queries, schemas
+from edge.review.alert_log import LogNotOpen
 from edge.review.auth import COOKIE, Identity
 from edge.review.context import ReviewContext
 from edge.review.unreachable import LOG_UNREACHABLE, why_unreachable
@@ -272,7 +273,7 @@ async def _event_stream(request: Request, ctx: ReviewContext, who: Identity, las
         except LOG_UNREACHABLE as err:
             # The stream waits for the log to come back: broken off, it logged a traceback, and so did
             # each open page's reconnect, every 2 s (one with Last-Event-ID reads nothing first).
-            if not log_down:
+            if not log_down and not isinstance(err, LogNotOpen):  # that one is logged at start
                 log.warning("live updates: alert log unreachable (%s); waiting for it", why_unreachable(err))
             log_down, events = True, []
         # A session logged out or expired ends its streams, saying so (a page goes to the login

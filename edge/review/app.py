@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
 
 from edge.review import api, pages
+from edge.review.alert_log import LogNotOpen
 from edge.review.context import ReviewContext
 from edge.review.guards import RequestGuard
 from edge.review.unreachable import LOG_UNREACHABLE, why_unreachable
@@ -94,7 +95,8 @@ async def _http_error(request: Request, e: HTTPException) -> Response:
 
 
 async def _log_unreachable(request: Request, e: Exception) -> Response:
-    log.warning("alert log unreachable (%s %s): %s", request.method, request.url.path, why_unreachable(e))
+    if not isinstance(e, LogNotOpen):  # not yet opened since start: logged then and once it opens
+        log.warning("alert log unreachable (%s %s): %s", request.method, request.url.path, why_unreachable(e))
     return await _http_error(request, HTTPException(503, "alert log unreachable; try again shortly"))
 
 

@@ -12,6 +12,7 @@ from config.serve import ServeConfig
 from config.worker import CalibrationConfig, WorkerConfig
 from edge.backends import EncoderBackend
 from edge.profiles import ProfileStore
+from edge.review.alert_log import ReviewLog
 from edge.review.auth import Auth
 from edge.store import AlertStore
 
@@ -19,7 +20,7 @@ from edge.store import AlertStore
 @dataclass
 class ReviewContext:
     cfg: ServeConfig
-    store: AlertStore
+    log: ReviewLog  # the alert log, open or opened once it answers
     profiles: ProfileStore
     auth: Auth
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
@@ -33,6 +34,11 @@ class ReviewContext:
     stopping: threading.Event = field(default_factory=threading.Event)  # the server shuts down: streams end
     _backend: EncoderBackend | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def store(self) -> AlertStore:
+        """The alert log; :class:`~edge.review.alert_log.LogNotOpen` (a 503) until it has answered."""
+        return self.log.store()
 
     def backend(self) -> EncoderBackend:
         """The encoder, loaded on first call; RuntimeError when this server runs without one."""

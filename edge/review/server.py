@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config.edge import EdgeConfig
+from config.redaction import redact_url
 from config.serve import ServeConfig
 from edge.profiles import ProfileStore
+from edge.review.alert_log import RETRY_S, LogRefused, ReviewLog
 from edge.review.auth import Auth, new_token
 from edge.review.context import ReviewContext
 from edge.snapshots import alerts_root
@@ -28,7 +30,7 @@ class ServeUnavailable(OSError):
     """The review server cannot listen where serve.host and serve.port say (e.g. the port is in use)."""
 
 
-def build_context(cfg: EdgeConfig, serve: ServeConfig, store: AlertStore) -> ReviewContext:
+def build_context(cfg: EdgeConfig, serve: ServeConfig, review_log: ReviewLog) -> ReviewContext:
     extra: dict[str, str] = {}
     if serve.auth and not serve.tokens:
         token = new_token()
@@ -49,7 +51,7 @@ def build_context(cfg: EdgeConfig, serve: ServeConfig, store: AlertStore) -> Rev
 
     return ReviewContext(
         cfg=serve,
-        store=store,
+        log=review_log,
         profiles=ProfileStore(Path(cfg.profiles_dir)),
         auth=Auth(serve, extra),
         calibration=cfg.worker.calibration,
@@ -75,18 +77,24 @@ def run_server(
     stop: threading.Event | None = None,
     *,
     store: AlertStore | None = None,
+    unanswered: str = "",
 ) -> None:
     """Serve until interrupted (or ``stop`` is set); refuses an open host without auth (config).
-    ``store``: the alert log, already open (else it is opened here). Raises :class:`ServeUnavailable`
-    when it cannot listen there."""
+    ``store``: the alert log, already open (else it is opened here, unless ``unanswered`` says why
+    it did not answer at start: then it is opened once it does, answering 503 meanwhile). Raises
+    :class:`ServeUnavailable` when it cannot listen there, :class:`LogRefused` when the log answered
+    later but cannot be served (the server stops)."""
     from edge.review.app import create_app
     from edge.review.quiet_server import QuietServer
 
-    with store if store is not None else AlertStore(cfg.store) as store:
+    review_log = ReviewLog(store if store is not None or unanswered else AlertStore(cfg.store))
+    refused: list[LogRefused] = []
+    stop_opening = threading.Event()
+    try:
         # Listening first: a second server on a busy port would otherwise replace the running one's
         # one-off token in state_dir before failing, locking its users out.
         sock = listen(serve)
-        ctx = build_context(cfg, serve, store)
+        ctx = build_context(cfg, serve, review_log)
         app = create_app(ctx)
         server = QuietServer(uvicorn_config(app, serve), ctx.stopping)
         if stop is not None:
@@ -96,9 +104,23 @@ def run_server(
                 server.should_exit = True
 
             threading.Thread(target=stop_when_asked, daemon=True).start()
+        if unanswered:
+
+            def refuse(e: LogRefused) -> None:
+                refused.append(e)
+                server.should_exit = True
+
+            log.warning("alert log %s does not answer (%s): pages and API answer 503 'alert log unreachable' "
+                        "until it does, tried every %g s", redact_url(cfg.store.url), unanswered, RETRY_S)  # fmt: skip
+            review_log.open_when_answering(cfg.store, unanswered, stop_opening, refuse)
         log.info("review server on %s://%s:%d/ (auth %s)", "https" if serve.tls_cert else "http", serve.host,
                  serve.port, "on" if serve.auth else "off")  # fmt: skip
         server.run(sockets=[sock])
+    finally:
+        stop_opening.set()
+        review_log.close()
+    if refused:
+        raise refused[0]
 
 
 def listen(serve: ServeConfig) -> socket.socket:

@@ -120,29 +120,41 @@ def open_store(store: StoreConfig) -> AlertStore:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from config.redaction import redact_url
     from config.secrets import SecretError
     from edge.store import AlertStore
 
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and not (path := Path(url.database or "").expanduser()).is_file():
-        raise fail(
-            f"no alert database at {path.absolute()}: the daemon makes it when it first starts (haad run); "
-            "another alert log: --db, HAAD_DB or store.url in --config edge.yaml"
-        )
+        raise no_sqlite_log(path)
     try:
         return AlertStore(store)
-    except SecretError as e:
-        raise fail(f"store.password: {e}") from None
-    except (SQLAlchemyError, CommandError) as e:
-        if getattr(getattr(e, "orig", None), "sqlstate", None) == _NO_SCHEMA:
-            raise fail(
-                f"cannot open {redact_url(store.url)}: the schema its search_path names does not exist; "
-                "create it (CREATE SCHEMA name) or fix store.url (--db, HAAD_DB)"
-            ) from None
-        # The first line: the driver's own follows with the SQL it ran (LINE 2: CREATE TABLE ...).
-        why = str(e.args[0]).splitlines()[0] if e.args else ""
-        raise fail(f"cannot open {redact_url(store.url)}: {e.__class__.__name__}: {why}") from None
+    except (SecretError, SQLAlchemyError, CommandError) as e:
+        raise fail(store_refusal(store, e)) from None
+
+
+def no_sqlite_log(path: Path) -> typer.Exit:
+    """Refuse a SQLite alert log with no file at ``path`` (or no folder above it)."""
+    return fail(
+        f"no alert database at {path.absolute()}: the daemon makes it when it first starts (haad run); "
+        "another alert log: --db, HAAD_DB or store.url in --config edge.yaml"
+    )
+
+
+def store_refusal(store: StoreConfig, e: Exception) -> str:
+    """Why the alert log ``store`` names could not be opened, in one line a user can act on."""
+    from config.redaction import redact_url
+    from config.secrets import SecretError
+
+    if isinstance(e, SecretError):
+        return f"store.password: {e}"
+    if getattr(getattr(e, "orig", None), "sqlstate", None) == _NO_SCHEMA:
+        return (
+            f"cannot open {redact_url(store.url)}: the schema its search_path names does not exist; "
+            "create it (CREATE SCHEMA name) or fix store.url (--db, HAAD_DB)"
+        )
+    # The first line: the driver's own follows with the SQL it ran (LINE 2: CREATE TABLE ...).
+    why = str(e.args[0]).splitlines()[0] if e.args else ""
+    return f"cannot open {redact_url(store.url)}: {e.__class__.__name__}: {why}"
 
 
 def invalid(e: ValidationError, code: int = 2) -> typer.Exit:

@@ -15,7 +15,8 @@ from haad.cli.common import (
     invalid,
     load_edge_config,
     logging_set_up,
-    open_store,
+    no_sqlite_log,
+    store_refusal,
 )
 
 app = typer.Typer(
@@ -42,7 +43,12 @@ def serve_cmd(
     """Serve the review pages and /api/v1 until Ctrl-C. Without serve.tokens a one-off token is logged."""
     if ctx.invoked_subcommand is not None:
         return
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from config.secrets import SecretError
     from config.serve import ServeConfig
+    from edge.review.alert_log import LogRefused, open_if_answering, sqlite_path
     from edge.review.server import ServeUnavailable, run_server, with_overrides
 
     cfg = load_edge_config(config, db=db, profiles=profiles)
@@ -52,10 +58,21 @@ def serve_cmd(
         )
     except ValidationError as e:
         raise invalid(e) from None
-    store = open_store(cfg.store)  # before the log takes stderr: a refusal is one plain line
+    # A review host may boot before its database: a log that does not answer yet is served once it
+    # does (503 meanwhile). What never will is refused here, before the log takes stderr (one plain
+    # line): a SQLite log whose folder is missing (a typo), a file it cannot open, a bad password file,
+    # a missing PostgreSQL schema, a schema newer than this haad.
+    if (path := sqlite_path(cfg.store)) is not None and not path.parent.is_dir():
+        raise no_sqlite_log(path)
+    try:
+        store, unanswered = open_if_answering(cfg.store)
+    except (SecretError, SQLAlchemyError, CommandError) as e:
+        raise fail(store_refusal(cfg.store, e)) from None
     try:
         with logging_set_up(cfg.logging.level, cfg.logging.format):  # as `haad run`: one log format per edge
-            run_server(cfg, serve, store=store)
+            run_server(cfg, serve, store=store, unanswered=unanswered)
+    except LogRefused as e:
+        raise fail(str(e)) from None
     except ServeUnavailable as e:
         # The usual way to meet a busy port: `haad run` on the same edge.yaml serves the pages itself.
         from_file = cfg.serve is not None and host is None and port is None

@@ -18,6 +18,7 @@ import numpy as np
 from config.serve import ServeConfig, TokenConfig
 from edge.demo import PROFILES_DIR
 from edge.profiles import ProfileStore
+from edge.review.alert_log import ReviewLog
 from edge.review.app import create_app
 from edge.review.auth import Auth, token_sha256
 from edge.review.context import ReviewContext
@@ -97,7 +98,7 @@ def make_context(
     cfg = ServeConfig(tokens=[TokenConfig(name="alice", sha256=token_sha256(TOKEN))], **serve)  # type: ignore[arg-type]
     return ReviewContext(
         cfg=cfg,
-        store=AlertStore(url),
+        log=ReviewLog(AlertStore(url)),
         profiles=ProfileStore(profiles),
         auth=Auth(cfg),
         make_backend=lambda: make_backend(OnnxRuntimeConfig()),

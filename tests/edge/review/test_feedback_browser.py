@@ -23,6 +23,7 @@ from edge.demo import PROFILES_DIR
 from edge.episodes import Episode
 from edge.pipeline import Pipeline
 from edge.profiles import ProfileStore
+from edge.review.alert_log import ReviewLog
 from edge.review.app import create_app
 from edge.review.auth import Auth, token_sha256
 from edge.review.context import ReviewContext
@@ -99,7 +100,7 @@ def test_an_action_marked_normal_for_one_camera_stops_alerting_there_and_only_th
 
     port = free_port()
     serve = ServeConfig(tokens=[TokenConfig(name="alice", sha256=token_sha256(TOKEN))], port=port)
-    ctx = ReviewContext(cfg=serve, store=AlertStore(url), profiles=ProfileStore(tmp_path / "profiles"),
+    ctx = ReviewContext(cfg=serve, log=ReviewLog(AlertStore(url)), profiles=ProfileStore(tmp_path / "profiles"),
                         auth=Auth(serve), calibration=cfg.worker.calibration, stride=cfg.worker.stride,
                         make_backend=lambda: backend, streams=STREAMS)  # fmt: skip
     try:

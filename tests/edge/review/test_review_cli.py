@@ -143,6 +143,7 @@ def test_without_streams_in_the_config_mark_as_normal_names_the_cameras_the_aler
 
     from config.edge import EdgeConfig
     from config.serve import ServeConfig, TokenConfig
+    from edge.review.alert_log import ReviewLog
     from edge.review.app import create_app
     from edge.review.auth import token_sha256
     from edge.review.server import build_context
@@ -155,7 +156,7 @@ def test_without_streams_in_the_config_mark_as_normal_names_the_cameras_the_aler
     serve = ServeConfig(tokens=[TokenConfig(name="alice", sha256=token_sha256(TOKEN))], encoder=False)
     edge = EdgeConfig(store={"url": seeded.url}, profiles_dir=str(seeded.profiles), state_dir=str(tmp_path))
     with AlertStore(seeded.url) as store:
-        ctx = build_context(edge, serve, store)
+        ctx = build_context(edge, serve, ReviewLog(store))
         with TestClient(create_app(ctx), base_url=BASE_URL) as c:
             preview = c.get(f"/api/v1/alerts/{alert_id}/normal", headers=AUTH).json()
             streams = [s["stream_id"] for s in c.get("/api/v1/streams", headers=AUTH).json()]

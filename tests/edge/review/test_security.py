@@ -19,6 +19,7 @@ from review_helpers import AUTH, BASE_URL, TOKEN, Seeded, make_context
 
 from config.edge import EdgeConfig
 from config.serve import ServeConfig
+from edge.review.alert_log import ReviewLog
 from edge.review.app import create_app
 from edge.review.server import build_context, uvicorn_config
 from edge.store import AlertStore
@@ -138,7 +139,7 @@ def test_the_one_off_token_is_never_logged_and_kept_private(
 ) -> None:
     cfg = EdgeConfig(state_dir=str(tmp_path), profiles_dir=str(seeded.profiles))
     with AlertStore(seeded.url) as store, caplog.at_level(logging.INFO):
-        ctx = build_context(cfg, ServeConfig(encoder=False), store)
+        ctx = build_context(cfg, ServeConfig(encoder=False), ReviewLog(store))
     (token,) = [t for t in ctx.auth.hashes.values() if t == "admin"] and [
         (tmp_path / "serve-token").read_text().strip()
     ]

@@ -28,8 +28,10 @@ def _free_port() -> int:
 
 @pytest.mark.parametrize("log_format", ["json", "text"])
 def test_serve_on_a_missing_alert_log_says_so(tmp_path: Path, log_format: str) -> None:
-    # It exited 1 saying nothing: the refusal went into the log's capture of fd 2 as it exited.
-    missing = tmp_path / "alerts.db"
+    # It exited 1 saying nothing: the refusal went into the log's capture of fd 2 as it exited. A
+    # missing file in a folder that exists is waited for (test_serve_log_down_at_start.py); a missing
+    # folder, a typo, is refused.
+    missing = tmp_path / "no-such-folder" / "alerts.db"
     config = tmp_path / "edge.yaml"
     config.write_text(
         yaml.safe_dump({"store": {"url": f"sqlite:///{missing}"}, "logging": {"format": log_format}})
@@ -37,7 +39,7 @@ def test_serve_on_a_missing_alert_log_says_so(tmp_path: Path, log_format: str) -
     done = _haad("serve", "--config", str(config), "--no-auth", "--port", str(_free_port()))
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1].startswith(f"error: no alert database at {missing}")
-    assert not missing.exists()
+    assert not missing.parent.exists()
 
 
 def test_serve_on_a_busy_port_says_so_in_plain_words_under_a_json_log(tmp_path: Path) -> None:
