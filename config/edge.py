@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from config.base import StrictModel, UserPath
 from config.bus import BusConfig
 from config.events import EventsConfig
-from config.frontend import StreamConfig, distinct_streams
+from config.frontend import FrontendHostSettings, StreamConfig, distinct_streams
 from config.secrets import no_inline_password
 from config.serve import ServeConfig
 from config.store import StoreConfig
@@ -26,13 +25,9 @@ class MetricsConfig(StrictModel):
     port: int = Field(9108, ge=1, le=65535, description="TCP port of the metrics endpoint.")
 
 
-class LoggingConfig(StrictModel):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
-    format: Literal["json", "text"] = Field("json", description="One JSON object per line, or plain text.")
-
-
-class EdgeConfig(StrictModel):
-    """One camera host: frontends for its streams, one worker, the alert log and metrics."""
+class EdgeConfig(FrontendHostSettings):
+    """One camera host: frontends for its streams, one worker, the alert log and metrics (its
+    frontends packed and logging as FrontendHostSettings says, as on a frontend host)."""
 
     streams: list[StreamConfig] = Field(
         default_factory=lambda: [StreamConfig()], description="Monitored streams (one frontend process each)."
@@ -47,22 +42,6 @@ class EdgeConfig(StrictModel):
     run_frontends: bool = Field(
         True,
         description="Start the streams' frontends here; false when they run on other hosts (haad frontend run).",
-    )
-    cameras_per_frontend: int = Field(
-        1,
-        ge=1,
-        le=64,
-        description="Streams packed into one frontend process (threads sharing one bus socket and, for "
-        "the legacy estimator, its pose models: about 40 MB per camera packed against about 320 MB for a "
-        "process of its own); 1: a process each, so a crash stops one camera only.",
-    )
-    pose_threads: int = Field(
-        2,
-        ge=1,
-        le=64,
-        description="Pose estimates running at once in a frontend process of several streams: the cores "
-        "it may use for pose; each is one shared landmark model (about 60 MB) once that many cameras "
-        "estimate at the same time.",
     )
     bus: BusConfig = Field(default_factory=BusConfig, description="The skeleton bus.")
     worker: WorkerConfig = Field(
@@ -86,7 +65,6 @@ class EdgeConfig(StrictModel):
     )
     metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus endpoint.")
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig, description="Child restarts.")
-    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Structured logs.")
     serve: ServeConfig | None = Field(
         None, description="Also run the review web UI and HTTP API (haad serve) in the daemon; none: off."
     )

@@ -6,14 +6,17 @@ default source is the built-in synthetic performer, which needs no camera and no
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from config.base import StrictModel, UserPath
-from config.bus import BusConfig
+from config.bus import BusConfig, StreamGuardConfig
+from config.logs import LoggingConfig
 from config.secrets import SecretRef, no_inline_password
 from config.supervisor import SupervisorConfig
+from config.worker import MAX_BRIDGED_GAP_S
 
 # The bus's stream-id rule (bus/messages.py) and the profile-name rule (edge/profiles.py),
 # checked here too so that a bad name is reported with its YAML line at load time.
@@ -402,12 +405,76 @@ def distinct_streams(streams: list[StreamConfig]) -> list[StreamConfig]:
     return streams
 
 
-class FrontendConfig(StrictModel):
+def pack_streams(streams: list[StreamConfig], cameras_per_frontend: int) -> list[list[StreamConfig]]:
+    """``streams`` in file order, ``cameras_per_frontend`` to a frontend process (the last may hold
+    fewer)."""
+    n = cameras_per_frontend
+    return [streams[i : i + n] for i in range(0, len(streams), n)]
+
+
+# A looped file whose config gives no frame rate (a video, a clip-set file): its frame step is taken
+# to be at most this (a frame a second or faster).
+_LONGEST_UNSTATED_STEP_S = 1.0
+_DEFAULT_TIME_JUMP_S: float = StreamGuardConfig.model_fields["max_time_jump_s"].default
+
+
+def looped_seam_warnings(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[str]:
+    """The looped streams whose seam ``bus.guard.max_time_jump_s`` refuses. Each later pass of a looped
+    file starts MAX_BRIDGED_GAP_S and a frame step after the previous one ended
+    (pose_frontend.sources.SEAM_S); a guard that refuses that jump drops every frame after each seam
+    until it re-anchors (``bus.guard.reanchor_after_s``)."""
+    guard = bus.guard
+    warnings = []
+    for i, stream in enumerate(streams):
+        source = stream.source
+        loops = getattr(source, "loop", False) and getattr(source, "starts_at", None) is None
+        if not loops:  # a live performance (starts_at) keeps the wall clock: no seam
+            continue
+        fps = getattr(source, "fps", None)
+        step = 1.0 / fps if fps else _LONGEST_UNSTATED_STEP_S
+        if guard.max_time_jump_s <= MAX_BRIDGED_GAP_S + step:
+            warnings.append(
+                f"streams.{i} ({stream.id}): source.loop starts each pass {MAX_BRIDGED_GAP_S:g} s and a "
+                f"frame ({step:.3g} s) after the last one ended, a jump bus.guard.max_time_jump_s "
+                f"({guard.max_time_jump_s:g} s) refuses: about bus.guard.reanchor_after_s "
+                f"({guard.reanchor_after_s:g} s) of frames are lost after every seam; keep max_time_jump_s "
+                f"above that jump (its default is {_DEFAULT_TIME_JUMP_S:g} s)"
+            )
+    return warnings
+
+
+class FrontendHostSettings(StrictModel):
+    """How a host runs its frontends: its streams packed into processes and their logging. One
+    meaning and one default for edge.yaml (``haad run``) and a frontend host's file (``haad frontend
+    run``)."""
+
+    cameras_per_frontend: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Streams packed into one frontend process (threads sharing one bus socket and, for "
+        "the legacy estimator, its pose models: about 40 MB per camera packed against about 320 MB for a "
+        "process of its own); 1: a process each, so a crash stops one camera only.",
+    )
+    pose_threads: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Pose estimates running at once in a frontend process of several streams: the cores "
+        "it may use for pose; each is one shared landmark model (about 60 MB) once that many cameras "
+        "estimate at the same time.",
+    )
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Structured logs.")
+
+
+class FrontendConfig(FrontendHostSettings):
     """The streams one host runs frontends for, and the bus they publish to (``haad frontend run``)."""
 
     bus: BusConfig = Field(default_factory=BusConfig, description="The skeleton bus.")
     streams: list[StreamConfig] = Field(
-        default_factory=lambda: [StreamConfig()], min_length=1, description="One frontend process each."
+        default_factory=lambda: [StreamConfig()],
+        min_length=1,
+        description="Sent by frontend processes of cameras_per_frontend streams each.",
     )
     supervisor: SupervisorConfig = Field(
         default_factory=SupervisorConfig, description="Restarts of a stream whose process failed."

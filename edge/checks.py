@@ -21,7 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from bus.curve import CurveKeyError, authorized_keys, load_key
 from config.bus import BusConfig
 from config.edge import EdgeConfig
-from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, StreamConfig, VideoSourceConfig
+from config.frontend import (
+    ImagesSourceConfig,
+    SkeletonSourceConfig,
+    StreamConfig,
+    VideoSourceConfig,
+    looped_seam_warnings,
+)
 from config.redaction import redact_url
 from config.secrets import SecretError, SecretRef
 from config.store import StoreConfig
@@ -68,6 +74,7 @@ def _warnings(cfg: EdgeConfig, store_answer: tuple[str, str]) -> list[str]:
         _secret_refs(cfg, ""), [] if curve is None else [curve.server_secret_key, curve.client_secret_key]
     )
     warnings += [text for kind, text in [store_answer] if kind == "warning"]
+    warnings += looped_seam_warnings(cfg.bus, cfg.streams if cfg.run_frontends else [])
     if (
         not cfg.streams
         or any(s.profiles for s in cfg.streams)
@@ -298,8 +305,10 @@ def frontend_problems(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[s
 
 def frontend_warnings(bus: BusConfig, streams: Sequence[StreamConfig]) -> list[str]:
     """What exposes a frontend host (``haad frontend run``): its client secret key or a camera
-    password file every user may read, as an edge.yaml's are warned of."""
-    return _exposed(_camera_refs(streams), [] if bus.curve is None else [bus.curve.client_secret_key])
+    password file every user may read, as an edge.yaml's are warned of; and a looped stream whose
+    seam its ``bus.guard`` refuses, as an edge.yaml's."""
+    exposed = _exposed(_camera_refs(streams), [] if bus.curve is None else [bus.curve.client_secret_key])
+    return [*exposed, *looped_seam_warnings(bus, streams)]
 
 
 def _camera_refs(streams: Sequence[StreamConfig]) -> Iterator[tuple[str, SecretRef]]:

@@ -16,8 +16,9 @@ from typing import Any
 
 from config.backend import OnnxRuntimeConfig
 from config.bus import BusConfig
-from config.edge import EdgeConfig, LoggingConfig, MetricsConfig
+from config.edge import EdgeConfig, MetricsConfig
 from config.frontend import MotionStep, SourceConfig, StreamConfig, SyntheticSourceConfig
+from config.logs import LoggingConfig
 from config.store import StoreConfig
 from config.worker import WorkerConfig
 

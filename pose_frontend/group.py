@@ -1,4 +1,5 @@
-"""Several cameras in one frontend process (``cameras_per_frontend`` > 1 in edge.yaml).
+"""Several cameras in one frontend process (``cameras_per_frontend`` > 1 in edge.yaml or a frontend
+host's file).
 
 One process per camera costs about 300 MB each (Python, OpenCV, MediaPipe and its models loaded
 again). A :class:`FrontendGroupProcess` runs its cameras as threads instead: each camera keeps its

@@ -45,7 +45,7 @@ def validate_cmd(
     frontend: bool = typer.Option(
         False,
         "--frontend",
-        help="The file is a frontend host's (haad frontend run FILE): its bus and streams.",
+        help="The file is a frontend host's (haad frontend run FILE): its bus, streams and their packing.",
     ),
 ) -> None:
     """Check an edge.yaml: every setting (each problem with its line), and what the deployment needs

@@ -16,12 +16,12 @@ import typer
 import yaml
 
 from bus.lifetime import Restarts, stop_on_signals
-from config.bus import BusConfig
 from config.edge import EdgeConfig
-from config.frontend import FrontendConfig, StreamConfig
+from config.frontend import FrontendConfig, StreamConfig, pack_streams
 from config.loader import ConfigError, parse_config, read_config_text
 from haad.cli.common import logging_set_up, say_checks
 from pose_frontend.base import Progress
+from pose_frontend.group import FrontendGroupProcess
 from pose_frontend.process import FrontendProcess
 from pose_frontend.record import Recording
 from pose_frontend.synthetic import ABNORMAL_MOTIONS, MOTIONS
@@ -37,7 +37,10 @@ app = typer.Typer(
 REMOTE_FLUSH_S = 2.0
 # How often the streams' processes are looked at (ended, failed, due for a restart).
 POLL_S = 0.2
-ConfigArg = Annotated[Path, typer.Argument(help="Frontend YAML: the bus and the streams, as in edge.yaml.")]
+ConfigArg = Annotated[
+    Path,
+    typer.Argument(help="Frontend YAML: the bus, the streams, their packing and logging, as in edge.yaml."),
+]
 RecordConfigArg = Annotated[
     Path, typer.Argument(help="Frontend YAML or edge.yaml: the stream to record is read from its streams.")
 ]
@@ -46,16 +49,19 @@ RecordConfigArg = Annotated[
 def load_frontend_config(path: Path) -> FrontendConfig:
     """``path`` validated as a frontend host's file (``haad frontend run`` and ``haad config validate
     --frontend`` read it); exits with code 2 and every problem with its line, saying once what to do
-    when it is an edge.yaml."""
+    when it holds settings only an edge.yaml takes."""
     text = _read(path)
     try:
         return parse_config(text, FrontendConfig, str(path))
     except ConfigError as e:
         typer.echo(str(e), err=True)
-        if _is_edge_yaml(text):
-            # an edge.yaml is refused setting by setting: say what to do once
+        if edge_only := _edge_only_keys(text):
+            # each is refused on its own line: say once what a frontend host's file takes instead
             typer.echo(
-                f"{path} is an edge.yaml: a frontend host's file holds only its bus and streams", err=True
+                f"{path}: {', '.join(edge_only)}: only an edge.yaml (haad run) takes "
+                f"{'this setting' if len(edge_only) == 1 else 'these settings'}; a frontend host's file "
+                f"takes {', '.join(FrontendConfig.model_fields)}",
+                err=True,
             )
         raise typer.Exit(2) from None
 
@@ -69,21 +75,22 @@ def _read(path: Path) -> str:
         raise typer.Exit(2) from None
 
 
-def _is_edge_yaml(text: str) -> bool:
-    """Whether ``text`` holds settings of an edge.yaml that a frontend file has not."""
+def _edge_only_keys(text: str) -> list[str]:
+    """The top-level settings of ``text`` that an edge.yaml takes and a frontend host's file does not,
+    in file order; [] when it holds none, or a key neither takes (a typo, said as such)."""
     try:
         keys = yaml.safe_load(text)
     except (yaml.YAMLError, RecursionError):
-        return False
-    extra = set(keys) - set(FrontendConfig.model_fields) if isinstance(keys, dict) else set()
-    return bool(extra) and extra <= set(EdgeConfig.model_fields)
+        return []
+    extra = [k for k in keys if k not in FrontendConfig.model_fields] if isinstance(keys, dict) else []
+    return extra if set(extra) <= set(EdgeConfig.model_fields) else []
 
 
 def _streams_to_record(path: Path) -> list[StreamConfig]:
     """The streams of a frontend file or of an edge.yaml: a camera is recorded for `haad enroll` on
     the host whose edge.yaml names it, with that stream's estimator settings."""
     text = _read(path)
-    model: type[EdgeConfig | FrontendConfig] = EdgeConfig if _is_edge_yaml(text) else FrontendConfig
+    model: type[EdgeConfig | FrontendConfig] = EdgeConfig if _edge_only_keys(text) else FrontendConfig
     try:
         return parse_config(text, model, str(path)).streams
     except ConfigError as e:
@@ -104,72 +111,103 @@ def frontend_checks(cfg: FrontendConfig) -> tuple[list[str], list[str]]:
 def run_cmd(
     config: ConfigArg,
     stats_every_s: Annotated[float, typer.Option(min=0.5, help="Seconds between counter lines.")] = 10.0,
-    log_level: Annotated[str, typer.Option(help="Log level of the frontend processes.")] = "INFO",
+    log_level: Annotated[
+        str | None,
+        typer.Option(help="Log level of the frontend processes; default: the file's logging.level."),
+    ] = None,
 ) -> None:
-    """Start one frontend process per stream and publish to the bus until Ctrl-C (or SIGTERM) or all
-    sources end."""
+    """Start the streams' frontend processes (cameras_per_frontend streams each, as haad run packs
+    them) and publish to the bus until Ctrl-C (or SIGTERM) or all sources end."""
 
     from bus.logs import setup_logging
 
     cfg = load_frontend_config(config)
     problems, warnings = frontend_checks(cfg)
     say_checks(config, problems, warnings)
-    level = logging.getLevelNamesMapping().get(log_level.upper())
+    level = logging.getLevelNamesMapping().get((log_level or cfg.logging.level).upper())
     if level is None:
         typer.echo(f"unknown log level {log_level!r}", err=True)
         raise typer.Exit(2)
-    setup_logging(level, "text")  # as the streams' processes log: MediaPipe's boilerplate left out
-    streams = [_Stream(s, Restarts(cfg.supervisor), Progress.shared()) for s in cfg.streams]
+    setup_logging(
+        level, cfg.logging.format
+    )  # as the streams' processes log: MediaPipe's boilerplate left out
+    progress = {s.id: Progress.shared() for s in cfg.streams}
+    frontends = [
+        _Frontend(
+            g, Restarts(cfg.supervisor), {s.id: progress[s.id] for s in g}, cfg.cameras_per_frontend > 1
+        )
+        for g in pack_streams(cfg.streams, cfg.cameras_per_frontend)
+    ]
     # systemd and docker stop a frontend host with SIGTERM: stop the streams as Ctrl-C does, instead
     # of dying and taking the processes down without their last frames.
     on_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        for st in streams:
-            st.start(cfg.bus, level)
-        typer.echo(f"{len(streams)} frontend(s) publishing to {cfg.bus.endpoint}; Ctrl-C stops them")
+        for f in frontends:
+            f.start(cfg, level)
+        typer.echo(
+            f"{len(cfg.streams)} stream(s) in {len(frontends)} frontend process(es) publishing to "
+            f"{cfg.bus.endpoint}; Ctrl-C stops them"
+        )
         last_stats = time.monotonic()
-        while not all(st.done for st in streams):
+        while not all(f.done for f in frontends):
             time.sleep(POLL_S)
             now = time.monotonic()
-            for st in streams:
-                st.tend(now, cfg.bus, level)
-            if now - last_stats >= stats_every_s or all(st.done for st in streams):
+            for f in frontends:
+                f.tend(now, cfg, level)
+            if now - last_stats >= stats_every_s or all(f.done for f in frontends):
                 last_stats = now
-                for st in streams:
-                    typer.echo(st.stats())
+                for f in frontends:
+                    for line in f.stats():
+                        typer.echo(line)
     except KeyboardInterrupt:
         typer.echo("stopping")
     finally:
-        running = [p for st in streams if (p := st.process) is not None and p.pid and p.exitcode is None]
+        running = [p for f in frontends if (p := f.process) is not None and p.pid and p.exitcode is None]
         for p in running:  # all at once: one stopped after another, the last waited for the others
             p.stop_event.set()
         codes = [p.stop(cfg.supervisor.stop_timeout_s) for p in running]
         signal.signal(signal.SIGTERM, on_sigterm)
-    if any(st.given_up for st in streams) or any(code not in (0, None) for code in codes):
+    if any(f.given_up or f.cameras_given_up() for f in frontends) or any(
+        code not in (0, None) for code in codes
+    ):
         raise typer.Exit(1)
 
 
 @dataclass
-class _Stream:
-    """One stream's process on a frontend host: restarted after a failure as ``haad run`` restarts
-    its frontends (config.supervisor), continuing where the failed one was (Progress)."""
+class _Frontend:
+    """One frontend process on a frontend host: a stream's, or (``packed``: cameras_per_frontend > 1)
+    a group of streams' as ``haad run`` packs them (pose_frontend.group: a failing camera is restarted
+    inside it). The process is restarted after a failure as ``haad run`` restarts its frontends
+    (config.supervisor), each stream continuing where it was (Progress)."""
 
-    config: StreamConfig
+    streams: list[StreamConfig]
     restarts: Restarts
-    progress: Progress
-    process: FrontendProcess | None = None  # None until started
+    progress: dict[str, Progress]  # by stream id
+    packed: bool
+    process: FrontendProcess | FrontendGroupProcess | None = None  # None until started
     started_at: float = 0.0
     restart_at: float | None = None
     finished_at: float | None = None
-    finished: bool = False  # its source ended
+    finished: bool = False  # its sources ended
     given_up: bool = False
 
     @property
     def done(self) -> bool:
         return self.finished or self.given_up
 
-    def stats(self) -> str:
-        """``<id> (<state>): <its process's counters>``."""
+    @property
+    def name(self) -> str:
+        """``stream ID``, or ``streams A, B`` for a group: what its log lines are about."""
+        ids = [s.id for s in self.streams]
+        return f"stream {ids[0]}" if len(ids) == 1 else f"streams {', '.join(ids)}"
+
+    def cameras_given_up(self) -> list[str]:
+        """The streams given up inside the group process while it went on."""
+        p = self.process
+        return [i for i, e in p.given_up.items() if e.is_set()] if isinstance(p, FrontendGroupProcess) else []
+
+    def stats(self) -> list[str]:
+        """``<id> (<state>): <its counters>``, a line per stream."""
         p = self.process
         assert p is not None
         state = "running" if p.is_alive() else f"exit {p.exitcode}"
@@ -177,23 +215,39 @@ class _Stream:
             state = f"given up, exit {p.exitcode}"
         elif self.restart_at is not None:
             state = f"exit {p.exitcode}, restarting"
-        restarted = f", restarted {self.restarts.count}x" if self.restarts.count else ""
-        return f"{self.config.id} ({state}{restarted}): {p.counters.snapshot()}"
+        lines = []
+        for s in self.streams:
+            restarted = self.restarts.count
+            if isinstance(p, FrontendGroupProcess):
+                counters, restarted = p.counters[s.id], restarted + p.restarts[s.id].value
+                camera = ", camera given up" if p.given_up[s.id].is_set() else ""
+            else:
+                counters, camera = p.counters, ""
+            times = f", restarted {restarted}x" if restarted else ""
+            lines.append(f"{s.id} ({state}{camera}{times}): {counters.snapshot()}")
+        return lines
 
-    def start(self, bus: BusConfig, level: int) -> None:
-        self.process = FrontendProcess(self.config, bus, log_level=level, progress=self.progress)
+    def start(self, cfg: FrontendConfig, level: int) -> None:
+        log_format = cfg.logging.format
+        self.process = (
+            FrontendGroupProcess(self.streams, cfg.bus, cfg.supervisor, pose_threads=cfg.pose_threads,
+                                 log_level=level, log_format=log_format, progress=self.progress)
+            if self.packed
+            else FrontendProcess(self.streams[0], cfg.bus, log_level=level, log_format=log_format,
+                                 progress=self.progress[self.streams[0].id])
+        )  # fmt: skip
         self.process.start()
         self.started_at, self.restart_at = time.monotonic(), None
-        log.info("started stream %s (pid %s)", self.config.id, self.process.pid)
+        log.info("started %s (pid %s)", self.name, self.process.pid)
 
-    def tend(self, now: float, bus: BusConfig, level: int) -> None:
-        """Release a finished stream's queue, note a failure, restart a failed stream when due."""
+    def tend(self, now: float, cfg: FrontendConfig, level: int) -> None:
+        """Release a finished process's queue, note a failure, restart a failed process when due."""
         p = self.process
         if self.done or p is None:
             return
         if self.restart_at is not None:
             if now >= self.restart_at:
-                self.start(bus, level)
+                self.start(cfg, level)
             return
         if p.finished_event.is_set():
             # A remote worker cannot say when it has read a finished stream's queue: give it a moment
@@ -211,16 +265,14 @@ class _Stream:
         if wait is None:
             self.given_up = True
             policy = self.restarts.policy
-            log.error("stream %s failed %d times within %.0f s (last exit code %s); giving it up (the "
-                      "others go on)", self.config.id, len(self.restarts.failures), policy.give_up_window_s,
+            log.error("%s failed %d times within %.0f s (last exit code %s); giving it up (the others go "
+                      "on)", self.name, len(self.restarts.failures), policy.give_up_window_s,
                       p.exitcode)  # fmt: skip
             return
         self.restart_at = now + wait
         # Exit code 1: the stream logged why as an ERROR; one ERROR per failure (as haad run's daemon).
         level = logging.WARNING if p.exitcode == 1 else logging.ERROR
-        log.log(
-            level, "stream %s exited with code %s; restarting in %.1f s", self.config.id, p.exitcode, wait
-        )
+        log.log(level, "%s exited with code %s; restarting in %.1f s", self.name, p.exitcode, wait)
 
 
 def _person_choice(values: list[str] | None) -> list[str] | None:

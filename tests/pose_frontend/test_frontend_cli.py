@@ -22,11 +22,10 @@ from bus import Subscriber
 from bus.lifetime import Restarts
 from bus.messages import SkeletonFrame
 from clips.files import load_clipset_file
-from config.bus import BusConfig
-from config.frontend import ImagesSourceConfig, SkeletonSourceConfig, StreamConfig
+from config.frontend import FrontendConfig, ImagesSourceConfig, SkeletonSourceConfig, StreamConfig
 from config.supervisor import SupervisorConfig
 from haad.cli import app
-from haad.cli.frontend import _Stream
+from haad.cli.frontend import _Frontend
 from haad.cli.frontend import app as frontend_app
 from pose_frontend.base import Progress
 from pose_frontend.record import record_clip
@@ -186,13 +185,16 @@ def test_run_given_an_edge_yaml_says_what_a_frontend_file_holds(tmp_path: Path) 
     )
     result = CliRunner().invoke(frontend_app, ["run", str(edge)])
     assert result.exit_code == 2
-    assert f"{edge} is an edge.yaml: a frontend host's file holds only its bus and streams" in result.output
+    assert (
+        f"{edge}: store, run_frontends: only an edge.yaml (haad run) takes these settings; a frontend "
+        "host's file takes cameras_per_frontend, pose_threads, logging, bus, streams, supervisor"
+    ) in result.output
     typo = _write(tmp_path / "f.yaml", "strems: [{id: a}]\n")  # not an edge.yaml: no such line
     result = CliRunner().invoke(frontend_app, ["run", str(typo)])
     assert (
         result.exit_code == 2
         and "did you mean 'streams'" in result.output
-        and "is an edge.yaml" not in result.output
+        and "only an edge.yaml" not in result.output
     )
 
 
@@ -352,6 +354,7 @@ def test_run_restarts_a_stream_whose_process_died_while_the_others_go_on(tmp_pat
     script = "{kind: synthetic, realtime: true, script: [{motion: walk_in_place, seconds: 120}]}"
     config = _write(tmp_path / "f.yaml", f"""
 bus: {{endpoint: "{endpoint}"}}
+logging: {{format: text}}
 supervisor: {{initial_backoff_s: 0.2, max_backoff_s: 0.5}}
 streams: [{{id: a, source: {script}}}, {{id: b, source: {script}}}]
 """)  # fmt: skip
@@ -436,8 +439,8 @@ def test_a_failed_streams_restart_is_an_error_only_when_the_stream_could_not_say
 ) -> None:
     # Exit code 1: the stream logged its failure as an ERROR; the restart notice made it two.
     config = StreamConfig(id="door", source=ImagesSourceConfig(path="/nonexistent"))
-    stream = _Stream(config, Restarts(SupervisorConfig()), Progress())
+    stream = _Frontend([config], Restarts(SupervisorConfig()), {"door": Progress()}, packed=False)
     stream.process = _Exited(exitcode)  # type: ignore[assignment]
-    stream.tend(time.monotonic(), BusConfig(), logging.INFO)
+    stream.tend(time.monotonic(), FrontendConfig(streams=[config]), logging.INFO)
     [notice] = [r for r in caplog.records if "exited with code" in r.getMessage()]
     assert notice.levelno == level and stream.restart_at is not None

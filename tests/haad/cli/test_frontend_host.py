@@ -73,7 +73,10 @@ def test_validate_frontend_gives_frontend_runs_errors_and_exit_codes(tmp_path: P
     edge = _write(tmp_path / "edge.yaml", "streams: [{id: a}]\nstore: {url: 'sqlite:///a.db'}\n")
     result = runner.invoke(app, ["config", "validate", "--frontend", str(edge)])
     assert result.exit_code == 2
-    assert f"{edge} is an edge.yaml: a frontend host's file holds only its bus and streams" in result.output
+    assert (
+        f"{edge}: store: only an edge.yaml (haad run) takes this setting; a frontend host's file takes"
+        in (result.output)
+    )
     result = runner.invoke(app, ["config", "validate", "--frontend", str(tmp_path / "none.yaml")])
     assert (
         result.exit_code == 2 and f"configuration file not found: {tmp_path / 'none.yaml'}" in result.output
