@@ -23,6 +23,14 @@ class MetricsConfig(StrictModel):
     enabled: bool = Field(True, description="Serve /metrics.")
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on (0.0.0.0: all).")
     port: int = Field(9108, ge=1, le=65535, description="TCP port of the metrics endpoint.")
+    stream_out_after_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="/health names a stream out (degraded) that delivered no frame for this long: its "
+        "frontend here ran without one, or the worker received none from a frontend on another host "
+        "(run_frontends: false). Longer than a camera's start and reconnect.read_timeout_s.",
+    )
 
 
 class EdgeConfig(FrontendHostSettings):

@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from types import FrameType
@@ -48,10 +49,9 @@ log = logging.getLogger("haad.daemon")
 _SPAWN = multiprocessing.get_context("spawn")
 POLL_S = 0.2
 WORKER_START_TIMEOUT_S = 120.0
-# /health names a running stream without a frame for this long: a frontend loads its pose model and
-# opens its source in seconds, and a live source counts itself lost after reconnect.read_timeout_s
-# (10 s by default); half a minute more is a camera out, not one starting or reconnecting.
-NO_FRAME_S = 30.0
+# How often the frames the worker received are read (every worker process's metrics file) for the
+# streams sent from other hosts: /health names one out to within this.
+RECEIVED_EVERY_S = 1.0
 
 
 class WorkerProcess(SpawnProcess):
@@ -198,6 +198,14 @@ class Daemon:
         self.grouped = cfg.run_frontends and cfg.cameras_per_frontend > 1
         # per stream: the frames it delivered (over its restarts) and when that last changed
         self.frames_at: dict[str, tuple[int, float]] = {}
+        # The streams whose frontends run elsewhere (run_frontends: false), sending over the bus: per
+        # stream the frames the worker received and when that last changed (``_count_received``),
+        # from ``receiving_since``, when the worker listened and this daemon began to supervise.
+        local = {stream for child in self.frontends for stream in child.streams}
+        self.remote_streams = [s.id for s in cfg.streams if s.id not in local]
+        self.received_at: dict[str, tuple[float, float]] = {}
+        self.receiving_since: float | None = None
+        self._received_read_at = float("-inf")
         self._metrics_dir: Path | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -246,6 +254,7 @@ class Daemon:
                 return 0
             for child in [*self.services, *self.frontends]:
                 self._start(child)
+            self.receiving_since = time.monotonic()
             log.info(
                 "haad running: %d stream(s), store %s", len(self.cfg.streams), redact_url(self.cfg.store.url)
             )
@@ -291,16 +300,17 @@ class Daemon:
 
     def _streams_out(self) -> dict[str, str]:
         """Per stream whose frontend runs on without delivering, why: no frame since it started, or
-        (a live source: a file that stops has ended) none for ``NO_FRAME_S``. Its process lives and
+        (a live source: a file that stops has ended) none for ``metrics.stream_out_after_s``. Its process lives and
         retries, so it is neither down nor given up, yet the camera is out (unplugged, a wrong
         address, a network outage)."""
         given_up, now = set(self._given_up()), time.monotonic()
+        out_after_s = self.cfg.metrics.stream_out_after_s
         live = {s.id for s in self.cfg.streams if isinstance(s.source, (WebcamSourceConfig, UrlSourceConfig))}
         out = {}
         for child in self.frontends:
             for stream in child.streams:
                 delivered, since = self.frames_at.get(stream, (0, now))
-                if child.done or f"frontend-{stream}" in given_up or now - since < NO_FRAME_S:
+                if child.done or f"frontend-{stream}" in given_up or now - since < out_after_s:
                     continue
                 if delivered and stream not in live:
                     continue
@@ -314,7 +324,41 @@ class Daemon:
                 out[stream] = (
                     f"{what} ({tries['failed_opens']} failed opens, {tries['reconnects']} reconnects)"
                 )
+        return out | self._remote_streams_out(now)
+
+    def _remote_streams_out(self, now: float) -> dict[str, str]:
+        """Per stream sent from another host, why it is out: the worker received no frame from it
+        for ``stream_out_after_s``, or none since it began to listen. Its frontend there (stopped,
+        its host down, its link cut, its key refused) is nobody's child here: only the frames
+        received tell. A remote recording that ended is named too: this host cannot tell it from a
+        stopped camera."""
+        if self.receiving_since is None:
+            return {}
+        out = {}
+        for stream in self.remote_streams:
+            received, since = self.received_at.get(stream, (0.0, self.receiving_since))
+            if now - since < self.cfg.metrics.stream_out_after_s:
+                continue
+            at = datetime.fromtimestamp(time.time() - (now - since), UTC).isoformat(timespec="seconds")
+            out[stream] = (
+                f"no frame received for {now - since:.0f} s (since {at}; its frontend is on another host)"
+                if received
+                else f"no frame received since the worker started {now - since:.0f} s ago ({at})"
+            )
         return out
+
+    def _count_received(self, now: float) -> None:
+        """Note when the frames the worker received from each remote stream last increased."""
+        if not self.remote_streams or now - self._received_read_at < RECEIVED_EVERY_S:
+            return
+        from edge.metrics import frames_received
+
+        self._received_read_at = now
+        counts = frames_received()
+        for stream in self.remote_streams:
+            received = counts.get(stream, 0.0)
+            if received and self.received_at.get(stream, (0.0, 0.0))[0] != received:
+                self.received_at[stream] = (received, now)
 
     def _outbox_set_aside(self) -> list[str]:
         """The files beside the alert outbox that hold alert states it lacks (edge.alert_outbox)."""
@@ -392,6 +436,7 @@ class Daemon:
 
     def _supervise(self) -> None:
         now = time.monotonic()
+        self._count_received(now)
         for child in [self.worker, *self.services, *self.frontends]:
             p = child.process
             if child.streams:

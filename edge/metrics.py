@@ -43,8 +43,10 @@ The same endpoint answers ``/health``: JSON that says whether every alert is saf
 runs (``ok``: the outbox takes alerts and the alert log answers), something waits or a camera is
 out (``degraded``, still HTTP 200: the alert log is down, alerts wait in the outbox, files beside the
 outbox hold alert states it lacks (``outbox_set_aside``: their paths), a child other than the worker
-is down or given up, a stream whose frontend runs delivers no frame: ``streams_out``, per stream why,
-none 30 s after it started or, a live camera, none for 30 s, with its failed opens and reconnects)
+is down or given up, a stream delivers no frame: ``streams_out``, per stream why: its frontend here
+none ``metrics.stream_out_after_s`` (30 s) after it started or, a live camera, none for that long,
+with its failed opens and reconnects; a stream sent from another host (``run_frontends: false``) no
+frame received by the worker for that long, or since it started, with since when)
 or alerts are at risk (``failing``, HTTP 503: the outbox cannot be written and alerts are held only
 in memory, or the worker is down or given up). A probe that restarts on failure (Docker HEALTHCHECK,
 Kubernetes) should act on the status code only.
@@ -178,6 +180,17 @@ def serve(
             "(or metrics.host), or metrics.enabled: false"
         ) from None
     threading.Thread(target=server.serve_forever, name="haad-metrics", daemon=True).start()
+
+
+def frames_received() -> dict[str, float]:
+    """Per stream, the frames every worker process received (``FRAMES_RECEIVED`` summed over the
+    metrics folder: a restarted worker's add to its predecessors'); empty without that folder."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return {}
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return {s.labels["stream"]: s.value for family in registry.collect() for s in family.samples
+            if s.name == "haad_frames_received_total"}  # fmt: skip
 
 
 def health(

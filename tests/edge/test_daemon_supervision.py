@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 from bus.pubsub import Subscriber
 from config.bus import BusConfig
-from config.edge import EdgeConfig
+from config.edge import EdgeConfig, MetricsConfig
 from config.frontend import (
     ReconnectConfig,
     StreamConfig,
@@ -24,7 +24,6 @@ from config.frontend import (
     VideoSourceConfig,
 )
 from config.supervisor import SupervisorConfig
-from edge import daemon as daemon_module
 from edge.daemon import Child, Daemon
 from edge.metrics import health
 from edge.services import ServiceProcess
@@ -102,11 +101,10 @@ def test_a_failed_frontend_is_one_error_and_its_restart_a_warning(
 
 
 def test_health_names_a_stream_whose_camera_never_opened(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    # 30 s in a deployment; the wait below goes on till the door's frontend has failed to open (a
+    # stream_out_after_s 30 s in a deployment; the wait below goes on till the door's frontend has failed to open (a
     # frontend may take seconds to start on a busy test host)
-    monkeypatch.setattr(daemon_module, "NO_FRAME_S", 3.0)
     # nothing listens on port 9 of this host: every open fails at once, and the frontend retries
     nowhere = UrlSourceConfig(url="rtsp://127.0.0.1:9/stream", reconnect=ReconnectConfig(initial_backoff_s=0.1,
                                                                                          max_backoff_s=0.2))  # fmt: skip
@@ -115,7 +113,8 @@ def test_health_names_a_stream_whose_camera_never_opened(
         StreamConfig(id="hall", source=SyntheticSourceConfig(script=SCRIPT, loop=True)),  # type: ignore[arg-type]
     ]
     bus = BusConfig(endpoint=f"ipc://{tmp_path}/bus.sock")
-    daemon = Daemon(EdgeConfig(streams=streams, bus=bus, state_dir=str(tmp_path)))
+    daemon = Daemon(EdgeConfig(streams=streams, bus=bus, state_dir=str(tmp_path),
+                               metrics=MetricsConfig(stream_out_after_s=3.0)))  # fmt: skip
     with Subscriber(bus.endpoint) as sub:
         for child in daemon.frontends:
             daemon._start(child)
@@ -141,12 +140,9 @@ def test_health_names_a_stream_whose_camera_never_opened(
     assert health(CollectorRegistry(), [], [], [], {})["status"] == "ok"
 
 
-def test_health_names_a_live_camera_in_an_outage(
-    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # 30 s in a deployment; the wait below goes on till the outage is named with its failed opens
+def test_health_names_a_live_camera_in_an_outage(tmp_path: Path, data_root: Path) -> None:
+    # stream_out_after_s 30 s in a deployment; the wait below goes on till the outage is named with its failed opens
     # (a pause of a busy host's frontend while the video plays may be named first)
-    monkeypatch.setattr(daemon_module, "NO_FRAME_S", 1.0)
     # a real network stream: the squat video once, then every attempt to reopen it answered 503
     squats = data_root / "mediapipe_pose_testdata" / "pose_squats.mp4"
     server = _FlakyVideoServer(squats.read_bytes(), down_for=1_000_000)
@@ -155,7 +151,12 @@ def test_health_names_a_live_camera_in_an_outage(
     yard = UrlSourceConfig(url=url, reconnect=ReconnectConfig(initial_backoff_s=0.1, max_backoff_s=0.5))
     bus = BusConfig(endpoint=f"ipc://{tmp_path}/bus.sock")
     daemon = Daemon(
-        EdgeConfig(streams=[StreamConfig(id="yard", source=yard)], bus=bus, state_dir=str(tmp_path))
+        EdgeConfig(
+            streams=[StreamConfig(id="yard", source=yard)],
+            bus=bus,
+            state_dir=str(tmp_path),
+            metrics=MetricsConfig(stream_out_after_s=1.0),
+        )  # fmt: skip
     )
     [child] = daemon.frontends
     try:
