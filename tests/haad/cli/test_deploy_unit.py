@@ -38,6 +38,22 @@ def unit_settings(name: str = "haad.service") -> dict[str, list[str]]:
     return settings
 
 
+def start_as_systemd(
+    unit: dict[str, list[str]], config: Path, log: Path, cwd: Path | str
+) -> subprocess.Popen[bytes]:
+    """The unit's command line (this venv's haad, ``config`` for its /etc/haad file) and environment,
+    output into ``log``, in a session of its own (the unit's control group)."""
+    binary, *args = shlex.split(unit["ExecStart"][0])
+    argv = [str(Path(sys.executable).parent / Path(binary).name)]
+    argv += [str(config) if a.startswith("/etc/haad/") and a.endswith(".yaml") else a for a in args]
+    env = {"PATH": os.environ["PATH"], "HOME": str(log.parent), "LANG": "C.UTF-8"}
+    env |= dict(e.split("=", 1) for line in unit["Environment"] for e in shlex.split(line))
+    with log.open("w") as out:
+        return subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze on this host")
 @pytest.mark.parametrize("name", UNITS)
 def test_systemd_reads_every_setting_of_the_unit(tmp_path: Path, name: str) -> None:
@@ -118,16 +134,9 @@ def test_the_frontend_units_command_sends_and_stops_on_its_signal_within_its_tim
     endpoint = f"ipc://{tmp_path / 'bus.sock'}"
     config = tmp_path / "frontend.yaml"
     config.write_text(yaml.safe_dump({"bus": {"endpoint": endpoint}, "streams": [{"id": "cam0"}]}))
-    binary, *args = shlex.split(unit["ExecStart"][0])
-    argv = [str(Path(sys.executable).parent / Path(binary).name)]
-    argv += [str(config) if a == "/etc/haad/frontend.yaml" else a for a in args]
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
-    env |= dict(e.split("=", 1) for line in unit["Environment"] for e in shlex.split(line))
     log = tmp_path / "frontend.log"
-    with Subscriber(endpoint) as sub, log.open("w") as out:
-        proc = subprocess.Popen(
-            argv, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    with Subscriber(endpoint) as sub:
+        proc = start_as_systemd(unit, config, log, tmp_path)
         try:
             got = None
             deadline = time.monotonic() + 60
@@ -163,17 +172,8 @@ def test_the_units_command_runs_the_example_and_stops_on_its_signal_within_its_t
     example["metrics"]["port"] = free_port()
     config = tmp_path / "edge.yaml"
     config.write_text(yaml.safe_dump(example))
-    binary, *args = shlex.split(unit["ExecStart"][0])
-    argv = [str(Path(sys.executable).parent / Path(binary).name)]
-    argv += [str(config) if a == "/etc/haad/edge.yaml" else a for a in args]
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
-    env |= dict(e.split("=", 1) for line in unit["Environment"] for e in shlex.split(line))
     log = tmp_path / "daemon.log"
-    cwd = unit["WorkingDirectory"][0].replace(state, str(tmp_path))
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    proc = start_as_systemd(unit, config, log, unit["WorkingDirectory"][0].replace(state, str(tmp_path)))
     try:
         wait(lambda: proc.poll() is not None or "bus: connected to" in log.read_text(), 90, "the camera")
         assert proc.poll() is None, log.read_text()
@@ -225,17 +225,8 @@ def test_the_serve_units_command_answers_and_stops_on_its_signal_within_its_time
     config.write_text(
         yaml.safe_dump({"store": {"url": store}, "state_dir": str(tmp_path), "serve": {"port": port}})
     )
-    binary, *args = shlex.split(unit["ExecStart"][0])
-    argv = [str(Path(sys.executable).parent / Path(binary).name)]
-    argv += [str(config) if a == "/etc/haad/edge.yaml" else a for a in args]
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
-    env |= dict(e.split("=", 1) for line in unit["Environment"] for e in shlex.split(line))
     log = tmp_path / "serve.log"
-    cwd = unit["WorkingDirectory"][0].replace(state, str(tmp_path))
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    proc = start_as_systemd(unit, config, log, unit["WorkingDirectory"][0].replace(state, str(tmp_path)))
     try:
         wait(lambda: proc.poll() is not None or _answers(port), 60, "the review server")
         assert proc.poll() is None, log.read_text()
