@@ -65,6 +65,19 @@ def move(act: str, db: Path, backup: Path) -> set[tuple[str, int, bool]]:
     return set()
 
 
+def log_backup_and_sink(tmp_path: Path) -> tuple[Path, Path, AlertSink]:
+    """The alert log's path, a backup of an older log (one closed alert of cam1) to put in its place,
+    and a started worker's alert sink writing cam0's alerts to the log."""
+    db = tmp_path / "alerts.db"
+    backup = tmp_path / "backup.db"
+    with AlertStore(f"sqlite:///{backup}") as store:
+        store.write_alerts([state("old", closed=True, stream="cam1")])
+    sink = AlertSink(StoreConfig(url=f"sqlite:///{db}", deliver_every_s=0.0), tmp_path / "outbox.db",
+                     model_version="m1")  # fmt: skip
+    sink.start(["cam0"])
+    return db, backup, sink
+
+
 @pytest.mark.parametrize(
     "act,times",
     [
@@ -79,13 +92,7 @@ def test_an_alert_log_deleted_or_replaced_under_the_worker_gets_every_later_aler
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, act: str, times: int
 ) -> None:
     monkeypatch.setattr(alerts_sink, "RETRY_S", (0.05, 0.2))  # the held-back rounds tried again soon
-    db = tmp_path / "alerts.db"
-    backup = tmp_path / "backup.db"
-    with AlertStore(f"sqlite:///{backup}") as store:
-        store.write_alerts([state("old", closed=True, stream="cam1")])
-    sink = AlertSink(StoreConfig(url=f"sqlite:///{db}", deliver_every_s=0.0), tmp_path / "outbox.db",
-                     model_version="m1")  # fmt: skip
-    sink.start(["cam0"])
+    db, backup, sink = log_backup_and_sink(tmp_path)
     kept: set[tuple[str, int, bool]] = set()  # rows the file now at the path held before the round
     try:
         for round_, states in enumerate(ROUNDS[: times + 1]):
@@ -119,13 +126,7 @@ def test_a_restored_log_another_process_opened_first_is_written_to(
     the path are now the restored file's, and the worker writes there (it took them for the old
     file's and waited for a restart)."""
     monkeypatch.setattr(alerts_sink, "RETRY_S", (0.05, 0.2))
-    db = tmp_path / "alerts.db"
-    backup = tmp_path / "backup.db"
-    with AlertStore(f"sqlite:///{backup}") as store:
-        store.write_alerts([state("old", closed=True, stream="cam1")])
-    sink = AlertSink(StoreConfig(url=f"sqlite:///{db}", deliver_every_s=0.0), tmp_path / "outbox.db",
-                     model_version="m1")  # fmt: skip
-    sink.start(["cam0"])
+    db, backup, sink = log_backup_and_sink(tmp_path)
     try:
         sink.write(ROUNDS[0])
         wait_for(lambda: set(at_path(db) or ()) == LEFT[0], timeout_s=15)
