@@ -8,15 +8,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
-from sqlalchemy import make_url
 from sqlalchemy.exc import DisconnectionError
 
 from config.redaction import redact_url
 from config.store import StoreConfig
 from edge.review.unreachable import LOG_UNREACHABLE, why_unreachable
 from edge.store import AlertStore
+from edge.store.engine import sqlite_file
 
 log = logging.getLogger("haad.serve")
 
@@ -32,17 +31,11 @@ class LogRefused(Exception):
     that cannot be read): the server stops with this one line."""
 
 
-def sqlite_path(cfg: StoreConfig) -> Path | None:
-    """The SQLite log's file, or None for PostgreSQL."""
-    url = make_url(cfg.url)
-    return Path(url.database or "").expanduser() if url.get_backend_name() == "sqlite" else None
-
-
 def open_if_answering(cfg: StoreConfig) -> tuple[AlertStore | None, str]:
     """The log opened, or None and why not where it does not answer yet: a PostgreSQL server that is
     down, unreachable or refusing the connection, a SQLite file the worker has not made yet (never
     made here: a reader's empty file would stand in for the worker's). Any other failure is raised."""
-    path = sqlite_path(cfg)
+    path = sqlite_file(cfg.url)
     if path is not None and not path.is_file():
         return None, f"no file at {path.absolute()} yet (the worker makes it when it first starts)"
     try:

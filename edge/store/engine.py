@@ -213,14 +213,18 @@ def refuse_old_companions(path: Path) -> None:
         )
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite alert log at ``url``; None for PostgreSQL."""
+    parsed = make_url(url)
+    return Path(parsed.database or "").expanduser() if parsed.get_backend_name() == "sqlite" else None
+
+
 def companions_left(url: str) -> list[Path]:
     """The ``-wal`` and ``-shm`` of a SQLite log deleted or replaced under this process (none for
     PostgreSQL) still beside its path (:func:`refuse_old_companions`). Those a new file made at the
     path meanwhile (by another process) has are not."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database is None:
-        return []
-    return _OLD_COMPANIONS.left(Path(parsed.database).expanduser())
+    path = sqlite_file(url)
+    return [] if path is None else _OLD_COMPANIONS.left(path)
 
 
 class _OldCompanions:

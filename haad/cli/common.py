@@ -117,14 +117,13 @@ def open_store(store: StoreConfig) -> AlertStore:
     code 1 and one line when it cannot be opened. A missing SQLite file is refused, not created: a
     typo must not make an empty log."""
     from alembic.util import CommandError
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from config.secrets import SecretError
     from edge.store import AlertStore
+    from edge.store.engine import sqlite_file
 
-    url = make_url(store.url)
-    if url.get_backend_name() == "sqlite" and not (path := Path(url.database or "").expanduser()).is_file():
+    if (path := sqlite_file(store.url)) is not None and not path.is_file():
         raise no_sqlite_log(path)
     try:
         return AlertStore(store)

@@ -48,8 +48,9 @@ def serve_cmd(
 
     from config.secrets import SecretError
     from config.serve import ServeConfig
-    from edge.review.alert_log import LogRefused, open_if_answering, sqlite_path
+    from edge.review.alert_log import LogRefused, open_if_answering
     from edge.review.server import ServeUnavailable, run_server, with_overrides
+    from edge.store.engine import sqlite_file
 
     cfg = load_edge_config(config, db=db, profiles=profiles)
     try:
@@ -62,7 +63,7 @@ def serve_cmd(
     # does (503 meanwhile). What never will is refused here, before the log takes stderr (one plain
     # line): a SQLite log whose folder is missing (a typo), a file it cannot open, a bad password file,
     # a missing PostgreSQL schema, a schema newer than this haad.
-    if (path := sqlite_path(cfg.store)) is not None and not path.parent.is_dir():
+    if (path := sqlite_file(cfg.store.url)) is not None and not path.parent.is_dir():
         raise no_sqlite_log(path)
     try:
         store, unanswered = open_if_answering(cfg.store)
