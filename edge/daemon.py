@@ -40,7 +40,7 @@ from bus.lifetime import Restarts, die_with_parent, stop_on_signals
 from bus.logs import setup_logging
 from bus.messages import DROP_REASONS
 from config.edge import EdgeConfig
-from config.frontend import StreamConfig, UrlSourceConfig, WebcamSourceConfig
+from config.frontend import StreamConfig, UrlSourceConfig, WebcamSourceConfig, pack_streams
 from config.redaction import redact_url
 from edge.snapshots import make_pictures_private, ring_root, snapshot_modes
 from edge.state_lock import StateLocked, hold_lock, outbox_path, state_dir
@@ -165,8 +165,6 @@ class Daemon:
                     progress=progress,
                 )  # fmt: skip
 
-            n = cfg.cameras_per_frontend
-            groups = [cfg.streams[i : i + n] for i in range(0, len(cfg.streams), n)]
             self.frontends = [
                 Child(
                     "frontend-" + "+".join(s.id for s in g),
@@ -174,7 +172,7 @@ class Daemon:
                     Restarts(cfg.supervisor),
                     streams=[s.id for s in g],
                 )
-                for g in groups
+                for g in pack_streams(cfg.streams, cfg.cameras_per_frontend)
             ]
         elif cfg.run_frontends:
             from pose_frontend.process import FrontendProcess
