@@ -21,7 +21,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -353,7 +353,6 @@ class ProfileStore:
         check_threshold(profile.threshold, f"profile {profile.name}")
         check_behaviours(profile, f"profile {profile.name}", enrolled=not self.overlay)
         folder = self.root / profile.name
-        folder.mkdir(parents=True, exist_ok=True)
         version = (self.latest_version(profile.name) or 0) + 1
         meta = {
             **profile.meta,
@@ -387,11 +386,15 @@ class ProfileStore:
         np.savez_compressed(npz, **arrays)
         text = json.dumps(saved.meta, indent=2).encode()
         try:
+            folder.mkdir(parents=True, exist_ok=True)  # a camera's first overlay makes its folder here
             atomic_write(base.with_suffix(".npz"), lambda f: f.write(npz.getbuffer()), mode=FILE_MODE)
             # The JSON goes last: a version counts only once both files exist.
             atomic_write(base.with_suffix(".json"), lambda f: f.write(text), mode=FILE_MODE)
         except OSError as e:
-            base.with_suffix(".npz").unlink(missing_ok=True)  # no version without its JSON
+            # Tidying only: an .npz without its JSON is no version. A file system remounted read-only
+            # amid the save (ext4 does on an I/O error) refuses it, and the error to report is the save's.
+            with suppress(OSError):
+                base.with_suffix(".npz").unlink(missing_ok=True)
             raise ProfileError(
                 f"cannot save profile {profile.name} v{version} in {folder}: {e.strerror or e}"
             ) from e
@@ -404,8 +407,14 @@ def profile_lock(profiles: ProfileStore, name: str) -> Iterator[None]:
     server, CLI). The name is checked first: the lock's folder is made, and ``../x`` would make it
     outside ``profiles_dir``."""
     folder = profiles.root / check_name(name)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".feedback.lock", "ab") as f:
+    # A profiles_dir that takes no write (read-only, not a folder) is the writer's ProfileError, said
+    # before it waits for the lock: every caller turns one into a message for the reviewer or operator.
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        f = open(folder / ".feedback.lock", "ab")  # noqa: SIM115 - closed by the with below
+    except OSError as e:
+        raise ProfileError(f"cannot write profile {name} in {profiles.root}: {e.strerror or e}") from e
+    with f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             # A writer killed amid a save left its temporary file (models/files.py atomic_write), a
