@@ -42,7 +42,7 @@ from edge.overlays import Scope, affected_cameras, overlay_store, parse_target, 
 from edge.profiles import FEEDBACK, Profile, ProfileError, ProfileStore, check_name, profile_lock
 from edge.scoring import Scorer
 from edge.store import AlertStore
-from edge.store.models import ProfileFeedback
+from edge.store.models import Alert, ProfileFeedback
 from models.preprocess import WindowSpec, cut_windows, normalise_windows
 
 log = logging.getLogger("haad.feedback")
@@ -498,11 +498,18 @@ def feedback_history(store: AlertStore, alert_id: int) -> list[dict[str, Any]]:
 
 def current_feedback(store: AlertStore, profiles: ProfileStore, alert_id: int) -> str | None:
     """Where an alert's windows are now (``profile`` or ``profile@stream``): of the profiles and
-    overlays "normal" ever added them to, the latest whose newest version still holds them; else
+    overlays "normal" ever added them to, the latest whose newest version still holds them, else of
+    those a mark could add them to (the alert's profiles and their overlays for its camera); else
     None. A rollback, a re-enrolment or a deleted profile takes them out, or puts them back, without a
-    row in the alert log: by the rows alone, an alert could be offered only an undo that fails, or
+    row in the alert log, and a mark killed (or its log's commit failing) once its version was whole
+    added them without one: by the rows alone, an alert could be offered only an undo that fails, or
     only a "mark as normal" refused because its windows are there already."""
     added = [h["profile"] for h in feedback_history(store, alert_id) if h["action"] == "normal"]
+    with store.reading() as s:
+        alert = s.execute(select(Alert.profile, Alert.stream_id).where(Alert.id == alert_id)).first()
+    if alert is not None:
+        names = alert.profile.split("+")
+        added = [*(target_name(n, at) for n in names for at in (None, alert.stream_id)), *added]
     for where in dict.fromkeys(reversed(added)):  # each once, the latest first
         name, stream = parse_target(where)
         try:

@@ -1,0 +1,121 @@
+"""``haad alerts review --normal`` SIGKILLed at each moment of writing the profile's new version: the
+worker keeps serving the version before (or takes the new one whole), the next mark is neither
+blocked nor refused for ever, and what the profile holds is what the review shows and undo takes."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edge.feedback import current_feedback
+from edge.profiles import ProfileStore, ProfileWatcher
+from edge.store import AlertStore
+from tests.edge.review.review_helpers import Seeded, seed
+from tests.forked import run_forked
+
+# `haad ARGS` killing itself at one moment (MOMENT) of marking an alert normal: amid the version's
+# .npz, between its .npz and its .json, amid the .json, once both files are in place but before the
+# alert log commits the feedback row ("saved"), or after that commit but before the alert is
+# dismissed ("committed").
+_DIES_MARKING = """
+import os, signal
+import edge.profiles as profiles
+from edge.store import AlertStore
+from haad.cli import app
+
+MOMENT, ARGS = {moment!r}, {args!r}
+real_write, real_save, real_status = profiles.atomic_write, profiles.ProfileStore.save, AlertStore.set_status
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def dying_write(path, write, **kw):
+    def half(f):
+        f.write(b"PK\\x03\\x04 half")
+        f.flush()
+        die()
+    if MOMENT == f"amid {{path.suffix}}":
+        return real_write(path, half, **kw)
+    if MOMENT == "between" and path.suffix == ".json":
+        die()
+    return real_write(path, write, **kw)
+
+def dying_save(self, profile):
+    saved = real_save(self, profile)
+    if MOMENT == "saved":
+        die()
+    return saved
+
+def dying_status(self, *a, **kw):
+    if MOMENT == "committed":
+        die()
+    return real_status(self, *a, **kw)
+
+profiles.atomic_write, profiles.ProfileStore.save, AlertStore.set_status = dying_write, dying_save, dying_status
+app(ARGS, prog_name="haad")
+"""
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Seeded:
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    return seed(f"sqlite:///{tmp_path / 'alerts.db'}", profiles)
+
+
+def _review(tmp_path: Path, seeded: Seeded, alert_id: int, *flags: str) -> list[str]:
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(yaml.safe_dump({"store": {"url": seeded.url}, "profiles_dir": str(seeded.profiles)}))
+    return ["alerts", "review", str(alert_id), "--scope", "all", "--yes", "--config", str(cfg), *flags]
+
+
+def test_a_mark_killed_at_any_moment_of_its_save_leaves_the_profile_and_the_review_agreeing(
+    tmp_path: Path, seeded: Seeded
+) -> None:
+    """Killed before the version is whole: no version, and the next mark makes it. Killed once it is
+    whole but before the alert log recorded it: the worker serves it, so the review must say the
+    alert is in the profile and undo must take it out (it said "not in any profile" and refused the
+    mark again with "already in": the mark could be neither redone nor undone)."""
+    store, said = ProfileStore(seeded.profiles), tmp_path / "said"
+    watcher = ProfileWatcher(store, {"demo-walk"})
+    assert [p.version for p in watcher.poll()[0]] == [1]
+    first, second = seeded.ids[0], seeded.ids[1]
+    for moment in ("amid .npz", "between", "amid .json", "amid .npz"):  # killed twice at one moment too
+        args = _review(tmp_path, seeded, first, "--normal")
+        killed = run_forked(_DIES_MARKING.format(moment=moment, args=args), said)
+        assert killed.returncode == -signal.SIGKILL, (moment, killed.stderr)
+        assert watcher.poll() == ([], {}, []), moment  # the worker keeps serving v1
+        assert store.versions("demo-walk") == [1]
+    with AlertStore(seeded.url) as log:
+        assert current_feedback(log, store, first) is None and log.get_alert(first).status == "new"
+
+    for alert_id, moment in ((first, "saved"), (second, "committed")):
+        killed = run_forked(_DIES_MARKING.format(moment=moment, args=_review(tmp_path, seeded, alert_id, "--normal")), said)  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, (moment, killed.stderr)
+        (served,), failed, _ = watcher.poll()  # whole: the worker takes it, and the alert's action is normal
+        assert not failed and str(alert_id) in served.meta["feedback_groups"], moment
+        with AlertStore(seeded.url) as log:
+            assert current_feedback(log, store, alert_id) == "demo-walk", moment
+        again = run_forked(_DIES_MARKING.format(moment="", args=_review(tmp_path, seeded, alert_id, "--normal")), said)  # fmt: skip
+        assert (again.returncode, again.stderr) == (
+            1, f"error: alert {alert_id} is already normal in demo-walk: undo that first: haad alerts review {alert_id} --undo-normal\n"
+        )  # fmt: skip
+    assert store.versions("demo-walk") == [1, 2, 3]
+
+    for alert_id in (first, second):  # undone, then marked again: each a whole version
+        for flag in ("--undo-normal", "--normal"):
+            done = run_forked(_DIES_MARKING.format(moment="", args=_review(tmp_path, seeded, alert_id, flag)), said)  # fmt: skip
+            assert done.returncode == 0, (flag, done.stderr)
+    (served,), failed, _ = watcher.poll()
+    assert served.version == 7 and not failed
+    assert {str(first), str(second)} <= set(served.meta["feedback_groups"])
+    with AlertStore(seeded.url) as log:
+        assert [log.get_alert(i).status for i in (first, second)] == ["dismissed", "dismissed"]
+    # The killed runs' temporary files went with the next save; no version lacks a file.
+    assert sorted(p.name for p in (seeded.profiles / "demo-walk").iterdir()) == [
+        ".feedback.lock",
+        *(f"v{v:04d}.{s}" for v in range(1, 8) for s in ("json", "npz")),
+    ]
