@@ -8,7 +8,11 @@ Wire format (schema 3; docs/bus.md is the reference): a two-part ZeroMQ message
   joint coordinates (row-major ``(n_joints, 3)``) and ``n_joints`` float32 visibilities.
 
 Schema 3 adds ``people_since``: when the frontend began giving person ids from 1, so the worker can
-tell a restarted frontend's person 1 from the person 1 it had before. Schema 2 frames (no
+tell a restarted frontend's person 1 from the person 1 it had before, and one flag: ``FLAG_ENDED``
+on a frame of nobody sent after a finite source's (a file's) last frame, so a worker on another
+host can tell a recording that ended from a camera that stopped sending. A schema-3 reader older
+than that flag refuses such a frame as ``malformed`` (unknown flag bits): a counted drop, after
+every frame of the recording was read. Schema 2 frames (no
 ``people_since``: 0, not known) and schema 1 frames (one person at most, no id, no box) are still
 read, the latter as person 0 without a box. The
 header starts with the magic and the schema version so that any future layout can still be
@@ -58,14 +62,15 @@ DROP_REASONS: tuple[str, ...] = (
 )
 TOPIC_PREFIX: bytes = b"skel/"
 MAGIC: bytes = b"HSKL"
-FLAG_PERSON: int = 0x1
+FLAG_PERSON: int = 0x1  # schema 1: somebody is in view
+FLAG_ENDED: int = 0x1  # schema 3: the stream's finite source ran out (SkeletonFrame.ended)
 
 _STREAM_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # magic, schema_version: the part every schema keeps, read before anything else.
 _PREFIX = struct.Struct("<4sH")
 # magic, schema_version, flags, seq, timestamp, sent_at, n_joints, stream_id length.
 _HEADER_V1 = struct.Struct("<4sHHQddBB")
-# magic, schema_version, flags (none yet), seq, timestamp, sent_at, n_joints, n_people, id length.
+# magic, schema_version, flags (none defined), seq, timestamp, sent_at, n_joints, n_people, id length.
 _HEADER_V2 = struct.Struct("<4sHHQddBBB")
 # schema 2's, with people_since after sent_at.
 _HEADER = struct.Struct("<4sHHQdddBBB")
@@ -240,7 +245,9 @@ class SkeletonFrame:
     Both are None when no person is in view. Arrays are copied to float32 and made read-only.
     ``sent_at`` defaults to now (also when None). ``people_since``: when (the frontend host's wall
     clock) the frontend began giving person ids from 1; a different value on a stream means its
-    ids name other people now (0: not said, as by a frontend older than schema 3). ``person_id``
+    ids name other people now (0: not said, as by a frontend older than schema 3). ``ended``: the
+    stream's finite source (a file) ran out after the frame before: the last frame of a stream,
+    carrying nobody, not a camera frame. ``person_id``
     and ``box`` belong to that person (0 and None from a single-person frontend); ``others`` are the further people a multi-person
     frontend saw in the same frame (ids distinct). :attr:`people` lists them all and :meth:`of`
     gives one person's view of the frame.
@@ -256,6 +263,7 @@ class SkeletonFrame:
     box: Box | None
     others: tuple[PersonSkeleton, ...]
     people_since: float
+    ended: bool
 
     def __init__(
         self,
@@ -269,6 +277,7 @@ class SkeletonFrame:
         box: Box | None = None,
         others: tuple[PersonSkeleton, ...] = (),
         people_since: float = 0.0,
+        ended: bool = False,
     ) -> None:
         _check_stream_id(stream_id)
         try:
@@ -286,6 +295,8 @@ class SkeletonFrame:
         if joints is None:
             if others or box is not None:
                 raise _bad("a frame without a person has no box and no others")
+        elif ended:
+            raise _bad("a frame that ends its stream carries nobody")
         else:
             joints, visibility, quality = _checked_pose(joints, visibility)
         since = _finite_float(people_since, "people_since")
@@ -302,6 +313,7 @@ class SkeletonFrame:
             box=box,
             others=others,
             people_since=since,
+            ended=bool(ended),
             _quality=quality,
         )
 
@@ -389,7 +401,7 @@ def encode(frame: SkeletonFrame) -> list[bytes]:
     people = frame.people
     n_joints = NUM_JOINTS if people else 0
     header = _HEADER.pack(
-        MAGIC, SCHEMA_VERSION, 0, frame.seq, frame.timestamp, frame.sent_at, frame.people_since, n_joints,
+        MAGIC, SCHEMA_VERSION, FLAG_ENDED if frame.ended else 0, frame.seq, frame.timestamp, frame.sent_at, frame.people_since, n_joints,
         len(people), len(sid),
     )  # fmt: skip
     payload = [header, sid]
@@ -435,7 +447,7 @@ def decode(parts: list[bytes]) -> SkeletonFrame:
         _, _, flags, seq, timestamp, sent_at, people_since, n_joints, n_people, sid_len = _HEADER.unpack_from(
             payload
         )
-    if flags:
+    if flags & ~(FLAG_ENDED if version == 3 else 0):
         raise MessageError("malformed", f"unknown flag bits {flags:#x}")
     if n_people > MAX_PEOPLE:
         raise _bad(f"{n_people} people in one frame; at most {MAX_PEOPLE}")
@@ -456,7 +468,14 @@ def decode(parts: list[bytes]) -> SkeletonFrame:
         has_box = not all(math.isnan(v) for v in box)
         people.append(PersonSkeleton(person_id, joints, visibility, tuple(box) if has_box else None))  # type: ignore[arg-type]
         offset += block
-    frame = SkeletonFrame.of_people(stream_id, seq, timestamp, tuple(people), sent_at, people_since)
+    if flags & FLAG_ENDED:
+        if people:
+            raise _bad("a frame that ends its stream carries nobody")
+        frame = SkeletonFrame(
+            stream_id, seq, timestamp, None, None, sent_at, people_since=people_since, ended=True
+        )
+    else:
+        frame = SkeletonFrame.of_people(stream_id, seq, timestamp, tuple(people), sent_at, people_since)
     if topic != topic_for(stream_id):
         raise MessageError("wrong_topic", f"topic {topic!r} does not match stream id {stream_id!r}")
     return frame

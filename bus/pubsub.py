@@ -12,7 +12,9 @@ reported to the sender instead of being dropped silently. Drop policy (docs/bus.
 camera never waits (:meth:`Publisher.publish` returns False and the frontend counts the drop), a
 file source waits for room (``wait=``), so a replay at full speed is scored frame by frame. The
 receiving end refuses and counts invalid messages, frames of streams it does not serve, and frames
-that do not follow their stream (:mod:`bus.guard`).
+that do not follow their stream (:mod:`bus.guard`). A frontend whose finite source (a file) ran out
+says so after its last frame (:attr:`SkeletonFrame.ended`); the receiving end counts it per stream
+(:attr:`Subscriber.ended`) instead of handing it on: it is no camera frame.
 """
 
 from __future__ import annotations
@@ -187,7 +189,9 @@ class Subscriber:
     None accepts any, up to :data:`MAX_STREAMS`. ``drops`` counts refused messages by reason
     (messages.DROP_REASONS; ``seq_gap`` adds the frames missing between two received ones; on a
     CURVE bus ``refused_key`` and ``failed_handshake`` count refused connections, :mod:`bus.link`);
-    ``received`` counts valid frames per stream. Per-stream state is kept only for accepted streams.
+    ``received`` counts valid frames per stream; ``ended`` counts per stream the times its frontend
+    said its finite source ran out (a frame with :attr:`SkeletonFrame.ended`, which follows the
+    stream like any frame and is not returned). Per-stream state is kept only for accepted streams.
     """
 
     def __init__(
@@ -205,6 +209,7 @@ class Subscriber:
             raise ValueError("streams must list at least one stream id, or be None for all streams")
         self.drops: Counter[str] = Counter()
         self.received: Counter[str] = Counter()
+        self.ended: Counter[str] = Counter()
         self._guard = StreamGuard(config.guard if config is not None else StreamGuardConfig(), self.drops)
         self._warned: set[str] = set()
         self._clock_ahead: set[str] = set()  # streams whose sender's clock was said to be ahead
@@ -335,6 +340,11 @@ class Subscriber:
                 "stream %s: its host's clock is %.1f s ahead of this worker's: alert times are that far off "
                 "and latency reads 0; sync both hosts' clocks (NTP)", sid, frame.sent_at - now,
             )  # fmt: skip
+        if frame.ended:
+            self.ended[sid] += 1
+            log.info("stream %s: its source ended after the frame at t=%.3f (its frontend says)", sid,
+                     frame.timestamp)  # fmt: skip
+            return None
         self.received[sid] += 1
         return frame
 

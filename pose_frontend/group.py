@@ -47,7 +47,7 @@ from config.frontend import StreamConfig
 from config.supervisor import SupervisorConfig
 from pose_frontend.base import Counters, Progress, SourceError, StopFlag
 from pose_frontend.estimator import EstimatorError
-from pose_frontend.process import FrameErrorLimit, run_stream
+from pose_frontend.process import FrameErrorLimit, run_stream, say_ended
 from pose_frontend.shared_pose import PoseModelPool
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,8 @@ class FrontendGroupProcess(SpawnProcess):
                 self.restarts[stream.id],
             ):
                 self.given_up[stream.id].set()
+            else:
+                say_ended(stream.id, publisher, self.progress[stream.id], self.stop_event)
 
         cameras = [
             threading.Thread(target=camera, args=(s,), name=f"camera-{s.id}", daemon=True)

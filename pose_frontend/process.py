@@ -21,9 +21,10 @@ Counters (:class:`pose_frontend.base.Counters`) live in shared memory the parent
 * ``reconnects``, ``failed_opens``, ``skipped``: counted by the source (live sources reconnecting,
   frames replaced by newer ones, unreadable images, a recording's frames published before a restart).
 
-Exit codes: 0 when the source ended or the stop event was set, 1 when the stream failed (missing or
-corrupt input, a live source that gave up, too many consecutive estimation errors; the reason is
-logged as one ERROR line).
+A recording (a file) that ran out is followed by a frame of nobody marked ``ended``
+(:func:`say_ended`), not counted. Exit codes: 0 when the source ended or the stop event was set, 1
+when the stream failed (missing or corrupt input, a live source that gave up, too many consecutive
+estimation errors; the reason is logged as one ERROR line).
 """
 
 from __future__ import annotations
@@ -250,6 +251,18 @@ def run_stream(
     return counters
 
 
+def say_ended(stream_id: str, publisher: FramePublisher, progress: Progress, stop: StopFlag) -> None:
+    """After ``stream_id``'s finite source (a file) ran out, unless ``stop`` ended it: a frame of
+    nobody marked ``ended``, a ``seq`` after its last published frame (``progress``), at that frame's
+    time. A worker on another host can then tell the recording ended from a camera that stopped
+    sending (edge.daemon names it ended, not out). Nothing when nothing was published."""
+    if stop.is_set() or not progress.seq:
+        return
+    end = SkeletonFrame(stream_id, progress.seq + 1, progress.timestamp, None, None,
+                        people_since=progress.people_since, ended=True)  # fmt: skip
+    publisher.publish(end, wait=stop)
+
+
 def _rest_of(source: Source, stream_id: str, after: float) -> Iterator[tuple[float, np.ndarray]]:
     """A resumed recording's frames. One that fails before giving any (a truncated video restarted
     after its readable part) has nothing left to read: it ends there instead of failing again."""
@@ -323,6 +336,7 @@ class FrontendProcess(SpawnProcess):
             publisher = Publisher.from_config(self.bus, context=context)
             run_stream(self.config, publisher, self.stop_event, counters=self.counters,
                        snapshot_dir=self.snapshot_dir, progress=self.progress)  # fmt: skip
+            say_ended(self.config.id, publisher, self.progress, self.stop_event)
             self.finished_event.set()
             if not self.release_event.wait(self.hold_s):
                 log.warning("stream %s: nobody released its queue within %.0f s; closing", self.config.id,
