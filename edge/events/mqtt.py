@@ -30,8 +30,9 @@ broker has not acknowledged, and nothing paho still holds from an earlier try (p
 itself once the broker answers): a broker hung for a while gets each message of an event once, and
 of the announcement at connect once (a sensor's state changed meanwhile: its newer one after). QoS 1
 is at least once all the same (a connection lost after the broker took a publish but before its
-acknowledgement came back, a publish held past ``keepalive_s``): ``event_id`` in ``<p>/events`` tells
-copies apart; the other topics are retained states, a copy changes nothing.
+acknowledgement came back, a publish held past ``keepalive_s``): ``event_uid`` in ``<p>/events`` tells
+copies apart (``event_id`` does only within one alert log); the other topics are retained states, a
+copy changes nothing.
 A broker that refuses one of an event's messages in its acknowledgement (MQTT 5: ``Not authorized``
 for a topic its ACL denies, ``Quota exceeded``, ...) refuses that message at once, and so does one
 that announced a maximum packet size the message is over (it is not sent). A broker that closes the
@@ -175,7 +176,9 @@ class _Attempt:
     """One event's delivery across its tries, each message sent once per client: a retry sends
     only what the broker has not acknowledged and paho does not hold any more."""
 
-    event_id: int
+    # The event's uid: its id may be another event's of a log put in its place since a try (its topics
+    # taken for acknowledged and never sent).
+    event_uid: str
     acked: set[str] = field(default_factory=set)  # topics the broker acknowledged
     inflight: _Held = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # topics the broker refused, why (module docstring)
@@ -310,7 +313,7 @@ class MqttSink:
             # paho reads a QoS 2 refusal (in PUBREC) as nothing, and the broker completes the exchange.
             self._tell("qos2", "MQTT qos 2 to %s: haad cannot tell a publish the broker refuses (a topic its ACL "
                        "denies) from one it took, and counts it delivered; qos 1 (the default) sees "
-                       "refusals, and event_id tells its copies apart")  # fmt: skip
+                       "refusals, and event_uid tells its copies apart")  # fmt: skip
         self._max_packet = getattr(props, "MaximumPacketSize", None)
         self._why = ""
         self._connections += 1
@@ -386,8 +389,8 @@ class MqttSink:
     def deliver(self, event: OutboxEvent) -> None:
         self._require_connection()
         messages = self.messages(event)
-        if self._attempt is None or self._attempt.event_id != event.id:
-            self._attempt = _Attempt(event.id)
+        if self._attempt is None or self._attempt.event_uid != event.uid:
+            self._attempt = _Attempt(event.uid)
         attempt = self._attempt
         self._publish_all([m for m in messages if m[0] not in attempt.acked | attempt.refused.keys()], event)
         self._lost = (None, 0)
@@ -412,7 +415,8 @@ class MqttSink:
                 )
         alert = event.payload["alert"]
         newest = event.payload.get("newest", {"stream": True, "profile": True})  # events written before it
-        messages.append((self.topics.events, json.dumps({"event_id": event.id, **event.payload}), False))
+        body = {"event_id": event.id, "event_uid": event.uid, **event.payload}
+        messages.append((self.topics.events, json.dumps(body), False))
         if newest["profile"]:
             messages.append((self.topics.state(event.stream_id, event.profile), _state(alert), True))
         if newest["stream"]:

@@ -14,7 +14,8 @@ nothing, and its time counts for nothing, before, between or after refusals), at
 tries: not the time it was stopped, or its alert log away). Kept across restarts; the next event
 starts from 0.
 A crash between a delivery and its cursor update sends that event again on restart: receivers see
-``event_id`` / ``X-Haad-Delivery`` to drop duplicates.
+``event_uid`` / ``X-Haad-Delivery`` to drop duplicates (``event_id`` is given out again by another
+log at the path: a new file, a backup put back).
 
 A SQLite log deleted or replaced under it (edge.store.engine): events read from the old file move no
 cursor of the new one, and a sink the new file has no cursor for (made afresh, a backup from before

@@ -1,10 +1,12 @@
 """Webhooks: every event POSTed as JSON, signed with HMAC-SHA256.
 
-Headers: ``X-Haad-Event`` (open / update / close), ``X-Haad-Delivery`` (the event id: the same on a
-retry, so receivers can drop duplicates), ``X-Haad-Timestamp`` (Unix seconds) and, with a secret,
-``X-Haad-Signature: sha256=<hex>`` over ``<timestamp>.<body>``: :func:`verify` checks one. Any 2xx
-is success; anything else (an answer that is not HTTP included), or no complete answer (status line
-and headers) within the timeout, is retried by the notifier with back-off. Only an answer about this
+Headers: ``X-Haad-Event`` (open / update / close), ``X-Haad-Delivery`` (the event's uid, as
+``event_uid`` in the body: the same on a retry, never another event's, another alert log's included,
+so receivers drop duplicates by it; ``event_id`` is unique only within one log),
+``X-Haad-Timestamp`` (Unix seconds) and, with a secret, ``X-Haad-Signature: sha256=<hex>`` over
+``<timestamp>.<body>``: :func:`verify` checks one. Any 2xx is success; anything else (an answer
+that is not HTTP included), or no complete answer (status line and headers) within the timeout, is
+retried by the notifier with back-off. Only an answer about this
 event's body refuses the event (skipped after ``give_up_after_s``); one that would be the same for
 every event is an outage, as no answer is, and never skips one: the receiver away or asking for later
 (408, 429, 502, 503, 504: a proxy whose service is down), moved (a redirect, its Location named in the
@@ -155,13 +157,13 @@ class WebhookSink:
         return event.kind in self.cfg.events
 
     def deliver(self, event: OutboxEvent) -> None:
-        body = json.dumps({"event_id": event.id, **event.payload}).encode()
+        body = json.dumps({"event_id": event.id, "event_uid": event.uid, **event.payload}).encode()
         ts = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "haad-webhook/1",
             "X-Haad-Event": event.kind,
-            "X-Haad-Delivery": str(event.id),
+            "X-Haad-Delivery": event.uid,
             "X-Haad-Timestamp": ts,
         }
         if self.cfg.secret is not None:

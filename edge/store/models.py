@@ -124,11 +124,19 @@ class Alert(Base):
 class Event(Base):
     """The transactional outbox: one row per alert change (``open``, ``update``, ``close``), written
     in the transaction that changes the alert and delivered to every sink by the notifier
-    (edge/events). ``payload`` is the JSON every sink is sent."""
+    (edge/events). ``payload`` is the JSON every sink is sent.
+
+    ``id`` orders the events of one log (the sinks' cursors) and is never given out twice in it, also
+    once retention deleted every event (SQLite AUTOINCREMENT, migration 0011: the next event took id
+    1 again, below every cursor, and was never sent). Another log at its place, made afresh or a
+    backup put back, gives out ids again: ``uid``, random, is unique across all of them, and what
+    receivers drop duplicates by."""
 
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A UUID made when the event is written (on PostgreSQL also the column's default: migration 0011).
+    uid: Mapped[str] = mapped_column(String(36))
     alert_id: Mapped[int] = mapped_column(Integer)
     stream_id: Mapped[str] = mapped_column(String(128))
     profile: Mapped[str] = mapped_column(String(128))
@@ -139,6 +147,7 @@ class Event(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('open', 'update', 'close')", name="kind"),
         Index("ix_events_created_at", "created_at"),
+        {"sqlite_autoincrement": True},
     )
 
 

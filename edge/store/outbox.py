@@ -11,6 +11,7 @@ advisory lock taken before the insert makes writers of events commit one at a ti
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,15 +91,19 @@ def record_alert_events(s: Session, changes: Sequence[tuple[int, EventKind]]) ->
             "at": now.isoformat(),
         }
         events.append(
-            {"alert_id": alert_id, "stream_id": row.stream_id, "profile": row.profile, "kind": kind,
-             "created_at": now, "payload": json.dumps(payload)}
+            {"uid": str(uuid.uuid4()), "alert_id": alert_id, "stream_id": row.stream_id, "profile": row.profile,
+             "kind": kind, "created_at": now, "payload": json.dumps(payload)}
         )  # fmt: skip
     s.execute(insert(Event), events)
 
 
 @dataclass(frozen=True)
 class OutboxEvent:
+    """An event as sinks get it: ``id`` orders the events of its log, ``uid`` is unique across logs
+    (:class:`~edge.store.models.Event`)."""
+
     id: int
+    uid: str
     kind: EventKind
     stream_id: str
     profile: str
@@ -147,7 +152,7 @@ def ensure_cursor(s: Session, sink: str, *, start: str | datetime = "now") -> Ev
 def pending_events(s: Session, after_id: int, limit: int) -> list[OutboxEvent]:
     rows = s.scalars(select(Event).where(Event.id > after_id).order_by(Event.id).limit(limit))
     return [
-        OutboxEvent(r.id, r.kind, r.stream_id, r.profile, r.created_at, json.loads(r.payload))  # type: ignore[arg-type]
+        OutboxEvent(r.id, r.uid, r.kind, r.stream_id, r.profile, r.created_at, json.loads(r.payload))  # type: ignore[arg-type]
         for r in rows
     ]
 
