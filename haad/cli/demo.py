@@ -44,6 +44,8 @@ def demo_cmd(
         raise typer.BadParameter("give --video or --webcam, not both")
     if video is not None:
         _check_video(video)
+    if webcam is not None:
+        _check_webcam(webcam)
     made = workdir is None
     folder = workdir or Path(tempfile.mkdtemp(prefix="haad-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -95,3 +97,23 @@ def _check_video(video: Path) -> None:
     except SourceError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
+
+
+def _check_webcam(index: int) -> None:
+    """Refuse a camera that does not open before anything starts: the frontend would retry it, backing
+    off, until Ctrl-C (a deployment's camera may come later; the demo's is wanted now)."""
+    from bus.logs import quiet_native_stderr
+    from config.frontend import WebcamSourceConfig
+    from pose_frontend.live import webcam_capture_factory
+
+    with quiet_native_stderr():  # OpenCV's boilerplate (its lines naming the index stay, above ours)
+        capture = webcam_capture_factory(WebcamSourceConfig(index=index))()
+        opened = capture.isOpened()
+        capture.release()
+    if not opened:
+        typer.echo(
+            f"error: camera {index} does not open (none at that index, or this user may not use it); "
+            "try another --webcam index, or --video FILE",
+            err=True,
+        )
+        raise typer.Exit(2)
