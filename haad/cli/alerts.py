@@ -576,7 +576,7 @@ def _review_normal(
                 typer.echo(
                     f"alert {alert_id} -> normal for profile {plan['profile']}, {where}: changes {', '.join(reached)}"
                 )
-                if not yes and not typer.confirm("apply?", default=False):
+                if not yes and not _confirmed("apply?"):
                     raise fail("nothing changed")
             try:
                 backend = make_backend(cfg.worker.backend, Path(cfg.encoder) if cfg.encoder else None)
@@ -606,6 +606,19 @@ def _review_normal(
         f"added to {_target(r)} v{r.base_version} -> v{r.version}, threshold {r.threshold:.3f} unchanged "
         f"({cfg.profiles_dir}/{r.profile}; a running daemon picks it up)"
     )
+
+
+def _confirmed(question: str) -> bool:
+    """The user's yes to ``question``; exit 2 where nobody can answer (stdin closed or not a terminal
+    with nothing on it: a script, cron), which click says as a bare "Aborted!"."""
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort:
+        if sys.stdin is not None and sys.stdin.isatty():
+            raise  # Ctrl-C at the prompt
+        typer.echo("")  # ends the question's line
+        raise fail("no answer (stdin is not a terminal): nothing changed; add --yes to apply without asking",
+                   code=2) from None  # fmt: skip
 
 
 def _reviewer(name: str) -> str:
