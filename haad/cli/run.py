@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from config.edge import MetricsConfig
-from haad.cli.common import ConfigOption, load_edge_config
+from haad.cli.common import fail, load_edge_config
 
 
 def _metrics_host(host: str | None) -> str | None:
@@ -21,7 +21,11 @@ def _metrics_host(host: str | None) -> str | None:
 
 
 def run_cmd(
-    config: Path | None = ConfigOption,
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="edge.yaml: the streams, store and profiles to run (haad config defaults > edge.yaml).",
+    ),
     metrics_host: Annotated[
         str | None,
         typer.Option(
@@ -34,6 +38,14 @@ def run_cmd(
     from bus.logs import setup_logging
     from edge.daemon import Daemon
 
+    if config is None:
+        # The defaults' synthetic camera, scored against every profile in ./profiles, wrote its alerts
+        # into ./haad-alerts.db: a user's own log and profiles, where they keep them there.
+        raise fail(
+            "give the deployment's --config edge.yaml (haad config defaults > edge.yaml makes one); "
+            "haad demo runs the whole pipeline on built-in data",
+            code=2,
+        )
     cfg = load_edge_config(config)
     if metrics_host is not None:
         cfg = cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"host": metrics_host})})
