@@ -26,6 +26,7 @@ from edge.review.guards import RequestGuard
 from edge.review.unreachable import LOG_UNREACHABLE, why_unreachable
 
 STATIC = Path(__file__).parent / "static"
+RETRY_PAGE_S = 5  # a 503 page's reload, as the pages' own first reads (static/app.js firstRead)
 log = logging.getLogger("haad.serve")
 
 
@@ -107,7 +108,10 @@ def _error_page(
         title = HTTPStatus(status).phrase
     except ValueError:
         title = "Error"
+    # A page the alert log could not serve (down, slow) loads itself again until it can: the reviewer
+    # who opened an alert from a link or reloaded it as the log went down was left on this page.
+    retry_s = RETRY_PAGE_S if status == 503 and request.method in ("GET", "HEAD") else None
     return pages.TEMPLATES.TemplateResponse(
-        request, "error.html", {"status": status, "title": title, "message": message}, status_code=status,
-        headers=headers,
+        request, "error.html", {"status": status, "title": title, "message": message, "retry_s": retry_s},
+        status_code=status, headers=headers,
     )  # fmt: skip

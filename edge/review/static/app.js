@@ -18,8 +18,28 @@ async function api(path, options = {}) {
   // caller said so ("Failed: 401", "No answer from the server … (401)") until the login came.
   if (r.status === 401) { toLogin(); return new Promise(() => {}); }
   const body = await (r.headers.get("content-type")?.includes("json") ? r.json() : r.text()).catch(cutOff);
-  if (!r.ok) throw new Error(problem(body.detail) || r.statusText);
+  if (!r.ok) throw Object.assign(new Error(problem(body.detail) || r.statusText), { status: r.status });
   return body;
+}
+// A page's first reads, asked again every 5 s while the server or its alert log does not answer
+// (no answer, a 502-504): opened as the log was down or slow, a page waited half a minute blank, then
+// said "Error: alert log unreachable; try again shortly" and stayed so after the log came back, until
+// reloaded by hand. Said over the page while it waits; any other failure (a 404) is the page's error.
+async function firstRead(what, read) {
+  const note = el("p", { class: "muted", id: "first-read", role: "status" });
+  const slow = setTimeout(() => { note.textContent = `Loading ${what}…`; document.querySelector("main").prepend(note); }, 1000);
+  try {
+    for (;;) {
+      try { return await read(); } catch (e) {
+        if (e.status !== undefined && ![502, 503, 504].includes(e.status)) throw e;
+        clearTimeout(slow);
+        note.className = "error";
+        note.textContent = `Could not load ${what} (${e.message}): trying again every 5 s.`;
+        document.querySelector("main").prepend(note);
+      }
+      await new Promise((done) => setTimeout(done, 5000));
+    }
+  } finally { clearTimeout(slow); note.remove(); }
 }
 // The login, to come back here; once (none once "log out" is pressed).
 function toLogin() {
@@ -68,8 +88,9 @@ const sayIgnored = (ignored) => { document.getElementById("url-notice").textCont
 const typing = (ev) => !!ev.target.closest?.("textarea, select, [contenteditable], input:not([type=checkbox]):not([type=radio])");
 // A page's keyboard shortcuts (`keys`: key -> action) and their help, the "?" dialog of the page's
 // template (_keys.html). The help takes the focus while open (keys go to its Close button, not to
-// the page behind it) and gives it back; Esc or ? closes it. Enter and space on a link, button or
-// checkbox do what they do there (open, press, tick).
+// the page behind it) and gives it back; Esc or ? closes it. Enter on a link, button or checkbox and
+// space on a button or checkbox do what they do there (open, press, tick); space on a link, which a
+// browser does not press, is the page's key (select the current alert, play).
 function shortcuts(keys) {
   const help = document.getElementById("help");
   let opener = null;
@@ -82,7 +103,7 @@ function shortcuts(keys) {
   document.getElementById("help-close").onclick = () => showHelp(false);
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev)) return;
-    if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("a, button, input")) return;
+    if ((ev.key === "Enter" && ev.target.closest("a, button, input")) || (ev.key === " " && ev.target.closest("button, input"))) return;
     if (ev.key === "Escape" || (ev.key === "?" && !help.hidden)) { ev.preventDefault(); showHelp(false); return; }
     if (!help.hidden) return;
     const act = ev.key === "?" ? () => showHelp(true) : keys[ev.key];
@@ -156,7 +177,7 @@ async function alertsPage() {
   for (const z of form.querySelectorAll(".zone")) z.textContent = `(${ZONE})`;
   let offset = 0, items = [], focus = -1, fromUrl = {};
   const selected = new Set(), reviewedHere = new Set();
-  const [streams, profiles, alertProfiles, hosts] = await Promise.all([api("/streams?last=0"), api("/profiles"), api("/alert-profiles"), api("/hosts")]);
+  const [streams, profiles, alertProfiles, hosts] = await firstRead("the alerts", () => Promise.all([api("/streams?last=0"), api("/profiles"), api("/alert-profiles"), api("/hosts")]));
   const fill = (sel, values) => { for (const v of values) sel.append(el("option", { value: v }, v)); };
   fill(form.stream, streams.map((s) => s.stream_id));
   fill(form.profile, [...new Set([...profiles.map((p) => p.name), ...alertProfiles])].sort());
@@ -324,7 +345,16 @@ async function alertsPage() {
   };
   document.getElementById("select-all").onchange = selectAll;
 
-  const move = (d) => { focus = Math.max(0, Math.min(items.length - 1, focus + d)); showSelection(); rowsEl.children[focus]?.scrollIntoView({ block: "nearest" }); };
+  // The keyboard's focus goes with the current alert (to its link): left on a button pressed before
+  // (older ›), Enter or space pressed it again, paging on instead of opening or selecting the alert
+  // the reviewer had moved to.
+  const move = (d) => {
+    focus = Math.max(0, Math.min(items.length - 1, focus + d));
+    showSelection();
+    const row = rowsEl.children[focus];
+    row?.scrollIntoView({ block: "nearest" });
+    row?.querySelector("a").focus({ preventScroll: true });
+  };
   shortcuts({
     j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1),
     Enter: () => { if (items[focus]) location.href = "/alerts/" + items[focus].id; },
@@ -341,7 +371,7 @@ async function alertsPage() {
   document.getElementById("prev").onclick = () => { offset = Math.max(0, offset - size); reload(true); };
   document.getElementById("next").onclick = () => { offset += size; reload(true); };
   window.addEventListener("popstate", () => { fromAddress(); reload(); });
-  await load();
+  await firstRead("the alerts", () => load());
 
   const state = document.getElementById("live-state");
   const refresh = debounced(() => { reload(); unreviewedBadge(); });
@@ -354,7 +384,7 @@ async function alertsPage() {
 // --- alert detail: playback, timeline, review ---------------------------------------------------
 async function alertPage() {
   const id = document.getElementById("alert").dataset.alertId;
-  const [first, skel] = await Promise.all([api("/alerts/" + id), api("/skeleton")]);
+  const [first, skel] = await firstRead("the alert", () => Promise.all([api("/alerts/" + id), api("/skeleton")]));
   let alert = first, player = null;
   renderAlert(alert);
   // Its note, to keep or edit: a review sends what the box holds, and an empty box would erase it.
@@ -545,8 +575,12 @@ function wireReview(id, alert, read) {
     buttons.forEach((b) => { b.disabled = true; });
     msg.textContent = "…";
     let done;
-    try { done = await fn(); sessionStorage.removeItem(draft); } catch (e) { done = "Failed: " + e.message; }
-    try { const a = await read(); if (a) show(a); } catch (e) { done += " (reload the page: " + e.message + ")"; }
+    let ok = true;
+    try { done = await fn(); sessionStorage.removeItem(draft); } catch (e) { done = "Failed: " + e.message; ok = false; }
+    // Failed, the page still shows the alert as it was; the reason is said once. (With the log down
+    // it read "Failed: alert log unreachable; try again shortly (reload the page: alert log
+    // unreachable; try again shortly)", and a reload then lost the page to an error page.)
+    try { const a = await read(); if (a) show(a); } catch (e) { if (ok) done += " (the page could not show it: " + e.message + "; reload the page)"; }
     msg.textContent = done;
     buttons.forEach((b) => { b.disabled = !!b.dataset.off; });
     unreviewedBadge();

@@ -1,0 +1,79 @@
+"""What tripped a reviewer walking a busy site in a real browser (Chromium through Playwright, a real
+Uvicorn server): the keyboard after paging, and an alert log that stops answering (PostgreSQL behind
+a proxy that refuses, then forwards again)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from review_helpers import Seeded, demo_alert, log_in, new_context, seed, served
+
+from edge.store import AlertStore
+
+
+def test_j_then_enter_or_space_act_on_the_alert_moved_to_not_the_button_pressed_before(
+    page, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """Paged with "older ›", then moved to an alert with j: Enter paged on again (the button kept the
+    focus) instead of opening it, and space did too instead of selecting it."""
+    with AlertStore(seeded.url) as store:  # 11 alerts, three pages of five
+        earlier = datetime.now(UTC) - timedelta(days=1)
+        store.write_alerts(
+            [demo_alert("door", "demo-walk", earlier - timedelta(hours=i), seed=10 + i) for i in range(5)]
+        )
+    with served(seeded.url, seeded.profiles, page_size=5) as base:
+        log_in(page, base)
+        page.wait_for_selector("#rows tr")
+        page.click("#next")
+        page.wait_for_function("document.getElementById('page').textContent === 'page 2 of 3'")
+        page.keyboard.press("j")
+        current = page.locator("#rows tr.focus").get_attribute("data-id")
+        page.keyboard.press(" ")
+        assert page.locator("#selected-count").inner_text() == "1 selected"
+        assert page.locator("#page").inner_text() == "page 2 of 3"
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"**/alerts/{current}")
+        page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_pages_opened_while_the_alert_log_is_down_load_once_it_answers(
+    browser, pg_proxy: tuple[Any, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """With the log down, the list said "Error: alert log unreachable; try again shortly" and stayed
+    empty after it came back; an alert opened then was an error page for good; and a review pressed
+    meanwhile said the reason twice, telling the reviewer to reload (onto that error page)."""
+    proxy, url = pg_proxy
+    (tmp_path / "profiles").mkdir()
+    seeded = seed(url, tmp_path / "profiles")
+    alert_id = seeded.ids[0]
+    context = new_context(browser, viewport={"width": 1100, "height": 760})
+    try:
+        with served(url, seeded.profiles) as base:
+            opened = context.new_page()
+            log_in(opened, base, f"/alerts/{alert_id}")
+            opened.wait_for_selector("#meta dd")
+            proxy.set("refuse")
+            opened.click("#confirm")
+            opened.wait_for_function("document.getElementById('review-msg').textContent !== '…'")
+            assert (
+                opened.locator("#review-msg").inner_text()
+                == "Failed: alert log unreachable; try again shortly"
+            )
+            listed, reloaded = context.new_page(), context.new_page()
+            listed.goto(base + "/")
+            listed.wait_for_selector("#first-read.error")
+            assert listed.locator("#first-read").inner_text() == (
+                "Could not load the alerts (alert log unreachable; try again shortly): trying again every 5 s."
+            )
+            reloaded.goto(f"{base}/alerts/{alert_id}")
+            assert "This page tries again every 5 s." in reloaded.locator("#error-page").inner_text()
+            proxy.set("forward")
+            listed.wait_for_function("document.querySelectorAll('#rows tr').length === 6", timeout=15_000)
+            assert listed.locator("#first-read").count() == 0
+            reloaded.wait_for_selector("#meta dd", timeout=15_000)
+            for p in (opened, listed, reloaded):
+                p.goto("about:blank")  # closes the live streams before the server stops
+    finally:
+        context.close()
