@@ -96,7 +96,9 @@ def test_reviewers_and_an_enrolment_writing_one_profile_at_once_lose_nothing_and
             ]
             time.sleep(0.05)
     # The lock released: the writers go one after another while a worker hot-loads.
-    watcher, loaded, refused = ProfileWatcher(store, {"demo-walk"}), [], []
+    watcher = ProfileWatcher(store, {"demo-walk"})
+    loaded: list[int] = []  # the versions the worker took
+    refused: list[str] = []  # why it refused one
     stop = threading.Event()
 
     def worker() -> None:
