@@ -323,17 +323,41 @@ async function alertsPage() {
     const groups = new Map();
     for (const id of ids) groups.set(shown.get(id), [...(groups.get(shown.get(id)) || []), id]);
     let updated = 0, changed = 0;
+    const done = [];  // [the status each had, its ids]: what an undo puts back
+    undo.hidden = true;
     try {
       for (const [seen, group] of groups) {
         const r = await api("/alerts/review", { method: "POST", json: { ids: group, status, if_status: seen } });
         for (const id of r.updated) { selected.delete(id); reviewedHere.add(id); }
         updated += r.updated.length; changed += r.changed.length;
+        if (seen !== status && r.updated.length) done.push([seen, r.updated]);
       }
       msg.textContent = `${updated} alert(s) ${status}` + (changed ? `; ${changed} reviewed meanwhile by someone else, left as they are` : "");
     } catch (e) { msg.textContent = "Failed: " + e.message; }
+    undone = [done, status];
+    undo.hidden = !done.length;
     await reload();
     unreviewedBadge();
   }
+  // A bulk review or "Mark page reviewed" pressed by mistake (a page of 50 at a stroke) is taken back
+  // as it was made: each alert goes back to the status the list showed, if still in the one set here.
+  // Before, each had to be reopened on its own page, and what it had been was said nowhere.
+  const undo = document.getElementById("review-undo");
+  let undone = [[], ""];
+  undo.onclick = async () => {
+    const [done, status] = undone;
+    undo.hidden = true;
+    let back = 0, changed = 0;
+    try {
+      for (const [was, ids] of done) {
+        const r = await api("/alerts/review", { method: "POST", json: { ids, status: was, if_status: status } });
+        back += r.updated.length; changed += r.changed.length;
+      }
+      msg.textContent = `Undone: ${back} alert(s) back as they were` + (changed ? `; ${changed} reviewed meanwhile by someone else, left as they are` : "");
+    } catch (e) { msg.textContent = `Undo failed: ${e.message}`; undo.hidden = false; }
+    await reload();
+    unreviewedBadge();
+  };
   const targets = () => (selected.size ? [...selected] : items[focus] ? [items[focus].id] : []);
   document.getElementById("bulk-confirm").onclick = () => review(targets(), "confirmed");
   document.getElementById("bulk-dismiss").onclick = () => review(targets(), "dismissed");

@@ -77,3 +77,33 @@ def test_pages_opened_while_the_alert_log_is_down_load_once_it_answers(
                 p.goto("about:blank")  # closes the live streams before the server stops
     finally:
         context.close()
+
+
+def test_a_bulk_review_is_undone_back_to_each_alerts_status_leaving_a_colleagues_review(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """A page confirmed by mistake (a, c: fifty alerts at a stroke on a busy site) could only be
+    reopened one by one, each alert's page at a time, and what each had been was not said anywhere."""
+    first, dismissed, *_ = seeded.ids
+    with AlertStore(seeded.url) as store:
+        store.set_status(dismissed, "dismissed", None, reviewer="carol")
+    log_in(page, live_server)
+    page.wait_for_selector(f"#rows tr.dismissed[data-id='{dismissed}']")
+    page.keyboard.press("a")
+    page.keyboard.press("c")
+    page.wait_for_function("document.querySelectorAll('#rows tr.confirmed').length === 6")
+    assert page.locator("#review-result").inner_text() == "6 alert(s) confirmed"
+    with AlertStore(seeded.url) as store:
+        store.set_status(first, "dismissed", "a false alarm", reviewer="bob")
+    page.click("#review-undo")
+    page.wait_for_function("document.getElementById('review-result').textContent.startsWith('Undone')")
+    assert page.locator("#review-result").inner_text() == (
+        "Undone: 5 alert(s) back as they were; 1 reviewed meanwhile by someone else, left as they are"
+    )
+    with AlertStore(seeded.url) as store:
+        status = {a.id: (a.status, a.reviewed_by) for a in store.list_alerts()}
+    assert status[first] == ("dismissed", "bob")
+    assert status[dismissed][0] == "dismissed"
+    assert [status[i][0] for i in seeded.ids[2:]] == ["new"] * 4
+    assert page.locator("#review-undo").is_hidden()
+    page.goto("about:blank")  # closes the live stream before the server stops
