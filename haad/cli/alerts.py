@@ -158,7 +158,8 @@ def list_cmd(
             a.host or "-",
             a.stream_id,
             str(a.person) if a.person else "-",
-            f"{a.profile} v{a.profile_version}",
+            # version 0: no one version (a stream's several profiles, "walk+sit"; one no longer loaded)
+            f"{a.profile} v{a.profile_version}" if a.profile_version else a.profile,
             f"{a.peak_score:.3f}",
             f"{a.threshold:.3f}",
             str(a.n_windows),
