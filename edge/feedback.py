@@ -16,9 +16,10 @@ are support only: the threshold stays the one the enrolled behaviours calibrated
 Scope (edge/overlays.py): ``camera`` adds the behaviour to the overlay of the alert's camera only;
 ``all`` adds it to the profile itself, for every camera using it. Both write a new version (of the
 overlay or of the profile) whose metadata records what was added, by whom and when
-(``meta["feedback"]``, and ``meta["feedback_groups"]``: alert id -> support group); a row per alert
-goes to ``profile_feedback`` in the alert log, naming the profile or ``profile@stream``. A running
-worker picks the version up like any other.
+(``meta["feedback"]``, ``meta["feedback_groups"]``: alert id -> support group, and
+``meta["feedback_episodes"]``: alert id -> the alert's episode key); a row per alert goes to
+``profile_feedback`` in the alert log, naming the profile or ``profile@stream``. A running worker
+picks the version up like any other.
 
 Undo removes an alert's windows again (and a feedback behaviour left without windows): with nothing
 else changed in between, the result equals the version before the addition.
@@ -260,6 +261,9 @@ def remove_windows(
             if not (behaviours == b["id"]).any():
                 continue
         table.append(b)
+    episodes = {
+        k: v for k, v in target.meta.get("feedback_episodes", {}).items() if k not in map(str, alert_ids)
+    }
     entry = {
         "action": "undo", "alert_ids": list(alert_ids), "windows": -int(drop.sum()), "reviewer": reviewer,
         "note": note, "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
@@ -269,6 +273,7 @@ def remove_windows(
     meta = {
         **target.meta,
         "feedback_groups": feedback_groups,
+        **({"feedback_episodes": episodes} if "feedback_episodes" in target.meta else {}),
         "model_version": backend.model_version,
         "behaviours": table,
         "feedback": [*target.meta.get("feedback", []), entry],
@@ -410,6 +415,10 @@ def mark_normal(
         new = add_windows(
             target, additions, backend, spec=spec, reviewer=reviewer, note=note, behaviour=behaviour
         )
+        # Which alerts these are, beyond their ids: what current_feedback knows them by in a
+        # version no row of this log records (a mark killed before the log's commit).
+        episodes = {**new.meta.get("feedback_episodes", {}), **{str(a.id): a.episode_key for a in alerts}}
+        new = replace(new, meta={**new.meta, "feedback_episodes": episodes})
         now = datetime.now(UTC)
         rows = [ProfileFeedback(alert_id=a.id, profile=what, base_version=target.version, action="normal",
                                 reviewer=reviewer, note=note, created_at=now) for a in alerts]  # fmt: skip
@@ -434,8 +443,9 @@ def _save_recorded(
     """Save ``profile`` as a new version inside the alert log's transaction that adds ``rows`` (the
     feedback that made it; their ``version`` is set to the saved one). The rows go in first: a log that
     refuses writes (read-only, gone) fails before a version exists that no row records, which undo
-    could not find and a retry would add to again. Only a commit failing after the rows went in
-    can still leave such a version."""
+    could not find and a retry would add to again. Only a commit failing (or the process killed)
+    after the rows went in can still leave such a version: :func:`current_feedback` finds the alerts
+    in it by their episode keys, so they can be undone."""
     with store.writing() as s:
         for row in rows:
             row.version = row.base_version  # until the save gives the version
@@ -498,24 +508,34 @@ def feedback_history(store: AlertStore, alert_id: int) -> list[dict[str, Any]]:
 
 def current_feedback(store: AlertStore, profiles: ProfileStore, alert_id: int) -> str | None:
     """Where an alert's windows are now (``profile`` or ``profile@stream``): of the profiles and
-    overlays "normal" ever added them to, the latest whose newest version still holds them, else of
-    those a mark could add them to (the alert's profiles and their overlays for its camera); else
-    None. A rollback, a re-enrolment or a deleted profile takes them out, or puts them back, without a
-    row in the alert log, and a mark killed (or its log's commit failing) once its version was whole
-    added them without one: by the rows alone, an alert could be offered only an undo that fails, or
-    only a "mark as normal" refused because its windows are there already."""
+    overlays "normal" ever added them to, the latest whose newest version still holds them, else the
+    one of those a mark could add them to (the alert's profiles, their overlays for its camera) whose
+    newest version holds them under the alert's episode key; else None. A rollback, a re-enrolment or
+    a deleted profile takes them out, or puts them back, without a row in the alert log, and a mark
+    killed (or its log's commit failing) once its version was whole added them without one: by the
+    rows alone, an alert could be offered only an undo that fails, or only a "mark as normal" refused
+    because its windows are there already. The episode key tells this log's alert from another log's
+    of the same id in a profile copied from another site."""
+    key = str(alert_id)
     added = [h["profile"] for h in feedback_history(store, alert_id) if h["action"] == "normal"]
+    # (target, the episode key its metadata must give the alert: None for a target a row names)
+    places: list[tuple[str, str | None]] = [(w, None) for w in dict.fromkeys(reversed(added))]  # latest first
     with store.reading() as s:
-        alert = s.execute(select(Alert.profile, Alert.stream_id).where(Alert.id == alert_id)).first()
+        alert = s.execute(
+            select(Alert.profile, Alert.stream_id, Alert.episode_key).where(Alert.id == alert_id)
+        ).first()
     if alert is not None:
-        names = alert.profile.split("+")
-        added = [*(target_name(n, at) for n in names for at in (None, alert.stream_id)), *added]
-    for where in dict.fromkeys(reversed(added)):  # each once, the latest first
+        could = (target_name(n, at) for n in alert.profile.split("+") for at in (None, alert.stream_id))
+        places += [(w, alert.episode_key) for w in could if w not in added]
+    for where, episode in places:
         name, stream = parse_target(where)
         try:
             meta = (profiles if stream is None else overlay_store(profiles, name)).meta(stream or name)
         except ProfileError:
             continue
-        if str(alert_id) in meta.get("feedback_groups", {}):
+        if key in meta.get("feedback_groups", {}) and episode in (
+            None,
+            meta.get("feedback_episodes", {}).get(key),
+        ):
             return where
     return None

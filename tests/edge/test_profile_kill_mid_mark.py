@@ -5,6 +5,7 @@ blocked nor refused for ever, and what the profile holds is what the review show
 from __future__ import annotations
 
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,23 @@ def test_a_mark_killed_at_any_moment_of_its_save_leaves_the_profile_and_the_revi
         ".feedback.lock",
         *(f"v{v:04d}.{s}" for v in range(1, 8) for s in ("json", "npz")),
     ]
+
+
+def test_an_alert_of_the_same_id_in_a_profile_from_another_sites_log_is_not_taken_for_this_one(
+    seeded: Seeded,
+) -> None:
+    """Without a row, an alert is found in its profile by its episode key too: a profile copied from
+    another site holds that site's alert of the same id, which is not this log's alert."""
+    store = ProfileStore(seeded.profiles)
+    alert_id = seeded.ids[0]
+    v1 = store.load("demo-walk")
+    with AlertStore(seeded.url) as log:
+        own = log.get_alert(alert_id).episode_key
+        for episode, found in (("elsewhere-door-demo-walk-1", None), (own, "demo-walk")):
+            meta = {
+                **v1.meta,
+                "feedback_groups": {str(alert_id): 0},
+                "feedback_episodes": {str(alert_id): episode},
+            }
+            store.save(replace(v1, meta=meta))
+            assert current_feedback(log, store, alert_id) == found, episode
