@@ -82,7 +82,8 @@ Db = Annotated[
         help="Alert database URL (sqlite:///file or postgresql+psycopg://...); replaces the config's store.",
     ),
 ]
-Config = Annotated[
+Config = Annotated[Path | None, typer.Option("--config", help="edge.yaml: its store.")]
+ReviewConfig = Annotated[
     Path | None,
     typer.Option("--config", help="edge.yaml: its store (and profiles_dir, encoder for --normal)."),
 ]
@@ -355,7 +356,7 @@ def review_cmd(
         str | None, typer.Option(help="Why (replaces an earlier note; without it, it is kept).")
     ] = None,
     db: Db = None,
-    config: Config = None,
+    config: ReviewConfig = None,
     normal: Annotated[
         bool,
         typer.Option("--normal", help="Normal behaviour: add its windows to its profile (a new version)."),
