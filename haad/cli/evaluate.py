@@ -87,7 +87,7 @@ def eval_fewshot_cmd(
     ) as e:  # a clip-set file or dataset folder not there, O impossible for the gap
         raise fail(str(e), code=2) from None
     typer.echo(format_table(summary))
-    typer.echo(f"wrote {out / 'summary.json'}")
+    typer.echo(f"wrote {out / 'summary.json'}, pairs.json and roc_{summary['dataset']}.png")
 
 
 @app.command("stream")
