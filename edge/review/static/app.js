@@ -175,7 +175,7 @@ async function alertsPage() {
   const size = Number(document.body.dataset.pageSize) || 50;
   const form = document.getElementById("filters");
   for (const z of form.querySelectorAll(".zone")) z.textContent = `(${ZONE})`;
-  let offset = 0, items = [], focus = -1, fromUrl = {};
+  let offset = 0, items = [], focus = -1, fromUrl = {}, loads = 0;
   const selected = new Set(), reviewedHere = new Set();
   const [streams, profiles, alertProfiles, hosts] = await firstRead("the alerts", () => Promise.all([api("/streams?last=0"), api("/profiles"), api("/alert-profiles"), api("/hosts")]));
   const fill = (sel, values) => { for (const v of values) sel.append(el("option", { value: v }, v)); };
@@ -252,7 +252,12 @@ async function alertsPage() {
     if (push && address !== location.pathname + location.search) history.pushState(null, "", address);
     else history.replaceState(null, "", address);
     q.set("offset", offset); q.set("limit", size);
-    const page = await api("/alerts?" + q.toString());
+    // Only the latest load is shown: on a slow log a live update's load, begun before a filter was
+    // changed, answered after it and put the old filter's rows (or its failure) under the new filter.
+    const n = ++loads;
+    let page;
+    try { page = await api("/alerts?" + q.toString()); } catch (e) { if (n === loads) throw e; return; }
+    if (n !== loads) return;
     if (offset > 0 && offset >= page.total) {  // past the last page (an old link, alerts deleted): go to it
       offset = Math.max(0, Math.ceil(page.total / size) - 1) * size;
       return load();
