@@ -54,6 +54,11 @@ WORKER_START_TIMEOUT_S = 120.0
 RECEIVED_EVERY_S = 1.0
 
 
+def _iso(wall: float) -> str:
+    """A wall-clock time as /health says it (UTC, to the second)."""
+    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds")
+
+
 class WorkerProcess(SpawnProcess):
     """The worker in its own process; ``stop_event`` asks it to flush and exit."""
 
@@ -127,6 +132,7 @@ class Child:
     started_at: float = 0.0
     restart_at: float | None = None
     finished: bool = False  # ended on its own with exit code 0 (a finite source ran out)
+    finished_at: float = 0.0  # when it was seen to have finished (wall clock)
     given_up: bool = False  # failed too often too fast: it will not work without a fix
     streams: list[str] = field(default_factory=list)  # a frontend's stream ids
     # A frontend's counters over every process it ran (a restarted one counts from 0 again), keyed
@@ -202,6 +208,8 @@ class Daemon:
         local = {stream for child in self.frontends for stream in child.streams}
         self.remote_streams = [s.id for s in cfg.streams if s.id not in local]
         self.received_at: dict[str, tuple[float, float]] = {}
+        # per remote stream: the times its frontend said its recording ended, and when that last changed
+        self.ended_at: dict[str, tuple[float, float]] = {}
         self.receiving_since: float | None = None
         self._received_read_at = float("-inf")
         self._metrics_dir: Path | None = None
@@ -328,16 +336,16 @@ class Daemon:
         """Per stream sent from another host, why it is out: the worker received no frame from it
         for ``stream_out_after_s``, or none since it began to listen. Its frontend there (stopped,
         its host down, its link cut, its key refused) is nobody's child here: only the frames
-        received tell. A remote recording that ended is named too: this host cannot tell it from a
-        stopped camera."""
+        received tell. A remote recording whose frontend said it ended after its last frame is not
+        (:meth:`_streams_ended`)."""
         if self.receiving_since is None:
             return {}
         out = {}
         for stream in self.remote_streams:
             received, since = self.received_at.get(stream, (0.0, self.receiving_since))
-            if now - since < self.cfg.metrics.stream_out_after_s:
+            if now - since < self.cfg.metrics.stream_out_after_s or self._remote_ended(stream):
                 continue
-            at = datetime.fromtimestamp(time.time() - (now - since), UTC).isoformat(timespec="seconds")
+            at = _iso(time.time() - (now - since))
             out[stream] = (
                 f"no frame received for {now - since:.0f} s (since {at}; its frontend is on another host)"
                 if received
@@ -345,18 +353,49 @@ class Daemon:
             )
         return out
 
+    def _remote_ended(self, stream: str) -> bool:
+        """Whether a remote stream's frontend said its recording ended, and sent no frame since (the
+        worker counts the end after the last frame, at its next housekeeping)."""
+        ended = self.ended_at.get(stream)
+        return ended is not None and ended[1] >= self.received_at.get(stream, (0.0, float("-inf")))[1]
+
+    def _streams_ended(self) -> dict[str, str]:
+        """Per stream whose recording ended, when: its frontend here finished (its file ran out), or,
+        sent from another host, its frontend said so (pose_frontend.process.say_ended) and nothing
+        came since. /health names them apart from the streams out: they did what they should."""
+        now, wall = time.monotonic(), time.time()
+        given_up = set(self._given_up())
+        ended = {
+            stream: f"its recording ended; its frontend finished at {_iso(child.finished_at)}"
+            for child in self.frontends
+            if child.finished
+            for stream in child.streams
+            if f"frontend-{stream}" not in given_up
+        }
+        for stream in self.remote_streams:
+            if self._remote_ended(stream):
+                last = self.received_at.get(stream, self.ended_at[stream])[1]
+                ended[stream] = (
+                    f"its recording ended after its last frame, received at {_iso(wall - (now - last))} "
+                    "(its frontend on another host said so)"
+                )
+        return ended
+
     def _count_received(self, now: float) -> None:
-        """Note when the frames the worker received from each remote stream last increased."""
+        """Note when the frames the worker received from each remote stream, and the ends of its
+        recordings their frontends said, last increased."""
         if not self.remote_streams or now - self._received_read_at < RECEIVED_EVERY_S:
             return
         from edge.metrics import frames_received
 
         self._received_read_at = now
-        counts = frames_received()
+        counts, ends = frames_received()
         for stream in self.remote_streams:
-            received = counts.get(stream, 0.0)
+            received, ended = counts.get(stream, 0.0), ends.get(stream, 0.0)
             if received and self.received_at.get(stream, (0.0, 0.0))[0] != received:
                 self.received_at[stream] = (received, now)
+            if ended and self.ended_at.get(stream, (0.0, 0.0))[0] != ended:
+                self.ended_at[stream] = (ended, now)
 
     def _outbox_set_aside(self) -> list[str]:
         """The files beside the alert outbox that hold alert states it lacks (edge.alert_outbox)."""
@@ -442,7 +481,8 @@ class Daemon:
             if child.done or p is None:
                 continue
             if getattr(p, "finished_event", None) is not None and p.finished_event.is_set():  # type: ignore[attr-defined]
-                child.finished = True  # its source ended; it holds its queue open until the worker drained it
+                # its source ended; it holds its queue open until the worker drained it
+                child.finished, child.finished_at = True, time.time()
                 log.info("%s finished (its source ended)", child.name)
                 continue
             if child.restart_at is not None:
@@ -462,7 +502,7 @@ class Daemon:
         if p.pid is not None:
             metrics.process_exited(p.pid)
         if child in self.frontends and p.exitcode == 0:
-            child.finished = True
+            child.finished, child.finished_at = True, time.time()
             log.info("%s finished (its source ended)", child.name)
             return
         wait = child.restarts.failed(now, may_give_up=child not in self.services)
@@ -561,6 +601,7 @@ class Daemon:
                 down=self._down,
                 set_aside=self._outbox_set_aside,
                 streams_out=self._streams_out,
+                streams_ended=self._streams_ended,
             )
             log.info(
                 "metrics on http://%s/metrics",

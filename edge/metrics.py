@@ -9,7 +9,8 @@ variable must be set before that.
 Exposed (all prefixed ``haad_``):
 
 * ``frames_received_total{stream}``: valid skeleton frames the worker received (rate = fps);
-  ``stream_fps{stream}``: the same as a gauge over the last few seconds;
+  ``stream_fps{stream}``: the same as a gauge over the last few seconds; ``stream_ends_total{stream}``:
+  the times a stream's frontend said its recording (a file) ran out after its last frame;
 * ``frontend_frames_total{stream,result}``: frames a frontend handled (``published``, ``no_person``,
   ``error``, ``dropped``: a live frame the bus had no room for); ``frontend_reconnects_total{stream}``
   (a live source reopened after a loss), ``frontend_failed_opens_total{stream}`` (attempts that
@@ -46,7 +47,9 @@ outbox hold alert states it lacks (``outbox_set_aside``: their paths), a child o
 is down or given up, a stream delivers no frame: ``streams_out``, per stream why: its frontend here
 none ``metrics.stream_out_after_s`` (30 s) after it started or, a live camera, none for that long,
 with its failed opens and reconnects; a stream sent from another host (``run_frontends: false``) no
-frame received by the worker for that long, or since it started, with since when)
+frame received by the worker for that long, or since it started, with since when, unless its
+frontend said its recording ran out since: ``streams_ended`` names those, and the streams whose
+frontend here finished its file, per stream when; an ended stream is no cause of ``degraded``)
 or alerts are at risk (``failing``, HTTP 503: the outbox cannot be written and alerts are held only
 in memory, or the worker is down or given up). A probe that restarts on failure (Docker HEALTHCHECK,
 Kubernetes) should act on the status code only.
@@ -71,6 +74,9 @@ from prometheus_client.exposition import ThreadingWSGIServer
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 2.0, 5.0)
 
 FRAMES_RECEIVED = Counter("haad_frames_received_total", "Valid skeleton frames received", ["stream"])
+STREAM_ENDS = Counter(
+    "haad_stream_ends_total", "Recordings whose frontend said they ran out after their last frame", ["stream"]
+)
 STREAM_FPS = Gauge("haad_stream_fps", "Frames per second per stream", ["stream"], multiprocess_mode="livesum")
 FRONTEND_FRAMES = Counter("haad_frontend_frames_total", "Frames captured by a frontend", ["stream", "result"])
 FRONTEND_RECONNECTS = Counter(
@@ -149,12 +155,13 @@ def serve(
     down: Callable[[], list[str]] = list,
     set_aside: Callable[[], list[str]] = list,
     streams_out: Callable[[], dict[str, str]] = dict,
+    streams_ended: Callable[[], dict[str, str]] = dict,
 ) -> None:
     """Serve the aggregate of every process's metrics on ``http://host:port/metrics`` and the health
     on ``/health`` (a thread); ``given_up`` names the children the daemon gave up, ``down`` those
     that exited and wait to be restarted, ``set_aside`` the files beside the alert outbox that hold
     states it lacks (edge.alert_outbox.awaiting_recovery), ``streams_out`` why each stream that runs
-    but delivers nothing is out. Raises :class:`MetricsUnavailable` when it cannot listen there."""
+    but delivers nothing is out, ``streams_ended`` each stream whose recording ended. Raises :class:`MetricsUnavailable` when it cannot listen there."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     metrics_app = make_wsgi_app(registry)
@@ -162,7 +169,7 @@ def serve(
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/health":
             return metrics_app(environ, start_response)  # type: ignore[no-any-return]
-        body = health(registry, given_up(), down(), set_aside(), streams_out())
+        body = health(registry, given_up(), down(), set_aside(), streams_out(), streams_ended())
         code = "503 Service Unavailable" if body["status"] == "failing" else "200 OK"
         start_response(code, [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
@@ -182,15 +189,19 @@ def serve(
     threading.Thread(target=server.serve_forever, name="haad-metrics", daemon=True).start()
 
 
-def frames_received() -> dict[str, float]:
-    """Per stream, the frames every worker process received (``FRAMES_RECEIVED`` summed over the
-    metrics folder: a restarted worker's add to its predecessors'); empty without that folder."""
+def frames_received() -> tuple[dict[str, float], dict[str, float]]:
+    """Per stream, the frames every worker process received (``FRAMES_RECEIVED``) and the times its
+    recording was said to have ended (``STREAM_ENDS``), summed over the metrics folder (a restarted
+    worker's add to its predecessors'); empty without that folder."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return {}
+        return {}, {}
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    return {s.labels["stream"]: s.value for family in registry.collect() for s in family.samples
-            if s.name == "haad_frames_received_total"}  # fmt: skip
+    samples = [s for family in registry.collect() for s in family.samples]
+    return (
+        {s.labels["stream"]: s.value for s in samples if s.name == "haad_frames_received_total"},
+        {s.labels["stream"]: s.value for s in samples if s.name == "haad_stream_ends_total"},
+    )
 
 
 def health(
@@ -199,6 +210,7 @@ def health(
     down: Sequence[str] = (),
     set_aside: Sequence[str] = (),
     streams_out: Mapping[str, str] | None = None,
+    streams_ended: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """``status`` (ok, degraded, failing) and the figures behind it. A child down is reported as such:
     a dead worker's own gauges (the alert log down, alerts unsaved) are gone with it. A file set aside
@@ -214,6 +226,7 @@ def health(
         "down": list(down),
         "outbox_set_aside": list(set_aside),
         "streams_out": dict(streams_out or {}),
+        "streams_ended": dict(streams_ended or {}),  # finished, as they should: no part of the status
     }
     if out["outbox_failing"] or out["alerts_unsaved"] or "worker" in given_up or "worker" in down:
         out["status"] = "failing"

@@ -258,6 +258,7 @@ class _Loop:
         self.snapshots = SnapshotKeeper(ring_root(cfg), alerts_root(cfg), snapshot_modes(cfg))
         self.rates = StreamRates()
         self.seen_drops: Counter[str] = Counter()
+        self.seen_ends: Counter[str] = Counter()
         self.drained = True  # the last read emptied the bus queue
         # The live view of the review server: scores per stream, written by the alert writer.
         self.status = StatusRecorder(sink.write_status, cfg.status_every_s, host=cfg.host_name())
@@ -366,7 +367,12 @@ class _Loop:
                 m.OPEN_EPISODES.dec()
 
     def count_drops(self, sub: Subscriber) -> None:
-        """Publish drop counters as deltas (the sources keep running totals)."""
+        """Publish drop counters, and the recordings their frontends said ended (``sub.ended``: the
+        daemon names such a stream ended, not out), as deltas (the sources keep running totals)."""
+        for stream, total in sub.ended.items():
+            if total > self.seen_ends[stream]:
+                self.metrics.STREAM_ENDS.labels(stream).inc(total - self.seen_ends[stream])
+                self.seen_ends[stream] = total
         totals: Counter[str] = Counter(sub.drops)
         totals.update({f"reset_{k}": v for k, v in self.pipeline.retired_resets.items()})
         for window in self.pipeline.windows.values():
