@@ -145,14 +145,17 @@ const debounced = (fn, ms = 200) => { let t = null; return () => { clearTimeout(
 const SVG = "http://www.w3.org/2000/svg";
 const svgEl = (tag, attrs) => { const e = document.createElementNS(SVG, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
 
-// Failed, it says the count is unknown: the last number, kept, read as the current one.
+// Failed, it says the count is unknown: the last number, kept, read as the current one. Only the
+// latest count asked is shown (on a slow log an older answer came last, a count from before a review).
+let badgesAsked = 0;
 async function unreviewedBadge() {
-  const b = document.getElementById("unreviewed");
+  const b = document.getElementById("unreviewed"), n = ++badgesAsked;
   try {
     const page = await api("/alerts?status=new&limit=1");
+    if (n !== badgesAsked) return;
     if (b) { b.textContent = page.total; b.hidden = !page.total; b.classList.remove("stale"); b.title = ""; }
   } catch (e) {
-    if (b) {
+    if (b && n === badgesAsked) {
       b.textContent = "?"; b.hidden = false; b.classList.add("stale");
       b.title = `Unreviewed count unknown since ${when(new Date())}: ${e.message}`;
     }
@@ -743,7 +746,7 @@ async function timelinePage() {
     return marks;
   };
 
-  let shown = null;  // the answer drawn, redrawn as the clock moves
+  let shown = null, loads = 0;  // the answer drawn, redrawn as the clock moves; loads begun
   const tip = chartTip(svg, document.getElementById("tl-tip"));
   const zoomIn = document.getElementById("t-in"), ZOOM_MIN = 10e3;  // the button's closest period (a drag goes on)
   // When the live updates stopped (the server gone), null while they come: an open alert is known
@@ -760,7 +763,14 @@ async function timelinePage() {
     if (lastSel.selectedIndex < 0) lastSel.value = "";
     q.delete("last"); q.set("since", since.toISOString()); q.set("until", until.toISOString());
     const tsum = document.getElementById("t-summary");
-    try { draw(shown = await api("/timeline?" + q.toString())); } catch (e) {
+    // Only the latest load is drawn: a live update's, begun before a zoom or another "Last", answered
+    // after it and drew the old period's bars (and count) on the new period's axis.
+    const n = ++loads;
+    try {
+      const tl = await api("/timeline?" + q.toString());
+      if (n === loads) draw(shown = tl);
+    } catch (e) {
+      if (n !== loads) return;
       shown = null;
       svg.replaceChildren();  // bars of another period under this one's axis would mislead
       tsum.className = "error";

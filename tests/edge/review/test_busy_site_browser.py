@@ -132,3 +132,44 @@ def test_a_load_begun_before_a_filter_changed_never_shows_its_rows_under_the_new
     assert page.locator("#summary").inner_text() == "3 alert(s) match, 2 unreviewed · showing 1–3"
     assert page.url.endswith("/?stream=door")
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_the_timeline_and_the_unreviewed_count_show_their_latest_answer_not_a_late_older_one(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """On a slow log, answers asked for at a live update came after newer ones: a colleague's review
+    of an alert undone on the timeline (its bar back to "new"), and the nav's count from before it."""
+    yard = seeded.ids[-1]
+    log_in(page, live_server, "/timeline")
+    page.wait_for_function("document.getElementById('t-summary').textContent.startsWith('6 alert(s)')")
+    page.wait_for_function("document.getElementById('unreviewed').textContent === '6'")
+    held: dict[str, tuple[Any, Any]] = {}  # the first answer of each kind, read then, given later
+    kinds = {"/api/v1/timeline?": "timeline", "/api/v1/alerts?status=new&limit=1": "count"}
+    kind = lambda url: next((k for part, k in kinds.items() if part in url), None)  # noqa: E731
+
+    def hold_first(route: Any) -> None:
+        k = kind(route.request.url)
+        if k is not None and k not in held:
+            held[k] = (route, route.fetch())
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/**", hold_first)
+    with AlertStore(seeded.url) as store:
+        store.set_status(seeded.ids[0], "confirmed", None, reviewer="bob")
+    while len(held) < 2:
+        page.wait_for_timeout(50)
+    with AlertStore(seeded.url) as store:
+        store.set_status(yard, "dismissed", None, reviewer="bob")
+    bar = f"#tl a[data-id='{yard}']"
+    page.wait_for_function(
+        f"document.querySelector(\"{bar}\").getAttribute('aria-label').endsWith('dismissed')"
+    )
+    page.wait_for_function("document.getElementById('unreviewed').textContent === '4'")
+    for k, (route, answer) in held.items():
+        with page.expect_response(lambda r, k=k: kind(r.url) == k):  # type: ignore[misc]
+            route.fulfill(response=answer)
+    page.wait_for_timeout(300)  # what the page does with the late answers
+    assert (page.locator(bar).get_attribute("aria-label") or "").endswith(" · dismissed")
+    assert page.locator("#unreviewed").inner_text() == "4"
+    page.goto("about:blank")  # closes the live stream before the server stops
