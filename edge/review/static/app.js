@@ -179,7 +179,11 @@ async function alertsPage() {
   const form = document.getElementById("filters");
   for (const z of form.querySelectorAll(".zone")) z.textContent = `(${ZONE})`;
   let offset = 0, items = [], focus = -1, fromUrl = {}, loads = 0;
-  const selected = new Set(), reviewedHere = new Set();
+  // Selected alert -> its status when selected: a bulk review changes it only if still so. Taken from
+  // the row as redrawn, a colleague's review made after the selection (the row changing among fifty
+  // selected) was gone over as if the reviewer had seen it.
+  const selected = new Map(), reviewedHere = new Set();
+  const select = (id) => selected.set(id, items.find((a) => a.id === id)?.status);
   const [streams, profiles, alertProfiles, hosts] = await firstRead("the alerts", () => Promise.all([api("/streams?last=0"), api("/profiles"), api("/alert-profiles"), api("/hosts")]));
   const fill = (sel, values) => { for (const v of values) sel.append(el("option", { value: v }, v)); };
   fill(form.stream, streams.map((s) => s.stream_id));
@@ -224,7 +228,7 @@ async function alertsPage() {
   // A row's checkbox and link, made once per alert shown (load fills in the rest).
   function newRow(a) {
     const pick = el("input", { type: "checkbox", class: "pick", "aria-label": `select alert ${a.id}` });
-    pick.addEventListener("change", () => { pick.checked ? selected.add(a.id) : selected.delete(a.id); showSelection(); });
+    pick.addEventListener("change", () => { pick.checked ? select(a.id) : selected.delete(a.id); showSelection(); });
     // The id's link is named as an alert to a screen reader (a link "4" said nothing, and a phone hides the headers).
     const tr = el("tr", { "data-id": a.id },
       el("td", { class: "pick" }, pick), el("td", { class: "id" }, el("a", { href: "/alerts/" + a.id, "aria-label": `alert ${a.id}` }, String(a.id))));
@@ -274,7 +278,7 @@ async function alertsPage() {
     const still = items.findIndex((a) => a.id === focusedId);
     focus = still >= 0 ? still : reviewedHere.has(focusedId) ? Math.min(focus, items.length - 1) : -1;
     const ids = new Set(items.map((a) => a.id));
-    for (const id of [...selected]) if (!ids.has(id)) selected.delete(id);
+    for (const id of [...selected.keys()]) if (!ids.has(id)) selected.delete(id);
     // A live update comes any time (twice a second while an alert is open): only rows whose alert
     // changed are redrawn, and a row's checkbox and link never are, so a click, the focus or a
     // picture being loaded is not lost under the reviewer's pointer.
@@ -329,14 +333,19 @@ async function alertsPage() {
     if (!ids.length) { msg.textContent = pageNew ? "No new alert on this page." : "Nothing to review: select alerts (x) or move to one (j / k)."; return; }
     const shown = new Map(items.map((a) => [a.id, a.status]));
     const groups = new Map();
-    for (const id of ids) groups.set(shown.get(id), [...(groups.get(shown.get(id)) || []), id]);
+    for (const id of ids) {
+      const seen = selected.has(id) ? selected.get(id) : shown.get(id);
+      groups.set(seen, [...(groups.get(seen) || []), id]);
+    }
     let updated = 0, changed = 0;
     const done = [];  // [the status each had, its ids]: what an undo puts back
     undo.hidden = true;
     try {
       for (const [seen, group] of groups) {
         const r = await api("/alerts/review", { method: "POST", json: { ids: group, status, if_status: seen } });
-        for (const id of r.updated) { selected.delete(id); reviewedHere.add(id); }
+        // those reviewed meanwhile are unselected too: left to that review, picked again to change it
+        for (const id of [...r.updated, ...r.changed]) selected.delete(id);
+        for (const id of r.updated) reviewedHere.add(id);
         updated += r.updated.length; changed += r.changed.length;
         if (seen !== status && r.updated.length) done.push([seen, r.updated]);
       }
@@ -366,13 +375,13 @@ async function alertsPage() {
     await reload();
     unreviewedBadge();
   };
-  const targets = () => (selected.size ? [...selected] : items[focus] ? [items[focus].id] : []);
+  const targets = () => (selected.size ? [...selected.keys()] : items[focus] ? [items[focus].id] : []);
   document.getElementById("bulk-confirm").onclick = () => review(targets(), "confirmed");
   document.getElementById("bulk-dismiss").onclick = () => review(targets(), "dismissed");
   document.getElementById("bulk-reviewed").onclick = () => review(items.filter((a) => a.status === "new").map((a) => a.id), "dismissed", true);
   const selectAll = () => {
     const all = items.every((a) => selected.has(a.id));
-    for (const a of items) all ? selected.delete(a.id) : selected.add(a.id);
+    for (const a of items) all ? selected.delete(a.id) : selected.has(a.id) || select(a.id);
     showSelection();
   };
   document.getElementById("select-all").onchange = selectAll;
@@ -394,7 +403,7 @@ async function alertsPage() {
     c: () => review(targets(), "confirmed"), r: () => review(targets(), "dismissed"), d: () => review(targets(), "dismissed"),
     n: () => document.getElementById("next").click(), p: () => document.getElementById("prev").click(),
   });
-  const toggle = () => { const a = items[focus]; if (a) { selected.has(a.id) ? selected.delete(a.id) : selected.add(a.id); showSelection(); } };
+  const toggle = () => { const a = items[focus]; if (a) { selected.has(a.id) ? selected.delete(a.id) : select(a.id); showSelection(); } };
 
   // A filter set by hand replaces what the address asked: the word on what it ignored goes.
   const refilter = () => { offset = 0; document.getElementById("url-notice").textContent = ""; reload(true); };

@@ -173,3 +173,28 @@ def test_the_timeline_and_the_unreviewed_count_show_their_latest_answer_not_a_la
     assert (page.locator(bar).get_attribute("aria-label") or "").endswith(" · dismissed")
     assert page.locator("#unreviewed").inner_text() == "4"
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_a_selected_alert_a_colleague_reviews_meanwhile_is_left_to_their_review(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """Selected while new, then dismissed by a colleague (the row redrawn live among the others
+    selected): the bulk confirm went over the dismissal, as the list now showed it."""
+    first, second, *_ = seeded.ids
+    log_in(page, live_server)
+    page.wait_for_function("document.querySelectorAll('#rows tr.new').length === 6")
+    for i in (first, second):
+        page.check(f"#rows tr[data-id='{i}'] input.pick")
+    with AlertStore(seeded.url) as store:
+        store.set_status(first, "dismissed", "bob: a cleaner", reviewer="bob")
+    page.wait_for_selector(f"#rows tr.dismissed[data-id='{first}']")
+    page.click("#bulk-confirm")
+    page.wait_for_function("document.getElementById('review-result').textContent !== ''")
+    assert page.locator("#review-result").inner_text() == (
+        "1 alert(s) confirmed; 1 reviewed meanwhile by someone else, left as they are"
+    )
+    with AlertStore(seeded.url) as store:
+        assert (store.get_alert(first).status, store.get_alert(first).reviewed_by) == ("dismissed", "bob")
+        assert store.get_alert(second).status == "confirmed"
+    assert page.locator("#selected-count").inner_text() == "0 selected"
+    page.goto("about:blank")  # closes the live stream before the server stops
