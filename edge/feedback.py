@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from config.worker import CalibrationConfig
 from edge.backends import EncoderBackend
@@ -391,12 +392,14 @@ def mark_normal(
             raise FeedbackError(f"alert {a.id} has no stored windows (dropped by retention)")
         stored.append((a.id, a.windows, a.window_times))
     what = target_name(name, stream)
+    for a in alerts:
+        settle_feedback(store, profiles, a.id)
     with profile_lock(profiles, name):
         # Checked, and the row below written, under the profile's lock: an alert already normal in one
         # scope would otherwise go into the other too (two reviewers at once, or camera then all), and
         # undo would take it out of only the last one.
         for a in alerts:
-            if (where := current_feedback(store, profiles, a.id)) is not None:
+            if (where := _where(store, profiles, a.id)) is not None:
                 raise AlreadyNormal(a.id, where)
         target_store, target, base = load_target(profiles, name, stream)
         refuse_enrolled(base, behaviour)  # a camera's overlay holds only feedback: its profile enrolled
@@ -423,10 +426,6 @@ def mark_normal(
         rows = [ProfileFeedback(alert_id=a.id, profile=what, base_version=target.version, action="normal",
                                 reviewer=reviewer, note=note, created_at=now) for a in alerts]  # fmt: skip
         saved = _save_recorded(store, target_store, _with_threshold_of(new, base, stream), rows)
-    added_to = "the overlay of camera " + stream if stream else "every camera's profile"
-    for a in alerts:
-        text = f"normal: added to {name} ({added_to}), v{saved.version}" + (f"; {note}" if note else "")
-        store.set_status(a.id, "dismissed", text, reviewer=reviewer)
     reached = affected_cameras(name, alerts[0].stream_id, scope, streams or {})
     log.info("alerts %s made normal for %s (%s) v%d by %s", list(alert_ids), what, ", ".join(reached), saved.version,
              reviewer)  # fmt: skip
@@ -441,11 +440,12 @@ def _save_recorded(
     store: AlertStore, target_store: ProfileStore, profile: Profile, rows: Sequence[ProfileFeedback]
 ) -> Profile:
     """Save ``profile`` as a new version inside the alert log's transaction that adds ``rows`` (the
-    feedback that made it; their ``version`` is set to the saved one). The rows go in first: a log that
-    refuses writes (read-only, gone) fails before a version exists that no row records, which undo
-    could not find and a retry would add to again. Only a commit failing (or the process killed)
-    after the rows went in can still leave such a version: :func:`current_feedback` finds the alerts
-    in it by their episode keys, so they can be undone."""
+    feedback that made it; their ``version`` is set to the saved one) and sets their alerts' status
+    (:func:`_status_after`): committed together, so no kill leaves an alert dismissed that no row
+    says is normal, or the reverse. The rows go in first: a log that refuses writes (read-only, gone)
+    fails before a version exists that no row records, which undo could not find and a retry would
+    add to again. Only a commit failing (or the process killed) after the save can still leave such
+    a version: :func:`settle_feedback` records it from the version's own ``meta["feedback"]``."""
     with store.writing() as s:
         for row in rows:
             row.version = row.base_version  # until the save gives the version
@@ -454,7 +454,18 @@ def _save_recorded(
         saved = target_store.save(profile)
         for row in rows:
             row.version = saved.version
+            store.set_status(row.alert_id, *_status_after(row), reviewer=row.reviewer, session=s)
     return saved
+
+
+def _status_after(row: ProfileFeedback) -> tuple[str, str]:
+    """The status and note a feedback row gives its alert: dismissed as normal, or reopened by undo."""
+    if row.action == "undo":
+        return "new", f"undone: removed from {row.profile} v{row.version}"
+    name, stream = parse_target(row.profile)
+    added_to = "the overlay of camera " + stream if stream else "every camera's profile"
+    text = f"normal: added to {name} ({added_to}), v{row.version}"
+    return "dismissed", f"{text}; {row.note}" if row.note else text
 
 
 def undo_normal(
@@ -481,7 +492,6 @@ def undo_normal(
         row = ProfileFeedback(alert_id=alert_id, profile=where, base_version=target.version, action="undo",
                               reviewer=reviewer, note=note, created_at=datetime.now(UTC))  # fmt: skip
         saved = _save_recorded(store, target_store, _with_threshold_of(new, base, stream), [row])
-    store.set_status(alert_id, "new", f"undone: removed from {where} v{saved.version}", reviewer=reviewer)
     alert = store.get_alert(alert_id)
     scope: Scope = "camera" if stream else "all"
     gone = {b["name"] for b in target.behaviour_table} - {b["name"] for b in saved.behaviour_table}
@@ -515,11 +525,17 @@ def current_feedback(store: AlertStore, profiles: ProfileStore, alert_id: int) -
     killed (or its log's commit failing) once its version was whole added them without one: by the
     rows alone, an alert could be offered only an undo that fails, or only a "mark as normal" refused
     because its windows are there already. The episode key tells this log's alert from another log's
-    of the same id in a profile copied from another site."""
-    key = str(alert_id)
+    of the same id in a profile copied from another site. A mark or undo whose version the log missed
+    is recorded first (:func:`settle_feedback`), so the alert's status says what the profile does."""
+    settle_feedback(store, profiles, alert_id)
+    return _where(store, profiles, alert_id)
+
+
+def _places(store: AlertStore, alert_id: int) -> list[tuple[str, str | None]]:
+    """Where an alert's windows may be, latest first: (target, the episode key its metadata must give
+    the alert: None for a target a row of the log names)."""
     added = [h["profile"] for h in feedback_history(store, alert_id) if h["action"] == "normal"]
-    # (target, the episode key its metadata must give the alert: None for a target a row names)
-    places: list[tuple[str, str | None]] = [(w, None) for w in dict.fromkeys(reversed(added))]  # latest first
+    places: list[tuple[str, str | None]] = [(w, None) for w in dict.fromkeys(reversed(added))]
     with store.reading() as s:
         alert = s.execute(
             select(Alert.profile, Alert.stream_id, Alert.episode_key).where(Alert.id == alert_id)
@@ -527,15 +543,81 @@ def current_feedback(store: AlertStore, profiles: ProfileStore, alert_id: int) -
     if alert is not None:
         could = (target_name(n, at) for n in alert.profile.split("+") for at in (None, alert.stream_id))
         places += [(w, alert.episode_key) for w in could if w not in added]
-    for where, episode in places:
-        name, stream = parse_target(where)
-        try:
-            meta = (profiles if stream is None else overlay_store(profiles, name)).meta(stream or name)
-        except ProfileError:
+    return places
+
+
+def _newest_meta(profiles: ProfileStore, where: str) -> dict[str, Any] | None:
+    name, stream = parse_target(where)
+    try:
+        return (profiles if stream is None else overlay_store(profiles, name)).meta(stream or name)
+    except ProfileError:
+        return None
+
+
+def _where(store: AlertStore, profiles: ProfileStore, alert_id: int) -> str | None:
+    """:func:`current_feedback` without recording anything (its caller holds the profile's lock)."""
+    key = str(alert_id)
+    for where, episode in _places(store, alert_id):
+        meta = _newest_meta(profiles, where)
+        if meta is None or key not in meta.get("feedback_groups", {}):
             continue
-        if key in meta.get("feedback_groups", {}) and episode in (
-            None,
-            meta.get("feedback_episodes", {}).get(key),
-        ):
+        if episode in (None, meta.get("feedback_episodes", {}).get(key)):
             return where
     return None
+
+
+def settle_feedback(store: AlertStore, profiles: ProfileStore, alert_id: int) -> None:
+    """Record a mark or undo of the alert that a profile's (or overlay's) newest version made but the
+    alert log missed (the process killed, or the log's commit failing, after the save): its row, from
+    the version's own ``meta["feedback"]``, and the alert's status (dismissed, or reopened), as the
+    whole mark or undo would have. Without this, a killed undo left the alert dismissed though the
+    served version no longer holds it, and a killed mark left it new though it does. Under the
+    profile's lock, taken only when such a version is seen: no writer is between its save and its
+    commit then. A lock or log that takes no write now leaves it for a later call (logged)."""
+    with store.reading() as s:
+        episode = s.scalar(select(Alert.episode_key).where(Alert.id == alert_id))
+    for where, _ in _places(store, alert_id):
+        if (seen := _unrecorded(store, profiles, where, alert_id, episode)) is None:
+            continue
+        action, version = seen[0]["action"], seen[1]
+        try:
+            with profile_lock(profiles, parse_target(where)[0]), store.writing() as s:
+                found = _unrecorded(store, profiles, where, alert_id, episode)
+                if found is None:  # recorded meanwhile by the writer the lock waited for
+                    continue
+                entry, version = found
+                row = ProfileFeedback(
+                    alert_id=alert_id, profile=where, base_version=int(entry["base_version"]), version=version,
+                    action=action, reviewer=entry.get("reviewer", ""), note=entry.get("note", ""),
+                    created_at=datetime.fromisoformat(entry["at"]),
+                )  # fmt: skip
+                s.add(row)
+                store.set_status(alert_id, *_status_after(row), reviewer=row.reviewer, session=s)
+        except (ProfileError, SQLAlchemyError) as e:
+            log.warning("alert %d: the %s that made %s v%d is not in the alert log yet: %s", alert_id, action,
+                        where, version, e)  # fmt: skip
+            continue
+        log.warning("alert %d: recorded the %s that made %s v%d, which the alert log missed", alert_id,
+                    action, where, version)  # fmt: skip
+
+
+def _unrecorded(
+    store: AlertStore, profiles: ProfileStore, where: str, alert_id: int, episode: str | None
+) -> tuple[dict[str, Any], int] | None:
+    """(the feedback entry, the version) when the newest version of ``where`` was made by a mark or
+    undo of this log's alert ``alert_id`` that no row records: its last ``meta["feedback"]`` entry
+    names the alert, and no row has its action and base version (a rollback's copy of an older
+    version carries that version's entry, recorded). This log's: for a mark, the version gives the
+    alert's episode key; for an undo, a row says this log's alert was marked normal there."""
+    meta = _newest_meta(profiles, where)
+    if meta is None or not meta.get("feedback") or alert_id not in meta["feedback"][-1].get("alert_ids", []):
+        return None
+    entry = meta["feedback"][-1]
+    if entry["action"] == "normal" and meta.get("feedback_episodes", {}).get(str(alert_id)) != episode:
+        return None
+    rows = [(h["profile"], h["action"], h["base_version"]) for h in feedback_history(store, alert_id)]
+    if entry["action"] == "undo" and (where, "normal") not in {(p, a) for p, a, _ in rows}:
+        return None
+    if (where, entry["action"], entry["base_version"]) in rows:
+        return None
+    return entry, int(meta["version"])

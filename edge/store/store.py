@@ -4,7 +4,7 @@ store may be shared by threads, and several processes may share one database."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from types import EllipsisType, TracebackType
 from typing import Any
@@ -214,12 +214,14 @@ class AlertStore:
         reviewer: str = "",
         if_status: str | None = None,
         if_reviewed_at: datetime | None | EllipsisType = ...,
+        session: Session | None = None,
     ) -> None:
         """Triage an alert: ``new``, ``confirmed`` or ``dismissed``, with a note (replaces the old one;
         None keeps it) and who did it. KeyError without the alert. ``if_status`` / ``if_reviewed_at``
         (None: never reviewed): only while the alert still has that review, checked in the update
         itself, so a colleague's review between a page's read and its write is not overwritten;
-        ReviewedMeanwhile otherwise."""
+        ReviewedMeanwhile otherwise. ``session``: a write transaction of :meth:`writing` to do it in,
+        committed with what else it writes (edge/feedback.py: the row saying why), instead of its own."""
         check_status(status)
         values = {"status": status, "reviewed_at": datetime.now(UTC), "reviewed_by": reviewer}
         seen: list[ColumnElement[bool]] = []
@@ -229,7 +231,7 @@ class AlertStore:
             seen.append(Alert.reviewed_at.is_(None))
         elif isinstance(if_reviewed_at, datetime):
             seen.append(Alert.reviewed_at == if_reviewed_at)
-        with self._write.begin() as s:
+        with nullcontext(session) if session is not None else self._write.begin() as s:
             query = (
                 update(Alert)
                 .where(Alert.id == alert_id, *seen)

@@ -11,24 +11,26 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edge.feedback import current_feedback
+from edge.feedback import current_feedback, feedback_history
 from edge.profiles import ProfileStore, ProfileWatcher
 from edge.store import AlertStore
 from tests.edge.review.review_helpers import Seeded, seed
 from tests.forked import run_forked
 
-# `haad ARGS` killing itself at one moment (MOMENT) of marking an alert normal: amid the version's
-# .npz, between its .npz and its .json, amid the .json, once both files are in place but before the
-# alert log commits the feedback row ("saved"), or after that commit but before the alert is
-# dismissed ("committed").
+# `haad ARGS` killing itself at one moment (MOMENT) of marking an alert normal or undoing that: amid
+# the version's .npz, between its .npz and its .json, amid the .json, once both files are in place
+# but before the alert log commits the feedback row ("saved"), as the alert's status is set
+# ("status"), or once the alert log committed the transaction that saved the version ("committed").
 _DIES_MARKING = """
 import os, signal
+from contextlib import contextmanager
 import edge.profiles as profiles
 from edge.store import AlertStore
 from haad.cli import app
 
 MOMENT, ARGS = {moment!r}, {args!r}
 real_write, real_save, real_status = profiles.atomic_write, profiles.ProfileStore.save, AlertStore.set_status
+real_writing, saves = AlertStore.writing, []
 
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
@@ -46,25 +48,46 @@ def dying_write(path, write, **kw):
 
 def dying_save(self, profile):
     saved = real_save(self, profile)
+    saves.append(saved.version)
     if MOMENT == "saved":
         die()
     return saved
 
 def dying_status(self, *a, **kw):
-    if MOMENT == "committed":
+    if MOMENT == "status":
         die()
     return real_status(self, *a, **kw)
 
-profiles.atomic_write, profiles.ProfileStore.save, AlertStore.set_status = dying_write, dying_save, dying_status
+@contextmanager
+def dying_writing(self):
+    with real_writing(self) as s:
+        yield s
+    if MOMENT == "committed" and saves:
+        die()
+
+profiles.atomic_write, profiles.ProfileStore.save = dying_write, dying_save
+AlertStore.set_status, AlertStore.writing = dying_status, dying_writing
 app(ARGS, prog_name="haad")
 """
 
 
-@pytest.fixture
-def seeded(tmp_path: Path) -> Seeded:
+def _seeded(tmp_path: Path, url: str) -> Seeded:
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    return seed(f"sqlite:///{tmp_path / 'alerts.db'}", profiles)
+    return seed(url, profiles)
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Seeded:
+    return _seeded(tmp_path, f"sqlite:///{tmp_path / 'alerts.db'}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def seeded_any(request: pytest.FixtureRequest, tmp_path: Path) -> Seeded:
+    """:func:`seeded` in an SQLite file or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        return _seeded(tmp_path, f"sqlite:///{tmp_path / 'alerts.db'}")
+    return _seeded(tmp_path, request.getfixturevalue("pg_url"))
 
 
 def _review(tmp_path: Path, seeded: Seeded, alert_id: int, *flags: str) -> list[str]:
@@ -79,7 +102,8 @@ def test_a_mark_killed_at_any_moment_of_its_save_leaves_the_profile_and_the_revi
     """Killed before the version is whole: no version, and the next mark makes it. Killed once it is
     whole but before the alert log recorded it: the worker serves it, so the review must say the
     alert is in the profile and undo must take it out (it said "not in any profile" and refused the
-    mark again with "already in": the mark could be neither redone nor undone)."""
+    mark again with "already in": the mark could be neither redone nor undone), and the alert log
+    must record it and dismiss the alert, as a whole mark does."""
     store, said = ProfileStore(seeded.profiles), tmp_path / "said"
     watcher = ProfileWatcher(store, {"demo-walk"})
     assert [p.version for p in watcher.poll()[0]] == [1]
@@ -100,6 +124,9 @@ def test_a_mark_killed_at_any_moment_of_its_save_leaves_the_profile_and_the_revi
         assert not failed and str(alert_id) in served.meta["feedback_groups"], moment
         with AlertStore(seeded.url) as log:
             assert current_feedback(log, store, alert_id) == "demo-walk", moment
+            # and the log says so: its row, the alert dismissed (it was left "new", as if unreviewed)
+            assert [h["action"] for h in feedback_history(log, alert_id)] == ["normal"], moment
+            assert log.get_alert(alert_id).status == "dismissed", moment
         again = run_forked(_DIES_MARKING.format(moment="", args=_review(tmp_path, seeded, alert_id, "--normal")), said)  # fmt: skip
         assert (again.returncode, again.stderr) == (
             1, f"error: alert {alert_id} is already normal in demo-walk: undo that first: haad alerts review {alert_id} --undo-normal\n"
@@ -120,6 +147,55 @@ def test_a_mark_killed_at_any_moment_of_its_save_leaves_the_profile_and_the_revi
         ".feedback.lock",
         *(f"v{v:04d}.{s}" for v in range(1, 8) for s in ("json", "npz")),
     ]
+
+
+def test_an_undo_killed_at_any_moment_leaves_the_alert_reopened_exactly_when_its_windows_are_out(
+    tmp_path: Path, seeded_any: Seeded
+) -> None:
+    """A mark killed once its row committed dismisses the alert all the same (it stayed "new": the
+    status was its own transaction). An undo killed before its version is whole changes nothing;
+    killed once it is whole (the worker serves it without the alert's windows), the alert is
+    reopened with its row, as a whole undo leaves it (it stayed "dismissed" and "normal: added to"
+    with no profile holding it). Early, late, and twice over one undo."""
+    seeded, store, said = seeded_any, ProfileStore(seeded_any.profiles), tmp_path / "said"
+    watcher = ProfileWatcher(store, {"demo-walk"})
+    watcher.poll()
+    alert_id = seeded.ids[0]
+
+    def review(moment: str, flag: str) -> int:
+        args = _review(tmp_path, seeded, alert_id, flag)
+        return run_forked(_DIES_MARKING.format(moment=moment, args=args), said).returncode
+
+    def said_by_log() -> tuple[str | None, str, list[str]]:
+        with AlertStore(seeded.url) as log:
+            where = current_feedback(log, store, alert_id)
+            return (
+                where,
+                log.get_alert(alert_id).status,
+                [h["action"] for h in feedback_history(log, alert_id)],
+            )
+
+    assert review("status", "--normal") == -signal.SIGKILL
+    assert said_by_log() == ("demo-walk", "dismissed", ["normal"])
+    assert [p.version for p in watcher.poll()[0]] == [2]
+    for moment in ("amid .npz", "between", "amid .json", "amid .json"):  # nothing changed
+        assert review(moment, "--undo-normal") == -signal.SIGKILL, moment
+        assert watcher.poll() == ([], {}, []), moment
+        assert said_by_log() == ("demo-walk", "dismissed", ["normal"]), moment
+    undone = ["normal"]
+    for moment in ("saved", "status", "committed"):  # the version whole: undone
+        assert review(moment, "--undo-normal") == -signal.SIGKILL, moment
+        (served,), failed, _ = watcher.poll()
+        assert not failed and str(alert_id) not in served.meta["feedback_groups"], moment
+        undone += ["undo"]
+        assert said_by_log() == (None, "new", undone), moment
+        assert review("", "--normal") == 0, moment
+        undone += ["normal"]
+        assert said_by_log() == ("demo-walk", "dismissed", undone), moment
+        watcher.poll()
+    assert review("", "--undo-normal") == 0
+    assert said_by_log() == (None, "new", [*undone, "undo"])
+    assert store.versions("demo-walk") == list(range(1, 10))
 
 
 def test_an_alert_of_the_same_id_in_a_profile_from_another_sites_log_is_not_taken_for_this_one(
