@@ -27,6 +27,9 @@ Seconds = Annotated[float, Field(gt=0, le=86_400)]
 Motion = Literal[
     "idle", "walk_in_place", "wave_right_hand", "arm_circles", "squat", "fall", "jump_flail", "kick"
 ]
+# The last second an unsigned 32-bit Unix time holds (2106-02-07): a wall-clock time beyond it is a
+# slip, not a date (and a wait until an infinite or 1e30 one overflows the platform's timeout).
+_LAST_UNIX_S = 2**32 - 1
 _URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 
 
@@ -205,6 +208,7 @@ class SyntheticSourceConfig(StrictModel):
     starts_at: float | None = Field(
         default=None,
         ge=0,
+        le=_LAST_UNIX_S,
         description="Wall-clock time (Unix seconds) the performance began, as for a live camera: frames "
         "carry wall-clock timestamps and a frontend (re)started later picks the performance up where it "
         "is by then; none: timestamps from 0, from the start.",
