@@ -245,7 +245,7 @@ def eval_stream_cmd(
             name = dataset
     except (OSError, ValueError) as e:
         raise fail(str(e), code=2) from None
-    typer.echo(json.dumps({k: v for k, v in summary.items() if k != "per_stream"}, indent=2))
+    # as fewshot: the table on the terminal, every figure in the file it names
     typer.echo(format_table(summary))
     typer.echo(f"wrote {out / f'stream_{name}.json'}")
 
