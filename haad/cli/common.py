@@ -18,6 +18,7 @@ from config.loader import ConfigError, load_config
 from config.store import StoreConfig, normalise_db_url
 
 if TYPE_CHECKING:
+    from config.frontend import WebcamSourceConfig
     from edge.store import AlertStore
 
 ConfigOption = typer.Option(None, "--config", help="edge.yaml (default: the built-in defaults).")
@@ -87,6 +88,40 @@ def say_checks(target: Path, problems: Sequence[str], warnings: Sequence[str]) -
         raise typer.Exit(2)
     for warning in warnings:
         typer.echo(f"{target}: warning: {warning}", err=True)
+
+
+# How long a check waits for a local camera to open: a V4L2 device answers within a second; a driver
+# that hangs must not hang `haad config validate`.
+CAMERA_PROBE_S = 5.0
+
+
+def camera_refusal(source: WebcamSourceConfig, timeout_s: float = CAMERA_PROBE_S) -> str | None:
+    """Why the local camera ``source`` names does not open now, as a frontend opens it (None: it does).
+    It is released at once, not held: a running frontend may want it next. One still opening after
+    ``timeout_s`` is refused; its release waits in a thread that this process does not wait for."""
+    import threading
+
+    from bus.logs import quiet_native_stderr
+    from pose_frontend.live import webcam_capture_factory
+
+    opened: list[bool] = []
+
+    def probe() -> None:
+        capture = webcam_capture_factory(source)()
+        try:
+            opened.append(capture.isOpened())
+        finally:
+            capture.release()
+
+    thread = threading.Thread(target=probe, name="haad-camera-probe", daemon=True)
+    with quiet_native_stderr():  # OpenCV's boilerplate (its lines naming the index stay, above ours)
+        thread.start()
+        thread.join(timeout_s)
+    if thread.is_alive():
+        return f"camera {source.index} did not open within {timeout_s:g} s"
+    if not (opened and opened[0]):  # [] : the probe raised (its traceback is above)
+        return f"camera {source.index} does not open (none at that index, or this user may not use it)"
+    return None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

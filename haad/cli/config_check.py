@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 
 from config.edge import EdgeConfig
+from config.frontend import StreamConfig, WebcamSourceConfig
 from haad.cli.common import load_edge_config, say_checks
 
 app = typer.Typer(no_args_is_help=True, help="Check configuration files.")
@@ -61,6 +63,20 @@ def validate_cmd(
     typer.echo(f"{target}: valid ({summary})")
 
 
+def _camera_problems(streams: Sequence[StreamConfig]) -> list[str]:
+    """Local cameras (by index) that do not open here now. Only validate asks: `haad run` and `haad
+    frontend run` start without one, retrying until it is plugged in. Network streams are not probed."""
+    from haad.cli.common import camera_refusal
+
+    problems = []
+    for stream in streams:
+        if isinstance(stream.source, WebcamSourceConfig):
+            refusal = camera_refusal(stream.source)
+            if refusal is not None:
+                problems.append(f"stream {stream.id}: source: {refusal}; connect it or fix source.index")
+    return problems
+
+
 def _edge_yaml(path: Path) -> tuple[list[str], list[str], str]:
     """Problems, warnings and what the file sets up, of an edge.yaml (exits 2 when it is invalid)."""
     from bus.logs import quiet_native_stderr
@@ -69,7 +85,13 @@ def _edge_yaml(path: Path) -> tuple[list[str], list[str], str]:
     cfg = load_edge_config(path)
     with quiet_native_stderr():  # opening its source files: OpenCV's boilerplate (their problems say why)
         problems, warnings = deployment_checks(cfg)
-    return problems, warnings, f"{len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]}"
+    problems += _camera_problems(cfg.streams if cfg.run_frontends else [])
+    # warnings are looked for only without a problem (deployment_checks)
+    return (
+        problems,
+        [] if problems else warnings,
+        f"{len(cfg.streams)} stream(s), store {cfg.store.url.split('://')[0]}",
+    )
 
 
 def _frontend_file(path: Path) -> tuple[list[str], list[str], str]:
@@ -80,4 +102,9 @@ def _frontend_file(path: Path) -> tuple[list[str], list[str], str]:
     cfg = load_frontend_config(path)
     with quiet_native_stderr():  # as for an edge.yaml
         problems, warnings = frontend_checks(cfg)
-    return problems, warnings, f"frontend host: {len(cfg.streams)} stream(s) publishing to {cfg.bus.endpoint}"
+    problems += _camera_problems(cfg.streams)
+    return (
+        problems,
+        [] if problems else warnings,
+        f"frontend host: {len(cfg.streams)} stream(s) publishing to {cfg.bus.endpoint}",
+    )

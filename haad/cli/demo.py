@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from haad.cli.common import fail
+
 CANNOT_START = 2  # edge.daemon.Daemon.run: the deployment cannot start
 
 
@@ -102,18 +104,9 @@ def _check_video(video: Path) -> None:
 def _check_webcam(index: int) -> None:
     """Refuse a camera that does not open before anything starts: the frontend would retry it, backing
     off, until Ctrl-C (a deployment's camera may come later; the demo's is wanted now)."""
-    from bus.logs import quiet_native_stderr
     from config.frontend import WebcamSourceConfig
-    from pose_frontend.live import webcam_capture_factory
+    from haad.cli.common import camera_refusal
 
-    with quiet_native_stderr():  # OpenCV's boilerplate (its lines naming the index stay, above ours)
-        capture = webcam_capture_factory(WebcamSourceConfig(index=index))()
-        opened = capture.isOpened()
-        capture.release()
-    if not opened:
-        typer.echo(
-            f"error: camera {index} does not open (none at that index, or this user may not use it); "
-            "try another --webcam index, or --video FILE",
-            err=True,
-        )
-        raise typer.Exit(2)
+    refusal = camera_refusal(WebcamSourceConfig(index=index))
+    if refusal is not None:
+        raise fail(f"{refusal}; try another --webcam index, or --video FILE", code=2)
