@@ -5,10 +5,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from haad.cli.common import fail
+
+if TYPE_CHECKING:
+    from edge.store.records import AlertRecord
 
 CANNOT_START = 2  # edge.daemon.Daemon.run: the deployment cannot start
 
@@ -76,14 +80,21 @@ def demo_cmd(
         typer.echo(line)
     typer.echo(f"{len(alerts)} alert(s) in {cfg.store.url}:")
     for a in reversed(alerts):
-        typer.echo(
-            f"  #{a.id} stream={a.stream_id} profile={a.profile} {a.started_at:%H:%M:%S}-"
-            f"{a.ended_at:%H:%M:%S} peak={a.peak_score:.3f} threshold={a.threshold:.3f} windows={a.n_windows}"
-            if a.ended_at
-            else f"  #{a.id} stream={a.stream_id} profile={a.profile} open since {a.started_at:%H:%M:%S}"
-        )
+        typer.echo(alert_line(a))
     typer.echo(f"review them with: haad alerts list --db {cfg.store.url}")
     raise typer.Exit(code)
+
+
+def alert_line(a: AlertRecord) -> str:
+    """One alert of the demo's list. Its times are UTC, as the alert log stores them and `haad alerts
+    list` shows them (STARTED (UTC)): said, or they read as this host's clock."""
+    head = f"  #{a.id} stream={a.stream_id} profile={a.profile}"
+    if a.ended_at is None:
+        return f"{head} open since {a.started_at:%H:%M:%S} UTC"
+    return (
+        f"{head} {a.started_at:%H:%M:%S}-{a.ended_at:%H:%M:%S} UTC peak={a.peak_score:.3f} "
+        f"threshold={a.threshold:.3f} windows={a.n_windows}"
+    )
 
 
 def _check_video(video: Path) -> None:
