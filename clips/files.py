@@ -38,8 +38,11 @@ is none ("").
 from __future__ import annotations
 
 import logging
+import lzma
+import tokenize
 import unicodedata
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,8 +76,20 @@ CLIP_FILE_SUFFIXES = frozenset({".npz", ".npy"})
 _FORMAT_DOC = (
     "docs/benchmark.md, 'Your own data'"  # where a user reads the keys (this module may not be at hand)
 )
-# What a damaged or foreign file raises inside numpy's readers (a truncated zip, an empty file, ...).
-_UNREADABLE = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
+# What a damaged or foreign file raises inside numpy's readers (a truncated zip, an empty file, ...):
+# also a header numpy cannot tokenise, a zip entry's version or compression method zipfile does not
+# implement, and compressed data that does not inflate, each a byte or two off in a good file.
+_UNREADABLE = (
+    OSError,
+    ValueError,
+    EOFError,
+    KeyError,
+    zipfile.BadZipFile,
+    tokenize.TokenError,
+    NotImplementedError,
+    zlib.error,
+    lzma.LZMAError,
+)
 
 
 class ClipFileError(ValueError):
