@@ -43,8 +43,7 @@ def load_edge_config(path: Path | None, *, db: str | None = None, profiles: Path
         try:
             cfg = load_config(path, EdgeConfig)
         except ConfigError as e:
-            typer.echo(str(e), err=True)
-            raise typer.Exit(2) from None
+            raise fail(str(e), code=2) from None
         cfg = cfg.model_copy(update={"state_dir": str(path.resolve().parent / (cfg.state_dir or "."))})
     updates: dict[str, object] = {}
     if db is not None:

@@ -19,7 +19,7 @@ from bus.lifetime import Restarts, stop_on_signals
 from config.edge import EdgeConfig
 from config.frontend import FrontendConfig, StreamConfig, pack_streams
 from config.loader import ConfigError, parse_config, read_config_text
-from haad.cli.common import logging_set_up, say_checks
+from haad.cli.common import fail, logging_set_up, say_checks
 from pose_frontend.base import Progress
 from pose_frontend.group import FrontendGroupProcess
 from pose_frontend.process import FrontendProcess
@@ -54,7 +54,7 @@ def load_frontend_config(path: Path) -> FrontendConfig:
     try:
         return parse_config(text, FrontendConfig, str(path))
     except ConfigError as e:
-        typer.echo(str(e), err=True)
+        refused = fail(str(e), code=2)
         if edge_only := _edge_only_keys(text):
             # each is refused on its own line: say once what a frontend host's file takes instead
             typer.echo(
@@ -63,7 +63,7 @@ def load_frontend_config(path: Path) -> FrontendConfig:
                 f"takes {', '.join(FrontendConfig.model_fields)}",
                 err=True,
             )
-        raise typer.Exit(2) from None
+        raise refused from None
 
 
 def _read(path: Path) -> str:
@@ -71,8 +71,7 @@ def _read(path: Path) -> str:
     try:
         return read_config_text(path)
     except ConfigError as e:
-        typer.echo(str(e), err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(e), code=2) from None
 
 
 def _edge_only_keys(text: str) -> list[str]:
@@ -94,8 +93,7 @@ def _streams_to_record(path: Path) -> list[StreamConfig]:
     try:
         return parse_config(text, model, str(path)).streams
     except ConfigError as e:
-        typer.echo(str(e), err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(e), code=2) from None
 
 
 def frontend_checks(cfg: FrontendConfig) -> tuple[list[str], list[str]]:
