@@ -79,7 +79,7 @@ _FORMAT_DOC = (
 # What a damaged or foreign file raises inside numpy's readers (a truncated zip, an empty file, ...):
 # also a header numpy cannot tokenise, a zip entry's version or compression method zipfile does not
 # implement, and compressed data that does not inflate, each a byte or two off in a good file.
-_UNREADABLE = (
+UNREADABLE_NUMPY = (
     OSError,
     ValueError,
     EOFError,
@@ -128,7 +128,7 @@ def load_clips(
             joints, visibility = _canonical(path, raw, layout, min_visibility)
         except ClipFileError:
             raise
-        except _UNREADABLE as e:
+        except UNREADABLE_NUMPY as e:
             raise ClipFileError(
                 f"{path} is not a readable (T, N, 3) skeleton .npy: {_unreadable(path, e)}"
                 + _other_layout(raw, "--layout", layout)
@@ -371,7 +371,7 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
                     pickled.append(k)
     except ClipFileError:
         raise
-    except _UNREADABLE as e:
+    except UNREADABLE_NUMPY as e:
         raise ClipFileError(f"{path} is not a readable clip-set .npz: {_unreadable(path, e)}") from e
     return arrays, pickled
 
