@@ -179,6 +179,10 @@ async function alertsPage() {
   const form = document.getElementById("filters");
   for (const z of form.querySelectorAll(".zone")) z.textContent = `(${ZONE})`;
   let offset = 0, items = [], focus = -1, fromUrl = {}, loads = 0;
+  // The alert opened from here and its row, kept in this history entry: back from its page (reviewed
+  // there, as triage goes), j started again from the top of the list. Read before a load replaces it.
+  const left = history.state?.opened;
+  const opening = (id) => history.replaceState({ opened: { id, row: items.findIndex((a) => a.id === id) } }, "");
   // Selected alert -> its status when selected: a bulk review changes it only if still so. Taken from
   // the row as redrawn, a colleague's review made after the selection (the row changing among fifty
   // selected) was gone over as if the reviewer had seen it.
@@ -232,7 +236,10 @@ async function alertsPage() {
     // The id's link is named as an alert to a screen reader (a link "4" said nothing, and a phone hides the headers).
     const tr = el("tr", { "data-id": a.id },
       el("td", { class: "pick" }, pick), el("td", { class: "id" }, el("a", { href: "/alerts/" + a.id, "aria-label": `alert ${a.id}` }, String(a.id))));
-    tr.addEventListener("click", (ev) => { if (!["A", "INPUT"].includes(ev.target.tagName) && !ev.target.closest("td.pick")) location.href = "/alerts/" + a.id; });
+    tr.addEventListener("click", (ev) => {
+      if (ev.target.tagName === "A") opening(a.id);  // its link (a click, Enter on it)
+      else if (ev.target.tagName !== "INPUT" && !ev.target.closest("td.pick")) { opening(a.id); location.href = "/alerts/" + a.id; }
+    });
     return tr;
   }
 
@@ -398,7 +405,7 @@ async function alertsPage() {
   };
   shortcuts({
     j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1),
-    Enter: () => { if (items[focus]) location.href = "/alerts/" + items[focus].id; },
+    Enter: () => { if (items[focus]) { opening(items[focus].id); location.href = "/alerts/" + items[focus].id; } },
     x: () => toggle(), " ": () => toggle(), a: selectAll,
     c: () => review(targets(), "confirmed"), r: () => review(targets(), "dismissed"), d: () => review(targets(), "dismissed"),
     n: () => document.getElementById("next").click(), p: () => document.getElementById("prev").click(),
@@ -413,6 +420,13 @@ async function alertsPage() {
   document.getElementById("next").onclick = () => { offset += size; reload(true); };
   window.addEventListener("popstate", () => { fromAddress(); reload(); });
   await firstRead("the alerts", () => load());
+  // Back from an alert's page: it is current again, or, gone from the list (reviewed there), the one
+  // that took its place.
+  if (left && items.length) {
+    const i = items.findIndex((a) => a.id === left.id);
+    focus = i >= 0 ? i : Math.min(Math.max(left.row, 0), items.length - 1);
+    move(0);
+  }
 
   const state = document.getElementById("live-state");
   const refresh = debounced(() => { reload(); unreviewedBadge(); });

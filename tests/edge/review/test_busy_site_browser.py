@@ -198,3 +198,32 @@ def test_a_selected_alert_a_colleague_reviews_meanwhile_is_left_to_their_review(
         assert store.get_alert(second).status == "confirmed"
     assert page.locator("#selected-count").inner_text() == "0 selected"
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_back_from_an_alert_its_row_or_the_one_that_took_its_place_is_current(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """Triage by keyboard (j, Enter, review on its page, back): back on the list no alert was current,
+    and j started again from the top of a list of hundreds."""
+    newest_first = seeded.ids[::-1]
+    current = "document.querySelector('#rows tr.focus')?.dataset.id"
+    log_in(page, live_server, "/?status=new")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 6")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/alerts/{newest_first[1]}")
+    page.wait_for_selector("#meta dd")
+    page.go_back()
+    page.wait_for_function(f"{current} === '{newest_first[1]}'")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/alerts/{newest_first[1]}")
+    page.wait_for_selector("#meta dd")
+    page.keyboard.press("d")
+    page.wait_for_function("document.getElementById('review-msg').textContent === 'Marked dismissed.'")
+    page.go_back()
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 5")
+    page.wait_for_function(f"{current} === '{newest_first[2]}'")
+    page.keyboard.press("j")
+    assert page.evaluate(current) == str(newest_first[3])
+    page.goto("about:blank")  # closes the live stream before the server stops
