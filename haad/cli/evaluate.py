@@ -214,7 +214,7 @@ def eval_stream_cmd(
         typer.echo(json.dumps(result, indent=2))
         for note in result["notes"]:  # said plainly, not left to a reader of nulls
             typer.echo(f"note: {note}")
-        typer.echo(f"wrote {out / f'feedback_{name}.json'}")
+        typer.echo(f"wrote {out / f'feedback_{name}.json'}{_plots_written(plots)}")
         return
     on_run = None
     if plots is not None:
@@ -245,9 +245,14 @@ def eval_stream_cmd(
             name = dataset
     except (OSError, ValueError) as e:
         raise fail(str(e), code=2) from None
-    # as fewshot: the table on the terminal, every figure in the file it names
+    # as fewshot: the table on the terminal, every figure in the files it names
     typer.echo(format_table(summary))
-    typer.echo(f"wrote {out / f'stream_{name}.json'}")
+    typer.echo(f"wrote {out / f'stream_{name}.json'}{_plots_written(plots)}")
+
+
+def _plots_written(plots: Path | None) -> str:
+    """What ``--plots`` wrote, said after the summary's path."""
+    return "" if plots is None else f" and a score timeline PNG per recording in {plots}"
 
 
 @app.command("humanmac")

@@ -411,6 +411,10 @@ def test_eval_stream_on_recordings_thins_to_the_pose_rate_and_plots(
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "stream_walks.json").read_text())["pose_fps"] == 10.0
     assert len(list((tmp_path / "plots").glob("*.png"))) == 4  # one per recording
+    # the terminal names every file written, as fewshot's does, the plots with the summary
+    assert result.output.splitlines()[-1] == (
+        f"wrote {tmp_path / 'stream_walks.json'} and a score timeline PNG per recording in {tmp_path / 'plots'}"
+    )
 
 
 def test_recordings_all_of_one_subject_are_refused_saying_how_subjects_choose_the_enrolment(
