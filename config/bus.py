@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from config.base import StrictModel, UserPath
+from config.base import StreamId, StrictModel, UserPath
 
 # sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
 _IPC_PATH_MAX_BYTES = 107
@@ -35,7 +35,7 @@ class CurveConfig(StrictModel):
     client_secret_key: UserPath | None = Field(
         None, description="This frontend host's key pair (a .key_secret file from `haad keys client`)."
     )
-    senders: dict[str, list[str]] | None = Field(
+    senders: dict[str, list[StreamId]] | None = Field(
         None,
         description="The streams each frontend key may send, by key name (its NAME.key in "
         "authorized_clients); frames of a stream from any other key are refused (wrong_sender). "

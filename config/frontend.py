@@ -11,16 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from config.base import StrictModel, UserPath
+from config.base import StreamId, StrictModel, UserPath
 from config.bus import BusConfig, StreamGuardConfig
 from config.logs import LoggingConfig
 from config.secrets import SecretRef, no_inline_password
 from config.supervisor import SupervisorConfig
 from config.worker import MAX_BRIDGED_GAP_S
 
-# The bus's stream-id rule (bus/messages.py) and the profile-name rule (edge/profiles.py),
-# checked here too so that a bad name is reported with its YAML line at load time.
-StreamId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+# The profile-name rule (edge/profiles.py), checked here too so that a bad name is reported with its
+# YAML line at load time.
 ProfileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
 # The synthetic performer's motions (pose_frontend/synthetic.py implements each one).

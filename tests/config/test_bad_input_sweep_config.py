@@ -43,6 +43,9 @@ _BAD: tuple[Any, ...] = (
     10**30,
 )
 _ABSURD = (math.nan, math.inf, -math.inf, 1e308, 10**30)
+# Text settings whose empty value means something (host: this machine's hostname; a clip-set file's
+# clip may be unnamed).
+_MAY_BE_EMPTY = {"host", "clips"}
 
 _SOURCES: tuple[dict[str, Any], ...] = (
     {"kind": "webcam", "width": 640, "height": 480, "fps": 30},
@@ -140,6 +143,8 @@ def _sweep(model: type[BaseModel], docs: Iterator[dict[str, Any]]) -> tuple[list
                     taken = taken[part]
                 if any(bad is a or bad == a for a in _ABSURD) and taken is not None:
                     wrong.append(f"{where}: accepted as {taken!r}")
+                if bad == "" and _named(path) not in _MAY_BE_EMPTY:
+                    wrong.append(f"{where}: accepted empty (a path: the working directory, or a default)")
     return wrong, tried
 
 
