@@ -78,8 +78,10 @@ _FORMAT_DOC = (
 )
 # What a damaged or foreign file raises inside numpy's readers (a truncated zip, an empty file, ...):
 # also a header numpy cannot tokenise, a zip entry's version or compression method zipfile does not
-# implement, and compressed data that does not inflate, each a byte or two off in a good file.
+# implement, and compressed data that does not inflate, each a byte or two off in a good file, and a
+# header whose shape claims more than memory holds (numpy allocates it before reading).
 UNREADABLE_NUMPY = (
+    MemoryError,
     OSError,
     ValueError,
     EOFError,

@@ -124,13 +124,14 @@ def _zip_entry(raw: bytes, field: int, value: int) -> bytes:
 
 
 def test_damaged_and_odd_files_are_refused_naming_the_file(tmp_path: Path) -> None:
-    # Each crafted file a byte or two off a good one; the first three raised TokenError,
-    # NotImplementedError and zlib.error out of haad enroll before.
+    # Each crafted file a few bytes off a good one; the first four raised TokenError, MemoryError
+    # (the header's shape 218 TiB), NotImplementedError and zlib.error out of haad enroll before.
     plain, packed = _saved(False), _saved(True)
     header = io.BytesIO()
     np.save(header, np.zeros((5, 20, 3), np.float32))
     files: list[tuple[str, bytes]] = [
         ("header.npy", header.getvalue().replace(b"'fortran_order': False", b"'fortran_order':)False")),
+        ("huge.npy", header.getvalue().replace(b"'shape': (5, 20, 3)", b"'shape': (999999999999, 20, 3)")),
         ("version.npz", _zip_entry(plain, 6, 146)),  # needs zip version 14.6 to extract
         ("inflate.npz", packed[:200] + bytes(b ^ 0xFF for b in packed[200:260]) + packed[260:]),
         ("method.npz", _zip_entry(plain, 10, 99)),  # a compression method zipfile lacks
