@@ -666,7 +666,9 @@ function wireReview(id, alert, read) {
     renderAlert(a);
     if (a.reviewed_at === seen) return;
     if (!busy && box.value === shownNote) box.value = a.note;
-    if (!busy) msg.textContent = `Reviewed meanwhile by ${a.reviewed_by || "?"} (${when(a.reviewed_at)}): ${a.status}.`;
+    // Put back to new (reopened, or its "normal" undone) is said so: "…by bob: new." read as if bob
+    // had found it new.
+    if (!busy) msg.textContent = `Reviewed meanwhile by ${a.reviewed_by || "?"} (${when(a.reviewed_at)}): ${a.status === "new" ? "reopened" : a.status}.`;
     shownNote = a.note; seen = a.reviewed_at;
   };
   return show;

@@ -227,3 +227,21 @@ def test_back_from_an_alert_its_row_or_the_one_that_took_its_place_is_current(
     page.keyboard.press("j")
     assert page.evaluate(current) == str(newest_first[3])
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_an_alert_reopened_by_a_colleague_is_said_reopened(page, live_server: str, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    """Reopened (or its "normal" undone) by a colleague, the open page said "Reviewed meanwhile by
+    bob (…): new.", as if bob had reviewed it and found it new."""
+    alert_id = seeded.ids[0]
+    with AlertStore(seeded.url) as store:
+        store.set_status(alert_id, "confirmed", None, reviewer="carol")
+    log_in(page, live_server, f"/alerts/{alert_id}")
+    page.wait_for_function("document.getElementById('alert').dataset.live === 'on'")
+    with AlertStore(seeded.url) as store:
+        store.set_status(alert_id, "new", None, reviewer="bob")
+    page.wait_for_function(
+        "document.getElementById('review-msg').textContent.startsWith('Reviewed meanwhile by bob')"
+    )
+    assert page.locator("#review-msg").inner_text().endswith("): reopened.")
+    assert page.locator("#status-badge").inner_text() == "new"
+    page.goto("about:blank")  # closes the live stream before the server stops
