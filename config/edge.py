@@ -9,7 +9,15 @@ from pydantic import Field, field_validator, model_validator
 from config.base import StrictModel, UserPath
 from config.bus import BusConfig
 from config.events import EventsConfig
-from config.frontend import FrontendHostSettings, StreamConfig, distinct_streams
+from config.frontend import (
+    FrontendHostSettings,
+    SkeletonSourceConfig,
+    StreamConfig,
+    SyntheticSourceConfig,
+    UrlSourceConfig,
+    VideoSourceConfig,
+    distinct_streams,
+)
 from config.secrets import no_inline_password
 from config.serve import ServeConfig
 from config.store import StoreConfig
@@ -102,6 +110,31 @@ class EdgeConfig(FrontendHostSettings):
         return v
 
     @model_validator(mode="after")
+    def _gaps_span_a_frame(self) -> EdgeConfig:
+        # A hole is time between frames beyond max_gap_s: under a stream's frame interval, every frame
+        # ended its segment and nothing was ever scored (resets counted as gaps, no alert possible).
+        for s in self.streams:
+            fps = _most_frames_per_s(s)
+            if fps is not None and self.worker.max_gap_s <= 1 / fps:
+                raise ValueError(
+                    f"worker.max_gap_s ({self.worker.max_gap_s:g} s) must exceed stream {s.id}'s frame "
+                    f"interval (1/{fps:g} s): every frame would be a hole, and nothing would be scored"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _bus_keys_for_both_roles(self) -> EdgeConfig:
         self.bus.require_keys(worker=True, frontend=self.run_frontends)
         return self
+
+
+def _most_frames_per_s(stream: StreamConfig) -> float | None:
+    """The most frames a second ``stream`` sends, where its settings say (None: they do not): its
+    source's frame rate, or for a camera, video or images its pose_fps if lower."""
+    source = stream.source
+    fps = None if isinstance(source, UrlSourceConfig | VideoSourceConfig) else source.fps
+    if isinstance(source, SkeletonSourceConfig) and source.path.lower().endswith(".npz"):
+        fps = None  # a clip-set file has its own rate
+    if isinstance(source, SyntheticSourceConfig | SkeletonSourceConfig) or stream.pose_fps is None:
+        return fps
+    return stream.pose_fps if fps is None else min(fps, stream.pose_fps)

@@ -167,3 +167,24 @@ def test_a_performance_starting_at_an_absurd_wall_clock_time_is_refused_at_load(
         r = CliRunner().invoke(app, ["config", "validate", str(path)])
         assert r.exit_code == 2, r.output
         assert "streams.0.source.starts_at" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(
+    ("streams", "under", "over"),
+    [
+        ("[{id: cam}]", 0, 0.04),  # the synthetic performer, 30 frames a second
+        ("[{id: cam, source: {kind: webcam}, pose_fps: 10}]", 0.1, 0.11),
+        ("[{id: cam, source: {kind: images, path: f, fps: 2}}]", 0.5, 0.6),
+        ("[{id: a}, {id: cam, source: {kind: skeleton, path: s.npy, fps: 15}}]", 0.05, 0.07),
+    ],
+)
+def test_max_gap_s_under_a_streams_frame_interval_is_refused_at_load(
+    tmp_path: Path, streams: str, under: float, over: float
+) -> None:
+    # Valid before, and then every frame ended its segment: no window was ever scored, no alert raised.
+    path = tmp_path / "edge.yaml"
+    path.write_text(f"streams: {streams}\nworker: {{max_gap_s: {under}}}\n")
+    with pytest.raises(ConfigError, match=r"worker\.max_gap_s .* must exceed stream cam's frame interval"):
+        parse_config(path.read_text(), EdgeConfig, str(path))
+    path.write_text(f"streams: {streams}\nworker: {{max_gap_s: {over}}}\n")
+    parse_config(path.read_text(), EdgeConfig, str(path))
