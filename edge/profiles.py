@@ -19,7 +19,6 @@ import io
 import json
 import math
 import re
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from clips.files import UNREADABLE_NUMPY
 from models.files import atomic_write
 from models.preprocess import WindowSpec
 from models.skeleton import NUM_JOINTS
@@ -43,7 +43,7 @@ DEFAULT_BEHAVIOUR = "normal"  # the one behaviour of a profile enrolled without 
 # The window spec fields that decide what a support window holds (a profile records them at enrolment).
 _WINDOW_CONTENT = ("frames", "fps", "root", "scale", "facing")
 # What a truncated, foreign or hand-edited profile file raises inside json and numpy.
-_UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
+_UNREADABLE = (*UNREADABLE_NUMPY, TypeError)
 
 
 class ProfileError(ValueError):

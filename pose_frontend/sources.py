@@ -35,6 +35,7 @@ import numpy as np
 
 from bus.messages import MAX_PEOPLE
 from clips import CLIP_FILE_SUFFIXES, load_clips
+from clips.files import UNREADABLE_NUMPY
 from config.frontend import (
     ImagesSourceConfig,
     SkeletonSourceConfig,
@@ -366,7 +367,7 @@ def _load_replay(
             if raw.ndim == 4 and len(raw):
                 joints = to_canonical(raw, layout)  # type: ignore[arg-type]
                 return [(np.arange(len(joints)) / fps, joints.astype(np.float32))]
-        except (OSError, ValueError) as e:
+        except UNREADABLE_NUMPY as e:
             raise SourceError(f"cannot replay {file}: {e}") from e
     try:
         # 0: no frame is less visible, so none is left out here (the worker's rule, not a copy of it)

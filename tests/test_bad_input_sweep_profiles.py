@@ -8,16 +8,10 @@ import random
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from edge.profiles import Profile, ProfileError, ProfileStore
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge/profiles.py's _UNREADABLE lacks TokenError, NotImplementedError, zlib.error, LZMAError "
-    "(clips.files.UNREADABLE_NUMPY has them): zlib.error escapes; take it from there, then drop this mark",
-)
 def test_a_profile_file_with_bits_flipped_is_a_profile_error(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     store = ProfileStore(tmp_path)

@@ -14,11 +14,6 @@ from typer.testing import CliRunner
 from haad.cli import app
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pose_frontend/sources.py _load_replay catches (OSError, ValueError) around np.load of a .npy: "
-    "TokenError and MemoryError escape; catch clips.files.UNREADABLE_NUMPY there, then drop this mark",
-)
 @pytest.mark.parametrize(
     ("old", "new"),
     [
