@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,8 @@ from fastapi.responses import Response, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 from starlette.types import Scope
@@ -243,33 +245,57 @@ def review_alerts(body: schemas.BulkReviewIn, who: Who, ctx: Ctx) -> dict[str, A
     return {"updated": updated, "missing": missing, "changed": changed}
 
 
+# A live stream's place: "<event id>:<event uid>" (a plain id, as older pages sent, is taken as given).
+RESUME = re.compile(r"([0-9]{1,19})(?::([0-9a-f-]{36}))?")
+
+
+def _resume_point(value: str | None) -> tuple[int, str | None] | None:
+    m = RESUME.fullmatch(value or "")
+    return (int(m[1]), m[2]) if m and int(m[1]) <= MAX_ID else None
+
+
 @router.get("/events/live", include_in_schema=False)
 async def live_events(
-    request: Request, who: Who, ctx: Ctx, after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None
+    request: Request,
+    who: Who,
+    ctx: Ctx,
+    after: Annotated[str | None, Query(max_length=60, pattern=RESUME.pattern)] = None,
 ) -> StreamingResponse:
-    """Server-sent events: every alert change from the events outbox (``id:`` the event id), so a
-    browser that reconnects with ``Last-Event-ID`` misses none; without one (or one no event id can
-    be: PostgreSQL would refuse it), changes from now on."""
-    header = request.headers.get("last-event-id", "")
-    start = int(header) if header.isdigit() and int(header) <= MAX_ID else after
+    """Server-sent events: every alert change from the events outbox (``id:`` the event's id and
+    uid), so a browser that reconnects with ``Last-Event-ID`` misses none; without one (or one no
+    event id can be: PostgreSQL would refuse it), changes from now on."""
+    start = _resume_point(request.headers.get("last-event-id"))
+    if start is None and after is not None:
+        start = _resume_point(after)
+        if start is None:
+            raise HTTPException(422, f"after: no event id can be {after}")
+    resumed = start is not None
     if start is None:
         with ctx.store.reading() as s:
-            start = int(s.scalar(select(func.max(Event.id))) or 0)
+            start = _newest(s)
     return StreamingResponse(
-        _event_stream(request, ctx, who, start),
+        _event_stream(request, ctx, who, start, resumed),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-async def _event_stream(request: Request, ctx: ReviewContext, who: Identity, last: int) -> AsyncIterator[str]:
+async def _event_stream(
+    request: Request, ctx: ReviewContext, who: Identity, start: tuple[int, str | None], resumed: bool
+) -> AsyncIterator[str]:
     yield "retry: 2000\n\n"
     quiet = 0.0
     log_down = False
+    last, uid = start
     while not await request.is_disconnected() and not ctx.stopping.is_set():
         try:
-            events = await run_in_threadpool(_events_after, ctx, last)
-            log_down = False
+            at, events = await run_in_threadpool(_events_after, ctx, last, uid)
+            if at != (last, uid) and not resumed:
+                # The log was made afresh under the open stream: it ends, the browser reconnects
+                # and the page catches up on what it shows, as after any drop. (A page's place,
+                # resumed, may be in the old log: the stream goes on from the new one's newest.)
+                return
+            (last, uid), resumed, log_down = at, False, False
         except LOG_UNREACHABLE as err:
             # The stream waits for the log to come back: broken off, it logged a traceback, and so did
             # each open page's reconnect, every 2 s (one with Last-Event-ID reads nothing first).
@@ -283,9 +309,9 @@ async def _event_stream(request: Request, ctx: ReviewContext, who: Identity, las
             yield "event: signed-out\ndata: {}\n\n"
             return
         for e in events:
-            data = {"event_id": e.id, "type": e.kind, "alert": e.payload["alert"]}
-            yield f"id: {e.id}\nevent: alert\ndata: {json.dumps(data)}\n\n"
-            last = e.id
+            data = {"event_id": e.id, "event_uid": e.uid, "type": e.kind, "alert": e.payload["alert"]}
+            yield f"id: {e.id}:{e.uid}\nevent: alert\ndata: {json.dumps(data)}\n\n"
+            last, uid = e.id, e.uid
         quiet = 0.0 if events else quiet + LIVE_POLL_S
         if quiet >= 15.0:  # a comment now and then keeps proxies from closing an idle stream
             yield ": keep-alive\n\n"
@@ -293,9 +319,22 @@ async def _event_stream(request: Request, ctx: ReviewContext, who: Identity, las
         await asyncio.sleep(LIVE_POLL_S)
 
 
-def _events_after(ctx: ReviewContext, last: int) -> list[OutboxEvent]:
+def _newest(s: Session) -> tuple[int, str | None]:
+    row = s.execute(select(Event.id, Event.uid).order_by(Event.id.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else (0, None)
+
+
+def _events_after(
+    ctx: ReviewContext, last: int, uid: str | None
+) -> tuple[tuple[int, str | None], list[OutboxEvent]]:
     with ctx.store.reading() as s:
-        return pending_events(s, last, 100)
+        # Event ``last`` is another one (or none) in a log deleted and made afresh, a backup put
+        # back, a new database: its ids repeat the old log's, and the stream, waiting for one past
+        # ``last``, said nothing until the new log's ids got there. It goes on from the newest
+        # event instead (a page catches up on what it shows as after any reconnect).
+        if uid is not None and s.scalar(select(Event.uid).where(Event.id == last)) != uid:
+            last, uid = _newest(s)
+        return (last, uid), pending_events(s, last, 100)
 
 
 @router.get("/alerts/{alert_id}", response_model=schemas.AlertDetail, responses=NOT_FOUND)
