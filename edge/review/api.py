@@ -571,14 +571,18 @@ def rollback_profile(name: str, body: schemas.RollbackIn, who: Who, ctx: Ctx) ->
         raise HTTPException(404, f"no profile named {name!r}")
     if body.version not in ctx.profiles.versions(name):
         raise HTTPException(409, f"profile {name} has no version {body.version}")
-    with profile_lock(ctx.profiles, name):
-        try:
+    # A damaged version file, or a profiles folder full or read-only (a 500 before), as marking
+    # normal says it.
+    try:
+        with profile_lock(ctx.profiles, name):
             old = ctx.profiles.load(name, body.version)
-        except ProfileError as e:  # a damaged version file
-            raise HTTPException(409, str(e)) from None
-        entry = {"action": "rollback", "to_version": body.version, "reviewer": who.name, "note": body.note,
-                 "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
-        ctx.profiles.save(replace(old, meta={**old.meta, "feedback": [*old.meta.get("feedback", []), entry]}))
+            entry = {"action": "rollback", "to_version": body.version, "reviewer": who.name, "note": body.note,
+                     "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+            ctx.profiles.save(
+                replace(old, meta={**old.meta, "feedback": [*old.meta.get("feedback", []), entry]})
+            )
+    except ProfileError as e:
+        raise HTTPException(409, str(e)) from None
     return _profile_out(ctx, name)
 
 
