@@ -349,7 +349,7 @@ class StreamConfig(StrictModel):
     )
     profiles: list[ProfileName] = Field(
         default_factory=list,
-        description="Behaviour profiles this stream is scored against (the daemon reads it).",
+        description="Behaviour profiles this stream is scored against; none: every loaded profile, one alert against all of them (`walk+sit`).",
     )
     pose_fps: float | None = Field(
         default=20.0,
