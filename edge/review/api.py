@@ -339,6 +339,9 @@ def _events_after(
 
 @router.get("/alerts/{alert_id}", response_model=schemas.AlertDetail, responses=NOT_FOUND)
 def get_alert(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
+    # First: it settles a version a killed mark or undo left unrecorded (the alert's status, its
+    # feedback row), so the alert read after is as that version says (it showed the old status once).
+    in_profile = current_feedback(ctx.store, ctx.profiles, alert_id)
     a = _get(ctx, alert_id)
     index = _snapshot_index(ctx, a.episode_key)
     return {
@@ -350,7 +353,7 @@ def get_alert(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
         "timeline": [] if a.timeline is None else a.timeline.astype(float).tolist(),
         "timeline_holes": timeline_holes(a.timeline),
         "feedback": feedback_history(ctx.store, alert_id),
-        "in_profile": current_feedback(ctx.store, ctx.profiles, alert_id),
+        "in_profile": in_profile,
     }
 
 
