@@ -140,6 +140,9 @@ function liveAlerts(onChange, state = () => {}) {
   window.addEventListener("pagehide", live.close);
   return live;
 }
+// An alert's profile as scored: one of a camera scored against several ("calm+ward") has no one
+// version (0), and said "calm+ward v0", a version no profile has.
+const profileOf = (a) => (a.profile_version ? `${a.profile} v${a.profile_version}` : a.profile);
 // One call for a burst (a bulk review writes an event per alert), after it.
 const debounced = (fn, ms = 200) => { let t = null; return () => { clearTimeout(t); t = setTimeout(fn, ms); }; };
 const SVG = "http://www.w3.org/2000/svg";
@@ -300,7 +303,7 @@ async function alertsPage() {
         while (tr.children.length > 2) tr.lastChild.remove();
         const thumb = a.snapshots ? el("img", { class: "thumb", src: `/api/v1/alerts/${a.id}/thumbnail.jpg`, alt: `alert ${a.id}`, loading: "lazy" }) : "";
         tr.append(el("td", { class: "thumb" }, thumb), el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
-          el("td", {}, a.host || "–"), el("td", {}, who(a)), el("td", {}, `${a.profile} v${a.profile_version}`),
+          el("td", {}, a.host || "–"), el("td", {}, who(a)), el("td", {}, profileOf(a)),
           el("td", {}, `${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)}`), el("td", {}, badge(a.status)));
       }
       if (rowsEl.children[i] !== tr) rowsEl.insertBefore(tr, rowsEl.children[i] || null);
@@ -551,7 +554,7 @@ function showScene(id, a) {
 function renderAlert(a) {
   document.getElementById("status-badge").replaceChildren(badge(a.status));
   const rows = [["host", a.host || "–"], ["stream", a.stream_id], ["person", a.person ? String(a.person) : "– (one person per camera)"],
-    ...(a.box ? [["where", personBox(a)]] : []), ["profile", `${a.profile} v${a.profile_version}`], ["model", a.model_version],
+    ...(a.box ? [["where", personBox(a)]] : []), ["profile", profileOf(a)], ["model", a.model_version],
     ["started", when(a.started_at)], ["ended", a.ended_at ? when(a.ended_at) : "open"], ["duration", dur(a)],
     ["peak / mean", `${a.peak_score.toFixed(3)} / ${a.mean_score.toFixed(3)}`], ["threshold", a.threshold.toFixed(3)],
     // which of its profile's normal behaviours the peak was closest to (unknown for older alerts: no row)
