@@ -295,12 +295,16 @@ async def _event_stream(
                 # and the page catches up on what it shows, as after any drop. (A page's place,
                 # resumed, may be in the old log: the stream goes on from the new one's newest.)
                 return
+            if log_down:  # the page catches up (it reloads what it shows)
+                yield "event: log-up\ndata: {}\n\n"
             (last, uid), resumed, log_down = at, False, False
         except LOG_UNREACHABLE as err:
             # The stream waits for the log to come back: broken off, it logged a traceback, and so did
             # each open page's reconnect, every 2 s (one with Last-Event-ID reads nothing first).
             if not log_down and not isinstance(err, LogNotOpen):  # that one is logged at start
                 log.warning("live updates: alert log unreachable (%s); waiting for it", why_unreachable(err))
+            if not log_down:  # said to the page: it went on saying "live" with nothing to come
+                yield "event: log-down\ndata: {}\n\n"
             log_down, events = True, []
         # A session logged out or expired ends its streams, saying so (a page goes to the login
         # without a reconnect, refused 401); asked after reading, so no change written after the

@@ -112,8 +112,9 @@ function shortcuts(keys) {
 }
 // The browser's zone, by name: what a date field (datetime-local) holds a time in.
 const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const LOG_DOWN = "paused: the alert log does not answer";
 // Every alert change, from the events outbox: the browser resumes after a drop (Last-Event-ID).
-// `state` hears "live" or "reconnecting…"; the stream closes with the page (or `close()`).
+// `state` hears "live", "reconnecting…" or LOG_DOWN; the stream closes with the page (or `close()`).
 function liveAlerts(onChange, state = () => {}) {
   let source = null, lastId = "", closed = false;
   const open = () => {
@@ -124,6 +125,10 @@ function liveAlerts(onChange, state = () => {}) {
     // so: the page goes to the login at once, never saying "reconnecting…" (in red on an alert's
     // page) for the 2 s until a refused reconnect would have told it.
     source.addEventListener("signed-out", () => { live.close(); toLogin(); });
+    // The server's alert log stopped answering: the stream stays open, but nothing comes until it
+    // answers again (the page then catches up, as after a reconnect).
+    source.addEventListener("log-down", () => state(LOG_DOWN));
+    source.addEventListener("log-up", () => state("live"));
     source.onerror = () => {
       if (closed || leaving) return;
       if (source.readyState !== EventSource.CLOSED) { state("reconnecting…"); return; }  // the browser does
@@ -499,11 +504,11 @@ async function alertPage() {
 // shows is then only what was known.
 function follow(first, read, onChange) {
   const box = document.getElementById("alert"), state = document.getElementById("live-state");
-  let lostAt = null, open = !first.ended_at, caughtUp = false;
+  let lostAt = null, open = !first.ended_at, caughtUp = false, why = "";
   const say = () => {
     if (lostAt) {
       state.className = "error";
-      state.textContent = `No live updates since ${when(lostAt)} (reconnecting…): it may have ${open ? "ended" : "been reviewed"} since.`;
+      state.textContent = `No live updates since ${when(lostAt)} (${why}): it may have ${open ? "ended" : "been reviewed"} since.`;
     } else { state.className = "muted"; state.textContent = open ? "Open: followed live." : ""; }
   };
   const update = async () => {
@@ -521,7 +526,7 @@ function follow(first, read, onChange) {
       // What changed meanwhile: while the stream was down, or between the page's first read and
       // the stream's start (it begins with the changes from then on).
       if (lostAt || !caughtUp) { lostAt = null; caughtUp = true; update(); unreviewedBadge(); }
-    } else { lostAt = lostAt || new Date(); box.dataset.live = "lost"; }
+    } else { lostAt = lostAt || new Date(); why = s; box.dataset.live = "lost"; }
     say();
   });
 }

@@ -38,12 +38,13 @@ def test_j_then_enter_or_space_act_on_the_alert_moved_to_not_the_button_pressed_
         page.goto("about:blank")  # closes the live stream before the server stops
 
 
-def test_pages_opened_while_the_alert_log_is_down_load_once_it_answers(
-    browser, pg_proxy: tuple[Any, str], tmp_path: Path
+def test_pages_open_or_opened_while_the_alert_log_is_down_say_so_and_load_once_it_answers(
+    browser, pg_url: str, pg_proxy: tuple[Any, str], tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """With the log down, the list said "Error: alert log unreachable; try again shortly" and stayed
-    empty after it came back; an alert opened then was an error page for good; and a review pressed
-    meanwhile said the reason twice, telling the reviewer to reload (onto that error page)."""
+    """With the log down, an open list went on saying "live" (nothing could come); one opened then
+    said "Error: alert log unreachable; try again shortly" and stayed empty after it came back; an
+    alert opened then was an error page for good; and a review pressed meanwhile said the reason
+    twice, telling the reviewer to reload (onto that error page)."""
     proxy, url = pg_proxy
     (tmp_path / "profiles").mkdir()
     seeded = seed(url, tmp_path / "profiles")
@@ -54,7 +55,17 @@ def test_pages_opened_while_the_alert_log_is_down_load_once_it_answers(
             opened = context.new_page()
             log_in(opened, base, f"/alerts/{alert_id}")
             opened.wait_for_selector("#meta dd")
+            watching = context.new_page()
+            watching.goto(base + "/")
+            watching.wait_for_function("document.getElementById('live-state').textContent === 'live'")
             proxy.set("refuse")
+            paused = "paused: the alert log does not answer"
+            watching.wait_for_function(f"document.getElementById('live-state').textContent === '{paused}'")
+            opened.wait_for_function(
+                f"document.getElementById('live-state').textContent.includes('({paused})')"
+            )
+            with AlertStore(pg_url) as store:  # a colleague's review meanwhile, where the log still answers
+                store.set_status(seeded.ids[1], "dismissed", None, reviewer="bob")
             opened.click("#confirm")
             opened.wait_for_function("document.getElementById('review-msg').textContent !== '…'")
             assert (
@@ -73,7 +84,9 @@ def test_pages_opened_while_the_alert_log_is_down_load_once_it_answers(
             listed.wait_for_function("document.querySelectorAll('#rows tr').length === 6", timeout=15_000)
             assert listed.locator("#first-read").count() == 0
             reloaded.wait_for_selector("#meta dd", timeout=15_000)
-            for p in (opened, listed, reloaded):
+            watching.wait_for_selector(f"#rows tr.dismissed[data-id='{seeded.ids[1]}']", timeout=15_000)
+            assert watching.locator("#live-state").inner_text() == "live"
+            for p in (opened, watching, listed, reloaded):
                 p.goto("about:blank")  # closes the live streams before the server stops
     finally:
         context.close()
