@@ -108,6 +108,8 @@ def test_back_and_forward_step_through_the_pages_and_filters_the_reviewer_chose(
     page.wait_for_url("**/?offset=5")
     page.select_option("#f-stream", "door")
     page.wait_for_url("**/?stream=door")
+    # the address changes as the filter is asked for, before its answer: the old summary till then
+    page.wait_for_function("document.getElementById('summary').textContent.startsWith('3 alert(s)')")
     assert _shown(page) == ("3 alert(s) match, 3 unreviewed · showing 1–3", "page 1 of 1", 3)
     page.go_back()
     page.wait_for_url("**/?offset=5")
