@@ -532,10 +532,22 @@ async def mark_alert_normal(alert_id: AlertId, body: schemas.NormalIn, who: Who,
     response_model=schemas.FeedbackOut,
     responses={**NOT_FOUND, 409: {"model": schemas.Problem}, 503: {"model": schemas.Problem}},
 )
-async def undo_alert_normal(alert_id: AlertId, who: Who, ctx: Ctx) -> dict[str, Any]:
+async def undo_alert_normal(
+    alert_id: AlertId,
+    who: Who,
+    ctx: Ctx,
+    if_reviewed_at: Annotated[
+        datetime | None, Query(description=schemas.Unchanged.model_fields["if_reviewed_at"].description)
+    ] = None,
+) -> dict[str, Any]:
     """Take the alert's windows out of the profile or overlay they went to (a new version of it); the
     alert is reopened."""
-    _get(ctx, alert_id, windows=False)
+    # As the other reviews: a page open for a while undid a colleague's later review unseen.
+    _check_unchanged(
+        ctx,
+        alert_id,
+        schemas.Unchanged(**({} if if_reviewed_at is None else {"if_reviewed_at": if_reviewed_at})),
+    )
     backend = await _backend(ctx)
     try:
         result = await run_in_threadpool(

@@ -663,7 +663,8 @@ function wireReview(id, alert, read) {
     return `Normal for ${r.cameras.join(", ")}: behaviour ${r.behaviour} added to ${where}, v${r.version} (${r.windows} windows; threshold ${r.threshold.toFixed(3)} unchanged). Running workers pick it up within seconds.`;
   });
   document.getElementById("undo").onclick = () => act(async () => {
-    const r = await api(`/alerts/${id}/normal`, { method: "DELETE" });
+    // Over the review shown, as the others: it undid a colleague's later review unseen.
+    const r = await api(`/alerts/${id}/normal` + (seen ? `?if_reviewed_at=${encodeURIComponent(seen)}` : ""), { method: "DELETE" });
     return `Removed from ${r.scope === "camera" ? `profile ${r.profile} for camera ${r.stream}` : `profile ${r.profile}`}: v${r.version}; it alerts again on ${r.cameras.join(", ")}.`;
   });
   // The alert as read (after an action here, or live): the next review is made over the review

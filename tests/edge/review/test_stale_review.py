@@ -156,3 +156,49 @@ def test_a_bulk_review_of_selected_alerts_on_a_stale_list_leaves_a_colleagues_re
     )
     with AlertStore(seeded.url) as store:
         assert (store.get_alert(first).status, store.get_alert(second).status) == ("confirmed", "dismissed")
+
+
+def test_an_undo_of_normal_naming_the_review_it_saw_is_refused_once_another_came(
+    client: TestClient, seeded: Seeded
+) -> None:
+    """Undoing "normal" took no if_reviewed_at (it was ignored): a page open for a while took the
+    windows out and reopened the alert over a colleague's later review."""
+    from edge.profiles import ProfileStore
+
+    alert_id, url = seeded.ids[0], f"/api/v1/alerts/{seeded.ids[0]}/normal"
+    assert client.post(url, json={"scope": "camera"}, headers=AUTH).status_code == 200
+    seen = client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()["reviewed_at"]
+    versions = ProfileStore(seeded.profiles).versions("demo-walk")
+    with AlertStore(seeded.url) as store:
+        store.set_status(alert_id, "confirmed", "bob: not normal at all", reviewer="bob")
+    stale = client.delete(url, params={"if_reviewed_at": seen}, headers=AUTH)
+    assert stale.status_code == 409 and "reviewed meanwhile (confirmed, by bob)" in stale.json()["detail"]
+    assert ProfileStore(seeded.profiles).versions("demo-walk") == versions  # nothing taken out
+    now = client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()
+    assert (now["status"], now["in_profile"]) == ("confirmed", "demo-walk@door")
+    fresh = client.delete(url, params={"if_reviewed_at": now["reviewed_at"]}, headers=AUTH)
+    assert fresh.status_code == 200, fresh.text
+    assert client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()["in_profile"] is None
+
+
+def test_the_alert_page_left_open_does_not_undo_normal_over_another_reviewers_review(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    alert_id = seeded.ids[0]
+    marked = httpx.post(
+        f"{live_server}/api/v1/alerts/{alert_id}/normal", json={"scope": "camera"}, headers=AUTH
+    )
+    assert marked.status_code == 200, marked.text
+    page.route("**/api/v1/events/live*", lambda route: route.abort())  # it has not heard of bob's review
+    log_in(page, live_server, f"/alerts/{alert_id}")
+    page.wait_for_selector("#undo:not([hidden])")
+    with AlertStore(seeded.url) as store:
+        store.set_status(alert_id, "confirmed", "bob: not normal at all", reviewer="bob")
+    page.click("#undo")
+    page.wait_for_function("document.getElementById('review-msg').textContent.startsWith('Failed')")
+    assert "reviewed meanwhile (confirmed, by bob)" in page.locator("#review-msg").inner_text()
+    assert page.locator("#status-badge").inner_text() == "confirmed"
+    with AlertStore(seeded.url) as store:
+        assert store.get_alert(alert_id).status == "confirmed"
