@@ -28,6 +28,7 @@ else changed in between, the result equals the version before the addition.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -60,6 +61,15 @@ class AlreadyNormal(FeedbackError):
     def __init__(self, alert_id: int, where: str) -> None:
         super().__init__(f"alert {alert_id} is already normal in {where}: undo that first")
         self.alert_id = alert_id
+
+
+class AlreadyUndone(FeedbackError):
+    """The alert's windows are out of every profile, and the alert log's last word on it is an undo
+    (one that finished, or one killed once its version was saved, recorded since): undoing it is done."""
+
+    def __init__(self, alert_id: int, where: str, version: int) -> None:
+        super().__init__(f"alert {alert_id} is not in any profile: its undo made {where} v{version}")
+        self.alert_id, self.where, self.version = alert_id, where, version
 
 
 @dataclass(frozen=True)
@@ -483,6 +493,9 @@ def undo_normal(
     and reopen the alert."""
     where = current_feedback(store, profiles, alert_id)
     if where is None:
+        last = feedback_history(store, alert_id)[-1:]
+        if last and last[0]["action"] == "undo":
+            raise AlreadyUndone(alert_id, last[0]["profile"], last[0]["version"])
         raise FeedbackError(f"alert {alert_id} is not in any profile")
     name, stream = parse_target(where)
     with profile_lock(profiles, name):
@@ -566,16 +579,18 @@ def _where(store: AlertStore, profiles: ProfileStore, alert_id: int) -> str | No
     return None
 
 
-def settle_feedback(store: AlertStore, profiles: ProfileStore, alert_id: int) -> None:
+def settle_feedback(store: AlertStore, profiles: ProfileStore, alert_id: int) -> bool:
     """Record a mark or undo of the alert that a profile's (or overlay's) newest version made but the
     alert log missed (the process killed, or the log's commit failing, after the save): its row, from
     the version's own ``meta["feedback"]``, and the alert's status (dismissed, or reopened), as the
     whole mark or undo would have. Without this, a killed undo left the alert dismissed though the
     served version no longer holds it, and a killed mark left it new though it does. Under the
     profile's lock, taken only when such a version is seen: no writer is between its save and its
-    commit then. A lock or log that takes no write now leaves it for a later call (logged)."""
+    commit then. A lock or log that takes no write now leaves it for a later call (logged): False
+    then, True when nothing is left unrecorded."""
     with store.reading() as s:
         episode = s.scalar(select(Alert.episode_key).where(Alert.id == alert_id))
+    settled = True
     for where, _ in _places(store, alert_id):
         if (seen := _unrecorded(store, profiles, where, alert_id, episode)) is None:
             continue
@@ -596,9 +611,54 @@ def settle_feedback(store: AlertStore, profiles: ProfileStore, alert_id: int) ->
         except (ProfileError, SQLAlchemyError) as e:
             log.warning("alert %d: the %s that made %s v%d is not in the alert log yet: %s", alert_id, action,
                         where, version, e)  # fmt: skip
+            settled = False
             continue
         log.warning("alert %d: recorded the %s that made %s v%d, which the alert log missed", alert_id,
                     action, where, version)  # fmt: skip
+    return settled
+
+
+class FeedbackSettler:
+    """Settles (:func:`settle_feedback`) the alerts of every profile's and camera overlay's newest
+    feedback entry, without anyone opening them: run by housekeeping every ``reload_every_s`` (and so
+    at ``haad run``'s start), so that the alert list says what the profiles do (a mark killed once
+    its version was saved left its alert "new" in the list until someone opened it). Cheap: a
+    version's metadata is read once, and again only while its alerts could not be settled (the
+    alert log or the lock took no write: tried at the next poll)."""
+
+    def __init__(self, store: AlertStore, profiles: ProfileStore) -> None:
+        self.store, self.profiles = store, profiles
+        self.settled: dict[str, tuple[int, int]] = {}  # target -> the stamp of its version settled
+
+    def poll(self) -> None:
+        for name in self.profiles.names():
+            overlays = overlay_store(self.profiles, name)
+            targets = [(name, self.profiles), *((target_name(name, s), overlays) for s in overlays.names())]
+            for where, folder in targets:
+                stamp = folder.stamp(parse_target(where)[1] or name)
+                if stamp is None or self.settled.get(where) == stamp:
+                    continue
+                try:
+                    if self._settle(where):
+                        self.settled[where] = stamp
+                except (ProfileError, SQLAlchemyError, OSError) as e:  # the log down: the next poll
+                    log.warning("cannot settle the feedback of %s yet: %s", where, e)
+
+    def run(self, done: threading.Event, every_s: float) -> None:
+        """Poll until ``done``, every ``every_s``."""
+        while True:
+            try:
+                self.poll()
+            except Exception:
+                log.exception("settling feedback failed; trying again later")
+            if done.wait(every_s):
+                return
+
+    def _settle(self, where: str) -> bool:
+        meta = _newest_meta(self.profiles, where)
+        entries = meta.get("feedback") if meta is not None else None
+        alert_ids = entries[-1].get("alert_ids", []) if entries else []
+        return all([settle_feedback(self.store, self.profiles, int(i)) for i in alert_ids])
 
 
 def _unrecorded(

@@ -149,8 +149,12 @@ class RetentionClock:
 
 
 def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
-    """The notifier (when sinks are configured) and retention every ``store.retention.every_s``."""
+    """The notifier (when sinks are configured), the feedback the alert log missed recorded every
+    ``reload_every_s`` (:class:`edge.feedback.FeedbackSettler`), and retention every
+    ``store.retention.every_s``."""
     from edge.events.notifier import Notifier, build_sinks
+    from edge.feedback import FeedbackSettler
+    from edge.profiles import ProfileStore
     from edge.snapshots import alerts_root, prune_snapshots, snapshot_modes
     from edge.store.retention import prune
 
@@ -166,6 +170,13 @@ def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
                                 snapshot_streams=snapshot_modes(cfg), new_sinks_from=started)  # fmt: skip
             thread = threading.Thread(target=notifier.run, args=(stop,), name="notifier", daemon=True)
             thread.start()
+        # Stopped once the retention loop below ends, by an event of its own: it shares no wait on
+        # ``stop`` with that loop.
+        settler_done = threading.Event()
+        settler = FeedbackSettler(store, ProfileStore(Path(cfg.profiles_dir)))
+        settling = threading.Thread(target=settler.run, args=(settler_done, cfg.reload_every_s), name="feedback-settler",
+                                    daemon=True)  # fmt: skip
+        settling.start()
         try:
             while not stop.is_set():
                 try:
@@ -178,6 +189,8 @@ def run_housekeeping(cfg: EdgeConfig, stop: threading.Event) -> None:
                     log.exception("retention failed; trying again later")
                 stop.wait(cfg.store.retention.every_s)
         finally:
+            settler_done.set()
+            settling.join(30.0)
             if thread is not None:
                 thread.join(30.0)
             if notifier is not None:

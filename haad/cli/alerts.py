@@ -550,6 +550,7 @@ def _review_normal(
     from edge.backends import make_backend
     from edge.feedback import (
         AlreadyNormal,
+        AlreadyUndone,
         FeedbackError,
         mark_normal,
         preview_normal,
@@ -595,6 +596,8 @@ def _review_normal(
             raise fail(e.args[0]) from None
         except AlreadyNormal as e:
             raise fail(f"{e}: haad alerts review {e.alert_id} --undo-normal") from None
+        except AlreadyUndone as e:  # a run killed once its version was saved, or a second undo: done
+            return f"alert {alert_id}: already undone: removed from {e.where} -> v{e.version}"
         except ProfileError as e:
             # --db alone (as `haad demo` prints it) looks for profiles in ./profiles: say where else
             hint = (

@@ -4,17 +4,24 @@ blocked nor refused for ever, and what the profile holds is what the review show
 
 from __future__ import annotations
 
+import json
+import logging
 import signal
+import sqlite3
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
-from edge.feedback import current_feedback, feedback_history
+from config.edge import EdgeConfig
+from edge import services
+from edge.feedback import FeedbackSettler, current_feedback, feedback_history
 from edge.profiles import ProfileStore, ProfileWatcher
 from edge.store import AlertStore
 from tests.edge.review.review_helpers import Seeded, seed
+from tests.edge.test_alerts_sink import wait_for
 from tests.forked import run_forked
 
 # `haad ARGS` killing itself at one moment (MOMENT) of marking an alert normal or undoing that: amid
@@ -216,3 +223,92 @@ def test_an_alert_of_the_same_id_in_a_profile_from_another_sites_log_is_not_take
             }
             store.save(replace(v1, meta=meta))
             assert current_feedback(log, store, alert_id) == found, episode
+
+
+def test_housekeeping_records_a_killed_mark_or_undo_so_the_alert_list_says_it_without_the_alert_opened(
+    tmp_path: Path, seeded: Seeded, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The alert list (the review page's, ``haad alerts list``) said "new" for an alert whose windows a
+    mark killed once its version was saved had put in the profile, and "dismissed" for one a killed
+    undo had taken out, until someone opened that alert. Housekeeping records them: at its start,
+    and within ``reload_every_s`` of the version; with the alert log locked, once it answers again.
+    Killed at "saved" and at "status", before housekeeping started and while it runs."""
+    first, second, third = seeded.ids[:3]
+    said = tmp_path / "said"
+
+    def killed(alert_id: int, moment: str, flag: str = "--normal") -> None:
+        run = run_forked(
+            _DIES_MARKING.format(moment=moment, args=_review(tmp_path, seeded, alert_id, flag)), said
+        )
+        assert run.returncode == -signal.SIGKILL, (alert_id, moment, run.stderr)
+
+    def listed() -> dict[int, str]:
+        with AlertStore(seeded.url) as log:
+            return {a.id: a.status for a in log.list_alerts()}
+
+    killed(first, "saved")  # before housekeeping starts: its first round records it
+    assert listed()[first] == "new"
+    cfg = EdgeConfig.model_validate(
+        {"store": {"url": seeded.url, "busy_timeout_s": 0.2}, "profiles_dir": str(seeded.profiles),
+         "state_dir": str(tmp_path), "reload_every_s": 0.2}
+    )  # fmt: skip
+    caplog.set_level(logging.WARNING)
+    stop = threading.Event()
+    housekeeping = threading.Thread(target=services.run_housekeeping, args=(cfg, stop))
+    housekeeping.start()
+    try:
+        wait_for(lambda: listed()[first] == "dismissed", 10)
+        killed(second, "status")  # while it runs
+        wait_for(lambda: listed()[second] == "dismissed", 10)
+        killed(first, "saved", "--undo-normal")
+        wait_for(lambda: listed()[first] == "new", 10)
+        # The log locked as the version appears: tried again, recorded once it answers.
+        holder = sqlite3.connect(tmp_path / "alerts.db", isolation_level=None)
+        try:
+            killed(third, "saved")
+            holder.execute("BEGIN EXCLUSIVE")
+            wait_for(lambda: any("cannot settle" in r.getMessage() or "not in the alert log yet" in r.getMessage()
+                                 for r in caplog.records), 10)  # fmt: skip
+        finally:
+            holder.close()
+        wait_for(lambda: listed()[third] == "dismissed", 10)
+    finally:
+        stop.set()
+        housekeeping.join(30)
+    assert housekeeping.is_alive() is False
+    with AlertStore(seeded.url) as log:
+        assert [[h["action"] for h in feedback_history(log, i)] for i in (first, second, third)] == [
+            ["normal", "undo"], ["normal"], ["normal"]
+        ]  # fmt: skip
+    cli = run_forked(f"from haad.cli import app\napp({['alerts', 'list', '--json', '--db', seeded.url]!r}, prog_name='haad')", said)  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    shown = {a["id"]: a["status"] for a in json.loads(cli.stdout)}
+    assert [shown[i] for i in (first, second, third)] == ["new", "dismissed", "dismissed"]
+
+
+@pytest.mark.parametrize("settled_by", ["the undo run again", "housekeeping"])
+def test_an_undo_run_again_after_it_was_killed_once_its_version_was_saved_says_it_is_done(
+    tmp_path: Path, seeded: Seeded, settled_by: str
+) -> None:
+    """It recorded the undo, then exited 1 with "alert N is not in any profile": as if the undo had
+    failed, though it was done. Recorded by the run itself, or by housekeeping before it."""
+    alert_id, said = seeded.ids[0], tmp_path / "said"
+
+    def review(moment: str, flag: str) -> tuple[int, str, str]:
+        run = run_forked(
+            _DIES_MARKING.format(moment=moment, args=_review(tmp_path, seeded, alert_id, flag)), said
+        )
+        return run.returncode, run.stdout, run.stderr
+
+    assert review("", "--normal")[0] == 0
+    assert review("saved", "--undo-normal")[0] == -signal.SIGKILL
+    if settled_by == "housekeeping":
+        with AlertStore(seeded.url) as log:
+            FeedbackSettler(log, ProfileStore(seeded.profiles)).poll()
+    code, out, err = review("", "--undo-normal")
+    assert code == 0, err  # (on stderr, the warning that it recorded the undo, when it did)
+    assert out.endswith(f"alert {alert_id}: already undone: removed from demo-walk -> v3\n"), out
+    with AlertStore(seeded.url) as log:
+        assert [h["action"] for h in feedback_history(log, alert_id)] == ["normal", "undo"]
+        assert log.get_alert(alert_id).status == "new"
+    assert ProfileStore(seeded.profiles).versions("demo-walk") == [1, 2, 3]
