@@ -1105,12 +1105,14 @@ async function livePage() {
       // A stream whose worker stopped keeps its last status row (and an open alert no worker will
       // close): older than a few status intervals, its state is unknown, never shown as current.
       const lastStatus = s.profiles.reduce((t, p) => (t && t > new Date(p.updated_at) ? t : new Date(p.updated_at)), null);
+      // With open alerts and no status row ever (a worker that died before its first, a log whose
+      // statuses are not kept) its state is as unknown: it said ABNORMAL, as if current.
       const stale = !s.live && lastStatus;
-      const [cls, label] = stale ? ["stale", "stale"] : s.open_alerts ? ["new", "ABNORMAL"] : s.live ? ["dismissed", "live"] : ["", "no data"];
+      const [cls, label] = stale ? ["stale", "stale"] : !s.live && s.open_alerts ? ["stale", "unknown"] : s.open_alerts ? ["new", "ABNORMAL"] : s.live ? ["dismissed", "live"] : ["", "no data"];
       const open = s.open_alerts ? ` · ${s.open_alerts} open alert(s), state unknown` : "";
       const card = el("section", { class: "card stream", "data-stream": s.stream_id },
         el("h2", {}, `${s.stream_id} `, el("span", { class: "status " + cls }, label)),
-        el("p", { class: "muted" }, s.live ? `${(s.fps ?? 0).toFixed(1)} fps on ${s.host}` : stale ? `no status since ${when(lastStatus)}${open}` : "no recent status from a worker"));
+        el("p", { class: "muted" }, s.live ? `${(s.fps ?? 0).toFixed(1)} fps on ${s.host}` : stale ? `no status since ${when(lastStatus)}${open}` : `no recent status from a worker${open}`));
       for (const p of s.profiles) {
         const ratio = p.score == null ? 0 : p.score / p.threshold;
         const meter = el("div", { class: "meter" + (ratio > 1 && p.live ? " hot" : "") }, el("span", { style: `width:${Math.min(100, ratio * 50)}%` }));
