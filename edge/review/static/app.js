@@ -245,8 +245,8 @@ async function alertsPage() {
     const tr = el("tr", { "data-id": a.id },
       el("td", { class: "pick" }, pick), el("td", { class: "id" }, el("a", { href: "/alerts/" + a.id, "aria-label": `alert ${a.id}` }, String(a.id))));
     tr.addEventListener("click", (ev) => {
-      if (ev.target.tagName === "A") opening(a.id);  // its link (a click, Enter on it)
-      else if (ev.target.tagName !== "INPUT" && !ev.target.closest("td.pick")) { opening(a.id); location.href = "/alerts/" + a.id; }
+      if (ev.target.closest("td.id")) opening(a.id);  // its link (a click, Enter on it)
+      else if (!ev.target.closest("td.pick, a")) { opening(a.id); location.href = "/alerts/" + a.id; }
     });
     return tr;
   }
@@ -308,7 +308,7 @@ async function alertsPage() {
         while (tr.children.length > 2) tr.lastChild.remove();
         const thumb = a.snapshots ? el("img", { class: "thumb", src: `/api/v1/alerts/${a.id}/thumbnail.jpg`, alt: `alert ${a.id}`, loading: "lazy" }) : "";
         tr.append(el("td", { class: "thumb" }, thumb), el("td", {}, when(a.started_at)), el("td", {}, dur(a)),
-          el("td", {}, a.host || "–"), el("td", {}, who(a)), el("td", {}, profileOf(a)),
+          el("td", {}, a.host || "–"), el("td", {}, el("a", { href: onlyThem(a), title: "this person's alerts only (the filters kept)" }, who(a))), el("td", {}, profileOf(a)),
           el("td", {}, `${a.peak_score.toFixed(3)} / ${a.threshold.toFixed(3)}`), el("td", {}, badge(a.status)));
       }
       if (rowsEl.children[i] !== tr) rowsEl.insertBefore(tr, rowsEl.children[i] || null);
@@ -326,6 +326,13 @@ async function alertsPage() {
     showSelection();
   }
 
+  // The list of one camera's person, the other filters kept: a person's number was to be found and
+  // typed into the Person box (a track id within its camera, which the list shows but does not offer).
+  const onlyThem = (a) => {
+    const q = new URLSearchParams(location.search);
+    q.delete("offset"); q.set("stream", a.stream_id); q.set("person", a.person);
+    return "/?" + q;
+  };
   // An empty list says why: nothing raised yet, or filters that leave nothing (and undoes them).
   const empty = (q) => {
     if (["stream", "person", "profile", "host", "status", "since", "until"].every((k) => !q.has(k))) return "No alert yet: each appears here as it is raised (the list updates live).";

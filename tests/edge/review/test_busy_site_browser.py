@@ -258,3 +258,17 @@ def test_an_alert_reopened_by_a_colleague_is_said_reopened(page, live_server: st
     assert page.locator("#review-msg").inner_text().endswith("): reopened.")
     assert page.locator("#status-badge").inner_text() == "new"
     page.goto("about:blank")  # closes the live stream before the server stops
+
+
+def test_a_rows_camera_and_person_link_to_their_alerts_the_other_filters_kept(
+    page, live_server: str, seeded: Seeded
+) -> None:  # type: ignore[no-untyped-def]
+    """To list one person's alerts the reviewer had to find their track number and type it into the
+    Person box: the row's "door" (or "door · person 2") opened the alert like the rest of the row."""
+    log_in(page, live_server, "/?status=new")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 6")
+    page.get_by_role("link", name="door", exact=True).first.click()
+    page.wait_for_url("**/?status=new&stream=door&person=0")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 3")
+    assert (page.locator("#f-stream").input_value(), page.locator("#f-person").input_value()) == ("door", "0")
+    page.goto("about:blank")  # closes the live stream before the server stops

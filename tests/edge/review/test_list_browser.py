@@ -185,7 +185,7 @@ def test_enter_and_space_press_the_focused_button_and_shortcuts_work_from_a_chec
     page.focus("#select-all")
     page.keyboard.press("j")
     assert page.locator("#rows tr.focus").get_attribute("data-id") == str(seeded.ids[-1])
-    page.focus(f"#rows tr[data-id='{seeded.ids[0]}'] a")
+    page.focus(f"#rows tr[data-id='{seeded.ids[0]}'] td.id a")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/alerts/{seeded.ids[0]}")
 
