@@ -17,9 +17,9 @@ from tests.faults import fill
 
 @pytest.mark.parametrize("fault", ["full", "read-only"])
 def test_a_rollback_on_a_profiles_dir_that_takes_no_write_is_refused_clearly_and_can_be_redone(
-    seeded: Seeded,
-    client: TestClient,
-    fault: str,  # noqa: F811
+    seeded: Seeded,  # noqa: F811 (the imported fixture)
+    client: TestClient,  # noqa: F811 (the imported fixture)
+    fault: str,
 ) -> None:
     why = "No space left on device" if fault == "full" else "Read-only file system"
     if fault == "full":
