@@ -245,7 +245,7 @@ async function alertsPage() {
     const tr = el("tr", { "data-id": a.id },
       el("td", { class: "pick" }, pick), el("td", { class: "id" }, el("a", { href: "/alerts/" + a.id, "aria-label": `alert ${a.id}` }, String(a.id))));
     tr.addEventListener("click", (ev) => {
-      if (ev.target.closest("td.id")) opening(a.id);  // its link (a click, Enter on it)
+      if (ev.target.closest("td.id a")) opening(a.id);  // its link (a click, Enter on it)
       else if (!ev.target.closest("td.pick, a")) { opening(a.id); location.href = "/alerts/" + a.id; }
     });
     return tr;
