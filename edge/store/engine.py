@@ -372,6 +372,11 @@ class CallDeadlines:
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
 
+    def forget(self) -> None:
+        """No block, no watcher: in a forked child, whose parent's watcher thread is gone (and may
+        have held the condition's lock at the fork)."""
+        self.__dict__.update(_due={}, _changed=threading.Condition(), _thread=None)
+
     @contextmanager
     def within(self, seconds: float) -> Iterator[None]:
         me = threading.get_ident()
@@ -410,3 +415,17 @@ class CallDeadlines:
 
 
 DEADLINES = CallDeadlines()
+
+
+def _forget_other_threads() -> None:
+    """In a forked child only the forking thread lives on: a lock another thread held at the fork
+    (an upgrade, the deadline watcher's) would stay held for ever, and that thread's connections are
+    not the child's to cut. Tests fork haad to spare its imports (a forked ``haad alerts deliver`` hung
+    so)."""
+    global _HELD_LOCK, _UPGRADE_IN_PROCESS
+    _HELD_LOCK, _UPGRADE_IN_PROCESS = threading.Lock(), threading.Lock()
+    _HELD.clear()
+    DEADLINES.forget()
+
+
+os.register_at_fork(after_in_child=_forget_other_threads)
