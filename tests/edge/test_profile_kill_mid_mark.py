@@ -8,7 +8,10 @@ import json
 import logging
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -226,7 +229,7 @@ def test_an_alert_of_the_same_id_in_a_profile_from_another_sites_log_is_not_take
 
 
 def test_housekeeping_records_a_killed_mark_or_undo_so_the_alert_list_says_it_without_the_alert_opened(
-    tmp_path: Path, seeded: Seeded, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, seeded: Seeded, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The alert list (the review page's, ``haad alerts list``) said "new" for an alert whose windows a
     mark killed once its version was saved had put in the profile, and "dismissed" for one a killed
@@ -237,9 +240,11 @@ def test_housekeeping_records_a_killed_mark_or_undo_so_the_alert_list_says_it_wi
     said = tmp_path / "said"
 
     def killed(alert_id: int, moment: str, flag: str = "--normal") -> None:
-        run = run_forked(
-            _DIES_MARKING.format(moment=moment, args=_review(tmp_path, seeded, alert_id, flag)), said
-        )
+        # A new interpreter, not a fork (tests.forked): this process holds housekeeping's
+        # connections to the same SQLite file, and a forked child inherits SQLite's bookkeeping of
+        # their locks (it failed "database is locked" at open now and then).
+        script = _DIES_MARKING.format(moment=moment, args=_review(tmp_path, seeded, alert_id, flag))
+        run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
         assert run.returncode == -signal.SIGKILL, (alert_id, moment, run.stderr)
 
     def listed() -> dict[int, str]:
@@ -253,6 +258,16 @@ def test_housekeeping_records_a_killed_mark_or_undo_so_the_alert_list_says_it_wi
          "state_dir": str(tmp_path), "reload_every_s": 0.2}
     )  # fmt: skip
     caplog.set_level(logging.WARNING)
+    # Polls held back while the log is being locked: one every 0.2 s recorded the version between
+    # the kill and the lock now and then, and the locked log was never met.
+    polling, real_poll = threading.Event(), FeedbackSettler.poll
+    polling.set()
+
+    def held_poll(self: FeedbackSettler) -> None:
+        polling.wait()
+        real_poll(self)
+
+    monkeypatch.setattr(FeedbackSettler, "poll", held_poll)
     stop = threading.Event()
     housekeeping = threading.Thread(target=services.run_housekeeping, args=(cfg, stop))
     housekeeping.start()
@@ -265,8 +280,11 @@ def test_housekeeping_records_a_killed_mark_or_undo_so_the_alert_list_says_it_wi
         # The log locked as the version appears: tried again, recorded once it answers.
         holder = sqlite3.connect(tmp_path / "alerts.db", isolation_level=None)
         try:
+            polling.clear()
+            time.sleep(0.5)  # a poll already begun ends
             killed(third, "saved")
             holder.execute("BEGIN EXCLUSIVE")
+            polling.set()
             wait_for(lambda: any("cannot settle" in r.getMessage() or "not in the alert log yet" in r.getMessage()
                                  for r in caplog.records), 10)  # fmt: skip
         finally:
