@@ -16,10 +16,9 @@ from typer.testing import CliRunner
 
 from edge.feedback import feedback_history
 from edge.profiles import ProfileStore
-from edge.review.app import create_app
 from edge.store import AlertStore
 from haad.cli import app
-from tests.edge.review.review_helpers import AUTH, BASE_URL, Seeded, make_context, seed
+from tests.edge.review.review_helpers import AUTH, Seeded, review_client, seed
 from tests.faults import fill
 
 runner = CliRunner()
@@ -33,10 +32,8 @@ def seeded(tmp_path: Path, full_disk: Path) -> Seeded:
 
 @pytest.fixture
 def client(seeded: Seeded) -> Iterator[TestClient]:
-    ctx = make_context(seeded.url, seeded.profiles)
-    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+    with review_client(seeded) as c:
         yield c
-    ctx.store.close()
 
 
 def _nothing_written(seeded: Seeded, alert_id: int) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from review_helpers import (
-    BASE_URL,
     CHROMIUM,
     CHROMIUM_ARGS,
     Seeded,
@@ -17,6 +16,7 @@ from review_helpers import (
     logged_in_context,
     make_context,
     new_context,
+    review_client,
     running,
     seed,
     served,
@@ -36,10 +36,8 @@ def seeded(tmp_path: Path) -> Seeded:
 @pytest.fixture
 def client(seeded: Seeded) -> Iterator[TestClient]:
     """The app with bearer-token auth, on the seeded SQLite log."""
-    ctx = make_context(seeded.url, seeded.profiles)
-    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+    with review_client(seeded) as c:
         yield c
-    ctx.store.close()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from fastapi.testclient import TestClient
 
 from config.serve import ServeConfig, TokenConfig
 from edge.demo import PROFILES_DIR
@@ -109,6 +110,15 @@ def make_context(
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 BASE_URL = "http://127.0.0.1:8910"  # TestClient's requests name the host the server answers to
+
+
+@contextmanager
+def review_client(seeded: Seeded) -> Iterator[TestClient]:
+    """The app with bearer-token auth on ``seeded``'s log (and profiles), its store closed after."""
+    ctx = make_context(seeded.url, seeded.profiles)
+    with TestClient(create_app(ctx), base_url=BASE_URL) as c:
+        yield c
+    ctx.store.close()
 
 
 @contextmanager
